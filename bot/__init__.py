@@ -1,0 +1,7 @@
+"""invoicebot: see and settle invoices from inside Slack."""
+
+import pluggy
+
+hookimpl = pluggy.HookimplMarker("invoicebot")
+
+__all__ = ["hookimpl"]

@@ -1,0 +1,110 @@
+"""`invoicebot run | plugins | secret-key`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.credentials import CredentialBox, SecretKeyError, generate_key
+from bot.plugins import PluginError, describe, make_plugin_manager, providers
+from bot.settings import MissingSettings, Settings, load_settings
+from bot.web import BOLT, create_app
+
+log = logging.getLogger("invoicebot")
+
+
+def _fail(message: str) -> int:
+    print(f"invoicebot: {message}", file=sys.stderr)
+    return 2
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    pm = make_plugin_manager(plugins_dir=args.plugins_dir)
+    infos = describe(pm, include_builtin=args.all)
+    print(json.dumps([asdict(info) for info in infos], indent=2))
+    return 0
+
+
+def cmd_secret_key(args: argparse.Namespace) -> int:
+    print(generate_key())
+    return 0
+
+
+async def _serve(settings: Settings, app: web.Application) -> None:
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    log.info("listening on http://%s:%s", settings.host, settings.port)
+    try:
+        if settings.socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            assert settings.slack_app_token is not None
+            handler = AsyncSocketModeHandler(app[BOLT], settings.slack_app_token.get_secret_value())
+            log.info("connecting to Slack in Socket Mode")
+            await handler.start_async()
+        else:
+            await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings()
+        CredentialBox(settings.secret_key.get_secret_value())
+    except (MissingSettings, SecretKeyError) as error:
+        return _fail(f"cannot start: {error}. Set them in the environment or in .env (see README).")
+    if args.host:
+        settings = settings.model_copy(update={"host": args.host})
+    if args.port:
+        settings = settings.model_copy(update={"port": args.port})
+    pm = make_plugin_manager(plugins_dir=args.plugins_dir)
+    log.info("providers: %s", ", ".join(sorted(providers(pm))) or "none")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(settings, create_app(settings, pm)))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="invoicebot", description="See and settle invoices in Slack."
+    )
+    root.add_argument(
+        "--plugins-dir", type=Path, help="also load every *.py file in this directory as a plugin"
+    )
+    sub = root.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="serve Slack (HTTP, or Socket Mode with SLACK_APP_TOKEN)")
+    run.add_argument("--host")
+    run.add_argument("--port", type=int)
+    run.set_defaults(func=cmd_run)
+    plugins = sub.add_parser("plugins", help="list loaded plugins as JSON")
+    plugins.add_argument("--all", action="store_true", help="include built-in plugins")
+    plugins.set_defaults(func=cmd_plugins)
+    key = sub.add_parser("secret-key", help="print a new INVOICEBOT_SECRET_KEY")
+    key.set_defaults(func=cmd_secret_key)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except PluginError as error:
+        return _fail(str(error))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Provider credentials encrypted at rest with Fernet (AES-128-CBC + HMAC-SHA256).
+
+The key comes from `INVOICEBOT_SECRET_KEY`. Several comma-separated keys may be given
+to rotate: the first encrypts, all are tried to decrypt.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from pydantic import BaseModel, SecretStr
+
+
+class SecretKeyError(Exception):
+    """The secret key is missing, malformed, or not the one the data was encrypted with."""
+
+
+def generate_key() -> str:
+    return Fernet.generate_key().decode()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+class CredentialBox:
+    """Seals a provider's credentials model into bytes and opens it again."""
+
+    def __init__(self, secret_key: str | None) -> None:
+        keys = [k.strip() for k in (secret_key or "").split(",") if k.strip()]
+        if not keys:
+            raise SecretKeyError(
+                "INVOICEBOT_SECRET_KEY is not set: it encrypts provider credentials. "
+                "Create one with `invoicebot secret-key` and keep it safe."
+            )
+        try:
+            self._fernet = MultiFernet([Fernet(key) for key in keys])
+        except ValueError:
+            raise SecretKeyError(
+                "INVOICEBOT_SECRET_KEY is not a valid key (32 url-safe base64-encoded bytes); "
+                "create one with `invoicebot secret-key`"
+            ) from None
+
+    def seal(self, credentials: BaseModel) -> bytes:
+        data = {name: _plain(getattr(credentials, name)) for name in type(credentials).model_fields}
+        return self._fernet.encrypt(json.dumps(data).encode())
+
+    def open(self, sealed: bytes, model: type[BaseModel]) -> BaseModel:
+        try:
+            data = json.loads(self._fernet.decrypt(sealed))
+        except InvalidToken:
+            raise SecretKeyError(
+                "stored provider credentials cannot be decrypted with INVOICEBOT_SECRET_KEY: "
+                "the key changed. Restore the old key (you may list it after the new one) "
+                "or connect the provider again."
+            ) from None
+        return model.model_validate(data)

@@ -1,0 +1,54 @@
+"""The plugin author's manual: every hook invoicebot calls, and when.
+
+Implement a hook with `@bot.hookimpl` on a module-level function of the same name and
+publish the module under the `invoicebot` entry-point group::
+
+    [project.entry-points.invoicebot]
+    acme = "acme_invoicebot"
+
+pluggy hooks are synchronous: do network work in your `Provider`'s async methods, never
+inside a hook. Hooks are always called with keyword arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import pluggy
+
+from bot.models import Payment
+from bot.provider import Provider
+
+hookspec = pluggy.HookspecMarker("invoicebot")
+
+
+class Outbox(Protocol):
+    """Slack Web API calls to make after the current transaction commits.
+
+    Calls are retried on 429 and 5xx until Slack accepts them, and survive a restart.
+    `key` makes a call idempotent: enqueueing the same key twice sends once.
+    """
+
+    def enqueue(self, method: str, args: dict[str, Any], *, key: str) -> None: ...
+
+
+@hookspec
+def register_providers(register: Callable[[type[Provider]], None]) -> None:
+    """Register provider classes by calling `register(MyProvider)` once for each.
+
+    Called once when the plugin manager starts, before any request is served. Register
+    the class, not an instance: the core makes one instance per connected workspace.
+    Names must be unique across plugins; a clash stops start-up with a clear error.
+    """
+
+
+@hookspec
+def payment_confirmed(payment: Payment, outbox: Outbox) -> None:
+    """A payment was confirmed paid by its provider; called exactly once per payment.
+
+    Runs inside the database transaction that records the payment as paid, so it must
+    be quick and must not do I/O: enqueue Slack messages on `outbox` instead, and they
+    are sent after the commit. An exception is logged and skips only your own plugin:
+    the payment stays paid and the other plugins still hear of it.
+    """

@@ -1,0 +1,290 @@
+"""The contract between the core and provider plugins.
+
+Providers return these models; the core owns storage, rendering and Slack. Every
+amount is `Money` and every status is normalised, so the core never needs to know
+which provider an invoice came from.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+
+from bot.money import Money
+
+__all__ = [
+    "Captured",
+    "Emailed",
+    "FormPost",
+    "Invoice",
+    "InvoicePage",
+    "InvoiceQuery",
+    "InvoiceStatus",
+    "Issuer",
+    "Money",
+    "OutcomeStatus",
+    "Payment",
+    "PaymentCheck",
+    "PaymentMethod",
+    "PaymentOptions",
+    "PaymentOutcome",
+    "PaymentRequest",
+    "PaymentStart",
+    "PaymentState",
+    "Redirect",
+    "StartedPayment",
+]
+
+
+class InvoiceStatus(StrEnum):
+    """Normalised invoice status; anything a provider says that we do not know is UNKNOWN."""
+
+    OPEN = "open"
+    PAID = "paid"
+    VOID = "void"
+    DRAFT = "draft"
+    UNKNOWN = "unknown"
+
+
+def today_utc() -> date:
+    return datetime.now(UTC).date()
+
+
+class Invoice(BaseModel):
+    """One invoice as a person sees it, whichever provider it came from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    provider: str = Field(description="Name the provider registered under, e.g. 'i3d'.")
+    id: str = Field(description="The provider's own id, used in its API calls.")
+    number: str = Field(description="The number printed on the invoice, for people.")
+    description: str = ""
+    amount_due: Money = Field(description="What is still to pay; zero once paid.")
+    total_incl_vat: Money
+    total_excl_vat: Money | None = None
+    created: date | None = None
+    due: date | None = None
+    paid_at: datetime | None = None
+    status: InvoiceStatus
+    is_credit: bool = Field(default=False, description="A credit note: money owed to us.")
+    url: str | None = Field(default=None, description="The provider's own page for it.")
+    payer: str | None = Field(
+        default=None, description="Who pays, for receivables: the customer's name or e-mail."
+    )
+
+    @model_validator(mode="after")
+    def _one_currency(self) -> Invoice:
+        for money in (self.total_incl_vat, self.total_excl_vat):
+            if money is not None and money.currency != self.amount_due.currency:
+                raise ValueError("an invoice's amounts must share one currency")
+        return self
+
+    @property
+    def currency(self) -> str:
+        return self.amount_due.currency
+
+    def is_overdue(self, today: date | None = None) -> bool:
+        """Open and past its due date (derived, never stored)."""
+        if self.status is not InvoiceStatus.OPEN or self.due is None:
+            return False
+        return self.due < (today or today_utc())
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def overdue(self) -> bool:
+        return self.is_overdue()
+
+    @property
+    def payable(self) -> bool:
+        """Only an open, non-credit invoice with something left to pay can be paid."""
+        return (
+            self.status is InvoiceStatus.OPEN and not self.is_credit and self.amount_due.amount > 0
+        )
+
+
+class InvoiceQuery(BaseModel):
+    """What to list: statuses (empty means all), free text, and where to continue."""
+
+    model_config = ConfigDict(frozen=True)
+
+    statuses: frozenset[InvoiceStatus] = frozenset()
+    text: str | None = None
+    cursor: str | None = Field(
+        default=None, description="Opaque: the `next_cursor` of the page before."
+    )
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class InvoicePage(BaseModel):
+    invoices: list[Invoice]
+    next_cursor: str | None = None
+
+
+class Issuer(BaseModel):
+    """A bank or other issuer within a method, e.g. an iDEAL bank."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+
+
+class PaymentMethod(BaseModel):
+    """A way to pay, as the provider offers it right now for these invoices."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    selectable: bool = True
+    reason: str | None = Field(default=None, description="Why it cannot be used now.")
+    issuers: tuple[Issuer, ...] = ()
+    saved_card: bool = Field(
+        default=False, description="A stored card: choosing it charges at once, no redirect."
+    )
+
+    @model_validator(mode="after")
+    def _reason_when_unselectable(self) -> PaymentMethod:
+        if not self.selectable and not self.reason:
+            object.__setattr__(self, "reason", "Not available for this payment")
+        return self
+
+
+class PaymentOptions(BaseModel):
+    """The provider's offer for paying a set of invoices together."""
+
+    provider: str
+    invoices: list[Invoice]
+    total: Money
+    methods: list[PaymentMethod]
+    account_credit: Money | None = None
+    credits_settled: list[Invoice] = Field(
+        default_factory=list, description="Credit notes the provider will net off."
+    )
+
+    @property
+    def selectable_methods(self) -> list[PaymentMethod]:
+        return [m for m in self.methods if m.selectable]
+
+    def method(self, method_id: str) -> PaymentMethod | None:
+        return next((m for m in self.methods if m.id == method_id), None)
+
+
+class PaymentRequest(BaseModel):
+    """What the core asks a provider to start: checked against its latest options."""
+
+    model_config = ConfigDict(frozen=True)
+
+    invoice_ids: tuple[str, ...]
+    method_id: str
+    issuer_id: str | None = None
+    amount: Money = Field(
+        description="The total the user confirmed; a provider refuses a mismatch."
+    )
+    reference: str = Field(description="Our payment id; providers echo it where they can.")
+    return_url: str = Field(description="Where the payer's browser should come back to.")
+
+
+class Redirect(BaseModel):
+    kind: Literal["redirect"] = "redirect"
+    url: str
+
+
+class FormPost(BaseModel):
+    """A form the payer's browser must POST (i3D's `requestUrl` + `postFormInputs`)."""
+
+    kind: Literal["form_post"] = "form_post"
+    url: str
+    fields: list[tuple[str, str]]
+
+
+class Captured(BaseModel):
+    """Charged at once (a saved card); the outcome still comes from `check_payment`."""
+
+    kind: Literal["captured"] = "captured"
+
+
+class Emailed(BaseModel):
+    """The provider e-mailed the payer, who pays on their own."""
+
+    kind: Literal["emailed"] = "emailed"
+    to: str
+
+
+PaymentStart = Annotated[Redirect | FormPost | Captured | Emailed, Field(discriminator="kind")]
+
+
+class StartedPayment(BaseModel):
+    """What `start_payment` returns: how the payer goes on, and the provider's reference."""
+
+    start: PaymentStart
+    provider_reference: str | None = Field(
+        default=None, description="Whatever the provider needs later to check this payment."
+    )
+
+
+class PaymentCheck(BaseModel):
+    """What a provider gets to check a payment's outcome; never the landing's query string alone."""
+
+    model_config = ConfigDict(frozen=True)
+
+    invoice_ids: tuple[str, ...]
+    amount: Money
+    reference: str
+    provider_reference: str | None = None
+    landing_params: dict[str, str] = Field(
+        default_factory=dict,
+        description="What the browser brought back; a hint to verify, never proof.",
+    )
+
+
+class OutcomeStatus(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class PaymentOutcome(BaseModel):
+    status: OutcomeStatus
+    message: str = ""
+    paid_at: datetime | None = None
+
+
+class PaymentState(StrEnum):
+    """Where a payment is; `bot.payments` holds which moves are legal."""
+
+    CREATED = "created"
+    LINK_ISSUED = "link_issued"
+    OPENED = "opened"
+    PAID = "paid"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class Payment(BaseModel):
+    """A payment the core recorded: who started what, and where it stands."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = ""
+    team_id: str
+    provider: str
+    direction: str = "payable"
+    invoice_ids: tuple[str, ...]
+    invoice_numbers: tuple[str, ...]
+    amount: Money
+    method_id: str
+    method_name: str
+    issuer_id: str | None = None
+    user_id: str
+    channel_id: str | None = None
+    message_ts: str | None = None
+    state: PaymentState = PaymentState.CREATED
+    provider_reference: str | None = None
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    paid_at: datetime | None = None

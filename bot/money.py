@@ -1,0 +1,164 @@
+"""Exact money: a `Decimal` amount in an ISO 4217 currency, never a float.
+
+Providers speak cents as integers (PingProxies), cents as strings (i3D) or decimal
+dollars (Payfirma); each converts at its edge into `Money`, and nothing past that edge
+does arithmetic on anything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+# ISO 4217 currencies whose minor unit is not 2 digits; every other code has 2.
+_MINOR_UNITS: dict[str, int] = {
+    **dict.fromkeys("BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split(), 0),
+    **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
+}
+
+# Prefix symbols people expect; other currencies print their code.
+_SYMBOLS: dict[str, str] = {
+    "EUR": "€",
+    "USD": "$",
+    "GBP": "£",
+    "JPY": "¥",
+    "CAD": "CA$",
+    "AUD": "A$",
+    "NZD": "NZ$",
+    "INR": "₹",
+}
+
+
+def minor_units(currency: str) -> int:
+    """Digits after the decimal point for `currency` (JPY 0, EUR 2, KWD 3)."""
+    return _MINOR_UNITS.get(currency.upper(), 2)
+
+
+class Money(BaseModel):
+    """An amount of one currency, exact to the currency's minor unit.
+
+    Construction refuses floats and refuses more decimals than the currency has, so a
+    conversion bug fails loudly instead of losing a cent; use `Money.rounded` where a
+    computation (tax, a percentage) legitimately produces more digits.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    amount: Decimal
+    currency: str
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _no_float(cls, value: Any) -> Any:
+        if isinstance(value, float):
+            raise ValueError("money amounts must not be floats; pass a str, int or Decimal")
+        if isinstance(value, str):
+            try:
+                return Decimal(value.strip())
+            except InvalidOperation:
+                raise ValueError(f"not a decimal amount: {value!r}") from None
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_code(cls, value: str) -> str:
+        code = value.strip().upper()
+        if len(code) != 3 or not code.isascii() or not code.isalpha():
+            raise ValueError(f"not an ISO 4217 currency code: {value!r}")
+        return code
+
+    @model_validator(mode="after")
+    def _exact_to_minor_unit(self) -> Money:
+        if not self.amount.is_finite():
+            raise ValueError("money amounts must be finite")
+        step = Decimal(1).scaleb(-minor_units(self.currency))
+        quantized = self.amount.quantize(step)
+        if quantized != self.amount:
+            raise ValueError(
+                f"{self.amount} has more decimals than {self.currency} allows "
+                f"({minor_units(self.currency)}); round it with Money.rounded"
+            )
+        object.__setattr__(self, "amount", quantized)
+        return self
+
+    @classmethod
+    def of(cls, amount: Decimal | int | str, currency: str) -> Money:
+        return cls(amount=amount, currency=currency)
+
+    @classmethod
+    def rounded(cls, amount: Decimal | int | str, currency: str) -> Money:
+        """Round half up to the currency's minor unit (what invoices and tax tables do)."""
+        step = Decimal(1).scaleb(-minor_units(currency))
+        return cls(amount=Decimal(amount).quantize(step, rounding=ROUND_HALF_UP), currency=currency)
+
+    @classmethod
+    def from_minor(cls, units: int | str, currency: str) -> Money:
+        """From an integer count of minor units, e.g. cents; strings like "12345" too."""
+        if isinstance(units, str):
+            text = units.strip()
+            if not text.lstrip("-").isdigit():
+                raise ValueError(f"not a whole number of minor units: {units!r}")
+            units = int(text)
+        return cls(amount=Decimal(units).scaleb(-minor_units(currency)), currency=currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        return cls(amount=Decimal(0), currency=currency)
+
+    @classmethod
+    def total(cls, items: Iterable[Money], currency: str) -> Money:
+        """Sum of `items`, all in `currency`; the zero amount when there are none."""
+        result = cls.zero(currency)
+        for item in items:
+            result = result + item
+        return result
+
+    def to_minor(self) -> int:
+        return int(self.amount.scaleb(minor_units(self.currency)))
+
+    def _same_currency(self, other: object) -> Money:
+        if not isinstance(other, Money):
+            raise TypeError(f"cannot combine Money with {type(other).__name__}")
+        if other.currency != self.currency:
+            raise ValueError(f"cannot combine {self.currency} with {other.currency}")
+        return other
+
+    def __add__(self, other: object) -> Money:
+        return Money(amount=self.amount + self._same_currency(other).amount, currency=self.currency)
+
+    def __sub__(self, other: object) -> Money:
+        return Money(amount=self.amount - self._same_currency(other).amount, currency=self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(amount=-self.amount, currency=self.currency)
+
+    def __lt__(self, other: object) -> bool:
+        return self.amount < self._same_currency(other).amount
+
+    def __le__(self, other: object) -> bool:
+        return self.amount <= self._same_currency(other).amount
+
+    def __gt__(self, other: object) -> bool:
+        return self.amount > self._same_currency(other).amount
+
+    def __ge__(self, other: object) -> bool:
+        return self.amount >= self._same_currency(other).amount
+
+    def is_zero(self) -> bool:
+        return self.amount == 0
+
+    def format(self) -> str:
+        """For people: `€1,234.50`, `-$3.00`, `¥1,000`, `KWD 1.250`."""
+        digits = minor_units(self.currency)
+        number = f"{abs(self.amount):,.{digits}f}"
+        sign = "-" if self.amount < 0 else ""
+        symbol = _SYMBOLS.get(self.currency)
+        if symbol:
+            return f"{sign}{symbol}{number}"
+        return f"{sign}{self.currency} {number}"
+
+    def __str__(self) -> str:
+        return self.format()

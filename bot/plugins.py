@@ -1,0 +1,162 @@
+"""Plugin discovery: one code path for the runtime and for `invoicebot plugins`.
+
+Plugins come from the `invoicebot` entry-point group (the bundled providers register
+there exactly as a third-party package would) and from `*.py` files in a plugins
+directory. `INVOICEBOT_PLUGINS=a,b` loads only the named entry points; set but empty,
+it loads none. Built-in plugins (the Slack notifier) are always loaded.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType
+
+import pluggy
+
+from bot import hookspecs
+from bot.provider import Provider
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "invoicebot"
+ALLOW_LIST_ENV = "INVOICEBOT_PLUGINS"
+DEFAULT_PLUGINS: tuple[str, ...] = ("bot.notifier",)
+
+
+class PluginError(Exception):
+    """A plugin could not be loaded or registered something invalid."""
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str
+    version: str | None
+    hooks: tuple[str, ...]
+    providers: tuple[str, ...]
+    source: str
+
+
+def allow_list(environ: dict[str, str] | None = None) -> set[str] | None:
+    """Names from `INVOICEBOT_PLUGINS`; None when unset (load everything)."""
+    raw = (os.environ if environ is None else environ).get(ALLOW_LIST_ENV)
+    if raw is None:
+        return None
+    return {name.strip() for name in raw.split(",") if name.strip()}
+
+
+def _load_file(path: Path) -> ModuleType:
+    module_name = f"invoicebot_plugin_{path.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise PluginError(f"cannot load plugin file {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:
+        del sys.modules[module_name]
+        raise PluginError(f"plugin file {path} failed to import: {error}") from error
+    return module
+
+
+def make_plugin_manager(
+    *,
+    plugins_dir: Path | None = None,
+    allowed: set[str] | None = None,
+    entry_point_plugins: bool = True,
+) -> pluggy.PluginManager:
+    """A plugin manager with the hookspecs, built-ins, entry points and directory files.
+
+    `allowed` overrides `INVOICEBOT_PLUGINS`; tests pass `entry_point_plugins=False` to
+    get a manager with built-ins only and register their own plugin classes.
+    """
+    pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+    pm.add_hookspecs(hookspecs)
+    for name in DEFAULT_PLUGINS:
+        pm.register(importlib.import_module(name), name=name)
+    if entry_point_plugins:
+        names = allow_list() if allowed is None else allowed
+        for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+            if names is not None and entry_point.name not in names:
+                continue
+            if pm.get_plugin(entry_point.name) is not None:
+                continue
+            try:
+                plugin = entry_point.load()
+            except Exception as error:
+                raise PluginError(
+                    f"plugin {entry_point.name!r} ({entry_point.value}) failed to load: {error}"
+                ) from error
+            pm.register(plugin, name=entry_point.name)
+    if plugins_dir is not None:
+        if not plugins_dir.is_dir():
+            raise PluginError(f"plugins directory {plugins_dir} does not exist")
+        for path in sorted(plugins_dir.glob("*.py")):
+            pm.register(_load_file(path), name=f"{plugins_dir.name}/{path.name}")
+    pm.check_pending()
+    return pm
+
+
+def _collect(register_calls: Iterable[tuple[object, type[Provider]]]) -> dict[str, type[Provider]]:
+    providers: dict[str, type[Provider]] = {}
+    for _plugin, cls in register_calls:
+        if not (isinstance(cls, type) and issubclass(cls, Provider)):
+            raise PluginError(f"register() takes a Provider subclass, got {cls!r}")
+        name = getattr(cls, "name", None)
+        if not name or not isinstance(name, str):
+            raise PluginError(f"provider class {cls.__qualname__} has no name")
+        if name in providers and providers[name] is not cls:
+            raise PluginError(
+                f"two providers are named {name!r}: "
+                f"{providers[name].__qualname__} and {cls.__qualname__}"
+            )
+        providers[name] = cls
+    return providers
+
+
+def _registrations(pm: pluggy.PluginManager) -> list[tuple[object, type[Provider]]]:
+    calls: list[tuple[object, type[Provider]]] = []
+    for impl in pm.hook.register_providers.get_hookimpls():
+        impl.function(register=lambda cls, plugin=impl.plugin: calls.append((plugin, cls)))
+    return calls
+
+
+def providers(pm: pluggy.PluginManager) -> dict[str, type[Provider]]:
+    """Every provider class the loaded plugins registered, by name."""
+    return _collect(_registrations(pm))
+
+
+def describe(pm: pluggy.PluginManager, *, include_builtin: bool = False) -> list[PluginInfo]:
+    """What loaded, for `invoicebot plugins`: name, version, hooks, providers."""
+    by_plugin: dict[int, list[str]] = {}
+    for plugin, cls in _registrations(pm):
+        by_plugin.setdefault(id(plugin), []).append(cls.name)
+    versions = {
+        ep.name: ep.dist.version if ep.dist else None
+        for ep in entry_points(group=ENTRY_POINT_GROUP)
+    }
+    infos = []
+    for name, plugin in pm.list_name_plugin():
+        builtin = name in DEFAULT_PLUGINS
+        if builtin and not include_builtin:
+            continue
+        hooks = tuple(sorted(caller.name for caller in pm.get_hookcallers(plugin) or []))
+        source = "builtin" if builtin else ("entry point" if name in versions else "file")
+        infos.append(
+            PluginInfo(
+                name=name,
+                version=versions.get(name),
+                hooks=hooks,
+                providers=tuple(by_plugin.get(id(plugin), [])),
+                source=source,
+            )
+        )
+    return sorted(infos, key=lambda info: info.name)

@@ -1,0 +1,135 @@
+"""What a provider plugin implements, and the errors it raises.
+
+A provider class is registered once (see `bot.hookspecs.register_providers`); the core
+makes one instance per connected workspace, from credentials it decrypted, with the
+shared `aiohttp.ClientSession`. Methods are async and may be called concurrently.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from enum import StrEnum
+from typing import ClassVar
+
+import aiohttp
+from pydantic import BaseModel, ConfigDict
+
+from bot.models import (
+    Invoice,
+    InvoicePage,
+    InvoiceQuery,
+    PaymentCheck,
+    PaymentOptions,
+    PaymentOutcome,
+    PaymentRequest,
+    StartedPayment,
+)
+
+
+class ProviderError(Exception):
+    """Base of every provider failure; `str(error)` is a sentence a person can act on."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadCredentials(ProviderError):
+    """The provider refused our credentials (revoked key, wrong secret, IP not allowed)."""
+
+
+class InvoiceNotFound(ProviderError):
+    """No such invoice at this provider, or not visible with these credentials."""
+
+
+class NotPayable(ProviderError):
+    """The invoice exists but cannot be paid now (already paid, void, credit note)."""
+
+
+class PaymentRejected(ProviderError):
+    """The provider refused the payment itself (declined card, method not allowed)."""
+
+
+class ProviderUnavailable(ProviderError):
+    """The provider did not answer usefully: timeout, 5xx, malformed body, network error."""
+
+
+class RateLimited(ProviderUnavailable):
+    """The provider asked us to slow down."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class TwoFactorRequired(ProviderError):
+    """The provider sent a one-time code; repeat the call with it in the credentials."""
+
+    def __init__(self, message: str, challenge: str, target: str | None = None) -> None:
+        super().__init__(message)
+        self.challenge = challenge
+        self.target = target
+
+
+class Direction(StrEnum):
+    """Who pays: the team pays its suppliers, or the team's customers pay the team."""
+
+    PAYABLE = "payable"
+    RECEIVABLE = "receivable"
+
+
+class Capabilities(BaseModel):
+    """What a provider can do; the Slack side offers only what is declared here."""
+
+    model_config = ConfigDict(frozen=True)
+
+    direction: Direction = Direction.PAYABLE
+    pay_several: bool = False
+    create_invoices: bool = False
+    send_by_email: bool = False
+
+
+class NoCredentials(BaseModel):
+    """For providers that need none."""
+
+
+class Provider(ABC):
+    """Base class for provider plugins.
+
+    Subclasses set `name` (stable, lower case: stored with every payment), `title`
+    (for people), `Credentials` (a pydantic model: what the connect dialog asks for; use
+    `SecretStr` for secrets so they never print) and `capabilities`.
+    """
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    Credentials: ClassVar[type[BaseModel]] = NoCredentials
+    capabilities: ClassVar[Capabilities] = Capabilities()
+
+    def __init__(self, credentials: BaseModel, http: aiohttp.ClientSession) -> None:
+        self.credentials = credentials
+        self.http = http
+
+    @abstractmethod
+    async def verify(self) -> None:
+        """Prove the credentials work with one cheap call; raise `BadCredentials` if not."""
+
+    @abstractmethod
+    async def list_invoices(self, query: InvoiceQuery) -> InvoicePage:
+        """One page of invoices matching `query`, with a cursor for the next page."""
+
+    @abstractmethod
+    async def get_invoice(self, invoice_id: str) -> Invoice:
+        """One invoice by the provider's id or printed number; `InvoiceNotFound` if neither."""
+
+    @abstractmethod
+    async def payment_options(self, invoice_ids: list[str]) -> PaymentOptions:
+        """The methods the provider allows now for paying these invoices together."""
+
+    @abstractmethod
+    async def start_payment(self, request: PaymentRequest) -> StartedPayment:
+        """Start paying; may charge at once (`Captured`). Never retried by the core."""
+
+    @abstractmethod
+    async def check_payment(self, check: PaymentCheck) -> PaymentOutcome:
+        """Ask the provider how the payment went; paid only when the provider says so."""

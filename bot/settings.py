@@ -1,0 +1,118 @@
+"""Configuration from environment variables (and a `.env` file), checked at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+CommaList = Annotated[frozenset[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    """Everything `invoicebot run` needs; the env var names are in each field's alias."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="INVOICEBOT_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    slack_bot_token: SecretStr = Field(validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET")
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_APP_TOKEN"),
+        description="Set to use Socket Mode instead of a public request URL.",
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/", validation_alias=AliasChoices("SLACK_API_URL")
+    )
+    public_url: str = Field(description="Where payers' browsers reach /pay and /landing.")
+    secret_key: SecretStr = Field(description="Fernet key(s) for provider credentials.")
+    billing_channel: str = Field(description="Channel id for paid confirmations.")
+    database: Path = Path("invoicebot.sqlite")
+    host: str = "0.0.0.0"  # noqa: S104 - a server meant to be reached from Slack
+    port: int = 3000
+    payers: CommaList = frozenset()
+    payer_group: str | None = None
+    admins: CommaList = frozenset()
+    admin_group: str | None = None
+
+    @field_validator("payers", "admins", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _without_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _with_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/") + "/"
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+
+class MissingSettings(Exception):
+    """Raised with every missing or invalid variable named, for a one-line exit message."""
+
+
+def env_name(field: str) -> str:
+    """The variable a field is read from (errors name fields by alias or by name)."""
+    info = Settings.model_fields.get(field)
+    if info is None:
+        return field
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return f"INVOICEBOT_{field.upper()}"
+
+
+class _SlackMode(BaseSettings):
+    """Read from the same sources as `Settings`, to tell which Slack secret is required."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    slack_signing_secret: str | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET")
+    )
+    slack_app_token: str | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN")
+    )
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or `MissingSettings` naming every problem at once."""
+    missing: set[str] = set()
+    invalid: list[str] = []
+    mode = _SlackMode()
+    if not mode.slack_app_token and not mode.slack_signing_secret:
+        missing.add("SLACK_SIGNING_SECRET")
+    settings = None
+    try:
+        settings = Settings()  # type: ignore[call-arg]
+    except ValidationError as error:
+        for problem in error.errors():
+            name = env_name(str(problem["loc"][0]))
+            if problem["type"] == "missing":
+                missing.add(name)
+            else:
+                invalid.append(f"{name} ({problem['msg']})")
+    problems = []
+    if missing:
+        problems.append("missing " + ", ".join(sorted(missing)))
+    if invalid:
+        problems.append("invalid " + ", ".join(invalid))
+    if problems or settings is None:
+        raise MissingSettings("; ".join(problems))
+    return settings

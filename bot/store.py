@@ -1,0 +1,377 @@
+"""Everything invoicebot remembers, in one sqlite file (WAL) through sqlite-utils.
+
+Calls are short and synchronous and run on the event loop thread. State changes are
+single compare-and-set UPDATE statements, atomic in sqlite, so a duplicate landing,
+a racing poller or a second process can never apply the same transition twice.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from sqlite_utils import Database
+
+from bot.credentials import CredentialBox, SecretKeyError
+from bot.models import Money, Payment, PaymentState
+
+Migration = Callable[[Database], None]
+
+
+def _m001_initial(db: Database) -> None:
+    db["payments"].create(
+        {
+            "id": str,
+            "team_id": str,
+            "provider": str,
+            "direction": str,
+            "invoice_ids": str,
+            "invoice_numbers": str,
+            "amount": str,
+            "currency": str,
+            "method_id": str,
+            "method_name": str,
+            "issuer_id": str,
+            "user_id": str,
+            "channel_id": str,
+            "message_ts": str,
+            "response_url": str,
+            "state": str,
+            "provider_reference": str,
+            "token_hash": str,
+            "token_expires_at": float,
+            "created_at": str,
+            "updated_at": str,
+            "paid_at": str,
+            "next_check_at": float,
+            "check_attempts": int,
+            "last_error": str,
+        },
+        pk="id",
+        not_null={"team_id", "provider", "state", "amount", "currency", "created_at"},
+        defaults={"check_attempts": 0},
+    )
+    db["payments"].create_index(["token_hash"], unique=True)
+    db["payments"].create_index(["state", "next_check_at"])
+    db["outbox"].create(
+        {
+            "id": int,
+            "key": str,
+            "method": str,
+            "args": str,
+            "created_at": str,
+            "attempts": int,
+            "next_attempt_at": float,
+            "sent_at": str,
+            "last_error": str,
+        },
+        pk="id",
+        not_null={"key", "method", "args"},
+        defaults={"attempts": 0},
+    )
+    db["outbox"].create_index(["key"], unique=True)
+    db["outbox"].create_index(["sent_at", "next_attempt_at"])
+    db["audit"].create(
+        {
+            "id": int,
+            "at": str,
+            "team_id": str,
+            "user_id": str,
+            "action": str,
+            "subject": str,
+            "detail": str,
+        },
+        pk="id",
+    )
+    db["connections"].create(
+        {
+            "team_id": str,
+            "provider": str,
+            "sealed": bytes,
+            "connected_by": str,
+            "connected_at": str,
+        },
+        pk=("team_id", "provider"),
+    )
+
+
+MIGRATIONS: list[tuple[str, Migration]] = [
+    ("001_initial", _m001_initial),
+]
+
+
+def migrate(db: Database, migrations: list[tuple[str, Migration]] = MIGRATIONS) -> list[str]:
+    """Apply, in order, each migration this database has not seen; return their names."""
+    applied_table = db["_migrations"]
+    if not applied_table.exists():
+        applied_table.create({"name": str, "applied_at": str}, pk="name")
+    seen = {row["name"] for row in applied_table.rows}
+    applied = []
+    for name, migration in migrations:
+        if name in seen:
+            continue
+        with db.atomic():
+            migration(db)
+            applied_table.insert({"name": name, "applied_at": now_iso()})
+        applied.append(name)
+    return applied
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    key: str
+    method: str
+    args: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: str
+    team_id: str | None
+    user_id: str | None
+    action: str
+    subject: str | None
+    detail: dict[str, Any]
+
+
+class Store:
+    """The database, opened and migrated; one per process."""
+
+    def __init__(self, path: Path | str, box: CredentialBox | None = None) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = Database(self.path)
+        self.db.enable_wal()
+        self.db.execute("PRAGMA busy_timeout = 5000")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.box = box
+        migrate(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything inside commits together or not at all (nested: a savepoint)."""
+        with self.db.atomic():
+            yield
+
+    # payments ---------------------------------------------------------------------
+
+    def add_payment(self, payment: Payment, *, token_hash: str, token_expires_at: float) -> None:
+        self.db["payments"].insert(
+            {
+                "id": payment.id,
+                "team_id": payment.team_id,
+                "provider": payment.provider,
+                "direction": payment.direction,
+                "invoice_ids": json.dumps(list(payment.invoice_ids)),
+                "invoice_numbers": json.dumps(list(payment.invoice_numbers)),
+                "amount": str(payment.amount.amount),
+                "currency": payment.amount.currency,
+                "method_id": payment.method_id,
+                "method_name": payment.method_name,
+                "issuer_id": payment.issuer_id,
+                "user_id": payment.user_id,
+                "channel_id": payment.channel_id,
+                "message_ts": payment.message_ts,
+                "state": payment.state.value,
+                "provider_reference": payment.provider_reference,
+                "token_hash": token_hash,
+                "token_expires_at": token_expires_at,
+                "created_at": payment.created_at.isoformat(),
+                "updated_at": now_iso(),
+            }
+        )
+
+    def payment(self, payment_id: str) -> Payment | None:
+        rows = list(self.db["payments"].rows_where("id = ?", [payment_id]))
+        return _payment(rows[0]) if rows else None
+
+    def payment_by_token(self, token_hash: str) -> tuple[Payment, float] | None:
+        """The payment a token belongs to, and when the token expires (unix time)."""
+        rows = list(self.db["payments"].rows_where("token_hash = ?", [token_hash]))
+        return (_payment(rows[0]), rows[0]["token_expires_at"]) if rows else None
+
+    def compare_and_set_state(
+        self, payment_id: str, expected: set[PaymentState], new: PaymentState, **fields: Any
+    ) -> bool:
+        """Move to `new` only from one of `expected`; False (and no change) otherwise."""
+        assignments = {"state": new.value, "updated_at": now_iso(), **fields}
+        placeholders = ", ".join(f"{column} = ?" for column in assignments)
+        states = sorted(state.value for state in expected)
+        cursor = self.db.execute(
+            f"UPDATE payments SET {placeholders} WHERE id = ? "  # noqa: S608 - column names are ours
+            f"AND state IN ({', '.join('?' for _ in states)})",
+            [*assignments.values(), payment_id, *states],
+        )
+        return cursor.rowcount == 1
+
+    def update_payment(self, payment_id: str, **fields: Any) -> None:
+        """Fields that are not the state: provider reference, message ts, poll schedule."""
+        if "state" in fields:
+            raise ValueError("use compare_and_set_state to change a payment's state")
+        self.db["payments"].update(payment_id, {**fields, "updated_at": now_iso()})
+
+    def payments_to_check(self, now: float, limit: int = 50) -> list[Payment]:
+        rows = self.db["payments"].rows_where(
+            "state IN ('link_issued', 'opened', 'created') AND next_check_at <= ?",
+            [now],
+            order_by="next_check_at",
+            limit=limit,
+        )
+        return [_payment(row) for row in rows]
+
+    def payment_schedule(self, payment_id: str) -> tuple[float | None, int]:
+        row = self.db["payments"].get(payment_id)
+        return row["next_check_at"], row["check_attempts"] or 0
+
+    # outbox -----------------------------------------------------------------------
+
+    def enqueue(self, method: str, args: dict[str, Any], *, key: str) -> None:
+        """Queue a Slack call; a second call with the same key is ignored."""
+        self.db.execute(
+            "INSERT OR IGNORE INTO outbox (key, method, args, created_at, attempts, "
+            "next_attempt_at) VALUES (?, ?, ?, ?, 0, ?)",
+            [key, method, json.dumps(args), now_iso(), time.time()],
+        )
+
+    def due_outbox(self, now: float, limit: int = 20) -> list[OutboxItem]:
+        rows = self.db["outbox"].rows_where(
+            "sent_at IS NULL AND next_attempt_at <= ?", [now], order_by="id", limit=limit
+        )
+        return [
+            OutboxItem(
+                id=row["id"],
+                key=row["key"],
+                method=row["method"],
+                args=json.loads(row["args"]),
+                attempts=row["attempts"],
+            )
+            for row in rows
+        ]
+
+    def outbox_sent(self, item_id: int) -> None:
+        self.db["outbox"].update(item_id, {"sent_at": now_iso(), "last_error": None})
+
+    def outbox_retry(self, item_id: int, error: str, next_attempt_at: float) -> None:
+        self.db.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
+            "WHERE id = ?",
+            [error, next_attempt_at, item_id],
+        )
+
+    def outbox_pending(self) -> int:
+        return self.db["outbox"].count_where("sent_at IS NULL")
+
+    # audit ------------------------------------------------------------------------
+
+    def audit(
+        self,
+        action: str,
+        *,
+        team_id: str | None = None,
+        user_id: str | None = None,
+        subject: str | None = None,
+        **detail: Any,
+    ) -> None:
+        """Who did what, when; `detail` must never hold a secret."""
+        self.db["audit"].insert(
+            {
+                "at": now_iso(),
+                "team_id": team_id,
+                "user_id": user_id,
+                "action": action,
+                "subject": subject,
+                "detail": json.dumps(detail, default=str),
+            }
+        )
+
+    def audit_log(self, limit: int = 100) -> list[AuditEntry]:
+        rows = self.db["audit"].rows_where(order_by="id desc", limit=limit)
+        return [
+            AuditEntry(
+                at=row["at"],
+                team_id=row["team_id"],
+                user_id=row["user_id"],
+                action=row["action"],
+                subject=row["subject"],
+                detail=json.loads(row["detail"] or "{}"),
+            )
+            for row in rows
+        ]
+
+    # provider connections ---------------------------------------------------------
+
+    def _box(self) -> CredentialBox:
+        if self.box is None:
+            raise SecretKeyError(
+                "INVOICEBOT_SECRET_KEY is not set: provider credentials are locked"
+            )
+        return self.box
+
+    def save_connection(
+        self, team_id: str, provider: str, credentials: BaseModel, *, connected_by: str
+    ) -> None:
+        self.db["connections"].upsert(
+            {
+                "team_id": team_id,
+                "provider": provider,
+                "sealed": self._box().seal(credentials),
+                "connected_by": connected_by,
+                "connected_at": now_iso(),
+            },
+            pk=("team_id", "provider"),
+        )
+
+    def connection(self, team_id: str, provider: str, model: type[BaseModel]) -> BaseModel | None:
+        rows = list(
+            self.db["connections"].rows_where("team_id = ? AND provider = ?", [team_id, provider])
+        )
+        return self._box().open(rows[0]["sealed"], model) if rows else None
+
+    def connected_providers(self, team_id: str) -> list[str]:
+        rows = self.db["connections"].rows_where("team_id = ?", [team_id], order_by="provider")
+        return [row["provider"] for row in rows]
+
+    def remove_connection(self, team_id: str, provider: str) -> bool:
+        cursor = self.db.execute(
+            "DELETE FROM connections WHERE team_id = ? AND provider = ?", [team_id, provider]
+        )
+        return cursor.rowcount == 1
+
+
+def _payment(row: dict[str, Any]) -> Payment:
+    return Payment(
+        id=row["id"],
+        team_id=row["team_id"],
+        provider=row["provider"],
+        direction=row["direction"] or "payable",
+        invoice_ids=tuple(json.loads(row["invoice_ids"])),
+        invoice_numbers=tuple(json.loads(row["invoice_numbers"])),
+        amount=Money(amount=Decimal(row["amount"]), currency=row["currency"]),
+        method_id=row["method_id"],
+        method_name=row["method_name"],
+        issuer_id=row["issuer_id"],
+        user_id=row["user_id"],
+        channel_id=row["channel_id"],
+        message_ts=row["message_ts"],
+        state=PaymentState(row["state"]),
+        provider_reference=row["provider_reference"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        paid_at=datetime.fromisoformat(row["paid_at"]) if row["paid_at"] else None,
+    )

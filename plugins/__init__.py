@@ -1,0 +1,1 @@
+"""Provider plugins bundled with invoicebot; each registers through the `invoicebot` entry-point group."""
