@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 # ISO 4217 currencies whose minor unit is not 2 digits; every other code has 2.
 _MINOR_UNITS: dict[str, int] = {
-    **dict.fromkeys("BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split(), 0),
+    **dict.fromkeys("BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF".split(), 0),
+    "XPF": 0,
     **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
 }
 

@@ -1,0 +1,48 @@
+"""manifest.yml against Slack's published v2 schema, and against the code."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from bot.slack.commands import COMMANDS
+from tests.conftest import REPO, SHARED
+
+SCHEMA = SHARED / "reference" / "manifest.schema.2.0.0.json"
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict[str, Any]:
+    return yaml.safe_load((REPO / "manifest.yml").read_text())
+
+
+def test_manifest_validates_against_slacks_schema(manifest: dict[str, Any]) -> None:
+    if not SCHEMA.exists():
+        pytest.skip(f"Slack's manifest schema is not at {SCHEMA} (../shared is absent)")
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.validators.validator_for(schema)(schema).validate(manifest)
+
+
+def test_schema_check_would_catch_a_mistake(manifest: dict[str, Any]) -> None:
+    if not SCHEMA.exists():
+        pytest.skip(f"Slack's manifest schema is not at {SCHEMA} (../shared is absent)")
+    schema = json.loads(SCHEMA.read_text())
+    broken = {**manifest, "features": {**manifest["features"], "slash_command": []}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validators.validator_for(schema)(schema).validate(broken)
+
+
+def test_every_command_the_code_answers_is_declared(manifest: dict[str, Any]) -> None:
+    declared = {command["command"] for command in manifest["features"]["slash_commands"]}
+    assert declared == set(COMMANDS)
+
+
+def test_what_the_app_listens_to_is_enabled(manifest: dict[str, Any]) -> None:
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert "commands" in manifest["oauth_config"]["scopes"]["bot"]

@@ -1,0 +1,64 @@
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from bot.money import Money
+
+
+def test_floats_are_refused() -> None:
+    with pytest.raises(ValidationError, match="must not be floats"):
+        Money(amount=0.1, currency="EUR")  # type: ignore[arg-type]
+
+
+def test_cents_as_strings_convert_exactly() -> None:
+    amounts = [Money.from_minor(cents, "EUR") for cents in ("10", "20", "70")]
+    assert Money.total(amounts, "EUR") == Money.of("1.00", "EUR")
+    assert Money.from_minor("123456", "EUR").amount == Decimal("1234.56")
+    assert Money.from_minor("-2500", "EUR").format() == "-€25.00"
+
+
+def test_minor_units_follow_the_currency() -> None:
+    assert Money.from_minor(1000, "JPY").format() == "¥1,000"
+    assert Money.from_minor(1250, "KWD").format() == "KWD 1.250"
+    assert Money.from_minor(123450, "EUR").format() == "€1,234.50"
+    assert Money.of("1234.5", "usd").format() == "$1,234.50"
+    assert Money.of(3, "SEK").format() == "SEK 3.00"
+    assert Money.of("1234.50", "EUR").to_minor() == 123450
+    assert Money.of("1.250", "KWD").to_minor() == 1250
+
+
+def test_more_precision_than_the_currency_has_is_an_error_not_a_rounding() -> None:
+    with pytest.raises(ValidationError, match="more decimals than EUR allows"):
+        Money.of("10.005", "EUR")
+    with pytest.raises(ValidationError, match="more decimals than JPY allows"):
+        Money.of("10.5", "JPY")
+    assert Money.of("10.500", "EUR").amount == Decimal("10.50")
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "expected"),
+    [
+        ("10.005", "EUR", "10.01"),
+        ("10.004", "EUR", "10.00"),
+        ("-10.005", "EUR", "-10.01"),
+        ("2.5", "JPY", "3"),
+        ("1.0005", "KWD", "1.001"),
+    ],
+)
+def test_explicit_rounding_is_half_up(value: str, currency: str, expected: str) -> None:
+    assert Money.rounded(value, currency).amount == Decimal(expected)
+
+
+def test_currencies_do_not_mix() -> None:
+    with pytest.raises(ValueError, match="cannot combine EUR with USD"):
+        Money.of(1, "EUR") + Money.of(1, "USD")
+    with pytest.raises(ValidationError, match="ISO 4217"):
+        Money.of(1, "EURO")
+
+
+def test_money_round_trips_through_json_as_a_string() -> None:
+    money = Money.of("1234.50", "EUR")
+    dumped = money.model_dump(mode="json")
+    assert dumped == {"amount": "1234.50", "currency": "EUR"}
+    assert Money.model_validate(dumped) == money

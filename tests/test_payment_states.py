@@ -1,0 +1,153 @@
+"""The payment state machine: every legal and illegal move, and duplicates."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot import hookimpl
+from bot.credentials import CredentialBox, generate_key
+from bot.models import Money, Payment, PaymentState
+from bot.payments import TRANSITIONS, Payments, TokenProblem, can_move
+from bot.plugins import make_plugin_manager
+from bot.store import Store
+
+S = PaymentState
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    store = Store(tmp_path / "db.sqlite", CredentialBox(generate_key()))
+    yield store
+    store.close()
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.confirmed: list[str] = []
+
+    @hookimpl
+    def payment_confirmed(self, payment: Payment, outbox: Any) -> None:
+        self.confirmed.append(payment.id)
+        outbox.enqueue("chat.postMessage", {"text": f"paid {payment.id}"}, key=f"paid:{payment.id}")
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def payments(store: Store, recorder: Recorder) -> Iterator[Payments]:
+    pm = make_plugin_manager(entry_point_plugins=False)
+    pm.register(recorder, name="recorder")
+    try:
+        yield Payments(store, pm)
+    finally:
+        pm.unregister(name="recorder")
+
+
+def draft() -> Payment:
+    return Payment(
+        team_id="T1",
+        provider="i3d",
+        invoice_ids=("1001",),
+        invoice_numbers=("INV-1001",),
+        amount=Money.of("12.50", "EUR"),
+        method_id="2",
+        method_name="iDEAL",
+        user_id="U1",
+    )
+
+
+def put_in(payments: Payments, state: PaymentState) -> Payment:
+    payment, _ = payments.record(draft())
+    payments.store.db.execute("UPDATE payments SET state = ? WHERE id = ?", [state, payment.id])
+    return payment
+
+
+ALL_MOVES = [(source, target) for source in S for target in S]
+
+
+@pytest.mark.parametrize(("source", "target"), ALL_MOVES, ids=lambda s: s.value)
+def test_every_move_is_applied_only_when_legal(
+    payments: Payments, recorder: Recorder, source: PaymentState, target: PaymentState
+) -> None:
+    payment = put_in(payments, source)
+    moved = payments.move(payment.id, target)
+    after = payments.store.payment(payment.id)
+    assert after is not None
+    assert moved is can_move(source, target)
+    assert after.state is (target if moved else source)
+    assert recorder.confirmed == ([payment.id] if moved and target is S.PAID else [])
+
+
+def test_the_table_has_no_way_out_of_paid_and_always_a_way_to_paid() -> None:
+    assert TRANSITIONS[S.PAID] == frozenset()
+    assert all(S.PAID in targets for state, targets in TRANSITIONS.items() if state is not S.PAID)
+    assert not can_move(S.OPENED, S.LINK_ISSUED)
+    assert not can_move(S.EXPIRED, S.OPENED)
+
+
+def test_a_duplicate_confirmation_changes_nothing_and_is_announced_once(
+    payments: Payments, recorder: Recorder
+) -> None:
+    payment = put_in(payments, S.LINK_ISSUED)
+    assert payments.confirm_paid(payment.id) is True
+    assert payments.confirm_paid(payment.id) is False
+    assert payments.move(payment.id, S.PAID) is False
+    assert recorder.confirmed == [payment.id]
+    assert payments.store.outbox_pending() == 1
+
+
+def test_a_plugin_that_raises_neither_blocks_the_payment_nor_leaves_half_its_work(
+    payments: Payments, recorder: Recorder
+) -> None:
+    class Broken:
+        @hookimpl
+        def payment_confirmed(self, payment: Payment, outbox: Any) -> None:
+            outbox.enqueue("chat.postMessage", {"text": "half"}, key="broken")
+            raise RuntimeError("boom")
+
+    payments.pm.register(Broken(), name="broken")
+    try:
+        payment = put_in(payments, S.OPENED)
+        assert payments.confirm_paid(payment.id)
+    finally:
+        payments.pm.unregister(name="broken")
+    stored = payments.store.payment(payment.id)
+    assert stored is not None and stored.state is S.PAID
+    assert recorder.confirmed == [payment.id]
+    keys = [item.key for item in payments.store.due_outbox(time.time() + 1)]
+    assert keys == [f"paid:{payment.id}"]
+
+
+def test_a_pay_link_works_until_it_expires_or_is_used(payments: Payments) -> None:
+    payment, token = payments.record(draft())
+    assert payments.redeem(token).id == payment.id
+    with pytest.raises(TokenProblem, match="not valid"):
+        payments.redeem(token + "x")
+    payments.confirm_paid(payment.id)
+    with pytest.raises(TokenProblem, match="already been paid"):
+        payments.redeem(token)
+
+
+def test_an_expired_link_is_refused_and_the_payment_expires(store: Store) -> None:
+    payments = Payments(store, make_plugin_manager(entry_point_plugins=False), token_lifetime=-1)
+    payment, token = payments.record(draft())
+    with pytest.raises(TokenProblem, match="expired"):
+        payments.redeem(token)
+    stored = store.payment(payment.id)
+    assert stored is not None and stored.state is S.EXPIRED
+
+
+def test_tokens_are_unguessable_and_only_their_hash_is_stored(payments: Payments) -> None:
+    tokens = {payments.record(draft())[1] for _ in range(50)}
+    assert len(tokens) == 50
+    assert all(len(token) >= 40 for token in tokens)
+    stored = {row["token_hash"] for row in payments.store.db["payments"].rows}
+    assert not tokens & stored

@@ -1,0 +1,148 @@
+"""Plugin discovery: entry points, the allow-list, a plugins directory, and the CLI listing."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pluggy
+import pytest
+
+from bot import hookimpl, hookspecs
+from bot.plugins import PluginError, describe, make_plugin_manager, providers
+from tests.plugin_files.acme_provider import AcmeProvider
+
+PLUGIN_FILES = Path(__file__).parent / "plugin_files"
+
+
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k != "INVOICEBOT_PLUGINS"}
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**environ, **env},
+        timeout=60,
+        check=False,
+    )
+
+
+def test_every_impl_matches_a_spec() -> None:
+    make_plugin_manager().check_pending()
+
+
+def test_a_misspelled_hook_is_caught() -> None:
+    class Typo:
+        @hookimpl
+        def register_provider(self, register: object) -> None: ...
+
+    pm = make_plugin_manager(entry_point_plugins=False)
+    pm.register(Typo())
+    with pytest.raises(pluggy.PluginValidationError):
+        pm.check_pending()
+
+
+def test_a_registered_plugin_class_provides_its_providers() -> None:
+    class Temporary:
+        @hookimpl
+        def register_providers(self, register):  # type: ignore[no-untyped-def]
+            register(AcmeProvider)
+
+    pm = make_plugin_manager(entry_point_plugins=False)
+    pm.register(Temporary(), name="temporary")
+    try:
+        assert providers(pm) == {"acme": AcmeProvider}
+        (info,) = describe(pm)
+        assert (info.name, info.hooks, info.providers) == (
+            "temporary",
+            ("register_providers",),
+            ("acme",),
+        )
+    finally:
+        pm.unregister(name="temporary")
+    assert providers(pm) == {}
+
+
+def test_two_providers_with_one_name_stop_start_up() -> None:
+    class Impostor(AcmeProvider):
+        pass
+
+    class Both:
+        @hookimpl
+        def register_providers(self, register):  # type: ignore[no-untyped-def]
+            register(AcmeProvider)
+            register(Impostor)
+
+    pm = make_plugin_manager(entry_point_plugins=False)
+    pm.register(Both())
+    with pytest.raises(PluginError, match="two providers are named 'acme'"):
+        providers(pm)
+
+
+def test_register_takes_provider_classes_only() -> None:
+    class Wrong:
+        @hookimpl
+        def register_providers(self, register):  # type: ignore[no-untyped-def]
+            register("acme")
+
+    pm = make_plugin_manager(entry_point_plugins=False)
+    pm.register(Wrong())
+    with pytest.raises(PluginError, match="takes a Provider subclass"):
+        providers(pm)
+
+
+def test_the_allow_list_filters_entry_points() -> None:
+    assert "i3d" in providers(make_plugin_manager(allowed={"i3d"}))
+    assert providers(make_plugin_manager(allowed=set())) == {}
+    assert providers(make_plugin_manager(allowed={"nonexistent"})) == {}
+
+
+def test_cli_lists_the_bundled_providers_as_entry_points() -> None:
+    result = run_cli("plugins")
+    assert result.returncode == 0, result.stderr
+    listed = {info["name"]: info for info in json.loads(result.stdout)}
+    assert listed["i3d"]["source"] == "entry point"
+    assert listed["i3d"]["providers"] == ["i3d"]
+    assert listed["i3d"]["hooks"] == ["register_providers"]
+    assert listed["i3d"]["version"]
+    assert "bot.notifier" not in listed
+
+
+def test_cli_with_an_empty_allow_list_lists_none() -> None:
+    result = run_cli("plugins", INVOICEBOT_PLUGINS="")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []
+
+
+def test_cli_picks_up_a_plugin_file_from_a_directory() -> None:
+    result = run_cli("--plugins-dir", str(PLUGIN_FILES), "plugins", INVOICEBOT_PLUGINS="")
+    assert result.returncode == 0, result.stderr
+    (info,) = json.loads(result.stdout)
+    assert info["name"] == "plugin_files/acme_provider.py"
+    assert info["providers"] == ["acme"]
+    assert info["source"] == "file"
+
+
+def test_cli_names_a_missing_plugins_directory() -> None:
+    result = run_cli("--plugins-dir", "/nonexistent/plugins", "plugins")
+    assert result.returncode == 2
+    assert "plugins directory /nonexistent/plugins does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_every_hook_is_documented_and_exercised_by_a_test() -> None:
+    specs = [
+        name
+        for name, func in inspect.getmembers(hookspecs, inspect.isfunction)
+        if hasattr(func, "invoicebot_spec")
+    ]
+    assert specs, "no hookspecs found"
+    tests_text = "\n".join(path.read_text() for path in Path(__file__).parent.rglob("test_*.py"))
+    for name in specs:
+        doc = inspect.getdoc(getattr(hookspecs, name)) or ""
+        assert len(doc) > 80, f"hook {name} needs a docstring that says when it is called"
+        assert f"def {name}(" in tests_text, f"no test implements hook {name}"

@@ -1,0 +1,125 @@
+"""`invoicebot run` start-up: a clear refusal without configuration, health once running."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+from aiohttp.test_utils import TestServer
+
+from bot.credentials import generate_key
+
+
+def run(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    keep = {k: os.environ[k] for k in ("PATH", "HOME", "SYSTEMROOT") if k in os.environ}
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run"],
+        capture_output=True,
+        text=True,
+        env={**keep, **env},
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_missing_settings_are_all_named_in_one_message(tmp_path: Path) -> None:
+    result = run(tmp_path, SLACK_BOT_TOKEN="xoxb-1")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("invoicebot:")]
+    assert len(lines) == 1
+    for name in (
+        "SLACK_SIGNING_SECRET",
+        "INVOICEBOT_PUBLIC_URL",
+        "INVOICEBOT_SECRET_KEY",
+        "INVOICEBOT_BILLING_CHANNEL",
+    ):
+        assert name in lines[0]
+    assert "SLACK_BOT_TOKEN" not in lines[0]
+
+
+def test_socket_mode_needs_no_signing_secret(tmp_path: Path) -> None:
+    result = run(tmp_path, SLACK_APP_TOKEN="xapp-1", INVOICEBOT_PORT="not-a-port")
+    assert result.returncode == 2
+    assert "SLACK_SIGNING_SECRET" not in result.stderr
+    assert "invalid INVOICEBOT_PORT" in result.stderr
+
+
+def test_a_bad_secret_key_is_refused_before_serving(tmp_path: Path) -> None:
+    result = run(
+        tmp_path,
+        SLACK_BOT_TOKEN="xoxb-1",
+        SLACK_SIGNING_SECRET="s",
+        INVOICEBOT_PUBLIC_URL="https://bot.example.test",
+        INVOICEBOT_SECRET_KEY="hunter2",
+        INVOICEBOT_BILLING_CHANNEL="C1",
+    )
+    assert result.returncode == 2
+    assert "not a valid key" in result.stderr
+    assert "hunter2" not in result.stderr
+
+
+def test_secret_key_command_prints_a_usable_key() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "secret-key"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+    assert len(out) == 44 and out != generate_key()
+
+
+async def test_health_reports_ok_over_http(bot_server: TestServer) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(bot_server.make_url("/healthz")) as response,
+    ):
+        assert response.status == 200
+        assert await response.json() == {"ok": True}
+
+
+async def test_run_serves_health_until_stopped(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    keep = {k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ}
+    process = await asyncio.create_subprocess_exec(
+        *[sys.executable, "-m", "bot.cli", "run", "--host", "127.0.0.1", "--port", str(port)],
+        env={
+            **keep,
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_SIGNING_SECRET": "s",
+            "INVOICEBOT_PUBLIC_URL": "https://bot.example.test",
+            "INVOICEBOT_SECRET_KEY": generate_key(),
+            "INVOICEBOT_BILLING_CHANNEL": "C1",
+            "INVOICEBOT_DATABASE": str(tmp_path / "run.sqlite"),
+        },
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(100):
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                        assert await response.json() == {"ok": True}
+                        break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("invoicebot run never answered /healthz")
+        assert (tmp_path / "run.sqlite").exists()
+    finally:
+        process.send_signal(signal.SIGINT)
+        output = (await asyncio.wait_for(process.communicate(), 20))[0].decode()
+    assert process.returncode == 0, output
+    assert "Traceback" not in output
