@@ -186,6 +186,11 @@ class PaymentRequest(BaseModel):
     )
     reference: str = Field(description="Our payment id; providers echo it where they can.")
     return_url: str = Field(description="Where the payer's browser should come back to.")
+    token: str | None = Field(
+        default=None,
+        description="The pay link's secret; a provider that can carry state to the landing "
+        "(e.g. a `state` parameter) sends it, so the landing knows which payment came back.",
+    )
 
 
 class Redirect(BaseModel):
@@ -284,7 +289,13 @@ class Payment(BaseModel):
     user_id: str
     channel_id: str | None = None
     message_ts: str | None = None
+    response_url: str | None = Field(
+        default=None, description="Slack's URL for updating the message the payment came from."
+    )
     state: PaymentState = PaymentState.CREATED
     provider_reference: str | None = None
+    start: PaymentStart | None = Field(
+        default=None, description="How the payer's browser goes on: kept for the pay page."
+    )
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     paid_at: datetime | None = None

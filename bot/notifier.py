@@ -2,7 +2,39 @@
 
 It is a plain `payment_confirmed` hook, registered like any third-party plugin, so a
 team that wants e-mail or an accounting export instead writes a plugin the same way.
-The Slack rendering arrives with the Slack flow; until then it announces nothing.
+It only enqueues: the outbox sends after the paid transition commits.
 """
 
 from __future__ import annotations
+
+from bot import hookimpl
+from bot.hookspecs import Outbox
+from bot.models import Payment
+from bot.outbox import RESPONSE_URL
+from bot.slack.blocks.paying import confirmation, settled
+
+
+class SlackNotifier:
+    """Posts the confirmation to the billing channel and settles the payer's message."""
+
+    def __init__(self, billing_channel: str, provider_titles: dict[str, str]) -> None:
+        self.billing_channel = billing_channel
+        self.provider_titles = provider_titles
+
+    @hookimpl
+    def payment_confirmed(self, payment: Payment, outbox: Outbox) -> None:
+        title = self.provider_titles.get(payment.provider, payment.provider)
+        outbox.enqueue(
+            "chat.postMessage",
+            {"channel": self.billing_channel, **confirmation(payment, title)},
+            key=f"confirmation:{payment.id}",
+        )
+        if payment.response_url:
+            outbox.enqueue(
+                RESPONSE_URL,
+                {
+                    "url": payment.response_url,
+                    "body": {"replace_original": True, **settled(payment)},
+                },
+                key=f"settled:{payment.id}",
+            )

@@ -12,7 +12,8 @@ import logging
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pluggy
@@ -64,6 +65,8 @@ class Payments:
     store: Store
     pm: pluggy.PluginManager
     token_lifetime: float = TOKEN_LIFETIME
+    after_confirmed: list[Callable[[Payment], None]] = field(default_factory=list)
+    """Called after the paid transition commits, e.g. to wake the outbox sender."""
 
     def record(self, draft: Payment) -> tuple[Payment, str]:
         """Store a new payment in `created` and mint its pay-link token (returned once)."""
@@ -107,6 +110,8 @@ class Payments:
                         impl.function(payment=payment, outbox=self.store)
                 except Exception:
                     log.exception("plugin %s failed in payment_confirmed", impl.plugin_name)
+        for callback in self.after_confirmed:
+            callback(payment)
         return True
 
     def redeem(self, token: str) -> Payment:

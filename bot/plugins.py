@@ -3,7 +3,8 @@
 Plugins come from the `invoicebot` entry-point group (the bundled providers register
 there exactly as a third-party package would) and from `*.py` files in a plugins
 directory. `INVOICEBOT_PLUGINS=a,b` loads only the named entry points; set but empty,
-it loads none. Built-in plugins (the Slack notifier) are always loaded.
+it loads none. The built-in Slack notifier is registered by the web app, which knows
+the billing channel, through the same `payment_confirmed` hook.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "invoicebot"
 ALLOW_LIST_ENV = "INVOICEBOT_PLUGINS"
-DEFAULT_PLUGINS: tuple[str, ...] = ("bot.notifier",)
+DEFAULT_PLUGINS: tuple[str, ...] = ()
 
 
 class PluginError(Exception):
@@ -145,7 +146,7 @@ def describe(pm: pluggy.PluginManager, *, include_builtin: bool = False) -> list
     }
     infos = []
     for name, plugin in pm.list_name_plugin():
-        builtin = name in DEFAULT_PLUGINS
+        builtin = name.startswith("bot.")
         if builtin and not include_builtin:
             continue
         hooks = tuple(sorted(caller.name for caller in pm.get_hookcallers(plugin) or []))

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     payer_group: str | None = None
     admins: CommaList = frozenset()
     admin_group: str | None = None
+    poll_first_delay: float = Field(default=5.0, gt=0, description="First payment check, s.")
+    poll_max_delay: float = Field(default=300.0, gt=0, description="Longest gap between checks.")
 
     @field_validator("payers", "admins", mode="before")
     @classmethod

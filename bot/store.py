@@ -46,6 +46,7 @@ def _m001_initial(db: Database) -> None:
             "response_url": str,
             "state": str,
             "provider_reference": str,
+            "start": str,
             "token_hash": str,
             "token_expires_at": float,
             "created_at": str,
@@ -71,6 +72,7 @@ def _m001_initial(db: Database) -> None:
             "attempts": int,
             "next_attempt_at": float,
             "sent_at": str,
+            "gave_up_at": str,
             "last_error": str,
         },
         pk="id",
@@ -189,6 +191,7 @@ class Store:
                 "user_id": payment.user_id,
                 "channel_id": payment.channel_id,
                 "message_ts": payment.message_ts,
+                "response_url": payment.response_url,
                 "state": payment.state.value,
                 "provider_reference": payment.provider_reference,
                 "token_hash": token_hash,
@@ -236,6 +239,31 @@ class Store:
         )
         return [_payment(row) for row in rows]
 
+    def payments_for_invoices(
+        self, team_id: str, provider: str, invoice_ids: list[str]
+    ) -> list[Payment]:
+        """Payments that include any of these invoices, newest first."""
+        cursor = self.db.execute(
+            "SELECT DISTINCT p.* FROM payments p, json_each(p.invoice_ids) j "
+            "WHERE p.team_id = ? AND p.provider = ? AND j.value IN "
+            "(SELECT value FROM json_each(?)) ORDER BY p.created_at DESC",
+            [team_id, provider, json.dumps(invoice_ids)],
+        )
+        columns = [c[0] for c in cursor.description]
+        return [_payment(dict(zip(columns, row, strict=True))) for row in cursor.fetchall()]
+
+    def token_expiry(self, payment_id: str) -> float:
+        return float(self.db["payments"].get(payment_id)["token_expires_at"])
+
+    def recent_payments(self, team_id: str, user_id: str, limit: int = 10) -> list[Payment]:
+        rows = self.db["payments"].rows_where(
+            "team_id = ? AND user_id = ?",
+            [team_id, user_id],
+            order_by="created_at desc",
+            limit=limit,
+        )
+        return [_payment(row) for row in rows]
+
     def payment_schedule(self, payment_id: str) -> tuple[float | None, int]:
         row = self.db["payments"].get(payment_id)
         return row["next_check_at"], row["check_attempts"] or 0
@@ -252,7 +280,10 @@ class Store:
 
     def due_outbox(self, now: float, limit: int = 20) -> list[OutboxItem]:
         rows = self.db["outbox"].rows_where(
-            "sent_at IS NULL AND next_attempt_at <= ?", [now], order_by="id", limit=limit
+            "sent_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= ?",
+            [now],
+            order_by="id",
+            limit=limit,
         )
         return [
             OutboxItem(
@@ -268,6 +299,12 @@ class Store:
     def outbox_sent(self, item_id: int) -> None:
         self.db["outbox"].update(item_id, {"sent_at": now_iso(), "last_error": None})
 
+    def outbox_give_up(self, item_id: int, error: str) -> None:
+        """Slack refused for good (bad channel, invalid blocks): keep the row, stop trying."""
+        self.db["outbox"].update(
+            item_id, {"gave_up_at": now_iso(), "last_error": error, "next_attempt_at": None}
+        )
+
     def outbox_retry(self, item_id: int, error: str, next_attempt_at: float) -> None:
         self.db.execute(
             "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
@@ -276,7 +313,11 @@ class Store:
         )
 
     def outbox_pending(self) -> int:
-        return self.db["outbox"].count_where("sent_at IS NULL")
+        return self.db["outbox"].count_where("sent_at IS NULL AND gave_up_at IS NULL")
+
+    def outbox_items(self) -> list[dict[str, Any]]:
+        """Every row, oldest first: for tests and the operator's eyes."""
+        return list(self.db["outbox"].rows_where(order_by="id"))
 
     # audit ------------------------------------------------------------------------
 
@@ -370,8 +411,10 @@ def _payment(row: dict[str, Any]) -> Payment:
         user_id=row["user_id"],
         channel_id=row["channel_id"],
         message_ts=row["message_ts"],
+        response_url=row["response_url"],
         state=PaymentState(row["state"]),
         provider_reference=row["provider_reference"],
+        start=json.loads(row["start"]) if row["start"] else None,
         created_at=datetime.fromisoformat(row["created_at"]),
         paid_at=datetime.fromisoformat(row["paid_at"]) if row["paid_at"] else None,
     )

@@ -1,11 +1,15 @@
-"""The aiohttp application: Slack's request URL, health, and (later) pay pages.
+"""The aiohttp application: Slack's request URL, the pay and landing pages, health.
 
-One factory builds it; shared resources (database, HTTP session, Bolt app) are opened
-and closed in `cleanup_ctx` and kept under typed `AppKey`s, never in module globals.
+One factory builds it; shared resources (database, HTTP session, Bolt app, background
+poller and outbox sender) are opened and closed in `cleanup_ctx` and kept under typed
+`AppKey`s, never in module globals.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -14,9 +18,20 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
+from bot import pages
+from bot.access import Access
+from bot.checkout import Checkout
+from bot.connections import Connections
 from bot.credentials import CredentialBox
+from bot.notifier import SlackNotifier
+from bot.outbox import OutboxSender
+from bot.payments import Payments
+from bot.plugins import providers
+from bot.poller import Poller
 from bot.settings import Settings
+from bot.settlement import Settlement
 from bot.slack.app import make_bolt_app, make_web_client
+from bot.slack.services import Services
 from bot.store import Store
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -24,20 +39,67 @@ PLUGINS = web.AppKey("plugins", pluggy.PluginManager)
 STORE = web.AppKey("store", Store)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 BOLT = web.AppKey("bolt", AsyncApp)
+SERVICES = web.AppKey("services", Services)
+POLLER = web.AppKey("poller", Poller)
+OUTBOX = web.AppKey("outbox", OutboxSender)
 
 SLACK_EVENTS_PATH = "/slack/events"
+NOTIFIER = "bot.notifier"
 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    store = Store(settings.database, CredentialBox(settings.secret_key.get_secret_value()))
+    settings, pm = app[SETTINGS], app[PLUGINS]
+    secret = settings.secret_key.get_secret_value()
+    store = Store(settings.database, CredentialBox(secret))
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-    app[STORE] = store
-    app[HTTP] = session
-    app[BOLT] = make_bolt_app(settings, make_web_client(settings, session))
+    registry = providers(pm)
+    if pm.get_plugin(NOTIFIER) is None:
+        titles = {name: cls.title for name, cls in registry.items()}
+        pm.register(SlackNotifier(settings.billing_channel, titles), name=NOTIFIER)
+    client = make_web_client(settings, session)
+    connections = Connections(store, registry, session)
+    payments = Payments(store, pm)
+    settlement = Settlement(
+        payments,
+        connections,
+        first_delay=settings.poll_first_delay,
+        max_delay=settings.poll_max_delay,
+    )
+    svc = Services(
+        settings=settings,
+        store=store,
+        connections=connections,
+        payments=payments,
+        checkout=Checkout(connections, payments, settlement, settings.public_url),
+        access=Access(settings, client),
+    )
+    sender = OutboxSender(
+        store, make_web_client(settings, session, retry_rate_limits=False), session
+    )
+    payments.after_confirmed.append(lambda _payment: sender.wake.set())
+    poller = Poller(settlement)
+    app[STORE], app[HTTP], app[SERVICES], app[POLLER], app[OUTBOX] = (
+        store,
+        session,
+        svc,
+        poller,
+        sender,
+    )
+    app[BOLT] = make_bolt_app(settings, client, svc)
+    app[pages.PAYMENTS], app[pages.SETTLEMENT] = payments, settlement
+    app[pages.COOKIE_KEY] = hashlib.sha256(b"invoicebot-landing-cookie:" + secret.encode()).digest()
+    tasks = [
+        asyncio.create_task(poller.run_forever(), name="payment poller"),
+        asyncio.create_task(sender.run_forever(), name="outbox sender"),
+    ]
     try:
         yield
     finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await session.close()
         store.close()
 
@@ -59,4 +121,5 @@ def create_app(settings: Settings, pm: pluggy.PluginManager) -> web.Application:
     app.cleanup_ctx.append(_resources)
     app.router.add_post(SLACK_EVENTS_PATH, slack_events)
     app.router.add_get("/healthz", healthz)
+    pages.add_routes(app)
     return app

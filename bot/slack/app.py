@@ -11,22 +11,26 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.settings import Settings
-from bot.slack import commands
+from bot.slack import actions, commands, connect, home
+from bot.slack.services import Services
 
 
-def make_web_client(settings: Settings, session: aiohttp.ClientSession) -> AsyncWebClient:
+def make_web_client(
+    settings: Settings, session: aiohttp.ClientSession, *, retry_rate_limits: bool = True
+) -> AsyncWebClient:
+    """`retry_rate_limits=False` for the outbox, which reschedules instead of sleeping."""
+    handlers = [AsyncConnectionErrorRetryHandler()]
+    if retry_rate_limits:
+        handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
     return AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         session=session,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
-        ],
+        retry_handlers=handlers,
     )
 
 
-def make_bolt_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
+def make_bolt_app(settings: Settings, client: AsyncWebClient, svc: Services) -> AsyncApp:
     signing_secret = settings.slack_signing_secret
     app = AsyncApp(
         name="invoicebot",
@@ -34,5 +38,8 @@ def make_bolt_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
         signing_secret=signing_secret.get_secret_value() if signing_secret else "",
         request_verification_enabled=not settings.socket_mode,
     )
-    commands.register(app)
+    commands.register(app, svc)
+    actions.register(app, svc)
+    connect.register(app, svc)
+    home.register(app, svc)
     return app

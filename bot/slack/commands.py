@@ -1,30 +1,148 @@
-"""The `/invoices` slash command."""
+"""The `/invoices` slash command: ack at once, then do the work and replace the reply."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.access import ADMIN_REFUSAL, PAY_REFUSAL
+from bot.provider import InvoiceNotFound, ProviderError
+from bot.slack.blocks.listing import help_message, notice, placeholder
+from bot.slack.blocks.paying import pay_menu
+from bot.slack.connect import connect_modal
+from bot.slack.listing import listing_message, providers_for
+from bot.slack.services import Services
+from bot.slack.subcommands import (
+    HELP_LINES,
+    Connect,
+    Help,
+    ListInvoices,
+    NewInvoice,
+    PayInvoice,
+    Status,
+    Unknown,
+    parse,
+)
+from bot.slack.values import PayTarget
+
+log = logging.getLogger(__name__)
 
 COMMAND = "/invoices"
 
 # Every slash command the app answers; the manifest must declare each (a test checks).
 COMMANDS: tuple[str, ...] = (COMMAND,)
 
-HELP = (
-    "*invoicebot* shows and settles invoices from your connected providers.\n"
-    "• `/invoices help`: this message"
-)
+
+async def _pay_invoice(svc: Services, team_id: str, number: str) -> dict[str, Any]:
+    """Find the invoice at whichever connected provider has it, then show its pay menu."""
+    providers = svc.connections.connected(team_id)
+    found = await asyncio.gather(
+        *(p.get_invoice(number) for p in providers), return_exceptions=True
+    )
+    for provider, result in zip(providers, found, strict=True):
+        if isinstance(result, BaseException):
+            if not isinstance(result, InvoiceNotFound | ProviderError):
+                log.error(
+                    "provider %s failed to look up an invoice", provider.name, exc_info=result
+                )
+            continue
+        if not result.payable:
+            return notice(f"Invoice {result.number} cannot be paid: it is {result.status.value}.")
+        target = PayTarget(provider.name, (result.id,))
+        options = await svc.checkout.options(team_id, provider.name, [result.id])
+        return pay_menu(provider, options, target)
+    names = ", ".join(p.title for p in providers) or "no connected provider"
+    return notice(f"No invoice numbered “{number}” at {names}.")
 
 
-async def on_invoices(ack: AsyncAck, command: dict[str, Any]) -> None:
+async def _status(svc: Services, team_id: str) -> dict[str, Any]:
+    connected = svc.connections.connected(team_id)
+
+    async def probe(provider: Any) -> str:
+        started = time.perf_counter()
+        try:
+            await asyncio.wait_for(provider.verify(), 10)
+        except ProviderError as error:
+            return f":warning: *{provider.title}*: {error.message}"
+        except TimeoutError:
+            return f":warning: *{provider.title}*: did not answer within 10 s"
+        elapsed = (time.perf_counter() - started) * 1000
+        return f":white_check_mark: *{provider.title}*: connected, answered in {elapsed:.0f} ms"
+
+    lines = list(await asyncio.gather(*(probe(p) for p in connected)))
+    names = {p.name for p in connected}
+    lines += [
+        f":white_circle: *{cls.title}*: not connected (`/invoices connect {cls.name}`)"
+        for cls in svc.connections.registry.values()
+        if cls.name not in names
+    ]
+    return notice("\n".join(lines) or "No providers are installed.")
+
+
+async def on_invoices(
+    svc: Services,
+    ack: AsyncAck,
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    command: dict[str, Any],
+) -> None:
     text = (command.get("text") or "").strip()
-    if text in ("", "help"):
-        await ack(text=HELP, response_type="ephemeral")
+    team_id, user_id = command["team_id"], command["user_id"]
+    request = parse(text, svc.provider_named)
+    if isinstance(request, Help | Unknown):
+        problem = request.problem if isinstance(request, Unknown) else None
+        await ack(response_type="ephemeral", **help_message(HELP_LINES, problem))
         return
-    await ack(text=f"I don't know `{text.split()[0]}`.\n\n{HELP}", response_type="ephemeral")
+    if isinstance(request, Connect):
+        await ack()
+        if not await svc.access.may_administer(user_id):
+            svc.store.audit(
+                "refused.connect", team_id=team_id, user_id=user_id, subject=request.provider
+            )
+            await respond(**notice(ADMIN_REFUSAL))
+            return
+        cls = svc.connections.provider_class(request.provider)
+        await client.views_open(trigger_id=command["trigger_id"], view=connect_modal(cls))
+        return
+    if isinstance(request, NewInvoice):
+        cls = svc.connections.provider_class(request.provider)
+        await ack(**notice(f"{cls.title} cannot create invoices from Slack."))
+        return
+    if isinstance(request, ListInvoices):
+        titles = [p.title for p in providers_for(svc, team_id, request)]
+        await ack(response_type="ephemeral", **placeholder(titles))
+        svc.store.audit("invoices.listed", team_id=team_id, user_id=user_id, subject=text or "open")
+        await respond(
+            replace_original=True, **await listing_message(svc, team_id, request, text=text)
+        )
+        return
+    if isinstance(request, PayInvoice):
+        await ack(response_type="ephemeral", **notice(f"Looking up invoice {request.number}…"))
+        if not await svc.access.may_pay(user_id):
+            svc.store.audit("refused.pay", team_id=team_id, user_id=user_id, subject=request.number)
+            await respond(replace_original=True, **notice(PAY_REFUSAL))
+            return
+        try:
+            message = await _pay_invoice(svc, team_id, request.number)
+        except ProviderError as error:
+            message = notice(f":warning: {error.message}")
+        await respond(replace_original=True, **message)
+        return
+    if isinstance(request, Status):
+        await ack(response_type="ephemeral", **notice("Checking your providers…"))
+        await respond(replace_original=True, **await _status(svc, team_id))
 
 
-def register(app: AsyncApp) -> None:
+def register(app: AsyncApp, svc: Services) -> None:
+    async def invoices(
+        ack: AsyncAck, respond: AsyncRespond, client: AsyncWebClient, command: dict[str, Any]
+    ) -> None:
+        await on_invoices(svc, ack, respond, client, command)
+
     for name in COMMANDS:
-        app.command(name)(on_invoices)
+        app.command(name)(invoices)

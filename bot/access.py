@@ -1,0 +1,64 @@
+"""Who may pay and who may connect providers: user ids and Slack user groups.
+
+Nobody is allowed by default: a workspace that configured neither payers nor admins
+gets a clear refusal telling them which setting to add, never a silent free-for-all.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+GROUP_CACHE_SECONDS = 60.0
+
+
+class Access:
+    def __init__(self, settings: Settings, client: AsyncWebClient) -> None:
+        self.settings = settings
+        self.client = client
+        self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+
+    async def _members(self, group_id: str | None) -> frozenset[str]:
+        if not group_id:
+            return frozenset()
+        cached = self._groups.get(group_id)
+        if cached and time.monotonic() - cached[0] < GROUP_CACHE_SECONDS:
+            return cached[1]
+        try:
+            response = await self.client.usergroups_users_list(usergroup=group_id)
+            members = frozenset(response.get("users") or [])
+        except SlackApiError as error:
+            log.warning("cannot read user group %s: %s", group_id, error.response.get("error"))
+            return frozenset()
+        self._groups[group_id] = (time.monotonic(), members)
+        return members
+
+    async def may_administer(self, user_id: str) -> bool:
+        return user_id in self.settings.admins or user_id in await self._members(
+            self.settings.admin_group
+        )
+
+    async def may_pay(self, user_id: str) -> bool:
+        """Payers and admins may pay."""
+        if user_id in self.settings.payers:
+            return True
+        if user_id in await self._members(self.settings.payer_group):
+            return True
+        return await self.may_administer(user_id)
+
+
+PAY_REFUSAL = (
+    "You are not allowed to pay invoices, so nothing was done. An admin can add you to "
+    "`INVOICEBOT_PAYERS` or to the payers' user group."
+)
+ADMIN_REFUSAL = (
+    "Only invoicebot admins can connect providers, so nothing was changed. Admins are set "
+    "with `INVOICEBOT_ADMINS` or `INVOICEBOT_ADMIN_GROUP`."
+)

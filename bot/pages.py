@@ -1,0 +1,143 @@
+"""The pages a payer's browser sees: `/pay/<token>` and `/landing/<provider>`.
+
+The pay page turns a token into the provider's next step (a redirect, or a form the
+browser must POST). The landing page never believes its query string: it asks the
+provider how the payment went and shows that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from html import escape
+
+from aiohttp import web
+
+from bot.models import Captured, Emailed, FormPost, Payment, PaymentState, Redirect
+from bot.payments import Payments, TokenProblem, hash_token
+from bot.settlement import Settlement
+
+PAYMENT_COOKIE = "invoicebot_payment"
+PAYMENTS = web.AppKey("payments", Payments)
+SETTLEMENT = web.AppKey("settlement", Settlement)
+COOKIE_KEY = web.AppKey("cookie_key", bytes)
+
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;"
+    "color:#1d1c1d}h1{font-size:1.6rem}.ok{color:#007a5a}.bad{color:#e01e5a}"
+    ".muted{color:#616061}button{font-size:1rem;padding:.5rem 1rem}"
+)
+
+
+def page(title: str, body: str, *, status: int = 200, tone: str = "") -> web.Response:
+    html = (
+        f"<!doctype html><html lang=en><meta charset=utf-8>"
+        f"<meta name=viewport content='width=device-width,initial-scale=1'>"
+        f"<title>{escape(title)} · invoicebot</title><style>{_STYLE}</style>"
+        f"<h1 class='{tone}'>{escape(title)}</h1>{body}</html>"
+    )
+    return web.Response(text=html, status=status, content_type="text/html")
+
+
+def sign_payment_id(key: bytes, payment_id: str) -> str:
+    mac = hmac.new(key, payment_id.encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{payment_id}.{mac}"
+
+
+def verified_payment_id(key: bytes, cookie: str | None) -> str | None:
+    if not cookie or "." not in cookie:
+        return None
+    payment_id = cookie.rsplit(".", 1)[0]
+    return payment_id if hmac.compare_digest(sign_payment_id(key, payment_id), cookie) else None
+
+
+def _summary(payment: Payment) -> str:
+    numbers = ", ".join(payment.invoice_numbers)
+    return (
+        f"<p>{escape(payment.amount.format())} for invoice {escape(numbers)} "
+        f"by {escape(payment.method_name)}.</p>"
+    )
+
+
+async def pay(request: web.Request) -> web.StreamResponse:
+    payments = request.app[PAYMENTS]
+    try:
+        payment = payments.redeem(request.match_info["token"])
+    except TokenProblem as problem:
+        return page("This link cannot be used", f"<p>{escape(str(problem))}</p>", status=410)
+    payments.move(payment.id, PaymentState.OPENED)
+    payments.store.audit(
+        "payment.link_opened", team_id=payment.team_id, user_id=payment.user_id, subject=payment.id
+    )
+    start = payment.start
+    response: web.StreamResponse
+    if isinstance(start, Redirect):
+        response = web.HTTPSeeOther(start.url)
+    elif isinstance(start, FormPost):
+        inputs = "".join(
+            f"<input type=hidden name='{escape(name)}' value='{escape(value)}'>"
+            for name, value in start.fields
+        )
+        response = page(
+            "Taking you to the payment page…",
+            f"{_summary(payment)}<form id=pay method=post action='{escape(start.url)}'>{inputs}"
+            "<noscript><button>Continue to payment</button></noscript></form>"
+            "<script>document.getElementById('pay').submit()</script>",
+        )
+    elif isinstance(start, Captured):
+        response = page("Already charged", _summary(payment), tone="ok")
+    elif isinstance(start, Emailed):
+        response = page("Sent by e-mail", f"<p>The invoice was e-mailed to {escape(start.to)}.</p>")
+    else:
+        return page("This link cannot be used", "<p>The payment did not start.</p>", status=410)
+    response.set_cookie(
+        PAYMENT_COOKIE,
+        sign_payment_id(request.app[COOKIE_KEY], payment.id),
+        httponly=True,
+        samesite="Lax",
+        path="/landing",
+        max_age=24 * 3600,
+        secure=request.secure,
+    )
+    return response
+
+
+def _landing_payment(request: web.Request) -> Payment | None:
+    """Which payment the browser came back from: our token in `state`, or our cookie."""
+    store = request.app[PAYMENTS].store
+    token = request.query.get("state")
+    if token:
+        found = store.payment_by_token(hash_token(token))
+        if found:
+            return found[0]
+    payment_id = verified_payment_id(request.app[COOKIE_KEY], request.cookies.get(PAYMENT_COOKIE))
+    return store.payment(payment_id) if payment_id else None
+
+
+async def landing(request: web.Request) -> web.Response:
+    provider = request.match_info["provider"]
+    payment = _landing_payment(request)
+    if payment is None or payment.provider != provider:
+        return page(
+            "We could not tell which payment this is",
+            "<p>Nothing was changed. If you paid, invoicebot will notice by itself and post "
+            "the confirmation in Slack.</p>",
+            status=400,
+        )
+    payment = await request.app[SETTLEMENT].check(payment, landing_params=dict(request.query))
+    if payment.state is PaymentState.PAID:
+        return page("Invoice paid", _summary(payment) + "<p>Slack has been told.</p>", tone="ok")
+    if payment.state is PaymentState.FAILED:
+        return page("Payment failed", _summary(payment) + "<p>Nothing was charged.</p>", tone="bad")
+    if payment.state is PaymentState.CANCELLED:
+        return page("Payment cancelled", _summary(payment), tone="bad")
+    return page(
+        "Not paid yet",
+        _summary(payment) + "<p class=muted>The provider has not confirmed the payment yet. "
+        "invoicebot keeps checking and posts in Slack as soon as it lands.</p>",
+    )
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/pay/{token}", pay)
+    app.router.add_get("/landing/{provider}", landing)

@@ -1,0 +1,242 @@
+"""Buttons and menus: Pay, choosing a method and bank, getting the link, paging.
+
+Every handler acks first, then re-reads what the value refers to through this
+workspace's own connections, so a stale or tampered value can never reach another
+team's invoice or pay something the provider no longer offers.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.access import PAY_REFUSAL
+from bot.checkout import Started
+from bot.models import PaymentState
+from bot.payments import TOKEN_LIFETIME
+from bot.provider import ProviderError
+from bot.slack import values
+from bot.slack.blocks.listing import notice
+from bot.slack.blocks.paying import pay_menu, payment_link, settled
+from bot.slack.listing import listing_message
+from bot.slack.services import Services
+from bot.slack.subcommands import ListInvoices, parse
+
+log = logging.getLogger(__name__)
+
+TAMPERED = "That button is not one invoicebot made, or it is out of date. Nothing was done."
+
+
+def _who(body: dict[str, Any]) -> tuple[str, str]:
+    return body["team"]["id"], body["user"]["id"]
+
+
+def _action(body: dict[str, Any]) -> dict[str, Any]:
+    return body["actions"][0]
+
+
+def _block_target(block_id: str) -> values.PayTarget:
+    """The pay menu's context rides in its actions block id: `pay:<target>~n~nonce`."""
+    if not block_id.startswith("pay:"):
+        raise values.BadValue(block_id)
+    return values.PayTarget.decode(block_id[len("pay:") :].split("~", 1)[0])
+
+
+def _selected(body: dict[str, Any], block_id: str, action_id: str) -> str | None:
+    state = body.get("state", {}).get("values", {}).get(block_id, {}).get(action_id, {})
+    chosen = state.get("selected_option")
+    return chosen["value"] if chosen else None
+
+
+async def _refuse_unless_payer(svc: Services, body: dict[str, Any], respond: AsyncRespond) -> bool:
+    team_id, user_id = _who(body)
+    if await svc.access.may_pay(user_id):
+        return False
+    svc.store.audit(
+        "refused.pay", team_id=team_id, user_id=user_id, subject=_action(body).get("action_id")
+    )
+    await respond(replace_original=False, **notice(PAY_REFUSAL))
+    return True
+
+
+async def _show_menu(
+    svc: Services, body: dict[str, Any], respond: AsyncRespond, target: values.PayTarget
+) -> None:
+    team_id, user_id = _who(body)
+    try:
+        provider = svc.connections.get(team_id, target.provider)
+        options = await svc.checkout.options(team_id, target.provider, list(target.invoice_ids))
+    except ProviderError as error:
+        await respond(replace_original=False, **notice(f":warning: {error.message}"))
+        return
+    svc.store.audit("payment.menu", team_id=team_id, user_id=user_id, subject=target.encode())
+    await respond(replace_original=True, **pay_menu(provider, options, target))
+
+
+async def on_pay(svc: Services, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+    await ack()
+    if await _refuse_unless_payer(svc, body, respond):
+        return
+    try:
+        target = values.PayTarget.decode(_action(body).get("value", ""))
+    except values.BadValue:
+        await respond(replace_original=False, **notice(TAMPERED))
+        return
+    await _show_menu(svc, body, respond, values.PayTarget(target.provider, target.invoice_ids))
+
+
+async def on_pay_selected(
+    svc: Services, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
+) -> None:
+    await ack()
+    if await _refuse_unless_payer(svc, body, respond):
+        return
+    action = _action(body)
+    provider = action.get("value", "")
+    block = body.get("state", {}).get("values", {}).get(action["block_id"], {})
+    ticked = block.get(values.SELECT_INVOICES, {}).get("selected_options") or []
+    picked = [option["value"] for option in ticked]
+    if not picked:
+        await respond(replace_original=False, **notice("Tick the invoices to pay together first."))
+        return
+    try:
+        target = values.PayTarget.decode(f"{provider}|{','.join(picked)}")
+    except values.BadValue:
+        await respond(replace_original=False, **notice(TAMPERED))
+        return
+    await _show_menu(svc, body, respond, target)
+
+
+async def on_choose(
+    svc: Services, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
+) -> None:
+    await ack()
+    action = _action(body)
+    try:
+        target = _block_target(action["block_id"])
+    except values.BadValue:
+        await respond(replace_original=False, **notice(TAMPERED))
+        return
+    method = _selected(body, action["block_id"], values.CHOOSE_METHOD)
+    issuer = _selected(body, action["block_id"], values.CHOOSE_ISSUER)
+    if action["action_id"] == values.CHOOSE_METHOD:
+        method, issuer = action["selected_option"]["value"], None
+    else:
+        issuer = action["selected_option"]["value"]
+    await _show_menu(
+        svc, body, respond, values.PayTarget(target.provider, target.invoice_ids, method, issuer)
+    )
+
+
+async def on_get_link(
+    svc: Services, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
+) -> None:
+    await ack()
+    if await _refuse_unless_payer(svc, body, respond):
+        return
+    team_id, user_id = _who(body)
+    try:
+        target = values.PayTarget.decode(_action(body).get("value", ""))
+        if target.method_id is None or target.amount is None:
+            raise values.BadValue("incomplete")
+    except values.BadValue:
+        await respond(replace_original=False, **notice(TAMPERED))
+        return
+    try:
+        started: Started = await svc.checkout.start(
+            team_id=team_id,
+            user_id=user_id,
+            provider=target.provider,
+            invoice_ids=list(target.invoice_ids),
+            method_id=target.method_id,
+            issuer_id=target.issuer_id,
+            expected=target.amount,
+            channel_id=(body.get("channel") or {}).get("id"),
+            response_url=body.get("response_url"),
+        )
+    except ProviderError as error:
+        svc.store.audit(
+            "payment.refused",
+            team_id=team_id,
+            user_id=user_id,
+            subject=target.encode(),
+            reason=error.message,
+        )
+        await respond(replace_original=False, **notice(f":warning: {error.message}"))
+        return
+    payment = started.payment
+    svc.store.audit(
+        "payment.started",
+        team_id=team_id,
+        user_id=user_id,
+        subject=payment.id,
+        amount=payment.amount.format(),
+        method=payment.method_name,
+    )
+    if payment.state is PaymentState.PAID or payment.state is PaymentState.FAILED:
+        await respond(replace_original=True, **settled(payment))
+        return
+    provider = svc.connections.get(team_id, payment.provider)
+    await respond(
+        replace_original=True,
+        **payment_link(payment, started.pay_url, provider, int(TOKEN_LIFETIME // 60)),
+    )
+
+
+async def on_page(
+    svc: Services, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
+) -> None:
+    await ack()
+    team_id, _ = _who(body)
+    try:
+        request = values.PageRequest.decode(_action(body).get("value", ""))
+    except values.BadValue:
+        await respond(replace_original=False, **notice(TAMPERED))
+        return
+    parsed = parse(request.text, svc.provider_named)
+    if not isinstance(parsed, ListInvoices):
+        await respond(replace_original=False, **notice(TAMPERED))
+        return
+    await respond(
+        replace_original=True,
+        **await listing_message(svc, team_id, parsed, text=request.text, page=request.page),
+    )
+
+
+async def on_back(
+    svc: Services, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
+) -> None:
+    await ack()
+    team_id, _ = _who(body)
+    await respond(
+        replace_original=True, **await listing_message(svc, team_id, ListInvoices(), text="")
+    )
+
+
+async def on_open_link(ack: AsyncAck, body: dict[str, Any]) -> None:
+    """A link button still sends an interaction, which Slack wants acked."""
+    await ack()
+
+
+async def on_select_invoices(ack: AsyncAck) -> None:
+    await ack()
+
+
+def register(app: AsyncApp, svc: Services) -> None:
+    def bind(handler: Any) -> Any:
+        async def listener(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+            await handler(svc, ack, body, respond)
+
+        return listener
+
+    app.action(values.PAY)(bind(on_pay))
+    app.action(values.PAY_SELECTED)(bind(on_pay_selected))
+    app.action(values.CHOOSE_METHOD)(bind(on_choose))
+    app.action(values.CHOOSE_ISSUER)(bind(on_choose))
+    app.action(values.GET_LINK)(bind(on_get_link))
+    app.action(values.PAGE)(bind(on_page))
+    app.action(values.BACK)(bind(on_back))
+    app.action(values.OPEN_LINK)(on_open_link)
+    app.action(values.SELECT_INVOICES)(on_select_invoices)

@@ -1,0 +1,123 @@
+"""The few Block Kit shapes every builder uses, with Slack's limits applied."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+from typing import Any
+
+Block = dict[str, Any]
+
+
+def escape(text: str) -> str:
+    """Provider-supplied text in mrkdwn: no mentions, links or markup can sneak in."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def plain(text: str, limit: int = 3000) -> dict[str, Any]:
+    return {"type": "plain_text", "text": clip(text, limit), "emoji": True}
+
+
+def md(text: str, limit: int = 3000) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": clip(text, limit)}
+
+
+class Ids:
+    """Unique block ids for one rendering (Slack wants new ids when a message changes)."""
+
+    def __init__(self) -> None:
+        self.nonce = secrets.token_hex(3)
+        self.count = 0
+
+    def __call__(self, name: str) -> str:
+        self.count += 1
+        return f"{name}~{self.count}~{self.nonce}"[:255]
+
+
+def header(ids: Ids, text: str) -> Block:
+    return {"type": "header", "block_id": ids("header"), "text": plain(text, 150)}
+
+
+def section(ids: Ids, text: str, accessory: dict[str, Any] | None = None) -> Block:
+    block: Block = {"type": "section", "block_id": ids("section"), "text": md(text)}
+    if accessory:
+        block["accessory"] = accessory
+    return block
+
+
+def fields(ids: Ids, pairs: list[tuple[str, str]]) -> Block:
+    return {
+        "type": "section",
+        "block_id": ids("fields"),
+        "fields": [md(f"*{label}*\n{value}", 2000) for label, value in pairs[:10]],
+    }
+
+
+def context(ids: Ids, *texts: str) -> Block:
+    return {
+        "type": "context",
+        "block_id": ids("context"),
+        "elements": [md(text) for text in texts[:10]],
+    }
+
+
+def divider(ids: Ids) -> Block:
+    return {"type": "divider", "block_id": ids("divider")}
+
+
+def actions(ids: Ids, elements: list[dict[str, Any]], name: str = "actions") -> Block:
+    return {"type": "actions", "block_id": ids(name), "elements": elements[:25]}
+
+
+def button(
+    text: str,
+    action_id: str,
+    value: str | None = None,
+    *,
+    style: str | None = None,
+    url: str | None = None,
+    confirm: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "button", "text": plain(text, 75), "action_id": action_id}
+    if value is not None:
+        element["value"] = value[:2000]
+    if style:
+        element["style"] = style
+    if url:
+        element["url"] = url
+    if confirm:
+        element["confirm"] = confirm
+    return element
+
+
+def option(text: str, value: str) -> dict[str, Any]:
+    return {"text": plain(text, 75), "value": value[:150]}
+
+
+def confirm_dialog(
+    title: str, text: str, confirm: str, *, deny: str = "Cancel", danger: bool = False
+) -> dict[str, Any]:
+    dialog: dict[str, Any] = {
+        "title": plain(title, 100),
+        "text": md(text, 300),
+        "confirm": plain(confirm, 30),
+        "deny": plain(deny, 30),
+    }
+    if danger:
+        dialog["style"] = "danger"
+    return dialog
+
+
+def day(value: date | None) -> str:
+    return value.isoformat() if value else "—"
+
+
+def moment(value: datetime) -> str:
+    """A time every reader sees in their own zone and format."""
+    stamp = int(value.timestamp())
+    fallback = value.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{stamp}^{{date_short_pretty}} at {{time}}|{fallback}>"

@@ -1,0 +1,178 @@
+"""The invoice list: overdue first, one section per invoice, paged within Slack's limits."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from bot.invoices import Listing
+from bot.models import Invoice, InvoiceStatus, Money
+from bot.provider import Direction, Provider
+from bot.slack import values
+from bot.slack.blocks.kit import (
+    Block,
+    Ids,
+    actions,
+    button,
+    context,
+    day,
+    divider,
+    escape,
+    header,
+    option,
+    section,
+)
+
+PAGE_SIZE = 10  # 10 invoices stay far below 50 blocks with headers, errors and controls
+
+
+def placeholder(titles: list[str]) -> dict[str, Any]:
+    names = ", ".join(titles) if titles else "your providers"
+    text = f":hourglass_flowing_sand: Fetching invoices from {names}…"
+    return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+
+
+def _status_line(invoice: Invoice, today: date) -> str:
+    if invoice.is_overdue(today):
+        days = (today - invoice.due).days if invoice.due else 0
+        return f":red_circle: overdue {days} day{'s' if days != 1 else ''} (due {day(invoice.due)})"
+    if invoice.status is InvoiceStatus.OPEN:
+        return f"due {day(invoice.due)}"
+    if invoice.status is InvoiceStatus.PAID:
+        return f":white_check_mark: paid {day(invoice.paid_at.date() if invoice.paid_at else None)}"
+    return invoice.status.value
+
+
+def invoice_line(invoice: Invoice, provider_title: str, today: date) -> str:
+    amount = invoice.amount_due if invoice.status is InvoiceStatus.OPEN else invoice.total_incl_vat
+    credit = " · credit note" if invoice.is_credit else ""
+    who = f" · {escape(invoice.payer)}" if invoice.payer else ""
+    description = f"\n{escape(invoice.description)}" if invoice.description else ""
+    return (
+        f"*{escape(invoice.number)}* · {escape(provider_title)}{who}{credit}{description}\n"
+        f"*{amount.format()}* · {_status_line(invoice, today)}"
+    )
+
+
+def _accessory(invoice: Invoice, provider: Provider) -> dict[str, Any] | None:
+    if not invoice.payable:
+        return None
+    target = values.PayTarget(provider.name, (invoice.id,)).encode()
+    if provider.capabilities.direction is Direction.RECEIVABLE:
+        return button("Get payment link", values.PAY, target)
+    return button("Pay", values.PAY, target, style="primary")
+
+
+def _totals(invoices: list[Invoice]) -> str:
+    due: dict[str, Money] = {}
+    for invoice in invoices:
+        if invoice.payable:
+            current = due.get(invoice.currency, Money.zero(invoice.currency))
+            due[invoice.currency] = current + invoice.amount_due
+    return " + ".join(money.format() for money in due.values()) or "nothing"
+
+
+def _several(ids: Ids, provider: Provider, page: list[Invoice]) -> list[Block]:
+    """Checkboxes to pay several invoices together, where the provider can."""
+    payable = [i for i in page if i.payable and i.provider == provider.name]
+    if not provider.capabilities.pay_several or len(payable) < 2:
+        return []
+    checkboxes = {
+        "type": "checkboxes",
+        "action_id": values.SELECT_INVOICES,
+        "options": [option(f"{i.number} · {i.amount_due.format()}", i.id) for i in payable[:10]],
+    }
+    pay = button(f"Pay selected {provider.title} invoices", values.PAY_SELECTED, provider.name)
+    return [
+        context(ids, f"Pay several {escape(provider.title)} invoices at once:"),
+        actions(ids, [checkboxes, pay], name=f"several.{provider.name}"),
+    ]
+
+
+def invoice_list(
+    title: str,
+    listings: list[Listing],
+    invoices: list[Invoice],
+    *,
+    page: int,
+    request_text: str,
+    today: date,
+) -> dict[str, Any]:
+    """The message for one page of `invoices` (already merged and ordered)."""
+    ids = Ids()
+    providers = {listing.provider.name: listing.provider for listing in listings}
+    pages = max(1, -(-len(invoices) // PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    shown = invoices[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    answered = [escape(listing.provider.title) for listing in listings if listing.error is None]
+    summary = (
+        f"{len(invoices)} invoice{'s' if len(invoices) != 1 else ''} · "
+        f"{_totals(invoices)} to pay · from {', '.join(answered) or 'no provider'}"
+    )
+    blocks: list[Block] = [header(ids, title), context(ids, summary)]
+    for listing in listings:
+        if listing.error:
+            blocks.append(
+                section(
+                    ids, f":warning: *{escape(listing.provider.title)}*: {escape(listing.error)}"
+                )
+            )
+        elif listing.truncated:
+            blocks.append(
+                context(ids, f"{escape(listing.provider.title)}: showing the first part.")
+            )
+    if not providers:
+        blocks.append(
+            section(
+                ids,
+                "No provider is connected yet. An admin can run `/invoices connect <provider>`.",
+            )
+        )
+    elif not invoices:
+        blocks.append(section(ids, "Nothing here. :tada:"))
+    for invoice in shown:
+        provider = providers[invoice.provider]
+        blocks.append(
+            section(
+                ids, invoice_line(invoice, provider.title, today), _accessory(invoice, provider)
+            )
+        )
+    for provider in providers.values():
+        blocks.extend(_several(ids, provider, shown))
+    if pages > 1:
+        nav = []
+        if page > 0:
+            nav.append(
+                button("Previous", values.PAGE, values.PageRequest(request_text, page - 1).encode())
+            )
+        if page < pages - 1:
+            nav.append(
+                button("Next", values.PAGE, values.PageRequest(request_text, page + 1).encode())
+            )
+        blocks += [
+            divider(ids),
+            context(ids, f"Page {page + 1} of {pages}"),
+            actions(ids, nav, name="pages"),
+        ]
+    return {"text": f"{title}: {summary}", "blocks": blocks}
+
+
+def notice(text: str) -> dict[str, Any]:
+    """A one-paragraph message: refusals, errors, confirmations of small things."""
+    ids = Ids()
+    return {"text": text, "blocks": [section(ids, text)]}
+
+
+def help_message(lines: tuple[tuple[str, str], ...], problem: str | None = None) -> dict[str, Any]:
+    ids = Ids()
+    body = "\n".join(f"`{command}` — {meaning}" for command, meaning in lines)
+    blocks: list[Block] = []
+    if problem:
+        blocks.append(section(ids, f":warning: {problem}"))
+    blocks += [section(ids, f"*invoicebot* lists and pays invoices from your providers.\n{body}")]
+    text = (
+        (problem + " " if problem else "")
+        + "invoicebot commands: "
+        + ", ".join(c for c, _ in lines)
+    )
+    return {"text": text, "blocks": blocks}

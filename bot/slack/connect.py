@@ -1,0 +1,194 @@
+"""Connecting a provider: a modal built from its credentials model, checked before saving.
+
+Slack has no password input, so secrets are typed into plain text inputs; they travel
+to us over Slack's signed HTTPS request, are verified with the provider, then stored
+encrypted and never shown or logged again.
+"""
+
+from __future__ import annotations
+
+import logging
+import typing
+from typing import Any
+
+from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic.fields import FieldInfo
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.access import ADMIN_REFUSAL
+from bot.provider import Provider, ProviderError
+from bot.slack.blocks.kit import escape, md, option, plain
+from bot.slack.services import Services
+from bot.slack.values import CONNECT_VIEW
+
+log = logging.getLogger(__name__)
+
+
+def _label(name: str, info: FieldInfo) -> str:
+    return info.title or name.replace("_", " ").capitalize()
+
+
+def _choices(info: FieldInfo) -> list[str] | None:
+    annotation = info.annotation
+    if typing.get_origin(annotation) is typing.Literal:
+        return [str(choice) for choice in typing.get_args(annotation)]
+    if annotation is bool:
+        return ["true", "false"]
+    return None
+
+
+def _input(name: str, info: FieldInfo) -> dict[str, Any]:
+    choices = _choices(info)
+    default = (
+        None
+        if info.is_required() or info.default is None
+        else str(info.default).lower()
+        if isinstance(info.default, bool)
+        else str(info.default)
+    )
+    element: dict[str, Any]
+    if choices:
+        element = {
+            "type": "static_select",
+            "action_id": "value",
+            "options": [option(c, c) for c in choices],
+        }
+        if default in choices:
+            element["initial_option"] = option(default, default)
+    else:
+        element = {"type": "plain_text_input", "action_id": "value"}
+        if default and info.annotation is not SecretStr:
+            element["initial_value"] = default
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": name,
+        "label": plain(_label(name, info), 2000),
+        "element": element,
+    }
+    hint = info.description or (
+        "Stored encrypted; never shown again." if info.annotation is SecretStr else None
+    )
+    if hint:
+        block["hint"] = plain(hint, 2000)
+    if not info.is_required():
+        block["optional"] = True
+    return block
+
+
+def connect_modal(cls: type[Provider], error: str | None = None) -> dict[str, Any]:
+    blocks: list[dict[str, Any]] = []
+    if error:
+        blocks.append(
+            {"type": "section", "block_id": "problem", "text": md(f":warning: {escape(error)}")}
+        )
+    blocks.append(
+        {
+            "type": "section",
+            "block_id": "intro",
+            "text": md(
+                f"invoicebot checks these with {escape(cls.title)} before saving them, encrypted."
+            ),
+        }
+    )
+    blocks += [_input(name, info) for name, info in cls.Credentials.model_fields.items()]
+    return {
+        "type": "modal",
+        "callback_id": CONNECT_VIEW,
+        "private_metadata": cls.name,
+        "title": plain(f"Connect {cls.title}", 24),
+        "submit": plain("Connect", 24),
+        "close": plain("Cancel", 24),
+        "blocks": blocks,
+    }
+
+
+def result_view(title: str, text: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": f"{CONNECT_VIEW}.done",
+        "title": plain(title, 24),
+        "close": plain("Close", 24),
+        "blocks": [{"type": "section", "block_id": "result", "text": md(text)}],
+    }
+
+
+def submitted_values(view: dict[str, Any]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for block_id, actions in view.get("state", {}).get("values", {}).items():
+        state = actions.get("value", {})
+        value = state.get("value")
+        if value is None and state.get("selected_option"):
+            value = state["selected_option"]["value"]
+        if value not in (None, ""):
+            values[block_id] = value
+    return values
+
+
+def parse_credentials(cls: type[Provider], view: dict[str, Any]) -> BaseModel | dict[str, str]:
+    """The credentials model, or Slack's `errors` mapping (block id → message)."""
+    try:
+        return cls.Credentials.model_validate(submitted_values(view))
+    except ValidationError as error:
+        errors: dict[str, str] = {}
+        for problem in error.errors():
+            field = str(problem["loc"][0]) if problem["loc"] else "intro"
+            errors.setdefault(field, "Required" if problem["type"] == "missing" else problem["msg"])
+        return errors
+
+
+async def on_submit(
+    svc: Services, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+) -> None:
+    view = body["view"]
+    team_id, user_id = body["team"]["id"], body["user"]["id"]
+    cls = svc.connections.registry.get(view.get("private_metadata", ""))
+    if cls is None:
+        await ack(
+            response_action="update",
+            view=result_view("Not connected", "That provider is not installed."),
+        )
+        return
+    if not await svc.access.may_administer(user_id):
+        svc.store.audit("refused.connect", team_id=team_id, user_id=user_id, subject=cls.name)
+        await ack(response_action="update", view=result_view("Not connected", ADMIN_REFUSAL))
+        return
+    credentials = parse_credentials(cls, view)
+    if isinstance(credentials, dict):
+        await ack(response_action="errors", errors=credentials)
+        return
+    await ack(
+        response_action="update",
+        view=result_view(
+            f"Connecting {cls.title}"[:24], f"Checking the credentials with {escape(cls.title)}…"
+        ),
+    )
+    try:
+        await svc.connections.connect(team_id, cls.name, credentials, connected_by=user_id)
+    except ProviderError as error:
+        svc.store.audit(
+            "provider.connect_failed",
+            team_id=team_id,
+            user_id=user_id,
+            subject=cls.name,
+            reason=error.message,
+        )
+        await client.views_update(
+            view_id=view["id"],
+            view=connect_modal(cls, error=f"{cls.title} refused: {error.message}"),
+        )
+        return
+    svc.store.audit("provider.connected", team_id=team_id, user_id=user_id, subject=cls.name)
+    await client.views_update(
+        view_id=view["id"],
+        view=result_view(
+            "Connected", f":white_check_mark: {escape(cls.title)} is connected. Try `/invoices`."
+        ),
+    )
+
+
+def register(app: AsyncApp, svc: Services) -> None:
+    async def submit(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await on_submit(svc, ack, body, client)
+
+    app.view(CONNECT_VIEW)(submit)

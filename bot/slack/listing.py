@@ -1,0 +1,34 @@
+"""Showing invoices: from a parsed request to a Slack message (shared by command and buttons)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.invoices import gather_invoices, merged
+from bot.models import InvoiceQuery, today_utc
+from bot.slack.blocks.listing import invoice_list
+from bot.slack.services import Services
+from bot.slack.subcommands import ListInvoices
+
+
+def providers_for(svc: Services, team_id: str, request: ListInvoices) -> list[Any]:
+    connected = svc.connections.connected(team_id)
+    if request.providers:
+        connected = [p for p in connected if p.name in request.providers]
+    return connected
+
+
+async def listing_message(
+    svc: Services, team_id: str, request: ListInvoices, *, text: str, page: int = 0
+) -> dict[str, Any]:
+    providers = providers_for(svc, team_id, request)
+    query = InvoiceQuery(statuses=request.statuses, text=request.text)
+    listings = await gather_invoices(providers, query, overdue_only=request.overdue_only)
+    return invoice_list(
+        request.title,
+        listings,
+        merged(listings),
+        page=page,
+        request_text=text,
+        today=today_utc(),
+    )
