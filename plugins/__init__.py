@@ -1,1 +1,1 @@
-"""Provider plugins bundled with invoicebot; each registers through the `invoicebot` entry-point group."""
+"""Provider plugins bundled with invoicebot, registered through the `invoicebot` entry points."""

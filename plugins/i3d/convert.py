@@ -1,0 +1,102 @@
+"""From i3D's wire objects to the core's models: exact money, dates and a normalised status.
+
+i3D documents no meanings for `paymentStatus`. We take 0 as open and 1 as paid (the
+legacy v2 API's values) and demand that `remainingAmount` agrees before calling an
+invoice paid; any other value is UNKNOWN, never payable, and logged for a human.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime
+
+from bot.models import Invoice, InvoiceStatus, Issuer, PaymentMethod, PaymentOptions
+from bot.money import Money
+from plugins.i3d import wire
+
+log = logging.getLogger(__name__)
+
+PROVIDER_NAME = "i3d"
+UNSELECTABLE_REASON = "i3D.net does not offer this method for these invoices"
+
+
+def money(cents: str, currency: str) -> Money:
+    return Money.from_minor(cents, currency)
+
+
+def _when(seconds: int) -> datetime | None:
+    return datetime.fromtimestamp(seconds, UTC) if seconds > 0 else None
+
+
+def _day(seconds: int) -> date | None:
+    moment = _when(seconds)
+    return moment.date() if moment else None
+
+
+def status_of(invoice: wire.Invoice) -> InvoiceStatus:
+    settled = money(invoice.remainingAmount, invoice.currency).is_zero()
+    if invoice.paymentStatus == 1:
+        if settled:
+            return InvoiceStatus.PAID
+        log.warning(
+            "i3D.net invoice %s has paymentStatus 1 but %s cents remaining; treating it as unknown",
+            invoice.invoiceNumber,
+            invoice.remainingAmount,
+        )
+        return InvoiceStatus.UNKNOWN
+    if invoice.paymentStatus == 0:
+        return InvoiceStatus.PAID if settled and invoice.paymentDate > 0 else InvoiceStatus.OPEN
+    log.warning(
+        "i3D.net invoice %s has undocumented paymentStatus %d; treating it as unknown",
+        invoice.invoiceNumber,
+        invoice.paymentStatus,
+    )
+    return InvoiceStatus.UNKNOWN
+
+
+def to_invoice(invoice: wire.Invoice) -> Invoice:
+    currency = invoice.currency
+    status = status_of(invoice)
+    return Invoice(
+        provider=PROVIDER_NAME,
+        id=invoice.id,
+        number=invoice.invoiceNumber,
+        description=invoice.description,
+        amount_due=money(invoice.remainingAmount, currency),
+        total_incl_vat=money(invoice.amountIncVAT, currency),
+        total_excl_vat=money(invoice.amountExclVAT, currency),
+        created=_day(invoice.creationDate),
+        due=_day(invoice.dueDate),
+        paid_at=_when(invoice.paymentDate) if status is InvoiceStatus.PAID else None,
+        status=status,
+        is_credit=invoice.isCredit == 1,
+    )
+
+
+def to_method(method: wire.PaymentMethod) -> PaymentMethod:
+    selectable = method.isSelectable == 1
+    return PaymentMethod(
+        id=str(method.id),
+        name=method.name,
+        selectable=selectable,
+        reason=None if selectable else UNSELECTABLE_REASON,
+        issuers=tuple(Issuer(id=issuer.id, name=issuer.name) for issuer in method.issuers or ()),
+    )
+
+
+def paid_at(invoices: list[wire.Invoice]) -> datetime | None:
+    """When the last of these invoices was paid, if i3D says so."""
+    moments = [moment for moment in (_when(inv.paymentDate) for inv in invoices) if moment]
+    return max(moments) if moments else None
+
+
+def to_options(prepared: wire.PayPrepare) -> PaymentOptions:
+    currency = prepared.currency
+    return PaymentOptions(
+        provider=PROVIDER_NAME,
+        invoices=[to_invoice(item) for item in prepared.invoicesForPay or ()],
+        total=money(prepared.totalAmount, currency),
+        methods=[to_method(method) for method in prepared.paymentMethod or ()],
+        account_credit=money(prepared.accountCredit, currency),
+        credits_settled=[to_invoice(item) for item in prepared.creditInvoices or ()],
+    )

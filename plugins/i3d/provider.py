@@ -1,0 +1,192 @@
+"""i3D.net as an invoicebot provider: list and pay the team's i3D.net invoices.
+
+The payer finishes in a browser: `start_payment` returns the form i3D's payment
+service provider expects, and the outcome comes from re-reading the invoice list,
+because i3D takes no return URL and sends no webhook.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import ClassVar
+
+import aiohttp
+from pydantic import BaseModel, SecretStr, field_validator
+from yarl import URL
+
+from bot.models import (
+    Invoice,
+    InvoicePage,
+    InvoiceQuery,
+    InvoiceStatus,
+    OutcomeStatus,
+    PaymentCheck,
+    PaymentOptions,
+    PaymentOutcome,
+    PaymentRequest,
+    StartedPayment,
+)
+from bot.provider import (
+    BadCredentials,
+    Capabilities,
+    Direction,
+    InvoiceNotFound,
+    NotPayable,
+    Provider,
+    ProviderUnavailable,
+    RateLimited,
+)
+from plugins.i3d import checkout, convert, errors, listing
+from plugins.i3d.api import I3DApi
+from plugins.i3d.paging import decode_cursor, encode_cursor
+
+log = logging.getLogger(__name__)
+
+
+class I3DCredentials(BaseModel):
+    """An API key from the i3D.net control panel (Account > API keys)."""
+
+    api_key: SecretStr
+    base_url: str = "https://api.i3d.net"
+
+    @field_validator("base_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        url = URL(value.strip())
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(f"the base URL must look like https://api.i3d.net, not {value!r}")
+        return str(url).rstrip("/")
+
+
+class I3DProvider(Provider):
+    name: ClassVar[str] = "i3d"
+    title: ClassVar[str] = "i3D.net"
+    Credentials: ClassVar[type[BaseModel]] = I3DCredentials
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        direction=Direction.PAYABLE, pay_several=True
+    )
+
+    #: Pages read per lookup; 200 pages of 100 is far beyond any real account.
+    max_pages: ClassVar[int] = 200
+    #: Pages read to fill one filtered page for Slack before handing back a cursor.
+    list_pages: ClassVar[int] = 10
+
+    def __init__(
+        self,
+        credentials: BaseModel,
+        http: aiohttp.ClientSession,
+        *,
+        timeout: float = 10.0,
+        retry_delay: float = 0.25,
+        page_size: int = 100,
+    ) -> None:
+        super().__init__(credentials, http)
+        settings = I3DCredentials.model_validate(credentials, from_attributes=True)
+        self.page_size = page_size
+        self.api = I3DApi(
+            http, settings.base_url, settings.api_key, timeout=timeout, retry_delay=retry_delay
+        )
+
+    async def verify(self) -> None:
+        try:
+            await self.api.invoices(0, 1)
+        except InvoiceNotFound:
+            raise BadCredentials(
+                f"i3D.net has no invoice list at {self.api.base_url}; check the base URL "
+                "(normally https://api.i3d.net)."
+            ) from None
+
+    async def list_invoices(self, query: InvoiceQuery) -> InvoicePage:
+        found, resume = await listing.collect(
+            self.api,
+            decode_cursor(query.cursor),
+            query.limit,
+            query.limit,
+            lambda invoice: _matches(query, invoice),
+            max_pages=self.list_pages,
+        )
+        return InvoicePage(
+            invoices=found, next_cursor=None if resume is None else encode_cursor(resume)
+        )
+
+    async def get_invoice(self, invoice_id: str) -> Invoice:
+        key = invoice_id.strip()
+        found = await listing.find(self.api, [key], self.page_size, self.max_pages, by_number=True)
+        if key not in found:
+            raise InvoiceNotFound(
+                f"i3D.net has no invoice with id or number {key!r} for this API key."
+            )
+        return listing.converted(found[key])
+
+    async def payment_options(self, invoice_ids: list[str]) -> PaymentOptions:
+        ids = _unique(invoice_ids)
+        if not ids:
+            raise NotPayable("Choose at least one i3D.net invoice to pay.")
+        prepared = await self.api.prepare(ids)
+        with errors.reading("pay/prepare"):
+            return convert.to_options(prepared)
+
+    async def start_payment(self, request: PaymentRequest) -> StartedPayment:
+        ids = _unique(list(request.invoice_ids))
+        options = await self.payment_options(ids)
+        body = checkout.choose(options, request, ids)
+        try:
+            registered = await self.api.register(body)
+            start = checkout.form_post(registered)
+        except RateLimited as error:
+            raise RateLimited(f"{error} {checkout.NOTHING_CHARGED}", error.retry_after) from None
+        except ProviderUnavailable as error:
+            raise ProviderUnavailable(f"{error} {checkout.NOTHING_CHARGED}") from None
+        if registered.totalAmount.strip() != str(options.total.to_minor()):
+            log.warning(
+                "i3D.net registered %s cents but prepare said %s",
+                registered.totalAmount,
+                options.total,
+            )
+        return StartedPayment(start=start, provider_reference=checkout.transaction_id(start))
+
+    async def check_payment(self, check: PaymentCheck) -> PaymentOutcome:
+        ids = _unique(list(check.invoice_ids))
+        found = await listing.find(self.api, ids, self.page_size, self.max_pages)
+        missing = [key for key in ids if key not in found]
+        if missing:
+            raise InvoiceNotFound(f"i3D.net no longer lists invoice(s) {', '.join(missing)}.")
+        invoices = [found[key] for key in ids]
+        with errors.reading("invoice list"):
+            paid = [item for item in invoices if convert.status_of(item) is InvoiceStatus.PAID]
+        if len(paid) == len(invoices):
+            numbers = ", ".join(item.invoiceNumber for item in invoices)
+            return PaymentOutcome(
+                status=OutcomeStatus.PAID,
+                message=f"i3D.net shows {numbers} as paid.",
+                paid_at=convert.paid_at(invoices),
+            )
+        try:
+            landing = await self.api.landing()
+        except (InvoiceNotFound, ProviderUnavailable) as error:
+            log.info("i3D.net paymentLanding unavailable: %s", error)
+            landing = None
+        outcome = checkout.landing_outcome(landing, ids) if landing else None
+        if outcome is not None:
+            return outcome
+        waiting = f" ({len(paid)} of {len(invoices)} paid so far)" if paid else ""
+        return PaymentOutcome(
+            status=OutcomeStatus.PENDING,
+            message=f"Waiting for i3D.net to confirm the payment{waiting}.",
+        )
+
+
+def _unique(ids: list[str]) -> list[str]:
+    return list(dict.fromkeys(key.strip() for key in ids if key.strip()))
+
+
+def _matches(query: InvoiceQuery, invoice: Invoice) -> bool:
+    """The API documents no filters, so status and text are applied here."""
+    if query.statuses and invoice.status not in query.statuses:
+        return False
+    if not query.text:
+        return True
+    needle = query.text.casefold()
+    return any(
+        needle in field.casefold() for field in (invoice.number, invoice.description, invoice.id)
+    )

@@ -1,0 +1,103 @@
+"""The four i3D routes the plugin uses, answering in i3D's documented shapes.
+
+GETs answer with JSON arrays (v3's rule), except paymentLanding, and register
+answers with one object, as their schemas say.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from plugins.i3d import wire
+from plugins.i3d.sandbox import billing
+from plugins.i3d.sandbox.replies import ENTITY_NOT_FOUND, INVALID_INPUT, Refusal, ok
+from plugins.i3d.sandbox.state import SANDBOX, SandboxState, Transaction
+
+DEFAULT_RANGE = (0, 25)
+MAX_RESULTS = 1000
+
+
+def requested_range(header: str | None) -> tuple[int, int]:
+    """`RANGED-DATA: start=0,results=25`; either key may be left out."""
+    if header is None:
+        return DEFAULT_RANGE
+    values = dict(zip(("start", "results"), DEFAULT_RANGE, strict=True))
+    for part in header.split(","):
+        key, _, value = (piece.strip() for piece in part.partition("="))
+        if key not in values or not value.isdigit():
+            raise Refusal(
+                400,
+                "RANGED-DATA must look like start=0,results=25",
+                code=INVALID_INPUT,
+                property="RANGED-DATA",
+            )
+        values[key] = int(value)
+    return values["start"], min(values["results"] or DEFAULT_RANGE[1], MAX_RESULTS)
+
+
+async def list_invoices(request: web.Request) -> web.Response:
+    state = request.app[SANDBOX]
+    start, results = requested_range(request.headers.get("RANGED-DATA"))
+    everything = list(state.invoices.values())
+    page = everything[start : start + results]
+    ranged = f"start={start},results={len(page)},total={len(everything)}"
+    return ok(page, **{"RANGED-DATA": ranged})
+
+
+async def prepare(request: web.Request) -> web.Response:
+    state = request.app[SANDBOX]
+    ids = request.query.get("invoiceIds")
+    if ids is None:
+        raise Refusal(422, "invoiceIds is required", code=INVALID_INPUT, property="invoiceIds")
+    return ok([billing.prepare(state, billing.select(state, ids))])
+
+
+async def register(request: web.Request) -> web.Response:
+    state = request.app[SANDBOX]
+    try:
+        body = wire.PayRegister.model_validate_json(await request.read())
+    except ValidationError as error:
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        raise Refusal(422, problem["msg"], code=INVALID_INPUT, property=where) from None
+    transaction = billing.register(state, body)
+    return ok(registered(state, transaction, str(request.url.origin())))
+
+
+def registered(state: SandboxState, tx: Transaction, origin: str) -> wire.PayRegisterResponse:
+    fields = {"transactionId": tx.id, "locale": "en_GB"}
+    if state.form_style == "pairs":
+        inputs = [{"name": name, "value": value} for name, value in fields.items()]
+    else:
+        inputs = [dict(fields)]
+    return wire.PayRegisterResponse(
+        requestUrl=f"{(state.public_url or origin).rstrip('/')}/psp/pay",
+        postFormInputs=inputs,
+        accountCredit=state.account_credit.get(tx.currency, "0"),
+        totalAmount=str(tx.total_cents),
+        paymentMethod=tx.method,
+        invoicesForPay=[state.invoices[key] for key in tx.invoice_ids],
+    )
+
+
+async def payment_landing(request: web.Request) -> web.Response:
+    state = request.app[SANDBOX]
+    tx = state.transactions.get(state.last_transaction or "")
+    if tx is None:
+        raise Refusal(404, "No payment transaction found", code=ENTITY_NOT_FOUND)
+    return ok(
+        wire.PaymentLandingResponse(
+            message=tx.message,
+            status=tx.status,
+            paymentMethod=tx.method.name,
+            invoices=[state.invoices[key] for key in tx.invoice_ids],
+        )
+    )
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/v3/account/invoice", list_invoices)
+    app.router.add_get("/v3/account/invoice/pay/prepare", prepare)
+    app.router.add_post("/v3/account/invoice/pay/register", register)
+    app.router.add_get("/v3/account/invoice/pay/paymentLanding", payment_landing)

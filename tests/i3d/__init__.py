@@ -1,0 +1,1 @@
+"""Tests of the i3D.net provider plugin and its sandbox."""

@@ -1,0 +1,212 @@
+"""Listing and finding i3D.net invoices through the client, against the sandbox on loopback."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot.models import InvoiceQuery, InvoiceStatus, Money
+from bot.provider import InvoiceNotFound
+from plugins.i3d import I3DCredentials, I3DProvider
+from plugins.i3d.convert import to_invoice
+from plugins.i3d.sandbox import SandboxState, generate_invoices, sample_invoices
+from plugins.i3d.sandbox.samples import invoice
+
+NOW = 1_717_200_000  # 2024-06-01 00:00 UTC
+
+
+async def test_sample_account_converts_to_what_a_person_expects(provider: I3DProvider) -> None:
+    page = await provider.list_invoices(InvoiceQuery())
+    by_number = {item.number: item for item in page.invoices}
+    assert len(by_number) == 6 and page.next_cursor is None
+
+    open_eur = by_number["INV-24-0101"]
+    assert (open_eur.status, open_eur.overdue, open_eur.payable) == (
+        InvoiceStatus.OPEN,
+        False,
+        True,
+    )
+    assert open_eur.amount_due == Money.of("121.00", "EUR")
+    assert open_eur.total_excl_vat == Money.of("100.00", "EUR")
+
+    overdue = by_number["INV-24-0087"]
+    assert overdue.status is InvoiceStatus.OPEN and overdue.overdue
+
+    paid = by_number["INV-24-0055"]
+    assert paid.status is InvoiceStatus.PAID and not paid.payable
+    assert paid.amount_due.is_zero() and paid.paid_at is not None
+
+    credit = by_number["CRN-24-0003"]
+    assert credit.is_credit and not credit.payable
+
+    usd = by_number["INV-24-0102"]
+    assert usd.amount_due == Money.of("1234.56", "USD") and usd.currency == "USD"
+    assert by_number["INV-24-0103"].amount_due.amount == Decimal("9.99")
+
+
+async def test_dates_are_unix_seconds(sandbox: SandboxState, provider: I3DProvider) -> None:
+    sandbox.invoices.clear()
+    sandbox.add_invoices(
+        [invoice("1", "A-1", "x", 100, 100, created=NOW, due=NOW + 14 * 86_400, paid_at=NOW + 60)]
+    )
+    (item,) = (await provider.list_invoices(InvoiceQuery())).invoices
+    assert (item.created, item.due) == (date(2024, 6, 1), date(2024, 6, 15))
+    assert item.paid_at == datetime(2024, 6, 1, 0, 1, tzinfo=UTC)
+
+
+async def test_paging_walks_every_invoice_once(
+    sandbox: SandboxState, provider: I3DProvider
+) -> None:
+    sandbox.add_invoices(generate_invoices(55, now=NOW))
+    numbers: list[str] = []
+    cursors: list[str | None] = []
+    cursor = None
+    while True:
+        page = await provider.list_invoices(InvoiceQuery(limit=20, cursor=cursor))
+        numbers += [item.number for item in page.invoices]
+        cursors.append(page.next_cursor)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert len(cursors) == 4  # 61 invoices in pages of 20
+    assert len(numbers) == len(set(numbers)) == 61
+    asked = [seen.ranged_data for seen in sandbox.requests if seen.path == "/v3/account/invoice"]
+    assert asked == [f"start={start},results=20" for start in (0, 20, 40, 60)]
+
+
+async def test_status_and_text_filters_apply_client_side(
+    sandbox: SandboxState, provider: I3DProvider
+) -> None:
+    sandbox.add_invoices(generate_invoices(40, now=NOW))
+    paid = await provider.list_invoices(
+        InvoiceQuery(statuses=frozenset({InvoiceStatus.PAID}), limit=5)
+    )
+    assert len(paid.invoices) == 5
+    assert {item.status for item in paid.invoices} == {InvoiceStatus.PAID}
+    rest = await provider.list_invoices(
+        InvoiceQuery(statuses=frozenset({InvoiceStatus.PAID}), cursor=paid.next_cursor)
+    )
+    assert len(paid.invoices) + len(rest.invoices) == 1 + 40 // 5 and rest.next_cursor is None
+
+    found = await provider.list_invoices(InvoiceQuery(text="ams-01"))
+    assert sorted(item.number for item in found.invoices) == ["INV-24-0087", "INV-24-0101"]
+    assert all("?" not in (seen.raw_path or "") for seen in sandbox.requests)
+
+
+async def test_undocumented_payment_status_is_unknown_and_logged(
+    sandbox: SandboxState, provider: I3DProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    odd = invoice("77", "ODD-1", "Partially refunded", 500, 500, created=NOW, due=NOW)
+    inconsistent = invoice("78", "ODD-2", "Says paid, owes", 500, 500, created=NOW, due=NOW)
+    sandbox.add_invoices(
+        [
+            odd.model_copy(update={"paymentStatus": 3}),
+            inconsistent.model_copy(update={"paymentStatus": 1, "paymentDate": NOW}),
+        ]
+    )
+    with caplog.at_level(logging.WARNING, logger="plugins.i3d"):
+        first = await provider.get_invoice("ODD-1")
+        second = await provider.get_invoice("78")
+    assert first.status is second.status is InvoiceStatus.UNKNOWN
+    assert not first.payable and not second.payable
+    assert "undocumented paymentStatus 3" in caplog.text
+    assert "paymentStatus 1 but 500 cents remaining" in caplog.text
+
+
+async def test_get_invoice_by_id_or_number_across_pages(
+    sandbox: SandboxState, make_provider: Callable[..., I3DProvider]
+) -> None:
+    sandbox.add_invoices(generate_invoices(250, now=NOW, first_id=700_000))
+    provider = make_provider(page_size=50)
+    by_id = await provider.get_invoice("700240")
+    by_number = await provider.get_invoice("LOAD-700240")
+    assert by_id == by_number and by_id.number == "LOAD-700240"
+    assert sum(seen.path == "/v3/account/invoice" for seen in sandbox.requests) == 2 * 5
+
+
+async def test_unknown_invoice_says_so(provider: I3DProvider) -> None:
+    with pytest.raises(InvoiceNotFound) as raised:
+        await provider.get_invoice("INV-99-9999")
+    assert str(raised.value) == (
+        "i3D.net has no invoice with id or number 'INV-99-9999' for this API key."
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "pages"),
+    [
+        (None, 3),  # no range answered: full pages mean "maybe more" (an empty third page)
+        ("start={start},results={count},total=20", 2),  # the total ends it without a probe
+    ],
+)
+async def test_paging_without_the_sandbox(
+    aiohttp_server: Any, http: aiohttp.ClientSession, header: str | None, pages: int
+) -> None:
+    """A bare server that may or may not answer with RANGED-DATA: both are handled."""
+    items = [item.to_json() for item in generate_invoices(20, now=NOW)]
+    hits: list[str] = []
+
+    async def listing(request: web.Request) -> web.Response:
+        start, results = (
+            int(part.split("=")[1]) for part in request.headers["RANGED-DATA"].split(",")
+        )
+        hits.append(request.headers["RANGED-DATA"])
+        page = items[start : start + results]
+        extra = {"RANGED-DATA": header.format(start=start, count=len(page))} if header else {}
+        return web.json_response(page, headers=extra)
+
+    app = web.Application()
+    app.router.add_get("/v3/account/invoice", listing)
+    server = await aiohttp_server(app, host="127.0.0.1")
+    credentials = I3DCredentials(api_key="k", base_url=str(server.make_url("")))
+    provider = I3DProvider(credentials, http)
+    seen, cursor = [], None
+    for _ in range(pages):
+        page = await provider.list_invoices(InvoiceQuery(limit=10, cursor=cursor))
+        seen += [item.id for item in page.invoices]
+        cursor = page.next_cursor
+    assert cursor is None and len(set(seen)) == 20 and len(hits) == pages
+
+
+def test_sample_data_covers_every_case() -> None:
+    items = sample_invoices(NOW)
+    assert {item.currency for item in items} == {"EUR", "USD"}
+    assert any(item.isCredit == 1 for item in items)
+    assert any(item.paymentStatus == 1 for item in items)
+    assert any(item.paymentStatus == 0 and item.dueDate < NOW for item in items)
+    assert any(item.paymentStatus == 0 and item.dueDate > NOW for item in items)
+
+
+@pytest.mark.parametrize(
+    ("payment_status", "remaining", "payment_date", "expected"),
+    [
+        (0, "12100", 0, InvoiceStatus.OPEN),
+        (0, "6050", NOW, InvoiceStatus.OPEN),  # partly paid: still open, half due
+        (0, "0", NOW, InvoiceStatus.PAID),  # status lagging behind the money
+        (0, "0", 0, InvoiceStatus.OPEN),  # nothing due, but no payment either: not paid
+        (1, "0", NOW, InvoiceStatus.PAID),
+        (1, "6050", NOW, InvoiceStatus.UNKNOWN),
+        (2, "0", NOW, InvoiceStatus.UNKNOWN),
+    ],
+)
+def test_status_needs_i3d_and_the_money_to_agree(
+    payment_status: int, remaining: str, payment_date: int, expected: InvoiceStatus
+) -> None:
+    item = invoice("5", "S-5", "x", 12_100, 10_000, created=NOW, due=NOW).model_copy(
+        update={
+            "paymentStatus": payment_status,
+            "remainingAmount": remaining,
+            "paymentDate": payment_date,
+        }
+    )
+    converted = to_invoice(item)
+    assert converted.status is expected
+    assert converted.amount_due == Money.from_minor(remaining, "EUR")
+    assert converted.payable is (expected is InvoiceStatus.OPEN and remaining != "0")
