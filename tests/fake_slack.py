@@ -1,4 +1,8 @@
-"""A fake Slack Web API on loopback that records every call the bot makes."""
+"""A fake Slack Web API and response_url sink on loopback that records what the bot sends.
+
+Every message and view is checked as Slack would check it (`bot.emulator.blockkit`), and
+a refused one is answered with `invalid_blocks`, so a test sees what a user would see.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,11 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.emulator.blockkit import validate_message, validate_view
+
 BOT_TOKEN = "xoxb-test-token"
+MESSAGE_METHODS = {"chat.postMessage", "chat.postEphemeral", "chat.update"}
+VIEW_METHODS = {"views.open", "views.update", "views.push", "views.publish"}
 
 
 @dataclass
@@ -20,9 +28,24 @@ class SlackCall:
 @dataclass
 class FakeSlack:
     calls: list[SlackCall] = field(default_factory=list)
+    responses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    refused: list[tuple[str, list[str]]] = field(default_factory=list)
+    rate_limit_next: dict[str, int] = field(default_factory=dict)
+    user_groups: dict[str, list[str]] = field(default_factory=dict)
 
     def called(self, method: str) -> list[SlackCall]:
         return [call for call in self.calls if call.method == method]
+
+    def posted_to(self, channel: str) -> list[dict[str, Any]]:
+        return [c.args for c in self.called("chat.postMessage") if c.args.get("channel") == channel]
+
+    def _problems(self, method: str, args: dict[str, Any]) -> list[str]:
+        if method in MESSAGE_METHODS:
+            return validate_message(args)
+        if method in VIEW_METHODS:
+            view = args.get("view")
+            return validate_view(json.loads(view) if isinstance(view, str) else view)
+        return []
 
     async def handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -32,22 +55,39 @@ class FakeSlack:
             args = await request.json()
         else:
             args = dict(await request.post()) or dict(request.query)
+        if self.rate_limit_next.get(method, 0) > 0:
+            self.rate_limit_next[method] -= 1
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "0"}
+            )
+        problems = self._problems(method, args)
+        if problems:
+            self.refused.append((method, problems))
+            return web.json_response({"ok": False, "error": "invalid_blocks", "errors": problems})
         self.calls.append(SlackCall(method, args))
         if method == "auth.test":
             return web.json_response(
-                {
-                    "ok": True,
-                    "url": "https://acme.slack.com/",
-                    "team": "Acme",
-                    "user": "invoicebot",
-                    "team_id": "T0TEAM",
-                    "user_id": "U0BOT",
-                    "bot_id": "B0BOT",
-                }
+                {"ok": True, "team_id": "T0TEAM", "user_id": "U0BOT", "bot_id": "B0BOT"}
             )
-        return web.json_response({"ok": True, "ts": "1700000000.000100", "echo": json.dumps(args)})
+        if method == "usergroups.users.list":
+            return web.json_response(
+                {"ok": True, "users": self.user_groups.get(args["usergroup"], [])}
+            )
+        if method == "views.open":
+            return web.json_response({"ok": True, "view": {"id": "V0MODAL", **args["view"]}})
+        return web.json_response({"ok": True, "ts": f"1700000000.{len(self.calls):06d}"})
+
+    async def response_url(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        problems = validate_message(body)
+        if problems:
+            self.refused.append(("response_url", problems))
+            return web.Response(status=400, text="invalid_blocks")
+        self.responses.setdefault(request.match_info["id"], []).append(body)
+        return web.Response(text="ok")
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self.handle)
+        app.router.add_post("/response/{id}", self.response_url)
         return app

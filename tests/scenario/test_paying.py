@@ -1,0 +1,93 @@
+"""The whole way: /invoices → Pay → method → bank → link → pay page → provider → landing →
+confirmation in the billing channel, and the payer's message settled."""
+
+from __future__ import annotations
+
+from tests.scenario.harness import Harness, Screen, find, pay_in_browser, text_of
+
+
+async def open_menu(h: Harness, invoice_id: str = "410001") -> Screen:
+    _, screen, _ = await h.command("")
+    screen = await h.screen_after(screen)
+    key = await h.click(screen, "pay", pick=lambda e: f"|{invoice_id}" in e["value"])
+    return Screen(await h.next_response(key), key)
+
+
+async def choose(h: Harness, menu: Screen, action_id: str, value: str) -> Screen:
+    key = await h.click(menu, action_id, selected=value)
+    return Screen(await h.next_response(key), key)
+
+
+async def get_link(h: Harness) -> tuple[str, str]:
+    menu = await open_menu(h)
+    menu = await choose(h, menu, "choose_method", "10")
+    menu = await choose(h, menu, "choose_issuer", "INGBNL2A")
+    key = await h.click(menu, "get_link")
+    link = await h.next_response(key)
+    return key, find(link, "open_link", lambda e: True)[1]["url"]
+
+
+async def test_a_payment_from_slash_command_to_billing_confirmation(harness: Harness) -> None:
+    h = harness
+    ack, screen, _ = await h.command("")
+    assert "Fetching invoices from i3D.net" in text_of(ack)
+    screen = await h.screen_after(screen)
+    listing = text_of(screen.message)
+    assert listing.index("INV-24-0087") < listing.index("INV-24-0101"), "overdue comes first"
+    assert "overdue" in listing and "INV-24-0055" not in listing  # paid ones are not open
+
+    key = await h.click(screen, "pay", pick=lambda e: "|410001" in e["value"])
+    menu = Screen(await h.next_response(key), key)
+    shown = text_of(menu.message)
+    assert "€121.00" in shown
+    assert "Credit notes settled with it: CRN-24-0003" in shown
+    assert "*Total: €96.80*" in shown  # €121.00 less the €24.20 credit note
+    assert "SEPA Direct Debit: i3D.net does not offer this method" in shown
+
+    menu = await choose(h, menu, "choose_method", "10")
+    _, issuer_select = find(menu.message, "choose_issuer", lambda e: True)
+    assert {o["text"]["text"] for o in issuer_select["options"]} >= {"ING", "Rabobank"}
+    menu = await choose(h, menu, "choose_issuer", "INGBNL2A")
+    _, button = find(menu.message, "get_link", lambda e: True)
+    confirm = button["confirm"]["text"]["text"]
+    assert "€96.80" in confirm and "INV-24-0101" in confirm and "iDEAL (ING)" in confirm
+
+    key = await h.click(menu, "get_link")
+    link = await h.next_response(key)
+    _, open_button = find(link, "open_link", lambda e: True)
+    assert open_button["url"].startswith(str(h.bot.make_url("/pay/")))
+
+    final_url, page = await pay_in_browser(h.http, open_button["url"])
+    assert final_url.startswith(str(h.bot.make_url("/landing/i3d")))
+    assert "Invoice paid" in page
+
+    (confirmation,) = await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
+    said = text_of(confirmation)
+    assert "<@U0PAYER> paid i3D.net invoice INV-24-0101" in said
+    assert "€96.80" in said and "iDEAL" in said
+    settled = await h.next_response(key, 2)
+    assert settled["replace_original"] is True
+    assert "is paid" in text_of(settled)
+    assert not any(b.get("type") == "actions" for b in settled["blocks"])
+    assert h.slack.refused == []
+
+
+async def test_paying_several_invoices_of_one_provider_together(harness: Harness) -> None:
+    h = harness
+    _, screen, _ = await h.command("i3d")
+    screen = await h.screen_after(screen)
+    block, _ = find(screen.message, "select_invoices", lambda e: True)
+    state = {
+        block["block_id"]: {
+            "select_invoices": {
+                "type": "checkboxes",
+                "selected_options": [
+                    o for o in block["elements"][0]["options"] if o["value"] in ("410001", "410002")
+                ],
+            }
+        }
+    }
+    key = await h.click(screen, "pay_selected", block_id=block["block_id"], state=state)
+    menu = Screen(await h.next_response(key), key)
+    assert "*Total: €459.80*" in text_of(menu.message)  # €121 + €363 less a €24.20 credit
+    assert "INV-24-0101" in text_of(menu.message) and "INV-24-0087" in text_of(menu.message)

@@ -1,0 +1,102 @@
+"""Duplicates and faults: exactly one confirmation each time, none lost."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp.test_utils import TestServer
+
+from bot.web import OUTBOX, POLLER, STORE
+from plugins.i3d.sandbox import SANDBOX
+from tests.scenario.conftest import BotFactory
+from tests.scenario.harness import Harness, pay_in_browser, text_of
+from tests.scenario.test_paying import get_link
+
+
+async def settle_quietly(h: Harness) -> None:
+    """Let the poller and outbox run a few rounds, so a duplicate would have shown."""
+    await asyncio.sleep(0.6)
+    await h.bot.app[OUTBOX].send_due()
+
+
+async def test_the_landing_hit_twice_posts_once(harness: Harness) -> None:
+    h = harness
+    _, pay_url = await get_link(h)
+    landing, page = await pay_in_browser(h.http, pay_url)
+    assert "Invoice paid" in page
+    async with h.http.get(landing) as again:
+        assert "Invoice paid" in await again.text()
+    await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
+    await settle_quietly(h)
+    assert len(h.slack.posted_to("C0BILLING")) == 1
+
+
+async def test_the_landing_and_the_poller_racing_post_once(harness: Harness) -> None:
+    h = harness
+    _, pay_url = await get_link(h)
+    landing, _ = await pay_in_browser(h.http, pay_url, come_back=False)
+
+    async def land() -> str:
+        async with h.http.get(landing) as response:
+            return await response.text()
+
+    pages = await asyncio.gather(land(), h.bot.app[POLLER].run_once(), land())
+    assert "Invoice paid" in pages[0] and "Invoice paid" in pages[2]
+    await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
+    await settle_quietly(h)
+    assert len(h.slack.posted_to("C0BILLING")) == 1
+
+
+async def test_the_poller_alone_notices_a_payer_who_never_came_back(harness: Harness) -> None:
+    h = harness
+    _, pay_url = await get_link(h)
+    await pay_in_browser(h.http, pay_url, come_back=False)
+    (posted,) = await h.wait_for(lambda: h.slack.posted_to("C0BILLING"), within=10)
+    assert "INV-24-0101" in text_of(posted)
+
+
+async def test_slack_rate_limiting_delays_the_confirmation_but_loses_nothing(
+    harness: Harness,
+) -> None:
+    h = harness
+    h.slack.rate_limit_next["chat.postMessage"] = 2
+    _, pay_url = await get_link(h)
+    await pay_in_browser(h.http, pay_url)
+    await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
+    await settle_quietly(h)
+    assert len(h.slack.posted_to("C0BILLING")) == 1
+    (row,) = [r for r in h.bot.app[STORE].outbox_items() if r["method"] == "chat.postMessage"]
+    assert row["attempts"] == 2 and row["sent_at"] is not None
+
+
+async def test_a_restart_between_payment_and_landing_loses_nothing(
+    harness: Harness, start_bot: BotFactory, i3d_sandbox: TestServer
+) -> None:
+    h = harness
+    _, pay_url = await get_link(h)
+    landing, _ = await pay_in_browser(h.http, pay_url, come_back=False)
+    await h.bot.close()
+    assert h.slack.posted_to("C0BILLING") == []
+    h.bot = await start_bot()
+    async with h.http.get(landing) as response:
+        assert "Invoice paid" in await response.text()
+    await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
+    await settle_quietly(h)
+    assert len(h.slack.posted_to("C0BILLING")) == 1
+    assert i3d_sandbox.app[SANDBOX].return_url.endswith("/landing/i3d")
+
+
+async def test_a_restart_before_slack_accepts_still_sends_once(
+    harness: Harness, start_bot: BotFactory
+) -> None:
+    h = harness
+    h.slack.rate_limit_next["chat.postMessage"] = 1_000
+    _, pay_url = await get_link(h)
+    _, page = await pay_in_browser(h.http, pay_url)
+    assert "Invoice paid" in page
+    await h.bot.close()
+    h.slack.rate_limit_next["chat.postMessage"] = 0
+    h.bot = await start_bot()
+    await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
+    await settle_quietly(h)
+    assert len(h.slack.posted_to("C0BILLING")) == 1
