@@ -88,6 +88,8 @@ class Checkout:
             raise PaymentRejected(f"That payment method cannot be used now: {reason}.")
         if method.issuers and issuer_id not in {issuer.id for issuer in method.issuers}:
             raise PaymentRejected(f"Choose your bank for {method.name} first.")
+        if not method.issuers and issuer_id:
+            raise PaymentRejected(f"{method.name} takes no bank; choose the method again.")
         if options.total != expected:
             raise CheckoutRefused(
                 f"The amount changed from {expected} to {options.total} since the menu was "

@@ -57,6 +57,7 @@ async def start_bot(
         billing_channel="C0BILLING",
         database=tmp_path / "bot.sqlite",
         payers=frozenset({"U0PAYER"}),
+        payer_group="S0PAYERS",
         admins=frozenset({"U0ADMIN"}),
         poll_first_delay=0.2,
         poll_max_delay=0.5,

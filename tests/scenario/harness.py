@@ -60,8 +60,10 @@ class Harness:
                 return response.status, text, elapsed
 
     async def wait_for(self, check: Callable[[], Any], within: float = 10.0) -> Any:
+        """Poll `check` until it is truthy; fail at once if Slack refused anything."""
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
+            assert not self.slack.refused, f"Slack refused: {self.slack.refused}"
             result = check()
             if result:
                 return result

@@ -143,11 +143,17 @@ def invoice_list(
         nav = []
         if page > 0:
             nav.append(
-                button("Previous", values.PAGE, values.PageRequest(request_text, page - 1).encode())
+                button(
+                    "Previous",
+                    values.PAGE_PREVIOUS,
+                    values.PageRequest(request_text, page - 1).encode(),
+                )
             )
         if page < pages - 1:
             nav.append(
-                button("Next", values.PAGE, values.PageRequest(request_text, page + 1).encode())
+                button(
+                    "Next", values.PAGE_NEXT, values.PageRequest(request_text, page + 1).encode()
+                )
             )
         blocks += [
             divider(ids),

@@ -1,0 +1,127 @@
+"""Refusals: each gets a clear message and changes nothing."""
+
+from __future__ import annotations
+
+from bot.web import STORE
+from tests.scenario.harness import Harness, find, text_of
+from tests.scenario.test_paying import choose, get_link, open_menu
+
+
+def payments_recorded(h: Harness) -> int:
+    return h.bot.app[STORE].db["payments"].count
+
+
+async def test_someone_who_may_not_pay_is_refused(harness: Harness) -> None:
+    h = harness
+    _, screen, _ = await h.command("", user="U0VIEWER")
+    screen = await h.screen_after(screen)
+    key = await h.click(screen, "pay", user="U0VIEWER")
+    refusal = await h.next_response(key)
+    assert refusal.get("replace_original") is False
+    assert "not allowed to pay" in text_of(refusal)
+    _, screen, _ = await h.command("pay INV-24-0101", user="U0VIEWER")
+    assert "not allowed to pay" in text_of((await h.screen_after(screen)).message)
+    assert payments_recorded(h) == 0
+    actions = [e.action for e in h.bot.app[STORE].audit_log()]
+    assert actions.count("refused.pay") == 2
+
+
+async def test_a_payer_in_the_payers_user_group_may_pay(harness: Harness) -> None:
+    h = harness
+    h.slack.user_groups["S0PAYERS"] = ["U0GROUPIE"]  # not in INVOICEBOT_PAYERS, only the group
+    _, screen, _ = await h.command("")
+    screen = await h.screen_after(screen)
+    key = await h.click(screen, "pay", user="U0GROUPIE", pick=lambda e: "|410001" in e["value"])
+    assert "Total:" in text_of(await h.next_response(key))
+
+
+async def test_a_non_admin_cannot_connect_a_provider(harness: Harness) -> None:
+    h = harness
+    _, screen, _ = await h.command("connect i3d", user="U0PAYER")
+    refusal = await h.screen_after(screen)
+    assert "Only invoicebot admins can connect providers" in text_of(refusal.message)
+    assert h.slack.called("views.open") == []
+
+
+async def test_tampered_button_values_are_refused(harness: Harness) -> None:
+    h = harness
+    menu = await open_menu(h)
+    menu = await choose(h, menu, "choose_method", "10")
+    menu = await choose(h, menu, "choose_issuer", "INGBNL2A")
+    for forged, expected in [
+        ("not|a|valid|value|at all", "not one invoicebot made"),
+        ("i3d|410001|10|INGBNL2A|0.01EUR", "The amount changed from €0.01 to €96.80"),
+        ("i3d|410003|10|INGBNL2A|48.40EUR", "already paid"),
+        ("i3d|999999|10|INGBNL2A|1.00EUR", "not found"),
+        ("i3d|410001|10||96.80EUR", "Choose your bank"),
+        ("i3d|410001|30|INGBNL2A|96.80EUR", "PayPal takes no bank"),
+        ("stripe|410001|10|INGBNL2A|96.80EUR", "no provider called"),
+    ]:
+        key = await h.click(menu, "get_link", value=forged)
+        message = text_of(await h.next_response(key))
+        assert expected.casefold() in message.casefold(), (forged, message)
+    assert payments_recorded(h) == 0
+
+
+async def test_another_workspace_cannot_reach_this_ones_invoices(harness: Harness) -> None:
+    h = harness
+    menu = await open_menu(h)
+    payload_team = "T0OTHER"
+    key, url = h.response_url()
+    from tests.slack_requests import interaction_body
+
+    _, button = find(menu.message, "back_to_list", lambda e: True)
+    body = {
+        "type": "block_actions",
+        "user": {"id": "U0PAYER", "team_id": payload_team},
+        "team": {"id": payload_team},
+        "channel": {"id": "C0GENERAL"},
+        "response_url": url,
+        "message": menu.message,
+        "state": {"values": {}},
+        "actions": [
+            {"action_id": "pay", "block_id": "x", "type": "button", "value": button["value"]}
+        ],
+    }
+    status, _, _ = await h.post(interaction_body(body))
+    assert status == 200
+    assert "i3D.net is not connected" in text_of(await h.next_response(key))
+    assert payments_recorded(h) == 0
+
+
+async def test_an_expired_link_says_so_and_changes_nothing(harness: Harness) -> None:
+    h = harness
+    _, pay_url = await get_link(h)
+    h.bot.app[STORE].db.execute("UPDATE payments SET token_expires_at = 0")
+    async with h.http.get(pay_url) as response:
+        assert response.status == 410
+        assert "expired" in await response.text()
+    async with h.http.get(pay_url + "x") as response:
+        assert response.status == 410
+        assert "not valid" in await response.text()
+
+
+async def test_a_forged_landing_posts_nothing(harness: Harness) -> None:
+    h = harness
+    landing = h.bot.make_url("/landing/i3d").with_query(
+        {"status": "success", "transactionId": "tx-forged", "result": "paid"}
+    )
+    async with h.http.get(landing) as response:
+        assert response.status == 400
+        assert "could not tell which payment" in await response.text()
+    _, pay_url = await get_link(h)
+    async with h.http.get(pay_url) as response:
+        assert response.status == 200  # the payer opened the link: the cookie is set
+    async with h.http.get(landing) as response:
+        page = await response.text()
+    assert "Not paid yet" in page
+    assert h.slack.posted_to("C0BILLING") == []
+
+
+async def test_an_unknown_subcommand_gets_the_help(harness: Harness) -> None:
+    h = harness
+    ack, _, _ = await h.command("refund everything")
+    said = text_of(ack)
+    assert "I don't know `refund`" in said
+    assert "/invoices pay INV-2024-001" in said
+    assert ack.get("response_type") == "ephemeral"

@@ -1,0 +1,195 @@
+"""The other things a person does: status, pay by number, connect, App Home, paging."""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp.test_utils import TestServer
+
+from bot.web import SERVICES, STORE
+from plugins.i3d.sandbox import SANDBOX, generate_invoices
+from plugins.i3d.sandbox.samples import invoice
+from tests.scenario.conftest import I3D_TOKEN
+from tests.scenario.harness import TEAM, Harness, Screen, find, text_of
+from tests.slack_requests import interaction_body
+
+
+async def test_the_ack_is_immediate_even_when_the_provider_is_slow(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    h = harness
+    i3d_sandbox.app[SANDBOX].latency = 2.5
+    ack, screen, elapsed = await h.command("")
+    assert elapsed < 0.1, f"acked after {elapsed * 1000:.0f} ms"
+    assert "Fetching invoices from i3D.net" in text_of(ack)
+    listing = await h.screen_after(screen)
+    assert "INV-24-0101" in text_of(listing.message)
+
+
+async def test_a_failing_provider_says_what_went_wrong(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    h = harness
+    i3d_sandbox.app[SANDBOX].inject("error", count=10)
+    _, screen, _ = await h.command("")
+    said = text_of((await h.screen_after(screen)).message)
+    assert ":warning: *i3D.net*:" in said
+    assert "Pay" not in said
+
+
+async def test_status_says_which_providers_answer(harness: Harness) -> None:
+    h = harness
+    _, screen, _ = await h.command("status")
+    said = text_of((await h.screen_after(screen)).message)
+    assert "*i3D.net*: connected, answered in" in said
+
+
+async def test_pay_by_invoice_number_goes_straight_to_the_menu(harness: Harness) -> None:
+    h = harness
+    _, screen, _ = await h.command("pay INV-24-0087")
+    menu = await h.screen_after(screen)
+    assert "Pay INV-24-0087" in text_of(menu.message)
+    find(menu.message, "choose_method", lambda e: True)
+    _, screen, _ = await h.command("pay INV-24-0055")
+    assert "cannot be paid: it is paid" in text_of((await h.screen_after(screen)).message)
+    _, screen, _ = await h.command("pay NOPE-1")
+    assert "No invoice numbered “NOPE-1” at i3D.net" in text_of(
+        (await h.screen_after(screen)).message
+    )
+
+
+async def test_filters_and_search(harness: Harness) -> None:
+    h = harness
+    for text, present, absent in [
+        ("paid", "INV-24-0055", "INV-24-0101"),
+        ("overdue", "INV-24-0087", "INV-24-0101"),
+        ("all", "INV-24-0055", "nothing-absent"),
+        ("search fleet", "INV-24-0102", "INV-24-0101"),
+    ]:
+        _, screen, _ = await h.command(text)
+        said = text_of((await h.screen_after(screen)).message)
+        assert present in said and absent not in said, (text, said)
+
+
+async def test_long_lists_page_within_slacks_limits(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    h = harness
+    i3d_sandbox.app[SANDBOX].add_invoices(generate_invoices(45, now=int(time.time())))
+    _, screen, _ = await h.command("all")
+    first = await h.screen_after(screen)
+    assert len(first.message["blocks"]) <= 50
+    assert "Page 1 of 6" in text_of(first.message)
+    key = await h.click(first, "page_next")
+    second = await h.next_response(key)
+    assert "Page 2 of 6" in text_of(second)
+    assert text_of(second) != text_of(first.message)
+    key = await h.click(Screen(second, key), "page_previous")
+    assert "Page 1 of 6" in text_of(await h.next_response(key))
+    assert h.slack.refused == []
+
+
+async def test_provider_text_cannot_inject_markup(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    h = harness
+    now = int(time.time())
+    evil = invoice(
+        "666",
+        "INV-<!channel>",
+        "<http://evil.example|Click> *now* & pay",
+        100,
+        100,
+        created=now,
+        due=now + 86400,
+    )
+    i3d_sandbox.app[SANDBOX].add_invoices([evil])
+    _, screen, _ = await h.command("search Click")
+    said = text_of((await h.screen_after(screen)).message)
+    assert "INV-&lt;!channel&gt;" in said
+    assert "&lt;http://evil.example|Click&gt; *now* &amp; pay" in said
+    assert "<!channel>" not in said and "<http://evil" not in said
+
+
+async def test_an_admin_connects_a_provider_through_a_modal(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    h = harness
+    store = h.bot.app[STORE]
+    h.bot.app[SERVICES].connections.disconnect(TEAM, "i3d")
+    await h.command("connect i3d", user="U0ADMIN")
+    (opened,) = await h.wait_for(lambda: h.slack.called("views.open"))
+    view = opened.args["view"]
+    assert view["title"]["text"] == "Connect i3D.net"
+    fields = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
+    assert fields == ["api_key", "base_url"]
+
+    async def submit(api_key: str) -> dict[str, object] | str:
+        values = {
+            "api_key": {"value": {"type": "plain_text_input", "value": api_key}},
+            "base_url": {
+                "value": {
+                    "type": "plain_text_input",
+                    "value": str(i3d_sandbox.make_url("")).rstrip("/"),
+                }
+            },
+        }
+        payload = {
+            "type": "view_submission",
+            "team": {"id": TEAM},
+            "user": {"id": "U0ADMIN", "team_id": TEAM},
+            "view": {**view, "id": "V0MODAL", "state": {"values": values}},
+        }
+        status, ack, _ = await h.post(interaction_body(payload))
+        assert status == 200
+        return ack
+
+    ack = await submit("wrong-key")
+    assert isinstance(ack, dict) and ack["response_action"] == "update"
+    (failed,) = await h.wait_for(lambda: h.slack.called("views.update"))
+    assert "i3D.net refused" in str(failed.args["view"])
+    assert store.connected_providers(TEAM) == []
+
+    await submit(I3D_TOKEN)
+    updates = await h.wait_for(
+        lambda: len(h.slack.called("views.update")) == 2 and h.slack.called("views.update")
+    )
+    assert "is connected" in str(updates[1].args["view"])
+    assert store.connected_providers(TEAM) == ["i3d"]
+    assert I3D_TOKEN.encode() not in (
+        store.path.read_bytes() + store.path.with_name(store.path.name + "-wal").read_bytes()
+    )
+    assert [e.action for e in store.audit_log()][:2] == [
+        "provider.connected",
+        "provider.connect_failed",
+    ]
+
+
+async def test_app_home_shows_open_invoices_and_recent_payments(harness: Harness) -> None:
+    h = harness
+    from tests.scenario.test_paying import get_link
+
+    await get_link(h)
+    body = {
+        "type": "event_callback",
+        "team_id": TEAM,
+        "api_app_id": "A0INVOICEBOT",
+        "event": {
+            "type": "app_home_opened",
+            "user": "U0PAYER",
+            "channel": "D0PAYER",
+            "tab": "home",
+        },
+        "event_id": "Ev1",
+        "event_time": int(time.time()),
+    }
+    import json
+
+    status, _, _ = await h.post(json.dumps(body))
+    assert status == 200
+    (published,) = await h.wait_for(lambda: h.slack.called("views.publish"))
+    view = published.args["view"]
+    said = str(view)
+    assert published.args["user_id"] == "U0PAYER"
+    assert "INV-24-0087" in said and "Your recent payments" in said
+    assert "INV-24-0101* · €96.80 · iDEAL · link issued" in said
