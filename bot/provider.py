@@ -63,7 +63,10 @@ class RateLimited(ProviderUnavailable):
 
 
 class TwoFactorRequired(ProviderError):
-    """The provider sent a one-time code; repeat the call with it in the credentials."""
+    """The provider sent a one-time code to `target`; answer with `answer_two_factor`.
+
+    `challenge` is the provider's handle for this attempt (public, not the code).
+    """
 
     def __init__(self, message: str, challenge: str, target: str | None = None) -> None:
         super().__init__(message)
@@ -133,3 +136,11 @@ class Provider(ABC):
     @abstractmethod
     async def check_payment(self, check: PaymentCheck) -> PaymentOutcome:
         """Ask the provider how the payment went; paid only when the provider says so."""
+
+    async def answer_two_factor(self, challenge: str, code: str) -> None:
+        """Finish the sign-in that raised `TwoFactorRequired`, with the code a person typed.
+
+        Keep whatever session it yields (a token) in memory; never store the code. Raise
+        `BadCredentials` for a wrong or expired code.
+        """
+        raise ProviderError(f"{self.title} does not use two-factor codes.")
