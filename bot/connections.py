@@ -6,11 +6,15 @@ Instances are kept for the life of the process so a provider can cache its own s
 
 from __future__ import annotations
 
+import time
+
 import aiohttp
 from pydantic import BaseModel
 
-from bot.provider import Provider, ProviderError
+from bot.provider import BadCredentials, Provider, ProviderError, TwoFactorRequired
 from bot.store import Store
+
+TWO_FACTOR_WINDOW = 10 * 60.0
 
 
 class NotConnected(ProviderError):
@@ -25,6 +29,8 @@ class Connections:
         self.registry = registry
         self.http = http
         self._instances: dict[tuple[str, str], Provider] = {}
+        # Sign-ins waiting for a one-time code: kept in memory only, never stored.
+        self._pending: dict[tuple[str, str], tuple[float, Provider, str]] = {}
 
     def provider_class(self, name: str) -> type[Provider]:
         cls = self.registry.get(name)
@@ -64,11 +70,37 @@ class Connections:
     async def connect(
         self, team_id: str, name: str, credentials: BaseModel, *, connected_by: str
     ) -> Provider:
-        """Check the credentials with the provider, then store them encrypted."""
+        """Check the credentials with the provider, then store them encrypted.
+
+        A provider that asks for a one-time code raises `TwoFactorRequired`; the sign-in
+        waits here, in memory, until `answer_two_factor` brings the code.
+        """
         provider = self.provider_class(name)(credentials, self.http)
+        try:
+            await provider.verify()
+        except TwoFactorRequired as challenge:
+            self._pending[(team_id, challenge.challenge)] = (
+                time.monotonic(),
+                provider,
+                connected_by,
+            )
+            raise
+        return self._keep(team_id, provider, connected_by)
+
+    async def answer_two_factor(self, team_id: str, challenge: str, code: str) -> Provider:
+        pending = self._pending.pop((team_id, challenge), None)
+        if pending is None or time.monotonic() - pending[0] > TWO_FACTOR_WINDOW:
+            raise BadCredentials("That sign-in has expired. Connect the provider again.")
+        _, provider, connected_by = pending
+        await provider.answer_two_factor(challenge, code)
         await provider.verify()
-        self.store.save_connection(team_id, name, credentials, connected_by=connected_by)
-        self._instances[(team_id, name)] = provider
+        return self._keep(team_id, provider, connected_by)
+
+    def _keep(self, team_id: str, provider: Provider, connected_by: str) -> Provider:
+        self.store.save_connection(
+            team_id, provider.name, provider.credentials, connected_by=connected_by
+        )
+        self._instances[(team_id, provider.name)] = provider
         return provider
 
     def disconnect(self, team_id: str, name: str) -> bool:

@@ -92,7 +92,10 @@ class Payments:
         """
         if target is S.PAID:
             return self.confirm_paid(payment_id)
-        return self.store.compare_and_set_state(payment_id, sources_of(target), target, **fields)
+        moved = self.store.compare_and_set_state(payment_id, sources_of(target), target, **fields)
+        if moved:
+            self.store.audit(f"payment.{target.value}", subject=payment_id, **fields)
+        return moved
 
     def confirm_paid(self, payment_id: str, paid_at: datetime | None = None) -> bool:
         """Mark paid and tell the plugins, atomically; True only the first time."""
@@ -104,6 +107,13 @@ class Payments:
                 return False
             payment = self.store.payment(payment_id)
             assert payment is not None
+            self.store.audit(
+                "payment.paid",
+                team_id=payment.team_id,
+                subject=payment.id,
+                amount=payment.amount.format(),
+                invoices=list(payment.invoice_numbers),
+            )
             for impl in self.pm.hook.payment_confirmed.get_hookimpls():
                 try:
                     with self.store.transaction():

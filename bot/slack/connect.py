@@ -7,6 +7,7 @@ encrypted and never shown or logged again.
 
 from __future__ import annotations
 
+import json
 import logging
 import typing
 from typing import Any
@@ -17,10 +18,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import ADMIN_REFUSAL
-from bot.provider import Provider, ProviderError
+from bot.provider import Provider, ProviderError, TwoFactorRequired
 from bot.slack.blocks.kit import escape, md, option, plain
 from bot.slack.services import Services
-from bot.slack.values import CONNECT_VIEW
+from bot.slack.values import CODE_VIEW, CONNECT_VIEW
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,39 @@ def connect_modal(cls: type[Provider], error: str | None = None) -> dict[str, An
     }
 
 
+def code_modal(
+    cls: type[Provider], challenge: TwoFactorRequired, error: str | None = None
+) -> dict[str, Any]:
+    """Ask for the one-time code; the metadata holds only the provider and the public challenge."""
+    where = f" to {escape(challenge.target)}" if challenge.target else ""
+    lead = f"{escape(cls.title)} sent a one-time code{where}. Type it here; it is not stored."
+    blocks: list[dict[str, Any]] = []
+    if error:
+        blocks.append(
+            {"type": "section", "block_id": "problem", "text": md(f":warning: {escape(error)}")}
+        )
+    blocks += [
+        {"type": "section", "block_id": "intro", "text": md(lead)},
+        {
+            "type": "input",
+            "block_id": "code",
+            "label": plain("One-time code"),
+            "element": {"type": "plain_text_input", "action_id": "value"},
+        },
+    ]
+    return {
+        "type": "modal",
+        "callback_id": CODE_VIEW,
+        "private_metadata": json.dumps(
+            {"provider": cls.name, "challenge": challenge.challenge, "target": challenge.target}
+        ),
+        "title": plain(f"Connect {cls.title}", 24),
+        "submit": plain("Confirm", 24),
+        "close": plain("Cancel", 24),
+        "blocks": blocks,
+    }
+
+
 def result_view(title: str, text: str) -> dict[str, Any]:
     return {
         "type": "modal",
@@ -165,6 +199,12 @@ async def on_submit(
     )
     try:
         await svc.connections.connect(team_id, cls.name, credentials, connected_by=user_id)
+    except TwoFactorRequired as challenge:
+        svc.store.audit(
+            "provider.two_factor_asked", team_id=team_id, user_id=user_id, subject=cls.name
+        )
+        await client.views_update(view_id=view["id"], view=code_modal(cls, challenge))
+        return
     except ProviderError as error:
         svc.store.audit(
             "provider.connect_failed",
@@ -187,8 +227,71 @@ async def on_submit(
     )
 
 
+async def on_code(
+    svc: Services, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+) -> None:
+    view = body["view"]
+    team_id, user_id = body["team"]["id"], body["user"]["id"]
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        cls = svc.connections.provider_class(str(meta["provider"]))
+        challenge = TwoFactorRequired(
+            "", challenge=str(meta["challenge"]), target=meta.get("target")
+        )
+    except (ValueError, KeyError, ProviderError):
+        await ack(
+            response_action="update",
+            view=result_view(
+                "Not connected", "That dialog is out of date. Start again with `/invoices connect`."
+            ),
+        )
+        return
+    if not await svc.access.may_administer(user_id):
+        await ack(response_action="update", view=result_view("Not connected", ADMIN_REFUSAL))
+        return
+    code = submitted_values(view).get("code", "").strip()
+    if not code:
+        await ack(response_action="errors", errors={"code": "Type the code you received"})
+        return
+    await ack(
+        response_action="update",
+        view=result_view(f"Connecting {cls.title}"[:24], "Checking the code…"),
+    )
+    try:
+        await svc.connections.answer_two_factor(team_id, challenge.challenge, code)
+    except TwoFactorRequired as again:
+        await client.views_update(
+            view_id=view["id"], view=code_modal(cls, again, error="A new code was sent.")
+        )
+        return
+    except ProviderError as error:
+        svc.store.audit(
+            "provider.connect_failed",
+            team_id=team_id,
+            user_id=user_id,
+            subject=cls.name,
+            reason=error.message,
+        )
+        await client.views_update(
+            view_id=view["id"],
+            view=result_view("Not connected", f":warning: {escape(error.message)}"),
+        )
+        return
+    svc.store.audit("provider.connected", team_id=team_id, user_id=user_id, subject=cls.name)
+    await client.views_update(
+        view_id=view["id"],
+        view=result_view(
+            "Connected", f":white_check_mark: {escape(cls.title)} is connected. Try `/invoices`."
+        ),
+    )
+
+
 def register(app: AsyncApp, svc: Services) -> None:
     async def submit(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await on_submit(svc, ack, body, client)
 
+    async def submit_code(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await on_code(svc, ack, body, client)
+
     app.view(CONNECT_VIEW)(submit)
+    app.view(CODE_VIEW)(submit_code)

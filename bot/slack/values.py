@@ -24,6 +24,7 @@ BACK = "back_to_list"
 PAGE_PREVIOUS = "page_previous"
 PAGE_NEXT = "page_next"
 CONNECT_VIEW = "connect"
+CODE_VIEW = "connect_code"
 
 _ID = r"[A-Za-z0-9_.:@-]{1,64}"
 _PROVIDER = r"[a-z0-9_-]{1,32}"

@@ -1,0 +1,134 @@
+"""Connecting a provider that asks for a one-time code: the modal asks, the code is not kept."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from pydantic import BaseModel, SecretStr
+
+from bot import hookimpl
+from bot.models import InvoicePage
+from bot.plugins import make_plugin_manager
+from bot.provider import BadCredentials, Provider, TwoFactorRequired
+from bot.settings import Settings
+from bot.web import STORE, create_app
+from tests.conftest import SIGNING_SECRET
+from tests.fake_slack import FakeSlack
+from tests.scenario.harness import TEAM, Harness
+from tests.slack_requests import interaction_body
+
+CODE = "482913"
+
+
+class GuardedCredentials(BaseModel):
+    email: str
+    password: SecretStr
+
+
+class Guarded(Provider):
+    """Signs in only with a one-time code, like PingProxies' two-factor login."""
+
+    name = "guarded"
+    title = "Guarded Hosting"
+    Credentials = GuardedCredentials
+    codes_seen: list[str] = []
+
+    def __init__(self, credentials: BaseModel, http: aiohttp.ClientSession) -> None:
+        super().__init__(credentials, http)
+        self.signed_in = False
+
+    async def verify(self) -> None:
+        if not self.signed_in:
+            raise TwoFactorRequired("Code needed", challenge="pub-77", target="p**@acme.test")
+
+    async def answer_two_factor(self, challenge: str, code: str) -> None:
+        Guarded.codes_seen.append(code)
+        if challenge != "pub-77" or code != CODE:
+            raise BadCredentials("Guarded Hosting did not accept that code.")
+        self.signed_in = True
+
+    async def list_invoices(self, query: Any) -> InvoicePage:
+        return InvoicePage(invoices=[])
+
+    async def get_invoice(self, invoice_id: str) -> Any:
+        raise NotImplementedError
+
+    async def payment_options(self, invoice_ids: list[str]) -> Any:
+        raise NotImplementedError
+
+    async def start_payment(self, request: Any) -> Any:
+        raise NotImplementedError
+
+    async def check_payment(self, check: Any) -> Any:
+        raise NotImplementedError
+
+
+class GuardedPlugin:
+    @hookimpl
+    def register_providers(self, register: Any) -> None:
+        register(Guarded)
+
+
+@pytest.fixture
+async def guarded(
+    tmp_path: Path, settings: Settings, fake_slack: tuple[FakeSlack, TestServer]
+) -> AsyncIterator[Harness]:
+    pm = make_plugin_manager(entry_point_plugins=False)
+    pm.register(GuardedPlugin(), name="guarded")
+    settings = settings.model_copy(update={"admins": frozenset({"U0ADMIN"})})
+    bot = TestServer(create_app(settings, pm), host="127.0.0.1")
+    await bot.start_server()
+    slack, slack_server = fake_slack
+    async with aiohttp.ClientSession() as http:
+        yield Harness(bot, slack, slack_server, SIGNING_SECRET, http)
+    await bot.close()
+
+
+async def submit(h: Harness, view: dict[str, Any], values: dict[str, str]) -> None:
+    state = {k: {"value": {"type": "plain_text_input", "value": v}} for k, v in values.items()}
+    payload = {
+        "type": "view_submission",
+        "team": {"id": TEAM},
+        "user": {"id": "U0ADMIN", "team_id": TEAM},
+        "view": {**view, "id": "V0MODAL", "state": {"values": state}},
+    }
+    status, _, _ = await h.post(interaction_body(payload))
+    assert status == 200
+
+
+async def test_the_modal_asks_for_the_code_and_connects_without_keeping_it(
+    guarded: Harness,
+) -> None:
+    h = guarded
+    Guarded.codes_seen.clear()
+    await h.command("connect guarded", user="U0ADMIN")
+    (opened,) = await h.wait_for(lambda: h.slack.called("views.open"))
+    await submit(h, opened.args["view"], {"email": "pat@acme.test", "password": "hunter2"})
+    (asked,) = await h.wait_for(lambda: h.slack.called("views.update"))
+    code_view = asked.args["view"]
+    assert "sent a one-time code to p**@acme.test" in str(code_view)
+    assert "hunter2" not in str(code_view)
+
+    await submit(h, code_view, {"code": "000000"})
+    updates = await h.wait_for(lambda: len(h.slack.called("views.update")) == 2 and h.slack.called("views.update"))
+    assert "did not accept that code" in str(updates[1].args["view"])
+    store = h.bot.app[STORE]
+    assert store.connected_providers(TEAM) == []
+
+    await h.command("connect guarded", user="U0ADMIN")
+    opened = (await h.wait_for(lambda: len(h.slack.called("views.open")) == 2 and h.slack.called("views.open")))[1]
+    await submit(h, opened.args["view"], {"email": "pat@acme.test", "password": "hunter2"})
+    asked = (await h.wait_for(lambda: len(h.slack.called("views.update")) == 3 and h.slack.called("views.update")))[2]
+    await submit(h, asked.args["view"], {"code": CODE})
+    done = (await h.wait_for(lambda: len(h.slack.called("views.update")) == 4 and h.slack.called("views.update")))[3]
+    assert "is connected" in str(done.args["view"])
+    assert store.connected_providers(TEAM) == ["guarded"]
+    assert Guarded.codes_seen == ["000000", CODE]
+    files = b"".join(p.read_bytes() for p in store.path.parent.glob(store.path.name + "*"))
+    assert CODE.encode() not in files and b"hunter2" not in files
+    assert "provider.connected" in [e.action for e in store.audit_log()]
