@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import typing
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -197,13 +198,35 @@ async def on_submit(
             f"Connecting {cls.title}"[:24], f"Checking the credentials with {escape(cls.title)}…"
         ),
     )
+    await _finish(
+        svc,
+        client,
+        view["id"],
+        (team_id, user_id),
+        cls,
+        svc.connections.connect(team_id, cls.name, credentials, connected_by=user_id),
+        lambda message: connect_modal(cls, error=f"{cls.title} refused: {message}"),
+    )
+
+
+async def _finish(
+    svc: Services,
+    client: AsyncWebClient,
+    view_id: str,
+    who: tuple[str, str],
+    cls: type[Provider],
+    attempt: Awaitable[Provider],
+    failed_view: Callable[[str], dict[str, Any]],
+) -> None:
+    """Await the sign-in and show its outcome: connected, a code to type, or the refusal."""
+    team_id, user_id = who
     try:
-        await svc.connections.connect(team_id, cls.name, credentials, connected_by=user_id)
+        await attempt
     except TwoFactorRequired as challenge:
         svc.store.audit(
             "provider.two_factor_asked", team_id=team_id, user_id=user_id, subject=cls.name
         )
-        await client.views_update(view_id=view["id"], view=code_modal(cls, challenge))
+        await client.views_update(view_id=view_id, view=code_modal(cls, challenge))
         return
     except ProviderError as error:
         svc.store.audit(
@@ -213,18 +236,11 @@ async def on_submit(
             subject=cls.name,
             reason=error.message,
         )
-        await client.views_update(
-            view_id=view["id"],
-            view=connect_modal(cls, error=f"{cls.title} refused: {error.message}"),
-        )
+        await client.views_update(view_id=view_id, view=failed_view(error.message))
         return
     svc.store.audit("provider.connected", team_id=team_id, user_id=user_id, subject=cls.name)
-    await client.views_update(
-        view_id=view["id"],
-        view=result_view(
-            "Connected", f":white_check_mark: {escape(cls.title)} is connected. Try `/invoices`."
-        ),
-    )
+    done = f":white_check_mark: {escape(cls.title)} is connected. Try `/invoices`."
+    await client.views_update(view_id=view_id, view=result_view("Connected", done))
 
 
 async def on_code(
@@ -257,32 +273,14 @@ async def on_code(
         response_action="update",
         view=result_view(f"Connecting {cls.title}"[:24], "Checking the code…"),
     )
-    try:
-        await svc.connections.answer_two_factor(team_id, challenge.challenge, code)
-    except TwoFactorRequired as again:
-        await client.views_update(
-            view_id=view["id"], view=code_modal(cls, again, error="A new code was sent.")
-        )
-        return
-    except ProviderError as error:
-        svc.store.audit(
-            "provider.connect_failed",
-            team_id=team_id,
-            user_id=user_id,
-            subject=cls.name,
-            reason=error.message,
-        )
-        await client.views_update(
-            view_id=view["id"],
-            view=result_view("Not connected", f":warning: {escape(error.message)}"),
-        )
-        return
-    svc.store.audit("provider.connected", team_id=team_id, user_id=user_id, subject=cls.name)
-    await client.views_update(
-        view_id=view["id"],
-        view=result_view(
-            "Connected", f":white_check_mark: {escape(cls.title)} is connected. Try `/invoices`."
-        ),
+    await _finish(
+        svc,
+        client,
+        view["id"],
+        (team_id, user_id),
+        cls,
+        svc.connections.answer_two_factor(team_id, challenge.challenge, code),
+        lambda message: result_view("Not connected", f":warning: {escape(message)}"),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import aiohttp
 import pytest
@@ -36,7 +36,7 @@ class Guarded(Provider):
     name = "guarded"
     title = "Guarded Hosting"
     Credentials = GuardedCredentials
-    codes_seen: list[str] = []
+    codes_seen: ClassVar[list[str]] = []
 
     def __init__(self, credentials: BaseModel, http: aiohttp.ClientSession) -> None:
         super().__init__(credentials, http)
@@ -115,17 +115,31 @@ async def test_the_modal_asks_for_the_code_and_connects_without_keeping_it(
     assert "hunter2" not in str(code_view)
 
     await submit(h, code_view, {"code": "000000"})
-    updates = await h.wait_for(lambda: len(h.slack.called("views.update")) == 2 and h.slack.called("views.update"))
+    updates = await h.wait_for(
+        lambda: len(h.slack.called("views.update")) == 2 and h.slack.called("views.update")
+    )
     assert "did not accept that code" in str(updates[1].args["view"])
     store = h.bot.app[STORE]
     assert store.connected_providers(TEAM) == []
 
     await h.command("connect guarded", user="U0ADMIN")
-    opened = (await h.wait_for(lambda: len(h.slack.called("views.open")) == 2 and h.slack.called("views.open")))[1]
+    opened = (
+        await h.wait_for(
+            lambda: len(h.slack.called("views.open")) == 2 and h.slack.called("views.open")
+        )
+    )[1]
     await submit(h, opened.args["view"], {"email": "pat@acme.test", "password": "hunter2"})
-    asked = (await h.wait_for(lambda: len(h.slack.called("views.update")) == 3 and h.slack.called("views.update")))[2]
+    asked = (
+        await h.wait_for(
+            lambda: len(h.slack.called("views.update")) == 3 and h.slack.called("views.update")
+        )
+    )[2]
     await submit(h, asked.args["view"], {"code": CODE})
-    done = (await h.wait_for(lambda: len(h.slack.called("views.update")) == 4 and h.slack.called("views.update")))[3]
+    done = (
+        await h.wait_for(
+            lambda: len(h.slack.called("views.update")) == 4 and h.slack.called("views.update")
+        )
+    )[3]
     assert "is connected" in str(done.args["view"])
     assert store.connected_providers(TEAM) == ["guarded"]
     assert Guarded.codes_seen == ["000000", CODE]

@@ -1,0 +1,89 @@
+"""A local Slack emulator, a development tool: the fake Slack for scenario tests and the
+"small Slack" page of `invoicebot demo`. Production code never imports it.
+
+The bot talks to it exactly as to Slack (Web API under `/api/`, response_urls under
+`/hooks/`), and it sends the bot signed slash commands, interactions and events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from bot.emulator import api, response_urls, webapi
+from bot.emulator.blockkit import validate_message, validate_view
+from bot.emulator.client import Emulator
+from bot.emulator.clock import Clock, ManualClock, SystemClock
+from bot.emulator.delivery import BotReply, sign
+from bot.emulator.directory import Channel, User, UserGroup
+from bot.emulator.elements import UserActionError
+from bot.emulator.workspace import Message, Workspace
+
+EMULATOR = web.AppKey("emulator", Emulator)
+
+__all__ = [
+    "EMULATOR",
+    "BotReply",
+    "Channel",
+    "Clock",
+    "Emulator",
+    "ManualClock",
+    "Message",
+    "SystemClock",
+    "User",
+    "UserActionError",
+    "UserGroup",
+    "Workspace",
+    "create_app",
+    "sign",
+    "validate_message",
+    "validate_view",
+]
+
+
+@web.middleware
+async def _learn_public_url(request: web.Request, handler: api.Handler) -> web.StreamResponse:
+    """Until told otherwise, the emulator's own URL is the one its first visitor used."""
+    emulator = request.app[EMULATOR]
+    if not emulator.public_url:
+        emulator.public_url = str(request.url.origin())
+    return await handler(request)
+
+
+async def _bot_session(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[EMULATOR].close()
+
+
+def create_app(
+    *,
+    request_url: str,
+    signing_secret: str,
+    bot_token: str,
+    clock: Clock | None = None,
+    workspace: Workspace | None = None,
+    public_url: str | None = None,
+    ack_timeout: float = 3.0,
+) -> web.Application:
+    """The emulator as an aiohttp app; its `Emulator` is `app[EMULATOR]`.
+
+    `request_url` is the bot's `/slack/events`; `public_url` is this app's own base URL
+    (used in response_urls; learnt from the first request when not given).
+    """
+    emulator = Emulator(
+        request_url=request_url,
+        signing_secret=signing_secret,
+        bot_token=bot_token,
+        clock=clock,
+        workspace=workspace,
+        public_url=public_url,
+        ack_timeout=ack_timeout,
+    )
+    app = web.Application(middlewares=[_learn_public_url, api.user_errors])
+    app[EMULATOR] = emulator
+    app.cleanup_ctx.append(_bot_session)
+    webapi.add_routes(app, emulator)
+    response_urls.add_routes(app, emulator.response_urls)
+    api.add_routes(app, emulator)
+    return app

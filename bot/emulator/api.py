@@ -1,0 +1,198 @@
+"""A small JSON API that drives the emulator for scripts, tests and the page.
+
+Every action is the same `Emulator` method a test would call, so the page is never
+more capable than a test. `/emulator/changes?since=N` long-polls on the workspace's
+version counter so the page redraws without reloading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from bot.emulator.client import Emulator
+from bot.emulator.delivery import BotReply
+from bot.emulator.elements import UserActionError
+from bot.emulator.workspace import BOT_USER_ID, SLACKBOT_USER_ID, Message
+
+PAGE = Path(__file__).parent / "page"
+LONG_POLL_SECONDS = 25.0
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _reply(reply: BotReply | None) -> web.Response:
+    return web.json_response({"ok": True, "reply": reply.to_json() if reply else None})
+
+
+class ControlApi:
+    """Handlers for `/emulator/...`; they only translate JSON to `Emulator` calls."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emu = emulator
+
+    async def _body(self, request: web.Request) -> dict[str, Any]:
+        try:
+            body = await request.json()
+        except ValueError:
+            raise web.HTTPBadRequest(text="body must be JSON") from None
+        if not isinstance(body, dict) or not isinstance(body.get("user", ""), str):
+            raise web.HTTPBadRequest(text="body must be a JSON object")
+        return body
+
+    async def command(self, request: web.Request) -> web.Response:
+        """`{user, channel, text}`; text may start with the command (`/invoices list`)."""
+        body = await self._body(request)
+        text = str(body.get("text", "")).strip()
+        command = str(body.get("command") or "")
+        if not command and text.startswith("/"):
+            command, _, text = text.partition(" ")
+        reply = await self.emu.slash_command(
+            body["user"], body["channel"], text.strip(), command=command or "/invoices"
+        )
+        return _reply(reply)
+
+    async def action(self, request: web.Request) -> web.Response:
+        """`{user, ts | view_id, action_id, block_id?, value?, selected?}`."""
+        body = await self._body(request)
+        reply = await self.emu.click(
+            body["user"],
+            body.get("view_id") or str(body.get("ts", "")),
+            str(body["action_id"]),
+            block_id=body.get("block_id"),
+            value=body.get("value"),
+            selected=body.get("selected"),
+        )
+        return _reply(reply)
+
+    async def submit(self, request: web.Request) -> web.Response:
+        body = await self._body(request)
+        reply = await self.emu.submit_view(body["user"], body.get("view_id"), body.get("values"))
+        return _reply(reply)
+
+    async def close(self, request: web.Request) -> web.Response:
+        body = await self._body(request)
+        everything = bool(body.get("everything"))
+        return _reply(await self.emu.close_view(body["user"], everything=everything))
+
+    async def home(self, request: web.Request) -> web.Response:
+        body = await self._body(request)
+        return _reply(await self.emu.open_home(body["user"]))
+
+    async def state(self, request: web.Request) -> web.Response:
+        user_id = request.query.get("user", "U0PAYER")
+        return web.json_response(self.snapshot(user_id))
+
+    async def changes(self, request: web.Request) -> web.Response:
+        since = int(request.query.get("since", "0"))
+        seconds = min(float(request.query.get("wait", LONG_POLL_SECONDS)), LONG_POLL_SECONDS)
+        return web.json_response({"version": await self.emu.workspace.changes.wait(since, seconds)})
+
+    async def calls(self, request: web.Request) -> web.Response:
+        method = request.query.get("method")
+        shown = [c.to_json() for c in self.emu.calls if method in (None, c.method)]
+        return web.json_response({"calls": shown})
+
+    async def faults(self, request: web.Request) -> web.Response:
+        """POST `{method?, times, retry_after?}` (429) or `{..., status: 500}`; DELETE clears."""
+        if request.method == "POST":
+            body = await self._body(request)
+            method, times = body.get("method"), int(body.get("times", 1))
+            status = int(body.get("status", 429))
+            if status == 429:
+                retry_after = int(body.get("retry_after", 1))
+                self.emu.faults.rate_limit(method, times=times, retry_after=retry_after)
+            else:
+                self.emu.faults.fail(method, times=times, status=status)
+        elif request.method == "DELETE":
+            self.emu.faults.clear()
+        return web.json_response({"faults": [f.to_json() for f in self.emu.faults.pending]})
+
+    def snapshot(self, user_id: str) -> dict[str, Any]:
+        """What `user_id` sees: their channels with messages and ephemerals, modal, home."""
+        ws, emu = self.emu.workspace, self.emu
+        if user_id not in ws.users:
+            raise web.HTTPNotFound(text=f"no user {user_id}")
+        channels = []
+        for channel in ws.channels_of(user_id):
+            shown = ws.messages[channel.id] + ws.ephemerals.get((channel.id, user_id), [])
+            label = f"#{channel.name}" if not channel.is_im else ws.users[BOT_USER_ID].name
+            channels.append(
+                {
+                    "id": channel.id,
+                    "label": label,
+                    "is_im": channel.is_im,
+                    "messages": [self._message(m, user_id) for m in sorted(shown, key=_ts_key)],
+                }
+            )
+        modal, home = emu.modal(user_id), emu.home(user_id)
+        modal_shown = None
+        if modal is not None:
+            modal_shown = {**emu.view_api(modal, inputs_only=False), "errors": modal.errors}
+            modal_shown["depth"] = len(emu.surfaces.stacks[user_id])
+        return {
+            "version": ws.changes.version,
+            "team": {"id": ws.team_id, "name": ws.team_name},
+            "me": user_id,
+            "users": [
+                {"id": u.id, "name": u.name, "real_name": u.real_name, "is_admin": u.is_admin}
+                for u in ws.users.values()
+                if not u.is_bot
+            ],
+            "channels": channels,
+            "modal": modal_shown,
+            "home": emu.view_api(home, inputs_only=False) if home else None,
+        }
+
+    def _message(self, message: Message, viewer: str) -> dict[str, Any]:
+        ws = self.emu.workspace
+        author = ws.users.get(message.user)
+        name = author.real_name if author else "Slackbot"
+        return {
+            "ts": message.ts,
+            "text": message.text,
+            "blocks": message.blocks,
+            "author": name,
+            "is_bot": message.bot_id is not None or message.user == SLACKBOT_USER_ID,
+            "ephemeral": message.ephemeral_to is not None,
+            "edited": message.edited,
+            "picks": message.selections.get(viewer, {}),
+        }
+
+
+def _ts_key(message: Message) -> tuple[int, int]:
+    seconds, _, seq = message.ts.partition(".")
+    return int(seconds), int(seq)
+
+
+async def _index(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(PAGE / "index.html")
+
+
+def add_routes(app: web.Application, emulator: Emulator) -> None:
+    api = ControlApi(emulator)
+    app.router.add_get("/", _index)
+    app.router.add_get("/emulator/", _index)
+    app.router.add_static("/emulator/page/", PAGE)
+    app.router.add_get("/emulator/state", api.state)
+    app.router.add_get("/emulator/changes", api.changes)
+    app.router.add_get("/emulator/calls", api.calls)
+    app.router.add_route("*", "/emulator/faults", api.faults)
+    app.router.add_post("/emulator/command", api.command)
+    app.router.add_post("/emulator/action", api.action)
+    app.router.add_post("/emulator/submit", api.submit)
+    app.router.add_post("/emulator/close", api.close)
+    app.router.add_post("/emulator/home", api.home)
+
+
+@web.middleware
+async def user_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A user action Slack would not allow answers 400 with the reason, not a 500."""
+    try:
+        return await handler(request)
+    except UserActionError as refused:
+        return web.json_response({"ok": False, "error": str(refused)}, status=400)
+    except KeyError as missing:
+        return web.json_response({"ok": False, "error": f"missing field {missing}"}, status=400)

@@ -1,0 +1,154 @@
+"""Block Kit validation the way Slack refuses messages and views, reusable by tests.
+
+`slack_sdk.models` checks lengths and required fields, but it silently drops unknown
+block and element types and skips several Slack rules (50 blocks per message, unique ids,
+overflow sizes, the text fallback). Both functions return human-readable problems, each
+ending in a Slack-style `[json-pointer:...]`; an empty list means Slack would accept it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+MESSAGE_BLOCK_LIMIT = 50
+VIEW_BLOCK_LIMIT = 100
+MESSAGE_TEXT_LIMIT = 40_000
+BUTTON_VALUE_LIMIT = 2000
+OVERFLOW_OPTIONS = (2, 5)
+
+_MALFORMED = (SlackObjectFormationError, TypeError, ValueError, KeyError, AttributeError)
+
+
+def validate_message(payload: dict[str, Any], *, require_text: bool = True) -> list[str]:
+    """Problems with a chat.postMessage / response_url body (`text`, `blocks`)."""
+    problems: list[str] = []
+    text, blocks = payload.get("text"), payload.get("blocks")
+    if text is not None and not isinstance(text, str):
+        problems.append("must be a string [json-pointer:/text]")
+    elif text and len(text) > MESSAGE_TEXT_LIMIT:
+        problems.append(f"must be at most {MESSAGE_TEXT_LIMIT} characters [json-pointer:/text]")
+    if blocks is None:
+        if not text and not payload.get("attachments"):
+            problems.append("a message needs `text` or `blocks` [json-pointer:/text]")
+        return problems
+    problems += block_problems(blocks, limit=MESSAGE_BLOCK_LIMIT)
+    if require_text and not (isinstance(text, str) and text.strip()):
+        problems.append("blocks need a non-empty top-level `text` fallback [json-pointer:/text]")
+    return problems
+
+
+def validate_view(view: Any) -> list[str]:
+    """Problems with a modal or Home tab view (views.open/update/push/publish)."""
+    if not isinstance(view, dict):
+        return ["must be an object [json-pointer:/view]"]
+    blocks = view.get("blocks")
+    problems = block_problems(blocks, limit=VIEW_BLOCK_LIMIT, pointer="/view/blocks")
+    if view.get("type") not in ("modal", "home"):
+        problems.append("type must be `modal` or `home` [json-pointer:/view/type]")
+    # Blocks were checked above; give View stand-ins so it checks only the view's own fields.
+    stand_ins = [{"type": "divider"}] * len(blocks) if isinstance(blocks, list) else blocks
+    try:
+        View(**{**view, "blocks": stand_ins}).to_dict()
+    except _MALFORMED as error:
+        problems.append(f"{error} [json-pointer:/view]")
+    has_input = isinstance(blocks, list) and any(
+        isinstance(b, dict) and b.get("type") == "input" for b in blocks
+    )
+    if view.get("type") == "modal" and has_input and not view.get("submit"):
+        problems.append("a modal with input blocks needs `submit` [json-pointer:/view/submit]")
+    return problems
+
+
+def block_problems(blocks: Any, *, limit: int, pointer: str = "/blocks") -> list[str]:
+    """Problems with a list of blocks; `limit` is 50 for messages, 100 for views."""
+    if not isinstance(blocks, list):
+        return [f"must be an array [json-pointer:{pointer}]"]
+    problems: list[str] = []
+    if len(blocks) > limit:
+        problems.append(f"no more than {limit} items allowed [json-pointer:{pointer}]")
+    block_ids: set[str] = set()
+    for index, block in enumerate(blocks):
+        where = f"[json-pointer:{pointer}/{index}]"
+        if not isinstance(block, dict):
+            problems.append(f"must be an object {where}")
+            continue
+        problems += [f"{problem} {where}" for problem in _block_problems(block)]
+        block_id = block.get("block_id")
+        if block_id is not None and block_id in block_ids:
+            problems.append(f"duplicate block_id `{block_id}` {where}")
+        block_ids.add(block_id)
+    return problems
+
+
+def _block_problems(block: dict[str, Any]) -> list[str]:
+    try:
+        parsed = Block.parse(block)
+        if parsed is None:
+            return [f"unsupported block type `{block.get('type')}`"]
+        shown = parsed.to_dict()
+    except _MALFORMED as error:
+        return [str(error) or f"malformed `{block.get('type')}` block"]
+    return _dropped_parts(block, shown) + _element_problems(block)
+
+
+def _dropped_parts(original: Any, parsed: Any, path: str = "") -> list[str]:
+    """Structure slack_sdk threw away: an unknown element type or an unsupported field."""
+    if isinstance(original, dict) and isinstance(parsed, dict):
+        problems = []
+        for key, value in original.items():
+            if isinstance(value, dict | list) and value:
+                if key not in parsed:
+                    problems.append(f"unsupported `{path}{key}` (type {_type_of(value)})")
+                else:
+                    problems += _dropped_parts(value, parsed[key], f"{path}{key}.")
+        return problems
+    if isinstance(original, list) and isinstance(parsed, list):
+        problems = []
+        for index, (item, kept) in enumerate(zip(original, parsed, strict=False)):
+            if kept is None:
+                problems.append(f"unsupported `{path}{index}` (type {_type_of(item)})")
+            else:
+                problems += _dropped_parts(item, kept, f"{path}{index}.")
+        return problems
+    return []
+
+
+def _type_of(value: Any) -> str:
+    return str(value.get("type")) if isinstance(value, dict) else type(value).__name__
+
+
+def interactive_elements(block: dict[str, Any]) -> list[dict[str, Any]]:
+    """The elements of a block a user can act on (actions, accessory, input element)."""
+    found: list[Any] = []
+    if block.get("type") == "actions":
+        found = list(block.get("elements") or [])
+    elif block.get("type") == "section" and block.get("accessory"):
+        found = [block["accessory"]]
+    elif block.get("type") == "input" and block.get("element"):
+        found = [block["element"]]
+    return [e for e in found if isinstance(e, dict) and e.get("type") != "image"]
+
+
+def _element_problems(block: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    action_ids: set[str] = set()
+    for element in interactive_elements(block):
+        action_id = element.get("action_id")
+        if action_id is not None and action_id in action_ids:
+            problems.append(f"duplicate action_id `{action_id}` in one block")
+        action_ids.add(action_id)
+        low, high = OVERFLOW_OPTIONS
+        if (
+            element.get("type") == "overflow"
+            and not low <= len(element.get("options") or []) <= high
+        ):
+            problems.append(f"an overflow menu needs {low} to {high} options")
+        value = element.get("value")
+        is_button = element.get("type") == "button"
+        if is_button and isinstance(value, str) and len(value) > BUTTON_VALUE_LIMIT:
+            problems.append(f"button value must be at most {BUTTON_VALUE_LIMIT} characters")
+    return problems

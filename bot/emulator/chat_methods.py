@@ -1,0 +1,129 @@
+"""chat.* Web API methods: post, post ephemeral, update and delete, with Slack's refusals.
+
+Invalid blocks refuse the whole message (`invalid_blocks`, nothing stored). Blocks without
+a top-level `text` are accepted, as Slack does, but answered with the warning
+`missing_text_fallback` so tests can insist on the fallback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.emulator.blockkit import MESSAGE_BLOCK_LIMIT, MESSAGE_TEXT_LIMIT, block_problems
+from bot.emulator.calls import SlackError
+from bot.emulator.directory import Channel
+from bot.emulator.elements import with_ids
+from bot.emulator.modals import Surfaces
+from bot.emulator.workspace import BOT_ID, BOT_USER_ID, Message, Workspace
+
+Args = dict[str, Any]
+MISSING_TEXT_FALLBACK = "missing_text_fallback"
+
+
+def message_content(args: Args, previous: Message | None = None) -> tuple[str, list, list[str]]:
+    """(text, blocks, warnings) of a message body, or the SlackError Slack would answer."""
+    text, blocks = args.get("text"), args.get("blocks")
+    if previous is not None:
+        text = previous.text if text is None else text
+        blocks = previous.blocks if blocks is None else blocks
+    if not text and not blocks and not args.get("attachments"):
+        raise SlackError("no_text")
+    text = "" if text is None else str(text)
+    if len(text) > MESSAGE_TEXT_LIMIT:
+        raise SlackError("msg_too_long")
+    problems = block_problems(blocks if blocks is not None else [], limit=MESSAGE_BLOCK_LIMIT)
+    if problems:
+        messages = [f"[ERROR] {problem}" for problem in problems]
+        raise SlackError(
+            "invalid_blocks", errors=problems, response_metadata={"messages": messages}
+        )
+    warnings = [MISSING_TEXT_FALLBACK] if blocks and not text.strip() else []
+    return text, with_ids(blocks or []), warnings
+
+
+def with_warnings(body: Args, warnings: list[str]) -> Args:
+    if warnings:
+        body.update(warning=",".join(warnings), response_metadata={"warnings": warnings})
+    return body
+
+
+def channel_for(ws: Workspace, args: Args, *, bot_must_be_in: bool = True) -> Channel:
+    channel = ws.resolve_channel(str(args.get("channel") or ""))
+    if channel is None:
+        raise SlackError("channel_not_found")
+    if bot_must_be_in and BOT_USER_ID not in channel.members:
+        raise SlackError("not_in_channel")
+    return channel
+
+
+def _bot_message(ws: Workspace, args: Args) -> tuple[Channel, Message]:
+    channel = channel_for(ws, args, bot_must_be_in=False)
+    message = ws.find(str(args.get("ts") or ""), channel=channel.id)
+    if message is None:
+        raise SlackError("message_not_found")
+    return channel, message
+
+
+def post_message(ws: Workspace, surfaces: Surfaces, args: Args) -> Args:
+    channel = channel_for(ws, args)
+    text, blocks, warnings = message_content(args)
+    message = ws.post(
+        channel.id, text, blocks, user=BOT_USER_ID, bot_id=BOT_ID, thread_ts=args.get("thread_ts")
+    )
+    shown = message.to_api(ws.team_id, ws.app_id)
+    return with_warnings(
+        {"ok": True, "channel": channel.id, "ts": message.ts, "message": shown}, warnings
+    )
+
+
+def post_ephemeral(ws: Workspace, surfaces: Surfaces, args: Args) -> Args:
+    channel = channel_for(ws, args)
+    user = str(args.get("user") or "")
+    if user not in ws.users:
+        raise SlackError("user_not_found")
+    if user not in channel.members:
+        raise SlackError("user_not_in_channel")
+    text, blocks, warnings = message_content(args)
+    message = ws.post(
+        channel.id, text, blocks, user=BOT_USER_ID, bot_id=BOT_ID, ephemeral_to=user,
+        thread_ts=args.get("thread_ts"),
+    )  # fmt: skip
+    return with_warnings({"ok": True, "message_ts": message.ts}, warnings)
+
+
+def update(ws: Workspace, surfaces: Surfaces, args: Args) -> Args:
+    channel, message = _bot_message(ws, args)
+    if message.user != BOT_USER_ID:
+        raise SlackError("cant_update_message")
+    text, blocks, warnings = message_content(args, previous=message)
+    ws.replace(message, text, blocks)
+    shown = message.to_api(ws.team_id, ws.app_id)
+    body = {"ok": True, "channel": channel.id, "ts": message.ts, "text": text, "message": shown}
+    return with_warnings(body, warnings)
+
+
+def delete(ws: Workspace, surfaces: Surfaces, args: Args) -> Args:
+    channel, message = _bot_message(ws, args)
+    if message.user != BOT_USER_ID:
+        raise SlackError("cant_delete_message")
+    ws.delete(message)
+    return {"ok": True, "channel": channel.id, "ts": message.ts}
+
+
+def get_permalink(ws: Workspace, surfaces: Surfaces, args: Args) -> Args:
+    channel, message = _bot_message(
+        ws, {"channel": args.get("channel"), "ts": args.get("message_ts")}
+    )
+    link = (
+        f"https://{ws.team_domain}.slack.com/archives/{channel.id}/p{message.ts.replace('.', '')}"
+    )
+    return {"ok": True, "channel": channel.id, "permalink": link}
+
+
+CHAT_METHODS = {
+    "chat.postMessage": post_message,
+    "chat.postEphemeral": post_ephemeral,
+    "chat.update": update,
+    "chat.delete": delete,
+    "chat.getPermalink": get_permalink,
+}

@@ -1,0 +1,113 @@
+"""The Web API wire: `POST|GET /api/{method}` as slack_sdk's AsyncWebClient calls it.
+
+Arguments may come as JSON (chat.*, views.*), as a form (auth.test, conversations.open) or
+as a query string (users.info, conversations.info/members, usergroups.users.list);
+`blocks` and `view` sent inside a form are JSON strings. Refusals use HTTP 200 with
+`{"ok": false, "error": ...}` like Slack; only injected faults use 429 or 5xx.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from bot.emulator.calls import ApiCall, SlackError
+from bot.emulator.chat_methods import CHAT_METHODS
+from bot.emulator.directory_methods import DIRECTORY_METHODS
+from bot.emulator.modals import Surfaces
+from bot.emulator.view_methods import VIEW_METHODS
+from bot.emulator.workspace import Workspace
+
+if TYPE_CHECKING:
+    from bot.emulator.client import Emulator
+
+Args = dict[str, Any]
+Method = Callable[[Workspace, Surfaces, Args], Args]
+METHODS: dict[str, Method] = {**DIRECTORY_METHODS, **CHAT_METHODS, **VIEW_METHODS}
+_JSON_ARGS = {"blocks": "invalid_blocks_format", "attachments": "invalid_attachments"}
+
+
+async def read_args(request: web.Request) -> Args:
+    """Query parameters plus a JSON or form body, with JSON-string arguments decoded."""
+    args: Args = dict(request.query)
+    if request.method == "POST" and request.can_read_body:
+        if request.content_type == "application/json":
+            try:
+                body = await request.json()
+            except ValueError:
+                raise SlackError("invalid_json") from None
+            if not isinstance(body, dict):
+                raise SlackError("invalid_json")
+            args.update(body)
+        else:
+            form = await request.post()
+            args.update({k: v for k, v in form.items() if isinstance(v, str)})
+    for name, error in {**_JSON_ARGS, "view": "invalid_arguments"}.items():
+        if isinstance(args.get(name), str):
+            try:
+                args[name] = json.loads(args[name])
+            except ValueError:
+                raise SlackError(error) from None
+    return args
+
+
+class WebApi:
+    """Answers the bot's Web API calls from the emulator's state and records each one."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+
+    async def handle(self, request: web.Request) -> web.Response:
+        emulator = self.emulator
+        method = request.match_info["method"]
+        args: Args = {}
+        headers: dict[str, str] = {}
+        status = 200
+        try:
+            args = await read_args(request)
+            self._authenticate(request, args)
+            fault = emulator.faults.take(method)
+            if fault is not None:
+                headers = {"Retry-After": str(fault.retry_after)} if fault.status == 429 else {}
+                error = "ratelimited" if fault.status == 429 else "internal_error"
+                raise SlackError(error, status=fault.status)
+            implementation = METHODS.get(method)
+            if implementation is None:
+                raise SlackError("unknown_method", req_method=method)
+            body = implementation(emulator.workspace, emulator.surfaces, args)
+        except SlackError as refused:
+            body, status = refused.body(), refused.status
+        warnings = list(body.get("response_metadata", {}).get("warnings", [])) if body["ok"] else []
+        emulator.calls.append(
+            ApiCall(
+                method,
+                args,
+                emulator.clock.now(),
+                status,
+                body["ok"],
+                body.get("error"),
+                body,
+                warnings,
+            )
+        )
+        emulator.workspace.changes.touch()  # waiters may be watching the call log
+        return web.json_response(body, status=status, headers=headers)
+
+    def _authenticate(self, request: web.Request, args: Args) -> None:
+        header = request.headers.get("Authorization", "")
+        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
+        token = token or args.get("token")
+        args.pop("token", None)
+        if not token:
+            raise SlackError("not_authed")
+        if token != self.emulator.bot_token:
+            raise SlackError("invalid_auth")
+
+
+def add_routes(app: web.Application, emulator: Emulator) -> None:
+    api = WebApi(emulator)
+    app.router.add_route("GET", "/api/{method}", api.handle)
+    app.router.add_route("POST", "/api/{method}", api.handle)

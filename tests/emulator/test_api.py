@@ -1,0 +1,123 @@
+"""The JSON API and the page drive the same emulator a test drives."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from tests.emulator.conftest import Running
+
+BUTTONS = [
+    {
+        "type": "actions",
+        "block_id": "row",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": "pay",
+                "text": {"type": "plain_text", "text": "Pay"},
+                "value": "INV-7",
+            }
+        ],
+    }
+]
+
+
+async def call(running: Running, method: str, path: str, **kw: Any) -> tuple[int, Any]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, running.server.make_url(path), **kw) as answer,
+    ):
+        return answer.status, await answer.json(content_type=None)
+
+
+async def test_the_page_is_served(running: Running) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with session.get(running.server.make_url("/")) as page:
+            html = await page.text()
+            assert page.status == 200 and "Slack emulator (development tool)" in html
+        for asset in ("app.js", "style.css"):
+            async with session.get(running.server.make_url(f"/emulator/page/{asset}")) as found:
+                assert found.status == 200
+
+
+async def test_commands_and_clicks_through_the_api(running: Running, bolt: AsyncApp) -> None:
+    clicked: list[str] = []
+
+    @bolt.command("/invoices")
+    async def invoices(ack: AsyncAck, command: dict) -> None:
+        await ack(text=f"You asked for {command['text']}", blocks=BUTTONS)
+
+    @bolt.action("pay")
+    async def pay(ack: AsyncAck, action: dict) -> None:
+        await ack()
+        clicked.append(action["value"])
+
+    body = {"user": "U0PAYER", "channel": "C0GENERAL", "text": "/invoices open"}
+    status, answer = await call(running, "POST", "/emulator/command", json=body)
+    assert status == 200 and answer["reply"]["status"] == 200
+
+    status, state = await call(running, "GET", "/emulator/state?user=U0PAYER")
+    general = next(c for c in state["channels"] if c["id"] == "C0GENERAL")
+    (shown,) = general["messages"]
+    assert shown["text"] == "You asked for open" and shown["ephemeral"] is True
+    assert shown["author"] == "invoicebot"
+
+    click = {"user": "U0PAYER", "ts": shown["ts"], "action_id": "pay"}
+    status, answer = await call(running, "POST", "/emulator/action", json=click)
+    assert status == 200 and answer["reply"]["status"] == 200 and clicked == ["INV-7"]
+
+    _, admin = await call(running, "GET", "/emulator/state?user=U0ADMIN")
+    admin_general = next(c for c in admin["channels"] if c["id"] == "C0GENERAL")
+    assert admin_general["messages"] == []  # ephemerals are only visible to their user
+
+
+async def test_users_see_only_their_channels(running: Running) -> None:
+    _, viewer = await call(running, "GET", "/emulator/state?user=U0VIEWER")
+    assert [c["id"] for c in viewer["channels"]] == ["C0GENERAL", "D0VIEWER"]
+    assert {u["id"] for u in viewer["users"]} == {"U0ADMIN", "U0PAYER", "U0VIEWER"}
+
+
+async def test_impossible_actions_are_refused_with_a_reason(running: Running) -> None:
+    click = {"user": "U0PAYER", "ts": "1.000001", "action_id": "pay"}
+    status, answer = await call(running, "POST", "/emulator/action", json=click)
+    assert status == 400 and "no message" in answer["error"]
+    command = {"user": "U0VIEWER", "channel": "C0BILLING", "text": "/invoices"}
+    status, answer = await call(running, "POST", "/emulator/command", json=command)
+    assert status == 400 and "not in channel" in answer["error"]
+
+
+async def test_long_poll_wakes_up_on_a_change(running: Running) -> None:
+    _, state = await call(running, "GET", "/emulator/state?user=U0PAYER")
+    version = state["version"]
+    path = f"/emulator/changes?since={version}&wait=10"
+    waiting = asyncio.create_task(call(running, "GET", path))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    await running.web_client().chat_postMessage(channel="C0GENERAL", text="news")
+    _, changed = await asyncio.wait_for(waiting, 5)
+    assert changed["version"] > version
+
+
+async def test_faults_and_calls_through_the_api(running: Running) -> None:
+    fault = {"method": "chat.postMessage", "times": 1, "retry_after": 3}
+    status, answer = await call(running, "POST", "/emulator/faults", json=fault)
+    assert status == 200 and answer["faults"][0]["remaining"] == 1
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            running.api_url + "chat.postMessage",
+            json={"channel": "C0GENERAL", "text": "x"},
+            headers={"Authorization": f"Bearer {running.emulator.bot_token}"},
+        ) as limited,
+    ):
+        assert limited.status == 429 and limited.headers["Retry-After"] == "3"
+    _, calls = await call(running, "GET", "/emulator/calls?method=chat.postMessage")
+    assert [c["error"] for c in calls["calls"]] == ["ratelimited"]
+    await call(running, "POST", "/emulator/faults", json={"times": 5})
+    _, cleared = await call(running, "DELETE", "/emulator/faults")
+    assert cleared["faults"] == []
+    assert (await running.web_client().chat_postMessage(channel="C0GENERAL", text="x"))["ok"]

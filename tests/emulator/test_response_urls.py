@@ -1,0 +1,108 @@
+"""response_urls follow Slack's rules: 5 uses, 30 minutes, replace/delete the original."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.emulator.response_urls import Hook
+from tests.emulator.conftest import Running
+
+BUTTON_ROW = {
+    "type": "actions",
+    "elements": [
+        {"type": "button", "text": {"type": "plain_text", "text": "Pay"}, "action_id": "p"}
+    ],
+}
+
+
+def webhook(running: Running, hook: Hook) -> AsyncWebhookClient:
+    return AsyncWebhookClient(f"{running.emulator.public_url}/hooks/{hook.id}")
+
+
+async def post(running: Running, hook: Hook, **body: Any) -> tuple[int, str]:
+    answer = await webhook(running, hook).send_dict(body)
+    return answer.status_code, answer.body
+
+
+async def test_usable_five_times_then_refused(running: Running) -> None:
+    hook = running.emulator.response_urls.issue("U0PAYER", "C0GENERAL", from_command=True)
+    for n in range(5):
+        assert await post(running, hook, text=f"reply {n}") == (200, '{"ok": true}')
+    status, body = await post(running, hook, text="sixth")
+    assert status == 404 and '"used_url"' in body
+    shown = [m.text for m in running.emulator.ephemerals("U0PAYER", "C0GENERAL")]
+    assert shown == [f"reply {n}" for n in range(5)]
+
+
+async def test_refused_after_thirty_minutes(running: Running) -> None:
+    emulator = running.emulator
+    hook = emulator.response_urls.issue("U0PAYER", "C0GENERAL", from_command=True)
+    running.clock.advance(29 * 60)
+    assert (await post(running, hook, text="in time"))[0] == 200
+    running.clock.advance(61)
+    status, body = await post(running, hook, text="too late")
+    assert status == 404 and '"expired_url"' in body
+    assert [m.text for m in emulator.ephemerals("U0PAYER")] == ["in time"]
+
+
+async def test_invalid_bodies_are_refused_and_not_shown(running: Running) -> None:
+    hook = running.emulator.response_urls.issue("U0PAYER", "C0GENERAL", from_command=True)
+    too_many = [{"type": "divider"}] * 51
+    status, body = await post(running, hook, text="x", blocks=too_many)
+    assert status == 400 and '"invalid_blocks"' in body
+    status, body = await post(running, hook, response_type="in_channel")
+    assert status == 400 and '"no_text"' in body
+    assert running.emulator.ephemerals("U0PAYER") == []
+    assert running.emulator.messages("C0GENERAL") == []
+    assert hook.uses == 0
+    assert (await webhook(running, hook).send(text="fine")).status_code == 200
+
+
+async def test_in_channel_posts_a_normal_message(running: Running) -> None:
+    hook = running.emulator.response_urls.issue("U0PAYER", "C0GENERAL", from_command=True)
+    await webhook(running, hook).send(text="Everyone: INV-1 paid", response_type="in_channel")
+    (message,) = running.emulator.messages("C0GENERAL")
+    assert message.text == "Everyone: INV-1 paid" and message.user == "U0BOT"
+    assert message.ephemeral_to is None
+    assert running.emulator.ephemerals("U0PAYER") == []
+
+
+async def test_replace_original_replaces_the_clicked_ephemeral(running: Running) -> None:
+    emulator = running.emulator
+    ephemeral = emulator.workspace.post(
+        "C0GENERAL", "Pay?", [BUTTON_ROW], user="U0BOT", bot_id="B0BOT", ephemeral_to="U0PAYER"
+    )
+    hook = emulator.response_urls.issue("U0PAYER", "C0GENERAL", source=ephemeral)
+    await webhook(running, hook).send(text="Paying…", replace_original=True)
+    (shown,) = emulator.ephemerals("U0PAYER")
+    assert shown is ephemeral and shown.text == "Paying…" and shown.blocks == []
+    await webhook(running, hook).send(text="Done", replace_original=False)
+    assert [m.text for m in emulator.ephemerals("U0PAYER")] == ["Paying…", "Done"]
+
+
+async def test_delete_original_deletes_a_channel_message(running: Running) -> None:
+    emulator = running.emulator
+    message = emulator.workspace.post("C0BILLING", "INV-1", [BUTTON_ROW], user="U0BOT")
+    hook = emulator.response_urls.issue("U0PAYER", "C0BILLING", source=message)
+    await webhook(running, hook).send_dict({"delete_original": True})
+    assert emulator.messages("C0BILLING") == []
+    status, body = await post(running, hook, text="x", replace_original=True)
+    assert status == 404 and "message_not_found" in body
+
+
+async def test_a_commands_replace_original_replaces_its_previous_reply(running: Running) -> None:
+    emulator = running.emulator
+    hook = emulator.response_urls.issue("U0PAYER", "C0GENERAL", from_command=True)
+    await webhook(running, hook).send(text="Loading…", replace_original=True)
+    await webhook(running, hook).send(text="3 open invoices", replace_original=True)
+    assert [m.text for m in emulator.ephemerals("U0PAYER")] == ["3 open invoices"]
+    other = emulator.response_urls.issue("U0PAYER", "C0GENERAL", from_command=True)
+    await webhook(running, other).send(text="another command", replace_original=True)
+    assert len(emulator.ephemerals("U0PAYER")) == 2
+
+
+async def test_an_unknown_url_is_not_found(running: Running) -> None:
+    answer = await AsyncWebhookClient(f"{running.emulator.public_url}/hooks/nope").send(text="x")
+    assert answer.status_code == 404

@@ -1,0 +1,264 @@
+"""The Web API answers slack_sdk's AsyncWebClient as Slack does, refusals included."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.emulator import Channel, Workspace, create_app
+from tests.emulator.conftest import BOT_TOKEN, Running
+
+NO_TEXT_WARNING = "ignore:The top-level `text` argument is missing"
+SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*INV-1* 10.00 EUR"}}
+
+
+async def refused(call: Awaitable[object]) -> SlackApiError:
+    with pytest.raises(SlackApiError) as caught:
+        await call
+    return caught.value
+
+
+async def error_of(call: Awaitable[object]) -> str:
+    return str((await refused(call)).response["error"])
+
+
+async def test_auth(running: Running) -> None:
+    identity = await running.web_client().auth_test()
+    assert identity["team_id"] == "T0TEAM" and identity["user_id"] == "U0BOT"
+    assert identity["bot_id"] == "B0BOT"
+    error = await refused(running.web_client("xoxb-wrong").auth_test())
+    assert error.response.status_code == 200
+    assert error.response["error"] == "invalid_auth"
+    async with aiohttp.ClientSession() as session:
+        async with session.post(running.api_url + "chat.postMessage", json={"text": "x"}) as answer:
+            assert answer.status == 200
+            assert await answer.json() == {"ok": False, "error": "not_authed"}
+        async with session.post(
+            running.api_url + "auth.test", data={"token": BOT_TOKEN}
+        ) as answer:  # a token in the form works as well
+            assert (await answer.json())["ok"] is True
+    assert [c.error for c in running.emulator.calls] == [None, "invalid_auth", "not_authed", None]
+
+
+async def test_post_message_lands_in_the_channel(running: Running) -> None:
+    client = running.web_client()
+    posted = await client.chat_postMessage(channel="C0BILLING", text="INV-1 paid", blocks=[SECTION])
+    (message,) = running.emulator.messages("C0BILLING")
+    assert posted["ts"] == message.ts and posted["channel"] == "C0BILLING"
+    assert message.text == "INV-1 paid" and message.user == "U0BOT"
+    assert message.blocks[0]["block_id"]  # Slack fills in block ids
+    second = await client.chat_postMessage(channel="#billing", text="again")
+    assert float(second["ts"]) > float(posted["ts"])
+    call = running.emulator.calls_to("chat.postMessage")[0]
+    assert call.ok and call.args["channel"] == "C0BILLING" and call.warnings == []
+
+
+async def test_a_form_encoded_post_with_blocks_as_json_string_works(running: Running) -> None:
+    async with aiohttp.ClientSession() as session:
+        form = {
+            "token": BOT_TOKEN,
+            "channel": "C0GENERAL",
+            "text": "t",
+            "blocks": json.dumps([SECTION]),
+        }
+        async with session.post(running.api_url + "chat.postMessage", data=form) as answer:
+            assert (await answer.json())["ok"] is True
+    assert running.emulator.messages("C0GENERAL")[0].blocks[0]["type"] == "section"
+
+
+async def test_invalid_blocks_are_refused_and_not_stored(running: Running) -> None:
+    client = running.web_client()
+    too_long = {
+        "type": "actions",
+        "elements": [{"type": "button", "text": {"type": "plain_text", "text": "x" * 76}}],
+    }
+    for blocks in ([too_long], [{"type": "divider"}] * 51, [{"type": "nope"}]):
+        error = await refused(client.chat_postMessage(channel="C0BILLING", text="x", blocks=blocks))
+        assert error.response["error"] == "invalid_blocks"
+        assert error.response["errors"] and "[json-pointer:/blocks" in error.response["errors"][0]
+    assert running.emulator.messages("C0BILLING") == []
+
+
+@pytest.mark.filterwarnings(NO_TEXT_WARNING)
+async def test_message_refusals(running: Running) -> None:
+    client = running.web_client()
+    cases = [
+        (client.chat_postMessage(channel="C0BILLING"), "no_text"),
+        (client.chat_postMessage(channel="C0BILLING", text="x" * 40_001), "msg_too_long"),
+        (client.chat_postMessage(channel="C0NOPE", text="x"), "channel_not_found"),
+        (
+            client.chat_postEphemeral(channel="C0BILLING", user="U0VIEWER", text="x"),
+            "user_not_in_channel",
+        ),
+        (
+            client.chat_postEphemeral(channel="C0BILLING", user="U0NOBODY", text="x"),
+            "user_not_found",
+        ),
+        (client.chat_update(channel="C0BILLING", ts="1.000001", text="x"), "message_not_found"),
+        (client.chat_delete(channel="C0BILLING", ts="1.000001"), "message_not_found"),
+        (client.api_call("chat.teleport"), "unknown_method"),
+    ]
+    for call, expected in cases:
+        assert await error_of(call) == expected
+
+
+async def test_the_bot_must_be_in_the_channel() -> None:
+    workspace = Workspace(channels=[Channel("C0QUIET", "quiet", ["U0ADMIN"])])
+    app = create_app(
+        request_url="http://127.0.0.1:9/",
+        signing_secret="s",
+        bot_token=BOT_TOKEN,
+        workspace=workspace,
+    )
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=str(server.make_url("/api/")))
+        error = await refused(client.chat_postMessage(channel="C0QUIET", text="hi"))
+        assert error.response["error"] == "not_in_channel"
+        dm = await client.conversations_open(users="U0ADMIN")
+        assert (await client.chat_postMessage(channel=dm["channel"]["id"], text="hi"))["ok"]
+    finally:
+        await server.close()
+
+
+async def test_update_and_delete_only_the_bots_own_messages(running: Running) -> None:
+    client = running.web_client()
+    posted = await client.chat_postMessage(channel="C0BILLING", text="INV-1 open", blocks=[SECTION])
+    updated = await client.chat_update(channel="C0BILLING", ts=posted["ts"], text="INV-1 paid")
+    (message,) = running.emulator.messages("C0BILLING")
+    assert updated["ts"] == posted["ts"] and message.text == "INV-1 paid"
+    assert message.blocks[0]["text"]["text"] == "*INV-1* 10.00 EUR"  # omitted blocks are kept
+    await client.chat_update(channel="C0BILLING", ts=posted["ts"], text="cleared", blocks=[])
+    assert message.blocks == []
+    theirs = running.emulator.workspace.post("C0BILLING", "mine", [], user="U0ADMIN")
+    update = client.chat_update(channel="C0BILLING", ts=theirs.ts, text="x")
+    assert await error_of(update) == "cant_update_message"
+    delete = client.chat_delete(channel="C0BILLING", ts=theirs.ts)
+    assert await error_of(delete) == "cant_delete_message"
+    await client.chat_delete(channel="C0BILLING", ts=posted["ts"])
+    assert running.emulator.messages("C0BILLING") == [theirs]
+
+
+async def test_ephemerals_cannot_be_updated_by_chat_update(running: Running) -> None:
+    client = running.web_client()
+    sent = await client.chat_postEphemeral(channel="C0GENERAL", user="U0PAYER", text="only you")
+    (ephemeral,) = running.emulator.ephemerals("U0PAYER", "C0GENERAL")
+    assert ephemeral.ts == sent["message_ts"] and ephemeral.text == "only you"
+    assert running.emulator.ephemerals("U0ADMIN") == []
+    error = await refused(client.chat_update(channel="C0GENERAL", ts=sent["message_ts"], text="x"))
+    assert error.response["error"] == "message_not_found"
+
+
+@pytest.mark.filterwarnings(NO_TEXT_WARNING)
+async def test_blocks_without_text_are_accepted_with_a_warning(running: Running) -> None:
+    await running.web_client().chat_postMessage(channel="C0GENERAL", blocks=[SECTION])
+    assert running.emulator.calls_to("chat.postMessage")[0].warnings == ["missing_text_fallback"]
+
+
+async def test_directory_reads_are_get_requests(running: Running) -> None:
+    client = running.web_client()
+    user = await client.users_info(user="U0ADMIN")
+    assert user["user"]["real_name"] == "Alex Admin" and user["user"]["is_admin"] is True
+    assert await error_of(client.users_info(user="U0GHOST")) == "user_not_found"
+    channel = await client.conversations_info(channel="C0BILLING")
+    assert channel["channel"]["name"] == "billing" and channel["channel"]["is_member"] is True
+    members = await client.conversations_members(channel="C0BILLING")
+    assert set(members["members"]) == {"U0ADMIN", "U0PAYER", "U0BOT"}
+    first = await client.conversations_members(channel="C0GENERAL", limit=2)
+    rest = await client.conversations_members(
+        channel="C0GENERAL", cursor=first["response_metadata"]["next_cursor"]
+    )
+    assert len(first["members"] + rest["members"]) == 4
+    assert (await client.usergroups_users_list(usergroup="S0PAYERS"))["users"] == ["U0PAYER"]
+    dm = await client.conversations_open(users="U0VIEWER")
+    assert dm["channel"]["id"] == "D0VIEWER"
+    methods = [(c.method, c.ok) for c in running.emulator.calls]
+    assert ("users.info", True) in methods and ("usergroups.users.list", True) in methods
+
+
+MODAL = {
+    "type": "modal",
+    "title": {"type": "plain_text", "text": "Pay"},
+    "blocks": [SECTION],
+}
+
+
+async def test_trigger_ids_expire_after_3_seconds_and_work_once(running: Running) -> None:
+    client, surfaces = running.web_client(), running.emulator.surfaces
+    late = surfaces.issue_trigger("U0PAYER")
+    running.clock.advance(3.5)
+    assert await error_of(client.views_open(trigger_id=late, view=MODAL)) == "expired_trigger_id"
+    trigger = surfaces.issue_trigger("U0PAYER")
+    opened = await client.views_open(trigger_id=trigger, view=MODAL)
+    assert opened["view"]["id"].startswith("V") and running.emulator.modal("U0PAYER")
+    again = client.views_open(trigger_id=trigger, view=MODAL)
+    assert await error_of(again) == "exchanged_trigger_id"
+
+
+async def test_at_most_three_views_in_a_stack(running: Running) -> None:
+    client, surfaces = running.web_client(), running.emulator.surfaces
+    await client.views_open(trigger_id=surfaces.issue_trigger("U0PAYER"), view=MODAL)
+    for _ in range(2):
+        await client.views_push(trigger_id=surfaces.issue_trigger("U0PAYER"), view=MODAL)
+    fourth = client.views_push(trigger_id=surfaces.issue_trigger("U0PAYER"), view=MODAL)
+    assert await error_of(fourth) == "push_limit_reached"
+    assert len(surfaces.stacks["U0PAYER"]) == 3
+
+
+async def test_views_update_hash_and_invalid_views(running: Running) -> None:
+    client, surfaces = running.web_client(), running.emulator.surfaces
+    trigger = surfaces.issue_trigger("U0PAYER")
+    opened = (await client.views_open(trigger_id=trigger, view=MODAL))["view"]
+    bad = {**MODAL, "title": {"type": "plain_text", "text": "x" * 25}}
+    trigger = surfaces.issue_trigger("U0PAYER")
+    invalid = await refused(client.views_open(trigger_id=trigger, view=bad))
+    assert invalid.response["error"] == "invalid_arguments"
+    assert invalid.response["response_metadata"]["messages"][0].startswith("[ERROR]")
+    renamed = {**MODAL, "title": {"type": "plain_text", "text": "Paid"}}
+    updated = await client.views_update(view_id=opened["id"], hash=opened["hash"], view=renamed)
+    assert updated["view"]["id"] == opened["id"] and updated["view"]["hash"] != opened["hash"]
+    stale = client.views_update(view_id=opened["id"], hash=opened["hash"], view=MODAL)
+    assert await error_of(stale) == "hash_conflict"
+    assert await error_of(client.views_update(view_id="V0MISSING", view=MODAL)) == "not_found"
+
+
+async def test_views_publish_sets_the_home_tab(running: Running) -> None:
+    client = running.web_client()
+    home = {"type": "home", "blocks": [SECTION]}
+    published = await client.views_publish(user_id="U0ADMIN", view=home)
+    assert running.emulator.home("U0ADMIN").id == published["view"]["id"]
+    modal_as_home = client.views_publish(user_id="U0ADMIN", view=MODAL)
+    assert await error_of(modal_as_home) == "invalid_arguments"
+
+
+async def test_rate_limiting_then_success(running: Running) -> None:
+    running.emulator.faults.rate_limit("chat.postMessage", times=2, retry_after=7)
+    client = running.web_client()
+    for _ in range(2):
+        limited = await refused(client.chat_postMessage(channel="C0GENERAL", text="hi"))
+        assert limited.response.status_code == 429
+        assert limited.response.headers["Retry-After"] == "7"
+        assert limited.response.data == {"ok": False, "error": "ratelimited"}
+    assert (await client.auth_test())["ok"]  # other methods are not limited
+    assert (await client.chat_postMessage(channel="C0GENERAL", text="hi"))["ok"]
+    statuses = [c.status for c in running.emulator.calls_to("chat.postMessage")]
+    assert statuses == [429, 429, 200]
+
+
+async def test_rate_limited_calls_are_retried_by_slack_sdk(running: Running) -> None:
+    running.emulator.faults.rate_limit(None, times=1, retry_after=0)
+    client = running.web_client()
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=1))
+    started = time.monotonic()
+    assert (await client.chat_postMessage(channel="C0GENERAL", text="hi"))["ok"]
+    assert time.monotonic() - started < 5
+    assert [c.error for c in running.emulator.calls] == ["ratelimited", None]
