@@ -8,10 +8,18 @@ which provider an invoice came from.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
 from bot.money import Money
 
@@ -20,6 +28,8 @@ __all__ = [
     "Emailed",
     "FormPost",
     "Invoice",
+    "InvoiceDraft",
+    "InvoiceLine",
     "InvoicePage",
     "InvoiceQuery",
     "InvoiceStatus",
@@ -299,3 +309,62 @@ class Payment(BaseModel):
     )
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     paid_at: datetime | None = None
+
+
+class InvoiceLine(BaseModel):
+    """One line of an invoice the team issues: quantity times unit price, plus tax."""
+
+    model_config = ConfigDict(frozen=True)
+
+    description: str = Field(min_length=1)
+    quantity: Decimal = Field(gt=0)
+    unit_price: Money
+    tax_percent: Decimal = Field(default=Decimal(0), ge=0, le=100)
+
+    @field_validator("quantity", "tax_percent", mode="before")
+    @classmethod
+    def _no_float(cls, value: object) -> object:
+        if isinstance(value, float):
+            raise ValueError("use a str, int or Decimal, not a float")
+        return value
+
+    @property
+    def amount(self) -> Money:
+        """Before tax, rounded half up to the cent (as the invoice prints it)."""
+        return Money.rounded(self.quantity * self.unit_price.amount, self.unit_price.currency)
+
+    @property
+    def tax(self) -> Money:
+        return Money.rounded(self.amount.amount * self.tax_percent / 100, self.unit_price.currency)
+
+
+class InvoiceDraft(BaseModel):
+    """An invoice to create at a provider that issues invoices (receivables)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    customer_name: str = Field(min_length=1)
+    customer_email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    currency: str
+    lines: tuple[InvoiceLine, ...] = Field(min_length=1)
+    due: date | None = None
+    title: str = ""
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _one_currency(self) -> InvoiceDraft:
+        if any(line.unit_price.currency != self.currency.upper() for line in self.lines):
+            raise ValueError(f"every line must be priced in {self.currency.upper()}")
+        return self
+
+    @property
+    def subtotal(self) -> Money:
+        return Money.total((line.amount for line in self.lines), self.currency)
+
+    @property
+    def tax(self) -> Money:
+        return Money.total((line.tax for line in self.lines), self.currency)
+
+    @property
+    def total(self) -> Money:
+        return self.subtotal + self.tax

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.models import (
     Invoice,
+    InvoiceDraft,
     InvoicePage,
     InvoiceQuery,
     PaymentCheck,
@@ -144,3 +145,15 @@ class Provider(ABC):
         `BadCredentials` for a wrong or expired code.
         """
         raise ProviderError(f"{self.title} does not use two-factor codes.")
+
+    async def create_invoice(self, draft: InvoiceDraft, *, send: bool) -> Invoice:
+        """Issue an invoice (`send=True` also e-mails it) or save it as a draft.
+
+        Only for providers whose capabilities say `create_invoices`; the totals the
+        provider computes must equal `draft.total`, or raise `PaymentRejected`.
+        """
+        raise ProviderError(f"{self.title} cannot create invoices.")
+
+    async def send_invoice(self, invoice_id: str, to: str | None = None) -> str:
+        """E-mail the invoice to `to`, or to the recipient on file; return the address used."""
+        raise ProviderError(f"{self.title} cannot send invoices by e-mail.")
