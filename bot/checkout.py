@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from bot.connections import Connections
 from bot.models import (
     Captured,
+    Emailed,
     Money,
     Payment,
     PaymentOptions,
     PaymentRequest,
     PaymentState,
 )
-from bot.payments import UNSETTLED, Payments
-from bot.provider import NotPayable, PaymentRejected, ProviderError
+from bot.payments import CUSTOMER_LINK_LIFETIME, UNSETTLED, Payments
+from bot.provider import Direction, NotPayable, PaymentRejected, ProviderError
 from bot.settlement import Settlement
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ class Started:
     payment: Payment
     token: str
     pay_url: str
+    lifetime: float
+    """Seconds the pay link works for."""
 
 
 @dataclass
@@ -97,6 +100,8 @@ class Checkout:
             )
         self._refuse_if_live(team_id, provider, invoice_ids)
         cls = self.connections.provider_class(provider)
+        receivable = cls.capabilities.direction is Direction.RECEIVABLE
+        lifetime = CUSTOMER_LINK_LIFETIME if receivable else self.payments.token_lifetime
         payment, token = self.payments.record(
             Payment(
                 team_id=team_id,
@@ -111,7 +116,8 @@ class Checkout:
                 user_id=user_id,
                 channel_id=channel_id,
                 response_url=response_url,
-            )
+            ),
+            lifetime,
         )
         pay_url = f"{self.public_url}/pay/{token}"
         try:
@@ -142,4 +148,33 @@ class Checkout:
             await self.settlement.check(current)
         current = self.payments.store.payment(payment.id)
         assert current is not None
-        return Started(current, token, pay_url)
+        return Started(current, token, pay_url, lifetime)
+
+    async def send_by_email(
+        self, *, team_id: str, user_id: str, provider: str, invoice_id: str, to: str | None
+    ) -> Payment:
+        """E-mail the invoice to its customer and watch for the payment like any other."""
+        options = await self.options(team_id, provider, [invoice_id])
+        (invoice,) = options.invoices
+        address = await self.connections.get(team_id, provider).send_invoice(invoice.id, to)
+        payment, _ = self.payments.record(
+            Payment(
+                team_id=team_id,
+                provider=provider,
+                direction=Direction.RECEIVABLE.value,
+                invoice_ids=(invoice.id,),
+                invoice_numbers=(invoice.number,),
+                amount=options.total,
+                method_id="email",
+                method_name="e-mail",
+                user_id=user_id,
+                start=Emailed(to=address),
+            ),
+            CUSTOMER_LINK_LIFETIME,
+        )
+        self.payments.store.update_payment(payment.id, start=Emailed(to=address).model_dump_json())
+        self.payments.move(payment.id, PaymentState.LINK_ISSUED)
+        self.settlement.schedule_first_check(payment.id)
+        current = self.payments.store.payment(payment.id)
+        assert current is not None
+        return current

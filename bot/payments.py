@@ -41,6 +41,10 @@ TRANSITIONS: dict[PaymentState, frozenset[PaymentState]] = {
 UNSETTLED = frozenset({S.CREATED, S.LINK_ISSUED, S.OPENED})
 
 TOKEN_LIFETIME = 30 * 60.0
+"""A payer clicking through from Slack: long enough to pay, short enough to be stale soon."""
+
+CUSTOMER_LINK_LIFETIME = 7 * 24 * 3600.0
+"""A link the team sends to a customer, who may pay days later."""
 
 
 def can_move(source: PaymentState, target: PaymentState) -> bool:
@@ -68,7 +72,7 @@ class Payments:
     after_confirmed: list[Callable[[Payment], None]] = field(default_factory=list)
     """Called after the paid transition commits, e.g. to wake the outbox sender."""
 
-    def record(self, draft: Payment) -> tuple[Payment, str]:
+    def record(self, draft: Payment, lifetime: float | None = None) -> tuple[Payment, str]:
         """Store a new payment in `created` and mint its pay-link token (returned once)."""
         token = secrets.token_urlsafe(32)
         payment = draft.model_copy(
@@ -81,7 +85,7 @@ class Payments:
         self.store.add_payment(
             payment,
             token_hash=hash_token(token),
-            token_expires_at=time.time() + self.token_lifetime,
+            token_expires_at=time.time() + (self.token_lifetime if lifetime is None else lifetime),
         )
         return payment, token
 

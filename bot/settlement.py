@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
 
 from bot.connections import Connections
 from bot.models import OutcomeStatus, Payment, PaymentCheck, PaymentOutcome, PaymentState
@@ -28,7 +27,7 @@ class Settlement:
         *,
         first_delay: float = 5.0,
         max_delay: float = 300.0,
-        give_up_after: float = 24 * 3600.0,
+        give_up_after: float = 24 * 3600.0,  # after the link expires: money may land late
     ) -> None:
         self.payments = payments
         self.connections = connections
@@ -80,8 +79,7 @@ class Settlement:
             self._check_again_later(payment)
 
     def _check_again_later(self, payment: Payment) -> None:
-        age = (datetime.now(UTC) - payment.created_at).total_seconds()
-        if age > self.give_up_after:
+        if time.time() > self.store.token_expiry(payment.id) + self.give_up_after:
             self.payments.move(payment.id, PaymentState.EXPIRED, last_error="no answer in time")
             return
         _, attempts = self.store.payment_schedule(payment.id)

@@ -15,7 +15,6 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.access import PAY_REFUSAL
 from bot.checkout import Started
 from bot.models import PaymentState
-from bot.payments import TOKEN_LIFETIME
 from bot.provider import ProviderError
 from bot.slack import values
 from bot.slack.blocks.listing import notice
@@ -181,7 +180,7 @@ async def on_get_link(
     provider = svc.connections.get(team_id, payment.provider)
     await respond(
         replace_original=True,
-        **payment_link(payment, started.pay_url, provider, int(TOKEN_LIFETIME // 60)),
+        **payment_link(payment, started.pay_url, provider, started.lifetime),
     )
 
 

@@ -23,6 +23,13 @@ from bot.slack.blocks.kit import (
 )
 
 
+def duration(seconds: float) -> str:
+    days, minutes = int(seconds // 86400), int(seconds // 60)
+    if days >= 1:
+        return f"{days} day{'s' if days != 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
 def _numbers(numbers: tuple[str, ...] | list[str]) -> str:
     return ", ".join(numbers)
 
@@ -158,7 +165,7 @@ def pay_menu(
 
 
 def payment_link(
-    payment: Payment, pay_url: str, provider: Provider, minutes: int
+    payment: Payment, pay_url: str, provider: Provider, lifetime: float
 ) -> dict[str, Any]:
     ids = Ids()
     numbers = escape(_numbers(payment.invoice_numbers))
@@ -188,7 +195,7 @@ def payment_link(
             ),
             context(
                 ids,
-                f"The link works for {minutes} minutes. "
+                f"The link works for {duration(lifetime)}. "
                 "The billing channel hears as soon as the payment lands.",
             ),
         ],
