@@ -49,7 +49,7 @@ def _selected(body: dict[str, Any], block_id: str, action_id: str) -> str | None
     return chosen["value"] if chosen else None
 
 
-async def _refuse_unless_payer(svc: Services, body: dict[str, Any], respond: AsyncRespond) -> bool:
+async def refuse_unless_payer(svc: Services, body: dict[str, Any], respond: AsyncRespond) -> bool:
     team_id, user_id = _who(body)
     if await svc.access.may_pay(user_id):
         return False
@@ -60,7 +60,7 @@ async def _refuse_unless_payer(svc: Services, body: dict[str, Any], respond: Asy
     return True
 
 
-async def _show_menu(
+async def show_menu(
     svc: Services, body: dict[str, Any], respond: AsyncRespond, target: values.PayTarget
 ) -> None:
     team_id, user_id = _who(body)
@@ -76,21 +76,21 @@ async def _show_menu(
 
 async def on_pay(svc: Services, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
     await ack()
-    if await _refuse_unless_payer(svc, body, respond):
+    if await refuse_unless_payer(svc, body, respond):
         return
     try:
         target = values.PayTarget.decode(_action(body).get("value", ""))
     except values.BadValue:
         await respond(replace_original=False, **notice(TAMPERED))
         return
-    await _show_menu(svc, body, respond, values.PayTarget(target.provider, target.invoice_ids))
+    await show_menu(svc, body, respond, values.PayTarget(target.provider, target.invoice_ids))
 
 
 async def on_pay_selected(
     svc: Services, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
 ) -> None:
     await ack()
-    if await _refuse_unless_payer(svc, body, respond):
+    if await refuse_unless_payer(svc, body, respond):
         return
     action = _action(body)
     provider = action.get("value", "")
@@ -105,7 +105,7 @@ async def on_pay_selected(
     except values.BadValue:
         await respond(replace_original=False, **notice(TAMPERED))
         return
-    await _show_menu(svc, body, respond, target)
+    await show_menu(svc, body, respond, target)
 
 
 async def on_choose(
@@ -124,7 +124,7 @@ async def on_choose(
         method, issuer = action["selected_option"]["value"], None
     else:
         issuer = action["selected_option"]["value"]
-    await _show_menu(
+    await show_menu(
         svc, body, respond, values.PayTarget(target.provider, target.invoice_ids, method, issuer)
     )
 
@@ -133,9 +133,8 @@ async def on_get_link(
     svc: Services, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
 ) -> None:
     await ack()
-    if await _refuse_unless_payer(svc, body, respond):
+    if await refuse_unless_payer(svc, body, respond):
         return
-    team_id, user_id = _who(body)
     try:
         target = values.PayTarget.decode(_action(body).get("value", ""))
         if target.method_id is None or target.amount is None:
@@ -143,6 +142,15 @@ async def on_get_link(
     except values.BadValue:
         await respond(replace_original=False, **notice(TAMPERED))
         return
+    await start_and_show(svc, body, respond, target)
+
+
+async def start_and_show(
+    svc: Services, body: dict[str, Any], respond: AsyncRespond, target: values.PayTarget
+) -> None:
+    """Start the payment `target` describes and turn the message into its link (or result)."""
+    team_id, user_id = _who(body)
+    assert target.method_id is not None and target.amount is not None
     try:
         started: Started = await svc.checkout.start(
             team_id=team_id,

@@ -11,7 +11,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.settings import Settings
-from bot.slack import actions, commands, connect, home
+from bot.slack import actions, commands, connect, customers, home, new_invoice
 from bot.slack.services import Services
 
 
@@ -41,5 +41,7 @@ def make_bolt_app(settings: Settings, client: AsyncWebClient, svc: Services) -> 
     commands.register(app, svc)
     actions.register(app, svc)
     connect.register(app, svc)
+    customers.register(app, svc)
+    new_invoice.register(app, svc)
     home.register(app, svc)
     return app

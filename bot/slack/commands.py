@@ -16,6 +16,7 @@ from bot.slack.blocks.listing import help_message, notice, placeholder
 from bot.slack.blocks.paying import pay_menu
 from bot.slack.connect import connect_modal
 from bot.slack.listing import listing_message, providers_for
+from bot.slack.new_invoice import new_invoice_modal
 from bot.slack.services import Services
 from bot.slack.subcommands import (
     HELP_LINES,
@@ -111,7 +112,14 @@ async def on_invoices(
         return
     if isinstance(request, NewInvoice):
         cls = svc.connections.provider_class(request.provider)
-        await ack(**notice(f"{cls.title} cannot create invoices from Slack."))
+        if not cls.capabilities.create_invoices:
+            await ack(**notice(f"{cls.title} cannot create invoices from Slack."))
+            return
+        await ack()
+        if not await svc.access.may_pay(user_id):
+            await respond(**notice(PAY_REFUSAL))
+            return
+        await client.views_open(trigger_id=command["trigger_id"], view=new_invoice_modal(cls))
         return
     if isinstance(request, ListInvoices):
         titles = [p.title for p in providers_for(svc, team_id, request)]

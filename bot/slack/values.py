@@ -14,6 +14,8 @@ from decimal import Decimal
 from bot.models import Money
 
 PAY = "pay"
+COPY_LINK = "copy_link"
+SEND_EMAIL = "send_email"
 PAY_SELECTED = "pay_selected"
 SELECT_INVOICES = "select_invoices"
 CHOOSE_METHOD = "choose_method"
@@ -25,6 +27,9 @@ PAGE_PREVIOUS = "page_previous"
 PAGE_NEXT = "page_next"
 CONNECT_VIEW = "connect"
 CODE_VIEW = "connect_code"
+EMAIL_VIEW = "send_email"
+NEW_INVOICE_VIEW = "new_invoice"
+REVIEW_INVOICE_VIEW = "review_invoice"
 
 _ID = r"[A-Za-z0-9_.:@-]{1,64}"
 _PROVIDER = r"[a-z0-9_-]{1,32}"

@@ -54,13 +54,18 @@ def invoice_line(invoice: Invoice, provider_title: str, today: date) -> str:
     )
 
 
-def _accessory(invoice: Invoice, provider: Provider) -> dict[str, Any] | None:
+def _invoice_blocks(ids: Ids, invoice: Invoice, provider: Provider, today: date) -> list[Block]:
+    """Payables get **Pay**; receivables (the customer pays) get a link to send, or e-mail."""
+    line = invoice_line(invoice, provider.title, today)
     if not invoice.payable:
-        return None
+        return [section(ids, line)]
     target = values.PayTarget(provider.name, (invoice.id,)).encode()
-    if provider.capabilities.direction is Direction.RECEIVABLE:
-        return button("Get payment link", values.PAY, target)
-    return button("Pay", values.PAY, target, style="primary")
+    if provider.capabilities.direction is not Direction.RECEIVABLE:
+        return [section(ids, line, button("Pay", values.PAY, target, style="primary"))]
+    controls = [button("Copy payment link", values.COPY_LINK, target)]
+    if provider.capabilities.send_by_email:
+        controls.append(button("Send by e-mail", values.SEND_EMAIL, target))
+    return [section(ids, line), actions(ids, controls, name="customer")]
 
 
 def _totals(invoices: list[Invoice]) -> str:
@@ -131,12 +136,7 @@ def invoice_list(
     elif not invoices:
         blocks.append(section(ids, "Nothing here. :tada:"))
     for invoice in shown:
-        provider = providers[invoice.provider]
-        blocks.append(
-            section(
-                ids, invoice_line(invoice, provider.title, today), _accessory(invoice, provider)
-            )
-        )
+        blocks += _invoice_blocks(ids, invoice, providers[invoice.provider], today)
     for provider in providers.values():
         blocks.extend(_several(ids, provider, shown))
     if pages > 1:

@@ -1,0 +1,146 @@
+"""Receivables: the customer pays, so the team copies a payment link or e-mails the invoice.
+
+Generic over providers whose direction is receivable: nothing here names one.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.provider import ProviderError
+from bot.slack import values
+from bot.slack.actions import TAMPERED, refuse_unless_payer, show_menu, start_and_show
+from bot.slack.blocks.kit import escape, md, plain
+from bot.slack.blocks.listing import notice
+from bot.slack.connect import result_view, submitted_values
+from bot.slack.services import Services
+
+
+async def on_copy_link(
+    svc: Services, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
+) -> None:
+    """One way to pay (the provider's payment page): make the link straight away."""
+    await ack()
+    if await refuse_unless_payer(svc, body, respond):
+        return
+    try:
+        target = values.PayTarget.decode(body["actions"][0].get("value", ""))
+    except values.BadValue:
+        await respond(replace_original=False, **notice(TAMPERED))
+        return
+    team_id = body["team"]["id"]
+    try:
+        options = await svc.checkout.options(team_id, target.provider, list(target.invoice_ids))
+    except ProviderError as error:
+        await respond(replace_original=False, **notice(f":warning: {error.message}"))
+        return
+    methods = options.selectable_methods
+    if len(methods) != 1 or methods[0].issuers:
+        await show_menu(svc, body, respond, target)
+        return
+    chosen = values.PayTarget(
+        target.provider, target.invoice_ids, methods[0].id, None, options.total
+    )
+    await start_and_show(svc, body, respond, chosen)
+
+
+def email_modal(target: values.PayTarget, error: str | None = None) -> dict[str, Any]:
+    blocks: list[dict[str, Any]] = []
+    if error:
+        blocks.append(
+            {"type": "section", "block_id": "problem", "text": md(f":warning: {escape(error)}")}
+        )
+    blocks.append(
+        {
+            "type": "input",
+            "block_id": "to",
+            "optional": True,
+            "label": plain("Send to"),
+            "hint": plain("Leave empty to use the address on the invoice."),
+            "element": {"type": "email_text_input", "action_id": "value"},
+        }
+    )
+    return {
+        "type": "modal",
+        "callback_id": values.EMAIL_VIEW,
+        "private_metadata": json.dumps({"target": target.encode()}),
+        "title": plain("Send by e-mail", 24),
+        "submit": plain("Send", 24),
+        "close": plain("Cancel", 24),
+        "blocks": blocks,
+    }
+
+
+async def on_send_email(
+    svc: Services, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+) -> None:
+    await ack()
+    try:
+        target = values.PayTarget.decode(body["actions"][0].get("value", ""))
+    except values.BadValue:
+        return
+    await client.views_open(trigger_id=body["trigger_id"], view=email_modal(target))
+
+
+async def on_email_submit(
+    svc: Services, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+) -> None:
+    view = body["view"]
+    team_id, user_id = body["team"]["id"], body["user"]["id"]
+    try:
+        target = values.PayTarget.decode(json.loads(view.get("private_metadata") or "{}")["target"])
+    except (ValueError, KeyError, values.BadValue):
+        await ack(response_action="update", view=result_view("Not sent", TAMPERED))
+        return
+    if not await svc.access.may_pay(user_id):
+        await ack(
+            response_action="update",
+            view=result_view("Not sent", "You are not allowed to send invoices."),
+        )
+        return
+    to = submitted_values(view).get("to") or None
+    await ack(
+        response_action="update", view=result_view("Sending…", "Asking the provider to send it…")
+    )
+    try:
+        payment = await svc.checkout.send_by_email(
+            team_id=team_id,
+            user_id=user_id,
+            provider=target.provider,
+            invoice_id=target.invoice_ids[0],
+            to=to,
+        )
+    except ProviderError as error:
+        await client.views_update(view_id=view["id"], view=email_modal(target, error=error.message))
+        return
+    address = (
+        payment.start.to if payment.start and payment.start.kind == "emailed" else "the customer"
+    )
+    svc.store.audit(
+        "invoice.emailed", team_id=team_id, user_id=user_id, subject=payment.id, to=address
+    )
+    text = (
+        f":email: Invoice {escape(', '.join(payment.invoice_numbers))} "
+        f"({payment.amount.format()}) was sent to {escape(address)}. "
+        "The billing channel hears when the customer pays."
+    )
+    await client.views_update(view_id=view["id"], view=result_view("Sent", text))
+
+
+def register(app: AsyncApp, svc: Services) -> None:
+    async def copy(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await on_copy_link(svc, ack, body, respond)
+
+    async def email(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await on_send_email(svc, ack, body, client)
+
+    async def email_submit(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await on_email_submit(svc, ack, body, client)
+
+    app.action(values.COPY_LINK)(copy)
+    app.action(values.SEND_EMAIL)(email)
+    app.view(values.EMAIL_VIEW)(email_submit)

@@ -1,0 +1,283 @@
+"""`/invoices new <provider>`: a form for an invoice, then a review with exact totals.
+
+Nothing is created until the person has seen subtotal, tax and total and confirmed;
+the review carries the draft (no secrets) in its private metadata.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import ValidationError
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.access import PAY_REFUSAL
+from bot.models import InvoiceDraft, InvoiceLine, Money
+from bot.provider import Provider, ProviderError
+from bot.slack import values
+from bot.slack.blocks.kit import escape, md, option, plain
+from bot.slack.connect import result_view
+from bot.slack.services import Services
+
+CURRENCIES = ("CAD", "USD", "EUR", "GBP")
+ITEMS = 3
+
+
+def _input(
+    block_id: str, label: str, element: dict[str, Any], *, optional: bool = False
+) -> dict[str, Any]:
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": plain(label, 2000),
+        "element": {"action_id": "value", **element},
+    }
+
+
+def _text(placeholder: str | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "plain_text_input"}
+    if placeholder:
+        element["placeholder"] = plain(placeholder, 150)
+    return element
+
+
+def new_invoice_modal(cls: type[Provider]) -> dict[str, Any]:
+    blocks = [
+        _input("customer_name", "Customer", _text("Name or company")),
+        _input("customer_email", "Customer's e-mail", {"type": "email_text_input"}),
+        _input(
+            "currency",
+            "Currency",
+            {
+                "type": "static_select",
+                "options": [option(c, c) for c in CURRENCIES],
+                "initial_option": option(CURRENCIES[0], CURRENCIES[0]),
+            },
+        ),
+        _input("due", "Due date", {"type": "datepicker"}, optional=True),
+        _input("title", "Title", _text(), optional=True),
+    ]
+    for n in range(1, ITEMS + 1):
+        optional = n > 1
+        blocks += [
+            _input(f"item{n}_description", f"Item {n}", _text("What was sold"), optional=optional),
+            _input(f"item{n}_quantity", f"Item {n}: quantity", _text("1"), optional=optional),
+            _input(f"item{n}_price", f"Item {n}: unit price", _text("10.00"), optional=optional),
+            _input(f"item{n}_tax", f"Item {n}: tax %", _text("0"), optional=True),
+        ]
+    send = option("E-mail it to the customer now", "send")
+    blocks.append(
+        _input(
+            "mode",
+            "When it is created",
+            {
+                "type": "radio_buttons",
+                "options": [send, option("Save it as a draft", "draft")],
+                "initial_option": send,
+            },
+        )
+    )
+    return {
+        "type": "modal",
+        "callback_id": values.NEW_INVOICE_VIEW,
+        "private_metadata": json.dumps({"provider": cls.name}),
+        "title": plain(f"New {cls.title} invoice", 24),
+        "submit": plain("Review", 24),
+        "close": plain("Cancel", 24),
+        "blocks": blocks,
+    }
+
+
+def _state(view: dict[str, Any]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for block_id, actions in view.get("state", {}).get("values", {}).items():
+        entry = actions.get("value", {})
+        value = entry.get("value") or entry.get("selected_date")
+        if value is None and entry.get("selected_option"):
+            value = entry["selected_option"]["value"]
+        if value not in (None, ""):
+            found[block_id] = str(value).strip()
+    return found
+
+
+def _decimal(text: str) -> Decimal:
+    try:
+        number = Decimal(text.replace(",", ""))
+    except InvalidOperation:
+        raise ValueError("Type a number, like 12.50") from None
+    if not number.is_finite():
+        raise ValueError("Type a number, like 12.50")
+    return number
+
+
+def parse_draft(view: dict[str, Any]) -> InvoiceDraft | dict[str, str]:
+    """The draft, or Slack's `errors` (input block id → what to fix)."""
+    state = _state(view)
+    currency = state.get("currency", CURRENCIES[0])
+    errors: dict[str, str] = {}
+    lines: list[InvoiceLine] = []
+    for n in range(1, ITEMS + 1):
+        description = state.get(f"item{n}_description")
+        if not description:
+            continue
+        try:
+            quantity = _decimal(state.get(f"item{n}_quantity", "1"))
+            if quantity <= 0:
+                raise ValueError("The quantity must be more than 0")
+        except ValueError as error:
+            errors[f"item{n}_quantity"] = str(error)
+            continue
+        try:
+            price = Money.of(_decimal(state.get(f"item{n}_price", "")), currency)
+        except (ValueError, ValidationError):
+            errors[f"item{n}_price"] = f"Type a price in {currency}, like 12.50"
+            continue
+        try:
+            tax = _decimal(state.get(f"item{n}_tax", "0"))
+            if not 0 <= tax <= 100:
+                raise ValueError("Tax is a percentage from 0 to 100")
+        except ValueError as error:
+            errors[f"item{n}_tax"] = str(error)
+            continue
+        lines.append(
+            InvoiceLine(
+                description=description, quantity=quantity, unit_price=price, tax_percent=tax
+            )
+        )
+    if errors:
+        return errors
+    try:
+        return InvoiceDraft(
+            customer_name=state.get("customer_name", ""),
+            customer_email=state.get("customer_email", ""),
+            currency=currency,
+            lines=tuple(lines),
+            due=state.get("due"),  # type: ignore[arg-type]
+            title=state.get("title", ""),
+        )
+    except ValidationError as error:
+        for problem in error.errors():
+            field = str(problem["loc"][0]) if problem["loc"] else ""
+            block = {"lines": "item1_description", "customer_email": "customer_email"}.get(
+                field, field
+            )
+            errors.setdefault(
+                block or "customer_name",
+                "Add at least one item" if field == "lines" else problem["msg"],
+            )
+        return errors
+
+
+def review_view(cls: type[Provider], draft: InvoiceDraft, send: bool) -> dict[str, Any]:
+    rows = "\n".join(
+        f"• {escape(line.description)}: {line.quantity:g} × {line.unit_price.format()}"
+        f" = {line.amount.format()}"
+        + (f" + {line.tax_percent:g}% tax {line.tax.format()}" if line.tax_percent else "")
+        for line in draft.lines
+    )
+    to = f"e-mailed to {escape(draft.customer_email)}" if send else "saved as a draft (not sent)"
+    summary = (
+        f"*{escape(draft.customer_name)}* · {escape(draft.customer_email)}\n{rows}\n\n"
+        f"Subtotal {draft.subtotal.format()} · Tax {draft.tax.format()}\n"
+        f"*Total {draft.total.format()}* · due {draft.due or 'on receipt'}\n\n"
+        f"It will be created at {escape(cls.title)} and {to}."
+    )
+    metadata = json.dumps(
+        {"provider": cls.name, "send": send, "draft": draft.model_dump(mode="json")}
+    )
+    return {
+        "type": "modal",
+        "callback_id": values.REVIEW_INVOICE_VIEW,
+        "private_metadata": metadata,
+        "title": plain("Check the invoice", 24),
+        "submit": plain("Send invoice" if send else "Save draft", 24),
+        "close": plain("Back", 24),
+        "blocks": [{"type": "section", "block_id": "summary", "text": md(summary)}],
+    }
+
+
+async def on_form(svc: Services, ack: AsyncAck, body: dict[str, Any]) -> None:
+    view = body["view"]
+    cls = svc.connections.registry.get(
+        json.loads(view.get("private_metadata") or "{}").get("provider", "")
+    )
+    if cls is None:
+        await ack(
+            response_action="update",
+            view=result_view("Not created", "That provider is not installed."),
+        )
+        return
+    draft = parse_draft(view)
+    if isinstance(draft, dict):
+        await ack(response_action="errors", errors=draft)
+        return
+    send = _state(view).get("mode", "send") == "send"
+    review = review_view(cls, draft, send)
+    if len(review["private_metadata"]) > 3000:
+        await ack(
+            response_action="errors", errors={"item1_description": "Shorten the descriptions"}
+        )
+        return
+    await ack(response_action="push", view=review)
+
+
+async def on_review(
+    svc: Services, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+) -> None:
+    view = body["view"]
+    team_id, user_id = body["team"]["id"], body["user"]["id"]
+    if not await svc.access.may_pay(user_id):
+        await ack(response_action="update", view=result_view("Not created", PAY_REFUSAL))
+        return
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        draft = InvoiceDraft.model_validate(meta["draft"])
+        provider = svc.connections.get(team_id, str(meta["provider"]))
+    except (ValueError, KeyError, ValidationError, ProviderError) as error:
+        reason = (
+            error.message if isinstance(error, ProviderError) else "That dialog is out of date."
+        )
+        await ack(response_action="update", view=result_view("Not created", reason))
+        return
+    send = bool(meta.get("send"))
+    await ack(
+        response_action="update",
+        view=result_view("Creating…", f"Creating it at {escape(provider.title)}…"),
+    )
+    try:
+        invoice = await provider.create_invoice(draft, send=send)
+    except ProviderError as error:
+        await client.views_update(
+            view_id=view["id"],
+            view=result_view("Not created", f":warning: {escape(error.message)}"),
+        )
+        return
+    svc.store.audit(
+        "invoice.created",
+        team_id=team_id,
+        user_id=user_id,
+        subject=f"{provider.name}:{invoice.id}",
+        total=draft.total.format(),
+        sent=send,
+    )
+    done = f"e-mailed to {escape(draft.customer_email)}" if send else "saved as a draft"
+    text = (
+        f":white_check_mark: Invoice *{escape(invoice.number)}* for "
+        f"{invoice.total_incl_vat.format()} was created and {done}."
+    )
+    await client.views_update(view_id=view["id"], view=result_view("Invoice created", text))
+
+
+def register(app: AsyncApp, svc: Services) -> None:
+    async def form(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await on_form(svc, ack, body)
+
+    async def review(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await on_review(svc, ack, body, client)
+
+    app.view(values.NEW_INVOICE_VIEW)(form)
+    app.view(values.REVIEW_INVOICE_VIEW)(review)

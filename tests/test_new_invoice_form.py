@@ -1,0 +1,103 @@
+"""The create-invoice form: what a person types becomes an exact draft, or clear errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.emulator.blockkit import validate_view
+from bot.models import InvoiceDraft
+from bot.provider import Capabilities, Direction
+from bot.slack.new_invoice import new_invoice_modal, parse_draft, review_view
+from tests.plugin_files.acme_provider import AcmeProvider
+
+
+class Receivable(AcmeProvider):
+    name = "acmepay"
+    title = "AcmePay"
+    capabilities = Capabilities(direction=Direction.RECEIVABLE, create_invoices=True)
+
+
+def submitted(**values: str) -> dict[str, Any]:
+    state: dict[str, Any] = {}
+    for block, value in values.items():
+        if block == "currency" or block == "mode":
+            state[block] = {"value": {"type": "static_select", "selected_option": {"value": value}}}
+        elif block == "due":
+            state[block] = {"value": {"type": "datepicker", "selected_date": value}}
+        else:
+            state[block] = {"value": {"type": "plain_text_input", "value": value}}
+    return {"state": {"values": state}}
+
+
+def test_the_form_is_a_valid_slack_modal() -> None:
+    view = new_invoice_modal(Receivable)
+    assert validate_view(view) == []
+    assert view["title"]["text"] == "New AcmePay invoice"
+
+
+def test_typed_amounts_become_exact_totals() -> None:
+    draft = parse_draft(
+        submitted(
+            customer_name="Northwind",
+            customer_email="ap@northwind.test",
+            currency="CAD",
+            due="2026-12-31",
+            item1_description="Consulting",
+            item1_quantity="3",
+            item1_price="10.99",
+            item1_tax="13",
+            item2_description="Hosting",
+            item2_quantity="1",
+            item2_price="0.10",
+            item3_description="Setup",
+            item3_quantity="2",
+            item3_price="0.10",
+        )
+    )
+    assert isinstance(draft, InvoiceDraft)
+    assert str(draft.subtotal.amount) == "33.27"
+    assert str(draft.tax.amount) == "4.29"  # 13% of 32.97 = 4.2861, rounded half up
+    assert draft.total.format() == "CA$37.56"
+    review = review_view(Receivable, draft, send=True)
+    assert validate_view(review) == []
+    text = review["blocks"][0]["text"]["text"]
+    assert "*Total CA$37.56*" in text and "e-mailed to ap@northwind.test" in text
+
+
+def test_mistakes_are_pointed_at_the_field() -> None:
+    errors = parse_draft(
+        submitted(
+            customer_name="Northwind",
+            customer_email="ap@northwind.test",
+            currency="JPY",
+            item1_description="Consulting",
+            item1_quantity="0",
+            item1_price="10",
+            item2_description="Hosting",
+            item2_quantity="1",
+            item2_price="10.5",
+            item3_description="Setup",
+            item3_quantity="1",
+            item3_price="3",
+            item3_tax="150",
+        )
+    )
+    assert errors == {
+        "item1_quantity": "The quantity must be more than 0",
+        "item2_price": "Type a price in JPY, like 12.50",
+        "item3_tax": "Tax is a percentage from 0 to 100",
+    }
+    assert parse_draft(submitted(customer_name="N", customer_email="x@y.test", currency="CAD")) == {
+        "item1_description": "Add at least one item"
+    }
+    bad_email = parse_draft(
+        submitted(
+            customer_name="N",
+            customer_email="not-an-address",
+            currency="CAD",
+            item1_description="x",
+            item1_quantity="1",
+            item1_price="1",
+        )
+    )
+    assert isinstance(bad_email, dict) and "customer_email" in bad_email
