@@ -75,6 +75,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import DemoOptions, run_demo
+
+    pm = make_plugin_manager(plugins_dir=args.plugins_dir)
+    options = DemoOptions(port=args.port, data_dir=args.data_dir, reset=args.reset)
+    try:
+        asyncio.run(run_demo(options, pm))
+    except OSError as error:
+        return _fail(f"cannot start the demo: {error}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="invoicebot", description="See and settle invoices in Slack."
@@ -87,6 +99,15 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--host")
     run.add_argument("--port", type=int)
     run.set_defaults(func=cmd_run)
+    demo = sub.add_parser(
+        "demo", help="everything on this machine: bot, provider sandboxes, a local Slack"
+    )
+    demo.add_argument("--port", type=int, default=8000, help="the local Slack's port")
+    demo.add_argument(
+        "--data-dir", type=Path, default=Path("invoicebot-demo"), help="database and key"
+    )
+    demo.add_argument("--reset", action="store_true", help="start with a fresh database")
+    demo.set_defaults(func=cmd_demo)
     plugins = sub.add_parser("plugins", help="list loaded plugins as JSON")
     plugins.add_argument("--all", action="store_true", help="include built-in plugins")
     plugins.set_defaults(func=cmd_plugins)

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import pluggy
 
 from bot.models import Payment
-from bot.provider import Provider
+from bot.provider import Provider, Sandbox
 
 hookspec = pluggy.HookspecMarker("invoicebot")
 
@@ -51,4 +51,15 @@ def payment_confirmed(payment: Payment, outbox: Outbox) -> None:
     be quick and must not do I/O: enqueue Slack messages on `outbox` instead, and they
     are sent after the commit. An exception is logged and skips only your own plugin:
     the payment stays paid and the other plugins still hear of it.
+    """
+
+
+@hookspec
+def register_sandboxes(register: Callable[[Sandbox], None]) -> None:
+    """Offer a local sandbox of your provider's API by calling `register(Sandbox(...))`.
+
+    Called by `invoicebot demo` (and end-to-end tests) only, never by `invoicebot run`:
+    import your sandbox code inside the callables, so production never loads it. The
+    demo starts the app on loopback, connects your provider to it with the credentials
+    you build, and points the sandbox's return URL at the bot's landing route.
     """

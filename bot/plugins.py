@@ -23,7 +23,7 @@ from types import ModuleType
 import pluggy
 
 from bot import hookspecs
-from bot.provider import Provider
+from bot.provider import Provider, Sandbox
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +128,15 @@ def _registrations(pm: pluggy.PluginManager) -> list[tuple[object, type[Provider
     for impl in pm.hook.register_providers.get_hookimpls():
         impl.function(register=lambda cls, plugin=impl.plugin: calls.append((plugin, cls)))
     return calls
+
+
+def sandboxes(pm: pluggy.PluginManager) -> dict[str, Sandbox]:
+    """Every sandbox the loaded plugins offer, by provider name (for the demo)."""
+    offered: dict[str, Sandbox] = {}
+    pm.hook.register_sandboxes(
+        register=lambda sandbox: offered.setdefault(sandbox.provider, sandbox)
+    )
+    return offered
 
 
 def providers(pm: pluggy.PluginManager) -> dict[str, type[Provider]]:

@@ -8,10 +8,13 @@ shared `aiohttp.ClientSession`. Methods are async and may be called concurrently
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import ClassVar
 
 import aiohttp
+from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
 from bot.models import (
@@ -157,3 +160,17 @@ class Provider(ABC):
     async def send_invoice(self, invoice_id: str, to: str | None = None) -> str:
         """E-mail the invoice to `to`, or to the recipient on file; return the address used."""
         raise ProviderError(f"{self.title} cannot send invoices by e-mail.")
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """A local stand-in of a provider's API, for `invoicebot demo` and end-to-end tests.
+
+    `make_app(landing_url)` builds the aiohttp app, sending payers' browsers back to
+    `landing_url` after its payment page; `credentials(base_url)` are what connect the
+    provider to that app once it listens at `base_url`.
+    """
+
+    provider: str
+    make_app: Callable[[str], web.Application]
+    credentials: Callable[[str], BaseModel]

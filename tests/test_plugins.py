@@ -67,6 +67,31 @@ def test_a_registered_plugin_class_provides_its_providers() -> None:
     assert providers(pm) == {}
 
 
+def test_a_plugin_offers_a_sandbox_for_the_demo() -> None:
+    from aiohttp import web
+    from pydantic import BaseModel
+
+    from bot.plugins import sandboxes
+    from bot.provider import Sandbox
+
+    class Offers:
+        @hookimpl
+        def register_sandboxes(self, register):  # type: ignore[no-untyped-def]
+            register(Sandbox("acme", lambda landing: web.Application(), lambda url: BaseModel()))
+
+    pm = make_plugin_manager(entry_point_plugins=False)
+    pm.register(Offers(), name="offers")
+    try:
+        offered = sandboxes(pm)
+        assert list(offered) == ["acme"]
+        assert isinstance(
+            offered["acme"].make_app("http://127.0.0.1:1/landing/acme"), web.Application
+        )
+    finally:
+        pm.unregister(name="offers")
+    assert "i3d" in sandboxes(make_plugin_manager(allowed={"i3d"}))
+
+
 def test_two_providers_with_one_name_stop_start_up() -> None:
     class Impostor(AcmeProvider):
         pass
@@ -107,7 +132,7 @@ def test_cli_lists_the_bundled_providers_as_entry_points() -> None:
     listed = {info["name"]: info for info in json.loads(result.stdout)}
     assert listed["i3d"]["source"] == "entry point"
     assert listed["i3d"]["providers"] == ["i3d"]
-    assert listed["i3d"]["hooks"] == ["register_providers"]
+    assert listed["i3d"]["hooks"] == ["register_providers", "register_sandboxes"]
     assert listed["i3d"]["version"]
     assert "bot.notifier" not in listed
 

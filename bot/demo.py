@@ -1,0 +1,138 @@
+"""`invoicebot demo`: the whole product on loopback, with no account anywhere.
+
+The bot, every registered provider's sandbox (connected to the demo workspace) and the
+local Slack emulator run in one process on 127.0.0.1; a person opens one URL and is in
+a small Slack. The emulator is a development tool and `invoicebot run` never loads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import shutil
+import signal
+import socket
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import pluggy
+from aiohttp import web
+
+from bot.credentials import generate_key
+from bot.plugins import sandboxes
+from bot.provider import ProviderError
+from bot.settings import Settings
+from bot.web import SERVICES, create_app
+
+log = logging.getLogger(__name__)
+
+HOST = "127.0.0.1"
+TEAM = "T0TEAM"
+BILLING = "C0BILLING"
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    port: int
+    data_dir: Path
+    reset: bool = False
+
+
+@dataclass(frozen=True)
+class Demo:
+    """What is running: the local Slack's URL and app, the bot, the sandboxes by provider."""
+
+    slack_url: str
+    slack: web.Application
+    bot: web.Application
+    sandboxes: dict[str, web.Application]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def _secret_key(data_dir: Path) -> str:
+    """Generated once per data directory, so stored credentials stay readable across runs."""
+    path = data_dir / "secret.key"
+    if not path.exists():
+        path.write_text(generate_key())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+async def _serve(stack: AsyncExitStack, app: web.Application, port: int) -> str:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    await web.TCPSite(runner, HOST, port).start()
+    return f"http://{HOST}:{port}"
+
+
+async def start_demo(stack: AsyncExitStack, options: DemoOptions, pm: pluggy.PluginManager) -> Demo:
+    """Start everything; it all stops when `stack` closes."""
+    from bot.emulator import create_app as create_emulator
+
+    if options.reset and options.data_dir.exists():
+        shutil.rmtree(options.data_dir)
+    options.data_dir.mkdir(parents=True, exist_ok=True)
+    bot_port = _free_port()
+    bot_url = f"http://{HOST}:{bot_port}"
+    signing_secret, bot_token = secrets.token_hex(16), "xoxb-demo-" + secrets.token_hex(12)
+    slack = create_emulator(
+        request_url=f"{bot_url}/slack/events",
+        signing_secret=signing_secret,
+        bot_token=bot_token,
+        public_url=f"http://{HOST}:{options.port}",
+    )
+    slack_url = await _serve(stack, slack, options.port)
+    offered = sandboxes(pm)
+    sandbox_apps = {name: s.make_app(f"{bot_url}/landing/{name}") for name, s in offered.items()}
+    sandbox_urls = {
+        name: await _serve(stack, app, _free_port()) for name, app in sandbox_apps.items()
+    }
+    settings = Settings(
+        slack_bot_token=bot_token,
+        slack_signing_secret=signing_secret,
+        slack_api_url=f"{slack_url}/api/",
+        public_url=bot_url,
+        secret_key=_secret_key(options.data_dir),
+        billing_channel=BILLING,
+        database=options.data_dir / "invoicebot.sqlite",
+        payers=frozenset({"U0PAYER"}),
+        payer_group="S0PAYERS",
+        admins=frozenset({"U0ADMIN"}),
+        poll_first_delay=2.0,
+        poll_max_delay=30.0,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    bot = create_app(settings, pm)
+    await _serve(stack, bot, bot_port)
+    connections = bot[SERVICES].connections
+    for name, sandbox in offered.items():
+        if name not in connections.registry:
+            continue
+        try:
+            await connections.connect(
+                TEAM, name, sandbox.credentials(sandbox_urls[name]), connected_by="U0ADMIN"
+            )
+        except ProviderError as error:
+            log.warning("could not connect %s to its sandbox: %s", name, error.message)
+    return Demo(slack_url, slack, bot, sandbox_apps)
+
+
+async def run_demo(options: DemoOptions, pm: pluggy.PluginManager) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with AsyncExitStack() as stack:
+        demo = await start_demo(stack, options, pm)
+        print(f"invoicebot demo is running. Open {demo.slack_url} and type /invoices.", flush=True)
+        print("Press Ctrl-C to stop.", flush=True)
+        await stop.wait()
+    print("invoicebot demo stopped.", flush=True)
