@@ -1,0 +1,76 @@
+"""A person in a real browser: the demo's local Slack, the pay page, the sandbox, #billing.
+
+Headless Chromium from the system (Debian's `chromium`), driven by Playwright; it saves a
+screenshot of #billing (tests/artifacts/), of which the README shows a copy.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.demo import Demo
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "tests" / "artifacts"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _browser_or_skip() -> None:
+    missing = []
+    try:
+        import playwright.async_api  # noqa: F401
+    except ImportError:
+        missing.append("the playwright package")
+    if not Path(CHROMIUM).exists():
+        missing.append(f"Chromium at {CHROMIUM} (Debian package `chromium`)")
+    if missing:
+        reason = "browser test needs " + " and ".join(missing) + "; .ci/run installs them"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+async def test_a_payer_pays_in_a_real_browser(demo: Demo) -> None:
+    _browser_or_skip()
+    from playwright.async_api import async_playwright, expect
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        context = await browser.new_context(viewport={"width": 1280, "height": 860})
+        page = await context.new_page()
+        await page.goto(f"{demo.slack_url}/?user=U0PAYER")
+        await page.fill("#input", "/invoices i3d")
+        await page.press("#input", "Enter")
+        row = page.locator(".block.section", has_text="INV-24-0101")
+        await row.get_by_role("button", name="Pay").click()
+        await page.get_by_label("Choose how to pay").select_option("10")
+        await page.get_by_label("Choose your bank").select_option("INGBNL2A")
+        await page.get_by_role("button", name="Get payment link").click()
+        dialog = page.get_by_role("alertdialog")
+        await expect(dialog).to_contain_text("iDEAL (ING)")
+        await dialog.get_by_role("button", name="Get link").click()
+
+        async with context.expect_page() as opened:
+            await page.get_by_role("button", name="Open payment page").click()
+        payment = await opened.value
+        await payment.get_by_role("button", name="Pay").click()
+        await expect(payment.locator("h1")).to_have_text("Invoice paid")
+
+        await page.get_by_role("button", name="#billing").click()
+        confirmation = page.locator(".message", has_text="paid i3D.net invoice INV-24-0101")
+        await expect(confirmation).to_have_count(1)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(SCREENSHOTS / "billing-confirmation.png"))
+        await browser.close()
