@@ -99,6 +99,8 @@ async def pay(request: web.Request) -> web.StreamResponse:
         max_age=24 * 3600,
         secure=request.secure,
     )
+    if isinstance(response, web.HTTPException):
+        raise response  # aiohttp sends a redirect (with its cookie) when raised
     return response
 
 

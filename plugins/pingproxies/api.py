@@ -1,0 +1,148 @@
+"""The HTTP edge: PingProxies' four invoice calls, signed in and parsed into `wire` models.
+
+Reads are retried a couple of times with a growing pause on 5xx, timeouts and dropped
+connections; pay is sent once and never retried, because a repeat could charge a saved
+card twice. The one exception for every call is 401: PingProxies refused the expired
+JWT without doing anything, so we sign in again once and repeat the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from bot.provider import BadCredentials, ProviderError, ProviderUnavailable
+from plugins.pingproxies import errors, wire
+from plugins.pingproxies.routes import ROUTES, Operation
+from plugins.pingproxies.session import Session
+from plugins.pingproxies.transport import Answer, Transport
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class PingProxiesApi:
+    def __init__(
+        self,
+        transport: Transport,
+        session: Session,
+        *,
+        read_retries: int = 2,
+        retry_delay: float = 0.25,
+    ) -> None:
+        self.transport = transport
+        self.session = session
+        self.read_retries = read_retries
+        self.retry_delay = retry_delay
+
+    async def search(self, params: Mapping[str, str]) -> wire.SearchPage:
+        answer = await self._read(Operation.INVOICE_SEARCH, params=params, doing="listing invoices")
+        return parse(wire.SearchPage, answer.body, "invoice search")
+
+    async def retrieve(self, invoice_id: str) -> wire.Invoice:
+        answer = await self._read(
+            Operation.INVOICE_RETRIEVE,
+            invoice_id,
+            doing=f"reading invoice {invoice_id}",
+            subject=f"invoice {invoice_id!r}",
+        )
+        return parse(wire.Envelope[wire.Invoice], answer.body, "invoice retrieve").data
+
+    async def pay_option(self, invoice_id: str) -> wire.PayOption:
+        answer = await self._read(
+            Operation.INVOICE_PAY_OPTION,
+            invoice_id,
+            doing=f"offering ways to pay invoice {invoice_id}",
+            subject=f"invoice {invoice_id!r}",
+        )
+        return parse(wire.Envelope[wire.PayOption], answer.body, "invoice pay option").data
+
+    async def pay(self, invoice_id: str, request: wire.PayRequest) -> wire.PayResult:
+        """Sent once, never retried: a saved card may already have been charged."""
+        answer = await self._call(
+            Operation.INVOICE_PAY,
+            invoice_id,
+            json=request.to_json(),
+            doing=f"paying invoice {invoice_id}",
+        )
+        if answer.status not in (200, 201):
+            raise errors.for_status(
+                answer.status,
+                answer.body,
+                retry_after_header=answer.headers.get("Retry-After"),
+                unprocessable=errors.pay_refusal(answer.body),
+                subject=f"invoice {invoice_id!r}",
+            )
+        return parse(wire.Envelope[wire.PayResult], answer.body, "invoice pay").data
+
+    async def _read(
+        self,
+        operation: Operation,
+        object_id: str | None = None,
+        *,
+        params: Mapping[str, str] | None = None,
+        doing: str,
+        subject: str = "it",
+    ) -> Answer:
+        for attempt in range(self.read_retries + 1):
+            try:
+                answer = await self._call(operation, object_id, params=params, doing=doing)
+            except ProviderUnavailable as error:
+                failure: ProviderError = error
+            else:
+                if answer.status == 200:
+                    return answer
+                failure = errors.for_status(
+                    answer.status,
+                    answer.body,
+                    retry_after_header=answer.headers.get("Retry-After"),
+                    subject=subject,
+                )
+                if answer.status < 500:
+                    raise failure
+            if attempt < self.read_retries:
+                log.info("PingProxies %s failed (%s); retrying", operation.value, failure)
+                await asyncio.sleep(self.retry_delay * 2**attempt)
+        raise failure
+
+    async def _call(
+        self,
+        operation: Operation,
+        object_id: str | None = None,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        doing: str,
+    ) -> Answer:
+        """One signed-in exchange: 401 renews the JWT once; 499 is a two-factor challenge."""
+        route = ROUTES[operation]
+        token = await self.session.token()
+        answer = await self.transport.send(route, object_id, params=params, json=json, token=token)
+        if answer.status == 401:
+            token = await self.session.renew(token)
+            answer = await self.transport.send(
+                route, object_id, params=params, json=json, token=token
+            )
+            if answer.status == 401:
+                self.session.forget()
+                raise BadCredentials(
+                    "PingProxies refused invoicebot even right after signing in again "
+                    f"({errors.quoted(401, answer.body)}). Check that the application keys "
+                    "are still valid and the application is still approved."
+                )
+        if answer.status == errors.TWO_FACTOR_STATUS:
+            self.session.forget()
+            raise errors.two_factor(answer.body, doing)
+        return answer
+
+
+def parse(model: type[M], body: bytes, what: str) -> M:
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as error:
+        raise errors.unreadable(what, errors.problem(error)) from None

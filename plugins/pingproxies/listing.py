@@ -1,0 +1,107 @@
+"""Walking Invoice Search: filtered by PingProxies where its operators can say it, here otherwise.
+
+One status goes to the API as `invoice_status=open`, every status but one as
+`not_invoice_status=void`, a printed number as `like_invoice_number=PING-0101`. Other
+mixes and free text are filtered here, after paging, which is why the cursor is an
+offset into PingProxies' (status-filtered) list. A cap on pages keeps a server that
+never stops saying "more" from looping us forever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import aclosing
+from dataclasses import dataclass
+
+from bot.models import Invoice, InvoiceStatus
+from plugins.pingproxies import errors, wire
+from plugins.pingproxies.api import PingProxiesApi
+from plugins.pingproxies.convert import STATUSES, to_invoice
+from plugins.pingproxies.paging import has_more, position
+
+
+@dataclass(frozen=True)
+class Batch:
+    page: int
+    invoices: list[wire.Invoice]
+    more: bool
+
+
+def status_filter(statuses: frozenset[InvoiceStatus]) -> dict[str, str]:
+    """The search parameters that narrow the list to `statuses`, when the operators can."""
+    wanted = {status.value for status in statuses}
+    documented = set(STATUSES)
+    if not wanted or not wanted <= documented:
+        return {}
+    if len(wanted) == 1:
+        return {"invoice_status": wanted.pop()}
+    rest = documented - wanted
+    return {"not_invoice_status": rest.pop()} if len(rest) == 1 else {}
+
+
+async def batches(
+    api: PingProxiesApi, params: Mapping[str, str], per_page: int, first: int, max_pages: int
+) -> AsyncIterator[Batch]:
+    page = first
+    for _ in range(max_pages):
+        answer = await api.search({**params, "page": str(page), "per_page": str(per_page)})
+        more = has_more(answer, page)
+        yield Batch(page, answer.data, more)
+        if not more:
+            return
+        page += 1
+
+
+def converted(item: wire.Invoice) -> Invoice:
+    with errors.reading("invoice search"):
+        return to_invoice(item)
+
+
+async def collect(
+    api: PingProxiesApi,
+    params: Mapping[str, str],
+    *,
+    offset: int,
+    per_page: int,
+    limit: int,
+    wanted: Callable[[Invoice], bool],
+    max_pages: int,
+) -> tuple[list[Invoice], int | None]:
+    """Up to `limit` wanted invoices from `offset` on, and the offset to continue from."""
+    first, skip = position(offset, per_page)
+    found: list[Invoice] = []
+    resume: int | None = None
+    async with aclosing(batches(api, params, per_page, first, max_pages)) as pages:
+        async for batch in pages:
+            start = (batch.page - 1) * per_page
+            for index, item in enumerate(batch.invoices):
+                if batch.page == first and index < skip:
+                    continue
+                invoice = converted(item)
+                if not wanted(invoice):
+                    continue
+                found.append(invoice)
+                if len(found) == limit:
+                    after = index + 1
+                    rest = after < len(batch.invoices) or batch.more
+                    return found, start + after if rest else None
+            resume = start + len(batch.invoices) if batch.more else None
+    return found, resume
+
+
+async def find_number(
+    api: PingProxiesApi, number: str, per_page: int, max_pages: int
+) -> wire.Invoice | None:
+    """The invoice printed with `number`, in any case: `like_` is PingProxies' case-blind match.
+
+    Without a `%` in it, the pattern matches the whole number; the comparison here makes
+    sure a `%` someone typed cannot pass off another invoice as the one asked for.
+    """
+    wanted = number.casefold()
+    params = {"like_invoice_number": number}
+    async with aclosing(batches(api, params, per_page, 1, max_pages)) as pages:
+        async for batch in pages:
+            for item in batch.invoices:
+                if item.invoice_number.casefold() == wanted:
+                    return item
+    return None

@@ -1,0 +1,158 @@
+"""Everything the sandbox remembers, in one typed object kept under `SANDBOX`.
+
+Knobs (latency, injected faults, two-factor, token lifetime, rate limit, return URL)
+live here too, so tests set them from Python and the control routes set the very same
+fields over HTTP. `requests` keeps what reached the API, so tests can check every
+header and body the client sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+from aiohttp import web
+
+from plugins.pingproxies import wire
+from plugins.pingproxies.sandbox.samples import RedirectMethod, SavedCard
+from plugins.pingproxies.sandbox.tokens import Challenge, Tokens
+
+FaultKind = Literal[
+    "error", "hang", "malformed", "shape", "rate_limit", "two_factor", "lost_answer"
+]
+FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
+CheckoutStatus = Literal["open", "paid", "cancelled", "failed"]
+REQUESTS_KEPT = 2000
+
+
+@dataclass
+class Fault:
+    """The next `remaining` requests (to `path`, if given) misbehave as `kind`.
+
+    `lost_answer` is the nasty one: the request is carried out, then answered with a
+    502 as if a gateway dropped the answer, so the client cannot tell what happened.
+    """
+
+    kind: FaultKind
+    remaining: int = 1
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A request as it reached the sandbox's API routes."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Checkout:
+    """A redirect payment waiting on the sandbox's payment page."""
+
+    id: str
+    invoice_id: str
+    method: RedirectMethod
+    cents: int
+    currency: str
+    status: CheckoutStatus = "open"
+
+
+@dataclass
+class SandboxState:
+    public_key: str
+    private_key: str
+    email: str
+    password: str
+    return_url: str
+    invoices: dict[str, wire.Invoice]
+    cards: list[SavedCard]
+    methods: list[RedirectMethod]
+    latency: float = 0.0
+    hang_seconds: float = 30.0
+    public_url: str | None = None
+    two_factor: bool = False
+    token_ttl: float = 3600.0
+    rate_limit: int | None = 30
+    hide_total: bool = False
+    require_client_ip: bool = False
+    faults: list[Fault] = field(default_factory=list)
+    checkouts: dict[str, Checkout] = field(default_factory=dict)
+    tokens: Tokens = field(default_factory=Tokens)
+    requests: deque[Seen] = field(default_factory=lambda: deque(maxlen=REQUESTS_KEPT))
+    hits: deque[float] = field(default_factory=deque)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def inject(self, kind: FaultKind, count: int = 1, path: str | None = None) -> Fault:
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}; choose one of {', '.join(FAULT_KINDS)}")
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        fault = Fault(kind, count, path)
+        self.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    def take_fault(self, path: str) -> FaultKind | None:
+        """The fault this request suffers, if any; each use counts one down."""
+        for fault in self.faults:
+            if fault.path is None or fault.path == path:
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    self.faults.remove(fault)
+                return fault.kind
+        return None
+
+    def add_invoices(self, invoices: Iterable[wire.Invoice]) -> None:
+        for item in invoices:
+            self.invoices[item.invoice_id] = item
+
+    def count(self, method: str, path: str) -> int:
+        """How many times a route was called: proves what the client did and did not repeat."""
+        return sum(1 for seen in self.requests if (seen.method, seen.path) == (method, path))
+
+    @property
+    def last_code(self) -> str | None:
+        """The one-time code of the newest challenge: what the person would read in the e-mail."""
+        return self.tokens.last_code
+
+    def challenge(self) -> Challenge:
+        return self.tokens.challenge(self.email)
+
+    def expire_tokens(self) -> None:
+        """Every JWT handed out so far is refused from now on: the client must log in again."""
+        self.tokens.expire_all()
+
+    def over_limit(self, now: float | None = None) -> int | None:
+        """Seconds to wait if this request is over `rate_limit` per second, else None."""
+        if self.rate_limit is None:
+            return None
+        moment = time.monotonic() if now is None else now
+        while self.hits and self.hits[0] <= moment - 1.0:
+            self.hits.popleft()
+        if len(self.hits) >= self.rate_limit:
+            return 1
+        self.hits.append(moment)
+        return None
+
+    def new_id(self, prefix: str) -> str:
+        return f"{prefix}_{secrets.token_hex(8)}"
+
+    async def hang(self) -> None:
+        """Stall like a stuck server, but let go when the app shuts down."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), self.hang_seconds)
+
+
+SANDBOX: web.AppKey[SandboxState] = web.AppKey("pingproxies_sandbox", SandboxState)
