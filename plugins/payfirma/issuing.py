@@ -1,0 +1,132 @@
+"""Issuing invoices: the core's `InvoiceDraft` as Payfirma's create body, the check after,
+and e-mailing an invoice. None of these calls is ever retried: a repeat could bill twice.
+
+Totals are the draft's own (lines rounded half up to the cent, tax per line), sent as
+exact decimal dollars. Each line's tax goes in `tax1` as a percentage (`percentile:
+true`) and the invoice-level `tax1` carries the tax in dollars; in Payfirma's example
+both readings give the same numbers, so which one it means is our inference.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from bot.models import Invoice, InvoiceDraft
+from bot.money import Money
+from bot.provider import (
+    InvoiceNotFound,
+    PaymentRejected,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimited,
+)
+from plugins.payfirma import checkout, convert, listing, wire
+from plugins.payfirma.api import PayfirmaApi
+
+TAX_LABEL = "Tax"
+EMAIL = re.compile(r"^[^@\s/]+@[^@\s/]+\.[^@\s/]+$")
+MAYBE_CREATED = "The invoice may have been created; check PayHQ before trying again."
+MAYBE_SENT = "The e-mail may have gone out; check PayHQ before sending again."
+
+
+def quantity_text(quantity: Decimal) -> str:
+    """`10` for ten, `1.5` for one and a half: the string the create call documents."""
+    return format(quantity.normalize(), "f")
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """Payfirma keeps first and last names; "Mary Ann Smith" → ("Mary Ann", "Smith")."""
+    first, _, last = name.strip().rpartition(" ")
+    return (first, last) if first else (last, "")
+
+
+def new_invoice(draft: InvoiceDraft, *, send: bool) -> wire.NewInvoice:
+    first, last = split_name(draft.customer_name)
+    items = [
+        wire.NewItem(
+            item=line.description,
+            quantity=quantity_text(line.quantity),
+            price=line.unit_price.amount,
+            tax1=wire.Tax(percentile=True, amount=line.tax_percent) if line.tax_percent else None,
+            amount=line.amount.amount,
+        )
+        for line in draft.lines
+    ]
+    return wire.NewInvoice(
+        due_date=None if draft.due is None else convert.epoch_millis(draft.due),
+        title=draft.title,
+        description=draft.description,
+        recipient_email=draft.customer_email,
+        recipient_first_name=first,
+        recipient_last_name=last,
+        items=items,
+        sub_total=draft.subtotal.amount,
+        currency=draft.currency.upper(),
+        tax1=draft.tax.amount,
+        tax1_label=TAX_LABEL,
+        total=draft.total.amount,
+        resend_invoice=send,
+    )
+
+
+def check_totals(
+    draft: InvoiceDraft, created: wire.Invoice, invoice: Invoice, *, sent: bool
+) -> None:
+    """`PaymentRejected` when Payfirma's totals are not the draft's, to the cent."""
+    currency = invoice.currency
+    taxes = [amount for amount in (created.tax1, created.tax2) if amount is not None]
+    theirs = {
+        "total": invoice.total_incl_vat,
+        "subtotal": invoice.total_excl_vat,
+        "tax": Money.total((convert.money(a, currency) for a in taxes), currency)
+        if taxes
+        else None,
+    }
+    ours = {"total": draft.total, "subtotal": draft.subtotal, "tax": draft.tax}
+    wrong = [
+        f"{what} {theirs[what]} instead of {ours[what]}"
+        for what in ("total", "subtotal", "tax")
+        if theirs[what] is not None and theirs[what] != ours[what]
+    ]
+    if invoice.currency != draft.currency.upper():
+        wrong.insert(0, f"currency {invoice.currency} instead of {draft.currency.upper()}")
+    if not wrong:
+        return
+    done = "e-mailed to the customer" if sent else "saved as a draft"
+    raise PaymentRejected(
+        f"Payfirma computed different totals for new invoice {invoice.number} "
+        f"({'; '.join(wrong)}). It was {done} anyway: void it in PayHQ and check the "
+        "lines and tax rates."
+    )
+
+
+async def create(api: PayfirmaApi, draft: InvoiceDraft, *, send: bool) -> Invoice:
+    if draft.currency.upper() not in checkout.CURRENCIES:
+        raise PaymentRejected(
+            f"Payfirma invoices are in CAD or USD only, not {draft.currency.upper()}."
+        )
+    try:
+        created = await api.create(new_invoice(draft, send=send), draft=not send)
+    except RateLimited:
+        raise
+    except ProviderUnavailable as error:
+        raise ProviderUnavailable(f"{error} {MAYBE_CREATED}") from None
+    invoice = listing.converted(created, "create invoice")
+    check_totals(draft, created, invoice, sent=send)
+    return invoice
+
+
+async def send(api: PayfirmaApi, invoice_id: str, to: str | None) -> str:
+    key = listing.number(invoice_id)
+    address = None if to is None else to.strip()
+    if address is not None and not EMAIL.match(address):
+        raise ProviderError(f"{address!r} is not an e-mail address Payfirma can send to.")
+    try:
+        return await api.send(key, address)
+    except InvoiceNotFound:
+        raise listing.not_found(invoice_id) from None
+    except RateLimited:
+        raise
+    except ProviderUnavailable as error:
+        raise ProviderUnavailable(f"{error} {MAYBE_SENT}") from None

@@ -1,0 +1,126 @@
+"""Judging a payment: what the payer's browser brought back, checked against Payfirma.
+
+The HPP return carries `result`, `transaction_id`, `lookup_id`, `state` and
+`custom_id`; all of it can be typed by anyone. Only a transaction looked up at Payfirma,
+approved, for this invoice and for exactly this amount makes a payment paid; a return
+that does not match is logged and treated as if it never came.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from bot.models import Invoice, InvoiceStatus, OutcomeStatus, PaymentCheck, PaymentOutcome
+from bot.provider import InvoiceNotFound
+from plugins.payfirma import convert, errors, listing, wire
+from plugins.payfirma.api import PayfirmaApi
+
+log = logging.getLogger(__name__)
+
+DECLINED = frozenset({"DECLINED", "FAILED", "ERROR"})
+CANCELLED = frozenset({"CANCELED", "CANCELLED"})
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def state_problem(params: Mapping[str, str], expected: str | None) -> str | None:
+    """The return's `state` must be the token we sent, when this process still knows it."""
+    said = params.get("state")
+    if expected is None or said is None or hmac.compare_digest(digest(said), expected):
+        return None
+    return "its state is not the pay-link token sent with this payment"
+
+
+def mismatch(
+    tx: wire.Transaction, check: PaymentCheck, invoice_id: str, params: Mapping[str, str]
+) -> str | None:
+    """Why this transaction cannot be the one paying this payment, or None if it can."""
+    if str(tx.custom_id or "") != invoice_id:
+        return f"transaction {tx.lookup_id} is for custom_id {tx.custom_id!r}, not {invoice_id}"
+    if params.get("custom_id", invoice_id) != invoice_id:
+        return f"the return names custom_id {params['custom_id']!r}, not {invoice_id}"
+    said = params.get("transaction_id")
+    if said and tx.id is not None and said != str(tx.id):
+        return f"the return names transaction {said}, the lookup is transaction {tx.id}"
+    with errors.reading("transaction lookup"):
+        charged = convert.money(tx.amount, tx.currency.strip().upper())
+    if charged != check.amount:
+        return f"transaction {tx.lookup_id} is for {charged}, the payment is {check.amount}"
+    return None
+
+
+def outcome(tx: wire.Transaction, invoice: Invoice) -> PaymentOutcome:
+    result = tx.transaction_result.strip().upper()
+    if result == "APPROVED":
+        booked = (
+            ""
+            if invoice.status is InvoiceStatus.PAID
+            else " Payfirma still lists the invoice as unpaid; mark it paid in PayHQ."
+        )
+        with errors.reading("transaction lookup"):
+            when = convert.moment(tx.transaction_time)
+        return PaymentOutcome(
+            status=OutcomeStatus.PAID,
+            message=f"Payfirma approved the card payment for invoice {invoice.number}.{booked}",
+            paid_at=when or datetime.now(UTC),
+        )
+    if result in DECLINED:
+        reason = (tx.message or "").strip().rstrip(".") or "no reason given"
+        return PaymentOutcome(
+            status=OutcomeStatus.FAILED,
+            message=f"Payfirma declined the card: {reason}. Nothing was charged.",
+        )
+    if result in CANCELLED:
+        return cancelled()
+    return PaymentOutcome(
+        status=OutcomeStatus.PENDING,
+        message=f"Payfirma reports the payment as {result.lower() or 'unknown'}; still waiting.",
+    )
+
+
+def cancelled() -> PaymentOutcome:
+    return PaymentOutcome(
+        status=OutcomeStatus.CANCELLED,
+        message="The payer left Payfirma's payment page without paying.",
+    )
+
+
+async def judge(
+    api: PayfirmaApi, check: PaymentCheck, invoice_id: str, expected_state: str | None
+) -> PaymentOutcome:
+    """With a `lookup_id`, the transaction decides; otherwise the invoice's own status."""
+    params = check.landing_params
+    lookup_id = params.get("lookup_id", "").strip()
+    problem = state_problem(params, expected_state)
+    if lookup_id and problem is None:
+        try:
+            tx = await api.transaction(lookup_id)
+        except InvoiceNotFound:
+            problem = f"Payfirma has no transaction {lookup_id!r}"
+        else:
+            problem = mismatch(tx, check, invoice_id, params)
+            if problem is None:
+                return outcome(tx, await listing.get(api, invoice_id))
+    if problem:
+        log.warning(
+            "Payfirma return for payment %s does not match (%s); not treating it as paid",
+            check.reference,
+            problem,
+        )
+    invoice = await listing.get(api, invoice_id)
+    if invoice.status is InvoiceStatus.PAID:
+        return PaymentOutcome(
+            status=OutcomeStatus.PAID, message=f"Payfirma shows invoice {invoice.number} as paid."
+        )
+    if not problem and params.get("result", "").strip().upper() in CANCELLED:
+        return cancelled()
+    return PaymentOutcome(
+        status=OutcomeStatus.PENDING,
+        message=f"Waiting for Payfirma to confirm the payment of invoice {invoice.number}.",
+    )

@@ -1,0 +1,68 @@
+"""Reading Payfirma's invoices: pages of the list for the core, and one invoice by id.
+
+The list takes no filters, so status and text are applied here, after converting; a
+page may therefore hold fewer than `limit` invoices and still carry a cursor. Ids are
+integers, so anything else is "not found" without asking Payfirma.
+"""
+
+from __future__ import annotations
+
+from bot.models import Invoice, InvoicePage, InvoiceQuery
+from bot.provider import InvoiceNotFound
+from plugins.payfirma import errors, wire
+from plugins.payfirma.api import PayfirmaApi
+from plugins.payfirma.convert import to_invoice
+from plugins.payfirma.paging import MAX_LIMIT, Window, decode_cursor, encode_cursor
+
+
+def converted(item: wire.Invoice, what: str = "invoice list") -> Invoice:
+    with errors.reading(what):
+        return to_invoice(item)
+
+
+def matches(query: InvoiceQuery, invoice: Invoice) -> bool:
+    if query.statuses and invoice.status not in query.statuses:
+        return False
+    if not query.text:
+        return True
+    needle = query.text.casefold()
+    fields = (invoice.number, invoice.description, invoice.payer or "")
+    return any(needle in field.casefold() for field in fields)
+
+
+async def page(api: PayfirmaApi, query: InvoiceQuery) -> InvoicePage:
+    window = Window(decode_cursor(query.cursor), query.limit)
+    items, resume = window.cut(await api.invoices(window.limit))
+    found = [invoice for invoice in map(converted, items) if matches(query, invoice)]
+    return InvoicePage(
+        invoices=found, next_cursor=None if resume is None else encode_cursor(resume)
+    )
+
+
+async def of_customer(api: PayfirmaApi, customer_id: int, limit: int) -> list[Invoice]:
+    items = await api.customer_invoices(customer_id, min(limit, MAX_LIMIT))
+    return [converted(item, "customer invoice list") for item in items[:limit]]
+
+
+def number(invoice_id: str) -> int:
+    """Payfirma's invoice ids are integers, and they are the numbers people see."""
+    key = invoice_id.strip()
+    if not key.isdigit():
+        raise not_found(invoice_id)
+    return int(key)
+
+
+def not_found(invoice_id: str) -> InvoiceNotFound:
+    return InvoiceNotFound(f"Payfirma has no invoice {invoice_id.strip()!r} for this account.")
+
+
+async def fetch(api: PayfirmaApi, invoice_id: str) -> wire.Invoice:
+    key = number(invoice_id)
+    try:
+        return await api.invoice(key)
+    except InvoiceNotFound:
+        raise not_found(invoice_id) from None
+
+
+async def get(api: PayfirmaApi, invoice_id: str) -> Invoice:
+    return converted(await fetch(api, invoice_id), "invoice")

@@ -1,0 +1,175 @@
+"""Everything the sandbox remembers, in one typed object kept under `SANDBOX`.
+
+Knobs (latency, injected faults, return URL, token lifetime, tax rounding) live here
+too, so tests set them from Python and the control routes set the very same fields.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal, get_args
+
+from aiohttp import web
+
+from plugins.payfirma import wire
+
+FaultKind = Literal["error", "hang", "malformed", "shape", "rate_limit", "unauthorized", "decline"]
+FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
+TaxRounding = Literal["line", "invoice"]
+REQUESTS_KEPT = 2000
+
+
+@dataclass
+class Fault:
+    """The next `remaining` requests (to `path`, if given) misbehave as `kind`."""
+
+    kind: FaultKind
+    remaining: int = 1
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A request as it reached the sandbox, kept so tests can check what the client sent."""
+
+    method: str
+    path: str
+    raw_path: str
+    authorization: str | None
+    body: bytes
+
+
+@dataclass
+class HppSession:
+    """One hosted payment page, from init until the payer pays or cancels."""
+
+    id: str
+    amount: Decimal
+    currency: str
+    return_url: str
+    state: str | None = None
+    custom_id: str | None = None
+    name: str = ""
+    used: bool = False
+
+
+@dataclass
+class Transaction:
+    id: int
+    lookup_id: str
+    amount: Decimal
+    currency: str
+    result: Literal["APPROVED", "DECLINED"]
+    message: str
+    custom_id: str | None
+    time_ms: int
+    source: str
+    card_suffix: str = ""
+
+    def to_wire(self) -> wire.Transaction:
+        return wire.Transaction(
+            id=self.id,
+            lookup_id=self.lookup_id,
+            amount=self.amount,
+            currency=self.currency,
+            transaction_result=self.result,
+            transaction_type="SALE",
+            transaction_time=self.time_ms,
+            transaction_source=self.source,
+            card_type="VISA",
+            card_suffix=self.card_suffix,
+            custom_id=self.custom_id or "",
+            message=self.message,
+        )
+
+
+@dataclass(frozen=True)
+class Email:
+    invoice_id: int
+    address: str
+
+
+@dataclass
+class SandboxState:
+    client_id: str
+    client_secret: str
+    return_url: str | None
+    invoices: dict[int, wire.Invoice]
+    hpp_token: str | None = None
+    merchant_id: str = "70017"
+    latency: float = 0.0
+    hang_seconds: float = 30.0
+    token_lifetime: int = 3600
+    tax_rounding: TaxRounding = "line"
+    public_url: str | None = None
+    faults: list[Fault] = field(default_factory=list)
+    tokens: dict[str, float] = field(default_factory=dict)
+    sessions: dict[str, HppSession] = field(default_factory=dict)
+    transactions: dict[str, Transaction] = field(default_factory=dict)
+    emails: list[Email] = field(default_factory=list)
+    requests: deque[Seen] = field(default_factory=lambda: deque(maxlen=REQUESTS_KEPT))
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    clock: Callable[[], float] = time.monotonic
+    transaction_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(880_001))
+
+    def inject(self, kind: FaultKind, count: int = 1, path: str | None = None) -> Fault:
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}; choose one of {', '.join(FAULT_KINDS)}")
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        fault = Fault(kind, count, path)
+        self.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    def take_fault(self, path: str) -> FaultKind | None:
+        """The fault this request suffers, if any; each use counts one down."""
+        for fault in self.faults:
+            if fault.path is None or fault.path == path:
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    self.faults.remove(fault)
+                return fault.kind
+        return None
+
+    def add_invoices(self, invoices: Iterable[wire.Invoice]) -> None:
+        for item in invoices:
+            self.invoices[item.invoice_id] = item
+
+    def next_invoice_id(self) -> int:
+        return max(self.invoices, default=212_946) + 1
+
+    def issue_token(self) -> str:
+        token = "sbx_" + secrets.token_urlsafe(24)
+        self.tokens[token] = self.clock() + self.token_lifetime
+        return token
+
+    def token_ok(self, token: str) -> bool:
+        expires = self.tokens.get(token)
+        return expires is not None and self.clock() < expires
+
+    def expire_tokens(self) -> None:
+        """Every token issued so far stops working, as if its lifetime had run out."""
+        self.tokens.clear()
+
+    def count(self, method: str, path: str) -> int:
+        """How many times a route was called: proves what the client did and did not retry."""
+        return sum(1 for seen in self.requests if (seen.method, seen.path) == (method, path))
+
+    async def hang(self) -> None:
+        """Stall like a stuck server, but let go when the app shuts down."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), self.hang_seconds)
+
+
+SANDBOX: web.AppKey[SandboxState] = web.AppKey("payfirma_sandbox", SandboxState)

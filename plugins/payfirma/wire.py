@@ -1,0 +1,200 @@
+"""Payfirma's wire format: the documented objects, and JSON that never meets a float.
+
+Amounts are decimal dollars (`"total": 102.5`): bodies are parsed with
+`parse_float=Decimal` and written by `encode`, which prints a `Decimal` digit for digit.
+The documents give samples, not schemas, so objects allow extra keys; the fields we
+rely on are typed, and a float arriving by any other road is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictStr
+
+
+def _number(value: Any) -> Any:
+    """Dollars are JSON numbers: ints or Decimals here, never floats and never strings."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise ValueError(f"expected a decimal number, got {type(value).__name__}")
+    return value
+
+
+def _no_float(value: Any) -> Any:
+    if isinstance(value, float):
+        raise ValueError("floats are not accepted; parse with parse_float=Decimal")
+    return value
+
+
+Dollars = Annotated[Decimal, BeforeValidator(_number)]
+Quantity = Annotated[Decimal, BeforeValidator(_no_float)]
+#: Epoch milliseconds as documented; list samples show ISO strings, so both are kept.
+Moment = Annotated[int | Decimal | str, BeforeValidator(_no_float)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="python", exclude_none=True)
+
+
+class Tax(Model):
+    """`percentile: true` means `amount` is a percentage of the line, else dollars."""
+
+    percentile: bool = False
+    amount: Dollars | None = None
+
+
+class Item(Model):
+    item: str = ""
+    quantity: int | Quantity | None = None
+    price: Dollars | None = None
+    amount: Dollars | None = None
+    tax1: Tax | None = None
+    tax2: Tax | None = None
+    discount: bool = False
+
+
+class Invoice(Model):
+    invoice_id: int
+    status: str | None = None
+    title: str | None = None
+    description: str | None = None
+    created_date: Moment | None = None
+    due_date: Moment | None = None
+    currency: str
+    items: list[Item] = []
+    sub_total: Dollars | None = None
+    tax1: Dollars | None = None
+    tax2: Dollars | None = None
+    total: Dollars
+    customer_id: int | None = None
+    company: str | None = None
+    recipient_email: str | None = None
+    recipient_first_name: str | None = None
+    recipient_last_name: str | None = None
+
+
+class InvoiceList(Model):
+    invoices: list[Invoice]
+
+
+class NewItem(Model):
+    """A line as the create call documents it: `quantity` is a string there."""
+
+    item: str
+    quantity: StrictStr
+    price: Dollars
+    tax1: Tax | None = None
+    amount: Dollars
+    discount: bool = False
+
+
+class NewInvoice(Model):
+    """The create and create-draft body; `invoice_id` is "" and `status` "Unpaid" as shown."""
+
+    due_date: int | None = None
+    title: str = ""
+    language: str = "ENGLISH"
+    description: str = ""
+    recipient_email: str
+    recipient_first_name: str = ""
+    recipient_last_name: str = ""
+    items: list[NewItem]
+    sub_total: Dollars
+    currency: str
+    tax1: Dollars
+    tax1_label: str = "Tax"
+    total: Dollars
+    status: str = "Unpaid"
+    invoice_id: str = ""
+    resend_invoice: bool = False
+
+
+class Sent(Model):
+    email_address: str
+
+
+class HppRequest(Model):
+    """Hosted payment page init; `return_url` is ours (Payfirma takes it from PayHQ)."""
+
+    amount: Dollars
+    currency: str
+    domain: str
+    tax: Dollars | None = None
+    shipping_charge: Dollars | None = None
+    state: str | None = None
+    custom_id: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    return_url: str | None = None
+
+
+class HppLink(Model):
+    url: str
+
+
+class HppAnswer(Model):
+    """`{"data": {"url"}}`, or the bare `{"url"}` that Payfirma's axios demo implies."""
+
+    data: HppLink | None = None
+    url: str | None = None
+
+    def link(self) -> str | None:
+        return self.data.url if self.data else self.url
+
+
+class Transaction(Model):
+    """A transaction lookup; field names as Payfirma's sale response uses them."""
+
+    id: int | None = None
+    lookup_id: str
+    amount: Dollars
+    currency: str
+    transaction_result: str
+    transaction_type: str | None = None
+    transaction_time: int | None = None
+    custom_id: str | int | None = None
+    message: str | None = None
+
+
+class Token(Model):
+    access_token: str
+    token_type: str | None = None
+    expires_in: int | None = None
+    merchant_id: str | int | None = None
+    scope: str | None = None
+
+
+def decode(body: bytes | str) -> Any:
+    """JSON with every non-integer number as an exact `Decimal`; NaN and Infinity refused."""
+
+    def refuse(name: str) -> Any:
+        raise ValueError(f"{name} is not a number")
+
+    return json.loads(body, parse_float=Decimal, parse_constant=refuse)
+
+
+def encode(value: Any) -> bytes:
+    """JSON text in which a `Decimal` is printed digit for digit (102.50, never 102.5000001)."""
+    return _text(value).encode()
+
+
+def _text(value: Any) -> str:
+    if value is None or isinstance(value, bool | str):
+        return json.dumps(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{value} cannot be sent as JSON")
+        return format(value, "f")
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(str(k))}:{_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_text(item) for item in value) + "]"
+    raise TypeError(f"{type(value).__name__} is not sent to Payfirma (floats never are)")

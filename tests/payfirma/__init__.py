@@ -1,0 +1,1 @@
+"""Tests of the Payfirma provider plugin and its sandbox."""

@@ -1,0 +1,89 @@
+"""Through the core: the bot's /pay link, Payfirma's page, and the bot's /landing/payfirma,
+which finds the payment by our token in `state` and asks the plugin how it went."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from urllib.parse import urljoin
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from bot.models import Money, PaymentState
+from bot.plugins import make_plugin_manager
+from bot.settings import Settings
+from bot.web import SERVICES, create_app
+from plugins.payfirma import PayfirmaCredentials
+from plugins.payfirma.sandbox import SandboxState
+from tests.payfirma.conftest import CLIENT_ID, CLIENT_SECRET, CardPage
+
+TEAM = "T0TEAM"
+
+
+@pytest.fixture
+async def bot(
+    settings: Settings, sandbox: SandboxState, server: TestServer
+) -> AsyncIterator[TestServer]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    public_url = f"http://127.0.0.1:{port}"
+    sandbox.return_url = f"{public_url}/landing/payfirma"  # as set in PayHQ's HPP settings
+    app = create_app(
+        settings.model_copy(update={"public_url": public_url}),
+        make_plugin_manager(allowed={"payfirma"}),
+    )
+    bot = TestServer(app, host="127.0.0.1", port=port)
+    await bot.start_server()
+    base = str(server.make_url("")).rstrip("/")
+    credentials = PayfirmaCredentials(
+        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, auth_url=base, gateway_url=base
+    )
+    await app[SERVICES].connections.connect(TEAM, "payfirma", credentials, connected_by="U0ADMIN")
+    try:
+        yield bot
+    finally:
+        await bot.close()
+
+
+async def pay_through_the_bot(bot: TestServer, invoice_id: str, total: str) -> tuple[str, str]:
+    """Start like the Slack button does, then be the payer's browser; (landing page, payment)."""
+    started = await bot.app[SERVICES].checkout.start(
+        team_id=TEAM,
+        user_id="U0PAYER",
+        provider="payfirma",
+        invoice_ids=[invoice_id],
+        method_id="hpp",
+        issuer_id=None,
+        expected=Money.of(total, "CAD"),
+    )
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(cookie_jar=jar) as browser:
+        async with browser.get(started.pay_url, allow_redirects=False) as answer:
+            assert answer.status == 303
+            hpp = answer.headers["Location"]
+        async with browser.get(hpp) as answer:
+            page = CardPage(await answer.text())
+        data = {**page.fields, "action": "pay"}
+        async with browser.post(urljoin(hpp, page.action), data=data) as landing:
+            assert str(landing.url).startswith(str(bot.make_url("/landing/payfirma")))
+            assert landing.url.query["state"] == started.token
+            return await landing.text(), started.payment.id
+
+
+async def test_an_approved_payment_lands_paid(bot: TestServer, sandbox: SandboxState) -> None:
+    html, payment_id = await pay_through_the_bot(bot, "212948", "57.75")
+    assert "Invoice paid" in html and "CA$57.75" in html
+    payment = bot.app[SERVICES].store.payment(payment_id)
+    assert payment is not None and payment.state is PaymentState.PAID
+    assert sandbox.invoices[212948].status == "PAID"
+
+
+async def test_a_declined_payment_lands_failed(bot: TestServer, sandbox: SandboxState) -> None:
+    html, payment_id = await pay_through_the_bot(bot, "212947", "102.50")
+    assert "Payment failed" in html
+    payment = bot.app[SERVICES].store.payment(payment_id)
+    assert payment is not None and payment.state is PaymentState.FAILED
+    assert sandbox.invoices[212947].status == "UNPAID"

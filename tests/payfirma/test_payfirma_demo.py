@@ -1,0 +1,130 @@
+"""Payfirma in `invoicebot demo`: its sandbox is offered, connected, and a customer pays
+through the local Slack, the bot's pay link, the sandbox's card page and the landing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from pathlib import Path
+from urllib.parse import urljoin
+
+import aiohttp
+import pytest
+
+from bot.demo import Demo, DemoOptions, start_demo
+from bot.emulator import EMULATOR
+from bot.plugins import make_plugin_manager, sandboxes
+from plugins.payfirma.sandbox import SANDBOX
+from plugins.payfirma.sandbox.state import Email
+from tests.e2e.conftest import BILLING, Person, button_value, url_of
+from tests.payfirma.conftest import CardPage
+from tests.scenario.conftest import free_port
+
+
+@pytest.fixture
+async def demo(tmp_path: Path) -> AsyncIterator[Demo]:
+    async with AsyncExitStack() as stack:
+        options = DemoOptions(port=free_port(), data_dir=tmp_path / "demo")
+        yield await start_demo(stack, options, make_plugin_manager(allowed={"payfirma"}))
+
+
+@pytest.fixture
+def person(demo: Demo) -> Callable[[str], Person]:
+    return lambda user: Person(demo.slack[EMULATOR], user)
+
+
+async def pay_by_card(pay_url: str) -> tuple[str, str]:
+    """The customer's browser: the bot's link, Payfirma's page, Pay; (landing URL, page)."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+        async with browser.get(pay_url) as answer:
+            hpp = str(answer.url)
+            page = CardPage(await answer.text())
+        data = {**page.fields, "action": "pay"}
+        async with browser.post(urljoin(hpp, page.action), data=data) as landing:
+            return str(landing.url), await landing.text()
+
+
+def test_the_sandbox_is_offered_to_the_demo() -> None:
+    offered = sandboxes(make_plugin_manager(allowed={"payfirma"}))
+    assert set(offered) == {"payfirma"}
+    credentials = offered["payfirma"].credentials("http://127.0.0.1:1")
+    assert credentials.model_dump()["gateway_url"] == "http://127.0.0.1:1"
+
+
+async def test_a_customer_pays_by_the_copied_link(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    pat = person("U0PAYER")
+    await pat.types("payfirma")
+    listing = await pat.sees("Jordan Lee")
+    await pat.clicks(listing, "copy_link", value=button_value(listing, "copy_link", "212948"))
+    link = await pat.sees("Payment link for the customer")
+    landed, page = await pay_by_card(url_of(link, "open_link"))
+    assert "/landing/payfirma" in landed and "Invoice paid" in page
+
+    slack = demo.slack[EMULATOR]
+    (posted,) = await slack.wait_until(lambda: slack.messages(BILLING))
+    assert "The customer paid Payfirma invoice 212948" in str(posted.blocks)
+    assert demo.sandboxes["payfirma"][SANDBOX].invoices[212948].status == "PAID"
+
+
+async def test_an_invoice_is_emailed_from_slack(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    pat = person("U0PAYER")
+    await pat.types("payfirma")
+    listing = await pat.sees("Sam Okafor")
+    await pat.clicks(listing, "send_email", value=button_value(listing, "send_email", "212949"))
+    slack = demo.slack[EMULATOR]
+    await slack.wait_until(lambda: slack.modal("U0PAYER"))
+    await slack.submit_view("U0PAYER", values={"to": {"value": "ap@harbourlabs.example"}})
+    sandbox = demo.sandboxes["payfirma"][SANDBOX]
+    sent = await slack.wait_until(lambda: sandbox.emails)
+    assert sent == [Email(212949, "ap@harbourlabs.example")]
+
+
+async def test_an_invoice_created_in_slack_is_paid_by_the_customer(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    pat = person("U0PAYER")
+    slack = demo.slack[EMULATOR]
+    await pat.types("new payfirma")
+    form = await slack.wait_until(lambda: slack.modal("U0PAYER"))
+    assert form is not None
+    await slack.submit_view(
+        "U0PAYER",
+        values={
+            "customer_name": {"value": "Riverside Books"},
+            "customer_email": {"value": "accounts@riverside.example"},
+            "currency": {"value": "CAD"},
+            "item1_description": {"value": "Shelving install"},
+            "item1_quantity": {"value": "3"},
+            "item1_price": {"value": "3.00"},
+            "item1_tax": {"value": "10"},
+            "mode": {"value": "send"},
+        },
+    )
+    review = await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "Total CA$9.90" in str(m.definition) and m
+    )
+    assert "Subtotal CA$9.00 · Tax CA$0.90" in str(review.definition)
+    await slack.submit_view("U0PAYER")
+    done = await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "was created" in str(m.definition) and m
+    )
+    assert "e-mailed to accounts@riverside.example" in str(done.definition)
+    sandbox = demo.sandboxes["payfirma"][SANDBOX]
+    created = next(
+        i for i in sandbox.invoices.values() if i.recipient_email.startswith("accounts@")
+    )
+    assert str(created.total) == "9.90"
+
+    await pat.types("search Riverside")
+    listing = await pat.sees("Riverside Books")
+    invoice_id = str(created.invoice_id)
+    await pat.clicks(listing, "copy_link", value=button_value(listing, "copy_link", invoice_id))
+    link = await pat.sees("Payment link for the customer")
+    _, page = await pay_by_card(url_of(link, "open_link"))
+    assert "Invoice paid" in page  # CA$9.90: an odd dollar amount, approved by the sandbox
+    (posted,) = await slack.wait_until(lambda: slack.messages(BILLING))
+    assert f"The customer paid Payfirma invoice {invoice_id}" in str(posted.blocks)

@@ -1,0 +1,204 @@
+"""Creating, drafting and e-mailing Payfirma invoices, with totals right to the cent."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from bot.models import InvoiceDraft, InvoiceLine, InvoiceStatus, Money
+from bot.provider import InvoiceNotFound, PaymentRejected, ProviderError, ProviderUnavailable
+from plugins.payfirma import PayfirmaProvider
+from plugins.payfirma.issuing import quantity_text, split_name
+from plugins.payfirma.sandbox import SandboxState
+from plugins.payfirma.sandbox.state import Email
+
+
+def line(description: str, quantity: str, price: str, tax: str = "0", currency: str = "CAD"):
+    return InvoiceLine(
+        description=description,
+        quantity=Decimal(quantity),
+        unit_price=Money.of(price, currency),
+        tax_percent=Decimal(tax),
+    )
+
+
+def draft(*lines: InvoiceLine, currency: str = "CAD", **fields: object) -> InvoiceDraft:
+    values: dict[str, object] = {
+        "customer_name": "Mary Ann Smith",
+        "customer_email": "mary@smith.example",
+        "currency": currency,
+        "lines": lines,
+        "due": date(2030, 1, 31),
+        "title": "March work",
+        "description": "Consulting, March",
+    }
+    return InvoiceDraft.model_validate(values | fields)
+
+
+DRAFTS = [
+    pytest.param(draft(line("Hours", "10", "10", "5")), "105.00", id="simple"),
+    pytest.param(
+        draft(line("Ten cents", "1", "0.10"), line("Twenty cents", "1", "0.20")),
+        "0.30",
+        id="point-one-plus-point-two",
+    ),
+    pytest.param(
+        draft(line("Support", "1", "299.00", "7.5"), currency="CAD"), "321.43", id="half-up"
+    ),
+    pytest.param(
+        draft(line("Hours", "2.5", "35.19", "13"), line("Travel", "3", "0.35", "5")),
+        "100.52",
+        id="fractional-quantity",
+    ),
+    pytest.param(
+        draft(*(line(f"Widget {n}", "3", "0.33", "12.5") for n in range(1, 12))),
+        "12.21",
+        id="many-small-lines",
+    ),
+]
+
+
+@pytest.mark.parametrize(("invoice_draft", "expected"), DRAFTS)
+async def test_created_totals_equal_the_draft_to_the_cent(
+    provider: PayfirmaProvider, invoice_draft: InvoiceDraft, expected: str
+) -> None:
+    assert invoice_draft.total == Money.of(expected, invoice_draft.currency)
+    invoice = await provider.create_invoice(invoice_draft, send=False)
+    assert invoice.total_incl_vat == invoice_draft.total
+    assert invoice.total_excl_vat == invoice_draft.subtotal
+    assert invoice.amount_due == invoice_draft.total
+
+
+async def test_create_and_send(provider: PayfirmaProvider, sandbox: SandboxState) -> None:
+    new = draft(line("Hours", "10", "10", "5"))
+    invoice = await provider.create_invoice(new, send=True)
+    assert invoice.status is InvoiceStatus.OPEN and invoice.payable
+    assert invoice.number == invoice.id == "212953"
+    assert invoice.payer == "Mary Ann Smith (mary@smith.example)"
+    assert invoice.due == date(2030, 1, 31) and invoice.description == "Consulting, March"
+    assert sandbox.emails == [Email(212953, "mary@smith.example")]
+    assert await provider.get_invoice("212953") == invoice
+    assert sandbox.count("POST", "/invoice") == 1
+
+
+async def test_save_as_draft_sends_nothing(
+    provider: PayfirmaProvider, sandbox: SandboxState
+) -> None:
+    invoice = await provider.create_invoice(draft(line("Hours", "1", "80")), send=False)
+    assert invoice.status is InvoiceStatus.DRAFT and not invoice.payable
+    assert sandbox.emails == [] and sandbox.count("POST", "/invoice/draft") == 1
+
+
+async def test_the_create_body_is_as_documented(
+    provider: PayfirmaProvider, sandbox: SandboxState
+) -> None:
+    new = draft(line("Ten cents", "1", "0.10", "5"), line("Hours", "1.5", "0.20"))
+    await provider.create_invoice(new, send=True)
+    (seen,) = [seen for seen in sandbox.requests if seen.path == "/invoice"]
+    body = json.loads(seen.body, parse_float=Decimal)
+    assert body["items"] == [
+        {
+            "item": "Ten cents",
+            "quantity": "1",
+            "price": Decimal("0.10"),
+            "tax1": {"percentile": True, "amount": 5},
+            "amount": Decimal("0.10"),
+            "discount": False,
+        },
+        {
+            "item": "Hours",
+            "quantity": "1.5",
+            "price": Decimal("0.20"),
+            "amount": Decimal("0.30"),
+            "discount": False,
+        },
+    ]
+    assert (body["sub_total"], body["tax1"], body["total"]) == (
+        Decimal("0.40"),
+        Decimal("0.01"),
+        Decimal("0.41"),
+    )
+    assert body["due_date"] == 1896134399000  # 2030-01-31 23:59:59 UTC, epoch milliseconds
+    assert body["recipient_first_name"] == "Mary Ann" and body["recipient_last_name"] == "Smith"
+    assert (body["status"], body["invoice_id"], body["resend_invoice"]) == ("Unpaid", "", True)
+    assert b'"total":0.41,' in seen.body and b"0.30000000000000004" not in seen.body
+
+
+async def test_totals_that_differ_are_rejected(
+    provider: PayfirmaProvider, sandbox: SandboxState
+) -> None:
+    sandbox.tax_rounding = "invoice"  # Payfirma rounds the tax once, we round per line
+    new = draft(*(line(f"Widget {n}", "3", "0.33", "12.5") for n in range(1, 12)))
+    with pytest.raises(PaymentRejected) as raised:
+        await provider.create_invoice(new, send=True)
+    assert str(raised.value) == (
+        "Payfirma computed different totals for new invoice 212953 (total CA$12.25 instead "
+        "of CA$12.21; tax CA$1.36 instead of CA$1.32). It was e-mailed to the customer "
+        "anyway: void it in PayHQ and check the lines and tax rates."
+    )
+
+
+async def test_other_currencies_are_refused_before_asking(
+    provider: PayfirmaProvider, sandbox: SandboxState
+) -> None:
+    with pytest.raises(PaymentRejected, match="CAD or USD only, not EUR"):
+        await provider.create_invoice(
+            draft(line("Hours", "1", "80", currency="EUR"), currency="EUR"), send=True
+        )
+    assert sandbox.requests == type(sandbox.requests)(maxlen=sandbox.requests.maxlen)
+
+
+async def test_create_is_never_retried(provider: PayfirmaProvider, sandbox: SandboxState) -> None:
+    sandbox.inject("error", count=3, path="/invoice")
+    with pytest.raises(ProviderUnavailable) as raised:
+        await provider.create_invoice(draft(line("Hours", "1", "80")), send=True)
+    assert sandbox.count("POST", "/invoice") == 1
+    assert str(raised.value).endswith(
+        "The invoice may have been created; check PayHQ before trying again."
+    )
+
+
+async def test_send_to_the_recipient_on_file(
+    provider: PayfirmaProvider, sandbox: SandboxState
+) -> None:
+    assert await provider.send_invoice("212949") == "sam@harbourlabs.example"
+    assert sandbox.emails == [Email(212949, "sam@harbourlabs.example")]
+
+
+async def test_send_to_another_address(provider: PayfirmaProvider, sandbox: SandboxState) -> None:
+    to = "accounts+payable@harbourlabs.example"
+    assert await provider.send_invoice("212949", to) == to
+    (seen,) = [seen for seen in sandbox.requests if "/send/" in seen.path]
+    assert seen.raw_path == "/invoice/212949/send/accounts%2Bpayable@harbourlabs.example"
+    assert sandbox.emails == [Email(212949, to)]
+
+
+async def test_sending_a_draft_issues_it(provider: PayfirmaProvider) -> None:
+    await provider.send_invoice("212952")
+    assert (await provider.get_invoice("212952")).status is InvoiceStatus.OPEN
+
+
+async def test_send_refusals(provider: PayfirmaProvider, sandbox: SandboxState) -> None:
+    with pytest.raises(InvoiceNotFound, match="no invoice '404040'"):
+        await provider.send_invoice("404040")
+    with pytest.raises(ProviderError, match="not an e-mail address"):
+        await provider.send_invoice("212949", "not/an@address.example")
+    sandbox.inject("error", path="/invoice/212949/send")
+    with pytest.raises(ProviderUnavailable, match="The e-mail may have gone out"):
+        await provider.send_invoice("212949")
+    assert sandbox.count("POST", "/invoice/212949/send") == 1 and sandbox.emails == []
+
+
+@pytest.mark.parametrize(
+    ("quantity", "text"), [("10", "10"), ("1.50", "1.5"), ("100", "100"), ("0.25", "0.25")]
+)
+def test_quantities_are_written_as_documented(quantity: str, text: str) -> None:
+    assert quantity_text(Decimal(quantity)) == text
+
+
+def test_names_split_into_first_and_last() -> None:
+    assert split_name("Mary Ann Smith") == ("Mary Ann", "Smith")
+    assert split_name("Acme") == ("Acme", "")

@@ -1,0 +1,271 @@
+"""A customer pays a Payfirma invoice on the hosted payment page, and we judge the return."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from decimal import Decimal
+
+import aiohttp
+import pytest
+
+from bot.models import InvoiceStatus, Money, OutcomeStatus, Redirect
+from bot.provider import NotPayable, PaymentRejected
+from plugins.payfirma import PayfirmaProvider
+from plugins.payfirma.sandbox import SandboxState
+from tests.payfirma.conftest import (
+    HPP_INIT,
+    RETURN_URL,
+    TOKEN,
+    check_for,
+    open_page,
+    pay_on_page,
+    pay_request,
+)
+
+
+async def start(provider: PayfirmaProvider, invoice_id: str, **changes: object) -> str:
+    options = await provider.payment_options([invoice_id])
+    started = await provider.start_payment(pay_request(invoice_id, options.total, **changes))
+    assert isinstance(started.start, Redirect)
+    return started.start.url
+
+
+async def test_one_method_for_an_open_invoice(provider: PayfirmaProvider) -> None:
+    options = await provider.payment_options(["212948"])
+    assert [(m.id, m.name, m.selectable) for m in options.methods] == [
+        ("hpp", "Card on Payfirma's payment page", True)
+    ]
+    assert options.total == Money.of("57.75", "CAD") and options.provider == "payfirma"
+    assert [invoice.id for invoice in options.invoices] == ["212948"]
+
+
+@pytest.mark.parametrize(("key", "status"), [("212951", "paid"), ("212952", "draft")])
+async def test_only_open_invoices_are_payable(
+    provider: PayfirmaProvider, key: str, status: str
+) -> None:
+    with pytest.raises(NotPayable) as raised:
+        await provider.payment_options([key])
+    assert str(raised.value) == (
+        f"Payfirma invoice {key} is {status}; only unpaid invoices can be paid."
+    )
+
+
+async def test_one_invoice_at_a_time(provider: PayfirmaProvider) -> None:
+    with pytest.raises(NotPayable, match="one invoice at a time"):
+        await provider.payment_options(["212947", "212948"])
+
+
+async def test_hpp_init_carries_total_state_and_invoice(
+    provider: PayfirmaProvider, sandbox: SandboxState
+) -> None:
+    url = await start(provider, "212949")
+    (seen,) = [seen for seen in sandbox.requests if seen.path == HPP_INIT]
+    body = json.loads(seen.body, parse_float=Decimal)
+    assert body == {
+        "amount": Decimal("321.43"),
+        "currency": "USD",
+        "domain": "http://127.0.0.1:9",
+        "state": "link-token-0f3a",
+        "custom_id": "212949",
+        "first_name": "Sam",
+        "last_name": "Okafor",
+        "email": "sam@harbourlabs.example",
+        "return_url": RETURN_URL,
+    }
+    assert b'"amount":321.43,' in seen.body
+    (session,) = sandbox.sessions.values()
+    assert url.endswith(f"/hpp/{session.id}")
+
+
+async def test_approved_on_the_page_is_paid(
+    provider: PayfirmaProvider, sandbox: SandboxState, http: aiohttp.ClientSession
+) -> None:
+    url = await start(provider, "212948")  # $57.75: odd whole dollars are approved
+    html, page = await open_page(http, url)
+    assert "CA$57.75" in html and "invoice 212948" in html
+    assert page.fields["card_number"] == "4111 1111 1111 1111"
+    assert page.buttons == ["pay", "cancel"]
+    before = await provider.check_payment(check_for("212948", Money.of("57.75", "CAD")))
+    assert before.status is OutcomeStatus.PENDING
+
+    back = await pay_on_page(http, url)
+    (tx,) = sandbox.transactions.values()
+    assert back == {
+        "result": "APPROVED",
+        "transaction_id": str(tx.id),
+        "lookup_id": tx.lookup_id,
+        "state": "link-token-0f3a",
+        "custom_id": "212948",
+    }
+    outcome = await provider.check_payment(check_for("212948", Money.of("57.75", "CAD"), **back))
+    assert outcome.status is OutcomeStatus.PAID
+    assert outcome.message == "Payfirma approved the card payment for invoice 212948."
+    assert outcome.paid_at is not None
+    assert (await provider.get_invoice("212948")).status is InvoiceStatus.PAID
+    assert sandbox.count("GET", f"/transaction-service/transaction/lookup/{tx.lookup_id}") == 1
+
+
+async def test_declined_on_the_page_is_failed_with_the_reason(
+    provider: PayfirmaProvider, sandbox: SandboxState, http: aiohttp.ClientSession
+) -> None:
+    url = await start(provider, "212947")  # $102.50: even whole dollars are declined
+    back = await pay_on_page(http, url)
+    assert back["result"] == "DECLINED"
+    outcome = await provider.check_payment(check_for("212947", Money.of("102.50", "CAD"), **back))
+    assert outcome.status is OutcomeStatus.FAILED
+    assert outcome.message == (
+        "Payfirma declined the card: Card declined (sandbox rule: the whole-dollar part is "
+        "even). Nothing was charged."
+    )
+    invoice = await provider.get_invoice("212947")
+    assert invoice.status is InvoiceStatus.OPEN and invoice.payable
+
+
+async def test_the_poller_sees_paid_from_the_invoice_alone(
+    provider: PayfirmaProvider, http: aiohttp.ClientSession
+) -> None:
+    url = await start(provider, "212949")
+    await pay_on_page(http, url)
+    outcome = await provider.check_payment(check_for("212949", Money.of("321.43", "USD")))
+    assert (outcome.status, outcome.message) == (
+        OutcomeStatus.PAID,
+        "Payfirma shows invoice 212949 as paid.",
+    )
+
+
+async def test_cancelling_on_the_page(
+    provider: PayfirmaProvider, sandbox: SandboxState, http: aiohttp.ClientSession
+) -> None:
+    url = await start(provider, "212948")
+    back = await pay_on_page(http, url, "cancel")
+    assert back == {"result": "CANCELED", "state": "link-token-0f3a", "custom_id": "212948"}
+    outcome = await provider.check_payment(check_for("212948", Money.of("57.75", "CAD"), **back))
+    assert outcome.status is OutcomeStatus.CANCELLED
+    assert sandbox.transactions == {}
+    async with http.get(url) as again:
+        assert again.status == 409
+
+
+async def test_a_bad_card_stays_on_the_page(
+    provider: PayfirmaProvider, sandbox: SandboxState, http: aiohttp.ClientSession
+) -> None:
+    url = await start(provider, "212948")
+    _, page = await open_page(http, url)
+    data = {**page.fields, "card_number": "4111 1111 1111 1112", "action": "pay"}
+    async with http.post(url + "/pay", data=data, allow_redirects=False) as answer:
+        assert answer.status == 422 and "Check the card number." in await answer.text()
+    assert sandbox.transactions == {}
+    assert (await pay_on_page(http, url))["result"] == "APPROVED"
+
+
+LANDING_FORGERIES = [
+    pytest.param({"lookup_id": "no-such-lookup"}, "Payfirma has no transaction", id="no-tx"),
+    pytest.param({"state": "somebody-elses-token"}, "its state is not the pay-link", id="state"),
+    pytest.param({"custom_id": "212950"}, "the return names custom_id '212950'", id="custom"),
+    pytest.param({"transaction_id": "1"}, "the return names transaction 1", id="tx-id"),
+]
+
+
+@pytest.mark.parametrize(("forged", "logged"), LANDING_FORGERIES)
+async def test_a_forged_return_is_never_paid(
+    provider: PayfirmaProvider,
+    http: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+    forged: dict[str, str],
+    logged: str,
+) -> None:
+    url = await start(provider, "212947")  # declined on the page: the invoice stays unpaid
+    back = await pay_on_page(http, url)
+    landing = back | {"result": "APPROVED"} | forged
+    with caplog.at_level(logging.WARNING, logger="plugins.payfirma"):
+        outcome = await provider.check_payment(
+            check_for("212947", Money.of("102.50", "CAD"), **landing)
+        )
+    assert outcome.status is OutcomeStatus.PENDING
+    assert logged in caplog.text and "not treating it as paid" in caplog.text
+
+
+async def test_an_approved_payment_of_another_invoice_is_not_ours(
+    provider: PayfirmaProvider, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The payer pays a cheaper invoice and brings its lookup id to this one's landing."""
+    cheap = await start(provider, "212948", reference="pay_2", token="other-link")
+    paid = await pay_on_page(http, cheap)
+    await start(provider, "212949")
+    landing = {**paid, "state": "link-token-0f3a", "custom_id": "212949"}
+    with caplog.at_level(logging.WARNING, logger="plugins.payfirma"):
+        outcome = await provider.check_payment(
+            check_for("212949", Money.of("321.43", "USD"), **landing)
+        )
+    assert outcome.status is OutcomeStatus.PENDING
+    assert "is for custom_id '212948', not 212949" in caplog.text
+
+
+async def test_a_transaction_for_another_amount_is_not_ours(
+    provider: PayfirmaProvider,
+    sandbox: SandboxState,
+    http: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = await start(provider, "212948")
+    back = await pay_on_page(http, url)
+    sandbox.transactions[back["lookup_id"]].amount = Decimal("1.01")  # a $1.01 sale, same id
+    item = sandbox.invoices[212948]
+    sandbox.invoices[212948] = item.model_copy(update={"status": "UNPAID"})
+    with caplog.at_level(logging.WARNING, logger="plugins.payfirma"):
+        outcome = await provider.check_payment(
+            check_for("212948", Money.of("57.75", "CAD"), **back)
+        )
+    assert outcome.status is OutcomeStatus.PENDING
+    assert "is for CA$1.01, the payment is CA$57.75" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"amount": Money.of("57.76", "CAD")}, "The amount changed: you confirmed CA$57.76"),
+        ({"method_id": "card"}, "That payment method cannot be used"),
+        ({"issuer_id": "BANK"}, "Card on Payfirma's payment page takes no bank"),
+    ],
+)
+async def test_a_stale_or_tampered_request_is_refused_before_init(
+    provider: PayfirmaProvider, sandbox: SandboxState, changes: dict[str, object], expected: str
+) -> None:
+    request = pay_request("212948", Money.of("57.75", "CAD")).model_copy(update=changes)
+    with pytest.raises(PaymentRejected) as raised:
+        await provider.start_payment(request)
+    assert str(raised.value).startswith(expected)
+    assert sandbox.count("POST", HPP_INIT) == 0
+
+
+async def test_the_dashboard_return_url_wins(
+    provider: PayfirmaProvider, sandbox: SandboxState, http: aiohttp.ClientSession
+) -> None:
+    sandbox.return_url = "http://127.0.0.1:9/elsewhere?keep=1"
+    url = await start(provider, "212948")
+    _, page = await open_page(http, url)
+    async with http.post(
+        url + "/pay", data={**page.fields, "action": "pay"}, allow_redirects=False
+    ) as answer:
+        assert answer.headers["Location"].startswith("http://127.0.0.1:9/elsewhere?keep=1&")
+
+
+async def test_without_a_dashboard_return_url_the_request_decides(
+    provider: PayfirmaProvider, sandbox: SandboxState, http: aiohttp.ClientSession
+) -> None:
+    sandbox.return_url = None
+    url = await start(provider, "212948")
+    assert (await pay_on_page(http, url))["result"] == "APPROVED"
+
+
+async def test_a_separate_hpp_token_is_used_for_init(
+    make_provider: Callable[..., PayfirmaProvider], sandbox: SandboxState
+) -> None:
+    sandbox.hpp_token = "hpp-token-51aa"
+    provider = make_provider(hpp_token="hpp-token-51aa")
+    await start(provider, "212948")
+    (seen,) = [seen for seen in sandbox.requests if seen.path == HPP_INIT]
+    assert seen.authorization == "Bearer hpp-token-51aa"
+    assert sandbox.count("POST", TOKEN) == 1  # for reading the invoice only
