@@ -8,6 +8,7 @@ shows it. The JSON API and the page drive these same methods.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -145,10 +146,14 @@ class Emulator:
         trigger_id = self.surfaces.issue_trigger(user_id)
         shown = self.view_api(view, inputs_only=True)
         payload = payloads.view_submission(self.workspace, user_id, shown, trigger_id)
-        reply = await self.bot.send(payloads.interaction(payload), payloads.FORM)
-        reply.trigger_id = trigger_id
-        if reply.error is None:
-            reply.error = apply_ack(self.surfaces, view, reply.json if reply.body else {})
+        applied = self.surfaces.submitting[user_id] = asyncio.Event()
+        try:
+            reply = await self.bot.send(payloads.interaction(payload), payloads.FORM)
+            reply.trigger_id = trigger_id
+            if reply.error is None:
+                reply.error = apply_ack(self.surfaces, view, reply.json if reply.body else {})
+        finally:
+            applied.set()
         return reply
 
     async def close_view(self, user_id: str, *, everything: bool = False) -> BotReply | None:

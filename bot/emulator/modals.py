@@ -6,6 +6,7 @@ may carry the `hash` it last saw and is refused when the view changed since.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import secrets
 from dataclasses import dataclass, field
@@ -83,6 +84,8 @@ class Surfaces:
         self.homes: dict[str, OpenView] = {}
         self.triggers: dict[str, Trigger] = {}
         self._seq = itertools.count(1)
+        # Submissions whose ack Slack has not applied yet, by user: views.* calls wait for it.
+        self.submitting: dict[str, asyncio.Event] = {}
 
     def issue_trigger(self, user_id: str) -> str:
         trigger = Trigger(

@@ -8,6 +8,8 @@ as a query string (users.info, conversations.info/members, usergroups.users.list
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 Args = dict[str, Any]
 Method = Callable[[Workspace, Surfaces, Args], Args]
 METHODS: dict[str, Method] = {**DIRECTORY_METHODS, **CHAT_METHODS, **VIEW_METHODS}
+ACK_ORDER_SECONDS = 5.0
 _JSON_ARGS = {"blocks": "invalid_blocks_format", "attachments": "invalid_attachments"}
 
 
@@ -77,6 +80,8 @@ class WebApi:
             implementation = METHODS.get(method)
             if implementation is None:
                 raise SlackError("unknown_method", req_method=method)
+            if method.startswith("views."):
+                await self._after_pending_submissions()
             body = implementation(emulator.workspace, emulator.surfaces, args)
         except SlackError as refused:
             body, status = refused.body(), refused.status
@@ -95,6 +100,12 @@ class WebApi:
         )
         emulator.workspace.changes.touch()  # waiters may be watching the call log
         return web.json_response(body, status=status, headers=headers)
+
+    async def _after_pending_submissions(self) -> None:
+        """Slack applies a view_submission's ack before later views.* calls from the app."""
+        for applied in list(self.emulator.surfaces.submitting.values()):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(applied.wait(), ACK_ORDER_SECONDS)
 
     def _authenticate(self, request: web.Request, args: Args) -> None:
         header = request.headers.get("Authorization", "")
