@@ -4,9 +4,10 @@
 Run it alone with `python -m plugins.i3d.sandbox --port 8101 --token ...`.
 """
 
+from bot.sandbox import Fault
 from plugins.i3d.sandbox.app import DEFAULT_RETURN_URL, DEFAULT_TOKEN, create_app
 from plugins.i3d.sandbox.samples import SandboxMethod, generate_invoices, sample_invoices
-from plugins.i3d.sandbox.state import SANDBOX, Fault, SandboxState, Transaction
+from plugins.i3d.sandbox.state import SANDBOX, SandboxState, Transaction
 
 __all__ = [
     "DEFAULT_RETURN_URL",

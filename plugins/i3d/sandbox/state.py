@@ -11,27 +11,18 @@ import contextlib
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import ClassVar, Literal, get_args
 
 from aiohttp import web
 
+from bot.sandbox import FaultInjection
 from plugins.i3d import wire
 from plugins.i3d.sandbox.samples import SandboxMethod
 
 FaultKind = Literal["error", "hang", "malformed", "shape", "rate_limit"]
-FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 FormStyle = Literal["pairs", "map"]
 TxStatus = Literal["open", "success", "cancelled", "failed"]
 REQUESTS_KEPT = 2000
-
-
-@dataclass
-class Fault:
-    """The next `remaining` requests (to `path`, if given) misbehave as `kind`."""
-
-    kind: FaultKind
-    remaining: int = 1
-    path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,7 +52,9 @@ class Transaction:
 
 
 @dataclass
-class SandboxState:
+class SandboxState(FaultInjection):
+    FAULT_KINDS: ClassVar[tuple[str, ...]] = get_args(FaultKind)
+
     token: str
     return_url: str
     invoices: dict[str, wire.Invoice]
@@ -71,33 +64,10 @@ class SandboxState:
     form_style: FormStyle = "pairs"
     public_url: str | None = None
     account_credit: dict[str, str] = field(default_factory=dict)
-    faults: list[Fault] = field(default_factory=list)
     transactions: dict[str, Transaction] = field(default_factory=dict)
     last_transaction: str | None = None
     requests: deque[Seen] = field(default_factory=lambda: deque(maxlen=REQUESTS_KEPT))
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def inject(self, kind: FaultKind, count: int = 1, path: str | None = None) -> Fault:
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault {kind!r}; choose one of {', '.join(FAULT_KINDS)}")
-        if count < 1:
-            raise ValueError("count must be at least 1")
-        fault = Fault(kind, count, path)
-        self.faults.append(fault)
-        return fault
-
-    def clear_faults(self) -> None:
-        self.faults.clear()
-
-    def take_fault(self, path: str) -> FaultKind | None:
-        """The fault this request suffers, if any; each use counts one down."""
-        for fault in self.faults:
-            if fault.path is None or fault.path == path:
-                fault.remaining -= 1
-                if fault.remaining <= 0:
-                    self.faults.remove(fault)
-                return fault.kind
-        return None
 
     def add_invoices(self, invoices: Iterable[wire.Invoice]) -> None:
         for item in invoices:

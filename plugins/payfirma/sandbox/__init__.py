@@ -4,6 +4,7 @@
 Run it alone with `python -m plugins.payfirma.sandbox --port 8102`.
 """
 
+from bot.sandbox import Fault
 from plugins.payfirma.sandbox.app import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -11,7 +12,7 @@ from plugins.payfirma.sandbox.app import (
     create_app,
 )
 from plugins.payfirma.sandbox.samples import generate_invoices, invoice, sample_invoices
-from plugins.payfirma.sandbox.state import SANDBOX, Fault, HppSession, SandboxState, Transaction
+from plugins.payfirma.sandbox.state import SANDBOX, HppSession, SandboxState, Transaction
 
 __all__ = [
     "DEFAULT_CLIENT_ID",

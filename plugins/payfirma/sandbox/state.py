@@ -15,25 +15,16 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal, get_args
+from typing import ClassVar, Literal, get_args
 
 from aiohttp import web
 
+from bot.sandbox import FaultInjection
 from plugins.payfirma import wire
 
 FaultKind = Literal["error", "hang", "malformed", "shape", "rate_limit", "unauthorized", "decline"]
-FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 TaxRounding = Literal["line", "invoice"]
 REQUESTS_KEPT = 2000
-
-
-@dataclass
-class Fault:
-    """The next `remaining` requests (to `path`, if given) misbehave as `kind`."""
-
-    kind: FaultKind
-    remaining: int = 1
-    path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,7 +89,9 @@ class Email:
 
 
 @dataclass
-class SandboxState:
+class SandboxState(FaultInjection):
+    FAULT_KINDS: ClassVar[tuple[str, ...]] = get_args(FaultKind)
+
     client_id: str
     client_secret: str
     return_url: str | None
@@ -110,7 +103,6 @@ class SandboxState:
     token_lifetime: int = 3600
     tax_rounding: TaxRounding = "line"
     public_url: str | None = None
-    faults: list[Fault] = field(default_factory=list)
     tokens: dict[str, float] = field(default_factory=dict)
     sessions: dict[str, HppSession] = field(default_factory=dict)
     transactions: dict[str, Transaction] = field(default_factory=dict)
@@ -119,28 +111,6 @@ class SandboxState:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     clock: Callable[[], float] = time.monotonic
     transaction_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(880_001))
-
-    def inject(self, kind: FaultKind, count: int = 1, path: str | None = None) -> Fault:
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault {kind!r}; choose one of {', '.join(FAULT_KINDS)}")
-        if count < 1:
-            raise ValueError("count must be at least 1")
-        fault = Fault(kind, count, path)
-        self.faults.append(fault)
-        return fault
-
-    def clear_faults(self) -> None:
-        self.faults.clear()
-
-    def take_fault(self, path: str) -> FaultKind | None:
-        """The fault this request suffers, if any; each use counts one down."""
-        for fault in self.faults:
-            if fault.path is None or fault.path == path:
-                fault.remaining -= 1
-                if fault.remaining <= 0:
-                    self.faults.remove(fault)
-                return fault.kind
-        return None
 
     def add_invoices(self, invoices: Iterable[wire.Invoice]) -> None:
         for item in invoices:

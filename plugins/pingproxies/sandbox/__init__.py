@@ -4,6 +4,7 @@
 Run it alone with `python -m plugins.pingproxies.sandbox --port 8102`.
 """
 
+from bot.sandbox import Fault
 from plugins.pingproxies.sandbox.app import (
     DEFAULT_EMAIL,
     DEFAULT_PASSWORD,
@@ -21,7 +22,7 @@ from plugins.pingproxies.sandbox.samples import (
     sample_invoices,
     sample_methods,
 )
-from plugins.pingproxies.sandbox.state import SANDBOX, Checkout, Fault, SandboxState
+from plugins.pingproxies.sandbox.state import SANDBOX, Checkout, SandboxState
 
 __all__ = [
     "DEFAULT_EMAIL",

@@ -15,10 +15,11 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import ClassVar, Literal, get_args
 
 from aiohttp import web
 
+from bot.sandbox import FaultInjection
 from plugins.pingproxies import wire
 from plugins.pingproxies.sandbox.samples import RedirectMethod, SavedCard
 from plugins.pingproxies.sandbox.tokens import Challenge, Tokens
@@ -26,22 +27,8 @@ from plugins.pingproxies.sandbox.tokens import Challenge, Tokens
 FaultKind = Literal[
     "error", "hang", "malformed", "shape", "rate_limit", "two_factor", "lost_answer"
 ]
-FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 CheckoutStatus = Literal["open", "paid", "cancelled", "failed"]
 REQUESTS_KEPT = 2000
-
-
-@dataclass
-class Fault:
-    """The next `remaining` requests (to `path`, if given) misbehave as `kind`.
-
-    `lost_answer` is the nasty one: the request is carried out, then answered with a
-    502 as if a gateway dropped the answer, so the client cannot tell what happened.
-    """
-
-    kind: FaultKind
-    remaining: int = 1
-    path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,7 +55,9 @@ class Checkout:
 
 
 @dataclass
-class SandboxState:
+class SandboxState(FaultInjection):
+    FAULT_KINDS: ClassVar[tuple[str, ...]] = get_args(FaultKind)
+
     public_key: str
     private_key: str
     email: str
@@ -85,34 +74,11 @@ class SandboxState:
     rate_limit: int | None = 30
     hide_total: bool = False
     require_client_ip: bool = False
-    faults: list[Fault] = field(default_factory=list)
     checkouts: dict[str, Checkout] = field(default_factory=dict)
     tokens: Tokens = field(default_factory=Tokens)
     requests: deque[Seen] = field(default_factory=lambda: deque(maxlen=REQUESTS_KEPT))
     hits: deque[float] = field(default_factory=deque)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def inject(self, kind: FaultKind, count: int = 1, path: str | None = None) -> Fault:
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault {kind!r}; choose one of {', '.join(FAULT_KINDS)}")
-        if count < 1:
-            raise ValueError("count must be at least 1")
-        fault = Fault(kind, count, path)
-        self.faults.append(fault)
-        return fault
-
-    def clear_faults(self) -> None:
-        self.faults.clear()
-
-    def take_fault(self, path: str) -> FaultKind | None:
-        """The fault this request suffers, if any; each use counts one down."""
-        for fault in self.faults:
-            if fault.path is None or fault.path == path:
-                fault.remaining -= 1
-                if fault.remaining <= 0:
-                    self.faults.remove(fault)
-                return fault.kind
-        return None
 
     def add_invoices(self, invoices: Iterable[wire.Invoice]) -> None:
         for item in invoices:
