@@ -1,32 +1,53 @@
-"""Invoices across every connected provider, fetched concurrently.
+"""Invoices across every connected provider, fetched concurrently, one page kept.
 
 One slow or failing provider neither delays past the timeout nor hides the others:
-its listing carries the error a person should read instead of invoices.
+its listing carries the error a person should read instead of invoices. Each provider's
+pages stream through a `Selection`, so memory stays the size of a page however many
+invoices an account has.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
-from bot.models import Invoice, InvoiceQuery, InvoiceStatus, today_utc
+from bot.models import Invoice, InvoiceQuery, today_utc
 from bot.provider import Provider, ProviderError
+from bot.selection import Page, Selection, Side, SortKey, Window, people_order, sort_key
+
+__all__ = [
+    "Gathered",
+    "Listing",
+    "Page",
+    "Side",
+    "SortKey",
+    "Window",
+    "gather_invoices",
+    "matches",
+    "people_order",
+    "sort_key",
+]
 
 log = logging.getLogger(__name__)
-
-MAX_INVOICES_PER_PROVIDER = 2000
 
 
 @dataclass
 class Listing:
-    """One provider's answer: its invoices, or why there are none to show."""
+    """One provider's answer: how many of its invoices match, or why none are shown."""
 
     provider: Provider
-    invoices: list[Invoice] = field(default_factory=list)
+    count: int = 0
     error: str | None = None
-    truncated: bool = False
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """Every provider's listing, in the order asked for, and the page across all of them."""
+
+    listings: list[Listing]
+    page: Page
 
 
 def matches(invoice: Invoice, query: InvoiceQuery, overdue_only: bool, today: date) -> bool:
@@ -42,57 +63,66 @@ def matches(invoice: Invoice, query: InvoiceQuery, overdue_only: bool, today: da
     return True
 
 
-def people_order(invoice: Invoice, today: date) -> tuple[int, date, str]:
-    """Overdue first (oldest due first), then open by due date, then everything else."""
-    rank = 0 if invoice.is_overdue(today) else 1 if invoice.status is InvoiceStatus.OPEN else 2
-    return (rank, invoice.due or invoice.created or date.max, invoice.number)
+async def _feed_page(
+    provider: Provider,
+    query: InvoiceQuery,
+    overdue_only: bool,
+    selection: Selection,
+    cursor: str | None,
+) -> str | None:
+    """Feed one provider page into `selection`; the page is let go when this returns."""
+    page = await provider.list_invoices(query.model_copy(update={"cursor": cursor}))
+    for invoice in page.invoices:
+        if matches(invoice, query, overdue_only, selection.today):
+            selection.add(invoice)
+    return page.next_cursor
 
 
 async def _fetch(
-    provider: Provider, query: InvoiceQuery, overdue_only: bool, today: date
+    provider: Provider, query: InvoiceQuery, overdue_only: bool, selection: Selection
 ) -> Listing:
-    listing = Listing(provider)
+    """Stream every page of one provider into its own `selection`."""
     cursor: str | None = None
     try:
         while True:
-            page = await provider.list_invoices(query.model_copy(update={"cursor": cursor}))
-            listing.invoices.extend(
-                i for i in page.invoices if matches(i, query, overdue_only, today)
-            )
-            cursor = page.next_cursor
+            cursor = await _feed_page(provider, query, overdue_only, selection, cursor)
             if cursor is None:
-                break
-            if len(listing.invoices) >= MAX_INVOICES_PER_PROVIDER:
-                listing.truncated = True
-                break
+                return Listing(provider, count=selection.total)
     except ProviderError as error:
-        listing.error = error.message
+        return Listing(provider, error=error.message)
     except Exception:
         log.exception("provider %s failed while listing invoices", provider.name)
-        listing.error = f"{provider.title} failed unexpectedly; the error is in the bot's log."
-    return listing
+        return Listing(
+            provider, error=f"{provider.title} failed unexpectedly; the error is in the bot's log."
+        )
 
 
 async def gather_invoices(
     providers: list[Provider],
     query: InvoiceQuery,
+    window: Window,
     *,
     overdue_only: bool = False,
     within: float = 20.0,
-) -> list[Listing]:
-    """Every provider's listing, in the order given, after at most `within` seconds."""
-    today = today_utc()
+) -> Gathered:
+    """Every provider's listing and the `window`'s page, after at most `within` seconds.
 
-    async def bounded(provider: Provider) -> Listing:
+    Each provider streams into a selection of its own, which joins the others only once
+    that provider has answered completely: one failing halfway shows its error and none
+    of its invoices, so the counts, sums and the next page's boundary stay consistent.
+    """
+    today = today_utc()
+    selections = [Selection(window, today) for _ in providers]
+
+    async def bounded(provider: Provider, selection: Selection) -> Listing:
         try:
-            return await asyncio.wait_for(_fetch(provider, query, overdue_only, today), within)
+            return await asyncio.wait_for(_fetch(provider, query, overdue_only, selection), within)
         except TimeoutError:
             return Listing(provider, error=f"{provider.title} did not answer within {within:g} s.")
 
-    return list(await asyncio.gather(*(bounded(p) for p in providers)))
-
-
-def merged(listings: list[Listing]) -> list[Invoice]:
-    today = today_utc()
-    invoices = [invoice for listing in listings for invoice in listing.invoices]
-    return sorted(invoices, key=lambda invoice: people_order(invoice, today))
+    listings = list(await asyncio.gather(*map(bounded, providers, selections)))
+    everything = Selection(window, today)
+    for listing, selection in zip(listings, selections, strict=True):
+        if listing.error is None:
+            everything.absorb(selection)
+    return Gathered(listings, everything.page())

@@ -208,7 +208,9 @@ async def on_page(
         return
     await respond(
         replace_original=True,
-        **await listing_message(svc, team_id, parsed, text=request.text, page=request.page),
+        **await listing_message(
+            svc, team_id, parsed, text=request.text, side=request.side, key=request.key
+        ),
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.invoices import gather_invoices, merged
+from bot.invoices import Window, gather_invoices
 from bot.models import InvoiceQuery, InvoiceStatus, today_utc
 from bot.slack.blocks.kit import Block, Ids, context, divider, escape, header, section
 from bot.slack.blocks.listing import invoice_line
@@ -23,26 +23,23 @@ HOME_PAYMENTS = 10
 async def home_view(svc: Services, team_id: str, user_id: str) -> dict[str, Any]:
     ids = Ids()
     providers = svc.connections.connected(team_id)
-    listings = await gather_invoices(
-        providers, InvoiceQuery(statuses=frozenset({InvoiceStatus.OPEN})), within=10
-    )
-    invoices = merged(listings)
+    open_only = InvoiceQuery(statuses=frozenset({InvoiceStatus.OPEN}))
+    gathered = await gather_invoices(providers, open_only, Window(HOME_INVOICES), within=10)
+    page = gathered.page
     titles = {p.name: p.title for p in providers}
     today = today_utc()
     blocks: list[Block] = [header(ids, "Open invoices")]
     blocks += [
         section(ids, f":warning: *{escape(x.provider.title)}*: {escape(x.error)}")
-        for x in listings
+        for x in gathered.listings
         if x.error
     ]
     if not providers:
         blocks.append(section(ids, "No provider is connected yet."))
-    blocks += [
-        section(ids, invoice_line(i, titles[i.provider], today)) for i in invoices[:HOME_INVOICES]
-    ]
-    if len(invoices) > HOME_INVOICES:
-        blocks.append(context(ids, f"and {len(invoices) - HOME_INVOICES} more: type `/invoices`"))
-    elif providers and not invoices:
+    blocks += [section(ids, invoice_line(i, titles[i.provider], today)) for i in page.invoices]
+    if page.after:
+        blocks.append(context(ids, f"and {page.after} more: type `/invoices`"))
+    elif providers and not page.total:
         blocks.append(section(ids, "Nothing is open. :tada:"))
     blocks += [divider(ids), header(ids, "Your recent payments")]
     payments = svc.store.recent_payments(team_id, user_id, HOME_PAYMENTS)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.invoices import gather_invoices, merged
+from bot.invoices import Side, SortKey, Window, gather_invoices
 from bot.models import InvoiceQuery, today_utc
-from bot.slack.blocks.listing import invoice_list
+from bot.slack.blocks.listing import PAGE_SIZE, invoice_list
 from bot.slack.services import Services
 from bot.slack.subcommands import ListInvoices
 
@@ -19,16 +19,18 @@ def providers_for(svc: Services, team_id: str, request: ListInvoices) -> list[An
 
 
 async def listing_message(
-    svc: Services, team_id: str, request: ListInvoices, *, text: str, page: int = 0
+    svc: Services,
+    team_id: str,
+    request: ListInvoices,
+    *,
+    text: str,
+    side: Side = Side.AFTER,
+    key: SortKey | None = None,
 ) -> dict[str, Any]:
+    """The page right after `key` (no key: the first page) or right before it."""
     providers = providers_for(svc, team_id, request)
     query = InvoiceQuery(statuses=request.statuses, text=request.text)
-    listings = await gather_invoices(providers, query, overdue_only=request.overdue_only)
-    return invoice_list(
-        request.title,
-        listings,
-        merged(listings),
-        page=page,
-        request_text=text,
-        today=today_utc(),
+    gathered = await gather_invoices(
+        providers, query, Window(PAGE_SIZE, side, key), overdue_only=request.overdue_only
     )
+    return invoice_list(request.title, gathered, request_text=text, today=today_utc())

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from bot.models import Money
+from bot.selection import KEY_NUMBER_CHARS, Side, SortKey
 
 PAY = "pay"
 COPY_LINK = "copy_link"
@@ -33,6 +35,15 @@ REVIEW_INVOICE_VIEW = "review_invoice"
 
 _ID = r"[A-Za-z0-9_.:@-]{1,64}"
 _PROVIDER = r"[a-z0-9_-]{1,32}"
+
+MAX_VALUE = 2000  # Slack's limit on a button's value
+MAX_TEXT = 500  # the words typed after /invoices that a page button carries
+_PAGE = re.compile(
+    r"(?P<side>[ab])(?P<page>[1-9][0-9]{0,6})\|"
+    r"(?:\|(?P<bare>.*)|(?P<rank>[0-2])\|(?P<day>[1-9][0-9]{0,6})\|"
+    r"(?P<lengths>[1-9][0-9]?\.[1-9][0-9]{0,3}\.(?:0|[1-9][0-9]{0,2}))\|(?P<rest>.*))",
+    re.DOTALL,
+)
 
 
 class BadValue(ValueError):
@@ -84,17 +95,58 @@ class PayTarget:
 
 @dataclass(frozen=True)
 class PageRequest:
-    """A page of a listing: the words typed after /invoices, and the page number."""
+    """A page of a listing: the words typed after /invoices, and where the page lies.
+
+    The invoices right after `key` (Next; no key: the first page) or right before it
+    (Previous). `page` is the number the button leads to, for display only: the label
+    a listing shows is counted afresh, as invoices may have changed in between.
+
+    Encoded as `<a|b><page>|` then `|<text>` without a key, or, with one,
+    `<rank>|<day>|<len provider>.<len id>.<len number>|<provider><id><number><text>`:
+    the free-form parts are length-prefixed, so nothing needs escaping.
+    """
 
     text: str
-    page: int
+    side: Side = Side.AFTER
+    key: SortKey | None = None
+    page: int = 1
 
     def encode(self) -> str:
-        return f"{self.page}|{self.text}"
+        head = f"{self.side.value[0]}{self.page}|"
+        if self.key is None:
+            return f"{head}|{self.text}"
+        rank, day, number, provider, invoice_id = self.key
+        lengths = f"{len(provider)}.{len(invoice_id)}.{len(number)}"
+        return f"{head}{rank}|{day}|{lengths}|{provider}{invoice_id}{number}{self.text}"
 
     @classmethod
     def decode(cls, value: str) -> PageRequest:
-        number, _, text = value.partition("|")
-        if not number.isdigit() or not 0 <= int(number) < 10_000 or len(text) > 500:
+        match = _PAGE.fullmatch(value) if len(value) <= MAX_VALUE else None
+        if match is None:
             raise BadValue(value)
-        return cls(text, int(number))
+        side = Side.AFTER if match["side"] == "a" else Side.BEFORE
+        page = int(match["page"])
+        if match["rank"] is None:  # no key: only the first page is from the start
+            if side is not Side.AFTER or page != 1 or len(match["bare"]) > MAX_TEXT:
+                raise BadValue(value)
+            return cls(match["bare"], side, None, page)
+        day = int(match["day"])
+        sizes = [int(size) for size in match["lengths"].split(".")]
+        rest = match["rest"]
+        if (
+            day > date.max.toordinal()
+            or sizes[2] > KEY_NUMBER_CHARS
+            or not 0 <= len(rest) - sum(sizes) <= MAX_TEXT
+        ):
+            raise BadValue(value)
+        provider, invoice_id, number, text = _cut(rest, sizes)
+        return cls(text, side, (int(match["rank"]), day, number, provider, invoice_id), page)
+
+
+def _cut(text: str, sizes: list[int]) -> list[str]:
+    """`text` cut into pieces of `sizes`, and what is left as the last piece."""
+    pieces = []
+    for size in sizes:
+        pieces.append(text[:size])
+        text = text[size:]
+    return [*pieces, text]

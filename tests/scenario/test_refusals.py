@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
+from aiohttp.test_utils import TestServer
+
+from bot.slack.actions import TAMPERED
 from bot.web import STORE
+from plugins.i3d.sandbox import SANDBOX, generate_invoices
 from tests.scenario.harness import Harness, find, text_of
 from tests.scenario.test_paying import choose, get_link, open_menu
 
@@ -61,6 +68,41 @@ async def test_tampered_button_values_are_refused(harness: Harness) -> None:
         message = text_of(await h.next_response(key))
         assert expected.casefold() in message.casefold(), (forged, message)
     assert payments_recorded(h) == 0
+
+
+async def test_tampered_page_buttons_are_refused_and_change_nothing(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    h = harness
+    i3d_sandbox.app[SANDBOX].add_invoices(generate_invoices(45, now=int(time.time())))
+    _, screen, _ = await h.command("all")
+    first = await h.screen_after(screen)
+    _, real = find(first.message, "page_next", lambda e: True)
+    forged_values = [
+        "",
+        "garbage",
+        "1|all",  # a page number alone, as buttons used to carry
+        "b1||all",
+        real["value"].replace("|", "/", 1),
+        real["value"][:-5],  # cut short: its lengths no longer add up
+        real["value"] + "x" * 2000,
+        "a1||pay INV-24-0101",  # well formed, but not a listing
+    ]
+    audit_before = len(h.bot.app[STORE].audit_log())
+    keys = []
+    for forged in forged_values:
+        key = await h.click(first, "page_next", value=forged)
+        refusal = await h.next_response(key)
+        assert refusal.get("replace_original") is False, forged
+        assert TAMPERED in text_of(refusal), forged
+        keys.append(key)
+    await asyncio.sleep(0.2)
+    assert all(len(h.slack.responses[key]) == 1 for key in keys)
+    assert len(h.slack.responses[screen.response_url_id]) == 1
+    assert len(h.bot.app[STORE].audit_log()) == audit_before
+    assert payments_recorded(h) == 0
+    key = await h.click(first, "page_next")
+    assert "Page 2 of 6" in text_of(await h.next_response(key))
 
 
 async def test_another_workspace_cannot_reach_this_ones_invoices(harness: Harness) -> None:

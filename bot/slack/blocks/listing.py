@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from bot.invoices import Listing
+from bot.invoices import Gathered, Side
 from bot.models import Invoice, InvoiceStatus, Money
 from bot.provider import Direction, Provider
 from bot.slack import values
@@ -68,12 +68,7 @@ def _invoice_blocks(ids: Ids, invoice: Invoice, provider: Provider, today: date)
     return [section(ids, line), actions(ids, controls, name="customer")]
 
 
-def _totals(invoices: list[Invoice]) -> str:
-    due: dict[str, Money] = {}
-    for invoice in invoices:
-        if invoice.payable:
-            current = due.get(invoice.currency, Money.zero(invoice.currency))
-            due[invoice.currency] = current + invoice.amount_due
+def _totals(due: dict[str, Money]) -> str:
     return " + ".join(money.format() for money in due.values()) or "nothing"
 
 
@@ -95,24 +90,16 @@ def _several(ids: Ids, provider: Provider, page: list[Invoice]) -> list[Block]:
 
 
 def invoice_list(
-    title: str,
-    listings: list[Listing],
-    invoices: list[Invoice],
-    *,
-    page: int,
-    request_text: str,
-    today: date,
+    title: str, gathered: Gathered, *, request_text: str, today: date
 ) -> dict[str, Any]:
-    """The message for one page of `invoices` (already merged and ordered)."""
+    """The message for the page `gathered` holds, with buttons to the pages either side."""
     ids = Ids()
+    listings, page = gathered.listings, gathered.page
     providers = {listing.provider.name: listing.provider for listing in listings}
-    pages = max(1, -(-len(invoices) // PAGE_SIZE))
-    page = min(max(page, 0), pages - 1)
-    shown = invoices[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
     answered = [escape(listing.provider.title) for listing in listings if listing.error is None]
     summary = (
-        f"{len(invoices)} invoice{'s' if len(invoices) != 1 else ''} · "
-        f"{_totals(invoices)} to pay · from {', '.join(answered) or 'no provider'}"
+        f"{page.total} invoice{'s' if page.total != 1 else ''} · "
+        f"{_totals(page.due)} to pay · from {', '.join(answered) or 'no provider'}"
     )
     blocks: list[Block] = [header(ids, title), context(ids, summary)]
     for listing in listings:
@@ -122,10 +109,6 @@ def invoice_list(
                     ids, f":warning: *{escape(listing.provider.title)}*: {escape(listing.error)}"
                 )
             )
-        elif listing.truncated:
-            blocks.append(
-                context(ids, f"{escape(listing.provider.title)}: showing the first part.")
-            )
     if not providers:
         blocks.append(
             section(
@@ -133,34 +116,34 @@ def invoice_list(
                 "No provider is connected yet. An admin can run `/invoices connect <provider>`.",
             )
         )
-    elif not invoices:
+    elif not page.total:
         blocks.append(section(ids, "Nothing here. :tada:"))
-    for invoice in shown:
+    for invoice in page.invoices:
         blocks += _invoice_blocks(ids, invoice, providers[invoice.provider], today)
     for provider in providers.values():
-        blocks.extend(_several(ids, provider, shown))
-    if pages > 1:
-        nav = []
-        if page > 0:
-            nav.append(
-                button(
-                    "Previous",
-                    values.PAGE_PREVIOUS,
-                    values.PageRequest(request_text, page - 1).encode(),
-                )
-            )
-        if page < pages - 1:
-            nav.append(
-                button(
-                    "Next", values.PAGE_NEXT, values.PageRequest(request_text, page + 1).encode()
-                )
-            )
+        blocks.extend(_several(ids, provider, page.invoices))
+    if page.before or page.after:
         blocks += [
             divider(ids),
-            context(ids, f"Page {page + 1} of {pages}"),
-            actions(ids, nav, name="pages"),
+            context(ids, f"Page {page.before // PAGE_SIZE + 1} of {-(-page.total // PAGE_SIZE)}"),
+            actions(ids, _page_buttons(gathered, request_text), name="pages"),
         ]
     return {"text": f"{title}: {summary}", "blocks": blocks}
+
+
+def _page_buttons(gathered: Gathered, request_text: str) -> list[dict[str, Any]]:
+    """Previous goes before the first invoice shown, Next after the last one."""
+    page = gathered.page
+    nav = []
+    if page.before:
+        number = max(0, page.before - PAGE_SIZE) // PAGE_SIZE + 1
+        previous = values.PageRequest(request_text, Side.BEFORE, page.first_key, number)
+        nav.append(button("Previous", values.PAGE_PREVIOUS, previous.encode()))
+    if page.after:
+        number = (page.before + len(page.invoices)) // PAGE_SIZE + 1
+        following = values.PageRequest(request_text, Side.AFTER, page.last_key, number)
+        nav.append(button("Next", values.PAGE_NEXT, following.encode()))
+    return nav
 
 
 def notice(text: str) -> dict[str, Any]:

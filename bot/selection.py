@@ -1,0 +1,202 @@
+"""Which invoices make one page, chosen while the providers' pages stream past.
+
+Providers cannot sort, so putting invoices in people order needs every invoice once; but
+only the page itself, a few counts and the sums due need to be kept, never the whole
+list. A page is a window next to a boundary key (keyset paging): the invoices right
+after the key a Next button carries, or right before the one a Previous button carries.
+Keys are total and unique, so paging neither repeats nor skips an invoice even when two
+invoices share a due date and a number; and they are tuples of plain values, so a
+button value can carry one.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from bot.models import Invoice, InvoiceStatus, Money
+
+SortKey = tuple[int, int, str, str, str]
+"""(rank, day as a date ordinal, number, provider name, invoice id): see `sort_key`."""
+
+KEY_NUMBER_CHARS = 256  # so that a key always fits in a Slack button value (2,000 chars)
+
+
+def people_order(invoice: Invoice, today: date) -> tuple[int, date, str]:
+    """Overdue first (oldest due first), then open by due date, then everything else."""
+    rank = 0 if invoice.is_overdue(today) else 1 if invoice.status is InvoiceStatus.OPEN else 2
+    return (rank, invoice.due or invoice.created or date.max, invoice.number)
+
+
+def sort_key(invoice: Invoice, today: date) -> SortKey:
+    """`people_order`, made total and unique by the provider and id, in plain values.
+
+    The number is cut to `KEY_NUMBER_CHARS`: ties among absurdly long numbers then break
+    on provider and id, and the key stays small enough to ride in a button.
+    """
+    rank, day, number = people_order(invoice, today)
+    return (rank, day.toordinal(), number[:KEY_NUMBER_CHARS], invoice.provider, invoice.id)
+
+
+class Side(StrEnum):
+    """Where a page lies from its boundary key."""
+
+    AFTER = "after"
+    BEFORE = "before"
+
+
+@dataclass(frozen=True)
+class Window:
+    """The `size` invoices right after `key` (no key: from the first), or right before it."""
+
+    size: int
+    side: Side = Side.AFTER
+    key: SortKey | None = None
+
+    def __post_init__(self) -> None:
+        if self.size < 1:
+            raise ValueError("a page holds at least one invoice")
+        if self.side is Side.BEFORE and self.key is None:
+            raise ValueError("a page before needs a key to be before")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the ordered matches, and enough about the rest to label and sum it."""
+
+    invoices: list[Invoice]
+    keys: list[SortKey]
+    total: int
+    before: int
+    due: dict[str, Money]  # still to pay on every payable match, per currency, most urgent first
+
+    @property
+    def after(self) -> int:
+        return self.total - self.before - len(self.invoices)
+
+    @property
+    def first_key(self) -> SortKey | None:
+        return self.keys[0] if self.keys else None
+
+    @property
+    def last_key(self) -> SortKey | None:
+        return self.keys[-1] if self.keys else None
+
+
+class _Entry:
+    """A heap entry ordered by key alone (an invoice listed twice must not compare)."""
+
+    __slots__ = ("invoice", "key")
+
+    def __init__(self, key: SortKey, invoice: Invoice) -> None:
+        self.key = key
+        self.invoice = invoice
+
+    def __lt__(self, other: _Entry) -> bool:
+        return self.key < other.key
+
+
+class _Reversed(_Entry):
+    __slots__ = ()
+
+    def __lt__(self, other: _Entry) -> bool:
+        return self.key > other.key
+
+
+class _Nearest:
+    """The `size` smallest keys seen (or the largest): a heap whose top is the one to drop."""
+
+    def __init__(self, size: int, *, largest: bool) -> None:
+        self.size = size
+        self.largest = largest
+        self.heap: list[_Entry] = []
+
+    def offer(self, key: SortKey, invoice: Invoice) -> None:
+        entry = _Entry if self.largest else _Reversed
+        if len(self.heap) < self.size:
+            heapq.heappush(self.heap, entry(key, invoice))
+        elif (key > self.heap[0].key) if self.largest else (key < self.heap[0].key):
+            heapq.heapreplace(self.heap, entry(key, invoice))
+
+    def ascending(self) -> list[_Entry]:
+        return sorted(self.heap, key=lambda entry: entry.key)
+
+
+class Selection:
+    """Finds a window's page in one pass, holding at most twice the page size of invoices.
+
+    Besides the page, it keeps the nearest invoices on the other side of the key: they
+    fill a page that a stale button would leave short (Next after the last invoice was
+    paid shows the last page; Previous with too few left before shows the first page).
+    """
+
+    def __init__(self, window: Window, today: date) -> None:
+        self.window = window
+        self.today = today
+        self.total = 0
+        self.ahead = 0  # matches before the boundary: <= key for a page after, < key before
+        after = window.side is Side.AFTER
+        self._page = _Nearest(window.size, largest=not after)
+        self._spare = _Nearest(window.size, largest=after)
+        self._due: dict[str, Decimal] = {}
+        self._first_due: dict[str, SortKey] = {}  # currencies are listed most urgent first
+
+    def add(self, invoice: Invoice) -> None:
+        key = sort_key(invoice, self.today)
+        self.total += 1
+        if invoice.payable:
+            self._owe(invoice.currency, invoice.amount_due.amount, key)
+        bound = self.window.key
+        if bound is None:
+            on_page_side = True
+        elif self.window.side is Side.AFTER:
+            on_page_side = key > bound
+            self.ahead += not on_page_side
+        else:
+            on_page_side = key < bound
+            self.ahead += on_page_side
+        (self._page if on_page_side else self._spare).offer(key, invoice)
+
+    def absorb(self, other: Selection) -> None:
+        """Take in what another selection of the same window saw (one whole provider)."""
+        if other.window != self.window:
+            raise ValueError("only selections of the same window combine")
+        self.total += other.total
+        self.ahead += other.ahead
+        for mine, theirs in ((self._page, other._page), (self._spare, other._spare)):
+            for entry in theirs.heap:
+                mine.offer(entry.key, entry.invoice)
+        for currency, amount in other._due.items():
+            self._owe(currency, amount, other._first_due[currency])
+
+    def _owe(self, currency: str, amount: Decimal, key: SortKey) -> None:
+        self._due[currency] = self._due.get(currency, Decimal(0)) + amount
+        first = self._first_due.get(currency)
+        self._first_due[currency] = key if first is None else min(first, key)
+
+    def page(self) -> Page:
+        size = self.window.size
+        shown = self._page.ascending()
+        before = self.ahead
+        if self.window.side is Side.BEFORE:
+            before = self.ahead - len(shown)
+            if self.ahead < size:  # fewer left before the key than a page: the first page
+                shown += self._spare.ascending()[: size - len(shown)]
+        elif not shown and self.ahead:  # nothing left after the key: the last page
+            last = self.ahead - (self.ahead - 1) // size * size
+            shown = self._spare.ascending()[-last:]
+            before = self.ahead - last
+        due = {
+            currency: Money.of(self._due[currency], currency)
+            for currency in sorted(self._due, key=self._first_due.__getitem__)
+        }
+        return Page(
+            invoices=[entry.invoice for entry in shown],
+            keys=[entry.key for entry in shown],
+            total=self.total,
+            before=before,
+            due=due,
+        )

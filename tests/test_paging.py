@@ -1,0 +1,341 @@
+"""Keyset paging over providers that cannot sort: every invoice once, in people order,
+in memory the size of a page however long the account's history is."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import tracemalloc
+from datetime import date, timedelta
+from types import SimpleNamespace
+from typing import Any, ClassVar, cast
+
+import pytest
+
+from bot.invoices import Gathered, Side, Window, gather_invoices, people_order
+from bot.models import Invoice, InvoicePage, InvoiceQuery, InvoiceStatus, Money, today_utc
+from bot.provider import Provider, ProviderUnavailable
+from bot.selection import Selection
+from bot.slack import values
+from bot.slack.blocks.listing import PAGE_SIZE, invoice_list
+from bot.slack.home import HOME_INVOICES, home_view
+
+
+def made(provider: str, n: int) -> Invoice:
+    """Invoice `n` of a provider: scrambled against people order, with many ties.
+
+    Due dates repeat every 37 invoices and numbers every 50, so the order only holds
+    if ties break on provider and id; every fifth is paid, every seventh in dollars.
+    """
+    today = today_utc()
+    currency = "USD" if n % 7 == 0 else "EUR"
+    status = InvoiceStatus.PAID if n % 5 == 4 else InvoiceStatus.OPEN
+    due_amount = Money.zero(currency) if status is InvoiceStatus.PAID else None
+    total = Money.from_minor(1_000 + n, currency)
+    return Invoice(
+        provider=provider,
+        id=f"{provider}-{n}",
+        number=f"N-{(n * 31) % 50:03d}",
+        description=f"Invoice {n} of {provider}",
+        amount_due=due_amount or total,
+        total_incl_vat=total,
+        due=today + timedelta(days=(n * 11) % 37 - 18),
+        status=status,
+    )
+
+
+class Ledger(Provider):
+    """An in-memory provider that makes each page only when asked for it."""
+
+    name = "ledger"
+    title = "Ledger"
+
+    def __init__(self, count: int, *, per_page: int = 40) -> None:
+        super().__init__(credentials=cast(Any, None), http=cast(Any, None))
+        self.count = count
+        self.per_page = per_page
+        self.pages_served = 0
+
+    def everything(self) -> list[Invoice]:
+        return [made(self.name, n) for n in range(self.count)]
+
+    async def list_invoices(self, query: InvoiceQuery) -> InvoicePage:
+        start = int(query.cursor or 0)
+        end = min(start + self.per_page, self.count)
+        self.pages_served += 1
+        return InvoicePage(
+            invoices=[made(self.name, n) for n in range(start, end)],
+            next_cursor=str(end) if end < self.count else None,
+        )
+
+    async def verify(self) -> None:
+        return None
+
+    async def get_invoice(self, invoice_id: str) -> Any:
+        raise NotImplementedError
+
+    async def payment_options(self, invoice_ids: list[str]) -> Any:
+        raise NotImplementedError
+
+    async def start_payment(self, request: Any) -> Any:
+        raise NotImplementedError
+
+    async def check_payment(self, check: Any) -> Any:
+        raise NotImplementedError
+
+
+class Archive(Ledger):
+    name = "archive"
+    title = "Archive"
+
+
+class Flaky(Ledger):
+    """Serves its first page, then fails: none of what it served may show."""
+
+    name = "flaky"
+    title = "Flaky Hosting"
+
+    async def list_invoices(self, query: InvoiceQuery) -> InvoicePage:
+        if query.cursor is not None:
+            raise ProviderUnavailable("Flaky Hosting is down for maintenance.")
+        return await super().list_invoices(query)
+
+
+class Slow(Ledger):
+    name = "slow"
+    title = "Slow Hosting"
+    delay: ClassVar[float] = 5.0
+
+    async def list_invoices(self, query: InvoiceQuery) -> InvoicePage:
+        await asyncio.sleep(self.delay)
+        return await super().list_invoices(query)
+
+
+def in_people_order(*providers: Ledger, open_only: bool = False) -> list[str]:
+    today = today_utc()
+    invoices = [invoice for provider in providers for invoice in provider.everything()]
+    if open_only:
+        invoices = [invoice for invoice in invoices if invoice.status is InvoiceStatus.OPEN]
+    invoices.sort(key=lambda i: (people_order(i, today), i.provider, i.id))
+    return [invoice.id for invoice in invoices]
+
+
+class Screen:
+    """One listing message, as Slack would show it, and the page behind it."""
+
+    def __init__(self, message: dict[str, Any], gathered: Gathered) -> None:
+        self.message = message
+        self.gathered = gathered
+        self.ids = [invoice.id for invoice in gathered.page.invoices]
+        self.text = str(message)
+
+    @property
+    def label(self) -> str | None:
+        found = re.search(r"Page \d+ of \d+", self.text)
+        return found.group(0) if found else None
+
+    def button(self, action_id: str) -> str | None:
+        for block in self.message["blocks"]:
+            for element in block.get("elements", []):
+                if element.get("action_id") == action_id:
+                    return str(element["value"])
+        return None
+
+
+async def show(
+    providers: list[Provider], value: str | None = None, *, within: float = 20.0
+) -> Screen:
+    """The listing `/invoices all` shows, or the one a page button's value leads to."""
+    request = values.PageRequest.decode(value) if value else values.PageRequest("all")
+    window = Window(PAGE_SIZE, request.side, request.key)
+    gathered = await gather_invoices(providers, InvoiceQuery(), window, within=within)
+    message = invoice_list("All invoices", gathered, request_text="all", today=today_utc())
+    assert len(message["blocks"]) <= 50
+    return Screen(message, gathered)
+
+
+async def walk_forward(providers: list[Provider]) -> list[Screen]:
+    screens = [await show(providers)]
+    while (following := screens[-1].button(values.PAGE_NEXT)) is not None:
+        screens.append(await show(providers, following))
+    return screens
+
+
+async def test_next_visits_every_invoice_once_in_people_order() -> None:
+    ledger = Ledger(253, per_page=40)
+    screens = await walk_forward([ledger])
+    assert [len(s.ids) for s in screens] == [10] * 25 + [3]
+    assert [i for s in screens for i in s.ids] == in_people_order(ledger)
+    assert [s.label for s in screens] == [f"Page {p} of 26" for p in range(1, 27)]
+    assert screens[0].button(values.PAGE_PREVIOUS) is None
+    assert all(s.button(values.PAGE_PREVIOUS) for s in screens[1:])
+    assert all(s.button(values.PAGE_NEXT) for s in screens[:-1])
+    assert "253 invoices" in screens[0].text and "253 invoices" in screens[-1].text
+    assert ledger.pages_served == 26 * 7  # the whole account is read once per page shown
+
+
+async def test_previous_gives_back_exactly_the_page_before() -> None:
+    ledger = Ledger(253, per_page=40)
+    screens = await walk_forward([ledger])
+    back = await show([ledger], screens[2].button(values.PAGE_PREVIOUS))
+    assert back.ids == screens[1].ids
+    assert back.label == "Page 2 of 26"
+    assert back.button(values.PAGE_NEXT) and back.button(values.PAGE_PREVIOUS)
+    walked_back = [screens[-1]]
+    while (previous := walked_back[-1].button(values.PAGE_PREVIOUS)) is not None:
+        walked_back.append(await show([ledger], previous))
+    assert [s.ids for s in reversed(walked_back)] == [s.ids for s in screens]
+    assert walked_back[-1].label == "Page 1 of 26"
+
+
+async def test_two_providers_keep_one_order_across_pages() -> None:
+    ledger, archive = Ledger(120, per_page=25), Archive(95, per_page=30)
+    screens = await walk_forward([ledger, archive])
+    shown = [i for s in screens for i in s.ids]
+    assert shown == in_people_order(ledger, archive)
+    assert {i.split("-")[0] for i in shown[:40]} == {"ledger", "archive"}
+    assert screens[-1].label == "Page 22 of 22"
+    counts = [(x.provider.name, x.count, x.error) for x in screens[0].gathered.listings]
+    assert counts == [("ledger", 120, None), ("archive", 95, None)]
+
+
+async def test_the_sums_to_pay_cover_every_invoice_not_just_the_page() -> None:
+    ledger = Ledger(253)
+    page = (await show([ledger])).gathered.page
+    for currency in ("EUR", "USD"):
+        expected = Money.total(
+            (i.amount_due for i in ledger.everything() if i.payable and i.currency == currency),
+            currency,
+        )
+        assert page.due[currency] == expected
+    screen = await show([ledger])
+    first = next(i for i in ledger.everything() if i.payable and i.id == screen.ids[0])
+    assert list(page.due) == [first.currency, *({"EUR", "USD"} - {first.currency})]
+    money = " + ".join(m.format() for m in page.due.values())
+    assert f"253 invoices · {money} to pay · from Ledger" in screen.text
+
+
+async def test_a_failing_provider_shows_its_error_while_the_others_page() -> None:
+    ledger, flaky = Ledger(37, per_page=10), Flaky(500, per_page=10)
+    screens = await walk_forward([ledger, flaky])
+    assert [i for s in screens for i in s.ids] == in_people_order(ledger)
+    assert [s.label for s in screens] == [
+        "Page 1 of 4",
+        "Page 2 of 4",
+        "Page 3 of 4",
+        "Page 4 of 4",
+    ]
+    for screen in screens:
+        assert ":warning: *Flaky Hosting*: Flaky Hosting is down for maintenance." in screen.text
+        assert "37 invoices" in screen.text and "from Ledger" in screen.text
+    (_, failed) = screens[0].gathered.listings
+    assert (failed.count, failed.error) == (0, "Flaky Hosting is down for maintenance.")
+
+
+async def test_a_slow_provider_is_named_and_does_not_hold_up_the_others() -> None:
+    ledger, slow = Ledger(15), Slow(15)
+    screen = await show([ledger, slow], within=0.2)
+    assert ":warning: *Slow Hosting*: Slow Hosting did not answer within 0.2 s." in screen.text
+    assert screen.ids == in_people_order(ledger)[:10]
+    following = await show([ledger, slow], screen.button(values.PAGE_NEXT), within=0.2)
+    assert following.ids == in_people_order(ledger)[10:]
+
+
+async def test_stale_buttons_still_show_a_full_page() -> None:
+    """Invoices change between clicks: past the end shows the last page, and too few
+    left before a Previous key shows the first page, never an empty or short one."""
+    ledger = Ledger(253)
+    order = in_people_order(ledger)
+    beyond = values.PageRequest(
+        "all", Side.AFTER, (2, date.max.toordinal(), "~", "~", "~"), 27
+    ).encode()
+    last = await show([ledger], beyond)
+    assert last.ids == order[250:] and last.label == "Page 26 of 26"
+    assert last.button(values.PAGE_NEXT) is None
+    screens = await walk_forward([ledger])
+    near_start = screens[0].gathered.page.keys[4]
+    back = values.PageRequest("all", Side.BEFORE, near_start, 1).encode()
+    first = await show([ledger], back)
+    assert first.ids == order[:10] and first.label == "Page 1 of 26"
+    assert first.button(values.PAGE_PREVIOUS) is None
+
+
+async def test_nothing_to_show_says_so_without_page_buttons() -> None:
+    screen = await show([Ledger(0)])
+    assert "Nothing here. :tada:" in screen.text
+    assert screen.label is None and screen.button(values.PAGE_NEXT) is None
+    nobody = await show([])
+    assert "No provider is connected yet." in nobody.text
+
+
+async def test_several_pay_checkboxes_offer_the_invoices_on_the_page() -> None:
+    class Together(Ledger):
+        name = "together"
+        title = "Together"
+        capabilities = Ledger.capabilities.model_copy(update={"pay_several": True})
+
+    together = Together(60)
+    screens = await walk_forward([together])
+    for screen in screens[:2]:
+        payable = [i.id for i in screen.gathered.page.invoices if i.payable]
+        ticks = [
+            o["value"]
+            for block in screen.message["blocks"]
+            for e in block.get("elements", [])
+            if e.get("action_id") == values.SELECT_INVOICES
+            for o in e["options"]
+        ]
+        assert ticks == payable and len(ticks) >= 2
+
+
+async def test_app_home_shows_the_first_invoices_and_counts_the_rest() -> None:
+    ledger = Ledger(60)
+    svc = SimpleNamespace(
+        connections=SimpleNamespace(connected=lambda team_id: [ledger]),
+        store=SimpleNamespace(recent_payments=lambda *args: []),
+    )
+    view = await home_view(cast(Any, svc), "T0TEAM", "U0PAYER")
+    open_ids = in_people_order(ledger, open_only=True)
+    said = str(view)
+    shown = [f"ledger-{n}" for n in re.findall(r"Invoice (\d+) of ledger", said)]
+    assert shown == open_ids[:HOME_INVOICES]
+    assert f"and {len(open_ids) - HOME_INVOICES} more: type `/invoices`" in said
+
+
+async def peak_while_gathering(count: int, window: Window) -> int:
+    ledger = Ledger(count, per_page=100)
+    tracemalloc.reset_peak()
+    before, _ = tracemalloc.get_traced_memory()
+    gathered = await gather_invoices([ledger], InvoiceQuery(), window)
+    _, peak = tracemalloc.get_traced_memory()
+    assert gathered.page.total == count and len(gathered.page.invoices) == PAGE_SIZE
+    return peak - before
+
+
+@pytest.mark.parametrize("hoard", [False, True], ids=["bounded", "hoarding control"])
+async def test_memory_does_not_grow_with_the_number_of_invoices(
+    hoard: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ten times the invoices, about the same peak; the control keeps every invoice (as
+    a list of them would) and must break the same bound, or the test proves nothing."""
+    kept: list[Invoice] = []
+    add = Selection.add
+
+    def add_and_keep(self: Selection, invoice: Invoice) -> None:
+        kept.append(invoice)
+        add(self, invoice)
+
+    if hoard:
+        monkeypatch.setattr(Selection, "add", add_and_keep)
+    middle = Window(PAGE_SIZE, Side.AFTER, (1, today_utc().toordinal(), "N-025", "", ""))
+    tracemalloc.start()
+    try:
+        await peak_while_gathering(500, middle)  # warm every cache first
+        small = await peak_while_gathering(2_000, middle)
+        large = await peak_while_gathering(20_000, middle)
+    finally:
+        tracemalloc.stop()
+    if hoard:
+        assert large > 5 * small, (small, large)
+    else:
+        assert large < 1.5 * small, (small, large)
