@@ -29,6 +29,8 @@ class Connections:
         self.registry = registry
         self.http = http
         self._instances: dict[tuple[str, str], Provider] = {}
+        # Which providers each team has, read once: every command asks, few change it.
+        self._names: dict[str, tuple[str, ...]] = {}
         # Sign-ins waiting for a one-time code: kept in memory only, never stored.
         self._pending: dict[tuple[str, str], tuple[float, Provider, str]] = {}
 
@@ -61,11 +63,10 @@ class Connections:
         return self._instances[key]
 
     def connected(self, team_id: str) -> list[Provider]:
-        return [
-            self.get(team_id, name)
-            for name in self.store.connected_providers(team_id)
-            if name in self.registry
-        ]
+        names = self._names.get(team_id)
+        if names is None:
+            names = self._names[team_id] = tuple(self.store.connected_providers(team_id))
+        return [self.get(team_id, name) for name in names if name in self.registry]
 
     async def connect(
         self, team_id: str, name: str, credentials: BaseModel, *, connected_by: str
@@ -101,8 +102,10 @@ class Connections:
             team_id, provider.name, provider.credentials, connected_by=connected_by
         )
         self._instances[(team_id, provider.name)] = provider
+        self._names.pop(team_id, None)
         return provider
 
     def disconnect(self, team_id: str, name: str) -> bool:
         self._instances.pop((team_id, name), None)
+        self._names.pop(team_id, None)
         return self.store.remove_connection(team_id, name)

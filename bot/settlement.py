@@ -14,6 +14,7 @@ from bot.connections import Connections
 from bot.models import OutcomeStatus, Payment, PaymentCheck, PaymentOutcome, PaymentState
 from bot.payments import Payments
 from bot.provider import ProviderError
+from bot.singleflight import SingleFlight
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class Settlement:
         self.first_delay = first_delay
         self.max_delay = max_delay
         self.give_up_after = give_up_after
+        self._checks: SingleFlight[None] = SingleFlight()
 
     @property
     def store(self) -> Store:
@@ -47,7 +49,19 @@ class Settlement:
     async def check(
         self, payment: Payment, landing_params: dict[str, str] | None = None
     ) -> Payment:
-        """Ask the provider, apply what it says, and return the payment as it is now."""
+        """Ask the provider, apply what it says, and return the payment as it is now.
+
+        Identical checks of one payment in flight at once (a browser reloading the
+        landing page, the poller) share one question to the provider.
+        """
+        params = landing_params or {}
+        asked = (payment.id, tuple(sorted(params.items())))
+        await self._checks.run(asked, lambda: self._ask(payment, params))
+        current = self.store.payment(payment.id)
+        assert current is not None
+        return current
+
+    async def _ask(self, payment: Payment, landing_params: dict[str, str]) -> None:
         if payment.state is not PaymentState.PAID:
             try:
                 provider = self.connections.get(payment.team_id, payment.provider)
@@ -57,16 +71,13 @@ class Settlement:
                         amount=payment.amount,
                         reference=payment.id,
                         provider_reference=payment.provider_reference,
-                        landing_params=landing_params or {},
+                        landing_params=landing_params,
                     )
                 )
             except ProviderError as error:
                 log.warning("could not check payment %s: %s", payment.id, error.message)
                 outcome = PaymentOutcome(status=OutcomeStatus.PENDING, message=error.message)
             self.apply(payment, outcome)
-        current = self.store.payment(payment.id)
-        assert current is not None
-        return current
 
     def apply(self, payment: Payment, outcome: PaymentOutcome) -> None:
         if outcome.status is OutcomeStatus.PAID:

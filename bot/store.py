@@ -7,7 +7,9 @@ a racing poller or a second process can never apply the same transition twice.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +24,10 @@ from sqlite_utils import Database
 
 from bot.credentials import CredentialBox, SecretKeyError
 from bot.models import Money, Payment, PaymentState
+
+AUDIT_FLUSH_SECONDS = 0.5
+AUDIT_COLUMNS = ("at", "team_id", "user_id", "action", "subject", "detail")
+AUDIT_BATCH_LIMIT = 50_000  # written at once past this, to bound memory in a flood
 
 Migration = Callable[[Database], None]
 
@@ -161,9 +167,14 @@ class Store:
         self.db.execute("PRAGMA busy_timeout = 5000")
         self.db.execute("PRAGMA foreign_keys = ON")
         self.box = box
+        self._audit_batch: list[dict[str, Any]] = []
+        self._audit_db: sqlite3.Connection | None = None  # the background flush's own connection
         migrate(self.db)
 
     def close(self) -> None:
+        self.flush_audit()
+        if self._audit_db is not None:
+            self._audit_db.close()
         self.db.close()
 
     @contextmanager
@@ -328,21 +339,60 @@ class Store:
         team_id: str | None = None,
         user_id: str | None = None,
         subject: str | None = None,
+        batched: bool = False,
         **detail: Any,
     ) -> None:
-        """Who did what, when; `detail` must never hold a secret."""
-        self.db["audit"].insert(
-            {
-                "at": now_iso(),
-                "team_id": team_id,
-                "user_id": user_id,
-                "action": action,
-                "subject": subject,
-                "detail": json.dumps(detail, default=str),
-            }
-        )
+        """Who did what, when; `detail` must never hold a secret.
+
+        `batched` is for high-volume reads such as listings: they are written with the
+        next flush (every `AUDIT_FLUSH_SECONDS`, off the event loop, or at close) in one
+        transaction, so a slash command never waits for a disk sync. Everything else is
+        written now.
+        """
+        row = {
+            "at": now_iso(),
+            "team_id": team_id,
+            "user_id": user_id,
+            "action": action,
+            "subject": subject,
+            "detail": json.dumps(detail, default=str),
+        }
+        self._audit_batch.append(row)
+        if not batched or len(self._audit_batch) >= AUDIT_BATCH_LIMIT:
+            self.flush_audit()
+
+    def flush_audit(self) -> None:
+        """Write the batched audit entries, oldest first, in one transaction."""
+        if self._audit_batch:
+            self.db["audit"].insert_all(self._audit_batch)  # kept if this fails
+            self._audit_batch = []
+
+    async def flush_audit_in_background(self) -> None:
+        """`flush_audit` in a worker thread on a connection of its own: the event loop
+        goes on answering Slack while the rows are written and synced to disk."""
+        rows, self._audit_batch = self._audit_batch, []
+        if not rows:
+            return
+        try:
+            await asyncio.to_thread(self._write_audit, rows)
+        except BaseException:
+            self._audit_batch[:0] = rows  # written with the next flush instead
+            raise
+
+    def _write_audit(self, rows: list[dict[str, Any]]) -> None:
+        if self._audit_db is None:
+            self._audit_db = sqlite3.connect(self.path, check_same_thread=False)
+            self._audit_db.execute("PRAGMA busy_timeout = 5000")
+        # Plain executemany: the loop over rows runs in C, so it barely holds the GIL.
+        with self._audit_db:
+            self._audit_db.executemany(
+                "INSERT INTO audit (at, team_id, user_id, action, subject, detail) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [tuple(row[column] for column in AUDIT_COLUMNS) for row in rows],
+            )
 
     def audit_log(self, limit: int = 100) -> list[AuditEntry]:
+        self.flush_audit()
         rows = self.db["audit"].rows_where(order_by="id desc", limit=limit)
         return [
             AuditEntry(

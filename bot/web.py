@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -32,11 +33,13 @@ from bot.settings import Settings
 from bot.settlement import Settlement
 from bot.slack.app import make_bolt_app, make_web_client
 from bot.slack.services import Services
-from bot.store import Store
+from bot.store import AUDIT_FLUSH_SECONDS, Store
 
 SETTINGS = web.AppKey("settings", Settings)
 PLUGINS = web.AppKey("plugins", pluggy.PluginManager)
 STORE = web.AppKey("store", Store)
+log = logging.getLogger(__name__)
+
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 BOLT = web.AppKey("bolt", AsyncApp)
 SERVICES = web.AppKey("services", Services)
@@ -45,6 +48,15 @@ OUTBOX = web.AppKey("outbox", OutboxSender)
 
 SLACK_EVENTS_PATH = "/slack/events"
 NOTIFIER = "bot.notifier"
+
+
+async def _flush_audit_forever(store: Store) -> None:
+    while True:
+        await asyncio.sleep(AUDIT_FLUSH_SECONDS)
+        try:
+            await store.flush_audit_in_background()
+        except Exception:
+            log.exception("could not write the audit log; retrying")
 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
@@ -91,6 +103,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     tasks = [
         asyncio.create_task(poller.run_forever(), name="payment poller"),
         asyncio.create_task(sender.run_forever(), name="outbox sender"),
+        asyncio.create_task(_flush_audit_forever(store), name="audit flusher"),
     ]
     try:
         yield
@@ -106,7 +119,9 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 
 async def slack_events(request: web.Request) -> web.StreamResponse:
     bolt = request.app[BOLT]
-    return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+    with request.app[SERVICES].acks.acking():
+        response = await bolt.async_dispatch(await to_bolt_request(request))
+    return await to_aiohttp_response(response)
 
 
 async def healthz(request: web.Request) -> web.Response:

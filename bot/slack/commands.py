@@ -124,7 +124,14 @@ async def on_invoices(
     if isinstance(request, ListInvoices):
         titles = [p.title for p in providers_for(svc, team_id, request)]
         await ack(response_type="ephemeral", **placeholder(titles))
-        svc.store.audit("invoices.listed", team_id=team_id, user_id=user_id, subject=text or "open")
+        svc.store.audit(
+            "invoices.listed",
+            team_id=team_id,
+            user_id=user_id,
+            subject=text or "open",
+            batched=True,
+        )
+        await svc.acks.turn()
         await respond(
             replace_original=True, **await listing_message(svc, team_id, request, text=text)
         )

@@ -27,10 +27,21 @@ async def listing_message(
     side: Side = Side.AFTER,
     key: SortKey | None = None,
 ) -> dict[str, Any]:
-    """The page right after `key` (no key: the first page) or right before it."""
+    """The page right after `key` (no key: the first page) or right before it.
+
+    The message names no user, so the same request from the same team at the same time
+    is fetched and built once for all who asked.
+    """
     providers = providers_for(svc, team_id, request)
     query = InvoiceQuery(statuses=request.statuses, text=request.text)
-    gathered = await gather_invoices(
-        providers, query, Window(PAGE_SIZE, side, key), overdue_only=request.overdue_only
-    )
-    return invoice_list(request.title, gathered, request_text=text, today=today_utc())
+    window = Window(PAGE_SIZE, side, key)
+
+    async def build() -> dict[str, Any]:
+        gathered = await gather_invoices(
+            providers, query, window, overdue_only=request.overdue_only
+        )
+        return invoice_list(request.title, gathered, request_text=text, today=today_utc())
+
+    names = tuple(provider.name for provider in providers)
+    asked = (team_id, names, query, window, request.overdue_only, request.title, text)
+    return await svc.listings.run(asked, build)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from bot.access import Access
 from bot.checkout import Checkout
 from bot.connections import Connections
 from bot.payments import Payments
 from bot.settings import Settings
+from bot.singleflight import SingleFlight
+from bot.slack.priority import AckFirst
 from bot.store import Store
 
 
@@ -20,6 +23,8 @@ class Services:
     payments: Payments
     checkout: Checkout
     access: Access
+    acks: AckFirst = field(default_factory=AckFirst)
+    listings: SingleFlight[dict[str, Any]] = field(default_factory=SingleFlight)
 
     def provider_named(self, word: str) -> str | None:
         cls = self.connections.find_class(word)

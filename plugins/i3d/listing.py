@@ -53,8 +53,9 @@ async def collect(
     resume: int | None = None
     async with aclosing(batches(api, start, size, max_pages)) as pages:
         async for batch in pages:
-            for index, item in enumerate(batch.invoices):
-                invoice = converted(item)
+            with errors.reading("invoice list"):  # once per batch: it is a hot loop
+                invoices = [to_invoice(item) for item in batch.invoices]
+            for index, invoice in enumerate(invoices):
                 if not wanted(invoice):
                     continue
                 found.append(invoice)

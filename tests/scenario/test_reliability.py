@@ -100,3 +100,15 @@ async def test_a_restart_before_slack_accepts_still_sends_once(
     await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
     await settle_quietly(h)
     assert len(h.slack.posted_to("C0BILLING")) == 1
+
+
+async def test_a_burst_of_identical_commands_is_answered_from_one_provider_fetch(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """Twenty people ask at once: every one gets the list, i3D.net is asked far fewer times."""
+    state = i3d_sandbox.app[SANDBOX]
+    before = state.count("GET", "/v3/account/invoice")
+    answers = await asyncio.gather(*(harness.command("") for _ in range(20)))
+    lists = await asyncio.gather(*(harness.screen_after(screen) for _, screen, _ in answers))
+    assert all("INV-24-0101" in text_of(shown.message) for shown in lists)
+    assert state.count("GET", "/v3/account/invoice") - before < 20

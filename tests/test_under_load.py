@@ -1,0 +1,133 @@
+"""What keeps the bot quick under a burst of commands, each shown to change behaviour.
+
+Batched audit rows, acks before follow-ups, one fetch for identical concurrent asks,
+and respond() over a pooled HTTP session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from bot.singleflight import SingleFlight
+from bot.slack.priority import AckFirst
+from bot.slack.responses import PooledRespond
+from bot.store import Store
+
+
+def _rows(path: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(path) as other:  # what another reader of the file sees
+        return other.execute("SELECT action, subject FROM audit ORDER BY id").fetchall()
+
+
+def test_a_batched_audit_row_waits_for_the_flush_and_others_are_written_at_once(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "bot.sqlite"
+    store = Store(path)
+    store.audit("invoices.listed", team_id="T1", user_id="U1", subject="open", batched=True)
+    assert _rows(path) == []
+    store.audit("provider.connected", team_id="T1", user_id="U1", subject="i3d")
+    assert _rows(path) == [("invoices.listed", "open"), ("provider.connected", "i3d")]
+    store.audit("invoices.listed", team_id="T1", user_id="U1", subject="all", batched=True)
+    store.close()
+    assert _rows(path)[-1] == ("invoices.listed", "all")
+
+
+async def test_the_background_flush_writes_batched_rows_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite"
+    store = Store(path)
+    for word in ("a", "b", "c"):
+        store.audit("invoices.listed", subject=word, batched=True)
+    await store.flush_audit_in_background()
+    assert _rows(path) == [
+        ("invoices.listed", "a"),
+        ("invoices.listed", "b"),
+        ("invoices.listed", "c"),
+    ]
+    assert [entry.subject for entry in store.audit_log()] == ["c", "b", "a"]
+    store.close()
+
+
+async def test_follow_up_work_waits_while_a_request_waits_for_its_ack() -> None:
+    acks = AckFirst(patience=5)
+    order: list[str] = []
+
+    async def follow_up() -> None:
+        await acks.turn()
+        order.append("follow-up")
+
+    with acks.acking():
+        task = asyncio.create_task(follow_up())
+        await asyncio.sleep(0.05)
+        order.append("ack")
+    await task
+    assert order == ["ack", "follow-up"]
+
+
+async def test_a_flood_of_requests_delays_a_follow_up_by_no_more_than_its_patience() -> None:
+    acks = AckFirst(patience=0.1)
+    with acks.acking():
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        await acks.turn()
+        assert 0.09 < loop.time() - began < 1.0
+
+
+async def test_identical_concurrent_asks_share_one_run_and_the_next_runs_afresh() -> None:
+    flight: SingleFlight[int] = SingleFlight()
+    runs = 0
+
+    async def fetch() -> int:
+        nonlocal runs
+        runs += 1
+        mine = runs
+        await asyncio.sleep(0.05)
+        return mine
+
+    answers = await asyncio.gather(*(flight.run("open", fetch) for _ in range(50)))
+    assert answers == [1] * 50 and runs == 1
+    assert await flight.run("open", fetch) == 2  # nothing kept once the run ended
+    assert await asyncio.gather(flight.run("a", fetch), flight.run("b", fetch)) == [3, 4]
+    assert len(flight) == 0
+
+
+async def test_one_caller_giving_up_does_not_cancel_the_others() -> None:
+    flight: SingleFlight[str] = SingleFlight()
+
+    async def fetch() -> str:
+        await asyncio.sleep(0.05)
+        return "list"
+
+    impatient = asyncio.create_task(flight.run("k", fetch))
+    patient = asyncio.create_task(flight.run("k", fetch))
+    await asyncio.sleep(0.01)
+    impatient.cancel()
+    assert await patient == "list"
+
+
+async def test_respond_posts_the_message_over_the_shared_session() -> None:
+    received: list[dict[str, Any]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append(await request.json())
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/hooks/1", hook)
+    async with TestServer(app, host="127.0.0.1") as server, aiohttp.ClientSession() as session:
+        respond = PooledRespond(response_url=str(server.make_url("/hooks/1")), session=session)
+        await respond(text="Open invoices", blocks=[{"type": "divider"}], replace_original=True)
+        await respond(text="again", response_type=None)
+        assert not session.closed
+        assert session.connector is not None and len(session.connector._conns) == 1
+    assert received == [
+        {"text": "Open invoices", "blocks": [{"type": "divider"}], "replace_original": True},
+        {"text": "again"},
+    ]
