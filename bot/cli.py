@@ -45,8 +45,11 @@ async def _serve(settings: Settings, app: web.Application) -> None:
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
     # Everything loaded so far lives as long as the process: leave it out of the garbage
-    # collector's full passes, which would otherwise stall the event loop for tens of ms.
+    # collector's full passes, which would otherwise stall the event loop for tens of ms;
+    # and collect the young generation less often, as a burst of commands keeps many
+    # short-lived objects (measured with `python -m bench`: p99 ack latency).
     gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
     log.info("listening on http://%s:%s", settings.host, settings.port)
     try:
         if settings.socket_mode:

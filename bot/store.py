@@ -212,14 +212,22 @@ class Store:
             }
         )
 
+    def _payment_row(self, column: str, value: str) -> dict[str, Any] | None:
+        """One payments row, by a plain query: the landing page reads these under load,
+        and sqlite-utils' table lookup asks sqlite for its list of views each time."""
+        assert column in ("id", "token_hash")
+        cursor = self.db.execute(f"SELECT * FROM payments WHERE {column} = ?", [value])  # noqa: S608
+        row = cursor.fetchone()
+        return dict(zip([c[0] for c in cursor.description], row, strict=True)) if row else None
+
     def payment(self, payment_id: str) -> Payment | None:
-        rows = list(self.db["payments"].rows_where("id = ?", [payment_id]))
-        return _payment(rows[0]) if rows else None
+        row = self._payment_row("id", payment_id)
+        return _payment(row) if row else None
 
     def payment_by_token(self, token_hash: str) -> tuple[Payment, float] | None:
         """The payment a token belongs to, and when the token expires (unix time)."""
-        rows = list(self.db["payments"].rows_where("token_hash = ?", [token_hash]))
-        return (_payment(rows[0]), rows[0]["token_expires_at"]) if rows else None
+        row = self._payment_row("token_hash", token_hash)
+        return (_payment(row), row["token_expires_at"]) if row else None
 
     def compare_and_set_state(
         self, payment_id: str, expected: set[PaymentState], new: PaymentState, **fields: Any

@@ -36,4 +36,5 @@ class AckFirst:
         """Return once no request waits for its ack, or after `patience` seconds."""
         if self.waiting:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), self.patience)
+                async with asyncio.timeout(self.patience):  # no extra task, unlike wait_for
+                    await self._idle.wait()

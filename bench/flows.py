@@ -1,0 +1,60 @@
+"""What a person does in the local Slack, timed: type a command, wait for what it shows."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bench.world import CHANNEL, USER, World
+from bot.emulator.workspace import Message
+
+
+def everything_in(message: Message) -> str:
+    return message.text + " " + str(message.blocks)
+
+
+async def list_invoices(
+    world: World, text: str = "", seconds: float = 60.0
+) -> tuple[float, Message]:
+    """Type `/invoices text`; the seconds until the list replaces the placeholder."""
+    slack = world.emulator
+    before = {m.ts for m in slack.ephemerals(USER, CHANNEL)}
+    began = time.perf_counter()
+    await slack.slash_command(USER, CHANNEL, text)
+
+    def listed() -> Message | None:
+        for message in slack.ephemerals(USER, CHANNEL):
+            if message.ts not in before and "Fetching invoices" not in message.text:
+                return message
+        return None
+
+    message = await slack.wait_until(listed, seconds)
+    return time.perf_counter() - began, message
+
+
+def button(message: Message, action_id: str, contains: str = "") -> dict[str, Any]:
+    for block in message.blocks:
+        for element in [*block.get("elements", []), block.get("accessory") or {}]:
+            if element.get("action_id") == action_id and contains in element.get("value", ""):
+                return dict(element)
+    raise LookupError(f"no {action_id} in {message.text!r}")
+
+
+async def click_and_wait(
+    world: World, message: Message, action_id: str, seconds: float = 60.0
+) -> tuple[float, Message]:
+    """Click a button of `message`; the seconds until the message shows something else."""
+    slack = world.emulator
+    value = button(message, action_id)["value"]
+    changed_from = everything_in(message)
+    began = time.perf_counter()
+    await slack.click(USER, message, action_id, value=value)
+
+    def changed() -> Message | None:
+        for shown in slack.ephemerals(USER, CHANNEL):
+            if shown.ts == message.ts and everything_in(shown) != changed_from:
+                return shown
+        return None
+
+    shown = await slack.wait_until(changed, seconds)
+    return time.perf_counter() - began, shown

@@ -1,0 +1,106 @@
+"""`python -m bench.load SPEC_JSON`: a closed-loop HTTP load from a process of its own.
+
+`concurrency` workers send requests back to back until `requests` have been answered,
+and the timings go to stdout as JSON. Slash commands are signed as Slack signs them,
+each with its own response_url; GETs may carry a cookie.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from slack_sdk.signature import SignatureVerifier
+
+
+def command_body(index: int, response_url: str, spec: dict[str, Any]) -> bytes:
+    return urlencode(
+        {
+            "token": "unused",
+            "team_id": spec["team_id"],
+            "team_domain": "bench",
+            "channel_id": spec["channel_id"],
+            "channel_name": "general",
+            "user_id": spec["user_id"],
+            "user_name": "bench",
+            "command": "/invoices",
+            "text": "",
+            "api_app_id": "A0BENCH",
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": f"{index}.bench",
+        }
+    ).encode()
+
+
+async def run(spec: dict[str, Any]) -> dict[str, Any]:
+    total: int = spec["requests"]
+    hooks: list[str] = spec.get("response_urls") or []
+    signer = SignatureVerifier(spec["signing_secret"]) if spec.get("signing_secret") else None
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    failures: list[str] = []
+    issued = expected = 0
+    expect = spec["expect"].encode() if spec.get("expect") else None
+    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    cookies = spec.get("cookies") or {}
+    async with aiohttp.ClientSession(connector=connector, cookies=cookies) as http:
+
+        async def one(index: int) -> None:
+            nonlocal expected
+            if signer is None:
+                began = time.perf_counter()
+                async with http.get(spec["url"]) as response:
+                    body = await response.read()
+                if expect and expect in body:
+                    expected += 1
+            else:
+                hook = hooks[index % len(hooks)] if hooks else "http://127.0.0.1:9/none"
+                body = command_body(index, hook, spec)
+                stamp = str(int(time.time()))
+                headers = {
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "X-Slack-Request-Timestamp": stamp,
+                    "X-Slack-Signature": signer.generate_signature(timestamp=stamp, body=body),
+                }
+                began = time.perf_counter()
+                async with http.post(spec["url"], data=body, headers=headers) as response:
+                    await response.read()
+            latencies.append(time.perf_counter() - began)
+            statuses[response.status] = statuses.get(response.status, 0) + 1
+
+        async def worker() -> None:
+            nonlocal issued
+            while issued < total:
+                index = issued
+                issued += 1
+                try:
+                    await one(index)
+                except (aiohttp.ClientError, TimeoutError) as error:
+                    failures.append(repr(error))
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(spec["concurrency"])))
+        elapsed = time.perf_counter() - began
+    return {
+        "elapsed": elapsed,
+        "latencies": latencies,
+        "statuses": {str(k): v for k, v in statuses.items()},
+        "failures": failures[:5],
+        "failed": len(failures),
+        "expected": expected,
+    }
+
+
+def main() -> None:
+    spec = json.loads(sys.stdin.read())
+    print(json.dumps(asyncio.run(run(spec))))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""Everything a benchmark talks to: a local Slack, the provider sandboxes, the bot.
+
+The Slack emulator runs in this (the driver's) process, so the driver can type
+commands, click buttons and issue response_urls; the sandboxes, the bot and the load
+generator each get a process of their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import sys
+import tempfile
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bench.processes import (
+    HOST,
+    Child,
+    free_port,
+    invoicebot_command,
+    start,
+    wait_until_answering,
+)
+from bot.connections import Connections
+from bot.credentials import CredentialBox, generate_key
+from bot.emulator import EMULATOR, create_app
+from bot.emulator.client import Emulator
+from bot.plugins import make_plugin_manager, providers, sandboxes
+from bot.store import Store
+
+TEAM, USER, ADMIN, CHANNEL, BILLING = "T0TEAM", "U0PAYER", "U0ADMIN", "C0GENERAL", "C0BILLING"
+
+
+@dataclass
+class World:
+    stack: AsyncExitStack
+    data_dir: Path
+    signing_secret: str = field(default_factory=lambda: secrets.token_hex(16))
+    bot_token: str = field(default_factory=lambda: "xoxb-bench-" + secrets.token_hex(8))
+    bot_url: str = field(default_factory=lambda: f"http://{HOST}:{free_port()}")
+    slack_url: str = field(default_factory=lambda: f"http://{HOST}:{free_port()}")
+    sandbox_urls: dict[str, str] = field(default_factory=dict)
+    slack: Emulator | None = None
+    bot: Child | None = None
+    http: aiohttp.ClientSession | None = None
+
+    @property
+    def emulator(self) -> Emulator:
+        assert self.slack is not None
+        return self.slack
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        assert self.http is not None
+        return self.http
+
+    def slack_env(self) -> dict[str, str]:
+        return {
+            "SLACK_BOT_TOKEN": self.bot_token,
+            "SLACK_SIGNING_SECRET": self.signing_secret,
+            "SLACK_API_URL": f"{self.slack_url}/api/",
+        }
+
+    def bot_env(self, port: int, database: Path, secret_key: str) -> dict[str, str]:
+        return {
+            **self.slack_env(),
+            "INVOICEBOT_PUBLIC_URL": self.bot_url,
+            "INVOICEBOT_SECRET_KEY": secret_key,
+            "INVOICEBOT_BILLING_CHANNEL": BILLING,
+            "INVOICEBOT_DATABASE": str(database),
+            "INVOICEBOT_HOST": HOST,
+            "INVOICEBOT_PORT": str(port),
+            "INVOICEBOT_PAYERS": USER,
+            "INVOICEBOT_ADMINS": ADMIN,
+            "INVOICEBOT_POLL_FIRST_DELAY": "1",
+            "INVOICEBOT_POLL_MAX_DELAY": "2",
+        }
+
+    def response_urls(self, count: int) -> list[str]:
+        """Fresh response_urls, as Slack gives each slash command its own."""
+        issue = self.emulator.response_urls.issue
+        return [
+            f"{self.slack_url}/hooks/{issue(USER, CHANNEL, from_command=True).id}"
+            for _ in range(count)
+        ]
+
+    async def sandbox(self, name: str, path: str, body: dict[str, Any]) -> None:
+        async with self.session.post(self.sandbox_urls[name] + path, json=body) as response:
+            response.raise_for_status()
+
+    async def set_latency(self, seconds: dict[str, float]) -> None:
+        for name, latency in seconds.items():
+            await self.sandbox(name, "/_sandbox/settings", {"latency": latency})
+
+    async def load(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """Run `bench.load` in a process of its own and return what it measured."""
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.load",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        out, _ = await process.communicate(json.dumps(spec).encode())
+        if process.returncode:
+            raise RuntimeError(f"the load generator failed ({process.returncode})")
+        return dict(json.loads(out))
+
+    def command_load(self, url: str, requests: int, concurrency: int) -> dict[str, Any]:
+        return {
+            "url": url,
+            "signing_secret": self.signing_secret,
+            "requests": requests,
+            "concurrency": concurrency,
+            "response_urls": self.response_urls(requests),
+            "team_id": TEAM,
+            "user_id": USER,
+            "channel_id": CHANNEL,
+        }
+
+    async def prepared_database(self) -> tuple[Path, str]:
+        """The bot's database with every sandbox connected (done once), and its key."""
+        database = self.data_dir / "invoicebot.sqlite"
+        key_file = self.data_dir / "secret.key"
+        if not key_file.exists():
+            key_file.write_text(generate_key())
+            await self._connect_all(database, key_file.read_text())
+        return database, key_file.read_text()
+
+    async def start_bot(self) -> Child:
+        """`invoicebot run` on the prepared database, kept running until the end."""
+        database, key = await self.prepared_database()
+        port = int(self.bot_url.rsplit(":", 1)[1])
+        self.bot = await start(
+            "invoicebot",
+            [*invoicebot_command(), "run"],
+            self.bot_url,
+            ready_path="/healthz",
+            env=self.bot_env(port, database, key),
+            cwd=self.data_dir,
+        )
+        self.stack.push_async_callback(self.bot.stop)
+        return self.bot
+
+    async def _connect_all(self, database: Path, secret_key: str) -> None:
+        store = Store(database, CredentialBox(secret_key))
+        try:
+            connections = Connections(store, providers(make_plugin_manager()), self.session)
+            offered = sandboxes(make_plugin_manager())
+            for name, url in self.sandbox_urls.items():
+                credentials = offered[name].credentials(url)
+                await connections.connect(TEAM, name, credentials, connected_by=ADMIN)
+        finally:
+            store.close()
+
+
+async def open_world(stack: AsyncExitStack) -> World:
+    """The local Slack and every sandbox, up; the bot is started by `World.start_bot`."""
+    data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="invoicebot-bench-")))
+    world = World(stack, data_dir)
+    world.http = await stack.enter_async_context(aiohttp.ClientSession())
+    app = create_app(
+        request_url=f"{world.bot_url}/slack/events",
+        signing_secret=world.signing_secret,
+        bot_token=world.bot_token,
+        public_url=world.slack_url,
+    )
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    await web.TCPSite(runner, HOST, int(world.slack_url.rsplit(":", 1)[1])).start()
+    world.slack = app[EMULATOR]
+    ports = {name: free_port() for name in sandboxes(make_plugin_manager())}
+    world.sandbox_urls = {name: f"http://{HOST}:{port}" for name, port in ports.items()}
+    some = next(iter(world.sandbox_urls.values()))
+    child = await start(
+        "sandboxes",
+        [sys.executable, "-m", "bench.sandboxes", json.dumps(ports), world.bot_url],
+        some,
+    )
+    stack.push_async_callback(child.stop)
+    for url in world.sandbox_urls.values():
+        await wait_until_answering(url)
+    return world
