@@ -372,7 +372,8 @@ class Store:
     def flush_audit(self) -> None:
         """Write the batched audit entries, oldest first, in one transaction."""
         if self._audit_batch:
-            self.db["audit"].insert_all(self._audit_batch)  # kept if this fails
+            with self.db.atomic():
+                _insert_audit(self.db.conn, self._audit_batch)  # kept if this fails
             self._audit_batch = []
 
     async def flush_audit_in_background(self) -> None:
@@ -391,13 +392,8 @@ class Store:
         if self._audit_db is None:
             self._audit_db = sqlite3.connect(self.path, check_same_thread=False)
             self._audit_db.execute("PRAGMA busy_timeout = 5000")
-        # Plain executemany: the loop over rows runs in C, so it barely holds the GIL.
         with self._audit_db:
-            self._audit_db.executemany(
-                "INSERT INTO audit (at, team_id, user_id, action, subject, detail) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [tuple(row[column] for column in AUDIT_COLUMNS) for row in rows],
-            )
+            _insert_audit(self._audit_db, rows)
 
     def audit_log(self, limit: int = 100) -> list[AuditEntry]:
         self.flush_audit()
@@ -452,6 +448,15 @@ class Store:
             "DELETE FROM connections WHERE team_id = ? AND provider = ?", [team_id, provider]
         )
         return cursor.rowcount == 1
+
+
+def _insert_audit(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
+    """Plain executemany: the loop over rows runs in C, so it barely holds the GIL."""
+    conn.executemany(
+        "INSERT INTO audit (at, team_id, user_id, action, subject, detail) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [tuple(row[column] for column in AUDIT_COLUMNS) for row in rows],
+    )
 
 
 def _payment(row: dict[str, Any]) -> Payment:
