@@ -15,15 +15,25 @@ from bot.connections import Connections
 from bot.models import (
     Captured,
     Emailed,
+    FormPost,
     Money,
     Payment,
     PaymentOptions,
     PaymentRequest,
     PaymentState,
+    Redirect,
 )
 from bot.payments import CUSTOMER_LINK_LIFETIME, UNSETTLED, Payments
-from bot.provider import Direction, NotPayable, PaymentRejected, ProviderError
-from bot.settlement import Settlement
+from bot.provider import (
+    Direction,
+    NotPayable,
+    PaymentRejected,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimited,
+)
+from bot.settlement import IN_FLIGHT_LIMIT, Settlement
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +42,20 @@ class CheckoutRefused(ProviderError):
     """The payment was not started; the message says why and what to do."""
 
 
+class OutcomeUnknown(ProviderError):
+    """The provider's answer to a call that may have charged was lost: the attempt is
+    UNKNOWN and the poller keeps asking. The message tells the payer not to pay again."""
+
+
 @dataclass(frozen=True)
 class Started:
     payment: Payment
     token: str
     pay_url: str
     lifetime: float
-    """Seconds the pay link works for."""
+    """Seconds the pay link works for (from now)."""
+    reused: bool = False
+    """A customer's link that was already live, shown again instead of a new one."""
 
 
 @dataclass
@@ -48,6 +65,10 @@ class Checkout:
     settlement: Settlement
     public_url: str
 
+    @property
+    def store(self) -> Store:
+        return self.payments.store
+
     async def options(self, team_id: str, provider: str, invoice_ids: list[str]) -> PaymentOptions:
         options = await self.connections.get(team_id, provider).payment_options(invoice_ids)
         unpayable = [invoice.number for invoice in options.invoices if not invoice.payable]
@@ -55,21 +76,61 @@ class Checkout:
             raise NotPayable(f"Invoice {', '.join(unpayable)} cannot be paid now (not open).")
         return options
 
-    def _refuse_if_live(self, team_id: str, provider: str, invoice_ids: list[str]) -> None:
-        for earlier in self.payments.store.payments_for_invoices(team_id, provider, invoice_ids):
+    def _refuse_if_taken(
+        self, team_id: str, provider: str, invoice_ids: list[str], *, receivable: bool
+    ) -> Payment | None:
+        """Refuse while another attempt could still take the money; inside `claim()`.
+
+        Returns a receivable's live customer link, which is shown again instead of a
+        second one. A start that never produced a link refuses only while it is in flight.
+        """
+        now = time.time()
+        if self.store.settlement_of(team_id, provider, invoice_ids):
+            paid = next(
+                (
+                    p
+                    for p in self.store.payments_for_invoices(team_id, provider, invoice_ids)
+                    if p.state is PaymentState.PAID
+                ),
+                None,
+            )
+            who = f" by <@{paid.user_id}>" if paid and not receivable else ""
+            numbers = ", ".join(paid.invoice_numbers) if paid else ", ".join(invoice_ids)
+            raise CheckoutRefused(f"Invoice {numbers} was already paid with invoicebot{who}.")
+        for earlier in self.store.payments_for_invoices(team_id, provider, invoice_ids):
             numbers = ", ".join(earlier.invoice_numbers)
-            if earlier.state is PaymentState.PAID:
+            if earlier.state is PaymentState.CREATED:
+                if earlier.created_at.timestamp() > now - IN_FLIGHT_LIMIT:
+                    raise CheckoutRefused(
+                        f"A payment of invoice {numbers} is being started right now "
+                        f"(by <@{earlier.user_id}>). Nothing else was started; wait a moment."
+                    )
+            elif earlier.state is PaymentState.UNKNOWN and earlier.could_have_taken_money:
                 raise CheckoutRefused(
-                    f"Invoice {numbers} was already paid with invoicebot by <@{earlier.user_id}>."
+                    f"invoicebot does not know yet whether the payment of invoice {numbers} "
+                    f"started by <@{earlier.user_id}> went through, and is checking with the "
+                    "provider. Do not pay again: the billing channel hears as soon as it is "
+                    "known."
                 )
-            if (
-                earlier.state in UNSETTLED
-                and self.payments.store.token_expiry(earlier.id) > time.time()
-            ):
-                raise CheckoutRefused(
-                    f"<@{earlier.user_id}> already has a payment link for invoice {numbers} "
-                    "that has not expired. Nothing was started, so nothing is paid twice."
-                )
+            elif earlier.state in UNSETTLED and self.store.token_expiry(earlier.id) > now:
+                if isinstance(earlier.start, Emailed):
+                    continue  # the customer may pay by e-mail or by link: settled once
+                if receivable and isinstance(earlier.start, Redirect | FormPost):
+                    return earlier
+                if not receivable:
+                    raise CheckoutRefused(
+                        f"<@{earlier.user_id}> already has a payment link for invoice {numbers} "
+                        "that has not expired. Nothing was started, so nothing is paid twice."
+                    )
+        return None
+
+    def _again(self, live: Payment) -> Started | None:
+        sealed = self.store.sealed_token(live.id)
+        token = self.store.open_text(sealed) if sealed else None
+        if token is None:
+            return None
+        lifetime = self.store.token_expiry(live.id) - time.time()
+        return Started(live, token, f"{self.public_url}/pay/{token}", lifetime, reused=True)
 
     async def start(
         self,
@@ -98,27 +159,34 @@ class Checkout:
                 f"The amount changed from {expected} to {options.total} since the menu was "
                 "shown. Nothing was paid; open the invoice again to see the new amount."
             )
-        self._refuse_if_live(team_id, provider, invoice_ids)
         cls = self.connections.provider_class(provider)
         receivable = cls.capabilities.direction is Direction.RECEIVABLE
         lifetime = CUSTOMER_LINK_LIFETIME if receivable else self.payments.token_lifetime
-        payment, token = self.payments.record(
-            Payment(
-                team_id=team_id,
-                provider=provider,
-                direction=cls.capabilities.direction.value,
-                invoice_ids=tuple(invoice.id for invoice in options.invoices),
-                invoice_numbers=tuple(invoice.number for invoice in options.invoices),
-                amount=options.total,
-                method_id=method.id,
-                method_name=method.name,
-                issuer_id=issuer_id,
-                user_id=user_id,
-                channel_id=channel_id,
-                response_url=response_url,
-            ),
-            lifetime,
-        )
+        with self.store.claim():
+            live = self._refuse_if_taken(team_id, provider, invoice_ids, receivable=receivable)
+            again = self._again(live) if live else None
+            if again is None:
+                payment, token = self.payments.record(
+                    Payment(
+                        team_id=team_id,
+                        provider=provider,
+                        direction=cls.capabilities.direction.value,
+                        invoice_ids=tuple(invoice.id for invoice in options.invoices),
+                        invoice_numbers=tuple(invoice.number for invoice in options.invoices),
+                        amount=options.total,
+                        method_id=method.id,
+                        method_name=method.name,
+                        issuer_id=issuer_id,
+                        user_id=user_id,
+                        channel_id=channel_id,
+                        response_url=response_url,
+                        charges_at_once=method.saved_card,
+                    ),
+                    lifetime,
+                    keep_token=receivable,
+                )
+        if again is not None:
+            return again
         pay_url = f"{self.public_url}/pay/{token}"
         try:
             started = await self.connections.get(team_id, provider).start_payment(
@@ -132,10 +200,10 @@ class Checkout:
                     token=token,
                 )
             )
-        except ProviderError as error:
-            self.payments.move(payment.id, PaymentState.FAILED, last_error=error.message)
+        except Exception as error:
+            self._after_failed_start(payment, error)
             raise
-        self.payments.store.update_payment(
+        self.store.update_payment(
             payment.id,
             start=started.start.model_dump_json(),
             provider_reference=started.provider_reference,
@@ -143,38 +211,86 @@ class Checkout:
         self.payments.move(payment.id, PaymentState.LINK_ISSUED)
         self.settlement.schedule_first_check(payment.id)
         if isinstance(started.start, Captured):
-            current = self.payments.store.payment(payment.id)
+            current = self.store.payment(payment.id)
             assert current is not None
             await self.settlement.check(current)
-        current = self.payments.store.payment(payment.id)
+        current = self.store.payment(payment.id)
         assert current is not None
         return Started(current, token, pay_url, lifetime)
+
+    def _after_failed_start(self, payment: Payment, error: Exception) -> None:
+        """A clear refusal ends the attempt; a lost answer to a charge makes it UNKNOWN.
+
+        A start that needs the payer's browser (a link) cannot have taken money without
+        a link, so it simply failed; a saved card may have been charged, so we keep asking.
+        """
+        message = error.message if isinstance(error, ProviderError) else "provider error"
+        ambiguous = isinstance(error, ProviderUnavailable) and not isinstance(
+            error, RateLimited
+        )
+        if not isinstance(error, ProviderError):
+            log.error("provider %s failed while starting a payment", payment.provider)
+            ambiguous = True
+        if ambiguous and payment.charges_at_once:
+            self.payments.move(payment.id, PaymentState.UNKNOWN, last_error=message)
+            self.settlement.schedule_first_check(payment.id)
+            raise OutcomeUnknown(
+                f"{message} So invoicebot does not know yet whether {payment.method_name} was "
+                "charged. It is checking with the provider and will update this message, and "
+                "the billing channel hears if it went through. Do not pay again."
+            ) from error
+        self.payments.move(payment.id, PaymentState.FAILED, last_error=message)
 
     async def send_by_email(
         self, *, team_id: str, user_id: str, provider: str, invoice_id: str, to: str | None
     ) -> Payment:
-        """E-mail the invoice to its customer and watch for the payment like any other."""
+        """E-mail the invoice to its customer and watch for the payment like any other.
+
+        The attempt is recorded before the provider is asked, so an e-mail whose answer
+        is lost (or a crash) still leaves something the poller watches.
+        """
         options = await self.options(team_id, provider, [invoice_id])
         (invoice,) = options.invoices
-        address = await self.connections.get(team_id, provider).send_invoice(invoice.id, to)
-        payment, _ = self.payments.record(
-            Payment(
-                team_id=team_id,
-                provider=provider,
-                direction=Direction.RECEIVABLE.value,
-                invoice_ids=(invoice.id,),
-                invoice_numbers=(invoice.number,),
-                amount=options.total,
-                method_id="email",
-                method_name="e-mail",
-                user_id=user_id,
-                start=Emailed(to=address),
-            ),
-            CUSTOMER_LINK_LIFETIME,
-        )
-        self.payments.store.update_payment(payment.id, start=Emailed(to=address).model_dump_json())
+        with self.store.claim():
+            self._refuse_if_taken(team_id, provider, [invoice.id], receivable=True)
+            payment, _ = self.payments.record(
+                Payment(
+                    team_id=team_id,
+                    provider=provider,
+                    direction=Direction.RECEIVABLE.value,
+                    invoice_ids=(invoice.id,),
+                    invoice_numbers=(invoice.number,),
+                    amount=options.total,
+                    method_id="email",
+                    method_name="e-mail",
+                    user_id=user_id,
+                    start=Emailed(to=to or "the customer's address on file"),
+                ),
+                CUSTOMER_LINK_LIFETIME,
+            )
+            # Kept from the start: an e-mail may have gone out even if the answer is lost.
+            self.store.update_payment(
+                payment.id, start=Emailed(to=to or "the address on file").model_dump_json()
+            )
+        try:
+            address = await self.connections.get(team_id, provider).send_invoice(invoice.id, to)
+        except ProviderUnavailable as error:
+            if isinstance(error, RateLimited):
+                self.payments.move(payment.id, PaymentState.FAILED, last_error=error.message)
+                raise
+            self.payments.move(payment.id, PaymentState.UNKNOWN, last_error=error.message)
+            self.settlement.schedule_first_check(payment.id)
+            raise OutcomeUnknown(
+                f"{error.message} It may have been sent anyway: invoicebot watches the invoice "
+                "and the billing channel hears when the customer pays."
+            ) from error
+        except Exception as error:
+            message = error.message if isinstance(error, ProviderError) else "provider error"
+            self.payments.move(payment.id, PaymentState.FAILED, last_error=message)
+            raise
+        self.store.update_payment(payment.id, start=Emailed(to=address).model_dump_json())
         self.payments.move(payment.id, PaymentState.LINK_ISSUED)
         self.settlement.schedule_first_check(payment.id)
-        current = self.payments.store.payment(payment.id)
+        current = self.store.payment(payment.id)
         assert current is not None
         return current

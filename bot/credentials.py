@@ -61,3 +61,14 @@ class CredentialBox:
                 "or connect the provider again."
             ) from None
         return model.model_validate(data)
+
+    def seal_text(self, text: str) -> bytes:
+        """A secret that is not a credentials model (a customer's pay-link token)."""
+        return self._fernet.encrypt(text.encode())
+
+    def open_text(self, sealed: bytes) -> str | None:
+        """The text, or None when the key that sealed it is gone (the secret is lost)."""
+        try:
+            return self._fernet.decrypt(sealed).decode()
+        except InvalidToken:
+            return None

@@ -44,13 +44,26 @@ def register_providers(register: Callable[[type[Provider]], None]) -> None:
 
 
 @hookspec
-def payment_confirmed(payment: Payment, outbox: Outbox) -> None:
-    """A payment was confirmed paid by its provider; called exactly once per payment.
+def payment_confirmed(payment: Payment, outbox: Outbox, superseded: list[Payment]) -> None:
+    """An invoice (or several paid together) was settled; called once per settlement.
 
-    Runs inside the database transaction that records the payment as paid, so it must
-    be quick and must not do I/O: enqueue Slack messages on `outbox` instead, and they
-    are sent after the commit. An exception is logged and skips only your own plugin:
-    the payment stays paid and the other plugins still hear of it.
+    `payment` is the attempt the provider's evidence credits (who paid, how, when; its
+    `settlement_id` names the settlement). `superseded` are the other attempts on the
+    same invoices that ended because of it (links no longer needed).
+
+    Runs inside the database transaction that records the settlement, so it must be
+    quick and must not do I/O: enqueue Slack messages on `outbox` instead, and they are
+    sent after the commit. An exception is logged and skips only your own plugin: the
+    invoice stays settled and the other plugins still hear of it.
+    """
+
+
+@hookspec
+def payment_ended(payment: Payment, outbox: Outbox) -> None:
+    """An attempt ended without money: declined, cancelled, or an outcome that was
+    unknown and is now known (`payment.state`, with the reason in `payment.last_error`).
+
+    Same rules as `payment_confirmed`: called inside the transaction, enqueue only.
     """
 
 

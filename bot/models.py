@@ -257,7 +257,15 @@ class PaymentCheck(BaseModel):
 
 
 class OutcomeStatus(StrEnum):
+    """What a provider says about a payment.
+
+    PENDING: the provider answered and the payment is not finished. UNKNOWN: the provider
+    could not be asked or its answer could not be read, so nothing can be concluded; the
+    core keeps asking and never treats it as failed.
+    """
+
     PENDING = "pending"
+    UNKNOWN = "unknown"
     PAID = "paid"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -267,18 +275,31 @@ class PaymentOutcome(BaseModel):
     status: OutcomeStatus
     message: str = ""
     paid_at: datetime | None = None
+    attributed: bool = Field(
+        default=False,
+        description="PAID only: the provider's own record ties the money to this attempt "
+        "(a transaction carrying our reference), not just the invoice showing paid. The "
+        "core then credits this attempt; otherwise it chooses among the invoice's attempts.",
+    )
 
 
 class PaymentState(StrEnum):
-    """Where a payment is; `bot.payments` holds which moves are legal."""
+    """Where a payment attempt is; `bot.payments` holds which moves are legal.
+
+    An attempt is evidence, not the settlement: an invoice is settled once (see
+    `bot.settlement`), and its other attempts end SUPERSEDED. UNKNOWN is an attempt whose
+    outcome the provider has not told us (a lost answer, a crash mid-start).
+    """
 
     CREATED = "created"
     LINK_ISSUED = "link_issued"
     OPENED = "opened"
+    UNKNOWN = "unknown"
     PAID = "paid"
     FAILED = "failed"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    SUPERSEDED = "superseded"
 
 
 class Payment(BaseModel):
@@ -309,6 +330,30 @@ class Payment(BaseModel):
     )
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     paid_at: datetime | None = None
+    charges_at_once: bool = Field(
+        default=False, description="A saved card: starting it may take the money by itself."
+    )
+    opened_at: datetime | None = Field(
+        default=None, description="When the payer's browser first used the pay link."
+    )
+    last_error: str | None = None
+    settlement_id: str | None = Field(
+        default=None, description="The settlement this attempt was credited with, once paid."
+    )
+
+    @property
+    def could_have_taken_money(self) -> bool:
+        """Whether money can have moved through this attempt at all.
+
+        A link the payer never opened cannot have been paid (the provider's page is only
+        reached through our pay page); an attempt that never got a link can only have
+        charged if it was a saved card.
+        """
+        if isinstance(self.start, Redirect | FormPost):
+            return self.opened_at is not None
+        if isinstance(self.start, Captured | Emailed):
+            return True
+        return self.charges_at_once
 
 
 class InvoiceLine(BaseModel):

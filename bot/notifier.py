@@ -10,25 +10,46 @@ from __future__ import annotations
 from bot import hookimpl
 from bot.hookspecs import Outbox
 from bot.models import Payment
-from bot.outbox import RESPONSE_URL
+from bot.outbox import RESPONSE_URL, SETTLEMENT_EVENT
 from bot.slack.blocks.paying import confirmation, settled
 
 
 class SlackNotifier:
-    """Posts the confirmation to the billing channel and settles the payer's message."""
+    """Posts the confirmation to the billing channel and settles the payers' messages."""
 
     def __init__(self, billing_channel: str, provider_titles: dict[str, str]) -> None:
         self.billing_channel = billing_channel
         self.provider_titles = provider_titles
 
     @hookimpl
-    def payment_confirmed(self, payment: Payment, outbox: Outbox) -> None:
+    def payment_confirmed(
+        self, payment: Payment, outbox: Outbox, superseded: list[Payment]
+    ) -> None:
         title = self.provider_titles.get(payment.provider, payment.provider)
+        settlement = payment.settlement_id or payment.id
         outbox.enqueue(
             "chat.postMessage",
-            {"channel": self.billing_channel, **confirmation(payment, title)},
-            key=f"confirmation:{payment.id}",
+            {
+                "channel": self.billing_channel,
+                **confirmation(payment, title),
+                "metadata": {
+                    "event_type": SETTLEMENT_EVENT,
+                    "event_payload": {"settlement_id": settlement, "payment_id": payment.id},
+                },
+            },
+            key=f"confirmation:{settlement}",
         )
+        for attempt in [payment, *superseded]:
+            if attempt.response_url:
+                shown = settled(attempt, paid_by=payment)
+                outbox.enqueue(
+                    RESPONSE_URL,
+                    {"url": attempt.response_url, "body": {"replace_original": True, **shown}},
+                    key=f"settled:{attempt.id}",
+                )
+
+    @hookimpl
+    def payment_ended(self, payment: Payment, outbox: Outbox) -> None:
         if payment.response_url:
             outbox.enqueue(
                 RESPONSE_URL,
@@ -36,5 +57,5 @@ class SlackNotifier:
                     "url": payment.response_url,
                     "body": {"replace_original": True, **settled(payment)},
                 },
-                key=f"settled:{payment.id}",
+                key=f"ended:{payment.id}",
             )

@@ -1,8 +1,15 @@
-"""Sends queued Slack calls until Slack takes them: the confirmation is never lost.
+"""Sends queued Slack calls until Slack takes them: the confirmation is never lost,
+and never posted twice.
 
 Rows are written in the same transaction as the state change they announce; this
 sender retries 429 (after `Retry-After`), 5xx and network errors with backoff, gives up
 only on errors that retrying cannot fix, and picks up where it left off after a restart.
+
+`chat.postMessage` has no idempotency key, so a post marked with message metadata is
+sent with care: the row notes that a call is under way before making it; a call whose
+answer never came (a reset connection, a 5xx, a crash) leaves that note, and before
+posting again the sender looks for the marked message among the channel's recent
+messages and adopts it if Slack did post it. The HTTP client underneath never retries.
 """
 
 from __future__ import annotations
@@ -11,12 +18,16 @@ import asyncio
 import contextlib
 import logging
 import time
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.store import OutboxItem, Store
+
+SETTLEMENT_EVENT = "invoicebot_settlement"
+"""Message metadata `event_type` on each confirmation (set by `bot.notifier`)."""
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +58,35 @@ PERMANENT_ERRORS = frozenset(
 )
 
 
+# A lookup for an earlier post that fails with these cannot be mended by waiting:
+# the post goes ahead (README, Reliability: the bot must be a member of the channel).
+LOOKUP_IMPOSSIBLE = frozenset(
+    {"missing_scope", "not_in_channel", "channel_not_found", "unknown_method", "not_allowed"}
+)
+LOOKUP_MARGIN = 60.0
+"""Seconds before the first attempt from which the channel's history is searched."""
+LOOKUP_PAGES = 10
+
+
 class Retry(Exception):
-    def __init__(self, reason: str, after: float | None = None) -> None:
+    def __init__(self, reason: str, after: float | None = None, *, done: bool = False) -> None:
         super().__init__(reason)
         self.after = after
+        self.done = done
+        """True when Slack said for sure that the call did nothing (429)."""
 
 
 class GiveUp(Exception):
     pass
+
+
+def marker(item: OutboxItem) -> str | None:
+    """The settlement id a post is marked with, if it is one to post only once."""
+    if item.method != "chat.postMessage":
+        return None
+    payload = (item.args.get("metadata") or {}).get("event_payload") or {}
+    value = payload.get("settlement_id")
+    return str(value) if value else None
 
 
 class OutboxSender:
@@ -74,18 +106,17 @@ class OutboxSender:
         self.max_delay = max_delay
         self.wake = asyncio.Event()
 
-    async def _call(self, item: OutboxItem) -> None:
-        if item.method == RESPONSE_URL:
-            await self._post_response_url(item.args["url"], item.args["body"])
-            return
+    async def _slack(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        """One Web API call, its failure sorted into Retry (with `done` when Slack surely
+        did nothing) or GiveUp."""
         try:
-            await self.client.api_call(item.method, json=item.args)
+            response = await self.client.api_call(method, json=args)
         except SlackApiError as error:
             status = error.response.status_code
             code = str(error.response.get("error", ""))
-            if status == 429:
+            if status == 429 or code == "ratelimited":
                 after = float(error.response.headers.get("Retry-After", self.first_delay))
-                raise Retry("ratelimited", after) from None
+                raise Retry("ratelimited", after, done=True) from None
             if status >= 500:
                 raise Retry(f"Slack answered {status}") from None
             if code in PERMANENT_ERRORS:
@@ -93,6 +124,66 @@ class OutboxSender:
             raise Retry(code or f"Slack answered {status}") from None
         except (aiohttp.ClientError, TimeoutError) as error:
             raise Retry(f"network: {error!r}") from None
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    async def _find_posted(self, item: OutboxItem, mark: str) -> str | None:
+        """The ts of a message in the channel carrying `mark`, if an earlier call posted it."""
+        assert item.attempted_at is not None
+        cursor = ""
+        for _ in range(LOOKUP_PAGES):
+            args: dict[str, Any] = {
+                "channel": item.args["channel"],
+                "oldest": f"{item.attempted_at - LOOKUP_MARGIN:.6f}",
+                "include_all_metadata": True,
+                "limit": 200,
+            }
+            if cursor:
+                args["cursor"] = cursor
+            try:
+                page = await self._slack("conversations.history", args)
+            except GiveUp as error:
+                log.warning("cannot look for an earlier post of %s (%s)", item.key, error)
+                return None
+            except Retry as retry:
+                if str(retry) in LOOKUP_IMPOSSIBLE:
+                    log.warning("cannot look for an earlier post of %s (%s)", item.key, retry)
+                    return None
+                raise Retry(f"looking for an earlier post: {retry}", retry.after) from None
+            for message in page.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if (
+                    metadata.get("event_type") == SETTLEMENT_EVENT
+                    and str(payload.get("settlement_id")) == mark
+                ):
+                    return str(message.get("ts"))
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
+            if not cursor:
+                return None
+        return None
+
+    async def _call(self, item: OutboxItem) -> tuple[str | None, bool]:
+        """Make the call; returns the posted message's ts and whether it was adopted."""
+        if item.method == RESPONSE_URL:
+            await self._post_response_url(item.args["url"], item.args["body"])
+            return None, False
+        mark = marker(item)
+        if mark and item.attempted_at is not None:
+            found = await self._find_posted(item, mark)
+            if found:
+                return found, True
+        if mark:
+            self.store.outbox_attempting(item.id, time.time())
+        try:
+            answer = await self._slack(item.method, item.args)
+        except Retry as retry:
+            if retry.done:
+                self.store.outbox_not_done(item.id)
+            raise
+        except GiveUp:
+            self.store.outbox_not_done(item.id)
+            raise
+        return (str(answer["ts"]) if answer.get("ts") else None), False
 
     async def _post_response_url(self, url: str, body: dict[str, object]) -> None:
         try:
@@ -112,7 +203,7 @@ class OutboxSender:
         sent = 0
         for item in self.store.due_outbox(time.time()):
             try:
-                await self._call(item)
+                ts, adopted = await self._call(item)
             except Retry as retry:
                 delay = retry.after or min(self.max_delay, self.first_delay * 2**item.attempts)
                 log.info("Slack call %s will be retried in %.1f s: %s", item.key, delay, retry)
@@ -121,7 +212,10 @@ class OutboxSender:
                 log.error("Slack refused %s for good: %s", item.key, error)
                 self.store.outbox_give_up(item.id, str(error))
             else:
-                self.store.outbox_sent(item.id)
+                self.store.outbox_sent(item.id, ts, adopted=adopted)
+                if adopted:
+                    self.store.audit("outbox.adopted", subject=item.key, ts=ts)
+                    log.info("%s was already posted (ts %s); adopted it", item.key, ts)
                 sent += 1
         return sent
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import UTC, datetime
 from html import escape
 
 from aiohttp import web
@@ -65,7 +66,12 @@ async def pay(request: web.Request) -> web.StreamResponse:
         payment = payments.redeem(request.match_info["token"])
     except TokenProblem as problem:
         return page("This link cannot be used", f"<p>{escape(str(problem))}</p>", status=410)
-    payments.move(payment.id, PaymentState.OPENED)
+    payments.force(
+        payment.id,
+        {PaymentState.LINK_ISSUED},
+        PaymentState.OPENED,
+        opened_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
     payments.store.audit(
         "payment.link_opened", team_id=payment.team_id, user_id=payment.user_id, subject=payment.id
     )
@@ -133,6 +139,18 @@ async def landing(request: web.Request) -> web.Response:
         return page("Payment failed", _summary(payment) + "<p>Nothing was charged.</p>", tone="bad")
     if payment.state is PaymentState.CANCELLED:
         return page("Payment cancelled", _summary(payment), tone="bad")
+    if payment.state is PaymentState.SUPERSEDED:
+        return page(
+            "Paid through another payment",
+            _summary(payment) + "<p>This invoice has been paid through another payment, so "
+            "this one is no longer needed. Nothing was charged through it.</p>",
+        )
+    if payment.state is PaymentState.EXPIRED:
+        return page(
+            "This payment has ended",
+            _summary(payment) + "<p>No payment arrived through this link. Ask for a new one "
+            "in Slack if the invoice is still open.</p>",
+        )
     return page(
         "Not paid yet",
         _summary(payment) + "<p class=muted>The provider has not confirmed the payment yet. "

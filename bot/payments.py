@@ -1,8 +1,7 @@
-"""The payment state machine, and the one place a payment becomes paid.
+"""The payment-attempt state machine: which moves are legal, and pay-link tokens.
 
-No Slack in here: the Slack layer and the web routes call these functions, and plugins
-hear about a confirmed payment through the `payment_confirmed` hook, called inside the
-transaction that records it, so a confirmation is never lost and never sent twice.
+No Slack in here. An attempt (a link, a charge, an e-mailed invoice) is evidence; which
+attempt an invoice's payment is credited to is decided in `bot.settlement`.
 """
 
 from __future__ import annotations
@@ -12,8 +11,7 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pluggy
@@ -25,20 +23,30 @@ log = logging.getLogger(__name__)
 
 S = PaymentState
 
-# Paid is reachable from every unpaid state: when the provider says the money landed,
-# that is recorded even if we had given up on the payment (late confirmation).
+# PAID is reached only through `bot.settlement`, which decides which attempt the
+# provider's evidence credits: from a live state, or from FAILED/EXPIRED when the
+# provider ties the money to that very attempt. CANCELLED and SUPERSEDED are final.
 TRANSITIONS: dict[PaymentState, frozenset[PaymentState]] = {
-    S.CREATED: frozenset({S.LINK_ISSUED, S.PAID, S.FAILED, S.CANCELLED, S.EXPIRED}),
-    S.LINK_ISSUED: frozenset({S.OPENED, S.PAID, S.FAILED, S.CANCELLED, S.EXPIRED}),
-    S.OPENED: frozenset({S.PAID, S.FAILED, S.CANCELLED, S.EXPIRED}),
+    S.CREATED: frozenset(
+        {S.LINK_ISSUED, S.UNKNOWN, S.PAID, S.FAILED, S.CANCELLED, S.EXPIRED, S.SUPERSEDED}
+    ),
+    S.LINK_ISSUED: frozenset({S.OPENED, S.PAID, S.FAILED, S.CANCELLED, S.EXPIRED, S.SUPERSEDED}),
+    S.OPENED: frozenset({S.PAID, S.FAILED, S.CANCELLED, S.EXPIRED, S.SUPERSEDED}),
+    S.UNKNOWN: frozenset({S.PAID, S.FAILED, S.CANCELLED, S.EXPIRED, S.SUPERSEDED}),
     S.FAILED: frozenset({S.PAID}),
-    S.CANCELLED: frozenset({S.PAID}),
     S.EXPIRED: frozenset({S.PAID}),
+    S.CANCELLED: frozenset(),
+    S.SUPERSEDED: frozenset(),
     S.PAID: frozenset(),
 }
 
-# States the poller and the landing still ask the provider about.
+LIVE = frozenset({S.CREATED, S.LINK_ISSUED, S.OPENED, S.UNKNOWN})
+"""Attempts whose outcome can still change; everything else is final."""
+
 UNSETTLED = frozenset({S.CREATED, S.LINK_ISSUED, S.OPENED})
+"""Attempts whose pay link may still be used."""
+
+AUDITED_FIELDS = frozenset({"last_error", "opened_at"})
 
 TOKEN_LIFETIME = 30 * 60.0
 """A payer clicking through from Slack: long enough to pay, short enough to be stale soon."""
@@ -69,23 +77,26 @@ class Payments:
     store: Store
     pm: pluggy.PluginManager
     token_lifetime: float = TOKEN_LIFETIME
-    after_confirmed: list[Callable[[Payment], None]] = field(default_factory=list)
-    """Called after the paid transition commits, e.g. to wake the outbox sender."""
 
-    def record(self, draft: Payment, lifetime: float | None = None) -> tuple[Payment, str]:
-        """Store a new payment in `created` and mint its pay-link token (returned once)."""
+    def record(
+        self, draft: Payment, lifetime: float | None = None, *, keep_token: bool = False
+    ) -> tuple[Payment, str]:
+        """Store a new attempt in `created` and mint its pay-link token (returned once).
+
+        Only the token's hash is stored; with `keep_token` (a customer's link, which the
+        team may need to copy again) it is also kept encrypted with the secret key.
+        """
         token = secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
         payment = draft.model_copy(
-            update={
-                "id": draft.id or uuid.uuid4().hex,
-                "state": S.CREATED,
-                "created_at": datetime.now(UTC),
-            }
+            update={"id": draft.id or uuid.uuid4().hex, "state": S.CREATED, "created_at": now}
         )
         self.store.add_payment(
             payment,
             token_hash=hash_token(token),
-            token_expires_at=time.time() + (self.token_lifetime if lifetime is None else lifetime),
+            token_expires_at=now.timestamp()
+            + (self.token_lifetime if lifetime is None else lifetime),
+            sealed_token=self.store.seal_text(token) if keep_token else None,
         )
         return payment, token
 
@@ -93,40 +104,23 @@ class Payments:
         """Apply one transition; False when it is illegal from where the payment is now.
 
         A duplicate (the same transition twice) therefore changes nothing the second time.
+        PAID is not a plain move: `bot.settlement.Settlement.settle` makes it.
         """
         if target is S.PAID:
-            return self.confirm_paid(payment_id)
-        moved = self.store.compare_and_set_state(payment_id, sources_of(target), target, **fields)
-        if moved:
-            self.store.audit(f"payment.{target.value}", subject=payment_id, **fields)
-        return moved
+            raise ValueError("a payment becomes paid only by settling its invoices")
+        return self.force(payment_id, sources_of(target), target, **fields)
 
-    def confirm_paid(self, payment_id: str, paid_at: datetime | None = None) -> bool:
-        """Mark paid and tell the plugins, atomically; True only the first time."""
-        when = (paid_at or datetime.now(UTC)).isoformat(timespec="seconds")
+    def force(
+        self, payment_id: str, sources: set[PaymentState], target: PaymentState, **fields: object
+    ) -> bool:
+        """Compare-and-set from `sources` (a subset of the legal ones), with an audit row."""
+        legal = sources & sources_of(target)
         with self.store.transaction():
-            if not self.store.compare_and_set_state(
-                payment_id, sources_of(S.PAID), S.PAID, paid_at=when
-            ):
-                return False
-            payment = self.store.payment(payment_id)
-            assert payment is not None
-            self.store.audit(
-                "payment.paid",
-                team_id=payment.team_id,
-                subject=payment.id,
-                amount=payment.amount.format(),
-                invoices=list(payment.invoice_numbers),
-            )
-            for impl in self.pm.hook.payment_confirmed.get_hookimpls():
-                try:
-                    with self.store.transaction():
-                        impl.function(payment=payment, outbox=self.store)
-                except Exception:
-                    log.exception("plugin %s failed in payment_confirmed", impl.plugin_name)
-        for callback in self.after_confirmed:
-            callback(payment)
-        return True
+            moved = self.store.compare_and_set_state(payment_id, legal, target, **fields)
+            if moved:
+                detail = {k: v for k, v in fields.items() if k in AUDITED_FIELDS}
+                self.store.audit(f"payment.{target.value}", subject=payment_id, **detail)
+        return moved
 
     def redeem(self, token: str) -> Payment:
         """The payment a pay link belongs to, if the link may still be used."""
@@ -136,6 +130,11 @@ class Payments:
         payment, expires_at = found
         if payment.state is S.PAID:
             raise TokenProblem("This invoice has already been paid with this link.")
+        if payment.state is S.SUPERSEDED:
+            raise TokenProblem(
+                "This invoice has been paid through another payment, so this link is no "
+                "longer needed. Nothing was charged through it."
+            )
         if payment.state not in UNSETTLED:
             raise TokenProblem(
                 f"This payment link was {payment.state.value.replace('_', ' ')}. "

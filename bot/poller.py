@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 
-from bot.settlement import Settlement
+from bot.settlement import IN_FLIGHT_LIMIT, Settlement
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,12 @@ class Poller:
         self._slots = asyncio.Semaphore(concurrency)
 
     async def run_once(self) -> int:
-        """Check every payment that is due now; return how many were checked."""
+        """Check every payment that is due now; return how many were checked.
+
+        Starts cut short long ago (by another process, or before a restart) are handed
+        over first, so they are asked about too.
+        """
+        self.settlement.reconcile_interrupted(started_before=time.time() - IN_FLIGHT_LIMIT)
         due = self.settlement.store.payments_to_check(time.time())
 
         async def one(payment_id: str) -> None:

@@ -1,23 +1,60 @@
-"""Asking a provider how a payment went, and recording the answer.
+"""What a provider's evidence means: each invoice is settled once, credited to one attempt.
 
-The landing route and the poller both call `Settlement.check`, so a payment that lands
-while both are looking is still recorded once: the transition underneath is a
-compare-and-set, and only its winner fires `payment_confirmed`.
+Attempts (links, charges, e-mailed invoices) are evidence. When a provider says an
+invoice is paid, `Settlement.settle` decides, in one write-locked transaction, which
+attempt the money is credited to, records the settlement under a key per invoice (a
+second settlement of the same invoice is refused by the database itself), ends every
+other live attempt of those invoices as SUPERSEDED, and has the plugins enqueue the
+confirmation in the same transaction. The landing route and the poller both end here,
+so a payment that lands while both are looking is still settled once.
+
+Which attempt is credited:
+1. the one the provider's record names (`PaymentOutcome.attributed`: a transaction
+   carrying our reference), even if we had marked it failed or expired;
+2. otherwise, among the live attempts for exactly these invoices that can have taken
+   money (a link the payer opened, a saved-card charge, an e-mailed invoice), the one
+   most recently opened or started. A link nobody opened, or a start that never
+   produced a link, is never credited; neither is anything the provider reported
+   cancelled.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from bot.connections import Connections
 from bot.models import OutcomeStatus, Payment, PaymentCheck, PaymentOutcome, PaymentState
-from bot.payments import Payments
+from bot.payments import LIVE, Payments
 from bot.provider import ProviderError
 from bot.singleflight import SingleFlight
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+
+S = PaymentState
+
+CHECKED = frozenset({S.LINK_ISSUED, S.OPENED, S.UNKNOWN})
+"""States the poller asks about; CREATED is its starter's until it is interrupted."""
+
+LATE_EVIDENCE = frozenset({S.FAILED, S.EXPIRED})
+"""States a landing may still ask about: only money tied to this very attempt counts."""
+
+IN_FLIGHT_LIMIT = 90.0
+"""A start still CREATED after this long was cut short: longer than any provider call."""
+
+
+def settlement_id(team_id: str, provider: str, invoice_ids: tuple[str, ...]) -> str:
+    """Deterministic per invoice set, so every path to the same settlement names it alike."""
+    key = "|".join([team_id, provider, *sorted(invoice_ids)])
+    return "s" + hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+def _activity(payment: Payment) -> datetime:
+    return payment.opened_at or payment.created_at
 
 
 class Settlement:
@@ -35,66 +72,240 @@ class Settlement:
         self.first_delay = first_delay
         self.max_delay = max_delay
         self.give_up_after = give_up_after
+        self.after_settled: list[Callable[[], None]] = []
+        """Called after a settlement commits, e.g. to wake the outbox sender."""
         self._checks: SingleFlight[None] = SingleFlight()
 
     @property
     def store(self) -> Store:
         return self.payments.store
 
-    def schedule_first_check(self, payment_id: str) -> None:
+    def schedule_first_check(self, payment_id: str, delay: float | None = None) -> None:
         self.store.update_payment(
-            payment_id, next_check_at=time.time() + self.first_delay, check_attempts=0
+            payment_id,
+            next_check_at=time.time() + (self.first_delay if delay is None else delay),
+            check_attempts=0,
         )
+
+    def reconcile_interrupted(self, started_before: float) -> int:
+        """Hand starts that were cut short (kill -9 mid-call) to the poller as UNKNOWN.
+
+        Whether the provider acted on the call is not known; the poller asks. One that
+        never produced a link and cannot have charged ends after that one question.
+        """
+        interrupted = self.store.interrupted(started_before)
+        for payment in interrupted:
+            if self.payments.force(
+                payment.id,
+                {S.CREATED},
+                S.UNKNOWN,
+                last_error="the start was interrupted before the provider's answer arrived",
+                next_check_at=time.time(),
+                check_attempts=0,
+            ):
+                log.warning("payment %s was interrupted mid-start; checking it", payment.id)
+        return len(interrupted)
 
     async def check(
         self, payment: Payment, landing_params: dict[str, str] | None = None
     ) -> Payment:
         """Ask the provider, apply what it says, and return the payment as it is now.
 
-        Identical checks of one payment in flight at once (a browser reloading the
-        landing page, the poller) share one question to the provider.
+        Only attempts whose outcome can still change are asked about (and, from a
+        landing, a failed or expired one whose money the provider may tie to it).
+        Identical checks in flight at once share one question to the provider.
         """
         params = landing_params or {}
-        asked = (payment.id, tuple(sorted(params.items())))
-        await self._checks.run(asked, lambda: self._ask(payment, params))
+        askable = CHECKED | (LATE_EVIDENCE if params else frozenset())
+        if payment.state in askable:
+            asked = (payment.id, tuple(sorted(params.items())))
+            await self._checks.run(asked, lambda: self._ask(payment, params))
         current = self.store.payment(payment.id)
         assert current is not None
         return current
 
     async def _ask(self, payment: Payment, landing_params: dict[str, str]) -> None:
-        if payment.state is not PaymentState.PAID:
-            try:
-                provider = self.connections.get(payment.team_id, payment.provider)
-                outcome = await provider.check_payment(
-                    PaymentCheck(
-                        invoice_ids=payment.invoice_ids,
-                        amount=payment.amount,
-                        reference=payment.id,
-                        provider_reference=payment.provider_reference,
-                        landing_params=landing_params,
-                    )
+        try:
+            provider = self.connections.get(payment.team_id, payment.provider)
+            outcome = await provider.check_payment(
+                PaymentCheck(
+                    invoice_ids=payment.invoice_ids,
+                    amount=payment.amount,
+                    reference=payment.id,
+                    provider_reference=payment.provider_reference,
+                    landing_params=landing_params,
                 )
-            except ProviderError as error:
-                log.warning("could not check payment %s: %s", payment.id, error.message)
-                outcome = PaymentOutcome(status=OutcomeStatus.PENDING, message=error.message)
-            self.apply(payment, outcome)
+            )
+        except ProviderError as error:
+            log.warning("could not check payment %s: %s", payment.id, error.message)
+            outcome = PaymentOutcome(status=OutcomeStatus.UNKNOWN, message=error.message)
+        except Exception:
+            log.exception("provider %s failed while checking a payment", payment.provider)
+            outcome = PaymentOutcome(status=OutcomeStatus.UNKNOWN, message="provider error")
+        self.apply(payment, outcome)
 
     def apply(self, payment: Payment, outcome: PaymentOutcome) -> None:
+        current = self.store.payment(payment.id) or payment
+        if current.state not in LIVE:
+            late_paid = outcome.status is OutcomeStatus.PAID and outcome.attributed
+            if not (late_paid and current.state in LATE_EVIDENCE):
+                return
         if outcome.status is OutcomeStatus.PAID:
-            self.payments.confirm_paid(payment.id, outcome.paid_at)
+            self.settle(current, outcome)
         elif outcome.status is OutcomeStatus.FAILED:
-            self.payments.move(payment.id, PaymentState.FAILED, last_error=outcome.message)
+            self._end(current, S.FAILED, outcome.message)
         elif outcome.status is OutcomeStatus.CANCELLED:
-            self.payments.move(payment.id, PaymentState.CANCELLED, last_error=outcome.message)
+            self._end(current, S.CANCELLED, outcome.message)
         else:
-            self._check_again_later(payment)
+            self._not_yet(current, outcome)
 
-    def _check_again_later(self, payment: Payment) -> None:
-        if time.time() > self.store.token_expiry(payment.id) + self.give_up_after:
-            self.payments.move(payment.id, PaymentState.EXPIRED, last_error="no answer in time")
-            return
-        _, attempts = self.store.payment_schedule(payment.id)
-        delay = min(self.max_delay, self.first_delay * 2**attempts)
-        self.store.update_payment(
-            payment.id, next_check_at=time.time() + delay, check_attempts=attempts + 1
+    def _not_yet(self, payment: Payment, outcome: PaymentOutcome) -> None:
+        """PENDING or UNKNOWN: ask again later, unless nothing can come of this attempt."""
+        expires_at = self.store.token_expiry(payment.id)
+        now = time.time()
+        if payment.start is None and not payment.could_have_taken_money:
+            self._end(
+                payment,
+                S.EXPIRED,
+                "the start was interrupted before a payment link was made; nothing can be "
+                "paid through it",
+            )
+        elif payment.state is S.LINK_ISSUED and payment.opened_at is None and now > expires_at:
+            self._end(payment, S.EXPIRED, "the payment link expired unused")
+        elif now > expires_at + self.give_up_after:
+            self._end(
+                payment,
+                S.EXPIRED,
+                f"the provider never confirmed this payment ({outcome.message or 'no answer'})",
+            )
+        else:
+            _, attempts = self.store.payment_schedule(payment.id)
+            delay = min(self.max_delay, self.first_delay * 2**attempts)
+            self.store.update_payment(
+                payment.id, next_check_at=now + delay, check_attempts=attempts + 1
+            )
+
+    def _end(self, payment: Payment, state: PaymentState, reason: str) -> None:
+        """End a live attempt without money; tell its payer where they are waiting."""
+        with self.store.transaction():
+            if not self.payments.force(payment.id, set(LIVE), state, last_error=reason):
+                return
+            ended = self.store.payment(payment.id)
+            assert ended is not None
+            if payment.state is S.UNKNOWN or state is not S.EXPIRED:
+                try:
+                    with self.store.transaction():
+                        self.payments.pm.hook.payment_ended(payment=ended, outbox=self.store)
+                except Exception:
+                    log.exception("a plugin failed in payment_ended")
+        for wake in self.after_settled:
+            wake()
+
+    def settle(self, payment: Payment, outcome: PaymentOutcome) -> Payment | None:
+        """Settle `payment`'s invoices once; return the attempt credited (None if none)."""
+        store = self.store
+        paid_at = (outcome.paid_at or datetime.now(UTC)).isoformat(timespec="seconds")
+        key = settlement_id(payment.team_id, payment.provider, payment.invoice_ids)
+        with store.claim():
+            current = store.payment(payment.id) or payment
+            invoice_ids = list(current.invoice_ids)
+            others = store.payments_for_invoices(current.team_id, current.provider, invoice_ids)
+            if store.settlement_of(current.team_id, current.provider, invoice_ids):
+                self._supersede([p for p in others if p.state in LIVE], current, None)
+                return None
+            credited = self._credited(current, outcome, others)
+            if credited is None:
+                log.warning(
+                    "%s says invoice(s) %s are paid, through none of invoicebot's attempts",
+                    current.provider,
+                    ", ".join(current.invoice_numbers),
+                )
+                self._supersede([current] if current.state in LIVE else [], current, None)
+                return None
+            sources = set(LIVE) | (set(LATE_EVIDENCE) if outcome.attributed else set())
+            if not store.compare_and_set_state(
+                credited.id, sources, S.PAID, paid_at=paid_at, settlement_id=key
+            ):
+                return None
+            store.add_settlement(
+                key,
+                credited,
+                evidence="attempt" if outcome.attributed else "invoice",
+                settled_at=paid_at,
+            )
+            paid = store.payment(credited.id)
+            assert paid is not None
+            superseded = self._supersede(
+                [p for p in others if p.id != credited.id and p.state in LIVE], paid, key
+            )
+            store.audit(
+                "invoice.settled",
+                team_id=paid.team_id,
+                user_id=paid.user_id,
+                subject=key,
+                payment=paid.id,
+                invoices=list(paid.invoice_numbers),
+                amount=paid.amount.format(),
+                evidence="attempt" if outcome.attributed else "invoice",
+                superseded=[p.id for p in superseded],
+            )
+            self._announce(paid, superseded)
+        for wake in self.after_settled:
+            wake()
+        return paid
+
+    def _credited(
+        self, checked: Payment, outcome: PaymentOutcome, attempts: list[Payment]
+    ) -> Payment | None:
+        if outcome.attributed and (checked.state in LIVE or checked.state in LATE_EVIDENCE):
+            return checked
+        same = [
+            p
+            for p in attempts
+            if set(p.invoice_ids) == set(checked.invoice_ids)
+            and p.state in LIVE
+            and p.could_have_taken_money
+        ]
+        return max(same, key=_activity, default=None)
+
+    def _supersede(
+        self, attempts: list[Payment], winner: Payment, key: str | None
+    ) -> list[Payment]:
+        reason = (
+            f"the invoice was paid through payment {winner.id}"
+            if key
+            else "the provider shows the invoice paid, not through this attempt"
         )
+        ended = []
+        for attempt in attempts:
+            if self.store.compare_and_set_state(
+                attempt.id, set(LIVE), S.SUPERSEDED, last_error=reason
+            ):
+                self.store.audit(
+                    "payment.superseded",
+                    team_id=attempt.team_id,
+                    user_id=attempt.user_id,
+                    subject=attempt.id,
+                    settlement=key,
+                    credited=winner.id if key else None,
+                )
+                ended.append(self.store.payment(attempt.id) or attempt)
+        return ended
+
+    def _announce(self, paid: Payment, superseded: list[Payment]) -> None:
+        """The plugins enqueue their messages inside the settling transaction.
+
+        Each plugin runs in a savepoint of its own: one that fails is logged and rolled
+        back alone, and the settlement and the other plugins' messages still commit.
+        """
+        pm = self.payments.pm
+        for impl in pm.hook.payment_confirmed.get_hookimpls():
+            caller = pm.subset_hook_caller(
+                "payment_confirmed",
+                remove_plugins=[p for p in pm.get_plugins() if p is not impl.plugin],
+            )
+            try:
+                with self.store.transaction():
+                    caller(payment=paid, outbox=self.store, superseded=superseded)
+            except Exception:
+                log.exception("plugin %s failed in payment_confirmed", impl.plugin_name)

@@ -111,8 +111,65 @@ def _m001_initial(db: Database) -> None:
     )
 
 
+def _m002_settlements(db: Database) -> None:
+    """Attempts become evidence; the settlement of an invoice is a row of its own.
+
+    `settled_invoices` has one row per (team, provider, invoice): its primary key is what
+    makes a second settlement of the same invoice impossible, in any number of processes.
+    """
+    payments = db["payments"]
+    payments.add_column("charges_at_once", int, not_null_default=0)  # type: ignore[union-attr]
+    payments.add_column("opened_at", str)  # type: ignore[union-attr]
+    payments.add_column("created_ts", float)  # type: ignore[union-attr]
+    payments.add_column("sealed_token", bytes)  # type: ignore[union-attr]
+    payments.add_column("settlement_id", str)  # type: ignore[union-attr]
+    db.execute(
+        "UPDATE payments SET created_ts = token_expires_at - 1800 WHERE created_ts IS NULL"
+    )
+    db["settlements"].create(
+        {
+            "id": str,
+            "team_id": str,
+            "provider": str,
+            "payment_id": str,
+            "invoice_ids": str,
+            "evidence": str,
+            "settled_at": str,
+        },
+        pk="id",
+        not_null={"team_id", "provider", "payment_id", "invoice_ids", "settled_at"},
+    )
+    db["settlements"].create_index(["payment_id"], unique=True)
+    db["settled_invoices"].create(
+        {"team_id": str, "provider": str, "invoice_id": str, "settlement_id": str},
+        pk=("team_id", "provider", "invoice_id"),
+        not_null={"settlement_id"},
+    )
+    outbox = db["outbox"]
+    outbox.add_column("attempted_at", float)  # type: ignore[union-attr]
+    outbox.add_column("ts", str)  # type: ignore[union-attr]
+    outbox.add_column("adopted", int, not_null_default=0)  # type: ignore[union-attr]
+    # Backfill: a payment already paid before this migration is its own settlement.
+    for row in db.execute(
+        "SELECT id, team_id, provider, invoice_ids, paid_at FROM payments WHERE state = 'paid'"
+    ).fetchall():
+        payment_id, team_id, provider, invoice_ids, paid_at = row
+        db.execute(
+            "INSERT INTO settlements (id, team_id, provider, payment_id, invoice_ids, evidence, "
+            "settled_at) VALUES (?, ?, ?, ?, ?, 'invoice', ?)",
+            [payment_id, team_id, provider, payment_id, invoice_ids, paid_at or now_iso()],
+        )
+        for invoice_id in json.loads(invoice_ids):
+            db.execute(
+                "INSERT OR IGNORE INTO settled_invoices VALUES (?, ?, ?, ?)",
+                [team_id, provider, invoice_id, payment_id],
+            )
+        db.execute("UPDATE payments SET settlement_id = ? WHERE id = ?", [payment_id, payment_id])
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
+    ("002_settlements", _m002_settlements),
 ]
 
 
@@ -144,6 +201,8 @@ class OutboxItem:
     method: str
     args: dict[str, Any]
     attempts: int
+    attempted_at: float | None = None
+    """Set when an earlier call may have reached Slack without us hearing the answer."""
 
 
 @dataclass(frozen=True)
@@ -183,9 +242,36 @@ class Store:
         with self.db.atomic():
             yield
 
+    @contextmanager
+    def claim(self) -> Iterator[None]:
+        """A transaction that takes the write lock before it reads.
+
+        For read-then-write decisions (is this invoice settled? is a link live?) that
+        another process must not interleave with: sqlite's `BEGIN IMMEDIATE`, which a
+        PostgreSQL store would express as `SELECT … FOR UPDATE` on the same rows.
+        """
+        if self.db.conn.in_transaction:
+            with self.db.atomic():
+                yield
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.conn.rollback()
+            raise
+        self.db.execute("COMMIT")
+
     # payments ---------------------------------------------------------------------
 
-    def add_payment(self, payment: Payment, *, token_hash: str, token_expires_at: float) -> None:
+    def add_payment(
+        self,
+        payment: Payment,
+        *,
+        token_hash: str,
+        token_expires_at: float,
+        sealed_token: bytes | None = None,
+    ) -> None:
         self.db["payments"].insert(
             {
                 "id": payment.id,
@@ -208,7 +294,10 @@ class Store:
                 "token_hash": token_hash,
                 "token_expires_at": token_expires_at,
                 "created_at": payment.created_at.isoformat(),
+                "created_ts": payment.created_at.timestamp(),
                 "updated_at": now_iso(),
+                "charges_at_once": int(payment.charges_at_once),
+                "sealed_token": sealed_token,
             }
         )
 
@@ -250,13 +339,74 @@ class Store:
         self.db["payments"].update(payment_id, {**fields, "updated_at": now_iso()})
 
     def payments_to_check(self, now: float, limit: int = 50) -> list[Payment]:
+        """Attempts whose outcome can still change and whose next check is due.
+
+        CREATED is left to the process that is starting it until `interrupted` hands it
+        over; everything else live is asked about on its schedule.
+        """
         rows = self.db["payments"].rows_where(
-            "state IN ('link_issued', 'opened', 'created') AND next_check_at <= ?",
+            "state IN ('link_issued', 'opened', 'unknown') AND next_check_at <= ?",
             [now],
             order_by="next_check_at",
             limit=limit,
         )
         return [_payment(row) for row in rows]
+
+    def interrupted(self, started_before: float) -> list[Payment]:
+        """Attempts still CREATED that began before `started_before`: their start was
+        cut short (a crash, a kill) and nobody is waiting for its answer any more."""
+        rows = self.db["payments"].rows_where(
+            "state = 'created' AND created_ts < ?", [started_before], order_by="created_ts"
+        )
+        return [_payment(row) for row in rows]
+
+    def sealed_token(self, payment_id: str) -> bytes | None:
+        row = self.db.execute(
+            "SELECT sealed_token FROM payments WHERE id = ?", [payment_id]
+        ).fetchone()
+        return row[0] if row else None
+
+    # settlements ------------------------------------------------------------------
+
+    def settlement_of(self, team_id: str, provider: str, invoice_ids: list[str]) -> str | None:
+        """The settlement that already covers any of these invoices, if one does."""
+        row = self.db.execute(
+            "SELECT settlement_id FROM settled_invoices WHERE team_id = ? AND provider = ? "
+            "AND invoice_id IN (SELECT value FROM json_each(?)) LIMIT 1",
+            [team_id, provider, json.dumps(invoice_ids)],
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def add_settlement(
+        self, settlement_id: str, payment: Payment, *, evidence: str, settled_at: str
+    ) -> None:
+        """Record that `payment` settled its invoices; raises if any is settled already.
+
+        Call inside `claim()`: the primary key on `settled_invoices` is the last word, so
+        two processes racing to settle one invoice cannot both succeed.
+        """
+        self.db.execute(
+            "INSERT INTO settlements (id, team_id, provider, payment_id, invoice_ids, evidence, "
+            "settled_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                settlement_id,
+                payment.team_id,
+                payment.provider,
+                payment.id,
+                json.dumps(list(payment.invoice_ids)),
+                evidence,
+                settled_at,
+            ],
+        )
+        self.db.conn.executemany(
+            "INSERT INTO settled_invoices (team_id, provider, invoice_id, settlement_id) "
+            "VALUES (?, ?, ?, ?)",
+            [(payment.team_id, payment.provider, i, settlement_id) for i in payment.invoice_ids],
+        )
+
+    def settlements(self) -> list[dict[str, Any]]:
+        """Every settlement, oldest first: for tests and the operator's eyes."""
+        return list(self.db["settlements"].rows_where(order_by="settled_at, id"))
 
     def payments_for_invoices(
         self, team_id: str, provider: str, invoice_ids: list[str]
@@ -311,12 +461,35 @@ class Store:
                 method=row["method"],
                 args=json.loads(row["args"]),
                 attempts=row["attempts"],
+                attempted_at=row.get("attempted_at"),
             )
             for row in rows
         ]
 
-    def outbox_sent(self, item_id: int) -> None:
-        self.db["outbox"].update(item_id, {"sent_at": now_iso(), "last_error": None})
+    def outbox_sent(self, item_id: int, ts: str | None = None, *, adopted: bool = False) -> None:
+        self.db["outbox"].update(
+            item_id,
+            {"sent_at": now_iso(), "last_error": None, "ts": ts, "adopted": int(adopted)},
+        )
+
+    def outbox_attempting(self, item_id: int, now: float) -> None:
+        """Written (and committed) before a call whose answer may be lost: from here on a
+        retry must first look for what the call may have done."""
+        self.db.execute(
+            "UPDATE outbox SET attempted_at = COALESCE(attempted_at, ?) WHERE id = ?",
+            [now, item_id],
+        )
+
+    def outbox_not_done(self, item_id: int) -> None:
+        """Slack said for sure that the call did nothing (429, a refusal)."""
+        self.db.execute(
+            "UPDATE outbox SET attempted_at = NULL WHERE id = ? AND sent_at IS NULL", [item_id]
+        )
+
+    def outbox_ts(self, key: str) -> str | None:
+        """The `ts` of the message a sent outbox item posted (for later chat.update)."""
+        row = self.db.execute("SELECT ts FROM outbox WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
 
     def outbox_give_up(self, item_id: int, error: str) -> None:
         """Slack refused for good (bad channel, invalid blocks): keep the row, stop trying."""
@@ -419,6 +592,12 @@ class Store:
             )
         return self.box
 
+    def seal_text(self, text: str) -> bytes:
+        return self._box().seal_text(text)
+
+    def open_text(self, sealed: bytes) -> str | None:
+        return self._box().open_text(sealed)
+
     def save_connection(
         self, team_id: str, provider: str, credentials: BaseModel, *, connected_by: str
     ) -> None:
@@ -480,4 +659,8 @@ def _payment(row: dict[str, Any]) -> Payment:
         start=json.loads(row["start"]) if row["start"] else None,
         created_at=datetime.fromisoformat(row["created_at"]),
         paid_at=datetime.fromisoformat(row["paid_at"]) if row["paid_at"] else None,
+        charges_at_once=bool(row.get("charges_at_once")),
+        opened_at=datetime.fromisoformat(row["opened_at"]) if row.get("opened_at") else None,
+        last_error=row.get("last_error"),
+        settlement_id=row.get("settlement_id"),
     )

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import time
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -85,11 +86,10 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         checkout=Checkout(connections, payments, settlement, settings.public_url),
         access=Access(settings, client),
     )
-    sender = OutboxSender(
-        store, make_web_client(settings, session, retry_rate_limits=False), session
-    )
-    payments.after_confirmed.append(lambda _payment: sender.wake.set())
+    sender = OutboxSender(store, make_web_client(settings, session, retries=False), session)
+    settlement.after_settled.append(sender.wake.set)
     poller = Poller(settlement)
+    settlement.reconcile_interrupted(started_before=time.time())
     app[STORE], app[HTTP], app[SERVICES], app[POLLER], app[OUTBOX] = (
         store,
         session,

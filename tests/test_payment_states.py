@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import pytest
 from bot import hookimpl
 from bot.credentials import CredentialBox, generate_key
 from bot.models import Money, Payment, PaymentState
-from bot.payments import TRANSITIONS, Payments, TokenProblem, can_move
+from bot.payments import LIVE, TRANSITIONS, Payments, TokenProblem, can_move
 from bot.plugins import make_plugin_manager
 from bot.store import Store
 
@@ -78,62 +77,41 @@ def test_every_move_is_applied_only_when_legal(
     payments: Payments, recorder: Recorder, source: PaymentState, target: PaymentState
 ) -> None:
     payment = put_in(payments, source)
+    if target is S.PAID:
+        with pytest.raises(ValueError, match="settling"):
+            payments.move(payment.id, target)
+        return
     moved = payments.move(payment.id, target)
     after = payments.store.payment(payment.id)
     assert after is not None
     assert moved is can_move(source, target)
     assert after.state is (target if moved else source)
-    assert recorder.confirmed == ([payment.id] if moved and target is S.PAID else [])
+    assert recorder.confirmed == []
 
 
-def test_the_table_has_no_way_out_of_paid_and_always_a_way_to_paid() -> None:
-    assert TRANSITIONS[S.PAID] == frozenset()
-    assert all(S.PAID in targets for state, targets in TRANSITIONS.items() if state is not S.PAID)
+def test_the_table_ends_paid_cancelled_and_superseded_and_pays_only_from_live_or_late() -> None:
+    for final in (S.PAID, S.CANCELLED, S.SUPERSEDED):
+        assert TRANSITIONS[final] == frozenset()
+    assert {state for state, targets in TRANSITIONS.items() if S.PAID in targets} == (
+        LIVE | {S.FAILED, S.EXPIRED}
+    )
     assert not can_move(S.OPENED, S.LINK_ISSUED)
     assert not can_move(S.EXPIRED, S.OPENED)
+    assert not can_move(S.CANCELLED, S.PAID)
 
 
-def test_a_duplicate_confirmation_changes_nothing_and_is_announced_once(
-    payments: Payments, recorder: Recorder
-) -> None:
-    payment = put_in(payments, S.LINK_ISSUED)
-    assert payments.confirm_paid(payment.id) is True
-    assert payments.confirm_paid(payment.id) is False
-    assert payments.move(payment.id, S.PAID) is False
-    assert recorder.confirmed == [payment.id]
-    assert payments.store.outbox_pending() == 1
-
-
-def test_a_plugin_that_raises_neither_blocks_the_payment_nor_leaves_half_its_work(
-    payments: Payments, recorder: Recorder
-) -> None:
-    class Broken:
-        @hookimpl
-        def payment_confirmed(self, payment: Payment, outbox: Any) -> None:
-            outbox.enqueue("chat.postMessage", {"text": "half"}, key="broken")
-            raise RuntimeError("boom")
-
-    payments.pm.register(Broken(), name="broken")
-    try:
-        payment = put_in(payments, S.OPENED)
-        assert payments.confirm_paid(payment.id)
-    finally:
-        payments.pm.unregister(name="broken")
-    stored = payments.store.payment(payment.id)
-    assert stored is not None and stored.state is S.PAID
-    assert recorder.confirmed == [payment.id]
-    keys = [item.key for item in payments.store.due_outbox(time.time() + 1)]
-    assert keys == [f"paid:{payment.id}"]
-
-
-def test_a_pay_link_works_until_it_expires_or_is_used(payments: Payments) -> None:
+def test_a_pay_link_works_until_it_is_used_or_superseded(payments: Payments) -> None:
     payment, token = payments.record(draft())
     assert payments.redeem(token).id == payment.id
     with pytest.raises(TokenProblem, match="not valid"):
         payments.redeem(token + "x")
-    payments.confirm_paid(payment.id)
+    payments.store.compare_and_set_state(payment.id, {S.CREATED}, S.PAID)
     with pytest.raises(TokenProblem, match="already been paid"):
         payments.redeem(token)
+    other, other_token = payments.record(draft())
+    payments.store.compare_and_set_state(other.id, {S.CREATED}, S.SUPERSEDED)
+    with pytest.raises(TokenProblem, match="paid through another payment"):
+        payments.redeem(other_token)
 
 
 def test_an_expired_link_is_refused_and_the_payment_expires(store: Store) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.access import PAY_REFUSAL
-from bot.checkout import Started
+from bot.checkout import OutcomeUnknown, Started
 from bot.models import PaymentState
 from bot.provider import ProviderError
 from bot.slack import values
@@ -163,6 +163,15 @@ async def start_and_show(
             channel_id=(body.get("channel") or {}).get("id"),
             response_url=body.get("response_url"),
         )
+    except OutcomeUnknown as error:
+        svc.store.audit(
+            "payment.unknown", team_id=team_id, user_id=user_id, subject=target.encode()
+        )
+        await respond(
+            replace_original=True,
+            **notice(f":hourglass: {error.message}"),
+        )
+        return
     except ProviderError as error:
         svc.store.audit(
             "payment.refused",
@@ -175,7 +184,7 @@ async def start_and_show(
         return
     payment = started.payment
     svc.store.audit(
-        "payment.started",
+        "payment.link_shown_again" if started.reused else "payment.started",
         team_id=team_id,
         user_id=user_id,
         subject=payment.id,

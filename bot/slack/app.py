@@ -17,12 +17,15 @@ from bot.slack.services import Services
 
 
 def make_web_client(
-    settings: Settings, session: aiohttp.ClientSession, *, retry_rate_limits: bool = True
+    settings: Settings, session: aiohttp.ClientSession, *, retries: bool = True
 ) -> AsyncWebClient:
-    """`retry_rate_limits=False` for the outbox, which reschedules instead of sleeping."""
-    handlers = [AsyncConnectionErrorRetryHandler()]
-    if retry_rate_limits:
-        handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
+    """`retries=False` for the outbox: it decides itself what may be sent again, because
+    a post whose answer was lost may exist, and an HTTP-level retry would post it twice."""
+    handlers = (
+        [AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler(max_retry_count=2)]
+        if retries
+        else []
+    )
     return AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,

@@ -38,7 +38,6 @@ from bot.provider import (
 )
 from plugins.pingproxies import checkout, convert, errors, listing, wire
 from plugins.pingproxies.api import PingProxiesApi
-from plugins.pingproxies.capture import capture_unconfirmed
 from plugins.pingproxies.credentials import PingProxiesCredentials
 from plugins.pingproxies.paging import decode_cursor, encode_cursor
 from plugins.pingproxies.routes import MAX_PER_PAGE
@@ -150,7 +149,7 @@ class PingProxiesProvider(Provider):
             raise RateLimited(message, error.retry_after) from None
         except ProviderUnavailable as error:
             if method.saved_card:
-                return await capture_unconfirmed(self.api, invoice_id, method, error)
+                raise  # the card may have been charged: the core records the outcome unknown
             raise ProviderUnavailable(f"{error} {checkout.NOTHING_CHARGED}") from None
         except (PaymentRejected, NotPayable) as error:
             raise type(error)(f"{error} {checkout.NOTHING_CHARGED}") from None

@@ -202,22 +202,42 @@ def payment_link(
     }
 
 
-def settled(payment: Payment) -> dict[str, Any]:
+def settled(payment: Payment, *, paid_by: Payment | None = None) -> dict[str, Any]:
     """What the payment's message becomes once it is settled: no buttons left to click."""
     ids = Ids()
     numbers = escape(_numbers(payment.invoice_numbers))
+    reason = escape(payment.last_error or "")
     if payment.state is PaymentState.PAID:
         when = moment(payment.paid_at) if payment.paid_at else "just now"
         text = (
             f":white_check_mark: Invoice {numbers} is paid: *{payment.amount.format()}* "
             f"by {escape(payment.method_name)}, {when}."
         )
-    elif payment.state is PaymentState.FAILED:
+    elif payment.state is PaymentState.SUPERSEDED:
+        who = f" by <@{paid_by.user_id}>" if paid_by else ""
         text = (
-            f":x: The payment of invoice {numbers} failed. Nothing was charged; you can try again."
+            f"Invoice {numbers} has been paid through another payment{who}. "
+            "This link is no longer needed; nothing was charged through it."
+        )
+    elif payment.state is PaymentState.FAILED:
+        text = f":x: The payment of invoice {numbers} failed: {reason}"
+        if not payment.charges_at_once or "not charged" in reason.lower():
+            text += " Nothing was charged; you can try again."
+    elif payment.state is PaymentState.UNKNOWN:
+        text = (
+            f":hourglass: The outcome of the payment of invoice {numbers} is not known yet. "
+            "invoicebot is checking with the provider and will update this message. "
+            "Do not pay again."
+        )
+    elif payment.state is PaymentState.EXPIRED and payment.charges_at_once:
+        text = (
+            f":warning: The provider never confirmed the payment of invoice {numbers} "
+            f"({reason}). Check the invoice at the provider before paying again."
         )
     else:
         text = f"The payment of invoice {numbers} was {payment.state.value.replace('_', ' ')}."
+        if reason:
+            text += f" {reason[:1].upper()}{reason[1:]}."
     return {"text": text, "blocks": [section(ids, text)]}
 
 

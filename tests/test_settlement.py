@@ -1,0 +1,328 @@
+"""One settlement per invoice: which attempt the provider's evidence credits, and what
+becomes of the others. Outcomes are fed in as a provider would report them."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot import hookimpl
+from bot.credentials import CredentialBox, generate_key
+from bot.models import (
+    Captured,
+    Emailed,
+    FormPost,
+    Money,
+    OutcomeStatus,
+    Payment,
+    PaymentOutcome,
+    PaymentState,
+)
+from bot.payments import Payments
+from bot.plugins import make_plugin_manager
+from bot.settlement import Settlement
+from bot.store import MIGRATIONS, Store, migrate
+
+S = PaymentState
+PAID = PaymentOutcome(status=OutcomeStatus.PAID, message="the invoice shows paid")
+PAID_HERE = PaymentOutcome(status=OutcomeStatus.PAID, message="our transaction", attributed=True)
+PENDING = PaymentOutcome(status=OutcomeStatus.PENDING)
+UNKNOWN = PaymentOutcome(status=OutcomeStatus.UNKNOWN, message="timed out")
+CANCELLED = PaymentOutcome(status=OutcomeStatus.CANCELLED, message="You cancelled the payment.")
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.confirmed: list[tuple[str, list[str]]] = []
+        self.ended: list[tuple[str, PaymentState]] = []
+
+    @hookimpl
+    def payment_confirmed(self, payment: Payment, outbox: Any, superseded: list[Payment]) -> None:
+        self.confirmed.append((payment.id, [p.id for p in superseded]))
+        outbox.enqueue("chat.postMessage", {"text": "paid"}, key=f"paid:{payment.settlement_id}")
+
+    @hookimpl
+    def payment_ended(self, payment: Payment, outbox: Any) -> None:
+        self.ended.append((payment.id, payment.state))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    store = Store(tmp_path / "db.sqlite", CredentialBox(generate_key()))
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def settlement(store: Store, recorder: Recorder) -> Iterator[Settlement]:
+    pm = make_plugin_manager(entry_point_plugins=False)
+    pm.register(recorder, name="recorder")
+    try:
+        yield Settlement(Payments(store, pm), connections=None)  # type: ignore[arg-type]
+    finally:
+        pm.unregister(name="recorder")
+
+
+FORM = FormPost(url="https://psp.example/pay", fields=[])
+
+
+def attempt(
+    settlement: Settlement,
+    state: PaymentState,
+    *,
+    user: str = "U1",
+    start: Any = FORM,
+    opened_minutes_ago: float | None = None,
+    invoices: tuple[str, ...] = ("1001",),
+    saved_card: bool = False,
+    response_url: str | None = None,
+) -> Payment:
+    payment, _ = settlement.payments.record(
+        Payment(
+            team_id="T1",
+            provider="i3d",
+            invoice_ids=invoices,
+            invoice_numbers=tuple(f"INV-{i}" for i in invoices),
+            amount=Money.of("12.50", "EUR"),
+            method_id="2",
+            method_name="iDEAL",
+            user_id=user,
+            charges_at_once=saved_card,
+            response_url=response_url,
+        )
+    )
+    fields: dict[str, Any] = {"state": state.value}
+    if start is not None:
+        fields["start"] = start.model_dump_json()
+    if opened_minutes_ago is not None:
+        opened = datetime.now(UTC) - timedelta(minutes=opened_minutes_ago)
+        fields["opened_at"] = opened.isoformat(timespec="seconds")
+    settlement.store.db["payments"].update(payment.id, fields)
+    found = settlement.store.payment(payment.id)
+    assert found is not None
+    return found
+
+
+def state_of(settlement: Settlement, payment: Payment) -> PaymentState:
+    found = settlement.store.payment(payment.id)
+    assert found is not None
+    return found.state
+
+
+def test_a_cancelled_link_next_to_a_paid_one_is_never_credited(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """Story: A cancels on the provider's page, B pays; A's landing is reloaded later."""
+    a = attempt(settlement, S.OPENED, user="UA", opened_minutes_ago=5)
+    settlement.apply(a, CANCELLED)
+    b = attempt(settlement, S.OPENED, user="UB", opened_minutes_ago=1)
+    settlement.apply(b, PAID)
+    settlement.apply(a, PAID)  # A's landing, reloaded: the invoice now shows paid
+    assert state_of(settlement, a) is S.CANCELLED
+    assert state_of(settlement, b) is S.PAID
+    assert recorder.confirmed == [(b.id, [])]
+
+
+def test_the_invoice_showing_paid_credits_the_last_attempt_opened(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """i3D cannot tell attempts apart: whoever reached the payment page last is credited,
+    even when the poller happens to ask about the other attempt first."""
+    a = attempt(settlement, S.OPENED, user="UA", opened_minutes_ago=9)
+    b = attempt(settlement, S.OPENED, user="UB", opened_minutes_ago=2)
+    settlement.apply(a, PAID)
+    settlement.apply(b, PAID)
+    assert state_of(settlement, b) is S.PAID
+    assert state_of(settlement, a) is S.SUPERSEDED
+    assert recorder.confirmed == [(b.id, [a.id])]
+    assert settlement.store.outbox_pending() == 1
+
+
+def test_a_link_nobody_opened_is_never_credited(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    unopened = attempt(settlement, S.LINK_ISSUED, user="UA")
+    opened = attempt(settlement, S.OPENED, user="UB", opened_minutes_ago=20)
+    settlement.apply(unopened, PAID)
+    assert state_of(settlement, opened) is S.PAID
+    assert state_of(settlement, unopened) is S.SUPERSEDED
+    assert recorder.confirmed == [(opened.id, [unopened.id])]
+
+
+def test_paid_elsewhere_credits_nobody_and_posts_nothing(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    unopened = attempt(settlement, S.LINK_ISSUED)
+    settlement.apply(unopened, PAID)
+    assert state_of(settlement, unopened) is S.SUPERSEDED
+    assert recorder.confirmed == []
+    assert settlement.store.settlements() == []
+
+
+def test_evidence_naming_an_attempt_credits_it_even_after_a_decline(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """A customer declined once, then paid on the same page: the transaction names it."""
+    declined = attempt(settlement, S.FAILED, user="UA", opened_minutes_ago=10)
+    newer = attempt(settlement, S.OPENED, user="UB", opened_minutes_ago=1)
+    settlement.apply(declined, PAID)  # only the invoice shows paid: a failed attempt is not
+    assert state_of(settlement, declined) is S.FAILED and recorder.confirmed == []
+    settlement.apply(declined, PAID_HERE)
+    assert state_of(settlement, declined) is S.PAID
+    assert recorder.confirmed == [(declined.id, [newer.id])]
+
+
+def test_evidence_naming_an_attempt_beats_the_most_recent_one(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    link = attempt(settlement, S.OPENED, user="UA", opened_minutes_ago=10)
+    emailed = attempt(settlement, S.LINK_ISSUED, user="UB", start=Emailed(to="c@example.com"))
+    settlement.apply(link, PAID_HERE)
+    settlement.apply(emailed, PAID)
+    assert state_of(settlement, link) is S.PAID
+    assert state_of(settlement, emailed) is S.SUPERSEDED
+    assert recorder.confirmed == [(link.id, [emailed.id])]
+    (row,) = settlement.store.settlements()
+    assert row["evidence"] == "attempt" and row["payment_id"] == link.id
+
+
+def test_the_same_paid_outcome_twice_settles_once(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    a = attempt(settlement, S.OPENED, opened_minutes_ago=1)
+    first = settlement.settle(a, PAID)
+    second = settlement.settle(a, PAID)
+    assert first is not None and first.state is S.PAID and second is None
+    assert len(recorder.confirmed) == 1
+    assert settlement.store.outbox_pending() == 1
+
+
+def test_the_database_refuses_a_second_settlement_of_an_invoice(
+    settlement: Settlement,
+) -> None:
+    a = attempt(settlement, S.OPENED, opened_minutes_ago=1)
+    b = attempt(settlement, S.OPENED, opened_minutes_ago=2)
+    store = settlement.store
+    store.add_settlement("s1", a, evidence="invoice", settled_at="2026-12-02T00:00:00+00:00")
+    with pytest.raises(sqlite3.IntegrityError):
+        store.add_settlement("s2", b, evidence="invoice", settled_at="2026-12-02T00:00:00+00:00")
+
+
+def test_paying_several_supersedes_a_single_attempt_on_one_of_them(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    both = attempt(settlement, S.OPENED, invoices=("1001", "1002"), opened_minutes_ago=1)
+    single = attempt(settlement, S.LINK_ISSUED, invoices=("1002",))
+    settlement.apply(both, PAID)
+    assert state_of(settlement, single) is S.SUPERSEDED
+    assert settlement.store.settlement_of("T1", "i3d", ["1002"]) is not None
+
+
+def test_a_plugin_that_raises_loses_only_its_own_work(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    class Broken:
+        @hookimpl
+        def payment_confirmed(self, payment: Payment, outbox: Any) -> None:
+            outbox.enqueue("chat.postMessage", {"text": "half"}, key="broken")
+            raise RuntimeError("boom")
+
+    pm = settlement.payments.pm
+    pm.register(Broken(), name="broken")
+    try:
+        a = attempt(settlement, S.OPENED, opened_minutes_ago=1)
+        settlement.apply(a, PAID)
+    finally:
+        pm.unregister(name="broken")
+    assert state_of(settlement, a) is S.PAID
+    keys = [item.key for item in settlement.store.due_outbox(time.time() + 1)]
+    assert keys == [f"paid:{settlement.store.payment(a.id).settlement_id}"]  # type: ignore[union-attr]
+
+
+def test_an_unknown_charge_is_asked_about_until_the_provider_knows(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    charge = attempt(settlement, S.UNKNOWN, start=None, saved_card=True, response_url="u")
+    settlement.apply(charge, UNKNOWN)
+    settlement.apply(charge, PENDING)
+    assert state_of(settlement, charge) is S.UNKNOWN
+    _, attempts = settlement.store.payment_schedule(charge.id)
+    assert attempts == 2
+    settlement.apply(charge, PAID)
+    assert state_of(settlement, charge) is S.PAID
+    assert recorder.confirmed == [(charge.id, [])]
+
+
+def test_an_unknown_charge_the_provider_never_confirms_ends_and_the_payer_hears(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    settlement.give_up_after = -3600  # past the window already
+    charge = attempt(settlement, S.UNKNOWN, start=None, saved_card=True, response_url="u")
+    settlement.apply(charge, PENDING)
+    assert state_of(settlement, charge) is S.EXPIRED
+    assert recorder.ended == [(charge.id, S.EXPIRED)]
+
+
+def test_an_interrupted_start_unblocks_and_is_asked_about_once(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    link = attempt(settlement, S.CREATED, start=None)
+    card = attempt(settlement, S.CREATED, start=None, saved_card=True)
+    assert settlement.reconcile_interrupted(started_before=time.time() + 1) == 2
+    assert state_of(settlement, link) is S.UNKNOWN and state_of(settlement, card) is S.UNKNOWN
+    due = {p.id for p in settlement.store.payments_to_check(time.time() + 1)}
+    assert due == {link.id, card.id}
+    settlement.apply(settlement.store.payment(link.id), PENDING)  # type: ignore[arg-type]
+    settlement.apply(settlement.store.payment(card.id), PENDING)  # type: ignore[arg-type]
+    assert state_of(settlement, link) is S.EXPIRED  # no link was made: nothing to wait for
+    assert state_of(settlement, card) is S.UNKNOWN  # the card may still have been charged
+
+
+def test_a_captured_charge_is_credited_over_an_older_open_link(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    link = attempt(settlement, S.OPENED, user="UA", opened_minutes_ago=15)
+    card = attempt(settlement, S.LINK_ISSUED, user="UB", start=Captured(), saved_card=True)
+    settlement.apply(card, PAID)
+    assert recorder.confirmed == [(card.id, [link.id])]
+
+
+def test_a_database_paid_before_settlements_existed_is_carried_over(tmp_path: Path) -> None:
+    """The migration turns each paid payment into its settlement, so nothing repeats."""
+    path = tmp_path / "old.sqlite"
+    from sqlite_utils import Database
+
+    db = Database(path)
+    migrate(db, MIGRATIONS[:1])
+    db["payments"].insert(
+        {
+            "id": "p1",
+            "team_id": "T1",
+            "provider": "i3d",
+            "invoice_ids": '["1001"]',
+            "invoice_numbers": '["INV-1001"]',
+            "amount": "1.00",
+            "currency": "EUR",
+            "state": "paid",
+            "created_at": "2026-01-01T00:00:00+00:00",
+            "token_expires_at": 1.0,
+            "paid_at": "2026-01-01T00:05:00+00:00",
+        }
+    )
+    db.close()
+    store = Store(path)
+    try:
+        assert store.settlement_of("T1", "i3d", ["1001"]) == "p1"
+    finally:
+        store.close()
