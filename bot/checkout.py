@@ -225,9 +225,7 @@ class Checkout:
         a link, so it simply failed; a saved card may have been charged, so we keep asking.
         """
         message = error.message if isinstance(error, ProviderError) else "provider error"
-        ambiguous = isinstance(error, ProviderUnavailable) and not isinstance(
-            error, RateLimited
-        )
+        ambiguous = isinstance(error, ProviderUnavailable) and not isinstance(error, RateLimited)
         if not isinstance(error, ProviderError):
             log.error("provider %s failed while starting a payment", payment.provider)
             ambiguous = True

@@ -113,7 +113,8 @@ class OutboxSender:
             response = await self.client.api_call(method, json=args)
         except SlackApiError as error:
             status = error.response.status_code
-            code = str(error.response.get("error", ""))
+            data = error.response.data
+            code = str(data.get("error", "")) if isinstance(data, dict) else ""
             if status == 429 or code == "ratelimited":
                 after = float(error.response.headers.get("Retry-After", self.first_delay))
                 raise Retry("ratelimited", after, done=True) from None

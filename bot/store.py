@@ -123,9 +123,7 @@ def _m002_settlements(db: Database) -> None:
     payments.add_column("created_ts", float)  # type: ignore[union-attr]
     payments.add_column("sealed_token", bytes)  # type: ignore[union-attr]
     payments.add_column("settlement_id", str)  # type: ignore[union-attr]
-    db.execute(
-        "UPDATE payments SET created_ts = token_expires_at - 1800 WHERE created_ts IS NULL"
-    )
+    db.execute("UPDATE payments SET created_ts = token_expires_at - 1800 WHERE created_ts IS NULL")
     db["settlements"].create(
         {
             "id": str,

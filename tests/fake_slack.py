@@ -6,7 +6,9 @@ a refused one is answered with `invalid_blocks`, so a test sees what a user woul
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +33,16 @@ class FakeSlack:
     responses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     refused: list[tuple[str, list[str]]] = field(default_factory=list)
     rate_limit_next: dict[str, int] = field(default_factory=dict)
+    lose_answer_next: dict[str, int] = field(default_factory=dict)
+    """Do the call, then drop the connection before answering (a reset, a dying proxy)."""
+    hang_answer_next: dict[str, int] = field(default_factory=dict)
+    """Do the call, then hold the answer for a minute (the bot is killed meanwhile)."""
+    fail_next: dict[str, int] = field(default_factory=dict)
+    """Answer HTTP 500 without doing anything."""
+    history_errors: list[str] = field(default_factory=list)
+    """conversations.history answers with these errors, one per call, first."""
     user_groups: dict[str, list[str]] = field(default_factory=dict)
+    ts_of: dict[int, str] = field(default_factory=dict)
 
     def called(self, method: str) -> list[SlackCall]:
         return [call for call in self.calls if call.method == method]
@@ -64,7 +75,22 @@ class FakeSlack:
         if problems:
             self.refused.append((method, problems))
             return web.json_response({"ok": False, "error": "invalid_blocks", "errors": problems})
+        if self.fail_next.get(method, 0) > 0:
+            self.fail_next[method] -= 1
+            return web.Response(status=500, text="Internal Server Error")
+        if method == "conversations.history":
+            return self._history(args)
         self.calls.append(SlackCall(method, args))
+        ts = f"{time.time():.6f}"
+        self.ts_of[id(self.calls[-1])] = ts
+        if self.lose_answer_next.get(method, 0) > 0:
+            self.lose_answer_next[method] -= 1
+            assert request.transport is not None
+            request.transport.abort()  # done, but the answer never reaches the bot
+            raise web.HTTPInternalServerError()
+        if self.hang_answer_next.get(method, 0) > 0:
+            self.hang_answer_next[method] -= 1
+            await asyncio.sleep(60)
         if method == "auth.test":
             return web.json_response(
                 {"ok": True, "team_id": "T0TEAM", "user_id": "U0BOT", "bot_id": "B0BOT"}
@@ -75,7 +101,27 @@ class FakeSlack:
             )
         if method == "views.open":
             return web.json_response({"ok": True, "view": {"id": "V0MODAL", **args["view"]}})
-        return web.json_response({"ok": True, "ts": f"1700000000.{len(self.calls):06d}"})
+        return web.json_response({"ok": True, "ts": ts})
+
+    def _history(self, args: dict[str, Any]) -> web.Response:
+        """The channel's messages, newest first; metadata only when asked for, as Slack does."""
+        if self.history_errors:
+            return web.json_response({"ok": False, "error": self.history_errors.pop(0)})
+        oldest = float(args.get("oldest") or 0)
+        shown = []
+        for call in reversed(self.called("chat.postMessage")):
+            ts = self.ts_of.get(id(call))
+            if call.args.get("channel") != args.get("channel") or ts is None:
+                continue
+            if float(ts) < oldest:
+                continue
+            message = {"type": "message", "ts": ts, "text": call.args.get("text", "")}
+            if str(args.get("include_all_metadata")).lower() in ("true", "1") and call.args.get(
+                "metadata"
+            ):
+                message["metadata"] = call.args["metadata"]
+            shown.append(message)
+        return web.json_response({"ok": True, "messages": shown, "has_more": False})
 
     async def response_url(self, request: web.Request) -> web.Response:
         body = await request.json()

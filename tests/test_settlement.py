@@ -149,9 +149,7 @@ def test_the_invoice_showing_paid_credits_the_last_attempt_opened(
     assert settlement.store.outbox_pending() == 1
 
 
-def test_a_link_nobody_opened_is_never_credited(
-    settlement: Settlement, recorder: Recorder
-) -> None:
+def test_a_link_nobody_opened_is_never_credited(settlement: Settlement, recorder: Recorder) -> None:
     unopened = attempt(settlement, S.LINK_ISSUED, user="UA")
     opened = attempt(settlement, S.OPENED, user="UB", opened_minutes_ago=20)
     settlement.apply(unopened, PAID)

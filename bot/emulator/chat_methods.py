@@ -7,6 +7,7 @@ a top-level `text` are accepted, as Slack does, but answered with the warning
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from bot.emulator.blockkit import MESSAGE_BLOCK_LIMIT, MESSAGE_TEXT_LIMIT, block_problems
@@ -67,9 +68,19 @@ def _bot_message(ws: Workspace, args: Args) -> tuple[Channel, Message]:
 def post_message(ws: Workspace, surfaces: Surfaces, args: Args) -> Args:
     channel = channel_for(ws, args)
     text, blocks, warnings = message_content(args)
+    metadata = args.get("metadata")
+    if isinstance(metadata, str):
+        metadata = json.loads(metadata or "null")
+    if metadata is not None and (
+        not isinstance(metadata, dict)
+        or not metadata.get("event_type")
+        or not isinstance(metadata.get("event_payload"), dict)
+    ):
+        raise SlackError("invalid_metadata_format")
     message = ws.post(
-        channel.id, text, blocks, user=BOT_USER_ID, bot_id=BOT_ID, thread_ts=args.get("thread_ts")
-    )
+        channel.id, text, blocks, user=BOT_USER_ID, bot_id=BOT_ID,
+        thread_ts=args.get("thread_ts"), metadata=metadata,
+    )  # fmt: skip
     shown = message.to_api(ws.team_id, ws.app_id)
     return with_warnings(
         {"ok": True, "channel": channel.id, "ts": message.ts, "message": shown}, warnings
@@ -120,7 +131,35 @@ def get_permalink(ws: Workspace, surfaces: Surfaces, args: Args) -> Args:
     return {"ok": True, "channel": channel.id, "permalink": link}
 
 
+def history(ws: Workspace, surfaces: Surfaces, args: Args) -> Args:
+    """conversations.history: newest first, from `oldest`; the bot must be a member, and
+    metadata is shown only with `include_all_metadata`, as Slack does."""
+    channel = channel_for(ws, args)
+    oldest = float(args.get("oldest") or 0)
+    limit = max(1, min(int(args.get("limit") or 100), 999))
+    with_metadata = str(args.get("include_all_metadata")).lower() in ("true", "1")
+    found = [
+        m for m in reversed(ws.messages[channel.id]) if float(m.ts) >= oldest and not m.thread_ts
+    ]
+    start = int(args.get("cursor") or 0)
+    page = found[start : start + limit]
+    shown = []
+    for message in page:
+        item = message.to_api(ws.team_id, ws.app_id)
+        if with_metadata and message.metadata:
+            item["metadata"] = message.metadata
+        shown.append(item)
+    more = start + limit < len(found)
+    return {
+        "ok": True,
+        "messages": shown,
+        "has_more": more,
+        "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+    }
+
+
 CHAT_METHODS = {
+    "conversations.history": history,
     "chat.postMessage": post_message,
     "chat.postEphemeral": post_ephemeral,
     "chat.update": update,

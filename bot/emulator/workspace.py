@@ -36,6 +36,8 @@ class Message:
     ephemeral_to: str | None = None
     thread_ts: str | None = None
     edited: bool = False
+    metadata: dict[str, Any] | None = None
+    """Message metadata (`event_type`, `event_payload`), shown only to those who ask."""
     # What each user has picked in this message's selects and checkboxes:
     # selections[user_id][block_id][action_id] = a state.values entry.
     selections: dict[str, dict[str, dict[str, dict[str, Any]]]] = field(default_factory=dict)

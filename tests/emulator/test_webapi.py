@@ -262,3 +262,26 @@ async def test_rate_limited_calls_are_retried_by_slack_sdk(running: Running) -> 
     assert (await client.chat_postMessage(channel="C0GENERAL", text="hi"))["ok"]
     assert time.monotonic() - started < 5
     assert [c.error for c in running.emulator.calls] == ["ratelimited", None]
+
+
+async def test_history_shows_metadata_only_to_those_who_ask_as_slack_does(
+    running: Running,
+) -> None:
+    """The outbox finds a confirmation whose answer was lost by its metadata."""
+    client = running.web_client()
+    marked = {"event_type": "invoicebot_settlement", "event_payload": {"settlement_id": "s1"}}
+    posted = await client.chat_postMessage(channel="C0BILLING", text="paid", metadata=marked)
+    await client.chat_postMessage(channel="C0BILLING", text="later")
+    plain = await client.conversations_history(channel="C0BILLING")
+    assert [m["text"] for m in plain["messages"]] == ["later", "paid"]
+    assert all("metadata" not in m for m in plain["messages"])
+    full = await client.conversations_history(channel="C0BILLING", include_all_metadata=True)
+    assert full["messages"][1]["metadata"] == marked
+    assert full["messages"][1]["ts"] == posted["ts"]
+    newer = await client.conversations_history(
+        channel="C0BILLING", oldest=str(float(posted["ts"]) + 1e-6)
+    )
+    assert [m["text"] for m in newer["messages"]] == ["later"]
+    with pytest.raises(SlackApiError) as bad:
+        await client.chat_postMessage(channel="C0BILLING", text="x", metadata={"event_type": ""})
+    assert bad.value.response["error"] == "invalid_metadata_format"

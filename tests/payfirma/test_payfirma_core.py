@@ -11,12 +11,14 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from bot.checkout import Started
 from bot.models import Money, PaymentState
 from bot.plugins import make_plugin_manager
 from bot.settings import Settings
-from bot.web import SERVICES, create_app
+from bot.web import OUTBOX, POLLER, SERVICES, create_app
 from plugins.payfirma import PayfirmaCredentials
 from plugins.payfirma.sandbox import SandboxState
+from tests.fake_slack import FakeSlack
 from tests.payfirma.conftest import CLIENT_ID, CLIENT_SECRET, CardPage
 
 TEAM = "T0TEAM"
@@ -87,3 +89,50 @@ async def test_a_declined_payment_lands_failed(bot: TestServer, sandbox: Sandbox
     payment = bot.app[SERVICES].store.payment(payment_id)
     assert payment is not None and payment.state is PaymentState.FAILED
     assert sandbox.invoices[212947].status == "UNPAID"
+
+
+# Receivables settle once: one live customer link per invoice, shown again to anyone
+# allowed, and an invoice both linked and e-mailed is confirmed once when the customer pays.
+
+
+async def copy_link(bot: TestServer, user: str) -> Started:
+    return await bot.app[SERVICES].checkout.start(
+        team_id=TEAM,
+        user_id=user,
+        provider="payfirma",
+        invoice_ids=["212948"],
+        method_id="hpp",
+        issuer_id=None,
+        expected=Money.of("57.75", "CAD"),
+    )
+
+
+async def test_copy_payment_link_shows_the_same_live_link_again(bot: TestServer) -> None:
+    first = await copy_link(bot, "U0PAYER")
+    again = await copy_link(bot, "U0OTHER")
+    assert again.reused and again.pay_url == first.pay_url
+    assert again.payment.id == first.payment.id
+    assert 0 < again.lifetime <= first.lifetime
+
+
+async def test_linked_and_emailed_at_once_the_customer_pays_once_one_confirmation(
+    bot: TestServer,
+    sandbox: SandboxState,
+    fake_slack: tuple[FakeSlack, TestServer],
+) -> None:
+    slack, _ = fake_slack
+    svc = bot.app[SERVICES]
+    emailed = await svc.checkout.send_by_email(
+        team_id=TEAM, user_id="U0OTHER", provider="payfirma", invoice_id="212948", to=None
+    )
+    html, paid_id = await pay_through_the_bot(bot, "212948", "57.75")
+    assert "Invoice paid" in html
+    for _ in range(3):
+        await bot.app[POLLER].run_once()
+        await bot.app[OUTBOX].send_due()
+    assert len(slack.posted_to("C0BILLING")) == 1
+    assert "by e-mail" not in str(slack.posted_to("C0BILLING")[0])
+    after = svc.store.payment(emailed.id)
+    assert after is not None and after.state is PaymentState.SUPERSEDED
+    paid = svc.store.payment(paid_id)
+    assert paid is not None and paid.state is PaymentState.PAID

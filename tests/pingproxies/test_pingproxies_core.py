@@ -1,0 +1,102 @@
+"""Through the core: a saved-card charge whose answer is lost is UNKNOWN, never failed,
+and the poller's later "paid" gives the one normal confirmation."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from bot.checkout import CheckoutRefused, OutcomeUnknown
+from bot.models import PaymentState
+from bot.plugins import make_plugin_manager
+from bot.provider import NotPayable
+from bot.settings import Settings
+from bot.web import OUTBOX, POLLER, SERVICES, create_app
+from plugins.pingproxies.sandbox import SandboxState
+from tests.fake_slack import FakeSlack
+from tests.pingproxies.conftest import credentials_for, pay_path
+
+TEAM = "T0TEAM"
+CARD = "pm_sbxVisa4242"
+
+
+@pytest.fixture
+async def bot(settings: Settings, server: TestServer) -> AsyncIterator[TestServer]:
+    app = create_app(
+        settings.model_copy(update={"poll_first_delay": 0.05, "poll_max_delay": 0.1}),
+        make_plugin_manager(allowed={"pingproxies"}),
+    )
+    bot = TestServer(app, host="127.0.0.1")
+    await bot.start_server()
+    await app[SERVICES].connections.connect(
+        TEAM, "pingproxies", credentials_for(server), connected_by="U0ADMIN"
+    )
+    try:
+        yield bot
+    finally:
+        await bot.close()
+
+
+async def charge(bot: TestServer, user: str = "U0PAYER") -> None:
+    svc = bot.app[SERVICES]
+    options = await svc.checkout.options(TEAM, "pingproxies", ["inv_sbx0101"])
+    await svc.checkout.start(
+        team_id=TEAM,
+        user_id=user,
+        provider="pingproxies",
+        invoice_ids=["inv_sbx0101"],
+        method_id=CARD,
+        issuer_id=None,
+        expected=options.total,
+        response_url=None,
+    )
+
+
+async def test_a_charge_answered_too_late_is_unknown_then_confirmed_once(
+    bot: TestServer, sandbox: SandboxState, fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    slack, _ = fake_slack
+    sandbox.inject("lost_answer", path=pay_path("inv_sbx0101"))
+    with pytest.raises(OutcomeUnknown) as raised:
+        await charge(bot)
+    assert "does not know yet" in str(raised.value) and "Do not pay again" in str(raised.value)
+    store = bot.app[SERVICES].store
+    (payment,) = store.payments_for_invoices(TEAM, "pingproxies", ["inv_sbx0101"])
+    assert payment.state is PaymentState.UNKNOWN
+    with pytest.raises((CheckoutRefused, NotPayable)):
+        await charge(bot, "U0OTHER")  # nobody pays again while the outcome is unknown
+    assert sandbox.count("POST", pay_path("inv_sbx0101")) == 1
+    await asyncio.sleep(0.1)
+    await bot.app[POLLER].run_once()
+    await bot.app[OUTBOX].send_due()
+    paid = store.payment(payment.id)
+    assert paid is not None and paid.state is PaymentState.PAID
+    assert len(slack.posted_to("C0BILLING")) == 1
+
+
+async def test_a_decline_whose_answer_was_lost_ends_failed_without_a_confirmation(
+    bot: TestServer, sandbox: SandboxState, fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    slack, _ = fake_slack
+    svc = bot.app[SERVICES]
+    options = await svc.checkout.options(TEAM, "pingproxies", ["inv_sbx0101"])
+    sandbox.inject("lost_answer", path=pay_path("inv_sbx0101"))
+    with pytest.raises(OutcomeUnknown):
+        await svc.checkout.start(
+            team_id=TEAM,
+            user_id="U0PAYER",
+            provider="pingproxies",
+            invoice_ids=["inv_sbx0101"],
+            method_id="pm_sbxVisa0002",
+            issuer_id=None,
+            expected=options.total,
+        )
+    await asyncio.sleep(0.1)
+    await bot.app[POLLER].run_once()
+    await bot.app[OUTBOX].send_due()
+    (payment,) = svc.store.payments_for_invoices(TEAM, "pingproxies", ["inv_sbx0101"])
+    assert payment.state is PaymentState.FAILED
+    assert slack.posted_to("C0BILLING") == []

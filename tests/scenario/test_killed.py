@@ -1,0 +1,176 @@
+"""kill -9 of a real `invoicebot run` process mid-payment, restarted on the same database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from yarl import URL
+
+from bot.credentials import CredentialBox, generate_key
+from bot.store import Store
+from plugins.i3d import I3DCredentials
+from plugins.i3d.sandbox import SANDBOX
+from tests.conftest import SIGNING_SECRET
+from tests.fake_slack import BOT_TOKEN, FakeSlack
+from tests.scenario.conftest import I3D_TOKEN, free_port
+from tests.scenario.harness import Harness, Screen, find, pay_in_browser
+
+REGISTER = "/v3/account/invoice/pay/register"
+
+
+class Address:
+    """Where the bot process listens: what the harness needs of a server."""
+
+    def __init__(self, port: int) -> None:
+        self.base = URL(f"http://127.0.0.1:{port}")
+
+    def make_url(self, path: str) -> URL:
+        return self.base.join(URL(path))
+
+
+Start = Callable[[], Awaitable[asyncio.subprocess.Process]]
+
+
+@pytest.fixture
+async def bot_process(
+    tmp_path: Path, fake_slack: tuple[FakeSlack, TestServer], i3d_sandbox: TestServer
+) -> AsyncIterator[tuple[Start, Path, int]]:
+    port = free_port()
+    key = generate_key()
+    database = tmp_path / "bot.sqlite"
+    store = Store(database, CredentialBox(key))
+    base_url = str(i3d_sandbox.make_url("")).rstrip("/")
+    store.save_connection(
+        "T0TEAM", "i3d", I3DCredentials(api_key=I3D_TOKEN, base_url=base_url), connected_by="U0A"
+    )
+    store.close()
+    i3d_sandbox.app[SANDBOX].return_url = f"http://127.0.0.1:{port}/landing/i3d"
+    keep = {k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ}
+    env = {
+        **keep,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": str(fake_slack[1].make_url("/api/")),
+        "INVOICEBOT_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "INVOICEBOT_SECRET_KEY": key,
+        "INVOICEBOT_BILLING_CHANNEL": "C0BILLING",
+        "INVOICEBOT_DATABASE": str(database),
+        "INVOICEBOT_PAYERS": "U0PAYER",
+        "INVOICEBOT_PLUGINS": "i3d",
+        "INVOICEBOT_POLL_FIRST_DELAY": "0.2",
+        "INVOICEBOT_POLL_MAX_DELAY": "0.5",
+    }
+    processes: list[asyncio.subprocess.Process] = []
+
+    async def start() -> asyncio.subprocess.Process:
+        process = await asyncio.create_subprocess_exec(
+            *[sys.executable, "-m", "bot.cli", "run", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        processes.append(process)
+        async with aiohttp.ClientSession() as session:
+            for _ in range(200):
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                        if response.status == 200:
+                            return process
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.05)
+        raise AssertionError("invoicebot run never answered /healthz")
+
+    try:
+        yield start, database, port
+    finally:
+        for process in processes:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+
+
+def states(database: Path) -> list[str]:
+    with sqlite3.connect(database) as db:
+        return [row[0] for row in db.execute("SELECT state FROM payments ORDER BY created_ts")]
+
+
+async def menu_with_bank(h: Harness) -> Screen:
+    _, screen, _ = await h.command("")
+    screen = await h.screen_after(screen)
+    key = await h.click(screen, "pay", pick=lambda e: "|410001" in e["value"])
+    menu = Screen(await h.next_response(key), key)
+    for action_id, value in (("choose_method", "10"), ("choose_issuer", "INGBNL2A")):
+        key = await h.click(menu, action_id, selected=value)
+        menu = Screen(await h.next_response(key), key)
+    return menu
+
+
+async def test_killed_mid_register_the_next_click_gets_a_link_and_nothing_is_posted(
+    bot_process: tuple[Start, Path, int],
+    fake_slack: tuple[FakeSlack, TestServer],
+    i3d_sandbox: TestServer,
+) -> None:
+    start, database, port = bot_process
+    slack, slack_server = fake_slack
+    process = await start()
+    sandbox = i3d_sandbox.app[SANDBOX]
+    sandbox.hang_seconds = 10
+    sandbox.inject("hang", path=REGISTER)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        h = Harness(Address(port), slack, slack_server, SIGNING_SECRET, http)  # type: ignore[arg-type]
+        menu = await menu_with_bank(h)
+        await h.click(menu, "get_link")
+        await h.wait_for(lambda: sandbox.count("POST", REGISTER) == 1)
+        assert states(database) == ["created"]
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+
+        await start()  # hands the interrupted start to the poller, which ends it
+        await h.wait_for(lambda: states(database) == ["expired"])
+        key = await h.click(await menu_with_bank(h), "get_link")
+        shown = await h.next_response(key)
+        link = find(shown, "open_link", lambda e: True)[1]["url"]
+        await h.wait_for(lambda: states(database) == ["expired", "link_issued"])
+        _, page = await pay_in_browser(http, link)
+        assert "Invoice paid" in page
+        await h.wait_for(lambda: slack.posted_to("C0BILLING"))
+        await asyncio.sleep(1.0)
+        assert len(slack.posted_to("C0BILLING")) == 1
+        assert states(database) == ["expired", "paid"]
+
+
+async def test_killed_after_slack_posted_the_confirmation_is_not_posted_again(
+    bot_process: tuple[Start, Path, int], fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    """The bot dies between Slack posting and the answer arriving: after the restart the
+    post is found in the channel by its metadata and adopted."""
+    start, database, port = bot_process
+    slack, slack_server = fake_slack
+    process = await start()
+    slack.hang_answer_next["chat.postMessage"] = 1
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        h = Harness(Address(port), slack, slack_server, SIGNING_SECRET, http)  # type: ignore[arg-type]
+        key = await h.click(await menu_with_bank(h), "get_link")
+        link = find(await h.next_response(key), "open_link", lambda e: True)[1]["url"]
+        await pay_in_browser(http, link)
+        await h.wait_for(lambda: slack.posted_to("C0BILLING"))
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        await start()
+        await asyncio.sleep(2.0)
+    assert len(slack.posted_to("C0BILLING")) == 1
+    with sqlite3.connect(database) as db:
+        rows = db.execute(
+            "SELECT adopted, sent_at IS NOT NULL FROM outbox WHERE method = 'chat.postMessage'"
+        ).fetchall()
+    assert rows == [(1, 1)]

@@ -1,0 +1,206 @@
+"""Two payers, cancelled and expired links, interrupted starts and Slack losing its answer:
+each invoice ends with exactly one confirmation, naming who really paid."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aiohttp
+from aiohttp.test_utils import TestServer
+
+from bot.models import PaymentState
+from bot.web import OUTBOX, POLLER, STORE
+from plugins.i3d.sandbox import SANDBOX
+from tests.scenario.conftest import BotFactory
+from tests.scenario.harness import Harness, Screen, find, pay_in_browser, text_of
+
+OTHER = "U0OTHER"
+
+
+async def link_for(h: Harness, user: str = "U0PAYER") -> tuple[str, str]:
+    """Pay → iDEAL → ING → Get link, as `user`; (the link message's key, the pay URL)."""
+    _, screen, _ = await h.command("", user=user)
+    screen = await h.screen_after(screen)
+    key = await h.click(screen, "pay", user=user, pick=lambda e: "|410001" in e["value"])
+    menu = Screen(await h.next_response(key), key)
+    for action_id, value in (("choose_method", "10"), ("choose_issuer", "INGBNL2A")):
+        key = await h.click(menu, action_id, user=user, selected=value)
+        menu = Screen(await h.next_response(key), key)
+    key = await h.click(menu, "get_link", user=user)
+    shown = await h.next_response(key)
+    return key, find(shown, "open_link", lambda e: True)[1]["url"]
+
+
+def browser() -> aiohttp.ClientSession:
+    """A payer's own browser, with its own cookies."""
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+async def settle_quietly(h: Harness) -> None:
+    for _ in range(3):
+        await h.bot.app[POLLER].run_once()
+        await h.bot.app[OUTBOX].send_due()
+        await asyncio.sleep(0.3)
+
+
+def states(h: Harness) -> list[str]:
+    rows = h.bot.app[STORE].db.execute("SELECT state FROM payments ORDER BY created_ts")
+    return [row[0] for row in rows]
+
+
+async def test_a_cancelled_link_reloaded_after_another_payer_paid_posts_nothing(
+    harness: Harness,
+) -> None:
+    h = harness
+    h.slack.user_groups["S0PAYERS"] = [OTHER]
+    _, link_a = await link_for(h)
+    async with browser() as a:
+        _, page = await pay_in_browser(a, link_a, "cancel")
+        assert "Payment cancelled" in page
+        _, link_b = await link_for(h, OTHER)
+        async with browser() as b:
+            _, page = await pay_in_browser(b, link_b)
+            assert "Invoice paid" in page
+        async with a.get(h.bot.make_url("/landing/i3d")) as again:
+            assert "Payment cancelled" in await again.text()
+    await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
+    await settle_quietly(h)
+    (posted,) = h.slack.posted_to("C0BILLING")
+    assert f"<@{OTHER}>" in text_of(posted) and "<@U0PAYER>" not in text_of(posted)
+    assert states(h) == ["cancelled", "paid"]
+
+
+async def test_an_expired_link_next_to_a_paid_one_is_never_credited(harness: Harness) -> None:
+    h = harness
+    h.slack.user_groups["S0PAYERS"] = [OTHER]
+    await link_for(h)  # never opened
+    store = h.bot.app[STORE]
+    store.db.execute("UPDATE payments SET token_expires_at = ?", [time.time() - 1])
+    _, link_b = await link_for(h, OTHER)
+    async with browser() as b:
+        await pay_in_browser(b, link_b, come_back=False)  # B closes the tab: the poller finds it
+    await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
+    await settle_quietly(h)
+    (posted,) = h.slack.posted_to("C0BILLING")
+    assert f"<@{OTHER}>" in text_of(posted)
+    assert states(h) in (["expired", "paid"], ["superseded", "paid"])
+
+
+async def test_two_opened_links_one_payment_credits_the_last_opened_and_tells_the_other(
+    harness: Harness,
+) -> None:
+    """A opens the page and leaves it; B opens later and pays. i3D cannot say who paid, so
+    the last attempt opened is credited, and A's message says the link is not needed."""
+    h = harness
+    h.slack.user_groups["S0PAYERS"] = [OTHER]
+    key_a, link_a = await link_for(h)
+    async with browser() as a, a.get(link_a) as opened:
+        assert opened.status == 200
+    store = h.bot.app[STORE]
+    store.db.execute("UPDATE payments SET token_expires_at = ?", [time.time() - 1])
+    _, link_b = await link_for(h, OTHER)
+    async with browser() as b:
+        await pay_in_browser(b, link_b, come_back=False)
+    await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
+    await settle_quietly(h)
+    (posted,) = h.slack.posted_to("C0BILLING")
+    assert f"<@{OTHER}>" in text_of(posted)
+    assert states(h) == ["superseded", "paid"]
+    told_a = await h.next_response(key_a, 2)
+    assert "paid through another payment" in text_of(told_a)
+
+
+async def test_a_start_whose_provider_call_is_cut_off_by_a_shutdown_blocks_nothing(
+    harness: Harness, start_bot: BotFactory, i3d_sandbox: TestServer
+) -> None:
+    """The bot stops while i3D is registering the payment (kill -9: tests/scenario/
+    test_killed.py): after the restart the next click gives a link."""
+    h = harness
+    state = i3d_sandbox.app[SANDBOX]
+    state.hang_seconds = 5
+    state.inject("hang", path="/v3/account/invoice/pay/register")
+    _, screen, _ = await h.command("")
+    screen = await h.screen_after(screen)
+    key = await h.click(screen, "pay", pick=lambda e: "|410001" in e["value"])
+    menu = Screen(await h.next_response(key), key)
+    for action_id, value in (("choose_method", "10"), ("choose_issuer", "INGBNL2A")):
+        key = await h.click(menu, action_id, selected=value)
+        menu = Screen(await h.next_response(key), key)
+    await h.click(menu, "get_link")
+    await h.wait_for(lambda: states(h) == ["created"])
+    await h.bot.close()
+    h.bot = await start_bot()
+    _, link = await link_for(h)
+    assert "/pay/" in link
+    await settle_quietly(h)
+    assert states(h)[-1] == "link_issued" and states(h)[0] in ("failed", "expired")
+    assert h.slack.posted_to("C0BILLING") == []
+
+
+async def test_slack_posting_but_losing_its_answer_still_gives_one_confirmation(
+    harness: Harness,
+) -> None:
+    h = harness
+    h.slack.lose_answer_next["chat.postMessage"] = 1
+    _, link = await link_for(h)
+    async with browser() as b:
+        _, page = await pay_in_browser(b, link)
+    assert "Invoice paid" in page
+    await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
+    await settle_quietly(h)
+    assert len(h.slack.posted_to("C0BILLING")) == 1
+    (row,) = [r for r in h.bot.app[STORE].outbox_items() if r["method"] == "chat.postMessage"]
+    assert row["sent_at"] and row["adopted"] == 1 and row["ts"]
+    assert any(entry.action == "outbox.adopted" for entry in h.bot.app[STORE].audit_log())
+
+
+async def test_a_500_then_slack_unreachable_for_the_lookup_waits_and_posts_once(
+    harness: Harness,
+) -> None:
+    """A 500 may hide a post: nothing is re-posted until the channel has been searched."""
+    h = harness
+    h.slack.fail_next["chat.postMessage"] = 1
+    h.slack.history_errors = ["ratelimited"]
+    _, link = await link_for(h)
+    async with browser() as b:
+        await pay_in_browser(b, link)
+    await settle_quietly(h)
+    await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
+    await settle_quietly(h)
+    assert len(h.slack.posted_to("C0BILLING")) == 1
+    (row,) = [r for r in h.bot.app[STORE].outbox_items() if r["method"] == "chat.postMessage"]
+    assert row["adopted"] == 0 and row["attempts"] >= 2
+
+
+async def test_a_crash_right_after_slack_posted_adopts_the_post_after_the_restart(
+    harness: Harness, start_bot: BotFactory
+) -> None:
+    h = harness
+    h.slack.lose_answer_next["chat.postMessage"] = 1
+    _, link = await link_for(h)
+    outbox = h.bot.app[OUTBOX]
+    outbox.first_delay = 60  # the retry would come long after the restart
+    async with browser() as b:
+        await pay_in_browser(b, link)
+    await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
+    await h.bot.close()
+    h.bot.app[STORE]  # the old process is gone; its database remains
+    h.bot = await start_bot()
+    h.bot.app[STORE].db.execute("UPDATE outbox SET next_attempt_at = 0")
+    await settle_quietly(h)
+    assert len(h.slack.posted_to("C0BILLING")) == 1
+    rows = [r for r in h.bot.app[STORE].outbox_items() if r["method"] == "chat.postMessage"]
+    assert [r["adopted"] for r in rows] == [1]
+
+
+async def test_the_payment_row_says_who_was_credited(harness: Harness) -> None:
+    h = harness
+    _, link = await link_for(h)
+    async with browser() as b:
+        await pay_in_browser(b, link)
+    await h.wait_for(lambda: h.bot.app[STORE].settlements())
+    (settlement,) = h.bot.app[STORE].settlements()
+    payment = h.bot.app[STORE].payment(settlement["payment_id"])
+    assert payment is not None and payment.state is PaymentState.PAID
+    assert payment.settlement_id == settlement["id"]
