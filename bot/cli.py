@@ -58,7 +58,7 @@ async def _serve(settings: Settings, app: web.Application) -> None:
             assert settings.slack_app_token is not None
             handler = AsyncSocketModeHandler(app[BOLT], settings.slack_app_token.get_secret_value())
             log.info("connecting to Slack in Socket Mode")
-            await handler.start_async()
+            await handler.start_async()  # type: ignore[no-untyped-call]
         else:
             await asyncio.Event().wait()
     finally:

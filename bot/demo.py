@@ -108,7 +108,7 @@ async def start_demo(stack: AsyncExitStack, options: DemoOptions, pm: pluggy.Plu
         admins=frozenset({"U0ADMIN"}),
         poll_first_delay=2.0,
         poll_max_delay=30.0,
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
     )
     bot = create_app(settings, pm)
     await _serve(stack, bot, bot_port)

@@ -13,6 +13,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pluggy
 
@@ -118,7 +119,7 @@ class Payments:
         with self.store.transaction():
             moved = self.store.compare_and_set_state(payment_id, legal, target, **fields)
             if moved:
-                detail = {k: v for k, v in fields.items() if k in AUDITED_FIELDS}
+                detail: dict[str, Any] = {k: v for k, v in fields.items() if k in AUDITED_FIELDS}
                 self.store.audit(f"payment.{target.value}", subject=payment_id, **detail)
         return moved
 

@@ -102,7 +102,7 @@ def load_settings() -> Settings:
         missing.add("SLACK_SIGNING_SECRET")
     settings = None
     try:
-        settings = Settings()  # type: ignore[call-arg]
+        settings = Settings()
     except ValidationError as error:
         for problem in error.errors():
             name = env_name(str(problem["loc"][0]))

@@ -33,7 +33,7 @@ Migration = Callable[[Database], None]
 
 
 def _m001_initial(db: Database) -> None:
-    db["payments"].create(
+    db.table("payments").create(
         {
             "id": str,
             "team_id": str,
@@ -66,9 +66,9 @@ def _m001_initial(db: Database) -> None:
         not_null={"team_id", "provider", "state", "amount", "currency", "created_at"},
         defaults={"check_attempts": 0},
     )
-    db["payments"].create_index(["token_hash"], unique=True)
-    db["payments"].create_index(["state", "next_check_at"])
-    db["outbox"].create(
+    db.table("payments").create_index(["token_hash"], unique=True)
+    db.table("payments").create_index(["state", "next_check_at"])
+    db.table("outbox").create(
         {
             "id": int,
             "key": str,
@@ -85,9 +85,9 @@ def _m001_initial(db: Database) -> None:
         not_null={"key", "method", "args"},
         defaults={"attempts": 0},
     )
-    db["outbox"].create_index(["key"], unique=True)
-    db["outbox"].create_index(["sent_at", "next_attempt_at"])
-    db["audit"].create(
+    db.table("outbox").create_index(["key"], unique=True)
+    db.table("outbox").create_index(["sent_at", "next_attempt_at"])
+    db.table("audit").create(
         {
             "id": int,
             "at": str,
@@ -99,7 +99,7 @@ def _m001_initial(db: Database) -> None:
         },
         pk="id",
     )
-    db["connections"].create(
+    db.table("connections").create(
         {
             "team_id": str,
             "provider": str,
@@ -117,14 +117,14 @@ def _m002_settlements(db: Database) -> None:
     `settled_invoices` has one row per (team, provider, invoice): its primary key is what
     makes a second settlement of the same invoice impossible, in any number of processes.
     """
-    payments = db["payments"]
-    payments.add_column("charges_at_once", int, not_null_default=0)  # type: ignore[union-attr]
-    payments.add_column("opened_at", str)  # type: ignore[union-attr]
-    payments.add_column("created_ts", float)  # type: ignore[union-attr]
-    payments.add_column("sealed_token", bytes)  # type: ignore[union-attr]
-    payments.add_column("settlement_id", str)  # type: ignore[union-attr]
+    payments = db.table("payments")
+    payments.add_column("charges_at_once", int, not_null_default=0)
+    payments.add_column("opened_at", str)
+    payments.add_column("created_ts", float)
+    payments.add_column("sealed_token", bytes)
+    payments.add_column("settlement_id", str)
     db.execute("UPDATE payments SET created_ts = token_expires_at - 1800 WHERE created_ts IS NULL")
-    db["settlements"].create(
+    db.table("settlements").create(
         {
             "id": str,
             "team_id": str,
@@ -137,16 +137,16 @@ def _m002_settlements(db: Database) -> None:
         pk="id",
         not_null={"team_id", "provider", "payment_id", "invoice_ids", "settled_at"},
     )
-    db["settlements"].create_index(["payment_id"], unique=True)
-    db["settled_invoices"].create(
+    db.table("settlements").create_index(["payment_id"], unique=True)
+    db.table("settled_invoices").create(
         {"team_id": str, "provider": str, "invoice_id": str, "settlement_id": str},
         pk=("team_id", "provider", "invoice_id"),
         not_null={"settlement_id"},
     )
-    outbox = db["outbox"]
-    outbox.add_column("attempted_at", float)  # type: ignore[union-attr]
-    outbox.add_column("ts", str)  # type: ignore[union-attr]
-    outbox.add_column("adopted", int, not_null_default=0)  # type: ignore[union-attr]
+    outbox = db.table("outbox")
+    outbox.add_column("attempted_at", float)
+    outbox.add_column("ts", str)
+    outbox.add_column("adopted", int, not_null_default=0)
     # Backfill: a payment already paid before this migration is its own settlement.
     for row in db.execute(
         "SELECT id, team_id, provider, invoice_ids, paid_at FROM payments WHERE state = 'paid'"
@@ -173,7 +173,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
 
 def migrate(db: Database, migrations: list[tuple[str, Migration]] = MIGRATIONS) -> list[str]:
     """Apply, in order, each migration this database has not seen; return their names."""
-    applied_table = db["_migrations"]
+    applied_table = db.table("_migrations")
     if not applied_table.exists():
         applied_table.create({"name": str, "applied_at": str}, pk="name")
     seen = {row["name"] for row in applied_table.rows}
@@ -270,7 +270,7 @@ class Store:
         token_expires_at: float,
         sealed_token: bytes | None = None,
     ) -> None:
-        self.db["payments"].insert(
+        self.db.table("payments").insert(
             {
                 "id": payment.id,
                 "team_id": payment.team_id,
@@ -334,7 +334,7 @@ class Store:
         """Fields that are not the state: provider reference, message ts, poll schedule."""
         if "state" in fields:
             raise ValueError("use compare_and_set_state to change a payment's state")
-        self.db["payments"].update(payment_id, {**fields, "updated_at": now_iso()})
+        self.db.table("payments").update(payment_id, {**fields, "updated_at": now_iso()})
 
     def payments_to_check(self, now: float, limit: int = 50) -> list[Payment]:
         """Attempts whose outcome can still change and whose next check is due.
@@ -342,7 +342,7 @@ class Store:
         CREATED is left to the process that is starting it until `interrupted` hands it
         over; everything else live is asked about on its schedule.
         """
-        rows = self.db["payments"].rows_where(
+        rows = self.db.table("payments").rows_where(
             "state IN ('link_issued', 'opened', 'unknown') AND next_check_at <= ?",
             [now],
             order_by="next_check_at",
@@ -353,7 +353,7 @@ class Store:
     def interrupted(self, started_before: float) -> list[Payment]:
         """Attempts still CREATED that began before `started_before`: their start was
         cut short (a crash, a kill) and nobody is waiting for its answer any more."""
-        rows = self.db["payments"].rows_where(
+        rows = self.db.table("payments").rows_where(
             "state = 'created' AND created_ts < ?", [started_before], order_by="created_ts"
         )
         return [_payment(row) for row in rows]
@@ -404,7 +404,7 @@ class Store:
 
     def settlements(self) -> list[dict[str, Any]]:
         """Every settlement, oldest first: for tests and the operator's eyes."""
-        return list(self.db["settlements"].rows_where(order_by="settled_at, id"))
+        return list(self.db.table("settlements").rows_where(order_by="settled_at, id"))
 
     def payments_for_invoices(
         self, team_id: str, provider: str, invoice_ids: list[str]
@@ -420,10 +420,10 @@ class Store:
         return [_payment(dict(zip(columns, row, strict=True))) for row in cursor.fetchall()]
 
     def token_expiry(self, payment_id: str) -> float:
-        return float(self.db["payments"].get(payment_id)["token_expires_at"])
+        return float(self.db.table("payments").get(payment_id)["token_expires_at"])
 
     def recent_payments(self, team_id: str, user_id: str, limit: int = 10) -> list[Payment]:
-        rows = self.db["payments"].rows_where(
+        rows = self.db.table("payments").rows_where(
             "team_id = ? AND user_id = ?",
             [team_id, user_id],
             order_by="created_at desc",
@@ -432,7 +432,7 @@ class Store:
         return [_payment(row) for row in rows]
 
     def payment_schedule(self, payment_id: str) -> tuple[float | None, int]:
-        row = self.db["payments"].get(payment_id)
+        row = self.db.table("payments").get(payment_id)
         return row["next_check_at"], row["check_attempts"] or 0
 
     # outbox -----------------------------------------------------------------------
@@ -446,7 +446,7 @@ class Store:
         )
 
     def due_outbox(self, now: float, limit: int = 20) -> list[OutboxItem]:
-        rows = self.db["outbox"].rows_where(
+        rows = self.db.table("outbox").rows_where(
             "sent_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= ?",
             [now],
             order_by="id",
@@ -465,7 +465,7 @@ class Store:
         ]
 
     def outbox_sent(self, item_id: int, ts: str | None = None, *, adopted: bool = False) -> None:
-        self.db["outbox"].update(
+        self.db.table("outbox").update(
             item_id,
             {"sent_at": now_iso(), "last_error": None, "ts": ts, "adopted": int(adopted)},
         )
@@ -491,7 +491,7 @@ class Store:
 
     def outbox_give_up(self, item_id: int, error: str) -> None:
         """Slack refused for good (bad channel, invalid blocks): keep the row, stop trying."""
-        self.db["outbox"].update(
+        self.db.table("outbox").update(
             item_id, {"gave_up_at": now_iso(), "last_error": error, "next_attempt_at": None}
         )
 
@@ -503,11 +503,11 @@ class Store:
         )
 
     def outbox_pending(self) -> int:
-        return self.db["outbox"].count_where("sent_at IS NULL AND gave_up_at IS NULL")
+        return self.db.table("outbox").count_where("sent_at IS NULL AND gave_up_at IS NULL")
 
     def outbox_items(self) -> list[dict[str, Any]]:
         """Every row, oldest first: for tests and the operator's eyes."""
-        return list(self.db["outbox"].rows_where(order_by="id"))
+        return list(self.db.table("outbox").rows_where(order_by="id"))
 
     # audit ------------------------------------------------------------------------
 
@@ -568,7 +568,7 @@ class Store:
 
     def audit_log(self, limit: int = 100) -> list[AuditEntry]:
         self.flush_audit()
-        rows = self.db["audit"].rows_where(order_by="id desc", limit=limit)
+        rows = self.db.table("audit").rows_where(order_by="id desc", limit=limit)
         return [
             AuditEntry(
                 at=row["at"],
@@ -599,7 +599,7 @@ class Store:
     def save_connection(
         self, team_id: str, provider: str, credentials: BaseModel, *, connected_by: str
     ) -> None:
-        self.db["connections"].upsert(
+        self.db.table("connections").upsert(
             {
                 "team_id": team_id,
                 "provider": provider,
@@ -612,12 +612,16 @@ class Store:
 
     def connection(self, team_id: str, provider: str, model: type[BaseModel]) -> BaseModel | None:
         rows = list(
-            self.db["connections"].rows_where("team_id = ? AND provider = ?", [team_id, provider])
+            self.db.table("connections").rows_where(
+                "team_id = ? AND provider = ?", [team_id, provider]
+            )
         )
         return self._box().open(rows[0]["sealed"], model) if rows else None
 
     def connected_providers(self, team_id: str) -> list[str]:
-        rows = self.db["connections"].rows_where("team_id = ?", [team_id], order_by="provider")
+        rows = self.db.table("connections").rows_where(
+            "team_id = ?", [team_id], order_by="provider"
+        )
         return [row["provider"] for row in rows]
 
     def remove_connection(self, team_id: str, provider: str) -> bool:

@@ -33,7 +33,8 @@ def _who(body: dict[str, Any]) -> tuple[str, str]:
 
 
 def _action(body: dict[str, Any]) -> dict[str, Any]:
-    return body["actions"][0]
+    action: dict[str, Any] = body["actions"][0]
+    return action
 
 
 def _block_target(block_id: str) -> values.PayTarget:

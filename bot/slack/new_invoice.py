@@ -156,7 +156,7 @@ def parse_draft(view: dict[str, Any]) -> InvoiceDraft | dict[str, str]:
             customer_email=state.get("customer_email", ""),
             currency=currency,
             lines=tuple(lines),
-            due=state.get("due"),  # type: ignore[arg-type]
+            due=state.get("due"),
             title=state.get("title", ""),
         )
     except ValidationError as error:

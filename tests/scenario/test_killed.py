@@ -22,7 +22,8 @@ from plugins.i3d.sandbox import SANDBOX
 from tests.conftest import SIGNING_SECRET
 from tests.fake_slack import BOT_TOKEN, FakeSlack
 from tests.scenario.conftest import I3D_TOKEN, free_port
-from tests.scenario.harness import Harness, Screen, find, pay_in_browser
+from tests.scenario.harness import Harness, find, pay_in_browser
+from tests.scenario.test_settling_once import menu_with_bank
 
 REGISTER = "/v3/account/invoice/pay/register"
 
@@ -104,17 +105,6 @@ def states(database: Path) -> list[str]:
         return [row[0] for row in db.execute("SELECT state FROM payments ORDER BY created_ts")]
 
 
-async def menu_with_bank(h: Harness) -> Screen:
-    _, screen, _ = await h.command("")
-    screen = await h.screen_after(screen)
-    key = await h.click(screen, "pay", pick=lambda e: "|410001" in e["value"])
-    menu = Screen(await h.next_response(key), key)
-    for action_id, value in (("choose_method", "10"), ("choose_issuer", "INGBNL2A")):
-        key = await h.click(menu, action_id, selected=value)
-        menu = Screen(await h.next_response(key), key)
-    return menu
-
-
 async def test_killed_mid_register_the_next_click_gets_a_link_and_nothing_is_posted(
     bot_process: tuple[Start, Path, int],
     fake_slack: tuple[FakeSlack, TestServer],
@@ -128,8 +118,7 @@ async def test_killed_mid_register_the_next_click_gets_a_link_and_nothing_is_pos
     sandbox.inject("hang", path=REGISTER)
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         h = Harness(Address(port), slack, slack_server, SIGNING_SECRET, http)  # type: ignore[arg-type]
-        menu = await menu_with_bank(h)
-        await h.click(menu, "get_link")
+        await h.click(await menu_with_bank(h), "get_link")
         await h.wait_for(lambda: sandbox.count("POST", REGISTER) == 1)
         assert states(database) == ["created"]
         process.send_signal(signal.SIGKILL)

@@ -18,8 +18,8 @@ from tests.scenario.harness import Harness, Screen, find, pay_in_browser, text_o
 OTHER = "U0OTHER"
 
 
-async def link_for(h: Harness, user: str = "U0PAYER") -> tuple[str, str]:
-    """Pay → iDEAL → ING → Get link, as `user`; (the link message's key, the pay URL)."""
+async def menu_with_bank(h: Harness, user: str = "U0PAYER") -> Screen:
+    """/invoices → Pay INV-24-0101 → iDEAL → ING, as `user`: the menu with Get link."""
     _, screen, _ = await h.command("", user=user)
     screen = await h.screen_after(screen)
     key = await h.click(screen, "pay", user=user, pick=lambda e: "|410001" in e["value"])
@@ -27,7 +27,12 @@ async def link_for(h: Harness, user: str = "U0PAYER") -> tuple[str, str]:
     for action_id, value in (("choose_method", "10"), ("choose_issuer", "INGBNL2A")):
         key = await h.click(menu, action_id, user=user, selected=value)
         menu = Screen(await h.next_response(key), key)
-    key = await h.click(menu, "get_link", user=user)
+    return menu
+
+
+async def link_for(h: Harness, user: str = "U0PAYER") -> tuple[str, str]:
+    """Get link from the menu, as `user`; (the link message's key, the pay URL)."""
+    key = await h.click(await menu_with_bank(h, user), "get_link", user=user)
     shown = await h.next_response(key)
     return key, find(shown, "open_link", lambda e: True)[1]["url"]
 
@@ -120,14 +125,7 @@ async def test_a_start_whose_provider_call_is_cut_off_by_a_shutdown_blocks_nothi
     state = i3d_sandbox.app[SANDBOX]
     state.hang_seconds = 5
     state.inject("hang", path="/v3/account/invoice/pay/register")
-    _, screen, _ = await h.command("")
-    screen = await h.screen_after(screen)
-    key = await h.click(screen, "pay", pick=lambda e: "|410001" in e["value"])
-    menu = Screen(await h.next_response(key), key)
-    for action_id, value in (("choose_method", "10"), ("choose_issuer", "INGBNL2A")):
-        key = await h.click(menu, action_id, selected=value)
-        menu = Screen(await h.next_response(key), key)
-    await h.click(menu, "get_link")
+    await h.click(await menu_with_bank(h), "get_link")
     await h.wait_for(lambda: states(h) == ["created"])
     await h.bot.close()
     h.bot = await start_bot()
