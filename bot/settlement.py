@@ -235,6 +235,7 @@ class Settlement:
             )
             paid = store.payment(credited.id)
             assert paid is not None
+            store.audit("payment.paid", team_id=paid.team_id, subject=paid.id, settlement=key)
             superseded = self._supersede(
                 [p for p in others if p.id != credited.id and p.state in LIVE], paid, key
             )

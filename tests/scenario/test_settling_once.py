@@ -202,3 +202,25 @@ async def test_the_payment_row_says_who_was_credited(harness: Harness) -> None:
     payment = h.bot.app[STORE].payment(settlement["payment_id"])
     assert payment is not None and payment.state is PaymentState.PAID
     assert payment.settlement_id == settlement["id"]
+
+
+async def test_a_double_click_on_get_link_starts_one_payment(harness: Harness) -> None:
+    h = harness
+    menu = await menu_with_bank(h)
+    keys = await asyncio.gather(h.click(menu, "get_link"), h.click(menu, "get_link"))
+    shown = [text_of(await h.next_response(key)) for key in keys]
+    assert sum("/pay/" in text for text in shown) == 1
+    assert any("being started right now" in text or "already has" in text for text in shown)
+    assert states(h) == ["link_issued"]
+
+
+async def test_two_payers_clicking_at_once_start_one_payment(harness: Harness) -> None:
+    h = harness
+    h.slack.user_groups["S0PAYERS"] = [OTHER]
+    menus = await asyncio.gather(menu_with_bank(h), menu_with_bank(h, OTHER))
+    keys = await asyncio.gather(
+        h.click(menus[0], "get_link"), h.click(menus[1], "get_link", user=OTHER)
+    )
+    shown = [text_of(await h.next_response(key)) for key in keys]
+    assert sum("/pay/" in text for text in shown) == 1
+    assert states(h) == ["link_issued"]
