@@ -7,6 +7,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY plugins ./plugins
+COPY slack_emulator ./slack_emulator
 RUN pip install --no-cache-dir . \
     && useradd --system --uid 10001 --home-dir /data --create-home invoicebot
 

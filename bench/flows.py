@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from bench.world import CHANNEL, USER, World
-from bot.emulator.workspace import Message
+from slack_emulator.workspace import Message
 
 
 def everything_in(message: Message) -> str:

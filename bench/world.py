@@ -30,10 +30,10 @@ from bench.processes import (
 )
 from bot.connections import Connections
 from bot.credentials import CredentialBox, generate_key
-from bot.emulator import EMULATOR, create_app
-from bot.emulator.client import Emulator
 from bot.plugins import make_plugin_manager, providers, sandboxes
 from bot.store import Store
+from slack_emulator import EMULATOR, create_app
+from slack_emulator.client import Emulator
 
 TEAM, USER, ADMIN, CHANNEL, BILLING = "T0TEAM", "U0PAYER", "U0ADMIN", "C0GENERAL", "C0BILLING"
 

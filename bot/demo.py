@@ -75,7 +75,7 @@ async def _serve(stack: AsyncExitStack, app: web.Application, port: int) -> str:
 
 async def start_demo(stack: AsyncExitStack, options: DemoOptions, pm: pluggy.PluginManager) -> Demo:
     """Start everything; it all stops when `stack` closes."""
-    from bot.emulator import create_app as create_emulator
+    from slack_emulator import create_app as create_emulator
 
     if options.reset and options.data_dir.exists():
         shutil.rmtree(options.data_dir)

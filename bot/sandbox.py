@@ -1,6 +1,6 @@
 """What every provider sandbox shares: faults injected on purpose for tests and demos.
 
-Sandboxes are development tools (like `bot.emulator`); `invoicebot run` never imports
+Sandboxes are development tools (like `slack_emulator`); `invoicebot run` never imports
 this module. A sandbox's state derives from `FaultInjection` and names its kinds.
 """
 

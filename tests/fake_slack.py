@@ -1,6 +1,6 @@
 """A fake Slack Web API and response_url sink on loopback that records what the bot sends.
 
-Every message and view is checked as Slack would check it (`bot.emulator.blockkit`), and
+Every message and view is checked as Slack would check it (`slack_emulator.blockkit`), and
 a refused one is answered with `invalid_blocks`, so a test sees what a user would see.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.emulator.blockkit import validate_message, validate_view
+from slack_emulator.blockkit import validate_message, validate_view
 
 BOT_TOKEN = "xoxb-test-token"
 MESSAGE_METHODS = {"chat.postMessage", "chat.postEphemeral", "chat.update"}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.emulator.blockkit import validate_view
 from bot.models import InvoiceDraft
 from bot.provider import Capabilities, Direction
 from bot.slack.new_invoice import new_invoice_modal, parse_draft, review_view
+from slack_emulator.blockkit import validate_view
 from tests.plugin_files.acme_provider import AcmeProvider
 
 

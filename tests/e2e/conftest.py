@@ -12,8 +12,8 @@ import aiohttp
 import pytest
 
 from bot.demo import Demo, DemoOptions, start_demo
-from bot.emulator import EMULATOR, Emulator, Message
 from bot.plugins import make_plugin_manager
+from slack_emulator import EMULATOR, Emulator, Message
 from tests.scenario.conftest import free_port
 
 GENERAL = "C0GENERAL"

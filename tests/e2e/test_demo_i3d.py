@@ -7,8 +7,8 @@ from collections.abc import Callable
 import aiohttp
 
 from bot.demo import Demo
-from bot.emulator import EMULATOR
 from plugins.i3d.sandbox import SANDBOX
+from slack_emulator import EMULATOR
 from tests.e2e.conftest import BILLING, Person, button_value, url_of
 from tests.scenario.harness import pay_in_browser
 

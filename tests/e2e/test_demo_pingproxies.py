@@ -8,7 +8,7 @@ import aiohttp
 from yarl import URL
 
 from bot.demo import Demo
-from bot.emulator import EMULATOR
+from slack_emulator import EMULATOR
 from tests.e2e.conftest import BILLING, Person, button_value, url_of
 from tests.scenario.harness import forms_in
 

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestServer, unused_port
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.emulator import EMULATOR, Emulator, ManualClock, create_app
+from slack_emulator import EMULATOR, Emulator, ManualClock, create_app
 
 SIGNING_SECRET = "emulator-test-signing-secret"
 BOT_TOKEN = "xoxb-emulator-test"

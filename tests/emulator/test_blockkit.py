@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.emulator import validate_message, validate_view
+from slack_emulator import validate_message, validate_view
 
 
 def text(value: str, kind: str = "plain_text") -> dict[str, str]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.emulator.response_urls import Hook
+from slack_emulator.response_urls import Hook
 from tests.emulator.conftest import Running
 
 BUTTON_ROW = {

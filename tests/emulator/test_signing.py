@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from slack_sdk.signature import SignatureVerifier
 
-from bot.emulator import Emulator, sign
+from slack_emulator import Emulator, sign
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 

@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.emulator import Channel, Workspace, create_app
+from slack_emulator import Channel, Workspace, create_app
 from tests.emulator.conftest import BOT_TOKEN, Running
 
 NO_TEXT_WARNING = "ignore:The top-level `text` argument is missing"

@@ -12,10 +12,10 @@ import aiohttp
 import pytest
 
 from bot.demo import Demo, DemoOptions, start_demo
-from bot.emulator import EMULATOR
 from bot.plugins import make_plugin_manager, sandboxes
 from plugins.payfirma.sandbox import SANDBOX
 from plugins.payfirma.sandbox.state import Email
+from slack_emulator import EMULATOR
 from tests.e2e.conftest import BILLING, Person, button_value, url_of
 from tests.payfirma.conftest import CardPage
 from tests.scenario.conftest import free_port

@@ -11,14 +11,14 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from bot.emulator import api, response_urls, webapi
-from bot.emulator.blockkit import validate_message, validate_view
-from bot.emulator.client import Emulator
-from bot.emulator.clock import Clock, ManualClock, SystemClock
-from bot.emulator.delivery import BotReply, sign
-from bot.emulator.directory import Channel, User, UserGroup
-from bot.emulator.elements import UserActionError
-from bot.emulator.workspace import Message, Workspace
+from slack_emulator import api, response_urls, webapi
+from slack_emulator.blockkit import validate_message, validate_view
+from slack_emulator.client import Emulator
+from slack_emulator.clock import Clock, ManualClock, SystemClock
+from slack_emulator.delivery import BotReply, sign
+from slack_emulator.directory import Channel, User, UserGroup
+from slack_emulator.elements import UserActionError
+from slack_emulator.workspace import Message, Workspace
 
 EMULATOR = web.AppKey("emulator", Emulator)
 

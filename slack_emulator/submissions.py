@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.emulator.blockkit import validate_view
-from bot.emulator.elements import UserActionError, entry_for, has_state
-from bot.emulator.modals import OpenView, SurfaceError, Surfaces
+from slack_emulator.blockkit import validate_view
+from slack_emulator.elements import UserActionError, entry_for, has_state
+from slack_emulator.modals import OpenView, SurfaceError, Surfaces
 
 REQUIRED = "Please complete this required field."
 

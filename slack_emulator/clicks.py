@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot.emulator import payloads
-from bot.emulator.delivery import BotReply
-from bot.emulator.elements import (
+from slack_emulator import payloads
+from slack_emulator.delivery import BotReply
+from slack_emulator.elements import (
     UserActionError,
     action_for,
     entry_for,
@@ -19,11 +19,11 @@ from bot.emulator.elements import (
     has_state,
     state_values,
 )
-from bot.emulator.modals import OpenView
-from bot.emulator.workspace import Message
+from slack_emulator.modals import OpenView
+from slack_emulator.workspace import Message
 
 if TYPE_CHECKING:
-    from bot.emulator.client import Emulator
+    from slack_emulator.client import Emulator
 
 Block = dict[str, Any]
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.emulator.blockkit import validate_view
-from bot.emulator.calls import SlackError
-from bot.emulator.modals import OpenView, SurfaceError, Surfaces
-from bot.emulator.workspace import BOT_ID, Workspace
+from slack_emulator.blockkit import validate_view
+from slack_emulator.calls import SlackError
+from slack_emulator.modals import OpenView, SurfaceError, Surfaces
+from slack_emulator.workspace import BOT_ID, Workspace
 
 Args = dict[str, Any]
 VIEW_SIZE_LIMIT = 250_000

@@ -13,7 +13,7 @@ import hashlib
 import json
 from typing import Any
 
-from bot.emulator.blockkit import interactive_elements
+from slack_emulator.blockkit import interactive_elements
 
 TEXT_INPUTS = {"plain_text_input", "email_text_input", "url_text_input", "number_input"}
 SINGLE_OPTION = {"static_select", "radio_buttons", "external_select", "overflow"}

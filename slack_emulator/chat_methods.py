@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.emulator.blockkit import MESSAGE_BLOCK_LIMIT, MESSAGE_TEXT_LIMIT, block_problems
-from bot.emulator.calls import SlackError
-from bot.emulator.directory import Channel
-from bot.emulator.elements import with_ids
-from bot.emulator.modals import Surfaces
-from bot.emulator.workspace import BOT_ID, BOT_USER_ID, Message, Workspace
+from slack_emulator.blockkit import MESSAGE_BLOCK_LIMIT, MESSAGE_TEXT_LIMIT, block_problems
+from slack_emulator.calls import SlackError
+from slack_emulator.directory import Channel
+from slack_emulator.elements import with_ids
+from slack_emulator.modals import Surfaces
+from slack_emulator.workspace import BOT_ID, BOT_USER_ID, Message, Workspace
 
 Args = dict[str, Any]
 MISSING_TEXT_FALLBACK = "missing_text_fallback"

@@ -12,9 +12,9 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.emulator.clock import Clock
-from bot.emulator.elements import Picks, state_values, with_ids
-from bot.emulator.workspace import Changes
+from slack_emulator.clock import Clock
+from slack_emulator.elements import Picks, state_values, with_ids
+from slack_emulator.workspace import Changes
 
 TRIGGER_SECONDS = 3.0
 STACK_LIMIT = 3

@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.emulator.calls import ApiCall, SlackError
-from bot.emulator.chat_methods import CHAT_METHODS
-from bot.emulator.directory_methods import DIRECTORY_METHODS
-from bot.emulator.modals import Surfaces
-from bot.emulator.view_methods import VIEW_METHODS
-from bot.emulator.workspace import Workspace
+from slack_emulator.calls import ApiCall, SlackError
+from slack_emulator.chat_methods import CHAT_METHODS
+from slack_emulator.directory_methods import DIRECTORY_METHODS
+from slack_emulator.modals import Surfaces
+from slack_emulator.view_methods import VIEW_METHODS
+from slack_emulator.workspace import Workspace
 
 if TYPE_CHECKING:
-    from bot.emulator.client import Emulator
+    from slack_emulator.client import Emulator
 
 Args = dict[str, Any]
 Method = Callable[[Workspace, Surfaces, Args], Args]

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.emulator.calls import SlackError
-from bot.emulator.chat_methods import channel_for
-from bot.emulator.modals import Surfaces
-from bot.emulator.workspace import BOT_ID, BOT_USER_ID, Workspace
+from slack_emulator.calls import SlackError
+from slack_emulator.chat_methods import channel_for
+from slack_emulator.modals import Surfaces
+from slack_emulator.workspace import BOT_ID, BOT_USER_ID, Workspace
 
 Args = dict[str, Any]
 

@@ -1,4 +1,4 @@
-"""`python -m bot.emulator`: serve the emulator alone, for a bot started separately.
+"""`python -m slack_emulator`: serve the emulator alone, for a bot started separately.
 
 Point the bot at it with `SLACK_API_URL=http://127.0.0.1:8090/api/` (and the same bot
 token and signing secret), then open http://127.0.0.1:8090/ in a browser.
@@ -11,11 +11,11 @@ import logging
 
 from aiohttp import web
 
-from bot.emulator import create_app
+from slack_emulator import create_app
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bot.emulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m slack_emulator", description=__doc__)
     parser.add_argument("--request-url", default="http://127.0.0.1:3000/slack/events")
     parser.add_argument("--signing-secret", required=True)
     parser.add_argument("--bot-token", required=True)

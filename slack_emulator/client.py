@@ -12,16 +12,16 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from bot.emulator import clicks, payloads
-from bot.emulator.calls import ApiCall, Faults, SlackError
-from bot.emulator.clock import Clock
-from bot.emulator.delivery import BotLink, BotReply
-from bot.emulator.directory import Channel
-from bot.emulator.elements import UserActionError
-from bot.emulator.modals import OpenView, Surfaces
-from bot.emulator.response_urls import ResponseUrls
-from bot.emulator.submissions import apply_ack, fill, missing_required
-from bot.emulator.workspace import BOT_ID, SLACKBOT_USER_ID, Message, Workspace
+from slack_emulator import clicks, payloads
+from slack_emulator.calls import ApiCall, Faults, SlackError
+from slack_emulator.clock import Clock
+from slack_emulator.delivery import BotLink, BotReply
+from slack_emulator.directory import Channel
+from slack_emulator.elements import UserActionError
+from slack_emulator.modals import OpenView, Surfaces
+from slack_emulator.response_urls import ResponseUrls
+from slack_emulator.submissions import apply_ack, fill, missing_required
+from slack_emulator.workspace import BOT_ID, SLACKBOT_USER_ID, Message, Workspace
 
 T = TypeVar("T")
 

@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from bot.emulator.clock import Clock, SystemClock
-from bot.emulator.directory import Channel, User, UserGroup, default_channels, default_users
+from slack_emulator.clock import Clock, SystemClock
+from slack_emulator.directory import Channel, User, UserGroup, default_channels, default_users
 
 BOT_USER_ID = "U0BOT"
 BOT_ID = "B0BOT"

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from bot.emulator.calls import SlackError
-from bot.emulator.chat_methods import message_content
-from bot.emulator.clock import Clock
-from bot.emulator.workspace import BOT_ID, BOT_USER_ID, Message, Workspace
+from slack_emulator.calls import SlackError
+from slack_emulator.chat_methods import message_content
+from slack_emulator.clock import Clock
+from slack_emulator.workspace import BOT_ID, BOT_USER_ID, Message, Workspace
 
 MAX_USES = 5
 LIFETIME_SECONDS = 30 * 60

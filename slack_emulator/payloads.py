@@ -12,8 +12,8 @@ import secrets
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.emulator.directory import Channel
-from bot.emulator.workspace import BOT_USER_ID, Workspace
+from slack_emulator.directory import Channel
+from slack_emulator.workspace import BOT_USER_ID, Workspace
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"

@@ -13,10 +13,10 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.emulator.client import Emulator
-from bot.emulator.delivery import BotReply
-from bot.emulator.elements import UserActionError
-from bot.emulator.workspace import BOT_USER_ID, SLACKBOT_USER_ID, Message
+from slack_emulator.client import Emulator
+from slack_emulator.delivery import BotReply
+from slack_emulator.elements import UserActionError
+from slack_emulator.workspace import BOT_USER_ID, SLACKBOT_USER_ID, Message
 
 PAGE = Path(__file__).parent / "page"
 LONG_POLL_SECONDS = 25.0
