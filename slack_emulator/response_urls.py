@@ -2,8 +2,9 @@
 
 Each slash command and message interaction gets its own URL, good for 5 uses within 30
 minutes. A body is shown ephemerally by default, in the channel with `in_channel`;
-`replace_original` replaces the message the interaction came from (for a slash command:
-the command's previous reply) and `delete_original` deletes it. Refusals are JSON
+`replace_original` replaces the message the interaction came from and `delete_original`
+deletes it. A slash command's URL cannot change the command's own reply, as in Slack:
+`replace_original` there posts a new message, and `delete_original` finds nothing. Refusals are JSON
 `{"ok": false, "error": ...}`: 404 `expired_url`/`used_url`, 400 for a bad body.
 """
 
@@ -91,7 +92,7 @@ class ResponseUrls:
     def respond(self, hook: Hook, payload: dict) -> Message | None:
         """Show a response as Slack would; raises SlackError for what Slack refuses."""
         ws = self.workspace
-        source = hook.source
+        source = None if hook.from_command else hook.source
         if source is not None and ws.find(source.ts, viewer=hook.user_id) is not source:
             source = None
         if _flag(payload.get("delete_original")):
@@ -104,19 +105,16 @@ class ResponseUrls:
             text, blocks, _ = message_content(payload)
         except SlackError as refused:
             raise SlackError(refused.error, status=400, **refused.details) from None
-        if _flag(payload.get("replace_original")):
-            if source is not None:
-                ws.replace(source, text, blocks)
-                return source
-            if not hook.from_command:
+        if _flag(payload.get("replace_original")) and not hook.from_command:
+            if source is None:
                 raise SlackError("message_not_found", status=404)
+            ws.replace(source, text, blocks)
+            return source
         in_channel = payload.get("response_type") == "in_channel"
         shown = ws.post(
             hook.channel_id, text, blocks, user=BOT_USER_ID, bot_id=BOT_ID,
             ephemeral_to=None if in_channel else hook.user_id, thread_ts=payload.get("thread_ts"),
         )  # fmt: skip
-        if hook.from_command:
-            hook.source = shown
         return shown
 
 

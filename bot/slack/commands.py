@@ -1,4 +1,11 @@
-"""The `/invoices` slash command: ack at once, then do the work and replace the reply."""
+"""The `/invoices` slash command: ack at once, then answer once.
+
+Slack cannot replace or delete a slash command's own reply (its `response_url` only
+posts anew), so a "Fetching…" ack would stay above the answer for good. Commands whose
+answer needs a provider ack with nothing and `respond()` exactly once; what the answer
+shows later changes only through its buttons, whose clicks carry a `response_url` that
+may replace the message.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +19,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import ADMIN_REFUSAL, PAY_REFUSAL
 from bot.provider import InvoiceNotFound, ProviderError
-from bot.slack.blocks.listing import help_message, notice, placeholder
+from bot.slack.blocks.listing import help_message, notice
 from bot.slack.blocks.paying import pay_menu
 from bot.slack.connect import connect_modal
-from bot.slack.listing import listing_message, providers_for
+from bot.slack.listing import listing_message
 from bot.slack.new_invoice import new_invoice_modal
 from bot.slack.services import Services
 from bot.slack.subcommands import (
@@ -122,8 +129,7 @@ async def on_invoices(
         await client.views_open(trigger_id=command["trigger_id"], view=new_invoice_modal(cls))
         return
     if isinstance(request, ListInvoices):
-        titles = [p.title for p in providers_for(svc, team_id, request)]
-        await ack(response_type="ephemeral", **placeholder(titles))
+        await ack()
         svc.store.audit(
             "invoices.listed",
             team_id=team_id,
@@ -132,25 +138,23 @@ async def on_invoices(
             batched=True,
         )
         await svc.acks.turn()
-        await respond(
-            replace_original=True, **await listing_message(svc, team_id, request, text=text)
-        )
+        await respond(**await listing_message(svc, team_id, request, text=text))
         return
     if isinstance(request, PayInvoice):
-        await ack(response_type="ephemeral", **notice(f"Looking up invoice {request.number}…"))
+        await ack()
         if not await svc.access.may_pay(user_id):
             svc.store.audit("refused.pay", team_id=team_id, user_id=user_id, subject=request.number)
-            await respond(replace_original=True, **notice(PAY_REFUSAL))
+            await respond(**notice(PAY_REFUSAL))
             return
         try:
             message = await _pay_invoice(svc, team_id, request.number)
         except ProviderError as error:
             message = notice(f":warning: {error.message}")
-        await respond(replace_original=True, **message)
+        await respond(**message)
         return
     if isinstance(request, Status):
-        await ack(response_type="ephemeral", **notice("Checking your providers…"))
-        await respond(replace_original=True, **await _status(svc, team_id))
+        await ack()
+        await respond(**await _status(svc, team_id))
 
 
 def register(app: AsyncApp, svc: Services) -> None:

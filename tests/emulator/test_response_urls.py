@@ -92,15 +92,31 @@ async def test_delete_original_deletes_a_channel_message(running: Running) -> No
     assert status == 404 and "message_not_found" in body
 
 
-async def test_a_commands_replace_original_replaces_its_previous_reply(running: Running) -> None:
+async def test_a_commands_url_cannot_replace_or_delete_its_reply_as_in_slack(
+    running: Running,
+) -> None:
+    """bolt-python #1268: after a slash command, `replace_original` posts a new message."""
     emulator = running.emulator
     hook = emulator.response_urls.issue("U0PAYER", "C0GENERAL", from_command=True)
     await webhook(running, hook).send(text="Loading…", replace_original=True)
     await webhook(running, hook).send(text="3 open invoices", replace_original=True)
-    assert [m.text for m in emulator.ephemerals("U0PAYER")] == ["3 open invoices"]
-    other = emulator.response_urls.issue("U0PAYER", "C0GENERAL", from_command=True)
-    await webhook(running, other).send(text="another command", replace_original=True)
+    assert [m.text for m in emulator.ephemerals("U0PAYER")] == ["Loading…", "3 open invoices"]
+    deleted = await webhook(running, hook).send(delete_original=True)
+    assert deleted.status_code == 404
     assert len(emulator.ephemerals("U0PAYER")) == 2
+
+
+async def test_a_response_url_works_five_times_within_thirty_minutes(running: Running) -> None:
+    emulator = running.emulator
+    hook = emulator.response_urls.issue("U0PAYER", "C0GENERAL", from_command=True)
+    for n in range(5):
+        assert (await webhook(running, hook).send(text=f"answer {n}")).status_code == 200
+    refused = await webhook(running, hook).send(text="sixth")
+    assert refused.status_code == 404 and "used_url" in refused.body
+    late = emulator.response_urls.issue("U0PAYER", "C0GENERAL", from_command=True)
+    running.clock.advance(30 * 60 + 1)
+    expired = await webhook(running, late).send(text="too late")
+    assert expired.status_code == 404 and "expired_url" in expired.body
 
 
 async def test_an_unknown_url_is_not_found(running: Running) -> None:
