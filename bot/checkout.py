@@ -105,7 +105,7 @@ class Checkout:
                         f"A payment of invoice {numbers} is being started right now "
                         f"(by <@{earlier.user_id}>). Nothing else was started; wait a moment."
                     )
-            elif earlier.state is PaymentState.UNKNOWN and earlier.could_have_taken_money:
+            elif earlier.state is PaymentState.UNKNOWN and earlier.charges_at_once:
                 raise CheckoutRefused(
                     f"invoicebot does not know yet whether the payment of invoice {numbers} "
                     f"started by <@{earlier.user_id}> went through, and is checking with the "
@@ -188,11 +188,27 @@ class Checkout:
         if again is not None:
             return again
         pay_url = f"{self.public_url}/pay/{token}"
+        self.settlement.in_flight.add(payment.id)
+        try:
+            return await self._start(payment, token, pay_url, lifetime, options, method.id)
+        finally:
+            self.settlement.in_flight.discard(payment.id)
+
+    async def _start(
+        self,
+        payment: Payment,
+        token: str,
+        pay_url: str,
+        lifetime: float,
+        options: PaymentOptions,
+        method_id: str,
+    ) -> Started:
+        team_id, provider, issuer_id = payment.team_id, payment.provider, payment.issuer_id
         try:
             started = await self.connections.get(team_id, provider).start_payment(
                 PaymentRequest(
                     invoice_ids=payment.invoice_ids,
-                    method_id=method.id,
+                    method_id=method_id,
                     issuer_id=issuer_id,
                     amount=options.total,
                     reference=payment.id,
@@ -208,7 +224,8 @@ class Checkout:
             start=started.start.model_dump_json(),
             provider_reference=started.provider_reference,
         )
-        self.payments.move(payment.id, PaymentState.LINK_ISSUED)
+        if not self.payments.move(payment.id, PaymentState.LINK_ISSUED):
+            log.warning("payment %s changed state while it was being started", payment.id)
         self.settlement.schedule_first_check(payment.id)
         if isinstance(started.start, Captured):
             current = self.store.payment(payment.id)
@@ -270,6 +287,7 @@ class Checkout:
             self.store.update_payment(
                 payment.id, start=Emailed(to=to or "the address on file").model_dump_json()
             )
+        self.settlement.in_flight.add(payment.id)
         try:
             address = await self.connections.get(team_id, provider).send_invoice(invoice.id, to)
         except ProviderUnavailable as error:
@@ -286,6 +304,8 @@ class Checkout:
             message = error.message if isinstance(error, ProviderError) else "provider error"
             self.payments.move(payment.id, PaymentState.FAILED, last_error=message)
             raise
+        finally:
+            self.settlement.in_flight.discard(payment.id)
         self.store.update_payment(payment.id, start=Emailed(to=address).model_dump_json())
         self.payments.move(payment.id, PaymentState.LINK_ISSUED)
         self.settlement.schedule_first_check(payment.id)

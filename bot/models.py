@@ -277,9 +277,10 @@ class PaymentOutcome(BaseModel):
     paid_at: datetime | None = None
     attributed: bool = Field(
         default=False,
-        description="PAID only: the provider's own record ties the money to this attempt "
-        "(a transaction carrying our reference), not just the invoice showing paid. The "
-        "core then credits this attempt; otherwise it chooses among the invoice's attempts.",
+        description="The provider's own record ties this outcome to this attempt (a "
+        "transaction carrying our reference), not just the invoice's state. A PAID one "
+        "credits this attempt; otherwise the core chooses among the invoice's attempts. A "
+        "FAILED one ends a charge whose answer was lost; otherwise it is kept under watch.",
     )
 
 
@@ -339,6 +340,9 @@ class Payment(BaseModel):
     last_error: str | None = None
     settlement_id: str | None = Field(
         default=None, description="The settlement this attempt was credited with, once paid."
+    )
+    next_check_at: float | None = Field(
+        default=None, description="When the poller asks about it next; None: not watched."
     )
 
     @property

@@ -66,6 +66,8 @@ LOOKUP_IMPOSSIBLE = frozenset(
 LOOKUP_MARGIN = 60.0
 """Seconds before the first attempt from which the channel's history is searched."""
 LOOKUP_PAGES = 10
+CLAIM_SECONDS = 45.0
+"""How long a sender holds a row it is sending: longer than one call may take (30 s)."""
 
 
 class Retry(Exception):
@@ -169,7 +171,8 @@ class OutboxSender:
             await self._post_response_url(item.args["url"], item.args["body"])
             return None, False
         mark = marker(item)
-        if mark and item.attempted_at is not None:
+        in_doubt = item.attempted_at is not None
+        if mark and in_doubt:
             found = await self._find_posted(item, mark)
             if found:
                 return found, True
@@ -177,12 +180,11 @@ class OutboxSender:
             self.store.outbox_attempting(item.id, time.time())
         try:
             answer = await self._slack(item.method, item.args)
-        except Retry as retry:
-            if retry.done:
+        except (Retry, GiveUp) as error:
+            # Slack said this call did nothing; an earlier call's doubt stays.
+            definite = isinstance(error, GiveUp) or (isinstance(error, Retry) and error.done)
+            if definite and not in_doubt:
                 self.store.outbox_not_done(item.id)
-            raise
-        except GiveUp:
-            self.store.outbox_not_done(item.id)
             raise
         return (str(answer["ts"]) if answer.get("ts") else None), False
 
@@ -203,15 +205,22 @@ class OutboxSender:
         """Try every item that is due; return how many Slack accepted."""
         sent = 0
         for item in self.store.due_outbox(time.time()):
+            if not self.store.outbox_claim(item.id, time.time(), CLAIM_SECONDS):
+                continue  # another sender has it
             try:
                 ts, adopted = await self._call(item)
-            except Retry as retry:
-                delay = retry.after or min(self.max_delay, self.first_delay * 2**item.attempts)
-                log.info("Slack call %s will be retried in %.1f s: %s", item.key, delay, retry)
-                self.store.outbox_retry(item.id, str(retry), time.time() + delay)
-            except GiveUp as error:
-                log.error("Slack refused %s for good: %s", item.key, error)
-                self.store.outbox_give_up(item.id, str(error))
+            except Exception as error:
+                if not isinstance(error, Retry | GiveUp):
+                    log.exception("sending %s failed unexpectedly; will retry", item.key)
+                    error = Retry(f"unexpected: {error!r}")
+                if isinstance(error, GiveUp):
+                    log.error("Slack refused %s for good: %s", item.key, error)
+                    self.store.outbox_give_up(item.id, str(error))
+                    continue
+                assert isinstance(error, Retry)
+                delay = error.after or min(self.max_delay, self.first_delay * 2**item.attempts)
+                log.info("Slack call %s will be retried in %.1f s: %s", item.key, delay, error)
+                self.store.outbox_retry(item.id, str(error), time.time() + delay)
             else:
                 self.store.outbox_sent(item.id, ts, adopted=adopted)
                 if adopted:

@@ -27,7 +27,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bot.connections import Connections
-from bot.models import OutcomeStatus, Payment, PaymentCheck, PaymentOutcome, PaymentState
+from bot.models import (
+    Captured,
+    Emailed,
+    FormPost,
+    OutcomeStatus,
+    Payment,
+    PaymentCheck,
+    PaymentOutcome,
+    PaymentState,
+    Redirect,
+)
 from bot.payments import LIVE, Payments
 from bot.provider import ProviderError
 from bot.singleflight import SingleFlight
@@ -46,6 +56,9 @@ LATE_EVIDENCE = frozenset({S.FAILED, S.EXPIRED})
 IN_FLIGHT_LIMIT = 90.0
 """A start still CREATED after this long was cut short: longer than any provider call."""
 
+EMAILED_WATCH = 90 * 24 * 3600.0
+"""An e-mailed invoice may be paid weeks later (net-30 and worse): watched this long."""
+
 
 def settlement_id(team_id: str, provider: str, invoice_ids: tuple[str, ...]) -> str:
     """Deterministic per invoice set, so every path to the same settlement names it alike."""
@@ -55,6 +68,11 @@ def settlement_id(team_id: str, provider: str, invoice_ids: tuple[str, ...]) -> 
 
 def _activity(payment: Payment) -> datetime:
     return payment.opened_at or payment.created_at
+
+
+def _watched(payment: Payment) -> bool:
+    """A failure concluded from ambiguous evidence, still asked about (see `apply`)."""
+    return payment.state is S.FAILED and payment.next_check_at is not None
 
 
 class Settlement:
@@ -74,6 +92,8 @@ class Settlement:
         self.give_up_after = give_up_after
         self.after_settled: list[Callable[[], None]] = []
         """Called after a settlement commits, e.g. to wake the outbox sender."""
+        self.in_flight: set[str] = set()
+        """Starts this process is making right now: never handed over as interrupted."""
         self._checks: SingleFlight[None] = SingleFlight()
 
     @property
@@ -93,7 +113,9 @@ class Settlement:
         Whether the provider acted on the call is not known; the poller asks. One that
         never produced a link and cannot have charged ends after that one question.
         """
-        interrupted = self.store.interrupted(started_before)
+        interrupted = [
+            p for p in self.store.interrupted(started_before) if p.id not in self.in_flight
+        ]
         for payment in interrupted:
             if self.payments.force(
                 payment.id,
@@ -117,7 +139,7 @@ class Settlement:
         """
         params = landing_params or {}
         askable = CHECKED | (LATE_EVIDENCE if params else frozenset())
-        if payment.state in askable:
+        if payment.state in askable or _watched(payment):
             asked = (payment.id, tuple(sorted(params.items())))
             await self._checks.run(asked, lambda: self._ask(payment, params))
         current = self.store.payment(payment.id)
@@ -146,6 +168,9 @@ class Settlement:
 
     def apply(self, payment: Payment, outcome: PaymentOutcome) -> None:
         current = self.store.payment(payment.id) or payment
+        if _watched(current):
+            self._watch_failed(current, outcome)
+            return
         if current.state not in LIVE:
             late_paid = outcome.status is OutcomeStatus.PAID and outcome.attributed
             if not (late_paid and current.state in LATE_EVIDENCE):
@@ -153,11 +178,26 @@ class Settlement:
         if outcome.status is OutcomeStatus.PAID:
             self.settle(current, outcome)
         elif outcome.status is OutcomeStatus.FAILED:
-            self._end(current, S.FAILED, outcome.message)
+            ambiguous = not outcome.attributed and (
+                current.state is S.UNKNOWN or isinstance(current.start, Captured)
+            )
+            self._end(current, S.FAILED, outcome.message, keep_watching=ambiguous)
         elif outcome.status is OutcomeStatus.CANCELLED:
             self._end(current, S.CANCELLED, outcome.message)
         else:
             self._not_yet(current, outcome)
+
+    def _watch_failed(self, payment: Payment, outcome: PaymentOutcome) -> None:
+        """A failure read from evidence that may not be this attempt's (a charge whose
+        answer was lost, judged by the invoice's last error) is asked about again: a late
+        "paid" still settles it. The watch ends with the usual give-up window."""
+        if outcome.status is OutcomeStatus.PAID:
+            self.settle(payment, outcome)
+            return
+        if time.time() > self.store.token_expiry(payment.id) + self.give_up_after:
+            self.store.update_payment(payment.id, next_check_at=None)
+            return
+        self._schedule_next(payment)
 
     def _not_yet(self, payment: Payment, outcome: PaymentOutcome) -> None:
         """PENDING or UNKNOWN: ask again later, unless nothing can come of this attempt."""
@@ -170,25 +210,40 @@ class Settlement:
                 "the start was interrupted before a payment link was made; nothing can be "
                 "paid through it",
             )
-        elif payment.state is S.LINK_ISSUED and payment.opened_at is None and now > expires_at:
+        elif (
+            payment.state is S.LINK_ISSUED
+            and isinstance(payment.start, Redirect | FormPost)
+            and payment.opened_at is None
+            and now > expires_at
+        ):
             self._end(payment, S.EXPIRED, "the payment link expired unused")
-        elif now > expires_at + self.give_up_after:
+        elif now > expires_at + (
+            EMAILED_WATCH if isinstance(payment.start, Emailed) else self.give_up_after
+        ):
             self._end(
                 payment,
                 S.EXPIRED,
                 f"the provider never confirmed this payment ({outcome.message or 'no answer'})",
             )
         else:
-            _, attempts = self.store.payment_schedule(payment.id)
-            delay = min(self.max_delay, self.first_delay * 2**attempts)
-            self.store.update_payment(
-                payment.id, next_check_at=now + delay, check_attempts=attempts + 1
-            )
+            self._schedule_next(payment)
 
-    def _end(self, payment: Payment, state: PaymentState, reason: str) -> None:
+    def _schedule_next(self, payment: Payment) -> None:
+        _, attempts = self.store.payment_schedule(payment.id)
+        delay = min(self.max_delay, self.first_delay * 2**attempts)
+        self.store.update_payment(
+            payment.id, next_check_at=time.time() + delay, check_attempts=attempts + 1
+        )
+
+    def _end(
+        self, payment: Payment, state: PaymentState, reason: str, *, keep_watching: bool = False
+    ) -> None:
         """End a live attempt without money; tell its payer where they are waiting."""
+        watch = time.time() + self.first_delay if keep_watching else None
         with self.store.transaction():
-            if not self.payments.force(payment.id, set(LIVE), state, last_error=reason):
+            if not self.payments.force(
+                payment.id, set(LIVE), state, last_error=reason, next_check_at=watch
+            ):
                 return
             ended = self.store.payment(payment.id)
             assert ended is not None
@@ -222,7 +277,9 @@ class Settlement:
                 )
                 self._supersede([current] if current.state in LIVE else [], current, None)
                 return None
-            sources = set(LIVE) | (set(LATE_EVIDENCE) if outcome.attributed else set())
+            sources = set(LIVE) | (
+                set(LATE_EVIDENCE) if outcome.attributed or _watched(credited) else set()
+            )
             if not store.compare_and_set_state(
                 credited.id, sources, S.PAID, paid_at=paid_at, settlement_id=key
             ):
@@ -236,6 +293,9 @@ class Settlement:
             paid = store.payment(credited.id)
             assert paid is not None
             store.audit("payment.paid", team_id=paid.team_id, subject=paid.id, settlement=key)
+            for watched in others:
+                if watched.id != credited.id and _watched(watched):
+                    store.update_payment(watched.id, next_check_at=None)
             superseded = self._supersede(
                 [p for p in others if p.id != credited.id and p.state in LIVE], paid, key
             )
@@ -264,7 +324,7 @@ class Settlement:
             p
             for p in attempts
             if set(p.invoice_ids) == set(checked.invoice_ids)
-            and p.state in LIVE
+            and (p.state in LIVE or _watched(p))
             and p.could_have_taken_money
         ]
         return max(same, key=_activity, default=None)

@@ -123,7 +123,13 @@ def _m002_settlements(db: Database) -> None:
     payments.add_column("created_ts", float)
     payments.add_column("sealed_token", bytes)
     payments.add_column("settlement_id", str)
-    db.execute("UPDATE payments SET created_ts = token_expires_at - 1800 WHERE created_ts IS NULL")
+    for payment_id, created_at in db.execute(
+        "SELECT id, created_at FROM payments WHERE created_ts IS NULL"
+    ).fetchall():
+        db.execute(
+            "UPDATE payments SET created_ts = ? WHERE id = ?",
+            [datetime.fromisoformat(created_at).timestamp(), payment_id],
+        )
     db.table("settlements").create(
         {
             "id": str,
@@ -165,9 +171,15 @@ def _m002_settlements(db: Database) -> None:
         db.execute("UPDATE payments SET settlement_id = ? WHERE id = ?", [payment_id, payment_id])
 
 
+def _m003_outbox_claims(db: Database) -> None:
+    """A sender claims a row before calling Slack, so two senders never post it both."""
+    db.table("outbox").add_column("claimed_until", float)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_settlements", _m002_settlements),
+    ("003_outbox_claims", _m003_outbox_claims),
 ]
 
 
@@ -249,9 +261,7 @@ class Store:
         PostgreSQL store would express as `SELECT … FOR UPDATE` on the same rows.
         """
         if self.db.conn.in_transaction:
-            with self.db.atomic():
-                yield
-            return
+            raise RuntimeError("claim() must not run inside another transaction")
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield
@@ -340,10 +350,12 @@ class Store:
         """Attempts whose outcome can still change and whose next check is due.
 
         CREATED is left to the process that is starting it until `interrupted` hands it
-        over; everything else live is asked about on its schedule.
+        over; everything else live is asked about on its schedule, and so is a failure
+        that was concluded from ambiguous evidence (it keeps a `next_check_at`).
         """
         rows = self.db.table("payments").rows_where(
-            "state IN ('link_issued', 'opened', 'unknown') AND next_check_at <= ?",
+            "(state IN ('link_issued', 'opened', 'unknown') OR (state = 'failed' AND "
+            "next_check_at IS NOT NULL)) AND next_check_at <= ?",
             [now],
             order_by="next_check_at",
             limit=limit,
@@ -470,6 +482,20 @@ class Store:
             {"sent_at": now_iso(), "last_error": None, "ts": ts, "adopted": int(adopted)},
         )
 
+    def outbox_claim(self, item_id: int, now: float, lease: float) -> bool:
+        """Take the row for `lease` seconds; False when another sender holds it."""
+        cursor = self.db.execute(
+            "UPDATE outbox SET claimed_until = ? WHERE id = ? AND sent_at IS NULL "
+            "AND gave_up_at IS NULL AND (claimed_until IS NULL OR claimed_until < ?)",
+            [now + lease, item_id, now],
+        )
+        return cursor.rowcount == 1
+
+    def release_outbox_claims(self) -> None:
+        """At start-up: claims held by a process that died are free again (a sqlite
+        database is served by one process, so none can still be working)."""
+        self.db.execute("UPDATE outbox SET claimed_until = NULL WHERE sent_at IS NULL")
+
     def outbox_attempting(self, item_id: int, now: float) -> None:
         """Written (and committed) before a call whose answer may be lost: from here on a
         retry must first look for what the call may have done."""
@@ -497,8 +523,8 @@ class Store:
 
     def outbox_retry(self, item_id: int, error: str, next_attempt_at: float) -> None:
         self.db.execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
-            "WHERE id = ?",
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
+            "claimed_until = NULL WHERE id = ?",
             [error, next_attempt_at, item_id],
         )
 
@@ -665,4 +691,5 @@ def _payment(row: dict[str, Any]) -> Payment:
         opened_at=datetime.fromisoformat(row["opened_at"]) if row.get("opened_at") else None,
         last_error=row.get("last_error"),
         settlement_id=row.get("settlement_id"),
+        next_check_at=row.get("next_check_at"),
     )

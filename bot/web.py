@@ -90,6 +90,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     settlement.after_settled.append(sender.wake.set)
     poller = Poller(settlement)
     settlement.reconcile_interrupted(started_before=time.time())
+    store.release_outbox_claims()
     app[STORE], app[HTTP], app[SERVICES], app[POLLER], app[OUTBOX] = (
         store,
         session,

@@ -324,3 +324,57 @@ def test_a_database_paid_before_settlements_existed_is_carried_over(tmp_path: Pa
         assert store.settlement_of("T1", "i3d", ["1001"]) == "p1"
     finally:
         store.close()
+
+
+FAILED_BY_INVOICE = PaymentOutcome(status=OutcomeStatus.FAILED, message="Your card was declined.")
+
+
+def test_a_lost_charge_judged_by_a_stale_invoice_error_is_watched_and_settles_late(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """The invoice still carries an earlier card's decline when our charge's answer is
+    lost: the attempt reads as failed, but it stays watched and a late "paid" counts."""
+    charge = attempt(settlement, S.UNKNOWN, start=None, saved_card=True)
+    settlement.apply(charge, FAILED_BY_INVOICE)
+    failed = settlement.store.payment(charge.id)
+    assert failed is not None and failed.state is S.FAILED and failed.next_check_at
+    due = settlement.store.payments_to_check(time.time() + 60)
+    assert [p.id for p in due] == [charge.id]
+    settlement.apply(failed, PENDING)
+    settlement.apply(failed, PAID)
+    assert state_of(settlement, charge) is S.PAID
+    assert recorder.confirmed == [(charge.id, [])]
+
+
+def test_a_decline_the_provider_ties_to_the_attempt_is_final(
+    settlement: Settlement,
+) -> None:
+    charge = attempt(settlement, S.UNKNOWN, start=None, saved_card=True)
+    declined = FAILED_BY_INVOICE.model_copy(update={"attributed": True})
+    settlement.apply(charge, declined)
+    ended = settlement.store.payment(charge.id)
+    assert ended is not None and ended.state is S.FAILED and ended.next_check_at is None
+
+
+def test_a_start_in_flight_here_is_never_handed_over_as_interrupted(
+    settlement: Settlement,
+) -> None:
+    busy = attempt(settlement, S.CREATED, start=None)
+    settlement.in_flight.add(busy.id)
+    assert settlement.reconcile_interrupted(started_before=time.time() + 1) == 0
+    assert state_of(settlement, busy) is S.CREATED
+
+
+def test_an_emailed_invoice_is_watched_past_its_link_lifetime(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """Customers pay e-mailed invoices weeks later; a captured charge is confirmed late."""
+    emailed = attempt(settlement, S.LINK_ISSUED, start=Emailed(to="c@example.com"))
+    card = attempt(settlement, S.LINK_ISSUED, start=Captured(), saved_card=True, invoices=("2002",))
+    settlement.store.db.execute("UPDATE payments SET token_expires_at = ?", [time.time() - 60])
+    for payment in (emailed, card):
+        settlement.apply(payment, PENDING)
+        assert state_of(settlement, payment) is S.LINK_ISSUED
+        settlement.apply(payment, PAID)
+        assert state_of(settlement, payment) is S.PAID
+    assert len(recorder.confirmed) == 2

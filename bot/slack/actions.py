@@ -14,7 +14,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.access import PAY_REFUSAL
 from bot.checkout import OutcomeUnknown, Started
-from bot.models import PaymentState
+from bot.models import FormPost, PaymentState, Redirect
 from bot.provider import ProviderError
 from bot.slack import values
 from bot.slack.blocks.listing import notice
@@ -192,7 +192,8 @@ async def start_and_show(
         amount=payment.amount.format(),
         method=payment.method_name,
     )
-    if payment.state is PaymentState.PAID or payment.state is PaymentState.FAILED:
+    link = isinstance(payment.start, Redirect | FormPost)
+    if not (link and payment.state in (PaymentState.LINK_ISSUED, PaymentState.OPENED)):
         await respond(replace_original=True, **settled(payment))
         return
     provider = svc.connections.get(team_id, payment.provider)

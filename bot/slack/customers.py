@@ -11,6 +11,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.checkout import OutcomeUnknown
 from bot.provider import ProviderError
 from bot.slack import values
 from bot.slack.actions import TAMPERED, refuse_unless_payer, show_menu, start_and_show
@@ -114,6 +115,10 @@ async def on_email_submit(
             invoice_id=target.invoice_ids[0],
             to=to,
         )
+    except OutcomeUnknown as error:
+        # It may have gone out: offering the form again would invite a second e-mail.
+        await client.views_update(view_id=view["id"], view=result_view("Not known", error.message))
+        return
     except ProviderError as error:
         await client.views_update(view_id=view["id"], view=email_modal(target, error=error.message))
         return

@@ -110,7 +110,7 @@ async def test_the_full_flow(running: Running, bolt: AsyncApp) -> None:
     )
     # As in Slack, a command's response_url cannot replace the command's own reply: the
     # "Loading…" ack stays and the answer is a second message. (The bot acks with nothing.)
-    assert [m.text for m in emulator.ephemerals(PAYER, GENERAL)][0] == "Loading invoices…"
+    assert emulator.ephemerals(PAYER, GENERAL)[0].text == "Loading invoices…"
     assert len(emulator.ephemerals(PAYER, GENERAL)) == 2
     (message,) = listing
     assert message.text == "1 open invoice"

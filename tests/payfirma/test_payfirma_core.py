@@ -3,6 +3,7 @@ which finds the payment by our token in `state` and asks the plugin how it went.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 from urllib.parse import urljoin
@@ -11,7 +12,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.checkout import Started
+from bot.checkout import OutcomeUnknown, Started
 from bot.models import Money, PaymentState
 from bot.plugins import make_plugin_manager
 from bot.settings import Settings
@@ -127,12 +128,30 @@ async def test_linked_and_emailed_at_once_the_customer_pays_once_one_confirmatio
     )
     html, paid_id = await pay_through_the_bot(bot, "212948", "57.75")
     assert "Invoice paid" in html
-    for _ in range(3):
+    for _ in range(10):
         await bot.app[POLLER].run_once()
         await bot.app[OUTBOX].send_due()
+        await asyncio.sleep(0.1)
     assert len(slack.posted_to("C0BILLING")) == 1
     assert "by e-mail" not in str(slack.posted_to("C0BILLING")[0])
     after = svc.store.payment(emailed.id)
     assert after is not None and after.state is PaymentState.SUPERSEDED
     paid = svc.store.payment(paid_id)
     assert paid is not None and paid.state is PaymentState.PAID
+
+
+async def test_an_email_whose_answer_was_lost_blocks_no_customer_link(
+    bot: TestServer, sandbox: SandboxState
+) -> None:
+    """An e-mail cannot take money by itself: while its outcome is unknown the team may
+    still copy the customer's link, and the invoice is still watched."""
+    svc = bot.app[SERVICES]
+    sandbox.inject("error", path="/invoice/212948/send")
+    with pytest.raises(OutcomeUnknown, match="may have been sent"):
+        await svc.checkout.send_by_email(
+            team_id=TEAM, user_id="U0OTHER", provider="payfirma", invoice_id="212948", to=None
+        )
+    (emailed,) = svc.store.payments_for_invoices(TEAM, "payfirma", ["212948"])
+    assert emailed.state is PaymentState.UNKNOWN
+    started = await copy_link(bot, "U0PAYER")
+    assert "/pay/" in started.pay_url and not started.reused

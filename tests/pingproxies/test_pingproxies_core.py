@@ -40,6 +40,14 @@ async def bot(settings: Settings, server: TestServer) -> AsyncIterator[TestServe
         await bot.close()
 
 
+async def settle_quietly(bot: TestServer) -> None:
+    """Let the poller and the outbox run (in the background and here) a few rounds."""
+    for _ in range(10):
+        await asyncio.sleep(0.1)
+        await bot.app[POLLER].run_once()
+        await bot.app[OUTBOX].send_due()
+
+
 async def charge(bot: TestServer, user: str = "U0PAYER") -> None:
     svc = bot.app[SERVICES]
     options = await svc.checkout.options(TEAM, "pingproxies", ["inv_sbx0101"])
@@ -69,9 +77,7 @@ async def test_a_charge_answered_too_late_is_unknown_then_confirmed_once(
     with pytest.raises((CheckoutRefused, NotPayable)):
         await charge(bot, "U0OTHER")  # nobody pays again while the outcome is unknown
     assert sandbox.count("POST", pay_path("inv_sbx0101")) == 1
-    await asyncio.sleep(0.1)
-    await bot.app[POLLER].run_once()
-    await bot.app[OUTBOX].send_due()
+    await settle_quietly(bot)
     paid = store.payment(payment.id)
     assert paid is not None and paid.state is PaymentState.PAID
     assert len(slack.posted_to("C0BILLING")) == 1
@@ -94,9 +100,7 @@ async def test_a_decline_whose_answer_was_lost_ends_failed_without_a_confirmatio
             issuer_id=None,
             expected=options.total,
         )
-    await asyncio.sleep(0.1)
-    await bot.app[POLLER].run_once()
-    await bot.app[OUTBOX].send_due()
+    await settle_quietly(bot)
     (payment,) = svc.store.payments_for_invoices(TEAM, "pingproxies", ["inv_sbx0101"])
     assert payment.state is PaymentState.FAILED
     assert slack.posted_to("C0BILLING") == []

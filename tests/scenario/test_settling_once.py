@@ -43,6 +43,9 @@ def browser() -> aiohttp.ClientSession:
 
 
 async def settle_quietly(h: Harness) -> None:
+    """Let the poller and the outbox run until nothing is left to send, and a bit more."""
+    store = h.bot.app[STORE]
+    await h.wait_for(lambda: store.outbox_pending() == 0, within=10)
     for _ in range(3):
         await h.bot.app[POLLER].run_once()
         await h.bot.app[OUTBOX].send_due()

@@ -223,6 +223,11 @@ def settled(payment: Payment, *, paid_by: Payment | None = None) -> dict[str, An
         text = f":x: The payment of invoice {numbers} failed: {reason}"
         if not payment.charges_at_once or "not charged" in reason.lower():
             text += " Nothing was charged; you can try again."
+    elif payment.state in (PaymentState.LINK_ISSUED, PaymentState.OPENED):
+        text = (
+            f":hourglass: {escape(payment.method_name)} was charged for invoice {numbers}; "
+            "waiting for the provider to confirm it. This message changes when it does."
+        )
     elif payment.state is PaymentState.UNKNOWN:
         text = (
             f":hourglass: The outcome of the payment of invoice {numbers} is not known yet. "
