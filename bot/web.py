@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import secrets
 import time
 from collections.abc import AsyncIterator
 
@@ -19,6 +20,7 @@ import pluggy
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
 
 from bot import pages
 from bot.access import Access
@@ -32,6 +34,7 @@ from bot.plugins import providers
 from bot.poller import Poller
 from bot.settings import Settings
 from bot.settlement import Settlement
+from bot.slack import intake
 from bot.slack.app import make_bolt_app, make_web_client
 from bot.slack.services import Services
 from bot.store import AUDIT_FLUSH_SECONDS, Store
@@ -46,6 +49,8 @@ BOLT = web.AppKey("bolt", AsyncApp)
 SERVICES = web.AppKey("services", Services)
 POLLER = web.AppKey("poller", Poller)
 OUTBOX = web.AppKey("outbox", OutboxSender)
+
+VERIFIER = web.AppKey("verifier", SignatureVerifier)
 
 SLACK_EVENTS_PATH = "/slack/events"
 NOTIFIER = "bot.notifier"
@@ -99,6 +104,13 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         sender,
     )
     app[BOLT] = make_bolt_app(settings, client, svc)
+    # In Socket Mode Slack sends nothing over HTTP: a random secret refuses every request.
+    signing = settings.slack_signing_secret
+    app[VERIFIER] = SignatureVerifier(
+        signing.get_secret_value()
+        if signing is not None and not settings.socket_mode
+        else secrets.token_hex(32)
+    )
     app[pages.PAYMENTS], app[pages.SETTLEMENT] = payments, settlement
     app[pages.COOKIE_KEY] = hashlib.sha256(b"invoicebot-landing-cookie:" + secret.encode()).digest()
     tasks = [
@@ -119,6 +131,16 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 
 
 async def slack_events(request: web.Request) -> web.StreamResponse:
+    """Signature, then shape, then Bolt (see `bot.slack.intake`)."""
+    body = await request.read()
+    if not intake.verified(request.app[VERIFIER], body, request.headers):
+        log.info("refused a Slack request with a missing or wrong signature")
+        return web.json_response({"error": "invalid request"}, status=401)
+    try:
+        intake.check_shape(body, request.content_type)
+    except intake.Malformed as problem:
+        log.warning("refused a signed Slack request that is malformed: %s", problem)
+        return web.json_response({"error": "malformed request"}, status=400)
     bolt = request.app[BOLT]
     with request.app[SERVICES].acks.acking():
         response = await bolt.async_dispatch(await to_bolt_request(request))

@@ -17,8 +17,10 @@ from bot.checkout import OutcomeUnknown, Started
 from bot.models import FormPost, PaymentState, Redirect
 from bot.provider import ProviderError
 from bot.slack import values
+from bot.slack.blocks.kit import escape
 from bot.slack.blocks.listing import notice
 from bot.slack.blocks.paying import pay_menu, payment_link, settled
+from bot.slack.errors import say, shielded
 from bot.slack.listing import listing_message
 from bot.slack.services import Services
 from bot.slack.subcommands import ListInvoices, parse
@@ -65,12 +67,8 @@ async def show_menu(
     svc: Services, body: dict[str, Any], respond: AsyncRespond, target: values.PayTarget
 ) -> None:
     team_id, user_id = _who(body)
-    try:
-        provider = svc.connections.get(team_id, target.provider)
-        options = await svc.checkout.options(team_id, target.provider, list(target.invoice_ids))
-    except ProviderError as error:
-        await respond(replace_original=False, **notice(f":warning: {error.message}"))
-        return
+    provider = svc.connections.get(team_id, target.provider)
+    options = await svc.checkout.options(team_id, target.provider, list(target.invoice_ids))
     svc.store.audit("payment.menu", team_id=team_id, user_id=user_id, subject=target.encode())
     await respond(replace_original=True, **pay_menu(provider, options, target))
 
@@ -168,10 +166,7 @@ async def start_and_show(
         svc.store.audit(
             "payment.unknown", team_id=team_id, user_id=user_id, subject=target.encode()
         )
-        await respond(
-            replace_original=True,
-            **notice(f":hourglass: {error.message}"),
-        )
+        await respond(replace_original=True, **notice(f":hourglass: {escape(say(error))}"))
         return
     except ProviderError as error:
         svc.store.audit(
@@ -181,7 +176,7 @@ async def start_and_show(
             subject=target.encode(),
             reason=error.message,
         )
-        await respond(replace_original=False, **notice(f":warning: {error.message}"))
+        await respond(replace_original=False, **notice(f":warning: {escape(say(error))}"))
         return
     payment = started.payment
     svc.store.audit(
@@ -249,7 +244,7 @@ def register(app: AsyncApp, svc: Services) -> None:
         async def listener(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
             await handler(svc, ack, body, respond)
 
-        return listener
+        return shielded(listener)
 
     app.action(values.PAY)(bind(on_pay))
     app.action(values.PAY_SELECTED)(bind(on_pay_selected))

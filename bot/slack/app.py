@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.settings import Settings
 from bot.slack import actions, commands, connect, customers, home, new_invoice
+from bot.slack.errors import on_error
 from bot.slack.responses import use_pooled_respond
 from bot.slack.services import Services
 
@@ -42,6 +43,7 @@ def make_bolt_app(settings: Settings, client: AsyncWebClient, svc: Services) -> 
         signing_secret=signing_secret.get_secret_value() if signing_secret else "",
         request_verification_enabled=not settings.socket_mode,
     )
+    app.error(on_error)
     use_pooled_respond(app, svc.connections.http)
     commands.register(app, svc)
     actions.register(app, svc)

@@ -19,9 +19,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import ADMIN_REFUSAL, PAY_REFUSAL
 from bot.provider import InvoiceNotFound, ProviderError
+from bot.slack.blocks.kit import escape
 from bot.slack.blocks.listing import help_message, notice
 from bot.slack.blocks.paying import pay_menu
 from bot.slack.connect import connect_modal
+from bot.slack.errors import say, shielded
 from bot.slack.listing import listing_message
 from bot.slack.new_invoice import new_invoice_modal
 from bot.slack.services import Services
@@ -76,11 +78,14 @@ async def _status(svc: Services, team_id: str) -> dict[str, Any]:
         try:
             await asyncio.wait_for(provider.verify(), 10)
         except ProviderError as error:
-            return f":warning: *{provider.title}*: {error.message}"
+            return f":warning: *{escape(provider.title)}*: {escape(say(error))}"
         except TimeoutError:
             return f":warning: *{provider.title}*: did not answer within 10 s"
         elapsed = (time.perf_counter() - started) * 1000
-        return f":white_check_mark: *{provider.title}*: connected, answered in {elapsed:.0f} ms"
+        return (
+            f":white_check_mark: *{escape(provider.title)}*: connected, "
+            f"answered in {elapsed:.0f} ms"
+        )
 
     lines = list(await asyncio.gather(*(probe(p) for p in connected)))
     names = {p.name for p in connected}
@@ -146,11 +151,7 @@ async def on_invoices(
             svc.store.audit("refused.pay", team_id=team_id, user_id=user_id, subject=request.number)
             await respond(**notice(PAY_REFUSAL))
             return
-        try:
-            message = await _pay_invoice(svc, team_id, request.number)
-        except ProviderError as error:
-            message = notice(f":warning: {error.message}")
-        await respond(**message)
+        await respond(**await _pay_invoice(svc, team_id, request.number))
         return
     if isinstance(request, Status):
         await ack()
@@ -164,4 +165,4 @@ def register(app: AsyncApp, svc: Services) -> None:
         await on_invoices(svc, ack, respond, client, command)
 
     for name in COMMANDS:
-        app.command(name)(invoices)
+        app.command(name)(shielded(invoices))

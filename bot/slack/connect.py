@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.access import ADMIN_REFUSAL
 from bot.provider import Provider, ProviderError, TwoFactorRequired
 from bot.slack.blocks.kit import escape, md, option, plain
+from bot.slack.errors import say, shielded
 from bot.slack.services import Services
 from bot.slack.values import CODE_VIEW, CONNECT_VIEW
 
@@ -236,7 +237,7 @@ async def _finish(
             subject=cls.name,
             reason=error.message,
         )
-        await client.views_update(view_id=view_id, view=failed_view(error.message))
+        await client.views_update(view_id=view_id, view=failed_view(say(error)))
         return
     svc.store.audit("provider.connected", team_id=team_id, user_id=user_id, subject=cls.name)
     done = f":white_check_mark: {escape(cls.title)} is connected. Try `/invoices`."
@@ -291,5 +292,5 @@ def register(app: AsyncApp, svc: Services) -> None:
     async def submit_code(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await on_code(svc, ack, body, client)
 
-    app.view(CONNECT_VIEW)(submit)
-    app.view(CODE_VIEW)(submit_code)
+    app.view(CONNECT_VIEW)(shielded(submit))
+    app.view(CODE_VIEW)(shielded(submit_code))

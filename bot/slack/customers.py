@@ -18,6 +18,7 @@ from bot.slack.actions import TAMPERED, refuse_unless_payer, show_menu, start_an
 from bot.slack.blocks.kit import escape, md, plain
 from bot.slack.blocks.listing import notice
 from bot.slack.connect import result_view, submitted_values
+from bot.slack.errors import say, shielded
 from bot.slack.services import Services
 
 
@@ -34,11 +35,7 @@ async def on_copy_link(
         await respond(replace_original=False, **notice(TAMPERED))
         return
     team_id = body["team"]["id"]
-    try:
-        options = await svc.checkout.options(team_id, target.provider, list(target.invoice_ids))
-    except ProviderError as error:
-        await respond(replace_original=False, **notice(f":warning: {error.message}"))
-        return
+    options = await svc.checkout.options(team_id, target.provider, list(target.invoice_ids))
     methods = options.selectable_methods
     if len(methods) != 1 or methods[0].issuers:
         await show_menu(svc, body, respond, target)
@@ -117,10 +114,11 @@ async def on_email_submit(
         )
     except OutcomeUnknown as error:
         # It may have gone out: offering the form again would invite a second e-mail.
-        await client.views_update(view_id=view["id"], view=result_view("Not known", error.message))
+        shown = escape(say(error))
+        await client.views_update(view_id=view["id"], view=result_view("Not known", shown))
         return
     except ProviderError as error:
-        await client.views_update(view_id=view["id"], view=email_modal(target, error=error.message))
+        await client.views_update(view_id=view["id"], view=email_modal(target, error=say(error)))
         return
     address = (
         payment.start.to if payment.start and payment.start.kind == "emailed" else "the customer"
@@ -146,6 +144,6 @@ def register(app: AsyncApp, svc: Services) -> None:
     async def email_submit(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await on_email_submit(svc, ack, body, client)
 
-    app.action(values.COPY_LINK)(copy)
-    app.action(values.SEND_EMAIL)(email)
-    app.view(values.EMAIL_VIEW)(email_submit)
+    app.action(values.COPY_LINK)(shielded(copy))
+    app.action(values.SEND_EMAIL)(shielded(email))
+    app.view(values.EMAIL_VIEW)(shielded(email_submit))

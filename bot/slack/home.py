@@ -12,6 +12,7 @@ from bot.invoices import Window, gather_invoices
 from bot.models import InvoiceQuery, InvoiceStatus, today_utc
 from bot.slack.blocks.kit import Block, Ids, context, divider, escape, header, section
 from bot.slack.blocks.listing import invoice_line
+from bot.slack.errors import shielded
 from bot.slack.services import Services
 
 log = logging.getLogger(__name__)
@@ -56,10 +57,11 @@ async def home_view(svc: Services, team_id: str, user_id: str) -> dict[str, Any]
 
 
 def register(app: AsyncApp, svc: Services) -> None:
-    @app.event("app_home_opened")
     async def opened(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab", "home") != "home":
             return
         team_id = body.get("team_id") or event.get("view", {}).get("team_id", "")
         view = await home_view(svc, team_id, event["user"])
         await client.views_publish(user_id=event["user"], view=view)
+
+    app.event("app_home_opened")(shielded(opened))

@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from slack_sdk.signature import SignatureVerifier
 
@@ -45,6 +45,17 @@ def _text(value: object, what: str) -> str:
     if not isinstance(value, str) or not value:
         raise Malformed(f"{what} is missing or not text")
     return value
+
+
+def _url(value: object, what: str) -> None:
+    """Slack's response URLs are web addresses; a message's actions always carry one."""
+    try:
+        url = urlsplit(_text(value, what))
+        host = url.hostname
+    except ValueError:
+        raise Malformed(f"{what} is not a web address") from None
+    if url.scheme not in ("http", "https") or not host:
+        raise Malformed(f"{what} is not a web address")
 
 
 def _who(payload: dict[str, Any]) -> None:
@@ -88,8 +99,11 @@ def _interaction(payload: dict[str, Any]) -> None:
         for key in ("channel", "container", "message"):
             if key in payload and payload[key] is not None:
                 _dict(payload[key], key)
-        if "response_url" in payload and not isinstance(payload["response_url"], str):
-            raise Malformed("response_url is not text")
+        on_message = "message" in payload or (payload.get("container") or {}).get("type") == (
+            "message"
+        )
+        if on_message or "response_url" in payload:
+            _url(payload.get("response_url"), "response_url")
     elif kind in ("view_submission", "view_closed"):
         _view(payload)
 
@@ -100,7 +114,7 @@ def check_shape(body: bytes, content_type: str) -> None:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise Malformed("the body is not UTF-8") from None
-    if content_type.startswith("application/json"):
+    if content_type.startswith("application/json") or text.lstrip().startswith("{"):
         try:
             event = json.loads(text)
         except ValueError:

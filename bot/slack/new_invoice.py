@@ -20,6 +20,7 @@ from bot.provider import Provider, ProviderError
 from bot.slack import values
 from bot.slack.blocks.kit import escape, md, option, plain
 from bot.slack.connect import result_view
+from bot.slack.errors import say, shielded
 from bot.slack.services import Services
 
 CURRENCIES = ("CAD", "USD", "EUR", "GBP")
@@ -239,7 +240,9 @@ async def on_review(
         provider = svc.connections.get(team_id, str(meta["provider"]))
     except (ValueError, KeyError, ValidationError, ProviderError) as error:
         reason = (
-            error.message if isinstance(error, ProviderError) else "That dialog is out of date."
+            escape(say(error))
+            if isinstance(error, ProviderError)
+            else "That dialog is out of date."
         )
         await ack(response_action="update", view=result_view("Not created", reason))
         return
@@ -253,7 +256,7 @@ async def on_review(
     except ProviderError as error:
         await client.views_update(
             view_id=view["id"],
-            view=result_view("Not created", f":warning: {escape(error.message)}"),
+            view=result_view("Not created", f":warning: {escape(say(error))}"),
         )
         return
     svc.store.audit(
@@ -279,5 +282,5 @@ def register(app: AsyncApp, svc: Services) -> None:
     async def review(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await on_review(svc, ack, body, client)
 
-    app.view(values.NEW_INVOICE_VIEW)(form)
-    app.view(values.REVIEW_INVOICE_VIEW)(review)
+    app.view(values.NEW_INVOICE_VIEW)(shielded(form))
+    app.view(values.REVIEW_INVOICE_VIEW)(shielded(review))

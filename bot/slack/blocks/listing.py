@@ -22,6 +22,7 @@ from bot.slack.blocks.kit import (
     option,
     section,
 )
+from bot.slack.errors import plain
 
 PAGE_SIZE = 10  # 10 invoices stay far below 50 blocks with headers, errors and controls
 
@@ -106,7 +107,8 @@ def invoice_list(
         if listing.error:
             blocks.append(
                 section(
-                    ids, f":warning: *{escape(listing.provider.title)}*: {escape(listing.error)}"
+                    ids,
+                    f":warning: *{escape(listing.provider.title)}*: {escape(plain(listing.error))}",
                 )
             )
     if not providers:

@@ -1,0 +1,109 @@
+"""One error boundary: every failure becomes one plain sentence for the person, and the
+protocol detail (status, request id, exception class) goes only to the log."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from bot.provider import BadCredentials, PaymentRejected, ProviderUnavailable, RateLimited
+from bot.slack.errors import plain, say
+from bot.slack.values import EMAIL_VIEW
+from plugins.i3d import I3DProvider
+from plugins.i3d.sandbox import SANDBOX
+from tests.scenario.harness import Harness, Screen, text_of
+
+PROTOCOL = re.compile(r"HTTP \d{3}|request id|[A-Z]\w*(Error|Exception)\b|Traceback")
+
+
+async def click_pay(h: Harness, sandbox: TestServer | None = None) -> str:
+    _, screen, _ = await h.command("")
+    screen = await h.screen_after(screen)
+    if sandbox is not None:
+        sandbox.app[SANDBOX].inject("error", count=10)
+    key = await h.click(screen, "pay", pick=lambda e: "|410001" in e["value"])
+    return text_of(await h.next_response(key))
+
+
+async def test_a_plugin_bug_during_pay_still_answers_and_logs_one_traceback(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(self: I3DProvider, invoice_ids: list[str]) -> None:
+        raise KeyError("paymentMethods")
+
+    monkeypatch.setattr(I3DProvider, "payment_options", broken)
+    said = await click_pay(harness)
+    assert "Something went wrong inside invoicebot" in said
+    assert not PROTOCOL.search(said) and "KeyError" not in said
+    tracebacks = [r for r in caplog.records if r.exc_info and r.levelno >= logging.ERROR]
+    assert len(tracebacks) == 1
+
+
+async def test_a_provider_refusal_reaches_the_person_without_protocol_detail(
+    harness: Harness, i3d_sandbox: TestServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    said = await click_pay(harness, i3d_sandbox)
+    assert "i3D.net" in said and "again" in said
+    assert not PROTOCOL.search(said), said
+    assert any("i3D.net" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+
+
+async def test_a_listing_error_line_carries_no_protocol_detail(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    i3d_sandbox.app[SANDBOX].inject("error", count=10)
+    _, screen, _ = await harness.command("")
+    said = text_of((await harness.screen_after(screen)).message)
+    assert ":warning: *i3D.net*:" in said and not PROTOCOL.search(said), said
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (RateLimited("i3D.net asks us to slow down (HTTP 429).", retry_after=12.2),
+         "i3D.net asks us to slow down. Try again in 13 s."),
+        (BadCredentials("i3D.net refused the API key (HTTP 401; request id 77)."),
+         "i3D.net refused the API key. An admin can reconnect the provider with "
+         "`/invoices connect`."),
+        (PaymentRejected("PingProxies declined the card (HTTP 402: Card Declined: "
+                         "Insufficient funds; request id 3)."),
+         "PingProxies declined the card: Insufficient funds. Try another card or method."),
+        (ProviderUnavailable("Could not reach i3D.net (ClientConnectorDNSError: x)."),
+         "Could not reach i3D.net. Try again in a few minutes."),
+        (RuntimeError("boom"), "Something went wrong inside invoicebot"),
+    ],
+)  # fmt: skip
+def test_each_error_type_becomes_one_sentence_with_the_next_step(
+    error: Exception, expected: str
+) -> None:
+    assert say(error).startswith(expected)
+    assert not PROTOCOL.search(plain(str(error)))
+
+
+async def test_a_view_submission_that_fails_keeps_the_dialog_open_with_the_reason(
+    harness: Harness,
+) -> None:
+    """An unconnected provider in a stale dialog: the modal says why, no 500."""
+    import json
+
+    from tests.slack_requests import interaction_body
+
+    payload = {
+        "type": "view_submission",
+        "user": {"id": "U0ADMIN"},
+        "team": {"id": "T0TEAM"},
+        "view": {
+            "id": "V1",
+            "type": "modal",
+            "callback_id": EMAIL_VIEW,
+            "private_metadata": json.dumps({"target": "nope|1"}),
+            "state": {"values": {}},
+        },
+    }
+    status, body, _ = await harness.post(interaction_body(payload))
+    assert status == 200
+    assert isinstance(body, dict) and body.get("response_action") == "update"
+    assert Screen is not None

@@ -1,0 +1,162 @@
+"""Unsigned, forged and malformed requests at /slack/events: 401 or 400, never a 500, and
+nothing logged above WARNING (an attacker must not be able to flood the error log)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import pytest
+
+from tests.scenario.harness import Harness
+from tests.slack_requests import interaction_body, signed_headers, slash_command_body
+
+ACTION = {"action_id": "pay", "block_id": "b", "type": "button", "value": "i3d|410001"}
+WHO = {"user": {"id": "U0PAYER"}, "team": {"id": "T0TEAM"}}
+
+
+async def post(h: Harness, body: str, headers: dict[str, str] | None = None) -> int:
+    async with h.http.post(
+        h.bot.make_url("/slack/events"),
+        data=body.encode("utf-8", "surrogatepass"),
+        headers=headers if headers is not None else signed_headers(h.secret, body),
+    ) as response:
+        await response.read()
+        return response.status
+
+
+def quiet(caplog: pytest.LogCaptureFixture) -> None:
+    loud = [r for r in caplog.records if r.levelno > logging.WARNING]
+    assert not loud, [r.getMessage() for r in loud]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "payload={not json",
+        "payload=%7Bnot+json",
+        slash_command_body("pay INV-24-0101"),
+        interaction_body({"type": "block_actions", **WHO, "actions": [ACTION]}),
+        "",
+    ],
+)
+async def test_unsigned_requests_are_refused_before_anything_is_parsed(
+    harness: Harness, caplog: pytest.LogCaptureFixture, body: str
+) -> None:
+    forms = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert await post(harness, body, forms) == 401
+    stale = signed_headers(harness.secret, body, timestamp=int(time.time()) - 600)
+    assert await post(harness, body, stale) == 401
+    wrong = signed_headers("not-the-secret", body)
+    assert await post(harness, body, wrong) == 401
+    quiet(caplog)
+
+
+MALFORMED: list[Any] = [
+    [],
+    "a string",
+    42,
+    None,
+    {"type": "block_actions", **WHO, "actions": []},
+    {"type": "block_actions", **WHO, "actions": "pay"},
+    {"type": "block_actions", **WHO, "actions": [None]},
+    {"type": "block_actions", **WHO, "actions": [{"block_id": "b"}]},
+    {"type": "block_actions", **WHO, "actions": [{**ACTION, "value": 7}]},
+    {"type": "block_actions", **WHO, "actions": [{**ACTION, "selected_option": "x"}]},
+    {"type": "block_actions", **WHO, "actions": [ACTION], "state": "x"},
+    {"type": "block_actions", **WHO, "actions": [ACTION], "state": {"values": []}},
+    {"type": "block_actions", "user": "U0PAYER", "team": {"id": "T0TEAM"}, "actions": [ACTION]},
+    {"type": "block_actions", "user": {"id": 5}, "team": {"id": "T0TEAM"}, "actions": [ACTION]},
+    {"type": "block_actions", **WHO, "actions": [ACTION], "response_url": 5},
+    {"type": "view_submission", **WHO, "view": "a view"},
+    {"type": "view_submission", **WHO, "view": {"state": {"values": {}}}},
+    {"type": "view_submission", **WHO, "view": {"type": "modal", "state": "x"}},
+    {"type": "view_submission", **WHO, "view": {"type": "modal", "state": {"values": {"b": 1}}}},
+    {"type": "view_submission", **WHO, "view": {"type": "modal", "private_metadata": {}}},
+    {"actions": [ACTION], **WHO},
+]
+
+
+@pytest.mark.parametrize("payload", MALFORMED, ids=lambda p: json.dumps(p)[:60])
+async def test_signed_but_malformed_interactions_get_a_400(
+    harness: Harness, caplog: pytest.LogCaptureFixture, payload: Any
+) -> None:
+    assert await post(harness, urlencode({"payload": json.dumps(payload)})) == 400
+    quiet(caplog)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "payload={not json",
+        "command=%2Finvoices&text=x",
+        "command=%2Finvoices&team_id=T0TEAM",
+        "what=ever",
+        "%ff%fe=%00",
+    ],
+)
+async def test_signed_but_malformed_forms_get_a_400(
+    harness: Harness, caplog: pytest.LogCaptureFixture, body: str
+) -> None:
+    assert await post(harness, body) == 400
+    quiet(caplog)
+
+
+async def test_a_few_hundred_random_payloads_never_get_a_500(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Mutations of a real click: drop, retype and nest fields at random, signed."""
+    shuffle = random.Random(20261202)
+    base: dict[str, Any] = {
+        "type": "block_actions",
+        **WHO,
+        "actions": [ACTION],
+        "container": {"type": "message", "message_ts": "1.1", "channel_id": "C0GENERAL"},
+        "channel": {"id": "C0GENERAL"},
+        "response_url": harness.response_url()[1],
+        "state": {"values": {}},
+        "message": {"blocks": []},
+    }
+    junk: list[Any] = [
+        None,
+        0,
+        -1,
+        1.5,
+        "",
+        "x" * 300,
+        [],
+        {},
+        [None],
+        {"a": {}},
+        True,
+        "<!channel>",
+    ]
+    statuses = set()
+    for _ in range(300):
+        payload = json.loads(json.dumps(base))
+        for _ in range(shuffle.randint(1, 3)):
+            target = payload
+            path = shuffle.choice(
+                [["type"], ["user"], ["user", "id"], ["team"], ["actions"], ["actions", 0],
+                 ["actions", 0, "action_id"], ["actions", 0, "value"], ["state"],
+                 ["state", "values"], ["container"], ["channel"], ["message"], ["response_url"]]
+            )  # fmt: skip
+            try:
+                for key in path[:-1]:
+                    target = target[key]
+                if shuffle.random() < 0.3 and isinstance(target, dict):
+                    target.pop(path[-1], None)
+                else:
+                    target[path[-1]] = shuffle.choice(junk)
+            except (KeyError, IndexError, TypeError):
+                continue
+        body = "payload=" + quote(json.dumps(payload))
+        status = await post(harness, body)
+        statuses.add(status)
+        assert status in (200, 400, 404), (status, payload)
+    assert 400 in statuses
+    quiet(caplog)
