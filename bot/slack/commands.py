@@ -62,12 +62,14 @@ async def _pay_invoice(svc: Services, team_id: str, number: str) -> dict[str, An
                 )
             continue
         if not result.payable:
-            return notice(f"Invoice {result.number} cannot be paid: it is {result.status.value}.")
+            return notice(
+                f"Invoice {escape(result.number)} cannot be paid: it is {result.status.value}."
+            )
         target = PayTarget(provider.name, (result.id,))
         options = await svc.checkout.options(team_id, provider.name, [result.id])
         return pay_menu(provider, options, target)
     names = ", ".join(p.title for p in providers) or "no connected provider"
-    return notice(f"No invoice numbered “{number}” at {names}.")
+    return notice(f"No invoice numbered “{escape(number)}” at {escape(names)}.")
 
 
 async def _status(svc: Services, team_id: str) -> dict[str, Any]:
@@ -125,7 +127,7 @@ async def on_invoices(
     if isinstance(request, NewInvoice):
         cls = svc.connections.provider_class(request.provider)
         if not cls.capabilities.create_invoices:
-            await ack(**notice(f"{cls.title} cannot create invoices from Slack."))
+            await ack(**notice(f"{escape(cls.title)} cannot create invoices from Slack."))
             return
         await ack()
         if not await svc.access.may_pay(user_id):

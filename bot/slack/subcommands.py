@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.models import InvoiceStatus
+from bot.slack.blocks.kit import escape
 
 _STATUS_WORDS: dict[str, frozenset[InvoiceStatus]] = {
     "open": frozenset({InvoiceStatus.OPEN}),
@@ -88,10 +89,10 @@ def parse(text: str, provider_named: Callable[[str], str | None]) -> Subcommand:
         return PayInvoice(rest[0])
     if head in ("connect", "new"):
         if len(rest) != 1:
-            return Unknown(f"Say which provider, e.g. `/invoices {head} i3d`.")
+            return Unknown(f"Say which provider, e.g. `/invoices {escape(head)} i3d`.")
         name = provider_named(rest[0])
         if name is None:
-            return Unknown(f"There is no provider called `{rest[0]}`.")
+            return Unknown(f"There is no provider called `{escape(rest[0])}`.")
         return Connect(name) if head == "connect" else NewInvoice(name)
     return _listing(words, provider_named)
 
@@ -111,7 +112,7 @@ def _listing(words: list[str], provider_named: Callable[[str], str | None]) -> S
         elif (name := provider_named(word)) is not None:
             providers.append(name)
         else:
-            return Unknown(f"I don't know `{word}`.")
+            return Unknown(f"I don't know `{escape(word)}`.")
     if overdue:
         statuses = frozenset({InvoiceStatus.OPEN})
     return ListInvoices(

@@ -130,7 +130,7 @@ def invoice_list(
             context(ids, f"Page {page.before // PAGE_SIZE + 1} of {-(-page.total // PAGE_SIZE)}"),
             actions(ids, _page_buttons(gathered, request_text), name="pages"),
         ]
-    return {"text": f"{title}: {summary}", "blocks": blocks}
+    return {"text": f"{escape(title)}: {summary}", "blocks": blocks}
 
 
 def _page_buttons(gathered: Gathered, request_text: str) -> list[dict[str, Any]]:

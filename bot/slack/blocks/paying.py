@@ -161,7 +161,7 @@ def pay_menu(
             f"• {escape(m.name)}: {escape(m.reason or 'not available')}" for m in unavailable[:8]
         )
         blocks.append(context(ids, f"Not available now:\n{reasons}"))
-    return {"text": f"{title}: {options.total.format()}", "blocks": blocks}
+    return {"text": f"{escape(title)}: {options.total.format()}", "blocks": blocks}
 
 
 def payment_link(
@@ -178,7 +178,7 @@ def payment_link(
         f"with *{escape(payment.method_name)}*."
     )
     return {
-        "text": f"Payment link for invoice {_numbers(payment.invoice_numbers)}: {pay_url}",
+        "text": f"Payment link for invoice {escape(_numbers(payment.invoice_numbers))}: {pay_url}",
         "blocks": [
             section(ids, lead),
             actions(
@@ -265,8 +265,8 @@ def confirmation(payment: Payment, provider_title: str) -> dict[str, Any]:
         who = f"Paid by <@{payment.user_id}>"
     return {
         "text": (
-            f"Paid: {provider_title} invoice {_numbers(payment.invoice_numbers)}, "
-            f"{payment.amount.format()} by {payment.method_name}"
+            f"Paid: {escape(provider_title)} invoice {numbers}, "
+            f"{payment.amount.format()} by {escape(payment.method_name)}"
         ),
         "blocks": [
             section(ids, lead),

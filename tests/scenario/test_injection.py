@@ -1,0 +1,101 @@
+"""Provider and user text is data: mentions, broadcasts and disguised links planted in
+every field that reaches Slack come out escaped, in blocks and in `text` fallbacks alike,
+through every message of a whole payment."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from aiohttp.test_utils import TestServer
+
+from bot.web import OUTBOX
+from plugins.i3d.sandbox import SANDBOX
+from tests.scenario.harness import Harness, Screen, find, pay_in_browser
+
+HOSTILE = ("<!channel>", "<!here>", "<@U0VICTIM>", "<https://evil.example|click>")
+PLANTED = " ".join(HOSTILE)
+
+
+def mrkdwn(value: Any, top: bool = True) -> list[str]:
+    """Every string Slack parses as mrkdwn: a message's `text` (what notifications show)
+    and each mrkdwn text object. plain_text is shown as typed, mentions and links inert."""
+    if isinstance(value, str):
+        try:
+            return mrkdwn(json.loads(value), top)
+        except ValueError:
+            return []
+    if isinstance(value, list):
+        return [s for item in value for s in mrkdwn(item, False)]
+    if not isinstance(value, dict):
+        return []
+    found = []
+    if (top or value.get("type") == "mrkdwn") and isinstance(value.get("text"), str):
+        found.append(value["text"])
+    for key, item in value.items():
+        if key != "text" or not isinstance(item, str):
+            found += mrkdwn(item, False)
+    return found
+
+
+def raw_sequences(h: Harness) -> list[str]:
+    """Planted control sequences that reached Slack unescaped, with where."""
+    sent = [c.args for c in h.slack.calls] + [
+        body for bodies in h.slack.responses.values() for body in bodies
+    ]
+    found = []
+    for message in sent:
+        for text in mrkdwn(message):
+            found += [f"{bad} in {text[:120]!r}" for bad in HOSTILE if bad in text]
+    return found
+
+
+def plant(sandbox: TestServer) -> None:
+    state = sandbox.app[SANDBOX]
+    invoice = state.invoices["410001"]
+    state.invoices["410001"] = invoice.model_copy(
+        update={"invoiceNumber": f"INV {PLANTED}", "description": f"Hosting {PLANTED}"}
+    )
+    ideal = state.methods[0].method
+    banks = [b.model_copy(update={"name": f"ING {PLANTED}"}) for b in ideal.issuers]
+    state.methods[0] = replace(
+        state.methods[0],
+        method=ideal.model_copy(update={"name": f"iDEAL {PLANTED}", "issuers": banks}),
+    )
+
+
+async def test_hostile_provider_text_is_escaped_in_every_message_of_a_payment(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    h = harness
+    plant(i3d_sandbox)
+    _, screen, _ = await h.command("")
+    screen = await h.screen_after(screen)
+    key = await h.click(screen, "pay", pick=lambda e: "|410001" in e["value"])
+    menu = Screen(await h.next_response(key), key)
+    for action_id, value in (("choose_method", "10"), ("choose_issuer", "INGBNL2A")):
+        key = await h.click(menu, action_id, selected=value)
+        menu = Screen(await h.next_response(key), key)
+    key = await h.click(menu, "get_link")
+    link = find(await h.next_response(key), "open_link", lambda e: True)[1]["url"]
+    _, page = await pay_in_browser(h.http, link)
+    assert "Invoice paid" in page and "<!channel>" not in page
+    await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
+    await h.bot.app[OUTBOX].send_due()
+    await h.command(f"search {PLANTED}")
+    await h.command(f"pay {PLANTED}")
+    await h.command(f"{PLANTED}")
+    await h.command(f"paid {PLANTED}")
+    home = {
+        "type": "event_callback",
+        "team_id": "T0TEAM",
+        "event": {"type": "app_home_opened", "user": "U0PAYER", "tab": "home"},
+        "event_id": "Ev1",
+    }
+    await h.post(json.dumps(home))
+    await h.wait_for(lambda: h.slack.called("views.publish"))
+    assert len(h.slack.posted_to("C0BILLING")) == 1
+    confirmation = h.slack.posted_to("C0BILLING")[0]
+    assert "&lt;!channel&gt;" in confirmation["text"]
+    assert raw_sequences(h) == []
