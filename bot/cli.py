@@ -14,6 +14,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bot import redaction
 from bot.credentials import CredentialBox, SecretKeyError, generate_key
 from bot.plugins import PluginError, describe, make_plugin_manager, providers
 from bot.settings import MissingSettings, Settings, load_settings
@@ -124,6 +125,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    redaction.install()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

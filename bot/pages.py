@@ -22,6 +22,7 @@ PAYMENT_COOKIE = "invoicebot_payment"
 PAYMENTS = web.AppKey("payments", Payments)
 SETTLEMENT = web.AppKey("settlement", Settlement)
 COOKIE_KEY = web.AppKey("cookie_key", bytes)
+SECURE_COOKIES = web.AppKey("secure_cookies", bool)
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;"
@@ -103,7 +104,7 @@ async def pay(request: web.Request) -> web.StreamResponse:
         samesite="Lax",
         path="/landing",
         max_age=24 * 3600,
-        secure=request.secure,
+        secure=request.app[SECURE_COOKIES] or request.secure,
     )
     if isinstance(response, web.HTTPException):
         raise response  # aiohttp sends a redirect (with its cookie) when raised

@@ -42,6 +42,15 @@ class Settings(BaseSettings):
     admin_group: str | None = None
     poll_first_delay: float = Field(default=5.0, gt=0, description="First payment check, s.")
     poll_max_delay: float = Field(default=300.0, gt=0, description="Longest gap between checks.")
+    trust_proxy: bool = Field(
+        default=False,
+        description="Believe X-Forwarded-Proto and X-Forwarded-For (behind a reverse proxy).",
+    )
+
+    @property
+    def https(self) -> bool:
+        """Payers reach us over https: cookies must be `Secure`."""
+        return self.public_url.lower().startswith("https://")
 
     @field_validator("payers", "admins", mode="before")
     @classmethod

@@ -25,6 +25,7 @@ from sqlite_utils import Database
 from bot.credentials import CredentialBox, SecretKeyError
 from bot.models import Money, Payment, PaymentState
 
+SEALED = "sealed:"
 AUDIT_FLUSH_SECONDS = 0.5
 AUDIT_COLUMNS = ("at", "team_id", "user_id", "action", "subject", "detail")
 AUDIT_BATCH_LIMIT = 50_000  # written at once past this, to bound memory in a flood
@@ -296,7 +297,7 @@ class Store:
                 "user_id": payment.user_id,
                 "channel_id": payment.channel_id,
                 "message_ts": payment.message_ts,
-                "response_url": payment.response_url,
+                "response_url": self._seal_url(payment.response_url),
                 "state": payment.state.value,
                 "provider_reference": payment.provider_reference,
                 "token_hash": token_hash,
@@ -319,12 +320,12 @@ class Store:
 
     def payment(self, payment_id: str) -> Payment | None:
         row = self._payment_row("id", payment_id)
-        return _payment(row) if row else None
+        return self._payment(row) if row else None
 
     def payment_by_token(self, token_hash: str) -> tuple[Payment, float] | None:
         """The payment a token belongs to, and when the token expires (unix time)."""
         row = self._payment_row("token_hash", token_hash)
-        return (_payment(row), row["token_expires_at"]) if row else None
+        return (self._payment(row), row["token_expires_at"]) if row else None
 
     def compare_and_set_state(
         self, payment_id: str, expected: set[PaymentState], new: PaymentState, **fields: Any
@@ -360,7 +361,7 @@ class Store:
             order_by="next_check_at",
             limit=limit,
         )
-        return [_payment(row) for row in rows]
+        return [self._payment(row) for row in rows]
 
     def interrupted(self, started_before: float) -> list[Payment]:
         """Attempts still CREATED that began before `started_before`: their start was
@@ -368,7 +369,7 @@ class Store:
         rows = self.db.table("payments").rows_where(
             "state = 'created' AND created_ts < ?", [started_before], order_by="created_ts"
         )
-        return [_payment(row) for row in rows]
+        return [self._payment(row) for row in rows]
 
     def sealed_token(self, payment_id: str) -> bytes | None:
         row = self.db.execute(
@@ -429,7 +430,7 @@ class Store:
             [team_id, provider, json.dumps(invoice_ids)],
         )
         columns = [c[0] for c in cursor.description]
-        return [_payment(dict(zip(columns, row, strict=True))) for row in cursor.fetchall()]
+        return [self._payment(dict(zip(columns, row, strict=True))) for row in cursor.fetchall()]
 
     def token_expiry(self, payment_id: str) -> float:
         return float(self.db.table("payments").get(payment_id)["token_expires_at"])
@@ -441,7 +442,7 @@ class Store:
             order_by="created_at desc",
             limit=limit,
         )
-        return [_payment(row) for row in rows]
+        return [self._payment(row) for row in rows]
 
     def payment_schedule(self, payment_id: str) -> tuple[float | None, int]:
         row = self.db.table("payments").get(payment_id)
@@ -454,7 +455,7 @@ class Store:
         self.db.execute(
             "INSERT OR IGNORE INTO outbox (key, method, args, created_at, attempts, "
             "next_attempt_at) VALUES (?, ?, ?, ?, 0, ?)",
-            [key, method, json.dumps(args), now_iso(), time.time()],
+            [key, method, json.dumps(self._sealed_args(args)), now_iso(), time.time()],
         )
 
     def due_outbox(self, now: float, limit: int = 20) -> list[OutboxItem]:
@@ -469,7 +470,7 @@ class Store:
                 id=row["id"],
                 key=row["key"],
                 method=row["method"],
-                args=json.loads(row["args"]),
+                args=self._opened_args(json.loads(row["args"])),
                 attempts=row["attempts"],
                 attempted_at=row.get("attempted_at"),
             )
@@ -615,6 +616,31 @@ class Store:
                 "INVOICEBOT_SECRET_KEY is not set: provider credentials are locked"
             )
         return self.box
+
+    def _seal_url(self, url: str | None) -> str | None:
+        """Slack response URLs let anyone post to a person for 30 minutes: encrypted at
+        rest like credentials (kept plain only where no secret key is configured)."""
+        if url is None or self.box is None:
+            return url
+        return SEALED + self.box.seal_text(url).decode()
+
+    def _open_url(self, value: str | None) -> str | None:
+        if value is None or not value.startswith(SEALED) or self.box is None:
+            return value
+        return self.box.open_text(value[len(SEALED) :].encode())
+
+    def _sealed_args(self, args: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(args.get("url"), str):
+            return {**args, "url": self._seal_url(args["url"])}
+        return args
+
+    def _opened_args(self, args: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(args.get("url"), str):
+            return {**args, "url": self._open_url(args["url"])}
+        return args
+
+    def _payment(self, row: dict[str, Any]) -> Payment:
+        return _payment({**row, "response_url": self._open_url(row.get("response_url"))})
 
     def seal_text(self, text: str) -> bytes:
         return self._box().seal_text(text)

@@ -13,7 +13,7 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 import pluggy
@@ -22,7 +22,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
-from bot import pages
+from bot import pages, redaction
 from bot.access import Access
 from bot.checkout import Checkout
 from bot.connections import Connections
@@ -39,6 +39,7 @@ from bot.slack.app import make_bolt_app, make_web_client
 from bot.slack.services import Services
 from bot.store import AUDIT_FLUSH_SECONDS, Store
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SETTINGS = web.AppKey("settings", Settings)
 PLUGINS = web.AppKey("plugins", pluggy.PluginManager)
 STORE = web.AppKey("store", Store)
@@ -112,6 +113,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         else secrets.token_hex(32)
     )
     app[pages.PAYMENTS], app[pages.SETTLEMENT] = payments, settlement
+    app[pages.SECURE_COOKIES] = settings.https
     app[pages.COOKIE_KEY] = hashlib.sha256(b"invoicebot-landing-cookie:" + secret.encode()).digest()
     tasks = [
         asyncio.create_task(poller.run_forever(), name="payment poller"),
@@ -152,8 +154,29 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+@web.middleware
+async def forwarded(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Behind a trusted reverse proxy, the scheme and client address it saw are real."""
+    proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    client = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
+    if proto in ("http", "https") and client:
+        request = request.clone(scheme=proto, remote=client)
+    elif proto in ("http", "https"):
+        request = request.clone(scheme=proto)
+    elif client:
+        request = request.clone(remote=client)
+    return await handler(request)
+
+
+async def _plain_server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """No library versions for anyone to look up."""
+    response.headers["Server"] = "invoicebot"
+
+
 def create_app(settings: Settings, pm: pluggy.PluginManager) -> web.Application:
-    app = web.Application()
+    redaction.install()
+    app = web.Application(middlewares=[forwarded] if settings.trust_proxy else [])
+    app.on_response_prepare.append(_plain_server_header)
     app[SETTINGS] = settings
     app[PLUGINS] = pm
     app.cleanup_ctx.append(_resources)

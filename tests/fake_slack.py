@@ -135,5 +135,5 @@ class FakeSlack:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self.handle)
-        app.router.add_post("/response/{id}", self.response_url)
+        app.router.add_post("/hooks/{id}", self.response_url)
         return app

@@ -45,7 +45,7 @@ class Harness:
 
     def response_url(self) -> tuple[str, str]:
         key = f"r{next(self.ids)}"
-        return key, str(self.slack_server.make_url(f"/response/{key}"))
+        return key, str(self.slack_server.make_url(f"/hooks/{key}"))
 
     async def post(self, body: str) -> tuple[int, dict[str, Any] | str, float]:
         started = time.perf_counter()

@@ -1,0 +1,74 @@
+"""Secrets never reach a log line, at any level, from any library.
+
+slack_sdk logs each Web API body and each `respond()` body at DEBUG (a payment link's
+token, a `response_url`), and Bolt logs request bodies. Only the hash of a pay-link
+token is stored, so a token in a log would undo that. A log record factory redacts every
+record as it is made, whoever makes it and whichever handler writes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+REDACTED = "[redacted]"
+
+PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Pay links and the token a provider hands back in `state`.
+    (re.compile(r"(/pay/)[A-Za-z0-9_\-]{16,}"), rf"\1{REDACTED}"),
+    (re.compile(r"((?:\?|&|\b)state=)[A-Za-z0-9_\-]{16,}"), rf"\1{REDACTED}"),
+    # Slack response URLs (Slack's own, and the local emulator's) and webhooks.
+    (re.compile(r"(hooks\.slack\.com/)[^\s\"'<>&]+"), rf"\1{REDACTED}"),
+    (re.compile(r"(/hooks/)[^\s\"'<>&]+"), rf"\1{REDACTED}"),
+    (
+        re.compile(r"((?:\"|')?response_urls?(?:\"|')?\s*[:=]\s*(?:\"|')?)[^\s\"',&}]+"),
+        rf"\1{REDACTED}",
+    ),
+    # Slack tokens and bearer credentials.
+    (re.compile(r"\b(xox[abposre]|xapp)-[A-Za-z0-9\-]+"), rf"\1-{REDACTED}"),
+    (re.compile(r"((?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=\-]+", re.IGNORECASE), rf"\1{REDACTED}"),
+    (
+        re.compile(
+            r"((?:\"|')?(?:private[-_]token|api[-_]?key|client[-_]secret|password|secret|"
+            r"access[-_]token|refresh[-_]token|hpp[-_]token)(?:\"|')?\s*[:=]\s*(?:\"|')?)"
+            r"[^\s\"',&}]+",
+            re.IGNORECASE,
+        ),
+        rf"\1{REDACTED}",
+    ),
+)
+
+
+def redact(text: str) -> str:
+    for pattern, replacement in PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+_installed = False
+_FORMAT = logging.Formatter()
+
+
+def install() -> None:
+    """Redact every log record from now on (idempotent)."""
+    global _installed
+    if _installed:
+        return
+    make = logging.getLogRecordFactory()
+
+    def redacting(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:
+            return record
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = redact(_FORMAT.formatException(record.exc_info))
+        return record
+
+    logging.setLogRecordFactory(redacting)
+    _installed = True
