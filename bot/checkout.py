@@ -71,6 +71,12 @@ class Checkout:
 
     async def options(self, team_id: str, provider: str, invoice_ids: list[str]) -> PaymentOptions:
         options = await self.connections.get(team_id, provider).payment_options(invoice_ids)
+        options = options.model_copy(
+            update={
+                "provider": provider,
+                "invoices": [i.model_copy(update={"provider": provider}) for i in options.invoices],
+            }
+        )
         unpayable = [invoice.number for invoice in options.invoices if not invoice.payable]
         if unpayable:
             raise NotPayable(f"Invoice {', '.join(unpayable)} cannot be paid now (not open).")

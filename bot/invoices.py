@@ -73,6 +73,8 @@ async def _feed_page(
     """Feed one provider page into `selection`; the page is let go when this returns."""
     page = await provider.list_invoices(query.model_copy(update={"cursor": cursor}))
     for invoice in page.invoices:
+        if invoice.provider != provider.name:  # the registration says whose it is
+            invoice = invoice.model_copy(update={"provider": provider.name})
         if matches(invoice, query, overdue_only, selection.today):
             selection.add(invoice)
     return page.next_cursor

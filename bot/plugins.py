@@ -14,13 +14,14 @@ import importlib.util
 import logging
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
 
 import pluggy
+from pluggy import HookCaller
 
 from bot import hookspecs
 from bot.provider import Provider, Sandbox
@@ -123,10 +124,19 @@ def _collect(register_calls: Iterable[tuple[object, type[Provider]]]) -> dict[st
     return providers
 
 
+def each_plugin(pm: pluggy.PluginManager, hook: str) -> Iterator[tuple[str, HookCaller]]:
+    """The hook as each implementing plugin alone answers it, through pluggy (so an
+    implementation taking fewer arguments is called as pluggy calls it)."""
+    for impl in getattr(pm.hook, hook).get_hookimpls():
+        others = [plugin for plugin in pm.get_plugins() if plugin is not impl.plugin]
+        yield impl.plugin_name, pm.subset_hook_caller(hook, remove_plugins=others)
+
+
 def _registrations(pm: pluggy.PluginManager) -> list[tuple[object, type[Provider]]]:
     calls: list[tuple[object, type[Provider]]] = []
-    for impl in pm.hook.register_providers.get_hookimpls():
-        impl.function(register=lambda cls, plugin=impl.plugin: calls.append((plugin, cls)))
+    for name, caller in each_plugin(pm, "register_providers"):
+        plugin = pm.get_plugin(name)
+        caller(register=lambda cls, plugin=plugin: calls.append((plugin, cls)))
     return calls
 
 

@@ -39,6 +39,7 @@ from bot.models import (
     Redirect,
 )
 from bot.payments import LIVE, Payments
+from bot.plugins import each_plugin
 from bot.provider import ProviderError
 from bot.singleflight import SingleFlight
 from bot.store import Store
@@ -359,14 +360,9 @@ class Settlement:
         Each plugin runs in a savepoint of its own: one that fails is logged and rolled
         back alone, and the settlement and the other plugins' messages still commit.
         """
-        pm = self.payments.pm
-        for impl in pm.hook.payment_confirmed.get_hookimpls():
-            caller = pm.subset_hook_caller(
-                "payment_confirmed",
-                remove_plugins=[p for p in pm.get_plugins() if p is not impl.plugin],
-            )
+        for name, caller in each_plugin(self.payments.pm, "payment_confirmed"):
             try:
                 with self.store.transaction():
                     caller(payment=paid, outbox=self.store, superseded=superseded)
             except Exception:
-                log.exception("plugin %s failed in payment_confirmed", impl.plugin_name)
+                log.exception("plugin %s failed in payment_confirmed", name)

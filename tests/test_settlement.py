@@ -378,3 +378,24 @@ def test_an_emailed_invoice_is_watched_past_its_link_lifetime(
         settlement.apply(payment, PAID)
         assert state_of(settlement, payment) is S.PAID
     assert len(recorder.confirmed) == 2
+
+
+def test_a_plugin_taking_fewer_arguments_still_hears_of_the_settlement(
+    settlement: Settlement,
+) -> None:
+    heard: list[str] = []
+
+    class Terse:
+        @hookimpl
+        def payment_confirmed(self, payment: Payment) -> None:
+            heard.append(payment.id)
+
+    pm = settlement.payments.pm
+    pm.register(Terse(), name="terse")
+    try:
+        pm.check_pending()
+        a = attempt(settlement, S.OPENED, opened_minutes_ago=1)
+        settlement.apply(a, PAID)
+    finally:
+        pm.unregister(name="terse")
+    assert heard == [a.id]

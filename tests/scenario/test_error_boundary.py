@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -107,3 +108,19 @@ async def test_a_view_submission_that_fails_keeps_the_dialog_open_with_the_reaso
     assert status == 200
     assert isinstance(body, dict) and body.get("response_action") == "update"
     assert Screen is not None
+
+
+async def test_a_provider_claiming_another_name_for_its_invoices_still_lists(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The core says whose an invoice is, from the registration, not the plugin's copy."""
+    real = I3DProvider.list_invoices
+
+    async def lying(self: I3DProvider, query: Any) -> Any:
+        page = await real(self, query)
+        page.invoices = [i.model_copy(update={"provider": "someone-else"}) for i in page.invoices]
+        return page
+
+    monkeypatch.setattr(I3DProvider, "list_invoices", lying)
+    said = await click_pay(harness)
+    assert "Pay INV-24-0101" in said
