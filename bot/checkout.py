@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.connections import Connections
 from bot.models import (
@@ -58,18 +58,41 @@ class Started:
     """A customer's link that was already live, shown again instead of a new one."""
 
 
+OPTIONS_FRESH = 120.0
+"""Seconds the offer shown in a pay menu is reused for the next step (one provider call
+for Get link); the provider checks the total again when it registers the payment."""
+OPTIONS_KEPT = 2_000
+
+
 @dataclass
 class Checkout:
     connections: Connections
     payments: Payments
     settlement: Settlement
     public_url: str
+    _offers: dict[tuple[str, str, tuple[str, ...]], tuple[float, PaymentOptions]] = field(
+        default_factory=dict
+    )
 
     @property
     def store(self) -> Store:
         return self.payments.store
 
-    async def options(self, team_id: str, provider: str, invoice_ids: list[str]) -> PaymentOptions:
+    def recent_options(
+        self, team_id: str, provider: str, invoice_ids: list[str]
+    ) -> PaymentOptions | None:
+        """The offer fetched for exactly these invoices in the last `OPTIONS_FRESH` s."""
+        kept = self._offers.get((team_id, provider, tuple(invoice_ids)))
+        if kept is None or time.monotonic() - kept[0] > OPTIONS_FRESH:
+            return None
+        return kept[1]
+
+    async def options(
+        self, team_id: str, provider: str, invoice_ids: list[str], *, reuse: bool = False
+    ) -> PaymentOptions:
+        """The provider's current offer (or, with `reuse`, one fetched moments ago)."""
+        if reuse and (recent := self.recent_options(team_id, provider, invoice_ids)):
+            return recent
         options = await self.connections.get(team_id, provider).payment_options(invoice_ids)
         options = options.model_copy(
             update={
@@ -80,6 +103,9 @@ class Checkout:
         unpayable = [invoice.number for invoice in options.invoices if not invoice.payable]
         if unpayable:
             raise NotPayable(f"Invoice {', '.join(unpayable)} cannot be paid now (not open).")
+        if len(self._offers) >= OPTIONS_KEPT:
+            del self._offers[next(iter(self._offers))]
+        self._offers[(team_id, provider, tuple(invoice_ids))] = (time.monotonic(), options)
         return options
 
     def _refuse_if_taken(
@@ -151,7 +177,7 @@ class Checkout:
         channel_id: str | None = None,
         response_url: str | None = None,
     ) -> Started:
-        options = await self.options(team_id, provider, invoice_ids)
+        options = await self.options(team_id, provider, invoice_ids, reuse=True)
         method = options.method(method_id)
         if method is None or not method.selectable:
             reason = method.reason if method else "the provider no longer offers it"
@@ -220,6 +246,7 @@ class Checkout:
                     reference=payment.id,
                     return_url=f"{self.public_url}/landing/{provider}",
                     token=token,
+                    options=options,
                 )
             )
         except Exception as error:

@@ -120,7 +120,11 @@ async def gather_invoices(
         try:
             return await asyncio.wait_for(_fetch(provider, query, overdue_only, selection), within)
         except TimeoutError:
-            return Listing(provider, error=f"{provider.title} did not answer within {within:g} s.")
+            return Listing(
+                provider,
+                error=f"{provider.title} is slow to answer right now (nothing in {within:g} s); "
+                "its invoices are not shown. Try again in a minute.",
+            )
 
     listings = list(await asyncio.gather(*map(bounded, providers, selections)))
     everything = Selection(window, today)

@@ -201,6 +201,13 @@ class PaymentRequest(BaseModel):
         description="The pay link's secret; a provider that can carry state to the landing "
         "(e.g. a `state` parameter) sends it, so the landing knows which payment came back.",
     )
+    options: PaymentOptions | None = Field(
+        default=None,
+        description="The offer the payer chose from, as this provider gave it to the core "
+        "moments ago (at most two minutes). A provider may start from it instead of asking "
+        "again where nothing is charged before the payer confirms on its page, and must "
+        "still refuse if what it gets back differs (e.g. another total).",
+    )
 
 
 class Redirect(BaseModel):

@@ -22,6 +22,7 @@ from bot.slack.blocks.listing import notice
 from bot.slack.blocks.paying import pay_menu, payment_link, settled
 from bot.slack.errors import say, shielded
 from bot.slack.listing import listing_message
+from bot.slack.progress import busy, patiently, read, title_of
 from bot.slack.services import Services
 from bot.slack.subcommands import ListInvoices, parse
 
@@ -64,11 +65,22 @@ async def refuse_unless_payer(svc: Services, body: dict[str, Any], respond: Asyn
 
 
 async def show_menu(
-    svc: Services, body: dict[str, Any], respond: AsyncRespond, target: values.PayTarget
+    svc: Services,
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    target: values.PayTarget,
+    *,
+    reuse: bool = False,
 ) -> None:
+    """The pay menu; `reuse` takes the offer fetched moments ago (a method or bank chosen)."""
     team_id, user_id = _who(body)
     provider = svc.connections.get(team_id, target.provider)
-    options = await svc.checkout.options(team_id, target.provider, list(target.invoice_ids))
+    ids = list(target.invoice_ids)
+    if not (reuse and svc.checkout.recent_options(team_id, target.provider, ids)):
+        await busy(respond, f"Asking {provider.title} which ways to pay it allows")
+    options = await read(
+        svc.checkout.options(team_id, target.provider, ids, reuse=reuse), provider.title
+    )
     svc.store.audit("payment.menu", team_id=team_id, user_id=user_id, subject=target.encode())
     await respond(replace_original=True, **pay_menu(provider, options, target))
 
@@ -124,7 +136,11 @@ async def on_choose(
     else:
         issuer = action["selected_option"]["value"]
     await show_menu(
-        svc, body, respond, values.PayTarget(target.provider, target.invoice_ids, method, issuer)
+        svc,
+        body,
+        respond,
+        values.PayTarget(target.provider, target.invoice_ids, method, issuer),
+        reuse=True,
     )
 
 
@@ -150,8 +166,10 @@ async def start_and_show(
     """Start the payment `target` describes and turn the message into its link (or result)."""
     team_id, user_id = _who(body)
     assert target.method_id is not None and target.amount is not None
+    title = title_of(svc, target.provider)
+    await busy(respond, f"Asking {title} to start the payment")
     try:
-        started: Started = await svc.checkout.start(
+        start = svc.checkout.start(
             team_id=team_id,
             user_id=user_id,
             provider=target.provider,
@@ -162,6 +180,7 @@ async def start_and_show(
             channel_id=(body.get("channel") or {}).get("id"),
             response_url=body.get("response_url"),
         )
+        started: Started = await patiently(start, respond, title)
     except OutcomeUnknown as error:
         svc.store.audit(
             "payment.unknown", team_id=team_id, user_id=user_id, subject=target.encode()
@@ -176,8 +195,7 @@ async def start_and_show(
             subject=target.encode(),
             reason=error.message,
         )
-        await respond(replace_original=False, **notice(f":warning: {escape(say(error))}"))
-        return
+        raise
     payment = started.payment
     svc.store.audit(
         "payment.link_shown_again" if started.reused else "payment.started",
@@ -212,6 +230,7 @@ async def on_page(
     if not isinstance(parsed, ListInvoices):
         await respond(replace_original=False, **notice(TAMPERED))
         return
+    await busy(respond, "Fetching invoices")
     await respond(
         replace_original=True,
         **await listing_message(
@@ -225,6 +244,7 @@ async def on_back(
 ) -> None:
     await ack()
     team_id, _ = _who(body)
+    await busy(respond, "Fetching invoices")
     await respond(
         replace_original=True, **await listing_message(svc, team_id, ListInvoices(), text="")
     )

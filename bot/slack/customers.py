@@ -19,6 +19,7 @@ from bot.slack.blocks.kit import escape, md, plain
 from bot.slack.blocks.listing import notice
 from bot.slack.connect import result_view, submitted_values
 from bot.slack.errors import say, shielded
+from bot.slack.progress import busy, read, title_of
 from bot.slack.services import Services
 
 
@@ -35,7 +36,12 @@ async def on_copy_link(
         await respond(replace_original=False, **notice(TAMPERED))
         return
     team_id = body["team"]["id"]
-    options = await svc.checkout.options(team_id, target.provider, list(target.invoice_ids))
+    title = title_of(svc, target.provider)
+    await busy(respond, f"Asking {title} for the customer's payment link")
+    options = await read(
+        svc.checkout.options(team_id, target.provider, list(target.invoice_ids), reuse=True),
+        title,
+    )
     methods = options.selectable_methods
     if len(methods) != 1 or methods[0].issuers:
         await show_menu(svc, body, respond, target)

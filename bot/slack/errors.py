@@ -28,6 +28,7 @@ from bot.provider import (
     RateLimited,
 )
 from bot.slack.blocks.kit import escape
+from bot.slack.values import BACK
 
 log = logging.getLogger(__name__)
 
@@ -137,10 +138,18 @@ async def tell(error: BaseException, body: dict[str, Any], respond: AsyncRespond
     if respond is None or not body.get("response_url"):
         return
     shown = f":warning: {escape(say(error))}"
-    section = {"type": "section", "text": {"type": "mrkdwn", "text": shown}}
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": shown}}]
+    clicked = kind == "block_actions" and isinstance(body.get("message"), dict)
+    if clicked:  # the clicked message says "Asking …": it becomes the answer
+        back = {
+            "type": "button",
+            "action_id": BACK,
+            "text": {"type": "plain_text", "text": "Back to the list"},
+        }
+        blocks.append({"type": "actions", "elements": [back]})
     try:
         await respond(
-            replace_original=False, response_type="ephemeral", text=shown, blocks=[section]
+            replace_original=clicked, response_type="ephemeral", text=shown, blocks=blocks
         )
     except Exception as failed:
         log.warning("could not tell the person about an error: %r", failed)

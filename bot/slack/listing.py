@@ -7,6 +7,7 @@ from typing import Any
 from bot.invoices import Side, SortKey, Window, gather_invoices
 from bot.models import InvoiceQuery, today_utc
 from bot.slack.blocks.listing import PAGE_SIZE, invoice_list
+from bot.slack.progress import READ_BUDGET
 from bot.slack.services import Services
 from bot.slack.subcommands import ListInvoices
 
@@ -38,7 +39,7 @@ async def listing_message(
 
     async def build() -> dict[str, Any]:
         gathered = await gather_invoices(
-            providers, query, window, overdue_only=request.overdue_only
+            providers, query, window, overdue_only=request.overdue_only, within=READ_BUDGET
         )
         return invoice_list(request.title, gathered, request_text=text, today=today_utc())
 

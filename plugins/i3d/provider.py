@@ -32,6 +32,7 @@ from bot.provider import (
     Direction,
     InvoiceNotFound,
     NotPayable,
+    PaymentRejected,
     Provider,
     ProviderUnavailable,
     RateLimited,
@@ -128,7 +129,9 @@ class I3DProvider(Provider):
 
     async def start_payment(self, request: PaymentRequest) -> StartedPayment:
         ids = _unique(list(request.invoice_ids))
-        options = await self.payment_options(ids)
+        # Registering charges nothing (the payer confirms on i3D's page), and its answer
+        # carries the total, so the offer the core just showed is enough to start from.
+        options = request.options or await self.payment_options(ids)
         body = checkout.choose(options, request, ids)
         try:
             registered = await self.api.register(body)
@@ -139,9 +142,14 @@ class I3DProvider(Provider):
             raise ProviderUnavailable(f"{error} {checkout.NOTHING_CHARGED}") from None
         if registered.totalAmount.strip() != str(options.total.to_minor()):
             log.warning(
-                "i3D.net registered %s cents but prepare said %s",
+                "i3D.net registered %s cents but the payer confirmed %s",
                 registered.totalAmount,
                 options.total,
+            )
+            raise PaymentRejected(
+                f"The amount changed: you confirmed {options.total} but i3D.net registered "
+                f"a different total. Review the invoices and confirm again. "
+                f"{checkout.NOTHING_CHARGED}"
             )
         return StartedPayment(start=start, provider_reference=checkout.transaction_id(start))
 

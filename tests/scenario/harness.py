@@ -23,6 +23,7 @@ from tests.fake_slack import FakeSlack
 from tests.slack_requests import interaction_body, signed_headers, slash_command_body
 
 TEAM = "T0TEAM"
+BUSY = ":hourglass_flowing_sand:"
 CHANNEL = "C0GENERAL"
 
 
@@ -70,10 +71,17 @@ class Harness:
             await asyncio.sleep(0.02)
         raise AssertionError(f"gave up waiting after {within} s")
 
+    def answers(self, key: str) -> list[dict[str, Any]]:
+        """What was posted to a response URL, less the "Asking …" notes shown meanwhile."""
+        return [
+            body
+            for body in self.slack.responses.get(key, [])
+            if not str(body.get("text", "")).startswith(BUSY)
+        ]
+
     async def next_response(self, key: str, count: int = 1) -> dict[str, Any]:
-        bodies = await self.wait_for(
-            lambda: len(self.slack.responses.get(key, [])) >= count and self.slack.responses[key]
-        )
+        """The `count`-th answer on a response URL (progress notes are not answers)."""
+        bodies = await self.wait_for(lambda: len(self.answers(key)) >= count and self.answers(key))
         return bodies[count - 1]
 
     async def command(

@@ -1,0 +1,72 @@
+"""What a person sees while a provider is asked: something within a second of a click,
+and an answer (or a clear word that the provider is slow) within about twelve.
+
+A click's `response_url` may replace the clicked message up to five times, so the
+message first says what is happening, then shows the result. Reads have a time budget;
+a call that could charge is never cut short, and the person is told it is still going.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from slack_bolt.async_app import AsyncRespond
+
+from bot.provider import ProviderUnavailable
+from bot.slack.blocks.kit import escape
+from bot.slack.blocks.listing import notice
+from bot.slack.services import Services
+
+T = TypeVar("T")
+
+READ_BUDGET = 10.0
+"""Seconds a click waits for a provider read (retries included) before saying it is slow."""
+
+CHARGE_PATIENCE = 10.0
+"""Seconds before a person hears that a payment start is still waiting for the provider."""
+
+
+def charge_patience() -> float:
+    return CHARGE_PATIENCE
+
+
+def title_of(svc: Services, provider: str) -> str:
+    cls = svc.connections.find_class(provider)
+    return cls.title if cls else "the provider"
+
+
+async def busy(respond: AsyncRespond, doing: str) -> None:
+    """Replace the clicked message with what is happening now (`doing` is escaped)."""
+    await respond(replace_original=True, **notice(f":hourglass_flowing_sand: {escape(doing)}…"))
+
+
+async def read(call: Awaitable[T], title: str, budget: float | None = None) -> T:
+    """A provider read within the click's budget; a slow one becomes a plain refusal."""
+    budget = READ_BUDGET if budget is None else budget
+    try:
+        return await asyncio.wait_for(call, budget)
+    except TimeoutError:
+        raise ProviderUnavailable(
+            f"{title} is slow to answer right now (nothing in {budget:g} s), so nothing "
+            "was done. Try again in a minute."
+        ) from None
+
+
+async def patiently(call: Awaitable[T], respond: AsyncRespond, title: str) -> T:
+    """A call that may charge: never cut short; past `CHARGE_PATIENCE` the person hears
+    that it is still going, and the message changes again when the provider answers."""
+    task = asyncio.ensure_future(call)
+    try:
+        return await asyncio.wait_for(asyncio.shield(task), charge_patience())
+    except TimeoutError:
+        await respond(
+            replace_original=True,
+            **notice(
+                f":hourglass_flowing_sand: {escape(title)} is slow to answer. invoicebot keeps "
+                "waiting and this message changes as soon as it answers; please do not click "
+                "again."
+            ),
+        )
+        return await task

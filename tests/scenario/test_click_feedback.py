@@ -1,0 +1,91 @@
+"""Every click changes what the person sees within a second, and a slow provider gets a
+plain answer within the click's budget; Get link asks the provider once."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from bot.slack import progress
+from plugins.i3d.sandbox import SANDBOX
+from tests.scenario.harness import BUSY, Harness, Screen, text_of
+from tests.scenario.test_settling_once import menu_with_bank
+
+
+async def first_and_final(h: Harness, key: str, within: float) -> tuple[float, float, str]:
+    """Seconds until the clicked message first changed and until its answer, and the answer."""
+    started = time.perf_counter()
+    await h.wait_for(lambda: h.slack.responses.get(key), within=within)
+    first = time.perf_counter() - started
+    answer = await h.next_response(key)
+    return first, time.perf_counter() - started, text_of(answer)
+
+
+async def test_pay_with_a_hung_provider_shows_progress_at_once_then_says_it_is_slow(
+    harness: Harness, i3d_sandbox: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(progress, "READ_BUDGET", 2.0)
+    h = harness
+    _, screen, _ = await h.command("")
+    screen = await h.screen_after(screen)
+    i3d_sandbox.app[SANDBOX].inject("hang", count=10)
+    key = await h.click(screen, "pay", pick=lambda e: "|410001" in e["value"])
+    first, final, said = await first_and_final(h, key, within=1.0)
+    assert first < 1.0
+    assert h.slack.responses[key][0]["text"].startswith(f"{BUSY} Asking i3D.net")
+    assert final < 2.0 + 1.0, final
+    assert "i3D.net is slow to answer right now" in said and "Back to the list" in str(
+        h.slack.responses[key][-1]
+    )
+
+
+async def test_get_link_asks_the_provider_once_and_answers_within_the_budget(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    h = harness
+    menu = await menu_with_bank(h)
+    state = i3d_sandbox.app[SANDBOX]
+    state.latency = 3.5
+    before = {PREPARE: state.count("GET", PREPARE), REGISTER: state.count("POST", REGISTER)}
+    key = await h.click(menu, "get_link")
+    first, final, _ = await first_and_final(h, key, within=1.0)
+    assert first < 1.0 and final < 3.5 + 1.5, (first, final)
+    assert "/pay/" in str(h.slack.responses[key][-1])
+    assert state.count("POST", REGISTER) - before[REGISTER] == 1
+    assert state.count("GET", PREPARE) - before[PREPARE] == 0
+
+
+async def test_a_slow_start_is_never_cut_short_and_the_person_is_told(
+    harness: Harness, i3d_sandbox: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(progress, "charge_patience", lambda: 0.5)
+    h = harness
+    menu = await menu_with_bank(h)
+    i3d_sandbox.app[SANDBOX].latency = 1.5
+    key = await h.click(menu, "get_link")
+    answer = await h.next_response(key)
+    notes = [text_of(body) for body in h.slack.responses[key]]
+    assert any("keeps waiting" in note for note in notes), notes
+    assert "/pay/" in str(answer)
+
+
+async def test_choosing_a_method_reuses_the_offer_just_shown(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    h = harness
+    _, screen, _ = await h.command("")
+    screen = await h.screen_after(screen)
+    key = await h.click(screen, "pay", pick=lambda e: "|410001" in e["value"])
+    menu = Screen(await h.next_response(key), key)
+    state = i3d_sandbox.app[SANDBOX]
+    before = state.count("GET", PREPARE)
+    assert before > 0, "the menu was fetched with a prepare"
+    key = await h.click(menu, "choose_method", selected="10")
+    assert "ING" in str(await h.next_response(key))
+    assert state.count("GET", PREPARE) == before
+
+
+PREPARE = "/v3/account/invoice/pay/prepare"
+REGISTER = "/v3/account/invoice/pay/register"
