@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from bot.models import Invoice, InvoiceQuery, today_utc
@@ -40,6 +40,8 @@ class Listing:
     provider: Provider
     count: int = 0
     error: str | None = None
+    unreadable: list[str] = field(default_factory=list)
+    """Invoices it sent that could not be read (numbers, ids, or '')."""
 
 
 @dataclass(frozen=True)
@@ -69,9 +71,11 @@ async def _feed_page(
     overdue_only: bool,
     selection: Selection,
     cursor: str | None,
+    unreadable: list[str],
 ) -> str | None:
     """Feed one provider page into `selection`; the page is let go when this returns."""
     page = await provider.list_invoices(query.model_copy(update={"cursor": cursor}))
+    unreadable += page.unreadable
     for invoice in page.invoices:
         if invoice.provider != provider.name:  # the registration says whose it is
             invoice = invoice.model_copy(update={"provider": provider.name})
@@ -85,11 +89,12 @@ async def _fetch(
 ) -> Listing:
     """Stream every page of one provider into its own `selection`."""
     cursor: str | None = None
+    unreadable: list[str] = []
     try:
         while True:
-            cursor = await _feed_page(provider, query, overdue_only, selection, cursor)
+            cursor = await _feed_page(provider, query, overdue_only, selection, cursor, unreadable)
             if cursor is None:
-                return Listing(provider, count=selection.total)
+                return Listing(provider, count=selection.total, unreadable=unreadable)
     except ProviderError as error:
         return Listing(provider, error=error.message)
     except Exception:

@@ -131,6 +131,12 @@ class InvoiceQuery(BaseModel):
 class InvoicePage(BaseModel):
     invoices: list[Invoice]
     next_cursor: str | None = None
+    unreadable: list[str] = Field(
+        default_factory=list,
+        description="Invoices on this page the provider sent in a shape that could not be "
+        "read: each one's number (or id, or '' if neither could be read). The core shows "
+        "one line saying so; the provider's other invoices still show.",
+    )
 
 
 class Issuer(BaseModel):

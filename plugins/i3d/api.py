@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -20,6 +20,7 @@ from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 from yarl import URL
 
 from bot.provider import NotPayable, PaymentRejected, ProviderError, ProviderUnavailable
+from bot.reading import parse_json, tolerant
 from plugins.i3d import errors, wire
 from plugins.i3d.paging import RangedData
 
@@ -34,6 +35,10 @@ class InvoiceBatch:
 
     invoices: list[wire.Invoice]
     total: int | None
+    unreadable: list[str] = field(default_factory=list)
+    """Invoices on the page that could not be read, by number (or id)."""
+    received: int = 0
+    """How many entries the page had, readable or not: what paging advances by."""
 
 
 class I3DApi:
@@ -55,11 +60,27 @@ class I3DApi:
         self.retry_delay = retry_delay
 
     async def invoices(self, start: int, results: int) -> InvoiceBatch:
+        """One page, read invoice by invoice: one that drifted too far is set aside (by its
+        number, if it has one) and the others are still read."""
         ranged = RangedData(start=start, results=results)
         body, headers = await self._read("/v3/account/invoice", {"RANGED-DATA": ranged.header()})
-        items = _parse(wire.INVOICE_LIST, body, "invoice list")
+        try:
+            raw = parse_json(body)
+        except ValueError:
+            raise errors.unreadable("invoice list", "not valid JSON") from None
+        if not isinstance(raw, list):
+            raise errors.unreadable("invoice list", "not a list of invoices")
+        items: list[wire.Invoice] = []
+        unreadable: list[str] = []
+        for entry in raw:
+            try:
+                items.append(tolerant(wire.Invoice, entry, "i3D.net invoice", INVOICE_DEFAULTS))
+            except ValidationError as error:
+                label = _label(entry)
+                log.warning("i3D.net invoice %r could not be read: %s", label, _problem(error))
+                unreadable.append(label)
         answered = RangedData.parse(headers.get("RANGED-DATA"))
-        return InvoiceBatch(items, answered.total if answered else None)
+        return InvoiceBatch(items, answered.total if answered else None, unreadable, len(raw))
 
     async def prepare(self, invoice_ids: Sequence[str]) -> wire.PayPrepare:
         query = "invoiceIds=" + quote(",".join(invoice_ids), safe="")
@@ -137,6 +158,28 @@ class I3DApi:
         return errors.for_status(
             status, body, retry_after_header=headers.get("Retry-After"), unprocessable=unprocessable
         )
+
+
+INVOICE_DEFAULTS = {
+    "invoiceHash": "",
+    "description": "",
+    "currencySign": "",
+    "creationDate": 0,
+    "dueDate": 0,
+    "paymentDate": 0,
+    "isCredit": 0,
+    "totalPaidAmount": "0",
+}
+"""Fields the documents require that an answer may leave out or null: none is needed to
+pay or to tell the invoice apart, and each has a documented 'not set' value."""
+
+
+def _label(entry: Any) -> str:
+    if isinstance(entry, dict):
+        for key in ("invoiceNumber", "id"):
+            if isinstance(entry.get(key), str | int) and str(entry[key]).strip():
+                return str(entry[key]).strip()
+    return ""
 
 
 def _parse(adapter: TypeAdapter[Any], body: bytes, what: str) -> Any:

@@ -7,15 +7,19 @@ never stops saying "more" from looping us forever.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.models import Invoice
+from bot.provider import ProviderError
 from plugins.i3d import errors, wire
 from plugins.i3d.api import I3DApi
 from plugins.i3d.convert import to_invoice
 from plugins.i3d.paging import has_more
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -23,16 +27,31 @@ class Batch:
     start: int
     invoices: list[wire.Invoice]
     more: bool
+    unreadable: list[str] = field(default_factory=list)
+    received: int = 0
 
 
 async def batches(api: I3DApi, start: int, size: int, max_pages: int) -> AsyncIterator[Batch]:
+    """The list page by page; stops when a page repeats the one before or brings nothing
+    new (a server that ignores the range would otherwise be read `max_pages` times)."""
+    previous: tuple[str, ...] | None = None
     for _ in range(max_pages):
         answer = await api.invoices(start, size)
-        more = has_more(start, size, len(answer.invoices), answer.total)
-        yield Batch(start, answer.invoices, more)
-        if not more:
+        received = answer.received or len(answer.invoices)
+        more = has_more(start, size, received, answer.total)
+        page = tuple(item.id for item in answer.invoices) + tuple(answer.unreadable)
+        if page == previous:
+            log.warning(
+                "i3D.net sent the same page of invoices for offset %d as before: it seems to "
+                "ignore the requested range, so reading stops here",
+                start,
+            )
             return
-        start += len(answer.invoices)
+        previous = page
+        yield Batch(start, answer.invoices, more, answer.unreadable, received)
+        if not more or received == 0:
+            return
+        start += received
 
 
 def converted(item: wire.Invoice) -> Invoice:
@@ -47,24 +66,45 @@ async def collect(
     limit: int,
     wanted: Callable[[Invoice], bool],
     max_pages: int,
-) -> tuple[list[Invoice], int | None]:
-    """Up to `limit` wanted invoices from `start` on, and the offset to continue from."""
+) -> tuple[list[Invoice], int | None, list[str]]:
+    """Up to `limit` wanted invoices from `start` on, the offset to continue from, and
+    the invoices on the pages read that could not be read (by number or id)."""
     found: list[Invoice] = []
+    unreadable: list[str] = []
     resume: int | None = None
     async with aclosing(batches(api, start, size, max_pages)) as pages:
         async for batch in pages:
-            with errors.reading("invoice list"):  # once per batch: it is a hot loop
-                invoices = [to_invoice(item) for item in batch.invoices]
+            unreadable += batch.unreadable
+            invoices = _convert_each(batch.invoices, unreadable)
             for index, invoice in enumerate(invoices):
-                if not wanted(invoice):
+                if invoice is None or not wanted(invoice):
                     continue
                 found.append(invoice)
                 if len(found) == limit:
                     after = index + 1
                     rest = after < len(batch.invoices) or batch.more
-                    return found, batch.start + after if rest else None
-            resume = batch.start + len(batch.invoices) if batch.more else None
-    return found, resume
+                    return found, batch.start + after if rest else None, unreadable
+            resume = batch.start + batch.received if batch.more else None
+    return found, resume, unreadable
+
+
+def _convert_each(items: list[wire.Invoice], unreadable: list[str]) -> list[Invoice | None]:
+    """Each invoice converted on its own; one that does not convert is set aside."""
+    try:
+        with errors.reading("invoice list"):  # the usual case: the whole page at once
+            return [to_invoice(item) for item in items]
+    except ProviderError:
+        pass
+    converted: list[Invoice | None] = []
+    for item in items:
+        try:
+            with errors.reading("invoice list"):
+                converted.append(to_invoice(item))
+        except ProviderError as error:
+            log.warning("i3D.net invoice %s could not be read: %s", item.invoiceNumber, error)
+            unreadable.append(item.invoiceNumber or item.id)
+            converted.append(None)
+    return converted
 
 
 async def find(

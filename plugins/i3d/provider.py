@@ -98,7 +98,7 @@ class I3DProvider(Provider):
             ) from None
 
     async def list_invoices(self, query: InvoiceQuery) -> InvoicePage:
-        found, resume = await listing.collect(
+        found, resume, unreadable = await listing.collect(
             self.api,
             decode_cursor(query.cursor),
             query.limit,
@@ -107,7 +107,9 @@ class I3DProvider(Provider):
             max_pages=self.list_pages,
         )
         return InvoicePage(
-            invoices=found, next_cursor=None if resume is None else encode_cursor(resume)
+            invoices=found,
+            next_cursor=None if resume is None else encode_cursor(resume),
+            unreadable=unreadable,
         )
 
     async def get_invoice(self, invoice_id: str) -> Invoice:

@@ -53,13 +53,15 @@ class PayfirmaApi:
         self.read_retries = read_retries
         self.retry_delay = retry_delay
 
-    async def invoices(self, limit: int) -> list[wire.Invoice]:
+    async def invoices(self, limit: int) -> list[wire.Invoice | str]:
+        """The list in Payfirma's order, each invoice read on its own: one that cannot be
+        read stays in its place as its label (number, or ''), so offsets hold."""
         body = await self._read(f"{self.invoice_path}?limit={limit}")
-        return _parse(wire.InvoiceList, body, "invoice list").invoices
+        return _each_invoice(body, "invoice list")
 
-    async def customer_invoices(self, customer_id: int, limit: int) -> list[wire.Invoice]:
+    async def customer_invoices(self, customer_id: int, limit: int) -> list[wire.Invoice | str]:
         body = await self._read(f"{self.invoice_path}/customer/{customer_id}?limit={limit}")
-        return _parse(wire.InvoiceList, body, "customer invoice list").invoices
+        return _each_invoice(body, "customer invoice list")
 
     async def invoice(self, invoice_id: int) -> wire.Invoice:
         body = await self._read(f"{self.invoice_path}/{invoice_id}")
@@ -167,6 +169,27 @@ class PayfirmaApi:
         return errors.for_status(
             status, body, retry_after_header=headers.get("Retry-After"), refused=refused
         )
+
+
+def _each_invoice(body: bytes, what: str) -> list[wire.Invoice | str]:
+    try:
+        raw = wire.decode(body)
+    except ValueError:
+        raise errors.unreadable(what, "not valid JSON") from None
+    entries = raw.get("invoices") if isinstance(raw, dict) else None
+    if not isinstance(entries, list):
+        raise errors.unreadable(what, "no list of invoices")
+    read: list[wire.Invoice | str] = []
+    for entry in entries:
+        try:
+            read.append(wire.Invoice.model_validate(entry))
+        except ValidationError as error:
+            label = ""
+            if isinstance(entry, dict) and isinstance(entry.get("invoice_id"), int | str):
+                label = str(entry["invoice_id"])
+            log.warning("a Payfirma invoice (%r) could not be read: %s", label, error)
+            read.append(label)
+    return read
 
 
 def _parse(model: type[M], body: bytes, what: str) -> M:

@@ -7,12 +7,16 @@ integers, so anything else is "not found" without asking Payfirma.
 
 from __future__ import annotations
 
+import logging
+
 from bot.models import Invoice, InvoicePage, InvoiceQuery
-from bot.provider import InvoiceNotFound
+from bot.provider import InvoiceNotFound, ProviderError
 from plugins.payfirma import errors, wire
 from plugins.payfirma.api import PayfirmaApi
 from plugins.payfirma.convert import to_invoice
 from plugins.payfirma.paging import MAX_LIMIT, Window, decode_cursor, encode_cursor
+
+log = logging.getLogger(__name__)
 
 
 def converted(item: wire.Invoice, what: str = "invoice list") -> Invoice:
@@ -33,15 +37,34 @@ def matches(query: InvoiceQuery, invoice: Invoice) -> bool:
 async def page(api: PayfirmaApi, query: InvoiceQuery) -> InvoicePage:
     window = Window(decode_cursor(query.cursor), query.limit)
     items, resume = window.cut(await api.invoices(window.limit))
-    found = [invoice for invoice in map(converted, items) if matches(query, invoice)]
+    found, unreadable = readable(items, "invoice list")
     return InvoicePage(
-        invoices=found, next_cursor=None if resume is None else encode_cursor(resume)
+        invoices=[invoice for invoice in found if matches(query, invoice)],
+        next_cursor=None if resume is None else encode_cursor(resume),
+        unreadable=unreadable,
     )
 
 
 async def of_customer(api: PayfirmaApi, customer_id: int, limit: int) -> list[Invoice]:
     items = await api.customer_invoices(customer_id, min(limit, MAX_LIMIT))
-    return [converted(item, "customer invoice list") for item in items[:limit]]
+    found, _ = readable(items[:limit], "customer invoice list")
+    return found
+
+
+def readable(items: list[wire.Invoice | str], what: str) -> tuple[list[Invoice], list[str]]:
+    """The invoices that convert, and the labels of those that do not."""
+    found: list[Invoice] = []
+    unreadable: list[str] = []
+    for item in items:
+        if isinstance(item, str):
+            unreadable.append(item)
+            continue
+        try:
+            found.append(converted(item, what))
+        except ProviderError as error:
+            log.warning("Payfirma invoice %s could not be read: %s", item.invoice_id, error)
+            unreadable.append(str(item.invoice_id))
+    return found, unreadable
 
 
 def number(invoice_id: str) -> int:

@@ -9,10 +9,20 @@ rely on are typed, and a float arriving by any other road is refused.
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictStr
+
+_DECIMAL = re.compile(r"-?\d+(\.\d+)?")
+
+
+def _read_number(value: Any) -> Any:
+    """Reading an answer, a decimal string ("57.75"), the usual drift, is that number."""
+    if isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
+        return Decimal(value.strip())
+    return _number(value)
 
 
 def _number(value: Any) -> Any:
@@ -29,6 +39,8 @@ def _no_float(value: Any) -> Any:
 
 
 Dollars = Annotated[Decimal, BeforeValidator(_number)]
+#: In what Payfirma answers (read tolerantly); requests and the sandbox use `Dollars`.
+ReadDollars = Annotated[Decimal, BeforeValidator(_read_number)]
 Quantity = Annotated[Decimal, BeforeValidator(_no_float)]
 #: Epoch milliseconds as documented; list samples show ISO strings, so both are kept.
 Moment = Annotated[int | Decimal | str, BeforeValidator(_no_float)]
@@ -45,14 +57,14 @@ class Tax(Model):
     """`percentile: true` means `amount` is a percentage of the line, else dollars."""
 
     percentile: bool = False
-    amount: Dollars | None = None
+    amount: ReadDollars | None = None
 
 
 class Item(Model):
     item: str = ""
     quantity: int | Quantity | None = None
-    price: Dollars | None = None
-    amount: Dollars | None = None
+    price: ReadDollars | None = None
+    amount: ReadDollars | None = None
     tax1: Tax | None = None
     tax2: Tax | None = None
     discount: bool = False
@@ -67,10 +79,10 @@ class Invoice(Model):
     due_date: Moment | None = None
     currency: str
     items: list[Item] = []
-    sub_total: Dollars | None = None
-    tax1: Dollars | None = None
-    tax2: Dollars | None = None
-    total: Dollars
+    sub_total: ReadDollars | None = None
+    tax1: ReadDollars | None = None
+    tax2: ReadDollars | None = None
+    total: ReadDollars
     customer_id: int | None = None
     company: str | None = None
     recipient_email: str | None = None

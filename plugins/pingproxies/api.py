@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from bot.provider import BadCredentials, ProviderError, ProviderUnavailable
+from bot.reading import parse_json, tolerant
 from plugins.pingproxies import errors, wire
 from plugins.pingproxies.routes import ROUTES, Operation
 from plugins.pingproxies.session import Session
@@ -40,9 +42,37 @@ class PingProxiesApi:
         self.read_retries = read_retries
         self.retry_delay = retry_delay
 
-    async def search(self, params: Mapping[str, str]) -> wire.SearchPage:
+    async def search(self, params: Mapping[str, str]) -> Found:
+        """One page, read invoice by invoice: an invoice that drifted too far stays in
+        its place as None (offsets must not shift), with its number in `unreadable`."""
         answer = await self._read(Operation.INVOICE_SEARCH, params=params, doing="listing invoices")
-        return parse(wire.SearchPage, answer.body, "invoice search")
+        try:
+            raw = parse_json(answer.body)
+        except ValueError:
+            raise errors.unreadable("invoice search", "not valid JSON") from None
+        entries = raw.get("data") if isinstance(raw, dict) else None
+        if not isinstance(entries, list):
+            try:
+                tolerant(wire.SearchPage, raw, "PingProxies invoice search")
+            except ValidationError as error:
+                raise errors.unreadable("invoice search", errors.problem(error)) from None
+            raise errors.unreadable("invoice search", "no list of invoices in data")
+        items: list[wire.Invoice | None] = []
+        unreadable: list[str] = []
+        for entry in entries:
+            try:
+                items.append(tolerant(wire.Invoice, entry, "PingProxies invoice"))
+            except ValidationError as error:
+                label = _label(entry)
+                log.warning("PingProxies invoice %r could not be read: %s", label, error)
+                items.append(None)
+                unreadable.append(label)
+        readable = [item for item in items if item is not None]
+        try:
+            page = tolerant(wire.SearchPage, {**raw, "data": []}, "PingProxies invoice search")
+        except ValidationError as error:
+            raise errors.unreadable("invoice search", errors.problem(error)) from None
+        return Found(page.model_copy(update={"data": readable}), items, unreadable)
 
     async def retrieve(self, invoice_id: str) -> wire.Invoice:
         answer = await self._read(
@@ -141,8 +171,28 @@ class PingProxiesApi:
         return answer
 
 
+@dataclass(frozen=True)
+class Found:
+    """A search page as read: the page, every entry in order (None where unreadable)."""
+
+    page: wire.SearchPage
+    items: list[wire.Invoice | None]
+    unreadable: list[str]
+
+
+def _label(entry: Any) -> str:
+    if isinstance(entry, dict):
+        for key in ("invoice_number", "invoice_id"):
+            if isinstance(entry.get(key), str) and entry[key].strip():
+                return str(entry[key]).strip()
+    return ""
+
+
 def parse(model: type[M], body: bytes, what: str) -> M:
+    """An answer read tolerantly (`bot.reading`): drift in a field is forgiven, a shape
+    that still does not fit is unreadable."""
     try:
-        return model.model_validate_json(body)
-    except ValidationError as error:
-        raise errors.unreadable(what, errors.problem(error)) from None
+        return tolerant(model, parse_json(body), f"PingProxies {what}")
+    except ValueError as error:
+        problem = errors.problem(error) if isinstance(error, ValidationError) else "not valid JSON"
+        raise errors.unreadable(what, problem) from None

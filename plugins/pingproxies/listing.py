@@ -9,22 +9,28 @@ never stops saying "more" from looping us forever.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
 
 from bot.models import Invoice, InvoiceStatus
+from bot.provider import ProviderError
 from plugins.pingproxies import errors, wire
 from plugins.pingproxies.api import PingProxiesApi
 from plugins.pingproxies.convert import STATUSES, to_invoice
 from plugins.pingproxies.paging import has_more, position
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Batch:
     page: int
-    invoices: list[wire.Invoice]
+    invoices: list[wire.Invoice | None]
+    """In PingProxies' order; None where an invoice could not be read."""
     more: bool
+    unreadable: list[str]
 
 
 def status_filter(statuses: frozenset[InvoiceStatus]) -> dict[str, str]:
@@ -44,9 +50,9 @@ async def batches(
 ) -> AsyncIterator[Batch]:
     page = first
     for _ in range(max_pages):
-        answer = await api.search({**params, "page": str(page), "per_page": str(per_page)})
-        more = has_more(answer, page)
-        yield Batch(page, answer.data, more)
+        found = await api.search({**params, "page": str(page), "per_page": str(per_page)})
+        more = has_more(found.page, page) or (not found.page.data and bool(found.items))
+        yield Batch(page, found.items, more, found.unreadable)
         if not more:
             return
         page += 1
@@ -66,27 +72,44 @@ async def collect(
     limit: int,
     wanted: Callable[[Invoice], bool],
     max_pages: int,
-) -> tuple[list[Invoice], int | None]:
-    """Up to `limit` wanted invoices from `offset` on, and the offset to continue from."""
+) -> tuple[list[Invoice], int | None, list[str]]:
+    """Up to `limit` wanted invoices from `offset` on, the offset to continue from, and
+    the invoices passed over that could not be read."""
     first, skip = position(offset, per_page)
     found: list[Invoice] = []
+    unreadable: list[str] = []
     resume: int | None = None
     async with aclosing(batches(api, params, per_page, first, max_pages)) as pages:
         async for batch in pages:
             start = (batch.page - 1) * per_page
+            labels = iter(batch.unreadable)
             for index, item in enumerate(batch.invoices):
+                label = next(labels, "") if item is None else None
                 if batch.page == first and index < skip:
                     continue
-                invoice = converted(item)
-                if not wanted(invoice):
+                invoice = _converted_or_none(item, unreadable) if label is None else None
+                if label is not None:
+                    unreadable.append(label)
+                if invoice is None or not wanted(invoice):
                     continue
                 found.append(invoice)
                 if len(found) == limit:
                     after = index + 1
                     rest = after < len(batch.invoices) or batch.more
-                    return found, start + after if rest else None
+                    return found, start + after if rest else None, unreadable
             resume = start + len(batch.invoices) if batch.more else None
-    return found, resume
+    return found, resume, unreadable
+
+
+def _converted_or_none(item: wire.Invoice | None, unreadable: list[str]) -> Invoice | None:
+    if item is None:
+        return None
+    try:
+        return converted(item)
+    except ProviderError as error:
+        log.warning("PingProxies invoice %s could not be read: %s", item.invoice_number, error)
+        unreadable.append(item.invoice_number)
+        return None
 
 
 async def find_number(
@@ -102,6 +125,6 @@ async def find_number(
     async with aclosing(batches(api, params, per_page, 1, max_pages)) as pages:
         async for batch in pages:
             for item in batch.invoices:
-                if item.invoice_number.casefold() == wanted:
+                if item is not None and item.invoice_number.casefold() == wanted:
                     return item
     return None

@@ -99,7 +99,7 @@ class PingProxiesProvider(Provider):
         await self.session.answer(challenge, code)
 
     async def list_invoices(self, query: InvoiceQuery) -> InvoicePage:
-        found, resume = await listing.collect(
+        found, resume, unreadable = await listing.collect(
             self.api,
             listing.status_filter(query.statuses),
             offset=decode_cursor(query.cursor),
@@ -109,7 +109,9 @@ class PingProxiesProvider(Provider):
             max_pages=self.list_pages,
         )
         return InvoicePage(
-            invoices=found, next_cursor=None if resume is None else encode_cursor(resume)
+            invoices=found,
+            next_cursor=None if resume is None else encode_cursor(resume),
+            unreadable=unreadable,
         )
 
     async def get_invoice(self, invoice_id: str) -> Invoice:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from bot.invoices import Gathered, Side
+from bot.invoices import Gathered, Listing, Side
 from bot.models import Invoice, InvoiceStatus, Money
 from bot.provider import Direction, Provider
 from bot.slack import values
@@ -111,6 +111,8 @@ def invoice_list(
                     f":warning: *{escape(listing.provider.title)}*: {escape(plain(listing.error))}",
                 )
             )
+        elif listing.unreadable:
+            blocks.append(section(ids, _unreadable_line(listing)))
     if not providers:
         blocks.append(
             section(
@@ -152,6 +154,19 @@ def notice(text: str) -> dict[str, Any]:
     """A one-paragraph message: refusals, errors, confirmations of small things."""
     ids = Ids()
     return {"text": text, "blocks": [section(ids, text)]}
+
+
+def _unreadable_line(listing: Listing) -> str:
+    """One line for the invoices a provider sent that could not be read."""
+    count = len(listing.unreadable)
+    named = [label for label in listing.unreadable if label][:5]
+    which = f" ({escape(', '.join(named))}{', …' if count > len(named) and named else ''})"
+    return (
+        f":warning: *{escape(listing.provider.title)}*: {count} invoice"
+        f"{'s' if count != 1 else ''}{which if named else ''} could not be read and "
+        f"{'are' if count != 1 else 'is'} not shown; its other invoices are. Look "
+        f"{'them' if count != 1 else 'it'} up at {escape(listing.provider.title)}."
+    )
 
 
 def help_message(lines: tuple[tuple[str, str], ...], problem: str | None = None) -> dict[str, Any]:

@@ -93,7 +93,21 @@ async def add_invoices(request: web.Request) -> web.Response:
     return web.json_response({"invoices": len(state.invoices)}, status=201)
 
 
+class Drift(BaseModel):
+    invoice: str
+    changes: dict[str, Any]
+
+
+async def drift(request: web.Request) -> web.Response:
+    """Make one invoice drift from the documents in the list (see `SandboxState.drift`)."""
+    state = request.app[SANDBOX]
+    order = await parsed(request, Drift)
+    state.drift[order.invoice] = order.changes
+    return web.json_response({"drifting": sorted(state.drift)}, status=201)
+
+
 def setup(app: web.Application) -> None:
+    app.router.add_post("/_sandbox/drift", drift)
     app.router.add_post("/_sandbox/faults", add_fault)
     app.router.add_delete("/_sandbox/faults", clear_faults)
     app.router.add_get("/_sandbox/settings", get_settings)

@@ -6,13 +6,15 @@ answers with one object, as their schemas say.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 from pydantic import ValidationError
 
 from plugins.i3d import wire
 from plugins.i3d.sandbox import billing
 from plugins.i3d.sandbox.replies import ENTITY_NOT_FOUND, INVALID_INPUT, Refusal, ok
-from plugins.i3d.sandbox.state import SANDBOX, SandboxState, Transaction
+from plugins.i3d.sandbox.state import ABSENT, SANDBOX, SandboxState, Transaction
 
 DEFAULT_RANGE = (0, 25)
 MAX_RESULTS = 1000
@@ -42,7 +44,17 @@ async def list_invoices(request: web.Request) -> web.Response:
     everything = list(state.invoices.values())
     page = everything[start : start + results]
     ranged = f"start={start},results={len(page)},total={len(everything)}"
-    return ok(page, **{"RANGED-DATA": ranged})
+    return ok(
+        [drifted(item.to_json(), state.drift.get(item.id)) for item in page],
+        **{"RANGED-DATA": ranged},
+    )
+
+
+def drifted(body: dict[str, Any], changes: dict[str, Any] | None) -> dict[str, Any]:
+    if not changes:
+        return body
+    changed = {**body, **changes}
+    return {key: value for key, value in changed.items() if value != ABSENT}
 
 
 async def prepare(request: web.Request) -> web.Response:

@@ -11,7 +11,7 @@ import contextlib
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
 
 from aiohttp import web
 
@@ -51,6 +51,9 @@ class Transaction:
     message: str = "Waiting for the payer at the payment page."
 
 
+ABSENT = "<absent>"
+
+
 @dataclass
 class SandboxState(FaultInjection):
     FAULT_KINDS: ClassVar[tuple[str, ...]] = get_args(FaultKind)
@@ -64,6 +67,9 @@ class SandboxState(FaultInjection):
     form_style: FormStyle = "pairs"
     public_url: str | None = None
     account_credit: dict[str, str] = field(default_factory=dict)
+    drift: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per invoice id, raw JSON changes applied as the list is served (a value of
+    `ABSENT` removes the key): how a real API drifts, one invoice at a time."""
     transactions: dict[str, Transaction] = field(default_factory=dict)
     last_transaction: str | None = None
     requests: deque[Seen] = field(default_factory=lambda: deque(maxlen=REQUESTS_KEPT))

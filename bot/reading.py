@@ -1,0 +1,102 @@
+"""Tolerant reading of provider answers: strict writing, forgiving reading.
+
+Real APIs drift one field at a time: a new key, a null where a value was, an amount sent
+as a number instead of a string. A provider's wire models say what the documents say;
+`tolerant` forgives that drift before validating (unknown keys dropped and logged once
+per field, numbers and digit strings swapped where the model wants the other, nulls and
+gaps filled from the caller's documented defaults), never by guessing money: JSON numbers
+are read as `Decimal`, never float. What still does not fit raises `ValidationError`, and
+the caller turns that one item into an "unreadable" line instead of failing the page.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import types
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, TypeVar, Union, get_args, get_origin
+
+from pydantic import BaseModel
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+_INTEGER = re.compile(r"-?\d+")
+_noted: set[tuple[str, str]] = set()
+
+
+def parse_json(body: bytes | str) -> Any:
+    """JSON with every number that has a fraction or exponent read as `Decimal`."""
+    return json.loads(body, parse_float=Decimal)
+
+
+def tolerant(model: type[M], data: Any, where: str, defaults: Mapping[str, Any] | None = None) -> M:
+    """`data` validated as `model` after forgiving drift (see the module's docstring).
+
+    `defaults` fill fields the documents mark required but real answers leave out or
+    null (a description, a payment date); fields without one must be there.
+    """
+    return model.model_validate(_forgive(model, data, where, defaults or {}))
+
+
+def _forgive(model: type[BaseModel], data: Any, where: str, defaults: Mapping[str, Any]) -> Any:
+    if not isinstance(data, dict):
+        return data
+    fields = model.model_fields
+    kept: dict[str, Any] = {}
+    for key, value in data.items():
+        field = fields.get(key)
+        if field is None:
+            _note_unknown(where, key)
+            continue
+        if value is None and not _allows_none(field.annotation):
+            continue
+        kept[key] = _coerce(field.annotation, value, f"{where}.{key}")
+    for name in fields:
+        if name not in kept and name in defaults:
+            kept[name] = defaults[name]
+    return kept
+
+
+def _allows_none(annotation: Any) -> bool:
+    return annotation is None or type(None) in get_args(annotation)
+
+
+def _coerce(annotation: Any, value: Any, where: str) -> Any:
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        options = [arg for arg in get_args(annotation) if arg is not type(None)]
+        return _coerce(options[0], value, where) if len(options) == 1 else value
+    if origin is list and isinstance(value, list):
+        (item,) = get_args(annotation) or (Any,)
+        return [_coerce(item, element, where) for element in value]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _forgive(annotation, value, where, {})
+    if annotation is str and isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return str(int(value)) if _integral(value) else str(value)
+    if annotation is int and isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        return int(value.strip())
+    if annotation is int and isinstance(value, Decimal) and _integral(value):
+        return int(value)
+    if annotation is Decimal and isinstance(value, str | int) and not isinstance(value, bool):
+        try:
+            return Decimal(str(value).strip())
+        except ArithmeticError:
+            return value
+    return value
+
+
+def _integral(value: int | Decimal) -> bool:
+    return isinstance(value, int) or value == value.to_integral_value()
+
+
+def _note_unknown(where: str, key: str) -> None:
+    """Once per field and place: a new field is news, not noise."""
+    top = where.split(".", 1)[0]
+    if (top, key) not in _noted:
+        _noted.add((top, key))
+        log.info("%s has a field the documents do not name: %r (ignored)", top, key)

@@ -1,0 +1,84 @@
+"""Real APIs drift one invoice at a time: the other invoices still show, an invoice that
+cannot be read is one line saying so, and a payment check is never blanked by drift."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from plugins.i3d.sandbox import SANDBOX
+from plugins.i3d.sandbox.state import ABSENT
+from tests.scenario.harness import Harness, pay_in_browser, text_of
+from tests.scenario.test_settling_once import link_for
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"somethingNew": {"nested": True}},
+        {"description": None, "paymentDate": None},
+        {"invoiceHash": ABSENT},
+        {"amountIncVAT": 12100, "amountExclVAT": 10000},
+        {"isCredit": "0", "dueDate": "1798761600"},
+    ],
+    ids=["extra field", "nulls", "missing hash", "numbers for strings", "strings for numbers"],
+)
+async def test_one_drifting_invoice_still_lists_and_pays(
+    harness: Harness, i3d_sandbox: TestServer, changes: dict[str, object]
+) -> None:
+    h = harness
+    i3d_sandbox.app[SANDBOX].drift["410001"] = changes
+    _, screen, _ = await h.command("all")
+    listed = text_of((await h.screen_after(screen)).message)
+    assert "INV-24-0101" in listed and "INV-24-0102" in listed
+    assert "could not be read" not in listed
+    _, link = await link_for(h)
+    _, page = await pay_in_browser(h.http, link)
+    assert "Invoice paid" in page
+
+
+async def test_an_invoice_that_cannot_be_read_is_one_line_and_the_rest_show(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    h = harness
+    i3d_sandbox.app[SANDBOX].drift["410005"] = {"remainingAmount": None, "currency": None}
+    _, screen, _ = await h.command("all")
+    listed = text_of((await h.screen_after(screen)).message)
+    assert "1 invoice (INV-24-0102) could not be read" in listed
+    assert "INV-24-0101" in listed and "INV-24-0103" in listed
+
+
+async def test_a_server_ignoring_the_range_is_read_once_not_forever(
+    harness: Harness, i3d_sandbox: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PAGE-TOKEN-style server answers every offset with the first page."""
+    from plugins.i3d.sandbox import endpoints
+
+    real = endpoints.requested_range
+    monkeypatch.setattr(endpoints, "requested_range", lambda header: (0, real(header)[1]))
+    state = i3d_sandbox.app[SANDBOX]
+    state.add_invoices(list(state.invoices.values())[:0])
+    before = state.count("GET", "/v3/account/invoice")
+    _, screen, _ = await harness.command("all")
+    await harness.screen_after(screen)
+    assert state.count("GET", "/v3/account/invoice") - before <= 3
+
+
+async def test_a_paid_invoice_that_cannot_be_read_is_asked_about_again_not_given_up(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    from bot.web import POLLER, STORE
+
+    h = harness
+    _, link = await link_for(h)
+    state = i3d_sandbox.app[SANDBOX]
+    state.drift["410001"] = {"remainingAmount": "twelve"}
+    _, page = await pay_in_browser(h.http, link)
+    assert "Not paid yet" in page
+    store = h.bot.app[STORE]
+    assert [p.state.value for p in store.payments_for_invoices("T0TEAM", "i3d", ["410001"])] == [
+        "opened"
+    ]
+    state.drift.clear()
+    await h.bot.app[POLLER].run_once()
+    await h.wait_for(lambda: h.slack.posted_to("C0BILLING"), within=10)
