@@ -108,11 +108,18 @@ class OutboxSender:
         self.max_delay = max_delay
         self.wake = asyncio.Event()
 
-    async def _slack(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+    async def _slack(
+        self, method: str, args: dict[str, Any], *, read: bool = False
+    ) -> dict[str, Any]:
         """One Web API call, its failure sorted into Retry (with `done` when Slack surely
-        did nothing) or GiveUp."""
+        did nothing) or GiveUp. Reads go as GET query arguments: Slack ignores a JSON
+        body on its read methods."""
         try:
-            response = await self.client.api_call(method, json=args)
+            if read:
+                query = {k: str(v).lower() if isinstance(v, bool) else v for k, v in args.items()}
+                response = await self.client.api_call(method, http_verb="GET", params=query)
+            else:
+                response = await self.client.api_call(method, json=args)
         except SlackApiError as error:
             status = error.response.status_code
             data = error.response.data
@@ -143,7 +150,7 @@ class OutboxSender:
             if cursor:
                 args["cursor"] = cursor
             try:
-                page = await self._slack("conversations.history", args)
+                page = await self._slack("conversations.history", args, read=True)
             except GiveUp as error:
                 log.warning("cannot look for an earlier post of %s (%s)", item.key, error)
                 return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -57,6 +58,18 @@ class Settings(BaseSettings):
     def _split(cls, value: object) -> object:
         if isinstance(value, str):
             return frozenset(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("billing_channel")
+    @classmethod
+    def _channel_id(cls, value: str) -> str:
+        """An id, not a #name: Slack's history and update methods take ids only."""
+        value = value.strip()
+        if not re.fullmatch(r"[CGD][A-Z0-9]+", value):
+            raise ValueError(
+                "must be a channel id such as C0123ABCD (in Slack: channel details, at the "
+                "bottom), not a #name"
+            )
         return value
 
     @field_validator("public_url")

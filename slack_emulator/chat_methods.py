@@ -136,10 +136,13 @@ def history(ws: Workspace, surfaces: Surfaces, args: Args) -> Args:
     metadata is shown only with `include_all_metadata`, as Slack does."""
     channel = channel_for(ws, args)
     oldest = float(args.get("oldest") or 0)
+    inclusive = str(args.get("inclusive")).lower() in ("true", "1")
     limit = max(1, min(int(args.get("limit") or 100), 999))
     with_metadata = str(args.get("include_all_metadata")).lower() in ("true", "1")
     found = [
-        m for m in reversed(ws.messages[channel.id]) if float(m.ts) >= oldest and not m.thread_ts
+        m
+        for m in reversed(ws.messages[channel.id])
+        if (float(m.ts) >= oldest if inclusive else float(m.ts) > oldest) and not m.thread_ts
     ]
     start = int(args.get("cursor") or 0)
     page = found[start : start + limit]

@@ -33,11 +33,34 @@ ACK_ORDER_SECONDS = 5.0
 _JSON_ARGS = {"blocks": "invalid_blocks_format", "attachments": "invalid_attachments"}
 
 
-async def read_args(request: web.Request) -> Args:
+FORM_ONLY = frozenset(
+    {
+        "conversations.history",
+        "conversations.info",
+        "conversations.list",
+        "conversations.members",
+        "users.info",
+        "users.list",
+        "usergroups.list",
+        "usergroups.users.list",
+        "chat.getPermalink",
+    }
+)
+"""Read methods Slack takes only as query or form arguments: a JSON body is ignored
+("most write methods allow application/json"; the read ones do not)."""
+
+POSTS_PER_SECOND = 1.0
+POST_BURST = 3
+"""chat.postMessage: about one message per second per channel, a short burst allowed."""
+
+
+async def read_args(request: web.Request, method: str = "") -> Args:
     """Query parameters plus a JSON or form body, with JSON-string arguments decoded."""
     args: Args = dict(request.query)
     if request.method == "POST" and request.can_read_body:
-        if request.content_type == "application/json":
+        if request.content_type == "application/json" and method in FORM_ONLY:
+            pass  # Slack ignores it: the method sees no arguments from the body
+        elif request.content_type == "application/json":
             try:
                 body = await request.json()
             except ValueError:
@@ -62,6 +85,18 @@ class WebApi:
 
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
+        self._posts: dict[str, tuple[float, float]] = {}  # channel: (tokens, at)
+
+    def _post_allowed(self, channel: str) -> bool:
+        """A token bucket per channel, as Slack paces chat.postMessage."""
+        now = self.emulator.clock.now()
+        tokens, at = self._posts.get(channel, (float(POST_BURST), now))
+        tokens = min(float(POST_BURST), tokens + (now - at) * POSTS_PER_SECOND)
+        if tokens < 1:
+            self._posts[channel] = (tokens, now)
+            return False
+        self._posts[channel] = (tokens - 1, now)
+        return True
 
     async def handle(self, request: web.Request) -> web.Response:
         emulator = self.emulator
@@ -70,7 +105,7 @@ class WebApi:
         headers: dict[str, str] = {}
         status = 200
         try:
-            args = await read_args(request)
+            args = await read_args(request, method)
             self._authenticate(request, args)
             fault = emulator.faults.take(method)
             if fault is not None:
@@ -80,6 +115,9 @@ class WebApi:
             implementation = METHODS.get(method)
             if implementation is None:
                 raise SlackError("unknown_method", req_method=method)
+            if method == "chat.postMessage" and not self._post_allowed(str(args.get("channel"))):
+                headers = {"Retry-After": "1"}
+                raise SlackError("ratelimited", status=429)
             if method.startswith("views."):
                 await self._after_pending_submissions()
             body = implementation(emulator.workspace, emulator.surfaces, args)

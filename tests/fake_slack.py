@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from slack_emulator.blockkit import validate_message, validate_view
+from slack_emulator.webapi import FORM_ONLY
 
 BOT_TOKEN = "xoxb-test-token"
 MESSAGE_METHODS = {"chat.postMessage", "chat.postEphemeral", "chat.update"}
@@ -62,14 +63,16 @@ class FakeSlack:
         method = request.match_info["method"]
         if request.headers.get("Authorization") != f"Bearer {BOT_TOKEN}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
-        if request.content_type == "application/json":
+        if request.content_type == "application/json" and method not in FORM_ONLY:
             args = await request.json()
+        elif request.method == "POST":
+            args = {**dict(request.query), **dict(await request.post())}
         else:
-            args = dict(await request.post()) or dict(request.query)
+            args = dict(request.query)
         if self.rate_limit_next.get(method, 0) > 0:
             self.rate_limit_next[method] -= 1
             return web.json_response(
-                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "0"}
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
             )
         problems = self._problems(method, args)
         if problems:
@@ -108,12 +111,13 @@ class FakeSlack:
         if self.history_errors:
             return web.json_response({"ok": False, "error": self.history_errors.pop(0)})
         oldest = float(args.get("oldest") or 0)
+        inclusive = str(args.get("inclusive")).lower() in ("true", "1")
         shown = []
         for call in reversed(self.called("chat.postMessage")):
             ts = self.ts_of.get(id(call))
             if call.args.get("channel") != args.get("channel") or ts is None:
                 continue
-            if float(ts) < oldest:
+            if float(ts) < oldest or (float(ts) == oldest and not inclusive):
                 continue
             message = {"type": "message", "ts": ts, "text": call.args.get("text", "")}
             if str(args.get("include_all_metadata")).lower() in ("true", "1") and call.args.get(

@@ -123,3 +123,19 @@ async def test_run_serves_health_until_stopped(tmp_path: Path) -> None:
         output = (await asyncio.wait_for(process.communicate(), 20))[0].decode()
     assert process.returncode == 0, output
     assert "Traceback" not in output
+
+
+def test_a_billing_channel_name_instead_of_an_id_is_refused(tmp_path: Path) -> None:
+    """Slack's history and update methods take ids only: a #name would break the lookup
+    that keeps confirmations from being posted twice."""
+    result = run(
+        tmp_path,
+        SLACK_BOT_TOKEN="xoxb-1",
+        SLACK_SIGNING_SECRET="s",
+        INVOICEBOT_PUBLIC_URL="https://bot.example.test",
+        INVOICEBOT_SECRET_KEY=generate_key(),
+        INVOICEBOT_BILLING_CHANNEL="#billing",
+    )
+    assert result.returncode == 2
+    assert "INVOICEBOT_BILLING_CHANNEL" in result.stdout + result.stderr
+    assert "channel id" in result.stdout + result.stderr

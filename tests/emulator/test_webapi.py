@@ -278,10 +278,40 @@ async def test_history_shows_metadata_only_to_those_who_ask_as_slack_does(
     full = await client.conversations_history(channel="C0BILLING", include_all_metadata=True)
     assert full["messages"][1]["metadata"] == marked
     assert full["messages"][1]["ts"] == posted["ts"]
-    newer = await client.conversations_history(
-        channel="C0BILLING", oldest=str(float(posted["ts"]) + 1e-6)
+    newer = await client.conversations_history(channel="C0BILLING", oldest=posted["ts"])
+    assert [m["text"] for m in newer["messages"]] == ["later"], "oldest is exclusive"
+    both = await client.conversations_history(
+        channel="C0BILLING", oldest=posted["ts"], inclusive=True
     )
-    assert [m["text"] for m in newer["messages"]] == ["later"]
+    assert len(both["messages"]) == 2
     with pytest.raises(SlackApiError) as bad:
         await client.chat_postMessage(channel="C0BILLING", text="x", metadata={"event_type": ""})
     assert bad.value.response["error"] == "invalid_metadata_format"
+
+
+async def test_read_methods_ignore_a_json_body_as_slack_does(running: Running) -> None:
+    """The outbox's history lookup must send its arguments as a query, or Slack sees none."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{running.api_url}conversations.history",
+            json={"channel": "C0BILLING"},
+            headers={"Authorization": f"Bearer {BOT_TOKEN}"},
+        ) as answer,
+    ):
+        assert (await answer.json())["error"] == "channel_not_found"
+
+
+async def test_posting_faster_than_slack_allows_in_one_channel_is_rate_limited(
+    running: Running,
+) -> None:
+    client = running.web_client()
+    client.retry_handlers.clear()
+    for n in range(3):
+        await client.chat_postMessage(channel="C0BILLING", text=f"burst {n}")
+    with pytest.raises(SlackApiError) as limited:
+        await client.chat_postMessage(channel="C0BILLING", text="one too many")
+    assert limited.value.response.status_code == 429
+    assert limited.value.response.headers["Retry-After"] == "1"
+    running.clock.advance(1.0)
+    await client.chat_postMessage(channel="C0BILLING", text="after a second")
