@@ -18,6 +18,9 @@ MESSAGE_BLOCK_LIMIT = 50
 VIEW_BLOCK_LIMIT = 100
 MESSAGE_TEXT_LIMIT = 40_000
 BUTTON_VALUE_LIMIT = 2000
+OPTION_TEXT_LIMIT = 75
+OPTION_VALUE_LIMIT = 150
+FIELD_TEXT_LIMIT = 2000
 OVERFLOW_OPTIONS = (2, 5)
 
 _MALFORMED = (SlackObjectFormationError, TypeError, ValueError, KeyError, AttributeError)
@@ -151,4 +154,26 @@ def _element_problems(block: dict[str, Any]) -> list[str]:
         is_button = element.get("type") == "button"
         if is_button and isinstance(value, str) and len(value) > BUTTON_VALUE_LIMIT:
             problems.append(f"button value must be at most {BUTTON_VALUE_LIMIT} characters")
+        problems += _option_problems(element)
+    for field in block.get("fields") or []:
+        if isinstance(field, dict) and len(str(field.get("text", ""))) > FIELD_TEXT_LIMIT:
+            problems.append(f"a section field's text must be at most {FIELD_TEXT_LIMIT} chars")
+    return problems
+
+
+def _option_problems(element: dict[str, Any]) -> list[str]:
+    """Option objects, which slack_sdk leaves unchecked: text 75, value 150 characters."""
+    options = list(element.get("options") or [])
+    for group in element.get("option_groups") or []:
+        options += list(group.get("options") or []) if isinstance(group, dict) else []
+    problems = []
+    for option in options:
+        if not isinstance(option, dict):
+            continue
+        label = option.get("text")
+        text = label.get("text", "") if isinstance(label, dict) else ""
+        if len(str(text)) > OPTION_TEXT_LIMIT:
+            problems.append(f"an option's text must be at most {OPTION_TEXT_LIMIT} characters")
+        if len(str(option.get("value", ""))) > OPTION_VALUE_LIMIT:
+            problems.append(f"an option's value must be at most {OPTION_VALUE_LIMIT} characters")
     return problems

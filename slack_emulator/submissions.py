@@ -8,11 +8,13 @@ are returned as an error name instead.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from slack_emulator.blockkit import validate_view
 from slack_emulator.elements import UserActionError, entry_for, has_state
 from slack_emulator.modals import OpenView, SurfaceError, Surfaces
+from slack_emulator.view_methods import VIEW_SIZE_LIMIT
 
 REQUIRED = "Please complete this required field."
 
@@ -58,6 +60,8 @@ def apply_ack(surfaces: Surfaces, view: OpenView, ack: Any) -> str | None:
             new_view = ack.get("view")
             if validate_view(new_view) or new_view.get("type") != "modal":
                 return "invalid_view"
+            if len(json.dumps(new_view)) > VIEW_SIZE_LIMIT:
+                return "view_too_large"
             if action == "update":
                 surfaces.update(view, new_view, None)
             else:

@@ -134,3 +134,14 @@ def test_views() -> None:
     assert validate_view({"type": "home", "submit": text("S"), "blocks": [{"type": "divider"}]})
     assert validate_view({"type": "sheet", "blocks": [{"type": "divider"}]})
     assert validate_view("modal")
+
+
+def test_option_and_field_limits_slack_sdk_skips_are_checked() -> None:
+    """Option text 75 and value 150 characters, section fields 2000: Slack refuses more."""
+    from slack_emulator.blockkit import block_problems
+
+    long_option = {"text": {"type": "plain_text", "text": "x" * 76}, "value": "v"}
+    select = {"type": "static_select", "action_id": "a", "options": [long_option]}
+    assert block_problems([{"type": "actions", "block_id": "b", "elements": [select]}], limit=50)
+    field = {"type": "mrkdwn", "text": "y" * 2001}
+    assert block_problems([{"type": "section", "block_id": "s", "fields": [field]}], limit=50)
