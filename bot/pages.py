@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from html import escape
 
@@ -16,7 +17,9 @@ from aiohttp import web
 
 from bot.models import Captured, Emailed, FormPost, Payment, PaymentState, Redirect
 from bot.payments import Payments, TokenProblem, hash_token
+from bot.provider import ProviderError
 from bot.settlement import Settlement
+from bot.slack.errors import log_error, say
 
 PAYMENT_COOKIE = "invoicebot_payment"
 PAYMENTS = web.AppKey("payments", Payments)
@@ -157,6 +160,27 @@ async def landing(request: web.Request) -> web.Response:
         _summary(payment) + "<p class=muted>The provider has not confirmed the payment yet. "
         "invoicebot keeps checking and posts in Slack as soon as it lands.</p>",
     )
+
+
+@web.middleware
+async def plain_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """The pages' error boundary: a payer reads one plain sentence, the log gets the rest."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception as error:
+        log_error(error, f"page {request.path.split('/')[1] or '/'}")
+        if isinstance(error, ProviderError):
+            return page("Please try again in a minute", f"<p>{escape(say(error))}</p>", status=503)
+        return page(
+            "Something went wrong",
+            "<p>invoicebot could not show this page; the details are in its log. Nothing was "
+            "paid through this page. Try again, or ask in Slack for a new link.</p>",
+            status=500,
+        )
 
 
 def add_routes(app: web.Application) -> None:

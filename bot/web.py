@@ -175,7 +175,8 @@ async def _plain_server_header(request: web.Request, response: web.StreamRespons
 
 def create_app(settings: Settings, pm: pluggy.PluginManager) -> web.Application:
     redaction.install()
-    app = web.Application(middlewares=[forwarded] if settings.trust_proxy else [])
+    middlewares = [forwarded] if settings.trust_proxy else []
+    app = web.Application(middlewares=[*middlewares, pages.plain_errors])
     app.on_response_prepare.append(_plain_server_header)
     app[SETTINGS] = settings
     app[PLUGINS] = pm

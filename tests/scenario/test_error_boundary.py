@@ -124,3 +124,23 @@ async def test_a_provider_claiming_another_name_for_its_invoices_still_lists(
     monkeypatch.setattr(I3DProvider, "list_invoices", lying)
     said = await click_pay(harness)
     assert "Pay INV-24-0101" in said
+
+
+async def test_a_page_that_fails_shows_one_plain_sentence_and_logs_the_rest(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.settlement import Settlement
+    from tests.scenario.test_settling_once import link_for
+
+    async def broken(self: Settlement, payment: Any, landing_params: Any = None) -> Any:
+        raise ZeroDivisionError("bug")
+
+    _, link = await link_for(harness)
+    async with harness.http.get(link) as opened:
+        assert opened.status == 200
+    monkeypatch.setattr(Settlement, "check", broken)
+    async with harness.http.get(harness.bot.make_url("/landing/i3d")) as page:
+        body = await page.text()
+    assert page.status == 500 and "Something went wrong" in body
+    assert "ZeroDivisionError" not in body and "Traceback" not in body
+    assert any(r.exc_info for r in caplog.records if r.levelno >= logging.ERROR)
