@@ -101,6 +101,7 @@ class NewItem(Model):
     quantity: StrictStr
     price: Dollars
     tax1: Tax | None = None
+    tax2: Tax | None = None
     amount: Dollars
     discount: bool = False
 
@@ -120,6 +121,8 @@ class NewInvoice(Model):
     currency: str
     tax1: Dollars
     tax1_label: str = "Tax"
+    tax2: Dollars | None = None
+    tax2_label: str | None = None
     total: Dollars
     status: str = "Unpaid"
     invoice_id: str = ""

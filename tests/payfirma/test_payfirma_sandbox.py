@@ -316,3 +316,47 @@ async def test_runs_standalone_on_loopback(http: aiohttp.ClientSession) -> None:
     finally:
         process.terminate()
         await process.wait()
+
+
+async def test_the_documented_create_body_comes_back_with_the_documented_total(
+    server: TestServer, http: aiohttp.ClientSession
+) -> None:
+    """Line tax2 counts: the document's sample (10 x 10, tax1 0.5 %, tax2 2 %) totals 102.5."""
+    auth = await token_for(http, server)
+    body: dict[str, Any] = {
+        "due_date": 1549958399000,
+        "description": "New Invoice 55",
+        "customer_id": 1271438,
+        "recipient_email": "ravinder.singh@payfirma.com",
+        "recipient_first_name": "Ravinder",
+        "items": [
+            {
+                "item": "Item 1",
+                "quantity": "10",
+                "price": 10,
+                "tax1": {"percentile": True, "amount": Decimal("0.5")},
+                "tax2": {"percentile": True, "amount": 2},
+                "amount": 100,
+                "discount": False,
+            }
+        ],
+        "sub_total": 100,
+        "currency": "CAD",
+        "tax1": Decimal("0.5"),
+        "tax1_label": "Tax1",
+        "tax2": 2,
+        "tax2_label": "Tax2",
+        "total": Decimal("102.5"),
+        "status": "Unpaid",
+        "invoice_id": "",
+        "resend_invoice": True,
+    }
+    status, made = await call(
+        http, "POST", server.make_url("/invoice"), headers=auth, data=wire.encode(body)
+    )
+    assert status == 200, made
+    assert (made["total"], made["tax2"], made["customer_id"]) == (
+        Decimal("102.5"),
+        Decimal("2"),
+        1271438,
+    )

@@ -103,7 +103,11 @@ def create(state: SandboxState, body: wire.NewInvoice, *, draft: bool) -> wire.I
             ) from None
         if not quantity.is_finite() or quantity <= 0 or line.price < 0:
             raise Refusal(400, f"items.{index}: quantity must be positive and price not negative")
-        items.append(wire.Item(item=line.item, quantity=quantity, price=line.price, tax1=line.tax1))
+        items.append(
+            wire.Item(
+                item=line.item, quantity=quantity, price=line.price, tax1=line.tax1, tax2=line.tax2
+            )
+        )
     invoice = wire.Invoice.model_validate(
         {
             **MERCHANT,

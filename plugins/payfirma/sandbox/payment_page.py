@@ -80,7 +80,7 @@ def luhn(digits: str) -> bool:
 
 
 def back(session: HppSession, **params: str | int) -> web.HTTPSeeOther:
-    extra = {"state": session.state, "custom_id": session.custom_id}
+    extra = {"state": session.state}  # custom_id stays with the transaction, as documented
     query = {**params, **{key: value for key, value in extra.items() if value is not None}}
     return web.HTTPSeeOther(location=str(URL(session.return_url).update_query(query)))
 
@@ -118,7 +118,9 @@ async def pay(request: web.Request) -> web.Response:
         source="HPP",
         card_suffix=number.replace(" ", "")[-4:],
     )
-    raise back(session, result=tx.result, transaction_id=tx.id, lookup_id=tx.lookup_id)
+    # As Payfirma's own demo shows the return: result, lookup_id and state, nothing more.
+    raise back(session, result="success" if tx.result == "APPROVED" else "failure",
+               lookup_id=tx.lookup_id)  # fmt: skip
 
 
 def setup(app: web.Application) -> None:
