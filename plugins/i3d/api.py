@@ -86,8 +86,16 @@ class I3DApi:
         query = "invoiceIds=" + quote(",".join(invoice_ids), safe="")
         body, _ = await self._read(f"/v3/account/invoice/pay/prepare?{query}")
         prepared = _parse(wire.PREPARE_LIST, body, "pay/prepare")
-        if len(prepared) != 1:
-            raise errors.unreadable("pay/prepare", f"expected one result, got {len(prepared)}")
+        if not prepared:
+            raise errors.unreadable("pay/prepare", "no offer for these invoices")
+        if len(prepared) > 1:
+            # The v3 habit is one object in an array; several would mean several offers
+            # for one set of invoices, and guessing which applies could pay the wrong sum.
+            raise PaymentRejected(
+                f"i3D.net answered with {len(prepared)} different offers for paying these "
+                "invoices, so invoicebot cannot tell which amount applies and started "
+                "nothing. Pay them one at a time, or at i3D.net."
+            )
         return prepared[0]
 
     async def register(self, request: wire.PayRegister) -> wire.PayRegisterResponse:

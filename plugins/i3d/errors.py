@@ -47,6 +47,17 @@ def retry_after(value: str | None) -> float | None:
         return None
 
 
+WITHOUT_A_REASON = {
+    400: "i3D.net refused the request without saying why (HTTP 400). Open the invoice "
+    "again; if it keeps happening, the invoice may no longer be payable from the API.",
+    409: "i3D.net refused because something changed meanwhile (HTTP 409): another payment "
+    "may already be under way for these invoices. Open the invoice again to see its state.",
+    422: "i3D.net would not take this payment and gave no reason (HTTP 422): the invoice "
+    "may already be paid or not payable with this method. Open the invoice again, or try "
+    "another method.",
+}
+
+
 def for_status(
     status: int,
     body: bytes,
@@ -70,6 +81,8 @@ def for_status(
         later = f"in {wait:g} s" if wait is not None else "in a minute"
         return RateLimited(f"i3D.net is limiting requests ({quoted}); try again {later}.", wait)
     if status in (400, 409, 422):
+        if not said:  # i3D's spec documents these without a body: say what usually causes them
+            return unprocessable(WITHOUT_A_REASON.get(status, WITHOUT_A_REASON[422]))
         return unprocessable(f"i3D.net refused the request ({quoted}).")
     if status >= 500:
         return ProviderUnavailable(

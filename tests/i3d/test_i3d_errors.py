@@ -15,6 +15,7 @@ from bot.provider import (
     BadCredentials,
     InvoiceNotFound,
     NotPayable,
+    PaymentRejected,
     ProviderUnavailable,
     RateLimited,
 )
@@ -224,3 +225,27 @@ def test_error_details_are_quoted_once() -> None:
         str(error)
         == "i3D.net refused the request (HTTP 422: Invalid input (issuerId: Unknown bank))."
     )
+
+
+@pytest.mark.parametrize("status", [400, 409, 422])
+def test_a_refusal_without_a_body_still_says_what_to_do(status: int) -> None:
+    """i3D's spec documents 4xx answers with no body: the person still gets a next step."""
+    from plugins.i3d import errors
+
+    said = str(errors.for_status(status, b""))
+    assert "Open the invoice again" in said and f"HTTP {status}" in said
+
+
+async def test_several_offers_from_prepare_are_refused_with_the_reason(
+    provider: I3DProvider, sandbox: SandboxState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from plugins.i3d.sandbox import endpoints
+
+    real = endpoints.ok
+    monkeypatch.setattr(
+        endpoints,
+        "ok",
+        lambda payload, **h: real(payload * 2 if isinstance(payload, list) else payload, **h),
+    )
+    with pytest.raises(PaymentRejected, match="2 different offers"):
+        await provider.payment_options(["410001"])
