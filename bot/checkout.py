@@ -93,7 +93,12 @@ class Checkout:
         """The provider's current offer (or, with `reuse`, one fetched moments ago)."""
         if reuse and (recent := self.recent_options(team_id, provider, invoice_ids)):
             return recent
-        options = await self.connections.get(team_id, provider).payment_options(invoice_ids)
+        key = (team_id, provider, tuple(invoice_ids))
+        try:
+            options = await self.connections.get(team_id, provider).payment_options(invoice_ids)
+        except BaseException:
+            self._offers.pop(key, None)  # what was offered may no longer hold
+            raise
         options = options.model_copy(
             update={
                 "provider": provider,

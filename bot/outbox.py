@@ -195,7 +195,9 @@ class OutboxSender:
             raise
         return (str(answer["ts"]) if answer.get("ts") else None), False
 
-    async def _post_response_url(self, url: str, body: dict[str, object]) -> None:
+    async def _post_response_url(self, url: str | None, body: dict[str, object]) -> None:
+        if not url:
+            raise GiveUp("the response URL cannot be opened (the secret key changed)")
         try:
             async with self.http.post(url, json=body) as response:
                 text = await response.text()

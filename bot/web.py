@@ -135,6 +135,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 async def slack_events(request: web.Request) -> web.StreamResponse:
     """Signature, then shape, then Bolt (see `bot.slack.intake`)."""
     body = await request.read()
+    if intake.is_ssl_check(body):
+        return web.Response(status=200)
     if not intake.verified(request.app[VERIFIER], body, request.headers):
         log.info("refused a Slack request with a missing or wrong signature")
         return web.json_response({"error": "invalid request"}, status=401)
@@ -158,7 +160,8 @@ async def healthz(request: web.Request) -> web.Response:
 async def forwarded(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Behind a trusted reverse proxy, the scheme and client address it saw are real."""
     proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
-    client = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
+    # The last hop is the one the trusted proxy added; earlier ones the client may forge.
+    client = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
     if proto in ("http", "https") and client:
         request = request.clone(scheme=proto, remote=client)
     elif proto in ("http", "https"):

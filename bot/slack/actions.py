@@ -131,10 +131,11 @@ async def on_choose(
         return
     method = _selected(body, action["block_id"], values.CHOOSE_METHOD)
     issuer = _selected(body, action["block_id"], values.CHOOSE_ISSUER)
+    chosen = (action.get("selected_option") or {}).get("value")  # None: choice cleared
     if action["action_id"] == values.CHOOSE_METHOD:
-        method, issuer = action["selected_option"]["value"], None
+        method, issuer = chosen, None
     else:
-        issuer = action["selected_option"]["value"]
+        issuer = chosen
     await show_menu(
         svc,
         body,
@@ -161,13 +162,22 @@ async def on_get_link(
 
 
 async def start_and_show(
-    svc: Services, body: dict[str, Any], respond: AsyncRespond, target: values.PayTarget
+    svc: Services,
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    target: values.PayTarget,
+    *,
+    announced: bool = False,
 ) -> None:
-    """Start the payment `target` describes and turn the message into its link (or result)."""
+    """Start the payment `target` describes and turn the message into its link (or result).
+
+    `announced`: the message already says what is happening (a response URL takes only
+    five answers, so no second note)."""
     team_id, user_id = _who(body)
     assert target.method_id is not None and target.amount is not None
     title = title_of(svc, target.provider)
-    await busy(respond, f"Asking {title} to start the payment")
+    if not announced:
+        await busy(respond, f"Asking {title} to start the payment")
     try:
         start = svc.checkout.start(
             team_id=team_id,

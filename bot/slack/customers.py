@@ -44,12 +44,12 @@ async def on_copy_link(
     )
     methods = options.selectable_methods
     if len(methods) != 1 or methods[0].issuers:
-        await show_menu(svc, body, respond, target)
+        await show_menu(svc, body, respond, target, reuse=True)
         return
     chosen = values.PayTarget(
         target.provider, target.invoice_ids, methods[0].id, None, options.total
     )
-    await start_and_show(svc, body, respond, chosen)
+    await start_and_show(svc, body, respond, chosen, announced=True)
 
 
 def email_modal(target: values.PayTarget, error: str | None = None) -> dict[str, Any]:

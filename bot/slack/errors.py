@@ -40,6 +40,8 @@ PROTOCOL = re.compile(
 )
 EXCEPTION_NAME = re.compile(r"\b[A-Z][A-Za-z]*(?:Error|Exception)\b|Traceback|errno")
 REQUEST_ID = re.compile(r"[;,]?\s*request[ _-]?id:?\s*[\w-]+", re.IGNORECASE)
+MESSAGE_LIMIT = 2_000
+"""Longer provider text is cut before it is scanned (and no person reads more)."""
 UNEXPECTED = (
     "Something went wrong inside invoicebot, and the details are in its log. If you were "
     "paying, look at the invoice before you try again."
@@ -54,7 +56,7 @@ def plain(message: str) -> str:
     "refused the request (HTTP 422: Invoice already paid; request id 9f03)" becomes
     "refused the request: Invoice already paid".
     """
-    text = message
+    text = message[:MESSAGE_LIMIT]
     while True:
         stack: list[int] = []
         cut: tuple[int, int] | None = None
@@ -139,7 +141,10 @@ async def tell(error: BaseException, body: dict[str, Any], respond: AsyncRespond
         return
     shown = f":warning: {escape(say(error))}"
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": shown}}]
-    clicked = kind == "block_actions" and isinstance(body.get("message"), dict)
+    container = body.get("container") or {}
+    clicked = kind == "block_actions" and (
+        container.get("type") == "message" or isinstance(body.get("message"), dict)
+    )
     if clicked:  # the clicked message says "Asking …": it becomes the answer
         back = {
             "type": "button",
@@ -179,15 +184,32 @@ def shielded(listener: Listener) -> Listener:
         try:
             await listener(**{name: given[name] for name in wanted})
         except Exception as error:
-            if ack.response is None and body.get("type") == "view_submission":
-                await ack(response_action="update", view=failure_view(escape(say(error))))
-                log_error(error, "Slack view_submission")
+            if body.get("type") == "view_submission":
+                await _fail_in_view(error, body, ack, client)
                 return
             if ack.response is None and body.get("type") != "event_callback":
                 await ack()
             await tell(error, body, respond)
 
     return run
+
+
+async def _fail_in_view(
+    error: Exception, body: dict[str, Any], ack: AsyncAck, client: AsyncWebClient
+) -> None:
+    """A dialog shows what went wrong: through the ack if none was given yet, else by
+    updating the view it was left on ("Sending…", "Creating…")."""
+    log_error(error, "Slack view_submission")
+    view = failure_view(escape(say(error)))
+    if ack.response is None:
+        await ack(response_action="update", view=view)
+        return
+    view_id = (body.get("view") or {}).get("id")
+    if view_id:
+        try:
+            await client.views_update(view_id=view_id, view=view)
+        except Exception as failed:
+            log.warning("could not show an error in the dialog: %r", failed)
 
 
 async def on_error(

@@ -24,6 +24,16 @@ class Malformed(ValueError):
     """A signed request whose body is not one Slack sends; the text says what is wrong."""
 
 
+def is_ssl_check(body: bytes) -> bool:
+    """Slack's certificate check (`ssl_check=1`): answered 200 with nothing done, as Bolt
+    does, without a signature."""
+    try:
+        form = parse_qs(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        return False
+    return form.get("ssl_check") == ["1"] and "payload" not in form and "command" not in form
+
+
 def verified(verifier: SignatureVerifier, body: bytes, headers: Mapping[str, str]) -> bool:
     timestamp = headers.get("X-Slack-Request-Timestamp", "")
     signature = headers.get("X-Slack-Signature", "")
@@ -89,7 +99,7 @@ def _interaction(payload: dict[str, Any]) -> None:
                 raise Malformed("block_id is not text")
             if not isinstance(action.get("value", ""), str):
                 raise Malformed("an action's value is not text")
-            if "selected_option" in action:
+            if action.get("selected_option") is not None:  # null: the choice was cleared
                 option = _dict(action["selected_option"], "selected_option")
                 _text(option.get("value"), "selected_option.value")
         if "state" in payload:

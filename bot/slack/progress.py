@@ -9,6 +9,7 @@ a call that could charge is never cut short, and the person is told it is still 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable
 from typing import TypeVar
 
@@ -20,6 +21,7 @@ from bot.slack.blocks.listing import notice
 from bot.slack.services import Services
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 READ_BUDGET = 10.0
 """Seconds a click waits for a provider read (retries included) before saying it is slow."""
@@ -61,12 +63,15 @@ async def patiently(call: Awaitable[T], respond: AsyncRespond, title: str) -> T:
     try:
         return await asyncio.wait_for(asyncio.shield(task), charge_patience())
     except TimeoutError:
-        await respond(
-            replace_original=True,
-            **notice(
-                f":hourglass_flowing_sand: {escape(title)} is slow to answer. invoicebot keeps "
-                "waiting and this message changes as soon as it answers; please do not click "
-                "again."
-            ),
-        )
+        try:
+            await respond(
+                replace_original=True,
+                **notice(
+                    f":hourglass_flowing_sand: {escape(title)} is slow to answer. invoicebot "
+                    "keeps waiting and this message changes as soon as it answers; please do "
+                    "not click again."
+                ),
+            )
+        except Exception as failed:  # the payment goes on even if Slack did not take this
+            log.warning("could not say that the provider is slow: %r", failed)
         return await task

@@ -15,7 +15,7 @@ from bot.slack.errors import plain, say
 from bot.slack.values import EMAIL_VIEW
 from plugins.i3d import I3DProvider
 from plugins.i3d.sandbox import SANDBOX
-from tests.scenario.harness import Harness, Screen, text_of
+from tests.scenario.harness import Harness, Screen, find, text_of
 
 PROTOCOL = re.compile(r"HTTP \d{3}|request id|[A-Z]\w*(Error|Exception)\b|Traceback")
 
@@ -144,3 +144,64 @@ async def test_a_page_that_fails_shows_one_plain_sentence_and_logs_the_rest(
     assert page.status == 500 and "Something went wrong" in body
     assert "ZeroDivisionError" not in body and "Traceback" not in body
     assert any(r.exc_info for r in caplog.records if r.levelno >= logging.ERROR)
+
+
+async def test_a_dialog_that_fails_after_its_ack_says_so_instead_of_staying_on_sending(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from bot.checkout import Checkout
+    from tests.slack_requests import interaction_body
+
+    async def broken(self: Checkout, **kwargs: Any) -> Any:
+        raise RuntimeError("plugin bug")
+
+    monkeypatch.setattr(Checkout, "send_by_email", broken)
+    payload = {
+        "type": "view_submission",
+        "user": {"id": "U0PAYER"},
+        "team": {"id": "T0TEAM"},
+        "view": {
+            "id": "V0SEND",
+            "type": "modal",
+            "callback_id": EMAIL_VIEW,
+            "private_metadata": json.dumps({"target": "i3d|410001"}),
+            "state": {"values": {}},
+        },
+    }
+    status, body, _ = await harness.post(interaction_body(payload))
+    assert status == 200 and "Sending" in json.dumps(body)
+    (updated,) = await harness.wait_for(lambda: harness.slack.called("views.update"))
+    assert updated.args["view_id"] == "V0SEND"
+    assert "Something went wrong inside invoicebot" in json.dumps(updated.args["view"])
+
+
+async def test_clearing_the_method_choice_is_a_payload_slack_sends_and_is_answered(
+    harness: Harness,
+) -> None:
+    """Slack sends `selected_option: null` when a choice is cleared."""
+    _, screen, _ = await harness.command("")
+    screen = await harness.screen_after(screen)
+    key = await harness.click(screen, "pay", pick=lambda e: "|410001" in e["value"])
+    menu = Screen(await harness.next_response(key), key)
+    block, _ = find(menu.message, "choose_method", lambda e: True)
+    from tests.slack_requests import interaction_body
+
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U0PAYER"},
+        "team": {"id": "T0TEAM"},
+        "container": {"type": "message", "message_ts": "1.1", "is_ephemeral": True},
+        "response_url": harness.response_url()[1],
+        "actions": [
+            {
+                "action_id": "choose_method",
+                "block_id": block["block_id"],
+                "type": "static_select",
+                "selected_option": None,
+            }
+        ],
+    }
+    status, _, _ = await harness.post(interaction_body(payload))
+    assert status == 200

@@ -160,3 +160,8 @@ async def test_a_few_hundred_random_payloads_never_get_a_500(
         assert status in (200, 400, 404), (status, payload)
     assert 400 in statuses
     quiet(caplog)
+
+
+async def test_slacks_unsigned_ssl_check_is_answered_and_does_nothing(harness: Harness) -> None:
+    forms = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert await post(harness, "ssl_check=1&token=legacy", forms) == 200
