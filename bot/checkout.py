@@ -34,17 +34,25 @@ from bot.provider import (
 )
 from bot.settlement import IN_FLIGHT_LIMIT, Settlement
 from bot.store import Store
+from bot.text import escape, plain
 
 log = logging.getLogger(__name__)
 
 
 class CheckoutRefused(ProviderError):
-    """The payment was not started; the message says why and what to do."""
+    """The payment was not started; the message says why and what to do.
+
+    The message is invoicebot's own mrkdwn (it mentions people as <@U…>); anything it
+    quotes from a provider is escaped where it is written."""
+
+    markup = True
 
 
 class OutcomeUnknown(ProviderError):
     """The provider's answer to a call that may have charged was lost: the attempt is
     UNKNOWN and the poller keeps asking. The message tells the payer not to pay again."""
+
+    markup = True
 
 
 @dataclass(frozen=True)
@@ -132,10 +140,10 @@ class Checkout:
                 None,
             )
             who = f" by <@{paid.user_id}>" if paid and not receivable else ""
-            numbers = ", ".join(paid.invoice_numbers) if paid else ", ".join(invoice_ids)
+            numbers = escape(", ".join(paid.invoice_numbers) if paid else ", ".join(invoice_ids))
             raise CheckoutRefused(f"Invoice {numbers} was already paid with invoicebot{who}.")
         for earlier in self.store.payments_for_invoices(team_id, provider, invoice_ids):
-            numbers = ", ".join(earlier.invoice_numbers)
+            numbers = escape(", ".join(earlier.invoice_numbers))
             if earlier.state is PaymentState.CREATED:
                 if earlier.created_at.timestamp() > now - IN_FLIGHT_LIMIT:
                     raise CheckoutRefused(
@@ -288,7 +296,8 @@ class Checkout:
             self.payments.move(payment.id, PaymentState.UNKNOWN, last_error=message)
             self.settlement.schedule_first_check(payment.id)
             raise OutcomeUnknown(
-                f"{message} So invoicebot does not know yet whether {payment.method_name} was "
+                f"{escape(plain(message))} So invoicebot does not know yet whether "
+                f"{escape(payment.method_name)} was "
                 "charged. It is checking with the provider and will update this message, and "
                 "the billing channel hears if it went through. Do not pay again."
             ) from error
@@ -335,7 +344,8 @@ class Checkout:
             self.payments.move(payment.id, PaymentState.UNKNOWN, last_error=error.message)
             self.settlement.schedule_first_check(payment.id)
             raise OutcomeUnknown(
-                f"{error.message} It may have been sent anyway: invoicebot watches the invoice "
+                f"{escape(plain(error.message))} It may have been sent anyway: invoicebot "
+                "watches the invoice "
                 "and the billing channel hears when the customer pays."
             ) from error
         except Exception as error:

@@ -17,10 +17,9 @@ from bot.checkout import OutcomeUnknown, Started
 from bot.models import FormPost, PaymentState, Redirect
 from bot.provider import ProviderError
 from bot.slack import values
-from bot.slack.blocks.kit import escape
 from bot.slack.blocks.listing import notice
 from bot.slack.blocks.paying import pay_menu, payment_link, settled
-from bot.slack.errors import say, shielded
+from bot.slack.errors import said, shielded
 from bot.slack.listing import listing_message
 from bot.slack.progress import busy, patiently, read, title_of
 from bot.slack.services import Services
@@ -195,7 +194,7 @@ async def start_and_show(
         svc.store.audit(
             "payment.unknown", team_id=team_id, user_id=user_id, subject=target.encode()
         )
-        await respond(replace_original=True, **notice(f":hourglass: {escape(say(error))}"))
+        await respond(replace_original=True, **notice(f":hourglass: {said(error)}"))
         return
     except ProviderError as error:
         svc.store.audit(

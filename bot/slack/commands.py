@@ -23,7 +23,7 @@ from bot.slack.blocks.kit import escape
 from bot.slack.blocks.listing import help_message, notice
 from bot.slack.blocks.paying import pay_menu
 from bot.slack.connect import connect_modal
-from bot.slack.errors import say, shielded
+from bot.slack.errors import said, shielded
 from bot.slack.listing import listing_message
 from bot.slack.new_invoice import new_invoice_modal
 from bot.slack.services import Services
@@ -80,7 +80,7 @@ async def _status(svc: Services, team_id: str) -> dict[str, Any]:
         try:
             await asyncio.wait_for(provider.verify(), 10)
         except ProviderError as error:
-            return f":warning: *{escape(provider.title)}*: {escape(say(error))}"
+            return f":warning: *{escape(provider.title)}*: {said(error)}"
         except TimeoutError:
             return f":warning: *{provider.title}*: did not answer within 10 s"
         elapsed = (time.perf_counter() - started) * 1000

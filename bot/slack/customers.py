@@ -18,7 +18,7 @@ from bot.slack.actions import TAMPERED, refuse_unless_payer, show_menu, start_an
 from bot.slack.blocks.kit import escape, md, plain
 from bot.slack.blocks.listing import notice
 from bot.slack.connect import result_view, submitted_values
-from bot.slack.errors import say, shielded
+from bot.slack.errors import said, say, shielded
 from bot.slack.progress import busy, read, title_of
 from bot.slack.services import Services
 
@@ -120,7 +120,7 @@ async def on_email_submit(
         )
     except OutcomeUnknown as error:
         # It may have gone out: offering the form again would invite a second e-mail.
-        shown = escape(say(error))
+        shown = said(error)
         await client.views_update(view_id=view["id"], view=result_view("Not known", shown))
         return
     except ProviderError as error:

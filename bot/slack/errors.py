@@ -11,7 +11,6 @@ from __future__ import annotations
 import inspect
 import logging
 import math
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -27,72 +26,17 @@ from bot.provider import (
     ProviderUnavailable,
     RateLimited,
 )
-from bot.slack.blocks.kit import escape
 from bot.slack.values import BACK
+from bot.text import escape, plain
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[..., Awaitable[None]]
 
-PROTOCOL = re.compile(
-    r"HTTP \d{3}|\brequest[ _-]?id\b|\b[A-Z][A-Za-z]*(?:Error|Exception)\b|Traceback|errno",
-    re.IGNORECASE,
-)
-EXCEPTION_NAME = re.compile(r"\b[A-Z][A-Za-z]*(?:Error|Exception)\b|Traceback|errno")
-REQUEST_ID = re.compile(r"[;,]?\s*request[ _-]?id:?\s*[\w-]+", re.IGNORECASE)
-MESSAGE_LIMIT = 2_000
-"""Longer provider text is cut before it is scanned (and no person reads more)."""
 UNEXPECTED = (
     "Something went wrong inside invoicebot, and the details are in its log. If you were "
     "paying, look at the invoice before you try again."
 )
-
-
-def plain(message: str) -> str:
-    """`message` without protocol detail.
-
-    A parenthesised part that carries an HTTP status, a request id or an exception name
-    keeps only what a person can read in it (the provider's reason, not its status line):
-    "refused the request (HTTP 422: Invoice already paid; request id 9f03)" becomes
-    "refused the request: Invoice already paid".
-    """
-    text = message[:MESSAGE_LIMIT]
-    while True:
-        stack: list[int] = []
-        cut: tuple[int, int] | None = None
-        for index, char in enumerate(text):
-            if char == "(":
-                stack.append(index)
-            elif char == ")" and stack:
-                start = stack.pop()
-                if PROTOCOL.search(text[start : index + 1]):
-                    cut = (start, index + 1)
-                    break
-        if cut is None:
-            break
-        inside = text[cut[0] + 1 : cut[1] - 1]
-        kept = "" if EXCEPTION_NAME.search(inside) else _readable(inside)
-        text = text[: cut[0]].rstrip() + (f": {kept}" if kept else "") + text[cut[1] :]
-    text = REQUEST_ID.sub("", text)
-    text = re.sub(r"\bHTTP \d{3}\b:?\s*", "", text)
-    text = re.sub(r"\s+([.,;:])", r"\1", text)
-    text = re.sub(r"\s{2,}", " ", text).strip()
-    return text
-
-
-def _readable(inside: str) -> str:
-    """The parts of a protocol group worth reading: not statuses, ids, exception names or
-    bare status phrases ("Bad Gateway", "Unprocessable Entity")."""
-    kept = []
-    for part in re.split(r"[:;]", inside):
-        part = part.strip().rstrip(".")
-        words = part.split()
-        if not part or PROTOCOL.search(part):
-            continue
-        if len(words) <= 3 and all(word[:1].isupper() for word in words):
-            continue
-        kept.append(part)
-    return "; ".join(kept)
 
 
 def say(error: BaseException) -> str:
@@ -114,6 +58,13 @@ def say(error: BaseException) -> str:
     elif isinstance(error, ProviderUnavailable) and "again" not in text.lower():
         text += " Try again in a few minutes."
     return text
+
+
+def said(error: BaseException) -> str:
+    """`say(error)` ready for mrkdwn: escaped, except invoicebot's own sentences (which
+    mention people as <@U…> and escape what they quote when they are written)."""
+    text = say(error)
+    return text if getattr(error, "markup", False) else escape(text)
 
 
 def log_error(error: BaseException, where: str) -> None:
@@ -139,7 +90,7 @@ async def tell(error: BaseException, body: dict[str, Any], respond: AsyncRespond
     log_error(error, f"Slack {kind}")
     if respond is None or not body.get("response_url"):
         return
-    shown = f":warning: {escape(say(error))}"
+    shown = f":warning: {said(error)}"
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": shown}}]
     container = body.get("container") or {}
     clicked = kind == "block_actions" and (
@@ -200,7 +151,7 @@ async def _fail_in_view(
     """A dialog shows what went wrong: through the ack if none was given yet, else by
     updating the view it was left on ("Sending…", "Creating…")."""
     log_error(error, "Slack view_submission")
-    view = failure_view(escape(say(error)))
+    view = failure_view(said(error))
     if ack.response is None:
         await ack(response_action="update", view=view)
         return
@@ -223,7 +174,7 @@ async def on_error(
         log_error(error, "Slack view_submission")
         return BoltResponse(
             status=200,
-            body={"response_action": "update", "view": failure_view(escape(say(error)))},
+            body={"response_action": "update", "view": failure_view(said(error))},
         )
     await tell(error, body, respond)
     return BoltResponse(status=200, body="") if response is not None else None

@@ -20,7 +20,7 @@ from bot.provider import Provider, ProviderError
 from bot.slack import values
 from bot.slack.blocks.kit import escape, md, option, plain
 from bot.slack.connect import result_view
-from bot.slack.errors import say, shielded
+from bot.slack.errors import said, shielded
 from bot.slack.services import Services
 
 CURRENCIES = ("CAD", "USD", "EUR", "GBP")
@@ -239,11 +239,7 @@ async def on_review(
         draft = InvoiceDraft.model_validate(meta["draft"])
         provider = svc.connections.get(team_id, str(meta["provider"]))
     except (ValueError, KeyError, ValidationError, ProviderError) as error:
-        reason = (
-            escape(say(error))
-            if isinstance(error, ProviderError)
-            else "That dialog is out of date."
-        )
+        reason = said(error) if isinstance(error, ProviderError) else "That dialog is out of date."
         await ack(response_action="update", view=result_view("Not created", reason))
         return
     send = bool(meta.get("send"))
@@ -256,7 +252,7 @@ async def on_review(
     except ProviderError as error:
         await client.views_update(
             view_id=view["id"],
-            view=result_view("Not created", f":warning: {escape(say(error))}"),
+            view=result_view("Not created", f":warning: {said(error)}"),
         )
         return
     svc.store.audit(

@@ -227,3 +227,5 @@ async def test_two_payers_clicking_at_once_start_one_payment(harness: Harness) -
     shown = [text_of(await h.next_response(key)) for key in keys]
     assert sum("/pay/" in text for text in shown) == 1
     assert states(h) == ["link_issued"]
+    refusal = next(text for text in shown if "/pay/" not in text)
+    assert "<@U0" in refusal and "&lt;@" not in refusal, "a mention, not escaped text"

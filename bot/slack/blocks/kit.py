@@ -6,12 +6,9 @@ import secrets
 from datetime import date, datetime
 from typing import Any
 
+from bot.text import escape as escape  # the one escaping function, for the blocks
+
 Block = dict[str, Any]
-
-
-def escape(text: str) -> str:
-    """Provider-supplied text in mrkdwn: no mentions, links or markup can sneak in."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def clip(text: str, limit: int) -> str:

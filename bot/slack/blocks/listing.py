@@ -22,7 +22,7 @@ from bot.slack.blocks.kit import (
     option,
     section,
 )
-from bot.slack.errors import plain
+from bot.text import plain
 
 PAGE_SIZE = 10  # 10 invoices stay far below 50 blocks with headers, errors and controls
 
