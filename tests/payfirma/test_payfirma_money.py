@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from bot.models import InvoiceStatus, Money
+from bot.models import InvoiceQuery, InvoiceStatus, Money
 from bot.provider import ProviderUnavailable
 from plugins.payfirma import PayfirmaProvider, wire
 from plugins.payfirma.convert import to_invoice
@@ -109,3 +109,25 @@ def test_what_we_send_is_digit_for_digit() -> None:
     assert wire.encode([Decimal("1E+2"), "é"]) == b'[100,"\\u00e9"]'
     with pytest.raises(TypeError, match="floats never are"):
         wire.encode({"amount": 0.3})
+
+
+def documented_list_example() -> bytes:
+    """The "Retrieve a Set of Invoices" sample, read from the shared docs."""
+    if not INVOICE_API_DOC.is_file():
+        pytest.skip(f"Payfirma's invoice API page is not at {INVOICE_API_DOC}")
+    text = INVOICE_API_DOC.read_text(encoding="utf-8")
+    section = text.split("### Retrieve a Set of Invoices", 1)[1].split("\n### ", 1)[0]
+    found = re.search(r"Body\n(\{.*\})\n```", section, re.DOTALL)
+    assert found, "the list section has no sample body"
+    return found.group(1).encode()
+
+
+async def test_the_documented_list_sample_is_served_and_read_without_failing(
+    provider: PayfirmaProvider, sandbox: SandboxState
+) -> None:
+    """Its items carry no invoice_id, so none can be paid: each is one unreadable line,
+    and the list itself does not fail."""
+    sandbox.list_body = documented_list_example()
+    samples = wire.decode(sandbox.list_body)["invoices"]
+    page = await provider.list_invoices(InvoiceQuery(limit=100))
+    assert page.invoices == [] and len(page.unreadable) == len(samples) > 0

@@ -103,6 +103,8 @@ class SandboxState(FaultInjection):
     token_lifetime: int = 3600
     tax_rounding: TaxRounding = "line"
     public_url: str | None = None
+    list_body: bytes | None = None
+    """When set, the invoice list answers exactly this body (e.g. the documents' sample)."""
     tokens: dict[str, float] = field(default_factory=dict)
     sessions: dict[str, HppSession] = field(default_factory=dict)
     transactions: dict[str, Transaction] = field(default_factory=dict)
