@@ -19,7 +19,7 @@ from bot.models import Captured, Emailed, FormPost, Payment, PaymentState, Redir
 from bot.payments import Payments, TokenProblem, hash_token
 from bot.provider import ProviderError
 from bot.settlement import Settlement
-from bot.slack.errors import log_error, say
+from bot.text import log_error, say
 
 PAYMENT_COOKIE = "invoicebot_payment"
 PAYMENTS = web.AppKey("payments", Payments)

@@ -1,9 +1,23 @@
-"""Text for people: one escaping function for Slack's mrkdwn, and provider messages
-without protocol detail. Used by the Slack layer and by the core's own sentences."""
+"""Text for people: one escaping function for Slack's mrkdwn, provider messages without
+protocol detail, and the one sentence each error becomes. Used by the Slack layer, the
+web pages and the core's own sentences alike."""
 
 from __future__ import annotations
 
+import logging
+import math
 import re
+
+from bot.credentials import SecretKeyError
+from bot.provider import (
+    BadCredentials,
+    PaymentRejected,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimited,
+)
+
+log = logging.getLogger(__name__)
 
 PROTOCOL = re.compile(
     r"HTTP \d{3}|\brequest[ _-]?id\b|\b[A-Z][A-Za-z]*(?:Error|Exception)\b|Traceback|errno",
@@ -65,3 +79,38 @@ def _readable(inside: str) -> str:
             continue
         kept.append(part)
     return "; ".join(kept)
+
+
+UNEXPECTED = (
+    "Something went wrong inside invoicebot, and the details are in its log. If you were "
+    "paying, look at the invoice before you try again."
+)
+
+
+def say(error: BaseException) -> str:
+    """One plain sentence a person can act on (text: escape it where it goes)."""
+    if isinstance(error, SecretKeyError):
+        return (
+            "invoicebot cannot open its stored provider credentials: the operator's secret "
+            "key changed. Ask whoever runs invoicebot to restore it."
+        )
+    if not isinstance(error, ProviderError):
+        return UNEXPECTED
+    text = plain(error.message) or "The provider refused the request."
+    if isinstance(error, RateLimited) and error.retry_after:
+        text += f" Try again in {math.ceil(error.retry_after)} s."
+    elif isinstance(error, BadCredentials) and "reconnect" not in text.lower():
+        text += " An admin can reconnect the provider with `/invoices connect`."
+    elif isinstance(error, PaymentRejected) and "another" not in text.lower():
+        text += " Try another card or method."
+    elif isinstance(error, ProviderUnavailable) and "again" not in text.lower():
+        text += " Try again in a few minutes."
+    return text
+
+
+def log_error(error: BaseException, where: str) -> None:
+    """Provider errors are expected: a line at WARNING. Anything else: one traceback."""
+    if isinstance(error, ProviderError):
+        log.warning("%s: %s: %s", where, type(error).__name__, error.message)
+    else:
+        log.error("%s failed unexpectedly", where, exc_info=error)

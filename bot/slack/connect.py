@@ -21,9 +21,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.access import ADMIN_REFUSAL
 from bot.provider import Provider, ProviderError, TwoFactorRequired
 from bot.slack.blocks.kit import escape, md, option, plain
-from bot.slack.errors import say, shielded
+from bot.slack.errors import shielded
 from bot.slack.services import Services
 from bot.slack.values import CODE_VIEW, CONNECT_VIEW
+from bot.text import say
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,10 @@ from bot.slack.actions import TAMPERED, refuse_unless_payer, show_menu, start_an
 from bot.slack.blocks.kit import escape, md, plain
 from bot.slack.blocks.listing import notice
 from bot.slack.connect import result_view, submitted_values
-from bot.slack.errors import said, say, shielded
+from bot.slack.errors import said, shielded
 from bot.slack.progress import busy, read, title_of
 from bot.slack.services import Services
+from bot.text import say
 
 
 async def on_copy_link(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,46 +17,12 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.credentials import SecretKeyError
-from bot.provider import (
-    BadCredentials,
-    PaymentRejected,
-    ProviderError,
-    ProviderUnavailable,
-    RateLimited,
-)
 from bot.slack.values import BACK
-from bot.text import escape, plain
+from bot.text import escape, log_error, say
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[..., Awaitable[None]]
-
-UNEXPECTED = (
-    "Something went wrong inside invoicebot, and the details are in its log. If you were "
-    "paying, look at the invoice before you try again."
-)
-
-
-def say(error: BaseException) -> str:
-    """One plain sentence a person can act on (text: escape it where it goes)."""
-    if isinstance(error, SecretKeyError):
-        return (
-            "invoicebot cannot open its stored provider credentials: the operator's secret "
-            "key changed. Ask whoever runs invoicebot to restore it."
-        )
-    if not isinstance(error, ProviderError):
-        return UNEXPECTED
-    text = plain(error.message) or "The provider refused the request."
-    if isinstance(error, RateLimited) and error.retry_after:
-        text += f" Try again in {math.ceil(error.retry_after)} s."
-    elif isinstance(error, BadCredentials) and "reconnect" not in text.lower():
-        text += " An admin can reconnect the provider with `/invoices connect`."
-    elif isinstance(error, PaymentRejected) and "another" not in text.lower():
-        text += " Try another card or method."
-    elif isinstance(error, ProviderUnavailable) and "again" not in text.lower():
-        text += " Try again in a few minutes."
-    return text
 
 
 def said(error: BaseException) -> str:
@@ -65,14 +30,6 @@ def said(error: BaseException) -> str:
     mention people as <@U…> and escape what they quote when they are written)."""
     text = say(error)
     return text if getattr(error, "markup", False) else escape(text)
-
-
-def log_error(error: BaseException, where: str) -> None:
-    """Provider errors are expected: a line at WARNING. Anything else: one traceback."""
-    if isinstance(error, ProviderError):
-        log.warning("%s: %s: %s", where, type(error).__name__, error.message)
-    else:
-        log.error("%s failed unexpectedly", where, exc_info=error)
 
 
 def failure_view(text: str) -> dict[str, Any]:

@@ -11,9 +11,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.provider import BadCredentials, PaymentRejected, ProviderUnavailable, RateLimited
-from bot.slack.errors import say
 from bot.slack.values import EMAIL_VIEW
-from bot.text import plain
+from bot.text import plain, say
 from plugins.i3d import I3DProvider
 from plugins.i3d.sandbox import SANDBOX
 from tests.scenario.harness import Harness, Screen, find, text_of
