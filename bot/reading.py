@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +47,15 @@ def _forgive(model: type[BaseModel], data: Any, where: str, defaults: Mapping[st
     if not isinstance(data, dict):
         return data
     fields = model.model_fields
+    open_model = model.model_config.get("extra") == "allow"
     kept: dict[str, Any] = {}
     for key, value in data.items():
         field = fields.get(key)
         if field is None:
-            _note_unknown(where, key)
+            if open_model:  # the documents name more than the model types: keep them as given
+                kept[key] = value
+            else:
+                _note_unknown(where, key)
             continue
         if value is None and not _allows_none(field.annotation):
             continue
@@ -100,3 +104,42 @@ def _note_unknown(where: str, key: str) -> None:
     if (top, key) not in _noted:
         _noted.add((top, key))
         log.info("%s has a field the documents do not name: %r (ignored)", top, key)
+
+
+def each(
+    model: type[M],
+    entries: list[Any],
+    where: str,
+    *,
+    label_keys: tuple[str, ...],
+    defaults: Mapping[str, Any] | None = None,
+) -> tuple[list[M | None], list[str]]:
+    """A list read entry by entry: None in the place of one that still does not fit
+    (offsets must not shift), and its label (the first of `label_keys` it has, or "")."""
+    read: list[M | None] = []
+    unreadable: list[str] = []
+    for entry in entries:
+        try:
+            read.append(tolerant(model, entry, where, defaults))
+        except ValidationError as error:
+            label = label_of(entry, label_keys)
+            log.warning("%s %r could not be read: %s", where, label, _first(error))
+            read.append(None)
+            unreadable.append(label)
+    return read, unreadable
+
+
+def label_of(entry: Any, keys: tuple[str, ...]) -> str:
+    """How a person would name an entry that could not be read: its number, or its id."""
+    if isinstance(entry, dict):
+        for key in keys:
+            value = entry.get(key)
+            if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+                return str(value).strip()
+    return ""
+
+
+def _first(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    return f"{where}: {first['msg']}"

@@ -15,6 +15,8 @@ from typing import Any, ClassVar
 import aiohttp
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 
+from bot.kit.errors import Wording
+from bot.kit.http import ProviderHttp
 from bot.models import (
     Invoice,
     InvoicePage,
@@ -30,14 +32,7 @@ from bot.models import (
     Redirect,
     StartedPayment,
 )
-from bot.provider import (
-    BadCredentials,
-    InvoiceNotFound,
-    NotPayable,
-    PaymentRejected,
-    Provider,
-    ProviderUnavailable,
-)
+from bot.provider import InvoiceNotFound, NotPayable, PaymentRejected, Provider
 from bot.reading import parse_json, tolerant
 
 
@@ -61,6 +56,13 @@ class WireInvoice(BaseModel):
     due: date | None = None
 
 
+ACME = Wording(
+    name="Acme Billing",
+    credentials="the API key",
+    credentials_hint="Check it in Acme's settings (Settings > API).",
+)
+"""How Acme's failures read; the kit picks the core's error type from the status."""
+
 STATUSES = {"open": InvoiceStatus.OPEN, "paid": InvoiceStatus.PAID, "void": InvoiceStatus.VOID}
 
 
@@ -72,34 +74,22 @@ class AcmeProvider(Provider):
     def __init__(self, credentials: BaseModel, http: aiohttp.ClientSession) -> None:
         super().__init__(credentials, http)
         assert isinstance(credentials, AcmeCredentials)
-        self.base_url = credentials.base_url.rstrip("/")
+        self.api = ProviderHttp(http, credentials.base_url, wording=ACME, timeout=10)
         self.key = credentials.api_key
 
     async def _call(self, method: str, path: str, body: Any = None) -> Any:
-        """One request; statuses become the core's error types, sentences for people."""
+        """One request through the kit: reads are retried, the checkout POST is sent once."""
+        headers = {"X-Api-Key": self.key.get_secret_value()}
+        if method == "GET":
+            answer = await self.api.get(path, headers=headers)
+        else:
+            answer = await self.api.send(method, path, headers=headers, json=body)
+            if not answer.ok:
+                raise ACME.for_answer(answer, refused=PaymentRejected)
         try:
-            async with self.http.request(
-                method,
-                self.base_url + path,
-                json=body,
-                headers={"X-Api-Key": self.key.get_secret_value()},
-                timeout=aiohttp.ClientTimeout(total=10),
-            ) as response:
-                status, text = response.status, await response.read()
-        except (aiohttp.ClientError, TimeoutError):
-            raise ProviderUnavailable("Acme Billing did not answer.") from None
-        if status in (401, 403):
-            raise BadCredentials("Acme Billing refused the API key; check it in Acme's settings.")
-        if status == 404:
-            raise InvoiceNotFound("Acme Billing has no such invoice.")
-        if status in (409, 422):
-            raise PaymentRejected("Acme Billing would not take this payment.")
-        if status != 200:
-            raise ProviderUnavailable("Acme Billing had a problem; try again in a minute.")
-        try:
-            return parse_json(text)
+            return parse_json(answer.body)
         except ValueError:
-            raise ProviderUnavailable("Acme Billing's answer could not be read.") from None
+            raise ACME.unreadable(path.split("?")[0], "not valid JSON") from None
 
     def _invoice(self, raw: Any) -> Invoice:
         item = tolerant(WireInvoice, raw, "Acme invoice")

@@ -1,13 +1,12 @@
 """The HTTP edge: i3D.net's four pay-related calls, parsed into `wire` models.
 
-Reads are retried a couple of times with a short backoff on 5xx, timeouts and
-dropped connections; `register` is sent exactly once because a repeat could start a
-second charge. The API key travels only in the PRIVATE-TOKEN header and is never logged.
+Transport, read retries and error wording are the provider kit's (`bot.kit`); reads
+are retried, `register` is sent exactly once because a repeat could start a second
+charge. The API key travels only in the PRIVATE-TOKEN header and is never logged.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,12 +14,12 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import aiohttp
-from multidict import CIMultiDict
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
-from yarl import URL
 
-from bot.provider import NotPayable, PaymentRejected, ProviderError, ProviderUnavailable
-from bot.reading import parse_json, tolerant
+from bot.kit.errors import problem
+from bot.kit.http import Answer, ProviderHttp
+from bot.provider import NotPayable, PaymentRejected, ProviderError
+from bot.reading import each, parse_json
 from plugins.i3d import errors, wire
 from plugins.i3d.paging import RangedData
 
@@ -52,40 +51,46 @@ class I3DApi:
         read_retries: int = 2,
         retry_delay: float = 0.25,
     ) -> None:
-        self.http = http
-        self.base_url = base_url.rstrip("/")
+        self.http = ProviderHttp(
+            http,
+            base_url,
+            name="i3D.net",
+            timeout=timeout,
+            read_retries=read_retries,
+            retry_delay=retry_delay,
+        )
         self.api_key = api_key
-        self.timeout = timeout
-        self.read_retries = read_retries
-        self.retry_delay = retry_delay
+
+    @property
+    def base_url(self) -> str:
+        return self.http.base_url
 
     async def invoices(self, start: int, results: int) -> InvoiceBatch:
         """One page, read invoice by invoice: one that drifted too far is set aside (by its
         number, if it has one) and the others are still read."""
         ranged = RangedData(start=start, results=results)
-        body, headers = await self._read("/v3/account/invoice", {"RANGED-DATA": ranged.header()})
+        answer = await self._read("/v3/account/invoice", {"RANGED-DATA": ranged.header()})
         try:
-            raw = parse_json(body)
+            raw = parse_json(answer.body)
         except ValueError:
             raise errors.unreadable("invoice list", "not valid JSON") from None
         if not isinstance(raw, list):
             raise errors.unreadable("invoice list", "not a list of invoices")
-        items: list[wire.Invoice] = []
-        unreadable: list[str] = []
-        for entry in raw:
-            try:
-                items.append(tolerant(wire.Invoice, entry, "i3D.net invoice", INVOICE_DEFAULTS))
-            except ValidationError as error:
-                label = _label(entry)
-                log.warning("i3D.net invoice %r could not be read: %s", label, _problem(error))
-                unreadable.append(label)
-        answered = RangedData.parse(headers.get("RANGED-DATA"))
+        read, unreadable = each(
+            wire.Invoice,
+            raw,
+            "i3D.net invoice",
+            label_keys=("invoiceNumber", "id"),
+            defaults=INVOICE_DEFAULTS,
+        )
+        items = [item for item in read if item is not None]
+        answered = RangedData.parse(answer.headers.get("RANGED-DATA"))
         return InvoiceBatch(items, answered.total if answered else None, unreadable, len(raw))
 
     async def prepare(self, invoice_ids: Sequence[str]) -> wire.PayPrepare:
         query = "invoiceIds=" + quote(",".join(invoice_ids), safe="")
-        body, _ = await self._read(f"/v3/account/invoice/pay/prepare?{query}")
-        prepared = _parse(wire.PREPARE_LIST, body, "pay/prepare")
+        answer = await self._read(f"/v3/account/invoice/pay/prepare?{query}")
+        prepared = _parse(wire.PREPARE_LIST, answer.body, "pay/prepare")
         if not prepared:
             raise errors.unreadable("pay/prepare", "no offer for these invoices")
         if len(prepared) > 1:
@@ -100,72 +105,35 @@ class I3DApi:
 
     async def register(self, request: wire.PayRegister) -> wire.PayRegisterResponse:
         """Sent once, never retried: i3D may already have opened a transaction."""
-        status, body, headers = await self._send(
-            "POST", "/v3/account/invoice/pay/register", json=request.to_json()
+        answer = await self.http.send(
+            "POST",
+            "/v3/account/invoice/pay/register",
+            headers=self._headers(),
+            json=request.to_json(),
         )
-        if status != 200:
-            raise self._failure(status, body, headers, unprocessable=PaymentRejected)
-        return _parse_one(wire.PayRegisterResponse, body, "pay/register")
+        if answer.status != 200:
+            raise _failure(answer, unprocessable=PaymentRejected)
+        return _parse_one(wire.PayRegisterResponse, answer.body, "pay/register")
 
     async def landing(self) -> wire.PaymentLandingResponse:
-        body, _ = await self._read("/v3/account/invoice/pay/paymentLanding")
-        return _parse_one(wire.PaymentLandingResponse, body, "pay/paymentLanding")
+        answer = await self._read("/v3/account/invoice/pay/paymentLanding")
+        return _parse_one(wire.PaymentLandingResponse, answer.body, "pay/paymentLanding")
 
-    async def _read(
-        self, path: str, headers: dict[str, str] | None = None
-    ) -> tuple[bytes, CIMultiDict[str]]:
-        for attempt in range(self.read_retries + 1):
-            try:
-                status, body, answered = await self._send("GET", path, headers=headers)
-            except ProviderUnavailable as error:
-                failure: ProviderError = error
-            else:
-                if status == 200:
-                    return body, answered
-                failure = self._failure(status, body, answered)
-                if status < 500:
-                    raise failure
-            if attempt < self.read_retries:
-                log.info("i3D.net GET %s failed (%s); retrying", path, failure)
-                await asyncio.sleep(self.retry_delay * 2**attempt)
-        raise failure
+    async def _read(self, path: str, headers: dict[str, str] | None = None) -> Answer:
+        return await self.http.get(path, _failure, headers=self._headers() | (headers or {}))
 
-    async def _send(
-        self, method: str, path: str, *, headers: dict[str, str] | None = None, json: Any = None
-    ) -> tuple[int, bytes, CIMultiDict[str]]:
-        url = URL(self.base_url + path, encoded=True)
-        sent = {"PRIVATE-TOKEN": self.api_key.get_secret_value(), "Accept": "application/json"}
-        try:
-            async with self.http.request(
-                method,
-                url,
-                headers=sent | (headers or {}),
-                json=json,
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
-                allow_redirects=False,
-            ) as response:
-                body = await response.read()
-                return response.status, body, CIMultiDict(response.headers)
-        except TimeoutError:
-            raise ProviderUnavailable(
-                f"i3D.net did not answer within {self.timeout:g} s; try again in a few minutes."
-            ) from None
-        except aiohttp.ClientError as error:
-            raise ProviderUnavailable(
-                f"Could not reach i3D.net at {self.base_url} ({type(error).__name__}: {error})."
-            ) from None
+    def _headers(self) -> dict[str, str]:
+        """The key travels only here, in the PRIVATE-TOKEN header."""
+        return {"PRIVATE-TOKEN": self.api_key.get_secret_value(), "Accept": "application/json"}
 
-    def _failure(
-        self,
-        status: int,
-        body: bytes,
-        headers: CIMultiDict[str],
-        *,
-        unprocessable: type[ProviderError] = NotPayable,
-    ) -> ProviderError:
-        return errors.for_status(
-            status, body, retry_after_header=headers.get("Retry-After"), unprocessable=unprocessable
-        )
+
+def _failure(answer: Answer, *, unprocessable: type[ProviderError] = NotPayable) -> ProviderError:
+    return errors.for_status(
+        answer.status,
+        answer.body,
+        retry_after_header=answer.headers.get("Retry-After"),
+        unprocessable=unprocessable,
+    )
 
 
 INVOICE_DEFAULTS = {
@@ -182,19 +150,11 @@ INVOICE_DEFAULTS = {
 pay or to tell the invoice apart, and each has a documented 'not set' value."""
 
 
-def _label(entry: Any) -> str:
-    if isinstance(entry, dict):
-        for key in ("invoiceNumber", "id"):
-            if isinstance(entry.get(key), str | int) and str(entry[key]).strip():
-                return str(entry[key]).strip()
-    return ""
-
-
 def _parse(adapter: TypeAdapter[Any], body: bytes, what: str) -> Any:
     try:
         return adapter.validate_json(body)
     except ValidationError as error:
-        raise errors.unreadable(what, _problem(error)) from None
+        raise errors.unreadable(what, problem(error)) from None
 
 
 def _parse_one(model: type[M], body: bytes, what: str) -> M:
@@ -205,11 +165,3 @@ def _parse_one(model: type[M], body: bytes, what: str) -> M:
             raise errors.unreadable(what, f"expected one object, got {len(value)}")
         return value[0]
     return value
-
-
-def _problem(error: ValidationError) -> str:
-    first = error.errors()[0]
-    if first["type"] == "json_invalid":
-        return "not valid JSON"
-    where = ".".join(str(part) for part in first["loc"]) or "body"
-    return f"unexpected shape at {where}: {first['msg']}"

@@ -12,12 +12,12 @@ from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import aclosing
 from dataclasses import dataclass, field
 
+from bot.kit.paging import Progress, has_more
 from bot.models import Invoice
 from bot.provider import ProviderError
 from plugins.i3d import errors, wire
 from plugins.i3d.api import I3DApi
 from plugins.i3d.convert import to_invoice
-from plugins.i3d.paging import has_more
 
 log = logging.getLogger(__name__)
 
@@ -31,23 +31,19 @@ class Batch:
     received: int = 0
 
 
-async def batches(api: I3DApi, start: int, size: int, max_pages: int) -> AsyncIterator[Batch]:
+async def batches(
+    api: I3DApi, start: int, size: int, max_pages: int, progress: Progress | None = None
+) -> AsyncIterator[Batch]:
     """The list page by page; stops when a page repeats the one before or brings nothing
     new (a server that ignores the range would otherwise be read `max_pages` times)."""
-    previous: tuple[str, ...] | None = None
+    progress = progress or Progress("i3D.net")
     for _ in range(max_pages):
         answer = await api.invoices(start, size)
         received = answer.received or len(answer.invoices)
         more = has_more(start, size, received, answer.total)
-        page = tuple(item.id for item in answer.invoices) + tuple(answer.unreadable)
-        if page == previous:
-            log.warning(
-                "i3D.net sent the same page of invoices for offset %d as before: it seems to "
-                "ignore the requested range, so reading stops here",
-                start,
-            )
+        page = [item.id for item in answer.invoices] + answer.unreadable
+        if not progress.advances(page, f"offset {start}"):
             return
-        previous = page
         yield Batch(start, answer.invoices, more, answer.unreadable, received)
         if not more or received == 0:
             return
@@ -72,7 +68,8 @@ async def collect(
     found: list[Invoice] = []
     unreadable: list[str] = []
     resume: int | None = None
-    async with aclosing(batches(api, start, size, max_pages)) as pages:
+    progress = Progress("i3D.net")
+    async with aclosing(batches(api, start, size, max_pages, progress)) as pages:
         async for batch in pages:
             unreadable += batch.unreadable
             invoices = _convert_each(batch.invoices, unreadable)
@@ -85,7 +82,7 @@ async def collect(
                     rest = after < len(batch.invoices) or batch.more
                     return found, batch.start + after if rest else None, unreadable
             resume = batch.start + batch.received if batch.more else None
-    return found, resume, unreadable
+    return found, None if progress.stalled else resume, unreadable
 
 
 def _convert_each(items: list[wire.Invoice], unreadable: list[str]) -> list[Invoice | None]:

@@ -1,4 +1,4 @@
-"""i3D's `RANGED-DATA` paging header, and the opaque cursor the core carries between pages.
+"""i3D's `RANGED-DATA` paging header, and the cursor the core carries between pages.
 
 Requests say `RANGED-DATA: start=0,results=25`. Whether i3D answers with a range (and
 a total) on the invoice list is undocumented, so parsing is lenient: unknown keys are
@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.provider import ProviderError
+from bot.kit.paging import OffsetCursor
 
-
-class BadCursor(ProviderError):
-    """A cursor this provider did not mint; the core should start from the first page."""
+CURSOR = OffsetCursor("i3D.net", prefix="start")
 
 
 @dataclass(frozen=True)
@@ -39,27 +37,3 @@ class RangedData:
         if "start" not in values and "results" not in values and "total" not in values:
             return None
         return cls(values.get("start", 0), values.get("results", 0), values.get("total"))
-
-
-def has_more(start: int, asked: int, got: int, total: int | None) -> bool:
-    """Whether the list goes on after `start + got`."""
-    if got == 0:
-        return False
-    if total is not None:
-        return start + got < total
-    return got >= asked
-
-
-def encode_cursor(start: int) -> str:
-    return f"start:{start}"
-
-
-def decode_cursor(cursor: str | None) -> int:
-    if cursor is None:
-        return 0
-    prefix, _, value = cursor.partition(":")
-    if prefix != "start" or not value.isdigit():
-        raise BadCursor(
-            f"That page link is not one i3D.net's plugin made ({cursor!r}); start over."
-        )
-    return int(value)

@@ -39,7 +39,7 @@ from bot.provider import (
 )
 from plugins.i3d import checkout, convert, errors, listing
 from plugins.i3d.api import I3DApi
-from plugins.i3d.paging import decode_cursor, encode_cursor
+from plugins.i3d.paging import CURSOR
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class I3DProvider(Provider):
     async def list_invoices(self, query: InvoiceQuery) -> InvoicePage:
         found, resume, unreadable = await listing.collect(
             self.api,
-            decode_cursor(query.cursor),
+            CURSOR.decode(query.cursor),
             query.limit,
             query.limit,
             lambda invoice: _matches(query, invoice),
@@ -108,7 +108,7 @@ class I3DProvider(Provider):
         )
         return InvoicePage(
             invoices=found,
-            next_cursor=None if resume is None else encode_cursor(resume),
+            next_cursor=None if resume is None else CURSOR.encode(resume),
             unreadable=unreadable,
         )
 

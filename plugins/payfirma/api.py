@@ -8,17 +8,16 @@ calls that create, send or charge are sent exactly once. Secrets are never logge
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 import aiohttp
-from multidict import CIMultiDict
 from pydantic import BaseModel, SecretStr, ValidationError
-from yarl import URL
 
+from bot.kit.http import Answer, ProviderHttp
 from bot.provider import BadCredentials, PaymentRejected, ProviderError, ProviderUnavailable
+from bot.reading import each
 from plugins.payfirma import errors, wire
 from plugins.payfirma.oauth import TokenSource
 
@@ -28,7 +27,6 @@ M = TypeVar("M", bound=BaseModel)
 
 HPP_INIT = "/merchant-service/hpp/init"
 LOOKUP = "/transaction-service/transaction/lookup/"
-Answer = tuple[int, bytes, CIMultiDict[str]]
 
 
 class PayfirmaApi:
@@ -44,14 +42,21 @@ class PayfirmaApi:
         read_retries: int = 2,
         retry_delay: float = 0.25,
     ) -> None:
-        self.http = http
+        self.http = ProviderHttp(
+            http,
+            gateway_url,
+            name="Payfirma",
+            timeout=timeout,
+            read_retries=read_retries,
+            retry_delay=retry_delay,
+        )
         self.tokens = tokens
-        self.gateway_url = gateway_url.rstrip("/")
         self.invoice_path = "/" + invoice_path.strip("/")
         self.hpp_token = hpp_token
-        self.timeout = timeout
-        self.read_retries = read_retries
-        self.retry_delay = retry_delay
+
+    @property
+    def gateway_url(self) -> str:
+        return self.http.base_url
 
     async def invoices(self, limit: int) -> list[wire.Invoice | str]:
         """The list in Payfirma's order, each invoice read on its own: one that cannot be
@@ -88,37 +93,25 @@ class PayfirmaApi:
         return _parse(wire.HppAnswer, body, "hosted payment page").link()
 
     async def _read(self, path: str) -> bytes:
-        failure: ProviderError
-        for attempt in range(self.read_retries + 1):
-            try:
-                status, body, headers = await self._call("GET", path, None)
-            except ProviderUnavailable as error:
-                failure = error
-            else:
-                if status == 200:
-                    return body
-                failure = self._failure(status, body, headers)
-                if status < 500:
-                    raise failure
-            if attempt < self.read_retries:
-                log.info("Payfirma GET %s failed (%s); retrying", path.split("?")[0], failure)
-                await asyncio.sleep(self.retry_delay * 2**attempt)
-        raise failure
+        answer = await self.http.retrying(
+            lambda: self._call("GET", path, None), _failure, f"GET {path.split('?')[0]}"
+        )
+        return answer.body
 
     async def _write(
         self, path: str, payload: Any, *, refused: type[ProviderError], hpp: bool = False
     ) -> bytes:
         """Sent once: a repeat could create, e-mail or charge twice."""
         data = b"{}" if payload is None else wire.encode(payload)
-        status, body, headers = await self._call("POST", path, data, hpp=hpp)
-        if not 200 <= status < 300:
-            if status == 401 and hpp and self.hpp_token is not None:
+        answer = await self._call("POST", path, data, hpp=hpp)
+        if not answer.ok:
+            if answer.status == 401 and hpp and self.hpp_token is not None:
                 raise BadCredentials(
                     "Payfirma refused the hosted payment page token (HTTP 401). Generate a new "
                     "one in PayHQ (Settings > Hosted Pay Page) and connect Payfirma again."
                 )
-            raise self._failure(status, body, headers, refused=refused)
-        return body
+            raise _failure(answer, refused=refused)
+        return answer.body
 
     async def _call(
         self, method: str, path: str, data: bytes | None, *, hpp: bool = False
@@ -127,48 +120,29 @@ class PayfirmaApi:
             return await self._send(method, path, data, self.hpp_token.get_secret_value())
         token = await self.tokens.token()
         answer = await self._send(method, path, data, token)
-        if answer[0] == 401:
+        if answer.status == 401:
             log.info("Payfirma refused the access token; signing in again")
             answer = await self._send(method, path, data, await self.tokens.renew(token))
         return answer
 
     async def _send(self, method: str, path: str, data: bytes | None, bearer: str) -> Answer:
-        url = URL(self.gateway_url + path, encoded=True)
         headers = {
             "Authorization": f"Bearer {bearer}",
             "Accept": "application/json",
             "Content-Type": "application/json",
         }
-        try:
-            async with self.http.request(
-                method,
-                url,
-                data=data,
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
-                allow_redirects=False,
-            ) as response:
-                return response.status, await response.read(), CIMultiDict(response.headers)
-        except TimeoutError:
-            raise ProviderUnavailable(
-                f"Payfirma did not answer within {self.timeout:g} s; try again in a few minutes."
-            ) from None
-        except aiohttp.ClientError as error:
-            raise ProviderUnavailable(
-                f"Could not reach Payfirma at {self.gateway_url} ({type(error).__name__}: {error})."
-            ) from None
+        return await self.http.send(method, path, headers=headers, data=data)
 
-    def _failure(
-        self,
-        status: int,
-        body: bytes,
-        headers: CIMultiDict[str],
-        *,
-        refused: type[ProviderError] = ProviderUnavailable,
-    ) -> ProviderError:
-        return errors.for_status(
-            status, body, retry_after_header=headers.get("Retry-After"), refused=refused
-        )
+
+def _failure(
+    answer: Answer, *, refused: type[ProviderError] = ProviderUnavailable
+) -> ProviderError:
+    return errors.for_status(
+        answer.status,
+        answer.body,
+        retry_after_header=answer.headers.get("Retry-After"),
+        refused=refused,
+    )
 
 
 def _each_invoice(body: bytes, what: str) -> list[wire.Invoice | str]:
@@ -179,17 +153,12 @@ def _each_invoice(body: bytes, what: str) -> list[wire.Invoice | str]:
     entries = raw.get("invoices") if isinstance(raw, dict) else None
     if not isinstance(entries, list):
         raise errors.unreadable(what, "no list of invoices")
-    read: list[wire.Invoice | str] = []
-    for entry in entries:
-        try:
-            read.append(wire.Invoice.model_validate(entry))
-        except ValidationError as error:
-            label = ""
-            if isinstance(entry, dict) and isinstance(entry.get("invoice_id"), int | str):
-                label = str(entry["invoice_id"])
-            log.warning("a Payfirma invoice (%r) could not be read: %s", label, error)
-            read.append(label)
-    return read
+    read, labels = each(wire.Invoice, entries, "Payfirma invoice", label_keys=LABEL_KEYS)
+    unread = iter(labels)
+    return [item if item is not None else next(unread) for item in read]
+
+
+LABEL_KEYS = ("invoice_number", "invoice_id")
 
 
 def _parse(model: type[M], body: bytes, what: str) -> M:

@@ -14,7 +14,7 @@ from bot.provider import InvoiceNotFound, ProviderError
 from plugins.payfirma import errors, wire
 from plugins.payfirma.api import PayfirmaApi
 from plugins.payfirma.convert import to_invoice
-from plugins.payfirma.paging import MAX_LIMIT, Window, decode_cursor, encode_cursor
+from plugins.payfirma.paging import CURSOR, MAX_LIMIT, Window
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +35,12 @@ def matches(query: InvoiceQuery, invoice: Invoice) -> bool:
 
 
 async def page(api: PayfirmaApi, query: InvoiceQuery) -> InvoicePage:
-    window = Window(decode_cursor(query.cursor), query.limit)
+    window = Window(CURSOR.decode(query.cursor), query.limit)
     items, resume = window.cut(await api.invoices(window.limit))
     found, unreadable = readable(items, "invoice list")
     return InvoicePage(
         invoices=[invoice for invoice in found if matches(query, invoice)],
-        next_cursor=None if resume is None else encode_cursor(resume),
+        next_cursor=None if resume is None else CURSOR.encode(resume),
         unreadable=unreadable,
     )
 

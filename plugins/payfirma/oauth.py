@@ -17,7 +17,8 @@ from collections.abc import Callable
 import aiohttp
 from pydantic import SecretStr, ValidationError
 
-from bot.provider import BadCredentials, ProviderError, ProviderUnavailable
+from bot.kit.http import Answer, ProviderHttp
+from bot.provider import BadCredentials, ProviderError
 from plugins.payfirma import errors, wire
 
 log = logging.getLogger(__name__)
@@ -40,13 +41,17 @@ class TokenSource:
         retry_delay: float = 0.25,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.http = http
-        self.url = auth_url.rstrip("/") + TOKEN_PATH
+        self.http = ProviderHttp(
+            http,
+            auth_url.rstrip("/") + TOKEN_PATH,
+            name="Payfirma's sign-in service",
+            timeout=timeout,
+            read_retries=retries,
+            retry_delay=retry_delay,
+        )
+        self.url = self.http.base_url
         self.client_id = client_id
         self.client_secret = client_secret
-        self.timeout = timeout
-        self.retries = retries
-        self.retry_delay = retry_delay
         self.clock = clock
         self.merchant_id: str | None = None
         self._token: str | None = None
@@ -76,22 +81,20 @@ class TokenSource:
             return self._token
 
     async def _fetch(self) -> None:
-        for attempt in range(self.retries + 1):
-            try:
-                answer = await self._ask()
-            except ProviderUnavailable as failure:
-                if attempt == self.retries:
-                    raise
-                log.info("Payfirma token request failed (%s); retrying", failure)
-                await asyncio.sleep(self.retry_delay * 2**attempt)
-            else:
-                lifetime = float(answer.expires_in or ASSUMED_LIFETIME)
-                self._token = answer.access_token
-                self._renew_at = self.clock() + lifetime - min(EARLY, lifetime / 10)
-                self.merchant_id = None if answer.merchant_id is None else str(answer.merchant_id)
-                return
+        """Asking for a token changes nothing at Payfirma, so it is retried like a read."""
+        answer = await self.http.retrying(self._ask, self._refusal, "token request")
+        try:
+            token = wire.Token.model_validate(wire.decode(answer.body))
+        except ValidationError as error:
+            raise errors.unreadable("sign-in", errors.problem_of(error)) from None
+        except ValueError:
+            raise errors.unreadable("sign-in", "not valid JSON") from None
+        lifetime = float(token.expires_in or ASSUMED_LIFETIME)
+        self._token = token.access_token
+        self._renew_at = self.clock() + lifetime - min(EARLY, lifetime / 10)
+        self.merchant_id = None if token.merchant_id is None else str(token.merchant_id)
 
-    async def _ask(self) -> wire.Token:
+    async def _ask(self) -> Answer:
         secret = self.client_secret.get_secret_value()
         basic = base64.b64encode(f"{self.client_id}:{secret}".encode()).decode()
         form = {
@@ -100,35 +103,10 @@ class TokenSource:
             "client_secret": secret,
         }
         headers = {"Authorization": f"Basic {basic}", "Accept": "application/json"}
-        try:
-            async with self.http.post(
-                self.url,
-                data=form,
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
-                allow_redirects=False,
-            ) as response:
-                status, body = response.status, await response.read()
-        except TimeoutError:
-            raise ProviderUnavailable(
-                f"Payfirma's sign-in service did not answer within {self.timeout:g} s; "
-                "try again in a few minutes."
-            ) from None
-        except aiohttp.ClientError as error:
-            raise ProviderUnavailable(
-                f"Could not reach Payfirma's sign-in service at {self.url} "
-                f"({type(error).__name__}: {error})."
-            ) from None
-        if status != 200:
-            raise self._refusal(status, body)
-        try:
-            return wire.Token.model_validate(wire.decode(body))
-        except ValidationError as error:
-            raise errors.unreadable("sign-in", errors.problem_of(error)) from None
-        except ValueError:
-            raise errors.unreadable("sign-in", "not valid JSON") from None
+        return await self.http.send("POST", "", data=form, headers=headers)
 
-    def _refusal(self, status: int, body: bytes) -> ProviderError:
+    def _refusal(self, answer: Answer) -> ProviderError:
+        status, body = answer.status, answer.body
         code, _ = errors.said(body)
         if status in (400, 401, 403) and (code or status != 400):
             reason = code or f"HTTP {status}"

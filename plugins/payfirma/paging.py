@@ -12,16 +12,14 @@ import logging
 from dataclasses import dataclass
 from typing import TypeVar
 
-from bot.provider import ProviderError
+from bot.kit.paging import BadCursor, OffsetCursor
 
 log = logging.getLogger(__name__)
 
 MAX_LIMIT = 1000
 T = TypeVar("T")
 
-
-class BadCursor(ProviderError):
-    """A cursor this provider did not mint; the core should start from the first page."""
+__all__ = ["CURSOR", "MAX_LIMIT", "BadCursor", "Window"]
 
 
 @dataclass(frozen=True)
@@ -49,16 +47,4 @@ class Window:
         return page, None
 
 
-def encode_cursor(start: int) -> str:
-    return f"offset:{start}"
-
-
-def decode_cursor(cursor: str | None) -> int:
-    if cursor is None:
-        return 0
-    prefix, _, value = cursor.partition(":")
-    if prefix != "offset" or not value.isdigit():
-        raise BadCursor(
-            f"That page link is not one Payfirma's plugin made ({cursor!r}); start over."
-        )
-    return int(value)
+CURSOR = OffsetCursor("Payfirma")

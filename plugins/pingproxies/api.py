@@ -1,14 +1,13 @@
 """The HTTP edge: PingProxies' four invoice calls, signed in and parsed into `wire` models.
 
-Reads are retried a couple of times with a growing pause on 5xx, timeouts and dropped
-connections; pay is sent once and never retried, because a repeat could charge a saved
-card twice. The one exception for every call is 401: PingProxies refused the expired
-JWT without doing anything, so we sign in again once and repeat the call.
+Reads are retried by the provider kit (`bot.kit.http`) on 5xx, timeouts, dropped
+connections and short rate limits; pay is sent once and never retried, because a repeat
+could charge a saved card twice. The one exception for every call is 401: PingProxies
+refused the expired JWT without doing anything, so we sign in again once and repeat it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,8 +15,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from bot.provider import BadCredentials, ProviderError, ProviderUnavailable
-from bot.reading import parse_json, tolerant
+from bot.provider import BadCredentials, ProviderError
+from bot.reading import each, parse_json, tolerant
 from plugins.pingproxies import errors, wire
 from plugins.pingproxies.routes import ROUTES, Operation
 from plugins.pingproxies.session import Session
@@ -29,18 +28,9 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class PingProxiesApi:
-    def __init__(
-        self,
-        transport: Transport,
-        session: Session,
-        *,
-        read_retries: int = 2,
-        retry_delay: float = 0.25,
-    ) -> None:
+    def __init__(self, transport: Transport, session: Session) -> None:
         self.transport = transport
         self.session = session
-        self.read_retries = read_retries
-        self.retry_delay = retry_delay
 
     async def search(self, params: Mapping[str, str]) -> Found:
         """One page, read invoice by invoice: an invoice that drifted too far stays in
@@ -57,16 +47,9 @@ class PingProxiesApi:
             except ValidationError as error:
                 raise errors.unreadable("invoice search", errors.problem(error)) from None
             raise errors.unreadable("invoice search", "no list of invoices in data")
-        items: list[wire.Invoice | None] = []
-        unreadable: list[str] = []
-        for entry in entries:
-            try:
-                items.append(tolerant(wire.Invoice, entry, "PingProxies invoice"))
-            except ValidationError as error:
-                label = _label(entry)
-                log.warning("PingProxies invoice %r could not be read: %s", label, error)
-                items.append(None)
-                unreadable.append(label)
+        items, unreadable = each(
+            wire.Invoice, entries, "PingProxies invoice", label_keys=LABEL_KEYS
+        )
         readable = [item for item in items if item is not None]
         try:
             page = tolerant(wire.SearchPage, {**raw, "data": []}, "PingProxies invoice search")
@@ -119,26 +102,19 @@ class PingProxiesApi:
         doing: str,
         subject: str = "it",
     ) -> Answer:
-        for attempt in range(self.read_retries + 1):
-            try:
-                answer = await self._call(operation, object_id, params=params, doing=doing)
-            except ProviderUnavailable as error:
-                failure: ProviderError = error
-            else:
-                if answer.status == 200:
-                    return answer
-                failure = errors.for_status(
-                    answer.status,
-                    answer.body,
-                    retry_after_header=answer.headers.get("Retry-After"),
-                    subject=subject,
-                )
-                if answer.status < 500:
-                    raise failure
-            if attempt < self.read_retries:
-                log.info("PingProxies %s failed (%s); retrying", operation.value, failure)
-                await asyncio.sleep(self.retry_delay * 2**attempt)
-        raise failure
+        def failure(answer: Answer) -> ProviderError:
+            return errors.for_status(
+                answer.status,
+                answer.body,
+                retry_after_header=answer.headers.get("Retry-After"),
+                subject=subject,
+            )
+
+        return await self.transport.http.retrying(
+            lambda: self._call(operation, object_id, params=params, doing=doing),
+            failure,
+            operation.value,
+        )
 
     async def _call(
         self,
@@ -180,12 +156,7 @@ class Found:
     unreadable: list[str]
 
 
-def _label(entry: Any) -> str:
-    if isinstance(entry, dict):
-        for key in ("invoice_number", "invoice_id"):
-            if isinstance(entry.get(key), str) and entry[key].strip():
-                return str(entry[key]).strip()
-    return ""
+LABEL_KEYS = ("invoice_number", "invoice_id")
 
 
 def parse(model: type[M], body: bytes, what: str) -> M:

@@ -7,21 +7,10 @@ HTTP 499 is not an error but a two-factor challenge, turned into `TwoFactorRequi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from pydantic import ValidationError
 
-from bot.provider import (
-    BadCredentials,
-    InvoiceNotFound,
-    NotPayable,
-    PaymentRejected,
-    ProviderError,
-    ProviderUnavailable,
-    RateLimited,
-    TwoFactorRequired,
-)
+from bot.kit.errors import Wording, problem
+from bot.provider import NotPayable, PaymentRejected, ProviderError, TwoFactorRequired
 from plugins.pingproxies import wire
 
 TWO_FACTOR_STATUS = 499
@@ -36,22 +25,30 @@ def read_error(body: bytes) -> wire.Error | None:
         return None
 
 
-def quoted(status: int, body: bytes) -> str:
-    """`HTTP 422: Invoice Not Payable: <message>; request id req_1`, or just `HTTP 422`."""
+def words(body: bytes) -> str:
+    """`Invoice Not Payable: <message>; request id req_1`, or "" without an Error body."""
     said = read_error(body)
     if said is None:
-        return f"HTTP {status}"
+        return ""
     message = said.message.strip().rstrip(".")
-    words = f"{said.error}: {message}" if message else said.error
-    request = f"; request id {said.api_request_id}" if said.api_request_id else ""
-    return f"HTTP {status}: {words}{request}"
+    text = f"{said.error}: {message}" if message else said.error
+    return f"{text}; request id {said.api_request_id}" if said.api_request_id else text
 
 
-def retry_after(value: str | None) -> float | None:
-    try:
-        return max(float(value), 0.0) if value else None
-    except ValueError:
-        return None
+PINGPROXIES = Wording(
+    name="PingProxies",
+    credentials="the sign-in",
+    credentials_hint="Check the application public and private keys, and the account "
+    "e-mail and password.",
+    forbidden_hint="Check that the invoicebot application is approved for the Private User "
+    "API and that the account may pay invoices.",
+    words=words,
+)
+
+
+def quoted(status: int, body: bytes) -> str:
+    """`HTTP 422: Invoice Not Payable: <message>; request id req_1`, or just `HTTP 422`."""
+    return PINGPROXIES.quoted(status, body)
 
 
 def for_status(
@@ -63,30 +60,13 @@ def for_status(
     subject: str = "it",
 ) -> ProviderError:
     """The error for a non-2xx answer; `unprocessable` is what 400/409/422 mean for this call."""
-    text = quoted(status, body)
-    if status == 401:
-        return BadCredentials(
-            f"PingProxies refused the sign-in ({text}). Check the application public and "
-            "private keys, and the account e-mail and password."
-        )
-    if status == 403:
-        return BadCredentials(
-            f"PingProxies does not allow this ({text}). Check that the invoicebot application "
-            "is approved for the Private User API and that the account may pay invoices."
-        )
-    if status == 404:
-        return InvoiceNotFound(f"PingProxies could not find {subject} ({text}).")
-    if status == 429:
-        wait = retry_after(retry_after_header)
-        later = f"in {wait:g} s" if wait is not None else "in a minute"
-        return RateLimited(f"PingProxies is limiting requests ({text}); try again {later}.", wait)
-    if status in (400, 409, 422):
-        return unprocessable(f"PingProxies refused the request ({text}).")
-    if status >= 500:
-        return ProviderUnavailable(
-            f"PingProxies had a server error ({text}); try again in a few minutes."
-        )
-    return ProviderUnavailable(f"PingProxies answered with an unexpected status ({text}).")
+    return PINGPROXIES.failure(
+        status,
+        body,
+        retry_after_header=retry_after_header,
+        refused=unprocessable,
+        subject=subject,
+    )
 
 
 def pay_refusal(body: bytes) -> type[ProviderError]:
@@ -101,7 +81,7 @@ def two_factor(body: bytes, doing: str) -> TwoFactorRequired:
     try:
         challenge = wire.TwoFactorChallenge.model_validate_json(body)
     except ValidationError as error:
-        raise unreadable("two-factor challenge", problem(error)) from None
+        raise PINGPROXIES.unreadable("two-factor challenge", problem(error)) from None
     service = challenge.two_factor_authentication_service
     by = " by e-mail" if service == "email" else f" by {service}" if service else ""
     target = challenge.two_factor_authentication_target
@@ -114,27 +94,8 @@ def two_factor(body: bytes, doing: str) -> TwoFactorRequired:
     )
 
 
-def unreadable(what: str, why: str) -> ProviderUnavailable:
-    return ProviderUnavailable(
-        f"PingProxies' {what} answer could not be read ({why}); "
-        "if this keeps happening, PingProxies may have changed its API."
-    )
+unreadable = PINGPROXIES.unreadable
+reading = PINGPROXIES.reading
 
 
-def problem(error: ValidationError) -> str:
-    first = error.errors()[0]
-    if first["type"] == "json_invalid":
-        return "not valid JSON"
-    where = ".".join(str(part) for part in first["loc"]) or "body"
-    return f"unexpected shape at {where}: {first['msg']}"
-
-
-@contextmanager
-def reading(what: str) -> Iterator[None]:
-    """Values that parse but make no sense (an unknown currency) are unreadable answers too."""
-    try:
-        yield
-    except ValidationError as error:
-        raise unreadable(what, error.errors()[0]["msg"]) from None
-    except ValueError as error:
-        raise unreadable(what, str(error)) from None
+__all__ = ["problem"]

@@ -14,10 +14,11 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
 
+from bot.kit.paging import Progress
 from bot.models import Invoice, InvoiceStatus
 from bot.provider import ProviderError
 from plugins.pingproxies import errors, wire
-from plugins.pingproxies.api import PingProxiesApi
+from plugins.pingproxies.api import Found, PingProxiesApi
 from plugins.pingproxies.convert import STATUSES, to_invoice
 from plugins.pingproxies.paging import has_more, position
 
@@ -46,16 +47,32 @@ def status_filter(statuses: frozenset[InvoiceStatus]) -> dict[str, str]:
 
 
 async def batches(
-    api: PingProxiesApi, params: Mapping[str, str], per_page: int, first: int, max_pages: int
+    api: PingProxiesApi,
+    params: Mapping[str, str],
+    per_page: int,
+    first: int,
+    max_pages: int,
+    progress: Progress | None = None,
 ) -> AsyncIterator[Batch]:
+    """The search page by page; stops when a page repeats what came before (a server that
+    ignores `page` would otherwise be read `max_pages` times)."""
     page = first
+    progress = progress or Progress("PingProxies")
     for _ in range(max_pages):
         found = await api.search({**params, "page": str(page), "per_page": str(per_page)})
         more = has_more(found.page, page) or (not found.page.data and bool(found.items))
+        keys = [item.invoice_id if item else label for item, label in _keyed(found)]
+        if not progress.advances(keys, f"page {page}"):
+            return
         yield Batch(page, found.items, more, found.unreadable)
         if not more:
             return
         page += 1
+
+
+def _keyed(found: Found) -> list[tuple[wire.Invoice | None, str]]:
+    labels = iter(found.unreadable)
+    return [(item, "" if item else next(labels, "")) for item in found.items]
 
 
 def converted(item: wire.Invoice) -> Invoice:
@@ -79,7 +96,8 @@ async def collect(
     found: list[Invoice] = []
     unreadable: list[str] = []
     resume: int | None = None
-    async with aclosing(batches(api, params, per_page, first, max_pages)) as pages:
+    progress = Progress("PingProxies")
+    async with aclosing(batches(api, params, per_page, first, max_pages, progress)) as pages:
         async for batch in pages:
             start = (batch.page - 1) * per_page
             labels = iter(batch.unreadable)
@@ -98,7 +116,7 @@ async def collect(
                     rest = after < len(batch.invoices) or batch.more
                     return found, start + after if rest else None, unreadable
             resume = start + len(batch.invoices) if batch.more else None
-    return found, resume, unreadable
+    return found, None if progress.stalled else resume, unreadable
 
 
 def _converted_or_none(item: wire.Invoice | None, unreadable: list[str]) -> Invoice | None:

@@ -39,7 +39,7 @@ from bot.provider import (
 from plugins.pingproxies import checkout, convert, errors, listing, wire
 from plugins.pingproxies.api import PingProxiesApi
 from plugins.pingproxies.credentials import PingProxiesCredentials
-from plugins.pingproxies.paging import decode_cursor, encode_cursor
+from plugins.pingproxies.paging import CURSOR
 from plugins.pingproxies.routes import MAX_PER_PAGE
 from plugins.pingproxies.session import Session
 from plugins.pingproxies.transport import Transport
@@ -79,9 +79,10 @@ class PingProxiesProvider(Provider):
             client_ip=settings.client_ip,
             user_agent=settings.client_user_agent,
             timeout=timeout,
+            retry_delay=retry_delay,
         )
         self.session = Session(transport, settings.email, settings.password)
-        self.api = PingProxiesApi(transport, self.session, retry_delay=retry_delay)
+        self.api = PingProxiesApi(transport, self.session)
         self.page_size = max(1, min(page_size, MAX_PER_PAGE))
 
     async def verify(self) -> None:
@@ -102,7 +103,7 @@ class PingProxiesProvider(Provider):
         found, resume, unreadable = await listing.collect(
             self.api,
             listing.status_filter(query.statuses),
-            offset=decode_cursor(query.cursor),
+            offset=CURSOR.decode(query.cursor),
             per_page=self.page_size,
             limit=query.limit,
             wanted=lambda invoice: _matches(query, invoice),
@@ -110,7 +111,7 @@ class PingProxiesProvider(Provider):
         )
         return InvoicePage(
             invoices=found,
-            next_cursor=None if resume is None else encode_cursor(resume),
+            next_cursor=None if resume is None else CURSOR.encode(resume),
             unreadable=unreadable,
         )
 

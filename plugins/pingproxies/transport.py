@@ -8,15 +8,12 @@ nowhere else. Secrets (the private key, the JWT) go only into headers, never int
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from multidict import CIMultiDict
 from pydantic import SecretStr
-from yarl import URL
 
-from bot.provider import ProviderUnavailable
+from bot.kit.http import Answer, ProviderHttp
 from plugins.pingproxies.routes import AUTHORIZATION_PREFIX, Route
 
 PUBLIC_KEY = "X-Application-API-Public-Key"
@@ -24,13 +21,6 @@ PRIVATE_KEY = "X-Application-API-Private-Key"
 CLIENT_IP = "X-Application-Forwarded-Client-IP-Address"
 CLIENT_AGENT = "X-Application-Forwarded-Client-User-Agent"
 APPLICATION_HEADERS = (PUBLIC_KEY, PRIVATE_KEY, CLIENT_IP, CLIENT_AGENT)
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    body: bytes
-    headers: CIMultiDict[str]
 
 
 class Transport:
@@ -44,14 +34,29 @@ class Transport:
         client_ip: str | None,
         user_agent: str,
         timeout: float,
+        read_retries: int = 2,
+        retry_delay: float = 0.25,
     ) -> None:
-        self.http = http
-        self.base_url = base_url.rstrip("/")
+        self.http = ProviderHttp(
+            http,
+            base_url,
+            name="PingProxies",
+            timeout=timeout,
+            read_retries=read_retries,
+            retry_delay=retry_delay,
+        )
         self.public_key = public_key
         self.private_key = private_key
         self.client_ip = client_ip
         self.user_agent = user_agent
-        self.timeout = timeout
+
+    @property
+    def base_url(self) -> str:
+        return self.http.base_url
+
+    @property
+    def timeout(self) -> float:
+        return self.http.timeout
 
     def application_headers(self) -> dict[str, str]:
         """The four headers; an unknown client IP is sent empty rather than made up."""
@@ -72,28 +77,9 @@ class Transport:
         json: Any = None,
         token: str | None = None,
     ) -> Answer:
-        url = URL(self.base_url + route.url_path(object_id), encoded=True)
-        if params:
-            url = url.update_query(params)
         headers = self.application_headers()
         if token is not None:
             headers["Authorization"] = AUTHORIZATION_PREFIX + token
-        try:
-            async with self.http.request(
-                route.method,
-                url,
-                headers=headers,
-                json=json,
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
-                allow_redirects=False,
-            ) as response:
-                body = await response.read()
-                return Answer(response.status, body, CIMultiDict(response.headers))
-        except TimeoutError:
-            raise ProviderUnavailable(
-                f"PingProxies did not answer within {self.timeout:g} s; try again in a few minutes."
-            ) from None
-        except aiohttp.ClientError as error:
-            raise ProviderUnavailable(
-                f"Could not reach PingProxies at {self.base_url} ({type(error).__name__}: {error})."
-            ) from None
+        return await self.http.send(
+            route.method, route.url_path(object_id), headers=headers, params=params, json=json
+        )

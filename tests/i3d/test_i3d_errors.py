@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from collections.abc import Callable
 
 import aiohttp
@@ -129,11 +130,21 @@ async def test_nonsense_amounts_are_unreadable(
 async def test_rate_limit_says_when_to_come_back(
     provider: I3DProvider, sandbox: SandboxState
 ) -> None:
+    provider.api.http.longest_wait = 1.0  # i3D asks for 2 s: longer than a read may wait
     sandbox.inject("rate_limit", path=PREPARE)
     with pytest.raises(RateLimited) as raised:
         await provider.payment_options(["410001"])
     assert raised.value.retry_after == 2.0
     assert str(raised.value).endswith("; try again in 2 s.")
+
+
+async def test_a_short_rate_limit_on_a_read_is_waited_out(
+    provider: I3DProvider, sandbox: SandboxState
+) -> None:
+    sandbox.inject("rate_limit", path=PREPARE)
+    started = time.monotonic()
+    options = await provider.payment_options(["410001"])
+    assert options.methods and time.monotonic() - started >= 2.0
 
 
 @pytest.mark.parametrize("kind", ["error", "hang", "malformed"])
@@ -166,7 +177,10 @@ async def test_nobody_listening_is_unavailable(http: aiohttp.ClientSession) -> N
     provider = I3DProvider(credentials, http, retry_delay=0.01)
     with pytest.raises(ProviderUnavailable) as raised:
         await provider.verify()
-    assert str(raised.value).startswith(f"Could not reach i3D.net at http://127.0.0.1:{port} (")
+    assert str(raised.value) == (
+        f"Could not reach i3D.net at http://127.0.0.1:{port}: nothing answered there; "
+        "check the address, or try again in a few minutes."
+    )
 
 
 async def test_amounts_are_compared_exactly(provider: I3DProvider, sandbox: SandboxState) -> None:

@@ -30,4 +30,4 @@ async def test_credentials_hide_the_key_and_default_the_base_url() -> None:
     async with aiohttp.ClientSession() as http:
         provider = I3DProvider(credentials, http)
         assert provider.api.base_url == "https://api.i3d.net"
-        assert provider.api.timeout == 10.0
+        assert provider.api.http.timeout == 10.0

@@ -113,8 +113,8 @@ async def test_401_after_renewal_is_bad_credentials(
     with pytest.raises(BadCredentials) as raised:
         await provider.list_invoices(InvoiceQuery())
     assert str(raised.value).startswith(
-        "Payfirma refused invoicebot's access token (HTTP 401: Token revoked (sandbox fault)) "
-        "even after signing in again."
+        "Payfirma refused invoicebot's access token (HTTP 401: Token revoked (sandbox fault)). "
+        "It did so even after signing in again"
     )
     assert sandbox.count("POST", TOKEN) == 2 and sandbox.count("GET", LIST) == 2
 

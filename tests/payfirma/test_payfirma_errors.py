@@ -79,6 +79,7 @@ async def test_unreadable_answers_are_unavailable(
 async def test_rate_limit_says_when_to_come_back(
     provider: PayfirmaProvider, sandbox: SandboxState
 ) -> None:
+    provider.api.http.longest_wait = 1.0  # Payfirma asks for 2 s: longer than a read waits
     sandbox.inject("rate_limit", path="/invoice/212948")
     with pytest.raises(RateLimited) as raised:
         await provider.payment_options(["212948"])
@@ -130,7 +131,7 @@ async def test_nobody_listening_is_unavailable(http: aiohttp.ClientSession) -> N
     with pytest.raises(ProviderUnavailable) as raised:
         await provider.verify()
     assert str(raised.value).startswith(
-        f"Could not reach Payfirma's sign-in service at {base}/oauth/token ("
+        f"Could not reach Payfirma's sign-in service at {base}/oauth/token: "
     )
 
 

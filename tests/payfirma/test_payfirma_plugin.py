@@ -35,7 +35,7 @@ async def test_credentials_hide_secrets_and_default_to_the_sandbox() -> None:
         provider = PayfirmaProvider(credentials, http)
         assert provider.tokens.url == "https://sandbox-auth.payfirma.com/oauth/token"
         assert provider.api.gateway_url == "https://sandbox-apigateway.payfirma.com"
-        assert provider.api.timeout == 10.0
+        assert provider.api.http.timeout == 10.0
         live = PayfirmaProvider(credentials.model_copy(update={"environment": "production"}), http)
         assert live.tokens.url == "https://auth.payfirma.com/oauth/token"
         assert live.api.gateway_url == "https://apigateway.payfirma.com"

@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from bot.kit.errors import retry_after
 from bot.models import InvoiceQuery, OutcomeStatus
 from bot.provider import (
     BadCredentials,
@@ -40,6 +41,7 @@ async def test_hammering_is_rate_limited_with_retry_after(
     provider: PingProxiesProvider, sandbox: SandboxState
 ) -> None:
     sandbox.rate_limit = 5
+    provider.api.transport.http.longest_wait = 0.5  # PingProxies asks for 1 s: too long
     results = await asyncio.gather(
         *(provider.get_invoice("inv_sbx0101") for _ in range(8)), return_exceptions=True
     )
@@ -53,9 +55,20 @@ async def test_hammering_is_rate_limited_with_retry_after(
     assert str(limited[0]).endswith("; try again in 1 s.")
 
 
-async def test_a_rate_limit_is_not_retried(
+async def test_reads_wait_out_a_short_rate_limit(
     provider: PingProxiesProvider, sandbox: SandboxState
 ) -> None:
+    sandbox.rate_limit = 5
+    results = await asyncio.gather(
+        *(provider.get_invoice("inv_sbx0101") for _ in range(8)), return_exceptions=True
+    )
+    assert all(invoice.id == "inv_sbx0101" for invoice in results)  # type: ignore[union-attr]
+
+
+async def test_a_long_rate_limit_is_not_waited_out(
+    provider: PingProxiesProvider, sandbox: SandboxState
+) -> None:
+    provider.api.transport.http.longest_wait = 1.0
     await provider.verify()
     sandbox.inject("rate_limit", path=RETRIEVE)
     with pytest.raises(RateLimited) as raised:
@@ -217,7 +230,7 @@ async def test_nobody_listening_is_unavailable(http: aiohttp.ClientSession) -> N
     provider = PingProxiesProvider(credentials, http, retry_delay=0.01)
     with pytest.raises(ProviderUnavailable) as raised:
         await provider.verify()
-    assert str(raised.value).startswith(f"Could not reach PingProxies at http://127.0.0.1:{port} (")
+    assert str(raised.value).startswith(f"Could not reach PingProxies at http://127.0.0.1:{port}: ")
 
 
 async def test_wrong_base_url_fails_verification(
@@ -259,7 +272,8 @@ def test_status_codes_map_to_core_errors(
 def test_error_bodies_are_quoted_with_the_request_id() -> None:
     assert errors.quoted(422, ERROR_BODY) == "HTTP 422: Nope: Not today; request id req_1"
     assert errors.quoted(500, b'{"error": "Oops"}') == "HTTP 500: Oops"
-    assert errors.retry_after("soon") is None and errors.retry_after("3") == 3.0
+    assert retry_after("soon") is None and retry_after("3") == 3.0
+    assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # a date in the past
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,7 @@ async def test_credentials_hide_secrets_and_have_honest_defaults() -> None:
     async with aiohttp.ClientSession() as http:
         provider = PingProxiesProvider(made, http)
         assert provider.api.transport.base_url == "https://api.pingproxies.com"
-        assert provider.api.transport.timeout == 10.0
+        assert provider.api.transport.http.timeout == 10.0
         assert provider.page_size == 100
 
 
