@@ -12,10 +12,8 @@ import logging
 from collections.abc import Collection
 from typing import Any
 
-from yarl import URL
-
+from bot.kit.checks import chosen, is_web_address
 from bot.models import FormPost, OutcomeStatus, PaymentOptions, PaymentOutcome, PaymentRequest
-from bot.provider import PaymentRejected
 from plugins.i3d import errors, wire
 
 log = logging.getLogger(__name__)
@@ -32,26 +30,7 @@ def choose(
     options: PaymentOptions, request: PaymentRequest, invoice_ids: list[str]
 ) -> wire.PayRegister:
     """The register body for `request`, or `PaymentRejected` saying what changed."""
-    method = options.method(request.method_id)
-    if method is None:
-        offered = ", ".join(m.name for m in options.selectable_methods) or "none"
-        raise PaymentRejected(
-            f"i3D.net does not offer payment method {request.method_id!r} for these invoices; "
-            f"methods offered now: {offered}."
-        )
-    if not method.selectable:
-        raise PaymentRejected(f"{method.name} cannot be used: {method.reason}.")
-    issuer = request.issuer_id or ""
-    if method.issuers and issuer not in {item.id for item in method.issuers}:
-        banks = ", ".join(item.name for item in method.issuers)
-        raise PaymentRejected(f"Choose your bank for {method.name} (one of: {banks}).")
-    if not method.issuers and issuer:
-        raise PaymentRejected(f"{method.name} takes no bank; start again without one.")
-    if request.amount != options.total:
-        raise PaymentRejected(
-            f"The amount changed: you confirmed {request.amount} but i3D.net now asks "
-            f"{options.total} for these invoices. Review the invoices and confirm again."
-        )
+    method, issuer = chosen(options, request, title="i3D.net", subject="these invoices")
     return wire.PayRegister(
         invoiceIds=",".join(invoice_ids),
         paymentMethodId=int(method.id),
@@ -61,8 +40,7 @@ def choose(
 
 def form_post(response: wire.PayRegisterResponse) -> FormPost:
     """The browser form; accepts `{name, value}` items and plain `{key: value}` maps."""
-    url = URL(response.requestUrl)
-    if url.scheme not in ("http", "https") or not url.host:
+    if not is_web_address(response.requestUrl):
         raise errors.unreadable(
             "pay/register", f"requestUrl {response.requestUrl!r} is not a web address"
         )

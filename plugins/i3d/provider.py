@@ -12,8 +12,8 @@ from typing import ClassVar
 
 import aiohttp
 from pydantic import BaseModel, SecretStr, field_validator
-from yarl import URL
 
+from bot.kit.checks import web_address
 from bot.models import (
     Invoice,
     InvoicePage,
@@ -53,10 +53,7 @@ class I3DCredentials(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _web_address(cls, value: str) -> str:
-        url = URL(value.strip())
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError(f"the base URL must look like https://api.i3d.net, not {value!r}")
-        return str(url).rstrip("/")
+        return web_address(value, "https://api.i3d.net")
 
 
 class I3DProvider(Provider):

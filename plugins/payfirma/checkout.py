@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from yarl import URL
 
+from bot.kit.checks import chosen, is_web_address
 from bot.models import Invoice, PaymentMethod, PaymentOptions, PaymentRequest, Redirect
-from bot.provider import NotPayable, PaymentRejected
+from bot.provider import NotPayable
 from plugins.payfirma import convert, errors, wire
 
 METHOD_ID = "hpp"
@@ -45,17 +46,7 @@ def hpp_request(
     request: PaymentRequest, offer: PaymentOptions, item: wire.Invoice
 ) -> wire.HppRequest:
     """The init body for `request`, or `PaymentRejected` saying what changed."""
-    method = offer.method(request.method_id)
-    if method is None or not method.selectable:
-        reason = method.reason if method else f"Payfirma offers only {METHOD_NAME}"
-        raise PaymentRejected(f"That payment method cannot be used: {reason}.")
-    if request.issuer_id:
-        raise PaymentRejected(f"{METHOD_NAME} takes no bank; start again without one.")
-    if request.amount != offer.total:
-        raise PaymentRejected(
-            f"The amount changed: you confirmed {request.amount} but Payfirma now asks "
-            f"{offer.total} for invoice {item.invoice_id}. Review it and confirm again."
-        )
+    chosen(offer, request, title="Payfirma", subject=f"invoice {item.invoice_id}")
     back = URL(request.return_url)
     return wire.HppRequest(
         amount=offer.total.amount,
@@ -71,7 +62,6 @@ def hpp_request(
 
 
 def redirect(link: str | None) -> Redirect:
-    url = URL(link or "")
-    if url.scheme not in ("http", "https") or not url.host:
+    if link is None or not is_web_address(link):
         raise errors.unreadable("hosted payment page", f"url {link!r} is not a web address")
-    return Redirect(url=str(url))
+    return Redirect(url=link)

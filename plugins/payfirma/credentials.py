@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
-from yarl import URL
+
+from bot.kit.checks import web_address
 
 HOSTS: dict[str, tuple[str, str]] = {
     "sandbox": ("https://sandbox-auth.payfirma.com", "https://sandbox-apigateway.payfirma.com"),
@@ -40,10 +41,7 @@ class PayfirmaCredentials(BaseModel):
     def _web_address(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
-        url = URL(value.strip())
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError(f"must look like https://apigateway.payfirma.com, not {value!r}")
-        return str(url).rstrip("/")
+        return web_address(value, "https://apigateway.payfirma.com")
 
     @property
     def auth_base(self) -> str:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from yarl import URL
-
+from bot.kit.checks import chosen, is_web_address
 from bot.models import (
     Captured,
     InvoiceStatus,
@@ -23,7 +22,6 @@ from bot.models import (
     Redirect,
     StartedPayment,
 )
-from bot.provider import PaymentRejected
 from plugins.pingproxies import errors, wire
 from plugins.pingproxies.convert import moment, status_of
 
@@ -33,23 +31,7 @@ NOTHING_CHARGED = "Nothing was charged."
 
 def choose(options: PaymentOptions, request: PaymentRequest) -> PaymentMethod:
     """The method to pay with, or `PaymentRejected` saying what changed since the menu."""
-    method = options.method(request.method_id)
-    if method is None:
-        offered = ", ".join(m.name for m in options.selectable_methods) or "none"
-        raise PaymentRejected(
-            f"PingProxies does not offer payment method {request.method_id!r} for this "
-            f"invoice; methods offered now: {offered}. {NOTHING_CHARGED}"
-        )
-    if not method.selectable:
-        raise PaymentRejected(f"{method.name} cannot be used: {method.reason}. {NOTHING_CHARGED}")
-    if request.issuer_id:
-        raise PaymentRejected(f"{method.name} takes no bank; choose the method again.")
-    if request.amount != options.total:
-        raise PaymentRejected(
-            f"The amount changed: you confirmed {request.amount} but PingProxies now asks "
-            f"{options.total} for this invoice. Review the invoice and confirm again. "
-            f"{NOTHING_CHARGED}"
-        )
+    method, _ = chosen(options, request, title="PingProxies", after=NOTHING_CHARGED)
     return method
 
 
@@ -58,14 +40,14 @@ def started(result: wire.PayResult, method: PaymentMethod) -> StartedPayment:
     reference = result.payment_transaction_id
     if result.payment_type == "capture":
         return StartedPayment(start=Captured(), provider_reference=reference)
-    url = URL(result.payment_redirect_url or "")
-    if url.scheme not in ("http", "https") or not url.host:
+    url = result.payment_redirect_url or ""
+    if not is_web_address(url):
         raise errors.unreadable(
             "invoice pay",
             f"payment_redirect_url {result.payment_redirect_url!r} is not a web address "
             f"for {method.name}",
         )
-    return StartedPayment(start=Redirect(url=str(url)), provider_reference=reference)
+    return StartedPayment(start=Redirect(url=url), provider_reference=reference)
 
 
 def outcome(item: wire.Invoice, landing: Mapping[str, str]) -> PaymentOutcome:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import ipaddress
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
-from yarl import URL
+
+from bot.kit.checks import web_address
 
 
 class PingProxiesCredentials(BaseModel):
@@ -33,12 +34,7 @@ class PingProxiesCredentials(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _web_address(cls, value: str) -> str:
-        url = URL(value.strip())
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError(
-                f"the base URL must look like https://api.pingproxies.com, not {value!r}"
-            )
-        return str(url).rstrip("/")
+        return web_address(value, "https://api.pingproxies.com")
 
     @field_validator("client_ip")
     @classmethod

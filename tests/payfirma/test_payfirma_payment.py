@@ -220,7 +220,7 @@ async def test_a_transaction_for_another_amount_is_not_ours(
     ("changes", "expected"),
     [
         ({"amount": Money.of("57.76", "CAD")}, "The amount changed: you confirmed CA$57.76"),
-        ({"method_id": "card"}, "That payment method cannot be used"),
+        ({"method_id": "card"}, "Payfirma does not offer payment method 'card'"),
         ({"issuer_id": "BANK"}, "Card on Payfirma's payment page takes no bank"),
     ],
 )
