@@ -1,6 +1,12 @@
 """Issuing invoices: the core's `InvoiceDraft` as Payfirma's create body, the check after,
 and e-mailing an invoice. None of these calls is ever retried: a repeat could bill twice.
 
+The form gives a customer's name and e-mail, while Payfirma files an invoice under a
+customer only by the documented `customer_id`. Payfirma's invoices carry `customer_id`
+next to `recipient_email`, so the id is learned from the invoices already issued to that
+address (one documented read); a first invoice to an address, or an address shared by
+several customers, goes without one rather than under a guessed customer.
+
 Totals are the draft's own (lines rounded half up to the cent, tax per line), sent as
 exact decimal dollars. Each line's tax goes in `tax1` as a percentage (`percentile:
 true`) and the invoice-level `tax1` carries the tax in dollars; in Payfirma's example
@@ -9,6 +15,7 @@ both readings give the same numbers, so which one it means is our inference.
 
 from __future__ import annotations
 
+import logging
 import re
 from decimal import Decimal
 
@@ -23,6 +30,9 @@ from bot.provider import (
 )
 from plugins.payfirma import checkout, convert, listing, wire
 from plugins.payfirma.api import PayfirmaApi
+from plugins.payfirma.paging import MAX_LIMIT
+
+log = logging.getLogger(__name__)
 
 TAX_LABEL = "Tax"
 EMAIL = re.compile(r"^[^@\s/]+@[^@\s/]+\.[^@\s/]+$")
@@ -41,7 +51,31 @@ def split_name(name: str) -> tuple[str, str]:
     return (first, last) if first else (last, "")
 
 
-def new_invoice(draft: InvoiceDraft, *, send: bool) -> wire.NewInvoice:
+async def customer_of(api: PayfirmaApi, email: str) -> int | None:
+    """The `customer_id` of the invoices Payfirma holds for `email`, if they agree on one."""
+    wanted = email.strip().casefold()
+    found = {
+        item.customer_id
+        for item in await api.invoices(MAX_LIMIT)
+        if not isinstance(item, str)
+        and item.customer_id is not None
+        and item.customer_id > 0
+        and (item.recipient_email or "").strip().casefold() == wanted
+    }
+    if len(found) > 1:
+        log.warning(
+            "Payfirma files invoices to %s under %d customers (%s); the new invoice gets "
+            "no customer_id rather than a guessed one",
+            email,
+            len(found),
+            ", ".join(map(str, sorted(found))),
+        )
+    return found.pop() if len(found) == 1 else None
+
+
+def new_invoice(
+    draft: InvoiceDraft, *, send: bool, customer_id: int | None = None
+) -> wire.NewInvoice:
     first, last = split_name(draft.customer_name)
     items = [
         wire.NewItem(
@@ -57,6 +91,7 @@ def new_invoice(draft: InvoiceDraft, *, send: bool) -> wire.NewInvoice:
         due_date=None if draft.due is None else convert.epoch_millis(draft.due),
         title=draft.title,
         description=draft.description,
+        customer_id=customer_id,
         recipient_email=draft.customer_email,
         recipient_first_name=first,
         recipient_last_name=last,
@@ -106,8 +141,9 @@ async def create(api: PayfirmaApi, draft: InvoiceDraft, *, send: bool) -> Invoic
         raise PaymentRejected(
             f"Payfirma invoices are in CAD or USD only, not {draft.currency.upper()}."
         )
+    body = new_invoice(draft, send=send, customer_id=await customer_of(api, draft.customer_email))
     try:
-        created = await api.create(new_invoice(draft, send=send), draft=not send)
+        created = await api.create(body, draft=not send)
     except RateLimited:
         raise
     except ProviderUnavailable as error:

@@ -13,7 +13,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictInt, StrictStr
 
 _DECIMAL = re.compile(r"-?\d+(\.\d+)?")
 
@@ -107,12 +107,17 @@ class NewItem(Model):
 
 
 class NewInvoice(Model):
-    """The create and create-draft body; `invoice_id` is "" and `status` "Unpaid" as shown."""
+    """The create and create-draft body; `invoice_id` is "" and `status` "Unpaid" as shown.
+
+    `customer_id` (an int, as documented) files the invoice under a customer, which is
+    what puts it in `GET /invoice/customer/{customer_id}`; left out when not known.
+    """
 
     due_date: int | None = None
     title: str = ""
     language: str = "ENGLISH"
     description: str = ""
+    customer_id: StrictInt | None = None
     recipient_email: str
     recipient_first_name: str = ""
     recipient_last_name: str = ""

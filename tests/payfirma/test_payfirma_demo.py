@@ -128,3 +128,35 @@ async def test_an_invoice_created_in_slack_is_paid_by_the_customer(
     assert "Invoice paid" in page  # CA$9.90: an odd dollar amount, approved by the sandbox
     (posted,) = await slack.wait_until(lambda: slack.messages(BILLING))
     assert f"The customer paid Payfirma invoice {invoice_id}" in str(posted.blocks)
+
+
+async def test_an_invoice_created_in_slack_for_a_known_customer_is_filed_under_them(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    """The form asks only for an e-mail; Payfirma's own invoices to it name the customer."""
+    pat = person("U0PAYER")
+    slack = demo.slack[EMULATOR]
+    await pat.types("new payfirma")
+    await slack.wait_until(lambda: slack.modal("U0PAYER"))
+    await slack.submit_view(
+        "U0PAYER",
+        values={
+            "customer_name": {"value": "Jordan Lee"},
+            "customer_email": {"value": "jordan@mapleleaf.example"},
+            "currency": {"value": "CAD"},
+            "item1_description": {"value": "Oven service"},
+            "item1_quantity": {"value": "1"},
+            "item1_price": {"value": "75.00"},
+            "mode": {"value": "draft"},
+        },
+    )
+    await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "Total CA$75.00" in str(m.definition)
+    )
+    await slack.submit_view("U0PAYER")
+    await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "was created" in str(m.definition)
+    )
+    sandbox = demo.sandboxes["payfirma"][SANDBOX]
+    created = max(sandbox.invoices.values(), key=lambda item: item.invoice_id)
+    assert (created.items[0].item, created.customer_id) == ("Oven service", 5002)

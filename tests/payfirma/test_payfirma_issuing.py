@@ -15,6 +15,8 @@ from plugins.payfirma.issuing import quantity_text, split_name
 from plugins.payfirma.sandbox import SandboxState
 from plugins.payfirma.sandbox.state import Email
 
+POST_INVOICE = ("POST", "/invoice")
+
 
 def line(description: str, quantity: str, price: str, tax: str = "0", currency: str = "CAD"):
     return InvoiceLine(
@@ -97,7 +99,7 @@ async def test_the_create_body_is_as_documented(
 ) -> None:
     new = draft(line("Ten cents", "1", "0.10", "5"), line("Hours", "1.5", "0.20"))
     await provider.create_invoice(new, send=True)
-    (seen,) = [seen for seen in sandbox.requests if seen.path == "/invoice"]
+    (seen,) = [seen for seen in sandbox.requests if (seen.method, seen.path) == POST_INVOICE]
     body = json.loads(seen.body, parse_float=Decimal)
     assert body["items"] == [
         {
@@ -124,7 +126,66 @@ async def test_the_create_body_is_as_documented(
     assert body["due_date"] == 1896134399000  # 2030-01-31 23:59:59 UTC, epoch milliseconds
     assert body["recipient_first_name"] == "Mary Ann" and body["recipient_last_name"] == "Smith"
     assert (body["status"], body["invoice_id"], body["resend_invoice"]) == ("Unpaid", "", True)
+    assert "customer_id" not in body  # a first invoice to this address: no customer known yet
     assert b'"total":0.41,' in seen.body and b"0.30000000000000004" not in seen.body
+
+
+def sent_bodies(sandbox: SandboxState) -> list[dict[str, object]]:
+    return [
+        json.loads(seen.body, parse_float=Decimal)
+        for seen in sandbox.requests
+        if seen.method == "POST" and seen.path in ("/invoice", "/invoice/draft")
+    ]
+
+
+@pytest.mark.parametrize("send", [True, False], ids=["sent", "draft"])
+async def test_an_invoice_to_a_known_customer_is_filed_under_them(
+    provider: PayfirmaProvider, sandbox: SandboxState, send: bool
+) -> None:
+    before = {item.id for item in await provider.customer_invoices(5001)}
+    assert before == {"212947", "212950"}  # Northwind Traders, dana@northwind.example
+    new = draft(line("Hours", "2", "40"), customer_email="Dana@Northwind.example")
+    invoice = await provider.create_invoice(new, send=send)
+    (body,) = sent_bodies(sandbox)
+    assert body["customer_id"] == 5001 and body["recipient_email"] == "Dana@Northwind.example"
+    after = {item.id for item in await provider.customer_invoices(5001)}
+    assert after == before | {invoice.id}
+    assert invoice.id not in {item.id for item in await provider.customer_invoices(5002)}
+
+
+async def test_a_new_address_goes_without_a_customer(
+    provider: PayfirmaProvider, sandbox: SandboxState
+) -> None:
+    invoice = await provider.create_invoice(draft(line("Hours", "1", "80")), send=True)
+    (body,) = sent_bodies(sandbox)
+    assert "customer_id" not in body
+    lists = [await provider.customer_invoices(n) for n in (5001, 5002, 5003)]
+    assert invoice.id not in {item.id for found in lists for item in found}
+
+
+async def test_an_address_shared_by_two_customers_is_not_guessed(
+    provider: PayfirmaProvider, sandbox: SandboxState, caplog: pytest.LogCaptureFixture
+) -> None:
+    shared = "accounts@shared.example"
+    for customer in (5001, 5002):
+        await provider.create_invoice(draft(line("Setup", "1", "10")), send=False)
+        key = max(sandbox.invoices)
+        sandbox.invoices[key] = sandbox.invoices[key].model_copy(
+            update={"customer_id": customer, "recipient_email": shared}
+        )
+    await provider.create_invoice(draft(line("Hours", "1", "80"), customer_email=shared), send=True)
+    assert "customer_id" not in sent_bodies(sandbox)[-1]
+    assert "under 2 customers (5001, 5002)" in caplog.text
+
+
+async def test_a_failed_customer_lookup_creates_nothing(
+    provider: PayfirmaProvider, sandbox: SandboxState
+) -> None:
+    sandbox.inject("error", count=3, path="/invoice")
+    with pytest.raises(ProviderUnavailable) as raised:
+        await provider.create_invoice(draft(line("Hours", "1", "80")), send=True)
+    assert sandbox.count("POST", "/invoice") == 0 and sandbox.emails == []
+    assert "may have been created" not in str(raised.value)
 
 
 async def test_totals_that_differ_are_rejected(
@@ -152,10 +213,12 @@ async def test_other_currencies_are_refused_before_asking(
 
 
 async def test_create_is_never_retried(provider: PayfirmaProvider, sandbox: SandboxState) -> None:
-    sandbox.inject("error", count=3, path="/invoice")
+    # Faults match paths, not methods, and the customer lookup reads GET /invoice first:
+    # the draft route is the same create call on a path nothing else uses.
+    sandbox.inject("error", count=3, path="/invoice/draft")
     with pytest.raises(ProviderUnavailable) as raised:
-        await provider.create_invoice(draft(line("Hours", "1", "80")), send=True)
-    assert sandbox.count("POST", "/invoice") == 1
+        await provider.create_invoice(draft(line("Hours", "1", "80")), send=False)
+    assert sandbox.count("POST", "/invoice/draft") == 1
     assert str(raised.value).endswith(
         "The invoice may have been created; check PayHQ before trying again."
     )

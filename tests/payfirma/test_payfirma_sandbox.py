@@ -162,6 +162,7 @@ async def test_create_refuses_what_the_documents_do_not_show(
         (bad_quantity, "items.0.quantity: Input should be a valid string"),
         (bad_price, "items.0.price: Value error, expected a decimal number, got str"),
         (good | {"currency": "EUR"}, "currency must be CAD or USD, not 'EUR'"),
+        (good | {"customer_id": "5001"}, "customer_id: Input should be a valid integer"),
     ):
         status, said = await call(
             http, "POST", server.make_url("/invoice"), headers=auth, data=wire.encode(body)
@@ -360,3 +361,8 @@ async def test_the_documented_create_body_comes_back_with_the_documented_total(
         Decimal("2"),
         1271438,
     )
+    status, listed = await call(
+        http, "GET", server.make_url("/invoice/customer/1271438?limit=5"), headers=auth
+    )
+    assert status == 200
+    assert [item["invoice_id"] for item in listed["invoices"]] == [made["invoice_id"]]

@@ -121,7 +121,7 @@ def create(state: SandboxState, body: wire.NewInvoice, *, draft: bool) -> wire.I
             "recipient_email": body.recipient_email,
             "recipient_first_name": body.recipient_first_name,
             "recipient_last_name": body.recipient_last_name,
-            "customer_id": body.model_extra.get("customer_id") if body.model_extra else None,
+            "customer_id": body.customer_id,
             "resend_invoice": body.resend_invoice,
             **priced(items, state.tax_rounding),
         }
