@@ -57,7 +57,6 @@ def hpp_request(
         first_name=item.recipient_first_name or None,
         last_name=item.recipient_last_name or None,
         email=item.recipient_email or None,
-        return_url=request.return_url,
     )
 
 

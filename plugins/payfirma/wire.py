@@ -139,7 +139,8 @@ class Sent(Model):
 
 
 class HppRequest(Model):
-    """Hosted payment page init; `return_url` is ours (Payfirma takes it from PayHQ)."""
+    """Hosted payment page init, as documented: the return URL is not sent, Payfirma takes
+    it from the Hosted Pay Page settings in PayHQ."""
 
     amount: Dollars
     currency: str
@@ -151,7 +152,6 @@ class HppRequest(Model):
     first_name: str | None = None
     last_name: str | None = None
     email: str | None = None
-    return_url: str | None = None
 
 
 class HppLink(Model):

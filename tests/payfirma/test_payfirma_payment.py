@@ -72,8 +72,7 @@ async def test_hpp_init_carries_total_state_and_invoice(
         "first_name": "Sam",
         "last_name": "Okafor",
         "email": "sam@harbourlabs.example",
-        "return_url": RETURN_URL,
-    }
+    }  # exactly the documented fields: the return URL is a PayHQ setting
     assert b'"amount":321.43,' in seen.body
     (session,) = sandbox.sessions.values()
     assert url.endswith(f"/hpp/{session.id}")
@@ -246,12 +245,12 @@ async def test_the_dashboard_return_url_wins(
         assert answer.headers["Location"].startswith("http://127.0.0.1:9/elsewhere?keep=1&")
 
 
-async def test_without_a_dashboard_return_url_the_request_decides(
-    provider: PayfirmaProvider, sandbox: SandboxState, http: aiohttp.ClientSession
+async def test_without_a_return_url_in_payhq_nothing_starts(
+    provider: PayfirmaProvider, sandbox: SandboxState
 ) -> None:
     sandbox.return_url = None
-    url = await start(provider, "212948")
-    assert (await pay_on_page(http, url))["result"] == "success"
+    with pytest.raises(PaymentRejected, match="No return URL is configured"):
+        await start(provider, "212948")
 
 
 async def test_a_separate_hpp_token_is_used_for_init(

@@ -1,8 +1,8 @@
 """Taking money: hosted payment page init, transaction lookup, and a direct sale.
 
 HPP init answers `{"data": {"url": ...}}`; the page itself is in `payment_page`. The
-return URL is the one configured "in PayHQ" (the `return_url` knob); when that is not
-set, the sandbox uses the `return_url` the client sent. A direct sale charges at once
+return URL is the one configured "in PayHQ" (the `return_url` knob): the documented init
+body has none, so without it init is refused. A direct sale charges at once
 and answers 402, Payfirma's code for a valid request that did not complete, on a decline.
 """
 
@@ -58,8 +58,8 @@ async def hpp_init(request: web.Request) -> web.Response:
     domain = URL(body.domain)
     if domain.scheme not in ("http", "https") or not domain.host:
         raise Refusal(400, "domain must be the site registered for the hosted payment page")
-    back = state.return_url or body.return_url
-    if not back:
+    back = state.return_url
+    if not back:  # as at Payfirma: the return URL is a PayHQ setting, never the request's
         raise Refusal(400, "No return URL is configured for the hosted payment page")
     session = HppSession(
         id=secrets.token_urlsafe(12),
