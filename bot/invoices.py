@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bot.models import Invoice, InvoiceQuery, today_utc
-from bot.provider import Provider, ProviderError
+from bot.provider import Direction, Provider, ProviderError
 from bot.selection import Page, Selection, Side, SortKey, Window, people_order, sort_key
 
 __all__ = [
@@ -119,7 +119,12 @@ async def gather_invoices(
     of its invoices, so the counts, sums and the next page's boundary stay consistent.
     """
     today = today_utc()
-    selections = [Selection(window, today) for _ in providers]
+    collecting = frozenset(
+        provider.name
+        for provider in providers
+        if provider.capabilities.direction is Direction.RECEIVABLE
+    )
+    selections = [Selection(window, today, collecting=collecting) for _ in providers]
 
     async def bounded(provider: Provider, selection: Selection) -> Listing:
         try:
@@ -132,7 +137,7 @@ async def gather_invoices(
             )
 
     listings = list(await asyncio.gather(*map(bounded, providers, selections)))
-    everything = Selection(window, today)
+    everything = Selection(window, today, collecting=collecting)
     for listing, selection in zip(listings, selections, strict=True):
         if listing.error is None:
             everything.absorb(selection)

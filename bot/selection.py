@@ -64,6 +64,48 @@ class Window:
 
 
 @dataclass(frozen=True)
+class Totals:
+    """Sums still open in one direction, per currency (the most urgent currency first),
+    and how many of those invoices are overdue."""
+
+    amounts: dict[str, Money]
+    overdue: int = 0
+    count: int = 0
+
+    def format(self) -> str:
+        return " + ".join(money.format() for money in self.amounts.values())
+
+
+class _Sums:
+    def __init__(self) -> None:
+        self.amounts: dict[str, Decimal] = {}
+        self.first: dict[str, SortKey] = {}  # currencies are listed most urgent first
+        self.overdue = 0
+        self.count = 0
+
+    def add(self, currency: str, amount: Decimal, key: SortKey, *, overdue: bool) -> None:
+        self.amounts[currency] = self.amounts.get(currency, Decimal(0)) + amount
+        first = self.first.get(currency)
+        self.first[currency] = key if first is None else min(first, key)
+        self.overdue += overdue
+        self.count += 1
+
+    def absorb(self, other: _Sums) -> None:
+        for currency, amount in other.amounts.items():
+            self.amounts[currency] = self.amounts.get(currency, Decimal(0)) + amount
+            first = self.first.get(currency)
+            theirs = other.first[currency]
+            self.first[currency] = theirs if first is None else min(first, theirs)
+        self.overdue += other.overdue
+        self.count += other.count
+
+    def totals(self) -> Totals:
+        ordered = sorted(self.amounts, key=self.first.__getitem__)
+        amounts = {currency: Money.of(self.amounts[currency], currency) for currency in ordered}
+        return Totals(amounts, self.overdue, self.count)
+
+
+@dataclass(frozen=True)
 class Page:
     """One page of the ordered matches, and enough about the rest to label and sum it."""
 
@@ -71,7 +113,10 @@ class Page:
     keys: list[SortKey]
     total: int
     before: int
-    due: dict[str, Money]  # still to pay on every payable match, per currency, most urgent first
+    to_pay: Totals
+    """What the team still owes on every match it pays (payables)."""
+    to_collect: Totals
+    """What the team's customers still owe on every match (receivables)."""
 
     @property
     def after(self) -> int:
@@ -133,22 +178,28 @@ class Selection:
     paid shows the last page; Previous with too few left before shows the first page).
     """
 
-    def __init__(self, window: Window, today: date) -> None:
+    def __init__(
+        self, window: Window, today: date, *, collecting: frozenset[str] = frozenset()
+    ) -> None:
+        """`collecting` names the providers whose invoices are owed to the team."""
         self.window = window
         self.today = today
+        self.collecting = collecting
         self.total = 0
         self.ahead = 0  # matches before the boundary: <= key for a page after, < key before
         after = window.side is Side.AFTER
         self._page = _Nearest(window.size, largest=not after)
         self._spare = _Nearest(window.size, largest=after)
-        self._due: dict[str, Decimal] = {}
-        self._first_due: dict[str, SortKey] = {}  # currencies are listed most urgent first
+        self._to_pay = _Sums()
+        self._to_collect = _Sums()
 
     def add(self, invoice: Invoice) -> None:
         key = sort_key(invoice, self.today)
         self.total += 1
         if invoice.payable:
-            self._owe(invoice.currency, invoice.amount_due.amount, key)
+            sums = self._to_collect if invoice.provider in self.collecting else self._to_pay
+            overdue = invoice.is_overdue(self.today)
+            sums.add(invoice.currency, invoice.amount_due.amount, key, overdue=overdue)
         bound = self.window.key
         if bound is None:
             on_page_side = True
@@ -169,13 +220,8 @@ class Selection:
         for mine, theirs in ((self._page, other._page), (self._spare, other._spare)):
             for entry in theirs.heap:
                 mine.offer(entry.key, entry.invoice)
-        for currency, amount in other._due.items():
-            self._owe(currency, amount, other._first_due[currency])
-
-    def _owe(self, currency: str, amount: Decimal, key: SortKey) -> None:
-        self._due[currency] = self._due.get(currency, Decimal(0)) + amount
-        first = self._first_due.get(currency)
-        self._first_due[currency] = key if first is None else min(first, key)
+        self._to_pay.absorb(other._to_pay)
+        self._to_collect.absorb(other._to_collect)
 
     def page(self) -> Page:
         size = self.window.size
@@ -189,14 +235,11 @@ class Selection:
             last = self.ahead - (self.ahead - 1) // size * size
             shown = self._spare.ascending()[-last:]
             before = self.ahead - last
-        due = {
-            currency: Money.of(self._due[currency], currency)
-            for currency in sorted(self._due, key=self._first_due.__getitem__)
-        }
         return Page(
             invoices=[entry.invoice for entry in shown],
             keys=[entry.key for entry in shown],
             total=self.total,
             before=before,
-            due=due,
+            to_pay=self._to_pay.totals(),
+            to_collect=self._to_collect.totals(),
         )

@@ -207,12 +207,13 @@ async def test_the_sums_to_pay_cover_every_invoice_not_just_the_page() -> None:
             (i.amount_due for i in ledger.everything() if i.payable and i.currency == currency),
             currency,
         )
-        assert page.due[currency] == expected
+        assert page.to_pay.amounts[currency] == expected
     screen = await show([ledger])
     first = next(i for i in ledger.everything() if i.payable and i.id == screen.ids[0])
-    assert list(page.due) == [first.currency, *({"EUR", "USD"} - {first.currency})]
-    money = " + ".join(m.format() for m in page.due.values())
-    assert f"253 invoices · {money} to pay · from Ledger" in screen.text
+    assert list(page.to_pay.amounts) == [first.currency, *({"EUR", "USD"} - {first.currency})]
+    assert not page.to_collect.count
+    late = f" ({page.to_pay.overdue} overdue)" if page.to_pay.overdue else ""
+    assert f"253 invoices · To pay {page.to_pay.format()}{late} · from Ledger" in screen.text
 
 
 async def test_a_failing_provider_shows_its_error_while_the_others_page() -> None:

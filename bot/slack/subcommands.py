@@ -85,7 +85,7 @@ def parse(text: str, provider_named: Callable[[str], str | None]) -> Subcommand:
         return ListInvoices(statuses=frozenset(), text=" ".join(rest))
     if head == "pay":
         if len(rest) != 1:
-            return Unknown("Say which invoice to pay, e.g. `/invoices pay INV-2024-001`.")
+            return Unknown("Say which invoice to pay, e.g. `/invoices pay INV-24-0101`.")
         return PayInvoice(rest[0])
     if head in ("connect", "new"):
         if len(rest) != 1:
@@ -127,7 +127,7 @@ HELP_LINES = (
     ("/invoices all", "every invoice, whatever its status (`paid`, `overdue` likewise)"),
     ("/invoices i3d", "only one provider's invoices (combine: `/invoices paid i3d`)"),
     ("/invoices search hosting", "invoices whose number or description matches"),
-    ("/invoices pay INV-2024-001", "straight to paying one invoice"),
+    ("/invoices pay INV-24-0101", "straight to paying one invoice"),
     ("/invoices status", "which providers are connected and whether they answer"),
     ("/invoices connect i3d", "connect a provider (admins)"),
     ("/invoices new payfirma", "create an invoice, for providers that can"),

@@ -16,7 +16,6 @@ from plugins.payfirma import PayfirmaProvider
 from plugins.payfirma.sandbox import SandboxState
 from tests.payfirma.conftest import (
     HPP_INIT,
-    RETURN_URL,
     TOKEN,
     check_for,
     open_page,

@@ -6,8 +6,9 @@ from datetime import date
 from typing import Any
 
 from bot.invoices import Gathered, Listing, Side
-from bot.models import Invoice, InvoiceStatus, Money
+from bot.models import Invoice, InvoiceStatus
 from bot.provider import Direction, Provider
+from bot.selection import Page
 from bot.slack import values
 from bot.slack.blocks.kit import (
     Block,
@@ -69,8 +70,21 @@ def _invoice_blocks(ids: Ids, invoice: Invoice, provider: Provider, today: date)
     return [section(ids, line), actions(ids, controls, name="customer")]
 
 
-def _totals(due: dict[str, Money]) -> str:
-    return " + ".join(money.format() for money in due.values()) or "nothing"
+def summary_of(page: Page, answered: list[str], failed: int) -> str:
+    """ "12 invoices · To pay €484.00 + $1,955.27 (2 overdue) · To collect CA$160.25 · from
+    …": money leaving and money coming in are never added together."""
+    parts = [f"{page.total} invoice{'s' if page.total != 1 else ''}"]
+    for label, totals in (("To pay", page.to_pay), ("To collect", page.to_collect)):
+        if totals.count:
+            late = f" ({totals.overdue} overdue)" if totals.overdue else ""
+            parts.append(f"{label} {totals.format()}{late}")
+    if not page.to_pay.count and not page.to_collect.count and not failed:
+        parts.append("nothing open")
+    source = f"from {', '.join(answered)}" if answered else "no provider answered"
+    if failed and answered:
+        source += f" ({failed} more could not be read)"
+    parts.append(source)
+    return " · ".join(parts)
 
 
 def _several(ids: Ids, provider: Provider, page: list[Invoice]) -> list[Block]:
@@ -98,10 +112,8 @@ def invoice_list(
     listings, page = gathered.listings, gathered.page
     providers = {listing.provider.name: listing.provider for listing in listings}
     answered = [escape(listing.provider.title) for listing in listings if listing.error is None]
-    summary = (
-        f"{page.total} invoice{'s' if page.total != 1 else ''} · "
-        f"{_totals(page.due)} to pay · from {', '.join(answered) or 'no provider'}"
-    )
+    failed = sum(1 for listing in listings if listing.error is not None)
+    summary = summary_of(page, answered, failed)
     blocks: list[Block] = [header(ids, title), context(ids, summary)]
     for listing in listings:
         if listing.error:
@@ -118,6 +130,12 @@ def invoice_list(
             section(
                 ids,
                 "No provider is connected yet. An admin can run `/invoices connect <provider>`.",
+            )
+        )
+    elif not page.total and failed:
+        blocks.append(
+            section(
+                ids, "No invoices from the providers that answered; the others may still have some."
             )
         )
     elif not page.total:
@@ -175,7 +193,14 @@ def help_message(lines: tuple[tuple[str, str], ...], problem: str | None = None)
     blocks: list[Block] = []
     if problem:
         blocks.append(section(ids, f":warning: {problem}"))
-    blocks += [section(ids, f"*invoicebot* lists and pays invoices from your providers.\n{body}")]
+    blocks += [
+        section(ids, f"*invoicebot* lists and pays invoices from your providers.\n{body}"),
+        context(
+            ids,
+            "*To pay* sums what your team owes its suppliers; *To collect* sums what your "
+            "customers owe your team. Each is per currency, overdue invoices first.",
+        ),
+    ]
     text = (
         (problem + " " if problem else "")
         + "invoicebot commands: "
