@@ -131,3 +131,31 @@ async def test_respond_posts_the_message_over_the_shared_session() -> None:
         {"text": "Open invoices", "blocks": [{"type": "divider"}], "replace_original": True},
         {"text": "again"},
     ]
+
+
+async def test_under_a_steady_flood_each_follow_up_is_late_by_its_patience_not_more() -> None:
+    """Acks that keep arriving (the count never reaches zero) must not hold every list
+    for long: each waits its own patience, then runs."""
+    acks = AckFirst(patience=0.05, slots=4)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    async def flood() -> None:
+        while not stop.is_set():
+            with acks.acking():
+                await asyncio.sleep(0.01)
+
+    floods = [asyncio.create_task(flood()) for _ in range(3)]
+    late: list[float] = []
+
+    async def listing() -> None:
+        began = loop.time()
+        async with acks.follow_up():
+            late.append(loop.time() - began)
+            await asyncio.sleep(0.01)
+
+    await asyncio.gather(*(listing() for _ in range(8)))
+    stop.set()
+    await asyncio.gather(*floods)
+    assert len(late) == 8
+    assert max(late) < 0.05 + 2 * 0.01 + 0.1  # patience, then at most two rounds of slots

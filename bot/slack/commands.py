@@ -144,8 +144,8 @@ async def on_invoices(
             subject=text or "open",
             batched=True,
         )
-        await svc.acks.turn()
-        await respond(**await listing_message(svc, team_id, request, text=text))
+        async with svc.acks.follow_up():
+            await respond(**await listing_message(svc, team_id, request, text=text))
         return
     if isinstance(request, PayInvoice):
         await ack()
