@@ -139,3 +139,36 @@ def test_a_billing_channel_name_instead_of_an_id_is_refused(tmp_path: Path) -> N
     assert result.returncode == 2
     assert "INVOICEBOT_BILLING_CHANNEL" in result.stdout + result.stderr
     assert "channel id" in result.stdout + result.stderr
+
+
+def test_run_loads_no_development_tool(tmp_path: Path) -> None:
+    """Sandboxes, their kit and the local Slack are for the demo and tests only."""
+    script = (
+        "import sys, bot.cli as cli\n"
+        "async def serve(settings, app):\n"
+        "    tools = ('sandbox', 'slack_emulator', 'bot.demo')\n"
+        "    print(sorted(m for m in sys.modules if any(t in m for t in tools)))\n"
+        "cli._serve = serve\n"
+        "sys.exit(cli.main(['run']))\n"
+    )
+    keep = {k: os.environ[k] for k in ("PATH", "HOME", "SYSTEMROOT") if k in os.environ}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={
+            **keep,
+            "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_SIGNING_SECRET": "s",
+            "INVOICEBOT_PUBLIC_URL": "https://bot.example.test",
+            "INVOICEBOT_SECRET_KEY": generate_key(),
+            "INVOICEBOT_BILLING_CHANNEL": "C1",
+            "INVOICEBOT_DATABASE": str(tmp_path / "run.sqlite"),
+        },
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

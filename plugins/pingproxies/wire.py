@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 T = TypeVar("T")
 
@@ -34,12 +34,16 @@ class Envelope(WireModel, Generic[T]):
 
 
 class Invoice(WireModel):
-    """Amounts in integer cents; datetimes as "YYYY-MM-DD HH:MM:SS" in UTC."""
+    """Amounts in integer cents; datetimes as "YYYY-MM-DD HH:MM:SS" in UTC.
+
+    An invoice sent without its number is known by its id; one sent without its currency
+    still says whether it is paid, though it cannot be shown with an amount.
+    """
 
     invoice_id: str
-    invoice_number: str
+    invoice_number: str = ""
     invoice_status: str
-    invoice_currency: str
+    invoice_currency: str = ""
     invoice_total: int
     invoice_amount_remaining: int
     invoice_creation_datetime: str
@@ -50,6 +54,13 @@ class Invoice(WireModel):
     invoice_paid_datetime: str | None = None
     invoice_url: str | None = None
     invoice_last_payment_error: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _number_or_id(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not str(data.get("invoice_number") or "").strip():
+            return {**data, "invoice_number": data.get("invoice_id")}
+        return data
 
 
 class SearchPage(WireModel):

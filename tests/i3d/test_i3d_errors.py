@@ -47,7 +47,7 @@ async def test_good_key_verifies_with_one_cheap_call(
     provider: I3DProvider, sandbox: SandboxState
 ) -> None:
     await provider.verify()
-    assert [(seen.path, seen.ranged_data) for seen in sandbox.requests] == [
+    assert [(seen.path, seen.header("RANGED-DATA")) for seen in sandbox.requests] == [
         (LIST, "start=0,results=1")
     ]
 

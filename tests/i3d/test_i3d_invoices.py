@@ -77,7 +77,11 @@ async def test_paging_walks_every_invoice_once(
             break
     assert len(cursors) == 4  # 61 invoices in pages of 20
     assert len(numbers) == len(set(numbers)) == 61
-    asked = [seen.ranged_data for seen in sandbox.requests if seen.path == "/v3/account/invoice"]
+    asked = [
+        seen.header("RANGED-DATA")
+        for seen in sandbox.requests
+        if seen.path == "/v3/account/invoice"
+    ]
     assert asked == [f"start={start},results=20" for start in (0, 20, 40, 60)]
 
 

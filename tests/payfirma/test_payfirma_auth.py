@@ -21,7 +21,7 @@ from tests.payfirma.conftest import CLIENT_ID, CLIENT_SECRET, LIST, TOKEN, Clock
 
 
 def bearers(sandbox: SandboxState) -> list[str]:
-    return [seen.authorization or "" for seen in sandbox.requests if seen.path != TOKEN]
+    return [seen.header("Authorization") or "" for seen in sandbox.requests if seen.path != TOKEN]
 
 
 async def test_token_is_fetched_once_and_reused(
@@ -42,7 +42,7 @@ async def test_token_request_sends_basic_and_form_credentials(
     await provider.verify()
     (request,) = [seen for seen in sandbox.requests if seen.path == TOKEN]
     expected = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
-    assert request.authorization == f"Basic {expected}"
+    assert request.header("Authorization") == f"Basic {expected}"
     form = parse_qs(request.body.decode())
     assert form == {
         "grant_type": ["client_credentials"],

@@ -259,5 +259,5 @@ async def test_a_separate_hpp_token_is_used_for_init(
     provider = make_provider(hpp_token="hpp-token-51aa")
     await start(provider, "212948")
     (seen,) = [seen for seen in sandbox.requests if seen.path == HPP_INIT]
-    assert seen.authorization == "Bearer hpp-token-51aa"
+    assert seen.header("Authorization") == "Bearer hpp-token-51aa"
     assert sandbox.count("POST", TOKEN) == 1  # for reading the invoice only

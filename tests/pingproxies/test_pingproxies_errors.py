@@ -95,8 +95,8 @@ async def test_persistent_server_error_is_unavailable_with_its_words(
         await provider.get_invoice("inv_sbx0101")
     message = str(raised.value)
     assert message.startswith(
-        "PingProxies had a server error (HTTP 500: Internal Server Error: Something went "
-        "wrong (sandbox fault); request id "
+        "PingProxies had a server error (HTTP 500: Internal Server Error: Internal server "
+        "error (sandbox fault); request id "
     )
     assert message.endswith("); try again in a few minutes.")
     assert sandbox.count("GET", RETRIEVE) == 3

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
+from bot.sandbox import sandbox_app
 from plugins.i3d import wire
 from plugins.i3d.sandbox import control, endpoints, payment_page
 from plugins.i3d.sandbox.middleware import i3d_api
@@ -46,14 +47,6 @@ def create_app(
         public_url=public_url,
     )
     state.add_invoices(sample_invoices(int(time.time())) if invoices is None else invoices)
-    app = web.Application(middlewares=[i3d_api])
-    app[SANDBOX] = state
-    endpoints.setup(app)
-    payment_page.setup(app)
-    control.setup(app)
-    app.on_shutdown.append(_release_hangs)
-    return app
-
-
-async def _release_hangs(app: web.Application) -> None:
-    app[SANDBOX].stopping.set()
+    return sandbox_app(
+        SANDBOX, state, i3d_api, (endpoints.setup, payment_page.setup, control.setup)
+    )

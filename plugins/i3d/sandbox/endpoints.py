@@ -6,15 +6,13 @@ answers with one object, as their schemas say.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
-from pydantic import ValidationError
 
+from bot.sandbox import BodyProblem, read_body
 from plugins.i3d import wire
 from plugins.i3d.sandbox import billing
 from plugins.i3d.sandbox.replies import ENTITY_NOT_FOUND, INVALID_INPUT, Refusal, ok
-from plugins.i3d.sandbox.state import ABSENT, SANDBOX, SandboxState, Transaction
+from plugins.i3d.sandbox.state import SANDBOX, SandboxState, Transaction
 
 DEFAULT_RANGE = (0, 25)
 MAX_RESULTS = 1000
@@ -45,16 +43,9 @@ async def list_invoices(request: web.Request) -> web.Response:
     page = everything[start : start + results]
     ranged = f"start={start},results={len(page)},total={len(everything)}"
     return ok(
-        [drifted(item.to_json(), state.drift.get(item.id)) for item in page],
+        [state.drifted(item.to_json(), item.id, item.invoiceNumber) for item in page],
         **{"RANGED-DATA": ranged},
     )
-
-
-def drifted(body: dict[str, Any], changes: dict[str, Any] | None) -> dict[str, Any]:
-    if not changes:
-        return body
-    changed = {**body, **changes}
-    return {key: value for key, value in changed.items() if value != ABSENT}
 
 
 async def prepare(request: web.Request) -> web.Response:
@@ -68,11 +59,9 @@ async def prepare(request: web.Request) -> web.Response:
 async def register(request: web.Request) -> web.Response:
     state = request.app[SANDBOX]
     try:
-        body = wire.PayRegister.model_validate_json(await request.read())
-    except ValidationError as error:
-        problem = error.errors()[0]
-        where = ".".join(str(part) for part in problem["loc"])
-        raise Refusal(422, problem["msg"], code=INVALID_INPUT, property=where) from None
+        body = await read_body(request, wire.PayRegister)
+    except BodyProblem as problem:
+        raise Refusal(422, problem.problem, code=INVALID_INPUT, property=problem.where) from None
     transaction = billing.register(state, body)
     return ok(registered(state, transaction, str(request.url.origin())))
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import sandbox
 from plugins.i3d import wire
 
 ENTITY_NOT_FOUND = 10001
@@ -20,15 +21,16 @@ TOO_MANY_REQUESTS = 10006
 INTERNAL_ERROR = 10500
 
 
-class Refusal(Exception):
+CODES = {404: ENTITY_NOT_FOUND, 429: TOO_MANY_REQUESTS, 500: INTERNAL_ERROR}
+
+
+class Refusal(sandbox.Refusal):
     """Raised by handlers and billing rules; the middleware turns it into an Error body."""
 
     def __init__(
         self, status: int, message: str, *, code: int = NOT_PAYABLE, property: str = ""
     ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+        super().__init__(status, message)
         self.code = code
         self.property = property
 
@@ -42,6 +44,11 @@ def error(
 ) -> web.Response:
     body = wire.Error(errorCode=code, errorMessage=message, errors=details or [])
     return web.json_response(body.to_json(), status=status)
+
+
+def error_for(status: int, message: str) -> web.Response:
+    """An Error body whose code follows from the HTTP status."""
+    return error(status, CODES.get(status, INVALID_INPUT), message)
 
 
 def ok(payload: wire.WireModel | list[Any], **headers: str) -> web.Response:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
+from bot.sandbox import sandbox_app
 from plugins.payfirma import wire
 from plugins.payfirma.sandbox import control, endpoints, oauth, payment_page, payments
 from plugins.payfirma.sandbox.middleware import payfirma_api
@@ -51,13 +52,5 @@ def create_app(
         public_url=public_url,
     )
     state.add_invoices(sample_invoices(int(time.time())) if invoices is None else invoices)
-    app = web.Application(middlewares=[payfirma_api])
-    app[SANDBOX] = state
-    for part in (oauth, endpoints, payments, payment_page, control):
-        part.setup(app)
-    app.on_shutdown.append(_release_hangs)
-    return app
-
-
-async def _release_hangs(app: web.Application) -> None:
-    app[SANDBOX].stopping.set()
+    parts = (oauth, endpoints, payments, payment_page, control)
+    return sandbox_app(SANDBOX, state, payfirma_api, [part.setup for part in parts])

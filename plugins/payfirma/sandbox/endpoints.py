@@ -7,6 +7,8 @@ sandbox serves both and the plugin lets an admin choose. Lists answer
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from plugins.payfirma import wire
@@ -40,18 +42,25 @@ async def list_invoices(request: web.Request) -> web.Response:
     if state.list_body is not None:  # a shape set by a test: the documents' own sample
         return web.Response(body=state.list_body, content_type="application/json")
     items = list(state.invoices.values())[: limit_of(request)]
-    return ok({"invoices": [item.to_json() for item in items]})
+    return ok({"invoices": [served(state, item) for item in items]})
 
 
 async def customer_invoices(request: web.Request) -> web.Response:
     raw = request.match_info["customer_id"]
     wanted = int(raw) if raw.lstrip("-").isdigit() else None
-    items = [i for i in request.app[SANDBOX].invoices.values() if i.customer_id == wanted]
-    return ok({"invoices": [item.to_json() for item in items[: limit_of(request)]]})
+    state = request.app[SANDBOX]
+    items = [i for i in state.invoices.values() if i.customer_id == wanted]
+    return ok({"invoices": [served(state, item) for item in items[: limit_of(request)]]})
 
 
 async def retrieve(request: web.Request) -> web.Response:
-    return ok(found(request.app[SANDBOX], request))
+    state = request.app[SANDBOX]
+    return ok(served(state, found(state, request)))
+
+
+def served(state: SandboxState, item: wire.Invoice) -> dict[str, Any]:
+    """The invoice as the API answers it today, drift included."""
+    return state.drifted(item.to_json(), item.invoice_id)
 
 
 async def create(request: web.Request) -> web.Response:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
+from bot import sandbox
 from plugins.payfirma import wire
 
 M = TypeVar("M", bound=BaseModel)
@@ -20,13 +21,18 @@ BAD_REQUEST = "BAD_REQUEST"
 NOT_FOUND = "NOT_FOUND"
 
 
-class Refusal(Exception):
+CODES = {
+    404: NOT_FOUND,
+    429: "TOO_MANY_REQUESTS",
+    500: "INTERNAL_SERVER_ERROR",
+}
+
+
+class Refusal(sandbox.Refusal):
     """Raised by handlers and billing rules; the middleware turns it into an error body."""
 
     def __init__(self, status: int, message: str, *, code: str = BAD_REQUEST) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+        super().__init__(status, message)
         self.code = code
 
     def response(self) -> web.Response:
@@ -35,6 +41,11 @@ class Refusal(Exception):
 
 def error(status: int, code: str, message: str, **extra: Any) -> web.Response:
     return ok({"error": code, "message": message, **extra}, status=status)
+
+
+def error_for(status: int, message: str) -> web.Response:
+    """An error body whose code follows from the HTTP status."""
+    return error(status, CODES.get(status, BAD_REQUEST), message)
 
 
 def ok(payload: Any, *, status: int = 200, **headers: str) -> web.Response:
@@ -50,12 +61,6 @@ def ok(payload: Any, *, status: int = 200, **headers: str) -> web.Response:
 async def parsed(request: web.Request, model: type[M]) -> M:
     """The request body as `model`, read with exact decimals; 400 with the reason if not."""
     try:
-        data = wire.decode(await request.read())
-    except ValueError:
-        raise Refusal(400, "The request body is not valid JSON") from None
-    try:
-        return model.model_validate(data)
-    except ValidationError as problem:
-        first = problem.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "body"
-        raise Refusal(400, f"{where}: {first['msg']}") from None
+        return await sandbox.read_body(request, model, decode=wire.decode)
+    except sandbox.BodyProblem as problem:
+        raise Refusal(400, str(problem)) from None

@@ -6,12 +6,9 @@ too, so tests set them from Python and the control routes set the very same fiel
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import itertools
 import secrets
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,23 +16,11 @@ from typing import ClassVar, Literal, get_args
 
 from aiohttp import web
 
-from bot.sandbox import FaultInjection
+from bot.sandbox import SandboxBase
 from plugins.payfirma import wire
 
 FaultKind = Literal["error", "hang", "malformed", "shape", "rate_limit", "unauthorized", "decline"]
 TaxRounding = Literal["line", "invoice"]
-REQUESTS_KEPT = 2000
-
-
-@dataclass(frozen=True)
-class Seen:
-    """A request as it reached the sandbox, kept so tests can check what the client sent."""
-
-    method: str
-    path: str
-    raw_path: str
-    authorization: str | None
-    body: bytes
 
 
 @dataclass
@@ -89,7 +74,7 @@ class Email:
 
 
 @dataclass
-class SandboxState(FaultInjection):
+class SandboxState(SandboxBase):
     FAULT_KINDS: ClassVar[tuple[str, ...]] = get_args(FaultKind)
 
     client_id: str
@@ -98,19 +83,14 @@ class SandboxState(FaultInjection):
     invoices: dict[int, wire.Invoice]
     hpp_token: str | None = None
     merchant_id: str = "70017"
-    latency: float = 0.0
-    hang_seconds: float = 30.0
     token_lifetime: int = 3600
     tax_rounding: TaxRounding = "line"
-    public_url: str | None = None
     list_body: bytes | None = None
     """When set, the invoice list answers exactly this body (e.g. the documents' sample)."""
     tokens: dict[str, float] = field(default_factory=dict)
     sessions: dict[str, HppSession] = field(default_factory=dict)
     transactions: dict[str, Transaction] = field(default_factory=dict)
     emails: list[Email] = field(default_factory=list)
-    requests: deque[Seen] = field(default_factory=lambda: deque(maxlen=REQUESTS_KEPT))
-    stopping: asyncio.Event = field(default_factory=asyncio.Event)
     clock: Callable[[], float] = time.monotonic
     transaction_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(880_001))
 
@@ -133,15 +113,6 @@ class SandboxState(FaultInjection):
     def expire_tokens(self) -> None:
         """Every token issued so far stops working, as if its lifetime had run out."""
         self.tokens.clear()
-
-    def count(self, method: str, path: str) -> int:
-        """How many times a route was called: proves what the client did and did not retry."""
-        return sum(1 for seen in self.requests if (seen.method, seen.path) == (method, path))
-
-    async def hang(self) -> None:
-        """Stall like a stuck server, but let go when the app shuts down."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.stopping.wait(), self.hang_seconds)
 
 
 SANDBOX: web.AppKey[SandboxState] = web.AppKey("payfirma_sandbox", SandboxState)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
+from bot.sandbox import sandbox_app
 from plugins.pingproxies import wire
 from plugins.pingproxies.sandbox import control, endpoints, payment_page
 from plugins.pingproxies.sandbox.middleware import pingproxies_api
@@ -67,14 +68,5 @@ def create_app(
         rate_limit=rate_limit,
     )
     state.add_invoices(sample_invoices(int(time.time())) if invoices is None else invoices)
-    app = web.Application(middlewares=[pingproxies_api])
-    app[SANDBOX] = state
-    endpoints.setup(app)
-    payment_page.setup(app)
-    control.setup(app)
-    app.on_shutdown.append(_release_hangs)
-    return app
-
-
-async def _release_hangs(app: web.Application) -> None:
-    app[SANDBOX].stopping.set()
+    parts = (endpoints.setup, payment_page.setup, control.setup)
+    return sandbox_app(SANDBOX, state, pingproxies_api, parts)

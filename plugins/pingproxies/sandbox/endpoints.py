@@ -7,14 +7,15 @@ guessed path is corrected.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
-from pydantic import ValidationError
 
 from plugins.pingproxies import wire
 from plugins.pingproxies.routes import ROUTES, Operation
 from plugins.pingproxies.sandbox import billing, login, search
-from plugins.pingproxies.sandbox.replies import Refusal, ok
-from plugins.pingproxies.sandbox.state import SANDBOX
+from plugins.pingproxies.sandbox.replies import Refusal, body_as, ok
+from plugins.pingproxies.sandbox.state import SANDBOX, SandboxState
 
 
 async def search_invoices(request: web.Request) -> web.Response:
@@ -31,14 +32,21 @@ async def search_invoices(request: web.Request) -> web.Response:
         per_page=per_page,
         total_count=-1 if state.hide_total else len(found),
     )
-    return web.json_response(answer.to_json())
+    body = answer.to_json()
+    body["data"] = [drifted(state, item) for item in body["data"]]
+    return web.json_response(body)
+
+
+def drifted(state: SandboxState, item: dict[str, Any]) -> dict[str, Any]:
+    return state.drifted(item, item["invoice_id"], item["invoice_number"])
 
 
 async def retrieve(request: web.Request) -> web.Response:
-    item = request.app[SANDBOX].invoices.get(request.match_info["id"])
+    state = request.app[SANDBOX]
+    item = state.invoices.get(request.match_info["id"])
     if item is None:
         raise Refusal(404, "Not Found", "The requested invoice could not be found.")
-    return ok(item, "Invoice successfully retrieved.")
+    return ok(drifted(state, item.to_json()), "Invoice successfully retrieved.")
 
 
 async def pay_option(request: web.Request) -> web.Response:
@@ -48,12 +56,7 @@ async def pay_option(request: web.Request) -> web.Response:
 
 async def pay(request: web.Request) -> web.Response:
     state = request.app[SANDBOX]
-    try:
-        body = wire.PayRequest.model_validate_json(await request.read())
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "body"
-        raise Refusal(400, "Bad Request", f"{where}: {first['msg']}") from None
+    body = await body_as(request, wire.PayRequest)
     origin = str(request.url.origin())
     result = billing.pay(state, request.match_info["id"], body, origin)
     message = (

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hmac
 
 from aiohttp import web
-from pydantic import ValidationError
 
 from plugins.pingproxies import wire
 from plugins.pingproxies.sandbox import replies
@@ -21,12 +20,7 @@ from plugins.pingproxies.sandbox.state import SANDBOX
 
 async def login(request: web.Request) -> web.Response:
     state = request.app[SANDBOX]
-    try:
-        body = wire.LoginRequest.model_validate_json(await request.read())
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "body"
-        raise Refusal(400, "Bad Request", f"{where}: {first['msg']}") from None
+    body = await replies.body_as(request, wire.LoginRequest)
     right_email = body.customer_email_address.strip().lower() == state.email.lower()
     right_password = hmac.compare_digest(body.customer_password.encode(), state.password.encode())
     if not (right_email and right_password):

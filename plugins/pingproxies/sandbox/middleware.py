@@ -5,24 +5,25 @@ PingProxies' error body for anything that goes wrong.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import ipaddress
 import re
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from bot.sandbox import FaultReplies, Handler, answered
 from plugins.pingproxies.routes import ROUTES, Operation
 from plugins.pingproxies.sandbox import replies
-from plugins.pingproxies.sandbox.state import SANDBOX, FaultKind, SandboxState, Seen
+from plugins.pingproxies.sandbox.state import SANDBOX, SandboxState
 from plugins.pingproxies.transport import CLIENT_AGENT, CLIENT_IP, PRIVATE_KEY, PUBLIC_KEY
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 API_PATH = re.compile(r"^/v?\d+(\.\d+)?/private/")
 LOGIN_PATH = ROUTES[Operation.LOGIN].pattern()
-TRUNCATED_JSON = b'{"data": [{"invoice_id": "inv_sbx0101", "invoice_total": 12'
+FAULTS = FaultReplies(
+    error=replies.error_for,
+    truncated=b'{"data": [{"invoice_id": "inv_sbx0101", "invoice_total": 12',
+    shape={"data": {"unexpected": "sandbox fault"}, "message": "OK"},
+)
 
 
 def application_problem(request: web.Request, state: SandboxState) -> web.Response | None:
@@ -68,22 +69,10 @@ def token_problem(request: web.Request, state: SandboxState) -> web.Response | N
     return None
 
 
-async def fault_reply(state: SandboxState, fault: FaultKind | None) -> web.Response | None:
-    if fault == "error":
-        return replies.error(500, "Internal Server Error", "Something went wrong (sandbox fault).")
-    if fault == "rate_limit":
-        return replies.error(
-            429, "Too Many Requests", "Slow down (sandbox fault).", headers={"Retry-After": "2"}
-        )
-    if fault == "malformed":
-        return web.Response(body=TRUNCATED_JSON, content_type="application/json")
-    if fault == "shape":
-        return web.json_response({"data": {"unexpected": "sandbox fault"}, "message": "OK"})
+async def own_fault(state: SandboxState, fault: str | None) -> web.Response | None:
     if fault == "two_factor":
         return replies.two_factor(state.challenge())
-    if fault == "hang":
-        await state.hang()
-    return None
+    return await FAULTS.answer(state, fault)
 
 
 @web.middleware
@@ -91,12 +80,7 @@ async def pingproxies_api(request: web.Request, handler: Handler) -> web.StreamR
     if not API_PATH.match(request.path):
         return await handler(request)
     state = request.app[SANDBOX]
-    body = await request.read()
-    state.requests.append(
-        Seen(request.method, request.path, request.query_string, dict(request.headers), body)
-    )
-    if state.latency > 0:
-        await asyncio.sleep(state.latency)
+    await state.arrived(request)
     wait = state.over_limit()
     if wait is not None:
         return replies.error(
@@ -107,27 +91,20 @@ async def pingproxies_api(request: web.Request, handler: Handler) -> web.StreamR
         )
     fault = state.take_fault(request.path)
     problem = (
-        await fault_reply(state, fault)
+        await own_fault(state, fault)
         or application_problem(request, state)
         or (None if request.path == LOGIN_PATH else token_problem(request, state))
     )
     if problem is not None:
         return problem
-    answer = await answered(request, handler)
+    answer = await answered(request, handler, route_error)
     if fault == "lost_answer":
         return replies.error(502, "Bad Gateway", "The answer was lost (sandbox fault).")
     return answer
 
 
-async def answered(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except replies.Refusal as refusal:
-        return refusal.response()
-    except web.HTTPException as error:
-        if error.status >= 400:
-            return replies.error(error.status, error.reason, _said(error.status))
-        raise
+def route_error(status: int, reason: str) -> web.Response:
+    return replies.error(status, reason, _said(status))
 
 
 def _said(status: int) -> str:

@@ -8,8 +8,6 @@ header and body the client sent.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import secrets
 import time
 from collections import deque
@@ -19,7 +17,7 @@ from typing import ClassVar, Literal, get_args
 
 from aiohttp import web
 
-from bot.sandbox import FaultInjection
+from bot.sandbox import SandboxBase, Seen
 from plugins.pingproxies import wire
 from plugins.pingproxies.sandbox.samples import RedirectMethod, SavedCard
 from plugins.pingproxies.sandbox.tokens import Challenge, Tokens
@@ -28,18 +26,8 @@ FaultKind = Literal[
     "error", "hang", "malformed", "shape", "rate_limit", "two_factor", "lost_answer"
 ]
 CheckoutStatus = Literal["open", "paid", "cancelled", "failed"]
-REQUESTS_KEPT = 2000
 
-
-@dataclass(frozen=True)
-class Seen:
-    """A request as it reached the sandbox's API routes."""
-
-    method: str
-    path: str
-    query: str
-    headers: dict[str, str]
-    body: bytes
+__all__ = ["SANDBOX", "Checkout", "CheckoutStatus", "FaultKind", "SandboxState", "Seen"]
 
 
 @dataclass
@@ -55,7 +43,7 @@ class Checkout:
 
 
 @dataclass
-class SandboxState(FaultInjection):
+class SandboxState(SandboxBase):
     FAULT_KINDS: ClassVar[tuple[str, ...]] = get_args(FaultKind)
 
     public_key: str
@@ -66,9 +54,6 @@ class SandboxState(FaultInjection):
     invoices: dict[str, wire.Invoice]
     cards: list[SavedCard]
     methods: list[RedirectMethod]
-    latency: float = 0.0
-    hang_seconds: float = 30.0
-    public_url: str | None = None
     two_factor: bool = False
     token_ttl: float = 3600.0
     rate_limit: int | None = 30
@@ -76,17 +61,11 @@ class SandboxState(FaultInjection):
     require_client_ip: bool = False
     checkouts: dict[str, Checkout] = field(default_factory=dict)
     tokens: Tokens = field(default_factory=Tokens)
-    requests: deque[Seen] = field(default_factory=lambda: deque(maxlen=REQUESTS_KEPT))
     hits: deque[float] = field(default_factory=deque)
-    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     def add_invoices(self, invoices: Iterable[wire.Invoice]) -> None:
         for item in invoices:
             self.invoices[item.invoice_id] = item
-
-    def count(self, method: str, path: str) -> int:
-        """How many times a route was called: proves what the client did and did not repeat."""
-        return sum(1 for seen in self.requests if (seen.method, seen.path) == (method, path))
 
     @property
     def last_code(self) -> str | None:
@@ -114,11 +93,6 @@ class SandboxState(FaultInjection):
 
     def new_id(self, prefix: str) -> str:
         return f"{prefix}_{secrets.token_hex(8)}"
-
-    async def hang(self) -> None:
-        """Stall like a stuck server, but let go when the app shuts down."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.stopping.wait(), self.hang_seconds)
 
 
 SANDBOX: web.AppKey[SandboxState] = web.AppKey("pingproxies_sandbox", SandboxState)
