@@ -78,7 +78,7 @@ class I3DApi:
             raise errors.unreadable("invoice list", "not a list of invoices")
         read, unreadable = each(
             wire.Invoice,
-            raw,
+            [_numbered(entry) for entry in raw],
             "i3D.net invoice",
             label_keys=("invoiceNumber", "id"),
             defaults=INVOICE_DEFAULTS,
@@ -139,6 +139,7 @@ def _failure(answer: Answer, *, unprocessable: type[ProviderError] = NotPayable)
 INVOICE_DEFAULTS = {
     "invoiceHash": "",
     "description": "",
+    "currency": "",
     "currencySign": "",
     "creationDate": 0,
     "dueDate": 0,
@@ -146,8 +147,16 @@ INVOICE_DEFAULTS = {
     "isCredit": 0,
     "totalPaidAmount": "0",
 }
-"""Fields the documents require that an answer may leave out or null: none is needed to
-pay or to tell the invoice apart, and each has a documented 'not set' value."""
+"""Fields the documents require that an answer may leave out or null, with their 'not
+set' value. None is needed to tell the invoice apart or to read whether it is paid; an
+invoice without its currency is still set aside from the list (no amount can be shown)."""
+
+
+def _numbered(entry: Any) -> Any:
+    """An invoice without a number is shown by its id, the only other name it has."""
+    if isinstance(entry, dict) and not entry.get("invoiceNumber") and entry.get("id"):
+        return {**entry, "invoiceNumber": str(entry["id"])}
+    return entry
 
 
 def _parse(adapter: TypeAdapter[Any], body: bytes, what: str) -> Any:

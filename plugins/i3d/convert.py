@@ -33,8 +33,17 @@ def _day(seconds: int) -> date | None:
     return moment.date() if moment else None
 
 
+def _nothing_left(invoice: wire.Invoice) -> bool:
+    cents = invoice.remainingAmount.strip()
+    if cents.lstrip("-").isdigit():
+        return int(cents) == 0
+    return money(invoice.remainingAmount, invoice.currency).is_zero()  # says what is wrong
+
+
 def status_of(invoice: wire.Invoice) -> InvoiceStatus:
-    settled = money(invoice.remainingAmount, invoice.currency).is_zero()
+    """From `paymentStatus` and whether anything remains; needs no currency, so a paid
+    check survives an invoice whose currency drifted away."""
+    settled = _nothing_left(invoice)
     if invoice.paymentStatus == 1:
         if settled:
             return InvoiceStatus.PAID

@@ -17,7 +17,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from bot.kit.http import Answer, ProviderHttp
 from bot.provider import BadCredentials, PaymentRejected, ProviderError, ProviderUnavailable
-from bot.reading import each
+from bot.reading import each, tolerant
 from plugins.payfirma import errors, wire
 from plugins.payfirma.oauth import TokenSource
 
@@ -162,8 +162,9 @@ LABEL_KEYS = ("invoice_number", "invoice_id")
 
 
 def _parse(model: type[M], body: bytes, what: str) -> M:
+    """An answer read tolerantly (`bot.reading`): a null where a default exists is forgiven."""
     try:
-        return model.model_validate(wire.decode(body))
+        return tolerant(model, wire.decode(body), f"Payfirma {what}")
     except ValidationError as error:
         raise errors.unreadable(what, errors.problem_of(error)) from None
     except ValueError:

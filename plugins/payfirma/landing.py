@@ -14,7 +14,7 @@ import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from bot.models import Invoice, InvoiceStatus, OutcomeStatus, PaymentCheck, PaymentOutcome
+from bot.models import InvoiceStatus, OutcomeStatus, PaymentCheck, PaymentOutcome
 from bot.provider import InvoiceNotFound
 from plugins.payfirma import convert, errors, listing, wire
 from plugins.payfirma.api import PayfirmaApi
@@ -55,19 +55,21 @@ def mismatch(
     return None
 
 
-def outcome(tx: wire.Transaction, invoice: Invoice) -> PaymentOutcome:
+def outcome(tx: wire.Transaction, invoice: wire.Invoice) -> PaymentOutcome:
+    """What the transaction says; the invoice is read for its status alone, so an invoice
+    whose amounts drifted cannot hide an approved payment."""
     result = tx.transaction_result.strip().upper()
     if result == "APPROVED":
         booked = (
             ""
-            if invoice.status is InvoiceStatus.PAID
+            if convert.status_of(invoice) is InvoiceStatus.PAID
             else " Payfirma still lists the invoice as unpaid; mark it paid in PayHQ."
         )
         with errors.reading("transaction lookup"):
             when = convert.moment(tx.transaction_time)
         return PaymentOutcome(
             status=OutcomeStatus.PAID,
-            message=f"Payfirma approved the card payment for invoice {invoice.number}.{booked}",
+            message=f"Payfirma approved the card payment for invoice {invoice.invoice_id}.{booked}",
             paid_at=when or datetime.now(UTC),
             attributed=True,
         )
@@ -107,21 +109,22 @@ async def judge(
         else:
             problem = mismatch(tx, check, invoice_id, params)
             if problem is None:
-                return outcome(tx, await listing.get(api, invoice_id))
+                return outcome(tx, await listing.fetch(api, invoice_id))
     if problem:
         log.warning(
             "Payfirma return for payment %s does not match (%s); not treating it as paid",
             check.reference,
             problem,
         )
-    invoice = await listing.get(api, invoice_id)
-    if invoice.status is InvoiceStatus.PAID:
+    invoice = await listing.fetch(api, invoice_id)  # its status alone decides, not its amounts
+    if convert.status_of(invoice) is InvoiceStatus.PAID:
         return PaymentOutcome(
-            status=OutcomeStatus.PAID, message=f"Payfirma shows invoice {invoice.number} as paid."
+            status=OutcomeStatus.PAID,
+            message=f"Payfirma shows invoice {invoice.invoice_id} as paid.",
         )
     if not problem and params.get("result", "").strip().upper() in CANCELLED:
         return cancelled()
     return PaymentOutcome(
         status=OutcomeStatus.PENDING,
-        message=f"Waiting for Payfirma to confirm the payment of invoice {invoice.number}.",
+        message=f"Waiting for Payfirma to confirm the payment of invoice {invoice.invoice_id}.",
     )

@@ -77,7 +77,9 @@ class Invoice(Model):
     description: str | None = None
     created_date: Moment | None = None
     due_date: Moment | None = None
-    currency: str
+    currency: str = ""
+    """Empty when an answer drifts without it: the invoice then cannot be listed with an
+    amount, but its status still reads."""
     items: list[Item] = []
     sub_total: ReadDollars | None = None
     tax1: ReadDollars | None = None
