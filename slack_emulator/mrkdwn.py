@@ -1,9 +1,9 @@
 """Slack's text formatting drawn as HTML for the emulator page, the way a person sees it.
 
 mrkdwn: `*bold*`, `_italic_`, `~strike~`, `` `code` ``, ```` ```pre``` ````, `>` quotes,
-`:emoji:` shortcodes, `<url|label>` links, bare URLs, `<@U…>`, `<#C…>`, `<!here>`,
-`<!subteam^…>` mentions and `<!date^…>` tokens in the viewer's zone. Senders escape
-`& < >` as entities; everything that reaches the output is HTML-escaped again, so no text
+`:emoji:` shortcodes, `<url|label>` links, bare URLs and e-mail addresses, `<@U…>`, `<#C…>`,
+`<!here>`, `<!subteam^…>` mentions and `<!date^…>` tokens in the viewer's zone. Senders
+escape `& < >` as entities; everything that reaches the output is HTML-escaped again, so no text
 from the bot (or a provider behind it) can add markup or script to the page.
 """
 
@@ -27,6 +27,7 @@ _PRE = re.compile(r"```(.*?)```", re.DOTALL)
 _EMOJI = re.compile(r":([a-z0-9_+'-]+):")
 _BARE_URL = re.compile(r"\bhttps?://[^\s<>\ue000\ue001]+")
 _URL_TAIL = ".,;:!?'\")]"
+_BARE_EMAIL = re.compile(r"(?<![\w.+\-\ue000])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Markers open after a non-word character and close before one, hugging their text.
 _STYLES = [
     (re.compile(r"(?<![\w*])\*(?=\S)([^*\n]*?\S)\*(?![\w*])"), "b"),
@@ -136,6 +137,7 @@ def _inline(text: str, viewer: Viewer, verbatim: bool, hole: Callable[[str], str
     text = _unescape(text)
     if not verbatim:
         text = _BARE_URL.sub(lambda m: _bare_link(m.group(0), hole), text)
+        text = _BARE_EMAIL.sub(lambda m: _bare_email(m.group(0), hole), text)
     markup = html.escape(emojize(text), quote=False)
     for pattern, tag in _STYLES:
         markup = pattern.sub(rf"<{tag}>\1</{tag}>", markup)
@@ -159,6 +161,11 @@ def _unescape(text: str) -> str:
 def _bare_link(url: str, hole: Callable[[str], str]) -> str:
     trimmed = url.rstrip(_URL_TAIL)
     return hole(_anchor(trimmed, html.escape(trimmed))) + url[len(trimmed) :]
+
+
+def _bare_email(address: str, hole: Callable[[str], str]) -> str:
+    trimmed = address.rstrip(".-")
+    return hole(_anchor(f"mailto:{trimmed}", html.escape(trimmed))) + address[len(trimmed) :]
 
 
 def _anchor(url: str, label_html: str) -> str:

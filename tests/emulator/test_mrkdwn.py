@@ -106,6 +106,9 @@ def test_links_labelled_bare_and_not_clickable_schemes() -> None:
     assert "<a" not in mrkdwn("https://pay.test/x", PAYER, verbatim=True)
     assert mrkdwn("<mailto:ap@acme.test|AP>", PAYER).startswith('<a href="mailto:ap@acme.test"')
     assert mrkdwn("<javascript:alert(1)|click>", PAYER) == "click"
+    mail = mrkdwn("Jordan (jordan@maple.example).", PAYER)
+    assert 'href="mailto:jordan@maple.example"' in mail
+    assert words(mail) == "Jordan (jordan@maple.example)."
 
 
 def test_mentions_are_styled_and_named() -> None:
