@@ -8,6 +8,7 @@ version counter so the page redraws without reloading.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from aiohttp import web
 from slack_emulator.client import Emulator
 from slack_emulator.delivery import BotReply
 from slack_emulator.elements import UserActionError
+from slack_emulator.mrkdwn import Viewer, annotate, clock_time, mrkdwn, zone
 from slack_emulator.workspace import BOT_USER_ID, SLACKBOT_USER_ID, Message
 
 PAGE = Path(__file__).parent / "page"
@@ -111,10 +113,15 @@ class ControlApi:
         return web.json_response({"faults": [f.to_json() for f in self.emu.faults.pending]})
 
     def snapshot(self, user_id: str) -> dict[str, Any]:
-        """What `user_id` sees: their channels with messages and ephemerals, modal, home."""
+        """What `user_id` sees: their channels with messages and ephemerals, modal, home.
+
+        Every text object comes with its `html`, drawn here as Slack would draw it for this
+        user (their zone, names they can resolve), so the page only lays blocks out.
+        """
         ws, emu = self.emu.workspace, self.emu
         if user_id not in ws.users:
             raise web.HTTPNotFound(text=f"no user {user_id}")
+        viewer = self.viewer(user_id)
         channels = []
         for channel in ws.channels_of(user_id):
             shown = ws.messages[channel.id] + ws.ephemerals.get((channel.id, user_id), [])
@@ -124,13 +131,14 @@ class ControlApi:
                     "id": channel.id,
                     "label": label,
                     "is_im": channel.is_im,
-                    "messages": [self._message(m, user_id) for m in sorted(shown, key=_ts_key)],
+                    "messages": [self._message(m, viewer) for m in sorted(shown, key=_ts_key)],
                 }
             )
         modal, home = emu.modal(user_id), emu.home(user_id)
         modal_shown = None
         if modal is not None:
-            modal_shown = {**emu.view_api(modal, inputs_only=False), "errors": modal.errors}
+            view = annotate(emu.view_api(modal, inputs_only=False), viewer)
+            modal_shown = {**view, "errors": modal.errors}
             modal_shown["depth"] = len(emu.surfaces.stacks[user_id])
         return {
             "version": ws.changes.version,
@@ -143,22 +151,36 @@ class ControlApi:
             ],
             "channels": channels,
             "modal": modal_shown,
-            "home": emu.view_api(home, inputs_only=False) if home else None,
+            "home": annotate(emu.view_api(home, inputs_only=False), viewer) if home else None,
         }
 
-    def _message(self, message: Message, viewer: str) -> dict[str, Any]:
+    def viewer(self, user_id: str) -> Viewer:
+        ws = self.emu.workspace
+        return Viewer(
+            user_id=user_id,
+            tz=zone(ws.users[user_id].tz),
+            now=self.emu.clock.now(),
+            users={u.id: u.real_name for u in ws.users.values()},
+            channels={c.id: c.name for c in ws.channels.values() if not c.is_im},
+            groups={g.id: g.handle for g in ws.usergroups.values()},
+        )
+
+    def _message(self, message: Message, viewer: Viewer) -> dict[str, Any]:
         ws = self.emu.workspace
         author = ws.users.get(message.user)
         name = author.real_name if author else "Slackbot"
+        sent = datetime.fromtimestamp(int(message.ts.split(".")[0]), viewer.tz)
         return {
             "ts": message.ts,
+            "time": clock_time(sent),
             "text": message.text,
-            "blocks": message.blocks,
+            "html": mrkdwn(message.text, viewer),
+            "blocks": annotate(message.blocks, viewer),
             "author": name,
             "is_bot": message.bot_id is not None or message.user == SLACKBOT_USER_ID,
             "ephemeral": message.ephemeral_to is not None,
             "edited": message.edited,
-            "picks": message.selections.get(viewer, {}),
+            "picks": message.selections.get(viewer.user_id, {}),
         }
 
 

@@ -18,6 +18,8 @@ class User:
     is_bot: bool = False
     is_admin: bool = False
     email: str | None = None
+    tz: str = "Europe/Amsterdam"
+    """The zone dates are shown in, to the bot (users.info) and on the page alike."""
 
     def to_api(self, team_id: str) -> dict[str, Any]:
         """The `user` object of users.info."""
@@ -31,7 +33,7 @@ class User:
             "is_admin": self.is_admin,
             "is_owner": self.is_admin,
             "is_app_user": False,
-            "tz": "Europe/Amsterdam",
+            "tz": self.tz,
             "profile": {
                 "real_name": self.real_name,
                 "display_name": self.name,

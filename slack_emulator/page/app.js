@@ -1,5 +1,5 @@
 // The emulator page: a small Slack drawn from /emulator/state, driven through /emulator/*.
-// Everything shown comes from the bot, so all text is escaped; mrkdwn is rendered minimally.
+// Everything shown comes from the bot, so all text arrives escaped and drawn as Slack draws it.
 "use strict";
 
 const page = {
@@ -11,66 +11,22 @@ const page = {
 };
 
 const $ = (id) => document.getElementById(id);
-const EMOJI = {
-  white_check_mark: "✅", heavy_check_mark: "✔️", warning: "⚠️", x: "❌", moneybag: "💰",
-  receipt: "🧾", hourglass: "⏳", hourglass_flowing_sand: "⏳", credit_card: "💳", bank: "🏦",
-  lock: "🔒", tada: "🎉", information_source: "ℹ️", no_entry: "⛔", link: "🔗", wave: "👋",
-  clock3: "🕒", arrows_counterclockwise: "🔄", page_facing_up: "📄", email: "📧", ok_hand: "👌",
-};
 
 // ---- text ----------------------------------------------------------------------------
+// The emulator draws every text object server-side (slack_emulator/mrkdwn.py) into `html`,
+// already escaped; plain_text also comes as `shown`, for places that take no markup.
 
 function esc(text) {
   return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 
-function unslack(text) { // Slack escapes & < > in message text
-  return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
-}
-
-function emoji(html) {
-  return html.replace(/:([a-z0-9_+-]+):/g, (all, name) => EMOJI[name] || all);
-}
-
-function userName(id) {
-  const user = (page.snapshot?.users || []).find((u) => u.id === id);
-  return user ? user.real_name : id;
-}
-
-function control(inner) { // <url|label>, <@U1>, <#C1|name>, <!here>
-  const bar = inner.indexOf("|");
-  const [target, label] = (bar < 0 ? [inner, ""] : [inner.slice(0, bar), inner.slice(bar + 1)]).map(unslack);
-  if (target.startsWith("@")) return `<span class="mention">@${esc(userName(target.slice(1)))}</span>`;
-  if (target.startsWith("#")) return `<span class="mention">#${esc(label || target.slice(1))}</span>`;
-  if (target.startsWith("!")) return `<span class="mention">@${esc((label || target.slice(1)).split("^")[0])}</span>`;
-  if (/^(https?:|mailto:)/i.test(target)) {
-    return `<a href="${esc(target)}" target="_blank" rel="noopener noreferrer">${esc(label || target)}</a>`;
-  }
-  return esc(`<${inner}>`);
-}
-
-function styled(plain) { // *bold* _italic_ ~strike~ `code` on already-escaped text
-  const codes = [];
-  let html = plain.replace(/`([^`\n]+)`/g, (all, code) => { codes.push(code); return `\u0000${codes.length - 1}\u0000`; });
-  html = html
-    .replace(/(^|[\s(>])\*([^*\n]+)\*(?=$|[\s).,!?:;<])/g, "$1<b>$2</b>")
-    .replace(/(^|[\s(>])_([^_\n]+)_(?=$|[\s).,!?:;<])/g, "$1<i>$2</i>")
-    .replace(/(^|[\s(>])~([^~\n]+)~(?=$|[\s).,!?:;<])/g, "$1<s>$2</s>");
-  return emoji(html).replace(/\u0000(\d+)\u0000/g, (all, n) => `<code>${codes[Number(n)]}</code>`);
-}
-
-function mrkdwn(text) {
-  const parts = String(text ?? "").split(/(<[^<>]+>)/g);
-  const html = parts.map((part) => (part.startsWith("<") && part.endsWith(">")
-    ? control(part.slice(1, -1))
-    : styled(esc(unslack(part))))).join("");
-  return html.replace(/\n/g, "<br>");
-}
-
 function textHtml(obj) {
   if (!obj) return "";
-  if (typeof obj === "string") return mrkdwn(obj);
-  return obj.type === "mrkdwn" ? mrkdwn(obj.text) : emoji(esc(obj.text)).replace(/\n/g, "<br>");
+  return typeof obj === "string" ? esc(obj) : obj.html ?? esc(obj.text);
+}
+
+function shown(obj) {
+  return obj ? obj.shown ?? obj.text ?? "" : "";
 }
 
 function el(tag, attrs = {}, html = "") {
@@ -135,7 +91,7 @@ function withConfirm(confirm, go) {
   if (!confirm) { go(); return; }
   const dialog = el("div", { class: "dialog confirm", role: "alertdialog" });
   dialog.append(el("header", {}, `<h2>${textHtml(confirm.title)}</h2>`));
-  dialog.append(el("div", { class: "body" }, `<p>${textHtml(confirm.text)}</p>`));
+  dialog.append(el("div", { class: "body" }, textHtml(confirm.text)));
   const footer = el("footer");
   const layer = el("div", { class: "overlay" });
   footer.append(el("button", { class: "btn", type: "button", onclick: () => layer.remove() }, textHtml(confirm.deny || { type: "plain_text", text: "Cancel" })));
@@ -186,14 +142,14 @@ function elementNode(element, blockId, ctx) {
     }
     case "static_select": case "external_select": case "multi_static_select": {
       const multi = element.type.startsWith("multi");
-      const select = el("select", { multiple: multi, "aria-label": element.placeholder?.text || "Choose" });
-      if (!multi) select.append(el("option", { value: "" }, esc(element.placeholder?.text || "Choose…")));
+      const select = el("select", { multiple: multi, "aria-label": shown(element.placeholder) || "Choose" });
+      if (!multi) select.append(el("option", { value: "" }, esc(shown(element.placeholder) || "Choose…")));
       const current = picked(ctx, blockId, element);
       const chosen = Array.isArray(current) ? current : [current];
       for (const group of element.option_groups || [{ options: element.options || [] }]) {
-        const holder = group.label ? el("optgroup", { label: group.label.text }) : select;
+        const holder = group.label ? el("optgroup", { label: shown(group.label) }) : select;
         for (const option of group.options || []) {
-          holder.append(el("option", { value: option.value, selected: chosen.includes(option.value) }, esc(option.text.text)));
+          holder.append(el("option", { value: option.value, selected: chosen.includes(option.value) }, esc(shown(option.text))));
         }
         if (holder !== select) select.append(holder);
       }
@@ -243,7 +199,7 @@ function elementNode(element, blockId, ctx) {
       const kind = { number_input: "number", email_text_input: "email", url_text_input: "url" }[element.type] || "text";
       const input = element.multiline ? el("textarea", { rows: 3 }) : el("input", { type: kind === "text" ? "text" : kind });
       input.value = value;
-      if (element.placeholder) input.placeholder = element.placeholder.text;
+      if (element.placeholder) input.placeholder = shown(element.placeholder);
       input.addEventListener("input", () => remember(ctx, blockId, element, input.value));
       return input;
     }
@@ -304,7 +260,7 @@ function blockNode(block, ctx, errors) {
       return node;
     }
     case "markdown":
-      return el("div", { class: "block" }, mrkdwn(block.text));
+      return el("div", { class: "block" }, block.html ?? esc(block.text));
     case "rich_text":
       return el("div", { class: "block" }, esc(plainText(block.elements)).replace(/\n/g, "<br>"));
     default:
@@ -330,12 +286,11 @@ function messageNode(message) {
   const meta = el("div", { class: "meta" });
   meta.append(el("span", { class: "author" }, esc(message.author)));
   if (message.is_bot) meta.append(el("span", { class: "app-tag" }, "APP"));
-  const time = new Date(Number(message.ts.split(".")[0]) * 1000);
-  meta.append(el("span", { class: "time" }, esc(time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }))));
+  meta.append(el("span", { class: "time" }, esc(message.time)));
   if (message.edited) meta.append(el("span", { class: "edited" }, "(edited)"));
   node.append(meta);
   const ctx = { target: { ts: message.ts }, picks: message.picks };
-  node.append(message.blocks.length ? blocksNode(message.blocks, ctx) : el("div", {}, mrkdwn(message.text)));
+  node.append(message.blocks.length ? blocksNode(message.blocks, ctx) : el("div", { class: "block" }, message.html));
   return node;
 }
 

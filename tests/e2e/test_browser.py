@@ -1,7 +1,8 @@
 """A person in a real browser: the demo's local Slack, the pay page, the sandbox, #billing.
 
-Headless Chromium from the system (Debian's `chromium`), driven by Playwright; it saves a
-screenshot of #billing (tests/artifacts/), of which the README shows a copy.
+Headless Chromium from the system (Debian's `chromium`), driven by Playwright; it saves
+screenshots (tests/artifacts/): of #billing, of which the README shows a copy, and of how
+the emulator draws Slack's text.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestServer
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.demo import Demo
+from slack_emulator import ManualClock, create_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "tests" / "artifacts"
@@ -74,3 +78,63 @@ async def test_a_payer_pays_in_a_real_browser(demo: Demo) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(SCREENSHOTS / "billing-confirmation.png"))
         await browser.close()
+
+
+# Wednesday 2 December 2026, 04:45 UTC; the emulator's users live in Amsterdam (05:45).
+DUE = 1796186700
+HOSTILE = "&lt;img src=x onerror=window.pwned=1&gt; <img src=x onerror=window.pwned=1>"
+
+
+async def test_the_page_draws_slack_text_as_slack_does() -> None:
+    _browser_or_skip()
+    from playwright.async_api import async_playwright, expect
+
+    app = create_app(
+        request_url="http://127.0.0.1:9/slack/events",
+        signing_secret="browser-test-secret",
+        bot_token="xoxb-browser-test",
+        clock=ManualClock(DUE + 3 * 3600),
+    )
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        slack = AsyncWebClient(token="xoxb-browser-test", base_url=str(server.make_url("/api/")))
+        line = (
+            f":red_circle: due <!date^{DUE}^{{date_short_pretty}} at {{time}}|2026-12-02 04:45 UTC>"
+        )
+        await slack.chat_postMessage(
+            channel="C0GENERAL",
+            text=f"{line}, pay at https://pay.test/inv/1. {HOSTILE}",
+        )
+        await slack.chat_postMessage(
+            channel="C0GENERAL",
+            text="INV-1 is due",
+            blocks=[
+                {"type": "section", "text": {"type": "mrkdwn", "text": f"*INV-1* {line}"}},
+                {"type": "context", "elements": [{"type": "mrkdwn", "text": f"_{HOSTILE}_"}]},
+            ],
+        )
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            page = await browser.new_page(viewport={"width": 1000, "height": 420})
+            await page.goto(f"{server.make_url('/')}?user=U0PAYER")
+            plain, rich = page.locator(".message").nth(0), page.locator(".message").nth(1)
+            await expect(plain).to_contain_text(
+                "🔴 due Today at 5:45 AM, pay at https://pay.test/inv/1."
+            )
+            await expect(rich).to_contain_text("INV-1 🔴 due Today at 5:45 AM")
+            for message in (plain, rich):
+                await expect(message).not_to_contain_text(":red_circle:")
+                await expect(message).not_to_contain_text("2026-12-02 04:45 UTC")
+                await expect(message.locator(".mention")).to_have_count(0)
+                await expect(message).to_contain_text("<img src=x onerror=window.pwned=1>")
+                await expect(message.locator("img")).to_have_count(0)
+            link = plain.get_by_role("link", name="https://pay.test/inv/1")
+            await expect(link).to_have_attribute("href", "https://pay.test/inv/1")
+            await expect(rich.locator("b")).to_have_text("INV-1")
+            assert await page.evaluate("window.pwned") is None
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(SCREENSHOTS / "emulator-text.png"))
+            await browser.close()
+    finally:
+        await server.close()

@@ -121,3 +121,34 @@ async def test_faults_and_calls_through_the_api(running: Running) -> None:
     _, cleared = await call(running, "DELETE", "/emulator/faults")
     assert cleared["faults"] == []
     assert (await running.web_client().chat_postMessage(channel="C0GENERAL", text="x"))["ok"]
+
+
+async def test_the_state_carries_text_as_the_viewer_sees_it(running: Running) -> None:
+    running.clock.advance(1796186700 - running.clock.now())  # Wed 2 Dec 2026, 04:45 UTC
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "Paid <!date^1796186700^{time}|x>"}},
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "static_select",
+                    "action_id": "how",
+                    "placeholder": {"type": "plain_text", "text": ":credit_card: Method"},
+                    "options": [
+                        {"text": {"type": "plain_text", "text": ":bank: Bank"}, "value": "b"}
+                    ],
+                }
+            ],
+        },
+    ]
+    client = running.web_client()
+    await client.chat_postMessage(channel="C0GENERAL", text=":tada: <@U0ADMIN>", blocks=blocks)
+    await client.chat_postMessage(channel="C0GENERAL", text="no blocks, https://x.test")
+    _, state = await call(running, "GET", "/emulator/state?user=U0PAYER")
+    first, second = state["channels"][0]["messages"]
+    assert first["time"] == "5:45 AM"  # Amsterdam, the emulator user's zone
+    assert first["blocks"][0]["text"]["html"] == "Paid 5:45 AM"
+    select = first["blocks"][1]["elements"][0]
+    assert select["placeholder"]["shown"] == "💳 Method"
+    assert select["options"][0]["text"]["shown"] == "🏦 Bank"
+    assert second["html"].startswith('no blocks, <a href="https://x.test"')
