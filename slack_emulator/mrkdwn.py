@@ -10,15 +10,15 @@ from the bot (or a provider behind it) can add markup or script to the page.
 from __future__ import annotations
 
 import html
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from functools import cache
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import emoji
 
 LINK_SCHEMES = ("http://", "https://", "mailto:")
 _CONTROL = re.compile(r"<([^<>\n]*)>")
@@ -43,9 +43,15 @@ MONTHS, DAYS = _MONTHS.split(), _DAYS.split()
 
 @cache
 def emoji_names() -> dict[str, str]:
-    """Slack's emoji short names (`white_check_mark`) to the character they stand for."""
-    table = json.loads((Path(__file__).parent / "emoji.json").read_text(encoding="utf-8"))
-    return dict(table["emoji"])
+    """Emoji short names (`white_check_mark`) to the character they stand for, from the
+    `emoji` package's CLDR names and their GitHub-style aliases, which Slack's follow."""
+    names: dict[str, str] = {}
+    for character, data in emoji.EMOJI_DATA.items():
+        for name in (data["en"], *data.get("alias", ())):
+            names.setdefault(name.strip(":").lower(), character)
+    for tone, modifier in enumerate("\U0001f3fb\U0001f3fc\U0001f3fd\U0001f3fe\U0001f3ff", 2):
+        names[f"skin-tone-{tone}"] = modifier  # Slack's names for the five modifiers
+    return names
 
 
 def emojize(text: str) -> str:
