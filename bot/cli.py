@@ -35,6 +35,10 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+LISTEN_BACKLOG = 2048
+"""Connections the kernel queues before the bot accepts them (capped by somaxconn)."""
+
+
 def cmd_secret_key(args: argparse.Namespace) -> int:
     print(generate_key())
     return 0
@@ -43,7 +47,9 @@ def cmd_secret_key(args: argparse.Namespace) -> int:
 async def _serve(settings: Settings, app: web.Application) -> None:
     runner = web.AppRunner(app, access_log=None)  # Slack's requests are many and alike
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
+    # A storm of payers landing at once (everyone clicks Pay after the reminder) must
+    # queue, not be refused: aiohttp's default backlog of 128 dropped connections.
+    site = web.TCPSite(runner, settings.host, settings.port, backlog=LISTEN_BACKLOG)
     await site.start()
     # Everything loaded so far lives as long as the process: leave it out of the garbage
     # collector's full passes, which would otherwise stall the event loop for tens of ms;

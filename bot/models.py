@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from bot.money import Money
+from bot.money import Money, assembled
 
 __all__ = [
     "Captured",
@@ -91,6 +91,51 @@ class Invoice(BaseModel):
             if money is not None and money.currency != self.amount_due.currency:
                 raise ValueError("an invoice's amounts must share one currency")
         return self
+
+    @classmethod
+    def built(
+        cls,
+        *,
+        provider: str,
+        id: str,
+        number: str,
+        amount_due: Money,
+        total_incl_vat: Money,
+        status: InvoiceStatus,
+        total_excl_vat: Money | None = None,
+        description: str = "",
+        created: date | None = None,
+        due: date | None = None,
+        paid_at: datetime | None = None,
+        is_credit: bool = False,
+        url: str | None = None,
+        payer: str | None = None,
+    ) -> Invoice:
+        """An invoice from values already of their exact types (`Money` built by `Money`'s
+        own constructors, real dates): the fast path for big lists, which skips validating
+        each value again but still checks the one rule across fields (one currency)."""
+        for money in (total_incl_vat, total_excl_vat):
+            if money is not None and money.currency != amount_due.currency:
+                raise ValueError("an invoice's amounts must share one currency")
+        return assembled(
+            cls,
+            {
+                "provider": provider,
+                "id": id,
+                "number": number,
+                "description": description,
+                "amount_due": amount_due,
+                "total_incl_vat": total_incl_vat,
+                "total_excl_vat": total_excl_vat,
+                "created": created,
+                "due": due,
+                "paid_at": paid_at,
+                "status": status,
+                "is_credit": is_credit,
+                "url": url,
+                "payer": payer,
+            },
+        )
 
     @property
     def currency(self) -> str:

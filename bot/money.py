@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from functools import lru_cache
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
@@ -38,12 +39,28 @@ def minor_units(currency: str) -> int:
     return _MINOR_UNITS.get(currency.upper(), 2)
 
 
+@lru_cache(maxsize=256)
 def iso_code(value: str) -> str:
     """`value` as an ISO 4217 code (three ASCII letters, upper case), or ValueError."""
     code = value.strip().upper()
     if len(code) != 3 or not code.isascii() or not code.isalpha():
         raise ValueError(f"not an ISO 4217 currency code: {value!r}")
     return code
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def assembled(cls: type[M], values: dict[str, Any]) -> M:
+    """A model from values that are already exactly what its fields hold, every field
+    given: what `model_construct` does without its per-field default handling, which is
+    most of the cost of reading a big account (four models per invoice)."""
+    made = cls.__new__(cls)
+    object.__setattr__(made, "__dict__", values)
+    object.__setattr__(made, "__pydantic_fields_set__", set(values))
+    object.__setattr__(made, "__pydantic_extra__", None)
+    object.__setattr__(made, "__pydantic_private__", None)
+    return made
 
 
 class Money(BaseModel):
@@ -111,8 +128,8 @@ class Money(BaseModel):
         code = iso_code(currency)
         # A whole number of minor units is exact by construction: skipping the model's
         # validation here makes reading a 10,000-invoice account a third faster.
-        return cls.model_construct(
-            amount=Decimal(int(units)).scaleb(-minor_units(code)), currency=code
+        return assembled(
+            cls, {"amount": Decimal(units).scaleb(-minor_units(code)), "currency": code}
         )
 
     @classmethod

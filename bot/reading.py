@@ -17,9 +17,10 @@ import re
 import types
 from collections.abc import Mapping
 from decimal import Decimal
+from functools import cache
 from typing import Any, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,17 @@ def each(
     defaults: Mapping[str, Any] | None = None,
 ) -> tuple[list[M | None], list[str]]:
     """A list read entry by entry: None in the place of one that still does not fit
-    (offsets must not shift), and its label (the first of `label_keys` it has, or "")."""
+    (offsets must not shift), and its label (the first of `label_keys` it has, or "").
+
+    The usual page is exactly as documented, so it is first validated whole in one call;
+    only a page with drift in it is read entry by entry, forgiving as `tolerant` does. A
+    model that ignores unknown keys skips that shortcut, so new fields are still noted.
+    """
+    if model.model_config.get("extra") in ("forbid", "allow"):
+        try:
+            return list(_list_of(model).validate_python(entries)), []
+        except ValidationError:
+            pass
     read: list[M | None] = []
     unreadable: list[str] = []
     for entry in entries:
@@ -127,6 +138,11 @@ def each(
             read.append(None)
             unreadable.append(label)
     return read, unreadable
+
+
+@cache
+def _list_of(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
 
 
 def label_of(entry: Any, keys: tuple[str, ...]) -> str:

@@ -7,6 +7,7 @@ never stops saying "more" from looping us forever.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import aclosing
@@ -16,7 +17,7 @@ from bot.kit.paging import Progress, has_more
 from bot.models import Invoice
 from bot.provider import ProviderError
 from plugins.i3d import errors, wire
-from plugins.i3d.api import I3DApi
+from plugins.i3d.api import I3DApi, InvoiceBatch
 from plugins.i3d.convert import to_invoice
 
 log = logging.getLogger(__name__)
@@ -31,23 +32,45 @@ class Batch:
     received: int = 0
 
 
+AHEAD = 3
+"""Pages asked for ahead of the walk, at most: polite to i3D, and enough to hide its
+latency when a whole account is read (a big account is 100 pages)."""
+
+
 async def batches(
     api: I3DApi, start: int, size: int, max_pages: int, progress: Progress | None = None
 ) -> AsyncIterator[Batch]:
     """The list page by page; stops when a page repeats the one before or brings nothing
-    new (a server that ignores the range would otherwise be read `max_pages` times)."""
+    new (a server that ignores the range would otherwise be read `max_pages` times).
+
+    Once the walk goes past its first page and i3D has said how many invoices there are,
+    the next `AHEAD` pages are asked for while this one is used; a walk that stops early
+    (a lookup that found its invoice) cancels them.
+    """
     progress = progress or Progress("i3D.net")
-    for _ in range(max_pages):
-        answer = await api.invoices(start, size)
-        received = answer.received or len(answer.invoices)
-        more = has_more(start, size, received, answer.total)
-        page = [item.id for item in answer.invoices] + answer.unreadable
-        if not progress.advances(page, f"offset {start}"):
-            return
-        yield Batch(start, answer.invoices, more, answer.unreadable, received)
-        if not more or received == 0:
-            return
-        start += received
+    ahead: dict[int, asyncio.Task[InvoiceBatch]] = {}
+    try:
+        for walked in range(max_pages):
+            task = ahead.pop(start, None)
+            answer = await task if task else await api.invoices(start, size)
+            received = answer.received or len(answer.invoices)
+            more = has_more(start, size, received, answer.total)
+            page = [item.id for item in answer.invoices] + answer.unreadable
+            if not progress.advances(page, f"offset {start}"):
+                return
+            if walked and more and answer.total is not None and received == size:
+                for step in range(1, AHEAD + 1):
+                    following = start + step * size
+                    if following < answer.total and following not in ahead:
+                        ahead[following] = asyncio.create_task(api.invoices(following, size))
+            yield Batch(start, answer.invoices, more, answer.unreadable, received)
+            if not more or received == 0:
+                return
+            start += received
+    finally:
+        for task in ahead.values():
+            task.cancel()
+        await asyncio.gather(*ahead.values(), return_exceptions=True)
 
 
 def converted(item: wire.Invoice) -> Invoice:
