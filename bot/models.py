@@ -28,6 +28,7 @@ __all__ = [
     "Emailed",
     "FormPost",
     "Invoice",
+    "InvoiceAmount",
     "InvoiceDraft",
     "InvoiceLine",
     "InvoicePage",
@@ -106,6 +107,12 @@ class Invoice(BaseModel):
     @property
     def overdue(self) -> bool:
         return self.is_overdue()
+
+    @property
+    def credit_value(self) -> Money:
+        """A credit note's value as a positive amount, however the provider signs it."""
+        amount = self.amount_due if not self.amount_due.is_zero() else self.total_incl_vat
+        return -amount if amount.amount < 0 else amount
 
     @property
     def payable(self) -> bool:
@@ -316,6 +323,15 @@ class PaymentState(StrEnum):
     SUPERSEDED = "superseded"
 
 
+class InvoiceAmount(BaseModel):
+    """One invoice (or credit note) of a payment and its amount, as the payer confirmed it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    number: str
+    amount: Money
+
+
 class Payment(BaseModel):
     """A payment the core recorded: who started what, and where it stands."""
 
@@ -356,6 +372,16 @@ class Payment(BaseModel):
     )
     next_check_at: float | None = Field(
         default=None, description="When the poller asks about it next; None: not watched."
+    )
+    issuer_name: str | None = Field(default=None, description="The bank chosen, e.g. 'ING'.")
+    payer_name: str | None = Field(
+        default=None, description="For receivables: the customer, as the invoice names them."
+    )
+    lines: tuple[InvoiceAmount, ...] = Field(
+        default=(), description="Each invoice paid and what was due on it."
+    )
+    credits: tuple[InvoiceAmount, ...] = Field(
+        default=(), description="Credit notes the provider nets off (positive amounts)."
     )
 
     @property
