@@ -295,6 +295,11 @@ class PaymentOutcome(BaseModel):
     status: OutcomeStatus
     message: str = ""
     paid_at: datetime | None = None
+    reference: str | None = Field(
+        default=None,
+        description="The provider's reference for the money that moved (a transaction id): "
+        "the receipt reference the payer and the billing channel are shown.",
+    )
     attributed: bool = Field(
         default=False,
         description="The provider's own record ties this outcome to this attempt (a "
@@ -374,6 +379,9 @@ class Payment(BaseModel):
         default=None, description="When the poller asks about it next; None: not watched."
     )
     issuer_name: str | None = Field(default=None, description="The bank chosen, e.g. 'ING'.")
+    receipt: str | None = Field(
+        default=None, description="The provider's reference for the money, once paid."
+    )
     payer_name: str | None = Field(
         default=None, description="For receivables: the customer, as the invoice names them."
     )

@@ -88,7 +88,7 @@ def _summary(payment: Payment) -> str:
 
 def _reference(payment: Payment) -> str:
     """What a payer quotes when asking about it: the provider's reference, else ours."""
-    return payment.provider_reference or payment.settlement_id or payment.id
+    return payment.receipt or payment.provider_reference or payment.settlement_id or payment.id
 
 
 def _next_step(request: web.Request, payment: Payment) -> str:

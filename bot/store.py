@@ -181,7 +181,7 @@ def _m004_payment_details(db: Database) -> None:
     """What a finance person reads about a payment: the bank, the customer, each invoice
     with its amount and the credit notes netted off (JSON lists of number and amount)."""
     payments = db.table("payments")
-    for column in ("issuer_name", "payer_name", "lines", "credits"):
+    for column in ("issuer_name", "payer_name", "lines", "credits", "receipt"):
         payments.add_column(column, str)
 
 
@@ -732,6 +732,7 @@ def _payment(row: dict[str, Any]) -> Payment:
         settlement_id=row.get("settlement_id"),
         next_check_at=row.get("next_check_at"),
         issuer_name=row.get("issuer_name"),
+        receipt=row.get("receipt"),
         payer_name=row.get("payer_name"),
         lines=_amounts(row.get("lines")),
         credits=_amounts(row.get("credits")),

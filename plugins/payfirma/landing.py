@@ -69,6 +69,7 @@ def outcome(tx: wire.Transaction, invoice: Invoice) -> PaymentOutcome:
             status=OutcomeStatus.PAID,
             message=f"Payfirma approved the card payment for invoice {invoice.number}.{booked}",
             paid_at=when or datetime.now(UTC),
+            reference=str(tx.id) if tx.id is not None else tx.lookup_id,
             attributed=True,
         )
     if result in DECLINED:

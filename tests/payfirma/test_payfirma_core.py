@@ -82,6 +82,9 @@ async def test_an_approved_payment_lands_paid(bot: TestServer, sandbox: SandboxS
     payment = bot.app[SERVICES].store.payment(payment_id)
     assert payment is not None and payment.state is PaymentState.PAID
     assert sandbox.invoices[212948].status == "PAID"
+    # the customer's receipt carries Payfirma's transaction, not an id of ours
+    assert payment.receipt and payment.receipt != payment.settlement_id
+    assert f"Receipt reference: <b>{payment.receipt}</b>" in html
 
 
 async def test_a_declined_payment_lands_failed(bot: TestServer, sandbox: SandboxState) -> None:

@@ -350,8 +350,8 @@ def _invoices_at(payment: Payment, provider_title: str) -> str:
 
 
 def _reference(payment: Payment) -> str:
-    if payment.provider_reference:
-        return escape(payment.provider_reference)
+    if payment.receipt or payment.provider_reference:
+        return escape(payment.receipt or payment.provider_reference or "")
     return f"invoicebot {payment.settlement_id or payment.id}"
 
 
