@@ -35,6 +35,12 @@ def _numbers(numbers: tuple[str, ...] | list[str]) -> str:
     return ", ".join(numbers)
 
 
+def _invoice_word(numbers: tuple[str, ...] | list[str]) -> str:
+    """ "invoice INV-1" or "invoices INV-1 and INV-2", escaped."""
+    named = [escape(number) for number in numbers]
+    return f"invoice {named[0]}" if len(named) == 1 else f"invoices {_and(named)}"
+
+
 def _method_label(method: PaymentMethod, issuer_id: str | None) -> str:
     issuer = next((i.name for i in method.issuers if i.id == issuer_id), None)
     return f"{method.name} ({issuer})" if issuer else method.name
@@ -137,7 +143,7 @@ def pay_menu(
                         "Charge the card now?",
                         f"Charge *{options.total.format()}*{f' ({netted})' if netted else ''} "
                         f"to *{escape(label)}* now for "
-                        f"invoice {escape(_numbers(numbers))}? This cannot be undone.",
+                        f"{_invoice_word(numbers)}? This cannot be undone.",
                         "Charge now",
                         danger=True,
                     ),
@@ -153,7 +159,7 @@ def pay_menu(
                     confirm=confirm_dialog(
                         "Get a payment link?",
                         f"Pay *{options.total.format()}*{f' ({netted})' if netted else ''} "
-                        f"for invoice {escape(_numbers(numbers))} with *{escape(label)}*?",
+                        f"for {_invoice_word(numbers)} with *{escape(label)}*?",
                         "Get link",
                     ),
                 )
@@ -172,14 +178,13 @@ def payment_link(
     payment: Payment, pay_url: str, provider: Provider, lifetime: float
 ) -> dict[str, Any]:
     ids = Ids()
-    numbers = escape(_numbers(payment.invoice_numbers))
+    invoices = _invoice_word(payment.invoice_numbers)
     receivable = provider.capabilities.direction is Direction.RECEIVABLE
     lead = (
-        f"Payment link for the customer: *{payment.amount.format()}* for invoice {numbers}. "
+        f"Payment link for the customer: {amount_of(payment)} for {invoices}. "
         f"Send them this link:\n{pay_url}"
         if receivable
-        else f"*{payment.amount.format()}* for invoice {numbers} "
-        f"with *{escape(payment.method_name)}*."
+        else f"{amount_of(payment)} for {invoices} with *{method_of(payment)}*."
     )
     return {
         "text": f"Payment link for invoice {escape(_numbers(payment.invoice_numbers))}: {pay_url}",
