@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.connections import Connections
 from bot.models import (
     Captured,
     Emailed,
     FormPost,
+    InvoiceAmount,
     Money,
     Payment,
     PaymentOptions,
@@ -64,6 +66,23 @@ class Started:
     """Seconds the pay link works for (from now)."""
     reused: bool = False
     """A customer's link that was already live, shown again instead of a new one."""
+
+
+def details(options: PaymentOptions) -> dict[str, Any]:
+    """What a payment's messages name besides the total: each invoice with its amount,
+    the credit notes netted off, and the customer when every invoice names the same one."""
+    payers = {invoice.payer for invoice in options.invoices}
+    return {
+        "lines": tuple(
+            InvoiceAmount(number=invoice.number, amount=invoice.amount_due)
+            for invoice in options.invoices
+        ),
+        "credits": tuple(
+            InvoiceAmount(number=credit.number, amount=credit.credit_value)
+            for credit in options.credits_settled
+        ),
+        "payer_name": payers.pop() if len(payers) == 1 else None,
+    }
 
 
 OPTIONS_FRESH = 120.0
@@ -226,6 +245,10 @@ class Checkout:
                         channel_id=channel_id,
                         response_url=response_url,
                         charges_at_once=method.saved_card,
+                        issuer_name=next(
+                            (i.name for i in method.issuers if i.id == issuer_id), None
+                        ),
+                        **details(options),
                     ),
                     lifetime,
                     keep_token=receivable,
@@ -326,6 +349,7 @@ class Checkout:
                     method_id="email",
                     method_name="e-mail",
                     user_id=user_id,
+                    **details(options),
                     start=Emailed(to=to or "the customer's address on file"),
                 ),
                 CUSTOMER_LINK_LIFETIME,

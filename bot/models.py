@@ -28,6 +28,7 @@ __all__ = [
     "Emailed",
     "FormPost",
     "Invoice",
+    "InvoiceAmount",
     "InvoiceDraft",
     "InvoiceLine",
     "InvoicePage",
@@ -151,6 +152,12 @@ class Invoice(BaseModel):
     @property
     def overdue(self) -> bool:
         return self.is_overdue()
+
+    @property
+    def credit_value(self) -> Money:
+        """A credit note's value as a positive amount, however the provider signs it."""
+        amount = self.amount_due if not self.amount_due.is_zero() else self.total_incl_vat
+        return -amount if amount.amount < 0 else amount
 
     @property
     def payable(self) -> bool:
@@ -333,6 +340,11 @@ class PaymentOutcome(BaseModel):
     status: OutcomeStatus
     message: str = ""
     paid_at: datetime | None = None
+    reference: str | None = Field(
+        default=None,
+        description="The provider's reference for the money that moved (a transaction id): "
+        "the receipt reference the payer and the billing channel are shown.",
+    )
     attributed: bool = Field(
         default=False,
         description="The provider's own record ties this outcome to this attempt (a "
@@ -359,6 +371,15 @@ class PaymentState(StrEnum):
     CANCELLED = "cancelled"
     EXPIRED = "expired"
     SUPERSEDED = "superseded"
+
+
+class InvoiceAmount(BaseModel):
+    """One invoice (or credit note) of a payment and its amount, as the payer confirmed it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    number: str
+    amount: Money
 
 
 class Payment(BaseModel):
@@ -401,6 +422,19 @@ class Payment(BaseModel):
     )
     next_check_at: float | None = Field(
         default=None, description="When the poller asks about it next; None: not watched."
+    )
+    issuer_name: str | None = Field(default=None, description="The bank chosen, e.g. 'ING'.")
+    receipt: str | None = Field(
+        default=None, description="The provider's reference for the money, once paid."
+    )
+    payer_name: str | None = Field(
+        default=None, description="For receivables: the customer, as the invoice names them."
+    )
+    lines: tuple[InvoiceAmount, ...] = Field(
+        default=(), description="Each invoice paid and what was due on it."
+    )
+    credits: tuple[InvoiceAmount, ...] = Field(
+        default=(), description="Credit notes the provider nets off (positive amounts)."
     )
 
     @property

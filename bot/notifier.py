@@ -9,17 +9,32 @@ from __future__ import annotations
 
 from bot import hookimpl
 from bot.hookspecs import Outbox
-from bot.models import Payment
+from bot.models import Payment, PaymentState
 from bot.outbox import RESPONSE_URL, SETTLEMENT_EVENT
-from bot.slack.blocks.paying import confirmation, settled
+from bot.slack.blocks.paying import confirmation, failure_notice, settled
+
+FAILURE_CHOICES = {
+    "payables": {"payable"},
+    "receivables": {"receivable"},
+    "both": {"payable", "receivable"},
+    "none": set(),
+}
 
 
 class SlackNotifier:
     """Posts the confirmation to the billing channel and settles the payers' messages."""
 
-    def __init__(self, billing_channel: str, provider_titles: dict[str, str]) -> None:
+    def __init__(
+        self,
+        billing_channel: str,
+        provider_titles: dict[str, str],
+        *,
+        notify_failures: str = "receivables",
+    ) -> None:
         self.billing_channel = billing_channel
         self.provider_titles = provider_titles
+        self.failures_for = FAILURE_CHOICES[notify_failures]
+        """Directions whose failed or cancelled payments the billing channel hears about."""
 
     @hookimpl
     def payment_confirmed(
@@ -58,4 +73,14 @@ class SlackNotifier:
                     "body": {"replace_original": True, **settled(payment)},
                 },
                 key=f"ended:{payment.id}",
+            )
+        if payment.direction in self.failures_for and payment.state in (
+            PaymentState.FAILED,
+            PaymentState.CANCELLED,
+        ):
+            title = self.provider_titles.get(payment.provider, payment.provider)
+            outbox.enqueue(
+                "chat.postMessage",
+                {"channel": self.billing_channel, **failure_notice(payment, title)},
+                key=f"failure:{payment.id}",
             )

@@ -15,17 +15,19 @@ from html import escape
 
 from aiohttp import web
 
-from bot.models import Captured, Emailed, FormPost, Payment, PaymentState, Redirect
+from bot.models import Captured, Emailed, FormPost, Money, Payment, PaymentState, Redirect
 from bot.payments import Payments, TokenProblem, hash_token
 from bot.provider import ProviderError
 from bot.settlement import Settlement
-from bot.text import log_error, say
+from bot.text import log_error, plain, say
 
 PAYMENT_COOKIE = "invoicebot_payment"
 PAYMENTS = web.AppKey("payments", Payments)
 SETTLEMENT = web.AppKey("settlement", Settlement)
 COOKIE_KEY = web.AppKey("cookie_key", bytes)
 SECURE_COOKIES = web.AppKey("secure_cookies", bool)
+BUSINESS = web.AppKey("business", str)
+"""The team's business name as its customers know it ('' when not configured)."""
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;"
@@ -34,11 +36,15 @@ _STYLE = (
 )
 
 
-def page(title: str, body: str, *, status: int = 200, tone: str = "") -> web.Response:
+def page(
+    title: str, body: str, *, status: int = 200, tone: str = "", brand: str = "invoicebot"
+) -> web.Response:
+    """`brand` ends the window title: invoicebot for the team, the business for a customer."""
+    suffix = f" · {escape(brand)}" if brand else ""
     html = (
         f"<!doctype html><html lang=en><meta charset=utf-8>"
         f"<meta name=viewport content='width=device-width,initial-scale=1'>"
-        f"<title>{escape(title)} · invoicebot</title><style>{_STYLE}</style>"
+        f"<title>{escape(title)}{suffix}</title><style>{_STYLE}</style>"
         f"<h1 class='{tone}'>{escape(title)}</h1>{body}</html>"
     )
     return web.Response(text=html, status=status, content_type="text/html")
@@ -56,11 +62,71 @@ def verified_payment_id(key: bytes, cookie: str | None) -> str | None:
     return payment_id if hmac.compare_digest(sign_payment_id(key, payment_id), cookie) else None
 
 
+def _customer(payment: Payment) -> bool:
+    """A receivable's payer is the team's customer: they are not in Slack."""
+    return payment.direction == "receivable"
+
+
+def _brand(request: web.Request, payment: Payment) -> str:
+    return request.app[BUSINESS] if _customer(payment) else "invoicebot"
+
+
 def _summary(payment: Payment) -> str:
     numbers = ", ".join(payment.invoice_numbers)
+    word = "invoice" if len(payment.invoice_numbers) == 1 else "invoices"
+    netted = ""
+    if payment.credits and payment.lines:
+        gross = Money.total((line.amount for line in payment.lines), payment.amount.currency)
+        taken = " ".join(f"− credit {c.number} {c.amount.format()}" for c in payment.credits)
+        netted = f" ({gross.format()} {taken})"
+    issuer = f" ({payment.issuer_name})" if payment.issuer_name else ""
     return (
-        f"<p>{escape(payment.amount.format())} for invoice {escape(numbers)} "
-        f"by {escape(payment.method_name)}.</p>"
+        f"<p>{escape(payment.amount.format())}{escape(netted)} for {word} {escape(numbers)} "
+        f"by {escape(payment.method_name + issuer)}.</p>"
+    )
+
+
+def _reference(payment: Payment) -> str:
+    """What a payer quotes when asking about it: the provider's reference, else ours."""
+    return payment.receipt or payment.provider_reference or payment.settlement_id or payment.id
+
+
+def _next_step(request: web.Request, payment: Payment) -> str:
+    if _customer(payment):
+        sender = request.app[BUSINESS] or "the sender of the invoice"
+        return f"<p>To pay the invoice, contact {escape(sender)} for a new payment link.</p>"
+    return "<p>Start again in Slack: the payment's message there has a Try again button.</p>"
+
+
+def _why(payment: Payment) -> str:
+    reason = plain(payment.last_error or "").strip()
+    return f"<p>{escape(reason)}</p>" if reason else ""
+
+
+def _unusable(request: web.Request, problem: TokenProblem) -> web.Response:
+    """A link of ours that cannot be used any more, worded for whoever holds it."""
+    payment = problem.payment
+    if payment is None:
+        return page("This link cannot be used", f"<p>{escape(str(problem))}</p>", status=410)
+    brand = _brand(request, payment)
+    state = payment.state
+    if state is PaymentState.FAILED:
+        body = f"{_summary(payment)}{_why(payment)}{_next_step(request, payment)}"
+        return page("This payment failed", body, status=410, tone="bad", brand=brand)
+    if state is PaymentState.CANCELLED:
+        body = f"{_summary(payment)}<p>Nothing was charged.</p>{_next_step(request, payment)}"
+        return page("This payment was cancelled", body, status=410, tone="bad", brand=brand)
+    if state in (PaymentState.EXPIRED, PaymentState.CREATED, PaymentState.LINK_ISSUED):
+        body = f"{_summary(payment)}<p>This link has expired.</p>{_next_step(request, payment)}"
+        return page("This payment link has expired", body, status=410, brand=brand)
+    if state is PaymentState.UNKNOWN:
+        body = (
+            f"{_summary(payment)}<p>The provider has not said yet whether this payment went "
+            "through. Do not pay again until it has.</p>"
+        )
+        return page("This payment is being checked", body, status=410, brand=brand)
+    return page(
+        "This link cannot be used", f"<p>{escape(str(problem))}</p>", status=410, brand=brand
     )
 
 
@@ -69,7 +135,7 @@ async def pay(request: web.Request) -> web.StreamResponse:
     try:
         payment = payments.redeem(request.match_info["token"])
     except TokenProblem as problem:
-        return page("This link cannot be used", f"<p>{escape(str(problem))}</p>", status=410)
+        return _unusable(request, problem)
     payments.force(
         payment.id,
         {PaymentState.LINK_ISSUED},
@@ -132,33 +198,55 @@ async def landing(request: web.Request) -> web.Response:
     if payment is None or payment.provider != provider:
         return page(
             "We could not tell which payment this is",
-            "<p>Nothing was changed. If you paid, invoicebot will notice by itself and post "
-            "the confirmation in Slack.</p>",
+            "<p>Nothing was changed. If you paid, the payment is still recorded as soon as "
+            "the provider confirms it.</p>",
             status=400,
         )
     payment = await request.app[SETTLEMENT].check(payment, landing_params=dict(request.query))
+    brand = _brand(request, payment)
+    summary = _summary(payment)
     if payment.state is PaymentState.PAID:
-        return page("Invoice paid", _summary(payment) + "<p>Slack has been told.</p>", tone="ok")
+        reference = f"<p>Receipt reference: <b>{escape(_reference(payment))}</b></p>"
+        if _customer(payment):
+            business = request.app[BUSINESS]
+            said = (
+                f"{escape(business)} has received your payment."
+                if business
+                else "Your payment has been received."
+            )
+            body = (
+                f"<p>{said}</p>{summary}{reference}<p class=muted>Keep this for your records.</p>"
+            )
+            return page("Thank you for your payment", body, tone="ok", brand=brand)
+        return page("Invoice paid", summary + reference + "<p>Slack has been told.</p>", tone="ok")
     if payment.state is PaymentState.FAILED:
-        return page("Payment failed", _summary(payment) + "<p>Nothing was charged.</p>", tone="bad")
+        body = f"{summary}{_why(payment)}<p>Nothing was charged.</p>"
+        return page("Payment failed", body + _next_step(request, payment), tone="bad", brand=brand)
     if payment.state is PaymentState.CANCELLED:
-        return page("Payment cancelled", _summary(payment), tone="bad")
+        body = f"{summary}<p>Nothing was charged.</p>{_next_step(request, payment)}"
+        return page("Payment cancelled", body, tone="bad", brand=brand)
     if payment.state is PaymentState.SUPERSEDED:
         return page(
             "Paid through another payment",
-            _summary(payment) + "<p>This invoice has been paid through another payment, so "
+            summary + "<p>This invoice has been paid through another payment, so "
             "this one is no longer needed. Nothing was charged through it.</p>",
+            brand=brand,
         )
     if payment.state is PaymentState.EXPIRED:
         return page(
             "This payment has ended",
-            _summary(payment) + "<p>No payment arrived through this link. Ask for a new one "
-            "in Slack if the invoice is still open.</p>",
+            summary + "<p>No payment arrived through this link.</p>" + _next_step(request, payment),
+            brand=brand,
         )
+    told = (
+        f"{escape(request.app[BUSINESS] or 'The business')} is told as soon as it lands."
+        if _customer(payment)
+        else "invoicebot keeps checking and posts in Slack as soon as it lands."
+    )
     return page(
         "Not paid yet",
-        _summary(payment) + "<p class=muted>The provider has not confirmed the payment yet. "
-        "invoicebot keeps checking and posts in Slack as soon as it lands.</p>",
+        summary + f"<p class=muted>The provider has not confirmed the payment yet. {told}</p>",
+        brand=brand,
     )
 
 
@@ -178,7 +266,7 @@ async def plain_errors(
         return page(
             "Something went wrong",
             "<p>invoicebot could not show this page; the details are in its log. Nothing was "
-            "paid through this page. Try again, or ask in Slack for a new link.</p>",
+            "paid through this page. Try again in a minute, or ask the sender for a new link.</p>",
             status=500,
         )
 

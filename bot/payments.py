@@ -70,7 +70,14 @@ def hash_token(token: str) -> str:
 
 
 class TokenProblem(Exception):
-    """A pay link that cannot be used; the message is shown to the payer."""
+    """A pay link that cannot be used; the message is shown to the payer.
+
+    `payment` is the attempt the link belonged to, when the link was one of ours: a page
+    words the next step for whoever holds it (a customer is not in Slack)."""
+
+    def __init__(self, message: str, payment: Payment | None = None) -> None:
+        super().__init__(message)
+        self.payment = payment
 
 
 @dataclass
@@ -130,18 +137,23 @@ class Payments:
             raise TokenProblem("This payment link is not valid. Ask for a new one in Slack.")
         payment, expires_at = found
         if payment.state is S.PAID:
-            raise TokenProblem("This invoice has already been paid with this link.")
+            raise TokenProblem("This invoice has already been paid with this link.", payment)
         if payment.state is S.SUPERSEDED:
             raise TokenProblem(
                 "This invoice has been paid through another payment, so this link is no "
-                "longer needed. Nothing was charged through it."
+                "longer needed. Nothing was charged through it.",
+                payment,
             )
         if payment.state not in UNSETTLED:
             raise TokenProblem(
                 f"This payment link was {payment.state.value.replace('_', ' ')}. "
-                "Ask for a new one in Slack."
+                "Ask for a new one in Slack.",
+                payment,
             )
         if time.time() > expires_at:
             self.move(payment.id, S.EXPIRED)
-            raise TokenProblem("This payment link has expired. Ask for a new one in Slack.")
+            raise TokenProblem(
+                "This payment link has expired. Ask for a new one in Slack.",
+                self.store.payment(payment.id) or payment,
+            )
         return payment

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     admin_group: str | None = None
     poll_first_delay: float = Field(default=5.0, gt=0, description="First payment check, s.")
     poll_max_delay: float = Field(default=300.0, gt=0, description="Longest gap between checks.")
+    business_name: str | None = Field(
+        default=None,
+        description="Your business as customers know it: named on their payment pages.",
+    )
+    notify_failures: Literal["payables", "receivables", "both", "none"] = Field(
+        default="receivables",
+        description="Which failed or cancelled payments the billing channel hears about.",
+    )
     trust_proxy: bool = Field(
         default=False,
         description="Believe X-Forwarded-Proto and X-Forwarded-For (behind a reverse proxy).",
@@ -52,6 +60,11 @@ class Settings(BaseSettings):
     def https(self) -> bool:
         """Payers reach us over https: cookies must be `Secure`."""
         return self.public_url.lower().startswith("https://")
+
+    @field_validator("notify_failures", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("payers", "admins", mode="before")
     @classmethod

@@ -281,8 +281,9 @@ class Settlement:
             sources = set(LIVE) | (
                 set(LATE_EVIDENCE) if outcome.attributed or _watched(credited) else set()
             )
+            receipt = outcome.reference if credited.id == current.id else None
             if not store.compare_and_set_state(
-                credited.id, sources, S.PAID, paid_at=paid_at, settlement_id=key
+                credited.id, sources, S.PAID, paid_at=paid_at, settlement_id=key, receipt=receipt
             ):
                 return None
             store.add_settlement(

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from sqlite_utils import Database
 
 from bot.credentials import CredentialBox, SecretKeyError
-from bot.models import Money, Payment, PaymentState
+from bot.models import InvoiceAmount, Money, Payment, PaymentState
 
 SEALED = "sealed:"
 AUDIT_FLUSH_SECONDS = 0.5
@@ -177,10 +177,19 @@ def _m003_outbox_claims(db: Database) -> None:
     db.table("outbox").add_column("claimed_until", float)
 
 
+def _m004_payment_details(db: Database) -> None:
+    """What a finance person reads about a payment: the bank, the customer, each invoice
+    with its amount and the credit notes netted off (JSON lists of number and amount)."""
+    payments = db.table("payments")
+    for column in ("issuer_name", "payer_name", "lines", "credits", "receipt"):
+        payments.add_column(column, str)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_settlements", _m002_settlements),
     ("003_outbox_claims", _m003_outbox_claims),
+    ("004_payment_details", _m004_payment_details),
 ]
 
 
@@ -307,6 +316,10 @@ class Store:
                 "updated_at": now_iso(),
                 "charges_at_once": int(payment.charges_at_once),
                 "sealed_token": sealed_token,
+                "issuer_name": payment.issuer_name,
+                "payer_name": payment.payer_name,
+                "lines": _amounts_json(payment.lines),
+                "credits": _amounts_json(payment.credits),
             }
         )
 
@@ -718,4 +731,21 @@ def _payment(row: dict[str, Any]) -> Payment:
         last_error=row.get("last_error"),
         settlement_id=row.get("settlement_id"),
         next_check_at=row.get("next_check_at"),
+        issuer_name=row.get("issuer_name"),
+        receipt=row.get("receipt"),
+        payer_name=row.get("payer_name"),
+        lines=_amounts(row.get("lines")),
+        credits=_amounts(row.get("credits")),
+    )
+
+
+def _amounts_json(amounts: tuple[InvoiceAmount, ...]) -> str:
+    return json.dumps([[a.number, str(a.amount.amount), a.amount.currency] for a in amounts])
+
+
+def _amounts(text: str | None) -> tuple[InvoiceAmount, ...]:
+    rows = json.loads(text) if text else []
+    return tuple(
+        InvoiceAmount(number=number, amount=Money(amount=Decimal(amount), currency=currency))
+        for number, amount, currency in rows
     )

@@ -74,7 +74,12 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     registry = providers(pm)
     if pm.get_plugin(NOTIFIER) is None:
         titles = {name: cls.title for name, cls in registry.items()}
-        pm.register(SlackNotifier(settings.billing_channel, titles), name=NOTIFIER)
+        pm.register(
+            SlackNotifier(
+                settings.billing_channel, titles, notify_failures=settings.notify_failures
+            ),
+            name=NOTIFIER,
+        )
     client = make_web_client(settings, session)
     connections = Connections(store, registry, session)
     payments = Payments(store, pm)
@@ -114,6 +119,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     )
     app[pages.PAYMENTS], app[pages.SETTLEMENT] = payments, settlement
     app[pages.SECURE_COOKIES] = settings.https
+    app[pages.BUSINESS] = settings.business_name or ""
     app[pages.COOKIE_KEY] = hashlib.sha256(b"invoicebot-landing-cookie:" + secret.encode()).digest()
     tasks = [
         asyncio.create_task(poller.run_forever(), name="payment poller"),

@@ -29,9 +29,13 @@ async def fake_slack() -> AsyncIterator[tuple[FakeSlack, TestServer]]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, fake_slack: tuple[FakeSlack, TestServer]) -> Settings:
+def settings(
+    tmp_path: Path, fake_slack: tuple[FakeSlack, TestServer], request: pytest.FixtureRequest
+) -> Settings:
+    """Test settings; a test may add its own with `indirect` parametrization."""
     _, server = fake_slack
     return Settings(
+        **getattr(request, "param", {}),
         slack_bot_token=BOT_TOKEN,
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=str(server.make_url("/api/")),

@@ -281,15 +281,18 @@ async def test_several_pay_checkboxes_offer_the_invoices_on_the_page() -> None:
     together = Together(60)
     screens = await walk_forward([together])
     for screen in screens[:2]:
-        payable = [i.id for i in screen.gathered.page.invoices if i.payable]
-        ticks = [
-            o["value"]
+        payable = [i for i in screen.gathered.page.invoices if i.payable]
+        groups = [
+            [o["value"] for o in e["options"]]
             for block in screen.message["blocks"]
             for e in block.get("elements", [])
             if e.get("action_id") == values.SELECT_INVOICES
-            for o in e["options"]
         ]
-        assert ticks == payable and len(ticks) >= 2
+        currency = {i.id: i.currency for i in payable}
+        for group in groups:  # one payment is in one currency: one group per currency
+            assert len({currency[i] for i in group}) == 1 and len(group) >= 2
+        offered = [i.id for i in payable if sum(j.currency == i.currency for j in payable) >= 2]
+        assert sorted(i for group in groups for i in group) == sorted(offered) and len(offered) >= 2
 
 
 async def test_app_home_shows_the_first_invoices_and_counts_the_rest() -> None:

@@ -61,6 +61,13 @@ async def _pay_invoice(svc: Services, team_id: str, number: str) -> dict[str, An
                     "provider %s failed to look up an invoice", provider.name, exc_info=result
                 )
             continue
+        if result.is_credit:
+            return notice(
+                f"{escape(result.number)} is a credit note from {escape(provider.title)} "
+                f"(−{result.credit_value.format()}), not a bill: there is nothing to pay. "
+                "It is taken off when you pay the invoice it belongs to (or other invoices "
+                f"at {escape(provider.title)})."
+            )
         if not result.payable:
             return notice(
                 f"Invoice {escape(result.number)} cannot be paid: it is {result.status.value}."

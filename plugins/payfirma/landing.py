@@ -71,6 +71,7 @@ def outcome(tx: wire.Transaction, invoice: wire.Invoice) -> PaymentOutcome:
             status=OutcomeStatus.PAID,
             message=f"Payfirma approved the card payment for invoice {invoice.invoice_id}.{booked}",
             paid_at=when or datetime.now(UTC),
+            reference=str(tx.id) if tx.id is not None else tx.lookup_id,
             attributed=True,
         )
     if result in DECLINED:

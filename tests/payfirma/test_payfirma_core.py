@@ -78,10 +78,13 @@ async def pay_through_the_bot(bot: TestServer, invoice_id: str, total: str) -> t
 
 async def test_an_approved_payment_lands_paid(bot: TestServer, sandbox: SandboxState) -> None:
     html, payment_id = await pay_through_the_bot(bot, "212948", "57.75")
-    assert "Invoice paid" in html and "CA$57.75" in html
+    assert "Thank you for your payment" in html and "CA$57.75" in html
     payment = bot.app[SERVICES].store.payment(payment_id)
     assert payment is not None and payment.state is PaymentState.PAID
     assert sandbox.invoices[212948].status == "PAID"
+    # the customer's receipt carries Payfirma's transaction, not an id of ours
+    assert payment.receipt and payment.receipt != payment.settlement_id
+    assert f"Receipt reference: <b>{payment.receipt}</b>" in html
 
 
 async def test_a_declined_payment_lands_failed(bot: TestServer, sandbox: SandboxState) -> None:
@@ -127,7 +130,7 @@ async def test_linked_and_emailed_at_once_the_customer_pays_once_one_confirmatio
         team_id=TEAM, user_id="U0OTHER", provider="payfirma", invoice_id="212948", to=None
     )
     html, paid_id = await pay_through_the_bot(bot, "212948", "57.75")
-    assert "Invoice paid" in html
+    assert "Thank you for your payment" in html
     for _ in range(10):
         await bot.app[POLLER].run_once()
         await bot.app[OUTBOX].send_due()
@@ -155,3 +158,49 @@ async def test_an_email_whose_answer_was_lost_blocks_no_customer_link(
     assert emailed.state is PaymentState.UNKNOWN
     started = await copy_link(bot, "U0PAYER")
     assert "/pay/" in started.pay_url and not started.reused
+
+
+async def test_a_declined_customer_is_told_plainly_whom_to_ask_and_billing_hears(
+    bot: TestServer, sandbox: SandboxState, fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    slack, _ = fake_slack
+    html, payment_id = await pay_through_the_bot(bot, "212947", "102.50")
+    assert "Payment failed" in html and "declined" in html.lower()
+    assert "Slack" not in html and "invoicebot" not in html, "a customer is not in Slack"
+    assert "contact the sender of the invoice for a new payment link" in html
+
+    again = await copy_link_for(bot, "212947", "102.50")
+    assert not again.reused and again.payment.id != payment_id, "a fresh attempt after a decline"
+    for _ in range(3):
+        await bot.app[OUTBOX].send_due()
+    (posted,) = slack.posted_to("C0BILLING")
+    said = str(posted["blocks"])
+    assert "Payment failed" in said and "212947" in said and "CA$102.50" in said
+    assert "declined" in said.lower()
+
+
+async def copy_link_for(bot: TestServer, invoice_id: str, total: str) -> Started:
+    return await bot.app[SERVICES].checkout.start(
+        team_id=TEAM,
+        user_id="U0PAYER",
+        provider="payfirma",
+        invoice_ids=[invoice_id],
+        method_id="hpp",
+        issuer_id=None,
+        expected=Money.of(total, "CAD"),
+    )
+
+
+@pytest.mark.parametrize("settings", [{"business_name": "Acme Hosting"}], indirect=True)
+async def test_a_failed_customer_link_reopened_names_the_business_not_slack(
+    bot: TestServer, sandbox: SandboxState
+) -> None:
+    started = await copy_link_for(bot, "212947", "102.50")
+    svc = bot.app[SERVICES]
+    svc.payments.move(started.payment.id, PaymentState.FAILED, last_error="Card declined.")
+    async with aiohttp.ClientSession() as browser, browser.get(started.pay_url) as page:
+        html = await page.text()
+    assert "This payment failed" in html and "Card declined" in html
+    assert "contact Acme Hosting for a new payment link" in html
+    assert "Acme Hosting</title>" in html
+    assert "Slack" not in html and "invoicebot" not in html

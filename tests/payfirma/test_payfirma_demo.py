@@ -60,11 +60,14 @@ async def test_a_customer_pays_by_the_copied_link(
     await pat.clicks(listing, "copy_link", value=button_value(listing, "copy_link", "212948"))
     link = await pat.sees("Payment link for the customer")
     landed, page = await pay_by_card(url_of(link, "open_link"))
-    assert "/landing/payfirma" in landed and "Invoice paid" in page
+    assert "/landing/payfirma" in landed and "Thank you for your payment" in page
+    assert "Slack" not in page and "invoicebot" not in page, "a customer is not in Slack"
+    assert "Receipt reference" in page and "212948" in page
 
     slack = demo.slack[EMULATOR]
     (posted,) = await slack.wait_until(lambda: slack.messages(BILLING))
-    assert "The customer paid Payfirma invoice 212948" in str(posted.blocks)
+    lead = posted.blocks[0]["text"]["text"]
+    assert lead.startswith(":moneybag: Jordan Lee") and "paid Payfirma invoice 212948" in lead
     assert demo.sandboxes["payfirma"][SANDBOX].invoices[212948].status == "PAID"
 
 
@@ -125,9 +128,10 @@ async def test_an_invoice_created_in_slack_is_paid_by_the_customer(
     await pat.clicks(listing, "copy_link", value=button_value(listing, "copy_link", invoice_id))
     link = await pat.sees("Payment link for the customer")
     _, page = await pay_by_card(url_of(link, "open_link"))
-    assert "Invoice paid" in page  # CA$9.90: an odd dollar amount, approved by the sandbox
+    assert "Thank you for your payment" in page  # CA$9.90: odd dollars, approved by the sandbox
     (posted,) = await slack.wait_until(lambda: slack.messages(BILLING))
-    assert f"The customer paid Payfirma invoice {invoice_id}" in str(posted.blocks)
+    lead = posted.blocks[0]["text"]["text"]
+    assert lead.startswith(":moneybag: Riverside Books") and f"invoice {invoice_id}" in lead
 
 
 async def test_an_invoice_created_in_slack_for_a_known_customer_is_filed_under_them(

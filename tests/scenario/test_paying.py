@@ -39,7 +39,7 @@ async def test_a_payment_from_slash_command_to_billing_confirmation(harness: Har
     menu = Screen(await h.next_response(key), key)
     shown = text_of(menu.message)
     assert "€121.00" in shown
-    assert "Credit notes settled with it: CRN-24-0003" in shown
+    assert "Credit taken off: €121.00 − credit CRN-24-0003 €24.20 = €96.80" in shown
     assert "*Total: €96.80*" in shown  # €121.00 less the €24.20 credit note
     assert "SEPA Direct Debit: i3D.net does not offer this method" in shown
 
@@ -50,6 +50,7 @@ async def test_a_payment_from_slash_command_to_billing_confirmation(harness: Har
     _, button = find(menu.message, "get_link", lambda e: True)
     confirm = button["confirm"]["text"]["text"]
     assert "€96.80" in confirm and "INV-24-0101" in confirm and "iDEAL (ING)" in confirm
+    assert "€121.00 − credit CRN-24-0003 €24.20 = €96.80" in confirm
 
     key = await h.click(menu, "get_link")
     link = await h.next_response(key)
@@ -59,11 +60,16 @@ async def test_a_payment_from_slash_command_to_billing_confirmation(harness: Har
     final_url, page = await pay_in_browser(h.http, open_button["url"])
     assert final_url.startswith(str(h.bot.make_url("/landing/i3d")))
     assert "Invoice paid" in page
+    assert "credit CRN-24-0003 €24.20" in page and "iDEAL (ING)" in page
+    assert "Receipt reference" in page
 
     (confirmation,) = await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
     said = text_of(confirmation)
     assert "<@U0PAYER> paid i3D.net invoice INV-24-0101" in said
-    assert "€96.80" in said and "iDEAL" in said
+    assert "€96.80" in said and "*Method*\niDEAL (ING)" in said
+    assert "€121.00 − credit CRN-24-0003 €24.20 = €96.80" in said
+    assert "*Reference*" in said and "*Date*" in said
+    assert said.count("U0PAYER") == 1, "who paid is said once"
     settled = await h.next_response(key, 2)
     assert settled["replace_original"] is True
     assert "is paid" in text_of(settled)

@@ -45,14 +45,29 @@ def _status_line(invoice: Invoice, today: date) -> str:
     return invoice.status.value
 
 
+def _credit_line(invoice: Invoice, provider_title: str) -> str:
+    """A credit note is money owed to the team: shown negative, never due, never paid."""
+    if invoice.status is InvoiceStatus.OPEN:
+        use = f"taken off when you pay {escape(provider_title)}"
+    elif invoice.status is InvoiceStatus.PAID:
+        use = "used"
+    else:
+        use = invoice.status.value
+    return f"*−{invoice.credit_value.format()}* credit · {use}"
+
+
 def invoice_line(invoice: Invoice, provider_title: str, today: date) -> str:
     amount = invoice.amount_due if invoice.status is InvoiceStatus.OPEN else invoice.total_incl_vat
     credit = " · credit note" if invoice.is_credit else ""
     who = f" · {escape(invoice.payer)}" if invoice.payer else ""
     description = f"\n{escape(invoice.description)}" if invoice.description else ""
+    status = (
+        _credit_line(invoice, provider_title)
+        if invoice.is_credit
+        else f"*{amount.format()}* · {_status_line(invoice, today)}"
+    )
     return (
-        f"*{escape(invoice.number)}* · {escape(provider_title)}{who}{credit}{description}\n"
-        f"*{amount.format()}* · {_status_line(invoice, today)}"
+        f"*{escape(invoice.number)}* · {escape(provider_title)}{who}{credit}{description}\n{status}"
     )
 
 
@@ -88,20 +103,36 @@ def summary_of(page: Page, answered: list[str], failed: int) -> str:
 
 
 def _several(ids: Ids, provider: Provider, page: list[Invoice]) -> list[Block]:
-    """Checkboxes to pay several invoices together, where the provider can."""
+    """Checkboxes to pay several invoices together, where the provider can: one group per
+    currency, since one payment is in one currency."""
     payable = [i for i in page if i.payable and i.provider == provider.name]
-    if not provider.capabilities.pay_several or len(payable) < 2:
+    if not provider.capabilities.pay_several:
         return []
-    checkboxes = {
-        "type": "checkboxes",
-        "action_id": values.SELECT_INVOICES,
-        "options": [option(f"{i.number} · {i.amount_due.format()}", i.id) for i in payable[:10]],
-    }
-    pay = button(f"Pay selected {provider.title} invoices", values.PAY_SELECTED, provider.name)
-    return [
-        context(ids, f"Pay several {escape(provider.title)} invoices at once:"),
-        actions(ids, [checkboxes, pay], name=f"several.{provider.name}"),
-    ]
+    currencies = sorted({i.currency for i in payable})
+    blocks: list[Block] = []
+    for currency in currencies:
+        group = [i for i in payable if i.currency == currency]
+        if len(group) < 2:
+            continue
+        checkboxes = {
+            "type": "checkboxes",
+            "action_id": values.SELECT_INVOICES,
+            "options": [option(f"{i.number} · {i.amount_due.format()}", i.id) for i in group[:10]],
+        }
+        label = f"Pay selected {provider.title} invoices"
+        lead = f"Pay several {escape(provider.title)} invoices at once"
+        if len(currencies) > 1:
+            label += f" ({currency})"
+            lead += f" ({currency}; one payment is in one currency)"
+        blocks += [
+            context(ids, f"{lead}:"),
+            actions(
+                ids,
+                [checkboxes, button(label, values.PAY_SELECTED, provider.name)],
+                name=f"several.{provider.name}.{currency}",
+            ),
+        ]
+    return blocks
 
 
 def invoice_list(

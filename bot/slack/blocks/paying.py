@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.models import Payment, PaymentMethod, PaymentOptions, PaymentState
+from bot.models import Money, Payment, PaymentMethod, PaymentOptions, PaymentState
 from bot.provider import Direction, Provider
 from bot.slack import values
 from bot.slack.blocks.kit import (
@@ -21,6 +21,7 @@ from bot.slack.blocks.kit import (
     plain,
     section,
 )
+from bot.text import plain as without_protocol
 
 
 def duration(seconds: float) -> str:
@@ -32,6 +33,12 @@ def duration(seconds: float) -> str:
 
 def _numbers(numbers: tuple[str, ...] | list[str]) -> str:
     return ", ".join(numbers)
+
+
+def _invoice_word(numbers: tuple[str, ...] | list[str]) -> str:
+    """ "invoice INV-1" or "invoices INV-1 and INV-2", escaped."""
+    named = [escape(number) for number in numbers]
+    return f"invoice {named[0]}" if len(named) == 1 else f"invoices {_and(named)}"
 
 
 def _method_label(method: PaymentMethod, issuer_id: str | None) -> str:
@@ -74,11 +81,13 @@ def pay_menu(
             )
         )
     notes = []
-    if options.credits_settled:
-        notes.append(
-            "Credit notes settled with it: "
-            + ", ".join(escape(c.number) for c in options.credits_settled)
-        )
+    netted = credit_sum(
+        [invoice.amount_due for invoice in options.invoices],
+        [(c.number, c.credit_value) for c in options.credits_settled],
+        options.total,
+    )
+    if netted:
+        blocks.append(section(ids, f":receipt: Credit taken off: {netted}"))
     if options.account_credit is not None and not options.account_credit.is_zero():
         notes.append(f"Account credit: {options.account_credit.format()}")
     blocks.append(section(ids, f"*Total: {options.total.format()}* at {escape(provider.title)}"))
@@ -132,8 +141,9 @@ def pay_menu(
                     style="danger",
                     confirm=confirm_dialog(
                         "Charge the card now?",
-                        f"Charge *{options.total.format()}* to *{escape(label)}* now for "
-                        f"invoice {escape(_numbers(numbers))}? This cannot be undone.",
+                        f"Charge *{options.total.format()}*{f' ({netted})' if netted else ''} "
+                        f"to *{escape(label)}* now for "
+                        f"{_invoice_word(numbers)}? This cannot be undone.",
                         "Charge now",
                         danger=True,
                     ),
@@ -148,8 +158,8 @@ def pay_menu(
                     style="primary",
                     confirm=confirm_dialog(
                         "Get a payment link?",
-                        f"Pay *{options.total.format()}* for invoice "
-                        f"{escape(_numbers(numbers))} with *{escape(label)}*?",
+                        f"Pay *{options.total.format()}*{f' ({netted})' if netted else ''} "
+                        f"for {_invoice_word(numbers)} with *{escape(label)}*?",
                         "Get link",
                     ),
                 )
@@ -168,14 +178,13 @@ def payment_link(
     payment: Payment, pay_url: str, provider: Provider, lifetime: float
 ) -> dict[str, Any]:
     ids = Ids()
-    numbers = escape(_numbers(payment.invoice_numbers))
+    invoices = _invoice_word(payment.invoice_numbers)
     receivable = provider.capabilities.direction is Direction.RECEIVABLE
     lead = (
-        f"Payment link for the customer: *{payment.amount.format()}* for invoice {numbers}. "
+        f"Payment link for the customer: {amount_of(payment)} for {invoices}. "
         f"Send them this link:\n{pay_url}"
         if receivable
-        else f"*{payment.amount.format()}* for invoice {numbers} "
-        f"with *{escape(payment.method_name)}*."
+        else f"{amount_of(payment)} for {invoices} with *{method_of(payment)}*."
     )
     return {
         "text": f"Payment link for invoice {escape(_numbers(payment.invoice_numbers))}: {pay_url}",
@@ -202,84 +211,203 @@ def payment_link(
     }
 
 
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def invoices_of(payment: Payment) -> str:
+    """ "Invoice INV-1" or "Invoices INV-1 (€10.00) and INV-2 (€5.00)", escaped."""
+    if len(payment.invoice_numbers) == 1:
+        return f"Invoice {escape(payment.invoice_numbers[0])}"
+    if len(payment.lines) == len(payment.invoice_numbers):
+        named = [f"{escape(line.number)} ({line.amount.format()})" for line in payment.lines]
+    else:
+        named = [escape(number) for number in payment.invoice_numbers]
+    return f"Invoices {_and(named)}"
+
+
+def _is_are(payment: Payment) -> str:
+    return "is" if len(payment.invoice_numbers) == 1 else "are"
+
+
+def credit_sum(gross: list[Money], credits: list[tuple[str, Money]], total: Money) -> str | None:
+    """ "€363.00 − credit CRN-24-0003 €24.20 = €338.80", when credit notes are netted off."""  # noqa: RUF002
+    if not credits or not gross:
+        return None
+    before = Money.total(gross, total.currency)
+    taken = " ".join(f"− credit {escape(number)} {amount.format()}" for number, amount in credits)
+    return f"{before.format()} {taken} = {total.format()}"
+
+
+def payment_sum(payment: Payment) -> str | None:
+    return credit_sum(
+        [line.amount for line in payment.lines],
+        [(credit.number, credit.amount) for credit in payment.credits],
+        payment.amount,
+    )
+
+
+def amount_of(payment: Payment) -> str:
+    """The total as a finance person checks it: with the credit notes taken off, and
+    "in all" when several invoices are paid at once."""
+    netted = payment_sum(payment)
+    if netted:
+        return f"*{payment.amount.format()}* ({netted})"
+    in_all = " in all" if len(payment.invoice_numbers) > 1 else ""
+    return f"*{payment.amount.format()}*{in_all}"
+
+
+def method_of(payment: Payment) -> str:
+    issuer = f" ({payment.issuer_name})" if payment.issuer_name else ""
+    return escape(f"{payment.method_name}{issuer}")
+
+
+def _reason(payment: Payment) -> str:
+    """The provider's reason without its final stop: "Card declined: insufficient funds"."""
+    return escape(without_protocol(payment.last_error or "").strip().rstrip("."))
+
+
+def try_again(payment: Payment) -> dict[str, Any]:
+    """Starts afresh through the same path as Pay: a new offer, the once-only checks."""
+    target = values.PayTarget(payment.provider, payment.invoice_ids).encode()
+    receivable = payment.direction == Direction.RECEIVABLE.value
+    return button(
+        "Try again", values.COPY_LINK if receivable else values.PAY, target, style="primary"
+    )
+
+
 def settled(payment: Payment, *, paid_by: Payment | None = None) -> dict[str, Any]:
-    """What the payment's message becomes once it is settled: no buttons left to click."""
+    """What the payment's message becomes once it is settled: no link left to click; after
+    a failure, only a button that starts a fresh attempt."""
     ids = Ids()
-    numbers = escape(_numbers(payment.invoice_numbers))
-    reason = escape(payment.last_error or "")
+    invoices = invoices_of(payment)
+    reason = _reason(payment)
+    retry = False
     if payment.state is PaymentState.PAID:
         when = moment(payment.paid_at) if payment.paid_at else "just now"
         text = (
-            f":white_check_mark: Invoice {numbers} is paid: *{payment.amount.format()}* "
-            f"by {escape(payment.method_name)}, {when}."
+            f":white_check_mark: {invoices} {_is_are(payment)} paid: {amount_of(payment)} "
+            f"by {method_of(payment)}, {when}."
         )
     elif payment.state is PaymentState.SUPERSEDED:
         who = f" by <@{paid_by.user_id}>" if paid_by else ""
         text = (
-            f"Invoice {numbers} has been paid through another payment{who}. "
+            f"{invoices} {'has' if _is_are(payment) == 'is' else 'have'} been paid through "
+            f"another payment{who}. "
             "This link is no longer needed; nothing was charged through it."
         )
     elif payment.state is PaymentState.FAILED:
-        text = f":x: The payment of invoice {numbers} failed: {reason}"
+        text = f":x: Payment failed: {reason or 'the provider gave no reason'}."
+        text += f"\n{invoices}, {payment.amount.format()}."
         if not payment.charges_at_once or "not charged" in reason.lower():
-            text += " Nothing was charged; you can try again."
+            if "nothing was charged" not in reason.lower():
+                text += " Nothing was charged."
+            text += " You can try again."
+            retry = True
+    elif payment.state is PaymentState.CANCELLED:
+        text = (
+            f":heavy_minus_sign: Payment cancelled: nothing was charged.\n"
+            f"{invoices}, {payment.amount.format()}. You can try again."
+        )
+        retry = True
     elif payment.state in (PaymentState.LINK_ISSUED, PaymentState.OPENED):
         text = (
-            f":hourglass: {escape(payment.method_name)} was charged for invoice {numbers}; "
+            f":hourglass: {escape(payment.method_name)} was charged for "
+            f"{invoices[:1].lower()}{invoices[1:]}; "
             "waiting for the provider to confirm it. This message changes when it does."
         )
     elif payment.state is PaymentState.UNKNOWN:
         text = (
-            f":hourglass: The outcome of the payment of invoice {numbers} is not known yet. "
-            "invoicebot is checking with the provider and will update this message. "
-            "Do not pay again."
+            f":hourglass: The outcome of the payment of {invoices[:1].lower()}{invoices[1:]} "
+            "is not known yet. invoicebot is checking with the provider and will update this "
+            "message. Do not pay again."
         )
     elif payment.state is PaymentState.EXPIRED and payment.charges_at_once:
         text = (
-            f":warning: The provider never confirmed the payment of invoice {numbers} "
+            f":warning: The provider never confirmed the payment of "
+            f"{invoices[:1].lower()}{invoices[1:]} "
             f"({reason}). Check the invoice at the provider before paying again."
         )
     else:
-        text = f"The payment of invoice {numbers} was {payment.state.value.replace('_', ' ')}."
+        text = (
+            f"The payment of {invoices[:1].lower()}{invoices[1:]} was "
+            f"{payment.state.value.replace('_', ' ')}."
+        )
         if reason:
             text += f" {reason[:1].upper()}{reason[1:]}."
-    return {"text": text, "blocks": [section(ids, text)]}
+        retry = payment.state is PaymentState.EXPIRED
+    blocks: list[Block] = [section(ids, text)]
+    if retry:
+        blocks.append(actions(ids, [try_again(payment)], name="again"))
+    return {"text": text, "blocks": blocks}
+
+
+def _who_paid(payment: Payment) -> str:
+    if payment.direction == Direction.RECEIVABLE.value:
+        return escape(payment.payer_name) if payment.payer_name else "The customer"
+    return f"<@{payment.user_id}>"
+
+
+def _invoices_at(payment: Payment, provider_title: str) -> str:
+    """ "i3D.net invoice INV-1" or "i3D.net invoices INV-1 (€1.00) and INV-2 (€2.00)"."""
+    invoices = invoices_of(payment)
+    return f"{escape(provider_title)} {invoices[:1].lower()}{invoices[1:]}"
+
+
+def _reference(payment: Payment) -> str:
+    if payment.receipt or payment.provider_reference:
+        return escape(payment.receipt or payment.provider_reference or "")
+    return f"invoicebot {payment.settlement_id or payment.id}"
 
 
 def confirmation(payment: Payment, provider_title: str) -> dict[str, Any]:
-    """The billing channel's record: who paid, what, how much, which method, when."""
+    """The billing channel's record: one line of who paid what and how much, then the
+    method (with the bank), the provider's reference, the date and any credit applied."""
     ids = Ids()
-    numbers = escape(_numbers(payment.invoice_numbers))
     when = moment(payment.paid_at) if payment.paid_at else "now"
-    if payment.direction == Direction.RECEIVABLE.value:
-        lead = (
-            f":moneybag: The customer paid {escape(provider_title)} invoice {numbers}: "
-            f"*{payment.amount.format()}*"
+    receivable = payment.direction == Direction.RECEIVABLE.value
+    icon = ":moneybag:" if receivable else ":white_check_mark:"
+    lead = (
+        f"{icon} {_who_paid(payment)} paid {_invoices_at(payment, provider_title)}: "
+        f"{amount_of(payment)}"
+    )
+    fields = [
+        {"type": "mrkdwn", "text": f"*Method*\n{method_of(payment)}"},
+        {"type": "mrkdwn", "text": f"*Reference*\n{_reference(payment)}"},
+        {"type": "mrkdwn", "text": f"*Date*\n{when}"},
+    ]
+    if payment.credits:
+        applied = ", ".join(
+            f"{escape(credit.number)} ({credit.amount.format()})" for credit in payment.credits
         )
-        who = f"Link sent by <@{payment.user_id}>"
-    else:
-        lead = (
-            f":white_check_mark: <@{payment.user_id}> paid {escape(provider_title)} "
-            f"invoice {numbers}: *{payment.amount.format()}*"
-        )
-        who = f"Paid by <@{payment.user_id}>"
+        fields.append({"type": "mrkdwn", "text": f"*Credit applied*\n{applied}"})
+    blocks: list[Block] = [
+        section(ids, lead),
+        {"type": "section", "block_id": ids("fields"), "fields": fields},
+    ]
+    if receivable:
+        blocks.append(context(ids, f"Payment link sent by <@{payment.user_id}>"))
+    numbers = escape(_numbers(payment.invoice_numbers))
     return {
         "text": (
             f"Paid: {escape(provider_title)} invoice {numbers}, "
-            f"{payment.amount.format()} by {escape(payment.method_name)}"
+            f"{payment.amount.format()} by {method_of(payment)}"
         ),
-        "blocks": [
-            section(ids, lead),
-            {
-                "type": "section",
-                "block_id": ids("fields"),
-                "fields": [
-                    {"type": "mrkdwn", "text": f"*Invoice*\n{numbers}"},
-                    {"type": "mrkdwn", "text": f"*Amount*\n{payment.amount.format()}"},
-                    {"type": "mrkdwn", "text": f"*Method*\n{escape(payment.method_name)}"},
-                    {"type": "mrkdwn", "text": f"*When*\n{when}"},
-                ],
-            },
-            context(ids, who),
-        ],
+        "blocks": blocks,
     }
+
+
+def failure_notice(payment: Payment, provider_title: str) -> dict[str, Any]:
+    """The billing channel hears that a payment did not go through, and why."""
+    ids = Ids()
+    what = f"{_invoices_at(payment, provider_title)} ({payment.amount.format()})"
+    if payment.state is PaymentState.CANCELLED:
+        text = f":heavy_minus_sign: Payment cancelled: {what}. Nothing was charged."
+    else:
+        text = f":x: Payment failed: {what}: {_reason(payment) or 'no reason given'}."
+    if payment.direction == Direction.RECEIVABLE.value:
+        who = escape(payment.payer_name) if payment.payer_name else "the customer"
+        detail = f"Paying: {who} · link sent by <@{payment.user_id}>"
+    else:
+        detail = f"Started by <@{payment.user_id}> with {method_of(payment)}"
+    return {"text": text, "blocks": [section(ids, text), context(ids, detail)]}

@@ -1,0 +1,81 @@
+"""What a finance person sees when a payment does not go through, and how credit notes
+and several invoices at once read."""
+
+from __future__ import annotations
+
+from tests.scenario.harness import Harness, Screen, find, pay_in_browser, text_of
+from tests.scenario.test_paying import choose, get_link
+
+
+async def test_a_declined_payment_says_so_and_try_again_starts_afresh(harness: Harness) -> None:
+    h = harness
+    key, url = await get_link(h)
+    _, page = await pay_in_browser(h.http, url, "decline")
+    assert "Payment failed" in page and "Try again" in page
+
+    ended = await h.next_response(key, 2)
+    said = text_of(ended)
+    assert "Payment failed:" in said and "INV-24-0101" in said
+    assert "open_link" not in str(ended), "no dead link is offered"
+    retry = Screen(ended, key)
+    _, again = find(ended, "pay", lambda e: e["text"]["text"] == "Try again")
+    assert "|410001" in again["value"]
+
+    async with h.http.get(url) as reopened:
+        html = await reopened.text()
+    assert "This payment failed" in html and "was failed" not in html
+    assert "Try again" in html
+
+    key = await h.click(retry, "pay")
+    menu = Screen(await h.next_response(key), key)
+    menu = await choose(h, menu, "choose_method", "10")
+    menu = await choose(h, menu, "choose_issuer", "INGBNL2A")
+    key = await h.click(menu, "get_link")
+    link = await h.next_response(key)
+    _, fresh = find(link, "open_link", lambda e: True)
+    assert fresh["url"] != url
+    _, page = await pay_in_browser(h.http, fresh["url"])
+    assert "Invoice paid" in page
+    (confirmation,) = await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
+    assert "INV-24-0101" in text_of(confirmation), "payables' failures are not posted by default"
+
+
+async def test_a_cancelled_payment_says_cancelled_with_try_again(harness: Harness) -> None:
+    h = harness
+    key, url = await get_link(h)
+    _, page = await pay_in_browser(h.http, url, "cancel")
+    assert "Payment cancelled" in page
+    ended = await h.next_response(key, 2)
+    assert "Payment cancelled" in text_of(ended)
+    find(ended, "pay", lambda e: e["text"]["text"] == "Try again")
+
+
+async def test_a_credit_note_reads_as_a_credit_and_pay_explains_it(harness: Harness) -> None:
+    h = harness
+    _, screen, _ = await h.command("i3d")
+    listing = text_of((await h.screen_after(screen)).message)
+    credit = listing.split("*CRN-24-0003*")[1].split("\n\n")[0].split("\n*INV")[0]
+    assert "*−€24.20* credit" in credit and "due" not in credit
+
+    _, screen, _ = await h.command("pay CRN-24-0003")
+    said = text_of((await h.screen_after(screen)).message)
+    assert "credit note" in said and "cannot be paid: it is open" not in said
+    assert "taken off when you pay the invoice it belongs to" in said
+
+
+async def test_several_invoices_are_offered_together_only_in_one_currency(
+    harness: Harness,
+) -> None:
+    h = harness
+    _, screen, _ = await h.command("i3d")
+    message = (await h.screen_after(screen)).message
+    groups = [
+        [o["text"]["text"] for o in element["options"]]
+        for block in message["blocks"]
+        for element in block.get("elements", [])
+        if element.get("action_id") == "select_invoices"
+    ]
+    assert len(groups) == 2
+    for group in groups:
+        symbols = {"$" if "$" in label else "€" for label in group}
+        assert len(symbols) == 1, group

@@ -1,0 +1,115 @@
+"""The billing channel's records and the payer's message, as a finance person reads them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.models import InvoiceAmount, Money, Payment, PaymentState
+from bot.notifier import SlackNotifier
+from bot.slack.blocks.paying import confirmation, settled
+from tests.scenario.harness import text_of
+
+
+def eur(amount: str, currency: str = "EUR") -> Money:
+    return Money.of(amount, currency)
+
+
+def paid(**changes: Any) -> Payment:
+    payment = Payment(
+        id="p1",
+        team_id="T1",
+        provider="i3d",
+        invoice_ids=("410001",),
+        invoice_numbers=("INV-24-0087",),
+        amount=eur("338.80"),
+        method_id="10",
+        method_name="iDEAL",
+        issuer_id="INGBNL2A",
+        issuer_name="ING",
+        user_id="U0PAT",
+        state=PaymentState.PAID,
+        paid_at=datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
+        provider_reference="TX-778",
+        settlement_id="s123",
+        lines=(InvoiceAmount(number="INV-24-0087", amount=eur("363.00")),),
+        credits=(InvoiceAmount(number="CRN-24-0003", amount=eur("24.20")),),
+    )
+    return payment.model_copy(update=changes)
+
+
+def test_the_billing_record_says_who_once_with_bank_reference_date_and_credit() -> None:
+    said = text_of(confirmation(paid(), "i3D.net"))
+    assert said.count("U0PAT") == 1
+    assert "<@U0PAT> paid i3D.net invoice INV-24-0087" in said
+    assert "€363.00 − credit CRN-24-0003 €24.20 = €338.80" in said
+    assert "*Method*\niDEAL (ING)" in said
+    assert "*Reference*\nTX-778" in said
+    assert "*Date*\n<!date^" in said
+    assert "*Credit applied*\nCRN-24-0003 (€24.20)" in said
+
+
+def test_a_customer_payment_names_the_customer() -> None:
+    payment = paid(direction="receivable", payer_name="Jordan <Lee>", credits=(), lines=())
+    said = text_of(confirmation(payment, "Payfirma"))
+    assert ":moneybag: Jordan &lt;Lee&gt; paid Payfirma invoice INV-24-0087" in said
+    assert "The customer" not in said
+
+
+def test_several_invoices_each_with_its_amount_and_the_total() -> None:
+    payment = paid(
+        invoice_ids=("410005", "410006"),
+        invoice_numbers=("INV-24-0102", "INV-24-0103"),
+        amount=eur("1244.55", "USD"),
+        lines=(
+            InvoiceAmount(number="INV-24-0102", amount=eur("1234.56", "USD")),
+            InvoiceAmount(number="INV-24-0103", amount=eur("9.99", "USD")),
+        ),
+        credits=(),
+    )
+    message = text_of(settled(payment))
+    assert "Invoices INV-24-0102 ($1,234.56) and INV-24-0103 ($9.99) are paid" in message
+    assert "*$1,244.55* in all" in message
+    record = text_of(confirmation(payment, "i3D.net"))
+    assert "invoices INV-24-0102 ($1,234.56) and INV-24-0103 ($9.99): *$1,244.55* in all" in record
+
+
+class Outbox:
+    def __init__(self) -> None:
+        self.items: list[tuple[str, dict[str, Any], str]] = []
+
+    def enqueue(self, method: str, args: dict[str, Any], *, key: str) -> None:
+        self.items.append((method, args, key))
+
+
+def failed(direction: str) -> Payment:
+    return paid(
+        state=PaymentState.FAILED,
+        direction=direction,
+        last_error="Payfirma declined the card: Insufficient funds. Nothing was charged.",
+        response_url="https://hooks.slack.test/r1",
+    )
+
+
+def test_failures_reach_billing_for_the_directions_chosen() -> None:
+    for choice, payable, receivable in (
+        ("receivables", False, True),
+        ("payables", True, False),
+        ("both", True, True),
+        ("none", False, False),
+    ):
+        notifier = SlackNotifier("C0BILLING", {"i3d": "i3D.net"}, notify_failures=choice)
+        for direction, expected in (("payable", payable), ("receivable", receivable)):
+            outbox = Outbox()
+            notifier.payment_ended(payment=failed(direction), outbox=outbox)
+            posts = [item for item in outbox.items if item[0] == "chat.postMessage"]
+            assert bool(posts) is expected, (choice, direction)
+            for _, args, key in posts:
+                assert key == "failure:p1" and args["channel"] == "C0BILLING"
+                assert "Payment failed" in args["text"] and "Insufficient funds" in args["text"]
+
+
+def test_the_default_tells_billing_of_customers_failures_only() -> None:
+    from bot.settings import Settings
+
+    assert Settings.model_fields["notify_failures"].default == "receivables"
