@@ -7,7 +7,6 @@ the review carries the draft (no secrets) in its private metadata.
 from __future__ import annotations
 
 import json
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import PAY_REFUSAL
 from bot.models import InvoiceDraft, InvoiceLine, Money
+from bot.money import AmountError, minor_units, parse_amount, thousands_mark
 from bot.provider import Provider, ProviderError
 from bot.slack import values
 from bot.slack.blocks.kit import escape, md, option, plain
@@ -105,14 +105,7 @@ def _state(view: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def _decimal(text: str) -> Decimal:
-    try:
-        number = Decimal(text.replace(",", ""))
-    except InvalidOperation:
-        raise ValueError("Type a number, like 12.50") from None
-    if not number.is_finite():
-        raise ValueError("Type a number, like 12.50")
-    return number
+QUANTITY_PLACES = 2  # 1.5 hours, 0.25 days; more would print oddly on the invoice
 
 
 def parse_draft(view: dict[str, Any]) -> InvoiceDraft | dict[str, str]:
@@ -126,22 +119,31 @@ def parse_draft(view: dict[str, Any]) -> InvoiceDraft | dict[str, str]:
         if not description:
             continue
         try:
-            quantity = _decimal(state.get(f"item{n}_quantity", "1"))
-            if quantity <= 0:
-                raise ValueError("The quantity must be more than 0")
-        except ValueError as error:
+            quantity = parse_amount(
+                state.get(f"item{n}_quantity", "1"), QUANTITY_PLACES, what="quantity"
+            )
+        except AmountError as error:
             errors[f"item{n}_quantity"] = str(error)
             continue
         try:
-            price = Money.of(_decimal(state.get(f"item{n}_price", "")), currency)
-        except (ValueError, ValidationError):
-            errors[f"item{n}_price"] = f"Type a price in {currency}, like 12.50"
+            typed = state.get(f"item{n}_price", "")
+            price = Money.of(
+                parse_amount(
+                    typed,
+                    minor_units(currency),
+                    thousands=thousands_mark(currency),
+                    what="unit price",
+                ),
+                currency,
+            )
+        except AmountError as error:
+            errors[f"item{n}_price"] = str(error)
             continue
         try:
-            tax = _decimal(state.get(f"item{n}_tax", "0"))
-            if not 0 <= tax <= 100:
-                raise ValueError("Tax is a percentage from 0 to 100")
-        except ValueError as error:
+            tax = parse_amount(state.get(f"item{n}_tax", "0"), 2, allow_zero=True, what="tax")
+            if tax > 100:
+                raise AmountError("Tax is a percentage from 0 to 100")
+        except AmountError as error:
             errors[f"item{n}_tax"] = str(error)
             continue
         lines.append(
