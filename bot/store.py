@@ -177,10 +177,18 @@ def _m003_outbox_claims(db: Database) -> None:
     db.table("outbox").add_column("claimed_until", float)
 
 
+def _m004_submissions(db: Database) -> None:
+    """Dialog submissions that act once (creating an invoice), keyed by the dialog."""
+    db.table("submissions").create(
+        {"key": str, "team_id": str, "user_id": str, "at": str}, pk="key"
+    )
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_settlements", _m002_settlements),
     ("003_outbox_claims", _m003_outbox_claims),
+    ("004_submissions", _m004_submissions),
 ]
 
 
@@ -537,6 +545,16 @@ class Store:
         return list(self.db.table("outbox").rows_where(order_by="id"))
 
     # audit ------------------------------------------------------------------------
+
+    def claim_submission(self, key: str, *, team_id: str, user_id: str) -> bool:
+        """True the first time `key` is claimed, False ever after: a dialog submitted
+        twice (a double click, a retried request) acts once."""
+        with self.transaction():
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO submissions (key, team_id, user_id, at) VALUES (?, ?, ?, ?)",
+                [key, team_id, user_id, now_iso()],
+            )
+            return cursor.rowcount == 1
 
     def audit(
         self,

@@ -15,7 +15,7 @@ from bot.demo import Demo, DemoOptions, start_demo
 from bot.plugins import make_plugin_manager, sandboxes
 from plugins.payfirma.sandbox import SANDBOX
 from plugins.payfirma.sandbox.state import Email
-from slack_emulator import EMULATOR
+from slack_emulator import EMULATOR, payloads
 from tests.e2e.conftest import BILLING, Person, button_value, url_of
 from tests.payfirma.conftest import CardPage
 from tests.scenario.conftest import free_port
@@ -160,3 +160,56 @@ async def test_an_invoice_created_in_slack_for_a_known_customer_is_filed_under_t
     sandbox = demo.sandboxes["payfirma"][SANDBOX]
     created = max(sandbox.invoices.values(), key=lambda item: item.invoice_id)
     assert (created.items[0].item, created.customer_id) == ("Oven service", 5002)
+
+
+async def test_a_created_invoice_leaves_no_form_behind_and_is_created_once(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    """Closing "Invoice created" closes the dialog (no filled-in form with a live Review
+    under it), and the same review submitted twice creates one invoice."""
+    pat = person("U0PAYER")
+    slack = demo.slack[EMULATOR]
+    sandbox = demo.sandboxes["payfirma"][SANDBOX]
+    before = len(sandbox.invoices)
+    await pat.types("new payfirma")
+    await slack.wait_until(lambda: slack.modal("U0PAYER"))
+    await slack.submit_view(
+        "U0PAYER",
+        values={
+            "customer_name": {"value": "Riverside Books"},
+            "customer_email": {"value": "accounts@riverside.example"},
+            "currency": {"value": "CAD"},
+            "item1_description": {"value": "Shelving install"},
+            "item1_quantity": {"value": "2"},
+            "item1_price": {"value": "12,50"},
+            "mode": {"value": "draft"},
+        },
+    )
+    review = await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "Total CA$25.00" in str(m.definition) and m
+    )
+    # Edit goes back to the form as typed, in the same dialog.
+    await slack.click("U0PAYER", review, "edit_invoice")
+    form = await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "Review" in str(m.definition) and m
+    )
+    assert "Shelving install" in str(form.definition) and "12.50" in str(form.definition)
+    await slack.submit_view("U0PAYER", values={"item1_quantity": {"value": "3"}})
+    review = await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "Total CA$37.50" in str(m.definition) and m
+    )
+    submitted = payloads.view_submission(
+        slack.workspace,
+        "U0PAYER",
+        slack.view_api(review, inputs_only=True),
+        slack.surfaces.issue_trigger("U0PAYER"),
+    )
+    await slack.submit_view("U0PAYER")
+    await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "was created" in str(m.definition)
+    )
+    again = await slack.bot.send(payloads.interaction(submitted), payloads.FORM)
+    assert "already created its invoice" in str(again.json)
+    assert len(sandbox.invoices) == before + 1
+    await slack.close_view("U0PAYER")
+    assert slack.modal("U0PAYER") is None
