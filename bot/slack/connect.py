@@ -7,6 +7,7 @@ encrypted and never shown or logged again.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import typing
@@ -19,7 +20,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import ADMIN_REFUSAL
-from bot.provider import Provider, ProviderError, TwoFactorRequired
+from bot.provider import Provider, ProviderError, TwoFactorRequired, WrongCode
 from bot.slack.blocks.kit import escape, md, option, plain
 from bot.slack.errors import shielded
 from bot.slack.services import Services
@@ -27,6 +28,10 @@ from bot.slack.values import CODE_VIEW, CONNECT_VIEW
 from bot.text import say
 
 log = logging.getLogger(__name__)
+
+# How long a code check may take before the dialog is acknowledged (Slack allows 3 s):
+# a quick "wrong code" is shown on the code field itself, a slow one by updating the view.
+CODE_ANSWER_BUDGET = 2.0
 
 
 def _label(name: str, info: FieldInfo) -> str:
@@ -207,7 +212,7 @@ async def on_submit(
         (team_id, user_id),
         cls,
         svc.connections.connect(team_id, cls.name, credentials, connected_by=user_id),
-        lambda message: connect_modal(cls, error=f"{cls.title} refused: {message}"),
+        lambda error: connect_modal(cls, error=f"{cls.title} refused: {say(error)}"),
     )
 
 
@@ -218,7 +223,7 @@ async def _finish(
     who: tuple[str, str],
     cls: type[Provider],
     attempt: Awaitable[Provider],
-    failed_view: Callable[[str], dict[str, Any]],
+    failed_view: Callable[[ProviderError], dict[str, Any]],
 ) -> None:
     """Await the sign-in and show its outcome: connected, a code to type, or the refusal."""
     team_id, user_id = who
@@ -238,7 +243,7 @@ async def _finish(
             subject=cls.name,
             reason=error.message,
         )
-        await client.views_update(view_id=view_id, view=failed_view(say(error)))
+        await client.views_update(view_id=view_id, view=failed_view(error))
         return
     svc.store.audit("provider.connected", team_id=team_id, user_id=user_id, subject=cls.name)
     done = f":white_check_mark: {escape(cls.title)} is connected. Try `/invoices`."
@@ -271,19 +276,29 @@ async def on_code(
     if not code:
         await ack(response_action="errors", errors={"code": "Type the code you received"})
         return
+    attempt = asyncio.ensure_future(
+        svc.connections.answer_two_factor(team_id, challenge.challenge, code)
+    )
+    await asyncio.wait({attempt}, timeout=CODE_ANSWER_BUDGET)
+    if attempt.done() and isinstance(attempt.exception(), WrongCode):
+        svc.store.audit("provider.wrong_code", team_id=team_id, user_id=user_id, subject=cls.name)
+        await ack(response_action="errors", errors={"code": say_plainly(attempt.exception())})
+        return
     await ack(
         response_action="update",
         view=result_view(f"Connecting {cls.title}"[:24], "Checking the code…"),
     )
-    await _finish(
-        svc,
-        client,
-        view["id"],
-        (team_id, user_id),
-        cls,
-        svc.connections.answer_two_factor(team_id, challenge.challenge, code),
-        lambda message: result_view("Not connected", f":warning: {escape(message)}"),
-    )
+
+    def failed(error: ProviderError) -> dict[str, Any]:
+        if isinstance(error, WrongCode):  # answered late: the same question, once more
+            return code_modal(cls, challenge, error=say(error))
+        return result_view("Not connected", f":warning: {escape(say(error))}")
+
+    await _finish(svc, client, view["id"], (team_id, user_id), cls, attempt, failed)
+
+
+def say_plainly(error: BaseException | None) -> str:
+    return say(error) if isinstance(error, ProviderError) else "Type the code again."
 
 
 def register(app: AsyncApp, svc: Services) -> None:
