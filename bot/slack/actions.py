@@ -52,14 +52,16 @@ def _selected(body: dict[str, Any], block_id: str, action_id: str) -> str | None
     return chosen["value"] if chosen else None
 
 
-async def refuse_unless_payer(svc: Services, body: dict[str, Any], respond: AsyncRespond) -> bool:
+async def refuse_unless_payer(
+    svc: Services, body: dict[str, Any], respond: AsyncRespond, refusal: str = PAY_REFUSAL
+) -> bool:
     team_id, user_id = _who(body)
     if await svc.access.may_pay(user_id):
         return False
     svc.store.audit(
         "refused.pay", team_id=team_id, user_id=user_id, subject=_action(body).get("action_id")
     )
-    await respond(replace_original=False, **notice(PAY_REFUSAL))
+    await respond(replace_original=False, **notice(refusal))
     return True
 
 
@@ -229,7 +231,7 @@ async def on_page(
     svc: Services, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
 ) -> None:
     await ack()
-    team_id, _ = _who(body)
+    team_id, user_id = _who(body)
     try:
         request = values.PageRequest.decode(_action(body).get("value", ""))
     except values.BadValue:
@@ -243,7 +245,13 @@ async def on_page(
     await respond(
         replace_original=True,
         **await listing_message(
-            svc, team_id, parsed, text=request.text, side=request.side, key=request.key
+            svc,
+            team_id,
+            parsed,
+            text=request.text,
+            side=request.side,
+            key=request.key,
+            can_pay=await svc.access.may_pay(user_id),
         ),
     )
 
@@ -252,10 +260,12 @@ async def on_back(
     svc: Services, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
 ) -> None:
     await ack()
-    team_id, _ = _who(body)
+    team_id, user_id = _who(body)
     await busy(respond, "Fetching invoices")
+    can_pay = await svc.access.may_pay(user_id)
     await respond(
-        replace_original=True, **await listing_message(svc, team_id, ListInvoices(), text="")
+        replace_original=True,
+        **await listing_message(svc, team_id, ListInvoices(), text="", can_pay=can_pay),
     )
 
 

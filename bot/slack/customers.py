@@ -11,6 +11,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.access import EMAIL_REFUSAL, LINK_REFUSAL
 from bot.checkout import OutcomeUnknown
 from bot.provider import ProviderError
 from bot.slack import values
@@ -29,7 +30,7 @@ async def on_copy_link(
 ) -> None:
     """One way to pay (the provider's payment page): make the link straight away."""
     await ack()
-    if await refuse_unless_payer(svc, body, respond):
+    if await refuse_unless_payer(svc, body, respond, LINK_REFUSAL):
         return
     try:
         target = values.PayTarget.decode(body["actions"][0].get("value", ""))
@@ -104,7 +105,7 @@ async def on_email_submit(
     if not await svc.access.may_pay(user_id):
         await ack(
             response_action="update",
-            view=result_view("Not sent", "You are not allowed to send invoices."),
+            view=result_view("Not sent", EMAIL_REFUSAL),
         )
         return
     to = submitted_values(view).get("to") or None

@@ -27,11 +27,13 @@ async def listing_message(
     text: str,
     side: Side = Side.AFTER,
     key: SortKey | None = None,
+    can_pay: bool,
 ) -> dict[str, Any]:
     """The page right after `key` (no key: the first page) or right before it.
 
     The message names no user, so the same request from the same team at the same time
-    is fetched and built once for all who asked.
+    is fetched and built once for all who asked (payers and others apart: only payers
+    get Pay and payment-link controls).
     """
     providers = providers_for(svc, team_id, request)
     query = InvoiceQuery(statuses=request.statuses, text=request.text)
@@ -41,8 +43,10 @@ async def listing_message(
         gathered = await gather_invoices(
             providers, query, window, overdue_only=request.overdue_only, within=READ_BUDGET
         )
-        return invoice_list(request.title, gathered, request_text=text, today=today_utc())
+        return invoice_list(
+            request.title, gathered, request_text=text, today=today_utc(), can_pay=can_pay
+        )
 
     names = tuple(provider.name for provider in providers)
-    asked = (team_id, names, query, window, request.overdue_only, request.title, text)
+    asked = (team_id, names, query, window, request.overdue_only, request.title, text, can_pay)
     return await svc.listings.run(asked, build)

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.access import PAY_REFUSAL
+from bot.access import CREATE_REFUSAL
 from bot.models import InvoiceDraft, InvoiceLine, Money
 from bot.money import AmountError, minor_units, parse_amount, thousands_mark
 from bot.provider import Provider, ProviderError
@@ -295,7 +295,7 @@ async def on_review(
     view = body["view"]
     team_id, user_id = body["team"]["id"], body["user"]["id"]
     if not await svc.access.may_pay(user_id):
-        await ack(response_action="update", view=result_view("Not created", PAY_REFUSAL))
+        await ack(response_action="update", view=result_view("Not created", CREATE_REFUSAL))
         return
     try:
         meta = json.loads(view.get("private_metadata") or "{}")

@@ -213,3 +213,18 @@ async def test_a_created_invoice_leaves_no_form_behind_and_is_created_once(
     assert len(sandbox.invoices) == before + 1
     await slack.close_view("U0PAYER")
     assert slack.modal("U0PAYER") is None
+
+
+async def test_someone_who_may_not_pay_sees_customers_invoices_without_controls(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    val = person("U0VIEWER")
+    await val.types("payfirma")
+    listing = await val.sees("Sam Okafor")
+    shown = str(listing.blocks)
+    assert "copy_link" not in shown and "send_email" not in shown
+    assert "Only people your admins chose as payers can pay invoices; ask an admin." in shown
+    await val.types("new payfirma")
+    refusal = await val.sees("not allowed to create invoices")
+    assert "ask an admin" in str(refusal.blocks)
+    assert demo.slack[EMULATOR].modal("U0VIEWER") is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from bot.access import WHO_MAY_PAY
 from bot.invoices import Gathered, Listing, Side
 from bot.models import Invoice, InvoiceStatus
 from bot.provider import Direction, Provider
@@ -56,10 +57,13 @@ def invoice_line(invoice: Invoice, provider_title: str, today: date) -> str:
     )
 
 
-def _invoice_blocks(ids: Ids, invoice: Invoice, provider: Provider, today: date) -> list[Block]:
-    """Payables get **Pay**; receivables (the customer pays) get a link to send, or e-mail."""
+def _invoice_blocks(
+    ids: Ids, invoice: Invoice, provider: Provider, today: date, can_pay: bool
+) -> list[Block]:
+    """Payables get **Pay**; receivables (the customer pays) get a link to send, or e-mail;
+    people who may not pay see the invoice without controls."""
     line = invoice_line(invoice, provider.title, today)
-    if not invoice.payable:
+    if not invoice.payable or not can_pay:
         return [section(ids, line)]
     target = values.PayTarget(provider.name, (invoice.id,)).encode()
     if provider.capabilities.direction is not Direction.RECEIVABLE:
@@ -105,9 +109,10 @@ def _several(ids: Ids, provider: Provider, page: list[Invoice]) -> list[Block]:
 
 
 def invoice_list(
-    title: str, gathered: Gathered, *, request_text: str, today: date
+    title: str, gathered: Gathered, *, request_text: str, today: date, can_pay: bool = True
 ) -> dict[str, Any]:
-    """The message for the page `gathered` holds, with buttons to the pages either side."""
+    """The message for the page `gathered` holds, with buttons to the pages either side;
+    Pay, payment-link and e-mail controls only for someone who `can_pay`."""
     ids = Ids()
     listings, page = gathered.listings, gathered.page
     providers = {listing.provider.name: listing.provider for listing in listings}
@@ -141,9 +146,12 @@ def invoice_list(
     elif not page.total:
         blocks.append(section(ids, "Nothing here. :tada:"))
     for invoice in page.invoices:
-        blocks += _invoice_blocks(ids, invoice, providers[invoice.provider], today)
-    for provider in providers.values():
-        blocks.extend(_several(ids, provider, page.invoices))
+        blocks += _invoice_blocks(ids, invoice, providers[invoice.provider], today, can_pay)
+    if can_pay:
+        for provider in providers.values():
+            blocks.extend(_several(ids, provider, page.invoices))
+    elif any(invoice.payable for invoice in page.invoices):
+        blocks.append(context(ids, WHO_MAY_PAY))
     if page.before or page.after:
         blocks += [
             divider(ids),
