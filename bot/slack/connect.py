@@ -20,11 +20,12 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import ADMIN_REFUSAL
-from bot.provider import Provider, ProviderError, TwoFactorRequired, WrongCode
+from bot.provider import BadCredentials, Provider, ProviderError, TwoFactorRequired, WrongCode
 from bot.slack.blocks.kit import escape, md, option, plain
 from bot.slack.errors import shielded
 from bot.slack.services import Services
 from bot.slack.values import CODE_VIEW, CONNECT_VIEW
+from bot.text import plain as plain_text
 from bot.text import say
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,22 @@ def _label(name: str, info: FieldInfo) -> str:
     return info.title or name.replace("_", " ").capitalize()
 
 
+def _extra(info: FieldInfo) -> dict[str, Any]:
+    extra = info.json_schema_extra
+    return extra if isinstance(extra, dict) else {}
+
+
+def is_advanced(info: FieldInfo) -> bool:
+    """Fields a plugin marks `json_schema_extra={"advanced": True}`: addresses and switches
+    with good defaults, shown apart and optional so nobody types them by accident."""
+    return bool(_extra(info).get("advanced"))
+
+
+def _is_secret(info: FieldInfo) -> bool:
+    annotation = info.annotation
+    return annotation is SecretStr or SecretStr in typing.get_args(annotation)
+
+
 def _choices(info: FieldInfo) -> list[str] | None:
     annotation = info.annotation
     if typing.get_origin(annotation) is typing.Literal:
@@ -49,6 +66,7 @@ def _choices(info: FieldInfo) -> list[str] | None:
 
 def _input(name: str, info: FieldInfo) -> dict[str, Any]:
     choices = _choices(info)
+    advanced = is_advanced(info)
     default = (
         None
         if info.is_required() or info.default is None
@@ -58,16 +76,16 @@ def _input(name: str, info: FieldInfo) -> dict[str, Any]:
     )
     element: dict[str, Any]
     if choices:
-        element = {
-            "type": "static_select",
-            "action_id": "value",
-            "options": [option(c, c) for c in choices],
-        }
+        labels = _extra(info).get("labels") or {}
+        options = [option(str(labels.get(c, c)), c) for c in choices]
+        element = {"type": "static_select", "action_id": "value", "options": options}
         if default in choices:
-            element["initial_option"] = option(default, default)
+            element["initial_option"] = options[choices.index(default)]
     else:
         element = {"type": "plain_text_input", "action_id": "value"}
-        if default and info.annotation is not SecretStr:
+        if default and advanced:
+            element["placeholder"] = plain(f"Empty: {default}", 150)
+        elif default and not _is_secret(info):
             element["initial_value"] = default
     block: dict[str, Any] = {
         "type": "input",
@@ -76,11 +94,11 @@ def _input(name: str, info: FieldInfo) -> dict[str, Any]:
         "element": element,
     }
     hint = info.description or (
-        "Stored encrypted; never shown again." if info.annotation is SecretStr else None
+        "Stored encrypted; never shown again." if _is_secret(info) else None
     )
     if hint:
         block["hint"] = plain(hint, 2000)
-    if not info.is_required():
+    if advanced or not info.is_required():
         block["optional"] = True
     return block
 
@@ -100,7 +118,24 @@ def connect_modal(cls: type[Provider], error: str | None = None) -> dict[str, An
             ),
         }
     )
-    blocks += [_input(name, info) for name, info in cls.Credentials.model_fields.items()]
+    fields = cls.Credentials.model_fields
+    blocks += [_input(name, info) for name, info in fields.items() if not is_advanced(info)]
+    advanced = [_input(name, info) for name, info in fields.items() if is_advanced(info)]
+    if advanced:
+        blocks += [
+            {"type": "divider", "block_id": "advanced_divider"},
+            {
+                "type": "context",
+                "block_id": "advanced",
+                "elements": [
+                    md(
+                        "*Advanced* (optional): leave these empty unless "
+                        f"{escape(cls.title)} told you otherwise."
+                    )
+                ],
+            },
+            *advanced,
+        ]
     return {
         "type": "modal",
         "callback_id": CONNECT_VIEW,
@@ -110,6 +145,14 @@ def connect_modal(cls: type[Provider], error: str | None = None) -> dict[str, An
         "close": plain("Cancel", 24),
         "blocks": blocks,
     }
+
+
+def connect_problem(cls: type[Provider], error: ProviderError) -> str:
+    """Why connecting failed, as sentences (the kit already words network failures)."""
+    reason = plain_text(error.message) or "It gave no reason."
+    if isinstance(error, BadCredentials):
+        return f"{cls.title} did not accept these details. {reason}"
+    return f"{cls.title} is not connected yet. {reason}"
 
 
 def code_modal(
@@ -175,7 +218,8 @@ def parse_credentials(cls: type[Provider], view: dict[str, Any]) -> BaseModel | 
         errors: dict[str, str] = {}
         for problem in error.errors():
             field = str(problem["loc"][0]) if problem["loc"] else "intro"
-            errors.setdefault(field, "Required" if problem["type"] == "missing" else problem["msg"])
+            message = str(problem["msg"]).removeprefix("Value error, ")
+            errors.setdefault(field, "Required" if problem["type"] == "missing" else message)
         return errors
 
 
@@ -212,7 +256,7 @@ async def on_submit(
         (team_id, user_id),
         cls,
         svc.connections.connect(team_id, cls.name, credentials, connected_by=user_id),
-        lambda error: connect_modal(cls, error=f"{cls.title} refused: {say(error)}"),
+        lambda error: connect_modal(cls, error=connect_problem(cls, error)),
     )
 
 
