@@ -396,6 +396,16 @@ class Store:
         ).fetchone()
         return str(row[0]) if row else None
 
+    def settled_dates(self, team_id: str, provider: str, invoice_ids: list[str]) -> dict[str, str]:
+        """When each of these invoices was settled through the bot (ISO time), by invoice id."""
+        rows = self.db.execute(
+            "SELECT si.invoice_id, s.settled_at FROM settled_invoices si JOIN settlements s "
+            "ON s.id = si.settlement_id WHERE si.team_id = ? AND si.provider = ? "
+            "AND si.invoice_id IN (SELECT value FROM json_each(?))",
+            [team_id, provider, json.dumps(invoice_ids)],
+        ).fetchall()
+        return {str(invoice_id): str(settled_at) for invoice_id, settled_at in rows}
+
     def add_settlement(
         self, settlement_id: str, payment: Payment, *, evidence: str, settled_at: str
     ) -> None:

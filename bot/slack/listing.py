@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from bot.invoices import Side, SortKey, Window, gather_invoices
-from bot.models import InvoiceQuery, today_utc
+from bot.models import Invoice, InvoiceQuery, InvoiceStatus, today_utc
 from bot.slack.blocks.listing import PAGE_SIZE, invoice_list
 from bot.slack.progress import READ_BUDGET
 from bot.slack.services import Services
@@ -17,6 +18,22 @@ def providers_for(svc: Services, team_id: str, request: ListInvoices) -> list[An
     if request.providers:
         connected = [p for p in connected if p.name in request.providers]
     return connected
+
+
+def settled_on(svc: Services, team_id: str, invoices: list[Invoice]) -> dict[tuple[str, str], date]:
+    """The day the bot saw each paid invoice settled, for providers that give no paid date."""
+    undated: dict[str, list[str]] = {}
+    for invoice in invoices:
+        if invoice.status is InvoiceStatus.PAID and invoice.paid_at is None:
+            undated.setdefault(invoice.provider, []).append(invoice.id)
+    found: dict[tuple[str, str], date] = {}
+    for provider, ids in undated.items():
+        for invoice_id, when in svc.store.settled_dates(team_id, provider, ids).items():
+            try:
+                found[(provider, invoice_id)] = datetime.fromisoformat(when).date()
+            except ValueError:
+                continue
+    return found
 
 
 async def listing_message(
@@ -44,7 +61,12 @@ async def listing_message(
             providers, query, window, overdue_only=request.overdue_only, within=READ_BUDGET
         )
         return invoice_list(
-            request.title, gathered, request_text=text, today=today_utc(), can_pay=can_pay
+            request.title,
+            gathered,
+            request_text=text,
+            today=today_utc(),
+            can_pay=can_pay,
+            settled_on=settled_on(svc, team_id, gathered.page.invoices),
         )
 
     names = tuple(provider.name for provider in providers)

@@ -228,3 +228,55 @@ async def test_someone_who_may_not_pay_sees_customers_invoices_without_controls(
     refusal = await val.sees("not allowed to create invoices")
     assert "ask an admin" in str(refusal.blocks)
     assert demo.slack[EMULATOR].modal("U0VIEWER") is None
+
+
+async def test_the_email_dialog_shows_what_is_sent_to_whom(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    pat = person("U0PAYER")
+    await pat.types("payfirma")
+    listing = await pat.sees("Sam Okafor")
+    await pat.clicks(listing, "send_email", value=button_value(listing, "send_email", "212949"))
+    slack = demo.slack[EMULATOR]
+    dialog = await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "212949" in str(m.definition) and m
+    )
+    shown = str(dialog.definition)
+    assert "Sam Okafor" in shown and "$321.43" in shown  # $299.00 + 7.5 % tax
+    (to,) = [b for b in dialog.blocks if b.get("block_id") == "to"]
+    assert to["element"]["initial_value"] == "sam@harbourlabs.example"
+    await slack.submit_view("U0PAYER")  # the address on file, as shown
+    sandbox = demo.sandboxes["payfirma"][SANDBOX]
+    sent = await slack.wait_until(lambda: sandbox.emails)
+    assert [email.invoice_id for email in sent] == [212949]
+    await slack.wait_until(
+        lambda: (
+            (m := slack.modal("U0PAYER"))
+            and "was sent to sam@harbourlabs.example" in str(m.definition)
+        )
+    )
+
+
+async def test_a_copied_link_names_the_customer_and_leaves_the_list(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    pat = person("U0PAYER")
+    await pat.types("payfirma")
+    listing = await pat.sees("Sam Okafor")
+    before = listing.blocks
+    await pat.clicks(listing, "copy_link", value=button_value(listing, "copy_link", "212949"))
+    link = await pat.sees("Payment link for the customer")
+    said = str(link.blocks)
+    assert "Sam Okafor" in said and "212949" in said and "$321.43" in said
+    assert link.ts != listing.ts
+    slack = demo.slack[EMULATOR]
+    still = next(m for m in slack.ephemerals("U0PAYER") if m.ts == listing.ts)
+    assert still.blocks == before  # the list is still there to work through
+
+    _, page = await pay_by_card(url_of(link, "open_link"))
+    assert "Invoice paid" in page
+    await slack.wait_until(lambda: slack.messages(BILLING))
+    await pat.types("all payfirma")
+    paid = await pat.sees("paid 20")  # the day the bot saw it settled, not "paid —"
+    line = next(b for b in paid.blocks if "212949" in str(b))
+    assert "paid —" not in str(line) and ":white_check_mark: paid " in str(line)
