@@ -1,7 +1,7 @@
 """Who may pay and who may connect providers: user ids and Slack user groups.
 
-Nobody is allowed by default: a workspace that configured neither payers nor admins
-gets a clear refusal telling them which setting to add, never a silent free-for-all.
+Nobody is allowed by default, never a silent free-for-all. Refusals name the action
+and who may do it, in the team's words (payers, admins), not the operator's settings.
 """
 
 from __future__ import annotations
@@ -54,10 +54,18 @@ class Access:
         return await self.may_administer(user_id)
 
 
-PAY_REFUSAL = (
-    "You are not allowed to pay invoices, so nothing was done. An admin can add you to "
-    "`INVOICEBOT_PAYERS` or to the payers' user group."
-)
+WHO_MAY_PAY = "Only people your admins chose as payers can pay invoices; ask an admin."
+
+
+def refusal(doing: str) -> str:
+    """`You are not allowed to <doing>, so nothing was done.` and who may."""
+    return f"You are not allowed to {doing}, so nothing was done. {WHO_MAY_PAY}"
+
+
+PAY_REFUSAL = refusal("pay invoices")
+LINK_REFUSAL = refusal("send payment links to customers")
+EMAIL_REFUSAL = refusal("send invoices to customers")
+CREATE_REFUSAL = refusal("create invoices")
 ADMIN_REFUSAL = (
     "Only invoicebot admins can connect providers, so nothing was changed. Admins are set "
     "with `INVOICEBOT_ADMINS` or `INVOICEBOT_ADMIN_GROUP`."

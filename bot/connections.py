@@ -11,7 +11,7 @@ import time
 import aiohttp
 from pydantic import BaseModel
 
-from bot.provider import BadCredentials, Provider, ProviderError, TwoFactorRequired
+from bot.provider import BadCredentials, Provider, ProviderError, TwoFactorRequired, WrongCode
 from bot.store import Store
 
 TWO_FACTOR_WINDOW = 10 * 60.0
@@ -93,7 +93,11 @@ class Connections:
         if pending is None or time.monotonic() - pending[0] > TWO_FACTOR_WINDOW:
             raise BadCredentials("That sign-in has expired. Connect the provider again.")
         _, provider, connected_by = pending
-        await provider.answer_two_factor(challenge, code)
+        try:
+            await provider.answer_two_factor(challenge, code)
+        except WrongCode:
+            self._pending[(team_id, challenge)] = pending  # same challenge, another try
+            raise
         await provider.verify()
         return self._keep(team_id, provider, connected_by)
 

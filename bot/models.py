@@ -85,6 +85,10 @@ class Invoice(BaseModel):
     payer: str | None = Field(
         default=None, description="Who pays, for receivables: the customer's name or e-mail."
     )
+    payer_email: str | None = Field(
+        default=None,
+        description="For receivables: the customer's e-mail address on file, if known.",
+    )
 
     @model_validator(mode="after")
     def _one_currency(self) -> Invoice:

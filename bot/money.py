@@ -7,6 +7,7 @@ does arithmetic on anything else.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
@@ -190,3 +191,89 @@ class Money(BaseModel):
 
     def __str__(self) -> str:
         return self.format()
+
+
+class AmountError(ValueError):
+    """A typed amount that cannot be read without guessing; the message is for people."""
+
+
+_GROUPED = re.compile(r"[1-9][0-9]{0,2}(?:[.,][0-9]{3})*")
+
+
+def _grouped(whole: str, separator: str) -> str:
+    """`whole` without its thousands separators, or AmountError if they do not group by 3."""
+    if separator not in whole:
+        return whole
+    if _GROUPED.fullmatch(whole) is None or set(re.sub("[0-9]", "", whole)) != {separator}:
+        raise AmountError(
+            f"“{whole}” does not group thousands by three; type it without separators, "
+            f"like {whole.replace(separator, '')}"
+        )
+    return whole.replace(separator, "")
+
+
+def thousands_mark(currency: str) -> str:
+    """The separator people group thousands with when typing `currency`: "." for EUR."""
+    return "." if currency.upper() == "EUR" else ","
+
+
+def parse_amount(
+    text: str,
+    places: int,
+    *,
+    thousands: str = ",",
+    allow_zero: bool = False,
+    what: str = "amount",
+) -> Decimal:
+    """A positive amount a person typed, with at most `places` decimals; else AmountError.
+
+    One rule, nothing guessed ("12,50" is never 1250):
+    - digits with at most one decimal separator, `.` or `,`; no signs, symbols, spaces
+      or exponents; zero only when `allow_zero`;
+    - a lone separator followed by one to `places` digits is the decimal one: "12,50"
+      and "12.5" are both twelve and a half;
+    - a lone separator followed by exactly three digits is a thousands separator only
+      when it is the currency's `thousands` mark and three decimals are impossible
+      ("1,234" in CAD, "1.234" in EUR); otherwise it is refused as ambiguous;
+    - when both marks appear the last is the decimal one and the other must group the
+      whole part by three ("1,234.50", "1.234,50"); repeats of one mark group thousands.
+    """
+    raw = text.strip()
+    example = "12" if places == 0 else "12." + "50".ljust(places, "0")[:places]
+    if not raw:
+        raise AmountError(f"Type the {what}, like {example}")
+    if raw.startswith("-"):
+        raise AmountError(f"The {what} must be more than 0")
+    if not re.fullmatch(r"[0-9.,]+", raw) or not raw[0].isdigit() or not raw[-1].isdigit():
+        raise AmountError(f"Type only the number, like {example}")
+    dots, commas = raw.count("."), raw.count(",")
+    if dots and commas:
+        decimal_mark = "." if raw.rfind(".") > raw.rfind(",") else ","
+        whole, _, fraction = raw.rpartition(decimal_mark)
+        if decimal_mark in whole:
+            raise AmountError(f"“{raw}” has more than one decimal separator")
+        whole = _grouped(whole, "," if decimal_mark == "." else ".")
+    elif dots + commas == 0:
+        whole, fraction = raw, ""
+    elif dots + commas > 1:
+        whole, fraction = _grouped(raw, "." if dots else ","), ""
+    else:
+        mark = "." if dots else ","
+        whole, _, fraction = raw.partition(mark)
+        if len(fraction) == 3 and places < 3 and mark == thousands:
+            whole, fraction = _grouped(raw, mark), ""
+        elif len(fraction) == 3:
+            raise AmountError(
+                f"“{raw}” could be {whole}{fraction} or {whole}.{fraction}; "
+                "type it without a thousands separator"
+            )
+    if len(fraction) > places:
+        if places == 0:
+            raise AmountError(f"Type a whole number, like {example} (no decimals)")
+        raise AmountError(f"At most {places} decimals, like {example}")
+    if len(whole) > 12:
+        raise AmountError(f"That {what} is too large")
+    number = Decimal(f"{whole}.{fraction}" if fraction else whole)
+    if number == 0 and not allow_zero:
+        raise AmountError(f"The {what} must be more than 0")
+    return number

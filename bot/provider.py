@@ -42,6 +42,11 @@ class BadCredentials(ProviderError):
     """The provider refused our credentials (revoked key, wrong secret, IP not allowed)."""
 
 
+class WrongCode(BadCredentials):
+    """A one-time code the provider refused while its challenge is still open: the
+    person may type the code again; an expired challenge is plain `BadCredentials`."""
+
+
 class InvoiceNotFound(ProviderError):
     """No such invoice at this provider, or not visible with these credentials."""
 
@@ -145,7 +150,8 @@ class Provider(ABC):
         """Finish the sign-in that raised `TwoFactorRequired`, with the code a person typed.
 
         Keep whatever session it yields (a token) in memory; never store the code. Raise
-        `BadCredentials` for a wrong or expired code.
+        `WrongCode` for a mistyped code the person may retype, `BadCredentials` when the
+        challenge has expired (the person starts the sign-in over).
         """
         raise ProviderError(f"{self.title} does not use two-factor codes.")
 

@@ -185,11 +185,19 @@ def _m004_payment_details(db: Database) -> None:
         payments.add_column(column, str)
 
 
+def _m005_submissions(db: Database) -> None:
+    """Dialog submissions that act once (creating an invoice), keyed by the dialog."""
+    db.table("submissions").create(
+        {"key": str, "team_id": str, "user_id": str, "at": str}, pk="key"
+    )
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_settlements", _m002_settlements),
     ("003_outbox_claims", _m003_outbox_claims),
     ("004_payment_details", _m004_payment_details),
+    ("005_submissions", _m005_submissions),
 ]
 
 
@@ -401,6 +409,16 @@ class Store:
         ).fetchone()
         return str(row[0]) if row else None
 
+    def settled_dates(self, team_id: str, provider: str, invoice_ids: list[str]) -> dict[str, str]:
+        """When each of these invoices was settled through the bot (ISO time), by invoice id."""
+        rows = self.db.execute(
+            "SELECT si.invoice_id, s.settled_at FROM settled_invoices si JOIN settlements s "
+            "ON s.id = si.settlement_id WHERE si.team_id = ? AND si.provider = ? "
+            "AND si.invoice_id IN (SELECT value FROM json_each(?))",
+            [team_id, provider, json.dumps(invoice_ids)],
+        ).fetchall()
+        return {str(invoice_id): str(settled_at) for invoice_id, settled_at in rows}
+
     def add_settlement(
         self, settlement_id: str, payment: Payment, *, evidence: str, settled_at: str
     ) -> None:
@@ -550,6 +568,16 @@ class Store:
         return list(self.db.table("outbox").rows_where(order_by="id"))
 
     # audit ------------------------------------------------------------------------
+
+    def claim_submission(self, key: str, *, team_id: str, user_id: str) -> bool:
+        """True the first time `key` is claimed, False ever after: a dialog submitted
+        twice (a double click, a retried request) acts once."""
+        with self.transaction():
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO submissions (key, team_id, user_id, at) VALUES (?, ?, ?, ?)",
+                [key, team_id, user_id, now_iso()],
+            )
+            return cursor.rowcount == 1
 
     def audit(
         self,

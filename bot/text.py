@@ -15,6 +15,7 @@ from bot.provider import (
     ProviderError,
     ProviderUnavailable,
     RateLimited,
+    WrongCode,
 )
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,8 @@ def say(error: BaseException) -> str:
     text = plain(error.message) or "The provider refused the request."
     if isinstance(error, RateLimited) and error.retry_after:
         text += f" Try again in {math.ceil(error.retry_after)} s."
+    elif isinstance(error, WrongCode):
+        pass  # typing the code again is the next step, and the message says so
     elif isinstance(error, BadCredentials) and "reconnect" not in text.lower():
         text += " An admin can reconnect the provider with `/invoices connect`."
     elif isinstance(error, PaymentRejected) and "another" not in text.lower():

@@ -84,7 +84,7 @@ def test_mistakes_are_pointed_at_the_field() -> None:
     )
     assert errors == {
         "item1_quantity": "The quantity must be more than 0",
-        "item2_price": "Type a price in JPY, like 12.50",
+        "item2_price": "Type a whole number, like 12 (no decimals)",
         "item3_tax": "Tax is a percentage from 0 to 100",
     }
     assert parse_draft(submitted(customer_name="N", customer_email="x@y.test", currency="CAD")) == {
@@ -101,3 +101,37 @@ def test_mistakes_are_pointed_at_the_field() -> None:
         )
     )
     assert isinstance(bad_email, dict) and "customer_email" in bad_email
+
+
+def test_a_decimal_comma_is_read_as_one_and_negatives_are_refused() -> None:
+    typed = {"customer_name": "N", "customer_email": "x@y.test", "currency": "CAD"}
+    draft = parse_draft(
+        submitted(**typed, item1_description="Books", item1_quantity="2", item1_price="12,50")
+    )
+    assert isinstance(draft, InvoiceDraft)
+    assert draft.total.format() == "CA$25.00"  # not CA$2,500.00
+    errors = parse_draft(
+        submitted(
+            **typed,
+            item1_description="Refund",
+            item1_quantity="1",
+            item1_price="-5",
+            item2_description="Nothing",
+            item2_quantity="-1",
+            item2_price="5",
+            item3_description="Free",
+            item3_quantity="1",
+            item3_price="0",
+        )
+    )
+    assert errors == {
+        "item1_price": "The unit price must be more than 0",
+        "item2_quantity": "The quantity must be more than 0",
+        "item3_price": "The unit price must be more than 0",
+    }
+    ambiguous = parse_draft(
+        submitted(**typed, item1_description="x", item1_quantity="1", item1_price="12.505")
+    )
+    assert ambiguous == {
+        "item1_price": "“12.505” could be 12505 or 12.505; type it without a thousands separator"
+    }

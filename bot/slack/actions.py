@@ -8,14 +8,15 @@ team's invoice or pay something the provider no longer offers.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.access import PAY_REFUSAL
 from bot.checkout import OutcomeUnknown, Started
-from bot.models import FormPost, PaymentState, Redirect
-from bot.provider import ProviderError
+from bot.models import FormPost, Payment, PaymentState, Redirect
+from bot.provider import Provider, ProviderError
 from bot.slack import values
 from bot.slack.blocks.listing import notice
 from bot.slack.blocks.paying import pay_menu, payment_link, settled
@@ -52,14 +53,16 @@ def _selected(body: dict[str, Any], block_id: str, action_id: str) -> str | None
     return chosen["value"] if chosen else None
 
 
-async def refuse_unless_payer(svc: Services, body: dict[str, Any], respond: AsyncRespond) -> bool:
+async def refuse_unless_payer(
+    svc: Services, body: dict[str, Any], respond: AsyncRespond, refusal: str = PAY_REFUSAL
+) -> bool:
     team_id, user_id = _who(body)
     if await svc.access.may_pay(user_id):
         return False
     svc.store.audit(
         "refused.pay", team_id=team_id, user_id=user_id, subject=_action(body).get("action_id")
     )
-    await respond(replace_original=False, **notice(PAY_REFUSAL))
+    await respond(replace_original=False, **notice(refusal))
     return True
 
 
@@ -167,11 +170,13 @@ async def start_and_show(
     target: values.PayTarget,
     *,
     announced: bool = False,
+    link_message: Callable[[Payment, str, Provider, float], dict[str, Any]] = payment_link,
 ) -> None:
     """Start the payment `target` describes and turn the message into its link (or result).
 
     `announced`: the message already says what is happening (a response URL takes only
-    five answers, so no second note)."""
+    five answers, so no second note). `link_message` other than the default is posted
+    as a new message, leaving the clicked one (a list) as it was."""
     team_id, user_id = _who(body)
     assert target.method_id is not None and target.amount is not None
     title = title_of(svc, target.provider)
@@ -220,8 +225,8 @@ async def start_and_show(
         return
     provider = svc.connections.get(team_id, payment.provider)
     await respond(
-        replace_original=True,
-        **payment_link(payment, started.pay_url, provider, started.lifetime),
+        replace_original=link_message is payment_link,
+        **link_message(payment, started.pay_url, provider, started.lifetime),
     )
 
 
@@ -229,7 +234,7 @@ async def on_page(
     svc: Services, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
 ) -> None:
     await ack()
-    team_id, _ = _who(body)
+    team_id, user_id = _who(body)
     try:
         request = values.PageRequest.decode(_action(body).get("value", ""))
     except values.BadValue:
@@ -243,7 +248,13 @@ async def on_page(
     await respond(
         replace_original=True,
         **await listing_message(
-            svc, team_id, parsed, text=request.text, side=request.side, key=request.key
+            svc,
+            team_id,
+            parsed,
+            text=request.text,
+            side=request.side,
+            key=request.key,
+            can_pay=await svc.access.may_pay(user_id),
         ),
     )
 
@@ -252,10 +263,12 @@ async def on_back(
     svc: Services, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
 ) -> None:
     await ack()
-    team_id, _ = _who(body)
+    team_id, user_id = _who(body)
     await busy(respond, "Fetching invoices")
+    can_pay = await svc.access.may_pay(user_id)
     await respond(
-        replace_original=True, **await listing_message(svc, team_id, ListInvoices(), text="")
+        replace_original=True,
+        **await listing_message(svc, team_id, ListInvoices(), text="", can_pay=can_pay),
     )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.access import ADMIN_REFUSAL, PAY_REFUSAL
+from bot.access import ADMIN_REFUSAL, CREATE_REFUSAL, PAY_REFUSAL
 from bot.provider import InvoiceNotFound, ProviderError
 from bot.slack.blocks.kit import escape
 from bot.slack.blocks.listing import help_message, notice
@@ -138,7 +138,10 @@ async def on_invoices(
             return
         await ack()
         if not await svc.access.may_pay(user_id):
-            await respond(**notice(PAY_REFUSAL))
+            svc.store.audit(
+                "refused.create", team_id=team_id, user_id=user_id, subject=request.provider
+            )
+            await respond(**notice(CREATE_REFUSAL))
             return
         await client.views_open(trigger_id=command["trigger_id"], view=new_invoice_modal(cls))
         return
@@ -152,7 +155,10 @@ async def on_invoices(
             batched=True,
         )
         async with svc.acks.follow_up():
-            await respond(**await listing_message(svc, team_id, request, text=text))
+            can_pay = await svc.access.may_pay(user_id)
+            await respond(
+                **await listing_message(svc, team_id, request, text=text, can_pay=can_pay)
+            )
         return
     if isinstance(request, PayInvoice):
         await ack()

@@ -7,6 +7,7 @@ encrypted and never shown or logged again.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import typing
@@ -19,18 +20,39 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import ADMIN_REFUSAL
-from bot.provider import Provider, ProviderError, TwoFactorRequired
+from bot.provider import BadCredentials, Provider, ProviderError, TwoFactorRequired, WrongCode
 from bot.slack.blocks.kit import escape, md, option, plain
 from bot.slack.errors import shielded
 from bot.slack.services import Services
 from bot.slack.values import CODE_VIEW, CONNECT_VIEW
+from bot.text import plain as plain_text
 from bot.text import say
 
 log = logging.getLogger(__name__)
 
+# How long a code check may take before the dialog is acknowledged (Slack allows 3 s):
+# a quick "wrong code" is shown on the code field itself, a slow one by updating the view.
+CODE_ANSWER_BUDGET = 2.0
+
 
 def _label(name: str, info: FieldInfo) -> str:
     return info.title or name.replace("_", " ").capitalize()
+
+
+def _extra(info: FieldInfo) -> dict[str, Any]:
+    extra = info.json_schema_extra
+    return extra if isinstance(extra, dict) else {}
+
+
+def is_advanced(info: FieldInfo) -> bool:
+    """Fields a plugin marks `json_schema_extra={"advanced": True}`: addresses and switches
+    with good defaults, shown apart and optional so nobody types them by accident."""
+    return bool(_extra(info).get("advanced"))
+
+
+def _is_secret(info: FieldInfo) -> bool:
+    annotation = info.annotation
+    return annotation is SecretStr or SecretStr in typing.get_args(annotation)
 
 
 def _choices(info: FieldInfo) -> list[str] | None:
@@ -44,6 +66,7 @@ def _choices(info: FieldInfo) -> list[str] | None:
 
 def _input(name: str, info: FieldInfo) -> dict[str, Any]:
     choices = _choices(info)
+    advanced = is_advanced(info)
     default = (
         None
         if info.is_required() or info.default is None
@@ -53,16 +76,16 @@ def _input(name: str, info: FieldInfo) -> dict[str, Any]:
     )
     element: dict[str, Any]
     if choices:
-        element = {
-            "type": "static_select",
-            "action_id": "value",
-            "options": [option(c, c) for c in choices],
-        }
+        labels = _extra(info).get("labels") or {}
+        options = [option(str(labels.get(c, c)), c) for c in choices]
+        element = {"type": "static_select", "action_id": "value", "options": options}
         if default in choices:
-            element["initial_option"] = option(default, default)
+            element["initial_option"] = options[choices.index(default)]
     else:
         element = {"type": "plain_text_input", "action_id": "value"}
-        if default and info.annotation is not SecretStr:
+        if default and advanced:
+            element["placeholder"] = plain(f"Empty: {default}", 150)
+        elif default and not _is_secret(info):
             element["initial_value"] = default
     block: dict[str, Any] = {
         "type": "input",
@@ -71,11 +94,11 @@ def _input(name: str, info: FieldInfo) -> dict[str, Any]:
         "element": element,
     }
     hint = info.description or (
-        "Stored encrypted; never shown again." if info.annotation is SecretStr else None
+        "Stored encrypted; never shown again." if _is_secret(info) else None
     )
     if hint:
         block["hint"] = plain(hint, 2000)
-    if not info.is_required():
+    if advanced or not info.is_required():
         block["optional"] = True
     return block
 
@@ -95,7 +118,24 @@ def connect_modal(cls: type[Provider], error: str | None = None) -> dict[str, An
             ),
         }
     )
-    blocks += [_input(name, info) for name, info in cls.Credentials.model_fields.items()]
+    fields = cls.Credentials.model_fields
+    blocks += [_input(name, info) for name, info in fields.items() if not is_advanced(info)]
+    advanced = [_input(name, info) for name, info in fields.items() if is_advanced(info)]
+    if advanced:
+        blocks += [
+            {"type": "divider", "block_id": "advanced_divider"},
+            {
+                "type": "context",
+                "block_id": "advanced",
+                "elements": [
+                    md(
+                        "*Advanced* (optional): leave these empty unless "
+                        f"{escape(cls.title)} told you otherwise."
+                    )
+                ],
+            },
+            *advanced,
+        ]
     return {
         "type": "modal",
         "callback_id": CONNECT_VIEW,
@@ -105,6 +145,14 @@ def connect_modal(cls: type[Provider], error: str | None = None) -> dict[str, An
         "close": plain("Cancel", 24),
         "blocks": blocks,
     }
+
+
+def connect_problem(cls: type[Provider], error: ProviderError) -> str:
+    """Why connecting failed, as sentences (the kit already words network failures)."""
+    reason = plain_text(error.message) or "It gave no reason."
+    if isinstance(error, BadCredentials):
+        return f"{cls.title} did not accept these details. {reason}"
+    return f"{cls.title} is not connected yet. {reason}"
 
 
 def code_modal(
@@ -170,7 +218,8 @@ def parse_credentials(cls: type[Provider], view: dict[str, Any]) -> BaseModel | 
         errors: dict[str, str] = {}
         for problem in error.errors():
             field = str(problem["loc"][0]) if problem["loc"] else "intro"
-            errors.setdefault(field, "Required" if problem["type"] == "missing" else problem["msg"])
+            message = str(problem["msg"]).removeprefix("Value error, ")
+            errors.setdefault(field, "Required" if problem["type"] == "missing" else message)
         return errors
 
 
@@ -207,7 +256,7 @@ async def on_submit(
         (team_id, user_id),
         cls,
         svc.connections.connect(team_id, cls.name, credentials, connected_by=user_id),
-        lambda message: connect_modal(cls, error=f"{cls.title} refused: {message}"),
+        lambda error: connect_modal(cls, error=connect_problem(cls, error)),
     )
 
 
@@ -218,7 +267,7 @@ async def _finish(
     who: tuple[str, str],
     cls: type[Provider],
     attempt: Awaitable[Provider],
-    failed_view: Callable[[str], dict[str, Any]],
+    failed_view: Callable[[ProviderError], dict[str, Any]],
 ) -> None:
     """Await the sign-in and show its outcome: connected, a code to type, or the refusal."""
     team_id, user_id = who
@@ -238,7 +287,7 @@ async def _finish(
             subject=cls.name,
             reason=error.message,
         )
-        await client.views_update(view_id=view_id, view=failed_view(say(error)))
+        await client.views_update(view_id=view_id, view=failed_view(error))
         return
     svc.store.audit("provider.connected", team_id=team_id, user_id=user_id, subject=cls.name)
     done = f":white_check_mark: {escape(cls.title)} is connected. Try `/invoices`."
@@ -271,19 +320,29 @@ async def on_code(
     if not code:
         await ack(response_action="errors", errors={"code": "Type the code you received"})
         return
+    attempt = asyncio.ensure_future(
+        svc.connections.answer_two_factor(team_id, challenge.challenge, code)
+    )
+    await asyncio.wait({attempt}, timeout=CODE_ANSWER_BUDGET)
+    if attempt.done() and isinstance(attempt.exception(), WrongCode):
+        svc.store.audit("provider.wrong_code", team_id=team_id, user_id=user_id, subject=cls.name)
+        await ack(response_action="errors", errors={"code": say_plainly(attempt.exception())})
+        return
     await ack(
         response_action="update",
         view=result_view(f"Connecting {cls.title}"[:24], "Checking the code…"),
     )
-    await _finish(
-        svc,
-        client,
-        view["id"],
-        (team_id, user_id),
-        cls,
-        svc.connections.answer_two_factor(team_id, challenge.challenge, code),
-        lambda message: result_view("Not connected", f":warning: {escape(message)}"),
-    )
+
+    def failed(error: ProviderError) -> dict[str, Any]:
+        if isinstance(error, WrongCode):  # answered late: the same question, once more
+            return code_modal(cls, challenge, error=say(error))
+        return result_view("Not connected", f":warning: {escape(say(error))}")
+
+    await _finish(svc, client, view["id"], (team_id, user_id), cls, attempt, failed)
+
+
+def say_plainly(error: BaseException | None) -> str:
+    return say(error) if isinstance(error, ProviderError) else "Type the code again."
 
 
 def register(app: AsyncApp, svc: Services) -> None:

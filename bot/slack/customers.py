@@ -11,15 +11,18 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.access import EMAIL_REFUSAL, LINK_REFUSAL
 from bot.checkout import OutcomeUnknown
-from bot.provider import ProviderError
+from bot.models import Invoice, Payment
+from bot.provider import Provider, ProviderError
 from bot.slack import values
 from bot.slack.actions import TAMPERED, refuse_unless_payer, show_menu, start_and_show
-from bot.slack.blocks.kit import escape, md, plain
+from bot.slack.blocks.kit import Ids, actions, button, context, day, escape, md, plain, section
 from bot.slack.blocks.listing import notice
+from bot.slack.blocks.paying import duration
 from bot.slack.connect import result_view, submitted_values
 from bot.slack.errors import said, shielded
-from bot.slack.progress import busy, read, title_of
+from bot.slack.progress import read, title_of
 from bot.slack.services import Services
 from bot.text import say
 
@@ -29,7 +32,7 @@ async def on_copy_link(
 ) -> None:
     """One way to pay (the provider's payment page): make the link straight away."""
     await ack()
-    if await refuse_unless_payer(svc, body, respond):
+    if await refuse_unless_payer(svc, body, respond, LINK_REFUSAL):
         return
     try:
         target = values.PayTarget.decode(body["actions"][0].get("value", ""))
@@ -38,7 +41,7 @@ async def on_copy_link(
         return
     team_id = body["team"]["id"]
     title = title_of(svc, target.provider)
-    await busy(respond, f"Asking {title} for the customer's payment link")
+    # No "asking…" note in place of the list: the list stays, the link comes below it.
     options = await read(
         svc.checkout.options(team_id, target.provider, list(target.invoice_ids), reuse=True),
         title,
@@ -50,23 +53,81 @@ async def on_copy_link(
     chosen = values.PayTarget(
         target.provider, target.invoice_ids, methods[0].id, None, options.total
     )
-    await start_and_show(svc, body, respond, chosen, announced=True)
+    customer = options.invoices[0].payer if len(options.invoices) == 1 else None
+
+    def message(payment: Payment, pay_url: str, provider: Provider, lifetime: float) -> Any:
+        return customer_link(payment, pay_url, lifetime, customer)
+
+    await start_and_show(svc, body, respond, chosen, announced=True, link_message=message)
 
 
-def email_modal(target: values.PayTarget, error: str | None = None) -> dict[str, Any]:
+def customer_link(
+    payment: Payment, pay_url: str, lifetime: float, customer: str | None
+) -> dict[str, Any]:
+    """A new message under the list: whose link it is, for what, and the link."""
+    ids = Ids()
+    numbers = escape(", ".join(payment.invoice_numbers))
+    who = f" *{escape(customer)}*" if customer else ""
+    lead = (
+        f"Payment link for the customer{who}: *{payment.amount.format()}* for invoice "
+        f"{numbers}. Send them this link:\n{pay_url}"
+    )
+    whose = f" for {escape(customer)}" if customer else ""
+    return {
+        "text": f"Payment link for invoice {numbers}{whose}: {pay_url}",
+        "blocks": [
+            section(ids, lead),
+            actions(
+                ids,
+                [button("Open payment page", values.OPEN_LINK, payment.id, url=pay_url)],
+            ),
+            context(
+                ids,
+                f"The link works for {duration(lifetime)}. "
+                "The billing channel hears as soon as the customer pays.",
+            ),
+        ],
+    }
+
+
+def email_modal(
+    target: values.PayTarget, invoice: Invoice | None = None, error: str | None = None
+) -> dict[str, Any]:
+    """What is sent, to whom: the invoice, its customer and amount, and the address on
+    file filled in (change it to send elsewhere)."""
     blocks: list[dict[str, Any]] = []
     if error:
         blocks.append(
             {"type": "section", "block_id": "problem", "text": md(f":warning: {escape(error)}")}
         )
+    if invoice is not None:
+        who = f" · {escape(invoice.payer)}" if invoice.payer else ""
+        blocks.append(
+            {
+                "type": "section",
+                "block_id": "invoice",
+                "text": md(
+                    f"Invoice *{escape(invoice.number)}*{who}\n"
+                    f"*{invoice.amount_due.format()}* · due {day(invoice.due)}"
+                ),
+            }
+        )
+    element: dict[str, Any] = {"type": "email_text_input", "action_id": "value"}
+    on_file = invoice.payer_email if invoice is not None else None
+    if on_file:
+        element["initial_value"] = on_file
     blocks.append(
         {
             "type": "input",
             "block_id": "to",
-            "optional": True,
+            "optional": not on_file,
             "label": plain("Send to"),
-            "hint": plain("Leave empty to use the address on the invoice."),
-            "element": {"type": "email_text_input", "action_id": "value"},
+            "hint": plain(
+                "The customer's address on file; change it to send the invoice elsewhere."
+                if on_file
+                else "Leave empty to use the address on the invoice."
+            ),
+            "element": element,
         }
     )
     return {
@@ -88,7 +149,20 @@ async def on_send_email(
         target = values.PayTarget.decode(body["actions"][0].get("value", ""))
     except values.BadValue:
         return
-    await client.views_open(trigger_id=body["trigger_id"], view=email_modal(target))
+    # The trigger lasts 3 s: open first, then show the invoice once the provider answers.
+    title = title_of(svc, target.provider)
+    opened = await client.views_open(
+        trigger_id=body["trigger_id"],
+        view=result_view("Send by e-mail", f"Looking up the invoice at {escape(title)}…"),
+    )
+    view_id = (opened.get("view") or {}).get("id")
+    try:
+        provider = svc.connections.get(body["team"]["id"], target.provider)
+        invoice = await read(provider.get_invoice(target.invoice_ids[0]), title)
+    except ProviderError as error:
+        await client.views_update(view_id=view_id, view=result_view("Not sent", say(error)))
+        return
+    await client.views_update(view_id=view_id, view=email_modal(target, invoice))
 
 
 async def on_email_submit(
@@ -104,7 +178,7 @@ async def on_email_submit(
     if not await svc.access.may_pay(user_id):
         await ack(
             response_action="update",
-            view=result_view("Not sent", "You are not allowed to send invoices."),
+            view=result_view("Not sent", EMAIL_REFUSAL),
         )
         return
     to = submitted_values(view).get("to") or None

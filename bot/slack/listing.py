@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from bot.invoices import Side, SortKey, Window, gather_invoices
-from bot.models import InvoiceQuery, today_utc
+from bot.models import Invoice, InvoiceQuery, InvoiceStatus, today_utc
 from bot.slack.blocks.listing import PAGE_SIZE, invoice_list
 from bot.slack.progress import READ_BUDGET
 from bot.slack.services import Services
@@ -19,6 +20,22 @@ def providers_for(svc: Services, team_id: str, request: ListInvoices) -> list[An
     return connected
 
 
+def settled_on(svc: Services, team_id: str, invoices: list[Invoice]) -> dict[tuple[str, str], date]:
+    """The day the bot saw each paid invoice settled, for providers that give no paid date."""
+    undated: dict[str, list[str]] = {}
+    for invoice in invoices:
+        if invoice.status is InvoiceStatus.PAID and invoice.paid_at is None:
+            undated.setdefault(invoice.provider, []).append(invoice.id)
+    found: dict[tuple[str, str], date] = {}
+    for provider, ids in undated.items():
+        for invoice_id, when in svc.store.settled_dates(team_id, provider, ids).items():
+            try:
+                found[(provider, invoice_id)] = datetime.fromisoformat(when).date()
+            except ValueError:
+                continue
+    return found
+
+
 async def listing_message(
     svc: Services,
     team_id: str,
@@ -27,11 +44,13 @@ async def listing_message(
     text: str,
     side: Side = Side.AFTER,
     key: SortKey | None = None,
+    can_pay: bool,
 ) -> dict[str, Any]:
     """The page right after `key` (no key: the first page) or right before it.
 
     The message names no user, so the same request from the same team at the same time
-    is fetched and built once for all who asked.
+    is fetched and built once for all who asked (payers and others apart: only payers
+    get Pay and payment-link controls).
     """
     providers = providers_for(svc, team_id, request)
     query = InvoiceQuery(statuses=request.statuses, text=request.text)
@@ -41,8 +60,15 @@ async def listing_message(
         gathered = await gather_invoices(
             providers, query, window, overdue_only=request.overdue_only, within=READ_BUDGET
         )
-        return invoice_list(request.title, gathered, request_text=text, today=today_utc())
+        return invoice_list(
+            request.title,
+            gathered,
+            request_text=text,
+            today=today_utc(),
+            can_pay=can_pay,
+            settled_on=settled_on(svc, team_id, gathered.page.invoices),
+        )
 
     names = tuple(provider.name for provider in providers)
-    asked = (team_id, names, query, window, request.overdue_only, request.title, text)
+    asked = (team_id, names, query, window, request.overdue_only, request.title, text, can_pay)
     return await svc.listings.run(asked, build)

@@ -7,15 +7,16 @@ the review carries the draft (no secrets) in its private metadata.
 from __future__ import annotations
 
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.access import PAY_REFUSAL
+from bot.access import CREATE_REFUSAL
 from bot.models import InvoiceDraft, InvoiceLine, Money
+from bot.money import AmountError, minor_units, parse_amount, thousands_mark
 from bot.provider import Provider, ProviderError
 from bot.slack import values
 from bot.slack.blocks.kit import escape, md, option, plain
@@ -24,6 +25,10 @@ from bot.slack.errors import said, shielded
 from bot.slack.services import Services
 
 CURRENCIES = ("CAD", "USD", "EUR", "GBP")
+ONCE = (
+    "This form already created its invoice, so nothing was created twice. "
+    "For another invoice, type `/invoices new` again."
+)
 ITEMS = 3
 
 
@@ -39,46 +44,86 @@ def _input(
     }
 
 
-def _text(placeholder: str | None = None) -> dict[str, Any]:
+def _text(placeholder: str | None = None, initial: str | None = None) -> dict[str, Any]:
     element: dict[str, Any] = {"type": "plain_text_input"}
     if placeholder:
         element["placeholder"] = plain(placeholder, 150)
+    if initial:
+        element["initial_value"] = initial
     return element
 
 
-def new_invoice_modal(cls: type[Provider]) -> dict[str, Any]:
+def _typed(number: Decimal) -> str:
+    """A number as a person would type it back: 3, 12.50, 0.25."""
+    return f"{number:f}"
+
+
+def new_invoice_modal(
+    cls: type[Provider], draft: InvoiceDraft | None = None, send: bool = True
+) -> dict[str, Any]:
+    """The empty form, or (`draft`) the form as it was typed, to edit after a review."""
+    currency = draft.currency if draft else CURRENCIES[0]
+    email: dict[str, Any] = {"type": "email_text_input"}
+    if draft:
+        email["initial_value"] = draft.customer_email
+    due: dict[str, Any] = {"type": "datepicker"}
+    if draft and draft.due:
+        due["initial_date"] = str(draft.due)
     blocks = [
-        _input("customer_name", "Customer", _text("Name or company")),
-        _input("customer_email", "Customer's e-mail", {"type": "email_text_input"}),
+        _input(
+            "customer_name",
+            "Customer",
+            _text("Name or company", draft.customer_name if draft else None),
+        ),
+        _input("customer_email", "Customer's e-mail", email),
         _input(
             "currency",
             "Currency",
             {
                 "type": "static_select",
                 "options": [option(c, c) for c in CURRENCIES],
-                "initial_option": option(CURRENCIES[0], CURRENCIES[0]),
+                "initial_option": option(currency, currency),
             },
         ),
-        _input("due", "Due date", {"type": "datepicker"}, optional=True),
-        _input("title", "Title", _text(), optional=True),
+        _input("due", "Due date", due, optional=True),
+        _input("title", "Title", _text(None, draft.title if draft else None), optional=True),
     ]
+    lines = draft.lines if draft else ()
     for n in range(1, ITEMS + 1):
         optional = n > 1
+        line = lines[n - 1] if n <= len(lines) else None
+        tax = _typed(line.tax_percent) if line and line.tax_percent else None
         blocks += [
-            _input(f"item{n}_description", f"Item {n}", _text("What was sold"), optional=optional),
-            _input(f"item{n}_quantity", f"Item {n}: quantity", _text("1"), optional=optional),
-            _input(f"item{n}_price", f"Item {n}: unit price", _text("10.00"), optional=optional),
-            _input(f"item{n}_tax", f"Item {n}: tax %", _text("0"), optional=True),
+            _input(
+                f"item{n}_description",
+                f"Item {n}",
+                _text("What was sold", line.description if line else None),
+                optional=optional,
+            ),
+            _input(
+                f"item{n}_quantity",
+                f"Item {n}: quantity",
+                _text("1", _typed(line.quantity) if line else None),
+                optional=optional,
+            ),
+            _input(
+                f"item{n}_price",
+                f"Item {n}: unit price",
+                _text("10.00", _typed(line.unit_price.amount) if line else None),
+                optional=optional,
+            ),
+            _input(f"item{n}_tax", f"Item {n}: tax %", _text("0", tax), optional=True),
         ]
-    send = option("E-mail it to the customer now", "send")
+    now = option("E-mail it to the customer now", "send")
+    later = option("Save it as a draft", "draft")
     blocks.append(
         _input(
             "mode",
             "When it is created",
             {
                 "type": "radio_buttons",
-                "options": [send, option("Save it as a draft", "draft")],
-                "initial_option": send,
+                "options": [now, later],
+                "initial_option": now if send else later,
             },
         )
     )
@@ -105,14 +150,7 @@ def _state(view: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def _decimal(text: str) -> Decimal:
-    try:
-        number = Decimal(text.replace(",", ""))
-    except InvalidOperation:
-        raise ValueError("Type a number, like 12.50") from None
-    if not number.is_finite():
-        raise ValueError("Type a number, like 12.50")
-    return number
+QUANTITY_PLACES = 2  # 1.5 hours, 0.25 days; more would print oddly on the invoice
 
 
 def parse_draft(view: dict[str, Any]) -> InvoiceDraft | dict[str, str]:
@@ -126,22 +164,31 @@ def parse_draft(view: dict[str, Any]) -> InvoiceDraft | dict[str, str]:
         if not description:
             continue
         try:
-            quantity = _decimal(state.get(f"item{n}_quantity", "1"))
-            if quantity <= 0:
-                raise ValueError("The quantity must be more than 0")
-        except ValueError as error:
+            quantity = parse_amount(
+                state.get(f"item{n}_quantity", "1"), QUANTITY_PLACES, what="quantity"
+            )
+        except AmountError as error:
             errors[f"item{n}_quantity"] = str(error)
             continue
         try:
-            price = Money.of(_decimal(state.get(f"item{n}_price", "")), currency)
-        except (ValueError, ValidationError):
-            errors[f"item{n}_price"] = f"Type a price in {currency}, like 12.50"
+            typed = state.get(f"item{n}_price", "")
+            price = Money.of(
+                parse_amount(
+                    typed,
+                    minor_units(currency),
+                    thousands=thousands_mark(currency),
+                    what="unit price",
+                ),
+                currency,
+            )
+        except AmountError as error:
+            errors[f"item{n}_price"] = str(error)
             continue
         try:
-            tax = _decimal(state.get(f"item{n}_tax", "0"))
-            if not 0 <= tax <= 100:
-                raise ValueError("Tax is a percentage from 0 to 100")
-        except ValueError as error:
+            tax = parse_amount(state.get(f"item{n}_tax", "0"), 2, allow_zero=True, what="tax")
+            if tax > 100:
+                raise AmountError("Tax is a percentage from 0 to 100")
+        except AmountError as error:
             errors[f"item{n}_tax"] = str(error)
             continue
         lines.append(
@@ -196,8 +243,22 @@ def review_view(cls: type[Provider], draft: InvoiceDraft, send: bool) -> dict[st
         "private_metadata": metadata,
         "title": plain("Check the invoice", 24),
         "submit": plain("Send invoice" if send else "Save draft", 24),
-        "close": plain("Back", 24),
-        "blocks": [{"type": "section", "block_id": "summary", "text": md(summary)}],
+        "close": plain("Cancel", 24),
+        "blocks": [
+            {"type": "section", "block_id": "summary", "text": md(summary)},
+            {
+                "type": "actions",
+                "block_id": "edit",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": values.EDIT_INVOICE,
+                        "text": plain("Edit", 75),
+                        "value": "edit",
+                    }
+                ],
+            },
+        ],
     }
 
 
@@ -223,7 +284,9 @@ async def on_form(svc: Services, ack: AsyncAck, body: dict[str, Any]) -> None:
             response_action="errors", errors={"item1_description": "Shorten the descriptions"}
         )
         return
-    await ack(response_action="push", view=review)
+    # In place, not pushed: once the invoice exists, no live form waits under the
+    # "created" view to be submitted a second time.
+    await ack(response_action="update", view=review)
 
 
 async def on_review(
@@ -232,7 +295,7 @@ async def on_review(
     view = body["view"]
     team_id, user_id = body["team"]["id"], body["user"]["id"]
     if not await svc.access.may_pay(user_id):
-        await ack(response_action="update", view=result_view("Not created", PAY_REFUSAL))
+        await ack(response_action="update", view=result_view("Not created", CREATE_REFUSAL))
         return
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
@@ -243,6 +306,12 @@ async def on_review(
         await ack(response_action="update", view=result_view("Not created", reason))
         return
     send = bool(meta.get("send"))
+    dialog = view.get("root_view_id") or view["id"]
+    if not svc.store.claim_submission(
+        f"{values.REVIEW_INVOICE_VIEW}:{team_id}:{dialog}", team_id=team_id, user_id=user_id
+    ):
+        await ack(response_action="update", view=result_view("Already created", ONCE))
+        return
     await ack(
         response_action="update",
         view=result_view("Creating…", f"Creating it at {escape(provider.title)}…"),
@@ -271,6 +340,25 @@ async def on_review(
     await client.views_update(view_id=view["id"], view=result_view("Invoice created", text))
 
 
+async def on_edit(
+    svc: Services, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+) -> None:
+    """Back from the review to the form, filled in as it was typed."""
+    await ack()
+    view = body.get("view") or {}
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        draft = InvoiceDraft.model_validate(meta["draft"])
+        cls = svc.connections.provider_class(str(meta["provider"]))
+    except (ValueError, KeyError, ValidationError, ProviderError):
+        return
+    await client.views_update(
+        view_id=view["id"],
+        hash=view.get("hash"),
+        view=new_invoice_modal(cls, draft, bool(meta.get("send"))),
+    )
+
+
 def register(app: AsyncApp, svc: Services) -> None:
     async def form(ack: AsyncAck, body: dict[str, Any]) -> None:
         await on_form(svc, ack, body)
@@ -278,5 +366,9 @@ def register(app: AsyncApp, svc: Services) -> None:
     async def review(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await on_review(svc, ack, body, client)
 
+    async def edit(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await on_edit(svc, ack, body, client)
+
     app.view(values.NEW_INVOICE_VIEW)(shielded(form))
+    app.action(values.EDIT_INVOICE)(shielded(edit))
     app.view(values.REVIEW_INVOICE_VIEW)(shielded(review))

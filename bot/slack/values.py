@@ -32,6 +32,7 @@ CODE_VIEW = "connect_code"
 EMAIL_VIEW = "send_email"
 NEW_INVOICE_VIEW = "new_invoice"
 REVIEW_INVOICE_VIEW = "review_invoice"
+EDIT_INVOICE = "edit_invoice"
 
 _ID = r"[A-Za-z0-9_.:@-]{1,64}"
 _PROVIDER = r"[a-z0-9_-]{1,32}"

@@ -11,7 +11,7 @@ import logging
 from typing import ClassVar
 
 import aiohttp
-from pydantic import BaseModel, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from bot.kit.checks import web_address
 from bot.models import (
@@ -47,8 +47,17 @@ log = logging.getLogger(__name__)
 class I3DCredentials(BaseModel):
     """An API key from the i3D.net control panel (Account > API keys)."""
 
-    api_key: SecretStr
-    base_url: str = "https://api.i3d.net"
+    api_key: SecretStr = Field(
+        title="API key",
+        description="In the i3D.net control panel under Account > API keys: create a key "
+        "and paste it here. Stored encrypted; never shown again.",
+    )
+    base_url: str = Field(
+        default="https://api.i3d.net",
+        title="API address",
+        description="Leave empty unless i3D.net told you to use another address.",
+        json_schema_extra={"advanced": True},
+    )
 
     @field_validator("base_url")
     @classmethod

@@ -97,4 +97,5 @@ def to_invoice(item: wire.Invoice) -> Invoice:
         due=day(item.due_date),
         status=status,
         payer=payer_of(item),
+        payer_email=(item.recipient_email or "").strip() or None,
     )

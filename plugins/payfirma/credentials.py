@@ -21,20 +21,47 @@ HOSTS: dict[str, tuple[str, str]] = {
 class PayfirmaCredentials(BaseModel):
     """A client id and secret from PayHQ (Settings > API), for the sandbox or production."""
 
-    client_id: str = Field(min_length=1)
-    client_secret: SecretStr
-    environment: Literal["sandbox", "production"] = "sandbox"
+    client_id: str = Field(
+        min_length=1,
+        title="Client ID",
+        description="In PayHQ under Settings > API: create an API client and copy its ID.",
+    )
+    client_secret: SecretStr = Field(
+        title="Client secret",
+        description="Shown with the client ID in PayHQ > Settings > API. "
+        "Stored encrypted; never shown again.",
+    )
+    environment: Literal["sandbox", "production"] = Field(
+        default="sandbox",
+        title="Which Payfirma account",
+        description="A sandbox account for trying things out, or your live account.",
+        json_schema_extra={"labels": {"sandbox": "Sandbox (test)", "production": "Live"}},
+    )
     hpp_token: SecretStr | None = Field(
         default=None,
-        description="The token from PayHQ > Settings > Hosted Pay Page, if yours needs one; "
-        "empty means the API client's token is used. Stored encrypted.",
+        title="Hosted Pay Page token",
+        description="Only if your account needs one: PayHQ > Settings > Hosted Pay Page. "
+        "Stored encrypted.",
+        json_schema_extra={"advanced": True},
     )
     invoice_path: Literal["/invoice", "/invoice-service/invoice"] = Field(
         default="/invoice",
-        description="Where the gateway serves invoices; the documents say /invoice.",
+        title="Invoice address at Payfirma",
+        description="Keep the default unless Payfirma support told you otherwise.",
+        json_schema_extra={"advanced": True},
     )
-    auth_url: str | None = Field(default=None, description="Override the sign-in host.")
-    gateway_url: str | None = Field(default=None, description="Override the API gateway.")
+    auth_url: str | None = Field(
+        default=None,
+        title="Sign-in address",
+        description="Leave empty to use Payfirma's own.",
+        json_schema_extra={"advanced": True},
+    )
+    gateway_url: str | None = Field(
+        default=None,
+        title="API address",
+        description="Leave empty to use Payfirma's own.",
+        json_schema_extra={"advanced": True},
+    )
 
     @field_validator("auth_url", "gateway_url")
     @classmethod

@@ -19,17 +19,47 @@ from bot.kit.checks import web_address
 class PingProxiesCredentials(BaseModel):
     """The approved application's key pair, and the PingProxies account it signs in as."""
 
-    application_public_key: str = Field(title="Application public key", min_length=1)
-    application_private_key: SecretStr = Field(title="Application private key", min_length=1)
-    email: str = Field(title="Account e-mail", min_length=3)
-    password: SecretStr = Field(title="Account password", min_length=1)
-    base_url: str = Field(default="https://api.pingproxies.com", title="API base URL")
+    application_public_key: str = Field(
+        title="Application public key",
+        min_length=1,
+        description="From the PingProxies dashboard, under your approved API application.",
+    )
+    application_private_key: SecretStr = Field(
+        title="Application private key",
+        min_length=1,
+        description="Shown next to the public key when the application was approved. "
+        "Stored encrypted; never shown again.",
+    )
+    email: str = Field(
+        title="Account e-mail",
+        min_length=3,
+        description="The e-mail address you sign in to PingProxies with.",
+    )
+    password: SecretStr = Field(
+        title="Account password",
+        min_length=1,
+        description="Your PingProxies password. If the account uses two-factor sign-in, "
+        "you will be asked for the code next. Stored encrypted; never shown again.",
+    )
+    base_url: str = Field(
+        default="https://api.pingproxies.com",
+        title="API address",
+        description="Leave empty unless PingProxies told you to use another address.",
+        json_schema_extra={"advanced": True},
+    )
     client_ip: str | None = Field(
         default=None,
-        title="Forwarded client IP address",
-        description="Optional: this server's public IP, sent as the end user's address.",
+        title="This server's public IP address",
+        description="Optional: PingProxies asks for the user's IP on each request; "
+        "leave empty to send none.",
+        json_schema_extra={"advanced": True},
     )
-    client_user_agent: str = Field(default="invoicebot", title="Forwarded client user agent")
+    client_user_agent: str = Field(
+        default="invoicebot",
+        title="Name sent as the user agent",
+        description="Leave empty to send invoicebot.",
+        json_schema_extra={"advanced": True},
+    )
 
     @field_validator("base_url")
     @classmethod

@@ -13,7 +13,7 @@ import logging
 
 from pydantic import SecretStr, ValidationError
 
-from bot.provider import BadCredentials, ProviderError
+from bot.provider import BadCredentials, ProviderError, WrongCode
 from plugins.pingproxies import errors, wire
 from plugins.pingproxies.routes import ROUTES, Operation
 from plugins.pingproxies.transport import Transport
@@ -83,9 +83,16 @@ class Session:
     ) -> ProviderError:
         text = errors.quoted(status, body)
         if code is not None and status in REFUSED_CODE:
-            return BadCredentials(
-                f"PingProxies did not accept that one-time code ({text}). Codes work once and "
-                "expire quickly: connect PingProxies again to get a new one."
+            if "expired" in text.casefold():
+                return BadCredentials(
+                    f"PingProxies says this sign-in has expired ({text}). Connect PingProxies "
+                    "again to get a new code."
+                )
+            # A mistyped code leaves the challenge open (PingProxies ends it after a few
+            # wrong tries, and then says it expired): the person may type it again.
+            return WrongCode(
+                "PingProxies did not accept that code. Check the latest e-mail from "
+                "PingProxies and type the code again."
             )
         if status == errors.TWO_FACTOR_STATUS:
             return errors.two_factor(body, f"signing in as {self.email}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import aiohttp
@@ -42,8 +43,11 @@ async def test_someone_who_may_not_pay_is_told_so(person: Callable[[str], Person
     val = person("U0VIEWER")
     await val.types("i3d")
     listing = await val.sees("INV-24-0101")
-    await val.clicks(listing, "pay", value=button_value(listing, "pay", "|410001|"))
-    await val.sees("not allowed to pay")
+    assert "Only people your admins chose as payers can pay invoices" in str(listing.blocks)
+    assert '"pay"' not in json.dumps(listing.blocks)  # no Pay button to be refused on
+    await val.types("pay INV-24-0101")
+    refusal = await val.sees("not allowed to pay")
+    assert "ask an admin" in str(refusal.blocks) and "INVOICEBOT_" not in str(refusal.blocks)
 
 
 async def test_a_failing_provider_is_named_and_slack_rate_limits_are_survived(

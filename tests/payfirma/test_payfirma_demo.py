@@ -15,7 +15,7 @@ from bot.demo import Demo, DemoOptions, start_demo
 from bot.plugins import make_plugin_manager, sandboxes
 from plugins.payfirma.sandbox import SANDBOX
 from plugins.payfirma.sandbox.state import Email
-from slack_emulator import EMULATOR
+from slack_emulator import EMULATOR, payloads
 from tests.e2e.conftest import BILLING, Person, button_value, url_of
 from tests.payfirma.conftest import CardPage
 from tests.scenario.conftest import free_port
@@ -164,3 +164,123 @@ async def test_an_invoice_created_in_slack_for_a_known_customer_is_filed_under_t
     sandbox = demo.sandboxes["payfirma"][SANDBOX]
     created = max(sandbox.invoices.values(), key=lambda item: item.invoice_id)
     assert (created.items[0].item, created.customer_id) == ("Oven service", 5002)
+
+
+async def test_a_created_invoice_leaves_no_form_behind_and_is_created_once(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    """Closing "Invoice created" closes the dialog (no filled-in form with a live Review
+    under it), and the same review submitted twice creates one invoice."""
+    pat = person("U0PAYER")
+    slack = demo.slack[EMULATOR]
+    sandbox = demo.sandboxes["payfirma"][SANDBOX]
+    before = len(sandbox.invoices)
+    await pat.types("new payfirma")
+    await slack.wait_until(lambda: slack.modal("U0PAYER"))
+    await slack.submit_view(
+        "U0PAYER",
+        values={
+            "customer_name": {"value": "Riverside Books"},
+            "customer_email": {"value": "accounts@riverside.example"},
+            "currency": {"value": "CAD"},
+            "item1_description": {"value": "Shelving install"},
+            "item1_quantity": {"value": "2"},
+            "item1_price": {"value": "12,50"},
+            "mode": {"value": "draft"},
+        },
+    )
+    review = await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "Total CA$25.00" in str(m.definition) and m
+    )
+    # Edit goes back to the form as typed, in the same dialog.
+    await slack.click("U0PAYER", review, "edit_invoice")
+    form = await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "Review" in str(m.definition) and m
+    )
+    assert "Shelving install" in str(form.definition) and "12.50" in str(form.definition)
+    await slack.submit_view("U0PAYER", values={"item1_quantity": {"value": "3"}})
+    review = await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "Total CA$37.50" in str(m.definition) and m
+    )
+    submitted = payloads.view_submission(
+        slack.workspace,
+        "U0PAYER",
+        slack.view_api(review, inputs_only=True),
+        slack.surfaces.issue_trigger("U0PAYER"),
+    )
+    await slack.submit_view("U0PAYER")
+    await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "was created" in str(m.definition)
+    )
+    again = await slack.bot.send(payloads.interaction(submitted), payloads.FORM)
+    assert "already created its invoice" in str(again.json)
+    assert len(sandbox.invoices) == before + 1
+    await slack.close_view("U0PAYER")
+    assert slack.modal("U0PAYER") is None
+
+
+async def test_someone_who_may_not_pay_sees_customers_invoices_without_controls(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    val = person("U0VIEWER")
+    await val.types("payfirma")
+    listing = await val.sees("Sam Okafor")
+    shown = str(listing.blocks)
+    assert "copy_link" not in shown and "send_email" not in shown
+    assert "Only people your admins chose as payers can pay invoices; ask an admin." in shown
+    await val.types("new payfirma")
+    refusal = await val.sees("not allowed to create invoices")
+    assert "ask an admin" in str(refusal.blocks)
+    assert demo.slack[EMULATOR].modal("U0VIEWER") is None
+
+
+async def test_the_email_dialog_shows_what_is_sent_to_whom(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    pat = person("U0PAYER")
+    await pat.types("payfirma")
+    listing = await pat.sees("Sam Okafor")
+    await pat.clicks(listing, "send_email", value=button_value(listing, "send_email", "212949"))
+    slack = demo.slack[EMULATOR]
+    dialog = await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "212949" in str(m.definition) and m
+    )
+    shown = str(dialog.definition)
+    assert "Sam Okafor" in shown and "$321.43" in shown  # $299.00 + 7.5 % tax
+    (to,) = [b for b in dialog.blocks if b.get("block_id") == "to"]
+    assert to["element"]["initial_value"] == "sam@harbourlabs.example"
+    await slack.submit_view("U0PAYER")  # the address on file, as shown
+    sandbox = demo.sandboxes["payfirma"][SANDBOX]
+    sent = await slack.wait_until(lambda: sandbox.emails)
+    assert [email.invoice_id for email in sent] == [212949]
+    await slack.wait_until(
+        lambda: (
+            (m := slack.modal("U0PAYER"))
+            and "was sent to sam@harbourlabs.example" in str(m.definition)
+        )
+    )
+
+
+async def test_a_copied_link_names_the_customer_and_leaves_the_list(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    pat = person("U0PAYER")
+    await pat.types("payfirma")
+    listing = await pat.sees("Sam Okafor")
+    before = listing.blocks
+    await pat.clicks(listing, "copy_link", value=button_value(listing, "copy_link", "212949"))
+    link = await pat.sees("Payment link for the customer")
+    said = str(link.blocks)
+    assert "Sam Okafor" in said and "212949" in said and "$321.43" in said
+    assert link.ts != listing.ts
+    slack = demo.slack[EMULATOR]
+    still = next(m for m in slack.ephemerals("U0PAYER") if m.ts == listing.ts)
+    assert still.blocks == before  # the list is still there to work through
+
+    _, page = await pay_by_card(url_of(link, "open_link"))
+    assert "Thank you for your payment" in page
+    await slack.wait_until(lambda: slack.messages(BILLING))
+    await pat.types("all payfirma")
+    paid = await pat.sees("paid 20")  # the day the bot saw it settled, not "paid —"
+    line = next(b for b in paid.blocks if "212949" in str(b))
+    assert "paid —" not in str(line) and ":white_check_mark: paid " in str(line)

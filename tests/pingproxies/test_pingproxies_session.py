@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from bot.models import InvoiceQuery, Money
-from bot.provider import BadCredentials, TwoFactorRequired
+from bot.provider import BadCredentials, TwoFactorRequired, WrongCode
 from plugins.pingproxies import PingProxiesProvider
 from plugins.pingproxies.routes import AUTHORIZATION_PREFIX
 from plugins.pingproxies.sandbox import SandboxState
@@ -171,13 +171,33 @@ async def test_a_wrong_code_is_refused_clearly(
     with pytest.raises(TwoFactorRequired) as raised:
         await provider.verify()
     wrong = "000000" if sandbox.last_code != "000000" else "111111"
-    with pytest.raises(BadCredentials) as refused:
+    with pytest.raises(WrongCode) as refused:  # the challenge stays open: type it again
         await provider.answer_two_factor(raised.value.challenge, wrong)
-    assert str(refused.value).startswith(
-        "PingProxies did not accept that one-time code (HTTP 401: Unauthorized: "
-        "The two factor authentication code is incorrect; request id "
+    assert str(refused.value) == (
+        "PingProxies did not accept that code. Check the latest e-mail from PingProxies "
+        "and type the code again."
     )
-    assert str(refused.value).endswith("connect PingProxies again to get a new one.")
+    assert not provider.session.signed_in
+    await provider.answer_two_factor(raised.value.challenge, sandbox.last_code)
+    assert provider.session.signed_in
+
+
+async def test_an_expired_code_means_starting_over(
+    provider: PingProxiesProvider, sandbox: SandboxState
+) -> None:
+    sandbox.two_factor = True
+    with pytest.raises(TwoFactorRequired) as raised:
+        await provider.verify()
+    wrong = "000000" if sandbox.last_code != "000000" else "111111"
+    while True:  # PingProxies ends a challenge after a few wrong codes
+        try:
+            await provider.answer_two_factor(raised.value.challenge, wrong)
+        except WrongCode:
+            continue
+        except BadCredentials as refused:
+            assert "this sign-in has expired" in str(refused)
+            assert str(refused).endswith("Connect PingProxies again to get a new code.")
+            break
     assert not provider.session.signed_in
     with pytest.raises(BadCredentials, match=r"^Type the one-time code PingProxies sent\.$"):
         await provider.answer_two_factor(raised.value.challenge, "  ")

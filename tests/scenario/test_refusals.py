@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.slack.actions import TAMPERED
@@ -21,11 +22,23 @@ def payments_recorded(h: Harness) -> int:
 async def test_someone_who_may_not_pay_is_refused(harness: Harness) -> None:
     h = harness
     _, screen, _ = await h.command("", user="U0VIEWER")
+    viewer_sees = await h.screen_after(screen)
+    assert "INV-24-0101" in text_of(viewer_sees.message)
+    assert "Only people your admins chose as payers can pay" in text_of(viewer_sees.message)
+    for control in ("pay", "pay_selected", "copy_link", "send_email"):
+        with pytest.raises(AssertionError):
+            find(viewer_sees.message, control, lambda e: True)
+    # A payer's list, forwarded or stale, still pays nothing for the viewer.
+    _, screen, _ = await h.command("")
     screen = await h.screen_after(screen)
     key = await h.click(screen, "pay", user="U0VIEWER")
     refusal = await h.next_response(key)
     assert refusal.get("replace_original") is False
-    assert "not allowed to pay" in text_of(refusal)
+    assert text_of(refusal).startswith(
+        "You are not allowed to pay invoices, so nothing was done. Only people your admins "
+        "chose as payers can pay invoices; ask an admin."
+    )
+    assert "INVOICEBOT_PAYERS" not in text_of(refusal)
     _, screen, _ = await h.command("pay INV-24-0101", user="U0VIEWER")
     assert "not allowed to pay" in text_of((await h.screen_after(screen)).message)
     assert payments_recorded(h) == 0

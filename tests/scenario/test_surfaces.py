@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestServer
 from bot.web import SERVICES, STORE
 from plugins.i3d.sandbox import SANDBOX, generate_invoices
 from plugins.i3d.sandbox.samples import invoice
-from tests.scenario.conftest import I3D_TOKEN
+from tests.scenario.conftest import I3D_TOKEN, free_port
 from tests.scenario.harness import TEAM, Harness, Screen, find, text_of
 from tests.slack_requests import interaction_body
 
@@ -124,13 +124,13 @@ async def test_an_admin_connects_a_provider_through_a_modal(
     fields = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
     assert fields == ["api_key", "base_url"]
 
-    async def submit(api_key: str) -> dict[str, object] | str:
+    async def submit(api_key: str, base_url: str | None = None) -> dict[str, object] | str:
         values = {
             "api_key": {"value": {"type": "plain_text_input", "value": api_key}},
             "base_url": {
                 "value": {
                     "type": "plain_text_input",
-                    "value": str(i3d_sandbox.make_url("")).rstrip("/"),
+                    "value": base_url or str(i3d_sandbox.make_url("")).rstrip("/"),
                 }
             },
         }
@@ -147,14 +147,25 @@ async def test_an_admin_connects_a_provider_through_a_modal(
     ack = await submit("wrong-key")
     assert isinstance(ack, dict) and ack["response_action"] == "update"
     (failed,) = await h.wait_for(lambda: h.slack.called("views.update"))
-    assert "i3D.net refused" in str(failed.args["view"])
+    assert "i3D.net did not accept these details." in str(failed.args["view"])
     assert store.connected_providers(TEAM) == []
+
+    await submit(I3D_TOKEN, base_url=f"http://127.0.0.1:{free_port()}")
+    unreachable = (
+        await h.wait_for(
+            lambda: len(h.slack.called("views.update")) == 2 and h.slack.called("views.update")
+        )
+    )[1]
+    problem = unreachable.args["view"]["blocks"][0]["text"]["text"]
+    assert problem.startswith(":warning: i3D.net is not connected yet. Could not reach i3D.net at")
+    assert "nothing answered there" in problem
+    assert "refused" not in problem and "Error" not in problem and "(" not in problem
 
     await submit(I3D_TOKEN)
     updates = await h.wait_for(
-        lambda: len(h.slack.called("views.update")) == 2 and h.slack.called("views.update")
+        lambda: len(h.slack.called("views.update")) == 3 and h.slack.called("views.update")
     )
-    assert "is connected" in str(updates[1].args["view"])
+    assert "is connected" in str(updates[2].args["view"])
     assert store.connected_providers(TEAM) == ["i3d"]
     assert I3D_TOKEN.encode() not in (
         store.path.read_bytes() + store.path.with_name(store.path.name + "-wal").read_bytes()

@@ -14,7 +14,7 @@ from pydantic import BaseModel, SecretStr
 from bot import hookimpl
 from bot.models import InvoicePage
 from bot.plugins import make_plugin_manager
-from bot.provider import BadCredentials, Provider, TwoFactorRequired
+from bot.provider import BadCredentials, Provider, TwoFactorRequired, WrongCode
 from bot.settings import Settings
 from bot.web import STORE, create_app
 from tests.conftest import SIGNING_SECRET
@@ -37,6 +37,7 @@ class Guarded(Provider):
     title = "Guarded Hosting"
     Credentials = GuardedCredentials
     codes_seen: ClassVar[list[str]] = []
+    mistyped: ClassVar[set[str]] = {"482193"}  # refused, but the challenge stays open
 
     def __init__(self, credentials: BaseModel, http: aiohttp.ClientSession) -> None:
         super().__init__(credentials, http)
@@ -48,6 +49,8 @@ class Guarded(Provider):
 
     async def answer_two_factor(self, challenge: str, code: str) -> None:
         Guarded.codes_seen.append(code)
+        if challenge == "pub-77" and code in Guarded.mistyped:
+            raise WrongCode("Guarded Hosting did not accept that code; type it again.")
         if challenge != "pub-77" or code != CODE:
             raise BadCredentials("Guarded Hosting did not accept that code.")
         self.signed_in = True
@@ -89,7 +92,7 @@ async def guarded(
     await bot.close()
 
 
-async def submit(h: Harness, view: dict[str, Any], values: dict[str, str]) -> None:
+async def submit(h: Harness, view: dict[str, Any], values: dict[str, str]) -> dict[str, Any] | str:
     state = {k: {"value": {"type": "plain_text_input", "value": v}} for k, v in values.items()}
     payload = {
         "type": "view_submission",
@@ -97,8 +100,9 @@ async def submit(h: Harness, view: dict[str, Any], values: dict[str, str]) -> No
         "user": {"id": "U0ADMIN", "team_id": TEAM},
         "view": {**view, "id": "V0MODAL", "state": {"values": state}},
     }
-    status, _, _ = await h.post(interaction_body(payload))
+    status, answer, _ = await h.post(interaction_body(payload))
     assert status == 200
+    return answer
 
 
 async def test_the_modal_asks_for_the_code_and_connects_without_keeping_it(
@@ -146,3 +150,31 @@ async def test_the_modal_asks_for_the_code_and_connects_without_keeping_it(
     files = b"".join(p.read_bytes() for p in store.path.parent.glob(store.path.name + "*"))
     assert CODE.encode() not in files and b"hunter2" not in files
     assert "provider.connected" in [e.action for e in store.audit_log()]
+
+
+async def test_a_mistyped_code_is_retyped_in_the_same_dialog(guarded: Harness) -> None:
+    """The admin types the five-digit slip again, not all the credentials."""
+    h = guarded
+    Guarded.codes_seen.clear()
+    await h.command("connect guarded", user="U0ADMIN")
+    (opened,) = await h.wait_for(lambda: h.slack.called("views.open"))
+    await submit(h, opened.args["view"], {"email": "pat@acme.test", "password": "hunter2"})
+    (asked,) = await h.wait_for(lambda: h.slack.called("views.update"))
+    code_view = asked.args["view"]
+
+    answer = await submit(h, code_view, {"code": "482193"})
+    assert answer == {
+        "response_action": "errors",
+        "errors": {"code": "Guarded Hosting did not accept that code; type it again."},
+    }
+    assert len(h.slack.called("views.update")) == 1  # the dialog stays as it is
+
+    await submit(h, code_view, {"code": CODE})
+    done = (
+        await h.wait_for(
+            lambda: len(h.slack.called("views.update")) == 2 and h.slack.called("views.update")
+        )
+    )[1]
+    assert "is connected" in str(done.args["view"])
+    assert h.bot.app[STORE].connected_providers(TEAM) == ["guarded"]
+    assert Guarded.codes_seen == ["482193", CODE]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from bot.access import WHO_MAY_PAY
 from bot.invoices import Gathered, Listing, Side
 from bot.models import Invoice, InvoiceStatus
 from bot.provider import Direction, Provider
@@ -34,14 +36,15 @@ def placeholder(titles: list[str]) -> dict[str, Any]:
     return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
 
 
-def _status_line(invoice: Invoice, today: date) -> str:
+def _status_line(invoice: Invoice, today: date, settled: date | None = None) -> str:
     if invoice.is_overdue(today):
         days = (today - invoice.due).days if invoice.due else 0
         return f":red_circle: overdue {days} day{'s' if days != 1 else ''} (due {day(invoice.due)})"
     if invoice.status is InvoiceStatus.OPEN:
         return f"due {day(invoice.due)}"
     if invoice.status is InvoiceStatus.PAID:
-        return f":white_check_mark: paid {day(invoice.paid_at.date() if invoice.paid_at else None)}"
+        when = invoice.paid_at.date() if invoice.paid_at else settled
+        return f":white_check_mark: paid {day(when)}" if when else ":white_check_mark: paid"
     return invoice.status.value
 
 
@@ -56,7 +59,10 @@ def _credit_line(invoice: Invoice, provider_title: str) -> str:
     return f"*−{invoice.credit_value.format()}* credit · {use}"
 
 
-def invoice_line(invoice: Invoice, provider_title: str, today: date) -> str:
+def invoice_line(
+    invoice: Invoice, provider_title: str, today: date, settled: date | None = None
+) -> str:
+    """`settled`: the day the bot saw it paid, shown when the provider gives no date."""
     amount = invoice.amount_due if invoice.status is InvoiceStatus.OPEN else invoice.total_incl_vat
     credit = " · credit note" if invoice.is_credit else ""
     who = f" · {escape(invoice.payer)}" if invoice.payer else ""
@@ -64,17 +70,25 @@ def invoice_line(invoice: Invoice, provider_title: str, today: date) -> str:
     status = (
         _credit_line(invoice, provider_title)
         if invoice.is_credit
-        else f"*{amount.format()}* · {_status_line(invoice, today)}"
+        else f"*{amount.format()}* · {_status_line(invoice, today, settled)}"
     )
     return (
         f"*{escape(invoice.number)}* · {escape(provider_title)}{who}{credit}{description}\n{status}"
     )
 
 
-def _invoice_blocks(ids: Ids, invoice: Invoice, provider: Provider, today: date) -> list[Block]:
-    """Payables get **Pay**; receivables (the customer pays) get a link to send, or e-mail."""
-    line = invoice_line(invoice, provider.title, today)
-    if not invoice.payable:
+def _invoice_blocks(
+    ids: Ids,
+    invoice: Invoice,
+    provider: Provider,
+    today: date,
+    can_pay: bool,
+    settled: date | None = None,
+) -> list[Block]:
+    """Payables get **Pay**; receivables (the customer pays) get a link to send, or e-mail;
+    people who may not pay see the invoice without controls."""
+    line = invoice_line(invoice, provider.title, today, settled)
+    if not invoice.payable or not can_pay:
         return [section(ids, line)]
     target = values.PayTarget(provider.name, (invoice.id,)).encode()
     if provider.capabilities.direction is not Direction.RECEIVABLE:
@@ -136,9 +150,16 @@ def _several(ids: Ids, provider: Provider, page: list[Invoice]) -> list[Block]:
 
 
 def invoice_list(
-    title: str, gathered: Gathered, *, request_text: str, today: date
+    title: str,
+    gathered: Gathered,
+    *,
+    request_text: str,
+    today: date,
+    can_pay: bool = True,
+    settled_on: Mapping[tuple[str, str], date] | None = None,
 ) -> dict[str, Any]:
-    """The message for the page `gathered` holds, with buttons to the pages either side."""
+    """The message for the page `gathered` holds, with buttons to the pages either side;
+    Pay, payment-link and e-mail controls only for someone who `can_pay`."""
     ids = Ids()
     listings, page = gathered.listings, gathered.page
     providers = {listing.provider.name: listing.provider for listing in listings}
@@ -172,9 +193,15 @@ def invoice_list(
     elif not page.total:
         blocks.append(section(ids, "Nothing here. :tada:"))
     for invoice in page.invoices:
-        blocks += _invoice_blocks(ids, invoice, providers[invoice.provider], today)
-    for provider in providers.values():
-        blocks.extend(_several(ids, provider, page.invoices))
+        settled = (settled_on or {}).get((invoice.provider, invoice.id))
+        blocks += _invoice_blocks(
+            ids, invoice, providers[invoice.provider], today, can_pay, settled
+        )
+    if can_pay:
+        for provider in providers.values():
+            blocks.extend(_several(ids, provider, page.invoices))
+    elif any(invoice.payable for invoice in page.invoices):
+        blocks.append(context(ids, WHO_MAY_PAY))
     if page.before or page.after:
         blocks += [
             divider(ids),
