@@ -56,7 +56,7 @@ def invoice_line(invoice: Invoice, provider_title: str, today: date) -> str:
     )
 
 
-def _invoice_blocks(ids: Ids, invoice: Invoice, provider: Provider, today: date) -> list[Block]:
+def invoice_blocks(ids: Ids, invoice: Invoice, provider: Provider, today: date) -> list[Block]:
     """Payables get **Pay**; receivables (the customer pays) get a link to send, or e-mail."""
     line = invoice_line(invoice, provider.title, today)
     if not invoice.payable:
@@ -141,7 +141,7 @@ def invoice_list(
     elif not page.total:
         blocks.append(section(ids, "Nothing here. :tada:"))
     for invoice in page.invoices:
-        blocks += _invoice_blocks(ids, invoice, providers[invoice.provider], today)
+        blocks += invoice_blocks(ids, invoice, providers[invoice.provider], today)
     for provider in providers.values():
         blocks.extend(_several(ids, provider, page.invoices))
     if page.before or page.after:
