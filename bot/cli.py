@@ -122,9 +122,17 @@ def parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--port", type=int, default=8000, help="the local Slack's port")
     demo.add_argument(
-        "--data-dir", type=Path, default=Path("invoicebot-demo"), help="database and key"
+        "--data-dir",
+        type=Path,
+        default=Path("invoicebot-demo"),
+        help="database (kept after stopping, cleared on the next start) and key",
     )
-    demo.add_argument("--reset", action="store_true", help="start with a fresh database")
+    demo.add_argument(
+        "--reset",
+        action="store_true",
+        help="also forget the data directory's secret key (every start has a fresh "
+        "database, as the sandboxes start afresh)",
+    )
     demo.set_defaults(func=cmd_demo)
     plugins = sub.add_parser("plugins", help="list loaded plugins as JSON")
     plugins.add_argument(
