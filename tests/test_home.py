@@ -10,7 +10,10 @@ from typing import Any, cast
 from unittest.mock import AsyncMock
 
 from bot.models import Money, Payment, PaymentState, today_utc
+from bot.provider import ProviderUnavailable
+from bot.slack.errors import tell
 from bot.slack.home import Ledger, home_blocks, home_view
+from bot.slack.responses import DirectRespond
 from tests.test_paging import Ledger as Books
 
 
@@ -80,3 +83,15 @@ async def test_a_slow_provider_is_named_and_the_others_shown() -> None:
     said = str(view)
     assert "Slow &amp; Co" in said and "slow to answer" in said
     assert "of ledger" in said
+
+
+async def test_an_error_after_a_click_in_home_is_told_in_messages() -> None:
+    client = SimpleNamespace(
+        chat_postMessage=AsyncMock(return_value={"channel": "D0PAYER", "ts": "1.000001"})
+    )
+    respond = DirectRespond(client=cast(Any, client), user_id="U0PAYER")
+    body = {"type": "block_actions", "container": {"type": "view", "view_id": "V1"}}
+    await tell(ProviderUnavailable("i3D.net is down for maintenance."), body, respond)
+    (call,) = client.chat_postMessage.await_args_list
+    assert call.kwargs["channel"] == "U0PAYER"
+    assert "down for maintenance" in call.kwargs["text"]
