@@ -16,7 +16,13 @@ from aiohttp import web
 
 from bot import redaction
 from bot.credentials import CredentialBox, SecretKeyError, generate_key
-from bot.plugins import PluginError, describe, make_plugin_manager, providers
+from bot.plugins import (
+    PluginError,
+    describe,
+    describe_unloaded,
+    make_plugin_manager,
+    providers,
+)
 from bot.settings import MissingSettings, Settings, load_settings
 from bot.web import BOLT, create_app
 
@@ -31,6 +37,8 @@ def _fail(message: str) -> int:
 def cmd_plugins(args: argparse.Namespace) -> int:
     pm = make_plugin_manager(plugins_dir=args.plugins_dir)
     infos = describe(pm, include_builtin=args.all)
+    if args.all:
+        infos += describe_unloaded(pm)
     print(json.dumps([asdict(info) for info in infos], indent=2))
     return 0
 
@@ -110,20 +118,35 @@ def parser() -> argparse.ArgumentParser:
     )
     sub = root.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="serve Slack (HTTP, or Socket Mode with SLACK_APP_TOKEN)")
-    run.add_argument("--host")
-    run.add_argument("--port", type=int)
+    run.add_argument("--host", help="address to listen on (default: INVOICEBOT_HOST, else 0.0.0.0)")
+    run.add_argument(
+        "--port", type=int, help="port to listen on (default: INVOICEBOT_PORT, else 3000)"
+    )
     run.set_defaults(func=cmd_run)
     demo = sub.add_parser(
         "demo", help="everything on this machine: bot, provider sandboxes, a local Slack"
     )
     demo.add_argument("--port", type=int, default=8000, help="the local Slack's port")
     demo.add_argument(
-        "--data-dir", type=Path, default=Path("invoicebot-demo"), help="database and key"
+        "--data-dir",
+        type=Path,
+        default=Path("invoicebot-demo"),
+        help="database (kept after stopping, cleared on the next start) and key",
     )
-    demo.add_argument("--reset", action="store_true", help="start with a fresh database")
+    demo.add_argument(
+        "--reset",
+        action="store_true",
+        help="also forget the data directory's secret key (every start has a fresh "
+        "database, as the sandboxes start afresh)",
+    )
     demo.set_defaults(func=cmd_demo)
     plugins = sub.add_parser("plugins", help="list loaded plugins as JSON")
-    plugins.add_argument("--all", action="store_true", help="include built-in plugins")
+    plugins.add_argument(
+        "--all",
+        action="store_true",
+        help="also built-in plugins, and installed ones not loaded: disabled by "
+        "INVOICEBOT_PLUGINS, or unavailable (with the import error)",
+    )
     plugins.set_defaults(func=cmd_plugins)
     key = sub.add_parser("secret-key", help="print a new INVOICEBOT_SECRET_KEY")
     key.set_defaults(func=cmd_secret_key)

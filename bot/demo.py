@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 HOST = "127.0.0.1"
 TEAM = "T0TEAM"
 BILLING = "C0BILLING"
+DATABASE = "invoicebot.sqlite"
+SHUTDOWN_SECONDS = 1.0
+"""How long a stopping demo lets requests finish: the page's long-poll would hold it 25 s."""
 
 
 @dataclass(frozen=True)
@@ -65,8 +68,16 @@ def _secret_key(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _forget_payments(data_dir: Path) -> None:
+    """The sandboxes start afresh on every run (they live in memory), so the bot's database
+    does too: payments and settlements of invoices that no longer exist, and connections
+    to the last run's ports, would contradict what the sandboxes now say."""
+    for suffix in ("", "-wal", "-shm"):
+        (data_dir / (DATABASE + suffix)).unlink(missing_ok=True)
+
+
 async def _serve(stack: AsyncExitStack, app: web.Application, port: int) -> str:
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
     stack.push_async_callback(runner.cleanup)
     await web.TCPSite(runner, HOST, port).start()
@@ -80,6 +91,7 @@ async def start_demo(stack: AsyncExitStack, options: DemoOptions, pm: pluggy.Plu
     if options.reset and options.data_dir.exists():
         shutil.rmtree(options.data_dir)
     options.data_dir.mkdir(parents=True, exist_ok=True)
+    _forget_payments(options.data_dir)
     bot_port = _free_port()
     bot_url = f"http://{HOST}:{bot_port}"
     signing_secret, bot_token = secrets.token_hex(16), "xoxb-demo-" + secrets.token_hex(12)
@@ -102,7 +114,7 @@ async def start_demo(stack: AsyncExitStack, options: DemoOptions, pm: pluggy.Plu
         public_url=bot_url,
         secret_key=_secret_key(options.data_dir),
         billing_channel=BILLING,
-        database=options.data_dir / "invoicebot.sqlite",
+        database=options.data_dir / DATABASE,
         payers=frozenset({"U0PAYER"}),
         payer_group="S0PAYERS",
         admins=frozenset({"U0ADMIN"}),

@@ -25,6 +25,7 @@ __all__ = [
     "SortKey",
     "Window",
     "gather_invoices",
+    "gather_pages",
     "matches",
     "people_order",
     "sort_key",
@@ -69,32 +70,33 @@ async def _feed_page(
     provider: Provider,
     query: InvoiceQuery,
     overdue_only: bool,
-    selection: Selection,
+    selections: list[Selection],
     cursor: str | None,
     unreadable: list[str],
 ) -> str | None:
-    """Feed one provider page into `selection`; the page is let go when this returns."""
+    """Feed one provider page into `selections`; the page is let go when this returns."""
     page = await provider.list_invoices(query.model_copy(update={"cursor": cursor}))
     unreadable += page.unreadable
     for invoice in page.invoices:
         if invoice.provider != provider.name:  # the registration says whose it is
             invoice = invoice.model_copy(update={"provider": provider.name})
-        if matches(invoice, query, overdue_only, selection.today):
-            selection.add(invoice)
+        if matches(invoice, query, overdue_only, selections[0].today):
+            for selection in selections:
+                selection.add(invoice)
     return page.next_cursor
 
 
 async def _fetch(
-    provider: Provider, query: InvoiceQuery, overdue_only: bool, selection: Selection
+    provider: Provider, query: InvoiceQuery, overdue_only: bool, selections: list[Selection]
 ) -> Listing:
-    """Stream every page of one provider into its own `selection`."""
+    """Stream every page of one provider into its own `selections` (one per window)."""
     cursor: str | None = None
     unreadable: list[str] = []
     try:
         while True:
-            cursor = await _feed_page(provider, query, overdue_only, selection, cursor, unreadable)
+            cursor = await _feed_page(provider, query, overdue_only, selections, cursor, unreadable)
             if cursor is None:
-                return Listing(provider, count=selection.total, unreadable=unreadable)
+                return Listing(provider, count=selections[0].total, unreadable=unreadable)
     except ProviderError as error:
         return Listing(provider, error=error.message)
     except Exception:
@@ -118,17 +120,34 @@ async def gather_invoices(
     that provider has answered completely: one failing halfway shows its error and none
     of its invoices, so the counts, sums and the next page's boundary stay consistent.
     """
+    listings, (page,) = await gather_pages(
+        providers, query, [window], overdue_only=overdue_only, within=within
+    )
+    return Gathered(listings, page)
+
+
+async def gather_pages(
+    providers: list[Provider],
+    query: InvoiceQuery,
+    windows: list[Window],
+    *,
+    overdue_only: bool = False,
+    within: float = 20.0,
+) -> tuple[list[Listing], list[Page]]:
+    """`gather_invoices` for several windows at once: each provider is asked only once."""
     today = today_utc()
     collecting = frozenset(
         provider.name
         for provider in providers
         if provider.capabilities.direction is Direction.RECEIVABLE
     )
-    selections = [Selection(window, today, collecting=collecting) for _ in providers]
+    selections = [
+        [Selection(window, today, collecting=collecting) for window in windows] for _ in providers
+    ]
 
-    async def bounded(provider: Provider, selection: Selection) -> Listing:
+    async def bounded(provider: Provider, mine: list[Selection]) -> Listing:
         try:
-            return await asyncio.wait_for(_fetch(provider, query, overdue_only, selection), within)
+            return await asyncio.wait_for(_fetch(provider, query, overdue_only, mine), within)
         except TimeoutError:
             return Listing(
                 provider,
@@ -137,8 +156,11 @@ async def gather_invoices(
             )
 
     listings = list(await asyncio.gather(*map(bounded, providers, selections)))
-    everything = Selection(window, today, collecting=collecting)
-    for listing, selection in zip(listings, selections, strict=True):
-        if listing.error is None:
-            everything.absorb(selection)
-    return Gathered(listings, everything.page())
+    pages = []
+    for index, window in enumerate(windows):
+        everything = Selection(window, today, collecting=collecting)
+        for listing, mine in zip(listings, selections, strict=True):
+            if listing.error is None:
+                everything.absorb(mine[index])
+        pages.append(everything.page())
+    return listings, pages

@@ -44,6 +44,11 @@ class PluginInfo:
     hooks: tuple[str, ...]
     providers: tuple[str, ...]
     source: str
+    sandboxes: tuple[str, ...] = ()
+    status: str = "loaded"
+    """"loaded"; or, listed with `--all`: "disabled" (left out by `INVOICEBOT_PLUGINS`)
+    or "unavailable" (installed, but it does not import: `error` says why)."""
+    error: str | None = None
 
 
 def allow_list(environ: dict[str, str] | None = None) -> set[str] | None:
@@ -155,10 +160,17 @@ def providers(pm: pluggy.PluginManager) -> dict[str, type[Provider]]:
 
 
 def describe(pm: pluggy.PluginManager, *, include_builtin: bool = False) -> list[PluginInfo]:
-    """What loaded, for `invoicebot plugins`: name, version, hooks, providers."""
+    """What loaded, for `invoicebot plugins`: name, version, hooks, providers, sandboxes."""
     by_plugin: dict[int, list[str]] = {}
     for plugin, cls in _registrations(pm):
         by_plugin.setdefault(id(plugin), []).append(cls.name)
+    offered: dict[str, list[str]] = {}
+    for name, caller in each_plugin(pm, "register_sandboxes"):
+        caller(
+            register=lambda sandbox, name=name: offered.setdefault(name, []).append(
+                sandbox.provider
+            )
+        )
     versions = {
         ep.name: ep.dist.version if ep.dist else None
         for ep in entry_points(group=ENTRY_POINT_GROUP)
@@ -177,6 +189,33 @@ def describe(pm: pluggy.PluginManager, *, include_builtin: bool = False) -> list
                 hooks=hooks,
                 providers=tuple(by_plugin.get(id(plugin), [])),
                 source=source,
+                sandboxes=tuple(offered.get(name, [])),
+            )
+        )
+    return sorted(infos, key=lambda info: info.name)
+
+
+def describe_unloaded(pm: pluggy.PluginManager) -> list[PluginInfo]:
+    """Installed entry-point plugins that did not load: left out by the allow-list, or
+    unable to import (then with the error), for `invoicebot plugins --all`."""
+    infos = []
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        if pm.get_plugin(entry_point.name) is not None:
+            continue
+        status, error = "disabled", None
+        try:
+            entry_point.load()
+        except Exception as failed:
+            status, error = "unavailable", f"{type(failed).__name__}: {failed}"
+        infos.append(
+            PluginInfo(
+                name=entry_point.name,
+                version=entry_point.dist.version if entry_point.dist else None,
+                hooks=(),
+                providers=(),
+                source="entry point",
+                status=status,
+                error=error,
             )
         )
     return sorted(infos, key=lambda info: info.name)

@@ -450,6 +450,22 @@ class Store:
         """Every settlement, oldest first: for tests and the operator's eyes."""
         return list(self.db.table("settlements").rows_where(order_by="settled_at, id"))
 
+    def recent_settlements(self, team_id: str, limit: int = 10) -> list[tuple[datetime, Payment]]:
+        """The team's latest settlements, newest first: when, and the attempt credited
+        (its invoices, amount, provider, direction and who started it)."""
+        cursor = self.db.execute(
+            "SELECT s.settled_at AS settled_at, p.* FROM settlements s "
+            "JOIN payments p ON p.id = s.payment_id WHERE s.team_id = ? "
+            "ORDER BY s.settled_at DESC, s.id DESC LIMIT ?",
+            [team_id, limit],
+        )
+        columns = [c[0] for c in cursor.description]
+        settled = []
+        for values in cursor.fetchall():
+            row = dict(zip(columns, values, strict=True))
+            settled.append((datetime.fromisoformat(row.pop("settled_at")), self._payment(row)))
+        return settled
+
     def payments_for_invoices(
         self, team_id: str, provider: str, invoice_ids: list[str]
     ) -> list[Payment]:

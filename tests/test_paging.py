@@ -9,6 +9,7 @@ import tracemalloc
 from datetime import date, timedelta
 from types import SimpleNamespace
 from typing import Any, ClassVar, cast
+from unittest.mock import AsyncMock
 
 import pytest
 
@@ -18,7 +19,7 @@ from bot.provider import Provider, ProviderUnavailable
 from bot.selection import Selection
 from bot.slack import values
 from bot.slack.blocks.listing import PAGE_SIZE, invoice_list
-from bot.slack.home import HOME_INVOICES, home_view
+from bot.slack.home import HOME_LIST, home_view
 
 
 def made(provider: str, n: int) -> Invoice:
@@ -295,18 +296,30 @@ async def test_several_pay_checkboxes_offer_the_invoices_on_the_page() -> None:
         assert sorted(i for group in groups for i in group) == sorted(offered) and len(offered) >= 2
 
 
-async def test_app_home_shows_the_first_invoices_and_counts_the_rest() -> None:
+async def test_app_home_shows_the_oldest_overdue_and_counts_the_rest() -> None:
     ledger = Ledger(60)
     svc = SimpleNamespace(
         connections=SimpleNamespace(connected=lambda team_id: [ledger]),
-        store=SimpleNamespace(recent_payments=lambda *args: []),
+        store=SimpleNamespace(
+            recent_payments=lambda *args: [], recent_settlements=lambda *args: []
+        ),
+        access=SimpleNamespace(may_pay=AsyncMock(return_value=False)),
     )
     view = await home_view(cast(Any, svc), "T0TEAM", "U0PAYER")
+    today = today_utc()
+    invoices = {i.id: i for i in ledger.everything()}
     open_ids = in_people_order(ledger, open_only=True)
+    overdue = [i for i in open_ids if invoices[i].is_overdue(today)]
+    week = [
+        i
+        for i in open_ids
+        if not invoices[i].is_overdue(today) and today <= invoices[i].due < today + timedelta(7)
+    ]
     said = str(view)
     shown = [f"ledger-{n}" for n in re.findall(r"Invoice (\d+) of ledger", said)]
-    assert shown == open_ids[:HOME_INVOICES]
-    assert f"and {len(open_ids) - HOME_INVOICES} more: type `/invoices`" in said
+    assert shown == overdue[:HOME_LIST] + week[:HOME_LIST]
+    assert len(overdue) > HOME_LIST and len(week) > 0  # enough of both to crowd a page
+    assert f"and {len(overdue) - HOME_LIST} more overdue: type `/invoices overdue`" in said
 
 
 async def peak_while_gathering(count: int, window: Window) -> int:

@@ -171,3 +171,19 @@ def test_every_hook_is_documented_and_exercised_by_a_test() -> None:
         doc = inspect.getdoc(getattr(hookspecs, name)) or ""
         assert len(doc) > 80, f"hook {name} needs a docstring that says when it is called"
         assert f"def {name}(" in tests_text, f"no test implements hook {name}"
+
+
+def test_cli_all_also_lists_installed_plugins_that_did_not_load() -> None:
+    plain = json.loads(run_cli("plugins", INVOICEBOT_PLUGINS="i3d").stdout)
+    result = run_cli("plugins", "--all", INVOICEBOT_PLUGINS="i3d")
+    assert result.returncode == 0, result.stderr
+    listed = {info["name"]: info for info in json.loads(result.stdout)}
+    assert len(listed) > len(plain)
+    assert listed["i3d"]["status"] == "loaded" and listed["i3d"]["sandboxes"] == ["i3d"]
+    assert listed["payfirma"]["status"] == "disabled" and listed["payfirma"]["version"]
+
+
+def test_run_help_explains_every_option() -> None:
+    result = run_cli("run", "--help")
+    assert result.returncode == 0, result.stderr
+    assert "address to listen on" in result.stdout and "port to listen on" in result.stdout

@@ -11,6 +11,7 @@ from pydantic import BaseModel, SecretStr
 from sqlite_utils import Database
 
 from bot.credentials import CredentialBox, SecretKeyError, generate_key
+from bot.models import Money, Payment
 from bot.store import MIGRATIONS, Store, migrate
 
 
@@ -135,3 +136,28 @@ def test_the_audit_log_says_who_did_what(tmp_path: Path) -> None:
     assert (latest.action, latest.user_id, latest.subject) == ("provider.connected", "U2", "i3d")
     assert first.detail == {"amount": "€12.50"}
     store.close()
+
+
+def test_recent_settlements_are_newest_first_with_the_attempt_credited(tmp_path: Path) -> None:
+
+    store = Store(tmp_path / "db.sqlite")
+    for n, day in ((1, "2026-11-01"), (2, "2026-11-03"), (3, "2026-11-02")):
+        payment = Payment(
+            id=f"p{n}",
+            team_id="T0TEAM",
+            provider="i3d",
+            invoice_ids=(f"i{n}",),
+            invoice_numbers=(f"INV-{n}",),
+            amount=Money.of("10.00", "EUR"),
+            method_id="ideal",
+            method_name="iDEAL",
+            user_id="U0PAYER",
+        )
+        store.add_payment(payment, token_hash=f"t{n}", token_expires_at=0.0)
+        store.add_settlement(f"s{n}", payment, evidence="attempt", settled_at=f"{day}T10:00:00")
+    settled = store.recent_settlements("T0TEAM", limit=2)
+    assert [(when.date().isoformat(), p.invoice_numbers) for when, p in settled] == [
+        ("2026-11-03", ("INV-2",)),
+        ("2026-11-02", ("INV-3",)),
+    ]
+    assert store.recent_settlements("T0OTHER") == []

@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.responses import DirectRespond
 from bot.slack.values import BACK
 from bot.text import escape, log_error, say
 
@@ -45,7 +46,7 @@ async def tell(error: BaseException, body: dict[str, Any], respond: AsyncRespond
     """Log `error` once and show the person one sentence where they are looking."""
     kind = body.get("type") or ("command" if body.get("command") else "request")
     log_error(error, f"Slack {kind}")
-    if respond is None or not body.get("response_url"):
+    if respond is None or not (body.get("response_url") or isinstance(respond, DirectRespond)):
         return
     shown = f":warning: {said(error)}"
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": shown}}]

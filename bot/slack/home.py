@@ -1,67 +1,238 @@
-"""App Home: the user's open invoices and their recent payments, fresh on every visit."""
+"""App Home: what the team owes and is owed, what needs paying now, and what was settled.
+
+Published at once from what the bot itself knows (settlements), then again when the
+providers have answered, so a slow provider never leaves the tab blank; one that does
+not answer within `HOME_WAIT` seconds is named, and its invoices are left out.
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.invoices import Window, gather_invoices
-from bot.models import InvoiceQuery, InvoiceStatus, today_utc
-from bot.slack.blocks.kit import Block, Ids, context, divider, escape, header, section
-from bot.slack.blocks.listing import invoice_line
+from bot.invoices import Listing, Page, Side, SortKey, Window, gather_pages
+from bot.models import Invoice, InvoiceQuery, InvoiceStatus, Payment, PaymentState, today_utc
+from bot.provider import Direction, Provider
+from bot.selection import Totals
+from bot.slack.blocks.kit import Block, Ids, context, day, divider, escape, fields, header, section
+from bot.slack.blocks.listing import invoice_blocks
 from bot.slack.errors import shielded
+from bot.slack.responses import answer_home_clicks_in_messages
 from bot.slack.services import Services
+from bot.text import plain
 
 log = logging.getLogger(__name__)
 
-HOME_INVOICES = 20
-HOME_PAYMENTS = 10
+HOME_LIST = 8  # invoices shown under each of "Overdue" and "Due this week"
+HOME_SETTLEMENTS = 10
+HOME_IN_PROGRESS = 5
+HOME_WAIT = 8.0  # seconds the providers get before the tab is published without them
+HOME_BLOCKS = 100  # Slack's limit for a Home tab
+WEEK = timedelta(days=7)
+NOT_OVERDUE: SortKey = (0, date.max.toordinal(), "", "", "")
+"""A boundary just after every overdue invoice (see `bot.selection.sort_key`)."""
+IN_PROGRESS = frozenset({PaymentState.LINK_ISSUED, PaymentState.OPENED, PaymentState.UNKNOWN})
 
 
-async def home_view(svc: Services, team_id: str, user_id: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Found:
+    """The providers' answers: the first invoices in people order (overdue first), and
+    the first ones not overdue (soonest due first)."""
+
+    listings: list[Listing]
+    first: Page
+    coming: Page
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """What the store knows for one person: the team's settlements and their open attempts."""
+
+    settled: list[tuple[datetime, Payment]]
+    in_progress: list[Payment]
+
+
+def ledger_of(svc: Services, team_id: str, user_id: str) -> Ledger:
+    recent = svc.store.recent_payments(team_id, user_id, HOME_SETTLEMENTS)
+    return Ledger(
+        settled=svc.store.recent_settlements(team_id, HOME_SETTLEMENTS),
+        in_progress=[p for p in recent if p.state in IN_PROGRESS][:HOME_IN_PROGRESS],
+    )
+
+
+def _totals(ids: Ids, found: Found | None) -> list[Block]:
+    if found is None:
+        return [fields(ids, [("To pay", "…"), ("To collect", "…")])]
+    page = found.first
+
+    def said(totals: Totals) -> str:
+        if not totals.count:
+            return "nothing open"
+        late = f"\n:red_circle: {totals.overdue} overdue" if totals.overdue else ""
+        return f"{totals.format()}{late}"
+
+    return [fields(ids, [("To pay", said(page.to_pay)), ("To collect", said(page.to_collect))])]
+
+
+def _invoices(
+    ids: Ids, invoices: list[Invoice], providers: dict[str, Provider], today: date, may_pay: bool
+) -> list[Block]:
+    blocks: list[Block] = []
+    for invoice in invoices:
+        provider = providers[invoice.provider]
+        blocks += invoice_blocks(ids, invoice, provider, today, may_pay)
+    return blocks
+
+
+def _due(ids: Ids, found: Found, today: date, may_pay: bool) -> list[Block]:
+    """Overdue (oldest first) and due within a week (soonest first)."""
+    providers = {listing.provider.name: listing.provider for listing in found.listings}
+    first, coming = found.first, found.coming
+    overdue = [i for i in first.invoices if i.is_overdue(today)]
+    week = [
+        i
+        for i in coming.invoices
+        if not i.is_overdue(today) and i.due is not None and today <= i.due < today + WEEK
+    ]
+    blocks: list[Block] = [header(ids, "Overdue")]
+    blocks += _invoices(ids, overdue, providers, today, may_pay) or [
+        section(ids, "Nothing is overdue. :tada:")
+    ]
+    more = max(first.to_pay.overdue + first.to_collect.overdue, len(overdue)) - len(overdue)
+    if more > 0:
+        blocks.append(context(ids, f"and {more} more overdue: type `/invoices overdue`"))
+    blocks.append(header(ids, "Due this week"))
+    blocks += _invoices(ids, week, providers, today, may_pay) or [
+        section(ids, "Nothing else falls due in the next 7 days.")
+    ]
+    if coming.after and len(week) == len(coming.invoices):
+        blocks.append(context(ids, "More fall due this week: type `/invoices`"))
+    if may_pay and (overdue or week):
+        blocks.append(
+            context(ids, "*Pay* and *Copy payment link* answer in your messages with invoicebot.")
+        )
+    return blocks
+
+
+def _settlement_line(settled_at: datetime, payment: Payment, titles: dict[str, str]) -> str:
+    numbers = escape(", ".join(payment.invoice_numbers))
+    title = escape(titles.get(payment.provider, payment.provider))
+    return f"{day(settled_at.date())} · *{numbers}* · {payment.amount.format()} · {title}"
+
+
+def _settlements(ids: Ids, ledger: Ledger, user_id: str, titles: dict[str, str]) -> list[Block]:
+    """The person's own payments apart from their team's and from customers' payments."""
+    mine, team, customers = [], [], []
+    for settled_at, payment in ledger.settled:
+        line = _settlement_line(settled_at, payment, titles)
+        if payment.direction == Direction.RECEIVABLE.value:
+            customers.append(
+                f"{line} · paid by the customer (invoice sent by <@{payment.user_id}>)"
+            )
+        elif payment.user_id == user_id:
+            mine.append(f"{line} · paid by you")
+        else:
+            team.append(f"{line} · paid by <@{payment.user_id}>")
+    blocks: list[Block] = [header(ids, "Recent settlements")]
+    for label, lines in (
+        ("Your payments", mine),
+        ("Your team's payments", team),
+        ("Customers' payments", customers),
+    ):
+        if lines:
+            blocks.append(section(ids, f"*{label}*\n" + "\n".join(lines)))
+    if not ledger.settled:
+        blocks.append(section(ids, "Nothing has been settled through invoicebot yet."))
+    if ledger.in_progress:
+        lines = [
+            f"*{escape(', '.join(p.invoice_numbers))}* · {p.amount.format()} · "
+            f"{escape(p.method_name)} · {p.state.value.replace('_', ' ')}"
+            for p in ledger.in_progress
+        ]
+        blocks.append(section(ids, "*Waiting for payment* (started by you)\n" + "\n".join(lines)))
+    return blocks
+
+
+def home_blocks(
+    *,
+    providers: list[Provider],
+    found: Found | None,
+    ledger: Ledger,
+    user_id: str,
+    may_pay: bool,
+    today: date,
+) -> dict[str, Any]:
+    """The Home tab; `found` None: the providers are still being asked."""
     ids = Ids()
+    titles = {p.name: p.title for p in providers}
+    blocks: list[Block] = [header(ids, "Invoices"), *_totals(ids, found)]
+    if not providers:
+        blocks.append(
+            section(
+                ids,
+                "No provider is connected yet. An admin can run `/invoices connect <provider>`.",
+            )
+        )
+    elif found is None:
+        names = ", ".join(escape(p.title) for p in providers)
+        blocks.append(context(ids, f":hourglass_flowing_sand: Asking {names}…"))
+    else:
+        blocks += [
+            section(
+                ids, f":warning: *{escape(listing.provider.title)}*: {escape(plain(listing.error))}"
+            )
+            for listing in found.listings
+            if listing.error
+        ]
+        blocks += _due(ids, found, today, may_pay)
+    settlements = [divider(ids), *_settlements(ids, ledger, user_id, titles)]
+    footer = context(ids, "Everything else: `/invoices` in any channel.")
+    room = HOME_BLOCKS - len(settlements) - 1
+    if len(blocks) > room:  # never expected with the limits above; cut whole invoices
+        blocks = [*blocks[: room - 1], context(ids, "More: type `/invoices`")]
+    return {"type": "home", "blocks": [*blocks, *settlements, footer]}
+
+
+async def home_view(
+    svc: Services, team_id: str, user_id: str, *, wait: float = HOME_WAIT
+) -> dict[str, Any]:
+    """The finished Home tab: every provider asked, for at most `wait` seconds."""
     providers = svc.connections.connected(team_id)
     open_only = InvoiceQuery(statuses=frozenset({InvoiceStatus.OPEN}))
-    gathered = await gather_invoices(providers, open_only, Window(HOME_INVOICES), within=10)
-    page = gathered.page
-    titles = {p.name: p.title for p in providers}
-    today = today_utc()
-    blocks: list[Block] = [header(ids, "Open invoices")]
-    blocks += [
-        section(ids, f":warning: *{escape(x.provider.title)}*: {escape(x.error)}")
-        for x in gathered.listings
-        if x.error
-    ]
-    if not providers:
-        blocks.append(section(ids, "No provider is connected yet."))
-    blocks += [section(ids, invoice_line(i, titles[i.provider], today)) for i in page.invoices]
-    if page.after:
-        blocks.append(context(ids, f"and {page.after} more: type `/invoices`"))
-    elif providers and not page.total:
-        blocks.append(section(ids, "Nothing is open. :tada:"))
-    blocks += [divider(ids), header(ids, "Your recent payments")]
-    payments = svc.store.recent_payments(team_id, user_id, HOME_PAYMENTS)
-    blocks += [
-        section(
-            ids,
-            f"*{escape(', '.join(p.invoice_numbers))}* · {p.amount.format()} · "
-            f"{escape(p.method_name)} · {p.state.value.replace('_', ' ')}",
-        )
-        for p in payments
-    ] or [section(ids, "You have not paid anything with invoicebot yet.")]
-    blocks.append(context(ids, "Pay from any channel with `/invoices`."))
-    return {"type": "home", "blocks": blocks[:100]}
+    windows = [Window(HOME_LIST), Window(HOME_LIST, Side.AFTER, NOT_OVERDUE)]
+    listings, (first, coming) = await gather_pages(providers, open_only, windows, within=wait)
+    return home_blocks(
+        providers=providers,
+        found=Found(listings, first, coming),
+        ledger=ledger_of(svc, team_id, user_id),
+        user_id=user_id,
+        may_pay=await svc.access.may_pay(user_id),
+        today=today_utc(),
+    )
 
 
 def register(app: AsyncApp, svc: Services) -> None:
+    answer_home_clicks_in_messages(app)
+
     async def opened(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab", "home") != "home":
             return
         team_id = body.get("team_id") or event.get("view", {}).get("team_id", "")
-        view = await home_view(svc, team_id, event["user"])
-        await client.views_publish(user_id=event["user"], view=view)
+        user_id = event["user"]
+        first = home_blocks(
+            providers=svc.connections.connected(team_id),
+            found=None,
+            ledger=ledger_of(svc, team_id, user_id),
+            user_id=user_id,
+            may_pay=False,
+            today=today_utc(),
+        )
+        await client.views_publish(user_id=user_id, view=first)
+        await client.views_publish(user_id=user_id, view=await home_view(svc, team_id, user_id))
 
     app.event("app_home_opened")(shielded(opened))

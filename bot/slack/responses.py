@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -37,4 +38,46 @@ def use_pooled_respond(app: AsyncApp, session: aiohttp.ClientSession) -> None:
     async def pooled_respond(context: AsyncBoltContext, next: Any) -> Any:
         if context.response_url:
             context["respond"] = PooledRespond(response_url=context.response_url, session=session)
+        return await next()
+
+
+class DirectRespond(AsyncRespond):
+    """`respond()` for clicks without a response_url (App Home): the answer goes to the
+    person's messages with the app, and later answers to the same click replace it."""
+
+    def __init__(self, *, client: AsyncWebClient, user_id: str) -> None:
+        super().__init__(response_url=None)
+        self.client = client
+        self.user_id = user_id
+        self.posted: tuple[str, str] | None = None  # (channel, ts) of this click's answer
+
+    async def __call__(  # type: ignore[override]
+        self,
+        text: str = "",
+        blocks: list[dict[str, Any]] | None = None,
+        *,
+        replace_original: bool | None = None,
+        delete_original: bool | None = None,
+        **fields: Any,
+    ) -> WebhookResponse:
+        message: dict[str, Any] = {"text": text, "blocks": blocks or []}
+        if self.posted and delete_original:
+            await self.client.chat_delete(channel=self.posted[0], ts=self.posted[1])
+            self.posted = None
+        elif self.posted and replace_original:
+            await self.client.chat_update(channel=self.posted[0], ts=self.posted[1], **message)
+        else:
+            sent = await self.client.chat_postMessage(channel=self.user_id, **message)
+            self.posted = (str(sent["channel"]), str(sent["ts"]))
+        return WebhookResponse(url="", status_code=200, body="ok", headers={})
+
+
+def answer_home_clicks_in_messages(app: AsyncApp) -> None:
+    """Buttons in App Home reuse the list's handlers, which answer through `respond`."""
+
+    @app.middleware
+    async def direct_respond(context: AsyncBoltContext, body: dict[str, Any], next: Any) -> Any:
+        view = body.get("view") or {}
+        if not context.response_url and view.get("type") == "home" and context.user_id:
+            context["respond"] = DirectRespond(client=context.client, user_id=context.user_id)
         return await next()

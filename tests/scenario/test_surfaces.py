@@ -198,9 +198,12 @@ async def test_app_home_shows_open_invoices_and_recent_payments(harness: Harness
 
     status, _, _ = await h.post(json.dumps(body))
     assert status == 200
-    (published,) = await h.wait_for(lambda: h.slack.called("views.publish"))
+    first, published = await h.wait_for(
+        lambda: len(h.slack.called("views.publish")) == 2 and h.slack.called("views.publish")
+    )
+    assert "Asking" in str(first.args["view"])  # published before any provider answered
     view = published.args["view"]
     said = str(view)
     assert published.args["user_id"] == "U0PAYER"
-    assert "INV-24-0087" in said and "Your recent payments" in said
+    assert "INV-24-0087" in said and "Waiting for payment" in said
     assert "INV-24-0101* · €96.80 · iDEAL · link issued" in said

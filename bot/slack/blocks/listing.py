@@ -77,7 +77,7 @@ def invoice_line(
     )
 
 
-def _invoice_blocks(
+def invoice_blocks(
     ids: Ids,
     invoice: Invoice,
     provider: Provider,
@@ -194,9 +194,7 @@ def invoice_list(
         blocks.append(section(ids, "Nothing here. :tada:"))
     for invoice in page.invoices:
         settled = (settled_on or {}).get((invoice.provider, invoice.id))
-        blocks += _invoice_blocks(
-            ids, invoice, providers[invoice.provider], today, can_pay, settled
-        )
+        blocks += invoice_blocks(ids, invoice, providers[invoice.provider], today, can_pay, settled)
     if can_pay:
         for provider in providers.values():
             blocks.extend(_several(ids, provider, page.invoices))

@@ -1,0 +1,97 @@
+"""App Home built from what the store and the providers say: settlements told apart by who
+paid, provider text escaped, a slow provider named instead of waited for."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any, cast
+from unittest.mock import AsyncMock
+
+from bot.models import Money, Payment, PaymentState, today_utc
+from bot.provider import ProviderUnavailable
+from bot.slack.errors import tell
+from bot.slack.home import Ledger, home_blocks, home_view
+from bot.slack.responses import DirectRespond
+from tests.test_paging import Ledger as Books
+
+
+def paid(number: str, user: str, *, direction: str = "payable", provider: str = "i3d") -> Payment:
+    return Payment(
+        team_id="T0TEAM",
+        provider=provider,
+        direction=direction,
+        invoice_ids=(number.lower(),),
+        invoice_numbers=(number,),
+        amount=Money.of("96.80", "EUR"),
+        method_id="ideal",
+        method_name="iDEAL",
+        user_id=user,
+        state=PaymentState.PAID,
+    )
+
+
+def test_settlements_tell_own_payments_from_the_teams_and_customers() -> None:
+    on = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+    ledger = Ledger(
+        settled=[
+            (on, paid("INV-1", "U0PAYER")),
+            (on, paid("INV-2", "U0ADMIN")),
+            (on, paid("PF-3", "U0PAYER", direction="receivable", provider="payfirma")),
+            (on, paid("<!channel> *x*", "U0PAYER")),
+        ],
+        in_progress=[],
+    )
+    view = home_blocks(
+        providers=[], found=None, ledger=ledger, user_id="U0PAYER", may_pay=True, today=today_utc()
+    )
+    text = {
+        b["text"]["text"].split("\n")[0]: b["text"]["text"] for b in view["blocks"] if "text" in b
+    }
+    mine, team, customers = (
+        text["*Your payments*"],
+        text["*Your team's payments*"],
+        text["*Customers' payments*"],
+    )
+    assert "2026-11-30 · *INV-1* · €96.80 · i3d · paid by you" in mine
+    assert "INV-2" in team and "paid by <@U0ADMIN>" in team and "INV-2" not in mine
+    assert "PF-3" in customers and "paid by the customer" in customers and "PF-3" not in mine
+    assert "<!channel>" not in str(view) and "&lt;!channel&gt;" in mine
+
+
+class Slow(Books):
+    name = "slow"
+    title = "Slow & Co"
+
+    async def list_invoices(self, query: Any) -> Any:
+        await asyncio.sleep(30)
+
+
+async def test_a_slow_provider_is_named_and_the_others_shown() -> None:
+    quick, slow = Books(20), Slow(5)
+    svc = SimpleNamespace(
+        connections=SimpleNamespace(connected=lambda team_id: [quick, slow]),
+        store=SimpleNamespace(
+            recent_payments=lambda *args: [], recent_settlements=lambda *args: []
+        ),
+        access=SimpleNamespace(may_pay=AsyncMock(return_value=True)),
+    )
+    started = asyncio.get_running_loop().time()
+    view = await home_view(cast(Any, svc), "T0TEAM", "U0PAYER", wait=0.2)
+    assert asyncio.get_running_loop().time() - started < 2
+    said = str(view)
+    assert "Slow &amp; Co" in said and "slow to answer" in said
+    assert "of ledger" in said
+
+
+async def test_an_error_after_a_click_in_home_is_told_in_messages() -> None:
+    client = SimpleNamespace(
+        chat_postMessage=AsyncMock(return_value={"channel": "D0PAYER", "ts": "1.000001"})
+    )
+    respond = DirectRespond(client=cast(Any, client), user_id="U0PAYER")
+    body = {"type": "block_actions", "container": {"type": "view", "view_id": "V1"}}
+    await tell(ProviderUnavailable("i3D.net is down for maintenance."), body, respond)
+    (call,) = client.chat_postMessage.await_args_list
+    assert call.kwargs["channel"] == "U0PAYER"
+    assert "down for maintenance" in call.kwargs["text"]
