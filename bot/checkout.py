@@ -135,6 +135,14 @@ class Checkout:
         unpayable = [invoice.number for invoice in options.invoices if not invoice.payable]
         if unpayable:
             raise NotPayable(f"Invoice {', '.join(unpayable)} cannot be paid now (not open).")
+        currencies = sorted(
+            {invoice.currency for invoice in options.invoices if not invoice.is_credit}
+        )
+        if len(currencies) > 1:  # a stale or forged selection: the list never offers this
+            raise NotPayable(
+                f"These invoices are in {' and '.join(currencies)}; one payment takes one "
+                "currency, so pay each currency's invoices separately."
+            )
         if len(self._offers) >= OPTIONS_KEPT:
             del self._offers[next(iter(self._offers))]
         self._offers[(team_id, provider, tuple(invoice_ids))] = (time.monotonic(), options)

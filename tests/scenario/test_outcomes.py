@@ -79,3 +79,23 @@ async def test_several_invoices_are_offered_together_only_in_one_currency(
     for group in groups:
         symbols = {"$" if "$" in label else "€" for label in group}
         assert len(symbols) == 1, group
+
+
+async def test_a_stale_selection_mixing_currencies_is_refused_in_words(harness: Harness) -> None:
+    """The list never offers € and $ together; a forged or stale click that does is
+    refused before any payment starts."""
+    h = harness
+    _, screen, _ = await h.command("i3d")
+    screen = await h.screen_after(screen)
+    block, _ = find(screen.message, "select_invoices", lambda e: True)
+    forged = [
+        {"text": {"type": "plain_text", "text": number}, "value": number}
+        for number in ("410001", "410006")  # INV-24-0101 in €, INV-24-0103 in $
+    ]
+    state = {
+        block["block_id"]: {"select_invoices": {"type": "checkboxes", "selected_options": forged}}
+    }
+    key = await h.click(screen, "pay_selected", block_id=block["block_id"], state=state)
+    said = text_of(await h.next_response(key))
+    assert "different currencies" in said or "EUR and USD" in said
+    assert "Get payment link" not in said
