@@ -34,7 +34,9 @@ def test_a_quick_start_up_run_prints_its_row_and_stops_everything() -> None:
         timeout=180,
         check=False,
     )
-    assert done.returncode == 0, done.stdout + done.stderr
+    # 1 is the bench's verdict that a target was missed on this machine at this moment
+    # (a loaded CI runner): this test checks that it measures, prints and stops.
+    assert done.returncode in (0, 1), done.stdout + done.stderr
     assert "| start-up | `invoicebot run` until it answers (median) |" in done.stdout
 
 
