@@ -58,8 +58,11 @@ WHO_MAY_PAY = "Only people your admins chose as payers can pay invoices; ask an 
 
 
 def refusal(doing: str) -> str:
-    """`You are not allowed to <doing>, so nothing was done.` and who may."""
-    return f"You are not allowed to {doing}, so nothing was done. {WHO_MAY_PAY}"
+    """`You are not allowed to <doing>, so nothing was done.` and who may, in the same words."""
+    return (
+        f"You are not allowed to {doing}, so nothing was done. Only people your admins chose "
+        f"as payers can {doing}; ask an admin."
+    )
 
 
 PAY_REFUSAL = refusal("pay invoices")
@@ -67,6 +70,6 @@ LINK_REFUSAL = refusal("send payment links to customers")
 EMAIL_REFUSAL = refusal("send invoices to customers")
 CREATE_REFUSAL = refusal("create invoices")
 ADMIN_REFUSAL = (
-    "Only invoicebot admins can connect providers, so nothing was changed. Admins are set "
-    "with `INVOICEBOT_ADMINS` or `INVOICEBOT_ADMIN_GROUP`."
+    "Only invoicebot admins can connect providers, so nothing was changed. Ask one of them, "
+    "or whoever runs invoicebot for your team to make you one."
 )

@@ -218,7 +218,8 @@ async def landing(request: web.Request) -> web.Response:
                 f"<p>{said}</p>{summary}{reference}<p class=muted>Keep this for your records.</p>"
             )
             return page("Thank you for your payment", body, tone="ok", brand=brand)
-        return page("Invoice paid", summary + reference + "<p>Slack has been told.</p>", tone="ok")
+        title = "Invoices paid" if len(payment.invoice_ids) > 1 else "Invoice paid"
+        return page(title, summary + reference + "<p>Slack has been told.</p>", tone="ok")
     if payment.state is PaymentState.FAILED:
         body = f"{summary}{_why(payment)}<p>Nothing was charged.</p>"
         return page("Payment failed", body + _next_step(request, payment), tone="bad", brand=brand)

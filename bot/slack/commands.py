@@ -54,8 +54,11 @@ async def _pay_invoice(svc: Services, team_id: str, number: str) -> dict[str, An
     found = await asyncio.gather(
         *(p.get_invoice(number) for p in providers), return_exceptions=True
     )
+    silent: list[str] = []  # providers that could not say whether they have it
     for provider, result in zip(providers, found, strict=True):
         if isinstance(result, BaseException):
+            if not isinstance(result, InvoiceNotFound):
+                silent.append(provider.title)
             if not isinstance(result, InvoiceNotFound | ProviderError):
                 log.error(
                     "provider %s failed to look up an invoice", provider.name, exc_info=result
@@ -75,6 +78,13 @@ async def _pay_invoice(svc: Services, team_id: str, number: str) -> dict[str, An
         target = PayTarget(provider.name, (result.id,))
         options = await svc.checkout.options(team_id, provider.name, [result.id])
         return pay_menu(provider, options, target)
+    if silent:
+        asked = [p.title for p in providers if p.title not in silent]
+        elsewhere = f" {escape(', '.join(asked))} do not have it;" if asked else ""
+        return notice(
+            f"Could not look for “{escape(number)}” at {escape(', '.join(silent))}: it is not "
+            f"answering right now.{elsewhere} try again in a few minutes."
+        )
     names = ", ".join(p.title for p in providers) or "no connected provider"
     return notice(f"No invoice numbered “{escape(number)}” at {escape(names)}.")
 

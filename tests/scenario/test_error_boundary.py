@@ -58,7 +58,7 @@ async def test_a_listing_error_line_carries_no_protocol_detail(
     i3d_sandbox.app[SANDBOX].inject("error", count=10)
     _, screen, _ = await harness.command("")
     said = text_of((await harness.screen_after(screen)).message)
-    assert ":warning: *i3D.net*:" in said and not PROTOCOL.search(said), said
+    assert ":warning: *i3D.net*" in said and not PROTOCOL.search(said), said
 
 
 @pytest.mark.parametrize(

@@ -33,8 +33,19 @@ async def test_a_failing_provider_says_what_went_wrong(
     i3d_sandbox.app[SANDBOX].inject("error", count=10)
     _, screen, _ = await h.command("")
     said = text_of((await h.screen_after(screen)).message)
-    assert ":warning: *i3D.net*:" in said
+    assert ":warning: *i3D.net*" in said
     assert "Pay" not in said
+
+
+async def test_pay_by_number_while_the_provider_is_down_says_so_not_missing(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    h = harness
+    i3d_sandbox.app[SANDBOX].inject("error", count=10)
+    _, screen, _ = await h.command("pay INV-24-0101")
+    said = text_of((await h.screen_after(screen)).message)
+    assert "Could not look for “INV-24-0101” at i3D.net" in said
+    assert "No invoice numbered" not in said
 
 
 async def test_status_says_which_providers_answer(harness: Harness) -> None:

@@ -99,6 +99,13 @@ def invoice_blocks(
     return [section(ids, line), actions(ids, controls, name="customer")]
 
 
+def _failure_line(title: str, said: str) -> str:
+    """`*i3D.net*: <what happened>`, without naming the provider twice."""
+    if said.startswith(title):
+        return f"*{escape(title)}*{escape(said[len(title) :])}"
+    return f"*{escape(title)}*: {escape(said)}"
+
+
 def summary_of(page: Page, answered: list[str], failed: int) -> str:
     """ "12 invoices · To pay €484.00 + $1,955.27 (2 overdue) · To collect CA$160.25 · from
     …": money leaving and money coming in are never added together."""
@@ -111,7 +118,8 @@ def summary_of(page: Page, answered: list[str], failed: int) -> str:
         parts.append("nothing open")
     source = f"from {', '.join(answered)}" if answered else "no provider answered"
     if failed and answered:
-        source += f" ({failed} more could not be read)"
+        others = "1 other provider" if failed == 1 else f"{failed} other providers"
+        source += f" ({others} did not answer; not counted)"
     parts.append(source)
     return " · ".join(parts)
 
@@ -172,7 +180,7 @@ def invoice_list(
             blocks.append(
                 section(
                     ids,
-                    f":warning: *{escape(listing.provider.title)}*: {escape(plain(listing.error))}",
+                    f":warning: {_failure_line(listing.provider.title, plain(listing.error))}",
                 )
             )
         elif listing.unreadable:
