@@ -17,8 +17,9 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.provider import PaymentRejected
 from bot.slack.responses import DirectRespond
-from bot.slack.values import BACK
+from bot.slack.values import BACK, GET_LINK, PAY, BadValue, PayTarget
 from bot.text import escape, log_error, say
 
 log = logging.getLogger(__name__)
@@ -60,13 +61,38 @@ async def tell(error: BaseException, body: dict[str, Any], respond: AsyncRespond
             "action_id": BACK,
             "text": {"type": "plain_text", "text": "Back to the list"},
         }
-        blocks.append({"type": "actions", "elements": [back]})
+        elements: list[dict[str, Any]] = [back]
+        if again := _choose_again(error, body):
+            elements.insert(0, again)
+        blocks.append({"type": "actions", "elements": elements})
     try:
         await respond(
             replace_original=clicked, response_type="ephemeral", text=shown, blocks=blocks
         )
     except Exception as failed:
         log.warning("could not tell the person about an error: %r", failed)
+
+
+def _choose_again(error: BaseException, body: dict[str, Any]) -> dict[str, Any] | None:
+    """After a refused start (a declined saved card, a changed amount): the pay menu
+    again, for the same invoices, so the person can pick another card or method."""
+    if not isinstance(error, PaymentRejected):
+        return None
+    actions = body.get("actions") or [{}]
+    if actions[0].get("action_id") != GET_LINK:
+        return None
+    try:
+        target = PayTarget.decode(str(actions[0].get("value", "")))
+    except BadValue:
+        return None
+    again = PayTarget(target.provider, target.invoice_ids).encode()
+    return {
+        "type": "button",
+        "action_id": PAY,
+        "value": again,
+        "style": "primary",
+        "text": {"type": "plain_text", "text": "Try again"},
+    }
 
 
 def shielded(listener: Listener) -> Listener:

@@ -177,6 +177,13 @@ async def test_a_declined_customer_is_told_plainly_whom_to_ask_and_billing_hears
     said = str(posted["blocks"])
     assert "Payment failed" in said and "212947" in said and "CA$102.50" in said
     assert "declined" in said.lower()
+    fresh = [
+        element
+        for block in posted["blocks"]
+        for element in block.get("elements", [])
+        if element.get("action_id") == "copy_link"
+    ]
+    assert fresh and fresh[0]["value"].startswith("payfirma|212947")  # a new link, one click
 
 
 async def copy_link_for(bot: TestServer, invoice_id: str, total: str) -> Started:

@@ -205,3 +205,18 @@ async def test_clearing_the_method_choice_is_a_payload_slack_sends_and_is_answer
     }
     status, _, _ = await harness.post(interaction_body(payload))
     assert status == 200
+
+
+def test_a_refused_start_offers_to_choose_again() -> None:
+    """A declined saved card (or a refused method) leaves the person a way to pick
+    another: Try again opens the pay menu for the same invoices."""
+    from bot.slack.errors import _choose_again
+
+    body = {
+        "type": "block_actions",
+        "actions": [{"action_id": "get_link", "value": "pingproxies|inv_1|card_0002||19.99USD"}],
+    }
+    again = _choose_again(PaymentRejected("PingProxies declined the card."), body)
+    assert again is not None and again["action_id"] == "pay"
+    assert again["value"] == "pingproxies|inv_1||"
+    assert _choose_again(ProviderUnavailable("down"), body) is None

@@ -408,6 +408,10 @@ def failure_notice(payment: Payment, provider_title: str) -> dict[str, Any]:
     if payment.direction == Direction.RECEIVABLE.value:
         who = escape(payment.payer_name) if payment.payer_name else "the customer"
         detail = f"Paying: {who} · link sent by <@{payment.user_id}>"
-    else:
-        detail = f"Started by <@{payment.user_id}> with {method_of(payment)}"
+        # The link the customer holds is spent: whoever reads this can send a fresh one.
+        target = values.PayTarget(payment.provider, tuple(payment.invoice_ids)).encode()
+        fresh = button("Copy a new payment link", values.COPY_LINK, target)
+        blocks = [section(ids, text), context(ids, detail), actions(ids, [fresh], name="again")]
+        return {"text": text, "blocks": blocks}
+    detail = f"Started by <@{payment.user_id}> with {method_of(payment)}"
     return {"text": text, "blocks": [section(ids, text), context(ids, detail)]}
