@@ -16,6 +16,7 @@ from datetime import date
 from bot.models import Invoice, InvoiceQuery, today_utc
 from bot.provider import Direction, Provider, ProviderError
 from bot.selection import Page, Selection, Side, SortKey, Window, people_order, sort_key
+from bot.snapshots import Snapshots
 
 __all__ = [
     "Gathered",
@@ -87,12 +88,27 @@ async def _feed_page(
 
 
 async def _fetch(
-    provider: Provider, query: InvoiceQuery, overdue_only: bool, selections: list[Selection]
+    provider: Provider,
+    query: InvoiceQuery,
+    overdue_only: bool,
+    selections: list[Selection],
+    snapshots: Snapshots | None = None,
 ) -> Listing:
-    """Stream every page of one provider into its own `selections` (one per window)."""
+    """Stream every page of one provider into its own `selections` (one per window);
+    with `snapshots`, from the connection's shared snapshot instead."""
     cursor: str | None = None
     unreadable: list[str] = []
     try:
+        if snapshots is not None:
+            snapshot = await snapshots.read(provider)
+            today = selections[0].today
+            for invoice in snapshot.invoices:
+                if matches(invoice, query, overdue_only, today):
+                    for selection in selections:
+                        selection.add(invoice)
+            return Listing(
+                provider, count=selections[0].total, unreadable=list(snapshot.unreadable)
+            )
         while True:
             cursor = await _feed_page(provider, query, overdue_only, selections, cursor, unreadable)
             if cursor is None:
@@ -113,6 +129,7 @@ async def gather_invoices(
     *,
     overdue_only: bool = False,
     within: float = 20.0,
+    snapshots: Snapshots | None = None,
 ) -> Gathered:
     """Every provider's listing and the `window`'s page, after at most `within` seconds.
 
@@ -121,7 +138,7 @@ async def gather_invoices(
     of its invoices, so the counts, sums and the next page's boundary stay consistent.
     """
     listings, (page,) = await gather_pages(
-        providers, query, [window], overdue_only=overdue_only, within=within
+        providers, query, [window], overdue_only=overdue_only, within=within, snapshots=snapshots
     )
     return Gathered(listings, page)
 
@@ -133,6 +150,7 @@ async def gather_pages(
     *,
     overdue_only: bool = False,
     within: float = 20.0,
+    snapshots: Snapshots | None = None,
 ) -> tuple[list[Listing], list[Page]]:
     """`gather_invoices` for several windows at once: each provider is asked only once."""
     today = today_utc()
@@ -147,7 +165,9 @@ async def gather_pages(
 
     async def bounded(provider: Provider, mine: list[Selection]) -> Listing:
         try:
-            return await asyncio.wait_for(_fetch(provider, query, overdue_only, mine), within)
+            return await asyncio.wait_for(
+                _fetch(provider, query, overdue_only, mine, snapshots), within
+            )
         except TimeoutError:
             return Listing(
                 provider,

@@ -14,6 +14,7 @@ from bot.provider import ProviderUnavailable
 from bot.slack.errors import tell
 from bot.slack.home import Ledger, home_blocks, home_view
 from bot.slack.responses import DirectRespond
+from bot.snapshots import Snapshots
 from tests.test_paging import Ledger as Books
 
 
@@ -71,6 +72,7 @@ class Slow(Books):
 async def test_a_slow_provider_is_named_and_the_others_shown() -> None:
     quick, slow = Books(20), Slow(5)
     svc = SimpleNamespace(
+        snapshots=Snapshots(),
         connections=SimpleNamespace(connected=lambda team_id: [quick, slow]),
         store=SimpleNamespace(
             recent_payments=lambda *args: [], recent_settlements=lambda *args: []

@@ -20,6 +20,7 @@ from bot.selection import Selection
 from bot.slack import values
 from bot.slack.blocks.listing import PAGE_SIZE, invoice_list
 from bot.slack.home import HOME_LIST, home_view
+from bot.snapshots import Snapshots
 
 
 def made(provider: str, n: int) -> Invoice:
@@ -296,6 +297,7 @@ async def test_several_pay_checkboxes_offer_the_invoices_on_the_page() -> None:
 async def test_app_home_shows_the_oldest_overdue_and_counts_the_rest() -> None:
     ledger = Ledger(60)
     svc = SimpleNamespace(
+        snapshots=Snapshots(),
         connections=SimpleNamespace(connected=lambda team_id: [ledger]),
         store=SimpleNamespace(
             recent_payments=lambda *args: [], recent_settlements=lambda *args: []

@@ -205,7 +205,9 @@ async def home_view(
     providers = svc.connections.connected(team_id)
     open_only = InvoiceQuery(statuses=frozenset({InvoiceStatus.OPEN}))
     windows = [Window(HOME_LIST), Window(HOME_LIST, Side.AFTER, NOT_OVERDUE)]
-    listings, (first, coming) = await gather_pages(providers, open_only, windows, within=wait)
+    listings, (first, coming) = await gather_pages(
+        providers, open_only, windows, within=wait, snapshots=svc.snapshots
+    )
     return home_blocks(
         providers=providers,
         found=Found(listings, first, coming),

@@ -58,7 +58,12 @@ async def listing_message(
 
     async def build() -> dict[str, Any]:
         gathered = await gather_invoices(
-            providers, query, window, overdue_only=request.overdue_only, within=READ_BUDGET
+            providers,
+            query,
+            window,
+            overdue_only=request.overdue_only,
+            within=READ_BUDGET,
+            snapshots=svc.snapshots,
         )
         return invoice_list(
             request.title,

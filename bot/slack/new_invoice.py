@@ -319,11 +319,13 @@ async def on_review(
     try:
         invoice = await provider.create_invoice(draft, send=send)
     except ProviderError as error:
+        svc.snapshots.forget(provider.name)  # it may exist all the same
         await client.views_update(
             view_id=view["id"],
             view=result_view("Not created", f":warning: {said(error)}"),
         )
         return
+    svc.snapshots.forget(provider.name)  # the next list shows it
     svc.store.audit(
         "invoice.created",
         team_id=team_id,

@@ -12,6 +12,7 @@ from bot.payments import Payments
 from bot.settings import Settings
 from bot.singleflight import SingleFlight
 from bot.slack.priority import AckFirst
+from bot.snapshots import Snapshots
 from bot.store import Store
 
 
@@ -25,6 +26,7 @@ class Services:
     access: Access
     acks: AckFirst = field(default_factory=AckFirst)
     listings: SingleFlight[dict[str, Any]] = field(default_factory=SingleFlight)
+    snapshots: Snapshots = field(default_factory=Snapshots)
 
     def provider_named(self, word: str) -> str | None:
         cls = self.connections.find_class(word)

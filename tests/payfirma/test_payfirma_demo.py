@@ -91,6 +91,8 @@ async def test_an_invoice_created_in_slack_is_paid_by_the_customer(
 ) -> None:
     pat = person("U0PAYER")
     slack = demo.slack[EMULATOR]
+    await pat.types("payfirma")  # the list is read (and kept) before the invoice exists
+    await pat.sees("Jordan Lee")
     await pat.types("new payfirma")
     form = await slack.wait_until(lambda: slack.modal("U0PAYER"))
     assert form is not None

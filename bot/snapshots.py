@@ -1,0 +1,118 @@
+"""A short-lived snapshot of each connection's invoices, shared by every list.
+
+Providers cannot sort or search the way people ask (overdue first, any words), so every
+list reads a connection's whole account. Twenty people with twenty searches on a
+10,000-invoice account would read it twenty times; instead the first read is kept for
+`fresh` seconds and every search, filter, page and App Home is answered from it (reads
+of one connection that overlap share one fetch). A settlement forgets its provider's
+snapshots at once, so nothing the bot settled shows as open; a payment made elsewhere
+shows within `fresh` seconds.
+
+Memory is bounded by `max_invoices` across all snapshots (least recently used first
+out). A parsed invoice with its three amounts is about 3 KiB of Python objects, so
+the default of 50,000 invoices holds at most about 150 MiB.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot import hookimpl
+from bot.hookspecs import Outbox
+from bot.models import Invoice, InvoiceQuery, Payment
+from bot.provider import Provider
+from bot.singleflight import SingleFlight
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    invoices: tuple[Invoice, ...]
+    unreadable: tuple[str, ...]
+    taken: float
+
+
+class Snapshots:
+    def __init__(
+        self,
+        fresh: float = 15.0,
+        max_invoices: int = 50_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.fresh = fresh
+        self.max_invoices = max_invoices
+        self.clock = clock
+        self._kept: OrderedDict[int, tuple[Provider, Snapshot]] = OrderedDict()
+        self._flight: SingleFlight[Snapshot] = SingleFlight()
+        self._forgotten: dict[str, int] = {}  # per provider name: how often it was forgotten
+
+    async def read(self, provider: Provider) -> Snapshot:
+        """Every invoice of this connection, from a fresh snapshot or read now.
+
+        Raises what `list_invoices` raises; a failed read keeps nothing.
+        """
+        key = id(provider)
+        kept = self._kept.get(key)
+        if kept and kept[0] is provider and self.clock() - kept[1].taken < self.fresh:
+            self._kept.move_to_end(key)
+            return kept[1]
+        return await self._flight.run(key, lambda: self._take(provider))
+
+    async def _take(self, provider: Provider) -> Snapshot:
+        began = self.clock()
+        generation = self._forgotten.get(provider.name, 0)
+        invoices: list[Invoice] = []
+        unreadable: list[str] = []
+        cursor: str | None = None
+        while True:
+            page = await provider.list_invoices(InvoiceQuery(cursor=cursor, limit=100))
+            unreadable += page.unreadable
+            for invoice in page.invoices:
+                if invoice.provider != provider.name:  # the registration says whose it is
+                    invoice = invoice.model_copy(update={"provider": provider.name})
+                invoices.append(invoice)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        snapshot = Snapshot(tuple(invoices), tuple(unreadable), began)
+        if self._forgotten.get(provider.name, 0) == generation:  # nothing settled meanwhile
+            self._keep(provider, snapshot)
+        return snapshot
+
+    def _keep(self, provider: Provider, snapshot: Snapshot) -> None:
+        self._kept[id(provider)] = (provider, snapshot)
+        self._kept.move_to_end(id(provider))
+        while self._kept and self.size > self.max_invoices:
+            self._kept.popitem(last=False)
+
+    @property
+    def size(self) -> int:
+        return sum(len(snapshot.invoices) for _, snapshot in self._kept.values())
+
+    def forget(self, provider_name: str) -> None:
+        """Drop every snapshot of this provider (any workspace): something was settled.
+        A read under way now is used by those waiting for it, but not kept."""
+        self._forgotten[provider_name] = self._forgotten.get(provider_name, 0) + 1
+        for key, (provider, _) in list(self._kept.items()):
+            if provider.name == provider_name:
+                del self._kept[key]
+
+
+class ForgetOnSettlement:
+    """Registered with the plugin manager: a settlement or an ended attempt changes
+    what the provider's list says, so its snapshots go."""
+
+    def __init__(self, snapshots: Snapshots) -> None:
+        self.snapshots = snapshots
+
+    @hookimpl
+    def payment_confirmed(
+        self, payment: Payment, outbox: Outbox, superseded: list[Payment]
+    ) -> None:
+        self.snapshots.forget(payment.provider)
+
+    @hookimpl
+    def payment_ended(self, payment: Payment, outbox: Outbox) -> None:
+        self.snapshots.forget(payment.provider)
