@@ -15,6 +15,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.access import WHO_MAY_PAY
 from bot.invoices import Listing, Page, Side, SortKey, Window, gather_pages
 from bot.models import Invoice, InvoiceQuery, InvoiceStatus, Payment, PaymentState, today_utc
 from bot.provider import Direction, Provider
@@ -116,6 +117,8 @@ def _due(ids: Ids, found: Found, today: date, may_pay: bool) -> list[Block]:
         blocks.append(
             context(ids, "*Pay* and *Copy payment link* answer in your messages with invoicebot.")
         )
+    elif overdue or week:
+        blocks.append(context(ids, WHO_MAY_PAY))
     return blocks
 
 
