@@ -12,7 +12,7 @@ button value can carry one.
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -71,9 +71,15 @@ class Totals:
     amounts: dict[str, Money]
     overdue: int = 0
     count: int = 0
+    credits: dict[str, Money] = field(default_factory=dict)
+    """Open credit notes in this direction, per currency: taken off when paying."""
 
     def format(self) -> str:
-        return " + ".join(money.format() for money in self.amounts.values())
+        text = " + ".join(money.format() for money in self.amounts.values())
+        if self.credits:
+            less = " + ".join(money.format() for money in self.credits.values())
+            text += f" (less {less} in credit notes)"
+        return text
 
 
 class _Sums:
@@ -82,6 +88,10 @@ class _Sums:
         self.first: dict[str, SortKey] = {}  # currencies are listed most urgent first
         self.overdue = 0
         self.count = 0
+        self.credits: dict[str, Decimal] = {}
+
+    def credit(self, currency: str, amount: Decimal) -> None:
+        self.credits[currency] = self.credits.get(currency, Decimal(0)) + amount
 
     def add(self, currency: str, amount: Decimal, key: SortKey, *, overdue: bool) -> None:
         self.amounts[currency] = self.amounts.get(currency, Decimal(0)) + amount
@@ -98,11 +108,16 @@ class _Sums:
             self.first[currency] = theirs if first is None else min(first, theirs)
         self.overdue += other.overdue
         self.count += other.count
+        for currency, amount in other.credits.items():
+            self.credit(currency, amount)
 
     def totals(self) -> Totals:
         ordered = sorted(self.amounts, key=self.first.__getitem__)
         amounts = {currency: Money.of(self.amounts[currency], currency) for currency in ordered}
-        return Totals(amounts, self.overdue, self.count)
+        credits = {
+            currency: Money.of(amount, currency) for currency, amount in self.credits.items()
+        }
+        return Totals(amounts, self.overdue, self.count, credits)
 
 
 @dataclass(frozen=True)
@@ -200,6 +215,9 @@ class Selection:
             sums = self._to_collect if invoice.provider in self.collecting else self._to_pay
             overdue = invoice.is_overdue(self.today)
             sums.add(invoice.currency, invoice.amount_due.amount, key, overdue=overdue)
+        elif invoice.is_credit and invoice.status is InvoiceStatus.OPEN:
+            sums = self._to_collect if invoice.provider in self.collecting else self._to_pay
+            sums.credit(invoice.currency, invoice.credit_value.amount)
         bound = self.window.key
         if bound is None:
             on_page_side = True

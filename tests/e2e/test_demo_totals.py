@@ -21,3 +21,12 @@ async def test_payables_and_receivables_are_totalled_apart(
     assert to_pay and to_collect, header
     assert "CA$" in to_collect.group(1) and "CA$" not in to_pay.group(1)
     assert "€" in to_pay.group(1) and "€" not in to_collect.group(1)
+
+
+async def test_an_open_credit_note_is_shown_as_less_to_pay(
+    person: Callable[[str], Person],
+) -> None:
+    pat = person("U0PAYER")
+    await pat.types("i3d")
+    listing = await pat.sees("To pay")
+    assert "(less €24.20 in credit notes)" in listing.text, listing.text
