@@ -13,6 +13,13 @@ def everything_in(message: Message) -> str:
     return message.text + " " + str(message.blocks)
 
 
+def busy(message: Message) -> bool:
+    """The note the bot shows while it works (within a second of a click): not the answer."""
+    return (
+        message.text.startswith(":hourglass_flowing_sand:") or "Fetching invoices" in message.text
+    )
+
+
 async def list_invoices(
     world: World, text: str = "", seconds: float = 60.0
 ) -> tuple[float, Message]:
@@ -24,7 +31,7 @@ async def list_invoices(
 
     def listed() -> Message | None:
         for message in slack.ephemerals(USER, CHANNEL):
-            if message.ts not in before and "Fetching invoices" not in message.text:
+            if message.ts not in before and not busy(message):
                 return message
         return None
 
@@ -52,7 +59,7 @@ async def click_and_wait(
 
     def changed() -> Message | None:
         for shown in slack.ephemerals(USER, CHANNEL):
-            if shown.ts == message.ts and everything_in(shown) != changed_from:
+            if shown.ts == message.ts and everything_in(shown) != changed_from and not busy(shown):
                 return shown
         return None
 

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     admin_group: str | None = None
     poll_first_delay: float = Field(default=5.0, gt=0, description="First payment check, s.")
     poll_max_delay: float = Field(default=300.0, gt=0, description="Longest gap between checks.")
+    snapshot_seconds: float = Field(
+        default=15.0,
+        ge=0,
+        description="How long a connection's invoices are shared by lists (0: read each time).",
+    )
     business_name: str | None = Field(
         default=None,
         description="Your business as customers know it: named on their payment pages.",

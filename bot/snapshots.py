@@ -77,7 +77,8 @@ class Snapshots:
             if cursor is None:
                 break
         snapshot = Snapshot(tuple(invoices), tuple(unreadable), began)
-        if self._forgotten.get(provider.name, 0) == generation:  # nothing settled meanwhile
+        unchanged = self._forgotten.get(provider.name, 0) == generation  # nothing settled
+        if self.fresh > 0 and unchanged:
             self._keep(provider, snapshot)
         return snapshot
 

@@ -37,7 +37,7 @@ from bot.settlement import Settlement
 from bot.slack import intake
 from bot.slack.app import make_bolt_app, make_web_client
 from bot.slack.services import Services
-from bot.snapshots import ForgetOnSettlement
+from bot.snapshots import ForgetOnSettlement, Snapshots
 from bot.store import AUDIT_FLUSH_SECONDS, Store
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -97,6 +97,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         payments=payments,
         checkout=Checkout(connections, payments, settlement, settings.public_url),
         access=Access(settings, client),
+        snapshots=Snapshots(fresh=settings.snapshot_seconds),
     )
     pm.register(ForgetOnSettlement(svc.snapshots), name=f"snapshots.{id(svc.snapshots)}")
     sender = OutboxSender(store, make_web_client(settings, session, retries=False), session)

@@ -164,11 +164,11 @@ async def on_invoices(
             subject=text or "open",
             batched=True,
         )
-        async with svc.acks.follow_up():
-            can_pay = await svc.access.may_pay(user_id)
-            await respond(
-                **await listing_message(svc, team_id, request, text=text, can_pay=can_pay)
-            )
+        await svc.acks.turn()
+        can_pay = await svc.access.may_pay(user_id)
+        message = await listing_message(svc, team_id, request, text=text, can_pay=can_pay)
+        async with svc.acks.posting():
+            await respond(**message)
         return
     if isinstance(request, PayInvoice):
         await ack()

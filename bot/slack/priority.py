@@ -8,9 +8,11 @@ for its turn. Under a steady flood the count of pending acks rarely reaches zero
 which is why the wait is bounded by the follow-up's own deadline and not by idleness:
 nothing starves, and each list is late by at most `patience`.
 
-Follow-ups then run through a fixed number of slots, so when many are released at
-once they do not all compete with the next acks for the CPU; the rest queue in
-arrival order (asyncio's semaphore is fair), so none is overtaken indefinitely.
+Posting the follow-ups (building and sending a list of several kilobytes) then goes
+through a fixed number of slots, so when many are released at once they do not all
+compete with the next acks for the CPU; the rest queue in arrival order (asyncio's
+semaphore is fair). Only the posting is bounded: a list waiting for its providers
+holds no slot, so slow providers cannot starve the others.
 """
 
 from __future__ import annotations
@@ -48,8 +50,7 @@ class AckFirst:
                     await self._idle.wait()
 
     @contextlib.asynccontextmanager
-    async def follow_up(self) -> AsyncIterator[None]:
-        """Around one follow-up: its turn after pending acks, then one of the slots."""
-        await self.turn()
+    async def posting(self) -> AsyncIterator[None]:
+        """Around posting one follow-up: one of the slots."""
         async with self._slots:
             yield
