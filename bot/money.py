@@ -52,15 +52,21 @@ def iso_code(value: str) -> str:
 M = TypeVar("M", bound=BaseModel)
 
 
+_FIELDS_SET = BaseModel.__dict__["__pydantic_fields_set__"]
+_EXTRA = BaseModel.__dict__["__pydantic_extra__"]
+_PRIVATE = BaseModel.__dict__["__pydantic_private__"]
+
+
 def assembled(cls: type[M], values: dict[str, Any]) -> M:
     """A model from values that are already exactly what its fields hold, every field
     given: what `model_construct` does without its per-field default handling, which is
-    most of the cost of reading a big account (four models per invoice)."""
-    made = cls.__new__(cls)
+    most of the cost of reading a big account (four models per invoice). The slots are
+    set through their descriptors, past the frozen model's `__setattr__`."""
+    made = object.__new__(cls)
     object.__setattr__(made, "__dict__", values)
-    object.__setattr__(made, "__pydantic_fields_set__", set(values))
-    object.__setattr__(made, "__pydantic_extra__", None)
-    object.__setattr__(made, "__pydantic_private__", None)
+    _FIELDS_SET.__set__(made, set(values))
+    _EXTRA.__set__(made, None)
+    _PRIVATE.__set__(made, None)
     return made
 
 

@@ -72,13 +72,16 @@ def to_invoice(invoice: wire.Invoice) -> Invoice:
     invoice skips validating them again: this is the hot path of a big account."""
     currency = invoice.currency
     status = status_of(invoice)
+    total = money(invoice.amountIncVAT, currency)
+    # An unpaid invoice's remainder is its total: one `Money` serves both (it is frozen).
+    same = invoice.remainingAmount == invoice.amountIncVAT
     return Invoice.built(
         provider=PROVIDER_NAME,
         id=invoice.id,
         number=invoice.invoiceNumber,
         description=invoice.description,
-        amount_due=money(invoice.remainingAmount, currency),
-        total_incl_vat=money(invoice.amountIncVAT, currency),
+        amount_due=total if same else money(invoice.remainingAmount, currency),
+        total_incl_vat=total,
         total_excl_vat=money(invoice.amountExclVAT, currency),
         created=_day(invoice.creationDate),
         due=_day(invoice.dueDate),

@@ -114,4 +114,6 @@ async def test_get_link_after_the_menu_asks_the_provider_once(
     key = await h.click(menu, "get_link")
     link = await h.next_response(key)
     assert find(link, "open_link", lambda e: True)[1]["url"]
-    assert [seen.path for seen in list(sandbox.requests)[before:]] == ["/v3/account/invoice/pay/register"]
+    assert [seen.path for seen in list(sandbox.requests)[before:]] == [
+        "/v3/account/invoice/pay/register"
+    ]
