@@ -36,6 +36,7 @@ from bot.settings import Settings
 from bot.settlement import Settlement
 from bot.slack import intake
 from bot.slack.app import make_bolt_app, make_web_client
+from bot.slack.errors import finish_listeners
 from bot.slack.services import Services
 from bot.snapshots import ForgetOnSettlement, Snapshots
 from bot.store import AUDIT_FLUSH_SECONDS, Store
@@ -55,6 +56,8 @@ OUTBOX = web.AppKey("outbox", OutboxSender)
 VERIFIER = web.AppKey("verifier", SignatureVerifier)
 
 SLACK_EVENTS_PATH = "/slack/events"
+LISTENERS_GRACE = 10.0
+"""Seconds a stopping bot gives acked listeners to finish what they started."""
 NOTIFIER = "bot.notifier"
 
 
@@ -137,6 +140,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await finish_listeners(LISTENERS_GRACE)  # a list being posted still reaches Slack
         await session.close()
         store.close()
 

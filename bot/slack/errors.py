@@ -155,6 +155,17 @@ ACK_WAIT = 3.0  # Slack gives up on an ack after 3 s; so does the wait for one
 _running: set[asyncio.Task[None]] = set()  # listeners' tasks, kept until they end
 
 
+async def finish_listeners(within: float) -> None:
+    """At shut-down: let acked listeners finish their work (a list on its way to Slack)
+    before the HTTP session closes under them; whatever is left after `within` s stops."""
+    if not _running:
+        return
+    _, late = await asyncio.wait(set(_running), timeout=within)
+    for task in late:
+        task.cancel()
+    await asyncio.gather(*late, return_exceptions=True)
+
+
 class _SignallingAck(AsyncAck):
     """The listener's `ack`: Bolt's own, which also lets `run` return to answer Slack."""
 
