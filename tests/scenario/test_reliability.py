@@ -112,3 +112,15 @@ async def test_a_burst_of_identical_commands_is_answered_from_one_provider_fetch
     lists = await asyncio.gather(*(harness.screen_after(screen) for _, screen, _ in answers))
     assert all("INV-24-0101" in text_of(shown.message) for shown in lists)
     assert state.count("GET", "/v3/account/invoice") - before < 20
+
+
+async def test_a_bot_stopping_right_after_an_ack_still_posts_that_list(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """A deploy stops the bot between a command's ack and its list: the list still comes."""
+    h = harness
+    i3d_sandbox.app[SANDBOX].latency = 0.3
+    _, screen, _ = await h.command("")
+    await h.bot.close()
+    (listing,) = h.answers(screen.response_url_id)
+    assert "INV-24-0101" in text_of(listing)
