@@ -125,6 +125,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     )
     app[pages.PAYMENTS], app[pages.SETTLEMENT] = payments, settlement
     app[pages.SECURE_COOKIES] = settings.https
+    app[pages.PAID_PAGES] = pages.PaidPages()
     app[pages.BUSINESS] = settings.business_name or ""
     app[pages.COOKIE_KEY] = hashlib.sha256(b"invoicebot-landing-cookie:" + secret.encode()).digest()
     tasks = [
