@@ -193,12 +193,51 @@ def _m005_submissions(db: Database) -> None:
     )
 
 
+def _m008_installations(db: Database) -> None:
+    """Workspaces that installed by OAuth, OAuth states in flight, and who sends each
+    queued Slack call.
+
+    An installation's tokens are one sealed value (`sealed`); `refresh_until` is the
+    lease of the process refreshing them, so a single-use refresh token is spent once.
+    `team_settings` is the small per-workspace key/value table (billing channel, admins,
+    payers) that a workspace installed by OAuth keeps instead of environment variables.
+    """
+    db.table("installations").create(
+        {
+            "enterprise_id": str,
+            "team_id": str,
+            "team_name": str,
+            "app_id": str,
+            "bot_id": str,
+            "bot_user_id": str,
+            "bot_scopes": str,
+            "installer_user_id": str,
+            "is_enterprise_install": int,
+            "sealed": bytes,
+            "installed_at": float,
+            "refresh_holder": str,
+            "refresh_until": float,
+        },
+        pk=("enterprise_id", "team_id"),
+        not_null={"enterprise_id", "team_id", "sealed"},
+    )
+    db.table("oauth_states").create({"state": str, "expires_at": float}, pk="state")
+    db.table("team_settings").create(
+        {"team_id": str, "key": str, "value": str, "updated_by": str, "updated_at": str},
+        pk=("team_id", "key"),
+        not_null={"value"},
+        if_not_exists=True,
+    )
+    db.table("outbox").add_column("team_id", str)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_settlements", _m002_settlements),
     ("003_outbox_claims", _m003_outbox_claims),
     ("004_payment_details", _m004_payment_details),
     ("005_submissions", _m005_submissions),
+    ("008_installations", _m008_installations),
 ]
 
 
@@ -232,6 +271,8 @@ class OutboxItem:
     attempts: int
     attempted_at: float | None = None
     """Set when an earlier call may have reached Slack without us hearing the answer."""
+    team_id: str | None = None
+    """The workspace whose bot token sends it (None: the only workspace)."""
 
 
 @dataclass(frozen=True)
@@ -498,12 +539,15 @@ class Store:
 
     # outbox -----------------------------------------------------------------------
 
-    def enqueue(self, method: str, args: dict[str, Any], *, key: str) -> None:
-        """Queue a Slack call; a second call with the same key is ignored."""
+    def enqueue(
+        self, method: str, args: dict[str, Any], *, key: str, team_id: str | None = None
+    ) -> None:
+        """Queue a Slack call, sent with `team_id`'s bot token; a second call with the
+        same key is ignored."""
         self.db.execute(
             "INSERT OR IGNORE INTO outbox (key, method, args, created_at, attempts, "
-            "next_attempt_at) VALUES (?, ?, ?, ?, 0, ?)",
-            [key, method, json.dumps(self._sealed_args(args)), now_iso(), time.time()],
+            "next_attempt_at, team_id) VALUES (?, ?, ?, ?, 0, ?, ?)",
+            [key, method, json.dumps(self._sealed_args(args)), now_iso(), time.time(), team_id],
         )
 
     def due_outbox(self, now: float, limit: int = 20) -> list[OutboxItem]:
@@ -521,6 +565,7 @@ class Store:
                 args=self._opened_args(json.loads(row["args"])),
                 attempts=row["attempts"],
                 attempted_at=row.get("attempted_at"),
+                team_id=row.get("team_id"),
             )
             for row in rows
         ]
@@ -746,6 +791,13 @@ class Store:
             "DELETE FROM connections WHERE team_id = ? AND provider = ?", [team_id, provider]
         )
         return cursor.rowcount == 1
+
+    def remove_team_connections(self, team_id: str) -> list[str]:
+        """Forget every provider a workspace connected (it uninstalled the app)."""
+        with self.transaction():
+            names = self.connected_providers(team_id)
+            self.db.execute("DELETE FROM connections WHERE team_id = ?", [team_id])
+        return names
 
 
 def _insert_audit(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
