@@ -10,6 +10,16 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 CommaList = Annotated[frozenset[str], NoDecode]
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "channels:history",
+    "groups:history",
+    "users:read",
+    "usergroups:read",
+)
+"""What the bot asks for at install; `manifest.yml` declares the same list."""
 
 
 class Settings(BaseSettings):
@@ -19,7 +29,29 @@ class Settings(BaseSettings):
         env_prefix="INVOICEBOT_", env_file=".env", extra="ignore", populate_by_name=True
     )
 
-    slack_bot_token: SecretStr = Field(validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
+    slack_bot_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_BOT_TOKEN"),
+        description="One workspace: the bot token from the app's OAuth & Permissions page.",
+    )
+    slack_client_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_CLIENT_ID"),
+        description="Many workspaces: install by OAuth (with SLACK_CLIENT_SECRET, no bot token).",
+    )
+    slack_client_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_CLIENT_SECRET")
+    )
+    slack_scopes: CommaList = Field(
+        default=frozenset(BOT_SCOPES),
+        validation_alias=AliasChoices("SLACK_SCOPES"),
+        description="Bot scopes asked for at install: the manifest's oauth_config.scopes.bot.",
+    )
+    slack_authorize_url: str = Field(
+        default="https://slack.com/oauth/v2/authorize",
+        validation_alias=AliasChoices("SLACK_AUTHORIZE_URL"),
+        description="Where /slack/install sends the installer's browser.",
+    )
     slack_signing_secret: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET")
     )
@@ -33,7 +65,11 @@ class Settings(BaseSettings):
     )
     public_url: str = Field(description="Where payers' browsers reach /pay and /landing.")
     secret_key: SecretStr = Field(description="Fernet key(s) for provider credentials.")
-    billing_channel: str = Field(description="Channel id for paid confirmations.")
+    billing_channel: str | None = Field(
+        default=None,
+        description="Channel id for paid confirmations (one workspace; with OAuth each "
+        "workspace's admin picks its own).",
+    )
     database: Path = Path("invoicebot.sqlite")
     host: str = "0.0.0.0"  # noqa: S104 - a server meant to be reached from Slack
     port: int = 3000
@@ -71,7 +107,7 @@ class Settings(BaseSettings):
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("payers", "admins", mode="before")
+    @field_validator("payers", "admins", "slack_scopes", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         if isinstance(value, str):
@@ -80,8 +116,10 @@ class Settings(BaseSettings):
 
     @field_validator("billing_channel")
     @classmethod
-    def _channel_id(cls, value: str) -> str:
+    def _channel_id(cls, value: str | None) -> str | None:
         """An id, not a #name: Slack's history and update methods take ids only."""
+        if value is None:
+            return None
         value = value.strip()
         if not re.fullmatch(r"[CGD][A-Z0-9]+", value):
             raise ValueError(
@@ -103,6 +141,19 @@ class Settings(BaseSettings):
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
+
+    @property
+    def oauth(self) -> bool:
+        """Installed by OAuth in any number of workspaces, rather than one bot token."""
+        return (
+            self.slack_bot_token is None
+            and bool(self.slack_client_id)
+            and self.slack_client_secret is not None
+        )
+
+    @property
+    def redirect_url(self) -> str:
+        return f"{self.public_url}/slack/oauth_redirect"
 
 
 class MissingSettings(Exception):
@@ -131,6 +182,18 @@ class _SlackMode(BaseSettings):
     slack_app_token: str | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN")
     )
+    slack_bot_token: str | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN")
+    )
+    slack_client_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_CLIENT_ID")
+    )
+    slack_client_secret: str | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_CLIENT_SECRET")
+    )
+    billing_channel: str | None = Field(
+        default=None, validation_alias=AliasChoices("INVOICEBOT_BILLING_CHANNEL")
+    )
 
 
 def load_settings() -> Settings:
@@ -140,6 +203,20 @@ def load_settings() -> Settings:
     mode = _SlackMode()
     if not mode.slack_app_token and not mode.slack_signing_secret:
         missing.add("SLACK_SIGNING_SECRET")
+    by_oauth = bool(mode.slack_client_id or mode.slack_client_secret) and not mode.slack_bot_token
+    if by_oauth:
+        missing.update(
+            name
+            for name, value in (
+                ("SLACK_CLIENT_ID", mode.slack_client_id),
+                ("SLACK_CLIENT_SECRET", mode.slack_client_secret),
+            )
+            if not value
+        )
+    elif not mode.slack_bot_token:
+        missing.add("SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)")
+    if not by_oauth and not mode.billing_channel:
+        missing.add("INVOICEBOT_BILLING_CHANNEL")
     settings = None
     try:
         settings = Settings()

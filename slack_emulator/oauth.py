@@ -19,7 +19,6 @@ As in Slack:
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from slack_emulator.calls import SlackError
-from slack_emulator.payloads import VERIFICATION
+from slack_emulator.payloads import event_callback
 from slack_emulator.workspace import BOT_USER_ID
 
 if TYPE_CHECKING:
@@ -124,12 +123,10 @@ class OAuthServer:
         """Revoke the workspace's tokens; the event bodies Slack then sends the app."""
         self.tokens = {t: v for t, v in self.tokens.items() if v.team_id != team_id}
         self.refresh_tokens = {t: v for t, v in self.refresh_tokens.items() if v != team_id}
-        emulator = self.emulators[team_id]
+        ws, revoked = self.emulators[team_id].workspace, {"bot": [BOT_USER_ID]}
         return [
-            _event(emulator, {"type": "app_uninstalled"}, self.now()),
-            _event(
-                emulator, {"type": "tokens_revoked", "tokens": {"bot": [BOT_USER_ID]}}, self.now()
-            ),
+            event_callback(ws, {"type": "app_uninstalled"}, self.now()),
+            event_callback(ws, {"type": "tokens_revoked", "tokens": revoked}, self.now()),
         ]
 
     # the app's side ------------------------------------------------------------------
@@ -218,30 +215,6 @@ def _client(args: dict[str, Any], authorization: str) -> tuple[str, str]:
         client_id, _, secret = decoded.partition(":")
         return client_id, secret
     return str(args.get("client_id") or ""), str(args.get("client_secret") or "")
-
-
-def _event(emulator: Emulator, event: dict[str, Any], now: float) -> str:
-    ws = emulator.workspace
-    return json.dumps(
-        {
-            "token": VERIFICATION,
-            "team_id": ws.team_id,
-            "api_app_id": ws.app_id,
-            "event": {**event, "event_ts": f"{now:.6f}"},
-            "type": "event_callback",
-            "event_id": "Ev" + secrets.token_hex(5).upper(),
-            "event_time": int(now),
-            "authorizations": [
-                {
-                    "enterprise_id": None,
-                    "team_id": ws.team_id,
-                    "user_id": BOT_USER_ID,
-                    "is_bot": True,
-                    "is_enterprise_install": False,
-                }
-            ],
-        }
-    )
 
 
 def add_routes(app: web.Application, server: OAuthServer) -> None:

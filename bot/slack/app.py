@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -10,11 +13,23 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.installations import Installations
+from bot.oauth_states import OAuthStates
 from bot.settings import Settings
-from bot.slack import actions, commands, connect, customers, home, new_invoice
+from bot.slack import actions, commands, connect, customers, home, install, new_invoice
 from bot.slack.errors import on_error
 from bot.slack.responses import use_pooled_respond
 from bot.slack.services import Services
+from bot.workspaces import InstalledWorkspaces
+
+
+@dataclass(frozen=True)
+class OAuth:
+    """What a bot installed by OAuth in several workspaces keeps its installs in."""
+
+    installations: Installations
+    states: OAuthStates
+    workspaces: InstalledWorkspaces
 
 
 def make_web_client(
@@ -27,22 +42,38 @@ def make_web_client(
         if retries
         else []
     )
+    token = settings.slack_bot_token
     return AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
+        token=token.get_secret_value() if token else None,  # by OAuth: each request's own
         base_url=settings.slack_api_url,
         session=session,
         retry_handlers=handlers,
     )
 
 
-def make_bolt_app(settings: Settings, client: AsyncWebClient, svc: Services) -> AsyncApp:
+def make_bolt_app(
+    settings: Settings, client: AsyncWebClient, svc: Services, oauth: OAuth | None = None
+) -> AsyncApp:
+    """With `oauth`, requests are answered with their own workspace's token."""
     signing_secret = settings.slack_signing_secret
+    by_oauth: dict[str, Any] = {}
+    if oauth is not None:
+        pages = install.InstallPages(svc.teams)
+        by_oauth = {
+            "oauth_settings": install.oauth_settings(
+                settings, oauth.installations, oauth.states, pages
+            ),
+            "authorize": install.WorkspaceAuthorize(oauth.workspaces),
+            "before_authorize": install.refuse_when_not_installed(oauth.workspaces),
+            "user_facing_authorize_error_message": install.NOT_INSTALLED,
+        }
     app = AsyncApp(
         name="invoicebot",
         client=client,
         signing_secret=signing_secret.get_secret_value() if signing_secret else "",
         request_verification_enabled=not settings.socket_mode,
         process_before_response=True,  # listeners answer as soon as they ack: see `shielded`
+        **by_oauth,
     )
     app.error(on_error)
     use_pooled_respond(app, svc.connections.http)
@@ -52,4 +83,5 @@ def make_bolt_app(settings: Settings, client: AsyncWebClient, svc: Services) -> 
     customers.register(app, svc)
     new_invoice.register(app, svc)
     home.register(app, svc)
+    install.register_uninstall(app, svc, oauth.installations if oauth else None)
     return app

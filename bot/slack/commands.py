@@ -17,7 +17,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.access import ADMIN_REFUSAL, CREATE_REFUSAL, PAY_REFUSAL
+from bot.access import ADMIN_REFUSAL, BILLING_REFUSAL, CREATE_REFUSAL, PAY_REFUSAL
 from bot.provider import InvoiceNotFound, ProviderError
 from bot.slack.blocks.kit import escape
 from bot.slack.blocks.listing import help_message, notice
@@ -29,6 +29,7 @@ from bot.slack.new_invoice import new_invoice_modal
 from bot.slack.services import Services
 from bot.slack.subcommands import (
     HELP_LINES,
+    Billing,
     Connect,
     Help,
     ListInvoices,
@@ -39,6 +40,7 @@ from bot.slack.subcommands import (
     parse,
 )
 from bot.slack.values import PayTarget
+from bot.team_settings import BILLING_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +134,7 @@ async def on_invoices(
         return
     if isinstance(request, Connect):
         await ack()
-        if not await svc.access.may_administer(user_id):
+        if not await svc.access.may_administer(team_id, user_id):
             svc.store.audit(
                 "refused.connect", team_id=team_id, user_id=user_id, subject=request.provider
             )
@@ -147,7 +149,7 @@ async def on_invoices(
             await ack(**notice(f"{escape(cls.title)} cannot create invoices from Slack."))
             return
         await ack()
-        if not await svc.access.may_pay(user_id):
+        if not await svc.access.may_pay(team_id, user_id):
             svc.store.audit(
                 "refused.create", team_id=team_id, user_id=user_id, subject=request.provider
             )
@@ -165,14 +167,14 @@ async def on_invoices(
             batched=True,
         )
         await svc.acks.turn()
-        can_pay = await svc.access.may_pay(user_id)
+        can_pay = await svc.access.may_pay(team_id, user_id)
         message = await listing_message(svc, team_id, request, text=text, can_pay=can_pay)
         async with svc.acks.posting():
             await respond(**message)
         return
     if isinstance(request, PayInvoice):
         await ack()
-        if not await svc.access.may_pay(user_id):
+        if not await svc.access.may_pay(team_id, user_id):
             svc.store.audit("refused.pay", team_id=team_id, user_id=user_id, subject=request.number)
             await respond(**notice(PAY_REFUSAL))
             return
@@ -181,6 +183,28 @@ async def on_invoices(
     if isinstance(request, Status):
         await ack()
         await respond(**await _status(svc, team_id))
+    if isinstance(request, Billing):
+        await ack()
+        await respond(**await _billing(svc, team_id, user_id, command["channel_id"]))
+
+
+async def _billing(svc: Services, team_id: str, user_id: str, channel_id: str) -> dict[str, Any]:
+    """Each workspace installed by OAuth picks its own channel; with one bot token the
+    channel is the operator's setting."""
+    if not svc.settings.oauth:
+        return notice(
+            "Paid invoices are announced in the channel whoever runs invoicebot chose; "
+            "ask them to change it."
+        )
+    if not await svc.access.may_administer(team_id, user_id):
+        svc.store.audit("refused.billing", team_id=team_id, user_id=user_id, subject=channel_id)
+        return notice(BILLING_REFUSAL)
+    svc.teams.put(team_id, BILLING_CHANNEL, channel_id, user_id)
+    svc.store.audit("billing.channel", team_id=team_id, user_id=user_id, subject=channel_id)
+    return notice(
+        f"Paid invoices will be announced in <#{escape(channel_id)}>. In a private channel, "
+        "invite invoicebot so it can post."
+    )
 
 
 def register(app: AsyncApp, svc: Services) -> None:

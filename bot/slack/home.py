@@ -216,7 +216,7 @@ async def home_view(
         found=Found(listings, first, coming),
         ledger=ledger_of(svc, team_id, user_id),
         user_id=user_id,
-        may_pay=await svc.access.may_pay(user_id),
+        may_pay=await svc.access.may_pay(team_id, user_id),
         today=today_utc(),
     )
 

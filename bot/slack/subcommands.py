@@ -62,11 +62,16 @@ class Help:
 
 
 @dataclass(frozen=True)
+class Billing:
+    """Make the channel the command was typed in the workspace's billing channel."""
+
+
+@dataclass(frozen=True)
 class Unknown:
     problem: str
 
 
-Subcommand = ListInvoices | PayInvoice | Connect | NewInvoice | Status | Help | Unknown
+Subcommand = ListInvoices | PayInvoice | Connect | NewInvoice | Status | Billing | Help | Unknown
 
 
 def parse(text: str, provider_named: Callable[[str], str | None]) -> Subcommand:
@@ -79,6 +84,8 @@ def parse(text: str, provider_named: Callable[[str], str | None]) -> Subcommand:
         return Help()
     if head == "status":
         return Status() if not rest else Unknown("`status` takes nothing after it.")
+    if head == "billing":
+        return Billing() if not rest else Unknown("Type `/invoices billing` in the channel.")
     if head == "search":
         if not rest:
             return Unknown("Say what to search for, e.g. `/invoices search hosting`.")
@@ -130,6 +137,7 @@ HELP_LINES = (
     ("/invoices pay INV-24-0101", "straight to paying one invoice"),
     ("/invoices status", "which providers are connected and whether they answer"),
     ("/invoices connect i3d", "connect a provider (admins)"),
+    ("/invoices billing", "announce paid invoices in this channel (admins)"),
     ("/invoices new payfirma", "create an invoice, for providers that can"),
     ("/invoices help", "this list"),
 )
