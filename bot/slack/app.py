@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.installations import Installations
 from bot.oauth_states import OAuthStates
 from bot.settings import Settings
-from bot.slack import actions, commands, connect, customers, home, install, new_invoice
+from bot.slack import actions, commands, connect, customers, home, install, new_invoice, people
 from bot.slack.errors import on_error
 from bot.slack.responses import use_pooled_respond
 from bot.slack.services import Services
@@ -83,5 +83,6 @@ def make_bolt_app(
     customers.register(app, svc)
     new_invoice.register(app, svc)
     home.register(app, svc)
+    people.register(app, svc)
     install.register_uninstall(app, svc, oauth.installations if oauth else None)
     return app

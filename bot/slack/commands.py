@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import ADMIN_REFUSAL, BILLING_REFUSAL, CREATE_REFUSAL, PAY_REFUSAL
 from bot.provider import InvoiceNotFound, ProviderError
+from bot.slack import people
 from bot.slack.blocks.kit import escape
 from bot.slack.blocks.listing import help_message, notice
 from bot.slack.blocks.paying import pay_menu
@@ -35,6 +36,7 @@ from bot.slack.subcommands import (
     ListInvoices,
     NewInvoice,
     PayInvoice,
+    People,
     Status,
     Unknown,
     parse,
@@ -183,19 +185,33 @@ async def on_invoices(
     if isinstance(request, Status):
         await ack()
         await respond(**await _status(svc, team_id))
+    if isinstance(request, People):
+        await ack()
+        refused = _not_here(svc) or (
+            None if await svc.access.may_administer(team_id, user_id) else ADMIN_REFUSAL
+        )
+        if refused:
+            await respond(**notice(refused))
+            return
+        await client.views_open(trigger_id=command["trigger_id"], view=people.current(svc, team_id))
+        return
     if isinstance(request, Billing):
         await ack()
         await respond(**await _billing(svc, team_id, user_id, command["channel_id"]))
 
 
+def _not_here(svc: Services, what: str = "Who may pay is") -> str | None:
+    """With one bot token, people and the billing channel are the operator's settings."""
+    if svc.settings.oauth:
+        return None
+    return f"{what} chosen by whoever runs invoicebot for your team; ask them to change it."
+
+
 async def _billing(svc: Services, team_id: str, user_id: str, channel_id: str) -> dict[str, Any]:
     """Each workspace installed by OAuth picks its own channel; with one bot token the
     channel is the operator's setting."""
-    if not svc.settings.oauth:
-        return notice(
-            "Paid invoices are announced in the channel whoever runs invoicebot chose; "
-            "ask them to change it."
-        )
+    if refused := _not_here(svc, "Paid invoices are announced in the channel"):
+        return notice(refused)
     if not await svc.access.may_administer(team_id, user_id):
         svc.store.audit("refused.billing", team_id=team_id, user_id=user_id, subject=channel_id)
         return notice(BILLING_REFUSAL)

@@ -62,6 +62,11 @@ class Help:
 
 
 @dataclass(frozen=True)
+class People:
+    """Choose the workspace's admins and payers in a dialog."""
+
+
+@dataclass(frozen=True)
 class Billing:
     """Make the channel the command was typed in the workspace's billing channel."""
 
@@ -71,7 +76,9 @@ class Unknown:
     problem: str
 
 
-Subcommand = ListInvoices | PayInvoice | Connect | NewInvoice | Status | Billing | Help | Unknown
+Subcommand = (
+    ListInvoices | PayInvoice | Connect | NewInvoice | Status | Billing | People | Help | Unknown
+)
 
 
 def parse(text: str, provider_named: Callable[[str], str | None]) -> Subcommand:
@@ -84,6 +91,8 @@ def parse(text: str, provider_named: Callable[[str], str | None]) -> Subcommand:
         return Help()
     if head == "status":
         return Status() if not rest else Unknown("`status` takes nothing after it.")
+    if head == "people":
+        return People() if not rest else Unknown("`people` takes nothing after it.")
     if head == "billing":
         return Billing() if not rest else Unknown("Type `/invoices billing` in the channel.")
     if head == "search":
@@ -138,6 +147,7 @@ HELP_LINES = (
     ("/invoices status", "which providers are connected and whether they answer"),
     ("/invoices connect i3d", "connect a provider (admins)"),
     ("/invoices billing", "announce paid invoices in this channel (admins)"),
+    ("/invoices people", "choose who may pay and who administers (admins)"),
     ("/invoices new payfirma", "create an invoice, for providers that can"),
     ("/invoices help", "this list"),
 )

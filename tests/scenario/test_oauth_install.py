@@ -22,6 +22,7 @@ from yarl import URL
 
 from bot.credentials import generate_key
 from bot.installations import Installations
+from bot.models import PaymentState
 from bot.plugins import make_plugin_manager
 from bot.settings import Settings
 from bot.web import OUTBOX, SERVICES, STORE, create_app
@@ -29,6 +30,7 @@ from plugins.i3d import I3DCredentials
 from slack_emulator import OAUTH, Emulator, OAuthApp, OAuthServer, Workspace
 from slack_emulator import create_app as create_emulator
 from tests.scenario.conftest import I3D_TOKEN, free_port
+from tests.test_outcome_messages import paid
 
 ACME, GLOBEX = "T0TEAM", "T0GLOBEX"
 ADMIN, PAYER, BILLING, GENERAL = "U0ADMIN", "U0PAYER", "C0BILLING", "C0GENERAL"
@@ -200,6 +202,42 @@ async def test_queued_calls_go_out_with_their_own_workspaces_token(
     await installed.wait_for(lambda: store.outbox_pending() == 0)
     (gone,) = [row for row in store.outbox_items() if row["key"] == "x"]
     assert gone["gave_up_at"] and "removed" in gone["last_error"]
+
+
+async def test_admins_choose_their_own_workspaces_payers(installed: Installed) -> None:
+    for team_id in (ACME, GLOBEX):
+        await installed.install(team_id)
+    acme = installed.workspace(ACME)
+    refused = await shown_to(acme, PAYER, GENERAL, "people")
+    assert "Only invoicebot admins" in refused and acme.modal(PAYER) is None
+    await acme.slash_command(ADMIN, GENERAL, "people")
+    modal = await acme.wait_until(lambda: acme.modal(ADMIN))
+    assert modal.definition["callback_id"] == "people"
+    reply = await acme.submit_view(ADMIN, values={"admins": {"value": []}})
+    assert reply.error == "required_input_missing"  # Slack keeps at least one admin
+    await acme.submit_view(
+        ADMIN, values={"admins": {"value": [ADMIN]}, "payers": {"value": [PAYER]}}
+    )
+    access = installed.bots[1].app[SERVICES].access  # the other process reads the same
+    assert await access.may_pay(ACME, PAYER) and not await access.may_pay(GLOBEX, PAYER)
+    assert not await access.may_administer(ACME, PAYER)
+
+
+async def test_app_home_shows_each_workspace_its_own_payments(installed: Installed) -> None:
+    for team_id in (ACME, GLOBEX):
+        await installed.install(team_id)
+    store = installed.bots[0].app[STORE]
+    payment = paid(
+        team_id=ACME, user_id=ADMIN, invoice_numbers=("INV-ACME-1",), state=PaymentState.LINK_ISSUED
+    )
+    store.add_payment(payment, token_hash="h1", token_expires_at=time.time() + 60)
+    shown = {}
+    for team_id in (ACME, GLOBEX):
+        workspace = installed.workspace(team_id)
+        await workspace.open_home(ADMIN)
+        home = await workspace.wait_until(lambda w=workspace: w.home(ADMIN))  # type: ignore[misc]
+        shown[team_id] = str(home.definition)
+    assert "INV-ACME-1" in shown[ACME] and "INV-ACME-1" not in shown[GLOBEX]
 
 
 async def test_a_state_is_used_once(installed: Installed) -> None:
