@@ -14,6 +14,7 @@ import logging
 import time
 from typing import Protocol
 
+import aiohttp
 from slack_sdk.errors import SlackTokenRotationError
 from slack_sdk.oauth.installation_store import Bot
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
@@ -66,6 +67,12 @@ class InstalledWorkspaces:
         expires = bot.bot_token_expires_at
         return expires is not None and expires <= time.time() + self.minutes_before_expiration * 60
 
+    @staticmethod
+    def _alive(bot: Bot) -> bool:
+        """The token still works for now, even if it could not be refreshed."""
+        expires = bot.bot_token_expires_at
+        return expires is None or expires > time.time()
+
     async def token(self, team_id: str | None) -> str | None:
         bot = await self.bot(None, team_id)
         return bot.bot_token if bot else None
@@ -116,7 +123,11 @@ class InstalledWorkspaces:
                 bot.team_id,
                 error.api_error.response.get("error"),
             )
-            return None
+            return bot if self._alive(bot) else None
+        except (aiohttp.ClientError, TimeoutError) as error:
+            # If Slack did refresh and the answer was lost, the refresh token is spent.
+            log.error("workspace %s: no answer to a token refresh (%r)", bot.team_id, error)
+            return bot if self._alive(bot) else None
         if rotated is None:
             return bot
         await self.installations.async_save_bot(rotated)

@@ -7,9 +7,11 @@ only, and a token close to expiry is refreshed once, both ending with a working 
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -104,16 +106,8 @@ async def test_two_processes_refresh_an_expiring_token_once(
     stores: tuple[Store, Store], slack: tuple[OAuthServer, str]
 ) -> None:
     oauth, api_url = slack
-    code = oauth.authorize(
-        {"client_id": APP.client_id, "scope": "commands", "team": "T0TEAM", "user": "U0ADMIN"}
-    ).split("code=")[1]
-    answer = oauth.access(
-        {"client_id": APP.client_id, "client_secret": APP.client_secret, "code": code}, ""
-    )
-    soon = int(time.time()) + 60  # inside the two hours before expiry: refresh now
-    await Installations(stores[0]).async_save(
-        installation(answer["access_token"], answer["refresh_token"], soon)
-    )
+    # Inside the two hours before expiry: refresh now.
+    answer = await _installed(oauth, stores[0], expires_at=int(time.time()) + 60)
 
     def process(store: Store) -> InstalledWorkspaces:
         client = AsyncWebClient(base_url=api_url)
@@ -129,6 +123,57 @@ async def test_two_processes_refresh_an_expiring_token_once(
     assert test["team_id"] == "T0TEAM"
 
 
+PROCESS = """
+import asyncio, sys
+from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
+from slack_sdk.web.async_client import AsyncWebClient
+from bot.credentials import CredentialBox
+from bot.installations import Installations
+from bot.store import Store
+from bot.workspaces import InstalledWorkspaces
+
+async def main(path, key, api_url, client_id, client_secret):
+    store = Store(path, CredentialBox(key))
+    client = AsyncWebClient(base_url=api_url)
+    rotator = AsyncTokenRotator(client_id=client_id, client_secret=client_secret, client=client)
+    print(await InstalledWorkspaces(Installations(store), rotator).token("T0TEAM"))
+
+asyncio.run(main(*sys.argv[1:]))
+"""
+
+
+async def test_separate_processes_refresh_once(
+    stores: tuple[Store, Store], slack: tuple[OAuthServer, str]
+) -> None:
+    oauth, api_url = slack
+    answer = await _installed(oauth, stores[0], expires_at=int(time.time()) + 60)
+    args = [str(stores[0].path), KEY, api_url, APP.client_id, APP.client_secret]
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", PROCESS, *args, stdout=asyncio.subprocess.PIPE
+        )
+        for _ in range(4)
+    ]
+    outputs = [(await p.communicate())[0].decode().strip() for p in processes]
+    assert oauth.refreshes == 1
+    assert len(set(outputs)) == 1 and outputs[0].startswith("xoxe.xoxb-")
+    assert outputs[0] != answer["access_token"]
+
+
+async def _installed(oauth: OAuthServer, store: Store, *, expires_at: int) -> dict[str, Any]:
+    """Installed through the emulator's OAuth, the token stored as expiring at `expires_at`."""
+    code = oauth.authorize(
+        {"client_id": APP.client_id, "scope": "commands", "team": "T0TEAM", "user": "U0ADMIN"}
+    ).split("code=")[1]
+    answer = oauth.access(
+        {"client_id": APP.client_id, "client_secret": APP.client_secret, "code": code}, ""
+    )
+    await Installations(store).async_save(
+        installation(answer["access_token"], answer["refresh_token"], expires_at)
+    )
+    return answer
+
+
 async def test_a_refused_refresh_leaves_no_token(
     stores: tuple[Store, Store], slack: tuple[OAuthServer, str]
 ) -> None:
@@ -142,3 +187,27 @@ async def test_a_refused_refresh_leaves_no_token(
     workspaces = InstalledWorkspaces(Installations(stores[0]), rotator)
     assert await workspaces.token("T0TEAM") is None
     assert Installations(stores[1]).claim_refresh(None, "T0TEAM", lease=1) is not None
+
+
+async def test_a_lease_held_by_a_process_that_died_runs_out(stores: tuple[Store, Store]) -> None:
+    first, second = Installations(stores[0]), Installations(stores[1])
+    await first.async_save(installation("xoxb-a", "r", 2**31))
+    held = first.claim_refresh(None, "T0TEAM", lease=30)
+    assert held is not None and second.claim_refresh(None, "T0TEAM", lease=30) is None
+    stores[0].db.execute("UPDATE installations SET refresh_until = ?", [time.time() - 1])
+    assert second.claim_refresh(None, "T0TEAM", lease=30) is not None
+
+
+async def test_a_refused_refresh_keeps_a_token_that_still_works(
+    stores: tuple[Store, Store], slack: tuple[OAuthServer, str]
+) -> None:
+    oauth, api_url = slack
+    answer = await _installed(oauth, stores[0], expires_at=int(time.time()) + 60)
+    oauth.refresh_tokens.clear()  # as if another install had spent it
+    rotator = AsyncTokenRotator(
+        client_id=APP.client_id,
+        client_secret=APP.client_secret,
+        client=AsyncWebClient(base_url=api_url),
+    )
+    workspaces = InstalledWorkspaces(Installations(stores[0]), rotator)
+    assert await workspaces.token("T0TEAM") == answer["access_token"]
