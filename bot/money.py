@@ -49,6 +49,13 @@ def iso_code(value: str) -> str:
     return code
 
 
+@lru_cache(maxsize=256)
+def _unit(currency: str) -> tuple[str, int]:
+    """The ISO code and the exponent of its minor unit (EUR: -2)."""
+    code = iso_code(currency)
+    return code, -minor_units(code)
+
+
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -127,17 +134,22 @@ class Money(BaseModel):
     @classmethod
     def from_minor(cls, units: int | str, currency: str) -> Money:
         """From an integer count of minor units, e.g. cents; strings like "12345" too."""
-        if isinstance(units, str):
+        if units.__class__ is str:
             text = units.strip()
-            if not text.lstrip("-").isdigit():
+            if not (text.isdigit() or (text[:1] == "-" and text[1:].isdigit())):
                 raise ValueError(f"not a whole number of minor units: {units!r}")
             units = int(text)
-        code = iso_code(currency)
-        # A whole number of minor units is exact by construction: skipping the model's
-        # validation here makes reading a 10,000-invoice account a third faster.
-        return assembled(
-            cls, {"amount": Decimal(units).scaleb(-minor_units(code)), "currency": code}
+        code, exponent = _unit(currency)
+        # A whole number of minor units is exact by construction, so the model's
+        # validation is skipped: this is the hot path of reading a big account.
+        made = object.__new__(cls)
+        object.__setattr__(
+            made, "__dict__", {"amount": Decimal(units).scaleb(exponent), "currency": code}
         )
+        _FIELDS_SET.__set__(made, {"amount", "currency"})
+        _EXTRA.__set__(made, None)
+        _PRIVATE.__set__(made, None)
+        return made
 
     @classmethod
     def zero(cls, currency: str) -> Money:
