@@ -23,7 +23,7 @@ OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
     "==": operator.eq,
 }
-DECIMALS = {"ms": 1, "req/s": 0, "MiB": 1, "ms/1,000 invoices": 1, "x": 2}
+DECIMALS = {"ms": 1, "req/s": 0, "MiB": 1, "KiB": 2, "ms/1,000 invoices": 1, "x": 2}
 
 
 @dataclass(frozen=True)
