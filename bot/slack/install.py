@@ -86,8 +86,10 @@ def refuse_when_not_installed(
         req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
     ) -> BoltResponse:
         event = (req.body.get("event") or {}).get("type")
-        if req.body.get("type") == "event_callback" and event in UNINSTALL_EVENTS:
-            return await next()
+        if req.body.get("type") == "url_verification" or (
+            req.body.get("type") == "event_callback" and event in UNINSTALL_EVENTS
+        ):
+            return await next()  # Slack checking the URL, or the workspace already gone
         context = req.context
         found = await workspaces.installations.async_find_bot(
             enterprise_id=context.enterprise_id,
@@ -131,8 +133,9 @@ class InstallPages(AsyncCallbackOptions):
         response = _html(
             "invoicebot is installed",
             f"<p>invoicebot is now in {name}. In the channel where paid invoices should be "
-            "announced, type <code>/invoices billing</code>; then connect a provider with "
-            "<code>/invoices connect</code>. You are an invoicebot admin there.</p>",
+            "announced, type <code>/invoices billing</code>; connect a provider with "
+            "<code>/invoices connect</code>, and choose who may pay with "
+            "<code>/invoices people</code>. You are an invoicebot admin there.</p>",
             status=200,
             tone="ok",
         )

@@ -9,6 +9,7 @@ tokens and provider credentials with it.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -29,6 +30,7 @@ from bot.web import OUTBOX, SERVICES, STORE, create_app
 from plugins.i3d import I3DCredentials
 from slack_emulator import OAUTH, Emulator, OAuthApp, OAuthServer, Workspace
 from slack_emulator import create_app as create_emulator
+from slack_emulator.delivery import signed_headers
 from tests.scenario.conftest import I3D_TOKEN, free_port
 from tests.test_outcome_messages import paid
 
@@ -238,6 +240,15 @@ async def test_app_home_shows_each_workspace_its_own_payments(installed: Install
         home = await workspace.wait_until(lambda w=workspace: w.home(ADMIN))  # type: ignore[misc]
         shown[team_id] = str(home.definition)
     assert "INV-ACME-1" in shown[ACME] and "INV-ACME-1" not in shown[GLOBEX]
+
+
+async def test_slack_can_check_the_request_url_before_any_install(installed: Installed) -> None:
+    body = json.dumps({"token": "x", "challenge": "c-123", "type": "url_verification"})
+    headers = signed_headers(SECRET, body, "application/json", int(time.time()))
+    async with installed.browser.post(
+        installed.bots[0].make_url("/slack/events"), data=body, headers=headers
+    ) as answer:
+        assert answer.status == 200 and "c-123" in await answer.text()
 
 
 async def test_a_state_is_used_once(installed: Installed) -> None:
