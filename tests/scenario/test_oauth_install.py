@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -28,10 +29,12 @@ from bot.plugins import make_plugin_manager
 from bot.settings import Settings
 from bot.web import OUTBOX, SERVICES, STORE, create_app
 from plugins.i3d import I3DCredentials
-from slack_emulator import OAUTH, Emulator, OAuthApp, OAuthServer, Workspace
+from plugins.i3d.sandbox import SANDBOX
+from slack_emulator import OAUTH, Emulator, Message, OAuthApp, OAuthServer, Workspace
 from slack_emulator import create_app as create_emulator
 from slack_emulator.delivery import signed_headers
 from tests.scenario.conftest import I3D_TOKEN, free_port
+from tests.scenario.harness import pay_in_browser
 from tests.test_outcome_messages import paid
 
 ACME, GLOBEX = "T0TEAM", "T0GLOBEX"
@@ -76,6 +79,7 @@ class Installed:
 async def installed(tmp_path: Path, i3d_sandbox: TestServer) -> AsyncIterator[Installed]:
     ports = [free_port(), free_port()]
     public_url = f"http://127.0.0.1:{ports[0]}"
+    i3d_sandbox.app[SANDBOX].return_url = f"{public_url}/landing/i3d"
     app = OAuthApp(
         client_id="1234.5678",
         client_secret="oauth-scenario-client-secret",
@@ -134,6 +138,13 @@ async def connect_i3d(installed: Installed, team_id: str, i3d_sandbox: TestServe
     )
 
 
+async def install_both(installed: Installed, i3d_sandbox: TestServer) -> None:
+    """Both workspaces installed, each with i3D.net connected."""
+    for team_id in (ACME, GLOBEX):
+        await installed.install(team_id)
+        await connect_i3d(installed, team_id, i3d_sandbox)
+
+
 async def shown_to(workspace: Emulator, user: str, channel: str, text: str) -> str:
     """Type `/invoices <text>` and wait for the bot's answer; all the text it shows."""
     before = len(workspace.ephemerals(user, channel))
@@ -177,6 +188,43 @@ async def test_two_workspaces_install_and_see_only_their_own(
     codes = [c.args["code"] for c in acme.calls_to("oauth.v2.access") if "code" in c.args]
     assert len(issued) == 4 and len(codes) == 2
     assert not [secret for secret in issued + codes if secret in caplog.text]
+
+
+def element(message: Message, action_id: str, wanted: str = "") -> dict[str, Any]:
+    for block in message.blocks:
+        for candidate in [*block.get("elements", []), block.get("accessory") or {}]:
+            if candidate.get("action_id") == action_id and wanted in str(candidate):
+                return dict(candidate)
+    raise AssertionError(f"no {action_id} in {message.blocks}")
+
+
+async def test_a_payment_is_announced_in_its_own_workspace_only(
+    installed: Installed, i3d_sandbox: TestServer
+) -> None:
+    await install_both(installed, i3d_sandbox)
+    for team_id in (ACME, GLOBEX):
+        await shown_to(installed.workspace(team_id), ADMIN, BILLING, "billing")
+    acme, globex = installed.workspace(ACME), installed.workspace(GLOBEX)
+    await shown_to(acme, ADMIN, GENERAL, "")
+    (listing,) = [m for m in acme.ephemerals(ADMIN, GENERAL) if "INV-" in str(m.blocks)]
+    pay = element(listing, "pay", "|410001")
+    await acme.click(ADMIN, listing, "pay", value=pay["value"])
+    for action_id, picked in (("choose_method", "10"), ("choose_issuer", "INGBNL2A")):
+        await acme.wait_until(lambda a=action_id: a in str(listing.blocks))  # type: ignore[misc]
+        await acme.click(ADMIN, listing, action_id, selected=picked)
+    await acme.wait_until(
+        lambda: "'INGBNL2A'" in str(listing.blocks) and "get_link" in str(listing.blocks)
+    )
+    await acme.click(ADMIN, listing, "get_link")
+    await acme.wait_until(lambda: "open_link" in str(listing.blocks), seconds=10)
+    async with aiohttp.ClientSession() as payer_browser:
+        _, page = await pay_in_browser(payer_browser, element(listing, "open_link")["url"])
+    assert "paid" in page.lower()
+    announced = await acme.wait_until(lambda: acme.messages(BILLING), seconds=10)
+    assert "INV-24-0101" in str(announced[0].blocks) + announced[0].text
+    assert globex.messages(BILLING) == []
+    store = installed.bots[0].app[STORE]
+    assert store.recent_settlements(GLOBEX) == [] and len(store.recent_settlements(ACME)) == 1
 
 
 async def test_queued_calls_go_out_with_their_own_workspaces_token(
@@ -300,9 +348,7 @@ async def test_processes_refresh_an_expiring_token_once(installed: Installed) ->
 async def test_uninstalling_deletes_tokens_and_credentials(
     installed: Installed, i3d_sandbox: TestServer
 ) -> None:
-    for team_id in (ACME, GLOBEX):
-        await installed.install(team_id)
-        await connect_i3d(installed, team_id, i3d_sandbox)
+    await install_both(installed, i3d_sandbox)
     acme = installed.workspace(ACME)
     replies = await acme.uninstall()
     assert [reply.status for reply in replies] == [200, 200]
