@@ -25,6 +25,8 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
+ISSUED_AT_KEY = "token_issued_at"
+"""In a found bot's `custom_values`: when its token was saved, to tell its lifetime."""
 _SEALED_FIELDS = ("bot_token", "bot_refresh_token", "bot_token_expires_at")
 
 
@@ -64,11 +66,13 @@ class Installations(AsyncInstallationStore):
         secret = {name: getattr(bot, name) for name in _SEALED_FIELDS}
         self.store.db.execute(
             "INSERT INTO installations (enterprise_id, team_id, team_name, app_id, bot_id, "
-            "bot_user_id, bot_scopes, is_enterprise_install, sealed, installed_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (enterprise_id, team_id) "
-            "DO UPDATE SET team_name = excluded.team_name, app_id = excluded.app_id, "
+            "bot_user_id, bot_scopes, is_enterprise_install, sealed, installed_at, "
+            "token_issued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (enterprise_id, team_id) DO UPDATE SET "
+            "team_name = excluded.team_name, app_id = excluded.app_id, "
             "bot_id = excluded.bot_id, bot_user_id = excluded.bot_user_id, "
-            "bot_scopes = excluded.bot_scopes, sealed = excluded.sealed",
+            "bot_scopes = excluded.bot_scopes, sealed = excluded.sealed, "
+            "token_issued_at = excluded.token_issued_at",
             [
                 *_key(bot.enterprise_id, bot.team_id, bot.is_enterprise_install),
                 bot.team_name,
@@ -79,6 +83,7 @@ class Installations(AsyncInstallationStore):
                 int(bot.is_enterprise_install),
                 self.store.seal_text(json.dumps(secret)),
                 bot.installed_at,
+                time.time(),  # tokens are saved as Slack issues them
             ],
         )
 
@@ -109,6 +114,7 @@ class Installations(AsyncInstallationStore):
             "bot_scopes": row["bot_scopes"] or "",
             "is_enterprise_install": bool(row["is_enterprise_install"]),
             "installed_at": row["installed_at"],
+            "custom_values": {ISSUED_AT_KEY: row["token_issued_at"]},
             **json.loads(opened),
         }
 

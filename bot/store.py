@@ -215,6 +215,7 @@ def _m008_installations(db: Database) -> None:
             "is_enterprise_install": int,
             "sealed": bytes,
             "installed_at": float,
+            "token_issued_at": float,
             "refresh_holder": str,
             "refresh_until": float,
         },

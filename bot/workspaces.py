@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackTokenRotationError
 from slack_sdk.oauth.installation_store import Bot
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 
-from bot.installations import Installations
+from bot.installations import ISSUED_AT_KEY, Installations
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,16 @@ class InstalledWorkspaces:
         self.wait = wait
 
     def _expiring(self, bot: Bot) -> bool:
+        """Within the margin before expiry: two hours, or half the token's life if that
+        is shorter, so a short-lived token is not refreshed on every request."""
         expires = bot.bot_token_expires_at
-        return expires is not None and expires <= time.time() + self.minutes_before_expiration * 60
+        if expires is None:
+            return False
+        margin = self.minutes_before_expiration * 60.0
+        issued = bot.custom_values.get(ISSUED_AT_KEY)
+        if isinstance(issued, float | int):
+            margin = min(margin, (expires - issued) / 2)
+        return expires <= time.time() + margin
 
     @staticmethod
     def _alive(bot: Bot) -> bool:
@@ -90,8 +98,11 @@ class InstalledWorkspaces:
             )
 
         bot = await read()
+        if bot is None or not self._expiring(bot):
+            return bot
+        seen = bot.bot_token
         deadline = time.monotonic() + self.wait
-        while bot is not None and self._expiring(bot):
+        while True:
             holder = self.installations.claim_refresh(
                 bot.enterprise_id, None if is_enterprise_install else team_id, lease=self.lease
             )
@@ -101,17 +112,20 @@ class InstalledWorkspaces:
                     return bot
                 await asyncio.sleep(REFRESH_POLL)
                 bot = await read()
+                if bot is None or bot.bot_token != seen or not self._expiring(bot):
+                    return bot
                 continue
             try:
-                return await self._refresh(await read())
+                return await self._refresh(await read(), seen)
             finally:
                 self.installations.release_refresh(holder)
-        return bot
 
-    async def _refresh(self, bot: Bot | None) -> Bot | None:
+    async def _refresh(self, bot: Bot | None, seen: str) -> Bot | None:
         """Under the lease, with the row read again: spend the refresh token only if no
-        other process did in the meantime, and save the new pair before letting go."""
-        if bot is None or not self._expiring(bot):
+        other process did in the meantime (the token is still the one `seen` expiring),
+        and save the new pair before letting go. A token refreshed a moment ago is used
+        as it is, even when tokens live shorter than the margin before expiry."""
+        if bot is None or bot.bot_token != seen or not self._expiring(bot):
             return bot
         try:
             rotated = await self.rotator.perform_bot_token_rotation(

@@ -171,7 +171,13 @@ async def _installed(oauth: OAuthServer, store: Store, *, expires_at: int) -> di
     await Installations(store).async_save(
         installation(answer["access_token"], answer["refresh_token"], expires_at)
     )
+    issued_long_ago(store)
     return answer
+
+
+def issued_long_ago(store: Store) -> None:
+    """As if the stored tokens had been issued twelve hours ago."""
+    store.db.execute("UPDATE installations SET token_issued_at = ?", [time.time() - 43_200])
 
 
 async def test_a_refused_refresh_leaves_no_token(
@@ -179,6 +185,7 @@ async def test_a_refused_refresh_leaves_no_token(
 ) -> None:
     _, api_url = slack
     await Installations(stores[0]).async_save(installation("xoxb-old", "spent", 0))
+    issued_long_ago(stores[0])
     rotator = AsyncTokenRotator(
         client_id=APP.client_id,
         client_secret=APP.client_secret,
@@ -211,3 +218,20 @@ async def test_a_refused_refresh_keeps_a_token_that_still_works(
     )
     workspaces = InstalledWorkspaces(Installations(stores[0]), rotator)
     assert await workspaces.token("T0TEAM") == answer["access_token"]
+
+
+async def test_a_short_lived_token_is_refreshed_at_half_its_life(
+    stores: tuple[Store, Store], slack: tuple[OAuthServer, str]
+) -> None:
+    oauth, api_url = slack
+    await Installations(stores[0]).async_save(
+        installation("xoxb-short", "r", int(time.time()) + 600)
+    )
+    rotator = AsyncTokenRotator(
+        client_id=APP.client_id,
+        client_secret=APP.client_secret,
+        client=AsyncWebClient(base_url=api_url),
+    )
+    workspaces = InstalledWorkspaces(Installations(stores[0]), rotator)
+    assert await workspaces.token("T0TEAM") == "xoxb-short"  # ten minutes of ten left
+    assert oauth.refreshes == 0

@@ -35,6 +35,7 @@ from slack_emulator import create_app as create_emulator
 from slack_emulator.delivery import signed_headers
 from tests.scenario.conftest import I3D_TOKEN, free_port
 from tests.scenario.harness import pay_in_browser
+from tests.test_installations import issued_long_ago
 from tests.test_outcome_messages import paid
 
 ACME, GLOBEX = "T0TEAM", "T0GLOBEX"
@@ -337,6 +338,7 @@ async def test_processes_refresh_an_expiring_token_once(installed: Installed) ->
     assert bot is not None and bot.bot_refresh_token
     bot.bot_token_expires_at = int(time.time()) + 60  # twelve hours have nearly passed
     await installations.async_save_bot(bot)
+    issued_long_ago(store)
 
     processes = [server.app[SERVICES].access.tokens for server in installed.bots]
     tokens = await asyncio.gather(*(p.token(ACME) for p in processes * 3))
