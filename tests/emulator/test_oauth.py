@@ -167,3 +167,19 @@ async def test_uninstalling_revokes_the_workspaces_tokens_only(slack: Slack) -> 
         await slack.client(str(acme["access_token"])).auth_test()
     assert revoked.value.response["error"] == "invalid_auth"
     assert (await slack.client(str(other["access_token"])).auth_test())["ok"]
+
+
+async def test_the_control_api_acts_in_the_workspace_asked_for(slack: Slack) -> None:
+    other = await slack.install("T0OTHER")
+    state_url = slack.server.make_url("/emulator/state")
+    async with slack.http.get(state_url.with_query(team="T0OTHER", user="U0ADMIN")) as answer:
+        assert (await answer.json())["team"]["id"] == "T0OTHER"
+    async with slack.http.get(state_url.with_query(user="U0ADMIN")) as answer:
+        assert (await answer.json())["team"]["id"] == "T0TEAM"
+    async with slack.http.get(state_url.with_query(team="T0NONE", user="U0ADMIN")) as answer:
+        assert answer.status == 404
+    uninstall = slack.server.make_url("/emulator/uninstall").with_query(team="T0OTHER")
+    async with slack.http.post(uninstall, json={}) as answer:
+        assert answer.status == 200
+    with pytest.raises(SlackApiError):
+        await slack.client(str(other["access_token"])).auth_test()
