@@ -55,7 +55,8 @@ class OAuthApp:
 class _Code:
     team_id: str
     user_id: str
-    redirect_uri: str
+    redirect_uri: str | None
+    """As sent to the authorize page: oauth.v2.access must then send the same."""
     scopes: list[str]
     expires_at: float
 
@@ -109,7 +110,7 @@ class OAuthServer:
             self.codes[code] = _Code(
                 emulator.workspace.team_id,
                 user_id,
-                redirect_uri,
+                query.get("redirect_uri"),
                 scopes,
                 self.now() + CODE_SECONDS,
             )
@@ -154,7 +155,7 @@ class OAuthServer:
         code = self.codes.pop(str(args.get("code") or ""), None)
         if code is None or code.expires_at < self.now():
             raise SlackError("invalid_code")
-        if args.get("redirect_uri") and args["redirect_uri"] != code.redirect_uri:
+        if (args.get("redirect_uri") or None) != code.redirect_uri:
             raise SlackError("bad_redirect_uri")
         emulator = self.emulators[code.team_id]
         ws = emulator.workspace

@@ -112,19 +112,31 @@ async def test_a_code_works_once_and_only_with_the_client_secret(slack: Slack) -
     code = await slack.code()
     with pytest.raises(SlackApiError) as wrong:
         await slack.client().oauth_v2_access(
-            client_id=APP.client_id, client_secret="guess", code=code
+            client_id=APP.client_id, client_secret="guess", code=code, redirect_uri=REDIRECT
         )
     assert wrong.value.response["error"] == "bad_client_secret"
     answer = await slack.client().oauth_v2_access(
-        client_id=APP.client_id, client_secret=APP.client_secret, code=code
+        client_id=APP.client_id, client_secret=APP.client_secret, code=code, redirect_uri=REDIRECT
     )
     assert answer["team"]["id"] == "T0TEAM" and answer["authed_user"]["id"] == "U0ADMIN"
     assert answer["access_token"].startswith("xoxe.xoxb-") and answer["expires_in"] == 43_200
     with pytest.raises(SlackApiError) as again:
         await slack.client().oauth_v2_access(
-            client_id=APP.client_id, client_secret=APP.client_secret, code=code
+            client_id=APP.client_id,
+            client_secret=APP.client_secret,
+            code=code,
+            redirect_uri=REDIRECT,
         )
     assert again.value.response["error"] == "invalid_code"
+
+
+async def test_the_redirect_uri_must_be_the_one_sent_to_authorize(slack: Slack) -> None:
+    code = await slack.code()
+    with pytest.raises(SlackApiError) as missing:
+        await slack.client().oauth_v2_access(
+            client_id=APP.client_id, client_secret=APP.client_secret, code=code
+        )
+    assert missing.value.response["error"] == "bad_redirect_uri"
 
 
 async def test_each_token_speaks_for_its_own_workspace(slack: Slack) -> None:
