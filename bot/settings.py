@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from bot.approvals import Policy
 
 CommaList = Annotated[frozenset[str], NoDecode]
 
@@ -56,6 +59,17 @@ class Settings(BaseSettings):
         default="receivables",
         description="Which failed or cancelled payments the billing channel hears about.",
     )
+    approvals: str = Field(
+        default="",
+        description=(
+            "Approval brackets until an admin saves them in Slack: one per line or `;`, "
+            "`[provider] CURRENCY MINIMUM NEEDED APPROVER,…` (user ids U…, user groups S…), "
+            "e.g. `EUR 500 1 U0ALEX,S0FINANCE; EUR 5000 2 U0ALEX,U0BEA,S0FINANCE`."
+        ),
+    )
+    approval_hours: float = Field(
+        default=24.0, gt=0, description="Hours an approval (or a request) stays good for."
+    )
     trust_proxy: bool = Field(
         default=False,
         description="Believe X-Forwarded-Proto and X-Forwarded-For (behind a reverse proxy).",
@@ -70,6 +84,24 @@ class Settings(BaseSettings):
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("approvals")
+    @classmethod
+    def _readable_policy(cls, value: str) -> str:
+        from bot.approvals import Policy, PolicyError
+
+        try:
+            Policy.parse(value)
+        except PolicyError as problem:
+            raise ValueError(str(problem)) from None
+        return value
+
+    @property
+    def approval_policy(self) -> Policy:
+        """The seed policy these variables describe (a saved one in Slack overrides it)."""
+        from bot.approvals import Policy
+
+        return Policy.parse(self.approvals, self.approval_hours)
 
     @field_validator("payers", "admins", mode="before")
     @classmethod
