@@ -397,6 +397,17 @@ class Approvals:
                     expired.append(request)
         return expired
 
+    def messages(self, request_id: str) -> list[tuple[str, str, str]]:
+        """(viewer, channel, ts) of every DM that shows this request."""
+        return self.rows.messages(request_id)
+
+    def remember_message(self, request_id: str, viewer: str, channel: str, ts: str) -> None:
+        self.rows.add_message(request_id, viewer, channel, ts)
+
+    def remember_billing_post(self, request_id: str, ts: str) -> None:
+        """The billing channel's post of the request: later lines go in its thread."""
+        self.rows.set_billing_ts(request_id, ts)
+
     def changed(self) -> None:
         for wake in self.after_change:
             wake()

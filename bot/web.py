@@ -24,6 +24,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot import pages, redaction
 from bot.access import Access
+from bot.approvals import Approvals
 from bot.checkout import Checkout
 from bot.connections import Connections
 from bot.credentials import CredentialBox
@@ -34,6 +35,7 @@ from bot.plugins import providers
 from bot.poller import Poller
 from bot.settings import Settings
 from bot.settlement import Settlement
+from bot.slack import approvals as slack_approvals
 from bot.slack import intake
 from bot.slack.app import make_bolt_app, make_web_client
 from bot.slack.errors import finish_listeners
@@ -93,18 +95,21 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         first_delay=settings.poll_first_delay,
         max_delay=settings.poll_max_delay,
     )
+    approvals = Approvals(store, settings.approval_policy)
     svc = Services(
         settings=settings,
         store=store,
         connections=connections,
         payments=payments,
-        checkout=Checkout(connections, payments, settlement, settings.public_url),
+        checkout=Checkout(connections, payments, settlement, settings.public_url, approvals),
         access=Access(settings, client),
+        approvals=approvals,
         snapshots=Snapshots(fresh=settings.snapshot_seconds),
     )
     pm.register(ForgetOnSettlement(svc.snapshots), name=f"snapshots.{id(svc.snapshots)}")
     sender = OutboxSender(store, make_web_client(settings, session, retries=False), session)
     settlement.after_settled.append(sender.wake.set)
+    approvals.after_change.append(sender.wake.set)
     poller = Poller(settlement)
     settlement.reconcile_interrupted(started_before=time.time())
     store.release_outbox_claims()
@@ -132,6 +137,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(poller.run_forever(), name="payment poller"),
         asyncio.create_task(sender.run_forever(), name="outbox sender"),
         asyncio.create_task(_flush_audit_forever(store), name="audit flusher"),
+        asyncio.create_task(slack_approvals.expire_forever(svc), name="approval expiry"),
     ]
     try:
         yield

@@ -11,7 +11,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.settings import Settings
-from bot.slack import actions, commands, connect, customers, home, new_invoice
+from bot.slack import actions, approvals, commands, connect, customers, home, new_invoice
 from bot.slack.errors import on_error
 from bot.slack.responses import use_pooled_respond
 from bot.slack.services import Services
@@ -52,4 +52,5 @@ def make_bolt_app(settings: Settings, client: AsyncWebClient, svc: Services) -> 
     customers.register(app, svc)
     new_invoice.register(app, svc)
     home.register(app, svc)
+    approvals.register(app, svc)
     return app

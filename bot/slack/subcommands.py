@@ -57,6 +57,11 @@ class Status:
 
 
 @dataclass(frozen=True)
+class Settings:
+    """The approval settings dialog (admins)."""
+
+
+@dataclass(frozen=True)
 class Help:
     pass
 
@@ -66,7 +71,7 @@ class Unknown:
     problem: str
 
 
-Subcommand = ListInvoices | PayInvoice | Connect | NewInvoice | Status | Help | Unknown
+Subcommand = ListInvoices | PayInvoice | Connect | NewInvoice | Status | Settings | Help | Unknown
 
 
 def parse(text: str, provider_named: Callable[[str], str | None]) -> Subcommand:
@@ -79,6 +84,8 @@ def parse(text: str, provider_named: Callable[[str], str | None]) -> Subcommand:
         return Help()
     if head == "status":
         return Status() if not rest else Unknown("`status` takes nothing after it.")
+    if head == "settings":
+        return Settings() if not rest else Unknown("`settings` takes nothing after it.")
     if head == "search":
         if not rest:
             return Unknown("Say what to search for, e.g. `/invoices search hosting`.")
@@ -131,5 +138,6 @@ HELP_LINES = (
     ("/invoices status", "which providers are connected and whether they answer"),
     ("/invoices connect i3d", "connect a provider (admins)"),
     ("/invoices new payfirma", "create an invoice, for providers that can"),
+    ("/invoices settings", "who must approve which payments (admins)"),
     ("/invoices help", "this list"),
 )
