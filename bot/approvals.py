@@ -342,14 +342,14 @@ class Approvals:
         return _request(row) if row else None
 
     def decide(
-        self, request_id: str, user_id: str, *, approve: bool, reason: str = ""
+        self, request_id: str, team_id: str, user_id: str, *, approve: bool, reason: str = ""
     ) -> tuple[Outcome, Request | None]:
         """Count one person's decision, once, in one write-locked transaction."""
         now = time.time()
         rows = self.rows
         with self.store.claim():
             request = self.get(request_id)
-            outcome = judge(request, user_id, now)
+            outcome = judge(request, team_id, user_id, now)
             if request is not None and outcome is None:
                 if not rows.add_decision(request_id, user_id, approve=approve, reason=reason):
                     outcome = Outcome.REPEATED
@@ -413,10 +413,12 @@ class Approvals:
             wake()
 
 
-def judge(request: Request | None, user_id: str, now: float) -> Outcome | None:
+def judge(request: Request | None, team_id: str, user_id: str, now: float) -> Outcome | None:
     """Why this person's click cannot count, or None when it can."""
     if request is None:
         return Outcome.CLOSED
+    if request.team_id != team_id:
+        return Outcome.NOT_APPROVER
     if request.state is not State.PENDING:
         return Outcome.REPEATED if user_id in request.approved_by else Outcome.CLOSED
     if now >= request.expires_at:

@@ -106,20 +106,20 @@ def test_a_request_needs_its_approvals_from_different_people(approvals: Approval
     binding = Binding.of("i3d", ["410007"], eur("6000.00"))
     with pytest.raises(ApprovalNeeded, match="two approvals"):
         approvals.require(TEAM, binding)
-    assert approvals.decide(request_id, "U0PAYER", approve=True)[0] is Outcome.OWN
-    assert approvals.decide(request_id, "U0VIEWER", approve=True)[0] is Outcome.NOT_APPROVER
-    assert approvals.decide(request_id, "U0FINANCE", approve=True)[0] is Outcome.COUNTED
-    assert approvals.decide(request_id, "U0FINANCE", approve=True)[0] is Outcome.REPEATED
-    outcome, request = approvals.decide(request_id, "U0CFO", approve=True)
+    assert approvals.decide(request_id, TEAM, "U0PAYER", approve=True)[0] is Outcome.OWN
+    assert approvals.decide(request_id, TEAM, "U0VIEWER", approve=True)[0] is Outcome.NOT_APPROVER
+    assert approvals.decide(request_id, TEAM, "U0FINANCE", approve=True)[0] is Outcome.COUNTED
+    assert approvals.decide(request_id, TEAM, "U0FINANCE", approve=True)[0] is Outcome.REPEATED
+    outcome, request = approvals.decide(request_id, TEAM, "U0CFO", approve=True)
     assert outcome is Outcome.APPROVED and request is not None
     assert request.approved_by == ("U0FINANCE", "U0CFO")
     approvals.require(TEAM, binding)  # no longer raises
-    assert approvals.decide(request_id, "U0ADMIN", approve=False)[0] is Outcome.CLOSED
+    assert approvals.decide(request_id, TEAM, "U0ADMIN", approve=False)[0] is Outcome.CLOSED
 
 
 def test_an_approval_is_bound_to_the_invoices_and_the_exact_amount(approvals: Approvals) -> None:
     request_id = ask(approvals, "1427.80")
-    approvals.decide(request_id, "U0FINANCE", approve=True)
+    approvals.decide(request_id, TEAM, "U0FINANCE", approve=True)
     approvals.require(TEAM, Binding.of("i3d", ["410007"], eur("1427.80")))
     for other in (
         Binding.of("i3d", ["410007"], eur("1452.00")),  # the credit note nets differently
@@ -139,7 +139,9 @@ def test_one_pending_request_per_invoice_and_a_rejection_keeps_its_reason(
         note="", due=None, needed=1, approvers=("U0FINANCE",),
     )  # fmt: skip
     assert again is None, "a second click on Send request asks nobody twice"
-    outcome, request = approvals.decide(request_id, "U0FINANCE", approve=False, reason="Later")
+    outcome, request = approvals.decide(
+        request_id, TEAM, "U0FINANCE", approve=False, reason="Later"
+    )
     assert outcome is Outcome.REJECTED and request is not None
     assert (request.state, request.reason, request.rejected_by) == (
         State.REJECTED, "Later", "U0FINANCE",
@@ -150,15 +152,15 @@ def test_one_pending_request_per_invoice_and_a_rejection_keeps_its_reason(
 
 def test_approvals_and_requests_expire_once(approvals: Approvals) -> None:
     approved = ask(approvals, "700.00")
-    approvals.decide(approved, "U0FINANCE", approve=True)
+    approvals.decide(approved, TEAM, "U0FINANCE", approve=True)
     later = time.time() + 3601
     expired = approvals.expire_due(later)
     assert [r.id for r in expired] == [approved] and expired[0].state is State.EXPIRED
     assert approvals.expire_due(later) == []
     pending = ask(approvals, "8000.00", needed=2)
-    assert approvals.decide(pending, "U0FINANCE", approve=True)[0] is Outcome.COUNTED
+    assert approvals.decide(pending, TEAM, "U0FINANCE", approve=True)[0] is Outcome.COUNTED
     assert [r.id for r in approvals.expire_due(later)] == [pending]
-    assert approvals.decide(pending, "U0CFO", approve=True)[0] is Outcome.CLOSED
+    assert approvals.decide(pending, TEAM, "U0CFO", approve=True)[0] is Outcome.CLOSED
 
 
 def test_a_click_on_an_expired_request_expires_it(approvals: Approvals) -> None:
@@ -166,7 +168,7 @@ def test_a_click_on_an_expired_request_expires_it(approvals: Approvals) -> None:
     approvals.store.db.execute(
         "UPDATE approval_requests SET expires_at = 0 WHERE id = ?", [request_id]
     )
-    outcome, request = approvals.decide(request_id, "U0FINANCE", approve=True)
+    outcome, request = approvals.decide(request_id, TEAM, "U0FINANCE", approve=True)
     assert outcome is Outcome.EXPIRED and request is not None and request.state is State.EXPIRED
 
 
@@ -180,7 +182,7 @@ def test_two_processes_deciding_at_once_count_one_decision(tmp_path: Path) -> No
     def click(user: str) -> None:
         mine = Approvals(Store(path), Policy.parse(DEMO))  # a connection of its own
         start.wait()
-        outcomes.append(mine.decide(request_id, user, approve=True)[0])
+        outcomes.append(mine.decide(request_id, TEAM, user, approve=True)[0])
 
     threads = [
         threading.Thread(target=click, args=(user,))

@@ -241,19 +241,23 @@ async def on_approve(
     if request_id is None:
         await respond(replace_original=False, **notice(TAMPERED))
         return
-    await decide(svc, respond, request_id, body["user"]["id"], approve=True)
+    await decide(svc, respond, request_id, body, approve=True)
 
 
 async def decide(
     svc: Services,
     respond: AsyncRespond | None,
     request_id: str,
-    user_id: str,
+    body: Body,
     *,
     approve: bool,
     reason: str = "",
 ) -> Outcome:
-    outcome, request = svc.approvals.decide(request_id, user_id, approve=approve, reason=reason)
+    """Count the clicker's decision, tell everyone concerned, and tell a click that did
+    not count why, in a sentence."""
+    team_id, user_id = body["team"]["id"], body["user"]["id"]
+    decided = svc.approvals.decide(request_id, team_id, user_id, approve=approve, reason=reason)
+    outcome, request = decided
     if request is not None:
         announce(svc, request, outcome, user_id)
     if outcome in blocks.OUTCOME_WORDS and respond is not None:
@@ -271,7 +275,7 @@ async def on_reject(
     if request is None:
         await respond(replace_original=False, **notice(TAMPERED))
         return
-    cannot = judge(request, body["user"]["id"], time.time())
+    cannot = judge(request, body["team"]["id"], body["user"]["id"], time.time())
     if cannot is not None:
         await respond(replace_original=False, **notice(blocks.OUTCOME_WORDS[cannot]))
         return
@@ -291,8 +295,7 @@ async def on_reject_submit(
     if not blocks.REQUEST_ID.fullmatch(request_id):
         await ack(response_action="update", view=result_view("Not rejected", TAMPERED))
         return
-    user_id = body["user"]["id"]
-    outcome = await decide(svc, None, request_id, user_id, approve=False, reason=reason)
+    outcome = await decide(svc, None, request_id, body, approve=False, reason=reason)
     if outcome in blocks.OUTCOME_WORDS:
         words = blocks.OUTCOME_WORDS[outcome]
         await ack(response_action="update", view=result_view("Not rejected", words))

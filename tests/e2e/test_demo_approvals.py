@@ -340,3 +340,48 @@ async def forge_click(slack: Emulator, user: str, message: Message, action_id: s
         return await slack.bot.send(payloads.interaction(payload), payloads.FORM)
     finally:
         hook.acked.set()
+
+
+async def test_pay_in_the_list_leads_to_request_approval(demo: Demo) -> None:
+    slack = demo.slack[EMULATOR]
+    await slack.slash_command(PAT, GENERAL, "i3d")
+    listing = await slack.wait_until(
+        lambda: next((m for m in slack.ephemerals(PAT, GENERAL) if has_button(m, "pay")), None),
+        10,
+    )
+    await slack.click(PAT, listing, "pay", value=pay_value(listing, "410008"))
+    await slack.wait_until(lambda: has_button(listing, blocks.REQUEST_APPROVAL), 10)
+    said = everything_in(listing)
+    assert "€6,025.80" in said and "two approvals from two different people" in said
+
+
+async def test_a_user_group_can_approve_and_a_requester_alone_in_it_cannot_ask(
+    demo: Demo,
+) -> None:
+    slack = demo.slack[EMULATOR]
+    await slack.slash_command(ALEX, GENERAL, "settings")
+    await slack.wait_until(lambda: slack.modal(ALEX), 10)
+    await slack.submit_view(ALEX, values={"rules": {"value": "EUR 500 1 S0PAYERS"}})
+    await slack.wait_until(lambda: "Saved" in str(getattr(slack.modal(ALEX), "definition", "")), 10)
+
+    menu = await pay_menu(slack, PAT, "INV-24-0104")
+    await slack.click(PAT, menu, blocks.REQUEST_APPROVAL)
+    await slack.wait_until(lambda: slack.modal(PAT), 5)
+    await slack.submit_view(PAT)
+    refused = await slack.wait_until(
+        lambda: (m := slack.modal(PAT)) and "Not enough people" in str(m.blocks) and m, 10
+    )
+    assert "Not sent" in str(refused.definition["title"])
+    assert request_of(demo, "INV-24-0104") is None
+
+    await request_approval(slack, ALEX, "INV-24-0104")
+    pat = await slack.wait_until(lambda: dm(slack, PAT, "INV-24-0104"), 10)
+    assert has_button(pat, blocks.APPROVE), "the payers group's member approves"
+
+
+def pay_value(message: Message, invoice_id: str) -> str:
+    for block in message.blocks:
+        for element in [*block.get("elements", []), block.get("accessory") or {}]:
+            if element.get("action_id") == "pay" and f"|{invoice_id}" in element.get("value", ""):
+                return str(element["value"])
+    raise AssertionError(f"no Pay button for {invoice_id}")
