@@ -115,8 +115,9 @@ def status_line(request: Request) -> str:
             " Nothing was paid."
         )
     if request.state is State.EXPIRED:
+        what = "approval" if was_approved(request) else "request was not decided in time and"
         return (
-            ":heavy_minus_sign: This approval has expired; nothing was paid through it. "
+            f":heavy_minus_sign: This {what} has expired; nothing was paid through it. "
             "Request approval again to pay."
         )
     so_far = len(request.approved_by)
@@ -201,7 +202,13 @@ def thread_line(request: Request, outcome: Outcome, user_id: str | None) -> str:
         return f":white_check_mark: Approved by {_people(request.approved_by)}."
     if outcome is Outcome.REJECTED:
         return f":x: Rejected by <@{user_id}>: {escape(request.reason or 'no reason')}."
-    return ":heavy_minus_sign: The approval expired without a payment."
+    if was_approved(request):
+        return ":heavy_minus_sign: The approval expired without a payment."
+    return ":heavy_minus_sign: The request expired before enough people approved it."
+
+
+def was_approved(request: Request) -> bool:
+    return len(request.approved_by) >= request.needed
 
 
 def billing_root(request: Request, title: str) -> dict[str, Any]:
