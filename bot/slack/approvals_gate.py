@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.approvals import Binding, Request, State
-from bot.models import PaymentOptions
+from bot.models import Invoice, PaymentOptions
 from bot.provider import Direction
 from bot.slack import values
 from bot.slack.blocks.approvals import gated
-from bot.slack.blocks.kit import Ids, context, escape, moment
+from bot.slack.blocks.kit import Block, Ids, context, escape, moment, plain
 from bot.slack.services import Services
 
 
@@ -68,3 +68,28 @@ def apply_gate(
     waiting = latest is not None and latest.state is State.PENDING and latest.binding == binding
     gated(menu, asking, bracket, _why(latest, binding, time.time()), ask=not waiting)
     return menu
+
+
+def label_pay_buttons(
+    svc: Services, team_id: str, blocks: list[Block], invoices: list[Invoice]
+) -> None:
+    """In a list of invoices, **Pay** reads **Request approval** where the amount due
+    reaches a bracket and no live approval covers the invoice (the pay menu then decides
+    on the exact total, credit notes netted)."""
+    policy = svc.approvals.policy(team_id)
+    if not policy.brackets:
+        return
+    shown = {(invoice.provider, invoice.id): invoice for invoice in invoices}
+    now = time.time()
+    for block in blocks:
+        pay = block.get("accessory") or {}
+        if pay.get("action_id") != values.PAY:
+            continue
+        target = values.PayTarget.decode(pay["value"])
+        invoice = shown.get((target.provider, target.invoice_ids[0]))
+        if invoice is None or policy.needs(invoice.provider, invoice.amount_due) is None:
+            continue
+        binding = Binding.of(target.provider, target.invoice_ids, invoice.amount_due)
+        latest = svc.approvals.latest(team_id, binding)
+        if latest is None or not latest.valid(now):
+            pay["text"] = plain("Request approval", 75)

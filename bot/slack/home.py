@@ -20,6 +20,7 @@ from bot.invoices import Listing, Page, Side, SortKey, Window, gather_pages
 from bot.models import Invoice, InvoiceQuery, InvoiceStatus, Payment, PaymentState, today_utc
 from bot.provider import Direction, Provider
 from bot.selection import Totals
+from bot.slack.approvals_gate import label_pay_buttons
 from bot.slack.blocks.approvals import home_section
 from bot.slack.blocks.kit import Block, Ids, context, day, divider, escape, fields, header, section
 from bot.slack.blocks.listing import invoice_blocks
@@ -218,7 +219,7 @@ async def home_view(
     listings, (first, coming) = await gather_pages(
         providers, open_only, windows, within=wait, snapshots=svc.snapshots
     )
-    return home_blocks(
+    view = home_blocks(
         providers=providers,
         found=Found(listings, first, coming),
         ledger=ledger_of(svc, team_id, user_id),
@@ -227,6 +228,8 @@ async def home_view(
         today=today_utc(),
         approvals=approvals,
     )
+    label_pay_buttons(svc, team_id, view["blocks"], [*first.invoices, *coming.invoices])
+    return view
 
 
 async def approvals_of(svc: Services, team_id: str, user_id: str) -> list[Block]:

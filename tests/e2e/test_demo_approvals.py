@@ -134,6 +134,8 @@ async def test_one_approval_then_the_requester_pays(demo: Demo) -> None:
 
     menu = await pay_menu(slack, PAT, "INV-24-0104")
     assert has_button(menu, "choose_method") and "Approved by" in everything_in(menu)
+    _, labels = await pay_labels(slack)
+    assert labels["410007"] == "Pay", "approved, the list offers Pay again"
 
 
 async def test_the_requester_cannot_approve_their_own_request(demo: Demo) -> None:
@@ -344,11 +346,9 @@ async def forge_click(slack: Emulator, user: str, message: Message, action_id: s
 
 async def test_pay_in_the_list_leads_to_request_approval(demo: Demo) -> None:
     slack = demo.slack[EMULATOR]
-    await slack.slash_command(PAT, GENERAL, "i3d")
-    listing = await slack.wait_until(
-        lambda: next((m for m in slack.ephemerals(PAT, GENERAL) if has_button(m, "pay")), None),
-        10,
-    )
+    listing, labels = await pay_labels(slack)
+    assert labels["410001"] == "Pay", "€121.00 is under every bracket"
+    assert labels["410007"] == labels["410008"] == "Request approval"
     await slack.click(PAT, listing, "pay", value=pay_value(listing, "410008"))
     await slack.wait_until(lambda: has_button(listing, blocks.REQUEST_APPROVAL), 10)
     said = everything_in(listing)
@@ -377,6 +377,24 @@ async def test_a_user_group_can_approve_and_a_requester_alone_in_it_cannot_ask(
     await request_approval(slack, ALEX, "INV-24-0104")
     pat = await slack.wait_until(lambda: dm(slack, PAT, "INV-24-0104"), 10)
     assert has_button(pat, blocks.APPROVE), "the payers group's member approves"
+
+
+async def pay_labels(slack: Emulator) -> tuple[Message, dict[str, str]]:
+    """Pat's list of i3D.net invoices, and what each Pay button reads, by invoice id."""
+    before = len(slack.ephemerals(PAT, GENERAL))
+    await slack.slash_command(PAT, GENERAL, "i3d")
+    listing = await slack.wait_until(
+        lambda: next(
+            (m for m in slack.ephemerals(PAT, GENERAL)[before:] if has_button(m, "pay")), None
+        ),
+        10,
+    )
+    labels = {
+        element["value"].split("|")[1]: element["text"]["text"]
+        for block in listing.blocks
+        if (element := block.get("accessory") or {}).get("action_id") == "pay"
+    }
+    return listing, labels
 
 
 def pay_value(message: Message, invoice_id: str) -> str:
