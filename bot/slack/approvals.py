@@ -40,6 +40,10 @@ EXPIRY_TICK = 1.0
 """Seconds between looks for approvals whose time ran out (one indexed query)."""
 
 
+class NoChannel(Exception):
+    """conversations.open answered without naming the DM."""
+
+
 def _request_id(body: Body) -> str | None:
     value = str(body["actions"][0].get("value", ""))
     return value if blocks.REQUEST_ID.fullmatch(value) else None
@@ -77,10 +81,13 @@ def announce(svc: Services, request: Request, outcome: Outcome | None, user_id: 
 
 
 async def _post_dm(client: AsyncWebClient, user_id: str, message: Body) -> tuple[str, str]:
+    """The DM's channel and the message's ts, which later chat.update calls need."""
     opened = await client.conversations_open(users=user_id)
-    channel = str(opened["channel"]["id"])
+    channel = (opened.get("channel") or {}).get("id")
+    if not channel:
+        raise NoChannel(user_id)
     posted = await client.chat_postMessage(channel=channel, **message)
-    return channel, str(posted["ts"])
+    return str(channel), str(posted["ts"])
 
 
 async def _deliver(svc: Services, client: AsyncWebClient, request: Request) -> list[str]:
@@ -92,8 +99,8 @@ async def _deliver(svc: Services, client: AsyncWebClient, request: Request) -> l
             channel, ts = await _post_dm(
                 client, viewer, blocks.request_message(request, title, viewer)
             )
-        except SlackApiError as error:
-            log.warning("could not DM %s about approval %s: %s", viewer, request.id, error)
+        except (SlackApiError, NoChannel) as error:
+            log.warning("could not DM %s about approval %s: %r", viewer, request.id, error)
             missed.append(viewer)
             continue
         svc.approvals.remember_message(request.id, viewer, channel, ts)

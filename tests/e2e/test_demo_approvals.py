@@ -71,6 +71,13 @@ def request_of(demo: Demo, number: str) -> Any:
     return approvals.get(rows[0][0]) if rows else None
 
 
+def clicks_heard(demo: Demo) -> list[str]:
+    """What each Approve click did, as the audit log has it (the ack comes before)."""
+    outcomes = {"approved", "counted", "repeated", "closed", "own", "not_approver", "expired"}
+    audit = demo.bot[SERVICES].store.audit_log()
+    return [e.action for e in audit if e.action.removeprefix("approval.") in outcomes]
+
+
 async def approved_by_fran(demo: Demo, number: str) -> None:
     slack = demo.slack[EMULATOR]
     await request_approval(slack, PAT, number)
@@ -164,6 +171,8 @@ async def test_two_approvals_need_two_people_and_a_double_click_counts_once(demo
     await asyncio.gather(
         slack.click(FRAN, fran, blocks.APPROVE), slack.click(FRAN, fran, blocks.APPROVE)
     )
+    heard = await slack.wait_until(lambda: len(clicks_heard(demo)) == 2 and clicks_heard(demo))
+    assert sorted(heard) == ["approval.counted", "approval.repeated"]
     request = request_of(demo, "INV-24-0105")
     assert request.approved_by == (FRAN,) and request.state is State.PENDING
     casey = await slack.wait_until(
@@ -195,6 +204,8 @@ async def test_two_approvers_clicking_at_once_make_one_decision(demo: Demo) -> N
     await asyncio.gather(
         slack.click(FRAN, fran, blocks.APPROVE), slack.click(ALEX, alex, blocks.APPROVE)
     )
+    heard = await slack.wait_until(lambda: len(clicks_heard(demo)) == 2 and clicks_heard(demo))
+    assert sorted(heard) == ["approval.approved", "approval.closed"]
     request = request_of(demo, "INV-24-0104")
     assert request.state is State.APPROVED and len(request.approved_by) == 1
     late = await slack.wait_until(
