@@ -404,6 +404,14 @@ class Approvals:
     def remember_message(self, request_id: str, viewer: str, channel: str, ts: str) -> None:
         self.rows.add_message(request_id, viewer, channel, ts)
 
+    def undelivered(self, before: float) -> list[Request]:
+        """Pending requests whose DMs were not all sent (the bot stopped meanwhile)."""
+        found = (self.get(request_id) for request_id in self.rows.undelivered(before))
+        return [request for request in found if request is not None]
+
+    def delivered(self, request_id: str) -> None:
+        self.rows.set_delivered(request_id, time.time())
+
     def remember_billing_post(self, request_id: str, ts: str) -> None:
         """The billing channel's post of the request: later lines go in its thread."""
         self.rows.set_billing_ts(request_id, ts)

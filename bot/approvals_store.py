@@ -113,6 +113,20 @@ class ApprovalStore:
             [now, limit],
         )
 
+    def undelivered(self, before: float, limit: int = 20) -> list[str]:
+        """Pending requests made before `before` whose messages never all went out."""
+        rows = self.db.execute(
+            "SELECT id FROM approval_requests WHERE state = 'pending' AND delivered_at IS NULL "
+            "AND created_at < ? ORDER BY created_at LIMIT ?",
+            [before, limit],
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def set_delivered(self, request_id: str, now: float) -> None:
+        self.db.execute(
+            "UPDATE approval_requests SET delivered_at = ? WHERE id = ?", [now, request_id]
+        )
+
     def set_billing_ts(self, request_id: str, ts: str) -> None:
         self.db.execute(
             "UPDATE approval_requests SET billing_ts = ? WHERE id = ?", [ts, request_id]

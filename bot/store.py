@@ -224,6 +224,7 @@ def _m006_approvals(db: Database) -> None:
             "reason": str,
             "rejected_by": str,
             "billing_ts": str,
+            "delivered_at": float,
         },
         pk="id",
         not_null={"team_id", "provider", "invoices_key", "binding_key", "state", "requester"},
@@ -234,6 +235,7 @@ def _m006_approvals(db: Database) -> None:
     )
     db.table("approval_requests").create_index(["team_id", "invoices_key", "created_at"])
     db.table("approval_requests").create_index(["state", "expires_at"])
+    db.table("approval_requests").create_index(["state", "delivered_at"])
     db.table("approval_decisions").create(
         {"request_id": str, "user_id": str, "decision": str, "reason": str, "at": str},
         pk=("request_id", "user_id"),

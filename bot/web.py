@@ -137,7 +137,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(poller.run_forever(), name="payment poller"),
         asyncio.create_task(sender.run_forever(), name="outbox sender"),
         asyncio.create_task(_flush_audit_forever(store), name="audit flusher"),
-        asyncio.create_task(slack_approvals.expire_forever(svc), name="approval expiry"),
+        asyncio.create_task(slack_approvals.watch_forever(svc, client), name="approvals"),
     ]
     try:
         yield

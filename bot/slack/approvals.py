@@ -36,8 +36,11 @@ from bot.text import say
 log = logging.getLogger(__name__)
 Body = dict[str, Any]
 
-EXPIRY_TICK = 1.0
-"""Seconds between looks for approvals whose time ran out (one indexed query)."""
+WATCH_TICK = 1.0
+"""Seconds between looks for approvals whose time ran out (one indexed query each)."""
+REDELIVER_AFTER = 120.0
+"""A request whose DMs were not all sent this long after it was made was cut short (the
+bot stopped): they are sent then."""
 
 
 class NoChannel(Exception):
@@ -90,11 +93,16 @@ async def _post_dm(client: AsyncWebClient, user_id: str, message: Body) -> tuple
     return str(channel), str(posted["ts"])
 
 
-async def _deliver(svc: Services, client: AsyncWebClient, request: Request) -> list[str]:
-    """DM the approvers and the requester, post the billing root; who could not be told."""
+async def deliver(svc: Services, client: AsyncWebClient, request: Request) -> list[str]:
+    """DM the approvers and the requester who have no message about it yet, post the
+    billing channel's root once; who could not be told. Run again after a crash, it
+    sends only what is missing."""
     title = title_of(svc, request.provider)
+    told = {viewer for viewer, _, _ in svc.approvals.messages(request.id)}
     missed = []
     for viewer in (*request.approvers, request.requester):
+        if viewer in told:
+            continue
         try:
             channel, ts = await _post_dm(
                 client, viewer, blocks.request_message(request, title, viewer)
@@ -104,11 +112,13 @@ async def _deliver(svc: Services, client: AsyncWebClient, request: Request) -> l
             missed.append(viewer)
             continue
         svc.approvals.remember_message(request.id, viewer, channel, ts)
-    with contextlib.suppress(SlackApiError):
-        root = await client.chat_postMessage(
-            channel=svc.settings.billing_channel, **blocks.billing_root(request, title)
-        )
-        svc.approvals.remember_billing_post(request.id, str(root["ts"]))
+    if request.billing_ts is None:
+        with contextlib.suppress(SlackApiError):
+            root = await client.chat_postMessage(
+                channel=svc.settings.billing_channel, **blocks.billing_root(request, title)
+            )
+            svc.approvals.remember_billing_post(request.id, str(root["ts"]))
+    svc.approvals.delivered(request.id)
     current = svc.approvals.get(request.id)
     decided = current is not None and (current.state, current.approved_by) != (
         request.state, request.approved_by,
@@ -197,7 +207,7 @@ async def _open_request(
     )
     if request is None:
         return "A request to approve these invoices is already waiting; nothing new was sent.", None
-    missed = await _deliver(svc, client, request)
+    missed = await deliver(svc, client, request)
     sent = [f"<@{a}>" for a in approvers if a not in missed]
     told = f"Sent to {', '.join(sent)}." if sent else "No approver could be sent a message."
     return f"{told} Your messages with invoicebot show the request and change as they decide.", (
@@ -357,8 +367,9 @@ async def on_settings_submit(
     await ack(response_action="update", view=result_view("Saved", blocks.settings_saved(policy)))
 
 
-async def expire_forever(svc: Services, tick: float = EXPIRY_TICK) -> None:
-    """Mark approvals whose time ran out as expired, and tell everyone concerned."""
+async def watch_forever(svc: Services, client: AsyncWebClient, tick: float = WATCH_TICK) -> None:
+    """Mark approvals whose time ran out as expired and tell everyone concerned; send
+    the DMs of a request that a stop cut short."""
     while True:
         try:
             for request in svc.approvals.expire_due():
@@ -366,8 +377,10 @@ async def expire_forever(svc: Services, tick: float = EXPIRY_TICK) -> None:
                 if svc.store.settlement_of(request.team_id, request.provider, invoices):
                     continue  # it did its work: the messages say paid, not "expired"
                 announce(svc, request, Outcome.EXPIRED, None)
+            for request in svc.approvals.undelivered(time.time() - REDELIVER_AFTER):
+                await deliver(svc, client, request)
         except Exception:
-            log.exception("looking for expired approvals failed; trying again")
+            log.exception("watching approvals failed; trying again")
         await asyncio.sleep(tick)
 
 

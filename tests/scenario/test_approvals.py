@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from decimal import Decimal
 from typing import Any
 
-from bot.approvals import Policy, State
+from bot.approvals import Binding, Policy, State
+from bot.models import Money
 from bot.slack.blocks import approvals as blocks
 from bot.web import SERVICES
 from tests.scenario.harness import TEAM, Harness, Screen, text_of
@@ -97,3 +99,32 @@ async def test_two_approvers_at_once_make_one_decision_and_every_dm_is_rewritten
         lambda: [m for m in h.slack.posted_to("C0BILLING") if m.get("thread_ts")]
     )
     assert len(thread) == 1 and "Approved by" in thread[0]["text"]
+
+
+async def test_a_request_a_stop_cut_short_still_reaches_its_approvers_once(
+    harness: Harness,
+) -> None:
+    """Stored, then the bot stopped before any DM went out: the watcher sends them."""
+    h = harness
+    approvals = h.bot.app[SERVICES].approvals
+    request = approvals.open(
+        team_id=TEAM,
+        binding=Binding.of("i3d", ["410007"], Money.of(Decimal("1427.80"), "EUR")),
+        invoice_numbers=("INV-24-0104",),
+        requester="U0PAYER",
+        note="",
+        due=None,
+        needed=1,
+        approvers=("U0FINANCE",),
+    )
+    assert request is not None
+    approvals.store.db.execute(
+        "UPDATE approval_requests SET created_at = created_at - 600 WHERE id = ?", [request.id]
+    )
+    fran = await h.wait_for(lambda: dm_to(h, "U0FINANCE"))
+    assert "INV-24-0104" in text_of(fran) and blocks.APPROVE in json.dumps(fran["blocks"])
+    await h.wait_for(lambda: dm_to(h, "U0PAYER") and h.slack.posted_to("C0BILLING"))
+    await asyncio.sleep(2.5)  # a few more rounds of the watcher
+    opened = [c.args["users"] for c in h.slack.called("conversations.open")]
+    assert sorted(opened) == ["U0FINANCE", "U0PAYER"]
+    assert len(h.slack.posted_to("C0BILLING")) == 1
