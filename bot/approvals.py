@@ -116,7 +116,7 @@ class Policy(BaseModel):
 def _bracket(line: str, number: int) -> Bracket:
     words = line.replace(",", " , ").split()
     provider = None
-    if words and not re.fullmatch(r"[A-Za-z]{3}", words[0]):
+    if len(words) > 1 and re.fullmatch(r"[A-Za-z]{3}", words[1]):  # provider, then currency
         provider = words.pop(0).lower()
         if not re.fullmatch(r"[a-z0-9_-]{1,32}", provider):
             raise PolicyError(f"Line {number}: `{provider}` is not a provider name.")

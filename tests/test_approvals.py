@@ -47,6 +47,8 @@ def test_brackets_are_per_currency_and_a_providers_own_replace_the_general() -> 
     usd = policy.needs("i3d", Money.of(Decimal("100.00"), "USD"))
     assert usd is not None and usd.users == ("U0CFO",) and usd.groups == ("S0FIN",)
     assert Policy.parse(policy.text()) == policy, "the written form reads back the same"
+    short = Policy.parse("ace eur 10 1 U0A")  # a provider named like a currency code
+    assert (short.brackets[0].provider, short.brackets[0].currency) == ("ace", "EUR")
 
 
 @pytest.mark.parametrize(
