@@ -54,8 +54,10 @@ async def request_approval(slack: Emulator, user: str, number: str, note: str = 
     assert has_button(menu, blocks.REQUEST_APPROVAL), everything_in(menu)
     assert not has_button(menu, "choose_method")
     await slack.click(user, menu, blocks.REQUEST_APPROVAL)
-    modal = await slack.wait_until(lambda: slack.modal(user), 5)
-    assert "Request approval" in str(modal.definition["title"])
+    modal = await slack.wait_until(
+        lambda: (m := slack.modal(user)) and "Request approval" in str(m.definition["title"]) and m,
+        5,
+    )
     reply = await slack.submit_view(user, values={"note": {"value": note}} if note else {})
     assert reply.error is None, reply.error
     await slack.wait_until(lambda: "Sent" in str((slack.modal(user) or modal).definition), 10)
@@ -374,6 +376,7 @@ async def test_a_user_group_can_approve_and_a_requester_alone_in_it_cannot_ask(
     await slack.wait_until(lambda: slack.modal(ALEX), 10)
     await slack.submit_view(ALEX, values={"rules": {"value": "EUR 500 1 S0PAYERS"}})
     await slack.wait_until(lambda: "Saved" in str(getattr(slack.modal(ALEX), "definition", "")), 10)
+    await slack.close_view(ALEX, everything=True)
 
     menu = await pay_menu(slack, PAT, "INV-24-0104")
     await slack.click(PAT, menu, blocks.REQUEST_APPROVAL)
