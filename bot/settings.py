@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-if TYPE_CHECKING:
-    from bot.approvals import Policy
+from bot.approvals_policy import Policy, PolicyError
 
 CommaList = Annotated[frozenset[str], NoDecode]
 
@@ -88,8 +87,6 @@ class Settings(BaseSettings):
     @field_validator("approvals")
     @classmethod
     def _readable_policy(cls, value: str) -> str:
-        from bot.approvals import Policy, PolicyError
-
         try:
             Policy.parse(value)
         except PolicyError as problem:
@@ -99,8 +96,6 @@ class Settings(BaseSettings):
     @property
     def approval_policy(self) -> Policy:
         """The seed policy these variables describe (a saved one in Slack overrides it)."""
-        from bot.approvals import Policy
-
         return Policy.parse(self.approvals, self.approval_hours)
 
     @field_validator("payers", "admins", mode="before")

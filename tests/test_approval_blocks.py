@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from bot.approvals import Outcome, Policy, Request, State
+from bot.approvals import Outcome, Request, State
+from bot.approvals_policy import Policy
 from bot.models import Money
 from bot.slack import values
 from bot.slack.blocks import approvals as blocks

@@ -15,10 +15,9 @@ from bot.approvals import (
     Approvals,
     Binding,
     Outcome,
-    Policy,
-    PolicyError,
     State,
 )
+from bot.approvals_policy import Policy, PolicyError
 from bot.models import Money
 from bot.settings import Settings
 from bot.store import Store

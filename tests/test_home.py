@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 from unittest.mock import AsyncMock
 
-from bot.approvals import Policy
+from bot.approvals_policy import Policy
 from bot.models import Money, Payment, PaymentState, today_utc
 from bot.provider import ProviderUnavailable
 from bot.slack.errors import tell

@@ -13,7 +13,7 @@ from unittest.mock import AsyncMock
 
 import pytest
 
-from bot.approvals import Policy
+from bot.approvals_policy import Policy
 from bot.invoices import Gathered, Side, Window, gather_invoices, people_order
 from bot.models import Invoice, InvoicePage, InvoiceQuery, InvoiceStatus, Money, today_utc
 from bot.provider import Provider, ProviderUnavailable

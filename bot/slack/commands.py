@@ -19,8 +19,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import ADMIN_REFUSAL, CREATE_REFUSAL, PAY_REFUSAL
 from bot.provider import InvoiceNotFound, ProviderError
-from bot.slack.approvals import open_settings
 from bot.slack.approvals_gate import apply_gate
+from bot.slack.approvals_settings import open_settings
 from bot.slack.blocks.kit import escape
 from bot.slack.blocks.listing import help_message, notice
 from bot.slack.blocks.paying import pay_menu

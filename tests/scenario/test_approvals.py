@@ -8,7 +8,8 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from bot.approvals import Binding, Policy, State
+from bot.approvals import Binding, State
+from bot.approvals_policy import Policy
 from bot.models import Money
 from bot.slack.blocks import approvals as blocks
 from bot.web import SERVICES

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.access import refusal
-from bot.approvals import Bracket, Outcome, Policy, Request, State, approvals_phrase
+from bot.approvals import Outcome, Request, State
+from bot.approvals_policy import Bracket, Policy, approvals_phrase
 from bot.slack import values
 from bot.slack.blocks.kit import (
     Block,
