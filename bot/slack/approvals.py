@@ -211,9 +211,8 @@ async def _open_request(
     missed = await deliver(svc, client, request)
     sent = [f"<@{a}>" for a in approvers if a not in missed]
     told = f"Sent to {', '.join(sent)}." if sent else "No approver could be sent a message."
-    return f"{told} Your messages with invoicebot show the request and change as they decide.", (
-        request
-    )
+    follow = "Your messages with invoicebot show the request and change as they decide."
+    return f"{told} {follow}", request
 
 
 async def on_request_submit(
