@@ -26,11 +26,14 @@ from bot.slack.connect import connect_modal
 from bot.slack.errors import said, shielded
 from bot.slack.listing import listing_message
 from bot.slack.new_invoice import new_invoice_modal
+from bot.slack.records import on_export, on_history
 from bot.slack.services import Services
 from bot.slack.subcommands import (
     HELP_LINES,
     Connect,
+    Export,
     Help,
+    History,
     ListInvoices,
     NewInvoice,
     PayInvoice,
@@ -181,6 +184,14 @@ async def on_invoices(
     if isinstance(request, Status):
         await ack()
         await respond(**await _status(svc, team_id))
+        return
+    if isinstance(request, Export):
+        await ack()
+        await on_export(svc, respond, client, team_id, user_id, request)
+        return
+    if isinstance(request, History):
+        await ack()
+        await on_history(svc, respond, team_id, user_id, request.number)
 
 
 def register(app: AsyncApp, svc: Services) -> None:
