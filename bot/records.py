@@ -11,7 +11,7 @@ import csv
 import io
 import json
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -85,15 +85,30 @@ def _method(payment: Payment) -> str:
     )
 
 
-def _who(payment: Payment) -> str:
+def _who(payment: Payment, names: Mapping[str, str]) -> str:
     if payment.direction == "receivable":
         return f"customer {payment.payer_name}" if payment.payer_name else "customer"
-    return payment.user_id
+    return names.get(payment.user_id, payment.user_id)
+
+
+def people(store: Store, team_id: str, period: Range, zone: ZoneInfo) -> set[str]:
+    """The Slack user ids an export of `period` names, to look their names up first."""
+    start, end = period.bounds(zone)
+    ids = {p.user_id for _, p in store.settlements_between(team_id, start, end)}
+    ids |= {e.user_id for e in store.audit_between(team_id, start, end) if e.user_id}
+    return ids
 
 
 def export(
-    store: Store, team_id: str, period: Range, zone: ZoneInfo, titles: dict[str, str]
+    store: Store,
+    team_id: str,
+    period: Range,
+    zone: ZoneInfo,
+    titles: Mapping[str, str],
+    names: Mapping[str, str] | None = None,
 ) -> Export:
+    """`names`: how to write each Slack user id (`Pat Payer (U123)`); the id otherwise."""
+    names = names or {}
     start, end = period.bounds(zone)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -114,7 +129,7 @@ def export(
                     f"{amount:f}",
                     currency,
                     _method(payment),
-                    _who(payment),
+                    _who(payment, names),
                     payment.receipt or payment.provider_reference or "",
                     approvals,
                     settled_at.isoformat(),
@@ -130,7 +145,7 @@ def export(
             (
                 entry.at,
                 entry.action,
-                entry.user_id or "",
+                names.get(entry.user_id, entry.user_id) if entry.user_id else "",
                 entry.subject or "",
                 json.dumps(entry.detail, sort_keys=True) if entry.detail else "",
             )

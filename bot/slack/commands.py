@@ -179,6 +179,7 @@ async def on_invoices(
             svc.store.audit("refused.pay", team_id=team_id, user_id=user_id, subject=request.number)
             await respond(**notice(PAY_REFUSAL))
             return
+        svc.store.audit("payment.menu", team_id=team_id, user_id=user_id, subject=request.number)
         await respond(**await _pay_invoice(svc, team_id, request.number))
         return
     if isinstance(request, Status):

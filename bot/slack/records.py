@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import refusal
 from bot.history import story
-from bot.records import Range, export
+from bot.records import Range, export, people
 from bot.slack import values
 from bot.slack.blocks.kit import Block, Ids, context, escape, header, plain, section
 from bot.slack.blocks.listing import notice
@@ -43,12 +43,33 @@ def default_range(today: date) -> Range:
     return Range(today.replace(day=1), today)
 
 
+NAMES_LOOKED_UP = 200
+"""Beyond this many people in one export, the rest are written as their Slack ids."""
+
+
+async def _names(client: AsyncWebClient, ids: set[str]) -> dict[str, str]:
+    """`Pat Payer (U123)` for each id Slack can name (users.info); a bookkeeper reads
+    names, and the id keeps it unambiguous."""
+    names: dict[str, str] = {}
+    for user_id in sorted(ids)[:NAMES_LOOKED_UP]:
+        try:
+            user = (await client.users_info(user=user_id)).get("user") or {}
+        except (SlackApiError, aiohttp.ClientError, TimeoutError):
+            continue
+        name = user.get("real_name") or (user.get("profile") or {}).get("real_name")
+        if name:
+            names[user_id] = f"{name} ({user_id})"
+    return names
+
+
 async def send_export(
     svc: Services, client: AsyncWebClient, team_id: str, user_id: str, period: Range
 ) -> str:
     """Upload the CSVs to the person's DM; returns the sentence to show them."""
     titles = {name: cls.title for name, cls in svc.connections.registry.items()}
-    made = export(svc.store, team_id, period, svc.settings.timetable.zone, titles)
+    zone = svc.settings.timetable.zone
+    names = await _names(client, people(svc.store, team_id, period, zone))
+    made = export(svc.store, team_id, period, zone, titles, names)
     sums = ", ".join(f"{amount:f} {currency}" for currency, amount in sorted(made.totals.items()))
     comment = (
         f"invoicebot records from {period}: {made.count} settlements"

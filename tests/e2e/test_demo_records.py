@@ -63,7 +63,8 @@ async def test_the_export_is_two_csv_files_in_a_dm_that_sum_to_what_was_paid(
     paid = [Decimal(str(m.blocks).split("€")[1].split("*")[0]) for m in slack.messages(BILLING)]
     assert sum(Decimal(r["amount"]) for r in rows) == sum(paid) == Decimal("459.80")
     assert {r["currency"] for r in rows} == {"EUR"}
-    assert {r["direction"] for r in rows} == {"payable"} and rows[0]["who"] == "U0PAYER"
+    assert {r["direction"] for r in rows} == {"payable"}
+    assert rows[0]["who"].endswith("(U0PAYER)") and rows[0]["who"] != "(U0PAYER)"
     assert rows[0]["provider"] == "i3D.net" and rows[0]["method"]
     assert "approvals" in rows[0] and datetime.fromisoformat(rows[0]["date"])
     actions = [r["action"] for r in csv.DictReader(io.StringIO((audit.content or b"").decode()))]
@@ -147,3 +148,25 @@ async def test_a_customer_is_reminded_once_a_day_by_hand_and_on_a_schedule(
     dm = slack.workspace.dm_with("U0PAYER").id
     await slack.wait_until(lambda: any("Reminder sent" in m.text for m in slack.messages(dm)))
     assert digest[0].blocks == before and len(emails) == 4
+
+
+async def test_app_homes_export_button_asks_for_dates_and_sends_the_files(demo: Demo) -> None:
+    from tests.e2e.test_demo_home import home_of
+
+    slack = demo.slack[EMULATOR]
+    home = await home_of(slack, "U0PAYER")
+    await slack.click("U0PAYER", home, "export_records")
+    modal = await slack.wait_until(lambda: slack.modal("U0PAYER"))
+    assert "From" in str(modal.blocks)
+    await slack.submit_view(
+        "U0PAYER", values={"first": {"value": "2026-11-05"}, "last": {"value": "2026-11-01"}}
+    )
+    assert "before the start" in str(slack.modal("U0PAYER").errors)  # type: ignore[union-attr]
+    await slack.submit_view(
+        "U0PAYER", values={"first": {"value": "2026-11-01"}, "last": {"value": "2026-11-30"}}
+    )
+    dm = slack.workspace.dm_with("U0PAYER").id
+    files = await slack.wait_until(lambda: len(slack.files.shared_in(dm)) == 2 and slack.files)
+    assert files.shared_in(dm)[0].name.startswith("invoicebot-2026-11-01-to-2026-11-30")
+    viewer = await home_of(slack, "U0VIEWER")
+    assert "export_records" not in str(viewer.blocks)
