@@ -137,3 +137,19 @@ async def test_payers_hear_of_a_payable_falling_due_once_a_day(
         counts.append(len([m for m in due_dms(harness) if "INV-24-0101" in m["text"]]))
     # Nothing 5 and 4 days before; one a day from 3 days before until the due day.
     assert counts == [0, 0, 1, 2, 3, 4, 4, 4]
+
+
+async def test_a_digest_whose_answer_was_lost_is_found_not_posted_again(
+    harness: Harness, clock_file: Path
+) -> None:
+    harness.slack.lose_answer_next["chat.postMessage"] = 1  # posted, but the answer is lost
+    set_clock(clock_file, monday_after(1, "09:00") + timedelta(minutes=5))
+    await harness.bot.app[SCHEDULER].run_once()
+    store = harness.bot.app[STORE]
+
+    def digest_row() -> dict[str, Any]:
+        return next(r for r in store.outbox_items() if r["key"].startswith("digest:"))
+
+    await harness.wait_for(lambda: digest_row()["sent_at"], within=20)
+    row = digest_row()
+    assert row["adopted"] == 1 and len(digests(harness)) == 1
