@@ -3,7 +3,8 @@
 1. `files.getUploadURLExternal(filename, length)` returns an `upload_url` and a `file_id`;
 2. the file's bytes are POSTed to `upload_url` (raw, or as multipart form data);
 3. `files.completeUploadExternal(files=[{id, title}], channel_id?, initial_comment?)`
-   finishes it and, with a channel, shares it there as a message with the file.
+   finishes it and, with `channel_id` or `channels` (ids, or user ids for the DM with
+   the app), shares it there as a message with the files.
 
 `files.upload` answers `method_deprecated`, as Slack does since 2025-11-12 for every app
 (new apps could not use it from 2024-05-08). A file whose bytes never arrived, an id
@@ -95,18 +96,16 @@ def complete_upload(emulator: Emulator, args: Args) -> Args:
         if uploaded is None or uploaded.completed or uploaded.content is None:
             raise SlackError("file_not_found")
         found.append((uploaded, str(item.get("title") or "")))
-    channel_id = str(args.get("channel_id") or args.get("channels") or "")
-    channel = channel_for(ws, {"channel": channel_id}) if channel_id else None
+    wanted_channels = str(args.get("channel_id") or args.get("channels") or "")
+    channels = [channel_for(ws, {"channel": c.strip()}) for c in wanted_channels.split(",") if c]
     for uploaded, title in found:
         uploaded.completed, uploaded.title = True, title or uploaded.name
-        if channel is not None:
-            uploaded.channels.append(channel.id)
-    if channel is not None:
-        shared = [uploaded.to_api() for uploaded, _ in found]
-        message = ws.post(
-            channel.id, str(args.get("initial_comment") or ""), [], user=BOT_USER_ID, bot_id=BOT_ID
-        )
-        message.files = shared
+        uploaded.channels += [channel.id for channel in channels]
+    for channel in channels:
+        ws.post(
+            channel.id, str(args.get("initial_comment") or ""), [], user=BOT_USER_ID,
+            bot_id=BOT_ID, files=[uploaded.to_api() for uploaded, _ in found],
+        )  # fmt: skip
     return {"ok": True, "files": [uploaded.to_api() for uploaded, _ in found]}
 
 

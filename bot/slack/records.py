@@ -43,6 +43,8 @@ def default_range(today: date) -> Range:
     return Range(today.replace(day=1), today)
 
 
+NOT_PERMITTED = frozenset({"missing_scope", "not_allowed_token_type", "method_deprecated"})
+"""Upload refusals that waiting will not mend: the app lacks `files:write`."""
 NAMES_LOOKED_UP = 200
 """Beyond this many people in one export, the rest are written as their Slack ids."""
 
@@ -97,6 +99,13 @@ async def send_export(
         )
     except (SlackApiError, SlackRequestError, aiohttp.ClientError, TimeoutError) as error:
         log.warning("uploading the records to %s failed: %r", user_id, error)
+        code = error.response.get("error") if isinstance(error, SlackApiError) else None
+        if code in NOT_PERMITTED:
+            return (
+                "invoicebot may not share files in this workspace, so nothing was sent: ask "
+                "whoever runs invoicebot to reinstall the app from its manifest (it asks to "
+                "upload files)."
+            )
         return "Slack did not take the files just now, so nothing was sent. Try again in a minute."
     svc.store.audit(
         "records.exported",

@@ -79,6 +79,11 @@ async def test_the_export_is_two_csv_files_in_a_dm_that_sum_to_what_was_paid(
     await pat.sees("is not a date in the calendar")
     assert len(slack.files.shared_in(dm)) == 4
 
+    slack.faults.fail("files.getUploadURLExternal", times=3)
+    await pat.types("export")
+    failed = await pat.sees("Slack did not take the files just now")
+    assert "500" not in failed.text and len(slack.files.shared_in(dm)) == 4
+
     val = person("U0VIEWER")
     await val.types("export")
     await val.sees("not allowed to export")
