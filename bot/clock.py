@@ -43,28 +43,41 @@ class ManualClock:
 
 
 class OffsetFileClock:
-    """The real time plus a number of seconds read from a file, re-read on every call.
+    """The time a file says, re-read on every call: for a test harness outside the process.
 
-    Opt-in with `INVOICEBOT_CLOCK_FILE`, for a test harness outside the process that
-    moves the bot's days: a file only someone on the machine can write, that survives a
-    restart of the bot (so a schedule cannot fire again because a restart forgot the
-    offset), and that opens no network route. Missing or unreadable means no offset.
+    Opt-in with `INVOICEBOT_CLOCK_FILE`. The file holds either a number of seconds added
+    to the real time (`86400`: a day ahead, still ticking) or an ISO 8601 instant with
+    its offset (`2026-12-07T09:05:00+01:00`: time stands there until the file changes).
+    A file only someone on the machine can write, that survives a restart of the bot (a
+    restart cannot forget the offset and fire a schedule again), and that opens no
+    network route. Missing, empty or unreadable means the real time.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def offset(self) -> float:
-        try:
-            return float(self.path.read_text().strip() or 0)
-        except FileNotFoundError:
-            return 0.0
-        except (OSError, ValueError) as error:
-            log.warning("clock file %s is unreadable (%s); using the real time", self.path, error)
-            return 0.0
-
     def now(self) -> datetime:
-        return datetime.fromtimestamp(time.time() + self.offset(), UTC)
+        real = datetime.now(UTC)
+        try:
+            text = self.path.read_text().strip()
+        except FileNotFoundError:
+            return real
+        except OSError as error:
+            log.warning("clock file %s is unreadable (%s); using the real time", self.path, error)
+            return real
+        if not text:
+            return real
+        try:
+            return datetime.fromtimestamp(time.time() + float(text), UTC)
+        except ValueError:
+            pass
+        try:
+            instant = datetime.fromisoformat(text)
+        except ValueError:
+            log.warning("clock file %s holds neither seconds nor a time; using the real time",
+                        self.path)  # fmt: skip
+            return real
+        return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 
 def clock_from(path: Path | None) -> Clock:

@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     )
     clock_file: Path | None = Field(
         default=None,
-        description="Testing only: a file holding seconds to add to the time schedules read.",
+        description="Testing only: a file with seconds to add to the time, or an instant.",
     )
 
     @property

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.clock import OffsetFileClock
 from bot.reminding import due_for_auto_reminder
 from bot.runs import Reminder
 from bot.settings import Settings
@@ -89,3 +91,15 @@ def test_the_timetable_is_one_object() -> None:
     )  # fmt: skip
     assert table.digest is None and table.auto_remind == (5, 2)
     assert table.today(datetime(2026, 12, 6, 23, 30, tzinfo=UTC)) == date(2026, 12, 7)
+
+
+def test_the_clock_file_moves_or_sets_the_time(tmp_path: Path) -> None:
+    path = tmp_path / "clock"
+    clock = OffsetFileClock(path)
+    assert abs((clock.now() - datetime.now(UTC)).total_seconds()) < 5  # no file: real time
+    path.write_text("86400")
+    assert abs((clock.now() - datetime.now(UTC)).total_seconds() - 86400) < 5
+    path.write_text("2026-12-07T09:05:00+01:00")
+    assert clock.now() == datetime(2026, 12, 7, 8, 5, tzinfo=UTC)
+    path.write_text("next tuesday")
+    assert abs((clock.now() - datetime.now(UTC)).total_seconds()) < 5
