@@ -1,24 +1,25 @@
-"""Slash-command acks under load: the bot against a bare Bolt app, rounds alternating.
+"""Slash-command acks under a burst: the bot against a bare Bolt app, alternating.
 
-Both get signed `/invoices` requests at the same concurrency. The bot also does what
-it does for real after the ack (asks the providers, answers on the response_url); each
-bot round ends only once that work is done, so it cannot spill into the bare round.
+Both get the same burst of signed `/invoices` requests at the same concurrency. The bot
+also does what it does for real after the ack (asks the providers, answers on the
+response_url); the bot's half of a round ends only once that work is done, so it cannot
+spill into the bare app's half.
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from collections import deque
 from typing import Any
 
-from bench.processes import free_port, start
-from bench.report import Row, ms, percentile
+from bench.report import Figure, Target, ms, percentile
 from bench.world import World
 
+CONCURRENCY = 50
 
-async def _settle(world: World, urls: list[str]) -> None:
-    """Until every response_url of a burst has been used: every list was posted."""
+
+async def settle(world: World, urls: list[str], seconds: float = 120) -> None:
+    """Until every response_url of a load has been used: every list was posted."""
     hooks = world.emulator.response_urls.hooks
     waiting = deque(url.rsplit("/", 1)[1] for url in urls)
 
@@ -27,84 +28,49 @@ async def _settle(world: World, urls: list[str]) -> None:
             waiting.popleft()
         return not waiting
 
-    await world.emulator.wait_until(all_used, 120)
+    await world.emulator.wait_until(all_used, seconds)
 
 
-async def _round(world: World, url: str, requests: int, concurrency: int) -> dict[str, Any]:
+async def burst(world: World, url: str, requests: int) -> dict[str, Any]:
     """One burst; for the bot, also the seconds from its end until every list was posted."""
-    spec = world.command_load(url, requests, concurrency)
+    spec = world.command_load(url, requests, CONCURRENCY)
     result = await world.load(spec)
     if world.bot and url.startswith(world.bot.url):
         began = time.perf_counter()
-        await _settle(world, spec["response_urls"])
+        await settle(world, spec["response_urls"])
         result["settled"] = time.perf_counter() - began
     return result
 
 
-async def measure(world: World, *, requests: int, concurrency: int, rounds: int) -> list[Row]:
-    bot = world.bot or await world.start_bot()
-    port = free_port()
-    bare = await start(
-        "bare Bolt app",
-        [sys.executable, "-m", "bench.bare", str(port)],
-        f"http://127.0.0.1:{port}",
-        env=world.slack_env(),
-    )
-    world.stack.push_async_callback(bare.stop)
-    targets = {"bot": f"{bot.url}/slack/events", "bare": f"{bare.url}/slack/events"}
-    for url in targets.values():  # warm-up: connections, auth.test, provider tokens
-        await _round(world, url, min(200, requests), concurrency)
-    seen: dict[str, dict[str, Any]] = {
-        name: {"elapsed": 0.0, "latencies": [], "bad": 0, "settled": 0.0} for name in targets
-    }
-    for _ in range(rounds):
-        for name, url in targets.items():
-            result = await _round(world, url, requests, concurrency)
-            seen[name]["elapsed"] += result["elapsed"]
-            seen[name]["latencies"] += result["latencies"]
-            ok = result["statuses"].get("200", 0)
-            seen[name]["bad"] += requests - ok
-            seen[name]["settled"] = max(seen[name]["settled"], result.get("settled", 0.0))
-    throughput = {n: len(s["latencies"]) / s["elapsed"] for n, s in seen.items()}
-    p50 = {n: percentile(s["latencies"], 0.50) for n, s in seen.items()}
-    p99 = {n: percentile(s["latencies"], 0.99) for n, s in seen.items()}
-    errors = seen["bot"]["bad"] + seen["bare"]["bad"]
-    label = f"ack, {concurrency} concurrent"
-    return [
-        Row(
-            label,
-            "throughput",
-            f"{throughput['bot']:.0f} req/s",
-            f"{throughput['bare']:.0f} req/s",
-            throughput["bot"] / throughput["bare"],
-            ">= 0.80x",
-            throughput["bot"] >= 0.8 * throughput["bare"] and errors == 0,
-        ),
-        Row(
-            label,
-            "p50 latency",
-            ms(p50["bot"]),
-            ms(p50["bare"]),
-            p50["bot"] / p50["bare"],
-            "",
-            True,
-        ),
-        Row(
-            label,
-            "p99 latency",
-            ms(p99["bot"]),
-            ms(p99["bare"]),
-            p99["bot"] / p99["bare"],
-            "<= 1.25x",
-            p99["bot"] <= 1.25 * p99["bare"] and errors == 0,
-        ),
-        Row(
-            label,
-            f"every list posted, after a burst of {requests:,}",
-            f"{ms(seen['bot']['settled'])} after the last ack",
-            "",
-            None,
-            "",
-            True,
-        ),
-    ]
+class Ack:
+    def __init__(self, quick: bool) -> None:
+        self.requests = 500 if quick else 2000
+        self.label = f"ack burst, {self.requests:,} at {CONCURRENCY} concurrent"
+
+    async def prepare(self, world: World) -> None:
+        bot, bare = await world.bot_with(), await world.start_bare()
+        for url in (bot.url, bare.url):  # warm-up: connections, auth.test, provider tokens
+            await burst(world, f"{url}/slack/events", min(200, self.requests))
+
+    async def round(self, world: World) -> list[Figure]:
+        bot, bare = await world.bot_with(), await world.start_bare()
+        mine = await burst(world, f"{bot.url}/slack/events", self.requests)
+        limit = await burst(world, f"{bare.url}/slack/events", self.requests)
+        errors = sum(self.requests - r["statuses"].get("200", 0) for r in (mine, limit))
+        rate = {n: len(r["latencies"]) / r["elapsed"] for n, r in (("bot", mine), ("bare", limit))}
+        p50 = [ms(percentile(r["latencies"], 0.50)) for r in (mine, limit)]
+        p99 = [ms(percentile(r["latencies"], 0.99)) for r in (mine, limit)]
+        label = self.label
+        return [
+            Figure(label, "throughput", rate["bot"], "req/s", rate["bare"], Target(">=", 0.9)),
+            Figure(label, "p50 ack latency", p50[0], "ms", p50[1]),
+            Figure(label, "p99 ack latency", p99[0], "ms", p99[1], Target("<=", 1.25)),
+            Figure(
+                label,
+                "errors (bot and bare)",
+                errors,
+                "",
+                target=Target("==", 0, on="value", every_round=True),
+            ),
+            Figure(label, "every list posted, after the last ack", ms(mine["settled"]), "ms"),
+        ]

@@ -1,14 +1,20 @@
-"""`python -m bench.load SPEC_JSON`: a closed-loop HTTP load from a process of its own.
+"""`python -m bench.load < SPEC_JSON`: an HTTP load from a process of its own.
 
-`concurrency` workers send requests back to back until `requests` have been answered,
-and the timings go to stdout as JSON. Slash commands are signed as Slack signs them,
-each with its own response_url; GETs may carry a cookie.
+Closed loop (`concurrency`): that many workers send requests back to back until
+`requests` have been answered. Open loop (`rate`, `seconds`): request i is sent at
+start + i/rate whatever became of the earlier ones, as people type commands, and its
+latency counts from that scheduled moment, so a server that falls behind is not let
+off by a generator that waits for it. The timings go to stdout as JSON, with `sent`:
+each request's scheduled (open loop) or actual send time on `time.monotonic()`, the
+clock every process on the machine shares. Slash commands are signed as Slack signs
+them, each with its own response_url; GETs may carry a cookie.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import sys
 import time
 from typing import Any
@@ -39,10 +45,13 @@ def command_body(index: int, response_url: str, spec: dict[str, Any]) -> bytes:
 
 
 async def run(spec: dict[str, Any]) -> dict[str, Any]:
-    total: int = spec["requests"]
+    rate: float | None = spec.get("rate")
+    total: int = round(rate * spec["seconds"]) if rate else spec["requests"]
     hooks: list[str] = spec.get("response_urls") or []
     signer = SignatureVerifier(spec["signing_secret"]) if spec.get("signing_secret") else None
     latencies: list[float] = []
+    sent: list[float] = [math.nan] * total
+    late: list[float] = []  # open loop: how long after its schedule each request left
     statuses: dict[int, int] = {}
     failures: list[str] = []
     issued = expected = 0
@@ -51,10 +60,10 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     cookies = spec.get("cookies") or {}
     async with aiohttp.ClientSession(connector=connector, cookies=cookies) as http:
 
-        async def one(index: int) -> None:
+        async def one(index: int, scheduled: float | None = None) -> None:
             nonlocal expected
             if signer is None:
-                began = time.perf_counter()
+                began = time.monotonic()
                 async with http.get(spec["url"]) as response:
                     body = await response.read()
                 if expect and expect in body:
@@ -68,10 +77,14 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
                     "X-Slack-Request-Timestamp": stamp,
                     "X-Slack-Signature": signer.generate_signature(timestamp=stamp, body=body),
                 }
-                began = time.perf_counter()
+                began = time.monotonic()
                 async with http.post(spec["url"], data=body, headers=headers) as response:
                     await response.read()
-            latencies.append(time.perf_counter() - began)
+            if scheduled is not None:
+                late.append(began - scheduled)
+                began = scheduled
+            sent[index] = began
+            latencies.append(time.monotonic() - began)
             statuses[response.status] = statuses.get(response.status, 0) + 1
 
         async def worker() -> None:
@@ -84,12 +97,34 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
                 except (aiohttp.ClientError, TimeoutError) as error:
                     failures.append(repr(error))
 
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(spec["concurrency"])))
-        elapsed = time.perf_counter() - began
+        async def scheduled(index: int, at: float) -> None:
+            try:
+                await one(index, at)
+            except (aiohttp.ClientError, TimeoutError) as error:
+                failures.append(repr(error))
+
+        async def open_loop() -> None:
+            assert rate
+            start = time.monotonic() + 0.05
+            tasks = []
+            for index in range(total):
+                at = start + index / rate
+                if (wait := at - time.monotonic()) > 0:
+                    await asyncio.sleep(wait)
+                tasks.append(asyncio.create_task(scheduled(index, at)))
+            await asyncio.gather(*tasks)
+
+        began = time.monotonic()
+        if rate:
+            await open_loop()
+        else:
+            await asyncio.gather(*(worker() for _ in range(spec["concurrency"])))
+        elapsed = time.monotonic() - began
     return {
         "elapsed": elapsed,
         "latencies": latencies,
+        "sent": sent,
+        "late": late,
         "statuses": {str(k): v for k, v in statuses.items()},
         "failures": failures[:5],
         "failed": len(failures),

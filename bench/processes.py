@@ -47,6 +47,13 @@ class Child:
                 return int(line.split()[1])
         raise LookupError(field)
 
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the process has used so far (/proc/PID/stat)."""
+        stat = Path(f"/proc/{self.pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2 :].split()  # after the command's name
+        utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of stat(5)
+        return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
     def reset_peak_memory(self) -> bool:
         """Start `VmHWM` afresh (Linux's clear_refs 5); False where the kernel refuses."""
         try:

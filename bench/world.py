@@ -34,6 +34,7 @@ from bot.plugins import make_plugin_manager, providers, sandboxes
 from bot.store import Store
 from slack_emulator import EMULATOR, create_app
 from slack_emulator.client import Emulator
+from slack_emulator.directory import User
 
 TEAM, USER, ADMIN, CHANNEL, BILLING = "T0TEAM", "U0PAYER", "U0ADMIN", "C0GENERAL", "C0BILLING"
 
@@ -43,12 +44,14 @@ class World:
     stack: AsyncExitStack
     data_dir: Path
     signing_secret: str = field(default_factory=lambda: secrets.token_hex(16))
+    bot_settings: dict[str, str] = field(default_factory=dict)
     bot_token: str = field(default_factory=lambda: "xoxb-bench-" + secrets.token_hex(8))
     bot_url: str = field(default_factory=lambda: f"http://{HOST}:{free_port()}")
     slack_url: str = field(default_factory=lambda: f"http://{HOST}:{free_port()}")
     sandbox_urls: dict[str, str] = field(default_factory=dict)
     slack: Emulator | None = None
     bot: Child | None = None
+    bare: Child | None = None
     http: aiohttp.ClientSession | None = None
 
     @property
@@ -116,7 +119,8 @@ class World:
             raise RuntimeError(f"the load generator failed ({process.returncode})")
         return dict(json.loads(out))
 
-    def command_load(self, url: str, requests: int, concurrency: int) -> dict[str, Any]:
+    def command_load(self, url: str, requests: int, concurrency: int = 0) -> dict[str, Any]:
+        """Closed loop at `concurrency`; for an open loop add `rate` and `seconds`."""
         return {
             "url": url,
             "signing_secret": self.signing_secret,
@@ -137,8 +141,14 @@ class World:
             await self._connect_all(database, key_file.read_text())
         return database, key_file.read_text()
 
-    async def start_bot(self) -> Child:
-        """`invoicebot run` on the prepared database, kept running until the end."""
+    async def start_bot(self, **env: str) -> Child:
+        """`invoicebot run` on the prepared database, kept running until the end.
+
+        `env` overrides the bot's settings. It replaces a running bot: the local Slack
+        sends every command and click to `bot_url`.
+        """
+        if self.bot is not None:
+            await self.bot.stop()
         database, key = await self.prepared_database()
         port = int(self.bot_url.rsplit(":", 1)[1])
         self.bot = await start(
@@ -146,11 +156,61 @@ class World:
             [*invoicebot_command(), "run"],
             self.bot_url,
             ready_path="/healthz",
-            env=self.bot_env(port, database, key),
+            env={**self.bot_env(port, database, key), **env},
             cwd=self.data_dir,
         )
+        self.bot_settings = env
         self.stack.push_async_callback(self.bot.stop)
+        await self._warm_up()
         return self.bot
+
+    async def _warm_up(self) -> None:
+        """One list from one small provider: code paths, Slack and provider connections.
+
+        It reads nothing of i3D, whose big account some scenarios time from cold.
+        """
+        slack = self.emulator
+        reply = await slack.slash_command(USER, CHANNEL, "payfirma")
+        hook = slack.response_urls.hooks[str(reply.response_url).rsplit("/", 1)[1]]
+        await slack.wait_until(lambda: hook.uses > 0, 30)
+
+    async def bot_with(self, **env: str) -> Child:
+        """The bot with these settings: the running one if it has them, else a new one."""
+        if (
+            self.bot is None
+            or self.bot.process.returncode is not None
+            or (self.bot_settings != env)
+        ):
+            await self.start_bot(**env)
+        assert self.bot is not None
+        return self.bot
+
+    async def start_bare(self) -> Child:
+        """The limit for acks: `bench.bare`, kept running until the end."""
+        if self.bare is None:
+            port = free_port()
+            self.bare = await start(
+                "bare Bolt app",
+                [sys.executable, "-m", "bench.bare", str(port)],
+                f"http://{HOST}:{port}",
+                env=self.slack_env(),
+            )
+            self.stack.push_async_callback(self.bare.stop)
+        return self.bare
+
+    def add_users(self, count: int) -> list[str]:
+        """`count` more people in the local Slack's #general (ids U0BENCH01, ...)."""
+        workspace = self.emulator.workspace
+        general = workspace.resolve_channel(CHANNEL)
+        assert general is not None
+        made = []
+        for n in range(1, count + 1):
+            user_id = f"U0BENCH{n:02d}"
+            if user_id not in workspace.users:
+                workspace.users[user_id] = User(user_id, f"bench{n}", f"Bench User {n}")
+                general.members.append(user_id)
+            made.append(user_id)
+        return made
 
     async def _connect_all(self, database: Path, secret_key: str) -> None:
         store = Store(database, CredentialBox(secret_key))

@@ -115,6 +115,7 @@ class Invoice(BaseModel):
         is_credit: bool = False,
         url: str | None = None,
         payer: str | None = None,
+        payer_email: str | None = None,
     ) -> Invoice:
         """An invoice from values already of their exact types (`Money` built by `Money`'s
         own constructors, real dates): the fast path for big lists, which skips validating
@@ -139,6 +140,7 @@ class Invoice(BaseModel):
                 "is_credit": is_credit,
                 "url": url,
                 "payer": payer,
+                "payer_email": payer_email,
             },
         )
 

@@ -49,19 +49,42 @@ def iso_code(value: str) -> str:
     return code
 
 
+@lru_cache(maxsize=256)
+def _unit(currency: str) -> tuple[str, int]:
+    """The ISO code and the exponent of its minor unit (EUR: -2)."""
+    code = iso_code(currency)
+    return code, -minor_units(code)
+
+
 M = TypeVar("M", bound=BaseModel)
+
+
+_FIELDS_SET = BaseModel.__dict__["__pydantic_fields_set__"]
+_EXTRA = BaseModel.__dict__["__pydantic_extra__"]
+_PRIVATE = BaseModel.__dict__["__pydantic_private__"]
 
 
 def assembled(cls: type[M], values: dict[str, Any]) -> M:
     """A model from values that are already exactly what its fields hold, every field
     given: what `model_construct` does without its per-field default handling, which is
-    most of the cost of reading a big account (four models per invoice)."""
-    made = cls.__new__(cls)
+    most of the cost of reading a big account (four models per invoice). The slots are
+    set through their descriptors, past the frozen model's `__setattr__`."""
+    made = object.__new__(cls)
     object.__setattr__(made, "__dict__", values)
-    object.__setattr__(made, "__pydantic_fields_set__", set(values))
-    object.__setattr__(made, "__pydantic_extra__", None)
-    object.__setattr__(made, "__pydantic_private__", None)
+    every = _every_field(cls)
+    _FIELDS_SET.__set__(made, every if len(values) == len(every) else set(values))
+    _EXTRA.__set__(made, None)
+    _PRIVATE.__set__(made, None)
     return made
+
+
+@lru_cache(maxsize=64)
+def _every_field(cls: type[BaseModel]) -> set[str]:
+    """One set of field names, shared by every instance assembled with all its fields:
+    a set per invoice was a third of a big account's memory. Sharing is safe because
+    every name is already in it (pydantic only ever adds a field's name, and copies
+    the set before updating it in `model_copy`)."""
+    return set(cls.model_fields)
 
 
 class Money(BaseModel):
@@ -121,17 +144,22 @@ class Money(BaseModel):
     @classmethod
     def from_minor(cls, units: int | str, currency: str) -> Money:
         """From an integer count of minor units, e.g. cents; strings like "12345" too."""
-        if isinstance(units, str):
+        if units.__class__ is str:
             text = units.strip()
-            if not text.lstrip("-").isdigit():
+            if not (text.isdigit() or (text[:1] == "-" and text[1:].isdigit())):
                 raise ValueError(f"not a whole number of minor units: {units!r}")
             units = int(text)
-        code = iso_code(currency)
-        # A whole number of minor units is exact by construction: skipping the model's
-        # validation here makes reading a 10,000-invoice account a third faster.
-        return assembled(
-            cls, {"amount": Decimal(units).scaleb(-minor_units(code)), "currency": code}
+        code, exponent = _unit(currency)
+        # A whole number of minor units is exact by construction, so the model's
+        # validation is skipped: this is the hot path of reading a big account.
+        made = object.__new__(cls)
+        object.__setattr__(
+            made, "__dict__", {"amount": Decimal(units).scaleb(exponent), "currency": code}
         )
+        _FIELDS_SET.__set__(made, _every_field(cls))
+        _EXTRA.__set__(made, None)
+        _PRIVATE.__set__(made, None)
+        return made
 
     @classmethod
     def zero(cls, currency: str) -> Money:

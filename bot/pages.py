@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from html import escape
@@ -28,6 +29,33 @@ COOKIE_KEY = web.AppKey("cookie_key", bytes)
 SECURE_COOKIES = web.AppKey("secure_cookies", bool)
 BUSINESS = web.AppKey("business", str)
 """The team's business name as its customers know it ('' when not configured)."""
+
+
+class PaidPages:
+    """The landing page of paid payments, by what the browser showed to name its payment.
+
+    Paid is final, so its page never changes: a storm of payers reloading the page (or
+    landing twice) is answered from here without the database. At most `size` kept.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._kept: OrderedDict[tuple[str, str, str], str] = OrderedDict()
+
+    def get(self, key: tuple[str, str, str]) -> str | None:
+        html = self._kept.get(key)
+        if html is not None:
+            self._kept.move_to_end(key)
+        return html
+
+    def keep(self, key: tuple[str, str, str], html: str) -> None:
+        self._kept[key] = html
+        self._kept.move_to_end(key)
+        while len(self._kept) > self.size:
+            self._kept.popitem(last=False)
+
+
+PAID_PAGES = web.AppKey("paid_pages", PaidPages)
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;"
@@ -192,7 +220,29 @@ def _landing_payment(request: web.Request) -> Payment | None:
     return store.payment(payment_id) if payment_id else None
 
 
+def _landing_key(request: web.Request) -> tuple[str, str, str] | None:
+    """What names the payment in this request, as `_landing_payment` reads it."""
+    provider = request.match_info["provider"]
+    token = request.query.get("state")
+    if token:
+        return provider, "token", hash_token(token)
+    cookie = request.cookies.get(PAYMENT_COOKIE)
+    payment_id = verified_payment_id(request.app[COOKIE_KEY], cookie)
+    return (provider, "payment", payment_id) if payment_id else None
+
+
 async def landing(request: web.Request) -> web.Response:
+    key = _landing_key(request)
+    if key and (kept := request.app[PAID_PAGES].get(key)):
+        return web.Response(text=kept, content_type="text/html")
+    response, paid = await _landing(request)
+    if key and paid:
+        request.app[PAID_PAGES].keep(key, response.text or "")
+    return response
+
+
+async def _landing(request: web.Request) -> tuple[web.Response, bool]:
+    """The landing page, and whether it shows a paid payment (a page that stays)."""
     provider = request.match_info["provider"]
     payment = _landing_payment(request)
     if payment is None or payment.provider != provider:
@@ -201,7 +251,7 @@ async def landing(request: web.Request) -> web.Response:
             "<p>Nothing was changed. If you paid, the payment is still recorded as soon as "
             "the provider confirms it.</p>",
             status=400,
-        )
+        ), False
     payment = await request.app[SETTLEMENT].check(payment, landing_params=dict(request.query))
     brand = _brand(request, payment)
     summary = _summary(payment)
@@ -217,28 +267,30 @@ async def landing(request: web.Request) -> web.Response:
             body = (
                 f"<p>{said}</p>{summary}{reference}<p class=muted>Keep this for your records.</p>"
             )
-            return page("Thank you for your payment", body, tone="ok", brand=brand)
+            return page("Thank you for your payment", body, tone="ok", brand=brand), True
         title = "Invoices paid" if len(payment.invoice_ids) > 1 else "Invoice paid"
-        return page(title, summary + reference + "<p>Slack has been told.</p>", tone="ok")
+        return page(title, summary + reference + "<p>Slack has been told.</p>", tone="ok"), True
     if payment.state is PaymentState.FAILED:
         body = f"{summary}{_why(payment)}<p>Nothing was charged.</p>"
-        return page("Payment failed", body + _next_step(request, payment), tone="bad", brand=brand)
+        return page(
+            "Payment failed", body + _next_step(request, payment), tone="bad", brand=brand
+        ), False
     if payment.state is PaymentState.CANCELLED:
         body = f"{summary}<p>Nothing was charged.</p>{_next_step(request, payment)}"
-        return page("Payment cancelled", body, tone="bad", brand=brand)
+        return page("Payment cancelled", body, tone="bad", brand=brand), False
     if payment.state is PaymentState.SUPERSEDED:
         return page(
             "Paid through another payment",
             summary + "<p>This invoice has been paid through another payment, so "
             "this one is no longer needed. Nothing was charged through it.</p>",
             brand=brand,
-        )
+        ), False
     if payment.state is PaymentState.EXPIRED:
         return page(
             "This payment has ended",
             summary + "<p>No payment arrived through this link.</p>" + _next_step(request, payment),
             brand=brand,
-        )
+        ), False
     told = (
         f"{escape(request.app[BUSINESS] or 'The business')} is told as soon as it lands."
         if _customer(payment)
@@ -248,7 +300,7 @@ async def landing(request: web.Request) -> web.Response:
         "Not paid yet",
         summary + f"<p class=muted>The provider has not confirmed the payment yet. {told}</p>",
         brand=brand,
-    )
+    ), False
 
 
 @web.middleware

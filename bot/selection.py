@@ -37,8 +37,17 @@ def sort_key(invoice: Invoice, today: date) -> SortKey:
     The number is cut to `KEY_NUMBER_CHARS`: ties among absurdly long numbers then break
     on provider and id, and the key stays small enough to ride in a button.
     """
-    rank, day, number = people_order(invoice, today)
-    return (rank, day.toordinal(), number[:KEY_NUMBER_CHARS], invoice.provider, invoice.id)
+    return _keyed(invoice, today)[0]
+
+
+def _keyed(invoice: Invoice, today: date) -> tuple[SortKey, bool]:
+    """`sort_key` and whether the invoice is overdue, worked out once: a big account's
+    list asks both of every invoice."""
+    status, due = invoice.status, invoice.due
+    overdue = status is InvoiceStatus.OPEN and due is not None and due < today
+    rank = 0 if overdue else 1 if status is InvoiceStatus.OPEN else 2
+    day = (due or invoice.created or date.max).toordinal()
+    return (rank, day, invoice.number[:KEY_NUMBER_CHARS], invoice.provider, invoice.id), overdue
 
 
 class Side(StrEnum):
@@ -209,11 +218,10 @@ class Selection:
         self._to_collect = _Sums()
 
     def add(self, invoice: Invoice) -> None:
-        key = sort_key(invoice, self.today)
+        key, overdue = _keyed(invoice, self.today)
         self.total += 1
         if invoice.payable:
             sums = self._to_collect if invoice.provider in self.collecting else self._to_pay
-            overdue = invoice.is_overdue(self.today)
             sums.add(invoice.currency, invoice.amount_due.amount, key, overdue=overdue)
         elif invoice.is_credit and invoice.status is InvoiceStatus.OPEN:
             sums = self._to_collect if invoice.provider in self.collecting else self._to_pay

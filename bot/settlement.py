@@ -95,7 +95,7 @@ class Settlement:
         """Called after a settlement commits, e.g. to wake the outbox sender."""
         self.in_flight: set[str] = set()
         """Starts this process is making right now: never handed over as interrupted."""
-        self._checks: SingleFlight[None] = SingleFlight()
+        self._checks: SingleFlight[Payment | None] = SingleFlight()
 
     @property
     def store(self) -> Store:
@@ -140,14 +140,20 @@ class Settlement:
         """
         params = landing_params or {}
         askable = CHECKED | (LATE_EVIDENCE if params else frozenset())
-        if payment.state in askable or _watched(payment):
-            asked = (payment.id, tuple(sorted(params.items())))
-            await self._checks.run(asked, lambda: self._ask(payment, params))
-        current = self.store.payment(payment.id)
+        if not (payment.state in askable or _watched(payment)):
+            return payment  # nothing can change it: no need to read it again
+        asked = (payment.id, tuple(sorted(params.items())))
+        current = await self._checks.run(asked, lambda: self._ask(payment, params))
         assert current is not None
         return current
 
-    async def _ask(self, payment: Payment, landing_params: dict[str, str]) -> None:
+    async def _ask(self, payment: Payment, landing_params: dict[str, str]) -> Payment | None:
+        """The provider's word applied; the payment as it is now, read once for everyone
+        who asked at the same time (a thousand payers landing at once)."""
+        await self._ask_and_apply(payment, landing_params)
+        return self.store.payment(payment.id)
+
+    async def _ask_and_apply(self, payment: Payment, landing_params: dict[str, str]) -> None:
         try:
             provider = self.connections.get(payment.team_id, payment.provider)
             outcome = await provider.check_payment(

@@ -8,6 +8,7 @@ a racing poller or a second process can never apply the same transition twice.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sqlite3
 import time
@@ -769,6 +770,13 @@ class Store:
     def _open_url(self, value: str | None) -> str | None:
         if value is None or not value.startswith(SEALED) or self.box is None:
             return value
+        return self._opened(value)
+
+    @functools.lru_cache(maxsize=1024)  # noqa: B019 - one Store per process, kept for its life
+    def _opened(self, value: str) -> str | None:
+        """A sealed URL opened; kept, as a landing storm reads one payment a thousand times
+        and the same sealed text always opens to the same URL."""
+        assert self.box is not None
         return self.box.open_text(value[len(SEALED) :].encode())
 
     def _sealed_args(self, args: dict[str, Any]) -> dict[str, Any]:

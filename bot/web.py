@@ -38,6 +38,7 @@ from bot.settings import Settings
 from bot.settlement import Settlement
 from bot.slack import intake
 from bot.slack.app import make_bolt_app, make_web_client
+from bot.slack.errors import finish_listeners
 from bot.slack.services import Services
 from bot.snapshots import ForgetOnSettlement, Snapshots
 from bot.store import AUDIT_FLUSH_SECONDS, Store
@@ -58,6 +59,8 @@ SCHEDULER = web.AppKey("scheduler", Scheduler)
 VERIFIER = web.AppKey("verifier", SignatureVerifier)
 
 SLACK_EVENTS_PATH = "/slack/events"
+LISTENERS_GRACE = 10.0
+"""Seconds a stopping bot gives acked listeners to finish what they started."""
 NOTIFIER = "bot.notifier"
 
 
@@ -138,6 +141,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     )
     app[pages.PAYMENTS], app[pages.SETTLEMENT] = payments, settlement
     app[pages.SECURE_COOKIES] = settings.https
+    app[pages.PAID_PAGES] = pages.PaidPages()
     app[pages.BUSINESS] = settings.business_name or ""
     app[pages.COOKIE_KEY] = hashlib.sha256(b"invoicebot-landing-cookie:" + secret.encode()).digest()
     tasks = [
@@ -154,6 +158,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await finish_listeners(LISTENERS_GRACE)  # a list being posted still reaches Slack
         await session.close()
         store.close()
 

@@ -8,6 +8,8 @@ ending in a Slack-style `[json-pointer:...]`; an empty list means Slack would ac
 
 from __future__ import annotations
 
+import functools
+import json
 from typing import Any
 
 from slack_sdk.errors import SlackObjectFormationError
@@ -79,12 +81,27 @@ def block_problems(blocks: Any, *, limit: int, pointer: str = "/blocks") -> list
         if not isinstance(block, dict):
             problems.append(f"must be an object {where}")
             continue
-        problems += [f"{problem} {where}" for problem in _block_problems(block)]
+        problems += [f"{problem} {where}" for problem in _problems_of(block)]
         block_id = block.get("block_id")
         if block_id is not None and block_id in block_ids:
             problems.append(f"duplicate block_id `{block_id}` {where}")
         block_ids.add(block_id)
     return problems
+
+
+def _problems_of(block: dict[str, Any]) -> tuple[str, ...]:
+    """A block's problems, judged once per distinct block: the same list posted to many
+    response_urls (a burst of commands) is checked once, with the same verdict."""
+    try:
+        dumped = json.dumps(block, sort_keys=True)
+    except (TypeError, ValueError):
+        return tuple(_block_problems(block))
+    return _judged(dumped)
+
+
+@functools.lru_cache(maxsize=4096)
+def _judged(dumped: str) -> tuple[str, ...]:
+    return tuple(_block_problems(json.loads(dumped)))
 
 
 def _block_problems(block: dict[str, Any]) -> list[str]:

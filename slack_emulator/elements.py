@@ -8,7 +8,6 @@ choice that the element does not offer (an unknown option value) is refused up f
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from typing import Any
@@ -152,7 +151,7 @@ def action_for(block_id: str, element: dict[str, Any], entry: Entry | None, ts: 
 
 def with_ids(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A copy with the `block_id`s and `action_id`s Slack fills in when a sender omits them."""
-    filled = copy.deepcopy(blocks)
+    filled = json.loads(json.dumps(blocks))  # a deep copy, several times faster
     for index, block in enumerate(filled):
         seed = f"{index}:{json.dumps(block, sort_keys=True)}"
         block.setdefault("block_id", hashlib.sha256(seed.encode()).hexdigest()[:5])

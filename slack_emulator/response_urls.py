@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import time
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -38,6 +39,9 @@ class Hook:
     source: Message | None = None
     from_command: bool = False
     uses: int = 0
+    # `time.monotonic()` when the first POST was accepted (the same clock as every other
+    # process on the machine), so a benchmark can time command-to-answer.
+    first_used_at: float | None = None
     # Set once the acknowledgement of the request that issued this URL has been shown, so
     # a `respond()` racing its own ack replaces the ack's message instead of overtaking it.
     acked: asyncio.Event = field(default_factory=asyncio.Event)
@@ -87,6 +91,8 @@ class ResponseUrls:
         except SlackError as refused:
             return web.json_response(refused.body(), status=refused.status)
         hook.uses += 1
+        if hook.first_used_at is None:
+            hook.first_used_at = time.monotonic()
         return web.json_response({"ok": True})
 
     def respond(self, hook: Hook, payload: dict) -> Message | None:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.money import AmountError, minor_units, parse_amount, thousands_mark
+from bot.money import AmountError, Money, minor_units, parse_amount, thousands_mark
 
 
 @pytest.mark.parametrize(
@@ -129,3 +129,24 @@ def test_nothing_reads_as_a_different_number_of_digits(seed: int) -> None:
         assert isinstance(exponent, int) and -exponent <= places, typed
         digits = "".join(c for c in typed if c.isdigit()).lstrip("0")
         assert "".join(c for c in str(got) if c.isdigit()).lstrip("0") == digits, typed
+
+
+def test_a_built_invoice_holds_every_field_of_the_model() -> None:
+    """The fast path sets the model's dict itself: a field it forgot would be missing."""
+    from bot.models import Invoice, InvoiceStatus
+
+    cents = Money.from_minor("100", "EUR")
+    invoice = Invoice.built(
+        provider="p", id="1", number="N-1", amount_due=cents, total_incl_vat=cents,
+        status=InvoiceStatus.OPEN,
+    )  # fmt: skip
+    assert set(invoice.__dict__) == set(Invoice.model_fields)
+    assert invoice.payer_email is None
+
+
+def test_assembled_models_share_their_field_names_and_a_copy_leaves_them_alone() -> None:
+    one, two = Money.from_minor("100", "EUR"), Money.from_minor("250", "EUR")
+    assert one.model_fields_set is two.model_fields_set  # one set, not one per amount
+    changed = one.model_copy(update={"amount": Decimal("3.00")})
+    assert changed.amount == Decimal("3.00") and one.amount == Decimal("1.00")
+    assert one.model_fields_set == {"amount", "currency"}

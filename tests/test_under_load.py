@@ -160,3 +160,54 @@ async def test_under_a_steady_flood_each_follow_up_is_late_by_its_patience_not_m
     await asyncio.gather(*floods)
     assert len(late) == 8
     assert max(late) < 0.05 + 2 * 0.01 + 0.1  # patience, then at most two rounds of slots
+
+
+async def test_a_gap_between_acks_lets_one_follow_up_in_not_all_of_them() -> None:
+    acks = AckFirst(patience=5)
+    released: list[int] = []
+
+    async def follow_up(number: int) -> None:
+        await acks.turn()
+        released.append(number)
+
+    with acks.acking():
+        tasks = [asyncio.create_task(follow_up(n)) for n in range(5)]
+        await asyncio.sleep(0.01)
+    assert released == []
+    for _ in range(3):  # a request arrives on every pass: the gap closes at once
+        with acks.acking():
+            await asyncio.sleep(0)
+    assert len(released) <= 3
+    await asyncio.gather(*tasks)  # once acks stop arriving, the rest follow in order
+    assert released == [0, 1, 2, 3, 4]
+
+
+async def test_a_follow_up_with_no_ack_waiting_goes_at_once() -> None:
+    acks = AckFirst(patience=5)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    await acks.turn()
+    assert loop.time() - began < 0.01
+
+
+async def test_a_listener_answers_slack_when_it_acks_while_its_work_goes_on() -> None:
+    from slack_bolt.context.ack.async_ack import AsyncAck
+
+    from bot.slack.errors import shielded
+
+    finished = asyncio.Event()
+
+    async def listener(ack: AsyncAck) -> None:
+        await ack()
+        await asyncio.sleep(0.2)
+        finished.set()
+
+    ack = AsyncAck()
+    run = shielded(listener)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    await run(
+        ack=ack, body={"type": "block_actions"}, respond=None, client=None, command=None, event=None
+    )
+    assert loop.time() - began < 0.1 and ack.response is not None and not finished.is_set()
+    await asyncio.wait_for(finished.wait(), 1)

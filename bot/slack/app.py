@@ -52,6 +52,7 @@ def make_bolt_app(settings: Settings, client: AsyncWebClient, svc: Services) -> 
         client=client,
         signing_secret=signing_secret.get_secret_value() if signing_secret else "",
         request_verification_enabled=not settings.socket_mode,
+        process_before_response=True,  # listeners answer as soon as they ack: see `shielded`
     )
     app.error(on_error)
     use_pooled_respond(app, svc.connections.http)

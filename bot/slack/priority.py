@@ -1,53 +1,86 @@
-"""Acks first, by deadline: a follow-up yields to pending acks only until its own deadline.
+"""Acks first, follow-ups in the gaps, every follow-up by its deadline.
 
 Slack shows an error when a request is not acknowledged within 3 s, and a person
-expects the list within about a second of typing. Both are deadlines, so both are
-kept: a follow-up (the list posted to the response_url) waits while requests are
-still waiting for their ack, but never longer than `patience` (100 ms) after it asked
-for its turn. Under a steady flood the count of pending acks rarely reaches zero,
-which is why the wait is bounded by the follow-up's own deadline and not by idleness:
-nothing starves, and each list is late by at most `patience`.
+expects the list within about a second of typing. Both are deadlines, and under a
+burst the CPU cannot meet both at once, so acks come first: a follow-up (fetching and
+posting a list) takes its turn when no request is waiting for its ack, or when its
+own deadline (`patience` after it asked) has come, whichever is first.
 
-Posting the follow-ups (building and sending a list of several kilobytes) then goes
-through a fixed number of slots, so when many are released at once they do not all
-compete with the next acks for the CPU; the rest queue in arrival order (asyncio's
-semaphore is fair). Only the posting is bounded: a list waiting for its providers
-holds no slot, so slow providers cannot starve the others.
+Two rules keep this from starving either side:
+
+- Turns are handed out one per pass of the event loop. Each pass first reads every
+  request that has arrived, so a gap between acks lets one follow-up in, not all of
+  them at once; the next follow-up waits for the next gap.
+- The count of waiting requests is exact because listeners answer Slack the moment
+  they ack (see `bot.slack.errors.shielded`): a request stops counting as soon as its
+  ack is written, not 10 ms later. Under a steady load the bot has gaps, so lists go
+  at once; only a burst that saturates the CPU makes them wait, by at most `patience`.
+
+Posting the follow-ups then goes through a fixed number of slots, so lists whose
+deadline has come do not all compete with the next acks at once; the rest queue in
+arrival order (asyncio's semaphore is fair).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
 
 
 class AckFirst:
-    def __init__(self, patience: float = 0.1, slots: int = 32) -> None:
+    def __init__(self, patience: float = 1.0, slots: int = 32) -> None:
         self.patience = patience
         self.waiting = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._queue: deque[asyncio.Future[None]] = deque()
+        self._handing = False
         self._slots = asyncio.Semaphore(slots)
 
     @contextlib.contextmanager
     def acking(self) -> Iterator[None]:
-        """Around the handling of one Slack request, until its ack is ready."""
+        """Around the handling of one Slack request, until its ack is written."""
         self.waiting += 1
-        self._idle.clear()
         try:
             yield
         finally:
             self.waiting -= 1
             if not self.waiting:
-                self._idle.set()
+                self._hand_out()
 
     async def turn(self) -> None:
-        """Return once no request waits for its ack, or `patience` seconds from now."""
+        """Return in a gap between acks, or `patience` seconds from now."""
+        if not self.waiting and not self._queue:
+            return
+        mine = asyncio.get_running_loop().create_future()
+        self._queue.append(mine)
+        self._hand_out()
+        try:
+            async with asyncio.timeout(self.patience):  # no extra task, unlike wait_for
+                await mine
+        except TimeoutError:
+            pass
+        finally:
+            if not mine.done():
+                mine.cancel()
+                self._queue.remove(mine)
+
+    def _hand_out(self) -> None:
+        """Soon, if still no ack is waiting: the next follow-up's turn, then again."""
+        if not self._handing and self._queue:
+            self._handing = True
+            asyncio.get_running_loop().call_soon(self._next)
+
+    def _next(self) -> None:
+        self._handing = False
         if self.waiting:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.patience):  # no extra task, unlike wait_for
-                    await self._idle.wait()
+            return  # the last ack of the gap will hand out again
+        while self._queue:
+            head = self._queue.popleft()
+            if not head.done():
+                head.set_result(None)
+                break
+        self._hand_out()
 
     @contextlib.asynccontextmanager
     async def posting(self) -> AsyncIterator[None]:

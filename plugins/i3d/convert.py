@@ -72,20 +72,27 @@ def to_invoice(invoice: wire.Invoice) -> Invoice:
     invoice skips validating them again: this is the hot path of a big account."""
     currency = invoice.currency
     status = status_of(invoice)
+    total = _from_minor(invoice.amountIncVAT, currency)
+    remaining = invoice.remainingAmount
+    # An unpaid invoice's remainder is its total: one `Money` serves both (it is frozen).
+    due = total if remaining == invoice.amountIncVAT else _from_minor(remaining, currency)
     return Invoice.built(
         provider=PROVIDER_NAME,
         id=invoice.id,
         number=invoice.invoiceNumber,
         description=invoice.description,
-        amount_due=money(invoice.remainingAmount, currency),
-        total_incl_vat=money(invoice.amountIncVAT, currency),
-        total_excl_vat=money(invoice.amountExclVAT, currency),
+        amount_due=due,
+        total_incl_vat=total,
+        total_excl_vat=_from_minor(invoice.amountExclVAT, currency),
         created=_day(invoice.creationDate),
         due=_day(invoice.dueDate),
         paid_at=_when(invoice.paymentDate) if status is InvoiceStatus.PAID else None,
         status=status,
         is_credit=invoice.isCredit == 1,
     )
+
+
+_from_minor = Money.from_minor
 
 
 def to_method(method: wire.PaymentMethod) -> PaymentMethod:

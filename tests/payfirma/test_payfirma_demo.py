@@ -79,7 +79,10 @@ async def test_an_invoice_is_emailed_from_slack(
     listing = await pat.sees("Sam Okafor")
     await pat.clicks(listing, "send_email", value=button_value(listing, "send_email", "212949"))
     slack = demo.slack[EMULATOR]
-    await slack.wait_until(lambda: slack.modal("U0PAYER"))
+    # The dialog opens saying "Looking up…", then becomes the form once the provider answers.
+    await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "'block_id': 'to'" in str(m.definition)
+    )
     await slack.submit_view("U0PAYER", values={"to": {"value": "ap@harbourlabs.example"}})
     sandbox = demo.sandboxes["payfirma"][SANDBOX]
     sent = await slack.wait_until(lambda: sandbox.emails)

@@ -3,6 +3,9 @@ confirmation in the billing channel, and the payer's message settled."""
 
 from __future__ import annotations
 
+from aiohttp.test_utils import TestServer
+
+from plugins.i3d.sandbox import SANDBOX
 from tests.scenario.harness import Harness, Screen, find, pay_in_browser, text_of
 
 
@@ -96,3 +99,21 @@ async def test_paying_several_invoices_of_one_provider_together(harness: Harness
     menu = Screen(await h.next_response(key), key)
     assert "*Total: €459.80*" in text_of(menu.message)  # €121 + €363 less a €24.20 credit
     assert "INV-24-0101" in text_of(menu.message) and "INV-24-0087" in text_of(menu.message)
+
+
+async def test_get_link_after_the_menu_asks_the_provider_once(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """The menu fetched the offer; Get link registers it and asks nothing again."""
+    h = harness
+    menu = await open_menu(h)
+    menu = await choose(h, menu, "choose_method", "10")
+    menu = await choose(h, menu, "choose_issuer", "INGBNL2A")
+    sandbox = i3d_sandbox.app[SANDBOX]
+    before = len(sandbox.requests)
+    key = await h.click(menu, "get_link")
+    link = await h.next_response(key)
+    assert find(link, "open_link", lambda e: True)[1]["url"]
+    assert [seen.path for seen in list(sandbox.requests)[before:]] == [
+        "/v3/account/invoice/pay/register"
+    ]

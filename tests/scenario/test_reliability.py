@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
+import pytest
 from aiohttp.test_utils import TestServer
 
+from bot.pages import PAYMENT_COOKIE
 from bot.web import OUTBOX, POLLER, STORE
 from plugins.i3d.sandbox import SANDBOX
 from tests.scenario.conftest import BotFactory
@@ -112,3 +115,40 @@ async def test_a_burst_of_identical_commands_is_answered_from_one_provider_fetch
     lists = await asyncio.gather(*(harness.screen_after(screen) for _, screen, _ in answers))
     assert all("INV-24-0101" in text_of(shown.message) for shown in lists)
     assert state.count("GET", "/v3/account/invoice") - before < 20
+
+
+async def test_a_bot_stopping_right_after_an_ack_still_posts_that_list(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """A deploy stops the bot between a command's ack and its list: the list still comes."""
+    h = harness
+    i3d_sandbox.app[SANDBOX].latency = 0.3
+    _, screen, _ = await h.command("")
+    await h.bot.close()
+    (listing,) = h.answers(screen.response_url_id)
+    assert "INV-24-0101" in text_of(listing)
+
+
+async def test_a_paid_landing_page_reloaded_is_served_without_the_database(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Paid is final: a storm of reloads reads nothing again; a stranger's browser (no
+    cookie, a forged one) still gets nothing but the refusal."""
+    h = harness
+    _, pay_url = await get_link(h)
+    landing, page = await pay_in_browser(h.http, pay_url)
+    assert "Invoice paid" in page
+    store = h.bot.app[STORE]
+    reads: list[str] = []
+    real = store.payment
+    monkeypatch.setattr(store, "payment", lambda pid: reads.append(pid) or real(pid))
+    for _ in range(20):
+        async with h.http.get(landing) as again:
+            assert "Invoice paid" in await again.text()
+    assert reads == []
+    async with aiohttp.ClientSession() as stranger:
+        async with stranger.get(landing) as theirs:
+            assert theirs.status == 400 and "Invoice paid" not in await theirs.text()
+        forged = {PAYMENT_COOKIE: "someone-else.0000"}
+        async with stranger.get(landing, cookies=forged) as theirs:
+            assert theirs.status == 400

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import aiohttp
 from aiohttp.test_utils import TestServer
 
+from bot import web as web_module
 from bot.models import PaymentState
 from bot.web import OUTBOX, POLLER, STORE
 from plugins.i3d.sandbox import SANDBOX
@@ -120,10 +122,12 @@ async def test_two_opened_links_one_payment_credits_the_last_opened_and_tells_th
 
 
 async def test_a_start_whose_provider_call_is_cut_off_by_a_shutdown_blocks_nothing(
-    harness: Harness, start_bot: BotFactory, i3d_sandbox: TestServer
+    harness: Harness, start_bot: BotFactory, i3d_sandbox: TestServer, monkeypatch: Any
 ) -> None:
-    """The bot stops while i3D is registering the payment (kill -9: tests/scenario/
-    test_killed.py): after the restart the next click gives a link."""
+    """The bot stops while i3D is registering the payment and the call outlasts the
+    stop's grace (kill -9: tests/scenario/test_killed.py): after the restart the next
+    click gives a link."""
+    monkeypatch.setattr(web_module, "LISTENERS_GRACE", 0.2)
     h = harness
     state = i3d_sandbox.app[SANDBOX]
     state.hang_seconds = 5
