@@ -49,6 +49,11 @@ class Access:
             self.settings.admin_group
         )
 
+    async def payers(self) -> frozenset[str]:
+        """Whom reminders about payables go to: the payers, or the admins if none is set."""
+        chosen = self.settings.payers | await self._members(self.settings.payer_group)
+        return chosen or self.settings.admins | await self._members(self.settings.admin_group)
+
     async def may_pay(self, user_id: str) -> bool:
         """Payers and admins may pay."""
         if user_id in self.settings.payers:

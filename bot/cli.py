@@ -1,4 +1,4 @@
-"""`invoicebot run | plugins | secret-key`."""
+"""`invoicebot run | demo | migrate | plugins | secret-key`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import contextlib
 import gc
 import json
 import logging
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -45,6 +46,24 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 LISTEN_BACKLOG = 2048
 """Connections the kernel queues before the bot accepts them (capped by somaxconn)."""
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Bring the database's tables up to this version, then exit: run it before starting
+    a new version (`invoicebot run` migrates too, but a rollout should not wait on it)."""
+    from sqlite_utils import Database
+
+    from bot.store import migrate
+
+    path = args.database or os.environ.get("INVOICEBOT_DATABASE") or "invoicebot.sqlite"
+    db = Database(path)
+    try:
+        db.execute("PRAGMA busy_timeout = 5000")
+        applied = migrate(db)
+    finally:
+        db.close()
+    print(f"{path}: applied {', '.join(applied)}" if applied else f"{path}: up to date")
+    return 0
 
 
 def cmd_secret_key(args: argparse.Namespace) -> int:
@@ -148,6 +167,13 @@ def parser() -> argparse.ArgumentParser:
         "INVOICEBOT_PLUGINS, or unavailable (with the import error)",
     )
     plugins.set_defaults(func=cmd_plugins)
+    migrate = sub.add_parser(
+        "migrate", help="bring the database up to this version's tables, then exit"
+    )
+    migrate.add_argument(
+        "--database", help="the database (default: INVOICEBOT_DATABASE, else invoicebot.sqlite)"
+    )
+    migrate.set_defaults(func=cmd_migrate)
     key = sub.add_parser("secret-key", help="print a new INVOICEBOT_SECRET_KEY")
     key.set_defaults(func=cmd_secret_key)
     return root

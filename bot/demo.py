@@ -14,8 +14,9 @@ import shutil
 import signal
 import socket
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pluggy
 from aiohttp import web
@@ -46,6 +47,8 @@ class DemoOptions:
     port: int
     data_dir: Path
     reset: bool = False
+    schedules: dict[str, Any] = field(default_factory=dict)
+    """Settings of the digest and reminders (`bot.timetable`); the defaults otherwise."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,7 @@ async def start_demo(stack: AsyncExitStack, options: DemoOptions, pm: pluggy.Plu
         poll_first_delay=2.0,
         poll_max_delay=30.0,
         _env_file=None,
+        **options.schedules,
     )
     bot = create_app(settings, pm)
     await _serve(stack, bot, bot_port)

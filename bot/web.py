@@ -26,6 +26,7 @@ from bot import pages, redaction
 from bot.access import Access
 from bot.approvals import Approvals
 from bot.checkout import Checkout
+from bot.clock import clock_from
 from bot.connections import Connections
 from bot.credentials import CredentialBox
 from bot.notifier import SlackNotifier
@@ -33,6 +34,7 @@ from bot.outbox import OutboxSender
 from bot.payments import Payments
 from bot.plugins import providers
 from bot.poller import Poller
+from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.settlement import Settlement
 from bot.slack import approvals as slack_approvals
@@ -54,6 +56,7 @@ BOLT = web.AppKey("bolt", AsyncApp)
 SERVICES = web.AppKey("services", Services)
 POLLER = web.AppKey("poller", Poller)
 OUTBOX = web.AppKey("outbox", OutboxSender)
+SCHEDULER = web.AppKey("scheduler", Scheduler)
 
 VERIFIER = web.AppKey("verifier", SignatureVerifier)
 
@@ -105,12 +108,24 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         access=Access(settings, client),
         approvals=approvals,
         snapshots=Snapshots(fresh=settings.snapshot_seconds),
+        clock=clock_from(settings.clock_file),
     )
     pm.register(ForgetOnSettlement(svc.snapshots), name=f"snapshots.{id(svc.snapshots)}")
     sender = OutboxSender(store, make_web_client(settings, session, retries=False), session)
     settlement.after_settled.append(sender.wake.set)
     approvals.after_change.append(sender.wake.set)
     poller = Poller(settlement)
+    scheduler = Scheduler(
+        runs=svc.runs,
+        connections=connections,
+        snapshots=svc.snapshots,
+        access=svc.access,
+        timetable=settings.timetable,
+        clock=svc.clock,
+        billing_channel=settings.billing_channel,
+        wake=sender.wake.set,
+    )
+    svc.runs.release_run_claims()
     settlement.reconcile_interrupted(started_before=time.time())
     store.release_outbox_claims()
     app[STORE], app[HTTP], app[SERVICES], app[POLLER], app[OUTBOX] = (
@@ -120,6 +135,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         poller,
         sender,
     )
+    app[SCHEDULER] = scheduler
     app[BOLT] = make_bolt_app(settings, client, svc)
     # In Socket Mode Slack sends nothing over HTTP: a random secret refuses every request.
     signing = settings.slack_signing_secret
@@ -138,6 +154,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(sender.run_forever(), name="outbox sender"),
         asyncio.create_task(_flush_audit_forever(store), name="audit flusher"),
         asyncio.create_task(slack_approvals.watch_forever(svc, client), name="approvals"),
+        asyncio.create_task(scheduler.run_forever(), name="schedules"),
     ]
     try:
         yield

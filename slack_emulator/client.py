@@ -18,6 +18,7 @@ from slack_emulator.clock import Clock
 from slack_emulator.delivery import BotLink, BotReply
 from slack_emulator.directory import Channel
 from slack_emulator.elements import UserActionError
+from slack_emulator.files import Files
 from slack_emulator.modals import OpenView, Surfaces
 from slack_emulator.response_urls import ResponseUrls
 from slack_emulator.submissions import apply_ack, fill, missing_required
@@ -51,6 +52,7 @@ class Emulator:
         self.public_url = public_url
         self.calls: list[ApiCall] = []
         self.faults = Faults()
+        self.files = Files()
 
     # What a user sees -------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from aiohttp import web
 from slack_emulator.calls import ApiCall, SlackError
 from slack_emulator.chat_methods import CHAT_METHODS
 from slack_emulator.directory_methods import DIRECTORY_METHODS
+from slack_emulator.files import FILE_METHODS, UPLOAD_PATH, receive_upload
 from slack_emulator.modals import Surfaces
 from slack_emulator.view_methods import VIEW_METHODS
 from slack_emulator.workspace import Workspace
@@ -113,14 +114,17 @@ class WebApi:
                 error = "ratelimited" if fault.status == 429 else "internal_error"
                 raise SlackError(error, status=fault.status)
             implementation = METHODS.get(method)
-            if implementation is None:
+            if implementation is None and method not in FILE_METHODS:
                 raise SlackError("unknown_method", req_method=method)
             if method == "chat.postMessage" and not self._post_allowed(str(args.get("channel"))):
                 headers = {"Retry-After": "1"}
                 raise SlackError("ratelimited", status=429)
             if method.startswith("views."):
                 await self._after_pending_submissions()
-            body = implementation(emulator.workspace, emulator.surfaces, args)
+            if implementation is None:
+                body = FILE_METHODS[method](emulator, args)
+            else:
+                body = implementation(emulator.workspace, emulator.surfaces, args)
         except SlackError as refused:
             body, status = refused.body(), refused.status
         warnings = list(body.get("response_metadata", {}).get("warnings", [])) if body["ok"] else []
@@ -160,3 +164,8 @@ def add_routes(app: web.Application, emulator: Emulator) -> None:
     api = WebApi(emulator)
     app.router.add_route("GET", "/api/{method}", api.handle)
     app.router.add_route("POST", "/api/{method}", api.handle)
+
+    async def upload(request: web.Request) -> web.Response:
+        return await receive_upload(request, emulator)
+
+    app.router.add_post(UPLOAD_PATH, upload)

@@ -46,3 +46,9 @@ def test_what_the_app_listens_to_is_enabled(manifest: dict[str, Any]) -> None:
     assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert "commands" in manifest["oauth_config"]["scopes"]["bot"]
+
+
+def test_the_records_export_may_upload_files(manifest: dict[str, Any]) -> None:
+    """`/invoices export` shares CSV files (files.getUploadURLExternal and
+    files.completeUploadExternal need `files:write`)."""
+    assert "files:write" in manifest["oauth_config"]["scopes"]["bot"]

@@ -11,9 +11,20 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.settings import Settings
-from bot.slack import actions, approvals, commands, connect, customers, home, new_invoice
+from bot.slack import (
+    actions,
+    approvals,
+    commands,
+    connect,
+    customers,
+    home,
+    new_invoice,
+    records,
+    reminders,
+)
+from bot.slack.blocks.digest import DIGEST_PREFIX
 from bot.slack.errors import on_error
-from bot.slack.responses import use_pooled_respond
+from bot.slack.responses import answer_digest_clicks_in_messages, use_pooled_respond
 from bot.slack.services import Services
 
 
@@ -46,6 +57,7 @@ def make_bolt_app(settings: Settings, client: AsyncWebClient, svc: Services) -> 
     )
     app.error(on_error)
     use_pooled_respond(app, svc.connections.http)
+    answer_digest_clicks_in_messages(app, DIGEST_PREFIX)
     commands.register(app, svc)
     actions.register(app, svc)
     connect.register(app, svc)
@@ -53,4 +65,6 @@ def make_bolt_app(settings: Settings, client: AsyncWebClient, svc: Services) -> 
     new_invoice.register(app, svc)
     home.register(app, svc)
     approvals.register(app, svc)
+    reminders.register(app, svc)
+    records.register(app, svc)
     return app

@@ -28,11 +28,14 @@ from bot.slack.connect import connect_modal
 from bot.slack.errors import said, shielded
 from bot.slack.listing import listing_message
 from bot.slack.new_invoice import new_invoice_modal
+from bot.slack.records import on_export, on_history
 from bot.slack.services import Services
 from bot.slack.subcommands import (
     HELP_LINES,
     Connect,
+    Export,
     Help,
+    History,
     ListInvoices,
     NewInvoice,
     PayInvoice,
@@ -179,6 +182,7 @@ async def on_invoices(
             svc.store.audit("refused.pay", team_id=team_id, user_id=user_id, subject=request.number)
             await respond(**notice(PAY_REFUSAL))
             return
+        svc.store.audit("payment.menu", team_id=team_id, user_id=user_id, subject=request.number)
         await respond(**await _pay_invoice(svc, team_id, request.number))
         return
     if isinstance(request, Status):
@@ -190,6 +194,14 @@ async def on_invoices(
         refusal = await open_settings(svc, client, team_id, user_id, command["trigger_id"])
         if refusal:
             await respond(**notice(refusal))
+        return
+    if isinstance(request, Export):
+        await ack()
+        await on_export(svc, respond, client, team_id, user_id, request)
+        return
+    if isinstance(request, History):
+        await ack()
+        await on_history(svc, respond, team_id, user_id, request.number)
 
 
 def register(app: AsyncApp, svc: Services) -> None:

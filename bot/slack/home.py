@@ -20,9 +20,22 @@ from bot.invoices import Listing, Page, Side, SortKey, Window, gather_pages
 from bot.models import Invoice, InvoiceQuery, InvoiceStatus, Payment, PaymentState, today_utc
 from bot.provider import Direction, Provider
 from bot.selection import Totals
+from bot.slack import values
 from bot.slack.approvals_gate import label_pay_buttons
 from bot.slack.blocks.approvals import home_section
-from bot.slack.blocks.kit import Block, Ids, context, day, divider, escape, fields, header, section
+from bot.slack.blocks.kit import (
+    Block,
+    Ids,
+    actions,
+    button,
+    context,
+    day,
+    divider,
+    escape,
+    fields,
+    header,
+    section,
+)
 from bot.slack.blocks.listing import invoice_blocks
 from bot.slack.errors import shielded
 from bot.slack.responses import answer_home_clicks_in_messages
@@ -197,6 +210,10 @@ def home_blocks(
         ]
         blocks += _due(ids, found, today, may_pay)
     settlements = [divider(ids), *(approvals or []), *_settlements(ids, ledger, user_id, titles)]
+    if may_pay:
+        settlements.append(
+            actions(ids, [button("Export records (CSV)", values.EXPORT)], name="records")
+        )
     footer = context(ids, "Everything else: `/invoices` in any channel.")
     room = HOME_BLOCKS - len(settlements) - 1
     if len(blocks) > room:  # never expected with the limits above; cut whole invoices
