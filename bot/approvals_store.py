@@ -151,6 +151,38 @@ class ApprovalStore:
         ).fetchall()
         return [row[0] for row in rows]
 
+    def decisions(self, request_id: str) -> list[Row]:
+        """Each person's decision (user_id, decision, reason, at), in the order made."""
+        return self._rows(
+            "SELECT user_id, decision, reason, at FROM approval_decisions WHERE request_id = ? "
+            "ORDER BY at, rowid",
+            [request_id],
+        )
+
+    def for_number(self, team_id: str, number: str) -> list[Row]:
+        """Every request that names the invoice printed `number`, oldest first."""
+        rows = self._rows(
+            "SELECT r.* FROM approval_requests r WHERE r.team_id = ? AND EXISTS "
+            "(SELECT 1 FROM json_each(r.invoice_numbers) n WHERE n.value = ?) "
+            "ORDER BY r.created_at",
+            [team_id, number],
+        )
+        return [self._request(row) for row in rows]
+
+    def approved_before(self, team_id: str, binding_key: str, moment: float) -> Row | None:
+        """The newest request for exactly this payment that was approved before `moment`."""
+        rows = self._rows(
+            "SELECT * FROM approval_requests WHERE team_id = ? AND binding_key = ? "
+            "AND decided_at <= ? AND state IN ('approved', 'expired') "
+            "ORDER BY decided_at DESC",
+            [team_id, binding_key, moment],
+        )
+        for row in rows:
+            request = self._request(row)
+            if len(request["approved_by"]) >= request["needed"]:
+                return request
+        return None
+
     def add_message(self, request_id: str, user_id: str, channel: str, ts: str) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO approval_messages (request_id, user_id, channel, ts) "

@@ -206,3 +206,26 @@ def test_a_saved_policy_overrides_the_seed_and_is_audited(approvals: Approvals) 
     assert approvals.policy("T0OTHER").needs("i3d", eur("600.00")) is not None
     entry = approvals.store.audit_log()[0]
     assert (entry.action, entry.user_id) == ("approvals.policy_saved", "U0ADMIN")
+
+
+def test_the_export_and_the_history_name_who_approved(approvals: Approvals) -> None:
+    from datetime import UTC, datetime
+
+    from bot.approvals_record import approvals_for
+    from bot.history import story
+    from bot.models import Payment
+
+    request_id = ask(approvals, "1427.80")
+    approvals.decide(request_id, TEAM, "U0FINANCE", approve=True)
+    paid = Payment(
+        team_id=TEAM, provider="i3d", invoice_ids=("410007",), invoice_numbers=("INV-24-0104",),
+        amount=eur("1427.80"), method_id="10", method_name="iDEAL", user_id="U0PAYER",
+        created_at=datetime.now(UTC),
+    )  # fmt: skip
+    (line,) = approvals_for(approvals.store, paid)
+    assert line.startswith("U0FINANCE at 20")
+    other = paid.model_copy(update={"amount": eur("1452.00")})
+    assert approvals_for(approvals.store, other) == [], "approved for another total"
+    said = [e.text for e in story(approvals.store, TEAM, "INV-24-0104", {"i3d": "i3D.net"})]
+    assert any("<@U0PAYER> asked for approval of €1,427.80" in text for text in said)
+    assert "<@U0FINANCE> approved" in said

@@ -129,3 +129,16 @@ async def test_a_request_a_stop_cut_short_still_reaches_its_approvers_once(
     opened = [c.args["users"] for c in h.slack.called("conversations.open")]
     assert sorted(opened) == ["U0FINANCE", "U0PAYER"]
     assert len(h.slack.posted_to("C0BILLING")) == 1
+
+
+async def test_the_history_of_an_invoice_tells_its_approval(harness: Harness) -> None:
+    h = harness
+    await ask(h, "INV-24-0104", "Rack")
+    fran = dm_to(h, "U0FINANCE")
+    assert fran is not None
+    await h.click(Screen(fran, "-"), blocks.APPROVE, user="U0FINANCE")
+    await h.wait_for(lambda: h.slack.called("chat.update"))
+    _, screen, _ = await h.command("history INV-24-0104")
+    told = text_of((await h.screen_after(screen)).message)
+    assert "<@U0PAYER> asked for approval of €1,427.80 (“Rack”)" in told
+    assert "<@U0FINANCE> approved" in told
