@@ -45,10 +45,23 @@ class Access:
         self._groups[(team_id, group_id)] = (time.monotonic(), members)
         return members
 
+    async def group_members(self, team_id: str, group_id: str) -> frozenset[str]:
+        """A user group's members (cached for a minute; empty when it cannot be read)."""
+        return await self._members(team_id, group_id)
+
     async def may_administer(self, team_id: str, user_id: str) -> bool:
         return user_id in self.teams.people(team_id, ADMINS) or user_id in await self._members(
             team_id, self.teams.group(team_id, ADMIN_GROUP)
         )
+
+    async def _chosen(self, team_id: str, people: str, group: str) -> frozenset[str]:
+        found = await self._members(team_id, self.teams.group(team_id, group))
+        return self.teams.people(team_id, people) | found
+
+    async def payers(self, team_id: str) -> frozenset[str]:
+        """Whom reminders about payables go to: the payers, or the admins if none is set."""
+        chosen = await self._chosen(team_id, PAYERS, PAYER_GROUP)
+        return chosen or await self._chosen(team_id, ADMINS, ADMIN_GROUP)
 
     async def may_pay(self, team_id: str, user_id: str) -> bool:
         """Payers and admins may pay."""

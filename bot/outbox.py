@@ -15,7 +15,6 @@ messages and adopts it if Slack did post it. The HTTP client underneath never re
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Any
@@ -29,6 +28,10 @@ from bot.workspaces import BotTokens
 
 SETTLEMENT_EVENT = "invoicebot_settlement"
 """Message metadata `event_type` on each confirmation (set by `bot.notifier`)."""
+DIGEST_EVENT = "invoicebot_digest"
+"""Message metadata `event_type` on each scheduled digest (set by `bot.scheduler`)."""
+MARKED_EVENTS = {SETTLEMENT_EVENT: "settlement_id", DIGEST_EVENT: "run"}
+"""Posts that must appear once, and the payload field that names each one."""
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +87,20 @@ class GiveUp(Exception):
 
 
 def marker(item: OutboxItem) -> str | None:
-    """The settlement id a post is marked with, if it is one to post only once."""
+    """What a post that must appear only once is marked with (`event_type:key`), if it is
+    one: a settlement's confirmation, a digest's period."""
     if item.method != "chat.postMessage":
         return None
-    payload = (item.args.get("metadata") or {}).get("event_payload") or {}
-    value = payload.get("settlement_id")
-    return str(value) if value else None
+    return _mark(item.args.get("metadata"))
+
+
+def _mark(metadata: Any) -> str | None:
+    if not isinstance(metadata, dict):
+        return None
+    event = metadata.get("event_type")
+    field = MARKED_EVENTS.get(str(event))
+    value = (metadata.get("event_payload") or {}).get(field) if field else None
+    return f"{event}:{value}" if value else None
 
 
 class OutboxSender:
@@ -181,12 +192,7 @@ class OutboxSender:
                     return None
                 raise Retry(f"looking for an earlier post: {retry}", retry.after) from None
             for message in page.get("messages") or []:
-                metadata = message.get("metadata") or {}
-                payload = metadata.get("event_payload") or {}
-                if (
-                    metadata.get("event_type") == SETTLEMENT_EVENT
-                    and str(payload.get("settlement_id")) == mark
-                ):
+                if _mark(message.get("metadata")) == mark:
                     return str(message.get("ts"))
             cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
             if not cursor:
@@ -266,5 +272,10 @@ class OutboxSender:
             except Exception:
                 log.exception("outbox round failed; trying again")
             self.wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), tick)
+            # Not `wait_for`: on Python 3.11 it can swallow a cancellation that arrives as
+            # the event is set, and the sender would then never stop.
+            waiter = asyncio.ensure_future(self.wake.wait())
+            try:
+                await asyncio.wait([waiter], timeout=tick)
+            finally:
+                waiter.cancel()

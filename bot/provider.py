@@ -164,7 +164,13 @@ class Provider(ABC):
         raise ProviderError(f"{self.title} cannot create invoices.")
 
     async def send_invoice(self, invoice_id: str, to: str | None = None) -> str:
-        """E-mail the invoice to `to`, or to the recipient on file; return the address used."""
+        """E-mail the invoice to `to`, or to the recipient on file; return the address used.
+
+        Also how an overdue customer is reminded (`to` None): a receivable provider whose
+        capabilities say `send_by_email` gets **Send reminder** and automatic reminders.
+        Raise `ProviderUnavailable` when the answer is lost (the reminder is then counted,
+        never sent twice the same day), another `ProviderError` when it was refused.
+        """
         raise ProviderError(f"{self.title} cannot send invoices by e-mail.")
 
 

@@ -6,18 +6,37 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.approvals_policy import Policy, PolicyError
+from bot.timetable import (
+    BadTimetable,
+    Timetable,
+    parse_auto_remind,
+    parse_slot,
+    parse_time,
+    parse_zone,
+)
 
 CommaList = Annotated[frozenset[str], NoDecode]
 BOT_SCOPES = (
     "commands",
     "chat:write",
     "chat:write.public",
+    "im:write",
     "channels:history",
     "groups:history",
     "users:read",
     "usergroups:read",
+    "files:write",
 )
 """What the bot asks for at install; `manifest.yml` declares the same list."""
 
@@ -92,10 +111,72 @@ class Settings(BaseSettings):
         default="receivables",
         description="Which failed or cancelled payments the billing channel hears about.",
     )
+    approvals: str = Field(
+        default="",
+        description=(
+            "Approval brackets until an admin saves them in Slack: one per line or `;`, "
+            "`[provider] CURRENCY MINIMUM NEEDED APPROVER,…` (user ids U…, user groups S…), "
+            "e.g. `EUR 500 1 U0ALEX,S0FINANCE; EUR 5000 2 U0ALEX,U0BEA,S0FINANCE`."
+        ),
+    )
+    approval_hours: float = Field(
+        default=24.0, gt=0, description="Hours an approval (or a request) stays good for."
+    )
     trust_proxy: bool = Field(
         default=False,
         description="Believe X-Forwarded-Proto and X-Forwarded-For (behind a reverse proxy).",
     )
+    timezone: str = Field(
+        default="UTC",
+        description="The workspace's IANA time zone for schedules (Slack's API gives none).",
+    )
+    digest: str = Field(
+        default="mon 09:00",
+        description="When the billing channel gets its digest: 'mon 09:00', 'daily 09:00', off.",
+    )
+    reminder_time: str = Field(
+        default="09:00", description="When each day's reminders go out, in `timezone`."
+    )
+    due_reminder_days: int = Field(
+        default=3,
+        ge=0,
+        description="DM payers daily from this many days before a payable falls due; 0: off.",
+    )
+    auto_remind: str = Field(
+        default="off",
+        description="Re-send overdue customer invoices: '7x3' is every 7 days, at most 3 times.",
+    )
+    clock_file: Path | None = Field(
+        default=None,
+        description="Testing only: a file with seconds to add to the time, or an instant.",
+    )
+
+    @property
+    def timetable(self) -> Timetable:
+        """The schedules, in one object a per-workspace settings dialog can replace."""
+        return Timetable.parse(
+            zone=self.timezone,
+            digest=self.digest,
+            daily=self.reminder_time,
+            due_reminder_days=self.due_reminder_days,
+            auto_remind=self.auto_remind,
+        )
+
+    @field_validator("timezone", "digest", "reminder_time", "auto_remind")
+    @classmethod
+    def _schedule_reads(cls, value: str, info: ValidationInfo) -> str:
+        """Parsed at start-up, so a bad value stops the bot with the variable named."""
+        parse = {
+            "timezone": parse_zone,
+            "digest": parse_slot,
+            "reminder_time": parse_time,
+            "auto_remind": parse_auto_remind,
+        }[str(info.field_name)]
+        try:
+            parse(value)
+        except BadTimetable as error:
+            raise ValueError(str(error)) from None
+        return value
 
     @property
     def https(self) -> bool:
@@ -106,6 +187,20 @@ class Settings(BaseSettings):
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("approvals")
+    @classmethod
+    def _readable_policy(cls, value: str) -> str:
+        try:
+            Policy.parse(value)
+        except PolicyError as problem:
+            raise ValueError(str(problem)) from None
+        return value
+
+    @property
+    def approval_policy(self) -> Policy:
+        """The seed policy these variables describe (a saved one in Slack overrides it)."""
+        return Policy.parse(self.approvals, self.approval_hours)
 
     @field_validator("payers", "admins", "slack_scopes", mode="before")
     @classmethod

@@ -193,14 +193,110 @@ def _m005_submissions(db: Database) -> None:
     )
 
 
+def _m006_approvals(db: Database) -> None:
+    """Team settings (a small generic key/value table, reusable for any per-workspace
+    choice), approval requests, each person's decision, and the messages to update."""
+    db.table("team_settings").create(
+        {"team_id": str, "key": str, "value": str, "updated_by": str, "updated_at": str},
+        pk=("team_id", "key"),
+        not_null={"value"},
+    )
+    db.table("approval_requests").create(
+        {
+            "id": str,
+            "team_id": str,
+            "provider": str,
+            "invoice_ids": str,
+            "invoice_numbers": str,
+            "invoices_key": str,
+            "binding_key": str,
+            "amount": str,
+            "currency": str,
+            "requester": str,
+            "note": str,
+            "due": str,
+            "needed": int,
+            "approvers": str,
+            "state": str,
+            "created_at": float,
+            "expires_at": float,
+            "decided_at": float,
+            "reason": str,
+            "rejected_by": str,
+            "billing_ts": str,
+            "delivered_at": float,
+        },
+        pk="id",
+        not_null={"team_id", "provider", "invoices_key", "binding_key", "state", "requester"},
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX approval_one_pending ON approval_requests (team_id, invoices_key) "
+        "WHERE state = 'pending'"
+    )
+    db.table("approval_requests").create_index(["team_id", "invoices_key", "created_at"])
+    db.table("approval_requests").create_index(["state", "expires_at"])
+    db.table("approval_requests").create_index(["state", "delivered_at"])
+    db.table("approval_decisions").create(
+        {"request_id": str, "user_id": str, "decision": str, "reason": str, "at": str},
+        pk=("request_id", "user_id"),
+        not_null={"decision"},
+    )
+    db.table("approval_messages").create(
+        {"request_id": str, "user_id": str, "channel": str, "ts": str},
+        pk=("request_id", "user_id"),
+        not_null={"channel", "ts"},
+    )
+
+
+def _m007_schedules(db: Database) -> None:
+    """Scheduled runs and reminders, each under a unique key so that it happens once.
+
+    A run is (schedule, team, period): claimed by compare-and-set before it works and
+    marked done in the transaction that queues its messages. A reminder is (kind, team,
+    provider, invoice, day): at most one a day for an invoice, whoever asks.
+    """
+    db.table("schedule_runs").create(
+        {
+            "schedule": str,
+            "team_id": str,
+            "period": str,
+            "claimed_at": str,
+            "claimed_until": float,
+            "done_at": str,
+        },
+        pk=("schedule", "team_id", "period"),
+    )
+    db.table("reminders").create(
+        {
+            "id": int,
+            "kind": str,
+            "team_id": str,
+            "provider": str,
+            "invoice_id": str,
+            "invoice_number": str,
+            "day": str,
+            "at": str,
+            "user_id": str,
+            "automatic": int,
+            "state": str,
+            "sent_to": str,
+        },
+        pk="id",
+        not_null={"kind", "team_id", "provider", "invoice_id", "day", "at", "state"},
+    )
+    db.table("reminders").create_index(
+        ["kind", "team_id", "provider", "invoice_id", "day"], unique=True
+    )
+
+
 def _m008_installations(db: Database) -> None:
     """Workspaces that installed by OAuth, OAuth states in flight, and who sends each
     queued Slack call.
 
     An installation's tokens are one sealed value (`sealed`); `refresh_until` is the
     lease of the process refreshing them, so a single-use refresh token is spent once.
-    `team_settings` is the small per-workspace key/value table (billing channel, admins,
-    payers) that a workspace installed by OAuth keeps instead of environment variables.
+    A workspace installed by OAuth keeps its billing channel, admins and payers in
+    `team_settings` (made by `006_approvals`) instead of environment variables.
     """
     db.table("installations").create(
         {
@@ -223,12 +319,6 @@ def _m008_installations(db: Database) -> None:
         not_null={"enterprise_id", "team_id", "sealed"},
     )
     db.table("oauth_states").create({"state": str, "expires_at": float}, pk="state")
-    db.table("team_settings").create(
-        {"team_id": str, "key": str, "value": str, "updated_by": str, "updated_at": str},
-        pk=("team_id", "key"),
-        not_null={"value"},
-        if_not_exists=True,
-    )
     db.table("outbox").add_column("team_id", str)
 
 
@@ -238,6 +328,8 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("003_outbox_claims", _m003_outbox_claims),
     ("004_payment_details", _m004_payment_details),
     ("005_submissions", _m005_submissions),
+    ("006_approvals", _m006_approvals),
+    ("007_schedules", _m007_schedules),
     ("008_installations", _m008_installations),
 ]
 
@@ -509,6 +601,59 @@ class Store:
             settled.append((datetime.fromisoformat(row.pop("settled_at")), self._payment(row)))
         return settled
 
+    def settlements_between(
+        self, team_id: str, start: datetime, end: datetime
+    ) -> list[tuple[datetime, Payment]]:
+        """The team's settlements from `start` up to (not including) `end`, oldest first,
+        each with the attempt credited. Compared as times, not text: a provider's payment
+        time may carry its own offset."""
+        cursor = self.db.execute(
+            "SELECT s.settled_at AS settled_at, p.* FROM settlements s "
+            "JOIN payments p ON p.id = s.payment_id WHERE s.team_id = ?",
+            [team_id],
+        )
+        columns = [c[0] for c in cursor.description]
+        found = []
+        for values in cursor.fetchall():
+            row = dict(zip(columns, values, strict=True))
+            settled_at = datetime.fromisoformat(row.pop("settled_at"))
+            if settled_at.tzinfo is None:
+                settled_at = settled_at.replace(tzinfo=UTC)
+            if start <= settled_at < end:
+                found.append((settled_at, self._payment(row)))
+        return sorted(found, key=lambda pair: pair[0])
+
+    def audit_between(self, team_id: str, start: datetime, end: datetime) -> list[AuditEntry]:
+        """The team's audit entries from `start` up to (not including) `end`, oldest first."""
+        self.flush_audit()
+        rows = self.db.table("audit").rows_where(
+            "team_id = ? AND at >= ? AND at < ?",
+            [team_id, _utc_iso(start), _utc_iso(end)],
+            order_by="id",
+        )
+        return [_audit_entry(row) for row in rows]
+
+    def payments_for_number(self, team_id: str, number: str) -> list[Payment]:
+        """Payments that include an invoice printed with `number`, oldest first."""
+        cursor = self.db.execute(
+            "SELECT DISTINCT p.* FROM payments p, json_each(p.invoice_numbers) j "
+            "WHERE p.team_id = ? AND j.value = ? ORDER BY p.created_ts",
+            [team_id, number],
+        )
+        columns = [c[0] for c in cursor.description]
+        return [self._payment(dict(zip(columns, row, strict=True))) for row in cursor.fetchall()]
+
+    def audit_about(self, team_id: str, subjects: list[str]) -> list[AuditEntry]:
+        """The team's audit entries whose subject is one of `subjects`, oldest first."""
+        self.flush_audit()
+        rows = self.db.execute(
+            "SELECT * FROM audit WHERE team_id = ? AND subject IN "
+            "(SELECT value FROM json_each(?)) ORDER BY id",
+            [team_id, json.dumps(subjects)],
+        )
+        columns = [c[0] for c in rows.description]
+        return [_audit_entry(dict(zip(columns, row, strict=True))) for row in rows.fetchall()]
+
     def payments_for_invoices(
         self, team_id: str, provider: str, invoice_ids: list[str]
     ) -> list[Payment]:
@@ -700,17 +845,7 @@ class Store:
     def audit_log(self, limit: int = 100) -> list[AuditEntry]:
         self.flush_audit()
         rows = self.db.table("audit").rows_where(order_by="id desc", limit=limit)
-        return [
-            AuditEntry(
-                at=row["at"],
-                team_id=row["team_id"],
-                user_id=row["user_id"],
-                action=row["action"],
-                subject=row["subject"],
-                detail=json.loads(row["detail"] or "{}"),
-            )
-            for row in rows
-        ]
+        return [_audit_entry(row) for row in rows]
 
     # provider connections ---------------------------------------------------------
 
@@ -807,6 +942,22 @@ def _insert_audit(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
         "INSERT INTO audit (at, team_id, user_id, action, subject, detail) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         [tuple(row[column] for column in AUDIT_COLUMNS) for row in rows],
+    )
+
+
+def _utc_iso(moment: datetime) -> str:
+    """As `now_iso` writes times, so that text comparison is time order."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _audit_entry(row: dict[str, Any]) -> AuditEntry:
+    return AuditEntry(
+        at=row["at"],
+        team_id=row["team_id"],
+        user_id=row["user_id"],
+        action=row["action"],
+        subject=row["subject"],
+        detail=json.loads(row["detail"] or "{}"),
     )
 
 

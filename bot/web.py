@@ -25,7 +25,9 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot import pages, redaction
 from bot.access import Access
+from bot.approvals import Approvals
 from bot.checkout import Checkout
+from bot.clock import clock_from
 from bot.connections import Connections
 from bot.credentials import CredentialBox
 from bot.installations import Installations
@@ -35,8 +37,10 @@ from bot.outbox import OutboxSender
 from bot.payments import Payments
 from bot.plugins import providers
 from bot.poller import Poller
+from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.settlement import Settlement
+from bot.slack import approvals as slack_approvals
 from bot.slack import intake
 from bot.slack.app import OAuth, make_bolt_app, make_web_client
 from bot.slack.errors import finish_listeners
@@ -57,6 +61,7 @@ BOLT = web.AppKey("bolt", AsyncApp)
 SERVICES = web.AppKey("services", Services)
 POLLER = web.AppKey("poller", Poller)
 OUTBOX = web.AppKey("outbox", OutboxSender)
+SCHEDULER = web.AppKey("scheduler", Scheduler)
 
 VERIFIER = web.AppKey("verifier", SignatureVerifier)
 
@@ -115,15 +120,18 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         first_delay=settings.poll_first_delay,
         max_delay=settings.poll_max_delay,
     )
+    approvals = Approvals(store, settings.approval_policy)
     svc = Services(
         settings=settings,
         store=store,
         connections=connections,
         payments=payments,
-        checkout=Checkout(connections, payments, settlement, settings.public_url),
+        checkout=Checkout(connections, payments, settlement, settings.public_url, approvals),
         access=Access(teams, client, tokens),
         teams=teams,
+        approvals=approvals,
         snapshots=Snapshots(fresh=settings.snapshot_seconds),
+        clock=clock_from(settings.clock_file),
     )
     pm.register(ForgetOnSettlement(svc.snapshots), name=f"snapshots.{id(svc.snapshots)}")
     sender = OutboxSender(
@@ -133,7 +141,19 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         tokens=oauth.workspaces if oauth else None,
     )
     settlement.after_settled.append(sender.wake.set)
+    approvals.after_change.append(sender.wake.set)
     poller = Poller(settlement)
+    scheduler = Scheduler(
+        runs=svc.runs,
+        connections=connections,
+        snapshots=svc.snapshots,
+        access=svc.access,
+        timetable=settings.timetable,
+        clock=svc.clock,
+        billing_channel=teams.billing_channel,
+        wake=sender.wake.set,
+    )
+    svc.runs.release_run_claims()
     settlement.reconcile_interrupted(started_before=time.time())
     store.release_outbox_claims()
     app[STORE], app[HTTP], app[SERVICES], app[POLLER], app[OUTBOX] = (
@@ -143,6 +163,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         poller,
         sender,
     )
+    app[SCHEDULER] = scheduler
     app[BOLT] = make_bolt_app(settings, client, svc, oauth)
     # In Socket Mode Slack sends nothing over HTTP: a random secret refuses every request.
     signing = settings.slack_signing_secret
@@ -160,6 +181,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(poller.run_forever(), name="payment poller"),
         asyncio.create_task(sender.run_forever(), name="outbox sender"),
         asyncio.create_task(_flush_audit_forever(store), name="audit flusher"),
+        asyncio.create_task(slack_approvals.watch_forever(svc, client), name="approvals"),
+        asyncio.create_task(scheduler.run_forever(), name="schedules"),
     ]
     try:
         yield

@@ -186,7 +186,23 @@ class ControlApi:
             "ephemeral": message.ephemeral_to is not None,
             "edited": message.edited,
             "picks": message.selections.get(viewer.user_id, {}),
+            "files": [
+                {"title": f["title"], "name": f["name"], "url": f"/emulator/files/{f['id']}"}
+                for f in message.files
+            ],
         }
+
+    async def file(self, request: web.Request) -> web.Response:
+        """A shared file's bytes, for the page's download link."""
+        found = self.emu.files.by_id.get(request.match_info["file_id"])
+        if found is None or not found.channels or found.content is None:
+            raise web.HTTPNotFound(text="no such file")
+        disposition = f'attachment; filename="{found.name.replace(chr(34), "")}"'
+        return web.Response(
+            body=found.content,
+            content_type="text/csv" if found.name.endswith(".csv") else "application/octet-stream",
+            headers={"Content-Disposition": disposition},
+        )
 
 
 def _ts_key(message: Message) -> tuple[int, int]:
@@ -222,6 +238,7 @@ def add_routes(app: web.Application, emulator: Emulator) -> None:
     app.router.add_get("/emulator/state", route("state"))
     app.router.add_get("/emulator/changes", route("changes"))
     app.router.add_get("/emulator/calls", route("calls"))
+    app.router.add_get("/emulator/files/{file_id}", route("file"))
     app.router.add_route("*", "/emulator/faults", route("faults"))
     for action in ("command", "action", "submit", "close", "home", "uninstall"):
         app.router.add_post(f"/emulator/{action}", route(action))

@@ -18,6 +18,7 @@ from slack_emulator.clock import Clock
 from slack_emulator.delivery import BotLink, BotReply
 from slack_emulator.directory import Channel
 from slack_emulator.elements import UserActionError
+from slack_emulator.files import Files
 from slack_emulator.modals import OpenView, Surfaces
 from slack_emulator.response_urls import ResponseUrls
 from slack_emulator.submissions import apply_ack, fill, missing_required
@@ -54,6 +55,7 @@ class Emulator:
         self.public_url = public_url
         self.calls: list[ApiCall] = []
         self.faults = Faults()
+        self.files = Files()
         self.oauth: OAuthServer | None = None
         """Set when the app is installed by OAuth (`slack_emulator.oauth`)."""
 

@@ -19,6 +19,7 @@ from aiohttp import web
 from slack_emulator.calls import ApiCall, SlackError
 from slack_emulator.chat_methods import CHAT_METHODS
 from slack_emulator.directory_methods import DIRECTORY_METHODS
+from slack_emulator.files import FILE_METHODS, UPLOAD_PATH, receive_upload
 from slack_emulator.modals import Surfaces
 from slack_emulator.view_methods import VIEW_METHODS
 from slack_emulator.workspace import Workspace
@@ -117,7 +118,7 @@ class WebApi:
             implementation = METHODS.get(method)
             if installing and emulator.oauth is not None:
                 body = emulator.oauth.access(args, request.headers.get("Authorization", ""))
-            elif implementation is None:
+            elif implementation is None and method not in FILE_METHODS:
                 raise SlackError("unknown_method", req_method=method)
             else:
                 channel = f"{emulator.workspace.team_id}/{args.get('channel')}"
@@ -126,7 +127,11 @@ class WebApi:
                     raise SlackError("ratelimited", status=429)
                 if method.startswith("views."):
                     await self._after_pending_submissions()
-                body = implementation(emulator.workspace, emulator.surfaces, args)
+                body = (
+                    FILE_METHODS[method](emulator, args)
+                    if implementation is None
+                    else implementation(emulator.workspace, emulator.surfaces, args)
+                )
         except SlackError as refused:
             body, status = refused.body(), refused.status
         warnings = list(body.get("response_metadata", {}).get("warnings", [])) if body["ok"] else []
@@ -171,3 +176,8 @@ def add_routes(app: web.Application, emulator: Emulator) -> None:
     api = WebApi(emulator)
     app.router.add_route("GET", "/api/{method}", api.handle)
     app.router.add_route("POST", "/api/{method}", api.handle)
+
+    async def upload(request: web.Request) -> web.Response:
+        return await receive_upload(request, emulator)
+
+    app.router.add_post(UPLOAD_PATH, upload)

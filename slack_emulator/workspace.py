@@ -38,6 +38,8 @@ class Message:
     edited: bool = False
     metadata: dict[str, Any] | None = None
     """Message metadata (`event_type`, `event_payload`), shown only to those who ask."""
+    files: list[dict[str, Any]] = field(default_factory=list)
+    """Files shared with the message (`files.completeUploadExternal`)."""
     # What each user has picked in this message's selects and checkboxes:
     # selections[user_id][block_id][action_id] = a state.values entry.
     selections: dict[str, dict[str, dict[str, dict[str, Any]]]] = field(default_factory=dict)
@@ -58,6 +60,8 @@ class Message:
             shown["thread_ts"] = self.thread_ts
         if self.edited:
             shown["edited"] = {"user": self.user, "ts": self.ts}
+        if self.files:
+            shown["files"] = self.files
         return shown
 
 

@@ -12,6 +12,9 @@ from bot.settings import Settings
 from bot.web import create_app
 from tests.fake_slack import BOT_TOKEN, FakeSlack
 
+QUIET_SCHEDULES = {"digest": "off", "due_reminder_days": 0}
+"""Tests of other things must not see a digest or a reminder because of the day they run."""
+
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -35,7 +38,7 @@ def settings(
     """Test settings; a test may add its own with `indirect` parametrization."""
     _, server = fake_slack
     return Settings(
-        **getattr(request, "param", {}),
+        **{**QUIET_SCHEDULES, **getattr(request, "param", {})},
         slack_bot_token=BOT_TOKEN,
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=str(server.make_url("/api/")),

@@ -59,3 +59,9 @@ def test_installing_by_oauth_matches_the_code(manifest: dict[str, Any]) -> None:
     events = manifest["settings"]["event_subscriptions"]["bot_events"]
     assert {"app_uninstalled", "tokens_revoked"} <= set(events)
     assert manifest["settings"]["token_rotation_enabled"] is True
+
+
+def test_the_records_export_may_upload_files(manifest: dict[str, Any]) -> None:
+    """`/invoices export` shares CSV files (files.getUploadURLExternal and
+    files.completeUploadExternal need `files:write`)."""
+    assert "files:write" in manifest["oauth_config"]["scopes"]["bot"]

@@ -16,9 +16,22 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.installations import Installations
 from bot.oauth_states import OAuthStates
 from bot.settings import Settings
-from bot.slack import actions, commands, connect, customers, home, install, new_invoice, people
+from bot.slack import (
+    actions,
+    approvals,
+    commands,
+    connect,
+    customers,
+    home,
+    install,
+    new_invoice,
+    people,
+    records,
+    reminders,
+)
+from bot.slack.blocks.digest import DIGEST_PREFIX
 from bot.slack.errors import on_error
-from bot.slack.responses import use_pooled_respond
+from bot.slack.responses import answer_digest_clicks_in_messages, use_pooled_respond
 from bot.slack.services import Services
 from bot.workspaces import InstalledWorkspaces
 
@@ -77,12 +90,16 @@ def make_bolt_app(
     )
     app.error(on_error)
     use_pooled_respond(app, svc.connections.http)
+    answer_digest_clicks_in_messages(app, DIGEST_PREFIX)
     commands.register(app, svc)
     actions.register(app, svc)
     connect.register(app, svc)
     customers.register(app, svc)
     new_invoice.register(app, svc)
     home.register(app, svc)
+    approvals.register(app, svc)
+    reminders.register(app, svc)
+    records.register(app, svc)
     people.register(app, svc)
     install.register_uninstall(app, svc, oauth.installations if oauth else None)
     return app

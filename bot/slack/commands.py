@@ -20,6 +20,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.access import ADMIN_REFUSAL, BILLING_REFUSAL, CREATE_REFUSAL, PAY_REFUSAL
 from bot.provider import InvoiceNotFound, ProviderError
 from bot.slack import people
+from bot.slack.approvals_gate import apply_gate
+from bot.slack.approvals_settings import open_settings
 from bot.slack.blocks.kit import escape
 from bot.slack.blocks.listing import help_message, notice
 from bot.slack.blocks.paying import pay_menu
@@ -27,16 +29,20 @@ from bot.slack.connect import connect_modal
 from bot.slack.errors import said, shielded
 from bot.slack.listing import listing_message
 from bot.slack.new_invoice import new_invoice_modal
+from bot.slack.records import on_export, on_history
 from bot.slack.services import Services
 from bot.slack.subcommands import (
     HELP_LINES,
     Billing,
     Connect,
+    Export,
     Help,
+    History,
     ListInvoices,
     NewInvoice,
     PayInvoice,
     People,
+    Settings,
     Status,
     Unknown,
     parse,
@@ -81,7 +87,7 @@ async def _pay_invoice(svc: Services, team_id: str, number: str) -> dict[str, An
             )
         target = PayTarget(provider.name, (result.id,))
         options = await svc.checkout.options(team_id, provider.name, [result.id])
-        return pay_menu(provider, options, target)
+        return apply_gate(svc, team_id, target, options, pay_menu(provider, options, target))
     if silent:
         asked = [p.title for p in providers if p.title not in silent]
         elsewhere = f" {escape(', '.join(asked))} do not have it;" if asked else ""
@@ -180,11 +186,27 @@ async def on_invoices(
             svc.store.audit("refused.pay", team_id=team_id, user_id=user_id, subject=request.number)
             await respond(**notice(PAY_REFUSAL))
             return
+        svc.store.audit("payment.menu", team_id=team_id, user_id=user_id, subject=request.number)
         await respond(**await _pay_invoice(svc, team_id, request.number))
         return
     if isinstance(request, Status):
         await ack()
         await respond(**await _status(svc, team_id))
+        return
+    if isinstance(request, Settings):
+        await ack()
+        refusal = await open_settings(svc, client, team_id, user_id, command["trigger_id"])
+        if refusal:
+            await respond(**notice(refusal))
+        return
+    if isinstance(request, Export):
+        await ack()
+        await on_export(svc, respond, client, team_id, user_id, request)
+        return
+    if isinstance(request, History):
+        await ack()
+        await on_history(svc, respond, team_id, user_id, request.number)
+        return
     if isinstance(request, People):
         await ack()
         refused = _not_here(svc) or (

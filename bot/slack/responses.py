@@ -100,3 +100,17 @@ def answer_home_clicks_in_messages(app: AsyncApp) -> None:
         if not context.response_url and view.get("type") == "home" and context.user_id:
             context["respond"] = DirectRespond(client=context.client, user_id=context.user_id)
         return await next()
+
+
+def answer_digest_clicks_in_messages(app: AsyncApp, prefix: str) -> None:
+    """Buttons on a message the whole channel reads (the digest, whose block ids start with
+    `prefix`) answer in the clicker's messages: replacing it would take it from everyone."""
+
+    @app.middleware
+    async def digest_respond(context: AsyncBoltContext, body: dict[str, Any], next: Any) -> Any:
+        clicked = body.get("actions")
+        first = clicked[0] if isinstance(clicked, list) and clicked else None
+        block_id = first.get("block_id") if isinstance(first, dict) else None
+        if isinstance(block_id, str) and block_id.startswith(prefix) and context.user_id:
+            context["respond"] = DirectRespond(client=context.client, user_id=context.user_id)
+        return await next()

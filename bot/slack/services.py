@@ -6,9 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.access import Access
+from bot.approvals import Approvals
 from bot.checkout import Checkout
+from bot.clock import Clock, SystemClock
 from bot.connections import Connections
 from bot.payments import Payments
+from bot.runs import Runs
 from bot.settings import Settings
 from bot.singleflight import SingleFlight
 from bot.slack.priority import AckFirst
@@ -26,9 +29,17 @@ class Services:
     checkout: Checkout
     access: Access
     teams: TeamSettings
+    approvals: Approvals
     acks: AckFirst = field(default_factory=AckFirst)
     listings: SingleFlight[dict[str, Any]] = field(default_factory=SingleFlight)
     snapshots: Snapshots = field(default_factory=Snapshots)
+    clock: Clock = field(default_factory=SystemClock)
+    """The time schedules and reminders read (see `bot.clock`)."""
+
+    @property
+    def runs(self) -> Runs:
+        """Schedule runs and reminders, in the same database."""
+        return Runs(self.store)
 
     def provider_named(self, word: str) -> str | None:
         cls = self.connections.find_class(word)

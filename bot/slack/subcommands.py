@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from bot.models import InvoiceStatus
 from bot.slack.blocks.kit import escape
@@ -57,6 +59,24 @@ class Status:
 
 
 @dataclass(frozen=True)
+class Settings:
+    """The approval settings dialog (admins)."""
+
+
+@dataclass(frozen=True)
+class Export:
+    """Records from `first` to `last` (both included); None: the defaults (this month)."""
+
+    first: date | None = None
+    last: date | None = None
+
+
+@dataclass(frozen=True)
+class History:
+    number: str
+
+
+@dataclass(frozen=True)
 class Help:
     pass
 
@@ -77,7 +97,18 @@ class Unknown:
 
 
 Subcommand = (
-    ListInvoices | PayInvoice | Connect | NewInvoice | Status | Billing | People | Help | Unknown
+    ListInvoices
+    | PayInvoice
+    | Connect
+    | NewInvoice
+    | Status
+    | Settings
+    | Billing
+    | People
+    | Export
+    | History
+    | Help
+    | Unknown
 )
 
 
@@ -95,10 +126,18 @@ def parse(text: str, provider_named: Callable[[str], str | None]) -> Subcommand:
         return People() if not rest else Unknown("`people` takes nothing after it.")
     if head == "billing":
         return Billing() if not rest else Unknown("Type `/invoices billing` in the channel.")
+    if head == "settings":
+        return Settings() if not rest else Unknown("`settings` takes nothing after it.")
     if head == "search":
         if not rest:
             return Unknown("Say what to search for, e.g. `/invoices search hosting`.")
         return ListInvoices(statuses=frozenset(), text=" ".join(rest))
+    if head == "export":
+        return _export(rest)
+    if head == "history":
+        if len(rest) != 1:
+            return Unknown("Say which invoice, e.g. `/invoices history INV-24-0101`.")
+        return History(rest[0])
     if head == "pay":
         if len(rest) != 1:
             return Unknown("Say which invoice to pay, e.g. `/invoices pay INV-24-0101`.")
@@ -111,6 +150,46 @@ def parse(text: str, provider_named: Callable[[str], str | None]) -> Subcommand:
             return Unknown(f"There is no provider called `{escape(rest[0])}`.")
         return Connect(name) if head == "connect" else NewInvoice(name)
     return _listing(words, provider_named)
+
+
+DATE_HELP = "write dates as YYYY-MM-DD, or YYYY-MM for a whole month"
+
+
+def _day(word: str, *, end: bool) -> date | str:
+    """A date, or the start (`end` False) or last day of a `YYYY-MM` month; a problem
+    sentence when the word is neither."""
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}", word):
+            first = date.fromisoformat(word + "-01")
+            if not end:
+                return first
+            following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+            return following - timedelta(days=1)
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", word):
+            return date.fromisoformat(word)
+    except ValueError:
+        return f"“{escape(word)}” is not a date in the calendar: {DATE_HELP}."
+    return f"“{escape(word)}” is not a date: {DATE_HELP}."
+
+
+def _export(words: list[str]) -> Subcommand:
+    """`export`, `export 2026-11`, `export 2026-11-01 2026-11-30`."""
+    if len(words) > 2:
+        return Unknown("Say at most two dates, e.g. `/invoices export 2026-11-01 2026-11-30`.")
+    if not words:
+        return Export()
+    first = _day(words[0], end=False)
+    last = _day(words[-1], end=True)
+    for problem in (first, last):
+        if isinstance(problem, str):
+            return Unknown(problem)
+    assert isinstance(first, date) and isinstance(last, date)
+    if first > last:
+        return Unknown(
+            f"The range starts on {first.isoformat()}, after it ends on {last.isoformat()}: "
+            "put the earlier date first."
+        )
+    return Export(first, last)
 
 
 def _listing(words: list[str], provider_named: Callable[[str], str | None]) -> Subcommand:
@@ -145,9 +224,12 @@ HELP_LINES = (
     ("/invoices search hosting", "invoices whose number or description matches"),
     ("/invoices pay INV-24-0101", "straight to paying one invoice"),
     ("/invoices status", "which providers are connected and whether they answer"),
+    ("/invoices history INV-24-0101", "one invoice's story: requests, payments, reminders"),
+    ("/invoices export 2026-11", "settlements and the audit log as CSV files (or two dates)"),
     ("/invoices connect i3d", "connect a provider (admins)"),
     ("/invoices billing", "announce paid invoices in this channel (admins)"),
     ("/invoices people", "choose who may pay and who administers (admins)"),
     ("/invoices new payfirma", "create an invoice, for providers that can"),
+    ("/invoices settings", "who must approve which payments (admins)"),
     ("/invoices help", "this list"),
 )

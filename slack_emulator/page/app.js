@@ -291,6 +291,9 @@ function messageNode(message) {
   node.append(meta);
   const ctx = { target: { ts: message.ts }, picks: message.picks };
   node.append(message.blocks.length ? blocksNode(message.blocks, ctx) : el("div", { class: "block" }, message.html));
+  for (const file of message.files || []) {
+    node.append(el("div", { class: "block file" }, `📄 <a href="${esc(file.url)}" download="${esc(file.name)}">${esc(file.title)}</a> <span class="time">${esc(file.name)}</span>`));
+  }
   return node;
 }
 

@@ -14,6 +14,7 @@ import pytest
 from bot.demo import Demo, DemoOptions, start_demo
 from bot.plugins import make_plugin_manager
 from slack_emulator import EMULATOR, Emulator, Message
+from tests.conftest import QUIET_SCHEDULES
 from tests.scenario.conftest import free_port
 
 GENERAL = "C0GENERAL"
@@ -66,7 +67,11 @@ def url_of(message: Message, action_id: str) -> str:
 async def demo(tmp_path: Path) -> AsyncIterator[Demo]:
     async with AsyncExitStack() as stack:
         yield await start_demo(
-            stack, DemoOptions(port=free_port(), data_dir=tmp_path / "demo"), make_plugin_manager()
+            stack,
+            DemoOptions(
+                port=free_port(), data_dir=tmp_path / "demo", schedules=dict(QUIET_SCHEDULES)
+            ),
+            make_plugin_manager(),
         )
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -15,7 +16,7 @@ from bot.web import SERVICES, create_app
 from plugins.i3d import I3DCredentials
 from plugins.i3d.sandbox import SANDBOX
 from plugins.i3d.sandbox import create_app as create_i3d_sandbox
-from tests.conftest import SIGNING_SECRET
+from tests.conftest import QUIET_SCHEDULES, SIGNING_SECRET
 from tests.fake_slack import BOT_TOKEN, FakeSlack
 from tests.scenario.harness import TEAM, Harness
 
@@ -40,8 +41,17 @@ async def i3d_sandbox() -> AsyncIterator[TestServer]:
 
 
 @pytest.fixture
+def schedules() -> dict[str, Any]:
+    """Schedule settings of the bot under test: none, unless a test module says so."""
+    return dict(QUIET_SCHEDULES)
+
+
+@pytest.fixture
 async def start_bot(
-    tmp_path: Path, fake_slack: tuple[FakeSlack, TestServer], i3d_sandbox: TestServer
+    tmp_path: Path,
+    fake_slack: tuple[FakeSlack, TestServer],
+    i3d_sandbox: TestServer,
+    schedules: dict[str, Any],
 ) -> AsyncIterator[BotFactory]:
     """Start the bot (again, on the same database and port, to simulate a restart)."""
     _, slack_server = fake_slack
@@ -61,6 +71,7 @@ async def start_bot(
         admins=frozenset({"U0ADMIN"}),
         poll_first_delay=0.2,
         poll_max_delay=0.5,
+        **schedules,
         _env_file=None,  # type: ignore[call-arg]
     )
     servers: list[TestServer] = []

@@ -10,6 +10,7 @@ from bot.access import WHO_MAY_PAY
 from bot.invoices import Gathered, Listing, Side
 from bot.models import Invoice, InvoiceStatus
 from bot.provider import Direction, Provider
+from bot.reminding import can_remind
 from bot.selection import Page
 from bot.slack import values
 from bot.slack.blocks.kit import (
@@ -96,6 +97,8 @@ def invoice_blocks(
     controls = [button("Copy payment link", values.COPY_LINK, target)]
     if provider.capabilities.send_by_email:
         controls.append(button("Send by e-mail", values.SEND_EMAIL, target))
+    if invoice.is_overdue(today) and can_remind(provider):
+        controls.append(button("Send reminder", values.REMIND, target))
     return [section(ids, line), actions(ids, controls, name="customer")]
 
 

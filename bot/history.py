@@ -1,0 +1,130 @@
+"""One invoice's story: who asked to pay it, each attempt, the settlement, the reminders.
+
+The story is assembled from a list of sources, each reading one kind of record; a new
+kind of record (approvals, say) adds a source to `STORY_SOURCES` and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.approvals_record import approval_story
+from bot.models import Payment, PaymentState
+from bot.runs import DUE, Runs
+from bot.store import Store
+from bot.text import escape
+
+
+@dataclass(frozen=True)
+class Event:
+    at: datetime
+    text: str
+    """mrkdwn, with everything from a provider or a person already escaped."""
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The invoice the story is about, as the store knows it."""
+
+    team_id: str
+    number: str
+    payments: list[Payment]
+    titles: dict[str, str]
+
+
+StorySource = Callable[[Store, Subject], list[Event]]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def attempts(store: Store, subject: Subject) -> list[Event]:
+    events = []
+    for p in subject.payments:
+        others = [n for n in p.invoice_numbers if n != subject.number]
+        together = f" together with {escape(', '.join(others))}" if others else ""
+        who = "sent to the customer" if p.direction == "receivable" else "started"
+        events.append(
+            Event(
+                _aware(p.created_at),
+                f"Payment {who} by <@{p.user_id}>: {p.amount.format()} by "
+                f"{escape(p.method_name)}{together} (now {p.state.value.replace('_', ' ')})",
+            )
+        )
+        if p.opened_at:
+            events.append(Event(_aware(p.opened_at), "The payment page was opened"))
+        if p.state in (PaymentState.FAILED, PaymentState.CANCELLED) and p.last_error:
+            events.append(Event(_aware(p.created_at), f"The attempt ended: {escape(p.last_error)}"))
+    return events
+
+
+def settlement(store: Store, subject: Subject) -> list[Event]:
+    events = []
+    for p in subject.payments:
+        if p.settlement_id and p.paid_at:
+            reference = f" (reference {escape(p.receipt)})" if p.receipt else ""
+            events.append(
+                Event(
+                    _aware(p.paid_at),
+                    f":white_check_mark: Settled: {p.amount.format()} by "
+                    f"{escape(p.method_name)}{reference}",
+                )
+            )
+    return events
+
+
+def reminders(store: Store, subject: Subject) -> list[Event]:
+    events = []
+    for r in Runs(store).reminders(subject.team_id, number=subject.number):
+        if r.kind == DUE:
+            text = "Payers were reminded that it falls due soon"
+        else:
+            by = "automatically" if r.automatic else f"by <@{r.user_id}>"
+            to = f" to {escape(r.sent_to)}" if r.sent_to else ""
+            state = "" if r.state == "sent" else " (the provider did not confirm it)"
+            text = f":email: Customer reminded {by}{to}{state}"
+        events.append(Event(_aware(r.at), text))
+    return events
+
+
+REQUESTS = {
+    "payment.menu": "asked for the ways to pay it",
+    "refused.pay": "was refused: not a payer",
+    "payment.refused": "was refused by the provider",
+    "payment.link_shown_again": "was shown the customer's payment link again",
+    "invoice.emailed": "had the invoice e-mailed to the customer",
+    "payment.superseded": "link no longer needed (paid through another payment)",
+}
+
+
+def requests(store: Store, subject: Subject) -> list[Event]:
+    """What people asked for, from the audit log (attempts and settlements are above)."""
+    ids = [p.id for p in subject.payments]
+    invoice_refs = {(p.provider, i) for p in subject.payments for i in p.invoice_ids}
+    menus = [f"{provider}|{invoice}||" for provider, invoice in invoice_refs]
+    events = []
+    for entry in store.audit_about(subject.team_id, [subject.number, *ids, *menus]):
+        if entry.action not in REQUESTS:
+            continue
+        who = f"<@{entry.user_id}> " if entry.user_id else ""
+        events.append(Event(datetime.fromisoformat(entry.at), f"{who}{REQUESTS[entry.action]}"))
+    return events
+
+
+STORY_SOURCES: list[StorySource] = [requests, approval_story, attempts, settlement, reminders]
+
+
+def story(store: Store, team_id: str, number: str, titles: dict[str, str]) -> list[Event]:
+    """Every event about the invoice printed `number`, oldest first."""
+    subject = Subject(team_id, number, store.payments_for_number(team_id, number), titles)
+    events = [
+        (event.at.replace(microsecond=0), rank, event)
+        for rank, source in enumerate(STORY_SOURCES)
+        for event in source(store, subject)
+    ]
+    # Within a second, in the order the sources are listed (asked, started, settled…):
+    # providers often state times to the second only.
+    return [event for _, _, event in sorted(events, key=lambda item: item[:2])]

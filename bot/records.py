@@ -1,0 +1,154 @@
+"""Records for a bookkeeper: settlements and the audit log of a date range, as CSV.
+
+One settlement row per invoice paid (credit notes netted off are rows of their own with
+a negative amount), so the amount column sums to the money that moved, per currency.
+Amounts are plain decimals (`1234.50`) beside an ISO currency code; dates are ISO.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from bot.approvals_record import approvals_for
+from bot.models import Payment
+from bot.store import Store
+
+SETTLEMENT_COLUMNS = (
+    "date",
+    "provider",
+    "invoice_number",
+    "direction",
+    "amount",
+    "currency",
+    "method",
+    "who",
+    "reference",
+    "approvals",
+    "settled_at",
+    "settlement_id",
+)
+AUDIT_COLUMNS = ("at", "action", "who", "subject", "detail")
+
+Approvals = Callable[[Store, Payment], list[str]]
+APPROVALS: list[Approvals] = [approvals_for]
+"""Where approvals of a payment come from (each returns lines such as "U123 at …");
+the `approvals` column joins what they return."""
+
+
+@dataclass(frozen=True)
+class Range:
+    """Whole days, both ends included, in the workspace's time zone."""
+
+    first: date
+    last: date
+
+    def bounds(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
+        start = datetime.combine(self.first, time(), tzinfo=zone)
+        end = datetime.combine(self.last + timedelta(days=1), time(), tzinfo=zone)
+        return start, end
+
+    def __str__(self) -> str:
+        return f"{self.first.isoformat()} to {self.last.isoformat()}"
+
+
+@dataclass(frozen=True)
+class Export:
+    settlements_csv: str
+    audit_csv: str
+    count: int
+    totals: dict[str, Decimal]
+    audit_count: int
+
+
+def _rows(payment: Payment) -> list[tuple[str, Decimal]]:
+    """(invoice number, amount) per invoice, credits negative; the payment's own amount
+    when its lines do not add up to it (an older row without lines)."""
+    lines = [(line.number, line.amount.amount) for line in payment.lines]
+    lines += [(credit.number, -credit.amount.amount) for credit in payment.credits]
+    if not lines or sum(amount for _, amount in lines) != payment.amount.amount:
+        return [(", ".join(payment.invoice_numbers), payment.amount.amount)]
+    return lines
+
+
+def _method(payment: Payment) -> str:
+    return (
+        f"{payment.method_name} ({payment.issuer_name})"
+        if payment.issuer_name
+        else (payment.method_name)
+    )
+
+
+def _who(payment: Payment, names: Mapping[str, str]) -> str:
+    if payment.direction == "receivable":
+        return f"customer {payment.payer_name}" if payment.payer_name else "customer"
+    return names.get(payment.user_id, payment.user_id)
+
+
+def people(store: Store, team_id: str, period: Range, zone: ZoneInfo) -> set[str]:
+    """The Slack user ids an export of `period` names, to look their names up first."""
+    start, end = period.bounds(zone)
+    ids = {p.user_id for _, p in store.settlements_between(team_id, start, end)}
+    ids |= {e.user_id for e in store.audit_between(team_id, start, end) if e.user_id}
+    return ids
+
+
+def export(
+    store: Store,
+    team_id: str,
+    period: Range,
+    zone: ZoneInfo,
+    titles: Mapping[str, str],
+    names: Mapping[str, str] | None = None,
+) -> Export:
+    """`names`: how to write each Slack user id (`Pat Payer (U123)`); the id otherwise."""
+    names = names or {}
+    start, end = period.bounds(zone)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(SETTLEMENT_COLUMNS)
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    settled = store.settlements_between(team_id, start, end)
+    for settled_at, payment in settled:
+        approvals = "; ".join(line for source in APPROVALS for line in source(store, payment))
+        for number, amount in _rows(payment):
+            currency = payment.amount.currency
+            totals[currency] += amount
+            writer.writerow(
+                (
+                    settled_at.astimezone(zone).date().isoformat(),
+                    titles.get(payment.provider, payment.provider),
+                    number,
+                    payment.direction,
+                    f"{amount:f}",
+                    currency,
+                    _method(payment),
+                    _who(payment, names),
+                    payment.receipt or payment.provider_reference or "",
+                    approvals,
+                    settled_at.isoformat(),
+                    payment.settlement_id or payment.id,
+                )
+            )
+    audit = io.StringIO()
+    audit_writer = csv.writer(audit, lineterminator="\n")
+    audit_writer.writerow(AUDIT_COLUMNS)
+    entries = store.audit_between(team_id, start, end)
+    for entry in entries:
+        audit_writer.writerow(
+            (
+                entry.at,
+                entry.action,
+                names.get(entry.user_id, entry.user_id) if entry.user_id else "",
+                entry.subject or "",
+                json.dumps(entry.detail, sort_keys=True) if entry.detail else "",
+            )
+        )
+    return Export(out.getvalue(), audit.getvalue(), len(settled), dict(totals), len(entries))

@@ -1,0 +1,111 @@
+"""Reminding customers of overdue invoices: the provider e-mails the invoice again.
+
+A reminder is not a payment attempt (the customer pays through the invoice as before),
+so it is recorded as a reminder, at most one a day per invoice whoever asks: claimed
+before the provider is asked, so a double click or a racing schedule sends one e-mail.
+Only providers that can e-mail an invoice (`Capabilities.send_by_email`) remind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from bot.models import Invoice
+from bot.provider import Direction, Provider, ProviderError, ProviderUnavailable
+from bot.runs import CUSTOMER, Reminder, Runs
+from bot.store import Store
+
+
+def can_remind(provider: Provider | type[Provider]) -> bool:
+    capabilities = provider.capabilities
+    return capabilities.direction is Direction.RECEIVABLE and capabilities.send_by_email
+
+
+@dataclass(frozen=True)
+class Reminded:
+    sent_to: str
+
+
+@dataclass(frozen=True)
+class AlreadyToday:
+    earlier: Reminder | None
+
+
+class NotSure(ProviderError):
+    """The provider's answer was lost: the e-mail may have gone; it is recorded as sent."""
+
+
+async def remind_customer(
+    store: Store,
+    runs: Runs,
+    provider: Provider,
+    invoice: Invoice,
+    *,
+    team_id: str,
+    today: date,
+    user_id: str | None,
+    automatic: bool = False,
+) -> Reminded | AlreadyToday:
+    """E-mail `invoice` to its customer again, once a day at most; raises `ProviderError`
+    (nothing recorded) when the provider refuses, `NotSure` when its answer was lost."""
+    if not can_remind(provider):
+        raise ProviderError(f"{provider.title} cannot send reminders.")
+    day = today.isoformat()
+    claimed = runs.claim_reminder(
+        CUSTOMER,
+        team_id,
+        provider.name,
+        invoice.id,
+        invoice.number,
+        day,
+        user_id=user_id,
+        automatic=automatic,
+    )
+    if claimed is None:
+        earlier = runs.reminders(
+            team_id, kind=CUSTOMER, provider=provider.name, invoice_id=invoice.id
+        )
+        return AlreadyToday(next((r for r in earlier if r.day == day), None))
+    subject = f"{provider.name}:{invoice.number}"
+    try:
+        sent_to = await provider.send_invoice(invoice.id)
+    except ProviderUnavailable as error:
+        runs.reminder_sent(claimed, "unknown")
+        store.audit(
+            "reminder.unknown", team_id=team_id, user_id=user_id, subject=subject, error=str(error)
+        )
+        raise NotSure(
+            f"{provider.title} did not confirm sending the reminder for {invoice.number}; it "
+            "may have gone out, so invoicebot counts it and sends no other today."
+        ) from None
+    except ProviderError as error:
+        runs.forget_reminder(claimed)
+        store.audit(
+            "reminder.refused", team_id=team_id, user_id=user_id, subject=subject, error=str(error)
+        )
+        raise
+    runs.reminder_sent(claimed, "sent", sent_to)
+    store.audit(
+        "reminder.sent",
+        team_id=team_id,
+        user_id=user_id,
+        subject=subject,
+        invoice_id=invoice.id,
+        to=sent_to,
+        automatic=automatic,
+    )
+    return Reminded(sent_to)
+
+
+def due_for_auto_reminder(
+    reminders: list[Reminder], today: date, every_days: int, at_most: int
+) -> bool:
+    """Every `every_days` since the last reminder of any kind, at most `at_most` automatic."""
+    counted = [r for r in reminders if r.state != "failed"]
+    if sum(1 for r in counted if r.automatic) >= at_most:
+        return False
+    if not counted:
+        return True
+    last = max(date.fromisoformat(r.day) for r in counted)
+    return (today - last).days >= every_days

@@ -1,0 +1,179 @@
+"""The billing channel's digest and the payers' due-soon DMs (pure builders).
+
+Every block id of a digest starts with `digest.`: a click on its buttons is answered
+in the clicker's messages with the app, never by replacing the digest everyone reads.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from bot.models import Invoice, Money
+from bot.provider import Direction, Provider
+from bot.reminding import can_remind
+from bot.runs import Reminder
+from bot.slack import values
+from bot.slack.blocks.kit import Block, Ids, button, context, escape, header, section
+
+DIGEST_PREFIX = "digest."
+SHOWN = 10
+"""Invoices listed per part; the rest are counted (a message holds at most 50 blocks)."""
+
+
+class DigestIds(Ids):
+    def __call__(self, name: str) -> str:
+        return super().__call__(DIGEST_PREFIX + name)
+
+
+@dataclass(frozen=True)
+class DigestFacts:
+    """What the digest says, gathered from the providers and the store."""
+
+    today: date
+    ahead: int
+    providers: dict[str, Provider]
+    invoices: list[Invoice]
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    """(provider title, what went wrong) for providers that did not answer."""
+    reminded: dict[tuple[str, str], Reminder] = field(default_factory=dict)
+    """The last customer reminder, by (provider, invoice id)."""
+
+    def direction(self, invoice: Invoice) -> Direction:
+        return self.providers[invoice.provider].capabilities.direction
+
+    def parts(self) -> tuple[list[Invoice], list[Invoice], list[Invoice]]:
+        """Overdue payables, payables due within `ahead` days, overdue receivables."""
+        owed = [i for i in self.invoices if i.payable]
+        payables = [i for i in owed if self.direction(i) is Direction.PAYABLE]
+        receivables = [i for i in owed if self.direction(i) is Direction.RECEIVABLE]
+        overdue = sorted((i for i in payables if i.is_overdue(self.today)), key=_due)
+        soon = sorted(
+            (
+                i
+                for i in payables
+                if i.due is not None and 0 <= (i.due - self.today).days <= self.ahead
+            ),
+            key=_due,
+        )
+        late = sorted((i for i in receivables if i.is_overdue(self.today)), key=_due)
+        return overdue, soon, late
+
+
+def _due(invoice: Invoice) -> tuple[date, str]:
+    return invoice.due or date.max, invoice.number
+
+
+def totals(invoices: list[Invoice]) -> str:
+    """`EUR 1,200.00 + USD 30.00`: one sum per currency, never added across currencies."""
+    sums: dict[str, Decimal] = defaultdict(Decimal)
+    for invoice in invoices:
+        sums[invoice.currency] += invoice.amount_due.amount
+    return " + ".join(
+        Money(amount=amount, currency=currency).format()
+        for currency, amount in sorted(sums.items())
+    )
+
+
+def _line(invoice: Invoice, facts: DigestFacts) -> str:
+    provider = facts.providers[invoice.provider]
+    who = f" · {escape(invoice.payer)}" if invoice.payer else ""
+    due = invoice.due.isoformat() if invoice.due else "no due date"
+    if invoice.due is not None and invoice.due < facts.today:
+        when = f"overdue since {due} ({(facts.today - invoice.due).days} d)"
+    else:
+        when = f"due {due}"
+    return (
+        f"*{escape(invoice.number)}* · {escape(provider.title)}{who}\n"
+        f"*{invoice.amount_due.format()}* · {when}"
+    )
+
+
+def _reminded(invoice: Invoice, facts: DigestFacts) -> str:
+    last = facts.reminded.get((invoice.provider, invoice.id))
+    if last is None:
+        return "not reminded yet"
+    how = "automatically" if last.automatic else f"by <@{last.user_id}>" if last.user_id else ""
+    return f"last reminded {last.day} {how}".rstrip()
+
+
+def _accessory(invoice: Invoice, facts: DigestFacts) -> dict[str, Any] | None:
+    provider = facts.providers[invoice.provider]
+    target = values.PayTarget(provider.name, (invoice.id,)).encode()
+    if provider.capabilities.direction is Direction.PAYABLE:
+        return button("Pay", values.PAY, target, style="primary")
+    if can_remind(provider):
+        return button("Send reminder", values.REMIND, target)
+    return button("Copy payment link", values.COPY_LINK, target)
+
+
+def _part(ids: Ids, title: str, invoices: list[Invoice], facts: DigestFacts) -> list[Block]:
+    if not invoices:
+        return [section(ids, f"*{title}*: none.")]
+    blocks = [section(ids, f"*{title}*: {len(invoices)} · {totals(invoices)}")]
+    for invoice in invoices[:SHOWN]:
+        line = _line(invoice, facts)
+        if facts.direction(invoice) is Direction.RECEIVABLE:
+            line += f" · {_reminded(invoice, facts)}"
+        blocks.append(section(ids, line, _accessory(invoice, facts)))
+    if len(invoices) > SHOWN:
+        blocks.append(context(ids, f"and {len(invoices) - SHOWN} more: type `/invoices overdue`"))
+    return blocks
+
+
+def digest_message(facts: DigestFacts) -> dict[str, Any]:
+    ids = DigestIds()
+    overdue, soon, late = facts.parts()
+    blocks: list[Block] = [header(ids, f"Invoice digest · {facts.today.isoformat()}")]
+    blocks += _part(ids, "Overdue payables", overdue, facts)
+    blocks += _part(ids, f"Payables due in the next {facts.ahead} days", soon, facts)
+    blocks += _part(ids, "Overdue receivables (customers to pay us)", late, facts)
+    blocks += [
+        section(
+            ids,
+            f":warning: *{escape(title)}* did not answer ({escape(said)}): its "
+            "invoices are missing from this digest.",
+        )
+        for title, said in facts.failed
+    ]
+    blocks.append(
+        context(
+            ids,
+            "Totals are per currency. *Pay* and *Send reminder* answer in "
+            "your messages with invoicebot.",
+        )
+    )
+    parts = [
+        f"{len(overdue)} overdue payables" + (f" ({totals(overdue)})" if overdue else ""),
+        f"{len(soon)} due in {facts.ahead} days" + (f" ({totals(soon)})" if soon else ""),
+        f"{len(late)} overdue receivables" + (f" ({totals(late)})" if late else ""),
+    ]
+    return {
+        "text": f"Invoice digest for {facts.today.isoformat()}: " + ", ".join(parts),
+        "blocks": blocks,
+    }
+
+
+def due_soon_message(invoice: Invoice, provider: Provider, today: date) -> dict[str, Any]:
+    """A payer's DM: one payable falls due soon, with its **Pay** button."""
+    ids = Ids()
+    assert invoice.due is not None
+    days = (invoice.due - today).days
+    when = "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days"
+    target = values.PayTarget(provider.name, (invoice.id,)).encode()
+    text = (
+        f"Invoice {escape(invoice.number)} from {escape(provider.title)} "
+        f"({invoice.amount_due.format()}) falls due {when}, on {invoice.due.isoformat()}."
+    )
+    return {
+        "text": text,
+        "blocks": [
+            section(
+                ids, f":alarm_clock: {text}", button("Pay", values.PAY, target, style="primary")
+            ),
+            context(ids, "You get this because you may pay invoices; one reminder a day at most."),
+        ],
+    }

@@ -1,0 +1,275 @@
+"""`/invoices export` and `/invoices history`, and App Home's **Export records** button.
+
+The export goes to the person's messages with the app as two CSV files, through Slack's
+current upload (`files.getUploadURLExternal`, the upload, `files.completeUploadExternal`,
+which slack_sdk's `files_upload_v2` makes; Slack retired `files.upload`). Records are for
+payers and admins only: they name who paid what.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+from typing import Any
+
+import aiohttp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.access import refusal
+from bot.history import story
+from bot.records import Range, export, people
+from bot.slack import values
+from bot.slack.blocks.kit import Block, Ids, context, escape, header, plain, section
+from bot.slack.blocks.listing import notice
+from bot.slack.connect import result_view
+from bot.slack.errors import shielded
+from bot.slack.services import Services
+from bot.slack.subcommands import DATE_HELP, Export
+
+log = logging.getLogger(__name__)
+
+RECORDS_REFUSAL = refusal("export or read invoicebot's records")
+STORY_LINES = 60
+
+
+def _today(svc: Services) -> date:
+    return svc.clock.now().astimezone(svc.settings.timetable.zone).date()
+
+
+def default_range(today: date) -> Range:
+    """This month so far (a bookkeeper's usual question)."""
+    return Range(today.replace(day=1), today)
+
+
+NOT_PERMITTED = frozenset({"missing_scope", "not_allowed_token_type", "method_deprecated"})
+"""Upload refusals that waiting will not mend: the app lacks `files:write`."""
+NAMES_LOOKED_UP = 200
+"""Beyond this many people in one export, the rest are written as their Slack ids."""
+
+
+async def _names(client: AsyncWebClient, ids: set[str]) -> dict[str, str]:
+    """`Pat Payer (U123)` for each id Slack can name (users.info); a bookkeeper reads
+    names, and the id keeps it unambiguous."""
+    names: dict[str, str] = {}
+    for user_id in sorted(ids)[:NAMES_LOOKED_UP]:
+        try:
+            user = (await client.users_info(user=user_id)).get("user") or {}
+        except (SlackApiError, aiohttp.ClientError, TimeoutError):
+            continue
+        name = user.get("real_name") or (user.get("profile") or {}).get("real_name")
+        if name:
+            names[user_id] = f"{name} ({user_id})"
+    return names
+
+
+async def send_export(
+    svc: Services, client: AsyncWebClient, team_id: str, user_id: str, period: Range
+) -> str:
+    """Upload the CSVs to the person's DM; returns the sentence to show them."""
+    titles = {name: cls.title for name, cls in svc.connections.registry.items()}
+    zone = svc.settings.timetable.zone
+    names = await _names(client, people(svc.store, team_id, period, zone))
+    made = export(svc.store, team_id, period, zone, titles, names)
+    sums = ", ".join(f"{amount:f} {currency}" for currency, amount in sorted(made.totals.items()))
+    comment = (
+        f"invoicebot records from {period}: {made.count} settlements"
+        + (f" ({sums})" if sums else "")
+        + f" and {made.audit_count} audit log entries. Dates are in "
+        f"{svc.settings.timetable.zone.key}; amounts are per currency."
+    )
+    stem = f"invoicebot-{period.first.isoformat()}-to-{period.last.isoformat()}"
+    try:
+        await client.files_upload_v2(
+            file_uploads=[
+                {
+                    "content": made.settlements_csv,
+                    "filename": f"{stem}-settlements.csv",
+                    "title": f"Settlements {period}",
+                },
+                {
+                    "content": made.audit_csv,
+                    "filename": f"{stem}-audit.csv",
+                    "title": f"Audit log {period}",
+                },
+            ],
+            channels=[user_id],
+            initial_comment=comment,
+        )
+    except (SlackApiError, SlackRequestError, aiohttp.ClientError, TimeoutError) as error:
+        log.warning("uploading the records to %s failed: %r", user_id, error)
+        code = error.response.get("error") if isinstance(error, SlackApiError) else None
+        if code in NOT_PERMITTED:
+            return (
+                "invoicebot may not share files in this workspace, so nothing was sent: ask "
+                "whoever runs invoicebot to reinstall the app from its manifest (it asks to "
+                "upload files)."
+            )
+        return "Slack did not take the files just now, so nothing was sent. Try again in a minute."
+    svc.store.audit(
+        "records.exported",
+        team_id=team_id,
+        user_id=user_id,
+        subject=str(period),
+        settlements=made.count,
+    )
+    return f":page_facing_up: Sent to your messages with invoicebot: {escape(comment)}"
+
+
+async def on_export(
+    svc: Services,
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    team_id: str,
+    user_id: str,
+    request: Export,
+) -> None:
+    if not await svc.access.may_pay(team_id, user_id):
+        svc.store.audit("refused.records", team_id=team_id, user_id=user_id)
+        await respond(**notice(RECORDS_REFUSAL))
+        return
+    today = _today(svc)
+    period = (
+        Range(request.first, request.last)
+        if request.first and request.last
+        else default_range(today)
+    )
+    await respond(**notice(await send_export(svc, client, team_id, user_id, period)))
+
+
+def story_message(number: str, lines: list[str]) -> dict[str, Any]:
+    ids = Ids()
+    blocks: list[Block] = [header(ids, f"Invoice {number}")]
+    if not lines:
+        blocks.append(
+            section(
+                ids,
+                f"invoicebot has no record of invoice {escape(number)}: "
+                "nobody has asked to pay it, paid it or reminded anyone "
+                "of it through invoicebot.",
+            )
+        )
+    chunk: list[str] = []
+    for line in lines[-STORY_LINES:]:
+        if sum(len(x) + 1 for x in chunk) + len(line) > 2900:
+            blocks.append(section(ids, "\n".join(chunk)))
+            chunk = []
+        chunk.append(line)
+    if chunk:
+        blocks.append(section(ids, "\n".join(chunk)))
+    if len(lines) > STORY_LINES:
+        blocks.append(
+            context(
+                ids, f"The {len(lines) - STORY_LINES} earliest events are in `/invoices export`."
+            )
+        )
+    return {"text": f"The story of invoice {number}: {len(lines)} events", "blocks": blocks}
+
+
+async def on_history(
+    svc: Services, respond: AsyncRespond, team_id: str, user_id: str, number: str
+) -> None:
+    if not await svc.access.may_pay(team_id, user_id):
+        svc.store.audit("refused.records", team_id=team_id, user_id=user_id, subject=number)
+        await respond(**notice(RECORDS_REFUSAL))
+        return
+    zone = svc.settings.timetable.zone
+    titles = {name: cls.title for name, cls in svc.connections.registry.items()}
+    events = story(svc.store, team_id, number, titles)
+    lines = [f"`{e.at.astimezone(zone):%Y-%m-%d %H:%M}` {e.text}" for e in events]
+    await respond(**story_message(escape(number), lines))
+
+
+def export_modal(today: date) -> dict[str, Any]:
+    """From and to, this month so far filled in."""
+
+    def picker(block_id: str, label: str, initial: date) -> dict[str, Any]:
+        return {
+            "type": "input",
+            "block_id": block_id,
+            "label": plain(label),
+            "element": {
+                "type": "datepicker",
+                "action_id": "value",
+                "initial_date": initial.isoformat(),
+            },
+        }
+
+    return {
+        "type": "modal",
+        "callback_id": values.EXPORT_VIEW,
+        "title": plain("Export records", 24),
+        "submit": plain("Send CSV", 24),
+        "close": plain("Cancel", 24),
+        "blocks": [
+            picker("first", "From", today.replace(day=1)),
+            picker("last", "To (included)", today),
+            {
+                "type": "context",
+                "block_id": "about",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": "Settlements and the audit log, as two CSV files "
+                        "in your messages with invoicebot.",
+                    }
+                ],
+            },
+        ],
+    }
+
+
+def _picked(view: dict[str, Any], block_id: str) -> date | None:
+    state = view.get("state", {}).get("values", {}).get(block_id, {}).get("value", {})
+    try:
+        return date.fromisoformat(str(state.get("selected_date") or ""))
+    except ValueError:
+        return None
+
+
+async def on_export_button(
+    svc: Services, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+) -> None:
+    await ack()
+    team_id, user_id = body["team"]["id"], body["user"]["id"]
+    if not await svc.access.may_pay(team_id, user_id):
+        await client.views_open(
+            trigger_id=body["trigger_id"], view=result_view("Not allowed", RECORDS_REFUSAL)
+        )
+        return
+    await client.views_open(trigger_id=body["trigger_id"], view=export_modal(_today(svc)))
+
+
+async def on_export_submit(
+    svc: Services, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+) -> None:
+    view = body["view"]
+    first, last = _picked(view, "first"), _picked(view, "last")
+    if first is None or last is None:
+        await ack(response_action="errors", errors={"first": f"Pick both dates ({DATE_HELP})."})
+        return
+    if first > last:
+        await ack(response_action="errors", errors={"last": "The end is before the start."})
+        return
+    if last - first > timedelta(days=3660):
+        await ack(response_action="errors", errors={"first": "At most ten years at once."})
+        return
+    team_id, user_id = body["team"]["id"], body["user"]["id"]
+    if not await svc.access.may_pay(team_id, user_id):
+        await ack(response_action="update", view=result_view("Not allowed", RECORDS_REFUSAL))
+        return
+    await ack(response_action="update", view=result_view("Exporting…", "Making the files…"))
+    text = await send_export(svc, client, team_id, user_id, Range(first, last))
+    await client.views_update(view_id=view["id"], view=result_view("Export", text))
+
+
+def register(app: AsyncApp, svc: Services) -> None:
+    async def button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await on_export_button(svc, ack, body, client)
+
+    async def submit(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await on_export_submit(svc, ack, body, client)
+
+    app.action(values.EXPORT)(shielded(button))
+    app.view(values.EXPORT_VIEW)(shielded(submit))

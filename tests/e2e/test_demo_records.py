@@ -1,0 +1,180 @@
+"""Records through the local Slack: the CSV export opened and summed, an invoice's story,
+and reminding a customer of an overdue Payfirma invoice (by hand, then on a schedule)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import aiohttp
+
+from bot.clock import ManualClock
+from bot.demo import Demo
+from bot.web import SCHEDULER, SERVICES
+from plugins.payfirma.sandbox import SANDBOX as PAYFIRMA
+from slack_emulator import EMULATOR
+from tests.e2e.conftest import BILLING, Person, button_value, url_of
+from tests.scenario.harness import pay_in_browser
+
+
+async def pay(
+    pat: Person, browser: aiohttp.ClientSession, number: str, *, from_list: str = ""
+) -> None:
+    """Pay by card: from `/invoices pay`, or with the **Pay** of the list's invoice id."""
+    if from_list:
+        await pat.types("i3d")
+        listing = await pat.sees(number)
+        await pat.clicks(listing, "pay", value=button_value(listing, "pay", f"|{from_list}|"))
+    else:
+        await pat.types(f"pay {number}")
+    menu = await pat.sees("Choose how to pay")
+    await pat.clicks(menu, "choose_method", selected="20")
+    menu = await pat.sees("Get payment link")
+    await pat.clicks(menu, "get_link")
+    link = await pat.sees("Open payment page")
+    await pay_in_browser(browser, url_of(link, "open_link"))
+
+
+async def test_the_export_is_two_csv_files_in_a_dm_that_sum_to_what_was_paid(
+    person: Callable[[str], Person], browser: aiohttp.ClientSession, demo: Demo
+) -> None:
+    slack = demo.slack[EMULATOR]
+    pat = person("U0PAYER")
+    await pay(pat, browser, "INV-24-0087")
+    await slack.wait_until(lambda: len(slack.messages(BILLING)) == 1, 15)
+    await pay(pat, browser, "INV-24-0101")
+    await slack.wait_until(lambda: len(slack.messages(BILLING)) == 2, 15)
+
+    await pat.types("export")
+    await pat.sees("Sent to your messages with invoicebot")
+    dm = slack.workspace.dm_with("U0PAYER").id
+    settlements, audit = sorted(slack.files.shared_in(dm), key=lambda f: "audit" in f.name)
+    assert settlements.name.endswith("-settlements.csv") and audit.name.endswith("-audit.csv")
+    # Downloaded as a person would from the small Slack's page.
+    async with browser.get(f"{demo.slack_url}/emulator/files/{settlements.id}") as response:
+        assert response.status == 200 and "attachment" in response.headers["Content-Disposition"]
+        rows = list(csv.DictReader(io.StringIO(await response.text())))
+    # The credit note taken off the first payment is a row of its own, negative.
+    assert [(r["invoice_number"], r["amount"]) for r in rows] == [
+        ("INV-24-0087", "363.00"),
+        ("CRN-24-0003", "-24.20"),
+        ("INV-24-0101", "121.00"),
+    ]
+    paid = [Decimal(str(m.blocks).split("€")[1].split("*")[0]) for m in slack.messages(BILLING)]
+    assert sum(Decimal(r["amount"]) for r in rows) == sum(paid) == Decimal("459.80")
+    assert {r["currency"] for r in rows} == {"EUR"}
+    assert {r["direction"] for r in rows} == {"payable"}
+    assert rows[0]["who"].endswith("(U0PAYER)") and rows[0]["who"] != "(U0PAYER)"
+    assert rows[0]["provider"] == "i3D.net" and rows[0]["method"]
+    assert "approvals" in rows[0] and datetime.fromisoformat(rows[0]["date"])
+    actions = [r["action"] for r in csv.DictReader(io.StringIO((audit.content or b"").decode()))]
+    assert actions.count("payment.paid") == 2
+
+    await pat.types("export 2001-01-01 2001-01-31")  # nothing then: headers only
+    await pat.sees("0 settlements")
+    await pat.types("export 2026-13-01")
+    await pat.sees("is not a date in the calendar")
+    assert len(slack.files.shared_in(dm)) == 4
+
+    slack.faults.fail("files.getUploadURLExternal", times=3)
+    await pat.types("export")
+    failed = await pat.sees("Slack did not take the files just now")
+    assert "500" not in failed.text and len(slack.files.shared_in(dm)) == 4
+
+    val = person("U0VIEWER")
+    await val.types("export")
+    await val.sees("not allowed to export")
+
+
+async def test_history_tells_an_invoices_story(
+    person: Callable[[str], Person], browser: aiohttp.ClientSession, demo: Demo
+) -> None:
+    slack = demo.slack[EMULATOR]
+    pat = person("U0PAYER")
+    await pay(pat, browser, "INV-24-0087", from_list="410002")
+    await slack.wait_until(lambda: slack.messages(BILLING), 15)
+    await pat.types("history INV-24-0087")
+    story = await pat.sees("The story of invoice INV-24-0087")
+    told = str(story.blocks)
+    assert "asked for the ways to pay it" in told
+    assert "Payment started by <@U0PAYER>" in told and "Settled" in told
+    assert told.index("asked for the ways") < told.index("Settled")
+    await pat.types("history NOPE-1")
+    await pat.sees("no record of invoice NOPE-1")
+
+
+async def test_a_customer_is_reminded_once_a_day_by_hand_and_on_a_schedule(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    emails = demo.sandboxes["payfirma"][PAYFIRMA].emails
+    pat = person("U0PAYER")
+    await pat.types("payfirma overdue")
+    listing = await pat.sees("Send reminder")
+    value = button_value(listing, "remind_customer", "payfirma|")
+    await pat.clicks(listing, "remind_customer", value=value)
+    await pat.sees("Reminder sent")
+    assert len(emails) == 1
+    await pat.clicks(listing, "remind_customer", value=value)
+    await pat.sees("already reminded")
+    assert len(emails) == 1
+
+    # Automatic reminders every 3 days, at most twice, over ten days.
+    scheduler = demo.bot[SCHEDULER]
+    svc = demo.bot[SERVICES]
+    start = datetime.now(scheduler.timetable.zone).replace(hour=10) + timedelta(days=1)
+    clock = ManualClock(start)
+    scheduler.clock = svc.clock = clock
+    scheduler.timetable = svc.settings.timetable.__class__.parse(
+        zone="UTC", digest="off", daily="09:00", due_reminder_days=0, auto_remind="3x2"
+    )
+    sent = []
+    for _ in range(10):
+        await scheduler.run_once()
+        sent.append(len(emails))
+        clock.advance(86400)
+    # By hand on day 0; automatically on days 3 and 6; then no more (at most twice).
+    assert sent == [1, 1, 2, 2, 2, 3, 3, 3, 3, 3]
+
+    # The digest says when the customer was last reminded.
+    scheduler.timetable = svc.settings.timetable.__class__.parse(
+        zone="UTC", digest="daily 09:00", daily="09:00", due_reminder_days=0, auto_remind="off"
+    )
+    await scheduler.run_once()
+    slack = demo.slack[EMULATOR]
+    digest = await slack.wait_until(
+        lambda: [m for m in slack.messages(BILLING) if "Invoice digest" in m.text]
+    )
+    assert "last reminded" in str(digest[0].blocks) and "automatically" in str(digest[0].blocks)
+    assert "remind_customer" in str(digest[0].blocks)
+
+    # A click on the digest answers in the clicker's messages; the digest stays.
+    before = list(digest[0].blocks)
+    await pat.clicks(digest[0], "remind_customer", value=value)
+    dm = slack.workspace.dm_with("U0PAYER").id
+    await slack.wait_until(lambda: any("Reminder sent" in m.text for m in slack.messages(dm)))
+    assert digest[0].blocks == before and len(emails) == 4
+
+
+async def test_app_homes_export_button_asks_for_dates_and_sends_the_files(demo: Demo) -> None:
+    from tests.e2e.test_demo_home import home_of
+
+    slack = demo.slack[EMULATOR]
+    home = await home_of(slack, "U0PAYER")
+    await slack.click("U0PAYER", home, "export_records")
+    modal = await slack.wait_until(lambda: slack.modal("U0PAYER"))
+    assert "From" in str(modal.blocks)
+    await slack.submit_view(
+        "U0PAYER", values={"first": {"value": "2026-11-05"}, "last": {"value": "2026-11-01"}}
+    )
+    assert "before the start" in str(slack.modal("U0PAYER").errors)  # type: ignore[union-attr]
+    await slack.submit_view(
+        "U0PAYER", values={"first": {"value": "2026-11-01"}, "last": {"value": "2026-11-30"}}
+    )
+    dm = slack.workspace.dm_with("U0PAYER").id
+    files = await slack.wait_until(lambda: len(slack.files.shared_in(dm)) == 2 and slack.files)
+    assert files.shared_in(dm)[0].name.startswith("invoicebot-2026-11-01-to-2026-11-30")
+    viewer = await home_of(slack, "U0VIEWER")
+    assert "export_records" not in str(viewer.blocks)

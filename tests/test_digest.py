@@ -1,0 +1,94 @@
+"""The digest's blocks: what each part lists, its buttons, escaping and Slack's limits."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from bot.models import Invoice, InvoiceStatus, Money
+from bot.provider import Capabilities, Direction, NoCredentials, Provider
+from bot.slack.blocks.digest import DigestFacts, digest_message, due_soon_message
+from slack_emulator.blockkit import validate_message
+
+TODAY = date(2026, 12, 7)
+
+
+class Supplier(Provider):
+    name, title = "supplier", "Supplier <!channel>"
+
+    async def verify(self) -> None: ...
+    async def list_invoices(self, query: Any) -> Any: ...
+    async def get_invoice(self, invoice_id: str) -> Any: ...
+    async def payment_options(self, invoice_ids: list[str]) -> Any: ...
+    async def start_payment(self, request: Any) -> Any: ...
+    async def check_payment(self, check: Any) -> Any: ...
+
+
+class Mailer(Supplier):
+    name, title = "mailer", "Mailer"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        direction=Direction.RECEIVABLE, send_by_email=True
+    )
+
+
+class LinkOnly(Supplier):
+    name, title = "linkonly", "Link only"
+    capabilities: ClassVar[Capabilities] = Capabilities(direction=Direction.RECEIVABLE)
+
+
+def invoice(provider: str, number: str, due_in: int, amount: str, currency: str = "EUR") -> Invoice:
+    money = Money(amount=Decimal(amount), currency=currency)
+    return Invoice(
+        provider=provider, id=number.lower(), number=number, amount_due=money,
+        total_incl_vat=money, status=InvoiceStatus.OPEN, due=TODAY + timedelta(days=due_in),
+        payer="*Bold* customer" if provider != "supplier" else None,
+    )  # fmt: skip
+
+
+def facts(invoices: list[Invoice]) -> DigestFacts:
+    providers: list[Provider] = [cls(NoCredentials(), None) for cls in (Supplier, Mailer, LinkOnly)]  # type: ignore[arg-type]
+    return DigestFacts(TODAY, 7, {p.name: p for p in providers}, invoices)
+
+
+def test_each_part_lists_its_invoices_with_totals_and_the_right_button() -> None:
+    message = digest_message(
+        facts(
+            [
+                invoice("supplier", "S-1", -3, "10.00"),
+                invoice("supplier", "S-2", 2, "5.50", "USD"),
+                invoice("supplier", "S-3", 9, "99.00"),  # beyond a week: not listed
+                invoice("mailer", "M-1", -1, "20.00"),
+                invoice("mailer", "M-2", 3, "20.00"),  # not overdue: not listed
+                invoice("linkonly", "L-1", -5, "7.00"),
+            ]
+        )
+    )
+    assert validate_message(message) == []
+    said = str(message["blocks"])
+    assert "S-3" not in said and "M-2" not in said
+    buttons = {
+        b["text"]["text"].split("*")[1]: b["accessory"]["action_id"]
+        for b in message["blocks"]
+        if b.get("accessory")
+    }
+    assert buttons == {"S-1": "pay", "S-2": "pay", "M-1": "remind_customer", "L-1": "copy_link"}
+    assert "Supplier &lt;!channel&gt;" in said and "<!channel>" not in said
+    assert "not reminded yet" in said
+    assert "*Overdue receivables (customers to pay us)*: 2 · €27.00" in said
+
+
+def test_a_long_digest_stays_within_slacks_block_limit() -> None:
+    many = [invoice("supplier", f"S-{n}", -n - 1, "1.00") for n in range(80)]
+    many += [invoice("mailer", f"M-{n}", -n - 1, "1.00") for n in range(80)]
+    message = digest_message(facts(many))
+    assert validate_message(message) == [] and len(message["blocks"]) <= 50
+    assert "and 70 more" in str(message["blocks"])
+
+
+def test_a_due_soon_dm_says_when_and_offers_pay() -> None:
+    supplier = Supplier(NoCredentials(), None)  # type: ignore[arg-type]
+    message = due_soon_message(invoice("supplier", "S-9", 1, "3.00"), supplier, TODAY)
+    assert validate_message(message) == []
+    assert "falls due tomorrow" in message["text"]
+    assert message["blocks"][0]["accessory"]["action_id"] == "pay"
