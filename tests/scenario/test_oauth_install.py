@@ -27,7 +27,7 @@ from bot.installations import Installations
 from bot.models import PaymentState
 from bot.plugins import make_plugin_manager
 from bot.settings import Settings
-from bot.web import OUTBOX, SERVICES, STORE, create_app
+from bot.web import OUTBOX, SCHEDULER, SERVICES, STORE, create_app
 from plugins.i3d import I3DCredentials
 from plugins.i3d.sandbox import SANDBOX
 from slack_emulator import OAUTH, Emulator, Message, OAuthApp, OAuthServer, Workspace
@@ -226,6 +226,22 @@ async def test_a_payment_is_announced_in_its_own_workspace_only(
     assert globex.messages(BILLING) == []
     store = installed.bots[0].app[STORE]
     assert store.recent_settlements(GLOBEX) == [] and len(store.recent_settlements(ACME)) == 1
+
+
+async def test_the_digest_goes_to_each_workspaces_own_channel_once_chosen(
+    installed: Installed, i3d_sandbox: TestServer
+) -> None:
+    await install_both(installed, i3d_sandbox)
+    acme, globex = installed.workspace(ACME), installed.workspace(GLOBEX)
+    await shown_to(acme, ADMIN, BILLING, "billing")  # Globex has not chosen one yet
+    bot = installed.bots[0].app
+    for team_id in (ACME, GLOBEX):
+        await bot[SCHEDULER]._digest(team_id, "2026-12-07")
+    bot[OUTBOX].wake.set()
+    posted = await acme.wait_until(lambda: acme.messages(BILLING))
+    assert "INV-" in str(posted[0].blocks) + posted[0].text
+    await installed.wait_for(lambda: bot[STORE].outbox_pending() == 0)
+    assert globex.messages(BILLING) == []
 
 
 async def test_queued_calls_go_out_with_their_own_workspaces_token(
