@@ -24,6 +24,7 @@ class Access:
         self.settings = settings
         self.client = client
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+        self._listed: tuple[float, list[tuple[str, str]]] | None = None
 
     async def _members(self, group_id: str | None) -> frozenset[str]:
         if not group_id:
@@ -43,6 +44,24 @@ class Access:
     async def group_members(self, group_id: str) -> frozenset[str]:
         """A user group's members (cached for a minute; empty when it cannot be read)."""
         return await self._members(group_id)
+
+    async def groups(self) -> list[tuple[str, str]] | None:
+        """The workspace's user groups as (id, "@handle (name)"), cached for a minute;
+        None when Slack will not list them (no `usergroups:read`, or an error)."""
+        if self._listed and time.monotonic() - self._listed[0] < GROUP_CACHE_SECONDS:
+            return self._listed[1]
+        try:
+            response = await self.client.usergroups_list()
+        except SlackApiError as error:
+            log.warning("cannot list user groups: %s", error.response.get("error"))
+            return None
+        found = [
+            (str(g["id"]), f"@{g.get('handle') or g['id']} ({g.get('name') or g['id']})")
+            for g in response.get("usergroups") or []
+            if g.get("id")
+        ]
+        self._listed = (time.monotonic(), found)
+        return found
 
     async def may_administer(self, user_id: str) -> bool:
         return user_id in self.settings.admins or user_id in await self._members(

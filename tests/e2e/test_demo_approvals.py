@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.approvals import State
 from bot.demo import Demo
+from bot.slack.blocks import approval_settings as dialog
 from bot.slack.blocks import approvals as blocks
 from bot.web import SERVICES
 from plugins.i3d.sandbox.state import SANDBOX
@@ -292,6 +293,15 @@ async def test_a_changed_amount_needs_a_new_approval(demo: Demo) -> None:
     assert has_button(menu, blocks.REQUEST_APPROVAL) and not has_button(menu, "choose_method")
 
 
+def typed(view: Any, block_id: str) -> Any:
+    """What the admin has in an input of the dialog (their pick, or what it started with)."""
+    entry = view.picks.get(block_id, {}).get(dialog.FIELD)
+    if entry is not None:
+        return entry.get("value")
+    block = next(b for b in view.blocks if b["block_id"] == block_id)
+    return block["element"].get("initial_value")
+
+
 async def test_only_admins_open_the_settings_and_a_saved_policy_applies(demo: Demo) -> None:
     slack = demo.slack[EMULATOR]
     await slack.slash_command(PAT, GENERAL, "settings")
@@ -302,18 +312,48 @@ async def test_only_admins_open_the_settings_and_a_saved_policy_applies(demo: De
 
     await slack.slash_command(ALEX, GENERAL, "settings")
     modal = await slack.wait_until(lambda: slack.modal(ALEX), 10)
-    assert "EUR 500 1" in str(modal.blocks)
-    bad = await slack.submit_view(ALEX, values={"rules": {"value": "EUR lots 1 U0FINANCE"}})
-    assert bad.error is None
-    assert "rules" in (slack.modal(ALEX) or modal).errors
+    assert typed(modal, "b0.from") == "500" and typed(modal, "b1.from") == "5000"
+    assert "Bracket 2" in str(modal.blocks) and "b2.from" not in str(modal.blocks)
+    await slack.click(ALEX, modal, dialog.FIELD, block_id="b0.from", value="lots")
+    await slack.click(ALEX, modal, dialog.ADD)
+    modal = await slack.wait_until(
+        lambda: (m := slack.modal(ALEX)) and "b2.from" in str(m.blocks) and m, 10
+    )
+    assert typed(modal, "b0.from") == "lots", "what was typed survives the redraw"
+    assert "Bracket 3" in str(modal.blocks)
+
+    two_alone = {"b2.from": {"value": "100"}, "b2.needed": {"value": "2"}}
+    bad = await slack.submit_view(ALEX, values={**two_alone, "b2.users": {"value": [FRAN]}})
+    assert bad.error is None and slack.modal(ALEX) is modal
+    assert "b0.from" in modal.errors and "b2.users" in modal.errors
+    assert "two different people" in modal.errors["b2.users"]
+    twice = {"b0.from": {"value": "500"}, "b2.from": {"value": "5000"}}
+    await slack.submit_view(ALEX, values={**twice, "b2.needed": {"value": "1"}})
+    assert list(modal.errors) == ["b2.from"] and "Bracket 2" in modal.errors["b2.from"]
+
+    await slack.click(ALEX, modal, dialog.REMOVE, value="1")  # the €5,000 bracket goes
+    modal = await slack.wait_until(
+        lambda: (m := slack.modal(ALEX)) and "b1.from" not in str(m.blocks) and m, 10
+    )
+    assert typed(modal, "b2.from") == "5000" and typed(modal, "b0.from") == "500"
     await slack.submit_view(
-        ALEX, values={"rules": {"value": "EUR 100 1 U0FINANCE"}, "hours": {"value": "2"}}
+        ALEX,
+        values={
+            "b2.from": {"value": "100"},
+            "b2.users": {"value": [FRAN]},
+            "hours": {"value": "2"},
+        },
     )
     await slack.wait_until(lambda: "Saved" in str((slack.modal(ALEX) or modal).definition), 10)
     audit = demo.bot[SERVICES].store.audit_log()
     assert any(e.action == "approvals.policy_saved" and e.user_id == ALEX for e in audit)
+    policy = demo.bot[SERVICES].approvals.policy(slack.workspace.team_id)
+    assert policy.text() == "EUR 100 1 U0FINANCE\nEUR 500 1 U0FINANCE,U0ADMIN"
+    assert policy.hours == 2
     menu = await pay_menu(slack, PAT, "INV-24-0087")  # €338.80: now over the €100 bracket
     assert has_button(menu, blocks.REQUEST_APPROVAL)
+    bigger = await pay_menu(slack, PAT, "INV-24-0105")  # €6,025.80: one approval is enough now
+    assert "need one approval" in everything_in(bigger)
 
 
 async def test_app_home_shows_the_rules_and_what_waits(demo: Demo) -> None:
@@ -374,7 +414,9 @@ async def test_a_user_group_can_approve_and_a_requester_alone_in_it_cannot_ask(
     slack = demo.slack[EMULATOR]
     await slack.slash_command(ALEX, GENERAL, "settings")
     await slack.wait_until(lambda: slack.modal(ALEX), 10)
-    await slack.submit_view(ALEX, values={"rules": {"value": "EUR 500 1 S0PAYERS"}})
+    await slack.submit_view(
+        ALEX, values={"b0.users": {"value": []}, "b0.groups": {"value": ["S0PAYERS"]}}
+    )
     await slack.wait_until(lambda: "Saved" in str(getattr(slack.modal(ALEX), "definition", "")), 10)
     await slack.close_view(ALEX, everything=True)
 

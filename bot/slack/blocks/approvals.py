@@ -33,7 +33,6 @@ REJECT = "approval_reject"
 OPEN_SETTINGS = "approval_settings"
 REQUEST_VIEW = "approval_request"
 REJECT_VIEW = "approval_reject_reason"
-SETTINGS_VIEW = "approval_settings_view"
 REQUEST_ID = re.compile(r"[0-9a-f]{32}")
 NOTE_LIMIT = 500
 REQUEST_REFUSAL = refusal("request approvals")
@@ -236,17 +235,13 @@ def _modal(
     }
 
 
-def _text_input(
-    block_id: str, label: str, *, optional: bool, multiline: bool = True, initial: str = ""
-) -> Block:
+def _text_input(block_id: str, label: str, *, optional: bool) -> Block:
     element: dict[str, Any] = {
         "type": "plain_text_input",
         "action_id": "value",
-        "multiline": multiline,
-        "max_length": NOTE_LIMIT if block_id != "rules" else 3000,
+        "multiline": True,
+        "max_length": NOTE_LIMIT,
     }
-    if initial:
-        element["initial_value"] = initial
     return {
         "type": "input",
         "block_id": block_id,
@@ -288,39 +283,6 @@ def policy_lines(policy: Policy) -> str:
 
 def settings_saved(policy: Policy) -> str:
     return f"Saved. From now on:\n{policy_lines(policy)}"
-
-
-def settings_modal(policy: Policy) -> dict[str, Any]:
-    current = policy_lines(policy)
-    blocks: list[Block] = [
-        {"type": "section", "block_id": "current", "text": md(f"*Now*\n{current}")},
-        _text_input("rules", "Brackets, one per line", optional=True, initial=policy.text()),
-        {
-            "type": "context",
-            "block_id": "how",
-            "elements": [
-                md(
-                    "Each line: `[provider] CURRENCY FROM APPROVALS WHO`, e.g. "
-                    "`EUR 500 1 U0ALEX,S0FINANCE` (from €500 one approval by Alex or the "
-                    "finance group) or `i3d USD 100 0`. WHO are member ids (U…) or user "
-                    "group ids (S…); 0, 1 or 2 approvals. The highest bracket reached applies."
-                )
-            ],
-        },
-        {
-            "type": "input",
-            "block_id": "hours",
-            "label": plain("An approval is good for (hours)"),
-            "element": {
-                "type": "number_input",
-                "action_id": "value",
-                "is_decimal_allowed": True,
-                "min_value": "0.01",
-                "initial_value": f"{policy.hours:g}",
-            },
-        },
-    ]
-    return _modal(SETTINGS_VIEW, "Approval settings", "Save", blocks, {})
 
 
 def _home_line(request: Request, titles: dict[str, str]) -> str:
