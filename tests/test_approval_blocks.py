@@ -47,7 +47,7 @@ def test_every_state_for_every_viewer_is_a_valid_message_with_provider_text_esca
     buttons = [e.get("action_id") for b in shown["blocks"] for e in b.get("elements", [])]
     can_decide = state is State.PENDING and viewer != "U0PAYER"
     assert (blocks.APPROVE in buttons) is can_decide
-    assert (values.PAY in buttons) is (state is State.APPROVED)
+    assert (values.PAY_APPROVED in buttons) is (state is State.APPROVED)
 
 
 def test_an_expired_request_and_an_expired_approval_read_differently() -> None:

@@ -132,7 +132,7 @@ async def test_one_approval_then_the_requester_pays(demo: Demo) -> None:
         assert f"Approved by <@{FRAN}>" in everything_in(message)
     assert "You approved" in everything_in(dm(slack, FRAN, "INV-24-0104") or fran)
     pat_dm = dm(slack, PAT, "INV-24-0104")
-    assert pat_dm is not None and has_button(pat_dm, "pay")
+    assert pat_dm is not None and has_button(pat_dm, "pay_approved")
 
     thread = await slack.wait_until(
         lambda: [m for m in slack.messages(BILLING) if "Approved by" in m.text], 10
@@ -459,3 +459,28 @@ def pay_value(message: Message, invoice_id: str) -> str:
             if element.get("action_id") == "pay" and f"|{invoice_id}" in element.get("value", ""):
                 return str(element["value"])
     raise AssertionError(f"no Pay button for {invoice_id}")
+
+
+async def test_pay_in_the_approved_dm_brings_the_menu_as_a_new_message(demo: Demo) -> None:
+    slack = demo.slack[EMULATOR]
+    await approved_by_fran(demo, "INV-24-0104")
+    approved = await slack.wait_until(
+        lambda: (m := dm(slack, PAT, "INV-24-0104")) and "Payment approved" in m.text and m, 10
+    )
+    channel = slack.workspace.dm_with(PAT).id
+    before = len(slack.ephemerals(PAT, channel))
+    await slack.click(PAT, approved, "pay_approved")
+    menu = await slack.wait_until(
+        lambda: next(
+            (m for m in slack.ephemerals(PAT, channel)[before:] if has_button(m, "choose_method")),
+            None,
+        ),
+        10,
+    )
+    assert menu is not approved and "Approved by" in everything_in(menu)
+    still = dm(slack, PAT, "INV-24-0104")
+    assert still is approved and "Payment approved" in still.text, "the DM keeps saying it"
+    assert has_button(still, "pay_approved")
+    await slack.click(PAT, menu, "choose_method", selected="10")
+    await slack.wait_until(lambda: has_button(menu, "choose_issuer"), 10)
+    assert "Payment approved" in (dm(slack, PAT, "INV-24-0104") or menu).text

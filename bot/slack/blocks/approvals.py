@@ -170,7 +170,8 @@ def request_message(
         blocks.append(context(ids, f"You {said} this request."))
     if request.state is State.APPROVED:
         target = values.PayTarget(request.provider, request.invoice_ids).encode()
-        blocks.append(actions(ids, [button("Pay", values.PAY, target, style="primary")]))
+        pay = button("Pay", values.PAY_APPROVED, target, style="primary")
+        blocks.append(actions(ids, [pay]))
         blocks.append(context(ids, "The requester or any payer can pay it now."))
     text = f"{heading}: {escape(title)} {_invoices(request)}, {request.amount.format()}"
     return {"text": text, "blocks": blocks}
