@@ -18,6 +18,7 @@ from bot.slack.blocks import approvals as blocks
 from bot.slack.blocks.approval_settings import Choices, Draft
 from bot.slack.subcommands import Settings, Unknown, parse
 from slack_emulator import validate_message, validate_view
+from tests.test_outcome_messages import paid
 
 HOSTILE = "<!channel> *bold* <https://evil.test|click>"
 
@@ -48,6 +49,18 @@ def test_every_state_for_every_viewer_is_a_valid_message_with_provider_text_esca
     can_decide = state is State.PENDING and viewer != "U0PAYER"
     assert (blocks.APPROVE in buttons) is can_decide
     assert (values.PAY_APPROVED in buttons) is (state is State.APPROVED)
+
+
+@pytest.mark.parametrize("viewer", ["U0PAYER", "U0FINANCE"])
+def test_a_paid_approval_says_who_paid_and_has_no_buttons(viewer: str) -> None:
+    payment = paid(user_id="U0PAYER", method_name="iDEAL <b>")
+    approved = request(State.APPROVED, ("U0FINANCE", "U0CFO"))
+    shown = blocks.request_message(approved, "i3D.net", viewer, "approve", paid=payment)
+    assert validate_message(shown) == []
+    assert not any(block["type"] == "actions" for block in shown["blocks"])
+    said = str(shown)
+    assert "Invoice paid" in shown["text"] and "Paid by <@U0PAYER>" in said
+    assert "iDEAL &lt;b&gt;" in said and "Good for this amount" not in said
 
 
 def test_an_expired_request_and_an_expired_approval_read_differently() -> None:

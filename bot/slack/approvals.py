@@ -24,6 +24,7 @@ from bot.outbox import RESPONSE_URL
 from bot.provider import ProviderError
 from bot.slack import values
 from bot.slack.actions import TAMPERED, refuse_unless_payer
+from bot.slack.approvals_paid import decided_by as _decided
 from bot.slack.approvals_settings import (
     on_add_bracket,
     on_open_settings,
@@ -57,12 +58,6 @@ class NoChannel(Exception):
 def _request_id(body: Body) -> str | None:
     value = str(body["actions"][0].get("value", ""))
     return value if blocks.REQUEST_ID.fullmatch(value) else None
-
-
-def _decided(request: Request, viewer: str) -> str | None:
-    if viewer in request.approved_by:
-        return "approve"
-    return "reject" if viewer == request.rejected_by else None
 
 
 def announce(svc: Services, request: Request, outcome: Outcome | None, user_id: str | None) -> None:

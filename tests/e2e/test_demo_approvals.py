@@ -11,6 +11,8 @@ import asyncio
 import time
 from typing import Any
 
+import aiohttp
+
 from bot.approvals import State
 from bot.demo import Demo
 from bot.slack.blocks import approval_settings as dialog
@@ -19,7 +21,8 @@ from bot.web import SERVICES
 from plugins.i3d.sandbox.state import SANDBOX
 from slack_emulator import EMULATOR, Emulator, Message, payloads
 from slack_emulator.elements import action_for, find_element
-from tests.e2e.conftest import BILLING, GENERAL, everything_in
+from tests.e2e.conftest import BILLING, GENERAL, everything_in, url_of
+from tests.scenario.harness import pay_in_browser
 
 PAT, FRAN, CASEY, ALEX = "U0PAYER", "U0FINANCE", "U0CFO", "U0ADMIN"
 
@@ -48,6 +51,16 @@ def dm(slack: Emulator, user: str, number: str) -> Message | None:
     channel = slack.workspace.dm_with(user).id
     found = [m for m in slack.messages(channel) if number in m.text]
     return found[-1] if found else None
+
+
+async def every_dm_says(slack: Emulator, number: str, words: str) -> None:
+    """Wait until Fran's, Alex's and Pat's messages about `number` say `words`."""
+
+    def said() -> bool:
+        shown = [dm(slack, who, number) for who in (FRAN, ALEX, PAT)]
+        return all(m is not None and words in m.text for m in shown)
+
+    await slack.wait_until(said, 15)
 
 
 async def request_approval(slack: Emulator, user: str, number: str, note: str = "") -> Any:
@@ -121,11 +134,7 @@ async def test_one_approval_then_the_requester_pays(demo: Demo) -> None:
     assert fran is not None
     await slack.click(FRAN, fran, blocks.APPROVE)
 
-    def settled() -> bool:
-        messages = [dm(slack, who, "INV-24-0104") for who in (FRAN, ALEX, PAT)]
-        return all(m is not None and "Payment approved" in m.text for m in messages)
-
-    await slack.wait_until(settled, 10)
+    await every_dm_says(slack, "INV-24-0104", "Payment approved")
     for who in (FRAN, ALEX, PAT):
         message = dm(slack, who, "INV-24-0104")
         assert message is not None and not has_button(message, blocks.APPROVE)
@@ -231,11 +240,7 @@ async def test_a_rejection_asks_for_a_reason_and_everyone_reads_it(demo: Demo) -
     assert empty.error == "required_input_missing"
     await slack.submit_view(FRAN, values={"reason": {"value": "Not in this quarter's budget"}})
 
-    def rejected() -> bool:
-        shown = [dm(slack, who, "INV-24-0104") for who in (FRAN, ALEX, PAT)]
-        return all(m is not None and "Payment rejected" in m.text for m in shown)
-
-    await slack.wait_until(rejected, 10)
+    await every_dm_says(slack, "INV-24-0104", "Payment rejected")
     for who in (FRAN, ALEX, PAT):
         said = everything_in(dm(slack, who, "INV-24-0104") or fran)
         assert "Not in this quarter's budget" in said and f"<@{FRAN}>" in said
@@ -484,3 +489,41 @@ async def test_pay_in_the_approved_dm_brings_the_menu_as_a_new_message(demo: Dem
     await slack.click(PAT, menu, "choose_method", selected="10")
     await slack.wait_until(lambda: has_button(menu, "choose_issuer"), 10)
     assert "Payment approved" in (dm(slack, PAT, "INV-24-0104") or menu).text
+
+
+async def test_once_paid_every_dm_about_the_approval_says_so_once(
+    demo: Demo, browser: aiohttp.ClientSession
+) -> None:
+    slack = demo.slack[EMULATOR]
+    await approved_by_fran(demo, "INV-24-0104")
+    approved = await slack.wait_until(
+        lambda: (m := dm(slack, PAT, "INV-24-0104")) and "Payment approved" in m.text and m, 10
+    )
+    channel = slack.workspace.dm_with(PAT).id
+    await slack.click(PAT, approved, "pay_approved")
+    menu = await slack.wait_until(
+        lambda: next(
+            (m for m in slack.ephemerals(PAT, channel) if has_button(m, "choose_method")), None
+        ),
+        10,
+    )
+    await slack.click(PAT, menu, "choose_method", selected="10")
+    await slack.wait_until(lambda: has_button(menu, "choose_issuer"), 10)
+    await slack.click(PAT, menu, "choose_issuer", selected="INGBNL2A")
+    await slack.wait_until(lambda: has_button(menu, "get_link"), 10)
+    await slack.click(PAT, menu, "get_link")
+    await slack.wait_until(lambda: has_button(menu, "open_link"), 10)
+    landed, _ = await pay_in_browser(browser, url_of(menu, "open_link"))
+    assert "/landing/i3d" in landed
+
+    await every_dm_says(slack, "INV-24-0104", "Invoice paid")
+    for who in (PAT, FRAN, ALEX):
+        message = dm(slack, who, "INV-24-0104")
+        assert message is not None and f"Paid by <@{PAT}>" in everything_in(message)
+        assert not any(block["type"] == "actions" for block in message.blocks), "no buttons"
+    assert "You approved" in everything_in(dm(slack, FRAN, "INV-24-0104") or approved)
+    await asyncio.sleep(1.5)  # the outbox and the approvals watcher go round again
+    rewrites = [
+        c for c in slack.calls_to("chat.update") if "Invoice paid" in str(c.args.get("text"))
+    ]
+    assert len(rewrites) == 3, "each DM is rewritten once"

@@ -11,6 +11,7 @@ from typing import Any
 from bot.access import refusal
 from bot.approvals import Outcome, Request, State
 from bot.approvals_policy import Bracket, Policy, approvals_phrase
+from bot.models import Payment
 from bot.slack import values
 from bot.slack.blocks.kit import (
     Block,
@@ -26,6 +27,7 @@ from bot.slack.blocks.kit import (
     plain,
     section,
 )
+from bot.slack.blocks.paying import method_of
 
 REQUEST_APPROVAL = "request_approval"
 APPROVE = "approval_approve"
@@ -103,12 +105,13 @@ def _summary(request: Request, title: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def _approved_by(request: Request) -> str:
+    return f":white_check_mark: Approved by {_people(request.approved_by)}."
+
+
 def status_line(request: Request) -> str:
     if request.state is State.APPROVED:
-        return (
-            f":white_check_mark: Approved by {_people(request.approved_by)}. "
-            f"Good for this amount until {_until(request.expires_at)}."
-        )
+        return f"{_approved_by(request)} Good for this amount until {_until(request.expires_at)}."
     if request.state is State.REJECTED:
         return (
             f":x: Rejected by <@{request.rejected_by}>: {escape(request.reason or 'no reason')}."
@@ -129,11 +132,25 @@ def status_line(request: Request) -> str:
     )
 
 
+def paid_line(payment: Payment) -> str:
+    when = moment(payment.paid_at) if payment.paid_at else "now"
+    return (
+        f":moneybag: Paid by <@{payment.user_id}> {when} ({method_of(payment)}). "
+        "Nothing is left to do here."
+    )
+
+
 def request_message(
-    request: Request, title: str, viewer: str, decided: str | None = None
+    request: Request,
+    title: str,
+    viewer: str,
+    decided: str | None = None,
+    *,
+    paid: Payment | None = None,
 ) -> dict[str, Any]:
     """The request as `viewer` sees it in their DM; `decided` is "approve" or "reject"
-    when the viewer has decided. Buttons only while the viewer can still act."""
+    when the viewer has decided; `paid` is the payment that settled it. Buttons only
+    while the viewer can still act."""
     ids = Ids()
     heading = {
         State.PENDING: "Approval requested",
@@ -141,6 +158,8 @@ def request_message(
         State.REJECTED: "Payment rejected",
         State.EXPIRED: "Approval expired",
     }[request.state]
+    if paid is not None:
+        heading = "Invoice paid" if len(request.invoice_numbers) == 1 else "Invoices paid"
     mine = viewer == request.requester
     lead = (
         f"You asked for approval to pay {escape(title)} {_invoices(request)}."
@@ -154,7 +173,9 @@ def request_message(
         fields(ids, _summary(request, title)),
         section(ids, status_line(request)),
     ]
-    if request.state is State.PENDING and not mine and decided is None:
+    if paid is not None:
+        blocks[-1] = section(ids, f"{_approved_by(request)}\n{paid_line(paid)}")
+    if paid is None and request.state is State.PENDING and not mine and decided is None:
         blocks.append(
             actions(
                 ids,
@@ -168,7 +189,7 @@ def request_message(
     elif decided is not None and not mine:
         said = "approved" if decided == "approve" else "rejected"
         blocks.append(context(ids, f"You {said} this request."))
-    if request.state is State.APPROVED:
+    if paid is None and request.state is State.APPROVED:
         target = values.PayTarget(request.provider, request.invoice_ids).encode()
         pay = button("Pay", values.PAY_APPROVED, target, style="primary")
         blocks.append(actions(ids, [pay]))
