@@ -7,9 +7,12 @@ import threading
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
+from slack_sdk.errors import SlackApiError
 
+from bot.access import Access
 from bot.approvals import (
     ApprovalNeeded,
     Approvals,
@@ -229,3 +232,28 @@ def test_the_export_and_the_history_name_who_approved(approvals: Approvals) -> N
     said = [e.text for e in story(approvals.store, TEAM, "INV-24-0104", {"i3d": "i3D.net"})]
     assert any("<@U0PAYER> asked for approval of €1,427.80" in text for text in said)
     assert "<@U0FINANCE> approved" in said
+
+
+class GroupsClient:
+    """usergroups.list as Slack answers it, or refused as without `usergroups:read`."""
+
+    def __init__(self, *, scope: bool) -> None:
+        self.scope, self.calls = scope, 0
+
+    async def usergroups_list(self) -> dict[str, Any]:
+        self.calls += 1
+        if not self.scope:
+            raise SlackApiError("missing_scope", {"ok": False, "error": "missing_scope"})
+        return {"ok": True, "usergroups": [{"id": "S0FIN", "handle": "fin", "name": "Finance"}]}
+
+
+async def test_the_settings_dialog_lists_user_groups_only_when_slack_does() -> None:
+    settings = Settings(
+        slack_bot_token="xoxb-1", public_url="http://127.0.0.1:1", secret_key="k",
+        billing_channel="C0BILLING", _env_file=None,  # type: ignore[call-arg]
+    )  # fmt: skip
+    allowed = GroupsClient(scope=True)
+    access = Access(settings, allowed)  # type: ignore[arg-type]
+    assert await access.groups() == [("S0FIN", "@fin (Finance)")]
+    assert await access.groups() == [("S0FIN", "@fin (Finance)")] and allowed.calls == 1
+    assert await Access(settings, GroupsClient(scope=False)).groups() is None  # type: ignore[arg-type]
