@@ -12,7 +12,7 @@ from bot.approvals import Outcome, Request, State
 from bot.approvals_policy import Policy
 from bot.models import Money
 from bot.slack import values
-from bot.slack.approvals_settings import policy_from
+from bot.slack.approvals_settings import Tampered, policy_from, read_dialog
 from bot.slack.blocks import approval_settings as dialog
 from bot.slack.blocks import approvals as blocks
 from bot.slack.blocks.approval_settings import Choices, Draft
@@ -143,3 +143,25 @@ def test_the_settings_dialog_says_what_is_wrong_beside_each_field() -> None:
         policy.text() == "EUR 100 2 U0FINANCE,U0CFO\nEUR 500 1 U0FINANCE\ni3d USD 10 1 S0FIN,S0OPS"
     )
     assert Policy.parse(policy.text(), 12) == policy, "the saved policy reads like a seed"
+
+
+def test_the_dialog_reads_back_what_was_typed_and_refuses_forged_metadata() -> None:
+    view = dialog.settings_dialog(
+        [Draft(key=4, currency="USD")], "6", Choices(None, []), next_key=5
+    )
+    state = {
+        "b4.from": {"value": {"type": "plain_text_input", "value": "1,250.50"}},
+        "b4.needed": {"value": {"type": "static_select", "selected_option": {"value": "1"}}},
+        "b4.users": {"value": {"type": "multi_users_select", "selected_users": ["U0CFO"]}},
+        "b4.groups": {"value": {"type": "plain_text_input", "value": "S0FIN"}},
+        "b4.provider": {"value": {"type": "static_select", "selected_option": {"value": "*"}}},
+        "hours": {"value": {"type": "number_input", "value": "6"}},
+    }
+    drafts, hours, next_key = read_dialog({**view, "state": {"values": state}})
+    assert (hours, next_key) == ("6", 5)
+    assert drafts == [
+        Draft(key=4, start="1,250.50", needed=1, users=("U0CFO",), typed_groups="S0FIN")
+    ], "no currency picked: the state has none"
+    for forged in ('{"keys": [1, 1], "next": 2}', '{"keys": [7], "next": 2}', "nope"):
+        with pytest.raises(Tampered):
+            read_dialog({**view, "private_metadata": forged})

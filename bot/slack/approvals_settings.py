@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
@@ -76,7 +77,8 @@ def read_dialog(view: Body) -> tuple[list[Draft], str, int]:
         next_key = int(metadata["next"])
     except (ValueError, KeyError, TypeError):
         raise Tampered("settings metadata") from None
-    if len(keys) > dialog.MAX_BRACKETS or any(not 0 <= k < next_key for k in keys):
+    wrong = len(set(keys)) != len(keys) or any(not 0 <= k < next_key for k in keys)
+    if wrong or len(keys) > dialog.MAX_BRACKETS:
         raise Tampered("settings keys")
     state = view.get("state", {}).get("values", {})
 
@@ -110,7 +112,11 @@ def read_dialog(view: Body) -> tuple[list[Draft], str, int]:
     return drafts, hours, next_key
 
 
-async def _redraw(svc: Services, body: Body, client: AsyncWebClient, change: Any) -> None:
+Change = Callable[[list[Draft], int], tuple[list[Draft], int]]
+"""What a click does to the brackets and the next key."""
+
+
+async def _redraw(svc: Services, body: Body, client: AsyncWebClient, change: Change) -> None:
     view = body["view"]
     try:
         drafts, hours, next_key = read_dialog(view)
