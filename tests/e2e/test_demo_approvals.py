@@ -473,6 +473,17 @@ async def test_pay_in_the_approved_dm_brings_the_menu_as_a_new_message(demo: Dem
         lambda: (m := dm(slack, PAT, "INV-24-0104")) and "Payment approved" in m.text and m, 10
     )
     channel = slack.workspace.dm_with(PAT).id
+    sandbox = demo.sandboxes["i3d"][SANDBOX]
+    sandbox.inject("error", count=50)
+    await slack.click(PAT, approved, "pay_approved")
+    warned = await slack.wait_until(
+        lambda: next((m for m in slack.ephemerals(PAT, channel) if "i3D.net" in m.text), None),
+        20,
+    )
+    assert ":warning:" in warned.text and dm(slack, PAT, "INV-24-0104") is approved
+    assert "Payment approved" in approved.text, "an error comes as a new message too"
+    sandbox.clear_faults()
+
     before = len(slack.ephemerals(PAT, channel))
     await slack.click(PAT, approved, "pay_approved")
     menu = await slack.wait_until(
