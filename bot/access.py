@@ -28,6 +28,7 @@ class Access:
         self.client = client
         self.tokens = tokens
         self._groups: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
+        self._listed: dict[str, tuple[float, list[tuple[str, str]]]] = {}
 
     async def _members(self, team_id: str, group_id: str | None) -> frozenset[str]:
         if not group_id:
@@ -48,6 +49,26 @@ class Access:
     async def group_members(self, team_id: str, group_id: str) -> frozenset[str]:
         """A user group's members (cached for a minute; empty when it cannot be read)."""
         return await self._members(team_id, group_id)
+
+    async def groups(self, team_id: str) -> list[tuple[str, str]] | None:
+        """A workspace's user groups as (id, "@handle (name)"), cached for a minute;
+        None when Slack will not list them (no `usergroups:read`, or an error)."""
+        listed = self._listed.get(team_id)
+        if listed and time.monotonic() - listed[0] < GROUP_CACHE_SECONDS:
+            return listed[1]
+        try:
+            token = await self.tokens.token(team_id)
+            response = await self.client.usergroups_list(token=token)
+        except SlackApiError as error:
+            log.warning("cannot list user groups: %s", error.response.get("error"))
+            return None
+        found = [
+            (str(g["id"]), f"@{g.get('handle') or g['id']} ({g.get('name') or g['id']})")
+            for g in response.get("usergroups") or []
+            if g.get("id")
+        ]
+        self._listed[team_id] = (time.monotonic(), found)
+        return found
 
     async def may_administer(self, team_id: str, user_id: str) -> bool:
         return user_id in self.teams.people(team_id, ADMINS) or user_id in await self._members(

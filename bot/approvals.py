@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from bot.approvals_policy import Policy, approvals_phrase
 from bot.approvals_store import ApprovalStore, Row
+from bot.models import Payment
 from bot.money import Money
 from bot.store import Store
 
@@ -201,6 +202,14 @@ class Approvals:
             approvers=list(approvers),
         )
         return request
+
+    def behind(self, payment: Payment) -> Request | None:
+        """The approval `payment` was started under: exactly its invoices and total,
+        approved before it began."""
+        binding = Binding.of(payment.provider, payment.invoice_ids, payment.amount)
+        moment = payment.created_at.timestamp()
+        row = self.rows.approved_before(payment.team_id, binding.key, moment)
+        return _request(row) if row else None
 
     def waiting_for(self, team_id: str, user_id: str) -> list[Request]:
         """Pending requests this person may decide or made, newest first."""

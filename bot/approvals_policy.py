@@ -46,6 +46,11 @@ class Bracket(BaseModel):
         return tuple(a for a in self.approvers if a.startswith("S"))
 
     @property
+    def key(self) -> tuple[str | None, str, Decimal]:
+        """Two brackets with the same key cannot both stand."""
+        return (self.provider, self.currency, self.minimum)
+
+    @property
     def floor(self) -> Money:
         return Money.rounded(self.minimum, self.currency)
 
@@ -90,12 +95,17 @@ class Policy(BaseModel):
             line = raw.strip()
             if line and not line.startswith("#"):
                 brackets.append(_bracket(line, number))
+        return cls.of(brackets, hours)
+
+    @classmethod
+    def of(cls, brackets: list[Bracket], hours: float = DEFAULT_HOURS) -> Policy:
+        """The policy with these brackets in order; PolicyError if two start at the same
+        amount in the same currency for the same provider (or for any)."""
         seen: set[tuple[str | None, str, Decimal]] = set()
         for bracket in brackets:
-            key = (bracket.provider, bracket.currency, bracket.minimum)
-            if key in seen:
+            if bracket.key in seen:
                 raise PolicyError(f"Two brackets start at {bracket.minimum} {bracket.currency}.")
-            seen.add(key)
+            seen.add(bracket.key)
         ordered = sorted(brackets, key=lambda b: (b.provider or "", b.currency, b.minimum))
         return cls(brackets=tuple(ordered), hours=hours)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from bot.approvals import Binding, Request, State
+from bot.approvals import Approvals, Request, State
 from bot.approvals_store import ApprovalStore
 from bot.models import Payment
 from bot.store import Store
@@ -22,14 +22,12 @@ if TYPE_CHECKING:
 def approvals_for(store: Store, payment: Payment) -> list[str]:
     """Who approved this payment and when ("U123 at 2026-12-02T14:00:00+00:00"): the
     approval of exactly its invoices and total that was given before it started."""
-    binding = Binding.of(payment.provider, payment.invoice_ids, payment.amount)
-    rows = ApprovalStore(store)
-    found = rows.approved_before(payment.team_id, binding.key, payment.created_at.timestamp())
+    found = Approvals(store).behind(payment)
     if found is None:
         return []
     return [
         f"{decision['user_id']} at {decision['at']}"
-        for decision in rows.decisions(found["id"])
+        for decision in ApprovalStore(store).decisions(found.id)
         if decision["decision"] == "approve"
     ]
 

@@ -43,6 +43,7 @@ from bot.settlement import Settlement
 from bot.slack import approvals as slack_approvals
 from bot.slack import intake
 from bot.slack.app import OAuth, make_bolt_app, make_web_client
+from bot.slack.approvals_paid import PaidApprovals
 from bot.slack.errors import finish_listeners
 from bot.slack.services import Services
 from bot.snapshots import ForgetOnSettlement, Snapshots
@@ -134,6 +135,10 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         clock=clock_from(settings.clock_file),
     )
     pm.register(ForgetOnSettlement(svc.snapshots), name=f"snapshots.{id(svc.snapshots)}")
+    titles = {name: cls.title for name, cls in registry.items()}
+    paid_approvals = pm.register(
+        PaidApprovals(approvals, titles), name=f"approvals.{id(approvals)}"
+    )
     sender = OutboxSender(
         store,
         make_web_client(settings, session, retries=False),
@@ -193,6 +198,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await finish_listeners(LISTENERS_GRACE)  # a list being posted still reaches Slack
+        pm.unregister(name=paid_approvals)  # its store closes next
         await session.close()
         store.close()
 

@@ -18,6 +18,7 @@ from slack_emulator.client import Emulator
 from slack_emulator.delivery import BotReply
 from slack_emulator.elements import UserActionError
 from slack_emulator.mrkdwn import Viewer, annotate, clock_time, mrkdwn, zone
+from slack_emulator.submissions import fill
 from slack_emulator.workspace import BOT_USER_ID, SLACKBOT_USER_ID, Message
 
 PAGE = Path(__file__).parent / "page"
@@ -57,8 +58,15 @@ class ControlApi:
         return _reply(reply)
 
     async def action(self, request: web.Request) -> web.Response:
-        """`{user, ts | view_id, action_id, block_id?, value?, selected?}`."""
+        """`{user, ts | view_id, action_id, block_id?, value?, selected?, values?}`;
+        `values` is what the page has typed into the view's inputs, which Slack's client
+        keeps and reports in the click's `view.state`."""
         body = await self._body(request)
+        if body.get("view_id") and body.get("values"):
+            view = self.emu.surfaces.find(str(body["view_id"]))
+            if view is None or view.user_id != body["user"]:
+                raise UserActionError(f"{body['user']} sees no view {body['view_id']!r}")
+            fill(view, body["values"])
         reply = await self.emu.click(
             body["user"],
             body.get("view_id") or str(body.get("ts", "")),

@@ -179,7 +179,8 @@ def _element_problems(block: dict[str, Any]) -> list[str]:
 
 
 def _option_problems(element: dict[str, Any]) -> list[str]:
-    """Option objects, which slack_sdk leaves unchecked: text 75, value 150 characters."""
+    """Option objects, which slack_sdk leaves unchecked: text 75, value 150 characters,
+    and initial options that are not among the options (Slack refuses the view)."""
     options = list(element.get("options") or [])
     for group in element.get("option_groups") or []:
         options += list(group.get("options") or []) if isinstance(group, dict) else []
@@ -193,4 +194,10 @@ def _option_problems(element: dict[str, Any]) -> list[str]:
             problems.append(f"an option's text must be at most {OPTION_TEXT_LIMIT} characters")
         if len(str(option.get("value", ""))) > OPTION_VALUE_LIMIT:
             problems.append(f"an option's value must be at most {OPTION_VALUE_LIMIT} characters")
+    if not str(element.get("type", "")).endswith("external_select"):
+        initial = element.get("initial_option")
+        picks = [initial] if initial else []
+        picks += list(element.get("initial_options") or [])
+        if any(pick not in options for pick in picks):
+            problems.append("an initial option must be exactly one of the element's options")
     return problems

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -11,9 +12,13 @@ from bot.approvals import Outcome, Request, State
 from bot.approvals_policy import Policy
 from bot.models import Money
 from bot.slack import values
+from bot.slack.approvals_settings import Tampered, policy_from, read_dialog
+from bot.slack.blocks import approval_settings as dialog
 from bot.slack.blocks import approvals as blocks
+from bot.slack.blocks.approval_settings import Choices, Draft
 from bot.slack.subcommands import Settings, Unknown, parse
 from slack_emulator import validate_message, validate_view
+from tests.test_outcome_messages import paid
 
 HOSTILE = "<!channel> *bold* <https://evil.test|click>"
 
@@ -43,7 +48,19 @@ def test_every_state_for_every_viewer_is_a_valid_message_with_provider_text_esca
     buttons = [e.get("action_id") for b in shown["blocks"] for e in b.get("elements", [])]
     can_decide = state is State.PENDING and viewer != "U0PAYER"
     assert (blocks.APPROVE in buttons) is can_decide
-    assert (values.PAY in buttons) is (state is State.APPROVED)
+    assert (values.PAY_APPROVED in buttons) is (state is State.APPROVED)
+
+
+@pytest.mark.parametrize("viewer", ["U0PAYER", "U0FINANCE"])
+def test_a_paid_approval_says_who_paid_and_has_no_buttons(viewer: str) -> None:
+    payment = paid(user_id="U0PAYER", method_name="iDEAL <b>")
+    approved = request(State.APPROVED, ("U0FINANCE", "U0CFO"))
+    shown = blocks.request_message(approved, "i3D.net", viewer, "approve", paid=payment)
+    assert validate_message(shown) == []
+    assert not any(block["type"] == "actions" for block in shown["blocks"])
+    said = str(shown)
+    assert "Invoice paid" in shown["text"] and "Paid by <@U0PAYER>" in said
+    assert "iDEAL &lt;b&gt;" in said and "Good for this amount" not in said
 
 
 def test_an_expired_request_and_an_expired_approval_read_differently() -> None:
@@ -57,19 +74,94 @@ def test_an_expired_request_and_an_expired_approval_read_differently() -> None:
 
 def test_the_dialogs_are_valid_views() -> None:
     target = values.PayTarget("i3d", ("410008",), amount=Money.of(Decimal("6025.80"), "EUR"))
-    policy = Policy.parse("EUR 500 1 U0FINANCE,S0FIN; i3d USD 100 2 U0A,U0B", hours=12)
     views = [
         blocks.request_modal(target, "Pay it", "A rule", "https://hooks.slack.test/x"),
         blocks.reject_modal(request(), "i3D.net"),
-        blocks.settings_modal(policy),
     ]
     for view in views:
         assert validate_view(view) == []
-    said = str(views[2])
-    assert "<!subteam^S0FIN>" in said and "i3d: Payments of $100.00" in said
-    assert "12 hours" in said
+
+
+def test_the_settings_dialog_has_a_part_per_bracket_with_what_was_saved() -> None:
+    policy = Policy.parse("EUR 500 1 U0FINANCE,S0FIN; i3d USD 100 2 U0A,U0B", hours=12)
+    drafts = [Draft.of(key, bracket) for key, bracket in enumerate(policy.brackets)]
+    groups = [("S0FIN", "@finance (Finance)"), ("S0OPS", "@ops (Ops)")]
+    choices = Choices(groups=groups, providers=[("i3d", "i3D.net")])
+    view = dialog.settings_dialog(drafts, "12", choices, next_key=2)
+    assert validate_view(view) == []
+    by_id = {block["block_id"]: block for block in view["blocks"]}
+    general = next(d for d in drafts if d.provider is None)
+    assert by_id[general.block("currency")]["element"]["initial_option"]["value"] == "EUR"
+    assert by_id[general.block("from")]["element"]["initial_value"] == "500"
+    assert by_id[general.block("needed")]["element"]["initial_option"]["value"] == "1"
+    assert by_id[general.block("users")]["element"]["initial_users"] == ["U0FINANCE"]
+    picked = by_id[general.block("groups")]["element"]["initial_options"]
+    assert [o["value"] for o in picked] == ["S0FIN"]
+    assert by_id[general.block("provider")]["element"]["initial_option"]["value"] == "*"
+    own = next(d for d in drafts if d.provider == "i3d")
+    assert by_id[own.block("provider")]["element"]["initial_option"]["value"] == "i3d"
+    assert by_id["hours"]["element"]["initial_value"] == "12"
+
+    typed = dialog.settings_dialog(drafts, "12", Choices(None, []), next_key=2)
+    assert validate_view(typed) == []
+    field = next(b for b in typed["blocks"] if b["block_id"] == general.block("groups"))
+    assert field["element"]["type"] == "plain_text_input" and "S…" in field["hint"]["text"]
+    assert field["element"]["initial_value"] == "S0FIN"
+
+
+def test_a_full_settings_dialog_stays_within_a_modals_hundred_blocks() -> None:
+    drafts = [Draft(key=key, currency="EUR") for key in range(dialog.MAX_BRACKETS)]
+    view = dialog.settings_dialog(drafts, "24", Choices([("S0FIN", "@fin")], []), next_key=99)
+    assert validate_view(view) == [] and len(view["blocks"]) <= 100
+    assert dialog.ADD not in str(view), "no more brackets to add"
 
 
 def test_settings_is_a_subcommand_that_takes_nothing_after_it() -> None:
     assert parse("settings", lambda word: None) == Settings()
     assert isinstance(parse("settings now", lambda word: None), Unknown)
+
+
+def test_the_settings_dialog_says_what_is_wrong_beside_each_field() -> None:
+    drafts = [
+        Draft(key=0, currency="EUR", start="500", needed=1, users=("U0FINANCE",)),
+        Draft(key=3, currency="EUR", start="5,000.5.0", needed=1, users=("U0FINANCE",)),
+        Draft(key=4, currency="EUR", start="100", needed=2, users=("U0FINANCE",)),
+        Draft(key=5, currency="EUR", start="500.00", needed=0),
+        Draft(key=6, currency="USD", start="10", needed=1, typed_groups="S0FIN, finance"),
+    ]
+    errors = policy_from(drafts, "0")
+    assert isinstance(errors, dict)
+    assert set(errors) == {"b3.from", "b4.users", "b5.from", "b6.groups", "hours"}
+    assert "Bracket 1 already starts at €500.00" in errors["b5.from"]
+    assert "`finance`" in errors["b6.groups"]
+
+    fixed = [drafts[0], replace(drafts[2], users=("U0FINANCE", "U0CFO"))]
+    fixed.append(replace(drafts[4], typed_groups="S0FIN, <!subteam^S0OPS|ops>", provider="i3d"))
+    policy = policy_from(fixed, "12")
+    assert isinstance(policy, Policy) and policy.hours == 12
+    assert (
+        policy.text() == "EUR 100 2 U0FINANCE,U0CFO\nEUR 500 1 U0FINANCE\ni3d USD 10 1 S0FIN,S0OPS"
+    )
+    assert Policy.parse(policy.text(), 12) == policy, "the saved policy reads like a seed"
+
+
+def test_the_dialog_reads_back_what_was_typed_and_refuses_forged_metadata() -> None:
+    view = dialog.settings_dialog(
+        [Draft(key=4, currency="USD")], "6", Choices(None, []), next_key=5
+    )
+    state = {
+        "b4.from": {"value": {"type": "plain_text_input", "value": "1,250.50"}},
+        "b4.needed": {"value": {"type": "static_select", "selected_option": {"value": "1"}}},
+        "b4.users": {"value": {"type": "multi_users_select", "selected_users": ["U0CFO"]}},
+        "b4.groups": {"value": {"type": "plain_text_input", "value": "S0FIN"}},
+        "b4.provider": {"value": {"type": "static_select", "selected_option": {"value": "*"}}},
+        "hours": {"value": {"type": "number_input", "value": "6"}},
+    }
+    drafts, hours, next_key = read_dialog({**view, "state": {"values": state}})
+    assert (hours, next_key) == ("6", 5)
+    assert drafts == [
+        Draft(key=4, start="1,250.50", needed=1, users=("U0CFO",), typed_groups="S0FIN")
+    ], "no currency picked: the state has none"
+    for forged in ('{"keys": [1, 1], "next": 2}', '{"keys": [7], "next": 2}', "nope"):
+        with pytest.raises(Tampered):
+            read_dialog({**view, "private_metadata": forged})

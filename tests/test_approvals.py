@@ -7,9 +7,12 @@ import threading
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
+from slack_sdk.errors import SlackApiError
 
+from bot.access import Access
 from bot.approvals import (
     ApprovalNeeded,
     Approvals,
@@ -21,6 +24,8 @@ from bot.approvals_policy import Policy, PolicyError
 from bot.models import Money
 from bot.settings import Settings
 from bot.store import Store
+from bot.team_settings import TeamSettings
+from bot.workspaces import SingleWorkspace
 
 DEMO = "EUR 500 1 U0FINANCE,U0ADMIN; EUR 5000 2 U0FINANCE,U0CFO,U0ADMIN"
 TEAM = "T0TEAM"
@@ -229,3 +234,34 @@ def test_the_export_and_the_history_name_who_approved(approvals: Approvals) -> N
     said = [e.text for e in story(approvals.store, TEAM, "INV-24-0104", {"i3d": "i3D.net"})]
     assert any("<@U0PAYER> asked for approval of €1,427.80" in text for text in said)
     assert "<@U0FINANCE> approved" in said
+
+
+class GroupsClient:
+    """usergroups.list as Slack answers it, or refused as without `usergroups:read`."""
+
+    def __init__(self, *, scope: bool) -> None:
+        self.scope, self.calls = scope, 0
+
+    async def usergroups_list(self, token: str | None = None) -> dict[str, Any]:
+        self.calls += 1
+        if not self.scope:
+            raise SlackApiError("missing_scope", {"ok": False, "error": "missing_scope"})
+        return {"ok": True, "usergroups": [{"id": "S0FIN", "handle": "fin", "name": "Finance"}]}
+
+
+async def test_the_settings_dialog_lists_user_groups_only_when_slack_does(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(
+        slack_bot_token="xoxb-1", public_url="http://127.0.0.1:1", secret_key="k",
+        billing_channel="C0BILLING", _env_file=None,  # type: ignore[call-arg]
+    )  # fmt: skip
+    store = Store(tmp_path / "bot.sqlite")
+    teams, tokens = TeamSettings(store, settings), SingleWorkspace("xoxb-1")
+    allowed = GroupsClient(scope=True)
+    access = Access(teams, allowed, tokens)  # type: ignore[arg-type]
+    assert await access.groups("T1") == [("S0FIN", "@fin (Finance)")]
+    assert await access.groups("T1") == [("S0FIN", "@fin (Finance)")] and allowed.calls == 1
+    refused = Access(teams, GroupsClient(scope=False), tokens)  # type: ignore[arg-type]
+    assert await refused.groups("T1") is None
+    store.close()

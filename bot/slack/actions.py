@@ -74,19 +74,22 @@ async def show_menu(
     target: values.PayTarget,
     *,
     reuse: bool = False,
+    fresh: bool = False,
 ) -> None:
-    """The pay menu; `reuse` takes the offer fetched moments ago (a method or bank chosen)."""
+    """The pay menu; `reuse` takes the offer fetched moments ago (a method or bank chosen).
+    `fresh`: the menu comes as a new message and the clicked one stays as it was (a click's
+    response_url can change only the message clicked, so there is no "Asking…" first)."""
     team_id, user_id = _who(body)
     provider = svc.connections.get(team_id, target.provider)
     ids = list(target.invoice_ids)
-    if not (reuse and svc.checkout.recent_options(team_id, target.provider, ids)):
+    if not fresh and not (reuse and svc.checkout.recent_options(team_id, target.provider, ids)):
         await busy(respond, f"Asking {provider.title} which ways to pay it allows")
     options = await read(
         svc.checkout.options(team_id, target.provider, ids, reuse=reuse), provider.title
     )
     svc.store.audit("payment.menu", team_id=team_id, user_id=user_id, subject=target.encode())
     menu = apply_gate(svc, team_id, target, options, pay_menu(provider, options, target))
-    await respond(replace_original=True, **menu)
+    await respond(replace_original=not fresh, **menu)
 
 
 async def on_pay(svc: Services, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -98,7 +101,9 @@ async def on_pay(svc: Services, ack: AsyncAck, body: dict[str, Any], respond: As
     except values.BadValue:
         await respond(replace_original=False, **notice(TAMPERED))
         return
-    await show_menu(svc, body, respond, values.PayTarget(target.provider, target.invoice_ids))
+    fresh = _action(body).get("action_id") == values.PAY_APPROVED
+    payment = values.PayTarget(target.provider, target.invoice_ids)
+    await show_menu(svc, body, respond, payment, fresh=fresh)
 
 
 async def on_pay_selected(
@@ -291,6 +296,7 @@ def register(app: AsyncApp, svc: Services) -> None:
         return shielded(listener)
 
     app.action(values.PAY)(bind(on_pay))
+    app.action(values.PAY_APPROVED)(bind(on_pay))
     app.action(values.PAY_SELECTED)(bind(on_pay_selected))
     app.action(values.CHOOSE_METHOD)(bind(on_choose))
     app.action(values.CHOOSE_ISSUER)(bind(on_choose))

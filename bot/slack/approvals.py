@@ -24,7 +24,14 @@ from bot.outbox import RESPONSE_URL
 from bot.provider import ProviderError
 from bot.slack import values
 from bot.slack.actions import TAMPERED, refuse_unless_payer
-from bot.slack.approvals_settings import on_open_settings, on_settings_submit
+from bot.slack.approvals_paid import decided_by as _decided
+from bot.slack.approvals_settings import (
+    on_add_bracket,
+    on_open_settings,
+    on_remove_bracket,
+    on_settings_submit,
+)
+from bot.slack.blocks import approval_settings as dialog
 from bot.slack.blocks import approvals as blocks
 from bot.slack.blocks.kit import escape
 from bot.slack.blocks.listing import notice
@@ -51,12 +58,6 @@ class NoChannel(Exception):
 def _request_id(body: Body) -> str | None:
     value = str(body["actions"][0].get("value", ""))
     return value if blocks.REQUEST_ID.fullmatch(value) else None
-
-
-def _decided(request: Request, viewer: str) -> str | None:
-    if viewer in request.approved_by:
-        return "approve"
-    return "reject" if viewer == request.rejected_by else None
 
 
 def announce(svc: Services, request: Request, outcome: Outcome | None, user_id: str | None) -> None:
@@ -356,11 +357,13 @@ def register(app: AsyncApp, svc: Services) -> None:
         (blocks.APPROVE, on_approve),
         (blocks.REJECT, on_reject),
         (blocks.OPEN_SETTINGS, on_open_settings),
+        (dialog.ADD, on_add_bracket),
+        (dialog.REMOVE, on_remove_bracket),
     ):
         app.action(action)(bind(handler))
     for callback, submitted in (
         (blocks.REQUEST_VIEW, on_request_submit),
         (blocks.REJECT_VIEW, on_reject_submit),
-        (blocks.SETTINGS_VIEW, on_settings_submit),
+        (dialog.SETTINGS_VIEW, on_settings_submit),
     ):
         app.view(callback)(bind(submitted))

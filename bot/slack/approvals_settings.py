@@ -1,23 +1,45 @@
-"""The approval settings dialog: admins only, checked line by line, saved and audited.
+"""The approval settings dialog: admins only, one part per bracket, checked field by
+field, saved and audited.
 
 Opened by `/invoices settings` or App Home's **Approval settings**; a saved policy
-replaces the one `INVOICEBOT_APPROVALS` seeds.
+replaces the one `INVOICEBOT_APPROVALS` seeds. **Add a bracket** and **Remove** redraw
+the dialog with views.update (and the hash it was seen with), keeping what was typed.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import re
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.approvals_policy import Policy, PolicyError
+from bot.approvals_policy import MAX_APPROVALS, Bracket, Policy
+from bot.money import AmountError, iso_code, minor_units, parse_amount, thousands_mark
+from bot.slack.actions import TAMPERED
+from bot.slack.blocks import approval_settings as dialog
 from bot.slack.blocks import approvals as blocks
+from bot.slack.blocks.approval_settings import Choices, Draft
 from bot.slack.blocks.listing import notice
-from bot.slack.connect import result_view, submitted_values
+from bot.slack.connect import result_view
 from bot.slack.services import Services
 
+log = logging.getLogger(__name__)
 Body = dict[str, Any]
+_GROUP = re.compile(r"<!subteam\^(S[A-Z0-9]+)(?:\|[^>]*)?>|(S[A-Z0-9]+)")
+
+
+class Tampered(ValueError):
+    """The dialog's metadata is not what invoicebot wrote."""
+
+
+async def _choices(svc: Services, team_id: str) -> Choices:
+    providers = [(p.name, p.title) for p in svc.connections.connected(team_id)]
+    return Choices(groups=await svc.access.groups(team_id), providers=providers)
 
 
 async def open_settings(
@@ -28,7 +50,11 @@ async def open_settings(
         svc.store.audit("refused.approval_settings", team_id=team_id, user_id=user_id)
         return blocks.SETTINGS_REFUSAL
     policy = svc.approvals.policy(team_id)
-    await client.views_open(trigger_id=trigger_id, view=blocks.settings_modal(policy))
+    drafts = [Draft.of(key, bracket) for key, bracket in enumerate(policy.brackets)]
+    view = dialog.settings_dialog(
+        drafts, f"{policy.hours:g}", await _choices(svc, team_id), next_key=len(drafts)
+    )
+    await client.views_open(trigger_id=trigger_id, view=view)
     return None
 
 
@@ -43,6 +69,182 @@ async def on_open_settings(
         await respond(replace_original=False, **notice(refusal))
 
 
+def read_dialog(view: Body) -> tuple[list[Draft], str, int]:
+    """(brackets as typed, hours as typed, the next bracket's key) from a view's state."""
+    try:
+        metadata = json.loads(view.get("private_metadata") or "{}")
+        keys = [int(key) for key in metadata["keys"]]
+        next_key = int(metadata["next"])
+    except (ValueError, KeyError, TypeError):
+        raise Tampered("settings metadata") from None
+    wrong = len(set(keys)) != len(keys) or any(not 0 <= k < next_key for k in keys)
+    if wrong or len(keys) > dialog.MAX_BRACKETS:
+        raise Tampered("settings keys")
+    state = view.get("state", {}).get("values", {})
+
+    def entry(key: int, field: str) -> dict[str, Any]:
+        found: dict[str, Any] = state.get(f"b{key}.{field}", {}).get(dialog.FIELD) or {}
+        return found
+
+    def chosen(key: int, field: str) -> str | None:
+        option = entry(key, field).get("selected_option") or {}
+        return str(option["value"]) if option.get("value") is not None else None
+
+    drafts = []
+    for key in keys:
+        groups = entry(key, "groups")
+        typed = groups.get("type") == "plain_text_input"
+        needed = chosen(key, "needed")
+        provider = chosen(key, "provider")
+        drafts.append(
+            Draft(
+                key=key,
+                currency=chosen(key, "currency"),
+                start=str(entry(key, "from").get("value") or ""),
+                needed=int(needed) if needed and needed.isdigit() else None,
+                users=tuple(entry(key, "users").get("selected_users") or ()),
+                groups=tuple(o["value"] for o in groups.get("selected_options") or ()),
+                typed_groups=str(groups.get("value") or "") if typed else None,
+                provider=None if provider in (None, dialog.ANY_PROVIDER) else provider,
+            )
+        )
+    hours = str(state.get("hours", {}).get(dialog.FIELD, {}).get("value") or "")
+    return drafts, hours, next_key
+
+
+Change = Callable[[list[Draft], int], tuple[list[Draft], int]]
+"""What a click does to the brackets and the next key."""
+
+
+async def _redraw(svc: Services, body: Body, client: AsyncWebClient, change: Change) -> None:
+    view = body["view"]
+    try:
+        drafts, hours, next_key = read_dialog(view)
+    except Tampered:
+        log.warning("approval settings dialog with tampered metadata")
+        return
+    drafts, next_key = change(drafts, next_key)
+    shown = dialog.settings_dialog(
+        drafts, hours, await _choices(svc, body["team"]["id"]), next_key=next_key
+    )
+    try:
+        await client.views_update(view_id=view["id"], hash=view.get("hash"), view=shown)
+    except SlackApiError as error:
+        if error.response.get("error") != "hash_conflict":
+            raise
+        log.info("the settings dialog changed meanwhile; this click redraws nothing")
+
+
+async def on_add_bracket(
+    svc: Services, ack: AsyncAck, body: Body, respond: AsyncRespond, client: AsyncWebClient
+) -> None:
+    await ack()
+
+    def add(drafts: list[Draft], next_key: int) -> tuple[list[Draft], int]:
+        if len(drafts) >= dialog.MAX_BRACKETS:
+            return drafts, next_key
+        last = drafts[-1] if drafts else None
+        fresh = Draft(key=next_key, currency=last.currency if last else "EUR")
+        return [*drafts, fresh], next_key + 1
+
+    await _redraw(svc, body, client, add)
+
+
+async def on_remove_bracket(
+    svc: Services, ack: AsyncAck, body: Body, respond: AsyncRespond, client: AsyncWebClient
+) -> None:
+    await ack()
+    gone = str(body["actions"][0].get("value", ""))
+
+    def remove(drafts: list[Draft], next_key: int) -> tuple[list[Draft], int]:
+        return [d for d in drafts if str(d.key) != gone], next_key
+
+    await _redraw(svc, body, client, remove)
+
+
+def _groups(draft: Draft) -> tuple[tuple[str, ...], str | None]:
+    """The draft's group ids, and what is wrong with the typed ones."""
+    if draft.typed_groups is None:
+        return draft.groups, None
+    found = []
+    for word in re.split(r"[\s,]+", draft.typed_groups.strip()):
+        if not word:
+            continue
+        match = _GROUP.fullmatch(word)
+        if match is None:
+            return (), f"`{word}` is not a user group id; they start with S, like S0FINANCE."
+        found.append(next(g for g in match.groups() if g))
+    return tuple(dict.fromkeys(found)), None
+
+
+def _bracket(draft: Draft, errors: dict[str, str]) -> Bracket | None:
+    """The draft as a bracket, or None with what is wrong in `errors` by block id."""
+    try:
+        currency = iso_code(draft.currency or "")
+    except ValueError:
+        errors[draft.block("currency")] = "Choose a currency."
+        return None
+    try:
+        minimum = parse_amount(
+            draft.start,
+            minor_units(currency),
+            thousands=thousands_mark(currency),
+            allow_zero=True,
+            what="amount the bracket starts from",
+        )
+    except AmountError as problem:
+        errors[draft.block("from")] = str(problem)
+    if draft.needed is None or not 0 <= draft.needed <= MAX_APPROVALS:
+        errors[draft.block("needed")] = "Choose how many approvals."
+    groups, wrong = _groups(draft)
+    if wrong:
+        errors[draft.block("groups")] = wrong
+    needed = draft.needed or 0
+    if needed and not draft.users and not groups and not wrong:
+        errors[draft.block("users")] = "Choose who may approve: people, or a user group."
+    elif needed == 2 and len(draft.users) < 2 and not groups:
+        errors[draft.block("users")] = (
+            "Two approvals need two different people: choose at least two, or a user group."
+        )
+    if any(key.startswith(f"b{draft.key}.") for key in errors):
+        return None
+    return Bracket(
+        currency=currency,
+        minimum=minimum,
+        needed=needed,
+        approvers=tuple(dict.fromkeys((*draft.users, *groups))),
+        provider=draft.provider,
+    )
+
+
+def policy_from(drafts: list[Draft], hours_text: str) -> Policy | dict[str, str]:
+    """The policy the dialog describes, or Slack's `errors` (block id → sentence)."""
+    errors: dict[str, str] = {}
+    kept: dict[tuple[str | None, str, Any], int] = {}
+    brackets = []
+    for number, draft in enumerate(drafts, start=1):
+        bracket = _bracket(draft, errors)
+        if bracket is None:
+            continue
+        if bracket.key in kept:
+            where = f"at {bracket.provider}" if bracket.provider else "for any provider"
+            errors[draft.block("from")] = (
+                f"Bracket {kept[bracket.key]} already starts at {bracket.floor.format()} {where}."
+            )
+            continue
+        kept[bracket.key] = number
+        brackets.append(bracket)
+    try:
+        hours = float(hours_text or "0")
+        if not 0 < hours <= 24 * 365:
+            raise ValueError(hours)
+    except ValueError:
+        errors["hours"] = "Hours above 0, up to a year."
+    if errors:
+        return errors
+    return Policy.of(brackets, hours)
+
+
 async def on_settings_submit(
     svc: Services, ack: AsyncAck, body: Body, respond: AsyncRespond, client: AsyncWebClient
 ) -> None:
@@ -50,18 +252,14 @@ async def on_settings_submit(
     if not await svc.access.may_administer(team_id, user_id):
         await ack(response_action="update", view=result_view("Not saved", blocks.SETTINGS_REFUSAL))
         return
-    given = submitted_values(body["view"])
     try:
-        hours = float(given.get("hours") or "0")
-        if not 0 < hours <= 24 * 365:
-            raise ValueError(hours)
-    except ValueError:
-        await ack(response_action="errors", errors={"hours": "Hours above 0, up to a year."})
+        drafts, hours, _ = read_dialog(body["view"])
+    except Tampered:
+        await ack(response_action="update", view=result_view("Not saved", TAMPERED))
         return
-    try:
-        policy = Policy.parse(given.get("rules") or "", hours)
-    except PolicyError as problem:
-        await ack(response_action="errors", errors={"rules": str(problem)})
+    policy = policy_from(drafts, hours)
+    if isinstance(policy, dict):
+        await ack(response_action="errors", errors=policy)
         return
     svc.approvals.save_policy(team_id, policy, user_id=user_id)
     await ack(response_action="update", view=result_view("Saved", blocks.settings_saved(policy)))

@@ -21,12 +21,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.provider import PaymentRejected
 from bot.slack.responses import DirectRespond
-from bot.slack.values import BACK, GET_LINK, PAY, BadValue, PayTarget
+from bot.slack.values import BACK, GET_LINK, PAY, PAY_APPROVED, BadValue, PayTarget
 from bot.text import escape, log_error, say
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[..., Awaitable[None]]
+KEPT = {PAY_APPROVED}
+"""Clicks whose message must stay as it is: an error about them comes as a new message."""
 
 
 def said(error: BaseException) -> str:
@@ -54,8 +56,11 @@ async def tell(error: BaseException, body: dict[str, Any], respond: AsyncRespond
     shown = f":warning: {said(error)}"
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": shown}}]
     container = body.get("container") or {}
-    clicked = kind == "block_actions" and (
-        container.get("type") == "message" or isinstance(body.get("message"), dict)
+    action_id = (body.get("actions") or [{}])[0].get("action_id")
+    clicked = (
+        kind == "block_actions"
+        and action_id not in KEPT
+        and (container.get("type") == "message" or isinstance(body.get("message"), dict))
     )
     if clicked:  # the clicked message says "Asking …": it becomes the answer
         back = {

@@ -16,6 +16,9 @@ from bot.models import Money
 from bot.selection import KEY_NUMBER_CHARS, Side, SortKey
 
 PAY = "pay"
+PAY_APPROVED = "pay_approved"
+"""**Pay** in an approved request's DM: the pay menu comes as a new message, so the DM
+keeps saying what was approved."""
 COPY_LINK = "copy_link"
 SEND_EMAIL = "send_email"
 PAY_SELECTED = "pay_selected"

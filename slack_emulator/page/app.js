@@ -84,7 +84,10 @@ async function watch() {
 // ---- interactive elements ------------------------------------------------------------
 
 function sendAction(target, blockId, element, extra) {
-  return api("/emulator/action", { ...target, block_id: blockId, action_id: element.action_id, ...extra });
+  // A click in a modal carries what is typed in its inputs so far, as Slack's view.state does.
+  const modal = page.snapshot?.modal;
+  const typed = modal && target.view_id === modal.id ? { values: inputValues(modal) } : {};
+  return api("/emulator/action", { ...target, block_id: blockId, action_id: element.action_id, ...typed, ...extra });
 }
 
 function withConfirm(confirm, go) {
@@ -113,10 +116,14 @@ function picked(ctx, blockId, element) { // current value(s) of a stateful eleme
     if (entry.selected_option !== undefined) return entry.selected_option?.value ?? null;
     if (entry.selected_options) return entry.selected_options.map((o) => o.value);
     if (entry.selected_date !== undefined) return entry.selected_date;
+    if (entry.selected_users !== undefined) return entry.selected_users;
+    if (entry.selected_user !== undefined) return entry.selected_user;
     if ("value" in entry) return entry.value;
   }
   if (element.initial_option) return element.initial_option.value;
   if (element.initial_options) return element.initial_options.map((o) => o.value);
+  if (element.initial_users) return element.initial_users;
+  if (element.initial_user) return element.initial_user;
   return element.initial_value ?? element.initial_date ?? null;
 }
 
@@ -157,6 +164,22 @@ function elementNode(element, blockId, ctx) {
         const value = multi ? [...select.selectedOptions].map((o) => o.value) : select.value || null;
         remember(ctx, blockId, element, value);
         if (value !== null) withConfirm(element.confirm, () => dispatch({ selected: value }));
+      });
+      return select;
+    }
+    case "users_select": case "multi_users_select": {
+      const multi = element.type.startsWith("multi");
+      const select = el("select", { multiple: multi, "aria-label": shown(element.placeholder) || "Choose people" });
+      if (!multi) select.append(el("option", { value: "" }, esc(shown(element.placeholder) || "Choose…")));
+      const current = picked(ctx, blockId, element);
+      const chosen = Array.isArray(current) ? current : [current];
+      for (const user of page.snapshot.users) {
+        select.append(el("option", { value: user.id, selected: chosen.includes(user.id) }, esc(user.real_name)));
+      }
+      select.addEventListener("change", () => {
+        const value = multi ? [...select.selectedOptions].map((o) => o.value) : select.value || null;
+        remember(ctx, blockId, element, value);
+        if (value !== null) dispatch({ selected: value });
       });
       return select;
     }

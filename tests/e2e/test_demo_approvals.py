@@ -11,14 +11,18 @@ import asyncio
 import time
 from typing import Any
 
+import aiohttp
+
 from bot.approvals import State
 from bot.demo import Demo
+from bot.slack.blocks import approval_settings as dialog
 from bot.slack.blocks import approvals as blocks
 from bot.web import SERVICES
 from plugins.i3d.sandbox.state import SANDBOX
 from slack_emulator import EMULATOR, Emulator, Message, payloads
 from slack_emulator.elements import action_for, find_element
-from tests.e2e.conftest import BILLING, GENERAL, everything_in
+from tests.e2e.conftest import BILLING, GENERAL, everything_in, url_of
+from tests.scenario.harness import pay_in_browser
 
 PAT, FRAN, CASEY, ALEX = "U0PAYER", "U0FINANCE", "U0CFO", "U0ADMIN"
 
@@ -47,6 +51,16 @@ def dm(slack: Emulator, user: str, number: str) -> Message | None:
     channel = slack.workspace.dm_with(user).id
     found = [m for m in slack.messages(channel) if number in m.text]
     return found[-1] if found else None
+
+
+async def every_dm_says(slack: Emulator, number: str, words: str) -> None:
+    """Wait until Fran's, Alex's and Pat's messages about `number` say `words`."""
+
+    def said() -> bool:
+        shown = [dm(slack, who, number) for who in (FRAN, ALEX, PAT)]
+        return all(m is not None and words in m.text for m in shown)
+
+    await slack.wait_until(said, 15)
 
 
 async def request_approval(slack: Emulator, user: str, number: str, note: str = "") -> Any:
@@ -120,18 +134,14 @@ async def test_one_approval_then_the_requester_pays(demo: Demo) -> None:
     assert fran is not None
     await slack.click(FRAN, fran, blocks.APPROVE)
 
-    def settled() -> bool:
-        messages = [dm(slack, who, "INV-24-0104") for who in (FRAN, ALEX, PAT)]
-        return all(m is not None and "Payment approved" in m.text for m in messages)
-
-    await slack.wait_until(settled, 10)
+    await every_dm_says(slack, "INV-24-0104", "Payment approved")
     for who in (FRAN, ALEX, PAT):
         message = dm(slack, who, "INV-24-0104")
         assert message is not None and not has_button(message, blocks.APPROVE)
         assert f"Approved by <@{FRAN}>" in everything_in(message)
     assert "You approved" in everything_in(dm(slack, FRAN, "INV-24-0104") or fran)
     pat_dm = dm(slack, PAT, "INV-24-0104")
-    assert pat_dm is not None and has_button(pat_dm, "pay")
+    assert pat_dm is not None and has_button(pat_dm, "pay_approved")
 
     thread = await slack.wait_until(
         lambda: [m for m in slack.messages(BILLING) if "Approved by" in m.text], 10
@@ -230,11 +240,7 @@ async def test_a_rejection_asks_for_a_reason_and_everyone_reads_it(demo: Demo) -
     assert empty.error == "required_input_missing"
     await slack.submit_view(FRAN, values={"reason": {"value": "Not in this quarter's budget"}})
 
-    def rejected() -> bool:
-        shown = [dm(slack, who, "INV-24-0104") for who in (FRAN, ALEX, PAT)]
-        return all(m is not None and "Payment rejected" in m.text for m in shown)
-
-    await slack.wait_until(rejected, 10)
+    await every_dm_says(slack, "INV-24-0104", "Payment rejected")
     for who in (FRAN, ALEX, PAT):
         said = everything_in(dm(slack, who, "INV-24-0104") or fran)
         assert "Not in this quarter's budget" in said and f"<@{FRAN}>" in said
@@ -292,6 +298,15 @@ async def test_a_changed_amount_needs_a_new_approval(demo: Demo) -> None:
     assert has_button(menu, blocks.REQUEST_APPROVAL) and not has_button(menu, "choose_method")
 
 
+def typed(view: Any, block_id: str) -> Any:
+    """What the admin has in an input of the dialog (their pick, or what it started with)."""
+    entry = view.picks.get(block_id, {}).get(dialog.FIELD)
+    if entry is not None:
+        return entry.get("value")
+    block = next(b for b in view.blocks if b["block_id"] == block_id)
+    return block["element"].get("initial_value")
+
+
 async def test_only_admins_open_the_settings_and_a_saved_policy_applies(demo: Demo) -> None:
     slack = demo.slack[EMULATOR]
     await slack.slash_command(PAT, GENERAL, "settings")
@@ -302,18 +317,48 @@ async def test_only_admins_open_the_settings_and_a_saved_policy_applies(demo: De
 
     await slack.slash_command(ALEX, GENERAL, "settings")
     modal = await slack.wait_until(lambda: slack.modal(ALEX), 10)
-    assert "EUR 500 1" in str(modal.blocks)
-    bad = await slack.submit_view(ALEX, values={"rules": {"value": "EUR lots 1 U0FINANCE"}})
-    assert bad.error is None
-    assert "rules" in (slack.modal(ALEX) or modal).errors
+    assert typed(modal, "b0.from") == "500" and typed(modal, "b1.from") == "5000"
+    assert "Bracket 2" in str(modal.blocks) and "b2.from" not in str(modal.blocks)
+    await slack.click(ALEX, modal, dialog.FIELD, block_id="b0.from", value="lots")
+    await slack.click(ALEX, modal, dialog.ADD)
+    modal = await slack.wait_until(
+        lambda: (m := slack.modal(ALEX)) and "b2.from" in str(m.blocks) and m, 10
+    )
+    assert typed(modal, "b0.from") == "lots", "what was typed survives the redraw"
+    assert "Bracket 3" in str(modal.blocks)
+
+    two_alone = {"b2.from": {"value": "100"}, "b2.needed": {"value": "2"}}
+    bad = await slack.submit_view(ALEX, values={**two_alone, "b2.users": {"value": [FRAN]}})
+    assert bad.error is None and slack.modal(ALEX) is modal
+    assert "b0.from" in modal.errors and "b2.users" in modal.errors
+    assert "two different people" in modal.errors["b2.users"]
+    twice = {"b0.from": {"value": "500"}, "b2.from": {"value": "5000"}}
+    await slack.submit_view(ALEX, values={**twice, "b2.needed": {"value": "1"}})
+    assert list(modal.errors) == ["b2.from"] and "Bracket 2" in modal.errors["b2.from"]
+
+    await slack.click(ALEX, modal, dialog.REMOVE, value="1")  # the €5,000 bracket goes
+    modal = await slack.wait_until(
+        lambda: (m := slack.modal(ALEX)) and "b1.from" not in str(m.blocks) and m, 10
+    )
+    assert typed(modal, "b2.from") == "5000" and typed(modal, "b0.from") == "500"
     await slack.submit_view(
-        ALEX, values={"rules": {"value": "EUR 100 1 U0FINANCE"}, "hours": {"value": "2"}}
+        ALEX,
+        values={
+            "b2.from": {"value": "100"},
+            "b2.users": {"value": [FRAN]},
+            "hours": {"value": "2"},
+        },
     )
     await slack.wait_until(lambda: "Saved" in str((slack.modal(ALEX) or modal).definition), 10)
     audit = demo.bot[SERVICES].store.audit_log()
     assert any(e.action == "approvals.policy_saved" and e.user_id == ALEX for e in audit)
+    policy = demo.bot[SERVICES].approvals.policy(slack.workspace.team_id)
+    assert policy.text() == "EUR 100 1 U0FINANCE\nEUR 500 1 U0FINANCE,U0ADMIN"
+    assert policy.hours == 2
     menu = await pay_menu(slack, PAT, "INV-24-0087")  # €338.80: now over the €100 bracket
     assert has_button(menu, blocks.REQUEST_APPROVAL)
+    bigger = await pay_menu(slack, PAT, "INV-24-0105")  # €6,025.80: one approval is enough now
+    assert "need one approval" in everything_in(bigger)
 
 
 async def test_app_home_shows_the_rules_and_what_waits(demo: Demo) -> None:
@@ -374,7 +419,9 @@ async def test_a_user_group_can_approve_and_a_requester_alone_in_it_cannot_ask(
     slack = demo.slack[EMULATOR]
     await slack.slash_command(ALEX, GENERAL, "settings")
     await slack.wait_until(lambda: slack.modal(ALEX), 10)
-    await slack.submit_view(ALEX, values={"rules": {"value": "EUR 500 1 S0PAYERS"}})
+    await slack.submit_view(
+        ALEX, values={"b0.users": {"value": []}, "b0.groups": {"value": ["S0PAYERS"]}}
+    )
     await slack.wait_until(lambda: "Saved" in str(getattr(slack.modal(ALEX), "definition", "")), 10)
     await slack.close_view(ALEX, everything=True)
 
@@ -417,3 +464,77 @@ def pay_value(message: Message, invoice_id: str) -> str:
             if element.get("action_id") == "pay" and f"|{invoice_id}" in element.get("value", ""):
                 return str(element["value"])
     raise AssertionError(f"no Pay button for {invoice_id}")
+
+
+async def test_pay_in_the_approved_dm_brings_the_menu_as_a_new_message(demo: Demo) -> None:
+    slack = demo.slack[EMULATOR]
+    await approved_by_fran(demo, "INV-24-0104")
+    approved = await slack.wait_until(
+        lambda: (m := dm(slack, PAT, "INV-24-0104")) and "Payment approved" in m.text and m, 10
+    )
+    channel = slack.workspace.dm_with(PAT).id
+    sandbox = demo.sandboxes["i3d"][SANDBOX]
+    sandbox.inject("error", count=50)
+    await slack.click(PAT, approved, "pay_approved")
+    warned = await slack.wait_until(
+        lambda: next((m for m in slack.ephemerals(PAT, channel) if "i3D.net" in m.text), None),
+        20,
+    )
+    assert ":warning:" in warned.text and dm(slack, PAT, "INV-24-0104") is approved
+    assert "Payment approved" in approved.text, "an error comes as a new message too"
+    sandbox.clear_faults()
+
+    before = len(slack.ephemerals(PAT, channel))
+    await slack.click(PAT, approved, "pay_approved")
+    menu = await slack.wait_until(
+        lambda: next(
+            (m for m in slack.ephemerals(PAT, channel)[before:] if has_button(m, "choose_method")),
+            None,
+        ),
+        10,
+    )
+    assert menu is not approved and "Approved by" in everything_in(menu)
+    still = dm(slack, PAT, "INV-24-0104")
+    assert still is approved and "Payment approved" in still.text, "the DM keeps saying it"
+    assert has_button(still, "pay_approved")
+    await slack.click(PAT, menu, "choose_method", selected="10")
+    await slack.wait_until(lambda: has_button(menu, "choose_issuer"), 10)
+    assert "Payment approved" in (dm(slack, PAT, "INV-24-0104") or menu).text
+
+
+async def test_once_paid_every_dm_about_the_approval_says_so_once(
+    demo: Demo, browser: aiohttp.ClientSession
+) -> None:
+    slack = demo.slack[EMULATOR]
+    await approved_by_fran(demo, "INV-24-0104")
+    approved = await slack.wait_until(
+        lambda: (m := dm(slack, PAT, "INV-24-0104")) and "Payment approved" in m.text and m, 10
+    )
+    channel = slack.workspace.dm_with(PAT).id
+    await slack.click(PAT, approved, "pay_approved")
+    menu = await slack.wait_until(
+        lambda: next(
+            (m for m in slack.ephemerals(PAT, channel) if has_button(m, "choose_method")), None
+        ),
+        10,
+    )
+    await slack.click(PAT, menu, "choose_method", selected="10")
+    await slack.wait_until(lambda: has_button(menu, "choose_issuer"), 10)
+    await slack.click(PAT, menu, "choose_issuer", selected="INGBNL2A")
+    await slack.wait_until(lambda: has_button(menu, "get_link"), 10)
+    await slack.click(PAT, menu, "get_link")
+    await slack.wait_until(lambda: has_button(menu, "open_link"), 10)
+    landed, _ = await pay_in_browser(browser, url_of(menu, "open_link"))
+    assert "/landing/i3d" in landed
+
+    await every_dm_says(slack, "INV-24-0104", "Invoice paid")
+    for who in (PAT, FRAN, ALEX):
+        message = dm(slack, who, "INV-24-0104")
+        assert message is not None and f"Paid by <@{PAT}>" in everything_in(message)
+        assert not any(block["type"] == "actions" for block in message.blocks), "no buttons"
+    assert "You approved" in everything_in(dm(slack, FRAN, "INV-24-0104") or approved)
+    await asyncio.sleep(1.5)  # the outbox and the approvals watcher go round again
+    rewrites = [
+        c for c in slack.calls_to("chat.update") if "Invoice paid" in str(c.args.get("text"))
+    ]
+    assert len(rewrites) == 3, "each DM is rewritten once"

@@ -9,6 +9,7 @@ import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from tests.emulator.conftest import Running
+from tests.emulator.test_bolt_roundtrip import PAY_MODAL
 
 BUTTONS = [
     {
@@ -152,3 +153,34 @@ async def test_the_state_carries_text_as_the_viewer_sees_it(running: Running) ->
     assert select["placeholder"]["shown"] == "💳 Method"
     assert select["options"][0]["text"]["shown"] == "🏦 Bank"
     assert second["html"].startswith('no blocks, <a href="https://x.test"')
+
+
+async def test_a_click_in_a_modal_carries_what_the_page_typed(
+    running: Running, bolt: AsyncApp
+) -> None:
+    """Slack's client keeps what is typed in a modal's inputs and reports it in the
+    `view.state` of a click there; the page sends it along with the click."""
+    seen: list[Any] = []
+    modal = {**PAY_MODAL, "blocks": [*PAY_MODAL["blocks"], BUTTONS[0]]}
+
+    @bolt.command("/invoices")
+    async def invoices(ack: AsyncAck, command: dict, client: Any) -> None:
+        await ack()
+        await client.views_open(trigger_id=command["trigger_id"], view=modal)
+
+    @bolt.action("pay")
+    async def pay(ack: AsyncAck, body: dict) -> None:
+        await ack()
+        seen.append(body["view"]["state"]["values"])
+
+    body = {"user": "U0ADMIN", "channel": "C0GENERAL", "text": "/invoices settings"}
+    await call(running, "POST", "/emulator/command", json=body)
+    view = await running.emulator.wait_until(lambda: running.emulator.modal("U0ADMIN"))
+    typed = {"amount": {"value": "500"}}
+    click = {"user": "U0ADMIN", "view_id": view.id, "action_id": "pay", "values": typed}
+    status, answer = await call(running, "POST", "/emulator/action", json=click)
+    assert status == 200 and answer["reply"]["status"] == 200
+    assert seen[0]["amount"]["value"]["value"] == "500"
+    wrong = {**click, "user": "U0PAYER"}
+    status, answer = await call(running, "POST", "/emulator/action", json=wrong)
+    assert status == 400 and "sees no view" in answer["error"]

@@ -145,3 +145,22 @@ def test_option_and_field_limits_slack_sdk_skips_are_checked() -> None:
     assert block_problems([{"type": "actions", "block_id": "b", "elements": [select]}], limit=50)
     field = {"type": "mrkdwn", "text": "y" * 2001}
     assert block_problems([{"type": "section", "block_id": "s", "fields": [field]}], limit=50)
+
+
+def test_an_initial_option_must_be_one_of_the_options() -> None:
+    """Slack refuses a select whose initial option(s) it does not offer."""
+    from slack_emulator.blockkit import block_problems
+
+    eur, usd = ({"text": {"type": "plain_text", "text": c}, "value": c} for c in ("EUR", "USD"))
+    other = {"text": {"type": "plain_text", "text": "Euro"}, "value": "EUR"}
+
+    def problems(element: dict[str, Any]) -> list[str]:
+        block = {"type": "actions", "block_id": "b", "elements": [{"action_id": "a", **element}]}
+        return block_problems([block], limit=50)
+
+    single = {"type": "static_select", "options": [eur, usd]}
+    assert problems({**single, "initial_option": usd}) == []
+    assert "one of the element's options" in problems({**single, "initial_option": other})[0]
+    multi = {"type": "multi_static_select", "options": [eur, usd]}
+    assert problems({**multi, "initial_options": [eur, usd]}) == []
+    assert problems({**multi, "initial_options": [eur, other]})

@@ -11,6 +11,7 @@ from typing import Any
 from bot.access import refusal
 from bot.approvals import Outcome, Request, State
 from bot.approvals_policy import Bracket, Policy, approvals_phrase
+from bot.models import Payment
 from bot.slack import values
 from bot.slack.blocks.kit import (
     Block,
@@ -26,6 +27,7 @@ from bot.slack.blocks.kit import (
     plain,
     section,
 )
+from bot.slack.blocks.paying import method_of
 
 REQUEST_APPROVAL = "request_approval"
 APPROVE = "approval_approve"
@@ -33,7 +35,6 @@ REJECT = "approval_reject"
 OPEN_SETTINGS = "approval_settings"
 REQUEST_VIEW = "approval_request"
 REJECT_VIEW = "approval_reject_reason"
-SETTINGS_VIEW = "approval_settings_view"
 REQUEST_ID = re.compile(r"[0-9a-f]{32}")
 NOTE_LIMIT = 500
 REQUEST_REFUSAL = refusal("request approvals")
@@ -104,12 +105,13 @@ def _summary(request: Request, title: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def _approved_by(request: Request) -> str:
+    return f":white_check_mark: Approved by {_people(request.approved_by)}."
+
+
 def status_line(request: Request) -> str:
     if request.state is State.APPROVED:
-        return (
-            f":white_check_mark: Approved by {_people(request.approved_by)}. "
-            f"Good for this amount until {_until(request.expires_at)}."
-        )
+        return f"{_approved_by(request)} Good for this amount until {_until(request.expires_at)}."
     if request.state is State.REJECTED:
         return (
             f":x: Rejected by <@{request.rejected_by}>: {escape(request.reason or 'no reason')}."
@@ -130,11 +132,25 @@ def status_line(request: Request) -> str:
     )
 
 
+def paid_line(payment: Payment) -> str:
+    when = moment(payment.paid_at) if payment.paid_at else "now"
+    return (
+        f":moneybag: Paid by <@{payment.user_id}> {when} ({method_of(payment)}). "
+        "Nothing is left to do here."
+    )
+
+
 def request_message(
-    request: Request, title: str, viewer: str, decided: str | None = None
+    request: Request,
+    title: str,
+    viewer: str,
+    decided: str | None = None,
+    *,
+    paid: Payment | None = None,
 ) -> dict[str, Any]:
     """The request as `viewer` sees it in their DM; `decided` is "approve" or "reject"
-    when the viewer has decided. Buttons only while the viewer can still act."""
+    when the viewer has decided; `paid` is the payment that settled it. Buttons only
+    while the viewer can still act."""
     ids = Ids()
     heading = {
         State.PENDING: "Approval requested",
@@ -142,6 +158,8 @@ def request_message(
         State.REJECTED: "Payment rejected",
         State.EXPIRED: "Approval expired",
     }[request.state]
+    if paid is not None:
+        heading = "Invoice paid" if len(request.invoice_numbers) == 1 else "Invoices paid"
     mine = viewer == request.requester
     lead = (
         f"You asked for approval to pay {escape(title)} {_invoices(request)}."
@@ -155,7 +173,9 @@ def request_message(
         fields(ids, _summary(request, title)),
         section(ids, status_line(request)),
     ]
-    if request.state is State.PENDING and not mine and decided is None:
+    if paid is not None:
+        blocks[-1] = section(ids, f"{_approved_by(request)}\n{paid_line(paid)}")
+    if paid is None and request.state is State.PENDING and not mine and decided is None:
         blocks.append(
             actions(
                 ids,
@@ -169,9 +189,10 @@ def request_message(
     elif decided is not None and not mine:
         said = "approved" if decided == "approve" else "rejected"
         blocks.append(context(ids, f"You {said} this request."))
-    if request.state is State.APPROVED:
+    if paid is None and request.state is State.APPROVED:
         target = values.PayTarget(request.provider, request.invoice_ids).encode()
-        blocks.append(actions(ids, [button("Pay", values.PAY, target, style="primary")]))
+        pay = button("Pay", values.PAY_APPROVED, target, style="primary")
+        blocks.append(actions(ids, [pay]))
         blocks.append(context(ids, "The requester or any payer can pay it now."))
     text = f"{heading}: {escape(title)} {_invoices(request)}, {request.amount.format()}"
     return {"text": text, "blocks": blocks}
@@ -236,17 +257,13 @@ def _modal(
     }
 
 
-def _text_input(
-    block_id: str, label: str, *, optional: bool, multiline: bool = True, initial: str = ""
-) -> Block:
+def _text_input(block_id: str, label: str, *, optional: bool) -> Block:
     element: dict[str, Any] = {
         "type": "plain_text_input",
         "action_id": "value",
-        "multiline": multiline,
-        "max_length": NOTE_LIMIT if block_id != "rules" else 3000,
+        "multiline": True,
+        "max_length": NOTE_LIMIT,
     }
-    if initial:
-        element["initial_value"] = initial
     return {
         "type": "input",
         "block_id": block_id,
@@ -288,39 +305,6 @@ def policy_lines(policy: Policy) -> str:
 
 def settings_saved(policy: Policy) -> str:
     return f"Saved. From now on:\n{policy_lines(policy)}"
-
-
-def settings_modal(policy: Policy) -> dict[str, Any]:
-    current = policy_lines(policy)
-    blocks: list[Block] = [
-        {"type": "section", "block_id": "current", "text": md(f"*Now*\n{current}")},
-        _text_input("rules", "Brackets, one per line", optional=True, initial=policy.text()),
-        {
-            "type": "context",
-            "block_id": "how",
-            "elements": [
-                md(
-                    "Each line: `[provider] CURRENCY FROM APPROVALS WHO`, e.g. "
-                    "`EUR 500 1 U0ALEX,S0FINANCE` (from €500 one approval by Alex or the "
-                    "finance group) or `i3d USD 100 0`. WHO are member ids (U…) or user "
-                    "group ids (S…); 0, 1 or 2 approvals. The highest bracket reached applies."
-                )
-            ],
-        },
-        {
-            "type": "input",
-            "block_id": "hours",
-            "label": plain("An approval is good for (hours)"),
-            "element": {
-                "type": "number_input",
-                "action_id": "value",
-                "is_decimal_allowed": True,
-                "min_value": "0.01",
-                "initial_value": f"{policy.hours:g}",
-            },
-        },
-    ]
-    return _modal(SETTINGS_VIEW, "Approval settings", "Save", blocks, {})
 
 
 def _home_line(request: Request, titles: dict[str, str]) -> str:
