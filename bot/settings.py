@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -50,7 +51,10 @@ class Settings(BaseSettings):
     public_url: str = Field(description="Where payers' browsers reach /pay and /landing.")
     secret_key: SecretStr = Field(description="Fernet key(s) for provider credentials.")
     billing_channel: str = Field(description="Channel id for paid confirmations.")
-    database: Path = Path("invoicebot.sqlite")
+    database: str = Field(
+        default="invoicebot.sqlite",
+        description="A sqlite file, or postgresql://user@host/db for several processes.",
+    )
     host: str = "0.0.0.0"  # noqa: S104 - a server meant to be reached from Slack
     port: int = 3000
     payers: CommaList = frozenset()
@@ -132,6 +136,11 @@ class Settings(BaseSettings):
     def https(self) -> bool:
         """Payers reach us over https: cookies must be `Secure`."""
         return self.public_url.lower().startswith("https://")
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _database_path(cls, value: object) -> object:
+        return os.fspath(value) if isinstance(value, os.PathLike) else value
 
     @field_validator("notify_failures", mode="before")
     @classmethod

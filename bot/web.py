@@ -35,7 +35,7 @@ from bot.plugins import providers
 from bot.poller import Poller
 from bot.scheduler import Scheduler
 from bot.settings import Settings
-from bot.settlement import Settlement
+from bot.settlement import IN_FLIGHT_LIMIT, Settlement
 from bot.slack import intake
 from bot.slack.app import make_bolt_app, make_web_client
 from bot.slack.errors import finish_listeners
@@ -121,7 +121,11 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         wake=sender.wake.set,
     )
     svc.runs.release_run_claims()
-    settlement.reconcile_interrupted(started_before=time.time())
+    # Alone on a sqlite file, every start still CREATED was cut short by our own end; on
+    # a shared database another process may be making one now.
+    settlement.reconcile_interrupted(
+        started_before=time.time() - (IN_FLIGHT_LIMIT if store.shared else 0.0)
+    )
     store.release_outbox_claims()
     app[STORE], app[HTTP], app[SERVICES], app[POLLER], app[OUTBOX] = (
         store,

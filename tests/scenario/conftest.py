@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -48,12 +47,13 @@ def schedules() -> dict[str, Any]:
 
 @pytest.fixture
 async def start_bot(
-    tmp_path: Path,
+    database: str,
     fake_slack: tuple[FakeSlack, TestServer],
     i3d_sandbox: TestServer,
     schedules: dict[str, Any],
 ) -> AsyncIterator[BotFactory]:
-    """Start the bot (again, on the same database and port, to simulate a restart)."""
+    """Start the bot (again, on the same database and port, to simulate a restart), on
+    sqlite and on PostgreSQL."""
     _, slack_server = fake_slack
     port = free_port()
     public_url = f"http://127.0.0.1:{port}"
@@ -65,7 +65,7 @@ async def start_bot(
         public_url=public_url,
         secret_key=generate_key(),
         billing_channel="C0BILLING",
-        database=tmp_path / "bot.sqlite",
+        database=database,
         payers=frozenset({"U0PAYER"}),
         payer_group="S0PAYERS",
         admins=frozenset({"U0ADMIN"}),

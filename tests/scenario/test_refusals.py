@@ -16,7 +16,7 @@ from tests.scenario.test_paying import choose, get_link, open_menu
 
 
 def payments_recorded(h: Harness) -> int:
-    return h.bot.app[STORE].db["payments"].count
+    return int(h.bot.app[STORE].db.execute("SELECT COUNT(*) FROM payments").fetchone()[0])
 
 
 async def test_someone_who_may_not_pay_is_refused(harness: Harness) -> None:

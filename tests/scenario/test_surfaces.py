@@ -9,6 +9,7 @@ from aiohttp.test_utils import TestServer
 from bot.web import SERVICES, STORE
 from plugins.i3d.sandbox import SANDBOX, generate_invoices
 from plugins.i3d.sandbox.samples import invoice
+from tests.postgres import stored_bytes
 from tests.scenario.conftest import I3D_TOKEN, free_port
 from tests.scenario.harness import TEAM, Harness, Screen, find, text_of
 from tests.slack_requests import interaction_body
@@ -178,9 +179,7 @@ async def test_an_admin_connects_a_provider_through_a_modal(
     )
     assert "is connected" in str(updates[2].args["view"])
     assert store.connected_providers(TEAM) == ["i3d"]
-    assert I3D_TOKEN.encode() not in (
-        store.path.read_bytes() + store.path.with_name(store.path.name + "-wal").read_bytes()
-    )
+    assert I3D_TOKEN.encode() not in stored_bytes(store)
     assert [e.action for e in store.audit_log()][:2] == [
         "provider.connected",
         "provider.connect_failed",
