@@ -30,6 +30,9 @@ SEALED = "sealed:"
 AUDIT_FLUSH_SECONDS = 0.5
 AUDIT_COLUMNS = ("at", "team_id", "user_id", "action", "subject", "detail")
 AUDIT_BATCH_LIMIT = 50_000  # written at once past this, to bound memory in a flood
+EVENT_MEMORY = 6 * 3600.0
+"""Seconds an event id is remembered: Slack retries a delivery three times within about
+an hour (at once, after a minute, after five), so a repeat never outlives this."""
 
 Migration = Callable[[Engine], None]
 
@@ -234,6 +237,17 @@ def _m007_schedules(db: Engine) -> None:
     )
 
 
+def _m009_slack_events(db: Engine) -> None:
+    """Slack's event ids seen lately, so that a delivery Slack repeats is handled once by
+    whichever process receives it first."""
+    db.table("slack_events_seen").create(
+        {"event_id": str, "team_id": str, "seen_at": float},
+        pk="event_id",
+        not_null={"seen_at"},
+    )
+    db.table("slack_events_seen").create_index(["seen_at"])
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_settlements", _m002_settlements),
@@ -241,6 +255,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("004_payment_details", _m004_payment_details),
     ("005_submissions", _m005_submissions),
     ("007_schedules", _m007_schedules),
+    ("009_slack_events", _m009_slack_events),
 ]
 
 
@@ -760,6 +775,18 @@ class Store:
                 "INSERT INTO submissions (key, team_id, user_id, at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT DO NOTHING",
                 [key, team_id, user_id, now_iso()],
+            )
+            return cursor.rowcount == 1
+
+    def first_delivery(self, event_id: str, team_id: str | None, now: float) -> bool:
+        """True the first time Slack delivers event `event_id`, False for a repeat within
+        `EVENT_MEMORY`; ids older than that are forgotten as new ones arrive."""
+        with self.transaction():
+            self.db.execute("DELETE FROM slack_events_seen WHERE seen_at < ?", [now - EVENT_MEMORY])
+            cursor = self.db.execute(
+                "INSERT INTO slack_events_seen (event_id, team_id, seen_at) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                [event_id, team_id, now],
             )
             return cursor.rowcount == 1
 

@@ -180,6 +180,10 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
     except intake.Malformed as problem:
         log.warning("refused a signed Slack request that is malformed: %s", problem)
         return web.json_response({"error": "malformed request"}, status=400)
+    event = intake.delivery(body)
+    if event is not None and not request.app[STORE].first_delivery(*event, time.time()):
+        log.info("Slack delivered event %s again; it was handled already", event[0])
+        return web.Response(status=200)
     bolt = request.app[BOLT]
     with request.app[SERVICES].acks.acking():
         response = await bolt.async_dispatch(await to_bolt_request(request))

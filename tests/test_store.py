@@ -16,7 +16,7 @@ from pydantic import BaseModel, SecretStr
 from bot.credentials import CredentialBox, SecretKeyError, generate_key
 from bot.engine import Engine, open_engine
 from bot.models import Money, Payment, PaymentState
-from bot.store import MIGRATIONS, Store, applied_migrations, migrate
+from bot.store import EVENT_MEMORY, MIGRATIONS, Store, applied_migrations, migrate
 
 T = TypeVar("T")
 
@@ -258,6 +258,16 @@ def test_racing_pollers_take_each_due_payment_once(database: str) -> None:
     assert again.claim_payments_to_check(time.time(), 120.0) == []  # all leased
     assert len(again.claim_payments_to_check(time.time() + 121, 120.0)) == 30  # lapsed
     again.close()
+
+
+def test_a_slack_event_delivered_again_is_handled_once(database: str) -> None:
+    now = time.time()
+    firsts = race(database, 4, lambda store: store.first_delivery("Ev1", "T1", now))
+    assert sorted(firsts) == [False, False, False, True]
+    store = Store(database)
+    assert not store.first_delivery("Ev1", "T1", now + 60)
+    assert store.first_delivery("Ev1", "T1", now + EVENT_MEMORY + 1)  # forgotten by then
+    store.close()
 
 
 def test_processes_starting_together_migrate_once(database: str) -> None:
