@@ -40,6 +40,10 @@ class Access:
         self._groups[group_id] = (time.monotonic(), members)
         return members
 
+    async def group_members(self, group_id: str) -> frozenset[str]:
+        """A user group's members (cached for a minute; empty when it cannot be read)."""
+        return await self._members(group_id)
+
     async def may_administer(self, user_id: str) -> bool:
         return user_id in self.settings.admins or user_id in await self._members(
             self.settings.admin_group

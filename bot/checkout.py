@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.approvals import ApprovalNeeded, Approvals, Binding
 from bot.connections import Connections
 from bot.models import (
     Captured,
@@ -97,6 +98,8 @@ class Checkout:
     payments: Payments
     settlement: Settlement
     public_url: str
+    approvals: Approvals | None = None
+    """Payments that need an approval start only with a live one (payables only)."""
     _offers: dict[tuple[str, str, tuple[str, ...]], tuple[float, PaymentOptions]] = field(
         default_factory=dict
     )
@@ -233,6 +236,11 @@ class Checkout:
             )
         cls = self.connections.provider_class(provider)
         receivable = cls.capabilities.direction is Direction.RECEIVABLE
+        if self.approvals is not None and not receivable:
+            try:
+                self.approvals.require(team_id, Binding.of(provider, invoice_ids, options.total))
+            except ApprovalNeeded as refused:
+                raise CheckoutRefused(str(refused)) from None
         lifetime = CUSTOMER_LINK_LIFETIME if receivable else self.payments.token_lifetime
         with self.store.claim():
             live = self._refuse_if_taken(team_id, provider, invoice_ids, receivable=receivable)

@@ -33,6 +33,11 @@ HOST = "127.0.0.1"
 TEAM = "T0TEAM"
 BILLING = "C0BILLING"
 DATABASE = "invoicebot.sqlite"
+APPROVERS = (("U0FINANCE", "fran", "Fran Finance"), ("U0CFO", "casey", "Casey CFO"))
+"""Who approves in the demo besides the admin, so every bracket can be decided by people
+other than whoever asks."""
+APPROVALS = "EUR 500 1 U0FINANCE,U0ADMIN; EUR 5000 2 U0FINANCE,U0CFO,U0ADMIN"
+"""From €500 one approval, from €5,000 two: a new user meets approvals on first use."""
 SHUTDOWN_SECONDS = 1.0
 """How long a stopping demo lets requests finish: the page's long-poll would hold it 25 s."""
 
@@ -89,7 +94,9 @@ async def _serve(stack: AsyncExitStack, app: web.Application, port: int) -> str:
 
 async def start_demo(stack: AsyncExitStack, options: DemoOptions, pm: pluggy.PluginManager) -> Demo:
     """Start everything; it all stops when `stack` closes."""
+    from slack_emulator import User, Workspace
     from slack_emulator import create_app as create_emulator
+    from slack_emulator.directory import default_users
 
     if options.reset and options.data_dir.exists():
         shutil.rmtree(options.data_dir)
@@ -103,6 +110,7 @@ async def start_demo(stack: AsyncExitStack, options: DemoOptions, pm: pluggy.Plu
         signing_secret=signing_secret,
         bot_token=bot_token,
         public_url=f"http://{HOST}:{options.port}",
+        workspace=Workspace(users=[*default_users(), *(User(*person) for person in APPROVERS)]),
     )
     slack_url = await _serve(stack, slack, options.port)
     offered = sandboxes(pm)
@@ -121,6 +129,7 @@ async def start_demo(stack: AsyncExitStack, options: DemoOptions, pm: pluggy.Plu
         payers=frozenset({"U0PAYER"}),
         payer_group="S0PAYERS",
         admins=frozenset({"U0ADMIN"}),
+        approvals=APPROVALS,
         poll_first_delay=2.0,
         poll_max_delay=30.0,
         _env_file=None,

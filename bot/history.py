@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot.approvals_record import approval_story
 from bot.models import Payment, PaymentState
 from bot.runs import DUE, Runs
 from bot.store import Store
@@ -113,7 +114,7 @@ def requests(store: Store, subject: Subject) -> list[Event]:
     return events
 
 
-STORY_SOURCES: list[StorySource] = [requests, attempts, settlement, reminders]
+STORY_SOURCES: list[StorySource] = [requests, approval_story, attempts, settlement, reminders]
 
 
 def story(store: Store, team_id: str, number: str, titles: dict[str, str]) -> list[Event]:

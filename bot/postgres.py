@@ -76,7 +76,11 @@ def _literal(value: Any) -> str:
 
 
 class PostgresTable:
-    """sqlite-utils' table calls that migrations make, written as PostgreSQL DDL."""
+    """sqlite-utils' table calls that migrations make, written as PostgreSQL DDL.
+
+    A table without an integer key gets a `rowid` column, as every sqlite table has one:
+    queries that order by insertion (`ORDER BY rowid`) read the same on both engines.
+    """
 
     def __init__(self, engine: PostgresEngine, name: str) -> None:
         self.engine = engine
@@ -108,6 +112,8 @@ class PostgresTable:
             if column in given:
                 line += f" DEFAULT {_literal(given[column])}"
             lines.append(line)
+        if not (len(keys) == 1 and columns.get(keys[0]) is int):
+            lines.append("rowid BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE")
         if keys:
             lines.append(f"PRIMARY KEY ({', '.join(keys)})")
         exists = "IF NOT EXISTS " if if_not_exists else ""

@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from bot.approvals_record import approvals_for
 from bot.models import Payment
 from bot.store import Store
 
@@ -37,9 +38,9 @@ SETTLEMENT_COLUMNS = (
 AUDIT_COLUMNS = ("at", "action", "who", "subject", "detail")
 
 Approvals = Callable[[Store, Payment], list[str]]
-APPROVALS: list[Approvals] = []
-"""Where approvals of a payment come from (each returns lines such as "U123 at …"):
-empty until approvals are recorded; the `approvals` column joins what they return."""
+APPROVALS: list[Approvals] = [approvals_for]
+"""Where approvals of a payment come from (each returns lines such as "U123 at …");
+the `approvals` column joins what they return."""
 
 
 @dataclass(frozen=True)

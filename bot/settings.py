@@ -17,6 +17,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.approvals_policy import Policy, PolicyError
 from bot.timetable import (
     BadTimetable,
     Timetable,
@@ -75,6 +76,17 @@ class Settings(BaseSettings):
     notify_failures: Literal["payables", "receivables", "both", "none"] = Field(
         default="receivables",
         description="Which failed or cancelled payments the billing channel hears about.",
+    )
+    approvals: str = Field(
+        default="",
+        description=(
+            "Approval brackets until an admin saves them in Slack: one per line or `;`, "
+            "`[provider] CURRENCY MINIMUM NEEDED APPROVER,…` (user ids U…, user groups S…), "
+            "e.g. `EUR 500 1 U0ALEX,S0FINANCE; EUR 5000 2 U0ALEX,U0BEA,S0FINANCE`."
+        ),
+    )
+    approval_hours: float = Field(
+        default=24.0, gt=0, description="Hours an approval (or a request) stays good for."
     )
     trust_proxy: bool = Field(
         default=False,
@@ -146,6 +158,20 @@ class Settings(BaseSettings):
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("approvals")
+    @classmethod
+    def _readable_policy(cls, value: str) -> str:
+        try:
+            Policy.parse(value)
+        except PolicyError as problem:
+            raise ValueError(str(problem)) from None
+        return value
+
+    @property
+    def approval_policy(self) -> Policy:
+        """The seed policy these variables describe (a saved one in Slack overrides it)."""
+        return Policy.parse(self.approvals, self.approval_hours)
 
     @field_validator("payers", "admins", mode="before")
     @classmethod

@@ -196,6 +196,61 @@ def _m005_submissions(db: Engine) -> None:
     )
 
 
+def _m006_approvals(db: Engine) -> None:
+    """Team settings (a small generic key/value table, reusable for any per-workspace
+    choice), approval requests, each person's decision, and the messages to update."""
+    db.table("team_settings").create(
+        {"team_id": str, "key": str, "value": str, "updated_by": str, "updated_at": str},
+        pk=("team_id", "key"),
+        not_null={"value"},
+    )
+    db.table("approval_requests").create(
+        {
+            "id": str,
+            "team_id": str,
+            "provider": str,
+            "invoice_ids": str,
+            "invoice_numbers": str,
+            "invoices_key": str,
+            "binding_key": str,
+            "amount": str,
+            "currency": str,
+            "requester": str,
+            "note": str,
+            "due": str,
+            "needed": int,
+            "approvers": str,
+            "state": str,
+            "created_at": float,
+            "expires_at": float,
+            "decided_at": float,
+            "reason": str,
+            "rejected_by": str,
+            "billing_ts": str,
+            "delivered_at": float,
+        },
+        pk="id",
+        not_null={"team_id", "provider", "invoices_key", "binding_key", "state", "requester"},
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX approval_one_pending ON approval_requests (team_id, invoices_key) "
+        "WHERE state = 'pending'"
+    )
+    db.table("approval_requests").create_index(["team_id", "invoices_key", "created_at"])
+    db.table("approval_requests").create_index(["state", "expires_at"])
+    db.table("approval_requests").create_index(["state", "delivered_at"])
+    db.table("approval_decisions").create(
+        {"request_id": str, "user_id": str, "decision": str, "reason": str, "at": str},
+        pk=("request_id", "user_id"),
+        not_null={"decision"},
+    )
+    db.table("approval_messages").create(
+        {"request_id": str, "user_id": str, "channel": str, "ts": str},
+        pk=("request_id", "user_id"),
+        not_null={"channel", "ts"},
+    )
+
+
 def _m007_schedules(db: Engine) -> None:
     """Scheduled runs and reminders, each under a unique key so that it happens once.
 
@@ -254,6 +309,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("003_outbox_claims", _m003_outbox_claims),
     ("004_payment_details", _m004_payment_details),
     ("005_submissions", _m005_submissions),
+    ("006_approvals", _m006_approvals),
     ("007_schedules", _m007_schedules),
     ("009_slack_events", _m009_slack_events),
 ]

@@ -24,6 +24,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot import pages, redaction
 from bot.access import Access
+from bot.approvals import Approvals
 from bot.checkout import Checkout
 from bot.clock import clock_from
 from bot.connections import Connections
@@ -36,6 +37,7 @@ from bot.poller import Poller
 from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.settlement import IN_FLIGHT_LIMIT, Settlement
+from bot.slack import approvals as slack_approvals
 from bot.slack import intake
 from bot.slack.app import make_bolt_app, make_web_client
 from bot.slack.errors import finish_listeners
@@ -96,19 +98,22 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         first_delay=settings.poll_first_delay,
         max_delay=settings.poll_max_delay,
     )
+    approvals = Approvals(store, settings.approval_policy)
     svc = Services(
         settings=settings,
         store=store,
         connections=connections,
         payments=payments,
-        checkout=Checkout(connections, payments, settlement, settings.public_url),
+        checkout=Checkout(connections, payments, settlement, settings.public_url, approvals),
         access=Access(settings, client),
+        approvals=approvals,
         snapshots=Snapshots(fresh=settings.snapshot_seconds),
         clock=clock_from(settings.clock_file),
     )
     pm.register(ForgetOnSettlement(svc.snapshots), name=f"snapshots.{id(svc.snapshots)}")
     sender = OutboxSender(store, make_web_client(settings, session, retries=False), session)
     settlement.after_settled.append(sender.wake.set)
+    approvals.after_change.append(sender.wake.set)
     poller = Poller(settlement)
     scheduler = Scheduler(
         runs=svc.runs,
@@ -152,6 +157,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(poller.run_forever(), name="payment poller"),
         asyncio.create_task(sender.run_forever(), name="outbox sender"),
         asyncio.create_task(_flush_audit_forever(store), name="audit flusher"),
+        asyncio.create_task(slack_approvals.watch_forever(svc, client), name="approvals"),
         asyncio.create_task(scheduler.run_forever(), name="schedules"),
     ]
     try:

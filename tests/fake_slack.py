@@ -102,6 +102,8 @@ class FakeSlack:
             return web.json_response(
                 {"ok": True, "users": self.user_groups.get(args["usergroup"], [])}
             )
+        if method == "conversations.open":  # a DM with one person, as Slack names it
+            return web.json_response({"ok": True, "channel": {"id": "D" + args["users"][1:]}})
         if method == "views.open":
             return web.json_response({"ok": True, "view": {"id": "V0MODAL", **args["view"]}})
         return web.json_response({"ok": True, "ts": ts})

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 from unittest.mock import AsyncMock
 
+from bot.approvals_policy import Policy
 from bot.models import Money, Payment, PaymentState, today_utc
 from bot.provider import ProviderUnavailable
 from bot.slack.errors import tell
@@ -77,6 +78,7 @@ async def test_a_slow_provider_is_named_and_the_others_shown() -> None:
         store=SimpleNamespace(
             recent_payments=lambda *args: [], recent_settlements=lambda *args: []
         ),
+        approvals=SimpleNamespace(policy=lambda team_id: Policy()),
         access=SimpleNamespace(may_pay=AsyncMock(return_value=True)),
     )
     started = asyncio.get_running_loop().time()

@@ -13,6 +13,7 @@ from unittest.mock import AsyncMock
 
 import pytest
 
+from bot.approvals_policy import Policy
 from bot.invoices import Gathered, Side, Window, gather_invoices, people_order
 from bot.models import Invoice, InvoicePage, InvoiceQuery, InvoiceStatus, Money, today_utc
 from bot.provider import Provider, ProviderUnavailable
@@ -302,6 +303,7 @@ async def test_app_home_shows_the_oldest_overdue_and_counts_the_rest() -> None:
         store=SimpleNamespace(
             recent_payments=lambda *args: [], recent_settlements=lambda *args: []
         ),
+        approvals=SimpleNamespace(policy=lambda team_id: Policy()),
         access=SimpleNamespace(may_pay=AsyncMock(return_value=False)),
     )
     view = await home_view(cast(Any, svc), "T0TEAM", "U0PAYER")

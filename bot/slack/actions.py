@@ -18,6 +18,7 @@ from bot.checkout import OutcomeUnknown, Started
 from bot.models import FormPost, Payment, PaymentState, Redirect
 from bot.provider import Provider, ProviderError
 from bot.slack import values
+from bot.slack.approvals_gate import apply_gate
 from bot.slack.blocks.listing import notice
 from bot.slack.blocks.paying import pay_menu, payment_link, settled
 from bot.slack.errors import said, shielded
@@ -84,7 +85,8 @@ async def show_menu(
         svc.checkout.options(team_id, target.provider, ids, reuse=reuse), provider.title
     )
     svc.store.audit("payment.menu", team_id=team_id, user_id=user_id, subject=target.encode())
-    await respond(replace_original=True, **pay_menu(provider, options, target))
+    menu = apply_gate(svc, team_id, target, options, pay_menu(provider, options, target))
+    await respond(replace_original=True, **menu)
 
 
 async def on_pay(svc: Services, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:

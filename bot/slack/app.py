@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.settings import Settings
 from bot.slack import (
     actions,
+    approvals,
     commands,
     connect,
     customers,
@@ -63,6 +64,7 @@ def make_bolt_app(settings: Settings, client: AsyncWebClient, svc: Services) -> 
     customers.register(app, svc)
     new_invoice.register(app, svc)
     home.register(app, svc)
+    approvals.register(app, svc)
     reminders.register(app, svc)
     records.register(app, svc)
     return app

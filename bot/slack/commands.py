@@ -19,6 +19,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import ADMIN_REFUSAL, CREATE_REFUSAL, PAY_REFUSAL
 from bot.provider import InvoiceNotFound, ProviderError
+from bot.slack.approvals_gate import apply_gate
+from bot.slack.approvals_settings import open_settings
 from bot.slack.blocks.kit import escape
 from bot.slack.blocks.listing import help_message, notice
 from bot.slack.blocks.paying import pay_menu
@@ -37,6 +39,7 @@ from bot.slack.subcommands import (
     ListInvoices,
     NewInvoice,
     PayInvoice,
+    Settings,
     Status,
     Unknown,
     parse,
@@ -80,7 +83,7 @@ async def _pay_invoice(svc: Services, team_id: str, number: str) -> dict[str, An
             )
         target = PayTarget(provider.name, (result.id,))
         options = await svc.checkout.options(team_id, provider.name, [result.id])
-        return pay_menu(provider, options, target)
+        return apply_gate(svc, team_id, target, options, pay_menu(provider, options, target))
     if silent:
         asked = [p.title for p in providers if p.title not in silent]
         elsewhere = f" {escape(', '.join(asked))} do not have it;" if asked else ""
@@ -185,6 +188,12 @@ async def on_invoices(
     if isinstance(request, Status):
         await ack()
         await respond(**await _status(svc, team_id))
+        return
+    if isinstance(request, Settings):
+        await ack()
+        refusal = await open_settings(svc, client, team_id, user_id, command["trigger_id"])
+        if refusal:
+            await respond(**notice(refusal))
         return
     if isinstance(request, Export):
         await ack()

@@ -21,6 +21,8 @@ from bot.models import Invoice, InvoiceQuery, InvoiceStatus, Payment, PaymentSta
 from bot.provider import Direction, Provider
 from bot.selection import Totals
 from bot.slack import values
+from bot.slack.approvals_gate import label_pay_buttons
+from bot.slack.blocks.approvals import home_section
 from bot.slack.blocks.kit import (
     Block,
     Ids,
@@ -182,6 +184,7 @@ def home_blocks(
     user_id: str,
     may_pay: bool,
     today: date,
+    approvals: list[Block] | None = None,
 ) -> dict[str, Any]:
     """The Home tab; `found` None: the providers are still being asked."""
     ids = Ids()
@@ -206,7 +209,7 @@ def home_blocks(
             if listing.error
         ]
         blocks += _due(ids, found, today, may_pay)
-    settlements = [divider(ids), *_settlements(ids, ledger, user_id, titles)]
+    settlements = [divider(ids), *(approvals or []), *_settlements(ids, ledger, user_id, titles)]
     if may_pay:
         settlements.append(
             actions(ids, [button("Export records (CSV)", values.EXPORT)], name="records")
@@ -219,7 +222,12 @@ def home_blocks(
 
 
 async def home_view(
-    svc: Services, team_id: str, user_id: str, *, wait: float = HOME_WAIT
+    svc: Services,
+    team_id: str,
+    user_id: str,
+    *,
+    wait: float = HOME_WAIT,
+    approvals: list[Block] | None = None,
 ) -> dict[str, Any]:
     """The finished Home tab: every provider asked, for at most `wait` seconds."""
     providers = svc.connections.connected(team_id)
@@ -228,13 +236,29 @@ async def home_view(
     listings, (first, coming) = await gather_pages(
         providers, open_only, windows, within=wait, snapshots=svc.snapshots
     )
-    return home_blocks(
+    view = home_blocks(
         providers=providers,
         found=Found(listings, first, coming),
         ledger=ledger_of(svc, team_id, user_id),
         user_id=user_id,
         may_pay=await svc.access.may_pay(user_id),
         today=today_utc(),
+        approvals=approvals,
+    )
+    label_pay_buttons(svc, team_id, view["blocks"], [*first.invoices, *coming.invoices])
+    return view
+
+
+async def approvals_of(svc: Services, team_id: str, user_id: str) -> list[Block]:
+    """The approvals part of the tab, from the store alone (no provider is asked)."""
+    requests = svc.approvals.waiting_for(team_id, user_id)
+    titles = {name: cls.title for name, cls in svc.connections.registry.items()}
+    return home_section(
+        svc.approvals.policy(team_id),
+        requests,
+        user_id,
+        admin=await svc.access.may_administer(user_id),
+        titles=titles,
     )
 
 
@@ -246,6 +270,7 @@ def register(app: AsyncApp, svc: Services) -> None:
             return
         team_id = body.get("team_id") or event.get("view", {}).get("team_id", "")
         user_id = event["user"]
+        approvals = await approvals_of(svc, team_id, user_id)
         first = home_blocks(
             providers=svc.connections.connected(team_id),
             found=None,
@@ -253,8 +278,10 @@ def register(app: AsyncApp, svc: Services) -> None:
             user_id=user_id,
             may_pay=False,
             today=today_utc(),
+            approvals=approvals,
         )
         await client.views_publish(user_id=user_id, view=first)
-        await client.views_publish(user_id=user_id, view=await home_view(svc, team_id, user_id))
+        finished = await home_view(svc, team_id, user_id, approvals=approvals)
+        await client.views_publish(user_id=user_id, view=finished)
 
     app.event("app_home_opened")(shielded(opened))

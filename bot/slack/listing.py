@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.invoices import Side, SortKey, Window, gather_invoices
 from bot.models import Invoice, InvoiceQuery, InvoiceStatus, today_utc
+from bot.slack.approvals_gate import label_pay_buttons
 from bot.slack.blocks.listing import PAGE_SIZE, invoice_list
 from bot.slack.progress import READ_BUDGET
 from bot.slack.services import Services
@@ -65,7 +66,7 @@ async def listing_message(
             within=READ_BUDGET,
             snapshots=svc.snapshots,
         )
-        return invoice_list(
+        message = invoice_list(
             request.title,
             gathered,
             request_text=text,
@@ -73,6 +74,8 @@ async def listing_message(
             can_pay=can_pay,
             settled_on=settled_on(svc, team_id, gathered.page.invoices),
         )
+        label_pay_buttons(svc, team_id, message["blocks"], gathered.page.invoices)
+        return message
 
     names = tuple(provider.name for provider in providers)
     asked = (team_id, names, query, window, request.overdue_only, request.title, text, can_pay)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.access import Access
+from bot.approvals import Approvals
 from bot.checkout import Checkout
 from bot.clock import Clock, SystemClock
 from bot.connections import Connections
@@ -26,6 +27,7 @@ class Services:
     payments: Payments
     checkout: Checkout
     access: Access
+    approvals: Approvals
     acks: AckFirst = field(default_factory=AckFirst)
     listings: SingleFlight[dict[str, Any]] = field(default_factory=SingleFlight)
     snapshots: Snapshots = field(default_factory=Snapshots)

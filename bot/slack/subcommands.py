@@ -59,6 +59,11 @@ class Status:
 
 
 @dataclass(frozen=True)
+class Settings:
+    """The approval settings dialog (admins)."""
+
+
+@dataclass(frozen=True)
 class Export:
     """Records from `first` to `last` (both included); None: the defaults (this month)."""
 
@@ -82,7 +87,16 @@ class Unknown:
 
 
 Subcommand = (
-    ListInvoices | PayInvoice | Connect | NewInvoice | Status | Export | History | Help | Unknown
+    ListInvoices
+    | PayInvoice
+    | Connect
+    | NewInvoice
+    | Status
+    | Settings
+    | Export
+    | History
+    | Help
+    | Unknown
 )
 
 
@@ -96,6 +110,8 @@ def parse(text: str, provider_named: Callable[[str], str | None]) -> Subcommand:
         return Help()
     if head == "status":
         return Status() if not rest else Unknown("`status` takes nothing after it.")
+    if head == "settings":
+        return Settings() if not rest else Unknown("`settings` takes nothing after it.")
     if head == "search":
         if not rest:
             return Unknown("Say what to search for, e.g. `/invoices search hosting`.")
@@ -196,5 +212,6 @@ HELP_LINES = (
     ("/invoices export 2026-11", "settlements and the audit log as CSV files (or two dates)"),
     ("/invoices connect i3d", "connect a provider (admins)"),
     ("/invoices new payfirma", "create an invoice, for providers that can"),
+    ("/invoices settings", "who must approve which payments (admins)"),
     ("/invoices help", "this list"),
 )

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -140,19 +143,30 @@ async def test_the_page_draws_slack_text_as_slack_does() -> None:
         await server.close()
 
 
-async def test_app_home_in_a_real_browser(demo: Demo) -> None:
-    _browser_or_skip()
-    from playwright.async_api import async_playwright, expect
+@asynccontextmanager
+async def page_at(url: str, height: int) -> AsyncIterator[Any]:
+    """A Chromium page 1280 pixels wide, opened at `url`, closed afterwards."""
+    from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        context = await browser.new_context(viewport={"width": 1280, "height": 1400})
+        context = await browser.new_context(viewport={"width": 1280, "height": height})
         page = await context.new_page()
-        await page.goto(f"{demo.slack_url}/?user=U0PAYER")
+        await page.goto(url)
+        try:
+            yield page
+        finally:
+            await browser.close()
+
+
+async def test_app_home_in_a_real_browser(demo: Demo) -> None:
+    _browser_or_skip()
+    from playwright.async_api import expect
+
+    async with page_at(f"{demo.slack_url}/?user=U0PAYER", 1400) as page:
         await page.get_by_role("button", name="invoicebot · Home").click()
         await expect(page.get_by_text("Due this week")).to_be_visible(timeout=15_000)
         await expect(page.get_by_text("To collect")).to_be_visible()
         await expect(page.get_by_role("button", name="Pay").first).to_be_visible()
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(SCREENSHOTS / "app-home.png"), full_page=True)
-        await browser.close()

@@ -57,7 +57,7 @@ async def test_one_server_error_on_a_read_is_retried(
 ) -> None:
     sandbox.inject("error", count=1, path=LIST)
     page = await provider.list_invoices(InvoiceQuery())
-    assert len(page.invoices) == 6
+    assert len(page.invoices) == 8
     assert sandbox.count("GET", LIST) == 2
 
 

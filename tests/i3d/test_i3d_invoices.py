@@ -27,7 +27,7 @@ NOW = 1_717_200_000  # 2024-06-01 00:00 UTC
 async def test_sample_account_converts_to_what_a_person_expects(provider: I3DProvider) -> None:
     page = await provider.list_invoices(InvoiceQuery())
     by_number = {item.number: item for item in page.invoices}
-    assert len(by_number) == 6 and page.next_cursor is None
+    assert len(by_number) == 8 and page.next_cursor is None
 
     open_eur = by_number["INV-24-0101"]
     assert (open_eur.status, open_eur.overdue, open_eur.payable) == (
@@ -77,8 +77,8 @@ async def test_paging_walks_every_invoice_once(
         cursor = page.next_cursor
         if cursor is None:
             break
-    assert len(cursors) == 4  # 61 invoices in pages of 20
-    assert len(numbers) == len(set(numbers)) == 61
+    assert len(cursors) == 4  # 63 invoices in pages of 20
+    assert len(numbers) == len(set(numbers)) == 63
     asked = [
         seen.header("RANGED-DATA")
         for seen in sandbox.requests

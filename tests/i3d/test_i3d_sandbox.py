@@ -55,7 +55,7 @@ async def test_default_range_is_25(
     sandbox.add_invoices(generate_invoices(40, now=0))
     async with http.get(server.make_url(LIST), headers=AUTH) as answer:
         assert len(await answer.json()) == 25
-        assert answer.headers["RANGED-DATA"] == "start=0,results=25,total=46"
+        assert answer.headers["RANGED-DATA"] == "start=0,results=25,total=48"
 
 
 async def test_paying_marks_invoices_paid(
@@ -128,8 +128,8 @@ async def test_generate_invoices_for_load_tests(
     for _ in range(2):
         async with http.post(server.make_url("/_sandbox/invoices"), json={"count": 500}) as answer:
             assert answer.status == 201
-    assert len(sandbox.invoices) == 1006
-    assert len({item.invoiceNumber for item in sandbox.invoices.values()}) == 1006
+    assert len(sandbox.invoices) == 1008
+    assert len({item.invoiceNumber for item in sandbox.invoices.values()}) == 1008
 
 
 def test_faults_are_validated_from_python(sandbox: SandboxState) -> None:
@@ -166,7 +166,7 @@ async def test_runs_standalone_on_loopback(http: aiohttp.ClientSession) -> None:
                 await asyncio.sleep(0.05)
         else:
             pytest.fail("the standalone sandbox did not start within 5 s")
-        assert status == 200 and len(body) == 6
+        assert status == 200 and len(body) == 8
     finally:
         process.terminate()
         await process.wait()

@@ -124,6 +124,24 @@ def sample_invoices(now: int) -> list[wire.Invoice]:
             due=ago(-26),
             currency="USD",
         ),
+        invoice(
+            "410007",
+            "INV-24-0104",
+            "Colocation rack AMS-02, June",
+            145_200,
+            120_000,
+            created=ago(3),
+            due=ago(-20),
+        ),
+        invoice(
+            "410008",
+            "INV-24-0105",
+            "Server hardware for AMS-02",
+            605_000,
+            500_000,
+            created=ago(2),
+            due=ago(-28),
+        ),
     ]
 
 

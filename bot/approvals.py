@@ -1,0 +1,311 @@
+"""Approvals: which payments need someone else's yes first, and what that yes is bound to.
+
+No Slack in here. A workspace's policy is a list of brackets (per currency, optionally
+per provider): from an amount up, a payment needs 0, 1 or 2 approvals from named people
+or user groups. An approval is bound to one provider, the exact invoices and the exact
+total (credit notes netted), and it expires: a changed amount needs a new approval.
+Every decision is a compare-and-set in the store, so a double click counts once.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from bot.approvals_policy import Policy, approvals_phrase
+from bot.approvals_store import ApprovalStore, Row
+from bot.money import Money
+from bot.store import Store
+
+POLICY_KEY = "approvals"
+"""The team setting that holds a saved policy (it overrides the environment's seed)."""
+
+
+class State(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+class Outcome(StrEnum):
+    """What one click on Approve or Reject did."""
+
+    COUNTED = "counted"
+    """An approval counted; more are needed."""
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    REPEATED = "repeated"
+    """This person had already decided; nothing changed."""
+    CLOSED = "closed"
+    """The request was already approved, rejected or expired."""
+    EXPIRED = "expired"
+    """The request had run out of time; it is expired now."""
+    OWN = "own"
+    """The requester cannot decide their own request."""
+    NOT_APPROVER = "not_approver"
+
+
+@dataclass(frozen=True)
+class Binding:
+    """What an approval is for: one provider, these invoices, this exact total."""
+
+    provider: str
+    invoice_ids: tuple[str, ...]
+    amount: Money
+
+    @classmethod
+    def of(cls, provider: str, invoice_ids: list[str] | tuple[str, ...], amount: Money) -> Binding:
+        return cls(provider, tuple(sorted(set(invoice_ids))), amount)
+
+    @property
+    def invoices_key(self) -> str:
+        return f"{self.provider}|{','.join(self.invoice_ids)}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.invoices_key}|{self.amount.amount}{self.amount.currency}"
+
+
+class Request(BaseModel):
+    """One request for approval, with the decisions so far."""
+
+    id: str
+    team_id: str
+    provider: str
+    invoice_ids: tuple[str, ...]
+    invoice_numbers: tuple[str, ...]
+    amount: Money
+    requester: str
+    note: str = ""
+    due: str | None = None
+    needed: int
+    approvers: tuple[str, ...]
+    state: State
+    created_at: float
+    expires_at: float
+    decided_at: float | None = None
+    reason: str | None = None
+    rejected_by: str | None = None
+    approved_by: tuple[str, ...] = ()
+    billing_ts: str | None = None
+
+    @property
+    def binding(self) -> Binding:
+        return Binding.of(self.provider, self.invoice_ids, self.amount)
+
+    def valid(self, now: float) -> bool:
+        return self.state is State.APPROVED and now < self.expires_at
+
+
+class ApprovalNeeded(Exception):
+    """A payment that needs an approval it does not have; the message says what to do."""
+
+
+@dataclass
+class Approvals:
+    """The workspace's policy and its requests: what the Slack layer and checkout ask."""
+
+    store: Store
+    seed: Policy = field(default_factory=Policy)
+    after_change: list[Callable[[], None]] = field(default_factory=list)
+    """Called after a change queued Slack calls (the outbox sender's wake-up)."""
+
+    @property
+    def rows(self) -> ApprovalStore:
+        return ApprovalStore(self.store)
+
+    def policy(self, team_id: str) -> Policy:
+        saved = self.rows.setting(team_id, POLICY_KEY)
+        return Policy.model_validate(saved) if saved is not None else self.seed
+
+    def save_policy(self, team_id: str, policy: Policy, *, user_id: str) -> None:
+        self.rows.put_setting(team_id, POLICY_KEY, policy.model_dump(mode="json"), user_id)
+        self.store.audit(
+            "approvals.policy_saved",
+            team_id=team_id,
+            user_id=user_id,
+            policy=policy.text(),
+            hours=policy.hours,
+        )
+
+    def latest(self, team_id: str, binding: Binding) -> Request | None:
+        """The newest request for these invoices, whatever its amount or state."""
+        row = self.rows.latest(team_id, binding.invoices_key)
+        return _request(row) if row else None
+
+    def approved(self, team_id: str, binding: Binding, now: float | None = None) -> Request | None:
+        """A live approval for exactly this binding."""
+        latest = self.latest(team_id, binding)
+        moment = time.time() if now is None else now
+        if latest and latest.binding == binding and latest.valid(moment):
+            return latest
+        return None
+
+    def require(self, team_id: str, binding: Binding) -> None:
+        """Raise `ApprovalNeeded` unless the payment needs no approval or has a live one."""
+        bracket = self.policy(team_id).needs(binding.provider, binding.amount)
+        if bracket is None or self.approved(team_id, binding):
+            return
+        raise ApprovalNeeded(
+            f"Payments of {bracket.floor.format()} and above need "
+            f"{approvals_phrase(bracket.needed)} first, and this one has none that is still "
+            "valid. Nothing was paid; use Request approval."
+        )
+
+    def open(
+        self,
+        *,
+        team_id: str,
+        binding: Binding,
+        invoice_numbers: tuple[str, ...],
+        requester: str,
+        note: str,
+        due: str | None,
+        needed: int,
+        approvers: tuple[str, ...],
+    ) -> Request | None:
+        """Store a new pending request; None when one for the same payment is pending."""
+        now = time.time()
+        hours = self.policy(team_id).hours
+        request = Request(
+            id=uuid.uuid4().hex,
+            team_id=team_id,
+            provider=binding.provider,
+            invoice_ids=binding.invoice_ids,
+            invoice_numbers=invoice_numbers,
+            amount=binding.amount,
+            requester=requester,
+            note=note,
+            due=due,
+            needed=needed,
+            approvers=approvers,
+            state=State.PENDING,
+            created_at=now,
+            expires_at=now + hours * 3600,
+        )
+        if not self.rows.insert(request.model_dump(mode="json"), binding.key, binding.invoices_key):
+            return None
+        self.store.audit(
+            "approval.requested",
+            team_id=team_id,
+            user_id=requester,
+            subject=request.id,
+            invoices=list(invoice_numbers),
+            amount=binding.amount.format(),
+            approvers=list(approvers),
+        )
+        return request
+
+    def waiting_for(self, team_id: str, user_id: str) -> list[Request]:
+        """Pending requests this person may decide or made, newest first."""
+        return [_request(row) for row in self.rows.for_user(team_id, user_id)]
+
+    def get(self, request_id: str) -> Request | None:
+        row = self.rows.get(request_id)
+        return _request(row) if row else None
+
+    def decide(
+        self, request_id: str, team_id: str, user_id: str, *, approve: bool, reason: str = ""
+    ) -> tuple[Outcome, Request | None]:
+        """Count one person's decision, once, in one write-locked transaction."""
+        now = time.time()
+        rows = self.rows
+        with self.store.claim():
+            request = self.get(request_id)
+            outcome = judge(request, team_id, user_id, now)
+            if request is not None and outcome is None:
+                if not rows.add_decision(request_id, user_id, approve=approve, reason=reason):
+                    outcome = Outcome.REPEATED
+                elif not approve:
+                    rows.move(
+                        request_id, State.PENDING, State.REJECTED,
+                        decided_at=now, reason=reason, rejected_by=user_id,
+                    )  # fmt: skip
+                    outcome = Outcome.REJECTED
+                elif len(rows.approvers_of(request_id)) >= request.needed:
+                    hours = self.policy(request.team_id).hours
+                    rows.move(
+                        request_id, State.PENDING, State.APPROVED,
+                        decided_at=now, expires_at=now + hours * 3600,
+                    )  # fmt: skip
+                    outcome = Outcome.APPROVED
+                else:
+                    outcome = Outcome.COUNTED
+            elif outcome is Outcome.EXPIRED:
+                rows.move(request_id, State.PENDING, State.EXPIRED, decided_at=now)
+        assert outcome is not None
+        current = self.get(request_id)
+        self.store.audit(
+            f"approval.{outcome.value}",
+            team_id=current.team_id if current else None,
+            user_id=user_id,
+            subject=request_id,
+            reason=reason if outcome is Outcome.REJECTED else None,
+        )
+        return outcome, current
+
+    def expire_due(self, now: float | None = None) -> list[Request]:
+        """Requests and approvals whose time ran out, now marked expired (each once)."""
+        moment = time.time() if now is None else now
+        expired = []
+        for row in self.rows.due_to_expire(moment):
+            for state in (State.PENDING, State.APPROVED):
+                if self.rows.expire(row["id"], state, moment):
+                    request = self.get(row["id"])
+                    assert request is not None
+                    self.store.audit(
+                        "approval.expired", team_id=request.team_id, subject=request.id,
+                        was=state.value,
+                    )  # fmt: skip
+                    expired.append(request)
+        return expired
+
+    def messages(self, request_id: str) -> list[tuple[str, str, str]]:
+        """(viewer, channel, ts) of every DM that shows this request."""
+        return self.rows.messages(request_id)
+
+    def remember_message(self, request_id: str, viewer: str, channel: str, ts: str) -> None:
+        self.rows.add_message(request_id, viewer, channel, ts)
+
+    def undelivered(self, before: float) -> list[Request]:
+        """Pending requests whose DMs were not all sent (the bot stopped meanwhile)."""
+        found = (self.get(request_id) for request_id in self.rows.undelivered(before))
+        return [request for request in found if request is not None]
+
+    def delivered(self, request_id: str) -> None:
+        self.rows.set_delivered(request_id, time.time())
+
+    def remember_billing_post(self, request_id: str, ts: str) -> None:
+        """The billing channel's post of the request: later lines go in its thread."""
+        self.rows.set_billing_ts(request_id, ts)
+
+    def changed(self) -> None:
+        for wake in self.after_change:
+            wake()
+
+
+def judge(request: Request | None, team_id: str, user_id: str, now: float) -> Outcome | None:
+    """Why this person's click cannot count, or None when it can."""
+    if request is None:
+        return Outcome.CLOSED
+    if request.team_id != team_id:
+        return Outcome.NOT_APPROVER
+    if request.state is not State.PENDING:
+        return Outcome.REPEATED if user_id in request.approved_by else Outcome.CLOSED
+    if now >= request.expires_at:
+        return Outcome.EXPIRED
+    if user_id == request.requester:
+        return Outcome.OWN
+    if user_id not in request.approvers:
+        return Outcome.NOT_APPROVER
+    return None
+
+
+def _request(row: Row) -> Request:
+    return Request.model_validate(row)

@@ -1,0 +1,67 @@
+"""Approvals in the record: the export's `approvals` column and an invoice's history.
+
+Read from the approval tables only; `bot.records` and `bot.history` list these as
+sources beside their own.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from bot.approvals import Binding, Request, State
+from bot.approvals_store import ApprovalStore
+from bot.models import Payment
+from bot.store import Store
+from bot.text import escape
+
+if TYPE_CHECKING:
+    from bot.history import Event, Subject
+
+
+def approvals_for(store: Store, payment: Payment) -> list[str]:
+    """Who approved this payment and when ("U123 at 2026-12-02T14:00:00+00:00"): the
+    approval of exactly its invoices and total that was given before it started."""
+    binding = Binding.of(payment.provider, payment.invoice_ids, payment.amount)
+    rows = ApprovalStore(store)
+    found = rows.approved_before(payment.team_id, binding.key, payment.created_at.timestamp())
+    if found is None:
+        return []
+    return [
+        f"{decision['user_id']} at {decision['at']}"
+        for decision in rows.decisions(found["id"])
+        if decision["decision"] == "approve"
+    ]
+
+
+def _at(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+def approval_story(store: Store, subject: Subject) -> list[Event]:
+    """Requests for approval of the invoice, each decision, and an expiry."""
+    from bot.history import Event
+
+    rows = ApprovalStore(store)
+    events = []
+    for row in rows.for_number(subject.team_id, subject.number):
+        request = Request.model_validate(row)
+        note = f" (“{escape(request.note)}”)" if request.note else ""
+        events.append(
+            Event(
+                _at(request.created_at),
+                f":lock: <@{request.requester}> asked for approval of "
+                f"{request.amount.format()}{note}",
+            )
+        )
+        for decision in rows.decisions(request.id):
+            moment = datetime.fromisoformat(decision["at"])
+            if decision["decision"] == "approve":
+                text = f"<@{decision['user_id']}> approved"
+            else:
+                reason = escape(decision["reason"] or "no reason given")
+                text = f"<@{decision['user_id']}> rejected it: {reason}"
+            events.append(Event(moment, text))
+        if request.state is State.EXPIRED and request.decided_at:
+            events.append(Event(_at(request.decided_at), "The approval request expired"))
+    return events

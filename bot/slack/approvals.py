@@ -1,0 +1,361 @@
+"""Approvals in Slack: asking, deciding, and keeping every message about a request true.
+
+The request goes to each approver and to the requester as a DM (conversations.open, then
+chat.postMessage), and to the billing channel as the root of a thread. After every
+decision or expiry, each of those DMs is rewritten with chat.update through the outbox,
+so nobody sees a button that can no longer count and everybody sees the outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.approvals import Binding, Outcome, Request, judge
+from bot.outbox import RESPONSE_URL
+from bot.provider import ProviderError
+from bot.slack import values
+from bot.slack.actions import TAMPERED, refuse_unless_payer
+from bot.slack.approvals_settings import on_open_settings, on_settings_submit
+from bot.slack.blocks import approvals as blocks
+from bot.slack.blocks.kit import escape
+from bot.slack.blocks.listing import notice
+from bot.slack.connect import result_view, submitted_values
+from bot.slack.errors import shielded
+from bot.slack.progress import read, title_of
+from bot.slack.services import Services
+from bot.text import say
+
+log = logging.getLogger(__name__)
+Body = dict[str, Any]
+
+WATCH_TICK = 1.0
+"""Seconds between looks for approvals whose time ran out (one indexed query each)."""
+REDELIVER_AFTER = 120.0
+"""A request whose DMs were not all sent this long after it was made was cut short (the
+bot stopped): they are sent then."""
+
+
+class NoChannel(Exception):
+    """conversations.open answered without naming the DM."""
+
+
+def _request_id(body: Body) -> str | None:
+    value = str(body["actions"][0].get("value", ""))
+    return value if blocks.REQUEST_ID.fullmatch(value) else None
+
+
+def _decided(request: Request, viewer: str) -> str | None:
+    if viewer in request.approved_by:
+        return "approve"
+    return "reject" if viewer == request.rejected_by else None
+
+
+def announce(svc: Services, request: Request, outcome: Outcome | None, user_id: str | None) -> None:
+    """Queue the rewrite of every message about `request` and a line in the billing
+    thread; a repeated or refused click (or None) rewrites the messages only."""
+    title = title_of(svc, request.provider)
+    version = f"{request.state.value}:{len(request.approved_by)}"
+    for viewer, channel, ts in svc.approvals.messages(request.id):
+        shown = blocks.request_message(request, title, viewer, _decided(request, viewer))
+        svc.store.enqueue(
+            "chat.update",
+            {"channel": channel, "ts": ts, **shown},
+            key=f"approval:{request.id}:{viewer}:{version}",
+        )
+    if outcome in (Outcome.COUNTED, Outcome.APPROVED, Outcome.REJECTED, Outcome.EXPIRED):
+        args: Body = {
+            "channel": svc.settings.billing_channel,
+            "text": blocks.thread_line(request, outcome, user_id),
+        }
+        if request.billing_ts:
+            args["thread_ts"] = request.billing_ts
+        svc.store.enqueue(
+            "chat.postMessage", args, key=f"approval-thread:{request.id}:{outcome}:{user_id}"
+        )
+    svc.approvals.changed()
+
+
+async def _post_dm(client: AsyncWebClient, user_id: str, message: Body) -> tuple[str, str]:
+    """The DM's channel and the message's ts, which later chat.update calls need."""
+    opened = await client.conversations_open(users=user_id)
+    channel = (opened.get("channel") or {}).get("id")
+    if not channel:
+        raise NoChannel(user_id)
+    posted = await client.chat_postMessage(channel=channel, **message)
+    return str(channel), str(posted["ts"])
+
+
+async def deliver(svc: Services, client: AsyncWebClient, request: Request) -> list[str]:
+    """DM the approvers and the requester who have no message about it yet, post the
+    billing channel's root once; who could not be told. Run again after a crash, it
+    sends only what is missing."""
+    title = title_of(svc, request.provider)
+    told = {viewer for viewer, _, _ in svc.approvals.messages(request.id)}
+    missed = []
+    for viewer in (*request.approvers, request.requester):
+        if viewer in told:
+            continue
+        try:
+            channel, ts = await _post_dm(
+                client, viewer, blocks.request_message(request, title, viewer)
+            )
+        except (SlackApiError, NoChannel) as error:
+            log.warning("could not DM %s about approval %s: %r", viewer, request.id, error)
+            missed.append(viewer)
+            continue
+        svc.approvals.remember_message(request.id, viewer, channel, ts)
+    if request.billing_ts is None:
+        with contextlib.suppress(SlackApiError):
+            root = await client.chat_postMessage(
+                channel=svc.settings.billing_channel, **blocks.billing_root(request, title)
+            )
+            svc.approvals.remember_billing_post(request.id, str(root["ts"]))
+    svc.approvals.delivered(request.id)
+    current = svc.approvals.get(request.id)
+    decided = current is not None and (current.state, current.approved_by) != (
+        request.state, request.approved_by,
+    )  # fmt: skip
+    if current is not None and decided:  # someone decided while the DMs went out
+        announce(svc, current, None, None)
+    return missed
+
+
+async def approvers_for(
+    svc: Services, approvers: tuple[str, ...], requester: str
+) -> tuple[str, ...]:
+    """People who may decide: the named ones and the groups' members, never the requester."""
+    people: list[str] = []
+    for who in approvers:
+        found = await svc.access.group_members(who) if who.startswith("S") else {who}
+        people += sorted(found)
+    return tuple(p for p in dict.fromkeys(people) if p != requester)
+
+
+async def on_request(
+    svc: Services, ack: AsyncAck, body: Body, respond: AsyncRespond, client: AsyncWebClient
+) -> None:
+    await ack()
+    if await refuse_unless_payer(svc, body, respond):
+        return
+    try:
+        target = values.PayTarget.decode(body["actions"][0].get("value", ""))
+        if target.amount is None:
+            raise values.BadValue("no amount")
+    except values.BadValue:
+        await respond(replace_original=False, **notice(TAMPERED))
+        return
+    team_id = body["team"]["id"]
+    bracket = svc.approvals.policy(team_id).needs(target.provider, target.amount)
+    rule = blocks.rule_line(bracket) if bracket else "This payment needs no approval now."
+    offer = svc.checkout.recent_options(team_id, target.provider, list(target.invoice_ids))
+    numbers = [i.number for i in offer.invoices] if offer else list(target.invoice_ids)
+    what = (
+        f"Pay {escape(title_of(svc, target.provider))} invoice {escape(', '.join(numbers))}: "
+        f"*{target.amount.format()}*"
+    )
+    view = blocks.request_modal(target, what, rule, body.get("response_url"))
+    await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+async def _open_request(
+    svc: Services,
+    client: AsyncWebClient,
+    body: Body,
+    target: values.PayTarget,
+    note: str,
+) -> tuple[str, Request | None]:
+    """Check everything again and store the request; (what to tell the requester, request)."""
+    assert target.amount is not None
+    team_id, user_id = body["team"]["id"], body["user"]["id"]
+    title = title_of(svc, target.provider)
+    options = await read(
+        svc.checkout.options(team_id, target.provider, list(target.invoice_ids), reuse=True), title
+    )
+    if options.total != target.amount:
+        return (
+            f"The amount changed from {target.amount.format()} to {options.total.format()}. "
+            "Nothing was requested; open the invoice again."
+        ), None
+    binding = Binding.of(target.provider, target.invoice_ids, options.total)
+    bracket = svc.approvals.policy(team_id).needs(target.provider, options.total)
+    if bracket is None or svc.approvals.approved(team_id, binding):
+        return "This payment needs no further approval: pay it from the list.", None
+    approvers = await approvers_for(svc, bracket.approvers, user_id)
+    if len(approvers) < bracket.needed:
+        return (
+            f"{blocks.rule_line(bracket)} Not enough people other than you can approve it, "
+            "so nothing was requested. Ask an admin to change the approval settings."
+        ), None
+    dues = sorted(str(i.due) for i in options.invoices if i.due)
+    request = svc.approvals.open(
+        team_id=team_id,
+        binding=binding,
+        invoice_numbers=tuple(i.number for i in options.invoices if not i.is_credit),
+        requester=user_id,
+        note=note,
+        due=dues[0] if dues else None,
+        needed=bracket.needed,
+        approvers=approvers,
+    )
+    if request is None:
+        return "A request to approve these invoices is already waiting; nothing new was sent.", None
+    missed = await deliver(svc, client, request)
+    sent = [f"<@{a}>" for a in approvers if a not in missed]
+    told = f"Sent to {', '.join(sent)}." if sent else "No approver could be sent a message."
+    follow = "Your messages with invoicebot show the request and change as they decide."
+    return f"{told} {follow}", request
+
+
+async def on_request_submit(
+    svc: Services, ack: AsyncAck, body: Body, respond: AsyncRespond, client: AsyncWebClient
+) -> None:
+    view = body["view"]
+    user_id = body["user"]["id"]
+    try:
+        metadata = json.loads(view.get("private_metadata") or "{}")
+        target = values.PayTarget.decode(metadata["target"])
+        if target.amount is None:
+            raise values.BadValue("no amount")
+    except (ValueError, KeyError, values.BadValue):
+        await ack(response_action="update", view=result_view("Not sent", TAMPERED))
+        return
+    if not await svc.access.may_pay(user_id):
+        await ack(response_action="update", view=result_view("Not sent", blocks.REQUEST_REFUSAL))
+        return
+    note = (submitted_values(view).get("note") or "").strip()[: blocks.NOTE_LIMIT]
+    await ack(response_action="update", view=result_view("Sending…", "Asking the approvers…"))
+    try:
+        said, request = await _open_request(svc, client, body, target, note)
+    except ProviderError as error:
+        said, request = say(error), None
+    await client.views_update(
+        view_id=view["id"], view=result_view("Sent" if request else "Not sent", said)
+    )
+    if request is not None and metadata.get("url"):
+        shown = notice(f":lock: Approval requested. {said}")
+        svc.store.enqueue(
+            RESPONSE_URL,
+            {"url": metadata["url"], "body": {"replace_original": True, **shown}},
+            key=f"approval-menu:{request.id}",
+        )
+        svc.approvals.changed()
+
+
+async def on_approve(
+    svc: Services, ack: AsyncAck, body: Body, respond: AsyncRespond, client: AsyncWebClient
+) -> None:
+    await ack()
+    request_id = _request_id(body)
+    if request_id is None:
+        await respond(replace_original=False, **notice(TAMPERED))
+        return
+    await decide(svc, respond, request_id, body, approve=True)
+
+
+async def decide(
+    svc: Services,
+    respond: AsyncRespond | None,
+    request_id: str,
+    body: Body,
+    *,
+    approve: bool,
+    reason: str = "",
+) -> Outcome:
+    """Count the clicker's decision, tell everyone concerned, and tell a click that did
+    not count why, in a sentence."""
+    team_id, user_id = body["team"]["id"], body["user"]["id"]
+    decided = svc.approvals.decide(request_id, team_id, user_id, approve=approve, reason=reason)
+    outcome, request = decided
+    if request is not None:
+        announce(svc, request, outcome, user_id)
+    if outcome in blocks.OUTCOME_WORDS and respond is not None:
+        await respond(replace_original=False, **notice(blocks.OUTCOME_WORDS[outcome]))
+    return outcome
+
+
+async def on_reject(
+    svc: Services, ack: AsyncAck, body: Body, respond: AsyncRespond, client: AsyncWebClient
+) -> None:
+    """Reject asks for a reason first; whether it counts is decided on submission."""
+    await ack()
+    request_id = _request_id(body)
+    request = svc.approvals.get(request_id) if request_id else None
+    if request is None:
+        await respond(replace_original=False, **notice(TAMPERED))
+        return
+    cannot = judge(request, body["team"]["id"], body["user"]["id"], time.time())
+    if cannot is not None:
+        await respond(replace_original=False, **notice(blocks.OUTCOME_WORDS[cannot]))
+        return
+    title = title_of(svc, request.provider)
+    await client.views_open(trigger_id=body["trigger_id"], view=blocks.reject_modal(request, title))
+
+
+async def on_reject_submit(
+    svc: Services, ack: AsyncAck, body: Body, respond: AsyncRespond, client: AsyncWebClient
+) -> None:
+    view = body["view"]
+    reason = (submitted_values(view).get("reason") or "").strip()
+    if not reason:
+        await ack(response_action="errors", errors={"reason": "Say why, for the requester."})
+        return
+    request_id = str(json.loads(view.get("private_metadata") or "{}").get("request", ""))
+    if not blocks.REQUEST_ID.fullmatch(request_id):
+        await ack(response_action="update", view=result_view("Not rejected", TAMPERED))
+        return
+    outcome = await decide(svc, None, request_id, body, approve=False, reason=reason)
+    if outcome in blocks.OUTCOME_WORDS:
+        words = blocks.OUTCOME_WORDS[outcome]
+        await ack(response_action="update", view=result_view("Not rejected", words))
+        return
+    await ack()
+
+
+async def watch_forever(svc: Services, client: AsyncWebClient, tick: float = WATCH_TICK) -> None:
+    """Mark approvals whose time ran out as expired and tell everyone concerned; send
+    the DMs of a request that a stop cut short."""
+    while True:
+        try:
+            for request in svc.approvals.expire_due():
+                invoices = list(request.invoice_ids)
+                if svc.store.settlement_of(request.team_id, request.provider, invoices):
+                    continue  # it did its work: the messages say paid, not "expired"
+                announce(svc, request, Outcome.EXPIRED, None)
+            for request in svc.approvals.undelivered(time.time() - REDELIVER_AFTER):
+                await deliver(svc, client, request)
+        except Exception:
+            log.exception("watching approvals failed; trying again")
+        await asyncio.sleep(tick)
+
+
+def register(app: AsyncApp, svc: Services) -> None:
+    def bind(handler: Any) -> Any:
+        async def listener(
+            ack: AsyncAck, body: Body, respond: AsyncRespond, client: AsyncWebClient
+        ) -> None:
+            await handler(svc, ack, body, respond, client)
+
+        return shielded(listener)
+
+    for action, handler in (
+        (blocks.REQUEST_APPROVAL, on_request),
+        (blocks.APPROVE, on_approve),
+        (blocks.REJECT, on_reject),
+        (blocks.OPEN_SETTINGS, on_open_settings),
+    ):
+        app.action(action)(bind(handler))
+    for callback, submitted in (
+        (blocks.REQUEST_VIEW, on_request_submit),
+        (blocks.REJECT_VIEW, on_reject_submit),
+        (blocks.SETTINGS_VIEW, on_settings_submit),
+    ):
+        app.view(callback)(bind(submitted))

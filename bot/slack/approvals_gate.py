@@ -1,0 +1,95 @@
+"""Where Pay meets the approval policy: a pay menu for a payment that needs an approval
+it does not have becomes a request for one, and says why."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.approvals import Binding, Request, State
+from bot.models import Invoice, PaymentOptions
+from bot.provider import Direction
+from bot.slack import values
+from bot.slack.blocks.approvals import gated
+from bot.slack.blocks.kit import Block, Ids, context, escape, moment, plain
+from bot.slack.services import Services
+
+
+def _why(latest: Request | None, binding: Binding, now: float) -> str:
+    """What became of the last request for these invoices, when it does not cover this."""
+    if latest is None:
+        return ""
+    if latest.state is State.PENDING:
+        if latest.binding == binding:
+            return f"<@{latest.requester}> asked for approval already; waiting for the approvers."
+        return (
+            f"A request for {latest.amount.format()} is pending, but the amount is now "
+            f"{binding.amount.format()}."
+        )
+    if latest.state is State.REJECTED:
+        reason = escape(latest.reason or "no reason given")
+        return f"The last request was rejected by <@{latest.rejected_by}>: {reason}."
+    if latest.state is State.APPROVED and latest.binding != binding:
+        return (
+            f"It was approved for {latest.amount.format()}; the amount is now "
+            f"{binding.amount.format()}, so it needs a new approval."
+        )
+    if latest.state is State.EXPIRED or not latest.valid(now):
+        return "The last approval expired."
+    return ""
+
+
+def apply_gate(
+    svc: Services,
+    team_id: str,
+    target: values.PayTarget,
+    options: PaymentOptions,
+    menu: dict[str, Any],
+) -> dict[str, Any]:
+    """`menu` as it is, with the approval named, or turned into **Request approval**."""
+    cls = svc.connections.find_class(target.provider)
+    if cls is None or cls.capabilities.direction is Direction.RECEIVABLE:
+        return menu
+    bracket = svc.approvals.policy(team_id).needs(target.provider, options.total)
+    if bracket is None:
+        return menu
+    binding = Binding.of(target.provider, target.invoice_ids, options.total)
+    approved = svc.approvals.approved(team_id, binding)
+    if approved is not None:
+        until = moment(datetime.fromtimestamp(approved.expires_at, UTC))
+        by = ", ".join(f"<@{user}>" for user in approved.approved_by)
+        note = context(Ids(), f":white_check_mark: Approved by {by}; good until {until}.")
+        where = next(i for i, b in enumerate(menu["blocks"]) if b.get("type") == "actions")
+        menu["blocks"].insert(where, note)
+        return menu
+    latest = svc.approvals.latest(team_id, binding)
+    asking = values.PayTarget(target.provider, target.invoice_ids, amount=options.total)
+    waiting = latest is not None and latest.state is State.PENDING and latest.binding == binding
+    gated(menu, asking, bracket, _why(latest, binding, time.time()), ask=not waiting)
+    return menu
+
+
+def label_pay_buttons(
+    svc: Services, team_id: str, blocks: list[Block], invoices: list[Invoice]
+) -> None:
+    """In a list of invoices, **Pay** reads **Request approval** where the amount due
+    reaches a bracket and no live approval covers the invoice (the pay menu then decides
+    on the exact total, credit notes netted)."""
+    policy = svc.approvals.policy(team_id)
+    if not policy.brackets:
+        return
+    shown = {(invoice.provider, invoice.id): invoice for invoice in invoices}
+    now = time.time()
+    for block in blocks:
+        pay = block.get("accessory") or {}
+        if pay.get("action_id") != values.PAY:
+            continue
+        target = values.PayTarget.decode(pay["value"])
+        invoice = shown.get((target.provider, target.invoice_ids[0]))
+        if invoice is None or policy.needs(invoice.provider, invoice.amount_due) is None:
+            continue
+        binding = Binding.of(target.provider, target.invoice_ids, invoice.amount_due)
+        latest = svc.approvals.latest(team_id, binding)
+        if latest is None or not latest.valid(now):
+            pay["text"] = plain("Request approval", 75)

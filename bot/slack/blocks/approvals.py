@@ -1,0 +1,352 @@
+"""Approvals in Slack: the request dialog, the approver's and requester's messages, the
+reject dialog, the admins' settings dialog, and the billing channel's thread lines."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.access import refusal
+from bot.approvals import Outcome, Request, State
+from bot.approvals_policy import Bracket, Policy, approvals_phrase
+from bot.slack import values
+from bot.slack.blocks.kit import (
+    Block,
+    Ids,
+    actions,
+    button,
+    context,
+    escape,
+    fields,
+    header,
+    md,
+    moment,
+    plain,
+    section,
+)
+
+REQUEST_APPROVAL = "request_approval"
+APPROVE = "approval_approve"
+REJECT = "approval_reject"
+OPEN_SETTINGS = "approval_settings"
+REQUEST_VIEW = "approval_request"
+REJECT_VIEW = "approval_reject_reason"
+SETTINGS_VIEW = "approval_settings_view"
+REQUEST_ID = re.compile(r"[0-9a-f]{32}")
+NOTE_LIMIT = 500
+REQUEST_REFUSAL = refusal("request approvals")
+SETTINGS_REFUSAL = (
+    "Only invoicebot admins can change the approval settings, so nothing was changed. "
+    "Ask one of them."
+)
+
+
+def _people(users: list[str] | tuple[str, ...]) -> str:
+    mentions = [f"<@{user}>" for user in users]
+    if len(mentions) <= 1:
+        return "".join(mentions) or "nobody"
+    return f"{', '.join(mentions[:-1])} and {mentions[-1]}"
+
+
+def _until(timestamp: float) -> str:
+    return moment(datetime.fromtimestamp(timestamp, UTC))
+
+
+def who_may_approve(bracket: Bracket) -> str:
+    """ "<@U1>, <@U2> or the <!subteam^S1> group", for a bracket's approvers."""
+    named = [f"<@{u}>" for u in bracket.users] + [f"<!subteam^{g}>" for g in bracket.groups]
+    return " or ".join([", ".join(named[:-1]), named[-1]]) if len(named) > 1 else "".join(named)
+
+
+def rule_line(bracket: Bracket) -> str:
+    return (
+        f"Payments of {bracket.floor.format()} and above need "
+        f"{approvals_phrase(bracket.needed)} ({who_may_approve(bracket)})."
+    )
+
+
+def gated(
+    menu: dict[str, Any], target: values.PayTarget, bracket: Bracket, why: str, *, ask: bool
+) -> None:
+    """Turn a pay menu into a request for approval, in place: the invoices and total
+    stay, the ways to pay give way to **Request approval** (`ask`; else only Back, while
+    a request for the same payment waits)."""
+    for block in menu["blocks"]:
+        if block.get("type") == "actions" and block["block_id"].startswith("pay:"):
+            request = button("Request approval", REQUEST_APPROVAL, target.encode(), style="primary")
+            back = button("Back to the list", values.BACK, target.encode())
+            block["elements"] = [request, back] if ask else [back]
+    ids = Ids()
+    where = next(i for i, b in enumerate(menu["blocks"]) if b.get("type") == "actions")
+    menu["blocks"].insert(where, section(ids, f":lock: {rule_line(bracket)} {why}"))
+    menu["blocks"] = [b for b in menu["blocks"] if not _is_unavailable_note(b)]
+
+
+def _is_unavailable_note(block: Block) -> bool:
+    return block.get("type") == "context" and any(
+        str(e.get("text", "")).startswith("Not available now") for e in block["elements"]
+    )
+
+
+def _summary(request: Request, title: str) -> list[tuple[str, str]]:
+    word = "Invoice" if len(request.invoice_numbers) == 1 else "Invoices"
+    pairs = [
+        (word, escape(", ".join(request.invoice_numbers))),
+        ("Amount", request.amount.format()),
+        ("Provider", escape(title)),
+        ("Due", escape(request.due or "—")),
+        ("Requested by", f"<@{request.requester}>"),
+    ]
+    if request.note:
+        pairs.append(("Note", escape(request.note)))
+    return pairs
+
+
+def status_line(request: Request) -> str:
+    if request.state is State.APPROVED:
+        return (
+            f":white_check_mark: Approved by {_people(request.approved_by)}. "
+            f"Good for this amount until {_until(request.expires_at)}."
+        )
+    if request.state is State.REJECTED:
+        return (
+            f":x: Rejected by <@{request.rejected_by}>: {escape(request.reason or 'no reason')}."
+            " Nothing was paid."
+        )
+    if request.state is State.EXPIRED:
+        what = "approval" if was_approved(request) else "request was not decided in time and"
+        return (
+            f":heavy_minus_sign: This {what} has expired; nothing was paid through it. "
+            "Request approval again to pay."
+        )
+    so_far = len(request.approved_by)
+    done = f" Approved so far: {_people(request.approved_by)}." if so_far else ""
+    return (
+        f":hourglass_flowing_sand: Needs {approvals_phrase(request.needed)} "
+        f"({so_far} of {request.needed}) from {_people(request.approvers)}.{done} "
+        f"Open until {_until(request.expires_at)}."
+    )
+
+
+def request_message(
+    request: Request, title: str, viewer: str, decided: str | None = None
+) -> dict[str, Any]:
+    """The request as `viewer` sees it in their DM; `decided` is "approve" or "reject"
+    when the viewer has decided. Buttons only while the viewer can still act."""
+    ids = Ids()
+    heading = {
+        State.PENDING: "Approval requested",
+        State.APPROVED: "Payment approved",
+        State.REJECTED: "Payment rejected",
+        State.EXPIRED: "Approval expired",
+    }[request.state]
+    mine = viewer == request.requester
+    lead = (
+        f"You asked for approval to pay {escape(title)} {_invoices(request)}."
+        if mine
+        else f"<@{request.requester}> asks you to approve paying {escape(title)} "
+        f"{_invoices(request)}."
+    )
+    blocks: list[Block] = [
+        header(ids, heading),
+        section(ids, lead),
+        fields(ids, _summary(request, title)),
+        section(ids, status_line(request)),
+    ]
+    if request.state is State.PENDING and not mine and decided is None:
+        blocks.append(
+            actions(
+                ids,
+                [
+                    button("Approve", APPROVE, request.id, style="primary"),
+                    button("Reject", REJECT, request.id, style="danger"),
+                ],
+                name="decide",
+            )
+        )
+    elif decided is not None and not mine:
+        said = "approved" if decided == "approve" else "rejected"
+        blocks.append(context(ids, f"You {said} this request."))
+    if request.state is State.APPROVED:
+        target = values.PayTarget(request.provider, request.invoice_ids).encode()
+        blocks.append(actions(ids, [button("Pay", values.PAY, target, style="primary")]))
+        blocks.append(context(ids, "The requester or any payer can pay it now."))
+    text = f"{heading}: {escape(title)} {_invoices(request)}, {request.amount.format()}"
+    return {"text": text, "blocks": blocks}
+
+
+def _invoices(request: Request) -> str:
+    numbers = [escape(n) for n in request.invoice_numbers]
+    word = "invoice" if len(numbers) == 1 else "invoices"
+    return f"{word} {', '.join(numbers)}"
+
+
+OUTCOME_WORDS = {
+    Outcome.REPEATED: "You already decided on this request; it counts once.",
+    Outcome.CLOSED: "This request is already decided, so nothing changed.",
+    Outcome.EXPIRED: "This request has expired, so nothing changed. The requester can ask again.",
+    Outcome.OWN: "You cannot approve or reject your own request, so nothing changed.",
+    Outcome.NOT_APPROVER: "You are not one of the approvers of this request, so nothing changed.",
+}
+
+
+def thread_line(request: Request, outcome: Outcome, user_id: str | None) -> str:
+    """What the billing channel's thread under the request hears."""
+    if outcome is Outcome.COUNTED:
+        return (
+            f":ballot_box_with_check: <@{user_id}> approved "
+            f"({len(request.approved_by)} of {request.needed})."
+        )
+    if outcome is Outcome.APPROVED:
+        return f":white_check_mark: Approved by {_people(request.approved_by)}."
+    if outcome is Outcome.REJECTED:
+        return f":x: Rejected by <@{user_id}>: {escape(request.reason or 'no reason')}."
+    if was_approved(request):
+        return ":heavy_minus_sign: The approval expired without a payment."
+    return ":heavy_minus_sign: The request expired before enough people approved it."
+
+
+def was_approved(request: Request) -> bool:
+    return len(request.approved_by) >= request.needed
+
+
+def billing_root(request: Request, title: str) -> dict[str, Any]:
+    ids = Ids()
+    text = (
+        f":lock: <@{request.requester}> asks for approval to pay {escape(title)} "
+        f"{_invoices(request)}: *{request.amount.format()}*"
+    )
+    blocks = [section(ids, text), fields(ids, _summary(request, title)[3:])]
+    return {"text": text, "blocks": blocks}
+
+
+def _modal(
+    callback_id: str, title: str, submit: str, blocks: list[Block], metadata: dict[str, str]
+) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": json.dumps(metadata),
+        "title": plain(title, 24),
+        "submit": plain(submit, 24),
+        "close": plain("Cancel", 24),
+        "blocks": blocks,
+    }
+
+
+def _text_input(
+    block_id: str, label: str, *, optional: bool, multiline: bool = True, initial: str = ""
+) -> Block:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": "value",
+        "multiline": multiline,
+        "max_length": NOTE_LIMIT if block_id != "rules" else 3000,
+    }
+    if initial:
+        element["initial_value"] = initial
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": plain(label),
+        "element": element,
+    }
+
+
+def request_modal(
+    target: values.PayTarget, what: str, rule: str, url: str | None
+) -> dict[str, Any]:
+    blocks: list[Block] = [
+        {"type": "section", "block_id": "what", "text": md(what)},
+        {"type": "context", "block_id": "rule", "elements": [md(rule)]},
+        _text_input("note", "Note for the approvers", optional=True),
+    ]
+    metadata = {"target": target.encode(), **({"url": url} if url else {})}
+    return _modal(REQUEST_VIEW, "Request approval", "Send request", blocks, metadata)
+
+
+def reject_modal(request: Request, title: str) -> dict[str, Any]:
+    what = f"Reject paying {escape(title)} {_invoices(request)} ({request.amount.format()})?"
+    blocks: list[Block] = [
+        {"type": "section", "block_id": "what", "text": md(what)},
+        _text_input("reason", "Reason (the requester reads it)", optional=False),
+    ]
+    return _modal(REJECT_VIEW, "Reject payment", "Reject", blocks, {"request": request.id})
+
+
+def policy_lines(policy: Policy) -> str:
+    """Each bracket that asks for approval as a sentence, and how long one lasts."""
+    rules = [f"• {escape(b.provider)}: {rule_line(b)}" if b.provider else f"• {rule_line(b)}"
+             for b in policy.brackets if b.needed]  # fmt: skip
+    if not rules:
+        return "No payment needs approval."
+    return "\n".join([*rules, f"An approval is good for {policy.hours:g} hours."])
+
+
+def settings_saved(policy: Policy) -> str:
+    return f"Saved. From now on:\n{policy_lines(policy)}"
+
+
+def settings_modal(policy: Policy) -> dict[str, Any]:
+    current = policy_lines(policy)
+    blocks: list[Block] = [
+        {"type": "section", "block_id": "current", "text": md(f"*Now*\n{current}")},
+        _text_input("rules", "Brackets, one per line", optional=True, initial=policy.text()),
+        {
+            "type": "context",
+            "block_id": "how",
+            "elements": [
+                md(
+                    "Each line: `[provider] CURRENCY FROM APPROVALS WHO`, e.g. "
+                    "`EUR 500 1 U0ALEX,S0FINANCE` (from €500 one approval by Alex or the "
+                    "finance group) or `i3d USD 100 0`. WHO are member ids (U…) or user "
+                    "group ids (S…); 0, 1 or 2 approvals. The highest bracket reached applies."
+                )
+            ],
+        },
+        {
+            "type": "input",
+            "block_id": "hours",
+            "label": plain("An approval is good for (hours)"),
+            "element": {
+                "type": "number_input",
+                "action_id": "value",
+                "is_decimal_allowed": True,
+                "min_value": "0.01",
+                "initial_value": f"{policy.hours:g}",
+            },
+        },
+    ]
+    return _modal(SETTINGS_VIEW, "Approval settings", "Save", blocks, {})
+
+
+def _home_line(request: Request, titles: dict[str, str]) -> str:
+    title = escape(titles.get(request.provider, request.provider))
+    return (
+        f"*{escape(', '.join(request.invoice_numbers))}* · {request.amount.format()} · {title} · "
+        f"asked by <@{request.requester}> · {len(request.approved_by)} of {request.needed}"
+    )
+
+
+def home_section(
+    policy: Policy, requests: list[Request], user_id: str, *, admin: bool, titles: dict[str, str]
+) -> list[Block]:
+    """App Home's approvals: the rules, what waits for this person, their own requests,
+    and for admins the way to the settings dialog."""
+    ids = Ids()
+    blocks: list[Block] = [header(ids, "Approvals"), section(ids, policy_lines(policy))]
+    waiting = [r for r in requests if r.requester != user_id and user_id not in r.approved_by]
+    mine = [r for r in requests if r.requester == user_id]
+    if waiting:
+        lines = "\n".join(_home_line(r, titles) for r in waiting)
+        blocks.append(section(ids, f"*Waiting for your approval*\n{lines}"))
+        blocks.append(context(ids, "Approve or reject in your messages with invoicebot."))
+    if mine:
+        lines = "\n".join(_home_line(r, titles) for r in mine)
+        blocks.append(section(ids, f"*Your requests waiting for approval*\n{lines}"))
+    if admin:
+        blocks.append(actions(ids, [button("Approval settings", OPEN_SETTINGS)], name="settings"))
+    return blocks

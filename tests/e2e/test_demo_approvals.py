@@ -1,0 +1,419 @@
+"""Approvals in the demo, played by its people: Pat pays, Fran, Casey and Alex approve.
+
+The demo's policy: from €500 one approval (Fran or Alex), from €5,000 two (two of Fran,
+Casey and Alex). INV-24-0101 (€96.80 after the credit note) is under both brackets,
+INV-24-0104 (€1,427.80) over the first, INV-24-0105 (€6,025.80) over the second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from bot.approvals import State
+from bot.demo import Demo
+from bot.slack.blocks import approvals as blocks
+from bot.web import SERVICES
+from plugins.i3d.sandbox.state import SANDBOX
+from slack_emulator import EMULATOR, Emulator, Message, payloads
+from slack_emulator.elements import action_for, find_element
+from tests.e2e.conftest import BILLING, GENERAL, everything_in
+
+PAT, FRAN, CASEY, ALEX = "U0PAYER", "U0FINANCE", "U0CFO", "U0ADMIN"
+
+
+def has_button(message: Message, action_id: str) -> bool:
+    return any(
+        element.get("action_id") == action_id
+        for block in message.blocks
+        for element in [*block.get("elements", []), block.get("accessory") or {}]
+    )
+
+
+async def pay_menu(slack: Emulator, user: str, number: str) -> Message:
+    before = len(slack.ephemerals(user, GENERAL))
+    await slack.slash_command(user, GENERAL, f"pay {number}")
+
+    def shown() -> Message | None:
+        mine = slack.ephemerals(user, GENERAL)[before:]
+        return next((m for m in reversed(mine) if number in everything_in(m)), None)
+
+    return await slack.wait_until(shown, 10)
+
+
+def dm(slack: Emulator, user: str, number: str) -> Message | None:
+    """The latest message about `number` in `user`'s DM with invoicebot."""
+    channel = slack.workspace.dm_with(user).id
+    found = [m for m in slack.messages(channel) if number in m.text]
+    return found[-1] if found else None
+
+
+async def request_approval(slack: Emulator, user: str, number: str, note: str = "") -> Any:
+    menu = await pay_menu(slack, user, number)
+    assert has_button(menu, blocks.REQUEST_APPROVAL), everything_in(menu)
+    assert not has_button(menu, "choose_method")
+    await slack.click(user, menu, blocks.REQUEST_APPROVAL)
+    modal = await slack.wait_until(
+        lambda: (m := slack.modal(user)) and "Request approval" in str(m.definition["title"]) and m,
+        5,
+    )
+    reply = await slack.submit_view(user, values={"note": {"value": note}} if note else {})
+    assert reply.error is None, reply.error
+    await slack.wait_until(lambda: "Sent" in str((slack.modal(user) or modal).definition), 10)
+    return menu
+
+
+def request_of(demo: Demo, number: str) -> Any:
+    approvals = demo.bot[SERVICES].approvals
+    rows = approvals.store.db.execute(
+        "SELECT id FROM approval_requests WHERE invoice_numbers LIKE ? ORDER BY created_at DESC",
+        [f"%{number}%"],
+    ).fetchall()
+    return approvals.get(rows[0][0]) if rows else None
+
+
+def clicks_heard(demo: Demo) -> list[str]:
+    """What each Approve click did, as the audit log has it (the ack comes before)."""
+    outcomes = {"approved", "counted", "repeated", "closed", "own", "not_approver", "expired"}
+    audit = demo.bot[SERVICES].store.audit_log()
+    return [e.action for e in audit if e.action.removeprefix("approval.") in outcomes]
+
+
+async def approved_by_fran(demo: Demo, number: str) -> None:
+    slack = demo.slack[EMULATOR]
+    await request_approval(slack, PAT, number)
+    fran = await slack.wait_until(lambda: dm(slack, FRAN, number), 10)
+    await slack.click(FRAN, fran, blocks.APPROVE)
+    await slack.wait_until(lambda: request_of(demo, number).state is State.APPROVED, 10)
+
+
+async def test_under_the_first_bracket_pay_is_as_before(demo: Demo) -> None:
+    slack = demo.slack[EMULATOR]
+    menu = await pay_menu(slack, PAT, "INV-24-0101")
+    assert has_button(menu, "choose_method") and not has_button(menu, blocks.REQUEST_APPROVAL)
+
+
+async def test_one_approval_then_the_requester_pays(demo: Demo) -> None:
+    slack = demo.slack[EMULATOR]
+    menu = await request_approval(slack, PAT, "INV-24-0104", note="Rack for the new <b>site</b>")
+    said = everything_in(menu)
+    assert "€1,427.80" in said and "need one approval" in said
+    for approver in (FRAN, ALEX):
+        message = await slack.wait_until(lambda a=approver: dm(slack, a, "INV-24-0104"), 10)
+        text = everything_in(message)
+        assert "€1,427.80" in text and "i3D.net" in text and f"<@{PAT}>" in text
+        assert "Rack for the new &lt;b&gt;site&lt;/b&gt;" in text, "the note is escaped"
+        assert "Due" in text and has_button(message, blocks.APPROVE)
+    assert dm(slack, CASEY, "INV-24-0104") is None, "Casey approves only from €5,000"
+    mine = await slack.wait_until(lambda: dm(slack, PAT, "INV-24-0104"), 5)
+    assert not has_button(mine, blocks.APPROVE), "nobody approves their own request"
+    replaced = await slack.wait_until(
+        lambda: next(
+            (m for m in slack.ephemerals(PAT, GENERAL) if "Approval requested" in m.text), None
+        ),
+        10,
+    )
+    assert not has_button(replaced, blocks.REQUEST_APPROVAL), "asked once, the button is gone"
+
+    fran = dm(slack, FRAN, "INV-24-0104")
+    assert fran is not None
+    await slack.click(FRAN, fran, blocks.APPROVE)
+
+    def settled() -> bool:
+        messages = [dm(slack, who, "INV-24-0104") for who in (FRAN, ALEX, PAT)]
+        return all(m is not None and "Payment approved" in m.text for m in messages)
+
+    await slack.wait_until(settled, 10)
+    for who in (FRAN, ALEX, PAT):
+        message = dm(slack, who, "INV-24-0104")
+        assert message is not None and not has_button(message, blocks.APPROVE)
+        assert f"Approved by <@{FRAN}>" in everything_in(message)
+    assert "You approved" in everything_in(dm(slack, FRAN, "INV-24-0104") or fran)
+    pat_dm = dm(slack, PAT, "INV-24-0104")
+    assert pat_dm is not None and has_button(pat_dm, "pay")
+
+    thread = await slack.wait_until(
+        lambda: [m for m in slack.messages(BILLING) if "Approved by" in m.text], 10
+    )
+    root = next(m for m in slack.messages(BILLING) if "asks for approval" in m.text)
+    assert thread[0].thread_ts == root.ts
+    audit = [e.action for e in demo.bot[SERVICES].store.audit_log()]
+    assert "approval.requested" in audit and "approval.approved" in audit
+
+    menu = await pay_menu(slack, PAT, "INV-24-0104")
+    assert has_button(menu, "choose_method") and "Approved by" in everything_in(menu)
+    _, labels = await pay_labels(slack)
+    assert labels["410007"] == "Pay", "approved, the list offers Pay again"
+
+
+async def test_the_requester_cannot_approve_their_own_request(demo: Demo) -> None:
+    slack = demo.slack[EMULATOR]
+    await request_approval(slack, ALEX, "INV-24-0104")
+    request = request_of(demo, "INV-24-0104")
+    assert ALEX not in request.approvers and request.approvers == (FRAN,)
+    fran = await slack.wait_until(lambda: dm(slack, FRAN, "INV-24-0104"), 10)
+    reply = await forge_click(slack, ALEX, fran, blocks.APPROVE)
+    assert reply.status == 200
+    refusal = await slack.wait_until(
+        lambda: next((m for m in slack.ephemerals(ALEX) if "your own request" in m.text), None),
+        10,
+    )
+    assert "nothing changed" in refusal.text
+    assert request_of(demo, "INV-24-0104").state is State.PENDING
+    with_buttons = dm(slack, FRAN, "INV-24-0104")
+    assert with_buttons is not None and has_button(with_buttons, blocks.APPROVE)
+
+
+async def test_two_approvals_need_two_people_and_a_double_click_counts_once(demo: Demo) -> None:
+    slack = demo.slack[EMULATOR]
+    await request_approval(slack, PAT, "INV-24-0105")
+    fran = await slack.wait_until(lambda: dm(slack, FRAN, "INV-24-0105"), 10)
+    assert "two approvals" in everything_in(fran)
+    await asyncio.gather(
+        slack.click(FRAN, fran, blocks.APPROVE), slack.click(FRAN, fran, blocks.APPROVE)
+    )
+    heard = await slack.wait_until(lambda: len(clicks_heard(demo)) == 2 and clicks_heard(demo))
+    assert sorted(heard) == ["approval.counted", "approval.repeated"]
+    request = request_of(demo, "INV-24-0105")
+    assert request.approved_by == (FRAN,) and request.state is State.PENDING
+    casey = await slack.wait_until(
+        lambda: (m := dm(slack, CASEY, "INV-24-0105")) and "(1 of 2)" in everything_in(m) and m,
+        10,
+    )
+    assert casey is not None and has_button(casey, blocks.APPROVE), "Casey can still decide"
+    menu = await pay_menu(slack, PAT, "INV-24-0105")
+    assert "waiting for the approvers" in everything_in(menu)
+    assert not has_button(menu, blocks.REQUEST_APPROVAL) and not has_button(menu, "choose_method")
+
+    await slack.click(CASEY, casey, blocks.APPROVE)
+    await slack.wait_until(lambda: request_of(demo, "INV-24-0105").state is State.APPROVED, 10)
+    assert request_of(demo, "INV-24-0105").approved_by == (FRAN, CASEY)
+    alex = await slack.wait_until(
+        lambda: (m := dm(slack, ALEX, "INV-24-0105")) and "Payment approved" in m.text and m, 10
+    )
+    assert not has_button(alex, blocks.APPROVE), "the third approver has nothing left to do"
+    db = demo.bot[SERVICES].store.db
+    counted = "SELECT COUNT(*) FROM approval_decisions WHERE request_id = ?"
+    assert db.execute(counted, [request.id]).fetchone()[0] == 2
+
+
+async def test_two_approvers_clicking_at_once_make_one_decision(demo: Demo) -> None:
+    slack = demo.slack[EMULATOR]
+    await request_approval(slack, PAT, "INV-24-0104")
+    fran = await slack.wait_until(lambda: dm(slack, FRAN, "INV-24-0104"), 10)
+    alex = await slack.wait_until(lambda: dm(slack, ALEX, "INV-24-0104"), 10)
+    await asyncio.gather(
+        slack.click(FRAN, fran, blocks.APPROVE), slack.click(ALEX, alex, blocks.APPROVE)
+    )
+    heard = await slack.wait_until(lambda: len(clicks_heard(demo)) == 2 and clicks_heard(demo))
+    assert sorted(heard) == ["approval.approved", "approval.closed"]
+    request = request_of(demo, "INV-24-0104")
+    assert request.state is State.APPROVED and len(request.approved_by) == 1
+    late = await slack.wait_until(
+        lambda: [m for who in (FRAN, ALEX) for m in slack.ephemerals(who) if "already" in m.text],
+        10,
+    )
+    assert len(late) == 1
+    audit = [e.action for e in demo.bot[SERVICES].store.audit_log()]
+    assert audit.count("approval.approved") == 1
+
+
+async def test_a_rejection_asks_for_a_reason_and_everyone_reads_it(demo: Demo) -> None:
+    slack = demo.slack[EMULATOR]
+    await request_approval(slack, PAT, "INV-24-0104")
+    fran = await slack.wait_until(lambda: dm(slack, FRAN, "INV-24-0104"), 10)
+    await slack.click(FRAN, fran, blocks.REJECT)
+    modal = await slack.wait_until(lambda: slack.modal(FRAN), 5)
+    assert "Reject" in str(modal.definition["title"])
+    empty = await slack.submit_view(FRAN, values={})
+    assert empty.error == "required_input_missing"
+    await slack.submit_view(FRAN, values={"reason": {"value": "Not in this quarter's budget"}})
+
+    def rejected() -> bool:
+        shown = [dm(slack, who, "INV-24-0104") for who in (FRAN, ALEX, PAT)]
+        return all(m is not None and "Payment rejected" in m.text for m in shown)
+
+    await slack.wait_until(rejected, 10)
+    for who in (FRAN, ALEX, PAT):
+        said = everything_in(dm(slack, who, "INV-24-0104") or fran)
+        assert "Not in this quarter's budget" in said and f"<@{FRAN}>" in said
+        assert not has_button(dm(slack, who, "INV-24-0104") or fran, blocks.APPROVE)
+    await slack.wait_until(
+        lambda: [m for m in slack.messages(BILLING) if "Rejected by" in m.text], 10
+    )
+    menu = await pay_menu(slack, PAT, "INV-24-0104")
+    assert "rejected by" in everything_in(menu) and has_button(menu, blocks.REQUEST_APPROVAL)
+
+
+async def test_an_approval_expires(demo: Demo) -> None:
+    slack = demo.slack[EMULATOR]
+    await approved_by_fran(demo, "INV-24-0104")
+    ready = await pay_menu(slack, PAT, "INV-24-0104")
+    await slack.click(PAT, ready, "choose_method", selected="10")
+    await slack.wait_until(lambda: has_button(ready, "choose_issuer"), 10)
+    await slack.click(PAT, ready, "choose_issuer", selected="INGBNL2A")
+    await slack.wait_until(lambda: has_button(ready, "get_link"), 10)
+
+    store = demo.bot[SERVICES].store
+    request = request_of(demo, "INV-24-0104")
+    store.db.execute(
+        "UPDATE approval_requests SET expires_at = ? WHERE id = ?", [time.time() - 1, request.id]
+    )
+    await slack.wait_until(lambda: request_of(demo, "INV-24-0104").state is State.EXPIRED, 10)
+    await slack.wait_until(
+        lambda: (m := dm(slack, FRAN, "INV-24-0104")) and "Approval expired" in m.text, 10
+    )
+    await slack.wait_until(lambda: [m for m in slack.messages(BILLING) if "expired" in m.text], 10)
+    assert "approval.expired" in [e.action for e in store.audit_log()]
+
+    menu = await pay_menu(slack, PAT, "INV-24-0104")
+    assert "expired" in everything_in(menu) and has_button(menu, blocks.REQUEST_APPROVAL)
+    # A pay menu shown while the approval was good cannot pay once it has expired.
+    await slack.click(PAT, ready, "get_link")
+    refused = await slack.wait_until(
+        lambda: next(
+            (m for m in slack.ephemerals(PAT, GENERAL) if "need one approval" in m.text), None
+        ),
+        10,
+    )
+    assert "Nothing was paid" in refused.text
+
+
+async def test_a_changed_amount_needs_a_new_approval(demo: Demo) -> None:
+    slack = demo.slack[EMULATOR]
+    await approved_by_fran(demo, "INV-24-0104")
+    # The credit note is used elsewhere: the same invoice now nets to €1,452.00.
+    sandbox = demo.sandboxes["i3d"][SANDBOX]
+    sandbox.invoices.pop("410004")
+    menu = await pay_menu(slack, PAT, "INV-24-0104")
+    said = everything_in(menu)
+    assert "€1,452.00" in said and "approved for €1,427.80" in said
+    assert has_button(menu, blocks.REQUEST_APPROVAL) and not has_button(menu, "choose_method")
+
+
+async def test_only_admins_open_the_settings_and_a_saved_policy_applies(demo: Demo) -> None:
+    slack = demo.slack[EMULATOR]
+    await slack.slash_command(PAT, GENERAL, "settings")
+    refusal = await slack.wait_until(
+        lambda: next((m for m in slack.ephemerals(PAT, GENERAL) if "admins" in m.text), None), 10
+    )
+    assert "nothing was changed" in refusal.text and slack.modal(PAT) is None
+
+    await slack.slash_command(ALEX, GENERAL, "settings")
+    modal = await slack.wait_until(lambda: slack.modal(ALEX), 10)
+    assert "EUR 500 1" in str(modal.blocks)
+    bad = await slack.submit_view(ALEX, values={"rules": {"value": "EUR lots 1 U0FINANCE"}})
+    assert bad.error is None
+    assert "rules" in (slack.modal(ALEX) or modal).errors
+    await slack.submit_view(
+        ALEX, values={"rules": {"value": "EUR 100 1 U0FINANCE"}, "hours": {"value": "2"}}
+    )
+    await slack.wait_until(lambda: "Saved" in str((slack.modal(ALEX) or modal).definition), 10)
+    audit = demo.bot[SERVICES].store.audit_log()
+    assert any(e.action == "approvals.policy_saved" and e.user_id == ALEX for e in audit)
+    menu = await pay_menu(slack, PAT, "INV-24-0087")  # €338.80: now over the €100 bracket
+    assert has_button(menu, blocks.REQUEST_APPROVAL)
+
+
+async def test_app_home_shows_the_rules_and_what_waits(demo: Demo) -> None:
+    slack = demo.slack[EMULATOR]
+    await request_approval(slack, PAT, "INV-24-0104")
+    await slack.open_home(FRAN)
+    home = await slack.wait_until(
+        lambda: (h := slack.home(FRAN)) and "Waiting for your approval" in str(h.blocks) and h, 15
+    )
+    assert "INV-24-0104" in str(home.blocks) and "€500.00 and above" in str(home.blocks)
+    assert "approval_settings" not in str(home.blocks), "only admins see the settings button"
+    await slack.open_home(ALEX)
+    admin = await slack.wait_until(
+        lambda: (h := slack.home(ALEX)) and "Approval settings" in str(h.blocks) and h, 15
+    )
+    await slack.click(ALEX, admin, blocks.OPEN_SETTINGS)
+    modal = await slack.wait_until(lambda: slack.modal(ALEX), 10)
+    assert "Approval settings" in str(modal.definition["title"])
+
+
+async def forge_click(slack: Emulator, user: str, message: Message, action_id: str) -> Any:
+    """A click someone else's message would make, sent as `user` (a tampered request)."""
+    ws = slack.workspace
+    block, element = find_element(message.blocks, action_id)
+    channel = ws.dm_with(user)
+    hook = slack.response_urls.issue(user, channel.id, source=message, acked=False)
+    payload = payloads.block_actions(
+        ws,
+        user,
+        container={"type": "message", "message_ts": message.ts, "channel_id": channel.id},
+        actions=[action_for(block["block_id"], element, None, f"{time.time():.6f}")],
+        state={},
+        trigger_id=slack.surfaces.issue_trigger(user),
+        channel=channel,
+        message=message.to_api(ws.team_id, ws.app_id),
+        response_url=slack.url(f"/hooks/{hook.id}"),
+    )
+    try:
+        return await slack.bot.send(payloads.interaction(payload), payloads.FORM)
+    finally:
+        hook.acked.set()
+
+
+async def test_pay_in_the_list_leads_to_request_approval(demo: Demo) -> None:
+    slack = demo.slack[EMULATOR]
+    listing, labels = await pay_labels(slack)
+    assert labels["410001"] == "Pay", "€121.00 is under every bracket"
+    assert labels["410007"] == labels["410008"] == "Request approval"
+    await slack.click(PAT, listing, "pay", value=pay_value(listing, "410008"))
+    await slack.wait_until(lambda: has_button(listing, blocks.REQUEST_APPROVAL), 10)
+    said = everything_in(listing)
+    assert "€6,025.80" in said and "two approvals from two different people" in said
+
+
+async def test_a_user_group_can_approve_and_a_requester_alone_in_it_cannot_ask(
+    demo: Demo,
+) -> None:
+    slack = demo.slack[EMULATOR]
+    await slack.slash_command(ALEX, GENERAL, "settings")
+    await slack.wait_until(lambda: slack.modal(ALEX), 10)
+    await slack.submit_view(ALEX, values={"rules": {"value": "EUR 500 1 S0PAYERS"}})
+    await slack.wait_until(lambda: "Saved" in str(getattr(slack.modal(ALEX), "definition", "")), 10)
+    await slack.close_view(ALEX, everything=True)
+
+    menu = await pay_menu(slack, PAT, "INV-24-0104")
+    await slack.click(PAT, menu, blocks.REQUEST_APPROVAL)
+    await slack.wait_until(lambda: slack.modal(PAT), 5)
+    await slack.submit_view(PAT)
+    refused = await slack.wait_until(
+        lambda: (m := slack.modal(PAT)) and "Not enough people" in str(m.blocks) and m, 10
+    )
+    assert "Not sent" in str(refused.definition["title"])
+    assert request_of(demo, "INV-24-0104") is None
+
+    await request_approval(slack, ALEX, "INV-24-0104")
+    pat = await slack.wait_until(lambda: dm(slack, PAT, "INV-24-0104"), 10)
+    assert has_button(pat, blocks.APPROVE), "the payers group's member approves"
+
+
+async def pay_labels(slack: Emulator) -> tuple[Message, dict[str, str]]:
+    """Pat's list of i3D.net invoices, and what each Pay button reads, by invoice id."""
+    before = len(slack.ephemerals(PAT, GENERAL))
+    await slack.slash_command(PAT, GENERAL, "i3d")
+    listing = await slack.wait_until(
+        lambda: next(
+            (m for m in slack.ephemerals(PAT, GENERAL)[before:] if has_button(m, "pay")), None
+        ),
+        10,
+    )
+    labels = {
+        element["value"].split("|")[1]: element["text"]["text"]
+        for block in listing.blocks
+        if (element := block.get("accessory") or {}).get("action_id") == "pay"
+    }
+    return listing, labels
+
+
+def pay_value(message: Message, invoice_id: str) -> str:
+    for block in message.blocks:
+        for element in [*block.get("elements", []), block.get("accessory") or {}]:
+            if element.get("action_id") == "pay" and f"|{invoice_id}" in element.get("value", ""):
+                return str(element["value"])
+    raise AssertionError(f"no Pay button for {invoice_id}")

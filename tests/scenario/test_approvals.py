@@ -1,0 +1,144 @@
+"""Approvals over signed HTTP, as Slack sends them: the requester asks, two approvers
+click Approve at the same moment, and exactly one decision is counted and announced."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from decimal import Decimal
+from typing import Any
+
+from bot.approvals import Binding, State
+from bot.approvals_policy import Policy
+from bot.models import Money
+from bot.slack.blocks import approvals as blocks
+from bot.web import SERVICES
+from tests.scenario.harness import TEAM, Harness, Screen, text_of
+from tests.slack_requests import interaction_body
+
+POLICY = "EUR 500 1 U0FINANCE,U0ADMIN; EUR 5000 2 U0FINANCE,U0CFO,U0ADMIN"
+
+
+def submission(user: str, view: dict[str, Any], values: dict[str, str]) -> str:
+    state = {
+        block: {"value": {"type": "plain_text_input", "value": value}}
+        for block, value in values.items()
+    }
+    payload = {
+        "type": "view_submission",
+        "team": {"id": TEAM, "domain": "acme"},
+        "user": {"id": user, "team_id": TEAM},
+        "api_app_id": "A0INVOICEBOT",
+        "trigger_id": "1.2.4",
+        "view": {**view, "id": "V0MODAL", "team_id": TEAM, "state": {"values": state}},
+        "response_urls": [],
+    }
+    return interaction_body(payload)
+
+
+def dm_to(h: Harness, user: str) -> dict[str, Any] | None:
+    posted = [
+        c.args for c in h.slack.called("chat.postMessage") if c.args["channel"] == "D" + user[1:]
+    ]
+    return posted[-1] if posted else None
+
+
+async def ask(h: Harness, number: str, note: str) -> None:
+    h.bot.app[SERVICES].approvals.save_policy(TEAM, Policy.parse(POLICY), user_id="U0ADMIN")
+    _, screen, _ = await h.command(f"pay {number}")
+    menu = await h.screen_after(screen)
+    assert "Request approval" in str(menu.message) and "choose_method" not in str(menu.message)
+    key = await h.click(menu, blocks.REQUEST_APPROVAL)
+    view = (await h.wait_for(lambda: h.slack.called("views.open")))[-1].args["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    status, ack, _ = await h.post(submission("U0PAYER", view, {"note": note}))
+    assert status == 200 and isinstance(ack, dict) and ack["response_action"] == "update"
+    await h.wait_for(lambda: dm_to(h, "U0FINANCE") and dm_to(h, "U0ADMIN"))
+    replaced = await h.next_response(key)
+    assert "Approval requested" in text_of(replaced)
+
+
+async def test_two_approvers_at_once_make_one_decision_and_every_dm_is_rewritten(
+    harness: Harness,
+) -> None:
+    h = harness
+    await ask(h, "INV-24-0104", "Rack <@U0VIEWER> please")
+    fran, alex = dm_to(h, "U0FINANCE"), dm_to(h, "U0ADMIN")
+    assert fran is not None and alex is not None
+    said = text_of(fran)
+    assert "€1,427.80" in said and "i3D.net" in said and "<@U0PAYER>" in said
+    assert "Rack &lt;@U0VIEWER&gt; please" in said
+    assert dm_to(h, "U0CFO") is None and dm_to(h, "U0PAYER") is not None
+
+    await asyncio.gather(
+        h.click(Screen(fran, "-"), blocks.APPROVE, user="U0FINANCE"),
+        h.click(Screen(alex, "-"), blocks.APPROVE, user="U0ADMIN"),
+        h.click(Screen(fran, "-"), blocks.APPROVE, user="U0FINANCE"),
+    )
+    approvals = h.bot.app[SERVICES].approvals
+    clicks = {"approval.approved", "approval.closed", "approval.repeated", "approval.counted"}
+    heard = await h.wait_for(
+        lambda: (
+            len(seen := [e.action for e in approvals.store.audit_log() if e.action in clicks]) == 3
+            and seen
+        )
+    )
+    assert heard.count("approval.approved") == 1 and "approval.counted" not in heard
+    rows = approvals.store.db.execute("SELECT id FROM approval_requests").fetchall()
+    decided = approvals.get(rows[0][0])
+    assert decided is not None and decided.state is State.APPROVED
+    assert len(decided.approved_by) == 1
+
+    def rewritten() -> list[dict[str, Any]]:
+        updates = [c.args for c in h.slack.called("chat.update")]
+        channels = {u["channel"] for u in updates if "Payment approved" in u["text"]}
+        return updates if channels >= {"D0FINANCE", "D0ADMIN", "D0PAYER"} else []
+
+    updates = await h.wait_for(rewritten)
+    assert not any("approval_approve" in json.dumps(u["blocks"]) for u in updates)
+    thread = await h.wait_for(
+        lambda: [m for m in h.slack.posted_to("C0BILLING") if m.get("thread_ts")]
+    )
+    assert len(thread) == 1 and "Approved by" in thread[0]["text"]
+
+
+async def test_a_request_a_stop_cut_short_still_reaches_its_approvers_once(
+    harness: Harness,
+) -> None:
+    """Stored, then the bot stopped before any DM went out: the watcher sends them."""
+    h = harness
+    approvals = h.bot.app[SERVICES].approvals
+    request = approvals.open(
+        team_id=TEAM,
+        binding=Binding.of("i3d", ["410007"], Money.of(Decimal("1427.80"), "EUR")),
+        invoice_numbers=("INV-24-0104",),
+        requester="U0PAYER",
+        note="",
+        due=None,
+        needed=1,
+        approvers=("U0FINANCE",),
+    )
+    assert request is not None
+    approvals.store.db.execute(
+        "UPDATE approval_requests SET created_at = created_at - 600 WHERE id = ?", [request.id]
+    )
+    fran = await h.wait_for(lambda: dm_to(h, "U0FINANCE"))
+    assert "INV-24-0104" in text_of(fran) and blocks.APPROVE in json.dumps(fran["blocks"])
+    await h.wait_for(lambda: dm_to(h, "U0PAYER") and h.slack.posted_to("C0BILLING"))
+    await asyncio.sleep(2.5)  # a few more rounds of the watcher
+    opened = [c.args["users"] for c in h.slack.called("conversations.open")]
+    assert sorted(opened) == ["U0FINANCE", "U0PAYER"]
+    assert len(h.slack.posted_to("C0BILLING")) == 1
+
+
+async def test_the_history_of_an_invoice_tells_its_approval(harness: Harness) -> None:
+    h = harness
+    await ask(h, "INV-24-0104", "Rack")
+    fran = dm_to(h, "U0FINANCE")
+    assert fran is not None
+    await h.click(Screen(fran, "-"), blocks.APPROVE, user="U0FINANCE")
+    await h.wait_for(lambda: h.slack.called("chat.update"))
+    _, screen, _ = await h.command("history INV-24-0104")
+    told = text_of((await h.screen_after(screen)).message)
+    assert "<@U0PAYER> asked for approval of €1,427.80 (“Rack”)" in told
+    assert "<@U0FINANCE> approved" in told

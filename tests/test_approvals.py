@@ -1,0 +1,232 @@
+"""The approval rules without Slack: brackets, what an approval is bound to, and that each
+person's decision counts once even when two processes decide at the same moment."""
+
+from __future__ import annotations
+
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bot.approvals import (
+    ApprovalNeeded,
+    Approvals,
+    Binding,
+    Outcome,
+    State,
+)
+from bot.approvals_policy import Policy, PolicyError
+from bot.models import Money
+from bot.settings import Settings
+from bot.store import Store
+
+DEMO = "EUR 500 1 U0FINANCE,U0ADMIN; EUR 5000 2 U0FINANCE,U0CFO,U0ADMIN"
+TEAM = "T0TEAM"
+
+
+def eur(amount: str) -> Money:
+    return Money.of(Decimal(amount), "EUR")
+
+
+@pytest.mark.parametrize(
+    ("amount", "needed"),
+    [("499.99", 0), ("500.00", 1), ("4999.99", 1), ("5000.00", 2), ("1000000.00", 2)],
+)
+def test_the_highest_bracket_reached_applies(amount: str, needed: int) -> None:
+    bracket = Policy.parse(DEMO).bracket_for("i3d", eur(amount))
+    assert (bracket.needed if bracket else 0) == needed
+
+
+def test_brackets_are_per_currency_and_a_providers_own_replace_the_general() -> None:
+    policy = Policy.parse(DEMO + "; pingproxies EUR 0 0\nUSD 100 1 <@U0CFO>,<!subteam^S0FIN|fin>")
+    assert policy.needs("pingproxies", eur("9000.00")) is None
+    assert policy.needs("i3d", Money.of(Decimal("50.00"), "USD")) is None
+    usd = policy.needs("i3d", Money.of(Decimal("100.00"), "USD"))
+    assert usd is not None and usd.users == ("U0CFO",) and usd.groups == ("S0FIN",)
+    assert Policy.parse(policy.text()) == policy, "the written form reads back the same"
+    short = Policy.parse("ace eur 10 1 U0A")  # a provider named like a currency code
+    assert (short.brackets[0].provider, short.brackets[0].currency) == ("ace", "EUR")
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("EUR lots 1 U0A", "should read like"),
+        ("EUR 500 3 U0A", "0, 1 or 2"),
+        ("EUR 500 1", "say who may approve"),
+        ("EUR 500 1 alice", "not a person"),
+        ("EUR 500 1 U0A; EUR 500 2 U0A,U0B", "Two brackets"),
+        ("EUR -1 0", "zero or more"),
+    ],
+)
+def test_a_policy_that_cannot_be_read_says_which_line_and_why(text: str, problem: str) -> None:
+    with pytest.raises(PolicyError, match=problem):
+        Policy.parse(text)
+
+
+def test_the_environment_seed_is_checked_at_start_up(tmp_path: Path) -> None:
+    common = {
+        "slack_bot_token": "xoxb-1",
+        "public_url": "http://127.0.0.1:1",
+        "secret_key": "k",
+        "billing_channel": "C0BILLING",
+        "_env_file": None,
+    }
+    settings = Settings(**common, approvals=DEMO, approval_hours=2)  # type: ignore[arg-type]
+    assert settings.approval_policy.hours == 2
+    assert len(settings.approval_policy.brackets) == 2
+    with pytest.raises(ValueError, match="approvals needed"):
+        Settings(**common, approvals="EUR 1 9 U0A")  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def approvals(database: str) -> Approvals:
+    """On sqlite and on PostgreSQL."""
+    return Approvals(Store(database), Policy.parse(DEMO, hours=1))
+
+
+def ask(approvals: Approvals, amount: str, needed: int = 1, **kw: object) -> str:
+    binding = Binding.of("i3d", ["410007"], eur(amount))
+    request = approvals.open(
+        team_id=TEAM,
+        binding=binding,
+        invoice_numbers=("INV-24-0104",),
+        requester="U0PAYER",
+        note="",
+        due=None,
+        needed=needed,
+        approvers=("U0FINANCE", "U0ADMIN", "U0CFO"),
+    )
+    assert request is not None
+    return request.id
+
+
+def test_a_request_needs_its_approvals_from_different_people(approvals: Approvals) -> None:
+    request_id = ask(approvals, "6000.00", needed=2)
+    binding = Binding.of("i3d", ["410007"], eur("6000.00"))
+    with pytest.raises(ApprovalNeeded, match="two approvals"):
+        approvals.require(TEAM, binding)
+    assert approvals.decide(request_id, TEAM, "U0PAYER", approve=True)[0] is Outcome.OWN
+    assert approvals.decide(request_id, TEAM, "U0VIEWER", approve=True)[0] is Outcome.NOT_APPROVER
+    assert approvals.decide(request_id, TEAM, "U0FINANCE", approve=True)[0] is Outcome.COUNTED
+    assert approvals.decide(request_id, TEAM, "U0FINANCE", approve=True)[0] is Outcome.REPEATED
+    outcome, request = approvals.decide(request_id, TEAM, "U0CFO", approve=True)
+    assert outcome is Outcome.APPROVED and request is not None
+    assert request.approved_by == ("U0FINANCE", "U0CFO")
+    approvals.require(TEAM, binding)  # no longer raises
+    assert approvals.decide(request_id, TEAM, "U0ADMIN", approve=False)[0] is Outcome.CLOSED
+
+
+def test_an_approval_is_bound_to_the_invoices_and_the_exact_amount(approvals: Approvals) -> None:
+    request_id = ask(approvals, "1427.80")
+    approvals.decide(request_id, TEAM, "U0FINANCE", approve=True)
+    approvals.require(TEAM, Binding.of("i3d", ["410007"], eur("1427.80")))
+    for other in (
+        Binding.of("i3d", ["410007"], eur("1452.00")),  # the credit note nets differently
+        Binding.of("i3d", ["410007", "410001"], eur("1427.80")),
+    ):
+        with pytest.raises(ApprovalNeeded):
+            approvals.require(TEAM, other)
+
+
+def test_one_pending_request_per_invoice_and_a_rejection_keeps_its_reason(
+    approvals: Approvals,
+) -> None:
+    request_id = ask(approvals, "700.00")
+    binding = Binding.of("i3d", ["410007"], eur("700.00"))
+    again = approvals.open(
+        team_id=TEAM, binding=binding, invoice_numbers=("INV-24-0104",), requester="U0ADMIN",
+        note="", due=None, needed=1, approvers=("U0FINANCE",),
+    )  # fmt: skip
+    assert again is None, "a second click on Send request asks nobody twice"
+    outcome, request = approvals.decide(
+        request_id, TEAM, "U0FINANCE", approve=False, reason="Later"
+    )
+    assert outcome is Outcome.REJECTED and request is not None
+    assert (request.state, request.reason, request.rejected_by) == (
+        State.REJECTED, "Later", "U0FINANCE",
+    )  # fmt: skip
+    audit = approvals.store.audit_log()
+    assert audit[0].action == "approval.rejected" and audit[0].detail["reason"] == "Later"
+
+
+def test_approvals_and_requests_expire_once(approvals: Approvals) -> None:
+    approved = ask(approvals, "700.00")
+    approvals.decide(approved, TEAM, "U0FINANCE", approve=True)
+    later = time.time() + 3601
+    expired = approvals.expire_due(later)
+    assert [r.id for r in expired] == [approved] and expired[0].state is State.EXPIRED
+    assert approvals.expire_due(later) == []
+    pending = ask(approvals, "8000.00", needed=2)
+    assert approvals.decide(pending, TEAM, "U0FINANCE", approve=True)[0] is Outcome.COUNTED
+    assert [r.id for r in approvals.expire_due(later)] == [pending]
+    assert approvals.decide(pending, TEAM, "U0CFO", approve=True)[0] is Outcome.CLOSED
+
+
+def test_a_click_on_an_expired_request_expires_it(approvals: Approvals) -> None:
+    request_id = ask(approvals, "700.00")
+    approvals.store.db.execute(
+        "UPDATE approval_requests SET expires_at = 0 WHERE id = ?", [request_id]
+    )
+    outcome, request = approvals.decide(request_id, TEAM, "U0FINANCE", approve=True)
+    assert outcome is Outcome.EXPIRED and request is not None and request.state is State.EXPIRED
+
+
+def test_two_processes_deciding_at_once_count_one_decision(database: str) -> None:
+    path = database
+    first = Approvals(Store(path), Policy.parse(DEMO))
+    request_id = ask(first, "700.00")
+    outcomes: list[Outcome] = []
+    start = threading.Barrier(4)
+
+    def click(user: str) -> None:
+        mine = Approvals(Store(path), Policy.parse(DEMO))  # a connection of its own
+        start.wait()
+        outcomes.append(mine.decide(request_id, TEAM, user, approve=True)[0])
+
+    threads = [
+        threading.Thread(target=click, args=(user,))
+        for user in ("U0FINANCE", "U0FINANCE", "U0ADMIN", "U0CFO")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes).count(Outcome.APPROVED) == 1
+    request = first.get(request_id)
+    assert request is not None and len(request.approved_by) == 1
+
+
+def test_a_saved_policy_overrides_the_seed_and_is_audited(approvals: Approvals) -> None:
+    assert approvals.policy(TEAM).needs("i3d", eur("600.00")) is not None
+    approvals.save_policy(TEAM, Policy.parse("EUR 1000 1 U0CFO", hours=3), user_id="U0ADMIN")
+    assert approvals.policy(TEAM).needs("i3d", eur("600.00")) is None
+    assert approvals.policy(TEAM).hours == 3
+    assert approvals.policy("T0OTHER").needs("i3d", eur("600.00")) is not None
+    entry = approvals.store.audit_log()[0]
+    assert (entry.action, entry.user_id) == ("approvals.policy_saved", "U0ADMIN")
+
+
+def test_the_export_and_the_history_name_who_approved(approvals: Approvals) -> None:
+    from datetime import UTC, datetime
+
+    from bot.approvals_record import approvals_for
+    from bot.history import story
+    from bot.models import Payment
+
+    request_id = ask(approvals, "1427.80")
+    approvals.decide(request_id, TEAM, "U0FINANCE", approve=True)
+    paid = Payment(
+        team_id=TEAM, provider="i3d", invoice_ids=("410007",), invoice_numbers=("INV-24-0104",),
+        amount=eur("1427.80"), method_id="10", method_name="iDEAL", user_id="U0PAYER",
+        created_at=datetime.now(UTC),
+    )  # fmt: skip
+    (line,) = approvals_for(approvals.store, paid)
+    assert line.startswith("U0FINANCE at 20")
+    other = paid.model_copy(update={"amount": eur("1452.00")})
+    assert approvals_for(approvals.store, other) == [], "approved for another total"
+    said = [e.text for e in story(approvals.store, TEAM, "INV-24-0104", {"i3d": "i3D.net"})]
+    assert any("<@U0PAYER> asked for approval of €1,427.80" in text for text in said)
+    assert "<@U0FINANCE> approved" in said
