@@ -20,7 +20,8 @@ from tests.fake_slack import BOT_TOKEN, FakeSlack
 from tests.scenario.harness import TEAM, Harness
 
 I3D_TOKEN = "scenario-i3d-token"
-BotFactory = Callable[[], Awaitable[TestServer]]
+BotFactory = Callable[..., Awaitable[TestServer]]
+"""Starts the bot; `port=` another port starts a second process on the same database."""
 
 
 def free_port() -> int:
@@ -76,7 +77,7 @@ async def start_bot(
     )
     servers: list[TestServer] = []
 
-    async def start() -> TestServer:
+    async def start(*, port: int = port) -> TestServer:
         server = TestServer(
             create_app(settings, make_plugin_manager(allowed={"i3d"})), host="127.0.0.1", port=port
         )
