@@ -42,6 +42,11 @@ TYPES: dict[Any, str] = {
 CLAIM_LOCK = int.from_bytes(hashlib.sha256(b"invoicebot.claim").digest()[:8], "big", signed=True)
 """The advisory lock `claim()` holds: the one write lock sqlite's BEGIN IMMEDIATE takes."""
 
+OPEN = frozenset(
+    {pq.TransactionStatus.ACTIVE, pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR}
+)
+"""A transaction is open (a lost connection, UNKNOWN, has none: the next call replaces it)."""
+
 NOT_PORTABLE = re.compile(r"\bINSERT\s+OR\b|\bjson_each\b|\bPRAGMA\b", re.IGNORECASE)
 
 
@@ -182,7 +187,7 @@ class PostgresEngine:
 
     @property
     def in_transaction(self) -> bool:
-        return self._conn.info.transaction_status != pq.TransactionStatus.IDLE
+        return self._conn.info.transaction_status in OPEN
 
     def table(self, name: str) -> Table:
         return PostgresTable(self, name)

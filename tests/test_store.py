@@ -286,3 +286,27 @@ def test_processes_starting_together_migrate_once(database: str) -> None:
     with ThreadPoolExecutor(3) as pool:
         seen = list(pool.map(open_store, range(3)))
     assert seen == [[name for name, _ in MIGRATIONS]] * 3
+
+
+def test_a_lost_postgresql_connection_is_replaced_on_the_next_call(database: str) -> None:
+    if not database.startswith("postgresql"):
+        pytest.skip("a sqlite file has no connection to lose")
+    import psycopg
+
+    store = Store(database)
+    store.enqueue("chat.postMessage", {"text": "a"}, key="a")
+    (pid,) = store.db.execute("SELECT pg_backend_pid()").fetchone()
+    with psycopg.connect(database, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    with pytest.raises(psycopg.OperationalError):
+        store.outbox_pending()  # this call fails: it is not retried, it may have written
+    assert store.outbox_pending() == 1
+    with psycopg.connect(database, autocommit=True) as admin:
+        (pid,) = store.db.execute("SELECT pg_backend_pid()").fetchone()
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    with pytest.raises(psycopg.OperationalError):
+        store.outbox_pending()
+    with store.claim():  # a claim after a lost connection gets a new one too
+        store.enqueue("chat.postMessage", {"text": "b"}, key="b")
+    assert store.outbox_pending() == 2
+    store.close()

@@ -53,6 +53,7 @@ async def test_a_whole_payment_logged_at_debug_shows_no_secret(
 
 def test_redaction_covers_the_shapes_secrets_come_in() -> None:
     cases = {
+        "could not reach postgresql://bot:pg-secret-9@db.internal/invoicebot": "pg-secret-9",
         "GET /pay/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_ HTTP/1.1": "AbCdEfGhIjKl",
         "landing?state=AbCdEfGhIjKlMnOpQrStUv&x=1": "AbCdEfGhIjKlMnOp",
         '{"response_url": "https://hooks.slack.com/actions/T1/2/abc"}': "T1/2/abc",
