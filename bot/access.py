@@ -12,7 +12,8 @@ import time
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.settings import Settings
+from bot.team_settings import ADMIN_GROUP, ADMINS, PAYER_GROUP, PAYERS, TeamSettings
+from bot.workspaces import BotTokens
 
 log = logging.getLogger(__name__)
 
@@ -20,47 +21,55 @@ GROUP_CACHE_SECONDS = 60.0
 
 
 class Access:
-    def __init__(self, settings: Settings, client: AsyncWebClient) -> None:
-        self.settings = settings
-        self.client = client
-        self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+    """Each workspace's own admins and payers; user groups are read with its bot token."""
 
-    async def _members(self, group_id: str | None) -> frozenset[str]:
+    def __init__(self, teams: TeamSettings, client: AsyncWebClient, tokens: BotTokens) -> None:
+        self.teams = teams
+        self.client = client
+        self.tokens = tokens
+        self._groups: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
+
+    async def _members(self, team_id: str, group_id: str | None) -> frozenset[str]:
         if not group_id:
             return frozenset()
-        cached = self._groups.get(group_id)
+        cached = self._groups.get((team_id, group_id))
         if cached and time.monotonic() - cached[0] < GROUP_CACHE_SECONDS:
             return cached[1]
         try:
-            response = await self.client.usergroups_users_list(usergroup=group_id)
+            token = await self.tokens.token(team_id)
+            response = await self.client.usergroups_users_list(usergroup=group_id, token=token)
             members = frozenset(response.get("users") or [])
         except SlackApiError as error:
             log.warning("cannot read user group %s: %s", group_id, error.response.get("error"))
             return frozenset()
-        self._groups[group_id] = (time.monotonic(), members)
+        self._groups[(team_id, group_id)] = (time.monotonic(), members)
         return members
 
-    async def group_members(self, group_id: str) -> frozenset[str]:
+    async def group_members(self, team_id: str, group_id: str) -> frozenset[str]:
         """A user group's members (cached for a minute; empty when it cannot be read)."""
-        return await self._members(group_id)
+        return await self._members(team_id, group_id)
 
-    async def may_administer(self, user_id: str) -> bool:
-        return user_id in self.settings.admins or user_id in await self._members(
-            self.settings.admin_group
+    async def may_administer(self, team_id: str, user_id: str) -> bool:
+        return user_id in self.teams.people(team_id, ADMINS) or user_id in await self._members(
+            team_id, self.teams.group(team_id, ADMIN_GROUP)
         )
 
-    async def payers(self) -> frozenset[str]:
-        """Whom reminders about payables go to: the payers, or the admins if none is set."""
-        chosen = self.settings.payers | await self._members(self.settings.payer_group)
-        return chosen or self.settings.admins | await self._members(self.settings.admin_group)
+    async def _chosen(self, team_id: str, people: str, group: str) -> frozenset[str]:
+        found = await self._members(team_id, self.teams.group(team_id, group))
+        return self.teams.people(team_id, people) | found
 
-    async def may_pay(self, user_id: str) -> bool:
+    async def payers(self, team_id: str) -> frozenset[str]:
+        """Whom reminders about payables go to: the payers, or the admins if none is set."""
+        chosen = await self._chosen(team_id, PAYERS, PAYER_GROUP)
+        return chosen or await self._chosen(team_id, ADMINS, ADMIN_GROUP)
+
+    async def may_pay(self, team_id: str, user_id: str) -> bool:
         """Payers and admins may pay."""
-        if user_id in self.settings.payers:
+        if user_id in self.teams.people(team_id, PAYERS):
             return True
-        if user_id in await self._members(self.settings.payer_group):
+        if user_id in await self._members(team_id, self.teams.group(team_id, PAYER_GROUP)):
             return True
-        return await self.may_administer(user_id)
+        return await self.may_administer(team_id, user_id)
 
 
 WHO_MAY_PAY = "Only people your admins chose as payers can pay invoices; ask an admin."
@@ -81,4 +90,8 @@ CREATE_REFUSAL = refusal("create invoices")
 ADMIN_REFUSAL = (
     "Only invoicebot admins can connect providers, so nothing was changed. Ask one of them, "
     "or whoever runs invoicebot for your team to make you one."
+)
+BILLING_REFUSAL = (
+    "Only invoicebot admins can choose the billing channel, so nothing was changed. Ask one "
+    "of them (whoever installed invoicebot is one)."
 )

@@ -109,6 +109,14 @@ class Connections:
         self._names.pop(team_id, None)
         return provider
 
+    def forget_team(self, team_id: str) -> list[str]:
+        """Every provider of a workspace that removed the app: credentials deleted."""
+        for key in [key for key in self._instances if key[0] == team_id]:
+            del self._instances[key]
+        self._pending = {k: v for k, v in self._pending.items() if k[0] != team_id}
+        self._names.pop(team_id, None)
+        return self.store.remove_team_connections(team_id)
+
     def disconnect(self, team_id: str, name: str) -> bool:
         self._instances.pop((team_id, name), None)
         self._names.pop(team_id, None)

@@ -35,6 +35,8 @@ class Cursor(Protocol):
 
     def fetchall(self) -> list[Any]: ...
 
+    def __iter__(self) -> Iterator[Any]: ...
+
 
 class Table(Protocol):
     """What a migration may do to a table: sqlite-utils' own methods, kept on sqlite so
@@ -109,6 +111,9 @@ class Rows:
     def fetchall(self) -> list[Any]:
         rows, self._rows = self._rows, []
         return rows
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
 
 
 class SqliteEngine:

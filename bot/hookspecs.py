@@ -27,10 +27,14 @@ class Outbox(Protocol):
     """Slack Web API calls to make after the current transaction commits.
 
     Calls are retried on 429 and 5xx until Slack accepts them, and survive a restart.
-    `key` makes a call idempotent: enqueueing the same key twice sends once.
+    `key` makes a call idempotent: enqueueing the same key twice sends once. `team_id`
+    is the workspace whose bot token sends the call (pass `payment.team_id`): with the app
+    installed in several workspaces, a call without it can only reach the first one.
     """
 
-    def enqueue(self, method: str, args: dict[str, Any], *, key: str) -> None: ...
+    def enqueue(
+        self, method: str, args: dict[str, Any], *, key: str, team_id: str | None = None
+    ) -> None: ...
 
 
 @hookspec

@@ -7,11 +7,16 @@ It only enqueues: the outbox sends after the paid transition commits.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 from bot import hookimpl
 from bot.hookspecs import Outbox
 from bot.models import Payment, PaymentState
 from bot.outbox import RESPONSE_URL, SETTLEMENT_EVENT
 from bot.slack.blocks.paying import confirmation, failure_notice, settled
+
+log = logging.getLogger(__name__)
 
 FAILURE_CHOICES = {
     "payables": {"payable"},
@@ -26,15 +31,24 @@ class SlackNotifier:
 
     def __init__(
         self,
-        billing_channel: str,
+        billing_channel: str | Callable[[str], str | None],
         provider_titles: dict[str, str],
         *,
         notify_failures: str = "receivables",
     ) -> None:
+        """`billing_channel` is one channel, or each workspace's (None: not chosen yet)."""
         self.billing_channel = billing_channel
         self.provider_titles = provider_titles
         self.failures_for = FAILURE_CHOICES[notify_failures]
         """Directions whose failed or cancelled payments the billing channel hears about."""
+
+    def _channel(self, team_id: str) -> str | None:
+        if isinstance(self.billing_channel, str):
+            return self.billing_channel
+        channel = self.billing_channel(team_id)
+        if channel is None:
+            log.warning("workspace %s has no billing channel: nothing posted there", team_id)
+        return channel
 
     @hookimpl
     def payment_confirmed(
@@ -42,18 +56,21 @@ class SlackNotifier:
     ) -> None:
         title = self.provider_titles.get(payment.provider, payment.provider)
         settlement = payment.settlement_id or payment.id
-        outbox.enqueue(
-            "chat.postMessage",
-            {
-                "channel": self.billing_channel,
-                **confirmation(payment, title),
-                "metadata": {
-                    "event_type": SETTLEMENT_EVENT,
-                    "event_payload": {"settlement_id": settlement, "payment_id": payment.id},
+        channel = self._channel(payment.team_id)
+        if channel is not None:
+            outbox.enqueue(
+                "chat.postMessage",
+                {
+                    "channel": channel,
+                    **confirmation(payment, title),
+                    "metadata": {
+                        "event_type": SETTLEMENT_EVENT,
+                        "event_payload": {"settlement_id": settlement, "payment_id": payment.id},
+                    },
                 },
-            },
-            key=f"confirmation:{settlement}",
-        )
+                key=f"confirmation:{settlement}",
+                team_id=payment.team_id,
+            )
         for attempt in [payment, *superseded]:
             if attempt.response_url:
                 shown = settled(attempt, paid_by=payment)
@@ -61,6 +78,7 @@ class SlackNotifier:
                     RESPONSE_URL,
                     {"url": attempt.response_url, "body": {"replace_original": True, **shown}},
                     key=f"settled:{attempt.id}",
+                    team_id=attempt.team_id,
                 )
 
     @hookimpl
@@ -73,14 +91,18 @@ class SlackNotifier:
                     "body": {"replace_original": True, **settled(payment)},
                 },
                 key=f"ended:{payment.id}",
+                team_id=payment.team_id,
             )
         if payment.direction in self.failures_for and payment.state in (
             PaymentState.FAILED,
             PaymentState.CANCELLED,
         ):
             title = self.provider_titles.get(payment.provider, payment.provider)
-            outbox.enqueue(
-                "chat.postMessage",
-                {"channel": self.billing_channel, **failure_notice(payment, title)},
-                key=f"failure:{payment.id}",
-            )
+            channel = self._channel(payment.team_id)
+            if channel is not None:
+                outbox.enqueue(
+                    "chat.postMessage",
+                    {"channel": channel, **failure_notice(payment, title)},
+                    key=f"failure:{payment.id}",
+                    team_id=payment.team_id,
+                )

@@ -24,6 +24,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.store import OutboxItem, Store
+from bot.workspaces import BotTokens
 
 SETTLEMENT_EVENT = "invoicebot_settlement"
 """Message metadata `event_type` on each confirmation (set by `bot.notifier`)."""
@@ -111,26 +112,44 @@ class OutboxSender:
         *,
         first_delay: float = 1.0,
         max_delay: float = 300.0,
+        tokens: BotTokens | None = None,
     ) -> None:
+        """`tokens`: each row is sent with its workspace's bot token (installed by OAuth);
+        without, every row goes out with `client`'s own token."""
         self.store = store
         self.client = client
+        self.tokens = tokens
         self.http = http
         self.first_delay = first_delay
         self.max_delay = max_delay
         self.wake = asyncio.Event()
 
+    async def _client_for(self, team_id: str | None) -> AsyncWebClient:
+        if self.tokens is None:
+            return self.client
+        token = await self.tokens.token(team_id)
+        if token is None:
+            raise GiveUp("the workspace has no bot token (invoicebot was removed from it)")
+        return AsyncWebClient(
+            token=token,
+            base_url=self.client.base_url,
+            session=self.client.session,
+            retry_handlers=[],  # as `client`: a lost answer is looked for, not re-sent
+        )
+
     async def _slack(
-        self, method: str, args: dict[str, Any], *, read: bool = False
+        self, method: str, args: dict[str, Any], *, read: bool = False, team_id: str | None = None
     ) -> dict[str, Any]:
         """One Web API call, its failure sorted into Retry (with `done` when Slack surely
         did nothing) or GiveUp. Reads go as GET query arguments: Slack ignores a JSON
         body on its read methods."""
+        client = await self._client_for(team_id)
         try:
             if read:
                 query = {k: str(v).lower() if isinstance(v, bool) else v for k, v in args.items()}
-                response = await self.client.api_call(method, http_verb="GET", params=query)
+                response = await client.api_call(method, http_verb="GET", params=query)
             else:
-                response = await self.client.api_call(method, json=args)
+                response = await client.api_call(method, json=args)
         except SlackApiError as error:
             status = error.response.status_code
             data = error.response.data
@@ -161,7 +180,9 @@ class OutboxSender:
             if cursor:
                 args["cursor"] = cursor
             try:
-                page = await self._slack("conversations.history", args, read=True)
+                page = await self._slack(
+                    "conversations.history", args, read=True, team_id=item.team_id
+                )
             except GiveUp as error:
                 log.warning("cannot look for an earlier post of %s (%s)", item.key, error)
                 return None
@@ -192,7 +213,7 @@ class OutboxSender:
         if mark:
             self.store.outbox_attempting(item.id, time.time())
         try:
-            answer = await self._slack(item.method, item.args)
+            answer = await self._slack(item.method, item.args, team_id=item.team_id)
         except (Retry, GiveUp) as error:
             # Slack said this call did nothing; an earlier call's doubt stays.
             definite = isinstance(error, GiveUp) or (isinstance(error, Retry) and error.done)

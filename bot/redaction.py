@@ -25,6 +25,10 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"((?:\"|')?response_urls?(?:\"|')?\s*[:=]\s*(?:\"|')?)[^\s\"',&}]+"),
         rf"\1{REDACTED}",
     ),
+    # An OAuth install's code, in the redirect's query and in Bolt's own log line.
+    (re.compile(r"((?:\?|&)code=)[A-Za-z0-9._\-]{8,}"), rf"\1{REDACTED}"),
+    (re.compile(r"(with code: )\S+"), rf"\1{REDACTED}"),
+    (re.compile(r"((?:\"|')code(?:\"|')\s*:\s*(?:\"|'))[^\"']+"), rf"\1{REDACTED}"),
     # A database URL's password (libpq's own messages never print it; a URL might).
     (re.compile(r"(postgres(?:ql)?://[^:/@\s]*:)[^@\s]+@"), rf"\1{REDACTED}@"),
     # Slack tokens and bearer credentials.

@@ -44,7 +44,8 @@ class Scheduler:
     access: Access
     timetable: Timetable
     clock: Clock
-    billing_channel: str
+    billing_channel: str | Callable[[str], str | None]
+    """One channel, or each workspace's (None: not chosen yet, the digest is skipped)."""
     tick: float = 30.0
     wake: Callable[[], None] = lambda: None
     """Called after a run queued messages, so the outbox sends them at once."""
@@ -118,16 +119,23 @@ class Scheduler:
             reminded=self._last_reminders(team_id),
         )
         run = f"{team_id}:{period}"
+        channel = (
+            self.billing_channel
+            if isinstance(self.billing_channel, str)
+            else self.billing_channel(team_id)
+        )
         with self.runs.store.transaction():
-            self.runs.store.enqueue(
-                "chat.postMessage",
-                {
-                    "channel": self.billing_channel,
-                    **digest_message(facts),
-                    "metadata": {"event_type": DIGEST_EVENT, "event_payload": {"run": run}},
-                },
-                key=f"digest:{run}",
-            )
+            if channel is not None:
+                self.runs.store.enqueue(
+                    "chat.postMessage",
+                    {
+                        "channel": channel,
+                        **digest_message(facts),
+                        "metadata": {"event_type": DIGEST_EVENT, "event_payload": {"run": run}},
+                    },
+                    key=f"digest:{run}",
+                    team_id=team_id,
+                )
             self.runs.finish_run(DIGEST, team_id, period)
         self.runs.store.audit("digest.queued", team_id=team_id, subject=period)
 
@@ -149,7 +157,7 @@ class Scheduler:
         self, team_id: str, today: date, invoices: list[Invoice], by_name: dict[str, Provider]
     ) -> None:
         """One DM to each payer per payable that falls due within the set days, a day."""
-        payers = sorted(await self.access.payers())
+        payers = sorted(await self.access.payers(team_id))
         window = self.timetable.due_reminder_days
         for invoice in invoices:
             provider = by_name[invoice.provider]
@@ -172,6 +180,7 @@ class Scheduler:
                         "chat.postMessage",
                         {"channel": user, **message},
                         key=f"due:{team_id}:{provider.name}:{invoice.id}:{today}:{user}",
+                        team_id=team_id,
                     )
                 self.runs.reminder_sent(claimed, "sent", ",".join(payers))
             self.runs.store.audit(

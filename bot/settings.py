@@ -28,6 +28,18 @@ from bot.timetable import (
 )
 
 CommaList = Annotated[frozenset[str], NoDecode]
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "im:write",
+    "channels:history",
+    "groups:history",
+    "users:read",
+    "usergroups:read",
+    "files:write",
+)
+"""What the bot asks for at install; `manifest.yml` declares the same list."""
 
 
 class Settings(BaseSettings):
@@ -37,7 +49,29 @@ class Settings(BaseSettings):
         env_prefix="INVOICEBOT_", env_file=".env", extra="ignore", populate_by_name=True
     )
 
-    slack_bot_token: SecretStr = Field(validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
+    slack_bot_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_BOT_TOKEN"),
+        description="One workspace: the bot token from the app's OAuth & Permissions page.",
+    )
+    slack_client_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_CLIENT_ID"),
+        description="Many workspaces: install by OAuth (with SLACK_CLIENT_SECRET, no bot token).",
+    )
+    slack_client_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_CLIENT_SECRET")
+    )
+    slack_scopes: CommaList = Field(
+        default=frozenset(BOT_SCOPES),
+        validation_alias=AliasChoices("SLACK_SCOPES"),
+        description="Bot scopes asked for at install: the manifest's oauth_config.scopes.bot.",
+    )
+    slack_authorize_url: str = Field(
+        default="https://slack.com/oauth/v2/authorize",
+        validation_alias=AliasChoices("SLACK_AUTHORIZE_URL"),
+        description="Where /slack/install sends the installer's browser.",
+    )
     slack_signing_secret: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET")
     )
@@ -51,7 +85,11 @@ class Settings(BaseSettings):
     )
     public_url: str = Field(description="Where payers' browsers reach /pay and /landing.")
     secret_key: SecretStr = Field(description="Fernet key(s) for provider credentials.")
-    billing_channel: str = Field(description="Channel id for paid confirmations.")
+    billing_channel: str | None = Field(
+        default=None,
+        description="Channel id for paid confirmations (one workspace; with OAuth each "
+        "workspace's admin picks its own).",
+    )
     database: str = Field(
         default="invoicebot.sqlite",
         description="A sqlite file, or postgresql://user@host/db for several processes.",
@@ -173,7 +211,7 @@ class Settings(BaseSettings):
         """The seed policy these variables describe (a saved one in Slack overrides it)."""
         return Policy.parse(self.approvals, self.approval_hours)
 
-    @field_validator("payers", "admins", mode="before")
+    @field_validator("payers", "admins", "slack_scopes", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         if isinstance(value, str):
@@ -182,8 +220,10 @@ class Settings(BaseSettings):
 
     @field_validator("billing_channel")
     @classmethod
-    def _channel_id(cls, value: str) -> str:
+    def _channel_id(cls, value: str | None) -> str | None:
         """An id, not a #name: Slack's history and update methods take ids only."""
+        if value is None:
+            return None
         value = value.strip()
         if not re.fullmatch(r"[CGD][A-Z0-9]+", value):
             raise ValueError(
@@ -205,6 +245,19 @@ class Settings(BaseSettings):
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
+
+    @property
+    def oauth(self) -> bool:
+        """Installed by OAuth in any number of workspaces, rather than one bot token."""
+        return (
+            self.slack_bot_token is None
+            and bool(self.slack_client_id)
+            and self.slack_client_secret is not None
+        )
+
+    @property
+    def redirect_url(self) -> str:
+        return f"{self.public_url}/slack/oauth_redirect"
 
 
 class MissingSettings(Exception):
@@ -233,6 +286,18 @@ class _SlackMode(BaseSettings):
     slack_app_token: str | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN")
     )
+    slack_bot_token: str | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN")
+    )
+    slack_client_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_CLIENT_ID")
+    )
+    slack_client_secret: str | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_CLIENT_SECRET")
+    )
+    billing_channel: str | None = Field(
+        default=None, validation_alias=AliasChoices("INVOICEBOT_BILLING_CHANNEL")
+    )
 
 
 def load_settings() -> Settings:
@@ -242,6 +307,20 @@ def load_settings() -> Settings:
     mode = _SlackMode()
     if not mode.slack_app_token and not mode.slack_signing_secret:
         missing.add("SLACK_SIGNING_SECRET")
+    by_oauth = bool(mode.slack_client_id or mode.slack_client_secret) and not mode.slack_bot_token
+    if by_oauth:
+        missing.update(
+            name
+            for name, value in (
+                ("SLACK_CLIENT_ID", mode.slack_client_id),
+                ("SLACK_CLIENT_SECRET", mode.slack_client_secret),
+            )
+            if not value
+        )
+    elif not mode.slack_bot_token:
+        missing.add("SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)")
+    if not by_oauth and not mode.billing_channel:
+        missing.add("INVOICEBOT_BILLING_CHANNEL")
     settings = None
     try:
         settings = Settings()

@@ -292,6 +292,39 @@ def _m007_schedules(db: Engine) -> None:
     )
 
 
+def _m008_installations(db: Engine) -> None:
+    """Workspaces that installed by OAuth, OAuth states in flight, and who sends each
+    queued Slack call.
+
+    An installation's tokens are one sealed value (`sealed`); `refresh_until` is the
+    lease of the process refreshing them, so a single-use refresh token is spent once.
+    A workspace installed by OAuth keeps its billing channel, admins and payers in
+    `team_settings` (made by `006_approvals`) instead of environment variables.
+    """
+    db.table("installations").create(
+        {
+            "enterprise_id": str,
+            "team_id": str,
+            "team_name": str,
+            "app_id": str,
+            "bot_id": str,
+            "bot_user_id": str,
+            "bot_scopes": str,
+            "installer_user_id": str,
+            "is_enterprise_install": int,
+            "sealed": bytes,
+            "installed_at": float,
+            "token_issued_at": float,
+            "refresh_holder": str,
+            "refresh_until": float,
+        },
+        pk=("enterprise_id", "team_id"),
+        not_null={"enterprise_id", "team_id", "sealed"},
+    )
+    db.table("oauth_states").create({"state": str, "expires_at": float}, pk="state")
+    db.table("outbox").add_column("team_id", str)
+
+
 def _m009_slack_events(db: Engine) -> None:
     """Slack's event ids seen lately, so that a delivery Slack repeats is handled once by
     whichever process receives it first."""
@@ -311,6 +344,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("005_submissions", _m005_submissions),
     ("006_approvals", _m006_approvals),
     ("007_schedules", _m007_schedules),
+    ("008_installations", _m008_installations),
     ("009_slack_events", _m009_slack_events),
 ]
 
@@ -356,6 +390,8 @@ class OutboxItem:
     attempts: int
     attempted_at: float | None = None
     """Set when an earlier call may have reached Slack without us hearing the answer."""
+    team_id: str | None = None
+    """The workspace whose bot token sends it (None: the only workspace)."""
 
 
 @dataclass(frozen=True)
@@ -721,12 +757,15 @@ class Store:
 
     # outbox -----------------------------------------------------------------------
 
-    def enqueue(self, method: str, args: dict[str, Any], *, key: str) -> None:
-        """Queue a Slack call; a second call with the same key is ignored."""
+    def enqueue(
+        self, method: str, args: dict[str, Any], *, key: str, team_id: str | None = None
+    ) -> None:
+        """Queue a Slack call, sent with `team_id`'s bot token; a second call with the
+        same key is ignored."""
         self.db.execute(
-            "INSERT INTO outbox (key, method, args, created_at, attempts, next_attempt_at) "
-            "VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT DO NOTHING",
-            [key, method, json.dumps(self._sealed_args(args)), now_iso(), time.time()],
+            "INSERT INTO outbox (key, method, args, created_at, attempts, next_attempt_at, "
+            "team_id) VALUES (?, ?, ?, ?, 0, ?, ?) ON CONFLICT DO NOTHING",
+            [key, method, json.dumps(self._sealed_args(args)), now_iso(), time.time(), team_id],
         )
 
     def due_outbox(self, now: float, limit: int = 20) -> list[OutboxItem]:
@@ -743,6 +782,7 @@ class Store:
                 args=self._opened_args(json.loads(row["args"])),
                 attempts=row["attempts"],
                 attempted_at=row.get("attempted_at"),
+                team_id=row.get("team_id"),
             )
             for row in rows
         ]
@@ -979,6 +1019,13 @@ class Store:
             "DELETE FROM connections WHERE team_id = ? AND provider = ?", [team_id, provider]
         )
         return cursor.rowcount == 1
+
+    def remove_team_connections(self, team_id: str) -> list[str]:
+        """Forget every provider a workspace connected (it uninstalled the app)."""
+        with self.transaction():
+            names = self.connected_providers(team_id)
+            self.db.execute("DELETE FROM connections WHERE team_id = ?", [team_id])
+        return names
 
 
 def _insert_audit(db: Engine, rows: list[dict[str, Any]]) -> None:

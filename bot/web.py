@@ -20,6 +20,7 @@ import pluggy
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.signature import SignatureVerifier
 
 from bot import pages, redaction
@@ -29,7 +30,9 @@ from bot.checkout import Checkout
 from bot.clock import clock_from
 from bot.connections import Connections
 from bot.credentials import CredentialBox
+from bot.installations import Installations
 from bot.notifier import SlackNotifier
+from bot.oauth_states import OAuthStates
 from bot.outbox import OutboxSender
 from bot.payments import Payments
 from bot.plugins import providers
@@ -39,11 +42,13 @@ from bot.settings import Settings
 from bot.settlement import IN_FLIGHT_LIMIT, Settlement
 from bot.slack import approvals as slack_approvals
 from bot.slack import intake
-from bot.slack.app import make_bolt_app, make_web_client
+from bot.slack.app import OAuth, make_bolt_app, make_web_client
 from bot.slack.errors import finish_listeners
 from bot.slack.services import Services
 from bot.snapshots import ForgetOnSettlement, Snapshots
 from bot.store import AUDIT_FLUSH_SECONDS, Store
+from bot.team_settings import TeamSettings
+from bot.workspaces import BotTokens, InstalledWorkspaces, SingleWorkspace
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SETTINGS = web.AppKey("settings", Settings)
@@ -61,6 +66,8 @@ SCHEDULER = web.AppKey("scheduler", Scheduler)
 VERIFIER = web.AppKey("verifier", SignatureVerifier)
 
 SLACK_EVENTS_PATH = "/slack/events"
+SLACK_INSTALL_PATH = "/slack/install"
+SLACK_REDIRECT_PATH = "/slack/oauth_redirect"
 LISTENERS_GRACE = 10.0
 """Seconds a stopping bot gives acked listeners to finish what they started."""
 NOTIFIER = "bot.notifier"
@@ -75,21 +82,36 @@ async def _flush_audit_forever(store: Store) -> None:
             log.exception("could not write the audit log; retrying")
 
 
+def _oauth(settings: Settings, store: Store, session: aiohttp.ClientSession) -> OAuth | None:
+    """Installs kept in the database, when the bot is installed by OAuth."""
+    if not settings.oauth or settings.slack_client_secret is None:
+        return None
+    installations = Installations(store)
+    rotator = AsyncTokenRotator(
+        client_id=settings.slack_client_id or "",
+        client_secret=settings.slack_client_secret.get_secret_value(),
+        # No retries: a refresh whose answer was lost has spent the refresh token.
+        client=make_web_client(settings, session, retries=False),
+    )
+    return OAuth(installations, OAuthStates(store), InstalledWorkspaces(installations, rotator))
+
+
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings, pm = app[SETTINGS], app[PLUGINS]
     secret = settings.secret_key.get_secret_value()
     store = Store(settings.database, CredentialBox(secret))
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     registry = providers(pm)
+    teams = TeamSettings(store, settings)
     if pm.get_plugin(NOTIFIER) is None:
         titles = {name: cls.title for name, cls in registry.items()}
         pm.register(
-            SlackNotifier(
-                settings.billing_channel, titles, notify_failures=settings.notify_failures
-            ),
+            SlackNotifier(teams.billing_channel, titles, notify_failures=settings.notify_failures),
             name=NOTIFIER,
         )
     client = make_web_client(settings, session)
+    oauth = _oauth(settings, store, session)
+    tokens: BotTokens = oauth.workspaces if oauth else SingleWorkspace(client.token or "")
     connections = Connections(store, registry, session)
     payments = Payments(store, pm)
     settlement = Settlement(
@@ -105,13 +127,19 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         connections=connections,
         payments=payments,
         checkout=Checkout(connections, payments, settlement, settings.public_url, approvals),
-        access=Access(settings, client),
+        access=Access(teams, client, tokens),
+        teams=teams,
         approvals=approvals,
         snapshots=Snapshots(fresh=settings.snapshot_seconds),
         clock=clock_from(settings.clock_file),
     )
     pm.register(ForgetOnSettlement(svc.snapshots), name=f"snapshots.{id(svc.snapshots)}")
-    sender = OutboxSender(store, make_web_client(settings, session, retries=False), session)
+    sender = OutboxSender(
+        store,
+        make_web_client(settings, session, retries=False),
+        session,
+        tokens=oauth.workspaces if oauth else None,
+    )
     settlement.after_settled.append(sender.wake.set)
     approvals.after_change.append(sender.wake.set)
     poller = Poller(settlement)
@@ -122,7 +150,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         access=svc.access,
         timetable=settings.timetable,
         clock=svc.clock,
-        billing_channel=settings.billing_channel,
+        billing_channel=teams.billing_channel,
         wake=sender.wake.set,
     )
     svc.runs.release_run_claims()
@@ -140,7 +168,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         sender,
     )
     app[SCHEDULER] = scheduler
-    app[BOLT] = make_bolt_app(settings, client, svc)
+    app[BOLT] = make_bolt_app(settings, client, svc, oauth)
     # In Socket Mode Slack sends nothing over HTTP: a random secret refuses every request.
     signing = settings.slack_signing_secret
     app[VERIFIER] = SignatureVerifier(
@@ -196,6 +224,19 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
     return await to_aiohttp_response(response)
 
 
+async def slack_oauth(request: web.Request) -> web.StreamResponse:
+    """`/slack/install` sends the browser to Slack; Slack sends it back to the redirect."""
+    flow = request.app[BOLT].oauth_flow
+    if flow is None:
+        raise web.HTTPNotFound
+    bolt_request = await to_bolt_request(request)
+    if request.path == flow.install_path:
+        response = await flow.handle_installation(bolt_request)
+    else:
+        response = await flow.handle_callback(bolt_request)
+    return await to_aiohttp_response(response)
+
+
 async def healthz(request: web.Request) -> web.Response:
     request.app[STORE].db.execute("SELECT 1").fetchone()
     return web.json_response({"ok": True})
@@ -231,5 +272,8 @@ def create_app(settings: Settings, pm: pluggy.PluginManager) -> web.Application:
     app.cleanup_ctx.append(_resources)
     app.router.add_post(SLACK_EVENTS_PATH, slack_events)
     app.router.add_get("/healthz", healthz)
+    if settings.oauth:
+        app.router.add_get(SLACK_INSTALL_PATH, slack_oauth)
+        app.router.add_get(SLACK_REDIRECT_PATH, slack_oauth)
     pages.add_routes(app)
     return app

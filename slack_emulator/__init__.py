@@ -7,7 +7,7 @@ The bot talks to it exactly as to Slack (Web API under `/api/`, response_urls un
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from aiohttp import web
 
@@ -18,18 +18,24 @@ from slack_emulator.clock import Clock, ManualClock, SystemClock
 from slack_emulator.delivery import BotReply, sign
 from slack_emulator.directory import Channel, User, UserGroup
 from slack_emulator.elements import UserActionError
+from slack_emulator.oauth import OAuthApp, OAuthServer
+from slack_emulator.oauth import add_routes as add_oauth_routes
 from slack_emulator.workspace import Message, Workspace
 
 EMULATOR = web.AppKey("emulator", Emulator)
+OAUTH = web.AppKey("oauth", OAuthServer)
 
 __all__ = [
     "EMULATOR",
+    "OAUTH",
     "BotReply",
     "Channel",
     "Clock",
     "Emulator",
     "ManualClock",
     "Message",
+    "OAuthApp",
+    "OAuthServer",
     "SystemClock",
     "User",
     "UserActionError",
@@ -48,12 +54,18 @@ async def _learn_public_url(request: web.Request, handler: api.Handler) -> web.S
     emulator = request.app[EMULATOR]
     if not emulator.public_url:
         emulator.public_url = str(request.url.origin())
+    server = request.app.get(OAUTH)
+    for other in server.emulators.values() if server else ():
+        other.public_url = other.public_url or emulator.public_url
     return await handler(request)
 
 
 async def _bot_session(app: web.Application) -> AsyncIterator[None]:
     yield
     await app[EMULATOR].close()
+    server = app.get(OAUTH)
+    for other in server.emulators.values() if server else ():
+        await other.close()
 
 
 def create_app(
@@ -65,11 +77,15 @@ def create_app(
     workspace: Workspace | None = None,
     public_url: str | None = None,
     ack_timeout: float = 3.0,
+    oauth: OAuthApp | None = None,
+    more_workspaces: Sequence[Workspace] = (),
 ) -> web.Application:
     """The emulator as an aiohttp app; its `Emulator` is `app[EMULATOR]`.
 
     `request_url` is the bot's `/slack/events`; `public_url` is this app's own base URL
-    (used in response_urls; learnt from the first request when not given).
+    (used in response_urls; learnt from the first request when not given). With `oauth`,
+    the app is installed by OAuth (`app[OAUTH]`), into `workspace` and `more_workspaces`,
+    each its own `Emulator` (`app[OAUTH].emulators`).
     """
     emulator = Emulator(
         request_url=request_url,
@@ -84,6 +100,24 @@ def create_app(
     app[EMULATOR] = emulator
     app.cleanup_ctx.append(_bot_session)
     webapi.add_routes(app, emulator)
-    response_urls.add_routes(app, emulator.response_urls)
+    if oauth is None:
+        response_urls.add_routes(app, emulator.response_urls)
+    else:
+        server = app[OAUTH] = OAuthServer(oauth)
+        server.add(emulator)
+        for more in more_workspaces:
+            server.add(
+                Emulator(
+                    request_url=request_url,
+                    signing_secret=signing_secret,
+                    bot_token="",
+                    clock=emulator.clock,
+                    workspace=more,
+                    public_url=public_url,
+                    ack_timeout=ack_timeout,
+                )
+            )
+        response_urls.add_routes(app, *[e.response_urls for e in server.emulators.values()])
+        add_oauth_routes(app, server)
     api.add_routes(app, emulator)
     return app

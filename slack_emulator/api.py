@@ -83,6 +83,11 @@ class ControlApi:
         body = await self._body(request)
         return _reply(await self.emu.open_home(body["user"]))
 
+    async def uninstall(self, request: web.Request) -> web.Response:
+        """Remove the app from the workspace (installed by OAuth): Slack's two events."""
+        replies = await self.emu.uninstall()
+        return web.json_response({"ok": True, "replies": [r.to_json() for r in replies]})
+
     async def state(self, request: web.Request) -> web.Response:
         user_id = request.query.get("user", "U0PAYER")
         return web.json_response(self.snapshot(user_id))
@@ -210,20 +215,33 @@ async def _index(request: web.Request) -> web.FileResponse:
 
 
 def add_routes(app: web.Application, emulator: Emulator) -> None:
-    api = ControlApi(emulator)
+    """`?team=T…` picks a workspace when the app is installed by OAuth in several."""
+    apis = {emulator.workspace.team_id: ControlApi(emulator)}
+    if emulator.oauth is not None:
+        apis.update({team: ControlApi(e) for team, e in emulator.oauth.emulators.items()})
+    default = apis[emulator.workspace.team_id]
+
+    def route(name: str) -> Handler:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            team = request.query.get("team")
+            api = apis.get(team) if team else default
+            if api is None:
+                raise web.HTTPNotFound(text=f"no workspace {team}")
+            handler: Handler = getattr(api, name)
+            return await handler(request)
+
+        return handle
+
     app.router.add_get("/", _index)
     app.router.add_get("/emulator/", _index)
     app.router.add_static("/emulator/page/", PAGE)
-    app.router.add_get("/emulator/state", api.state)
-    app.router.add_get("/emulator/changes", api.changes)
-    app.router.add_get("/emulator/calls", api.calls)
-    app.router.add_get("/emulator/files/{file_id}", api.file)
-    app.router.add_route("*", "/emulator/faults", api.faults)
-    app.router.add_post("/emulator/command", api.command)
-    app.router.add_post("/emulator/action", api.action)
-    app.router.add_post("/emulator/submit", api.submit)
-    app.router.add_post("/emulator/close", api.close)
-    app.router.add_post("/emulator/home", api.home)
+    app.router.add_get("/emulator/state", route("state"))
+    app.router.add_get("/emulator/changes", route("changes"))
+    app.router.add_get("/emulator/calls", route("calls"))
+    app.router.add_get("/emulator/files/{file_id}", route("file"))
+    app.router.add_route("*", "/emulator/faults", route("faults"))
+    for action in ("command", "action", "submit", "close", "home", "uninstall"):
+        app.router.add_post(f"/emulator/{action}", route(action))
 
 
 @web.middleware

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from slack_emulator import clicks, payloads
 from slack_emulator.calls import ApiCall, Faults, SlackError
@@ -23,6 +23,9 @@ from slack_emulator.modals import OpenView, Surfaces
 from slack_emulator.response_urls import ResponseUrls
 from slack_emulator.submissions import apply_ack, fill, missing_required
 from slack_emulator.workspace import BOT_ID, SLACKBOT_USER_ID, Message, Workspace
+
+if TYPE_CHECKING:
+    from slack_emulator.oauth import OAuthServer
 
 T = TypeVar("T")
 
@@ -53,6 +56,8 @@ class Emulator:
         self.calls: list[ApiCall] = []
         self.faults = Faults()
         self.files = Files()
+        self.oauth: OAuthServer | None = None
+        """Set when the app is installed by OAuth (`slack_emulator.oauth`)."""
 
     # What a user sees -------------------------------------------------------------------
 
@@ -179,6 +184,14 @@ class Emulator:
         dm = self.workspace.dm_with(user_id)
         body = payloads.app_home_opened(self.workspace, user_id, dm, shown, self.clock.now())
         return await self.bot.send(body, payloads.JSON)
+
+    async def uninstall(self) -> list[BotReply]:
+        """Remove the app from this workspace: its tokens stop working, the app hears
+        `app_uninstalled` and `tokens_revoked`."""
+        if self.oauth is None:
+            raise UserActionError("the app was not installed by OAuth")
+        events = self.oauth.uninstall_events(self.workspace.team_id)
+        return [await self.bot.send(body, payloads.JSON) for body in events]
 
     async def close(self) -> None:
         await self.bot.close()

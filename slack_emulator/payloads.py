@@ -118,16 +118,20 @@ def app_home_opened(
         "user": user_id,
         "channel": channel.id,
         "tab": "home",
-        "event_ts": f"{now:.6f}",
     }
     if view is not None:
         event["view"] = view
+    return event_callback(ws, event, now)
+
+
+def event_callback(ws: Workspace, event: dict[str, Any], now: float) -> str:
+    """The envelope (as JSON) in which Slack posts an event to the app."""
     return json.dumps(
         {
             "token": VERIFICATION,
             "team_id": ws.team_id,
             "api_app_id": ws.app_id,
-            "event": event,
+            "event": {"event_ts": f"{now:.6f}", **event},
             "type": "event_callback",
             "event_id": "Ev" + secrets.token_hex(5).upper(),
             "event_time": int(now),

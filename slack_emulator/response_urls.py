@@ -124,5 +124,12 @@ class ResponseUrls:
         return shown
 
 
-def add_routes(app: web.Application, response_urls: ResponseUrls) -> None:
-    app.router.add_post("/hooks/{id}", response_urls.handle)
+def add_routes(app: web.Application, *workspaces: ResponseUrls) -> None:
+    """One route for the response_urls of every workspace served here."""
+
+    async def handle(request: web.Request) -> web.Response:
+        hook_id = request.match_info["id"]
+        chosen = next((r for r in workspaces if hook_id in r.hooks), workspaces[0])
+        return await chosen.handle(request)
+
+    app.router.add_post("/hooks/{id}", handle)

@@ -107,24 +107,31 @@ class WebApi:
         status = 200
         try:
             args = await read_args(request, method)
-            self._authenticate(request, args)
+            installing = method == "oauth.v2.access" and emulator.oauth is not None
+            if not installing:  # oauth.v2.access authenticates with the app's client id
+                emulator = self._authenticate(request, args)
             fault = emulator.faults.take(method)
             if fault is not None:
                 headers = {"Retry-After": str(fault.retry_after)} if fault.status == 429 else {}
                 error = "ratelimited" if fault.status == 429 else "internal_error"
                 raise SlackError(error, status=fault.status)
             implementation = METHODS.get(method)
-            if implementation is None and method not in FILE_METHODS:
+            if installing and emulator.oauth is not None:
+                body = emulator.oauth.access(args, request.headers.get("Authorization", ""))
+            elif implementation is None and method not in FILE_METHODS:
                 raise SlackError("unknown_method", req_method=method)
-            if method == "chat.postMessage" and not self._post_allowed(str(args.get("channel"))):
-                headers = {"Retry-After": "1"}
-                raise SlackError("ratelimited", status=429)
-            if method.startswith("views."):
-                await self._after_pending_submissions()
-            if implementation is None:
-                body = FILE_METHODS[method](emulator, args)
             else:
-                body = implementation(emulator.workspace, emulator.surfaces, args)
+                channel = f"{emulator.workspace.team_id}/{args.get('channel')}"
+                if method == "chat.postMessage" and not self._post_allowed(channel):
+                    headers = {"Retry-After": "1"}
+                    raise SlackError("ratelimited", status=429)
+                if method.startswith("views."):
+                    await self._after_pending_submissions()
+                body = (
+                    FILE_METHODS[method](emulator, args)
+                    if implementation is None
+                    else implementation(emulator.workspace, emulator.surfaces, args)
+                )
         except SlackError as refused:
             body, status = refused.body(), refused.status
         warnings = list(body.get("response_metadata", {}).get("warnings", [])) if body["ok"] else []
@@ -149,15 +156,20 @@ class WebApi:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(applied.wait(), ACK_ORDER_SECONDS)
 
-    def _authenticate(self, request: web.Request, args: Args) -> None:
+    def _authenticate(self, request: web.Request, args: Args) -> Emulator:
+        """The workspace the token speaks for: the bot token given at start, or one
+        issued by an OAuth install (which may have expired or been revoked)."""
         header = request.headers.get("Authorization", "")
         token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
         token = token or args.get("token")
         args.pop("token", None)
         if not token:
             raise SlackError("not_authed")
-        if token != self.emulator.bot_token:
+        if token == self.emulator.bot_token:
+            return self.emulator
+        if self.emulator.oauth is None:
             raise SlackError("invalid_auth")
+        return self.emulator.oauth.emulator_for(str(token))
 
 
 def add_routes(app: web.Application, emulator: Emulator) -> None:

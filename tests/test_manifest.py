@@ -9,7 +9,9 @@ import jsonschema
 import pytest
 import yaml
 
+from bot.settings import BOT_SCOPES
 from bot.slack.commands import COMMANDS
+from bot.web import SLACK_REDIRECT_PATH
 from tests.conftest import REPO, SHARED
 
 SCHEMA = SHARED / "reference" / "manifest.schema.2.0.0.json"
@@ -46,6 +48,19 @@ def test_what_the_app_listens_to_is_enabled(manifest: dict[str, Any]) -> None:
     assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert "commands" in manifest["oauth_config"]["scopes"]["bot"]
+
+
+def test_installing_by_oauth_matches_the_code(manifest: dict[str, Any]) -> None:
+    """The redirect URL is the route the bot serves, the scopes are those it asks for, and
+    a workspace that removes the app is heard of."""
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == set(BOT_SCOPES)
+    (redirect,) = manifest["oauth_config"]["redirect_urls"]
+    assert redirect.endswith(SLACK_REDIRECT_PATH)
+    events = manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert {"app_uninstalled", "tokens_revoked"} <= set(events)
+    # Off as shipped: one workspace's SLACK_BOT_TOKEN must not expire. The README tells
+    # an operator of many workspaces to turn it on.
+    assert manifest["settings"]["token_rotation_enabled"] is False
 
 
 def test_the_records_export_may_upload_files(manifest: dict[str, Any]) -> None:

@@ -77,9 +77,13 @@ def test_several_invoices_each_with_its_amount_and_the_total() -> None:
 class Outbox:
     def __init__(self) -> None:
         self.items: list[tuple[str, dict[str, Any], str]] = []
+        self.teams: list[str | None] = []
 
-    def enqueue(self, method: str, args: dict[str, Any], *, key: str) -> None:
+    def enqueue(
+        self, method: str, args: dict[str, Any], *, key: str, team_id: str | None = None
+    ) -> None:
         self.items.append((method, args, key))
+        self.teams.append(team_id)
 
 
 def failed(direction: str) -> Payment:
@@ -107,6 +111,19 @@ def test_failures_reach_billing_for_the_directions_chosen() -> None:
             for _, args, key in posts:
                 assert key == "failure:p1" and args["channel"] == "C0BILLING"
                 assert "Payment failed" in args["text"] and "Insufficient funds" in args["text"]
+
+
+def test_each_workspace_hears_in_its_own_channel_and_none_before_choosing() -> None:
+    channels = {"T1": "C0ACME"}
+    notifier = SlackNotifier(channels.get, {"i3d": "i3D.net"}, notify_failures="both")
+    outbox = Outbox()
+    notifier.payment_ended(payment=failed("payable"), outbox=outbox)
+    (post,) = [item for item in outbox.items if item[0] == "chat.postMessage"]
+    assert post[1]["channel"] == "C0ACME" and set(outbox.teams) == {"T1"}
+    channels.clear()
+    quiet = Outbox()
+    notifier.payment_ended(payment=failed("payable"), outbox=quiet)
+    assert [item for item in quiet.items if item[0] == "chat.postMessage"] == []
 
 
 def test_the_default_tells_billing_of_customers_failures_only() -> None:

@@ -45,6 +45,21 @@ def test_missing_settings_are_all_named_in_one_message(tmp_path: Path) -> None:
     assert "SLACK_BOT_TOKEN" not in lines[0]
 
 
+def test_installing_by_oauth_needs_the_client_secret_and_no_billing_channel(
+    tmp_path: Path,
+) -> None:
+    result = run(tmp_path, SLACK_CLIENT_ID="1.2", SLACK_SIGNING_SECRET="s")
+    assert result.returncode == 2
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("invoicebot:")]
+    assert "SLACK_CLIENT_SECRET" in line
+    assert "SLACK_BOT_TOKEN" not in line and "INVOICEBOT_BILLING_CHANNEL" not in line
+
+
+def test_without_any_slack_token_both_ways_are_named(tmp_path: Path) -> None:
+    result = run(tmp_path, SLACK_SIGNING_SECRET="s")
+    assert "SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)" in result.stderr
+
+
 def test_socket_mode_needs_no_signing_secret(tmp_path: Path) -> None:
     result = run(tmp_path, SLACK_APP_TOKEN="xapp-1", INVOICEBOT_PORT="not-a-port")
     assert result.returncode == 2

@@ -58,7 +58,7 @@ async def refuse_unless_payer(
     svc: Services, body: dict[str, Any], respond: AsyncRespond, refusal: str = PAY_REFUSAL
 ) -> bool:
     team_id, user_id = _who(body)
-    if await svc.access.may_pay(user_id):
+    if await svc.access.may_pay(team_id, user_id):
         return False
     svc.store.audit(
         "refused.pay", team_id=team_id, user_id=user_id, subject=_action(body).get("action_id")
@@ -256,7 +256,7 @@ async def on_page(
             text=request.text,
             side=request.side,
             key=request.key,
-            can_pay=await svc.access.may_pay(user_id),
+            can_pay=await svc.access.may_pay(team_id, user_id),
         ),
     )
 
@@ -267,7 +267,7 @@ async def on_back(
     await ack()
     team_id, user_id = _who(body)
     await busy(respond, "Fetching invoices")
-    can_pay = await svc.access.may_pay(user_id)
+    can_pay = await svc.access.may_pay(team_id, user_id)
     await respond(
         replace_original=True,
         **await listing_message(svc, team_id, ListInvoices(), text="", can_pay=can_pay),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -10,6 +13,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.installations import Installations
+from bot.oauth_states import OAuthStates
 from bot.settings import Settings
 from bot.slack import (
     actions,
@@ -18,7 +23,9 @@ from bot.slack import (
     connect,
     customers,
     home,
+    install,
     new_invoice,
+    people,
     records,
     reminders,
 )
@@ -26,6 +33,16 @@ from bot.slack.blocks.digest import DIGEST_PREFIX
 from bot.slack.errors import on_error
 from bot.slack.responses import answer_digest_clicks_in_messages, use_pooled_respond
 from bot.slack.services import Services
+from bot.workspaces import InstalledWorkspaces
+
+
+@dataclass(frozen=True)
+class OAuth:
+    """What a bot installed by OAuth in several workspaces keeps its installs in."""
+
+    installations: Installations
+    states: OAuthStates
+    workspaces: InstalledWorkspaces
 
 
 def make_web_client(
@@ -38,22 +55,38 @@ def make_web_client(
         if retries
         else []
     )
+    token = settings.slack_bot_token
     return AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
+        token=token.get_secret_value() if token else None,  # by OAuth: each request's own
         base_url=settings.slack_api_url,
         session=session,
         retry_handlers=handlers,
     )
 
 
-def make_bolt_app(settings: Settings, client: AsyncWebClient, svc: Services) -> AsyncApp:
+def make_bolt_app(
+    settings: Settings, client: AsyncWebClient, svc: Services, oauth: OAuth | None = None
+) -> AsyncApp:
+    """With `oauth`, requests are answered with their own workspace's token."""
     signing_secret = settings.slack_signing_secret
+    by_oauth: dict[str, Any] = {}
+    if oauth is not None:
+        pages = install.InstallPages(svc.teams)
+        by_oauth = {
+            "oauth_settings": install.oauth_settings(
+                settings, oauth.installations, oauth.states, pages
+            ),
+            "authorize": install.WorkspaceAuthorize(oauth.workspaces),
+            "before_authorize": install.refuse_when_not_installed(oauth.workspaces),
+            "user_facing_authorize_error_message": install.NOT_INSTALLED,
+        }
     app = AsyncApp(
         name="invoicebot",
         client=client,
         signing_secret=signing_secret.get_secret_value() if signing_secret else "",
         request_verification_enabled=not settings.socket_mode,
         process_before_response=True,  # listeners answer as soon as they ack: see `shielded`
+        **by_oauth,
     )
     app.error(on_error)
     use_pooled_respond(app, svc.connections.http)
@@ -67,4 +100,6 @@ def make_bolt_app(settings: Settings, client: AsyncWebClient, svc: Services) -> 
     approvals.register(app, svc)
     reminders.register(app, svc)
     records.register(app, svc)
+    people.register(app, svc)
+    install.register_uninstall(app, svc, oauth.installations if oauth else None)
     return app

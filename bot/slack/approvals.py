@@ -70,16 +70,19 @@ def announce(svc: Services, request: Request, outcome: Outcome | None, user_id: 
             "chat.update",
             {"channel": channel, "ts": ts, **shown},
             key=f"approval:{request.id}:{viewer}:{version}",
+            team_id=request.team_id,
         )
-    if outcome in (Outcome.COUNTED, Outcome.APPROVED, Outcome.REJECTED, Outcome.EXPIRED):
-        args: Body = {
-            "channel": svc.settings.billing_channel,
-            "text": blocks.thread_line(request, outcome, user_id),
-        }
+    billing = svc.teams.billing_channel(request.team_id)
+    counted = (Outcome.COUNTED, Outcome.APPROVED, Outcome.REJECTED, Outcome.EXPIRED)
+    if outcome in counted and billing is not None:
+        args: Body = {"channel": billing, "text": blocks.thread_line(request, outcome, user_id)}
         if request.billing_ts:
             args["thread_ts"] = request.billing_ts
         svc.store.enqueue(
-            "chat.postMessage", args, key=f"approval-thread:{request.id}:{outcome}:{user_id}"
+            "chat.postMessage",
+            args,
+            key=f"approval-thread:{request.id}:{outcome}:{user_id}",
+            team_id=request.team_id,
         )
     svc.approvals.changed()
 
@@ -113,10 +116,11 @@ async def deliver(svc: Services, client: AsyncWebClient, request: Request) -> li
             missed.append(viewer)
             continue
         svc.approvals.remember_message(request.id, viewer, channel, ts)
-    if request.billing_ts is None:
+    billing = svc.teams.billing_channel(request.team_id)
+    if request.billing_ts is None and billing is not None:
         with contextlib.suppress(SlackApiError):
             root = await client.chat_postMessage(
-                channel=svc.settings.billing_channel, **blocks.billing_root(request, title)
+                channel=billing, **blocks.billing_root(request, title)
             )
             svc.approvals.remember_billing_post(request.id, str(root["ts"]))
     svc.approvals.delivered(request.id)
@@ -130,12 +134,12 @@ async def deliver(svc: Services, client: AsyncWebClient, request: Request) -> li
 
 
 async def approvers_for(
-    svc: Services, approvers: tuple[str, ...], requester: str
+    svc: Services, team_id: str, approvers: tuple[str, ...], requester: str
 ) -> tuple[str, ...]:
     """People who may decide: the named ones and the groups' members, never the requester."""
     people: list[str] = []
     for who in approvers:
-        found = await svc.access.group_members(who) if who.startswith("S") else {who}
+        found = await svc.access.group_members(team_id, who) if who.startswith("S") else {who}
         people += sorted(found)
     return tuple(p for p in dict.fromkeys(people) if p != requester)
 
@@ -189,7 +193,7 @@ async def _open_request(
     bracket = svc.approvals.policy(team_id).needs(target.provider, options.total)
     if bracket is None or svc.approvals.approved(team_id, binding):
         return "This payment needs no further approval: pay it from the list.", None
-    approvers = await approvers_for(svc, bracket.approvers, user_id)
+    approvers = await approvers_for(svc, team_id, bracket.approvers, user_id)
     if len(approvers) < bracket.needed:
         return (
             f"{blocks.rule_line(bracket)} Not enough people other than you can approve it, "
@@ -219,7 +223,7 @@ async def on_request_submit(
     svc: Services, ack: AsyncAck, body: Body, respond: AsyncRespond, client: AsyncWebClient
 ) -> None:
     view = body["view"]
-    user_id = body["user"]["id"]
+    team_id, user_id = body["team"]["id"], body["user"]["id"]
     try:
         metadata = json.loads(view.get("private_metadata") or "{}")
         target = values.PayTarget.decode(metadata["target"])
@@ -228,7 +232,7 @@ async def on_request_submit(
     except (ValueError, KeyError, values.BadValue):
         await ack(response_action="update", view=result_view("Not sent", TAMPERED))
         return
-    if not await svc.access.may_pay(user_id):
+    if not await svc.access.may_pay(team_id, user_id):
         await ack(response_action="update", view=result_view("Not sent", blocks.REQUEST_REFUSAL))
         return
     note = (submitted_values(view).get("note") or "").strip()[: blocks.NOTE_LIMIT]
@@ -246,6 +250,7 @@ async def on_request_submit(
             RESPONSE_URL,
             {"url": metadata["url"], "body": {"replace_original": True, **shown}},
             key=f"approval-menu:{request.id}",
+            team_id=team_id,
         )
         svc.approvals.changed()
 

@@ -24,7 +24,7 @@ async def open_settings(
     svc: Services, client: AsyncWebClient, team_id: str, user_id: str, trigger_id: str
 ) -> str | None:
     """The settings dialog for admins; the refusal to say otherwise."""
-    if not await svc.access.may_administer(user_id):
+    if not await svc.access.may_administer(team_id, user_id):
         svc.store.audit("refused.approval_settings", team_id=team_id, user_id=user_id)
         return blocks.SETTINGS_REFUSAL
     policy = svc.approvals.policy(team_id)
@@ -47,7 +47,7 @@ async def on_settings_submit(
     svc: Services, ack: AsyncAck, body: Body, respond: AsyncRespond, client: AsyncWebClient
 ) -> None:
     team_id, user_id = body["team"]["id"], body["user"]["id"]
-    if not await svc.access.may_administer(user_id):
+    if not await svc.access.may_administer(team_id, user_id):
         await ack(response_action="update", view=result_view("Not saved", blocks.SETTINGS_REFUSAL))
         return
     given = submitted_values(body["view"])

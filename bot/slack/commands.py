@@ -17,8 +17,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.access import ADMIN_REFUSAL, CREATE_REFUSAL, PAY_REFUSAL
+from bot.access import ADMIN_REFUSAL, BILLING_REFUSAL, CREATE_REFUSAL, PAY_REFUSAL
 from bot.provider import InvoiceNotFound, ProviderError
+from bot.slack import people
 from bot.slack.approvals_gate import apply_gate
 from bot.slack.approvals_settings import open_settings
 from bot.slack.blocks.kit import escape
@@ -32,6 +33,7 @@ from bot.slack.records import on_export, on_history
 from bot.slack.services import Services
 from bot.slack.subcommands import (
     HELP_LINES,
+    Billing,
     Connect,
     Export,
     Help,
@@ -39,12 +41,14 @@ from bot.slack.subcommands import (
     ListInvoices,
     NewInvoice,
     PayInvoice,
+    People,
     Settings,
     Status,
     Unknown,
     parse,
 )
 from bot.slack.values import PayTarget
+from bot.team_settings import BILLING_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +142,7 @@ async def on_invoices(
         return
     if isinstance(request, Connect):
         await ack()
-        if not await svc.access.may_administer(user_id):
+        if not await svc.access.may_administer(team_id, user_id):
             svc.store.audit(
                 "refused.connect", team_id=team_id, user_id=user_id, subject=request.provider
             )
@@ -153,7 +157,7 @@ async def on_invoices(
             await ack(**notice(f"{escape(cls.title)} cannot create invoices from Slack."))
             return
         await ack()
-        if not await svc.access.may_pay(user_id):
+        if not await svc.access.may_pay(team_id, user_id):
             svc.store.audit(
                 "refused.create", team_id=team_id, user_id=user_id, subject=request.provider
             )
@@ -171,14 +175,14 @@ async def on_invoices(
             batched=True,
         )
         await svc.acks.turn()
-        can_pay = await svc.access.may_pay(user_id)
+        can_pay = await svc.access.may_pay(team_id, user_id)
         message = await listing_message(svc, team_id, request, text=text, can_pay=can_pay)
         async with svc.acks.posting():
             await respond(**message)
         return
     if isinstance(request, PayInvoice):
         await ack()
-        if not await svc.access.may_pay(user_id):
+        if not await svc.access.may_pay(team_id, user_id):
             svc.store.audit("refused.pay", team_id=team_id, user_id=user_id, subject=request.number)
             await respond(**notice(PAY_REFUSAL))
             return
@@ -202,6 +206,43 @@ async def on_invoices(
     if isinstance(request, History):
         await ack()
         await on_history(svc, respond, team_id, user_id, request.number)
+        return
+    if isinstance(request, People):
+        await ack()
+        refused = _not_here(svc) or (
+            None if await svc.access.may_administer(team_id, user_id) else ADMIN_REFUSAL
+        )
+        if refused:
+            await respond(**notice(refused))
+            return
+        await client.views_open(trigger_id=command["trigger_id"], view=people.current(svc, team_id))
+        return
+    if isinstance(request, Billing):
+        await ack()
+        await respond(**await _billing(svc, team_id, user_id, command["channel_id"]))
+
+
+def _not_here(svc: Services, what: str = "Who may pay is") -> str | None:
+    """With one bot token, people and the billing channel are the operator's settings."""
+    if svc.settings.oauth:
+        return None
+    return f"{what} chosen by whoever runs invoicebot for your team; ask them to change it."
+
+
+async def _billing(svc: Services, team_id: str, user_id: str, channel_id: str) -> dict[str, Any]:
+    """Each workspace installed by OAuth picks its own channel; with one bot token the
+    channel is the operator's setting."""
+    if refused := _not_here(svc, "Paid invoices are announced in the channel"):
+        return notice(refused)
+    if not await svc.access.may_administer(team_id, user_id):
+        svc.store.audit("refused.billing", team_id=team_id, user_id=user_id, subject=channel_id)
+        return notice(BILLING_REFUSAL)
+    svc.teams.put(team_id, BILLING_CHANNEL, channel_id, user_id)
+    svc.store.audit("billing.channel", team_id=team_id, user_id=user_id, subject=channel_id)
+    return notice(
+        f"Paid invoices will be announced in <#{escape(channel_id)}>. In a private channel, "
+        "invite invoicebot so it can post."
+    )
 
 
 def register(app: AsyncApp, svc: Services) -> None:

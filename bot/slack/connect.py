@@ -235,7 +235,7 @@ async def on_submit(
             view=result_view("Not connected", "That provider is not installed."),
         )
         return
-    if not await svc.access.may_administer(user_id):
+    if not await svc.access.may_administer(team_id, user_id):
         svc.store.audit("refused.connect", team_id=team_id, user_id=user_id, subject=cls.name)
         await ack(response_action="update", view=result_view("Not connected", ADMIN_REFUSAL))
         return
@@ -313,7 +313,7 @@ async def on_code(
             ),
         )
         return
-    if not await svc.access.may_administer(user_id):
+    if not await svc.access.may_administer(team_id, user_id):
         await ack(response_action="update", view=result_view("Not connected", ADMIN_REFUSAL))
         return
     code = submitted_values(view).get("code", "").strip()

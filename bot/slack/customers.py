@@ -175,7 +175,7 @@ async def on_email_submit(
     except (ValueError, KeyError, values.BadValue):
         await ack(response_action="update", view=result_view("Not sent", TAMPERED))
         return
-    if not await svc.access.may_pay(user_id):
+    if not await svc.access.may_pay(team_id, user_id):
         await ack(
             response_action="update",
             view=result_view("Not sent", EMAIL_REFUSAL),

@@ -241,7 +241,7 @@ async def home_view(
         found=Found(listings, first, coming),
         ledger=ledger_of(svc, team_id, user_id),
         user_id=user_id,
-        may_pay=await svc.access.may_pay(user_id),
+        may_pay=await svc.access.may_pay(team_id, user_id),
         today=today_utc(),
         approvals=approvals,
     )
@@ -257,7 +257,7 @@ async def approvals_of(svc: Services, team_id: str, user_id: str) -> list[Block]
         svc.approvals.policy(team_id),
         requests,
         user_id,
-        admin=await svc.access.may_administer(user_id),
+        admin=await svc.access.may_administer(team_id, user_id),
         titles=titles,
     )
 

@@ -294,7 +294,7 @@ async def on_review(
 ) -> None:
     view = body["view"]
     team_id, user_id = body["team"]["id"], body["user"]["id"]
-    if not await svc.access.may_pay(user_id):
+    if not await svc.access.may_pay(team_id, user_id):
         await ack(response_action="update", view=result_view("Not created", CREATE_REFUSAL))
         return
     try:

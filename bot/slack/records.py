@@ -125,7 +125,7 @@ async def on_export(
     user_id: str,
     request: Export,
 ) -> None:
-    if not await svc.access.may_pay(user_id):
+    if not await svc.access.may_pay(team_id, user_id):
         svc.store.audit("refused.records", team_id=team_id, user_id=user_id)
         await respond(**notice(RECORDS_REFUSAL))
         return
@@ -170,7 +170,7 @@ def story_message(number: str, lines: list[str]) -> dict[str, Any]:
 async def on_history(
     svc: Services, respond: AsyncRespond, team_id: str, user_id: str, number: str
 ) -> None:
-    if not await svc.access.may_pay(user_id):
+    if not await svc.access.may_pay(team_id, user_id):
         svc.store.audit("refused.records", team_id=team_id, user_id=user_id, subject=number)
         await respond(**notice(RECORDS_REFUSAL))
         return
@@ -232,8 +232,8 @@ async def on_export_button(
     svc: Services, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
 ) -> None:
     await ack()
-    user_id = body["user"]["id"]
-    if not await svc.access.may_pay(user_id):
+    team_id, user_id = body["team"]["id"], body["user"]["id"]
+    if not await svc.access.may_pay(team_id, user_id):
         await client.views_open(
             trigger_id=body["trigger_id"], view=result_view("Not allowed", RECORDS_REFUSAL)
         )
@@ -256,7 +256,7 @@ async def on_export_submit(
         await ack(response_action="errors", errors={"first": "At most ten years at once."})
         return
     team_id, user_id = body["team"]["id"], body["user"]["id"]
-    if not await svc.access.may_pay(user_id):
+    if not await svc.access.may_pay(team_id, user_id):
         await ack(response_action="update", view=result_view("Not allowed", RECORDS_REFUSAL))
         return
     await ack(response_action="update", view=result_view("Exporting…", "Making the files…"))

@@ -33,7 +33,7 @@ async def on_remind(
     async def answer(text: str) -> None:
         await respond(replace_original=False, **notice(text))
 
-    if not await svc.access.may_pay(user_id):
+    if not await svc.access.may_pay(team_id, user_id):
         svc.store.audit("refused.remind", team_id=team_id, user_id=user_id)
         await answer(REMIND_REFUSAL)
         return

@@ -17,6 +17,7 @@ from bot.singleflight import SingleFlight
 from bot.slack.priority import AckFirst
 from bot.snapshots import Snapshots
 from bot.store import Store
+from bot.team_settings import TeamSettings
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Services:
     payments: Payments
     checkout: Checkout
     access: Access
+    teams: TeamSettings
     approvals: Approvals
     acks: AckFirst = field(default_factory=AckFirst)
     listings: SingleFlight[dict[str, Any]] = field(default_factory=SingleFlight)

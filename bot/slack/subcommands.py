@@ -82,6 +82,16 @@ class Help:
 
 
 @dataclass(frozen=True)
+class People:
+    """Choose the workspace's admins and payers in a dialog."""
+
+
+@dataclass(frozen=True)
+class Billing:
+    """Make the channel the command was typed in the workspace's billing channel."""
+
+
+@dataclass(frozen=True)
 class Unknown:
     problem: str
 
@@ -93,6 +103,8 @@ Subcommand = (
     | NewInvoice
     | Status
     | Settings
+    | Billing
+    | People
     | Export
     | History
     | Help
@@ -110,6 +122,10 @@ def parse(text: str, provider_named: Callable[[str], str | None]) -> Subcommand:
         return Help()
     if head == "status":
         return Status() if not rest else Unknown("`status` takes nothing after it.")
+    if head == "people":
+        return People() if not rest else Unknown("`people` takes nothing after it.")
+    if head == "billing":
+        return Billing() if not rest else Unknown("Type `/invoices billing` in the channel.")
     if head == "settings":
         return Settings() if not rest else Unknown("`settings` takes nothing after it.")
     if head == "search":
@@ -211,6 +227,8 @@ HELP_LINES = (
     ("/invoices history INV-24-0101", "one invoice's story: requests, payments, reminders"),
     ("/invoices export 2026-11", "settlements and the audit log as CSV files (or two dates)"),
     ("/invoices connect i3d", "connect a provider (admins)"),
+    ("/invoices billing", "announce paid invoices in this channel (admins)"),
+    ("/invoices people", "choose who may pay and who administers (admins)"),
     ("/invoices new payfirma", "create an invoice, for providers that can"),
     ("/invoices settings", "who must approve which payments (admins)"),
     ("/invoices help", "this list"),

@@ -180,3 +180,14 @@ async def test_an_unknown_subcommand_gets_the_help(harness: Harness) -> None:
     assert "I don't know `refund`" in said
     assert "/invoices pay INV-24-0101" in said
     assert ack.get("response_type") == "ephemeral"
+
+
+async def test_with_one_bot_token_people_and_channel_stay_the_operators(harness: Harness) -> None:
+    for text in ("billing", "people"):
+        _, screen, _ = await harness.command(text, user="U0ADMIN")
+        said = text_of((await harness.screen_after(screen)).message)
+        assert "chosen by whoever runs invoicebot" in said
+    assert harness.slack.called("views.open") == []
+    assert (
+        harness.bot.app[STORE].db.execute("SELECT COUNT(*) FROM team_settings").fetchone()[0] == 0
+    )

@@ -1,0 +1,382 @@
+"""Two workspaces install invoicebot through the OAuth flow, on loopback with real HTTP and
+signed requests, against the emulator's stand-in for Slack's OAuth endpoints.
+
+Each workspace sees only its own providers, invoices, settings and payments; tokens are
+refreshed once however many processes ask; a workspace that removes the app takes its
+tokens and provider credentials with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from yarl import URL
+
+from bot.credentials import generate_key
+from bot.installations import Installations
+from bot.models import PaymentState
+from bot.plugins import make_plugin_manager
+from bot.settings import Settings
+from bot.web import OUTBOX, SCHEDULER, SERVICES, STORE, create_app
+from plugins.i3d import I3DCredentials
+from plugins.i3d.sandbox import SANDBOX
+from slack_emulator import OAUTH, Emulator, Message, OAuthApp, OAuthServer, Workspace
+from slack_emulator import create_app as create_emulator
+from slack_emulator.delivery import signed_headers
+from tests.scenario.conftest import I3D_TOKEN, free_port
+from tests.scenario.harness import pay_in_browser
+from tests.test_installations import issued_long_ago
+from tests.test_outcome_messages import paid
+
+ACME, GLOBEX = "T0TEAM", "T0GLOBEX"
+ADMIN, PAYER, BILLING, GENERAL = "U0ADMIN", "U0PAYER", "C0BILLING", "C0GENERAL"
+SECRET = "oauth-scenario-signing-secret"
+
+
+@dataclass
+class Installed:
+    oauth: OAuthServer
+    slack: TestServer
+    bots: list[TestServer]
+    settings: Settings
+    browser: aiohttp.ClientSession
+
+    async def wait_for(self, check: Callable[[], object], within: float = 5.0) -> None:
+        deadline = time.monotonic() + within
+        while not check():
+            assert time.monotonic() < deadline, "gave up waiting"
+            await asyncio.sleep(0.02)
+
+    def workspace(self, team_id: str) -> Emulator:
+        return self.oauth.emulators[team_id]
+
+    async def install(self, team_id: str, user: str = ADMIN) -> tuple[int, str]:
+        """What an installer's browser does: our install URL, Slack's consent, back to us."""
+        bot = self.bots[0]
+        async with self.browser.get(
+            bot.make_url("/slack/install"), allow_redirects=False
+        ) as started:
+            assert started.status == 302
+            to_slack = URL(started.headers["Location"])
+        consent = to_slack.update_query(team=team_id, user=user)
+        async with self.browser.get(consent, allow_redirects=False) as slack_answer:
+            assert slack_answer.status == 302, await slack_answer.text()
+            back = slack_answer.headers["Location"]
+        async with self.browser.get(back) as finished:
+            return finished.status, await finished.text()
+
+
+@pytest.fixture
+async def installed(database: str, i3d_sandbox: TestServer) -> AsyncIterator[Installed]:
+    ports = [free_port(), free_port()]
+    public_url = f"http://127.0.0.1:{ports[0]}"
+    i3d_sandbox.app[SANDBOX].return_url = f"{public_url}/landing/i3d"
+    app = OAuthApp(
+        client_id="1234.5678",
+        client_secret="oauth-scenario-client-secret",
+        redirect_urls=[f"{public_url}/slack/oauth_redirect"],
+        scopes=sorted(Settings.model_fields["slack_scopes"].default),
+    )
+    slack_app = create_emulator(
+        request_url=f"{public_url}/slack/events",
+        signing_secret=SECRET,
+        bot_token="",
+        oauth=app,
+        more_workspaces=[Workspace(team_id=GLOBEX, team_name="Globex & Co", team_domain="globex")],
+    )
+    slack = TestServer(slack_app, host="127.0.0.1")
+    await slack.start_server()
+    settings = Settings(
+        slack_client_id=app.client_id,
+        slack_client_secret=app.client_secret,
+        slack_signing_secret=SECRET,
+        slack_api_url=str(slack.make_url("/api/")),
+        slack_authorize_url=str(slack.make_url("/oauth/v2/authorize")),
+        public_url=public_url,
+        secret_key=generate_key(),
+        database=database,
+        poll_first_delay=0.2,
+        poll_max_delay=0.5,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    bots = []
+    for port in ports:  # two processes on one database
+        bot = TestServer(
+            create_app(settings, make_plugin_manager(allowed={"i3d"})), host="127.0.0.1", port=port
+        )
+        await bot.start_server()
+        bots.append(bot)
+    # Browsers treat loopback as a secure origin: they send it `Secure` cookies over http.
+    jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[URL(public_url)])
+    async with aiohttp.ClientSession(cookie_jar=jar) as browser:
+        try:
+            yield Installed(slack_app[OAUTH], slack, bots, settings, browser)
+        finally:
+            for bot in bots:
+                await bot.close()
+            await slack.close()
+
+
+async def connect_i3d(installed: Installed, team_id: str, i3d_sandbox: TestServer) -> None:
+    credentials = I3DCredentials(
+        api_key=I3D_TOKEN,  # type: ignore[arg-type]
+        base_url=str(i3d_sandbox.make_url("")).rstrip("/"),
+    )
+    await (
+        installed.bots[0]
+        .app[SERVICES]
+        .connections.connect(team_id, "i3d", credentials, connected_by=ADMIN)
+    )
+
+
+async def install_both(installed: Installed, i3d_sandbox: TestServer) -> None:
+    """Both workspaces installed, each with i3D.net connected."""
+    for team_id in (ACME, GLOBEX):
+        await installed.install(team_id)
+        await connect_i3d(installed, team_id, i3d_sandbox)
+
+
+async def shown_to(workspace: Emulator, user: str, channel: str, text: str) -> str:
+    """Type `/invoices <text>` and wait for the bot's answer; all the text it shows."""
+    before = len(workspace.ephemerals(user, channel))
+    await workspace.slash_command(user, channel, text)
+    answers = await workspace.wait_until(
+        lambda: workspace.ephemerals(user, channel)[before:] or None, seconds=10
+    )
+    return "\n".join(str(m.blocks) + m.text for m in answers)
+
+
+async def test_two_workspaces_install_and_see_only_their_own(
+    installed: Installed, i3d_sandbox: TestServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    for team_id in (ACME, GLOBEX):
+        status, page = await installed.install(team_id)
+        assert status == 200 and "invoicebot is installed" in page, page
+    assert "Globex &amp; Co" in page  # the workspace's name, escaped
+    acme, globex = installed.workspace(ACME), installed.workspace(GLOBEX)
+    await connect_i3d(installed, ACME, i3d_sandbox)
+
+    assert "will be announced in" in await shown_to(acme, ADMIN, BILLING, "billing")
+    acme_list = await shown_to(acme, ADMIN, GENERAL, "")
+    globex_list = await shown_to(globex, ADMIN, GENERAL, "")
+    assert "INV-" in acme_list
+    assert "INV-" not in globex_list and "connect" in globex_list
+    assert "i3D.net*: not connected" in await shown_to(globex, ADMIN, GENERAL, "status")
+    assert "i3D.net*: not connected" not in await shown_to(acme, ADMIN, GENERAL, "status")
+
+    # The installer is each workspace's admin; nobody else is, in either.
+    assert "will be announced in" in await shown_to(globex, ADMIN, BILLING, "billing")
+    assert "Only invoicebot admins" in await shown_to(acme, PAYER, GENERAL, "billing")
+    teams = installed.bots[0].app[SERVICES].teams
+    assert teams.billing_channel(ACME) == BILLING and teams.billing_channel(GLOBEX) == BILLING
+    assert teams.people(ACME, "admins") == {ADMIN} == teams.people(GLOBEX, "admins")
+
+    # Each answer went out with its own workspace's token, and no token was logged.
+    assert acme.calls_to("auth.test") and globex.calls_to("auth.test")
+    assert all(call.ok for call in acme.calls + globex.calls)
+    issued = [*installed.oauth.tokens, *installed.oauth.refresh_tokens]
+    codes = [c.args["code"] for c in acme.calls_to("oauth.v2.access") if "code" in c.args]
+    assert len(issued) == 4 and len(codes) == 2
+    assert not [secret for secret in issued + codes if secret in caplog.text]
+
+
+def element(message: Message, action_id: str, wanted: str = "") -> dict[str, Any]:
+    for block in message.blocks:
+        for candidate in [*block.get("elements", []), block.get("accessory") or {}]:
+            if candidate.get("action_id") == action_id and wanted in str(candidate):
+                return dict(candidate)
+    raise AssertionError(f"no {action_id} in {message.blocks}")
+
+
+async def test_a_payment_is_announced_in_its_own_workspace_only(
+    installed: Installed, i3d_sandbox: TestServer
+) -> None:
+    await install_both(installed, i3d_sandbox)
+    for team_id in (ACME, GLOBEX):
+        await shown_to(installed.workspace(team_id), ADMIN, BILLING, "billing")
+    acme, globex = installed.workspace(ACME), installed.workspace(GLOBEX)
+    await shown_to(acme, ADMIN, GENERAL, "")
+    (listing,) = [m for m in acme.ephemerals(ADMIN, GENERAL) if "INV-" in str(m.blocks)]
+    pay = element(listing, "pay", "|410001")
+    await acme.click(ADMIN, listing, "pay", value=pay["value"])
+    for action_id, picked in (("choose_method", "10"), ("choose_issuer", "INGBNL2A")):
+        await acme.wait_until(lambda a=action_id: a in str(listing.blocks))  # type: ignore[misc]
+        await acme.click(ADMIN, listing, action_id, selected=picked)
+    await acme.wait_until(
+        lambda: "'INGBNL2A'" in str(listing.blocks) and "get_link" in str(listing.blocks)
+    )
+    await acme.click(ADMIN, listing, "get_link")
+    await acme.wait_until(lambda: "open_link" in str(listing.blocks), seconds=10)
+    async with aiohttp.ClientSession() as payer_browser:
+        _, page = await pay_in_browser(payer_browser, element(listing, "open_link")["url"])
+    assert "paid" in page.lower()
+    announced = await acme.wait_until(lambda: acme.messages(BILLING), seconds=10)
+    assert "INV-24-0101" in str(announced[0].blocks) + announced[0].text
+    assert globex.messages(BILLING) == []
+    store = installed.bots[0].app[STORE]
+    assert store.recent_settlements(GLOBEX) == [] and len(store.recent_settlements(ACME)) == 1
+
+
+async def test_the_digest_goes_to_each_workspaces_own_channel_once_chosen(
+    installed: Installed, i3d_sandbox: TestServer
+) -> None:
+    await install_both(installed, i3d_sandbox)
+    acme, globex = installed.workspace(ACME), installed.workspace(GLOBEX)
+    await shown_to(acme, ADMIN, BILLING, "billing")  # Globex has not chosen one yet
+    bot = installed.bots[0].app
+    for team_id in (ACME, GLOBEX):
+        await bot[SCHEDULER]._digest(team_id, "2026-12-07")
+    bot[OUTBOX].wake.set()
+    posted = await acme.wait_until(lambda: acme.messages(BILLING))
+    assert "INV-" in str(posted[0].blocks) + posted[0].text
+    await installed.wait_for(lambda: bot[STORE].outbox_pending() == 0)
+    assert globex.messages(BILLING) == []
+
+
+async def test_queued_calls_go_out_with_their_own_workspaces_token(
+    installed: Installed,
+) -> None:
+    for team_id in (ACME, GLOBEX):
+        await installed.install(team_id)
+    bot = installed.bots[0].app
+    store = bot[STORE]
+    store.enqueue(
+        "chat.postMessage", {"channel": BILLING, "text": "Globex paid"}, key="g", team_id=GLOBEX
+    )
+    store.enqueue(
+        "chat.postMessage", {"channel": BILLING, "text": "Acme paid"}, key="a", team_id=ACME
+    )
+    store.enqueue(
+        "chat.postMessage", {"channel": BILLING, "text": "gone"}, key="x", team_id="T0GONE"
+    )
+    bot[OUTBOX].wake.set()
+    globex, acme = installed.workspace(GLOBEX), installed.workspace(ACME)
+    await globex.wait_until(lambda: globex.messages(BILLING))
+    await acme.wait_until(lambda: acme.messages(BILLING))
+    assert [m.text for m in globex.messages(BILLING)] == ["Globex paid"]
+    assert [m.text for m in acme.messages(BILLING)] == ["Acme paid"]
+    await installed.wait_for(lambda: store.outbox_pending() == 0)
+    (gone,) = [row for row in store.outbox_items() if row["key"] == "x"]
+    assert gone["gave_up_at"] and "removed" in gone["last_error"]
+
+
+async def test_admins_choose_their_own_workspaces_payers(installed: Installed) -> None:
+    for team_id in (ACME, GLOBEX):
+        await installed.install(team_id)
+    acme = installed.workspace(ACME)
+    refused = await shown_to(acme, PAYER, GENERAL, "people")
+    assert "Only invoicebot admins" in refused and acme.modal(PAYER) is None
+    await acme.slash_command(ADMIN, GENERAL, "people")
+    modal = await acme.wait_until(lambda: acme.modal(ADMIN))
+    assert modal.definition["callback_id"] == "people"
+    reply = await acme.submit_view(ADMIN, values={"admins": {"value": []}})
+    assert reply.error == "required_input_missing"  # Slack keeps at least one admin
+    await acme.submit_view(
+        ADMIN, values={"admins": {"value": [ADMIN]}, "payers": {"value": [PAYER]}}
+    )
+    access = installed.bots[1].app[SERVICES].access  # the other process reads the same
+    assert await access.may_pay(ACME, PAYER) and not await access.may_pay(GLOBEX, PAYER)
+    assert not await access.may_administer(ACME, PAYER)
+
+
+async def test_app_home_shows_each_workspace_its_own_payments(installed: Installed) -> None:
+    for team_id in (ACME, GLOBEX):
+        await installed.install(team_id)
+    store = installed.bots[0].app[STORE]
+    payment = paid(
+        team_id=ACME, user_id=ADMIN, invoice_numbers=("INV-ACME-1",), state=PaymentState.LINK_ISSUED
+    )
+    store.add_payment(payment, token_hash="h1", token_expires_at=time.time() + 60)
+    shown = {}
+    for team_id in (ACME, GLOBEX):
+        workspace = installed.workspace(team_id)
+        await workspace.open_home(ADMIN)
+        home = await workspace.wait_until(lambda w=workspace: w.home(ADMIN))  # type: ignore[misc]
+        shown[team_id] = str(home.definition)
+    assert "INV-ACME-1" in shown[ACME] and "INV-ACME-1" not in shown[GLOBEX]
+
+
+async def test_slack_can_check_the_request_url_before_any_install(installed: Installed) -> None:
+    body = json.dumps({"token": "x", "challenge": "c-123", "type": "url_verification"})
+    headers = signed_headers(SECRET, body, "application/json", int(time.time()))
+    async with installed.browser.post(
+        installed.bots[0].make_url("/slack/events"), data=body, headers=headers
+    ) as answer:
+        assert answer.status == 200 and "c-123" in await answer.text()
+
+
+async def test_a_state_is_used_once(installed: Installed) -> None:
+    async with installed.browser.get(
+        installed.bots[0].make_url("/slack/install"), allow_redirects=False
+    ) as started:
+        consent = URL(started.headers["Location"]).update_query(team=ACME, user=ADMIN)
+    async with installed.browser.get(consent, allow_redirects=False) as answer:
+        back = answer.headers["Location"]
+    async with installed.browser.get(back) as first:
+        assert first.status == 200
+    async with installed.browser.get(back) as replayed:
+        page = await replayed.text()
+        assert replayed.status == 400 and "expired or was already used" in page
+        assert "invalid_state" not in page and "Traceback" not in page
+
+
+async def test_a_denied_install_says_so_plainly(installed: Installed) -> None:
+    async with installed.browser.get(
+        installed.bots[0].make_url("/slack/install"), allow_redirects=False
+    ) as started:
+        consent = URL(started.headers["Location"]).update_query(team=ACME, user=ADMIN, deny="1")
+    async with installed.browser.get(consent) as finished:
+        assert "was not installed, as you chose" in await finished.text()
+    assert (
+        await Installations(installed.bots[0].app[STORE]).async_find_bot(
+            enterprise_id=None, team_id=ACME
+        )
+        is None
+    )
+
+
+async def test_processes_refresh_an_expiring_token_once(installed: Installed) -> None:
+    await installed.install(ACME)
+    store = installed.bots[0].app[STORE]
+    installations = Installations(store)
+    bot = await installations.async_find_bot(enterprise_id=None, team_id=ACME)
+    assert bot is not None and bot.bot_refresh_token
+    bot.bot_token_expires_at = int(time.time()) + 60  # twelve hours have nearly passed
+    await installations.async_save_bot(bot)
+    issued_long_ago(store)
+
+    processes = [server.app[SERVICES].access.tokens for server in installed.bots]
+    tokens = await asyncio.gather(*(p.token(ACME) for p in processes * 3))
+    assert installed.oauth.refreshes == 1
+    assert len(set(tokens)) == 1 and tokens[0] != bot.bot_token
+    assert "connect" in await shown_to(installed.workspace(ACME), ADMIN, GENERAL, "")
+
+
+async def test_uninstalling_deletes_tokens_and_credentials(
+    installed: Installed, i3d_sandbox: TestServer
+) -> None:
+    await install_both(installed, i3d_sandbox)
+    acme = installed.workspace(ACME)
+    replies = await acme.uninstall()
+    assert [reply.status for reply in replies] == [200, 200]
+    store = installed.bots[0].app[STORE]
+    installations = Installations(store)
+    assert await installations.async_find_bot(enterprise_id=None, team_id=ACME) is None
+    assert store.connected_providers(ACME) == []
+    assert await installations.async_find_bot(enterprise_id=None, team_id=GLOBEX) is not None
+    assert store.connected_providers(GLOBEX) == ["i3d"]
+    actions = [(e.action, e.team_id) for e in store.audit_log()]
+    assert ("workspace.uninstalled", ACME) in actions
+    await acme.slash_command(ADMIN, GENERAL, "")
+    refused = await acme.wait_until(lambda: acme.ephemerals(ADMIN, GENERAL) or None)
+    assert "not installed in this workspace" in refused[-1].text
