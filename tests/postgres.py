@@ -55,15 +55,20 @@ def _as_owner(command: list[str]) -> tuple[list[str], int | None, int | None]:
     raise RuntimeError("running as root and there is no unprivileged user to run PostgreSQL")
 
 
-def _run(command: list[str], uid: int | None, gid: int | None) -> None:
-    subprocess.run(
+def _run(command: list[str], uid: int | None, gid: int | None, log: Path | None = None) -> None:
+    """Run a PostgreSQL program; if it fails, say what it and the server's log said."""
+    done = subprocess.run(
         command,
-        check=True,
         capture_output=True,
+        text=True,
+        check=False,
         user=uid,
         group=gid,
         extra_groups=[] if uid is not None else None,
     )
+    if done.returncode != 0:
+        server = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
+        raise RuntimeError(f"{Path(command[0]).name} failed: {done.stderr.strip()}\n{server}")
 
 
 @contextmanager
@@ -89,7 +94,7 @@ def cluster(bin_dir: Path) -> Iterator[str]:
         _run(
             [str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options,
              "-l", str(folder / "log"), "-w", "-t", "60", "start"],
-            uid, gid,
+            uid, gid, folder / "log",
         )  # fmt: skip
         yield f"postgresql://{USER}@127.0.0.1:{port}/postgres"
     finally:
