@@ -211,3 +211,24 @@ async def test_a_listener_answers_slack_when_it_acks_while_its_work_goes_on() ->
     )
     assert loop.time() - began < 0.1 and ack.response is not None and not finished.is_set()
     await asyncio.wait_for(finished.wait(), 1)
+
+
+async def test_requests_streaming_in_keep_follow_ups_waiting_until_they_pause() -> None:
+    """A burst (requests closer than `quiet`) holds lists; a pause lets them go."""
+    acks = AckFirst(patience=5, quiet=0.02)
+    released = asyncio.Event()
+
+    async def follow_up() -> None:
+        await acks.turn()
+        released.set()
+
+    with acks.acking():
+        task = asyncio.create_task(follow_up())
+        await asyncio.sleep(0)
+    for _ in range(5):  # a request every 5 ms: never 20 ms of calm
+        await asyncio.sleep(0.005)
+        with acks.acking():
+            await asyncio.sleep(0)
+        assert not released.is_set()
+    await asyncio.wait_for(released.wait(), 1)  # the burst paused: the list goes
+    await task

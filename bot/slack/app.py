@@ -31,7 +31,7 @@ from bot.slack import (
 )
 from bot.slack.blocks.digest import DIGEST_PREFIX
 from bot.slack.errors import on_error
-from bot.slack.responses import answer_digest_clicks_in_messages, use_pooled_respond
+from bot.slack.responses import route_answers
 from bot.slack.services import Services
 from bot.workspaces import InstalledWorkspaces
 
@@ -89,8 +89,7 @@ def make_bolt_app(
         **by_oauth,
     )
     app.error(on_error)
-    use_pooled_respond(app, svc.connections.http)
-    answer_digest_clicks_in_messages(app, DIGEST_PREFIX)
+    route_answers(app, svc.connections.http, DIGEST_PREFIX)
     commands.register(app, svc)
     actions.register(app, svc)
     connect.register(app, svc)

@@ -38,7 +38,6 @@ from bot.slack.blocks.kit import (
 )
 from bot.slack.blocks.listing import invoice_blocks
 from bot.slack.errors import shielded
-from bot.slack.responses import answer_home_clicks_in_messages
 from bot.slack.services import Services
 from bot.text import plain
 
@@ -263,7 +262,6 @@ async def approvals_of(svc: Services, team_id: str, user_id: str) -> list[Block]
 
 
 def register(app: AsyncApp, svc: Services) -> None:
-    answer_home_clicks_in_messages(app)
 
     async def opened(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab", "home") != "home":

@@ -52,14 +52,6 @@ class PooledRespond(AsyncRespond):
 JSON = {"Content-Type": "application/json;charset=utf-8"}
 
 
-def use_pooled_respond(app: AsyncApp, session: aiohttp.ClientSession) -> None:
-    @app.middleware
-    async def pooled_respond(context: AsyncBoltContext, next: Any) -> Any:
-        if context.response_url:
-            context["respond"] = PooledRespond(response_url=context.response_url, session=session)
-        return await next()
-
-
 class DirectRespond(AsyncRespond):
     """`respond()` for clicks without a response_url (App Home): the answer goes to the
     person's messages with the app, and later answers to the same click replace it."""
@@ -91,26 +83,32 @@ class DirectRespond(AsyncRespond):
         return WebhookResponse(url="", status_code=200, body="ok", headers={})
 
 
-def answer_home_clicks_in_messages(app: AsyncApp) -> None:
-    """Buttons in App Home reuse the list's handlers, which answer through `respond`."""
+def route_answers(app: AsyncApp, session: aiohttp.ClientSession, digest_prefix: str) -> None:
+    """Where a listener's `respond()` goes, decided once per request (one middleware: each
+    one Bolt runs costs every request, acks included):
+
+    - a response_url: posted over the bot's pooled connections;
+    - a click in App Home (no response_url): the person's messages with the app;
+    - a click on a message the whole channel reads (the digest, whose block ids start
+      with `digest_prefix`): the person's messages too, as replacing it would take it
+      from everyone.
+    """
 
     @app.middleware
-    async def direct_respond(context: AsyncBoltContext, body: dict[str, Any], next: Any) -> Any:
-        view = body.get("view") or {}
-        if not context.response_url and view.get("type") == "home" and context.user_id:
-            context["respond"] = DirectRespond(client=context.client, user_id=context.user_id)
+    async def answers(context: AsyncBoltContext, body: dict[str, Any], next: Any) -> Any:
+        user_id = context.user_id
+        if user_id and _answers_directly(context, body, digest_prefix):
+            context["respond"] = DirectRespond(client=context.client, user_id=user_id)
+        elif context.response_url:
+            context["respond"] = PooledRespond(response_url=context.response_url, session=session)
         return await next()
 
 
-def answer_digest_clicks_in_messages(app: AsyncApp, prefix: str) -> None:
-    """Buttons on a message the whole channel reads (the digest, whose block ids start with
-    `prefix`) answer in the clicker's messages: replacing it would take it from everyone."""
-
-    @app.middleware
-    async def digest_respond(context: AsyncBoltContext, body: dict[str, Any], next: Any) -> Any:
-        clicked = body.get("actions")
-        first = clicked[0] if isinstance(clicked, list) and clicked else None
-        block_id = first.get("block_id") if isinstance(first, dict) else None
-        if isinstance(block_id, str) and block_id.startswith(prefix) and context.user_id:
-            context["respond"] = DirectRespond(client=context.client, user_id=context.user_id)
-        return await next()
+def _answers_directly(context: AsyncBoltContext, body: dict[str, Any], digest_prefix: str) -> bool:
+    view = body.get("view") or {}
+    if not context.response_url and isinstance(view, dict) and view.get("type") == "home":
+        return True
+    clicked = body.get("actions")
+    first = clicked[0] if isinstance(clicked, list) and clicked else None
+    block_id = first.get("block_id") if isinstance(first, dict) else None
+    return isinstance(block_id, str) and block_id.startswith(digest_prefix)
