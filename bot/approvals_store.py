@@ -9,7 +9,6 @@ invoices, and one decision per person per request, so a repeated click is a no-o
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 from bot.store import Store, now_iso
@@ -54,11 +53,12 @@ class ApprovalStore:
         row.update(amount=str(amount["amount"]), currency=amount["currency"])
         row.update({k: json.dumps(row[k]) for k in _JSON})
         row.update(binding_key=binding_key, invoices_key=invoices_key)
-        try:
-            self.db.table("approval_requests").insert(row)
-        except sqlite3.IntegrityError:
-            return False
-        return True
+        cursor = self.db.execute(
+            f"INSERT INTO approval_requests ({', '.join(row)}) "  # noqa: S608 - our columns
+            f"VALUES ({', '.join('?' for _ in row)}) ON CONFLICT DO NOTHING",
+            list(row.values()),
+        )
+        return cursor.rowcount == 1
 
     def _request(self, row: Row) -> Row:
         row = {**row, **{k: json.loads(row[k]) for k in _JSON}}
@@ -80,9 +80,10 @@ class ApprovalStore:
 
     def for_user(self, team_id: str, user_id: str, limit: int = 5) -> list[Row]:
         """Pending requests this person may decide or made, newest first."""
+        approvers = self.db.json_values("r.approvers", "a")
         rows = self._rows(
-            "SELECT r.* FROM approval_requests r WHERE r.team_id = ? AND r.state = 'pending' "
-            "AND (r.requester = ? OR EXISTS (SELECT 1 FROM json_each(r.approvers) a "
+            "SELECT r.* FROM approval_requests r WHERE r.team_id = ? AND r.state = 'pending' "  # noqa: S608
+            f"AND (r.requester = ? OR EXISTS (SELECT 1 FROM {approvers} "
             "WHERE a.value = ?)) ORDER BY r.created_at DESC LIMIT ?",
             [team_id, user_id, user_id, limit],
         )
@@ -136,8 +137,8 @@ class ApprovalStore:
 
     def add_decision(self, request_id: str, user_id: str, *, approve: bool, reason: str) -> bool:
         cursor = self.db.execute(
-            "INSERT OR IGNORE INTO approval_decisions (request_id, user_id, decision, reason, at) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO approval_decisions (request_id, user_id, decision, reason, at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [request_id, user_id, "approve" if approve else "reject", reason or None, now_iso()],
         )
         return cursor.rowcount == 1
@@ -161,9 +162,10 @@ class ApprovalStore:
 
     def for_number(self, team_id: str, number: str) -> list[Row]:
         """Every request that names the invoice printed `number`, oldest first."""
+        numbers = self.db.json_values("r.invoice_numbers", "n")
         rows = self._rows(
-            "SELECT r.* FROM approval_requests r WHERE r.team_id = ? AND EXISTS "
-            "(SELECT 1 FROM json_each(r.invoice_numbers) n WHERE n.value = ?) "
+            "SELECT r.* FROM approval_requests r WHERE r.team_id = ? AND EXISTS "  # noqa: S608
+            f"(SELECT 1 FROM {numbers} WHERE n.value = ?) "
             "ORDER BY r.created_at",
             [team_id, number],
         )
@@ -185,8 +187,9 @@ class ApprovalStore:
 
     def add_message(self, request_id: str, user_id: str, channel: str, ts: str) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO approval_messages (request_id, user_id, channel, ts) "
-            "VALUES (?, ?, ?, ?)",
+            "INSERT INTO approval_messages (request_id, user_id, channel, ts) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (request_id, user_id) DO UPDATE SET "
+            "channel = excluded.channel, ts = excluded.ts",
             [request_id, user_id, channel, ts],
         )
 

@@ -51,18 +51,17 @@ LISTEN_BACKLOG = 2048
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Bring the database's tables up to this version, then exit: run it before starting
     a new version (`invoicebot run` migrates too, but a rollout should not wait on it)."""
-    from sqlite_utils import Database
-
+    from bot.engine import open_engine, shown
     from bot.store import migrate
 
-    path = args.database or os.environ.get("INVOICEBOT_DATABASE") or "invoicebot.sqlite"
-    db = Database(path)
+    database = args.database or os.environ.get("INVOICEBOT_DATABASE") or "invoicebot.sqlite"
+    db = open_engine(database)
     try:
-        db.execute("PRAGMA busy_timeout = 5000")
         applied = migrate(db)
     finally:
         db.close()
-    print(f"{path}: applied {', '.join(applied)}" if applied else f"{path}: up to date")
+    name = shown(database)
+    print(f"{name}: applied {', '.join(applied)}" if applied else f"{name}: up to date")
     return 0
 
 
@@ -171,7 +170,9 @@ def parser() -> argparse.ArgumentParser:
         "migrate", help="bring the database up to this version's tables, then exit"
     )
     migrate.add_argument(
-        "--database", help="the database (default: INVOICEBOT_DATABASE, else invoicebot.sqlite)"
+        "--database",
+        help="a sqlite path or a postgresql:// URL (default: INVOICEBOT_DATABASE, else "
+        "invoicebot.sqlite)",
     )
     migrate.set_defaults(func=cmd_migrate)
     key = sub.add_parser("secret-key", help="print a new INVOICEBOT_SECRET_KEY")

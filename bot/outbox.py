@@ -245,6 +245,9 @@ class OutboxSender:
                 continue  # another sender has it
             try:
                 ts, adopted = await self._call(item)
+            except asyncio.CancelledError:
+                self.store.outbox_release(item.id)  # the bot is stopping
+                raise
             except Exception as error:
                 if not isinstance(error, Retry | GiveUp):
                     log.exception("sending %s failed unexpectedly; will retry", item.key)

@@ -10,9 +10,14 @@ import asyncio
 import logging
 import time
 
+from bot.models import Payment
 from bot.settlement import IN_FLIGHT_LIMIT, Settlement
 
 log = logging.getLogger(__name__)
+
+CHECK_LEASE = 120.0
+"""Seconds a payment taken for a check is left to its process: longer than a provider
+call may take, so two processes never ask about it at once."""
 
 
 class Poller:
@@ -25,18 +30,23 @@ class Poller:
         """Check every payment that is due now; return how many were checked.
 
         Starts cut short long ago (by another process, or before a restart) are handed
-        over first, so they are asked about too.
+        over first, so they are asked about too. Each due payment is taken for this
+        process first (see `Store.claim_payments_to_check`).
         """
         self.settlement.reconcile_interrupted(started_before=time.time() - IN_FLIGHT_LIMIT)
-        due = self.settlement.store.payments_to_check(time.time())
+        due = self.settlement.store.claim_payments_to_check(time.time(), CHECK_LEASE)
 
-        async def one(payment_id: str) -> None:
-            async with self._slots:
-                payment = self.settlement.store.payment(payment_id)
-                if payment is not None:
-                    await self.settlement.check(payment)
+        async def one(taken: Payment) -> None:
+            try:
+                async with self._slots:
+                    payment = self.settlement.store.payment(taken.id)
+                    if payment is not None:
+                        await self.settlement.check(payment)
+            except asyncio.CancelledError:
+                self.settlement.store.release_check(taken, time.time())  # the bot is stopping
+                raise
 
-        await asyncio.gather(*(one(payment.id) for payment in due))
+        await asyncio.gather(*(one(payment) for payment in due))
         return len(due)
 
     async def run_forever(self) -> None:

@@ -11,8 +11,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlite_utils import Database
-
+from bot.engine import Engine
 from bot.store import Store, now_iso
 
 RUN_LEASE = 300.0
@@ -42,7 +41,7 @@ class Runs:
         self.store = store
 
     @property
-    def _db(self) -> Database:
+    def _db(self) -> Engine:
         return self.store.db
 
     def claim_run(self, schedule: str, team_id: str, period: str) -> bool:
@@ -51,8 +50,8 @@ class Runs:
         now = time.time()
         with self.store.transaction():
             inserted = self._db.execute(
-                "INSERT OR IGNORE INTO schedule_runs (schedule, team_id, period, claimed_at, "
-                "claimed_until) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO schedule_runs (schedule, team_id, period, claimed_at, "
+                "claimed_until) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [schedule, team_id, period, now_iso(), now + RUN_LEASE],
             )
             if inserted.rowcount == 1:
@@ -82,13 +81,20 @@ class Runs:
         )
 
     def release_run_claims(self) -> None:
-        """At start-up: a sqlite database is served by one process, so no claim is live."""
-        self._db.execute("UPDATE schedule_runs SET claimed_until = NULL WHERE done_at IS NULL")
+        """At start-up: a sqlite database is served by one process, so no claim is live.
+        On PostgreSQL another process may be doing a run now: its lease decides."""
+        if not self._db.shared:
+            self._db.execute("UPDATE schedule_runs SET claimed_until = NULL WHERE done_at IS NULL")
 
     def runs(self, schedule: str | None = None) -> list[dict[str, object]]:
         """Every run, oldest first: for tests and the operator's eyes."""
-        where, args = ("schedule = ?", [schedule]) if schedule else (None, [])
-        return list(self._db.table("schedule_runs").rows_where(where, args, order_by="claimed_at"))
+        where, args = ("WHERE schedule = ?", [schedule]) if schedule else ("", [])
+        cursor = self._db.execute(
+            f"SELECT * FROM schedule_runs {where} ORDER BY claimed_at",  # noqa: S608
+            args,
+        )
+        columns = [column[0] for column in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
     # reminders --------------------------------------------------------------------
 
@@ -105,13 +111,13 @@ class Runs:
         automatic: bool = False,
     ) -> int | None:
         """The new reminder's id, or None when this invoice already had one that day."""
-        cursor = self._db.execute(
-            "INSERT OR IGNORE INTO reminders (kind, team_id, provider, invoice_id, "
+        row = self._db.execute(
+            "INSERT INTO reminders (kind, team_id, provider, invoice_id, "
             "invoice_number, day, at, user_id, automatic, state) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'sending')",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'sending') ON CONFLICT DO NOTHING RETURNING id",
             [kind, team_id, provider, invoice_id, number, day, now_iso(), user_id, int(automatic)],
-        )
-        return int(cursor.lastrowid) if cursor.rowcount == 1 and cursor.lastrowid else None
+        ).fetchone()
+        return int(row[0]) if row else None
 
     def reminder_sent(self, reminder_id: int, state: str, sent_to: str | None = None) -> None:
         """`sent`, or `unknown` when the provider's answer was lost (it may have gone)."""
@@ -144,9 +150,12 @@ class Runs:
             if value is not None:
                 clauses.append(f"{column} = ?")
                 args.append(value)
-        rows = self._db.table("reminders").rows_where(
-            " AND ".join(clauses), args, order_by="at, id"
+        cursor = self._db.execute(
+            f"SELECT * FROM reminders WHERE {' AND '.join(clauses)} ORDER BY at, id",  # noqa: S608
+            args,
         )
+        columns = [column[0] for column in cursor.description]
+        rows = [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
         return [
             Reminder(
                 id=row["id"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -89,7 +90,10 @@ class Settings(BaseSettings):
         description="Channel id for paid confirmations (one workspace; with OAuth each "
         "workspace's admin picks its own).",
     )
-    database: Path = Path("invoicebot.sqlite")
+    database: str = Field(
+        default="invoicebot.sqlite",
+        description="A sqlite file, or postgresql://user@host/db for several processes.",
+    )
     host: str = "0.0.0.0"  # noqa: S104 - a server meant to be reached from Slack
     port: int = 3000
     payers: CommaList = frozenset()
@@ -182,6 +186,11 @@ class Settings(BaseSettings):
     def https(self) -> bool:
         """Payers reach us over https: cookies must be `Secure`."""
         return self.public_url.lower().startswith("https://")
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _database_path(cls, value: object) -> object:
+        return os.fspath(value) if isinstance(value, os.PathLike) else value
 
     @field_validator("notify_failures", mode="before")
     @classmethod

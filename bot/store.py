@@ -1,8 +1,9 @@
-"""Everything invoicebot remembers, in one sqlite file (WAL) through sqlite-utils.
+"""Everything invoicebot remembers: a sqlite file (WAL), or PostgreSQL (`bot.engine`).
 
 Calls are short and synchronous and run on the event loop thread. State changes are
-single compare-and-set UPDATE statements, atomic in sqlite, so a duplicate landing,
-a racing poller or a second process can never apply the same transition twice.
+single compare-and-set UPDATE statements, atomic on either engine (PostgreSQL's row lock
+makes a racing UPDATE wait and then test the state afresh), so a duplicate landing, a
+racing poller or a second process can never apply the same transition twice.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,20 +21,23 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from sqlite_utils import Database
 
 from bot.credentials import CredentialBox, SecretKeyError
+from bot.engine import Cursor, Engine, open_engine
 from bot.models import InvoiceAmount, Money, Payment, PaymentState
 
 SEALED = "sealed:"
 AUDIT_FLUSH_SECONDS = 0.5
 AUDIT_COLUMNS = ("at", "team_id", "user_id", "action", "subject", "detail")
 AUDIT_BATCH_LIMIT = 50_000  # written at once past this, to bound memory in a flood
+EVENT_MEMORY = 6 * 3600.0
+"""Seconds an event id is remembered: Slack retries a delivery three times within about
+an hour (at once, after a minute, after five), so a repeat never outlives this."""
 
-Migration = Callable[[Database], None]
+Migration = Callable[[Engine], None]
 
 
-def _m001_initial(db: Database) -> None:
+def _m001_initial(db: Engine) -> None:
     db.table("payments").create(
         {
             "id": str,
@@ -113,7 +116,7 @@ def _m001_initial(db: Database) -> None:
     )
 
 
-def _m002_settlements(db: Database) -> None:
+def _m002_settlements(db: Engine) -> None:
     """Attempts become evidence; the settlement of an invoice is a row of its own.
 
     `settled_invoices` has one row per (team, provider, invoice): its primary key is what
@@ -167,18 +170,18 @@ def _m002_settlements(db: Database) -> None:
         )
         for invoice_id in json.loads(invoice_ids):
             db.execute(
-                "INSERT OR IGNORE INTO settled_invoices VALUES (?, ?, ?, ?)",
+                "INSERT INTO settled_invoices VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [team_id, provider, invoice_id, payment_id],
             )
         db.execute("UPDATE payments SET settlement_id = ? WHERE id = ?", [payment_id, payment_id])
 
 
-def _m003_outbox_claims(db: Database) -> None:
+def _m003_outbox_claims(db: Engine) -> None:
     """A sender claims a row before calling Slack, so two senders never post it both."""
     db.table("outbox").add_column("claimed_until", float)
 
 
-def _m004_payment_details(db: Database) -> None:
+def _m004_payment_details(db: Engine) -> None:
     """What a finance person reads about a payment: the bank, the customer, each invoice
     with its amount and the credit notes netted off (JSON lists of number and amount)."""
     payments = db.table("payments")
@@ -186,14 +189,14 @@ def _m004_payment_details(db: Database) -> None:
         payments.add_column(column, str)
 
 
-def _m005_submissions(db: Database) -> None:
+def _m005_submissions(db: Engine) -> None:
     """Dialog submissions that act once (creating an invoice), keyed by the dialog."""
     db.table("submissions").create(
         {"key": str, "team_id": str, "user_id": str, "at": str}, pk="key"
     )
 
 
-def _m006_approvals(db: Database) -> None:
+def _m006_approvals(db: Engine) -> None:
     """Team settings (a small generic key/value table, reusable for any per-workspace
     choice), approval requests, each person's decision, and the messages to update."""
     db.table("team_settings").create(
@@ -248,7 +251,7 @@ def _m006_approvals(db: Database) -> None:
     )
 
 
-def _m007_schedules(db: Database) -> None:
+def _m007_schedules(db: Engine) -> None:
     """Scheduled runs and reminders, each under a unique key so that it happens once.
 
     A run is (schedule, team, period): claimed by compare-and-set before it works and
@@ -289,7 +292,7 @@ def _m007_schedules(db: Database) -> None:
     )
 
 
-def _m008_installations(db: Database) -> None:
+def _m008_installations(db: Engine) -> None:
     """Workspaces that installed by OAuth, OAuth states in flight, and who sends each
     queued Slack call.
 
@@ -322,6 +325,17 @@ def _m008_installations(db: Database) -> None:
     db.table("outbox").add_column("team_id", str)
 
 
+def _m009_slack_events(db: Engine) -> None:
+    """Slack's event ids seen lately, so that a delivery Slack repeats is handled once by
+    whichever process receives it first."""
+    db.table("slack_events_seen").create(
+        {"event_id": str, "team_id": str, "seen_at": float},
+        pk="event_id",
+        not_null={"seen_at"},
+    )
+    db.table("slack_events_seen").create_index(["seen_at"])
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_settlements", _m002_settlements),
@@ -331,24 +345,36 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("006_approvals", _m006_approvals),
     ("007_schedules", _m007_schedules),
     ("008_installations", _m008_installations),
+    ("009_slack_events", _m009_slack_events),
 ]
 
 
-def migrate(db: Database, migrations: list[tuple[str, Migration]] = MIGRATIONS) -> list[str]:
-    """Apply, in order, each migration this database has not seen; return their names."""
-    applied_table = db.table("_migrations")
-    if not applied_table.exists():
-        applied_table.create({"name": str, "applied_at": str}, pk="name")
-    seen = {row["name"] for row in applied_table.rows}
+def migrate(db: Engine, migrations: list[tuple[str, Migration]] = MIGRATIONS) -> list[str]:
+    """Apply, in order, each migration this database has not seen; return their names.
+
+    Each one runs in a claim of its own: processes starting together on one PostgreSQL
+    wait for each other, and the second finds the work done.
+    """
     applied = []
     for name, migration in migrations:
-        if name in seen:
-            continue
-        with db.atomic():
+        with db.claim():
+            table = db.table("_migrations")
+            if not table.exists():
+                table.create({"name": str, "applied_at": str}, pk="name")
+            if db.execute("SELECT 1 FROM _migrations WHERE name = ?", [name]).fetchone():
+                continue
             migration(db)
-            applied_table.insert({"name": name, "applied_at": now_iso()})
+            db.execute(
+                "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", [name, now_iso()]
+            )
         applied.append(name)
     return applied
+
+
+def applied_migrations(db: Engine) -> list[str]:
+    """The names of the migrations this database has seen, in the order applied."""
+    rows = db.execute("SELECT name FROM _migrations ORDER BY applied_at, name").fetchall()
+    return [str(row[0]) for row in rows]
 
 
 def now_iso() -> str:
@@ -379,19 +405,22 @@ class AuditEntry:
 
 
 class Store:
-    """The database, opened and migrated; one per process."""
+    """The database, opened and migrated; one per process.
 
-    def __init__(self, path: Path | str, box: CredentialBox | None = None) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = Database(self.path)
-        self.db.enable_wal()
-        self.db.execute("PRAGMA busy_timeout = 5000")
-        self.db.execute("PRAGMA foreign_keys = ON")
+    `database` is a sqlite path, or a `postgresql://` URL (see `bot.engine`).
+    """
+
+    def __init__(self, database: Path | str, box: CredentialBox | None = None) -> None:
+        self.db: Engine = open_engine(database)
         self.box = box
         self._audit_batch: list[dict[str, Any]] = []
-        self._audit_db: sqlite3.Connection | None = None  # the background flush's own connection
+        self._audit_db: Engine | None = None  # the background flush's own connection
         migrate(self.db)
+
+    @property
+    def shared(self) -> bool:
+        """True when other processes may be serving this database right now."""
+        return self.db.shared
 
     def close(self) -> None:
         self.flush_audit()
@@ -402,7 +431,7 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Everything inside commits together or not at all (nested: a savepoint)."""
-        with self.db.atomic():
+        with self.db.transaction():
             yield
 
     @contextmanager
@@ -410,18 +439,15 @@ class Store:
         """A transaction that takes the write lock before it reads.
 
         For read-then-write decisions (is this invoice settled? is a link live?) that
-        another process must not interleave with: sqlite's `BEGIN IMMEDIATE`, which a
-        PostgreSQL store would express as `SELECT … FOR UPDATE` on the same rows.
+        another process must not interleave with: sqlite's `BEGIN IMMEDIATE`; on
+        PostgreSQL one advisory lock that every claim takes, so the second process
+        waits and then reads what the first committed.
         """
-        if self.db.conn.in_transaction:
-            raise RuntimeError("claim() must not run inside another transaction")
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with self.db.claim():
             yield
-        except BaseException:
-            self.db.conn.rollback()
-            raise
-        self.db.execute("COMMIT")
+
+    def _rows(self, sql: str, parameters: list[Any] | tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        return _dicts(self.db.execute(sql, parameters))
 
     # payments ---------------------------------------------------------------------
 
@@ -433,7 +459,8 @@ class Store:
         token_expires_at: float,
         sealed_token: bytes | None = None,
     ) -> None:
-        self.db.table("payments").insert(
+        self._insert(
+            "payments",
             {
                 "id": payment.id,
                 "team_id": payment.team_id,
@@ -463,7 +490,19 @@ class Store:
                 "payer_name": payment.payer_name,
                 "lines": _amounts_json(payment.lines),
                 "credits": _amounts_json(payment.credits),
-            }
+            },
+        )
+
+    def _insert(self, table: str, row: dict[str, Any]) -> None:
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        self.db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(row.values()))  # noqa: S608 - names are ours
+
+    def _update(self, table: str, key: Any, fields: dict[str, Any]) -> None:
+        assignments = ", ".join(f"{column} = ?" for column in fields)
+        self.db.execute(
+            f"UPDATE {table} SET {assignments} WHERE id = ?",  # noqa: S608 - names are ours
+            [*fields.values(), key],
         )
 
     def _payment_row(self, column: str, value: str) -> dict[str, Any] | None:
@@ -501,7 +540,7 @@ class Store:
         """Fields that are not the state: provider reference, message ts, poll schedule."""
         if "state" in fields:
             raise ValueError("use compare_and_set_state to change a payment's state")
-        self.db.table("payments").update(payment_id, {**fields, "updated_at": now_iso()})
+        self._update("payments", payment_id, {**fields, "updated_at": now_iso()})
 
     def payments_to_check(self, now: float, limit: int = 50) -> list[Payment]:
         """Attempts whose outcome can still change and whose next check is due.
@@ -510,20 +549,39 @@ class Store:
         over; everything else live is asked about on its schedule, and so is a failure
         that was concluded from ambiguous evidence (it keeps a `next_check_at`).
         """
-        rows = self.db.table("payments").rows_where(
-            "(state IN ('link_issued', 'opened', 'unknown') OR (state = 'failed' AND "
-            "next_check_at IS NOT NULL)) AND next_check_at <= ?",
-            [now],
-            order_by="next_check_at",
-            limit=limit,
+        rows = self._rows(
+            f"SELECT * FROM payments WHERE {CHECK_DUE} ORDER BY next_check_at LIMIT ?",  # noqa: S608
+            [now, limit],
         )
         return [self._payment(row) for row in rows]
+
+    def claim_payments_to_check(self, now: float, lease: float, limit: int = 50) -> list[Payment]:
+        """`payments_to_check`, each taken for `lease` seconds by moving its next check
+        on: processes polling one database ask the provider about a payment once, and
+        one that dies mid-check leaves it to the others when the lease ends."""
+        skip_locked = " FOR UPDATE SKIP LOCKED" if self.db.shared else ""
+        with self.transaction():
+            rows = self._rows(
+                "UPDATE payments SET next_check_at = ? WHERE id IN (SELECT id FROM payments "  # noqa: S608
+                f"WHERE {CHECK_DUE} ORDER BY next_check_at LIMIT ?{skip_locked}) RETURNING *",
+                [now + lease, now, limit],
+            )
+        return sorted((self._payment(row) for row in rows), key=lambda p: p.next_check_at or 0)
+
+    def release_check(self, payment: Payment, now: float) -> None:
+        """A payment taken by `claim_payments_to_check` whose check a stop cut short is
+        due again at once, unless something else changed its schedule meanwhile."""
+        self.db.execute(
+            "UPDATE payments SET next_check_at = ? WHERE id = ? AND next_check_at = ?",
+            [now, payment.id, payment.next_check_at],
+        )
 
     def interrupted(self, started_before: float) -> list[Payment]:
         """Attempts still CREATED that began before `started_before`: their start was
         cut short (a crash, a kill) and nobody is waiting for its answer any more."""
-        rows = self.db.table("payments").rows_where(
-            "state = 'created' AND created_ts < ?", [started_before], order_by="created_ts"
+        rows = self._rows(
+            "SELECT * FROM payments WHERE state = 'created' AND created_ts < ? ORDER BY created_ts",
+            [started_before],
         )
         return [self._payment(row) for row in rows]
 
@@ -537,20 +595,24 @@ class Store:
 
     def settlement_of(self, team_id: str, provider: str, invoice_ids: list[str]) -> str | None:
         """The settlement that already covers any of these invoices, if one does."""
+        if not invoice_ids:
+            return None
         row = self.db.execute(
-            "SELECT settlement_id FROM settled_invoices WHERE team_id = ? AND provider = ? "
-            "AND invoice_id IN (SELECT value FROM json_each(?)) LIMIT 1",
-            [team_id, provider, json.dumps(invoice_ids)],
+            "SELECT settlement_id FROM settled_invoices WHERE team_id = ? AND provider = ? "  # noqa: S608
+            f"AND invoice_id IN ({_marks(invoice_ids)}) LIMIT 1",
+            [team_id, provider, *invoice_ids],
         ).fetchone()
         return str(row[0]) if row else None
 
     def settled_dates(self, team_id: str, provider: str, invoice_ids: list[str]) -> dict[str, str]:
         """When each of these invoices was settled through the bot (ISO time), by invoice id."""
+        if not invoice_ids:
+            return {}
         rows = self.db.execute(
-            "SELECT si.invoice_id, s.settled_at FROM settled_invoices si JOIN settlements s "
+            "SELECT si.invoice_id, s.settled_at FROM settled_invoices si JOIN settlements s "  # noqa: S608
             "ON s.id = si.settlement_id WHERE si.team_id = ? AND si.provider = ? "
-            "AND si.invoice_id IN (SELECT value FROM json_each(?))",
-            [team_id, provider, json.dumps(invoice_ids)],
+            f"AND si.invoice_id IN ({_marks(invoice_ids)})",
+            [team_id, provider, *invoice_ids],
         ).fetchall()
         return {str(invoice_id): str(settled_at) for invoice_id, settled_at in rows}
 
@@ -575,7 +637,7 @@ class Store:
                 settled_at,
             ],
         )
-        self.db.conn.executemany(
+        self.db.executemany(
             "INSERT INTO settled_invoices (team_id, provider, invoice_id, settlement_id) "
             "VALUES (?, ?, ?, ?)",
             [(payment.team_id, payment.provider, i, settlement_id) for i in payment.invoice_ids],
@@ -583,7 +645,7 @@ class Store:
 
     def settlements(self) -> list[dict[str, Any]]:
         """Every settlement, oldest first: for tests and the operator's eyes."""
-        return list(self.db.table("settlements").rows_where(order_by="settled_at, id"))
+        return self._rows("SELECT * FROM settlements ORDER BY settled_at, id")
 
     def recent_settlements(self, team_id: str, limit: int = 10) -> list[tuple[datetime, Payment]]:
         """The team's latest settlements, newest first: when, and the attempt credited
@@ -626,62 +688,72 @@ class Store:
     def audit_between(self, team_id: str, start: datetime, end: datetime) -> list[AuditEntry]:
         """The team's audit entries from `start` up to (not including) `end`, oldest first."""
         self.flush_audit()
-        rows = self.db.table("audit").rows_where(
-            "team_id = ? AND at >= ? AND at < ?",
+        rows = self._rows(
+            "SELECT * FROM audit WHERE team_id = ? AND at >= ? AND at < ? ORDER BY id",
             [team_id, _utc_iso(start), _utc_iso(end)],
-            order_by="id",
         )
         return [_audit_entry(row) for row in rows]
 
     def payments_for_number(self, team_id: str, number: str) -> list[Payment]:
         """Payments that include an invoice printed with `number`, oldest first."""
-        cursor = self.db.execute(
-            "SELECT DISTINCT p.* FROM payments p, json_each(p.invoice_numbers) j "
-            "WHERE p.team_id = ? AND j.value = ? ORDER BY p.created_ts",
+        numbers = self.db.json_values("p.invoice_numbers", "j")
+        rows = self._rows(
+            f"SELECT p.* FROM payments p WHERE p.team_id = ? AND EXISTS (SELECT 1 FROM {numbers} "  # noqa: S608
+            "WHERE j.value = ?) ORDER BY p.created_ts",
             [team_id, number],
         )
-        columns = [c[0] for c in cursor.description]
-        return [self._payment(dict(zip(columns, row, strict=True))) for row in cursor.fetchall()]
+        return [self._payment(row) for row in rows]
 
     def audit_about(self, team_id: str, subjects: list[str]) -> list[AuditEntry]:
         """The team's audit entries whose subject is one of `subjects`, oldest first."""
         self.flush_audit()
-        rows = self.db.execute(
-            "SELECT * FROM audit WHERE team_id = ? AND subject IN "
-            "(SELECT value FROM json_each(?)) ORDER BY id",
-            [team_id, json.dumps(subjects)],
+        if not subjects:
+            return []
+        rows = self._rows(
+            f"SELECT * FROM audit WHERE team_id = ? AND subject IN ({_marks(subjects)}) "  # noqa: S608
+            "ORDER BY id",
+            [team_id, *subjects],
         )
-        columns = [c[0] for c in rows.description]
-        return [_audit_entry(dict(zip(columns, row, strict=True))) for row in rows.fetchall()]
+        return [_audit_entry(row) for row in rows]
 
     def payments_for_invoices(
         self, team_id: str, provider: str, invoice_ids: list[str]
     ) -> list[Payment]:
         """Payments that include any of these invoices, newest first."""
-        cursor = self.db.execute(
-            "SELECT DISTINCT p.* FROM payments p, json_each(p.invoice_ids) j "
-            "WHERE p.team_id = ? AND p.provider = ? AND j.value IN "
-            "(SELECT value FROM json_each(?)) ORDER BY p.created_at DESC",
-            [team_id, provider, json.dumps(invoice_ids)],
+        if not invoice_ids:
+            return []
+        values = self.db.json_values("p.invoice_ids", "j")
+        rows = self._rows(
+            "SELECT p.* FROM payments p WHERE p.team_id = ? AND p.provider = ? AND EXISTS "  # noqa: S608
+            f"(SELECT 1 FROM {values} WHERE j.value IN ({_marks(invoice_ids)})) "
+            "ORDER BY p.created_at DESC",
+            [team_id, provider, *invoice_ids],
         )
-        columns = [c[0] for c in cursor.description]
-        return [self._payment(dict(zip(columns, row, strict=True))) for row in cursor.fetchall()]
+        return [self._payment(row) for row in rows]
 
     def token_expiry(self, payment_id: str) -> float:
-        return float(self.db.table("payments").get(payment_id)["token_expires_at"])
+        row = self.db.execute(
+            "SELECT token_expires_at FROM payments WHERE id = ?", [payment_id]
+        ).fetchone()
+        if row is None:
+            raise KeyError(payment_id)
+        return float(row[0])
 
     def recent_payments(self, team_id: str, user_id: str, limit: int = 10) -> list[Payment]:
-        rows = self.db.table("payments").rows_where(
-            "team_id = ? AND user_id = ?",
-            [team_id, user_id],
-            order_by="created_at desc",
-            limit=limit,
+        rows = self._rows(
+            "SELECT * FROM payments WHERE team_id = ? AND user_id = ? "
+            "ORDER BY created_at DESC LIMIT ?",
+            [team_id, user_id, limit],
         )
         return [self._payment(row) for row in rows]
 
     def payment_schedule(self, payment_id: str) -> tuple[float | None, int]:
-        row = self.db.table("payments").get(payment_id)
-        return row["next_check_at"], row["check_attempts"] or 0
+        row = self.db.execute(
+            "SELECT next_check_at, check_attempts FROM payments WHERE id = ?", [payment_id]
+        ).fetchone()
+        if row is None:
+            raise KeyError(payment_id)
+        return row[0], row[1] or 0
 
     # outbox -----------------------------------------------------------------------
 
@@ -691,17 +763,16 @@ class Store:
         """Queue a Slack call, sent with `team_id`'s bot token; a second call with the
         same key is ignored."""
         self.db.execute(
-            "INSERT OR IGNORE INTO outbox (key, method, args, created_at, attempts, "
-            "next_attempt_at, team_id) VALUES (?, ?, ?, ?, 0, ?, ?)",
+            "INSERT INTO outbox (key, method, args, created_at, attempts, next_attempt_at, "
+            "team_id) VALUES (?, ?, ?, ?, 0, ?, ?) ON CONFLICT DO NOTHING",
             [key, method, json.dumps(self._sealed_args(args)), now_iso(), time.time(), team_id],
         )
 
     def due_outbox(self, now: float, limit: int = 20) -> list[OutboxItem]:
-        rows = self.db.table("outbox").rows_where(
-            "sent_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= ?",
-            [now],
-            order_by="id",
-            limit=limit,
+        rows = self._rows(
+            "SELECT * FROM outbox WHERE sent_at IS NULL AND gave_up_at IS NULL "
+            "AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+            [now, limit],
         )
         return [
             OutboxItem(
@@ -717,7 +788,8 @@ class Store:
         ]
 
     def outbox_sent(self, item_id: int, ts: str | None = None, *, adopted: bool = False) -> None:
-        self.db.table("outbox").update(
+        self._update(
+            "outbox",
             item_id,
             {"sent_at": now_iso(), "last_error": None, "ts": ts, "adopted": int(adopted)},
         )
@@ -731,10 +803,19 @@ class Store:
         )
         return cursor.rowcount == 1
 
+    def outbox_release(self, item_id: int) -> None:
+        """A stop cut the call short: any sender may take the row now (a marked post's
+        `attempted_at` still makes it look for what the call may have done)."""
+        self.db.execute(
+            "UPDATE outbox SET claimed_until = NULL WHERE id = ? AND sent_at IS NULL", [item_id]
+        )
+
     def release_outbox_claims(self) -> None:
-        """At start-up: claims held by a process that died are free again (a sqlite
-        database is served by one process, so none can still be working)."""
-        self.db.execute("UPDATE outbox SET claimed_until = NULL WHERE sent_at IS NULL")
+        """At start-up: claims held by a process that died are free again. Only where
+        one process serves the database (sqlite): on PostgreSQL another process may be
+        sending right now, and a dead one's claims end with their lease."""
+        if not self.db.shared:
+            self.db.execute("UPDATE outbox SET claimed_until = NULL WHERE sent_at IS NULL")
 
     def outbox_attempting(self, item_id: int, now: float) -> None:
         """Written (and committed) before a call whose answer may be lost: from here on a
@@ -757,8 +838,10 @@ class Store:
 
     def outbox_give_up(self, item_id: int, error: str) -> None:
         """Slack refused for good (bad channel, invalid blocks): keep the row, stop trying."""
-        self.db.table("outbox").update(
-            item_id, {"gave_up_at": now_iso(), "last_error": error, "next_attempt_at": None}
+        self._update(
+            "outbox",
+            item_id,
+            {"gave_up_at": now_iso(), "last_error": error, "next_attempt_at": None},
         )
 
     def outbox_retry(self, item_id: int, error: str, next_attempt_at: float) -> None:
@@ -769,11 +852,14 @@ class Store:
         )
 
     def outbox_pending(self) -> int:
-        return self.db.table("outbox").count_where("sent_at IS NULL AND gave_up_at IS NULL")
+        row = self.db.execute(
+            "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND gave_up_at IS NULL"
+        ).fetchone()
+        return int(row[0])
 
     def outbox_items(self) -> list[dict[str, Any]]:
         """Every row, oldest first: for tests and the operator's eyes."""
-        return list(self.db.table("outbox").rows_where(order_by="id"))
+        return self._rows("SELECT * FROM outbox ORDER BY id")
 
     # audit ------------------------------------------------------------------------
 
@@ -782,8 +868,21 @@ class Store:
         twice (a double click, a retried request) acts once."""
         with self.transaction():
             cursor = self.db.execute(
-                "INSERT OR IGNORE INTO submissions (key, team_id, user_id, at) VALUES (?, ?, ?, ?)",
+                "INSERT INTO submissions (key, team_id, user_id, at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
                 [key, team_id, user_id, now_iso()],
+            )
+            return cursor.rowcount == 1
+
+    def first_delivery(self, event_id: str, team_id: str | None, now: float) -> bool:
+        """True the first time Slack delivers event `event_id`, False for a repeat within
+        `EVENT_MEMORY`; ids older than that are forgotten as new ones arrive."""
+        with self.transaction():
+            self.db.execute("DELETE FROM slack_events_seen WHERE seen_at < ?", [now - EVENT_MEMORY])
+            cursor = self.db.execute(
+                "INSERT INTO slack_events_seen (event_id, team_id, seen_at) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                [event_id, team_id, now],
             )
             return cursor.rowcount == 1
 
@@ -819,8 +918,7 @@ class Store:
     def flush_audit(self) -> None:
         """Write the batched audit entries, oldest first, in one transaction."""
         if self._audit_batch:
-            with self.db.atomic():
-                _insert_audit(self.db.conn, self._audit_batch)  # kept if this fails
+            _insert_audit(self.db, self._audit_batch)  # kept if this fails
             self._audit_batch = []
 
     async def flush_audit_in_background(self) -> None:
@@ -837,14 +935,12 @@ class Store:
 
     def _write_audit(self, rows: list[dict[str, Any]]) -> None:
         if self._audit_db is None:
-            self._audit_db = sqlite3.connect(self.path, check_same_thread=False)
-            self._audit_db.execute("PRAGMA busy_timeout = 5000")
-        with self._audit_db:
-            _insert_audit(self._audit_db, rows)
+            self._audit_db = self.db.another()
+        _insert_audit(self._audit_db, rows)
 
     def audit_log(self, limit: int = 100) -> list[AuditEntry]:
         self.flush_audit()
-        rows = self.db.table("audit").rows_where(order_by="id desc", limit=limit)
+        rows = self._rows("SELECT * FROM audit ORDER BY id DESC LIMIT ?", [limit])
         return [_audit_entry(row) for row in rows]
 
     # provider connections ---------------------------------------------------------
@@ -897,30 +993,26 @@ class Store:
     def save_connection(
         self, team_id: str, provider: str, credentials: BaseModel, *, connected_by: str
     ) -> None:
-        self.db.table("connections").upsert(
-            {
-                "team_id": team_id,
-                "provider": provider,
-                "sealed": self._box().seal(credentials),
-                "connected_by": connected_by,
-                "connected_at": now_iso(),
-            },
-            pk=("team_id", "provider"),
+        self.db.execute(
+            "INSERT INTO connections (team_id, provider, sealed, connected_by, connected_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (team_id, provider) DO UPDATE SET "
+            "sealed = excluded.sealed, connected_by = excluded.connected_by, "
+            "connected_at = excluded.connected_at",
+            [team_id, provider, self._box().seal(credentials), connected_by, now_iso()],
         )
 
     def connection(self, team_id: str, provider: str, model: type[BaseModel]) -> BaseModel | None:
-        rows = list(
-            self.db.table("connections").rows_where(
-                "team_id = ? AND provider = ?", [team_id, provider]
-            )
-        )
-        return self._box().open(rows[0]["sealed"], model) if rows else None
+        row = self.db.execute(
+            "SELECT sealed FROM connections WHERE team_id = ? AND provider = ?",
+            [team_id, provider],
+        ).fetchone()
+        return self._box().open(bytes(row[0]), model) if row else None
 
     def connected_providers(self, team_id: str) -> list[str]:
-        rows = self.db.table("connections").rows_where(
-            "team_id = ?", [team_id], order_by="provider"
-        )
-        return [row["provider"] for row in rows]
+        rows = self.db.execute(
+            "SELECT provider FROM connections WHERE team_id = ? ORDER BY provider", [team_id]
+        ).fetchall()
+        return [str(row[0]) for row in rows]
 
     def remove_connection(self, team_id: str, provider: str) -> bool:
         cursor = self.db.execute(
@@ -936,13 +1028,30 @@ class Store:
         return names
 
 
-def _insert_audit(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
-    """Plain executemany: the loop over rows runs in C, so it barely holds the GIL."""
-    conn.executemany(
+def _insert_audit(db: Engine, rows: list[dict[str, Any]]) -> None:
+    """In one transaction; on sqlite the loop over rows runs in C and barely holds the GIL."""
+    db.executemany(
         "INSERT INTO audit (at, team_id, user_id, action, subject, detail) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         [tuple(row[column] for column in AUDIT_COLUMNS) for row in rows],
     )
+
+
+CHECK_DUE = (
+    "(state IN ('link_issued', 'opened', 'unknown') OR (state = 'failed' AND "
+    "next_check_at IS NOT NULL)) AND next_check_at <= ?"
+)
+"""Attempts whose outcome can still change and whose next check is due (one `?`: now)."""
+
+
+def _marks(values: list[str]) -> str:
+    """`?, ?, ?` for an IN list: both engines plan it well, and no JSON is parsed."""
+    return ", ".join("?" for _ in values)
+
+
+def _dicts(cursor: Cursor) -> list[dict[str, Any]]:
+    columns = [column[0] for column in cursor.description]
+    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _utc_iso(moment: datetime) -> str:

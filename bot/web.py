@@ -39,7 +39,7 @@ from bot.plugins import providers
 from bot.poller import Poller
 from bot.scheduler import Scheduler
 from bot.settings import Settings
-from bot.settlement import Settlement
+from bot.settlement import IN_FLIGHT_LIMIT, Settlement
 from bot.slack import approvals as slack_approvals
 from bot.slack import intake
 from bot.slack.app import OAuth, make_bolt_app, make_web_client
@@ -159,7 +159,11 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         wake=sender.wake.set,
     )
     svc.runs.release_run_claims()
-    settlement.reconcile_interrupted(started_before=time.time())
+    # Alone on a sqlite file, every start still CREATED was cut short by our own end; on
+    # a shared database another process may be making one now.
+    settlement.reconcile_interrupted(
+        started_before=time.time() - (IN_FLIGHT_LIMIT if store.shared else 0.0)
+    )
     store.release_outbox_claims()
     app[STORE], app[HTTP], app[SERVICES], app[POLLER], app[OUTBOX] = (
         store,
@@ -216,6 +220,10 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
     except intake.Malformed as problem:
         log.warning("refused a signed Slack request that is malformed: %s", problem)
         return web.json_response({"error": "malformed request"}, status=400)
+    event = intake.delivery(body)
+    if event is not None and not request.app[STORE].first_delivery(*event, time.time()):
+        log.info("Slack delivered event %s again; it was handled already", event[0])
+        return web.Response(status=200)
     bolt = request.app[BOLT]
     with request.app[SERVICES].acks.acking():
         response = await bolt.async_dispatch(await to_bolt_request(request))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import itertools
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from bot.credentials import generate_key
 from bot.plugins import make_plugin_manager
 from bot.settings import Settings
 from bot.web import create_app
+from tests import postgres
 from tests.fake_slack import BOT_TOKEN, FakeSlack
 
 QUIET_SCHEDULES = {"digest": "off", "due_reminder_days": 0}
@@ -18,6 +20,44 @@ QUIET_SCHEDULES = {"digest": "off", "due_reminder_days": 0}
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
+
+
+ENGINES = ["sqlite", "postgresql"]
+_schemas = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """One throwaway PostgreSQL cluster for the whole run; skipped where none is installed."""
+    bin_dir = postgres.binaries()
+    if bin_dir is None:
+        pytest.skip(
+            "PostgreSQL is not installed (no initdb/pg_ctl on PATH or in "
+            "/usr/lib/postgresql/*/bin); `apt-get install postgresql` runs these cases"
+        )
+    with postgres.cluster(bin_dir) as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A database of this test's own: a fresh schema, named in the URL's search_path."""
+    import psycopg
+
+    schema = f"t{next(_schemas)}"
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+    yield f"{postgres_server}?options=-csearch_path%3D{schema}"
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=ENGINES)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The bot's database on each engine: a sqlite file, then a PostgreSQL schema."""
+    if request.param == "sqlite":
+        return str(tmp_path / "db.sqlite")
+    return str(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture

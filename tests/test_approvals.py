@@ -87,8 +87,9 @@ def test_the_environment_seed_is_checked_at_start_up(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def approvals(tmp_path: Path) -> Approvals:
-    return Approvals(Store(tmp_path / "a.sqlite"), Policy.parse(DEMO, hours=1))
+def approvals(database: str) -> Approvals:
+    """On sqlite and on PostgreSQL."""
+    return Approvals(Store(database), Policy.parse(DEMO, hours=1))
 
 
 def ask(approvals: Approvals, amount: str, needed: int = 1, **kw: object) -> str:
@@ -178,8 +179,8 @@ def test_a_click_on_an_expired_request_expires_it(approvals: Approvals) -> None:
     assert outcome is Outcome.EXPIRED and request is not None and request.state is State.EXPIRED
 
 
-def test_two_processes_deciding_at_once_count_one_decision(tmp_path: Path) -> None:
-    path = tmp_path / "shared.sqlite"
+def test_two_processes_deciding_at_once_count_one_decision(database: str) -> None:
+    path = database
     first = Approvals(Store(path), Policy.parse(DEMO))
     request_id = ask(first, "700.00")
     outcomes: list[Outcome] = []

@@ -10,7 +10,6 @@ import asyncio
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,14 +25,16 @@ from bot.store import Store
 from bot.workspaces import InstalledWorkspaces
 from slack_emulator import OAUTH, OAuthServer, create_app
 from tests.emulator.test_oauth import APP
+from tests.postgres import stored_bytes
 
 KEY = generate_key()
 
 
 @pytest.fixture
-def stores(tmp_path: Path) -> Iterator[tuple[Store, Store]]:
-    first = Store(tmp_path / "bot.sqlite", CredentialBox(KEY))
-    second = Store(tmp_path / "bot.sqlite", CredentialBox(KEY))
+def stores(database: str) -> Iterator[tuple[Store, Store]]:
+    """Two processes' stores on one database, sqlite or PostgreSQL."""
+    first = Store(database, CredentialBox(KEY))
+    second = Store(database, CredentialBox(KEY))
     try:
         yield first, second
     finally:
@@ -62,9 +63,7 @@ def installation(token: str, refresh: str, expires_at: int) -> Installation:
     )  # fmt: skip
 
 
-async def test_tokens_are_sealed_at_rest_and_found_again(
-    stores: tuple[Store, Store], tmp_path: Path
-) -> None:
+async def test_tokens_are_sealed_at_rest_and_found_again(stores: tuple[Store, Store]) -> None:
     first, second = stores
     await Installations(first).async_save(installation("xoxe.xoxb-1-secret", "xoxe-1-r", 2**31))
     found = await Installations(second).async_find_installation(
@@ -73,13 +72,9 @@ async def test_tokens_are_sealed_at_rest_and_found_again(
     assert found is not None and found.bot_token == "xoxe.xoxb-1-secret"
     assert found.bot_refresh_token == "xoxe-1-r" and found.user_id == "U0ADMIN"
     assert found.bot_token_expires_at == 2**31
-    first.close(), second.close()
-    raw = _database_bytes(tmp_path)
+    first.flush_audit()
+    raw = stored_bytes(first)
     assert b"xoxe.xoxb-1-secret" not in raw and b"xoxe-1-r" not in raw
-
-
-def _database_bytes(folder: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in folder.iterdir() if p.name.startswith("bot.sqlite"))
 
 
 async def test_deleting_forgets_the_workspace(stores: tuple[Store, Store]) -> None:
@@ -143,11 +138,11 @@ asyncio.run(main(*sys.argv[1:]))
 
 
 async def test_separate_processes_refresh_once(
-    stores: tuple[Store, Store], slack: tuple[OAuthServer, str]
+    stores: tuple[Store, Store], slack: tuple[OAuthServer, str], database: str
 ) -> None:
     oauth, api_url = slack
     answer = await _installed(oauth, stores[0], expires_at=int(time.time()) + 60)
-    args = [str(stores[0].path), KEY, api_url, APP.client_id, APP.client_secret]
+    args = [database, KEY, api_url, APP.client_id, APP.client_secret]
     processes = [
         await asyncio.create_subprocess_exec(
             sys.executable, "-c", PROCESS, *args, stdout=asyncio.subprocess.PIPE

@@ -127,5 +127,5 @@ def test_tokens_are_unguessable_and_only_their_hash_is_stored(payments: Payments
     tokens = {payments.record(draft())[1] for _ in range(50)}
     assert len(tokens) == 50
     assert all(len(token) >= 40 for token in tokens)
-    stored = {row["token_hash"] for row in payments.store.db["payments"].rows}
+    stored = {row[0] for row in payments.store.db.execute("SELECT token_hash FROM payments")}
     assert not tokens & stored

@@ -189,16 +189,18 @@ def test_run_loads_no_development_tool(tmp_path: Path) -> None:
     assert result.stdout.strip() == "[]"
 
 
-def test_migrate_brings_a_database_up_to_date_and_says_so(tmp_path: Path) -> None:
-    database = tmp_path / "bot.sqlite"
-    command = [sys.executable, "-m", "bot.cli", "migrate", "--database", str(database)]
+def test_migrate_brings_a_database_up_to_date_and_says_so(database: str) -> None:
+    """On sqlite and on PostgreSQL, whose URL's password is never printed."""
+    database = database.replace("invoicebot@", "invoicebot:db-password-1@")
+    command = [sys.executable, "-m", "bot.cli", "migrate", "--database", database]
     first = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     assert first.returncode == 0 and "applied 001_initial" in first.stdout, first.stderr
+    assert "db-password-1" not in first.stdout + first.stderr
     again = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     assert again.returncode == 0 and again.stdout.strip().endswith("up to date")
-    from bot.store import MIGRATIONS, Store
+    from bot.store import MIGRATIONS, Store, applied_migrations
 
     store = Store(database)  # a migrated database opens with nothing left to do
-    applied = {row["name"] for row in store.db.table("_migrations").rows}
+    applied = set(applied_migrations(store.db))
     store.close()
     assert applied == {name for name, _ in MIGRATIONS}

@@ -1,19 +1,23 @@
 """One settlement per invoice: which attempt the provider's evidence credits, and what
-becomes of the others. Outcomes are fed in as a provider would report them."""
+becomes of the others. Outcomes are fed in as a provider would report them. Every test
+runs on sqlite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from bot import hookimpl
 from bot.credentials import CredentialBox, generate_key
+from bot.engine import open_engine
 from bot.models import (
     Captured,
     Emailed,
@@ -53,8 +57,8 @@ class Recorder:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    store = Store(tmp_path / "db.sqlite", CredentialBox(generate_key()))
+def store(database: str) -> Iterator[Store]:
+    store = Store(database, CredentialBox(generate_key()))
     yield store
     store.close()
 
@@ -108,7 +112,11 @@ def attempt(
     if opened_minutes_ago is not None:
         opened = datetime.now(UTC) - timedelta(minutes=opened_minutes_ago)
         fields["opened_at"] = opened.isoformat(timespec="seconds")
-    settlement.store.db["payments"].update(payment.id, fields)
+    assignments = ", ".join(f"{column} = ?" for column in fields)
+    settlement.store.db.execute(
+        f"UPDATE payments SET {assignments} WHERE id = ?",  # noqa: S608
+        [*fields.values(), payment.id],
+    )
     found = settlement.store.payment(payment.id)
     assert found is not None
     return found
@@ -213,7 +221,7 @@ def test_the_database_refuses_a_second_settlement_of_an_invoice(
     b = attempt(settlement, S.OPENED, opened_minutes_ago=2)
     store = settlement.store
     store.add_settlement("s1", a, evidence="invoice", settled_at="2026-12-02T00:00:00+00:00")
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)):
         store.add_settlement("s2", b, evidence="invoice", settled_at="2026-12-02T00:00:00+00:00")
 
 
@@ -296,30 +304,30 @@ def test_a_captured_charge_is_credited_over_an_older_open_link(
     assert recorder.confirmed == [(card.id, [link.id])]
 
 
-def test_a_database_paid_before_settlements_existed_is_carried_over(tmp_path: Path) -> None:
+def test_a_database_paid_before_settlements_existed_is_carried_over(database: str) -> None:
     """The migration turns each paid payment into its settlement, so nothing repeats."""
-    path = tmp_path / "old.sqlite"
-    from sqlite_utils import Database
-
-    db = Database(path)
+    db = open_engine(database)
     migrate(db, MIGRATIONS[:1])
-    db["payments"].insert(
-        {
-            "id": "p1",
-            "team_id": "T1",
-            "provider": "i3d",
-            "invoice_ids": '["1001"]',
-            "invoice_numbers": '["INV-1001"]',
-            "amount": "1.00",
-            "currency": "EUR",
-            "state": "paid",
-            "created_at": "2026-01-01T00:00:00+00:00",
-            "token_expires_at": 1.0,
-            "paid_at": "2026-01-01T00:05:00+00:00",
-        }
+    db.execute(
+        "INSERT INTO payments (id, team_id, provider, invoice_ids, invoice_numbers, amount, "
+        "currency, state, created_at, token_expires_at, paid_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            "p1",
+            "T1",
+            "i3d",
+            '["1001"]',
+            '["INV-1001"]',
+            "1.00",
+            "EUR",
+            "paid",
+            "2026-01-01T00:00:00+00:00",
+            1.0,
+            "2026-01-01T00:05:00+00:00",
+        ],
     )
     db.close()
-    store = Store(path)
+    store = Store(database)
     try:
         assert store.settlement_of("T1", "i3d", ["1001"]) == "p1"
     finally:
@@ -399,3 +407,28 @@ def test_a_plugin_taking_fewer_arguments_still_hears_of_the_settlement(
     finally:
         pm.unregister(name="terse")
     assert heard == [a.id]
+
+
+def test_processes_settling_one_invoice_at_once_settle_it_once(
+    database: str, settlement: Settlement, recorder: Recorder
+) -> None:
+    """Two bot processes hear "paid" for the same invoice at the same moment (one from the
+    landing, one from its poller): the write lock makes the second see the first's work."""
+    a = attempt(settlement, S.OPENED, opened_minutes_ago=1)
+    start = threading.Barrier(2)
+
+    def settle(_: int) -> Payment | None:
+        store = Store(database, settlement.store.box)
+        other = Settlement(Payments(store, settlement.payments.pm), connections=None)  # type: ignore[arg-type]
+        try:
+            start.wait()
+            return other.settle(a, PAID)
+        finally:
+            store.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(settle, range(2)))
+    assert sorted(result is None for result in results) == [False, True]
+    assert len(settlement.store.settlements()) == 1
+    assert len(recorder.confirmed) == 1
+    assert settlement.store.outbox_pending() == 1

@@ -1,18 +1,24 @@
-"""The database: migrations on an existing file, outbox idempotence, audit, credentials."""
+"""The database, on sqlite and on PostgreSQL: migrations on an existing database, outbox
+idempotence, audit, credentials, and claims shared by several processes."""
 
 from __future__ import annotations
 
-import sqlite3
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from pydantic import BaseModel, SecretStr
-from sqlite_utils import Database
 
 from bot.credentials import CredentialBox, SecretKeyError, generate_key
-from bot.models import Money, Payment
-from bot.store import MIGRATIONS, Store, migrate
+from bot.engine import Engine, open_engine
+from bot.models import Money, Payment, PaymentState
+from bot.store import EVENT_MEMORY, MIGRATIONS, Store, applied_migrations, migrate
+
+T = TypeVar("T")
 
 
 class Creds(BaseModel):
@@ -20,55 +26,64 @@ class Creds(BaseModel):
     base_url: str = "https://api.example.test"
 
 
-def test_a_new_database_is_in_wal_mode_with_every_migration(tmp_path: Path) -> None:
+def test_a_new_sqlite_database_is_in_wal_mode_with_every_migration(tmp_path: Path) -> None:
     store = Store(tmp_path / "new.sqlite")
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    applied = [row["name"] for row in store.db["_migrations"].rows]
-    assert applied == [name for name, _ in MIGRATIONS]
+    assert applied_migrations(store.db) == [name for name, _ in MIGRATIONS]
     store.close()
 
 
-def test_migrations_upgrade_an_existing_database_and_keep_its_data(tmp_path: Path) -> None:
-    path = tmp_path / "old.sqlite"
-    store = Store(path)
+def test_a_new_database_has_every_migration(database: str) -> None:
+    store = Store(database)
+    assert applied_migrations(store.db) == [name for name, _ in MIGRATIONS]
+    store.close()
+
+
+def _columns(db: Engine, table: str) -> list[str]:
+    return [column[0] for column in db.execute(f"SELECT * FROM {table} LIMIT 0").description]  # noqa: S608
+
+
+def test_migrations_upgrade_an_existing_database_and_keep_its_data(database: str) -> None:
+    store = Store(database)
     store.audit("connect", team_id="T1", user_id="U1", subject="i3d")
     store.close()
 
-    def add_note_column(db: Database) -> None:
-        db["audit"].add_column("note", str)
+    def add_note_column(db: Engine) -> None:
+        db.table("audit").add_column("note", str)
 
-    db = Database(path)
+    db = open_engine(database)
     later = [*MIGRATIONS, ("002_audit_note", add_note_column)]
     assert migrate(db, later) == ["002_audit_note"]
     assert migrate(db, later) == []
-    rows = list(db["audit"].rows)
-    assert [(row["action"], row["subject"], row["note"]) for row in rows] == [
-        ("connect", "i3d", None)
-    ]
+    rows = db.execute("SELECT action, subject, note FROM audit").fetchall()
+    assert [tuple(row) for row in rows] == [("connect", "i3d", None)]
     db.close()
-    reopened = Store(path)
+    reopened = Store(database)
     assert [entry.action for entry in reopened.audit_log()] == ["connect"]
     reopened.close()
 
 
-def test_a_failing_migration_leaves_the_database_as_it_was(tmp_path: Path) -> None:
-    path = tmp_path / "db.sqlite"
-    Store(path).close()
+class DiskSaysNo(Exception):
+    pass
 
-    def broken(db: Database) -> None:
-        db["payments"].add_column("half_done", str)
-        raise sqlite3.OperationalError("disk says no")
 
-    db = Database(path)
-    with pytest.raises(sqlite3.OperationalError):
+def test_a_failing_migration_leaves_the_database_as_it_was(database: str) -> None:
+    Store(database).close()
+
+    def broken(db: Engine) -> None:
+        db.table("payments").add_column("half_done", str)
+        raise DiskSaysNo
+
+    db = open_engine(database)
+    with pytest.raises(DiskSaysNo):
         migrate(db, [*MIGRATIONS, ("999_broken", broken)])
-    assert "half_done" not in db["payments"].columns_dict
-    assert [row["name"] for row in db["_migrations"].rows] == [name for name, _ in MIGRATIONS]
+    assert "half_done" not in _columns(db, "payments")
+    assert applied_migrations(db) == [name for name, _ in MIGRATIONS]
     db.close()
 
 
-def test_the_outbox_sends_a_key_once_and_retries_until_sent(tmp_path: Path) -> None:
-    store = Store(tmp_path / "db.sqlite")
+def test_the_outbox_sends_a_key_once_and_retries_until_sent(database: str) -> None:
+    store = Store(database)
     store.enqueue("chat.postMessage", {"channel": "C1", "text": "paid"}, key="paid:p1")
     store.enqueue("chat.postMessage", {"channel": "C1", "text": "paid again"}, key="paid:p1")
     (item,) = store.due_outbox(time.time() + 1)
@@ -82,7 +97,7 @@ def test_the_outbox_sends_a_key_once_and_retries_until_sent(tmp_path: Path) -> N
     store.close()
 
 
-def test_credentials_are_encrypted_at_rest(tmp_path: Path) -> None:
+def test_credentials_are_encrypted_at_rest_in_the_sqlite_file(tmp_path: Path) -> None:
     key = generate_key()
     store = Store(tmp_path / "db.sqlite", CredentialBox(key))
     store.save_connection("T1", "acme", Creds(api_key=SecretStr("sk-live-123")), connected_by="U1")
@@ -99,37 +114,37 @@ def test_credentials_are_encrypted_at_rest(tmp_path: Path) -> None:
     reopened.close()
 
 
-def test_credentials_with_the_key_absent_or_wrong_give_a_clear_error(tmp_path: Path) -> None:
-    store = Store(tmp_path / "db.sqlite", CredentialBox(generate_key()))
+def test_credentials_with_the_key_absent_or_wrong_give_a_clear_error(database: str) -> None:
+    store = Store(database, CredentialBox(generate_key()))
     store.save_connection("T1", "acme", Creds(api_key=SecretStr("sk")), connected_by="U1")
     store.close()
     with pytest.raises(SecretKeyError, match="not set"):
         CredentialBox("")
     with pytest.raises(SecretKeyError, match="not a valid key"):
         CredentialBox("hunter2")
-    wrong = Store(tmp_path / "db.sqlite", CredentialBox(generate_key()))
+    wrong = Store(database, CredentialBox(generate_key()))
     with pytest.raises(SecretKeyError, match="the key changed"):
         wrong.connection("T1", "acme", Creds)
     wrong.close()
-    locked = Store(tmp_path / "db.sqlite")
+    locked = Store(database)
     with pytest.raises(SecretKeyError, match="not set"):
         locked.connection("T1", "acme", Creds)
     locked.close()
 
 
-def test_a_rotated_key_still_opens_old_credentials(tmp_path: Path) -> None:
+def test_a_rotated_key_still_opens_old_credentials(database: str) -> None:
     old, new = generate_key(), generate_key()
-    store = Store(tmp_path / "db.sqlite", CredentialBox(old))
+    store = Store(database, CredentialBox(old))
     store.save_connection("T1", "acme", Creds(api_key=SecretStr("sk")), connected_by="U1")
     store.close()
-    rotated = Store(tmp_path / "db.sqlite", CredentialBox(f"{new},{old}"))
+    rotated = Store(database, CredentialBox(f"{new},{old}"))
     creds = rotated.connection("T1", "acme", Creds)
     assert isinstance(creds, Creds) and creds.api_key.get_secret_value() == "sk"
     rotated.close()
 
 
-def test_the_audit_log_says_who_did_what(tmp_path: Path) -> None:
-    store = Store(tmp_path / "db.sqlite")
+def test_the_audit_log_says_who_did_what(database: str) -> None:
+    store = Store(database)
     store.audit("payment.started", team_id="T1", user_id="U1", subject="p1", amount="€12.50")
     store.audit("provider.connected", team_id="T1", user_id="U2", subject="i3d")
     latest, first = store.audit_log()
@@ -138,22 +153,26 @@ def test_the_audit_log_says_who_did_what(tmp_path: Path) -> None:
     store.close()
 
 
-def test_recent_settlements_are_newest_first_with_the_attempt_credited(tmp_path: Path) -> None:
+def _payment(store: Store, n: int, team_id: str) -> Payment:
+    payment = Payment(
+        id=f"p{n}",
+        team_id=team_id,
+        provider="i3d",
+        invoice_ids=(f"i{n}",),
+        invoice_numbers=(f"INV-{n}",),
+        amount=Money.of("10.00", "EUR"),
+        method_id="ideal",
+        method_name="iDEAL",
+        user_id="U0PAYER",
+    )
+    store.add_payment(payment, token_hash=f"t{n}", token_expires_at=0.0)
+    return payment
 
-    store = Store(tmp_path / "db.sqlite")
+
+def test_recent_settlements_are_newest_first_with_the_attempt_credited(database: str) -> None:
+    store = Store(database)
     for n, day in ((1, "2026-11-01"), (2, "2026-11-03"), (3, "2026-11-02")):
-        payment = Payment(
-            id=f"p{n}",
-            team_id="T0TEAM",
-            provider="i3d",
-            invoice_ids=(f"i{n}",),
-            invoice_numbers=(f"INV-{n}",),
-            amount=Money.of("10.00", "EUR"),
-            method_id="ideal",
-            method_name="iDEAL",
-            user_id="U0PAYER",
-        )
-        store.add_payment(payment, token_hash=f"t{n}", token_expires_at=0.0)
+        payment = _payment(store, n, "T0TEAM")
         store.add_settlement(f"s{n}", payment, evidence="attempt", settled_at=f"{day}T10:00:00")
     settled = store.recent_settlements("T0TEAM", limit=2)
     assert [(when.date().isoformat(), p.invoice_numbers) for when, p in settled] == [
@@ -161,3 +180,133 @@ def test_recent_settlements_are_newest_first_with_the_attempt_credited(tmp_path:
         ("2026-11-02", ("INV-3",)),
     ]
     assert store.recent_settlements("T0OTHER") == []
+
+
+def test_connections_are_sealed_listed_and_removed(database: str) -> None:
+    store = Store(database, CredentialBox(generate_key()))
+    store.save_connection("T1", "acme", Creds(api_key=SecretStr("sk-live-123")), connected_by="U1")
+    store.save_connection("T1", "acme", Creds(api_key=SecretStr("sk-live-456")), connected_by="U2")
+    store.save_connection("T1", "zeta", Creds(api_key=SecretStr("sk-z")), connected_by="U1")
+    (sealed,) = store.db.execute(
+        "SELECT sealed FROM connections WHERE provider = 'acme'"
+    ).fetchall()
+    assert b"sk-live" not in bytes(sealed[0])
+    creds = store.connection("T1", "acme", Creds)
+    assert isinstance(creds, Creds) and creds.api_key.get_secret_value() == "sk-live-456"
+    assert store.connected_providers("T1") == ["acme", "zeta"]
+    assert store.remove_connection("T1", "acme") and not store.remove_connection("T1", "acme")
+    assert store.connected_providers("T1") == ["zeta"]
+    store.close()
+
+
+def race(database: str, processes: int, work: Callable[[Store], T]) -> list[T]:
+    """`work` run at the same moment by `processes` stores, each on its own connection
+    (as separate bot processes would be), in threads; their results."""
+    Store(database).close()  # migrated before the race
+    start = threading.Barrier(processes)
+
+    def one(_: int) -> T:
+        store = Store(database)
+        try:
+            start.wait()
+            return work(store)
+        finally:
+            store.close()
+
+    with ThreadPoolExecutor(processes) as pool:
+        return list(pool.map(one, range(processes)))
+
+
+def test_racing_outbox_senders_take_each_item_once(database: str) -> None:
+    store = Store(database)
+    for n in range(40):
+        store.enqueue("chat.postMessage", {"text": str(n)}, key=f"k{n}")
+    store.close()
+
+    def send(store: Store) -> list[str]:
+        taken = []
+        for item in store.due_outbox(time.time() + 1, limit=100):
+            if store.outbox_claim(item.id, time.time(), 45.0):
+                taken.append(item.key)
+        return taken
+
+    taken = [key for keys in race(database, 4, send) for key in keys]
+    assert sorted(taken) == sorted(f"k{n}" for n in range(40))
+
+
+def _due_payment(store: Store, n: int) -> None:
+    payment = _payment(store, n, "T1")
+    store.compare_and_set_state(payment.id, {PaymentState.CREATED}, PaymentState.LINK_ISSUED)
+    store.update_payment(payment.id, next_check_at=time.time() - 1)
+
+
+def test_racing_pollers_take_each_due_payment_once(database: str) -> None:
+    store = Store(database)
+    for n in range(30):
+        _due_payment(store, n)
+    store.close()
+
+    def poll(store: Store) -> list[str]:
+        taken = []
+        for _ in range(5):
+            taken += [p.id for p in store.claim_payments_to_check(time.time(), 120.0, limit=4)]
+        return taken
+
+    taken = [payment for ids in race(database, 4, poll) for payment in ids]
+    assert sorted(taken) == sorted(f"p{n}" for n in range(30))
+    again = Store(database)
+    assert again.claim_payments_to_check(time.time(), 120.0) == []  # all leased
+    assert len(again.claim_payments_to_check(time.time() + 121, 120.0)) == 30  # lapsed
+    again.close()
+
+
+def test_a_slack_event_delivered_again_is_handled_once(database: str) -> None:
+    now = time.time()
+    firsts = race(database, 4, lambda store: store.first_delivery("Ev1", "T1", now))
+    assert sorted(firsts) == [False, False, False, True]
+    store = Store(database)
+    assert not store.first_delivery("Ev1", "T1", now + 60)
+    assert store.first_delivery("Ev1", "T1", now + EVENT_MEMORY + 1)  # forgotten by then
+    store.close()
+
+
+def test_processes_starting_together_migrate_once(database: str) -> None:
+    if not database.startswith("postgresql"):
+        pytest.skip("a sqlite file is served by one process")
+    start = threading.Barrier(3)
+
+    def open_store(_: int) -> list[str]:
+        start.wait()
+        store = Store(database)
+        try:
+            return applied_migrations(store.db)
+        finally:
+            store.close()
+
+    with ThreadPoolExecutor(3) as pool:
+        seen = list(pool.map(open_store, range(3)))
+    assert seen == [[name for name, _ in MIGRATIONS]] * 3
+
+
+def test_a_lost_postgresql_connection_is_replaced_on_the_next_call(database: str) -> None:
+    if not database.startswith("postgresql"):
+        pytest.skip("a sqlite file has no connection to lose")
+    import psycopg
+
+    store = Store(database)
+    store.enqueue("chat.postMessage", {"text": "a"}, key="a")
+    (pid,) = store.db.execute("SELECT pg_backend_pid()").fetchone()
+    with psycopg.connect(database, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    with pytest.raises(psycopg.OperationalError):
+        store.outbox_pending()  # this call fails: it is not retried, it may have written
+    assert store.outbox_pending() == 1
+    with psycopg.connect(database, autocommit=True) as admin:
+        (pid,) = store.db.execute("SELECT pg_backend_pid()").fetchone()
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    with pytest.raises(psycopg.OperationalError):
+        store.outbox_pending()
+    with store.claim():  # a claim after a lost connection gets a new one too
+        store.enqueue("chat.postMessage", {"text": "b"}, key="b")
+    assert store.outbox_pending() == 2
+    store.close()

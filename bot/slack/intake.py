@@ -148,3 +148,18 @@ def check_shape(body: bytes, content_type: str) -> None:
     if form.get("ssl_check"):
         return
     raise Malformed("neither a command, an interaction nor an event")
+
+
+def delivery(body: bytes) -> tuple[str, str | None] | None:
+    """The event id and team of an Events API delivery (None for anything else): Slack
+    sends the same event again, with the same id, when our answer was slow or lost."""
+    try:
+        event = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(event, dict) or event.get("type") != "event_callback":
+        return None
+    found, team = event.get("event_id"), event.get("team_id")
+    if not isinstance(found, str) or not found:
+        return None
+    return found, team if isinstance(team, str) else None

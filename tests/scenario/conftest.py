@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -21,7 +20,8 @@ from tests.fake_slack import BOT_TOKEN, FakeSlack
 from tests.scenario.harness import TEAM, Harness
 
 I3D_TOKEN = "scenario-i3d-token"
-BotFactory = Callable[[], Awaitable[TestServer]]
+BotFactory = Callable[..., Awaitable[TestServer]]
+"""Starts the bot; `port=` another port starts a second process on the same database."""
 
 
 def free_port() -> int:
@@ -48,12 +48,13 @@ def schedules() -> dict[str, Any]:
 
 @pytest.fixture
 async def start_bot(
-    tmp_path: Path,
+    database: str,
     fake_slack: tuple[FakeSlack, TestServer],
     i3d_sandbox: TestServer,
     schedules: dict[str, Any],
 ) -> AsyncIterator[BotFactory]:
-    """Start the bot (again, on the same database and port, to simulate a restart)."""
+    """Start the bot (again, on the same database and port, to simulate a restart), on
+    sqlite and on PostgreSQL."""
     _, slack_server = fake_slack
     port = free_port()
     public_url = f"http://127.0.0.1:{port}"
@@ -65,7 +66,7 @@ async def start_bot(
         public_url=public_url,
         secret_key=generate_key(),
         billing_channel="C0BILLING",
-        database=tmp_path / "bot.sqlite",
+        database=database,
         payers=frozenset({"U0PAYER"}),
         payer_group="S0PAYERS",
         admins=frozenset({"U0ADMIN"}),
@@ -76,7 +77,7 @@ async def start_bot(
     )
     servers: list[TestServer] = []
 
-    async def start() -> TestServer:
+    async def start(*, port: int = port) -> TestServer:
         server = TestServer(
             create_app(settings, make_plugin_manager(allowed={"i3d"})), host="127.0.0.1", port=port
         )

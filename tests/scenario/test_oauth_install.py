@@ -14,7 +14,6 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -77,7 +76,7 @@ class Installed:
 
 
 @pytest.fixture
-async def installed(tmp_path: Path, i3d_sandbox: TestServer) -> AsyncIterator[Installed]:
+async def installed(database: str, i3d_sandbox: TestServer) -> AsyncIterator[Installed]:
     ports = [free_port(), free_port()]
     public_url = f"http://127.0.0.1:{ports[0]}"
     i3d_sandbox.app[SANDBOX].return_url = f"{public_url}/landing/i3d"
@@ -104,7 +103,7 @@ async def installed(tmp_path: Path, i3d_sandbox: TestServer) -> AsyncIterator[In
         slack_authorize_url=str(slack.make_url("/oauth/v2/authorize")),
         public_url=public_url,
         secret_key=generate_key(),
-        database=tmp_path / "bot.sqlite",
+        database=database,
         poll_first_delay=0.2,
         poll_max_delay=0.5,
         _env_file=None,  # type: ignore[call-arg]

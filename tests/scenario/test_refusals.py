@@ -16,7 +16,7 @@ from tests.scenario.test_paying import choose, get_link, open_menu
 
 
 def payments_recorded(h: Harness) -> int:
-    return h.bot.app[STORE].db["payments"].count
+    return int(h.bot.app[STORE].db.execute("SELECT COUNT(*) FROM payments").fetchone()[0])
 
 
 async def test_someone_who_may_not_pay_is_refused(harness: Harness) -> None:
@@ -188,4 +188,6 @@ async def test_with_one_bot_token_people_and_channel_stay_the_operators(harness:
         said = text_of((await harness.screen_after(screen)).message)
         assert "chosen by whoever runs invoicebot" in said
     assert harness.slack.called("views.open") == []
-    assert harness.bot.app[STORE].db["team_settings"].count == 0
+    assert (
+        harness.bot.app[STORE].db.execute("SELECT COUNT(*) FROM team_settings").fetchone()[0] == 0
+    )

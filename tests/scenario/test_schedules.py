@@ -8,6 +8,7 @@ INV-24-0102/0103 in USD due in 26 days).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.web import SCHEDULER, STORE
-from tests.scenario.conftest import BotFactory
+from tests.scenario.conftest import BotFactory, free_port
 from tests.scenario.harness import Harness
 
 ZONE = ZoneInfo("Europe/Amsterdam")
@@ -153,3 +154,19 @@ async def test_a_digest_whose_answer_was_lost_is_found_not_posted_again(
     await harness.wait_for(lambda: digest_row()["sent_at"], within=20)
     row = digest_row()
     assert row["adopted"] == 1 and len(digests(harness)) == 1
+
+
+async def test_two_processes_on_one_database_post_the_digest_once(
+    harness: Harness, start_bot: BotFactory, clock_file: Path
+) -> None:
+    if not harness.bot.app[STORE].shared:
+        pytest.skip("a sqlite file is served by one process")
+    other = await start_bot(port=free_port())
+    set_clock(clock_file, monday_after(1, "09:00") + timedelta(minutes=5))
+    done = await asyncio.gather(
+        harness.bot.app[SCHEDULER].run_once(), other.app[SCHEDULER].run_once()
+    )
+    assert sorted(len([d for d in ran if d[0] == "digest"]) for ran in done) == [0, 1]
+    await harness.wait_for(lambda: digests(harness))
+    await asyncio.sleep(0.5)
+    assert len(digests(harness)) == 1

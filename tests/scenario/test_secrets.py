@@ -19,6 +19,7 @@ from bot.settings import Settings
 from bot.web import OUTBOX, SERVICES, create_app
 from tests.conftest import SIGNING_SECRET
 from tests.fake_slack import BOT_TOKEN
+from tests.postgres import stored_bytes
 from tests.scenario.conftest import I3D_TOKEN
 from tests.scenario.harness import Harness, pay_in_browser
 from tests.scenario.test_settling_once import link_for
@@ -52,6 +53,7 @@ async def test_a_whole_payment_logged_at_debug_shows_no_secret(
 
 def test_redaction_covers_the_shapes_secrets_come_in() -> None:
     cases = {
+        "could not reach postgresql://bot:pg-secret-9@db.internal/invoicebot": "pg-secret-9",
         "GET /pay/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_ HTTP/1.1": "AbCdEfGhIjKl",
         "landing?state=AbCdEfGhIjKlMnOpQrStUv&x=1": "AbCdEfGhIjKlMnOp",
         '{"response_url": "https://hooks.slack.com/actions/T1/2/abc"}': "T1/2/abc",
@@ -70,9 +72,7 @@ async def test_the_database_holds_no_readable_token_or_credential(harness: Harne
     token = link.rsplit("/", 1)[1]
     store = h.bot.app[SERVICES].store
     store.flush_audit()
-    raw = b"".join(
-        path.read_bytes() for path in (Path(store.path), Path(f"{store.path}-wal")) if path.exists()
-    )
+    raw = stored_bytes(store)
     for secret in (token, I3D_TOKEN, BOT_TOKEN, "/hooks/r"):
         assert secret.encode() not in raw, secret
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from aiohttp.test_utils import TestServer
@@ -9,6 +10,7 @@ from aiohttp.test_utils import TestServer
 from bot.web import SERVICES, STORE
 from plugins.i3d.sandbox import SANDBOX, generate_invoices
 from plugins.i3d.sandbox.samples import invoice
+from tests.postgres import stored_bytes
 from tests.scenario.conftest import I3D_TOKEN, free_port
 from tests.scenario.harness import TEAM, Harness, Screen, find, text_of
 from tests.slack_requests import interaction_body
@@ -178,9 +180,7 @@ async def test_an_admin_connects_a_provider_through_a_modal(
     )
     assert "is connected" in str(updates[2].args["view"])
     assert store.connected_providers(TEAM) == ["i3d"]
-    assert I3D_TOKEN.encode() not in (
-        store.path.read_bytes() + store.path.with_name(store.path.name + "-wal").read_bytes()
-    )
+    assert I3D_TOKEN.encode() not in stored_bytes(store)
     assert [e.action for e in store.audit_log()][:2] == [
         "provider.connected",
         "provider.connect_failed",
@@ -218,3 +218,26 @@ async def test_app_home_shows_open_invoices_and_recent_payments(harness: Harness
     assert published.args["user_id"] == "U0PAYER"
     assert "INV-24-0087" in said and "Waiting for payment" in said
     assert "INV-24-0101* · €96.80 · iDEAL · link issued" in said
+
+
+async def test_an_event_slack_delivers_again_is_handled_once(harness: Harness) -> None:
+    """Slack repeats a delivery whose answer was slow, with the same event id: the
+    database remembers the id, so Home is built once."""
+    import json
+
+    h = harness
+    body = json.dumps(
+        {
+            "type": "event_callback",
+            "team_id": TEAM,
+            "api_app_id": "A0INVOICEBOT",
+            "event": {"type": "app_home_opened", "user": "U0PAYER", "channel": "D0", "tab": "home"},
+            "event_id": "Ev0AGAIN",
+            "event_time": int(time.time()),
+        }
+    )
+    assert (await h.post(body))[0] == 200
+    await h.wait_for(lambda: len(h.slack.called("views.publish")) == 2)
+    assert (await h.post(body))[0] == 200
+    await asyncio.sleep(0.3)
+    assert len(h.slack.called("views.publish")) == 2

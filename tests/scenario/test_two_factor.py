@@ -19,6 +19,7 @@ from bot.settings import Settings
 from bot.web import STORE, create_app
 from tests.conftest import SIGNING_SECRET
 from tests.fake_slack import FakeSlack
+from tests.postgres import stored_bytes
 from tests.scenario.harness import TEAM, Harness
 from tests.slack_requests import interaction_body
 
@@ -147,7 +148,7 @@ async def test_the_modal_asks_for_the_code_and_connects_without_keeping_it(
     assert "is connected" in str(done.args["view"])
     assert store.connected_providers(TEAM) == ["guarded"]
     assert Guarded.codes_seen == ["000000", CODE]
-    files = b"".join(p.read_bytes() for p in store.path.parent.glob(store.path.name + "*"))
+    files = stored_bytes(store)
     assert CODE.encode() not in files and b"hunter2" not in files
     assert "provider.connected" in [e.action for e in store.audit_log()]
 
