@@ -153,6 +153,8 @@ def check_shape(body: bytes, content_type: str) -> None:
 def delivery(body: bytes) -> tuple[str, str | None] | None:
     """The event id and team of an Events API delivery (None for anything else): Slack
     sends the same event again, with the same id, when our answer was slow or lost."""
+    if not body.lstrip().startswith(b"{"):
+        return None  # a form post: a command or an interaction, never an event
     try:
         event = json.loads(body)
     except ValueError:
