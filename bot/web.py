@@ -226,7 +226,8 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
         return web.Response(status=200)
     bolt = request.app[BOLT]
     with request.app[SERVICES].acks.acking():
-        response = await bolt.async_dispatch(await to_bolt_request(request))
+        bolt_request = intake.as_bolt_reads_it(await to_bolt_request(request))
+        response = await bolt.async_dispatch(bolt_request)
     return await to_aiohttp_response(response)
 
 

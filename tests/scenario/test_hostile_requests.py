@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from tests.scenario.harness import Harness
+from tests.scenario.harness import Harness, text_of
 from tests.slack_requests import interaction_body, signed_headers, slash_command_body
 
 ACTION = {"action_id": "pay", "block_id": "b", "type": "button", "value": "i3d|410001"}
@@ -165,3 +165,10 @@ async def test_a_few_hundred_random_payloads_never_get_a_500(
 async def test_slacks_unsigned_ssl_check_is_answered_and_does_nothing(harness: Harness) -> None:
     forms = {"Content-Type": "application/x-www-form-urlencoded"}
     assert await post(harness, "ssl_check=1&token=legacy", forms) == 200
+
+
+async def test_a_command_whose_text_says_payload_is_still_a_command(harness: Harness) -> None:
+    """Bolt takes a form containing the word "payload" for an interaction."""
+    _, screen, _ = await harness.command("search payload")
+    answer = await harness.screen_after(screen)
+    assert "payload" in text_of(answer.message)
