@@ -113,15 +113,18 @@ class OutboxSender:
         first_delay: float = 1.0,
         max_delay: float = 300.0,
         tokens: BotTokens | None = None,
+        lease: float = CLAIM_SECONDS,
     ) -> None:
         """`tokens`: each row is sent with its workspace's bot token (installed by OAuth);
-        without, every row goes out with `client`'s own token."""
+        without, every row goes out with `client`'s own token. `lease`: how long a row
+        taken for sending stays this sender's if it dies mid-call."""
         self.store = store
         self.client = client
         self.tokens = tokens
         self.http = http
         self.first_delay = first_delay
         self.max_delay = max_delay
+        self.lease = lease
         self.wake = asyncio.Event()
 
     async def _client_for(self, team_id: str | None) -> AsyncWebClient:
@@ -241,7 +244,7 @@ class OutboxSender:
         """Try every item that is due; return how many Slack accepted."""
         sent = 0
         for item in self.store.due_outbox(time.time()):
-            if not self.store.outbox_claim(item.id, time.time(), CLAIM_SECONDS):
+            if not self.store.outbox_claim(item.id, time.time(), self.lease):
                 continue  # another sender has it
             try:
                 ts, adopted = await self._call(item)
