@@ -72,6 +72,9 @@ LOOKUP_MARGIN = 60.0
 LOOKUP_PAGES = 10
 CLAIM_SECONDS = 45.0
 """How long a sender holds a row it is sending: longer than one call may take (30 s)."""
+CHANNEL_GAP = 1.05
+"""Seconds between two posts to one channel from processes sharing a database: Slack's
+one a second, and a little for the way there."""
 
 
 class Retry(Exception):
@@ -113,15 +116,22 @@ class OutboxSender:
         first_delay: float = 1.0,
         max_delay: float = 300.0,
         tokens: BotTokens | None = None,
+        lease: float = CLAIM_SECONDS,
+        channel_gap: float = CHANNEL_GAP,
     ) -> None:
         """`tokens`: each row is sent with its workspace's bot token (installed by OAuth);
-        without, every row goes out with `client`'s own token."""
+        without, every row goes out with `client`'s own token. `lease`: how long a row
+        taken for sending stays this sender's if it dies mid-call. `channel_gap`: on a
+        shared database (PostgreSQL), posts to one channel are this far apart across
+        every process; one process on sqlite posts as Slack lets it (429s are retried)."""
         self.store = store
         self.client = client
         self.tokens = tokens
         self.http = http
         self.first_delay = first_delay
         self.max_delay = max_delay
+        self.lease = lease
+        self.channel_gap = channel_gap
         self.wake = asyncio.Event()
 
     async def _client_for(self, team_id: str | None) -> AsyncWebClient:
@@ -210,6 +220,7 @@ class OutboxSender:
             found = await self._find_posted(item, mark)
             if found:
                 return found, True
+        await self._wait_for_channel(item)
         if mark:
             self.store.outbox_attempting(item.id, time.time())
         try:
@@ -221,6 +232,19 @@ class OutboxSender:
                 self.store.outbox_not_done(item.id)
             raise
         return (str(answer["ts"]) if answer.get("ts") else None), False
+
+    async def _wait_for_channel(self, item: OutboxItem) -> None:
+        """Wait for this post's slot in its channel (shared databases only). A wait that
+        would outlast half the row's lease hands the row back until then instead, so no
+        other process takes it over while this one sleeps."""
+        channel = item.args.get("channel")
+        if item.method != "chat.postMessage" or not channel or not self.store.shared:
+            return
+        wait = self.store.reserve_post(str(channel), time.time(), self.channel_gap) - time.time()
+        if wait > self.lease / 2:
+            raise Retry("waiting for the channel's turn", wait, done=True)
+        if wait > 0:
+            await asyncio.sleep(wait)
 
     async def _post_response_url(self, url: str | None, body: dict[str, object]) -> None:
         if not url:
@@ -241,7 +265,7 @@ class OutboxSender:
         """Try every item that is due; return how many Slack accepted."""
         sent = 0
         for item in self.store.due_outbox(time.time()):
-            if not self.store.outbox_claim(item.id, time.time(), CLAIM_SECONDS):
+            if not self.store.outbox_claim(item.id, time.time(), self.lease):
                 continue  # another sender has it
             try:
                 ts, adopted = await self._call(item)

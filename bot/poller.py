@@ -21,8 +21,16 @@ call may take, so two processes never ask about it at once."""
 
 
 class Poller:
-    def __init__(self, settlement: Settlement, *, tick: float = 1.0, concurrency: int = 8) -> None:
+    def __init__(
+        self,
+        settlement: Settlement,
+        *,
+        tick: float = 1.0,
+        concurrency: int = 8,
+        lease: float = CHECK_LEASE,
+    ) -> None:
         self.settlement = settlement
+        self.lease = lease
         self.tick = tick
         self._slots = asyncio.Semaphore(concurrency)
 
@@ -34,7 +42,7 @@ class Poller:
         process first (see `Store.claim_payments_to_check`).
         """
         self.settlement.reconcile_interrupted(started_before=time.time() - IN_FLIGHT_LIMIT)
-        due = self.settlement.store.claim_payments_to_check(time.time(), CHECK_LEASE)
+        due = self.settlement.store.claim_payments_to_check(time.time(), self.lease)
 
         async def one(taken: Payment) -> None:
             try:

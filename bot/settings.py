@@ -102,6 +102,16 @@ class Settings(BaseSettings):
     admin_group: str | None = None
     poll_first_delay: float = Field(default=5.0, gt=0, description="First payment check, s.")
     poll_max_delay: float = Field(default=300.0, gt=0, description="Longest gap between checks.")
+    check_lease: float = Field(
+        default=120.0,
+        gt=0,
+        description="Seconds a payment check stays with the process that took it (PostgreSQL).",
+    )
+    outbox_lease: float = Field(
+        default=45.0,
+        gt=0,
+        description="Seconds a Slack call stays with the process sending it (PostgreSQL).",
+    )
     snapshot_seconds: float = Field(
         default=15.0,
         ge=0,

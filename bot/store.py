@@ -336,6 +336,12 @@ def _m009_slack_events(db: Engine) -> None:
     db.table("slack_events_seen").create_index(["seen_at"])
 
 
+def _m010_channel_pacing(db: Engine) -> None:
+    """When each channel may next be posted to, shared by every process: Slack takes one
+    message a second per channel."""
+    db.table("channel_pacing").create({"channel": str, "next_post_at": float}, pk="channel")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_settlements", _m002_settlements),
@@ -346,6 +352,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("007_schedules", _m007_schedules),
     ("008_installations", _m008_installations),
     ("009_slack_events", _m009_slack_events),
+    ("010_channel_pacing", _m010_channel_pacing),
 ]
 
 
@@ -850,6 +857,20 @@ class Store:
             "claimed_until = NULL WHERE id = ?",
             [error, next_attempt_at, item_id],
         )
+
+    def reserve_post(self, channel: str, now: float, gap: float) -> float:
+        """Take the channel's next free slot, `gap` seconds long, and return when it
+        starts (`now` when the channel is idle). One upsert: on PostgreSQL a second
+        process waits on the row and takes the slot after, so two posts to a channel
+        are never reserved within `gap` of each other."""
+        row = self.db.execute(
+            "INSERT INTO channel_pacing (channel, next_post_at) VALUES (?, ?) "
+            "ON CONFLICT (channel) DO UPDATE SET next_post_at = CASE "
+            "WHEN channel_pacing.next_post_at > ? THEN channel_pacing.next_post_at ELSE ? END + ? "
+            "RETURNING next_post_at",
+            [channel, now + gap, now, now, gap],
+        ).fetchone()
+        return float(row[0]) - gap
 
     def outbox_pending(self) -> int:
         row = self.db.execute(

@@ -144,10 +144,11 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         make_web_client(settings, session, retries=False),
         session,
         tokens=oauth.workspaces if oauth else None,
+        lease=settings.outbox_lease,
     )
     settlement.after_settled.append(sender.wake.set)
     approvals.after_change.append(sender.wake.set)
-    poller = Poller(settlement)
+    poller = Poller(settlement, lease=settings.check_lease)
     scheduler = Scheduler(
         runs=svc.runs,
         connections=connections,

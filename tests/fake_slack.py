@@ -26,6 +26,8 @@ VIEW_METHODS = {"views.open", "views.update", "views.push", "views.publish"}
 class SlackCall:
     method: str
     args: dict[str, Any]
+    at: float = field(default_factory=time.time)
+    """When the call arrived."""
 
 
 @dataclass
