@@ -234,17 +234,19 @@ class OutboxSender:
         return (str(answer["ts"]) if answer.get("ts") else None), False
 
     async def _wait_for_channel(self, item: OutboxItem) -> None:
-        """Wait for this post's slot in its channel (shared databases only). A wait that
-        would outlast half the row's lease hands the row back until then instead, so no
-        other process takes it over while this one sleeps."""
+        """Wait for this post's slot in its channel (shared databases only). When the
+        slot would come after half the row's lease, the row is handed back until the
+        channel is free instead, so no other process takes it over while this one sleeps,
+        and no slot is taken that nobody uses."""
         channel = item.args.get("channel")
         if item.method != "chat.postMessage" or not channel or not self.store.shared:
             return
-        wait = self.store.reserve_post(str(channel), time.time(), self.channel_gap) - time.time()
-        if wait > self.lease / 2:
-            raise Retry("waiting for the channel's turn", wait, done=True)
-        if wait > 0:
-            await asyncio.sleep(wait)
+        now = time.time()
+        taken, at = self.store.reserve_post(str(channel), now, self.channel_gap, self.lease / 2)
+        if not taken:
+            raise Retry("waiting for the channel's turn", max(at - now, 0.05), done=True)
+        if at > time.time():
+            await asyncio.sleep(at - time.time())
 
     async def _post_response_url(self, url: str | None, body: dict[str, object]) -> None:
         if not url:

@@ -858,19 +858,27 @@ class Store:
             [error, next_attempt_at, item_id],
         )
 
-    def reserve_post(self, channel: str, now: float, gap: float) -> float:
-        """Take the channel's next free slot, `gap` seconds long, and return when it
-        starts (`now` when the channel is idle). One upsert: on PostgreSQL a second
-        process waits on the row and takes the slot after, so two posts to a channel
-        are never reserved within `gap` of each other."""
+    def reserve_post(
+        self, channel: str, now: float, gap: float, max_wait: float
+    ) -> tuple[bool, float]:
+        """Take the channel's next free slot, `gap` seconds long, if it starts within
+        `max_wait`: (True, when it starts), `now` when the channel is idle. Otherwise
+        nothing is taken: (False, when the channel is next free). One conditional
+        upsert: on PostgreSQL a second process waits on the row and takes the slot
+        after, so two posts to a channel are never reserved within `gap` of each other."""
         row = self.db.execute(
             "INSERT INTO channel_pacing (channel, next_post_at) VALUES (?, ?) "
             "ON CONFLICT (channel) DO UPDATE SET next_post_at = CASE "
             "WHEN channel_pacing.next_post_at > ? THEN channel_pacing.next_post_at ELSE ? END + ? "
-            "RETURNING next_post_at",
-            [channel, now + gap, now, now, gap],
+            "WHERE channel_pacing.next_post_at <= ? RETURNING next_post_at",
+            [channel, now + gap, now, now, gap, now + max_wait],
         ).fetchone()
-        return float(row[0]) - gap
+        if row is not None:
+            return True, float(row[0]) - gap
+        row = self.db.execute(
+            "SELECT next_post_at FROM channel_pacing WHERE channel = ?", [channel]
+        ).fetchone()
+        return False, float(row[0]) if row else now
 
     def outbox_pending(self) -> int:
         row = self.db.execute(
