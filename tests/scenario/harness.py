@@ -232,3 +232,16 @@ async def pay_in_browser(
         if not come_back:
             return response.headers["Location"], ""
         return str(response.url), await response.text()
+
+
+async def answering(port: int, within: float = 20.0) -> None:
+    """Until a real `invoicebot run` on this port answers /healthz (AssertionError if not)."""
+    async with aiohttp.ClientSession() as session:
+        for _ in range(int(within / 0.05)):
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.05)
+    raise AssertionError("invoicebot run never answered /healthz")

@@ -22,7 +22,7 @@ from plugins.i3d.sandbox import SANDBOX
 from tests.conftest import SIGNING_SECRET
 from tests.fake_slack import BOT_TOKEN, FakeSlack
 from tests.scenario.conftest import I3D_TOKEN, free_port
-from tests.scenario.harness import Harness, find, pay_in_browser
+from tests.scenario.harness import Harness, answering, find, pay_in_browser
 from tests.scenario.test_settling_once import menu_with_bank
 
 REGISTER = "/v3/account/invoice/pay/register"
@@ -81,15 +81,8 @@ async def bot_process(
             stderr=asyncio.subprocess.DEVNULL,
         )
         processes.append(process)
-        async with aiohttp.ClientSession() as session:
-            for _ in range(200):
-                try:
-                    async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                        if response.status == 200:
-                            return process
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.05)
-        raise AssertionError("invoicebot run never answered /healthz")
+        await answering(port, within=10)
+        return process
 
     try:
         yield start, database, port

@@ -30,7 +30,7 @@ from plugins.i3d.sandbox import SANDBOX
 from tests.conftest import SIGNING_SECRET
 from tests.fake_slack import BOT_TOKEN, FakeSlack
 from tests.scenario.conftest import I3D_TOKEN, free_port
-from tests.scenario.harness import Harness, Screen, find, pay_in_browser, text_of
+from tests.scenario.harness import Harness, Screen, answering, find, pay_in_browser, text_of
 from tests.scenario.test_killed import Address
 
 INVOICES = {"410001": "INV-24-0101", "410002": "INV-24-0087", "410007": "INV-24-0104"}
@@ -90,15 +90,8 @@ async def bots(
             stderr=asyncio.subprocess.DEVNULL,
         )
         bots.processes.append(process)
-        async with aiohttp.ClientSession() as session:
-            for _ in range(400):
-                try:
-                    async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                        if response.status == 200:
-                            return process
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.05)
-        raise AssertionError("invoicebot run never answered /healthz")
+        await answering(port, within=20)
+        return process
 
     try:
         await asyncio.gather(*(start(port) for port in ports))
