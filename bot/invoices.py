@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -78,13 +79,28 @@ async def _feed_page(
     """Feed one provider page into `selections`; the page is let go when this returns."""
     page = await provider.list_invoices(query.model_copy(update={"cursor": cursor}))
     unreadable += page.unreadable
-    for invoice in page.invoices:
-        if invoice.provider != provider.name:  # the registration says whose it is
-            invoice = invoice.model_copy(update={"provider": provider.name})
-        if matches(invoice, query, overdue_only, selections[0].today):
+    _select(provider, page.invoices, query, overdue_only, selections)
+    return page.next_cursor
+
+
+def _select(
+    provider: Provider,
+    invoices: Iterable[Invoice],
+    query: InvoiceQuery,
+    overdue_only: bool,
+    selections: list[Selection],
+) -> None:
+    """Offer each matching invoice to every selection; a whole-account read (the usual
+    list) skips the per-invoice match, the hot path of a big account."""
+    today = selections[0].today
+    every = query.unfiltered and not overdue_only
+    name = provider.name
+    for invoice in invoices:
+        if invoice.provider != name:  # the registration says whose it is
+            invoice = invoice.model_copy(update={"provider": name})
+        if every or matches(invoice, query, overdue_only, today):
             for selection in selections:
                 selection.add(invoice)
-    return page.next_cursor
 
 
 async def _fetch(
@@ -101,11 +117,7 @@ async def _fetch(
     try:
         if snapshots is not None:
             snapshot = await snapshots.read(provider)
-            today = selections[0].today
-            for invoice in snapshot.invoices:
-                if matches(invoice, query, overdue_only, today):
-                    for selection in selections:
-                        selection.add(invoice)
+            _select(provider, snapshot.invoices, query, overdue_only, selections)
             return Listing(
                 provider, count=selections[0].total, unreadable=list(snapshot.unreadable)
             )

@@ -185,6 +185,11 @@ class InvoiceQuery(BaseModel):
     )
     limit: int = Field(default=100, ge=1, le=1000)
 
+    @property
+    def unfiltered(self) -> bool:
+        """Every invoice matches: whole-account reads skip the per-invoice test."""
+        return not self.statuses and not self.text
+
 
 class InvoicePage(BaseModel):
     invoices: list[Invoice]

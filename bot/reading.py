@@ -140,6 +140,19 @@ def each(
     return read, unreadable
 
 
+def documented_list(model: type[M], body: bytes) -> list[M] | None:
+    """A JSON array of `model` validated straight from its bytes, or None when anything
+    in it drifts (or it is not JSON): the usual page costs one pass, with no Python
+    objects built in between; the caller then reads the page the forgiving way, which
+    also says what was wrong. Only for closed models (see `each`)."""
+    if model.model_config.get("extra") != "forbid":
+        raise TypeError(f"{model.__name__} must forbid extra keys to be read this way")
+    try:
+        return list(_list_of(model).validate_json(body))
+    except ValidationError:
+        return None
+
+
 @cache
 def _list_of(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
     return TypeAdapter(list[model])  # type: ignore[valid-type]

@@ -97,11 +97,20 @@ def _oauth(settings: Settings, store: Store, session: aiohttp.ClientSession) -> 
     return OAuth(installations, OAuthStates(store), InstalledWorkspaces(installations, rotator))
 
 
+def outgoing_session() -> aiohttp.ClientSession:
+    """The one client session for Slack and the providers. It keeps no cookies: both
+    authenticate by header, and a cookie collected on one workspace's call must never
+    ride along on another workspace's call to the same host."""
+    return aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=30), cookie_jar=aiohttp.DummyCookieJar()
+    )
+
+
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings, pm = app[SETTINGS], app[PLUGINS]
     secret = settings.secret_key.get_secret_value()
     store = Store(settings.database, CredentialBox(secret))
-    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+    session = outgoing_session()
     registry = providers(pm)
     teams = TeamSettings(store, settings)
     if pm.get_plugin(NOTIFIER) is None:

@@ -11,9 +11,11 @@ import sys
 from pathlib import Path
 
 import aiohttp
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.credentials import generate_key
+from bot.web import outgoing_session
 
 
 def run(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -204,3 +206,22 @@ def test_migrate_brings_a_database_up_to_date_and_says_so(database: str) -> None
     applied = set(applied_migrations(store.db))
     store.close()
     assert applied == {name for name, _ in MIGRATIONS}
+
+
+async def test_the_outgoing_session_keeps_no_cookies() -> None:
+    """A cookie one workspace's call collected must not ride on another's."""
+    seen: list[str | None] = []
+
+    async def answer(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Cookie"))
+        response = web.Response(text="ok")
+        response.set_cookie("session", "workspace-a")
+        return response
+
+    app = web.Application()
+    app.router.add_get("/", answer)
+    async with TestServer(app, host="127.0.0.1") as server, outgoing_session() as session:
+        for _ in range(2):
+            async with session.get(server.make_url("/")) as response:
+                assert response.cookies["session"].value == "workspace-a"
+    assert seen == [None, None]

@@ -19,7 +19,7 @@ from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 from bot.kit.errors import problem
 from bot.kit.http import Answer, ProviderHttp
 from bot.provider import NotPayable, PaymentRejected, ProviderError
-from bot.reading import each, parse_json
+from bot.reading import documented_list, each, parse_json
 from plugins.i3d import errors, wire
 from plugins.i3d.paging import RangedData
 
@@ -70,6 +70,12 @@ class I3DApi:
         number, if it has one) and the others are still read."""
         ranged = RangedData(start=start, results=results)
         answer = await self._read("/v3/account/invoice", {"RANGED-DATA": ranged.header()})
+        answered = RangedData.parse(answer.headers.get("RANGED-DATA"))
+        total = answered.total if answered else None
+        page = documented_list(wire.Invoice, answer.body)
+        if page is not None:
+            named = [_named(item) for item in page]
+            return InvoiceBatch(named, total, [], len(named))
         try:
             raw = parse_json(answer.body)
         except ValueError:
@@ -84,8 +90,7 @@ class I3DApi:
             defaults=INVOICE_DEFAULTS,
         )
         items = [item for item in read if item is not None]
-        answered = RangedData.parse(answer.headers.get("RANGED-DATA"))
-        return InvoiceBatch(items, answered.total if answered else None, unreadable, len(raw))
+        return InvoiceBatch(items, total, unreadable, len(raw))
 
     async def prepare(self, invoice_ids: Sequence[str]) -> wire.PayPrepare:
         query = "invoiceIds=" + quote(",".join(invoice_ids), safe="")
@@ -157,6 +162,13 @@ def _numbered(entry: Any) -> Any:
     if isinstance(entry, dict) and not entry.get("invoiceNumber") and entry.get("id"):
         return {**entry, "invoiceNumber": str(entry["id"])}
     return entry
+
+
+def _named(invoice: wire.Invoice) -> wire.Invoice:
+    """`_numbered` for an invoice already read: one with an empty number goes by its id."""
+    if invoice.invoiceNumber or not invoice.id:
+        return invoice
+    return invoice.model_copy(update={"invoiceNumber": invoice.id})
 
 
 def _parse(adapter: TypeAdapter[Any], body: bytes, what: str) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime
+from functools import lru_cache
 
 from bot.models import Invoice, InvoiceStatus, Issuer, PaymentMethod, PaymentOptions
 from bot.money import Money
@@ -34,7 +35,13 @@ _EPOCH = date(1970, 1, 1).toordinal()
 def _day(seconds: int) -> date | None:
     """The UTC day of a unix time, by arithmetic: `fromtimestamp` costs more than the
     rest of an invoice's conversion."""
-    return date.fromordinal(_EPOCH + seconds // 86_400) if seconds > 0 else None
+    return _nth_day(seconds // 86_400) if seconds > 0 else None
+
+
+@lru_cache(maxsize=4096)
+def _nth_day(days: int) -> date:
+    """Invoices share their days (a month's run, its due date): one `date` each."""
+    return date.fromordinal(_EPOCH + days)
 
 
 def _nothing_left(invoice: wire.Invoice) -> bool:

@@ -263,3 +263,20 @@ async def test_several_offers_from_prepare_are_refused_with_the_reason(
     )
     with pytest.raises(PaymentRejected, match="2 different offers"):
         await provider.payment_options(["410001"])
+
+
+@pytest.mark.parametrize("drifted", [False, True], ids=["documented page", "drifted page"])
+async def test_an_invoice_without_a_number_goes_by_its_id(
+    provider: I3DProvider, sandbox: SandboxState, drifted: bool
+) -> None:
+    """Whether the page is read whole or entry by entry (drift elsewhere on it)."""
+    item = sandbox.invoices["410001"]
+    sandbox.invoices["410001"] = item.model_copy(update={"invoiceNumber": ""})
+    if drifted:  # a number where the documents say a string: forgiven, read one by one
+        other = sandbox.invoices["410002"]
+        sandbox.invoices["410002"] = other.model_copy(update={"totalPaidAmount": 0})
+    page = await provider.list_invoices(InvoiceQuery(limit=100))
+    numbers = {invoice.id: invoice.number for invoice in page.invoices}
+    assert numbers["410001"] == "410001"
+    assert page.unreadable == []
+    assert len(page.invoices) == len(sandbox.invoices)
