@@ -226,17 +226,16 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
         log.info("refused a Slack request with a missing or wrong signature")
         return web.json_response({"error": "invalid request"}, status=401)
     try:
-        intake.check_shape(body, request.content_type)
-    except intake.Malformed as problem:
+        bolt_request = intake.read(body.decode("utf-8"), request.query_string, request.headers)
+    except (intake.Malformed, UnicodeDecodeError) as problem:
         log.warning("refused a signed Slack request that is malformed: %s", problem)
         return web.json_response({"error": "malformed request"}, status=400)
-    event = intake.delivery(body)
+    event = intake.delivery(bolt_request.body)
     if event is not None and not request.app[STORE].first_delivery(*event, time.time()):
         log.info("Slack delivered event %s again; it was handled already", event[0])
         return web.Response(status=200)
     bolt = request.app[BOLT]
     with request.app[SERVICES].acks.acking():
-        bolt_request = intake.as_bolt_reads_it(await to_bolt_request(request))
         response = await bolt.async_dispatch(bolt_request)
     return await to_aiohttp_response(response)
 

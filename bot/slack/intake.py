@@ -4,16 +4,16 @@ Bolt parses a request's body before its verification middleware runs, so an unsi
 `payload={not json` reached a JSON parser and answered 500 with a traceback: a lever for
 anyone to flood the log. Here the raw body's signature is checked before anything is
 parsed (401 if it fails), and a signed body that is not a shape Slack sends gets a 400;
-neither logs above WARNING. What passes is what the listeners may rely on.
+neither logs above WARNING. What passes is what the listeners may rely on. The body is
+read once, by Bolt's own request, and Bolt does not verify the signature a second time.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote_plus, urlsplit
 
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_internals import build_async_context
@@ -123,66 +123,61 @@ def _interaction(payload: dict[str, Any]) -> None:
         _view(payload)
 
 
-def check_shape(body: bytes, content_type: str) -> None:
-    """Raise `Malformed` unless the body is a slash command, an interaction or an event."""
+def read(text: str, query: str, headers: Mapping[str, str]) -> AsyncBoltRequest:
+    """Bolt's request for a signed body, read once, or `Malformed` unless the body is a
+    slash command, an interaction or an event: the shape is checked on what Bolt parsed,
+    so a click's large form is decoded once, not once here and again in Bolt."""
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Malformed("the body is not UTF-8") from None
-    if content_type.startswith("application/json") or text.lstrip().startswith("{"):
-        try:
-            event = json.loads(text)
-        except ValueError:
-            raise Malformed("the body is not JSON") from None
-        _text(_dict(event, "the body").get("type"), "type")
-        if "event" in event:
-            _text(_dict(event["event"], "event").get("type"), "event.type")
-        return
-    form = {key: values[-1] for key, values in parse_qs(text, keep_blank_values=True).items()}
-    if "payload" in form:
-        try:
-            payload = json.loads(form["payload"])
-        except ValueError:
-            raise Malformed("payload is not JSON") from None
-        _interaction(_dict(payload, "payload"))
-        return
-    if "command" in form:
+        request = AsyncBoltRequest(body=text, query=query, headers=dict(headers))
+    except Exception:  # whatever Bolt trips on in a body it cannot read
+        raise Malformed("the body is not a form or JSON that Slack sends") from None
+    body = request.body
+    if request.content_type == "application/json" or text.startswith("{"):  # as Bolt reads
+        _event(_dict(body, "the body"))
+        return request
+    if "payload" in _field_names(text):
+        _interaction(_dict(body, "payload"))
+        return request
+    if "payload" in text:  # Bolt took the word in a plain form for an interaction
+        request = _as_plain_form(request)
+        body = request.body
+    if "command" in body:
         for key in ("team_id", "user_id"):
-            _text(form.get(key), key)
-        return
-    if form.get("ssl_check"):
-        return
+            _text(body.get(key), key)
+        return request
+    if body.get("ssl_check"):
+        return request
     raise Malformed("neither a command, an interaction nor an event")
 
 
-def delivery(body: bytes) -> tuple[str, str | None] | None:
+def _event(event: dict[str, Any]) -> None:
+    _text(event.get("type"), "type")
+    if "event" in event:
+        _text(_dict(event["event"], "event").get("type"), "event.type")
+
+
+def _field_names(form: str) -> set[str]:
+    """The names in a form, without decoding its values (a click's payload is kilobytes)."""
+    return {unquote_plus(field.split("=", 1)[0]) for field in form.split("&") if field}
+
+
+def delivery(body: Mapping[str, Any]) -> tuple[str, str | None] | None:
     """The event id and team of an Events API delivery (None for anything else): Slack
     sends the same event again, with the same id, when our answer was slow or lost."""
-    if not body.lstrip().startswith(b"{"):
-        return None  # a form post: a command or an interaction, never an event
-    try:
-        event = json.loads(body)
-    except ValueError:
+    if body.get("type") != "event_callback":
         return None
-    if not isinstance(event, dict) or event.get("type") != "event_callback":
-        return None
-    found, team = event.get("event_id"), event.get("team_id")
+    found, team = body.get("event_id"), body.get("team_id")
     if not isinstance(found, str) or not found:
         return None
     return found, team if isinstance(team, str) else None
 
 
-def as_bolt_reads_it(bolt_request: AsyncBoltRequest) -> AsyncBoltRequest:
+def _as_plain_form(bolt_request: AsyncBoltRequest) -> AsyncBoltRequest:
     """The request with its form read right. Bolt takes any form whose text contains
     "payload" for an interaction, so `/invoices search payload` reached no listener
     ("unhandled request"); such a form is read as the plain form it is. The raw body,
     which the signature covers, is left as it came."""
-    raw = bolt_request.raw_body
-    if raw.lstrip().startswith("{") or "payload" not in raw:
-        return bolt_request
-    form = dict(parse_qsl(raw, keep_blank_values=True))
-    if "payload" in form:
-        return bolt_request
+    form = dict(parse_qsl(bolt_request.raw_body, keep_blank_values=True))
     bolt_request.body = form
     bolt_request.context = build_async_context(AsyncBoltContext({}), form)
     return bolt_request
