@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +22,7 @@ from bot.money import AmountError, iso_code, minor_units, parse_amount, thousand
 from bot.slack.actions import TAMPERED
 from bot.slack.blocks import approval_settings as dialog
 from bot.slack.blocks import approvals as blocks
+from bot.slack.blocks import user_groups
 from bot.slack.blocks.approval_settings import Choices, Draft
 from bot.slack.blocks.listing import notice
 from bot.slack.connect import result_view
@@ -30,7 +30,6 @@ from bot.slack.services import Services
 
 log = logging.getLogger(__name__)
 Body = dict[str, Any]
-_GROUP = re.compile(r"<!subteam\^(S[A-Z0-9]+)(?:\|[^>]*)?>|(S[A-Z0-9]+)")
 
 
 class Tampered(ValueError):
@@ -93,7 +92,6 @@ def read_dialog(view: Body) -> tuple[list[Draft], str, int]:
     drafts = []
     for key in keys:
         groups = entry(key, "groups")
-        typed = groups.get("type") == "plain_text_input"
         needed = chosen(key, "needed")
         provider = chosen(key, "provider")
         drafts.append(
@@ -104,7 +102,7 @@ def read_dialog(view: Body) -> tuple[list[Draft], str, int]:
                 needed=int(needed) if needed and needed.isdigit() else None,
                 users=tuple(entry(key, "users").get("selected_users") or ()),
                 groups=tuple(o["value"] for o in groups.get("selected_options") or ()),
-                typed_groups=str(groups.get("value") or "") if typed else None,
+                typed_groups=user_groups.typed_text(groups),
                 provider=None if provider in (None, dialog.ANY_PROVIDER) else provider,
             )
         )
@@ -166,15 +164,7 @@ def _groups(draft: Draft) -> tuple[tuple[str, ...], str | None]:
     """The draft's group ids, and what is wrong with the typed ones."""
     if draft.typed_groups is None:
         return draft.groups, None
-    found = []
-    for word in re.split(r"[\s,]+", draft.typed_groups.strip()):
-        if not word:
-            continue
-        match = _GROUP.fullmatch(word)
-        if match is None:
-            return (), f"`{word}` is not a user group id; they start with S, like S0FINANCE."
-        found.append(next(g for g in match.groups() if g))
-    return tuple(dict.fromkeys(found)), None
+    return user_groups.ids_in(draft.typed_groups)
 
 
 def _bracket(draft: Draft, errors: dict[str, str]) -> Bracket | None:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.approvals_policy import Bracket
-from bot.slack.blocks.kit import Block, md, plain
+from bot.slack.blocks import user_groups
+from bot.slack.blocks.kit import Block, input_block, md, plain
 
 SETTINGS_VIEW = "approval_settings_view"
 ADD = "approval_settings_add"
@@ -29,11 +30,6 @@ CURRENCIES = (
     "PLN", "CZK", "HUF", "JPY", "INR",
 )  # fmt: skip
 NEEDED = {0: "No approval", 1: "One approval", 2: "Two approvals (two people)"}
-SELECT_LIMIT = 100
-GROUPS_HINT = (
-    "User group ids (S…), separated by commas: a group's profile in Slack has "
-    "“Copy group ID”. Any member may approve."
-)
 
 
 @dataclass(frozen=True)
@@ -84,16 +80,7 @@ def _option(value: str, label: str) -> dict[str, Any]:
 def _input(
     block_id: str, label: str, element: dict[str, Any], *, optional: bool, hint: str = ""
 ) -> Block:
-    block: Block = {
-        "type": "input",
-        "block_id": block_id,
-        "optional": optional,
-        "label": plain(label, 2000),
-        "element": {"action_id": FIELD, **element},
-    }
-    if hint:
-        block["hint"] = plain(hint, 2000)
-    return block
+    return input_block(block_id, label, element, action_id=FIELD, optional=optional, hint=hint)
 
 
 def _select(options: list[tuple[str, str]], chosen: str | None, placeholder: str) -> dict[str, Any]:
@@ -111,31 +98,22 @@ def _select(options: list[tuple[str, str]], chosen: str | None, placeholder: str
 
 def _with(options: list[tuple[str, str]], extra: list[str]) -> list[tuple[str, str]]:
     """`options`, and any of `extra` they lack (saved before, not offered now)."""
-    known = {value for value, _ in options}
-    return options + [(value, value) for value in dict.fromkeys(extra) if value not in known]
+    return user_groups.offered(options, tuple(extra))
 
 
 def _groups_input(draft: Draft, groups: list[tuple[str, str]] | None) -> Block | None:
-    label = "Or any member of these user groups"
-    offered = None if groups is None else _with(groups, list(draft.groups))
-    if offered is None or len(offered) > SELECT_LIMIT or draft.typed_groups is not None:
-        typed = draft.typed_groups if draft.typed_groups is not None else ", ".join(draft.groups)
-        element: dict[str, Any] = {"type": "plain_text_input", "max_length": 500}
-        if typed:
-            element["initial_value"] = typed
-        return _input(draft.block("groups"), label, element, optional=True, hint=GROUPS_HINT)
-    if not offered:
-        return None
-    shown = [_option(value, label) for value, label in offered]
-    element = {
-        "type": "multi_static_select",
-        "placeholder": plain("Choose user groups", 150),
-        "options": shown,
-    }
-    initial = [o for o in shown if o["value"] in draft.groups]
-    if initial:
-        element["initial_options"] = initial
-    return _input(draft.block("groups"), label, element, optional=True)
+    """Groups from the workspace's list; typed as ids when it cannot be listed."""
+    typed = draft.typed_groups
+    if groups is None and typed is None:
+        typed = ", ".join(draft.groups)
+    return user_groups.picker(
+        draft.block("groups"),
+        "Or any member of these user groups",
+        groups or [],
+        draft.groups,
+        action_id=FIELD,
+        typed=typed,
+    )
 
 
 def bracket_blocks(draft: Draft, number: int, choices: Choices) -> list[Block]:
