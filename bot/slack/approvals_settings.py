@@ -38,7 +38,8 @@ class Tampered(ValueError):
 
 async def _choices(svc: Services, team_id: str) -> Choices:
     providers = [(p.name, p.title) for p in svc.connections.connected(team_id)]
-    return Choices(groups=await svc.access.groups(team_id), providers=providers)
+    listing = await svc.access.listed_groups(team_id)
+    return Choices(groups=listing.groups, providers=providers, refused=listing.refused)
 
 
 async def open_settings(
@@ -74,9 +75,11 @@ def read_dialog(view: Body) -> tuple[list[Draft], str, int]:
         metadata = json.loads(view.get("private_metadata") or "{}")
         keys = [int(key) for key in metadata["keys"]]
         next_key = int(metadata["next"])
-    except (ValueError, KeyError, TypeError):
+        kept = {int(k): _group_ids(ids) for k, ids in (metadata.get("groups") or {}).items()}
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise Tampered("settings metadata") from None
     wrong = len(set(keys)) != len(keys) or any(not 0 <= k < next_key for k in keys)
+    wrong = wrong or not set(kept) <= set(keys)
     if wrong or len(keys) > dialog.MAX_BRACKETS:
         raise Tampered("settings keys")
     state = view.get("state", {}).get("values", {})
@@ -101,13 +104,25 @@ def read_dialog(view: Body) -> tuple[list[Draft], str, int]:
                 start=str(entry(key, "from").get("value") or ""),
                 needed=int(needed) if needed and needed.isdigit() else None,
                 users=tuple(entry(key, "users").get("selected_users") or ()),
-                groups=tuple(o["value"] for o in groups.get("selected_options") or ()),
+                groups=kept[key]
+                if key in kept
+                else tuple(o["value"] for o in groups.get("selected_options") or ()),
                 typed_groups=user_groups.typed_text(groups),
                 provider=None if provider in (None, dialog.ANY_PROVIDER) else provider,
             )
         )
     hours = str(state.get("hours", {}).get(dialog.FIELD, {}).get("value") or "")
     return drafts, hours, next_key
+
+
+def _group_ids(ids: object) -> tuple[str, ...]:
+    """Group ids as the dialog wrote them into its metadata, or TypeError."""
+    if not isinstance(ids, list):
+        raise TypeError("groups")
+    found, wrong = user_groups.ids_in(" ".join(str(i) for i in ids))
+    if wrong or len(found) != len(ids):
+        raise TypeError("groups")
+    return found
 
 
 Change = Callable[[list[Draft], int], tuple[list[Draft], int]]

@@ -21,6 +21,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from yarl import URL
 
+from bot.approvals_policy import Policy
 from bot.credentials import generate_key
 from bot.installations import Installations
 from bot.models import PaymentState
@@ -380,6 +381,15 @@ async def test_without_usergroups_read_the_people_dialog_offers_people_only(
     assert teams.groups(ACME, "admin_groups") == ("S0FINANCE",)
     # Its members cannot be read either, so they are no admins: refused, not guessed.
     assert not await installed.bots[0].app[SERVICES].access.may_administer(ACME, VIEWER)
+
+    await acme.close_view(ADMIN, everything=True)
+    policy = Policy.parse("EUR 500 1 U0ADMIN,S0FINANCE", 24)
+    installed.bots[0].app[SERVICES].approvals.save_policy(ACME, policy, user_id=ADMIN)
+    await acme.slash_command(ADMIN, GENERAL, "settings")  # approvers: people only too
+    settings = await acme.wait_until(lambda: acme.modal(ADMIN))
+    shown = [b["block_id"] for b in settings.definition["blocks"]]
+    assert "b0.users" in shown and "b0.groups" not in shown
+    assert "chosen before stay as they are" in str(settings.definition["blocks"])
 
 
 async def test_app_home_shows_each_workspace_its_own_payments(installed: Installed) -> None:

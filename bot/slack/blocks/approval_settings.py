@@ -4,7 +4,8 @@ typed so far.
 
 Slack keeps what was typed in an input across views.update only while its block_id and
 action_id stay the same, so each bracket's blocks are named by a key that never changes
-or comes back (`b<key>.<field>`); the keys in use ride in `private_metadata`.
+or comes back (`b<key>.<field>`); the keys in use ride in `private_metadata`, with the
+groups of brackets whose group field is not shown (Slack would not list the groups).
 """
 
 from __future__ import annotations
@@ -66,11 +67,13 @@ class Draft:
 
 @dataclass(frozen=True)
 class Choices:
-    """What the dialog offers: the workspace's user groups (None: they cannot be
-    listed, so they are typed) and the connected providers, as (value, label)."""
+    """What the dialog offers: the workspace's user groups and the connected providers,
+    as (value, label). Groups are None when Slack will not list them (`refused` says
+    why): brackets then offer people only and keep the groups they had."""
 
     groups: list[tuple[str, str]] | None
     providers: list[tuple[str, str]]
+    refused: str | None = None
 
 
 def _option(value: str, label: str) -> dict[str, Any]:
@@ -102,18 +105,27 @@ def _with(options: list[tuple[str, str]], extra: list[str]) -> list[tuple[str, s
 
 
 def _groups_input(draft: Draft, groups: list[tuple[str, str]] | None) -> Block | None:
-    """Groups from the workspace's list; typed as ids when it cannot be listed."""
-    typed = draft.typed_groups
-    if groups is None and typed is None:
-        typed = ", ".join(draft.groups)
+    """Groups from the workspace's list (typed as ids past a select's hundred); none when
+    it cannot be listed, unless ids were being typed already."""
+    if groups is None and draft.typed_groups is None:
+        return None
     return user_groups.picker(
         draft.block("groups"),
         "Or any member of these user groups",
         groups or [],
         draft.groups,
         action_id=FIELD,
-        typed=typed,
+        typed=draft.typed_groups,
     )
+
+
+def kept_groups(drafts: list[Draft], choices: Choices) -> dict[str, list[str]]:
+    """The groups of brackets whose group field is not shown, by key: they ride along."""
+    return {
+        str(d.key): list(d.groups)
+        for d in drafts
+        if d.groups and _groups_input(d, choices.groups) is None
+    }
 
 
 def bracket_blocks(draft: Draft, number: int, choices: Choices) -> list[Block]:
@@ -203,6 +215,12 @@ def settings_dialog(
             ],
         }
     ]
+    kept = kept_groups(drafts, choices)
+    if choices.groups is None:
+        note = user_groups.refusal_note(choices.refused)
+        if kept:
+            note += " The user groups chosen before stay as they are."
+        blocks.append({"type": "context", "block_id": "groups_note", "elements": [md(note)]})
     if not drafts:
         blocks.append(
             {"type": "section", "block_id": "none", "text": md("No payment needs approval.")}
@@ -220,7 +238,9 @@ def settings_dialog(
         **_initial(hours),
     }
     blocks.append(_input("hours", "An approval is good for (hours)", hours_element, optional=False))
-    metadata = {"keys": [d.key for d in drafts], "next": next_key}
+    metadata: dict[str, Any] = {"keys": [d.key for d in drafts], "next": next_key}
+    if kept:
+        metadata["groups"] = kept
     return {
         "type": "modal",
         "callback_id": SETTINGS_VIEW,
