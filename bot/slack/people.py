@@ -15,7 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.access import ADMIN_REFUSAL, GroupListing
 from bot.slack.blocks import user_groups
-from bot.slack.blocks.kit import Block, md, plain
+from bot.slack.blocks.kit import Block, input_block, md, plain
 from bot.slack.connect import result_view
 from bot.slack.errors import shielded
 from bot.slack.services import Services
@@ -31,17 +31,11 @@ GROUP_LABELS = {
 
 
 def _people(block_id: str, label: str, hint: str, chosen: list[str]) -> Block:
-    element: dict[str, Any] = {"type": "multi_users_select", "action_id": FIELD}
+    element: dict[str, Any] = {"type": "multi_users_select"}
     if chosen:
         element["initial_users"] = chosen
-    return {
-        "type": "input",
-        "block_id": block_id,
-        "optional": block_id == PAYERS,
-        "label": plain(label, 2000),
-        "hint": plain(hint, 2000),
-        "element": element,
-    }
+    optional = block_id == PAYERS
+    return input_block(block_id, label, element, action_id=FIELD, optional=optional, hint=hint)
 
 
 def _groups(key: str, listing: GroupListing, chosen: tuple[str, ...]) -> Block | None:
