@@ -8,16 +8,26 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.team_settings import ADMIN_GROUP, ADMINS, PAYER_GROUP, PAYERS, TeamSettings
+from bot.team_settings import ADMIN_GROUPS, ADMINS, PAYER_GROUPS, PAYERS, TeamSettings
 from bot.workspaces import BotTokens
 
 log = logging.getLogger(__name__)
 
 GROUP_CACHE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class GroupListing:
+    """A workspace's user groups as (id, "@handle (name)"), or None with Slack's refusal
+    (`missing_scope` without `usergroups:read`, `plan_upgrade_required`, ...)."""
+
+    groups: list[tuple[str, str]] | None
+    refused: str | None = None
 
 
 class Access:
@@ -30,9 +40,7 @@ class Access:
         self._groups: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
         self._listed: dict[str, tuple[float, list[tuple[str, str]]]] = {}
 
-    async def _members(self, team_id: str, group_id: str | None) -> frozenset[str]:
-        if not group_id:
-            return frozenset()
+    async def _members(self, team_id: str, group_id: str) -> frozenset[str]:
         cached = self._groups.get((team_id, group_id))
         if cached and time.monotonic() - cached[0] < GROUP_CACHE_SECONDS:
             return cached[1]
@@ -50,45 +58,55 @@ class Access:
         """A user group's members (cached for a minute; empty when it cannot be read)."""
         return await self._members(team_id, group_id)
 
-    async def groups(self, team_id: str) -> list[tuple[str, str]] | None:
-        """A workspace's user groups as (id, "@handle (name)"), cached for a minute;
-        None when Slack will not list them (no `usergroups:read`, or an error)."""
+    async def listed_groups(self, team_id: str) -> GroupListing:
+        """This workspace's user groups, asked with its own token, cached for a minute."""
         listed = self._listed.get(team_id)
         if listed and time.monotonic() - listed[0] < GROUP_CACHE_SECONDS:
-            return listed[1]
+            return GroupListing(listed[1])
         try:
             token = await self.tokens.token(team_id)
             response = await self.client.usergroups_list(token=token)
         except SlackApiError as error:
-            log.warning("cannot list user groups: %s", error.response.get("error"))
-            return None
+            refused = str(error.response.get("error"))
+            log.warning("cannot list user groups: %s", refused)
+            return GroupListing(None, refused)
         found = [
             (str(g["id"]), f"@{g.get('handle') or g['id']} ({g.get('name') or g['id']})")
             for g in response.get("usergroups") or []
             if g.get("id")
         ]
         self._listed[team_id] = (time.monotonic(), found)
-        return found
+        return GroupListing(found)
+
+    async def groups(self, team_id: str) -> list[tuple[str, str]] | None:
+        """A workspace's user groups; None when Slack will not list them."""
+        return (await self.listed_groups(team_id)).groups
+
+    async def _in_groups(self, team_id: str, user_id: str, key: str) -> bool:
+        for group in self.teams.groups(team_id, key):
+            if user_id in await self._members(team_id, group):
+                return True
+        return False
 
     async def may_administer(self, team_id: str, user_id: str) -> bool:
-        return user_id in self.teams.people(team_id, ADMINS) or user_id in await self._members(
-            team_id, self.teams.group(team_id, ADMIN_GROUP)
+        return user_id in self.teams.people(team_id, ADMINS) or await self._in_groups(
+            team_id, user_id, ADMIN_GROUPS
         )
 
-    async def _chosen(self, team_id: str, people: str, group: str) -> frozenset[str]:
-        found = await self._members(team_id, self.teams.group(team_id, group))
-        return self.teams.people(team_id, people) | found
+    async def _chosen(self, team_id: str, people: str, groups: str) -> frozenset[str]:
+        found = [await self._members(team_id, g) for g in self.teams.groups(team_id, groups)]
+        return self.teams.people(team_id, people).union(*found)
 
     async def payers(self, team_id: str) -> frozenset[str]:
         """Whom reminders about payables go to: the payers, or the admins if none is set."""
-        chosen = await self._chosen(team_id, PAYERS, PAYER_GROUP)
-        return chosen or await self._chosen(team_id, ADMINS, ADMIN_GROUP)
+        chosen = await self._chosen(team_id, PAYERS, PAYER_GROUPS)
+        return chosen or await self._chosen(team_id, ADMINS, ADMIN_GROUPS)
 
     async def may_pay(self, team_id: str, user_id: str) -> bool:
         """Payers and admins may pay."""
         if user_id in self.teams.people(team_id, PAYERS):
             return True
-        if user_id in await self._members(team_id, self.teams.group(team_id, PAYER_GROUP)):
+        if await self._in_groups(team_id, user_id, PAYER_GROUPS):
             return True
         return await self.may_administer(team_id, user_id)
 

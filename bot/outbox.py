@@ -73,16 +73,45 @@ LOOKUP_PAGES = 10
 CLAIM_SECONDS = 45.0
 """How long a sender holds a row it is sending: longer than one call may take (30 s)."""
 CHANNEL_GAP = 1.05
-"""Seconds between two posts to one channel from processes sharing a database: Slack's
-one a second, and a little for the way there."""
+"""Seconds between two posts to one channel: Slack's one a second, and a little for the
+way there."""
+QUICKEST_ROUND = 0.01
+"""The shortest pause between two rounds, however soon the next row is due."""
 
 
 class Retry(Exception):
-    def __init__(self, reason: str, after: float | None = None, *, done: bool = False) -> None:
+    def __init__(
+        self, reason: str, after: float | None = None, *, done: bool = False, turn: bool = False
+    ) -> None:
         super().__init__(reason)
         self.after = after
         self.done = done
         """True when Slack said for sure that the call did nothing (429)."""
+        self.turn = turn
+        """True when the row only waits for its channel's turn: no call, no attempt."""
+
+
+class ChannelTurns:
+    """When each channel may next be posted to, in this process's memory.
+
+    On sqlite one process sends every post (the database admits no second sender), so
+    what it remembers is the whole truth; processes sharing PostgreSQL take their turns
+    from the database instead (`Store.reserve_post`), with the same answers."""
+
+    def __init__(self) -> None:
+        self._free: dict[str, float] = {}
+
+    def reserve(self, channel: str, now: float, gap: float, max_wait: float) -> tuple[bool, float]:
+        """(True, when the post may go) and the slot is taken, if that is within
+        `max_wait`; otherwise (False, when the channel is next free) and nothing is."""
+        free = self._free.get(channel, now)
+        if free > now + max_wait:
+            return False, free
+        if len(self._free) > 1000:  # forget channels that are free anyway
+            self._free = {c: at for c, at in self._free.items() if at > now}
+        at = max(free, now)
+        self._free[channel] = at + gap
+        return True, at
 
 
 class GiveUp(Exception):
@@ -132,6 +161,7 @@ class OutboxSender:
         self.max_delay = max_delay
         self.lease = lease
         self.channel_gap = channel_gap
+        self.turns = ChannelTurns()
         self.wake = asyncio.Event()
 
     async def _client_for(self, team_id: str | None) -> AsyncWebClient:
@@ -234,17 +264,24 @@ class OutboxSender:
         return (str(answer["ts"]) if answer.get("ts") else None), False
 
     async def _wait_for_channel(self, item: OutboxItem) -> None:
-        """Wait for this post's slot in its channel (shared databases only). When the
-        slot would come after half the row's lease, the row is handed back until the
-        channel is free instead, so no other process takes it over while this one sleeps,
-        and no slot is taken that nobody uses."""
+        """Take this post's turn in its channel, or hand the row back until the channel
+        is free, so a channel's backlog never holds up the posts to other channels.
+
+        Processes sharing PostgreSQL take turns from the database and may wait for a turn
+        up to half the row's lease (longer, and another process would take the row over
+        while this one sleeps); the one process on sqlite keeps the turns in memory and
+        waits for none: its next round comes when the row is due."""
         channel = item.args.get("channel")
-        if item.method != "chat.postMessage" or not channel or not self.store.shared:
+        if item.method != "chat.postMessage" or not channel:
             return
         now = time.time()
-        taken, at = self.store.reserve_post(str(channel), now, self.channel_gap, self.lease / 2)
+        if self.store.shared:
+            taken, at = self.store.reserve_post(str(channel), now, self.channel_gap, self.lease / 2)
+        else:
+            taken, at = self.turns.reserve(str(channel), now, self.channel_gap, 0.0)
         if not taken:
-            raise Retry("waiting for the channel's turn", max(at - now, 0.05), done=True)
+            after = max(at - now, QUICKEST_ROUND)
+            raise Retry("waiting for the channel's turn", after, done=True, turn=True)
         if at > time.time():
             await asyncio.sleep(at - time.time())
 
@@ -283,6 +320,9 @@ class OutboxSender:
                     self.store.outbox_give_up(item.id, str(error))
                     continue
                 assert isinstance(error, Retry)
+                if error.turn:
+                    self.store.outbox_later(item.id, time.time() + (error.after or 0.0))
+                    continue
                 delay = error.after or min(self.max_delay, self.first_delay * 2**item.attempts)
                 log.info("Slack call %s will be retried in %.1f s: %s", item.key, delay, error)
                 self.store.outbox_retry(item.id, str(error), time.time() + delay)
@@ -294,10 +334,20 @@ class OutboxSender:
                 sent += 1
         return sent
 
+    def _pause(self, tick: float) -> float:
+        """Until the next round: `tick`, or less when a row is due sooner (a post waiting
+        for its channel's turn goes when the turn comes, not at the next tick)."""
+        due = self.store.next_outbox_at(time.time())
+        if due is None:
+            return tick
+        return min(tick, max(due - time.time(), QUICKEST_ROUND))
+
     async def run_forever(self, tick: float = 1.0) -> None:
         while True:
+            pause = tick
             try:
                 await self.send_due()
+                pause = self._pause(tick)
             except Exception:
                 log.exception("outbox round failed; trying again")
             self.wake.clear()
@@ -305,6 +355,6 @@ class OutboxSender:
             # the event is set, and the sender would then never stop.
             waiter = asyncio.ensure_future(self.wake.wait())
             try:
-                await asyncio.wait([waiter], timeout=tick)
+                await asyncio.wait([waiter], timeout=pause)
             finally:
                 waiter.cancel()

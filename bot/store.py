@@ -851,6 +851,22 @@ class Store:
             {"gave_up_at": now_iso(), "last_error": error, "next_attempt_at": None},
         )
 
+    def outbox_later(self, item_id: int, next_attempt_at: float) -> None:
+        """Hand the row back until its channel's turn: no call was made, no attempt counts."""
+        self.db.execute(
+            "UPDATE outbox SET next_attempt_at = ?, claimed_until = NULL WHERE id = ?",
+            [next_attempt_at, item_id],
+        )
+
+    def next_outbox_at(self, now: float) -> float | None:
+        """When the next row no sender holds is due (in the past: due already)."""
+        row = self.db.execute(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE sent_at IS NULL AND gave_up_at IS NULL "
+            "AND (claimed_until IS NULL OR claimed_until < ?)",
+            [now],
+        ).fetchone()
+        return float(row[0]) if row and row[0] is not None else None
+
     def outbox_retry(self, item_id: int, error: str, next_attempt_at: float) -> None:
         self.db.execute(
             "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "

@@ -1,5 +1,6 @@
 """Each workspace's own choices, for a bot installed in several: billing channel, admins,
-payers. One workspace (`SLACK_BOT_TOKEN`) takes them from the environment instead.
+payers and their user groups. One workspace (`SLACK_BOT_TOKEN`) takes them from the
+environment instead.
 
 Rows of the `team_settings` key/value table, values as JSON.
 """
@@ -15,8 +16,10 @@ from bot.store import Store, now_iso
 BILLING_CHANNEL = "billing_channel"
 ADMINS = "admins"
 PAYERS = "payers"
-ADMIN_GROUP = "admin_group"
-PAYER_GROUP = "payer_group"
+ADMIN_GROUPS = "admin_groups"
+PAYER_GROUPS = "payer_groups"
+_SEEDS = {ADMIN_GROUPS: "admin_group", PAYER_GROUPS: "payer_group"}
+"""The environment's one group for each (INVOICEBOT_ADMIN_GROUP, ..._PAYER_GROUP)."""
 
 
 class TeamSettings:
@@ -53,11 +56,13 @@ class TeamSettings:
             return configured
         return configured | frozenset(self.get(team_id, key) or ())
 
-    def group(self, team_id: str, key: str) -> str | None:
+    def groups(self, team_id: str, key: str) -> tuple[str, ...]:
+        """Admin or payer user group ids: the environment's one, or those a workspace
+        installed by OAuth chose (a group id means nothing in another workspace)."""
         if not self.settings.oauth:
-            return getattr(self.settings, key)  # type: ignore[no-any-return]
-        value = self.get(team_id, key)
-        return str(value) if value else None
+            seeded: str | None = getattr(self.settings, _SEEDS[key])
+            return (seeded,) if seeded else ()
+        return tuple(str(group) for group in self.get(team_id, key) or ())
 
     def add_admin(self, team_id: str, user_id: str, *, by: str) -> None:
         admins = set(self.get(team_id, ADMINS) or ())

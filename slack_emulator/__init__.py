@@ -7,7 +7,7 @@ The bot talks to it exactly as to Slack (Web API under `/api/`, response_urls un
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 
 from aiohttp import web
 
@@ -79,13 +79,15 @@ def create_app(
     ack_timeout: float = 3.0,
     oauth: OAuthApp | None = None,
     more_workspaces: Sequence[Workspace] = (),
+    bot_scopes: Iterable[str] | None = None,
 ) -> web.Application:
     """The emulator as an aiohttp app; its `Emulator` is `app[EMULATOR]`.
 
     `request_url` is the bot's `/slack/events`; `public_url` is this app's own base URL
     (used in response_urls; learnt from the first request when not given). With `oauth`,
     the app is installed by OAuth (`app[OAUTH]`), into `workspace` and `more_workspaces`,
-    each its own `Emulator` (`app[OAUTH].emulators`).
+    each its own `Emulator` (`app[OAUTH].emulators`). `bot_scopes` are those `bot_token`
+    was granted (by default every scope); an OAuth token has those its install asked for.
     """
     emulator = Emulator(
         request_url=request_url,
@@ -95,6 +97,7 @@ def create_app(
         workspace=workspace,
         public_url=public_url,
         ack_timeout=ack_timeout,
+        bot_scopes=bot_scopes,
     )
     app = web.Application(middlewares=[_learn_public_url, api.user_errors])
     app[EMULATOR] = emulator

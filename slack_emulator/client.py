@@ -9,7 +9,7 @@ shows it. The JSON API and the page drive these same methods.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from slack_emulator import clicks, payloads
@@ -43,6 +43,7 @@ class Emulator:
         workspace: Workspace | None = None,
         public_url: str | None = None,
         ack_timeout: float = 3.0,
+        bot_scopes: Iterable[str] | None = None,
     ) -> None:
         self.workspace = workspace or Workspace()
         if clock is not None:
@@ -52,6 +53,8 @@ class Emulator:
         self.response_urls = ResponseUrls(self.workspace, self.clock)
         self.bot = BotLink(request_url, signing_secret, ack_timeout)
         self.bot_token = bot_token
+        self.bot_scopes = None if bot_scopes is None else frozenset(bot_scopes)
+        """The scopes `bot_token` was granted; None grants every scope the emulator checks."""
         self.public_url = public_url
         self.calls: list[ApiCall] = []
         self.faults = Faults()

@@ -81,6 +81,11 @@ def conversations_open(ws: Workspace, surfaces: Surfaces, args: Args) -> Args:
     return {"ok": True, "channel": {"id": ws.dm_with(users[0]).id}}
 
 
+def _flag(args: Args, name: str) -> bool:
+    """A boolean argument as slack_sdk sends it ("1"/"0") or as JSON."""
+    return str(args.get(name, "")).lower() in {"1", "true"}
+
+
 def usergroups_users_list(ws: Workspace, surfaces: Surfaces, args: Args) -> Args:
     group = ws.usergroups.get(str(args.get("usergroup") or ""))
     if group is None:
@@ -89,12 +94,33 @@ def usergroups_users_list(ws: Workspace, surfaces: Surfaces, args: Args) -> Args
 
 
 def usergroups_list(ws: Workspace, surfaces: Surfaces, args: Args) -> Args:
-    shown = [
-        {"id": g.id, "team_id": ws.team_id, "handle": g.handle, "name": g.name, "users": g.users}
-        for g in ws.usergroups.values()
-    ]
+    """As Slack lists them: members only with `include_users`, a count (a string, as
+    Slack sends it) only with `include_count`."""
+    shown = []
+    for g in ws.usergroups.values():
+        group: Args = {
+            "id": g.id,
+            "team_id": ws.team_id,
+            "is_usergroup": True,
+            "name": g.name,
+            "description": "",
+            "handle": g.handle,
+            "date_delete": 0,
+        }
+        if _flag(args, "include_users"):
+            group["users"] = list(g.users)
+        if _flag(args, "include_count"):
+            group["user_count"] = str(len(g.users))
+        shown.append(group)
     return {"ok": True, "usergroups": shown}
 
+
+SCOPES = {
+    "usergroups.list": "usergroups:read",
+    "usergroups.users.list": "usergroups:read",
+}
+"""The bot scope each of these methods needs. Only they are checked: a token without
+the scope gets `missing_scope` with what was `needed` and what was `provided`."""
 
 DIRECTORY_METHODS = {
     "auth.test": auth_test,

@@ -12,6 +12,8 @@ As in Slack:
 - With token rotation on, the bot token expires (`token_expired` after `expires_in`
   seconds) and `grant_type=refresh_token` trades a refresh token, once, for a new pair:
   using a refresh token twice fails with `invalid_refresh_token`.
+- A token has the scopes its install asked for, and a refreshed one the same; methods
+  that need another answer `missing_scope` (see `directory_methods.SCOPES`).
 - Uninstalling revokes every token of the workspace (`invalid_auth` afterwards) and sends
   the app `app_uninstalled`, then `tokens_revoked`.
 """
@@ -65,6 +67,7 @@ class _Code:
 class _Token:
     team_id: str
     expires_at: float | None
+    scopes: frozenset[str]
 
 
 @dataclass
@@ -76,6 +79,7 @@ class OAuthServer:
     codes: dict[str, _Code] = field(default_factory=dict)
     tokens: dict[str, _Token] = field(default_factory=dict)
     refresh_tokens: dict[str, str] = field(default_factory=dict)  # refresh token: team
+    granted: dict[str, list[str]] = field(default_factory=dict)  # team: scopes installed
     spent_refresh_tokens: set[str] = field(default_factory=set)
     refreshes: int = 0
 
@@ -132,13 +136,14 @@ class OAuthServer:
 
     # the app's side ------------------------------------------------------------------
 
-    def emulator_for(self, token: str) -> Emulator:
+    def emulator_for(self, token: str) -> tuple[Emulator, frozenset[str]]:
+        """The workspace a token speaks for, and the scopes its install granted."""
         issued = self.tokens.get(token)
         if issued is None:
             raise SlackError("invalid_auth")
         if issued.expires_at is not None and issued.expires_at <= self.now():
             raise SlackError("token_expired")
-        return self.emulators[issued.team_id]
+        return self.emulators[issued.team_id], issued.scopes
 
     def access(self, args: dict[str, Any], authorization: str) -> dict[str, Any]:
         """`oauth.v2.access`: a code or a refresh token for tokens."""
@@ -159,6 +164,7 @@ class OAuthServer:
             raise SlackError("bad_redirect_uri")
         emulator = self.emulators[code.team_id]
         ws = emulator.workspace
+        self.granted[ws.team_id] = code.scopes
         return {
             "ok": True,
             "app_id": ws.app_id,
@@ -183,7 +189,7 @@ class OAuthServer:
             "ok": True,
             "app_id": ws.app_id,
             "token_type": "bot",
-            "scope": ",".join(self.app.scopes),
+            "scope": ",".join(self.granted[team_id]),
             "bot_user_id": BOT_USER_ID,
             "team": {"id": ws.team_id, "name": ws.team_name},
             "enterprise": None,
@@ -192,12 +198,14 @@ class OAuthServer:
         }
 
     def _issue(self, team_id: str) -> dict[str, Any]:
+        """Tokens with the scopes the workspace's install granted (a refresh keeps them)."""
+        scopes = frozenset(self.granted[team_id])
         if not self.app.token_rotation:
             token = f"xoxb-{secrets.token_hex(12)}"
-            self.tokens[token] = _Token(team_id, None)
+            self.tokens[token] = _Token(team_id, None, scopes)
             return {"access_token": token}
         token, refresh = f"xoxe.xoxb-1-{secrets.token_hex(16)}", f"xoxe-1-{secrets.token_hex(24)}"
-        self.tokens[token] = _Token(team_id, self.now() + self.app.token_seconds)
+        self.tokens[token] = _Token(team_id, self.now() + self.app.token_seconds, scopes)
         self.refresh_tokens[refresh] = team_id
         return {
             "access_token": token,

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from slack_emulator.calls import ApiCall, SlackError
 from slack_emulator.chat_methods import CHAT_METHODS
-from slack_emulator.directory_methods import DIRECTORY_METHODS
+from slack_emulator.directory_methods import DIRECTORY_METHODS, SCOPES
 from slack_emulator.files import FILE_METHODS, UPLOAD_PATH, receive_upload
 from slack_emulator.modals import Surfaces
 from slack_emulator.view_methods import VIEW_METHODS
@@ -109,7 +109,11 @@ class WebApi:
             args = await read_args(request, method)
             installing = method == "oauth.v2.access" and emulator.oauth is not None
             if not installing:  # oauth.v2.access authenticates with the app's client id
-                emulator = self._authenticate(request, args)
+                emulator, scopes = self._authenticate(request, args)
+                needed = SCOPES.get(method)
+                if needed and scopes is not None and needed not in scopes:
+                    provided = ",".join(sorted(scopes))
+                    raise SlackError("missing_scope", needed=needed, provided=provided)
             fault = emulator.faults.take(method)
             if fault is not None:
                 headers = {"Retry-After": str(fault.retry_after)} if fault.status == 429 else {}
@@ -156,9 +160,12 @@ class WebApi:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(applied.wait(), ACK_ORDER_SECONDS)
 
-    def _authenticate(self, request: web.Request, args: Args) -> Emulator:
-        """The workspace the token speaks for: the bot token given at start, or one
-        issued by an OAuth install (which may have expired or been revoked)."""
+    def _authenticate(
+        self, request: web.Request, args: Args
+    ) -> tuple[Emulator, frozenset[str] | None]:
+        """The workspace the token speaks for and the scopes it was granted (None: every
+        scope): the bot token given at start, or one issued by an OAuth install (which
+        may have expired or been revoked)."""
         header = request.headers.get("Authorization", "")
         token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
         token = token or args.get("token")
@@ -166,7 +173,7 @@ class WebApi:
         if not token:
             raise SlackError("not_authed")
         if token == self.emulator.bot_token:
-            return self.emulator
+            return self.emulator, self.emulator.bot_scopes
         if self.emulator.oauth is None:
             raise SlackError("invalid_auth")
         return self.emulator.oauth.emulator_for(str(token))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import replace
 from decimal import Decimal
@@ -102,11 +103,41 @@ def test_the_settings_dialog_has_a_part_per_bracket_with_what_was_saved() -> Non
     assert by_id[own.block("provider")]["element"]["initial_option"]["value"] == "i3d"
     assert by_id["hours"]["element"]["initial_value"] == "12"
 
-    typed = dialog.settings_dialog(drafts, "12", Choices(None, []), next_key=2)
+    many = [(f"S0G{n}", f"@g{n}") for n in range(101)]
+    typed = dialog.settings_dialog(drafts, "12", Choices(many, []), next_key=2)
     assert validate_view(typed) == []
     field = next(b for b in typed["blocks"] if b["block_id"] == general.block("groups"))
     assert field["element"]["type"] == "plain_text_input" and "S…" in field["hint"]["text"]
     assert field["element"]["initial_value"] == "S0FIN"
+
+
+def test_without_the_groups_list_brackets_offer_people_and_keep_their_groups() -> None:
+    """Without `usergroups:read` the bot could not read a typed group's members either:
+    the dialog says why, offers people only, and saving keeps the groups chosen before."""
+    policy = Policy.parse("EUR 500 1 U0FINANCE,S0FIN; EUR 900 1 U0CFO", hours=12)
+    drafts = [Draft.of(key, bracket) for key, bracket in enumerate(policy.brackets)]
+    view = dialog.settings_dialog(drafts, "12", Choices(None, [], "missing_scope"), next_key=2)
+    assert validate_view(view) == []
+    assert not [b for b in view["blocks"] if b["block_id"].endswith(".groups")]
+    note = next(b for b in view["blocks"] if b["block_id"] == "groups_note")
+    assert "usergroups:read" in str(note) and "stay as they are" in str(note)
+    state = {
+        f"b{d.key}.{field}": {"value": entry}
+        for d in drafts
+        for field, entry in {
+            "currency": {"type": "static_select", "selected_option": {"value": "EUR"}},
+            "from": {"type": "plain_text_input", "value": d.start},
+            "needed": {"type": "static_select", "selected_option": {"value": "1"}},
+            "users": {"type": "multi_users_select", "selected_users": list(d.users)},
+        }.items()
+    }
+    state["hours"] = {"value": {"type": "number_input", "value": "12"}}
+    read, hours, _ = read_dialog({**view, "state": {"values": state}})
+    assert policy_from(read, hours) == policy
+    for forged in ('{"S0FIN": 1}', '{"0": ["finance"]}', '{"7": ["S0FIN"]}'):
+        metadata = {"keys": [0, 1], "next": 2, "groups": json.loads(forged)}
+        with pytest.raises(Tampered):
+            read_dialog({**view, "private_metadata": json.dumps(metadata)})
 
 
 def test_a_full_settings_dialog_stays_within_a_modals_hundred_blocks() -> None:
@@ -146,8 +177,9 @@ def test_the_settings_dialog_says_what_is_wrong_beside_each_field() -> None:
 
 
 def test_the_dialog_reads_back_what_was_typed_and_refuses_forged_metadata() -> None:
+    many = [(f"S0G{n}", f"@g{n}") for n in range(101)]
     view = dialog.settings_dialog(
-        [Draft(key=4, currency="USD")], "6", Choices(None, []), next_key=5
+        [Draft(key=4, currency="USD")], "6", Choices(many, []), next_key=5
     )
     state = {
         "b4.from": {"value": {"type": "plain_text_input", "value": "1,250.50"}},

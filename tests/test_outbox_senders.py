@@ -1,10 +1,13 @@
 """Senders on one database: a confirmation is posted once (a row is claimed before the
-call), and processes sharing PostgreSQL post to a channel at most once a second."""
+call), and posts to a channel go at most once a second, from processes sharing
+PostgreSQL and from the one process on sqlite."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import time
 from pathlib import Path
 
 import aiohttp
@@ -13,6 +16,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.outbox import SETTLEMENT_EVENT, OutboxSender
 from bot.store import Store
+from slack_emulator import EMULATOR
+from slack_emulator import create_app as create_emulator
 from tests.fake_slack import BOT_TOKEN, FakeSlack
 
 
@@ -72,3 +77,53 @@ async def test_two_senders_on_postgresql_post_to_one_channel_a_second_apart(
     assert min(b - a for a, b in itertools.pairwise(times)) >= 1.0
     first.close()
     second.close()
+
+
+async def test_one_process_on_sqlite_posts_to_a_channel_once_a_second_and_others_meanwhile(
+    tmp_path: Path,
+) -> None:
+    """sqlite has one process, which keeps each channel's turn itself: a burst of
+    confirmations to the billing channel goes out a second apart, in order, all of them,
+    without Slack refusing one, while another channel's posts go out at once."""
+    emulator_app = create_emulator(
+        request_url="http://127.0.0.1:9/slack/events", signing_secret="s", bot_token=BOT_TOKEN
+    )
+    server = TestServer(emulator_app, host="127.0.0.1")
+    await server.start_server()
+    emulator = emulator_app[EMULATOR]
+    store = Store(tmp_path / "db.sqlite")
+    for n in range(4):
+        marked = {"event_type": SETTLEMENT_EVENT, "event_payload": {"settlement_id": f"s{n}"}}
+        args = {"channel": "C0BILLING", "text": f"paid {n}", "metadata": marked}
+        store.enqueue("chat.postMessage", args, key=f"paid{n}")
+    for n in range(2):
+        store.enqueue("chat.postMessage", {"channel": "C0GENERAL", "text": f"g{n}"}, key=f"g{n}")
+    started = time.time()
+    try:
+        async with aiohttp.ClientSession() as http:
+            client = AsyncWebClient(
+                token=BOT_TOKEN, base_url=str(server.make_url("/api/")), retry_handlers=[]
+            )
+            sender = OutboxSender(store, client, http)
+            running = asyncio.create_task(sender.run_forever())
+            try:
+                while store.outbox_pending():
+                    assert time.time() - started < 15, "the outbox was not emptied"
+                    await asyncio.sleep(0.05)
+            finally:
+                running.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await running
+    finally:
+        await server.close()
+        store.close()
+    posts = emulator.calls_to("chat.postMessage")
+    assert all(call.ok for call in posts), [call.error for call in posts]
+    assert [m.text for m in emulator.messages("C0BILLING")] == [f"paid {n}" for n in range(4)]
+    assert [m.text for m in emulator.messages("C0GENERAL")] == ["g0", "g1"]
+    billing = [call.at for call in posts if call.args["channel"] == "C0BILLING"]
+    general = [call.at for call in posts if call.args["channel"] == "C0GENERAL"]
+    assert min(b - a for a, b in itertools.pairwise(billing)) >= 1.0
+    assert general[0] - started < 0.5 and general[0] < billing[1]
+    assert general[1] - general[0] >= 1.0 and general[1] < billing[-1]
+    assert billing[-1] - billing[0] < 4.5  # a turn is taken when it comes, not a tick later

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +22,7 @@ from bot.money import AmountError, iso_code, minor_units, parse_amount, thousand
 from bot.slack.actions import TAMPERED
 from bot.slack.blocks import approval_settings as dialog
 from bot.slack.blocks import approvals as blocks
+from bot.slack.blocks import user_groups
 from bot.slack.blocks.approval_settings import Choices, Draft
 from bot.slack.blocks.listing import notice
 from bot.slack.connect import result_view
@@ -30,7 +30,6 @@ from bot.slack.services import Services
 
 log = logging.getLogger(__name__)
 Body = dict[str, Any]
-_GROUP = re.compile(r"<!subteam\^(S[A-Z0-9]+)(?:\|[^>]*)?>|(S[A-Z0-9]+)")
 
 
 class Tampered(ValueError):
@@ -39,7 +38,8 @@ class Tampered(ValueError):
 
 async def _choices(svc: Services, team_id: str) -> Choices:
     providers = [(p.name, p.title) for p in svc.connections.connected(team_id)]
-    return Choices(groups=await svc.access.groups(team_id), providers=providers)
+    listing = await svc.access.listed_groups(team_id)
+    return Choices(groups=listing.groups, providers=providers, refused=listing.refused)
 
 
 async def open_settings(
@@ -75,9 +75,11 @@ def read_dialog(view: Body) -> tuple[list[Draft], str, int]:
         metadata = json.loads(view.get("private_metadata") or "{}")
         keys = [int(key) for key in metadata["keys"]]
         next_key = int(metadata["next"])
-    except (ValueError, KeyError, TypeError):
+        kept = {int(k): _group_ids(ids) for k, ids in (metadata.get("groups") or {}).items()}
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise Tampered("settings metadata") from None
     wrong = len(set(keys)) != len(keys) or any(not 0 <= k < next_key for k in keys)
+    wrong = wrong or not set(kept) <= set(keys)
     if wrong or len(keys) > dialog.MAX_BRACKETS:
         raise Tampered("settings keys")
     state = view.get("state", {}).get("values", {})
@@ -93,7 +95,6 @@ def read_dialog(view: Body) -> tuple[list[Draft], str, int]:
     drafts = []
     for key in keys:
         groups = entry(key, "groups")
-        typed = groups.get("type") == "plain_text_input"
         needed = chosen(key, "needed")
         provider = chosen(key, "provider")
         drafts.append(
@@ -103,13 +104,25 @@ def read_dialog(view: Body) -> tuple[list[Draft], str, int]:
                 start=str(entry(key, "from").get("value") or ""),
                 needed=int(needed) if needed and needed.isdigit() else None,
                 users=tuple(entry(key, "users").get("selected_users") or ()),
-                groups=tuple(o["value"] for o in groups.get("selected_options") or ()),
-                typed_groups=str(groups.get("value") or "") if typed else None,
+                groups=kept[key]
+                if key in kept
+                else tuple(o["value"] for o in groups.get("selected_options") or ()),
+                typed_groups=user_groups.typed_text(groups),
                 provider=None if provider in (None, dialog.ANY_PROVIDER) else provider,
             )
         )
     hours = str(state.get("hours", {}).get(dialog.FIELD, {}).get("value") or "")
     return drafts, hours, next_key
+
+
+def _group_ids(ids: object) -> tuple[str, ...]:
+    """Group ids as the dialog wrote them into its metadata, or TypeError."""
+    if not isinstance(ids, list):
+        raise TypeError("groups")
+    found, wrong = user_groups.ids_in(" ".join(str(i) for i in ids))
+    if wrong or len(found) != len(ids):
+        raise TypeError("groups")
+    return found
 
 
 Change = Callable[[list[Draft], int], tuple[list[Draft], int]]
@@ -166,15 +179,7 @@ def _groups(draft: Draft) -> tuple[tuple[str, ...], str | None]:
     """The draft's group ids, and what is wrong with the typed ones."""
     if draft.typed_groups is None:
         return draft.groups, None
-    found = []
-    for word in re.split(r"[\s,]+", draft.typed_groups.strip()):
-        if not word:
-            continue
-        match = _GROUP.fullmatch(word)
-        if match is None:
-            return (), f"`{word}` is not a user group id; they start with S, like S0FINANCE."
-        found.append(next(g for g in match.groups() if g))
-    return tuple(dict.fromkeys(found)), None
+    return user_groups.ids_in(draft.typed_groups)
 
 
 def _bracket(draft: Draft, errors: dict[str, str]) -> Bracket | None:

@@ -215,7 +215,8 @@ async def on_invoices(
         if refused:
             await respond(**notice(refused))
             return
-        await client.views_open(trigger_id=command["trigger_id"], view=people.current(svc, team_id))
+        view = await people.current(svc, team_id)
+        await client.views_open(trigger_id=command["trigger_id"], view=view)
         return
     if isinstance(request, Billing):
         await ack()

@@ -148,6 +148,24 @@ async def test_each_token_speaks_for_its_own_workspace(slack: Slack) -> None:
     assert slack.oauth.emulators["T0TEAM"].messages("C0BILLING") == []
 
 
+async def test_a_token_has_the_scopes_its_install_asked_for(slack: Slack) -> None:
+    """The app asked for no `usergroups:read`, so its tokens, refreshed too, may not list
+    user groups; the workspace's groups stay its own."""
+    installed = await slack.install("T0TEAM")
+    assert installed["scope"] == "commands,chat:write"
+    with pytest.raises(SlackApiError) as caught:
+        await slack.client(str(installed["access_token"])).usergroups_list()
+    assert caught.value.response["error"] == "missing_scope"
+    assert caught.value.response["needed"] == "usergroups:read"
+    renewed = await slack.client().oauth_v2_access(
+        client_id=APP.client_id, client_secret=APP.client_secret,
+        grant_type="refresh_token", refresh_token=str(installed["refresh_token"]),
+    )  # fmt: skip
+    assert renewed["scope"] == "commands,chat:write"
+    with pytest.raises(SlackApiError):
+        await slack.client(str(renewed["access_token"])).usergroups_users_list(usergroup="S0PAYERS")
+
+
 async def test_a_refresh_token_works_once(slack: Slack) -> None:
     installed = await slack.install()
     args = {

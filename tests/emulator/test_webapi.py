@@ -185,6 +185,37 @@ async def test_directory_reads_are_get_requests(running: Running) -> None:
     assert ("users.info", True) in methods and ("usergroups.users.list", True) in methods
 
 
+async def test_user_groups_are_listed_as_slack_lists_them(running: Running) -> None:
+    client = running.web_client()
+    (group,) = (await client.usergroups_list())["usergroups"]
+    assert group["id"] == "S0PAYERS" and group["handle"] == "payers" and "users" not in group
+    (counted,) = (await client.usergroups_list(include_users=True, include_count=True))[
+        "usergroups"
+    ]
+    assert counted["users"] == ["U0PAYER"] and counted["user_count"] == "1"
+    assert await error_of(client.usergroups_users_list(usergroup="S0GHOST")) == "no_such_subteam"
+
+
+async def test_user_groups_need_the_usergroups_read_scope() -> None:
+    app = create_app(
+        request_url="http://127.0.0.1:9/",
+        signing_secret="s",
+        bot_token=BOT_TOKEN,
+        bot_scopes=["commands", "chat:write"],
+    )
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=str(server.make_url("/api/")))
+        for call in (client.usergroups_list(), client.usergroups_users_list(usergroup="S0PAYERS")):
+            answer = (await refused(call)).response
+            assert answer["error"] == "missing_scope" and answer["needed"] == "usergroups:read"
+            assert answer["provided"] == "chat:write,commands"
+        assert (await client.chat_postMessage(channel="C0BILLING", text="hi"))["ok"]
+    finally:
+        await server.close()
+
+
 MODAL = {
     "type": "modal",
     "title": {"type": "plain_text", "text": "Pay"},

@@ -21,6 +21,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from yarl import URL
 
+from bot.approvals_policy import Policy
 from bot.credentials import generate_key
 from bot.installations import Installations
 from bot.models import PaymentState
@@ -29,7 +30,7 @@ from bot.settings import Settings
 from bot.web import OUTBOX, SCHEDULER, SERVICES, STORE, create_app
 from plugins.i3d import I3DCredentials
 from plugins.i3d.sandbox import SANDBOX
-from slack_emulator import OAUTH, Emulator, Message, OAuthApp, OAuthServer, Workspace
+from slack_emulator import OAUTH, Emulator, Message, OAuthApp, OAuthServer, UserGroup, Workspace
 from slack_emulator import create_app as create_emulator
 from slack_emulator.delivery import signed_headers
 from tests.scenario.conftest import I3D_TOKEN, free_port
@@ -39,6 +40,12 @@ from tests.test_outcome_messages import paid
 
 ACME, GLOBEX = "T0TEAM", "T0GLOBEX"
 ADMIN, PAYER, BILLING, GENERAL = "U0ADMIN", "U0PAYER", "C0BILLING", "C0GENERAL"
+VIEWER = "U0VIEWER"
+ACME_GROUPS = [
+    UserGroup("S0PAYERS", "payers", "Payers", [PAYER]),
+    UserGroup("S0FINANCE", "finance", "Finance", [VIEWER]),
+]
+GLOBEX_GROUPS = [UserGroup("S0GLOBEXOPS", "ops", "Globex Ops", [PAYER, VIEWER])]
 SECRET = "oauth-scenario-signing-secret"
 
 
@@ -59,8 +66,11 @@ class Installed:
     def workspace(self, team_id: str) -> Emulator:
         return self.oauth.emulators[team_id]
 
-    async def install(self, team_id: str, user: str = ADMIN) -> tuple[int, str]:
-        """What an installer's browser does: our install URL, Slack's consent, back to us."""
+    async def install(
+        self, team_id: str, user: str = ADMIN, *, scopes: list[str] | None = None
+    ) -> tuple[int, str]:
+        """What an installer's browser does: our install URL, Slack's consent, back to us.
+        `scopes`: as an install link of an older version asked for fewer."""
         bot = self.bots[0]
         async with self.browser.get(
             bot.make_url("/slack/install"), allow_redirects=False
@@ -68,6 +78,8 @@ class Installed:
             assert started.status == 302
             to_slack = URL(started.headers["Location"])
         consent = to_slack.update_query(team=team_id, user=user)
+        if scopes is not None:
+            consent = consent.update_query(scope=",".join(scopes))
         async with self.browser.get(consent, allow_redirects=False) as slack_answer:
             assert slack_answer.status == 302, await slack_answer.text()
             back = slack_answer.headers["Location"]
@@ -91,7 +103,15 @@ async def installed(database: str, i3d_sandbox: TestServer) -> AsyncIterator[Ins
         signing_secret=SECRET,
         bot_token="",
         oauth=app,
-        more_workspaces=[Workspace(team_id=GLOBEX, team_name="Globex & Co", team_domain="globex")],
+        workspace=Workspace(usergroups=ACME_GROUPS),
+        more_workspaces=[
+            Workspace(
+                team_id=GLOBEX,
+                team_name="Globex & Co",
+                team_domain="globex",
+                usergroups=GLOBEX_GROUPS,
+            )
+        ],
     )
     slack = TestServer(slack_app, host="127.0.0.1")
     await slack.start_server()
@@ -287,6 +307,89 @@ async def test_admins_choose_their_own_workspaces_payers(installed: Installed) -
     access = installed.bots[1].app[SERVICES].access  # the other process reads the same
     assert await access.may_pay(ACME, PAYER) and not await access.may_pay(GLOBEX, PAYER)
     assert not await access.may_administer(ACME, PAYER)
+
+
+def group_options(modal: Any, block_id: str) -> list[str]:
+    (block,) = [b for b in modal.definition["blocks"] if b.get("block_id") == block_id]
+    return [o["text"]["text"] for o in block["element"]["options"]]
+
+
+async def test_admins_choose_user_groups_of_their_own_workspace_only(
+    installed: Installed,
+) -> None:
+    for team_id in (ACME, GLOBEX):
+        await installed.install(team_id)
+    acme, globex = installed.workspace(ACME), installed.workspace(GLOBEX)
+    await globex.slash_command(ADMIN, GENERAL, "people")
+    offered = await globex.wait_until(lambda: globex.modal(ADMIN))
+    assert group_options(offered, "admin_groups") == ["@ops (Globex Ops)"]
+    await acme.slash_command(ADMIN, GENERAL, "people")
+    modal = await acme.wait_until(lambda: acme.modal(ADMIN))
+    acme_groups = ["@payers (Payers)", "@finance (Finance)"]
+    assert group_options(modal, "admin_groups") == acme_groups
+    assert group_options(modal, "payer_groups") == acme_groups
+    reply = await acme.submit_view(
+        ADMIN,
+        values={
+            "admins": {"value": [ADMIN]},
+            "admin_groups": {"value": ["S0FINANCE"]},
+            "payer_groups": {"value": ["S0PAYERS"]},
+        },
+    )
+    saved = acme.modal(ADMIN)
+    assert reply.error is None and saved is not None
+    assert "the members of 2 user group(s)" in str(saved.definition)
+    await acme.close_view(ADMIN, everything=True)
+
+    # A member of Acme's Finance group administers Acme, in any process; not Globex.
+    access = installed.bots[1].app[SERVICES].access
+    assert await access.may_administer(ACME, VIEWER) and await access.may_pay(ACME, PAYER)
+    assert not await access.may_administer(GLOBEX, VIEWER)
+    assert not await access.may_pay(GLOBEX, PAYER)
+    assert "will be announced in" in await shown_to(acme, VIEWER, GENERAL, "billing")
+    assert "Only invoicebot admins" in await shown_to(globex, VIEWER, GENERAL, "billing")
+
+    await acme.slash_command(ADMIN, GENERAL, "people")
+    again = await acme.wait_until(lambda: acme.modal(ADMIN))
+    (admin_groups,) = [b for b in again.definition["blocks"] if b["block_id"] == "admin_groups"]
+    assert [o["value"] for o in admin_groups["element"]["initial_options"]] == ["S0FINANCE"]
+    # Each workspace's groups were asked for with its own token.
+    assert acme.calls_to("usergroups.list") and globex.calls_to("usergroups.list")
+    assert all(call.ok for call in acme.calls + globex.calls)
+
+
+async def test_without_usergroups_read_the_people_dialog_offers_people_only(
+    installed: Installed,
+) -> None:
+    granted = sorted(set(installed.settings.slack_scopes) - {"usergroups:read"})
+    await installed.install(ACME, scopes=granted)
+    teams = installed.bots[0].app[SERVICES].teams
+    teams.put(ACME, "admin_groups", ["S0FINANCE"], ADMIN)  # chosen while it could be read
+    acme = installed.workspace(ACME)
+    await acme.slash_command(ADMIN, GENERAL, "people")
+    modal = await acme.wait_until(lambda: acme.modal(ADMIN))
+    shown = [b["block_id"] for b in modal.definition["blocks"]]
+    assert shown == ["admins", "payers", "groups_note"]
+    note = str(modal.definition["blocks"][-1])
+    assert "usergroups:read" in note and "chosen before stay as they are" in note
+    (refused,) = acme.calls_to("usergroups.list")
+    assert refused.error == "missing_scope" and refused.response["needed"] == "usergroups:read"
+    await acme.submit_view(
+        ADMIN, values={"admins": {"value": [ADMIN]}, "payers": {"value": [PAYER]}}
+    )
+    await installed.wait_for(lambda: teams.people(ACME, "payers") == {PAYER})
+    assert teams.groups(ACME, "admin_groups") == ("S0FINANCE",)
+    # Its members cannot be read either, so they are no admins: refused, not guessed.
+    assert not await installed.bots[0].app[SERVICES].access.may_administer(ACME, VIEWER)
+
+    await acme.close_view(ADMIN, everything=True)
+    policy = Policy.parse("EUR 500 1 U0ADMIN,S0FINANCE", 24)
+    installed.bots[0].app[SERVICES].approvals.save_policy(ACME, policy, user_id=ADMIN)
+    await acme.slash_command(ADMIN, GENERAL, "settings")  # approvers: people only too
+    settings = await acme.wait_until(lambda: acme.modal(ADMIN))
+    shown = [b["block_id"] for b in settings.definition["blocks"]]
+    assert "b0.users" in shown and "b0.groups" not in shown
+    assert "chosen before stay as they are" in str(settings.definition["blocks"])
 
 
 async def test_app_home_shows_each_workspace_its_own_payments(installed: Installed) -> None:

@@ -4,7 +4,8 @@ typed so far.
 
 Slack keeps what was typed in an input across views.update only while its block_id and
 action_id stay the same, so each bracket's blocks are named by a key that never changes
-or comes back (`b<key>.<field>`); the keys in use ride in `private_metadata`.
+or comes back (`b<key>.<field>`); the keys in use ride in `private_metadata`, with the
+groups of brackets whose group field is not shown (Slack would not list the groups).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.approvals_policy import Bracket
-from bot.slack.blocks.kit import Block, md, plain
+from bot.slack.blocks import user_groups
+from bot.slack.blocks.kit import Block, input_block, md, plain
 
 SETTINGS_VIEW = "approval_settings_view"
 ADD = "approval_settings_add"
@@ -29,11 +31,6 @@ CURRENCIES = (
     "PLN", "CZK", "HUF", "JPY", "INR",
 )  # fmt: skip
 NEEDED = {0: "No approval", 1: "One approval", 2: "Two approvals (two people)"}
-SELECT_LIMIT = 100
-GROUPS_HINT = (
-    "User group ids (S…), separated by commas: a group's profile in Slack has "
-    "“Copy group ID”. Any member may approve."
-)
 
 
 @dataclass(frozen=True)
@@ -70,11 +67,13 @@ class Draft:
 
 @dataclass(frozen=True)
 class Choices:
-    """What the dialog offers: the workspace's user groups (None: they cannot be
-    listed, so they are typed) and the connected providers, as (value, label)."""
+    """What the dialog offers: the workspace's user groups and the connected providers,
+    as (value, label). Groups are None when Slack will not list them (`refused` says
+    why): brackets then offer people only and keep the groups they had."""
 
     groups: list[tuple[str, str]] | None
     providers: list[tuple[str, str]]
+    refused: str | None = None
 
 
 def _option(value: str, label: str) -> dict[str, Any]:
@@ -84,16 +83,7 @@ def _option(value: str, label: str) -> dict[str, Any]:
 def _input(
     block_id: str, label: str, element: dict[str, Any], *, optional: bool, hint: str = ""
 ) -> Block:
-    block: Block = {
-        "type": "input",
-        "block_id": block_id,
-        "optional": optional,
-        "label": plain(label, 2000),
-        "element": {"action_id": FIELD, **element},
-    }
-    if hint:
-        block["hint"] = plain(hint, 2000)
-    return block
+    return input_block(block_id, label, element, action_id=FIELD, optional=optional, hint=hint)
 
 
 def _select(options: list[tuple[str, str]], chosen: str | None, placeholder: str) -> dict[str, Any]:
@@ -111,31 +101,31 @@ def _select(options: list[tuple[str, str]], chosen: str | None, placeholder: str
 
 def _with(options: list[tuple[str, str]], extra: list[str]) -> list[tuple[str, str]]:
     """`options`, and any of `extra` they lack (saved before, not offered now)."""
-    known = {value for value, _ in options}
-    return options + [(value, value) for value in dict.fromkeys(extra) if value not in known]
+    return user_groups.offered(options, tuple(extra))
 
 
 def _groups_input(draft: Draft, groups: list[tuple[str, str]] | None) -> Block | None:
-    label = "Or any member of these user groups"
-    offered = None if groups is None else _with(groups, list(draft.groups))
-    if offered is None or len(offered) > SELECT_LIMIT or draft.typed_groups is not None:
-        typed = draft.typed_groups if draft.typed_groups is not None else ", ".join(draft.groups)
-        element: dict[str, Any] = {"type": "plain_text_input", "max_length": 500}
-        if typed:
-            element["initial_value"] = typed
-        return _input(draft.block("groups"), label, element, optional=True, hint=GROUPS_HINT)
-    if not offered:
+    """Groups from the workspace's list (typed as ids past a select's hundred); none when
+    it cannot be listed, unless ids were being typed already."""
+    if groups is None and draft.typed_groups is None:
         return None
-    shown = [_option(value, label) for value, label in offered]
-    element = {
-        "type": "multi_static_select",
-        "placeholder": plain("Choose user groups", 150),
-        "options": shown,
+    return user_groups.picker(
+        draft.block("groups"),
+        "Or any member of these user groups",
+        groups or [],
+        draft.groups,
+        action_id=FIELD,
+        typed=draft.typed_groups,
+    )
+
+
+def kept_groups(drafts: list[Draft], choices: Choices) -> dict[str, list[str]]:
+    """The groups of brackets whose group field is not shown, by key: they ride along."""
+    return {
+        str(d.key): list(d.groups)
+        for d in drafts
+        if d.groups and _groups_input(d, choices.groups) is None
     }
-    initial = [o for o in shown if o["value"] in draft.groups]
-    if initial:
-        element["initial_options"] = initial
-    return _input(draft.block("groups"), label, element, optional=True)
 
 
 def bracket_blocks(draft: Draft, number: int, choices: Choices) -> list[Block]:
@@ -225,6 +215,12 @@ def settings_dialog(
             ],
         }
     ]
+    kept = kept_groups(drafts, choices)
+    if choices.groups is None:
+        note = user_groups.refusal_note(choices.refused)
+        if kept:
+            note += " The user groups chosen before stay as they are."
+        blocks.append({"type": "context", "block_id": "groups_note", "elements": [md(note)]})
     if not drafts:
         blocks.append(
             {"type": "section", "block_id": "none", "text": md("No payment needs approval.")}
@@ -242,7 +238,9 @@ def settings_dialog(
         **_initial(hours),
     }
     blocks.append(_input("hours", "An approval is good for (hours)", hours_element, optional=False))
-    metadata = {"keys": [d.key for d in drafts], "next": next_key}
+    metadata: dict[str, Any] = {"keys": [d.key for d in drafts], "next": next_key}
+    if kept:
+        metadata["groups"] = kept
     return {
         "type": "modal",
         "callback_id": SETTINGS_VIEW,

@@ -91,6 +91,28 @@ def button(
     return element
 
 
+def input_block(
+    block_id: str,
+    label: str,
+    element: dict[str, Any],
+    *,
+    action_id: str,
+    optional: bool,
+    hint: str = "",
+) -> Block:
+    """A dialog input; `hint` is the grey line under it."""
+    block: Block = {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": plain(label, 2000),
+        "element": {"action_id": action_id, **element},
+    }
+    if hint:
+        block["hint"] = plain(hint, 2000)
+    return block
+
+
 def option(text: str, value: str) -> dict[str, Any]:
     return {"text": plain(text, 75), "value": value[:150]}
 
