@@ -120,9 +120,11 @@ class Invoice(BaseModel):
         """An invoice from values already of their exact types (`Money` built by `Money`'s
         own constructors, real dates): the fast path for big lists, which skips validating
         each value again but still checks the one rule across fields (one currency)."""
-        for money in (total_incl_vat, total_excl_vat):
-            if money is not None and money.currency != amount_due.currency:
-                raise ValueError("an invoice's amounts must share one currency")
+        currency = amount_due.currency
+        if total_incl_vat.currency != currency or (
+            total_excl_vat is not None and total_excl_vat.currency != currency
+        ):
+            raise ValueError("an invoice's amounts must share one currency")
         return assembled(
             cls,
             {

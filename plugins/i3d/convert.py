@@ -54,6 +54,8 @@ def _nothing_left(invoice: wire.Invoice) -> bool:
 def status_of(invoice: wire.Invoice) -> InvoiceStatus:
     """From `paymentStatus` and whether anything remains; needs no currency, so a paid
     check survives an invoice whose currency drifted away."""
+    if invoice.paymentStatus == 0 and invoice.paymentDate <= 0:
+        return InvoiceStatus.OPEN  # most of a list: nothing more to look at
     settled = _nothing_left(invoice)
     if invoice.paymentStatus == 1:
         if settled:
