@@ -19,6 +19,7 @@ from typing import Protocol
 from bench.ack import Ack
 from bench.big_account import BigAccount
 from bench.fanout import Fanout
+from bench.replicas import Replicas
 from bench.report import Figure, Row, all_met, markdown, summarise
 from bench.startup import StartUp
 from bench.steady import Steady
@@ -40,10 +41,12 @@ SCENARIOS: dict[str, Callable[[bool], Scenario]] = {  # the table's order
     "users": Users,
     "big": BigAccount,
     "storm": Storm,
+    "replicas": Replicas,
     "startup": StartUp,
 }
-# The run's order: the big account's 10,000 invoices stay once added, so it comes last.
-PHASES = (("startup", "ack", "steady", "fanout", "storm"), ("big", "users"))
+# The run's order: the big account's 10,000 invoices stay once added, so it comes last;
+# the replicas' processes and PostgreSQL stop with their phase, before the big account.
+PHASES = (("startup", "ack", "steady", "fanout", "storm"), ("replicas",), ("big", "users"))
 
 
 async def run(only: set[str], quick: bool, rounds: int) -> list[Row]:
@@ -57,6 +60,7 @@ async def run(only: set[str], quick: bool, rounds: int) -> list[Row]:
             for _ in range(rounds):
                 for name, scenario in scenarios.items():
                     figures.setdefault(name, []).extend(await scenario.round(world))
+            await world.phase.aclose()
     return [row for name in SCENARIOS for row in summarise(figures.get(name, []))]
 
 

@@ -31,15 +31,31 @@ async def settle(world: World, urls: list[str], seconds: float = 120) -> None:
     await world.emulator.wait_until(all_used, seconds)
 
 
-async def burst(world: World, url: str, requests: int) -> dict[str, Any]:
-    """One burst; for the bot, also the seconds from its end until every list was posted."""
+async def burst(
+    world: World, url: str | list[str], requests: int, *, lists: bool = True
+) -> dict[str, Any]:
+    """One burst, round robin over `url` when it is several processes' URLs.
+
+    Where a bot answers (`lists`), it also waits until every list was posted, so the
+    work after the acks cannot spill into the next burst, and says how long that took.
+    """
     spec = world.command_load(url, requests, CONCURRENCY)
     result = await world.load(spec)
-    if world.bot and url.startswith(world.bot.url):
+    if lists:
         began = time.perf_counter()
         await settle(world, spec["response_urls"])
         result["settled"] = time.perf_counter() - began
     return result
+
+
+def throughput(*bursts: dict[str, Any]) -> float:
+    """Answered requests per second, over one whole burst or several together."""
+    return sum(len(b["latencies"]) for b in bursts) / sum(float(b["elapsed"]) for b in bursts)
+
+
+def errors(burst: dict[str, Any], requests: int) -> int:
+    """Requests of the burst that were not acked with 200."""
+    return requests - int(burst["statuses"].get("200", 0))
 
 
 class Ack:
@@ -50,14 +66,14 @@ class Ack:
     async def prepare(self, world: World) -> None:
         bot, bare = await world.bot_with(), await world.start_bare()
         for url in (bot.url, bare.url):  # warm-up: connections, auth.test, provider tokens
-            await burst(world, f"{url}/slack/events", min(200, self.requests))
+            await burst(world, f"{url}/slack/events", min(200, self.requests), lists=url == bot.url)
 
     async def round(self, world: World) -> list[Figure]:
         bot, bare = await world.bot_with(), await world.start_bare()
         mine = await burst(world, f"{bot.url}/slack/events", self.requests)
-        limit = await burst(world, f"{bare.url}/slack/events", self.requests)
-        errors = sum(self.requests - r["statuses"].get("200", 0) for r in (mine, limit))
-        rate = {n: len(r["latencies"]) / r["elapsed"] for n, r in (("bot", mine), ("bare", limit))}
+        limit = await burst(world, f"{bare.url}/slack/events", self.requests, lists=False)
+        failed = sum(errors(r, self.requests) for r in (mine, limit))
+        rate = {"bot": throughput(mine), "bare": throughput(limit)}
         p50 = [ms(percentile(r["latencies"], 0.50)) for r in (mine, limit)]
         p99 = [ms(percentile(r["latencies"], 0.99)) for r in (mine, limit)]
         label = self.label
@@ -68,7 +84,7 @@ class Ack:
             Figure(
                 label,
                 "errors (bot and bare)",
-                errors,
+                failed,
                 "",
                 target=Target("==", 0, on="value", every_round=True),
             ),

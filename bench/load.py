@@ -7,7 +7,9 @@ latency counts from that scheduled moment, so a server that falls behind is not 
 off by a generator that waits for it. The timings go to stdout as JSON, with `sent`:
 each request's scheduled (open loop) or actual send time on `time.monotonic()`, the
 clock every process on the machine shares. Slash commands are signed as Slack signs
-them, each with its own response_url; GETs may carry a cookie.
+them, each with its own response_url; GETs may carry a cookie. `url` may be a list:
+request i goes to its i-th URL round robin, as a load balancer in front of several
+processes would send it.
 """
 
 from __future__ import annotations
@@ -58,13 +60,15 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     expect = spec["expect"].encode() if spec.get("expect") else None
     connector = aiohttp.TCPConnector(limit=0, force_close=False)
     cookies = spec.get("cookies") or {}
+    urls: list[str] = spec["url"] if isinstance(spec["url"], list) else [spec["url"]]
     async with aiohttp.ClientSession(connector=connector, cookies=cookies) as http:
 
         async def one(index: int, scheduled: float | None = None) -> None:
             nonlocal expected
+            url = urls[index % len(urls)]
             if signer is None:
                 began = time.monotonic()
-                async with http.get(spec["url"]) as response:
+                async with http.get(url) as response:
                     body = await response.read()
                 if expect and expect in body:
                     expected += 1
@@ -78,7 +82,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
                     "X-Slack-Signature": signer.generate_signature(timestamp=stamp, body=body),
                 }
                 began = time.monotonic()
-                async with http.post(spec["url"], data=body, headers=headers) as response:
+                async with http.post(url, data=body, headers=headers) as response:
                     await response.read()
             if scheduled is not None:
                 late.append(began - scheduled)

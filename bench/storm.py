@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from bench.flows import button, everything_in, list_invoices
 from bench.i3d import add_one
@@ -23,6 +25,7 @@ from slack_emulator.workspace import Message
 from tests.scenario.harness import pay_in_browser
 
 STORM = 1000
+PAID = "Invoice paid"  # what a landing shows once the payment is settled
 
 
 async def _link(world: World, invoice_id: str) -> str:
@@ -57,8 +60,37 @@ async def _link(world: World, invoice_id: str) -> str:
     return str(button(link, "open_link")["url"])
 
 
-def _confirmations(world: World) -> int:
+def confirmations(world: World) -> int:
     return sum("paid" in m.text.casefold() for m in world.emulator.messages(BILLING))
+
+
+async def paid_landing(world: World) -> tuple[str, str]:
+    """A fresh invoice paid at the sandbox by a payer who stays there: where the browser
+    would land, and the payer's cookie."""
+    pay_url = await _link(world, await add_one(world))
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+        landing, _ = await pay_in_browser(browser, pay_url, come_back=False)
+        cookie = browser.cookie_jar.filter_cookies(URL(landing))[PAYMENT_COOKIE].value
+    return landing, cookie
+
+
+def storm_load(url: str | list[str], cookie: str) -> dict[str, Any]:
+    """All at once, with the payer's cookie; several URLs take the landings round robin."""
+    return {
+        "url": url,
+        "requests": STORM,
+        "concurrency": STORM,
+        "cookies": {PAYMENT_COOKIE: cookie},
+    }
+
+
+async def posted_since(world: World, before: int) -> int:
+    """Confirmations in #billing since there were `before`, once the next looks of the
+    poller and the outbox, which would post a second, have passed."""
+    with contextlib.suppress(TimeoutError):  # counted: no confirmation
+        await world.emulator.wait_until(lambda: confirmations(world) > before, 30)
+    await asyncio.sleep(3)
+    return confirmations(world) - before
 
 
 class Storm:
@@ -70,23 +102,12 @@ class Storm:
 
     async def round(self, world: World) -> list[Figure]:
         bot = await world.bot_with()
-        pay_url = await _link(world, await add_one(world))
-        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
-            landing, _ = await pay_in_browser(browser, pay_url, come_back=False)
-            cookie = browser.cookie_jar.filter_cookies(landing)[PAYMENT_COOKIE].value
-        before = _confirmations(world)
-        spec = {
-            "url": landing,
-            "requests": STORM,
-            "concurrency": STORM,
-            "cookies": {PAYMENT_COOKIE: cookie},
-        }
-        storm = await world.load({**spec, "expect": "Invoice paid"})
+        landing, cookie = await paid_landing(world)
+        before = confirmations(world)
+        spec = storm_load(landing, cookie)
+        storm = await world.load({**spec, "expect": PAID})
         floor = await world.load({**spec, "url": f"{bot.url}/healthz"})
-        with contextlib.suppress(TimeoutError):  # counted: no confirmation
-            await world.emulator.wait_until(lambda: _confirmations(world) > before, 30)
-        await asyncio.sleep(3)  # the poller's next look, and the outbox's, would post a second
-        posted = _confirmations(world) - before
+        posted = await posted_since(world, before)
         errors = STORM - storm["statuses"].get("200", 0) + STORM - floor["statuses"].get("200", 0)
         wrong = STORM - storm["expected"]
         return [

@@ -43,6 +43,8 @@ TEAM, USER, ADMIN, CHANNEL, BILLING = "T0TEAM", "U0PAYER", "U0ADMIN", "C0GENERAL
 class World:
     stack: AsyncExitStack
     data_dir: Path
+    phase: AsyncExitStack = field(default_factory=AsyncExitStack)
+    """What a scenario keeps to itself, stopped when its phase of the run ends."""
     signing_secret: str = field(default_factory=lambda: secrets.token_hex(16))
     bot_settings: dict[str, str] = field(default_factory=dict)
     bot_token: str = field(default_factory=lambda: "xoxb-bench-" + secrets.token_hex(8))
@@ -71,7 +73,7 @@ class World:
             "SLACK_API_URL": f"{self.slack_url}/api/",
         }
 
-    def bot_env(self, port: int, database: Path, secret_key: str) -> dict[str, str]:
+    def bot_env(self, port: int, database: Path | str, secret_key: str) -> dict[str, str]:
         return {
             **self.slack_env(),
             "INVOICEBOT_PUBLIC_URL": self.bot_url,
@@ -119,8 +121,12 @@ class World:
             raise RuntimeError(f"the load generator failed ({process.returncode})")
         return dict(json.loads(out))
 
-    def command_load(self, url: str, requests: int, concurrency: int = 0) -> dict[str, Any]:
-        """Closed loop at `concurrency`; for an open loop add `rate` and `seconds`."""
+    def command_load(
+        self, url: str | list[str], requests: int, concurrency: int = 0
+    ) -> dict[str, Any]:
+        """Closed loop at `concurrency`; for an open loop add `rate` and `seconds`.
+
+        Several URLs take the requests round robin."""
         return {
             "url": url,
             "signing_secret": self.signing_secret,
@@ -138,7 +144,7 @@ class World:
         key_file = self.data_dir / "secret.key"
         if not key_file.exists():
             key_file.write_text(generate_key())
-            await self._connect_all(database, key_file.read_text())
+            await self.connect_all(database, key_file.read_text())
         return database, key_file.read_text()
 
     async def start_bot(self, **env: str) -> Child:
@@ -212,7 +218,8 @@ class World:
             made.append(user_id)
         return made
 
-    async def _connect_all(self, database: Path, secret_key: str) -> None:
+    async def connect_all(self, database: Path | str, secret_key: str) -> None:
+        """Connect every sandbox in `database`, a sqlite file or a PostgreSQL URL."""
         store = Store(database, CredentialBox(secret_key))
         try:
             connections = Connections(store, providers(make_plugin_manager()), self.session)
@@ -229,6 +236,7 @@ async def open_world(stack: AsyncExitStack) -> World:
     data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="invoicebot-bench-")))
     world = World(stack, data_dir)
     world.http = await stack.enter_async_context(aiohttp.ClientSession())
+    stack.push_async_callback(world.phase.aclose)
     app = create_app(
         request_url=f"{world.bot_url}/slack/events",
         signing_secret=world.signing_secret,

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from contextlib import AsyncExitStack
 from pathlib import Path
 
+import pytest
+
+from bench.replicas import Replicas
 from bench.report import Figure, Row, Target, all_met, markdown, percentile, summarise
+from bench.world import World
+from tests import postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,6 +96,43 @@ def test_a_quick_start_up_run_prints_its_row_and_stops_everything() -> None:
     assert "load average (1/5/15 min) before: " in done.stdout
     assert "load average (1/5/15 min) after: " in done.stdout
     assert "1 round" in done.stdout.splitlines()[0]
+
+
+@pytest.mark.timeout(150)
+def test_a_quick_replicas_run_measures_three_processes_against_one() -> None:
+    if postgres.binaries() is None:
+        pytest.skip("PostgreSQL is not installed; the next test covers the row it prints")
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--rounds", "1", "--only", "replicas"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=140,
+        check=False,
+    )
+    assert done.returncode in (0, 1), done.stdout + done.stderr  # 1: a ratio missed, as above
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| 3 processes")]
+    assert len(rows) == 6, done.stdout
+    assert "ack burst, 500 at 50 concurrent: throughput" in rows[0]
+    assert "1 on sqlite" in rows[0] and "1 on sqlite" in rows[2]
+    # what must hold on any machine: no errors, each storm confirmed once
+    counts = [rows[n] for n in (1, 3, 4, 5)]
+    assert [row.rsplit("|", 2)[1].strip() for row in counts] == ["yes"] * 4, done.stdout
+
+
+async def test_without_postgresql_the_replicas_row_says_so_and_judges_nothing(
+    tmp_path: Path,
+) -> None:
+    scenario = Replicas(quick=True)
+    scenario.bin_dir = None
+    async with AsyncExitStack() as stack:
+        world = World(stack, tmp_path)  # no Slack, no bot: touching them would fail
+        await scenario.prepare(world)
+        figures = [figure for _ in range(3) for figure in await scenario.round(world)]
+    (row,) = summarise(figures)
+    assert "not measured: PostgreSQL's server is not installed" in row.measure
+    assert row.met is None and all_met([row])
+    assert markdown([row]).endswith("| n/a |  |  |  |  |")
 
 
 def test_an_unknown_scenario_is_named() -> None:
