@@ -8,6 +8,10 @@ the workspace is stored in the clear.
 A refresh token is single-use, so refreshing takes a lease on the installation's row
 (`claim_refresh`): one process at a time, and a process that dies frees it when the
 lease runs out. A PostgreSQL store would hold `SELECT … FOR UPDATE` instead.
+
+Settings, admins and provider credentials belong to one workspace, so only workspace
+installs are kept, including those of a workspace in an Enterprise Grid organization
+(keyed by both ids); an install on a whole organization is refused when saved.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import secrets
 import time
 from typing import Any
 
+from slack_bolt.error import BoltError
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 
@@ -35,6 +40,14 @@ def _key(enterprise_id: str | None, team_id: str | None, is_enterprise_install: 
     return [enterprise_id or "", "" if is_enterprise_install else team_id or ""]
 
 
+class OrgWideInstall(BoltError):
+    """Slack installed the app on a whole Grid organization, which invoicebot does not serve."""
+
+    def __init__(self, installation: Installation) -> None:
+        super().__init__(f"an install on organization {installation.enterprise_id}")
+        self.enterprise_name = installation.enterprise_name
+
+
 class Installations(AsyncInstallationStore):
     """Bot installations only: invoicebot asks for no user token."""
 
@@ -46,6 +59,9 @@ class Installations(AsyncInstallationStore):
         return log
 
     async def async_save(self, installation: Installation) -> None:
+        """Raises `OrgWideInstall`, saving nothing, for an install on a whole organization."""
+        if installation.is_enterprise_install:
+            raise OrgWideInstall(installation)
         await self.async_save_bot(installation.to_bot())
         if installation.user_id:
             self.store.db.execute(
@@ -157,6 +173,16 @@ class Installations(AsyncInstallationStore):
 
     async def async_delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         await self.async_delete_bot(enterprise_id=enterprise_id, team_id=team_id)
+
+    def enterprise_of(self, team_id: str) -> str | None:
+        """The Grid organization a workspace installed in belongs to, None outside Grid.
+        Its row is keyed by both, and outside a request only the workspace is known."""
+        row = self.store.db.execute(
+            "SELECT enterprise_id FROM installations "
+            "WHERE team_id = ? AND is_enterprise_install = 0",
+            [team_id],
+        ).fetchone()
+        return (str(row[0]) or None) if row else None
 
     def installed_teams(self) -> list[str]:
         return [row[0] for row in self.store.db.execute("SELECT team_id FROM installations")]

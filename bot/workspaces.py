@@ -82,7 +82,9 @@ class InstalledWorkspaces:
         return expires is None or expires > time.time()
 
     async def token(self, team_id: str | None) -> str | None:
-        bot = await self.bot(None, team_id)
+        """A workspace of a Grid organization is installed under both ids: find which."""
+        enterprise_id = self.installations.enterprise_of(team_id) if team_id else None
+        bot = await self.bot(enterprise_id, team_id)
         return bot.bot_token if bot else None
 
     async def bot(

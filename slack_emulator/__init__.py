@@ -20,7 +20,7 @@ from slack_emulator.directory import Channel, User, UserGroup
 from slack_emulator.elements import UserActionError
 from slack_emulator.oauth import OAuthApp, OAuthServer
 from slack_emulator.oauth import add_routes as add_oauth_routes
-from slack_emulator.workspace import Message, Workspace
+from slack_emulator.workspace import Enterprise, Message, Workspace
 
 EMULATOR = web.AppKey("emulator", Emulator)
 OAUTH = web.AppKey("oauth", OAuthServer)
@@ -32,6 +32,7 @@ __all__ = [
     "Channel",
     "Clock",
     "Emulator",
+    "Enterprise",
     "ManualClock",
     "Message",
     "OAuthApp",

@@ -17,7 +17,8 @@ Args = dict[str, Any]
 
 
 def auth_test(ws: Workspace, surfaces: Surfaces, args: Args) -> Args:
-    return {
+    """Who the token is; in a Grid organization, which one too."""
+    answer = {
         "ok": True,
         "url": f"https://{ws.team_domain}.slack.com/",
         "team": ws.team_name,
@@ -25,8 +26,11 @@ def auth_test(ws: Workspace, surfaces: Surfaces, args: Args) -> Args:
         "team_id": ws.team_id,
         "user_id": BOT_USER_ID,
         "bot_id": BOT_ID,
-        "is_enterprise_install": False,
+        "is_enterprise_install": ws.org_wide_install,
     }
+    if ws.enterprise is not None:
+        answer["enterprise_id"] = ws.enterprise.id
+    return answer
 
 
 def users_info(ws: Workspace, surfaces: Surfaces, args: Args) -> Args:

@@ -14,6 +14,12 @@ As in Slack:
   using a refresh token twice fails with `invalid_refresh_token`.
 - A token has the scopes its install asked for, and a refreshed one the same; methods
   that need another answer `missing_scope` (see `directory_methods.SCOPES`).
+- A workspace of an Enterprise Grid organization installs the app on itself: the answer
+  names the workspace in `team` and its organization in `enterprise`, with
+  `is_enterprise_install` false. Only an app with org deploy enabled is offered the whole
+  organization (`org=1`, the stand-in for choosing it on Slack's page): then `team` is
+  null, `is_enterprise_install` true, and every workspace of the organization sends
+  requests as an organization's install.
 - Uninstalling revokes every token of the workspace (`invalid_auth` afterwards) and sends
   the app `app_uninstalled`, then `tokens_revoked`.
 """
@@ -31,7 +37,7 @@ from aiohttp import web
 
 from slack_emulator.calls import SlackError
 from slack_emulator.payloads import event_callback
-from slack_emulator.workspace import BOT_USER_ID
+from slack_emulator.workspace import BOT_USER_ID, Workspace
 
 if TYPE_CHECKING:
     from slack_emulator.client import Emulator
@@ -51,6 +57,8 @@ class OAuthApp:
     scopes: list[str]
     token_rotation: bool = True
     token_seconds: int = TOKEN_SECONDS
+    org_deploy: bool = False
+    """The manifest's `org_deploy_enabled`: installing on a whole Grid organization."""
 
 
 @dataclass
@@ -61,6 +69,7 @@ class _Code:
     """As sent to the authorize page: oauth.v2.access must then send the same."""
     scopes: list[str]
     expires_at: float
+    org_wide: bool = False
 
 
 @dataclass
@@ -106,6 +115,9 @@ class OAuthServer:
         user_id = query.get("user") or ""
         if emulator is None or user_id not in emulator.workspace.users:
             raise SlackError("not_signed_in")
+        org_wide = bool(query.get("org"))
+        if org_wide and not (self.app.org_deploy and emulator.workspace.enterprise):
+            raise SlackError("org_install_not_offered")
         answer: dict[str, str] = {}
         if query.get("deny"):
             answer["error"] = "access_denied"
@@ -117,6 +129,7 @@ class OAuthServer:
                 query.get("redirect_uri"),
                 scopes,
                 self.now() + CODE_SECONDS,
+                org_wide,
             )
             answer["code"] = code
         if query.get("state"):
@@ -165,6 +178,10 @@ class OAuthServer:
         emulator = self.emulators[code.team_id]
         ws = emulator.workspace
         self.granted[ws.team_id] = code.scopes
+        if code.org_wide and ws.enterprise is not None:
+            for other in self.emulators.values():
+                if other.workspace.enterprise == ws.enterprise:
+                    other.workspace.org_wide_install = True
         return {
             "ok": True,
             "app_id": ws.app_id,
@@ -172,9 +189,7 @@ class OAuthServer:
             "scope": ",".join(code.scopes),
             "token_type": "bot",
             "bot_user_id": BOT_USER_ID,
-            "team": {"id": ws.team_id, "name": ws.team_name},
-            "enterprise": None,
-            "is_enterprise_install": False,
+            **_installed_on(ws),
             **self._issue(ws.team_id),
         }
 
@@ -191,9 +206,7 @@ class OAuthServer:
             "token_type": "bot",
             "scope": ",".join(self.granted[team_id]),
             "bot_user_id": BOT_USER_ID,
-            "team": {"id": ws.team_id, "name": ws.team_name},
-            "enterprise": None,
-            "is_enterprise_install": False,
+            **_installed_on(ws),
             **self._issue(team_id),
         }
 
@@ -212,6 +225,16 @@ class OAuthServer:
             "refresh_token": refresh,
             "expires_in": self.app.token_seconds,
         }
+
+
+def _installed_on(ws: Workspace) -> dict[str, Any]:
+    """What the tokens speak for: a workspace, in a Grid organization or not, or a whole
+    organization (no `team`)."""
+    return {
+        "team": None if ws.org_wide_install else {"id": ws.team_id, "name": ws.team_name},
+        "enterprise": ws.enterprise_api(),
+        "is_enterprise_install": ws.org_wide_install,
+    }
 
 
 def _client(args: dict[str, Any], authorization: str) -> tuple[str, str]:

@@ -3,6 +3,12 @@
 Slash commands are one flat form; interactions are a form with a single `payload` field
 holding JSON; events are JSON. Shapes follow Slack's documented payloads and the
 fixtures in bolt-python's own scenario tests.
+
+A workspace of an Enterprise Grid organization sends its organization along: the
+command's `enterprise_id` and `enterprise_name`, an interaction's `enterprise` and
+`team.enterprise_id`, an event's `enterprise_id` and `authorizations`. Whether the app
+was installed on that workspace or on the whole organization is `is_enterprise_install`;
+an organization's install authorizes no one workspace (`team_id` null).
 """
 
 from __future__ import annotations
@@ -29,11 +35,14 @@ def slash_command(
     response_url: str,
     trigger_id: str,
 ) -> str:
+    org = ws.enterprise
+    grid = {"enterprise_id": org.id, "enterprise_name": org.name} if org else {}
     return urlencode(
         {
             "token": VERIFICATION,
             "team_id": ws.team_id,
             "team_domain": ws.team_domain,
+            **grid,
             "channel_id": channel.id,
             "channel_name": channel_name(channel),
             "user_id": user_id,
@@ -41,7 +50,7 @@ def slash_command(
             "command": command,
             "text": text,
             "api_app_id": ws.app_id,
-            "is_enterprise_install": "false",
+            "is_enterprise_install": "true" if ws.org_wide_install else "false",
             "response_url": response_url,
             "trigger_id": trigger_id,
         }
@@ -64,8 +73,8 @@ def _common(ws: Workspace, kind: str, user_id: str) -> dict[str, Any]:
         "api_app_id": ws.app_id,
         "token": VERIFICATION,
         "team": ws.team(),
-        "enterprise": None,
-        "is_enterprise_install": False,
+        "enterprise": ws.enterprise_api(),
+        "is_enterprise_install": ws.org_wide_install,
     }
 
 
@@ -126,10 +135,12 @@ def app_home_opened(
 
 def event_callback(ws: Workspace, event: dict[str, Any], now: float) -> str:
     """The envelope (as JSON) in which Slack posts an event to the app."""
+    org = ws.enterprise.id if ws.enterprise else None
     return json.dumps(
         {
             "token": VERIFICATION,
             "team_id": ws.team_id,
+            **({"enterprise_id": org} if org else {}),
             "api_app_id": ws.app_id,
             "event": {"event_ts": f"{now:.6f}", **event},
             "type": "event_callback",
@@ -137,11 +148,11 @@ def event_callback(ws: Workspace, event: dict[str, Any], now: float) -> str:
             "event_time": int(now),
             "authorizations": [
                 {
-                    "enterprise_id": None,
-                    "team_id": ws.team_id,
+                    "enterprise_id": org,
+                    "team_id": None if ws.org_wide_install else ws.team_id,
                     "user_id": BOT_USER_ID,
                     "is_bot": True,
-                    "is_enterprise_install": False,
+                    "is_enterprise_install": ws.org_wide_install,
                 }
             ],
             "is_ext_shared_channel": False,

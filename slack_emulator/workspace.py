@@ -23,6 +23,14 @@ SLACKBOT_USER_ID = "USLACKBOT"
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class Enterprise:
+    """The Enterprise Grid organization a workspace belongs to."""
+
+    id: str
+    name: str
+
+
 @dataclass
 class Message:
     """A channel message, or an ephemeral one when `ephemeral_to` names its only reader."""
@@ -99,7 +107,8 @@ class Changes:
 
 
 class Workspace:
-    """One team (T0TEAM "Acme" by default) with its users, channels, DMs and messages."""
+    """One team (T0TEAM "Acme" by default) with its users, channels, DMs and messages;
+    with `enterprise`, a workspace of that Enterprise Grid organization."""
 
     def __init__(
         self,
@@ -112,8 +121,12 @@ class Workspace:
         channels: Iterable[Channel] | None = None,
         usergroups: Iterable[UserGroup] | None = None,
         clock: Clock | None = None,
+        enterprise: Enterprise | None = None,
     ) -> None:
         self.team_id, self.team_name, self.team_domain = team_id, team_name, team_domain
+        self.enterprise = enterprise
+        self.org_wide_install = False
+        """The app was installed on the whole organization rather than on this workspace."""
         self.app_id = app_id
         self.clock: Clock = clock or SystemClock()
         self.users = {u.id: u for u in (default_users() if users is None else users)}
@@ -197,4 +210,13 @@ class Workspace:
         self.changes.touch()
 
     def team(self) -> dict[str, str]:
-        return {"id": self.team_id, "domain": self.team_domain}
+        """The `team` of an interaction payload; a Grid workspace names its organization."""
+        shown = {"id": self.team_id, "domain": self.team_domain}
+        if self.enterprise is not None:
+            shown.update(enterprise_id=self.enterprise.id, enterprise_name=self.enterprise.name)
+        return shown
+
+    def enterprise_api(self) -> dict[str, str] | None:
+        """The `enterprise` object of payloads and oauth.v2.access: None outside Grid."""
+        org = self.enterprise
+        return None if org is None else {"id": org.id, "name": org.name}

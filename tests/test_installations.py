@@ -19,7 +19,7 @@ from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.credentials import CredentialBox, generate_key
-from bot.installations import Installations
+from bot.installations import Installations, OrgWideInstall
 from bot.oauth_states import OAuthStates
 from bot.store import Store
 from bot.workspaces import InstalledWorkspaces
@@ -55,11 +55,11 @@ async def slack() -> AsyncIterator[tuple[OAuthServer, str]]:
         await server.close()
 
 
-def installation(token: str, refresh: str, expires_at: int) -> Installation:
+def installation(token: str, refresh: str, expires_at: int, **more: Any) -> Installation:
     return Installation(
         app_id="A0INVOICEBOT", team_id="T0TEAM", team_name="Acme", bot_token=token,
         bot_id="B0BOT", bot_user_id="U0BOT", bot_scopes="commands,chat:write",
-        bot_refresh_token=refresh, bot_token_expires_at=expires_at, user_id="U0ADMIN",
+        bot_refresh_token=refresh, bot_token_expires_at=expires_at, user_id="U0ADMIN", **more,
     )  # fmt: skip
 
 
@@ -82,6 +82,32 @@ async def test_deleting_forgets_the_workspace(stores: tuple[Store, Store]) -> No
     await installations.async_save(installation("xoxb-a", "r", 2**31))
     await installations.async_delete_installation(enterprise_id=None, team_id="T0TEAM")
     assert await installations.async_find_bot(enterprise_id=None, team_id="T0TEAM") is None
+
+
+async def test_a_grid_workspace_is_found_by_the_workspace_alone(
+    stores: tuple[Store, Store],
+) -> None:
+    """Kept under its organization and itself; what runs outside a request (the outbox,
+    user group checks) knows only the workspace, and still finds its token."""
+    installations = Installations(stores[0])
+    await installations.async_save(installation("xoxb-grid", "r", 2**31, enterprise_id="E0GRID"))
+    rotator = AsyncTokenRotator(client_id=APP.client_id, client_secret=APP.client_secret)
+    workspaces = InstalledWorkspaces(Installations(stores[1]), rotator)
+    assert await workspaces.token("T0TEAM") == "xoxb-grid"
+    assert await installations.async_find_bot(enterprise_id=None, team_id="T0TEAM") is None
+    await installations.async_delete_all(enterprise_id="E0GRID", team_id="T0TEAM")
+    assert await workspaces.token("T0TEAM") is None
+
+
+async def test_an_install_on_a_whole_organization_is_not_kept(stores: tuple[Store, Store]) -> None:
+    installations = Installations(stores[0])
+    org_wide = installation(
+        "xoxb-org", "r", 2**31, enterprise_id="E0GRID", is_enterprise_install=True
+    )
+    org_wide.team_id = None
+    with pytest.raises(OrgWideInstall):
+        await installations.async_save(org_wide)
+    assert installations.installed_teams() == []
 
 
 async def test_a_state_is_accepted_once_by_any_process(stores: tuple[Store, Store]) -> None:

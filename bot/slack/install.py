@@ -4,6 +4,11 @@ Bolt's OAuth flow runs on our own stores (`bot.installations`, `bot.oauth_states
 any process can serve any step. Requests are authorized by `WorkspaceAuthorize`: Bolt's
 own rotation would refresh a token without a lock, and two processes spending one
 single-use refresh token break the installation; `InstalledWorkspaces` takes a lease.
+
+A workspace of an Enterprise Grid organization installs like any other. An install on the
+whole organization (possible only if the manifest enables org deploy) is refused with a
+page saying what to do instead, and requests under one are answered, never served: the
+billing channel, admins and providers all belong to one workspace.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot import pages
-from bot.installations import Installations
+from bot.installations import Installations, OrgWideInstall
 from bot.oauth_states import OAuthStates
 from bot.settings import Settings
 from bot.slack.services import Services
@@ -40,6 +45,11 @@ UNINSTALL_EVENTS = ("app_uninstalled", "tokens_revoked")
 NOT_INSTALLED = (
     "invoicebot is not installed in this workspace any more, so nothing was done. "
     "Ask whoever runs invoicebot for your team to install it again."
+)
+ORG_WIDE = (
+    "invoicebot was added to your whole Enterprise Grid organization, but it works one "
+    "workspace at a time, so nothing was done. Ask an admin to remove it from the "
+    "organization and install it into this workspace instead."
 )
 
 
@@ -91,20 +101,26 @@ def refuse_when_not_installed(
         ):
             return await next()  # Slack checking the URL, or the workspace already gone
         context = req.context
+        if context.is_enterprise_install:  # settings are a workspace's: never served
+            log.info("a request for organization %s, installed org-wide", context.enterprise_id)
+            return _refusal(req, ORG_WIDE)
         found = await workspaces.installations.async_find_bot(
-            enterprise_id=context.enterprise_id,
-            team_id=context.team_id,
-            is_enterprise_install=bool(context.is_enterprise_install),
+            enterprise_id=context.enterprise_id, team_id=context.team_id
         )
         if found is not None:
             return await next()
         log.info("a request from workspace %s, which has not installed invoicebot", context.team_id)
-        if req.body.get("command"):
-            body = json.dumps({"response_type": "ephemeral", "text": NOT_INSTALLED})
-            return BoltResponse(status=200, body=body, headers={"content-type": "application/json"})
-        return BoltResponse(status=200, body="")
+        return _refusal(req, NOT_INSTALLED)
 
     return middleware
+
+
+def _refusal(req: AsyncBoltRequest, text: str) -> BoltResponse:
+    """A command is answered in its ack; anything else has no one to tell."""
+    if req.body.get("command"):
+        body = json.dumps({"response_type": "ephemeral", "text": text})
+        return BoltResponse(status=200, body=body, headers={"content-type": "application/json"})
+    return BoltResponse(status=200, body="")
 
 
 def _html(title: str, body: str, *, status: int, tone: str) -> BoltResponse:
@@ -123,7 +139,7 @@ class InstallPages(AsyncCallbackOptions):
 
     async def _success(self, args: AsyncSuccessArgs) -> BoltResponse:
         installation = args.installation
-        team_id = installation.team_id or installation.enterprise_id or ""
+        team_id = installation.team_id or ""
         if installation.user_id:
             self.teams.add_admin(team_id, installation.user_id, by=installation.user_id)
         self.teams.store.audit(
@@ -144,7 +160,17 @@ class InstallPages(AsyncCallbackOptions):
 
     async def _failure(self, args: AsyncFailureArgs) -> BoltResponse:
         log.info("an install did not complete: %s", args.reason)
-        if args.reason == "access_denied":
+        if isinstance(args.error, OrgWideInstall):
+            org = escape(args.error.enterprise_name or "your organization")
+            text = (
+                f"<p>Slack added invoicebot to the whole of {org}, but invoicebot works one "
+                "workspace at a time (each with its own billing channel, admins and "
+                "providers), so nothing was installed. An organization admin should remove "
+                "invoicebot from the organization in Slack's admin settings; then install it "
+                "into each workspace that needs it from <a href='/slack/install'>the install "
+                "link</a>, choosing the workspace rather than the organization.</p>"
+            )
+        elif args.reason == "access_denied":
             text = "<p>invoicebot was not installed, as you chose. Nothing changed.</p>"
         else:
             text = (
@@ -176,13 +202,18 @@ def register_uninstall(app: AsyncApp, svc: Services, installations: Installation
     """A workspace that removes the app takes its tokens and provider credentials with it;
     its payments and audit log stay, as records."""
 
-    async def forget(body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def forget(
+        body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
         team_id = str(body.get("team_id") or "")
         if event["type"] == "tokens_revoked" and not (event.get("tokens") or {}).get("bot"):
             return  # only people's tokens: the bot still works
-        if installations is not None:
-            enterprise = (body.get("enterprise_id") or None) if not team_id else None
-            await installations.async_delete_all(enterprise_id=enterprise, team_id=team_id)
+        if context.is_enterprise_install:
+            return  # an organization's install was never kept: nothing to forget
+        if installations is not None:  # a Grid workspace is kept under its organization too
+            await installations.async_delete_all(
+                enterprise_id=context.enterprise_id, team_id=team_id
+            )
         providers = svc.connections.forget_team(team_id)
         svc.store.audit(
             "workspace.uninstalled" if event["type"] == "app_uninstalled" else "tokens.revoked",

@@ -13,6 +13,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,10 +68,11 @@ class Installed:
         return self.oauth.emulators[team_id]
 
     async def install(
-        self, team_id: str, user: str = ADMIN, *, scopes: list[str] | None = None
+        self, team_id: str, user: str = ADMIN, *, scopes: list[str] | None = None, org: bool = False
     ) -> tuple[int, str]:
         """What an installer's browser does: our install URL, Slack's consent, back to us.
-        `scopes`: as an install link of an older version asked for fewer."""
+        `scopes`: as an install link of an older version asked for fewer; `org`: the
+        installer chose the workspace's whole Grid organization."""
         bot = self.bots[0]
         async with self.browser.get(
             bot.make_url("/slack/install"), allow_redirects=False
@@ -80,6 +82,8 @@ class Installed:
         consent = to_slack.update_query(team=team_id, user=user)
         if scopes is not None:
             consent = consent.update_query(scope=",".join(scopes))
+        if org:
+            consent = consent.update_query(org="1")
         async with self.browser.get(consent, allow_redirects=False) as slack_answer:
             assert slack_answer.status == 302, await slack_answer.text()
             back = slack_answer.headers["Location"]
@@ -89,6 +93,20 @@ class Installed:
 
 @pytest.fixture
 async def installed(database: str, i3d_sandbox: TestServer) -> AsyncIterator[Installed]:
+    globex = Workspace(
+        team_id=GLOBEX, team_name="Globex & Co", team_domain="globex", usergroups=GLOBEX_GROUPS
+    )
+    workspaces = [Workspace(usergroups=ACME_GROUPS), globex]
+    async with serving(database, i3d_sandbox, workspaces) as running:
+        yield running
+
+
+@asynccontextmanager
+async def serving(
+    database: str, i3d_sandbox: TestServer, workspaces: list[Workspace], *, org_deploy: bool = False
+) -> AsyncIterator[Installed]:
+    """Slack with these workspaces, none installed yet, and two bot processes on `database`.
+    `org_deploy`: the app may be installed on a whole Grid organization."""
     ports = [free_port(), free_port()]
     public_url = f"http://127.0.0.1:{ports[0]}"
     i3d_sandbox.app[SANDBOX].return_url = f"{public_url}/landing/i3d"
@@ -97,21 +115,15 @@ async def installed(database: str, i3d_sandbox: TestServer) -> AsyncIterator[Ins
         client_secret="oauth-scenario-client-secret",
         redirect_urls=[f"{public_url}/slack/oauth_redirect"],
         scopes=sorted(Settings.model_fields["slack_scopes"].default),
+        org_deploy=org_deploy,
     )
     slack_app = create_emulator(
         request_url=f"{public_url}/slack/events",
         signing_secret=SECRET,
         bot_token="",
         oauth=app,
-        workspace=Workspace(usergroups=ACME_GROUPS),
-        more_workspaces=[
-            Workspace(
-                team_id=GLOBEX,
-                team_name="Globex & Co",
-                team_domain="globex",
-                usergroups=GLOBEX_GROUPS,
-            )
-        ],
+        workspace=workspaces[0],
+        more_workspaces=workspaces[1:],
     )
     slack = TestServer(slack_app, host="127.0.0.1")
     await slack.start_server()
@@ -218,6 +230,26 @@ def element(message: Message, action_id: str, wanted: str = "") -> dict[str, Any
     raise AssertionError(f"no {action_id} in {message.blocks}")
 
 
+async def pay_an_invoice(workspace: Emulator, user: str) -> None:
+    """List the invoices, pay i3D's INV-24-0101 by iDEAL and come back from the bank: a
+    click on each of Pay, the method, the bank and Get link, then the browser."""
+    await shown_to(workspace, user, GENERAL, "")
+    listing = [m for m in workspace.ephemerals(user, GENERAL) if "INV-" in str(m.blocks)][-1]
+    pay = element(listing, "pay", "|410001")
+    await workspace.click(user, listing, "pay", value=pay["value"])
+    for action_id, picked in (("choose_method", "10"), ("choose_issuer", "INGBNL2A")):
+        await workspace.wait_until(lambda a=action_id: a in str(listing.blocks))  # type: ignore[misc]
+        await workspace.click(user, listing, action_id, selected=picked)
+    await workspace.wait_until(
+        lambda: "'INGBNL2A'" in str(listing.blocks) and "get_link" in str(listing.blocks)
+    )
+    await workspace.click(user, listing, "get_link")
+    await workspace.wait_until(lambda: "open_link" in str(listing.blocks), seconds=10)
+    async with aiohttp.ClientSession() as payer_browser:
+        _, page = await pay_in_browser(payer_browser, element(listing, "open_link")["url"])
+    assert "paid" in page.lower()
+
+
 async def test_a_payment_is_announced_in_its_own_workspace_only(
     installed: Installed, i3d_sandbox: TestServer
 ) -> None:
@@ -225,21 +257,7 @@ async def test_a_payment_is_announced_in_its_own_workspace_only(
     for team_id in (ACME, GLOBEX):
         await shown_to(installed.workspace(team_id), ADMIN, BILLING, "billing")
     acme, globex = installed.workspace(ACME), installed.workspace(GLOBEX)
-    await shown_to(acme, ADMIN, GENERAL, "")
-    (listing,) = [m for m in acme.ephemerals(ADMIN, GENERAL) if "INV-" in str(m.blocks)]
-    pay = element(listing, "pay", "|410001")
-    await acme.click(ADMIN, listing, "pay", value=pay["value"])
-    for action_id, picked in (("choose_method", "10"), ("choose_issuer", "INGBNL2A")):
-        await acme.wait_until(lambda a=action_id: a in str(listing.blocks))  # type: ignore[misc]
-        await acme.click(ADMIN, listing, action_id, selected=picked)
-    await acme.wait_until(
-        lambda: "'INGBNL2A'" in str(listing.blocks) and "get_link" in str(listing.blocks)
-    )
-    await acme.click(ADMIN, listing, "get_link")
-    await acme.wait_until(lambda: "open_link" in str(listing.blocks), seconds=10)
-    async with aiohttp.ClientSession() as payer_browser:
-        _, page = await pay_in_browser(payer_browser, element(listing, "open_link")["url"])
-    assert "paid" in page.lower()
+    await pay_an_invoice(acme, ADMIN)
     announced = await acme.wait_until(lambda: acme.messages(BILLING), seconds=10)
     assert "INV-24-0101" in str(announced[0].blocks) + announced[0].text
     assert globex.messages(BILLING) == []
