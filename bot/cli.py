@@ -9,6 +9,7 @@ import gc
 import json
 import logging
 import os
+import signal
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -17,6 +18,7 @@ from aiohttp import web
 
 from bot import redaction
 from bot.credentials import CredentialBox, SecretKeyError, generate_key
+from bot.engine import DatabaseUnavailable
 from bot.plugins import (
     PluginError,
     describe,
@@ -24,7 +26,7 @@ from bot.plugins import (
     make_plugin_manager,
     providers,
 )
-from bot.settings import MissingSettings, Settings, load_settings
+from bot.settings import MissingSettings, Settings, load_database, load_settings
 from bot.web import BOLT, create_app
 
 log = logging.getLogger("invoicebot")
@@ -51,11 +53,16 @@ LISTEN_BACKLOG = 2048
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Bring the database's tables up to this version, then exit: run it before starting
     a new version (`invoicebot run` migrates too, but a rollout should not wait on it)."""
-    from bot.engine import open_engine, shown
+    from bot.engine import database_problem, open_engine, shown
     from bot.store import migrate
 
-    database = args.database or os.environ.get("INVOICEBOT_DATABASE") or "invoicebot.sqlite"
-    db = open_engine(database)
+    try:
+        database = args.database or load_database()
+        if problem := database_problem(database):
+            raise MissingSettings(f"invalid --database ({problem})")
+        db = open_engine(database)
+    except (MissingSettings, DatabaseUnavailable) as error:
+        return _fail(f"cannot migrate: {error}.")
     try:
         applied = migrate(db)
     finally:
@@ -70,13 +77,37 @@ def cmd_secret_key(args: argparse.Namespace) -> int:
     return 0
 
 
+class CannotListen(Exception):
+    """The bot's address cannot be bound; said in one line."""
+
+
+SHUTDOWN_GRACE = 5.0
+"""Seconds a stopping bot gives requests already in progress: well inside the 10 s a
+container manager waits after SIGTERM, leaving room for lists still being posted."""
+
+
 async def _serve(settings: Settings, app: web.Application) -> None:
-    runner = web.AppRunner(app, access_log=None)  # Slack's requests are many and alike
+    """Serve until SIGTERM or SIGINT, then stop as one would by hand: stop listening,
+    finish requests in progress, post lists already acknowledged, close the database (a
+    sqlite file's write-ahead log is folded back in). A container manager stops a
+    process with SIGTERM, whose default would end it mid-write."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    # Slack's requests are many and alike: no access log.
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE)
     await runner.setup()
     # A storm of payers landing at once (everyone clicks Pay after the reminder) must
     # queue, not be refused: aiohttp's default backlog of 128 dropped connections.
     site = web.TCPSite(runner, settings.host, settings.port, backlog=LISTEN_BACKLOG)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as error:  # the port is taken, or the address is not this machine's
+        await runner.cleanup()
+        where = f"{settings.host}:{settings.port}"
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        raise CannotListen(f"cannot listen on {where}: {reason}") from None
     # Everything loaded so far lives as long as the process: leave it out of the garbage
     # collector's full passes, which would otherwise stall the event loop for tens of ms;
     # and collect the young generation less often, as a burst of commands keeps many
@@ -91,11 +122,17 @@ async def _serve(settings: Settings, app: web.Application) -> None:
             assert settings.slack_app_token is not None
             handler = AsyncSocketModeHandler(app[BOLT], settings.slack_app_token.get_secret_value())
             log.info("connecting to Slack in Socket Mode")
-            await handler.start_async()  # type: ignore[no-untyped-call]
+            await handler.connect_async()  # type: ignore[no-untyped-call]
+            try:
+                await stopping.wait()
+            finally:
+                await handler.close_async()  # type: ignore[no-untyped-call]
         else:
-            await asyncio.Event().wait()
+            await stopping.wait()
+        log.info("stopping")
     finally:
         await runner.cleanup()
+        log.info("stopped")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -110,8 +147,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"port": args.port})
     pm = make_plugin_manager(plugins_dir=args.plugins_dir)
     log.info("providers: %s", ", ".join(sorted(providers(pm))) or "none")
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(settings, create_app(settings, pm)))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C before serving began
+            asyncio.run(_serve(settings, create_app(settings, pm)))
+    except (DatabaseUnavailable, CannotListen) as error:
+        return _fail(f"cannot start: {error}.")
     return 0
 
 
@@ -127,6 +167,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: a number from 1 to 65535")
+    return port
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="invoicebot", description="See and settle invoices in Slack."
@@ -138,13 +188,13 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="serve Slack (HTTP, or Socket Mode with SLACK_APP_TOKEN)")
     run.add_argument("--host", help="address to listen on (default: INVOICEBOT_HOST, else 0.0.0.0)")
     run.add_argument(
-        "--port", type=int, help="port to listen on (default: INVOICEBOT_PORT, else 3000)"
+        "--port", type=_port, help="port to listen on (default: INVOICEBOT_PORT, else 3000)"
     )
     run.set_defaults(func=cmd_run)
     demo = sub.add_parser(
         "demo", help="everything on this machine: bot, provider sandboxes, a local Slack"
     )
-    demo.add_argument("--port", type=int, default=8000, help="the local Slack's port")
+    demo.add_argument("--port", type=_port, default=8000, help="the local Slack's port")
     demo.add_argument(
         "--data-dir",
         type=Path,

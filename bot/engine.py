@@ -11,6 +11,7 @@ else is a sqlite path.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -20,6 +21,30 @@ from typing import Any, Protocol
 from sqlite_utils import Database
 
 URL_SCHEMES = ("postgresql://", "postgres://")
+_LIBPQ_KEYWORDS = re.compile(r"\s*(host|hostaddr|dbname|user|port|password|service)\s*=")
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be opened; the message says which and why, in one line."""
+
+
+def database_problem(database: str) -> str | None:
+    """Why `database` is neither a PostgreSQL URL nor a sqlite path, or None.
+
+    A mistyped URL (`postgressql://…`) or libpq's `host=… dbname=…` form would otherwise
+    be taken for a sqlite file name, and the bot would start on an empty database.
+    """
+    if is_url(database):
+        return None
+    if "://" in database:
+        scheme = database.split("://", 1)[0]
+        return (
+            f"{scheme}:// is not a database this bot knows: "
+            "use postgresql://… or a sqlite file path"
+        )
+    if _LIBPQ_KEYWORDS.match(database):
+        return "write PostgreSQL's address as a URL: postgresql://user:password@host:5432/name"
+    return None
 
 
 class Cursor(Protocol):
@@ -124,8 +149,11 @@ class SqliteEngine:
 
     def __init__(self, path: Path, *, thread_safe: bool = False) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = Database(sqlite3.connect(path, check_same_thread=not thread_safe))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = Database(sqlite3.connect(path, check_same_thread=not thread_safe))
+        except (OSError, sqlite3.Error) as error:
+            raise DatabaseUnavailable(f"cannot open the sqlite file {path}: {error}") from None
         self.db.enable_wal()
         self.db.execute("PRAGMA busy_timeout = 5000")
         self.db.execute("PRAGMA foreign_keys = ON")

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import pq
 
-from bot.engine import Cursor, Engine, Table
+from bot.engine import Cursor, DatabaseUnavailable, Engine, Table
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,13 @@ class PostgresEngine:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._conn = self._connect()
+        try:
+            self._conn = self._connect()
+        except psycopg.OperationalError as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else "no answer"
+            raise DatabaseUnavailable(
+                f"cannot connect to {without_password(url)}: {reason}"
+            ) from None
 
     def _connect(self) -> psycopg.Connection[Any]:
         return psycopg.connect(self.url, autocommit=True)

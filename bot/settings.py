@@ -18,6 +18,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.approvals_policy import Policy, PolicyError
+from bot.engine import database_problem
 from bot.timetable import (
     BadTimetable,
     Timetable,
@@ -200,7 +201,10 @@ class Settings(BaseSettings):
     @field_validator("database", mode="before")
     @classmethod
     def _database_path(cls, value: object) -> object:
-        return os.fspath(value) if isinstance(value, os.PathLike) else value
+        value = os.fspath(value) if isinstance(value, os.PathLike) else value
+        if isinstance(value, str) and (problem := database_problem(value)):
+            raise ValueError(problem)
+        return value
 
     @field_validator("notify_failures", mode="before")
     @classmethod
@@ -310,6 +314,23 @@ class _SlackMode(BaseSettings):
     )
 
 
+class _DatabaseOnly(BaseSettings):
+    """`INVOICEBOT_DATABASE` from the same sources as `Settings`, for `invoicebot migrate`,
+    which needs nothing else."""
+
+    model_config = SettingsConfigDict(env_prefix="INVOICEBOT_", env_file=".env", extra="ignore")
+
+    database: str = "invoicebot.sqlite"
+
+
+def load_database() -> str:
+    """The database `invoicebot run` would open; `MissingSettings` if it is mistyped."""
+    database = _DatabaseOnly().database
+    if problem := database_problem(database):
+        raise MissingSettings(f"invalid INVOICEBOT_DATABASE ({problem})")
+    return database
+
+
 def load_settings() -> Settings:
     """Settings from the environment, or `MissingSettings` naming every problem at once."""
     missing: set[str] = set()
@@ -340,7 +361,8 @@ def load_settings() -> Settings:
             if problem["type"] == "missing":
                 missing.add(name)
             else:
-                invalid.append(f"{name} ({problem['msg']})")
+                reason = str(problem["msg"]).removeprefix("Value error, ")
+                invalid.append(f"{name} ({reason})")
     problems = []
     if missing:
         problems.append("missing " + ", ".join(sorted(missing)))

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
@@ -103,7 +104,11 @@ async def test_health_reports_ok_over_http(bot_server: TestServer) -> None:
         assert await response.json() == {"ok": True}
 
 
-async def test_run_serves_health_until_stopped(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+async def test_run_serves_health_until_stopped(tmp_path: Path, signum: signal.Signals) -> None:
+    """A container manager stops with SIGTERM, a person with Ctrl-C: both stop cleanly,
+    the database closed, a sqlite file's write-ahead log folded back into the file (so a
+    copy of the stopped bot's file alone holds everything)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -136,10 +141,12 @@ async def test_run_serves_health_until_stopped(tmp_path: Path) -> None:
                 raise AssertionError("invoicebot run never answered /healthz")
         assert (tmp_path / "run.sqlite").exists()
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
         output = (await asyncio.wait_for(process.communicate(), 20))[0].decode()
     assert process.returncode == 0, output
     assert "Traceback" not in output
+    assert "stopped" in output
+    assert not (tmp_path / "run.sqlite-wal").exists()
 
 
 def test_a_billing_channel_name_instead_of_an_id_is_refused(tmp_path: Path) -> None:
@@ -206,6 +213,110 @@ def test_migrate_brings_a_database_up_to_date_and_says_so(database: str) -> None
     applied = set(applied_migrations(store.db))
     store.close()
     assert applied == {name for name, _ in MIGRATIONS}
+
+
+def _cli(tmp_path: Path, *argv: str, **env: str) -> subprocess.CompletedProcess[str]:
+    keep = {k: os.environ[k] for k in ("PATH", "HOME", "SYSTEMROOT") if k in os.environ}
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *argv],
+        capture_output=True,
+        text=True,
+        env={**keep, **env},
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+
+
+def _one_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("invoicebot")]
+    return line
+
+
+def test_migrate_reads_the_database_from_dot_env_as_run_does(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("INVOICEBOT_DATABASE=from-dot-env.sqlite\n")
+    result = _cli(tmp_path, "migrate")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "from-dot-env.sqlite").exists()
+    assert not (tmp_path / "invoicebot.sqlite").exists()
+
+
+@pytest.mark.parametrize(
+    "database",
+    ["postgressql://bot@127.0.0.1/bot", "mysql://bot@127.0.0.1/bot", "host=127.0.0.1 dbname=bot"],
+)
+def test_a_mistyped_database_is_refused_not_made_a_sqlite_file(
+    tmp_path: Path, database: str
+) -> None:
+    """Taken for a file name, it would start the bot on an empty database."""
+    line = _one_line(
+        run(
+            tmp_path,
+            SLACK_BOT_TOKEN="xoxb-1",
+            SLACK_SIGNING_SECRET="s",
+            INVOICEBOT_PUBLIC_URL="https://bot.example.test",
+            INVOICEBOT_SECRET_KEY=generate_key(),
+            INVOICEBOT_BILLING_CHANNEL="C1",
+            INVOICEBOT_DATABASE=database,
+        )
+    )
+    assert "INVOICEBOT_DATABASE" in line and "postgresql://" in line
+    assert "Value error" not in line
+    assert "INVOICEBOT_DATABASE" in _one_line(
+        _cli(tmp_path, "migrate", INVOICEBOT_DATABASE=database)
+    )
+    assert "--database" in _one_line(_cli(tmp_path, "migrate", "--database", database))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unreachable_postgresql_is_one_line_without_the_password(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql://bot:db-password-2@127.0.0.1:{port}/bot?connect_timeout=2"
+    line = _one_line(_cli(tmp_path, "migrate", "--database", url))
+    assert "cannot connect" in line and f"127.0.0.1:{port}" in line
+    line = _one_line(
+        run(
+            tmp_path,
+            SLACK_BOT_TOKEN="xoxb-1",
+            SLACK_SIGNING_SECRET="s",
+            INVOICEBOT_PUBLIC_URL="https://bot.example.test",
+            INVOICEBOT_SECRET_KEY=generate_key(),
+            INVOICEBOT_BILLING_CHANNEL="C1",
+            INVOICEBOT_DATABASE=url,
+        )
+    )
+    assert "cannot connect" in line
+    assert "db-password-2" not in line
+
+
+def test_a_taken_port_or_an_impossible_one_is_said_plainly(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _cli(
+            tmp_path,
+            "run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            SLACK_BOT_TOKEN="xoxb-1",
+            SLACK_SIGNING_SECRET="s",
+            INVOICEBOT_PUBLIC_URL="https://bot.example.test",
+            INVOICEBOT_SECRET_KEY=generate_key(),
+            INVOICEBOT_BILLING_CHANNEL="C1",
+            INVOICEBOT_DATABASE=str(tmp_path / "run.sqlite"),
+        )
+    assert f"cannot listen on 127.0.0.1:{port}" in _one_line(result)
+    for command in ("run", "demo"):
+        result = _cli(tmp_path, command, "--port", "99999")
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert "from 1 to 65535" in result.stderr
 
 
 async def test_the_outgoing_session_keeps_no_cookies() -> None:
