@@ -711,6 +711,18 @@ class Store:
         )
         return [self._payment(row) for row in rows]
 
+    def printed_number(self, team_id: str, number: str) -> str:
+        """`number` as the team's payments print it, for a person who typed `inv-7` for
+        `INV-7`: the number itself where it matches exactly or matches nothing."""
+        numbers = self.db.json_values("p.invoice_numbers", "j")
+        rows = self._rows(
+            f"SELECT DISTINCT j.value AS number FROM payments p, {numbers} "  # noqa: S608
+            "WHERE p.team_id = ? AND LOWER(j.value) = LOWER(?)",
+            [team_id, number],
+        )
+        printed = {row["number"] for row in rows}
+        return number if number in printed or len(printed) != 1 else printed.pop()
+
     def audit_about(self, team_id: str, subjects: list[str]) -> list[AuditEntry]:
         """The team's audit entries whose subject is one of `subjects`, oldest first."""
         self.flush_audit()

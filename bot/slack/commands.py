@@ -18,7 +18,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import ADMIN_REFUSAL, BILLING_REFUSAL, CREATE_REFUSAL, PAY_REFUSAL
-from bot.provider import InvoiceNotFound, ProviderError
+from bot.provider import InvoiceNotFound, Provider, ProviderError
 from bot.slack import people
 from bot.slack.approvals_gate import apply_gate
 from bot.slack.approvals_settings import open_settings
@@ -58,6 +58,21 @@ COMMAND = "/invoices"
 COMMANDS: tuple[str, ...] = (COMMAND,)
 
 
+async def _printed_number(svc: Services, providers: list[Provider], number: str) -> str | None:
+    """The one invoice number that differs from `number` only in case (people type
+    `inv-7` for `INV-7`; providers look numbers up exactly), from the providers' lists."""
+    read = await asyncio.gather(*(svc.snapshots.read(p) for p in providers), return_exceptions=True)
+    wanted = number.casefold()
+    printed = {
+        invoice.number
+        for snapshot in read
+        if not isinstance(snapshot, BaseException)
+        for invoice in snapshot.invoices
+        if invoice.number.casefold() == wanted and invoice.number != number
+    }
+    return printed.pop() if len(printed) == 1 else None
+
+
 async def _pay_invoice(svc: Services, team_id: str, number: str) -> dict[str, Any]:
     """Find the invoice at whichever connected provider has it, then show its pay menu."""
     providers = svc.connections.connected(team_id)
@@ -88,6 +103,8 @@ async def _pay_invoice(svc: Services, team_id: str, number: str) -> dict[str, An
         target = PayTarget(provider.name, (result.id,))
         options = await svc.checkout.options(team_id, provider.name, [result.id])
         return apply_gate(svc, team_id, target, options, pay_menu(provider, options, target))
+    if not silent and (printed := await _printed_number(svc, providers, number)):
+        return await _pay_invoice(svc, team_id, printed)
     if silent:
         asked = [p.title for p in providers if p.title not in silent]
         elsewhere = f" {escape(', '.join(asked))} do not have it;" if asked else ""

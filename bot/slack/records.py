@@ -176,6 +176,7 @@ async def on_history(
         return
     zone = svc.settings.timetable.zone
     titles = {name: cls.title for name, cls in svc.connections.registry.items()}
+    number = svc.store.printed_number(team_id, number)
     events = story(svc.store, team_id, number, titles)
     lines = [f"`{e.at.astimezone(zone):%Y-%m-%d %H:%M}` {e.text}" for e in events]
     await respond(**story_message(escape(number), lines))

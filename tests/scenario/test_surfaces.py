@@ -63,6 +63,8 @@ async def test_pay_by_invoice_number_goes_straight_to_the_menu(harness: Harness)
     menu = await h.screen_after(screen)
     assert "Pay INV-24-0087" in text_of(menu.message)
     find(menu.message, "choose_method", lambda e: True)
+    _, screen, _ = await h.command("pay inv-24-0087")  # as people type it
+    assert "Pay INV-24-0087" in text_of((await h.screen_after(screen)).message)
     _, screen, _ = await h.command("pay INV-24-0055")
     assert "cannot be paid: it is paid" in text_of((await h.screen_after(screen)).message)
     _, screen, _ = await h.command("pay NOPE-1")
