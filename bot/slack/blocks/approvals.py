@@ -189,11 +189,17 @@ def request_message(
     elif decided is not None and not mine:
         said = "approved" if decided == "approve" else "rejected"
         blocks.append(context(ids, f"You {said} this request."))
-    if paid is None and request.state is State.APPROVED:
+    if paid is None and request.state is State.APPROVED and mine:
         target = values.PayTarget(request.provider, request.invoice_ids).encode()
         pay = button("Pay", values.PAY_APPROVED, target, style="primary")
         blocks.append(actions(ids, [pay]))
-        blocks.append(context(ids, "The requester or any payer can pay it now."))
+        blocks.append(context(ids, "You, or any payer from the list, can pay it now."))
+    elif paid is None and request.state is State.APPROVED:
+        # An approver need not be a payer: the Pay button is the requester's, and payers
+        # among the approvers pay from the list like anyone else.
+        blocks.append(
+            context(ids, f"<@{request.requester}> or any payer can pay it now from the list.")
+        )
     text = f"{heading}: {escape(title)} {_invoices(request)}, {request.amount.format()}"
     return {"text": text, "blocks": blocks}
 
