@@ -111,15 +111,16 @@ class Policy(BaseModel):
 
 
 def _bracket(line: str, number: int) -> Bracket:
+    where = f"Bracket {number} (`{line}`)"  # brackets may share a line, split by `;`
     words = line.replace(",", " , ").split()
     provider = None
     if len(words) > 1 and re.fullmatch(r"[A-Za-z]{3}", words[1]):  # provider, then currency
         provider = words.pop(0).lower()
         if not re.fullmatch(r"[a-z0-9_-]{1,32}", provider):
-            raise PolicyError(f"Line {number}: `{provider}` is not a provider name.")
+            raise PolicyError(f"{where}: `{provider}` is not a provider name.")
     if len(words) < 3:
         raise PolicyError(
-            f"Line {number}: write currency, amount and approvals needed, e.g. `EUR 500 1 U0ALEX`."
+            f"{where}: write currency, amount and approvals needed, e.g. `EUR 500 1 U0ALEX`."
         )
     try:
         currency = iso_code(words[0])
@@ -127,24 +128,27 @@ def _bracket(line: str, number: int) -> Bracket:
         needed = int(words[2])
     except (ValueError, InvalidOperation):
         raise PolicyError(
-            f"Line {number}: `{' '.join(words[:3])}` should read like `EUR 500 1`."
+            f"{where}: `{' '.join(words[:3])}` should read like `EUR 500 1`."
         ) from None
     if not minimum.is_finite() or minimum < 0:
-        raise PolicyError(f"Line {number}: the amount must be zero or more.")
+        raise PolicyError(f"{where}: the amount must be zero or more.")
     if not 0 <= needed <= MAX_APPROVALS:
-        raise PolicyError(f"Line {number}: approvals needed must be 0, 1 or 2.")
+        raise PolicyError(f"{where}: approvals needed must be 0, 1 or 2.")
     approvers: list[str] = []
     for word in words[3:]:
         if word == ",":
             continue
         found = _APPROVER.fullmatch(word)
         if found is None:
-            raise PolicyError(
-                f"Line {number}: `{word}` is not a person (U…) or user group (S…) id."
-            )
+            raise PolicyError(f"{where}: `{word}` is not a person (U…) or user group (S…) id.")
         approvers.append(next(g for g in found.groups() if g))
     if needed and not approvers:
-        raise PolicyError(f"Line {number}: say who may approve (people or user groups).")
+        raise PolicyError(f"{where}: say who may approve (people or user groups).")
+    people = {a for a in approvers if not a.startswith("S")}
+    if needed == 2 and len(people) < 2 and len(people) == len(set(approvers)):
+        raise PolicyError(
+            f"{where}: two approvals need two different people: name at least two, or a user group."
+        )
     return Bracket(
         provider=provider,
         currency=currency,

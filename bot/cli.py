@@ -146,7 +146,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.port:
         settings = settings.model_copy(update={"port": args.port})
     pm = make_plugin_manager(plugins_dir=args.plugins_dir)
-    log.info("providers: %s", ", ".join(sorted(providers(pm))) or "none")
+    loaded = sorted(providers(pm))
+    log.info("providers: %s", ", ".join(loaded) or "none")
+    named = {b.provider for b in settings.approval_policy.brackets if b.provider}
+    if unknown := sorted(named - set(loaded)):
+        return _fail(
+            f"cannot start: INVOICEBOT_APPROVALS names {', '.join(unknown)}, which is not a "
+            f"loaded provider (loaded: {', '.join(loaded) or 'none'})."
+        )
     try:
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C before serving began
             asyncio.run(_serve(settings, create_app(settings, pm)))

@@ -64,6 +64,9 @@ def test_brackets_are_per_currency_and_a_providers_own_replace_the_general() -> 
         ("EUR 500 1 alice", "not a person"),
         ("EUR 500 1 U0A; EUR 500 2 U0A,U0B", "Two brackets"),
         ("EUR -1 0", "zero or more"),
+        ("EUR 500 2 U0A", "two different people"),
+        ("EUR 500 2 U0A,U0A", "two different people"),
+        ("EUR 10 0; EUR 500 2 U0A", r"Bracket 2 \(`EUR 500 2 U0A`\)"),
     ],
 )
 def test_a_policy_that_cannot_be_read_says_which_line_and_why(text: str, problem: str) -> None:

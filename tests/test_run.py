@@ -235,6 +235,23 @@ def _one_line(result: subprocess.CompletedProcess[str]) -> str:
     return line
 
 
+def test_an_approval_bracket_for_a_provider_not_loaded_is_refused(tmp_path: Path) -> None:
+    """A mistyped provider would make its bracket apply to nothing, silently."""
+    line = _one_line(
+        run(
+            tmp_path,
+            SLACK_BOT_TOKEN="xoxb-1",
+            SLACK_SIGNING_SECRET="s",
+            INVOICEBOT_PUBLIC_URL="https://bot.example.test",
+            INVOICEBOT_SECRET_KEY=generate_key(),
+            INVOICEBOT_BILLING_CHANNEL="C1",
+            INVOICEBOT_DATABASE=str(tmp_path / "run.sqlite"),
+            INVOICEBOT_APPROVALS="i3dd EUR 500 1 U0A",
+        )
+    )
+    assert "INVOICEBOT_APPROVALS names i3dd" in line and "i3d" in line
+
+
 def test_migrate_reads_the_database_from_dot_env_as_run_does(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("INVOICEBOT_DATABASE=from-dot-env.sqlite\n")
     result = _cli(tmp_path, "migrate")
