@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -45,8 +45,9 @@ def set_clock(clock_file: Path, instant: datetime) -> None:
 
 
 def monday_after(days: int, at: str) -> datetime:
-    """The first Monday at least `days` from now, at `at` in Amsterdam."""
-    day = (datetime.now(ZONE) + timedelta(days=days)).date()
+    """The first Monday at least `days` after today, at `at` in Amsterdam; today as the
+    sandbox dates its invoices (UTC), so the days between agree at any hour."""
+    day = (datetime.now(UTC) + timedelta(days=days)).date()
     day += timedelta(days=(7 - day.weekday()) % 7)
     hour, minute = map(int, at.split(":"))
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZONE)
@@ -121,7 +122,7 @@ def due_dms(harness: Harness) -> list[dict[str, Any]]:
 async def test_payers_hear_of_a_payable_falling_due_once_a_day(
     harness: Harness, start_bot: BotFactory, clock_file: Path
 ) -> None:
-    due = datetime.now(ZONE) + timedelta(days=25)  # INV-24-0101's due date
+    due = datetime.now(UTC) + timedelta(days=25)  # INV-24-0101's due date, a UTC day
     start = datetime(due.year, due.month, due.day, 8, 30, tzinfo=ZONE) - timedelta(days=5)
     bot = harness.bot
     counts = []
