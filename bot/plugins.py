@@ -91,7 +91,14 @@ def make_plugin_manager(
         pm.register(importlib.import_module(name), name=name)
     if entry_point_plugins:
         names = allow_list() if allowed is None else allowed
-        for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        installed = entry_points(group=ENTRY_POINT_GROUP)
+        if unknown := sorted((names or set()) - {e.name for e in installed}):
+            # A mistyped name would leave its provider out without a word.
+            raise PluginError(
+                f"{ALLOW_LIST_ENV} names {', '.join(unknown)}, which is not an installed "
+                f"plugin (installed: {', '.join(sorted(e.name for e in installed))})"
+            )
+        for entry_point in installed:
             if names is not None and entry_point.name not in names:
                 continue
             if pm.get_plugin(entry_point.name) is not None:

@@ -123,7 +123,14 @@ def test_register_takes_provider_classes_only() -> None:
 def test_the_allow_list_filters_entry_points() -> None:
     assert "i3d" in providers(make_plugin_manager(allowed={"i3d"}))
     assert providers(make_plugin_manager(allowed=set())) == {}
-    assert providers(make_plugin_manager(allowed={"nonexistent"})) == {}
+    with pytest.raises(PluginError, match="nonexistent, which is not an installed plugin"):
+        make_plugin_manager(allowed={"i3d", "nonexistent"})  # a typo is said, not skipped
+
+
+def test_cli_refuses_a_mistyped_allow_list_in_one_line() -> None:
+    result = run_cli("plugins", INVOICEBOT_PLUGINS="i3d,pingproxy")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "pingproxy, which is not an installed plugin" in result.stderr
 
 
 def test_cli_lists_the_bundled_providers_as_entry_points() -> None:

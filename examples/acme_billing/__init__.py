@@ -1,8 +1,8 @@
 """Acme Billing: a complete example provider plugin, small enough to read in one sitting.
 
 Copy this folder to start a provider of your own (see docs/writing-a-provider.md). It is
-not installed with invoicebot; load it with `invoicebot --plugins-dir examples …` or
-publish it under the `invoicebot` entry-point group.
+not installed with invoicebot: publish it under the `invoicebot` entry-point group
+(section 8 of that guide), as the bundled providers are.
 """
 
 from __future__ import annotations
