@@ -271,7 +271,8 @@ async def _landing(request: web.Request) -> tuple[web.Response, bool]:
         title = "Invoices paid" if len(payment.invoice_ids) > 1 else "Invoice paid"
         return page(title, summary + reference + "<p>Slack has been told.</p>", tone="ok"), True
     if payment.state is PaymentState.FAILED:
-        body = f"{summary}{_why(payment)}<p>Nothing was charged.</p>"
+        stated = "nothing was charged" in (payment.last_error or "").lower()  # a decline says it
+        body = f"{summary}{_why(payment)}" + ("" if stated else "<p>Nothing was charged.</p>")
         return page(
             "Payment failed", body + _next_step(request, payment), tone="bad", brand=brand
         ), False

@@ -148,7 +148,9 @@ def export(
                 entry.action,
                 names.get(entry.user_id, entry.user_id) if entry.user_id else "",
                 entry.subject or "",
-                json.dumps(entry.detail, sort_keys=True) if entry.detail else "",
+                json.dumps(entry.detail, sort_keys=True, ensure_ascii=False)
+                if entry.detail
+                else "",
             )
         )
     return Export(out.getvalue(), audit.getvalue(), len(settled), dict(totals), len(entries))

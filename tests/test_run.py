@@ -146,6 +146,7 @@ async def test_run_serves_health_until_stopped(tmp_path: Path, signum: signal.Si
     assert process.returncode == 0, output
     assert "Traceback" not in output
     assert "stopped" in output
+    assert "will be unused" not in output, "Bolt's warning about the token it is also given"
     assert not (tmp_path / "run.sqlite-wal").exists()
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -62,6 +64,18 @@ def make_web_client(
         session=session,
         retry_handlers=handlers,
     )
+
+
+class _SameToken(logging.Filter):
+    """Bolt reads `SLACK_BOT_TOKEN` itself and warns that the client it is given wins:
+    that client carries the very same token, so the warning would only alarm whoever
+    runs the bot, at every start."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+logging.getLogger(f"slack_bolt.{AsyncApp.__name__}").addFilter(_SameToken())
 
 
 def make_bolt_app(

@@ -74,9 +74,9 @@ async def send_export(
     made = export(svc.store, team_id, period, zone, titles, names)
     sums = ", ".join(f"{amount:f} {currency}" for currency, amount in sorted(made.totals.items()))
     comment = (
-        f"invoicebot records from {period}: {made.count} settlements"
+        f"invoicebot records from {period}: {_count(made.count, 'settlement')}"
         + (f" ({sums})" if sums else "")
-        + f" and {made.audit_count} audit log entries. Dates are in "
+        + f" and {_count(made.audit_count, 'audit log entry', 'audit log entries')}. Dates are in "
         f"{svc.settings.timetable.zone.key}; amounts are per currency."
     )
     stem = f"invoicebot-{period.first.isoformat()}-to-{period.last.isoformat()}"
@@ -165,6 +165,10 @@ def story_message(number: str, lines: list[str]) -> dict[str, Any]:
             )
         )
     return {"text": f"The story of invoice {number}: {len(lines)} events", "blocks": blocks}
+
+
+def _count(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else many or one + 's'}"
 
 
 async def on_history(

@@ -166,6 +166,7 @@ async def test_a_declined_customer_is_told_plainly_whom_to_ask_and_billing_hears
     slack, _ = fake_slack
     html, payment_id = await pay_through_the_bot(bot, "212947", "102.50")
     assert "Payment failed" in html and "declined" in html.lower()
+    assert html.lower().count("nothing was charged") == 1
     assert "Slack" not in html and "invoicebot" not in html, "a customer is not in Slack"
     assert "contact the sender of the invoice for a new payment link" in html
 
