@@ -21,7 +21,7 @@ from bot.access import refusal
 from bot.history import story
 from bot.records import Range, export, people
 from bot.slack import values
-from bot.slack.blocks.kit import Block, Ids, context, escape, header, plain, section
+from bot.slack.blocks.kit import Block, Ids, context, escape, header, moment, plain, section
 from bot.slack.blocks.listing import notice
 from bot.slack.connect import result_view
 from bot.slack.errors import shielded
@@ -178,11 +178,10 @@ async def on_history(
         svc.store.audit("refused.records", team_id=team_id, user_id=user_id, subject=number)
         await respond(**notice(RECORDS_REFUSAL))
         return
-    zone = svc.settings.timetable.zone
     titles = {name: cls.title for name, cls in svc.connections.registry.items()}
     number = svc.store.printed_number(team_id, number)
     events = story(svc.store, team_id, number, titles)
-    lines = [f"`{e.at.astimezone(zone):%Y-%m-%d %H:%M}` {e.text}" for e in events]
+    lines = [f"{moment(e.at)} · {e.text}" for e in events]  # each reader's own zone
     await respond(**story_message(escape(number), lines))
 
 

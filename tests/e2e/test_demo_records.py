@@ -102,6 +102,7 @@ async def test_history_tells_an_invoices_story(
     assert "asked for the ways to pay it" in told
     assert "Payment started by <@U0PAYER>" in told and "Settled" in told
     assert told.index("asked for the ways") < told.index("Settled")
+    assert "<!date^" in told, "times in each reader's own zone, as Slack shows them"
     await pat.types("history inv-24-0087")  # as people type it
     assert "Settled" in str((await pat.sees("The story of invoice INV-24-0087")).blocks)
     await pat.types("history NOPE-1")
