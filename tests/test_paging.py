@@ -146,13 +146,19 @@ class Screen:
 
 
 async def show(
-    providers: list[Provider], value: str | None = None, *, within: float = 20.0
+    providers: list[Provider],
+    value: str | None = None,
+    *,
+    within: float = 20.0,
+    searched: str | None = None,
 ) -> Screen:
     """The listing `/invoices all` shows, or the one a page button's value leads to."""
     request = values.PageRequest.decode(value) if value else values.PageRequest("all")
     window = Window(PAGE_SIZE, request.side, request.key)
     gathered = await gather_invoices(providers, InvoiceQuery(), window, within=within)
-    message = invoice_list("All invoices", gathered, request_text="all", today=today_utc())
+    message = invoice_list(
+        "All invoices", gathered, request_text="all", today=today_utc(), searched=searched
+    )
     assert len(message["blocks"]) <= 50
     return Screen(message, gathered)
 
@@ -267,6 +273,8 @@ async def test_stale_buttons_still_show_a_full_page() -> None:
 async def test_nothing_to_show_says_so_without_page_buttons() -> None:
     screen = await show([Ledger(0)])
     assert "Nothing here. :tada:" in screen.text
+    searched = await show([Ledger(0)], searched="fleet <!here>")
+    assert "No invoice matches “fleet &lt;!here&gt;”." in searched.text
     assert screen.label is None and screen.button(values.PAGE_NEXT) is None
     nobody = await show([])
     assert "No provider is connected yet." in nobody.text

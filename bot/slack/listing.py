@@ -70,6 +70,7 @@ async def listing_message(
             request.title,
             gathered,
             request_text=text,
+            searched=request.text,
             today=today_utc(),
             can_pay=can_pay,
             settled_on=settled_on(svc, team_id, gathered.page.invoices),

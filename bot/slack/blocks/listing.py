@@ -168,9 +168,11 @@ def invoice_list(
     today: date,
     can_pay: bool = True,
     settled_on: Mapping[tuple[str, str], date] | None = None,
+    searched: str | None = None,
 ) -> dict[str, Any]:
     """The message for the page `gathered` holds, with buttons to the pages either side;
-    Pay, payment-link and e-mail controls only for someone who `can_pay`."""
+    Pay, payment-link and e-mail controls only for someone who `can_pay`; `searched` is
+    the text searched for, if any."""
     ids = Ids()
     listings, page = gathered.listings, gathered.page
     providers = {listing.provider.name: listing.provider for listing in listings}
@@ -201,6 +203,8 @@ def invoice_list(
                 ids, "No invoices from the providers that answered; the others may still have some."
             )
         )
+    elif not page.total and searched:
+        blocks.append(section(ids, f"No invoice matches “{escape(searched)}”."))
     elif not page.total:
         blocks.append(section(ids, "Nothing here. :tada:"))
     for invoice in page.invoices:
