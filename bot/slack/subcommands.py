@@ -221,7 +221,7 @@ HELP_LINES = (
     ("/invoices", "open invoices at every connected provider, overdue first"),
     ("/invoices all", "every invoice, whatever its status (`paid`, `overdue` likewise)"),
     ("/invoices i3d", "only one provider's invoices (combine: `/invoices paid i3d`)"),
-    ("/invoices search hosting", "invoices whose number or description matches"),
+    ("/invoices search hosting", "invoices whose number, description or customer matches"),
     ("/invoices pay INV-24-0101", "straight to paying one invoice"),
     ("/invoices status", "which providers are connected and whether they answer"),
     ("/invoices history INV-24-0101", "one invoice's story: requests, payments, reminders"),
