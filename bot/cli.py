@@ -8,8 +8,8 @@ import contextlib
 import gc
 import json
 import logging
-import os
 import signal
+import socket
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -82,32 +82,60 @@ class CannotListen(Exception):
 
 
 SHUTDOWN_GRACE = 5.0
-"""Seconds a stopping bot gives requests already in progress: well inside the 10 s a
-container manager waits after SIGTERM, leaving room for lists still being posted."""
+"""Seconds a stopping bot gives requests already in progress. Lists already acknowledged
+then get up to `LISTENERS_GRACE` more: allow 20 s between SIGTERM and SIGKILL."""
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """The bot's socket, bound before anything else starts: a second bot on a taken port
+    stops before it opens the database, where its start-up would take over the running
+    bot's payments in flight and its queued posts."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        # A storm of payers landing at once (everyone clicks Pay after the reminder) must
+        # queue, not be refused: aiohttp's default backlog of 128 dropped connections.
+        return socket.create_server((host, port), family=family[0][0], backlog=LISTEN_BACKLOG)
+    except OSError as error:  # taken, not this machine's address, or no such host
+        reason = error.strerror or str(error)
+        raise CannotListen(f"cannot listen on {host}:{port}: {reason}") from None
+
+
+async def _drain_socket_mode(within: float) -> None:
+    """Let requests that came over the socket answer before it closes: Socket Mode runs
+    each in a task of its own that nothing else waits for."""
+    deadline = asyncio.get_running_loop().time() + within
+    while asyncio.get_running_loop().time() < deadline:
+        busy = [
+            task
+            for task in asyncio.all_tasks()
+            if task.get_coro().__qualname__.endswith("run_message_listeners")  # type: ignore[union-attr]
+        ]
+        if not busy:
+            return
+        await asyncio.wait(busy, timeout=deadline - asyncio.get_running_loop().time())
 
 
 async def _serve(settings: Settings, app: web.Application) -> None:
     """Serve until SIGTERM or SIGINT, then stop as one would by hand: stop listening,
     finish requests in progress, post lists already acknowledged, close the database (a
     sqlite file's write-ahead log is folded back in). A container manager stops a
-    process with SIGTERM, whose default would end it mid-write."""
+    process with SIGTERM, whose default would end it mid-write. A second signal ends it
+    at once, as a person pressing Ctrl-C again expects."""
+    sock = _listening_socket(settings.host, settings.port)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        stopping.set()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopping.set)
+        loop.add_signal_handler(signum, stop)
     # Slack's requests are many and alike: no access log.
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE)
     await runner.setup()
-    # A storm of payers landing at once (everyone clicks Pay after the reminder) must
-    # queue, not be refused: aiohttp's default backlog of 128 dropped connections.
-    site = web.TCPSite(runner, settings.host, settings.port, backlog=LISTEN_BACKLOG)
-    try:
-        await site.start()
-    except OSError as error:  # the port is taken, or the address is not this machine's
-        await runner.cleanup()
-        where = f"{settings.host}:{settings.port}"
-        reason = os.strerror(error.errno) if error.errno else str(error)
-        raise CannotListen(f"cannot listen on {where}: {reason}") from None
+    await web.SockSite(runner, sock).start()
     # Everything loaded so far lives as long as the process: leave it out of the garbage
     # collector's full passes, which would otherwise stall the event loop for tens of ms;
     # and collect the young generation less often, as a burst of commands keeps many
@@ -125,6 +153,7 @@ async def _serve(settings: Settings, app: web.Application) -> None:
             await handler.connect_async()  # type: ignore[no-untyped-call]
             try:
                 await stopping.wait()
+                await _drain_socket_mode(SHUTDOWN_GRACE)
             finally:
                 await handler.close_async()  # type: ignore[no-untyped-call]
         else:

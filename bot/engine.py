@@ -21,7 +21,8 @@ from typing import Any, Protocol
 from sqlite_utils import Database
 
 URL_SCHEMES = ("postgresql://", "postgres://")
-_LIBPQ_KEYWORDS = re.compile(r"\s*(host|hostaddr|dbname|user|port|password|service)\s*=")
+_LIBPQ_KEYWORDS = re.compile(r"(^|\s)(host|hostaddr|dbname|user|port|password|service)\s*=")
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):/")  # not C:/ on Windows
 
 
 class DatabaseUnavailable(Exception):
@@ -34,15 +35,16 @@ def database_problem(database: str) -> str | None:
     A mistyped URL (`postgressql://…`) or libpq's `host=… dbname=…` form would otherwise
     be taken for a sqlite file name, and the bot would start on an empty database.
     """
+    if database != database.strip():
+        return "remove the spaces around it"
     if is_url(database):
         return None
-    if "://" in database:
-        scheme = database.split("://", 1)[0]
+    if found := _SCHEME.match(database):
         return (
-            f"{scheme}:// is not a database this bot knows: "
+            f"{found[1]}:… is not a database this bot knows: "
             "use postgresql://… or a sqlite file path"
         )
-    if _LIBPQ_KEYWORDS.match(database):
+    if _LIBPQ_KEYWORDS.search(database):
         return "write PostgreSQL's address as a URL: postgresql://user:password@host:5432/name"
     return None
 
@@ -152,11 +154,11 @@ class SqliteEngine:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = Database(sqlite3.connect(path, check_same_thread=not thread_safe))
+            self.db.enable_wal()  # reads and writes the file: not a database, read-only
+            self.db.execute("PRAGMA busy_timeout = 5000")
+            self.db.execute("PRAGMA foreign_keys = ON")
         except (OSError, sqlite3.Error) as error:
             raise DatabaseUnavailable(f"cannot open the sqlite file {path}: {error}") from None
-        self.db.enable_wal()
-        self.db.execute("PRAGMA busy_timeout = 5000")
-        self.db.execute("PRAGMA foreign_keys = ON")
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Cursor:
         conn = self.db.conn

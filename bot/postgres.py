@@ -14,6 +14,7 @@ the next call; the failed call itself is not retried, since it may have committe
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
@@ -21,10 +22,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import pq
+from psycopg.conninfo import conninfo_to_dict
 
 from bot.engine import Cursor, DatabaseUnavailable, Engine, Table
 
@@ -64,12 +65,38 @@ def translate(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
+UNREADABLE_URL = "postgresql://… (a URL that cannot be read)"
+
+
 def without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    """The URL as it may be printed: rebuilt from what libpq reads in it, so a password
+    is left out wherever it was written (`user:pw@`, `?password=`, unencoded `#` or `/`)."""
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.Error:
+        return UNREADABLE_URL
+    params.pop("password", None)
+    user, host, port = params.pop("user", ""), params.pop("host", ""), params.pop("port", "")
+    dbname = params.pop("dbname", "")
+    where = f"{user}@" if user else ""
+    where += f"{host}:{port}" if port else str(host)
+    query = "&".join(f"{key}={value}" for key, value in params.items())
+    return f"postgresql://{where}/{dbname}" + (f"?{query}" if query else "")
+
+
+def _unreachable(url: str, error: psycopg.Error) -> DatabaseUnavailable:
+    """Why `url` cannot be connected to, in one line that never holds its password."""
+    if not isinstance(error, psycopg.OperationalError):  # libpq could not even read it
+        return DatabaseUnavailable(
+            "the PostgreSQL URL cannot be read (in a password, % # / ? and @ must be "
+            "percent-encoded)"
+        )
+    lines = str(error).strip().splitlines()
+    reason = lines[0] if lines else "no answer"
+    with contextlib.suppress(psycopg.Error):
+        if password := conninfo_to_dict(url).get("password"):
+            reason = reason.replace(str(password), "***")
+    return DatabaseUnavailable(f"cannot connect to {without_password(url)}: {reason}")
 
 
 def _literal(value: Any) -> str:
@@ -152,11 +179,8 @@ class PostgresEngine:
         self.url = url
         try:
             self._conn = self._connect()
-        except psycopg.OperationalError as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else "no answer"
-            raise DatabaseUnavailable(
-                f"cannot connect to {without_password(url)}: {reason}"
-            ) from None
+        except psycopg.Error as error:
+            raise _unreachable(url, error) from None
 
     def _connect(self) -> psycopg.Connection[Any]:
         return psycopg.connect(self.url, autocommit=True)

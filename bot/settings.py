@@ -96,7 +96,7 @@ class Settings(BaseSettings):
         description="A sqlite file, or postgresql://user@host/db for several processes.",
     )
     host: str = "0.0.0.0"  # noqa: S104 - a server meant to be reached from Slack
-    port: int = 3000
+    port: int = Field(default=3000, ge=1, le=65535)
     payers: CommaList = frozenset()
     payer_group: str | None = None
     admins: CommaList = frozenset()

@@ -263,7 +263,13 @@ def test_migrate_reads_the_database_from_dot_env_as_run_does(tmp_path: Path) -> 
 
 @pytest.mark.parametrize(
     "database",
-    ["postgressql://bot@127.0.0.1/bot", "mysql://bot@127.0.0.1/bot", "host=127.0.0.1 dbname=bot"],
+    [
+        "postgressql://bot@127.0.0.1/bot",
+        "mysql://bot@127.0.0.1/bot",
+        "postgresql:/bot@127.0.0.1/bot",
+        "host=127.0.0.1 dbname=bot",
+        "sslmode=require host=127.0.0.1",
+    ],
 )
 def test_a_mistyped_database_is_refused_not_made_a_sqlite_file(
     tmp_path: Path, database: str
@@ -309,6 +315,21 @@ def test_an_unreachable_postgresql_is_one_line_without_the_password(tmp_path: Pa
     )
     assert "cannot connect" in line
     assert "db-password-2" not in line
+    for hidden in (  # however the password is written, it is not printed
+        f"postgresql://bot@127.0.0.1:{port}/bot?password=db-password-3&connect_timeout=2",
+        f"postgresql://bot:db-pass#word-4@127.0.0.1:{port}/bot",
+        f"postgresql://bot:db-pass%word-5@127.0.0.1:{port}/bot",
+        f"postgresql://bot:db-password-6@127.0.0.1:{port}/bot?no_such_option=1",
+    ):
+        result = _cli(tmp_path, "migrate", "--database", hidden)
+        assert "db-pass" not in _one_line(result) + result.stdout, hidden
+
+
+def test_a_file_that_is_not_a_database_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a database, " * 100)
+    assert "cannot open the sqlite file" in _one_line(
+        _cli(tmp_path, "migrate", "--database", str(tmp_path / "notes.txt"))
+    )
 
 
 def test_a_taken_port_or_an_impossible_one_is_said_plainly(tmp_path: Path) -> None:
@@ -330,7 +351,20 @@ def test_a_taken_port_or_an_impossible_one_is_said_plainly(tmp_path: Path) -> No
             INVOICEBOT_BILLING_CHANNEL="C1",
             INVOICEBOT_DATABASE=str(tmp_path / "run.sqlite"),
         )
-    assert f"cannot listen on 127.0.0.1:{port}" in _one_line(result)
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in _one_line(result)
+    assert not (tmp_path / "run.sqlite").exists(), "stopped before touching the database"
+    line = _one_line(
+        run(
+            tmp_path,
+            SLACK_BOT_TOKEN="xoxb-1",
+            SLACK_SIGNING_SECRET="s",
+            INVOICEBOT_PUBLIC_URL="https://bot.example.test",
+            INVOICEBOT_SECRET_KEY=generate_key(),
+            INVOICEBOT_BILLING_CHANNEL="C1",
+            INVOICEBOT_PORT="99999",
+        )
+    )
+    assert "INVOICEBOT_PORT" in line
     for command in ("run", "demo"):
         result = _cli(tmp_path, command, "--port", "99999")
         assert result.returncode == 2 and "Traceback" not in result.stderr
