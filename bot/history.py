@@ -106,7 +106,7 @@ def requests(store: Store, subject: Subject) -> list[Event]:
     invoice_refs = {(p.provider, i) for p in subject.payments for i in p.invoice_ids}
     menus = [f"{provider}|{invoice}||" for provider, invoice in invoice_refs]
     events = []
-    for entry in store.audit_about(subject.team_id, [subject.number, *ids, *menus]):
+    for entry in store.audit_about(subject.team_id, [*ids, *menus], number=subject.number):
         if entry.action not in REQUESTS:
             continue
         who = f"<@{entry.user_id}> " if entry.user_id else ""

@@ -723,15 +723,20 @@ class Store:
         printed = {row["number"] for row in rows}
         return number if number in printed or len(printed) != 1 else printed.pop()
 
-    def audit_about(self, team_id: str, subjects: list[str]) -> list[AuditEntry]:
-        """The team's audit entries whose subject is one of `subjects`, oldest first."""
+    def audit_about(
+        self, team_id: str, subjects: list[str], number: str | None = None
+    ) -> list[AuditEntry]:
+        """The team's audit entries whose subject is one of `subjects`, or the invoice
+        `number` in any case (it is recorded as a person typed it), oldest first."""
         self.flush_audit()
-        if not subjects:
+        if not subjects and number is None:
             return []
+        matches = [f"subject IN ({_marks(subjects)})"] if subjects else []
+        if number is not None:
+            matches.append("LOWER(subject) = LOWER(?)")
         rows = self._rows(
-            f"SELECT * FROM audit WHERE team_id = ? AND subject IN ({_marks(subjects)}) "  # noqa: S608
-            "ORDER BY id",
-            [team_id, *subjects],
+            f"SELECT * FROM audit WHERE team_id = ? AND ({' OR '.join(matches)}) ORDER BY id",  # noqa: S608
+            [team_id, *subjects, *([number] if number is not None else [])],
         )
         return [_audit_entry(row) for row in rows]
 

@@ -58,23 +58,36 @@ COMMAND = "/invoices"
 COMMANDS: tuple[str, ...] = (COMMAND,)
 
 
+CASE_LOOKUP_SECONDS = 5.0
+"""How long `/invoices pay` reads the lists for a number typed in another case; a read
+still going on then finishes for the next list, unawaited."""
+
+
 async def _printed_number(svc: Services, providers: list[Provider], number: str) -> str | None:
     """The one invoice number that differs from `number` only in case (people type
-    `inv-7` for `INV-7`; providers look numbers up exactly), from the providers' lists."""
-    read = await asyncio.gather(*(svc.snapshots.read(p) for p in providers), return_exceptions=True)
-    wanted = number.casefold()
+    `inv-7` for `INV-7`; providers look numbers up exactly), from the providers' lists:
+    the snapshot a list keeps, or a read shared with any list asked for meanwhile."""
+    reads = [asyncio.ensure_future(svc.snapshots.read(p)) for p in providers]
+    if not reads:
+        return None
+    done, _ = await asyncio.wait(reads, timeout=CASE_LOOKUP_SECONDS)
+    wanted = number.lower()  # as the store's LOWER, so both lookups agree
     printed = {
         invoice.number
-        for snapshot in read
-        if not isinstance(snapshot, BaseException)
-        for invoice in snapshot.invoices
-        if invoice.number.casefold() == wanted and invoice.number != number
+        for read in done
+        if read.exception() is None
+        for invoice in read.result().invoices
+        if invoice.number.lower() == wanted and invoice.number != number
     }
     return printed.pop() if len(printed) == 1 else None
 
 
-async def _pay_invoice(svc: Services, team_id: str, number: str) -> dict[str, Any]:
-    """Find the invoice at whichever connected provider has it, then show its pay menu."""
+async def _pay_invoice(
+    svc: Services, team_id: str, number: str, typed: str | None = None
+) -> dict[str, Any]:
+    """Find the invoice at whichever connected provider has it, then show its pay menu;
+    `typed` is what the person typed when `number` is its printed form, tried once."""
+    shown = typed or number
     providers = svc.connections.connected(team_id)
     found = await asyncio.gather(
         *(p.get_invoice(number) for p in providers), return_exceptions=True
@@ -103,17 +116,17 @@ async def _pay_invoice(svc: Services, team_id: str, number: str) -> dict[str, An
         target = PayTarget(provider.name, (result.id,))
         options = await svc.checkout.options(team_id, provider.name, [result.id])
         return apply_gate(svc, team_id, target, options, pay_menu(provider, options, target))
-    if not silent and (printed := await _printed_number(svc, providers, number)):
-        return await _pay_invoice(svc, team_id, printed)
+    if not silent and typed is None and (printed := await _printed_number(svc, providers, number)):
+        return await _pay_invoice(svc, team_id, printed, typed=number)
     if silent:
         asked = [p.title for p in providers if p.title not in silent]
         elsewhere = f" {escape(', '.join(asked))} do not have it;" if asked else ""
         return notice(
-            f"Could not look for “{escape(number)}” at {escape(', '.join(silent))}: it is not "
+            f"Could not look for “{escape(shown)}” at {escape(', '.join(silent))}: it is not "
             f"answering right now.{elsewhere} try again in a few minutes."
         )
     names = ", ".join(p.title for p in providers) or "no connected provider"
-    return notice(f"No invoice numbered “{escape(number)}” at {escape(names)}.")
+    return notice(f"No invoice numbered “{escape(shown)}” at {escape(names)}.")
 
 
 async def _status(svc: Services, team_id: str) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from bot.text import escape as escape  # the one escaping function, for the blocks
@@ -138,5 +138,5 @@ def day(value: date | None) -> str:
 def moment(value: datetime) -> str:
     """A time every reader sees in their own zone and format."""
     stamp = int(value.timestamp())
-    fallback = value.strftime("%Y-%m-%d %H:%M UTC")
+    fallback = datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{stamp}^{{date_short_pretty}} at {{time}}|{fallback}>"

@@ -1,0 +1,59 @@
+"""`/invoices pay NUMBER` and `/invoices history NUMBER` as people type numbers: in any case."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from bot.history import story
+from bot.provider import InvoiceNotFound
+from bot.slack.commands import _pay_invoice
+from bot.snapshots import Snapshot
+from bot.store import Store
+
+
+class Lookups:
+    """A provider that finds nothing by number, whose list holds `numbers`."""
+
+    name, title = "acme", "Acme"
+
+    def __init__(self, *numbers: str) -> None:
+        self.numbers = numbers
+        self.asked: list[str] = []
+
+    async def get_invoice(self, number: str) -> Any:
+        self.asked.append(number)
+        raise InvoiceNotFound("no such invoice")
+
+
+def services(provider: Lookups) -> Any:
+    async def read(_: Lookups) -> Snapshot:
+        invoices = tuple(SimpleNamespace(number=n) for n in provider.numbers)
+        return Snapshot(invoices, (), 0.0)  # type: ignore[arg-type]
+
+    return SimpleNamespace(
+        connections=SimpleNamespace(connected=lambda _: [provider]),
+        snapshots=SimpleNamespace(read=read),
+    )
+
+
+async def test_a_number_in_another_case_is_tried_once_and_the_typed_one_is_said() -> None:
+    """Even when the list holds the number in two cases and neither can be looked up."""
+    provider = Lookups("INV-7", "inv-7")
+    said = str(await _pay_invoice(services(provider), "T0TEAM", "Inv-7"))
+    assert provider.asked == ["Inv-7"], "two printed forms: none is guessed"
+    provider = Lookups("INV-7")
+    said = str(await _pay_invoice(services(provider), "T0TEAM", "inv-7"))
+    assert provider.asked == ["inv-7", "INV-7"]
+    assert "No invoice numbered “inv-7” at Acme." in said
+
+
+def test_history_finds_what_was_recorded_under_the_number_as_typed(database: str) -> None:
+    store = Store(database)
+    try:
+        store.audit("payment.menu", team_id="T0TEAM", user_id="U0PAYER", subject="inv-24-0087")
+        store.audit("payment.menu", team_id="T0OTHER", user_id="U0PAYER", subject="INV-24-0087")
+        told = [event.text for event in story(store, "T0TEAM", "INV-24-0087", {})]
+        assert len(told) == 1 and "U0PAYER" in told[0]
+    finally:
+        store.close()
