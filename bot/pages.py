@@ -20,6 +20,7 @@ from bot.models import Captured, Emailed, FormPost, Money, Payment, PaymentState
 from bot.payments import Payments, TokenProblem, hash_token
 from bot.provider import ProviderError
 from bot.settlement import Settlement
+from bot.singleflight import SingleFlight
 from bot.text import log_error, plain, say
 
 PAYMENT_COOKIE = "invoicebot_payment"
@@ -56,6 +57,9 @@ class PaidPages:
 
 
 PAID_PAGES = web.AppKey("paid_pages", PaidPages)
+Shown = tuple[int, str, bool]
+"""A landing page as every browser asking at once gets it: status, HTML, and whether paid."""
+LANDINGS = web.AppKey("landings", SingleFlight[Shown])
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;"
@@ -232,13 +236,22 @@ def _landing_key(request: web.Request) -> tuple[str, str, str] | None:
 
 
 async def landing(request: web.Request) -> web.Response:
+    """Browsers landing at once on the same payment (a payer's reloads, a storm) share
+    one reading of it and one page; a paid one's page is kept."""
     key = _landing_key(request)
-    if key and (kept := request.app[PAID_PAGES].get(key)):
+    if key is None:
+        return (await _landing(request))[0]
+    if kept := request.app[PAID_PAGES].get(key):
         return web.Response(text=kept, content_type="text/html")
-    response, paid = await _landing(request)
-    if key and paid:
-        request.app[PAID_PAGES].keep(key, response.text or "")
-    return response
+
+    async def show() -> Shown:
+        response, paid = await _landing(request)
+        if paid:
+            request.app[PAID_PAGES].keep(key, response.text or "")
+        return response.status, response.text or "", paid
+
+    status, html, _ = await request.app[LANDINGS].run((key, request.query_string), show)
+    return web.Response(text=html, status=status, content_type="text/html")
 
 
 async def _landing(request: web.Request) -> tuple[web.Response, bool]:

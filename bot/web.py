@@ -40,6 +40,7 @@ from bot.poller import Poller
 from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.settlement import IN_FLIGHT_LIMIT, Settlement
+from bot.singleflight import SingleFlight
 from bot.slack import approvals as slack_approvals
 from bot.slack import intake
 from bot.slack.app import OAuth, make_bolt_app, make_web_client
@@ -194,6 +195,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[pages.PAYMENTS], app[pages.SETTLEMENT] = payments, settlement
     app[pages.SECURE_COOKIES] = settings.https
     app[pages.PAID_PAGES] = pages.PaidPages()
+    app[pages.LANDINGS] = SingleFlight()
     app[pages.BUSINESS] = settings.business_name or ""
     app[pages.COOKIE_KEY] = hashlib.sha256(b"invoicebot-landing-cookie:" + secret.encode()).digest()
     tasks = [

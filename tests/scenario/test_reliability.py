@@ -152,3 +152,28 @@ async def test_a_paid_landing_page_reloaded_is_served_without_the_database(
         forged = {PAYMENT_COOKIE: "someone-else.0000"}
         async with stranger.get(landing, cookies=forged) as theirs:
             assert theirs.status == 400
+
+
+async def test_browsers_landing_at_once_share_one_reading_of_the_payment(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before the payment is known paid, a hundred landings at once are one landing: the
+    payment is read a few times in all, not once per browser, and confirmed once."""
+    h = harness
+    _, pay_url = await get_link(h)
+    landing, _ = await pay_in_browser(h.http, pay_url, come_back=False)
+    store = h.bot.app[STORE]
+    reads: list[str] = []
+    real = store.payment
+    monkeypatch.setattr(store, "payment", lambda pid: reads.append(pid) or real(pid))
+
+    async def land() -> str:
+        async with h.http.get(landing) as response:
+            return await response.text()
+
+    pages = await asyncio.gather(*(land() for _ in range(100)))
+    assert all("Invoice paid" in page for page in pages)
+    assert len(reads) < 10, f"{len(reads)} reads of the payment for 100 landings"
+    await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
+    await settle_quietly(h)
+    assert len(h.slack.posted_to("C0BILLING")) == 1
