@@ -13,12 +13,13 @@ import socket
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import IO
 
 from aiohttp import web
 
 from bot import redaction
 from bot.credentials import CredentialBox, SecretKeyError, generate_key
-from bot.engine import DatabaseUnavailable
+from bot.engine import DatabaseUnavailable, is_url
 from bot.plugins import (
     PluginError,
     describe,
@@ -28,6 +29,11 @@ from bot.plugins import (
 )
 from bot.settings import MissingSettings, Settings, load_database, load_settings
 from bot.web import BOLT, create_app
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: a sqlite file's single bot is then on trust
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger("invoicebot")
 
@@ -100,6 +106,30 @@ def _listening_socket(host: str, port: int) -> socket.socket:
         raise CannotListen(f"cannot listen on {host}:{port}: {reason}") from None
 
 
+def _serve_alone(database: str) -> IO[str] | None:
+    """Hold a sqlite file for this process while it runs (the lock goes with the process,
+    even on kill -9). A second bot on the same file would take the first one's payments
+    in flight for interrupted and its queued posts for abandoned; PostgreSQL is the way
+    to run several."""
+    if is_url(database) or fcntl is None:
+        return None
+    path = Path(database)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = (path.parent / f"{path.name}.lock").open("a")
+    except OSError as error:
+        raise DatabaseUnavailable(f"cannot open the sqlite file {path}: {error}") from None
+    try:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        raise DatabaseUnavailable(
+            f"another invoicebot is serving {path}; a sqlite file is served by one process "
+            "(for several, use PostgreSQL: see README, Many workspaces)"
+        ) from None
+    return lock
+
+
 async def _drain_socket_mode(within: float) -> None:
     """Let requests that came over the socket answer before it closes: Socket Mode runs
     each in a task of its own that nothing else waits for."""
@@ -122,6 +152,11 @@ async def _serve(settings: Settings, app: web.Application) -> None:
     process with SIGTERM, whose default would end it mid-write. A second signal ends it
     at once, as a person pressing Ctrl-C again expects."""
     sock = _listening_socket(settings.host, settings.port)
+    try:
+        alone = _serve_alone(settings.database)
+    except DatabaseUnavailable:
+        sock.close()
+        raise
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
 
@@ -161,6 +196,8 @@ async def _serve(settings: Settings, app: web.Application) -> None:
         log.info("stopping")
     finally:
         await runner.cleanup()
+        if alone is not None:
+            alone.close()
         log.info("stopped")
 
 

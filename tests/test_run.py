@@ -150,6 +150,61 @@ async def test_run_serves_health_until_stopped(tmp_path: Path, signum: signal.Si
     assert not (tmp_path / "run.sqlite-wal").exists()
 
 
+async def test_a_second_bot_on_the_same_sqlite_file_is_refused(tmp_path: Path) -> None:
+    """It would take the first one's payments in flight for interrupted."""
+    env = {
+        **{k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ},
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "s",
+        "INVOICEBOT_PUBLIC_URL": "https://bot.example.test",
+        "INVOICEBOT_SECRET_KEY": generate_key(),
+        "INVOICEBOT_BILLING_CHANNEL": "C1",
+        "INVOICEBOT_DATABASE": str(tmp_path / "run.sqlite"),
+    }
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    first = await asyncio.create_subprocess_exec(
+        *[sys.executable, "-m", "bot.cli", "run", "--host", "127.0.0.1", "--port", str(ports[0])],
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(100):
+                try:
+                    async with session.get(f"http://127.0.0.1:{ports[0]}/healthz"):
+                        break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+        second = await asyncio.create_subprocess_exec(
+            *[
+                sys.executable,
+                "-m",
+                "bot.cli",
+                "run",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(ports[1]),
+            ],
+            env=env,
+            cwd=tmp_path,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        said = (await asyncio.wait_for(second.communicate(), 30))[1].decode()
+        assert second.returncode == 2, said
+        assert "another invoicebot is serving" in said and "Traceback" not in said
+    finally:
+        first.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(first.communicate(), 20)
+    assert first.returncode == 0
+
+
 def test_a_billing_channel_name_instead_of_an_id_is_refused(tmp_path: Path) -> None:
     """Slack's history and update methods take ids only: a #name would break the lookup
     that keeps confirmations from being posted twice."""
