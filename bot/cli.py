@@ -170,7 +170,7 @@ async def _serve(settings: Settings, app: web.Application) -> None:
     # Slack's requests are many and alike: no access log.
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE)
     await runner.setup()
-    await web.SockSite(runner, sock).start()
+    await web.SockSite(runner, sock, backlog=LISTEN_BACKLOG).start()  # asyncio listens again
     # Everything loaded so far lives as long as the process: leave it out of the garbage
     # collector's full passes, which would otherwise stall the event loop for tens of ms;
     # and collect the young generation less often, as a burst of commands keeps many

@@ -150,6 +150,47 @@ async def test_run_serves_health_until_stopped(tmp_path: Path, signum: signal.Si
     assert not (tmp_path / "run.sqlite-wal").exists()
 
 
+def test_the_bot_listens_with_a_long_queue(tmp_path: Path) -> None:
+    """A storm of payers landing at once must queue: with asyncio's default of 128 the
+    kernel dropped connections, which came back only after TCP's 1 s retry."""
+    script = (
+        "import asyncio, sys, bot.cli as cli\n"
+        "from aiohttp import web\n"
+        "seen = []\n"
+        "class Site(web.SockSite):\n"
+        "    def __init__(self, runner, sock, **kw):\n"
+        "        seen.append(kw.get('backlog'))\n"
+        "        super().__init__(runner, sock, **kw)\n"
+        "    async def start(self):\n"
+        "        print('backlog', seen[0], flush=True)\n"
+        "        raise SystemExit(0)\n"
+        "cli.web.SockSite = Site\n"
+        "sys.exit(cli.main(['run', '--host', '127.0.0.1', '--port', sys.argv[1]]))\n"
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    keep = {k: os.environ[k] for k in ("PATH", "HOME", "SYSTEMROOT") if k in os.environ}
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(port)],
+        capture_output=True,
+        text=True,
+        env={
+            **keep,
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_SIGNING_SECRET": "s",
+            "INVOICEBOT_PUBLIC_URL": "https://bot.example.test",
+            "INVOICEBOT_SECRET_KEY": generate_key(),
+            "INVOICEBOT_BILLING_CHANNEL": "C1",
+            "INVOICEBOT_DATABASE": str(tmp_path / "run.sqlite"),
+        },
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert "backlog 2048" in result.stdout, result.stdout + result.stderr
+
+
 async def test_a_second_bot_on_the_same_sqlite_file_is_refused(tmp_path: Path) -> None:
     """It would take the first one's payments in flight for interrupted."""
     env = {
