@@ -90,6 +90,7 @@ class I3DProvider(Provider):
         super().__init__(credentials, http)
         settings = I3DCredentials.model_validate(credentials, from_attributes=True)
         self.page_size = page_size
+        self.seen = listing.Whereabouts()
         self.api = I3DApi(
             http, settings.base_url, settings.api_key, timeout=timeout, retry_delay=retry_delay
         )
@@ -111,6 +112,7 @@ class I3DProvider(Provider):
             query.limit,
             _every if query.unfiltered else lambda invoice: _matches(query, invoice),
             max_pages=self.list_pages,
+            seen=self.seen,
         )
         # Built here from exact values, so not validated again (a big account's hot path).
         return InvoicePage.model_construct(
@@ -121,7 +123,9 @@ class I3DProvider(Provider):
 
     async def get_invoice(self, invoice_id: str) -> Invoice:
         key = invoice_id.strip()
-        found = await listing.find(self.api, [key], self.page_size, self.max_pages, by_number=True)
+        found = await listing.find(
+            self.api, [key], self.page_size, self.max_pages, by_number=True, seen=self.seen
+        )
         if key not in found:
             raise InvoiceNotFound(
                 f"i3D.net has no invoice with id or number {key!r} for this API key."
@@ -164,7 +168,7 @@ class I3DProvider(Provider):
 
     async def check_payment(self, check: PaymentCheck) -> PaymentOutcome:
         ids = _unique(list(check.invoice_ids))
-        found = await listing.find(self.api, ids, self.page_size, self.max_pages)
+        found = await listing.find(self.api, ids, self.page_size, self.max_pages, seen=self.seen)
         missing = [key for key in ids if key not in found]
         if missing:
             raise InvoiceNotFound(f"i3D.net no longer lists invoice(s) {', '.join(missing)}.")

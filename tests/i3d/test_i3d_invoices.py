@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.models import InvoiceQuery, InvoiceStatus, Money
+from bot.models import InvoiceQuery, InvoiceStatus, Money, PaymentCheck
 from bot.provider import InvoiceNotFound
 from plugins.i3d import I3DCredentials, I3DProvider
 from plugins.i3d.convert import to_invoice
@@ -231,3 +231,38 @@ async def test_a_long_walk_asks_for_pages_ahead(
         await provider.get_invoice("INV-99-9999")
     took = time.monotonic() - began
     assert took < 10 * 0.05 * 0.8, f"ten pages one after another would take 0.5 s, took {took}"
+
+
+async def test_a_payment_check_reads_from_where_its_invoice_was_seen(
+    sandbox: SandboxState, make_provider: Callable[..., I3DProvider]
+) -> None:
+    """i3D has no single-invoice GET: in a big account the landing and the poller would
+    read the whole list for every check. They start near where the list showed it, and
+    fall back to the whole walk when the list has moved."""
+    sandbox.add_invoices(generate_invoices(990, now=NOW, first_id=700_000))
+    provider = make_provider(page_size=50)
+    pages: list[int] = []
+    real = provider.api.invoices
+
+    async def counted(start: int, size: int) -> Any:
+        pages.append(start)
+        return await real(start, size)
+
+    provider.api.invoices = counted  # type: ignore[method-assign]
+    last = max(sandbox.invoices)
+    check = PaymentCheck(
+        invoice_ids=(last,), amount=Money.of(Decimal("12.10"), "EUR"), reference="r"
+    )
+    first = await provider.check_payment(check)  # nothing seen yet: the whole walk
+    assert len(pages) >= 20
+    pages.clear()
+    assert (await provider.check_payment(check)).status is first.status
+    assert len(pages) <= 2, pages
+    for gone in sorted(sandbox.invoices)[:200]:  # four pages fewer ahead of it
+        del sandbox.invoices[gone]
+    pages.clear()
+    assert (await provider.check_payment(check)).status is first.status
+    assert 0 in pages, "the hint was stale: walked again from the start"
+    pages.clear()
+    assert (await provider.check_payment(check)).status is first.status
+    assert len(pages) <= 2, "and the new place is remembered"
