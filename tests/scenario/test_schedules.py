@@ -16,8 +16,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiohttp.test_utils import TestServer
 
 from bot.web import SCHEDULER, STORE
+from plugins.i3d.sandbox import SANDBOX
 from tests.scenario.conftest import BotFactory, free_port
 from tests.scenario.harness import Harness
 
@@ -99,9 +101,16 @@ async def test_a_digest_missed_while_down_fires_once_at_start_within_the_grace(
 
 
 async def test_the_digest_lists_what_is_due_this_week_with_totals_per_currency(
-    harness: Harness, clock_file: Path
+    harness: Harness, clock_file: Path, i3d_sandbox: TestServer
 ) -> None:
-    monday = monday_after(19, "09:00")  # INV-24-0101, -0104 and the USD ones due within 7 days
+    monday = monday_after(19, "09:00")
+    # The samples fall due 20 (INV-24-0104), 25 (-0101), 26 (the USD ones) and 28 days
+    # (-0105) from now: moved by whole days so that the first three are within this
+    # Monday's 7 days and the last is not, whatever the weekday today.
+    days = (monday.date() - (datetime.now(UTC) + timedelta(days=19)).date()).days
+    state = i3d_sandbox.app[SANDBOX]
+    for key, item in list(state.invoices.items()):
+        state.invoices[key] = item.model_copy(update={"dueDate": item.dueDate + days * 86_400})
     set_clock(clock_file, monday + timedelta(minutes=1))
     await harness.bot.app[SCHEDULER].run_once()
     (digest,) = await harness.wait_for(lambda: digests(harness))
