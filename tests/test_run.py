@@ -19,10 +19,11 @@ from bot.credentials import generate_key
 from bot.web import outgoing_session
 
 
-def run(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def _cli(tmp_path: Path, *argv: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`invoicebot ARGV…` in `tmp_path` with only `env` (and PATH, HOME) set."""
     keep = {k: os.environ[k] for k in ("PATH", "HOME", "SYSTEMROOT") if k in os.environ}
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "run"],
+        [sys.executable, "-m", "bot.cli", *argv],
         capture_output=True,
         text=True,
         env={**keep, **env},
@@ -30,6 +31,21 @@ def run(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
         timeout=60,
         check=False,
     )
+
+
+def run(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return _cli(tmp_path, "run", **env)
+
+
+def startable() -> dict[str, str]:
+    """What a one-workspace bot needs to start (a fresh secret key each time)."""
+    return {
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "s",
+        "INVOICEBOT_PUBLIC_URL": "https://bot.example.test",
+        "INVOICEBOT_SECRET_KEY": generate_key(),
+        "INVOICEBOT_BILLING_CHANNEL": "C1",
+    }
 
 
 def test_missing_settings_are_all_named_in_one_message(tmp_path: Path) -> None:
@@ -104,6 +120,27 @@ async def test_health_reports_ok_over_http(bot_server: TestServer) -> None:
         assert await response.json() == {"ok": True}
 
 
+async def serving(tmp_path: Path, port: int, env: dict[str, str]) -> asyncio.subprocess.Process:
+    """`invoicebot run` on `port`, once it answers /healthz (output kept for the test)."""
+    process = await asyncio.create_subprocess_exec(
+        *[sys.executable, "-m", "bot.cli", "run", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    async with aiohttp.ClientSession() as session:
+        for _ in range(100):
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    assert await response.json() == {"ok": True}
+                    return process
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.1)
+    process.kill()
+    raise AssertionError("invoicebot run never answered /healthz")
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 async def test_run_serves_health_until_stopped(tmp_path: Path, signum: signal.Signals) -> None:
     """A container manager stops with SIGTERM, a person with Ctrl-C: both stop cleanly,
@@ -113,32 +150,9 @@ async def test_run_serves_health_until_stopped(tmp_path: Path, signum: signal.Si
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     keep = {k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ}
-    process = await asyncio.create_subprocess_exec(
-        *[sys.executable, "-m", "bot.cli", "run", "--host", "127.0.0.1", "--port", str(port)],
-        env={
-            **keep,
-            "SLACK_BOT_TOKEN": "xoxb-1",
-            "SLACK_SIGNING_SECRET": "s",
-            "INVOICEBOT_PUBLIC_URL": "https://bot.example.test",
-            "INVOICEBOT_SECRET_KEY": generate_key(),
-            "INVOICEBOT_BILLING_CHANNEL": "C1",
-            "INVOICEBOT_DATABASE": str(tmp_path / "run.sqlite"),
-        },
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    env = {**keep, **startable(), "INVOICEBOT_DATABASE": str(tmp_path / "run.sqlite")}
+    process = await serving(tmp_path, port, env)
     try:
-        async with aiohttp.ClientSession() as session:
-            for _ in range(100):
-                try:
-                    async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                        assert await response.json() == {"ok": True}
-                        break
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.1)
-            else:
-                raise AssertionError("invoicebot run never answered /healthz")
         assert (tmp_path / "run.sqlite").exists()
     finally:
         process.send_signal(signum)
@@ -177,11 +191,7 @@ def test_the_bot_listens_with_a_long_queue(tmp_path: Path) -> None:
         text=True,
         env={
             **keep,
-            "SLACK_BOT_TOKEN": "xoxb-1",
-            "SLACK_SIGNING_SECRET": "s",
-            "INVOICEBOT_PUBLIC_URL": "https://bot.example.test",
-            "INVOICEBOT_SECRET_KEY": generate_key(),
-            "INVOICEBOT_BILLING_CHANNEL": "C1",
+            **startable(),
             "INVOICEBOT_DATABASE": str(tmp_path / "run.sqlite"),
         },
         cwd=tmp_path,
@@ -195,11 +205,7 @@ async def test_a_second_bot_on_the_same_sqlite_file_is_refused(tmp_path: Path) -
     """It would take the first one's payments in flight for interrupted."""
     env = {
         **{k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ},
-        "SLACK_BOT_TOKEN": "xoxb-1",
-        "SLACK_SIGNING_SECRET": "s",
-        "INVOICEBOT_PUBLIC_URL": "https://bot.example.test",
-        "INVOICEBOT_SECRET_KEY": generate_key(),
-        "INVOICEBOT_BILLING_CHANNEL": "C1",
+        **startable(),
         "INVOICEBOT_DATABASE": str(tmp_path / "run.sqlite"),
     }
     ports = []
@@ -207,21 +213,8 @@ async def test_a_second_bot_on_the_same_sqlite_file_is_refused(tmp_path: Path) -
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             ports.append(probe.getsockname()[1])
-    first = await asyncio.create_subprocess_exec(
-        *[sys.executable, "-m", "bot.cli", "run", "--host", "127.0.0.1", "--port", str(ports[0])],
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    first = await serving(tmp_path, ports[0], env)
     try:
-        async with aiohttp.ClientSession() as session:
-            for _ in range(100):
-                try:
-                    async with session.get(f"http://127.0.0.1:{ports[0]}/healthz"):
-                        break
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.1)
         second = await asyncio.create_subprocess_exec(
             *[
                 sys.executable,
@@ -280,11 +273,7 @@ def test_run_loads_no_development_tool(tmp_path: Path) -> None:
         env={
             **keep,
             "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
-            "SLACK_BOT_TOKEN": "xoxb-1",
-            "SLACK_SIGNING_SECRET": "s",
-            "INVOICEBOT_PUBLIC_URL": "https://bot.example.test",
-            "INVOICEBOT_SECRET_KEY": generate_key(),
-            "INVOICEBOT_BILLING_CHANNEL": "C1",
+            **startable(),
             "INVOICEBOT_DATABASE": str(tmp_path / "run.sqlite"),
         },
         cwd=tmp_path,
@@ -312,19 +301,6 @@ def test_migrate_brings_a_database_up_to_date_and_says_so(database: str) -> None
     assert applied == {name for name, _ in MIGRATIONS}
 
 
-def _cli(tmp_path: Path, *argv: str, **env: str) -> subprocess.CompletedProcess[str]:
-    keep = {k: os.environ[k] for k in ("PATH", "HOME", "SYSTEMROOT") if k in os.environ}
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *argv],
-        capture_output=True,
-        text=True,
-        env={**keep, **env},
-        cwd=tmp_path,
-        timeout=60,
-        check=False,
-    )
-
-
 def _one_line(result: subprocess.CompletedProcess[str]) -> str:
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
@@ -337,11 +313,7 @@ def test_an_approval_bracket_for_a_provider_not_loaded_is_refused(tmp_path: Path
     line = _one_line(
         run(
             tmp_path,
-            SLACK_BOT_TOKEN="xoxb-1",
-            SLACK_SIGNING_SECRET="s",
-            INVOICEBOT_PUBLIC_URL="https://bot.example.test",
-            INVOICEBOT_SECRET_KEY=generate_key(),
-            INVOICEBOT_BILLING_CHANNEL="C1",
+            **startable(),
             INVOICEBOT_DATABASE=str(tmp_path / "run.sqlite"),
             INVOICEBOT_APPROVALS="i3dd EUR 500 1 U0A",
         )
@@ -374,11 +346,7 @@ def test_a_mistyped_database_is_refused_not_made_a_sqlite_file(
     line = _one_line(
         run(
             tmp_path,
-            SLACK_BOT_TOKEN="xoxb-1",
-            SLACK_SIGNING_SECRET="s",
-            INVOICEBOT_PUBLIC_URL="https://bot.example.test",
-            INVOICEBOT_SECRET_KEY=generate_key(),
-            INVOICEBOT_BILLING_CHANNEL="C1",
+            **startable(),
             INVOICEBOT_DATABASE=database,
         )
     )
@@ -401,11 +369,7 @@ def test_an_unreachable_postgresql_is_one_line_without_the_password(tmp_path: Pa
     line = _one_line(
         run(
             tmp_path,
-            SLACK_BOT_TOKEN="xoxb-1",
-            SLACK_SIGNING_SECRET="s",
-            INVOICEBOT_PUBLIC_URL="https://bot.example.test",
-            INVOICEBOT_SECRET_KEY=generate_key(),
-            INVOICEBOT_BILLING_CHANNEL="C1",
+            **startable(),
             INVOICEBOT_DATABASE=url,
         )
     )
@@ -440,11 +404,7 @@ def test_a_taken_port_or_an_impossible_one_is_said_plainly(tmp_path: Path) -> No
             "127.0.0.1",
             "--port",
             str(port),
-            SLACK_BOT_TOKEN="xoxb-1",
-            SLACK_SIGNING_SECRET="s",
-            INVOICEBOT_PUBLIC_URL="https://bot.example.test",
-            INVOICEBOT_SECRET_KEY=generate_key(),
-            INVOICEBOT_BILLING_CHANNEL="C1",
+            **startable(),
             INVOICEBOT_DATABASE=str(tmp_path / "run.sqlite"),
         )
     assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in _one_line(result)
@@ -452,11 +412,7 @@ def test_a_taken_port_or_an_impossible_one_is_said_plainly(tmp_path: Path) -> No
     line = _one_line(
         run(
             tmp_path,
-            SLACK_BOT_TOKEN="xoxb-1",
-            SLACK_SIGNING_SECRET="s",
-            INVOICEBOT_PUBLIC_URL="https://bot.example.test",
-            INVOICEBOT_SECRET_KEY=generate_key(),
-            INVOICEBOT_BILLING_CHANNEL="C1",
+            **startable(),
             INVOICEBOT_PORT="99999",
         )
     )
