@@ -70,6 +70,8 @@ async def _printed_number(svc: Services, providers: list[Provider], number: str)
     reads = [asyncio.ensure_future(svc.snapshots.read(p)) for p in providers]
     if not reads:
         return None
+    for read in reads:  # one left running past the wait may fail unheard: that is fine
+        read.add_done_callback(lambda task: task.cancelled() or task.exception())
     done, _ = await asyncio.wait(reads, timeout=CASE_LOOKUP_SECONDS)
     wanted = number.lower()  # as the store's LOWER, so both lookups agree
     printed = {
