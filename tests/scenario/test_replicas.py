@@ -157,13 +157,15 @@ async def test_three_processes_one_killed_mid_storm_confirm_each_payment_once(
     victim = bots.processes[2]
     killed_port = bots.ports[2]
     answers: list[tuple[int, int | None, str]] = []
-    first_answered = asyncio.Event()
+    first_answered, killed = asyncio.Event(), asyncio.Event()
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as storm:
 
         async def land(i: int) -> None:
             landing, cookie = landings[i % len(landings)]
             port = bots.ports[i // len(landings) % 3]  # every invoice on every process
+            if port == killed_port and i % 2:  # half of its browsers come after the kill
+                await killed.wait()
             try:
                 async with storm.get(
                     landing.with_port(port), cookies={PAYMENT_COOKIE: cookie}
@@ -177,6 +179,8 @@ async def test_three_processes_one_killed_mid_storm_confirm_each_payment_once(
         async def kill() -> None:
             await first_answered.wait()
             victim.send_signal(signal.SIGKILL)
+            await victim.wait()
+            killed.set()
 
         await asyncio.gather(kill(), *(land(i) for i in range(STORM)))
     await victim.wait()
