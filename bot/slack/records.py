@@ -164,7 +164,8 @@ def story_message(number: str, lines: list[str]) -> dict[str, Any]:
                 ids, f"The {len(lines) - STORY_LINES} earliest events are in `/invoices export`."
             )
         )
-    return {"text": f"The story of invoice {number}: {len(lines)} events", "blocks": blocks}
+    told = _count(len(lines), "event")
+    return {"text": f"The story of invoice {number}: {told}", "blocks": blocks}
 
 
 def _count(count: int, one: str, many: str | None = None) -> str:
