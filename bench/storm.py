@@ -3,14 +3,18 @@
 Each round, a payer pays a fresh i3D.net invoice through the local Slack and the
 sandbox's payment page but stays there; then 1,000 concurrent requests hit the landing
 URL with the payer's cookie while the poller runs too. Exactly one confirmation may
-reach #billing. The limit, right after: the same load on the bot's `/healthz`, the same
-server doing no work.
+reach #billing. The limit: the same load on the bot's `/healthz`, the same server doing no
+work. A storm lasts a fifth of a second, so one hiccup of the machine moves it by a tenth:
+a round storms `PAIRS` fresh payments, each beside a `/healthz` storm, taking turns at going
+first (what runs first meets whatever the previous scenario left settling), and gives the
+median of each.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import statistics
 from typing import Any
 
 import aiohttp
@@ -25,6 +29,7 @@ from slack_emulator.workspace import Message
 from tests.scenario.harness import pay_in_browser
 
 STORM = 1000
+PAIRS = 3  # storms of each kind per round
 PAID = "Invoice paid"  # what a landing shows once the payment is settled
 
 
@@ -102,28 +107,38 @@ class Storm:
 
     async def round(self, world: World) -> list[Figure]:
         bot = await world.bot_with()
-        landing, cookie = await paid_landing(world)
-        before = confirmations(world)
-        spec = storm_load(landing, cookie)
-        storm = await world.load({**spec, "expect": PAID})
-        floor = await world.load({**spec, "url": f"{bot.url}/healthz"})
-        posted = await posted_since(world, before)
-        errors = STORM - storm["statuses"].get("200", 0) + STORM - floor["statuses"].get("200", 0)
-        wrong = STORM - storm["expected"]
+        rates: dict[str, list[float]] = {"landing": [], "healthz": []}
+        errors = wrong = 0
+        posted: list[int] = []
+        for pair in range(PAIRS):
+            landing, cookie = await paid_landing(world)
+            before = confirmations(world)
+            spec = storm_load(landing, cookie)
+            loads = {
+                "landing": {**spec, "expect": PAID},
+                "healthz": {**spec, "url": f"{bot.url}/healthz"},
+            }
+            for kind in sorted(loads, reverse=pair % 2 == 0):  # landing first in even pairs
+                result = await world.load(loads[kind])
+                rates[kind].append(STORM / result["elapsed"])
+                errors += STORM - result["statuses"].get("200", 0)
+                if kind == "landing":
+                    wrong += STORM - result["expected"]
+            posted.append(await posted_since(world, before))
         return [
             Figure(
                 self.label,
                 "requests/s (all at once)",
-                STORM / storm["elapsed"],
+                statistics.median(rates["landing"]),
                 "req/s",
-                STORM / floor["elapsed"],
+                statistics.median(rates["healthz"]),
                 Target(">=", 0.9),
                 limit_note="/healthz",
             ),
             Figure(
                 self.label,
-                "confirmations in #billing",
-                posted,
+                "confirmations in #billing, each payment",
+                next((count for count in posted if count != 1), 1),
                 "",
                 target=Target("==", 1, on="value", every_round=True),
             ),

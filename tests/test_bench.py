@@ -99,6 +99,25 @@ def test_a_quick_start_up_run_prints_its_row_and_stops_everything() -> None:
 
 
 @pytest.mark.timeout(150)
+def test_a_quick_storm_run_storms_each_fresh_payment_beside_healthz() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--rounds", "1", "--only", "storm"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=140,
+        check=False,
+    )
+    assert done.returncode in (0, 1), done.stdout + done.stderr  # 1: a ratio missed, as above
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| landing storm")]
+    assert len(rows) == 3, done.stdout
+    assert "/healthz" in rows[0]
+    assert "each payment" in rows[1]
+    # what must hold on any machine: each payment confirmed once, every landing says paid
+    assert [row.rsplit("|", 2)[1].strip() for row in rows[1:]] == ["yes"] * 2, done.stdout
+
+
+@pytest.mark.timeout(150)
 def test_a_quick_replicas_run_measures_three_processes_against_one() -> None:
     if postgres.binaries() is None:
         pytest.skip("PostgreSQL is not installed; the next test covers the row it prints")
