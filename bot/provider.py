@@ -59,6 +59,15 @@ class PaymentRejected(ProviderError):
     """The provider refused the payment itself (declined card, method not allowed)."""
 
 
+class CreatedDifferently(PaymentRejected):
+    """The provider created invoice `number`, but not as drafted (other totals): it exists,
+    and the person must correct or void it there."""
+
+    def __init__(self, message: str, number: str) -> None:
+        super().__init__(message)
+        self.number = number
+
+
 class ProviderUnavailable(ProviderError):
     """The provider did not answer usefully: timeout, 5xx, malformed body, network error."""
 
@@ -159,7 +168,9 @@ class Provider(ABC):
         """Issue an invoice (`send=True` also e-mails it) or save it as a draft.
 
         Only for providers whose capabilities say `create_invoices`; the totals the
-        provider computes must equal `draft.total`, or raise `PaymentRejected`.
+        provider computes must equal `draft.total`, or raise `CreatedDifferently`. A
+        request whose answer was lost raises `ProviderUnavailable` (it may exist); any
+        other error means nothing was created.
         """
         raise ProviderError(f"{self.title} cannot create invoices.")
 

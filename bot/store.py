@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -35,6 +35,8 @@ EVENT_MEMORY = 6 * 3600.0
 an hour (at once, after a minute, after five), so a repeat never outlives this."""
 
 Migration = Callable[[Engine], None]
+Outcome = Literal["created", "failed", "unknown"]
+"""What a submission that acts once did at the provider."""
 
 
 def _m001_initial(db: Engine) -> None:
@@ -342,6 +344,13 @@ def _m010_channel_pacing(db: Engine) -> None:
     db.table("channel_pacing").create({"channel": str, "next_post_at": float}, pk="channel")
 
 
+def _m011_submission_outcomes(db: Engine) -> None:
+    """What became of each act-once submission: created (and which invoice), failed, or
+    unknown, so a form submitted again says what the first submit did."""
+    db.table("submissions").add_column("outcome", str)
+    db.table("submissions").add_column("subject", str)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_settlements", _m002_settlements),
@@ -353,6 +362,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("008_installations", _m008_installations),
     ("009_slack_events", _m009_slack_events),
     ("010_channel_pacing", _m010_channel_pacing),
+    ("011_submission_outcomes", _m011_submission_outcomes),
 ]
 
 
@@ -935,6 +945,24 @@ class Store:
                 [key, team_id, user_id, now_iso()],
             )
             return cursor.rowcount == 1
+
+    def settle_submission(self, key: str, outcome: Outcome, subject: str | None = None) -> None:
+        """Record what the claimed submission `key` did; `subject` names what it made."""
+        with self.transaction():
+            self.db.execute(
+                "UPDATE submissions SET outcome = ?, subject = ? WHERE key = ?",
+                [outcome, subject, key],
+            )
+
+    def submission_outcome(self, key: str) -> tuple[Outcome, str | None]:
+        """What the first submit of `key` did: unknown while it runs, or when its process
+        died before hearing from the provider."""
+        row = self.db.execute(
+            "SELECT outcome, subject FROM submissions WHERE key = ?", [key]
+        ).fetchone()
+        if row is None or row[0] not in ("created", "failed"):
+            return "unknown", None
+        return row[0], row[1]
 
     def first_delivery(self, event_id: str, team_id: str | None, now: float) -> bool:
         """True the first time Slack delivers event `event_id`, False for a repeat within

@@ -43,6 +43,21 @@ def _columns(db: Engine, table: str) -> list[str]:
     return [column[0] for column in db.execute(f"SELECT * FROM {table} LIMIT 0").description]  # noqa: S608
 
 
+def test_a_submission_acts_once_and_remembers_what_it_did(database: str) -> None:
+    store = Store(database)
+    assert store.claim_submission("review:T1:V1", team_id="T1", user_id="U1")
+    assert not store.claim_submission("review:T1:V1", team_id="T1", user_id="U2")
+    # claimed, and no answer recorded: still running, or its process died before the
+    # provider answered; either way nobody can say whether the invoice exists
+    assert store.submission_outcome("review:T1:V1") == ("unknown", None)
+    store.settle_submission("review:T1:V1", "created", "INV-7")
+    assert store.submission_outcome("review:T1:V1") == ("created", "INV-7")
+    assert store.claim_submission("review:T1:V2", team_id="T1", user_id="U1")
+    store.settle_submission("review:T1:V2", "failed")
+    assert store.submission_outcome("review:T1:V2") == ("failed", None)
+    store.close()
+
+
 def test_migrations_upgrade_an_existing_database_and_keep_its_data(database: str) -> None:
     store = Store(database)
     store.audit("connect", team_id="T1", user_id="U1", subject="i3d")

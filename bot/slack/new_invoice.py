@@ -17,18 +17,21 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.access import CREATE_REFUSAL
 from bot.models import InvoiceDraft, InvoiceLine, Money
 from bot.money import AmountError, minor_units, parse_amount, thousands_mark
-from bot.provider import Provider, ProviderError
+from bot.provider import (
+    CreatedDifferently,
+    Provider,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimited,
+)
 from bot.slack import values
 from bot.slack.blocks.kit import escape, md, option, plain
 from bot.slack.connect import result_view
 from bot.slack.errors import said, shielded
 from bot.slack.services import Services
+from bot.store import Outcome
 
 CURRENCIES = ("CAD", "USD", "EUR", "GBP")
-ONCE = (
-    "This form already created its invoice, so nothing was created twice. "
-    "For another invoice, type `/invoices new` again."
-)
 ITEMS = 3
 
 
@@ -289,6 +292,41 @@ async def on_form(svc: Services, ack: AsyncAck, body: dict[str, Any]) -> None:
     await ack(response_action="update", view=review)
 
 
+def _failure(error: ProviderError) -> tuple[Outcome, str]:
+    """What a failed create did, as recorded and as the dialog's title says it."""
+    if isinstance(error, CreatedDifferently):
+        return "created", "Created: check it"
+    if isinstance(error, ProviderUnavailable) and not isinstance(error, RateLimited):
+        return "unknown", "Not confirmed"  # the request went out; its answer did not come
+    return "failed", "Not created"
+
+
+def submitted_before(svc: Services, key: str, provider: Provider) -> dict[str, Any]:
+    """A form submitted again (a double click, a replayed request, a retry after the bot
+    restarted) creates nothing, and says what its first submit did."""
+    outcome, number = svc.store.submission_outcome(key)
+    again = f"`/invoices new {provider.name}`"
+    if outcome == "created":
+        made = f"invoice *{escape(number)}*" if number else "its invoice"
+        return result_view(
+            "Already created",
+            f"This form already created {made}, so nothing was created twice. "
+            f"For another invoice, type {again} again.",
+        )
+    if outcome == "failed":
+        return result_view(
+            "Not created",
+            f"This form was submitted before and {escape(provider.title)} did not create "
+            f"the invoice; nothing was created this time either. To try again, type {again}.",
+        )
+    return result_view(
+        "Submitted before",
+        f"This form was submitted before, and invoicebot has not heard whether "
+        f"{escape(provider.title)} created the invoice. Nothing was created this time. "
+        f"Look for it in `/invoices {provider.name}` before creating it again.",
+    )
+
+
 async def on_review(
     svc: Services, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
 ) -> None:
@@ -307,10 +345,9 @@ async def on_review(
         return
     send = bool(meta.get("send"))
     dialog = view.get("root_view_id") or view["id"]
-    if not svc.store.claim_submission(
-        f"{values.REVIEW_INVOICE_VIEW}:{team_id}:{dialog}", team_id=team_id, user_id=user_id
-    ):
-        await ack(response_action="update", view=result_view("Already created", ONCE))
+    key = f"{values.REVIEW_INVOICE_VIEW}:{team_id}:{dialog}"
+    if not svc.store.claim_submission(key, team_id=team_id, user_id=user_id):
+        await ack(response_action="update", view=submitted_before(svc, key, provider))
         return
     await ack(
         response_action="update",
@@ -320,11 +357,14 @@ async def on_review(
         invoice = await provider.create_invoice(draft, send=send)
     except ProviderError as error:
         svc.snapshots.forget(provider.name)  # it may exist all the same
+        outcome, title = _failure(error)
+        number = error.number if isinstance(error, CreatedDifferently) else None
+        svc.store.settle_submission(key, outcome, number)
         await client.views_update(
-            view_id=view["id"],
-            view=result_view("Not created", f":warning: {said(error)}"),
+            view_id=view["id"], view=result_view(title, f":warning: {said(error)}")
         )
         return
+    svc.store.settle_submission(key, "created", invoice.number)
     svc.snapshots.forget(provider.name)  # the next list shows it
     svc.store.audit(
         "invoice.created",

@@ -22,6 +22,7 @@ from decimal import Decimal
 from bot.models import Invoice, InvoiceDraft
 from bot.money import Money
 from bot.provider import (
+    CreatedDifferently,
     InvoiceNotFound,
     PaymentRejected,
     ProviderError,
@@ -108,7 +109,7 @@ def new_invoice(
 def check_totals(
     draft: InvoiceDraft, created: wire.Invoice, invoice: Invoice, *, sent: bool
 ) -> None:
-    """`PaymentRejected` when Payfirma's totals are not the draft's, to the cent."""
+    """`CreatedDifferently` when Payfirma's totals are not the draft's, to the cent."""
     currency = invoice.currency
     taxes = [amount for amount in (created.tax1, created.tax2) if amount is not None]
     theirs = {
@@ -129,10 +130,11 @@ def check_totals(
     if not wrong:
         return
     done = "e-mailed to the customer" if sent else "saved as a draft"
-    raise PaymentRejected(
+    raise CreatedDifferently(
         f"Payfirma computed different totals for new invoice {invoice.number} "
         f"({'; '.join(wrong)}). It was {done} anyway: void it in PayHQ and check the "
-        "lines and tax rates."
+        "lines and tax rates.",
+        invoice.number,
     )
 
 

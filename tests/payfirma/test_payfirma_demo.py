@@ -218,10 +218,58 @@ async def test_a_created_invoice_leaves_no_form_behind_and_is_created_once(
         lambda: (m := slack.modal("U0PAYER")) and "was created" in str(m.definition)
     )
     again = await slack.bot.send(payloads.interaction(submitted), payloads.FORM)
-    assert "already created its invoice" in str(again.json)
+    assert f"This form already created invoice *{max(sandbox.invoices)}*" in str(again.json)
+    assert "Already created" in str(again.json)
     assert len(sandbox.invoices) == before + 1
     await slack.close_view("U0PAYER")
     assert slack.modal("U0PAYER") is None
+
+
+async def test_a_form_whose_answer_was_lost_says_so_and_a_resubmit_creates_nothing(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    """Payfirma failing as the invoice is created leaves it unknown whether it exists: the
+    dialog says so, and the same review submitted again (Slack retrying, a second click)
+    creates nothing and says the first submit's outcome was never heard."""
+    pat = person("U0PAYER")
+    slack = demo.slack[EMULATOR]
+    sandbox = demo.sandboxes["payfirma"][SANDBOX]
+    before = len(sandbox.invoices)
+    await pat.types("new payfirma")
+    await slack.wait_until(lambda: slack.modal("U0PAYER"))
+    await slack.submit_view(
+        "U0PAYER",
+        values={
+            "customer_name": {"value": "Riverside Books"},
+            "customer_email": {"value": "accounts@riverside.example"},
+            "currency": {"value": "CAD"},
+            "item1_description": {"value": "Shelving install"},
+            "item1_quantity": {"value": "2"},
+            "item1_price": {"value": "12.50"},
+            "mode": {"value": "draft"},
+        },
+    )
+    review = await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "Total CA$25.00" in str(m.definition) and m
+    )
+    submitted = payloads.view_submission(
+        slack.workspace,
+        "U0PAYER",
+        slack.view_api(review, inputs_only=True),
+        slack.surfaces.issue_trigger("U0PAYER"),
+    )
+    sandbox.inject("error", path="/invoice/draft")
+    await slack.submit_view("U0PAYER")
+    shown = await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "may have been created" in str(m.definition) and m
+    )
+    assert "Not confirmed" in str(shown.definition)
+    again = await slack.bot.send(payloads.interaction(submitted), payloads.FORM)
+    said = str(again.json)
+    assert "Submitted before" in said
+    assert "has not heard whether Payfirma created the invoice" in said
+    assert "`/invoices payfirma`" in said
+    assert len(sandbox.invoices) == before
 
 
 async def test_someone_who_may_not_pay_sees_customers_invoices_without_controls(
