@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from html import escape
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from bot.models import Captured, Emailed, FormPost, Money, Payment, PaymentState, Redirect
 from bot.payments import Payments, TokenProblem, hash_token
@@ -36,24 +36,38 @@ class PaidPages:
     """The landing page of paid payments, by what the browser showed to name its payment.
 
     Paid is final, so its page never changes: a storm of payers reloading the page (or
-    landing twice) is answered from here without the database. At most `size` kept.
+    landing twice) is answered from here without the database. Pages are kept encoded,
+    both under the payment a request names and under the request exactly as it came
+    (`as_sent`), so a repeat is answered without reading its cookie or query again. At
+    most `size` kept.
     """
 
     def __init__(self, size: int = 1024) -> None:
         self.size = size
-        self._kept: OrderedDict[tuple[str, str, str], str] = OrderedDict()
+        self._kept: OrderedDict[tuple[str, ...], bytes] = OrderedDict()
 
-    def get(self, key: tuple[str, str, str]) -> str | None:
-        html = self._kept.get(key)
-        if html is not None:
+    def get(self, key: tuple[str, ...]) -> bytes | None:
+        body = self._kept.get(key)
+        if body is not None:
             self._kept.move_to_end(key)
-        return html
+        return body
 
-    def keep(self, key: tuple[str, str, str], html: str) -> None:
-        self._kept[key] = html
+    def keep(self, key: tuple[str, ...], body: bytes) -> None:
+        self._kept[key] = body
         self._kept.move_to_end(key)
         while len(self._kept) > self.size:
             self._kept.popitem(last=False)
+
+
+def as_sent(request: web.Request) -> tuple[str, ...]:
+    """A landing request's own bytes that say which payment it names: equal bytes name
+    the same payment. Tagged, so that no request can pose as another kind of key."""
+    cookie = request.headers.get(hdrs.COOKIE, "")
+    return ("as sent", request.match_info["provider"], request.query_string, cookie)
+
+
+def _kept_page(body: bytes) -> web.Response:
+    return web.Response(body=body, content_type="text/html", charset="utf-8")
 
 
 PAID_PAGES = web.AppKey("paid_pages", PaidPages)
@@ -238,16 +252,23 @@ def _landing_key(request: web.Request) -> tuple[str, str, str] | None:
 async def landing(request: web.Request) -> web.Response:
     """Browsers landing at once on the same payment (a payer's reloads, a storm) share
     one reading of it and one page; a paid one's page is kept."""
+    kept_pages = request.app[PAID_PAGES]
+    sent = as_sent(request)
+    if kept := kept_pages.get(sent):
+        return _kept_page(kept)
     key = _landing_key(request)
     if key is None:
         return (await _landing(request))[0]
-    if kept := request.app[PAID_PAGES].get(key):
-        return web.Response(text=kept, content_type="text/html")
+    if kept := kept_pages.get(key):
+        kept_pages.keep(sent, kept)
+        return _kept_page(kept)
 
     async def show() -> Shown:
         response, paid = await _landing(request)
         if paid:
-            request.app[PAID_PAGES].keep(key, response.text or "")
+            body = (response.text or "").encode()
+            kept_pages.keep(key, body)
+            kept_pages.keep(sent, body)
         return response.status, response.text or "", paid
 
     status, html, _ = await request.app[LANDINGS].run((key, request.query_string), show)
