@@ -139,17 +139,20 @@ class Runs:
         invoice_id: str | None = None,
         number: str | None = None,
     ) -> list[Reminder]:
-        """Reminders of the team, oldest first, narrowed by what is given."""
+        """Reminders of the team, oldest first, narrowed by what is given; `number` in any
+        case, as a person types it."""
         clauses, args = ["team_id = ?"], [team_id]
         for column, value in (
             ("kind", kind),
             ("provider", provider),
             ("invoice_id", invoice_id),
-            ("invoice_number", number),
         ):
             if value is not None:
                 clauses.append(f"{column} = ?")
                 args.append(value)
+        if number is not None:
+            clauses.append("LOWER(invoice_number) = LOWER(?)")
+            args.append(number)
         cursor = self._db.execute(
             f"SELECT * FROM reminders WHERE {' AND '.join(clauses)} ORDER BY at, id",  # noqa: S608
             args,

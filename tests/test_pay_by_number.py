@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.history import story
 from bot.provider import InvoiceNotFound
+from bot.runs import CUSTOMER, Runs
 from bot.slack.commands import _pay_invoice
 from bot.snapshots import Snapshot
 from bot.store import Store
@@ -55,5 +56,11 @@ def test_history_finds_what_was_recorded_under_the_number_as_typed(database: str
         store.audit("payment.menu", team_id="T0OTHER", user_id="U0PAYER", subject="INV-24-0087")
         told = [event.text for event in story(store, "T0TEAM", "INV-24-0087", {})]
         assert len(told) == 1 and "U0PAYER" in told[0]
+        # an invoice nobody paid: its reminders are found in whatever case it is typed
+        runs = Runs(store)
+        for team in ("T0TEAM", "T0OTHER"):
+            runs.claim_reminder(CUSTOMER, team, "payfirma", "7", "INV-7", "2026-12-01")
+        told = [event.text for event in story(store, "T0TEAM", "inv-7", {})]
+        assert len(told) == 1 and "Customer reminded" in told[0]
     finally:
         store.close()
