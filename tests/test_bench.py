@@ -80,15 +80,20 @@ def test_the_table_gives_medians_ranges_and_verdicts() -> None:
     assert table.endswith("| storm | errors | 3 |  |  | == 0 | NO |")
 
 
-def test_a_quick_start_up_run_prints_its_row_and_stops_everything() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--rounds", "1", "--only", "startup"],
+def quick_run(scenario: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """`python -m bench --quick --rounds 1 --only <scenario>`, as a person would run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--rounds", "1", "--only", scenario],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=timeout,
         check=False,
     )
+
+
+def test_a_quick_start_up_run_prints_its_row_and_stops_everything() -> None:
+    done = quick_run("startup", timeout=180)
     # 1 is the bench's verdict that a target was missed on this machine at this moment
     # (a loaded CI runner): this test checks that it measures, prints and stops.
     assert done.returncode in (0, 1), done.stdout + done.stderr
@@ -100,14 +105,7 @@ def test_a_quick_start_up_run_prints_its_row_and_stops_everything() -> None:
 
 @pytest.mark.timeout(150)
 def test_a_quick_storm_run_storms_each_fresh_payment_beside_healthz() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--rounds", "1", "--only", "storm"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=140,
-        check=False,
-    )
+    done = quick_run("storm", timeout=140)
     assert done.returncode in (0, 1), done.stdout + done.stderr  # 1: a ratio missed, as above
     rows = [line for line in done.stdout.splitlines() if line.startswith("| landing storm")]
     assert len(rows) == 3, done.stdout
@@ -121,14 +119,7 @@ def test_a_quick_storm_run_storms_each_fresh_payment_beside_healthz() -> None:
 def test_a_quick_replicas_run_measures_three_processes_against_one() -> None:
     if postgres.binaries() is None:
         pytest.skip("PostgreSQL is not installed; the next test covers the row it prints")
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--rounds", "1", "--only", "replicas"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=140,
-        check=False,
-    )
+    done = quick_run("replicas", timeout=140)
     assert done.returncode in (0, 1), done.stdout + done.stderr  # 1: a ratio missed, as above
     rows = [line for line in done.stdout.splitlines() if line.startswith("| 3 processes")]
     assert len(rows) == 6, done.stdout

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin
 
 import aiohttp
@@ -16,6 +17,8 @@ from bot.plugins import make_plugin_manager, sandboxes
 from plugins.payfirma.sandbox import SANDBOX
 from plugins.payfirma.sandbox.state import Email
 from slack_emulator import EMULATOR, payloads
+from slack_emulator.client import Emulator
+from slack_emulator.modals import OpenView
 from tests.e2e.conftest import BILLING, Person, button_value, url_of
 from tests.payfirma.conftest import CardPage
 from tests.scenario.conftest import free_port
@@ -42,6 +45,39 @@ async def pay_by_card(pay_url: str) -> tuple[str, str]:
         data = {**page.fields, "action": "pay"}
         async with browser.post(urljoin(hpp, page.action), data=data) as landing:
             return str(landing.url), await landing.text()
+
+
+async def drafted(pat: Person, slack: Emulator, total: str = "CA$25.00", **typed: str) -> OpenView:
+    """`/invoices new payfirma`, filled in for a draft (by default of CA$25.00, a decimal
+    comma typed; `typed` overrides fields): the review showing `total`."""
+    await pat.types("new payfirma")
+    await slack.wait_until(lambda: slack.modal("U0PAYER"))
+    fields = {
+        "customer_name": "Riverside Books",
+        "customer_email": "accounts@riverside.example",
+        "currency": "CAD",
+        "item1_description": "Shelving install",
+        "item1_quantity": "2",
+        "item1_price": "12,50",
+        "mode": "draft",
+        **typed,
+    }
+    await slack.submit_view(
+        "U0PAYER", values={name: {"value": value} for name, value in fields.items()}
+    )
+    return await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and f"Total {total}" in str(m.definition) and m
+    )
+
+
+def replayable(slack: Emulator, review: OpenView) -> dict[str, Any]:
+    """The submission of `review` as Slack sends it, to send again as a retry would."""
+    return payloads.view_submission(
+        slack.workspace,
+        "U0PAYER",
+        slack.view_api(review, inputs_only=True),
+        slack.surfaces.issue_trigger("U0PAYER"),
+    )
 
 
 def test_the_sandbox_is_offered_to_the_demo() -> None:
@@ -145,22 +181,15 @@ async def test_an_invoice_created_in_slack_for_a_known_customer_is_filed_under_t
     """The form asks only for an e-mail; Payfirma's own invoices to it name the customer."""
     pat = person("U0PAYER")
     slack = demo.slack[EMULATOR]
-    await pat.types("new payfirma")
-    await slack.wait_until(lambda: slack.modal("U0PAYER"))
-    await slack.submit_view(
-        "U0PAYER",
-        values={
-            "customer_name": {"value": "Jordan Lee"},
-            "customer_email": {"value": "jordan@mapleleaf.example"},
-            "currency": {"value": "CAD"},
-            "item1_description": {"value": "Oven service"},
-            "item1_quantity": {"value": "1"},
-            "item1_price": {"value": "75.00"},
-            "mode": {"value": "draft"},
-        },
-    )
-    await slack.wait_until(
-        lambda: (m := slack.modal("U0PAYER")) and "Total CA$75.00" in str(m.definition)
+    await drafted(
+        pat,
+        slack,
+        "CA$75.00",
+        customer_name="Jordan Lee",
+        customer_email="jordan@mapleleaf.example",
+        item1_description="Oven service",
+        item1_quantity="1",
+        item1_price="75.00",
     )
     await slack.submit_view("U0PAYER")
     await slack.wait_until(
@@ -180,23 +209,7 @@ async def test_a_created_invoice_leaves_no_form_behind_and_is_created_once(
     slack = demo.slack[EMULATOR]
     sandbox = demo.sandboxes["payfirma"][SANDBOX]
     before = len(sandbox.invoices)
-    await pat.types("new payfirma")
-    await slack.wait_until(lambda: slack.modal("U0PAYER"))
-    await slack.submit_view(
-        "U0PAYER",
-        values={
-            "customer_name": {"value": "Riverside Books"},
-            "customer_email": {"value": "accounts@riverside.example"},
-            "currency": {"value": "CAD"},
-            "item1_description": {"value": "Shelving install"},
-            "item1_quantity": {"value": "2"},
-            "item1_price": {"value": "12,50"},
-            "mode": {"value": "draft"},
-        },
-    )
-    review = await slack.wait_until(
-        lambda: (m := slack.modal("U0PAYER")) and "Total CA$25.00" in str(m.definition) and m
-    )
+    review = await drafted(pat, slack)
     # Edit goes back to the form as typed, in the same dialog.
     await slack.click("U0PAYER", review, "edit_invoice")
     form = await slack.wait_until(
@@ -207,12 +220,7 @@ async def test_a_created_invoice_leaves_no_form_behind_and_is_created_once(
     review = await slack.wait_until(
         lambda: (m := slack.modal("U0PAYER")) and "Total CA$37.50" in str(m.definition) and m
     )
-    submitted = payloads.view_submission(
-        slack.workspace,
-        "U0PAYER",
-        slack.view_api(review, inputs_only=True),
-        slack.surfaces.issue_trigger("U0PAYER"),
-    )
+    submitted = replayable(slack, review)
     await slack.submit_view("U0PAYER")
     await slack.wait_until(
         lambda: (m := slack.modal("U0PAYER")) and "was created" in str(m.definition)
@@ -235,29 +243,8 @@ async def test_a_form_whose_answer_was_lost_says_so_and_a_resubmit_creates_nothi
     slack = demo.slack[EMULATOR]
     sandbox = demo.sandboxes["payfirma"][SANDBOX]
     before = len(sandbox.invoices)
-    await pat.types("new payfirma")
-    await slack.wait_until(lambda: slack.modal("U0PAYER"))
-    await slack.submit_view(
-        "U0PAYER",
-        values={
-            "customer_name": {"value": "Riverside Books"},
-            "customer_email": {"value": "accounts@riverside.example"},
-            "currency": {"value": "CAD"},
-            "item1_description": {"value": "Shelving install"},
-            "item1_quantity": {"value": "2"},
-            "item1_price": {"value": "12.50"},
-            "mode": {"value": "draft"},
-        },
-    )
-    review = await slack.wait_until(
-        lambda: (m := slack.modal("U0PAYER")) and "Total CA$25.00" in str(m.definition) and m
-    )
-    submitted = payloads.view_submission(
-        slack.workspace,
-        "U0PAYER",
-        slack.view_api(review, inputs_only=True),
-        slack.surfaces.issue_trigger("U0PAYER"),
-    )
+    review = await drafted(pat, slack)
+    submitted = replayable(slack, review)
     sandbox.inject("error", path="/invoice/draft")
     await slack.submit_view("U0PAYER")
     shown = await slack.wait_until(
