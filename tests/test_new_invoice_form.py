@@ -5,8 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from bot.models import InvoiceDraft
-from bot.provider import Capabilities, Direction
-from bot.slack.new_invoice import new_invoice_modal, parse_draft, review_view
+from bot.provider import (
+    Capabilities,
+    CreatedDifferently,
+    Direction,
+    PaymentRejected,
+    ProviderUnavailable,
+    RateLimited,
+)
+from bot.slack.new_invoice import _failure, new_invoice_modal, parse_draft, review_view
 from slack_emulator.blockkit import validate_view
 from tests.plugin_files.acme_provider import AcmeProvider
 
@@ -135,3 +142,18 @@ def test_a_decimal_comma_is_read_as_one_and_negatives_are_refused() -> None:
     assert ambiguous == {
         "item1_price": "“12.505” could be 12505 or 12.505; type it without a thousands separator"
     }
+
+
+def test_a_failed_create_is_recorded_and_titled_as_what_it_did() -> None:
+    """Only a refusal is "Not created": an answer lost may have created it, and totals
+    the provider computed differently did create it."""
+    assert _failure(PaymentRejected("Payfirma invoices are in CAD or USD only.")) == (
+        "failed",
+        "Not created",
+    )
+    assert _failure(RateLimited("Slow down.", 2.0)) == ("failed", "Not created")
+    assert _failure(ProviderUnavailable("No answer.")) == ("unknown", "Not confirmed")
+    assert _failure(CreatedDifferently("Other totals.", "212950")) == (
+        "created",
+        "Created: check it",
+    )
