@@ -32,38 +32,58 @@ BUSINESS = web.AppKey("business", str)
 """The team's business name as its customers know it ('' when not configured)."""
 
 
+Key = tuple[str, ...]
+"""What names a payment in a landing request: (provider, "token", hash) or (provider,
+"payment", id); or, tagged "as sent", the request's own bytes."""
+
+
 class PaidPages:
     """The landing page of paid payments, by what the browser showed to name its payment.
 
     Paid is final, so its page never changes: a storm of payers reloading the page (or
     landing twice) is answered from here without the database. Pages are kept encoded,
-    both under the payment a request names and under the request exactly as it came
-    (`as_sent`), so a repeat is answered without reading its cookie or query again. At
-    most `size` kept.
+    by the payment the request named and, apart, by the request's bytes as sent
+    (`as_sent`), so an exact repeat is answered without reading its cookie or query
+    again. Each of the two keeps at most `size`; requests made up to flood the second
+    cannot push a payment's page out of the first.
     """
 
     def __init__(self, size: int = 1024) -> None:
         self.size = size
-        self._kept: OrderedDict[tuple[str, ...], bytes] = OrderedDict()
+        self._by_payment: OrderedDict[Key, bytes] = OrderedDict()
+        self._by_request: OrderedDict[Key, bytes] = OrderedDict()
 
-    def get(self, key: tuple[str, ...]) -> bytes | None:
-        body = self._kept.get(key)
+    def get(self, key: Key) -> bytes | None:
+        return self._get(self._by_payment, key)
+
+    def keep(self, key: Key, body: bytes) -> None:
+        self._keep(self._by_payment, key, body)
+
+    def get_sent(self, sent: Key) -> bytes | None:
+        return self._get(self._by_request, sent)
+
+    def keep_sent(self, sent: Key, body: bytes) -> None:
+        self._keep(self._by_request, sent, body)
+
+    @staticmethod
+    def _get(kept: OrderedDict[Key, bytes], key: Key) -> bytes | None:
+        body = kept.get(key)
         if body is not None:
-            self._kept.move_to_end(key)
+            kept.move_to_end(key)
         return body
 
-    def keep(self, key: tuple[str, ...], body: bytes) -> None:
-        self._kept[key] = body
-        self._kept.move_to_end(key)
-        while len(self._kept) > self.size:
-            self._kept.popitem(last=False)
+    def _keep(self, kept: OrderedDict[Key, bytes], key: Key, body: bytes) -> None:
+        kept[key] = body
+        kept.move_to_end(key)
+        while len(kept) > self.size:
+            kept.popitem(last=False)
 
 
-def as_sent(request: web.Request) -> tuple[str, ...]:
-    """A landing request's own bytes that say which payment it names: equal bytes name
-    the same payment. Tagged, so that no request can pose as another kind of key."""
+def as_sent(request: web.Request) -> Key:
+    """A landing request's own bytes that say which payment it names (its provider, raw
+    query and Cookie header): equal bytes name the same payment."""
     cookie = request.headers.get(hdrs.COOKIE, "")
-    return ("as sent", request.match_info["provider"], request.query_string, cookie)
+    return ("as sent", request.match_info["provider"], request.rel_url.raw_query_string, cookie)
 
 
 def _kept_page(body: bytes) -> web.Response:
@@ -226,20 +246,26 @@ async def pay(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def _landing_payment(request: web.Request) -> Payment | None:
-    """Which payment the browser came back from: our token in `state`, or our cookie."""
+def _landing_payment(request: web.Request) -> tuple[Payment, Key] | None:
+    """Which payment the browser came back from (our token in `state`, or our cookie),
+    and the key that named it."""
+    provider = request.match_info["provider"]
     store = request.app[PAYMENTS].store
     token = request.query.get("state")
     if token:
-        found = store.payment_by_token(hash_token(token))
+        hashed = hash_token(token)
+        found = store.payment_by_token(hashed)
         if found:
-            return found[0]
+            return found[0], (provider, "token", hashed)
     payment_id = verified_payment_id(request.app[COOKIE_KEY], request.cookies.get(PAYMENT_COOKIE))
-    return store.payment(payment_id) if payment_id else None
+    payment = store.payment(payment_id) if payment_id else None
+    return (payment, (provider, "payment", payment_id)) if payment and payment_id else None
 
 
-def _landing_key(request: web.Request) -> tuple[str, str, str] | None:
-    """What names the payment in this request, as `_landing_payment` reads it."""
+def _landing_key(request: web.Request) -> Key | None:
+    """What names the payment in this request, read as `_landing_payment` first tries it,
+    without the database: a `state` it does not know falls back to the cookie there, so a
+    page is kept under a key only when that key is what named its payment."""
     provider = request.match_info["provider"]
     token = request.query.get("state")
     if token:
@@ -250,42 +276,45 @@ def _landing_key(request: web.Request) -> tuple[str, str, str] | None:
 
 
 async def landing(request: web.Request) -> web.Response:
-    """Browsers landing at once on the same payment (a payer's reloads, a storm) share
-    one reading of it and one page; a paid one's page is kept."""
+    """Browsers landing at once with the same request (a payer's reloads, a storm) share
+    one reading of the payment and one page; a paid one's page is kept."""
     kept_pages = request.app[PAID_PAGES]
     sent = as_sent(request)
-    if kept := kept_pages.get(sent):
+    if kept := kept_pages.get_sent(sent):
         return _kept_page(kept)
     key = _landing_key(request)
     if key is None:
         return (await _landing(request))[0]
     if kept := kept_pages.get(key):
-        kept_pages.keep(sent, kept)
+        kept_pages.keep_sent(sent, kept)
         return _kept_page(kept)
 
     async def show() -> Shown:
-        response, paid = await _landing(request)
-        if paid:
+        response, named = await _landing(request)
+        if named is not None:  # paid
             body = (response.text or "").encode()
-            kept_pages.keep(key, body)
-            kept_pages.keep(sent, body)
-        return response.status, response.text or "", paid
+            kept_pages.keep_sent(sent, body)
+            if named == key:
+                kept_pages.keep(key, body)
+        return response.status, response.text or "", named is not None
 
-    status, html, _ = await request.app[LANDINGS].run((key, request.query_string), show)
+    status, html, _ = await request.app[LANDINGS].run(sent, show)
     return web.Response(text=html, status=status, content_type="text/html")
 
 
-async def _landing(request: web.Request) -> tuple[web.Response, bool]:
-    """The landing page, and whether it shows a paid payment (a page that stays)."""
+async def _landing(request: web.Request) -> tuple[web.Response, Key | None]:
+    """The landing page and, when it shows a paid payment (a page that stays), the key
+    that named the payment."""
     provider = request.match_info["provider"]
-    payment = _landing_payment(request)
-    if payment is None or payment.provider != provider:
+    found = _landing_payment(request)
+    if found is None or found[0].provider != provider:
         return page(
             "We could not tell which payment this is",
             "<p>Nothing was changed. If you paid, the payment is still recorded as soon as "
             "the provider confirms it.</p>",
             status=400,
-        ), False
+        ), None
+    payment, named = found
     payment = await request.app[SETTLEMENT].check(payment, landing_params=dict(request.query))
     brand = _brand(request, payment)
     summary = _summary(payment)
@@ -301,31 +330,31 @@ async def _landing(request: web.Request) -> tuple[web.Response, bool]:
             body = (
                 f"<p>{said}</p>{summary}{reference}<p class=muted>Keep this for your records.</p>"
             )
-            return page("Thank you for your payment", body, tone="ok", brand=brand), True
+            return page("Thank you for your payment", body, tone="ok", brand=brand), named
         title = "Invoices paid" if len(payment.invoice_ids) > 1 else "Invoice paid"
-        return page(title, summary + reference + "<p>Slack has been told.</p>", tone="ok"), True
+        return page(title, summary + reference + "<p>Slack has been told.</p>", tone="ok"), named
     if payment.state is PaymentState.FAILED:
         stated = "nothing was charged" in (payment.last_error or "").lower()  # a decline says it
         body = f"{summary}{_why(payment)}" + ("" if stated else "<p>Nothing was charged.</p>")
         return page(
             "Payment failed", body + _next_step(request, payment), tone="bad", brand=brand
-        ), False
+        ), None
     if payment.state is PaymentState.CANCELLED:
         body = f"{summary}<p>Nothing was charged.</p>{_next_step(request, payment)}"
-        return page("Payment cancelled", body, tone="bad", brand=brand), False
+        return page("Payment cancelled", body, tone="bad", brand=brand), None
     if payment.state is PaymentState.SUPERSEDED:
         return page(
             "Paid through another payment",
             summary + "<p>This invoice has been paid through another payment, so "
             "this one is no longer needed. Nothing was charged through it.</p>",
             brand=brand,
-        ), False
+        ), None
     if payment.state is PaymentState.EXPIRED:
         return page(
             "This payment has ended",
             summary + "<p>No payment arrived through this link.</p>" + _next_step(request, payment),
             brand=brand,
-        ), False
+        ), None
     told = (
         f"{escape(request.app[BUSINESS] or 'The business')} is told as soon as it lands."
         if _customer(payment)
@@ -335,7 +364,7 @@ async def _landing(request: web.Request) -> tuple[web.Response, bool]:
         "Not paid yet",
         summary + f"<p class=muted>The provider has not confirmed the payment yet. {told}</p>",
         brand=brand,
-    ), False
+    ), None
 
 
 @web.middleware

@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.pages import PAYMENT_COOKIE
+from bot.pages import PAYMENT_COOKIE, PaidPages
 from bot.web import OUTBOX, POLLER, STORE
 from plugins.i3d.sandbox import SANDBOX
 from tests.scenario.conftest import BotFactory
@@ -160,6 +160,23 @@ async def test_a_paid_landing_page_reloaded_is_served_without_the_database(
             url = landing.split("?")[0] + (f"?{query}" if query else "")
             async with stranger.get(url, headers={"Cookie": cookie}) as theirs:
                 assert theirs.status == 400 and "Invoice paid" not in await theirs.text()
+        # A link with a `state` the stranger chose, opened by the payer, is the payer's
+        # page (their cookie names the payment), and is not kept under that `state`.
+        chosen = landing.split("?")[0] + "?state=chosen-by-a-stranger"
+        async with h.http.get(chosen) as payers:
+            assert "Invoice paid" in await payers.text()
+        async with stranger.get(chosen) as theirs:
+            assert theirs.status == 400 and "Invoice paid" not in await theirs.text()
+
+
+def test_requests_made_up_to_flood_the_kept_pages_cannot_push_out_a_payments_page() -> None:
+    kept = PaidPages(size=4)
+    kept.keep(("i3d", "payment", "pay_1"), b"paid")
+    for n in range(100):  # one payer's own page, asked for with ever new junk
+        kept.keep_sent(("as sent", "i3d", f"x={n}", "cookie"), b"paid")
+    assert kept.get(("i3d", "payment", "pay_1")) == b"paid"
+    assert kept.get_sent(("as sent", "i3d", "x=0", "cookie")) is None  # the oldest went
+    assert kept.get_sent(("as sent", "i3d", "x=99", "cookie")) == b"paid"
 
 
 async def test_browsers_landing_at_once_share_one_reading_of_the_payment(
