@@ -35,8 +35,12 @@ EVENT_MEMORY = 6 * 3600.0
 an hour (at once, after a minute, after five), so a repeat never outlives this."""
 
 Migration = Callable[[Engine], None]
-Outcome = Literal["created", "failed", "unknown"]
-"""What a submission that acts once did at the provider."""
+Outcome = Literal["created", "created_differently", "failed", "running", "unknown"]
+"""What a submission that acts once did at the provider: still `running` for up to
+`SUBMISSION_RUNNING` seconds after its claim, `unknown` when no answer was recorded."""
+SUBMISSION_RUNNING = 120.0
+"""Longer than any provider call a submission makes; a claim older than this with no
+outcome lost its answer (or its process)."""
 
 
 def _m001_initial(db: Engine) -> None:
@@ -955,14 +959,19 @@ class Store:
             )
 
     def submission_outcome(self, key: str) -> tuple[Outcome, str | None]:
-        """What the first submit of `key` did: unknown while it runs, or when its process
-        died before hearing from the provider."""
+        """What the first submit of `key` did, and what it made: `running` while it may
+        still hear from the provider, `unknown` once it no longer can."""
         row = self.db.execute(
-            "SELECT outcome, subject FROM submissions WHERE key = ?", [key]
+            "SELECT outcome, subject, at FROM submissions WHERE key = ?", [key]
         ).fetchone()
-        if row is None or row[0] not in ("created", "failed"):
+        if row is None:
             return "unknown", None
-        return row[0], row[1]
+        outcome, subject, at = row
+        if outcome is not None:
+            return outcome, subject
+        claimed = datetime.fromisoformat(at)
+        running = (datetime.now(UTC) - claimed).total_seconds() < SUBMISSION_RUNNING
+        return ("running" if running else "unknown"), None
 
     def first_delivery(self, event_id: str, team_id: str | None, now: float) -> bool:
         """True the first time Slack delivers event `event_id`, False for a repeat within

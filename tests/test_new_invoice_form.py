@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
+
+import aiohttp
 
 from bot.models import InvoiceDraft
 from bot.provider import (
     Capabilities,
     CreatedDifferently,
     Direction,
+    NoCredentials,
     PaymentRejected,
     ProviderUnavailable,
     RateLimited,
 )
-from bot.slack.new_invoice import _failure, new_invoice_modal, parse_draft, review_view
+from bot.slack.new_invoice import (
+    _failure,
+    new_invoice_modal,
+    parse_draft,
+    review_view,
+    submitted_before,
+)
 from slack_emulator.blockkit import validate_view
 from tests.plugin_files.acme_provider import AcmeProvider
 
@@ -154,6 +163,22 @@ def test_a_failed_create_is_recorded_and_titled_as_what_it_did() -> None:
     assert _failure(RateLimited("Slow down.", 2.0)) == ("failed", "Not created")
     assert _failure(ProviderUnavailable("No answer.")) == ("unknown", "Not confirmed")
     assert _failure(CreatedDifferently("Other totals.", "212950")) == (
-        "created",
+        "created_differently",
         "Created: check it",
     )
+
+
+def test_a_repeat_says_what_the_first_submit_did_in_a_valid_modal() -> None:
+    acme = Receivable(NoCredentials(), cast(aiohttp.ClientSession, None))
+    said = {
+        outcome: submitted_before(acme, outcome, "A-<7>")
+        for outcome in ("created", "created_differently", "failed", "running", "unknown")
+    }
+    assert all(validate_view(view) == [] for view in said.values())
+    text = {outcome: view["blocks"][0]["text"]["text"] for outcome, view in said.items()}
+    assert "already created invoice *A-&lt;7&gt;*, so nothing was created twice" in text["created"]
+    assert "computed different totals: correct or void it at AcmePay" in text["created_differently"]
+    assert "AcmePay did not create the invoice" in text["failed"]
+    assert "being created at AcmePay right now" in text["running"]
+    assert "has not heard whether AcmePay created the invoice" in text["unknown"]
+    assert "`/invoices acmepay`" in text["unknown"]

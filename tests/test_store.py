@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -16,7 +17,14 @@ from pydantic import BaseModel, SecretStr
 from bot.credentials import CredentialBox, SecretKeyError, generate_key
 from bot.engine import Engine, open_engine
 from bot.models import Money, Payment, PaymentState
-from bot.store import EVENT_MEMORY, MIGRATIONS, Store, applied_migrations, migrate
+from bot.store import (
+    EVENT_MEMORY,
+    MIGRATIONS,
+    SUBMISSION_RUNNING,
+    Store,
+    applied_migrations,
+    migrate,
+)
 
 T = TypeVar("T")
 
@@ -47,14 +55,19 @@ def test_a_submission_acts_once_and_remembers_what_it_did(database: str) -> None
     store = Store(database)
     assert store.claim_submission("review:T1:V1", team_id="T1", user_id="U1")
     assert not store.claim_submission("review:T1:V1", team_id="T1", user_id="U2")
-    # claimed, and no answer recorded: still running, or its process died before the
-    # provider answered; either way nobody can say whether the invoice exists
-    assert store.submission_outcome("review:T1:V1") == ("unknown", None)
+    # claimed, no answer recorded: running, until no provider call could still answer
+    assert store.submission_outcome("review:T1:V1") == ("running", None)
+    long_ago = (datetime.now(UTC) - timedelta(seconds=SUBMISSION_RUNNING + 1)).isoformat()
+    store.db.execute("UPDATE submissions SET at = ? WHERE key = 'review:T1:V1'", [long_ago])
+    assert store.submission_outcome("review:T1:V1") == ("unknown", None)  # e.g. killed
     store.settle_submission("review:T1:V1", "created", "INV-7")
     assert store.submission_outcome("review:T1:V1") == ("created", "INV-7")
     assert store.claim_submission("review:T1:V2", team_id="T1", user_id="U1")
     store.settle_submission("review:T1:V2", "failed")
     assert store.submission_outcome("review:T1:V2") == ("failed", None)
+    assert store.claim_submission("review:T1:V3", team_id="T1", user_id="U1")
+    store.settle_submission("review:T1:V3", "unknown")  # the answer was lost
+    assert store.submission_outcome("review:T1:V3") == ("unknown", None)
     store.close()
 
 

@@ -6,6 +6,7 @@ the review carries the draft (no secrets) in its private metadata.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from decimal import Decimal
 from typing import Any
@@ -30,9 +31,11 @@ from bot.slack.connect import result_view
 from bot.slack.errors import said, shielded
 from bot.slack.services import Services
 from bot.store import Outcome
+from bot.text import log_error
 
 CURRENCIES = ("CAD", "USD", "EUR", "GBP")
 ITEMS = 3
+SETTLED_POLL = 0.25  # seconds between looks at a running submit's outcome, for a repeat
 
 
 def _input(
@@ -293,38 +296,75 @@ async def on_form(svc: Services, ack: AsyncAck, body: dict[str, Any]) -> None:
 
 
 def _failure(error: ProviderError) -> tuple[Outcome, str]:
-    """What a failed create did, as recorded and as the dialog's title says it."""
+    """What a failed create did, as recorded and as the dialog's title says it. An
+    unavailable provider may have acted before its answer was lost: not confirmed."""
     if isinstance(error, CreatedDifferently):
-        return "created", "Created: check it"
+        return "created_differently", "Created: check it"
     if isinstance(error, ProviderUnavailable) and not isinstance(error, RateLimited):
-        return "unknown", "Not confirmed"  # the request went out; its answer did not come
+        return "unknown", "Not confirmed"
     return "failed", "Not created"
 
 
-def submitted_before(svc: Services, key: str, provider: Provider) -> dict[str, Any]:
+def _record(svc: Services, key: str, outcome: Outcome, number: str | None = None) -> None:
+    """Keep what the submit did; a database fault here must not hide what the provider
+    did from the person (the form then reads as unknown if submitted again)."""
+    try:
+        svc.store.settle_submission(key, outcome, number)
+    except Exception as error:  # logged; the person still sees the result
+        log_error(error, "recording what a new-invoice form did")
+
+
+def submitted_before(provider: Provider, outcome: Outcome, number: str | None) -> dict[str, Any]:
     """A form submitted again (a double click, a replayed request, a retry after the bot
     restarted) creates nothing, and says what its first submit did."""
-    outcome, number = svc.store.submission_outcome(key)
+    title = escape(provider.title)
     again = f"`/invoices new {provider.name}`"
+    made = f"invoice *{escape(number)}*" if number else "its invoice"
     if outcome == "created":
-        made = f"invoice *{escape(number)}*" if number else "its invoice"
         return result_view(
             "Already created",
             f"This form already created {made}, so nothing was created twice. "
             f"For another invoice, type {again} again.",
         )
+    if outcome == "created_differently":
+        return result_view(
+            "Created: check it",
+            f"This form already created {made}, but {title} computed different totals: "
+            f"correct or void it at {title}. Nothing was created twice.",
+        )
     if outcome == "failed":
         return result_view(
             "Not created",
-            f"This form was submitted before and {escape(provider.title)} did not create "
-            f"the invoice; nothing was created this time either. To try again, type {again}.",
+            f"This form was submitted before and {title} did not create the invoice; "
+            f"nothing was created this time either. To try again, type {again}.",
+        )
+    if outcome == "running":
+        return result_view(
+            "Creating…",
+            f"This form is being created at {title} right now; nothing more will be "
+            "created. This dialog shows the result when it comes.",
         )
     return result_view(
         "Submitted before",
-        f"This form was submitted before, and invoicebot has not heard whether "
-        f"{escape(provider.title)} created the invoice. Nothing was created this time. "
+        f"This form was submitted before, and invoicebot has not heard whether {title} "
+        "created the invoice. Nothing was created this time. "
         f"Look for it in `/invoices {provider.name}` before creating it again.",
     )
+
+
+async def _repeat(
+    svc: Services, ack: AsyncAck, client: AsyncWebClient, view_id: str, key: str, p: Provider
+) -> None:
+    """Answer a repeat at once; while the first submit runs, wait for its outcome and
+    show it, so this answer never stands over the first submit's result."""
+    outcome, number = svc.store.submission_outcome(key)
+    await ack(response_action="update", view=submitted_before(p, outcome, number))
+    if outcome != "running":
+        return
+    while outcome == "running":
+        await asyncio.sleep(SETTLED_POLL)
+        outcome, number = svc.store.submission_outcome(key)
+    await client.views_update(view_id=view_id, view=submitted_before(p, outcome, number))
 
 
 async def on_review(
@@ -347,7 +387,7 @@ async def on_review(
     dialog = view.get("root_view_id") or view["id"]
     key = f"{values.REVIEW_INVOICE_VIEW}:{team_id}:{dialog}"
     if not svc.store.claim_submission(key, team_id=team_id, user_id=user_id):
-        await ack(response_action="update", view=submitted_before(svc, key, provider))
+        await _repeat(svc, ack, client, view["id"], key, provider)
         return
     await ack(
         response_action="update",
@@ -359,12 +399,22 @@ async def on_review(
         svc.snapshots.forget(provider.name)  # it may exist all the same
         outcome, title = _failure(error)
         number = error.number if isinstance(error, CreatedDifferently) else None
-        svc.store.settle_submission(key, outcome, number)
+        _record(svc, key, outcome, number)
+        if number is not None:
+            svc.store.audit(
+                "invoice.created",
+                team_id=team_id,
+                user_id=user_id,
+                subject=f"{provider.name}:{number}",
+                total=draft.total.format(),
+                sent=send,
+                totals_differ=True,
+            )
         await client.views_update(
             view_id=view["id"], view=result_view(title, f":warning: {said(error)}")
         )
         return
-    svc.store.settle_submission(key, "created", invoice.number)
+    _record(svc, key, "created", invoice.number)
     svc.snapshots.forget(provider.name)  # the next list shows it
     svc.store.audit(
         "invoice.created",

@@ -3,6 +3,7 @@ through the local Slack, the bot's pay link, the sandbox's card page and the lan
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 from bot.demo import Demo, DemoOptions, start_demo
 from bot.plugins import make_plugin_manager, sandboxes
+from bot.slack.new_invoice import SETTLED_POLL
 from plugins.payfirma.sandbox import SANDBOX
 from plugins.payfirma.sandbox.state import Email
 from slack_emulator import EMULATOR, payloads
@@ -68,6 +70,13 @@ async def drafted(pat: Person, slack: Emulator, total: str = "CA$25.00", **typed
     return await slack.wait_until(
         lambda: (m := slack.modal("U0PAYER")) and f"Total {total}" in str(m.definition) and m
     )
+
+
+async def soon(condition: Callable[[], bool], seconds: float = 10) -> None:
+    """Wait for what the local Slack does not see change (the sandbox's own state)."""
+    async with asyncio.timeout(seconds):
+        while not condition():  # noqa: ASYNC110 - the sandbox's state has no event to await
+            await asyncio.sleep(0.01)
 
 
 def replayable(slack: Emulator, review: OpenView) -> dict[str, Any]:
@@ -257,6 +266,40 @@ async def test_a_form_whose_answer_was_lost_says_so_and_a_resubmit_creates_nothi
     assert "has not heard whether Payfirma created the invoice" in said
     assert "`/invoices payfirma`" in said
     assert len(sandbox.invoices) == before
+
+
+async def test_a_form_submitted_again_while_it_is_created_waits_and_shows_the_result(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    """A second submit while Payfirma is still creating the first says so, creates
+    nothing, and does not leave "being created" standing over the result."""
+    pat = person("U0PAYER")
+    slack = demo.slack[EMULATOR]
+    sandbox = demo.sandboxes["payfirma"][SANDBOX]
+    before = len(sandbox.invoices)
+    review = await drafted(pat, slack)
+    submitted = replayable(slack, review)
+    sandbox.latency = 0.5
+    first = asyncio.create_task(slack.submit_view("U0PAYER"))
+    await soon(lambda: sandbox.count("POST", "/invoice/draft") > 0)  # the create is on its way
+    again = await slack.bot.send(payloads.interaction(submitted), payloads.FORM)
+    assert "being created at Payfirma right now" in str(again.json)
+    await first  # acked; the create goes on
+    await soon(lambda: len(sandbox.invoices) > before)
+    number = str(max(sandbox.invoices))
+    shown = await slack.wait_until(
+        lambda: (
+            (m := slack.modal("U0PAYER"))
+            and number in str(m.definition)
+            and "right now" not in str(m.definition)
+            and m
+        ),
+        10,
+    )
+    await asyncio.sleep(SETTLED_POLL * 3)  # the repeat's last look has come and gone
+    final = str(slack.modal("U0PAYER").definition)  # type: ignore[union-attr]
+    assert number in final and "right now" not in final, final
+    assert shown is not None and len(sandbox.invoices) == before + 1
 
 
 async def test_someone_who_may_not_pay_sees_customers_invoices_without_controls(
