@@ -103,9 +103,9 @@ class Replicas:
     async def _storm(self, world: World, urls: list[str], via: str) -> tuple[dict[str, Any], int]:
         """One landing storm spread over `urls`, its payment made through `via`; the
         load's result and the confirmations it posted."""
+        before = confirmations(world)  # before paying: the poller may confirm at once
         with slack_sends_to(world, via):
             landing, cookie = await paid_landing(world)
-        before = confirmations(world)
         spread = [str(URL(landing).with_port(URL(url).port)) for url in urls]
         storm = await world.load({**storm_load(spread, cookie), "expect": PAID})
         return storm, await posted_since(world, before)

@@ -1,13 +1,16 @@
-"""Landing storm: 1,000 browsers land at once on a payment the provider has just taken.
+"""Landing storm: 1,000 landings at once on a payment the provider has just taken.
 
 Each round, a payer pays a fresh i3D.net invoice through the local Slack and the
-sandbox's payment page but stays there; then 1,000 concurrent requests hit the landing
-URL with the payer's cookie while the poller runs too. Exactly one confirmation may
-reach #billing. The limit: the same load on the bot's `/healthz`, the same server doing no
-work. A storm lasts a fifth of a second, so one hiccup of the machine moves it by a tenth:
-a round storms `PAIRS` fresh payments, each beside a `/healthz` storm, taking turns at going
-first (what runs first meets whatever the previous scenario left settling), and gives the
-median of each.
+sandbox's payment page but stays there; then 1,000 concurrent requests, all the same
+(the landing URL with the payer's cookie, as reloads or a replayed link send them), hit
+the landing while the poller runs too. Exactly one confirmation may reach #billing. The
+limit: the same load on the bot's `/healthz`, the same server doing no work.
+
+A storm lasts a fifth of a second, so one hiccup of the machine moves it by a tenth: a
+round storms `PAIRS` fresh payments, each beside a `/healthz` storm, taking turns at going
+first, and gives the median of each. Whichever goes first meets the payment's settling
+(the landing's own, or the poller's); when `/healthz` goes first, the landing storm that
+follows often meets a payment the poller confirmed a moment before.
 """
 
 from __future__ import annotations
@@ -111,8 +114,8 @@ class Storm:
         errors = wrong = 0
         posted: list[int] = []
         for pair in range(PAIRS):
+            before = confirmations(world)  # before paying: the poller may confirm at once
             landing, cookie = await paid_landing(world)
-            before = confirmations(world)
             spec = storm_load(landing, cookie)
             loads = {
                 "landing": {**spec, "expect": PAID},
