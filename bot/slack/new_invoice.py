@@ -367,6 +367,25 @@ async def _repeat(
     await client.views_update(view_id=view_id, view=submitted_before(p, outcome, number))
 
 
+def _audit_created(
+    svc: Services,
+    body: dict[str, Any],
+    subject: str,
+    draft: InvoiceDraft,
+    send: bool,
+    **detail: Any,
+) -> None:
+    svc.store.audit(
+        "invoice.created",
+        team_id=body["team"]["id"],
+        user_id=body["user"]["id"],
+        subject=subject,
+        total=draft.total.format(),
+        sent=send,
+        **detail,
+    )
+
+
 async def on_review(
     svc: Services, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
 ) -> None:
@@ -401,29 +420,14 @@ async def on_review(
         number = error.number if isinstance(error, CreatedDifferently) else None
         _record(svc, key, outcome, number)
         if number is not None:
-            svc.store.audit(
-                "invoice.created",
-                team_id=team_id,
-                user_id=user_id,
-                subject=f"{provider.name}:{number}",
-                total=draft.total.format(),
-                sent=send,
-                totals_differ=True,
-            )
+            _audit_created(svc, body, f"{provider.name}:{number}", draft, send, totals_differ=True)
         await client.views_update(
             view_id=view["id"], view=result_view(title, f":warning: {said(error)}")
         )
         return
     _record(svc, key, "created", invoice.number)
     svc.snapshots.forget(provider.name)  # the next list shows it
-    svc.store.audit(
-        "invoice.created",
-        team_id=team_id,
-        user_id=user_id,
-        subject=f"{provider.name}:{invoice.id}",
-        total=draft.total.format(),
-        sent=send,
-    )
+    _audit_created(svc, body, f"{provider.name}:{invoice.id}", draft, send)
     done = f"e-mailed to {escape(draft.customer_email)}" if send else "saved as a draft"
     text = (
         f":white_check_mark: Invoice *{escape(invoice.number)}* for "
