@@ -252,8 +252,10 @@ def parse_amount(
     thousands: str = ",",
     allow_zero: bool = False,
     what: str = "amount",
+    example: str | None = None,
 ) -> Decimal:
-    """A positive amount a person typed, with at most `places` decimals; else AmountError.
+    """A positive amount a person typed, with at most `places` decimals; else AmountError
+    (whose hints show `example`, or an amount with `places` decimals).
 
     One rule, nothing guessed ("12,50" is never 1250):
     - digits with at most one decimal separator, `.` or `,`; no signs, symbols, spaces
@@ -267,7 +269,8 @@ def parse_amount(
       whole part by three ("1,234.50", "1.234,50"); repeats of one mark group thousands.
     """
     raw = text.strip()
-    example = "12" if places == 0 else "12." + "50".ljust(places, "0")[:places]
+    if example is None:
+        example = "12" if places == 0 else "12." + "50".ljust(places, "0")[:places]
     if not raw:
         raise AmountError(f"Type the {what}, like {example}")
     if raw.startswith("-"):

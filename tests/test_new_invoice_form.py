@@ -116,7 +116,37 @@ def test_mistakes_are_pointed_at_the_field() -> None:
             item1_price="1",
         )
     )
-    assert isinstance(bad_email, dict) and "customer_email" in bad_email
+    assert bad_email == {
+        "customer_email": "Type the customer's e-mail address, like name@example.com"
+    }
+
+
+def test_one_review_shows_every_mistake_at_once() -> None:
+    """Nothing is dropped silently and no hint is pydantic's: a half-filled item, a past
+    due date, every bad number in an item and a bad address, all in one answer."""
+    errors = parse_draft(
+        submitted(
+            customer_email="accounts@riverside",
+            currency="CAD",
+            due="2020-01-01",
+            item1_description="Shelving",
+            item1_quantity="two",
+            item1_price="$12.50",
+            item1_tax="13%",
+            item2_price="4.00",
+        )
+    )
+    assert errors == {
+        "customer_name": "Type the customer's name",
+        "customer_email": "Type the customer's e-mail address, like name@example.com",
+        "due": "That date has passed; choose today or later, or leave it empty",
+        "item1_quantity": "Type only the number, like 2",
+        "item1_price": "Type only the number, like 12.50",
+        "item1_tax": "Type only the number, like 13",
+        "item2_description": "Describe item 2, or clear its other fields",
+    }
+    forged = submitted(customer_name="N", customer_email="n@x.test", due="soon")
+    assert parse_draft(forged)["due"] == "Choose a date from the calendar"  # type: ignore[index]
 
 
 def test_a_decimal_comma_is_read_as_one_and_negatives_are_refused() -> None:
@@ -182,3 +212,16 @@ def test_a_repeat_says_what_the_first_submit_did_in_a_valid_modal() -> None:
     assert "being created at AcmePay right now" in text["running"]
     assert "has not heard whether AcmePay created the invoice" in text["unknown"]
     assert "`/invoices acmepay`" in text["unknown"]
+
+
+def test_a_blank_quantity_is_one_as_its_hint_shows() -> None:
+    draft = parse_draft(
+        submitted(
+            customer_name="N", customer_email="n@x.test", item1_description="x", item1_price="5"
+        )
+    )
+    assert isinstance(draft, InvoiceDraft) and draft.lines[0].quantity == 1
+    quantity = next(
+        b for b in new_invoice_modal(Receivable)["blocks"] if b["block_id"] == "item1_quantity"
+    )
+    assert quantity["optional"] is True

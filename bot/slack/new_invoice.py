@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -110,7 +113,7 @@ def new_invoice_modal(
                 f"item{n}_quantity",
                 f"Item {n}: quantity",
                 _text("1", _typed(line.quantity) if line else None),
-                optional=optional,
+                optional=True,  # blank is 1, as the hint shows
             ),
             _input(
                 f"item{n}_price",
@@ -159,71 +162,94 @@ def _state(view: dict[str, Any]) -> dict[str, str]:
 QUANTITY_PLACES = 2  # 1.5 hours, 0.25 days; more would print oddly on the invoice
 
 
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")  # as `InvoiceDraft` checks it
+OVERDUE_GRACE = timedelta(days=1)  # a person west of UTC may still be on yesterday
+BLANK = {"quantity": "1", "tax": "0"}  # what an item's empty field means, as its hint shows
+
+
+def _line(
+    state: dict[str, str], n: int, currency: str, errors: dict[str, str]
+) -> InvoiceLine | None:
+    """Item `n` of the form, or None (blank, or its mistakes added to `errors`)."""
+    fields = {part: state.get(f"item{n}_{part}") for part in ("quantity", "price", "tax")}
+    description = state.get(f"item{n}_description")
+    if not description:
+        if any(fields.values()):
+            errors[f"item{n}_description"] = f"Describe item {n}, or clear its other fields"
+        return None
+    places = minor_units(currency)
+    readings: dict[str, Callable[[str], Decimal]] = {
+        "quantity": lambda typed: parse_amount(
+            typed, QUANTITY_PLACES, what="quantity", example="2"
+        ),
+        "price": lambda typed: parse_amount(
+            typed, places, thousands=thousands_mark(currency), what="unit price"
+        ),
+        "tax": lambda typed: _percent(typed),
+    }
+    read: dict[str, Decimal] = {}
+    for part, reading in readings.items():
+        try:
+            read[part] = reading(fields[part] or BLANK.get(part, ""))
+        except AmountError as error:
+            errors[f"item{n}_{part}"] = str(error)
+    if len(read) < len(readings):
+        return None
+    return InvoiceLine(
+        description=description,
+        quantity=read["quantity"],
+        unit_price=Money.of(read["price"], currency),
+        tax_percent=read["tax"],
+    )
+
+
+def _percent(typed: str) -> Decimal:
+    tax = parse_amount(typed, 2, allow_zero=True, what="tax", example="13")
+    if tax > 100:
+        raise AmountError("Tax is a percentage from 0 to 100")
+    return tax
+
+
 def parse_draft(view: dict[str, Any]) -> InvoiceDraft | dict[str, str]:
-    """The draft, or Slack's `errors` (input block id → what to fix)."""
+    """The draft, or Slack's `errors` (input block id → what to fix), every mistake at
+    once so that one Review shows them all."""
     state = _state(view)
     currency = state.get("currency", CURRENCIES[0])
     errors: dict[str, str] = {}
-    lines: list[InvoiceLine] = []
-    for n in range(1, ITEMS + 1):
-        description = state.get(f"item{n}_description")
-        if not description:
-            continue
-        try:
-            quantity = parse_amount(
-                state.get(f"item{n}_quantity", "1"), QUANTITY_PLACES, what="quantity"
-            )
-        except AmountError as error:
-            errors[f"item{n}_quantity"] = str(error)
-            continue
-        try:
-            typed = state.get(f"item{n}_price", "")
-            price = Money.of(
-                parse_amount(
-                    typed,
-                    minor_units(currency),
-                    thousands=thousands_mark(currency),
-                    what="unit price",
-                ),
-                currency,
-            )
-        except AmountError as error:
-            errors[f"item{n}_price"] = str(error)
-            continue
-        try:
-            tax = parse_amount(state.get(f"item{n}_tax", "0"), 2, allow_zero=True, what="tax")
-            if tax > 100:
-                raise AmountError("Tax is a percentage from 0 to 100")
-        except AmountError as error:
-            errors[f"item{n}_tax"] = str(error)
-            continue
-        lines.append(
-            InvoiceLine(
-                description=description, quantity=quantity, unit_price=price, tax_percent=tax
-            )
-        )
+    lines = [line for n in range(1, ITEMS + 1) if (line := _line(state, n, currency, errors))]
+    if not lines and not any(key.startswith("item") for key in errors):
+        errors["item1_description"] = "Add at least one item"
+    if not state.get("customer_name"):
+        errors["customer_name"] = "Type the customer's name"
+    if not EMAIL.match(state.get("customer_email", "")):
+        errors["customer_email"] = "Type the customer's e-mail address, like name@example.com"
+    due = _due(state.get("due"), errors)
     if errors:
         return errors
     try:
         return InvoiceDraft(
-            customer_name=state.get("customer_name", ""),
-            customer_email=state.get("customer_email", ""),
+            customer_name=state["customer_name"],
+            customer_email=state["customer_email"],
             currency=currency,
             lines=tuple(lines),
-            due=state.get("due"),
+            due=due,
             title=state.get("title", ""),
         )
-    except ValidationError as error:
-        for problem in error.errors():
-            field = str(problem["loc"][0]) if problem["loc"] else ""
-            block = {"lines": "item1_description", "customer_email": "customer_email"}.get(
-                field, field
-            )
-            errors.setdefault(
-                block or "customer_name",
-                "Add at least one item" if field == "lines" else problem["msg"],
-            )
-        return errors
+    except ValidationError:  # only a form Slack did not build gets here
+        return {"customer_name": "This form could not be read; open a new one"}
+
+
+def _due(typed: str | None, errors: dict[str, str]) -> date | None:
+    if not typed:
+        return None
+    try:
+        due = date.fromisoformat(typed)
+    except ValueError:
+        errors["due"] = "Choose a date from the calendar"
+        return None
+    if due < datetime.now(UTC).date() - OVERDUE_GRACE:
+        errors["due"] = "That date has passed; choose today or later, or leave it empty"
+    return due
 
 
 def review_view(cls: type[Provider], draft: InvoiceDraft, send: bool) -> dict[str, Any]:
