@@ -367,8 +367,8 @@ def submitted_before(provider: Provider, outcome: Outcome, number: str | None) -
     if outcome == "running":
         return result_view(
             "Creating…",
-            f"This form is being created at {title} right now; nothing more will be "
-            "created. This dialog shows the result when it comes.",
+            f"This invoice is being created at {title} right now (the form was submitted "
+            "twice; it is created once). This dialog shows the result when it comes.",
         )
     return result_view(
         "Submitted before",
@@ -390,7 +390,15 @@ async def _repeat(
     while outcome == "running":
         await asyncio.sleep(SETTLED_POLL)
         outcome, number = svc.store.submission_outcome(key)
-    await client.views_update(view_id=view_id, view=submitted_before(p, outcome, number))
+    shown = submitted_before(p, outcome, number)
+    if outcome == "created":  # the first submit's own result, not a repeat's refusal
+        made = f"Invoice *{escape(number)}*" if number else "The invoice"
+        shown = result_view(
+            "Invoice created",
+            f":white_check_mark: {made} was created at {escape(p.title)}, once: the form "
+            "was submitted twice.",
+        )
+    await client.views_update(view_id=view_id, view=shown)
 
 
 def _audit_created(

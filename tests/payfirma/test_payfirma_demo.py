@@ -292,7 +292,7 @@ async def test_a_form_submitted_again_while_it_is_created_waits_and_shows_the_re
     first = asyncio.create_task(slack.submit_view("U0PAYER"))
     await soon(lambda: sandbox.count("POST", "/invoice/draft") > 0)  # the create is on its way
     again = await slack.bot.send(payloads.interaction(submitted), payloads.FORM)
-    assert "being created at Payfirma right now" in str(again.json)
+    assert "This invoice is being created at Payfirma right now" in str(again.json)
     await first  # acked; the create goes on
     await soon(lambda: len(sandbox.invoices) > before)
     number = str(max(sandbox.invoices))
@@ -308,6 +308,7 @@ async def test_a_form_submitted_again_while_it_is_created_waits_and_shows_the_re
     await asyncio.sleep(SETTLED_POLL * 3)  # the repeat's last look has come and gone
     final = str(slack.modal("U0PAYER").definition)  # type: ignore[union-attr]
     assert number in final and "right now" not in final, final
+    assert "'Invoice created'" in final, final  # the result, not a repeat's refusal
     assert shown is not None and len(sandbox.invoices) == before + 1
 
 
