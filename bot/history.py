@@ -91,6 +91,7 @@ def reminders(store: Store, subject: Subject) -> list[Event]:
 
 
 REQUESTS = {
+    "invoice.created": "created it in Slack",
     "payment.menu": "asked for the ways to pay it",
     "refused.pay": "was refused: not a payer",
     "payment.refused": "was refused by the provider",

@@ -404,16 +404,19 @@ async def _repeat(
 def _audit_created(
     svc: Services,
     body: dict[str, Any],
-    subject: str,
+    provider: Provider,
+    number: str,
     draft: InvoiceDraft,
     send: bool,
     **detail: Any,
 ) -> None:
+    """Under the printed number, as `/invoices history <number>` looks it up."""
     svc.store.audit(
         "invoice.created",
         team_id=body["team"]["id"],
         user_id=body["user"]["id"],
-        subject=subject,
+        subject=number,
+        provider=provider.name,
         total=draft.total.format(),
         sent=send,
         **detail,
@@ -454,14 +457,14 @@ async def on_review(
         number = error.number if isinstance(error, CreatedDifferently) else None
         _record(svc, key, outcome, number)
         if number is not None:
-            _audit_created(svc, body, f"{provider.name}:{number}", draft, send, totals_differ=True)
+            _audit_created(svc, body, provider, number, draft, send, totals_differ=True)
         await client.views_update(
             view_id=view["id"], view=result_view(title, f":warning: {said(error)}")
         )
         return
     _record(svc, key, "created", invoice.number)
     svc.snapshots.forget(provider.name)  # the next list shows it
-    _audit_created(svc, body, f"{provider.name}:{invoice.id}", draft, send)
+    _audit_created(svc, body, provider, invoice.number, draft, send, invoice_id=invoice.id)
     done = f"e-mailed to {escape(draft.customer_email)}" if send else "saved as a draft"
     text = (
         f":white_check_mark: Invoice *{escape(invoice.number)}* for "

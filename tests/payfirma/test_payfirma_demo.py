@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 
 from bot.demo import Demo, DemoOptions, start_demo
+from bot.history import story
 from bot.plugins import make_plugin_manager, sandboxes
 from bot.slack.new_invoice import SETTLED_POLL
 from bot.web import STORE
@@ -239,14 +240,10 @@ async def test_a_created_invoice_leaves_no_form_behind_and_is_created_once(
     assert f"This form already created invoice *{max(sandbox.invoices)}*" in str(again.json)
     assert "Already created" in str(again.json)
     assert len(sandbox.invoices) == before + 1
-    created = [
-        e
-        for e in demo.bot[STORE].audit_about(
-            slack.workspace.team_id, [f"payfirma:{max(sandbox.invoices)}"]
-        )
-        if e.action == "invoice.created"
-    ]
-    assert len(created) == 1 and created[0].user_id == "U0PAYER"
+    number = str(max(sandbox.invoices))
+    told = [e.text for e in story(demo.bot[STORE], slack.workspace.team_id, number, {})]
+    created = [text for text in told if "created it in Slack" in text]
+    assert created == ["<@U0PAYER> created it in Slack"], told  # once, in its history
     await slack.close_view("U0PAYER")
     assert slack.modal("U0PAYER") is None
 
