@@ -148,6 +148,8 @@ class Emulator:
         view = self.surfaces.top(user_id)
         if view is None or view_id not in (None, view.id):
             raise UserActionError(f"{user_id} has no open modal {view_id or ''}".strip())
+        if "submit" not in view.definition:  # Slack shows only Close: nothing to press
+            raise UserActionError(f"the modal {view.id} has no submit button")
         fill(view, values or {})
         view.errors = missing_required(view)
         self.surfaces.changes.touch()

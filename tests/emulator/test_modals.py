@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from slack_emulator.elements import UserActionError
 from tests.emulator.conftest import Running
 
 PAYER = "U0PAYER"
@@ -109,6 +111,30 @@ async def test_required_inputs_are_checked_before_sending(running: Running, bolt
     reply = await running.emulator.submit_view(PAYER, view_id, {})
     assert reply.error == "required_input_missing" and calls == []
     assert running.emulator.modal(PAYER).errors == {"what": "Please complete this required field."}
+
+
+async def test_a_modal_without_a_submit_button_cannot_be_submitted(
+    running: Running, bolt: AsyncApp
+) -> None:
+    """Slack shows such a modal with Close only: nothing reaches the app."""
+    calls: list[str] = []
+
+    @bolt.view("done")
+    async def on_submit(ack: AsyncAck) -> None:
+        calls.append("submitted")
+        await ack()
+
+    result = {
+        "type": "modal",
+        "callback_id": "done",
+        "title": plain("Invoice created"),
+        "close": plain("Close"),
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Done."}}],
+    }
+    view_id = await open_modal(running, result)
+    with pytest.raises(UserActionError, match="no submit button"):
+        await running.emulator.submit_view(PAYER, view_id, {})
+    assert calls == []
 
 
 async def test_clicks_in_a_modal_and_view_closed(running: Running, bolt: AsyncApp) -> None:
