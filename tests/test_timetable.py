@@ -79,6 +79,8 @@ def test_export_and_history_are_parsed_with_clear_refusals() -> None:
         ("export 2026-12-01 2026-11-01", "put the earlier date first"),
         ("export 2026-01 2026-02 2026-03", "at most two dates"),
         ("history", "Say which invoice"),
+        ("history payfirma 212953", "Type just the invoice number after `history`"),
+        ("pay INV-1 INV-2", "Type just the invoice number after `pay`"),
     ):
         request = parse(text, none)
         assert isinstance(request, Unknown) and said in request.problem

@@ -136,11 +136,11 @@ def parse(text: str, provider_named: Callable[[str], str | None]) -> Subcommand:
         return _export(rest)
     if head == "history":
         if len(rest) != 1:
-            return Unknown("Say which invoice, e.g. `/invoices history INV-24-0101`.")
+            return Unknown(_one_number(head, rest, "Say which invoice"))
         return History(rest[0])
     if head == "pay":
         if len(rest) != 1:
-            return Unknown("Say which invoice to pay, e.g. `/invoices pay INV-24-0101`.")
+            return Unknown(_one_number(head, rest, "Say which invoice to pay"))
         return PayInvoice(rest[0])
     if head in ("connect", "new"):
         if len(rest) != 1:
@@ -150,6 +150,16 @@ def parse(text: str, provider_named: Callable[[str], str | None]) -> Subcommand:
             return Unknown(f"There is no provider called `{escape(rest[0])}`.")
         return Connect(name) if head == "connect" else NewInvoice(name)
     return _listing(words, provider_named)
+
+
+def _one_number(head: str, rest: list[str], ask: str) -> str:
+    """Nothing typed after `head`: ask; more than a number (a provider's name, two
+    numbers): say that the number alone is wanted, since numbers are looked up in
+    every account."""
+    example = f"`/invoices {head} INV-24-0101`"
+    if not rest:
+        return f"{ask}, e.g. {example}."
+    return f"Type just the invoice number after `{head}`, e.g. {example}."
 
 
 DATE_HELP = "write dates as YYYY-MM-DD, or YYYY-MM for a whole month"
