@@ -492,13 +492,17 @@ class InvoiceLine(BaseModel):
         return Money.rounded(self.amount.amount * self.tax_percent / 100, self.unit_price.currency)
 
 
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+"""An address an invoice can be e-mailed to: something@somewhere.tld, no spaces."""
+
+
 class InvoiceDraft(BaseModel):
     """An invoice to create at a provider that issues invoices (receivables)."""
 
     model_config = ConfigDict(frozen=True)
 
     customer_name: str = Field(min_length=1)
-    customer_email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    customer_email: str = Field(pattern=EMAIL_PATTERN)
     currency: str
     lines: tuple[InvoiceLine, ...] = Field(min_length=1)
     due: date | None = None

@@ -19,7 +19,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import CREATE_REFUSAL
-from bot.models import InvoiceDraft, InvoiceLine, Money
+from bot.models import EMAIL_PATTERN, InvoiceDraft, InvoiceLine, Money
 from bot.money import AmountError, minor_units, parse_amount, thousands_mark
 from bot.provider import (
     CreatedDifferently,
@@ -162,7 +162,7 @@ def _state(view: dict[str, Any]) -> dict[str, str]:
 QUANTITY_PLACES = 2  # 1.5 hours, 0.25 days; more would print oddly on the invoice
 
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")  # as `InvoiceDraft` checks it
+EMAIL = re.compile(EMAIL_PATTERN)
 OVERDUE_GRACE = timedelta(days=1)  # a person west of UTC may still be on yesterday
 BLANK = {"quantity": "1", "tax": "0"}  # what an item's empty field means, as its hint shows
 
@@ -185,7 +185,7 @@ def _line(
         "price": lambda typed: parse_amount(
             typed, places, thousands=thousands_mark(currency), what="unit price"
         ),
-        "tax": lambda typed: _percent(typed),
+        "tax": _percent,
     }
     read: dict[str, Decimal] = {}
     for part, reading in readings.items():
