@@ -187,6 +187,11 @@ async def start_and_show(
     team_id, user_id = _who(body)
     assert target.method_id is not None and target.amount is not None
     title = title_of(svc, target.provider)
+    # The payment's message, settled in place when it ends, is the one its link replaces.
+    # A link that comes as a new message cannot be reached that way (a response URL
+    # replaces only the message clicked): its end must not replace the list or the
+    # channel's digest the click came from. The billing channel hears either way.
+    in_place = link_message is payment_link
     if not announced:
         await busy(respond, f"Asking {title} to start the payment")
     try:
@@ -199,7 +204,7 @@ async def start_and_show(
             issuer_id=target.issuer_id,
             expected=target.amount,
             channel_id=(body.get("channel") or {}).get("id"),
-            response_url=body.get("response_url"),
+            response_url=body.get("response_url") if in_place else None,
         )
         started: Started = await patiently(start, respond, title)
     except OutcomeUnknown as error:
@@ -228,11 +233,11 @@ async def start_and_show(
     )
     link = isinstance(payment.start, Redirect | FormPost)
     if not (link and payment.state in (PaymentState.LINK_ISSUED, PaymentState.OPENED)):
-        await respond(replace_original=True, **settled(payment))
+        await respond(replace_original=in_place, **settled(payment))
         return
     provider = svc.connections.get(team_id, payment.provider)
     await respond(
-        replace_original=link_message is payment_link,
+        replace_original=in_place,
         **link_message(payment, started.pay_url, provider, started.lifetime),
     )
 

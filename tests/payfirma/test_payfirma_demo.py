@@ -91,6 +91,11 @@ def replayable(slack: Emulator, review: OpenView) -> dict[str, Any]:
     )
 
 
+def demo_idle(demo: Demo) -> bool:
+    """Every Slack call the bot queued has been made (or given up)."""
+    return not demo.bot[STORE].due_outbox(float("inf"))
+
+
 def test_the_sandbox_is_offered_to_the_demo() -> None:
     offered = sandboxes(make_plugin_manager(allowed={"payfirma"}))
     assert set(offered) == {"payfirma"}
@@ -370,7 +375,39 @@ async def test_a_copied_link_names_the_customer_and_leaves_the_list(
     _, page = await pay_by_card(url_of(link, "open_link"))
     assert "Thank you for your payment" in page
     await slack.wait_until(lambda: slack.messages(BILLING))
+    await slack.wait_until(lambda: demo_idle(demo))
+    still = next(m for m in slack.ephemerals("U0PAYER") if m.ts == listing.ts)
+    assert still.blocks == before, "one customer's payment does not take the list away"
     await pat.types("all payfirma")
     paid = await pat.sees("paid 20")  # the day the bot saw it settled, not "paid —"
     line = next(b for b in paid.blocks if "212949" in str(b))
     assert "paid —" not in str(line) and ":white_check_mark: paid " in str(line)
+
+
+async def test_a_declined_copied_link_leaves_the_list_and_billing_can_copy_a_new_one(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    pat = person("U0PAYER")
+    await pat.types("payfirma")
+    listing = await pat.sees("Dana Whitfield")
+    before = listing.blocks
+    await pat.clicks(listing, "copy_link", value=button_value(listing, "copy_link", "212947"))
+    link = await pat.sees("Payment link for the customer")
+    landed, page = await pay_by_card(url_of(link, "open_link"))  # even dollars: declined
+    assert "result=failure" in landed and "Payment failed" in page
+
+    slack = demo.slack[EMULATOR]
+    (failed,) = await slack.wait_until(lambda: slack.messages(BILLING))
+    assert "Payment failed" in failed.text and "Copy a new payment link" in str(failed.blocks)
+    await slack.wait_until(lambda: demo_idle(demo))
+    still = next(m for m in slack.ephemerals("U0PAYER") if m.ts == listing.ts)
+    assert still.blocks == before, "the decline is told in #billing, not over the list"
+
+    await slack.click("U0PAYER", failed, "copy_link")
+    fresh = await slack.wait_until(
+        lambda: next(
+            (m for m in slack.ephemerals("U0PAYER", BILLING) if "Payment link" in m.text), None
+        )
+    )
+    assert url_of(fresh, "open_link") != url_of(link, "open_link")
+    assert slack.messages(BILLING)[0].blocks == failed.blocks  # the notice stays for all
