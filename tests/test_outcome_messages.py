@@ -130,3 +130,22 @@ def test_the_default_tells_billing_of_customers_failures_only() -> None:
     from bot.settings import Settings
 
     assert Settings.model_fields["notify_failures"].default == "receivables"
+
+
+def test_a_failed_customer_payment_offers_a_new_link_by_the_same_words_as_billing() -> None:
+    failed = paid(
+        direction="receivable",
+        provider="payfirma",
+        state=PaymentState.FAILED,
+        paid_at=None,
+        last_error="Card declined.",
+    )
+    buttons = [
+        element["text"]["text"]
+        for block in settled(failed)["blocks"]
+        for element in block.get("elements", [])
+        if element.get("action_id") == "copy_link"
+    ]
+    assert buttons == ["Copy a new payment link"]
+    payable = settled(paid(state=PaymentState.FAILED, paid_at=None, last_error="Declined."))
+    assert "Try again" in str(payable["blocks"])

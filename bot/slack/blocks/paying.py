@@ -271,9 +271,9 @@ def try_again(payment: Payment) -> dict[str, Any]:
     """Starts afresh through the same path as Pay: a new offer, the once-only checks."""
     target = values.PayTarget(payment.provider, payment.invoice_ids).encode()
     receivable = payment.direction == Direction.RECEIVABLE.value
-    return button(
-        "Try again", values.COPY_LINK if receivable else values.PAY, target, style="primary"
-    )
+    if receivable:  # the customer pays: what the team does again is hand out a link
+        return button("Copy a new payment link", values.COPY_LINK, target, style="primary")
+    return button("Try again", values.PAY, target, style="primary")
 
 
 def settled(payment: Payment, *, paid_by: Payment | None = None) -> dict[str, Any]:
