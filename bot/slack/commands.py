@@ -18,7 +18,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import ADMIN_REFUSAL, BILLING_REFUSAL, CREATE_REFUSAL, PAY_REFUSAL
-from bot.provider import InvoiceNotFound, Provider, ProviderError
+from bot.provider import ProviderError
 from bot.slack import people
 from bot.slack.approvals_gate import apply_gate
 from bot.slack.approvals_settings import open_settings
@@ -27,6 +27,7 @@ from bot.slack.blocks.listing import help_message, notice
 from bot.slack.blocks.paying import pay_menu
 from bot.slack.connect import connect_modal
 from bot.slack.errors import said, shielded
+from bot.slack.finding import look_up, printed_number
 from bot.slack.listing import listing_message
 from bot.slack.new_invoice import new_invoice_modal
 from bot.slack.records import on_export, on_history
@@ -58,32 +59,6 @@ COMMAND = "/invoices"
 COMMANDS: tuple[str, ...] = (COMMAND,)
 
 
-CASE_LOOKUP_SECONDS = 5.0
-"""How long `/invoices pay` reads the lists for a number typed in another case; a read
-still going on then finishes for the next list, unawaited."""
-
-
-async def _printed_number(svc: Services, providers: list[Provider], number: str) -> str | None:
-    """The one invoice number that differs from `number` only in case (people type
-    `inv-7` for `INV-7`; providers look numbers up exactly), from the providers' lists:
-    the snapshot a list keeps, or a read shared with any list asked for meanwhile."""
-    reads = [asyncio.ensure_future(svc.snapshots.read(p)) for p in providers]
-    if not reads:
-        return None
-    for read in reads:  # one left running past the wait may fail unheard: that is fine
-        read.add_done_callback(lambda task: task.cancelled() or task.exception())
-    done, _ = await asyncio.wait(reads, timeout=CASE_LOOKUP_SECONDS)
-    wanted = number.lower()  # as the store's LOWER, so both lookups agree
-    printed = {
-        invoice.number
-        for read in done
-        if read.exception() is None
-        for invoice in read.result().invoices
-        if invoice.number.lower() == wanted and invoice.number != number
-    }
-    return printed.pop() if len(printed) == 1 else None
-
-
 async def _pay_invoice(
     svc: Services, team_id: str, number: str, typed: str | None = None
 ) -> dict[str, Any]:
@@ -91,19 +66,10 @@ async def _pay_invoice(
     `typed` is what the person typed when `number` is its printed form, tried once."""
     shown = typed or number
     providers = svc.connections.connected(team_id)
-    found = await asyncio.gather(
-        *(p.get_invoice(number) for p in providers), return_exceptions=True
-    )
-    silent: list[str] = []  # providers that could not say whether they have it
-    for provider, result in zip(providers, found, strict=True):
-        if isinstance(result, BaseException):
-            if not isinstance(result, InvoiceNotFound):
-                silent.append(provider.title)
-            if not isinstance(result, InvoiceNotFound | ProviderError):
-                log.error(
-                    "provider %s failed to look up an invoice", provider.name, exc_info=result
-                )
-            continue
+    lookup = await look_up(providers, number)
+    silent = lookup.silent  # providers that could not say whether they have it
+    if lookup.found:
+        provider, result = lookup.found
         if result.is_credit:
             return notice(
                 f"{escape(result.number)} is a credit note from {escape(provider.title)} "
@@ -118,7 +84,7 @@ async def _pay_invoice(
         target = PayTarget(provider.name, (result.id,))
         options = await svc.checkout.options(team_id, provider.name, [result.id])
         return apply_gate(svc, team_id, target, options, pay_menu(provider, options, target))
-    if not silent and typed is None and (printed := await _printed_number(svc, providers, number)):
+    if not silent and typed is None and (printed := await printed_number(svc, providers, number)):
         return await _pay_invoice(svc, team_id, printed, typed=number)
     if silent:
         asked = [p.title for p in providers if p.title not in silent]

@@ -21,10 +21,21 @@ from bot.access import refusal
 from bot.history import story
 from bot.records import Range, export, people
 from bot.slack import values
-from bot.slack.blocks.kit import Block, Ids, context, escape, header, moment, plain, section
+from bot.slack.blocks.kit import (
+    Block,
+    Ids,
+    context,
+    day,
+    escape,
+    header,
+    moment,
+    plain,
+    section,
+)
 from bot.slack.blocks.listing import notice
 from bot.slack.connect import result_view
 from bot.slack.errors import shielded
+from bot.slack.finding import look_up, printed_number
 from bot.slack.services import Services
 from bot.slack.subcommands import DATE_HELP, Export
 
@@ -138,17 +149,16 @@ async def on_export(
     await respond(**notice(await send_export(svc, client, team_id, user_id, period)))
 
 
-def story_message(number: str, lines: list[str]) -> dict[str, Any]:
+UNTOUCHED = "nobody has asked to pay it, paid it or reminded anyone of it through invoicebot"
+
+
+def story_message(number: str, lines: list[str], absent: str | None = None) -> dict[str, Any]:
+    """`absent`: what to say when there are no `lines` (whether the invoice exists)."""
     ids = Ids()
     blocks: list[Block] = [header(ids, f"Invoice {number}")]
     if not lines:
         blocks.append(
-            section(
-                ids,
-                f"invoicebot has no record of invoice {escape(number)}: "
-                "nobody has asked to pay it, paid it or reminded anyone "
-                "of it through invoicebot.",
-            )
+            section(ids, absent or f"invoicebot has no record of invoice {number}: {UNTOUCHED}.")
         )
     chunk: list[str] = []
     for line in lines[-STORY_LINES:]:
@@ -183,7 +193,46 @@ async def on_history(
     number = svc.store.printed_number(team_id, number)
     events = story(svc.store, team_id, number, titles)
     lines = [f"{moment(e.at)} · {e.text}" for e in events]  # each reader's own zone
-    await respond(**story_message(escape(number), lines))
+    absent = None if lines else await _whereabouts(svc, team_id, number)
+    await respond(**story_message(escape(number), lines, absent))
+
+
+async def _whereabouts(svc: Services, team_id: str, number: str) -> str:
+    """An invoice with no story: whether a connected provider has it at all, so a
+    mistyped number is not taken for an invoice nobody has touched."""
+    providers = svc.connections.connected(team_id)
+    lookup = await look_up(providers, number)
+    if (
+        lookup.found is None
+        and not lookup.silent
+        and (printed := await printed_number(svc, providers, number))
+    ):
+        lookup = await look_up(providers, printed)
+    shown = escape(number)
+    if lookup.found is not None:
+        provider, invoice = lookup.found
+        if invoice.is_credit:
+            what = f"a credit note of −{invoice.credit_value.format()}"
+        elif invoice.payable:
+            due = f", due {day(invoice.due)}" if invoice.due else ""
+            what = f"{invoice.status.value}, {invoice.amount_due.format()} to pay{due}"
+        else:
+            what = invoice.status.value
+        return (
+            f"{escape(provider.title)} has invoice {escape(invoice.number)} ({what}), and "
+            f"{UNTOUCHED}."
+        )
+    if lookup.silent:
+        return (
+            f"invoicebot has no record of invoice {shown}: {UNTOUCHED}. Whether "
+            f"{escape(', '.join(lookup.silent))} has it could not be checked: not answering "
+            "right now."
+        )
+    names = ", ".join(p.title for p in providers) or "no connected provider"
+    return (
+        f"No invoice numbered “{shown}” at {escape(names)}, and invoicebot has no record "
+        "of it: check the number."
+    )
 
 
 def export_modal(today: date) -> dict[str, Any]:

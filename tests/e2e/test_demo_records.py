@@ -106,7 +106,7 @@ async def test_history_tells_an_invoices_story(
     await pat.types("history inv-24-0087")  # as people type it
     assert "Settled" in str((await pat.sees("The story of invoice INV-24-0087")).blocks)
     await pat.types("history NOPE-1")
-    await pat.sees("no record of invoice NOPE-1")
+    await pat.sees("No invoice numbered “NOPE-1” at")
 
 
 async def test_a_customer_is_reminded_once_a_day_by_hand_and_on_a_schedule(

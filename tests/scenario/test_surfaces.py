@@ -50,6 +50,28 @@ async def test_pay_by_number_while_the_provider_is_down_says_so_not_missing(
     assert "No invoice numbered" not in said
 
 
+async def test_history_of_an_untouched_invoice_tells_it_from_a_mistyped_number(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    h = harness
+
+    async def history(number: str) -> str:
+        _, screen, _ = await h.command(f"history {number}")
+        return text_of((await h.screen_after(screen)).message)
+
+    said = await history("INV-24-0101")
+    assert "i3D.net has invoice INV-24-0101 (open, €" in said and "to pay, due " in said
+    assert "nobody has asked to pay it" in said
+    assert "i3D.net has invoice INV-24-0101" in await history("inv-24-0101")  # as typed
+    assert "(paid)" in await history("INV-24-0055")
+    said = await history("NOPE-1")
+    assert "No invoice numbered “NOPE-1” at i3D.net" in said and "check the number" in said
+    i3d_sandbox.app[SANDBOX].inject("error", count=10)
+    said = await history("NOPE-2")
+    assert "no record of invoice NOPE-2" in said and "i3D.net has it could not be checked" in said
+    assert "check the number" not in said
+
+
 async def test_status_says_which_providers_answer(harness: Harness) -> None:
     h = harness
     _, screen, _ = await h.command("status")

@@ -1,0 +1,69 @@
+"""An invoice found by the number a person typed, at whichever connected provider has it.
+
+`/invoices pay <number>` and `/invoices history <number>` both need it: people type a
+number, not a provider, and sometimes in another case than it is printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from bot.models import Invoice
+from bot.provider import InvoiceNotFound, Provider, ProviderError
+from bot.slack.services import Services
+
+log = logging.getLogger(__name__)
+
+CASE_LOOKUP_SECONDS = 5.0
+"""How long a lookup reads the lists for a number typed in another case; a read still
+going on then finishes for the next list, unawaited."""
+
+
+@dataclass
+class Lookup:
+    """What the connected providers said about one number."""
+
+    found: tuple[Provider, Invoice] | None = None
+    silent: list[str] = field(default_factory=list)
+    """Titles of the providers that could not say whether they have it."""
+
+
+async def look_up(providers: list[Provider], number: str) -> Lookup:
+    """Ask every provider at once for `number`, exactly as typed; the first (in the
+    providers' order) that has it wins."""
+    answers = await asyncio.gather(
+        *(p.get_invoice(number) for p in providers), return_exceptions=True
+    )
+    lookup = Lookup()
+    for provider, answer in zip(providers, answers, strict=True):
+        if not isinstance(answer, BaseException):
+            lookup.found = lookup.found or (provider, answer)
+            continue
+        if not isinstance(answer, InvoiceNotFound):
+            lookup.silent.append(provider.title)
+        if not isinstance(answer, InvoiceNotFound | ProviderError):
+            log.error("provider %s failed to look up an invoice", provider.name, exc_info=answer)
+    return lookup
+
+
+async def printed_number(svc: Services, providers: list[Provider], number: str) -> str | None:
+    """The one invoice number that differs from `number` only in case (people type
+    `inv-7` for `INV-7`; providers look numbers up exactly), from the providers' lists:
+    the snapshot a list keeps, or a read shared with any list asked for meanwhile."""
+    reads = [asyncio.ensure_future(svc.snapshots.read(p)) for p in providers]
+    if not reads:
+        return None
+    for read in reads:  # one left running past the wait may fail unheard: that is fine
+        read.add_done_callback(lambda task: task.cancelled() or task.exception())
+    done, _ = await asyncio.wait(reads, timeout=CASE_LOOKUP_SECONDS)
+    wanted = number.lower()  # as the store's LOWER, so both lookups agree
+    printed = {
+        invoice.number
+        for read in done
+        if read.exception() is None
+        for invoice in read.result().invoices
+        if invoice.number.lower() == wanted and invoice.number != number
+    }
+    return printed.pop() if len(printed) == 1 else None
