@@ -141,6 +141,8 @@ class Page:
     """What the team still owes on every match it pays (payables)."""
     to_collect: Totals
     """What the team's customers still owe on every match (receivables)."""
+    credit_notes: int = 0
+    """How many of the `total` matches are credit notes, not bills."""
 
     @property
     def after(self) -> int:
@@ -210,6 +212,7 @@ class Selection:
         self.today = today
         self.collecting = collecting
         self.total = 0
+        self.credit_notes = 0
         self.ahead = 0  # matches before the boundary: <= key for a page after, < key before
         after = window.side is Side.AFTER
         self._page = _Nearest(window.size, largest=not after)
@@ -220,6 +223,7 @@ class Selection:
     def add(self, invoice: Invoice) -> None:
         key, overdue = _keyed(invoice, self.today)
         self.total += 1
+        self.credit_notes += invoice.is_credit
         if invoice.payable:
             sums = self._to_collect if invoice.provider in self.collecting else self._to_pay
             sums.add(invoice.currency, invoice.amount_due.amount, key, overdue=overdue)
@@ -242,6 +246,7 @@ class Selection:
         if other.window != self.window:
             raise ValueError("only selections of the same window combine")
         self.total += other.total
+        self.credit_notes += other.credit_notes
         self.ahead += other.ahead
         for mine, theirs in ((self._page, other._page), (self._spare, other._spare)):
             for entry in theirs.heap:
@@ -268,4 +273,5 @@ class Selection:
             before=before,
             to_pay=self._to_pay.totals(),
             to_collect=self._to_collect.totals(),
+            credit_notes=self.credit_notes,
         )

@@ -17,9 +17,9 @@ from bot.approvals_policy import Policy
 from bot.invoices import Gathered, Side, Window, gather_invoices, people_order
 from bot.models import Invoice, InvoicePage, InvoiceQuery, InvoiceStatus, Money, today_utc
 from bot.provider import Provider, ProviderUnavailable
-from bot.selection import Selection
+from bot.selection import Page, Selection, Totals
 from bot.slack import values
-from bot.slack.blocks.listing import PAGE_SIZE, invoice_list
+from bot.slack.blocks.listing import PAGE_SIZE, invoice_list, summary_of
 from bot.slack.home import HOME_LIST, home_view
 from bot.snapshots import Snapshots
 
@@ -369,3 +369,16 @@ async def test_memory_does_not_grow_with_the_number_of_invoices(
         assert large > 5 * small, (small, large)
     else:
         assert large < 1.5 * small, (small, large)
+
+
+def test_the_summary_counts_credit_notes_apart_from_bills() -> None:
+    def summary(total: int, credit_notes: int) -> str:
+        none = Totals({})
+        page = Page([], [], total, 0, none, none, credit_notes=credit_notes)
+        return summary_of(page, ["Ledger"], 0).split(" · ")[0]
+
+    assert summary(12, 0) == "12 invoices"
+    assert summary(12, 1) == "11 invoices and 1 credit note"
+    assert summary(3, 2) == "1 invoice and 2 credit notes"
+    assert summary(1, 1) == "1 credit note"
+    assert summary(0, 0) == "0 invoices"

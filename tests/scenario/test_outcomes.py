@@ -56,6 +56,7 @@ async def test_a_credit_note_reads_as_a_credit_and_pay_explains_it(harness: Harn
     listing = text_of((await h.screen_after(screen)).message)
     credit = listing.split("*CRN-24-0003*")[1].split("\n\n")[0].split("\n*INV")[0]
     assert "*−€24.20* credit" in credit and "due" not in credit
+    assert " invoices and 1 credit note · To pay" in listing  # not counted as a bill
 
     _, screen, _ = await h.command("pay CRN-24-0003")
     said = text_of((await h.screen_after(screen)).message)

@@ -110,9 +110,14 @@ def _failure_line(title: str, said: str) -> str:
 
 
 def summary_of(page: Page, answered: list[str], failed: int) -> str:
-    """ "12 invoices · To pay €484.00 + $1,955.27 (2 overdue) · To collect CA$160.25 · from
-    …": money leaving and money coming in are never added together."""
-    parts = [f"{page.total} invoice{'s' if page.total != 1 else ''}"]
+    """ "11 invoices and 1 credit note · To pay €484.00 + $1,955.27 (2 overdue) · To
+    collect CA$160.25 · from …": money leaving and money coming in are never added
+    together, and a credit note is not counted as a bill."""
+    bills, credits = page.total - page.credit_notes, page.credit_notes
+    counted = [f"{bills} invoice{'s' if bills != 1 else ''}"] if bills or not credits else []
+    if credits:
+        counted.append(f"{credits} credit note{'s' if credits != 1 else ''}")
+    parts = [" and ".join(counted)]
     for label, totals in (("To pay", page.to_pay), ("To collect", page.to_collect)):
         if totals.count:
             late = f" ({totals.overdue} overdue)" if totals.overdue else ""
