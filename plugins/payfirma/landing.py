@@ -76,9 +76,11 @@ def outcome(tx: wire.Transaction, invoice: wire.Invoice) -> PaymentOutcome:
         )
     if result in DECLINED:
         reason = (tx.message or "").strip().rstrip(".") or "no reason given"
+        # "Payfirma declined the card: Card declined" says it twice.
+        lead = "Payfirma" if "declin" in reason.lower() else "Payfirma declined the card"
         return PaymentOutcome(
             status=OutcomeStatus.FAILED,
-            message=f"Payfirma declined the card: {reason}. Nothing was charged.",
+            message=f"{lead}: {reason}. Nothing was charged.",
         )
     if result in CANCELLED:
         return cancelled()

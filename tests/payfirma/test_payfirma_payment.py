@@ -12,7 +12,8 @@ import pytest
 
 from bot.models import InvoiceStatus, Money, OutcomeStatus, Redirect
 from bot.provider import NotPayable, PaymentRejected
-from plugins.payfirma import PayfirmaProvider
+from plugins.payfirma import PayfirmaProvider, wire
+from plugins.payfirma.landing import outcome
 from plugins.payfirma.sandbox import SandboxState
 from tests.payfirma.conftest import (
     HPP_INIT,
@@ -108,8 +109,8 @@ async def test_declined_on_the_page_is_failed_with_the_reason(
     outcome = await provider.check_payment(check_for("212947", Money.of("102.50", "CAD"), **back))
     assert outcome.status is OutcomeStatus.FAILED
     assert outcome.message == (
-        "Payfirma declined the card: Card declined (sandbox rule: the whole-dollar part is "
-        "even). Nothing was charged."
+        "Payfirma: Card declined (sandbox rule: the whole-dollar part is even). "
+        "Nothing was charged."
     )
     invoice = await provider.get_invoice("212947")
     assert invoice.status is InvoiceStatus.OPEN and invoice.payable
@@ -261,3 +262,19 @@ async def test_a_separate_hpp_token_is_used_for_init(
     (seen,) = [seen for seen in sandbox.requests if seen.path == HPP_INIT]
     assert seen.header("Authorization") == "Bearer hpp-token-51aa"
     assert sandbox.count("POST", TOKEN) == 1  # for reading the invoice only
+
+
+@pytest.mark.parametrize(
+    ("said", "told"),
+    [
+        ("Insufficient funds.", "Payfirma declined the card: Insufficient funds."),
+        ("DECLINED", "Payfirma: DECLINED."),  # the reason already says so: once
+        ("", "Payfirma declined the card: no reason given."),
+    ],
+)
+def test_a_decline_names_its_reason_once(said: str, told: str) -> None:
+    tx = wire.Transaction(
+        lookup_id="L1", amount=10, currency="CAD", transaction_result="DECLINED", message=said
+    )
+    invoice = wire.Invoice(invoice_id=1, status="UNPAID", currency="cad", total=10)
+    assert outcome(tx, invoice).message == f"{told} Nothing was charged."
