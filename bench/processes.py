@@ -47,12 +47,13 @@ class Child:
                 return int(line.split()[1])
         raise LookupError(field)
 
-    def cpu_seconds(self) -> float:
-        """User plus system CPU time the process has used so far (/proc/PID/stat)."""
+    def cpu_ticks(self) -> int:
+        """User plus system CPU time the process has used so far (/proc/PID/stat), in
+        clock ticks: subtract ticks, then convert (`cpu_ms`), or two float readings
+        one tick apart differ by 0.010000000000000009 s and 15 ms reads as over 15."""
         stat = Path(f"/proc/{self.pid}/stat").read_text()
         fields = stat[stat.rindex(")") + 2 :].split()  # after the command's name
-        utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of stat(5)
-        return (utime + stime) / os.sysconf("SC_CLK_TCK")
+        return int(fields[11]) + int(fields[12])  # fields 14 and 15 of stat(5)
 
     def reset_peak_memory(self) -> bool:
         """Start `VmHWM` afresh (Linux's clear_refs 5); False where the kernel refuses."""
@@ -71,6 +72,11 @@ class Child:
             except TimeoutError:
                 self.process.kill()
                 await self.process.wait()
+
+
+def cpu_ms(ticks: int) -> float:
+    """Ticks in milliseconds, multiplied before dividing so that whole ones stay whole."""
+    return ticks * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 async def start(

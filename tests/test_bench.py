@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from contextlib import AsyncExitStack
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.processes import cpu_ms
 from bench.replicas import Replicas
 from bench.report import Figure, Row, Target, all_met, markdown, percentile, summarise
 from bench.world import World
@@ -60,6 +62,12 @@ def test_a_target_over_the_limit_is_on_the_median_excess() -> None:
     row = rounds([1000.0, 1100.0, 1000.0], [900.0, 900.0, 800.0], over)  # +100, +200, +200
     assert row.met is False
     assert "NO (+200 req/s)" in row.cells()
+
+
+def test_cpu_at_its_limit_reads_as_the_limit() -> None:
+    """Whole clock ticks stay whole: 15 ms per 1,000 invoices meets "<= 15"."""
+    ticks = 15 * os.sysconf("SC_CLK_TCK") // 100  # 150 ms of CPU for 10,000 invoices
+    assert cpu_ms(ticks) * 1000 / 10_000 == 15.0
 
 
 def test_a_figure_that_could_not_be_measured_is_not_met() -> None:
