@@ -206,12 +206,12 @@ async def start_and_show(
             channel_id=(body.get("channel") or {}).get("id"),
             response_url=body.get("response_url") if in_place else None,
         )
-        started: Started = await patiently(start, respond, title)
+        started: Started = await patiently(start, respond, title, in_place=in_place)
     except OutcomeUnknown as error:
         svc.store.audit(
             "payment.unknown", team_id=team_id, user_id=user_id, subject=target.encode()
         )
-        await respond(replace_original=True, **notice(f":hourglass: {said(error)}"))
+        await respond(replace_original=in_place, **notice(f":hourglass: {said(error)}"))
         return
     except ProviderError as error:
         svc.store.audit(

@@ -47,8 +47,8 @@ async def on_copy_link(
         title,
     )
     methods = options.selectable_methods
-    if len(methods) != 1 or methods[0].issuers:
-        await show_menu(svc, body, respond, target, reuse=True)
+    if len(methods) != 1 or methods[0].issuers:  # a choice to make: the menu, below
+        await show_menu(svc, body, respond, target, reuse=True, fresh=True)
         return
     chosen = values.PayTarget(
         target.provider, target.invoice_ids, methods[0].id, None, options.total

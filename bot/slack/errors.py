@@ -21,14 +21,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.provider import PaymentRejected
 from bot.slack.responses import DirectRespond
-from bot.slack.values import BACK, GET_LINK, PAY, PAY_APPROVED, BadValue, PayTarget
+from bot.slack.values import BACK, COPY_LINK, GET_LINK, PAY, PAY_APPROVED, BadValue, PayTarget
 from bot.text import escape, log_error, say
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[..., Awaitable[None]]
-KEPT = {PAY_APPROVED}
-"""Clicks whose message must stay as it is: an error about them comes as a new message."""
+KEPT = {PAY_APPROVED, COPY_LINK}
+"""Clicks whose message must stay as it is: an error about them comes as a new message.
+A copied link comes under the list, the digest or #billing's failure notice, which stay
+for whoever works through them next."""
 
 
 def said(error: BaseException) -> str:

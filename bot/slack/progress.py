@@ -56,20 +56,27 @@ async def read(call: Awaitable[T], title: str, budget: float | None = None) -> T
         ) from None
 
 
-async def patiently(call: Awaitable[T], respond: AsyncRespond, title: str) -> T:
+async def patiently(
+    call: Awaitable[T], respond: AsyncRespond, title: str, *, in_place: bool = True
+) -> T:
     """A call that may charge: never cut short; past `CHARGE_PATIENCE` the person hears
-    that it is still going, and the message changes again when the provider answers."""
+    that it is still going, and the message changes again when the provider answers.
+    Not `in_place`: the answer comes as a new message, so the note does too."""
     task = asyncio.ensure_future(call)
     try:
         return await asyncio.wait_for(asyncio.shield(task), charge_patience())
     except TimeoutError:
+        then = (
+            "this message changes as soon as it answers"
+            if in_place
+            else "the answer comes below as soon as it is there"
+        )
         try:
             await respond(
-                replace_original=True,
+                replace_original=in_place,
                 **notice(
                     f":hourglass_flowing_sand: {escape(title)} is slow to answer. invoicebot "
-                    "keeps waiting and this message changes as soon as it answers; please do "
-                    "not click again."
+                    f"keeps waiting and {then}; please do not click again."
                 ),
             )
         except Exception as failed:  # the payment goes on even if Slack did not take this

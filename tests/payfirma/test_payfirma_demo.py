@@ -4,6 +4,7 @@ through the local Slack, the bot's pay link, the sandbox's card page and the lan
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -403,6 +404,14 @@ async def test_a_declined_copied_link_leaves_the_list_and_billing_can_copy_a_new
     still = next(m for m in slack.ephemerals("U0PAYER") if m.ts == listing.ts)
     assert still.blocks == before, "the decline is told in #billing, not over the list"
 
+    notice = copy.deepcopy(failed.blocks)
+    sandbox = demo.sandboxes["payfirma"][SANDBOX]
+    sandbox.inject("error", count=50)  # Payfirma down: the error comes below the notice
+    await slack.click("U0PAYER", failed, "copy_link")
+    await slack.wait_until(
+        lambda: any(":warning:" in m.text for m in slack.ephemerals("U0PAYER", BILLING))
+    )
+    sandbox.clear_faults()
     await slack.click("U0PAYER", failed, "copy_link")
     fresh = await slack.wait_until(
         lambda: next(
@@ -410,4 +419,4 @@ async def test_a_declined_copied_link_leaves_the_list_and_billing_can_copy_a_new
         )
     )
     assert url_of(fresh, "open_link") != url_of(link, "open_link")
-    assert slack.messages(BILLING)[0].blocks == failed.blocks  # the notice stays for all
+    assert slack.messages(BILLING)[0].blocks == notice, "the notice stays for everyone"

@@ -3,7 +3,9 @@ plain answer within the click's budget; Get link asks the provider once."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -69,6 +71,25 @@ async def test_a_slow_start_is_never_cut_short_and_the_person_is_told(
     notes = [text_of(body) for body in h.slack.responses[key]]
     assert any("keeps waiting" in note for note in notes), notes
     assert "/pay/" in str(answer)
+
+
+async def test_a_slow_start_whose_answer_comes_below_says_so_below(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A copied link comes as a new message: the note must not take the list's place."""
+    monkeypatch.setattr(progress, "charge_patience", lambda: 0.01)
+    said: list[dict[str, Any]] = []
+
+    async def respond(**fields: Any) -> None:
+        said.append(fields)
+
+    async def slow_start() -> str:
+        await asyncio.sleep(0.1)
+        return "started"
+
+    assert await progress.patiently(slow_start(), respond, "Payfirma", in_place=False) == "started"  # type: ignore[arg-type]
+    (note,) = said
+    assert note["replace_original"] is False and "comes below" in note["text"]
 
 
 async def test_choosing_a_method_reuses_the_offer_just_shown(
