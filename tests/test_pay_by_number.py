@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 from typing import Any
+
+import pytest
 
 from bot.history import story
 from bot.provider import InvoiceNotFound
 from bot.runs import CUSTOMER, Runs
+from bot.slack import finding
 from bot.slack.commands import _pay_invoice
+from bot.slack.finding import Lookup
+from bot.slack.records import _whereabouts
 from bot.snapshots import Snapshot
 from bot.store import Store
 
@@ -64,3 +70,21 @@ def test_history_finds_what_was_recorded_under_the_number_as_typed(database: str
         assert len(told) == 1 and "Customer reminded" in told[0]
     finally:
         store.close()
+
+
+class Hangs(Lookups):
+    async def get_invoice(self, number: str) -> Any:
+        await asyncio.sleep(60)
+
+
+async def test_a_provider_that_never_answers_counts_as_not_answering(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(finding, "LOOKUP_SECONDS", 0.05)
+    said = str(await _pay_invoice(services(Hangs()), "T0TEAM", "INV-7"))
+    assert "Could not look for “INV-7” at Acme" in said
+
+
+def test_history_without_providers_does_not_say_check_the_number() -> None:
+    said = _whereabouts([], Lookup(), "INV-7")
+    assert "no provider is connected" in said and "check the number" not in said

@@ -16,6 +16,10 @@ from bot.slack.services import Services
 
 log = logging.getLogger(__name__)
 
+LOOKUP_SECONDS = 10.0
+"""How long one provider may take to say whether it has a number; past that it counts as
+not answering (a lookup by number may page through a whole account)."""
+
 CASE_LOOKUP_SECONDS = 5.0
 """How long a lookup reads the lists for a number typed in another case; a read still
 going on then finishes for the next list, unawaited."""
@@ -34,7 +38,8 @@ async def look_up(providers: list[Provider], number: str) -> Lookup:
     """Ask every provider at once for `number`, exactly as typed; the first (in the
     providers' order) that has it wins."""
     answers = await asyncio.gather(
-        *(p.get_invoice(number) for p in providers), return_exceptions=True
+        *(asyncio.wait_for(p.get_invoice(number), LOOKUP_SECONDS) for p in providers),
+        return_exceptions=True,
     )
     lookup = Lookup()
     for provider, answer in zip(providers, answers, strict=True):
@@ -43,7 +48,13 @@ async def look_up(providers: list[Provider], number: str) -> Lookup:
             continue
         if not isinstance(answer, InvoiceNotFound):
             lookup.silent.append(provider.title)
-        if not isinstance(answer, InvoiceNotFound | ProviderError):
+        if isinstance(answer, TimeoutError):
+            log.warning(
+                "provider %s did not say within %g s whether it has an invoice",
+                provider.name,
+                LOOKUP_SECONDS,
+            )
+        elif not isinstance(answer, InvoiceNotFound | ProviderError):
             log.error("provider %s failed to look up an invoice", provider.name, exc_info=answer)
     return lookup
 

@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import refusal
 from bot.history import story
+from bot.provider import Provider
 from bot.records import Range, export, people
 from bot.slack import values
 from bot.slack.blocks.kit import (
@@ -35,7 +36,7 @@ from bot.slack.blocks.kit import (
 from bot.slack.blocks.listing import notice
 from bot.slack.connect import result_view
 from bot.slack.errors import shielded
-from bot.slack.finding import look_up, printed_number
+from bot.slack.finding import Lookup, look_up, printed_number
 from bot.slack.services import Services
 from bot.slack.subcommands import DATE_HELP, Export
 
@@ -192,15 +193,20 @@ async def on_history(
     titles = {name: cls.title for name, cls in svc.connections.registry.items()}
     number = svc.store.printed_number(team_id, number)
     events = story(svc.store, team_id, number, titles)
+    absent = None
+    if not events:  # a number typed another way (an id, another case), or no story yet
+        providers = svc.connections.connected(team_id)
+        lookup = await _find(svc, providers, number)
+        if lookup.found is not None and lookup.found[1].number != number:
+            number = lookup.found[1].number
+            events = story(svc.store, team_id, number, titles)
+        absent = None if events else _whereabouts(providers, lookup, number)
     lines = [f"{moment(e.at)} · {e.text}" for e in events]  # each reader's own zone
-    absent = None if lines else await _whereabouts(svc, team_id, number)
     await respond(**story_message(escape(number), lines, absent))
 
 
-async def _whereabouts(svc: Services, team_id: str, number: str) -> str:
-    """An invoice with no story: whether a connected provider has it at all, so a
-    mistyped number is not taken for an invoice nobody has touched."""
-    providers = svc.connections.connected(team_id)
+async def _find(svc: Services, providers: list[Provider], number: str) -> Lookup:
+    """The invoice as typed, else the one number differing only in case."""
     lookup = await look_up(providers, number)
     if (
         lookup.found is None
@@ -208,19 +214,33 @@ async def _whereabouts(svc: Services, team_id: str, number: str) -> str:
         and (printed := await printed_number(svc, providers, number))
     ):
         lookup = await look_up(providers, printed)
+    return lookup
+
+
+def _whereabouts(providers: list[Provider], lookup: Lookup, number: str) -> str:
+    """An invoice with no story: whether a connected provider has it at all, so a
+    mistyped number is not taken for an invoice nobody has touched."""
     shown = escape(number)
     if lookup.found is not None:
         provider, invoice = lookup.found
+        title = escape(provider.title)
         if invoice.is_credit:
-            what = f"a credit note of −{invoice.credit_value.format()}"
-        elif invoice.payable:
+            return (
+                f"{title} has credit note {shown} (−{invoice.credit_value.format()}, "
+                f"{invoice.status.value}). invoicebot keeps no story of a credit note: it is "
+                "taken off the payment of an invoice, and `/invoices export` lists it as a "
+                "row of that payment."
+            )
+        if invoice.payable:
             due = f", due {day(invoice.due)}" if invoice.due else ""
             what = f"{invoice.status.value}, {invoice.amount_due.format()} to pay{due}"
         else:
             what = invoice.status.value
+        return f"{title} has invoice {shown} ({what}), and {UNTOUCHED}."
+    if not providers:
         return (
-            f"{escape(provider.title)} has invoice {escape(invoice.number)} ({what}), and "
-            f"{UNTOUCHED}."
+            f"invoicebot has no record of invoice {shown}, and no provider is connected "
+            "to look it up."
         )
     if lookup.silent:
         return (
@@ -228,7 +248,7 @@ async def _whereabouts(svc: Services, team_id: str, number: str) -> str:
             f"{escape(', '.join(lookup.silent))} has it could not be checked: not answering "
             "right now."
         )
-    names = ", ".join(p.title for p in providers) or "no connected provider"
+    names = ", ".join(p.title for p in providers)
     return (
         f"No invoice numbered “{shown}” at {escape(names)}, and invoicebot has no record "
         "of it: check the number."

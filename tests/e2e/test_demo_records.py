@@ -105,6 +105,14 @@ async def test_history_tells_an_invoices_story(
     assert "<!date^" in told, "times in each reader's own zone, as Slack shows them"
     await pat.types("history inv-24-0087")  # as people type it
     assert "Settled" in str((await pat.sees("The story of invoice INV-24-0087")).blocks)
+    shown = len(slack.ephemerals("U0PAYER"))
+    await pat.types("history 410002")  # its id at i3D.net: the same story
+    by_id = await slack.wait_until(
+        lambda: len(slack.ephemerals("U0PAYER")) > shown and slack.ephemerals("U0PAYER")[-1]
+    )
+    assert "The story of invoice INV-24-0087" in by_id.text and "Settled" in str(by_id.blocks)
+    await pat.types("history CRN-24-0003")
+    await pat.sees("has credit note CRN-24-0003")
     await pat.types("history NOPE-1")
     await pat.sees("No invoice numbered “NOPE-1” at")
 
