@@ -42,6 +42,11 @@ def _aware(moment: datetime) -> datetime:
 
 
 def attempts(store: Store, subject: Subject) -> list[Event]:
+    ended = {  # when each attempt that ended moved to its end, as the audit saw it
+        entry.subject: datetime.fromisoformat(entry.at)
+        for entry in store.moves_of([p.id for p in subject.payments])
+        if entry.action in ("payment.failed", "payment.cancelled")
+    }
     events = []
     for p in subject.payments:
         others = [n for n in p.invoice_numbers if n != subject.number]
@@ -57,7 +62,8 @@ def attempts(store: Store, subject: Subject) -> list[Event]:
         if p.opened_at:
             events.append(Event(_aware(p.opened_at), "The payment page was opened"))
         if p.state in (PaymentState.FAILED, PaymentState.CANCELLED) and p.last_error:
-            events.append(Event(_aware(p.created_at), f"The attempt ended: {escape(p.last_error)}"))
+            at = ended.get(p.id) or max(_aware(p.created_at), _aware(p.opened_at or p.created_at))
+            events.append(Event(_aware(at), f"The attempt ended: {escape(p.last_error)}"))
     return events
 
 

@@ -754,6 +754,19 @@ class Store:
         )
         return [_audit_entry(row) for row in rows]
 
+    def moves_of(self, payment_ids: list[str]) -> list[AuditEntry]:
+        """The audited state changes of these payments, oldest first. Their rows name no
+        team: a payment's id is unique across teams."""
+        self.flush_audit()
+        if not payment_ids:
+            return []
+        rows = self._rows(
+            f"SELECT * FROM audit WHERE subject IN ({_marks(payment_ids)}) "  # noqa: S608
+            "AND team_id IS NULL AND action LIKE 'payment.%' ORDER BY id",
+            payment_ids,
+        )
+        return [_audit_entry(row) for row in rows]
+
     def payments_for_invoices(
         self, team_id: str, provider: str, invoice_ids: list[str]
     ) -> list[Payment]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from bot import hookimpl
 from bot.credentials import CredentialBox, generate_key
+from bot.history import story
 from bot.models import Money, Payment, PaymentState
 from bot.payments import LIVE, TRANSITIONS, Payments, TokenProblem, can_move
 from bot.plugins import make_plugin_manager
@@ -129,3 +131,18 @@ def test_tokens_are_unguessable_and_only_their_hash_is_stored(payments: Payments
     assert all(len(token) >= 40 for token in tokens)
     stored = {row[0] for row in payments.store.db.execute("SELECT token_hash FROM payments")}
     assert not tokens & stored
+
+
+def test_the_story_tells_an_attempt_ended_after_its_page_was_opened(payments: Payments) -> None:
+    """The end is dated by its move, not by when the link was made."""
+    payment = put_in(payments, S.LINK_ISSUED)
+    earlier = (datetime.now(UTC) - timedelta(minutes=10)).isoformat(timespec="seconds")
+    payments.store.db.execute(
+        "UPDATE payments SET created_at = ? WHERE id = ?", [earlier, payment.id]
+    )
+    opened = (datetime.now(UTC) - timedelta(minutes=5)).isoformat(timespec="seconds")
+    payments.force(payment.id, {S.LINK_ISSUED}, S.OPENED, opened_at=opened)
+    payments.move(payment.id, S.FAILED, last_error="Card declined.")
+    told = [event.text for event in story(payments.store, "T1", "INV-1001", {})]
+    assert told[0].startswith("Payment started by <@U1>")
+    assert told[1:] == ["The payment page was opened", "The attempt ended: Card declined."]
