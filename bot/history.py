@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.approvals_record import approval_story
-from bot.models import Payment, PaymentState
+from bot.models import Emailed, Payment, PaymentState
 from bot.runs import DUE, Runs
 from bot.store import Store
 from bot.text import escape
@@ -51,11 +51,16 @@ def attempts(store: Store, subject: Subject) -> list[Event]:
     for p in subject.payments:
         others = [n for n in p.invoice_numbers if n != subject.number]
         together = f" together with {escape(', '.join(others))}" if others else ""
-        who = "sent to the customer" if p.direction == "receivable" else "started"
+        if p.direction != "receivable":
+            what = "Payment started"
+        elif isinstance(p.start, Emailed):
+            what = "Invoice e-mailed to the customer"
+        else:
+            what = "Payment link sent to the customer"
         events.append(
             Event(
                 _aware(p.created_at),
-                f"Payment {who} by <@{p.user_id}>: {p.amount.format()} by "
+                f"{what} by <@{p.user_id}>: {p.amount.format()} by "
                 f"{escape(p.method_name)}{together} (now {p.state.value.replace('_', ' ')})",
             )
         )

@@ -7,7 +7,8 @@ from typing import Any
 
 from bot.models import InvoiceAmount, Money, Payment, PaymentState
 from bot.notifier import SlackNotifier
-from bot.slack.blocks.paying import confirmation, settled
+from bot.slack.blocks.paying import confirmation, link_lifetime, settled
+from bot.slack.customers import customer_link
 from tests.scenario.harness import text_of
 
 
@@ -149,3 +150,13 @@ def test_a_failed_customer_payment_offers_a_new_link_by_the_same_words_as_billin
     assert buttons == ["Copy a new payment link"]
     payable = settled(paid(state=PaymentState.FAILED, paid_at=None, last_error="Declined."))
     assert "Try again" in str(payable["blocks"])
+
+
+def test_a_customer_link_shown_to_a_colleague_says_whose_it_is_and_until_when() -> None:
+    link = paid(direction="receivable", state=PaymentState.LINK_ISSUED, paid_at=None)
+    week = 7 * 86400.0
+    mine = text_of(customer_link(link, "https://bot/pay/t", week - 3, "Dana", "U0PAT"))
+    assert "The link works until <!date^" in mine and "copied this link first" not in mine
+    theirs = text_of(customer_link(link, "https://bot/pay/t", week - 3, "Dana", "U0ALEX"))
+    assert "<@U0PAT> copied this link first: the customer may have it." in theirs
+    assert link_lifetime(30 * 60) == "The link works for 30 minutes."

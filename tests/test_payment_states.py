@@ -145,4 +145,7 @@ def test_the_story_tells_an_attempt_ended_after_its_page_was_opened(payments: Pa
     payments.move(payment.id, S.FAILED, last_error="Card declined.")
     told = [event.text for event in story(payments.store, "T1", "INV-1001", {})]
     assert told[0].startswith("Payment started by <@U1>")
+    payments.store.db.execute("UPDATE payments SET direction = 'receivable'")
+    told = [event.text for event in story(payments.store, "T1", "INV-1001", {})]
+    assert told[0].startswith("Payment link sent to the customer by <@U1>")
     assert told[1:] == ["The payment page was opened", "The attempt ended: Card declined."]

@@ -19,7 +19,7 @@ from bot.slack import values
 from bot.slack.actions import TAMPERED, refuse_unless_payer, show_menu, start_and_show
 from bot.slack.blocks.kit import Ids, actions, button, context, day, escape, md, plain, section
 from bot.slack.blocks.listing import notice
-from bot.slack.blocks.paying import duration
+from bot.slack.blocks.paying import link_lifetime
 from bot.slack.connect import result_view, submitted_values
 from bot.slack.errors import said, shielded
 from bot.slack.progress import read, title_of
@@ -54,17 +54,24 @@ async def on_copy_link(
         target.provider, target.invoice_ids, methods[0].id, None, options.total
     )
     customer = options.invoices[0].payer if len(options.invoices) == 1 else None
+    clicker = body["user"]["id"]
 
     def message(payment: Payment, pay_url: str, provider: Provider, lifetime: float) -> Any:
-        return customer_link(payment, pay_url, lifetime, customer)
+        return customer_link(payment, pay_url, lifetime, customer, clicker)
 
     await start_and_show(svc, body, respond, chosen, announced=True, link_message=message)
 
 
 def customer_link(
-    payment: Payment, pay_url: str, lifetime: float, customer: str | None
+    payment: Payment,
+    pay_url: str,
+    lifetime: float,
+    customer: str | None,
+    clicker: str | None = None,
 ) -> dict[str, Any]:
-    """A new message under the list: whose link it is, for what, and the link."""
+    """A new message under the list: whose link it is, for what, and the link. An
+    invoice has one live link: someone else's is shown again, and says so, so that the
+    customer is not sent it twice."""
     ids = Ids()
     numbers = escape(", ".join(payment.invoice_numbers))
     who = f" *{escape(customer)}*" if customer else ""
@@ -73,6 +80,11 @@ def customer_link(
         f"{numbers}. Send them this link:\n{pay_url}"
     )
     whose = f" for {escape(customer)}" if customer else ""
+    first = (
+        f" <@{payment.user_id}> copied this link first: the customer may have it."
+        if clicker and payment.user_id != clicker
+        else ""
+    )
     return {
         "text": f"Payment link for invoice {numbers}{whose}: {pay_url}",
         "blocks": [
@@ -83,8 +95,8 @@ def customer_link(
             ),
             context(
                 ids,
-                f"The link works for {duration(lifetime)}. "
-                "The billing channel hears as soon as the customer pays.",
+                f"{link_lifetime(lifetime)} The billing channel hears as soon as the customer "
+                f"pays.{first}",
             ),
         ],
     }

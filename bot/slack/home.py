@@ -17,7 +17,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import WHO_MAY_PAY
 from bot.invoices import Listing, Page, Side, SortKey, Window, gather_pages
-from bot.models import Invoice, InvoiceQuery, InvoiceStatus, Payment, PaymentState, today_utc
+from bot.models import (
+    Emailed,
+    Invoice,
+    InvoiceQuery,
+    InvoiceStatus,
+    Payment,
+    PaymentState,
+    today_utc,
+)
 from bot.provider import Direction, Provider
 from bot.selection import Totals
 from bot.slack import values
@@ -148,9 +156,8 @@ def _settlements(ids: Ids, ledger: Ledger, user_id: str, titles: dict[str, str])
     for settled_at, payment in ledger.settled:
         line = _settlement_line(settled_at, payment, titles)
         if payment.direction == Direction.RECEIVABLE.value:
-            customers.append(
-                f"{line} · paid by the customer (invoice sent by <@{payment.user_id}>)"
-            )
+            sent = "invoice e-mailed" if isinstance(payment.start, Emailed) else "link sent"
+            customers.append(f"{line} · paid by the customer ({sent} by <@{payment.user_id}>)")
         elif payment.user_id == user_id:
             mine.append(f"{line} · paid by you")
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.models import Money, Payment, PaymentMethod, PaymentOptions, PaymentState
@@ -29,6 +30,14 @@ def duration(seconds: float) -> str:
     if days >= 1:
         return f"{days} day{'s' if days != 1 else ''}"
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def link_lifetime(seconds: float) -> str:
+    """ "The link works for 30 minutes" or, for a link that lasts days, until when: a link
+    shown again a moment later would otherwise read "6 days" after "7 days"."""
+    if seconds < 86400:
+        return f"The link works for {duration(seconds)}."
+    return f"The link works until {moment(datetime.now(UTC) + timedelta(seconds=seconds))}."
 
 
 def _numbers(numbers: tuple[str, ...] | list[str]) -> str:
@@ -204,8 +213,8 @@ def payment_link(
             ),
             context(
                 ids,
-                f"The link works for {duration(lifetime)}. "
-                "The billing channel hears as soon as the payment lands.",
+                f"{link_lifetime(lifetime)} The billing channel hears as soon as the payment "
+                "lands.",
             ),
         ],
     }
