@@ -14,6 +14,7 @@ from bot import hookimpl
 from bot.hookspecs import Outbox
 from bot.models import Payment, PaymentState
 from bot.outbox import RESPONSE_URL, SETTLEMENT_EVENT
+from bot.provider import Direction
 from bot.slack.blocks.paying import confirmation, failure_notice, settled
 
 log = logging.getLogger(__name__)
@@ -93,16 +94,23 @@ class SlackNotifier:
                 key=f"ended:{payment.id}",
                 team_id=payment.team_id,
             )
-        if payment.direction in self.failures_for and payment.state in (
-            PaymentState.FAILED,
-            PaymentState.CANCELLED,
-        ):
-            title = self.provider_titles.get(payment.provider, payment.provider)
-            channel = self._channel(payment.team_id)
-            if channel is not None:
-                outbox.enqueue(
-                    "chat.postMessage",
-                    {"channel": channel, **failure_notice(payment, title)},
-                    key=f"failure:{payment.id}",
-                    team_id=payment.team_id,
-                )
+        if payment.state not in (PaymentState.FAILED, PaymentState.CANCELLED):
+            return
+        title = self.provider_titles.get(payment.provider, payment.provider)
+        channel = self._channel(payment.team_id) if payment.direction in self.failures_for else None
+        if channel is not None:
+            outbox.enqueue(
+                "chat.postMessage",
+                {"channel": channel, **failure_notice(payment, title)},
+                key=f"failure:{payment.id}",
+                team_id=payment.team_id,
+            )
+        elif not payment.response_url and payment.direction == Direction.RECEIVABLE.value:
+            # A copied link's message cannot be changed, and #billing will not hear: the
+            # person who sent the customer the link does, in their messages with the app.
+            outbox.enqueue(
+                "chat.postMessage",
+                {"channel": payment.user_id, **failure_notice(payment, title)},
+                key=f"failure:{payment.id}",
+                team_id=payment.team_id,
+            )

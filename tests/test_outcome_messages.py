@@ -127,6 +127,21 @@ def test_each_workspace_hears_in_its_own_channel_and_none_before_choosing() -> N
     assert [item for item in quiet.items if item[0] == "chat.postMessage"] == []
 
 
+def test_a_copied_links_failure_reaches_its_sender_when_billing_will_not_hear() -> None:
+    """A copied link's message cannot be changed (it has no response URL)."""
+    copied = failed("receivable").model_copy(update={"response_url": None})
+    for choice, channel in (("none", "C0BILLING"), ("payables", "C0BILLING"), ("both", None)):
+        notifier = SlackNotifier(lambda _, c=channel: c, {}, notify_failures=choice)
+        outbox = Outbox()
+        notifier.payment_ended(payment=copied, outbox=outbox)
+        ((method, args, _),) = outbox.items
+        assert (method, args["channel"]) == ("chat.postMessage", "U0PAT"), choice
+        assert "Copy a new payment link" in str(args["blocks"])
+    outbox = Outbox()
+    SlackNotifier("C0BILLING", {}).payment_ended(payment=copied, outbox=outbox)
+    assert [args["channel"] for _, args, _ in outbox.items] == ["C0BILLING"], "told once"
+
+
 def test_the_default_tells_billing_of_customers_failures_only() -> None:
     from bot.settings import Settings
 
