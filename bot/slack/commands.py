@@ -18,6 +18,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import ADMIN_REFUSAL, BILLING_REFUSAL, CREATE_REFUSAL, PAY_REFUSAL
+from bot.models import InvoiceStatus
 from bot.provider import ProviderError
 from bot.slack import people
 from bot.slack.approvals_gate import apply_gate
@@ -71,11 +72,18 @@ async def _pay_invoice(
     if lookup.found:
         provider, result = lookup.found
         if result.is_credit:
+            if result.status is InvoiceStatus.OPEN:
+                use = (
+                    "It is taken off when you pay the invoice it belongs to (or other "
+                    f"invoices at {escape(provider.title)})."
+                )
+            elif result.status is InvoiceStatus.PAID:
+                use = "It has been used: taken off an earlier payment."
+            else:
+                use = f"{escape(provider.title)} lists it as {result.status.value}."
             return notice(
                 f"{escape(result.number)} is a credit note from {escape(provider.title)} "
-                f"(−{result.credit_value.format()}), not a bill: there is nothing to pay. "
-                "It is taken off when you pay the invoice it belongs to (or other invoices "
-                f"at {escape(provider.title)})."
+                f"(−{result.credit_value.format()}), not a bill: there is nothing to pay. {use}"
             )
         if not result.payable:
             return notice(

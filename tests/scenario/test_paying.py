@@ -73,6 +73,10 @@ async def test_a_payment_from_slash_command_to_billing_confirmation(harness: Har
     assert "€121.00 − credit CRN-24-0003 €24.20 = €96.80" in said
     assert "*Reference*" in said and "*Date*" in said
     assert said.count("U0PAYER") == 1, "who paid is said once"
+
+    _, screen, _ = await h.command("pay CRN-24-0003")  # the credit note, now used
+    said = text_of((await h.screen_after(screen)).message)
+    assert "It has been used" in said and "taken off when you pay" not in said
     settled = await h.next_response(key, 2)
     assert settled["replace_original"] is True
     assert "is paid" in text_of(settled)
