@@ -137,6 +137,7 @@ def test_a_copied_links_failure_reaches_its_sender_when_billing_will_not_hear() 
         ((method, args, _),) = outbox.items
         assert (method, args["channel"]) == ("chat.postMessage", "U0PAT"), choice
         assert "Copy a new payment link" in str(args["blocks"])
+        assert "'Link sent by <@U0PAT>'" in str(args["blocks"])
     outbox = Outbox()
     SlackNotifier("C0BILLING", {}).payment_ended(payment=copied, outbox=outbox)
     assert [args["channel"] for _, args, _ in outbox.items] == ["C0BILLING"], "told once"

@@ -415,8 +415,9 @@ def failure_notice(payment: Payment, provider_title: str) -> dict[str, Any]:
     else:
         text = f":x: Payment failed: {what}: {_reason(payment) or 'no reason given'}."
     if payment.direction == Direction.RECEIVABLE.value:
-        who = escape(payment.payer_name) if payment.payer_name else "the customer"
-        detail = f"Paying: {who} · link sent by <@{payment.user_id}>"
+        detail = f"Link sent by <@{payment.user_id}>"
+        if payment.payer_name:
+            detail = f"Customer: {escape(payment.payer_name)} · link sent by <@{payment.user_id}>"
         # The link the customer holds is spent: whoever reads this can send a fresh one.
         target = values.PayTarget(payment.provider, tuple(payment.invoice_ids)).encode()
         fresh = button("Copy a new payment link", values.COPY_LINK, target)
