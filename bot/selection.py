@@ -84,10 +84,18 @@ class Totals:
     """Open credit notes in this direction, per currency: taken off when paying."""
 
     def format(self) -> str:
-        text = " + ".join(money.format() for money in self.amounts.values())
-        if self.credits:
-            less = " + ".join(money.format() for money in self.credits.values())
-            text += f" (less {less} in credit notes)"
+        """ "€7,986.00 (less €24.20 in credit notes) + $1,633.54": each credit beside the
+        amount it is taken off, so that no reader takes it off another currency."""
+        parts = []
+        for currency, money in self.amounts.items():
+            credit = self.credits.get(currency)
+            less = f" (less {credit.format()} in credit notes)" if credit else ""
+            parts.append(f"{money.format()}{less}")
+        text = " + ".join(parts)
+        apart = [money for currency, money in self.credits.items() if currency not in self.amounts]
+        if apart:  # nothing owed in their currency to take them off
+            credits = f"{' + '.join(money.format() for money in apart)} in credit notes"
+            text = f"{text} (and {credits})" if text else credits
         return text
 
 

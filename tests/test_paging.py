@@ -382,3 +382,11 @@ def test_the_summary_counts_credit_notes_apart_from_bills() -> None:
     assert summary(3, 2) == "1 invoice and 2 credit notes"
     assert summary(1, 1) == "1 credit note"
     assert summary(0, 0) == "0 invoices"
+
+
+def test_each_credit_is_said_beside_the_amount_it_is_taken_off() -> None:
+    euro, dollar = Money.of("7986.00", "EUR"), Money.of("1633.54", "USD")
+    both = Totals({"EUR": euro, "USD": dollar}, credits={"EUR": Money.of("24.20", "EUR")})
+    assert both.format() == "€7,986.00 (less €24.20 in credit notes) + $1,633.54"
+    alone = Totals({"EUR": euro}, credits={"USD": Money.of("5.00", "USD")})
+    assert alone.format() == "€7,986.00 (and $5.00 in credit notes)"
