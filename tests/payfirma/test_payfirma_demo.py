@@ -21,7 +21,7 @@ from bot.slack.new_invoice import SETTLED_POLL
 from bot.web import STORE
 from plugins.payfirma.sandbox import SANDBOX
 from plugins.payfirma.sandbox.state import Email
-from slack_emulator import EMULATOR, payloads
+from slack_emulator import EMULATOR, Message, payloads
 from slack_emulator.client import Emulator
 from slack_emulator.modals import OpenView
 from tests.e2e.conftest import BILLING, Person, button_value, url_of
@@ -357,15 +357,20 @@ async def test_the_email_dialog_shows_what_is_sent_to_whom(
     )
 
 
+async def copy_link(pat: Person, customer: str, invoice_id: str) -> tuple[Message, Message]:
+    """`/invoices payfirma`, then Copy payment link on `invoice_id`: (the list, the link)."""
+    await pat.types("payfirma")
+    listing = await pat.sees(customer)
+    await pat.clicks(listing, "copy_link", value=button_value(listing, "copy_link", invoice_id))
+    return listing, await pat.sees("Payment link for the customer")
+
+
 async def test_a_copied_link_names_the_customer_and_leaves_the_list(
     person: Callable[[str], Person], demo: Demo
 ) -> None:
     pat = person("U0PAYER")
-    await pat.types("payfirma")
-    listing = await pat.sees("Sam Okafor")
+    listing, link = await copy_link(pat, "Sam Okafor", "212949")
     before = listing.blocks
-    await pat.clicks(listing, "copy_link", value=button_value(listing, "copy_link", "212949"))
-    link = await pat.sees("Payment link for the customer")
     said = str(link.blocks)
     assert "Sam Okafor" in said and "212949" in said and "$321.43" in said
     assert link.ts != listing.ts
@@ -388,12 +393,8 @@ async def test_a_copied_link_names_the_customer_and_leaves_the_list(
 async def test_a_declined_copied_link_leaves_the_list_and_billing_can_copy_a_new_one(
     person: Callable[[str], Person], demo: Demo
 ) -> None:
-    pat = person("U0PAYER")
-    await pat.types("payfirma")
-    listing = await pat.sees("Dana Whitfield")
+    listing, link = await copy_link(person("U0PAYER"), "Dana Whitfield", "212947")
     before = listing.blocks
-    await pat.clicks(listing, "copy_link", value=button_value(listing, "copy_link", "212947"))
-    link = await pat.sees("Payment link for the customer")
     landed, page = await pay_by_card(url_of(link, "open_link"))  # even dollars: declined
     assert "result=failure" in landed and "Payment failed" in page
 
