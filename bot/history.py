@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.approvals_record import approval_story
-from bot.models import Emailed, Payment, PaymentState
+from bot.models import Emailed, Money, Payment, PaymentState
 from bot.runs import DUE, Runs
 from bot.store import Store
 from bot.text import escape
@@ -72,6 +72,15 @@ def attempts(store: Store, subject: Subject) -> list[Event]:
     return events
 
 
+def _credits(p: Payment) -> str:
+    """ " (€121.00 − credit CRN-24-0003 €24.20)": what the credit notes took off."""  # noqa: RUF002
+    if not p.credits:
+        return ""
+    gross = Money.total([line.amount for line in p.lines], p.amount.currency) if p.lines else None
+    taken = " ".join(f"− credit {escape(c.number)} {c.amount.format()}" for c in p.credits)
+    return f" ({gross.format()} {taken})" if gross else f" ({taken})"
+
+
 def settlement(store: Store, subject: Subject) -> list[Event]:
     events = []
     for p in subject.payments:
@@ -80,8 +89,24 @@ def settlement(store: Store, subject: Subject) -> list[Event]:
             events.append(
                 Event(
                     _aware(p.paid_at),
-                    f":white_check_mark: Settled: {p.amount.format()} by "
+                    f":white_check_mark: Settled: {p.amount.format()}{_credits(p)} by "
                     f"{escape(p.method_name)}{reference}",
+                )
+            )
+    return events
+
+
+def credit_used(store: Store, subject: Subject) -> list[Event]:
+    """A credit note's story: the payments that took it off."""
+    events = []
+    for p in store.payments_crediting(subject.team_id, subject.number):
+        if p.settlement_id and p.paid_at:
+            credit = next(c for c in p.credits if c.number.lower() == subject.number.lower())
+            events.append(
+                Event(
+                    _aware(p.paid_at),
+                    f"Taken off the payment of {escape(', '.join(p.invoice_numbers))} by "
+                    f"<@{p.user_id}>: −{credit.amount.format()}",
                 )
             )
     return events
@@ -126,7 +151,14 @@ def requests(store: Store, subject: Subject) -> list[Event]:
     return events
 
 
-STORY_SOURCES: list[StorySource] = [requests, approval_story, attempts, settlement, reminders]
+STORY_SOURCES: list[StorySource] = [
+    requests,
+    approval_story,
+    attempts,
+    settlement,
+    credit_used,
+    reminders,
+]
 
 
 def story(store: Store, team_id: str, number: str, titles: dict[str, str]) -> list[Event]:

@@ -725,6 +725,19 @@ class Store:
         )
         return [self._payment(row) for row in rows]
 
+    def payments_crediting(self, team_id: str, number: str) -> list[Payment]:
+        """Payments that took the credit note printed `number` (in any case) off their
+        total, oldest first. Few payments carry credits, so they are matched here rather
+        than in each database's JSON dialect."""
+        rows = self._rows(
+            "SELECT * FROM payments WHERE team_id = ? AND credits IS NOT NULL "
+            "AND credits != '[]' ORDER BY created_ts",
+            [team_id],
+        )
+        wanted = number.lower()
+        payments = [self._payment(row) for row in rows]
+        return [p for p in payments if any(c.number.lower() == wanted for c in p.credits)]
+
     def printed_number(self, team_id: str, number: str) -> str:
         """`number` as the team's payments print it, for a person who typed `inv-7` for
         `INV-7`: the number itself where it matches exactly or matches nothing."""

@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 
 from bot.history import story
+from bot.models import InvoiceAmount, Money, Payment
+from bot.payments import Payments
+from bot.plugins import make_plugin_manager
 from bot.provider import InvoiceNotFound
 from bot.runs import CUSTOMER, Runs
 from bot.slack import finding
@@ -88,3 +91,22 @@ async def test_a_provider_that_never_answers_counts_as_not_answering(
 def test_history_without_providers_does_not_say_check_the_number() -> None:
     said = _whereabouts([], Lookup(), "INV-7")
     assert "no provider is connected" in said and "check the number" not in said
+
+
+def test_the_payments_that_took_a_credit_note_off_are_found_in_any_case(database: str) -> None:
+    store = Store(database)
+    try:
+        payments = Payments(store, make_plugin_manager(entry_point_plugins=False))
+        euro = Money.of("96.80", "EUR")
+        took, _ = payments.record(
+            Payment(
+                team_id="T0TEAM", provider="i3d", invoice_ids=("1",), invoice_numbers=("INV-1",),
+                amount=euro, method_id="10", method_name="iDEAL", user_id="U0PAYER",
+                credits=(InvoiceAmount(number="CRN-3", amount=Money.of("24.20", "EUR")),),
+            )
+        )  # fmt: skip
+        payments.record(took.model_copy(update={"id": "", "credits": ()}))
+        assert [p.id for p in store.payments_crediting("T0TEAM", "crn-3")] == [took.id]
+        assert store.payments_crediting("T0OTHER", "CRN-3") == []
+    finally:
+        store.close()

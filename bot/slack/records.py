@@ -227,9 +227,8 @@ def _whereabouts(providers: list[Provider], lookup: Lookup, number: str) -> str:
         if invoice.is_credit:
             return (
                 f"{title} has credit note {shown} (−{invoice.credit_value.format()}, "
-                f"{invoice.status.value}). invoicebot keeps no story of a credit note: it is "
-                "taken off the payment of an invoice, and `/invoices export` lists it as a "
-                "row of that payment."
+                f"{invoice.status.value}). No payment through invoicebot has taken it off; "
+                "one that does shows here."
             )
         if invoice.payable:
             due = f", due {day(invoice.due)}" if invoice.due else ""

@@ -111,8 +111,8 @@ async def test_history_tells_an_invoices_story(
         lambda: len(slack.ephemerals("U0PAYER")) > shown and slack.ephemerals("U0PAYER")[-1]
     )
     assert "The story of invoice INV-24-0087" in by_id.text and "Settled" in str(by_id.blocks)
-    await pat.types("history CRN-24-0003")
-    await pat.sees("has credit note CRN-24-0003")
+    await pat.types("history CRN-24-0003")  # the credit note that payment took off
+    await pat.sees("Taken off the payment of INV-24-0087 by <@U0PAYER>: −€24.20")
     await pat.types("history NOPE-1")
     await pat.sees("No invoice numbered “NOPE-1” at")
 
