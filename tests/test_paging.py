@@ -382,6 +382,10 @@ def test_the_summary_counts_credit_notes_apart_from_bills() -> None:
     assert summary(3, 2) == "1 invoice and 2 credit notes"
     assert summary(1, 1) == "1 credit note"
     assert summary(0, 0) == "0 invoices"
+    none = Totals({})
+    paid_only = summary_of(Page([], [], 5, 0, none, none), ["Ledger"], 0)
+    assert paid_only == "5 invoices · none of them open · from Ledger"  # e.g. `/invoices paid`
+    assert "· nothing open ·" in summary_of(Page([], [], 0, 0, none, none), ["Ledger"], 0)
 
 
 def test_each_credit_is_said_beside_the_amount_it_is_taken_off() -> None:

@@ -123,7 +123,7 @@ def summary_of(page: Page, answered: list[str], failed: int) -> str:
             late = f" ({totals.overdue} overdue)" if totals.overdue else ""
             parts.append(f"{label} {totals.format()}{late}")
     if not page.to_pay.count and not page.to_collect.count and not failed:
-        parts.append("nothing open")
+        parts.append("none of them open" if page.total else "nothing open")
     source = f"from {', '.join(answered)}" if answered else "no provider answered"
     if failed and answered:
         others = "1 other provider" if failed == 1 else f"{failed} other providers"
