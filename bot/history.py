@@ -100,8 +100,8 @@ def credit_used(store: Store, subject: Subject) -> list[Event]:
     """A credit note's story: the payments that took it off."""
     events = []
     for p in store.payments_crediting(subject.team_id, subject.number):
-        if p.settlement_id and p.paid_at:
-            credit = next(c for c in p.credits if c.number.lower() == subject.number.lower())
+        credit = next((c for c in p.credits if c.number.lower() == subject.number.lower()), None)
+        if credit is not None and p.settlement_id and p.paid_at:
             events.append(
                 Event(
                     _aware(p.paid_at),

@@ -105,9 +105,11 @@ class SlackNotifier:
                 key=f"failure:{payment.id}",
                 team_id=payment.team_id,
             )
-        elif not payment.response_url and payment.direction == Direction.RECEIVABLE.value:
-            # A copied link's message cannot be changed, and #billing will not hear: the
-            # person who sent the customer the link does, in their messages with the app.
+        elif payment.direction == Direction.RECEIVABLE.value:
+            # #billing will not hear, and the message the link came in cannot tell it
+            # either (a copied link's is a new message; a response URL lasts 30 minutes,
+            # a customer's link days): whoever sent the customer the link or invoice
+            # hears, in their messages with the app.
             outbox.enqueue(
                 "chat.postMessage",
                 {"channel": payment.user_id, **failure_notice(payment, title)},

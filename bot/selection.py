@@ -95,7 +95,7 @@ class Totals:
         apart = [money for currency, money in self.credits.items() if currency not in self.amounts]
         if apart:  # nothing owed in their currency to take them off
             credits = f"{' + '.join(money.format() for money in apart)} in credit notes"
-            text = f"{text} (and {credits})" if text else credits
+            text = f"{text} (and {credits})" if text else f"nothing ({credits})"
         return text
 
 

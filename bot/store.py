@@ -735,8 +735,13 @@ class Store:
             [team_id],
         )
         wanted = number.lower()
-        payments = [self._payment(row) for row in rows]
-        return [p for p in payments if any(c.number.lower() == wanted for c in p.credits)]
+        # A cheap look at the JSON text first (it escapes all but ASCII, so only then).
+        maybe = [
+            self._payment(row)
+            for row in rows
+            if not wanted.isascii() or wanted in row["credits"].lower()
+        ]
+        return [p for p in maybe if any(c.number.lower() == wanted for c in p.credits)]
 
     def printed_number(self, team_id: str, number: str) -> str:
         """`number` as the team's payments print it, for a person who typed `inv-7` for

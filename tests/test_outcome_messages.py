@@ -5,9 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.models import InvoiceAmount, Money, Payment, PaymentState
+from bot.models import Emailed, InvoiceAmount, Money, Payment, PaymentState
 from bot.notifier import SlackNotifier
-from bot.slack.blocks.paying import confirmation, link_lifetime, settled
+from bot.slack.blocks.paying import (
+    confirmation,
+    duration,
+    failure_notice,
+    link_lifetime,
+    settled,
+)
 from bot.slack.customers import customer_link
 from tests.scenario.harness import text_of
 
@@ -107,7 +113,11 @@ def test_failures_reach_billing_for_the_directions_chosen() -> None:
         for direction, expected in (("payable", payable), ("receivable", receivable)):
             outbox = Outbox()
             notifier.payment_ended(payment=failed(direction), outbox=outbox)
-            posts = [item for item in outbox.items if item[0] == "chat.postMessage"]
+            posts = [
+                item
+                for item in outbox.items
+                if item[0] == "chat.postMessage" and item[1]["channel"] == "C0BILLING"
+            ]
             assert bool(posts) is expected, (choice, direction)
             for _, args, key in posts:
                 assert key == "failure:p1" and args["channel"] == "C0BILLING"
@@ -141,6 +151,15 @@ def test_a_copied_links_failure_reaches_its_sender_when_billing_will_not_hear() 
     outbox = Outbox()
     SlackNotifier("C0BILLING", {}).payment_ended(payment=copied, outbox=outbox)
     assert [args["channel"] for _, args, _ in outbox.items] == ["C0BILLING"], "told once"
+    # A response URL lasts 30 minutes, a customer's link days: the sender hears anyway.
+    outbox = Outbox()
+    SlackNotifier("C0BILLING", {}, notify_failures="none").payment_ended(
+        payment=failed("receivable"), outbox=outbox
+    )
+    assert [args.get("channel") for method, args, _ in outbox.items] == [None, "U0PAT"]
+    emailed = copied.model_copy(update={"start": Emailed(to="a@b.example")})
+    said = str(failure_notice(emailed, "Payfirma")["blocks"])
+    assert "Invoice e-mailed by <@U0PAT>" in said and "Link sent" not in said
 
 
 def test_the_default_tells_billing_of_customers_failures_only() -> None:
@@ -176,3 +195,5 @@ def test_a_customer_link_shown_to_a_colleague_says_whose_it_is_and_until_when() 
     theirs = text_of(customer_link(link, "https://bot/pay/t", week - 3, "Dana", "U0ALEX"))
     assert "<@U0PAT> copied this link first: the customer may have it." in theirs
     assert link_lifetime(30 * 60) == "The link works for 30 minutes."
+    assert link_lifetime(23 * 3600).startswith("The link works until <!date^")
+    assert duration(2 * 3600 + 59) == "2 hours"

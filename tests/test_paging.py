@@ -386,6 +386,9 @@ def test_the_summary_counts_credit_notes_apart_from_bills() -> None:
     paid_only = summary_of(Page([], [], 5, 0, none, none), ["Ledger"], 0)
     assert paid_only == "5 invoices · none of them open · from Ledger"  # e.g. `/invoices paid`
     assert "· nothing open ·" in summary_of(Page([], [], 0, 0, none, none), ["Ledger"], 0)
+    credit = Totals({}, credits={"EUR": Money.of("24.20", "EUR")})
+    only_credit = summary_of(Page([], [], 1, 0, credit, none, credit_notes=1), ["Ledger"], 0)
+    assert only_credit == "1 credit note · To pay nothing (€24.20 in credit notes) · from Ledger"
 
 
 def test_each_credit_is_said_beside_the_amount_it_is_taken_off() -> None:

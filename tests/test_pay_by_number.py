@@ -16,7 +16,7 @@ from bot.provider import InvoiceNotFound
 from bot.runs import CUSTOMER, Runs
 from bot.slack import finding
 from bot.slack.commands import _pay_invoice
-from bot.slack.finding import Lookup
+from bot.slack.finding import Lookup, look_up
 from bot.slack.records import _whereabouts
 from bot.snapshots import Snapshot
 from bot.store import Store
@@ -110,3 +110,23 @@ def test_the_payments_that_took_a_credit_note_off_are_found_in_any_case(database
         assert store.payments_crediting("T0OTHER", "CRN-3") == []
     finally:
         store.close()
+
+
+class Holds:
+    """A provider that has one invoice, found by its number or by `alias` (its id)."""
+
+    def __init__(self, title: str, number: str, alias: str) -> None:
+        self.name, self.title, self.number, self.alias = title.lower(), title, number, alias
+
+    async def get_invoice(self, number: str) -> Any:
+        if number in (self.number, self.alias):
+            return SimpleNamespace(number=self.number)
+        raise InvoiceNotFound("no such invoice")
+
+
+async def test_a_provider_that_prints_the_number_beats_one_that_took_it_for_an_id() -> None:
+    by_id, printed = Holds("First", "F-1", "7"), Holds("Second", "7", "S-9")
+    lookup = await look_up([by_id, printed], "7")  # type: ignore[list-item]
+    assert lookup.found is not None and lookup.found[0] is printed
+    lookup = await look_up([by_id], "7")  # type: ignore[list-item]
+    assert lookup.found is not None and lookup.found[1].number == "F-1"

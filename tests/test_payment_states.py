@@ -142,8 +142,11 @@ def test_the_story_tells_an_attempt_ended_after_its_page_was_opened(payments: Pa
     )
     opened = (datetime.now(UTC) - timedelta(minutes=5)).isoformat(timespec="seconds")
     payments.force(payment.id, {S.LINK_ISSUED}, S.OPENED, opened_at=opened)
+    failing = datetime.now(UTC).replace(microsecond=0)
     payments.move(payment.id, S.FAILED, last_error="Card declined.")
-    told = [event.text for event in story(payments.store, "T1", "INV-1001", {})]
+    events = story(payments.store, "T1", "INV-1001", {})
+    assert events[-1].at >= failing, "dated by the move to failed, not by the page opening"
+    told = [event.text for event in events]
     assert told[0].startswith("Payment started by <@U1>")
     payments.store.db.execute("UPDATE payments SET direction = 'receivable'")
     told = [event.text for event in story(payments.store, "T1", "INV-1001", {})]

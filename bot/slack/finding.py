@@ -36,7 +36,8 @@ class Lookup:
 
 async def look_up(providers: list[Provider], number: str) -> Lookup:
     """Ask every provider at once for `number`, exactly as typed; the first (in the
-    providers' order) that has it wins."""
+    providers' order) that prints it wins, else the first that has it by another name
+    (its own id)."""
     answers = await asyncio.gather(
         *(asyncio.wait_for(p.get_invoice(number), LOOKUP_SECONDS) for p in providers),
         return_exceptions=True,
@@ -44,7 +45,11 @@ async def look_up(providers: list[Provider], number: str) -> Lookup:
     lookup = Lookup()
     for provider, answer in zip(providers, answers, strict=True):
         if not isinstance(answer, BaseException):
-            lookup.found = lookup.found or (provider, answer)
+            # A provider that prints this number beats one that took it for an id.
+            if lookup.found is None or (
+                _printed_as(answer, number) and not _printed_as(lookup.found[1], number)
+            ):
+                lookup.found = (provider, answer)
             continue
         if not isinstance(answer, InvoiceNotFound):
             lookup.silent.append(provider.title)
@@ -57,6 +62,10 @@ async def look_up(providers: list[Provider], number: str) -> Lookup:
         elif not isinstance(answer, InvoiceNotFound | ProviderError):
             log.error("provider %s failed to look up an invoice", provider.name, exc_info=answer)
     return lookup
+
+
+def _printed_as(invoice: Invoice, number: str) -> bool:
+    return invoice.number.lower() == number.strip().lower()
 
 
 async def printed_number(svc: Services, providers: list[Provider], number: str) -> str | None:

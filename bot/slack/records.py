@@ -153,10 +153,15 @@ async def on_export(
 UNTOUCHED = "nobody has asked to pay it, paid it or reminded anyone of it through invoicebot"
 
 
-def story_message(number: str, lines: list[str], absent: str | None = None) -> dict[str, Any]:
-    """`absent`: what to say when there are no `lines` (whether the invoice exists)."""
+def story_message(
+    number: str, lines: list[str], absent: str | None = None, note: str | None = None
+) -> dict[str, Any]:
+    """`absent`: what to say when there are no `lines` (whether the invoice exists);
+    `note`: how the number typed led to this invoice."""
     ids = Ids()
     blocks: list[Block] = [header(ids, f"Invoice {number}")]
+    if note:
+        blocks.append(context(ids, note))
     if not lines:
         blocks.append(
             section(ids, absent or f"invoicebot has no record of invoice {number}: {UNTOUCHED}.")
@@ -193,16 +198,22 @@ async def on_history(
     titles = {name: cls.title for name, cls in svc.connections.registry.items()}
     number = svc.store.printed_number(team_id, number)
     events = story(svc.store, team_id, number, titles)
-    absent = None
+    absent = note = None
     if not events:  # a number typed another way (an id, another case), or no story yet
         providers = svc.connections.connected(team_id)
         lookup = await _find(svc, providers, number)
         if lookup.found is not None and lookup.found[1].number != number:
-            number = lookup.found[1].number
+            provider, invoice = lookup.found
+            if invoice.number.lower() != number.strip().lower():
+                note = (
+                    f"“{escape(number)}” is {escape(provider.title)}'s id of invoice "
+                    f"{escape(invoice.number)}."
+                )
+            number = invoice.number
             events = story(svc.store, team_id, number, titles)
         absent = None if events else _whereabouts(providers, lookup, number)
     lines = [f"{moment(e.at)} · {e.text}" for e in events]  # each reader's own zone
-    await respond(**story_message(escape(number), lines, absent))
+    await respond(**story_message(escape(number), lines, absent, note))
 
 
 async def _find(svc: Services, providers: list[Provider], number: str) -> Lookup:

@@ -118,11 +118,12 @@ def summary_of(page: Page, answered: list[str], failed: int) -> str:
     if credits:
         counted.append(f"{credits} credit note{'s' if credits != 1 else ''}")
     parts = [" and ".join(counted)]
-    for label, totals in (("To pay", page.to_pay), ("To collect", page.to_collect)):
-        if totals.count:
+    sides = (("To pay", page.to_pay), ("To collect", page.to_collect))
+    for label, totals in sides:
+        if totals.count or totals.credits:
             late = f" ({totals.overdue} overdue)" if totals.overdue else ""
             parts.append(f"{label} {totals.format()}{late}")
-    if not page.to_pay.count and not page.to_collect.count and not failed:
+    if not any(totals.count or totals.credits for _, totals in sides) and not failed:
         parts.append("none of them open" if page.total else "nothing open")
     source = f"from {', '.join(answered)}" if answered else "no provider answered"
     if failed and answered:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.models import Money, Payment, PaymentMethod, PaymentOptions, PaymentState
+from bot.models import Emailed, Money, Payment, PaymentMethod, PaymentOptions, PaymentState
 from bot.provider import Direction, Provider
 from bot.slack import values
 from bot.slack.blocks.kit import (
@@ -26,16 +26,18 @@ from bot.text import plain as without_protocol
 
 
 def duration(seconds: float) -> str:
-    days, minutes = int(seconds // 86400), int(seconds // 60)
+    days, hours, minutes = int(seconds // 86400), int(seconds // 3600), int(seconds // 60)
     if days >= 1:
         return f"{days} day{'s' if days != 1 else ''}"
+    if hours >= 1:
+        return f"{hours} hour{'s' if hours != 1 else ''}"
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 def link_lifetime(seconds: float) -> str:
-    """ "The link works for 30 minutes" or, for a link that lasts days, until when: a link
-    shown again a moment later would otherwise read "6 days" after "7 days"."""
-    if seconds < 86400:
+    """ "The link works for 30 minutes" or, for a link that lasts longer, until when: a
+    link shown again a moment later would otherwise read "6 days" after "7 days"."""
+    if seconds <= 3600:
         return f"The link works for {duration(seconds)}."
     return f"The link works until {moment(datetime.now(UTC) + timedelta(seconds=seconds))}."
 
@@ -415,9 +417,10 @@ def failure_notice(payment: Payment, provider_title: str) -> dict[str, Any]:
     else:
         text = f":x: Payment failed: {what}: {_reason(payment) or 'no reason given'}."
     if payment.direction == Direction.RECEIVABLE.value:
-        detail = f"Link sent by <@{payment.user_id}>"
+        sent = "invoice e-mailed" if isinstance(payment.start, Emailed) else "link sent"
+        detail = f"{sent.capitalize()} by <@{payment.user_id}>"
         if payment.payer_name:
-            detail = f"Customer: {escape(payment.payer_name)} · link sent by <@{payment.user_id}>"
+            detail = f"Customer: {escape(payment.payer_name)} · {sent} by <@{payment.user_id}>"
         # The link the customer holds is spent: whoever reads this can send a fresh one.
         target = values.PayTarget(payment.provider, tuple(payment.invoice_ids)).encode()
         fresh = button("Copy a new payment link", values.COPY_LINK, target)
