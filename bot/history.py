@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.approvals_record import approval_story
-from bot.models import Emailed, Money, Payment, PaymentState
+from bot.models import Emailed, Payment, PaymentState
 from bot.runs import DUE, Runs
+from bot.slack.blocks.paying import payment_sum
 from bot.store import Store
 from bot.text import escape
 
@@ -72,24 +73,16 @@ def attempts(store: Store, subject: Subject) -> list[Event]:
     return events
 
 
-def _credits(p: Payment) -> str:
-    """ " (€121.00 − credit CRN-24-0003 €24.20)": what the credit notes took off."""  # noqa: RUF002
-    if not p.credits:
-        return ""
-    gross = Money.total([line.amount for line in p.lines], p.amount.currency) if p.lines else None
-    taken = " ".join(f"− credit {escape(c.number)} {c.amount.format()}" for c in p.credits)
-    return f" ({gross.format()} {taken})" if gross else f" ({taken})"
-
-
 def settlement(store: Store, subject: Subject) -> list[Event]:
     events = []
     for p in subject.payments:
         if p.settlement_id and p.paid_at:
             reference = f" (reference {escape(p.receipt)})" if p.receipt else ""
+            netted = f" ({summed})" if (summed := payment_sum(p)) else ""  # credits taken off
             events.append(
                 Event(
                     _aware(p.paid_at),
-                    f":white_check_mark: Settled: {p.amount.format()}{_credits(p)} by "
+                    f":white_check_mark: Settled: {p.amount.format()}{netted} by "
                     f"{escape(p.method_name)}{reference}",
                 )
             )

@@ -28,7 +28,7 @@ from bot.slack.blocks.listing import help_message, notice
 from bot.slack.blocks.paying import pay_menu
 from bot.slack.connect import connect_modal
 from bot.slack.errors import said, shielded
-from bot.slack.finding import look_up, printed_number
+from bot.slack.finding import find
 from bot.slack.listing import listing_message
 from bot.slack.new_invoice import new_invoice_modal
 from bot.slack.records import on_export, on_history
@@ -60,14 +60,10 @@ COMMAND = "/invoices"
 COMMANDS: tuple[str, ...] = (COMMAND,)
 
 
-async def _pay_invoice(
-    svc: Services, team_id: str, number: str, typed: str | None = None
-) -> dict[str, Any]:
-    """Find the invoice at whichever connected provider has it, then show its pay menu;
-    `typed` is what the person typed when `number` is its printed form, tried once."""
-    shown = typed or number
+async def _pay_invoice(svc: Services, team_id: str, number: str) -> dict[str, Any]:
+    """Find the invoice at whichever connected provider has it, then show its pay menu."""
     providers = svc.connections.connected(team_id)
-    lookup = await look_up(providers, number)
+    lookup = await find(svc, providers, number)
     silent = lookup.silent  # providers that could not say whether they have it
     if lookup.found:
         provider, result = lookup.found
@@ -92,17 +88,15 @@ async def _pay_invoice(
         target = PayTarget(provider.name, (result.id,))
         options = await svc.checkout.options(team_id, provider.name, [result.id])
         return apply_gate(svc, team_id, target, options, pay_menu(provider, options, target))
-    if not silent and typed is None and (printed := await printed_number(svc, providers, number)):
-        return await _pay_invoice(svc, team_id, printed, typed=number)
     if silent:
         asked = [p.title for p in providers if p.title not in silent]
         elsewhere = f" {escape(', '.join(asked))} do not have it;" if asked else ""
         return notice(
-            f"Could not look for “{escape(shown)}” at {escape(', '.join(silent))}: it is not "
+            f"Could not look for “{escape(number)}” at {escape(', '.join(silent))}: it is not "
             f"answering right now.{elsewhere} try again in a few minutes."
         )
     names = ", ".join(p.title for p in providers) or "no connected provider"
-    return notice(f"No invoice numbered “{escape(shown)}” at {escape(names)}.")
+    return notice(f"No invoice numbered “{escape(number)}” at {escape(names)}.")
 
 
 async def _status(svc: Services, team_id: str) -> dict[str, Any]:

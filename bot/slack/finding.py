@@ -47,7 +47,7 @@ async def look_up(providers: list[Provider], number: str) -> Lookup:
         if not isinstance(answer, BaseException):
             # A provider that prints this number beats one that took it for an id.
             if lookup.found is None or (
-                _printed_as(answer, number) and not _printed_as(lookup.found[1], number)
+                printed_as(answer, number) and not printed_as(lookup.found[1], number)
             ):
                 lookup.found = (provider, answer)
             continue
@@ -64,7 +64,8 @@ async def look_up(providers: list[Provider], number: str) -> Lookup:
     return lookup
 
 
-def _printed_as(invoice: Invoice, number: str) -> bool:
+def printed_as(invoice: Invoice, number: str) -> bool:
+    """Whether `invoice` prints `number` (in any case), not merely has it as its id."""
     return invoice.number.lower() == number.strip().lower()
 
 
@@ -87,3 +88,16 @@ async def printed_number(svc: Services, providers: list[Provider], number: str) 
         if invoice.number.lower() == wanted and invoice.number != number
     }
     return printed.pop() if len(printed) == 1 else None
+
+
+async def find(svc: Services, providers: list[Provider], number: str) -> Lookup:
+    """The invoice as typed, else the one whose number differs only in case (tried once,
+    and only when every provider could say it does not have the number as typed)."""
+    lookup = await look_up(providers, number)
+    if (
+        lookup.found is None
+        and not lookup.silent
+        and (printed := await printed_number(svc, providers, number))
+    ):
+        lookup = await look_up(providers, printed)
+    return lookup

@@ -36,7 +36,7 @@ from bot.slack.blocks.kit import (
 from bot.slack.blocks.listing import notice
 from bot.slack.connect import result_view
 from bot.slack.errors import shielded
-from bot.slack.finding import Lookup, look_up, printed_number
+from bot.slack.finding import Lookup, find, printed_as
 from bot.slack.services import Services
 from bot.slack.subcommands import DATE_HELP, Export
 
@@ -201,10 +201,10 @@ async def on_history(
     absent = note = None
     if not events:  # a number typed another way (an id, another case), or no story yet
         providers = svc.connections.connected(team_id)
-        lookup = await _find(svc, providers, number)
+        lookup = await find(svc, providers, number)
         if lookup.found is not None and lookup.found[1].number != number:
             provider, invoice = lookup.found
-            if invoice.number.lower() != number.strip().lower():
+            if not printed_as(invoice, number):
                 note = (
                     f"“{escape(number)}” is {escape(provider.title)}'s id of invoice "
                     f"{escape(invoice.number)}."
@@ -214,18 +214,6 @@ async def on_history(
         absent = None if events else _whereabouts(providers, lookup, number)
     lines = [f"{moment(e.at)} · {e.text}" for e in events]  # each reader's own zone
     await respond(**story_message(escape(number), lines, absent, note))
-
-
-async def _find(svc: Services, providers: list[Provider], number: str) -> Lookup:
-    """The invoice as typed, else the one number differing only in case."""
-    lookup = await look_up(providers, number)
-    if (
-        lookup.found is None
-        and not lookup.silent
-        and (printed := await printed_number(svc, providers, number))
-    ):
-        lookup = await look_up(providers, printed)
-    return lookup
 
 
 def _whereabouts(providers: list[Provider], lookup: Lookup, number: str) -> str:

@@ -82,7 +82,7 @@ async def test_a_payment_from_slash_command_to_billing_confirmation(harness: Har
     assert "Taken off the payment of INV-24-0101 by <@U0PAYER>: −€24.20" in said
     _, screen, _ = await h.command("history INV-24-0101")
     said = text_of((await h.screen_after(screen)).message)
-    assert "Settled: €96.80 (€121.00 − credit CRN-24-0003 €24.20) by iDEAL" in said
+    assert "Settled: €96.80 (€121.00 − credit CRN-24-0003 €24.20 = €96.80) by iDEAL" in said
     settled = await h.next_response(key, 2)
     assert settled["replace_original"] is True
     assert "is paid" in text_of(settled)
