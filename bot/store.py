@@ -755,6 +755,20 @@ class Store:
         printed = {row["number"] for row in rows}
         return number if number in printed or len(printed) != 1 else printed.pop()
 
+    def credit_note_number(self, team_id: str, number: str) -> str | None:
+        """The credit note `number` (in any case) as the payments that took it off print
+        it, or None when no payment took off a credit note of that number."""
+        wanted = number.lower()
+        printed = {
+            credit.number
+            for payment in self.payments_crediting(team_id, number)
+            for credit in payment.credits
+            if credit.number.lower() == wanted
+        }
+        if not printed:
+            return None
+        return number if number in printed or len(printed) != 1 else printed.pop()
+
     def audit_about(
         self, team_id: str, subjects: list[str], number: str | None = None
     ) -> list[AuditEntry]:

@@ -154,17 +154,23 @@ UNTOUCHED = "nobody has asked to pay it, paid it or reminded anyone of it throug
 
 
 def story_message(
-    number: str, lines: list[str], absent: str | None = None, note: str | None = None
+    number: str,
+    lines: list[str],
+    absent: str | None = None,
+    note: str | None = None,
+    *,
+    credit_note: bool = False,
 ) -> dict[str, Any]:
     """`absent`: what to say when there are no `lines` (whether the invoice exists);
     `note`: how the number typed led to this invoice."""
     ids = Ids()
-    blocks: list[Block] = [header(ids, f"Invoice {number}")]
+    kind = "credit note" if credit_note else "invoice"
+    blocks: list[Block] = [header(ids, f"{kind.capitalize()} {number}")]
     if note:
         blocks.append(context(ids, note))
     if not lines:
         blocks.append(
-            section(ids, absent or f"invoicebot has no record of invoice {number}: {UNTOUCHED}.")
+            section(ids, absent or f"invoicebot has no record of {kind} {number}: {UNTOUCHED}.")
         )
     chunk: list[str] = []
     for line in lines[-STORY_LINES:]:
@@ -181,7 +187,7 @@ def story_message(
             )
         )
     told = _count(len(lines), "event")
-    return {"text": f"The story of invoice {number}: {told}", "blocks": blocks}
+    return {"text": f"The story of {kind} {number}: {told}", "blocks": blocks}
 
 
 def _count(count: int, one: str, many: str | None = None) -> str:
@@ -197,6 +203,8 @@ async def on_history(
         return
     titles = {name: cls.title for name, cls in svc.connections.registry.items()}
     number = svc.store.printed_number(team_id, number)
+    credit = svc.store.credit_note_number(team_id, number)
+    number = credit or number
     events = story(svc.store, team_id, number, titles)
     absent = note = None
     if not events:  # a number typed another way (an id, another case), or no story yet
@@ -211,9 +219,13 @@ async def on_history(
                 )
             number = invoice.number
             events = story(svc.store, team_id, number, titles)
+        if lookup.found is not None:
+            credit = credit or (lookup.found[1].number if lookup.found[1].is_credit else None)
         absent = None if events else _whereabouts(providers, lookup, number)
     lines = [f"{moment(e.at)} · {e.text}" for e in events]  # each reader's own zone
-    await respond(**story_message(escape(number), lines, absent, note))
+    await respond(
+        **story_message(escape(number), lines, absent, note, credit_note=credit is not None)
+    )
 
 
 def _whereabouts(providers: list[Provider], lookup: Lookup, number: str) -> str:

@@ -109,7 +109,8 @@ async def test_history_tells_an_invoices_story(
     by_id = await pat.sees("“410002” is i3D.net's id of invoice INV-24-0087.")
     assert "The story of invoice INV-24-0087" in by_id.text and "Settled" in str(by_id.blocks)
     await pat.types("history CRN-24-0003")  # the credit note that payment took off
-    await pat.sees("Taken off the payment of INV-24-0087 by <@U0PAYER>: −€24.20")
+    credit = await pat.sees("Taken off the payment of INV-24-0087 by <@U0PAYER>: −€24.20")
+    assert credit.text.startswith("The story of credit note CRN-24-0003")
     await pat.types("history NOPE-1")
     await pat.sees("No invoice numbered “NOPE-1” at")
 

@@ -77,9 +77,11 @@ async def test_a_payment_from_slash_command_to_billing_confirmation(harness: Har
     _, screen, _ = await h.command("pay CRN-24-0003")  # the credit note, now used
     said = text_of((await h.screen_after(screen)).message)
     assert "It has been used" in said and "taken off when you pay" not in said
-    _, screen, _ = await h.command("history CRN-24-0003")  # where the credit went
-    said = text_of((await h.screen_after(screen)).message)
-    assert "Taken off the payment of INV-24-0101 by <@U0PAYER>: −€24.20" in said
+    _, screen, _ = await h.command("history crn-24-0003")  # where the credit went, as typed
+    story = (await h.screen_after(screen)).message
+    assert story["text"].startswith("The story of credit note CRN-24-0003")
+    assert story["blocks"][0]["text"]["text"] == "Credit note CRN-24-0003"
+    assert "Taken off the payment of INV-24-0101 by <@U0PAYER>: −€24.20" in text_of(story)
     _, screen, _ = await h.command("history INV-24-0101")
     said = text_of((await h.screen_after(screen)).message)
     assert "Settled: €96.80 (€121.00 − credit CRN-24-0003 €24.20 = €96.80) by iDEAL" in said

@@ -64,7 +64,8 @@ async def test_history_of_an_untouched_invoice_tells_it_from_a_mistyped_number(
     assert "nobody has asked to pay it" in said
     assert "i3D.net has invoice INV-24-0101" in await history("inv-24-0101")  # as typed
     assert "(paid)" in await history("INV-24-0055")
-    said = await history("CRN-24-0003")
+    said = await history("crn-24-0003")  # an untouched credit note, as typed
+    assert said.startswith("The story of credit note CRN-24-0003")
     assert "i3D.net has credit note CRN-24-0003 (−€24.20, open). No payment through" in said
     said = await history("NOPE-1")
     assert "No invoice numbered “NOPE-1” at i3D.net" in said and "check the number" in said
