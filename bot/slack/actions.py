@@ -257,6 +257,7 @@ async def on_page(
         await respond(replace_original=False, **notice(TAMPERED))
         return
     await busy(respond, "Fetching invoices")
+    svc.recent.note(team_id, user_id, request.text)
     await respond(
         replace_original=True,
         **await listing_message(
@@ -278,9 +279,13 @@ async def on_back(
     team_id, user_id = _who(body)
     await busy(respond, "Fetching invoices")
     can_pay = await svc.access.may_pay(team_id, user_id)
+    words = svc.recent.words(team_id, user_id)  # the list the person came from
+    request = parse(words, svc.provider_named)
+    if not isinstance(request, ListInvoices):  # a provider since disconnected, say
+        request, words = ListInvoices(), ""
     await respond(
         replace_original=True,
-        **await listing_message(svc, team_id, ListInvoices(), text="", can_pay=can_pay),
+        **await listing_message(svc, team_id, request, text=words, can_pay=can_pay),
     )
 
 

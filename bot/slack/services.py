@@ -15,6 +15,7 @@ from bot.runs import Runs
 from bot.settings import Settings
 from bot.singleflight import SingleFlight
 from bot.slack.priority import AckFirst
+from bot.slack.recent import RecentLists
 from bot.snapshots import Snapshots
 from bot.store import Store
 from bot.team_settings import TeamSettings
@@ -33,6 +34,8 @@ class Services:
     acks: AckFirst = field(default_factory=AckFirst)
     listings: SingleFlight[dict[str, Any]] = field(default_factory=SingleFlight)
     snapshots: Snapshots = field(default_factory=Snapshots)
+    recent: RecentLists = field(default_factory=RecentLists)
+    """Each person's latest list, for "Back to the list"."""
     clock: Clock = field(default_factory=SystemClock)
     """The time schedules and reminders read (see `bot.clock`)."""
 

@@ -92,6 +92,25 @@ async def test_a_payment_from_slash_command_to_billing_confirmation(harness: Har
     assert h.slack.refused == []
 
 
+async def test_back_to_the_list_returns_to_the_list_the_person_came_from(
+    harness: Harness,
+) -> None:
+    h = harness
+    _, screen, _ = await h.command("i3d overdue")
+    listed = await h.screen_after(screen)
+    assert "Overdue invoices" in text_of(listed.message)
+    key = await h.click(listed, "pay")
+    menu = Screen(await h.next_response(key), key)
+    key = await h.click(menu, "back_to_list")
+    back = await h.next_response(key)
+    assert back["replace_original"] is True
+    assert "Overdue invoices" in text_of(back)
+    key = await h.click(Screen(back, key), "pay", user="U0ADMIN")
+    menu = Screen(await h.next_response(key), key)
+    key = await h.click(menu, "back_to_list", user="U0ADMIN")  # who never listed
+    assert "Overdue invoices" not in text_of(await h.next_response(key))
+
+
 async def test_paying_several_invoices_of_one_provider_together(harness: Harness) -> None:
     h = harness
     _, screen, _ = await h.command("i3d")
