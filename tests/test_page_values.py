@@ -8,7 +8,9 @@ import pytest
 
 from bot.invoices import Side, SortKey
 from bot.selection import KEY_NUMBER_CHARS
-from bot.slack.values import MAX_TEXT, MAX_VALUE, BadValue, PageRequest
+from bot.slack.actions import block_target
+from bot.slack.blocks.kit import Ids
+from bot.slack.values import MAX_TEXT, MAX_VALUE, BadValue, PageRequest, PayTarget
 
 KEY: SortKey = (0, date(2024, 3, 1).toordinal(), "INV-24-0101", "i3d", "410001")
 
@@ -77,3 +79,18 @@ def test_the_first_page_carries_no_key() -> None:
 def test_anything_else_is_refused(value: str) -> None:
     with pytest.raises(BadValue):
         PageRequest.decode(value)
+
+
+def test_a_pay_menu_target_cut_short_in_its_block_id_is_refused() -> None:
+    """Slack block ids hold 255 characters: a cut target must not read as fewer invoices."""
+    ids = tuple(f"{n:0>40}" for n in range(10))  # ten long provider ids
+    target = PayTarget("acme", ids, "card")
+    block_id = Ids()(f"pay:{target.encode()}")
+    assert len(block_id) == 255
+    with pytest.raises(BadValue):
+        block_target(block_id)
+    short = PayTarget("acme", ids[:2], "card")
+    assert block_target(Ids()(f"pay:{short.encode()}")) == short
+    for forged in ("pay:acme|1", "acme|1~1~abc", "pay:acme|1~"):
+        with pytest.raises(BadValue):
+            block_target(forged)

@@ -41,11 +41,18 @@ def _action(body: dict[str, Any]) -> dict[str, Any]:
     return action
 
 
-def _block_target(block_id: str) -> values.PayTarget:
-    """The pay menu's context rides in its actions block id: `pay:<target>~n~nonce`."""
-    if not block_id.startswith("pay:"):
+def block_target(block_id: str) -> values.PayTarget:
+    """The pay menu's context rides in its actions block id: `pay:<target>~n~nonce`.
+
+    A block id is cut at 255 characters; a target cut short could still read as fewer
+    invoices, so one whose `~n~nonce` tail is gone is refused, never paid.
+    """
+    target, tail = block_id.removeprefix("pay:"), None
+    if target != block_id:
+        target, _, tail = target.partition("~")
+    if not tail:
         raise values.BadValue(block_id)
-    return values.PayTarget.decode(block_id[len("pay:") :].split("~", 1)[0])
+    return values.PayTarget.decode(target)
 
 
 def _selected(body: dict[str, Any], block_id: str, action_id: str) -> str | None:
@@ -134,7 +141,7 @@ async def on_choose(
     await ack()
     action = _action(body)
     try:
-        target = _block_target(action["block_id"])
+        target = block_target(action["block_id"])
     except values.BadValue:
         await respond(replace_original=False, **notice(TAMPERED))
         return
