@@ -337,8 +337,9 @@ class Checkout:
             raise OutcomeUnknown(
                 f"{escape(plain(message))} So invoicebot does not know yet whether "
                 f"{escape(payment.method_name)} was "
-                "charged. It is checking with the provider and will update this message, and "
-                "the billing channel hears if it went through. Do not pay again."
+                "charged. It is checking with the provider and will tell you here (later, in "
+                "your messages with invoicebot), and the billing channel hears if it went "
+                "through. Do not pay again."
             ) from error
         self.payments.move(payment.id, PaymentState.FAILED, last_error=message)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from bot import hookimpl
 from bot.hookspecs import Outbox
@@ -75,25 +76,15 @@ class SlackNotifier:
         for attempt in [payment, *superseded]:
             if attempt.response_url:
                 shown = settled(attempt, paid_by=payment)
-                outbox.enqueue(
-                    RESPONSE_URL,
-                    {"url": attempt.response_url, "body": {"replace_original": True, **shown}},
-                    key=f"settled:{attempt.id}",
-                    team_id=attempt.team_id,
-                )
+                _settle(outbox, attempt, shown, f"settled:{attempt.id}", attempt is payment)
 
     @hookimpl
     def payment_ended(self, payment: Payment, outbox: Outbox) -> None:
         if payment.response_url:
-            outbox.enqueue(
-                RESPONSE_URL,
-                {
-                    "url": payment.response_url,
-                    "body": {"replace_original": True, **settled(payment)},
-                },
-                key=f"ended:{payment.id}",
-                team_id=payment.team_id,
+            told = payment.state in (PaymentState.FAILED, PaymentState.CANCELLED) or (
+                payment.state is PaymentState.EXPIRED and payment.charges_at_once
             )
+            _settle(outbox, payment, settled(payment), f"ended:{payment.id}", told)
         if payment.state not in (PaymentState.FAILED, PaymentState.CANCELLED):
             return
         title = self.provider_titles.get(payment.provider, payment.provider)
@@ -116,3 +107,18 @@ class SlackNotifier:
                 key=f"failure:{payment.id}",
                 team_id=payment.team_id,
             )
+
+
+def _settle(outbox: Outbox, payment: Payment, shown: dict[str, Any], key: str, tell: bool) -> None:
+    """Replace the payer's message with the outcome. Its response URL lasts 30 minutes
+    and 5 uses, and a payment often ends later (a link lasts 30 minutes after the click,
+    a bank can take longer), so an outcome the payer must hear of (`tell`: paid, failed,
+    never confirmed) comes in their messages with the app when Slack refuses the URL.
+    Receivables' failures have their own notice, and an unused link just expires."""
+    args: dict[str, Any] = {
+        "url": payment.response_url,
+        "body": {"replace_original": True, **shown},
+    }
+    if tell and payment.direction == Direction.PAYABLE.value:
+        args["instead"] = {"channel": payment.user_id, **shown}
+    outbox.enqueue(RESPONSE_URL, args, key=key, team_id=payment.team_id)

@@ -36,7 +36,9 @@ MARKED_EVENTS = {SETTLEMENT_EVENT: "settlement_id", DIGEST_EVENT: "run"}
 log = logging.getLogger(__name__)
 
 RESPONSE_URL = "response_url"
-"""Pseudo-method: POST `args["body"]` to `args["url"]` (a Slack response_url)."""
+"""Pseudo-method: POST `args["body"]` to `args["url"]` (a Slack response_url); when Slack
+refuses the URL for good (expired, used up), `args["instead"]`, if given, is posted with
+chat.postMessage."""
 
 # Slack errors that will not go away by asking again.
 PERMANENT_ERRORS = frozenset(
@@ -316,7 +318,19 @@ class OutboxSender:
                     log.exception("sending %s failed unexpectedly; will retry", item.key)
                     error = Retry(f"unexpected: {error!r}")
                 if isinstance(error, GiveUp):
-                    log.error("Slack refused %s for good: %s", item.key, error)
+                    instead = item.args.get("instead") if item.method == RESPONSE_URL else None
+                    if isinstance(instead, dict):  # the message is out of reach: say it anew
+                        log.info(
+                            "%s could not replace its message (%s); posting it", item.key, error
+                        )
+                        self.store.enqueue(
+                            "chat.postMessage",
+                            instead,
+                            key=f"{item.key}:posted",
+                            team_id=item.team_id,
+                        )
+                    else:
+                        log.error("Slack refused %s for good: %s", item.key, error)
                     self.store.outbox_give_up(item.id, str(error))
                     continue
                 assert isinstance(error, Retry)

@@ -35,6 +35,8 @@ class FakeSlack:
     calls: list[SlackCall] = field(default_factory=list)
     responses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     refused: list[tuple[str, list[str]]] = field(default_factory=list)
+    worn_out: set[str] = field(default_factory=set)
+    """response_url ids Slack no longer takes (30 minutes gone, or 5 uses)."""
     rate_limit_next: dict[str, int] = field(default_factory=dict)
     lose_answer_next: dict[str, int] = field(default_factory=dict)
     """Do the call, then drop the connection before answering (a reset, a dying proxy)."""
@@ -133,6 +135,8 @@ class FakeSlack:
 
     async def response_url(self, request: web.Request) -> web.Response:
         body = await request.json()
+        if request.match_info["id"] in self.worn_out:  # as Slack after 30 minutes or 5 uses
+            return web.json_response({"ok": False, "error": "expired_url"}, status=404)
         problems = validate_message(body)
         if problems:
             self.refused.append(("response_url", problems))

@@ -3,6 +3,8 @@ confirmation in the billing channel, and the payer's message settled."""
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp.test_utils import TestServer
 
 from plugins.i3d.sandbox import SANDBOX
@@ -21,8 +23,8 @@ async def choose(h: Harness, menu: Screen, action_id: str, value: str) -> Screen
     return Screen(await h.next_response(key), key)
 
 
-async def get_link(h: Harness) -> tuple[str, str]:
-    menu = await open_menu(h)
+async def get_link(h: Harness, invoice_id: str = "410001") -> tuple[str, str]:
+    menu = await open_menu(h, invoice_id)
     menu = await choose(h, menu, "choose_method", "10")
     menu = await choose(h, menu, "choose_issuer", "INGBNL2A")
     key = await h.click(menu, "get_link")
@@ -90,6 +92,26 @@ async def test_a_payment_from_slash_command_to_billing_confirmation(harness: Har
     assert "is paid" in text_of(settled)
     assert not any(b.get("type") == "actions" for b in settled["blocks"])
     assert h.slack.refused == []
+
+
+async def test_an_outcome_too_late_for_the_payers_message_comes_in_their_messages(
+    harness: Harness,
+) -> None:
+    """Slack takes a response URL for 30 minutes and 5 uses; a payment often ends later."""
+    h = harness
+    key, pay_url = await get_link(h)
+    h.slack.worn_out.add(key)
+    await pay_in_browser(h.http, pay_url)
+    assert await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))  # as always
+    (told,) = await h.wait_for(lambda: h.slack.posted_to("U0PAYER"))
+    assert "Invoice INV-24-0101 is paid: *€96.80*" in text_of(told)
+    assert len(h.answers(key)) == 1  # the link; the refused replacement is not counted
+
+    key, pay_url = await get_link(h, "410002")  # a later payment, in time: no second word
+    await pay_in_browser(h.http, pay_url, "cancel")
+    assert "Payment cancelled" in text_of(await h.next_response(key, 2))
+    await asyncio.sleep(0.3)
+    assert len(h.slack.posted_to("U0PAYER")) == 1
 
 
 async def test_back_to_the_list_returns_to_the_list_the_person_came_from(

@@ -330,8 +330,8 @@ def settled(payment: Payment, *, paid_by: Payment | None = None) -> dict[str, An
     elif payment.state is PaymentState.UNKNOWN:
         text = (
             f":hourglass: The outcome of the payment of {invoices[:1].lower()}{invoices[1:]} "
-            "is not known yet. invoicebot is checking with the provider and will update this "
-            "message. Do not pay again."
+            "is not known yet. invoicebot is checking with the provider and will tell you here "
+            "(later, in your messages with invoicebot). Do not pay again."
         )
     elif payment.state is PaymentState.EXPIRED and payment.charges_at_once:
         text = (
