@@ -72,6 +72,10 @@ LOOKUP_IMPOSSIBLE = frozenset(
 LOOKUP_MARGIN = 60.0
 """Seconds before the first attempt from which the channel's history is searched."""
 LOOKUP_PAGES = 10
+LOOKUP_LIMIT = 15
+"""Messages per page: what Slack gives new commercially distributed apps that are not in
+its Marketplace (with one page a minute). The window is bounded on both sides (when the
+post was tried, plus the lease it could take), so one page usually covers it."""
 CLAIM_SECONDS = 45.0
 """How long a sender holds a row it is sending: longer than one call may take (30 s)."""
 CHANNEL_GAP = 1.05
@@ -216,8 +220,9 @@ class OutboxSender:
             args: dict[str, Any] = {
                 "channel": item.args["channel"],
                 "oldest": f"{item.attempted_at - LOOKUP_MARGIN:.6f}",
+                "latest": f"{item.attempted_at + self.lease + LOOKUP_MARGIN:.6f}",
                 "include_all_metadata": True,
-                "limit": 200,
+                "limit": LOOKUP_LIMIT,
             }
             if cursor:
                 args["cursor"] = cursor

@@ -132,17 +132,19 @@ def get_permalink(ws: Workspace, surfaces: Surfaces, args: Args) -> Args:
 
 
 def history(ws: Workspace, surfaces: Surfaces, args: Args) -> Args:
-    """conversations.history: newest first, from `oldest`; the bot must be a member, and
-    metadata is shown only with `include_all_metadata`, as Slack does."""
+    """conversations.history: newest first, between `oldest` and `latest`; the bot must be
+    a member, and metadata is shown only with `include_all_metadata`, as Slack does."""
     channel = channel_for(ws, args)
     oldest = float(args.get("oldest") or 0)
+    latest = float(args.get("latest") or "inf")
     inclusive = str(args.get("inclusive")).lower() in ("true", "1")
     limit = max(1, min(int(args.get("limit") or 100), 999))
     with_metadata = str(args.get("include_all_metadata")).lower() in ("true", "1")
     found = [
         m
         for m in reversed(ws.messages[channel.id])
-        if (float(m.ts) >= oldest if inclusive else float(m.ts) > oldest) and not m.thread_ts
+        if (oldest <= float(m.ts) <= latest if inclusive else oldest < float(m.ts) < latest)
+        and not m.thread_ts
     ]
     start = int(args.get("cursor") or 0)
     page = found[start : start + limit]

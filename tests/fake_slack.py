@@ -35,6 +35,8 @@ class FakeSlack:
     calls: list[SlackCall] = field(default_factory=list)
     responses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     refused: list[tuple[str, list[str]]] = field(default_factory=list)
+    reads: list[SlackCall] = field(default_factory=list)
+    """conversations.history calls (kept apart: `calls` is what the bot posted)."""
     worn_out: set[str] = field(default_factory=set)
     """response_url ids Slack no longer takes (30 minutes gone, or 5 uses)."""
     rate_limit_next: dict[str, int] = field(default_factory=dict)
@@ -86,6 +88,7 @@ class FakeSlack:
             self.fail_next[method] -= 1
             return web.Response(status=500, text="Internal Server Error")
         if method == "conversations.history":
+            self.reads.append(SlackCall(method, args))
             return self._history(args)
         self.calls.append(SlackCall(method, args))
         ts = f"{time.time():.6f}"
@@ -117,13 +120,14 @@ class FakeSlack:
         if self.history_errors:
             return web.json_response({"ok": False, "error": self.history_errors.pop(0)})
         oldest = float(args.get("oldest") or 0)
+        latest = float(args.get("latest") or "inf")
         inclusive = str(args.get("inclusive")).lower() in ("true", "1")
         shown = []
         for call in reversed(self.called("chat.postMessage")):
             ts = self.ts_of.get(id(call))
             if call.args.get("channel") != args.get("channel") or ts is None:
                 continue
-            if float(ts) < oldest or (float(ts) == oldest and not inclusive):
+            if not (oldest <= float(ts) <= latest if inclusive else oldest < float(ts) < latest):
                 continue
             message = {"type": "message", "ts": ts, "text": call.args.get("text", "")}
             if str(args.get("include_all_metadata")).lower() in ("true", "1") and call.args.get(

@@ -315,6 +315,9 @@ async def test_history_shows_metadata_only_to_those_who_ask_as_slack_does(
         channel="C0BILLING", oldest=posted["ts"], inclusive=True
     )
     assert len(both["messages"]) == 2
+    later_ts = newer["messages"][0]["ts"]
+    older = await client.conversations_history(channel="C0BILLING", latest=later_ts)
+    assert [m["text"] for m in older["messages"]] == ["paid"], "latest bounds it too"
     with pytest.raises(SlackApiError) as bad:
         await client.chat_postMessage(channel="C0BILLING", text="x", metadata={"event_type": ""})
     assert bad.value.response["error"] == "invalid_metadata_format"

@@ -197,6 +197,10 @@ async def test_a_crash_right_after_slack_posted_adopts_the_post_after_the_restar
     assert len(h.slack.posted_to("C0BILLING")) == 1
     rows = [r for r in h.bot.app[STORE].outbox_items() if r["method"] == "chat.postMessage"]
     assert [r["adopted"] for r in rows] == [1]
+    (lookup,) = h.slack.reads
+    # What Slack gives apps outside its Marketplace: 15 a page, so the window is bounded.
+    assert int(lookup.args["limit"]) <= 15
+    assert float(lookup.args["oldest"]) < float(lookup.args["latest"]) < time.time() + 120
 
 
 async def test_the_payment_row_says_who_was_credited(harness: Harness) -> None:
