@@ -25,8 +25,9 @@ log = logging.getLogger(__name__)
 S = PaymentState
 
 # PAID is reached only through `bot.settlement`, which decides which attempt the
-# provider's evidence credits: from a live state, or from FAILED/EXPIRED when the
-# provider ties the money to that very attempt. CANCELLED and SUPERSEDED are final.
+# provider's evidence credits: from a live state, from FAILED/EXPIRED when the
+# provider ties the money to that very attempt, or from a FAILED/CANCELLED end still
+# watched because it rested on ambiguous evidence. SUPERSEDED is final.
 TRANSITIONS: dict[PaymentState, frozenset[PaymentState]] = {
     S.CREATED: frozenset(
         {S.LINK_ISSUED, S.UNKNOWN, S.PAID, S.FAILED, S.CANCELLED, S.EXPIRED, S.SUPERSEDED}
@@ -36,7 +37,7 @@ TRANSITIONS: dict[PaymentState, frozenset[PaymentState]] = {
     S.UNKNOWN: frozenset({S.PAID, S.FAILED, S.CANCELLED, S.EXPIRED, S.SUPERSEDED}),
     S.FAILED: frozenset({S.PAID}),
     S.EXPIRED: frozenset({S.PAID}),
-    S.CANCELLED: frozenset(),
+    S.CANCELLED: frozenset({S.PAID}),
     S.SUPERSEDED: frozenset(),
     S.PAID: frozenset(),
 }

@@ -71,9 +71,15 @@ def _activity(payment: Payment) -> datetime:
     return payment.opened_at or payment.created_at
 
 
+WATCHABLE = frozenset({S.FAILED, S.CANCELLED})
+"""Ends that may rest on evidence that is not the provider's record of this attempt: a
+failure judged by the invoice's last error, a cancel the payer's browser reported (the
+provider's page can still take the money after its Back or Cancel button)."""
+
+
 def _watched(payment: Payment) -> bool:
-    """A failure concluded from ambiguous evidence, still asked about (see `apply`)."""
-    return payment.state is S.FAILED and payment.next_check_at is not None
+    """An end concluded from ambiguous evidence, still asked about (see `apply`)."""
+    return payment.state in WATCHABLE and payment.next_check_at is not None
 
 
 class Settlement:
@@ -190,7 +196,7 @@ class Settlement:
             )
             self._end(current, S.FAILED, outcome.message, keep_watching=ambiguous)
         elif outcome.status is OutcomeStatus.CANCELLED:
-            self._end(current, S.CANCELLED, outcome.message)
+            self._end(current, S.CANCELLED, outcome.message, keep_watching=not outcome.attributed)
         else:
             self._not_yet(current, outcome)
 
@@ -284,9 +290,9 @@ class Settlement:
                 )
                 self._supersede([current] if current.state in LIVE else [], current, None)
                 return None
-            sources = set(LIVE) | (
-                set(LATE_EVIDENCE) if outcome.attributed or _watched(credited) else set()
-            )
+            sources = set(LIVE) | (LATE_EVIDENCE if outcome.attributed else set())
+            if _watched(credited):
+                sources.add(credited.state)
             receipt = outcome.reference if credited.id == current.id else None
             if not store.compare_and_set_state(
                 credited.id, sources, S.PAID, paid_at=paid_at, settlement_id=key, receipt=receipt

@@ -1182,8 +1182,8 @@ def _insert_audit(db: Engine, rows: list[dict[str, Any]]) -> None:
 
 
 CHECK_DUE = (
-    "(state IN ('link_issued', 'opened', 'unknown') OR (state = 'failed' AND "
-    "next_check_at IS NOT NULL)) AND next_check_at <= ?"
+    "(state IN ('link_issued', 'opened', 'unknown') OR (state IN ('failed', 'cancelled') "
+    "AND next_check_at IS NOT NULL)) AND next_check_at <= ?"
 )
 """Attempts whose outcome can still change and whose next check is due (one `?`: now)."""
 

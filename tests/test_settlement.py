@@ -142,6 +142,32 @@ def test_a_cancelled_link_next_to_a_paid_one_is_never_credited(
     assert recorder.confirmed == [(b.id, [])]
 
 
+def test_a_cancel_the_browser_reported_is_watched_and_a_late_payment_settles_it(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """Story: the payer clicks the provider page's Cancel (or Back), then pays on that
+    still-open page after all: the money must not be lost behind "cancelled"."""
+    link = attempt(settlement, S.OPENED, opened_minutes_ago=2)
+    settlement.apply(link, CANCELLED)
+    ended = settlement.store.payment(link.id)
+    assert ended is not None and ended.state is S.CANCELLED and ended.next_check_at
+    due = settlement.store.payments_to_check(time.time() + 60)
+    assert [p.id for p in due] == [link.id], "the poller still asks about it"
+    settlement.apply(ended, CANCELLED)
+    settlement.apply(ended, PAID)
+    assert state_of(settlement, link) is S.PAID
+    assert recorder.confirmed == [(link.id, [])]
+
+
+def test_a_cancel_the_provider_ties_to_the_attempt_is_final(settlement: Settlement) -> None:
+    link = attempt(settlement, S.OPENED, opened_minutes_ago=2)
+    settlement.apply(link, CANCELLED.model_copy(update={"attributed": True}))
+    ended = settlement.store.payment(link.id)
+    assert ended is not None and ended.state is S.CANCELLED and ended.next_check_at is None
+    settlement.apply(ended, PAID)
+    assert state_of(settlement, link) is S.CANCELLED
+
+
 def test_the_invoice_showing_paid_credits_the_last_attempt_opened(
     settlement: Settlement, recorder: Recorder
 ) -> None:
