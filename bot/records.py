@@ -100,6 +100,16 @@ def people(store: Store, team_id: str, period: Range, zone: ZoneInfo) -> set[str
     return ids
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(text: str) -> str:
+    """Text from people or providers, made inert for spreadsheets: a cell that starts like
+    a formula (`=HYPERLINK(…)` typed as a search) gets a leading apostrophe, which Excel
+    and LibreOffice read as "this is text" and do not show."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
 def export(
     store: Store,
     team_id: str,
@@ -124,15 +134,15 @@ def export(
             writer.writerow(
                 (
                     settled_at.astimezone(zone).date().isoformat(),
-                    titles.get(payment.provider, payment.provider),
-                    number,
+                    cell(titles.get(payment.provider, payment.provider)),
+                    cell(number),
                     payment.direction,
                     f"{amount:f}",
                     currency,
-                    _method(payment),
-                    _who(payment, names),
-                    payment.receipt or payment.provider_reference or "",
-                    approvals,
+                    cell(_method(payment)),
+                    cell(_who(payment, names)),
+                    cell(payment.receipt or payment.provider_reference or ""),
+                    cell(approvals),
                     settled_at.isoformat(),
                     payment.settlement_id or payment.id,
                 )
@@ -146,8 +156,8 @@ def export(
             (
                 entry.at,
                 entry.action,
-                names.get(entry.user_id, entry.user_id) if entry.user_id else "",
-                entry.subject or "",
+                cell(names.get(entry.user_id, entry.user_id) if entry.user_id else ""),
+                cell(entry.subject or ""),
                 json.dumps(entry.detail, sort_keys=True, ensure_ascii=False)
                 if entry.detail
                 else "",

@@ -1,0 +1,31 @@
+"""The CSV export opens in spreadsheets: what people typed must stay text there."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from bot.records import Range, cell, export
+from bot.store import Store
+
+
+def test_a_cell_that_starts_like_a_formula_is_kept_as_text() -> None:
+    for typed in ("=1+1", '=HYPERLINK("http://evil.example","x")', "+1", "-1", "@SUM(A1)"):
+        assert cell(typed) == "'" + typed
+    assert cell("INV-24-0087") == "INV-24-0087" and cell("") == ""
+
+
+def test_the_audit_export_does_not_carry_a_typed_formula(tmp_path: object) -> None:
+    store = Store(f"{tmp_path}/db.sqlite")
+    try:
+        store.audit("payment.menu", team_id="T1", user_id="U1", subject="=1+1")
+        store.audit("invoices.listed", team_id="T1", user_id="U1", subject='=HYPERLINK("x")')
+        today = datetime.now(UTC).date()
+        made = export(store, "T1", Range(today, today), ZoneInfo("UTC"), {}, {"U1": "@Pat"})
+    finally:
+        store.close()
+    rows = list(csv.reader(io.StringIO(made.audit_csv)))[1:]
+    assert [row[3] for row in rows] == ["'=1+1", '\'=HYPERLINK("x")']
+    assert {row[2] for row in rows} == {"'@Pat"}
