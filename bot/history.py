@@ -15,7 +15,7 @@ from bot.models import Emailed, Payment, PaymentState
 from bot.runs import DUE, Runs
 from bot.slack.blocks.paying import payment_sum
 from bot.store import Store
-from bot.text import escape
+from bot.text import escape, plain
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,8 @@ def attempts(store: Store, subject: Subject) -> list[Event]:
             events.append(Event(_aware(p.opened_at), "The payment page was opened"))
         if p.state in (PaymentState.FAILED, PaymentState.CANCELLED) and p.last_error:
             at = ended.get(p.id) or max(_aware(p.created_at), _aware(p.opened_at or p.created_at))
-            events.append(Event(_aware(at), f"The attempt ended: {escape(p.last_error)}"))
+            # What the payer was shown: statuses and request ids stay in the log.
+            events.append(Event(_aware(at), f"The attempt ended: {escape(plain(p.last_error))}"))
     return events
 
 

@@ -144,7 +144,11 @@ def test_the_story_tells_an_attempt_ended_after_its_page_was_opened(payments: Pa
     opened = (datetime.now(UTC) - timedelta(minutes=5)).isoformat(timespec="seconds")
     payments.force(payment.id, {S.LINK_ISSUED}, S.OPENED, opened_at=opened)
     failing = datetime.now(UTC).replace(microsecond=0)
-    payments.move(payment.id, S.FAILED, last_error="Card declined.")
+    payments.move(
+        payment.id,
+        S.FAILED,
+        last_error="Acme refused the request (HTTP 422: Card declined; request id 4ae7).",
+    )
     events = story(payments.store, "T1", "INV-1001", {})
     assert events[-1].at >= failing, "dated by the move to failed, not by the page opening"
     told = [event.text for event in events]
@@ -152,4 +156,8 @@ def test_the_story_tells_an_attempt_ended_after_its_page_was_opened(payments: Pa
     payments.store.db.execute("UPDATE payments SET direction = 'receivable'")
     told = [event.text for event in story(payments.store, "T1", "INV-1001", {})]
     assert told[0].startswith("Payment link sent to the customer by <@U1>")
-    assert told[1:] == ["The payment page was opened", "The attempt ended: Card declined."]
+    # As the payer was told: statuses and request ids go to the log only.
+    assert told[1:] == [
+        "The payment page was opened",
+        "The attempt ended: Acme refused the request: Card declined.",
+    ]
