@@ -14,8 +14,8 @@ Which attempt is credited:
 2. otherwise, among the live attempts for exactly these invoices that can have taken
    money (a link the payer opened, a saved-card charge, an e-mailed invoice), the one
    most recently opened or started. A link nobody opened, or a start that never
-   produced a link, is never credited; neither is anything the provider reported
-   cancelled.
+   produced a link, is never credited; an ended attempt only while it is still watched
+   (`WATCHABLE`: a decline or cancel that may not be the provider's last word on it).
 """
 
 from __future__ import annotations
