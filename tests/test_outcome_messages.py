@@ -197,3 +197,16 @@ def test_a_customer_link_shown_to_a_colleague_says_whose_it_is_and_until_when() 
     assert link_lifetime(30 * 60) == "The link works for 30 minutes."
     assert link_lifetime(23 * 3600).startswith("The link works until <!date^")
     assert duration(2 * 3600 + 59) == "2 hours"
+
+
+def test_a_decline_read_from_the_invoice_is_not_told_as_this_charges() -> None:
+    """A charge whose answer was lost, judged by the invoice's last error (which may be an
+    earlier card's): the payer is not told their card was declined."""
+    common = {"state": PaymentState.FAILED, "paid_at": None, "charges_at_once": True}
+    error = "PingProxies could not take the payment: Your card was declined."
+    watched = text_of(settled(paid(**common, last_error=error, next_check_at=1.0)))
+    assert "Payment failed" not in watched and "may be from an earlier attempt" in watched
+    assert "keeps checking whether iDEAL was charged" in watched
+    assert "Check the card's statement before you pay again" in watched
+    final = text_of(settled(paid(**common, last_error="Card declined.")))
+    assert final.startswith(":x: Payment failed: Card declined.")

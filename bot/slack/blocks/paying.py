@@ -307,6 +307,17 @@ def settled(payment: Payment, *, paid_by: Payment | None = None) -> dict[str, An
             f"another payment{who}. "
             "This link is no longer needed; nothing was charged through it."
         )
+    elif payment.state is PaymentState.FAILED and payment.next_check_at is not None:
+        # Read from the invoice, not from this charge (its answer was lost): the error
+        # may be an earlier attempt's, so it is not told as this charge's decline.
+        text = (
+            f":warning: The invoice still shows unpaid, and its last payment error says: "
+            f"{reason or 'no reason given'}. That may be from an earlier attempt, so "
+            f"invoicebot keeps checking whether {escape(payment.method_name)} was charged "
+            f"and tells you if it was.\n{invoices}, {payment.amount.format()}. Check the "
+            "card's statement before you pay again."
+        )
+        retry = True
     elif payment.state is PaymentState.FAILED:
         text = f":x: Payment failed: {reason or 'the provider gave no reason'}."
         text += f"\n{invoices}, {payment.amount.format()}."
