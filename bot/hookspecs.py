@@ -72,6 +72,15 @@ def payment_ended(payment: Payment, outbox: Outbox) -> None:
 
 
 @hookspec
+def payment_in_doubt(payment: Payment, outbox: Outbox) -> None:
+    """A start cut short (the bot stopped mid-call) is now UNKNOWN: whether the provider
+    acted on it is being asked, and its payer may still be reading "Asking…".
+
+    Same rules as `payment_confirmed`: called inside the transaction, enqueue only.
+    """
+
+
+@hookspec
 def register_sandboxes(register: Callable[[Sandbox], None]) -> None:
     """Offer a local sandbox of your provider's API by calling `register(Sandbox(...))`.
 

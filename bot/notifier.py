@@ -79,6 +79,14 @@ class SlackNotifier:
                 _settle(outbox, attempt, shown, f"settled:{attempt.id}", attempt is payment)
 
     @hookimpl
+    def payment_in_doubt(self, payment: Payment, outbox: Outbox) -> None:
+        """A charge cut short by a stop: its payer reads "Asking…" until told it is not
+        known yet and not to pay again. A link's start that was cut short ends at its
+        first check, and that end is told instead."""
+        if payment.response_url and payment.charges_at_once:
+            _settle(outbox, payment, settled(payment), f"in-doubt:{payment.id}", True)
+
+    @hookimpl
     def payment_ended(self, payment: Payment, outbox: Outbox) -> None:
         if payment.response_url:
             told = payment.state in (PaymentState.FAILED, PaymentState.CANCELLED) or (

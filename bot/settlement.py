@@ -133,7 +133,17 @@ class Settlement:
                 check_attempts=0,
             ):
                 log.warning("payment %s was interrupted mid-start; checking it", payment.id)
+                self._tell_in_doubt(payment.id)
         return len(interrupted)
+
+    def _tell_in_doubt(self, payment_id: str) -> None:
+        doubtful = self.store.payment(payment_id)
+        assert doubtful is not None
+        try:
+            with self.store.transaction():
+                self.payments.pm.hook.payment_in_doubt(payment=doubtful, outbox=self.store)
+        except Exception:
+            log.exception("a plugin failed in payment_in_doubt")
 
     async def check(
         self, payment: Payment, landing_params: dict[str, str] | None = None

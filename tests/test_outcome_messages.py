@@ -210,3 +210,27 @@ def test_a_decline_read_from_the_invoice_is_not_told_as_this_charges() -> None:
     assert "Check the card's statement before you pay again" in watched
     final = text_of(settled(paid(**common, last_error="Card declined.")))
     assert final.startswith(":x: Payment failed: Card declined.")
+
+
+class Enqueued:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any], str]] = []
+
+    def enqueue(
+        self, method: str, args: dict[str, Any], *, key: str, team_id: str | None = None
+    ) -> None:
+        self.calls.append((method, args, key))
+
+
+def test_a_charge_cut_short_by_a_stop_tells_its_payer_it_is_not_known_yet() -> None:
+    """After kill -9 mid-charge, the payer's "Asking…" becomes "not known yet"."""
+    notifier = SlackNotifier("C0BILLING", {"i3d": "i3D.net"})
+    outbox = Enqueued()
+    common = {"state": PaymentState.UNKNOWN, "paid_at": None, "response_url": "https://u"}
+    notifier.payment_in_doubt(paid(**common, charges_at_once=True), outbox)
+    ((method, args, _),) = outbox.calls
+    assert method == "response_url" and args["body"]["replace_original"] is True
+    assert "Do not pay again" in text_of(args["body"])
+    assert args["instead"]["channel"] == "U0PAT"  # when the URL has worn out
+    notifier.payment_in_doubt(paid(**common), outbox)  # a link's start: its end is told
+    assert len(outbox.calls) == 1

@@ -45,6 +45,7 @@ class Recorder:
     def __init__(self) -> None:
         self.confirmed: list[tuple[str, list[str]]] = []
         self.ended: list[tuple[str, PaymentState]] = []
+        self.in_doubt: list[tuple[str, PaymentState]] = []
 
     @hookimpl
     def payment_confirmed(self, payment: Payment, outbox: Any, superseded: list[Payment]) -> None:
@@ -54,6 +55,10 @@ class Recorder:
     @hookimpl
     def payment_ended(self, payment: Payment, outbox: Any) -> None:
         self.ended.append((payment.id, payment.state))
+
+    @hookimpl
+    def payment_in_doubt(self, payment: Payment, outbox: Any) -> None:
+        self.in_doubt.append((payment.id, payment.state))
 
 
 @pytest.fixture
@@ -313,6 +318,7 @@ def test_an_interrupted_start_unblocks_and_is_asked_about_once(
     card = attempt(settlement, S.CREATED, start=None, saved_card=True)
     assert settlement.reconcile_interrupted(started_before=time.time() + 1) == 2
     assert state_of(settlement, link) is S.UNKNOWN and state_of(settlement, card) is S.UNKNOWN
+    assert sorted(recorder.in_doubt) == sorted([(link.id, S.UNKNOWN), (card.id, S.UNKNOWN)])
     due = {p.id for p in settlement.store.payments_to_check(time.time() + 1)}
     assert due == {link.id, card.id}
     settlement.apply(settlement.store.payment(link.id), PENDING)  # type: ignore[arg-type]
