@@ -1,0 +1,18 @@
+"""Provider text in Slack's mrkdwn: nothing in it may ping, link, hide or reverse."""
+
+from __future__ import annotations
+
+from bot.text import escape
+
+
+def test_mentions_and_links_become_text() -> None:
+    assert escape("<!channel> & <https://x|y>") == "&lt;!channel&gt; &amp; &lt;https://x|y&gt;"
+
+
+def test_control_and_bidirectional_override_characters_are_dropped() -> None:
+    # U+202E would show "‮ 00.063€" as "€360.00 " inside a description.
+    assert escape("Hosting \u202e 00.063€ \u202c end") == "Hosting  00.063€  end"
+    assert escape("a\x1b[31mred\x07\x00\x85b") == "a[31mredb"
+    assert escape("isolate \u2066x\u2069") == "isolate x"
+    assert escape("two\nlines\tand a tab") == "two\nlines\tand a tab"  # kept
+    assert escape("Zoë · 東京 · €5") == "Zoë · 東京 · €5"
