@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.approvals_policy import MAX_APPROVALS, Bracket, Policy
-from bot.money import AmountError, iso_code, minor_units, parse_amount, thousands_mark
+from bot.money import AmountError, iso_code, minor_units, parse_amount
 from bot.slack.actions import TAMPERED
 from bot.slack.blocks import approval_settings as dialog
 from bot.slack.blocks import approvals as blocks
@@ -190,10 +190,13 @@ def _bracket(draft: Draft, errors: dict[str, str]) -> Bracket | None:
         errors[draft.block("currency")] = "Choose a currency."
         return None
     try:
+        # No lone thousands mark here: "500.123" in euro would read as 500,123 and quietly
+        # lift the bracket a thousandfold, so three digits after one mark are refused as
+        # ambiguous (with both marks, "1.000,00", grouping is still clear).
         minimum = parse_amount(
             draft.start,
             minor_units(currency),
-            thousands=thousands_mark(currency),
+            thousands="",
             allow_zero=True,
             what="amount the bracket starts from",
         )
