@@ -161,11 +161,13 @@ def story_message(
     *,
     credit_note: bool = False,
 ) -> dict[str, Any]:
-    """`absent`: what to say when there are no `lines` (whether the invoice exists);
-    `note`: how the number typed led to this invoice."""
+    """`number` as typed or printed (unescaped); `absent`: what to say when there are no
+    `lines` (whether the invoice exists); `note`: how the number typed led to this one."""
     ids = Ids()
     kind = "credit note" if credit_note else "invoice"
+    # The header is plain_text, where Slack parses nothing: the number as typed, unescaped.
     blocks: list[Block] = [header(ids, f"{kind.capitalize()} {number}")]
+    number = escape(number)
     if note:
         blocks.append(context(ids, note))
     if not lines:
@@ -224,7 +226,7 @@ async def on_history(
         absent = None if events else _whereabouts(providers, lookup, number)
     lines = [f"{moment(e.at)} · {e.text}" for e in events]  # each reader's own zone
     await respond(
-        **story_message(escape(number), lines, absent, note, credit_note=credit is not None)
+        **story_message(number, lines, absent, note, credit_note=credit is not None)
     )
 
 

@@ -69,6 +69,12 @@ async def test_history_of_an_untouched_invoice_tells_it_from_a_mistyped_number(
     assert "i3D.net has credit note CRN-24-0003 (−€24.20, open). No payment through" in said
     said = await history("NOPE-1")
     assert "No invoice numbered “NOPE-1” at i3D.net" in said and "check the number" in said
+    _, screen, _ = await h.command("history <@U0CFO>")  # a mention pasted as a number
+    story = (await h.screen_after(screen)).message
+    assert story["blocks"][0]["text"]["text"] == "Invoice <@U0CFO>"  # plain_text: as typed
+    assert (
+        "<@" not in text_of({"blocks": story["blocks"][1:]}) and "&lt;@U0CFO&gt;" in story["text"]
+    )
     i3d_sandbox.app[SANDBOX].inject("error", count=10)
     said = await history("NOPE-2")
     assert "no record of invoice NOPE-2" in said and "i3D.net has it could not be checked" in said
