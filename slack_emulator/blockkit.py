@@ -112,7 +112,25 @@ def _block_problems(block: dict[str, Any]) -> list[str]:
         shown = parsed.to_dict()
     except _MALFORMED as error:
         return [str(error) or f"malformed `{block.get('type')}` block"]
-    return _dropped_parts(block, shown) + _element_problems(block)
+    return _dropped_parts(block, shown) + _element_problems(block) + _empty_texts(block)
+
+
+def _empty_texts(value: Any, path: str = "") -> list[str]:
+    """Text objects with no text, which slack_sdk lets through and Slack refuses
+    ("must be more than 0 characters"): a section, a button label, an option's text."""
+    if isinstance(value, list):
+        return [
+            p for index, item in enumerate(value) for p in _empty_texts(item, f"{path}{index}.")
+        ]
+    if not isinstance(value, dict):
+        return []
+    problems = []
+    if value.get("type") in ("plain_text", "mrkdwn") and not str(value.get("text") or ""):
+        problems.append(f"`{path.rstrip('.') or 'text'}` must be more than 0 characters")
+    for key, item in value.items():
+        if isinstance(item, dict | list):
+            problems += _empty_texts(item, f"{path}{key}.")
+    return problems
 
 
 def _dropped_parts(original: Any, parsed: Any, path: str = "") -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.slack.blocks.kit import option
 from bot.text import escape
 
 
@@ -16,3 +17,9 @@ def test_control_and_bidirectional_override_characters_are_dropped() -> None:
     assert escape("isolate \u2066x\u2069") == "isolate x"
     assert escape("two\nlines\tand a tab") == "two\nlines\tand a tab"  # kept
     assert escape("Zoë · 東京 · €5") == "Zoë · 東京 · €5"
+
+
+def test_an_option_the_provider_left_unnamed_shows_its_id() -> None:
+    """Slack refuses an option with no text, and with it the whole pay menu."""
+    assert option("  ", "ideal")["text"]["text"] == "ideal"
+    assert option("iDEAL", "10")["text"]["text"] == "iDEAL"

@@ -90,6 +90,12 @@ def test_a_well_formed_message_passes() -> None:
         ([actions(button(value="v" * 2001))], "2000"),
         ([{"type": "section"}], "text or fields"),
         ([{"type": "image"}], "alt_text"),
+        ([{"type": "section", "text": text("")}], "`text` must be more than 0 characters"),
+        ([actions(button(""))], "`elements.0.text` must be more than 0 characters"),
+        (
+            [actions({"type": "static_select", "action_id": "m", "options": [option("")]})],
+            "`elements.0.options.0.text` must be more than 0 characters",
+        ),
         ("not a list", "must be an array"),
     ],
 )

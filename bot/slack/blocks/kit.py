@@ -114,7 +114,9 @@ def input_block(
 
 
 def option(text: str, value: str) -> dict[str, Any]:
-    return {"text": plain(text, 75), "value": value[:150]}
+    """A menu option; one the provider left unnamed shows its id (Slack refuses an
+    option with no text, and with it the whole message)."""
+    return {"text": plain(text.strip() or value, 75), "value": value[:150]}
 
 
 def confirm_dialog(
