@@ -8,6 +8,8 @@ import logging
 import math
 import re
 
+from slack_sdk.errors import SlackApiError
+
 from bot.credentials import SecretKeyError
 from bot.provider import (
     BadCredentials,
@@ -100,8 +102,32 @@ UNEXPECTED = (
 )
 
 
+SLACK_BUSY_CODES = frozenset(
+    {"ratelimited", "service_unavailable", "fatal_error", "internal_error", "request_timeout"}
+)
+
+
+def slack_busy(error: BaseException) -> bool:
+    """Slack itself could not take a call just now (rate limits, an outage): passing, and
+    not invoicebot's fault. Any other refusal is a bug here, with its traceback."""
+    if not isinstance(error, SlackApiError) or error.response is None:
+        return False
+    status = error.response.status_code
+    return status == 429 or status >= 500 or _slack_code(error) in SLACK_BUSY_CODES
+
+
+def _slack_code(error: SlackApiError) -> str | None:
+    """Slack's `error` code; None when the answer was not JSON (a 500 page)."""
+    data = error.response.data if error.response is not None else None
+    return str(data.get("error")) if isinstance(data, dict) and data.get("error") else None
+
+
 def say(error: BaseException) -> str:
     """One plain sentence a person can act on (text: escape it where it goes)."""
+    if isinstance(error, SlackApiError) and slack_busy(error):
+        wait = error.response.headers.get("Retry-After")
+        later = f"in {wait} s" if wait and str(wait).isdigit() else "in a minute"
+        return f"Slack did not take invoicebot's request just now (it is busy). Try again {later}."
     if isinstance(error, SecretKeyError):
         return (
             "invoicebot cannot open its stored provider credentials: the operator's secret "
@@ -127,5 +153,8 @@ def log_error(error: BaseException, where: str) -> None:
     """Provider errors are expected: a line at WARNING. Anything else: one traceback."""
     if isinstance(error, ProviderError):
         log.warning("%s: %s: %s", where, type(error).__name__, error.message)
+    elif isinstance(error, SlackApiError) and slack_busy(error):
+        code = _slack_code(error) or "no error code"
+        log.warning("%s: Slack answered %s (%s)", where, error.response.status_code, code)
     else:
         log.error("%s failed unexpectedly", where, exc_info=error)

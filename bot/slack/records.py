@@ -225,9 +225,7 @@ async def on_history(
             credit = credit or (lookup.found[1].number if lookup.found[1].is_credit else None)
         absent = None if events else _whereabouts(providers, lookup, number)
     lines = [f"{moment(e.at)} · {e.text}" for e in events]  # each reader's own zone
-    await respond(
-        **story_message(number, lines, absent, note, credit_note=credit is not None)
-    )
+    await respond(**story_message(number, lines, absent, note, credit_note=credit is not None))
 
 
 def _whereabouts(providers: list[Provider], lookup: Lookup, number: str) -> str:

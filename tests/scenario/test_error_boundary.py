@@ -220,3 +220,17 @@ def test_a_refused_start_offers_to_choose_again() -> None:
     assert again is not None and again["action_id"] == "pay"
     assert again["value"] == "pingproxies|inv_1||"
     assert _choose_again(ProviderUnavailable("down"), body) is None
+
+
+async def test_slack_failing_a_call_is_said_to_be_slacks_and_logs_no_traceback(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Slack down or rate-limiting for a moment: not 'something went wrong inside'."""
+    h = harness
+    h.slack.fail_next["views.open"] = 1
+    _, screen, _ = await h.command("connect i3d", user="U0ADMIN")
+    said = text_of(await h.next_response(screen.response_url_id))
+    assert "Slack did not take invoicebot's request just now" in said and "inside" not in said
+    assert not PROTOCOL.search(said)
+    assert not [r for r in caplog.records if r.exc_info], "a passing outage, not a bug"
+    assert any("Slack answered 500" in r.getMessage() for r in caplog.records)
