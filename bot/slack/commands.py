@@ -35,6 +35,7 @@ from bot.slack.records import on_export, on_history
 from bot.slack.services import Services
 from bot.slack.subcommands import (
     HELP_LINES,
+    OPERATOR_SETS,
     Billing,
     Connect,
     Export,
@@ -138,7 +139,8 @@ async def on_invoices(
     request = parse(text, svc.provider_named)
     if isinstance(request, Help | Unknown):
         problem = request.problem if isinstance(request, Unknown) else None
-        await ack(response_type="ephemeral", **help_message(HELP_LINES, problem))
+        lines = [line for line in HELP_LINES if svc.settings.oauth or line[0] not in OPERATOR_SETS]
+        await ack(response_type="ephemeral", **help_message(lines, problem))
         return
     if isinstance(request, Connect):
         await ack()

@@ -144,7 +144,8 @@ def parse(text: str, provider_named: Callable[[str], str | None]) -> Subcommand:
         return PayInvoice(rest[0])
     if head in ("connect", "new"):
         if len(rest) != 1:
-            return Unknown(f"Say which provider, e.g. `/invoices {escape(head)} i3d`.")
+            example = "payfirma" if head == "new" else "i3d"  # one that can, for `new`
+            return Unknown(f"Say which provider, e.g. `/invoices {head} {example}`.")
         name = provider_named(rest[0])
         if name is None:
             return Unknown(f"There is no provider called `{escape(rest[0])}`.")
@@ -243,3 +244,6 @@ HELP_LINES = (
     ("/invoices settings", "who must approve which payments (admins)"),
     ("/invoices help", "this list"),
 )
+OPERATOR_SETS = frozenset({"/invoices billing", "/invoices people"})
+"""Lines left out of help where one bot token serves one workspace: its operator sets
+the billing channel and who may pay, and these commands only say so."""

@@ -274,3 +274,15 @@ async def test_an_event_slack_delivers_again_is_handled_once(harness: Harness) -
     assert (await h.post(body))[0] == 200
     await asyncio.sleep(0.3)
     assert len(h.slack.called("views.publish")) == 2
+
+
+async def test_help_lists_only_what_this_install_lets_people_do(harness: Harness) -> None:
+    """With one bot token the operator sets #billing and who may pay: help leaves those
+    commands out rather than list what only says 'ask whoever runs invoicebot'."""
+    ack, _, _ = await harness.command("help")
+    said = text_of(ack) if isinstance(ack, dict) else ack
+    assert "/invoices settings" in said and "/invoices new payfirma" in said
+    assert "/invoices billing" not in said and "/invoices people" not in said
+    ack, _, _ = await harness.command("new")
+    said = text_of(ack) if isinstance(ack, dict) else ack
+    assert "`/invoices new payfirma`" in said  # a provider that can create invoices

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -264,7 +264,7 @@ def _unreadable_line(listing: Listing) -> str:
     )
 
 
-def help_message(lines: tuple[tuple[str, str], ...], problem: str | None = None) -> dict[str, Any]:
+def help_message(lines: Sequence[tuple[str, str]], problem: str | None = None) -> dict[str, Any]:
     ids = Ids()
     body = "\n".join(f"`{command}` — {meaning}" for command, meaning in lines)
     blocks: list[Block] = []
