@@ -64,7 +64,8 @@ class Export:
     settlements_csv: str
     audit_csv: str
     count: int
-    totals: dict[str, Decimal]
+    totals: dict[tuple[str, str], Decimal]
+    """Per direction (`payable`: paid out, `receivable`: collected) and currency."""
     audit_count: int
 
 
@@ -124,13 +125,13 @@ def export(
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(SETTLEMENT_COLUMNS)
-    totals: dict[str, Decimal] = defaultdict(Decimal)
+    totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     settled = store.settlements_between(team_id, start, end)
     for settled_at, payment in settled:
         approvals = "; ".join(line for source in APPROVALS for line in source(store, payment))
         for number, amount in _rows(payment):
             currency = payment.amount.currency
-            totals[currency] += amount
+            totals[payment.direction, currency] += amount
             writer.writerow(
                 (
                     settled_at.astimezone(zone).date().isoformat(),

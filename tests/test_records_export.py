@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.records import Range, cell, export
+from bot.slack.records import _sums
 from bot.store import Store
 
 
@@ -29,3 +31,14 @@ def test_the_audit_export_does_not_carry_a_typed_formula(tmp_path: object) -> No
     rows = list(csv.reader(io.StringIO(made.audit_csv)))[1:]
     assert [row[3] for row in rows] == ["'=1+1", '\'=HYPERLINK("x")']
     assert {row[2] for row in rows} == {"'@Pat"}
+
+
+def test_the_exports_summary_keeps_money_paid_and_money_collected_apart() -> None:
+    totals = {
+        ("payable", "USD"): Decimal("129.00"),
+        ("payable", "EUR"): Decimal("1548.80"),
+        ("receivable", "USD"): Decimal("321.43"),
+    }
+    assert _sums(totals) == "paid €1,548.80 + $129.00; collected $321.43"
+    assert _sums({("receivable", "CAD"): Decimal("5")}) == "collected CA$5.00"
+    assert _sums({}) == ""

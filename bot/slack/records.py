@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import aiohttp
@@ -19,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import refusal
 from bot.history import story
+from bot.models import Money
 from bot.provider import Provider
 from bot.records import Range, export, people
 from bot.slack import values
@@ -84,10 +86,9 @@ async def send_export(
     zone = svc.settings.timetable.zone
     names = await _names(client, people(svc.store, team_id, period, zone))
     made = export(svc.store, team_id, period, zone, titles, names)
-    sums = ", ".join(f"{amount:f} {currency}" for currency, amount in sorted(made.totals.items()))
     comment = (
         f"invoicebot records from {period}: {_count(made.count, 'settlement')}"
-        + (f" ({sums})" if sums else "")
+        + (f" ({sums})" if (sums := _sums(made.totals)) else "")
         + f" and {_count(made.audit_count, 'audit log entry', 'audit log entries')}. Dates are in "
         f"{svc.settings.timetable.zone.key}; amounts are per currency."
     )
@@ -190,6 +191,20 @@ def story_message(
         )
     told = _count(len(lines), "event")
     return {"text": f"The story of {kind} {number}: {told}", "blocks": blocks}
+
+
+def _sums(totals: dict[tuple[str, str], Decimal]) -> str:
+    """ "paid €1,548.80 + $129.00; collected $321.43": money out and money in apart."""
+    sides = []
+    for direction, label in (("payable", "paid"), ("receivable", "collected")):
+        amounts = [
+            Money.of(amount, currency).format()
+            for (side, currency), amount in sorted(totals.items())
+            if side == direction
+        ]
+        if amounts:
+            sides.append(f"{label} {' + '.join(amounts)}")
+    return "; ".join(sides)
 
 
 def _count(count: int, one: str, many: str | None = None) -> str:
