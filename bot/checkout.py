@@ -195,9 +195,35 @@ class Checkout:
                 if not receivable:
                     raise CheckoutRefused(
                         f"<@{earlier.user_id}> already has a payment link for invoice {numbers} "
-                        "that has not expired. Nothing was started, so nothing is paid twice."
+                        "that has not expired. Nothing was started, so nothing is paid twice. "
+                        "Pay opens that link's details, where it can be cancelled if its page "
+                        "was never opened."
                     )
         return None
+
+    def live_link(self, team_id: str, provider: str, invoice_ids: list[str]) -> Payment | None:
+        """A payer's unexpired link for any of these invoices, which refuses a second
+        start: the pay menu says so (and offers to cancel it) before anyone chooses."""
+        now = time.time()
+        for earlier in self.store.payments_for_invoices(team_id, provider, invoice_ids):
+            if (
+                earlier.state in UNSETTLED
+                and earlier.direction == Direction.PAYABLE.value
+                and isinstance(earlier.start, Redirect | FormPost)
+                and self.store.token_expiry(earlier.id) > now
+            ):
+                return earlier
+        return None
+
+    def withdraw(self, payment: Payment, user_id: str) -> bool:
+        """Cancel a link whose page nobody opened, so its invoices can be paid another way.
+
+        Only from LINK_ISSUED, by compare-and-set: once the payer's browser has opened it
+        (OPENED), the provider's page may be taking the money and the link stands. The
+        pay page re-checks after its own compare-and-set, so a link cancelled while
+        being opened never reaches the provider's page."""
+        reason = f"<@{user_id}> cancelled the link in Slack before its page was opened"
+        return self.settlement.end_unopened(payment, reason)
 
     def _again(self, live: Payment) -> Started | None:
         sealed = self.store.sealed_token(live.id)

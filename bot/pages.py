@@ -202,12 +202,17 @@ async def pay(request: web.Request) -> web.StreamResponse:
         payment = payments.redeem(request.match_info["token"])
     except TokenProblem as problem:
         return _unusable(request, problem)
-    payments.force(
+    opened = payments.force(
         payment.id,
         {PaymentState.LINK_ISSUED},
         PaymentState.OPENED,
         opened_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
+    if not opened:  # cancelled, paid or ended since it was read: re-read, never pass it on
+        try:
+            payment = payments.redeem(request.match_info["token"])
+        except TokenProblem as problem:
+            return _unusable(request, problem)
     payments.store.audit(
         "payment.link_opened", team_id=payment.team_id, user_id=payment.user_id, subject=payment.id
     )

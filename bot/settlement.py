@@ -258,16 +258,27 @@ class Settlement:
             payment.id, next_check_at=time.time() + delay, check_attempts=attempts + 1
         )
 
+    def end_unopened(self, payment: Payment, reason: str) -> bool:
+        """Cancel a link nobody opened (see `Checkout.withdraw`); False if it was opened,
+        paid or ended meanwhile."""
+        return self._end(payment, S.CANCELLED, reason, sources={S.LINK_ISSUED})
+
     def _end(
-        self, payment: Payment, state: PaymentState, reason: str, *, keep_watching: bool = False
-    ) -> None:
+        self,
+        payment: Payment,
+        state: PaymentState,
+        reason: str,
+        *,
+        keep_watching: bool = False,
+        sources: set[PaymentState] | None = None,
+    ) -> bool:
         """End a live attempt without money; tell its payer where they are waiting."""
         watch = time.time() + self.first_delay if keep_watching else None
         with self.store.transaction():
             if not self.payments.force(
-                payment.id, set(LIVE), state, last_error=reason, next_check_at=watch
+                payment.id, sources or set(LIVE), state, last_error=reason, next_check_at=watch
             ):
-                return
+                return False
             ended = self.store.payment(payment.id)
             assert ended is not None
             if payment.state is S.UNKNOWN or state is not S.EXPIRED:
@@ -278,6 +289,7 @@ class Settlement:
                     log.exception("a plugin failed in payment_ended")
         for wake in self.after_settled:
             wake()
+        return True
 
     def settle(self, payment: Payment, outcome: PaymentOutcome) -> Payment | None:
         """Settle `payment`'s invoices once; return the attempt credited (None if none)."""

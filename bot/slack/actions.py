@@ -20,7 +20,7 @@ from bot.provider import Provider, ProviderError
 from bot.slack import values
 from bot.slack.approvals_gate import apply_gate
 from bot.slack.blocks.listing import notice
-from bot.slack.blocks.paying import pay_menu, payment_link, settled
+from bot.slack.blocks.paying import live_link, pay_menu, payment_link, settled
 from bot.slack.errors import said, shielded
 from bot.slack.listing import listing_message
 from bot.slack.progress import busy, patiently, read, title_of
@@ -89,6 +89,11 @@ async def show_menu(
     team_id, user_id = _who(body)
     provider = svc.connections.get(team_id, target.provider)
     ids = list(target.invoice_ids)
+    if (out := svc.checkout.live_link(team_id, target.provider, ids)) is not None:
+        # Any start would be refused while it stands: say so before anyone chooses.
+        expires_at = svc.store.token_expiry(out.id)
+        await respond(replace_original=not fresh, **live_link(out, user_id, expires_at))
+        return
     if not fresh and not (reuse and svc.checkout.recent_options(team_id, target.provider, ids)):
         await busy(respond, f"Asking {provider.title} which ways to pay it allows")
     options = await read(
@@ -296,6 +301,26 @@ async def on_back(
     )
 
 
+async def on_cancel_link(
+    svc: Services, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
+) -> None:
+    """Cancel one's own unopened link, then show the pay menu in its place."""
+    await ack()
+    if await refuse_unless_payer(svc, body, respond):
+        return
+    team_id, user_id = _who(body)
+    payment = svc.store.payment(str(_action(body).get("value", ""))[:64])
+    if payment is None or payment.team_id != team_id or payment.user_id != user_id:
+        await respond(replace_original=False, **notice(TAMPERED))
+        return
+    target = values.PayTarget(payment.provider, payment.invoice_ids)
+    if svc.checkout.withdraw(payment, user_id):
+        svc.store.audit(
+            "payment.link_cancelled", team_id=team_id, user_id=user_id, subject=payment.id
+        )
+    await show_menu(svc, body, respond, target)  # the menu, or why the link still stands
+
+
 async def on_open_link(ack: AsyncAck, body: dict[str, Any]) -> None:
     """A link button still sends an interaction, which Slack wants acked."""
     await ack()
@@ -321,5 +346,6 @@ def register(app: AsyncApp, svc: Services) -> None:
     app.action(values.PAGE_PREVIOUS)(bind(on_page))
     app.action(values.PAGE_NEXT)(bind(on_page))
     app.action(values.BACK)(bind(on_back))
+    app.action(values.CANCEL_LINK)(bind(on_cancel_link))
     app.action(values.OPEN_LINK)(on_open_link)
     app.action(values.SELECT_INVOICES)(on_select_invoices)

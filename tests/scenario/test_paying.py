@@ -4,9 +4,14 @@ confirmation in the billing channel, and the payer's message settled."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestServer
 
+from bot.models import PaymentState
+from bot.pages import PAYMENTS
+from bot.web import SERVICES
 from plugins.i3d.sandbox import SANDBOX
 from tests.scenario.harness import Harness, Screen, find, pay_in_browser, text_of
 
@@ -112,6 +117,70 @@ async def test_an_outcome_too_late_for_the_payers_message_comes_in_their_message
     assert "Payment cancelled" in text_of(await h.next_response(key, 2))
     await asyncio.sleep(0.3)
     assert len(h.slack.posted_to("U0PAYER")) == 1
+
+
+async def test_a_link_already_out_is_shown_instead_of_a_menu_and_its_owner_may_cancel_it(
+    harness: Harness,
+) -> None:
+    h = harness
+    link_key, pay_url = await get_link(h)
+    mine = await open_menu(h)  # Pay again on the same invoice: no menu that would refuse
+    said = text_of(mine.message)
+    assert "You have a payment link for invoice INV-24-0101: *€96.80*" in said
+    assert "by iDEAL (ING)" in said
+    assert "never opened" in said and not any(
+        b.get("block_id", "").startswith("pay:") for b in mine.message["blocks"]
+    )
+    _, screen, _ = await h.command("", user="U0ADMIN")
+    screen = await h.screen_after(screen)
+    key = await h.click(screen, "pay", user="U0ADMIN", pick=lambda e: "|410001" in e["value"])
+    theirs = text_of(await h.next_response(key))
+    assert "<@U0PAYER> has a payment link" in theirs and "sooner if <@U0PAYER> cancels" in theirs
+    assert "cancel_link" not in str(await h.next_response(key))  # only its owner may
+
+    key = await h.click(mine, "cancel_link")
+    menu = await h.next_response(key)
+    assert "Choose how to pay" in str(menu), "the menu, once the link is cancelled"
+    ended = text_of(await h.next_response(link_key, 2))  # the link's own message
+    assert "Payment cancelled" in ended and "nothing was charged" in ended
+    async with h.http.get(pay_url) as page:
+        assert page.status == 410 and "cancelled" in await page.text()
+
+
+async def test_a_link_whose_page_was_opened_stands_and_cannot_be_cancelled(
+    harness: Harness,
+) -> None:
+    h = harness
+    _, pay_url = await get_link(h)
+    mine = await open_menu(h)
+    await pay_in_browser(h.http, pay_url, come_back=False)  # opened after the notice
+    key = await h.click(mine, "cancel_link")
+    said = text_of(await h.next_response(key))
+    assert "Its page was opened at the provider" in said and "cancel_link" not in str(said)
+    again = text_of((await open_menu(h)).message)
+    assert "Its page was opened" in again
+
+
+async def test_a_link_cancelled_while_its_page_opens_never_reaches_the_provider(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cancel's compare-and-set wins between the page reading the link and opening
+    it: the page must then refuse, not send the browser on to be charged."""
+    h = harness
+    _, pay_url = await get_link(h)
+    payments = h.bot.app[PAYMENTS]
+    opening = payments.force
+
+    def cancelled_first(payment_id: str, sources: Any, target: Any, **fields: Any) -> bool:
+        if target is PaymentState.OPENED:
+            payment = payments.store.payment(payment_id)
+            assert payment is not None
+            assert h.bot.app[SERVICES].checkout.withdraw(payment, "U0PAYER")
+        return opening(payment_id, sources, target, **fields)
+
+    monkeypatch.setattr(payments, "force", cancelled_first)
+    async with h.http.get(pay_url, allow_redirects=False) as page:
+        assert page.status == 410 and "cancelled" in await page.text()
 
 
 async def test_back_to_the_list_returns_to_the_list_the_person_came_from(

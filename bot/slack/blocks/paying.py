@@ -226,6 +226,52 @@ def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
+def live_link(payment: Payment, viewer: str, expires_at: float) -> dict[str, Any]:
+    """Instead of a pay menu whose start would be refused: the link that is already out,
+    until when, and, to whoever holds it while its page is unopened, a way to cancel it."""
+    ids = Ids()
+    invoices = invoices_of(payment)
+    until = moment(datetime.fromtimestamp(expires_at, UTC))
+    what = f"{amount_of(payment)} by {method_of(payment)}"
+    mine = payment.user_id == viewer
+    holder = "You have" if mine else f"<@{payment.user_id}> has"
+    text = f":link: {holder} a payment link for {invoices[:1].lower()}{invoices[1:]}: {what}."
+    controls: list[dict[str, Any]] = []
+    if payment.state is PaymentState.OPENED:
+        text += (
+            f" Its page was opened at the provider, which may be taking the money now, so it "
+            f"stands until it expires ({until}). Nothing else can be started before then."
+        )
+    elif mine:
+        text += (
+            f" It works until {until}; its page was never opened. Cancel it to choose "
+            "another way to pay."
+        )
+        controls.append(
+            button(
+                "Cancel that link",
+                values.CANCEL_LINK,
+                payment.id,
+                style="danger",
+                confirm=confirm_dialog(
+                    "Cancel the payment link?",
+                    "The link stops working and nothing is paid through it. You can then "
+                    "choose how to pay again.",
+                    "Cancel link",
+                    deny="Keep it",
+                    danger=True,
+                ),
+            )
+        )
+    else:
+        text += (
+            f" It works until {until}. A new payment can start when it expires, or sooner "
+            f"if <@{payment.user_id}> cancels it."
+        )
+    controls.append(button("Back to the list", values.BACK))
+    return {"text": text, "blocks": [section(ids, text), actions(ids, controls, name="link")]}
+
+
 def invoices_of(payment: Payment) -> str:
     """ "Invoice INV-1" or "Invoices INV-1 (€10.00) and INV-2 (€5.00)", escaped."""
     if len(payment.invoice_numbers) == 1:
