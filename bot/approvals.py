@@ -156,7 +156,7 @@ class Approvals:
         raise ApprovalNeeded(
             f"Payments of {bracket.floor.format()} and above need "
             f"{approvals_phrase(bracket.needed)} first, and this one has none that is still "
-            "valid. Nothing was paid; use Request approval."
+            "valid. Nothing was paid; open the pay menu again to request approval."
         )
 
     def open(

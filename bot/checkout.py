@@ -51,6 +51,11 @@ class CheckoutRefused(ProviderError):
     markup = True
 
 
+class NeedsApproval(CheckoutRefused):
+    """The payment needs an approval it does not have (the policy changed since the
+    menu was shown): the pay menu again offers Request approval."""
+
+
 class OutcomeUnknown(ProviderError):
     """The provider's answer to a call that may have charged was lost: the attempt is
     UNKNOWN and the poller keeps asking. The message tells the payer not to pay again."""
@@ -266,7 +271,7 @@ class Checkout:
             try:
                 self.approvals.require(team_id, Binding.of(provider, invoice_ids, options.total))
             except ApprovalNeeded as refused:
-                raise CheckoutRefused(str(refused)) from None
+                raise NeedsApproval(str(refused)) from None
         lifetime = CUSTOMER_LINK_LIFETIME if receivable else self.payments.token_lifetime
         with self.store.claim():
             live = self._refuse_if_taken(team_id, provider, invoice_ids, receivable=receivable)

@@ -59,6 +59,11 @@ class PaymentRejected(ProviderError):
     """The provider refused the payment itself (declined card, method not allowed)."""
 
 
+class AmountChanged(PaymentRejected):
+    """The provider asks another total than the one confirmed (a credit note used since,
+    a price changed): nothing was started, and the pay menu again shows the new total."""
+
+
 class CreatedDifferently(PaymentRejected):
     """The provider created invoice `number`, but not as drafted (other totals): it exists,
     and the person must correct or void it there."""

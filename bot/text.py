@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.credentials import SecretKeyError
 from bot.provider import (
+    AmountChanged,
     BadCredentials,
     PaymentRejected,
     ProviderError,
@@ -142,6 +143,8 @@ def say(error: BaseException) -> str:
         pass  # typing the code again is the next step, and the message says so
     elif isinstance(error, BadCredentials) and "reconnect" not in text.lower():
         text += " An admin can reconnect the provider with `/invoices connect`."
+    elif isinstance(error, AmountChanged):
+        pass  # confirming the new amount is the next step, and the message says so
     elif isinstance(error, PaymentRejected) and "another" not in text.lower():
         text += " Try another card or method."
     elif isinstance(error, ProviderUnavailable) and "again" not in text.lower():

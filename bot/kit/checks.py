@@ -12,7 +12,7 @@ from __future__ import annotations
 from yarl import URL
 
 from bot.models import PaymentMethod, PaymentOptions, PaymentRequest
-from bot.provider import PaymentRejected
+from bot.provider import AmountChanged, PaymentRejected
 
 
 def chosen(
@@ -42,7 +42,7 @@ def chosen(
     if not method.issuers and issuer:
         raise PaymentRejected(f"{method.name} takes no bank; start again without one.")
     if request.amount != options.total:
-        raise PaymentRejected(
+        raise AmountChanged(
             f"The amount changed: you confirmed {request.amount} but {title} now asks "
             f"{options.total} for {subject}. Review it and confirm again.{tail}"
         )

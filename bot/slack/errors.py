@@ -19,6 +19,7 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.checkout import NeedsApproval
 from bot.provider import PaymentRejected
 from bot.slack.responses import DirectRespond
 from bot.slack.values import BACK, COPY_LINK, GET_LINK, PAY, PAY_APPROVED, BadValue, PayTarget
@@ -85,7 +86,7 @@ async def tell(error: BaseException, body: dict[str, Any], respond: AsyncRespond
 def _choose_again(error: BaseException, body: dict[str, Any]) -> dict[str, Any] | None:
     """After a refused start (a declined saved card, a changed amount): the pay menu
     again, for the same invoices, so the person can pick another card or method."""
-    if not isinstance(error, PaymentRejected):
+    if not isinstance(error, PaymentRejected | NeedsApproval):
         return None
     actions = body.get("actions") or [{}]
     if actions[0].get("action_id") != GET_LINK:
@@ -100,7 +101,10 @@ def _choose_again(error: BaseException, body: dict[str, Any]) -> dict[str, Any] 
         "action_id": PAY,
         "value": again,
         "style": "primary",
-        "text": {"type": "plain_text", "text": "Try again"},
+        "text": {
+            "type": "plain_text",
+            "text": "Open the pay menu" if isinstance(error, NeedsApproval) else "Try again",
+        },
     }
 
 

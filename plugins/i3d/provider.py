@@ -27,12 +27,12 @@ from bot.models import (
     StartedPayment,
 )
 from bot.provider import (
+    AmountChanged,
     BadCredentials,
     Capabilities,
     Direction,
     InvoiceNotFound,
     NotPayable,
-    PaymentRejected,
     Provider,
     ProviderUnavailable,
     RateLimited,
@@ -159,7 +159,7 @@ class I3DProvider(Provider):
                 registered.totalAmount,
                 options.total,
             )
-            raise PaymentRejected(
+            raise AmountChanged(
                 f"The amount changed: you confirmed {options.total} but i3D.net registered "
                 f"a different total. Review the invoices and confirm again. "
                 f"{checkout.NOTHING_CHARGED}"

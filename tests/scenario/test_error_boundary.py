@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.provider import BadCredentials, PaymentRejected, ProviderUnavailable, RateLimited
+from bot.checkout import NeedsApproval
+from bot.provider import (
+    AmountChanged,
+    BadCredentials,
+    PaymentRejected,
+    ProviderUnavailable,
+    RateLimited,
+)
 from bot.slack.values import EMAIL_VIEW
 from bot.text import plain, say
 from plugins.i3d import I3DProvider
@@ -220,6 +227,18 @@ def test_a_refused_start_offers_to_choose_again() -> None:
     assert again is not None and again["action_id"] == "pay"
     assert again["value"] == "pingproxies|inv_1||"
     assert _choose_again(ProviderUnavailable("down"), body) is None
+    changed = AmountChanged(
+        "The amount changed: you confirmed €338.80 but i3D.net registered a different "
+        "total. Review the invoices and confirm again."
+    )
+    assert say(changed).endswith("confirm again."), "no 'Try another card' for a new total"
+    assert _choose_again(changed, body)["text"]["text"] == "Try again"  # type: ignore[index]
+    needs = NeedsApproval(
+        "Payments of €300.00 and above need one approval first, and this one has none that "
+        "is still valid. Nothing was paid; open the pay menu again to request approval."
+    )
+    opened = _choose_again(needs, body)  # the menu then shows Request approval
+    assert opened is not None and opened["text"]["text"] == "Open the pay menu"
 
 
 async def test_slack_failing_a_call_is_said_to_be_slacks_and_logs_no_traceback(
