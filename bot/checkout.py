@@ -8,6 +8,7 @@ invoice is still live, and a provider call that could charge is never retried.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -366,7 +367,7 @@ class Checkout:
             self.payments.move(payment.id, PaymentState.UNKNOWN, last_error=message)
             self.settlement.schedule_first_check(payment.id)
             raise OutcomeUnknown(
-                f"{escape(plain(message))} So invoicebot does not know yet whether "
+                f"{escape(_without_retry(plain(message)))} So invoicebot does not know yet whether "
                 f"{escape(payment.method_name)} was "
                 "charged. It is checking with the provider and will tell you here (later, in "
                 "your messages with invoicebot), and the billing channel hears if it went "
@@ -432,3 +433,13 @@ class Checkout:
         current = self.store.payment(payment.id)
         assert current is not None
         return current
+
+
+RETRY_ADVICE = re.compile(r"[;,]?\s*(?:or )?try again in a few minutes\.?", re.IGNORECASE)
+
+
+def _without_retry(message: str) -> str:
+    """A provider error's words without "try again in a few minutes": for a charge that
+    may have gone through, the advice is the opposite (do not pay again)."""
+    cut = RETRY_ADVICE.sub("", message).rstrip(" ;,.")
+    return f"{cut}." if cut else message

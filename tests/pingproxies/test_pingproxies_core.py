@@ -71,6 +71,7 @@ async def test_a_charge_answered_too_late_is_unknown_then_confirmed_once(
     with pytest.raises(OutcomeUnknown) as raised:
         await charge(bot)
     assert "does not know yet" in str(raised.value) and "Do not pay again" in str(raised.value)
+    assert "try again" not in str(raised.value).lower(), "never both 'try again' and 'do not'"
     store = bot.app[SERVICES].store
     (payment,) = store.payments_for_invoices(TEAM, "pingproxies", ["inv_sbx0101"])
     assert payment.state is PaymentState.UNKNOWN
