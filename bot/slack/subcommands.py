@@ -130,7 +130,7 @@ def parse(text: str, provider_named: Callable[[str], str | None]) -> Subcommand:
         return Settings() if not rest else Unknown("`settings` takes nothing after it.")
     if head == "search":
         if not rest:
-            return Unknown("Say what to search for, e.g. `/invoices search hosting`.")
+            return Unknown("Say what to search for, e.g. `/invoices search server`.")
         return ListInvoices(statuses=frozenset(), text=" ".join(rest))
     if head == "export":
         return _export(rest)
@@ -232,7 +232,7 @@ HELP_LINES = (
     ("/invoices", "open invoices at every connected provider, overdue first"),
     ("/invoices all", "every invoice, whatever its status (`paid`, `overdue` likewise)"),
     ("/invoices i3d", "only one provider's invoices (combine: `/invoices paid i3d`)"),
-    ("/invoices search hosting", "invoices whose number, description or customer matches"),
+    ("/invoices search server", "invoices whose number, description or customer matches"),
     ("/invoices pay INV-24-0101", "straight to paying one invoice"),
     ("/invoices status", "which providers are connected and whether they answer"),
     ("/invoices history INV-24-0101", "one invoice's story: requests, payments, reminders"),
