@@ -147,11 +147,17 @@ def connect_modal(cls: type[Provider], error: str | None = None) -> dict[str, An
     }
 
 
-def connect_problem(cls: type[Provider], error: ProviderError) -> str:
-    """Why connecting failed, as sentences (the kit already words network failures)."""
+def connect_problem(cls: type[Provider], error: ProviderError, *, connected: bool) -> str:
+    """Why connecting failed, as sentences (the kit already words network failures);
+    `connected`: the details already saved stay in use, so say so rather than 'not
+    connected'."""
     reason = plain_text(error.message) or "It gave no reason."
+    reason = reason[:1].upper() + reason[1:]
+    kept = f" The {cls.title} connection saved before stays as it was." if connected else ""
     if isinstance(error, BadCredentials):
-        return f"{cls.title} did not accept these details. {reason}"
+        return f"{cls.title} did not accept these details: {reason}{kept}"
+    if connected:
+        return f"These details were not saved. {reason}{kept}"
     return f"{cls.title} is not connected yet. {reason}"
 
 
@@ -243,6 +249,7 @@ async def on_submit(
     if isinstance(credentials, dict):
         await ack(response_action="errors", errors=credentials)
         return
+    connected = any(p.name == cls.name for p in svc.connections.connected(team_id))
     await ack(
         response_action="update",
         view=result_view(
@@ -256,7 +263,7 @@ async def on_submit(
         (team_id, user_id),
         cls,
         svc.connections.connect(team_id, cls.name, credentials, connected_by=user_id),
-        lambda error: connect_modal(cls, error=connect_problem(cls, error)),
+        lambda error: connect_modal(cls, error=connect_problem(cls, error, connected=connected)),
     )
 
 

@@ -193,7 +193,7 @@ async def test_an_admin_connects_a_provider_through_a_modal(
     ack = await submit("wrong-key")
     assert isinstance(ack, dict) and ack["response_action"] == "update"
     (failed,) = await h.wait_for(lambda: h.slack.called("views.update"))
-    assert "i3D.net did not accept these details." in str(failed.args["view"])
+    assert "i3D.net did not accept these details:" in str(failed.args["view"])
     assert store.connected_providers(TEAM) == []
 
     await submit(I3D_TOKEN, base_url=f"http://127.0.0.1:{free_port()}")
@@ -218,6 +218,14 @@ async def test_an_admin_connects_a_provider_through_a_modal(
         "provider.connected",
         "provider.connect_failed",
     ]
+    await submit(I3D_TOKEN, base_url=f"http://127.0.0.1:{free_port()}")  # while connected
+    updates = await h.wait_for(
+        lambda: len(h.slack.called("views.update")) == 4 and h.slack.called("views.update")
+    )
+    problem = updates[3].args["view"]["blocks"][0]["text"]["text"]
+    assert "These details were not saved. Could not reach" in problem
+    assert "connection saved before stays as it was" in problem and "not connected" not in problem
+    assert store.connected_providers(TEAM) == ["i3d"]
 
 
 async def test_app_home_shows_open_invoices_and_recent_payments(harness: Harness) -> None:
