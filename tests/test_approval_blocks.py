@@ -201,3 +201,10 @@ def test_the_dialog_reads_back_what_was_typed_and_refuses_forged_metadata() -> N
     for forged in ('{"keys": [1, 1], "next": 2}', '{"keys": [7], "next": 2}', "nope"):
         with pytest.raises(Tampered):
             read_dialog({**view, "private_metadata": forged})
+
+
+def test_a_pending_request_says_who_may_approve_in_one_sentence() -> None:
+    line = blocks.status_line(request(approved_by=("U0FINANCE",)))
+    assert "Needs two approvals from two different people (1 of 2). " in line
+    assert "Any of <@U0FINANCE> or <@U0CFO> may approve." in line
+    assert "Approved so far: <@U0FINANCE>." in line and ") from" not in line

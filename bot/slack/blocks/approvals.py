@@ -44,11 +44,11 @@ SETTINGS_REFUSAL = (
 )
 
 
-def _people(users: list[str] | tuple[str, ...]) -> str:
+def _people(users: list[str] | tuple[str, ...], last: str = "and") -> str:
     mentions = [f"<@{user}>" for user in users]
     if len(mentions) <= 1:
         return "".join(mentions) or "nobody"
-    return f"{', '.join(mentions[:-1])} and {mentions[-1]}"
+    return f"{', '.join(mentions[:-1])} {last} {mentions[-1]}"
 
 
 def _until(timestamp: float) -> str:
@@ -125,9 +125,11 @@ def status_line(request: Request) -> str:
         )
     so_far = len(request.approved_by)
     done = f" Approved so far: {_people(request.approved_by)}." if so_far else ""
+    approvers = request.approvers
+    who = f"{'Any of ' if len(approvers) > 1 else ''}{_people(approvers, 'or')} may approve"
     return (
         f":hourglass_flowing_sand: Needs {approvals_phrase(request.needed)} "
-        f"({so_far} of {request.needed}) from {_people(request.approvers)}.{done} "
+        f"({so_far} of {request.needed}). {who}.{done} "
         f"Open until {_until(request.expires_at)}."
     )
 
