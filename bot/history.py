@@ -57,7 +57,7 @@ def attempts(store: Store, subject: Subject) -> list[Event]:
         elif isinstance(p.start, Emailed):
             what = "Invoice e-mailed to the customer"
         else:
-            what = "Payment link sent to the customer"
+            what = "Payment link for the customer copied"  # sent on by whoever copied it
         events.append(
             Event(
                 _aware(p.created_at),

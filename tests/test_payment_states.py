@@ -155,7 +155,7 @@ def test_the_story_tells_an_attempt_ended_after_its_page_was_opened(payments: Pa
     assert told[0].startswith("Payment started by <@U1>")
     payments.store.db.execute("UPDATE payments SET direction = 'receivable'")
     told = [event.text for event in story(payments.store, "T1", "INV-1001", {})]
-    assert told[0].startswith("Payment link sent to the customer by <@U1>")
+    assert told[0].startswith("Payment link for the customer copied by <@U1>")
     # As the payer was told: statuses and request ids go to the log only.
     assert told[1:] == [
         "The payment page was opened",

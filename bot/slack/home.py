@@ -156,7 +156,7 @@ def _settlements(ids: Ids, ledger: Ledger, user_id: str, titles: dict[str, str])
     for settled_at, payment in ledger.settled:
         line = _settlement_line(settled_at, payment, titles)
         if payment.direction == Direction.RECEIVABLE.value:
-            sent = "invoice e-mailed" if isinstance(payment.start, Emailed) else "link sent"
+            sent = "invoice e-mailed" if isinstance(payment.start, Emailed) else "link copied"
             customers.append(f"{line} · paid by the customer ({sent} by <@{payment.user_id}>)")
         elif payment.user_id == user_id:
             mine.append(f"{line} · paid by you")
