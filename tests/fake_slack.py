@@ -37,6 +37,8 @@ class FakeSlack:
     refused: list[tuple[str, list[str]]] = field(default_factory=list)
     reads: list[SlackCall] = field(default_factory=list)
     """conversations.history calls (kept apart: `calls` is what the bot posted)."""
+    retry_after: str = "1"
+    """The Retry-After that `rate_limit_next` answers with."""
     worn_out: set[str] = field(default_factory=set)
     """response_url ids Slack no longer takes (30 minutes gone, or 5 uses)."""
     rate_limit_next: dict[str, int] = field(default_factory=dict)
@@ -78,7 +80,9 @@ class FakeSlack:
         if self.rate_limit_next.get(method, 0) > 0:
             self.rate_limit_next[method] -= 1
             return web.json_response(
-                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
+                {"ok": False, "error": "ratelimited"},
+                status=429,
+                headers={"Retry-After": self.retry_after},
             )
         problems = self._problems(method, args)
         if problems:

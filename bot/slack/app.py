@@ -13,6 +13,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.installations import Installations
@@ -47,13 +50,41 @@ class OAuth:
     workspaces: InstalledWorkspaces
 
 
+QUICK_RETRY_SECONDS = 1
+"""The longest Retry-After a listener's Slack call waits out. Its calls race a 3-second
+deadline (a trigger_id, a submission's ack) or a person watching; a longer wait is told
+instead ("Slack did not take invoicebot's request just now… try again in N s")."""
+
+
+class QuickRateLimitRetry(AsyncRateLimitErrorRetryHandler):
+    """Retries a 429 only when Slack asks for a short wait (see `QUICK_RETRY_SECONDS`)."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is None or response.status_code != 429:
+            return False
+        wait = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), None)
+        try:
+            return wait is None or int(wait[0] if isinstance(wait, list) else wait) <= (
+                QUICK_RETRY_SECONDS
+            )
+        except ValueError:
+            return False
+
+
 def make_web_client(
     settings: Settings, session: aiohttp.ClientSession, *, retries: bool = True
 ) -> AsyncWebClient:
     """`retries=False` for the outbox: it decides itself what may be sent again, because
     a post whose answer was lost may exist, and an HTTP-level retry would post it twice."""
     handlers = (
-        [AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler(max_retry_count=2)]
+        [AsyncConnectionErrorRetryHandler(), QuickRateLimitRetry(max_retry_count=2)]
         if retries
         else []
     )

@@ -253,3 +253,17 @@ async def test_slack_failing_a_call_is_said_to_be_slacks_and_logs_no_traceback(
     assert not PROTOCOL.search(said)
     assert not [r for r in caplog.records if r.exc_info], "a passing outage, not a bug"
     assert any("Slack answered 500" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_long_rate_limit_is_told_not_slept_through_by_a_click(harness: Harness) -> None:
+    """A trigger_id lives 3 s: waiting out 'Retry-After: 30' would lose it, and the person."""
+    h = harness
+    h.slack.retry_after = "30"
+    h.slack.rate_limit_next["views.open"] = 1
+    _, screen, _ = await h.command("connect i3d", user="U0ADMIN")
+    said = text_of(await h.next_response(screen.response_url_id))
+    assert "Try again in 30 s" in said
+    h.slack.retry_after = "1"
+    h.slack.rate_limit_next["views.open"] = 1  # a short wait is waited out, once
+    await h.command("connect i3d", user="U0ADMIN")
+    await h.wait_for(lambda: h.slack.called("views.open"))
