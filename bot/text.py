@@ -50,6 +50,13 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def one_line(text: str) -> str:
+    """`escape(text)` on one line, for names, numbers and descriptions shown within a
+    line: a provider's line breaks, tabs and runs of spaces become one space, so they
+    cannot stretch a list or split the billing channel's record."""
+    return escape(" ".join(text.split()))
+
+
 def plain(message: str) -> str:
     """`message` without protocol detail.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.slack.blocks.kit import option
-from bot.text import escape
+from bot.text import escape, one_line
 
 
 def test_mentions_and_links_become_text() -> None:
@@ -23,3 +23,9 @@ def test_an_option_the_provider_left_unnamed_shows_its_id() -> None:
     """Slack refuses an option with no text, and with it the whole pay menu."""
     assert option("  ", "ideal")["text"]["text"] == "ideal"
     assert option("iDEAL", "10")["text"]["text"] == "iDEAL"
+
+
+def test_names_and_numbers_stay_on_one_line() -> None:
+    """A provider's line breaks cannot stretch a list or split #billing's record."""
+    assert one_line("ACME\n\n\nCorp\t <b>") == "ACME Corp &lt;b&gt;"
+    assert one_line("  INV-1  ") == "INV-1"

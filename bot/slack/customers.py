@@ -24,7 +24,7 @@ from bot.slack.connect import result_view, submitted_values
 from bot.slack.errors import said, shielded
 from bot.slack.progress import read, title_of
 from bot.slack.services import Services
-from bot.text import say
+from bot.text import one_line, say
 
 
 async def on_copy_link(
@@ -113,13 +113,13 @@ def email_modal(
             {"type": "section", "block_id": "problem", "text": md(f":warning: {escape(error)}")}
         )
     if invoice is not None:
-        who = f" · {escape(invoice.payer)}" if invoice.payer else ""
+        who = f" · {one_line(invoice.payer)}" if invoice.payer else ""
         blocks.append(
             {
                 "type": "section",
                 "block_id": "invoice",
                 "text": md(
-                    f"Invoice *{escape(invoice.number)}*{who}\n"
+                    f"Invoice *{one_line(invoice.number)}*{who}\n"
                     f"*{invoice.amount_due.format()}* · due {day(invoice.due)}"
                 ),
             }

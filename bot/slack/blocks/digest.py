@@ -18,6 +18,7 @@ from bot.reminding import can_remind
 from bot.runs import Reminder
 from bot.slack import values
 from bot.slack.blocks.kit import Block, Ids, button, context, escape, header, section
+from bot.text import one_line
 
 DIGEST_PREFIX = "digest."
 SHOWN = 10
@@ -80,14 +81,14 @@ def totals(invoices: list[Invoice]) -> str:
 
 def _line(invoice: Invoice, facts: DigestFacts) -> str:
     provider = facts.providers[invoice.provider]
-    who = f" · {escape(invoice.payer)}" if invoice.payer else ""
+    who = f" · {one_line(invoice.payer)}" if invoice.payer else ""
     due = invoice.due.isoformat() if invoice.due else "no due date"
     if invoice.due is not None and invoice.due < facts.today:
         when = f"overdue since {due} ({(facts.today - invoice.due).days} d)"
     else:
         when = f"due {due}"
     return (
-        f"*{escape(invoice.number)}* · {escape(provider.title)}{who}\n"
+        f"*{one_line(invoice.number)}* · {escape(provider.title)}{who}\n"
         f"*{invoice.amount_due.format()}* · {when}"
     )
 
@@ -165,7 +166,7 @@ def due_soon_message(invoice: Invoice, provider: Provider, today: date) -> dict[
     when = "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days"
     target = values.PayTarget(provider.name, (invoice.id,)).encode()
     text = (
-        f"Invoice {escape(invoice.number)} from {escape(provider.title)} "
+        f"Invoice {one_line(invoice.number)} from {escape(provider.title)} "
         f"({invoice.amount_due.format()}) falls due {when}, on {invoice.due.isoformat()}."
     )
     return {

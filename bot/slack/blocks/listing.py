@@ -26,7 +26,7 @@ from bot.slack.blocks.kit import (
     option,
     section,
 )
-from bot.text import plain
+from bot.text import one_line, plain
 
 PAGE_SIZE = 10  # 10 invoices stay far below 50 blocks with headers, errors and controls
 
@@ -66,16 +66,15 @@ def invoice_line(
     """`settled`: the day the bot saw it paid, shown when the provider gives no date."""
     amount = invoice.amount_due if invoice.status is InvoiceStatus.OPEN else invoice.total_incl_vat
     credit = " · credit note" if invoice.is_credit else ""
-    who = f" · {escape(invoice.payer)}" if invoice.payer else ""
-    description = f"\n{escape(invoice.description)}" if invoice.description else ""
+    who = f" · {one_line(invoice.payer)}" if invoice.payer else ""
+    description = f"\n{one_line(invoice.description)}" if invoice.description else ""
     status = (
         _credit_line(invoice, provider_title)
         if invoice.is_credit
         else f"*{amount.format()}* · {_status_line(invoice, today, settled)}"
     )
-    return (
-        f"*{escape(invoice.number)}* · {escape(provider_title)}{who}{credit}{description}\n{status}"
-    )
+    number = one_line(invoice.number)
+    return f"*{number}* · {escape(provider_title)}{who}{credit}{description}\n{status}"
 
 
 def invoice_blocks(

@@ -22,6 +22,7 @@ from bot.slack.blocks.kit import (
     plain,
     section,
 )
+from bot.text import one_line
 from bot.text import plain as without_protocol
 
 
@@ -83,11 +84,11 @@ def pay_menu(
     title = f"{verb} {numbers[0]}" if len(numbers) == 1 else f"{verb} {len(numbers)} invoices"
     blocks: list[Block] = [header(ids, title)]
     for invoice in options.invoices:
-        description = f" — {escape(invoice.description)}" if invoice.description else ""
+        description = f" — {one_line(invoice.description)}" if invoice.description else ""
         blocks.append(
             section(
                 ids,
-                f"*{escape(invoice.number)}*{description}\n"
+                f"*{one_line(invoice.number)}*{description}\n"
                 f"{invoice.amount_due.format()} · due {invoice.due or '—'}",
             )
         )
@@ -275,11 +276,11 @@ def live_link(payment: Payment, viewer: str, expires_at: float) -> dict[str, Any
 def invoices_of(payment: Payment) -> str:
     """ "Invoice INV-1" or "Invoices INV-1 (€10.00) and INV-2 (€5.00)", escaped."""
     if len(payment.invoice_numbers) == 1:
-        return f"Invoice {escape(payment.invoice_numbers[0])}"
+        return f"Invoice {one_line(payment.invoice_numbers[0])}"
     if len(payment.lines) == len(payment.invoice_numbers):
-        named = [f"{escape(line.number)} ({line.amount.format()})" for line in payment.lines]
+        named = [f"{one_line(line.number)} ({line.amount.format()})" for line in payment.lines]
     else:
-        named = [escape(number) for number in payment.invoice_numbers]
+        named = [one_line(number) for number in payment.invoice_numbers]
     return f"Invoices {_and(named)}"
 
 
@@ -412,7 +413,7 @@ def settled(payment: Payment, *, paid_by: Payment | None = None) -> dict[str, An
 
 def _who_paid(payment: Payment) -> str:
     if payment.direction == Direction.RECEIVABLE.value:
-        return escape(payment.payer_name) if payment.payer_name else "The customer"
+        return one_line(payment.payer_name) if payment.payer_name else "The customer"
     return f"<@{payment.user_id}>"
 
 
@@ -477,7 +478,7 @@ def failure_notice(payment: Payment, provider_title: str) -> dict[str, Any]:
         sent = "invoice e-mailed" if isinstance(payment.start, Emailed) else "link sent"
         detail = f"{sent.capitalize()} by <@{payment.user_id}>"
         if payment.payer_name:
-            detail = f"Customer: {escape(payment.payer_name)} · {sent} by <@{payment.user_id}>"
+            detail = f"Customer: {one_line(payment.payer_name)} · {sent} by <@{payment.user_id}>"
         # The link the customer holds is spent: whoever reads this can send a fresh one.
         target = values.PayTarget(payment.provider, tuple(payment.invoice_ids)).encode()
         fresh = button("Copy a new payment link", values.COPY_LINK, target)
