@@ -11,7 +11,7 @@ def test_mentions_and_links_become_text() -> None:
 
 
 def test_control_and_bidirectional_override_characters_are_dropped() -> None:
-    # U+202E would show "‮ 00.063€" as "€360.00 " inside a description.
+    # U+202E before "00.063€" would show it reversed, "€360.00", inside a description.
     assert escape("Hosting \u202e 00.063€ \u202c end") == "Hosting  00.063€  end"
     assert escape("a\x1b[31mred\x07\x00\x85b") == "a[31mredb"
     assert escape("isolate \u2066x\u2069") == "isolate x"
