@@ -53,7 +53,9 @@ def one_line(text: str) -> str:
     """`escape(text)` on one line, for names, numbers and descriptions shown within a
     line: a provider's line breaks, tabs and runs of spaces become one space, so they
     cannot stretch a list or split the billing channel's record."""
-    return escape(" ".join(text.split()))
+    if not text.isprintable() or "  " in text or text[:1] == " " or text[-1:] == " ":
+        text = " ".join(text.split())  # line breaks and tabs are not printable
+    return escape(text)
 
 
 def plain(message: str) -> str:
