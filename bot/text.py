@@ -24,9 +24,12 @@ from bot.provider import (
 log = logging.getLogger(__name__)
 
 PROTOCOL = re.compile(
-    r"HTTP \d{3}|\brequest[ _-]?id\b|\b[A-Z][A-Za-z]*(?:Error|Exception)\b|Traceback|errno",
+    r"HTTP \d{3}|\brequest[ _-]?id\b|\b[A-Z][A-Za-z]*(?:Error|Exception)\b|Traceback|errno"
+    r"|unexpected shape at|not valid JSON",
     re.IGNORECASE,
 )
+READER_DETAIL = re.compile(r"unexpected shape at|not valid JSON", re.IGNORECASE)
+"""What a reader found wrong in an answer (field paths, model names): for the log."""
 EXCEPTION_NAME = re.compile(r"\b[A-Z][A-Za-z]*(?:Error|Exception)\b|Traceback|errno")
 REQUEST_ID = re.compile(r"[;,]?\s*request[ _-]?id:?\s*[\w-]+", re.IGNORECASE)
 MESSAGE_LIMIT = 2_000
@@ -81,7 +84,8 @@ def plain(message: str) -> str:
         if cut is None:
             break
         inside = text[cut[0] + 1 : cut[1] - 1]
-        kept = "" if EXCEPTION_NAME.search(inside) else _readable(inside)
+        dropped = EXCEPTION_NAME.search(inside) or READER_DETAIL.search(inside)
+        kept = "" if dropped else _readable(inside)
         text = text[: cut[0]].rstrip() + (f": {kept}" if kept else "") + text[cut[1] :]
     text = REQUEST_ID.sub("", text)
     text = re.sub(r"\bHTTP \d{3}\b:?\s*", "", text)

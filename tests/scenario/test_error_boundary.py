@@ -81,6 +81,11 @@ async def test_a_listing_error_line_carries_no_protocol_detail(
          "PingProxies declined the card: Insufficient funds. Try another card or method."),
         (ProviderUnavailable("Could not reach i3D.net (ClientConnectorDNSError: x)."),
          "Could not reach i3D.net. Try again in a few minutes."),
+        (ProviderUnavailable("i3D.net's pay/register answer could not be read (unexpected "
+                             "shape at PayRegisterResponse: Input should be an object); if "
+                             "this keeps happening, i3D.net may have changed its API."),
+         "i3D.net's pay/register answer could not be read; if this keeps happening, i3D.net "
+         "may have changed its API."),
         (RuntimeError("boom"), "Something went wrong inside invoicebot"),
     ],
 )  # fmt: skip
