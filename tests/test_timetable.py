@@ -77,6 +77,7 @@ def test_export_and_history_are_parsed_with_clear_refusals() -> None:
         ("export 2026-02-30", "not a date in the calendar"),
         ("export last-week", "YYYY-MM-DD"),
         ("export 2026-12-01 2026-11-01", "put the earlier date first"),
+        ("export 1900-01-01 2099-12-31", "At most ten years at once"),  # as App Home says
         ("export 2026-01 2026-02 2026-03", "at most two dates"),
         ("history", "Say which invoice"),
         ("history payfirma 212953", "Type just the invoice number after `history`"),

@@ -40,7 +40,7 @@ from bot.slack.connect import result_view
 from bot.slack.errors import shielded
 from bot.slack.finding import Lookup, find, printed_as
 from bot.slack.services import Services
-from bot.slack.subcommands import DATE_HELP, Export
+from bot.slack.subcommands import DATE_HELP, EXPORT_DAYS, Export
 
 log = logging.getLogger(__name__)
 
@@ -351,7 +351,7 @@ async def on_export_submit(
     if first > last:
         await ack(response_action="errors", errors={"last": "The end is before the start."})
         return
-    if last - first > timedelta(days=3660):
+    if last - first > timedelta(days=EXPORT_DAYS):
         await ack(response_action="errors", errors={"first": "At most ten years at once."})
         return
     team_id, user_id = body["team"]["id"], body["user"]["id"]

@@ -71,6 +71,10 @@ class Export:
     last: date | None = None
 
 
+EXPORT_DAYS = 3660
+"""The longest export, in days (ten years), from the command and the App Home dialog."""
+
+
 @dataclass(frozen=True)
 class History:
     number: str
@@ -200,6 +204,8 @@ def _export(words: list[str]) -> Subcommand:
             f"The range starts on {first.isoformat()}, after it ends on {last.isoformat()}: "
             "put the earlier date first."
         )
+    if last - first > timedelta(days=EXPORT_DAYS):
+        return Unknown("At most ten years at once: give a shorter range.")
     return Export(first, last)
 
 
