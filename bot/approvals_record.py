@@ -19,14 +19,14 @@ if TYPE_CHECKING:
     from bot.history import Event, Subject
 
 
-def approvals_for(store: Store, payment: Payment) -> list[str]:
-    """Who approved this payment and when ("U123 at 2026-12-02T14:00:00+00:00"): the
-    approval of exactly its invoices and total that was given before it started."""
+def approvals_for(store: Store, payment: Payment) -> list[tuple[str, str]]:
+    """Who approved this payment and when, as (Slack user id, ISO time): the approval of
+    exactly its invoices and total that was given before it started."""
     found = Approvals(store).behind(payment)
     if found is None:
         return []
     return [
-        f"{decision['user_id']} at {decision['at']}"
+        (str(decision["user_id"]), str(decision["at"]))
         for decision in ApprovalStore(store).decisions(found.id)
         if decision["decision"] == "approve"
     ]

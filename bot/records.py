@@ -37,10 +37,10 @@ SETTLEMENT_COLUMNS = (
 )
 AUDIT_COLUMNS = ("at", "action", "who", "subject", "detail")
 
-Approvals = Callable[[Store, Payment], list[str]]
+Approvals = Callable[[Store, Payment], list[tuple[str, str]]]
 APPROVALS: list[Approvals] = [approvals_for]
-"""Where approvals of a payment come from (each returns lines such as "U123 at …");
-the `approvals` column joins what they return."""
+"""Where approvals of a payment come from (each returns (Slack user id, ISO time)); the
+`approvals` column names each approver as the `who` column names the payer."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,9 @@ def _who(payment: Payment, names: Mapping[str, str]) -> str:
 def people(store: Store, team_id: str, period: Range, zone: ZoneInfo) -> set[str]:
     """The Slack user ids an export of `period` names, to look their names up first."""
     start, end = period.bounds(zone)
-    ids = {p.user_id for _, p in store.settlements_between(team_id, start, end)}
+    settled = [p for _, p in store.settlements_between(team_id, start, end)]
+    ids = {p.user_id for p in settled}
+    ids |= {user for p in settled for source in APPROVALS for user, _ in source(store, p)}
     ids |= {e.user_id for e in store.audit_between(team_id, start, end) if e.user_id}
     return ids
 
@@ -128,7 +130,11 @@ def export(
     totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     settled = store.settlements_between(team_id, start, end)
     for settled_at, payment in settled:
-        approvals = "; ".join(line for source in APPROVALS for line in source(store, payment))
+        approvals = "; ".join(
+            f"{names.get(user, user)} at {at}"
+            for source in APPROVALS
+            for user, at in source(store, payment)
+        )
         for number, amount in _rows(payment):
             currency = payment.amount.currency
             totals[payment.direction, currency] += amount

@@ -231,8 +231,26 @@ def test_the_export_and_the_history_name_who_approved(approvals: Approvals) -> N
         amount=eur("1427.80"), method_id="10", method_name="iDEAL", user_id="U0PAYER",
         created_at=datetime.now(UTC),
     )  # fmt: skip
-    (line,) = approvals_for(approvals.store, paid)
-    assert line.startswith("U0FINANCE at 20")
+    ((who, at),) = approvals_for(approvals.store, paid)
+    assert who == "U0FINANCE" and at.startswith("20")
+    # The export's approvals column names the approver as its `who` names the payer.
+    from zoneinfo import ZoneInfo
+
+    from bot.payments import Payments
+    from bot.plugins import make_plugin_manager
+    from bot.records import Range, export, people
+    from bot.store import now_iso
+
+    store = approvals.store
+    recorded, _ = Payments(store, make_plugin_manager(entry_point_plugins=False)).record(paid)
+    with store.claim():
+        store.add_settlement("s1", recorded, evidence="attempt", settled_at=now_iso())
+    today = datetime.now(UTC).date()
+    period, zone = Range(today, today), ZoneInfo("UTC")
+    assert "U0FINANCE" in people(store, TEAM, period, zone)
+    named = {"U0FINANCE": "Fran Finance (U0FINANCE)", "U0PAYER": "Pat Payer (U0PAYER)"}
+    made = export(store, TEAM, period, zone, {"i3d": "i3D.net"}, named)
+    assert ",Fran Finance (U0FINANCE) at 20" in made.settlements_csv
     other = paid.model_copy(update={"amount": eur("1452.00")})
     assert approvals_for(approvals.store, other) == [], "approved for another total"
     said = [e.text for e in story(approvals.store, TEAM, "INV-24-0104", {"i3d": "i3D.net"})]
