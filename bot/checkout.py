@@ -167,14 +167,7 @@ class Checkout:
         """
         now = time.time()
         if self.store.settlement_of(team_id, provider, invoice_ids):
-            paid = next(
-                (
-                    p
-                    for p in self.store.payments_for_invoices(team_id, provider, invoice_ids)
-                    if p.state is PaymentState.PAID
-                ),
-                None,
-            )
+            paid = self.paid_already(team_id, provider, invoice_ids)
             who = f" by <@{paid.user_id}>" if paid and not receivable else ""
             numbers = escape(", ".join(paid.invoice_numbers) if paid else ", ".join(invoice_ids))
             raise CheckoutRefused(f"Invoice {numbers} was already paid with invoicebot{who}.")
@@ -206,6 +199,20 @@ class Checkout:
                         "was never opened."
                     )
         return None
+
+    def paid_already(self, team_id: str, provider: str, invoice_ids: list[str]) -> Payment | None:
+        """The payment through invoicebot that settled any of these invoices, if one did:
+        a stale Pay button is answered from it, without asking the provider."""
+        if not self.store.settlement_of(team_id, provider, invoice_ids):
+            return None
+        return next(
+            (
+                p
+                for p in self.store.payments_for_invoices(team_id, provider, invoice_ids)
+                if p.state is PaymentState.PAID
+            ),
+            None,
+        )
 
     def live_link(self, team_id: str, provider: str, invoice_ids: list[str]) -> Payment | None:
         """A payer's unexpired link for any of these invoices, which refuses a second

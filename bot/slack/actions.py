@@ -20,7 +20,7 @@ from bot.provider import Provider, ProviderError
 from bot.slack import values
 from bot.slack.approvals_gate import apply_gate
 from bot.slack.blocks.listing import notice
-from bot.slack.blocks.paying import live_link, pay_menu, payment_link, settled
+from bot.slack.blocks.paying import already_paid, live_link, pay_menu, payment_link, settled
 from bot.slack.errors import said, shielded
 from bot.slack.listing import listing_message
 from bot.slack.progress import busy, patiently, read, title_of
@@ -89,6 +89,10 @@ async def show_menu(
     team_id, user_id = _who(body)
     provider = svc.connections.get(team_id, target.provider)
     ids = list(target.invoice_ids)
+    if (paid := svc.checkout.paid_already(team_id, target.provider, ids)) is not None:
+        # A stale button: the story is ours to tell, the same way the payer's message did.
+        await respond(replace_original=not fresh, **already_paid(paid))
+        return
     if (out := svc.checkout.live_link(team_id, target.provider, ids)) is not None:
         # Any start would be refused while it stands: say so before anyone chooses.
         expires_at = svc.store.token_expiry(out.id)

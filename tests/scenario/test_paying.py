@@ -183,6 +183,22 @@ async def test_a_link_cancelled_while_its_page_opens_never_reaches_the_provider(
         assert page.status == 410 and "cancelled" in await page.text()
 
 
+async def test_pay_on_an_invoice_invoicebot_saw_paid_says_so_without_asking_the_provider(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    h = harness
+    _, screen, _ = await h.command("")
+    listed = await h.screen_after(screen)  # kept open while the invoice is paid
+    _, pay_url = await get_link(h)
+    await pay_in_browser(h.http, pay_url)
+    await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
+    i3d_sandbox.app[SANDBOX].inject("error", count=10)  # asking it would fail
+    key = await h.click(listed, "pay", pick=lambda e: "|410001" in e["value"])  # stale
+    said = text_of(await h.next_response(key))
+    assert ":white_check_mark: Invoice INV-24-0101 is paid: *€96.80*" in said
+    assert "Paid through invoicebot by <@U0PAYER>." in said and "refused" not in said
+
+
 async def test_back_to_the_list_returns_to_the_list_the_person_came_from(
     harness: Harness,
 ) -> None:

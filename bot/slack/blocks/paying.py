@@ -227,6 +227,16 @@ def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
+def already_paid(payment: Payment) -> dict[str, Any]:
+    """A Pay button on an invoice invoicebot saw paid: what the payer's message says."""
+    ids = Ids()
+    shown = settled(payment)["text"]
+    if payment.direction != Direction.RECEIVABLE.value:
+        shown = f"{shown} Paid through invoicebot by <@{payment.user_id}>."
+    back = actions(ids, [button("Back to the list", values.BACK)], name="paid")
+    return {"text": shown, "blocks": [section(ids, shown), back]}
+
+
 def live_link(payment: Payment, viewer: str, expires_at: float) -> dict[str, Any]:
     """Instead of a pay menu whose start would be refused: the link that is already out,
     until when, and, to whoever holds it while its page is unopened, a way to cancel it."""
