@@ -199,6 +199,16 @@ async def test_pay_on_an_invoice_invoicebot_saw_paid_says_so_without_asking_the_
     assert "Paid through invoicebot by <@U0PAYER>." in said and "refused" not in said
 
 
+async def test_pay_selected_with_nothing_ticked_keeps_the_list(harness: Harness) -> None:
+    h = harness
+    _, screen, _ = await h.command("i3d")
+    listed = await h.screen_after(screen)
+    key = await h.click(listed, "pay_selected", state={})
+    hint = await h.next_response(key)
+    assert hint["replace_original"] is False, "the list stays; the hint comes below it"
+    assert "Tick the invoices to pay together first." in text_of(hint)
+
+
 async def test_back_to_the_list_returns_to_the_list_the_person_came_from(
     harness: Harness,
 ) -> None:
