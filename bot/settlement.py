@@ -124,26 +124,27 @@ class Settlement:
             p for p in self.store.interrupted(started_before) if p.id not in self.in_flight
         ]
         for payment in interrupted:
-            if self.payments.force(
-                payment.id,
-                {S.CREATED},
-                S.UNKNOWN,
-                last_error="the start was interrupted before the provider's answer arrived",
-                next_check_at=time.time(),
-                check_attempts=0,
-            ):
-                log.warning("payment %s was interrupted mid-start; checking it", payment.id)
-                self._tell_in_doubt(payment.id)
-        return len(interrupted)
-
-    def _tell_in_doubt(self, payment_id: str) -> None:
-        doubtful = self.store.payment(payment_id)
-        assert doubtful is not None
-        try:
+            # The move and the payer's notice commit together: a stop between them
+            # would leave the payment unknown and its payer reading "Asking…".
             with self.store.transaction():
-                self.payments.pm.hook.payment_in_doubt(payment=doubtful, outbox=self.store)
-        except Exception:
-            log.exception("a plugin failed in payment_in_doubt")
+                if not self.payments.force(
+                    payment.id,
+                    {S.CREATED},
+                    S.UNKNOWN,
+                    last_error="the start was interrupted before the provider's answer arrived",
+                    next_check_at=time.time(),
+                    check_attempts=0,
+                ):
+                    continue
+                log.warning("payment %s was interrupted mid-start; checking it", payment.id)
+                doubtful = self.store.payment(payment.id)
+                assert doubtful is not None
+                try:
+                    with self.store.transaction():  # a failing plugin loses only its own
+                        self.payments.pm.hook.payment_in_doubt(payment=doubtful, outbox=self.store)
+                except Exception:
+                    log.exception("a plugin failed in payment_in_doubt")
+        return len(interrupted)
 
     async def check(
         self, payment: Payment, landing_params: dict[str, str] | None = None

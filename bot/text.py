@@ -23,13 +23,13 @@ from bot.provider import (
 
 log = logging.getLogger(__name__)
 
-PROTOCOL = re.compile(
-    r"HTTP \d{3}|\brequest[ _-]?id\b|\b[A-Z][A-Za-z]*(?:Error|Exception)\b|Traceback|errno"
-    r"|unexpected shape at|not valid JSON",
-    re.IGNORECASE,
-)
 READER_DETAIL = re.compile(r"unexpected shape at|not valid JSON", re.IGNORECASE)
 """What a reader found wrong in an answer (field paths, model names): for the log."""
+PROTOCOL = re.compile(
+    r"HTTP \d{3}|\brequest[ _-]?id\b|\b[A-Z][A-Za-z]*(?:Error|Exception)\b|Traceback|errno|"
+    + READER_DETAIL.pattern,
+    re.IGNORECASE,
+)
 EXCEPTION_NAME = re.compile(r"\b[A-Z][A-Za-z]*(?:Error|Exception)\b|Traceback|errno")
 REQUEST_ID = re.compile(r"[;,]?\s*request[ _-]?id:?\s*[\w-]+", re.IGNORECASE)
 MESSAGE_LIMIT = 2_000
