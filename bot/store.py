@@ -355,6 +355,17 @@ def _m011_submission_outcomes(db: Engine) -> None:
     db.table("submissions").add_column("subject", str)
 
 
+def _m012_audit_lookups(db: Engine) -> None:
+    """The audit table grows for as long as the bot runs, and history and export read it
+    by subject (as stored and as a person typed a number) and by time. No index leads with
+    `team_id`: one workspace's rows are nearly all of them, and without statistics
+    sqlite would pick that index over the subject ones and scan the team."""
+    audit = db.table("audit")
+    audit.create_index(["subject"])
+    audit.create_index(["at"])
+    db.execute("CREATE INDEX idx_audit_subject_lower ON audit ((LOWER(subject)))")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_settlements", _m002_settlements),
@@ -367,6 +378,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("009_slack_events", _m009_slack_events),
     ("010_channel_pacing", _m010_channel_pacing),
     ("011_submission_outcomes", _m011_submission_outcomes),
+    ("012_audit_lookups", _m012_audit_lookups),
 ]
 
 

@@ -95,6 +95,28 @@ class DiskSaysNo(Exception):
     pass
 
 
+def test_history_and_export_read_the_audit_table_by_index(tmp_path: Path) -> None:
+    """The audit table only grows: each lookup a person waits for (history by payment or
+    by a typed number, the export's time range, a payment's moves) must search an index,
+    not scan every row, on a database without statistics (as a new one is)."""
+    store = Store(tmp_path / "audit.sqlite")
+    for n in range(50):
+        store.audit("payment.paid", team_id="T1", user_id="U1", subject=f"INV-{n}")
+    conn = store.db.db.conn  # type: ignore[attr-defined]
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    store.audit_about("T1", ["pay-1", "pay-2"], number="inv-7")
+    store.audit_between("T1", datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC))
+    store.moves_of(["pay-1"])
+    conn.set_trace_callback(None)
+    lookups = [sql for sql in statements if sql.startswith("SELECT * FROM audit")]
+    assert len(lookups) == 3
+    for sql in lookups:
+        plan = " | ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+        assert "USING INDEX idx_audit_" in plan and "SCAN audit" not in plan, (sql, plan)
+    store.close()
+
+
 def test_a_failing_migration_leaves_the_database_as_it_was(database: str) -> None:
     Store(database).close()
 
