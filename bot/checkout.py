@@ -343,14 +343,17 @@ class Checkout:
         except Exception as error:
             self._after_failed_start(payment, error)
             raise
-        self.store.update_payment(
-            payment.id,
-            start=started.start.model_dump_json(),
-            provider_reference=started.provider_reference,
-        )
-        if not self.payments.move(payment.id, PaymentState.LINK_ISSUED):
-            log.warning("payment %s changed state while it was being started", payment.id)
-        self.settlement.schedule_first_check(payment.id)
+        # One commit: a stop between issuing and scheduling would leave a charged card
+        # that no poller asks about (and restarts only look at CREATED attempts).
+        with self.store.transaction():
+            self.store.update_payment(
+                payment.id,
+                start=started.start.model_dump_json(),
+                provider_reference=started.provider_reference,
+            )
+            if not self.payments.move(payment.id, PaymentState.LINK_ISSUED):
+                log.warning("payment %s changed state while it was being started", payment.id)
+            self.settlement.schedule_first_check(payment.id)
         if isinstance(started.start, Captured):
             current = self.store.payment(payment.id)
             assert current is not None
@@ -371,8 +374,9 @@ class Checkout:
             log.error("provider %s failed while starting a payment", payment.provider)
             ambiguous = True
         if ambiguous and payment.charges_at_once:
-            self.payments.move(payment.id, PaymentState.UNKNOWN, last_error=message)
-            self.settlement.schedule_first_check(payment.id)
+            with self.store.transaction():  # unknown and watched, or neither
+                self.payments.move(payment.id, PaymentState.UNKNOWN, last_error=message)
+                self.settlement.schedule_first_check(payment.id)
             raise OutcomeUnknown(
                 f"{escape(_without_retry(plain(message)))} So invoicebot does not know yet whether "
                 f"{escape(payment.method_name)} was "
@@ -421,8 +425,9 @@ class Checkout:
             if isinstance(error, RateLimited):
                 self.payments.move(payment.id, PaymentState.FAILED, last_error=error.message)
                 raise
-            self.payments.move(payment.id, PaymentState.UNKNOWN, last_error=error.message)
-            self.settlement.schedule_first_check(payment.id)
+            with self.store.transaction():  # unknown and watched, or neither
+                self.payments.move(payment.id, PaymentState.UNKNOWN, last_error=error.message)
+                self.settlement.schedule_first_check(payment.id)
             raise OutcomeUnknown(
                 f"{escape(plain(error.message))} It may have been sent anyway: invoicebot "
                 "watches the invoice "
@@ -434,9 +439,10 @@ class Checkout:
             raise
         finally:
             self.settlement.in_flight.discard(payment.id)
-        self.store.update_payment(payment.id, start=Emailed(to=address).model_dump_json())
-        self.payments.move(payment.id, PaymentState.LINK_ISSUED)
-        self.settlement.schedule_first_check(payment.id)
+        with self.store.transaction():  # issued and watched, or neither
+            self.store.update_payment(payment.id, start=Emailed(to=address).model_dump_json())
+            self.payments.move(payment.id, PaymentState.LINK_ISSUED)
+            self.settlement.schedule_first_check(payment.id)
         current = self.store.payment(payment.id)
         assert current is not None
         return current

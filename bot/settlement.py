@@ -118,7 +118,8 @@ class Settlement:
         """Hand starts that were cut short (kill -9 mid-call) to the poller as UNKNOWN.
 
         Whether the provider acted on the call is not known; the poller asks. One that
-        never produced a link and cannot have charged ends after that one question.
+        never produced a link and cannot have charged ends after that one question. An
+        attempt out with the provider that has no check due gets one.
         """
         interrupted = [
             p for p in self.store.interrupted(started_before) if p.id not in self.in_flight
@@ -144,6 +145,9 @@ class Settlement:
                         self.payments.pm.hook.payment_in_doubt(payment=doubtful, outbox=self.store)
                 except Exception:
                     log.exception("a plugin failed in payment_in_doubt")
+        for payment in self.store.unscheduled():
+            log.warning("payment %s had no check scheduled; checking it", payment.id)
+            self.schedule_first_check(payment.id, delay=0)
         return len(interrupted)
 
     async def check(

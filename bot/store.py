@@ -618,6 +618,15 @@ class Store:
         )
         return [self._payment(row) for row in rows]
 
+    def unscheduled(self) -> list[Payment]:
+        """Attempts out with the provider that no check is due for: a stop between
+        issuing and scheduling, from a version that did not write both together."""
+        rows = self._rows(
+            "SELECT * FROM payments WHERE state IN ('link_issued', 'opened', 'unknown') "
+            "AND next_check_at IS NULL ORDER BY created_ts"
+        )
+        return [self._payment(row) for row in rows]
+
     def sealed_token(self, payment_id: str) -> bytes | None:
         row = self.db.execute(
             "SELECT sealed_token FROM payments WHERE id = ?", [payment_id]
