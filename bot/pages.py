@@ -164,6 +164,13 @@ def _next_step(request: web.Request, payment: Payment) -> str:
     return "<p>Start again in Slack: the payment's message there has a Try again button.</p>"
 
 
+def _if_unpaid(request: web.Request, payment: Payment) -> str:
+    if _customer(payment):
+        sender = request.app[BUSINESS] or "the sender of the invoice"
+        return f"If you did not pay, contact {escape(sender)} for a new payment link."
+    return "If you did not pay, ask for a new link in Slack."
+
+
 def _why(payment: Payment) -> str:
     reason = plain(payment.last_error or "").strip()
     return f"<p>{escape(reason)}</p>" if reason else ""
@@ -182,6 +189,13 @@ def _unusable(request: web.Request, problem: TokenProblem) -> web.Response:
     if state is PaymentState.CANCELLED:
         body = f"{_summary(payment)}<p>Nothing was charged.</p>{_next_step(request, payment)}"
         return page("This payment was cancelled", body, status=410, tone="bad", brand=brand)
+    if state in (PaymentState.OPENED, PaymentState.LINK_ISSUED) and payment.could_have_taken_money:
+        body = (
+            f"{_summary(payment)}<p>This link has expired. If you already paid on the "
+            "payment page, the payment is still being checked and will be confirmed: do not "
+            f"pay again until it is. {_if_unpaid(request, payment)}</p>"
+        )
+        return page("This payment link has expired", body, status=410, brand=brand)
     if state in (PaymentState.EXPIRED, PaymentState.CREATED, PaymentState.LINK_ISSUED):
         body = f"{_summary(payment)}<p>This link has expired.</p>{_next_step(request, payment)}"
         return page("This payment link has expired", body, status=410, brand=brand)

@@ -152,7 +152,10 @@ class Payments:
                 payment,
             )
         if time.time() > expires_at:
-            self.move(payment.id, S.EXPIRED)
+            # A page already opened (or a charged card) may still be paid: the poller
+            # ends it after its grace window, not a reload of the old link.
+            if not payment.could_have_taken_money:
+                self.force(payment.id, {S.CREATED, S.LINK_ISSUED}, S.EXPIRED)
             raise TokenProblem(
                 "This payment link has expired. Ask for a new one in Slack.",
                 self.store.payment(payment.id) or payment,
