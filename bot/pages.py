@@ -352,6 +352,14 @@ async def _landing(request: web.Request) -> tuple[web.Response, Key | None]:
             return page("Thank you for your payment", body, tone="ok", brand=brand), named
         title = "Invoices paid" if len(payment.invoice_ids) > 1 else "Invoice paid"
         return page(title, summary + reference + "<p>Slack has been told.</p>", tone="ok"), named
+    if payment.state is PaymentState.FAILED and payment.next_check_at is not None:
+        body = (
+            f"{summary}<p>The invoice still shows unpaid, and its last payment error says: "
+            f"{escape(plain(payment.last_error or '') or 'no reason given')}. That may be from "
+            "an earlier attempt, so this payment is still being checked and will be confirmed "
+            "if it went through. Check your statement before you pay again.</p>"
+        )
+        return page("Payment not confirmed", body, tone="bad", brand=brand), None
     if payment.state is PaymentState.FAILED:
         stated = "nothing was charged" in (payment.last_error or "").lower()  # a decline says it
         body = f"{summary}{_why(payment)}" + ("" if stated else "<p>Nothing was charged.</p>")

@@ -160,21 +160,26 @@ class Settlement:
         Identical checks in flight at once share one question to the provider.
         """
         params = landing_params or {}
+        landed = landing_params is not None
         askable = CHECKED | (LATE_EVIDENCE if params else frozenset())
         if not (payment.state in askable or _watched(payment)):
             return payment  # nothing can change it: no need to read it again
-        asked = (payment.id, tuple(sorted(params.items())))
-        current = await self._checks.run(asked, lambda: self._ask(payment, params))
+        asked = (payment.id, landed, tuple(sorted(params.items())))
+        current = await self._checks.run(asked, lambda: self._ask(payment, params, landed))
         assert current is not None
         return current
 
-    async def _ask(self, payment: Payment, landing_params: dict[str, str]) -> Payment | None:
+    async def _ask(
+        self, payment: Payment, landing_params: dict[str, str], landed: bool
+    ) -> Payment | None:
         """The provider's word applied; the payment as it is now, read once for everyone
         who asked at the same time (a thousand payers landing at once)."""
-        await self._ask_and_apply(payment, landing_params)
+        await self._ask_and_apply(payment, landing_params, landed)
         return self.store.payment(payment.id)
 
-    async def _ask_and_apply(self, payment: Payment, landing_params: dict[str, str]) -> None:
+    async def _ask_and_apply(
+        self, payment: Payment, landing_params: dict[str, str], landed: bool
+    ) -> None:
         try:
             provider = self.connections.get(payment.team_id, payment.provider)
             outcome = await provider.check_payment(
@@ -192,9 +197,11 @@ class Settlement:
         except Exception:
             log.exception("provider %s failed while checking a payment", payment.provider)
             outcome = PaymentOutcome(status=OutcomeStatus.UNKNOWN, message="provider error")
-        self.apply(payment, outcome)
+        self.apply(payment, outcome, landed=landed)
 
-    def apply(self, payment: Payment, outcome: PaymentOutcome) -> None:
+    def apply(self, payment: Payment, outcome: PaymentOutcome, *, landed: bool = False) -> None:
+        """`landed`: asked as the payer's browser came back from this attempt's page, so
+        a failure the provider reports then is this attempt's."""
         current = self.store.payment(payment.id) or payment
         if _watched(current):
             self._watch_failed(current, outcome)
@@ -206,8 +213,13 @@ class Settlement:
         if outcome.status is OutcomeStatus.PAID:
             self.settle(current, outcome)
         elif outcome.status is OutcomeStatus.FAILED:
+            # A failure the provider does not tie to this attempt (read from the
+            # invoice) may be another card's: an attempt that can have taken money (a
+            # charge, a page the payer opened and may still pay on) stays watched.
             ambiguous = not outcome.attributed and (
-                current.state is S.UNKNOWN or isinstance(current.start, Captured)
+                current.state is S.UNKNOWN
+                or isinstance(current.start, Captured)
+                or (current.could_have_taken_money and not landed)
             )
             self._end(current, S.FAILED, outcome.message, keep_watching=ambiguous)
         elif outcome.status is OutcomeStatus.CANCELLED:

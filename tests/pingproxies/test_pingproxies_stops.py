@@ -1,13 +1,15 @@
 """PingProxies attempts that may still be paid are not given up on: a saved-card charge
-whose process stops between two writes is found and settled (what is written after the
-provider's answer commits together, and a restart asks about any attempt with no check
-due)."""
+whose process stops between two writes (what is written after the provider's answer
+commits together, and a restart asks about any attempt with no check due), and an opened
+payment page failed on the invoice's last error, which may be another card's."""
 
 from __future__ import annotations
 
 import time
+from urllib.parse import urljoin
 
 import pytest
+from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
 from bot.models import PaymentState
@@ -15,6 +17,7 @@ from bot.settlement import Settlement
 from bot.web import SERVICES
 from plugins.pingproxies.sandbox import SandboxState
 from tests.fake_slack import FakeSlack
+from tests.pingproxies.conftest import PageForm
 from tests.pingproxies.test_pingproxies_core import TEAM, bot, charge, settle_quietly
 
 __all__ = ["bot"]  # the fixture, used by name
@@ -76,4 +79,55 @@ async def test_a_restart_checks_an_issued_attempt_that_has_no_check_due(
     await settle_quietly(bot)
     (payment,) = svc.store.payments_for_invoices(TEAM, "pingproxies", ["inv_sbx0101"])
     assert payment.state is PaymentState.PAID
+    assert len(slack.posted_to("C0BILLING")) == 1
+
+
+def _last_error(sandbox: SandboxState, error: str | None) -> None:
+    invoice = sandbox.invoices["inv_sbx0101"]
+    sandbox.invoices["inv_sbx0101"] = invoice.model_copy(
+        update={"invoice_last_payment_error": error}
+    )
+
+
+async def test_an_opened_page_failed_by_the_invoices_last_error_is_still_confirmed_when_paid(
+    bot: TestServer, sandbox: SandboxState, fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    """The invoice's last payment error may be another card's: the payer's page, open in
+    their browser, can still be paid, and that payment is confirmed."""
+    slack, _ = fake_slack
+    svc = bot.app[SERVICES]
+    options = await svc.checkout.options(TEAM, "pingproxies", ["inv_sbx0101"])
+    started = await svc.checkout.start(
+        team_id=TEAM,
+        user_id="U0PAYER",
+        provider="pingproxies",
+        invoice_ids=["inv_sbx0101"],
+        method_id="stripe",
+        issuer_id=None,
+        expected=options.total,
+        response_url=None,
+    )
+    async with ClientSession() as browser:
+        async with browser.get(
+            bot.make_url(f"/pay/{started.token}"), allow_redirects=False
+        ) as opened:
+            checkout_page = opened.headers["Location"]
+        assert svc.store.payment(started.payment.id).state is PaymentState.OPENED  # type: ignore[union-attr]
+        _last_error(sandbox, "Your card was declined.")
+        await settle_quietly(bot)
+        failed = svc.store.payment(started.payment.id)
+        assert failed is not None and failed.state is PaymentState.FAILED
+        assert failed.next_check_at is not None  # watched: it may not be this page's
+        async with browser.get(
+            bot.make_url("/landing/pingproxies").with_query(state=started.token)
+        ) as landing:
+            told = await landing.text()
+        assert "Payment not confirmed" in told and "Nothing was charged" not in told
+        _last_error(sandbox, None)
+        async with browser.get(checkout_page) as page:
+            action = urljoin(checkout_page, PageForm(await page.text()).action)
+        async with browser.post(action, data={"action": "pay"}, allow_redirects=False):
+            pass
+    await settle_quietly(bot)
+    assert svc.store.payment(started.payment.id).state is PaymentState.PAID  # type: ignore[union-attr]
     assert len(slack.posted_to("C0BILLING")) == 1
