@@ -48,8 +48,13 @@ def with_warnings(body: Args, warnings: list[str]) -> Args:
     return body
 
 
-def channel_for(ws: Workspace, args: Args, *, bot_must_be_in: bool = True) -> Channel:
-    channel = ws.resolve_channel(str(args.get("channel") or ""))
+def channel_for(
+    ws: Workspace, args: Args, *, bot_must_be_in: bool = True, ids_only: bool = False
+) -> Channel:
+    """`ids_only`: for methods that take a conversation's id and nothing else, where Slack
+    answers a user id or a #name with `channel_not_found`."""
+    ref = str(args.get("channel") or "")
+    channel = ws.channels.get(ref) if ids_only else ws.resolve_channel(ref)
     if channel is None:
         raise SlackError("channel_not_found")
     if bot_must_be_in and BOT_USER_ID not in channel.members:
@@ -133,8 +138,9 @@ def get_permalink(ws: Workspace, surfaces: Surfaces, args: Args) -> Args:
 
 def history(ws: Workspace, surfaces: Surfaces, args: Args) -> Args:
     """conversations.history: newest first, between `oldest` and `latest`; the bot must be
-    a member, and metadata is shown only with `include_all_metadata`, as Slack does."""
-    channel = channel_for(ws, args)
+    a member, and metadata is shown only with `include_all_metadata`, as Slack does. It
+    takes a conversation's id only: a user id is not the DM with them there."""
+    channel = channel_for(ws, args, ids_only=True)
     oldest = float(args.get("oldest") or 0)
     latest = float(args.get("latest") or "inf")
     inclusive = str(args.get("inclusive")).lower() in ("true", "1")

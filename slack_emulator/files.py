@@ -3,8 +3,10 @@
 1. `files.getUploadURLExternal(filename, length)` returns an `upload_url` and a `file_id`;
 2. the file's bytes are POSTed to `upload_url` (raw, or as multipart form data);
 3. `files.completeUploadExternal(files=[{id, title}], channel_id?, initial_comment?)`
-   finishes it and, with `channel_id` or `channels` (ids, or user ids for the DM with
-   the app), shares it there as a message with the files.
+   finishes it and, with `channel_id` or `channels`, shares it there as a message with
+   the files. Only conversation ids (C…, G…, D…, Z…) are taken: a user id or a #name is
+   `invalid_arguments`, as Slack answers it (the DM's D… id comes from
+   `conversations.open`).
 
 `files.upload` answers `method_deprecated`, as Slack does since 2025-11-12 for every app
 (new apps could not use it from 2024-05-08). A file whose bytes never arrived, an id
@@ -15,6 +17,7 @@ channel the bot is not in is `not_in_channel`. Slack refuses these; so does this
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -31,6 +34,10 @@ if TYPE_CHECKING:
 Args = dict[str, Any]
 UPLOAD_PATH = "/upload/v1/{file_id}"
 RETIRED = frozenset({"files.upload"})
+SLACK_PATTERN = "^[CGDZ][A-Z0-9]{8,}$"
+"""What Slack checks each channel against, as its refusal quotes it."""
+CONVERSATION_ID = re.compile(r"[CGDZ][A-Z0-9]+")
+"""The same, without the length: the emulator's own ids (C0SECRET, D0PAYER) are shorter."""
 
 
 @dataclass
@@ -96,8 +103,14 @@ def complete_upload(emulator: Emulator, args: Args) -> Args:
         if uploaded is None or uploaded.completed or uploaded.content is None:
             raise SlackError("file_not_found")
         found.append((uploaded, str(item.get("title") or "")))
-    wanted_channels = str(args.get("channel_id") or args.get("channels") or "")
-    channels = [channel_for(ws, {"channel": c.strip()}) for c in wanted_channels.split(",") if c]
+    field_name = "channel_id" if args.get("channel_id") else "channels"
+    wanted_channels = [c.strip() for c in str(args.get(field_name) or "").split(",") if c.strip()]
+    if any(not CONVERSATION_ID.fullmatch(c) for c in wanted_channels):
+        message = (
+            f"[ERROR] input must match regex pattern: {SLACK_PATTERN} [json-pointer:/{field_name}]"
+        )
+        raise SlackError("invalid_arguments", response_metadata={"messages": [message]})
+    channels = [channel_for(ws, {"channel": c}, ids_only=True) for c in wanted_channels]
     for uploaded, title in found:
         uploaded.completed, uploaded.title = True, title or uploaded.name
         uploaded.channels += [channel.id for channel in channels]

@@ -59,6 +59,7 @@ def default_range(today: date) -> Range:
 
 NOT_PERMITTED = frozenset({"missing_scope", "not_allowed_token_type", "method_deprecated"})
 """Upload refusals that waiting will not mend: the app lacks `files:write`."""
+NOT_SENT = "Slack did not take the files just now, so nothing was sent. Try again in a minute."
 NAMES_LOOKED_UP = 200
 """Beyond this many people in one export, the rest are written as their Slack ids."""
 
@@ -81,7 +82,8 @@ async def _names(client: AsyncWebClient, ids: set[str]) -> dict[str, str]:
 async def send_export(
     svc: Services, client: AsyncWebClient, team_id: str, user_id: str, period: Range
 ) -> str:
-    """Upload the CSVs to the person's DM; returns the sentence to show them."""
+    """Upload the CSVs to the person's DM (opened first: uploads are shared to a
+    conversation, not to a user); returns the sentence to show them."""
     titles = {name: cls.title for name, cls in svc.connections.registry.items()}
     zone = svc.settings.timetable.zone
     names = await _names(client, people(svc.store, team_id, period, zone))
@@ -94,6 +96,11 @@ async def send_export(
     )
     stem = f"invoicebot-{period.first.isoformat()}-to-{period.last.isoformat()}"
     try:
+        opened = await client.conversations_open(users=user_id)
+        dm = str((opened.get("channel") or {}).get("id") or "")
+        if not dm:
+            log.warning("conversations.open named no DM with %s: %r", user_id, opened.data)
+            return NOT_SENT
         await client.files_upload_v2(
             file_uploads=[
                 {
@@ -107,7 +114,7 @@ async def send_export(
                     "title": f"Audit log {period}",
                 },
             ],
-            channels=[user_id],
+            channel=dm,
             initial_comment=comment,
         )
     except (SlackApiError, SlackRequestError, aiohttp.ClientError, TimeoutError) as error:
@@ -119,7 +126,7 @@ async def send_export(
                 "whoever runs invoicebot to reinstall the app from its manifest (it asks to "
                 "upload files)."
             )
-        return "Slack did not take the files just now, so nothing was sent. Try again in a minute."
+        return NOT_SENT
     svc.store.audit(
         "records.exported",
         team_id=team_id,

@@ -13,9 +13,10 @@ from tests.emulator.conftest import Running
 
 async def test_files_upload_v2_shares_the_file_in_a_dm(running: Running) -> None:
     client = running.web_client()
+    opened = await client.conversations_open(users="U0PAYER")
     answer = await client.files_upload_v2(
         file_uploads=[{"content": "a,b\n1,2\n", "filename": "x.csv", "title": "X"}],
-        channels=["U0PAYER"],
+        channel=opened["channel"]["id"],
         initial_comment="your records",
     )
     assert answer["ok"]
@@ -25,7 +26,37 @@ async def test_files_upload_v2_shares_the_file_in_a_dm(running: Running) -> None
     (message,) = running.emulator.messages(dm.id)
     assert message.text == "your records" and message.files[0]["id"] == shared.id
     methods = [call.method for call in running.emulator.calls]
-    assert methods == ["files.getUploadURLExternal", "files.completeUploadExternal"]
+    assert methods == [
+        "conversations.open",
+        "files.getUploadURLExternal",
+        "files.completeUploadExternal",
+    ]
+
+
+@pytest.mark.parametrize("where", ["U0PAYER", "#general"])
+async def test_a_file_is_shared_to_a_conversations_id_only(running: Running, where: str) -> None:
+    """Slack's files.completeUploadExternal takes C/G/D/Z ids: a user id (which
+    chat.postMessage takes for the DM) or a #name is refused, and nothing is shared."""
+    client = running.web_client()
+    for sent in ({"channels": [where]}, {"channel": where}):
+        with pytest.raises(SlackApiError) as refused:
+            await client.files_upload_v2(content="a,b", filename="x.csv", **sent)
+        assert refused.value.response["error"] == "invalid_arguments"
+        (message,) = refused.value.response["response_metadata"]["messages"]
+        assert "must match regex pattern: ^[CGDZ]" in message
+    assert all(not f.channels for f in running.emulator.files.by_id.values())
+    assert running.emulator.messages(running.emulator.workspace.dm_with("U0PAYER").id) == []
+
+
+async def test_history_takes_a_conversations_id_not_a_users(running: Running) -> None:
+    client = running.web_client()
+    await client.chat_postMessage(channel="U0PAYER", text="hello")  # the DM, as Slack does
+    with pytest.raises(SlackApiError) as refused:
+        await client.conversations_history(channel="U0PAYER")
+    assert refused.value.response["error"] == "channel_not_found"
+    dm = (await client.conversations_open(users="U0PAYER"))["channel"]["id"]
+    (said,) = (await client.conversations_history(channel=dm))["messages"]
+    assert said["text"] == "hello"
 
 
 async def test_the_retired_files_upload_is_refused(running: Running) -> None:
