@@ -58,18 +58,27 @@ def _method_label(method: PaymentMethod, issuer_id: str | None) -> str:
     return f"{method.name} ({issuer})" if issuer else method.name
 
 
+SELECT_OPTIONS = 100
+"""Slack's most options in a static select."""
+
+
 def _select(
     action_id: str, placeholder: str, choices: list[tuple[str, str]], chosen: str | None
 ) -> dict[str, Any]:
+    """The first 100 choices; one chosen beyond them takes the last place, since Slack
+    refuses the whole message when `initial_option` is not among the options."""
+    shown = choices[:SELECT_OPTIONS]
+    picked = next((choice for choice in choices if choice[1] == chosen), None)
+    if picked is not None and picked not in shown:
+        shown = [*shown[: SELECT_OPTIONS - 1], picked]
     element: dict[str, Any] = {
         "type": "static_select",
         "action_id": action_id,
         "placeholder": plain(placeholder, 150),
-        "options": [option(text, value) for text, value in choices[:100]],
+        "options": [option(text, value) for text, value in shown],
     }
-    initial = next((option(t, v) for t, v in choices if v == chosen), None)
-    if initial:
-        element["initial_option"] = initial
+    if picked is not None:
+        element["initial_option"] = option(*picked)
     return element
 
 
