@@ -27,6 +27,7 @@ from bot.slack import values
 from bot.slack.blocks.kit import (
     Block,
     Ids,
+    clip,
     context,
     day,
     escape,
@@ -46,6 +47,10 @@ log = logging.getLogger(__name__)
 
 RECORDS_REFUSAL = refusal("export or read invoicebot's records")
 STORY_LINES = 60
+SECTION_TEXT = 2900
+"""A section's text, under Slack's 3,000 characters."""
+MESSAGE_BLOCKS = 50
+"""Slack's most blocks in a message."""
 
 
 def _today(svc: Services) -> date:
@@ -182,22 +187,34 @@ def story_message(
         blocks.append(
             section(ids, absent or f"invoicebot has no record of {kind} {number}: {UNTOUCHED}.")
         )
-    chunk: list[str] = []
-    for line in lines[-STORY_LINES:]:
-        if sum(len(x) + 1 for x in chunk) + len(line) > 2900:
-            blocks.append(section(ids, "\n".join(chunk)))
-            chunk = []
-        chunk.append(line)
-    if chunk:
-        blocks.append(section(ids, "\n".join(chunk)))
-    if len(lines) > STORY_LINES:
+    room = MESSAGE_BLOCKS - len(blocks) - 1  # one for the note on the earliest left out
+    chunks, shown = _latest_in_sections(lines[-STORY_LINES:], room)
+    blocks += [section(ids, chunk) for chunk in chunks]
+    if shown < len(lines):
         blocks.append(
-            context(
-                ids, f"The {len(lines) - STORY_LINES} earliest events are in `/invoices export`."
-            )
+            context(ids, f"The {len(lines) - shown} earliest events are in `/invoices export`.")
         )
     told = _count(len(lines), "event")
     return {"text": f"The story of {kind} {number}: {told}", "blocks": blocks}
+
+
+def _latest_in_sections(lines: list[str], room: int) -> tuple[list[str], int]:
+    """The latest `lines` packed into at most `room` sections' texts, in order, and how
+    many lines they hold; a line too long for a section is cut with "…" on its own, so
+    no section is empty (Slack refuses one, and with it the message)."""
+    chunks: list[list[str]] = []
+    size = 0
+    for line in reversed(lines):
+        line = clip(line, SECTION_TEXT)
+        if chunks and size + len(line) < SECTION_TEXT:
+            chunks[-1].append(line)
+            size += len(line) + 1
+        elif len(chunks) < room:
+            chunks.append([line])
+            size = len(line)
+        else:
+            break
+    return ["\n".join(reversed(chunk)) for chunk in reversed(chunks)], sum(map(len, chunks))
 
 
 def _sums(totals: dict[tuple[str, str], Decimal]) -> str:
