@@ -154,7 +154,9 @@ async def on_choose(
     except values.BadValue:
         await respond(replace_original=False, **notice(TAMPERED))
         return
-    method = _selected(body, action["block_id"], values.CHOOSE_METHOD)
+    # Slack may leave an untouched select out of the state, though it shows an initial
+    # option (python-slack-sdk #1350): the menu's method also rides in its block id.
+    method = _selected(body, action["block_id"], values.CHOOSE_METHOD) or target.method_id
     issuer = _selected(body, action["block_id"], values.CHOOSE_ISSUER)
     chosen = (action.get("selected_option") or {}).get("value")  # None: choice cleared
     if action["action_id"] == values.CHOOSE_METHOD:

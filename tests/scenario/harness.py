@@ -111,8 +111,12 @@ class Harness:
         value: str | None = None,
         block_id: str | None = None,
         state: dict[str, dict[str, Any]] | None = None,
+        untouched_in_state: bool = True,
     ) -> str:
-        """Click (or select in) an element of the screen; returns the new response URL key."""
+        """Click (or select in) an element of the screen; returns the new response URL key.
+
+        `untouched_in_state=False`: the other selects' initial options are left out of the
+        state, as Slack at times leaves them (python-slack-sdk #1350)."""
         found_block, element = find(screen.message, action_id, pick)
         block_id = block_id or found_block["block_id"]
         action: dict[str, Any] = {
@@ -131,7 +135,7 @@ class Harness:
         elif element["type"] == "checkboxes":
             wanted = selected if isinstance(selected, list) else [selected]
             action["selected_options"] = [o for o in element["options"] if o["value"] in wanted]
-        for block in screen.message.get("blocks", []):
+        for block in screen.message.get("blocks", []) if untouched_in_state else []:
             for other in block.get("elements", []):
                 if other.get("type") == "static_select" and other.get("initial_option"):
                     state.setdefault(block["block_id"], {}).setdefault(

@@ -99,6 +99,22 @@ async def test_a_payment_from_slash_command_to_billing_confirmation(harness: Har
     assert h.slack.refused == []
 
 
+async def test_choosing_a_bank_keeps_the_method_when_slack_leaves_it_out_of_the_state(
+    harness: Harness,
+) -> None:
+    """The method select shows iDEAL as its initial option, but Slack may leave a select
+    nobody touched out of the state: the bank chosen next still goes with iDEAL."""
+    h = harness
+    menu = await choose(h, await open_menu(h), "choose_method", "10")
+    key = await h.click(menu, "choose_issuer", selected="INGBNL2A", untouched_in_state=False)
+    menu = Screen(await h.next_response(key), key)
+    _, method_select = find(menu.message, "choose_method", lambda e: True)
+    assert method_select["initial_option"]["value"] == "10"
+    _, button = find(menu.message, "get_link", lambda e: True)
+    assert "iDEAL (ING)" in button["confirm"]["text"]["text"]
+    assert h.slack.refused == []
+
+
 async def test_an_outcome_too_late_for_the_payers_message_comes_in_their_messages(
     harness: Harness,
 ) -> None:
