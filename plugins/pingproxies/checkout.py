@@ -22,6 +22,7 @@ from bot.models import (
     Redirect,
     StartedPayment,
 )
+from bot.provider import ProviderError, ProviderUnavailable, RateLimited
 from plugins.pingproxies import errors, wire
 from plugins.pingproxies.convert import moment, status_of
 
@@ -33,6 +34,19 @@ def choose(options: PaymentOptions, request: PaymentRequest) -> PaymentMethod:
     """The method to pay with, or `PaymentRejected` saying what changed since the menu."""
     method, _ = chosen(options, request, title="PingProxies", after=NOTHING_CHARGED)
     return method
+
+
+def not_sent(error: ProviderUnavailable) -> ProviderError:
+    """A read before Invoice Pay that failed: nothing was sent that could charge.
+
+    `ProviderUnavailable` from `start_payment` tells the core a saved card may have been
+    charged (the attempt turns unknown and blocks the invoice), so this is a plain
+    `ProviderError` saying nothing happened and to try again.
+    """
+    if isinstance(error, RateLimited):
+        return RateLimited(f"{error} {NOTHING_CHARGED}", error.retry_after)
+    text = f"{error} {NOTHING_CHARGED}"
+    return ProviderError(text if "again" in text.lower() else f"{text} Try again in a few minutes.")
 
 
 def started(result: wire.PayResult, method: PaymentMethod) -> StartedPayment:

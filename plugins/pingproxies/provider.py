@@ -140,7 +140,11 @@ class PingProxiesProvider(Provider):
 
     async def start_payment(self, request: PaymentRequest) -> StartedPayment:
         invoice_id = _one(list(request.invoice_ids))
-        method = checkout.choose(await self.payment_options([invoice_id]), request)
+        try:
+            options = await self.payment_options([invoice_id])
+        except ProviderUnavailable as error:
+            raise checkout.not_sent(error) from None
+        method = checkout.choose(options, request)
         try:
             result = await self.api.pay(invoice_id, wire.PayRequest(payment_method_id=method.id))
             return checkout.started(result, method)

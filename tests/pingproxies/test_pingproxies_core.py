@@ -12,12 +12,12 @@ from aiohttp.test_utils import TestServer
 from bot.checkout import CheckoutRefused, OutcomeUnknown
 from bot.models import PaymentState
 from bot.plugins import make_plugin_manager
-from bot.provider import NotPayable
+from bot.provider import NotPayable, ProviderError
 from bot.settings import Settings
 from bot.web import OUTBOX, POLLER, SERVICES, create_app
 from plugins.pingproxies.sandbox import SandboxState
 from tests.fake_slack import FakeSlack
-from tests.pingproxies.conftest import credentials_for, pay_path
+from tests.pingproxies.conftest import credentials_for, pay_option_path, pay_path
 
 TEAM = "T0TEAM"
 CARD = "pm_sbxVisa4242"
@@ -105,3 +105,39 @@ async def test_a_decline_whose_answer_was_lost_ends_failed_without_a_confirmatio
     (payment,) = svc.store.payments_for_invoices(TEAM, "pingproxies", ["inv_sbx0101"])
     assert payment.state is PaymentState.FAILED
     assert slack.posted_to("C0BILLING") == []
+
+
+async def test_a_charge_whose_pay_options_could_not_be_read_failed_and_may_be_retried(
+    bot: TestServer, sandbox: SandboxState, fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    """A server error on the read before Invoice Pay: nothing was sent that could charge,
+    so the payer hears "try again", not "do not pay again", and the invoice is not held."""
+    slack, _ = fake_slack
+    svc = bot.app[SERVICES]
+    options = await svc.checkout.options(TEAM, "pingproxies", ["inv_sbx0101"])
+    sandbox.inject("error", count=3, path=pay_option_path("inv_sbx0101"))
+    with pytest.raises(ProviderError) as raised:
+        await svc.checkout.start(
+            team_id=TEAM,
+            user_id="U0PAYER",
+            provider="pingproxies",
+            invoice_ids=["inv_sbx0101"],
+            method_id=CARD,
+            issuer_id=None,
+            expected=options.total,
+        )
+    assert not isinstance(raised.value, OutcomeUnknown)
+    told = str(raised.value)
+    assert "Nothing was charged." in told and "try again" in told.lower()
+    assert "Do not pay again" not in told
+    assert sandbox.count("POST", pay_path("inv_sbx0101")) == 0
+    (failed,) = svc.store.payments_for_invoices(TEAM, "pingproxies", ["inv_sbx0101"])
+    assert failed.state is PaymentState.FAILED
+    await charge(bot)  # the same payer tries again at once, and it goes through
+    assert sandbox.count("POST", pay_path("inv_sbx0101")) == 1
+    await settle_quietly(bot)
+    payments = svc.store.payments_for_invoices(TEAM, "pingproxies", ["inv_sbx0101"])
+    assert sorted(payment.state for payment in payments) == sorted(
+        [PaymentState.FAILED, PaymentState.PAID]
+    )
+    assert len(slack.posted_to("C0BILLING")) == 1

@@ -18,6 +18,7 @@ from bot.provider import (
     InvoiceNotFound,
     NotPayable,
     PaymentRejected,
+    ProviderError,
     ProviderUnavailable,
     RateLimited,
 )
@@ -28,6 +29,7 @@ from tests.pingproxies.conftest import (
     SEARCH,
     check_for,
     credentials_at,
+    pay_option_path,
     pay_path,
     request_for,
     retrieve_path,
@@ -181,6 +183,29 @@ async def test_a_redirect_pay_is_never_retried(
         await provider.start_payment(request_for("inv_sbx0101", options.total, "stripe"))
     assert sandbox.count("POST", PAY) == 1
     assert str(raised.value).endswith(" Nothing was charged.")
+
+
+@pytest.mark.parametrize(
+    ("kind", "path"),
+    [("error", pay_option_path("inv_sbx0101")), ("hang", RETRIEVE), ("malformed", RETRIEVE)],
+)
+async def test_a_read_failing_before_a_charge_says_nothing_was_charged(
+    make_provider: Callable[..., PingProxiesProvider],
+    sandbox: SandboxState,
+    kind: str,
+    path: str,
+) -> None:
+    """Pay was never sent, so the failure is a definite one, not a charge that may have
+    happened (`ProviderUnavailable`, which the core records as unknown)."""
+    provider = make_provider(timeout=0.3)
+    options = await provider.payment_options(["inv_sbx0101"])
+    sandbox.inject(kind, count=5, path=path)  # type: ignore[arg-type]
+    with pytest.raises(ProviderError) as raised:
+        await provider.start_payment(request_for("inv_sbx0101", options.total, "pm_sbxVisa4242"))
+    assert not isinstance(raised.value, ProviderUnavailable)
+    assert sandbox.count("POST", PAY) == 0
+    assert "Nothing was charged." in str(raised.value)
+    assert "try again" in str(raised.value).lower()
 
 
 async def test_a_charge_whose_answer_was_lost_is_unknown_then_found_paid(
