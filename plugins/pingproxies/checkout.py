@@ -3,11 +3,13 @@
 Before paying we hold the request against fresh pay options, because pay is never
 retried and a saved card is charged at once. Afterwards only the invoice itself can say
 "paid"; its last payment error says "failed", and the landing's "cancelled" is believed
-only while the invoice is still open (it can only make us stop waiting, never pay).
+only while the invoice is still open (it can only make us stop waiting, never pay), and
+only from a return that names this payment's invoice and checkout.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from bot.kit.checks import chosen, is_web_address
@@ -15,6 +17,7 @@ from bot.models import (
     Captured,
     InvoiceStatus,
     OutcomeStatus,
+    PaymentCheck,
     PaymentMethod,
     PaymentOptions,
     PaymentOutcome,
@@ -25,6 +28,8 @@ from bot.models import (
 from bot.provider import ProviderError, ProviderUnavailable, RateLimited
 from plugins.pingproxies import errors, wire
 from plugins.pingproxies.convert import moment, status_of
+
+log = logging.getLogger(__name__)
 
 CANCELLED = frozenset({"cancelled", "canceled", "cancel"})
 NOTHING_CHARGED = "Nothing was charged."
@@ -64,10 +69,38 @@ def started(result: wire.PayResult, method: PaymentMethod) -> StartedPayment:
     return StartedPayment(start=Redirect(url=url), provider_reference=reference)
 
 
-def outcome(item: wire.Invoice, landing: Mapping[str, str]) -> PaymentOutcome:
-    """What the invoice says about the payment; PAID only when PingProxies says paid."""
+def stranger(landing: Mapping[str, str], invoice_id: str, reference: str | None) -> str | None:
+    """Why the browser's return is another payment's, or None when it may be this one's.
+
+    The landing finds the payment by a cookie naming the last pay link that browser
+    opened, so a page left open in another tab comes back under a later payment; the
+    return's own `invoice_id` and `checkout_id` say which payment it really is about.
+    """
+    said = landing.get("invoice_id", "").strip()
+    if said and said != invoice_id:
+        return f"it names invoice {said!r}, not {invoice_id}"
+    said = landing.get("checkout_id", "").strip()
+    if said and reference and said != reference:
+        return f"it names checkout {said!r}, not {reference}"
+    return None
+
+
+def outcome(item: wire.Invoice, check: PaymentCheck) -> PaymentOutcome:
+    """What the invoice says about the payment; PAID only when PingProxies says paid.
+
+    A return that is another payment's is left out: only the invoice then decides.
+    """
     status = status_of(item)
     number = item.invoice_number
+    landing = check.landing_params
+    problem = stranger(landing, item.invoice_id, check.provider_reference)
+    if problem:
+        log.warning(
+            "PingProxies return landed on payment %s but is another payment's (%s); ignored",
+            check.reference,
+            problem,
+        )
+        landing = {}
     if status is InvoiceStatus.PAID:
         return PaymentOutcome(
             status=OutcomeStatus.PAID,
@@ -90,7 +123,8 @@ def outcome(item: wire.Invoice, landing: Mapping[str, str]) -> PaymentOutcome:
             message=f"The payment for {number} was cancelled on the payment page. "
             f"{NOTHING_CHARGED}",
         )
+    unmatched = "The payment page returned news of another payment. " if problem else ""
     return PaymentOutcome(
         status=OutcomeStatus.PENDING,
-        message=f"Waiting for PingProxies to confirm the payment of {number}.",
+        message=f"{unmatched}Waiting for PingProxies to confirm the payment of {number}.",
     )

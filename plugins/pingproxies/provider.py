@@ -164,7 +164,7 @@ class PingProxiesProvider(Provider):
     async def check_payment(self, check: PaymentCheck) -> PaymentOutcome:
         item = await self.api.retrieve(_one(list(check.invoice_ids)))
         with errors.reading("invoice retrieve"):
-            return checkout.outcome(item, check.landing_params)
+            return checkout.outcome(item, check)
 
 
 def _one(ids: list[str]) -> str:

@@ -1,4 +1,5 @@
-"""Fixtures for the PingProxies plugin: a sandbox on loopback and a provider pointed at it."""
+"""Fixtures for the PingProxies plugin: a sandbox on loopback, a provider pointed at it,
+and invoicebot with that provider connected."""
 
 from __future__ import annotations
 
@@ -13,14 +14,19 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.models import Money, PaymentCheck, PaymentRequest
+from bot.plugins import make_plugin_manager
+from bot.settings import Settings
+from bot.web import SERVICES, create_app
 from plugins.pingproxies import PingProxiesCredentials, PingProxiesProvider
 from plugins.pingproxies.routes import ROUTES, Operation
-from plugins.pingproxies.sandbox import SANDBOX, SandboxState, create_app
+from plugins.pingproxies.sandbox import SANDBOX, SandboxState
+from plugins.pingproxies.sandbox import create_app as create_sandbox
 
 PUBLIC_KEY = "test-app-public-7c1e"
 PRIVATE_KEY = "test-app-private-5f2c9a"
 EMAIL = "billing@acme.test"
 PASSWORD = "test-password-9d4b"
+TEAM = "T0TEAM"
 RETURN_URL = "http://127.0.0.1:9/landing/pingproxies"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,7 +90,7 @@ class PageForm(HTMLParser):
 
 @pytest.fixture
 def sandbox_app() -> web.Application:
-    return create_app(
+    return create_sandbox(
         PUBLIC_KEY, PRIVATE_KEY, email=EMAIL, password=PASSWORD, return_url=RETURN_URL
     )
 
@@ -135,3 +141,21 @@ def make_provider(
 @pytest.fixture
 def provider(make_provider: Callable[..., PingProxiesProvider]) -> PingProxiesProvider:
     return make_provider()
+
+
+@pytest.fixture
+async def bot(settings: Settings, server: TestServer) -> AsyncIterator[TestServer]:
+    """invoicebot on loopback, polling fast, with workspace `TEAM` connected to the sandbox."""
+    app = create_app(
+        settings.model_copy(update={"poll_first_delay": 0.05, "poll_max_delay": 0.1}),
+        make_plugin_manager(allowed={"pingproxies"}),
+    )
+    bot = TestServer(app, host="127.0.0.1")
+    await bot.start_server()
+    await app[SERVICES].connections.connect(
+        TEAM, "pingproxies", credentials_for(server), connected_by="U0ADMIN"
+    )
+    try:
+        yield bot
+    finally:
+        await bot.close()

@@ -4,40 +4,19 @@ and the poller's later "paid" gives the one normal confirmation."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.checkout import CheckoutRefused, OutcomeUnknown
 from bot.models import PaymentState
-from bot.plugins import make_plugin_manager
 from bot.provider import NotPayable, ProviderError
-from bot.settings import Settings
-from bot.web import OUTBOX, POLLER, SERVICES, create_app
+from bot.web import OUTBOX, POLLER, SERVICES
 from plugins.pingproxies.sandbox import SandboxState
 from tests.fake_slack import FakeSlack
-from tests.pingproxies.conftest import credentials_for, pay_option_path, pay_path
+from tests.pingproxies.conftest import TEAM, pay_option_path, pay_path
 
-TEAM = "T0TEAM"
 CARD = "pm_sbxVisa4242"
-
-
-@pytest.fixture
-async def bot(settings: Settings, server: TestServer) -> AsyncIterator[TestServer]:
-    app = create_app(
-        settings.model_copy(update={"poll_first_delay": 0.05, "poll_max_delay": 0.1}),
-        make_plugin_manager(allowed={"pingproxies"}),
-    )
-    bot = TestServer(app, host="127.0.0.1")
-    await bot.start_server()
-    await app[SERVICES].connections.connect(
-        TEAM, "pingproxies", credentials_for(server), connected_by="U0ADMIN"
-    )
-    try:
-        yield bot
-    finally:
-        await bot.close()
 
 
 async def settle_quietly(bot: TestServer) -> None:
