@@ -17,10 +17,8 @@ from bot.settlement import Settlement
 from bot.web import SERVICES
 from plugins.pingproxies.sandbox import SandboxState
 from tests.fake_slack import FakeSlack
-from tests.pingproxies.conftest import PageForm
-from tests.pingproxies.test_pingproxies_core import TEAM, bot, charge, settle_quietly
-
-__all__ = ["bot"]  # the fixture, used by name
+from tests.pingproxies.conftest import TEAM, PageForm
+from tests.pingproxies.test_pingproxies_core import charge, settle_quietly
 
 
 class Stopped(BaseException):
