@@ -124,6 +124,21 @@ class GiveUp(Exception):
     pass
 
 
+PAYER_NOTICES = ("ended", "in-doubt", "settled")
+"""The outcomes told to a payer (`bot.notifier`), keyed `<kind>:<payment id>`; one that
+could not replace its message is said anew under `<key>:posted`."""
+
+
+def _payer_notice(key: str) -> tuple[str, str] | None:
+    """The key an outcome was queued under, and its payment, if `key` is one."""
+    parts = key.split(":")
+    if parts[0] not in PAYER_NOTICES or len(parts) not in (2, 3):
+        return None
+    if len(parts) == 3 and parts[2] != "posted":
+        return None
+    return f"{parts[0]}:{parts[1]}", parts[1]
+
+
 def marker(item: OutboxItem) -> str | None:
     """What a post that must appear only once is marked with (`event_type:key`), if it is
     one: a settlement's confirmation, a digest's period."""
@@ -307,12 +322,26 @@ class OutboxSender:
         except (aiohttp.ClientError, TimeoutError) as error:
             raise Retry(f"network: {error!r}") from None
 
+    def _outdated(self, item: OutboxItem) -> bool:
+        """A payer's outcome that a later one replaced: each replaces the same message (or
+        says it anew), so one retried after a later outcome was queued would undo it."""
+        notice = _payer_notice(item.key)
+        if notice is None:
+            return False
+        origin, payment_id = notice
+        later = [f"{kind}:{payment_id}" for kind in PAYER_NOTICES]
+        return self.store.outbox_queued_after(origin, [key for key in later if key != origin])
+
     async def send_due(self) -> int:
         """Try every item that is due; return how many Slack accepted."""
         sent = 0
         for item in self.store.due_outbox(time.time()):
             if not self.store.outbox_claim(item.id, time.time(), self.lease):
                 continue  # another sender has it
+            if self._outdated(item):
+                log.info("%s was replaced by a later outcome; not sending it", item.key)
+                self.store.outbox_give_up(item.id, "replaced by a later outcome")
+                continue
             try:
                 ts, adopted = await self._call(item)
             except asyncio.CancelledError:
@@ -324,7 +353,8 @@ class OutboxSender:
                     error = Retry(f"unexpected: {error!r}")
                 if isinstance(error, GiveUp):
                     instead = item.args.get("instead") if item.method == RESPONSE_URL else None
-                    if isinstance(instead, dict):  # the message is out of reach: say it anew
+                    if isinstance(instead, dict) and not self._outdated(item):
+                        # The message is out of reach: say it anew.
                         log.info(
                             "%s could not replace its message (%s); posting it", item.key, error
                         )

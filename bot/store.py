@@ -935,6 +935,17 @@ class Store:
             "UPDATE outbox SET attempted_at = NULL WHERE id = ? AND sent_at IS NULL", [item_id]
         )
 
+    def outbox_queued_after(self, key: str, later: list[str]) -> bool:
+        """Whether any of the keys `later` was queued after the row keyed `key`."""
+        if not later:
+            return False
+        row = self.db.execute(
+            f"SELECT 1 FROM outbox WHERE key IN ({_marks(later)}) "  # noqa: S608
+            "AND id > (SELECT id FROM outbox WHERE key = ?) LIMIT 1",
+            [*later, key],
+        ).fetchone()
+        return row is not None
+
     def outbox_ts(self, key: str) -> str | None:
         """The `ts` of the message a sent outbox item posted (for later chat.update)."""
         row = self.db.execute("SELECT ts FROM outbox WHERE key = ?", [key]).fetchone()
