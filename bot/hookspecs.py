@@ -72,6 +72,16 @@ def payment_ended(payment: Payment, outbox: Outbox) -> None:
 
 
 @hookspec
+def payment_paid_twice(payment: Payment, outbox: Outbox) -> None:
+    """The provider took money through `payment` (it names this very attempt) after its
+    invoices had been settled through another: a second payment, to be refunded.
+    `payment` stays superseded; `paid_at` and `receipt` say when and under what reference.
+
+    Same rules as `payment_confirmed`: called inside the transaction, enqueue only.
+    """
+
+
+@hookspec
 def payment_in_doubt(payment: Payment, outbox: Outbox) -> None:
     """A start cut short (the bot stopped mid-call) is now UNKNOWN: whether the provider
     acted on it is being asked, and its payer may still be reading "Asking…".

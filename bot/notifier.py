@@ -16,7 +16,7 @@ from bot.hookspecs import Outbox
 from bot.models import Payment, PaymentState
 from bot.outbox import RESPONSE_URL, SETTLEMENT_EVENT
 from bot.provider import Direction
-from bot.slack.blocks.paying import confirmation, failure_notice, settled
+from bot.slack.blocks.paying import confirmation, failure_notice, paid_twice_notice, settled
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,21 @@ class SlackNotifier:
             if attempt.response_url:
                 shown = settled(attempt, paid_by=payment)
                 _settle(outbox, attempt, shown, f"settled:{attempt.id}", attempt is payment)
+
+    @hookimpl
+    def payment_paid_twice(self, payment: Payment, outbox: Outbox) -> None:
+        """Someone must refund it: #billing hears (else whoever sent a customer's link),
+        and the payer's message no longer says nothing was charged through it."""
+        title = self.provider_titles.get(payment.provider, payment.provider)
+        channel = self._channel(payment.team_id) or payment.user_id
+        outbox.enqueue(
+            "chat.postMessage",
+            {"channel": channel, **paid_twice_notice(payment, title)},
+            key=f"paid-twice:{payment.id}:notice",
+            team_id=payment.team_id,
+        )
+        if payment.response_url:
+            _settle(outbox, payment, settled(payment), f"paid-twice:{payment.id}", True)
 
     @hookimpl
     def payment_in_doubt(self, payment: Payment, outbox: Outbox) -> None:

@@ -124,7 +124,7 @@ class GiveUp(Exception):
     pass
 
 
-PAYER_NOTICES = ("ended", "in-doubt", "settled")
+PAYER_NOTICES = ("ended", "in-doubt", "settled", "paid-twice")
 """The outcomes told to a payer (`bot.notifier`), keyed `<kind>:<payment id>`; one that
 could not replace its message is said anew under `<key>:posted`."""
 

@@ -369,6 +369,20 @@ async def _landing(request: web.Request) -> tuple[web.Response, Key | None]:
     if payment.state is PaymentState.CANCELLED:
         body = f"{summary}<p>Nothing was charged.</p>{_next_step(request, payment)}"
         return page("Payment cancelled", body, tone="bad", brand=brand), None
+    if payment.state is PaymentState.SUPERSEDED and payment.paid_at:
+        who = (
+            escape(request.app[BUSINESS] or "The business")
+            if _customer(payment)
+            else "The billing channel in Slack"
+        )
+        return page(
+            "This invoice was already paid",
+            summary + "<p>This payment went through, but the invoice had already been paid "
+            f"through another payment. {who} has been told, so that this second payment is "
+            f"refunded.</p><p>Reference: <b>{escape(_reference(payment))}</b></p>",
+            tone="bad",
+            brand=brand,
+        ), None
     if payment.state is PaymentState.SUPERSEDED:
         return page(
             "Paid through another payment",

@@ -139,6 +139,12 @@ class Payments:
         payment, expires_at = found
         if payment.state is S.PAID:
             raise TokenProblem("This invoice has already been paid with this link.", payment)
+        if payment.state is S.SUPERSEDED and payment.paid_at:
+            raise TokenProblem(
+                "This invoice had already been paid through another payment, and a second "
+                "payment was made through this link: it is to be refunded.",
+                payment,
+            )
         if payment.state is S.SUPERSEDED:
             raise TokenProblem(
                 "This invoice has been paid through another payment, so this link is no "

@@ -162,7 +162,9 @@ class Settlement:
         params = landing_params or {}
         landed = landing_params is not None
         askable = CHECKED | (LATE_EVIDENCE if params else frozenset())
-        if not (payment.state in askable or _watched(payment)):
+        # A page opened before another payment settled its invoices can still be paid.
+        second = params and payment.state is S.SUPERSEDED and payment.could_have_taken_money
+        if not (payment.state in askable or _watched(payment) or second):
             return payment  # nothing can change it: no need to read it again
         asked = (payment.id, landed, tuple(sorted(params.items())))
         current = await self._checks.run(asked, lambda: self._ask(payment, params, landed))
@@ -203,6 +205,10 @@ class Settlement:
         """`landed`: asked as the payer's browser came back from this attempt's page, so
         a failure the provider reports then is this attempt's."""
         current = self.store.payment(payment.id) or payment
+        if current.state is S.SUPERSEDED:
+            if outcome.status is OutcomeStatus.PAID and outcome.attributed:
+                self._paid_twice(current, outcome)
+            return
         if _watched(current):
             self._watch_failed(current, outcome)
             return
@@ -319,6 +325,8 @@ class Settlement:
             others = store.payments_for_invoices(current.team_id, current.provider, invoice_ids)
             if store.settlement_of(current.team_id, current.provider, invoice_ids):
                 self._supersede([p for p in others if p.state in LIVE], current, None)
+                if outcome.attributed and current.state in LIVE:  # its own money, too late
+                    self._record_paid_twice(current.id, outcome)
                 return None
             credited = self._credited(current, outcome, others)
             if credited is None:
@@ -367,6 +375,42 @@ class Settlement:
         for wake in self.after_settled:
             wake()
         return paid
+
+    def _paid_twice(self, payment: Payment, outcome: PaymentOutcome) -> None:
+        """Money the provider ties to an attempt whose invoices were settled through
+        another: recorded on the attempt (it stays superseded, the settlement stands) and
+        told once, so that someone refunds it."""
+        with self.store.claim():
+            self._record_paid_twice(payment.id, outcome)
+        for wake in self.after_settled:
+            wake()
+
+    def _record_paid_twice(self, payment_id: str, outcome: PaymentOutcome) -> None:
+        """Inside the caller's claim."""
+        current = self.store.payment(payment_id)
+        if current is None or current.state is not S.SUPERSEDED or current.paid_at:
+            return  # told already
+        paid_at = (outcome.paid_at or datetime.now(UTC)).isoformat(timespec="seconds")
+        self.store.update_payment(
+            current.id, paid_at=paid_at, receipt=outcome.reference or current.receipt
+        )
+        twice = self.store.payment(current.id)
+        assert twice is not None
+        log.warning("payment %s took money after its invoices were settled", twice.id)
+        self.store.audit(
+            "payment.paid_twice",
+            team_id=twice.team_id,
+            user_id=twice.user_id,
+            subject=twice.id,
+            amount=twice.amount.format(),
+            reference=twice.receipt,
+        )
+        for name, caller in each_plugin(self.payments.pm, "payment_paid_twice"):
+            try:
+                with self.store.transaction():
+                    caller(payment=twice, outbox=self.store)
+            except Exception:
+                log.exception("plugin %s failed in payment_paid_twice", name)
 
     def _credited(
         self, checked: Payment, outcome: PaymentOutcome, attempts: list[Payment]

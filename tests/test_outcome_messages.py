@@ -234,3 +234,18 @@ def test_a_charge_cut_short_by_a_stop_tells_its_payer_it_is_not_known_yet() -> N
     assert args["instead"]["channel"] == "U0PAT"  # when the URL has worn out
     notifier.payment_in_doubt(paid(**common), outbox)  # a link's start: its end is told
     assert len(outbox.calls) == 1
+
+
+def test_a_second_payment_is_told_to_billing_for_a_refund_and_to_its_payer() -> None:
+    notifier = SlackNotifier("C0BILLING", {"i3d": "i3D.net <b>"})
+    outbox = Enqueued()
+    twice = paid(state=PaymentState.SUPERSEDED, receipt="TX-2", response_url="https://u")
+    notifier.payment_paid_twice(twice, outbox)
+    (post, post_args, _), (replace, replace_args, _) = outbox.calls
+    assert post == "chat.postMessage" and post_args["channel"] == "C0BILLING"
+    said = text_of(post_args)
+    assert "Paid twice" in said and "Refund this second payment at i3D.net &lt;b&gt;" in said
+    assert "TX-2" in said and "<@U0PAT>" in said
+    assert replace == "response_url" and replace_args["instead"]["channel"] == "U0PAT"
+    told = text_of(replace_args["body"])
+    assert "charged again" in told and "nothing was charged" not in told.lower()

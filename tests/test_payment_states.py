@@ -161,3 +161,16 @@ def test_the_story_tells_an_attempt_ended_after_its_page_was_opened(payments: Pa
         "The payment page was opened",
         "The attempt ended: Acme refused the request: Card declined.",
     ]
+
+
+def test_a_link_that_paid_a_second_time_says_so_not_that_nothing_was_charged(
+    payments: Payments,
+) -> None:
+    payment, token = payments.record(draft())
+    payments.store.db.execute(
+        "UPDATE payments SET state = 'superseded', paid_at = '2026-12-03T12:00:00+00:00' "
+        "WHERE id = ?",
+        [payment.id],
+    )
+    with pytest.raises(TokenProblem, match="a second payment was made through this link"):
+        payments.redeem(token)

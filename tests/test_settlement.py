@@ -25,8 +25,10 @@ from bot.models import (
     Money,
     OutcomeStatus,
     Payment,
+    PaymentCheck,
     PaymentOutcome,
     PaymentState,
+    Redirect,
 )
 from bot.payments import Payments
 from bot.plugins import make_plugin_manager
@@ -46,6 +48,7 @@ class Recorder:
         self.confirmed: list[tuple[str, list[str]]] = []
         self.ended: list[tuple[str, PaymentState]] = []
         self.in_doubt: list[tuple[str, PaymentState]] = []
+        self.paid_twice: list[tuple[str, str | None]] = []
 
     @hookimpl
     def payment_confirmed(self, payment: Payment, outbox: Any, superseded: list[Payment]) -> None:
@@ -59,6 +62,10 @@ class Recorder:
     @hookimpl
     def payment_in_doubt(self, payment: Payment, outbox: Any) -> None:
         self.in_doubt.append((payment.id, payment.state))
+
+    @hookimpl
+    def payment_paid_twice(self, payment: Payment, outbox: Any) -> None:
+        self.paid_twice.append((payment.id, payment.receipt))
 
 
 @pytest.fixture
@@ -464,3 +471,62 @@ def test_processes_settling_one_invoice_at_once_settle_it_once(
     assert len(settlement.store.settlements()) == 1
     assert len(recorder.confirmed) == 1
     assert settlement.store.outbox_pending() == 1
+
+
+class Approving:
+    """A provider whose record ties an approved charge to whichever attempt is asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def get(self, team_id: str, provider: str) -> Approving:
+        return self
+
+    async def check_payment(self, check: PaymentCheck) -> PaymentOutcome:
+        self.asked.append(check.reference)
+        return PaymentOutcome(
+            status=OutcomeStatus.PAID, message="approved", reference="tx-2", attributed=True
+        )
+
+
+async def test_money_taken_through_a_superseded_page_is_told_once_as_paid_twice(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """An e-mailed invoice and a customer's link are both out; the customer pays both.
+    The first settles the invoice; the second, which the provider ties to its own
+    attempt, is a second payment someone must refund, not "nothing charged"."""
+    mailed = attempt(settlement, S.LINK_ISSUED, start=Emailed(to="c@example.com"))
+    link = attempt(
+        settlement, S.OPENED, start=Redirect(url="https://hpp.example/1"), opened_minutes_ago=1
+    )
+    settlement.apply(mailed, PaymentOutcome(status=OutcomeStatus.PAID, message="paid"))
+    assert state_of(settlement, link) is S.SUPERSEDED
+    provider = Approving()
+    settlement.connections = provider  # type: ignore[assignment]
+    superseded = settlement.store.payment(link.id)
+    assert superseded is not None
+    for _ in range(2):  # the landing, then a reload of it
+        await settlement.check(superseded, {"lookup_id": "tx-2"})
+    assert provider.asked == [link.id, link.id]
+    assert recorder.paid_twice == [(link.id, "tx-2")]
+    twice = settlement.store.payment(link.id)
+    assert twice is not None and twice.state is S.SUPERSEDED and twice.paid_at
+    assert state_of(settlement, mailed) is S.PAID and len(recorder.confirmed) == 1
+    assert [e.action for e in settlement.store.audit_about("T1", [link.id])][-1] == (
+        "payment.paid_twice"
+    )
+
+
+def test_a_live_attempt_paid_after_its_invoice_was_settled_is_paid_twice(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    first = attempt(settlement, S.OPENED, opened_minutes_ago=2)
+    settlement.apply(first, PaymentOutcome(status=OutcomeStatus.PAID, message="paid"))
+    late = attempt(settlement, S.OPENED, opened_minutes_ago=1)  # raced past the check
+    settlement.apply(
+        late,
+        PaymentOutcome(status=OutcomeStatus.PAID, message="ok", reference="r2", attributed=True),
+    )
+    assert state_of(settlement, late) is S.SUPERSEDED
+    assert recorder.paid_twice == [(late.id, "r2")]
+    assert len(recorder.confirmed) == 1

@@ -366,6 +366,12 @@ def settled(payment: Payment, *, paid_by: Payment | None = None) -> dict[str, An
             f":white_check_mark: {invoices} {_is_are(payment)} paid: {amount_of(payment)} "
             f"by {method_of(payment)}, {when}."
         )
+    elif payment.state is PaymentState.SUPERSEDED and payment.paid_at:
+        text = (
+            f":warning: {invoices} had already been paid, and {amount_of(payment)} was "
+            f"charged again through this link by {method_of(payment)}. The billing channel "
+            "has been told, so that this second payment is refunded."
+        )
     elif payment.state is PaymentState.SUPERSEDED:
         who = f" by <@{paid_by.user_id}>" if paid_by else ""
         text = (
@@ -483,6 +489,22 @@ def confirmation(payment: Payment, provider_title: str) -> dict[str, Any]:
         ),
         "blocks": blocks,
     }
+
+
+def paid_twice_notice(payment: Payment, provider_title: str) -> dict[str, Any]:
+    """A second payment for invoices already paid: who reads this refunds it."""
+    ids = Ids()
+    receivable = payment.direction == Direction.RECEIVABLE.value
+    who = "The customer" if receivable else f"<@{payment.user_id}>"
+    text = (
+        f":warning: Paid twice: {_invoices_at(payment, provider_title)} had already been "
+        f"paid, and {who} paid {payment.amount.format()} again by {method_of(payment)} "
+        f"(reference {_reference(payment)}). Refund this second payment at "
+        f"{escape(provider_title)}."
+    )
+    started = "Link sent" if receivable else "Started"
+    detail = f"{started} by <@{payment.user_id}>"
+    return {"text": text, "blocks": [section(ids, text), context(ids, detail)]}
 
 
 def failure_notice(payment: Payment, provider_title: str) -> dict[str, Any]:
