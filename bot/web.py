@@ -43,7 +43,7 @@ from bot.settlement import IN_FLIGHT_LIMIT, Settlement
 from bot.singleflight import SingleFlight
 from bot.slack import approvals as slack_approvals
 from bot.slack import intake
-from bot.slack.app import OAuth, make_bolt_app, make_web_client
+from bot.slack.app import ANSWER_BY, ANSWER_SECONDS, OAuth, make_bolt_app, make_web_client
 from bot.slack.approvals_paid import PaidApprovals
 from bot.slack.errors import finish_listeners
 from bot.slack.services import Services
@@ -237,6 +237,7 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
         log.info("Slack delivered event %s again; it was handled already", event[0])
         return web.Response(status=200)
     bolt = request.app[BOLT]
+    ANSWER_BY.set(time.monotonic() + ANSWER_SECONDS)  # inherited by its listeners' tasks
     with request.app[SERVICES].acks.acking():
         response = await bolt.async_dispatch(bolt_request)
     return await to_aiohttp_response(response)

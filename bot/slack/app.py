@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
+import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,8 +60,23 @@ deadline (a trigger_id, a submission's ack) or a person watching; a longer wait 
 instead ("Slack did not take invoicebot's request just now… try again in N s")."""
 
 
+ANSWER_BY: ContextVar[float | None] = ContextVar("answer_by", default=None)
+"""When (`time.monotonic()`) the Slack request being handled must have been answered:
+its trigger_id dies 3 s after Slack sent it. Set for each request's listeners."""
+
+ANSWER_SECONDS = 2.5
+"""From receiving a request to its deadline: Slack's 3 s, less the time it took to come."""
+
+CALL_MARGIN = 0.4
+"""What the retried call and the one after it (a views.open) may take, at least."""
+
+RETRY_JITTER = 0.2
+
+
 class QuickRateLimitRetry(AsyncRateLimitErrorRetryHandler):
-    """Retries a 429 only when Slack asks for a short wait (see `QUICK_RETRY_SECONDS`)."""
+    """Retries a 429 only when Slack asks for a short wait (see `QUICK_RETRY_SECONDS`)
+    and the wait leaves time before the request's deadline (`ANSWER_BY`): a trigger_id
+    spent on waiting would fail anyway, and then as a confusing error."""
 
     async def _can_retry_async(
         self,
@@ -69,13 +88,36 @@ class QuickRateLimitRetry(AsyncRateLimitErrorRetryHandler):
     ) -> bool:
         if response is None or response.status_code != 429:
             return False
-        wait = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), None)
         try:
-            return wait is None or int(wait[0] if isinstance(wait, list) else wait) <= (
-                QUICK_RETRY_SECONDS
-            )
+            wait = _retry_after(response)
         except ValueError:
             return False
+        if wait > QUICK_RETRY_SECONDS:
+            return False
+        deadline = ANSWER_BY.get()
+        latest = time.monotonic() + wait + RETRY_JITTER + CALL_MARGIN
+        return deadline is None or latest <= deadline
+
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        """Slack's wait and a little jitter (slack_sdk's own adds up to a whole second)."""
+        assert response is not None
+        state.next_attempt_requested = True
+        await asyncio.sleep(_retry_after(response) + random.random() * RETRY_JITTER)  # noqa: S311
+        state.increment_current_attempt()
+
+
+def _retry_after(response: HttpResponse) -> int:
+    wait = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), None)
+    if wait is None:
+        return 1
+    return int(wait[0] if isinstance(wait, list) else wait)
 
 
 def make_web_client(

@@ -538,3 +538,24 @@ async def test_once_paid_every_dm_about_the_approval_says_so_once(
         c for c in slack.calls_to("chat.update") if "Invoice paid" in str(c.args.get("text"))
     ]
     assert len(rewrites) == 3, "each DM is rewritten once"
+
+
+async def test_a_rate_limit_before_the_settings_dialog_never_spends_its_trigger(
+    demo: Demo,
+) -> None:
+    """Slack's trigger_id lasts 3 s: two 1-second rate limits on the call before
+    views.open must not wait it out, so the admin gets the dialog or a clear word."""
+    slack = demo.slack[EMULATOR]
+    slack.faults.rate_limit("usergroups.list", times=2, retry_after=1)
+    await slack.slash_command(ALEX, GENERAL, "settings")
+
+    def answered() -> Any:
+        said = [m for m in slack.ephemerals(ALEX, GENERAL) if m.text]
+        return slack.modal(ALEX) or (said[-1] if said else None)
+
+    shown = await slack.wait_until(answered, 10)
+    await asyncio.sleep(0.5)
+    opened = slack.calls_to("views.open")
+    assert all(call.error != "expired_trigger_id" for call in opened)
+    if slack.modal(ALEX) is None:
+        assert "Slack" in shown.text and "Something went wrong" not in shown.text
