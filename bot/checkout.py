@@ -158,12 +158,20 @@ class Checkout:
         return options
 
     def _refuse_if_taken(
-        self, team_id: str, provider: str, invoice_ids: list[str], *, receivable: bool
+        self,
+        team_id: str,
+        provider: str,
+        invoice_ids: list[str],
+        *,
+        receivable: bool,
+        total: Money | None = None,
     ) -> Payment | None:
         """Refuse while another attempt could still take the money; inside `claim()`.
 
         Returns a receivable's live customer link, which is shown again instead of a
         second one. A start that never produced a link refuses only while it is in flight.
+        A link for other than `total` (the provider's amount now) is never handed out
+        again: see `_withdraw_outdated`.
         """
         now = time.time()
         if self.store.settlement_of(team_id, provider, invoice_ids):
@@ -189,6 +197,9 @@ class Checkout:
             elif earlier.state in UNSETTLED and self.store.token_expiry(earlier.id) > now:
                 if isinstance(earlier.start, Emailed):
                     continue  # the customer may pay by e-mail or by link: settled once
+                if total is not None and outdated(earlier, invoice_ids, total):
+                    self._withdraw_outdated(earlier, total)
+                    continue
                 if receivable and isinstance(earlier.start, Redirect | FormPost):
                     return earlier
                 if not receivable:
@@ -199,6 +210,40 @@ class Checkout:
                         "was never opened."
                     )
         return None
+
+    def _withdraw_outdated(self, link: Payment, total: Money) -> None:
+        """Withdraw a link that asks for another amount than the provider does now, or
+        refuse if its page was opened (see `withdraw_outdated`)."""
+        if self.withdraw_outdated(link, total):
+            return
+        numbers = escape(", ".join(link.invoice_numbers))
+        raise CheckoutRefused(
+            f"The amount due for invoice {numbers} changed from {link.amount} to {total} "
+            f"after <@{link.user_id}> made a payment link for it, and that link's page was "
+            "already opened, so it stands until it expires or is paid. Nothing new was "
+            "started; make a new link once that one has ended."
+        )
+
+    def withdraw_outdated(self, link: Payment, total: Money) -> bool:
+        """Cancel an unopened link made for another amount than `total`, the provider's
+        amount now; False if its page was opened (or it ended) meanwhile.
+
+        Its page would charge the old amount, and a charge is held against the payment's
+        own amount, so paying it would settle the invoice for what it no longer costs."""
+        reason = (
+            f"the amount due changed to {total} after this link was made for {link.amount}, "
+            "so it was withdrawn before its page was opened"
+        )
+        if not self.settlement.end_unopened(link, reason):
+            return False
+        self.store.audit(
+            "payment.link_outdated",
+            team_id=link.team_id,
+            subject=link.id,
+            amount=link.amount.format(),
+            now_due=total.format(),
+        )
+        return True
 
     def paid_already(self, team_id: str, provider: str, invoice_ids: list[str]) -> Payment | None:
         """The payment through invoicebot that settled any of these invoices, if one did:
@@ -214,9 +259,14 @@ class Checkout:
             None,
         )
 
-    def live_link(self, team_id: str, provider: str, invoice_ids: list[str]) -> Payment | None:
+    def live_link(
+        self, team_id: str, provider: str, invoice_ids: list[str], total: Money | None = None
+    ) -> Payment | None:
         """A payer's unexpired link for any of these invoices, which refuses a second
-        start: the pay menu says so (and offers to cancel it) before anyone chooses."""
+        start: the pay menu says so (and offers to cancel it) before anyone chooses.
+
+        Given `total`, the provider's amount now, an unopened link for exactly these
+        invoices that asks for another amount is withdrawn instead of shown."""
         now = time.time()
         for earlier in self.store.payments_for_invoices(team_id, provider, invoice_ids):
             if (
@@ -225,6 +275,13 @@ class Checkout:
                 and isinstance(earlier.start, Redirect | FormPost)
                 and self.store.token_expiry(earlier.id) > now
             ):
+                if (
+                    total is not None
+                    and earlier.state is PaymentState.LINK_ISSUED
+                    and outdated(earlier, invoice_ids, total)
+                    and self.withdraw_outdated(earlier, total)
+                ):
+                    continue
                 return earlier
         return None
 
@@ -282,7 +339,9 @@ class Checkout:
                 raise NeedsApproval(str(refused)) from None
         lifetime = CUSTOMER_LINK_LIFETIME if receivable else self.payments.token_lifetime
         with self.store.claim():
-            live = self._refuse_if_taken(team_id, provider, invoice_ids, receivable=receivable)
+            live = self._refuse_if_taken(
+                team_id, provider, invoice_ids, receivable=receivable, total=options.total
+            )
             again = self._again(live) if live else None
             if again is None:
                 payment, token = self.payments.record(
@@ -308,6 +367,9 @@ class Checkout:
                     lifetime,
                     keep_token=receivable,
                 )
+        # An offer is used once: the next start (a second Copy link) reads the provider's
+        # amount again, so a live link is never shown again at an amount it no longer asks.
+        self._offers.pop((team_id, provider, tuple(invoice_ids)), None)
         if again is not None:
             return again
         pay_url = f"{self.public_url}/pay/{token}"
@@ -446,6 +508,16 @@ class Checkout:
         current = self.store.payment(payment.id)
         assert current is not None
         return current
+
+
+def outdated(link: Payment, invoice_ids: list[str], total: Money) -> bool:
+    """A payment page made for exactly these invoices that asks for another amount than
+    `total`, the provider's amount now."""
+    return (
+        isinstance(link.start, Redirect | FormPost)
+        and set(link.invoice_ids) == set(invoice_ids)
+        and link.amount != total
+    )
 
 
 RETRY_ADVICE = re.compile(r"[;,]?\s*(?:or )?try again in a few minutes\.?", re.IGNORECASE)

@@ -15,7 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.access import PAY_REFUSAL
 from bot.checkout import OutcomeUnknown, Started
-from bot.models import FormPost, Payment, PaymentState, Redirect
+from bot.models import FormPost, Payment, PaymentOptions, PaymentState, Redirect
 from bot.provider import Provider, ProviderError
 from bot.slack import values
 from bot.slack.approvals_gate import apply_gate
@@ -93,16 +93,30 @@ async def show_menu(
         # A stale button: the story is ours to tell, the same way the payer's message did.
         await respond(replace_original=not fresh, **already_paid(paid))
         return
-    if (out := svc.checkout.live_link(team_id, target.provider, ids)) is not None:
+    options: PaymentOptions | None = None
+    out = svc.checkout.live_link(team_id, target.provider, ids)
+    if out is not None and out.state is PaymentState.LINK_ISSUED:
+        # An unopened link for an amount the provider no longer asks is withdrawn and
+        # the menu comes instead; if the provider cannot say, the link is shown.
+        try:
+            options = await read(
+                svc.checkout.options(team_id, target.provider, ids, reuse=reuse), provider.title
+            )
+        except ProviderError:
+            pass
+        else:
+            out = svc.checkout.live_link(team_id, target.provider, ids, total=options.total)
+    if out is not None:
         # Any start would be refused while it stands: say so before anyone chooses.
         expires_at = svc.store.token_expiry(out.id)
         await respond(replace_original=not fresh, **live_link(out, user_id, expires_at))
         return
-    if not fresh and not (reuse and svc.checkout.recent_options(team_id, target.provider, ids)):
-        await busy(respond, f"Asking {provider.title} which ways to pay it allows")
-    options = await read(
-        svc.checkout.options(team_id, target.provider, ids, reuse=reuse), provider.title
-    )
+    if options is None:
+        if not fresh and not (reuse and svc.checkout.recent_options(team_id, target.provider, ids)):
+            await busy(respond, f"Asking {provider.title} which ways to pay it allows")
+        options = await read(
+            svc.checkout.options(team_id, target.provider, ids, reuse=reuse), provider.title
+        )
     svc.store.audit("payment.menu", team_id=team_id, user_id=user_id, subject=target.encode())
     menu = apply_gate(svc, team_id, target, options, pay_menu(provider, options, target))
     await respond(replace_original=not fresh, **menu)

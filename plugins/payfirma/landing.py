@@ -55,10 +55,34 @@ def mismatch(
     return None
 
 
+def short(tx: wire.Transaction, invoice: wire.Invoice) -> str | None:
+    """Why an approved charge does not pay an invoice Payfirma still lists as open: it
+    asks for more than was charged (its amount changed after the page was made). None
+    when the invoice's amount cannot be read: that alone does not hide a payment."""
+    if convert.status_of(invoice) is not InvoiceStatus.OPEN:
+        return None
+    try:
+        charged = convert.money(tx.amount, tx.currency.strip().upper())
+        due = convert.money(invoice.total, invoice.currency.strip().upper())
+    except (ValueError, TypeError, AttributeError):
+        return None
+    if due.currency == charged.currency and due.amount <= charged.amount:
+        return None
+    return (
+        f"Payfirma approved a card payment of {charged} for invoice {invoice.invoice_id}, "
+        f"but the invoice asks for {due} now and Payfirma lists it as unpaid; it counts as "
+        "paid once Payfirma shows the invoice paid."
+    )
+
+
 def outcome(tx: wire.Transaction, invoice: wire.Invoice) -> PaymentOutcome:
-    """What the transaction says; the invoice is read for its status alone, so an invoice
-    whose amounts drifted cannot hide an approved payment."""
+    """What the transaction says; the invoice is read for its status, and for its amount
+    only to refuse a charge for less than it asks now, so an invoice whose amounts drifted
+    unreadably cannot hide an approved payment."""
     result = tx.transaction_result.strip().upper()
+    if result == "APPROVED" and (problem := short(tx, invoice)):
+        log.warning("Payfirma transaction %s is short: %s", tx.lookup_id, problem)
+        return PaymentOutcome(status=OutcomeStatus.PENDING, message=problem)
     if result == "APPROVED":
         booked = (
             ""

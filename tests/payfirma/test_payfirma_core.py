@@ -6,19 +6,20 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from urllib.parse import urljoin
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.checkout import OutcomeUnknown, Started
+from bot.checkout import CheckoutRefused, OutcomeUnknown, Started
 from bot.models import Money, PaymentState
 from bot.plugins import make_plugin_manager
 from bot.settings import Settings
 from bot.web import OUTBOX, POLLER, SERVICES, create_app
 from plugins.payfirma import PayfirmaCredentials
-from plugins.payfirma.sandbox import SandboxState
+from plugins.payfirma.sandbox import SandboxState, billing
 from tests.fake_slack import FakeSlack
 from tests.payfirma.conftest import CLIENT_ID, CLIENT_SECRET, CardPage
 
@@ -117,6 +118,71 @@ async def test_copy_payment_link_shows_the_same_live_link_again(bot: TestServer)
     assert again.reused and again.pay_url == first.pay_url
     assert again.payment.id == first.payment.id
     assert 0 < again.lifetime <= first.lifetime
+
+
+def reprice(sandbox: SandboxState, invoice_id: int, total: str) -> None:
+    """The invoice's amount changes at Payfirma (a line edited in PayHQ)."""
+    item = sandbox.invoices[invoice_id]
+    sandbox.invoices[invoice_id] = item.model_copy(update={"total": Decimal(total)})
+
+
+async def test_an_unopened_link_for_an_old_amount_is_withdrawn_and_a_new_one_asks_the_new(
+    bot: TestServer, sandbox: SandboxState
+) -> None:
+    first = await copy_link(bot, "U0PAYER")
+    reprice(sandbox, 212948, "151.00")
+    again = await copy_link_for(bot, "212948", "151.00")
+    assert not again.reused and again.pay_url != first.pay_url
+    assert again.payment.amount == Money.of("151.00", "CAD")
+    old = bot.app[SERVICES].store.payment(first.payment.id)
+    assert old is not None and old.state is PaymentState.CANCELLED
+    assert "changed to CA$151.00" in (old.last_error or "")
+    async with aiohttp.ClientSession() as browser:
+        async with browser.get(first.pay_url, allow_redirects=False) as page:
+            assert page.status == 410, "the old link no longer reaches Payfirma's page"
+        async with browser.get(again.pay_url) as page:
+            assert "CA$151.00" in await page.text()
+
+
+async def test_an_opened_link_for_an_old_amount_is_refused_and_paying_it_settles_nothing(
+    bot: TestServer, sandbox: SandboxState, fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    slack, _ = fake_slack
+    first = await copy_link(bot, "U0PAYER")
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(cookie_jar=jar) as browser:
+        async with browser.get(first.pay_url, allow_redirects=False) as answer:
+            hpp = answer.headers["Location"]  # the customer opened it: it may be paid now
+        reprice(sandbox, 212948, "150.00")
+        with pytest.raises(CheckoutRefused, match=r"changed from CA\$57.75 to CA\$150.00"):
+            await copy_link_for(bot, "212948", "150.00")
+        async with browser.get(hpp) as answer:
+            page = CardPage(await answer.text())
+        data = {**page.fields, "action": "pay"}
+        async with browser.post(urljoin(hpp, page.action), data=data) as landing:
+            html = await landing.text()
+    assert "Thank you for your payment" not in html
+    for _ in range(3):
+        await bot.app[POLLER].run_once()
+        await bot.app[OUTBOX].send_due()
+    paid = bot.app[SERVICES].store.payment(first.payment.id)
+    assert paid is not None and paid.state is not PaymentState.PAID
+    assert sandbox.invoices[212948].status == "UNPAID"
+    assert not [m for m in slack.posted_to("C0BILLING") if "paid" in str(m).lower()]
+
+
+def test_the_sandbox_takes_a_drifted_total_as_what_the_invoice_asks(
+    sandbox: SandboxState,
+) -> None:
+    """Drift stands for the invoice changing at Payfirma: the total it had before no
+    longer pays it, as the drifted answers would otherwise show it paid for $150."""
+    sandbox.drift["212948"] = {"total": Decimal("150.00")}
+    tx = billing.charge(sandbox, Decimal("57.75"), "CAD", "212948", source="HPP")
+    assert tx.result == "APPROVED"
+    assert sandbox.invoices[212948].status == "UNPAID"
+    sandbox.drift.clear()
+    billing.charge(sandbox, Decimal("57.75"), "CAD", "212948", source="HPP")
+    assert sandbox.invoices[212948].status == "PAID"
 
 
 async def test_linked_and_emailed_at_once_the_customer_pays_once_one_confirmation(

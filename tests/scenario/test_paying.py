@@ -163,6 +163,30 @@ async def test_a_link_already_out_is_shown_instead_of_a_menu_and_its_owner_may_c
         assert page.status == 410 and "cancelled" in await page.text()
 
 
+async def test_an_unopened_link_for_an_amount_the_provider_no_longer_asks_gives_way(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """Its page would charge the old amount: whoever presses Pay next gets the menu at
+    the new amount, and the link's holder hears that it was cancelled."""
+    h = harness
+    link_key, pay_url = await get_link(h)  # €96.80 after the credit note
+    invoices = i3d_sandbox.app[SANDBOX].invoices  # a line added at i3D.net
+    invoices["410001"] = invoices["410001"].model_copy(
+        update={"amountIncVAT": "13100", "remainingAmount": "13100"}
+    )
+    _, screen, _ = await h.command("", user="U0ADMIN")
+    screen = await h.screen_after(screen)
+    key = await h.click(screen, "pay", user="U0ADMIN", pick=lambda e: "|410001" in e["value"])
+    menu = await h.next_response(key)
+    said = text_of(menu)
+    assert "Choose how to pay" in str(menu) and "has a payment link" not in said
+    assert "*Total: €106.80*" in said
+    ended = text_of(await h.next_response(link_key, 2))
+    assert "Payment cancelled" in ended and "nothing was charged" in ended
+    async with h.http.get(pay_url) as page:
+        assert page.status == 410 and "cancelled" in await page.text()
+
+
 async def test_a_link_whose_page_was_opened_stands_and_cannot_be_cancelled(
     harness: Harness,
 ) -> None:

@@ -170,5 +170,15 @@ def settle(state: SandboxState, tx: Transaction) -> None:
     item = state.invoices.get(int(key)) if key.isdigit() else None
     if item is None or (item.status or "").upper() != "UNPAID":
         return
-    if item.currency == tx.currency and item.total == tx.amount:
+    if item.currency == tx.currency and asked(state, item) == tx.amount:
         state.invoices[item.invoice_id] = item.model_copy(update={"status": "PAID"})
+
+
+def asked(state: SandboxState, item: wire.Invoice) -> Decimal | None:
+    """The total the API shows for `item`, drift included: a drifted total is what the
+    invoice asks for, so a payment of the total it had before does not pay it."""
+    total = state.drifted(item.to_json(), item.invoice_id).get("total")
+    try:
+        return None if total is None else Decimal(str(total))
+    except InvalidOperation:
+        return None
