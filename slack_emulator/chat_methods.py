@@ -52,13 +52,15 @@ def channel_for(
     ws: Workspace, args: Args, *, bot_must_be_in: bool = True, ids_only: bool = False
 ) -> Channel:
     """`ids_only`: for methods that take a conversation's id and nothing else, where Slack
-    answers a user id or a #name with `channel_not_found`."""
+    answers a user id or a #name with `channel_not_found`. A private channel or a direct
+    message the bot is not in is `channel_not_found` too: the bot cannot see it at all."""
     ref = str(args.get("channel") or "")
     channel = ws.channels.get(ref) if ids_only else ws.resolve_channel(ref)
     if channel is None:
         raise SlackError("channel_not_found")
     if bot_must_be_in and BOT_USER_ID not in channel.members:
-        raise SlackError("not_in_channel")
+        hidden = channel.is_private or channel.is_im
+        raise SlackError("channel_not_found" if hidden else "not_in_channel")
     return channel
 
 

@@ -19,6 +19,7 @@ from slack_emulator.webapi import FORM_ONLY
 
 BOT_TOKEN = "xoxb-test-token"
 MESSAGE_METHODS = {"chat.postMessage", "chat.postEphemeral", "chat.update"}
+POSTS = {"chat.postMessage", "chat.postEphemeral"}
 VIEW_METHODS = {"views.open", "views.update", "views.push", "views.publish"}
 
 
@@ -51,6 +52,9 @@ class FakeSlack:
     history_errors: list[str] = field(default_factory=list)
     """conversations.history answers with these errors, one per call, first."""
     user_groups: dict[str, list[str]] = field(default_factory=dict)
+    hidden: set[str] = field(default_factory=set)
+    """Private channels, DMs and group DMs the bot is not in: Slack answers a post there
+    with `channel_not_found` (chat:write.public reaches public channels only)."""
     ts_of: dict[int, str] = field(default_factory=dict)
 
     def called(self, method: str) -> list[SlackCall]:
@@ -91,6 +95,9 @@ class FakeSlack:
         if self.fail_next.get(method, 0) > 0:
             self.fail_next[method] -= 1
             return web.Response(status=500, text="Internal Server Error")
+        if method in POSTS and args.get("channel") in self.hidden:
+            self.refused.append((method, ["channel_not_found"]))
+            return web.json_response({"ok": False, "error": "channel_not_found"})
         if method == "conversations.history":
             self.reads.append(SlackCall(method, args))
             return self._history(args)

@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import ADMIN_REFUSAL, BILLING_REFUSAL, CREATE_REFUSAL, PAY_REFUSAL
@@ -223,7 +224,7 @@ async def on_invoices(
         return
     if isinstance(request, Billing):
         await ack()
-        await respond(**await _billing(svc, team_id, user_id, command["channel_id"]))
+        await respond(**await _billing(svc, client, team_id, user_id, command["channel_id"]))
 
 
 def _not_here(svc: Services, what: str = "Who may pay is") -> str | None:
@@ -233,20 +234,51 @@ def _not_here(svc: Services, what: str = "Who may pay is") -> str | None:
     return f"{what} chosen by whoever runs invoicebot for your team; ask them to change it."
 
 
-async def _billing(svc: Services, team_id: str, user_id: str, channel_id: str) -> dict[str, Any]:
+CANNOT_POST_HERE = frozenset(
+    {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
+)
+"""Slack's answers to a post in a conversation the bot may not post in."""
+
+
+async def _billing(
+    svc: Services, client: AsyncWebClient, team_id: str, user_id: str, channel_id: str
+) -> dict[str, Any]:
     """Each workspace installed by OAuth picks its own channel; with one bot token the
-    channel is the operator's setting."""
+    channel is the operator's setting.
+
+    The channel is kept only once invoicebot has posted in it: confirmations, digests and
+    approvals sent to a conversation it cannot post in (a private channel it was not
+    invited to, a direct message) would be refused by Slack and never seen."""
     if refused := _not_here(svc, "Paid invoices are announced in the channel"):
         return notice(refused)
     if not await svc.access.may_administer(team_id, user_id):
         svc.store.audit("refused.billing", team_id=team_id, user_id=user_id, subject=channel_id)
         return notice(BILLING_REFUSAL)
+    try:
+        await client.chat_postMessage(
+            channel=channel_id,
+            text=f"<@{user_id}> chose this channel for invoicebot: paid invoices, digests "
+            "and approval requests will be posted here.",
+        )
+    except SlackApiError as error:
+        answer = str(error.response.get("error") or "an error")
+        svc.store.audit(
+            "refused.billing", team_id=team_id, user_id=user_id, subject=channel_id, reason=answer
+        )
+        if answer not in CANNOT_POST_HERE:
+            return notice(
+                f"Slack did not take invoicebot's first post here (`{escape(answer)}`), so "
+                "nothing was changed. Type `/invoices billing` again in a moment."
+            )
+        return notice(
+            f"invoicebot cannot post in this conversation (Slack answered `{escape(answer)}`), "
+            "so nothing was changed: paid invoices announced here would never be seen. In a "
+            "private channel, invite invoicebot first (`/invite @invoicebot`) and type "
+            "`/invoices billing` again; a direct message cannot be the billing channel."
+        )
     svc.teams.put(team_id, BILLING_CHANNEL, channel_id, user_id)
     svc.store.audit("billing.channel", team_id=team_id, user_id=user_id, subject=channel_id)
-    return notice(
-        f"Paid invoices will be announced in <#{escape(channel_id)}>. In a private channel, "
-        "invite invoicebot so it can post."
-    )
+    return notice(f"Paid invoices will be announced in <#{escape(channel_id)}>.")
 
 
 def register(app: AsyncApp, svc: Services) -> None:

@@ -111,7 +111,12 @@ async def test_message_refusals(running: Running) -> None:
 
 
 async def test_the_bot_must_be_in_the_channel() -> None:
-    workspace = Workspace(channels=[Channel("C0QUIET", "quiet", ["U0ADMIN"])])
+    workspace = Workspace(
+        channels=[
+            Channel("C0QUIET", "quiet", ["U0ADMIN"]),
+            Channel("G0SECRET", "secret", ["U0ADMIN"], is_private=True),
+        ]
+    )
     app = create_app(
         request_url="http://127.0.0.1:9/",
         signing_secret="s",
@@ -124,6 +129,10 @@ async def test_the_bot_must_be_in_the_channel() -> None:
         client = AsyncWebClient(token=BOT_TOKEN, base_url=str(server.make_url("/api/")))
         error = await refused(client.chat_postMessage(channel="C0QUIET", text="hi"))
         assert error.response["error"] == "not_in_channel"
+        # As Slack: a private channel the bot was not invited to is one it cannot see.
+        error = await refused(client.chat_postMessage(channel="G0SECRET", text="hi"))
+        assert error.response["error"] == "channel_not_found"
+        assert workspace.messages["G0SECRET"] == []
         dm = await client.conversations_open(users="U0ADMIN")
         assert (await client.chat_postMessage(channel=dm["channel"]["id"], text="hi"))["ok"]
     finally:

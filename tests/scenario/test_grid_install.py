@@ -27,6 +27,7 @@ from tests.scenario.test_oauth_install import (
     GENERAL,
     PAYER,
     Installed,
+    announced,
     connect_i3d,
     pay_an_invoice,
     serving,
@@ -140,14 +141,14 @@ async def test_a_payment_in_a_grid_workspace_is_announced_there_only(
     await shown_to(sales, ADMIN, BILLING, "billing")
     await shown_to(ops, PAYER, BILLING, "billing")
     await pay_an_invoice(sales, ADMIN)
-    announced = await sales.wait_until(lambda: sales.messages(BILLING), seconds=10)
-    assert "INV-24-0101" in str(announced[0].blocks) + announced[0].text
+    posted = await sales.wait_until(lambda: announced(sales, BILLING), seconds=10)
+    assert "INV-24-0101" in str(posted[0].blocks) + posted[0].text
     store = grid.bots[0].app[STORE]
     store.enqueue("chat.postMessage", {"channel": BILLING, "text": "Ops"}, key="o", team_id=OPS)
     grid.bots[0].app[OUTBOX].wake.set()
-    await ops.wait_until(lambda: ops.messages(BILLING))
-    assert [m.text for m in ops.messages(BILLING)] == ["Ops"]
-    assert acme.messages(BILLING) == [] and len(sales.messages(BILLING)) == 1
+    await ops.wait_until(lambda: announced(ops, BILLING))
+    assert [m.text for m in announced(ops, BILLING)] == ["Ops"]
+    assert acme.messages(BILLING) == [] and len(announced(sales, BILLING)) == 1
     assert store.recent_settlements(OPS) == [] and len(store.recent_settlements(SALES)) == 1
     assert all(call.ok for w in (sales, ops, acme) for call in w.calls)
 

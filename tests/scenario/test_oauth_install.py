@@ -31,7 +31,16 @@ from bot.settings import Settings
 from bot.web import OUTBOX, SCHEDULER, SERVICES, STORE, create_app
 from plugins.i3d import I3DCredentials
 from plugins.i3d.sandbox import SANDBOX
-from slack_emulator import OAUTH, Emulator, Message, OAuthApp, OAuthServer, UserGroup, Workspace
+from slack_emulator import (
+    OAUTH,
+    Channel,
+    Emulator,
+    Message,
+    OAuthApp,
+    OAuthServer,
+    UserGroup,
+    Workspace,
+)
 from slack_emulator import create_app as create_emulator
 from slack_emulator.delivery import signed_headers
 from tests.scenario.conftest import I3D_TOKEN, free_port
@@ -177,6 +186,12 @@ async def install_both(installed: Installed, i3d_sandbox: TestServer) -> None:
         await connect_i3d(installed, team_id, i3d_sandbox)
 
 
+def announced(workspace: Emulator, channel: str) -> list[Message]:
+    """The channel's posts after the note invoicebot leaves when it becomes the billing
+    channel."""
+    return [m for m in workspace.messages(channel) if "chose this channel" not in m.text]
+
+
 async def shown_to(workspace: Emulator, user: str, channel: str, text: str) -> str:
     """Type `/invoices <text>` and wait for the bot's answer; all the text it shows."""
     before = len(workspace.ephemerals(user, channel))
@@ -250,6 +265,28 @@ async def pay_an_invoice(workspace: Emulator, user: str) -> None:
     assert "paid" in page.lower()
 
 
+async def test_the_billing_channel_is_one_invoicebot_can_post_in(installed: Installed) -> None:
+    """Announcements to a private channel the app was not invited to would be refused by
+    Slack and never seen: the command says so and keeps the channel it had."""
+    status, page = await installed.install(ACME)
+    assert status == 200, page
+    acme = installed.workspace(ACME)
+    secret = Channel("G0FINANCE", "finance", [ADMIN, PAYER], is_private=True)
+    acme.workspace.channels[secret.id] = secret
+    acme.workspace.messages[secret.id] = []
+    teams = installed.bots[0].app[SERVICES].teams
+
+    said = await shown_to(acme, ADMIN, secret.id, "billing")
+    assert "invite invoicebot first" in said and "will be announced" not in said
+    assert acme.messages(secret.id) == [] and teams.billing_channel(ACME) is None
+
+    secret.members.append("U0BOT")  # /invite @invoicebot
+    assert "will be announced in" in await shown_to(acme, ADMIN, secret.id, "billing")
+    (hello,) = acme.messages(secret.id)
+    assert f"<@{ADMIN}> chose this channel for invoicebot" in hello.text
+    assert teams.billing_channel(ACME) == secret.id
+
+
 async def test_a_payment_is_announced_in_its_own_workspace_only(
     installed: Installed, i3d_sandbox: TestServer
 ) -> None:
@@ -258,9 +295,9 @@ async def test_a_payment_is_announced_in_its_own_workspace_only(
         await shown_to(installed.workspace(team_id), ADMIN, BILLING, "billing")
     acme, globex = installed.workspace(ACME), installed.workspace(GLOBEX)
     await pay_an_invoice(acme, ADMIN)
-    announced = await acme.wait_until(lambda: acme.messages(BILLING), seconds=10)
-    assert "INV-24-0101" in str(announced[0].blocks) + announced[0].text
-    assert globex.messages(BILLING) == []
+    posted = await acme.wait_until(lambda: announced(acme, BILLING), seconds=10)
+    assert "INV-24-0101" in str(posted[0].blocks) + posted[0].text
+    assert announced(globex, BILLING) == []
     store = installed.bots[0].app[STORE]
     assert store.recent_settlements(GLOBEX) == [] and len(store.recent_settlements(ACME)) == 1
 
@@ -275,7 +312,7 @@ async def test_the_digest_goes_to_each_workspaces_own_channel_once_chosen(
     for team_id in (ACME, GLOBEX):
         await bot[SCHEDULER]._digest(team_id, "2026-12-07")
     bot[OUTBOX].wake.set()
-    posted = await acme.wait_until(lambda: acme.messages(BILLING))
+    posted = await acme.wait_until(lambda: announced(acme, BILLING))
     assert "INV-" in str(posted[0].blocks) + posted[0].text
     await installed.wait_for(lambda: bot[STORE].outbox_pending() == 0)
     assert globex.messages(BILLING) == []
