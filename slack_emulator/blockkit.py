@@ -2,7 +2,8 @@
 
 `slack_sdk.models` checks lengths and required fields, but it silently drops unknown
 block and element types and skips several Slack rules (50 blocks per message, unique ids,
-overflow sizes, the text fallback). Both functions return human-readable problems, each
+overflow sizes, the text fallback, plain_text-only texts, option counts, what a context or
+an empty actions block holds). Both functions return human-readable problems, each
 ending in a Slack-style `[json-pointer:...]`; an empty list means Slack would accept it.
 """
 
@@ -24,6 +25,13 @@ OPTION_TEXT_LIMIT = 75
 OPTION_VALUE_LIMIT = 150
 FIELD_TEXT_LIMIT = 2000
 OVERFLOW_OPTIONS = (2, 5)
+CHOICE_OPTION_LIMIT = 10  # radio_buttons and checkboxes
+OPTION_DESCRIPTION_LIMIT = 75
+CONTEXT_TEXT_LIMIT = 3000
+# Elements whose options Slack shows in a menu, where an option's text must be plain_text;
+# radio_buttons and checkboxes may use mrkdwn.
+MENU_ELEMENTS = {"static_select", "multi_static_select", "overflow"}
+CONTEXT_ELEMENTS = {"image", "plain_text", "mrkdwn"}
 
 _MALFORMED = (SlackObjectFormationError, TypeError, ValueError, KeyError, AttributeError)
 
@@ -60,6 +68,8 @@ def validate_view(view: Any) -> list[str]:
         View(**{**view, "blocks": stand_ins}).to_dict()
     except _MALFORMED as error:
         problems.append(f"{error} [json-pointer:/view]")
+    for key in ("title", "submit", "close"):
+        problems += [f"{p} [json-pointer:/view]" for p in _plain_text(view.get(key), key)]
     has_input = isinstance(blocks, list) and any(
         isinstance(b, dict) and b.get("type") == "input" for b in blocks
     )
@@ -112,7 +122,92 @@ def _block_problems(block: dict[str, Any]) -> list[str]:
         shown = parsed.to_dict()
     except _MALFORMED as error:
         return [str(error) or f"malformed `{block.get('type')}` block"]
-    return _dropped_parts(block, shown) + _element_problems(block) + _empty_texts(block)
+    return (
+        _dropped_parts(block, shown)
+        + _element_problems(block)
+        + _empty_texts(block)
+        + _composition_problems(block)
+    )
+
+
+def _plain_text(value: Any, path: str) -> list[str]:
+    """Slack refuses a mrkdwn text object where only plain_text is allowed (headers,
+    labels, buttons, menu options...) with "must be a valid enum value"."""
+    if isinstance(value, dict) and value.get("type") != "plain_text":
+        return [f"`{path}.type` must be a valid enum value: plain_text"]
+    return []
+
+
+def _composition_problems(block: dict[str, Any]) -> list[str]:
+    """Rules slack_sdk's models skip: which text objects must be plain_text, what a
+    context block may hold, and how many elements or options a block or element takes."""
+    kind = block.get("type")
+    problems: list[str] = []
+    if kind == "header":
+        problems += _plain_text(block.get("text"), "text")
+    elif kind == "input":
+        problems += _plain_text(block.get("label"), "label")
+        problems += _plain_text(block.get("hint"), "hint")
+    elif kind == "actions" and isinstance(block.get("elements"), list) and not block["elements"]:
+        problems.append("`elements` must provide at least 1 item")
+    elif kind == "context":
+        problems += _context_problems(block.get("elements"))
+    places = {"actions": "elements", "section": "accessory", "input": "element"}
+    for index, element in enumerate(interactive_elements(block)):
+        where = places[str(kind)] + (f".{index}" if kind == "actions" else "")
+        problems += _element_texts(element, where)
+    return problems
+
+
+def _context_problems(elements: Any) -> list[str]:
+    """A context block shows only images and text objects (no buttons), 3000 characters
+    of text each; slack_sdk parses any element there."""
+    problems: list[str] = []
+    for index, element in enumerate(elements if isinstance(elements, list) else []):
+        kind = element.get("type") if isinstance(element, dict) else None
+        if kind not in CONTEXT_ELEMENTS:
+            problems.append(f"`elements.{index}` must be an image or a text object, not {kind}")
+        elif kind != "image" and len(str(element.get("text") or "")) > CONTEXT_TEXT_LIMIT:
+            problems.append(
+                f"`elements.{index}.text` must be at most {CONTEXT_TEXT_LIMIT} characters"
+            )
+    return problems
+
+
+def _element_texts(element: dict[str, Any], where: str) -> list[str]:
+    """An element's plain_text-only parts and option rules; `where` is its path in the
+    block, for the message."""
+    kind = element.get("type")
+    problems = _plain_text(element.get("placeholder"), f"{where}.placeholder")
+    if kind == "button":
+        problems += _plain_text(element.get("text"), f"{where}.text")
+    confirm = element.get("confirm")
+    if isinstance(confirm, dict):
+        for key in ("title", "confirm", "deny"):
+            problems += _plain_text(confirm.get(key), f"{where}.confirm.{key}")
+    options = element.get("options")
+    options = options if isinstance(options, list) else []
+    if kind in ("radio_buttons", "checkboxes") and len(options) > CHOICE_OPTION_LIMIT:
+        problems.append(f"`{where}.options` allows no more than {CHOICE_OPTION_LIMIT} items")
+    groups = element.get("option_groups")
+    groups = [g for g in groups if isinstance(g, dict)] if isinstance(groups, list) else []
+    placed = [(f"{where}.options.{i}", option) for i, option in enumerate(options)]
+    for g, group in enumerate(groups):
+        problems += _plain_text(group.get("label"), f"{where}.option_groups.{g}.label")
+        inner = group.get("options") if isinstance(group.get("options"), list) else []
+        placed += [(f"{where}.option_groups.{g}.options.{i}", o) for i, o in enumerate(inner)]
+    for path, option in placed:
+        if not isinstance(option, dict):
+            continue
+        if kind in MENU_ELEMENTS:
+            problems += _plain_text(option.get("text"), f"{path}.text")
+        description = option.get("description")
+        described = description.get("text") if isinstance(description, dict) else ""
+        if len(str(described or "")) > OPTION_DESCRIPTION_LIMIT:
+            problems.append(
+                f"`{path}.description` must be at most {OPTION_DESCRIPTION_LIMIT} characters"
+            )
+    return problems
 
 
 def _empty_texts(value: Any, path: str = "") -> list[str]:

@@ -170,3 +170,194 @@ def test_an_initial_option_must_be_one_of_the_options() -> None:
     multi = {"type": "multi_static_select", "options": [eur, usd]}
     assert problems({**multi, "initial_options": [eur, usd]}) == []
     assert problems({**multi, "initial_options": [eur, other]})
+
+
+def mrkdwn(value: str) -> dict[str, str]:
+    return text(value, "mrkdwn")
+
+
+def menu(kind: str, options: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    return {"type": kind, "action_id": "m", "options": options, **extra}
+
+
+SURE = {
+    "title": text("Sure?"),
+    "text": mrkdwn("*Pay* it"),
+    "confirm": text("Pay"),
+    "deny": text("No"),
+}
+
+
+@pytest.mark.parametrize(
+    ("block", "where"),
+    [
+        ({"type": "header", "text": mrkdwn("Open")}, "`text.type`"),
+        (actions(button() | {"text": mrkdwn("*Pay*")}), "`elements.0.text.type`"),
+        (
+            {
+                "type": "section",
+                "text": text("x"),
+                "accessory": button(confirm=SURE | {"title": mrkdwn("t")}),
+            },
+            "`accessory.confirm.title.type`",
+        ),
+        (
+            actions(button(confirm=SURE | {"confirm": mrkdwn("ok")})),
+            "`elements.0.confirm.confirm.type`",
+        ),
+        (actions(button(confirm=SURE | {"deny": mrkdwn("no")})), "`elements.0.confirm.deny.type`"),
+        (
+            actions(menu("static_select", [{"text": mrkdwn("*a*"), "value": "a"}])),
+            "`elements.0.options.0.text.type`",
+        ),
+        (
+            actions(menu("multi_static_select", [{"text": mrkdwn("*a*"), "value": "a"}])),
+            "`elements.0.options.0.text.type`",
+        ),
+        (
+            actions(menu("overflow", [{"text": mrkdwn("*a*"), "value": "a"}, option("b")])),
+            "`elements.0.options.0.text.type`",
+        ),
+        (
+            actions(
+                {
+                    "type": "static_select",
+                    "action_id": "m",
+                    "option_groups": [{"label": mrkdwn("*g*"), "options": [option("a")]}],
+                }
+            ),
+            "`elements.0.option_groups.0.label.type`",
+        ),
+        (
+            actions(menu("static_select", [option("a")], placeholder=mrkdwn("_pick_"))),
+            "`elements.0.placeholder.type`",
+        ),
+        (
+            {
+                "type": "input",
+                "label": mrkdwn("*Amount*"),
+                "element": {"type": "plain_text_input", "action_id": "a"},
+            },
+            "`label.type`",
+        ),
+        (
+            {
+                "type": "input",
+                "label": text("Amount"),
+                "hint": mrkdwn("_in EUR_"),
+                "element": {"type": "plain_text_input", "action_id": "a"},
+            },
+            "`hint.type`",
+        ),
+        (
+            {
+                "type": "input",
+                "label": text("Amount"),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "a",
+                    "placeholder": mrkdwn("x"),
+                },
+            },
+            "`element.placeholder.type`",
+        ),
+    ],
+)
+def test_mrkdwn_is_refused_where_slack_allows_only_plain_text(
+    block: dict[str, Any], where: str
+) -> None:
+    """Header text, button text, menu options, option group labels, confirm title/confirm/
+    deny, input label and hint, placeholders: plain_text only. reference/slack.md is
+    silent on text kinds; this follows Slack's Block Kit reference ("can only be of type:
+    plain_text"), where Slack answers `invalid_blocks` ("must be a valid enum value").
+    slack_sdk's models take either kind without a word."""
+    problems = validate_message({"text": "fallback", "blocks": [block]})
+    assert any(where in problem and "plain_text" in problem for problem in problems), problems
+
+
+def test_mrkdwn_stays_allowed_where_slack_allows_it() -> None:
+    """A section's text and fields, a confirm dialog's `text`, a context's text and the
+    options of radio_buttons and checkboxes may be mrkdwn (Slack's Block Kit reference;
+    reference/slack.md is silent)."""
+    choices = [{"text": mrkdwn("*INV-1*"), "value": "1", "description": mrkdwn("_due_")}]
+    message = {
+        "text": "fallback",
+        "blocks": [
+            {
+                "type": "section",
+                "text": mrkdwn("*x*"),
+                "fields": [mrkdwn("*y*")],
+                "accessory": button(confirm=SURE),
+            },
+            actions(
+                menu("radio_buttons", choices), {**menu("checkboxes", choices), "action_id": "c"}
+            ),
+            {"type": "context", "elements": [mrkdwn("_z_"), text("z")]},
+        ],
+    }
+    assert validate_message(message) == []
+
+
+@pytest.mark.parametrize("kind", ["radio_buttons", "checkboxes"])
+def test_radio_buttons_and_checkboxes_take_at_most_ten_options(kind: str) -> None:
+    """Slack's radio button group and checkbox group references (reference/slack.md is
+    silent): "Maximum number of options is 10"; slack_sdk does not count them."""
+    ten = [option(str(n)) for n in range(10)]
+    assert validate_message({"text": "f", "blocks": [actions(menu(kind, ten))]}) == []
+    eleven = actions(menu(kind, [*ten, option("10")]))
+    problems = validate_message({"text": "f", "blocks": [eleven]})
+    assert any("`elements.0.options` allows no more than 10" in p for p in problems), problems
+
+
+def test_an_option_description_takes_at_most_75_characters() -> None:
+    """Slack's option object reference caps `description` at 75 characters
+    (reference/slack.md gives only the option's text 75 and value 150)."""
+
+    def described(length: int) -> list[str]:
+        choice = {**option("a"), "description": text("d" * length)}
+        return validate_message({"text": "f", "blocks": [actions(menu("checkboxes", [choice]))]})
+
+    assert described(75) == []
+    assert any("`elements.0.options.0.description`" in p for p in described(76))
+
+
+def test_a_context_block_holds_up_to_ten_images_or_texts() -> None:
+    """At most 10 elements (reference/slack.md §3, "context elements"); that they are
+    images or text objects, and a text object's 3000 characters, are from Slack's context
+    block and text object references, on which reference/slack.md is silent."""
+
+    def problems(*elements: dict[str, Any]) -> list[str]:
+        return validate_message(
+            {"text": "f", "blocks": [{"type": "context", "elements": list(elements)}]}
+        )
+
+    logo = {"type": "image", "image_url": "https://example.test/x.png", "alt_text": "logo"}
+    assert problems(logo, *[mrkdwn("x")] * 9) == []
+    assert any("cannot exceed 10" in p for p in problems(*[mrkdwn("x")] * 11))
+    assert any("image or a text object, not button" in p for p in problems(button()))
+    assert problems(mrkdwn("x" * 3000)) == []
+    assert any("3000" in p for p in problems(mrkdwn("x" * 3001)))
+
+
+def test_an_actions_block_holds_one_to_25_elements() -> None:
+    """At most 25 elements (reference/slack.md §3, "actions block elements"); Slack also
+    refuses an empty list ("must provide at least 1 item"; Slack's actions block reference,
+    reference/slack.md is silent), which slack_sdk lets through."""
+    assert any(
+        "at least 1 item" in p for p in validate_message({"text": "f", "blocks": [actions()]})
+    )
+    many = [button(action_id=str(n)) for n in range(26)]
+    assert any(
+        "cannot exceed 25" in p for p in validate_message({"text": "f", "blocks": [actions(*many)]})
+    )
+    assert validate_message({"text": "f", "blocks": [actions(*many[:25])]}) == []
+
+
+@pytest.mark.parametrize("key", ["title", "submit", "close"])
+def test_a_modal_title_submit_and_close_are_plain_text(key: str) -> None:
+    """Slack's view object reference: title, submit and close are plain_text only
+    (reference/slack.md §3 gives only their 24-character limits)."""
+    view = modal([AMOUNT], close=text("Cancel"))
+    assert validate_view(view) == []
+    problems = validate_view({**view, key: mrkdwn("*x*")})
+    assert any(f"`{key}.type`" in p and "[json-pointer:/view]" in p for p in problems), problems

@@ -87,6 +87,23 @@ async def test_invalid_blocks_are_refused_and_not_stored(running: Running) -> No
     assert running.emulator.messages("C0BILLING") == []
 
 
+async def test_mrkdwn_where_slack_wants_plain_text_is_refused(running: Running) -> None:
+    """A mrkdwn header or modal title comes back `invalid_blocks` / `invalid_arguments`
+    over the wire, with nothing posted or opened (Slack's header and view references say
+    plain_text only; reference/slack.md is silent on text kinds)."""
+    client = running.web_client()
+    header = {"type": "header", "text": {"type": "mrkdwn", "text": "*Open*"}}
+    error = await refused(client.chat_postMessage(channel="C0BILLING", text="x", blocks=[header]))
+    assert error.response["error"] == "invalid_blocks"
+    assert "`text.type`" in error.response["errors"][0]
+    assert running.emulator.messages("C0BILLING") == []
+    trigger = running.emulator.surfaces.issue_trigger("U0PAYER")
+    titled = {**MODAL, "title": {"type": "mrkdwn", "text": "*Pay*"}}
+    assert await error_of(client.views_open(trigger_id=trigger, view=titled)) == (
+        "invalid_arguments"
+    )
+
+
 @pytest.mark.filterwarnings(NO_TEXT_WARNING)
 async def test_message_refusals(running: Running) -> None:
     client = running.web_client()
