@@ -49,18 +49,25 @@ def with_warnings(body: Args, warnings: list[str]) -> Args:
 
 
 def channel_for(
-    ws: Workspace, args: Args, *, bot_must_be_in: bool = True, ids_only: bool = False
+    ws: Workspace,
+    args: Args,
+    *,
+    bot_must_be_in: bool = True,
+    ids_only: bool = False,
+    public_too: bool = False,
 ) -> Channel:
     """`ids_only`: for methods that take a conversation's id and nothing else, where Slack
     answers a user id or a #name with `channel_not_found`. A private channel or a direct
-    message the bot is not in is `channel_not_found` too: the bot cannot see it at all."""
+    message the bot is not in is `channel_not_found` too: the bot cannot see it at all.
+    `public_too`: a public channel the bot is not in will do (`chat:write.public`)."""
     ref = str(args.get("channel") or "")
     channel = ws.channels.get(ref) if ids_only else ws.resolve_channel(ref)
     if channel is None:
         raise SlackError("channel_not_found")
     if bot_must_be_in and BOT_USER_ID not in channel.members:
         hidden = channel.is_private or channel.is_im
-        raise SlackError("channel_not_found" if hidden else "not_in_channel")
+        if hidden or not public_too:
+            raise SlackError("channel_not_found" if hidden else "not_in_channel")
     return channel
 
 
@@ -72,8 +79,12 @@ def _bot_message(ws: Workspace, args: Args) -> tuple[Channel, Message]:
     return channel, message
 
 
-def post_message(ws: Workspace, surfaces: Surfaces, args: Args) -> Args:
-    channel = channel_for(ws, args)
+def post_message(
+    ws: Workspace, surfaces: Surfaces, args: Args, *, public_too: bool = False
+) -> Args:
+    """`public_too`: the token has `chat:write.public`, with which Slack posts to a public
+    channel the bot is not in (without joining it)."""
+    channel = channel_for(ws, args, public_too=public_too)
     text, blocks, warnings = message_content(args)
     metadata = args.get("metadata")
     if isinstance(metadata, str):

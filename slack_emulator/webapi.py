@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from slack_emulator.calls import ApiCall, SlackError
-from slack_emulator.chat_methods import CHAT_METHODS
+from slack_emulator.chat_methods import CHAT_METHODS, post_message
 from slack_emulator.directory_methods import DIRECTORY_METHODS, SCOPES
 from slack_emulator.files import FILE_METHODS, UPLOAD_PATH, receive_upload
 from slack_emulator.modals import Surfaces
@@ -108,6 +109,7 @@ class WebApi:
         try:
             args = await read_args(request, method)
             installing = method == "oauth.v2.access" and emulator.oauth is not None
+            scopes: frozenset[str] | None = None
             if not installing:  # oauth.v2.access authenticates with the app's client id
                 emulator, scopes = self._authenticate(request, args)
                 needed = SCOPES.get(method)
@@ -120,6 +122,9 @@ class WebApi:
                 error = "ratelimited" if fault.status == 429 else "internal_error"
                 raise SlackError(error, status=fault.status)
             implementation = METHODS.get(method)
+            if method == "chat.postMessage":
+                public_too = scopes is None or "chat:write.public" in scopes
+                implementation = functools.partial(post_message, public_too=public_too)
             if installing and emulator.oauth is not None:
                 body = emulator.oauth.access(args, request.headers.get("Authorization", ""))
             elif implementation is None and method not in FILE_METHODS:

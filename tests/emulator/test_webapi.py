@@ -127,25 +127,34 @@ async def test_message_refusals(running: Running) -> None:
         assert await error_of(call) == expected
 
 
-async def test_the_bot_must_be_in_the_channel() -> None:
+@pytest.mark.parametrize("public_scope", [False, True], ids=["chat:write", "chat:write.public"])
+async def test_the_bot_must_be_in_the_channel(public_scope: bool) -> None:
+    """Unless the token has chat:write.public: then Slack posts to a public channel the
+    bot is not in (without joining it), never to a private one or someone else's DM."""
     workspace = Workspace(
         channels=[
             Channel("C0QUIET", "quiet", ["U0ADMIN"]),
             Channel("G0SECRET", "secret", ["U0ADMIN"], is_private=True),
         ]
     )
+    scopes = ["chat:write", "im:write", *(["chat:write.public"] if public_scope else [])]
     app = create_app(
         request_url="http://127.0.0.1:9/",
         signing_secret="s",
         bot_token=BOT_TOKEN,
         workspace=workspace,
+        bot_scopes=scopes,
     )
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:
         client = AsyncWebClient(token=BOT_TOKEN, base_url=str(server.make_url("/api/")))
-        error = await refused(client.chat_postMessage(channel="C0QUIET", text="hi"))
-        assert error.response["error"] == "not_in_channel"
+        if public_scope:
+            assert (await client.chat_postMessage(channel="C0QUIET", text="hi"))["ok"]
+            assert "U0BOT" not in workspace.channels["C0QUIET"].members
+        else:
+            error = await refused(client.chat_postMessage(channel="C0QUIET", text="hi"))
+            assert error.response["error"] == "not_in_channel"
         # As Slack: a private channel the bot was not invited to is one it cannot see.
         error = await refused(client.chat_postMessage(channel="G0SECRET", text="hi"))
         assert error.response["error"] == "channel_not_found"
