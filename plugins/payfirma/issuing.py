@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 TAX_LABEL = "Tax"
 EMAIL = re.compile(r"^[^@\s/]+@[^@\s/]+\.[^@\s/]+$")
 MAYBE_CREATED = "The invoice may have been created; check PayHQ before trying again."
+NOT_CREATED = "Nothing was created. Try again in a few minutes."
 MAYBE_SENT = "The e-mail may have gone out; check PayHQ before sending again."
 
 
@@ -143,7 +144,14 @@ async def create(api: PayfirmaApi, draft: InvoiceDraft, *, send: bool) -> Invoic
         raise PaymentRejected(
             f"Payfirma invoices are in CAD or USD only, not {draft.currency.upper()}."
         )
-    body = new_invoice(draft, send=send, customer_id=await customer_of(api, draft.customer_email))
+    try:  # reads and sign-in before the create: nothing is sent yet if they fail
+        customer_id = await customer_of(api, draft.customer_email)
+        await api.tokens.token()
+    except RateLimited as error:
+        raise RateLimited(f"{error} {NOT_CREATED}", error.retry_after) from None
+    except ProviderUnavailable as error:
+        raise ProviderError(f"{error} {NOT_CREATED}") from None
+    body = new_invoice(draft, send=send, customer_id=customer_id)
     try:
         created = await api.create(body, draft=not send)
     except RateLimited:

@@ -178,14 +178,18 @@ async def test_an_address_shared_by_two_customers_is_not_guessed(
     assert "under 2 customers (5001, 5002)" in caplog.text
 
 
-async def test_a_failed_customer_lookup_creates_nothing(
-    provider: PayfirmaProvider, sandbox: SandboxState
+@pytest.mark.parametrize("failing", ["/invoice", "/oauth/token"])
+async def test_a_failed_lookup_or_sign_in_before_the_create_says_nothing_was_created(
+    provider: PayfirmaProvider, sandbox: SandboxState, failing: str
 ) -> None:
-    sandbox.inject("error", count=3, path="/invoice")
-    with pytest.raises(ProviderUnavailable) as raised:
+    """Not `ProviderUnavailable`: that would tell the person the invoice may exist, and
+    the form, submitted again, would say it was not confirmed."""
+    sandbox.inject("error", count=10, path=failing)
+    with pytest.raises(ProviderError) as raised:
         await provider.create_invoice(draft(line("Hours", "1", "80")), send=True)
+    assert not isinstance(raised.value, ProviderUnavailable)
     assert sandbox.count("POST", "/invoice") == 0 and sandbox.emails == []
-    assert "may have been created" not in str(raised.value)
+    assert str(raised.value).endswith("Nothing was created. Try again in a few minutes.")
 
 
 async def test_totals_that_differ_are_rejected(
