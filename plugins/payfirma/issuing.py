@@ -39,6 +39,7 @@ TAX_LABEL = "Tax"
 EMAIL = re.compile(r"^[^@\s/]+@[^@\s/]+\.[^@\s/]+$")
 MAYBE_CREATED = "The invoice may have been created; check PayHQ before trying again."
 NOT_CREATED = "Nothing was created. Try again in a few minutes."
+NOT_SENT = "Nothing was sent. Try again in a few minutes."
 MAYBE_SENT = "The e-mail may have gone out; check PayHQ before sending again."
 
 
@@ -168,6 +169,12 @@ async def send(api: PayfirmaApi, invoice_id: str, to: str | None) -> str:
     address = None if to is None else to.strip()
     if address is not None and not EMAIL.match(address):
         raise ProviderError(f"{address!r} is not an e-mail address Payfirma can send to.")
+    try:  # signed in before the send: nothing goes out if that fails
+        await api.tokens.token()
+    except RateLimited as error:
+        raise RateLimited(f"{error} {NOT_SENT}", error.retry_after) from None
+    except ProviderUnavailable as error:
+        raise ProviderError(f"{error} {NOT_SENT}") from None
     try:
         return await api.send(key, address)
     except InvoiceNotFound:

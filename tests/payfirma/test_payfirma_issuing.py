@@ -269,3 +269,13 @@ def test_quantities_are_written_as_documented(quantity: str, text: str) -> None:
 def test_names_split_into_first_and_last() -> None:
     assert split_name("Mary Ann Smith") == ("Mary Ann", "Smith")
     assert split_name("Acme") == ("Acme", "")
+
+
+async def test_a_failed_sign_in_before_sending_says_nothing_was_sent(
+    provider: PayfirmaProvider, sandbox: SandboxState
+) -> None:
+    sandbox.inject("error", count=10, path="/oauth/token")
+    with pytest.raises(ProviderError) as raised:
+        await provider.send_invoice("212949")
+    assert not isinstance(raised.value, ProviderUnavailable) and sandbox.emails == []
+    assert str(raised.value).endswith("Nothing was sent. Try again in a few minutes.")
