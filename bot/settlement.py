@@ -160,7 +160,7 @@ class Settlement:
         Identical checks in flight at once share one question to the provider.
         """
         params = landing_params or {}
-        landed = landing_params is not None
+        landed = bool(params)  # the provider's return said something about this page
         askable = CHECKED | (LATE_EVIDENCE if params else frozenset())
         # A page opened before another payment settled its invoices can still be paid.
         second = params and payment.state is S.SUPERSEDED and payment.could_have_taken_money
@@ -325,8 +325,12 @@ class Settlement:
             others = store.payments_for_invoices(current.team_id, current.provider, invoice_ids)
             if store.settlement_of(current.team_id, current.provider, invoice_ids):
                 self._supersede([p for p in others if p.state in LIVE], current, None)
-                if outcome.attributed and current.state in LIVE:  # its own money, too late
-                    self._record_paid_twice(current.id, outcome)
+                if outcome.attributed and current.state in LATE_EVIDENCE:
+                    store.compare_and_set_state(
+                        current.id, set(LATE_EVIDENCE), S.SUPERSEDED, last_error=current.last_error
+                    )
+                if outcome.attributed and current.state in LIVE | LATE_EVIDENCE:
+                    self._record_paid_twice(current.id, outcome)  # its own money, too late
                 return None
             credited = self._credited(current, outcome, others)
             if credited is None:
@@ -390,6 +394,25 @@ class Settlement:
         current = self.store.payment(payment_id)
         if current is None or current.state is not S.SUPERSEDED or current.paid_at:
             return  # told already
+        reference = outcome.reference
+        known = {
+            mark
+            for other in self.store.payments_for_invoices(
+                current.team_id, current.provider, list(current.invoice_ids)
+            )
+            if other.id != current.id
+            for mark in (other.receipt, other.provider_reference)
+            if mark
+        }
+        if not reference or reference in known:
+            # Only a transaction of its own is a second payment: a return replayed with
+            # the settled payment's reference (or none) proves nothing about this one.
+            log.warning(
+                "payment %s: a paid answer that is not its own transaction (%s); ignored",
+                current.id,
+                reference or "no reference",
+            )
+            return
         paid_at = (outcome.paid_at or datetime.now(UTC)).isoformat(timespec="seconds")
         self.store.update_payment(
             current.id, paid_at=paid_at, receipt=outcome.reference or current.receipt

@@ -530,3 +530,86 @@ def test_a_live_attempt_paid_after_its_invoice_was_settled_is_paid_twice(
     assert state_of(settlement, late) is S.SUPERSEDED
     assert recorder.paid_twice == [(late.id, "r2")]
     assert len(recorder.confirmed) == 1
+
+
+class Answering:
+    """A provider whose next answer the test sets."""
+
+    def __init__(self, outcome: PaymentOutcome) -> None:
+        self.outcome = outcome
+
+    def get(self, team_id: str, provider: str) -> Answering:
+        return self
+
+    async def check_payment(self, check: PaymentCheck) -> PaymentOutcome:
+        return self.outcome
+
+
+PAGE = Redirect(url="https://hpp.example/pay")
+
+
+def approved(reference: str) -> PaymentOutcome:
+    return PaymentOutcome(
+        status=OutcomeStatus.PAID, message="approved", reference=reference, attributed=True
+    )
+
+
+async def test_a_replayed_return_of_the_settled_payment_is_not_a_second_payment(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """The customer paid once; the other, superseded link's landing replayed with that
+    payment's own transaction proves nothing: no one is told to refund the only one."""
+    other = attempt(settlement, S.OPENED, start=PAGE, opened_minutes_ago=30)
+    winner = attempt(settlement, S.OPENED, start=PAGE, opened_minutes_ago=1)
+    settlement.connections = Answering(approved("777"))  # type: ignore[assignment]
+    await settlement.check(winner, {"lookup_id": "LK777"})
+    assert state_of(settlement, winner) is S.PAID
+    superseded = settlement.store.payment(other.id)
+    assert superseded is not None and superseded.state is S.SUPERSEDED
+    await settlement.check(superseded, {"lookup_id": "LK777"})
+    settlement.connections = Answering(  # type: ignore[assignment]
+        PaymentOutcome(status=OutcomeStatus.PAID, message="approved", attributed=True)
+    )
+    await settlement.check(superseded, {"lookup_id": "LK?"})  # no reference: nothing proven
+    assert recorder.paid_twice == []
+    assert settlement.store.payment(other.id).paid_at is None  # type: ignore[union-attr]
+
+
+async def test_money_through_a_failed_attempt_after_another_settled_is_paid_twice(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """A decline on the page, a retry on that same page that went through, while another
+    link had settled the invoice meanwhile."""
+    first = attempt(settlement, S.OPENED, start=PAGE, opened_minutes_ago=30)
+    settlement.connections = Answering(  # type: ignore[assignment]
+        PaymentOutcome(status=OutcomeStatus.FAILED, message="Card declined.", attributed=True)
+    )
+    await settlement.check(first, {"lookup_id": "LK1"})
+    assert state_of(settlement, first) is S.FAILED
+    other = attempt(settlement, S.OPENED, start=PAGE, opened_minutes_ago=5)
+    settlement.apply(other, PaymentOutcome(status=OutcomeStatus.PAID, message="paid"))
+    settlement.connections = Answering(approved("tx-9"))  # type: ignore[assignment]
+    failed = settlement.store.payment(first.id)
+    assert failed is not None
+    after = await settlement.check(failed, {"lookup_id": "LK9"})
+    assert after.state is S.SUPERSEDED and after.paid_at and after.receipt == "tx-9"
+    assert recorder.paid_twice == [(first.id, "tx-9")]
+
+
+async def test_a_landing_that_says_nothing_is_not_taken_as_the_pages_own_failure(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """A return with no parameters (or another tab's, which a plugin leaves out) does
+    not tie the invoice's last error to this page: the page stays watched."""
+    page = attempt(settlement, S.OPENED, start=PAGE, opened_minutes_ago=1)
+    settlement.connections = Answering(  # type: ignore[assignment]
+        PaymentOutcome(status=OutcomeStatus.FAILED, message="An earlier card was declined.")
+    )
+    await settlement.check(page, {})
+    ended = settlement.store.payment(page.id)
+    assert ended is not None and ended.state is S.FAILED and ended.next_check_at is not None
+    settlement.connections = Answering(  # type: ignore[assignment]
+        PaymentOutcome(status=OutcomeStatus.PAID, message="paid")
+    )
+    await settlement.check(ended)
+    assert state_of(settlement, page) is S.PAID and len(recorder.confirmed) == 1

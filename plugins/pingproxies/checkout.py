@@ -112,7 +112,9 @@ def outcome(item: wire.Invoice, check: PaymentCheck) -> PaymentOutcome:
             status=OutcomeStatus.FAILED,
             message=f"PingProxies voided invoice {number}; it will not be paid.",
         )
-    if status is InvoiceStatus.OPEN and item.invoice_last_payment_error:
+    if status is InvoiceStatus.OPEN and item.invoice_last_payment_error and not problem:
+        # Not on another payment's return: the core takes a failure read as a browser
+        # comes back as that page's own, and this one may be another card's.
         return PaymentOutcome(
             status=OutcomeStatus.FAILED,
             message=f"PingProxies could not take the payment: {item.invoice_last_payment_error}",

@@ -120,3 +120,21 @@ async def test_a_return_naming_another_invoice_or_checkout_is_not_believed(
     mine = landing | {"invoice_id": Y, "checkout_id": started.provider_reference or ""}
     ours = await provider.check_payment(check.model_copy(update={"landing_params": mine}))
     assert ours.status is OutcomeStatus.CANCELLED
+
+
+async def test_another_payments_return_never_ties_the_invoices_last_error_to_this_page(
+    provider: PingProxiesProvider, sandbox: SandboxState
+) -> None:
+    """The core takes a failure read as a browser comes back as that page's own: on
+    another payment's return, the invoice's last error (maybe another card's) waits."""
+    options = await provider.payment_options([Y])
+    started = await provider.start_payment(request_for(Y, options.total, "stripe"))
+    sandbox.invoices[Y] = sandbox.invoices[Y].model_copy(
+        update={"invoice_last_payment_error": "Your card was declined."}
+    )
+    elsewhere = {"invoice_id": Y, "checkout_id": "chk_another", "status": "failed"}
+    check = check_for(Y, options.total, started.provider_reference, elsewhere)
+    assert (await provider.check_payment(check)).status is OutcomeStatus.PENDING
+    own = elsewhere | {"checkout_id": started.provider_reference or ""}
+    mine = await provider.check_payment(check.model_copy(update={"landing_params": own}))
+    assert mine.status is OutcomeStatus.FAILED
