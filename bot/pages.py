@@ -171,6 +171,17 @@ def _if_unpaid(request: web.Request, payment: Payment) -> str:
     return "If you did not pay, ask for a new link in Slack."
 
 
+def _not_confirmed(payment: Payment) -> str:
+    """A failure read from the invoice, which may be an earlier card's: still watched."""
+    reason = escape(plain(payment.last_error or "")) or "no reason given"
+    return (
+        f"{_summary(payment)}<p>The invoice still shows unpaid, and its last payment error "
+        f"says: {reason}. That may be from an earlier attempt, so this payment is still "
+        "being checked and will be confirmed if it went through. Check your statement "
+        "before you pay again.</p>"
+    )
+
+
 def _why(payment: Payment) -> str:
     reason = plain(payment.last_error or "").strip()
     return f"<p>{escape(reason)}</p>" if reason else ""
@@ -183,6 +194,9 @@ def _unusable(request: web.Request, problem: TokenProblem) -> web.Response:
         return page("This link cannot be used", f"<p>{escape(str(problem))}</p>", status=410)
     brand = _brand(request, payment)
     state = payment.state
+    if state is PaymentState.FAILED and payment.next_check_at is not None:
+        body = _not_confirmed(payment)
+        return page("Payment not confirmed", body, status=410, tone="bad", brand=brand)
     if state is PaymentState.FAILED:
         body = f"{_summary(payment)}{_why(payment)}{_next_step(request, payment)}"
         return page("This payment failed", body, status=410, tone="bad", brand=brand)
@@ -353,13 +367,7 @@ async def _landing(request: web.Request) -> tuple[web.Response, Key | None]:
         title = "Invoices paid" if len(payment.invoice_ids) > 1 else "Invoice paid"
         return page(title, summary + reference + "<p>Slack has been told.</p>", tone="ok"), named
     if payment.state is PaymentState.FAILED and payment.next_check_at is not None:
-        body = (
-            f"{summary}<p>The invoice still shows unpaid, and its last payment error says: "
-            f"{escape(plain(payment.last_error or '') or 'no reason given')}. That may be from "
-            "an earlier attempt, so this payment is still being checked and will be confirmed "
-            "if it went through. Check your statement before you pay again.</p>"
-        )
-        return page("Payment not confirmed", body, tone="bad", brand=brand), None
+        return page("Payment not confirmed", _not_confirmed(payment), tone="bad", brand=brand), None
     if payment.state is PaymentState.FAILED:
         stated = "nothing was charged" in (payment.last_error or "").lower()  # a decline says it
         body = f"{summary}{_why(payment)}" + ("" if stated else "<p>Nothing was charged.</p>")

@@ -121,6 +121,9 @@ async def test_an_opened_page_failed_by_the_invoices_last_error_is_still_confirm
         ) as landing:
             told = await landing.text()
         assert "Payment not confirmed" in told and "Nothing was charged" not in told
+        async with browser.get(bot.make_url(f"/pay/{started.token}")) as reopened:
+            again = await reopened.text()
+        assert "Payment not confirmed" in again and "Start again" not in again
         _last_error(sandbox, None)
         async with browser.get(checkout_page) as page:
             action = urljoin(checkout_page, PageForm(await page.text()).action)
