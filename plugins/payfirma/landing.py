@@ -70,25 +70,27 @@ def short(tx: wire.Transaction, invoice: wire.Invoice) -> str | None:
         return None
     return (
         f"Payfirma approved a card payment of {charged} for invoice {invoice.invoice_id}, "
-        f"but the invoice asks for {due} now and Payfirma lists it as unpaid; it counts as "
-        "paid once Payfirma shows the invoice paid."
+        f"but the invoice asks for {due} now and Payfirma lists it as unpaid."
     )
 
 
 def outcome(tx: wire.Transaction, invoice: wire.Invoice) -> PaymentOutcome:
     """What the transaction says; the invoice is read for its status, and for its amount
-    only to refuse a charge for less than it asks now, so an invoice whose amounts drifted
-    unreadably cannot hide an approved payment."""
+    only to say when a charge is for less than it asks now (a page opened before the
+    amount changed). Money taken is never left unsaid: the payment is paid for what was
+    charged, and the shortfall is logged for whoever reconciles PayHQ."""
     result = tx.transaction_result.strip().upper()
-    if result == "APPROVED" and (problem := short(tx, invoice)):
-        log.warning("Payfirma transaction %s is short: %s", tx.lookup_id, problem)
-        return PaymentOutcome(status=OutcomeStatus.PENDING, message=problem)
     if result == "APPROVED":
+        problem = short(tx, invoice)
+        if problem:
+            log.warning("Payfirma transaction %s is short: %s", tx.lookup_id, problem)
         booked = (
             ""
             if convert.status_of(invoice) is InvoiceStatus.PAID
             else " Payfirma still lists the invoice as unpaid; mark it paid in PayHQ."
         )
+        if problem:
+            booked = f" {problem}"
         with errors.reading("transaction lookup"):
             when = convert.moment(tx.transaction_time)
         return PaymentOutcome(
