@@ -72,9 +72,11 @@ def payment_ended(payment: Payment, outbox: Outbox) -> None:
 
 
 @hookspec
-def payment_paid_twice(payment: Payment, outbox: Outbox) -> None:
+def payment_paid_twice(payment: Payment, outbox: Outbox, certain: bool) -> None:
     """The provider took money through `payment` (it names this very attempt) after its
-    invoices had been settled through another: a second payment, to be refunded.
+    invoices had been settled through another. `certain`: both are transactions the
+    provider named, so this is a second payment to refund; otherwise the settlement rests
+    on the invoice's word alone and may be this very money, so it is to be checked.
     `payment` stays superseded; `paid_at` and `receipt` say when and under what reference.
 
     Same rules as `payment_confirmed`: called inside the transaction, enqueue only.

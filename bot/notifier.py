@@ -79,14 +79,14 @@ class SlackNotifier:
                 _settle(outbox, attempt, shown, f"settled:{attempt.id}", attempt is payment)
 
     @hookimpl
-    def payment_paid_twice(self, payment: Payment, outbox: Outbox) -> None:
+    def payment_paid_twice(self, payment: Payment, outbox: Outbox, certain: bool) -> None:
         """Someone must refund it: #billing hears (else whoever sent a customer's link),
         and the payer's message no longer says nothing was charged through it."""
         title = self.provider_titles.get(payment.provider, payment.provider)
         channel = self._channel(payment.team_id) or payment.user_id
         outbox.enqueue(
             "chat.postMessage",
-            {"channel": channel, **paid_twice_notice(payment, title)},
+            {"channel": channel, **paid_twice_notice(payment, title, certain=certain)},
             key=f"paid-twice:{payment.id}:notice",
             team_id=payment.team_id,
         )

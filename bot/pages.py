@@ -385,9 +385,10 @@ async def _landing(request: web.Request) -> tuple[web.Response, Key | None]:
         )
         return page(
             "This invoice was already paid",
-            summary + "<p>This payment went through, but the invoice had already been paid "
-            f"through another payment. {who} has been told, so that this second payment is "
-            f"refunded.</p><p>Reference: <b>{escape(_reference(payment))}</b></p>",
+            summary + "<p>This payment went through, but the invoice had already been "
+            f"recorded paid through another payment. {who} has been told, to check it and "
+            "refund a second payment.</p>"
+            f"<p>Reference: <b>{escape(_reference(payment))}</b></p>",
             tone="bad",
             brand=brand,
         ), None

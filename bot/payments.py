@@ -141,8 +141,9 @@ class Payments:
             raise TokenProblem("This invoice has already been paid with this link.", payment)
         if payment.state is S.SUPERSEDED and payment.paid_at:
             raise TokenProblem(
-                "This invoice had already been paid through another payment, and a second "
-                "payment was made through this link: it is to be refunded.",
+                "This invoice had already been recorded paid through another payment, and "
+                "a second payment was made through this link: it is being checked, to "
+                "refund a second payment.",
                 payment,
             )
         if payment.state is S.SUPERSEDED:

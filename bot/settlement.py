@@ -395,24 +395,27 @@ class Settlement:
         if current is None or current.state is not S.SUPERSEDED or current.paid_at:
             return  # told already
         reference = outcome.reference
-        known = {
-            mark
+        others = [
+            other
             for other in self.store.payments_for_invoices(
                 current.team_id, current.provider, list(current.invoice_ids)
             )
             if other.id != current.id
-            for mark in (other.receipt, other.provider_reference)
-            if mark
-        }
-        if not reference or reference in known:
-            # Only a transaction of its own is a second payment: a return replayed with
-            # the settled payment's reference (or none) proves nothing about this one.
+        ]
+        known = {mark for o in others for mark in (o.receipt, o.provider_reference) if mark}
+        if reference and reference in known:
+            # Another attempt's own transaction, replayed on this one's return: no news.
             log.warning(
-                "payment %s: a paid answer that is not its own transaction (%s); ignored",
+                "payment %s: a paid answer naming another attempt's transaction %s; ignored",
                 current.id,
-                reference or "no reference",
+                reference,
             )
             return
+        # Certain only when both payments are known transactions: a settlement made on
+        # the invoice's word alone (no receipt) may be this very money, credited to
+        # another attempt, so that is said as something to check, not to refund.
+        credited = next((o for o in others if o.state is S.PAID), None)
+        certain = bool(reference) and credited is not None and credited.receipt is not None
         paid_at = (outcome.paid_at or datetime.now(UTC)).isoformat(timespec="seconds")
         self.store.update_payment(
             current.id, paid_at=paid_at, receipt=outcome.reference or current.receipt
@@ -427,11 +430,12 @@ class Settlement:
             subject=twice.id,
             amount=twice.amount.format(),
             reference=twice.receipt,
+            certain=certain,
         )
         for name, caller in each_plugin(self.payments.pm, "payment_paid_twice"):
             try:
                 with self.store.transaction():
-                    caller(payment=twice, outbox=self.store)
+                    caller(payment=twice, outbox=self.store, certain=certain)
             except Exception:
                 log.exception("plugin %s failed in payment_paid_twice", name)
 

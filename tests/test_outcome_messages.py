@@ -240,7 +240,7 @@ def test_a_second_payment_is_told_to_billing_for_a_refund_and_to_its_payer() -> 
     notifier = SlackNotifier("C0BILLING", {"i3d": "i3D.net <b>"})
     outbox = Enqueued()
     twice = paid(state=PaymentState.SUPERSEDED, receipt="TX-2", response_url="https://u")
-    notifier.payment_paid_twice(twice, outbox)
+    notifier.payment_paid_twice(twice, outbox, certain=True)
     (post, post_args, _), (replace, replace_args, _) = outbox.calls
     assert post == "chat.postMessage" and post_args["channel"] == "C0BILLING"
     said = text_of(post_args)
@@ -249,3 +249,14 @@ def test_a_second_payment_is_told_to_billing_for_a_refund_and_to_its_payer() -> 
     assert replace == "response_url" and replace_args["instead"]["channel"] == "U0PAT"
     told = text_of(replace_args["body"])
     assert "charged again" in told and "nothing was charged" not in told.lower()
+
+
+def test_a_maybe_second_payment_asks_billing_to_check_before_refunding() -> None:
+    notifier = SlackNotifier("C0BILLING", {"i3d": "i3D.net"})
+    outbox = Enqueued()
+    twice = paid(state=PaymentState.SUPERSEDED, receipt="TX-2", response_url=None)
+    notifier.payment_paid_twice(twice, outbox, certain=False)
+    ((_, args, _),) = outbox.calls
+    said = text_of(args)
+    assert "Maybe paid twice" in said and "Check at i3D.net whether" in said
+    assert "Refund this second payment" not in said

@@ -49,6 +49,7 @@ class Recorder:
         self.ended: list[tuple[str, PaymentState]] = []
         self.in_doubt: list[tuple[str, PaymentState]] = []
         self.paid_twice: list[tuple[str, str | None]] = []
+        self.certain: list[bool] = []
 
     @hookimpl
     def payment_confirmed(self, payment: Payment, outbox: Any, superseded: list[Payment]) -> None:
@@ -64,8 +65,9 @@ class Recorder:
         self.in_doubt.append((payment.id, payment.state))
 
     @hookimpl
-    def payment_paid_twice(self, payment: Payment, outbox: Any) -> None:
+    def payment_paid_twice(self, payment: Payment, outbox: Any, certain: bool) -> None:
         self.paid_twice.append((payment.id, payment.receipt))
+        self.certain.append(certain)
 
 
 @pytest.fixture
@@ -567,12 +569,32 @@ async def test_a_replayed_return_of_the_settled_payment_is_not_a_second_payment(
     superseded = settlement.store.payment(other.id)
     assert superseded is not None and superseded.state is S.SUPERSEDED
     await settlement.check(superseded, {"lookup_id": "LK777"})
-    settlement.connections = Answering(  # type: ignore[assignment]
-        PaymentOutcome(status=OutcomeStatus.PAID, message="approved", attributed=True)
-    )
-    await settlement.check(superseded, {"lookup_id": "LK?"})  # no reference: nothing proven
     assert recorder.paid_twice == []
     assert settlement.store.payment(other.id).paid_at is None  # type: ignore[union-attr]
+    # Its own transaction, beside the settled one's: a second payment, for certain.
+    settlement.connections = Answering(approved("778"))  # type: ignore[assignment]
+    await settlement.check(superseded, {"lookup_id": "LK778"})
+    assert recorder.paid_twice == [(other.id, "778")] and recorder.certain == [True]
+
+
+async def test_money_beside_a_settlement_on_the_invoices_word_is_said_as_maybe_paid_twice(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """The poller credited another opened link on the invoice's word (no transaction),
+    then this page's own transaction arrives: it may be the very money credited to the
+    other, so #billing is asked to check, not to refund."""
+    failed_page = attempt(settlement, S.OPENED, start=PAGE, opened_minutes_ago=30)
+    settlement.connections = Answering(  # type: ignore[assignment]
+        PaymentOutcome(status=OutcomeStatus.FAILED, message="Card declined.", attributed=True)
+    )
+    await settlement.check(failed_page, {"lookup_id": "LK0"})
+    other = attempt(settlement, S.OPENED, start=PAGE, opened_minutes_ago=5)
+    settlement.apply(other, PaymentOutcome(status=OutcomeStatus.PAID, message="invoice paid"))
+    settlement.connections = Answering(approved("tx-1"))  # type: ignore[assignment]
+    retried = settlement.store.payment(failed_page.id)
+    assert retried is not None
+    await settlement.check(retried, {"lookup_id": "LK1"})
+    assert recorder.paid_twice == [(failed_page.id, "tx-1")] and recorder.certain == [False]
 
 
 async def test_money_through_a_failed_attempt_after_another_settled_is_paid_twice(

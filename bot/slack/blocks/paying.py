@@ -368,9 +368,10 @@ def settled(payment: Payment, *, paid_by: Payment | None = None) -> dict[str, An
         )
     elif payment.state is PaymentState.SUPERSEDED and payment.paid_at:
         text = (
-            f":warning: {invoices} had already been paid, and {amount_of(payment)} was "
-            f"charged again through this link by {method_of(payment)}. The billing channel "
-            "has been told, so that this second payment is refunded."
+            f":warning: {amount_of(payment)} was charged again through this link by "
+            f"{method_of(payment)}, after {invoices} had been recorded paid through another "
+            "payment. The billing channel has been told, to check it and refund a second "
+            "payment."
         )
     elif payment.state is PaymentState.SUPERSEDED:
         who = f" by <@{paid_by.user_id}>" if paid_by else ""
@@ -491,16 +492,27 @@ def confirmation(payment: Payment, provider_title: str) -> dict[str, Any]:
     }
 
 
-def paid_twice_notice(payment: Payment, provider_title: str) -> dict[str, Any]:
-    """A second payment for invoices already paid: who reads this refunds it."""
+def paid_twice_notice(
+    payment: Payment, provider_title: str, *, certain: bool = True
+) -> dict[str, Any]:
+    """A second payment for invoices already paid: who reads this refunds it, or, where
+    the first was only the invoice's word, checks first."""
     ids = Ids()
     receivable = payment.direction == Direction.RECEIVABLE.value
     who = "The customer" if receivable else f"<@{payment.user_id}>"
+    paid = (
+        f"{who} paid {payment.amount.format()} again by {method_of(payment)} "
+        f"(reference {_reference(payment)})"
+    )
+    where = escape(provider_title)
+    invoices = _invoices_at(payment, provider_title)
     text = (
-        f":warning: Paid twice: {_invoices_at(payment, provider_title)} had already been "
-        f"paid, and {who} paid {payment.amount.format()} again by {method_of(payment)} "
-        f"(reference {_reference(payment)}). Refund this second payment at "
-        f"{escape(provider_title)}."
+        f":warning: Paid twice: {invoices} had already been paid, and {paid}. Refund this "
+        f"second payment at {where}."
+        if certain
+        else f":warning: Maybe paid twice: {invoices} was recorded paid through another "
+        f"payment on {where}'s word that it is paid, and {paid}. Check at {where} whether "
+        "this is a second payment before refunding it."
     )
     started = "Link sent" if receivable else "Started"
     detail = f"{started} by <@{payment.user_id}>"
