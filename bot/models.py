@@ -365,6 +365,12 @@ class PaymentOutcome(BaseModel):
         "credits this attempt; otherwise the core chooses among the invoice's attempts. A "
         "FAILED one ends a charge whose answer was lost; otherwise it is kept under watch.",
     )
+    note: str | None = Field(
+        default=None,
+        description="With PAID: what the billing channel must act on beside the payment "
+        "(the provider still lists the invoice unpaid, or for more than was charged). It is "
+        "shown with the confirmation.",
+    )
 
 
 class PaymentState(StrEnum):

@@ -344,9 +344,16 @@ class Settlement:
             sources = set(LIVE) | (LATE_EVIDENCE if outcome.attributed else set())
             if _watched(credited):
                 sources.add(credited.state)
-            receipt = outcome.reference if credited.id == current.id else None
+            own = credited.id == current.id
+            receipt = outcome.reference if own else None
             if not store.compare_and_set_state(
-                credited.id, sources, S.PAID, paid_at=paid_at, settlement_id=key, receipt=receipt
+                credited.id,
+                sources,
+                S.PAID,
+                paid_at=paid_at,
+                settlement_id=key,
+                receipt=receipt,
+                last_error=outcome.note if own else None,  # a paid one's error is its note
             ):
                 return None
             store.add_settlement(

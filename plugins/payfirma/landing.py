@@ -84,13 +84,14 @@ def outcome(tx: wire.Transaction, invoice: wire.Invoice) -> PaymentOutcome:
         problem = short(tx, invoice)
         if problem:
             log.warning("Payfirma transaction %s is short: %s", tx.lookup_id, problem)
-        booked = (
-            ""
+        note = (
+            None
             if convert.status_of(invoice) is InvoiceStatus.PAID
-            else " Payfirma still lists the invoice as unpaid; mark it paid in PayHQ."
+            else "Payfirma still lists the invoice as unpaid; mark it paid in PayHQ."
         )
         if problem:
-            booked = f" {problem}"
+            note = f"{problem} Collect the rest in PayHQ."
+        booked = f" {note}" if note else ""
         with errors.reading("transaction lookup"):
             when = convert.moment(tx.transaction_time)
         return PaymentOutcome(
@@ -99,6 +100,7 @@ def outcome(tx: wire.Transaction, invoice: wire.Invoice) -> PaymentOutcome:
             paid_at=when or datetime.now(UTC),
             reference=str(tx.id) if tx.id is not None else tx.lookup_id,
             attributed=True,
+            note=note,
         )
     if result in DECLINED:
         reason = (tx.message or "").strip().rstrip(".") or "no reason given"

@@ -177,6 +177,7 @@ async def test_an_opened_link_for_an_old_amount_stands_and_paying_it_is_never_le
     assert sandbox.invoices[212948].status == "UNPAID"  # CA$150.00 asked, CA$57.75 paid
     (posted,) = [m for m in slack.posted_to("C0BILLING") if "paid" in str(m).lower()]
     assert "CA$57.75" in str(posted)
+    assert "asks for CA$150.00 now" in str(posted) and "Collect the rest in PayHQ" in str(posted)
     assert "asks for CA$150.00 now" in caplog.text
 
 

@@ -480,6 +480,8 @@ def confirmation(payment: Payment, provider_title: str) -> dict[str, Any]:
         section(ids, lead),
         {"type": "section", "block_id": ids("fields"), "fields": fields},
     ]
+    if payment.last_error:  # a paid one's: what to act on beside it (the provider's note)
+        blocks.append(section(ids, f":warning: {escape(without_protocol(payment.last_error))}"))
     if receivable:
         blocks.append(context(ids, f"Payment link sent by <@{payment.user_id}>"))
     numbers = escape(_numbers(payment.invoice_numbers))
