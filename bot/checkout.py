@@ -292,7 +292,9 @@ class Checkout:
         (OPENED), the provider's page may be taking the money and the link stands. The
         pay page re-checks after its own compare-and-set, so a link cancelled while
         being opened never reaches the provider's page."""
-        reason = f"<@{user_id}> cancelled the link in Slack before its page was opened"
+        # Plain words: the reason is shown escaped (history, the payer's message); who
+        # cancelled it is in the audit row `payment.link_cancelled`.
+        reason = "the link was cancelled in Slack before its page was opened"
         return self.settlement.end_unopened(payment, reason)
 
     def _again(self, live: Payment) -> Started | None:

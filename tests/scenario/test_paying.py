@@ -159,6 +159,9 @@ async def test_a_link_already_out_is_shown_instead_of_a_menu_and_its_owner_may_c
     assert "Choose how to pay" in str(menu), "the menu, once the link is cancelled"
     ended = text_of(await h.next_response(link_key, 2))  # the link's own message
     assert "Payment cancelled" in ended and "nothing was charged" in ended
+    _, story, _ = await h.command("history INV-24-0101")
+    told = text_of((await h.screen_after(story)).message)
+    assert "cancelled in Slack before its page was opened" in told and "&lt;@" not in told
     async with h.http.get(pay_url) as page:
         assert page.status == 410 and "cancelled" in await page.text()
 
