@@ -249,7 +249,9 @@ async def _billing(
     The channel is kept only once invoicebot has posted in it: confirmations, digests and
     approvals sent to a conversation it cannot post in (a private channel it was not
     invited to, a direct message) would be refused by Slack and never seen."""
-    if refused := _not_here(svc, "Paid invoices are announced in the channel"):
+    fixed = svc.settings.billing_channel
+    where = f"in <#{fixed}>" if fixed else "nowhere (no billing channel is set)"
+    if refused := _not_here(svc, f"Paid invoices are announced {where},"):
         return notice(refused)
     if not await svc.access.may_administer(team_id, user_id):
         svc.store.audit("refused.billing", team_id=team_id, user_id=user_id, subject=channel_id)

@@ -187,6 +187,8 @@ async def test_with_one_bot_token_people_and_channel_stay_the_operators(harness:
         _, screen, _ = await harness.command(text, user="U0ADMIN")
         said = text_of((await harness.screen_after(screen)).message)
         assert "chosen by whoever runs invoicebot" in said
+        if text == "billing":
+            assert "announced in <#C0BILLING>" in said  # which channel, not just who
     assert harness.slack.called("views.open") == []
     assert (
         harness.bot.app[STORE].db.execute("SELECT COUNT(*) FROM team_settings").fetchone()[0] == 0
