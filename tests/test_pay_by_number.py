@@ -50,10 +50,10 @@ def services(provider: Lookups) -> Any:
 async def test_a_number_in_another_case_is_tried_once_and_the_typed_one_is_said() -> None:
     """Even when the list holds the number in two cases and neither can be looked up."""
     provider = Lookups("INV-7", "inv-7")
-    said = str(await _pay_invoice(services(provider), "T0TEAM", "Inv-7"))
+    said = str(await _pay_invoice(services(provider), "T0TEAM", "U0PAYER", "Inv-7"))
     assert provider.asked == ["Inv-7"], "two printed forms: none is guessed"
     provider = Lookups("INV-7")
-    said = str(await _pay_invoice(services(provider), "T0TEAM", "inv-7"))
+    said = str(await _pay_invoice(services(provider), "T0TEAM", "U0PAYER", "inv-7"))
     assert provider.asked == ["inv-7", "INV-7"]
     assert "No invoice numbered “inv-7” at Acme." in said
 
@@ -84,7 +84,7 @@ async def test_a_provider_that_never_answers_counts_as_not_answering(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(finding, "LOOKUP_SECONDS", 0.05)
-    said = str(await _pay_invoice(services(Hangs()), "T0TEAM", "INV-7"))
+    said = str(await _pay_invoice(services(Hangs()), "T0TEAM", "U0PAYER", "INV-7"))
     assert "Could not look for “INV-7” at Acme" in said
 
 

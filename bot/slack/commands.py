@@ -26,7 +26,7 @@ from bot.slack.approvals_gate import apply_gate
 from bot.slack.approvals_settings import open_settings
 from bot.slack.blocks.kit import escape
 from bot.slack.blocks.listing import help_message, notice
-from bot.slack.blocks.paying import pay_menu
+from bot.slack.blocks.paying import live_link, pay_menu
 from bot.slack.connect import connect_modal
 from bot.slack.errors import said, shielded
 from bot.slack.finding import find
@@ -62,8 +62,9 @@ COMMAND = "/invoices"
 COMMANDS: tuple[str, ...] = (COMMAND,)
 
 
-async def _pay_invoice(svc: Services, team_id: str, number: str) -> dict[str, Any]:
-    """Find the invoice at whichever connected provider has it, then show its pay menu."""
+async def _pay_invoice(svc: Services, team_id: str, user_id: str, number: str) -> dict[str, Any]:
+    """Find the invoice at whichever connected provider has it, then show its pay menu,
+    or the link already out for it, as Pay in the list does."""
     providers = svc.connections.connected(team_id)
     lookup = await find(svc, providers, number)
     silent = lookup.silent  # providers that could not say whether they have it
@@ -88,6 +89,9 @@ async def _pay_invoice(svc: Services, team_id: str, number: str) -> dict[str, An
                 f"Invoice {escape(result.number)} cannot be paid: it is {result.status.value}."
             )
         target = PayTarget(provider.name, (result.id,))
+        out = svc.checkout.live_link(team_id, provider.name, [result.id])
+        if out is not None:  # any start would be refused while it stands
+            return live_link(out, user_id, svc.store.token_expiry(out.id))
         options = await svc.checkout.options(team_id, provider.name, [result.id])
         return apply_gate(svc, team_id, target, options, pay_menu(provider, options, target))
     if silent:
@@ -191,7 +195,7 @@ async def on_invoices(
             await respond(**notice(PAY_REFUSAL))
             return
         svc.store.audit("payment.menu", team_id=team_id, user_id=user_id, subject=request.number)
-        await respond(**await _pay_invoice(svc, team_id, request.number))
+        await respond(**await _pay_invoice(svc, team_id, user_id, request.number))
         return
     if isinstance(request, Status):
         await ack()

@@ -154,6 +154,10 @@ async def test_a_link_already_out_is_shown_instead_of_a_menu_and_its_owner_may_c
     assert "<@U0PAYER> has a payment link" in theirs and "sooner if <@U0PAYER> cancels" in theirs
     assert "cancel_link" not in str(await h.next_response(key))  # only its owner may
 
+    _, typed, _ = await h.command("pay INV-24-0101")  # by number, as Pay in the list
+    by_number = text_of((await h.screen_after(typed)).message)
+    assert "You have a payment link for invoice INV-24-0101" in by_number
+
     key = await h.click(mine, "cancel_link")
     menu = await h.next_response(key)
     assert "Choose how to pay" in str(menu), "the menu, once the link is cancelled"
