@@ -42,3 +42,23 @@ def test_the_exports_summary_keeps_money_paid_and_money_collected_apart() -> Non
     assert _sums(totals) == "paid €1,548.80 + $129.00; collected $321.43"
     assert _sums({("receivable", "CAD"): Decimal("5")}) == "collected CA$5.00"
     assert _sums({}) == ""
+
+
+def test_the_audit_export_has_the_moves_of_the_teams_payments_only(tmp_path: object) -> None:
+    """A payment's state moves are audited without a team (a payment's id is unique
+    across teams); the export still lists the team's, failures and cancels included."""
+    store = Store(f"{tmp_path}/db.sqlite")
+    try:
+        for team, payment in (("T1", "p-mine"), ("T2", "p-theirs")):
+            store.db.execute(
+                "INSERT INTO payments (id, team_id, provider, state, amount, currency, "
+                "created_at) VALUES (?, ?, 'i3d', 'failed', '1', 'EUR', '2026-12-03')",
+                [payment, team],
+            )
+            store.audit("payment.failed", subject=payment, last_error="Card declined.")
+        today = datetime.now(UTC).date()
+        made = export(store, "T1", Range(today, today), ZoneInfo("UTC"), {}, {})
+    finally:
+        store.close()
+    rows = list(csv.reader(io.StringIO(made.audit_csv)))[1:]
+    assert [(row[1], row[3]) for row in rows] == [("payment.failed", "p-mine")]
