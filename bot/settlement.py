@@ -161,9 +161,9 @@ class Settlement:
         """
         params = landing_params or {}
         landed = bool(params)  # the provider's return said something about this page
-        askable = CHECKED | (LATE_EVIDENCE if params else frozenset())
+        askable = CHECKED | (LATE_EVIDENCE if landed else frozenset())
         # A page opened before another payment settled its invoices can still be paid.
-        second = params and payment.state is S.SUPERSEDED and payment.could_have_taken_money
+        second = landed and payment.state is S.SUPERSEDED and payment.could_have_taken_money
         if not (payment.state in askable or _watched(payment) or second):
             return payment  # nothing can change it: no need to read it again
         asked = (payment.id, landed, tuple(sorted(params.items())))
@@ -326,9 +326,7 @@ class Settlement:
             if store.settlement_of(current.team_id, current.provider, invoice_ids):
                 self._supersede([p for p in others if p.state in LIVE], current, None)
                 if outcome.attributed and current.state in LATE_EVIDENCE:
-                    store.compare_and_set_state(
-                        current.id, set(LATE_EVIDENCE), S.SUPERSEDED, last_error=current.last_error
-                    )
+                    store.compare_and_set_state(current.id, set(LATE_EVIDENCE), S.SUPERSEDED)
                 if outcome.attributed and current.state in LIVE | LATE_EVIDENCE:
                     self._record_paid_twice(current.id, outcome)  # its own money, too late
                 return None
@@ -390,7 +388,7 @@ class Settlement:
     def _paid_twice(self, payment: Payment, outcome: PaymentOutcome) -> None:
         """Money the provider ties to an attempt whose invoices were settled through
         another: recorded on the attempt (it stays superseded, the settlement stands) and
-        told once, so that someone refunds it."""
+        told once, to be checked and refunded (see `_record_paid_twice`)."""
         with self.store.claim():
             self._record_paid_twice(payment.id, outcome)
         for wake in self.after_settled:
