@@ -94,10 +94,15 @@ async def show_menu(
         await respond(replace_original=not fresh, **already_paid(paid))
         return
     options: PaymentOptions | None = None
+    # A new message cannot replace the clicked one; an offer fetched moments ago is instant.
+    recent = reuse and svc.checkout.recent_options(team_id, target.provider, ids)
+    asking = not fresh and not recent
     out = svc.checkout.live_link(team_id, target.provider, ids)
     if out is not None and out.state is PaymentState.LINK_ISSUED:
         # An unopened link for an amount the provider no longer asks is withdrawn and
         # the menu comes instead; if the provider cannot say, the link is shown.
+        if asking:
+            await busy(respond, f"Asking {provider.title} what the invoice comes to today")
         try:
             options = await read(
                 svc.checkout.options(team_id, target.provider, ids, reuse=reuse), provider.title
@@ -112,7 +117,7 @@ async def show_menu(
         await respond(replace_original=not fresh, **live_link(out, user_id, expires_at))
         return
     if options is None:
-        if not fresh and not (reuse and svc.checkout.recent_options(team_id, target.provider, ids)):
+        if asking:
             await busy(respond, f"Asking {provider.title} which ways to pay it allows")
         options = await read(
             svc.checkout.options(team_id, target.provider, ids, reuse=reuse), provider.title

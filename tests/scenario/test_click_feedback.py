@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestServer
 from bot.slack import progress
 from plugins.i3d.sandbox import SANDBOX
 from tests.scenario.harness import BUSY, Harness, Screen, text_of
-from tests.scenario.test_settling_once import menu_with_bank
+from tests.scenario.test_settling_once import link_for, menu_with_bank
 
 
 async def first_and_final(h: Harness, key: str, within: float) -> tuple[float, float, str]:
@@ -41,6 +41,26 @@ async def test_pay_with_a_hung_provider_shows_progress_at_once_then_says_it_is_s
     assert "i3D.net is slow to answer right now" in said and "Back to the list" in str(
         h.slack.responses[key][-1]
     )
+
+
+async def test_pay_with_an_unopened_link_out_shows_progress_while_it_asks_the_amount(
+    harness: Harness, i3d_sandbox: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pay on an invoice with a link out asks the provider for today's amount (a link for
+    an old one gives way): the clicked message says so at once, and a provider that does
+    not answer leaves the link shown."""
+    monkeypatch.setattr(progress, "READ_BUDGET", 2.0)
+    h = harness
+    await link_for(h)
+    _, screen, _ = await h.command("", user="U0ADMIN")
+    screen = await h.screen_after(screen)
+    i3d_sandbox.app[SANDBOX].inject("hang", count=10)
+    key = await h.click(screen, "pay", user="U0ADMIN", pick=lambda e: "|410001" in e["value"])
+    first, final, said = await first_and_final(h, key, within=1.0)
+    assert first < 1.0
+    assert h.slack.responses[key][0]["text"].startswith(f"{BUSY} Asking i3D.net")
+    assert final < 2.0 + 1.0, final
+    assert "<@U0PAYER> has a payment link" in said, said
 
 
 async def test_get_link_asks_the_provider_once_and_answers_within_the_budget(
