@@ -10,6 +10,7 @@ may replace the message.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
@@ -19,14 +20,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import ADMIN_REFUSAL, BILLING_REFUSAL, CREATE_REFUSAL, PAY_REFUSAL
-from bot.models import InvoiceStatus
+from bot.models import InvoiceStatus, PaymentOptions, PaymentState
 from bot.provider import ProviderError
 from bot.slack import people
 from bot.slack.approvals_gate import apply_gate
 from bot.slack.approvals_settings import open_settings
 from bot.slack.blocks.kit import escape
 from bot.slack.blocks.listing import help_message, notice
-from bot.slack.blocks.paying import live_link, pay_menu
+from bot.slack.blocks.paying import already_paid, live_link, pay_menu
 from bot.slack.connect import connect_modal
 from bot.slack.errors import said, shielded
 from bot.slack.finding import find
@@ -84,15 +85,26 @@ async def _pay_invoice(svc: Services, team_id: str, user_id: str, number: str) -
                 f"{escape(result.number)} is a credit note from {escape(provider.title)} "
                 f"(−{result.credit_value.format()}), not a bill: there is nothing to pay. {use}"
             )
+        ids = [result.id]
+        if (paid := svc.checkout.paid_already(team_id, provider.name, ids)) is not None:
+            return already_paid(paid)  # who paid it and how, not the provider's "paid"
         if not result.payable:
             return notice(
                 f"Invoice {escape(result.number)} cannot be paid: it is {result.status.value}."
             )
         target = PayTarget(provider.name, (result.id,))
-        out = svc.checkout.live_link(team_id, provider.name, [result.id])
+        options: PaymentOptions | None = None
+        out = svc.checkout.live_link(team_id, provider.name, ids)
+        if out is not None and out.state is PaymentState.LINK_ISSUED:
+            # As Pay in the list: an unopened link for an amount the provider no longer
+            # asks gives way to the menu; if the provider cannot say, the link is shown.
+            with contextlib.suppress(ProviderError):
+                options = await svc.checkout.options(team_id, provider.name, ids)
+                out = svc.checkout.live_link(team_id, provider.name, ids, total=options.total)
         if out is not None:  # any start would be refused while it stands
             return live_link(out, user_id, svc.store.token_expiry(out.id))
-        options = await svc.checkout.options(team_id, provider.name, [result.id])
+        if options is None:
+            options = await svc.checkout.options(team_id, provider.name, ids)
         return apply_gate(svc, team_id, target, options, pay_menu(provider, options, target))
     if silent:
         asked = [p.title for p in providers if p.title not in silent]

@@ -194,6 +194,40 @@ async def test_an_unopened_link_for_an_amount_the_provider_no_longer_asks_gives_
         assert page.status == 410 and "cancelled" in await page.text()
 
 
+async def test_pay_by_number_gives_a_stale_unopened_link_way_as_pay_in_the_list_does(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    h = harness
+    link_key, pay_url = await get_link(h)
+    invoices = i3d_sandbox.app[SANDBOX].invoices
+    invoices["410001"] = invoices["410001"].model_copy(
+        update={"amountIncVAT": "13100", "remainingAmount": "13100"}
+    )
+    _, typed, _ = await h.command("pay INV-24-0101", user="U0ADMIN")
+    menu = (await h.screen_after(typed)).message
+    said = text_of(menu)
+    assert "Choose how to pay" in str(menu) and "has a payment link" not in said
+    assert "*Total: €106.80*" in said
+    ended = text_of(await h.next_response(link_key, 2))
+    assert "Payment cancelled" in ended and "nothing was charged" in ended
+    async with h.http.get(pay_url) as page:
+        assert page.status == 410
+
+
+async def test_pay_by_number_on_an_invoice_invoicebot_saw_paid_tells_its_payment(
+    harness: Harness,
+) -> None:
+    """The provider would say "paid" in its own words; the settlement says who and how."""
+    h = harness
+    _, pay_url = await get_link(h)
+    await pay_in_browser(h.http, pay_url)
+    await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
+    _, typed, _ = await h.command("pay inv-24-0101")
+    said = text_of((await h.screen_after(typed)).message)
+    assert ":white_check_mark: Invoice INV-24-0101 is paid: *€96.80*" in said
+    assert "Paid through invoicebot by <@U0PAYER>." in said and "cannot be paid" not in said
+
+
 async def test_a_link_whose_page_was_opened_stands_and_cannot_be_cancelled(
     harness: Harness,
 ) -> None:
