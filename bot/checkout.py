@@ -450,6 +450,17 @@ class Checkout:
             ) from error
         self.payments.move(payment.id, PaymentState.FAILED, last_error=message)
 
+    async def _draft(self, team_id: str, provider: str, invoice_id: str) -> PaymentOptions | None:
+        """A draft as the offer an e-mail makes (the customer pays its total once it is
+        sent); None for anything else, which stays refused in the provider's words."""
+        invoice = await self.connections.get(team_id, provider).get_invoice(invoice_id)
+        if not invoice.issuable:
+            return None
+        invoice = invoice.model_copy(update={"provider": provider})
+        return PaymentOptions(
+            provider=provider, invoices=[invoice], total=invoice.amount_due, methods=[]
+        )
+
     async def send_by_email(
         self, *, team_id: str, user_id: str, provider: str, invoice_id: str, to: str | None
     ) -> Payment:
@@ -458,7 +469,13 @@ class Checkout:
         The attempt is recorded before the provider is asked, so an e-mail whose answer
         is lost (or a crash) still leaves something the poller watches.
         """
-        options = await self.options(team_id, provider, [invoice_id])
+        try:
+            options = await self.options(team_id, provider, [invoice_id])
+        except NotPayable:
+            drafted = await self._draft(team_id, provider, invoice_id)  # sending issues it
+            if drafted is None:
+                raise
+            options = drafted
         (invoice,) = options.invoices
         with self.store.claim():
             self._refuse_if_taken(team_id, provider, [invoice.id], receivable=True)

@@ -150,6 +150,13 @@ class Invoice(BaseModel):
     def currency(self) -> str:
         return self.amount_due.currency
 
+    @property
+    def issuable(self) -> bool:
+        """A draft that sending would issue: a bill, not a credit, for something."""
+        return (
+            self.status is InvoiceStatus.DRAFT and not self.is_credit and self.amount_due.amount > 0
+        )
+
     def is_overdue(self, today: date | None = None) -> bool:
         """Open and past its due date (derived, never stored)."""
         if self.status is not InvoiceStatus.OPEN or self.due is None:

@@ -29,12 +29,13 @@ from bot.provider import (
     RateLimited,
 )
 from bot.slack import values
-from bot.slack.blocks.kit import escape, md, option, plain
+from bot.slack.blocks.kit import day, escape, md, option, plain
+from bot.slack.blocks.listing import NO_DUE_DATE
 from bot.slack.connect import result_view
 from bot.slack.errors import said, shielded
 from bot.slack.services import Services
 from bot.store import Outcome
-from bot.text import log_error
+from bot.text import log_error, one_line
 
 CURRENCIES = ("CAD", "USD", "EUR", "GBP")
 ITEMS = 3
@@ -260,10 +261,12 @@ def review_view(cls: type[Provider], draft: InvoiceDraft, send: bool) -> dict[st
         for line in draft.lines
     )
     to = f"e-mailed to {escape(draft.customer_email)}" if send else "saved as a draft (not sent)"
+    due = f"due {day(draft.due)}" if draft.due else NO_DUE_DATE
+    title = f"*{one_line(draft.title)}*\n" if draft.title else ""
     summary = (
-        f"*{escape(draft.customer_name)}* · {escape(draft.customer_email)}\n{rows}\n\n"
+        f"{title}*{escape(draft.customer_name)}* · {escape(draft.customer_email)}\n{rows}\n\n"
         f"Subtotal {draft.subtotal.format()} · Tax {draft.tax.format()}\n"
-        f"*Total {draft.total.format()}* · due {draft.due or 'on receipt'}\n\n"
+        f"*Total {draft.total.format()}* · {due}\n\n"
         f"It will be created at {escape(cls.title)} and {to}."
     )
     metadata = json.dumps(
@@ -465,10 +468,15 @@ async def on_review(
     _record(svc, key, "created", invoice.number)
     svc.snapshots.forget(provider.name)  # the next list shows it
     _audit_created(svc, body, provider, invoice.number, draft, send, invoice_id=invoice.id)
-    done = f"e-mailed to {escape(draft.customer_email)}" if send else "saved as a draft"
+    done = (
+        f"e-mailed to {escape(draft.customer_email)}."
+        if send
+        else "saved as a draft. To send it, find it with `/invoices drafts` and choose "
+        "Send by e-mail."
+    )
     text = (
         f":white_check_mark: Invoice *{escape(invoice.number)}* for "
-        f"{invoice.total_incl_vat.format()} was created and {done}."
+        f"{invoice.total_incl_vat.format()} was created and {done}"
     )
     await client.views_update(view_id=view["id"], view=result_view("Invoice created", text))
 

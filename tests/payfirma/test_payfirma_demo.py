@@ -17,8 +17,9 @@ import pytest
 from bot.demo import Demo, DemoOptions, start_demo
 from bot.history import story
 from bot.plugins import make_plugin_manager, sandboxes
+from bot.provider import NotPayable
 from bot.slack.new_invoice import SETTLED_POLL
-from bot.web import STORE
+from bot.web import SERVICES, STORE
 from plugins.payfirma.sandbox import SANDBOX
 from plugins.payfirma.sandbox.state import Email
 from slack_emulator import EMULATOR, Message, payloads
@@ -215,6 +216,56 @@ async def test_an_invoice_created_in_slack_for_a_known_customer_is_filed_under_t
     sandbox = demo.sandboxes["payfirma"][SANDBOX]
     created = max(sandbox.invoices.values(), key=lambda item: item.invoice_id)
     assert (created.items[0].item, created.customer_id) == ("Oven service", 5002)
+
+
+async def test_a_draft_saved_in_slack_is_sent_from_the_list_and_then_watched(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    """The review shows the title and "no due date" as the list does; the draft is
+    listed with Send by e-mail, which issues it at Payfirma; then it is open and watched."""
+    pat = person("U0PAYER")
+    slack = demo.slack[EMULATOR]
+    sandbox = demo.sandboxes["payfirma"][SANDBOX]
+    review = await drafted(pat, slack, title="Spring shelving")
+    shown = str(review.definition)
+    assert "*Spring shelving*" in shown and "no due date" in shown and "receipt" not in shown
+    await slack.submit_view("U0PAYER")
+    done = await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "was created" in str(m.definition) and m
+    )
+    assert "`/invoices drafts`" in str(done.definition)
+    number = str(max(sandbox.invoices))
+    await pat.types("payfirma drafts")
+    listing = await pat.sees(number)
+    assert "no due date" in str(listing.blocks)
+    await pat.clicks(listing, "send_email", value=button_value(listing, "send_email", number))
+    await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "'block_id': 'to'" in str(m.definition)
+    )
+    await slack.submit_view("U0PAYER")
+    sent = await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "'Sent'" in str(m.definition) and m
+    )
+    assert f"Invoice {number} (CA$25.00) was sent to accounts@riverside.example" in str(
+        sent.definition
+    )
+    assert sandbox.emails[-1] == Email(int(number), "accounts@riverside.example")
+    assert sandbox.invoices[int(number)].status == "UNPAID"
+    store = demo.bot[STORE]
+    (payment,) = store.payments_for_number(slack.workspace.team_id, number)
+    assert payment.state.value == "link_issued" and payment.amount.format() == "CA$25.00"
+
+
+async def test_only_a_draft_is_issued_by_sending_it(demo: Demo) -> None:
+    """A paid invoice is not a draft to send: refused in plain words, nothing recorded."""
+    checkout = demo.bot[SERVICES].checkout
+    team_id = demo.slack[EMULATOR].workspace.team_id
+    with pytest.raises(NotPayable, match="212951 is paid"):
+        await checkout.send_by_email(
+            team_id=team_id, user_id="U0PAYER", provider="payfirma", invoice_id="212951", to=None
+        )
+    assert demo.sandboxes["payfirma"][SANDBOX].emails == []
+    assert demo.bot[STORE].payments_for_number(team_id, "212951") == []
 
 
 async def test_a_created_invoice_leaves_no_form_behind_and_is_created_once(

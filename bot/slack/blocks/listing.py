@@ -37,12 +37,19 @@ def placeholder(titles: list[str]) -> dict[str, Any]:
     return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
 
 
+NO_DUE_DATE = "no due date"
+"""An invoice without one, as its list line and the new-invoice review both say."""
+
+
 def _status_line(invoice: Invoice, today: date, settled: date | None = None) -> str:
     if invoice.is_overdue(today):
         days = (today - invoice.due).days if invoice.due else 0
         return f":red_circle: overdue {days} day{'s' if days != 1 else ''} (due {day(invoice.due)})"
+    due = f"due {day(invoice.due)}" if invoice.due else NO_DUE_DATE
     if invoice.status is InvoiceStatus.OPEN:
-        return f"due {day(invoice.due)}"
+        return due
+    if invoice.status is InvoiceStatus.DRAFT:
+        return f"draft · {due}"  # what it will say once sent
     if invoice.status is InvoiceStatus.PAID:
         when = invoice.paid_at.date() if invoice.paid_at else settled
         return f":white_check_mark: paid {day(when)}" if when else ":white_check_mark: paid"
@@ -88,10 +95,16 @@ def invoice_blocks(
     """Payables get **Pay**; receivables (the customer pays) get a link to send, or e-mail;
     people who may not pay see the invoice without controls."""
     line = invoice_line(invoice, provider.title, today, settled)
+    receivable = provider.capabilities.direction is Direction.RECEIVABLE
+    if receivable and invoice.issuable and can_pay and provider.capabilities.send_by_email:
+        # Sending a draft issues it: the one way a draft saved in Slack goes out.
+        target = values.PayTarget(provider.name, (invoice.id,)).encode()
+        send = button("Send by e-mail", values.SEND_EMAIL, target)
+        return [section(ids, line), actions(ids, [send], name="customer")]
     if not invoice.payable or not can_pay:
         return [section(ids, line)]
     target = values.PayTarget(provider.name, (invoice.id,)).encode()
-    if provider.capabilities.direction is not Direction.RECEIVABLE:
+    if not receivable:
         return [section(ids, line, button("Pay", values.PAY, target, style="primary"))]
     controls = [button("Copy payment link", values.COPY_LINK, target)]
     if provider.capabilities.send_by_email:
