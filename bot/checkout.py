@@ -297,9 +297,18 @@ class Checkout:
         reason = "the link was cancelled in Slack before its page was opened"
         return self.settlement.end_unopened(payment, reason)
 
+    def _token(self, payment: Payment) -> str | None:
+        sealed = self.store.sealed_token(payment.id)
+        return self.store.open_text(sealed) if sealed else None
+
+    def link_of(self, payment: Payment) -> str | None:
+        """A link's own address, for whoever holds it to open it again (the message it
+        came in may be gone: Slack does not keep a reply only one person saw)."""
+        token = self._token(payment)
+        return f"{self.public_url}/pay/{token}" if token else None
+
     def _again(self, live: Payment) -> Started | None:
-        sealed = self.store.sealed_token(live.id)
-        token = self.store.open_text(sealed) if sealed else None
+        token = self._token(live)
         if token is None:
             return None
         lifetime = self.store.token_expiry(live.id) - time.time()
@@ -367,7 +376,9 @@ class Checkout:
                         **details(options),
                     ),
                     lifetime,
-                    keep_token=receivable,
+                    # Encrypted, for its holder to open again; a customer's link must be
+                    # kept (the team copies it again), a payer's where a key is set.
+                    keep_token=receivable or self.store.box is not None,
                 )
         # An offer is used once: the next start (a second Copy link) reads the provider's
         # amount again, so a live link is never shown again at an amount it no longer asks.

@@ -92,8 +92,8 @@ class Payments:
     ) -> tuple[Payment, str]:
         """Store a new attempt in `created` and mint its pay-link token (returned once).
 
-        Only the token's hash is stored; with `keep_token` (a customer's link, which the
-        team may need to copy again) it is also kept encrypted with the secret key.
+        Only the token's hash is stored; with `keep_token` (a link its holder may need
+        again) it is also kept encrypted with the secret key.
         """
         token = secrets.token_urlsafe(32)
         now = datetime.now(UTC)

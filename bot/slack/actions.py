@@ -114,7 +114,8 @@ async def show_menu(
     if out is not None:
         # Any start would be refused while it stands: say so before anyone chooses.
         expires_at = svc.store.token_expiry(out.id)
-        await respond(replace_original=not fresh, **live_link(out, user_id, expires_at))
+        url = svc.checkout.link_of(out) if out.user_id == user_id else None
+        await respond(replace_original=not fresh, **live_link(out, user_id, expires_at, url))
         return
     if options is None:
         if asking:

@@ -102,7 +102,8 @@ async def _pay_invoice(svc: Services, team_id: str, user_id: str, number: str) -
                 options = await svc.checkout.options(team_id, provider.name, ids)
                 out = svc.checkout.live_link(team_id, provider.name, ids, total=options.total)
         if out is not None:  # any start would be refused while it stands
-            return live_link(out, user_id, svc.store.token_expiry(out.id))
+            url = svc.checkout.link_of(out) if out.user_id == user_id else None
+            return live_link(out, user_id, svc.store.token_expiry(out.id), url)
         if options is None:
             options = await svc.checkout.options(team_id, provider.name, ids)
         return apply_gate(svc, team_id, target, options, pay_menu(provider, options, target))

@@ -228,6 +228,33 @@ async def test_pay_by_number_on_an_invoice_invoicebot_saw_paid_tells_its_payment
     assert "Paid through invoicebot by <@U0PAYER>." in said and "cannot be paid" not in said
 
 
+async def test_a_payer_whose_link_message_is_gone_can_open_the_page_again(
+    harness: Harness,
+) -> None:
+    """Slack does not keep a reply only one person saw: Pay again shows the holder the
+    link itself, before and after its page was opened; nobody else gets it."""
+    h = harness
+    _, pay_url = await get_link(h)
+    mine = (await open_menu(h)).message
+    assert find(mine, "open_link", lambda e: True)[1]["url"] == pay_url
+    assert "Open it to pay, or cancel it" in text_of(mine)
+    async with h.http.get(pay_url) as page:  # opened, then the tab closed unpaid
+        assert page.status == 200
+    again = (await open_menu(h)).message
+    assert find(again, "open_link", lambda e: True)[1]["url"] == pay_url
+    assert "If you closed the page before paying, open it again here." in text_of(again)
+    _, screen, _ = await h.command("", user="U0ADMIN")
+    screen = await h.screen_after(screen)
+    key = await h.click(screen, "pay", user="U0ADMIN", pick=lambda e: "|410001" in e["value"])
+    theirs = await h.next_response(key)
+    assert "/pay/" not in str(theirs) and "open_link" not in str(theirs)
+    async with h.http.get(pay_url, allow_redirects=False) as page:
+        assert page.status == 200  # the form that takes the browser to i3D.net again
+    _, typed, _ = await h.command("pay INV-24-0101")  # by number, the same
+    by_number = (await h.screen_after(typed)).message
+    assert find(by_number, "open_link", lambda e: True)[1]["url"] == pay_url
+
+
 async def test_a_link_whose_page_was_opened_stands_and_cannot_be_cancelled(
     harness: Harness,
 ) -> None:

@@ -246,9 +246,12 @@ def already_paid(payment: Payment) -> dict[str, Any]:
     return {"text": shown, "blocks": [section(ids, shown), back]}
 
 
-def live_link(payment: Payment, viewer: str, expires_at: float) -> dict[str, Any]:
+def live_link(
+    payment: Payment, viewer: str, expires_at: float, url: str | None = None
+) -> dict[str, Any]:
     """Instead of a pay menu whose start would be refused: the link that is already out,
-    until when, and, to whoever holds it while its page is unopened, a way to cancel it."""
+    until when, and, to whoever holds it, the link itself (`url`) and, while its page is
+    unopened, a way to cancel it."""
     ids = Ids()
     invoices = invoices_of(payment)
     until = moment(datetime.fromtimestamp(expires_at, UTC))
@@ -257,15 +260,21 @@ def live_link(payment: Payment, viewer: str, expires_at: float) -> dict[str, Any
     holder = "You have" if mine else f"<@{payment.user_id}> has"
     text = f":link: {holder} a payment link for {invoices[:1].lower()}{invoices[1:]}: {what}."
     controls: list[dict[str, Any]] = []
+    reopen = url if mine else None
+    if reopen:
+        controls.append(button("Open payment page", values.OPEN_LINK, payment.id, url=reopen))
     if payment.state is PaymentState.OPENED:
         text += (
             f" Its page was opened at the provider, which may be taking the money now, so it "
             f"stands until it expires ({until}). Nothing else can be started before then."
         )
+        if reopen:
+            text += " If you closed the page before paying, open it again here."
     elif mine:
         text += (
-            f" It works until {until}; its page was never opened. Cancel it to choose "
-            "another way to pay."
+            f" It works until {until}; its page was never opened. "
+            + ("Open it to pay, or cancel it" if reopen else "Cancel it")
+            + " to choose another way to pay."
         )
         controls.append(
             button(
