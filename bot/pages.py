@@ -242,7 +242,11 @@ async def pay(request: web.Request) -> web.StreamResponse:
         except TokenProblem as problem:
             return _unusable(request, problem)
     payments.store.audit(
-        "payment.link_opened", team_id=payment.team_id, user_id=payment.user_id, subject=payment.id
+        "payment.link_opened",
+        team_id=payment.team_id,
+        # A customer's link is opened by the customer, not by whoever copied it for them.
+        user_id=None if payment.direction == "receivable" else payment.user_id,
+        subject=payment.id,
     )
     start = payment.start
     response: web.StreamResponse

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from bot.approvals_record import approvals_for
 from bot.models import Payment
-from bot.store import Store
+from bot.store import AuditEntry, Store
 
 SETTLEMENT_COLUMNS = (
     "date",
@@ -93,6 +93,26 @@ def _who(payment: Payment, names: Mapping[str, str]) -> str:
     return names.get(payment.user_id, payment.user_id)
 
 
+CUSTOMER_OPENS = frozenset({"payment.opened", "payment.link_opened"})
+"""Audit actions that, about a customer's payment link, the customer did: the row names
+the customer, not the team member who copied the link (and whose Slack id older rows of
+`payment.link_opened` carry)."""
+
+
+def _actor(
+    store: Store, entry: AuditEntry, names: Mapping[str, str], payments: dict[str, Payment | None]
+) -> str:
+    """Who did what `entry` records, as the `who` column writes it; `payments` caches the
+    payments looked up."""
+    if entry.action in CUSTOMER_OPENS and entry.subject:
+        if entry.subject not in payments:
+            payments[entry.subject] = store.payment(entry.subject)
+        payment = payments[entry.subject]
+        if payment is not None and payment.direction == "receivable":
+            return _who(payment, names)
+    return names.get(entry.user_id, entry.user_id) if entry.user_id else ""
+
+
 def people(store: Store, team_id: str, period: Range, zone: ZoneInfo) -> set[str]:
     """The Slack user ids an export of `period` names, to look their names up first."""
     start, end = period.bounds(zone)
@@ -158,12 +178,13 @@ def export(
     audit_writer = csv.writer(audit, lineterminator="\n")
     audit_writer.writerow(AUDIT_COLUMNS)
     entries = store.audit_between(team_id, start, end)
+    payments: dict[str, Payment | None] = {}
     for entry in entries:
         audit_writer.writerow(
             (
                 entry.at,
                 entry.action,
-                cell(names.get(entry.user_id, entry.user_id) if entry.user_id else ""),
+                cell(_actor(store, entry, names, payments)),
                 cell(entry.subject or ""),
                 json.dumps(entry.detail, sort_keys=True, ensure_ascii=False)
                 if entry.detail

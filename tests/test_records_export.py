@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from bot.models import Money, Payment
 from bot.records import Range, cell, export
 from bot.slack.records import _sums
 from bot.store import Store
@@ -62,3 +63,40 @@ def test_the_audit_export_has_the_moves_of_the_teams_payments_only(tmp_path: obj
         store.close()
     rows = list(csv.reader(io.StringIO(made.audit_csv)))[1:]
     assert [(row[1], row[3]) for row in rows] == [("payment.failed", "p-mine")]
+
+
+def test_a_customers_link_opened_is_the_customers_doing_in_older_rows_too(
+    tmp_path: object,
+) -> None:
+    """Rows written before the open named no Slack user carry the copier's id: the export
+    still names the customer; a team member's own payment page stays theirs."""
+    store = Store(f"{tmp_path}/db.sqlite")
+    try:
+        for n, direction, payer in ((1, "receivable", "Jordan Lee"), (2, "payable", None)):
+            payment = Payment(
+                id=f"p{n}",
+                team_id="T1",
+                provider="x",
+                direction=direction,
+                invoice_ids=(f"i{n}",),
+                invoice_numbers=(f"INV-{n}",),
+                amount=Money.of("10.00", "CAD"),
+                method_id="card",
+                method_name="Card",
+                user_id="U1",
+                payer_name=payer,
+            )
+            store.add_payment(payment, token_hash=f"t{n}", token_expires_at=0.0)
+            store.audit("payment.opened", subject=payment.id)
+            store.audit("payment.link_opened", team_id="T1", user_id="U1", subject=payment.id)
+        today = datetime.now(UTC).date()
+        made = export(store, "T1", Range(today, today), ZoneInfo("UTC"), {}, {"U1": "Pat"})
+    finally:
+        store.close()
+    rows = list(csv.reader(io.StringIO(made.audit_csv)))[1:]
+    assert [(row[1], row[2], row[3]) for row in rows] == [
+        ("payment.opened", "customer Jordan Lee", "p1"),
+        ("payment.link_opened", "customer Jordan Lee", "p1"),
+        ("payment.opened", "", "p2"),
+        ("payment.link_opened", "Pat", "p2"),
+    ]

@@ -15,7 +15,7 @@ from bot.clock import ManualClock
 from bot.demo import Demo
 from bot.web import SCHEDULER, SERVICES
 from plugins.payfirma.sandbox import SANDBOX as PAYFIRMA
-from slack_emulator import EMULATOR
+from slack_emulator import EMULATOR, Emulator
 from tests.e2e.conftest import BILLING, Person, button_value, url_of
 from tests.scenario.harness import pay_in_browser
 
@@ -87,6 +87,37 @@ async def test_the_export_is_two_csv_files_in_a_dm_that_sum_to_what_was_paid(
     val = person("U0VIEWER")
     await val.types("export")
     await val.sees("not allowed to export")
+
+
+async def audit_rows(pat: Person, slack: Emulator) -> list[dict[str, str]]:
+    """`/invoices export` by `pat`: the rows of the audit CSV sent last."""
+    await pat.types("export")
+    await pat.sees("Sent to your messages with invoicebot")
+    audit = slack.files.shared_in(slack.workspace.dm_with(pat.user).id)[-1]
+    assert audit.name.endswith("-audit.csv")
+    return list(csv.DictReader(io.StringIO((audit.content or b"").decode())))
+
+
+async def test_a_customer_opening_their_link_is_the_customer_in_the_audit_export(
+    person: Callable[[str], Person], browser: aiohttp.ClientSession, demo: Demo
+) -> None:
+    """The team member copied the link; the customer opened it."""
+    slack = demo.slack[EMULATOR]
+    pat = person("U0PAYER")
+    await pat.types("payfirma")
+    listing = await pat.sees("Jordan Lee")
+    await pat.clicks(listing, "copy_link", value=button_value(listing, "copy_link", "212948"))
+    link = await pat.sees("Payment link for the customer")
+    async with browser.get(url_of(link, "open_link")) as page:  # the customer's browser
+        assert page.status == 200
+    rows = await audit_rows(pat, slack)
+    who = {row["action"]: row["who"] for row in rows}
+    assert who["payment.started"] == "Pat Payer (U0PAYER)"
+    assert (
+        who["payment.opened"]
+        == who["payment.link_opened"]
+        == "customer Jordan Lee (jordan@mapleleaf.example)"
+    )
 
 
 async def test_history_tells_an_invoices_story(
