@@ -15,11 +15,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.approvals_record import approvals_for
 from bot.models import Payment
 from bot.store import AuditEntry, Store
+from bot.text import plain
 
 SETTLEMENT_COLUMNS = (
     "date",
@@ -113,6 +115,18 @@ def _actor(
     return names.get(entry.user_id, entry.user_id) if entry.user_id else ""
 
 
+def _detail(value: Any) -> Any:
+    """A row's detail as people read it: a provider's words without HTTP statuses and
+    request ids (`bot.text.plain`). The audit table keeps them, for the operator."""
+    if isinstance(value, str):
+        return plain(value)
+    if isinstance(value, list):
+        return [_detail(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _detail(item) for key, item in value.items()}
+    return value
+
+
 def people(store: Store, team_id: str, period: Range, zone: ZoneInfo) -> set[str]:
     """The Slack user ids an export of `period` names, to look their names up first."""
     start, end = period.bounds(zone)
@@ -186,7 +200,7 @@ def export(
                 entry.action,
                 cell(_actor(store, entry, names, payments)),
                 cell(entry.subject or ""),
-                json.dumps(entry.detail, sort_keys=True, ensure_ascii=False)
+                json.dumps(_detail(entry.detail), sort_keys=True, ensure_ascii=False)
                 if entry.detail
                 else "",
             )

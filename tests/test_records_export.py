@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.models import Money, Payment
+from bot.provider import PaymentRejected
 from bot.records import Range, cell, export
 from bot.slack.records import _sums
 from bot.store import Store
+from plugins.pingproxies.errors import PINGPROXIES
 
 
 def test_a_cell_that_starts_like_a_formula_is_kept_as_text() -> None:
@@ -100,3 +103,50 @@ def test_a_customers_link_opened_is_the_customers_doing_in_older_rows_too(
         ("payment.opened", "", "p2"),
         ("payment.link_opened", "Pat", "p2"),
     ]
+
+
+def test_the_audit_export_says_a_providers_reason_without_http_detail(tmp_path: object) -> None:
+    """Every provider error an audit row keeps (a failed payment, a refused start, a
+    connection or a reminder refused) reads as the provider's reason; the table itself
+    keeps the status and request id for the operator."""
+    declined = (
+        b'{"error": "Payment Declined", "message": "Your card was declined.", '
+        b'"api_request_id": "req_7"}'
+    )
+    maintenance = b'{"error": "Unavailable", "message": "Down for maintenance."}'
+    store = Store(f"{tmp_path}/db.sqlite")
+    try:
+        store.audit(
+            "payment.refused",
+            team_id="T1",
+            reason=PINGPROXIES.failure(422, declined, refused=PaymentRejected).message,
+        )
+        store.audit(
+            "provider.connect_failed", team_id="T1", reason=PINGPROXIES.failure(401, b"").message
+        )
+        store.audit(
+            "reminder.refused",
+            team_id="T1",
+            error=[PINGPROXIES.failure(503, maintenance).message],
+            amount="$12.00",
+        )
+        today = datetime.now(UTC).date()
+        made = export(store, "T1", Range(today, today), ZoneInfo("UTC"), {}, {})
+        kept = [entry.detail for entry in store.audit_log()]
+    finally:
+        store.close()
+    details = [json.loads(row[4]) for row in list(csv.reader(io.StringIO(made.audit_csv)))[1:]]
+    assert details == [
+        {"reason": "PingProxies refused the request: Your card was declined."},
+        {
+            "reason": "PingProxies refused the sign-in. Check the application public and "
+            "private keys, and the account e-mail and password."
+        },
+        {
+            "amount": "$12.00",
+            "error": [
+                "PingProxies had a server error: Down for maintenance; try again in a few minutes."
+            ],
+        },
+    ]
+    assert "HTTP 503" in str(kept) and "req_7" in str(kept)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -13,10 +14,11 @@ import aiohttp
 
 from bot.clock import ManualClock
 from bot.demo import Demo
-from bot.web import SCHEDULER, SERVICES
+from bot.web import SCHEDULER, SERVICES, STORE
 from plugins.payfirma.sandbox import SANDBOX as PAYFIRMA
 from slack_emulator import EMULATOR, Emulator
 from tests.e2e.conftest import BILLING, Person, button_value, url_of
+from tests.e2e.test_demo_pingproxies import pay_with_a_declining_card
 from tests.scenario.harness import pay_in_browser
 
 
@@ -118,6 +120,24 @@ async def test_a_customer_opening_their_link_is_the_customer_in_the_audit_export
         == who["payment.link_opened"]
         == "customer Jordan Lee (jordan@mapleleaf.example)"
     )
+
+
+async def test_a_declined_card_is_the_providers_reason_in_the_audit_export(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    """People read the CSV: no HTTP status or request id; the audit table keeps them."""
+    slack = demo.slack[EMULATOR]
+    pat = person("U0PAYER")
+    await pay_with_a_declining_card(pat)
+    rows = await audit_rows(pat, slack)
+    said = "PingProxies refused the request: Your card was declined. Nothing was charged."
+    detail = {row["action"]: json.loads(row["detail"] or "{}") for row in rows}
+    assert detail["payment.failed"] == {"last_error": said}
+    assert detail["payment.refused"] == {"reason": said}
+    shown = str(rows)
+    assert "HTTP" not in shown and "422" not in shown and "request id" not in shown
+    kept = [e.detail for e in demo.bot[STORE].audit_log() if e.action == "payment.failed"]
+    assert "HTTP 422" in kept[0]["last_error"] and "request id" in kept[0]["last_error"]
 
 
 async def test_history_tells_an_invoices_story(
