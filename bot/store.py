@@ -728,12 +728,15 @@ class Store:
         return sorted(found, key=lambda pair: pair[0])
 
     def audit_between(self, team_id: str, start: datetime, end: datetime) -> list[AuditEntry]:
-        """The team's audit entries from `start` up to (not including) `end`, oldest first,
-        with the state moves of its payments (rows that name no team: see `moves_of`)."""
+        """The team's audit entries from `start` up to (not including) `end`, with the
+        state moves of its payments (rows that name no team: see `moves_of`), in the order
+        they happened: by time, then as written. Ids alone are not that order: a batched
+        row is written with a later flush, and another process may write in between."""
         self.flush_audit()
         rows = self._rows(
             "SELECT * FROM audit WHERE at >= ? AND at < ? AND (team_id = ? OR (team_id IS "
-            "NULL AND subject IN (SELECT id FROM payments WHERE team_id = ?))) ORDER BY id",
+            "NULL AND subject IN (SELECT id FROM payments WHERE team_id = ?))) "
+            "ORDER BY at, id",
             [_utc_iso(start), _utc_iso(end), team_id, team_id],
         )
         return [_audit_entry(row) for row in rows]

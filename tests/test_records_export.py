@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from bot.models import Money, Payment
 from bot.provider import PaymentRejected
@@ -68,6 +70,25 @@ def test_the_audit_export_has_the_moves_of_the_teams_payments_only(tmp_path: obj
     assert [(row[1], row[3]) for row in rows] == [("payment.failed", "p-mine")]
 
 
+def _payment(store: Store, n: int, direction: str = "payable", payer: str | None = None) -> Payment:
+    """Payment `p<n>` of team T1, made by U1."""
+    payment = Payment(
+        id=f"p{n}",
+        team_id="T1",
+        provider="x",
+        direction=direction,
+        invoice_ids=(f"i{n}",),
+        invoice_numbers=(f"INV-{n}",),
+        amount=Money.of("10.00", "CAD"),
+        method_id="card",
+        method_name="Card",
+        user_id="U1",
+        payer_name=payer,
+    )
+    store.add_payment(payment, token_hash=f"t{n}", token_expires_at=0.0)
+    return payment
+
+
 def test_a_customers_link_opened_is_the_customers_doing_in_older_rows_too(
     tmp_path: object,
 ) -> None:
@@ -76,20 +97,7 @@ def test_a_customers_link_opened_is_the_customers_doing_in_older_rows_too(
     store = Store(f"{tmp_path}/db.sqlite")
     try:
         for n, direction, payer in ((1, "receivable", "Jordan Lee"), (2, "payable", None)):
-            payment = Payment(
-                id=f"p{n}",
-                team_id="T1",
-                provider="x",
-                direction=direction,
-                invoice_ids=(f"i{n}",),
-                invoice_numbers=(f"INV-{n}",),
-                amount=Money.of("10.00", "CAD"),
-                method_id="card",
-                method_name="Card",
-                user_id="U1",
-                payer_name=payer,
-            )
-            store.add_payment(payment, token_hash=f"t{n}", token_expires_at=0.0)
+            payment = _payment(store, n, direction, payer)
             store.audit("payment.opened", subject=payment.id)
             store.audit("payment.link_opened", team_id="T1", user_id="U1", subject=payment.id)
         today = datetime.now(UTC).date()
@@ -150,3 +158,37 @@ def test_the_audit_export_says_a_providers_reason_without_http_detail(tmp_path: 
         },
     ]
     assert "HTTP 503" in str(kept) and "req_7" in str(kept)
+
+
+def test_the_audit_export_is_in_the_order_things_happened(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """By time, then as written. Another process sharing the database holds a listing
+    back for its next flush (a fraction of a second), so the listing is written after
+    what came next; rows of one second (a payment's moves, which name no team, among
+    them) keep the order they were written in."""
+    clock = ["2026-12-03T10:00:01+00:00"]
+    monkeypatch.setattr("bot.store.now_iso", lambda: clock[0])
+    one, other = Store(database), Store(database)
+    try:
+        one.audit("invoices.listed", team_id="T1", user_id="U1", subject="open", batched=True)
+        clock[0] = "2026-12-03T10:00:02+00:00"
+        payment = _payment(other, 1)
+        other.audit("payment.menu", team_id="T1", user_id="U1", subject="INV-1")
+        other.audit("payment.link_issued", subject=payment.id)
+        other.audit("payment.started", team_id="T1", user_id="U1", subject=payment.id)
+        other.audit("payment.opened", subject=payment.id)
+        one.flush_audit()
+        day = date(2026, 12, 3)
+        made = export(one, "T1", Range(day, day), ZoneInfo("UTC"), {}, {})
+    finally:
+        one.close()
+        other.close()
+    rows = list(csv.reader(io.StringIO(made.audit_csv)))[1:]
+    assert [(row[0][11:], row[1]) for row in rows] == [
+        ("10:00:01+00:00", "invoices.listed"),
+        ("10:00:02+00:00", "payment.menu"),
+        ("10:00:02+00:00", "payment.link_issued"),
+        ("10:00:02+00:00", "payment.started"),
+        ("10:00:02+00:00", "payment.opened"),
+    ]
