@@ -1,8 +1,8 @@
 """Secrets never reach a log line, at any level, from any library.
 
 slack_sdk logs each Web API body and each `respond()` body at DEBUG (a payment link's
-token, a `response_url`), and Bolt logs request bodies. Only the hash of a pay-link
-token is stored, so a token in a log would undo that. A log record factory redacts every
+token, a `response_url`), and Bolt logs request bodies. A pay-link token is stored only
+encrypted (and hashed), so a token in a log would undo that. A log record factory redacts every
 record as it is made, whoever makes it and whichever handler writes it.
 """
 
