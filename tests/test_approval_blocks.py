@@ -204,7 +204,17 @@ def test_the_dialog_reads_back_what_was_typed_and_refuses_forged_metadata() -> N
 
 
 def test_a_pending_request_says_who_may_approve_in_one_sentence() -> None:
+    line = blocks.status_line(request())
+    assert "Needs two approvals from two different people (0 of 2). " in line
+    assert "Any of <@U0FINANCE> or <@U0CFO> may approve." in line and ") from" not in line
+
+
+def test_after_the_first_approval_only_the_others_are_said_to_be_able_to_approve() -> None:
     line = blocks.status_line(request(approved_by=("U0FINANCE",)))
-    assert "Needs two approvals from two different people (1 of 2). " in line
-    assert "Any of <@U0FINANCE> or <@U0CFO> may approve." in line
-    assert "Approved so far: <@U0FINANCE>." in line and ") from" not in line
+    assert "(1 of 2). Approved by <@U0FINANCE>; <@U0CFO> may still approve." in line
+    assert line.count("U0FINANCE") == 1
+    three = request(approved_by=("U0CFO",)).model_copy(
+        update={"approvers": ("U0FINANCE", "U0CFO", "U0ADMIN")}
+    )
+    line = blocks.status_line(three)
+    assert "Approved by <@U0CFO>; <@U0FINANCE> or <@U0ADMIN> may still approve." in line

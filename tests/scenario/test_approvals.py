@@ -142,3 +142,25 @@ async def test_the_history_of_an_invoice_tells_its_approval(harness: Harness) ->
     told = text_of((await h.screen_after(screen)).message)
     assert "<@U0PAYER> asked for approval of €1,427.80 (“Rack”)" in told
     assert "<@U0FINANCE> approved" in told
+
+
+async def test_after_one_of_two_approvals_the_messages_say_who_approved_and_who_still_may(
+    harness: Harness,
+) -> None:
+    h = harness
+    await ask(h, "INV-24-0105", "Hardware")  # €6,025.80: two approvals
+    fran = dm_to(h, "U0FINANCE")
+    assert fran is not None and "Any of <@U0FINANCE>, <@U0CFO> or <@U0ADMIN>" in text_of(fran)
+    await h.click(Screen(fran, "-"), blocks.APPROVE, user="U0FINANCE")
+
+    def rewritten() -> dict[str, str]:
+        updates = [c.args for c in h.slack.called("chat.update")]
+        shown = {u["channel"]: text_of(u) for u in updates}
+        return shown if set(shown) >= {"D0FINANCE", "D0CFO", "D0ADMIN", "D0PAYER"} else {}
+
+    shown = await h.wait_for(rewritten)
+    for said in shown.values():
+        assert "(1 of 2). Approved by <@U0FINANCE>; <@U0CFO> or <@U0ADMIN> may still approve." in (
+            said
+        )
+        assert "<@U0FINANCE> or" not in said and ", <@U0FINANCE>" not in said

@@ -124,12 +124,15 @@ def status_line(request: Request) -> str:
             "Request approval again to pay."
         )
     so_far = len(request.approved_by)
-    done = f" Approved so far: {_people(request.approved_by)}." if so_far else ""
-    approvers = request.approvers
-    who = f"{'Any of ' if len(approvers) > 1 else ''}{_people(approvers, 'or')} may approve"
+    # Who approved already is said once, as done; only the others may still approve.
+    left = [user for user in request.approvers if user not in request.approved_by]
+    if so_far:
+        who = f"Approved by {_people(request.approved_by)}; {_people(left, 'or')} may still approve"
+    else:
+        who = f"{'Any of ' if len(left) > 1 else ''}{_people(left, 'or')} may approve"
     return (
         f":hourglass_flowing_sand: Needs {approvals_phrase(request.needed)} "
-        f"({so_far} of {request.needed}). {who}.{done} "
+        f"({so_far} of {request.needed}). {who}. "
         f"Open until {_until(request.expires_at)}."
     )
 
