@@ -215,6 +215,11 @@ class Approvals:
         """Pending requests this person may decide or made, newest first."""
         return [_request(row) for row in self.rows.for_user(team_id, user_id)]
 
+    def asked(self, team_id: str, user_id: str, number: str) -> bool:
+        """Whether this person was asked to approve paying the invoice printed `number`:
+        such an approver may read its history without being a payer."""
+        return self.rows.asked(team_id, user_id, number)
+
     def get(self, request_id: str) -> Request | None:
         row = self.rows.get(request_id)
         return _request(row) if row else None

@@ -171,6 +171,19 @@ class ApprovalStore:
         )
         return [self._request(row) for row in rows]
 
+    def asked(self, team_id: str, user_id: str, number: str) -> bool:
+        """Whether `user_id` was named an approver of a request for the invoice printed
+        `number` (in any case)."""
+        approvers = self.db.json_values("r.approvers", "a")
+        numbers = self.db.json_values("r.invoice_numbers", "n")
+        row = self.db.execute(
+            "SELECT 1 FROM approval_requests r WHERE r.team_id = ? "  # noqa: S608
+            f"AND EXISTS (SELECT 1 FROM {approvers} WHERE a.value = ?) "
+            f"AND EXISTS (SELECT 1 FROM {numbers} WHERE LOWER(n.value) = LOWER(?)) LIMIT 1",
+            [team_id, user_id, number],
+        ).fetchone()
+        return row is not None
+
     def approved_before(self, team_id: str, binding_key: str, moment: float) -> Row | None:
         """The newest request for exactly this payment that was approved before `moment`."""
         rows = self._rows(

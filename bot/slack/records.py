@@ -3,7 +3,8 @@
 The export goes to the person's messages with the app as two CSV files, through Slack's
 current upload (`files.getUploadURLExternal`, the upload, `files.completeUploadExternal`,
 which slack_sdk's `files_upload_v2` makes; Slack retired `files.upload`). Records are for
-payers and admins only: they name who paid what.
+payers and admins only: they name who paid what. An approver may also read the history
+of an invoice they were asked to approve paying, to see what they decide on.
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ from bot.slack.subcommands import DATE_HELP, EXPORT_DAYS, Export
 log = logging.getLogger(__name__)
 
 RECORDS_REFUSAL = refusal("export or read invoicebot's records")
+HISTORY_REFUSAL = (
+    "You are not allowed to read this invoice's history, so nothing was done. Payers can "
+    "read any invoice's history, and approvers that of an invoice they were asked to "
+    "approve; ask an admin."
+)
 STORY_LINES = 60
 SECTION_TEXT = 2900
 """A section's text, under Slack's 3,000 characters."""
@@ -238,9 +244,11 @@ def _count(count: int, one: str, many: str | None = None) -> str:
 async def on_history(
     svc: Services, respond: AsyncRespond, team_id: str, user_id: str, number: str
 ) -> None:
-    if not await svc.access.may_pay(team_id, user_id):
+    if not (
+        await svc.access.may_pay(team_id, user_id) or svc.approvals.asked(team_id, user_id, number)
+    ):
         svc.store.audit("refused.records", team_id=team_id, user_id=user_id, subject=number)
-        await respond(**notice(RECORDS_REFUSAL))
+        await respond(**notice(HISTORY_REFUSAL))
         return
     titles = {name: cls.title for name, cls in svc.connections.registry.items()}
     number = svc.store.printed_number(team_id, number)

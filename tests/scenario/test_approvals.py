@@ -164,3 +164,25 @@ async def test_after_one_of_two_approvals_the_messages_say_who_approved_and_who_
             said
         )
         assert "<@U0FINANCE> or" not in said and ", <@U0FINANCE>" not in said
+
+
+async def test_an_approver_who_is_not_a_payer_reads_the_history_of_what_they_were_asked(
+    harness: Harness,
+) -> None:
+    h = harness
+    await ask(h, "INV-24-0104", "Rack")
+    fran = dm_to(h, "U0FINANCE")
+    assert fran is not None
+    await h.click(Screen(fran, "-"), blocks.APPROVE, user="U0FINANCE")
+    await h.wait_for(lambda: h.slack.called("chat.update"))
+
+    async def history(number: str, user: str) -> str:
+        _, screen, _ = await h.command(f"history {number}", user=user)
+        return text_of((await h.screen_after(screen)).message)
+
+    told = await history("INV-24-0104", "U0FINANCE")
+    assert "<@U0FINANCE> approved" in told and "not allowed" not in told
+    for number, user in (("INV-24-0101", "U0FINANCE"), ("INV-24-0104", "U0CFO")):
+        refused = await history(number, user)
+        assert "not allowed to read this invoice's history" in refused
+        assert "approved" not in refused and "€" not in refused
