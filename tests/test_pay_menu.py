@@ -3,6 +3,7 @@ than a select can hold, and the one chosen must still show as chosen."""
 
 from __future__ import annotations
 
+from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from bot.models import Invoice, InvoiceStatus, Issuer, Money, PaymentMethod, PaymentOptions
 from bot.provider import Direction
 from bot.slack import values
+from bot.slack.blocks.listing import invoice_line
 from bot.slack.blocks.paying import pay_menu
 from slack_emulator.blockkit import validate_message
 
@@ -30,7 +32,7 @@ def menu(methods: list[PaymentMethod], target: values.PayTarget) -> dict[str, An
         status=InvoiceStatus.OPEN,
     )
     options = PaymentOptions(provider="i3d", invoices=[invoice], total=ten, methods=methods)
-    return pay_menu(I3D, options, target)  # type: ignore[arg-type]
+    return pay_menu(I3D, options, target, today=date(2026, 12, 1))  # type: ignore[arg-type]
 
 
 def select(message: dict[str, Any], action_id: str) -> dict[str, Any]:
@@ -64,3 +66,17 @@ def test_a_bank_chosen_past_the_hundredth_is_shown_chosen() -> None:
     assert banks_select["initial_option"]["value"] == "B120"
     assert banks_select["initial_option"] in banks_select["options"]
     assert values.GET_LINK in str(message["blocks"]), "a bank is chosen: the menu goes on"
+
+
+def test_an_overdue_invoice_is_marked_in_the_menu_as_in_the_list() -> None:
+    ten = Money.of("10", "EUR")
+    late = Invoice(
+        provider="i3d", id="410002", number="INV-1", amount_due=ten, total_incl_vat=ten,
+        status=InvoiceStatus.OPEN, due=date(2026, 11, 21),
+    )  # fmt: skip
+    options = PaymentOptions(provider="i3d", invoices=[late], total=ten, methods=[])
+    target = values.PayTarget("i3d", ("410002",))
+    shown = str(pay_menu(I3D, options, target, today=date(2026, 12, 1)))  # type: ignore[arg-type]
+    marker = ":red_circle: overdue 10 days (due 2026-11-21)"
+    assert marker in invoice_line(late, "i3D.net", date(2026, 12, 1))
+    assert f"€10.00 · {marker}" in shown

@@ -15,7 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.access import PAY_REFUSAL
 from bot.checkout import OutcomeUnknown, Started
-from bot.models import FormPost, Payment, PaymentOptions, PaymentState, Redirect
+from bot.models import FormPost, Payment, PaymentOptions, PaymentState, Redirect, today_utc
 from bot.provider import Provider, ProviderError
 from bot.slack import values
 from bot.slack.approvals_gate import apply_gate
@@ -124,7 +124,9 @@ async def show_menu(
             svc.checkout.options(team_id, target.provider, ids, reuse=reuse), provider.title
         )
     svc.store.audit("payment.menu", team_id=team_id, user_id=user_id, subject=target.encode())
-    menu = apply_gate(svc, team_id, target, options, pay_menu(provider, options, target))
+    menu = apply_gate(
+        svc, team_id, target, options, pay_menu(provider, options, target, today=today_utc())
+    )
     await respond(replace_original=not fresh, **menu)
 
 

@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import ADMIN_REFUSAL, BILLING_REFUSAL, CREATE_REFUSAL, PAY_REFUSAL
-from bot.models import InvoiceStatus, PaymentOptions, PaymentState
+from bot.models import InvoiceStatus, PaymentOptions, PaymentState, today_utc
 from bot.provider import ProviderError
 from bot.slack import people
 from bot.slack.approvals_gate import apply_gate
@@ -106,7 +106,9 @@ async def _pay_invoice(svc: Services, team_id: str, user_id: str, number: str) -
             return live_link(out, user_id, svc.store.token_expiry(out.id), url)
         if options is None:
             options = await svc.checkout.options(team_id, provider.name, ids)
-        return apply_gate(svc, team_id, target, options, pay_menu(provider, options, target))
+        return apply_gate(
+            svc, team_id, target, options, pay_menu(provider, options, target, today=today_utc())
+        )
     if silent:
         asked = [p.title for p in providers if p.title not in silent]
         elsewhere = f" {escape(', '.join(asked))} do not have it;" if asked else ""

@@ -4,6 +4,7 @@ confirmation in the billing channel, and the payer's message settled."""
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import pytest
@@ -35,6 +36,20 @@ async def get_link(h: Harness, invoice_id: str = "410001") -> tuple[str, str]:
     key = await h.click(menu, "get_link")
     link = await h.next_response(key)
     return key, find(link, "open_link", lambda e: True)[1]["url"]
+
+
+async def test_the_pay_menu_marks_an_overdue_invoice_as_the_list_does(harness: Harness) -> None:
+    h = harness
+    _, screen, _ = await h.command("")
+    listing = text_of((await h.screen_after(screen)).message)
+    marker = re.search(r":red_circle: overdue 10 days \(due \d{4}-\d{2}-\d{2}\)", listing)
+    assert marker is not None, listing
+    menu = text_of((await open_menu(h, "410002")).message)  # INV-24-0087, 10 days late
+    assert f"€363.00 · {marker.group()}" in menu
+    _, screen, _ = await h.command("pay INV-24-0087")
+    assert marker.group() in text_of((await h.screen_after(screen)).message)
+    ahead = text_of((await open_menu(h, "410001")).message)  # due in 25 days
+    assert "overdue" not in ahead and "· due 20" in ahead
 
 
 async def test_a_payment_from_slash_command_to_billing_confirmation(harness: Harness) -> None:

@@ -41,7 +41,9 @@ NO_DUE_DATE = "no due date"
 """An invoice without one, as its list line and the new-invoice review both say."""
 
 
-def _status_line(invoice: Invoice, today: date, settled: date | None = None) -> str:
+def status_words(invoice: Invoice, today: date, settled: date | None = None) -> str:
+    """ "due 2026-12-30", ":red_circle: overdue 3 days (due …)" or "paid …": the list's and
+    the pay menu's words for where an invoice stands."""
     if invoice.is_overdue(today):
         days = (today - invoice.due).days if invoice.due else 0
         return f":red_circle: overdue {days} day{'s' if days != 1 else ''} (due {day(invoice.due)})"
@@ -78,7 +80,7 @@ def invoice_line(
     status = (
         _credit_line(invoice, provider_title)
         if invoice.is_credit
-        else f"*{amount.format()}* · {_status_line(invoice, today, settled)}"
+        else f"*{amount.format()}* · {status_words(invoice, today, settled)}"
     )
     number = one_line(invoice.number)
     return f"*{number}* · {escape(provider_title)}{who}{credit}{description}\n{status}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot.models import Emailed, Money, Payment, PaymentMethod, PaymentOptions, PaymentState
@@ -22,6 +22,7 @@ from bot.slack.blocks.kit import (
     plain,
     section,
 )
+from bot.slack.blocks.listing import status_words
 from bot.text import one_line
 from bot.text import plain as without_protocol
 
@@ -83,9 +84,10 @@ def _select(
 
 
 def pay_menu(
-    provider: Provider, options: PaymentOptions, target: values.PayTarget
+    provider: Provider, options: PaymentOptions, target: values.PayTarget, *, today: date
 ) -> dict[str, Any]:
-    """The invoice(s), the total, the methods allowed now, and the button that starts it."""
+    """The invoice(s), the total, the methods allowed now, and the button that starts it;
+    an invoice overdue on `today` is marked as the list marks it."""
     ids = Ids()
     numbers = [invoice.number for invoice in options.invoices]
     receivable = provider.capabilities.direction is Direction.RECEIVABLE
@@ -98,7 +100,7 @@ def pay_menu(
             section(
                 ids,
                 f"*{one_line(invoice.number)}*{description}\n"
-                f"{invoice.amount_due.format()} · due {invoice.due or '—'}",
+                f"{invoice.amount_due.format()} · {status_words(invoice, today)}",
             )
         )
     notes = []
