@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from bot.models import Emailed, InvoiceAmount, Money, Payment, PaymentState
 from bot.notifier import SlackNotifier
+from bot.provider import Direction
 from bot.slack.blocks.paying import (
     confirmation,
     duration,
     failure_notice,
     link_lifetime,
+    payment_link,
     settled,
 )
 from bot.slack.customers import customer_link
@@ -79,6 +82,14 @@ def test_several_invoices_each_with_its_amount_and_the_total() -> None:
     assert "*$1,244.55* in all" in message
     record = text_of(confirmation(payment, "i3D.net"))
     assert "invoices INV-24-0102 ($1,234.56) and INV-24-0103 ($9.99): *$1,244.55* in all" in record
+    notified = "invoices INV-24-0102 and INV-24-0103"  # the `text` a phone shows
+    assert confirmation(payment, "i3D.net")["text"] == (
+        f"Paid: i3D.net {notified}, $1,244.55 by iDEAL (ING)"
+    )
+    assert confirmation(paid(), "i3D.net")["text"].startswith("Paid: i3D.net invoice INV-24-0087,")
+    provider = SimpleNamespace(capabilities=SimpleNamespace(direction=Direction.PAYABLE))
+    link = payment_link(payment, "https://bot.test/pay/t", provider, 600)  # type: ignore[arg-type]
+    assert link["text"] == f"Payment link for {notified}: https://bot.test/pay/t"
 
 
 class Outbox:

@@ -371,6 +371,16 @@ async def test_paying_several_invoices_of_one_provider_together(harness: Harness
     assert "*Total: €459.80*" in text_of(menu.message)  # €121 + €363 less a €24.20 credit
     assert "INV-24-0101" in text_of(menu.message) and "INV-24-0087" in text_of(menu.message)
 
+    menu = await choose(h, menu, "choose_method", "10")
+    menu = await choose(h, menu, "choose_issuer", "INGBNL2A")
+    key = await h.click(menu, "get_link")
+    _, open_button = find(await h.next_response(key), "open_link", lambda e: True)
+    await pay_in_browser(h.http, open_button["url"])
+    (confirmation,) = await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
+    notification = confirmation["text"]  # what a phone shows
+    assert notification.startswith("Paid: i3D.net invoices INV-24-")
+    assert " and INV-24-" in notification and ", €459.80 by iDEAL (ING)" in notification
+
 
 async def test_get_link_after_the_menu_asks_the_provider_once(
     harness: Harness, i3d_sandbox: TestServer

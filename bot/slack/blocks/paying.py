@@ -44,10 +44,6 @@ def link_lifetime(seconds: float) -> str:
     return f"The link works until {moment(datetime.now(UTC) + timedelta(seconds=seconds))}."
 
 
-def _numbers(numbers: tuple[str, ...] | list[str]) -> str:
-    return ", ".join(numbers)
-
-
 def _invoice_word(numbers: tuple[str, ...] | list[str]) -> str:
     """ "invoice INV-1" or "invoices INV-1 and INV-2", escaped."""
     named = [escape(number) for number in numbers]
@@ -210,7 +206,7 @@ def payment_link(
         else f"{amount_of(payment)} for {invoices} with *{method_of(payment)}*."
     )
     return {
-        "text": f"Payment link for invoice {escape(_numbers(payment.invoice_numbers))}: {pay_url}",
+        "text": f"Payment link for {invoices}: {pay_url}",
         "blocks": [
             section(ids, lead),
             actions(
@@ -495,10 +491,9 @@ def confirmation(payment: Payment, provider_title: str) -> dict[str, Any]:
         blocks.append(section(ids, f":warning: {escape(without_protocol(payment.last_error))}"))
     if receivable:
         blocks.append(context(ids, f"Payment link sent by <@{payment.user_id}>"))
-    numbers = escape(_numbers(payment.invoice_numbers))
     return {
         "text": (
-            f"Paid: {escape(provider_title)} invoice {numbers}, "
+            f"Paid: {escape(provider_title)} {_invoice_word(payment.invoice_numbers)}, "
             f"{payment.amount.format()} by {method_of(payment)}"
         ),
         "blocks": blocks,
