@@ -24,6 +24,7 @@ from bot.provider import (
     ProviderUnavailable,
     RateLimited,
 )
+from bot.text import say
 
 ACME = Wording(name="Acme", credentials="the API key", credentials_hint="Check it in Acme.")
 
@@ -46,6 +47,19 @@ def test_each_status_has_its_error_type(status: int, body: bytes, kind: type, te
     error = ACME.failure(status, body)
     assert type(error) is kind
     assert str(error).startswith(text)
+
+
+def test_a_decline_reads_as_a_decline_and_other_refusals_as_refusals() -> None:
+    body = b'{"message": "Your card was declined."}'
+    declined = ACME.failure(422, body, declined=True)
+    assert type(declined) is PaymentRejected
+    assert str(declined) == "Acme could not take the payment (HTTP 422: Your card was declined.)."
+    assert say(declined) == (
+        "Acme could not take the payment: Your card was declined. Try another card or method."
+    )
+    refused = ACME.failure(422, b'{"message": "Unknown bank"}', refused=PaymentRejected)
+    assert str(refused) == "Acme refused the request (HTTP 422: Unknown bank)."
+    assert ACME.failure(422, b"", declined=True).args == ACME.failure(422, b"").args
 
 
 def test_a_403_can_mean_a_missing_permission() -> None:

@@ -114,8 +114,11 @@ class Wording:
         retry_after_header: str | None = None,
         refused: type[ProviderError] = NotPayable,
         subject: str = "it",
+        declined: bool = False,
     ) -> ProviderError:
-        """The error for a non-2xx answer; `refused` is what 400/409/422 mean for this call."""
+        """The error for a non-2xx answer; `refused` is what 400/409/422 mean for this call.
+        `declined`: the provider says the card or account declined the payment, which is not
+        a refused request and reads as what it is."""
         said = self.words(body)
         quoted = f"HTTP {status}: {said}" if said else f"HTTP {status}"
         name = self.name
@@ -137,6 +140,8 @@ class Wording:
             if not said:
                 text = self.without_reason.get(status) or DEFAULT_WITHOUT_REASON[status]
                 return refused(text.format(name=name) + f" (HTTP {status})")
+            if declined:
+                return PaymentRejected(f"{name} could not take the payment ({quoted}).")
             return refused(f"{name} refused the request ({quoted}).")
         if status >= 500:
             return ProviderUnavailable(

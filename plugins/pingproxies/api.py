@@ -90,6 +90,7 @@ class PingProxiesApi:
                 retry_after_header=answer.headers.get("Retry-After"),
                 unprocessable=errors.pay_refusal(answer.body),
                 subject=f"invoice {invoice_id!r}",
+                declined=errors.is_decline(answer.body),
             )
         return parse(wire.Envelope[wire.PayResult], answer.body, "invoice pay").data
 

@@ -14,8 +14,10 @@ from bot.provider import NotPayable, PaymentRejected, ProviderError, TwoFactorRe
 from plugins.pingproxies import wire
 
 TWO_FACTOR_STATUS = 499
+#: The word in an `error` title that means the card declined ("Payment Declined").
+DECLINE = "declin"
 #: Words in a 422's `error` title that mean the payment, not the invoice, was refused.
-PAYMENT_REFUSALS = ("declin", "payment method")
+PAYMENT_REFUSALS = (DECLINE, "payment method")
 
 
 def read_error(body: bytes) -> wire.Error | None:
@@ -58,6 +60,7 @@ def for_status(
     retry_after_header: str | None = None,
     unprocessable: type[ProviderError] = NotPayable,
     subject: str = "it",
+    declined: bool = False,
 ) -> ProviderError:
     """The error for a non-2xx answer; `unprocessable` is what 400/409/422 mean for this call."""
     return PINGPROXIES.failure(
@@ -66,7 +69,15 @@ def for_status(
         retry_after_header=retry_after_header,
         refused=unprocessable,
         subject=subject,
+        declined=declined,
     )
+
+
+def is_decline(body: bytes) -> bool:
+    """Whether an error body says the card declined the payment (not that a method or
+    the invoice was refused)."""
+    said = read_error(body)
+    return said is not None and DECLINE in said.error.casefold()
 
 
 def pay_refusal(body: bytes) -> type[ProviderError]:

@@ -37,20 +37,23 @@ async def test_a_saved_card_is_charged_after_a_danger_confirm(
     assert "Visa •••• 4242" in str(posted.blocks)
 
 
-async def pay_with_a_declining_card(pat: Person) -> None:
-    """`/invoices pay PING-0087` with the sandbox's card that is always declined."""
+async def pay_with_a_declining_card(pat: Person) -> str:
+    """`/invoices pay PING-0087` with the sandbox's card that is always declined; what the
+    payer is shown."""
     await pat.types("pay PING-0087")
     menu = await pat.sees("Choose how to pay")
     await pat.clicks(menu, "choose_method", selected="pm_sbxVisa0002")
     menu = await pat.sees("Pay now")
     await pat.clicks(menu, "get_link")
-    await pat.sees("Your card was declined")
+    return str((await pat.sees("Your card was declined")).blocks)
 
 
 async def test_a_declined_card_says_why_and_nothing_is_confirmed(
     person: Callable[[str], Person], demo: Demo
 ) -> None:
-    await pay_with_a_declining_card(person("U0PAYER"))
+    declined = await pay_with_a_declining_card(person("U0PAYER"))
+    assert "PingProxies could not take the payment: Your card was declined." in declined
+    assert "refused" not in declined and "declined; request id" not in declined
     slack = demo.slack[EMULATOR]
     assert slack.messages(BILLING) == []
 

@@ -130,7 +130,7 @@ async def test_a_declined_card_is_the_providers_reason_in_the_audit_export(
     pat = person("U0PAYER")
     await pay_with_a_declining_card(pat)
     rows = await audit_rows(pat, slack)
-    said = "PingProxies refused the request: Your card was declined. Nothing was charged."
+    said = "PingProxies could not take the payment: Your card was declined. Nothing was charged."
     detail = {row["action"]: json.loads(row["detail"] or "{}") for row in rows}
     assert detail["payment.failed"] == {"last_error": said}
     assert detail["payment.refused"] == {"reason": said}

@@ -133,7 +133,8 @@ async def test_declined_card_is_rejected_with_the_reason(
         await provider.start_payment(request_for("inv_sbx0101", options.total, "pm_sbxVisa0002"))
     message = str(raised.value)
     assert message.startswith(
-        "PingProxies refused the request (HTTP 422: Payment Declined: Your card was declined; "
+        "PingProxies could not take the payment (HTTP 422: Payment Declined: Your card was "
+        "declined; "
         "request id "
     )
     assert message.endswith("). Nothing was charged.")
