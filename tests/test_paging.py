@@ -21,6 +21,7 @@ from bot.selection import Page, Selection, Totals
 from bot.slack import values
 from bot.slack.blocks.listing import PAGE_SIZE, invoice_list, summary_of
 from bot.slack.home import HOME_LIST, home_view
+from bot.slack.subcommands import ListInvoices, parse
 from bot.snapshots import Snapshots
 
 
@@ -383,12 +384,34 @@ def test_the_summary_counts_credit_notes_apart_from_bills() -> None:
     assert summary(1, 1) == "1 credit note"
     assert summary(0, 0) == "0 invoices"
     none = Totals({})
-    paid_only = summary_of(Page([], [], 5, 0, none, none), ["Ledger"], 0)
-    assert paid_only == "5 invoices · none of them open · from Ledger"  # e.g. `/invoices paid`
+    settled = summary_of(Page([], [], 5, 0, none, none), ["Ledger"], 0, ListInvoices(frozenset()))
+    assert settled == "5 invoices · none of them open · from Ledger"  # e.g. `/invoices all`
     assert "· nothing open ·" in summary_of(Page([], [], 0, 0, none, none), ["Ledger"], 0)
     credit = Totals({}, credits={"EUR": Money.of("24.20", "EUR")})
     only_credit = summary_of(Page([], [], 1, 0, credit, none, credit_notes=1), ["Ledger"], 0)
     assert only_credit == "1 credit note · To pay nothing (€24.20 in credit notes) · from Ledger"
+
+
+@pytest.mark.parametrize(
+    ("typed", "total", "said"),
+    [
+        ("paid", 5, "5 invoices · from Ledger"),  # not "none of them open": it never looked
+        ("paid", 0, "0 invoices · from Ledger"),  # not "nothing open": it never looked
+        ("void draft", 2, "2 invoices · from Ledger"),
+        ("overdue", 0, "0 invoices · nothing overdue · from Ledger"),  # others may be open
+        ("all", 3, "3 invoices · none of them open · from Ledger"),
+        ("", 0, "0 invoices · nothing open · from Ledger"),
+    ],
+)
+def test_the_summary_speaks_only_of_what_was_listed(typed: str, total: int, said: str) -> None:
+    listed = parse(typed, lambda word: None)
+    assert isinstance(listed, ListInvoices)
+    none = Totals({})
+    assert summary_of(Page([], [], total, 0, none, none), ["Ledger"], 0, listed) == said
+    searched = parse("search rack", lambda word: None)
+    assert isinstance(searched, ListInvoices)
+    nothing = summary_of(Page([], [], 0, 0, none, none), ["Ledger"], 0, searched)
+    assert nothing == "0 invoices · from Ledger"  # "No invoice matches" says the rest
 
 
 def test_each_credit_is_said_beside_the_amount_it_is_taken_off() -> None:

@@ -71,6 +71,7 @@ async def listing_message(
             gathered,
             request_text=text,
             searched=request.text,
+            listed=request,
             today=today_utc(),
             can_pay=can_pay,
             settled_on=settled_on(svc, team_id, gathered.page.invoices),

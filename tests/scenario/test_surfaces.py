@@ -117,6 +117,16 @@ async def test_filters_and_search(harness: Harness) -> None:
         assert present in said and absent not in said, (text, said)
 
 
+async def test_a_list_of_paid_invoices_says_nothing_of_open_ones(harness: Harness) -> None:
+    h = harness
+    _, screen, _ = await h.command("paid")
+    said = text_of((await h.screen_after(screen)).message)
+    assert "Paid invoices: 1 invoice · from i3D.net" in said and "open" not in said
+    _, screen, _ = await h.command("search nothing-like-it")
+    said = text_of((await h.screen_after(screen)).message)
+    assert "0 invoices · from i3D.net" in said and "nothing open" not in said
+
+
 async def test_long_lists_page_within_slacks_limits(
     harness: Harness, i3d_sandbox: TestServer
 ) -> None:

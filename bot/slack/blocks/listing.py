@@ -26,8 +26,10 @@ from bot.slack.blocks.kit import (
     option,
     section,
 )
+from bot.slack.subcommands import ListInvoices
 from bot.text import one_line, plain
 
+OPEN_INVOICES = ListInvoices()
 PAGE_SIZE = 10  # 10 invoices stay far below 50 blocks with headers, errors and controls
 
 
@@ -123,10 +125,13 @@ def _failure_line(title: str, said: str) -> str:
     return f"*{escape(title)}*: {escape(said)}"
 
 
-def summary_of(page: Page, answered: list[str], failed: int) -> str:
+def summary_of(
+    page: Page, answered: list[str], failed: int, listed: ListInvoices = OPEN_INVOICES
+) -> str:
     """ "11 invoices and 1 credit note · To pay €484.00 + $1,955.27 (2 overdue) · To
     collect CA$160.25 · from …": money leaving and money coming in are never added
-    together, and a credit note is not counted as a bill."""
+    together, and a credit note is not counted as a bill. `listed` is what was asked
+    for, so that nothing is said of invoices it did not look for."""
     bills, credits = page.total - page.credit_notes, page.credit_notes
     counted = [f"{bills} invoice{'s' if bills != 1 else ''}"] if bills or not credits else []
     if credits:
@@ -138,13 +143,27 @@ def summary_of(page: Page, answered: list[str], failed: int) -> str:
             late = f" ({totals.overdue} overdue)" if totals.overdue else ""
             parts.append(f"{label} {totals.format()}{late}")
     if not any(totals.count or totals.credits for _, totals in sides) and not failed:
-        parts.append("none of them open" if page.total else "nothing open")
+        parts += _nothing_to_pay(page, listed)
     source = f"from {', '.join(answered)}" if answered else "no provider answered"
     if failed and answered:
         others = "1 other provider" if failed == 1 else f"{failed} other providers"
         source += f" ({others} did not answer; not counted)"
     parts.append(source)
     return " · ".join(parts)
+
+
+def _nothing_to_pay(page: Page, listed: ListInvoices) -> list[str]:
+    """What a summary with no money to pay or collect says of open invoices: only what
+    the listing looked at. Paid invoices are not "none of them open", and no overdue
+    or no match is not "nothing open"."""
+    looked_at_open = not listed.statuses or InvoiceStatus.OPEN in listed.statuses
+    if not looked_at_open:
+        return []
+    if page.total:
+        return ["none of them open"]
+    if listed.overdue_only:
+        return ["nothing overdue"]
+    return [] if listed.text else ["nothing open"]
 
 
 def _several(ids: Ids, provider: Provider, page: list[Invoice]) -> list[Block]:
@@ -189,16 +208,17 @@ def invoice_list(
     can_pay: bool = True,
     settled_on: Mapping[tuple[str, str], date] | None = None,
     searched: str | None = None,
+    listed: ListInvoices = OPEN_INVOICES,
 ) -> dict[str, Any]:
     """The message for the page `gathered` holds, with buttons to the pages either side;
     Pay, payment-link and e-mail controls only for someone who `can_pay`; `searched` is
-    the text searched for, if any."""
+    the text searched for, if any; `listed`, what was asked for."""
     ids = Ids()
     listings, page = gathered.listings, gathered.page
     providers = {listing.provider.name: listing.provider for listing in listings}
     answered = [escape(listing.provider.title) for listing in listings if listing.error is None]
     failed = sum(1 for listing in listings if listing.error is not None)
-    summary = summary_of(page, answered, failed)
+    summary = summary_of(page, answered, failed, listed)
     blocks: list[Block] = [header(ids, title), context(ids, summary)]
     for listing in listings:
         if listing.error:
