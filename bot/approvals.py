@@ -215,6 +215,10 @@ class Approvals:
         """Pending requests this person may decide or made, newest first."""
         return [_request(row) for row in self.rows.for_user(team_id, user_id)]
 
+    def printed_number(self, team_id: str, number: str) -> str:
+        """`number` as the requests for approval print it (it may be typed in any case)."""
+        return self.rows.printed_number(team_id, number)
+
     def asked(self, team_id: str, user_id: str, number: str) -> bool:
         """Whether this person was asked to approve paying the invoice printed `number`:
         such an approver may read its history without being a payer."""

@@ -171,6 +171,18 @@ class ApprovalStore:
         )
         return [self._request(row) for row in rows]
 
+    def printed_number(self, team_id: str, number: str) -> str:
+        """`number` as the team's requests print it, for a person who typed `inv-7` for
+        `INV-7`: the number itself where it matches exactly or matches nothing."""
+        numbers = self.db.json_values("r.invoice_numbers", "n")
+        rows = self.db.execute(
+            f"SELECT DISTINCT n.value FROM approval_requests r, {numbers} "  # noqa: S608
+            "WHERE r.team_id = ? AND LOWER(n.value) = LOWER(?)",
+            [team_id, number],
+        ).fetchall()
+        printed = {row[0] for row in rows}
+        return number if number in printed or len(printed) != 1 else printed.pop()
+
     def asked(self, team_id: str, user_id: str, number: str) -> bool:
         """Whether `user_id` was named an approver of a request for the invoice printed
         `number` (in any case)."""

@@ -252,6 +252,7 @@ async def on_history(
         return
     titles = {name: cls.title for name, cls in svc.connections.registry.items()}
     number = svc.store.printed_number(team_id, number)
+    number = svc.approvals.printed_number(team_id, number)  # asked for, never paid yet
     credit = svc.store.credit_note_number(team_id, number)
     number = credit or number
     events = story(svc.store, team_id, number, titles)

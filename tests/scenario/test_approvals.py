@@ -180,7 +180,7 @@ async def test_an_approver_who_is_not_a_payer_reads_the_history_of_what_they_wer
         _, screen, _ = await h.command(f"history {number}", user=user)
         return text_of((await h.screen_after(screen)).message)
 
-    told = await history("INV-24-0104", "U0FINANCE")
+    told = await history("inv-24-0104", "U0FINANCE")  # as typed
     assert "<@U0FINANCE> approved" in told and "not allowed" not in told
     for number, user in (("INV-24-0101", "U0FINANCE"), ("INV-24-0104", "U0CFO")):
         refused = await history(number, user)
