@@ -15,6 +15,7 @@ from bot.provider import NotPayable, PaymentRejected
 from plugins.payfirma import PayfirmaProvider, wire
 from plugins.payfirma.landing import outcome
 from plugins.payfirma.sandbox import SandboxState
+from plugins.payfirma.sandbox.payment_page import ISSUER_DECLINE, PAY_ROUTE
 from tests.payfirma.conftest import (
     HPP_INIT,
     TOKEN,
@@ -278,3 +279,34 @@ def test_a_decline_names_its_reason_once(said: str, told: str) -> None:
     )
     invoice = wire.Invoice(invoice_id=1, status="UNPAID", currency="cad", total=10)
     assert outcome(tx, invoice).message == f"{told} Nothing was charged."
+
+
+async def test_a_declined_page_takes_no_second_card(
+    provider: PayfirmaProvider, sandbox: SandboxState, http: aiohttp.ClientSession
+) -> None:
+    """Payfirma documents no second card on a page after a decline: the sandbox offers
+    none, and at an even amount a new page declines again (its processor decides by
+    amount, not by card)."""
+    url = await start(provider, "212947")
+    assert (await pay_on_page(http, url))["result"] == "failure"
+    async with http.get(url) as again:
+        assert again.status == 409
+    async with http.post(url + "/pay", data={"action": "pay"}) as again:
+        assert again.status == 409
+    assert len(sandbox.transactions) == 1
+    fresh = await start(provider, "212947")
+    assert fresh != url and (await pay_on_page(http, fresh))["result"] == "failure"
+
+
+async def test_an_issuer_decline_then_another_page_is_paid(
+    provider: PayfirmaProvider, sandbox: SandboxState, http: aiohttp.ClientSession
+) -> None:
+    sandbox.inject("decline", path=PAY_ROUTE)
+    url = await start(provider, "212948")  # $57.75: approved, but this card's issuer says no
+    back = await pay_on_page(http, url)
+    assert back["result"] == "failure"
+    (declined,) = sandbox.transactions.values()
+    assert (declined.result, declined.message) == ("DECLINED", ISSUER_DECLINE)
+    assert sandbox.invoices[212948].status == "UNPAID"
+    assert (await pay_on_page(http, await start(provider, "212948")))["result"] == "success"
+    assert sandbox.invoices[212948].status == "PAID"

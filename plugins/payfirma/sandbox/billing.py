@@ -145,8 +145,10 @@ def charge(
     *,
     source: str,
     card_suffix: str = "",
+    declined: str | None = None,
 ) -> Transaction:
-    approved, message = decide(amount)
+    """`declined`: the card's issuer refuses it whatever the amount, with this reason."""
+    approved, message = (False, declined) if declined else decide(amount)
     tx = Transaction(
         id=next(state.transaction_ids),
         lookup_id=secrets.token_urlsafe(15),

@@ -2,9 +2,16 @@
 test card 4111 1111 1111 1111 as in Payfirma's HPP demo.
 
 Paying runs Payfirma's sandbox processor rule (odd whole dollars approved, even
-declined) and sends the browser (303) to the return URL with `result`,
-`transaction_id`, `lookup_id`, `state` and `custom_id`: a hint the bot must verify.
-Cancelling returns `result=CANCELED` and no transaction. Each page is used once.
+declined) and sends the browser (303) to the return URL with `result`, `lookup_id` and
+`state`: a hint the bot must verify. Cancelling returns `result=CANCELED` and no
+transaction.
+
+Each page takes one card, declined or not. Payfirma's documents show the return only
+after a successful payment and say nothing of a second card on the same page, so the
+sandbox does not offer one: a declined customer needs a new page (a new init). Its
+processor declines by amount, so at an even amount every card is declined; an injected
+`decline` fault on `PAY_ROUTE` declines the next card at any amount, as a card's issuer
+does in production.
 """
 
 from __future__ import annotations
@@ -17,9 +24,11 @@ from yarl import URL
 
 from bot.money import Money
 from plugins.payfirma.sandbox import billing
-from plugins.payfirma.sandbox.state import SANDBOX, HppSession
+from plugins.payfirma.sandbox.state import SANDBOX, HppSession, SandboxState
 
 TEST_CARD = "4111 1111 1111 1111"
+PAY_ROUTE = "/hpp/{session}/pay"
+ISSUER_DECLINE = "Declined by the card issuer (sandbox fault)"
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -117,12 +126,24 @@ async def pay(request: web.Request) -> web.Response:
         session.custom_id,
         source="HPP",
         card_suffix=number.replace(" ", "")[-4:],
+        declined=issuer_declines(state),
     )
     # As Payfirma's own demo shows the return: result, lookup_id and state, nothing more.
     raise back(session, result="success" if tx.result == "APPROVED" else "failure",
                lookup_id=tx.lookup_id)  # fmt: skip
 
 
+def issuer_declines(state: SandboxState) -> str | None:
+    """The issuer's reason when a `decline` fault waits on `PAY_ROUTE` (taken once)."""
+    for fault in state.faults:
+        if fault.kind == "decline" and fault.path == PAY_ROUTE:
+            fault.remaining -= 1
+            if fault.remaining <= 0:
+                state.faults.remove(fault)
+            return ISSUER_DECLINE
+    return None
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/hpp/{session}", show)
-    app.router.add_post("/hpp/{session}/pay", pay)
+    app.router.add_post(PAY_ROUTE, pay)
