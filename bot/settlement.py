@@ -253,8 +253,9 @@ class Settlement:
     def _declined(self, payment: Payment, outcome: PaymentOutcome) -> None:
         """Keep the link usable after a declined card: its page is spent (the next open
         makes a fresh one), it stays live and watched, and whoever sent it hears once
-        per page. A decline read again (a reload of the landing) changes nothing."""
-        if payment.declined_at is not None:
+        per page. A decline read again (a reload of the landing, even after a fresh page
+        was made) changes nothing."""
+        if payment.declined_at is not None or self._told_decline(payment, outcome.reference):
             return
         now = datetime.now(UTC).isoformat()  # to the microsecond: it names the notice
         with self.store.transaction():
@@ -283,6 +284,12 @@ class Settlement:
                     log.exception("plugin %s failed in payment_declined", name)
         for wake in self.after_settled:
             wake()
+
+    def _told_decline(self, payment: Payment, reference: str | None) -> bool:
+        return reference is not None and any(
+            entry.action == "payment.declined" and entry.detail.get("reference") == reference
+            for entry in self.store.audit_about(payment.team_id, [payment.id])
+        )
 
     def _watch_failed(self, payment: Payment, outcome: PaymentOutcome) -> None:
         """A failure read from evidence that may not be this attempt's (a charge whose

@@ -92,6 +92,8 @@ async def test_after_a_declined_card_the_same_link_pays_once(
 
         second_page = await open_link(browser, link)
         assert second_page != first_page, "a fresh page for another card"
+        assert "failed" not in (await read(browser, declined_at)).lower()  # reloaded: old news
+        assert await open_link(browser, link) == second_page, "the fresh page is not spent"
         paid_at = await pay_by_card(browser, second_page)
         pages = await asyncio.gather(*(read(browser, paid_at) for _ in range(3)))
         await deliver(bot)
