@@ -15,13 +15,14 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.access import PAY_REFUSAL
 from bot.checkout import OutcomeUnknown, Started
-from bot.models import FormPost, Payment, PaymentOptions, PaymentState, Redirect, today_utc
+from bot.models import FormPost, Payment, PaymentState, Redirect, today_utc
 from bot.provider import Provider, ProviderError
 from bot.slack import values
 from bot.slack.approvals_gate import apply_gate
 from bot.slack.blocks.listing import notice
-from bot.slack.blocks.paying import already_paid, live_link, pay_menu, payment_link, settled
+from bot.slack.blocks.paying import already_paid, pay_menu, payment_link, settled
 from bot.slack.errors import said, shielded
+from bot.slack.link_out import link_out
 from bot.slack.listing import listing_message
 from bot.slack.progress import busy, patiently, read, title_of
 from bot.slack.services import Services
@@ -93,29 +94,18 @@ async def show_menu(
         # A stale button: the story is ours to tell, the same way the payer's message did.
         await respond(replace_original=not fresh, **already_paid(paid))
         return
-    options: PaymentOptions | None = None
     # A new message cannot replace the clicked one; an offer fetched moments ago is instant.
     recent = reuse and svc.checkout.recent_options(team_id, target.provider, ids)
     asking = not fresh and not recent
-    out = svc.checkout.live_link(team_id, target.provider, ids)
-    if out is not None and out.state is PaymentState.LINK_ISSUED:
-        # An unopened link for an amount the provider no longer asks is withdrawn and
-        # the menu comes instead; if the provider cannot say, the link is shown.
-        if asking:
-            await busy(respond, f"Asking {provider.title} what the invoice comes to today")
-        try:
-            options = await read(
-                svc.checkout.options(team_id, target.provider, ids, reuse=reuse), provider.title
-            )
-        except ProviderError:
-            pass
-        else:
-            out = svc.checkout.live_link(team_id, target.provider, ids, total=options.total)
-    if out is not None:
-        # Any start would be refused while it stands: say so before anyone chooses.
-        expires_at = svc.store.token_expiry(out.id)
-        url = svc.checkout.link_of(out) if out.user_id == user_id else None
-        await respond(replace_original=not fresh, **live_link(out, user_id, expires_at, url))
+
+    async def asking_note() -> None:
+        await busy(respond, f"Asking {provider.title} for today's amount")
+
+    shown, options = await link_out(
+        svc, team_id, provider, ids, user_id, reuse=reuse, asking=asking_note if asking else None
+    )
+    if shown is not None:  # any start would be refused while it stands
+        await respond(replace_original=not fresh, **shown)
         return
     if options is None:
         if asking:

@@ -10,7 +10,6 @@ may replace the message.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Any
@@ -20,19 +19,21 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import ADMIN_REFUSAL, BILLING_REFUSAL, CREATE_REFUSAL, PAY_REFUSAL
-from bot.models import InvoiceStatus, PaymentOptions, PaymentState, today_utc
+from bot.models import InvoiceStatus, today_utc
 from bot.provider import ProviderError
 from bot.slack import people
 from bot.slack.approvals_gate import apply_gate
 from bot.slack.approvals_settings import open_settings
 from bot.slack.blocks.kit import escape
 from bot.slack.blocks.listing import help_message, notice
-from bot.slack.blocks.paying import already_paid, live_link, pay_menu
+from bot.slack.blocks.paying import already_paid, pay_menu
 from bot.slack.connect import connect_modal
 from bot.slack.errors import said, shielded
 from bot.slack.finding import find
+from bot.slack.link_out import link_out
 from bot.slack.listing import listing_message
 from bot.slack.new_invoice import new_invoice_modal
+from bot.slack.progress import read
 from bot.slack.records import on_export, on_history
 from bot.slack.services import Services
 from bot.slack.subcommands import (
@@ -93,19 +94,11 @@ async def _pay_invoice(svc: Services, team_id: str, user_id: str, number: str) -
                 f"Invoice {escape(result.number)} cannot be paid: it is {result.status.value}."
             )
         target = PayTarget(provider.name, (result.id,))
-        options: PaymentOptions | None = None
-        out = svc.checkout.live_link(team_id, provider.name, ids)
-        if out is not None and out.state is PaymentState.LINK_ISSUED:
-            # As Pay in the list: an unopened link for an amount the provider no longer
-            # asks gives way to the menu; if the provider cannot say, the link is shown.
-            with contextlib.suppress(ProviderError):
-                options = await svc.checkout.options(team_id, provider.name, ids)
-                out = svc.checkout.live_link(team_id, provider.name, ids, total=options.total)
-        if out is not None:  # any start would be refused while it stands
-            url = svc.checkout.link_of(out) if out.user_id == user_id else None
-            return live_link(out, user_id, svc.store.token_expiry(out.id), url)
+        shown, options = await link_out(svc, team_id, provider, ids, user_id)
+        if shown is not None:  # any start would be refused while it stands
+            return shown
         if options is None:
-            options = await svc.checkout.options(team_id, provider.name, ids)
+            options = await read(svc.checkout.options(team_id, provider.name, ids), provider.title)
         return apply_gate(
             svc, team_id, target, options, pay_menu(provider, options, target, today=today_utc())
         )

@@ -257,7 +257,8 @@ async def test_a_payer_whose_link_message_is_gone_can_open_the_page_again(
         assert page.status == 200
     again = (await open_menu(h)).message
     assert find(again, "open_link", lambda e: True)[1]["url"] == pay_url
-    assert "If you closed the page before paying, open it again here." in text_of(again)
+    assert "If you closed the page before paying, open it again here" in text_of(again)
+    assert "if you paid, do not pay again" in text_of(again)
     _, screen, _ = await h.command("", user="U0ADMIN")
     screen = await h.screen_after(screen)
     key = await h.click(screen, "pay", user="U0ADMIN", pick=lambda e: "|410001" in e["value"])
@@ -268,6 +269,41 @@ async def test_a_payer_whose_link_message_is_gone_can_open_the_page_again(
     _, typed, _ = await h.command("pay INV-24-0101")  # by number, the same
     by_number = (await h.screen_after(typed)).message
     assert find(by_number, "open_link", lambda e: True)[1]["url"] == pay_url
+
+
+def reprice(i3d_sandbox: TestServer) -> None:
+    """A line added at i3D.net: INV-24-0101 asks €106.80 after the credit note."""
+    invoices = i3d_sandbox.app[SANDBOX].invoices
+    invoices["410001"] = invoices["410001"].model_copy(
+        update={"amountIncVAT": "13100", "remainingAmount": "13100"}
+    )
+
+
+async def test_an_opened_link_for_an_old_amount_is_not_handed_out_again(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """Its page would take €96.80 for an invoice that now asks €106.80: it stands (the
+    provider may be taking the money), but nobody is invited to open it again."""
+    h = harness
+    _, pay_url = await get_link(h)
+    async with h.http.get(pay_url) as page:
+        assert page.status == 200
+    reprice(i3d_sandbox)
+    again = (await open_menu(h)).message
+    assert "open_link" not in str(again) and "/pay/" not in str(again)
+    assert "Its page was opened at the provider" in text_of(again)
+
+
+async def test_a_link_whose_amount_cannot_be_checked_is_shown_without_its_address(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    h = harness
+    await get_link(h)
+    reprice(i3d_sandbox)
+    i3d_sandbox.app[SANDBOX].inject("error", count=10)  # asking it fails
+    again = (await open_menu(h)).message
+    assert "open_link" not in str(again) and "/pay/" not in str(again)
+    assert "cancel_link" in str(again), "its holder may still cancel it"
 
 
 async def test_a_link_whose_page_was_opened_stands_and_cannot_be_cancelled(

@@ -267,7 +267,10 @@ def live_link(
             f"stands until it expires ({until}). Nothing else can be started before then."
         )
         if reopen:
-            text += " If you closed the page before paying, open it again here."
+            text += (
+                " If you closed the page before paying, open it again here; if you paid, do "
+                "not pay again: the billing channel hears when the payment lands."
+            )
     elif mine:
         text += (
             f" It works until {until}; its page was never opened. "
