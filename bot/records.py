@@ -96,8 +96,9 @@ def _who(payment: Payment, names: Mapping[str, str]) -> str:
 
 
 CUSTOMER_OPENS = frozenset({"payment.opened", "payment.link_opened"})
-"""Audit actions that, about a customer's payment link, the customer did: the row names
-the customer, not the team member who copied the link (and whose Slack id older rows of
+"""Audit actions that, about a customer's payment link, whoever held the link did: the
+customer it was sent to, as a rule, though nothing proves who opened it. The row says
+so, never naming the team member who copied the link (whose Slack id older rows of
 `payment.link_opened` carry)."""
 
 
@@ -111,19 +112,32 @@ def _actor(
             payments[entry.subject] = store.payment(entry.subject)
         payment = payments[entry.subject]
         if payment is not None and payment.direction == "receivable":
-            return _who(payment, names)
+            return f"whoever had the link sent to the {_who(payment, names)}"
     return names.get(entry.user_id, entry.user_id) if entry.user_id else ""
 
 
-def _detail(value: Any) -> Any:
-    """A row's detail as people read it: a provider's words without HTTP statuses and
-    request ids (`bot.text.plain`). The audit table keeps them, for the operator."""
+PROVIDER_WORDS = {
+    "payment.refused": frozenset({"reason"}),
+    "provider.connect_failed": frozenset({"reason"}),
+    "reminder.refused": frozenset({"error"}),
+    "reminder.unknown": frozenset({"error"}),
+}
+"""Detail keys that hold a provider's error, by action; `last_error` does under any."""
+
+
+def _detail(action: str, detail: dict[str, Any]) -> dict[str, Any]:
+    """A row's detail as people read it: a provider's error without HTTP statuses and
+    request ids (`bot.text.plain`), as Slack shows it; people's own words (an approver's
+    reason, an address) as they were written. The audit table keeps everything."""
+    said = PROVIDER_WORDS.get(action, frozenset()) | {"last_error"}
+    return {key: _plain(value) if key in said else value for key, value in detail.items()}
+
+
+def _plain(value: Any) -> Any:
     if isinstance(value, str):
         return plain(value)
     if isinstance(value, list):
-        return [_detail(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _detail(item) for key, item in value.items()}
+        return [_plain(item) for item in value]
     return value
 
 
@@ -200,7 +214,7 @@ def export(
                 entry.action,
                 cell(_actor(store, entry, names, payments)),
                 cell(entry.subject or ""),
-                json.dumps(_detail(entry.detail), sort_keys=True, ensure_ascii=False)
+                json.dumps(_detail(entry.action, entry.detail), sort_keys=True, ensure_ascii=False)
                 if entry.detail
                 else "",
             )

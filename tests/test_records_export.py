@@ -7,6 +7,7 @@ import io
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -106,8 +107,8 @@ def test_a_customers_link_opened_is_the_customers_doing_in_older_rows_too(
         store.close()
     rows = list(csv.reader(io.StringIO(made.audit_csv)))[1:]
     assert [(row[1], row[2], row[3]) for row in rows] == [
-        ("payment.opened", "customer Jordan Lee", "p1"),
-        ("payment.link_opened", "customer Jordan Lee", "p1"),
+        ("payment.opened", "whoever had the link sent to the customer Jordan Lee", "p1"),
+        ("payment.link_opened", "whoever had the link sent to the customer Jordan Lee", "p1"),
         ("payment.opened", "", "p2"),
         ("payment.link_opened", "Pat", "p2"),
     ]
@@ -192,3 +193,21 @@ def test_the_audit_export_is_in_the_order_things_happened(
         ("10:00:02+00:00", "payment.started"),
         ("10:00:02+00:00", "payment.opened"),
     ]
+
+
+def test_peoples_own_words_in_the_audit_export_are_kept_as_written(tmp_path: Any) -> None:
+    """Only a provider's error loses its protocol detail: an approver's reason and an
+    address read as they were written, parentheses, ids and all."""
+    reason = "Duplicate of INV-12 (see request id JIRA-4471 and the TypeError thread)"
+    to = "Acme (Terror Films) <ap@acme.example>"
+    store = Store(f"{tmp_path}/db.sqlite")
+    try:
+        store.audit("approval.rejected", team_id="T1", reason=reason)
+        store.audit("invoice.emailed", team_id="T1", to=to)
+        store.audit("payment.failed", team_id="T1", last_error="Declined (HTTP 402; request id r1)")
+        today = datetime.now(UTC).date()
+        made = export(store, "T1", Range(today, today), ZoneInfo("UTC"), {}, {})
+    finally:
+        store.close()
+    details = [json.loads(row[4]) for row in list(csv.reader(io.StringIO(made.audit_csv)))[1:]]
+    assert details == [{"reason": reason}, {"to": to}, {"last_error": "Declined"}]
