@@ -185,9 +185,14 @@ class Checkout:
             numbers = escape(", ".join(earlier.invoice_numbers))
             if earlier.state is PaymentState.CREATED:
                 if earlier.created_at.timestamp() > now - IN_FLIGHT_LIMIT:
+                    doing = (
+                        f"Invoice {numbers} is being e-mailed to the customer"
+                        if isinstance(earlier.start, Emailed)
+                        else f"A payment of invoice {numbers} is being started"
+                    )
                     raise CheckoutRefused(
-                        f"A payment of invoice {numbers} is being started right now "
-                        f"(by <@{earlier.user_id}>). Nothing else was started; wait a moment."
+                        f"{doing} right now (by <@{earlier.user_id}>). Nothing else was "
+                        "started; wait a moment."
                     )
             elif earlier.state is PaymentState.UNKNOWN and earlier.charges_at_once:
                 raise CheckoutRefused(
@@ -530,12 +535,20 @@ class Checkout:
         return self.store.payment(current.id) or current
 
     async def send_by_email(
-        self, *, team_id: str, user_id: str, provider: str, invoice_id: str, to: str | None
+        self,
+        *,
+        team_id: str,
+        user_id: str,
+        provider: str,
+        invoice_id: str,
+        to: str | None,
+        expected: Money | None = None,
     ) -> Payment:
         """E-mail the invoice to its customer and watch for the payment like any other.
 
         The attempt is recorded before the provider is asked, so an e-mail whose answer
-        is lost (or a crash) still leaves something the poller watches.
+        is lost (or a crash) still leaves something the poller watches. `expected` is the
+        amount the person saw: an invoice changed since (a draft edited) is not sent.
         """
         try:
             options = await self.options(team_id, provider, [invoice_id])
@@ -544,6 +557,12 @@ class Checkout:
             if drafted is None:
                 raise
             options = drafted
+        if expected is not None and options.total != expected:
+            raise CheckoutRefused(
+                f"The invoice now comes to {options.total.format()}, not the "
+                f"{expected.format()} shown here. Nothing was sent; close this and choose "
+                "Send by e-mail again to see it as it is now."
+            )
         (invoice,) = options.invoices
         with self.store.claim():
             self._refuse_if_taken(team_id, provider, [invoice.id], receivable=True)

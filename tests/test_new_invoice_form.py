@@ -76,7 +76,7 @@ def test_typed_amounts_become_exact_totals() -> None:
     assert draft.total.format() == "CA$37.56"
     review = review_view(Receivable, draft, send=True)
     assert validate_view(review) == []
-    text = review["blocks"][0]["text"]["text"]
+    text = review["blocks"][0]["text"]["text"] + review["blocks"][1]["text"]["text"]
     assert "*Total CA$37.56*" in text and "e-mailed to ap@northwind.test" in text
 
 
@@ -225,3 +225,27 @@ def test_a_blank_quantity_is_one_as_its_hint_shows() -> None:
         b for b in new_invoice_modal(Receivable)["blocks"] if b["block_id"] == "item1_quantity"
     )
     assert quantity["optional"] is True
+
+
+def test_a_long_title_is_refused_and_long_items_never_hide_the_total() -> None:
+    """Slack holds the title field to 150 characters; a forged form is refused the same.
+    However long the items, the totals come in a block of their own."""
+    typed = {
+        "customer_name": "Northwind",
+        "customer_email": "ap@northwind.test",
+        "item1_description": "Shelving",
+        "item1_price": "10.00",
+    }
+    assert parse_draft(submitted(**typed, title="R&D " * 40)) == {
+        "title": "Shorten the title to 150 characters"
+    }
+    long = {f"item{n}_description": "<&>" * 140 for n in range(1, 6)}  # 4x once escaped
+    prices = {f"item{n}_price": "10.00" for n in range(1, 6)}
+    draft = parse_draft(submitted(**{**typed, **long, **prices, "title": "R&D " * 37}))
+    assert isinstance(draft, InvoiceDraft)
+    review = review_view(Receivable, draft, send=True)
+    assert validate_view(review) == []
+    totals = next(b for b in review["blocks"] if b.get("block_id") == "totals")
+    assert "*Total CA$30.00*" in totals["text"]["text"]
+    title = next(b for b in new_invoice_modal(Receivable)["blocks"] if b.get("block_id") == "title")
+    assert title["element"]["max_length"] == 150

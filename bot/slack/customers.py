@@ -13,12 +13,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import EMAIL_REFUSAL, LINK_REFUSAL
 from bot.checkout import OutcomeUnknown
-from bot.models import Invoice, Payment
+from bot.models import Invoice, InvoiceStatus, Payment
 from bot.provider import Provider, ProviderError
 from bot.slack import values
 from bot.slack.actions import TAMPERED, refuse_unless_payer, show_menu, start_and_show
 from bot.slack.blocks.kit import Ids, actions, button, context, day, escape, md, plain, section
-from bot.slack.blocks.listing import notice
+from bot.slack.blocks.listing import NO_DUE_DATE, notice
 from bot.slack.blocks.paying import link_lifetime
 from bot.slack.connect import result_view, submitted_values
 from bot.slack.errors import said, shielded
@@ -114,13 +114,19 @@ def email_modal(
         )
     if invoice is not None:
         who = f" · {one_line(invoice.payer)}" if invoice.payer else ""
+        due = f"due {day(invoice.due)}" if invoice.due else NO_DUE_DATE
+        issues = (
+            "\nIt is a draft: sending it issues it, for the customer to pay."
+            if invoice.issuable
+            else ""
+        )
         blocks.append(
             {
                 "type": "section",
                 "block_id": "invoice",
                 "text": md(
                     f"Invoice *{one_line(invoice.number)}*{who}\n"
-                    f"*{invoice.amount_due.format()}* · due {day(invoice.due)}"
+                    f"*{invoice.amount_due.format()}* · {due}{issues}"
                 ),
             }
         )
@@ -145,7 +151,9 @@ def email_modal(
     return {
         "type": "modal",
         "callback_id": values.EMAIL_VIEW,
-        "private_metadata": json.dumps({"target": target.encode()}),
+        "private_metadata": json.dumps(
+            {"target": target.encode(), "draft": invoice is not None and invoice.issuable}
+        ),
         "title": plain("Send by e-mail", 24),
         "submit": plain("Send", 24),
         "close": plain("Cancel", 24),
@@ -174,7 +182,8 @@ async def on_send_email(
     except ProviderError as error:
         await client.views_update(view_id=view_id, view=result_view("Not sent", say(error)))
         return
-    await client.views_update(view_id=view_id, view=email_modal(target, invoice))
+    shown = values.PayTarget(target.provider, target.invoice_ids, amount=invoice.amount_due)
+    await client.views_update(view_id=view_id, view=email_modal(shown, invoice))
 
 
 async def on_email_submit(
@@ -204,6 +213,7 @@ async def on_email_submit(
             provider=target.provider,
             invoice_id=target.invoice_ids[0],
             to=to,
+            expected=target.amount,  # what the dialog showed
         )
     except OutcomeUnknown as error:
         # It may have gone out: offering the form again would invite a second e-mail.
@@ -224,7 +234,26 @@ async def on_email_submit(
         f"({payment.amount.format()}) was sent to {escape(address)}. "
         "The billing channel hears when the customer pays."
     )
+    if json.loads(view.get("private_metadata") or "{}").get("draft"):
+        text += await _still_a_draft(svc, team_id, target)
     await client.views_update(view_id=view["id"], view=result_view("Sent", text))
+
+
+async def _still_a_draft(svc: Services, team_id: str, target: values.PayTarget) -> str:
+    """Sending a draft is taken to issue it; if the provider still lists it as a draft,
+    the customer may not be able to pay it, and the sender is told (a failed read: nothing)."""
+    title = title_of(svc, target.provider)
+    try:
+        provider = svc.connections.get(team_id, target.provider)
+        invoice = await read(provider.get_invoice(target.invoice_ids[0]), title)
+    except ProviderError:
+        return ""
+    if invoice.status is not InvoiceStatus.DRAFT:
+        return ""
+    return (
+        f" {escape(title)} still lists it as a draft, so the customer may not be able to pay "
+        f"it yet: issue it at {escape(title)} if they cannot."
+    )
 
 
 def register(app: AsyncApp, svc: Services) -> None:

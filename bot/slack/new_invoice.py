@@ -63,6 +63,10 @@ def _text(placeholder: str | None = None, initial: str | None = None) -> dict[st
     return element
 
 
+TITLE_CHARS = 150
+"""A title is a heading, and the review and its metadata stay within Slack's limits."""
+
+
 def _typed(number: Decimal) -> str:
     """A number as a person would type it back: 3, 12.50, 0.25."""
     return f"{number:f}"
@@ -96,7 +100,12 @@ def new_invoice_modal(
             },
         ),
         _input("due", "Due date", due, optional=True),
-        _input("title", "Title", _text(None, draft.title if draft else None), optional=True),
+        _input(
+            "title",
+            "Title",
+            {**_text(None, draft.title if draft else None), "max_length": TITLE_CHARS},
+            optional=True,
+        ),
     ]
     lines = draft.lines if draft else ()
     for n in range(1, ITEMS + 1):
@@ -225,6 +234,8 @@ def parse_draft(view: dict[str, Any]) -> InvoiceDraft | dict[str, str]:
     if not EMAIL.match(state.get("customer_email", "")):
         errors["customer_email"] = "Type the customer's e-mail address, like name@example.com"
     due = _due(state.get("due"), errors)
+    if len(state.get("title", "")) > TITLE_CHARS:  # Slack holds the field to it, a forged form not
+        errors["title"] = f"Shorten the title to {TITLE_CHARS} characters"
     if errors:
         return errors
     try:
@@ -262,9 +273,10 @@ def review_view(cls: type[Provider], draft: InvoiceDraft, send: bool) -> dict[st
     )
     to = f"e-mailed to {escape(draft.customer_email)}" if send else "saved as a draft (not sent)"
     due = f"due {day(draft.due)}" if draft.due else NO_DUE_DATE
-    title = f"*{one_line(draft.title)}*\n" if draft.title else ""
-    summary = (
-        f"{title}*{escape(draft.customer_name)}* · {escape(draft.customer_email)}\n{rows}\n\n"
+    title = f"{one_line(draft.title)}\n" if draft.title else ""
+    summary = f"{title}*{escape(draft.customer_name)}* · {escape(draft.customer_email)}\n{rows}"
+    # A block of its own: however long the items, the totals are never cut off.
+    totals = (
         f"Subtotal {draft.subtotal.format()} · Tax {draft.tax.format()}\n"
         f"*Total {draft.total.format()}* · {due}\n\n"
         f"It will be created at {escape(cls.title)} and {to}."
@@ -281,6 +293,7 @@ def review_view(cls: type[Provider], draft: InvoiceDraft, send: bool) -> dict[st
         "close": plain("Cancel", 24),
         "blocks": [
             {"type": "section", "block_id": "summary", "text": md(summary)},
+            {"type": "section", "block_id": "totals", "text": md(totals)},
             {
                 "type": "actions",
                 "block_id": "edit",

@@ -7,6 +7,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from typing import Any
 from urllib.parse import urljoin
 
 import aiohttp
@@ -294,3 +295,21 @@ async def test_a_failed_customer_link_reopened_names_the_business_not_slack(
     assert "contact Acme Hosting for a new payment link" in html
     assert "Acme Hosting</title>" in html
     assert "Slack" not in html and "invoicebot" not in html
+
+
+async def test_two_sends_at_once_send_one_email_and_the_second_says_it_is_being_sent(
+    bot: TestServer, sandbox: SandboxState
+) -> None:
+    svc = bot.app[SERVICES]
+    sandbox.latency = 0.3  # the first send is still on its way when the second comes
+
+    def send(user: str) -> Any:
+        return svc.checkout.send_by_email(
+            team_id=TEAM, user_id=user, provider="payfirma", invoice_id="212948", to=None
+        )
+
+    first, second = await asyncio.gather(send("U0PAYER"), send("U0OTHER"), return_exceptions=True)
+    refused = second if isinstance(second, CheckoutRefused) else first
+    assert isinstance(refused, CheckoutRefused), (first, second)
+    assert "Invoice 212948 is being e-mailed to the customer right now" in refused.message
+    assert len(sandbox.emails) == 1

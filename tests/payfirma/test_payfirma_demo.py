@@ -7,6 +7,7 @@ import asyncio
 import copy
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -228,7 +229,7 @@ async def test_a_draft_saved_in_slack_is_sent_from_the_list_and_then_watched(
     sandbox = demo.sandboxes["payfirma"][SANDBOX]
     review = await drafted(pat, slack, title="Spring shelving")
     shown = str(review.definition)
-    assert "*Spring shelving*" in shown and "no due date" in shown and "receipt" not in shown
+    assert "Spring shelving\\n" in shown and "no due date" in shown and "receipt" not in shown
     await slack.submit_view("U0PAYER")
     done = await slack.wait_until(
         lambda: (m := slack.modal("U0PAYER")) and "was created" in str(m.definition) and m
@@ -254,6 +255,62 @@ async def test_a_draft_saved_in_slack_is_sent_from_the_list_and_then_watched(
     store = demo.bot[STORE]
     (payment,) = store.payments_for_number(slack.workspace.team_id, number)
     assert payment.state.value == "link_issued" and payment.amount.format() == "CA$25.00"
+
+
+async def test_a_draft_changed_while_its_send_dialog_is_open_is_not_sent_unseen(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    """Drafts are for editing: one edited in PayHQ after the dialog showed CA$25.00 is
+    not e-mailed for another amount; the dialog says what it comes to now."""
+    pat = person("U0PAYER")
+    slack = demo.slack[EMULATOR]
+    sandbox = demo.sandboxes["payfirma"][SANDBOX]
+    await drafted(pat, slack)
+    await slack.submit_view("U0PAYER")
+    await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "was created" in str(m.definition)
+    )
+    number = str(max(sandbox.invoices))
+    await pat.types("payfirma drafts")
+    listing = await pat.sees(number)
+    await pat.clicks(listing, "send_email", value=button_value(listing, "send_email", number))
+    dialog = await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "'block_id': 'to'" in str(m.definition) and m
+    )
+    shown = str(dialog.definition)
+    assert "CA$25.00" in shown and "no due date" in shown and "sending it issues it" in shown
+    item = sandbox.invoices[int(number)]
+    sandbox.invoices[int(number)] = item.model_copy(update={"total": Decimal("2500.00")})
+    await slack.submit_view("U0PAYER")
+    refused = await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "Nothing was sent" in str(m.definition) and m
+    )
+    assert "now comes to CA$2,500.00, not the CA$25.00 shown here" in str(refused.definition)
+    assert sandbox.emails == [] and sandbox.invoices[int(number)].status == "DRAFT"
+    assert demo.bot[STORE].payments_for_number(slack.workspace.team_id, number) == []
+
+
+async def test_a_draft_payfirma_still_lists_as_one_after_sending_is_said_so(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    """Payfirma's documents do not say that e-mailing a draft issues it: if it is still a
+    draft afterwards, the sender is told the customer may not be able to pay it yet."""
+    pat = person("U0PAYER")
+    slack = demo.slack[EMULATOR]
+    sandbox = demo.sandboxes["payfirma"][SANDBOX]
+    sandbox.sending_issues_drafts = False
+    await pat.types("payfirma drafts")
+    listing = await pat.sees("212952")
+    await pat.clicks(listing, "send_email", value=button_value(listing, "send_email", "212952"))
+    await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "'block_id': 'to'" in str(m.definition)
+    )
+    await slack.submit_view("U0PAYER")
+    sent = await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "'Sent'" in str(m.definition) and m
+    )
+    assert "Payfirma still lists it as a draft" in str(sent.definition)
+    assert sandbox.emails[-1].invoice_id == 212952
 
 
 async def test_only_a_draft_is_issued_by_sending_it(demo: Demo) -> None:

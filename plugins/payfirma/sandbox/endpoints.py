@@ -85,7 +85,7 @@ async def send(request: web.Request) -> web.Response:
     first, _, domain = address.partition("@")
     if not first or "." not in domain or "/" in address:
         raise Refusal(400, f"Cannot send to {address!r}: not an e-mail address")
-    if (item.status or "").upper() == "DRAFT":
+    if (item.status or "").upper() == "DRAFT" and state.sending_issues_drafts:
         state.invoices[item.invoice_id] = item.model_copy(update={"status": "UNPAID"})
     state.emails.append(Email(item.invoice_id, address))
     return ok({"email_address": address})

@@ -91,6 +91,9 @@ class SandboxState(SandboxBase):
     sessions: dict[str, HppSession] = field(default_factory=dict)
     transactions: dict[str, Transaction] = field(default_factory=dict)
     emails: list[Email] = field(default_factory=list)
+    sending_issues_drafts: bool = True
+    """Whether e-mailing a draft makes it UNPAID: the documents do not say, so it is our
+    guess; False answers as if Payfirma e-mailed a draft and left it one."""
     clock: Callable[[], float] = time.monotonic
     transaction_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(880_001))
 
