@@ -271,3 +271,18 @@ def test_a_maybe_second_payment_asks_billing_to_check_before_refunding() -> None
     said = text_of(args)
     assert "Maybe paid twice" in said and "Check at i3D.net whether" in said
     assert "Refund this second payment" not in said
+
+
+def test_a_maybe_second_payment_of_several_invoices_says_were() -> None:
+    notifier = SlackNotifier("C0BILLING", {"i3d": "i3D.net"})
+    outbox = Enqueued()
+    twice = paid(
+        state=PaymentState.SUPERSEDED,
+        receipt="TX-2",
+        response_url=None,
+        invoice_ids=("410001", "410002"),
+        invoice_numbers=("INV-24-0101", "INV-24-0087"),
+    )
+    notifier.payment_paid_twice(twice, outbox, certain=False)
+    ((_, args, _),) = outbox.calls
+    assert "INV-24-0087 were recorded paid through another payment" in text_of(args)

@@ -279,6 +279,14 @@ async def test_nothing_to_show_says_so_without_page_buttons() -> None:
     assert screen.label is None and screen.button(values.PAGE_NEXT) is None
     nobody = await show([])
     assert "No provider is connected yet." in nobody.text
+    gathered = await gather_invoices([Ledger(0)], InvoiceQuery(), Window(PAGE_SIZE))
+    paid = parse("paid", lambda word: None)
+    assert isinstance(paid, ListInvoices)
+    none_paid = invoice_list(
+        "Paid invoices", gathered, request_text="paid", today=today_utc(), listed=paid
+    )
+    said = str(none_paid["blocks"])
+    assert "None here." in said and ":tada:" not in said  # no paid invoice is no good news
 
 
 async def test_several_pay_checkboxes_offer_the_invoices_on_the_page() -> None:

@@ -62,6 +62,11 @@ def test_a_decline_reads_as_a_decline_and_other_refusals_as_refusals() -> None:
     assert ACME.failure(422, b"", declined=True).args == ACME.failure(422, b"").args
 
 
+def test_a_decline_whose_reason_ends_a_sentence_ends_with_one_full_stop() -> None:
+    said = str(ACME.failure(402, b'{"message": "Your card was declined."}'))
+    assert said == "Acme declined it: Your card was declined."
+
+
 def test_a_403_can_mean_a_missing_permission() -> None:
     wording = Wording(name="Acme", forbidden_hint="Ask Acme to allow payments.")
     assert (

@@ -129,7 +129,8 @@ class Wording:
         if status == 403:
             return BadCredentials(f"{name} does not allow this ({quoted}). {self.forbidden_hint}")
         if status == 402:
-            return PaymentRejected(f"{name} declined it: {said or 'no reason given'}.")
+            reason = (said or "no reason given").rstrip(".")
+            return PaymentRejected(f"{name} declined it: {reason}.")
         if status == 404:
             return InvoiceNotFound(f"{name} could not find {subject} ({quoted}).")
         if status == 429:

@@ -246,7 +246,9 @@ def invoice_list(
     elif not page.total and searched:
         blocks.append(section(ids, f"No invoice matches “{escape(searched)}”."))
     elif not page.total:
-        blocks.append(section(ids, "Nothing here. :tada:"))
+        # Nothing left to pay is good news; no paid, void or draft invoices is just none.
+        owed = not listed.statuses or InvoiceStatus.OPEN in listed.statuses
+        blocks.append(section(ids, "Nothing here. :tada:" if owed else "None here."))
     for invoice in page.invoices:
         settled = (settled_on or {}).get((invoice.provider, invoice.id))
         blocks += invoice_blocks(ids, invoice, providers[invoice.provider], today, can_pay, settled)

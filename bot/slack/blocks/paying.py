@@ -521,7 +521,8 @@ def paid_twice_notice(
         f":warning: Paid twice: {invoices} had already been paid, and {paid}. Refund this "
         f"second payment at {where}."
         if certain
-        else f":warning: Maybe paid twice: {invoices} was recorded paid through another "
+        else f":warning: Maybe paid twice: {invoices} "
+        f"{'were' if len(payment.invoice_ids) > 1 else 'was'} recorded paid through another "
         f"payment on {where}'s word that it is paid, and {paid}. Check at {where} whether "
         "this is a second payment before refunding it."
     )
