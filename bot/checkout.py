@@ -37,7 +37,6 @@ from bot.provider import (
     RateLimited,
 )
 from bot.settlement import IN_FLIGHT_LIMIT, Settlement
-from bot.singleflight import SingleFlight
 from bot.store import Store
 from bot.text import escape, plain
 
@@ -110,7 +109,6 @@ class Checkout:
     _offers: dict[tuple[str, str, tuple[str, ...]], tuple[float, PaymentOptions]] = field(
         default_factory=dict
     )
-    _fresh_pages: SingleFlight[Payment] = field(default_factory=SingleFlight)
 
     @property
     def store(self) -> Store:
@@ -478,61 +476,6 @@ class Checkout:
         return PaymentOptions(
             provider=provider, invoices=[invoice], total=invoice.amount_due, methods=[]
         )
-
-    async def fresh_page(self, payment: Payment, token: str) -> Payment:
-        """The provider's new page for a customer's link whose page a declined card spent,
-        so the customer tries another card through the same link.
-
-        Nothing is charged by starting; the provider's amount is held against the
-        link's own. Pages opened at once share one start. A link that can no longer be
-        paid that way (the invoice paid, its amount changed) ends, and `TokenProblem`
-        words where it stands for the customer; a provider that cannot be reached leaves the link
-        as it was, to be opened again."""
-        return await self._fresh_pages.run(payment.id, lambda: self._fresh(payment, token))
-
-    async def _fresh(self, payment: Payment, token: str) -> Payment:
-        current = self.store.payment(payment.id) or payment
-        if current.state is not PaymentState.OPENED or current.declined_at is None:
-            return current  # made by a start that finished a moment ago, or ended
-        try:
-            options = await self.options(
-                current.team_id, current.provider, list(current.invoice_ids)
-            )
-            if options.total != current.amount:
-                raise PaymentRejected(
-                    f"The amount due changed from {current.amount} to {options.total} after "
-                    "this link was made."
-                )
-            started = await self.connections.get(current.team_id, current.provider).start_payment(
-                PaymentRequest(
-                    invoice_ids=current.invoice_ids,
-                    method_id=current.method_id,
-                    issuer_id=current.issuer_id,
-                    amount=current.amount,
-                    reference=current.id,
-                    return_url=f"{self.public_url}/landing/{current.provider}",
-                    token=token,
-                    options=options,
-                )
-            )
-        except (NotPayable, PaymentRejected) as refused:
-            await self.settlement.check(current)  # paid another way: settled, not failed
-            self.settlement.end_declined(current, f"{refused.message} A new link is needed.")
-            return self.payments.redeem(token)  # says where the link stands now
-        with self.store.transaction():
-            renewed = self.store.compare_and_set_state(
-                current.id,
-                {PaymentState.OPENED},
-                PaymentState.OPENED,
-                start=started.start.model_dump_json(),
-                provider_reference=started.provider_reference,
-                declined_at=None,
-            )
-            if renewed:
-                self.store.audit(
-                    "payment.page_renewed", team_id=current.team_id, subject=current.id
-                )
-        return self.store.payment(current.id) or current
 
     async def send_by_email(
         self,

@@ -72,16 +72,6 @@ def payment_ended(payment: Payment, outbox: Outbox) -> None:
 
 
 @hookspec
-def payment_declined(payment: Payment, outbox: Outbox) -> None:
-    """A card was declined on the page a customer's link leads to, and the link stays
-    usable: opened again, it starts a fresh page for another card. `payment` is still
-    live (`payment.last_error` is the decline's reason); its confirmation may follow.
-
-    Same rules as `payment_confirmed`: called inside the transaction, enqueue only.
-    """
-
-
-@hookspec
 def payment_paid_twice(payment: Payment, outbox: Outbox, certain: bool) -> None:
     """The provider took money through `payment` (it names this very attempt) after its
     invoices had been settled through another. `certain`: both are transactions the

@@ -372,13 +372,6 @@ class PaymentOutcome(BaseModel):
         "credits this attempt; otherwise the core chooses among the invoice's attempts. A "
         "FAILED one ends a charge whose answer was lost; otherwise it is kept under watch.",
     )
-    try_again: bool = Field(
-        default=False,
-        description="With FAILED, from the payer's return: nothing was charged (a declined "
-        "card) and the provider takes another try through a fresh start of the same "
-        "payment. A customer's link then stays usable: the core starts it again when the "
-        "link is opened, instead of ending the attempt.",
-    )
     note: str | None = Field(
         default=None,
         description="With PAID: what the billing channel must act on beside the payment "
@@ -450,11 +443,6 @@ class Payment(BaseModel):
         default=None, description="When the payer's browser first used the pay link."
     )
     last_error: str | None = None
-    declined_at: datetime | None = Field(
-        default=None,
-        description="When a card was declined on the page this link leads to: that page is "
-        "spent, and the link asks the provider for a fresh one when it is opened again.",
-    )
     settlement_id: str | None = Field(
         default=None, description="The settlement this attempt was credited with, once paid."
     )

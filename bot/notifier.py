@@ -16,13 +16,7 @@ from bot.hookspecs import Outbox
 from bot.models import Payment, PaymentState
 from bot.outbox import RESPONSE_URL, SETTLEMENT_EVENT
 from bot.provider import Direction
-from bot.slack.blocks.paying import (
-    confirmation,
-    decline_notice,
-    failure_notice,
-    paid_twice_notice,
-    settled,
-)
+from bot.slack.blocks.paying import confirmation, failure_notice, paid_twice_notice, settled
 
 log = logging.getLogger(__name__)
 
@@ -106,20 +100,6 @@ class SlackNotifier:
         first check, and that end is told instead."""
         if payment.response_url and payment.charges_at_once:
             _settle(outbox, payment, settled(payment), f"in-doubt:{payment.id}", True)
-
-    @hookimpl
-    def payment_declined(self, payment: Payment, outbox: Outbox) -> None:
-        """Whoever copied the customer's link hears, in their messages with the app (the
-        message the link came in may be days old): the link is not withdrawn, and
-        #billing hears only the payment, not a failure."""
-        title = self.provider_titles.get(payment.provider, payment.provider)
-        declined = payment.declined_at.isoformat() if payment.declined_at else ""
-        outbox.enqueue(
-            "chat.postMessage",
-            {"channel": payment.user_id, **decline_notice(payment, title)},
-            key=f"declined:{payment.id}:{declined}",
-            team_id=payment.team_id,
-        )
 
     @hookimpl
     def payment_ended(self, payment: Payment, outbox: Outbox) -> None:

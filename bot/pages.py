@@ -13,11 +13,9 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from html import escape
-from urllib.parse import quote
 
 from aiohttp import hdrs, web
 
-from bot.checkout import Checkout
 from bot.models import Captured, Emailed, FormPost, Money, Payment, PaymentState, Redirect
 from bot.payments import Payments, TokenProblem, hash_token
 from bot.provider import ProviderError
@@ -27,7 +25,6 @@ from bot.text import log_error, plain, say
 
 PAYMENT_COOKIE = "invoicebot_payment"
 PAYMENTS = web.AppKey("payments", Payments)
-CHECKOUT = web.AppKey("checkout", Checkout)
 SETTLEMENT = web.AppKey("settlement", Settlement)
 COOKIE_KEY = web.AppKey("cookie_key", bytes)
 SECURE_COOKIES = web.AppKey("secure_cookies", bool)
@@ -185,24 +182,6 @@ def _not_confirmed(payment: Payment) -> str:
     )
 
 
-def _try_again(request: web.Request, payment: Payment) -> str:
-    """A declined card on a link that stays usable: the way back to the payment page."""
-    store = request.app[PAYMENTS].store
-    sealed = store.sealed_token(payment.id)
-    token = store.open_text(sealed) if sealed else None
-    stated = "nothing was charged" in (payment.last_error or "").lower()
-    again = (
-        f"<p><a href='/pay/{escape(quote(token, safe=''))}'>Pay with another card</a></p>"
-        if token
-        else "<p>Open the payment link you were sent again to pay with another card.</p>"
-    )
-    return (
-        f"{_summary(payment)}{_why(payment)}"
-        + ("" if stated else "<p>Nothing was charged.</p>")
-        + f"<p>Your payment link still works.</p>{again}"
-    )
-
-
 def _why(payment: Payment) -> str:
     reason = plain(payment.last_error or "").strip()
     return f"<p>{escape(reason)}</p>" if reason else ""
@@ -269,11 +248,6 @@ async def pay(request: web.Request) -> web.StreamResponse:
         user_id=None if payment.direction == "receivable" else payment.user_id,
         subject=payment.id,
     )
-    if payment.declined_at is not None:  # a declined card spent its page: another card
-        try:
-            payment = await request.app[CHECKOUT].fresh_page(payment, request.match_info["token"])
-        except TokenProblem as problem:
-            return _unusable(request, problem)
     start = payment.start
     response: web.StreamResponse
     if isinstance(start, Redirect):
@@ -396,8 +370,6 @@ async def _landing(request: web.Request) -> tuple[web.Response, Key | None]:
             return page("Thank you for your payment", body, tone="ok", brand=brand), named
         title = "Invoices paid" if len(payment.invoice_ids) > 1 else "Invoice paid"
         return page(title, summary + reference + "<p>Slack has been told.</p>", tone="ok"), named
-    if payment.state is PaymentState.OPENED and payment.declined_at is not None:
-        return page("Card declined", _try_again(request, payment), tone="bad", brand=brand), None
     if payment.state is PaymentState.FAILED and payment.next_check_at is not None:
         return page("Payment not confirmed", _not_confirmed(payment), tone="bad", brand=brand), None
     if payment.state is PaymentState.FAILED:

@@ -218,12 +218,6 @@ class Settlement:
                 return
         if outcome.status is OutcomeStatus.PAID:
             self.settle(current, outcome)
-        elif (
-            outcome.status is OutcomeStatus.FAILED
-            and landed
-            and self._can_try_again(current, outcome)
-        ):
-            self._declined(current, outcome)
         elif outcome.status is OutcomeStatus.FAILED:
             # A failure the provider does not tie to this attempt (read from the
             # invoice) may be another card's: an attempt that can have taken money (a
@@ -238,58 +232,6 @@ class Settlement:
             self._end(current, S.CANCELLED, outcome.message, keep_watching=not outcome.attributed)
         else:
             self._not_yet(current, outcome)
-
-    def _can_try_again(self, payment: Payment, outcome: PaymentOutcome) -> bool:
-        """A declined card on a customer's link that can start a fresh page: the link is
-        live, opened, unexpired, and its token is kept (the fresh page carries it)."""
-        return (
-            outcome.try_again
-            and payment.state is S.OPENED
-            and isinstance(payment.start, Redirect | FormPost)
-            and self.store.token_expiry(payment.id) > time.time()
-            and self.store.sealed_token(payment.id) is not None
-        )
-
-    def _declined(self, payment: Payment, outcome: PaymentOutcome) -> None:
-        """Keep the link usable after a declined card: its page is spent (the next open
-        makes a fresh one), it stays live and watched, and whoever sent it hears once
-        per page. A decline read again (a reload of the landing, even after a fresh page
-        was made) changes nothing."""
-        if payment.declined_at is not None or self._told_decline(payment, outcome.reference):
-            return
-        now = datetime.now(UTC).isoformat()  # to the microsecond: it names the notice
-        with self.store.transaction():
-            if not self.store.compare_and_set_state(
-                payment.id,
-                {S.OPENED},
-                S.OPENED,
-                last_error=outcome.message,
-                declined_at=now,
-            ):
-                return  # paid or ended meanwhile: that outcome stands
-            self.store.audit(
-                "payment.declined",
-                team_id=payment.team_id,
-                subject=payment.id,
-                last_error=outcome.message,
-                reference=outcome.reference,
-            )
-            declined = self.store.payment(payment.id)
-            assert declined is not None
-            for name, caller in each_plugin(self.payments.pm, "payment_declined"):
-                try:
-                    with self.store.transaction():
-                        caller(payment=declined, outbox=self.store)
-                except Exception:
-                    log.exception("plugin %s failed in payment_declined", name)
-        for wake in self.after_settled:
-            wake()
-
-    def _told_decline(self, payment: Payment, reference: str | None) -> bool:
-        return reference is not None and any(
-            entry.action == "payment.declined" and entry.detail.get("reference") == reference
-            for entry in self.store.audit_about(payment.team_id, [payment.id])
-        )
 
     def _watch_failed(self, payment: Payment, outcome: PaymentOutcome) -> None:
         """A failure read from evidence that may not be this attempt's (a charge whose
@@ -338,11 +280,6 @@ class Settlement:
         self.store.update_payment(
             payment.id, next_check_at=time.time() + delay, check_attempts=attempts + 1
         )
-
-    def end_declined(self, payment: Payment, reason: str) -> bool:
-        """End a customer's link whose page a declined card spent and which cannot make
-        another (see `Checkout.fresh_page`); False if it was paid or ended meanwhile."""
-        return self._end(payment, S.FAILED, reason, sources={S.OPENED})
 
     def end_unopened(self, payment: Payment, reason: str) -> bool:
         """Cancel a link nobody opened (see `Checkout.withdraw`); False if it was opened,

@@ -366,11 +366,6 @@ def _m012_audit_lookups(db: Engine) -> None:
     db.execute("CREATE INDEX idx_audit_subject_lower ON audit ((LOWER(subject)))")
 
 
-def _m013_declined_pages(db: Engine) -> None:
-    """A customer's link outlives a declined card: when its page was spent by one."""
-    db.table("payments").add_column("declined_at", str)
-
-
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_settlements", _m002_settlements),
@@ -384,7 +379,6 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("010_channel_pacing", _m010_channel_pacing),
     ("011_submission_outcomes", _m011_submission_outcomes),
     ("012_audit_lookups", _m012_audit_lookups),
-    ("013_declined_pages", _m013_declined_pages),
 ]
 
 
@@ -1281,9 +1275,6 @@ def _payment(row: dict[str, Any]) -> Payment:
         charges_at_once=bool(row.get("charges_at_once")),
         opened_at=datetime.fromisoformat(row["opened_at"]) if row.get("opened_at") else None,
         last_error=row.get("last_error"),
-        declined_at=(
-            datetime.fromisoformat(row["declined_at"]) if row.get("declined_at") else None
-        ),
         settlement_id=row.get("settlement_id"),
         next_check_at=row.get("next_check_at"),
         issuer_name=row.get("issuer_name"),

@@ -193,7 +193,6 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         else secrets.token_hex(32)
     )
     app[pages.PAYMENTS], app[pages.SETTLEMENT] = payments, settlement
-    app[pages.CHECKOUT] = svc.checkout
     app[pages.SECURE_COOKIES] = settings.https
     app[pages.PAID_PAGES] = pages.PaidPages()
     app[pages.LANDINGS] = SingleFlight()

@@ -50,7 +50,6 @@ class Recorder:
         self.in_doubt: list[tuple[str, PaymentState]] = []
         self.paid_twice: list[tuple[str, str | None]] = []
         self.certain: list[bool] = []
-        self.declined: list[tuple[str, PaymentState]] = []
 
     @hookimpl
     def payment_confirmed(self, payment: Payment, outbox: Any, superseded: list[Payment]) -> None:
@@ -60,10 +59,6 @@ class Recorder:
     @hookimpl
     def payment_ended(self, payment: Payment, outbox: Any) -> None:
         self.ended.append((payment.id, payment.state))
-
-    @hookimpl
-    def payment_declined(self, payment: Payment, outbox: Any) -> None:
-        self.declined.append((payment.id, payment.state))
 
     @hookimpl
     def payment_in_doubt(self, payment: Payment, outbox: Any) -> None:
@@ -110,7 +105,6 @@ def attempt(
     invoices: tuple[str, ...] = ("1001",),
     saved_card: bool = False,
     response_url: str | None = None,
-    keep_token: bool = False,
 ) -> Payment:
     payment, _ = settlement.payments.record(
         Payment(
@@ -124,8 +118,7 @@ def attempt(
             user_id=user,
             charges_at_once=saved_card,
             response_url=response_url,
-        ),
-        keep_token=keep_token,
+        )
     )
     fields: dict[str, Any] = {"state": state.value}
     if start is not None:
@@ -642,41 +635,3 @@ async def test_a_landing_that_says_nothing_is_not_taken_as_the_pages_own_failure
     )
     await settlement.check(ended)
     assert state_of(settlement, page) is S.PAID and len(recorder.confirmed) == 1
-
-
-DECLINED_HERE = PaymentOutcome(
-    status=OutcomeStatus.FAILED,
-    message="Card declined. Nothing was charged.",
-    reference="tx-1",
-    try_again=True,
-)
-
-
-def test_a_declined_card_keeps_a_kept_link_live_and_a_later_card_settles_once(
-    settlement: Settlement, recorder: Recorder
-) -> None:
-    link = attempt(settlement, S.OPENED, opened_minutes_ago=1, keep_token=True)
-    settlement.apply(link, DECLINED_HERE, landed=True)
-    settlement.apply(link, DECLINED_HERE, landed=True)  # the landing reloaded
-    declined = settlement.store.payment(link.id)
-    assert declined is not None and declined.state is S.OPENED and declined.declined_at
-    assert declined.last_error == DECLINED_HERE.message
-    assert recorder.declined == [(link.id, S.OPENED)] and recorder.ended == []
-    settlement.apply(declined, PAID_HERE, landed=True)
-    settlement.apply(declined, DECLINED_HERE, landed=True)  # a stale decline, after
-    paid = settlement.store.payment(link.id)
-    assert paid is not None and paid.state is S.PAID and paid.last_error is None
-    assert recorder.confirmed == [(link.id, [])] and recorder.ended == []
-
-
-def test_a_declined_card_ends_a_link_that_cannot_start_again(
-    settlement: Settlement, recorder: Recorder
-) -> None:
-    """A payer's own link (its token not kept) or a decline not from the payer's return
-    ends the attempt, as before: the payer starts again in Slack."""
-    link = attempt(settlement, S.OPENED, opened_minutes_ago=1)
-    settlement.apply(link, DECLINED_HERE, landed=True)
-    assert state_of(settlement, link) is S.FAILED and recorder.declined == []
-    kept = attempt(settlement, S.OPENED, opened_minutes_ago=1, keep_token=True, invoices=("2",))
-    settlement.apply(kept, DECLINED_HERE)
-    assert state_of(settlement, kept) is S.FAILED and recorder.declined == []

@@ -106,12 +106,9 @@ def outcome(tx: wire.Transaction, invoice: wire.Invoice) -> PaymentOutcome:
         reason = (tx.message or "").strip().rstrip(".") or "no reason given"
         # "Payfirma declined the card: Card declined" says it twice.
         lead = "Payfirma" if "declin" in reason.lower() else "Payfirma declined the card"
-        # A new HPP init is a new page: the customer's link can make one for another card.
         return PaymentOutcome(
             status=OutcomeStatus.FAILED,
             message=f"{lead}: {reason}. Nothing was charged.",
-            reference=str(tx.id) if tx.id is not None else tx.lookup_id,
-            try_again=True,
         )
     if result in CANCELLED:
         return cancelled()

@@ -531,22 +531,6 @@ def paid_twice_notice(
     return {"text": text, "blocks": [section(ids, text), context(ids, detail)]}
 
 
-def decline_notice(payment: Payment, provider_title: str) -> dict[str, Any]:
-    """Whoever sent a customer's link hears that a card was declined on its page, and
-    that the link still works: nothing to withdraw, nothing to send again."""
-    ids = Ids()
-    what = f"{_invoices_at(payment, provider_title)} ({payment.amount.format()})"
-    reason = _reason(payment) or "no reason given"
-    text = (
-        f":credit_card: A card was declined for {what}: {reason}. The payment link you "
-        "copied still works: the customer can open it again and pay with another card. "
-        "The billing channel hears when the invoice is paid."
-    )
-    customer = f"Customer: {one_line(payment.payer_name)} · " if payment.payer_name else ""
-    detail = f"{customer}link sent by <@{payment.user_id}>"
-    return {"text": text, "blocks": [section(ids, text), context(ids, detail)]}
-
-
 def failure_notice(payment: Payment, provider_title: str) -> dict[str, Any]:
     """The billing channel hears that a payment did not go through, and why."""
     ids = Ids()
