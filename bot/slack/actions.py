@@ -101,8 +101,9 @@ async def show_menu(
     async def asking_note() -> None:
         await busy(respond, f"Asking {provider.title} for today's amount")
 
+    # A link out is always checked against the provider's amount now, never a kept offer.
     shown, options = await link_out(
-        svc, team_id, provider, ids, user_id, reuse=reuse, asking=asking_note if asking else None
+        svc, team_id, provider, ids, user_id, asking=None if fresh else asking_note
     )
     if shown is not None:  # any start would be refused while it stands
         await respond(replace_original=not fresh, **shown)

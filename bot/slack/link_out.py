@@ -14,12 +14,29 @@ from typing import Any
 
 from bot.models import PaymentOptions, PaymentState
 from bot.provider import Provider, ProviderError
+from bot.slack.blocks.kit import escape
 from bot.slack.blocks.paying import live_link
 from bot.slack.progress import read
 from bot.slack.services import Services
 
 ASKED = (PaymentState.LINK_ISSUED, PaymentState.OPENED)
 """A link whose page may still be used: its amount is checked against the provider's."""
+
+
+CHECK_BUDGET = 3.0
+"""Seconds the amount check may take: a link is shown at once after it either way."""
+
+
+async def _today(
+    svc: Services, team_id: str, provider: Provider, invoice_ids: list[str]
+) -> PaymentOptions | None:
+    """The provider's offer for these invoices now, or None if it cannot say in time."""
+    try:
+        return await read(
+            svc.checkout.options(team_id, provider.name, invoice_ids), provider.title, CHECK_BUDGET
+        )
+    except ProviderError:
+        return None
 
 
 async def link_out(
@@ -29,38 +46,43 @@ async def link_out(
     invoice_ids: list[str],
     viewer: str,
     *,
-    reuse: bool = False,
     asking: Callable[[], Awaitable[None]] | None = None,
 ) -> tuple[dict[str, Any] | None, PaymentOptions | None]:
     """The message for the link out on these invoices (None when none stands) and the
     provider's offer, when it was asked for one (`asking` is called first).
 
     An unopened link for an amount the provider no longer asks is withdrawn (None, and
-    the offer for the menu). If the provider cannot say, the link is shown without its
-    address: the amount it asks may be stale."""
+    the offer for the menu). A link kept is handed to its holder again only at the
+    amount asked today; if the provider cannot say, or asks another amount, the message
+    says so instead."""
     out = svc.checkout.live_link(team_id, provider.name, invoice_ids)
     if out is None:
         return None, None
     options: PaymentOptions | None = None
+    note: str | None = None
+    url: str | None = None
     if out.state in ASKED:
         if asking is not None:
             await asking()
-        try:
-            options = await read(
-                svc.checkout.options(team_id, provider.name, invoice_ids, reuse=reuse),
-                provider.title,
-            )
-        except ProviderError:
-            pass
-        else:
+        options = await _today(svc, team_id, provider, invoice_ids)
+        if options is not None:
             out = svc.checkout.live_link(team_id, provider.name, invoice_ids, total=options.total)
             if out is None:
                 return None, options
-    current = (
-        options is not None
-        and out.state in ASKED
-        and set(out.invoice_ids) == set(invoice_ids)
-        and out.amount == options.total
-    )
-    url = svc.checkout.link_of(out) if current and out.user_id == viewer else None
-    return live_link(out, viewer, svc.store.token_expiry(out.id), url), options
+        # The link's own invoices may be more than the ones asked about: their total.
+        same = set(out.invoice_ids) == set(invoice_ids)
+        asked = options if same else await _today(svc, team_id, provider, list(out.invoice_ids))
+        come = "invoices come" if len(out.invoice_ids) > 1 else "invoice comes"
+        if asked is None:
+            note = (
+                f"{escape(provider.title)} could not confirm what the {come} to today, so the "
+                "link is not handed out again here; try again in a minute."
+            )
+        elif asked.total != out.amount:
+            note = (
+                f"The {come} to {asked.total.format()} now; this link asks for "
+                f"{out.amount.format()}."
+            )
+        elif out.user_id == viewer:
+            url = svc.checkout.link_of(out)
+    return live_link(out, viewer, svc.store.token_expiry(out.id), url, note), options

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.slack import progress
+from bot.slack import link_out, progress
 from plugins.i3d.sandbox import SANDBOX
 from tests.scenario.harness import BUSY, Harness, Screen, text_of
 from tests.scenario.test_settling_once import link_for, menu_with_bank
@@ -48,8 +48,8 @@ async def test_pay_with_an_unopened_link_out_shows_progress_while_it_asks_the_am
 ) -> None:
     """Pay on an invoice with a link out asks the provider for today's amount (a link for
     an old one gives way): the clicked message says so at once, and a provider that does
-    not answer leaves the link shown."""
-    monkeypatch.setattr(progress, "READ_BUDGET", 2.0)
+    not answer leaves the link shown, saying why its address is not."""
+    monkeypatch.setattr(link_out, "CHECK_BUDGET", 1.0)
     h = harness
     await link_for(h)
     _, screen, _ = await h.command("", user="U0ADMIN")
@@ -59,8 +59,9 @@ async def test_pay_with_an_unopened_link_out_shows_progress_while_it_asks_the_am
     first, final, said = await first_and_final(h, key, within=1.0)
     assert first < 1.0
     assert h.slack.responses[key][0]["text"].startswith(f"{BUSY} Asking i3D.net")
-    assert final < 2.0 + 1.0, final
+    assert final < 1.0 + 1.0, final
     assert "<@U0PAYER> has a payment link" in said, said
+    assert "could not confirm what the invoice comes to today" in said
 
 
 async def test_get_link_asks_the_provider_once_and_answers_within_the_budget(

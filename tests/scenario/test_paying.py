@@ -434,3 +434,55 @@ async def test_get_link_after_the_menu_asks_the_provider_once(
     assert [seen.path for seen in list(sandbox.requests)[before:]] == [
         "/v3/account/invoice/pay/register"
     ]
+
+
+async def test_the_holder_of_a_link_for_several_invoices_can_open_it_from_one_of_them(
+    harness: Harness,
+) -> None:
+    """Pay on one of the link's invoices checks the link's own total, not that one's."""
+    h = harness
+    _, screen, _ = await h.command("i3d")
+    screen = await h.screen_after(screen)
+    block, _ = find(screen.message, "select_invoices", lambda e: True)
+    ticked = [o for o in block["elements"][0]["options"] if o["value"] in ("410001", "410002")]
+    state = {
+        block["block_id"]: {"select_invoices": {"type": "checkboxes", "selected_options": ticked}}
+    }
+    key = await h.click(screen, "pay_selected", block_id=block["block_id"], state=state)
+    menu = Screen(await h.next_response(key), key)
+    menu = await choose(h, menu, "choose_method", "10")
+    menu = await choose(h, menu, "choose_issuer", "INGBNL2A")
+    key = await h.click(menu, "get_link")
+    _, open_button = find(await h.next_response(key), "open_link", lambda e: True)
+    again = (await open_menu(h, "410001")).message
+    assert "You have a payment link" in text_of(again)
+    assert find(again, "open_link", lambda e: True)[1]["url"] == open_button["url"]
+
+
+async def test_pay_by_number_with_a_slow_provider_shows_the_link_soon_saying_why_not_its_address(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    h = harness
+    _, pay_url = await get_link(h)
+    async with h.http.get(pay_url) as page:
+        assert page.status == 200
+    i3d_sandbox.app[SANDBOX].inject("hang", count=5, path="/v3/account/invoice/pay/prepare")
+    started = asyncio.get_running_loop().time()
+    _, screen, _ = await h.command("pay INV-24-0101")
+    shown = (await h.screen_after(screen)).message
+    waited = asyncio.get_running_loop().time() - started
+    assert waited < 5, f"nothing shown for {waited:.1f} s"
+    assert "/pay/" not in str(shown)
+    assert "could not confirm what the invoice comes to today" in text_of(shown)
+
+
+async def test_a_link_at_an_old_amount_says_what_the_invoice_comes_to_now(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    h = harness
+    _, pay_url = await get_link(h)
+    async with h.http.get(pay_url) as page:
+        assert page.status == 200
+    reprice(i3d_sandbox)
+    said = text_of((await open_menu(h)).message)
+    assert "The invoice comes to €106.80 now; this link asks for €96.80." in said

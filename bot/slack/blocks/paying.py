@@ -245,11 +245,15 @@ def already_paid(payment: Payment) -> dict[str, Any]:
 
 
 def live_link(
-    payment: Payment, viewer: str, expires_at: float, url: str | None = None
+    payment: Payment,
+    viewer: str,
+    expires_at: float,
+    url: str | None = None,
+    note: str | None = None,
 ) -> dict[str, Any]:
     """Instead of a pay menu whose start would be refused: the link that is already out,
     until when, and, to whoever holds it, the link itself (`url`) and, while its page is
-    unopened, a way to cancel it."""
+    unopened, a way to cancel it. `note` (mrkdwn) says why the link itself is not given."""
     ids = Ids()
     invoices = invoices_of(payment)
     until = moment(datetime.fromtimestamp(expires_at, UTC))
@@ -298,6 +302,8 @@ def live_link(
             f" It works until {until}. A new payment can start when it expires, or sooner "
             f"if <@{payment.user_id}> cancels it."
         )
+    if note:
+        text += f" {note}"
     controls.append(button("Back to the list", values.BACK))
     return {"text": text, "blocks": [section(ids, text), actions(ids, controls, name="link")]}
 
