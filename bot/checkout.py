@@ -183,14 +183,15 @@ class Checkout:
             numbers = escape(", ".join(earlier.invoice_numbers))
             if earlier.state is PaymentState.CREATED:
                 if earlier.created_at.timestamp() > now - IN_FLIGHT_LIMIT:
+                    emailing = isinstance(earlier.start, Emailed)
                     doing = (
                         f"Invoice {numbers} is being e-mailed to the customer"
-                        if isinstance(earlier.start, Emailed)
+                        if emailing
                         else f"A payment of invoice {numbers} is being started"
                     )
                     raise CheckoutRefused(
                         f"{doing} right now (by <@{earlier.user_id}>). Nothing else was "
-                        "started; wait a moment."
+                        f"{'sent' if emailing else 'started'}; wait a moment."
                     )
             elif earlier.state is PaymentState.UNKNOWN and earlier.charges_at_once:
                 raise CheckoutRefused(

@@ -112,7 +112,7 @@ def _actor(
             payments[entry.subject] = store.payment(entry.subject)
         payment = payments[entry.subject]
         if payment is not None and payment.direction == "receivable":
-            return f"whoever had the link sent to the {_who(payment, names)}"
+            return f"holder of the link sent to {_who(payment, names)}"
     return names.get(entry.user_id, entry.user_id) if entry.user_id else ""
 
 

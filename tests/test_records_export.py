@@ -107,8 +107,8 @@ def test_a_customers_link_opened_is_the_customers_doing_in_older_rows_too(
         store.close()
     rows = list(csv.reader(io.StringIO(made.audit_csv)))[1:]
     assert [(row[1], row[2], row[3]) for row in rows] == [
-        ("payment.opened", "whoever had the link sent to the customer Jordan Lee", "p1"),
-        ("payment.link_opened", "whoever had the link sent to the customer Jordan Lee", "p1"),
+        ("payment.opened", "holder of the link sent to customer Jordan Lee", "p1"),
+        ("payment.link_opened", "holder of the link sent to customer Jordan Lee", "p1"),
         ("payment.opened", "", "p2"),
         ("payment.link_opened", "Pat", "p2"),
     ]

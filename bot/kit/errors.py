@@ -129,8 +129,9 @@ class Wording:
         if status == 403:
             return BadCredentials(f"{name} does not allow this ({quoted}). {self.forbidden_hint}")
         if status == 402:
-            reason = (said or "no reason given").rstrip(".")
-            return PaymentRejected(f"{name} declined it: {reason}.")
+            reason = said or "no reason given"
+            stop = "" if reason.endswith((".", "!", "?")) else "."
+            return PaymentRejected(f"{name} declined it: {reason}{stop}")
         if status == 404:
             return InvoiceNotFound(f"{name} could not find {subject} ({quoted}).")
         if status == 429:

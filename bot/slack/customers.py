@@ -12,7 +12,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import EMAIL_REFUSAL, LINK_REFUSAL
-from bot.checkout import OutcomeUnknown
+from bot.checkout import CheckoutRefused, OutcomeUnknown
 from bot.models import Invoice, InvoiceStatus, Payment
 from bot.provider import Provider, ProviderError
 from bot.slack import values
@@ -103,10 +103,18 @@ def customer_link(
 
 
 def email_modal(
-    target: values.PayTarget, invoice: Invoice | None = None, error: str | None = None
+    target: values.PayTarget,
+    invoice: Invoice | None = None,
+    error: str | None = None,
+    *,
+    title: str = "the provider",
+    typed: str | None = None,
+    draft: bool = False,
 ) -> dict[str, Any]:
     """What is sent, to whom: the invoice, its customer and amount, and the address on
-    file filled in (change it to send elsewhere)."""
+    file filled in (change it to send elsewhere). Shown again after a refusal: `typed`
+    is the address the person gave, `draft` whether the invoice was one."""
+    draft = invoice.issuable if invoice is not None else draft
     blocks: list[dict[str, Any]] = []
     if error:
         blocks.append(
@@ -116,8 +124,9 @@ def email_modal(
         who = f" · {one_line(invoice.payer)}" if invoice.payer else ""
         due = f"due {day(invoice.due)}" if invoice.due else NO_DUE_DATE
         issues = (
-            "\nIt is a draft: sending it issues it, for the customer to pay."
-            if invoice.issuable
+            "\nIt is a draft: sending it should issue it for the customer to pay; you are "
+            f"told if {escape(title)} still lists it as a draft."
+            if draft
             else ""
         )
         blocks.append(
@@ -132,8 +141,8 @@ def email_modal(
         )
     element: dict[str, Any] = {"type": "email_text_input", "action_id": "value"}
     on_file = invoice.payer_email if invoice is not None else None
-    if on_file:
-        element["initial_value"] = on_file
+    if typed or on_file:
+        element["initial_value"] = typed or on_file
     blocks.append(
         {
             "type": "input",
@@ -151,9 +160,7 @@ def email_modal(
     return {
         "type": "modal",
         "callback_id": values.EMAIL_VIEW,
-        "private_metadata": json.dumps(
-            {"target": target.encode(), "draft": invoice is not None and invoice.issuable}
-        ),
+        "private_metadata": json.dumps({"target": target.encode(), "draft": draft}),
         "title": plain("Send by e-mail", 24),
         "submit": plain("Send", 24),
         "close": plain("Cancel", 24),
@@ -183,7 +190,7 @@ async def on_send_email(
         await client.views_update(view_id=view_id, view=result_view("Not sent", say(error)))
         return
     shown = values.PayTarget(target.provider, target.invoice_ids, amount=invoice.amount_due)
-    await client.views_update(view_id=view_id, view=email_modal(shown, invoice))
+    await client.views_update(view_id=view_id, view=email_modal(shown, invoice, title=title))
 
 
 async def on_email_submit(
@@ -203,6 +210,7 @@ async def on_email_submit(
         )
         return
     to = submitted_values(view).get("to") or None
+    was_draft = bool(json.loads(view.get("private_metadata") or "{}").get("draft"))
     await ack(
         response_action="update", view=result_view("Sending…", "Asking the provider to send it…")
     )
@@ -220,8 +228,20 @@ async def on_email_submit(
         shown = said(error)
         await client.views_update(view_id=view["id"], view=result_view("Not known", shown))
         return
+    except CheckoutRefused as error:
+        # Nothing was sent and sending again cannot help (another amount, another send
+        # on its way, already paid): no Send to press again.
+        await client.views_update(view_id=view["id"], view=result_view("Not sent", said(error)))
+        return
     except ProviderError as error:
-        await client.views_update(view_id=view["id"], view=email_modal(target, error=say(error)))
+        again = email_modal(
+            target,
+            error=say(error),
+            title=title_of(svc, target.provider),
+            typed=to,
+            draft=was_draft,
+        )
+        await client.views_update(view_id=view["id"], view=again)
         return
     address = (
         payment.start.to if payment.start and payment.start.kind == "emailed" else "the customer"
@@ -234,7 +254,7 @@ async def on_email_submit(
         f"({payment.amount.format()}) was sent to {escape(address)}. "
         "The billing channel hears when the customer pays."
     )
-    if json.loads(view.get("private_metadata") or "{}").get("draft"):
+    if was_draft:
         text += await _still_a_draft(svc, team_id, target)
     await client.views_update(view_id=view["id"], view=result_view("Sent", text))
 

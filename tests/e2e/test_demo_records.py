@@ -118,7 +118,7 @@ async def test_a_customer_opening_their_link_is_the_customer_in_the_audit_export
     assert (
         who["payment.opened"]
         == who["payment.link_opened"]
-        == "whoever had the link sent to the customer Jordan Lee (jordan@mapleleaf.example)"
+        == "holder of the link sent to customer Jordan Lee (jordan@mapleleaf.example)"
     )
 
 

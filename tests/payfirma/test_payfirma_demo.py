@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from decimal import Decimal
@@ -278,7 +279,8 @@ async def test_a_draft_changed_while_its_send_dialog_is_open_is_not_sent_unseen(
         lambda: (m := slack.modal("U0PAYER")) and "'block_id': 'to'" in str(m.definition) and m
     )
     shown = str(dialog.definition)
-    assert "CA$25.00" in shown and "no due date" in shown and "sending it issues it" in shown
+    assert "CA$25.00" in shown and "no due date" in shown
+    assert "sending it should issue it" in shown and "Payfirma still lists it as a draft" in shown
     item = sandbox.invoices[int(number)]
     sandbox.invoices[int(number)] = item.model_copy(update={"total": Decimal("2500.00")})
     await slack.submit_view("U0PAYER")
@@ -286,6 +288,7 @@ async def test_a_draft_changed_while_its_send_dialog_is_open_is_not_sent_unseen(
         lambda: (m := slack.modal("U0PAYER")) and "Nothing was sent" in str(m.definition) and m
     )
     assert "now comes to CA$2,500.00, not the CA$25.00 shown here" in str(refused.definition)
+    assert "submit" not in refused.definition, "no Send that could only be refused again"
     assert sandbox.emails == [] and sandbox.invoices[int(number)].status == "DRAFT"
     assert demo.bot[STORE].payments_for_number(slack.workspace.team_id, number) == []
 
@@ -311,6 +314,30 @@ async def test_a_draft_payfirma_still_lists_as_one_after_sending_is_said_so(
     )
     assert "Payfirma still lists it as a draft" in str(sent.definition)
     assert sandbox.emails[-1].invoice_id == 212952
+
+
+async def test_a_send_refused_by_payfirma_offers_the_dialog_again_as_it_was_typed(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    """A refusal worth another try (an address Payfirma will not send to) shows the form
+    again with the address typed and the draft's note, not an empty form."""
+    pat = person("U0PAYER")
+    slack = demo.slack[EMULATOR]
+    await pat.types("payfirma drafts")
+    listing = await pat.sees("212952")
+    await pat.clicks(listing, "send_email", value=button_value(listing, "send_email", "212952"))
+    await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "'block_id': 'to'" in str(m.definition)
+    )
+    await slack.submit_view("U0PAYER", values={"to": {"value": "ap@harbour labs"}})
+    again = await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "'problem'" in str(m.definition) and m
+    )
+    shown = str(again.definition)
+    assert "not an e-mail address Payfirma can send to" in shown
+    assert "'initial_value': 'ap@harbour labs'" in shown
+    assert json.loads(again.definition["private_metadata"])["draft"] is True
+    assert demo.sandboxes["payfirma"][SANDBOX].emails == []
 
 
 async def test_only_a_draft_is_issued_by_sending_it(demo: Demo) -> None:

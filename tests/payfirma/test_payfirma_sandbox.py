@@ -230,14 +230,20 @@ async def test_faults_and_settings_over_http(
         assert answer.status == 204
     assert sandbox.faults == []
 
-    change = {"latency": 0.15, "return_url": "http://127.0.0.1:9/back", "token_lifetime": 60}
+    change = {
+        "latency": 0.15,
+        "return_url": "http://127.0.0.1:9/back",
+        "token_lifetime": 60,
+        "sending_issues_drafts": False,
+    }
     async with http.post(server.make_url("/_sandbox/settings"), json=change) as answer:
         assert (await answer.json())["return_url"] == "http://127.0.0.1:9/back"
-    assert (sandbox.latency, sandbox.return_url, sandbox.token_lifetime) == (
-        0.15,
-        "http://127.0.0.1:9/back",
-        60,
-    )
+    assert (
+        sandbox.latency,
+        sandbox.return_url,
+        sandbox.token_lifetime,
+        sandbox.sending_issues_drafts,
+    ) == (0.15, "http://127.0.0.1:9/back", 60, False)
     started = time.monotonic()
     await call(http, "GET", server.make_url(LIST), headers=auth)
     assert time.monotonic() - started >= 0.15
