@@ -34,6 +34,13 @@ class Subject:
     payments: list[Payment]
     titles: dict[str, str]
 
+    def at(self, payment: Payment) -> str:
+        """ "i3D.net: " before what happened to `payment` when more than one provider
+        prints this number, so that two invoices' stories are never read as one."""
+        if len({p.provider for p in self.payments}) < 2:
+            return ""
+        return f"{escape(self.titles.get(payment.provider, payment.provider))}: "
+
 
 StorySource = Callable[[Store, Subject], list[Event]]
 
@@ -58,19 +65,21 @@ def attempts(store: Store, subject: Subject) -> list[Event]:
             what = "Invoice e-mailed to the customer"
         else:
             what = "Payment link for the customer copied"  # sent on by whoever copied it
+        where = subject.at(p)
         events.append(
             Event(
                 _aware(p.created_at),
-                f"{what} by <@{p.user_id}>: {p.amount.format()} by "
+                f"{where}{what} by <@{p.user_id}>: {p.amount.format()} by "
                 f"{escape(p.method_name)}{together} (now {p.state.value.replace('_', ' ')})",
             )
         )
         if p.opened_at:
-            events.append(Event(_aware(p.opened_at), "The payment page was opened"))
+            events.append(Event(_aware(p.opened_at), f"{where}The payment page was opened"))
         if p.state in (PaymentState.FAILED, PaymentState.CANCELLED) and p.last_error:
             at = ended.get(p.id) or max(_aware(p.created_at), _aware(p.opened_at or p.created_at))
             # What the payer was shown: statuses and request ids stay in the log.
-            events.append(Event(_aware(at), f"The attempt ended: {escape(plain(p.last_error))}"))
+            ended_text = f"{where}The attempt ended: {escape(plain(p.last_error))}"
+            events.append(Event(_aware(at), ended_text))
     return events
 
 
@@ -83,8 +92,8 @@ def settlement(store: Store, subject: Subject) -> list[Event]:
             events.append(
                 Event(
                     _aware(p.paid_at),
-                    f":white_check_mark: Settled: {p.amount.format()}{netted} by "
-                    f"{escape(p.method_name)}{reference}",
+                    f":white_check_mark: {subject.at(p)}Settled: {p.amount.format()}{netted} "
+                    f"by {escape(p.method_name)}{reference}",
                 )
             )
     return events

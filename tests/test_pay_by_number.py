@@ -112,6 +112,32 @@ def test_the_payments_that_took_a_credit_note_off_are_found_in_any_case(database
         store.close()
 
 
+def test_two_providers_printing_the_same_number_are_told_apart_in_its_history(
+    database: str,
+) -> None:
+    store = Store(database)
+    try:
+        payments = Payments(store, make_plugin_manager(entry_point_plugins=False))
+        for provider, method in (("i3d", "iDEAL"), ("pingproxies", "Visa")):
+            payments.record(
+                Payment(
+                    team_id="T0TEAM", provider=provider, invoice_ids=(provider,),
+                    invoice_numbers=("2026-001",), amount=Money.of("10.00", "EUR"),
+                    method_id="m", method_name=method, user_id="U0PAYER",
+                )
+            )  # fmt: skip
+        titles = {"i3d": "i3D.net", "pingproxies": "PingProxies"}
+        told = [event.text for event in story(store, "T0TEAM", "2026-001", titles)]
+        assert sorted(text.split(":")[0] for text in told) == ["PingProxies", "i3D.net"], told
+        only = [e.text for e in story(store, "T0TEAM", "2026-001", titles) if "Visa" in e.text]
+        assert only[0].startswith("PingProxies: Payment started by <@U0PAYER>")
+        store.db.execute("DELETE FROM payments WHERE provider = 'pingproxies'")
+        alone = [event.text for event in story(store, "T0TEAM", "2026-001", titles)]
+        assert alone[0].startswith("Payment started"), "one provider: no label"
+    finally:
+        store.close()
+
+
 class Holds:
     """A provider that has one invoice, found by its number or by `alias` (its id)."""
 

@@ -272,6 +272,11 @@ async def on_history(
         if lookup.found is not None:
             credit = credit or (lookup.found[1].number if lookup.found[1].is_credit else None)
         absent = None if events else _whereabouts(providers, lookup, number)
+    printing = sorted({p.provider for p in svc.store.payments_for_number(team_id, number)})
+    if len(printing) > 1:  # two invoices, one number: each event names its provider
+        names = " and ".join(escape(titles.get(name, name)) for name in printing)
+        shared = f"{names} each have an invoice numbered {escape(number)}."
+        note = f"{note} {shared}" if note else shared
     lines = [f"{moment(e.at)} · {e.text}" for e in events]  # each reader's own zone
     await respond(**story_message(number, lines, absent, note, credit_note=credit is not None))
 
