@@ -387,23 +387,22 @@ async def test_back_to_the_list_returns_to_the_list_the_person_came_from(
     assert "Overdue invoices" not in text_of(await h.next_response(key))
 
 
-async def test_paying_several_invoices_of_one_provider_together(harness: Harness) -> None:
-    h = harness
+async def menu_for_two(h: Harness) -> Screen:
+    """/invoices i3d, INV-24-0101 and INV-24-0087 ticked, Pay selected: their menu."""
     _, screen, _ = await h.command("i3d")
     screen = await h.screen_after(screen)
     block, _ = find(screen.message, "select_invoices", lambda e: True)
+    ticked = [o for o in block["elements"][0]["options"] if o["value"] in ("410001", "410002")]
     state = {
-        block["block_id"]: {
-            "select_invoices": {
-                "type": "checkboxes",
-                "selected_options": [
-                    o for o in block["elements"][0]["options"] if o["value"] in ("410001", "410002")
-                ],
-            }
-        }
+        block["block_id"]: {"select_invoices": {"type": "checkboxes", "selected_options": ticked}}
     }
     key = await h.click(screen, "pay_selected", block_id=block["block_id"], state=state)
-    menu = Screen(await h.next_response(key), key)
+    return Screen(await h.next_response(key), key)
+
+
+async def test_paying_several_invoices_of_one_provider_together(harness: Harness) -> None:
+    h = harness
+    menu = await menu_for_two(h)
     assert "*Total: €459.80*" in text_of(menu.message)  # €121 + €363 less a €24.20 credit
     assert "INV-24-0101" in text_of(menu.message) and "INV-24-0087" in text_of(menu.message)
 
@@ -441,16 +440,7 @@ async def test_the_holder_of_a_link_for_several_invoices_can_open_it_from_one_of
 ) -> None:
     """Pay on one of the link's invoices checks the link's own total, not that one's."""
     h = harness
-    _, screen, _ = await h.command("i3d")
-    screen = await h.screen_after(screen)
-    block, _ = find(screen.message, "select_invoices", lambda e: True)
-    ticked = [o for o in block["elements"][0]["options"] if o["value"] in ("410001", "410002")]
-    state = {
-        block["block_id"]: {"select_invoices": {"type": "checkboxes", "selected_options": ticked}}
-    }
-    key = await h.click(screen, "pay_selected", block_id=block["block_id"], state=state)
-    menu = Screen(await h.next_response(key), key)
-    menu = await choose(h, menu, "choose_method", "10")
+    menu = await choose(h, await menu_for_two(h), "choose_method", "10")
     menu = await choose(h, menu, "choose_issuer", "INGBNL2A")
     key = await h.click(menu, "get_link")
     _, open_button = find(await h.next_response(key), "open_link", lambda e: True)
