@@ -225,6 +225,7 @@ async def on_email_submit(
         )
     except OutcomeUnknown as error:
         # It may have gone out: offering the form again would invite a second e-mail.
+        svc.snapshots.forget(target.provider)  # a draft may have been issued
         shown = said(error)
         await client.views_update(view_id=view["id"], view=result_view("Not known", shown))
         return
@@ -243,6 +244,8 @@ async def on_email_submit(
         )
         await client.views_update(view_id=view["id"], view=again)
         return
+    if was_draft:
+        svc.snapshots.forget(target.provider)  # the next list shows it issued, not a draft
     address = (
         payment.start.to if payment.start and payment.start.kind == "emailed" else "the customer"
     )

@@ -256,6 +256,10 @@ async def test_a_draft_saved_in_slack_is_sent_from_the_list_and_then_watched(
     store = demo.bot[STORE]
     (payment,) = store.payments_for_number(slack.workspace.team_id, number)
     assert payment.state.value == "link_issued" and payment.amount.format() == "CA$25.00"
+    before = len(slack.ephemerals("U0PAYER"))
+    await pat.types("payfirma drafts")  # at once, not after the kept list expires
+    shown = await slack.wait_until(lambda: slack.ephemerals("U0PAYER")[before:])
+    assert "212952" in str(shown[-1].blocks) and number not in str(shown[-1].blocks)
 
 
 async def test_a_draft_changed_while_its_send_dialog_is_open_is_not_sent_unseen(
