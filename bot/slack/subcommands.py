@@ -247,6 +247,7 @@ HELP_LINES = (
     ("/invoices billing", "announce paid invoices in this channel (admins)"),
     ("/invoices people", "choose who may pay and who administers (admins)"),
     ("/invoices new payfirma", "create an invoice, for providers that can"),
+    ("/invoices drafts", "invoices saved as drafts, each with Send by e-mail"),
     ("/invoices settings", "who must approve which payments (admins)"),
     ("/invoices help", "this list"),
 )

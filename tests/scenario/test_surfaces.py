@@ -300,6 +300,7 @@ async def test_help_lists_only_what_this_install_lets_people_do(harness: Harness
     ack, _, _ = await harness.command("help")
     said = text_of(ack) if isinstance(ack, dict) else ack
     assert "/invoices settings" in said and "/invoices new payfirma" in said
+    assert "`/invoices drafts` — invoices saved as drafts" in said
     assert "/invoices billing" not in said and "/invoices people" not in said
     ack, _, _ = await harness.command("new")
     said = text_of(ack) if isinstance(ack, dict) else ack
