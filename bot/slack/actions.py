@@ -115,9 +115,8 @@ async def show_menu(
             svc.checkout.options(team_id, target.provider, ids, reuse=reuse), provider.title
         )
     svc.store.audit("payment.menu", team_id=team_id, user_id=user_id, subject=target.encode())
-    menu = apply_gate(
-        svc, team_id, target, options, pay_menu(provider, options, target, today=today_utc())
-    )
+    menu = pay_menu(provider, options, target, today=today_utc())
+    menu = apply_gate(svc, team_id, target, options, menu, user_id)
     await respond(replace_original=not fresh, **menu)
 
 

@@ -16,13 +16,14 @@ from bot.slack.blocks.kit import Block, Ids, context, escape, moment, plain
 from bot.slack.services import Services
 
 
-def _why(latest: Request | None, binding: Binding, now: float) -> str:
+def _why(latest: Request | None, binding: Binding, now: float, viewer: str | None) -> str:
     """What became of the last request for these invoices, when it does not cover this."""
     if latest is None:
         return ""
     if latest.state is State.PENDING:
         if latest.binding == binding:
-            return f"<@{latest.requester}> asked for approval already; waiting for the approvers."
+            who = "You" if latest.requester == viewer else f"<@{latest.requester}>"
+            return f"{who} asked for approval already; waiting for the approvers."
         return (
             f"A request for {latest.amount.format()} is pending, but the amount is now "
             f"{binding.amount.format()}."
@@ -46,8 +47,10 @@ def apply_gate(
     target: values.PayTarget,
     options: PaymentOptions,
     menu: dict[str, Any],
+    viewer: str | None = None,
 ) -> dict[str, Any]:
-    """`menu` as it is, with the approval named, or turned into **Request approval**."""
+    """`menu` as it is, with the approval named, or turned into **Request approval**;
+    `viewer` is who will read it."""
     cls = svc.connections.find_class(target.provider)
     if cls is None or cls.capabilities.direction is Direction.RECEIVABLE:
         return menu
@@ -66,7 +69,7 @@ def apply_gate(
     latest = svc.approvals.latest(team_id, binding)
     asking = values.PayTarget(target.provider, target.invoice_ids, amount=options.total)
     waiting = latest is not None and latest.state is State.PENDING and latest.binding == binding
-    gated(menu, asking, bracket, _why(latest, binding, time.time()), ask=not waiting)
+    gated(menu, asking, bracket, _why(latest, binding, time.time(), viewer), ask=not waiting)
     return menu
 
 

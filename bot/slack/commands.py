@@ -99,9 +99,8 @@ async def _pay_invoice(svc: Services, team_id: str, user_id: str, number: str) -
             return shown
         if options is None:
             options = await read(svc.checkout.options(team_id, provider.name, ids), provider.title)
-        return apply_gate(
-            svc, team_id, target, options, pay_menu(provider, options, target, today=today_utc())
-        )
+        menu = pay_menu(provider, options, target, today=today_utc())
+        return apply_gate(svc, team_id, target, options, menu, user_id)
     if silent:
         asked = [p.title for p in providers if p.title not in silent]
         elsewhere = f" {escape(', '.join(asked))} do not have it;" if asked else ""

@@ -177,3 +177,17 @@ async def test_after_one_of_two_approvals_the_messages_say_who_approved_and_who_
             said
         )
         assert "<@U0FINANCE> or" not in said and ", <@U0FINANCE>" not in said
+
+
+async def test_pay_while_a_request_waits_says_you_to_its_requester_and_names_them_to_others(
+    harness: Harness,
+) -> None:
+    h = harness
+    await ask(h, "INV-24-0104", "Rack")
+
+    async def pay(user: str) -> str:
+        _, screen, _ = await h.command("pay INV-24-0104", user=user)
+        return text_of((await h.screen_after(screen)).message)
+
+    assert "You asked for approval already; waiting for the approvers." in await pay("U0PAYER")
+    assert "<@U0PAYER> asked for approval already" in await pay("U0ADMIN")
