@@ -185,6 +185,8 @@ class ControlApi:
         sent = datetime.fromtimestamp(int(message.ts.split(".")[0]), viewer.tz)
         return {
             "ts": message.ts,
+            # A reply names its thread's first message; the page shows it under that one.
+            "thread_ts": message.thread_ts if message.thread_ts != message.ts else None,
             "time": clock_time(sent),
             "text": message.text,
             "html": mrkdwn(message.text, viewer),

@@ -350,7 +350,22 @@ function renderMain(snapshot) {
   $("title").textContent = channel.is_im ? `${channel.label} (direct message)` : channel.label;
   $("composer").hidden = false;
   if (!channel.messages.length) box.append(el("p", { class: "empty" }, "No messages yet. Try /invoices help."));
-  for (const message of channel.messages) box.append(messageNode(message));
+  // As Slack shows a channel: replies sit in their thread, under its first message.
+  const tops = new Set(channel.messages.filter((m) => !m.thread_ts).map((m) => m.ts));
+  const replies = {};
+  for (const message of channel.messages) {
+    if (message.thread_ts && tops.has(message.thread_ts)) (replies[message.thread_ts] ||= []).push(message);
+  }
+  for (const message of channel.messages) {
+    if (message.thread_ts && tops.has(message.thread_ts)) continue;
+    box.append(messageNode(message));
+    const thread = replies[message.ts];
+    if (!thread) continue;
+    const node = el("div", { class: "thread" });
+    node.append(el("div", { class: "thread-count" }, `${thread.length} ${thread.length === 1 ? "reply" : "replies"}`));
+    for (const reply of thread) node.append(messageNode(reply));
+    box.append(node);
+  }
   if (atBottom) box.scrollTop = box.scrollHeight;
 }
 

@@ -92,11 +92,12 @@ async def test_the_page_draws_slack_text_as_slack_does() -> None:
     _browser_or_skip()
     from playwright.async_api import async_playwright, expect
 
+    clock = ManualClock(DUE + 3 * 3600)
     app = create_app(
         request_url="http://127.0.0.1:9/slack/events",
         signing_secret="browser-test-secret",
         bot_token="xoxb-browser-test",
-        clock=ManualClock(DUE + 3 * 3600),
+        clock=clock,
     )
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
@@ -138,6 +139,19 @@ async def test_the_page_draws_slack_text_as_slack_does() -> None:
             assert await page.evaluate("window.pwned") is None
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(SCREENSHOTS / "emulator-text.png"))
+            # As Slack shows a channel: a reply sits in its thread, under the first message.
+            clock.advance(2)  # past the channel's one message a second
+            request = await slack.chat_postMessage(channel="C0GENERAL", text="Approve INV-2?")
+            clock.advance(2)
+            await slack.chat_postMessage(
+                channel="C0GENERAL", text="Approved (1 of 2).", thread_ts=request["ts"]
+            )
+            await page.reload()
+            thread = page.locator(".thread")
+            await expect(thread).to_have_count(1)
+            await expect(thread).to_contain_text("1 reply")
+            await expect(thread.locator(".message")).to_contain_text("Approved (1 of 2).")
+            await expect(page.locator("#messages > .message")).to_have_count(3)
             await browser.close()
     finally:
         await server.close()

@@ -184,3 +184,21 @@ async def test_a_click_in_a_modal_carries_what_the_page_typed(
     wrong = {**click, "user": "U0PAYER"}
     status, answer = await call(running, "POST", "/emulator/action", json=wrong)
     assert status == 400 and "sees no view" in answer["error"]
+
+
+async def test_a_thread_reply_names_its_thread_and_the_page_draws_it_under_it(
+    running: Running,
+) -> None:
+    """As Slack shows a channel: an approval's replies under the request, not beside it."""
+    client = running.web_client()
+    first = await client.chat_postMessage(channel="C0GENERAL", text="request")
+    await client.chat_postMessage(channel="C0GENERAL", text="approved", thread_ts=first["ts"])
+    _, state = await call(running, "GET", "/emulator/state?user=U0PAYER")
+    general = next(c for c in state["channels"] if c["id"] == "C0GENERAL")
+    shown = {m["text"]: m["thread_ts"] for m in general["messages"]}
+    assert shown == {"request": None, "approved": first["ts"]}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(running.server.make_url("/emulator/page/app.js")) as page,
+    ):
+        assert "message.thread_ts" in await page.text()  # replies are drawn in their thread
