@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.approvals_record import approvals_for
+from bot.approvals_store import ApprovalStore
 from bot.models import Payment
 from bot.store import AuditEntry, Store
 from bot.text import plain
@@ -37,7 +38,9 @@ SETTLEMENT_COLUMNS = (
     "settled_at",
     "settlement_id",
 )
-AUDIT_COLUMNS = ("at", "action", "who", "subject", "detail")
+AUDIT_COLUMNS = ("at", "action", "who", "subject", "detail", "invoices")
+"""`invoices`: the invoice numbers a row's payment or approval request is about (its
+subject is an id a reader cannot look up)."""
 
 Approvals = Callable[[Store, Payment], list[tuple[str, str]]]
 APPROVALS: list[Approvals] = [approvals_for]
@@ -102,15 +105,33 @@ so, never naming the team member who copied the link (whose Slack id older rows 
 `payment.link_opened` carry)."""
 
 
+def _payment_of(
+    store: Store, entry: AuditEntry, payments: dict[str, Payment | None]
+) -> Payment | None:
+    """The payment `entry` is about, if its subject names one; `payments` caches them."""
+    if not entry.subject or not entry.action.startswith(("payment.", "invoice.emailed")):
+        return None
+    if entry.subject not in payments:
+        payments[entry.subject] = store.payment(entry.subject)
+    return payments[entry.subject]
+
+
+def _invoices(store: Store, entry: AuditEntry, payments: dict[str, Payment | None]) -> str:
+    """The invoice numbers of the payment or approval request a row is about."""
+    if entry.action.startswith("approval.") and entry.subject:
+        request = ApprovalStore(store).get(entry.subject)
+        return ", ".join(request["invoice_numbers"]) if request else ""
+    payment = _payment_of(store, entry, payments)
+    return ", ".join(payment.invoice_numbers) if payment else ""
+
+
 def _actor(
     store: Store, entry: AuditEntry, names: Mapping[str, str], payments: dict[str, Payment | None]
 ) -> str:
     """Who did what `entry` records, as the `who` column writes it; `payments` caches the
     payments looked up."""
     if entry.action in CUSTOMER_OPENS and entry.subject:
-        if entry.subject not in payments:
-            payments[entry.subject] = store.payment(entry.subject)
-        payment = payments[entry.subject]
+        payment = _payment_of(store, entry, payments)
         if payment is not None and payment.direction == "receivable":
             return f"holder of the link sent to {_who(payment, names)}"
     return names.get(entry.user_id, entry.user_id) if entry.user_id else ""
@@ -217,6 +238,7 @@ def export(
                 json.dumps(_detail(entry.action, entry.detail), sort_keys=True, ensure_ascii=False)
                 if entry.detail
                 else "",
+                cell(_invoices(store, entry, payments)),
             )
         )
     return Export(out.getvalue(), audit.getvalue(), len(settled), dict(totals), len(entries))

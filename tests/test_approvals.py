@@ -3,11 +3,15 @@ person's decision counts once even when two processes decide at the same moment.
 
 from __future__ import annotations
 
+import csv
+import io
 import threading
 import time
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from slack_sdk.errors import SlackApiError
@@ -22,6 +26,7 @@ from bot.approvals import (
 )
 from bot.approvals_policy import Policy, PolicyError
 from bot.models import Money
+from bot.records import Range, export
 from bot.settings import Settings
 from bot.store import Store
 from bot.team_settings import TeamSettings
@@ -287,3 +292,13 @@ async def test_the_settings_dialog_lists_user_groups_only_when_slack_does(
     refused = Access(teams, GroupsClient(scope=False), tokens)  # type: ignore[arg-type]
     assert await refused.groups("T1") is None
     store.close()
+
+
+def test_the_audit_export_names_the_invoices_of_an_approval_row(approvals: Approvals) -> None:
+    """An approval's rows name its request by id: the export says which invoices it is."""
+    request_id = ask(approvals, "900.00")
+    approvals.decide(request_id, TEAM, "U0FINANCE", approve=True)
+    today = datetime.now(UTC).date()
+    made = export(approvals.store, TEAM, Range(today, today), ZoneInfo("UTC"), {}, {})
+    rows = [row for row in csv.reader(io.StringIO(made.audit_csv)) if row[3] == request_id]
+    assert rows and {row[5] for row in rows} == {"INV-24-0104"}, rows

@@ -56,19 +56,17 @@ def test_the_audit_export_has_the_moves_of_the_teams_payments_only(tmp_path: obj
     across teams); the export still lists the team's, failures and cancels included."""
     store = Store(f"{tmp_path}/db.sqlite")
     try:
-        for team, payment in (("T1", "p-mine"), ("T2", "p-theirs")):
-            store.db.execute(
-                "INSERT INTO payments (id, team_id, provider, state, amount, currency, "
-                "created_at) VALUES (?, ?, 'i3d', 'failed', '1', 'EUR', '2026-12-03')",
-                [payment, team],
-            )
-            store.audit("payment.failed", subject=payment, last_error="Card declined.")
+        for n, team in ((1, "T1"), (2, "T2")):
+            payment = _payment(store, n).model_copy(update={"team_id": team})
+            store.db.execute("UPDATE payments SET team_id = ? WHERE id = ?", [team, payment.id])
+            store.audit("payment.failed", subject=payment.id, last_error="Card declined.")
         today = datetime.now(UTC).date()
         made = export(store, "T1", Range(today, today), ZoneInfo("UTC"), {}, {})
     finally:
         store.close()
     rows = list(csv.reader(io.StringIO(made.audit_csv)))[1:]
-    assert [(row[1], row[3]) for row in rows] == [("payment.failed", "p-mine")]
+    # The last column names the invoices: the subject is an id nobody can look up.
+    assert [(row[1], row[3], row[5]) for row in rows] == [("payment.failed", "p1", "INV-1")]
 
 
 def _payment(store: Store, n: int, direction: str = "payable", payer: str | None = None) -> Payment:
