@@ -295,6 +295,11 @@ def parse_amount(
         whole, _, fraction = raw.partition(mark)
         if len(fraction) == 3 and places < 3 and mark == thousands:
             whole, fraction = _grouped(raw, mark), ""
+        elif len(fraction) == 3 and places < 3:  # the decimal reading is not allowed either
+            raise AmountError(
+                f"“{raw}” has 3 decimals, and at most {places} are allowed, like {example}; "
+                f"if you meant {whole}{fraction}, type it without a thousands separator"
+            )
         elif len(fraction) == 3:
             raise AmountError(
                 f"“{raw}” could be {whole}{fraction} or {whole}.{fraction}; "

@@ -166,7 +166,7 @@ def test_the_settings_dialog_says_what_is_wrong_beside_each_field() -> None:
     assert isinstance(errors, dict)
     assert set(errors) == {"b3.from", "b4.users", "b5.from", "b6.groups", "b7.from", "hours"}
     # Not read as €500,123.00 (the euro's thousands dot): a bracket a thousandfold too high.
-    assert "could be 500123 or 500.123" in errors["b7.from"]
+    assert "if you meant 500123, type it without a thousands separator" in errors["b7.from"]
     assert "Bracket 1 already starts at €500.00" in errors["b5.from"]
     assert "`finance`" in errors["b6.groups"]
 

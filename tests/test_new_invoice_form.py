@@ -179,7 +179,8 @@ def test_a_decimal_comma_is_read_as_one_and_negatives_are_refused() -> None:
         submitted(**typed, item1_description="x", item1_quantity="1", item1_price="12.505")
     )
     assert ambiguous == {
-        "item1_price": "“12.505” could be 12505 or 12.505; type it without a thousands separator"
+        "item1_price": "“12.505” has 3 decimals, and at most 2 are allowed, like 12.50; if you "
+        "meant 12505, type it without a thousands separator"
     }
 
 

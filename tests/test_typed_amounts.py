@@ -43,8 +43,8 @@ def test_amounts_read_one_way(typed: str, currency: str, expected: str) -> None:
         ("0", "CAD", "must be more than 0"),
         ("0.00", "CAD", "must be more than 0"),
         ("", "CAD", "Type the amount"),
-        ("12.505", "CAD", "could be 12505 or 12.505"),  # a dot is no thousands mark in CAD
-        ("1,234", "EUR", "could be 1234 or 1.234"),  # nor a comma in EUR
+        ("12.505", "CAD", "3 decimals, and at most 2 are allowed, like 12.50; if you meant 12505"),
+        ("1,234", "EUR", "at most 2 are allowed, like 12.50; if you meant 1234, type it"),
         ("1,234", "KWD", "could be 1234 or 1.234"),  # KWD has three decimals
         ("12.5", "JPY", "whole number"),
         ("12,50", "JPY", "whole number"),
