@@ -70,7 +70,7 @@ def attempts(store: Store, subject: Subject) -> list[Event]:
             Event(
                 _aware(p.created_at),
                 f"{where}{what} by <@{p.user_id}>: {p.amount.format()} by "
-                f"{escape(p.method_name)}{together} (now {p.state.value.replace('_', ' ')})",
+                f"{escape(p.method_name)}{together} (now {p.state.words})",
             )
         )
         if p.opened_at:

@@ -398,6 +398,20 @@ class PaymentState(StrEnum):
     EXPIRED = "expired"
     SUPERSEDED = "superseded"
 
+    @property
+    def words(self) -> str:
+        """Where the attempt stands, as a person reads it in a history or App Home."""
+        return _STATE_WORDS.get(self, self.value)
+
+
+_STATE_WORDS = {
+    PaymentState.CREATED: "being started",
+    PaymentState.LINK_ISSUED: "link out, page not opened",
+    PaymentState.OPENED: "payment page opened",
+    PaymentState.UNKNOWN: "outcome not known yet",
+    PaymentState.SUPERSEDED: "no longer needed",
+}
+
 
 class InvoiceAmount(BaseModel):
     """One invoice (or credit note) of a payment and its amount, as the payer confirmed it."""

@@ -131,6 +131,7 @@ def test_two_providers_printing_the_same_number_are_told_apart_in_its_history(
         assert sorted(text.split(":")[0] for text in told) == ["PingProxies", "i3D.net"], told
         only = [e.text for e in story(store, "T0TEAM", "2026-001", titles) if "Visa" in e.text]
         assert only[0].startswith("PingProxies: Payment started by <@U0PAYER>")
+        assert only[0].endswith("(now being started)"), "where it stands, in words"
         store.db.execute("DELETE FROM payments WHERE provider = 'pingproxies'")
         alone = [event.text for event in story(store, "T0TEAM", "2026-001", titles)]
         assert alone[0].startswith("Payment started"), "one provider: no label"

@@ -175,7 +175,7 @@ def _settlements(ids: Ids, ledger: Ledger, user_id: str, titles: dict[str, str])
     if ledger.in_progress:
         lines = [
             f"*{escape(', '.join(p.invoice_numbers))}* · {p.amount.format()} · "
-            f"{escape(p.method_name)} · {p.state.value.replace('_', ' ')}"
+            f"{escape(p.method_name)} · {p.state.words}"
             for p in ledger.in_progress
         ]
         blocks.append(section(ids, "*Waiting for payment* (started by you)\n" + "\n".join(lines)))

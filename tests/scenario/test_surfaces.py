@@ -268,7 +268,7 @@ async def test_app_home_shows_open_invoices_and_recent_payments(harness: Harness
     said = str(view)
     assert published.args["user_id"] == "U0PAYER"
     assert "INV-24-0087" in said and "Waiting for payment" in said
-    assert "INV-24-0101* · €96.80 · iDEAL · link issued" in said
+    assert "INV-24-0101* · €96.80 · iDEAL · link out, page not opened" in said
 
 
 async def test_an_event_slack_delivers_again_is_handled_once(harness: Harness) -> None:
