@@ -99,6 +99,8 @@ async def _pay_invoice(svc: Services, team_id: str, user_id: str, number: str) -
             return shown
         if options is None:
             options = await read(svc.checkout.options(team_id, provider.name, ids), provider.title)
+        # As Pay in the list: recorded when a menu is shown, not for a paid invoice.
+        svc.store.audit("payment.menu", team_id=team_id, user_id=user_id, subject=target.encode())
         menu = pay_menu(provider, options, target, today=today_utc())
         return apply_gate(svc, team_id, target, options, menu, user_id)
     if silent:
@@ -201,7 +203,6 @@ async def on_invoices(
             svc.store.audit("refused.pay", team_id=team_id, user_id=user_id, subject=request.number)
             await respond(**notice(PAY_REFUSAL))
             return
-        svc.store.audit("payment.menu", team_id=team_id, user_id=user_id, subject=request.number)
         await respond(**await _pay_invoice(svc, team_id, user_id, request.number))
         return
     if isinstance(request, Status):

@@ -233,6 +233,11 @@ async def test_pay_by_number_on_an_invoice_invoicebot_saw_paid_tells_its_payment
     said = text_of((await h.screen_after(typed)).message)
     assert ":white_check_mark: Invoice INV-24-0101 is paid: *€96.80*" in said
     assert "Paid through invoicebot by <@U0PAYER>." in said and "cannot be paid" not in said
+    _, story, _ = await h.command("history INV-24-0101")
+    told = text_of((await h.screen_after(story)).message)
+    after = told.split("Settled", 1)[1]
+    assert "asked for the ways to pay it" not in after, "no menu was shown after it was paid"
+    assert told.count("asked for the ways to pay it") == 1, told  # the menu before paying
 
 
 async def test_a_payer_whose_link_message_is_gone_can_open_the_page_again(
