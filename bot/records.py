@@ -116,11 +116,16 @@ def _payment_of(
     return payments[entry.subject]
 
 
-def _invoices(store: Store, entry: AuditEntry, payments: dict[str, Payment | None]) -> str:
-    """The invoice numbers of the payment or approval request a row is about."""
+def _invoices(
+    store: Store, entry: AuditEntry, payments: dict[str, Payment | None], requests: dict[str, str]
+) -> str:
+    """The invoice numbers of the payment or approval request a row is about; `requests`
+    caches the requests' (a request has several rows)."""
     if entry.action.startswith("approval.") and entry.subject:
-        request = ApprovalStore(store).get(entry.subject)
-        return ", ".join(request["invoice_numbers"]) if request else ""
+        if entry.subject not in requests:
+            request = ApprovalStore(store).get(entry.subject)
+            requests[entry.subject] = ", ".join(request["invoice_numbers"]) if request else ""
+        return requests[entry.subject]
     payment = _payment_of(store, entry, payments)
     return ", ".join(payment.invoice_numbers) if payment else ""
 
@@ -228,6 +233,7 @@ def export(
     audit_writer.writerow(AUDIT_COLUMNS)
     entries = store.audit_between(team_id, start, end)
     payments: dict[str, Payment | None] = {}
+    requests: dict[str, str] = {}
     for entry in entries:
         audit_writer.writerow(
             (
@@ -238,7 +244,7 @@ def export(
                 json.dumps(_detail(entry.action, entry.detail), sort_keys=True, ensure_ascii=False)
                 if entry.detail
                 else "",
-                cell(_invoices(store, entry, payments)),
+                cell(_invoices(store, entry, payments, requests)),
             )
         )
     return Export(out.getvalue(), audit.getvalue(), len(settled), dict(totals), len(entries))
