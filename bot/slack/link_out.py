@@ -73,16 +73,19 @@ async def link_out(
         same = set(out.invoice_ids) == set(invoice_ids)
         asked = options if same else await _today(svc, team_id, provider, list(out.invoice_ids))
         come = "invoices come" if len(out.invoice_ids) > 1 else "invoice comes"
+        holder = out.user_id == viewer  # only its holder is ever handed the link
         if asked is None:
             note = (
                 f"{escape(provider.title)} could not confirm what the {come} to today, so the "
                 "link is not handed out again here; try again in a minute."
+                if holder
+                else None
             )
         elif asked.total != out.amount:
             note = (
                 f"The {come} to {asked.total.format()} now; this link asks for "
                 f"{out.amount.format()}."
             )
-        elif out.user_id == viewer:
+        elif holder:
             url = svc.checkout.link_of(out)
     return live_link(out, viewer, svc.store.token_expiry(out.id), url, note), options

@@ -48,7 +48,7 @@ async def test_pay_with_an_unopened_link_out_shows_progress_while_it_asks_the_am
 ) -> None:
     """Pay on an invoice with a link out asks the provider for today's amount (a link for
     an old one gives way): the clicked message says so at once, and a provider that does
-    not answer leaves the link shown, saying why its address is not."""
+    not answer leaves the link shown."""
     monkeypatch.setattr(link_out, "CHECK_BUDGET", 1.0)
     h = harness
     await link_for(h)
@@ -61,7 +61,7 @@ async def test_pay_with_an_unopened_link_out_shows_progress_while_it_asks_the_am
     assert h.slack.responses[key][0]["text"].startswith(f"{BUSY} Asking i3D.net")
     assert final < 1.0 + 1.0, final
     assert "<@U0PAYER> has a payment link" in said, said
-    assert "could not confirm what the invoice comes to today" in said
+    assert "could not confirm" not in said, "only its holder would have been handed it"
 
 
 async def test_get_link_asks_the_provider_once_and_answers_within_the_budget(
