@@ -134,7 +134,7 @@ async def test_pay_on_the_payment_page_then_paid(
     ("button", "status", "message"),
     [
         ("cancel", OutcomeStatus.CANCELLED, "You cancelled the payment."),
-        ("decline", OutcomeStatus.FAILED, "The bank declined the payment."),
+        ("decline", OutcomeStatus.FAILED, "PayPal declined the payment."),
     ],
 )
 async def test_not_paying_is_never_paid(

@@ -76,7 +76,8 @@ async def decide(request: web.Request) -> web.Response:
         if action == "pay":
             billing.settle(state, tx)
         elif action == "decline":
-            tx.status, tx.message = "failed", "The bank declined the payment."
+            # Named by its method: a PayPal payment is not declined by a bank.
+            tx.status, tx.message = "failed", f"{tx.method.name} declined the payment."
         else:
             tx.status, tx.message = "cancelled", "You cancelled the payment."
     back = URL(state.return_url).update_query(transactionId=tx.id, status=tx.status)
