@@ -132,3 +132,47 @@ async def test_an_opened_page_failed_by_the_invoices_last_error_is_still_confirm
     await settle_quietly(bot)
     assert svc.store.payment(started.payment.id).state is PaymentState.PAID  # type: ignore[union-attr]
     assert len(slack.posted_to("C0BILLING")) == 1
+
+
+@pytest.mark.parametrize("settings", [{"notify_failures": "payables"}], indirect=True)
+async def test_billing_hears_a_failure_read_from_the_invoice_as_not_confirmed(
+    bot: TestServer, sandbox: SandboxState, fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    """A payment that may still have gone through is not announced as failed: #billing
+    reads what its payer reads (not confirmed, still checked), then the confirmation."""
+    slack, _ = fake_slack
+    svc = bot.app[SERVICES]
+    options = await svc.checkout.options(TEAM, "pingproxies", ["inv_sbx0101"])
+    started = await svc.checkout.start(
+        team_id=TEAM,
+        user_id="U0PAYER",
+        provider="pingproxies",
+        invoice_ids=["inv_sbx0101"],
+        method_id="stripe",
+        issuer_id=None,
+        expected=options.total,
+        response_url=None,
+    )
+    async with ClientSession() as browser:
+        async with browser.get(
+            bot.make_url(f"/pay/{started.token}"), allow_redirects=False
+        ) as opened:
+            checkout_page = opened.headers["Location"]
+        _last_error(sandbox, "Your card was declined.")  # another card's, on the invoice
+        await settle_quietly(bot)
+        failed = svc.store.payment(started.payment.id)
+        assert failed is not None and failed.state is PaymentState.FAILED
+        assert failed.next_check_at is not None
+        (notice,) = slack.posted_to("C0BILLING")
+        said = notice["text"]
+        assert "Payment failed" not in said
+        assert "not confirmed" in said and "Your card was declined" in said
+        assert "keeps checking" in said
+        _last_error(sandbox, None)
+        async with browser.get(checkout_page) as page:
+            action = urljoin(checkout_page, PageForm(await page.text()).action)
+        async with browser.post(action, data={"action": "pay"}, allow_redirects=False):
+            pass
+    await settle_quietly(bot)
+    assert svc.store.payment(started.payment.id).state is PaymentState.PAID  # type: ignore[union-attr]
+    assert len(slack.posted_to("C0BILLING")) == 2  # the notice, then the confirmation

@@ -543,6 +543,15 @@ def failure_notice(payment: Payment, provider_title: str) -> dict[str, Any]:
     what = f"{_invoices_at(payment, provider_title)} ({payment.amount.format()})"
     if payment.state is PaymentState.CANCELLED:
         text = f":heavy_minus_sign: Payment cancelled: {what}. Nothing was charged."
+    elif payment.next_check_at is not None:
+        # Read from the invoice, not from this payment: as its payer is told, it may
+        # still have gone through, so it is not announced as failed.
+        text = (
+            f":warning: Payment not confirmed: {what}. The invoice still shows unpaid, and "
+            f"its last payment error says: {_reason(payment) or 'no reason given'}. That may "
+            "be from an earlier attempt, so invoicebot keeps checking and posts here if "
+            "this payment went through."
+        )
     else:
         text = f":x: Payment failed: {what}: {_reason(payment) or 'no reason given'}."
     if payment.direction == Direction.RECEIVABLE.value:
