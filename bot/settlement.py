@@ -262,7 +262,11 @@ class Settlement:
             and payment.opened_at is None
             and now > expires_at
         ):
-            self._end(payment, S.EXPIRED, "the payment link expired unused")
+            # Only from LINK_ISSUED: another process's pay page may open it this moment,
+            # and its provider page may then be taking the money (asked about as scheduled).
+            self._end(
+                payment, S.EXPIRED, "the payment link expired unused", sources={S.LINK_ISSUED}
+            )
         elif now > expires_at + (
             EMAILED_WATCH if isinstance(payment.start, Emailed) else self.give_up_after
         ):

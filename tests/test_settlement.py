@@ -635,3 +635,30 @@ async def test_a_landing_that_says_nothing_is_not_taken_as_the_pages_own_failure
     )
     await settlement.check(ended)
     assert state_of(settlement, page) is S.PAID and len(recorder.confirmed) == 1
+
+
+def test_a_link_opened_by_another_process_as_it_expires_is_not_ended_as_unused(
+    database: str, settlement: Settlement, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One process's poller finds a link unopened at the end of its lifetime while
+    another process's pay page opens it in that last moment: the provider's page may be
+    taking the money, so the link stands, and the payment made there is confirmed."""
+    link = attempt(settlement, S.LINK_ISSUED)
+    other = Store(database, settlement.store.box)
+    elsewhere = Payments(other, settlement.payments.pm)
+    asked = settlement.store.token_expiry
+
+    def expiry_as_the_page_opens(payment_id: str) -> float:
+        opened = datetime.now(UTC).isoformat(timespec="seconds")
+        assert elsewhere.force(payment_id, {S.LINK_ISSUED}, S.OPENED, opened_at=opened)
+        monkeypatch.setattr(settlement.store, "token_expiry", asked)
+        return time.time() - 1  # the link's lifetime ended a moment ago
+
+    try:
+        monkeypatch.setattr(settlement.store, "token_expiry", expiry_as_the_page_opens)
+        settlement.apply(link, PENDING)
+        assert state_of(settlement, link) is S.OPENED
+        settlement.apply(link, PAID)  # the payer paid on the page it opened
+        assert state_of(settlement, link) is S.PAID
+    finally:
+        other.close()
