@@ -200,6 +200,14 @@ class Checkout:
                     "provider. Do not pay again: the billing channel hears as soon as it is "
                     "known."
                 )
+            elif earlier.state in UNSETTLED and isinstance(earlier.start, Captured):
+                # However long the provider takes, the charge may still take the money:
+                # a link's lifetime says nothing about it.
+                raise CheckoutRefused(
+                    f"A card payment of invoice {numbers} started by <@{earlier.user_id}> is "
+                    "waiting for the provider to confirm it, and invoicebot is checking. Do "
+                    "not pay again: the billing channel hears as soon as it is confirmed."
+                )
             elif earlier.state in UNSETTLED and self.store.token_expiry(earlier.id) > now:
                 if isinstance(earlier.start, Emailed):
                     continue  # the customer may pay by e-mail or by link: settled once

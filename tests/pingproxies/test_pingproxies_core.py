@@ -14,7 +14,7 @@ from bot.provider import NotPayable, ProviderError
 from bot.web import OUTBOX, POLLER, SERVICES
 from plugins.pingproxies.sandbox import SandboxState
 from tests.fake_slack import FakeSlack
-from tests.pingproxies.conftest import TEAM, pay_option_path, pay_path
+from tests.pingproxies.conftest import TEAM, pay_option_path, pay_path, retrieve_path
 
 CARD = "pm_sbxVisa4242"
 
@@ -120,3 +120,34 @@ async def test_a_charge_whose_pay_options_could_not_be_read_failed_and_may_be_re
         [PaymentState.FAILED, PaymentState.PAID]
     )
     assert len(slack.posted_to("C0BILLING")) == 1
+
+
+async def test_a_charge_waiting_for_its_confirmation_blocks_another_after_the_link_lifetime(
+    bot: TestServer, sandbox: SandboxState
+) -> None:
+    """A saved card's charge the provider has not confirmed yet may still take the money
+    however long that takes: no second charge goes out once the link lifetime has passed,
+    and the payer reads that a card payment is waiting, not that a link can be cancelled."""
+    store = bot.app[SERVICES].store
+    unpaid = sandbox.invoices["inv_sbx0101"]
+    sandbox.latency = 0.2
+    charging = asyncio.create_task(charge(bot))
+    for _ in range(200):  # until the charge is sent and waiting on the latency
+        if sandbox.count("POST", pay_path("inv_sbx0101")):
+            break
+        await asyncio.sleep(0.01)
+    sandbox.inject("error", count=50, path=retrieve_path("inv_sbx0101"))
+    await charging  # captured; the check that follows cannot read the invoice
+    sandbox.latency = 0.0
+    (payment,) = store.payments_for_invoices(TEAM, "pingproxies", ["inv_sbx0101"])
+    assert payment.state is PaymentState.LINK_ISSUED and payment.next_check_at is not None
+    sandbox.clear_faults()
+    sandbox.invoices["inv_sbx0101"] = unpaid  # as a capture still processing leaves it
+    for when in ("within its lifetime", "after it"):
+        with pytest.raises(CheckoutRefused) as refused:
+            await charge(bot, "U0OTHER")
+        told = str(refused.value)
+        assert "waiting for the provider to confirm" in told, when
+        assert "Do not pay again" in told and "cancel" not in told, when
+        store.db.execute("UPDATE payments SET token_expires_at = 0 WHERE id = ?", [payment.id])
+    assert sandbox.count("POST", pay_path("inv_sbx0101")) == 1
