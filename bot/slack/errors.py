@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.checkout import NeedsApproval
 from bot.provider import PaymentRejected
+from bot.slack.blocks.kit import md
 from bot.slack.responses import DirectRespond
 from bot.slack.values import BACK, COPY_LINK, GET_LINK, PAY, PAY_APPROVED, BadValue, PayTarget
 from bot.text import escape, log_error, say
@@ -46,7 +47,7 @@ def failure_view(text: str) -> dict[str, Any]:
         "type": "modal",
         "title": {"type": "plain_text", "text": "Not done"},
         "close": {"type": "plain_text", "text": "Close"},
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": f":warning: {text}"}}],
+        "blocks": [{"type": "section", "text": md(f":warning: {text}")}],
     }
 
 
@@ -57,7 +58,8 @@ async def tell(error: BaseException, body: dict[str, Any], respond: AsyncRespond
     if respond is None or not (body.get("response_url") or isinstance(respond, DirectRespond)):
         return
     shown = f":warning: {said(error)}"
-    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": shown}}]
+    # Escaped provider text can outgrow a section; Slack would refuse the answer whole.
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": md(shown)}]
     container = body.get("container") or {}
     action_id = (body.get("actions") or [{}])[0].get("action_id")
     clicked = (

@@ -18,10 +18,12 @@ from bot.provider import (
     ProviderUnavailable,
     RateLimited,
 )
+from bot.slack.errors import failure_view
 from bot.slack.values import EMAIL_VIEW
 from bot.text import plain, say
 from plugins.i3d import I3DProvider
 from plugins.i3d.sandbox import SANDBOX
+from slack_emulator.blockkit import validate_view
 from tests.scenario.harness import Harness, Screen, find, text_of
 
 PROTOCOL = re.compile(r"HTTP \d{3}|request id|[A-Z]\w*(Error|Exception)\b|Traceback")
@@ -272,3 +274,30 @@ async def test_a_long_rate_limit_is_told_not_slept_through_by_a_click(harness: H
     h.slack.rate_limit_next["views.open"] = 1  # a short wait is waited out, once
     await h.command("connect i3d", user="U0ADMIN")
     await h.wait_for(lambda: h.slack.called("views.open"))
+
+
+async def test_a_refusal_quoting_a_long_invoice_number_still_reaches_the_person(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """Escaping makes `<`, `>` and `&` four or five characters each, so a provider's
+    refusal that quotes the invoice number can outgrow Slack's 3,000-character section.
+    Slack then refuses the answer whole and the message stays on "Asking …"."""
+    h, state = harness, i3d_sandbox.app[SANDBOX]
+    state.invoices["410001"] = state.invoices["410001"].model_copy(
+        update={"invoiceNumber": "<b>&</b>" * 200}
+    )
+    _, screen, _ = await h.command("")
+    screen = await h.screen_after(screen)
+    state.invoices["410001"] = state.invoices["410001"].model_copy(
+        update={"paymentStatus": 1, "remainingAmount": "0"}
+    )
+    key = await h.click(screen, "pay", pick=lambda e: "|410001" in e["value"])
+    answer = await h.next_response(key)
+    shown = answer["blocks"][0]["text"]["text"]
+    assert shown.startswith(":warning: i3D.net") and shown.endswith("…")
+    assert len(shown) <= 3000 and "&lt;b&gt;&amp;&lt;/b&gt;" in shown
+    assert h.slack.refused == []
+
+
+def test_a_dialog_shows_a_long_escaped_reason_within_slacks_limits() -> None:
+    assert validate_view(failure_view("&lt;b&gt;" * 400)) == []
