@@ -18,6 +18,7 @@ from bot.slack.blocks.paying import (
     settled,
 )
 from bot.slack.customers import customer_link
+from slack_emulator.blockkit import validate_message
 from tests.scenario.harness import text_of
 
 
@@ -57,6 +58,19 @@ def test_the_billing_record_says_who_once_with_bank_reference_date_and_credit() 
     assert "*Reference*\nTX-778" in said
     assert "*Date*\n<!date^" in said
     assert "*Credit applied*\nCRN-24-0003 (€24.20)" in said
+
+
+def test_a_record_with_many_credit_notes_and_a_long_reference_is_one_slack_takes() -> None:
+    """Slack refuses a section field over 2,000 characters, and with it the whole record:
+    the billing channel would never hear of the payment."""
+    credits = tuple(InvoiceAmount(number=f"CRN-24-{n:04d}", amount=eur("1.00")) for n in range(150))
+    record = confirmation(paid(credits=credits, provider_reference="R&D-" * 600), "i3D.net")
+    assert validate_message(record) == []
+    method, reference, _, applied = record["blocks"][1]["fields"]
+    assert method["text"] == "*Method*\niDEAL (ING)"
+    assert reference["text"].startswith("*Reference*\nR&amp;D-R&amp;D-")
+    assert applied["text"].startswith("*Credit applied*\nCRN-24-0000 (€1.00), CRN-24-0001")
+    assert applied["text"].endswith("…")
 
 
 def test_a_customer_payment_names_the_customer() -> None:

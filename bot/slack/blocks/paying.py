@@ -16,6 +16,7 @@ from bot.slack.blocks.kit import (
     confirm_dialog,
     context,
     escape,
+    fields,
     header,
     moment,
     option,
@@ -482,20 +483,14 @@ def confirmation(payment: Payment, provider_title: str) -> dict[str, Any]:
         f"{icon} {_who_paid(payment)} paid {_invoices_at(payment, provider_title)}: "
         f"{amount_of(payment)}"
     )
-    fields = [
-        {"type": "mrkdwn", "text": f"*Method*\n{method_of(payment)}"},
-        {"type": "mrkdwn", "text": f"*Reference*\n{_reference(payment)}"},
-        {"type": "mrkdwn", "text": f"*Date*\n{when}"},
-    ]
+    pairs = [("Method", method_of(payment)), ("Reference", _reference(payment)), ("Date", when)]
     if payment.credits:
         applied = ", ".join(
             f"{escape(credit.number)} ({credit.amount.format()})" for credit in payment.credits
         )
-        fields.append({"type": "mrkdwn", "text": f"*Credit applied*\n{applied}"})
-    blocks: list[Block] = [
-        section(ids, lead),
-        {"type": "section", "block_id": ids("fields"), "fields": fields},
-    ]
+        pairs.append(("Credit applied", applied))
+    # Each field is clipped to Slack's 2,000 characters: one over it loses the whole record.
+    blocks: list[Block] = [section(ids, lead), fields(ids, pairs)]
     if payment.last_error:  # a paid one's: what to act on beside it (the provider's note)
         blocks.append(section(ids, f":warning: {escape(without_protocol(payment.last_error))}"))
     if receivable:
