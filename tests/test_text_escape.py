@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.slack.blocks.kit import option
+from bot.slack.blocks.kit import md, option, plain
 from bot.text import escape, one_line
 
 
@@ -29,3 +29,15 @@ def test_names_and_numbers_stay_on_one_line() -> None:
     """A provider's line breaks cannot stretch a list or split #billing's record."""
     assert one_line("ACME\n\n\nCorp\t <b>") == "ACME Corp &lt;b&gt;"
     assert one_line("  INV-1  ") == "INV-1"
+
+
+def test_clipped_mrkdwn_never_ends_inside_an_escaped_character_or_a_mention() -> None:
+    """A cut through `&amp;` would show "&am…" as typed; one through `<@U…>` or a date
+    token would show the raw markup."""
+    assert md("a" * 2996 + "&amp;b")["text"] == "a" * 2996 + "…"
+    assert md("a" * 2997 + "&lt;b")["text"] == "a" * 2997 + "…"
+    assert md("a" * 2995 + "&gt;" + "b" * 9)["text"] == "a" * 2995 + "&gt;…"
+    assert md("a" * 2990 + "<@U0PAYER> paid")["text"] == "a" * 2990 + "…"
+    assert md("a" * 2980 + "<!date^1^{date_short}|2026-12-01> b")["text"] == "a" * 2980 + "…"
+    assert md("a" * 2980 + "<@U0PAYER> " + "b" * 30)["text"].endswith("<@U0PAYER> " + "b" * 8 + "…")
+    assert plain("a" * 70 + " < 5 & 6", 75)["text"] == "a" * 70 + " < 5…"  # shown as typed

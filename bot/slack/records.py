@@ -211,7 +211,7 @@ def _latest_in_sections(lines: list[str], room: int) -> tuple[list[str], int]:
     chunks: list[list[str]] = []
     size = 0
     for line in reversed(lines):
-        line = clip(line, SECTION_TEXT)
+        line = clip(line, SECTION_TEXT, mrkdwn=True)
         if chunks and size + len(line) < SECTION_TEXT:
             chunks[-1].append(line)
             size += len(line) + 1

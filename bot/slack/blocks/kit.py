@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import UTC, date, datetime
 from typing import Any
@@ -11,8 +12,24 @@ from bot.text import escape as escape  # the one escaping function, for the bloc
 Block = dict[str, Any]
 
 
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+ESCAPED = re.compile("&(?:amp|lt|gt);")
+
+
+def clip(text: str, limit: int, *, mrkdwn: bool = False) -> str:
+    """`text` in at most `limit` characters, cut with "…". In mrkdwn the cut never falls
+    inside an escaped character ("&am…" would show as typed) or a `<…>` token (a
+    mention, link or date would show as raw markup): it moves back before it."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if mrkdwn:
+        amp = cut.rfind("&", len(cut) - 4)
+        if amp != -1 and (entity := ESCAPED.match(text, amp)) and entity.end() > len(cut):
+            cut = cut[:amp]
+        opened = cut.rfind("<")
+        if opened != -1 and ">" not in cut[opened:]:
+            cut = cut[:opened]
+    return cut + "…"
 
 
 def plain(text: str, limit: int = 3000) -> dict[str, Any]:
@@ -20,7 +37,7 @@ def plain(text: str, limit: int = 3000) -> dict[str, Any]:
 
 
 def md(text: str, limit: int = 3000) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": clip(text, limit)}
+    return {"type": "mrkdwn", "text": clip(text, limit, mrkdwn=True)}
 
 
 class Ids:
