@@ -73,6 +73,15 @@ def test_a_record_with_many_credit_notes_and_a_long_reference_is_one_slack_takes
     assert applied["text"].endswith("…")
 
 
+def test_long_invoice_numbers_never_push_the_amount_out_of_the_payers_message() -> None:
+    numbers = tuple(f"INV-{n}-" + "&" * 600 for n in range(10))
+    lines = tuple(InvoiceAmount(number=number, amount=eur("1.00")) for number in numbers)
+    payment = paid(invoice_numbers=numbers, invoice_ids=numbers, lines=lines, credits=())
+    shown = settled(payment)["blocks"][0]["text"]["text"]
+    assert "are paid: *€338.80* in all by iDEAL (ING), <!date^" in shown
+    assert "INV-0-&amp;&amp;" in shown and "…" in shown and len(shown) <= 3000
+
+
 def test_a_customer_payment_names_the_customer() -> None:
     payment = paid(direction="receivable", payer_name="Jordan <Lee>", credits=(), lines=())
     said = text_of(confirmation(payment, "Payfirma"))

@@ -17,14 +17,26 @@ from bot.models import Invoice, InvoiceStatus, Payment
 from bot.provider import Provider, ProviderError
 from bot.slack import values
 from bot.slack.actions import TAMPERED, refuse_unless_payer, show_menu, start_and_show
-from bot.slack.blocks.kit import Ids, actions, button, context, day, escape, md, plain, section
+from bot.slack.blocks.kit import (
+    NUMBER_CHARS,
+    Ids,
+    actions,
+    button,
+    context,
+    day,
+    escape,
+    inline,
+    md,
+    plain,
+    section,
+)
 from bot.slack.blocks.listing import NO_DUE_DATE, notice
 from bot.slack.blocks.paying import link_lifetime
 from bot.slack.connect import result_view, submitted_values
 from bot.slack.errors import said, shielded
 from bot.slack.progress import read, title_of
 from bot.slack.services import Services
-from bot.text import one_line, say
+from bot.text import say
 
 
 async def on_copy_link(
@@ -121,7 +133,7 @@ def email_modal(
             {"type": "section", "block_id": "problem", "text": md(f":warning: {escape(error)}")}
         )
     if invoice is not None:
-        who = f" · {one_line(invoice.payer)}" if invoice.payer else ""
+        who = f" · {inline(invoice.payer, NUMBER_CHARS)}" if invoice.payer else ""
         due = f"due {day(invoice.due)}" if invoice.due else NO_DUE_DATE
         issues = (
             "\nIt is a draft: sending it should issue it for the customer to pay; you are "
@@ -134,7 +146,7 @@ def email_modal(
                 "type": "section",
                 "block_id": "invoice",
                 "text": md(
-                    f"Invoice *{one_line(invoice.number)}*{who}\n"
+                    f"Invoice *{inline(invoice.number, NUMBER_CHARS)}*{who}\n"
                     f"*{invoice.amount_due.format()}* · {due}{issues}"
                 ),
             }

@@ -167,6 +167,29 @@ async def test_provider_text_cannot_inject_markup(
     assert "<!channel>" not in said and "<http://evil" not in said
 
 
+async def test_a_long_description_never_hides_an_invoices_amount_or_due_date(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """A section holds 3,000 characters and the amount and due date come after the
+    description: a long one (escaping makes each & five characters) cut them off, and
+    people saw Pay beside an invoice with no amount."""
+    h = harness
+    now = int(time.time())
+    due = time.strftime("%Y-%m-%d", time.gmtime(now + 86400))
+    long = invoice("667", "INV-" + "9" * 400, "R&D hours " * 500, 12100, 10000, created=now,
+                   due=now + 86400)  # fmt: skip
+    i3d_sandbox.app[SANDBOX].add_invoices([long])
+    _, screen, _ = await h.command("search R&D")
+    listed = await h.screen_after(screen)
+    (line,) = [b["text"]["text"] for b in listed.message["blocks"] if "R&amp;D" in str(b)]
+    assert line.endswith(f"…\n*€121.00* · due {due}")
+    key = await h.click(listed, "pay", pick=lambda e: "|667" in e["value"])
+    menu = await h.next_response(key)
+    (line,) = [b["text"]["text"] for b in menu["blocks"] if "R&amp;D" in str(b)]
+    assert line.endswith(f"…\n€121.00 · due {due}")
+    assert h.slack.refused == []
+
+
 async def test_an_admin_connects_a_provider_through_a_modal(
     harness: Harness, i3d_sandbox: TestServer
 ) -> None:

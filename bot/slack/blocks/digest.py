@@ -17,8 +17,17 @@ from bot.provider import Direction, Provider
 from bot.reminding import can_remind
 from bot.runs import Reminder
 from bot.slack import values
-from bot.slack.blocks.kit import Block, Ids, button, context, escape, header, section
-from bot.text import one_line
+from bot.slack.blocks.kit import (
+    NUMBER_CHARS,
+    Block,
+    Ids,
+    button,
+    context,
+    escape,
+    header,
+    inline,
+    section,
+)
 
 DIGEST_PREFIX = "digest."
 SHOWN = 10
@@ -81,14 +90,14 @@ def totals(invoices: list[Invoice]) -> str:
 
 def _line(invoice: Invoice, facts: DigestFacts) -> str:
     provider = facts.providers[invoice.provider]
-    who = f" · {one_line(invoice.payer)}" if invoice.payer else ""
+    who = f" · {inline(invoice.payer, NUMBER_CHARS)}" if invoice.payer else ""
     due = invoice.due.isoformat() if invoice.due else "no due date"
     if invoice.due is not None and invoice.due < facts.today:
         when = f"overdue since {due} ({(facts.today - invoice.due).days} d)"
     else:
         when = f"due {due}"
     return (
-        f"*{one_line(invoice.number)}* · {escape(provider.title)}{who}\n"
+        f"*{inline(invoice.number, NUMBER_CHARS)}* · {escape(provider.title)}{who}\n"
         f"*{invoice.amount_due.format()}* · {when}"
     )
 
@@ -166,7 +175,7 @@ def due_soon_message(invoice: Invoice, provider: Provider, today: date) -> dict[
     when = "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days"
     target = values.PayTarget(provider.name, (invoice.id,)).encode()
     text = (
-        f"Invoice {one_line(invoice.number)} from {escape(provider.title)} "
+        f"Invoice {inline(invoice.number, NUMBER_CHARS)} from {escape(provider.title)} "
         f"({invoice.amount_due.format()}) falls due {when}, on {invoice.due.isoformat()}."
     )
     return {

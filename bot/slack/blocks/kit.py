@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from bot.text import escape as escape  # the one escaping function, for the blocks
+from bot.text import one_line
 
 Block = dict[str, Any]
 
@@ -30,6 +31,18 @@ def clip(text: str, limit: int, *, mrkdwn: bool = False) -> str:
         if opened != -1 and ">" not in cut[opened:]:
             cut = cut[:opened]
     return cut + "…"
+
+
+NUMBER_CHARS = 100
+"""An invoice number or a customer's name as shown within a line (escaped)."""
+DESCRIPTION_CHARS = 1000
+"""An invoice's description as shown in a list or menu (escaped)."""
+
+
+def inline(text: str, limit: int) -> str:
+    """Provider text for a line that goes on after it: on one line, escaped and cut to
+    `limit`, so what follows (an amount, a due date) still fits in Slack's section."""
+    return clip(one_line(text), limit, mrkdwn=True)
 
 
 def plain(text: str, limit: int = 3000) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from bot.reminding import can_remind
 from bot.selection import Page
 from bot.slack import values
 from bot.slack.blocks.kit import (
+    DESCRIPTION_CHARS,
+    NUMBER_CHARS,
     Block,
     Ids,
     actions,
@@ -23,11 +25,12 @@ from bot.slack.blocks.kit import (
     divider,
     escape,
     header,
+    inline,
     option,
     section,
 )
 from bot.slack.subcommands import ListInvoices
-from bot.text import one_line, plain
+from bot.text import plain
 
 OPEN_INVOICES = ListInvoices()
 PAGE_SIZE = 10  # 10 invoices stay far below 50 blocks with headers, errors and controls
@@ -77,14 +80,16 @@ def invoice_line(
     """`settled`: the day the bot saw it paid, shown when the provider gives no date."""
     amount = invoice.amount_due if invoice.status is InvoiceStatus.OPEN else invoice.total_incl_vat
     credit = " · credit note" if invoice.is_credit else ""
-    who = f" · {one_line(invoice.payer)}" if invoice.payer else ""
-    description = f"\n{one_line(invoice.description)}" if invoice.description else ""
+    who = f" · {inline(invoice.payer, NUMBER_CHARS)}" if invoice.payer else ""
+    description = (
+        f"\n{inline(invoice.description, DESCRIPTION_CHARS)}" if invoice.description else ""
+    )
     status = (
         _credit_line(invoice, provider_title)
         if invoice.is_credit
         else f"*{amount.format()}* · {status_words(invoice, today, settled)}"
     )
-    number = one_line(invoice.number)
+    number = inline(invoice.number, NUMBER_CHARS)
     return f"*{number}* · {escape(provider_title)}{who}{credit}{description}\n{status}"
 
 

@@ -9,6 +9,8 @@ from bot.models import Emailed, Money, Payment, PaymentMethod, PaymentOptions, P
 from bot.provider import Direction, Provider
 from bot.slack import values
 from bot.slack.blocks.kit import (
+    DESCRIPTION_CHARS,
+    NUMBER_CHARS,
     Block,
     Ids,
     actions,
@@ -18,13 +20,13 @@ from bot.slack.blocks.kit import (
     escape,
     fields,
     header,
+    inline,
     moment,
     option,
     plain,
     section,
 )
 from bot.slack.blocks.listing import status_words
-from bot.text import one_line
 from bot.text import plain as without_protocol
 
 
@@ -92,11 +94,13 @@ def pay_menu(
     title = f"{verb} {numbers[0]}" if len(numbers) == 1 else f"{verb} {len(numbers)} invoices"
     blocks: list[Block] = [header(ids, title)]
     for invoice in options.invoices:
-        description = f" — {one_line(invoice.description)}" if invoice.description else ""
+        description = (
+            f" — {inline(invoice.description, DESCRIPTION_CHARS)}" if invoice.description else ""
+        )
         blocks.append(
             section(
                 ids,
-                f"*{one_line(invoice.number)}*{description}\n"
+                f"*{inline(invoice.number, NUMBER_CHARS)}*{description}\n"
                 f"{invoice.amount_due.format()} · {status_words(invoice, today)}",
             )
         )
@@ -312,11 +316,14 @@ def live_link(
 def invoices_of(payment: Payment) -> str:
     """ "Invoice INV-1" or "Invoices INV-1 (€10.00) and INV-2 (€5.00)", escaped."""
     if len(payment.invoice_numbers) == 1:
-        return f"Invoice {one_line(payment.invoice_numbers[0])}"
+        return f"Invoice {inline(payment.invoice_numbers[0], NUMBER_CHARS)}"
     if len(payment.lines) == len(payment.invoice_numbers):
-        named = [f"{one_line(line.number)} ({line.amount.format()})" for line in payment.lines]
+        named = [
+            f"{inline(line.number, NUMBER_CHARS)} ({line.amount.format()})"
+            for line in payment.lines
+        ]
     else:
-        named = [one_line(number) for number in payment.invoice_numbers]
+        named = [inline(number, NUMBER_CHARS) for number in payment.invoice_numbers]
     return f"Invoices {_and(named)}"
 
 
@@ -456,7 +463,7 @@ def settled(payment: Payment, *, paid_by: Payment | None = None) -> dict[str, An
 
 def _who_paid(payment: Payment) -> str:
     if payment.direction == Direction.RECEIVABLE.value:
-        return one_line(payment.payer_name) if payment.payer_name else "The customer"
+        return inline(payment.payer_name, NUMBER_CHARS) if payment.payer_name else "The customer"
     return f"<@{payment.user_id}>"
 
 
@@ -553,7 +560,8 @@ def failure_notice(payment: Payment, provider_title: str) -> dict[str, Any]:
         sent = "invoice e-mailed" if isinstance(payment.start, Emailed) else "link sent"
         detail = f"{sent.capitalize()} by <@{payment.user_id}>"
         if payment.payer_name:
-            detail = f"Customer: {one_line(payment.payer_name)} · {sent} by <@{payment.user_id}>"
+            customer = inline(payment.payer_name, NUMBER_CHARS)
+            detail = f"Customer: {customer} · {sent} by <@{payment.user_id}>"
         # The link the customer holds is spent: whoever reads this can send a fresh one.
         target = values.PayTarget(payment.provider, tuple(payment.invoice_ids)).encode()
         fresh = button("Copy a new payment link", values.COPY_LINK, target)
