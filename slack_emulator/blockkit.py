@@ -70,6 +70,8 @@ def validate_view(view: Any) -> list[str]:
         problems.append(f"{error} [json-pointer:/view]")
     for key in ("title", "submit", "close"):
         problems += [f"{p} [json-pointer:/view]" for p in _plain_text(view.get(key), key)]
+    if view.get("type") == "modal" and not view.get("title"):
+        problems.append("a modal needs a `title` [json-pointer:/view/title]")
     has_input = isinstance(blocks, list) and any(
         isinstance(b, dict) and b.get("type") == "input" for b in blocks
     )
@@ -148,7 +150,7 @@ def _composition_problems(block: dict[str, Any]) -> list[str]:
     elif kind == "input":
         problems += _plain_text(block.get("label"), "label")
         problems += _plain_text(block.get("hint"), "hint")
-    elif kind == "actions" and isinstance(block.get("elements"), list) and not block["elements"]:
+    elif kind in ("actions", "context") and block.get("elements") == []:
         problems.append("`elements` must provide at least 1 item")
     elif kind == "context":
         problems += _context_problems(block.get("elements"))

@@ -137,6 +137,7 @@ def test_views() -> None:
     assert validate_view(modal([{"type": "divider"}] * 101))
     assert validate_view(modal([AMOUNT, AMOUNT]))  # duplicate block_id
     assert validate_view({"type": "modal", "title": text("Pay"), "blocks": [AMOUNT]})  # no submit
+    assert validate_view({"type": "modal", "blocks": [{"type": "divider"}]})  # no title
     assert validate_view({"type": "home", "submit": text("S"), "blocks": [{"type": "divider"}]})
     assert validate_view({"type": "sheet", "blocks": [{"type": "divider"}]})
     assert validate_view("modal")
@@ -321,10 +322,11 @@ def test_an_option_description_takes_at_most_75_characters() -> None:
     assert any("`elements.0.options.0.description`" in p for p in described(76))
 
 
-def test_a_context_block_holds_up_to_ten_images_or_texts() -> None:
-    """At most 10 elements (reference/slack.md §3, "context elements"); that they are
-    images or text objects, and a text object's 3000 characters, are from Slack's context
-    block and text object references, on which reference/slack.md is silent."""
+def test_a_context_block_holds_one_to_ten_images_or_texts() -> None:
+    """At most 10 elements (reference/slack.md §3, "context elements"); that there is at
+    least one, that they are images or text objects, and a text object's 3000 characters,
+    are from Slack's context block and text object references, on which
+    reference/slack.md is silent."""
 
     def problems(*elements: dict[str, Any]) -> list[str]:
         return validate_message(
@@ -337,6 +339,7 @@ def test_a_context_block_holds_up_to_ten_images_or_texts() -> None:
     assert any("image or a text object, not button" in p for p in problems(button()))
     assert problems(mrkdwn("x" * 3000)) == []
     assert any("3000" in p for p in problems(mrkdwn("x" * 3001)))
+    assert any("at least 1 item" in p for p in problems())  # a context shows something
 
 
 def test_an_actions_block_holds_one_to_25_elements() -> None:
