@@ -312,6 +312,34 @@ async def test_several_pay_checkboxes_offer_the_invoices_on_the_page() -> None:
         assert sorted(i for group in groups for i in group) == sorted(offered) and len(offered) >= 2
 
 
+async def test_a_long_invoice_number_leaves_its_amount_beside_its_checkbox() -> None:
+    """A checkbox's label holds 75 characters: a long number cut the amount off it, and
+    people ticked invoices to pay together without seeing what each costs."""
+
+    class Long(Ledger):
+        name = "long"
+        title = "Long"
+        capabilities = Ledger.capabilities.model_copy(update={"pay_several": True})
+
+        async def list_invoices(self, query: InvoiceQuery) -> InvoicePage:
+            page = await super().list_invoices(query)
+            numbered = [i.model_copy(update={"number": "INV-" + "7" * 90}) for i in page.invoices]
+            return page.model_copy(update={"invoices": numbered})
+
+    screen = await show([Long(12)])
+    labels = [
+        (o["value"], o["text"]["text"])
+        for block in screen.message["blocks"]
+        for e in block.get("elements", [])
+        if e.get("action_id") == values.SELECT_INVOICES
+        for o in e["options"]
+    ]
+    amounts = {i.id: i.amount_due.format() for i in screen.gathered.page.invoices}
+    assert labels and all(len(text) <= 75 for _, text in labels)
+    assert all(text.startswith("INV-777") and text.endswith(f"… · {amounts[value]}")
+               for value, text in labels)  # fmt: skip
+
+
 async def test_app_home_shows_the_oldest_overdue_and_counts_the_rest() -> None:
     ledger = Ledger(60)
     svc = SimpleNamespace(

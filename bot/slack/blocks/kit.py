@@ -143,10 +143,14 @@ def input_block(
     return block
 
 
+OPTION_TEXT = 75
+"""Slack's most characters in an option's text."""
+
+
 def option(text: str, value: str) -> dict[str, Any]:
     """A menu option; one the provider left unnamed shows its id (Slack refuses an
     option with no text, and with it the whole message)."""
-    return {"text": plain(text.strip() or value, 75), "value": value[:150]}
+    return {"text": plain(text.strip() or value, OPTION_TEXT), "value": value[:150]}
 
 
 def confirm_dialog(

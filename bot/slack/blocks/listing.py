@@ -16,10 +16,12 @@ from bot.slack import values
 from bot.slack.blocks.kit import (
     DESCRIPTION_CHARS,
     NUMBER_CHARS,
+    OPTION_TEXT,
     Block,
     Ids,
     actions,
     button,
+    clip,
     context,
     day,
     divider,
@@ -171,6 +173,14 @@ def _nothing_to_pay(page: Page, listed: ListInvoices) -> list[str]:
     return [] if listed.text else ["nothing open"]
 
 
+def _tick_label(invoice: Invoice) -> str:
+    """ "INV-1 · €10.00" in a checkbox's 75 characters: a long number is cut, never the
+    amount people tick it for."""
+    amount = invoice.amount_due.format()
+    number = " ".join(invoice.number.split())
+    return f"{clip(number, OPTION_TEXT - len(amount) - 3)} · {amount}"
+
+
 def _several(ids: Ids, provider: Provider, page: list[Invoice]) -> list[Block]:
     """Checkboxes to pay several invoices together, where the provider can: one group per
     currency, since one payment is in one currency."""
@@ -186,7 +196,7 @@ def _several(ids: Ids, provider: Provider, page: list[Invoice]) -> list[Block]:
         checkboxes = {
             "type": "checkboxes",
             "action_id": values.SELECT_INVOICES,
-            "options": [option(f"{i.number} · {i.amount_due.format()}", i.id) for i in group[:10]],
+            "options": [option(_tick_label(i), i.id) for i in group[:10]],
         }
         label = f"Pay selected {provider.title} invoices"
         lead = f"Pay several {escape(provider.title)} invoices at once"
