@@ -1,7 +1,8 @@
 """A fake Slack Web API and response_url sink on loopback that records what the bot sends.
 
 Every message and view is checked as Slack would check it (`slack_emulator.blockkit`), and
-a refused one is answered with `invalid_blocks`, so a test sees what a user would see.
+a refused one is answered with `invalid_blocks`, so a test sees what a user would see. A
+response_url takes five posts, as Slack's does; a sixth is refused too.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from slack_emulator.webapi import FORM_ONLY
 BOT_TOKEN = "xoxb-test-token"
 MESSAGE_METHODS = {"chat.postMessage", "chat.postEphemeral", "chat.update"}
 POSTS = {"chat.postMessage", "chat.postEphemeral"}
+RESPONSE_URL_USES = 5
+"""Slack takes 5 posts to one response_url (reference/slack.md §2)."""
 VIEW_METHODS = {"views.open", "views.update", "views.push", "views.publish"}
 
 
@@ -152,6 +155,9 @@ class FakeSlack:
         body = await request.json()
         if request.match_info["id"] in self.worn_out:  # as Slack after 30 minutes or 5 uses
             return web.json_response({"ok": False, "error": "expired_url"}, status=404)
+        if len(self.responses.get(request.match_info["id"], [])) >= RESPONSE_URL_USES:
+            self.refused.append(("response_url", ["used_url"]))  # what the person never saw
+            return web.json_response({"ok": False, "error": "used_url"}, status=404)
         problems = validate_message(body)
         if problems:
             self.refused.append(("response_url", problems))

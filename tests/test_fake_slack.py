@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 from slack_sdk.errors import SlackApiError
@@ -21,3 +22,20 @@ async def test_a_private_conversation_the_bot_is_not_in_takes_no_post(
     assert refused.value.response["error"] == "channel_not_found"
     assert slack.posted_to("G0SECRET") == []
     assert (await client.chat_postMessage(channel="C0BILLING", text="Invoice INV-1 is paid"))["ok"]
+
+
+async def test_a_response_url_takes_five_uses_and_refuses_the_sixth(
+    fake_slack: tuple[FakeSlack, TestServer],
+) -> None:
+    """Slack's response_url is good for 5 uses within 30 minutes (reference/slack.md §2);
+    a sixth is refused and marks the test, since the person never sees it."""
+    slack, server = fake_slack
+    url = server.make_url("/hooks/r1")
+    async with aiohttp.ClientSession() as http:
+        for n in range(5):
+            async with http.post(url, json={"text": f"step {n}"}) as answer:
+                assert answer.status == 200
+        async with http.post(url, json={"text": "step 5"}) as answer:
+            assert answer.status == 404 and (await answer.json())["error"] == "used_url"
+    assert [body["text"] for body in slack.responses["r1"]] == [f"step {n}" for n in range(5)]
+    assert slack.refused == [("response_url", ["used_url"])]
