@@ -340,6 +340,25 @@ async def test_a_long_invoice_number_leaves_its_amount_beside_its_checkbox() -> 
                for value, text in labels)  # fmt: skip
 
 
+async def test_unreadable_invoices_are_named_briefly_and_the_way_on_still_shows() -> None:
+    """The labels of invoices a provider sent garbled are its data: one very long label
+    cut off the sentence saying they are not shown and where to look them up."""
+
+    class Garbled(Ledger):
+        name = "garbled"
+        title = "Garbled"
+
+        async def list_invoices(self, query: InvoiceQuery) -> InvoicePage:
+            page = await super().list_invoices(query)
+            return page.model_copy(update={"unreadable": ["N&" * 2000, "INV\n-2"]})
+
+    screen = await show([Garbled(3)])
+    (line,) = [b["text"]["text"] for b in screen.message["blocks"] if "*Garbled*: 2" in str(b)]
+    assert line.startswith(":warning: *Garbled*: 2 invoices (N&amp;N&amp;")
+    assert "…, INV -2) could not be read" in line
+    assert line.endswith("Look them up at Garbled.")
+
+
 async def test_app_home_shows_the_oldest_overdue_and_counts_the_rest() -> None:
     ledger = Ledger(60)
     svc = SimpleNamespace(

@@ -306,7 +306,8 @@ def _unreadable_line(listing: Listing) -> str:
     """One line for the invoices a provider sent that could not be read."""
     count = len(listing.unreadable)
     named = [label for label in listing.unreadable if label][:5]
-    which = f" ({escape(', '.join(named))}{', …' if count > len(named) and named else ''})"
+    shown = ", ".join(inline(label, NUMBER_CHARS) for label in named)
+    which = f" ({shown}{', …' if count > len(named) and named else ''})"
     return (
         f":warning: *{escape(listing.provider.title)}*: {count} invoice"
         f"{'s' if count != 1 else ''}{which if named else ''} could not be read and "
