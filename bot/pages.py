@@ -428,6 +428,18 @@ async def plain_errors(
     """The pages' error boundary: a payer reads one plain sentence, the log gets the rest."""
     try:
         return await handler(request)
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as refused:
+        if request.path.startswith("/slack/"):
+            raise  # Slack's own addresses: a machine reads the answer
+        said = page(
+            "This address does not lead anywhere",
+            "<p>If it came as a payment link, it may have been cut short on the way: open "
+            "the whole link from the message, or ask whoever sent it for a new one.</p>",
+            status=refused.status,
+        )
+        if "Allow" in refused.headers:
+            said.headers["Allow"] = refused.headers["Allow"]
+        return said
     except web.HTTPException:
         raise
     except Exception as error:

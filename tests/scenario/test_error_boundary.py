@@ -301,3 +301,26 @@ async def test_a_refusal_quoting_a_long_invoice_number_still_reaches_the_person(
 
 def test_a_dialog_shows_a_long_escaped_reason_within_slacks_limits() -> None:
     assert validate_view(failure_view("&lt;b&gt;" * 400)) == []
+
+
+@pytest.mark.parametrize("path", ["/pay/", "/pay/x/y", "/landing/", "/invoices", "/"])
+async def test_an_address_cut_short_in_a_browser_reads_as_words_not_a_status(
+    harness: Harness, path: str
+) -> None:
+    """A payment link a mail client cut short, or a mistyped address, reached aiohttp's
+    bare "404: Not Found"; a person reads a plain sentence instead (the status stays)."""
+    async with harness.http.get(harness.bot.make_url(path)) as opened:
+        body = await opened.text()
+    assert opened.status == 404 and "This address does not lead anywhere" in body
+    assert "404" not in body and "Not Found" not in body
+
+
+async def test_a_page_address_posted_to_reads_as_words_and_slack_still_gets_its_405(
+    harness: Harness,
+) -> None:
+    async with harness.http.post(harness.bot.make_url("/pay/abc")) as posted:
+        body = await posted.text()
+    assert posted.status == 405 and "405" not in body and "Not Allowed" not in body
+    assert posted.headers["Allow"] == "GET,HEAD"
+    async with harness.http.get(harness.bot.make_url("/slack/events")) as slack:
+        assert slack.status == 405  # Slack's request URL is not a page
