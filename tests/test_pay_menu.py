@@ -80,3 +80,63 @@ def test_an_overdue_invoice_is_marked_in_the_menu_as_in_the_list() -> None:
     marker = ":red_circle: overdue 10 days (due 2026-11-21)"
     assert marker in invoice_line(late, "i3D.net", date(2026, 12, 1))
     assert f"€10.00 · {marker}" in shown
+
+
+def test_too_many_long_ids_to_pay_together_are_refused_with_how_many_fit() -> None:
+    """The menu's context rides in its actions block id, which Slack cuts at 255
+    characters: invoices whose ids cannot all fit are never offered a menu that would
+    then refuse the method chosen ("not one invoicebot made")."""
+    from bot.slack.actions import block_target
+
+    ten = Money.of("10", "EUR")
+    invoices = [
+        Invoice(
+            provider="i3d",
+            id=f"inv-2026-{i:021d}",
+            number=f"INV-{i}",
+            amount_due=ten,
+            total_incl_vat=ten,
+            status=InvoiceStatus.OPEN,
+        )
+        for i in range(10)
+    ]
+    banks = (Issuer(id="BANK-WITH-A-LONG-IDENTIFIER", name="Bank"),)
+    methods = [PaymentMethod(id="ideal", name="iDEAL", issuers=banks)]
+
+    def shown(count: int, method: str | None = None, bank: str | None = None) -> dict[str, Any]:
+        chosen = invoices[:count]
+        options = PaymentOptions(
+            provider="i3d", invoices=chosen, total=Money.of(10 * count, "EUR"), methods=methods
+        )
+        target = values.PayTarget("i3d", tuple(i.id for i in chosen), method, bank)
+        return pay_menu(I3D, options, target, today=date(2026, 12, 1))  # type: ignore[arg-type]
+
+    refused = shown(10)
+    assert validate_message(refused) == []
+    said = str(refused)
+    assert "pay:" not in said and "at most 6" in said, said
+    for count in (1, 6):
+        for method, bank in ((None, None), ("ideal", None), ("ideal", banks[0].id)):
+            message = shown(count, method, bank)
+            (block,) = [b for b in message["blocks"] if b["block_id"].startswith("pay:")]
+            target = block_target(block["block_id"])
+            assert len(target.invoice_ids) == count and target.issuer_id == bank
+
+
+def test_one_invoice_whose_ids_fill_a_block_id_is_sent_to_the_provider() -> None:
+    long = "x" * 100  # longer than any id a Slack menu can carry
+    ten = Money.of("10", "EUR")
+    invoice = Invoice(
+        provider="i3d",
+        id=long,
+        number="INV-1",
+        amount_due=ten,
+        total_incl_vat=ten,
+        status=InvoiceStatus.OPEN,
+    )
+    methods = [PaymentMethod(id=long, name="Card", issuers=(Issuer(id=long, name="Bank"),))]
+    options = PaymentOptions(provider="i3d", invoices=[invoice], total=ten, methods=methods)
+    target = values.PayTarget("i3d" * 10, (long,))
+    message = pay_menu(I3D, options, target, today=date(2026, 12, 1))  # type: ignore[arg-type]
+    assert "cannot be paid from here: pay it at i3D.net" in message["text"]
+    assert "pick at most" not in message["text"]

@@ -54,6 +54,8 @@ def apply_gate(
     cls = svc.connections.find_class(target.provider)
     if cls is None or cls.capabilities.direction is Direction.RECEIVABLE:
         return menu
+    if not any(str(b.get("block_id", "")).startswith("pay:") for b in menu["blocks"]):
+        return menu  # nothing to pay from it (too many invoices to pay together)
     bracket = svc.approvals.policy(team_id).needs(target.provider, options.total)
     if bracket is None:
         return menu

@@ -82,11 +82,53 @@ def _select(
     return element
 
 
+BLOCK_ID_CHARS = 255
+"""Slack's most characters in a block id, where the menu keeps which invoices it pays."""
+
+
+def _fitting(target: values.PayTarget, options: PaymentOptions) -> int:
+    """How many of `target`'s invoices the menu's actions block id holds with any method
+    and bank chosen: Slack cuts a longer id, and the cut menu could only refuse."""
+    method = max((m.id for m in options.methods), key=len, default="")
+    bank = max((i.id for m in options.methods for i in m.issuers), key=len, default="")
+    widest = values.PayTarget(target.provider, (), method, bank, options.total).encode()
+    room = BLOCK_ID_CHARS - len("pay:") - len(widest) - len(Ids()("")) - 2  # count to 999
+    fitting, used = 0, 0
+    for invoice_id in target.invoice_ids:
+        used += len(invoice_id) + (1 if fitting else 0)
+        if used > room:
+            break
+        fitting += 1
+    return fitting
+
+
+def _too_many(provider: Provider, target: values.PayTarget, fitting: int) -> dict[str, Any]:
+    """Instead of a menu that could not work: how many of these invoices can go together."""
+    ids = Ids()
+    title = escape(provider.title)
+    if fitting:
+        text = (
+            f"These {len(target.invoice_ids)} {title} invoices are too many to pay together "
+            f"from Slack: pick at most {fitting} of them and choose *Pay selected* again. "
+            "Nothing was started."
+        )
+    else:  # ids of the longest kind: no Slack menu can carry them
+        text = (
+            f"{title} names this invoice and its ways to pay with ids too long for a Slack "
+            f"menu, so it cannot be paid from here: pay it at {title}. Nothing was started."
+        )
+    back = button("Back to the list", values.BACK, target.encode())
+    return {"text": text, "blocks": [section(ids, text), actions(ids, [back])]}
+
+
 def pay_menu(
     provider: Provider, options: PaymentOptions, target: values.PayTarget, *, today: date
 ) -> dict[str, Any]:
     """The invoice(s), the total, the methods allowed now, and the button that starts it;
     an invoice overdue on `today` is marked as the list marks it."""
+    fitting = _fitting(target, options)
+    if fitting < len(target.invoice_ids):
+        return _too_many(provider, target, fitting)
     ids = Ids()
     numbers = [invoice.number for invoice in options.invoices]
     receivable = provider.capabilities.direction is Direction.RECEIVABLE
