@@ -6,6 +6,7 @@ import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AliasChoices,
@@ -244,6 +245,17 @@ class Settings(BaseSettings):
                 "must be a channel id such as C0123ABCD (in Slack: channel details, at the "
                 "bottom), not a #name"
             )
+        return value
+
+    @field_validator("public_url", "slack_api_url", "slack_authorize_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        """A bare host (as the manifest's `invoicebot.example.com`) would make every pay
+        link, or every Slack call, unusable long after start-up: say so now."""
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not a web address: write it as https://host/…")
         return value
 
     @field_validator("public_url")

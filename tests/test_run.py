@@ -440,3 +440,25 @@ async def test_the_outgoing_session_keeps_no_cookies() -> None:
             async with session.get(server.make_url("/")) as response:
                 assert response.cookies["session"].value == "workspace-a"
     assert seen == [None, None]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("INVOICEBOT_PUBLIC_URL", "invoicebot.example.com"),
+        ("INVOICEBOT_PUBLIC_URL", "ftp://invoicebot.example.com"),
+        ("SLACK_API_URL", "slack.com/api"),
+        ("SLACK_AUTHORIZE_URL", "https://"),
+    ],
+)
+def test_an_address_without_its_scheme_or_host_is_refused(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    """A public URL typed as the manifest's bare host would make every pay link and
+    landing unusable; a Slack address likewise every call. Both are said at start-up."""
+    result = run(tmp_path, **{**startable(), name: value})
+    assert result.returncode == 2
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("invoicebot:")]
+    assert f"invalid {name}" in line
+    assert "https://" in line
+    assert "Traceback" not in result.stderr
