@@ -44,11 +44,22 @@ BOT_SCOPES = (
 """What the bot asks for at install; `manifest.yml` declares the same list."""
 
 
+TOKEN_PREFIXES = {
+    "slack_bot_token": ("xoxb-", "xoxe.xoxb-"),
+    "slack_app_token": ("xapp-",),
+}
+"""What each Slack token variable starts with (a rotating bot token wears `xoxe.`)."""
+
+
 class Settings(BaseSettings):
     """Everything `invoicebot run` needs; the env var names are in each field's alias."""
 
     model_config = SettingsConfigDict(
-        env_prefix="INVOICEBOT_", env_file=".env", extra="ignore", populate_by_name=True
+        env_prefix="INVOICEBOT_",
+        env_file=".env",
+        env_ignore_empty=True,  # `NAME=` left from a template means unset, not ""
+        extra="ignore",
+        populate_by_name=True,
     )
 
     slack_bot_token: SecretStr | None = Field(
@@ -247,6 +258,19 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("slack_bot_token", "slack_app_token")
+    @classmethod
+    def _token_kind(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        """Slack's pages show several tokens side by side: a user token as the bot's starts
+        and fails only when a post is due, a bot token as the app-level one retries Socket
+        Mode for ever. The prefix tells them apart; the token itself is never repeated."""
+        if value is None:
+            return None
+        prefixes = TOKEN_PREFIXES[str(info.field_name)]
+        if not value.get_secret_value().strip().startswith(prefixes):
+            raise ValueError(f"expected a token starting {prefixes[0]}…, not another kind")
+        return SecretStr(value.get_secret_value().strip())
+
     @field_validator("public_url", "slack_api_url", "slack_authorize_url")
     @classmethod
     def _web_address(cls, value: str) -> str:
@@ -304,7 +328,7 @@ def env_name(field: str) -> str:
 class _SlackMode(BaseSettings):
     """Read from the same sources as `Settings`, to tell which Slack secret is required."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore")
 
     slack_signing_secret: str | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET")
@@ -330,7 +354,9 @@ class _DatabaseOnly(BaseSettings):
     """`INVOICEBOT_DATABASE` from the same sources as `Settings`, for `invoicebot migrate`,
     which needs nothing else."""
 
-    model_config = SettingsConfigDict(env_prefix="INVOICEBOT_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="INVOICEBOT_", env_file=".env", env_ignore_empty=True, extra="ignore"
+    )
 
     database: str = "invoicebot.sqlite"
 

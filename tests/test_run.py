@@ -462,3 +462,60 @@ def test_an_address_without_its_scheme_or_host_is_refused(
     assert f"invalid {name}" in line
     assert "https://" in line
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("SLACK_BOT_TOKEN", "xoxp-1-user-token", "xoxb-"),
+        ("SLACK_APP_TOKEN", "xoxb-1-bot-token", "xapp-"),
+    ],
+)
+def test_a_token_pasted_into_the_wrong_variable_is_refused(
+    tmp_path: Path, name: str, value: str, expected: str
+) -> None:
+    """Slack's pages show several tokens side by side. A user token as the bot's would
+    start and fail only when a confirmation is due; a bot token as the app-level one
+    would retry Socket Mode for ever. The line names the variable, never the token."""
+    result = run(tmp_path, **{**startable(), name: value, "SLACK_API_URL": "http://127.0.0.1:9/"})
+    assert result.returncode == 2
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("invoicebot:")]
+    assert f"invalid {name}" in line and expected in line
+    assert value not in result.stderr and "Traceback" not in result.stderr
+
+
+async def test_a_token_left_empty_in_dot_env_counts_as_unset(tmp_path: Path) -> None:
+    """A `.env` kept from a template lists every variable: `SLACK_BOT_TOKEN=` and
+    `SLACK_APP_TOKEN=` left empty must mean installing by OAuth over HTTP, not Socket
+    Mode with an empty token retried for ever and no install page."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = {
+        "SLACK_BOT_TOKEN": "",
+        "SLACK_APP_TOKEN": "",
+        "SLACK_CLIENT_ID": "1.2",
+        "SLACK_CLIENT_SECRET": "c",
+        "SLACK_SIGNING_SECRET": "s",
+        "INVOICEBOT_PUBLIC_URL": "https://bot.example.test",
+        "INVOICEBOT_SECRET_KEY": generate_key(),
+        "INVOICEBOT_BILLING_CHANNEL": "",
+        "INVOICEBOT_DATABASE": str(tmp_path / "run.sqlite"),
+        "SLACK_API_URL": "http://127.0.0.1:9/api/",
+    }
+    (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
+    keep = {k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ}
+    process = await serving(tmp_path, port, keep)
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                f"http://127.0.0.1:{port}/slack/install", allow_redirects=False
+            ) as response,
+        ):
+            assert response.status == 302
+            assert "client_id=1.2" in response.headers["Location"]
+    finally:
+        process.kill()
+        output = (await process.communicate())[0].decode()
+    assert "Socket Mode" not in output

@@ -30,7 +30,7 @@ def test_settings_are_read_and_bad_ones_refused() -> None:
         parse_auto_remind("weekly")
     with pytest.raises(ValueError, match="IANA"):
         Settings(
-            slack_bot_token="x",
+            slack_bot_token="xoxb-1",
             public_url="http://x",
             secret_key="k",
             billing_channel="C1",
