@@ -185,11 +185,16 @@ async def _serve(settings: Settings, app: web.Application) -> None:
             assert settings.slack_app_token is not None
             handler = AsyncSocketModeHandler(app[BOLT], settings.slack_app_token.get_secret_value())
             log.info("connecting to Slack in Socket Mode")
-            await handler.connect_async()  # type: ignore[no-untyped-call]
+            # The client retries a refused connection for ever: a stop must not wait on it.
+            connecting = asyncio.ensure_future(handler.connect_async())  # type: ignore[no-untyped-call]
+            waiting = asyncio.ensure_future(stopping.wait())
             try:
-                await stopping.wait()
+                await asyncio.wait({connecting, waiting}, return_when=asyncio.FIRST_COMPLETED)
+                await waiting
                 await _drain_socket_mode(SHUTDOWN_GRACE)
             finally:
+                connecting.cancel()
+                await asyncio.gather(connecting, return_exceptions=True)
                 await handler.close_async()  # type: ignore[no-untyped-call]
         else:
             await stopping.wait()

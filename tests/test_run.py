@@ -519,3 +519,26 @@ async def test_a_token_left_empty_in_dot_env_counts_as_unset(tmp_path: Path) -> 
         process.kill()
         output = (await process.communicate())[0].decode()
     assert "Socket Mode" not in output
+
+
+async def test_socket_mode_stops_while_slack_cannot_be_reached(tmp_path: Path) -> None:
+    """Socket Mode retries its connection for as long as Slack cannot be reached (or
+    refuses the app token); a SIGTERM or Ctrl-C meanwhile must still stop the bot, not
+    wait for a connection that may never come."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    keep = {k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ}
+    env = {**keep, **startable(), "INVOICEBOT_DATABASE": str(tmp_path / "run.sqlite")}
+    env.update(SLACK_APP_TOKEN="xapp-1", SLACK_API_URL="http://127.0.0.1:9/api/")
+    process = await serving(tmp_path, port, env)
+    await asyncio.sleep(1.5)  # past the first refused connection
+    process.send_signal(signal.SIGTERM)
+    try:
+        output = (await asyncio.wait_for(process.communicate(), 10))[0].decode()
+    except TimeoutError:
+        process.kill()
+        await process.communicate()
+        raise AssertionError("invoicebot run ignored SIGTERM while connecting") from None
+    assert process.returncode == 0, output
+    assert "stopped" in output
