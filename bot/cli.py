@@ -125,7 +125,7 @@ def _serve_alone(database: str) -> IO[str] | None:
         lock.close()
         raise DatabaseUnavailable(
             f"another invoicebot is serving {path}; a sqlite file is served by one process "
-            "(for several, use PostgreSQL: see README, Many workspaces)"
+            "(for several, use PostgreSQL: see README, Several processes on PostgreSQL)"
         ) from None
     return lock
 

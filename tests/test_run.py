@@ -233,6 +233,10 @@ async def test_a_second_bot_on_the_same_sqlite_file_is_refused(tmp_path: Path) -
         said = (await asyncio.wait_for(second.communicate(), 30))[1].decode()
         assert second.returncode == 2, said
         assert "another invoicebot is serving" in said and "Traceback" not in said
+        section = "Several processes on PostgreSQL"
+        assert f"README, {section}" in said, "the section that says how to run several"
+        readme = (Path(__file__).parents[1] / "README.md").read_text()
+        assert f"\n## {section}\n" in readme
     finally:
         first.send_signal(signal.SIGTERM)
         await asyncio.wait_for(first.communicate(), 20)
