@@ -216,6 +216,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"host": args.host})
     if args.port:
         settings = settings.model_copy(update={"port": args.port})
+    if not settings.oauth and not settings.admins and not settings.admin_group:
+        # By OAuth the installer is the first admin; with one bot token only these name one.
+        log.warning(
+            "nobody is an invoicebot admin, so no provider can be connected: set "
+            "INVOICEBOT_ADMINS to your Slack member id (profile, ⋮, Copy member ID)"
+        )
     pm = make_plugin_manager(plugins_dir=args.plugins_dir)
     loaded = sorted(providers(pm))
     log.info("providers: %s", ", ".join(loaded) or "none")

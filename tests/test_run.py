@@ -546,3 +546,24 @@ async def test_socket_mode_stops_while_slack_cannot_be_reached(tmp_path: Path) -
         raise AssertionError("invoicebot run ignored SIGTERM while connecting") from None
     assert process.returncode == 0, output
     assert "stopped" in output
+
+
+@pytest.mark.parametrize("admins", [{}, {"INVOICEBOT_ADMINS": "U0ALEX"}], ids=["none", "set"])
+async def test_a_workspace_without_admins_is_told_at_start(
+    tmp_path: Path, admins: dict[str, str]
+) -> None:
+    """With one bot token nobody is an admin until INVOICEBOT_ADMINS names someone, and
+    without one no provider can ever be connected: the start-up says so, once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    keep = {k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ}
+    env = {**keep, **startable(), **admins, "INVOICEBOT_DATABASE": str(tmp_path / "run.sqlite")}
+    process = await serving(tmp_path, port, env)
+    process.send_signal(signal.SIGTERM)
+    output = (await asyncio.wait_for(process.communicate(), 20))[0].decode()
+    warned = [line for line in output.splitlines() if "INVOICEBOT_ADMINS" in line]
+    if admins:
+        assert warned == []
+    else:
+        assert len(warned) == 1 and "connect" in warned[0], output
