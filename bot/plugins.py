@@ -21,6 +21,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pluggy
+from dotenv import dotenv_values
 from pluggy import HookCaller
 
 from bot import hookspecs
@@ -52,8 +53,14 @@ class PluginInfo:
 
 
 def allow_list(environ: dict[str, str] | None = None) -> set[str] | None:
-    """Names from `INVOICEBOT_PLUGINS`; None when unset (load everything)."""
-    raw = (os.environ if environ is None else environ).get(ALLOW_LIST_ENV)
+    """Names from `INVOICEBOT_PLUGINS` (the environment, else `.env` like every setting);
+    None when unset (load everything)."""
+    if environ is None:
+        raw = os.environ.get(ALLOW_LIST_ENV)
+        if raw is None:
+            raw = dotenv_values(".env").get(ALLOW_LIST_ENV)
+    else:
+        raw = environ.get(ALLOW_LIST_ENV)
     if raw is None:
         return None
     return {name.strip() for name in raw.split(",") if name.strip()}

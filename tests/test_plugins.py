@@ -194,3 +194,21 @@ def test_run_help_explains_every_option() -> None:
     result = run_cli("run", "--help")
     assert result.returncode == 0, result.stderr
     assert "address to listen on" in result.stdout and "port to listen on" in result.stdout
+
+
+def test_the_allow_list_is_read_from_dot_env_as_every_setting_is(tmp_path: Path) -> None:
+    """The README has every variable read from the environment or `.env`: an allow-list
+    kept in `.env` must not load every installed plugin."""
+    (tmp_path / ".env").write_text("INVOICEBOT_PLUGINS=i3d\n")
+    environ = {k: v for k, v in os.environ.items() if k != "INVOICEBOT_PLUGINS"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "plugins"],
+        capture_output=True,
+        text=True,
+        env={**environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert [info["name"] for info in json.loads(result.stdout)] == ["i3d"]
