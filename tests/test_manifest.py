@@ -11,6 +11,7 @@ import yaml
 
 from bot.settings import BOT_SCOPES
 from bot.slack.commands import COMMANDS
+from bot.slack.subcommands import HELP_LINES
 from bot.web import SLACK_REDIRECT_PATH
 from tests.conftest import REPO, SHARED
 
@@ -41,6 +42,16 @@ def test_schema_check_would_catch_a_mistake(manifest: dict[str, Any]) -> None:
 def test_every_command_the_code_answers_is_declared(manifest: dict[str, Any]) -> None:
     declared = {command["command"] for command in manifest["features"]["slash_commands"]}
     assert declared == set(COMMANDS)
+
+
+def test_the_usage_hint_names_every_subcommand_help_lists(manifest: dict[str, Any]) -> None:
+    """Slack shows the hint as people type `/invoices`: a subcommand missing from it is
+    one they do not know to ask for."""
+    (command,) = manifest["features"]["slash_commands"]
+    hint = command["usage_hint"]
+    words = {line.split()[1] for line, _ in HELP_LINES if len(line.split()) > 1}
+    words -= {"i3d"}  # a provider's name, standing for any
+    assert {word for word in words if word not in hint} == set()
 
 
 def test_what_the_app_listens_to_is_enabled(manifest: dict[str, Any]) -> None:
