@@ -225,7 +225,11 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
     if intake.is_ssl_check(body):
         return web.Response(status=200)
     if not intake.verified(request.app[VERIFIER], body, request.headers):
-        log.info("refused a Slack request with a missing or wrong signature")
+        log.info(
+            "refused a Slack request with a missing or wrong signature (if Slack's own "
+            "requests are refused, SLACK_SIGNING_SECRET is not the app's Signing Secret, "
+            "or this machine's clock is off)"
+        )
         return web.json_response({"error": "invalid request"}, status=401)
     try:
         bolt_request = intake.read(body.decode("utf-8"), request.query_string, request.headers)

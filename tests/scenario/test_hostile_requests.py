@@ -172,3 +172,16 @@ async def test_a_command_whose_text_says_payload_is_still_a_command(harness: Har
     _, screen, _ = await harness.command("search payload")
     answer = await harness.screen_after(screen)
     assert "payload" in text_of(answer.message)
+
+
+async def test_a_request_signed_with_another_secret_names_the_setting_in_the_log(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An operator who copied the wrong secret sees Slack say only `dispatch_failed`:
+    the log line is where they learn which setting to check."""
+    body = slash_command_body("status")
+    with caplog.at_level(logging.INFO, logger="bot.web"):
+        assert await post(harness, body, signed_headers("not-the-secret", body)) == 401
+    (line,) = [r.getMessage() for r in caplog.records if "signature" in r.getMessage()]
+    assert "SLACK_SIGNING_SECRET" in line
+    quiet(caplog)
