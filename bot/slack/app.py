@@ -156,10 +156,10 @@ def make_bolt_app(
 ) -> AsyncApp:
     """With `oauth`, requests are answered with their own workspace's token."""
     signing_secret = settings.slack_signing_secret
-    by_oauth: dict[str, Any] = {}
+    authorizing: dict[str, Any] = {"user_facing_authorize_error_message": install.REFUSED_BY_SLACK}
     if oauth is not None:
         pages = install.InstallPages(svc.teams)
-        by_oauth = {
+        authorizing = {
             "oauth_settings": install.oauth_settings(
                 settings, oauth.installations, oauth.states, pages
             ),
@@ -175,7 +175,7 @@ def make_bolt_app(
         # Bolt checking the same HMAC again would only cost every request its time.
         request_verification_enabled=False,
         process_before_response=True,  # listeners answer as soon as they ack: see `shielded`
-        **by_oauth,
+        **authorizing,
     )
     app.error(on_error)
     route_answers(app, svc.connections.http, DIGEST_PREFIX)

@@ -46,6 +46,13 @@ NOT_INSTALLED = (
     "invoicebot is not installed in this workspace any more, so nothing was done. "
     "Ask whoever runs invoicebot for your team to install it again."
 )
+REFUSED_BY_SLACK = (
+    "Slack refused invoicebot's bot token, so nothing was done. Tell whoever runs "
+    "invoicebot for your team: `SLACK_BOT_TOKEN` must be the app's current Bot User OAuth "
+    "Token (OAuth & Permissions)."
+)
+"""One workspace's answer when `auth.test` refuses the configured token (Bolt's own asks
+people to reinstall the app, which is seldom what is wrong)."""
 ORG_WIDE = (
     "invoicebot was added to your whole Enterprise Grid organization, but it works one "
     "workspace at a time, so nothing was done. Ask an admin to remove it from the "

@@ -5,14 +5,21 @@ from __future__ import annotations
 import asyncio
 import time
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
+from pydantic import SecretStr
 
+from bot.plugins import make_plugin_manager
+from bot.settings import Settings
 from bot.slack.actions import TAMPERED
-from bot.web import STORE
+from bot.web import STORE, create_app
 from plugins.i3d.sandbox import SANDBOX, generate_invoices
+from tests.conftest import SIGNING_SECRET
+from tests.fake_slack import FakeSlack
 from tests.scenario.harness import Harness, find, text_of
 from tests.scenario.test_paying import choose, get_link, open_menu
+from tests.slack_requests import signed_headers, slash_command_body
 
 
 def payments_recorded(h: Harness) -> int:
@@ -193,3 +200,31 @@ async def test_with_one_bot_token_people_and_channel_stay_the_operators(harness:
     assert (
         harness.bot.app[STORE].db.execute("SELECT COUNT(*) FROM team_settings").fetchone()[0] == 0
     )
+
+
+async def test_a_bot_token_slack_refuses_is_said_plainly(
+    settings: Settings, fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    """A revoked or mistyped SLACK_BOT_TOKEN: Bolt's own answer asks people to reinstall
+    the app, which is not what is wrong. They read that nothing was done and what to tell
+    whoever runs invoicebot."""
+    revoked = settings.model_copy(update={"slack_bot_token": SecretStr("xoxb-revoked")})
+    server = TestServer(
+        create_app(revoked, make_plugin_manager(entry_point_plugins=False)), host="127.0.0.1"
+    )
+    await server.start_server()
+    try:
+        body = slash_command_body("status")
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                server.make_url("/slack/events"),
+                data=body,
+                headers=signed_headers(SIGNING_SECRET, body),
+            ) as response,
+        ):
+            said = await response.text()
+    finally:
+        await server.close()
+    assert "reinstall" not in said
+    assert "nothing was done" in said and "SLACK_BOT_TOKEN" in said
