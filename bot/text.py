@@ -8,6 +8,7 @@ import logging
 import math
 import re
 
+from aiohttp import ClientConnectorError
 from slack_sdk.errors import SlackApiError
 
 from bot.credentials import SecretKeyError
@@ -141,6 +142,11 @@ def say(error: BaseException) -> str:
         wait = error.response.headers.get("Retry-After")
         later = f"in {wait} s" if wait and str(wait).isdigit() else "in a minute"
         return f"Slack did not take invoicebot's request just now (it is busy). Try again {later}."
+    if isinstance(error, ClientConnectorError):
+        return (
+            "invoicebot could not reach a service it needs just now, so nothing was done. "
+            "Try again in a minute; if it keeps happening, tell whoever runs invoicebot."
+        )
     if isinstance(error, SecretKeyError):
         return (
             "invoicebot cannot open its stored provider credentials: the operator's secret "
@@ -171,5 +177,9 @@ def log_error(error: BaseException, where: str) -> None:
     elif isinstance(error, SlackApiError) and slack_busy(error):
         code = _slack_code(error) or "no error code"
         log.warning("%s: Slack answered %s (%s)", where, error.response.status_code, code)
+    elif isinstance(error, ClientConnectorError):
+        # Not a bug here: a firewall, a mistyped address (SLACK_API_URL) or an outage.
+        reason = error.os_error.strerror or error.os_error
+        log.warning("%s: cannot connect to %s:%s: %s", where, error.host, error.port, reason)
     else:
         log.error("%s failed unexpectedly", where, exc_info=error)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
@@ -20,7 +22,7 @@ from bot.provider import (
 )
 from bot.slack.errors import failure_view
 from bot.slack.values import EMAIL_VIEW
-from bot.text import plain, say
+from bot.text import log_error, plain, say
 from plugins.i3d import I3DProvider
 from plugins.i3d.sandbox import SANDBOX
 from slack_emulator.blockkit import validate_view
@@ -324,3 +326,23 @@ async def test_a_page_address_posted_to_reads_as_words_and_slack_still_gets_its_
     assert posted.headers["Allow"] == "GET,HEAD"
     async with harness.http.get(harness.bot.make_url("/slack/events")) as slack:
         assert slack.status == 405  # Slack's request URL is not a page
+
+
+async def test_an_address_that_cannot_be_reached_is_one_line_not_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Slack's API blocked by a firewall, or SLACK_API_URL mistyped: the operator reads
+    which address could not be reached, in one line; the person a sentence to retry."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed once the probe is
+    async with aiohttp.ClientSession() as http:
+        with pytest.raises(aiohttp.ClientConnectionError) as raised:
+            await http.post(f"http://127.0.0.1:{port}/api/auth.test")
+    log_error(raised.value, "Slack command")
+    (record,) = caplog.records
+    assert record.levelno == logging.WARNING and not record.exc_info
+    assert f"127.0.0.1:{port}" in record.getMessage()
+    said = say(raised.value)
+    assert "reach" in said and "again" in said and "inside" not in said
+    assert not PROTOCOL.search(said)
