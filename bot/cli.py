@@ -240,13 +240,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from bot.demo import DemoOptions, run_demo
+    from bot.demo import DemoOptions, DemoUnavailable, run_demo
 
     pm = make_plugin_manager(plugins_dir=args.plugins_dir)
     options = DemoOptions(port=args.port, data_dir=args.data_dir, reset=args.reset)
     try:
         asyncio.run(run_demo(options, pm))
-    except OSError as error:
+    except (OSError, DemoUnavailable) as error:
         return _fail(f"cannot start the demo: {error}")
     return 0
 

@@ -8,7 +8,9 @@ a small Slack. The emulator is a development tool and `invoicebot run` never loa
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import os
 import secrets
 import shutil
 import signal
@@ -26,6 +28,11 @@ from bot.plugins import sandboxes
 from bot.provider import ProviderError
 from bot.settings import Settings
 from bot.web import SERVICES, create_app
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: two demos on one folder are then on trust
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +68,40 @@ class Demo:
     sandboxes: dict[str, web.Application]
 
 
+class DemoUnavailable(Exception):
+    """Another demo holds the port or the data directory; said in one line."""
+
+
+def _hold(stack: AsyncExitStack, data_dir: Path) -> None:
+    """Keep `data_dir` for this demo while it runs: a second one started by mistake (in
+    another terminal) would clear the running one's database at start-up."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:
+        return
+    held = os.open(data_dir, os.O_RDONLY)
+    stack.callback(os.close, held)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        raise DemoUnavailable(
+            f"another invoicebot demo is already using {data_dir}: open that one, stop it "
+            "with Ctrl-C, or give this one another --data-dir"
+        ) from None
+
+
+def _listen(port: int) -> socket.socket:
+    """The local Slack's socket, taken before the data directory is touched."""
+    try:
+        return socket.create_server((HOST, port))
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        raise DemoUnavailable(
+            f"port {port} is already in use (by a demo already running? open "
+            f"http://{HOST}:{port}), or choose another with --port"
+        ) from None
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind((HOST, 0))
@@ -84,10 +125,13 @@ def _forget_payments(data_dir: Path) -> None:
         (data_dir / (DATABASE + suffix)).unlink(missing_ok=True)
 
 
-async def _serve(stack: AsyncExitStack, app: web.Application, port: int) -> str:
+async def _serve(stack: AsyncExitStack, app: web.Application, port: int | socket.socket) -> str:
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
     stack.push_async_callback(runner.cleanup)
+    if isinstance(port, socket.socket):
+        await web.SockSite(runner, port).start()
+        return f"http://{HOST}:{port.getsockname()[1]}"
     await web.TCPSite(runner, HOST, port).start()
     return f"http://{HOST}:{port}"
 
@@ -98,9 +142,15 @@ async def start_demo(stack: AsyncExitStack, options: DemoOptions, pm: pluggy.Plu
     from slack_emulator import create_app as create_emulator
     from slack_emulator.directory import default_users
 
-    if options.reset and options.data_dir.exists():
-        shutil.rmtree(options.data_dir)
-    options.data_dir.mkdir(parents=True, exist_ok=True)
+    _hold(stack, options.data_dir)
+    slack_socket = _listen(options.port)
+    stack.callback(slack_socket.close)
+    if options.reset:
+        for kept in options.data_dir.iterdir():
+            if kept.is_dir() and not kept.is_symlink():
+                shutil.rmtree(kept)
+            else:
+                kept.unlink()
     _forget_payments(options.data_dir)
     bot_port = _free_port()
     bot_url = f"http://{HOST}:{bot_port}"
@@ -112,7 +162,7 @@ async def start_demo(stack: AsyncExitStack, options: DemoOptions, pm: pluggy.Plu
         public_url=f"http://{HOST}:{options.port}",
         workspace=Workspace(users=[*default_users(), *(User(*person) for person in APPROVERS)]),
     )
-    slack_url = await _serve(stack, slack, options.port)
+    slack_url = await _serve(stack, slack, slack_socket)
     offered = sandboxes(pm)
     sandbox_apps = {name: s.make_app(f"{bot_url}/landing/{name}") for name, s in offered.items()}
     sandbox_urls = {

@@ -128,3 +128,32 @@ async def test_a_restarted_demo_forgets_payments_as_its_sandboxes_do(tmp_path: P
         assert store.payment("p-old") is None and store.recent_settlements("T0TEAM") == []
         assert len(store.connected_providers("T0TEAM")) == 3
     assert (tmp_path / "d" / "secret.key").read_text() == key
+
+
+async def test_a_second_demo_leaves_the_running_one_alone_and_says_why(tmp_path: Path) -> None:
+    """Typing `invoicebot demo` again while one runs in another terminal is easy: the
+    second must not clear the first one's database, and must say what to do instead."""
+    port = free_port()
+    first = await started(port, tmp_path / "d")
+    try:
+        database = tmp_path / "d" / "invoicebot.sqlite"
+        inode = database.stat().st_ino
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INVOICEBOT_"))}
+        for argv, says in (
+            (["--port", str(free_port()), "--data-dir", str(tmp_path / "d")], str(tmp_path / "d")),
+            (["--port", str(port), "--data-dir", str(tmp_path / "other")], "--port"),
+        ):
+            second = await asyncio.create_subprocess_exec(
+                *[sys.executable, "-m", "bot.cli", "demo", *argv],
+                env=env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            output = (await asyncio.wait_for(second.communicate(), 30))[0].decode()
+            assert second.returncode == 2, output
+            assert "already" in output and says in output, output
+            assert "Errno" not in output and "Traceback" not in output
+            assert database.stat().st_ino == inode, "the running demo's database was replaced"
+    finally:
+        first.send_signal(signal.SIGINT)
+        await asyncio.wait_for(first.communicate(), 20)
