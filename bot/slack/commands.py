@@ -150,7 +150,7 @@ async def on_invoices(
 ) -> None:
     text = (command.get("text") or "").strip()
     team_id, user_id = command["team_id"], command["user_id"]
-    request = parse(text, svc.provider_named)
+    request = parse(text, svc.provider_named, svc.connections.registry)
     if isinstance(request, Help | Unknown):
         problem = request.problem if isinstance(request, Unknown) else None
         lines = [line for line in HELP_LINES if svc.settings.oauth or line[0] not in OPERATOR_SETS]

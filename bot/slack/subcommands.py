@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -116,8 +116,11 @@ Subcommand = (
 )
 
 
-def parse(text: str, provider_named: Callable[[str], str | None]) -> Subcommand:
-    """`provider_named` maps a word to a provider's name, or None if it names none."""
+def parse(
+    text: str, provider_named: Callable[[str], str | None], installed: Iterable[str] = ()
+) -> Subcommand:
+    """`provider_named` maps a word to a provider's name, or None if it names none;
+    `installed` are the names an admin may type, listed when a provider is not found."""
     words = text.split()
     if not words:
         return ListInvoices()
@@ -147,12 +150,14 @@ def parse(text: str, provider_named: Callable[[str], str | None]) -> Subcommand:
             return Unknown(_one_number(head, rest, "Say which invoice to pay"))
         return PayInvoice(rest[0])
     if head in ("connect", "new"):
+        names = ", ".join(f"`{name}`" for name in sorted(installed))
+        known = f" The providers are {names}." if names else ""
         if len(rest) != 1:
             example = "payfirma" if head == "new" else "i3d"  # one that can, for `new`
-            return Unknown(f"Say which provider, e.g. `/invoices {head} {example}`.")
+            return Unknown(f"Say which provider, e.g. `/invoices {head} {example}`.{known}")
         name = provider_named(rest[0])
         if name is None:
-            return Unknown(f"There is no provider called `{escape(rest[0])}`.")
+            return Unknown(f"There is no provider called `{escape(rest[0])}`.{known}")
         return Connect(name) if head == "connect" else NewInvoice(name)
     return _listing(words, provider_named)
 

@@ -228,3 +228,15 @@ async def test_a_bot_token_slack_refuses_is_said_plainly(
         await server.close()
     assert "reinstall" not in said
     assert "nothing was done" in said and "SLACK_BOT_TOKEN" in said
+
+
+@pytest.mark.parametrize("typed", ["connect stripe", "connect", "new stripe"])
+async def test_a_provider_not_named_or_unknown_is_answered_with_the_installed_ones(
+    harness: Harness, typed: str
+) -> None:
+    """A new admin does not know the providers' short names: the answer lists them."""
+    h = harness
+    ack, _, _ = await h.command(typed, user="U0ADMIN")
+    assert isinstance(ack, dict)
+    first = text_of(ack).split("invoicebot commands")[0]
+    assert "`i3d`" in first, first
