@@ -244,6 +244,31 @@ class Settings(BaseSettings):
             return frozenset(item.strip() for item in value.split(",") if item.strip())
         return value
 
+    @field_validator("payers", "admins")
+    @classmethod
+    def _member_ids(cls, value: frozenset[str]) -> frozenset[str]:
+        """Slack names people by id: a handle such as `alex` would match nobody, and
+        nobody could pay or connect a provider without being told why."""
+        if wrong := sorted(item for item in value if not re.fullmatch(r"[UW][A-Z0-9]+", item)):
+            raise ValueError(
+                f"{', '.join(wrong)}: write Slack member ids such as U0123ABCD (in Slack: a "
+                "profile, ⋮, Copy member ID), not names"
+            )
+        return value
+
+    @field_validator("payer_group", "admin_group")
+    @classmethod
+    def _group_id(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not re.fullmatch(r"S[A-Z0-9]+", value):
+            raise ValueError(
+                f"{value}: write a user group id such as S0123ABCD (in Slack: People, User "
+                "groups, the group, ⋮, Copy group ID), not its handle"
+            )
+        return value
+
     @field_validator("billing_channel")
     @classmethod
     def _channel_id(cls, value: str | None) -> str | None:

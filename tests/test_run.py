@@ -567,3 +567,24 @@ async def test_a_workspace_without_admins_is_told_at_start(
         assert warned == []
     else:
         assert len(warned) == 1 and "connect" in warned[0], output
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("INVOICEBOT_ADMINS", "alex"),
+        ("INVOICEBOT_PAYERS", "U0PAT,@pat"),
+        ("INVOICEBOT_ADMIN_GROUP", "finance"),
+        ("INVOICEBOT_PAYER_GROUP", "U0PAT"),
+    ],
+)
+def test_people_named_by_handle_instead_of_id_are_refused(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    """Slack checks ids, not names: `alex` would match nobody, so nobody could pay or
+    connect a provider, and nothing would say why."""
+    result = run(tmp_path, **{**startable(), name: value, "INVOICEBOT_PORT": "not-a-port"})
+    assert result.returncode == 2
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("invoicebot:")]
+    assert f"{name} ({value.split(',')[-1]}: write" in line, line
+    assert ("user group id such as S0" if name.endswith("_GROUP") else "member id") in line
