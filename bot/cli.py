@@ -296,8 +296,8 @@ def parser() -> argparse.ArgumentParser:
     plugins.add_argument(
         "--all",
         action="store_true",
-        help="also built-in plugins, and installed ones not loaded: disabled by "
-        "INVOICEBOT_PLUGINS, or unavailable (with the import error)",
+        help="also installed plugins that did not load: disabled by INVOICEBOT_PLUGINS, "
+        "or unavailable (with the import error)",
     )
     plugins.set_defaults(func=cmd_plugins)
     migrate = sub.add_parser(

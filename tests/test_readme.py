@@ -14,3 +14,12 @@ def test_ci_runs_exactly_the_readmes_test_command() -> None:
     ci_lines = (REPO / ".ci" / "run").read_text().splitlines()
     assert tests in ci_lines
     assert "pytest" in tests and "pip install" in tests and "pip install" in start
+
+
+def test_every_setting_is_in_the_readme() -> None:
+    """Each variable `invoicebot run` reads is named in the README, where people look."""
+    from bot.settings import Settings, env_name
+
+    readme = (REPO / "README.md").read_text()
+    missing = [env_name(field) for field in Settings.model_fields if env_name(field) not in readme]
+    assert missing == []
