@@ -39,13 +39,18 @@ class CredentialBox:
                 "INVOICEBOT_SECRET_KEY is not set: it encrypts provider credentials. "
                 "Create one with `invoicebot secret-key` and keep it safe."
             )
-        try:
-            self._fernet = MultiFernet([Fernet(key) for key in keys])
-        except ValueError:
-            raise SecretKeyError(
-                "INVOICEBOT_SECRET_KEY is not a valid key (32 url-safe base64-encoded bytes); "
-                "create one with `invoicebot secret-key`"
-            ) from None
+        fernets = []
+        for place, key in enumerate(keys, 1):
+            try:
+                fernets.append(Fernet(key))
+            except ValueError:
+                # With a rotation's "new,old", which one is wrong matters; never the key.
+                which = f"key {place} of {len(keys)} in " if len(keys) > 1 else ""
+                raise SecretKeyError(
+                    f"{which}INVOICEBOT_SECRET_KEY is not a valid key (32 url-safe "
+                    "base64-encoded bytes); create one with `invoicebot secret-key`"
+                ) from None
+        self._fernet = MultiFernet(fernets)
 
     def seal(self, credentials: BaseModel) -> bytes:
         data = {name: _plain(getattr(credentials, name)) for name in type(credentials).model_fields}
