@@ -308,7 +308,9 @@ class Settlement:
                 return False
             ended = self.store.payment(payment.id)
             assert ended is not None
-            if payment.state is S.UNKNOWN or state is not S.EXPIRED:
+            # An unused link just expires; its payer waits on a charge: it is told.
+            charged = isinstance(payment.start, Captured)
+            if payment.state is S.UNKNOWN or state is not S.EXPIRED or charged:
                 try:
                     with self.store.transaction():
                         self.payments.pm.hook.payment_ended(payment=ended, outbox=self.store)

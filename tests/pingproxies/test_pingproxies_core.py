@@ -151,3 +151,45 @@ async def test_a_charge_waiting_for_its_confirmation_blocks_another_after_the_li
         assert "Do not pay again" in told and "cancel" not in told, when
         store.db.execute("UPDATE payments SET token_expires_at = 0 WHERE id = ?", [payment.id])
     assert sandbox.count("POST", pay_path("inv_sbx0101")) == 1
+
+
+async def test_a_charge_never_confirmed_is_told_to_its_payer_when_watching_ends(
+    bot: TestServer, sandbox: SandboxState, fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    """A saved card's charge the provider never confirms blocks the invoice until it is
+    given up on; its payer, told the message changes when the charge is confirmed, then
+    reads that it never was and to check the invoice before paying again."""
+    slack, hooks = fake_slack
+    svc = bot.app[SERVICES]
+    unpaid = sandbox.invoices["inv_sbx0101"]
+    options = await svc.checkout.options(TEAM, "pingproxies", ["inv_sbx0101"])
+    sandbox.latency = 0.2
+    charging = asyncio.create_task(
+        svc.checkout.start(
+            team_id=TEAM,
+            user_id="U0PAYER",
+            provider="pingproxies",
+            invoice_ids=["inv_sbx0101"],
+            method_id=CARD,
+            issuer_id=None,
+            expected=options.total,
+            response_url=str(hooks.make_url("/hooks/payer")),
+        )
+    )
+    for _ in range(200):  # until the charge is sent and waiting on the latency
+        if sandbox.count("POST", pay_path("inv_sbx0101")):
+            break
+        await asyncio.sleep(0.01)
+    sandbox.inject("error", count=50, path=retrieve_path("inv_sbx0101"))
+    await charging  # captured; the check that follows cannot read the invoice
+    sandbox.latency = 0.0
+    sandbox.clear_faults()
+    sandbox.invoices["inv_sbx0101"] = unpaid  # as a capture still processing leaves it
+    (payment,) = svc.store.payments_for_invoices(TEAM, "pingproxies", ["inv_sbx0101"])
+    assert payment.state is PaymentState.LINK_ISSUED
+    svc.store.db.execute("UPDATE payments SET token_expires_at = 0 WHERE id = ?", [payment.id])
+    svc.checkout.settlement.give_up_after = 0.0
+    await settle_quietly(bot)
+    assert svc.store.payment(payment.id).state is PaymentState.EXPIRED  # type: ignore[union-attr]
+    told = [r["text"] for r in slack.responses.get("payer", [])]
+    assert told and "never confirmed" in told[-1], told
