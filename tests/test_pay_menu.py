@@ -140,3 +140,38 @@ def test_one_invoice_whose_ids_fill_a_block_id_is_sent_to_the_provider() -> None
     message = pay_menu(I3D, options, target, today=date(2026, 12, 1))  # type: ignore[arg-type]
     assert "cannot be paid from here: pay it at i3D.net" in message["text"]
     assert "pick at most" not in message["text"]
+
+
+def test_how_many_fit_holds_for_whichever_invoices_are_picked() -> None:
+    """Ids of different lengths: 'pick at most N' is true of any N of them, not only of
+    the shortest ones ticked first, so picking again is never refused again."""
+    ten = Money.of("10", "EUR")
+
+    def invoice(invoice_id: str) -> Invoice:
+        return Invoice(
+            provider="i3d",
+            id=invoice_id,
+            number=invoice_id[-3:],
+            amount_due=ten,
+            total_incl_vat=ten,
+            status=InvoiceStatus.OPEN,
+        )
+
+    short = [invoice(f"inv-{i:06d}") for i in range(8)]
+    long = [invoice(f"inv-2026-{i:031d}") for i in range(8)]
+    methods = [PaymentMethod(id="ideal", name="iDEAL", issuers=(Issuer(id="ING", name="ING"),))]
+
+    def shown(chosen: list[Invoice]) -> dict[str, Any]:
+        options = PaymentOptions(
+            provider="i3d",
+            invoices=chosen,
+            total=Money.of(10 * len(chosen), "EUR"),
+            methods=methods,
+        )
+        target = values.PayTarget("i3d", tuple(i.id for i in chosen))
+        return pay_menu(I3D, options, target, today=date(2026, 12, 1))  # type: ignore[arg-type]
+
+    said = shown(short + long)["text"]
+    fitting = int(said.split("pick at most ")[1].split()[0])
+    picked = shown(long[:fitting])
+    assert any(b["block_id"].startswith("pay:") for b in picked["blocks"]), picked["text"]

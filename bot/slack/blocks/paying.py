@@ -94,7 +94,7 @@ def _fitting(target: values.PayTarget, options: PaymentOptions) -> int:
     widest = values.PayTarget(target.provider, (), method, bank, options.total).encode()
     room = BLOCK_ID_CHARS - len("pay:") - len(widest) - len(Ids()("")) - 2  # count to 999
     fitting, used = 0, 0
-    for invoice_id in target.invoice_ids:
+    for invoice_id in sorted(target.invoice_ids, key=len, reverse=True):  # any N picked
         used += len(invoice_id) + (1 if fitting else 0)
         if used > room:
             break
