@@ -43,6 +43,26 @@ from bot.text import escape, plain
 log = logging.getLogger(__name__)
 
 
+def charge_in_doubt(payment: Payment) -> str | None:
+    """Why `payment`, a card charge whose outcome is not known yet, refuses any other
+    payment of its invoices; None for any other attempt. However long the provider takes,
+    such a charge may still take the money: a link's lifetime says nothing about it."""
+    numbers = escape(", ".join(payment.invoice_numbers))
+    if payment.state is PaymentState.UNKNOWN and payment.charges_at_once:
+        return (
+            f"invoicebot does not know yet whether the payment of invoice {numbers} started "
+            f"by <@{payment.user_id}> went through, and is checking with the provider. Do not "
+            "pay again: the billing channel hears as soon as it is known."
+        )
+    if payment.state in UNSETTLED and isinstance(payment.start, Captured):
+        return (
+            f"A card payment of invoice {numbers} started by <@{payment.user_id}> is waiting "
+            "for the provider to confirm it, and invoicebot is checking. Do not pay again: "
+            "the billing channel hears as soon as it is confirmed."
+        )
+    return None
+
+
 class CheckoutRefused(ProviderError):
     """The payment was not started; the message says why and what to do.
 
@@ -193,21 +213,8 @@ class Checkout:
                         f"{doing} right now (by <@{earlier.user_id}>). Nothing else was "
                         f"{'sent' if emailing else 'started'}; wait a moment."
                     )
-            elif earlier.state is PaymentState.UNKNOWN and earlier.charges_at_once:
-                raise CheckoutRefused(
-                    f"invoicebot does not know yet whether the payment of invoice {numbers} "
-                    f"started by <@{earlier.user_id}> went through, and is checking with the "
-                    "provider. Do not pay again: the billing channel hears as soon as it is "
-                    "known."
-                )
-            elif earlier.state in UNSETTLED and isinstance(earlier.start, Captured):
-                # However long the provider takes, the charge may still take the money:
-                # a link's lifetime says nothing about it.
-                raise CheckoutRefused(
-                    f"A card payment of invoice {numbers} started by <@{earlier.user_id}> is "
-                    "waiting for the provider to confirm it, and invoicebot is checking. Do "
-                    "not pay again: the billing channel hears as soon as it is confirmed."
-                )
+            elif (doubt := charge_in_doubt(earlier)) is not None:
+                raise CheckoutRefused(doubt)
             elif earlier.state in UNSETTLED and self.store.token_expiry(earlier.id) > now:
                 if isinstance(earlier.start, Emailed):
                     continue  # the customer may pay by e-mail or by link: settled once
@@ -258,6 +265,14 @@ class Checkout:
             now_due=total.format(),
         )
         return True
+
+    def charge_in_doubt(self, team_id: str, provider: str, invoice_ids: list[str]) -> str | None:
+        """Why no one may pay these invoices while a card charge on them is unconfirmed
+        (see `charge_in_doubt`): said before a menu, not after "Charge now"."""
+        for earlier in self.store.payments_for_invoices(team_id, provider, invoice_ids):
+            if (doubt := charge_in_doubt(earlier)) is not None:
+                return doubt
+        return None
 
     def paid_already(self, team_id: str, provider: str, invoice_ids: list[str]) -> Payment | None:
         """The payment through invoicebot that settled any of these invoices, if one did:

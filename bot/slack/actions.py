@@ -94,6 +94,10 @@ async def show_menu(
         # A stale button: the story is ours to tell, the same way the payer's message did.
         await respond(replace_original=not fresh, **already_paid(paid))
         return
+    if (doubt := svc.checkout.charge_in_doubt(team_id, target.provider, ids)) is not None:
+        # Before any menu: a method chosen and "Charge now" confirmed would only be refused.
+        await respond(replace_original=False, **notice(doubt))
+        return
     # A new message cannot replace the clicked one; an offer fetched moments ago is instant.
     recent = reuse and svc.checkout.recent_options(team_id, target.provider, ids)
     asking = not fresh and not recent

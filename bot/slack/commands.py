@@ -89,6 +89,8 @@ async def _pay_invoice(svc: Services, team_id: str, user_id: str, number: str) -
         ids = [result.id]
         if (paid := svc.checkout.paid_already(team_id, provider.name, ids)) is not None:
             return already_paid(paid)  # who paid it and how, not the provider's "paid"
+        if (doubt := svc.checkout.charge_in_doubt(team_id, provider.name, ids)) is not None:
+            return notice(doubt)  # as Pay in the list: before a menu that could only refuse
         if not result.payable:
             return notice(
                 f"Invoice {escape(result.number)} cannot be paid: it is {result.status.value}."

@@ -193,3 +193,41 @@ async def test_a_charge_never_confirmed_is_told_to_its_payer_when_watching_ends(
     assert svc.store.payment(payment.id).state is PaymentState.EXPIRED  # type: ignore[union-attr]
     told = [r["text"] for r in slack.responses.get("payer", [])]
     assert told and "never confirmed" in told[-1], told
+
+
+async def test_pay_says_a_charge_is_waiting_before_any_menu(
+    bot: TestServer, sandbox: SandboxState
+) -> None:
+    """Pay in a list and `/invoices pay <number>` tell of the unconfirmed charge at once,
+    rather than a menu whose "Charge now" would only be refused after its confirm."""
+    from bot.slack.actions import show_menu
+    from bot.slack.commands import _pay_invoice
+    from bot.slack.values import PayTarget
+
+    svc = bot.app[SERVICES]
+    unpaid = sandbox.invoices["inv_sbx0101"]
+    sandbox.latency = 0.2
+    charging = asyncio.create_task(charge(bot))
+    for _ in range(200):
+        if sandbox.count("POST", pay_path("inv_sbx0101")):
+            break
+        await asyncio.sleep(0.01)
+    sandbox.inject("error", count=50, path=retrieve_path("inv_sbx0101"))
+    await charging
+    sandbox.latency = 0.0
+    sandbox.clear_faults()
+    sandbox.invoices["inv_sbx0101"] = unpaid  # as a capture still processing leaves it
+    said: list[dict[str, object]] = []
+
+    async def respond(**message: object) -> None:
+        said.append(message)
+
+    body = {"team": {"id": TEAM}, "user": {"id": "U0OTHER"}}
+    target = PayTarget("pingproxies", ("inv_sbx0101",))
+    await show_menu(svc, body, respond, target)  # type: ignore[arg-type]
+    (answer,) = said
+    assert "waiting for the provider to confirm" in str(answer)
+    assert "choose_method" not in str(answer)
+    typed = await _pay_invoice(svc, TEAM, "U0OTHER", unpaid.invoice_number)
+    assert "waiting for the provider to confirm" in str(typed)
+    assert sandbox.count("POST", pay_path("inv_sbx0101")) == 1
