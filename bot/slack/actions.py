@@ -20,7 +20,13 @@ from bot.provider import Provider, ProviderError
 from bot.slack import values
 from bot.slack.approvals_gate import apply_gate
 from bot.slack.blocks.listing import notice
-from bot.slack.blocks.paying import already_paid, pay_menu, payment_link, settled
+from bot.slack.blocks.paying import (
+    already_paid,
+    offers_payment,
+    pay_menu,
+    payment_link,
+    settled,
+)
 from bot.slack.errors import said, shielded
 from bot.slack.link_out import link_out
 from bot.slack.listing import listing_message
@@ -118,8 +124,11 @@ async def show_menu(
         options = await read(
             svc.checkout.options(team_id, target.provider, ids, reuse=reuse), provider.title
         )
-    svc.store.audit("payment.menu", team_id=team_id, user_id=user_id, subject=target.encode())
     menu = pay_menu(provider, options, target, today=today_utc())
+    if not offers_payment(menu):  # too many ticked: the list and its ticks stay
+        await respond(replace_original=False, **menu)
+        return
+    svc.store.audit("payment.menu", team_id=team_id, user_id=user_id, subject=target.encode())
     menu = apply_gate(svc, team_id, target, options, menu, user_id)
     await respond(replace_original=not fresh, **menu)
 

@@ -13,6 +13,7 @@ from bot.provider import Direction
 from bot.slack import values
 from bot.slack.blocks.approvals import gated
 from bot.slack.blocks.kit import Block, Ids, context, escape, moment, plain
+from bot.slack.blocks.paying import offers_payment
 from bot.slack.services import Services
 
 
@@ -54,7 +55,7 @@ def apply_gate(
     cls = svc.connections.find_class(target.provider)
     if cls is None or cls.capabilities.direction is Direction.RECEIVABLE:
         return menu
-    if not any(str(b.get("block_id", "")).startswith("pay:") for b in menu["blocks"]):
+    if not offers_payment(menu):
         return menu  # nothing to pay from it (too many invoices to pay together)
     bracket = svc.approvals.policy(team_id).needs(target.provider, options.total)
     if bracket is None:

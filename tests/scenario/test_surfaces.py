@@ -328,3 +328,40 @@ async def test_help_lists_only_what_this_install_lets_people_do(harness: Harness
     ack, _, _ = await harness.command("new")
     said = text_of(ack) if isinstance(ack, dict) else ack
     assert "`/invoices new payfirma`" in said  # a provider that can create invoices
+
+
+async def test_too_many_long_ids_to_pay_together_are_refused_below_the_list(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """The pay menu keeps its invoices in a block id of at most 255 characters: ticking
+    more long ids than fit is refused below the list, which keeps its ticks, and nothing
+    is started."""
+    h = harness
+    now = int(time.time())
+    batch = [
+        invoice(
+            f"inv-2026-{i:021d}",
+            f"BATCH-{i}",
+            "Batch hosting",
+            1000,
+            826,
+            created=now,
+            due=now + 86400,
+        )
+        for i in range(8)
+    ]
+    i3d_sandbox.app[SANDBOX].add_invoices(batch)
+    _, screen, _ = await h.command("search Batch hosting")
+    screen = await h.screen_after(screen)
+    block, _ = find(screen.message, "select_invoices", lambda e: True)
+    ticked = block["elements"][0]["options"]
+    assert len(ticked) == 8
+    state = {
+        block["block_id"]: {"select_invoices": {"type": "checkboxes", "selected_options": ticked}}
+    }
+    key = await h.click(screen, "pay_selected", block_id=block["block_id"], state=state)
+    answer = await h.next_response(key)
+    assert answer["replace_original"] is False, "the list and its ticks stay"
+    assert "pick at most 6 of them" in text_of(answer)
+    assert h.slack.refused == []
+    assert not [seen for seen in i3d_sandbox.app[SANDBOX].requests if "register" in seen.path]

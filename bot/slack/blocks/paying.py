@@ -102,8 +102,14 @@ def _fitting(target: values.PayTarget, options: PaymentOptions) -> int:
     return fitting
 
 
+def offers_payment(menu: dict[str, Any]) -> bool:
+    """Whether `pay_menu` gave a menu to pay from, not a word on why it cannot."""
+    return any(str(block.get("block_id", "")).startswith("pay:") for block in menu["blocks"])
+
+
 def _too_many(provider: Provider, target: values.PayTarget, fitting: int) -> dict[str, Any]:
-    """Instead of a menu that could not work: how many of these invoices can go together."""
+    """Instead of a menu that could not work: how many of these invoices can go together
+    (posted below the list, which keeps its ticks)."""
     ids = Ids()
     title = escape(provider.title)
     if fitting:
@@ -117,8 +123,7 @@ def _too_many(provider: Provider, target: values.PayTarget, fitting: int) -> dic
             f"{title} names this invoice and its ways to pay with ids too long for a Slack "
             f"menu, so it cannot be paid from here: pay it at {title}. Nothing was started."
         )
-    back = button("Back to the list", values.BACK, target.encode())
-    return {"text": text, "blocks": [section(ids, text), actions(ids, [back])]}
+    return {"text": text, "blocks": [section(ids, text)]}  # below the list, ticks kept
 
 
 def pay_menu(
