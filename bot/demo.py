@@ -82,7 +82,9 @@ def _hold(stack: AsyncExitStack, data_dir: Path) -> None:
     stack.callback(os.close, held)
     try:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    except OSError as error:
+        if error.errno not in (errno.EWOULDBLOCK, errno.EACCES):
+            return  # no lock on this file system (NFS wants a file open for writing): on trust
         raise DemoUnavailable(
             f"another invoicebot demo is already using {data_dir}: open that one, stop it "
             "with Ctrl-C, or give this one another --data-dir"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import signal
 import sys
@@ -11,6 +12,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from bot.demo import DemoOptions, start_demo
 from bot.models import Money, Payment
@@ -157,3 +159,20 @@ async def test_a_second_demo_leaves_the_running_one_alone_and_says_why(tmp_path:
     finally:
         first.send_signal(signal.SIGINT)
         await asyncio.wait_for(first.communicate(), 20)
+
+
+async def test_a_demo_starts_where_its_folder_cannot_be_locked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On NFS an exclusive lock needs a file open for writing, which a directory never is:
+    the lock fails there for every demo, the first one too. Only a lock held by another
+    process is refused; any other failure leaves two demos on one folder on trust."""
+
+    def unsupported(fd: int, operation: int) -> None:
+        raise OSError(errno.EBADF, "Bad file descriptor")
+
+    monkeypatch.setattr("bot.demo.fcntl.flock", unsupported)
+    options = DemoOptions(port=free_port(), data_dir=tmp_path / "d")
+    async with AsyncExitStack() as stack:
+        demo = await start_demo(stack, options, make_plugin_manager())
+        assert demo.slack_url.endswith(f":{options.port}")
