@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.slack.blocks.kit import md, option, plain
+from bot.slack.blocks.kit import clip, md, option, plain
 from bot.text import escape, one_line
 
 
@@ -41,3 +41,9 @@ def test_clipped_mrkdwn_never_ends_inside_an_escaped_character_or_a_mention() ->
     assert md("a" * 2980 + "<!date^1^{date_short}|2026-12-01> b")["text"] == "a" * 2980 + "…"
     assert md("a" * 2980 + "<@U0PAYER> " + "b" * 30)["text"].endswith("<@U0PAYER> " + "b" * 8 + "…")
     assert plain("a" * 70 + " < 5 & 6", 75)["text"] == "a" * 70 + " < 5…"  # shown as typed
+
+
+def test_a_short_clip_never_ends_inside_an_escaped_character_either() -> None:
+    """A limit of a few characters leaves less than an entity's length before the cut."""
+    assert clip(" &amp;b", 4, mrkdwn=True) == " …"
+    assert clip("&lt;b", 3, mrkdwn=True) == "…"

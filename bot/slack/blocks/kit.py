@@ -24,7 +24,7 @@ def clip(text: str, limit: int, *, mrkdwn: bool = False) -> str:
         return text
     cut = text[: limit - 1]
     if mrkdwn:
-        amp = cut.rfind("&", len(cut) - 4)
+        amp = cut.rfind("&", max(0, len(cut) - 4))
         if amp != -1 and (entity := ESCAPED.match(text, amp)) and entity.end() > len(cut):
             cut = cut[:amp]
         opened = cut.rfind("<")
