@@ -144,8 +144,9 @@ def say(error: BaseException) -> str:
         return f"Slack did not take invoicebot's request just now (it is busy). Try again {later}."
     if isinstance(error, ClientConnectorError):
         return (
-            "invoicebot could not reach a service it needs just now, so nothing was done. "
-            "Try again in a minute; if it keeps happening, tell whoever runs invoicebot."
+            "invoicebot could not reach a service it needs just now. If you were paying, "
+            "look at the invoice before you try again; if it keeps happening, tell whoever "
+            "runs invoicebot."
         )
     if isinstance(error, SecretKeyError):
         return (

@@ -346,3 +346,14 @@ async def test_an_address_that_cannot_be_reached_is_one_line_not_a_traceback(
     said = say(raised.value)
     assert "reach" in said and "again" in said and "inside" not in said
     assert not PROTOCOL.search(said)
+
+
+def test_an_unreachable_address_does_not_promise_that_nothing_was_paid() -> None:
+    """Slack can be out of reach after a provider charged (the answer with the result is
+    what fails): the sentence must not say nothing was done, and keeps the payer's
+    caution that every unexpected failure gives."""
+    key = aiohttp.client_reqrep.ConnectionKey("hooks.slack.com", 443, True, True, None, None, None)
+    lost = aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "Connection refused"))
+    said = say(lost)
+    assert "nothing was done" not in said
+    assert "look at the invoice before you try again" in said
