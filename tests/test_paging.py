@@ -359,6 +359,31 @@ async def test_unreadable_invoices_are_named_briefly_and_the_way_on_still_shows(
     assert line.endswith("Look them up at Garbled.")
 
 
+async def test_an_invoice_number_cannot_turn_its_checkbox_amount_around() -> None:
+    """U+202E in a provider's invoice number would show the amount after it reversed
+    ("€10.00" as "00.01€"): the label drops it, as mrkdwn text does."""
+
+    class Reversing(Ledger):
+        name = "reversing"
+        title = "Reversing"
+        capabilities = Ledger.capabilities.model_copy(update={"pay_several": True})
+
+        async def list_invoices(self, query: InvoiceQuery) -> InvoicePage:
+            page = await super().list_invoices(query)
+            numbered = [i.model_copy(update={"number": "INV-1\u202e"}) for i in page.invoices]
+            return page.model_copy(update={"invoices": numbered})
+
+    screen = await show([Reversing(3)])
+    labels = [
+        o["text"]["text"]
+        for block in screen.message["blocks"]
+        for e in block.get("elements", [])
+        if e.get("action_id") == values.SELECT_INVOICES
+        for o in e["options"]
+    ]
+    assert labels and all(text.startswith("INV-1 · ") for text in labels), labels
+
+
 async def test_app_home_shows_the_oldest_overdue_and_counts_the_rest() -> None:
     ledger = Ledger(60)
     svc = SimpleNamespace(
