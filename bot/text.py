@@ -8,7 +8,7 @@ import logging
 import math
 import re
 
-from aiohttp import ClientConnectorError
+from aiohttp import ClientConnectorCertificateError, ClientConnectorError
 from slack_sdk.errors import SlackApiError
 
 from bot.credentials import SecretKeyError
@@ -180,7 +180,10 @@ def log_error(error: BaseException, where: str) -> None:
         log.warning("%s: Slack answered %s (%s)", where, error.response.status_code, code)
     elif isinstance(error, ClientConnectorError):
         # Not a bug here: a firewall, a mistyped address (SLACK_API_URL) or an outage.
-        reason = error.os_error.strerror or error.os_error
+        if isinstance(error, ClientConnectorCertificateError):  # no os_error in aiohttp 3.10
+            reason: object = error.certificate_error
+        else:
+            reason = error.os_error.strerror or error.os_error
         log.warning("%s: cannot connect to %s:%s: %s", where, error.host, error.port, reason)
     else:
         log.error("%s failed unexpectedly", where, exc_info=error)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import socket
+import ssl
 from typing import Any
 
 import aiohttp
@@ -357,3 +358,20 @@ def test_an_unreachable_address_does_not_promise_that_nothing_was_paid() -> None
     said = say(lost)
     assert "nothing was done" not in said
     assert "look at the invoice before you try again" in said
+
+
+def test_a_refused_certificate_is_one_line_with_aiohttp_3_10(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A proxy that inspects TLS makes Slack's certificate fail. aiohttp 3.10 (which
+    pyproject allows) builds that error without an `os_error`: reading it raised inside
+    the error boundary, and the person heard nothing."""
+    key = aiohttp.client_reqrep.ConnectionKey("slack.com", 443, True, True, None, None, None)
+    refused = ssl.SSLCertVerificationError(1, "certificate verify failed: self-signed")
+    error = aiohttp.ClientConnectorCertificateError.__new__(aiohttp.ClientConnectorCertificateError)
+    error._conn_key, error._certificate_error = key, refused  # as aiohttp 3.10.0 sets them
+    error.args = (key, refused)
+    log_error(error, "Slack command")
+    (record,) = caplog.records
+    assert record.levelno == logging.WARNING and "slack.com:443" in record.getMessage()
+    assert "certificate verify failed" in record.getMessage()
