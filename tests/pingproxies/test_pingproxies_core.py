@@ -122,16 +122,27 @@ async def test_a_charge_whose_pay_options_could_not_be_read_failed_and_may_be_re
     assert len(slack.posted_to("C0BILLING")) == 1
 
 
-async def test_a_charge_waiting_for_its_confirmation_blocks_another_after_the_link_lifetime(
-    bot: TestServer, sandbox: SandboxState
+async def unconfirmed_charge(
+    bot: TestServer, sandbox: SandboxState, response_url: str | None = None
 ) -> None:
-    """A saved card's charge the provider has not confirmed yet may still take the money
-    however long that takes: no second charge goes out once the link lifetime has passed,
-    and the payer reads that a card payment is waiting, not that a link can be cancelled."""
-    store = bot.app[SERVICES].store
+    """A saved-card charge the provider took but whose check could not read the invoice,
+    which PingProxies still lists open, as a capture still processing leaves it."""
+    svc = bot.app[SERVICES]
     unpaid = sandbox.invoices["inv_sbx0101"]
+    options = await svc.checkout.options(TEAM, "pingproxies", ["inv_sbx0101"])
     sandbox.latency = 0.2
-    charging = asyncio.create_task(charge(bot))
+    charging = asyncio.create_task(
+        svc.checkout.start(
+            team_id=TEAM,
+            user_id="U0PAYER",
+            provider="pingproxies",
+            invoice_ids=["inv_sbx0101"],
+            method_id=CARD,
+            issuer_id=None,
+            expected=options.total,
+            response_url=response_url,
+        )
+    )
     for _ in range(200):  # until the charge is sent and waiting on the latency
         if sandbox.count("POST", pay_path("inv_sbx0101")):
             break
@@ -139,10 +150,21 @@ async def test_a_charge_waiting_for_its_confirmation_blocks_another_after_the_li
     sandbox.inject("error", count=50, path=retrieve_path("inv_sbx0101"))
     await charging  # captured; the check that follows cannot read the invoice
     sandbox.latency = 0.0
-    (payment,) = store.payments_for_invoices(TEAM, "pingproxies", ["inv_sbx0101"])
-    assert payment.state is PaymentState.LINK_ISSUED and payment.next_check_at is not None
     sandbox.clear_faults()
-    sandbox.invoices["inv_sbx0101"] = unpaid  # as a capture still processing leaves it
+    sandbox.invoices["inv_sbx0101"] = unpaid
+    (payment,) = svc.store.payments_for_invoices(TEAM, "pingproxies", ["inv_sbx0101"])
+    assert payment.state is PaymentState.LINK_ISSUED and payment.next_check_at is not None
+
+
+async def test_a_charge_waiting_for_its_confirmation_blocks_another_after_the_link_lifetime(
+    bot: TestServer, sandbox: SandboxState
+) -> None:
+    """A saved card's charge the provider has not confirmed yet may still take the money
+    however long that takes: no second charge goes out once the link lifetime has passed,
+    and the payer reads that a card payment is waiting, not that a link can be cancelled."""
+    store = bot.app[SERVICES].store
+    await unconfirmed_charge(bot, sandbox)
+    (payment,) = store.payments_for_invoices(TEAM, "pingproxies", ["inv_sbx0101"])
     for when in ("within its lifetime", "after it"):
         with pytest.raises(CheckoutRefused) as refused:
             await charge(bot, "U0OTHER")
@@ -161,32 +183,8 @@ async def test_a_charge_never_confirmed_is_told_to_its_payer_when_watching_ends(
     reads that it never was and to check the invoice before paying again."""
     slack, hooks = fake_slack
     svc = bot.app[SERVICES]
-    unpaid = sandbox.invoices["inv_sbx0101"]
-    options = await svc.checkout.options(TEAM, "pingproxies", ["inv_sbx0101"])
-    sandbox.latency = 0.2
-    charging = asyncio.create_task(
-        svc.checkout.start(
-            team_id=TEAM,
-            user_id="U0PAYER",
-            provider="pingproxies",
-            invoice_ids=["inv_sbx0101"],
-            method_id=CARD,
-            issuer_id=None,
-            expected=options.total,
-            response_url=str(hooks.make_url("/hooks/payer")),
-        )
-    )
-    for _ in range(200):  # until the charge is sent and waiting on the latency
-        if sandbox.count("POST", pay_path("inv_sbx0101")):
-            break
-        await asyncio.sleep(0.01)
-    sandbox.inject("error", count=50, path=retrieve_path("inv_sbx0101"))
-    await charging  # captured; the check that follows cannot read the invoice
-    sandbox.latency = 0.0
-    sandbox.clear_faults()
-    sandbox.invoices["inv_sbx0101"] = unpaid  # as a capture still processing leaves it
+    await unconfirmed_charge(bot, sandbox, str(hooks.make_url("/hooks/payer")))
     (payment,) = svc.store.payments_for_invoices(TEAM, "pingproxies", ["inv_sbx0101"])
-    assert payment.state is PaymentState.LINK_ISSUED
     svc.store.db.execute("UPDATE payments SET token_expires_at = 0 WHERE id = ?", [payment.id])
     svc.checkout.settlement.give_up_after = 0.0
     await settle_quietly(bot)
@@ -205,18 +203,8 @@ async def test_pay_says_a_charge_is_waiting_before_any_menu(
     from bot.slack.values import PayTarget
 
     svc = bot.app[SERVICES]
+    await unconfirmed_charge(bot, sandbox)
     unpaid = sandbox.invoices["inv_sbx0101"]
-    sandbox.latency = 0.2
-    charging = asyncio.create_task(charge(bot))
-    for _ in range(200):
-        if sandbox.count("POST", pay_path("inv_sbx0101")):
-            break
-        await asyncio.sleep(0.01)
-    sandbox.inject("error", count=50, path=retrieve_path("inv_sbx0101"))
-    await charging
-    sandbox.latency = 0.0
-    sandbox.clear_faults()
-    sandbox.invoices["inv_sbx0101"] = unpaid  # as a capture still processing leaves it
     said: list[dict[str, object]] = []
 
     async def respond(**message: object) -> None:
