@@ -82,6 +82,8 @@ class Totals:
     count: int = 0
     credits: dict[str, Money] = field(default_factory=dict)
     """Open credit notes in this direction, per currency: taken off when paying."""
+    late: dict[str, Money] = field(default_factory=dict)
+    """What of `amounts` is overdue, per currency."""
 
     def format(self) -> str:
         """ "€7,986.00 (less €24.20 in credit notes) + $1,633.54": each credit beside the
@@ -98,6 +100,15 @@ class Totals:
             text = f"{text} (and {credits})" if text else f"nothing ({credits})"
         return text
 
+    def overdue_words(self) -> str:
+        """ "2 overdue", or with several currencies "2 overdue: €121.00": after
+        "€484.00 + $1,955.27" a bare count would read as the last amount's; "" if none."""
+        if not self.overdue:
+            return ""
+        if len(self.amounts) < 2:
+            return f"{self.overdue} overdue"
+        return f"{self.overdue} overdue: {' + '.join(m.format() for m in self.late.values())}"
+
 
 class _Sums:
     def __init__(self) -> None:
@@ -106,6 +117,7 @@ class _Sums:
         self.overdue = 0
         self.count = 0
         self.credits: dict[str, Decimal] = {}
+        self.late: dict[str, Decimal] = {}
 
     def credit(self, currency: str, amount: Decimal) -> None:
         self.credits[currency] = self.credits.get(currency, Decimal(0)) + amount
@@ -116,6 +128,8 @@ class _Sums:
         self.first[currency] = key if first is None else min(first, key)
         self.overdue += overdue
         self.count += 1
+        if overdue:
+            self.late[currency] = self.late.get(currency, Decimal(0)) + amount
 
     def absorb(self, other: _Sums) -> None:
         for currency, amount in other.amounts.items():
@@ -125,6 +139,8 @@ class _Sums:
             self.first[currency] = theirs if first is None else min(first, theirs)
         self.overdue += other.overdue
         self.count += other.count
+        for currency, amount in other.late.items():
+            self.late[currency] = self.late.get(currency, Decimal(0)) + amount
         for currency, amount in other.credits.items():
             self.credit(currency, amount)
 
@@ -134,7 +150,9 @@ class _Sums:
         credits = {
             currency: Money.of(amount, currency) for currency, amount in self.credits.items()
         }
-        return Totals(amounts, self.overdue, self.count, credits)
+        late = {currency: Money.of(self.late[currency], currency) for currency in ordered
+                if currency in self.late}  # fmt: skip
+        return Totals(amounts, self.overdue, self.count, credits, late)
 
 
 @dataclass(frozen=True)

@@ -222,7 +222,7 @@ async def test_the_sums_to_pay_cover_every_invoice_not_just_the_page() -> None:
     first = next(i for i in ledger.everything() if i.payable and i.id == screen.ids[0])
     assert list(page.to_pay.amounts) == [first.currency, *({"EUR", "USD"} - {first.currency})]
     assert not page.to_collect.count
-    late = f" ({page.to_pay.overdue} overdue)" if page.to_pay.overdue else ""
+    late = f" ({page.to_pay.overdue_words()})" if page.to_pay.overdue else ""
     assert f"253 invoices · To pay {page.to_pay.format()}{late} · from Ledger" in screen.text
 
 
@@ -500,3 +500,16 @@ def test_each_credit_is_said_beside_the_amount_it_is_taken_off() -> None:
     assert both.format() == "€7,986.00 (less €24.20 in credit notes) + $1,633.54"
     alone = Totals({"EUR": euro}, credits={"USD": Money.of("5.00", "USD")})
     assert alone.format() == "€7,986.00 (and $5.00 in credit notes)"
+
+
+def test_an_overdue_count_after_several_currencies_says_which_money_is_late() -> None:
+    """ "To pay €484.00 + $1,955.27 (1 overdue)" reads as if the dollars were late."""
+    from bot.selection import Totals
+
+    eur, usd = Money.of("484", "EUR"), Money.of("1955.27", "USD")
+    late = {"EUR": Money.of("121", "EUR")}
+    assert Totals({"EUR": eur, "USD": usd}, 1, 3, late=late).overdue_words() == (
+        "1 overdue: €121.00"
+    )
+    assert Totals({"EUR": eur}, 2, 3, late={"EUR": eur}).overdue_words() == "2 overdue"
+    assert Totals({"EUR": eur, "USD": usd}, 0, 3).overdue_words() == ""

@@ -96,7 +96,7 @@ def _totals(ids: Ids, found: Found | None) -> list[Block]:
     def said(totals: Totals) -> str:
         if not totals.count:
             return "nothing open"
-        late = f"\n:red_circle: {totals.overdue} overdue" if totals.overdue else ""
+        late = f"\n:red_circle: {totals.overdue_words()}" if totals.overdue else ""
         return f"{totals.format()}{late}"
 
     return [fields(ids, [("To pay", said(page.to_pay)), ("To collect", said(page.to_collect))])]
