@@ -108,9 +108,20 @@ class SlackNotifier:
                 payment.state is PaymentState.EXPIRED and payment.charges_at_once
             )
             _settle(outbox, payment, settled(payment), f"ended:{payment.id}", told)
+        title = self.provider_titles.get(payment.provider, payment.provider)
+        if payment.state is PaymentState.EXPIRED and payment.charges_at_once:
+            # Not a failure: the card may have been charged. Whatever failures the
+            # channel hears of, money of unknown fate is its to check.
+            if (channel := self._channel(payment.team_id)) is not None:
+                outbox.enqueue(
+                    "chat.postMessage",
+                    {"channel": channel, **failure_notice(payment, title)},
+                    key=f"unconfirmed:{payment.id}",
+                    team_id=payment.team_id,
+                )
+            return
         if payment.state not in (PaymentState.FAILED, PaymentState.CANCELLED):
             return
-        title = self.provider_titles.get(payment.provider, payment.provider)
         channel = self._channel(payment.team_id) if payment.direction in self.failures_for else None
         if channel is not None:
             outbox.enqueue(

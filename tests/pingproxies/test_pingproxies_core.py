@@ -191,6 +191,9 @@ async def test_a_charge_never_confirmed_is_told_to_its_payer_when_watching_ends(
     assert svc.store.payment(payment.id).state is PaymentState.EXPIRED  # type: ignore[union-attr]
     told = [r["text"] for r in slack.responses.get("payer", [])]
     assert told and "never confirmed" in told[-1], told
+    (billing,) = slack.posted_to("C0BILLING")  # money of unknown fate, whatever the setting
+    assert "Card charge never confirmed" in billing["text"]
+    assert "<@U0PAYER>" in str(billing) and "statement" in billing["text"]
 
 
 async def test_pay_says_a_charge_is_waiting_before_any_menu(

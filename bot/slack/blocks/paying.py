@@ -587,11 +587,19 @@ def paid_twice_notice(
 
 
 def failure_notice(payment: Payment, provider_title: str) -> dict[str, Any]:
-    """The billing channel hears that a payment did not go through, and why."""
+    """The billing channel hears that a payment did not go through, and why; or that a
+    card charge was never confirmed either way."""
     ids = Ids()
     what = f"{_invoices_at(payment, provider_title)} ({payment.amount.format()})"
     if payment.state is PaymentState.CANCELLED:
         text = f":heavy_minus_sign: Payment cancelled: {what}. Nothing was charged."
+    elif payment.state is PaymentState.EXPIRED:  # a charge given up on, see the notifier
+        title = escape(provider_title)
+        text = (
+            f":warning: Card charge never confirmed: {what}. {title} did not say whether the "
+            "card was charged, and invoicebot has stopped checking. Look at the invoice at "
+            f"{title} and at the card's statement before anyone pays it again."
+        )
     elif payment.next_check_at is not None:
         # Read from the invoice, not from this payment: as its payer is told, it may
         # still have gone through, so it is not announced as failed.
