@@ -27,7 +27,7 @@ async def settle_quietly(bot: TestServer) -> None:
         await bot.app[OUTBOX].send_due()
 
 
-async def charge(bot: TestServer, user: str = "U0PAYER") -> None:
+async def charge(bot: TestServer, user: str = "U0PAYER", response_url: str | None = None) -> None:
     svc = bot.app[SERVICES]
     options = await svc.checkout.options(TEAM, "pingproxies", ["inv_sbx0101"])
     await svc.checkout.start(
@@ -38,7 +38,7 @@ async def charge(bot: TestServer, user: str = "U0PAYER") -> None:
         method_id=CARD,
         issuer_id=None,
         expected=options.total,
-        response_url=None,
+        response_url=response_url,
     )
 
 
@@ -129,21 +129,9 @@ async def unconfirmed_charge(
     which PingProxies still lists open, as a capture still processing leaves it."""
     svc = bot.app[SERVICES]
     unpaid = sandbox.invoices["inv_sbx0101"]
-    options = await svc.checkout.options(TEAM, "pingproxies", ["inv_sbx0101"])
     sandbox.latency = 0.2
-    charging = asyncio.create_task(
-        svc.checkout.start(
-            team_id=TEAM,
-            user_id="U0PAYER",
-            provider="pingproxies",
-            invoice_ids=["inv_sbx0101"],
-            method_id=CARD,
-            issuer_id=None,
-            expected=options.total,
-            response_url=response_url,
-        )
-    )
-    for _ in range(200):  # until the charge is sent and waiting on the latency
+    charging = asyncio.create_task(charge(bot, response_url=response_url))
+    for _ in range(400):  # until the charge is sent and waiting on the latency
         if sandbox.count("POST", pay_path("inv_sbx0101")):
             break
         await asyncio.sleep(0.01)
