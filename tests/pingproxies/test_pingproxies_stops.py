@@ -12,6 +12,7 @@ import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
+from bot.checkout import Started
 from bot.models import PaymentState
 from bot.settlement import Settlement
 from bot.web import SERVICES
@@ -80,6 +81,22 @@ async def test_a_restart_checks_an_issued_attempt_that_has_no_check_due(
     assert len(slack.posted_to("C0BILLING")) == 1
 
 
+async def redirect_link(bot: TestServer) -> Started:
+    """A payer's link to PingProxies' checkout page (a redirect, not a saved card)."""
+    svc = bot.app[SERVICES]
+    options = await svc.checkout.options(TEAM, "pingproxies", ["inv_sbx0101"])
+    return await svc.checkout.start(
+        team_id=TEAM,
+        user_id="U0PAYER",
+        provider="pingproxies",
+        invoice_ids=["inv_sbx0101"],
+        method_id="stripe",
+        issuer_id=None,
+        expected=options.total,
+        response_url=None,
+    )
+
+
 def _last_error(sandbox: SandboxState, error: str | None) -> None:
     invoice = sandbox.invoices["inv_sbx0101"]
     sandbox.invoices["inv_sbx0101"] = invoice.model_copy(
@@ -94,17 +111,7 @@ async def test_an_opened_page_failed_by_the_invoices_last_error_is_still_confirm
     their browser, can still be paid, and that payment is confirmed."""
     slack, _ = fake_slack
     svc = bot.app[SERVICES]
-    options = await svc.checkout.options(TEAM, "pingproxies", ["inv_sbx0101"])
-    started = await svc.checkout.start(
-        team_id=TEAM,
-        user_id="U0PAYER",
-        provider="pingproxies",
-        invoice_ids=["inv_sbx0101"],
-        method_id="stripe",
-        issuer_id=None,
-        expected=options.total,
-        response_url=None,
-    )
+    started = await redirect_link(bot)
     async with ClientSession() as browser:
         async with browser.get(
             bot.make_url(f"/pay/{started.token}"), allow_redirects=False
@@ -142,17 +149,7 @@ async def test_billing_hears_a_failure_read_from_the_invoice_as_not_confirmed(
     reads what its payer reads (not confirmed, still checked), then the confirmation."""
     slack, _ = fake_slack
     svc = bot.app[SERVICES]
-    options = await svc.checkout.options(TEAM, "pingproxies", ["inv_sbx0101"])
-    started = await svc.checkout.start(
-        team_id=TEAM,
-        user_id="U0PAYER",
-        provider="pingproxies",
-        invoice_ids=["inv_sbx0101"],
-        method_id="stripe",
-        issuer_id=None,
-        expected=options.total,
-        response_url=None,
-    )
+    started = await redirect_link(bot)
     async with ClientSession() as browser:
         async with browser.get(
             bot.make_url(f"/pay/{started.token}"), allow_redirects=False
