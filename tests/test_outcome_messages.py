@@ -246,6 +246,19 @@ def test_a_decline_read_from_the_invoice_is_not_told_as_this_charges() -> None:
     assert final.startswith(":x: Payment failed: Card declined.")
 
 
+def test_a_cancel_only_the_browser_reported_promises_nothing_about_the_money() -> None:
+    """The provider's page can still take the money after its Cancel button, so a cancel
+    still watched does not say "nothing was charged", to the payer or to #billing."""
+    common = {"state": PaymentState.CANCELLED, "paid_at": None}
+    for shown in (settled, lambda p: failure_notice(p, "i3D.net")):
+        watched = text_of(shown(paid(**common, next_check_at=1.0)))
+        assert "Payment cancelled" in watched and "othing was charged" not in watched
+        assert "paid" in watched and "after all" in watched
+        final = text_of(shown(paid(**common)))
+        assert "othing was charged" in final and "after all" not in final
+    assert "You can try again" in text_of(settled(paid(**common, next_check_at=1.0)))
+
+
 class Enqueued:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any], str]] = []

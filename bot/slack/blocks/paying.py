@@ -470,6 +470,15 @@ def settled(payment: Payment, *, paid_by: Payment | None = None) -> dict[str, An
                 text += " Nothing was charged."
             text += " You can try again."
             retry = True
+    elif payment.state is PaymentState.CANCELLED and payment.next_check_at is not None:
+        # Only the browser said so: the provider's page can still take the money after
+        # its Back or Cancel button, so nothing is promised about the card.
+        text = (
+            f":heavy_minus_sign: Payment cancelled: the payment page was left without "
+            f"paying.\n{invoices}, {payment.amount.format()}. If it was paid there after "
+            "all, invoicebot tells you here. You can try again."
+        )
+        retry = True
     elif payment.state is PaymentState.CANCELLED:
         text = (
             f":heavy_minus_sign: Payment cancelled: nothing was charged.\n"
@@ -591,7 +600,13 @@ def failure_notice(payment: Payment, provider_title: str) -> dict[str, Any]:
     card charge was never confirmed either way."""
     ids = Ids()
     what = f"{_invoices_at(payment, provider_title)} ({payment.amount.format()})"
-    if payment.state is PaymentState.CANCELLED:
+    if payment.state is PaymentState.CANCELLED and payment.next_check_at is not None:
+        text = (  # the payer's browser said so, not the provider: see `settled`
+            f":heavy_minus_sign: Payment cancelled: {what}. The payment page was left "
+            "without paying; invoicebot keeps checking for a while and posts here if it "
+            "was paid after all."
+        )
+    elif payment.state is PaymentState.CANCELLED:
         text = f":heavy_minus_sign: Payment cancelled: {what}. Nothing was charged."
     elif payment.state is PaymentState.EXPIRED:  # a charge given up on, see the notifier
         title = escape(provider_title)
