@@ -98,18 +98,19 @@ class SlackNotifier:
         """A charge cut short by a stop: its payer reads "Asking…" until told it is not
         known yet and not to pay again. A link's start that was cut short ends at its
         first check, and that end is told instead."""
-        if payment.response_url and payment.charges_at_once:
-            _settle(outbox, payment, settled(payment), f"in-doubt:{payment.id}", True)
+        if payment.charges_at_once:
+            _tell_payer(outbox, payment, f"in-doubt:{payment.id}")
 
     @hookimpl
     def payment_ended(self, payment: Payment, outbox: Outbox) -> None:
-        if payment.response_url:
-            told = payment.state in (PaymentState.FAILED, PaymentState.CANCELLED) or (
-                payment.state is PaymentState.EXPIRED and payment.charges_at_once
-            )
+        unconfirmed = payment.state is PaymentState.EXPIRED and payment.charges_at_once
+        if unconfirmed:
+            _tell_payer(outbox, payment, f"ended:{payment.id}")
+        elif payment.response_url:
+            told = payment.state in (PaymentState.FAILED, PaymentState.CANCELLED)
             _settle(outbox, payment, settled(payment), f"ended:{payment.id}", told)
         title = self.provider_titles.get(payment.provider, payment.provider)
-        if payment.state is PaymentState.EXPIRED and payment.charges_at_once:
+        if unconfirmed:
             # Not a failure: the card may have been charged. Whatever failures the
             # channel hears of, money of unknown fate is its to check.
             if (channel := self._channel(payment.team_id)) is not None:
@@ -141,6 +142,21 @@ class SlackNotifier:
                 key=f"failure:{payment.id}",
                 team_id=payment.team_id,
             )
+
+
+def _tell_payer(outbox: Outbox, payment: Payment, key: str) -> None:
+    """A charge's payer waits to hear how it ended. With no message to replace (a start
+    made without a response URL, or one whose sealed URL can no longer be opened), the
+    outcome comes in their messages with the app, under the same key: told once."""
+    if payment.response_url:
+        _settle(outbox, payment, settled(payment), key, True)
+        return
+    outbox.enqueue(
+        "chat.postMessage",
+        {"channel": payment.user_id, **settled(payment)},
+        key=key,
+        team_id=payment.team_id,
+    )
 
 
 def _settle(outbox: Outbox, payment: Payment, shown: dict[str, Any], key: str, tell: bool) -> None:

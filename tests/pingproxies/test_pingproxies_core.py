@@ -184,6 +184,27 @@ async def test_a_charge_never_confirmed_is_told_to_its_payer_when_watching_ends(
     assert "<@U0PAYER>" in str(billing) and "statement" in billing["text"]
 
 
+async def test_a_charge_with_no_message_to_replace_is_told_in_the_payers_messages(
+    bot: TestServer, sandbox: SandboxState, fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    """A charge started without a response URL (or one that can no longer be opened):
+    its payer, who was told a charge is waiting, hears in their messages with the app
+    that it was never confirmed, once, however often the poller comes round."""
+    slack, _ = fake_slack
+    svc = bot.app[SERVICES]
+    await unconfirmed_charge(bot, sandbox)
+    (payment,) = svc.store.payments_for_invoices(TEAM, "pingproxies", ["inv_sbx0101"])
+    svc.store.db.execute("UPDATE payments SET token_expires_at = 0 WHERE id = ?", [payment.id])
+    svc.checkout.settlement.give_up_after = 0.0
+    await settle_quietly(bot)
+    await settle_quietly(bot)
+    assert svc.store.payment(payment.id).state is PaymentState.EXPIRED  # type: ignore[union-attr]
+    (told,) = slack.posted_to("U0PAYER")
+    assert "never confirmed" in told["text"] and "before paying again" in told["text"]
+    (billing,) = slack.posted_to("C0BILLING")
+    assert "Card charge never confirmed" in billing["text"]
+
+
 async def test_pay_says_a_charge_is_waiting_before_any_menu(
     bot: TestServer, sandbox: SandboxState
 ) -> None:

@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestServer
 from bot.checkout import Started
 from bot.models import PaymentState
 from bot.settlement import Settlement
-from bot.web import SERVICES
+from bot.web import OUTBOX, SERVICES
 from plugins.pingproxies.sandbox import SandboxState
 from tests.fake_slack import FakeSlack
 from tests.pingproxies.conftest import TEAM, PageForm
@@ -51,6 +51,34 @@ async def test_a_stop_before_the_first_check_is_scheduled_still_settles_the_char
     (payment,) = svc.store.payments_for_invoices(TEAM, "pingproxies", ["inv_sbx0101"])
     assert payment.state is PaymentState.PAID
     assert len(slack.posted_to("C0BILLING")) == 1
+
+
+async def test_a_charge_cut_short_with_no_message_to_replace_tells_its_payer_once(
+    bot: TestServer,
+    sandbox: SandboxState,
+    fake_slack: tuple[FakeSlack, TestServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The payer of a charge started without a response URL hears, in their messages
+    with the app, that its outcome is not known yet and not to pay again."""
+    slack, _ = fake_slack
+    svc = bot.app[SERVICES]
+
+    def stop(self: Settlement, payment_id: str, delay: float | None = None) -> None:
+        raise Stopped
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Settlement, "schedule_first_check", stop)
+        with pytest.raises(Stopped):
+            await charge(bot)
+    svc.checkout.settlement.in_flight.clear()
+    for _ in range(2):  # a second restart finds nothing left to hand over
+        svc.checkout.settlement.reconcile_interrupted(started_before=time.time())
+    await bot.app[OUTBOX].send_due()
+    (told,) = slack.posted_to("U0PAYER")
+    assert "not known yet" in told["text"] and "Do not pay again" in told["text"]
+    await settle_quietly(bot)
+    assert len(slack.posted_to("U0PAYER")) == 1 and len(slack.posted_to("C0BILLING")) == 1
 
 
 async def test_a_restart_checks_an_issued_attempt_that_has_no_check_due(
