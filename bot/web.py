@@ -260,6 +260,18 @@ async def slack_oauth(request: web.Request) -> web.StreamResponse:
     return await to_aiohttp_response(response)
 
 
+async def no_install_page(request: web.Request) -> web.Response:
+    """With one bot token there is nothing to install: a person who followed an install
+    link reads why, not aiohttp's bare status line."""
+    return pages.page(
+        "This bot has no install page",
+        "<p>This invoicebot is installed with a single bot token, in one workspace, so "
+        "there is nothing to install from here. In that workspace, type "
+        "<code>/invoices</code> to use it.</p>",
+        status=404,
+    )
+
+
 async def healthz(request: web.Request) -> web.Response:
     request.app[STORE].db.execute("SELECT 1").fetchone()
     return web.json_response({"ok": True})
@@ -298,5 +310,8 @@ def create_app(settings: Settings, pm: pluggy.PluginManager) -> web.Application:
     if settings.oauth:
         app.router.add_get(SLACK_INSTALL_PATH, slack_oauth)
         app.router.add_get(SLACK_REDIRECT_PATH, slack_oauth)
+    else:
+        app.router.add_get(SLACK_INSTALL_PATH, no_install_page)
+        app.router.add_get(SLACK_REDIRECT_PATH, no_install_page)
     pages.add_routes(app)
     return app

@@ -318,6 +318,18 @@ async def test_an_address_cut_short_in_a_browser_reads_as_words_not_a_status(
     assert "404" not in body and "Not Found" not in body
 
 
+@pytest.mark.parametrize("path", ["/slack/install", "/slack/oauth_redirect?code=x&state=y"])
+async def test_the_install_addresses_of_a_single_token_bot_say_there_is_nothing_to_install(
+    harness: Harness, path: str
+) -> None:
+    """With one bot token there is no OAuth: a person who opens an install link reads
+    why in words, not aiohttp's bare "404: Not Found" (the status stays)."""
+    async with harness.http.get(harness.bot.make_url(path)) as opened:
+        body = await opened.text()
+    assert opened.status == 404 and "single bot token" in body and "no install page" in body
+    assert "404" not in body and "Not Found" not in body
+
+
 async def test_a_page_address_posted_to_reads_as_words_and_slack_still_gets_its_405(
     harness: Harness,
 ) -> None:
