@@ -262,6 +262,10 @@ class Settings(BaseSettings):
         if value is None:
             return None
         value = value.strip()
+        if not value:
+            raise ValueError(
+                "is only spaces: write a user group id such as S0123ABCD, or leave it unset"
+            )
         if not re.fullmatch(r"S[A-Z0-9]+", value):
             raise ValueError(
                 f"{value}: write a user group id such as S0123ABCD (in Slack: People, User "

@@ -588,3 +588,14 @@ def test_people_named_by_handle_instead_of_id_are_refused(
     (line,) = [line for line in result.stderr.splitlines() if line.startswith("invoicebot:")]
     assert f"{name} ({value.split(',')[-1]}: write" in line, line
     assert ("user group id such as S0" if name.endswith("_GROUP") else "member id") in line
+
+
+@pytest.mark.parametrize("name", ["INVOICEBOT_ADMIN_GROUP", "INVOICEBOT_PAYER_GROUP"])
+def test_a_group_of_only_spaces_is_named_and_said_to_be_blank(tmp_path: Path, name: str) -> None:
+    """An empty value is ignored, but spaces are not: the message says which variable
+    holds them and what to do, never a reason that starts with a bare colon."""
+    result = run(tmp_path, **{**startable(), name: "   ", "INVOICEBOT_PORT": "not-a-port"})
+    assert result.returncode == 2
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("invoicebot:")]
+    assert f"{name} (is only spaces: write a user group id such as S0" in line, line
+    assert "(:" not in line and "leave it unset" in line
