@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from bot.slack.blocks.kit import clip, md, option, plain
+import pytest
+
+from bot.slack.blocks.kit import clip, confirm_dialog, md, option, plain
 from bot.text import escape, one_line
+from slack_emulator.mrkdwn import Viewer, mrkdwn
 
 
 def test_mentions_and_links_become_text() -> None:
@@ -47,3 +50,33 @@ def test_a_short_clip_never_ends_inside_an_escaped_character_either() -> None:
     """A limit of a few characters leaves less than an entity's length before the cut."""
     assert clip(" &amp;b", 4, mrkdwn=True) == " …"
     assert clip("&lt;b", 3, mrkdwn=True) == "…"
+
+
+BOTS_MARKUP = "*Total:* €10.00 with *Visa ending 4242* (_saved_, ~old~ `/invoices pay`) *done*"
+
+
+@pytest.mark.parametrize("limit", range(1, len(BOTS_MARKUP) + 1))
+def test_a_cut_never_leaves_one_of_the_bots_markers_showing(limit: int) -> None:
+    """A cut before a closing `*`, `_`, `~` or backtick showed the opening one as typed:
+    the span is closed after the "…" (or dropped when nothing of it is left)."""
+    cut = clip(BOTS_MARKUP, limit, mrkdwn=True)
+    shown = mrkdwn(cut, Viewer())
+    assert len(cut) <= limit
+    assert not any(marker in shown for marker in "*_~`"), (cut, shown)
+
+
+def test_a_long_styled_text_is_cut_within_slacks_limits_and_stays_styled() -> None:
+    dialog = confirm_dialog(
+        "Charge?", f"Charge *€10.00* to *{' '.join(['Visa'] * 80)}* now?", "Charge"
+    )
+    text = dialog["text"]["text"]
+    assert len(text) == 300 and text.endswith("…*")
+    assert mrkdwn(text, Viewer()).count("<b>") == 2
+    assert md("*_" + "a" * 3000 + "_*")["text"] == "*_" + "a" * 2995 + "…_*"
+    assert clip("Paid *INV-1*", 8, mrkdwn=True) == "Paid …"  # nothing left to style
+
+
+def test_a_providers_own_markers_are_cut_as_they_are() -> None:
+    """Provider text keeps `*` as sent (mrkdwn cannot escape it): a marker that styled
+    nothing before the cut is not paired up after it."""
+    assert clip("2*3 = 6 and 4*5 = 20", 12, mrkdwn=True) == "2*3 = 6 and…"

@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from datetime import UTC, date, datetime
 from typing import Any
 
+from bot.slack.blocks.clipping import clip as clip  # every text object is cut here
 from bot.text import escape as escape  # the one escaping function, for the blocks
 from bot.text import one_line
 
 Block = dict[str, Any]
-
-
-ESCAPED = re.compile("&(?:amp|lt|gt);")
-
-
-def clip(text: str, limit: int, *, mrkdwn: bool = False) -> str:
-    """`text` in at most `limit` characters, cut with "…". In mrkdwn the cut never falls
-    inside an escaped character ("&am…" would show as typed) or a `<…>` token (a
-    mention, link or date would show as raw markup): it moves back before it."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    if mrkdwn:
-        amp = cut.rfind("&", max(0, len(cut) - 4))
-        if amp != -1 and (entity := ESCAPED.match(text, amp)) and entity.end() > len(cut):
-            cut = cut[:amp]
-        opened = cut.rfind("<")
-        if opened != -1 and ">" not in cut[opened:]:
-            cut = cut[:opened]
-    return cut + "…"
 
 
 NUMBER_CHARS = 100
