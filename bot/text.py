@@ -37,20 +37,25 @@ MESSAGE_LIMIT = 2_000
 """Longer provider text is cut before it is scanned (and no person reads more)."""
 
 
-UNSHOWN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-"""C0 and C1 controls but line breaks and tabs, and bidirectional embeddings, overrides
-and isolates: U+202E before "00.063€" would show it reversed, as "€360.00", a fake
-amount."""
+UNSHOWN = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+"""C0 and C1 controls but line breaks and tabs, and the direction marks, embeddings,
+overrides and isolates: U+202E before "00.063€" would show it reversed, as "€360.00", a
+fake amount; a mark (U+200F) turns the signs, brackets and spaces around it."""
+
+
+def shown(text: str) -> str:
+    """`text` without the characters that hide or reorder what a person reads: every
+    text object the blocks build, plain or mrkdwn, passes here. The usual text (all
+    printable) costs one C-level check."""
+    return text if text.isprintable() else UNSHOWN.sub("", text)
 
 
 def escape(text: str) -> str:
     """Provider-supplied text in mrkdwn: no mentions or links can sneak in, and control
-    and bidirectional-override characters are dropped (they could hide or reverse what
-    a person reads). Line breaks and tabs are kept. Every list row passes here, so the
-    usual text (all printable) costs one C-level check."""
-    if not text.isprintable():
-        text = UNSHOWN.sub("", text)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    and direction characters are dropped (`shown`). Line breaks and tabs are kept."""
+    return shown(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def one_line(text: str) -> str:

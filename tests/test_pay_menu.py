@@ -175,3 +175,38 @@ def test_how_many_fit_holds_for_whichever_invoices_are_picked() -> None:
     fitting = int(said.split("pick at most ")[1].split()[0])
     picked = shown(long[:fitting])
     assert any(b["block_id"].startswith("pay:") for b in picked["blocks"]), picked["text"]
+
+
+DIRECTION = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"
+
+
+def texts(value: Any) -> list[str]:
+    """Every text object's words in a message, plain_text and mrkdwn alike."""
+    if isinstance(value, list):
+        return [text for item in value for text in texts(item)]
+    if not isinstance(value, dict):
+        return []
+    found = [value["text"]] if value.get("type") in ("plain_text", "mrkdwn") else []
+    return found + [text for item in value.values() for text in texts(item)]
+
+
+def test_a_provider_cannot_reorder_what_the_menu_shows() -> None:
+    """Direction characters in an invoice number (the header, a line), a method's name
+    (an option, the confirm dialog) or a bank's name could turn an amount or a name
+    around as a person reads it: no text object keeps them, plain or mrkdwn."""
+    ten = Money.of("10", "EUR")
+    invoice = Invoice(
+        provider="i3d", id="410002", number="INV-1\u202e00.01", amount_due=ten,
+        total_incl_vat=ten, status=InvoiceStatus.OPEN, description="Hosting\u200f -5",
+    )  # fmt: skip
+    banks = (Issuer(id="B1", name="\u2067Bank\u2069 \u200e1"), Issuer(id="B2", name="\u202e"))
+    methods = [PaymentMethod(id="10", name="iDEAL\u202d", issuers=banks)]
+    options = PaymentOptions(provider="i3d", invoices=[invoice], total=ten, methods=methods)
+    target = values.PayTarget("i3d", ("410002",), "10", "B1")
+    message = pay_menu(I3D, options, target, today=date(2026, 12, 1))  # type: ignore[arg-type]
+    assert validate_message(message) == []
+    shown = texts(message["blocks"])
+    assert "Pay INV-100.01" in shown  # the header, plain text
+    assert not [text for text in shown if any(c in text for c in DIRECTION)], shown
+    banks_select = select(message, values.CHOOSE_ISSUER)
+    assert [o["text"]["text"] for o in banks_select["options"]] == ["Bank 1", "B2"]

@@ -18,6 +18,7 @@ def test_control_and_bidirectional_override_characters_are_dropped() -> None:
     assert escape("Hosting \u202e 00.063€ \u202c end") == "Hosting  00.063€  end"
     assert escape("a\x1b[31mred\x07\x00\x85b") == "a[31mredb"
     assert escape("isolate \u2066x\u2069") == "isolate x"
+    assert escape("marks \u200e-5\u200f \u061c") == "marks -5 "
     assert escape("two\nlines\tand a tab") == "two\nlines\tand a tab"  # kept
     assert escape("Zoë · 東京 · €5") == "Zoë · 東京 · €5"
 
@@ -25,7 +26,16 @@ def test_control_and_bidirectional_override_characters_are_dropped() -> None:
 def test_an_option_the_provider_left_unnamed_shows_its_id() -> None:
     """Slack refuses an option with no text, and with it the whole pay menu."""
     assert option("  ", "ideal")["text"]["text"] == "ideal"
+    assert option("\u202e \u200f", "ideal")["text"]["text"] == "ideal"  # nothing shown
     assert option("iDEAL", "10")["text"]["text"] == "iDEAL"
+
+
+def test_plain_text_drops_direction_characters_as_mrkdwn_does() -> None:
+    """Headers, buttons, options and dialog titles are plain text, which no escaping
+    reaches: the cut every text object passes drops them there too."""
+    assert plain("Pay INV-1\u202e00.01 \u2066x\u2069\u200e")["text"] == "Pay INV-100.01 x"
+    assert md("*Total:* \u200f-5 €")["text"] == "*Total:* -5 €"
+    assert clip("\u202e" * 10 + "INV-1", 6) == "INV-1"  # dropped before it is measured
 
 
 def test_names_and_numbers_stay_on_one_line() -> None:

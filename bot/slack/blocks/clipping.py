@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from bot.text import shown
+
 ESCAPED = re.compile("&(?:amp|lt|gt);")
 TOKEN = re.compile(r"<[^<>\n]*>")
 """A link, mention or date: markers inside it are not emphasis."""
@@ -27,7 +29,9 @@ def clip(text: str, limit: int, *, mrkdwn: bool = False) -> str:
     """`text` in at most `limit` characters, cut with "…". In mrkdwn the cut never falls
     inside an escaped character ("&am…" would show as typed) or a `<…>` token (a
     mention, link or date would show as raw markup): it moves back before it. A code
-    or emphasis span the cut runs through is closed after the "…"."""
+    or emphasis span the cut runs through is closed after the "…". Characters that
+    would hide or reorder the text are dropped first, wherever it came from."""
+    text = shown(text)
     if len(text) <= limit:
         return text
     if not mrkdwn:

@@ -130,7 +130,8 @@ OPTION_TEXT = 75
 def option(text: str, value: str) -> dict[str, Any]:
     """A menu option; one the provider left unnamed shows its id (Slack refuses an
     option with no text, and with it the whole message)."""
-    return {"text": plain(text.strip() or value, OPTION_TEXT), "value": value[:150]}
+    label = clip(text, OPTION_TEXT).strip()  # what is left once unshown characters go
+    return {"text": plain(label or value, OPTION_TEXT), "value": value[:150]}
 
 
 def confirm_dialog(

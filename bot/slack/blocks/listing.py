@@ -32,7 +32,7 @@ from bot.slack.blocks.kit import (
     section,
 )
 from bot.slack.subcommands import ListInvoices
-from bot.text import UNSHOWN, plain
+from bot.text import plain
 
 OPEN_INVOICES = ListInvoices()
 PAGE_SIZE = 10  # 10 invoices stay far below 50 blocks with headers, errors and controls
@@ -177,7 +177,7 @@ def _tick_label(invoice: Invoice) -> str:
     """ "INV-1 · €10.00" in a checkbox's 75 characters: a long number is cut, never the
     amount people tick it for."""
     amount = invoice.amount_due.format()
-    number = " ".join(UNSHOWN.sub("", invoice.number).split())  # plain text: no escape()
+    number = " ".join(invoice.number.split())
     return f"{clip(number, OPTION_TEXT - len(amount) - 3)} · {amount}"
 
 
