@@ -23,3 +23,31 @@ def test_every_setting_is_in_the_readme() -> None:
     readme = (REPO / "README.md").read_text()
     missing = [env_name(field) for field in Settings.model_fields if env_name(field) not in readme]
     assert missing == []
+
+
+def test_every_control_route_of_the_emulator_is_in_the_readme() -> None:
+    """The README's emulator section names the JSON control API as the emulator serves
+    it (method and path), read from the route table of both kinds of install."""
+    from aiohttp import web
+
+    from slack_emulator import OAuthApp, create_app
+
+    oauth = OAuthApp(client_id="1.2", client_secret="c", redirect_urls=[], scopes=[])
+    apps = [
+        create_app(request_url="http://127.0.0.1:1/", signing_secret="s", bot_token=token, oauth=by)
+        for token, by in (("xoxb-1", None), ("", oauth))
+    ]
+    served = {
+        # "*" takes any method: its path is named, with the methods it reads beside it
+        f"{route.method} {route.resource.canonical}".removeprefix("* ")
+        for app in apps
+        for route in app.router.routes()
+        if route.resource is not None
+        and route.resource.canonical.startswith("/emulator/")
+        and route.resource.canonical != "/emulator/"  # the page, as `/` is
+        and not isinstance(route.resource, web.StaticResource)  # the page's files
+        and route.method != "HEAD"  # aiohttp's twin of every GET
+    }
+    readme = (REPO / "README.md").read_text()
+    assert len(served) >= 11, served
+    assert sorted(route for route in served if route not in readme) == []
