@@ -58,6 +58,14 @@ def escape(text: str) -> str:
     return shown(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape(text: str) -> str:
+    """What a person typed, from the text Slack sends (a slash command's): Slack escapes
+    its control characters `&`, `<` and `>` as `&amp;`, `&lt;` and `&gt;`."""
+    if "&" not in text:
+        return text
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def one_line(text: str) -> str:
     """`escape(text)` on one line, for names, numbers and descriptions shown within a
     line: a provider's line breaks, tabs and runs of spaces become one space, so they

@@ -48,13 +48,19 @@ def slash_command(
             "user_id": user_id,
             "user_name": ws.users[user_id].name,
             "command": command,
-            "text": text,
+            "text": slack_escaped(text),
             "api_app_id": ws.app_id,
             "is_enterprise_install": "true" if ws.org_wide_install else "false",
             "response_url": response_url,
             "trigger_id": trigger_id,
         }
     )
+
+
+def slack_escaped(text: str) -> str:
+    """Typed text as Slack sends it to an app: `&`, `<` and `>` as HTML entities (Slack's
+    control characters), whatever the command's `should_escape`."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def channel_name(channel: Channel) -> str:

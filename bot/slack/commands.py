@@ -55,6 +55,7 @@ from bot.slack.subcommands import (
 )
 from bot.slack.values import PayTarget
 from bot.team_settings import BILLING_CHANNEL
+from bot.text import unescape
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +151,7 @@ async def on_invoices(
     client: AsyncWebClient,
     command: dict[str, Any],
 ) -> None:
-    text = (command.get("text") or "").strip()
+    text = unescape(command.get("text") or "").strip()
     team_id, user_id = command["team_id"], command["user_id"]
     request = parse(text, svc.provider_named, svc.connections.registry)
     if isinstance(request, Help | Unknown):

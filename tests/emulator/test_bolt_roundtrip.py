@@ -74,6 +74,21 @@ async def test_an_acked_message_shows_as_the_users_ephemeral(
     assert len(running.emulator.calls_to("auth.test")) == 1
 
 
+async def test_a_commands_text_comes_escaped_as_slack_sends_it(
+    running: Running, bolt: AsyncApp
+) -> None:
+    """Slack escapes its control characters in what a person types after a command."""
+    seen: list[str] = []
+
+    @bolt.command("/invoices")
+    async def invoices(ack: AsyncAck, command: dict[str, Any]) -> None:
+        seen.append(command["text"])
+        await ack()
+
+    await running.emulator.slash_command(PAYER, GENERAL, "search R&D <beta> &amp;")
+    assert seen == ["search R&amp;D &lt;beta&gt; &amp;amp;"]
+
+
 async def test_the_full_flow(running: Running, bolt: AsyncApp) -> None:
     emulator = running.emulator
     seen: dict[str, Any] = {}

@@ -167,6 +167,25 @@ async def test_provider_text_cannot_inject_markup(
     assert "<!channel>" not in said and "<http://evil" not in said
 
 
+async def test_a_command_is_read_as_typed_though_slack_escapes_its_text(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """Slack sends `&`, `<` and `>` in a command's text as `&amp;`, `&lt;` and `&gt;`: a
+    search for "R&D" found nothing and showed "R&amp;D" back to the person."""
+    h = harness
+    now = int(time.time())
+    typed = invoice("668", "INV-26-0001", "R&D <beta> hours", 100, 100, created=now,
+                    due=now + 86400)  # fmt: skip
+    i3d_sandbox.app[SANDBOX].add_invoices([typed])
+    _, screen, _ = await h.command("search R&amp;D &lt;beta&gt;")  # "R&D <beta>" as sent
+    said = text_of((await h.screen_after(screen)).message)
+    assert "INV-26-0001" in said and "R&amp;D &lt;beta&gt; hours" in said
+    assert "Invoices matching “R&D <beta>”" in said  # the header is plain text
+    ack, _, _ = await h.command("frob&amp;nicate")
+    assert "I don't know `frob&amp;nicate`" in text_of(ack if isinstance(ack, dict) else {})
+    assert "&amp;amp;" not in said + str(ack)
+
+
 async def test_a_long_description_never_hides_an_invoices_amount_or_due_date(
     harness: Harness, i3d_sandbox: TestServer
 ) -> None:
