@@ -48,6 +48,10 @@ APPROVALS: list[Approvals] = [approvals_for]
 `approvals` column names each approver as the `who` column names the payer."""
 
 
+CALENDAR_EDGE = (date.min + timedelta(days=2), date.max - timedelta(days=2))
+"""The widest days a range's times are taken from: in UTC they stay on the calendar."""
+
+
 @dataclass(frozen=True)
 class Range:
     """Whole days, both ends included, in the workspace's time zone."""
@@ -56,8 +60,13 @@ class Range:
     last: date
 
     def bounds(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
-        start = datetime.combine(self.first, time(), tzinfo=zone)
-        end = datetime.combine(self.last + timedelta(days=1), time(), tzinfo=zone)
+        """From the first day's start to the day after the last. A day at either end
+        of the calendar (0001-01-01, 9999-12-31) is taken from the days just inside it:
+        its times would fall off the calendar in UTC, and nothing is recorded then."""
+        first = max(self.first, CALENDAR_EDGE[0])
+        after = min(self.last, CALENDAR_EDGE[1]) + timedelta(days=1)
+        start = datetime.combine(first, time(), tzinfo=zone)
+        end = datetime.combine(after, time(), tzinfo=zone)
         return start, end
 
     def __str__(self) -> str:

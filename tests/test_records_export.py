@@ -40,6 +40,22 @@ def test_the_audit_export_does_not_carry_a_typed_formula(tmp_path: object) -> No
     assert {row[2] for row in rows} == {"'@Pat"}
 
 
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Europe/Amsterdam", "Pacific/Niue"])
+def test_an_export_of_the_calendars_first_or_last_days_is_empty_not_an_error(
+    tmp_path: object, zone: str
+) -> None:
+    """East of UTC, 0001-01-01 begins before the calendar does; west of it, the day
+    after 9999-12-31 is no day at all."""
+    store = Store(f"{tmp_path}/db.sqlite")
+    try:
+        store.audit("payment.menu", team_id="T1", user_id="U1", subject="INV-1")
+        for first, last in ((date.min, date.min), (date.max, date.max), (date.min, date.max)):
+            made = export(store, "T1", Range(first, last), ZoneInfo(zone), {}, {})
+            assert made.count == 0 and made.audit_count == (first != last)
+    finally:
+        store.close()
+
+
 def test_the_exports_summary_keeps_money_paid_and_money_collected_apart() -> None:
     totals = {
         ("payable", "USD"): Decimal("129.00"),

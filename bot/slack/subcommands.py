@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -183,8 +184,7 @@ def _day(word: str, *, end: bool) -> date | str:
             first = date.fromisoformat(word + "-01")
             if not end:
                 return first
-            following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-            return following - timedelta(days=1)
+            return first.replace(day=calendar.monthrange(first.year, first.month)[1])
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", word):
             return date.fromisoformat(word)
     except ValueError:

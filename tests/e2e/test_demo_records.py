@@ -91,6 +91,21 @@ async def test_the_export_is_two_csv_files_in_a_dm_that_sum_to_what_was_paid(
     await val.sees("not allowed to export")
 
 
+async def test_an_export_of_the_calendars_last_days_is_sent_not_an_error(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    """9999-12-31 ran off the calendar ("Something went wrong"), and December 9999 was
+    said not to be a month of the calendar."""
+    slack = demo.slack[EMULATOR]
+    pat = person("U0PAYER")
+    await pat.types("export 9999-12-31")
+    await pat.sees("records from 9999-12-31 to 9999-12-31: 0 settlements")
+    await pat.types("export 9999-12")
+    await pat.sees("records from 9999-12-01 to 9999-12-31: 0 settlements")
+    assert len(slack.files.shared_in(slack.workspace.dm_with("U0PAYER").id)) == 4
+    assert not [m for m in slack.ephemerals("U0PAYER", "C0GENERAL") if "wrong" in m.text]
+
+
 async def audit_rows(pat: Person, slack: Emulator) -> list[dict[str, str]]:
     """`/invoices export` by `pat`: the rows of the audit CSV sent last."""
     await pat.types("export")
