@@ -7,6 +7,7 @@ which provider an invoice came from.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -521,6 +522,14 @@ class InvoiceLine(BaseModel):
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 """An address an invoice can be e-mailed to: something@somewhere.tld, no spaces."""
+EMAIL_CHARS = 254
+"""The longest address mail can carry (RFC 5321)."""
+_EMAIL = re.compile(EMAIL_PATTERN)
+
+
+def is_email(address: str) -> bool:
+    """Whether `address` is one an invoice can be e-mailed to (see `EMAIL_PATTERN`)."""
+    return len(address) <= EMAIL_CHARS and _EMAIL.match(address) is not None
 
 
 class InvoiceDraft(BaseModel):
@@ -529,7 +538,7 @@ class InvoiceDraft(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     customer_name: str = Field(min_length=1)
-    customer_email: str = Field(pattern=EMAIL_PATTERN)
+    customer_email: str = Field(pattern=EMAIL_PATTERN, max_length=EMAIL_CHARS)
     currency: str
     lines: tuple[InvoiceLine, ...] = Field(min_length=1)
     due: date | None = None

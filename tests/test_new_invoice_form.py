@@ -121,6 +121,15 @@ def test_mistakes_are_pointed_at_the_field() -> None:
     }
 
 
+def test_an_address_longer_than_mail_carries_is_refused_on_its_field() -> None:
+    typed = {"customer_name": "N", "item1_description": "x", "item1_price": "1"}
+    long = "a" * 250 + "@x.test"  # 257 characters: RFC 5321 allows 254
+    assert parse_draft(submitted(**typed, customer_email=long)) == {
+        "customer_email": "An e-mail address has at most 254 characters"
+    }
+    assert isinstance(parse_draft(submitted(**typed, customer_email=long[7:])), InvoiceDraft)
+
+
 def test_one_review_shows_every_mistake_at_once() -> None:
     """Nothing is dropped silently and no hint is pydantic's: a half-filled item, a past
     due date, every bad number in an item and a bad address, all in one answer."""

@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import EMAIL_REFUSAL, LINK_REFUSAL
 from bot.checkout import CheckoutRefused, OutcomeUnknown
-from bot.models import Invoice, InvoiceStatus, Payment
+from bot.models import Invoice, InvoiceStatus, Payment, is_email
 from bot.provider import Provider, ProviderError
 from bot.slack import values
 from bot.slack.actions import TAMPERED, refuse_unless_payer, show_menu, start_and_show
@@ -37,6 +37,8 @@ from bot.slack.errors import said, shielded
 from bot.slack.progress import read, title_of
 from bot.slack.services import Services
 from bot.text import say
+
+BAD_ADDRESS = "Type the address in full, like name@example.com"
 
 
 async def on_copy_link(
@@ -221,7 +223,10 @@ async def on_email_submit(
             view=result_view("Not sent", EMAIL_REFUSAL),
         )
         return
-    to = submitted_values(view).get("to") or None
+    to = submitted_values(view).get("to", "").strip() or None
+    if to is not None and not is_email(to):  # nothing is recorded or sent for a typo
+        await ack(response_action="errors", errors={"to": BAD_ADDRESS})
+        return
     was_draft = bool(json.loads(view.get("private_metadata") or "{}").get("draft"))
     await ack(
         response_action="update", view=result_view("Sending…", "Asking the provider to send it…")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -19,7 +18,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import CREATE_REFUSAL
-from bot.models import EMAIL_PATTERN, InvoiceDraft, InvoiceLine, Money
+from bot.models import EMAIL_CHARS, InvoiceDraft, InvoiceLine, Money, is_email
 from bot.money import AmountError, minor_units, parse_amount, thousands_mark
 from bot.provider import (
     CreatedDifferently,
@@ -172,7 +171,6 @@ def _state(view: dict[str, Any]) -> dict[str, str]:
 QUANTITY_PLACES = 2  # 1.5 hours, 0.25 days; more would print oddly on the invoice
 
 
-EMAIL = re.compile(EMAIL_PATTERN)
 OVERDUE_GRACE = timedelta(days=1)  # a person west of UTC may still be on yesterday
 BLANK = {"quantity": "1", "tax": "0"}  # what an item's empty field means, as its hint shows
 
@@ -231,7 +229,10 @@ def parse_draft(view: dict[str, Any]) -> InvoiceDraft | dict[str, str]:
         errors["item1_description"] = "Add at least one item"
     if not state.get("customer_name"):
         errors["customer_name"] = "Type the customer's name"
-    if not EMAIL.match(state.get("customer_email", "")):
+    email = state.get("customer_email", "")
+    if len(email) > EMAIL_CHARS:
+        errors["customer_email"] = f"An e-mail address has at most {EMAIL_CHARS} characters"
+    elif not is_email(email):
         errors["customer_email"] = "Type the customer's e-mail address, like name@example.com"
     due = _due(state.get("due"), errors)
     if len(state.get("title", "")) > TITLE_CHARS:  # Slack holds the field to it, a forged form not

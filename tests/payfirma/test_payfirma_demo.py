@@ -333,15 +333,37 @@ async def test_a_send_refused_by_payfirma_offers_the_dialog_again_as_it_was_type
     await slack.wait_until(
         lambda: (m := slack.modal("U0PAYER")) and "'block_id': 'to'" in str(m.definition)
     )
-    await slack.submit_view("U0PAYER", values={"to": {"value": "ap@harbour labs"}})
+    await slack.submit_view("U0PAYER", values={"to": {"value": "ap/bills@harbourlabs.example"}})
     again = await slack.wait_until(
         lambda: (m := slack.modal("U0PAYER")) and "'problem'" in str(m.definition) and m
     )
     shown = str(again.definition)
     assert "not an e-mail address Payfirma can send to" in shown
-    assert "'initial_value': 'ap@harbour labs'" in shown
+    assert "'initial_value': 'ap/bills@harbourlabs.example'" in shown
     assert json.loads(again.definition["private_metadata"])["draft"] is True
     assert demo.sandboxes["payfirma"][SANDBOX].emails == []
+
+
+async def test_an_address_typed_short_is_pointed_out_and_nothing_is_recorded(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    """Slack's e-mail field takes "ap@harbourlabs" (no domain ending): it was recorded as
+    a failed e-mail and its refusal shown above the field, not on it."""
+    pat = person("U0PAYER")
+    slack = demo.slack[EMULATOR]
+    await pat.types("payfirma")
+    listing = await pat.sees("Sam Okafor")
+    await pat.clicks(listing, "send_email", value=button_value(listing, "send_email", "212949"))
+    form = await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "'block_id': 'to'" in str(m.definition) and m
+    )
+    for typed in ("ap@harbourlabs", "ap@harbourlabs.example" + "e" * 240):
+        await slack.submit_view("U0PAYER", values={"to": {"value": typed}})
+        shown = slack.modal("U0PAYER")
+        assert shown is not None and shown.id == form.id and shown.definition == form.definition
+        assert shown.errors == {"to": "Type the address in full, like name@example.com"}
+    assert demo.sandboxes["payfirma"][SANDBOX].emails == []
+    assert demo.bot[STORE].recent_payments("T0TEAM", "U0PAYER") == []
 
 
 async def test_only_a_draft_is_issued_by_sending_it(demo: Demo) -> None:
