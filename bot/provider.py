@@ -15,7 +15,7 @@ from typing import ClassVar
 
 import aiohttp
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.models import (
     Invoice,
@@ -28,6 +28,7 @@ from bot.models import (
     PaymentRequest,
     StartedPayment,
 )
+from bot.money import iso_code
 
 
 class ProviderError(Exception):
@@ -113,6 +114,14 @@ class Capabilities(BaseModel):
     pay_several: bool = False
     create_invoices: bool = False
     send_by_email: bool = False
+    invoice_currencies: tuple[str, ...] = Field(default=("CAD", "USD", "EUR", "GBP"), min_length=1)
+    """The ISO codes `create_invoice` takes, the usual one first: the new-invoice form
+    offers only these, so no one reviews an invoice that can only be refused."""
+
+    @field_validator("invoice_currencies")
+    @classmethod
+    def _iso_codes(cls, codes: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(iso_code(code) for code in codes))
 
 
 class NoCredentials(BaseModel):

@@ -23,6 +23,7 @@ from bot.slack.new_invoice import (
     review_view,
     submitted_before,
 )
+from plugins.payfirma.provider import PayfirmaProvider
 from slack_emulator.blockkit import validate_view
 from tests.plugin_files.acme_provider import AcmeProvider
 
@@ -49,6 +50,25 @@ def test_the_form_is_a_valid_slack_modal() -> None:
     view = new_invoice_modal(Receivable)
     assert validate_view(view) == []
     assert view["title"]["text"] == "New AcmePay invoice"
+
+
+def test_the_form_offers_only_the_currencies_the_provider_issues_in() -> None:
+    """Payfirma issues in CAD and USD: an invoice in euros was reviewed, confirmed and
+    only then refused ("Try another card or method")."""
+    (currency,) = [
+        b for b in new_invoice_modal(PayfirmaProvider)["blocks"] if b["block_id"] == "currency"
+    ]
+    assert [o["value"] for o in currency["element"]["options"]] == ["CAD", "USD"]
+    typed = {"customer_name": "N", "customer_email": "n@x.test", "item1_description": "x"}
+    forged = submitted(**typed, currency="EUR", item1_price="1.000,50")
+    assert parse_draft(forged, ("CAD", "USD")) == {"currency": "Choose CAD or USD"}
+    assert parse_draft(forged, ("CAD",)) == {"currency": "Choose CAD"}
+    draft = parse_draft(forged)
+    assert isinstance(draft, InvoiceDraft) and draft.total.format() == "€1,000.50"
+    assert Capabilities(invoice_currencies=("cad", "CAD", "usd")).invoice_currencies == (
+        "CAD",
+        "USD",
+    )
 
 
 def test_typed_amounts_become_exact_totals() -> None:
@@ -96,7 +116,8 @@ def test_mistakes_are_pointed_at_the_field() -> None:
             item3_quantity="1",
             item3_price="3",
             item3_tax="150",
-        )
+        ),
+        ("JPY",),  # a provider that issues in yen
     )
     assert errors == {
         "item1_quantity": "The quantity must be more than 0",

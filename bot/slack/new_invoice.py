@@ -21,6 +21,7 @@ from bot.access import CREATE_REFUSAL
 from bot.models import EMAIL_CHARS, InvoiceDraft, InvoiceLine, Money, is_email
 from bot.money import AmountError, minor_units, parse_amount, thousands_mark
 from bot.provider import (
+    Capabilities,
     CreatedDifferently,
     Provider,
     ProviderError,
@@ -36,7 +37,6 @@ from bot.slack.services import Services
 from bot.store import Outcome
 from bot.text import log_error, one_line
 
-CURRENCIES = ("CAD", "USD", "EUR", "GBP")
 ITEMS = 3
 SETTLED_POLL = 0.25  # seconds between looks at a running submit's outcome, for a repeat
 
@@ -75,7 +75,8 @@ def new_invoice_modal(
     cls: type[Provider], draft: InvoiceDraft | None = None, send: bool = True
 ) -> dict[str, Any]:
     """The empty form, or (`draft`) the form as it was typed, to edit after a review."""
-    currency = draft.currency if draft else CURRENCIES[0]
+    currencies = cls.capabilities.invoice_currencies
+    currency = draft.currency if draft and draft.currency in currencies else currencies[0]
     email: dict[str, Any] = {"type": "email_text_input"}
     if draft:
         email["initial_value"] = draft.customer_email
@@ -94,7 +95,7 @@ def new_invoice_modal(
             "Currency",
             {
                 "type": "static_select",
-                "options": [option(c, c) for c in CURRENCIES],
+                "options": [option(c, c) for c in currencies],
                 "initial_option": option(currency, currency),
             },
         ),
@@ -218,12 +219,18 @@ def _percent(typed: str) -> Decimal:
     return tax
 
 
-def parse_draft(view: dict[str, Any]) -> InvoiceDraft | dict[str, str]:
+def parse_draft(
+    view: dict[str, Any], currencies: tuple[str, ...] = Capabilities().invoice_currencies
+) -> InvoiceDraft | dict[str, str]:
     """The draft, or Slack's `errors` (input block id → what to fix), every mistake at
-    once so that one Review shows them all."""
+    once so that one Review shows them all; `currencies`: those the provider takes."""
     state = _state(view)
-    currency = state.get("currency", CURRENCIES[0])
+    currency = state.get("currency", currencies[0])
     errors: dict[str, str] = {}
+    if currency not in currencies:  # only a form Slack did not build; items still read
+        *others, last = currencies
+        errors["currency"] = f"Choose {', '.join(others)} or {last}" if others else f"Choose {last}"
+        currency = currencies[0]
     lines = [line for n in range(1, ITEMS + 1) if (line := _line(state, n, currency, errors))]
     if not lines and not any(key.startswith("item") for key in errors):
         errors["item1_description"] = "Add at least one item"
@@ -322,7 +329,7 @@ async def on_form(svc: Services, ack: AsyncAck, body: dict[str, Any]) -> None:
             view=result_view("Not created", "That provider is not installed."),
         )
         return
-    draft = parse_draft(view)
+    draft = parse_draft(view, cls.capabilities.invoice_currencies)
     if isinstance(draft, dict):
         await ack(response_action="errors", errors=draft)
         return

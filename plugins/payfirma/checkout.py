@@ -17,7 +17,7 @@ from plugins.payfirma import convert, errors, wire
 
 METHOD_ID = "hpp"
 METHOD_NAME = "Card on Payfirma's payment page"
-CURRENCIES = frozenset({"CAD", "USD"})
+CURRENCIES = ("CAD", "USD")
 NOTHING_CHARGED = "Nothing was charged: the card is only taken on Payfirma's payment page."
 
 

@@ -46,7 +46,10 @@ class PayfirmaProvider(Provider):
     title: ClassVar[str] = "Payfirma"
     Credentials: ClassVar[type[BaseModel]] = PayfirmaCredentials
     capabilities: ClassVar[Capabilities] = Capabilities(
-        direction=Direction.RECEIVABLE, create_invoices=True, send_by_email=True
+        direction=Direction.RECEIVABLE,
+        create_invoices=True,
+        send_by_email=True,
+        invoice_currencies=checkout.CURRENCIES,
     )
 
     def __init__(

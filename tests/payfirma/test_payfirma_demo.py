@@ -26,6 +26,7 @@ from plugins.payfirma.sandbox import SANDBOX
 from plugins.payfirma.sandbox.state import Email
 from slack_emulator import EMULATOR, Message, payloads
 from slack_emulator.client import Emulator
+from slack_emulator.elements import UserActionError
 from slack_emulator.modals import OpenView
 from tests.e2e.conftest import BILLING, Person, button_value, url_of
 from tests.payfirma.conftest import CardPage
@@ -193,6 +194,17 @@ async def test_an_invoice_created_in_slack_is_paid_by_the_customer(
     (posted,) = await slack.wait_until(lambda: slack.messages(BILLING))
     lead = posted.blocks[0]["text"]["text"]
     assert lead.startswith(":moneybag: Riverside Books") and f"invoice {invoice_id}" in lead
+
+
+async def test_the_form_offers_only_the_currencies_payfirma_issues_in(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    """Euros were offered, reviewed and confirmed, and only then refused."""
+    slack = demo.slack[EMULATOR]
+    with pytest.raises(UserActionError, match="EUR"):
+        await drafted(person("U0PAYER"), slack, currency="EUR")
+    review = await drafted(person("U0PAYER"), slack, "$25.00", currency="USD")
+    assert "It will be created at Payfirma" in str(review.definition)
 
 
 async def test_an_invoice_created_in_slack_for_a_known_customer_is_filed_under_them(
