@@ -318,6 +318,21 @@ def review_view(cls: type[Provider], draft: InvoiceDraft, send: bool) -> dict[st
     }
 
 
+METADATA_CHARS = 3000
+"""Slack's limit on a view's private_metadata, which carries the draft to the review."""
+DESCRIPTIONS = tuple(f"item{n}_description" for n in range(1, ITEMS + 1))
+TEXTS = ("customer_name", "customer_email", "title", *DESCRIPTIONS)
+"""The fields of the form whose text the draft carries as typed."""
+
+
+def _longest(view: dict[str, Any]) -> dict[str, str]:
+    """The error for a draft too long to carry: on the field that takes up the most of
+    it (as the metadata writes it: a non-Latin letter is six characters there)."""
+    typed = _state(view)
+    field = max(TEXTS, key=lambda block_id: len(json.dumps(typed.get(block_id, ""))))
+    return {field: "Shorten this: with it, the invoice is too long to carry to the review"}
+
+
 async def on_form(svc: Services, ack: AsyncAck, body: dict[str, Any]) -> None:
     view = body["view"]
     cls = svc.connections.registry.get(
@@ -335,10 +350,8 @@ async def on_form(svc: Services, ack: AsyncAck, body: dict[str, Any]) -> None:
         return
     send = _state(view).get("mode", "send") == "send"
     review = review_view(cls, draft, send)
-    if len(review["private_metadata"]) > 3000:
-        await ack(
-            response_action="errors", errors={"item1_description": "Shorten the descriptions"}
-        )
+    if len(review["private_metadata"]) > METADATA_CHARS:
+        await ack(response_action="errors", errors=_longest(view))
         return
     # In place, not pushed: once the invoice exists, no live form waits under the
     # "created" view to be submitted a second time.

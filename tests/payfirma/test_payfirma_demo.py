@@ -207,6 +207,38 @@ async def test_the_form_offers_only_the_currencies_payfirma_issues_in(
     assert "It will be created at Payfirma" in str(review.definition)
 
 
+async def test_a_draft_too_long_to_review_is_refused_on_the_long_field(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    """A long name or a long second item was refused as "Shorten the descriptions",
+    under item 1's short one."""
+    slack = demo.slack[EMULATOR]
+    invoices = demo.sandboxes["payfirma"][SANDBOX].invoices
+    before = len(invoices)
+    for field, text in (
+        ("customer_name", "Riverside Books " * 180),  # within Slack's 3,000 characters
+        ("item2_description", "Étagère " * 200),  # each accent is \u00e8 in the metadata
+    ):
+        await person("U0PAYER").types("new payfirma")
+        form = await slack.wait_until(lambda: slack.modal("U0PAYER"))
+        typed = {
+            "customer_name": "Riverside Books",
+            "customer_email": "accounts@riverside.example",
+            "item1_description": "Shelving install",
+            "item1_price": "12.50",
+            field: text,
+        }
+        if field.startswith("item2"):
+            typed["item2_price"] = "1"
+        await slack.submit_view("U0PAYER", values={k: {"value": v} for k, v in typed.items()})
+        shown = slack.modal("U0PAYER")
+        assert shown is not None and shown.id == form.id
+        assert shown.errors == {
+            field: "Shorten this: with it, the invoice is too long to carry to the review"
+        }
+    assert len(invoices) == before
+
+
 async def test_an_invoice_created_in_slack_for_a_known_customer_is_filed_under_them(
     person: Callable[[str], Person], demo: Demo
 ) -> None:
