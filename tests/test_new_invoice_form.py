@@ -179,6 +179,31 @@ def test_one_review_shows_every_mistake_at_once() -> None:
     assert parse_draft(forged)["due"] == "Choose a date from the calendar"  # type: ignore[index]
 
 
+def test_what_was_typed_is_kept_as_the_review_shows_it() -> None:
+    """Control and bidirectional characters pasted in are dropped from the draft, as the
+    review drops them: the provider gets only what the person saw and confirmed."""
+    draft = parse_draft(
+        submitted(
+            customer_name="\u202eRiverside Books\u2066",
+            customer_email="ap@riverside.test",
+            item1_description="Shelving \u202e05.21\x07",
+            item1_price="1",
+            title="\x1b[31mMay",
+        )
+    )
+    assert isinstance(draft, InvoiceDraft)
+    assert (draft.customer_name, draft.title) == ("Riverside Books", "[31mMay")
+    assert draft.lines[0].description == "Shelving 05.21"
+    assert parse_draft(
+        submitted(
+            customer_name="\u202e",
+            customer_email="a@b.test",
+            item1_description="x",
+            item1_price="1",
+        )
+    ) == {"customer_name": "Type the customer's name"}
+
+
 def test_a_decimal_comma_is_read_as_one_and_negatives_are_refused() -> None:
     typed = {"customer_name": "N", "customer_email": "x@y.test", "currency": "CAD"}
     draft = parse_draft(

@@ -35,7 +35,7 @@ from bot.slack.connect import result_view
 from bot.slack.errors import said, shielded
 from bot.slack.services import Services
 from bot.store import Outcome
-from bot.text import log_error, one_line
+from bot.text import log_error, one_line, shown
 
 ITEMS = 3
 SETTLED_POLL = 0.25  # seconds between looks at a running submit's outcome, for a repeat
@@ -158,6 +158,8 @@ def new_invoice_modal(
 
 
 def _state(view: dict[str, Any]) -> dict[str, str]:
+    """What was typed, as the review shows it: control and bidirectional characters
+    pasted in are dropped here, so the provider gets the text the person confirmed."""
     found: dict[str, str] = {}
     for block_id, actions in view.get("state", {}).get("values", {}).items():
         entry = actions.get("value", {})
@@ -165,7 +167,7 @@ def _state(view: dict[str, Any]) -> dict[str, str]:
         if value is None and entry.get("selected_option"):
             value = entry["selected_option"]["value"]
         if value not in (None, ""):
-            found[block_id] = str(value).strip()
+            found[block_id] = shown(str(value)).strip()
     return found
 
 

@@ -239,6 +239,25 @@ async def test_a_draft_too_long_to_review_is_refused_on_the_long_field(
     assert len(invoices) == before
 
 
+async def test_the_invoice_created_has_the_text_the_review_showed(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    """A right-to-left override pasted into an item was left out of the review but sent
+    to Payfirma, where it shows the customer "Shelving 05.21" as "Shelving 12.50"."""
+    slack = demo.slack[EMULATOR]
+    pasted = "Shelving \u202e05.21\x07"
+    review = await drafted(person("U0PAYER"), slack, item1_description=pasted)
+    assert "• Shelving 05.21: 2 ×" in str(review.definition)
+    await slack.submit_view("U0PAYER")
+    await slack.wait_until(lambda: "was created" in str(slack.modal("U0PAYER")))
+    (created,) = [
+        i
+        for i in demo.sandboxes["payfirma"][SANDBOX].invoices.values()
+        if i.recipient_email == "accounts@riverside.example" and i.items
+    ]
+    assert [item.item for item in created.items] == ["Shelving 05.21"]
+
+
 async def test_an_invoice_created_in_slack_for_a_known_customer_is_filed_under_them(
     person: Callable[[str], Person], demo: Demo
 ) -> None:
