@@ -266,7 +266,9 @@ def parse_amount(
       and "12.5" are both twelve and a half;
     - a lone separator followed by exactly three digits is a thousands separator only
       when it is the currency's `thousands` mark and three decimals are impossible
-      ("1,234" in CAD, "1.234" in EUR); otherwise it is refused as ambiguous;
+      ("1,234" in CAD, "1.234" in EUR); otherwise it is refused as ambiguous, unless
+      the digits before it cannot lead a group of thousands ("0,001", "1234,567"):
+      then it is the decimal one;
     - when both marks appear the last is the decimal one and the other must group the
       whole part by three ("1,234.50", "1.234,50"); repeats of one mark group thousands.
     """
@@ -293,14 +295,16 @@ def parse_amount(
     else:
         mark = "." if dots else ","
         whole, _, fraction = raw.partition(mark)
-        if len(fraction) == 3 and places < 3 and mark == thousands:
+        # "0,001" and "1234,567" cannot be thousands: their mark is a decimal one
+        grouping = len(fraction) == 3 and _GROUPED.fullmatch(whole) is not None
+        if grouping and places < 3 and mark == thousands:
             whole, fraction = _grouped(raw, mark), ""
-        elif len(fraction) == 3 and places < 3:  # the decimal reading is not allowed either
+        elif grouping and places < 3:  # the decimal reading is not allowed either
             raise AmountError(
                 f"“{raw}” has 3 decimals, and at most {places} are allowed, like {example}; "
                 f"if you meant {whole}{fraction}, type it without a thousands separator"
             )
-        elif len(fraction) == 3:
+        elif grouping:
             raise AmountError(
                 f"“{raw}” could be {whole}{fraction} or {whole}.{fraction}; "
                 "type it without a thousands separator"

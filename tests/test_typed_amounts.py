@@ -28,6 +28,8 @@ from bot.money import AmountError, Money, minor_units, parse_amount, thousands_m
         ("1.000.000", "EUR", "1000000"),
         ("1,234", "JPY", "1234"),
         ("007", "USD", "7"),
+        ("0,500", "KWD", "0.5"),  # no thousands start with 0: a decimal comma
+        ("1234.567", "KWD", "1234.567"),
     ],
 )
 def test_amounts_read_one_way(typed: str, currency: str, expected: str) -> None:
@@ -46,6 +48,9 @@ def test_amounts_read_one_way(typed: str, currency: str, expected: str) -> None:
         ("12.505", "CAD", "3 decimals, and at most 2 are allowed, like 12.50; if you meant 12505"),
         ("1,234", "EUR", "at most 2 are allowed, like 12.50; if you meant 1234, type it"),
         ("1,234", "KWD", "could be 1234 or 1.234"),  # KWD has three decimals
+        ("0.001", "CAD", "At most 2 decimals, like 12.50"),  # not "if you meant 0001"
+        ("0,001", "CAD", "At most 2 decimals, like 12.50"),  # not "like 0001"
+        ("1234,567", "CAD", "At most 2 decimals, like 12.50"),
         ("12.5", "JPY", "whole number"),
         ("12,50", "JPY", "whole number"),
         ("1.2345", "CAD", "At most 2 decimals"),
