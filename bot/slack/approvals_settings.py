@@ -129,12 +129,16 @@ Change = Callable[[list[Draft], int], tuple[list[Draft], int]]
 """What a click does to the brackets and the next key."""
 
 
-async def _redraw(svc: Services, body: Body, client: AsyncWebClient, change: Change) -> None:
-    view = body["view"]
+async def _redraw(
+    svc: Services, body: Body, respond: AsyncRespond, client: AsyncWebClient, change: Change
+) -> None:
+    view = body.get("view") or {}  # none: a click from a message, not from the dialog
     try:
         drafts, hours, next_key = read_dialog(view)
     except Tampered:
-        log.warning("approval settings dialog with tampered metadata")
+        log.warning("approval settings click with tampered metadata or from outside the dialog")
+        if body.get("response_url"):
+            await respond(replace_original=False, **notice(TAMPERED))
         return
     drafts, next_key = change(drafts, next_key)
     shown = dialog.settings_dialog(
@@ -160,7 +164,7 @@ async def on_add_bracket(
         fresh = Draft(key=next_key, currency=last.currency if last else "EUR")
         return [*drafts, fresh], next_key + 1
 
-    await _redraw(svc, body, client, add)
+    await _redraw(svc, body, respond, client, add)
 
 
 async def on_remove_bracket(
@@ -172,7 +176,7 @@ async def on_remove_bracket(
     def remove(drafts: list[Draft], next_key: int) -> tuple[list[Draft], int]:
         return [d for d in drafts if str(d.key) != gone], next_key
 
-    await _redraw(svc, body, client, remove)
+    await _redraw(svc, body, respond, client, remove)
 
 
 def _groups(draft: Draft) -> tuple[tuple[str, ...], str | None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 import aiohttp
@@ -17,7 +18,7 @@ from bot.web import STORE, create_app
 from plugins.i3d.sandbox import SANDBOX, generate_invoices
 from tests.conftest import SIGNING_SECRET
 from tests.fake_slack import FakeSlack
-from tests.scenario.harness import Harness, find, text_of
+from tests.scenario.harness import Harness, Screen, find, text_of
 from tests.scenario.test_paying import choose, get_link, open_menu
 from tests.slack_requests import signed_headers, slash_command_body
 
@@ -88,6 +89,22 @@ async def test_tampered_button_values_are_refused(harness: Harness) -> None:
         message = text_of(await h.next_response(key))
         assert expected.casefold() in message.casefold(), (forged, message)
     assert payments_recorded(h) == 0
+
+
+@pytest.mark.parametrize("action_id", ["approval_settings_add", "approval_settings_remove"])
+async def test_a_settings_dialog_button_sent_from_a_message_is_refused_in_words(
+    harness: Harness, caplog: pytest.LogCaptureFixture, action_id: str
+) -> None:
+    """Only the settings dialog has these buttons: a click that names one from a message
+    was an unexpected error, with its traceback in the log."""
+    h = harness
+    label = {"type": "plain_text", "text": "Add"}
+    element = {"type": "button", "action_id": action_id, "value": "0", "text": label}
+    forged = Screen({"blocks": [{"type": "actions", "block_id": "b", "elements": [element]}]}, "r0")
+    key = await h.click(forged, action_id, user="U0ADMIN")
+    assert TAMPERED in text_of(await h.next_response(key))
+    assert not [r for r in caplog.records if r.levelno > logging.WARNING]
+    assert not h.slack.called("views.update")
 
 
 async def test_tampered_page_buttons_are_refused_and_change_nothing(
