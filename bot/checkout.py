@@ -517,6 +517,9 @@ class Checkout:
         is lost (or a crash) still leaves something the poller watches. `expected` is the
         amount the person saw: an invoice changed since (a draft edited) is not sent.
         """
+        cls = self.connections.provider_class(provider)
+        if not cls.capabilities.send_by_email:  # nothing to record: no e-mail can go out
+            raise CheckoutRefused(f"{escape(cls.title)} cannot send invoices by e-mail.")
         try:
             options = await self.options(team_id, provider, [invoice_id])
         except NotPayable:

@@ -199,6 +199,8 @@ async def on_send_email(
     view_id = (opened.get("view") or {}).get("id")
     try:
         provider = svc.connections.get(body["team"]["id"], target.provider)
+        if not provider.capabilities.send_by_email:  # no such button: the dialog has no Send
+            raise ProviderError(f"{provider.title} cannot send invoices by e-mail.")
         invoice = await read(provider.get_invoice(target.invoice_ids[0]), title)
     except ProviderError as error:
         await client.views_update(view_id=view_id, view=result_view("Not sent", say(error)))

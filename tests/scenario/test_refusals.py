@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 
@@ -20,7 +21,7 @@ from tests.conftest import SIGNING_SECRET
 from tests.fake_slack import FakeSlack
 from tests.scenario.harness import Harness, Screen, find, text_of
 from tests.scenario.test_paying import choose, get_link, open_menu
-from tests.slack_requests import signed_headers, slash_command_body
+from tests.slack_requests import interaction_body, signed_headers, slash_command_body
 
 
 def payments_recorded(h: Harness) -> int:
@@ -105,6 +106,38 @@ async def test_a_settings_dialog_button_sent_from_a_message_is_refused_in_words(
     assert TAMPERED in text_of(await h.next_response(key))
     assert not [r for r in caplog.records if r.levelno > logging.WARNING]
     assert not h.slack.called("views.update")
+
+
+async def test_send_by_email_at_a_provider_that_cannot_is_refused_and_records_nothing(
+    harness: Harness,
+) -> None:
+    """i3D.net e-mails no invoices: a Send by e-mail naming one opened a dialog with Send,
+    whose submit recorded a failed e-mail to a supplier's customer."""
+    h = harness
+    label = {"type": "plain_text", "text": "Send by e-mail"}
+    element = {"type": "button", "action_id": "send_email", "value": "i3d|410001", "text": label}
+    forged = Screen({"blocks": [{"type": "actions", "block_id": "b", "elements": [element]}]}, "r0")
+    await h.click(forged, "send_email")
+    (shown,) = await h.wait_for(lambda: h.slack.called("views.update"))
+    assert "i3D.net cannot send invoices by e-mail" in json.dumps(shown.args["view"])
+    assert "submit" not in shown.args["view"]
+    payload = {
+        "type": "view_submission",
+        "user": {"id": "U0PAYER"},
+        "team": {"id": "T0TEAM"},
+        "view": {
+            "id": "V0SEND",
+            "type": "modal",
+            "callback_id": "send_email",
+            "private_metadata": json.dumps({"target": "i3d|410001|||121.00EUR"}),
+            "state": {"values": {}},
+        },
+    }
+    status, _, _ = await h.post(interaction_body(payload))
+    assert status == 200
+    (said,) = await h.wait_for(lambda: h.slack.called("views.update")[1:])
+    assert "i3D.net cannot send invoices by e-mail" in json.dumps(said.args["view"])
+    assert payments_recorded(h) == 0
 
 
 async def test_tampered_page_buttons_are_refused_and_change_nothing(
