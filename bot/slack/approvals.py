@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from typing import Any
@@ -226,8 +225,8 @@ async def on_request_submit(
     view = body["view"]
     team_id, user_id = body["team"]["id"], body["user"]["id"]
     try:
-        metadata = json.loads(view.get("private_metadata") or "{}")
-        target = values.PayTarget.decode(metadata["target"])
+        metadata = values.metadata(view)
+        target = values.PayTarget.decode(str(metadata["target"]))
         if target.amount is None:
             raise values.BadValue("no amount")
     except (ValueError, KeyError, values.BadValue):
@@ -314,7 +313,7 @@ async def on_reject_submit(
     if not reason:
         await ack(response_action="errors", errors={"reason": "Say why, for the requester."})
         return
-    request_id = str(json.loads(view.get("private_metadata") or "{}").get("request", ""))
+    request_id = str(values.metadata(view).get("request", ""))
     if not blocks.REQUEST_ID.fullmatch(request_id):
         await ack(response_action="update", view=result_view("Not rejected", TAMPERED))
         return

@@ -24,7 +24,7 @@ from bot.provider import BadCredentials, Provider, ProviderError, TwoFactorRequi
 from bot.slack.blocks.kit import escape, md, option, plain
 from bot.slack.errors import shielded
 from bot.slack.services import Services
-from bot.slack.values import CODE_VIEW, CONNECT_VIEW
+from bot.slack.values import CODE_VIEW, CONNECT_VIEW, metadata
 from bot.text import plain as plain_text
 from bot.text import say
 
@@ -307,7 +307,7 @@ async def on_code(
     view = body["view"]
     team_id, user_id = body["team"]["id"], body["user"]["id"]
     try:
-        meta = json.loads(view.get("private_metadata") or "{}")
+        meta = metadata(view)
         cls = svc.connections.provider_class(str(meta["provider"]))
         challenge = TwoFactorRequired(
             "", challenge=str(meta["challenge"]), target=meta.get("target")

@@ -215,7 +215,7 @@ async def on_email_submit(
     view = body["view"]
     team_id, user_id = body["team"]["id"], body["user"]["id"]
     try:
-        target = values.PayTarget.decode(json.loads(view.get("private_metadata") or "{}")["target"])
+        target = values.PayTarget.decode(str(values.metadata(view)["target"]))
     except (ValueError, KeyError, values.BadValue):
         await ack(response_action="update", view=result_view("Not sent", TAMPERED))
         return
@@ -229,7 +229,7 @@ async def on_email_submit(
     if to is not None and not is_email(to):  # nothing is recorded or sent for a typo
         await ack(response_action="errors", errors={"to": BAD_ADDRESS})
         return
-    was_draft = bool(json.loads(view.get("private_metadata") or "{}").get("draft"))
+    was_draft = bool(values.metadata(view).get("draft"))
     await ack(
         response_action="update", view=result_view("Sending…", "Asking the provider to send it…")
     )

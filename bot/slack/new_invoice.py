@@ -337,9 +337,7 @@ def _longest(view: dict[str, Any]) -> dict[str, str]:
 
 async def on_form(svc: Services, ack: AsyncAck, body: dict[str, Any]) -> None:
     view = body["view"]
-    cls = svc.connections.registry.get(
-        json.loads(view.get("private_metadata") or "{}").get("provider", "")
-    )
+    cls = svc.connections.registry.get(str(values.metadata(view).get("provider", "")))
     if cls is None:
         await ack(
             response_action="update",
@@ -471,7 +469,7 @@ async def on_review(
         await ack(response_action="update", view=result_view("Not created", CREATE_REFUSAL))
         return
     try:
-        meta = json.loads(view.get("private_metadata") or "{}")
+        meta = values.metadata(view)
         draft = InvoiceDraft.model_validate(meta["draft"])
         provider = svc.connections.get(team_id, str(meta["provider"]))
     except (ValueError, KeyError, ValidationError, ProviderError) as error:
@@ -524,7 +522,7 @@ async def on_edit(
     await ack()
     view = body.get("view") or {}
     try:
-        meta = json.loads(view.get("private_metadata") or "{}")
+        meta = values.metadata(view)
         draft = InvoiceDraft.model_validate(meta["draft"])
         cls = svc.connections.provider_class(str(meta["provider"]))
     except (ValueError, KeyError, ValidationError, ProviderError):

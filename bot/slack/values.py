@@ -7,10 +7,12 @@ thing through this workspace's own provider connection or payment rows.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from bot.models import Money
 from bot.selection import KEY_NUMBER_CHARS, Side, SortKey
@@ -160,3 +162,13 @@ def _cut(text: str, sizes: list[int]) -> list[str]:
         pieces.append(text[:size])
         text = text[size:]
     return [*pieces, text]
+
+
+def metadata(view: dict[str, Any]) -> dict[str, Any]:
+    """The JSON object invoicebot wrote in a dialog's `private_metadata`; empty for
+    anything else (a dialog it did not build), whose missing keys are then refused."""
+    try:
+        found = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}

@@ -3,6 +3,7 @@ nothing logged above WARNING (an attacker must not be able to flood the error lo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
@@ -104,6 +105,29 @@ async def test_signed_but_malformed_forms_get_a_400(
 ) -> None:
     assert await post(harness, body) == 400
     quiet(caplog)
+
+
+@pytest.mark.parametrize(
+    "callback_id",
+    ["new_invoice", "review_invoice", "send_email", "connect_code", "approval_request",
+     "approval_reject_reason"],
+)  # fmt: skip
+async def test_a_dialog_whose_metadata_invoicebot_did_not_write_is_refused_quietly(
+    harness: Harness, caplog: pytest.LogCaptureFixture, callback_id: str
+) -> None:
+    """A dialog's private_metadata is what invoicebot wrote, a JSON object: anything else
+    was an unexpected error, a traceback in the log for each request."""
+    for metadata in ("not json", "[]", "1", "null", '"text"', '{"target": 5, "provider": 5}'):
+        view = {"id": "V1", "type": "modal", "callback_id": callback_id,
+                "private_metadata": metadata,
+                "state": {"values": {"reason": {"value": {"type": "plain_text_input",
+                                                          "value": "No"}}}}}  # fmt: skip
+        payload = {"type": "view_submission", **WHO, "view": view}
+        status, body, _ = await harness.post(interaction_body(payload))
+        assert status == 200 and "Something went wrong" not in json.dumps(body), metadata
+    await asyncio.sleep(0.1)  # what runs after the ack
+    quiet(caplog)
+    assert all("Something went wrong" not in json.dumps(c.args) for c in harness.slack.calls)
 
 
 async def test_a_few_hundred_random_payloads_never_get_a_500(
