@@ -240,7 +240,7 @@ async def on_request_submit(
     try:
         said, request = await _open_request(svc, client, body, target, note)
     except ProviderError as error:
-        said, request = say(error), None
+        said, request = escape(say(error)), None
     await client.views_update(
         view_id=view["id"], view=result_view("Sent" if request else "Not sent", said)
     )

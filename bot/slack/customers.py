@@ -203,7 +203,7 @@ async def on_send_email(
             raise ProviderError(f"{provider.title} cannot send invoices by e-mail.")
         invoice = await read(provider.get_invoice(target.invoice_ids[0]), title)
     except ProviderError as error:
-        await client.views_update(view_id=view_id, view=result_view("Not sent", say(error)))
+        await client.views_update(view_id=view_id, view=result_view("Not sent", said(error)))
         return
     shown = values.PayTarget(target.provider, target.invoice_ids, amount=invoice.amount_due)
     await client.views_update(view_id=view_id, view=email_modal(shown, invoice, title=title))

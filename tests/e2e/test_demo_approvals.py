@@ -12,9 +12,11 @@ import time
 from typing import Any
 
 import aiohttp
+import pytest
 
 from bot.approvals import State
 from bot.demo import Demo
+from bot.provider import ProviderError
 from bot.slack.blocks import approval_settings as dialog
 from bot.slack.blocks import approvals as blocks
 from bot.web import SERVICES
@@ -296,6 +298,28 @@ async def test_a_changed_amount_needs_a_new_approval(demo: Demo) -> None:
     said = everything_in(menu)
     assert "€1,452.00" in said and "approved for €1,427.80" in said
     assert has_button(menu, blocks.REQUEST_APPROVAL) and not has_button(menu, "choose_method")
+
+
+async def test_a_provider_refusing_the_request_is_shown_as_text(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Provider text is data: its words in the dialog cannot ping a channel or link."""
+    slack = demo.slack[EMULATOR]
+    menu = await pay_menu(slack, PAT, "INV-24-0104")
+    await slack.click(PAT, menu, blocks.REQUEST_APPROVAL)
+    await slack.wait_until(lambda: slack.modal(PAT), 5)
+
+    async def refused(*args: Any, **kwargs: Any) -> None:
+        raise ProviderError("<!channel> see <https://evil.example|here> & retry")
+
+    monkeypatch.setattr(demo.bot[SERVICES].checkout, "options", refused)
+    await slack.submit_view(PAT, values={})
+    modal = await slack.wait_until(
+        lambda: (m := slack.modal(PAT)) and "Not sent" in str(m.definition) and m, 10
+    )
+    said = modal.definition["blocks"][0]["text"]["text"]
+    assert "&lt;!channel&gt; see &lt;https://evil.example|here&gt; &amp; retry" in said
+    assert request_of(demo, "INV-24-0104") is None
 
 
 def typed(view: Any, block_id: str) -> Any:

@@ -19,9 +19,10 @@ import pytest
 from bot.demo import Demo, DemoOptions, start_demo
 from bot.history import story
 from bot.plugins import make_plugin_manager, sandboxes
-from bot.provider import NotPayable
+from bot.provider import NotPayable, ProviderError
 from bot.slack.new_invoice import SETTLED_POLL
 from bot.web import SERVICES, STORE
+from plugins.payfirma.provider import PayfirmaProvider
 from plugins.payfirma.sandbox import SANDBOX
 from plugins.payfirma.sandbox.state import Email
 from slack_emulator import EMULATOR, Message, payloads
@@ -144,6 +145,28 @@ async def test_an_invoice_is_emailed_from_slack(
     sandbox = demo.sandboxes["payfirma"][SANDBOX]
     sent = await slack.wait_until(lambda: sandbox.emails)
     assert sent == [Email(212949, "ap@harbourlabs.example")]
+
+
+async def test_a_lookup_failing_as_the_email_dialog_opens_shows_the_providers_words_as_text(
+    person: Callable[[str], Person], demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Provider text is data: a mention or link in its error cannot ping or link."""
+
+    async def refused(self: object, invoice_id: str) -> None:
+        raise ProviderError("<!channel> see <https://evil.example|your bank> & retry")
+
+    monkeypatch.setattr(PayfirmaProvider, "get_invoice", refused)
+    pat = person("U0PAYER")
+    await pat.types("payfirma")
+    listing = await pat.sees("Sam Okafor")
+    await pat.clicks(listing, "send_email", value=button_value(listing, "send_email", "212949"))
+    slack = demo.slack[EMULATOR]
+    modal = await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "Not sent" in str(m.definition) and m
+    )
+    (block,) = modal.definition["blocks"]
+    said = block["text"]["text"]
+    assert "&lt;!channel&gt; see &lt;https://evil.example|your bank&gt; &amp; retry" in said
 
 
 async def test_an_invoice_created_in_slack_is_paid_by_the_customer(
