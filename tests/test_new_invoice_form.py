@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, cast
 
 import aiohttp
@@ -305,3 +306,18 @@ def test_a_long_title_is_refused_and_long_items_never_hide_the_total() -> None:
     assert "*Total CA$30.00*" in totals["text"]["text"]
     title = next(b for b in new_invoice_modal(Receivable)["blocks"] if b.get("block_id") == "title")
     assert title["element"]["max_length"] == 150
+
+
+def test_a_total_beyond_twelve_digits_is_refused_on_the_item_that_weighs_most() -> None:
+    """Each field holds twelve digits, but a quantity times a price did not: a
+    CA$1.1e24 invoice was created, which no Pay button could carry."""
+    typed = {"customer_name": "N", "customer_email": "ap@x.test", "currency": "CAD"}
+    huge = {"item1_description": "a", "item1_price": "10", "item2_description": "b"}
+    errors = parse_draft(
+        submitted(**typed, **huge, item2_quantity="999999999999.99", item2_price="999999999999.99")
+    )
+    assert isinstance(errors, dict) and list(errors) == ["item2_quantity"]
+    assert errors["item2_quantity"].startswith("The invoice would come to CA$999,999,999,999,9")
+    assert errors["item2_quantity"].endswith("; at most CA$999,999,999,999.99")
+    at_most = submitted(**typed, item1_description="a", item1_price="999999999999.99")
+    assert parse_draft(at_most).total.amount == Decimal("999999999999.99")  # type: ignore[union-attr]

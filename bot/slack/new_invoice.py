@@ -233,9 +233,11 @@ def parse_draft(
         *others, last = currencies
         errors["currency"] = f"Choose {', '.join(others)} or {last}" if others else f"Choose {last}"
         currency = currencies[0]
-    lines = [line for n in range(1, ITEMS + 1) if (line := _line(state, n, currency, errors))]
+    numbered = {n: line for n in range(1, ITEMS + 1) if (line := _line(state, n, currency, errors))}
+    lines = list(numbered.values())
     if not lines and not any(key.startswith("item") for key in errors):
         errors["item1_description"] = "Add at least one item"
+    _within_largest_total(numbered, currency, errors)
     if not state.get("customer_name"):
         errors["customer_name"] = "Type the customer's name"
     email = state.get("customer_email", "")
@@ -259,6 +261,26 @@ def parse_draft(
         )
     except ValidationError:  # only a form Slack did not build gets here
         return {"customer_name": "This form could not be read; open a new one"}
+
+
+LARGEST_TOTAL = Decimal("999999999999.99")
+"""The most an invoice made here may come to: twelve digits before the decimal point, as
+every amount a person types, and what a Pay button's value can carry."""
+
+
+def _within_largest_total(
+    numbered: dict[int, InvoiceLine], currency: str, errors: dict[str, str]
+) -> None:
+    """Each field is held to twelve digits, but a quantity times a price can pass any
+    bound: the item that weighs most is asked to come down."""
+    if not numbered:
+        return
+    total = Money.total((line.amount + line.tax for line in numbered.values()), currency)
+    if total.amount <= LARGEST_TOTAL:
+        return
+    n = max(numbered, key=lambda k: numbered[k].amount.amount)
+    most = Money.of(LARGEST_TOTAL, currency).format()
+    errors[f"item{n}_quantity"] = f"The invoice would come to {total.format()}; at most {most}"
 
 
 def _due(typed: str | None, errors: dict[str, str]) -> date | None:
