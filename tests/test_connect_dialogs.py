@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from bot.provider import Provider
 from bot.slack.connect import connect_modal, is_advanced
@@ -10,6 +12,7 @@ from plugins.i3d.provider import I3DProvider
 from plugins.payfirma.provider import PayfirmaProvider
 from plugins.pingproxies.provider import PingProxiesProvider
 from slack_emulator.blockkit import validate_view
+from tests.plugin_files.acme_provider import AcmeProvider
 
 PROVIDERS = [I3DProvider, PingProxiesProvider, PayfirmaProvider]
 
@@ -65,3 +68,90 @@ def test_payfirma_accounts_are_named_for_people() -> None:
         ("Live", "production"),
     ]
     assert "PayHQ" in blocks["client_id"]["hint"]["text"]
+
+
+def typed(cls: type[Provider], **values: str) -> dict[str, str] | object:
+    """What `parse_credentials` makes of a submitted connect dialog holding `values`."""
+    from bot.slack.connect import parse_credentials
+
+    state = {name: {"value": {"value": value}} for name, value in values.items()}
+    return parse_credentials(cls, {"state": {"values": state}})
+
+
+PINGPROXIES = {
+    "application_public_key": "pub",
+    "application_private_key": "priv",
+    "email": "pat@acme.test",
+    "password": "hunter2",
+}
+
+
+def test_a_field_error_names_the_field_and_says_what_to_do() -> None:
+    """Not pydantic's "String should have at least 3 characters"."""
+    assert typed(PingProxiesProvider, **{**PINGPROXIES, "email": "ab"}) == {
+        "email": "The account e-mail is too short: type all of it (at least 3 characters)."
+    }
+    forged = {"client_id": "id", "client_secret": "s", "environment": "staging"}
+    assert typed(PayfirmaProvider, **forged) == {
+        "environment": "Which Payfirma account: choose one of the options listed."
+    }
+
+
+def test_a_plugins_own_words_are_shown_as_written() -> None:
+    assert typed(I3DProvider, api_key="k", base_url="api.i3d.net") == {
+        "base_url": "the address must look like https://api.i3d.net, not 'api.i3d.net'"
+    }
+    assert typed(PingProxiesProvider, **{**PINGPROXIES, "client_ip": "999.1.1.1"}) == {
+        "client_ip": "'999.1.1.1' is not an IP address"
+    }
+
+
+class StrictCredentials(BaseModel):
+    api_key: SecretStr = Field(title="API key", min_length=8, max_length=12)
+    account: str = Field(title="Account number", pattern=r"^\d+$")
+    seats: int = Field(default=1, title="Seats", ge=1, json_schema_extra={"advanced": True})
+    region: str = Field(title="This account's region", json_schema_extra={"advanced": True})
+    note: str | None = Field(default=None, title="Note", json_schema_extra={"advanced": True})
+
+    @field_validator("note")
+    @classmethod
+    def _no_shouting(cls, value: str | None) -> str | None:
+        if value and value.isupper():
+            raise PydanticCustomError(
+                "shouting", "Write the note in {case} case", {"case": "lower"}
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _not_the_example(self) -> StrictCredentials:
+        if self.account == "1234":
+            raise ValueError("1234 is the example account: type your own")
+        return self
+
+
+class Strict(AcmeProvider):
+    name = "strict"
+    title = "Strict Billing"
+    Credentials = StrictCredentials
+
+
+def test_every_kind_of_problem_is_a_sentence_on_its_own_field() -> None:
+    """One translation for every model: a plugin declares constraints, not messages."""
+    inputs = {b["block_id"] for b in connect_modal(Strict)["blocks"] if b["type"] == "input"}
+    errors = typed(Strict, api_key="short", account="12-34", seats="none", note="LOUD")
+    assert errors == {
+        "api_key": "The API key is too short: paste all of it (at least 8 characters).",
+        "account": "The account number does not look right: type it again exactly as you "
+        "were given it.",
+        "seats": "The seats must be a whole number, in digits only.",
+        "region": "This account's region is needed: type it here.",
+        "note": "Write the note in lower case",
+    }
+    assert typed(Strict, api_key="k" * 13, account="7", seats="0", region="eu") == {
+        "api_key": "The API key is too long (at most 12 characters): paste only it, with "
+        "nothing around it.",
+        "seats": "The seats must be 1 or more.",
+    }
+    whole = typed(Strict, api_key="k" * 8, account="1234", region="eu")
+    assert whole == {"api_key": "1234 is the example account: type your own"}
+    assert isinstance(errors, dict) and set(errors) <= inputs and set(whole) <= inputs

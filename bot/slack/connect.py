@@ -23,6 +23,7 @@ from bot.access import ADMIN_REFUSAL
 from bot.provider import BadCredentials, Provider, ProviderError, TwoFactorRequired, WrongCode
 from bot.slack.blocks.kit import escape, md, option, plain
 from bot.slack.errors import shielded
+from bot.slack.field_errors import DialogField, field_error
 from bot.slack.services import Services
 from bot.slack.values import CODE_VIEW, CONNECT_VIEW, metadata
 from bot.text import plain as plain_text
@@ -217,15 +218,25 @@ def submitted_values(view: dict[str, Any]) -> dict[str, str]:
 
 
 def parse_credentials(cls: type[Provider], view: dict[str, Any]) -> BaseModel | dict[str, str]:
-    """The credentials model, or Slack's `errors` mapping (block id → message)."""
+    """The credentials model, or Slack's `errors` mapping (block id → a sentence naming
+    the field). A problem with no field of its own (a model validator's) goes on the first
+    field shown: Slack refuses errors on any block but an input."""
+    fields = cls.Credentials.model_fields
     try:
         return cls.Credentials.model_validate(submitted_values(view))
     except ValidationError as error:
+        shown = [name for name, info in fields.items() if not is_advanced(info)] + [*fields]
         errors: dict[str, str] = {}
         for problem in error.errors():
-            field = str(problem["loc"][0]) if problem["loc"] else "intro"
-            message = str(problem["msg"]).removeprefix("Value error, ")
-            errors.setdefault(field, "Required" if problem["type"] == "missing" else message)
+            name = str(problem["loc"][0]) if problem["loc"] else ""
+            name = name if name in fields else shown[0] if shown else "intro"
+            info = fields.get(name)
+            field = DialogField(
+                _label(name, info) if info else "This",
+                secret=bool(info and _is_secret(info)),
+                choice=bool(info and _choices(info)),
+            )
+            errors.setdefault(name, field_error(problem, field))
         return errors
 
 
