@@ -15,6 +15,7 @@ from bot.credentials import SecretKeyError
 from bot.provider import (
     AmountChanged,
     BadCredentials,
+    CreatedDifferently,
     PaymentRejected,
     ProviderError,
     ProviderUnavailable,
@@ -149,8 +150,12 @@ def _slack_code(error: SlackApiError) -> str | None:
     return str(data.get("error")) if isinstance(data, dict) and data.get("error") else None
 
 
-def say(error: BaseException) -> str:
-    """One plain sentence a person can act on (text: escape it where it goes)."""
+def say(error: BaseException, *, refused_next: str | None = None) -> str:
+    """One plain sentence a person can act on (text: escape it where it goes).
+
+    A refusal (`PaymentRejected`) ends with its next step: another card or method, unless
+    the caller was not paying and says what comes next instead (`refused_next`; "" for
+    nothing more). An invoice created differently exists: its message says what to do."""
     if isinstance(error, SlackApiError) and slack_busy(error):
         wait = error.response.headers.get("Retry-After")
         later = f"in {wait} s" if wait and str(wait).isdigit() else "in a minute"
@@ -175,8 +180,10 @@ def say(error: BaseException) -> str:
         pass  # typing the code again is the next step, and the message says so
     elif isinstance(error, BadCredentials) and "reconnect" not in text.lower():
         text += " An admin can reconnect the provider with `/invoices connect`."
-    elif isinstance(error, AmountChanged):
-        pass  # confirming the new amount is the next step, and the message says so
+    elif isinstance(error, AmountChanged | CreatedDifferently):
+        pass  # confirming the new amount, or correcting the invoice, and the message says so
+    elif isinstance(error, PaymentRejected) and refused_next is not None:
+        text += f" {refused_next}" if refused_next else ""
     elif isinstance(error, PaymentRejected) and "another" not in text.lower():
         text += " Try another card or method."
     elif isinstance(error, ProviderUnavailable) and "again" not in text.lower():

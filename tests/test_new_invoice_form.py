@@ -24,6 +24,7 @@ from bot.slack.new_invoice import (
     review_view,
     submitted_before,
 )
+from bot.text import say
 from plugins.payfirma.provider import PayfirmaProvider
 from slack_emulator.blockkit import validate_view
 from tests.plugin_files.acme_provider import AcmeProvider
@@ -253,6 +254,19 @@ def test_a_failed_create_is_recorded_and_titled_as_what_it_did() -> None:
         "created_differently",
         "Created: check it",
     )
+
+
+def test_an_invoice_created_with_other_totals_is_not_told_to_try_another_card() -> None:
+    """It exists: its message says to correct or void it, and nothing more."""
+    created = CreatedDifferently(
+        "Payfirma computed different totals for new invoice 212960 (total CA$26.00 instead "
+        "of CA$25.00). It was saved as a draft anyway: void it in PayHQ and check the lines "
+        "and tax rates.",
+        "212960",
+    )
+    said = say(created)
+    assert said.endswith("void it in PayHQ and check the lines and tax rates.")
+    assert say(created, refused_next="Correct the form.") == said
 
 
 def test_a_repeat_says_what_the_first_submit_did_in_a_valid_modal() -> None:

@@ -35,10 +35,10 @@ A copied link comes under the list, the digest or #billing's failure notice, whi
 for whoever works through them next."""
 
 
-def said(error: BaseException) -> str:
+def said(error: BaseException, *, refused_next: str | None = None) -> str:
     """`say(error)` ready for mrkdwn: escaped, except invoicebot's own sentences (which
     mention people as <@U…> and escape what they quote when they are written)."""
-    text = say(error)
+    text = say(error, refused_next=refused_next)
     return text if getattr(error, "markup", False) else escape(text)
 
 

@@ -517,8 +517,13 @@ async def on_review(
         _record(svc, key, outcome, number)
         if number is not None:
             _audit_created(svc, body, provider, number, draft, send, totals_differ=True)
+        again = (
+            "Nothing was created; correct the invoice and try again with "
+            f"`/invoices new {provider.name}`."
+        )
         await client.views_update(
-            view_id=view["id"], view=result_view(title, f":warning: {said(error)}")
+            view_id=view["id"],
+            view=result_view(title, f":warning: {said(error, refused_next=again)}"),
         )
         return
     _record(svc, key, "created", invoice.number)

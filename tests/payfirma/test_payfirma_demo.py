@@ -230,6 +230,26 @@ async def test_the_form_offers_only_the_currencies_payfirma_issues_in(
     assert "It will be created at Payfirma" in str(review.definition)
 
 
+async def test_a_create_payfirma_refuses_points_back_at_the_invoice_not_at_a_card(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    """Nobody was paying: "Try another card or method." made no sense under it."""
+    slack = demo.slack[EMULATOR]
+    sandbox = demo.sandboxes["payfirma"][SANDBOX]
+    before = len(sandbox.invoices)
+    await drafted(person("U0PAYER"), slack)
+    sandbox.inject("decline", path="/invoice/draft")
+    await slack.submit_view("U0PAYER")
+    refused = await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "Not created" in str(m.definition) and m
+    )
+    assert refused.definition["blocks"][0]["text"]["text"] == (
+        ":warning: Payfirma declined it: Declined by the processor (sandbox fault). Nothing "
+        "was created; correct the invoice and try again with `/invoices new payfirma`."
+    )
+    assert len(sandbox.invoices) == before
+
+
 async def test_a_draft_too_long_to_review_is_refused_on_the_long_field(
     person: Callable[[str], Person], demo: Demo
 ) -> None:
