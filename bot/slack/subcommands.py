@@ -137,9 +137,10 @@ def parse(
     if head == "settings":
         return Settings() if not rest else Unknown("`settings` takes nothing after it.")
     if head == "search":
-        if not rest:
+        searched = " ".join(unquoted(rest))
+        if not searched:
             return Unknown("Say what to search for, e.g. `/invoices search server`.")
-        return ListInvoices(statuses=frozenset(), text=" ".join(rest))
+        return ListInvoices(statuses=frozenset(), text=searched)
     if head == "export":
         return _export(rest)
     if head == "history":
@@ -161,6 +162,37 @@ def parse(
             return Unknown(f"There is no provider called `{escape(rest[0])}`.{known}")
         return Connect(name) if head == "connect" else NewInvoice(name)
     return _listing(words, provider_named)
+
+
+QUOTES = ('"“”', "'‘’")
+"""Quote marks, straight and curly, by kind: a phrase opened with one of a kind is closed
+by any of the same kind (keyboards and phones mix “ and ”, or type ”Swedish” quotes)."""
+
+
+def unquoted(words: list[str]) -> list[str]:
+    """`words` without the quotes around a word or phrase, as people type a search
+    (`"fleet"`, `“server rack”`): Slack sends them as typed, and no invoice holds them. A
+    quote with no partner, or inside a word (O'Brien), stays."""
+    words = list(words)
+    start = 0
+    while start < len(words):
+        kind = next((marks for marks in QUOTES if words[start][:1] in marks), None)
+        end = None if kind is None else _closing(words, start, kind)
+        if end is not None:
+            words[start] = words[start][1:]
+            words[end] = words[end][:-1]
+            start = end
+        start += 1
+    return [word for word in words if word]
+
+
+def _closing(words: list[str], start: int, kind: str) -> int | None:
+    """The word that closes the quote opening `words[start]`, if any."""
+    for end in range(start, len(words)):
+        word = words[end]
+        if word[-1:] in kind and (end > start or len(word) > 1):
+            return end
+    return None
 
 
 def _one_number(head: str, rest: list[str], ask: str) -> str:

@@ -117,6 +117,24 @@ async def test_filters_and_search(harness: Harness) -> None:
         assert present in said and absent not in said, (text, said)
 
 
+async def test_a_search_typed_in_quotes_finds_what_it_quotes(harness: Harness) -> None:
+    """Slack sends quotes as typed: `search "fleet"` looked for the quotes too, and found
+    nothing."""
+    h = harness
+    for typed, text in [
+        ('search "fleet"', "fleet"),
+        ("search “Game server fleet”", "Game server fleet"),
+        ("search ‘us-east’", "us-east"),
+    ]:
+        _, screen, _ = await h.command(typed)
+        said = text_of((await h.screen_after(screen)).message)
+        assert "INV-24-0102" in said and "INV-24-0101" not in said, (typed, said)
+        assert f"Invoices matching “{text}”" in said
+    _, screen, _ = await h.command("search “server Game fleet”")  # a phrase, in its order
+    said = text_of((await h.screen_after(screen)).message)
+    assert "INV-24-0102" not in said and "0 invoices" in said
+
+
 async def test_a_list_of_paid_invoices_says_nothing_of_open_ones(harness: Harness) -> None:
     h = harness
     _, screen, _ = await h.command("paid")
