@@ -182,6 +182,17 @@ def _not_confirmed(payment: Payment) -> str:
     )
 
 
+def _cancelled(payment: Payment) -> str:
+    """A cancel the provider did not tie to this attempt is still watched: its page can
+    take the money after its Cancel or Back button, so nothing is promised about it."""
+    if payment.next_check_at is None:
+        return "<p>Nothing was charged.</p>"
+    return (
+        "<p>The payment page was left without paying. If it was paid there after all, "
+        "the payment is still confirmed.</p>"
+    )
+
+
 def _why(payment: Payment) -> str:
     reason = plain(payment.last_error or "").strip()
     return f"<p>{escape(reason)}</p>" if reason else ""
@@ -201,7 +212,7 @@ def _unusable(request: web.Request, problem: TokenProblem) -> web.Response:
         body = f"{_summary(payment)}{_why(payment)}{_next_step(request, payment)}"
         return page("This payment failed", body, status=410, tone="bad", brand=brand)
     if state is PaymentState.CANCELLED:
-        body = f"{_summary(payment)}<p>Nothing was charged.</p>{_next_step(request, payment)}"
+        body = f"{_summary(payment)}{_cancelled(payment)}{_next_step(request, payment)}"
         return page("This payment was cancelled", body, status=410, tone="bad", brand=brand)
     if state in (PaymentState.OPENED, PaymentState.LINK_ISSUED) and payment.could_have_taken_money:
         body = (
@@ -379,7 +390,7 @@ async def _landing(request: web.Request) -> tuple[web.Response, Key | None]:
             "Payment failed", body + _next_step(request, payment), tone="bad", brand=brand
         ), None
     if payment.state is PaymentState.CANCELLED:
-        body = f"{summary}<p>Nothing was charged.</p>{_next_step(request, payment)}"
+        body = f"{summary}{_cancelled(payment)}{_next_step(request, payment)}"
         return page("Payment cancelled", body, tone="bad", brand=brand), None
     if payment.state is PaymentState.SUPERSEDED and payment.paid_at:
         who = (
