@@ -120,10 +120,11 @@ def outcome(item: wire.Invoice, check: PaymentCheck) -> PaymentOutcome:
             message=f"PingProxies could not take the payment: {item.invoice_last_payment_error}",
         )
     if status is InvoiceStatus.OPEN and landing.get("status", "").lower() in CANCELLED:
+        # Only the browser says so: the page can still take the money after its Cancel,
+        # so the core keeps watching and nothing is promised about the card.
         return PaymentOutcome(
             status=OutcomeStatus.CANCELLED,
-            message=f"The payment for {number} was cancelled on the payment page. "
-            f"{NOTHING_CHARGED}",
+            message=f"The payment for {number} was cancelled on the payment page.",
         )
     unmatched = "The payment page returned news of another payment. " if problem else ""
     return PaymentOutcome(

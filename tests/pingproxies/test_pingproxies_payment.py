@@ -95,9 +95,10 @@ async def test_cancelling_on_the_payment_page_is_never_paid(
         check_for("inv_sbx0087", options.total, started.provider_reference, landing)
     )
     assert outcome.status is OutcomeStatus.CANCELLED
-    assert outcome.message == (
-        "The payment for PING-0087 was cancelled on the payment page. Nothing was charged."
-    )
+    # Not tied to the attempt, so still watched: /invoices history shows these words
+    # and must not promise that nothing was charged.
+    assert not outcome.attributed
+    assert outcome.message == "The payment for PING-0087 was cancelled on the payment page."
     assert (await provider.get_invoice("inv_sbx0087")).payable
 
 
