@@ -17,11 +17,13 @@ TOKEN = re.compile(r"<[^<>\n]*>")
 """A link, mention or date: markers inside it are not emphasis."""
 CODE = re.compile(r"`[^`\n]+`")
 EMPHASIS = [
-    re.compile(rf"(?<![\w{m}]){m}(?=\S)[^{m}\n]*?\S{m}(?![\w{m}])")
+    re.compile(rf"{m}(?<![\w{m}]{m})(?=\S)[^{m}\n]*?\S{m}(?![\w{m}])")
     for m in (re.escape("*"), "_", "~")
 ]
 """Bold, italic and strike as Slack pairs them: opening after a non-word character,
-closing before one, hugging their text, on one line."""
+closing before one, hugging their text, on one line. The marker comes first and the
+look back after it, so the search skips to markers instead of trying every character
+(a long description is cut in every list row)."""
 HIDDEN = "\ue000"
 
 
