@@ -18,7 +18,7 @@ from typing import IO
 from aiohttp import web
 
 from bot import redaction
-from bot.credentials import CredentialBox, SecretKeyError, generate_key
+from bot.credentials import generate_key
 from bot.engine import DatabaseUnavailable, is_url
 from bot.plugins import (
     PluginError,
@@ -209,8 +209,7 @@ async def _serve(settings: Settings, app: web.Application) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings()
-        CredentialBox(settings.secret_key.get_secret_value())
-    except (MissingSettings, SecretKeyError) as error:
+    except MissingSettings as error:
         return _fail(f"cannot start: {error}. Set them in the environment or in .env (see README).")
     if args.host:
         settings = settings.model_copy(update={"host": args.host})

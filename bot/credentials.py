@@ -29,28 +29,42 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _keys(secret_key: str | None) -> list[str]:
+    return [k.strip() for k in (secret_key or "").split(",") if k.strip()]
+
+
+def key_problem(secret_key: str | None) -> str | None:
+    """What is wrong with a value of INVOICEBOT_SECRET_KEY (one key, or a rotation's
+    `new,old`), in words that never repeat a key; None when every key is usable."""
+    keys = _keys(secret_key)
+    if not keys:
+        return "holds no key: create one with `invoicebot secret-key`"
+    for place, key in enumerate(keys, 1):
+        try:
+            Fernet(key)
+        except ValueError:
+            # With a rotation's "new,old", which one is wrong matters.
+            which = f"key {place} of {len(keys)} is " if len(keys) > 1 else ""
+            return (
+                f"{which}not a valid key (32 url-safe base64-encoded bytes): create one "
+                "with `invoicebot secret-key`"
+            )
+    return None
+
+
 class CredentialBox:
     """Seals a provider's credentials model into bytes and opens it again."""
 
     def __init__(self, secret_key: str | None) -> None:
-        keys = [k.strip() for k in (secret_key or "").split(",") if k.strip()]
+        keys = _keys(secret_key)
         if not keys:
             raise SecretKeyError(
                 "INVOICEBOT_SECRET_KEY is not set: it encrypts provider credentials. "
                 "Create one with `invoicebot secret-key` and keep it safe."
             )
-        fernets = []
-        for place, key in enumerate(keys, 1):
-            try:
-                fernets.append(Fernet(key))
-            except ValueError:
-                # With a rotation's "new,old", which one is wrong matters; never the key.
-                which = f"key {place} of {len(keys)} in " if len(keys) > 1 else ""
-                raise SecretKeyError(
-                    f"{which}INVOICEBOT_SECRET_KEY is not a valid key (32 url-safe "
-                    "base64-encoded bytes); create one with `invoicebot secret-key`"
-                ) from None
-        self._fernet = MultiFernet(fernets)
+        if problem := key_problem(secret_key):
+            raise SecretKeyError(f"INVOICEBOT_SECRET_KEY: {problem}")
+        self._fernet = MultiFernet([Fernet(key) for key in keys])
 
     def seal(self, credentials: BaseModel) -> bytes:
         data = {name: _plain(getattr(credentials, name)) for name in type(credentials).model_fields}

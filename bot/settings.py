@@ -19,6 +19,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.approvals_policy import Policy, PolicyError
+from bot.credentials import key_problem
 from bot.engine import database_problem
 from bot.timetable import (
     BadTimetable,
@@ -209,6 +210,15 @@ class Settings(BaseSettings):
     def https(self) -> bool:
         """Payers reach us over https: cookies must be `Secure`."""
         return self.public_url.lower().startswith("https://")
+
+    @field_validator("secret_key")
+    @classmethod
+    def _usable_key(cls, value: SecretStr) -> SecretStr:
+        """Checked with the other variables, so the one line at start-up names a mistyped
+        key beside everything else that is missing or wrong."""
+        if problem := key_problem(value.get_secret_value()):
+            raise ValueError(problem)
+        return value
 
     @field_validator("database", mode="before")
     @classmethod

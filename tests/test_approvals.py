@@ -25,6 +25,7 @@ from bot.approvals import (
     State,
 )
 from bot.approvals_policy import Policy, PolicyError
+from bot.credentials import generate_key
 from bot.models import Money
 from bot.records import Range, export
 from bot.settings import Settings
@@ -83,7 +84,7 @@ def test_the_environment_seed_is_checked_at_start_up(tmp_path: Path) -> None:
     common = {
         "slack_bot_token": "xoxb-1",
         "public_url": "http://127.0.0.1:1",
-        "secret_key": "k",
+        "secret_key": generate_key(),
         "billing_channel": "C0BILLING",
         "_env_file": None,
     }
@@ -280,7 +281,7 @@ async def test_the_settings_dialog_lists_user_groups_only_when_slack_does(
     tmp_path: Path,
 ) -> None:
     settings = Settings(
-        slack_bot_token="xoxb-1", public_url="http://127.0.0.1:1", secret_key="k",
+        slack_bot_token="xoxb-1", public_url="http://127.0.0.1:1", secret_key=generate_key(),
         billing_channel="C0BILLING", _env_file=None,  # type: ignore[call-arg]
     )  # fmt: skip
     store = Store(tmp_path / "bot.sqlite")

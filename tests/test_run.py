@@ -100,6 +100,23 @@ def test_a_bad_secret_key_is_refused_before_serving(tmp_path: Path) -> None:
     assert "hunter2" not in result.stderr
 
 
+def test_a_bad_secret_key_is_named_with_the_other_problems(tmp_path: Path) -> None:
+    """One line names every missing and every malformed variable: a mistyped key must
+    not wait for a second start to be told."""
+    result = run(
+        tmp_path,
+        SLACK_SIGNING_SECRET="s",
+        INVOICEBOT_PUBLIC_URL="https://bot.example.test",
+        INVOICEBOT_SECRET_KEY=f"{generate_key()},hunter2",
+        INVOICEBOT_BILLING_CHANNEL="C1",
+    )
+    assert result.returncode == 2
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("invoicebot:")]
+    assert "missing SLACK_BOT_TOKEN" in line
+    assert "invalid INVOICEBOT_SECRET_KEY (key 2 of 2 is not a valid key" in line
+    assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
+
+
 def test_secret_key_command_prints_a_usable_key() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "bot.cli", "secret-key"],

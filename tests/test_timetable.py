@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.clock import OffsetFileClock
+from bot.credentials import generate_key
 from bot.reminding import due_for_auto_reminder
 from bot.runs import Reminder
 from bot.settings import Settings
@@ -32,7 +33,7 @@ def test_settings_are_read_and_bad_ones_refused() -> None:
         Settings(
             slack_bot_token="xoxb-1",
             public_url="http://x",
-            secret_key="k",
+            secret_key=generate_key(),
             billing_channel="C1",
             timezone="Mars/Olympus",
             _env_file=None,  # type: ignore[call-arg]
