@@ -44,7 +44,7 @@ def _fail(message: str) -> int:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
-    pm = make_plugin_manager(plugins_dir=args.plugins_dir)
+    pm = make_plugin_manager(plugins_dir=args.plugins_dir, skip_broken=args.all)
     infos = describe(pm, include_builtin=args.all)
     if args.all:
         infos += describe_unloaded(pm)

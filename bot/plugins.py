@@ -86,11 +86,14 @@ def make_plugin_manager(
     plugins_dir: Path | None = None,
     allowed: set[str] | None = None,
     entry_point_plugins: bool = True,
+    skip_broken: bool = False,
 ) -> pluggy.PluginManager:
     """A plugin manager with the hookspecs, built-ins, entry points and directory files.
 
     `allowed` overrides `INVOICEBOT_PLUGINS`; tests pass `entry_point_plugins=False` to
     get a manager with built-ins only and register their own plugin classes.
+    `skip_broken` leaves out an entry point that fails to import instead of stopping, for
+    `invoicebot plugins --all`, which then lists it as unavailable with its error.
     """
     pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
     pm.add_hookspecs(hookspecs)
@@ -113,6 +116,8 @@ def make_plugin_manager(
             try:
                 plugin = entry_point.load()
             except Exception as error:
+                if skip_broken:
+                    continue
                 raise PluginError(
                     f"plugin {entry_point.name!r} ({entry_point.value}) failed to load: {error}"
                 ) from error

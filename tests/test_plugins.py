@@ -212,3 +212,21 @@ def test_the_allow_list_is_read_from_dot_env_as_every_setting_is(tmp_path: Path)
     )
     assert result.returncode == 0, result.stderr
     assert [info["name"] for info in json.loads(result.stdout)] == ["i3d"]
+
+
+def test_cli_all_lists_an_installed_plugin_that_fails_to_import(tmp_path: Path) -> None:
+    """`--all` is where to look when a plugin does not load: it names the import error
+    instead of stopping on it, as `invoicebot run` and a plain `plugins` do."""
+    dist = tmp_path / "broken_plugin-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[invoicebot]\nbroken = no_such_module_anywhere\n")
+    result = run_cli("plugins", "--all", PYTHONPATH=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    listed = {info["name"]: info for info in json.loads(result.stdout)}
+    assert listed["broken"]["status"] == "unavailable"
+    assert "no_such_module_anywhere" in listed["broken"]["error"]
+    assert listed["i3d"]["status"] == "loaded"
+    plain = run_cli("plugins", PYTHONPATH=str(tmp_path))
+    assert plain.returncode == 2 and "'broken'" in plain.stderr
+    assert "Traceback" not in plain.stderr
