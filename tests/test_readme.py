@@ -51,3 +51,13 @@ def test_every_control_route_of_the_emulator_is_in_the_readme() -> None:
     readme = (REPO / "README.md").read_text()
     assert len(served) >= 11, served
     assert sorted(route for route in served if route not in readme) == []
+
+
+def test_the_readme_says_how_long_each_payment_link_works() -> None:
+    """A payer's link from Pay and a customer's from Copy payment link last differently;
+    the README gives both as the code has them."""
+    from bot.payments import CUSTOMER_LINK_LIFETIME, TOKEN_LIFETIME
+
+    readme = " ".join((REPO / "README.md").read_text().split())  # as read, not as wrapped
+    assert f"valid {TOKEN_LIFETIME / 60:g} minutes" in readme
+    assert f"customer's link works for {CUSTOMER_LINK_LIFETIME / 86400:g} days" in readme
