@@ -1,6 +1,7 @@
 """The README's two commands are the ones CI and users run."""
 
 import re
+from pathlib import Path
 
 from tests.conftest import REPO
 
@@ -61,3 +62,33 @@ def test_the_readme_says_how_long_each_payment_link_works() -> None:
     readme = " ".join((REPO / "README.md").read_text().split())  # as read, not as wrapped
     assert f"valid {TOKEN_LIFETIME / 60:g} minutes" in readme
     assert f"customer's link works for {CUSTOMER_LINK_LIFETIME / 86400:g} days" in readme
+
+
+def named_in_code(folder: Path, text: str) -> list[str]:
+    """The backticked `module.name` and `file.py` references of `text` that `folder` (a
+    plugin) does not hold: a module's name must be defined in it, at any depth."""
+    missing = []
+    for ref in sorted(set(re.findall(r"`([A-Za-z_][\w/]*\.[A-Za-z_]\w*)`", text))):
+        stem, _, name = ref.rpartition(".")
+        if name in ("py", "md"):
+            if name == "py" and not ((folder / ref).exists() or (REPO / ref).exists()):
+                missing.append(ref)
+            continue
+        module = folder / f"{stem}.py"
+        if not module.exists():
+            continue  # a wire field or a class's method, as the provider's documents name it
+        defined = rf"^\s*((async\s+)?def|class)\s+{name}\b|^\s*{name}\s*[:=]"
+        if not re.search(defined, module.read_text(), re.M):
+            missing.append(ref)
+    return missing
+
+
+def test_the_plugin_readmes_name_code_that_exists() -> None:
+    """Each plugin's README says where a guess is kept (`convert.money`, `paging.py`);
+    a renamed function must not leave a reader looking for it."""
+    folders = sorted(path.parent for path in (REPO / "plugins").glob("*/README.md"))
+    assert len(folders) >= 3
+    missing = {
+        folder.name: named_in_code(folder, (folder / "README.md").read_text()) for folder in folders
+    }
+    assert {name: refs for name, refs in missing.items() if refs} == {}
