@@ -96,8 +96,8 @@ def payment_in_doubt(payment: Payment, outbox: Outbox) -> None:
 def register_sandboxes(register: Callable[[Sandbox], None]) -> None:
     """Offer a local sandbox of your provider's API by calling `register(Sandbox(...))`.
 
-    Called by `invoicebot demo` (and end-to-end tests) only, never by `invoicebot run`:
-    import your sandbox code inside the callables, so production never loads it. The
-    demo starts the app on loopback, connects your provider to it with the credentials
+    Called by `invoicebot demo`, `invoicebot plugins` (to list it) and tests, never by
+    `invoicebot run`: import your sandbox code inside the callables, so production never
+    loads it. The demo starts the app on loopback, connects your provider to it with the credentials
     you build, and points the sandbox's return URL at the bot's landing route.
     """

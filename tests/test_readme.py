@@ -1,4 +1,4 @@
-"""The README's two commands are the ones CI and users run."""
+"""What the README and the docs say is what the code does, where a test can tell."""
 
 import re
 from pathlib import Path
@@ -92,3 +92,12 @@ def test_the_plugin_readmes_name_code_that_exists() -> None:
         folder.name: named_in_code(folder, (folder / "README.md").read_text()) for folder in folders
     }
     assert {name: refs for name, refs in missing.items() if refs} == {}
+
+
+def test_the_provider_manual_names_the_kits_error_keys_in_the_order_read() -> None:
+    """Which key of an error body wins decides what a person reads."""
+    from bot.kit.errors import WORD_KEYS
+
+    manual = " ".join((REPO / "docs" / "writing-a-provider.md").read_text().split())
+    *first, last = [f"`{key}`" for key in WORD_KEYS]
+    assert f"looks under {', '.join(first)} and {last}, in that order" in manual
