@@ -26,6 +26,30 @@ def test_every_setting_is_in_the_readme() -> None:
     assert missing == []
 
 
+def test_the_readme_gives_each_settings_default_as_the_code_has_it() -> None:
+    """The table's defaults (`default 24`, `mon 09:00` (default)) are what an unset
+    variable means; a changed default must change the row."""
+    from bot.settings import Settings, env_name
+
+    said_otherwise = {"slack_scopes", "slack_authorize_url"}  # "the manifest's", "Slack's page"
+    rows = [
+        line for line in (REPO / "README.md").read_text().splitlines() if line.startswith("| `")
+    ]
+    checked, wrong = [], []
+    for field, info in Settings.model_fields.items():
+        default = info.get_default(call_default_factory=True)
+        if info.is_required() or field in said_otherwise or isinstance(default, bool):
+            continue
+        if not default:  # unset means none: no payers, no seed policy
+            continue
+        checked.append(field)
+        text = f"{default:g}" if isinstance(default, float) else str(default)
+        (row,) = [row for row in rows if f"`{env_name(field)}`" in row.split(" | ")[0]]
+        if not re.search(rf"(?<![\w.]){re.escape(text)}(?!\w)", row):
+            wrong.append(f"{env_name(field)}: {text}")
+    assert len(checked) >= 15 and wrong == []
+
+
 def test_every_control_route_of_the_emulator_is_in_the_readme() -> None:
     """The README's emulator section names the JSON control API as the emulator serves
     it (method and path), read from the route table of both kinds of install."""
