@@ -26,6 +26,17 @@ LONG_POLL_SECONDS = 25.0
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+class BadField(ValueError):
+    """A field or query parameter present but not what it must be: a 400, as missing is."""
+
+
+def _number(value: Any, name: str, kind: type[int] | type[float]) -> Any:
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise BadField(f"{name} must be a number, not {value!r}") from None
+
+
 def _reply(reply: BotReply | None) -> web.Response:
     return web.json_response({"ok": True, "reply": reply.to_json() if reply else None})
 
@@ -101,8 +112,9 @@ class ControlApi:
         return web.json_response(self.snapshot(user_id))
 
     async def changes(self, request: web.Request) -> web.Response:
-        since = int(request.query.get("since", "0"))
-        seconds = min(float(request.query.get("wait", LONG_POLL_SECONDS)), LONG_POLL_SECONDS)
+        since = _number(request.query.get("since", "0"), "since", int)
+        wait = _number(request.query.get("wait", LONG_POLL_SECONDS), "wait", float)
+        seconds = min(wait, LONG_POLL_SECONDS)
         return web.json_response({"version": await self.emu.workspace.changes.wait(since, seconds)})
 
     async def calls(self, request: web.Request) -> web.Response:
@@ -114,10 +126,10 @@ class ControlApi:
         """POST `{method?, times, retry_after?}` (429) or `{..., status: 500}`; DELETE clears."""
         if request.method == "POST":
             body = await self._body(request)
-            method, times = body.get("method"), int(body.get("times", 1))
-            status = int(body.get("status", 429))
+            method, times = body.get("method"), _number(body.get("times", 1), "times", int)
+            status = _number(body.get("status", 429), "status", int)
             if status == 429:
-                retry_after = int(body.get("retry_after", 1))
+                retry_after = _number(body.get("retry_after", 1), "retry_after", int)
                 self.emu.faults.rate_limit(method, times=times, retry_after=retry_after)
             else:
                 self.emu.faults.fail(method, times=times, status=status)
@@ -256,10 +268,11 @@ def add_routes(app: web.Application, emulator: Emulator) -> None:
 
 @web.middleware
 async def user_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """A user action Slack would not allow answers 400 with the reason, not a 500."""
+    """A user action Slack would not allow, or a field missing or malformed, answers 400
+    with the reason, not a 500."""
     try:
         return await handler(request)
-    except UserActionError as refused:
+    except (UserActionError, BadField) as refused:
         return web.json_response({"ok": False, "error": str(refused)}, status=400)
     except KeyError as missing:
         return web.json_response({"ok": False, "error": f"missing field {missing}"}, status=400)

@@ -91,6 +91,21 @@ async def test_impossible_actions_are_refused_with_a_reason(running: Running) ->
     assert status == 400 and "not in channel" in answer["error"]
 
 
+async def test_a_malformed_number_is_refused_with_a_reason(running: Running) -> None:
+    """A script's typo in a number is its own mistake to fix: a 400 naming the field,
+    as a missing field gets, not a 500."""
+    for method, path, kw in (
+        ("GET", "/emulator/changes?since=abc", {}),
+        ("GET", "/emulator/changes?since=0&wait=soon", {}),
+        ("POST", "/emulator/faults", {"json": {"times": "twice"}}),
+        ("POST", "/emulator/faults", {"json": {"retry_after": None}}),
+    ):
+        status, answer = await call(running, method, path, **kw)
+        assert status == 400 and answer["ok"] is False and "must be a number" in answer["error"]
+    _, pending = await call(running, "GET", "/emulator/faults")
+    assert pending["faults"] == []
+
+
 async def test_long_poll_wakes_up_on_a_change(running: Running) -> None:
     _, state = await call(running, "GET", "/emulator/state?user=U0PAYER")
     version = state["version"]
