@@ -121,14 +121,26 @@ def make_plugin_manager(
                 raise PluginError(
                     f"plugin {entry_point.name!r} ({entry_point.value}) failed to load: {error}"
                 ) from error
-            pm.register(plugin, name=entry_point.name)
+            _register(pm, plugin, entry_point.name)
     if plugins_dir is not None:
         if not plugins_dir.is_dir():
             raise PluginError(f"plugins directory {plugins_dir} does not exist")
         for path in sorted(plugins_dir.glob("*.py")):
-            pm.register(_load_file(path), name=f"{plugins_dir.name}/{path.name}")
-    pm.check_pending()
+            _register(pm, _load_file(path), f"{plugins_dir.name}/{path.name}")
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as error:  # a hook name no spec has: mistyped
+        raise PluginError(f"plugin {pm.get_name(error.plugin)!r}: {_one_line(error)}") from error
     return pm
+
+
+def _register(pm: pluggy.PluginManager, plugin: object, name: str) -> None:
+    """Register `plugin`, saying in one line which plugin is wrong if pluggy refuses it
+    (a hook implementation whose arguments no spec has), rather than a traceback."""
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as error:
+        raise PluginError(f"plugin {name!r}: {_one_line(error)}") from error
 
 
 def _collect(register_calls: Iterable[tuple[object, type[Provider]]]) -> dict[str, type[Provider]]:
@@ -238,3 +250,8 @@ def describe_unloaded(pm: pluggy.PluginManager) -> list[PluginInfo]:
             )
         )
     return sorted(infos, key=lambda info: info.name)
+
+
+def _one_line(error: Exception) -> str:
+    """pluggy's message spans lines: the start-up error is one."""
+    return "; ".join(line.strip() for line in str(error).splitlines() if line.strip())

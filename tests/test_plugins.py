@@ -166,6 +166,23 @@ def test_cli_names_a_missing_plugins_directory() -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "hook",
+    [
+        "def register_provider(register):",  # no such hook: a typo
+        "def register_providers(registry):",  # no such argument
+    ],
+)
+def test_cli_names_a_plugin_file_with_a_mistyped_hook(tmp_path: Path, hook: str) -> None:
+    (tmp_path / "typo.py").write_text(
+        f"from bot import hookimpl\n\n\n@hookimpl\n{hook}\n    pass\n"
+    )
+    result = run_cli("--plugins-dir", str(tmp_path), "plugins", INVOICEBOT_PLUGINS="")
+    assert result.returncode == 2, result.stderr
+    assert "plugin 'tmp" in result.stderr or "typo.py" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_every_hook_is_documented_and_exercised_by_a_test() -> None:
     specs = [
         name
