@@ -26,14 +26,11 @@ class Stopped(BaseException):
     """kill -9: nothing after this point runs, no handler sees it."""
 
 
-async def test_a_stop_before_the_first_check_is_scheduled_still_settles_the_charge(
-    bot: TestServer,
-    sandbox: SandboxState,
-    fake_slack: tuple[FakeSlack, TestServer],
-    monkeypatch: pytest.MonkeyPatch,
+async def charge_killed_before_its_first_check(
+    bot: TestServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    slack, _ = fake_slack
-    svc = bot.app[SERVICES]
+    """A card charge the provider answered, whose process dies before the first check of
+    it is scheduled (kill -9 right after the answer)."""
 
     def stop(self: Settlement, payment_id: str, delay: float | None = None) -> None:
         raise Stopped
@@ -42,6 +39,17 @@ async def test_a_stop_before_the_first_check_is_scheduled_still_settles_the_char
         patched.setattr(Settlement, "schedule_first_check", stop)
         with pytest.raises(Stopped):
             await charge(bot)
+
+
+async def test_a_stop_before_the_first_check_is_scheduled_still_settles_the_charge(
+    bot: TestServer,
+    sandbox: SandboxState,
+    fake_slack: tuple[FakeSlack, TestServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    slack, _ = fake_slack
+    svc = bot.app[SERVICES]
+    await charge_killed_before_its_first_check(bot, monkeypatch)
     assert sandbox.invoices["inv_sbx0101"].invoice_status == "paid"  # the card was charged
     (payment,) = svc.store.payments_for_invoices(TEAM, "pingproxies", ["inv_sbx0101"])
     assert payment.state is PaymentState.CREATED  # nothing after the answer was kept
@@ -63,14 +71,7 @@ async def test_a_charge_cut_short_with_no_message_to_replace_tells_its_payer_onc
     with the app, that its outcome is not known yet and not to pay again."""
     slack, _ = fake_slack
     svc = bot.app[SERVICES]
-
-    def stop(self: Settlement, payment_id: str, delay: float | None = None) -> None:
-        raise Stopped
-
-    with monkeypatch.context() as patched:
-        patched.setattr(Settlement, "schedule_first_check", stop)
-        with pytest.raises(Stopped):
-            await charge(bot)
+    await charge_killed_before_its_first_check(bot, monkeypatch)
     svc.checkout.settlement.in_flight.clear()
     for _ in range(2):  # a second restart finds nothing left to hand over
         svc.checkout.settlement.reconcile_interrupted(started_before=time.time())
