@@ -4,31 +4,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.plugins import make_plugin_manager
 from bot.settings import Settings
-from bot.web import STORE, create_app
-from tests.conftest import SIGNING_SECRET
+from bot.web import STORE
 from tests.fake_slack import FakeSlack
 from tests.scenario.harness import TEAM, Harness
-from tests.scenario.test_two_factor import submit
+from tests.scenario.test_two_factor import admin_harness, submit
 
 
 @pytest.fixture
 async def pingproxies(
     settings: Settings, fake_slack: tuple[FakeSlack, TestServer]
 ) -> AsyncIterator[Harness]:
-    settings = settings.model_copy(update={"admins": frozenset({"U0ADMIN"})})
     pm = make_plugin_manager(allowed={"pingproxies"})
-    bot = TestServer(create_app(settings, pm), host="127.0.0.1")
-    await bot.start_server()
-    slack, slack_server = fake_slack
-    async with aiohttp.ClientSession() as http:
-        yield Harness(bot, slack, slack_server, SIGNING_SECRET, http)
-    await bot.close()
+    async with admin_harness(settings, fake_slack, pm) as h:
+        yield h
 
 
 async def test_a_short_email_is_pointed_out_on_its_field_and_nothing_is_saved(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, ClassVar
 
 import aiohttp
+import pluggy
 import pytest
 from aiohttp.test_utils import TestServer
 from pydantic import BaseModel, SecretStr
@@ -84,6 +86,15 @@ async def guarded(
 ) -> AsyncIterator[Harness]:
     pm = make_plugin_manager(entry_point_plugins=False)
     pm.register(GuardedPlugin(), name="guarded")
+    async with admin_harness(settings, fake_slack, pm) as h:
+        yield h
+
+
+@contextlib.asynccontextmanager
+async def admin_harness(
+    settings: Settings, fake_slack: tuple[FakeSlack, TestServer], pm: pluggy.PluginManager
+) -> AsyncIterator[Harness]:
+    """A bot with these plugins, where U0ADMIN is an admin (who connects providers)."""
     settings = settings.model_copy(update={"admins": frozenset({"U0ADMIN"})})
     bot = TestServer(create_app(settings, pm), host="127.0.0.1")
     await bot.start_server()
