@@ -7,6 +7,8 @@ The bot talks to it exactly as to Slack (Web API under `/api/`, response_urls un
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 
 from aiohttp import web
@@ -61,12 +63,31 @@ async def _learn_public_url(request: web.Request, handler: api.Handler) -> web.S
     return await handler(request)
 
 
-async def _bot_session(app: web.Application) -> AsyncIterator[None]:
-    yield
-    await app[EMULATOR].close()
+REDELIVERY_CHECK_SECONDS = 0.5
+
+
+def _all(app: web.Application) -> list[Emulator]:
+    """The app's emulator and, installed by OAuth, every workspace's, each once."""
     server = app.get(OAUTH)
-    for other in server.emulators.values() if server else ():
-        await other.close()
+    return list(dict.fromkeys([app[EMULATOR], *(server.emulators.values() if server else ())]))
+
+
+async def _redeliver(app: web.Application) -> None:
+    """Events Slack retries a minute or five later, sent when the emulator's clock says."""
+    while True:
+        await asyncio.sleep(REDELIVERY_CHECK_SECONDS)
+        for emulator in _all(app):
+            await emulator.events.redeliver_due()
+
+
+async def _bot_session(app: web.Application) -> AsyncIterator[None]:
+    redelivering = asyncio.create_task(_redeliver(app))
+    yield
+    redelivering.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await redelivering
+    for emulator in _all(app):
+        await emulator.close()
 
 
 def create_app(

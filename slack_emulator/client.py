@@ -18,6 +18,7 @@ from slack_emulator.clock import Clock
 from slack_emulator.delivery import BotLink, BotReply
 from slack_emulator.directory import Channel
 from slack_emulator.elements import UserActionError
+from slack_emulator.events import Events
 from slack_emulator.files import Files
 from slack_emulator.modals import OpenView, Surfaces
 from slack_emulator.response_urls import ResponseUrls
@@ -52,6 +53,7 @@ class Emulator:
         self.surfaces = Surfaces(self.workspace.changes, self.clock)
         self.response_urls = ResponseUrls(self.workspace, self.clock)
         self.bot = BotLink(request_url, signing_secret, ack_timeout)
+        self.events = Events(self.bot, self.clock, self.workspace.changes)
         self.bot_token = bot_token
         self.bot_scopes = None if bot_scopes is None else frozenset(bot_scopes)
         """The scopes `bot_token` was granted; None grants every scope the emulator checks."""
@@ -182,13 +184,14 @@ class Emulator:
         return await self.bot.send(payloads.interaction(payload), payloads.FORM)
 
     async def open_home(self, user_id: str) -> BotReply:
-        """Open the App Home tab: Slack sends the `app_home_opened` event."""
+        """Open the App Home tab: Slack sends the `app_home_opened` event (and sends it
+        again, as Slack does, when the answer is late or an error: `events`)."""
         self._user(user_id)
         home = self.home(user_id)
         shown = self.view_api(home, inputs_only=False) if home else None
         dm = self.workspace.dm_with(user_id)
         body = payloads.app_home_opened(self.workspace, user_id, dm, shown, self.clock.now())
-        return await self.bot.send(body, payloads.JSON)
+        return await self.events.deliver(body)
 
     async def uninstall(self) -> list[BotReply]:
         """Remove the app from this workspace: its tokens stop working, the app hears
@@ -196,7 +199,7 @@ class Emulator:
         if self.oauth is None:
             raise UserActionError("the app was not installed by OAuth")
         events = self.oauth.uninstall_events(self.workspace.team_id)
-        return [await self.bot.send(body, payloads.JSON) for body in events]
+        return [await self.events.deliver(body) for body in events]
 
     async def close(self) -> None:
         await self.bot.close()

@@ -11,7 +11,8 @@ import hashlib
 import hmac
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -44,6 +45,8 @@ class BotReply:
     error: str | None = None
     trigger_id: str | None = None
     response_url: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    """The answer's HTTP headers (an event's `X-Slack-No-Retry`)."""
 
     @property
     def json(self) -> Any:
@@ -70,24 +73,28 @@ class BotLink:
         self.ack_timeout = ack_timeout
         self._session: aiohttp.ClientSession | None = None
 
-    async def send(self, body: str, content_type: str) -> BotReply:
-        """POST a signed body; timeouts and connection failures become Slack's errors."""
+    async def send(
+        self, body: str, content_type: str, extra: Mapping[str, str] | None = None
+    ) -> BotReply:
+        """POST a signed body (with `extra` headers, such as a retry's); timeouts and
+        connection failures become Slack's errors."""
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession()
         headers = signed_headers(self.signing_secret, body, content_type, int(time.time()))
+        headers.update(extra or {})
         timeout = aiohttp.ClientTimeout(total=self.ack_timeout)
         try:
             async with self._session.post(
                 self.request_url, data=body.encode(), headers=headers, timeout=timeout
             ) as response:
                 text = await response.text()
+                answered = dict(response.headers)
         except TimeoutError:
             return BotReply(0, "", "operation_timeout")
         except aiohttp.ClientError:
             return BotReply(0, "", "dispatch_failed")
-        return BotReply(
-            response.status, text, None if response.status == 200 else "dispatch_failed"
-        )
+        error = None if response.status == 200 else "dispatch_failed"
+        return BotReply(response.status, text, error, headers=answered)
 
     async def close(self) -> None:
         if self._session is not None:

@@ -3,6 +3,7 @@ buttons for people allowed to pay, and answers to those buttons in their message
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from bot.demo import Demo
@@ -69,3 +70,17 @@ async def test_pay_in_home_opens_the_payment_menu_in_messages(demo: Demo) -> Non
         return next((m for m in shown if values.CHOOSE_METHOD in str(m.blocks)), None)
 
     await slack.wait_until(menu, 15)
+
+
+async def test_a_home_event_slack_sends_again_builds_home_once(demo: Demo) -> None:
+    """Slack sends app_home_opened again when the answer came after 3 s, while the first
+    delivery may still be at work: the tab is published as for one opening."""
+    slack = demo.slack[EMULATOR]
+    slack.events.late_answers = 1
+    await home_of(slack, "U0PAYER")
+    first, retry = slack.events.log
+    assert (retry.event_id, retry.retry_num) == (first.event_id, 1)
+    assert retry.reply.status == 200
+    await asyncio.sleep(0.5)
+    published = [c for c in slack.calls_to("views.publish") if c.args["user_id"] == "U0PAYER"]
+    assert len(published) == 2  # "Asking…", then the finished tab
