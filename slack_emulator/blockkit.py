@@ -2,9 +2,10 @@
 
 `slack_sdk.models` checks lengths and required fields, but it silently drops unknown
 block and element types and skips several Slack rules (50 blocks per message, unique ids,
-overflow sizes, the text fallback, plain_text-only texts, option counts, what a context or
-an empty actions block holds). Both functions return human-readable problems, each
-ending in a Slack-style `[json-pointer:...]`; an empty list means Slack would accept it.
+overflow sizes, the text fallback, plain_text-only texts, option counts, option groups'
+labels and sizes, what a context or an empty actions block holds). Both functions return
+human-readable problems, each ending in a Slack-style `[json-pointer:...]`; an empty list
+means Slack would accept it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ OVERFLOW_OPTIONS = (2, 5)
 CHOICE_OPTION_LIMIT = 10  # radio_buttons and checkboxes
 OPTION_DESCRIPTION_LIMIT = 75
 CONTEXT_TEXT_LIMIT = 3000
+GROUP_LABEL_LIMIT = 75
+GROUP_OPTION_LIMIT = 100  # an option group's options; slack_sdk checks neither
 # Elements whose options Slack shows in a menu, where an option's text must be plain_text;
 # radio_buttons and checkboxes may use mrkdwn.
 MENU_ELEMENTS = {"static_select", "multi_static_select", "overflow"}
@@ -195,9 +198,14 @@ def _element_texts(element: dict[str, Any], where: str) -> list[str]:
     groups = [g for g in groups if isinstance(g, dict)] if isinstance(groups, list) else []
     placed = [(f"{where}.options.{i}", option) for i, option in enumerate(options)]
     for g, group in enumerate(groups):
-        problems += _plain_text(group.get("label"), f"{where}.option_groups.{g}.label")
+        path, label = f"{where}.option_groups.{g}", group.get("label")
+        problems += _plain_text(label, f"{path}.label")
+        if isinstance(label, dict) and len(str(label.get("text") or "")) > GROUP_LABEL_LIMIT:
+            problems.append(f"`{path}.label` must be at most {GROUP_LABEL_LIMIT} characters")
         inner = group.get("options") if isinstance(group.get("options"), list) else []
-        placed += [(f"{where}.option_groups.{g}.options.{i}", o) for i, o in enumerate(inner)]
+        if len(inner) > GROUP_OPTION_LIMIT:
+            problems.append(f"`{path}.options` allows no more than {GROUP_OPTION_LIMIT} items")
+        placed += [(f"{path}.options.{i}", o) for i, o in enumerate(inner)]
     for path, option in placed:
         if not isinstance(option, dict):
             continue
