@@ -280,6 +280,19 @@ async def test_at_most_three_views_in_a_stack(running: Running) -> None:
     assert len(surfaces.stacks["U0PAYER"]) == 3
 
 
+async def test_a_view_over_250_kb_is_too_large(running: Running) -> None:
+    client, surfaces = running.web_client(), running.emulator.surfaces
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 2600}}
+    big = {**MODAL, "blocks": [*MODAL["blocks"], *[section] * 98]}
+    fits = {**MODAL, "blocks": [*MODAL["blocks"], *[section] * 90]}
+    too_large = client.views_open(trigger_id=surfaces.issue_trigger("U0PAYER"), view=big)
+    assert await error_of(too_large) == "view_too_large"
+    assert running.emulator.modal("U0PAYER") is None
+    assert (await client.views_open(trigger_id=surfaces.issue_trigger("U0PAYER"), view=fits))["ok"]
+    home = client.views_publish(user_id="U0PAYER", view={"type": "home", "blocks": [section] * 99})
+    assert await error_of(home) == "view_too_large"
+
+
 async def test_views_update_hash_and_invalid_views(running: Running) -> None:
     client, surfaces = running.web_client(), running.emulator.surfaces
     trigger = surfaces.issue_trigger("U0PAYER")
