@@ -85,6 +85,8 @@ def post_message(
     """`public_too`: the token has `chat:write.public`, with which Slack posts to a public
     channel the bot is not in (without joining it)."""
     channel = channel_for(ws, args, public_too=public_too)
+    if channel.is_archived:
+        raise SlackError("is_archived")
     text, blocks, warnings = message_content(args)
     metadata = args.get("metadata")
     if isinstance(metadata, str):

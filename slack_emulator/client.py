@@ -93,6 +93,8 @@ class Emulator:
     ) -> BotReply:
         """Type `/command text` in a channel; the ack's message (if any) is shown."""
         channel = self.channel_for(user_id, channel_id)
+        if channel.is_archived:
+            raise UserActionError(f"#{channel.name} is archived: nothing can be typed there")
         hook = self.response_urls.issue(user_id, channel.id, from_command=True, acked=False)
         trigger_id = self.surfaces.issue_trigger(user_id)
         url = self.url(f"/hooks/{hook.id}")

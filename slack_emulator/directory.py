@@ -51,6 +51,8 @@ class Channel:
     is_im: bool = False
     is_private: bool = False
     im_user: str | None = None
+    is_archived: bool = False
+    """Nobody posts in an archived channel: Slack answers chat.postMessage `is_archived`."""
 
     def to_api(self, viewer: str) -> dict[str, Any]:
         """The `channel` object of conversations.info, as `viewer` (the bot) sees it."""
@@ -59,7 +61,7 @@ class Channel:
             "created": 1700000000,
             "is_im": self.is_im,
             "is_member": viewer in self.members,
-            "is_archived": False,
+            "is_archived": self.is_archived,
         }
         if self.is_im:
             shown.update(user=self.im_user, is_open=True)

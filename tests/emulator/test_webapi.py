@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from slack_emulator import Channel, Workspace, create_app
+from slack_emulator import Channel, UserActionError, Workspace, create_app
 from tests.emulator.conftest import BOT_TOKEN, Running
 
 NO_TEXT_WARNING = "ignore:The top-level `text` argument is missing"
@@ -163,6 +163,20 @@ async def test_the_bot_must_be_in_the_channel(public_scope: bool) -> None:
         assert (await client.chat_postMessage(channel=dm["channel"]["id"], text="hi"))["ok"]
     finally:
         await server.close()
+
+
+async def test_nothing_is_posted_in_an_archived_channel(running: Running) -> None:
+    billing = running.emulator.workspace.channels["C0BILLING"]
+    billing.is_archived = True
+    client = running.web_client()
+    assert (
+        await error_of(client.chat_postMessage(channel="C0BILLING", text="paid")) == "is_archived"
+    )
+    assert running.emulator.messages("C0BILLING") == []
+    info = await client.conversations_info(channel="C0BILLING")
+    assert info["channel"]["is_archived"] is True
+    with pytest.raises(UserActionError, match="archived"):
+        await running.emulator.slash_command("U0PAYER", "C0BILLING", "list")
 
 
 async def test_update_and_delete_only_the_bots_own_messages(running: Running) -> None:
