@@ -169,6 +169,6 @@ def metadata(view: dict[str, Any]) -> dict[str, Any]:
     anything else (a dialog it did not build), whose missing keys are then refused."""
     try:
         found = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than it can read
         return {}
     return found if isinstance(found, dict) else {}

@@ -117,7 +117,8 @@ async def test_a_dialog_whose_metadata_invoicebot_did_not_write_is_refused_quiet
 ) -> None:
     """A dialog's private_metadata is what invoicebot wrote, a JSON object: anything else
     was an unexpected error, a traceback in the log for each request."""
-    for metadata in ("not json", "[]", "1", "null", '"text"', '{"target": 5, "provider": 5}'):
+    deep = "[" * 1400 + "]" * 1400  # within Slack's 3000 characters, past what json reads
+    for metadata in ("not json", "[]", "1", "null", '"text"', '{"target": 5, "provider": 5}', deep):
         view = {"id": "V1", "type": "modal", "callback_id": callback_id,
                 "private_metadata": metadata,
                 "state": {"values": {"reason": {"value": {"type": "plain_text_input",
