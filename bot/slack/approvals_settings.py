@@ -8,7 +8,6 @@ the dialog with views.update (and the hash it was seen with), keeping what was t
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.approvals_policy import MAX_APPROVALS, Bracket, Policy
 from bot.money import AmountError, iso_code, minor_units, parse_amount
+from bot.slack import values
 from bot.slack.actions import TAMPERED
 from bot.slack.blocks import approval_settings as dialog
 from bot.slack.blocks import approvals as blocks
@@ -72,7 +72,7 @@ async def on_open_settings(
 def read_dialog(view: Body) -> tuple[list[Draft], str, int]:
     """(brackets as typed, hours as typed, the next bracket's key) from a view's state."""
     try:
-        metadata = json.loads(view.get("private_metadata") or "{}")
+        metadata = values.metadata(view)
         keys = [int(key) for key in metadata["keys"]]
         next_key = int(metadata["next"])
         kept = {int(k): _group_ids(ids) for k, ids in (metadata.get("groups") or {}).items()}
