@@ -97,10 +97,15 @@ class Access:
         found = [await self._members(team_id, g) for g in self.teams.groups(team_id, groups)]
         return self.teams.people(team_id, people).union(*found)
 
+    async def admins(self, team_id: str) -> frozenset[str]:
+        """A workspace's admins, chosen people and their groups' members: who hears of a
+        billing-channel post the channel refused."""
+        return await self._chosen(team_id, ADMINS, ADMIN_GROUPS)
+
     async def payers(self, team_id: str) -> frozenset[str]:
         """Whom reminders about payables go to: the payers, or the admins if none is set."""
         chosen = await self._chosen(team_id, PAYERS, PAYER_GROUPS)
-        return chosen or await self._chosen(team_id, ADMINS, ADMIN_GROUPS)
+        return chosen or await self.admins(team_id)
 
     async def may_pay(self, team_id: str, user_id: str) -> bool:
         """Payers and admins may pay."""

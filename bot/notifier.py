@@ -14,7 +14,7 @@ from typing import Any
 from bot import hookimpl
 from bot.hookspecs import Outbox
 from bot.models import Payment, PaymentState
-from bot.outbox import RESPONSE_URL, SETTLEMENT_EVENT
+from bot.outbox import INSTEAD, RESPONSE_URL, SETTLEMENT_EVENT, to_admins
 from bot.provider import Direction
 from bot.slack.blocks.paying import confirmation, failure_notice, paid_twice_notice, settled
 
@@ -60,19 +60,12 @@ class SlackNotifier:
         settlement = payment.settlement_id or payment.id
         channel = self._channel(payment.team_id)
         if channel is not None:
-            outbox.enqueue(
-                "chat.postMessage",
-                {
-                    "channel": channel,
-                    **confirmation(payment, title),
-                    "metadata": {
-                        "event_type": SETTLEMENT_EVENT,
-                        "event_payload": {"settlement_id": settlement, "payment_id": payment.id},
-                    },
-                },
-                key=f"confirmation:{settlement}",
-                team_id=payment.team_id,
-            )
+            metadata = {
+                "event_type": SETTLEMENT_EVENT,
+                "event_payload": {"settlement_id": settlement, "payment_id": payment.id},
+            }
+            record = {**confirmation(payment, title), "metadata": metadata}
+            _to_billing(outbox, channel, record, f"confirmation:{settlement}", payment)
         for attempt in [payment, *superseded]:
             if attempt.response_url:
                 shown = settled(attempt, paid_by=payment)
@@ -83,13 +76,17 @@ class SlackNotifier:
         """Someone must refund it: #billing hears (else whoever sent a customer's link),
         and the payer's message no longer says nothing was charged through it."""
         title = self.provider_titles.get(payment.provider, payment.provider)
-        channel = self._channel(payment.team_id) or payment.user_id
-        outbox.enqueue(
-            "chat.postMessage",
-            {"channel": channel, **paid_twice_notice(payment, title, certain=certain)},
-            key=f"paid-twice:{payment.id}:notice",
-            team_id=payment.team_id,
-        )
+        notice = paid_twice_notice(payment, title, certain=certain)
+        key = f"paid-twice:{payment.id}:notice"
+        if (channel := self._channel(payment.team_id)) is not None:
+            _to_billing(outbox, channel, notice, key, payment)
+        else:
+            outbox.enqueue(
+                "chat.postMessage",
+                {"channel": payment.user_id, **notice},
+                key=key,
+                team_id=payment.team_id,
+            )
         if payment.response_url:
             _settle(outbox, payment, settled(payment), f"paid-twice:{payment.id}", True)
 
@@ -114,22 +111,15 @@ class SlackNotifier:
             # Not a failure: the card may have been charged. Whatever failures the
             # channel hears of, money of unknown fate is its to check.
             if (channel := self._channel(payment.team_id)) is not None:
-                outbox.enqueue(
-                    "chat.postMessage",
-                    {"channel": channel, **failure_notice(payment, title)},
-                    key=f"unconfirmed:{payment.id}",
-                    team_id=payment.team_id,
-                )
+                notice = failure_notice(payment, title)
+                _to_billing(outbox, channel, notice, f"unconfirmed:{payment.id}", payment)
             return
         if payment.state not in (PaymentState.FAILED, PaymentState.CANCELLED):
             return
         channel = self._channel(payment.team_id) if payment.direction in self.failures_for else None
         if channel is not None:
-            outbox.enqueue(
-                "chat.postMessage",
-                {"channel": channel, **failure_notice(payment, title)},
-                key=f"failure:{payment.id}",
-                team_id=payment.team_id,
+            _to_billing(
+                outbox, channel, failure_notice(payment, title), f"failure:{payment.id}", payment
             )
         elif payment.direction == Direction.RECEIVABLE.value:
             # #billing will not hear, and the message the link came in cannot tell it
@@ -142,6 +132,20 @@ class SlackNotifier:
                 key=f"failure:{payment.id}",
                 team_id=payment.team_id,
             )
+
+
+def _to_billing(
+    outbox: Outbox, channel: str, message: dict[str, Any], key: str, payment: Payment
+) -> None:
+    """Post to the billing channel. Must it refuse the post for good (the bot is not in
+    it, it was archived or deleted), the admins get it in a DM instead, or with no admin
+    the payer (or whoever sent a customer the link): a confirmation is never lost."""
+    outbox.enqueue(
+        "chat.postMessage",
+        {"channel": channel, **message, INSTEAD: to_admins(payment.user_id)},
+        key=key,
+        team_id=payment.team_id,
+    )
 
 
 def _tell_payer(outbox: Outbox, payment: Payment, key: str) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 import aiohttp
@@ -24,6 +25,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.store import OutboxItem, Store
+from bot.text import escape
 from bot.workspaces import BotTokens
 
 SETTLEMENT_EVENT = "invoicebot_settlement"
@@ -39,6 +41,31 @@ RESPONSE_URL = "response_url"
 """Pseudo-method: POST `args["body"]` to `args["url"]` (a Slack response_url); when Slack
 refuses the URL for good (expired, used up), `args["instead"]`, if given, is posted with
 chat.postMessage."""
+INSTEAD = "instead"
+"""What is said instead when Slack refuses a call for good: see RESPONSE_URL, and
+`to_admins` for a channel post. Never sent to Slack itself."""
+
+CHANNEL_REFUSALS = {
+    "not_in_channel": "it is not a member of the channel: invite it with `/invite @invoicebot`",
+    "is_archived": "the channel is archived: choose another with `/invoices billing`",
+    "channel_not_found": (
+        "the channel is gone (or private without invoicebot in it): choose another with "
+        "`/invoices billing`"
+    ),
+}
+"""Refusals that are the channel's fault, not the message's, in words for an admin."""
+
+Admins = Callable[[str], Awaitable[Collection[str]]]
+"""A workspace's invoicebot admins (user ids), by team id."""
+
+
+def to_admins(fallback: str) -> dict[str, str]:
+    """`args[INSTEAD]` of a channel post that must not be lost (a confirmation, a failure
+    or a paid-twice notice): when the channel refuses it for good (`CHANNEL_REFUSALS`),
+    it comes in a DM to each of the workspace's admins, saying why first; with no admin,
+    to `fallback` (the payer or sender)."""
+    return {"to": "admins", "else": fallback}
+
 
 # Slack errors that will not go away by asking again.
 PERMANENT_ERRORS = frozenset(
@@ -139,6 +166,19 @@ def _payer_notice(key: str) -> tuple[str, str] | None:
     return f"{parts[0]}:{parts[1]}", parts[1]
 
 
+def _redirected(args: dict[str, Any], refusal: str) -> dict[str, Any]:
+    """The channel post refused with `refusal`, as a DM: the same record, one line first."""
+    channel = str(args.get("channel"))
+    where = f"<#{channel}>" if channel[:1] in ("C", "G") else escape(channel)
+    note = f":warning: invoicebot could not post this to {where}: {CHANNEL_REFUSALS[refusal]}."
+    message = {k: v for k, v in args.items() if k not in ("channel", "metadata", INSTEAD)}
+    message["text"] = f"{note}\n{message.get('text') or ''}".strip()
+    if isinstance(message.get("blocks"), list):
+        lead = {"type": "section", "text": {"type": "mrkdwn", "text": note}}
+        message["blocks"] = [lead, *message["blocks"]]
+    return message
+
+
 def marker(item: OutboxItem) -> str | None:
     """What a post that must appear only once is marked with (`event_type:key`), if it is
     one: a settlement's confirmation, a digest's period."""
@@ -168,13 +208,16 @@ class OutboxSender:
         tokens: BotTokens | None = None,
         lease: float = CLAIM_SECONDS,
         channel_gap: float = CHANNEL_GAP,
+        admins: Admins | None = None,
     ) -> None:
         """`tokens`: each row is sent with its workspace's bot token (installed by OAuth);
         without, every row goes out with `client`'s own token. `lease`: how long a row
         taken for sending stays this sender's if it dies mid-call. `channel_gap`: on a
         shared database (PostgreSQL), posts to one channel are this far apart across
-        every process; one process on sqlite posts as Slack lets it (429s are retried)."""
+        every process; one process on sqlite posts as Slack lets it (429s are retried).
+        `admins`: who hears of a channel post the channel refused (`to_admins`)."""
         self.store = store
+        self.admins = admins
         self.client = client
         self.tokens = tokens
         self.http = http
@@ -275,8 +318,9 @@ class OutboxSender:
         await self._wait_for_channel(item)
         if mark:
             self.store.outbox_attempting(item.id, time.time())
+        args = {k: v for k, v in item.args.items() if k != INSTEAD}
         try:
-            answer = await self._slack(item.method, item.args, team_id=item.team_id)
+            answer = await self._slack(item.method, args, team_id=item.team_id)
         except (Retry, GiveUp) as error:
             # Slack said this call did nothing; an earlier call's doubt stays.
             definite = isinstance(error, GiveUp) or (isinstance(error, Retry) and error.done)
@@ -332,6 +376,35 @@ class OutboxSender:
         later = [f"{kind}:{payment_id}" for kind in PAYER_NOTICES]
         return self.store.outbox_queued_after(origin, [key for key in later if key != origin])
 
+    async def _instead(self, item: OutboxItem, error: GiveUp) -> list[tuple[str, dict[str, Any]]]:
+        """The posts (key, args) that say what Slack refused for good, if any: each keyed
+        after the refused row, so however often it is refused, each goes once."""
+        instead = item.args.get(INSTEAD)
+        if not isinstance(instead, dict) or self._outdated(item):
+            return []
+        if item.method == RESPONSE_URL:
+            log.info("%s could not replace its message (%s); posting it", item.key, error)
+            return [(f"{item.key}:posted", instead)]
+        refusal = str(error)
+        if item.method != "chat.postMessage" or instead.get("to") != "admins":
+            return []
+        if refusal not in CHANNEL_REFUSALS:
+            return []  # the message itself is wrong: it would be refused in a DM too
+        admins = await self.admins(item.team_id or "") if self.admins else ()
+        fallback = instead.get("else")
+        people = sorted(admins) or ([str(fallback)] if fallback else [])
+        log.warning(
+            "%s refused by %s (%s); sent to %s instead",
+            item.key,
+            item.args.get("channel"),
+            refusal,
+            ", ".join(people),
+        )
+        message = _redirected(item.args, refusal)
+        return [
+            (f"{item.key}:instead:{person}", {"channel": person, **message}) for person in people
+        ]
+
     async def send_due(self) -> int:
         """Try every item that is due; return how many Slack accepted."""
         sent = 0
@@ -352,21 +425,15 @@ class OutboxSender:
                     log.exception("sending %s failed unexpectedly; will retry", item.key)
                     error = Retry(f"unexpected: {error!r}")
                 if isinstance(error, GiveUp):
-                    instead = item.args.get("instead") if item.method == RESPONSE_URL else None
-                    if isinstance(instead, dict) and not self._outdated(item):
-                        # The message is out of reach: say it anew.
-                        log.info(
-                            "%s could not replace its message (%s); posting it", item.key, error
-                        )
-                        self.store.enqueue(
-                            "chat.postMessage",
-                            instead,
-                            key=f"{item.key}:posted",
-                            team_id=item.team_id,
-                        )
-                    else:
+                    instead = await self._instead(item, error)
+                    with self.store.transaction():
+                        for key, args in instead:
+                            self.store.enqueue(
+                                "chat.postMessage", args, key=key, team_id=item.team_id
+                            )
+                        self.store.outbox_give_up(item.id, str(error))
+                    if not instead:
                         log.error("Slack refused %s for good: %s", item.key, error)
-                    self.store.outbox_give_up(item.id, str(error))
                     continue
                 assert isinstance(error, Retry)
                 if error.turn:

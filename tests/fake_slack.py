@@ -58,6 +58,9 @@ class FakeSlack:
     hidden: set[str] = field(default_factory=set)
     """Private channels, DMs and group DMs the bot is not in: Slack answers a post there
     with `channel_not_found` (chat:write.public reaches public channels only)."""
+    outside: set[str] = field(default_factory=set)
+    """Public channels the bot is not a member of, for a token without chat:write.public:
+    Slack answers a post there `not_in_channel` (a test's setting, so not in `refused`)."""
     ts_of: dict[int, str] = field(default_factory=dict)
 
     def called(self, method: str) -> list[SlackCall]:
@@ -101,6 +104,8 @@ class FakeSlack:
         if method in POSTS and args.get("channel") in self.hidden:
             self.refused.append((method, ["channel_not_found"]))
             return web.json_response({"ok": False, "error": "channel_not_found"})
+        if method in POSTS and args.get("channel") in self.outside:
+            return web.json_response({"ok": False, "error": "not_in_channel"})
         if method == "conversations.history":
             self.reads.append(SlackCall(method, args))
             return self._history(args)

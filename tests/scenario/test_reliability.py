@@ -202,3 +202,27 @@ async def test_browsers_landing_at_once_share_one_reading_of_the_payment(
     await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
     await settle_quietly(h)
     assert len(h.slack.posted_to("C0BILLING")) == 1
+
+
+async def test_a_confirmation_the_billing_channel_refuses_reaches_the_admins_once(
+    harness: Harness, start_bot: BotFactory
+) -> None:
+    """The bot is not in #billing: the record comes to each admin in a DM, saying why and
+    what to do, once, however often the outbox runs and restarts."""
+    h = harness
+    h.slack.outside.add("C0BILLING")
+    _, pay_url = await get_link(h)
+    await pay_in_browser(h.http, pay_url)
+    (dm,) = await h.wait_for(lambda: h.slack.posted_to("U0ADMIN"))
+    first_line, record = text_of(dm).split("\n", 1)
+    assert "could not post this to <#C0BILLING>" in first_line
+    assert "not a member" in first_line and "`/invite @invoicebot`" in first_line
+    assert "INV-24-0101" in record and "metadata" not in dm and "instead" not in dm
+    await settle_quietly(h)
+    await h.bot.close()
+    h.bot = await start_bot()
+    await h.bot.app[OUTBOX].send_due()
+    await settle_quietly(h)
+    assert len(h.slack.posted_to("U0ADMIN")) == 1
+    assert h.slack.posted_to("C0BILLING") == []
+    assert not [p for p in h.slack.posted_to("U0PAYER") if "could not post" in text_of(p)]
