@@ -402,7 +402,7 @@ class OutboxSender:
         )
         message = _redirected(item.args, refusal)
         return [
-            (f"{item.key}:instead:{person}", {"channel": person, **message}) for person in people
+            (f"{item.key}:instead={person}", {"channel": person, **message}) for person in people
         ]
 
     async def send_due(self) -> int:
