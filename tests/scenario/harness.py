@@ -166,6 +166,24 @@ class Harness:
         assert status == 200, body
         return key
 
+    async def submit_email(self, user: str, target: str) -> tuple[int, dict[str, Any] | str]:
+        """Submit a Send by e-mail dialog for `target` (a PayTarget value), typed empty."""
+        view = {
+            "id": "V0SEND",
+            "type": "modal",
+            "callback_id": "send_email",
+            "private_metadata": json.dumps({"target": target}),
+            "state": {"values": {}},
+        }
+        payload = {
+            "type": "view_submission",
+            "user": {"id": user},
+            "team": {"id": TEAM},
+            "view": view,
+        }
+        status, body, _ = await self.post(interaction_body(payload))
+        return status, body
+
 
 def find(
     message: dict[str, Any], action_id: str, pick: Callable[[dict[str, Any]], bool]

@@ -105,23 +105,7 @@ async def test_a_view_submission_that_fails_keeps_the_dialog_open_with_the_reaso
     harness: Harness,
 ) -> None:
     """An unconnected provider in a stale dialog: the modal says why, no 500."""
-    import json
-
-    from tests.slack_requests import interaction_body
-
-    payload = {
-        "type": "view_submission",
-        "user": {"id": "U0ADMIN"},
-        "team": {"id": "T0TEAM"},
-        "view": {
-            "id": "V1",
-            "type": "modal",
-            "callback_id": EMAIL_VIEW,
-            "private_metadata": json.dumps({"target": "nope|1"}),
-            "state": {"values": {}},
-        },
-    }
-    status, body, _ = await harness.post(interaction_body(payload))
+    status, body = await harness.submit_email("U0ADMIN", "nope|1")
     assert status == 200
     assert isinstance(body, dict) and body.get("response_action") == "update"
     assert Screen is not None

@@ -121,19 +121,7 @@ async def test_send_by_email_at_a_provider_that_cannot_is_refused_and_records_no
     (shown,) = await h.wait_for(lambda: h.slack.called("views.update"))
     assert "i3D.net cannot send invoices by e-mail" in json.dumps(shown.args["view"])
     assert "submit" not in shown.args["view"]
-    payload = {
-        "type": "view_submission",
-        "user": {"id": "U0PAYER"},
-        "team": {"id": "T0TEAM"},
-        "view": {
-            "id": "V0SEND",
-            "type": "modal",
-            "callback_id": "send_email",
-            "private_metadata": json.dumps({"target": "i3d|410001|||121.00EUR"}),
-            "state": {"values": {}},
-        },
-    }
-    status, _, _ = await h.post(interaction_body(payload))
+    status, _ = await h.submit_email("U0PAYER", "i3d|410001|||121.00EUR")
     assert status == 200
     (said,) = await h.wait_for(lambda: h.slack.called("views.update")[1:])
     assert "i3D.net cannot send invoices by e-mail" in json.dumps(said.args["view"])
@@ -180,7 +168,6 @@ async def test_another_workspace_cannot_reach_this_ones_invoices(harness: Harnes
     menu = await open_menu(h)
     payload_team = "T0OTHER"
     key, url = h.response_url()
-    from tests.slack_requests import interaction_body
 
     _, button = find(menu.message, "back_to_list", lambda e: True)
     body = {
