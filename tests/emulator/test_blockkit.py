@@ -364,3 +364,27 @@ def test_a_modal_title_submit_and_close_are_plain_text(key: str) -> None:
     assert validate_view(view) == []
     problems = validate_view({**view, key: mrkdwn("*x*")})
     assert any(f"`{key}.type`" in p and "[json-pointer:/view]" in p for p in problems), problems
+
+
+def test_ids_slack_fills_in_are_stable_and_leave_the_senders_alone() -> None:
+    from slack_emulator.elements import with_ids
+
+    sent = [
+        {"type": "section", "text": text("no id")},
+        actions(button(action_id="kept"), button("Other")),
+    ]
+    del sent[1]["elements"][1]["action_id"]
+    filled = with_ids(sent)
+    assert filled == with_ids(sent)  # the same message gets the same ids
+    assert filled[0]["block_id"] and "block_id" not in sent[0]
+    assert filled[1]["block_id"] == "acts"
+    assert [e["action_id"] for e in filled[1]["elements"]] == ["kept", "acts-1"]
+    filled[1]["elements"][0]["text"]["text"] = "changed"
+    assert sent[1]["elements"][0]["text"]["text"] == "Pay"  # a copy, not the sender's
+
+
+def test_a_number_too_big_for_64_bits_is_copied_as_it_came() -> None:
+    from slack_emulator.elements import with_ids
+
+    block = {"type": "section", "text": text("big"), "block_id": "b", "extra": 2**70}
+    assert with_ids([block])[0]["extra"] == 2**70
