@@ -232,3 +232,36 @@ async def test_requests_streaming_in_keep_follow_ups_waiting_until_they_pause() 
         assert not released.is_set()
     await asyncio.wait_for(released.wait(), 1)  # the burst paused: the list goes
     await task
+
+
+async def test_posts_go_a_few_at_a_time_while_slack_answers_quickly() -> None:
+    acks = AckFirst(slots=4, lease=5)
+    inside = most = 0
+
+    async def post() -> None:
+        nonlocal inside, most
+        async with acks.posting():
+            inside += 1
+            most = max(most, inside)
+            await asyncio.sleep(0.005)
+            inside -= 1
+
+    await asyncio.gather(*(post() for _ in range(40)))
+    assert most == 4
+
+
+async def test_a_distant_slack_does_not_hold_the_other_posts_for_its_answer() -> None:
+    """A slot is lent for `lease` at most: 16 posts to a Slack that answers in 0.5 s all
+    start within four leases, not four answers."""
+    acks = AckFirst(slots=4, lease=0.05)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    started: list[float] = []
+
+    async def post() -> None:
+        async with acks.posting():
+            started.append(loop.time() - began)
+            await asyncio.sleep(0.5)
+
+    await asyncio.gather(*(post() for _ in range(16)))
+    assert len(started) == 16 and max(started) < 0.4
