@@ -135,7 +135,7 @@ def read(text: str, query: str, headers: Mapping[str, str]) -> AsyncBoltRequest:
     if request.content_type == "application/json" or text.startswith("{"):  # as Bolt reads
         _event(_dict(body, "the body"))
         return request
-    if "payload" in _field_names(text):
+    if "payload" in text and "payload" in _field_names(text):  # commands rarely say it
         _interaction(_dict(body, "payload"))
         return request
     if "payload" in text:  # Bolt took the word in a plain form for an interaction
