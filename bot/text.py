@@ -39,11 +39,13 @@ MESSAGE_LIMIT = 2_000
 
 
 UNSHOWN = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
 )
 """C0 and C1 controls but line breaks and tabs, and the direction marks, embeddings,
 overrides and isolates: U+202E before "00.063€" would show it reversed, as "€360.00", a
-fake amount; a mark (U+200F) turns the signs, brackets and spaces around it."""
+fake amount; a mark (U+200F) turns the signs, brackets and spaces around it. And lone
+surrogates, which a provider's JSON can carry as an escape (`"\\ud800"`) but which are
+no character at all: no UTF-8 encoder takes them."""
 
 
 def shown(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import timeit
 from collections.abc import Callable
 
@@ -24,6 +25,15 @@ def test_control_and_bidirectional_override_characters_are_dropped() -> None:
     assert escape("marks \u200e-5\u200f \u061c") == "marks -5 "
     assert escape("two\nlines\tand a tab") == "two\nlines\tand a tab"  # kept
     assert escape("Zoë · 東京 · €5") == "Zoë · 東京 · €5"
+
+
+def test_a_lone_surrogate_from_a_providers_json_is_dropped() -> None:
+    """`json.loads` reads an escaped lone surrogate into the text; no UTF-8 encoder
+    takes it, so a list carrying one could not be posted at all."""
+    description = json.loads('"Hosting \\ud800 plan \\udfff"')
+    assert escape(description) == "Hosting  plan "
+    assert plain(description)["text"] == "Hosting  plan "
+    assert escape("emoji \U0001f600 stays") == "emoji \U0001f600 stays"
 
 
 def test_an_option_the_provider_left_unnamed_shows_its_id() -> None:

@@ -7,6 +7,7 @@ and respond() over a pooled HTTP session.
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,22 @@ async def test_respond_posts_the_message_over_the_shared_session() -> None:
         {"text": "Open invoices", "blocks": [{"type": "divider"}], "replace_original": True},
         {"text": "again"},
     ]
+
+
+async def test_respond_posts_what_orjson_refuses_as_the_standard_encoder_would() -> None:
+    received: list[str] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append(await request.text())
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/hooks/1", hook)
+    async with TestServer(app, host="127.0.0.1") as server, aiohttp.ClientSession() as session:
+        respond = PooledRespond(response_url=str(server.make_url("/hooks/1")), session=session)
+        answer = await respond(text="odd \ud800 text")
+    assert answer.status_code == 200
+    assert json.loads(received[0]) == {"text": "odd \ud800 text"}
 
 
 async def test_under_a_steady_flood_each_follow_up_is_late_by_its_patience_not_more() -> None:

@@ -12,6 +12,7 @@ steady load of commands (0.4 ms a list on a slow host, against 0.03 ms).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aiohttp
@@ -39,7 +40,11 @@ class PooledRespond(AsyncRespond):
         message: dict[str, Any] = {"text": text, **fields}
         if blocks is not None:
             message["blocks"] = blocks
-        body = orjson.dumps({k: v for k, v in message.items() if v is not None})
+        given = {k: v for k, v in message.items() if v is not None}
+        try:
+            body = orjson.dumps(given)
+        except orjson.JSONEncodeError:  # what orjson refuses (a lone surrogate) goes escaped
+            body = json.dumps(given).encode()
         async with self.session.post(
             self.response_url, data=body, headers=JSON, timeout=RESPONSE_URL_TIMEOUT
         ) as answer:
