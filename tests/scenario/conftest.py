@@ -30,6 +30,16 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def held_port() -> socket.socket:
+    """A loopback port kept bound until a server takes the socket (`TestServer(...,
+    socket_factory=lambda *_: held)`): a port from `free_port` is free again at once, and a
+    server started on port 0 in the meantime can be given it."""
+    held = socket.socket()
+    held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    held.bind(("127.0.0.1", 0))
+    return held
+
+
 @pytest.fixture
 async def i3d_sandbox() -> AsyncIterator[TestServer]:
     server = TestServer(create_i3d_sandbox(I3D_TOKEN), host="127.0.0.1")

@@ -43,7 +43,7 @@ from slack_emulator import (
 )
 from slack_emulator import create_app as create_emulator
 from slack_emulator.delivery import signed_headers
-from tests.scenario.conftest import I3D_TOKEN, free_port
+from tests.scenario.conftest import I3D_TOKEN, held_port
 from tests.scenario.harness import pay_in_browser
 from tests.test_installations import issued_long_ago
 from tests.test_outcome_messages import paid
@@ -116,7 +116,8 @@ async def serving(
 ) -> AsyncIterator[Installed]:
     """Slack with these workspaces, none installed yet, and two bot processes on `database`.
     `org_deploy`: the app may be installed on a whole Grid organization."""
-    ports = [free_port(), free_port()]
+    held = [held_port(), held_port()]  # bound now: Slack's server below takes any port
+    ports = [int(sock.getsockname()[1]) for sock in held]
     public_url = f"http://127.0.0.1:{ports[0]}"
     i3d_sandbox.app[SANDBOX].return_url = f"{public_url}/landing/i3d"
     app = OAuthApp(
@@ -150,9 +151,12 @@ async def serving(
         _env_file=None,  # type: ignore[call-arg]
     )
     bots = []
-    for port in ports:  # two processes on one database
+    for port, sock in zip(ports, held, strict=True):  # two processes on one database
         bot = TestServer(
-            create_app(settings, make_plugin_manager(allowed={"i3d"})), host="127.0.0.1", port=port
+            create_app(settings, make_plugin_manager(allowed={"i3d"})),
+            host="127.0.0.1",
+            port=port,
+            socket_factory=lambda *_, sock=sock: sock,
         )
         await bot.start_server()
         bots.append(bot)
