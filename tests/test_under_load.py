@@ -7,10 +7,11 @@ and respond() over a pooled HTTP session.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -113,28 +114,9 @@ async def test_one_caller_giving_up_does_not_cancel_the_others() -> None:
     assert await patient == "list"
 
 
-async def test_respond_posts_the_message_over_the_shared_session() -> None:
-    received: list[dict[str, Any]] = []
-
-    async def hook(request: web.Request) -> web.Response:
-        received.append(await request.json())
-        return web.Response(text="ok")
-
-    app = web.Application()
-    app.router.add_post("/hooks/1", hook)
-    async with TestServer(app, host="127.0.0.1") as server, aiohttp.ClientSession() as session:
-        respond = PooledRespond(response_url=str(server.make_url("/hooks/1")), session=session)
-        await respond(text="Open invoices", blocks=[{"type": "divider"}], replace_original=True)
-        await respond(text="again", response_type=None)
-        assert not session.closed
-        assert session.connector is not None and len(session.connector._conns) == 1
-    assert received == [
-        {"text": "Open invoices", "blocks": [{"type": "divider"}], "replace_original": True},
-        {"text": "again"},
-    ]
-
-
-async def test_respond_posts_what_orjson_refuses_as_the_standard_encoder_would() -> None:
+@contextlib.asynccontextmanager
+async def responding() -> AsyncIterator[tuple[PooledRespond, list[str]]]:
+    """`PooledRespond` to a local response_url, and the bodies it received, as sent."""
     received: list[str] = []
 
     async def hook(request: web.Request) -> web.Response:
@@ -144,7 +126,25 @@ async def test_respond_posts_what_orjson_refuses_as_the_standard_encoder_would()
     app = web.Application()
     app.router.add_post("/hooks/1", hook)
     async with TestServer(app, host="127.0.0.1") as server, aiohttp.ClientSession() as session:
-        respond = PooledRespond(response_url=str(server.make_url("/hooks/1")), session=session)
+        url = str(server.make_url("/hooks/1"))
+        yield PooledRespond(response_url=url, session=session), received
+
+
+async def test_respond_posts_the_message_over_the_shared_session() -> None:
+    async with responding() as (respond, received):
+        await respond(text="Open invoices", blocks=[{"type": "divider"}], replace_original=True)
+        await respond(text="again", response_type=None)
+        session = respond.session
+        assert not session.closed
+        assert session.connector is not None and len(session.connector._conns) == 1
+    assert [json.loads(body) for body in received] == [
+        {"text": "Open invoices", "blocks": [{"type": "divider"}], "replace_original": True},
+        {"text": "again"},
+    ]
+
+
+async def test_respond_posts_what_orjson_refuses_as_the_standard_encoder_would() -> None:
+    async with responding() as (respond, received):
         answer = await respond(text="odd \ud800 text")
     assert answer.status_code == 200
     assert json.loads(received[0]) == {"text": "odd \ud800 text"}
