@@ -93,7 +93,7 @@ async def test_an_error_after_a_click_in_home_is_told_in_messages() -> None:
     client = SimpleNamespace(
         chat_postMessage=AsyncMock(return_value={"channel": "D0PAYER", "ts": "1.000001"})
     )
-    respond = DirectRespond(client=cast(Any, client), user_id="U0PAYER")
+    respond = DirectRespond(context=cast(Any, SimpleNamespace(client=client)), user_id="U0PAYER")
     body = {"type": "block_actions", "container": {"type": "view", "view_id": "V1"}}
     await tell(ProviderUnavailable("i3D.net is down for maintenance."), body, respond)
     (call,) = client.chat_postMessage.await_args_list

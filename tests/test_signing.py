@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import aiohttp
@@ -9,6 +10,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from slack_sdk.signature import Clock, SignatureVerifier
 
+from bot.web import BOLT
 from tests.conftest import SIGNING_SECRET
 from tests.fake_slack import FakeSlack
 from tests.slack_requests import sign, signed_headers, slash_command_body
@@ -95,3 +97,21 @@ async def test_body_changed_after_signing_is_refused(bot_server: TestServer) -> 
     headers = signed_headers(SIGNING_SECRET, body)
     status, _ = await _post(bot_server, body.replace("U0PAYER", "U0ADMIN"), headers)
     assert status == 401
+
+
+async def test_slack_can_check_the_request_url_of_a_single_workspace_bot(
+    bot_server: TestServer,
+) -> None:
+    body = json.dumps({"token": "x", "challenge": "c-456", "type": "url_verification"})
+    headers = {**signed_headers(SIGNING_SECRET, body), "Content-Type": "application/json"}
+    status, text = await _post(bot_server, body, headers)
+    assert status == 200 and "c-456" in text
+
+
+def test_requests_pass_only_the_bolt_middleware_the_bot_relies_on(bot_server: TestServer) -> None:
+    """Each one costs every request, acks included: the signature and Slack's certificate
+    check are the door's (`intake`), and where a listener answers is chosen before Bolt
+    dispatches (`route_answers`)."""
+    bolt = bot_server.app[BOLT]
+    kinds = [type(middleware).__name__ for middleware in bolt._async_middleware_list]
+    assert kinds == ["AsyncSingleTeamAuthorization", "AsyncUrlVerification"]

@@ -38,9 +38,7 @@ from bot.slack import (
     records,
     reminders,
 )
-from bot.slack.blocks.digest import DIGEST_PREFIX
 from bot.slack.errors import on_error
-from bot.slack.responses import route_answers
 from bot.slack.services import Services
 from bot.workspaces import InstalledWorkspaces
 
@@ -174,11 +172,16 @@ def make_bolt_app(
         # `/slack/events` verifies the signature before anything is read (`intake`);
         # Bolt checking the same HMAC again would only cost every request its time.
         request_verification_enabled=False,
+        # Each middleware Bolt runs costs every request, acks included. `intake` answers
+        # Slack's certificate check; the bot subscribes to no event it could cause itself
+        # (Home opened, uninstalled, tokens revoked) and offers no workflow functions.
+        ssl_check_enabled=False,
+        ignoring_self_events_enabled=False,
+        attaching_function_token_enabled=False,
         process_before_response=True,  # listeners answer as soon as they ack: see `shielded`
         **authorizing,
     )
     app.error(on_error)
-    route_answers(app, svc.connections.http, DIGEST_PREFIX)
     commands.register(app, svc)
     actions.register(app, svc)
     connect.register(app, svc)
