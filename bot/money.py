@@ -49,11 +49,20 @@ def iso_code(value: str) -> str:
     return code
 
 
-@lru_cache(maxsize=256)
-def _unit(currency: str) -> tuple[str, int]:
-    """The ISO code and the exponent of its minor unit (EUR: -2)."""
-    code = iso_code(currency)
-    return code, -minor_units(code)
+_UNITS: dict[str, tuple[str, int, str]] = {}
+
+
+def _unit(currency: str) -> tuple[str, int, str]:
+    """The ISO code, the exponent of its minor unit (EUR: -2) and that exponent as a
+    decimal suffix ("E-2"); kept in a plain dict, which the hot path reads inline."""
+    known = _UNITS.get(currency)
+    if known is None:
+        code = iso_code(currency)
+        exponent = -minor_units(code)
+        known = (code, exponent, f"E{exponent}")
+        if len(_UNITS) < 256:
+            _UNITS[currency] = known
+    return known
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -148,17 +157,22 @@ class Money(BaseModel):
     @classmethod
     def from_minor(cls, units: int | str, currency: str) -> Money:
         """From an integer count of minor units, e.g. cents; strings like "12345" too."""
+        code, exponent, suffix = _UNITS.get(currency) or _unit(currency)
         if units.__class__ is str:
             text = units.strip()
-            if not (text.isdigit() or (text[:1] == "-" and text[1:].isdigit())):
+            if text.isdigit() and text.isascii():  # most amounts: read as they are written
+                amount = Decimal(text + suffix)
+            elif text.isdigit() or (text[:1] == "-" and text[1:].isdigit()):
+                amount = Decimal(int(text)).scaleb(exponent)  # "-0" becomes 0, not -0
+            else:
                 raise ValueError(f"not a whole number of minor units: {units!r}")
-            units = int(text)
-        code, exponent = _unit(currency)
+        else:
+            amount = Decimal(units).scaleb(exponent)
         # A whole number of minor units is exact by construction, so the model's
         # validation is skipped: this is the hot path of reading a big account.
         made = _new(cls)
-        _set(made, "__dict__", {"amount": Decimal(units).scaleb(exponent), "currency": code})
-        _set_fields_set(made, _every_field(cls))
+        _set(made, "__dict__", {"amount": amount, "currency": code})
+        _set_fields_set(made, _MONEY_FIELDS if cls is Money else _every_field(cls))
         _set_extra(made, None)
         _set_private(made, None)
         return made
@@ -221,6 +235,9 @@ class Money(BaseModel):
 
     def __str__(self) -> str:
         return self.format()
+
+
+_MONEY_FIELDS = _every_field(Money)
 
 
 class AmountError(ValueError):

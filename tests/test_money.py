@@ -18,6 +18,23 @@ def test_cents_as_strings_convert_exactly() -> None:
     assert Money.from_minor("-2500", "EUR").format() == "-€25.00"
 
 
+@pytest.mark.parametrize("currency", ["EUR", "JPY", "KWD", "usd"])
+@pytest.mark.parametrize("cents", ["0", "-0", "7", "007", "12345", " 99 ", "-2500", "١٢٣"])
+def test_cents_read_from_text_equal_the_same_count_as_a_number(cents: str, currency: str) -> None:
+    """Plain digits are read as they are written; the amount, its digits and its dump are
+    the ones the number of cents gives (so "-0" is 0, never -0)."""
+    read, counted = Money.from_minor(cents, currency), Money.from_minor(int(cents), currency)
+    assert read == counted
+    assert str(read.amount) == str(counted.amount)
+    assert read.model_dump_json() == Money.of(counted.amount, currency).model_dump_json()
+
+
+@pytest.mark.parametrize("cents", ["1.5", "NaN", "1e3", "+5", "²", "", "-"])
+def test_cents_that_are_not_a_whole_number_are_refused(cents: str) -> None:
+    with pytest.raises(ValueError, match=r"minor units|invalid literal"):
+        Money.from_minor(cents, "EUR")
+
+
 def test_minor_units_follow_the_currency() -> None:
     assert Money.from_minor(1000, "JPY").format() == "¥1,000"
     assert Money.from_minor(1250, "KWD").format() == "KWD 1.250"
