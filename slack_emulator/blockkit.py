@@ -14,6 +14,7 @@ import functools
 import json
 from typing import Any
 
+import orjson
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
@@ -104,18 +105,29 @@ def block_problems(blocks: Any, *, limit: int, pointer: str = "/blocks") -> list
     return problems
 
 
+def canonical(block: dict[str, Any]) -> bytes:
+    """A block as JSON with its keys sorted: equal blocks give equal bytes. orjson is
+    several times faster than the standard encoder, which serves what orjson refuses
+    (integers beyond 64 bits, lone surrogates); TypeError or ValueError for what is not
+    JSON at all."""
+    try:
+        return orjson.dumps(block, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return json.dumps(block, sort_keys=True).encode()
+
+
 def _problems_of(block: dict[str, Any]) -> tuple[str, ...]:
     """A block's problems, judged once per distinct block: the same list posted to many
     response_urls (a burst of commands) is checked once, with the same verdict."""
     try:
-        dumped = json.dumps(block, sort_keys=True)
+        dumped = canonical(block)
     except (TypeError, ValueError):
         return tuple(_block_problems(block))
     return _judged(dumped)
 
 
 @functools.lru_cache(maxsize=4096)
-def _judged(dumped: str) -> tuple[str, ...]:
+def _judged(dumped: bytes) -> tuple[str, ...]:
     return tuple(_block_problems(json.loads(dumped)))
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from slack_emulator.blockkit import interactive_elements
+from slack_emulator.blockkit import canonical, interactive_elements
 
 TEXT_INPUTS = {"plain_text_input", "email_text_input", "url_text_input", "number_input"}
 SINGLE_OPTION = {"static_select", "radio_buttons", "external_select", "overflow"}
@@ -159,8 +159,8 @@ def with_ids(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     filled = _deep_copy(blocks)
     for index, block in enumerate(filled):
         if "block_id" not in block:
-            seed = f"{index}:{json.dumps(block, sort_keys=True)}"
-            block["block_id"] = hashlib.sha256(seed.encode()).hexdigest()[:5]
+            seed = b"%d:%s" % (index, canonical(block))
+            block["block_id"] = hashlib.sha256(seed).hexdigest()[:5]
         for position, element in enumerate(interactive_elements(block)):
             element.setdefault("action_id", f"{block['block_id']}-{position}")
     return filled

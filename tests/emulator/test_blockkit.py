@@ -388,3 +388,22 @@ def test_a_number_too_big_for_64_bits_is_copied_as_it_came() -> None:
 
     block = {"type": "section", "text": text("big"), "block_id": "b", "extra": 2**70}
     assert with_ids([block])[0]["extra"] == 2**70
+
+
+def test_an_id_slack_fills_in_does_not_depend_on_the_order_of_keys() -> None:
+    from slack_emulator.elements import with_ids
+
+    block = {"type": "section", "text": {"type": "mrkdwn", "text": "same"}}
+    reordered = {"text": {"text": "same", "type": "mrkdwn"}, "type": "section"}
+    assert with_ids([block])[0]["block_id"] == with_ids([reordered])[0]["block_id"]
+    other = {"type": "section", "text": {"type": "mrkdwn", "text": "other"}}
+    assert with_ids([block])[0]["block_id"] != with_ids([other])[0]["block_id"]
+
+
+def test_a_block_orjson_refuses_still_gets_an_id_and_a_verdict() -> None:
+    from slack_emulator.blockkit import block_problems
+    from slack_emulator.elements import with_ids
+
+    block = {"type": "section", "text": text("big"), "extra": 2**70}
+    assert with_ids([block])[0]["block_id"]
+    assert block_problems([block], limit=50) == block_problems([dict(block)], limit=50)
