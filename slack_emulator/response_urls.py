@@ -140,8 +140,9 @@ def add_routes(app: web.Application, *workspaces: ResponseUrls) -> None:
 
 def _json(body: bytes) -> Any:
     """The posted JSON; orjson first (a burst posts thousands of lists), the standard
-    parser for what it refuses but Python's accepts (a lone surrogate's escape)."""
+    parser for what it refuses but Python's accepts (a lone surrogate's escape). UTF-8
+    only, either way, as aiohttp's own reading of the body was."""
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
-        return json.loads(body)
+        return json.loads(body.decode("utf-8"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from slack_emulator.response_urls import Hook
@@ -122,3 +123,17 @@ async def test_a_response_url_works_five_times_within_thirty_minutes(running: Ru
 async def test_an_unknown_url_is_not_found(running: Running) -> None:
     answer = await AsyncWebhookClient(f"{running.emulator.public_url}/hooks/nope").send(text="x")
     assert answer.status_code == 404
+
+
+async def test_a_body_that_is_not_utf8_json_is_refused(running: Running) -> None:
+    hook = running.emulator.response_urls.issue("U0PAYER", "C0GENERAL", from_command=True)
+    url = f"{running.emulator.public_url}/hooks/{hook.id}"
+    headers = {"Content-Type": "application/json"}
+    async with aiohttp.ClientSession() as session:
+        for body in (b"{not json", '{"text": "utf-16"}'.encode("utf-16"), b"\xff"):
+            async with session.post(url, data=body, headers=headers) as answer:
+                assert answer.status == 400 and '"invalid_payload"' in await answer.text()
+        escaped = b'{"text": "a lone \\ud800 escape"}'  # Python's parser reads it
+        async with session.post(url, data=escaped, headers=headers) as answer:
+            assert answer.status == 200
+    assert hook.uses == 1
