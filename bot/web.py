@@ -45,9 +45,7 @@ from bot.slack import approvals as slack_approvals
 from bot.slack import intake
 from bot.slack.app import ANSWER_BY, ANSWER_SECONDS, OAuth, make_bolt_app, make_web_client
 from bot.slack.approvals_paid import PaidApprovals
-from bot.slack.blocks.digest import DIGEST_PREFIX
 from bot.slack.errors import finish_listeners
-from bot.slack.responses import route_answers
 from bot.slack.services import Services
 from bot.snapshots import ForgetOnSettlement, Snapshots
 from bot.store import AUDIT_FLUSH_SECONDS, Store
@@ -243,10 +241,9 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
     if event is not None and not request.app[STORE].first_delivery(*event, time.time()):
         log.info("Slack delivered event %s again; it was handled already", event[0])
         return web.Response(status=200)
-    bolt, svc = request.app[BOLT], request.app[SERVICES]
-    route_answers(bolt_request, svc.connections.http, DIGEST_PREFIX)
+    bolt = request.app[BOLT]
     ANSWER_BY.set(time.monotonic() + ANSWER_SECONDS)  # inherited by its listeners' tasks
-    with svc.acks.acking():
+    with request.app[SERVICES].acks.acking():
         response = await bolt.async_dispatch(bolt_request)
     return await to_aiohttp_response(response)
 

@@ -9,12 +9,16 @@ from types import SimpleNamespace
 from typing import Any, cast
 from unittest.mock import AsyncMock
 
+import pytest
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+
 from bot.approvals_policy import Policy
 from bot.models import Money, Payment, PaymentState, today_utc
 from bot.provider import ProviderUnavailable
 from bot.slack.errors import tell
 from bot.slack.home import Ledger, home_blocks, home_view
-from bot.slack.responses import DirectRespond
+from bot.slack.responses import AnswerRouting, DirectRespond, PooledRespond
 from bot.snapshots import Snapshots
 from tests.test_paging import Ledger as Books
 
@@ -93,9 +97,41 @@ async def test_an_error_after_a_click_in_home_is_told_in_messages() -> None:
     client = SimpleNamespace(
         chat_postMessage=AsyncMock(return_value={"channel": "D0PAYER", "ts": "1.000001"})
     )
-    respond = DirectRespond(context=cast(Any, SimpleNamespace(client=client)), user_id="U0PAYER")
+    respond = DirectRespond(client=cast(Any, client), user_id="U0PAYER")
     body = {"type": "block_actions", "container": {"type": "view", "view_id": "V1"}}
     await tell(ProviderUnavailable("i3D.net is down for maintenance."), body, respond)
     (call,) = client.chat_postMessage.await_args_list
     assert call.kwargs["channel"] == "U0PAYER"
     assert "down for maintenance" in call.kwargs["text"]
+
+
+@pytest.mark.parametrize(
+    ("where", "answered_by"),
+    [
+        ({"view": {"type": "home", "id": "V1"}}, DirectRespond),
+        ({"response_url": "https://hooks.slack.test/1", "block_id": "digest.open"}, DirectRespond),
+        ({"response_url": "https://hooks.slack.test/2", "block_id": "list.page"}, PooledRespond),
+    ],
+    ids=["home", "digest", "list"],
+)
+async def test_a_click_is_answered_where_it_was_made_over_socket_mode_too(
+    where: dict[str, Any], answered_by: type
+) -> None:
+    """Socket Mode hands requests straight to Bolt, past `/slack/events`: the routing is
+    one of Bolt's middlewares, so it runs there too, after authorization."""
+    body: dict[str, Any] = {
+        "type": "block_actions",
+        "team": {"id": "T0TEAM"},
+        "user": {"id": "U0PAYER"},
+        "actions": [{"action_id": "go", "block_id": where.get("block_id", "b")}],
+    }
+    if "view" in where:
+        body["view"] = where["view"]
+    if "response_url" in where:
+        body["response_url"] = where["response_url"]
+    request = AsyncBoltRequest(body=body, mode="socket_mode")
+    request.context["client"] = SimpleNamespace()
+    routing = AnswerRouting(cast(Any, None), "digest.")
+    done = BoltResponse(status=200)
+    assert await routing.async_process(req=request, resp=done, next=AsyncMock(return_value=done))
+    assert type(request.context["respond"]) is answered_by

@@ -110,8 +110,8 @@ async def test_slack_can_check_the_request_url_of_a_single_workspace_bot(
 
 def test_requests_pass_only_the_bolt_middleware_the_bot_relies_on(bot_server: TestServer) -> None:
     """Each one costs every request, acks included: the signature and Slack's certificate
-    check are the door's (`intake`), and where a listener answers is chosen before Bolt
-    dispatches (`route_answers`)."""
+    check are the door's (`intake`); where a listener answers is chosen by a middleware
+    object, which Bolt calls without building a listener's arguments for it."""
     bolt = bot_server.app[BOLT]
     kinds = [type(middleware).__name__ for middleware in bolt._async_middleware_list]
-    assert kinds == ["AsyncSingleTeamAuthorization", "AsyncUrlVerification"]
+    assert kinds == ["AsyncSingleTeamAuthorization", "AsyncUrlVerification", "AnswerRouting"]

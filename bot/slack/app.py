@@ -38,7 +38,9 @@ from bot.slack import (
     records,
     reminders,
 )
+from bot.slack.blocks.digest import DIGEST_PREFIX
 from bot.slack.errors import on_error
+from bot.slack.responses import AnswerRouting
 from bot.slack.services import Services
 from bot.workspaces import InstalledWorkspaces
 
@@ -182,6 +184,7 @@ def make_bolt_app(
         **authorizing,
     )
     app.error(on_error)
+    app.use(AnswerRouting(svc.connections.http, DIGEST_PREFIX))
     commands.register(app, svc)
     actions.register(app, svc)
     connect.register(app, svc)

@@ -13,13 +13,16 @@ steady load of commands (0.4 ms a list on a slow host, against 0.03 ms).
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 import orjson
 from slack_bolt.async_app import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookResponse
 
@@ -65,17 +68,11 @@ class DirectRespond(AsyncRespond):
     """`respond()` for clicks without a response_url (App Home): the answer goes to the
     person's messages with the app, and later answers to the same click replace it."""
 
-    def __init__(self, *, context: AsyncBoltContext, user_id: str) -> None:
+    def __init__(self, *, client: AsyncWebClient, user_id: str) -> None:
         super().__init__(response_url=None)
-        self.context = context
+        self.client = client
         self.user_id = user_id
         self.posted: tuple[str, str] | None = None  # (channel, ts) of this click's answer
-
-    @property
-    def client(self) -> AsyncWebClient:
-        """The request's client as the listener sees it: chosen before Bolt authorizes the
-        request, this answer speaks with the token authorization gives the client."""
-        return self.context.client
 
     async def __call__(  # type: ignore[override]
         self,
@@ -98,25 +95,42 @@ class DirectRespond(AsyncRespond):
         return WebhookResponse(url="", status_code=200, body="ok", headers={})
 
 
-def route_answers(
-    request: AsyncBoltRequest, session: aiohttp.ClientSession, digest_prefix: str
-) -> None:
-    """Where a listener's `respond()` goes, decided once per request before Bolt
-    dispatches it (as a Bolt middleware it cost every request, acks included, a second
-    injection of Bolt's listener arguments: a twentieth of an ack's CPU):
+class AnswerRouting(AsyncMiddleware):
+    """Where a listener's `respond()` goes, decided once per request, after Bolt has
+    authorized it (so a direct message speaks with the workspace's own token) and on
+    every way a request reaches Bolt, HTTP and Socket Mode alike:
 
     - a response_url: posted over the bot's pooled connections;
     - a click in App Home (no response_url): the person's messages with the app;
     - a click on a message the whole channel reads (the digest, whose block ids start
       with `digest_prefix`): the person's messages too, as replacing it would take it
       from everyone.
+
+    A class, not a function given to `@app.middleware`: Bolt builds a function's whole
+    set of listener arguments on every request, acks included, a twentieth of an ack's
+    CPU in a burst.
     """
-    context, body = request.context, request.body
-    user_id = context.user_id
-    if user_id and _answers_directly(context, body, digest_prefix):
-        context["respond"] = DirectRespond(context=context, user_id=user_id)
-    elif context.response_url:
-        context["respond"] = PooledRespond(response_url=context.response_url, session=session)
+
+    def __init__(self, session: aiohttp.ClientSession, digest_prefix: str) -> None:
+        self.session = session
+        self.digest_prefix = digest_prefix
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse | None:
+        context = req.context
+        user_id = context.user_id
+        if user_id and _answers_directly(context, req.body, self.digest_prefix):
+            context["respond"] = DirectRespond(client=context.client, user_id=user_id)
+        elif context.response_url:
+            context["respond"] = PooledRespond(
+                response_url=context.response_url, session=self.session
+            )
+        return await next()
 
 
 def _answers_directly(context: AsyncBoltContext, body: dict[str, Any], digest_prefix: str) -> bool:
