@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import MAX_PREC, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -50,6 +50,9 @@ def iso_code(value: str) -> str:
 
 
 _UNITS: dict[str, tuple[str, int, str]] = {}
+
+_EXACT = Context(prec=MAX_PREC)
+"""Moving the decimal point never rounds, however many digits (the default keeps 28)."""
 
 
 def _unit(currency: str) -> tuple[str, int, str]:
@@ -163,11 +166,11 @@ class Money(BaseModel):
             if text.isdigit() and text.isascii():  # most amounts: read as they are written
                 amount = Decimal(text + suffix)
             elif text.isdigit() or (text[:1] == "-" and text[1:].isdigit()):
-                amount = Decimal(int(text)).scaleb(exponent)  # "-0" becomes 0, not -0
+                amount = Decimal(int(text)).scaleb(exponent, _EXACT)  # "-0" is 0, not -0
             else:
                 raise ValueError(f"not a whole number of minor units: {units!r}")
         else:
-            amount = Decimal(units).scaleb(exponent)
+            amount = Decimal(units).scaleb(exponent, _EXACT)
         # A whole number of minor units is exact by construction, so the model's
         # validation is skipped: this is the hot path of reading a big account.
         made = _new(cls)

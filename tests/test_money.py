@@ -29,6 +29,16 @@ def test_cents_read_from_text_equal_the_same_count_as_a_number(cents: str, curre
     assert read.model_dump_json() == Money.of(counted.amount, currency).model_dump_json()
 
 
+def test_cents_beyond_28_digits_are_kept_whole_whichever_way_they_come() -> None:
+    many = "1234567890" * 4  # 40 digits: past the default decimal precision
+    amounts = {
+        Money.from_minor(many, "EUR").amount,
+        Money.from_minor(int(many), "EUR").amount,
+        Money.from_minor("-" + many, "EUR").amount.copy_negate(),
+    }
+    assert amounts == {Decimal(many[:-2] + "." + many[-2:])}
+
+
 @pytest.mark.parametrize("cents", ["1.5", "NaN", "1e3", "+5", "²", "", "-"])
 def test_cents_that_are_not_a_whole_number_are_refused(cents: str) -> None:
     with pytest.raises(ValueError, match=r"minor units|invalid literal"):
