@@ -8,6 +8,7 @@ Slack rate-limits, or with a 5xx; after N calls everything works again.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -76,3 +77,13 @@ class Faults:
 
     def clear(self) -> None:
         self.pending.clear()
+
+
+def slack_json(text: str | bytes) -> Any:
+    """JSON as Slack reads it: NaN and Infinity, which Python's parser takes, are not
+    JSON, so a body or an argument holding one is refused (ValueError) as Slack refuses it."""
+    return json.loads(text, parse_constant=_not_json)
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")

@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
-import orjson
 from aiohttp import web
 
-from slack_emulator.calls import SlackError
+from slack_emulator.calls import SlackError, slack_json
 from slack_emulator.chat_methods import message_content
 from slack_emulator.clock import Clock
 from slack_emulator.workspace import BOT_ID, BOT_USER_ID, Message, Workspace
@@ -85,7 +82,7 @@ class ResponseUrls:
             if hook.uses >= MAX_USES:
                 raise SlackError("used_url", status=404)
             try:
-                payload = _json(await request.read())
+                payload = await request.json(loads=slack_json)
             except ValueError:
                 raise SlackError("invalid_payload", status=400) from None
             if not isinstance(payload, dict):
@@ -136,13 +133,3 @@ def add_routes(app: web.Application, *workspaces: ResponseUrls) -> None:
         return await chosen.handle(request)
 
     app.router.add_post("/hooks/{id}", handle)
-
-
-def _json(body: bytes) -> Any:
-    """The posted JSON; orjson first (a burst posts thousands of lists), the standard
-    parser for what it refuses but Python's accepts (a lone surrogate's escape). UTF-8
-    only, either way, as aiohttp's own reading of the body was."""
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return json.loads(body.decode("utf-8"))

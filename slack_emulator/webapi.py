@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from slack_emulator.calls import ApiCall, SlackError
+from slack_emulator.calls import ApiCall, SlackError, slack_json
 from slack_emulator.chat_methods import CHAT_METHODS, post_message
 from slack_emulator.directory_methods import DIRECTORY_METHODS, SCOPES
 from slack_emulator.files import FILE_METHODS, UPLOAD_PATH, receive_upload
@@ -64,7 +63,7 @@ async def read_args(request: web.Request, method: str = "") -> Args:
             pass  # Slack ignores it: the method sees no arguments from the body
         elif request.content_type == "application/json":
             try:
-                body = await request.json()
+                body = await request.json(loads=slack_json)
             except ValueError:
                 raise SlackError("invalid_json") from None
             if not isinstance(body, dict):
@@ -76,7 +75,7 @@ async def read_args(request: web.Request, method: str = "") -> Args:
     for name, error in {**_JSON_ARGS, "view": "invalid_arguments"}.items():
         if isinstance(args.get(name), str):
             try:
-                args[name] = json.loads(args[name])
+                args[name] = slack_json(args[name])
             except ValueError:
                 raise SlackError(error) from None
     return args

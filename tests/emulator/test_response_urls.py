@@ -125,12 +125,13 @@ async def test_an_unknown_url_is_not_found(running: Running) -> None:
     assert answer.status_code == 404
 
 
-async def test_a_body_that_is_not_utf8_json_is_refused(running: Running) -> None:
+async def test_a_body_that_is_not_json_slack_reads_is_refused(running: Running) -> None:
     hook = running.emulator.response_urls.issue("U0PAYER", "C0GENERAL", from_command=True)
     url = f"{running.emulator.public_url}/hooks/{hook.id}"
     headers = {"Content-Type": "application/json"}
     async with aiohttp.ClientSession() as session:
-        for body in (b"{not json", '{"text": "utf-16"}'.encode("utf-16"), b"\xff"):
+        nan = b'{"text": "x", "blocks": [{"type": "divider", "block_id": NaN}]}'
+        for body in (b"{not json", '{"text": "utf-16"}'.encode("utf-16"), b"\xff", nan):
             async with session.post(url, data=body, headers=headers) as answer:
                 assert answer.status == 400 and '"invalid_payload"' in await answer.text()
         escaped = b'{"text": "a lone \\ud800 escape"}'  # Python's parser reads it
