@@ -51,6 +51,10 @@ def iso_code(value: str) -> str:
 
 _UNITS: dict[str, tuple[str, int, str]] = {}
 
+MAX_DIGITS = 28
+"""Digits an amount may have, counted in minor units: what Python's decimals carry by
+default, so sums and rounding stay exact. Far beyond any invoice (10^26 euros)."""
+
 _EXACT = Context(prec=MAX_PREC)
 """Moving the decimal point never rounds, however many digits (the default keeps 28)."""
 
@@ -138,7 +142,10 @@ class Money(BaseModel):
         if not self.amount.is_finite():
             raise ValueError("money amounts must be finite")
         step = Decimal(1).scaleb(-minor_units(self.currency))
-        quantized = self.amount.quantize(step)
+        try:
+            quantized = self.amount.quantize(step)
+        except InvalidOperation:  # more digits than a decimal carries: no real amount
+            raise ValueError(f"{self.amount} is more than any amount can be") from None
         if quantized != self.amount:
             raise ValueError(
                 f"{self.amount} has more decimals than {self.currency} allows "
@@ -171,6 +178,8 @@ class Money(BaseModel):
                 raise ValueError(f"not a whole number of minor units: {units!r}")
         else:
             amount = Decimal(units).scaleb(exponent, _EXACT)
+        if amount.adjusted() - exponent >= MAX_DIGITS:
+            raise ValueError(f"{units!r} minor units is more than any amount can be")
         # A whole number of minor units is exact by construction, so the model's
         # validation is skipped: this is the hot path of reading a big account.
         made = _new(cls)

@@ -29,14 +29,18 @@ def test_cents_read_from_text_equal_the_same_count_as_a_number(cents: str, curre
     assert read.model_dump_json() == Money.of(counted.amount, currency).model_dump_json()
 
 
-def test_cents_beyond_28_digits_are_kept_whole_whichever_way_they_come() -> None:
-    many = "1234567890" * 4  # 40 digits: past the default decimal precision
-    amounts = {
-        Money.from_minor(many, "EUR").amount,
-        Money.from_minor(int(many), "EUR").amount,
-        Money.from_minor("-" + many, "EUR").amount.copy_negate(),
-    }
-    assert amounts == {Decimal(many[:-2] + "." + many[-2:])}
+def test_cents_beyond_28_digits_are_refused_whichever_way_they_come() -> None:
+    """Past 28 digits a decimal rounds: such an amount was once read as another one,
+    silently, or failed later when summed. It is no amount at all, so it is refused."""
+    most = "9" * 28
+    assert Money.from_minor(most, "EUR").amount == Decimal(most[:-2] + "." + most[-2:])
+    assert Money.from_minor("-" + most, "JPY").amount == -Decimal(most)
+    many = "1" + "0" * 28
+    for cents in (many, int(many), "-" + many, "000" + many):
+        with pytest.raises(ValueError, match="more than any amount"):
+            Money.from_minor(cents, "EUR")
+    with pytest.raises(ValidationError, match="more than any amount"):
+        Money.of("1" * 30, "EUR")
 
 
 @pytest.mark.parametrize("cents", ["1.5", "NaN", "1e3", "+5", "²", "", "-"])

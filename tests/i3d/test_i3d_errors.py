@@ -280,3 +280,17 @@ async def test_an_invoice_without_a_number_goes_by_its_id(
     assert numbers["410001"] == "410001"
     assert page.unreadable == []
     assert len(page.invoices) == len(sandbox.invoices)
+
+
+async def test_an_amount_too_big_to_be_real_sets_its_invoice_aside(
+    provider: I3DProvider, sandbox: SandboxState
+) -> None:
+    """Thirty digits of cents once became a different amount, silently, and failed the
+    list's sums; now that invoice alone is unreadable and the others are listed."""
+    item = sandbox.invoices["410001"]
+    huge = "9" * 30
+    update = {"amountIncVAT": huge, "remainingAmount": huge, "amountExclVAT": huge}
+    sandbox.invoices["410001"] = item.model_copy(update=update)
+    page = await provider.list_invoices(InvoiceQuery(limit=100))
+    assert page.unreadable == [item.invoiceNumber]
+    assert len(page.invoices) == len(sandbox.invoices) - 1
