@@ -93,14 +93,15 @@ def _select(
     """Offer each matching invoice to every selection; a whole-account read (the usual
     list) skips the per-invoice match, the hot path of a big account."""
     today = selections[0].today
-    every = query.unfiltered and not overdue_only
     name = provider.name
-    for invoice in invoices:
-        if invoice.provider != name:  # the registration says whose it is
-            invoice = invoice.model_copy(update={"provider": name})
-        if every or matches(invoice, query, overdue_only, today):
-            for selection in selections:
-                selection.add(invoice)
+    chosen = [  # the registration says whose it is
+        invoice if invoice.provider == name else invoice.model_copy(update={"provider": name})
+        for invoice in invoices
+    ]
+    if not query.unfiltered or overdue_only:
+        chosen = [invoice for invoice in chosen if matches(invoice, query, overdue_only, today)]
+    for selection in selections:
+        selection.add_all(chosen)
 
 
 async def _fetch(

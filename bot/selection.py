@@ -12,6 +12,7 @@ button value can carry one.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -23,6 +24,8 @@ SortKey = tuple[int, int, str, str, str]
 """(rank, day as a date ordinal, number, provider name, invoice id): see `sort_key`."""
 
 KEY_NUMBER_CHARS = 256  # so that a key always fits in a Slack button value (2,000 chars)
+_OPEN = InvoiceStatus.OPEN
+_LAST_DAY = date.max
 
 
 def people_order(invoice: Invoice, today: date) -> tuple[int, date, str]:
@@ -122,13 +125,18 @@ class _Sums:
     def credit(self, currency: str, amount: Decimal) -> None:
         self.credits[currency] = self.credits.get(currency, Decimal(0)) + amount
 
-    def add(self, currency: str, amount: Decimal, key: SortKey, *, overdue: bool) -> None:
-        self.amounts[currency] = self.amounts.get(currency, Decimal(0)) + amount
-        first = self.first.get(currency)
-        self.first[currency] = key if first is None else min(first, key)
-        self.overdue += overdue
+    def add(self, currency: str, amount: Decimal, key: SortKey, overdue: bool) -> None:
+        amounts = self.amounts
+        if currency in amounts:  # once per invoice due: no default built, no `min` call
+            amounts[currency] += amount
+            if key < self.first[currency]:
+                self.first[currency] = key
+        else:
+            amounts[currency] = amount
+            self.first[currency] = key
         self.count += 1
         if overdue:
+            self.overdue += 1
             self.late[currency] = self.late.get(currency, Decimal(0)) + amount
 
     def absorb(self, other: _Sums) -> None:
@@ -247,25 +255,52 @@ class Selection:
         self._to_collect = _Sums()
 
     def add(self, invoice: Invoice) -> None:
-        key, overdue = _keyed(invoice, self.today)
-        self.total += 1
-        self.credit_notes += invoice.is_credit
-        if invoice.payable:
-            sums = self._to_collect if invoice.provider in self.collecting else self._to_pay
-            sums.add(invoice.currency, invoice.amount_due.amount, key, overdue=overdue)
-        elif invoice.is_credit and invoice.status is InvoiceStatus.OPEN:
-            sums = self._to_collect if invoice.provider in self.collecting else self._to_pay
-            sums.credit(invoice.currency, invoice.credit_value.amount)
-        bound = self.window.key
-        if bound is None:
-            on_page_side = True
-        elif self.window.side is Side.AFTER:
-            on_page_side = key > bound
-            self.ahead += not on_page_side
-        else:
-            on_page_side = key < bound
-            self.ahead += on_page_side
-        (self._page if on_page_side else self._spare).offer(key, invoice)
+        self.add_all((invoice,))
+
+    def add_all(self, invoices: Iterable[Invoice]) -> None:
+        """Offer each invoice in turn: `sort_key`, the sums and the page in one loop whose
+        lookups are made once, since a big account's list runs it for every invoice. Most
+        invoices fall outside a full page, and are let go after one comparison."""
+        today, collecting = self.today, self.collecting
+        bound, after = self.window.key, self.window.side is Side.AFTER
+        page, spare = self._page, self._spare
+        to_pay, to_collect = self._to_pay, self._to_collect
+        total = credit_notes = ahead = 0
+        for invoice in invoices:
+            status, due, is_credit = invoice.status, invoice.due, invoice.is_credit
+            is_open = status is _OPEN
+            overdue = is_open and due is not None and due < today
+            rank = 0 if overdue else 1 if is_open else 2
+            day = (due or invoice.created or _LAST_DAY).toordinal()
+            key = (rank, day, invoice.number[:KEY_NUMBER_CHARS], invoice.provider, invoice.id)
+            total += 1
+            if is_open:  # what `payable` and an open credit note add to the sums
+                amount = invoice.amount_due.amount
+                if not is_credit and amount > 0:
+                    sums = to_collect if invoice.provider in collecting else to_pay
+                    sums.add(invoice.amount_due.currency, amount, key, overdue)
+                elif is_credit:
+                    sums = to_collect if invoice.provider in collecting else to_pay
+                    sums.credit(invoice.amount_due.currency, invoice.credit_value.amount)
+            if is_credit:
+                credit_notes += 1
+            if bound is None:
+                nearest = page
+            elif after:
+                nearest = page if key > bound else spare
+                ahead += nearest is spare
+            else:
+                nearest = page if key < bound else spare
+                ahead += nearest is page
+            heap = nearest.heap
+            if len(heap) == nearest.size and (
+                key <= heap[0].key if nearest.largest else key >= heap[0].key
+            ):
+                continue  # not nearer than the page's farthest: the usual case
+            nearest.offer(key, invoice)
+        self.total += total
+        self.credit_notes += credit_notes
+        self.ahead += ahead
 
     def absorb(self, other: Selection) -> None:
         """Take in what another selection of the same window saw (one whole provider)."""

@@ -4,9 +4,12 @@ in memory the size of a page however long the account's history is."""
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 import tracemalloc
+from collections.abc import Iterable
 from datetime import date, timedelta
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, ClassVar, cast
 from unittest.mock import AsyncMock
@@ -17,7 +20,7 @@ from bot.approvals_policy import Policy
 from bot.invoices import Gathered, Side, Window, gather_invoices, people_order
 from bot.models import Invoice, InvoicePage, InvoiceQuery, InvoiceStatus, Money, today_utc
 from bot.provider import Provider, ProviderUnavailable
-from bot.selection import Page, Selection, Totals
+from bot.selection import Page, Selection, Totals, sort_key
 from bot.slack import values
 from bot.slack.blocks.listing import PAGE_SIZE, invoice_list, summary_of
 from bot.slack.home import HOME_LIST, home_view
@@ -430,14 +433,14 @@ async def test_memory_does_not_grow_with_the_number_of_invoices(
     """Ten times the invoices, about the same peak; the control keeps every invoice (as
     a list of them would) and must break the same bound, or the test proves nothing."""
     kept: list[Invoice] = []
-    add = Selection.add
+    add_all = Selection.add_all
 
-    def add_and_keep(self: Selection, invoice: Invoice) -> None:
-        kept.append(invoice)
-        add(self, invoice)
+    def add_and_keep(self: Selection, invoices: Iterable[Invoice]) -> None:
+        kept.extend(invoices)
+        add_all(self, invoices)
 
     if hoard:
-        monkeypatch.setattr(Selection, "add", add_and_keep)
+        monkeypatch.setattr(Selection, "add_all", add_and_keep)
     middle = Window(PAGE_SIZE, Side.AFTER, (1, today_utc().toordinal(), "N-025", "", ""))
     tracemalloc.start()
     try:
@@ -513,3 +516,99 @@ def test_an_overdue_count_after_several_currencies_says_which_money_is_late() ->
     )
     assert Totals({"EUR": eur}, 2, 3, late={"EUR": eur}).overdue_words() == "2 overdue"
     assert Totals({"EUR": eur, "USD": usd}, 0, 3).overdue_words() == ""
+
+
+def _assorted(count: int, seed: int) -> list[Invoice]:
+    """Invoices of every kind a selection treats apart: open, overdue, paid, void, open
+    credit notes (signed either way), nothing left to pay, two currencies, two providers
+    (one of them owed to the team), no due date, shared due dates and numbers."""
+    rng = random.Random(seed)
+    today = today_utc()
+    made_ = []
+    for n in range(count):
+        currency = rng.choice(["EUR", "EUR", "USD"])
+        status = rng.choice([InvoiceStatus.OPEN] * 4 + [InvoiceStatus.PAID, InvoiceStatus.VOID])
+        credit = rng.random() < 0.15
+        cents = rng.choice([0, rng.randrange(1, 90_000)]) * (-1 if credit and n % 2 else 1)
+        total = Money.from_minor(cents or 500, currency)
+        due = None if rng.random() < 0.1 else today + timedelta(days=rng.randrange(-20, 20))
+        made_.append(
+            Invoice(
+                provider=rng.choice(["pay", "collect"]),
+                id=f"id-{n}",
+                number=f"N-{rng.randrange(30):02d}",
+                amount_due=Money.from_minor(cents, currency),
+                total_incl_vat=total,
+                due=due,
+                created=today - timedelta(days=rng.randrange(60)),
+                status=status,
+                is_credit=credit,
+            )
+        )
+    return made_
+
+
+def _sums_read_plainly(invoices: list[Invoice], today: date) -> dict[str, Any]:
+    by_currency: dict[str, list[Invoice]] = {}
+    credits: dict[str, Decimal] = {}
+    for invoice in invoices:
+        if invoice.payable:
+            by_currency.setdefault(invoice.currency, []).append(invoice)
+        elif invoice.is_credit and invoice.status is InvoiceStatus.OPEN:
+            credits[invoice.currency] = credits.get(invoice.currency, Decimal(0))
+            credits[invoice.currency] += invoice.credit_value.amount
+    order = sorted(by_currency, key=lambda c: min(sort_key(i, today) for i in by_currency[c]))
+    late = {c: [i for i in by_currency[c] if i.is_overdue(today)] for c in order}
+    return {
+        "amounts": {c: sum(i.amount_due.amount for i in by_currency[c]) for c in order},
+        "overdue": sum(len(items) for items in late.values()),
+        "count": sum(len(items) for items in by_currency.values()),
+        "late": {c: sum(i.amount_due.amount for i in late[c]) for c in order if late[c]},
+        "credits": credits,
+    }
+
+
+def _as_read(totals: Totals) -> dict[str, Any]:
+    return {
+        "amounts": {c: m.amount for c, m in totals.amounts.items()},
+        "overdue": totals.overdue,
+        "count": totals.count,
+        "late": {c: m.amount for c, m in totals.late.items()},
+        "credits": {c: m.amount for c, m in totals.credits.items()},
+    }
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("side", [Side.AFTER, Side.BEFORE])
+def test_one_pass_over_a_page_agrees_with_reading_every_invoice_plainly(
+    seed: int, side: Side
+) -> None:
+    """The selection's single loop (hoisted lookups, a page full after one comparison)
+    gives what sorting everything and summing by hand gives, one invoice at a time or all."""
+    today = today_utc()
+    invoices = _assorted(400, seed)
+    ordered = sorted(invoices, key=lambda invoice: sort_key(invoice, today))
+    bound = sort_key(ordered[len(ordered) // 3], today)
+    window = Window(PAGE_SIZE, side, bound)
+    if side is Side.AFTER:
+        expected = [i for i in ordered if sort_key(i, today) > bound][:PAGE_SIZE]
+        before = sum(sort_key(i, today) <= bound for i in ordered)
+    else:
+        expected = [i for i in ordered if sort_key(i, today) < bound][-PAGE_SIZE:]
+        before = sum(sort_key(i, today) < bound for i in ordered) - PAGE_SIZE
+    collecting = frozenset({"collect"})
+    one_by_one = Selection(window, today, collecting=collecting)
+    for invoice in invoices:
+        one_by_one.add(invoice)
+    all_at_once = Selection(window, today, collecting=collecting)
+    all_at_once.add_all(invoices)
+    for selection in (one_by_one, all_at_once):
+        page = selection.page()
+        assert [i.id for i in page.invoices] == [i.id for i in expected]
+        assert page.keys == [sort_key(i, today) for i in expected]
+        assert (page.total, page.before) == (len(invoices), before)
+        assert page.credit_notes == sum(i.is_credit for i in invoices)
+        owed = [i for i in invoices if i.provider == "pay"]
+        due_to_us = [i for i in invoices if i.provider == "collect"]
+        assert _as_read(page.to_pay) == _sums_read_plainly(owed, today)
+        assert _as_read(page.to_collect) == _sums_read_plainly(due_to_us, today)
