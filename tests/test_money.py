@@ -1,9 +1,11 @@
 from decimal import Decimal
 
 import pytest
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from bot.money import Money
+
+MONEY = TypeAdapter(Money)
 
 
 def test_floats_are_refused() -> None:
@@ -26,7 +28,7 @@ def test_cents_read_from_text_equal_the_same_count_as_a_number(cents: str, curre
     read, counted = Money.from_minor(cents, currency), Money.from_minor(int(cents), currency)
     assert read == counted
     assert str(read.amount) == str(counted.amount)
-    assert read.model_dump_json() == Money.of(counted.amount, currency).model_dump_json()
+    assert MONEY.dump_json(read) == MONEY.dump_json(Money.of(counted.amount, currency))
 
 
 def test_cents_beyond_28_digits_are_refused_whichever_way_they_come() -> None:
@@ -90,6 +92,6 @@ def test_currencies_do_not_mix() -> None:
 
 def test_money_round_trips_through_json_as_a_string() -> None:
     money = Money.of("1234.50", "EUR")
-    dumped = money.model_dump(mode="json")
+    dumped = MONEY.dump_python(money, mode="json")
     assert dumped == {"amount": "1234.50", "currency": "EUR"}
-    assert Money.model_validate(dumped) == money
+    assert MONEY.validate_python(dumped) == money

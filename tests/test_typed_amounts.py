@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from decimal import Decimal
 
@@ -149,9 +150,13 @@ def test_a_built_invoice_holds_every_field_of_the_model() -> None:
     assert invoice.payer_email is None
 
 
-def test_assembled_models_share_their_field_names_and_a_copy_leaves_them_alone() -> None:
-    one, two = Money.from_minor("100", "EUR"), Money.from_minor("250", "EUR")
-    assert one.model_fields_set is two.model_fields_set  # one set, not one per amount
-    changed = one.model_copy(update={"amount": Decimal("3.00")})
+def test_money_from_cents_is_two_slots_and_equals_validated_money() -> None:
+    """The fast path builds no dict per amount, and what it builds is what validation
+    builds: equal, hashed alike, and replaced without touching the original."""
+    one = Money.from_minor("100", "EUR")
+    assert not hasattr(one, "__dict__")
+    assert one == Money.of("1.00", "eur") and hash(one) == hash(Money.of("1.00", "EUR"))
+    changed = dataclasses.replace(one, amount=Decimal("3.00"))
     assert changed.amount == Decimal("3.00") and one.amount == Decimal("1.00")
-    assert one.model_fields_set == {"amount", "currency"}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        one.amount = Decimal(2)  # type: ignore[misc]
