@@ -11,9 +11,9 @@ import re
 from collections.abc import Iterable
 from decimal import MAX_PREC, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, field_validator, model_validator
+from pydantic import field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
 # ISO 4217 currencies whose minor unit is not 2 digits; every other code has 2.
@@ -73,39 +73,8 @@ def _unit(currency: str) -> tuple[str, int, str]:
     return known
 
 
-M = TypeVar("M", bound=BaseModel)
-
-
-# The slots pydantic keeps beside a model's fields, set through their descriptors (bound
-# once: looking them up per model was a tenth of reading a big account).
-_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
-_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 _new = object.__new__
 _set = object.__setattr__
-
-
-def assembled(cls: type[M], values: dict[str, Any]) -> M:
-    """A model from values that are already exactly what its fields hold, every field
-    given: what `model_construct` does without its per-field default handling, which is
-    most of the cost of reading a big account (four models per invoice). The slots are
-    set through their descriptors, past the frozen model's `__setattr__`."""
-    made = _new(cls)
-    _set(made, "__dict__", values)
-    every = _every_field(cls)
-    _set_fields_set(made, every if len(values) == len(every) else set(values))
-    _set_extra(made, None)
-    _set_private(made, None)
-    return made
-
-
-@lru_cache(maxsize=64)
-def _every_field(cls: type[BaseModel]) -> set[str]:
-    """One set of field names, shared by every instance assembled with all its fields:
-    a set per invoice was a third of a big account's memory. Sharing is safe because
-    every name is already in it (pydantic only ever adds a field's name, and copies
-    the set before updating it in `model_copy`)."""
-    return set(cls.model_fields)
 
 
 @dataclass(frozen=True, slots=True)
