@@ -266,41 +266,43 @@ class Selection:
         page, spare = self._page, self._spare
         to_pay, to_collect = self._to_pay, self._to_collect
         total = credit_notes = ahead = 0
-        for invoice in invoices:
-            status, due, is_credit = invoice.status, invoice.due, invoice.is_credit
-            is_open = status is _OPEN
-            overdue = is_open and due is not None and due < today
-            rank = 0 if overdue else 1 if is_open else 2
-            day = (due or invoice.created or _LAST_DAY).toordinal()
-            key = (rank, day, invoice.number[:KEY_NUMBER_CHARS], invoice.provider, invoice.id)
-            total += 1
-            if is_open:  # what `payable` and an open credit note add to the sums
-                amount = invoice.amount_due.amount
-                if not is_credit and amount > 0:
-                    sums = to_collect if invoice.provider in collecting else to_pay
-                    sums.add(invoice.amount_due.currency, amount, key, overdue)
-                elif is_credit:
-                    sums = to_collect if invoice.provider in collecting else to_pay
-                    sums.credit(invoice.amount_due.currency, invoice.credit_value.amount)
-            if is_credit:
-                credit_notes += 1
-            if bound is None:
-                nearest = page
-            elif after:
-                nearest = page if key > bound else spare
-                ahead += nearest is spare
-            else:
-                nearest = page if key < bound else spare
-                ahead += nearest is page
-            heap = nearest.heap
-            if len(heap) == nearest.size and (
-                key <= heap[0].key if nearest.largest else key >= heap[0].key
-            ):
-                continue  # not nearer than the page's farthest: the usual case
-            nearest.offer(key, invoice)
-        self.total += total
-        self.credit_notes += credit_notes
-        self.ahead += ahead
+        try:
+            for invoice in invoices:
+                status, due, is_credit = invoice.status, invoice.due, invoice.is_credit
+                is_open = status is _OPEN
+                overdue = is_open and due is not None and due < today
+                rank = 0 if overdue else 1 if is_open else 2
+                day = (due or invoice.created or _LAST_DAY).toordinal()
+                key = (rank, day, invoice.number[:KEY_NUMBER_CHARS], invoice.provider, invoice.id)
+                total += 1
+                if is_open:  # what `payable` and an open credit note add to the sums
+                    amount = invoice.amount_due.amount
+                    if not is_credit and amount > 0:
+                        sums = to_collect if invoice.provider in collecting else to_pay
+                        sums.add(invoice.amount_due.currency, amount, key, overdue)
+                    elif is_credit:
+                        sums = to_collect if invoice.provider in collecting else to_pay
+                        sums.credit(invoice.amount_due.currency, invoice.credit_value.amount)
+                if is_credit:
+                    credit_notes += 1
+                if bound is None:
+                    nearest = page
+                elif after:
+                    nearest = page if key > bound else spare
+                    ahead += nearest is spare
+                else:
+                    nearest = page if key < bound else spare
+                    ahead += nearest is page
+                heap = nearest.heap
+                if len(heap) == nearest.size and (
+                    key <= heap[0].key if nearest.largest else key >= heap[0].key
+                ):
+                    continue  # not nearer than the page's farthest: the usual case
+                nearest.offer(key, invoice)
+        finally:  # counted as far as the loop went, with the sums and the page
+            self.total += total
+            self.credit_notes += credit_notes
+            self.ahead += ahead
 
     def absorb(self, other: Selection) -> None:
         """Take in what another selection of the same window saw (one whole provider)."""
