@@ -155,3 +155,26 @@ def test_every_kind_of_problem_is_a_sentence_on_its_own_field() -> None:
     whole = typed(Strict, api_key="k" * 8, account="1234", region="eu")
     assert whole == {"api_key": "1234 is the example account: type your own"}
     assert isinstance(errors, dict) and set(errors) <= inputs and set(whole) <= inputs
+
+
+def test_pasted_values_lose_their_spaces_but_a_password_keeps_its_own() -> None:
+    """A key copied with a space or a line break after it is the key; a password is
+    exactly what was typed, since one may begin or end with a space."""
+    i3d = typed(I3DProvider, api_key="  k3y-from-the-panel \n", base_url="   ")
+    assert isinstance(i3d, BaseModel)
+    assert i3d.model_dump()["api_key"].get_secret_value() == "k3y-from-the-panel"
+    assert i3d.model_dump()["base_url"] == "https://api.i3d.net"  # spaces only: the default
+    ping = typed(
+        PingProxiesProvider,
+        application_public_key=" pub ",
+        application_private_key="priv\t",
+        email=" finance@example.com ",
+        password=" pass word ",
+    )
+    assert isinstance(ping, BaseModel)
+    dumped = ping.model_dump()
+    assert (dumped["application_public_key"], dumped["email"]) == ("pub", "finance@example.com")
+    assert dumped["application_private_key"].get_secret_value() == "priv"
+    assert dumped["password"].get_secret_value() == " pass word "
+    missing = typed(I3DProvider)  # spaces alone are no key: said as for an empty field
+    assert isinstance(missing, dict) and typed(I3DProvider, api_key="   ") == missing

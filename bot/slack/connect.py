@@ -51,6 +51,14 @@ def is_advanced(info: FieldInfo) -> bool:
     return bool(_extra(info).get("advanced"))
 
 
+def is_exact(info: FieldInfo) -> bool:
+    """Fields a plugin marks `json_schema_extra={"exact": True}`: kept as typed, spaces
+    and all (a password may begin or end with one). Every other field is trimmed: a key
+    pasted with a space after it would otherwise reach the provider and be refused as
+    wrong, with nothing to show why."""
+    return bool(_extra(info).get("exact"))
+
+
 def _is_secret(info: FieldInfo) -> bool:
     annotation = info.annotation
     return annotation is SecretStr or SecretStr in typing.get_args(annotation)
@@ -222,8 +230,14 @@ def parse_credentials(cls: type[Provider], view: dict[str, Any]) -> BaseModel | 
     the field). A problem with no field of its own (a model validator's) goes on the first
     field shown: Slack refuses errors on any block but an input."""
     fields = cls.Credentials.model_fields
+    values = {}
+    for name, value in submitted_values(view).items():
+        info = fields.get(name)
+        kept = value if info is not None and is_exact(info) else value.strip()
+        if kept:  # only spaces: as if left empty, so a default applies
+            values[name] = kept
     try:
-        return cls.Credentials.model_validate(submitted_values(view))
+        return cls.Credentials.model_validate(values)
     except ValidationError as error:
         shown = [name for name, info in fields.items() if not is_advanced(info)] + [*fields]
         errors: dict[str, str] = {}

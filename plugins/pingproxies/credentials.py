@@ -40,6 +40,7 @@ class PingProxiesCredentials(BaseModel):
         min_length=1,
         description="Your PingProxies password. If the account uses two-factor sign-in, "
         "you will be asked for the code next. Stored encrypted; never shown again.",
+        json_schema_extra={"exact": True},  # a password may begin or end with a space
     )
     base_url: str = Field(
         default="https://api.pingproxies.com",
