@@ -115,10 +115,13 @@ class Wording:
         refused: type[ProviderError] = NotPayable,
         subject: str = "it",
         declined: bool = False,
+        without_reason: Mapping[int, str] | None = None,
     ) -> ProviderError:
         """The error for a non-2xx answer; `refused` is what 400/409/422 mean for this call.
         `declined`: the provider says the card or account declined the payment, which is not
-        a refused request and reads as what it is."""
+        a refused request and reads as what it is. `without_reason` words a refusal with
+        no words of its own for this call, over the wording's own (whose defaults speak of
+        paying)."""
         said = self.words(body)
         quoted = f"HTTP {status}: {said}" if said else f"HTTP {status}"
         name = self.name
@@ -140,7 +143,11 @@ class Wording:
             return RateLimited(f"{name} is limiting requests ({quoted}); try again {later}.", wait)
         if status in (400, 409, 422):
             if not said:
-                text = self.without_reason.get(status) or DEFAULT_WITHOUT_REASON[status]
+                text = (
+                    (without_reason or {}).get(status)
+                    or self.without_reason.get(status)
+                    or DEFAULT_WITHOUT_REASON[status]
+                )
                 return refused(text.format(name=name) + f" (HTTP {status})")
             if declined:
                 return PaymentRejected(f"{name} could not take the payment ({quoted}).")

@@ -2,7 +2,8 @@
 
 A sandbox's state derives from `FaultInjection` and names its kinds; its middleware takes
 one fault per request, answers its own kinds (a two-factor challenge, a decline) and leaves
-the shared ones (`error`, `rate_limit`, `malformed`, `shape`, `hang`) to `FaultReplies`.
+the shared ones (`error`, `rate_limit`, `malformed`, `shape`, `hang`, `wordless`) to
+`FaultReplies`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, ClassVar
 
 from aiohttp import web
 
-SHARED_KINDS = ("error", "hang", "malformed", "shape", "rate_limit")
+SHARED_KINDS = ("error", "hang", "malformed", "shape", "rate_limit", "wordless")
 RETRY_AFTER = "2"
 
 
@@ -92,6 +93,8 @@ class FaultReplies:
             return web.Response(body=self.truncated, content_type="application/json")
         if kind == "shape":
             return web.json_response(self.shape)
+        if kind == "wordless":  # a refusal with no body, as some gateways send
+            return web.Response(status=422)
         if kind == "hang":
             await state.hang()
         return None

@@ -9,6 +9,7 @@ calls that create, send or charge are sent exactly once. Secrets are never logge
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -78,14 +79,18 @@ class PayfirmaApi:
 
     async def create(self, invoice: wire.NewInvoice, *, draft: bool) -> wire.Invoice:
         path = self.invoice_path + ("/draft" if draft else "")
-        body = await self._write(path, invoice.to_json(), refused=ProviderError)
+        body = await self._write(
+            path, invoice.to_json(), refused=ProviderError, unsaid=errors.CREATE_WITHOUT_REASON
+        )
         return _parse(wire.Invoice, body, "create invoice")
 
     async def send(self, invoice_id: int, to: str | None) -> str:
         path = f"{self.invoice_path}/{invoice_id}/send"
         if to is not None:
             path += "/" + quote(to, safe="@")
-        body = await self._write(path, None, refused=ProviderError)
+        body = await self._write(
+            path, None, refused=ProviderError, unsaid=errors.SEND_WITHOUT_REASON
+        )
         return _parse(wire.Sent, body, "send invoice").email_address
 
     async def hpp_init(self, request: wire.HppRequest) -> str | None:
@@ -94,14 +99,21 @@ class PayfirmaApi:
 
     async def _read(self, path: str) -> bytes:
         answer = await self.http.retrying(
-            lambda: self._call("GET", path, None), _failure, f"GET {path.split('?')[0]}"
+            lambda: self._call("GET", path, None), _read_failure, f"GET {path.split('?')[0]}"
         )
         return answer.body
 
     async def _write(
-        self, path: str, payload: Any, *, refused: type[ProviderError], hpp: bool = False
+        self,
+        path: str,
+        payload: Any,
+        *,
+        refused: type[ProviderError],
+        hpp: bool = False,
+        unsaid: Mapping[int, str] | None = None,
     ) -> bytes:
-        """Sent once: a repeat could create, e-mail or charge twice."""
+        """Sent once: a repeat could create, e-mail or charge twice. `unsaid` words a
+        refusal without a reason for this call (see `errors.for_status`)."""
         data = b"{}" if payload is None else wire.encode(payload)
         answer = await self._call("POST", path, data, hpp=hpp)
         if not answer.ok:
@@ -110,7 +122,7 @@ class PayfirmaApi:
                     "Payfirma refused the hosted payment page token (HTTP 401). Generate a new "
                     "one in PayHQ (Settings > Hosted Pay Page) and connect Payfirma again."
                 )
-            raise _failure(answer, refused=refused)
+            raise _failure(answer, refused=refused, without_reason=unsaid)
         return answer.body
 
     async def _call(
@@ -135,14 +147,22 @@ class PayfirmaApi:
 
 
 def _failure(
-    answer: Answer, *, refused: type[ProviderError] = ProviderUnavailable
+    answer: Answer,
+    *,
+    refused: type[ProviderError] = ProviderUnavailable,
+    without_reason: Mapping[int, str] | None = None,
 ) -> ProviderError:
     return errors.for_status(
         answer.status,
         answer.body,
         retry_after_header=answer.headers.get("Retry-After"),
         refused=refused,
+        without_reason=without_reason,
     )
+
+
+def _read_failure(answer: Answer) -> ProviderError:
+    return _failure(answer, without_reason=errors.READ_WITHOUT_REASON)
 
 
 def _each_invoice(body: bytes, what: str) -> list[wire.Invoice | str]:

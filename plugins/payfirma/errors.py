@@ -7,6 +7,7 @@ body; we quote `error_description`, `message` or `error`, whichever it sent.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from bot.kit.errors import Wording, problem
@@ -38,19 +39,48 @@ PAYFIRMA = Wording(
 )
 
 
+CREATE_WITHOUT_REASON = {
+    status: "{name} would not create the invoice and gave no reason. Check the customer's "
+    "e-mail address and the amounts."
+    for status in (400, 422)
+} | {
+    409: "{name} refused because something changed meanwhile: the invoice may exist already. "
+    "Look in PayHQ before creating it again."
+}
+"""A create refused without words: nobody is paying, so nothing to say of methods."""
+
+READ_WITHOUT_REASON = {
+    status: "{name} refused to answer and gave no reason." for status in (400, 409, 422)
+}
+"""A read refused without words: the payment wording (another method) fits no read."""
+
+SEND_WITHOUT_REASON = {
+    status: "{name} would not e-mail the invoice and gave no reason. Check the customer's "
+    "e-mail address; the invoice itself is unchanged."
+    for status in (400, 409, 422)
+}
+
+
 def for_status(
     status: int,
     body: bytes,
     *,
     retry_after_header: str | None = None,
     refused: type[ProviderError] = ProviderUnavailable,
+    without_reason: Mapping[int, str] | None = None,
 ) -> ProviderError:
     """The error for a non-2xx gateway answer; `refused` is what a 400/409/422 means here.
 
     A 401 reaching this point already survived one token renewal; 402 is Payfirma's
     "valid request that did not complete", such as a declined card.
     """
-    return PAYFIRMA.failure(status, body, retry_after_header=retry_after_header, refused=refused)
+    return PAYFIRMA.failure(
+        status,
+        body,
+        retry_after_header=retry_after_header,
+        refused=refused,
+        without_reason=without_reason,
+    )
 
 
 unreadable = PAYFIRMA.unreadable

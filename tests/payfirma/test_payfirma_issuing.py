@@ -279,3 +279,34 @@ async def test_a_failed_sign_in_before_sending_says_nothing_was_sent(
         await provider.send_invoice("212949")
     assert not isinstance(raised.value, ProviderUnavailable) and sandbox.emails == []
     assert str(raised.value).endswith("Nothing was sent. Try again in a few minutes.")
+
+
+@pytest.mark.parametrize("send", [False, True], ids=["draft", "issued"])
+async def test_a_create_refused_without_a_reason_speaks_of_creating_not_paying(
+    provider: PayfirmaProvider, sandbox: SandboxState, send: bool
+) -> None:
+    """A 422 with no words read "the invoice may already be paid or not payable this way
+    ... try another method", under a form where nobody was paying."""
+    sandbox.inject("wordless", path="/invoice" if send else "/invoice/draft")
+    with pytest.raises(ProviderError) as raised:
+        await provider.create_invoice(draft(line("Hours", "1", "80")), send=send)
+    said = str(raised.value)
+    if send:  # the customer lookup on the same path comes first, and is what was refused
+        assert said.startswith("Payfirma refused to answer and gave no reason.")
+        assert said.endswith("Nothing was created. Try again in a few minutes.")
+    else:
+        assert said.startswith("Payfirma would not create the invoice and gave no reason.")
+    assert "paid" not in said and "method" not in said
+    assert sandbox.emails == []
+
+
+async def test_a_send_refused_without_a_reason_says_the_invoice_is_unchanged(
+    provider: PayfirmaProvider, sandbox: SandboxState
+) -> None:
+    invoice = await provider.create_invoice(draft(line("Hours", "1", "80")), send=False)
+    sandbox.inject("wordless", path=f"/invoice/{invoice.id}/send")
+    with pytest.raises(ProviderError) as raised:
+        await provider.send_invoice(invoice.id)
+    assert str(raised.value).startswith("Payfirma would not e-mail the invoice and gave no reason")
+    assert "the invoice itself is unchanged" in str(raised.value)
+    assert sandbox.emails == []

@@ -18,7 +18,7 @@ from plugins.i3d.sandbox.samples import SandboxMethod
 
 __all__ = ["ABSENT", "SANDBOX", "FaultKind", "FormStyle", "SandboxState", "Transaction"]
 
-FaultKind = Literal["error", "hang", "malformed", "shape", "rate_limit"]
+FaultKind = Literal["error", "hang", "malformed", "shape", "rate_limit", "wordless"]
 FormStyle = Literal["pairs", "map"]
 TxStatus = Literal["open", "success", "cancelled", "failed"]
 

@@ -19,7 +19,9 @@ from aiohttp import web
 from bot.sandbox import SandboxBase
 from plugins.payfirma import wire
 
-FaultKind = Literal["error", "hang", "malformed", "shape", "rate_limit", "unauthorized", "decline"]
+FaultKind = Literal[
+    "error", "hang", "malformed", "shape", "rate_limit", "wordless", "unauthorized", "decline"
+]
 TaxRounding = Literal["line", "invoice"]
 
 

@@ -23,7 +23,7 @@ from plugins.pingproxies.sandbox.samples import RedirectMethod, SavedCard
 from plugins.pingproxies.sandbox.tokens import Challenge, Tokens
 
 FaultKind = Literal[
-    "error", "hang", "malformed", "shape", "rate_limit", "two_factor", "lost_answer"
+    "error", "hang", "malformed", "shape", "rate_limit", "wordless", "two_factor", "lost_answer"
 ]
 CheckoutStatus = Literal["open", "paid", "cancelled", "failed"]
 
