@@ -78,6 +78,12 @@ class ProviderUnavailable(ProviderError):
     """The provider did not answer usefully: timeout, 5xx, malformed body, network error."""
 
 
+class OutcomeUnknown(ProviderUnavailable):
+    """A write whose answer was lost, so it may have been carried out all the same; the
+    message already says where to check (the core adds its own words to a plain
+    `ProviderUnavailable` from a write)."""
+
+
 class RateLimited(ProviderUnavailable):
     """The provider asked us to slow down."""
 
@@ -183,8 +189,9 @@ class Provider(ABC):
 
         Only for providers whose capabilities say `create_invoices`; the totals the
         provider computes must equal `draft.total`, or raise `CreatedDifferently`. A
-        request whose answer was lost raises `ProviderUnavailable` (it may exist); any
-        other error means nothing was created.
+        request whose answer was lost raises `ProviderUnavailable` (it may exist: the core
+        says to look for it before creating it again; raise `OutcomeUnknown` to say where
+        yourself); any other error means nothing was created.
         """
         raise ProviderError(f"{self.title} cannot create invoices.")
 

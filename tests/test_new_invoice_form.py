@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any, cast
+from unittest.mock import AsyncMock
 
 import aiohttp
+import pytest
 
 from bot.models import InvoiceDraft
 from bot.provider import (
@@ -13,6 +16,7 @@ from bot.provider import (
     CreatedDifferently,
     Direction,
     NoCredentials,
+    OutcomeUnknown,
     PaymentRejected,
     ProviderUnavailable,
     RateLimited,
@@ -20,6 +24,7 @@ from bot.provider import (
 from bot.slack.new_invoice import (
     _failure,
     new_invoice_modal,
+    on_review,
     parse_draft,
     review_view,
     submitted_before,
@@ -335,3 +340,63 @@ def test_a_total_beyond_twelve_digits_is_refused_on_the_item_that_weighs_most() 
     assert errors["item2_quantity"].endswith("; at most CA$999,999,999,999.99")
     at_most = submitted(**typed, item1_description="a", item1_price="999999999999.99")
     assert parse_draft(at_most).total.amount == Decimal("999999999999.99")  # type: ignore[union-attr]
+
+
+class LostAnswer(Receivable):
+    """Its create's answer never comes back, so the invoice may exist."""
+
+    error: ProviderUnavailable = ProviderUnavailable(
+        "AcmePay did not answer within 10 s; try again in a few minutes."
+    )
+
+    async def create_invoice(self, draft: InvoiceDraft, *, send: bool) -> Any:
+        raise self.error
+
+
+class LostAnswerSaidByThePlugin(LostAnswer):
+    error = OutcomeUnknown(
+        "AcmePay did not answer within 10 s. The invoice may have been created; check "
+        "AcmePay's invoices before trying again."
+    )
+
+
+@pytest.mark.parametrize("cls", [LostAnswer, LostAnswerSaidByThePlugin])
+async def test_a_create_whose_answer_was_lost_says_to_look_for_it_before_another(
+    cls: type[LostAnswer],
+) -> None:
+    """A second create bills the customer twice: after a lost answer the person is told
+    where to look first, once, whether the plugin says it or the core does."""
+    draft = parse_draft(
+        submitted(
+            customer_name="River`side <Books>",
+            customer_email="ap@riverside.test",
+            item1_description="Shelving",
+            item1_price="12.50",
+        )
+    )
+    assert isinstance(draft, InvoiceDraft)
+    provider = cls(NoCredentials(), cast(aiohttp.ClientSession, None))
+    view = {**review_view(cls, draft, True), "id": "V0REVIEW"}
+    svc = SimpleNamespace(
+        access=SimpleNamespace(may_pay=AsyncMock(return_value=True)),
+        connections=SimpleNamespace(get=lambda team, name: provider),
+        store=SimpleNamespace(
+            claim_submission=lambda key, **who: True, settle_submission=lambda *args: None
+        ),
+        snapshots=SimpleNamespace(forget=lambda name: None),
+    )
+    client = AsyncMock()
+    body = {"view": view, "team": {"id": "T0TEAM"}, "user": {"id": "U0PAYER"}}
+    await on_review(cast(Any, svc), AsyncMock(), body, client)
+    shown = client.views_update.call_args.kwargs["view"]
+    assert validate_view(shown) == []
+    text = shown["blocks"][0]["text"]["text"]
+    assert "Not confirmed" in str(shown["title"])
+    if cls is LostAnswer:
+        assert text.endswith(
+            "AcmePay may have created it all the same: look for it with "
+            "`/invoices search River'side &lt;Books&gt;` before you create it again."
+        )
+    else:
+        assert text.endswith("check AcmePay's invoices before trying again.")
+        assert "all the same" not in text

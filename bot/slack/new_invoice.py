@@ -23,6 +23,7 @@ from bot.money import AmountError, minor_units, parse_amount, thousands_mark
 from bot.provider import (
     Capabilities,
     CreatedDifferently,
+    OutcomeUnknown,
     Provider,
     ProviderError,
     ProviderUnavailable,
@@ -390,6 +391,16 @@ def _failure(error: ProviderError) -> tuple[Outcome, str]:
     return "failed", "Not created"
 
 
+def _maybe_created(provider: Provider, draft: InvoiceDraft) -> str:
+    """After a create whose answer was lost: where to look before creating it again,
+    since a second create would bill the customer twice."""
+    customer = one_line(draft.customer_name).replace("`", "'")
+    return (
+        f"{escape(provider.title)} may have created it all the same: look for it with "
+        f"`/invoices search {customer}` before you create it again."
+    )
+
+
 def _record(svc: Services, key: str, outcome: Outcome, number: str | None = None) -> None:
     """Keep what the submit did; a database fault here must not hide what the provider
     did from the person (the form then reads as unknown if submitted again)."""
@@ -521,10 +532,10 @@ async def on_review(
             "Nothing was created; correct the invoice and try again with "
             f"`/invoices new {provider.name}`."
         )
-        await client.views_update(
-            view_id=view["id"],
-            view=result_view(title, f":warning: {said(error, refused_next=again)}"),
-        )
+        text = f":warning: {said(error, refused_next=again)}"
+        if outcome == "unknown" and not isinstance(error, OutcomeUnknown):
+            text += " " + _maybe_created(provider, draft)
+        await client.views_update(view_id=view["id"], view=result_view(title, text))
         return
     _record(svc, key, "created", invoice.number)
     svc.snapshots.forget(provider.name)  # the next list shows it

@@ -24,6 +24,7 @@ from bot.money import Money
 from bot.provider import (
     CreatedDifferently,
     InvoiceNotFound,
+    OutcomeUnknown,
     PaymentRejected,
     ProviderError,
     ProviderUnavailable,
@@ -158,7 +159,7 @@ async def create(api: PayfirmaApi, draft: InvoiceDraft, *, send: bool) -> Invoic
     except RateLimited:
         raise
     except ProviderUnavailable as error:
-        raise ProviderUnavailable(f"{error} {MAYBE_CREATED}") from None
+        raise OutcomeUnknown(f"{error} {MAYBE_CREATED}") from None
     invoice = listing.converted(created, "create invoice")
     check_totals(draft, created, invoice, sent=send)
     return invoice
@@ -182,4 +183,4 @@ async def send(api: PayfirmaApi, invoice_id: str, to: str | None) -> str:
     except RateLimited:
         raise
     except ProviderUnavailable as error:
-        raise ProviderUnavailable(f"{error} {MAYBE_SENT}") from None
+        raise OutcomeUnknown(f"{error} {MAYBE_SENT}") from None
