@@ -78,10 +78,10 @@ class ProviderUnavailable(ProviderError):
     """The provider did not answer usefully: timeout, 5xx, malformed body, network error."""
 
 
-class OutcomeUnknown(ProviderUnavailable):
+class Unconfirmed(ProviderUnavailable):
     """A write whose answer was lost, so it may have been carried out all the same; the
     message already says where to check (the core adds its own words to a plain
-    `ProviderUnavailable` from a write)."""
+    `ProviderUnavailable` from a create)."""
 
 
 class RateLimited(ProviderUnavailable):
@@ -190,7 +190,7 @@ class Provider(ABC):
         Only for providers whose capabilities say `create_invoices`; the totals the
         provider computes must equal `draft.total`, or raise `CreatedDifferently`. A
         request whose answer was lost raises `ProviderUnavailable` (it may exist: the core
-        says to look for it before creating it again; raise `OutcomeUnknown` to say where
+        says to look for it before creating it again; raise `Unconfirmed` to say where
         yourself); any other error means nothing was created.
         """
         raise ProviderError(f"{self.title} cannot create invoices.")

@@ -23,11 +23,11 @@ from bot.money import AmountError, minor_units, parse_amount, thousands_mark
 from bot.provider import (
     Capabilities,
     CreatedDifferently,
-    OutcomeUnknown,
     Provider,
     ProviderError,
     ProviderUnavailable,
     RateLimited,
+    Unconfirmed,
 )
 from bot.slack import values
 from bot.slack.blocks.kit import day, escape, md, option, plain
@@ -391,13 +391,13 @@ def _failure(error: ProviderError) -> tuple[Outcome, str]:
     return "failed", "Not created"
 
 
-def _maybe_created(provider: Provider, draft: InvoiceDraft) -> str:
+def _maybe_created(provider: Provider) -> str:
     """After a create whose answer was lost: where to look before creating it again,
-    since a second create would bill the customer twice."""
-    customer = one_line(draft.customer_name).replace("`", "'")
+    since a second create would bill the customer twice (the list `submitted_before`
+    points at too: a search by the customer's name can miss what the provider stored)."""
     return (
         f"{escape(provider.title)} may have created it all the same: look for it with "
-        f"`/invoices search {customer}` before you create it again."
+        f"`/invoices {provider.name}` before you create it again."
     )
 
 
@@ -533,8 +533,8 @@ async def on_review(
             f"`/invoices new {provider.name}`."
         )
         text = f":warning: {said(error, refused_next=again)}"
-        if outcome == "unknown" and not isinstance(error, OutcomeUnknown):
-            text += " " + _maybe_created(provider, draft)
+        if outcome == "unknown" and not isinstance(error, Unconfirmed):
+            text += " " + _maybe_created(provider)
         await client.views_update(view_id=view["id"], view=result_view(title, text))
         return
     _record(svc, key, "created", invoice.number)

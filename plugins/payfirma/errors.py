@@ -42,10 +42,7 @@ PAYFIRMA = Wording(
 CREATE_WITHOUT_REASON = {
     status: "{name} would not create the invoice and gave no reason. Check the customer's "
     "e-mail address and the amounts."
-    for status in (400, 422)
-} | {
-    409: "{name} refused because something changed meanwhile: the invoice may exist already. "
-    "Look in PayHQ before creating it again."
+    for status in (400, 409, 422)
 }
 """A create refused without words: nobody is paying, so nothing to say of methods."""
 
@@ -53,6 +50,12 @@ READ_WITHOUT_REASON = {
     status: "{name} refused to answer and gave no reason." for status in (400, 409, 422)
 }
 """A read refused without words: the payment wording (another method) fits no read."""
+
+SIGN_IN_WITHOUT_REASON = {
+    status: "{name} refused to sign invoicebot in and gave no reason. Check in PayHQ "
+    "(Settings > API) that the API client still exists."
+    for status in (400, 409, 422)
+}
 
 SEND_WITHOUT_REASON = {
     status: "{name} would not e-mail the invoice and gave no reason. Check the customer's "

@@ -24,11 +24,11 @@ from bot.money import Money
 from bot.provider import (
     CreatedDifferently,
     InvoiceNotFound,
-    OutcomeUnknown,
     PaymentRejected,
     ProviderError,
     ProviderUnavailable,
     RateLimited,
+    Unconfirmed,
 )
 from plugins.payfirma import checkout, convert, listing, wire
 from plugins.payfirma.api import PayfirmaApi
@@ -159,7 +159,7 @@ async def create(api: PayfirmaApi, draft: InvoiceDraft, *, send: bool) -> Invoic
     except RateLimited:
         raise
     except ProviderUnavailable as error:
-        raise OutcomeUnknown(f"{error} {MAYBE_CREATED}") from None
+        raise Unconfirmed(f"{error} {MAYBE_CREATED}") from None
     invoice = listing.converted(created, "create invoice")
     check_totals(draft, created, invoice, sent=send)
     return invoice
@@ -183,4 +183,4 @@ async def send(api: PayfirmaApi, invoice_id: str, to: str | None) -> str:
     except RateLimited:
         raise
     except ProviderUnavailable as error:
-        raise OutcomeUnknown(f"{error} {MAYBE_SENT}") from None
+        raise Unconfirmed(f"{error} {MAYBE_SENT}") from None

@@ -119,4 +119,4 @@ class TokenSource:
                 f"Payfirma has no sign-in service at {self.url}; check the environment "
                 "or the auth URL."
             )
-        return errors.for_status(status, body)
+        return errors.for_status(status, body, without_reason=errors.SIGN_IN_WITHOUT_REASON)
