@@ -31,6 +31,10 @@ def searched(typed: str) -> str | None:
         ('search "fleet', '"fleet'),  # no partner: as typed
         ("search “fleet'", "“fleet'"),  # not of a kind
         ('search 12" rack', '12" rack'),
+        ("search rock 'n' roll", "rock 'n' roll"),  # an elision, not a quoted n
+        ("search rock ‘n’ roll", "rock ‘n’ roll"),
+        ("search 'rock 'n' roll'", "rock 'n' roll"),
+        ('search "n"', "n"),  # double quotes around one letter are still quotes
     ],
 )
 def test_quotes_around_a_word_or_phrase_are_left_out(typed: str, text: str) -> None:

@@ -187,12 +187,19 @@ def unquoted(words: list[str]) -> list[str]:
 
 
 def _closing(words: list[str], start: int, kind: str) -> int | None:
-    """The word that closes the quote opening `words[start]`, if any."""
+    """The word that closes the quote opening `words[start]`, if any. Apostrophes around
+    a single letter are an elision, not quotes: `rock 'n' roll` is searched as typed."""
+    if _elision(words[start], kind):
+        return None
     for end in range(start, len(words)):
         word = words[end]
-        if word[-1:] in kind and (end > start or len(word) > 1):
+        if word[-1:] in kind and (end > start or len(word) > 1) and not _elision(word, kind):
             return end
     return None
+
+
+def _elision(word: str, kind: str) -> bool:
+    return kind == QUOTES[1] and len(word) == 3 and word[0] in kind and word[-1] in kind
 
 
 def _one_number(head: str, rest: list[str], ask: str) -> str:
