@@ -40,17 +40,9 @@ def sort_key(invoice: Invoice, today: date) -> SortKey:
     The number is cut to `KEY_NUMBER_CHARS`: ties among absurdly long numbers then break
     on provider and id, and the key stays small enough to ride in a button.
     """
-    return _keyed(invoice, today)[0]
-
-
-def _keyed(invoice: Invoice, today: date) -> tuple[SortKey, bool]:
-    """`sort_key` and whether the invoice is overdue, worked out once: a big account's
-    list asks both of every invoice."""
-    status, due = invoice.status, invoice.due
-    overdue = status is InvoiceStatus.OPEN and due is not None and due < today
-    rank = 0 if overdue else 1 if status is InvoiceStatus.OPEN else 2
-    day = (due or invoice.created or date.max).toordinal()
-    return (rank, day, invoice.number[:KEY_NUMBER_CHARS], invoice.provider, invoice.id), overdue
+    rank = 0 if invoice.is_overdue(today) else 1 if invoice.status is _OPEN else 2
+    day = (invoice.due or invoice.created or _LAST_DAY).toordinal()
+    return (rank, day, invoice.number[:KEY_NUMBER_CHARS], invoice.provider, invoice.id)
 
 
 class Side(StrEnum):
@@ -258,9 +250,10 @@ class Selection:
         self.add_all((invoice,))
 
     def add_all(self, invoices: Iterable[Invoice]) -> None:
-        """Offer each invoice in turn: `sort_key`, the sums and the page in one loop whose
-        lookups are made once, since a big account's list runs it for every invoice. Most
-        invoices fall outside a full page, and are let go after one comparison."""
+        """Offer each invoice in turn: `sort_key` (written out here, and kept equal to it
+        by the tests), the sums and the page in one loop whose lookups are made once,
+        since a big account's list runs it for every invoice. Most invoices fall outside
+        a full page, and are let go after one comparison."""
         today, collecting = self.today, self.collecting
         bound, after = self.window.key, self.window.side is Side.AFTER
         page, spare = self._page, self._spare
