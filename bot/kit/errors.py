@@ -115,13 +115,13 @@ class Wording:
         refused: type[ProviderError] = NotPayable,
         subject: str = "it",
         declined: bool = False,
-        without_reason: Mapping[int, str] | None = None,
+        without_reason: str | None = None,
     ) -> ProviderError:
         """The error for a non-2xx answer; `refused` is what 400/409/422 mean for this call.
         `declined`: the provider says the card or account declined the payment, which is not
         a refused request and reads as what it is. `without_reason` words a refusal with
-        no words of its own for this call, over the wording's own (whose defaults speak of
-        paying)."""
+        no words of its own (400, 409, 422) for this call, over the wording's own per
+        status (whose defaults speak of paying); `{name}` is filled in."""
         said = self.words(body)
         quoted = f"HTTP {status}: {said}" if said else f"HTTP {status}"
         name = self.name
@@ -144,7 +144,7 @@ class Wording:
         if status in (400, 409, 422):
             if not said:
                 text = (
-                    (without_reason or {}).get(status)
+                    without_reason
                     or self.without_reason.get(status)
                     or DEFAULT_WITHOUT_REASON[status]
                 )

@@ -9,7 +9,6 @@ calls that create, send or charge are sent exactly once. Secrets are never logge
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -110,7 +109,7 @@ class PayfirmaApi:
         *,
         refused: type[ProviderError],
         hpp: bool = False,
-        unsaid: Mapping[int, str] | None = None,
+        unsaid: str | None = None,
     ) -> bytes:
         """Sent once: a repeat could create, e-mail or charge twice. `unsaid` words a
         refusal without a reason for this call (see `errors.for_status`)."""
@@ -150,7 +149,7 @@ def _failure(
     answer: Answer,
     *,
     refused: type[ProviderError] = ProviderUnavailable,
-    without_reason: Mapping[int, str] | None = None,
+    without_reason: str | None = None,
 ) -> ProviderError:
     return errors.for_status(
         answer.status,

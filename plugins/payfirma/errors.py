@@ -7,7 +7,6 @@ body; we quote `error_description`, `message` or `error`, whichever it sent.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from bot.kit.errors import Wording, problem
@@ -39,29 +38,20 @@ PAYFIRMA = Wording(
 )
 
 
-CREATE_WITHOUT_REASON = {
-    status: "{name} would not create the invoice and gave no reason. Check the customer's "
-    "e-mail address and the amounts."
-    for status in (400, 409, 422)
-}
-"""A create refused without words: nobody is paying, so nothing to say of methods."""
-
-READ_WITHOUT_REASON = {
-    status: "{name} refused to answer and gave no reason." for status in (400, 409, 422)
-}
-"""A read refused without words: the payment wording (another method) fits no read."""
-
-SIGN_IN_WITHOUT_REASON = {
-    status: "{name} refused to sign invoicebot in and gave no reason. Check in PayHQ "
-    "(Settings > API) that the API client still exists."
-    for status in (400, 409, 422)
-}
-
-SEND_WITHOUT_REASON = {
-    status: "{name} would not e-mail the invoice and gave no reason. Check the customer's "
-    "e-mail address; the invoice itself is unchanged."
-    for status in (400, 409, 422)
-}
+# What a refusal without a reason says, per call: the core's defaults speak of paying.
+CREATE_WITHOUT_REASON = (
+    "{name} would not create the invoice and gave no reason. Check the customer's e-mail "
+    "address and the amounts."
+)
+SEND_WITHOUT_REASON = (
+    "{name} would not e-mail the invoice and gave no reason. Check the customer's e-mail "
+    "address; the invoice itself is unchanged."
+)
+READ_WITHOUT_REASON = "{name} refused to answer and gave no reason."
+SIGN_IN_WITHOUT_REASON = (
+    "{name} refused to sign invoicebot in and gave no reason. Check in PayHQ (Settings > "
+    "API) that the API client still exists."
+)
 
 
 def for_status(
@@ -70,7 +60,7 @@ def for_status(
     *,
     retry_after_header: str | None = None,
     refused: type[ProviderError] = ProviderUnavailable,
-    without_reason: Mapping[int, str] | None = None,
+    without_reason: str | None = None,
 ) -> ProviderError:
     """The error for a non-2xx gateway answer; `refused` is what a 400/409/422 means here.
 
