@@ -60,7 +60,7 @@ async def batches(
     progress = progress or Progress("PingProxies")
     for _ in range(max_pages):
         found = await api.search({**params, "page": str(page), "per_page": str(per_page)})
-        more = has_more(found.page, page) or (not found.page.data and bool(found.items))
+        more = has_more(found.page, page, len(found.items))
         keys = [item.invoice_id if item else label for item, label in _keyed(found)]
         if not progress.advances(keys, f"page {page}"):
             return

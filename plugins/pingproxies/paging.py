@@ -17,10 +17,12 @@ CURSOR = OffsetCursor("PingProxies")
 __all__ = ["CURSOR", "BadCursor", "has_more", "position"]
 
 
-def has_more(answer: wire.SearchPage, asked_page: int) -> bool:
-    """Whether another page may follow `answer`, which was asked for as `asked_page`."""
+def has_more(answer: wire.SearchPage, asked_page: int, received: int) -> bool:
+    """Whether another page may follow `answer`, which was asked for as `asked_page` and
+    brought `received` entries. Unreadable entries count: without a total, a full page
+    with one invoice that could not be read is still full, not the end of the list."""
     start = (asked_page - 1) * answer.per_page
-    return paging.has_more(start, answer.per_page, len(answer.data), answer.total_count)
+    return paging.has_more(start, answer.per_page, received, answer.total_count)
 
 
 def position(offset: int, per_page: int) -> tuple[int, int]:

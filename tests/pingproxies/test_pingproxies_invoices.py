@@ -205,3 +205,18 @@ def test_sample_data_covers_every_case() -> None:
     due = [item.invoice_due_datetime or "" for item in opened]
     today = datetime.fromtimestamp(NOW, UTC).strftime("%Y-%m-%d %H:%M:%S")
     assert any(when < today for when in due) and any(when > today for when in due)
+
+
+async def test_an_unreadable_invoice_on_a_full_page_does_not_end_an_uncounted_list(
+    sandbox: SandboxState, make_provider: Callable[..., PingProxiesProvider]
+) -> None:
+    """Without a total only a short page ends the list: a full page counts the invoice
+    it could not read, so the pages after it are still read (and that invoice named)."""
+    sandbox.hide_total = True
+    sandbox.add_invoices(generate_invoices(34, now=NOW))  # 40 in all: two full pages of 20
+    odd = next(iter(sandbox.invoices.values()))
+    sandbox.drift[odd.invoice_id] = {"invoice_total": "a lot"}
+    found = await make_provider(page_size=20).list_invoices(InvoiceQuery(limit=100))
+    assert len(found.invoices) == 39 and found.next_cursor is None
+    assert found.unreadable == [odd.invoice_number]
+    assert [query["page"] for query in searches(sandbox)] == ["1", "2", "3"]
