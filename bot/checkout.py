@@ -8,7 +8,6 @@ invoice is still live, and a provider call that could charge is never retried.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,7 +37,7 @@ from bot.provider import (
 )
 from bot.settlement import IN_FLIGHT_LIMIT, Settlement
 from bot.store import Store
-from bot.text import escape, plain
+from bot.text import escape, plain, without_retry
 
 log = logging.getLogger(__name__)
 
@@ -482,7 +481,7 @@ class Checkout:
                 self.payments.move(payment.id, PaymentState.UNKNOWN, last_error=message)
                 self.settlement.schedule_first_check(payment.id)
             raise OutcomeUnknown(
-                f"{escape(_without_retry(plain(message)))} So invoicebot does not know yet whether "
+                f"{escape(without_retry(plain(message)))} So invoicebot does not know yet whether "
                 f"{escape(payment.method_name)} was "
                 "charged. It is checking with the provider and will tell you here (later, in "
                 "your messages with invoicebot), and the billing channel hears if it went "
@@ -567,9 +566,9 @@ class Checkout:
                 self.payments.move(payment.id, PaymentState.UNKNOWN, last_error=error.message)
                 self.settlement.schedule_first_check(payment.id)
             raise OutcomeUnknown(
-                f"{escape(plain(error.message))} It may have been sent anyway: invoicebot "
-                "watches the invoice "
-                "and the billing channel hears when the customer pays."
+                f"{escape(without_retry(plain(error.message)))} It may have been sent anyway: "
+                "invoicebot watches the invoice and the billing channel hears when the "
+                "customer pays."
             ) from error
         except Exception as error:
             message = error.message if isinstance(error, ProviderError) else "provider error"
@@ -594,13 +593,3 @@ def outdated(link: Payment, invoice_ids: list[str], total: Money) -> bool:
         and set(link.invoice_ids) == set(invoice_ids)
         and link.amount != total
     )
-
-
-RETRY_ADVICE = re.compile(r"[;,]?\s*(?:or )?try again in a few minutes\.?", re.IGNORECASE)
-
-
-def _without_retry(message: str) -> str:
-    """A provider error's words without "try again in a few minutes": for a charge that
-    may have gone through, the advice is the opposite (do not pay again)."""
-    cut = RETRY_ADVICE.sub("", message).rstrip(" ;,.")
-    return f"{cut}." if cut else message

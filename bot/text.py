@@ -20,6 +20,7 @@ from bot.provider import (
     ProviderError,
     ProviderUnavailable,
     RateLimited,
+    Unconfirmed,
     WrongCode,
 )
 
@@ -111,6 +112,21 @@ def plain(message: str) -> str:
     return text
 
 
+RETRY_ADVICE = re.compile(r"\s*[;,]?\s*(?:or )?try again in a few minutes\.?", re.IGNORECASE)
+
+
+def without_retry(message: str) -> str:
+    """`message` without "try again in a few minutes": after a write whose answer was
+    lost, the advice is the opposite (look first: it may have been done). A clause that
+    gave it ends its sentence instead; a sentence that was only the advice goes."""
+
+    def cut(advice: re.Match[str]) -> str:
+        before = message[: advice.start()].rstrip()
+        return "" if not before or before.endswith((".", "!", "?")) else "."
+
+    return RETRY_ADVICE.sub(cut, message).strip()
+
+
 def _readable(inside: str) -> str:
     """The parts of a protocol group worth reading: not statuses, ids, exception names or
     bare status phrases ("Bad Gateway", "Unprocessable Entity")."""
@@ -188,6 +204,8 @@ def say(error: BaseException, *, refused_next: str | None = None) -> str:
         text += f" {refused_next}" if refused_next else ""
     elif isinstance(error, PaymentRejected) and "another" not in text.lower():
         text += " Try another card or method."
+    elif isinstance(error, Unconfirmed):  # it may be done: trying again could do it twice
+        text = without_retry(text) or "The provider's answer was lost: it may have been done."
     elif isinstance(error, ProviderUnavailable) and "again" not in text.lower():
         text += " Try again in a few minutes."
     return text

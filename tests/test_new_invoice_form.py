@@ -392,6 +392,8 @@ async def test_a_create_whose_answer_was_lost_says_to_look_for_it_before_another
     assert validate_view(shown) == []
     text = shown["blocks"][0]["text"]["text"]
     assert "Not confirmed" in str(shown["title"])
+    assert "AcmePay did not answer within 10 s." in text
+    assert "try again in a few minutes" not in text.lower()  # it may exist: look first
     if cls is LostAnswer:
         assert text.endswith(
             "AcmePay may have created it all the same: look for it with "

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from bot.models import Emailed, InvoiceAmount, Money, Payment, PaymentState
 from bot.notifier import SlackNotifier
 from bot.provider import Direction
@@ -18,6 +20,7 @@ from bot.slack.blocks.paying import (
     settled,
 )
 from bot.slack.customers import customer_link
+from bot.text import without_retry
 from slack_emulator.blockkit import validate_message
 from tests.scenario.harness import text_of
 
@@ -322,3 +325,22 @@ def test_a_maybe_second_payment_of_several_invoices_says_were() -> None:
     notifier.payment_paid_twice(twice, outbox, certain=False)
     ((_, args, _),) = outbox.calls
     assert "INV-24-0087 were recorded paid through another payment" in text_of(args)
+
+
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [
+        ("X had a server error; try again in a few minutes.", "X had a server error."),
+        (
+            "X did not answer within 2 s; try again in a few minutes. It may exist; look first.",
+            "X did not answer within 2 s. It may exist; look first.",
+        ),
+        ("Nothing came back. Try again in a few minutes.", "Nothing came back."),
+        ("X is busy, or try again in a few minutes.", "X is busy."),
+        ("Try again in a few minutes.", ""),
+        ("Nothing to take out.", "Nothing to take out."),
+    ],
+)
+def test_a_lost_answer_loses_the_advice_to_try_again(message: str, shown: str) -> None:
+    """After a write whose answer was lost, trying again could do it twice."""
+    assert without_retry(message) == shown

@@ -36,7 +36,7 @@ from bot.slack.connect import result_view
 from bot.slack.errors import said, shielded
 from bot.slack.services import Services
 from bot.store import Outcome
-from bot.text import log_error, one_line, shown
+from bot.text import log_error, one_line, shown, without_retry
 
 ITEMS = 3
 SETTLED_POLL = 0.25  # seconds between looks at a running submit's outcome, for a repeat
@@ -532,10 +532,12 @@ async def on_review(
             "Nothing was created; correct the invoice and try again with "
             f"`/invoices new {provider.name}`."
         )
-        text = f":warning: {said(error, refused_next=again)}"
-        if outcome == "unknown" and not isinstance(error, Unconfirmed):
-            text += " " + _maybe_created(provider)
-        await client.views_update(view_id=view["id"], view=result_view(title, text))
+        text = said(error, refused_next=again)
+        if outcome == "unknown":  # trying again could create it twice: look first
+            text = without_retry(text)
+            if not isinstance(error, Unconfirmed):
+                text = f"{text} {_maybe_created(provider)}".lstrip()
+        await client.views_update(view_id=view["id"], view=result_view(title, f":warning: {text}"))
         return
     _record(svc, key, "created", invoice.number)
     svc.snapshots.forget(provider.name)  # the next list shows it

@@ -30,6 +30,7 @@ from bot.provider import (
     RateLimited,
     Unconfirmed,
 )
+from bot.text import without_retry
 from plugins.payfirma import checkout, convert, listing, wire
 from plugins.payfirma.api import PayfirmaApi
 from plugins.payfirma.paging import MAX_LIMIT
@@ -39,9 +40,10 @@ log = logging.getLogger(__name__)
 TAX_LABEL = "Tax"
 EMAIL = re.compile(r"^[^@\s/]+@[^@\s/]+\.[^@\s/]+$")
 MAYBE_CREATED = "The invoice may have been created; check PayHQ before trying again."
-NOT_CREATED = "Nothing was created. Try again in a few minutes."
-NOT_SENT = "Nothing was sent. Try again in a few minutes."
+NOT_CREATED = "Nothing was created."
+NOT_SENT = "Nothing was sent."
 MAYBE_SENT = "The e-mail may have gone out; check PayHQ before sending again."
+LATER = "Try again in a few minutes."
 
 
 def quantity_text(quantity: Decimal) -> str:
@@ -150,16 +152,16 @@ async def create(api: PayfirmaApi, draft: InvoiceDraft, *, send: bool) -> Invoic
         customer_id = await customer_of(api, draft.customer_email)
         await api.tokens.token()
     except RateLimited as error:
-        raise RateLimited(f"{error} {NOT_CREATED}", error.retry_after) from None
+        raise RateLimited(f"{error.message} {NOT_CREATED}", error.retry_after) from None
     except ProviderUnavailable as error:
-        raise ProviderError(f"{error} {NOT_CREATED}") from None
+        raise ProviderError(f"{without_retry(error.message)} {NOT_CREATED} {LATER}") from None
     body = new_invoice(draft, send=send, customer_id=customer_id)
     try:
         created = await api.create(body, draft=not send)
     except RateLimited:
         raise
     except ProviderUnavailable as error:
-        raise Unconfirmed(f"{error} {MAYBE_CREATED}") from None
+        raise Unconfirmed(f"{without_retry(error.message)} {MAYBE_CREATED}") from None
     invoice = listing.converted(created, "create invoice")
     check_totals(draft, created, invoice, sent=send)
     return invoice
@@ -173,9 +175,9 @@ async def send(api: PayfirmaApi, invoice_id: str, to: str | None) -> str:
     try:  # signed in before the send: nothing goes out if that fails
         await api.tokens.token()
     except RateLimited as error:
-        raise RateLimited(f"{error} {NOT_SENT}", error.retry_after) from None
+        raise RateLimited(f"{error.message} {NOT_SENT}", error.retry_after) from None
     except ProviderUnavailable as error:
-        raise ProviderError(f"{error} {NOT_SENT}") from None
+        raise ProviderError(f"{without_retry(error.message)} {NOT_SENT} {LATER}") from None
     try:
         return await api.send(key, address)
     except InvoiceNotFound:
@@ -183,4 +185,4 @@ async def send(api: PayfirmaApi, invoice_id: str, to: str | None) -> str:
     except RateLimited:
         raise
     except ProviderUnavailable as error:
-        raise Unconfirmed(f"{error} {MAYBE_SENT}") from None
+        raise Unconfirmed(f"{without_retry(error.message)} {MAYBE_SENT}") from None

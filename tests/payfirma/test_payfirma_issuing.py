@@ -10,6 +10,7 @@ import pytest
 
 from bot.models import InvoiceDraft, InvoiceLine, InvoiceStatus, Money
 from bot.provider import InvoiceNotFound, PaymentRejected, ProviderError, ProviderUnavailable
+from bot.text import say
 from plugins.payfirma import PayfirmaProvider
 from plugins.payfirma.issuing import quantity_text, split_name
 from plugins.payfirma.sandbox import SandboxState
@@ -224,8 +225,10 @@ async def test_create_is_never_retried(provider: PayfirmaProvider, sandbox: Sand
         await provider.create_invoice(draft(line("Hours", "1", "80")), send=False)
     assert sandbox.count("POST", "/invoice/draft") == 1
     assert str(raised.value).endswith(
-        "The invoice may have been created; check PayHQ before trying again."
-    )
+        "server error (HTTP 500: Internal server error (sandbox fault)). The invoice may "
+        "have been created; check PayHQ before trying again."
+    )  # not also "try again in a few minutes": a second create bills the customer twice
+    assert "few minutes" not in say(raised.value)
 
 
 async def test_send_to_the_recipient_on_file(
@@ -254,8 +257,9 @@ async def test_send_refusals(provider: PayfirmaProvider, sandbox: SandboxState) 
     with pytest.raises(ProviderError, match="not an e-mail address"):
         await provider.send_invoice("212949", "not/an@address.example")
     sandbox.inject("error", path="/invoice/212949/send")
-    with pytest.raises(ProviderUnavailable, match="The e-mail may have gone out"):
+    with pytest.raises(ProviderUnavailable, match="The e-mail may have gone out") as raised:
         await provider.send_invoice("212949")
+    assert "few minutes" not in say(raised.value)
     assert sandbox.count("POST", "/invoice/212949/send") == 1 and sandbox.emails == []
 
 
