@@ -92,3 +92,13 @@ def test_a_due_soon_dm_says_when_and_offers_pay() -> None:
     assert validate_message(message) == []
     assert "falls due tomorrow" in message["text"]
     assert message["blocks"][0]["accessory"]["action_id"] == "pay"
+
+
+def test_an_invoice_whose_id_no_button_can_carry_is_listed_without_one() -> None:
+    odd = invoice("supplier", "S-7", -1, "4.00").model_copy(update={"id": "s 7/x"})
+    message = digest_message(facts([odd, invoice("supplier", "S-8", -2, "5.00")]))
+    assert validate_message(message) == [] and "s 7/x" not in str(message)
+    assert "S-7" in str(message) and "S-8" in str(message)
+    supplier = Supplier(NoCredentials(), None)  # type: ignore[arg-type]
+    due = due_soon_message(odd.model_copy(update={"due": TODAY}), supplier, TODAY)
+    assert validate_message(due) == [] and "accessory" not in due["blocks"][0]

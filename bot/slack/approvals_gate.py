@@ -91,7 +91,10 @@ def label_pay_buttons(
         pay = block.get("accessory") or {}
         if pay.get("action_id") != values.PAY:
             continue
-        target = values.PayTarget.decode(pay["value"])
+        try:
+            target = values.PayTarget.decode(pay["value"])
+        except values.BadValue:  # not one the list makes; the click will refuse it
+            continue
         invoice = shown.get((target.provider, target.invoice_ids[0]))
         if invoice is None or policy.needs(invoice.provider, invoice.amount_due) is None:
             continue

@@ -25,7 +25,7 @@ from bot.slack import people
 from bot.slack.approvals_gate import apply_gate
 from bot.slack.approvals_settings import open_settings
 from bot.slack.blocks.kit import escape
-from bot.slack.blocks.listing import help_message, notice
+from bot.slack.blocks.listing import help_message, notice, unbuttoned
 from bot.slack.blocks.paying import already_paid, pay_menu
 from bot.slack.connect import connect_modal
 from bot.slack.errors import said, shielded
@@ -53,7 +53,7 @@ from bot.slack.subcommands import (
     Unknown,
     parse,
 )
-from bot.slack.values import PayTarget
+from bot.slack.values import PayTarget, carries
 from bot.team_settings import BILLING_CHANNEL
 from bot.text import unescape
 
@@ -96,6 +96,8 @@ async def _pay_invoice(svc: Services, team_id: str, user_id: str, number: str) -
             return notice(
                 f"Invoice {escape(result.number)} cannot be paid: it is {result.status.value}."
             )
+        if not carries(result.id):  # a menu's buttons could only refuse
+            return notice(f"Invoice {escape(result.number)}: {unbuttoned(provider.title)}")
         target = PayTarget(provider.name, (result.id,))
         shown, options = await link_out(svc, team_id, provider, ids, user_id)
         if shown is not None:  # any start would be refused while it stands

@@ -62,6 +62,14 @@ class BadValue(ValueError):
     """A button value or block id that is not one this app produced."""
 
 
+def carries(invoice_id: str) -> bool:
+    """Whether a button can name this invoice: ids are up to 64 letters, digits and
+    `_.:@-` (the value separates ids with `,` and parts with `|`). A provider's id
+    outside that is shown without buttons, never turned into a value that reads back as
+    tampered or breaks the message around it."""
+    return re.fullmatch(_ID, invoice_id) is not None
+
+
 @dataclass(frozen=True)
 class PayTarget:
     """Which invoices of which provider, with the method chosen so far."""

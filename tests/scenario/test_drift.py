@@ -82,3 +82,29 @@ async def test_a_paid_invoice_that_cannot_be_read_is_asked_about_again_not_given
     state.drift.clear()
     await h.bot.app[POLLER].run_once()
     await h.wait_for(lambda: h.slack.posted_to("C0BILLING"), within=10)
+
+
+async def test_an_id_no_button_can_carry_leaves_the_rest_of_the_list_and_its_labels(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """With approvals on, every Pay button is read back to label it: one invoice whose id
+    holds a space or a slash once turned the whole list into an error."""
+    from bot.approvals_policy import Policy
+    from bot.web import SERVICES
+    from tests.scenario.harness import TEAM
+
+    h = harness
+    policy = Policy.parse("EUR 500 1 U0FINANCE,U0ADMIN")
+    h.bot.app[SERVICES].approvals.save_policy(TEAM, policy, user_id="U0ADMIN")
+    i3d_sandbox.app[SANDBOX].drift["410001"] = {"id": "41 0001/x+y="}
+    _, screen, _ = await h.command("all")
+    message = (await h.screen_after(screen)).message
+    listed = text_of(message)
+    assert "INV-24-0101" in listed and "INV-24-0102" in listed
+    assert "Something went wrong" not in listed
+    assert "an id that Slack's buttons cannot carry" in listed
+    assert "41 0001/x+y=" not in str(message)  # no button or tick names it
+    assert "Request approval" in str(message)  # the other invoices are still labelled
+    _, screen, _ = await h.command("pay INV-24-0101")
+    said = text_of((await h.screen_after(screen)).message)
+    assert "cannot carry" in said and "choose_method" not in said

@@ -112,6 +112,8 @@ def _reminded(invoice: Invoice, facts: DigestFacts) -> str:
 
 def _accessory(invoice: Invoice, facts: DigestFacts) -> dict[str, Any] | None:
     provider = facts.providers[invoice.provider]
+    if not values.carries(invoice.id):
+        return None
     target = values.PayTarget(provider.name, (invoice.id,)).encode()
     if provider.capabilities.direction is Direction.PAYABLE:
         return button("Pay", values.PAY, target, style="primary")
@@ -173,17 +175,18 @@ def due_soon_message(invoice: Invoice, provider: Provider, today: date) -> dict[
     assert invoice.due is not None
     days = (invoice.due - today).days
     when = "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days"
-    target = values.PayTarget(provider.name, (invoice.id,)).encode()
     text = (
         f"Invoice {inline(invoice.number, NUMBER_CHARS)} from {escape(provider.title)} "
         f"({invoice.amount_due.format()}) falls due {when}, on {invoice.due.isoformat()}."
     )
+    pay = None
+    if values.carries(invoice.id):
+        target = values.PayTarget(provider.name, (invoice.id,)).encode()
+        pay = button("Pay", values.PAY, target, style="primary")
     return {
         "text": text,
         "blocks": [
-            section(
-                ids, f":alarm_clock: {text}", button("Pay", values.PAY, target, style="primary")
-            ),
+            section(ids, f":alarm_clock: {text}", pay),
             context(ids, "You get this because you may pay invoices; one reminder a day at most."),
         ],
     }

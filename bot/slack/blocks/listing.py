@@ -107,6 +107,8 @@ def invoice_blocks(
     people who may not pay see the invoice without controls."""
     line = invoice_line(invoice, provider.title, today, settled)
     receivable = provider.capabilities.direction is Direction.RECEIVABLE
+    if can_pay and not values.carries(invoice.id) and (invoice.payable or invoice.issuable):
+        return [section(ids, f"{line}\n{unbuttoned(provider.title)}")]
     if receivable and invoice.issuable and can_pay and provider.capabilities.send_by_email:
         # Sending a draft issues it: the one way a draft saved in Slack goes out.
         target = values.PayTarget(provider.name, (invoice.id,)).encode()
@@ -123,6 +125,14 @@ def invoice_blocks(
     if invoice.is_overdue(today) and can_remind(provider):
         controls.append(button("Send reminder", values.REMIND, target))
     return [section(ids, line), actions(ids, controls, name="customer")]
+
+
+def unbuttoned(title: str) -> str:
+    """Why an invoice has no buttons: its id is not one a Slack button can carry."""
+    return (
+        f"_{escape(title)} gives this invoice an id that Slack's buttons cannot carry, so "
+        f"it cannot be acted on here: use {escape(title)}'s own site._"
+    )
 
 
 def _failure_line(title: str, said: str) -> str:
@@ -184,7 +194,9 @@ def _tick_label(invoice: Invoice) -> str:
 def _several(ids: Ids, provider: Provider, page: list[Invoice]) -> list[Block]:
     """Checkboxes to pay several invoices together, where the provider can: one group per
     currency, since one payment is in one currency."""
-    payable = [i for i in page if i.payable and i.provider == provider.name]
+    payable = [
+        i for i in page if i.payable and i.provider == provider.name and values.carries(i.id)
+    ]
     if not provider.capabilities.pay_several:
         return []
     currencies = sorted({i.currency for i in payable})
