@@ -13,6 +13,7 @@ steady load of commands (0.4 ms a list on a slow host, against 0.03 ms).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,7 +27,22 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookResponse
 
+from bot.slack.blocks.clipping import clip
+
 RESPONSE_URL_TIMEOUT = aiohttp.ClientTimeout(total=30)
+MESSAGE_TEXT = 40_000
+"""Slack's most characters in a message's top-level text (chat.postMessage cuts the
+rest; a response_url may refuse the message instead)."""
+REFUSED = frozenset({400, 413})
+"""A response_url's answers for a message it will not show (as opposed to a URL that is
+used up or expired, which would refuse a notice too)."""
+REFUSED_NOTICE = (
+    ":warning: Slack did not take invoicebot's answer here, so it cannot be shown. If you "
+    "were paying, look at the invoice before you try again; the details are in "
+    "invoicebot's log."
+)
+
+log = logging.getLogger(__name__)
 
 
 class PooledRespond(AsyncRespond):
@@ -41,10 +57,19 @@ class PooledRespond(AsyncRespond):
         status is returned, not raised, and nothing is retried (a lost answer may mean
         the message was posted)."""
         assert self.response_url is not None
+        if len(text) > MESSAGE_TEXT:
+            text = clip(text, MESSAGE_TEXT, mrkdwn=True)
         message: dict[str, Any] = {"text": text, **fields}
         if blocks is not None:
             message["blocks"] = blocks
         given = {k: v for k, v in message.items() if v is not None}
+        answer = await self._post(given)
+        if answer.status_code in REFUSED and (text or blocks):
+            await self._say_refused(given, answer)
+        return answer
+
+    async def _post(self, given: dict[str, Any]) -> WebhookResponse:
+        assert self.response_url is not None
         try:
             body = orjson.dumps(given)
         except orjson.JSONEncodeError:  # what orjson refuses (a lone surrogate) goes escaped
@@ -59,6 +84,19 @@ class PooledRespond(AsyncRespond):
             body=said,
             headers=dict(answer.headers),
         )
+
+    async def _say_refused(self, given: dict[str, Any], answer: WebhookResponse) -> None:
+        """Slack refused the message itself (its blocks or its size): without a word the
+        person would be left looking at "Asking…". A short notice takes its place, in the
+        same place (replacing what the refused message would have replaced)."""
+        log.warning("Slack refused an answer on a response_url: %s", answer.body[:200])
+        notice: dict[str, Any] = {"text": REFUSED_NOTICE}
+        for key in ("replace_original", "response_type"):
+            if key in given:
+                notice[key] = given[key]
+        again = await self._post(notice)
+        if again.status_code >= 400:
+            log.warning("Slack refused the notice too: %s", again.body[:200])
 
 
 JSON = {"Content-Type": "application/json;charset=utf-8"}

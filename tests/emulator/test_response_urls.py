@@ -138,3 +138,36 @@ async def test_a_body_that_is_not_json_slack_reads_is_refused(running: Running) 
         async with session.post(url, data=escaped, headers=headers) as answer:
             assert answer.status == 200
     assert hook.uses == 1
+
+
+async def test_the_bot_replaces_an_answer_slack_refuses_with_a_notice(running: Running) -> None:
+    """A refused answer would leave the person looking at "Asking…" for good."""
+    from bot.slack.responses import REFUSED_NOTICE, PooledRespond
+
+    emulator = running.emulator
+    asking = emulator.workspace.post(
+        "C0GENERAL", "Asking…", [BUTTON_ROW], user="U0BOT", bot_id="B0BOT", ephemeral_to="U0PAYER"
+    )
+    hook = emulator.response_urls.issue("U0PAYER", "C0GENERAL", source=asking)
+    async with aiohttp.ClientSession() as session:
+        respond = PooledRespond(
+            response_url=f"{emulator.public_url}/hooks/{hook.id}", session=session
+        )
+        answer = await respond(text="Pay", blocks=[{"type": "divider"}] * 51, replace_original=True)
+    assert answer.status_code == 400
+    (shown,) = emulator.ephemerals("U0PAYER")
+    assert shown.text == REFUSED_NOTICE and "few minutes" not in shown.text
+
+
+async def test_the_bot_cuts_a_top_level_text_to_slacks_forty_thousand(running: Running) -> None:
+    from bot.slack.responses import PooledRespond
+
+    hook = running.emulator.response_urls.issue("U0PAYER", "C0GENERAL", from_command=True)
+    async with aiohttp.ClientSession() as session:
+        respond = PooledRespond(
+            response_url=f"{running.emulator.public_url}/hooks/{hook.id}", session=session
+        )
+        answer = await respond(text="Pay " + "9" * 41_000)
+    assert answer.status_code == 200
+    (shown,) = running.emulator.ephemerals("U0PAYER")
+    assert len(shown.text) == 40_000 and shown.text.endswith("…")
