@@ -344,3 +344,21 @@ def test_a_maybe_second_payment_of_several_invoices_says_were() -> None:
 def test_a_lost_answer_loses_the_advice_to_try_again(message: str, shown: str) -> None:
     """After a write whose answer was lost, trying again could do it twice."""
     assert without_retry(message) == shown
+
+
+def test_long_provider_names_never_push_the_link_or_the_amount_out_of_sight() -> None:
+    """A section shows 3,000 characters: a customer's or an invoice's name must not take
+    them all before the link to send; a method's line breaks stay out of its line."""
+    link = paid(
+        direction="receivable",
+        state=PaymentState.LINK_ISSUED,
+        paid_at=None,
+        invoice_numbers=("N" * 5000,),
+        method_name="Card\nending 4242",
+    )
+    shown = customer_link(link, "https://bot/pay/t", 3600, "Jordan " + "L" * 3000)
+    assert validate_message(shown) == []
+    lead = shown["blocks"][0]["text"]["text"]
+    assert "https://bot/pay/t" in lead and "€338.80" in lead and len(lead) < 3000
+    billing = confirmation(link.model_copy(update={"state": PaymentState.PAID}), "i3D.net")
+    assert "Card ending 4242" in text_of(billing) and "Card\nending" not in str(billing)

@@ -87,13 +87,14 @@ def customer_link(
     invoice has one live link: someone else's is shown again, and says so, so that the
     customer is not sent it twice."""
     ids = Ids()
-    numbers = escape(", ".join(payment.invoice_numbers))
-    who = f" *{escape(customer)}*" if customer else ""
+    numbers = ", ".join(inline(number, NUMBER_CHARS) for number in payment.invoice_numbers)
+    name = inline(customer, NUMBER_CHARS) if customer else ""
+    who = f" *{name}*" if name else ""
     lead = (
         f"Payment link for the customer{who}: *{payment.amount.format()}* for invoice "
         f"{numbers}. Send them this link:\n{pay_url}"
     )
-    whose = f" for {escape(customer)}" if customer else ""
+    whose = f" for {name}" if name else ""
     first = (
         f" <@{payment.user_id}> copied this link first: the customer may have it."
         if clicker and payment.user_id != clicker

@@ -48,8 +48,9 @@ def link_lifetime(seconds: float) -> str:
 
 
 def _invoice_word(numbers: tuple[str, ...] | list[str]) -> str:
-    """ "invoice INV-1" or "invoices INV-1 and INV-2", escaped."""
-    named = [escape(number) for number in numbers]
+    """ "invoice INV-1" or "invoices INV-1 and INV-2", escaped, each on one line and cut:
+    what follows them in a sentence (the amount, the link to send) must still fit."""
+    named = [inline(number, NUMBER_CHARS) for number in numbers]
     return f"invoice {named[0]}" if len(named) == 1 else f"invoices {_and(named)}"
 
 
@@ -406,8 +407,9 @@ def amount_of(payment: Payment) -> str:
 
 
 def method_of(payment: Payment) -> str:
+    """The method (and bank) as the provider named them, on one line and cut."""
     issuer = f" ({payment.issuer_name})" if payment.issuer_name else ""
-    return escape(f"{payment.method_name}{issuer}")
+    return inline(f"{payment.method_name}{issuer}", NUMBER_CHARS)
 
 
 def _reason(payment: Payment) -> str:
