@@ -52,3 +52,11 @@ def test_nothing_but_quotes_asks_what_to_search_for(typed: str) -> None:
     assert parse(typed, lambda word: None) == Unknown(
         "Say what to search for, e.g. `/invoices search server`."
     )
+
+
+@pytest.mark.parametrize("typed", ["search " + "x" * 500, "i3d all " + "server " * 80])
+def test_a_list_longer_than_its_page_buttons_can_carry_is_refused_first(typed: str) -> None:
+    """Its Next and Previous buttons would carry the words cut, and answer "tampered"."""
+    said = parse(typed, lambda word: "i3d" if word == "i3d" else None)
+    assert isinstance(said, Unknown) and "500 characters at most" in said.problem
+    assert isinstance(parse("search " + "x" * 490, lambda word: None), ListInvoices)

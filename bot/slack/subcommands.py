@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 from bot.models import InvoiceStatus
 from bot.slack.blocks.kit import escape
+from bot.slack.values import MAX_TEXT
 
 _STATUS_WORDS: dict[str, frozenset[InvoiceStatus]] = {
     "open": frozenset({InvoiceStatus.OPEN}),
@@ -136,6 +137,8 @@ def parse(
         return Billing() if not rest else Unknown("Type `/invoices billing` in the channel.")
     if head == "settings":
         return Settings() if not rest else Unknown("`settings` takes nothing after it.")
+    if head == "search" and len(text) > MAX_TEXT:
+        return Unknown(TOO_LONG)
     if head == "search":
         searched = " ".join(unquoted(rest))
         if not searched:
@@ -161,7 +164,15 @@ def parse(
         if name is None:
             return Unknown(f"There is no provider called `{escape(rest[0])}`.{known}")
         return Connect(name) if head == "connect" else NewInvoice(name)
+    if len(text) > MAX_TEXT:
+        return Unknown(TOO_LONG)
     return _listing(words, provider_named)
+
+
+TOO_LONG = (
+    f"That is longer than a list can be paged with ({MAX_TEXT} characters at most): "
+    "shorten the search."
+)
 
 
 QUOTES = ('"“”', "'‘’")
