@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import date
 
-from bot.models import Invoice, InvoiceQuery, today_utc
+from bot.models import Invoice, InvoiceQuery, InvoiceStatus, Money, today_utc
 from bot.provider import Direction, Provider, ProviderError
 from bot.selection import Page, Selection, Side, SortKey, Window, people_order, sort_key
 from bot.snapshots import Snapshots
@@ -29,6 +29,7 @@ __all__ = [
     "gather_invoices",
     "gather_pages",
     "matches",
+    "paid_here",
     "people_order",
     "sort_key",
 ]
@@ -55,6 +56,15 @@ class Gathered:
     page: Page
 
 
+def paid_here(invoice: Invoice) -> Invoice:
+    """An invoice the provider still lists as open that a payment through the bot settled
+    (its transaction confirmed it): listed as paid, with nothing due. Some providers never
+    mark an invoice their payment page was paid on; a second payment or a reminder to a
+    customer who paid must not be offered."""
+    zero = Money.zero(invoice.amount_due.currency)
+    return invoice.model_copy(update={"status": InvoiceStatus.PAID, "amount_due": zero})
+
+
 def matches(invoice: Invoice, query: InvoiceQuery, overdue_only: bool, today: date) -> bool:
     if query.statuses and invoice.status not in query.statuses:
         return False
@@ -75,11 +85,12 @@ async def _feed_page(
     selections: list[Selection],
     cursor: str | None,
     unreadable: list[str],
+    settled: Set[str],
 ) -> str | None:
     """Feed one provider page into `selections`; the page is let go when this returns."""
     page = await provider.list_invoices(query.model_copy(update={"cursor": cursor}))
     unreadable += page.unreadable
-    _select(provider, page.invoices, query, overdue_only, selections)
+    _select(provider, page.invoices, query, overdue_only, selections, settled)
     return page.next_cursor
 
 
@@ -89,15 +100,24 @@ def _select(
     query: InvoiceQuery,
     overdue_only: bool,
     selections: list[Selection],
+    settled: Set[str] = frozenset(),
 ) -> None:
     """Offer each matching invoice to every selection; a whole-account read (the usual
-    list) skips the per-invoice match, the hot path of a big account."""
+    list) skips the per-invoice match, the hot path of a big account. `settled`: ids of
+    invoices a payment through the bot settled (see `paid_here`)."""
     today = selections[0].today
     name = provider.name
     chosen = [  # the registration says whose it is
         invoice if invoice.provider == name else invoice.model_copy(update={"provider": name})
         for invoice in invoices
     ]
+    if settled:
+        chosen = [
+            paid_here(invoice)
+            if invoice.id in settled and invoice.status is InvoiceStatus.OPEN
+            else invoice
+            for invoice in chosen
+        ]
     if not query.unfiltered or overdue_only:
         chosen = [invoice for invoice in chosen if matches(invoice, query, overdue_only, today)]
     for selection in selections:
@@ -110,6 +130,7 @@ async def _fetch(
     overdue_only: bool,
     selections: list[Selection],
     snapshots: Snapshots | None = None,
+    settled: Set[str] = frozenset(),
 ) -> Listing:
     """Stream every page of one provider into its own `selections` (one per window);
     with `snapshots`, from the connection's shared snapshot instead."""
@@ -118,12 +139,14 @@ async def _fetch(
     try:
         if snapshots is not None:
             snapshot = await snapshots.read(provider)
-            _select(provider, snapshot.invoices, query, overdue_only, selections)
+            _select(provider, snapshot.invoices, query, overdue_only, selections, settled)
             return Listing(
                 provider, count=selections[0].total, unreadable=list(snapshot.unreadable)
             )
         while True:
-            cursor = await _feed_page(provider, query, overdue_only, selections, cursor, unreadable)
+            cursor = await _feed_page(
+                provider, query, overdue_only, selections, cursor, unreadable, settled
+            )
             if cursor is None:
                 return Listing(provider, count=selections[0].total, unreadable=unreadable)
     except ProviderError as error:
@@ -143,6 +166,7 @@ async def gather_invoices(
     overdue_only: bool = False,
     within: float = 20.0,
     snapshots: Snapshots | None = None,
+    settled: Mapping[str, Set[str]] | None = None,
 ) -> Gathered:
     """Every provider's listing and the `window`'s page, after at most `within` seconds.
 
@@ -151,7 +175,13 @@ async def gather_invoices(
     of its invoices, so the counts, sums and the next page's boundary stay consistent.
     """
     listings, (page,) = await gather_pages(
-        providers, query, [window], overdue_only=overdue_only, within=within, snapshots=snapshots
+        providers,
+        query,
+        [window],
+        overdue_only=overdue_only,
+        within=within,
+        snapshots=snapshots,
+        settled=settled,
     )
     return Gathered(listings, page)
 
@@ -164,8 +194,10 @@ async def gather_pages(
     overdue_only: bool = False,
     within: float = 20.0,
     snapshots: Snapshots | None = None,
+    settled: Mapping[str, Set[str]] | None = None,
 ) -> tuple[list[Listing], list[Page]]:
-    """`gather_invoices` for several windows at once: each provider is asked only once."""
+    """`gather_invoices` for several windows at once: each provider is asked only once.
+    `settled`: by provider name, the invoices a payment through the bot settled."""
     today = today_utc()
     collecting = frozenset(
         provider.name
@@ -179,7 +211,15 @@ async def gather_pages(
     async def bounded(provider: Provider, mine: list[Selection]) -> Listing:
         try:
             return await asyncio.wait_for(
-                _fetch(provider, query, overdue_only, mine, snapshots), within
+                _fetch(
+                    provider,
+                    query,
+                    overdue_only,
+                    mine,
+                    snapshots,
+                    (settled or {}).get(provider.name, frozenset()),
+                ),
+                within,
             )
         except TimeoutError:
             return Listing(

@@ -403,6 +403,13 @@ class PaymentOutcome(BaseModel):
         "(the provider still lists the invoice unpaid, or for more than was charged). It is "
         "shown with the confirmation.",
     )
+    provider_reference: str | None = Field(
+        default=None,
+        description="What to ask about this attempt by from now on, when it had nothing of "
+        "the kind: a transaction the payer's return named whose lookup failed or is not "
+        "finished. The core keeps it (for an attempt without one) and hands it back in "
+        "`PaymentCheck.provider_reference`, so later checks need no browser to return.",
+    )
 
 
 class PaymentState(StrEnum):

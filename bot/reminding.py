@@ -32,6 +32,12 @@ class AlreadyToday:
     earlier: Reminder | None
 
 
+@dataclass(frozen=True)
+class PaidHere:
+    """A payment through the bot settled the invoice, though the provider still lists it
+    as open: the customer paid, and is not reminded."""
+
+
 class NotSure(ProviderError):
     """The provider's answer was lost: the e-mail may have gone; it is recorded as sent."""
 
@@ -46,11 +52,13 @@ async def remind_customer(
     today: date,
     user_id: str | None,
     automatic: bool = False,
-) -> Reminded | AlreadyToday:
+) -> Reminded | AlreadyToday | PaidHere:
     """E-mail `invoice` to its customer again, once a day at most; raises `ProviderError`
     (nothing recorded) when the provider refuses, `NotSure` when its answer was lost."""
     if not can_remind(provider):
         raise ProviderError(f"{provider.title} cannot send reminders.")
+    if store.settlement_of(team_id, provider.name, [invoice.id]) is not None:
+        return PaidHere()
     day = today.isoformat()
     claimed = runs.claim_reminder(
         CUSTOMER,

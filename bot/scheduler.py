@@ -79,9 +79,11 @@ class Scheduler:
         return done
 
     async def _invoices(
-        self, providers: list[Provider]
+        self, team_id: str, providers: list[Provider]
     ) -> tuple[list[Invoice], list[tuple[str, str]]]:
-        """Every open invoice of these connections, and the ones that did not answer."""
+        """Every open invoice of these connections, and the ones that did not answer; an
+        invoice a payment through the bot settled is not open, whatever the provider says
+        (see `bot.invoices.paid_here`)."""
 
         async def read(provider: Provider) -> tuple[Provider, list[Invoice] | str]:
             try:
@@ -90,7 +92,12 @@ class Scheduler:
                 return provider, say(error)
             except TimeoutError:
                 return provider, f"no answer within {READ_WITHIN:.0f} s"
-            return provider, [i for i in snapshot.invoices if i.status is InvoiceStatus.OPEN]
+            settled = self.runs.store.settled_invoice_ids(team_id, provider.name)
+            return provider, [
+                i
+                for i in snapshot.invoices
+                if i.status is InvoiceStatus.OPEN and i.id not in settled
+            ]
 
         invoices: list[Invoice] = []
         failed: list[tuple[str, str]] = []
@@ -109,7 +116,7 @@ class Scheduler:
 
     async def _digest(self, team_id: str, period: str) -> None:
         providers = self.connections.connected(team_id)
-        invoices, failed = await self._invoices(providers)
+        invoices, failed = await self._invoices(team_id, providers)
         facts = DigestFacts(
             today=date.fromisoformat(period),
             ahead=self.timetable.digest_ahead,
@@ -144,7 +151,7 @@ class Scheduler:
         timetable = self.timetable
         if timetable.due_reminder_days or timetable.auto_remind is not None:
             providers = self.connections.connected(team_id)
-            invoices, _ = await self._invoices(providers)
+            invoices, _ = await self._invoices(team_id, providers)
             by_name = {p.name: p for p in providers}
             if timetable.due_reminder_days:
                 await self._due_soon(team_id, today, invoices, by_name)

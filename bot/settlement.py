@@ -205,6 +205,10 @@ class Settlement:
         """`landed`: asked as the payer's browser came back from this attempt's page, so
         a failure the provider reports then is this attempt's."""
         current = self.store.payment(payment.id) or payment
+        if outcome.provider_reference and not current.provider_reference:
+            # The one trace of the money may be what the payer's browser brought back.
+            self.store.update_payment(current.id, provider_reference=outcome.provider_reference)
+            current = current.model_copy(update={"provider_reference": outcome.provider_reference})
         if current.state is S.SUPERSEDED:
             if outcome.status is OutcomeStatus.PAID and outcome.attributed:
                 self._paid_twice(current, outcome)

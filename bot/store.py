@@ -646,6 +646,14 @@ class Store:
         ).fetchone()
         return str(row[0]) if row else None
 
+    def settled_invoice_ids(self, team_id: str, provider: str) -> frozenset[str]:
+        """Every invoice of this connection that a payment through the bot settled."""
+        rows = self.db.execute(
+            "SELECT invoice_id FROM settled_invoices WHERE team_id = ? AND provider = ?",
+            [team_id, provider],
+        ).fetchall()
+        return frozenset(str(row[0]) for row in rows)
+
     def settled_dates(self, team_id: str, provider: str, invoice_ids: list[str]) -> dict[str, str]:
         """When each of these invoices was settled through the bot (ISO time), by invoice id."""
         if not invoice_ids:

@@ -80,7 +80,9 @@ async def test_a_slow_provider_is_named_and_the_others_shown() -> None:
         snapshots=Snapshots(),
         connections=SimpleNamespace(connected=lambda team_id: [quick, slow]),
         store=SimpleNamespace(
-            recent_payments=lambda *args: [], recent_settlements=lambda *args: []
+            recent_payments=lambda *args: [],
+            recent_settlements=lambda *args: [],
+            settled_invoice_ids=lambda *args: frozenset(),
         ),
         approvals=SimpleNamespace(policy=lambda team_id: Policy()),
         access=SimpleNamespace(may_pay=AsyncMock(return_value=True)),

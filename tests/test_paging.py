@@ -393,7 +393,9 @@ async def test_app_home_shows_the_oldest_overdue_and_counts_the_rest() -> None:
         snapshots=Snapshots(),
         connections=SimpleNamespace(connected=lambda team_id: [ledger]),
         store=SimpleNamespace(
-            recent_payments=lambda *args: [], recent_settlements=lambda *args: []
+            recent_payments=lambda *args: [],
+            recent_settlements=lambda *args: [],
+            settled_invoice_ids=lambda *args: frozenset(),
         ),
         approvals=SimpleNamespace(policy=lambda team_id: Policy()),
         access=SimpleNamespace(may_pay=AsyncMock(return_value=False)),
@@ -612,3 +614,26 @@ def test_one_pass_over_a_page_agrees_with_reading_every_invoice_plainly(
         due_to_us = [i for i in invoices if i.provider == "collect"]
         assert _as_read(page.to_pay) == _sums_read_plainly(owed, today)
         assert _as_read(page.to_collect) == _sums_read_plainly(due_to_us, today)
+
+
+async def test_an_invoice_settled_here_is_paid_in_the_list_whatever_the_provider_says() -> None:
+    """A provider may never mark an invoice its payment page was paid on: what a payment
+    through the bot settled is listed paid, owes nothing, and leaves an open-only list."""
+    ledger = Ledger(20)
+    settled = {"ledger": frozenset({"ledger-0", "ledger-1", "ledger-4"})}  # 4 is paid anyway
+    window = Window(20)  # all of them on one page
+    gathered = await gather_invoices([ledger], InvoiceQuery(), window, settled=settled)
+    shown = {i.id: i for i in gathered.page.invoices}
+    for key in ("ledger-0", "ledger-1"):
+        assert shown[key].status is InvoiceStatus.PAID and not shown[key].payable
+        assert shown[key].amount_due.is_zero()
+    open_ones = [i for i in ledger.everything() if i.payable and i.id not in settled["ledger"]]
+    for currency in ("EUR", "USD"):
+        expected = Money.total(
+            (i.amount_due for i in open_ones if i.currency == currency), currency
+        )
+        assert gathered.page.to_pay.amounts[currency] == expected
+    open_only = InvoiceQuery(statuses=frozenset({InvoiceStatus.OPEN}))
+    listed = await gather_invoices([ledger], open_only, window, settled=settled)
+    assert listed.page.total == len(open_ones)
+    assert not {"ledger-0", "ledger-1"} & {i.id for i in listed.page.invoices}

@@ -46,6 +46,7 @@ from bot.slack.blocks.kit import (
 )
 from bot.slack.blocks.listing import invoice_blocks
 from bot.slack.errors import shielded
+from bot.slack.listing import settled_here
 from bot.slack.services import Services
 from bot.text import plain
 
@@ -240,7 +241,12 @@ async def home_view(
     open_only = InvoiceQuery(statuses=frozenset({InvoiceStatus.OPEN}))
     windows = [Window(HOME_LIST), Window(HOME_LIST, Side.AFTER, NOT_OVERDUE)]
     listings, (first, coming) = await gather_pages(
-        providers, open_only, windows, within=wait, snapshots=svc.snapshots
+        providers,
+        open_only,
+        windows,
+        within=wait,
+        snapshots=svc.snapshots,
+        settled=settled_here(svc, team_id, providers),
     )
     view = home_blocks(
         providers=providers,

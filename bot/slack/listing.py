@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Set
 from datetime import date, datetime
 from typing import Any
 
 from bot.invoices import Side, SortKey, Window, gather_invoices
 from bot.models import Invoice, InvoiceQuery, InvoiceStatus, today_utc
+from bot.provider import Provider
 from bot.slack.approvals_gate import label_pay_buttons
 from bot.slack.blocks.listing import PAGE_SIZE, invoice_list
 from bot.slack.progress import READ_BUDGET
@@ -19,6 +21,12 @@ def providers_for(svc: Services, team_id: str, request: ListInvoices) -> list[An
     if request.providers:
         connected = [p for p in connected if p.name in request.providers]
     return connected
+
+
+def settled_here(svc: Services, team_id: str, providers: list[Provider]) -> dict[str, Set[str]]:
+    """By provider, the invoices a payment through the bot settled: listed as paid even
+    where the provider still lists them open (see `bot.invoices.paid_here`)."""
+    return {p.name: svc.store.settled_invoice_ids(team_id, p.name) for p in providers}
 
 
 def settled_on(svc: Services, team_id: str, invoices: list[Invoice]) -> dict[tuple[str, str], date]:
@@ -65,6 +73,7 @@ async def listing_message(
             overdue_only=request.overdue_only,
             within=READ_BUDGET,
             snapshots=svc.snapshots,
+            settled=settled_here(svc, team_id, providers),
         )
         message = invoice_list(
             request.title,

@@ -12,7 +12,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.access import refusal
 from bot.provider import ProviderError
-from bot.reminding import AlreadyToday, can_remind, remind_customer
+from bot.reminding import AlreadyToday, PaidHere, can_remind, remind_customer
 from bot.slack import values
 from bot.slack.actions import TAMPERED
 from bot.slack.blocks.kit import escape
@@ -60,6 +60,13 @@ async def on_remind(
         )
     except ProviderError as error:
         await answer(f":warning: {said(error)}")
+        return
+    if isinstance(done, PaidHere):
+        await answer(
+            f"Invoice {escape(invoice.number)} was paid through invoicebot, though "
+            f"{escape(provider.title)} still lists it as unpaid: no reminder sent. Mark it "
+            f"paid at {escape(provider.title)}."
+        )
         return
     if isinstance(done, AlreadyToday):
         who = f" by <@{done.earlier.user_id}>" if done.earlier and done.earlier.user_id else ""

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from bot.models import InvoiceStatus, OutcomeStatus, PaymentCheck, PaymentOutcome
-from bot.provider import InvoiceNotFound
+from bot.provider import InvoiceNotFound, ProviderUnavailable
 from plugins.payfirma import convert, errors, listing, wire
 from plugins.payfirma.api import PayfirmaApi
 
@@ -128,19 +128,33 @@ def cancelled() -> PaymentOutcome:
 async def judge(
     api: PayfirmaApi, check: PaymentCheck, invoice_id: str, expected_state: str | None
 ) -> PaymentOutcome:
-    """With a `lookup_id`, the transaction decides; otherwise the invoice's own status."""
+    """With a `lookup_id`, the transaction decides; otherwise the invoice's own status.
+
+    The return is the only place Payfirma names the transaction, and nothing documents
+    that it marks the invoice paid: a return whose lookup fails or is not finished hands
+    its `lookup_id` to the core to keep, and later checks look the transaction up by it.
+    """
     params = check.landing_params
-    lookup_id = params.get("lookup_id", "").strip()
+    returned = params.get("lookup_id", "").strip()
     problem = state_problem(params, expected_state)
-    if lookup_id and problem is None:
+    lookup_id = returned if returned and problem is None else check.provider_reference or ""
+    if lookup_id:
+        keep = lookup_id if lookup_id == returned else None
         try:
             tx = await api.transaction(lookup_id)
         except InvoiceNotFound:
             problem = f"Payfirma has no transaction {lookup_id!r}"
+        except ProviderUnavailable as error:
+            return PaymentOutcome(
+                status=OutcomeStatus.UNKNOWN, message=error.message, provider_reference=keep
+            )
         else:
             problem = mismatch(tx, check, invoice_id, params)
             if problem is None:
-                return outcome(tx, await listing.fetch(api, invoice_id))
+                said = outcome(tx, await listing.fetch(api, invoice_id))
+                if said.status is OutcomeStatus.PENDING:
+                    return said.model_copy(update={"provider_reference": keep})
+                return said
     if problem:
         log.warning(
             "Payfirma return for payment %s does not match (%s); not treating it as paid",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urljoin
@@ -53,8 +53,11 @@ async def bot(
         await bot.close()
 
 
-async def pay_through_the_bot(bot: TestServer, invoice_id: str, total: str) -> tuple[str, str]:
-    """Start like the Slack button does, then be the payer's browser; (landing page, payment)."""
+async def pay_through_the_bot(
+    bot: TestServer, invoice_id: str, total: str, *, then: Callable[[], object] | None = None
+) -> tuple[str, str]:
+    """Start like the Slack button does, then be the payer's browser; (landing page, payment).
+    `then` runs just before the card is paid (to break Payfirma's API for the landing)."""
     started = await bot.app[SERVICES].checkout.start(
         team_id=TEAM,
         user_id="U0PAYER",
@@ -72,6 +75,8 @@ async def pay_through_the_bot(bot: TestServer, invoice_id: str, total: str) -> t
         async with browser.get(hpp) as answer:
             page = CardPage(await answer.text())
         data = {**page.fields, "action": "pay"}
+        if then is not None:
+            then()
         async with browser.post(urljoin(hpp, page.action), data=data) as landing:
             assert str(landing.url).startswith(str(bot.make_url("/landing/payfirma")))
             assert landing.url.query["state"] == started.token
@@ -83,10 +88,39 @@ async def test_an_approved_payment_lands_paid(bot: TestServer, sandbox: SandboxS
     assert "Thank you for your payment" in html and "CA$57.75" in html
     payment = bot.app[SERVICES].store.payment(payment_id)
     assert payment is not None and payment.state is PaymentState.PAID
-    assert sandbox.invoices[212948].status == "PAID"
+    # Paid as its transaction says: nothing documents that Payfirma marks the invoice.
+    assert sandbox.invoices[212948].status == "UNPAID"
     # the customer's receipt carries Payfirma's transaction, not an id of ours
     assert payment.receipt and payment.receipt != payment.settlement_id
     assert f"Receipt reference: <b>{payment.receipt}</b>" in html
+
+
+async def test_a_return_whose_lookup_fails_is_looked_up_again_by_the_poller(
+    bot: TestServer, sandbox: SandboxState, fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    """The return is the one place Payfirma names the transaction, and nothing says the
+    invoice is marked paid: a lookup that fails at the landing must not lose it."""
+    slack, _ = fake_slack
+    html, payment_id = await pay_through_the_bot(
+        bot, "212948", "57.75", then=lambda: sandbox.inject("error", count=20)
+    )
+    assert "Thank you for your payment" not in html
+    store = bot.app[SERVICES].store
+    waiting = store.payment(payment_id)
+    (tx,) = sandbox.transactions.values()
+    assert waiting is not None and waiting.state is not PaymentState.PAID
+    assert waiting.provider_reference == tx.lookup_id  # kept from the return
+    sandbox.clear_faults()
+    store.update_payment(payment_id, next_check_at=0)
+    for _ in range(10):
+        await bot.app[POLLER].run_once()
+        await bot.app[OUTBOX].send_due()
+        await asyncio.sleep(0.1)
+    paid = store.payment(payment_id)
+    assert paid is not None and paid.state is PaymentState.PAID
+    assert sandbox.invoices[212948].status == "UNPAID"  # known from the transaction alone
+    (posted,) = slack.posted_to("C0BILLING")
+    assert "mark it paid in PayHQ" in str(posted)
 
 
 async def test_a_declined_payment_lands_failed(bot: TestServer, sandbox: SandboxState) -> None:
@@ -187,6 +221,7 @@ def test_the_sandbox_takes_a_drifted_total_as_what_the_invoice_asks(
 ) -> None:
     """Drift stands for the invoice changing at Payfirma: the total it had before no
     longer pays it, as the drifted answers would otherwise show it paid for $150."""
+    sandbox.card_payments_mark_paid = True
     sandbox.drift["212948"] = {"total": Decimal("150.00")}
     tx = billing.charge(sandbox, Decimal("57.75"), "CAD", "212948", source="HPP")
     assert tx.result == "APPROVED"

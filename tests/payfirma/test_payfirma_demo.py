@@ -8,6 +8,7 @@ import copy
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -126,7 +127,9 @@ async def test_a_customer_pays_by_the_copied_link(
     (posted,) = await slack.wait_until(lambda: slack.messages(BILLING))
     lead = posted.blocks[0]["text"]["text"]
     assert lead.startswith(":moneybag: Jordan Lee") and "paid Payfirma invoice 212948" in lead
-    assert demo.sandboxes["payfirma"][SANDBOX].invoices[212948].status == "PAID"
+    # Nothing documents that a card payment marks the invoice: #billing is told to.
+    assert demo.sandboxes["payfirma"][SANDBOX].invoices[212948].status == "UNPAID"
+    assert "mark it paid in PayHQ" in str(posted.blocks)
 
 
 async def test_an_invoice_is_emailed_from_slack(
@@ -688,3 +691,37 @@ async def test_a_declined_copied_link_leaves_the_list_and_billing_can_copy_a_new
     )
     assert url_of(fresh, "open_link") != url_of(link, "open_link")
     assert slack.messages(BILLING)[0].blocks == notice, "the notice stays for everyone"
+
+
+async def test_a_customer_who_paid_is_not_reminded_while_payfirma_lists_it_unpaid(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    """Nothing documents that Payfirma marks an invoice paid on its payment page: one the
+    bot saw paid is not reminded of, by hand or on a schedule, nor listed as still due."""
+    from bot.clock import ManualClock
+    from bot.web import SCHEDULER
+
+    pat = person("U0PAYER")
+    listing, link = await copy_link(pat, "Jordan Lee", "212948")  # overdue
+    remind = button_value(listing, "remind_customer", "212948")
+    _, page = await pay_by_card(url_of(link, "open_link"))
+    assert "Thank you for your payment" in page
+    sandbox = demo.sandboxes["payfirma"][SANDBOX]
+    assert sandbox.invoices[212948].status == "UNPAID"
+
+    await pat.clicks(listing, "remind_customer", value=remind)  # the list from before
+    said = await pat.sees("was paid through invoicebot")
+    assert "no reminder sent" in said.text and sandbox.emails == []
+
+    scheduler, svc = demo.bot[SCHEDULER], demo.bot[SERVICES]
+    later = datetime.now(scheduler.timetable.zone).replace(hour=10) + timedelta(days=28)
+    clock = ManualClock(later)  # 212947 and others are overdue by then, and not paid
+    scheduler.clock = svc.clock = clock
+    scheduler.timetable = svc.settings.timetable.__class__.parse(
+        zone="UTC", digest="off", daily="09:00", due_reminder_days=0, auto_remind="1x3"
+    )
+    for _ in range(3):
+        await scheduler.run_once()
+        clock.advance(86400)
+    reminded = {email.invoice_id for email in sandbox.emails}
+    assert 212947 in reminded and 212948 not in reminded

@@ -95,9 +95,12 @@ async def test_approved_on_the_page_is_paid(
     assert back == {"result": "success", "lookup_id": tx.lookup_id, "state": "link-token-0f3a"}
     outcome = await provider.check_payment(check_for("212948", Money.of("57.75", "CAD"), **back))
     assert outcome.status is OutcomeStatus.PAID
-    assert outcome.message == "Payfirma approved the card payment for invoice 212948."
-    assert outcome.paid_at is not None
-    assert (await provider.get_invoice("212948")).status is InvoiceStatus.PAID
+    assert outcome.message == (
+        "Payfirma approved the card payment for invoice 212948. Payfirma still lists the "
+        "invoice as unpaid; mark it paid in PayHQ."
+    )
+    assert outcome.paid_at is not None and outcome.attributed
+    assert (await provider.get_invoice("212948")).status is InvoiceStatus.OPEN
     assert sandbox.count("GET", f"/transaction-service/transaction/lookup/{tx.lookup_id}") == 1
 
 
@@ -118,8 +121,9 @@ async def test_declined_on_the_page_is_failed_with_the_reason(
 
 
 async def test_the_poller_sees_paid_from_the_invoice_alone(
-    provider: PayfirmaProvider, http: aiohttp.ClientSession
+    provider: PayfirmaProvider, sandbox: SandboxState, http: aiohttp.ClientSession
 ) -> None:
+    sandbox.card_payments_mark_paid = True  # were Payfirma to mark it, as it may
     url = await start(provider, "212949")
     await pay_on_page(http, url)
     outcome = await provider.check_payment(check_for("212949", Money.of("321.43", "USD")))
@@ -309,4 +313,4 @@ async def test_an_issuer_decline_then_another_page_is_paid(
     assert (declined.result, declined.message) == ("DECLINED", ISSUER_DECLINE)
     assert sandbox.invoices[212948].status == "UNPAID"
     assert (await pay_on_page(http, await start(provider, "212948")))["result"] == "success"
-    assert sandbox.invoices[212948].status == "PAID"
+    assert [tx.result for tx in sandbox.transactions.values()] == ["DECLINED", "APPROVED"]

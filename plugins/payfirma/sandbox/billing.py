@@ -162,7 +162,7 @@ def charge(
         card_suffix=card_suffix,
     )
     state.transactions[tx.lookup_id] = tx
-    if approved:
+    if approved and state.card_payments_mark_paid:
         settle(state, tx)
     return tx
 

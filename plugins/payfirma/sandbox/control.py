@@ -3,7 +3,8 @@
 Faults: "error", "hang", "malformed", "shape", "rate_limit", "unauthorized", "decline".
 Settings: "latency", "hang_seconds", "return_url" (null: the client's), "public_url",
 "token_lifetime", "tax_rounding", "sending_issues_drafts" (false: an e-mailed draft stays
-a draft). Generated invoices in CAD or USD. Drift changes one
+a draft), "card_payments_mark_paid" (true: an approved card payment marks its invoice
+PAID, which nothing documents). Generated invoices in CAD or USD. Drift changes one
 invoice in list, customer list and retrieve answers. Besides:
 
 POST /_sandbox/tokens/expire   every access token issued so far stops working
@@ -29,6 +30,7 @@ class Settings(SandboxSettings):
     token_lifetime: int = Field(default=3600, ge=1)
     tax_rounding: TaxRounding = "line"
     sending_issues_drafts: bool = True
+    card_payments_mark_paid: bool = False
 
 
 def more_invoices(state: SandboxState, count: int, currency: str) -> int:

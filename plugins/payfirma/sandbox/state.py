@@ -93,6 +93,11 @@ class SandboxState(SandboxBase):
     sessions: dict[str, HppSession] = field(default_factory=dict)
     transactions: dict[str, Transaction] = field(default_factory=dict)
     emails: list[Email] = field(default_factory=list)
+    card_payments_mark_paid: bool = False
+    """Whether an approved card payment (the hosted page, a sale) marks its invoice PAID.
+    The documents say nothing of it, so by default it does not, as the strictest reading:
+    only the transaction the return names shows the payment, and the invoice stays
+    UNPAID (as if nobody marked it paid in PayHQ)."""
     sending_issues_drafts: bool = True
     """Whether e-mailing a draft makes it UNPAID: the documents do not say, so it is our
     guess; False answers as if Payfirma e-mailed a draft and left it one."""
