@@ -14,12 +14,13 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import aiohttp
+import orjson
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
 from bot.kit.errors import problem
 from bot.kit.http import Answer, ProviderHttp
 from bot.provider import NotPayable, PaymentRejected, ProviderError
-from bot.reading import documented_list, each, parse_json
+from bot.reading import documented_list, each, parse_json, tolerant
 from plugins.i3d import errors, wire
 from plugins.i3d.paging import RangedData
 
@@ -172,10 +173,44 @@ def _named(invoice: wire.Invoice) -> wire.Invoice:
 
 
 def _parse(adapter: TypeAdapter[Any], body: bytes, what: str) -> Any:
+    """A pay answer, strictly as documented, except the invoices in it: those are read as
+    the list reads them (defaults for what real answers leave out or null), or an
+    invoice the list shows as payable would fail at Pay, after i3D opened a transaction."""
     try:
-        return adapter.validate_json(body)
+        raw = parse_json(body)
+    except ValueError:
+        raise errors.unreadable(what, "not valid JSON") from None
+    try:
+        return adapter.validate_json(orjson.dumps(_forgiving(raw)))
     except ValidationError as error:
         raise errors.unreadable(what, problem(error)) from None
+
+
+EMBEDDED = ("invoicesForPay", "creditInvoices", "invoices")
+"""Where the pay answers carry invoices."""
+
+
+def _forgiving(raw: Any) -> Any:
+    if isinstance(raw, list):
+        return [_forgiving(item) for item in raw]
+    if not isinstance(raw, dict):
+        return raw
+    return {
+        key: [_invoice(entry) for entry in value]
+        if key in EMBEDDED and isinstance(value, list)
+        else value
+        for key, value in raw.items()
+    }
+
+
+def _invoice(entry: Any) -> Any:
+    """One invoice as the list reads it; as it came when even that fails, so that the
+    strict reading says what is wrong with it."""
+    try:
+        read = tolerant(wire.Invoice, _numbered(entry), "i3D.net invoice", INVOICE_DEFAULTS)
+    except ValidationError:
+        return entry
+    return read.model_dump()
 
 
 def _parse_one(model: type[M], body: bytes, what: str) -> M:

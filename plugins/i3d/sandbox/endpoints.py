@@ -6,6 +6,8 @@ answers with one object, as their schemas say.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from bot.sandbox import BodyProblem, read_body
@@ -53,7 +55,19 @@ async def prepare(request: web.Request) -> web.Response:
     ids = request.query.get("invoiceIds")
     if ids is None:
         raise Refusal(422, "invoiceIds is required", code=INVALID_INPUT, property="invoiceIds")
-    return ok([billing.prepare(state, billing.select(state, ids))])
+    return ok([with_drift(state, billing.prepare(state, billing.select(state, ids)))])
+
+
+def with_drift(state: SandboxState, answer: wire.WireModel) -> dict[str, Any]:
+    """A pay answer whose invoices drift as they do in the list: i3D serves one invoice
+    object, whichever route carries it."""
+    body = answer.to_json()
+    for key in ("invoicesForPay", "creditInvoices", "invoices"):
+        if isinstance(body.get(key), list):
+            body[key] = [
+                state.drifted(item, item["id"], item["invoiceNumber"]) for item in body[key]
+            ]
+    return body
 
 
 async def register(request: web.Request) -> web.Response:
@@ -63,7 +77,7 @@ async def register(request: web.Request) -> web.Response:
     except BodyProblem as problem:
         raise Refusal(422, problem.problem, code=INVALID_INPUT, property=problem.where) from None
     transaction = billing.register(state, body)
-    return ok(registered(state, transaction, str(request.url.origin())))
+    return ok(with_drift(state, registered(state, transaction, str(request.url.origin()))))
 
 
 def registered(state: SandboxState, tx: Transaction, origin: str) -> wire.PayRegisterResponse:
@@ -87,14 +101,13 @@ async def payment_landing(request: web.Request) -> web.Response:
     tx = state.transactions.get(state.last_transaction or "")
     if tx is None:
         raise Refusal(404, "No payment transaction found", code=ENTITY_NOT_FOUND)
-    return ok(
-        wire.PaymentLandingResponse(
-            message=tx.message,
-            status=tx.status,
-            paymentMethod=tx.method.name,
-            invoices=[state.invoices[key] for key in tx.invoice_ids],
-        )
+    landed = wire.PaymentLandingResponse(
+        message=tx.message,
+        status=tx.status,
+        paymentMethod=tx.method.name,
+        invoices=[state.invoices[key] for key in tx.invoice_ids],
     )
+    return ok(with_drift(state, landed))
 
 
 def setup(app: web.Application) -> None:

@@ -51,9 +51,11 @@ def error_for(status: int, message: str) -> web.Response:
     return error(status, CODES.get(status, INVALID_INPUT), message)
 
 
-def ok(payload: wire.WireModel | list[Any], **headers: str) -> web.Response:
+def ok(payload: wire.WireModel | dict[str, Any] | list[Any], **headers: str) -> web.Response:
     if isinstance(payload, wire.WireModel):
         body: Any = payload.to_json()
+    elif isinstance(payload, dict):
+        body = payload
     else:
         body = [item.to_json() if isinstance(item, wire.WireModel) else item for item in payload]
     return web.json_response(body, headers=headers or None)
