@@ -222,6 +222,15 @@ class Settlement:
                 return
         if outcome.status is OutcomeStatus.PAID:
             self.settle(current, outcome)
+        elif (
+            outcome.status is OutcomeStatus.FAILED
+            and not outcome.attributed
+            and not landed
+            and not current.could_have_taken_money
+        ):
+            # Read from the invoice, for a link nobody has opened: it is an earlier
+            # attempt's failure (a card declined before), and this link can still be paid.
+            self._not_yet(current, outcome)
         elif outcome.status is OutcomeStatus.FAILED:
             # A failure the provider does not tie to this attempt (read from the
             # invoice) may be another card's: an attempt that can have taken money (a

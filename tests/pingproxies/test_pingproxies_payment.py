@@ -148,15 +148,17 @@ async def test_declined_card_is_rejected_with_the_reason(
     assert sandbox.count("POST", pay_path("inv_sbx0101")) == 1
 
 
-async def test_a_new_attempt_clears_the_old_decline(
+async def test_an_old_decline_stays_on_the_invoice_and_is_not_tied_to_a_new_link(
     provider: PingProxiesProvider, sandbox: SandboxState
 ) -> None:
+    """A new link does not wipe the invoice's last error (nothing says it would): read
+    from the invoice, it is no attempt's own; the core decides whose it can be."""
     options = await provider.payment_options(["inv_sbx0101"])
     with pytest.raises(PaymentRejected):
         await provider.start_payment(request_for("inv_sbx0101", options.total, "pm_sbxVisa0002"))
     await provider.start_payment(request_for("inv_sbx0101", options.total, "stripe"))
     outcome = await provider.check_payment(check_for("inv_sbx0101", options.total))
-    assert outcome.status is OutcomeStatus.PENDING
+    assert outcome.status is OutcomeStatus.FAILED and not outcome.attributed
 
 
 async def test_a_paid_invoice_is_not_payable(provider: PingProxiesProvider) -> None:

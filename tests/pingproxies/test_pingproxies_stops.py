@@ -202,3 +202,26 @@ async def test_billing_hears_a_failure_read_from_the_invoice_as_not_confirmed(
     await settle_quietly(bot)
     assert svc.store.payment(started.payment.id).state is PaymentState.PAID  # type: ignore[union-attr]
     assert len(slack.posted_to("C0BILLING")) == 2  # the notice, then the confirmation
+
+
+async def test_an_earlier_decline_on_the_invoice_does_not_fail_a_link_nobody_opened(
+    bot: TestServer, sandbox: SandboxState, fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    """A saved card was declined; the payer then asks for a payment page. The invoice
+    still carries that decline when the link is first checked: the link cannot have
+    failed unopened, so it stays live, and paying it is confirmed."""
+    slack, _ = fake_slack
+    svc = bot.app[SERVICES]
+    _last_error(sandbox, "Your card was declined.")  # the saved card's, before this link
+    started = await redirect_link(bot)
+    await settle_quietly(bot)
+    waiting = svc.store.payment(started.payment.id)
+    assert waiting is not None and waiting.state is PaymentState.LINK_ISSUED
+    async with ClientSession() as browser:
+        async with browser.get(bot.make_url(f"/pay/{started.token}")) as page:
+            action = urljoin(str(page.url), PageForm(await page.text()).action)
+        async with browser.post(action, data={"action": "pay"}, allow_redirects=False):
+            pass
+    await settle_quietly(bot)
+    assert svc.store.payment(started.payment.id).state is PaymentState.PAID  # type: ignore[union-attr]
+    assert len(slack.posted_to("C0BILLING")) == 1

@@ -76,7 +76,6 @@ def pay(state: SandboxState, invoice_id: str, body: wire.PayRequest, origin: str
             "Payment Method Not Allowed",
             reason or f"Payment method {chosen} is not available for this invoice.",
         )
-    state.invoices[invoice_id] = item.model_copy(update={"invoice_last_payment_error": None})
     checkout = Checkout(
         state.new_id("cs"),
         invoice_id,
