@@ -33,7 +33,11 @@ def _sandbox_app(landing_url: str) -> web.Application:
 
 def _sandbox_credentials(base_url: str) -> BaseModel:
     """The sandbox's own client; one app is both the sign-in host and the gateway."""
-    from plugins.payfirma.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+    from plugins.payfirma.sandbox import (
+        DEFAULT_CLIENT_ID,
+        DEFAULT_CLIENT_SECRET,
+        DEFAULT_HPP_TOKEN,
+    )
 
     return PayfirmaCredentials.model_validate(
         {
@@ -41,6 +45,7 @@ def _sandbox_credentials(base_url: str) -> BaseModel:
             "client_secret": DEFAULT_CLIENT_SECRET,
             "auth_url": base_url,
             "gateway_url": base_url,
+            "hpp_token": DEFAULT_HPP_TOKEN,
         }
     )
 

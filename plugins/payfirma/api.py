@@ -16,7 +16,13 @@ import aiohttp
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from bot.kit.http import Answer, ProviderHttp
-from bot.provider import BadCredentials, PaymentRejected, ProviderError, ProviderUnavailable
+from bot.provider import (
+    BadCredentials,
+    NotPayable,
+    PaymentRejected,
+    ProviderError,
+    ProviderUnavailable,
+)
 from bot.reading import each, tolerant
 from plugins.payfirma import errors, wire
 from plugins.payfirma.oauth import TokenSource
@@ -116,7 +122,7 @@ class PayfirmaApi:
         data = b"{}" if payload is None else wire.encode(payload)
         answer = await self._call("POST", path, data, hpp=hpp)
         if not answer.ok:
-            if answer.status == 401 and hpp and self.hpp_token is not None:
+            if answer.status == 401 and hpp:
                 raise BadCredentials(
                     "Payfirma refused the hosted payment page token (HTTP 401). Generate a new "
                     "one in PayHQ (Settings > Hosted Pay Page) and connect Payfirma again."
@@ -127,7 +133,9 @@ class PayfirmaApi:
     async def _call(
         self, method: str, path: str, data: bytes | None, *, hpp: bool = False
     ) -> Answer:
-        if hpp and self.hpp_token is not None:
+        if hpp:  # the Hosted Pay Page takes its own token, never an API one
+            if self.hpp_token is None:
+                raise NotPayable(PAGE_NOT_SET_UP)
             return await self._send(method, path, data, self.hpp_token.get_secret_value())
         token = await self.tokens.token()
         answer = await self._send(method, path, data, token)
@@ -143,6 +151,13 @@ class PayfirmaApi:
             "Content-Type": "application/json",
         }
         return await self.http.send(method, path, headers=headers, data=data)
+
+
+PAGE_NOT_SET_UP = (
+    "Payfirma takes card payments on its Hosted Pay Page, and its token is not set here: an "
+    "admin adds it with `/invoices connect payfirma` (PayHQ > Settings > Hosted Pay Page). "
+    "Nothing was started."
+)
 
 
 def _failure(

@@ -40,9 +40,8 @@ class PayfirmaCredentials(BaseModel):
     hpp_token: SecretStr | None = Field(
         default=None,
         title="Hosted Pay Page token",
-        description="Only if your account needs one: PayHQ > Settings > Hosted Pay Page. "
-        "Stored encrypted.",
-        json_schema_extra={"advanced": True},
+        description="Needed for customers to pay by card: PayHQ > Settings > Hosted Pay "
+        "Page. Without it invoices are listed, created and e-mailed. Stored encrypted.",
     )
     invoice_path: Literal["/invoice", "/invoice-service/invoice"] = Field(
         default="/invoice",

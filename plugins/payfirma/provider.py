@@ -36,7 +36,7 @@ from bot.provider import (
     RateLimited,
 )
 from plugins.payfirma import checkout, issuing, landing, listing
-from plugins.payfirma.api import PayfirmaApi
+from plugins.payfirma.api import PAGE_NOT_SET_UP, PayfirmaApi
 from plugins.payfirma.credentials import PayfirmaCredentials
 from plugins.payfirma.oauth import TokenSource
 
@@ -106,6 +106,8 @@ class PayfirmaProvider(Provider):
         return await listing.get(self.api, invoice_id)
 
     async def payment_options(self, invoice_ids: list[str]) -> PaymentOptions:
+        if self.api.hpp_token is None:  # before a menu whose one method could only refuse
+            raise NotPayable(PAGE_NOT_SET_UP)
         return checkout.options(await self.get_invoice(_one(invoice_ids)))
 
     async def start_payment(self, request: PaymentRequest) -> StartedPayment:

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestServer
 
 from bot.models import Money, PaymentCheck, PaymentRequest
 from plugins.payfirma import PayfirmaCredentials, PayfirmaProvider
-from plugins.payfirma.sandbox import SANDBOX, SandboxState, create_app
+from plugins.payfirma.sandbox import DEFAULT_HPP_TOKEN, SANDBOX, SandboxState, create_app
 
 CLIENT_ID = "test-payfirma-client-4c1e"
 CLIENT_SECRET = "test-payfirma-secret-9b7d2a"
@@ -134,6 +134,7 @@ def make_provider(
         base = str(server.make_url("")).rstrip("/")
         fields = {"client_id": CLIENT_ID, "client_secret": secret}
         fields |= {"auth_url": base, "gateway_url": base}
+        fields |= {"hpp_token": DEFAULT_HPP_TOKEN}  # as PayHQ generated it for the account
         fields |= {key: options.pop(key) for key in ("invoice_path", "hpp_token") if key in options}
         options.setdefault("timeout", 2.0)
         options.setdefault("retry_delay", 0.01)

@@ -20,7 +20,7 @@ from bot.plugins import make_plugin_manager
 from bot.settings import Settings
 from bot.web import OUTBOX, POLLER, SERVICES, create_app
 from plugins.payfirma import PayfirmaCredentials
-from plugins.payfirma.sandbox import SandboxState, billing
+from plugins.payfirma.sandbox import DEFAULT_HPP_TOKEN, SandboxState, billing
 from tests.fake_slack import FakeSlack
 from tests.payfirma.conftest import CLIENT_ID, CLIENT_SECRET, CardPage
 
@@ -44,7 +44,11 @@ async def bot(
     await bot.start_server()
     base = str(server.make_url("")).rstrip("/")
     credentials = PayfirmaCredentials(
-        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, auth_url=base, gateway_url=base
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        auth_url=base,
+        gateway_url=base,
+        hpp_token=DEFAULT_HPP_TOKEN,
     )
     await app[SERVICES].connections.connect(TEAM, "payfirma", credentials, connected_by="U0ADMIN")
     try:

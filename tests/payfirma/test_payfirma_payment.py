@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import aiohttp
 import pytest
+from aiohttp.test_utils import TestServer
 
 from bot.models import InvoiceStatus, Money, OutcomeStatus, Redirect
 from bot.provider import NotPayable, PaymentRejected
@@ -267,6 +268,29 @@ async def test_a_separate_hpp_token_is_used_for_init(
     (seen,) = [seen for seen in sandbox.requests if seen.path == HPP_INIT]
     assert seen.header("Authorization") == "Bearer hpp-token-51aa"
     assert sandbox.count("POST", TOKEN) == 1  # for reading the invoice only
+
+
+async def test_without_the_hpp_token_no_page_is_asked_for_and_an_admin_is_told(
+    make_provider: Callable[..., PayfirmaProvider], sandbox: SandboxState, server: TestServer
+) -> None:
+    """HPP init takes the Hosted Pay Page's token (`Bearer <HPP token>`), never an API
+    token: the sandbox refuses one, and without the token no menu is offered."""
+    provider = make_provider(hpp_token=None)
+    with pytest.raises(NotPayable, match="Hosted Pay Page, and its token is not set"):
+        await provider.payment_options(["212948"])
+    with pytest.raises(NotPayable, match="an admin adds it with `/invoices connect payfirma`"):
+        await provider.start_payment(pay_request("212948", Money.of("57.75", "CAD")))
+    assert sandbox.count("POST", HPP_INIT) == 0
+    token = await make_provider().tokens.token()
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            str(server.make_url(HPP_INIT)),
+            json={},
+            headers={"Authorization": f"Bearer {token}"},
+        ) as refused,
+    ):
+        assert refused.status == 401
 
 
 @pytest.mark.parametrize(

@@ -12,11 +12,18 @@ from plugins.payfirma.sandbox.app import (
     create_app,
 )
 from plugins.payfirma.sandbox.samples import generate_invoices, invoice, sample_invoices
-from plugins.payfirma.sandbox.state import SANDBOX, HppSession, SandboxState, Transaction
+from plugins.payfirma.sandbox.state import (
+    DEFAULT_HPP_TOKEN,
+    SANDBOX,
+    HppSession,
+    SandboxState,
+    Transaction,
+)
 
 __all__ = [
     "DEFAULT_CLIENT_ID",
     "DEFAULT_CLIENT_SECRET",
+    "DEFAULT_HPP_TOKEN",
     "DEFAULT_RETURN_URL",
     "SANDBOX",
     "Fault",

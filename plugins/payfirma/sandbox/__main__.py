@@ -17,7 +17,7 @@ from plugins.payfirma.sandbox.app import (
     create_app,
 )
 from plugins.payfirma.sandbox.samples import generate_invoices
-from plugins.payfirma.sandbox.state import SANDBOX
+from plugins.payfirma.sandbox.state import DEFAULT_HPP_TOKEN, SANDBOX
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -25,7 +25,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8102)
     parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
     parser.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET)
-    parser.add_argument("--hpp-token", default=None, help="also accepted on HPP init")
+    parser.add_argument(
+        "--hpp-token", default=DEFAULT_HPP_TOKEN, help="the only token HPP init takes"
+    )
     parser.add_argument(
         "--return-url", default=DEFAULT_RETURN_URL, help='PayHQ\'s HPP return URL; "" = per request'
     )

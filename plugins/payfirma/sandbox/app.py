@@ -13,7 +13,12 @@ from plugins.payfirma import wire
 from plugins.payfirma.sandbox import control, endpoints, oauth, payment_page, payments
 from plugins.payfirma.sandbox.middleware import payfirma_api
 from plugins.payfirma.sandbox.samples import sample_invoices
-from plugins.payfirma.sandbox.state import SANDBOX, SandboxState, TaxRounding
+from plugins.payfirma.sandbox.state import (
+    DEFAULT_HPP_TOKEN,
+    SANDBOX,
+    SandboxState,
+    TaxRounding,
+)
 
 DEFAULT_CLIENT_ID = "sandbox-payfirma-client"
 DEFAULT_CLIENT_SECRET = "sandbox-payfirma-secret"
@@ -25,7 +30,7 @@ def create_app(
     client_secret: str = DEFAULT_CLIENT_SECRET,
     *,
     return_url: str | None = DEFAULT_RETURN_URL,
-    hpp_token: str | None = None,
+    hpp_token: str = DEFAULT_HPP_TOKEN,
     invoices: Iterable[wire.Invoice] | None = None,
     latency: float = 0.0,
     hang_seconds: float = 30.0,
@@ -35,9 +40,10 @@ def create_app(
 ) -> web.Application:
     """A fresh sandbox; `app[SANDBOX]` holds its state and knobs.
 
-    `return_url` plays PayHQ's Hosted Pay Page setting; None means "use the return URL
-    the client sends". `hpp_token`, if set, is accepted on HPP init besides API tokens.
-    Without `invoices` it serves the sample account (see `samples`).
+        `return_url` plays PayHQ's Hosted Pay Page setting; None means "use the return URL
+        the client sends". `hpp_token` plays the token PayHQ generates for its Hosted Pay Page:
+    HPP init takes it, and nothing else (the documents: `Authorization: Bearer <HPP token>`).
+        Without `invoices` it serves the sample account (see `samples`).
     """
     state = SandboxState(
         client_id=client_id,

@@ -39,9 +39,8 @@ def bearer_ok(request: web.Request, state: SandboxState) -> bool:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         return False
-    hpp = state.hpp_token if request.path == HPP_INIT else None
-    if hpp is not None and hmac.compare_digest(token.encode(), hpp.encode()):
-        return True
+    if request.path == HPP_INIT:  # the Hosted Pay Page's own token, not an API token
+        return hmac.compare_digest(token.encode(), state.hpp_token.encode())
     return state.token_ok(token)
 
 

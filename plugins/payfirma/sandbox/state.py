@@ -75,6 +75,10 @@ class Email:
     address: str
 
 
+DEFAULT_HPP_TOKEN = "sandbox-payfirma-hpp-token"
+"""What PayHQ's Hosted Pay Page settings would have generated for the sandbox account."""
+
+
 @dataclass
 class SandboxState(SandboxBase):
     FAULT_KINDS: ClassVar[tuple[str, ...]] = get_args(FaultKind)
@@ -83,7 +87,7 @@ class SandboxState(SandboxBase):
     client_secret: str
     return_url: str | None
     invoices: dict[int, wire.Invoice]
-    hpp_token: str | None = None
+    hpp_token: str = DEFAULT_HPP_TOKEN
     merchant_id: str = "70017"
     token_lifetime: int = 3600
     tax_rounding: TaxRounding = "line"
