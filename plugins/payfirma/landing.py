@@ -1,7 +1,8 @@
 """Judging a payment: what the payer's browser brought back, checked against Payfirma.
 
-The HPP return carries `result`, `transaction_id`, `lookup_id`, `state` and
-`custom_id`; all of it can be typed by anyone. Only a transaction looked up at Payfirma,
+The HPP return carries `result`, `lookup_id` and `state` (the documents show no
+`transaction_id` or `custom_id` on it, though one named is checked); all of it can be
+typed by anyone. Only a transaction looked up at Payfirma,
 approved, for this invoice and for exactly this amount makes a payment paid; a return
 that does not match is logged and treated as if it never came.
 """

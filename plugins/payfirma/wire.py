@@ -157,17 +157,18 @@ class HppRequest(Model):
 
 
 class HppLink(Model):
-    url: str
+    url: str | None = None
 
 
 class HppAnswer(Model):
-    """`{"data": {"url"}}`, or the bare `{"url"}` that Payfirma's axios demo implies."""
+    """The bare `{"url"}` that Payfirma's axios demo reads (providers.md §3.4), or the
+    same inside `{"data": {...}}`, the envelope other Payfirma answers use."""
 
     data: HppLink | None = None
     url: str | None = None
 
     def link(self) -> str | None:
-        return self.data.url if self.data else self.url
+        return self.url or (self.data.url if self.data else None)
 
 
 class Transaction(Model):

@@ -338,3 +338,15 @@ async def test_an_issuer_decline_then_another_page_is_paid(
     assert sandbox.invoices[212948].status == "UNPAID"
     assert (await pay_on_page(http, await start(provider, "212948")))["result"] == "success"
     assert [tx.result for tx in sandbox.transactions.values()] == ["DECLINED", "APPROVED"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"url": "https://hpp.example/p/1"}',  # as the official demo reads it
+        b'{"data": {"url": "https://hpp.example/p/1"}}',
+        b'{"data": {}, "url": "https://hpp.example/p/1"}',
+    ],
+)
+def test_the_page_address_is_read_where_payfirma_may_put_it(body: bytes) -> None:
+    assert wire.HppAnswer.model_validate_json(body).link() == "https://hpp.example/p/1"

@@ -71,7 +71,7 @@ async def hpp_init(request: web.Request) -> web.Response:
         name=" ".join(filter(None, (body.first_name, body.last_name))),
     )
     state.sessions[session.id] = session
-    return ok({"data": {"url": f"{origin(state, request)}/hpp/{session.id}"}})
+    return ok({"url": f"{origin(state, request)}/hpp/{session.id}"})  # as the demo reads it
 
 
 async def lookup(request: web.Request) -> web.Response:
