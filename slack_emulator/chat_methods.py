@@ -72,7 +72,9 @@ def channel_for(
 
 
 def _bot_message(ws: Workspace, args: Args) -> tuple[Channel, Message]:
-    channel = channel_for(ws, args, bot_must_be_in=False)
+    """For the methods that name a message by conversation id and ts: Slack's chat.update
+    wants a direct message's D… id, not the user's id (which chat.postMessage takes)."""
+    channel = channel_for(ws, args, bot_must_be_in=False, ids_only=True)
     message = ws.find(str(args.get("ts") or ""), channel=channel.id)
     if message is None:
         raise SlackError("message_not_found")

@@ -129,7 +129,9 @@ class WebApi:
             elif implementation is None and method not in FILE_METHODS:
                 raise SlackError("unknown_method", req_method=method)
             else:
-                channel = f"{emulator.workspace.team_id}/{args.get('channel')}"
+                ref = str(args.get("channel") or "")
+                found = emulator.workspace.resolve_channel(ref)  # U… and D… are one DM
+                channel = f"{emulator.workspace.team_id}/{found.id if found else ref}"
                 if method == "chat.postMessage" and not self._post_allowed(channel):
                     headers = {"Retry-After": "1"}
                     raise SlackError("ratelimited", status=429)

@@ -197,6 +197,20 @@ async def test_update_and_delete_only_the_bots_own_messages(running: Running) ->
     assert running.emulator.messages("C0BILLING") == [theirs]
 
 
+async def test_a_direct_message_is_updated_by_its_d_id_not_the_users(running: Running) -> None:
+    """chat.postMessage takes a user id for the DM; chat.update and chat.delete want the
+    conversation's D… id (Slack's chat.update reference says so)."""
+    client = running.web_client()
+    posted = await client.chat_postMessage(channel="U0PAYER", text="Your link")
+    assert str(posted["channel"]).startswith("D")
+    by_user = client.chat_update(channel="U0PAYER", ts=posted["ts"], text="Paid")
+    assert await error_of(by_user) == "channel_not_found"
+    assert await error_of(client.chat_delete(channel="U0PAYER", ts=posted["ts"])) == (
+        "channel_not_found"
+    )
+    await client.chat_update(channel=posted["channel"], ts=posted["ts"], text="Paid")
+
+
 async def test_ephemerals_cannot_be_updated_by_chat_update(running: Running) -> None:
     client = running.web_client()
     sent = await client.chat_postEphemeral(channel="C0GENERAL", user="U0PAYER", text="only you")
@@ -411,3 +425,18 @@ async def test_posting_faster_than_slack_allows_in_one_channel_is_rate_limited(
     assert limited.value.response.headers["Retry-After"] == "1"
     running.clock.advance(1.0)
     await client.chat_postMessage(channel="C0BILLING", text="after a second")
+
+
+async def test_posts_to_one_dm_are_paced_as_one_channel_however_it_is_named(
+    running: Running,
+) -> None:
+    """Slack paces chat.postMessage per conversation: a user's id and the D… id of the
+    same direct message share one allowance."""
+    from slack_emulator.webapi import POST_BURST
+
+    client = running.web_client()
+    first = await client.chat_postMessage(channel="U0PAYER", text="1")
+    names = ["U0PAYER", str(first["channel"])]
+    for n in range(POST_BURST - 1):
+        await client.chat_postMessage(channel=names[n % 2], text=str(n + 2))
+    assert await error_of(client.chat_postMessage(channel=names[1], text="over")) == "ratelimited"
