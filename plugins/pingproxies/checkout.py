@@ -85,10 +85,13 @@ def stranger(landing: Mapping[str, str], invoice_id: str, reference: str | None)
     return None
 
 
-def outcome(item: wire.Invoice, check: PaymentCheck) -> PaymentOutcome:
+def outcome(item: wire.Invoice, check: PaymentCheck, standing: str | None = None) -> PaymentOutcome:
     """What the invoice says about the payment; PAID only when PingProxies says paid.
 
     A return that is another payment's is left out: only the invoice then decides.
+    `standing`: the invoice's last payment error when this attempt started, an earlier
+    attempt's; while the invoice still carries that same error it says nothing of this
+    one (PingProxies keeps the last error until another attempt replaces it).
     """
     status = status_of(item)
     number = item.invoice_number
@@ -108,16 +111,18 @@ def outcome(item: wire.Invoice, check: PaymentCheck) -> PaymentOutcome:
             paid_at=moment(item.invoice_paid_datetime),
         )
     if status is InvoiceStatus.VOID:
-        return PaymentOutcome(
+        return PaymentOutcome(  # no attempt on a void invoice can be paid: it ends them all
             status=OutcomeStatus.FAILED,
             message=f"PingProxies voided invoice {number}; it will not be paid.",
+            attributed=True,
         )
-    if status is InvoiceStatus.OPEN and item.invoice_last_payment_error and not problem:
+    error = item.invoice_last_payment_error
+    if status is InvoiceStatus.OPEN and error and error != standing and not problem:
         # Not on another payment's return: the core takes a failure read as a browser
         # comes back as that page's own, and this one may be another card's.
         return PaymentOutcome(
             status=OutcomeStatus.FAILED,
-            message=f"PingProxies could not take the payment: {item.invoice_last_payment_error}",
+            message=f"PingProxies could not take the payment: {error}",
         )
     if status is InvoiceStatus.OPEN and landing.get("status", "").lower() in CANCELLED:
         # Only the browser says so: the page can still take the money after its Cancel,

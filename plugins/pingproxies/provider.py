@@ -84,6 +84,10 @@ class PingProxiesProvider(Provider):
         self.session = Session(transport, settings.email, settings.password)
         self.api = PingProxiesApi(transport, self.session)
         self.page_size = max(1, min(page_size, MAX_PER_PAGE))
+        # Our payment id -> the invoice's last payment error when that attempt started
+        # (this process only; bounded): PingProxies keeps an invoice's last error, so
+        # the one standing at the start is an earlier attempt's, not this one's outcome.
+        self._standing: dict[str, str] = {}
 
     async def verify(self) -> None:
         try:
@@ -130,21 +134,29 @@ class PingProxiesProvider(Provider):
         return listing.converted(item)
 
     async def payment_options(self, invoice_ids: list[str]) -> PaymentOptions:
-        invoice_id = _one(invoice_ids)
-        invoice = _converted(await self.api.retrieve(invoice_id), "invoice retrieve")
+        return (await self._options(_one(invoice_ids)))[0]
+
+    async def _options(self, invoice_id: str) -> tuple[PaymentOptions, str | None]:
+        """The offer, and the invoice's last payment error as it stands now."""
+        item = await self.api.retrieve(invoice_id)
+        invoice = _converted(item, "invoice retrieve")
         offer = await self.api.pay_option(invoice_id)
         if offer.invoice_id != invoice_id:
             raise errors.unreadable("invoice pay option", f"it is about {offer.invoice_id!r}")
         with errors.reading("invoice pay option"):
-            return convert.to_options(invoice, offer)
+            return convert.to_options(invoice, offer), item.invoice_last_payment_error
 
     async def start_payment(self, request: PaymentRequest) -> StartedPayment:
         invoice_id = _one(list(request.invoice_ids))
         try:
-            options = await self.payment_options([invoice_id])
+            options, standing = await self._options(invoice_id)
         except ProviderUnavailable as error:
             raise checkout.not_sent(error) from None
         method = checkout.choose(options, request)
+        if standing:  # an earlier attempt's: not this one's outcome while it stays
+            self._standing[request.reference] = standing
+            if len(self._standing) > STANDING_KEPT:
+                del self._standing[next(iter(self._standing))]  # the oldest
         try:
             result = await self.api.pay(invoice_id, wire.PayRequest(payment_method_id=method.id))
             return checkout.started(result, method)
@@ -164,7 +176,10 @@ class PingProxiesProvider(Provider):
     async def check_payment(self, check: PaymentCheck) -> PaymentOutcome:
         item = await self.api.retrieve(_one(list(check.invoice_ids)))
         with errors.reading("invoice retrieve"):
-            return checkout.outcome(item, check)
+            return checkout.outcome(item, check, self._standing.get(check.reference))
+
+
+STANDING_KEPT = 10_000
 
 
 def _one(ids: list[str]) -> str:

@@ -148,17 +148,28 @@ async def test_declined_card_is_rejected_with_the_reason(
     assert sandbox.count("POST", pay_path("inv_sbx0101")) == 1
 
 
-async def test_an_old_decline_stays_on_the_invoice_and_is_not_tied_to_a_new_link(
+async def test_an_old_decline_stays_on_the_invoice_and_is_not_a_new_pages_outcome(
     provider: PingProxiesProvider, sandbox: SandboxState
 ) -> None:
-    """A new link does not wipe the invoice's last error (nothing says it would): read
-    from the invoice, it is no attempt's own; the core decides whose it can be."""
+    """A new link does not wipe the invoice's last error (nothing says it would): the one
+    standing when the page was made is an earlier attempt's, and only a new one counts."""
     options = await provider.payment_options(["inv_sbx0101"])
     with pytest.raises(PaymentRejected):
         await provider.start_payment(request_for("inv_sbx0101", options.total, "pm_sbxVisa0002"))
-    await provider.start_payment(request_for("inv_sbx0101", options.total, "stripe"))
-    outcome = await provider.check_payment(check_for("inv_sbx0101", options.total))
-    assert outcome.status is OutcomeStatus.FAILED and not outcome.attributed
+    started = await provider.start_payment(request_for("inv_sbx0101", options.total, "stripe"))
+    check = check_for("inv_sbx0101", options.total, started.provider_reference)
+    assert (await provider.check_payment(check)).status is OutcomeStatus.PENDING
+    back = {"invoice_id": "inv_sbx0101", "checkout_id": started.provider_reference or ""}
+    cancelled = check.model_copy(update={"landing_params": back | {"status": "cancelled"}})
+    assert (await provider.check_payment(cancelled)).status is OutcomeStatus.CANCELLED
+    item = sandbox.invoices["inv_sbx0101"]
+    declined_again = {"invoice_last_payment_error": "Insufficient funds."}
+    sandbox.invoices["inv_sbx0101"] = item.model_copy(update=declined_again)
+    failed = await provider.check_payment(check)
+    assert failed.status is OutcomeStatus.FAILED and "Insufficient funds" in failed.message
+    sandbox.invoices["inv_sbx0101"] = item.model_copy(update={"invoice_status": "void"})
+    void = await provider.check_payment(check)
+    assert void.status is OutcomeStatus.FAILED and void.attributed  # ends every attempt
 
 
 async def test_a_paid_invoice_is_not_payable(provider: PingProxiesProvider) -> None:

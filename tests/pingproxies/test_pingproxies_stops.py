@@ -220,6 +220,9 @@ async def test_an_earlier_decline_on_the_invoice_does_not_fail_a_link_nobody_ope
     async with ClientSession() as browser:
         async with browser.get(bot.make_url(f"/pay/{started.token}")) as page:
             action = urljoin(str(page.url), PageForm(await page.text()).action)
+        await settle_quietly(bot)  # opened now: the old decline is still not its outcome
+        opened = svc.store.payment(started.payment.id)
+        assert opened is not None and opened.state is PaymentState.OPENED
         async with browser.post(action, data={"action": "pay"}, allow_redirects=False):
             pass
     await settle_quietly(bot)
