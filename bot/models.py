@@ -405,10 +405,11 @@ class PaymentOutcome(BaseModel):
     )
     provider_reference: str | None = Field(
         default=None,
-        description="What to ask about this attempt by from now on, when it had nothing of "
-        "the kind: a transaction the payer's return named whose lookup failed or is not "
-        "finished. The core keeps it (for an attempt without one) and hands it back in "
-        "`PaymentCheck.provider_reference`, so later checks need no browser to return.",
+        description="What to ask about this attempt by from now on: a transaction the "
+        "payer's return named, whose lookup failed or is not finished. The core keeps it "
+        "(replacing what the attempt had) and hands it back in "
+        "`PaymentCheck.provider_reference`, so later checks need no browser to return. "
+        "Only for providers whose attempts have no reference of their own from the start.",
     )
 
 

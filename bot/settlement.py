@@ -205,8 +205,9 @@ class Settlement:
         """`landed`: asked as the payer's browser came back from this attempt's page, so
         a failure the provider reports then is this attempt's."""
         current = self.store.payment(payment.id) or payment
-        if outcome.provider_reference and not current.provider_reference:
-            # The one trace of the money may be what the payer's browser brought back.
+        if outcome.provider_reference and outcome.provider_reference != current.provider_reference:
+            # The one trace of the money may be what the payer's browser brought back; a
+            # later return (one that passed the plugin's checks) replaces an earlier one.
             self.store.update_payment(current.id, provider_reference=outcome.provider_reference)
             current = current.model_copy(update={"provider_reference": outcome.provider_reference})
         if current.state is S.SUPERSEDED:

@@ -75,29 +75,36 @@ def short(tx: wire.Transaction, invoice: wire.Invoice) -> str | None:
     )
 
 
-def outcome(tx: wire.Transaction, invoice: wire.Invoice) -> PaymentOutcome:
+def outcome(tx: wire.Transaction, invoice: wire.Invoice | str) -> PaymentOutcome:
     """What the transaction says; the invoice is read for its status, and for its amount
     only to say when a charge is for less than it asks now (a page opened before the
     amount changed). Money taken is never left unsaid: the payment is paid for what was
-    charged, and the shortfall is logged for whoever reconciles PayHQ."""
+    charged, and the shortfall is logged for whoever reconciles PayHQ. An invoice that
+    could not be read just now comes as its id: the transaction alone decides then."""
     result = tx.transaction_result.strip().upper()
     if result == "APPROVED":
-        problem = short(tx, invoice)
+        if isinstance(invoice, str):
+            key, problem = invoice, None
+            note: str | None = (
+                "Payfirma's invoice could not be read just now; check in PayHQ that it is "
+                "marked paid."
+            )
+        else:
+            key, problem = str(invoice.invoice_id), short(tx, invoice)
+            note = (
+                None
+                if convert.status_of(invoice) is InvoiceStatus.PAID
+                else "Payfirma still lists the invoice as unpaid; mark it paid in PayHQ."
+            )
         if problem:
             log.warning("Payfirma transaction %s is short: %s", tx.lookup_id, problem)
-        note = (
-            None
-            if convert.status_of(invoice) is InvoiceStatus.PAID
-            else "Payfirma still lists the invoice as unpaid; mark it paid in PayHQ."
-        )
-        if problem:
             note = f"{problem} Collect the rest in PayHQ."
         booked = f" {note}" if note else ""
         with errors.reading("transaction lookup"):
             when = convert.moment(tx.transaction_time)
         return PaymentOutcome(
             status=OutcomeStatus.PAID,
-            message=f"Payfirma approved the card payment for invoice {invoice.invoice_id}.{booked}",
+            message=f"Payfirma approved the card payment for invoice {key}.{booked}",
             paid_at=when or datetime.now(UTC),
             reference=str(tx.id) if tx.id is not None else tx.lookup_id,
             attributed=True,
@@ -151,11 +158,14 @@ async def judge(
             )
         else:
             problem = mismatch(tx, check, invoice_id, params)
-            if problem is None:
-                said = outcome(tx, await listing.fetch(api, invoice_id))
-                if said.status is OutcomeStatus.PENDING:
-                    return said.model_copy(update={"provider_reference": keep})
-                return said
+            if problem is None:  # this transaction pays this payment: keep it, whatever
+                try:
+                    invoice: wire.Invoice | str = await listing.fetch(api, invoice_id)
+                except ProviderUnavailable as error:
+                    log.warning("Payfirma invoice %s not read: %s", invoice_id, error.message)
+                    invoice = invoice_id
+                said = outcome(tx, invoice)
+                return said.model_copy(update={"provider_reference": keep})
     if problem:
         log.warning(
             "Payfirma return for payment %s does not match (%s); not treating it as paid",

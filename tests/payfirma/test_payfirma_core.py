@@ -127,6 +127,21 @@ async def test_a_return_whose_lookup_fails_is_looked_up_again_by_the_poller(
     assert "mark it paid in PayHQ" in str(posted)
 
 
+async def test_a_transaction_found_while_the_invoice_cannot_be_read_is_paid_all_the_same(
+    bot: TestServer, sandbox: SandboxState
+) -> None:
+    """The transaction decides; the invoice is read only for what #billing should do."""
+    html, payment_id = await pay_through_the_bot(
+        bot, "212948", "57.75", then=lambda: sandbox.inject("error", 20, "/invoice/212948")
+    )
+    assert "Thank you for your payment" in html
+    paid = bot.app[SERVICES].store.payment(payment_id)
+    assert paid is not None and paid.state is PaymentState.PAID
+    (tx,) = sandbox.transactions.values()
+    assert paid.provider_reference == tx.lookup_id
+    assert sandbox.count("GET", "/invoice/212948") >= 1  # it was tried
+
+
 async def test_a_declined_payment_lands_failed(bot: TestServer, sandbox: SandboxState) -> None:
     html, payment_id = await pay_through_the_bot(bot, "212947", "102.50")
     assert "Payment failed" in html
