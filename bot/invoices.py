@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -26,6 +26,7 @@ __all__ = [
     "Side",
     "SortKey",
     "Window",
+    "covered",
     "gather_invoices",
     "gather_pages",
     "matches",
@@ -58,11 +59,19 @@ class Gathered:
 
 def paid_here(invoice: Invoice) -> Invoice:
     """An invoice the provider still lists as open that a payment through the bot settled
-    (its transaction confirmed it): listed as paid, with nothing due. Some providers never
-    mark an invoice their payment page was paid on; a second payment or a reminder to a
-    customer who paid must not be offered."""
+    (its transaction confirmed it) for all it asks now: listed as paid, with nothing due.
+    Some providers never mark an invoice their payment page was paid on; a reminder to a
+    customer who paid must not be offered. See `covered`."""
     zero = Money.zero(invoice.amount_due.currency)
     return invoice.model_copy(update={"status": InvoiceStatus.PAID, "amount_due": zero})
+
+
+def covered(invoice: Invoice, paid: Money | None) -> bool:
+    """Whether what a settling payment paid for `invoice` covers all it asks now: one
+    whose amount grew since (a charge made before it changed), or that the provider
+    reopened for more, still owes the rest and is listed as it is."""
+    due = invoice.amount_due
+    return paid is not None and paid.currency == due.currency and paid.amount >= due.amount
 
 
 def matches(invoice: Invoice, query: InvoiceQuery, overdue_only: bool, today: date) -> bool:
@@ -85,7 +94,7 @@ async def _feed_page(
     selections: list[Selection],
     cursor: str | None,
     unreadable: list[str],
-    settled: Set[str],
+    settled: Mapping[str, Money | None] | None,
 ) -> str | None:
     """Feed one provider page into `selections`; the page is let go when this returns."""
     page = await provider.list_invoices(query.model_copy(update={"cursor": cursor}))
@@ -100,7 +109,7 @@ def _select(
     query: InvoiceQuery,
     overdue_only: bool,
     selections: list[Selection],
-    settled: Set[str] = frozenset(),
+    settled: Mapping[str, Money | None] | None = None,
 ) -> None:
     """Offer each matching invoice to every selection; a whole-account read (the usual
     list) skips the per-invoice match, the hot path of a big account. `settled`: ids of
@@ -114,7 +123,9 @@ def _select(
     if settled:
         chosen = [
             paid_here(invoice)
-            if invoice.id in settled and invoice.status is InvoiceStatus.OPEN
+            if invoice.id in settled
+            and invoice.status is InvoiceStatus.OPEN
+            and covered(invoice, settled[invoice.id])
             else invoice
             for invoice in chosen
         ]
@@ -130,7 +141,7 @@ async def _fetch(
     overdue_only: bool,
     selections: list[Selection],
     snapshots: Snapshots | None = None,
-    settled: Set[str] = frozenset(),
+    settled: Mapping[str, Money | None] | None = None,
 ) -> Listing:
     """Stream every page of one provider into its own `selections` (one per window);
     with `snapshots`, from the connection's shared snapshot instead."""
@@ -166,7 +177,7 @@ async def gather_invoices(
     overdue_only: bool = False,
     within: float = 20.0,
     snapshots: Snapshots | None = None,
-    settled: Mapping[str, Set[str]] | None = None,
+    settled: Mapping[str, Mapping[str, Money | None]] | None = None,
 ) -> Gathered:
     """Every provider's listing and the `window`'s page, after at most `within` seconds.
 
@@ -194,7 +205,7 @@ async def gather_pages(
     overdue_only: bool = False,
     within: float = 20.0,
     snapshots: Snapshots | None = None,
-    settled: Mapping[str, Set[str]] | None = None,
+    settled: Mapping[str, Mapping[str, Money | None]] | None = None,
 ) -> tuple[list[Listing], list[Page]]:
     """`gather_invoices` for several windows at once: each provider is asked only once.
     `settled`: by provider name, the invoices a payment through the bot settled."""
@@ -217,7 +228,7 @@ async def gather_pages(
                     overdue_only,
                     mine,
                     snapshots,
-                    (settled or {}).get(provider.name, frozenset()),
+                    (settled or {}).get(provider.name),
                 ),
                 within,
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from bot.invoices import covered
 from bot.models import Invoice
 from bot.provider import Direction, Provider, ProviderError, ProviderUnavailable
 from bot.runs import CUSTOMER, Reminder, Runs
@@ -34,8 +35,8 @@ class AlreadyToday:
 
 @dataclass(frozen=True)
 class PaidHere:
-    """A payment through the bot settled the invoice, though the provider still lists it
-    as open: the customer paid, and is not reminded."""
+    """A payment through the bot settled the invoice for all it asks, though the provider
+    still lists it as open: the customer paid, and is not reminded."""
 
 
 class NotSure(ProviderError):
@@ -57,7 +58,7 @@ async def remind_customer(
     (nothing recorded) when the provider refuses, `NotSure` when its answer was lost."""
     if not can_remind(provider):
         raise ProviderError(f"{provider.title} cannot send reminders.")
-    if store.settlement_of(team_id, provider.name, [invoice.id]) is not None:
+    if covered(invoice, store.settled_amounts(team_id, provider.name).get(invoice.id)):
         return PaidHere()
     day = today.isoformat()
     claimed = runs.claim_reminder(

@@ -18,6 +18,7 @@ from datetime import date
 from bot.access import Access
 from bot.clock import Clock
 from bot.connections import Connections
+from bot.invoices import covered
 from bot.models import Invoice, InvoiceStatus
 from bot.outbox import DIGEST_EVENT
 from bot.provider import Direction, Provider, ProviderError
@@ -92,12 +93,9 @@ class Scheduler:
                 return provider, say(error)
             except TimeoutError:
                 return provider, f"no answer within {READ_WITHIN:.0f} s"
-            settled = self.runs.store.settled_invoice_ids(team_id, provider.name)
-            return provider, [
-                i
-                for i in snapshot.invoices
-                if i.status is InvoiceStatus.OPEN and i.id not in settled
-            ]
+            settled = self.runs.store.settled_amounts(team_id, provider.name)
+            still = [i for i in snapshot.invoices if i.status is InvoiceStatus.OPEN]
+            return provider, [i for i in still if not covered(i, settled.get(i.id))]
 
         invoices: list[Invoice] = []
         failed: list[tuple[str, str]] = []

@@ -448,6 +448,7 @@ class Store:
         self.box = box
         self._audit_batch: list[dict[str, Any]] = []
         self._audit_db: Engine | None = None  # the background flush's own connection
+        self._settled: dict[tuple[str, str], tuple[float, dict[str, Money | None]]] = {}
         migrate(self.db)
 
     @property
@@ -646,13 +647,25 @@ class Store:
         ).fetchone()
         return str(row[0]) if row else None
 
-    def settled_invoice_ids(self, team_id: str, provider: str) -> frozenset[str]:
-        """Every invoice of this connection that a payment through the bot settled."""
+    def settled_amounts(self, team_id: str, provider: str) -> dict[str, Money | None]:
+        """Every invoice of this connection that a payment through the bot settled, with
+        what that payment paid for it (None where it cannot be told). Read at most every
+        `SETTLED_READ_SECONDS` by a process, and at once after it settles one itself:
+        lists read it on every page, and the table only grows."""
+        key = (team_id, provider)
+        now = time.monotonic()
+        kept = self._settled.get(key)
+        if kept is not None and kept[0] > now:
+            return kept[1]
         rows = self.db.execute(
-            "SELECT invoice_id FROM settled_invoices WHERE team_id = ? AND provider = ?",
+            "SELECT si.invoice_id, p.invoice_ids, p.invoice_numbers, p.lines, p.amount, "
+            "p.currency FROM settled_invoices si JOIN settlements s ON s.id = si.settlement_id "
+            "JOIN payments p ON p.id = s.payment_id WHERE si.team_id = ? AND si.provider = ?",
             [team_id, provider],
         ).fetchall()
-        return frozenset(str(row[0]) for row in rows)
+        found = {str(row[0]): _paid_for(*row) for row in rows}
+        self._settled[key] = (now + SETTLED_READ_SECONDS, found)
+        return found
 
     def settled_dates(self, team_id: str, provider: str, invoice_ids: list[str]) -> dict[str, str]:
         """When each of these invoices was settled through the bot (ISO time), by invoice id."""
@@ -687,6 +700,7 @@ class Store:
                 settled_at,
             ],
         )
+        self._settled.pop((payment.team_id, payment.provider), None)
         self.db.executemany(
             "INSERT INTO settled_invoices (team_id, provider, invoice_id, settlement_id) "
             "VALUES (?, ?, ?, ?)",
@@ -1291,6 +1305,27 @@ def _payment(row: dict[str, Any]) -> Payment:
         lines=_amounts(row.get("lines")),
         credits=_amounts(row.get("credits")),
     )
+
+
+SETTLED_READ_SECONDS = 10.0
+
+
+def _paid_for(
+    invoice_id: str, ids: str, numbers: str, lines: str | None, amount: str, currency: str
+) -> Money | None:
+    """What a settling payment paid for one of its invoices: its line for that invoice,
+    or the whole amount when it paid that invoice alone."""
+    try:
+        paid_ids, paid_numbers = json.loads(ids), json.loads(numbers)
+        number = paid_numbers[paid_ids.index(invoice_id)]
+        for line in _amounts(lines):
+            if line.number == number:
+                return line.amount
+        if len(paid_ids) == 1:
+            return Money(amount=Decimal(amount), currency=currency)
+    except (ValueError, IndexError, TypeError, ArithmeticError):
+        pass
+    return None
 
 
 def _amounts_json(amounts: tuple[InvoiceAmount, ...]) -> str:

@@ -82,7 +82,7 @@ async def test_a_slow_provider_is_named_and_the_others_shown() -> None:
         store=SimpleNamespace(
             recent_payments=lambda *args: [],
             recent_settlements=lambda *args: [],
-            settled_invoice_ids=lambda *args: frozenset(),
+            settled_amounts=lambda *args: {},
         ),
         approvals=SimpleNamespace(policy=lambda team_id: Policy()),
         access=SimpleNamespace(may_pay=AsyncMock(return_value=True)),

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Set
 from datetime import date, datetime
 from typing import Any
 
 from bot.invoices import Side, SortKey, Window, gather_invoices
-from bot.models import Invoice, InvoiceQuery, InvoiceStatus, today_utc
+from bot.models import Invoice, InvoiceQuery, InvoiceStatus, Money, today_utc
 from bot.provider import Provider
 from bot.slack.approvals_gate import label_pay_buttons
 from bot.slack.blocks.listing import PAGE_SIZE, invoice_list
@@ -23,10 +22,13 @@ def providers_for(svc: Services, team_id: str, request: ListInvoices) -> list[An
     return connected
 
 
-def settled_here(svc: Services, team_id: str, providers: list[Provider]) -> dict[str, Set[str]]:
-    """By provider, the invoices a payment through the bot settled: listed as paid even
-    where the provider still lists them open (see `bot.invoices.paid_here`)."""
-    return {p.name: svc.store.settled_invoice_ids(team_id, p.name) for p in providers}
+def settled_here(
+    svc: Services, team_id: str, providers: list[Provider]
+) -> dict[str, dict[str, Money | None]]:
+    """By provider, the invoices a payment through the bot settled, and what it paid for
+    each: listed as paid even where the provider still lists them open, when that covers
+    what they ask (see `bot.invoices.paid_here`)."""
+    return {p.name: svc.store.settled_amounts(team_id, p.name) for p in providers}
 
 
 def settled_on(svc: Services, team_id: str, invoices: list[Invoice]) -> dict[tuple[str, str], date]:

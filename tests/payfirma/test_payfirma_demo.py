@@ -725,3 +725,24 @@ async def test_a_customer_who_paid_is_not_reminded_while_payfirma_lists_it_unpai
         clock.advance(86400)
     reminded = {email.invoice_id for email in sandbox.emails}
     assert 212947 in reminded and 212948 not in reminded
+
+
+async def test_an_invoice_paid_short_still_asks_for_the_rest(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    """Its amount grew after the page was made: the charge settles it in the bot, yet
+    what it still asks is listed, and its customer may be reminded."""
+    pat = person("U0PAYER")
+    listing, link = await copy_link(pat, "Jordan Lee", "212948")
+    remind = button_value(listing, "remind_customer", "212948")
+    sandbox = demo.sandboxes["payfirma"][SANDBOX]
+    sandbox.drift["212948"] = {"total": Decimal("150.00")}
+    _, page = await pay_by_card(url_of(link, "open_link"))
+    assert "Thank you for your payment" in page
+    await pat.types("payfirma")
+    listed = await pat.sees("CA$150.00")
+    line = next(b for b in listed.blocks if "212948" in str(b))
+    assert ":white_check_mark:" not in str(line)
+    await pat.clicks(listing, "remind_customer", value=remind)
+    await pat.sees("Reminder sent")
+    assert [email.invoice_id for email in sandbox.emails] == [212948]
