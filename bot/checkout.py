@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.approvals import ApprovalNeeded, Approvals, Binding
 from bot.connections import Connections
+from bot.kit.errors import without_retry
 from bot.models import (
     Captured,
     Emailed,
@@ -37,7 +38,7 @@ from bot.provider import (
 )
 from bot.settlement import IN_FLIGHT_LIMIT, Settlement
 from bot.store import Store
-from bot.text import escape, plain, without_retry
+from bot.text import escape, plain
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ from aiohttp import ClientConnectorCertificateError, ClientConnectorError
 from slack_sdk.errors import SlackApiError
 
 from bot.credentials import SecretKeyError
+from bot.kit.errors import without_retry
 from bot.provider import (
     AmountChanged,
     BadCredentials,
@@ -110,21 +111,6 @@ def plain(message: str) -> str:
     text = re.sub(r"\s+([.,;:])", r"\1", text)
     text = re.sub(r"\s{2,}", " ", text).strip()
     return text
-
-
-RETRY_ADVICE = re.compile(r"\s*[;,]?\s*(?:or )?try again in a few minutes\.?", re.IGNORECASE)
-
-
-def without_retry(message: str) -> str:
-    """`message` without "try again in a few minutes": after a write whose answer was
-    lost, the advice is the opposite (look first: it may have been done). A clause that
-    gave it ends its sentence instead; a sentence that was only the advice goes."""
-
-    def cut(advice: re.Match[str]) -> str:
-        before = message[: advice.start()].rstrip()
-        return "" if not before or before.endswith((".", "!", "?")) else "."
-
-    return RETRY_ADVICE.sub(cut, message).strip()
 
 
 def _readable(inside: str) -> str:

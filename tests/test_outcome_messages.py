@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.kit.errors import without_retry
 from bot.models import Emailed, InvoiceAmount, Money, Payment, PaymentState
 from bot.notifier import SlackNotifier
 from bot.provider import Direction
@@ -20,7 +21,6 @@ from bot.slack.blocks.paying import (
     settled,
 )
 from bot.slack.customers import customer_link
-from bot.text import without_retry
 from slack_emulator.blockkit import validate_message
 from tests.scenario.harness import text_of
 
@@ -327,6 +327,12 @@ def test_a_maybe_second_payment_of_several_invoices_says_were() -> None:
     assert "INV-24-0087 were recorded paid through another payment" in text_of(args)
 
 
+GOES_ON = (
+    "Try again in a few minutes, or check PayHQ.",
+    "Down, try again in a few minutes or call us.",
+)
+
+
 @pytest.mark.parametrize(
     ("message", "shown"),
     [
@@ -338,6 +344,15 @@ def test_a_maybe_second_payment_of_several_invoices_says_were() -> None:
         ("Nothing came back. Try again in a few minutes.", "Nothing came back."),
         ("X is busy, or try again in a few minutes.", "X is busy."),
         ("Try again in a few minutes.", ""),
+        ("Please try again in a few minutes.", ""),
+        (
+            "Try again in a few minutes, or check PayHQ.",
+            "Try again in a few minutes, or check PayHQ.",
+        ),
+        (
+            "Down, try again in a few minutes or call us.",
+            "Down, try again in a few minutes or call us.",
+        ),
         ("Nothing to take out.", "Nothing to take out."),
     ],
 )

@@ -10,6 +10,7 @@ the Slack side strips them before a person reads it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -195,3 +196,21 @@ def problem(error: ValidationError) -> str:
         return "not valid JSON"
     where = ".".join(str(part) for part in first["loc"]) or "body"
     return f"unexpected shape at {where}: {first['msg']}"
+
+
+RETRY_ADVICE = re.compile(
+    r"\s*[;,]?\s*(?:or\s+)?(?:please\s+)?try again in a few minutes(?:[.!]|\s*$)", re.IGNORECASE
+)
+
+
+def without_retry(message: str) -> str:
+    """`message` without "try again in a few minutes": after a write whose answer was
+    lost, the advice is the opposite (look first: it may have been done). A clause that
+    gave it ends its sentence instead; a sentence that was only the advice goes. Advice
+    that goes on ("…, or call us") is left as it is rather than cut into nonsense."""
+
+    def cut(advice: re.Match[str]) -> str:
+        before = message[: advice.start()].rstrip()
+        return "" if not before or before.endswith((".", "!", "?")) else "."
+
+    return RETRY_ADVICE.sub(cut, message).strip()

@@ -18,6 +18,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import CREATE_REFUSAL
+from bot.kit.errors import without_retry
 from bot.models import EMAIL_CHARS, InvoiceDraft, InvoiceLine, Money, is_email
 from bot.money import AmountError, minor_units, parse_amount, thousands_mark
 from bot.provider import (
@@ -36,7 +37,7 @@ from bot.slack.connect import result_view
 from bot.slack.errors import said, shielded
 from bot.slack.services import Services
 from bot.store import Outcome
-from bot.text import log_error, one_line, shown, without_retry
+from bot.text import log_error, one_line, shown
 
 ITEMS = 3
 SETTLED_POLL = 0.25  # seconds between looks at a running submit's outcome, for a repeat

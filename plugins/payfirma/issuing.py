@@ -19,6 +19,7 @@ import logging
 import re
 from decimal import Decimal
 
+from bot.kit.errors import without_retry
 from bot.models import Invoice, InvoiceDraft
 from bot.money import Money
 from bot.provider import (
@@ -30,7 +31,6 @@ from bot.provider import (
     RateLimited,
     Unconfirmed,
 )
-from bot.text import without_retry
 from plugins.payfirma import checkout, convert, listing, wire
 from plugins.payfirma.api import PayfirmaApi
 from plugins.payfirma.paging import MAX_LIMIT
