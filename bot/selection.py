@@ -24,6 +24,7 @@ SortKey = tuple[int, int, str, str, str]
 """(rank, day as a date ordinal, number, provider name, invoice id): see `sort_key`."""
 
 KEY_NUMBER_CHARS = 256  # so that a key always fits in a Slack button value (2,000 chars)
+KEY_ID_CHARS = 256  # likewise: ids are the providers', and nothing bounds them
 _OPEN = InvoiceStatus.OPEN
 _LAST_DAY = date.max
 
@@ -37,12 +38,15 @@ def people_order(invoice: Invoice, today: date) -> tuple[int, date, str]:
 def sort_key(invoice: Invoice, today: date) -> SortKey:
     """`people_order`, made total and unique by the provider and id, in plain values.
 
-    The number is cut to `KEY_NUMBER_CHARS`: ties among absurdly long numbers then break
-    on provider and id, and the key stays small enough to ride in a button.
+    The number is cut to `KEY_NUMBER_CHARS` and the id to `KEY_ID_CHARS`: ties among
+    absurdly long numbers then break on provider and id, and the key stays small enough
+    to ride in a button (two ids alike in their first 256 characters, with the same due
+    day and number, would share a key).
     """
     rank = 0 if invoice.is_overdue(today) else 1 if invoice.status is _OPEN else 2
     day = (invoice.due or invoice.created or _LAST_DAY).toordinal()
-    return (rank, day, invoice.number[:KEY_NUMBER_CHARS], invoice.provider, invoice.id)
+    number, key_id = invoice.number[:KEY_NUMBER_CHARS], invoice.id[:KEY_ID_CHARS]
+    return (rank, day, number, invoice.provider, key_id)
 
 
 class Side(StrEnum):
@@ -266,7 +270,8 @@ class Selection:
                 overdue = is_open and due is not None and due < today
                 rank = 0 if overdue else 1 if is_open else 2
                 day = (due or invoice.created or _LAST_DAY).toordinal()
-                key = (rank, day, invoice.number[:KEY_NUMBER_CHARS], invoice.provider, invoice.id)
+                number, key_id = invoice.number[:KEY_NUMBER_CHARS], invoice.id[:KEY_ID_CHARS]
+                key = (rank, day, number, invoice.provider, key_id)
                 total += 1
                 if is_open:  # what `payable` and an open credit note add to the sums
                     amount = invoice.amount_due.amount

@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 
 from bot.invoices import Side, SortKey
-from bot.selection import KEY_NUMBER_CHARS
+from bot.models import Invoice, InvoiceStatus, Money
+from bot.selection import KEY_ID_CHARS, KEY_NUMBER_CHARS, sort_key
 from bot.slack.actions import block_target
 from bot.slack.blocks.kit import Ids
 from bot.slack.values import MAX_TEXT, MAX_VALUE, BadValue, PageRequest, PayTarget
@@ -24,7 +25,7 @@ KEY: SortKey = (0, date(2024, 3, 1).toordinal(), "INV-24-0101", "i3d", "410001")
         PageRequest("", Side.BEFORE, KEY, 9_999_999),
         PageRequest("search ünïcødé |||", Side.BEFORE, (2, 1, "", "p", "x"), 3),
         PageRequest("x", Side.AFTER, (1, date.max.toordinal(), "1|2.3|", "a-b_c", "id:7@x.y"), 4),
-        PageRequest("paid", Side.AFTER, (1, 738_000, "N\n\tº", "i3d", "9" * 999), 5),
+        PageRequest("paid", Side.AFTER, (1, 738_000, "N\n\tº", "i3d", "9" * KEY_ID_CHARS), 5),
     ],
 )
 def test_a_page_request_survives_its_button(request_: PageRequest) -> None:
@@ -34,11 +35,26 @@ def test_a_page_request_survives_its_button(request_: PageRequest) -> None:
 
 
 def test_the_largest_request_still_fits_in_a_button() -> None:
-    key = (2, date.max.toordinal(), "№" * KEY_NUMBER_CHARS, "p" * 32, "i" * 1000)
+    key = (2, date.max.toordinal(), "№" * KEY_NUMBER_CHARS, "p" * 32, "i" * KEY_ID_CHARS)
     request = PageRequest("t" * MAX_TEXT, Side.BEFORE, key, 9_999_999)
     value = request.encode()
     assert len(value) <= MAX_VALUE
     assert PageRequest.decode(value) == request
+
+
+def test_a_providers_absurdly_long_id_still_leaves_a_page_button_that_reads_back() -> None:
+    """Ids are the providers' and unbounded: a key cuts it, as it cuts the number."""
+    invoice = Invoice(
+        provider="i3d", id="x" * 2500, number="N" * 1000, status=InvoiceStatus.OPEN,
+        amount_due=Money.of("1.00", "EUR"), total_incl_vat=Money.of("1.00", "EUR"),
+    )  # fmt: skip
+    key = sort_key(invoice, date(2026, 12, 4))
+    request = PageRequest("t" * MAX_TEXT, Side.AFTER, key, 3)
+    value = request.encode()
+    assert len(value) <= MAX_VALUE and PageRequest.decode(value) == request
+    longer = (*key[:4], key[4] + "x")
+    with pytest.raises(BadValue):  # no key the bot makes is longer
+        PageRequest.decode(PageRequest("", Side.AFTER, longer, 3).encode())
 
 
 def test_the_first_page_carries_no_key() -> None:

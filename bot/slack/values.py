@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.models import Money
-from bot.selection import KEY_NUMBER_CHARS, Side, SortKey
+from bot.selection import KEY_ID_CHARS, KEY_NUMBER_CHARS, Side, SortKey
 
 PAY = "pay"
 PAY_APPROVED = "pay_approved"
@@ -156,6 +156,7 @@ class PageRequest:
         if (
             day > date.max.toordinal()
             or sizes[2] > KEY_NUMBER_CHARS
+            or sizes[1] > KEY_ID_CHARS
             or not 0 <= len(rest) - sum(sizes) <= MAX_TEXT
         ):
             raise BadValue(value)
