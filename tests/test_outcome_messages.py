@@ -345,6 +345,10 @@ GOES_ON = (
         ("X is busy, or try again in a few minutes.", "X is busy."),
         ("Try again in a few minutes.", ""),
         ("Please try again in a few minutes.", ""),
+        ("Busy. Please try again in a few minutes; try again in a few minutes.", "Busy."),
+        ("Try again in a few minutes; nothing was charged.", "Nothing was charged."),
+        ("Down (try again in a few minutes).", "Down."),
+        ("Wait a moment and try again in a few minutes.", "Wait a moment."),
         (
             "Try again in a few minutes, or check PayHQ.",
             "Try again in a few minutes, or check PayHQ.",

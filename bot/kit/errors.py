@@ -199,18 +199,22 @@ def problem(error: ValidationError) -> str:
 
 
 RETRY_ADVICE = re.compile(
-    r"\s*[;,]?\s*(?:or\s+)?(?:please\s+)?try again in a few minutes(?:[.!]|\s*$)", re.IGNORECASE
+    r"\s*[;,]?\s*(?:(?:and|or)\s+)?(?:please\s+)?try again in a few minutes(?=\s*(?:[.!;)]|$))",
+    re.IGNORECASE,
 )
 
 
 def without_retry(message: str) -> str:
     """`message` without "try again in a few minutes": after a write whose answer was
-    lost, the advice is the opposite (look first: it may have been done). A clause that
-    gave it ends its sentence instead; a sentence that was only the advice goes. Advice
-    that goes on ("…, or call us") is left as it is rather than cut into nonsense."""
-
-    def cut(advice: re.Match[str]) -> str:
-        before = message[: advice.start()].rstrip()
-        return "" if not before or before.endswith((".", "!", "?")) else "."
-
-    return RETRY_ADVICE.sub(cut, message).strip()
+    lost, the advice is the opposite (look first: it may have been done). Wherever it
+    ends a clause it goes, with the punctuation around it tidied; advice that goes on
+    ("…, or call us") is left whole rather than cut into nonsense."""
+    text = RETRY_ADVICE.sub("", message)
+    text = re.sub(r"\(\s*\)", "", text)
+    text = re.sub(r"([.!?])\s*[;,.]+", r"\1", text)
+    text = re.sub(r"\s*[;,]+\s*(?=[.!?]|$)", "", text)
+    text = re.sub(r"\s+([.!?])", r"\1", text).strip().lstrip(";,. ")
+    if not text.strip(".!?;, "):
+        return ""
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) or text == message else f"{text}."
