@@ -32,6 +32,8 @@ from plugins.pingproxies.convert import moment, status_of
 log = logging.getLogger(__name__)
 
 CANCELLED = frozenset({"cancelled", "canceled", "cancel"})
+FAILED_RETURNS = frozenset({"failed", "failure", "declined", "error"})
+"""What a return from the payment page may say of a payment that did not go through."""
 NOTHING_CHARGED = "Nothing was charged."
 
 
@@ -89,9 +91,11 @@ def outcome(item: wire.Invoice, check: PaymentCheck, standing: str | None = None
     """What the invoice says about the payment; PAID only when PingProxies says paid.
 
     A return that is another payment's is left out: only the invoice then decides.
-    `standing`: the invoice's last payment error when this attempt started, an earlier
-    attempt's; while the invoice still carries that same error it says nothing of this
-    one (PingProxies keeps the last error until another attempt replaces it).
+    `standing`: the invoice's last payment error when this attempt started ("" for none;
+    None when this process does not know, after a restart). PingProxies keeps an
+    invoice's last error until another attempt replaces it, so only an error that is not
+    the standing one, or a return from this attempt's page saying it failed, is taken as
+    this attempt's failure; unknown, the error is only mentioned while waiting.
     """
     status = status_of(item)
     number = item.invoice_number
@@ -117,12 +121,15 @@ def outcome(item: wire.Invoice, check: PaymentCheck, standing: str | None = None
             attributed=True,
         )
     error = item.invoice_last_payment_error
-    if status is InvoiceStatus.OPEN and error and error != standing and not problem:
+    said_failed = landing.get("status", "").lower() in FAILED_RETURNS
+    new_error = bool(error) and standing is not None and error != standing
+    if status is InvoiceStatus.OPEN and not problem and (said_failed or new_error):
         # Not on another payment's return: the core takes a failure read as a browser
         # comes back as that page's own, and this one may be another card's.
+        why = error or "the payment page reports that it failed"
         return PaymentOutcome(
             status=OutcomeStatus.FAILED,
-            message=f"PingProxies could not take the payment: {error}",
+            message=f"PingProxies could not take the payment: {why}",
         )
     if status is InvoiceStatus.OPEN and landing.get("status", "").lower() in CANCELLED:
         # Only the browser says so: the page can still take the money after its Cancel,
@@ -132,7 +139,8 @@ def outcome(item: wire.Invoice, check: PaymentCheck, standing: str | None = None
             message=f"The payment for {number} was cancelled on the payment page.",
         )
     unmatched = "The payment page returned news of another payment. " if problem else ""
+    earlier = f" (it shows a payment error that may be an earlier one's: {error})" if error else ""
     return PaymentOutcome(
         status=OutcomeStatus.PENDING,
-        message=f"{unmatched}Waiting for PingProxies to confirm the payment of {number}.",
+        message=f"{unmatched}Waiting for PingProxies to confirm the payment of {number}{earlier}.",
     )

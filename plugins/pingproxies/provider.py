@@ -153,10 +153,9 @@ class PingProxiesProvider(Provider):
         except ProviderUnavailable as error:
             raise checkout.not_sent(error) from None
         method = checkout.choose(options, request)
-        if standing:  # an earlier attempt's: not this one's outcome while it stays
-            self._standing[request.reference] = standing
-            if len(self._standing) > STANDING_KEPT:
-                del self._standing[next(iter(self._standing))]  # the oldest
+        self._standing[request.reference] = standing or ""  # "": none stood
+        if len(self._standing) > STANDING_KEPT:
+            del self._standing[next(iter(self._standing))]  # the oldest
         try:
             result = await self.api.pay(invoice_id, wire.PayRequest(payment_method_id=method.id))
             return checkout.started(result, method)

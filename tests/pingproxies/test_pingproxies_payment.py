@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import aiohttp
@@ -146,6 +147,28 @@ async def test_declined_card_is_rejected_with_the_reason(
         "PingProxies could not take the payment: Your card was declined.",
     )
     assert sandbox.count("POST", pay_path("inv_sbx0101")) == 1
+
+
+async def test_after_a_restart_an_invoices_last_error_is_waited_on_not_taken_as_failure(
+    provider: PingProxiesProvider,
+    make_provider: Callable[..., PingProxiesProvider],
+    sandbox: SandboxState,
+) -> None:
+    """A process that did not see the attempt start cannot tell whose error it is: it
+    waits, saying what it sees, unless the attempt's own page says it failed."""
+    options = await provider.payment_options(["inv_sbx0101"])
+    started = await provider.start_payment(request_for("inv_sbx0101", options.total, "stripe"))
+    item = sandbox.invoices["inv_sbx0101"]
+    update = {"invoice_last_payment_error": "Your card was declined."}
+    sandbox.invoices["inv_sbx0101"] = item.model_copy(update=update)
+    restarted = make_provider()
+    check = check_for("inv_sbx0101", options.total, started.provider_reference)
+    waiting = await restarted.check_payment(check)
+    assert waiting.status is OutcomeStatus.PENDING and "Your card was declined" in waiting.message
+    back = {"invoice_id": "inv_sbx0101", "checkout_id": started.provider_reference or ""}
+    told = check.model_copy(update={"landing_params": back | {"status": "failed"}})
+    failed = await restarted.check_payment(told)
+    assert failed.status is OutcomeStatus.FAILED and "declined" in failed.message
 
 
 async def test_an_old_decline_stays_on_the_invoice_and_is_not_a_new_pages_outcome(
