@@ -139,8 +139,9 @@ async def judge(
     """With a `lookup_id`, the transaction decides; otherwise the invoice's own status.
 
     The return is the only place Payfirma names the transaction, and nothing documents
-    that it marks the invoice paid: a return whose lookup fails or is not finished hands
-    its `lookup_id` to the core to keep, and later checks look the transaction up by it.
+    that it marks the invoice paid: a return whose transaction is this payment's hands
+    its `lookup_id` to the core to keep, and later checks look the transaction up by it;
+    one whose lookup fails is kept only where nothing was kept yet.
     """
     params = check.landing_params
     returned = params.get("lookup_id", "").strip()
@@ -153,8 +154,11 @@ async def judge(
         except InvoiceNotFound:
             problem = f"Payfirma has no transaction {lookup_id!r}"
         except ProviderUnavailable as error:
+            # Not read, so not checked: it only fills an empty place, never replaces one
+            # that a transaction of this payment's already took.
+            unchecked = keep if check.provider_reference is None else None
             return PaymentOutcome(
-                status=OutcomeStatus.UNKNOWN, message=error.message, provider_reference=keep
+                status=OutcomeStatus.UNKNOWN, message=error.message, provider_reference=unchecked
             )
         else:
             problem = mismatch(tx, check, invoice_id, params)

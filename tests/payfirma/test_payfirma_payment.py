@@ -350,3 +350,18 @@ async def test_an_issuer_decline_then_another_page_is_paid(
 )
 def test_the_page_address_is_read_where_payfirma_may_put_it(body: bytes) -> None:
     assert wire.HppAnswer.model_validate_json(body).link() == "https://hpp.example/p/1"
+
+
+async def test_a_return_not_read_never_replaces_a_transaction_already_kept(
+    provider: PayfirmaProvider, sandbox: SandboxState
+) -> None:
+    """A return whose lookup fails is unchecked: anyone holding the link can send one."""
+    await start(provider, "212948")
+    sandbox.inject("error", count=5, path="/transaction-service/transaction/lookup/X")
+    check = check_for("212948", Money.of("57.75", "CAD"), lookup_id="X", state="link-token-0f3a")
+    first = await provider.check_payment(check)
+    assert first.status is OutcomeStatus.UNKNOWN and first.provider_reference == "X"
+    sandbox.inject("error", count=5, path="/transaction-service/transaction/lookup/X")
+    kept = check.model_copy(update={"provider_reference": "GOOD"})
+    second = await provider.check_payment(kept)
+    assert second.status is OutcomeStatus.UNKNOWN and second.provider_reference is None
