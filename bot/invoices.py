@@ -67,11 +67,12 @@ def paid_here(invoice: Invoice) -> Invoice:
 
 
 def covered(invoice: Invoice, paid: Money | None) -> bool:
-    """Whether what a settling payment paid for `invoice` covers all it asks now: one
-    whose amount grew since (a charge made before it changed), or that the provider
-    reopened for more, still owes the rest and is listed as it is."""
+    """Whether the provider still asks exactly what a settling payment paid for `invoice`:
+    it has not booked the payment yet, or never will. An invoice whose amount changed
+    since (grown before a charge of the old amount, reopened for more, booked in part)
+    is listed as the provider has it."""
     due = invoice.amount_due
-    return paid is not None and paid.currency == due.currency and paid.amount >= due.amount
+    return paid is not None and paid.currency == due.currency and paid.amount == due.amount
 
 
 def matches(invoice: Invoice, query: InvoiceQuery, overdue_only: bool, today: date) -> bool:

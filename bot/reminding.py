@@ -35,8 +35,11 @@ class AlreadyToday:
 
 @dataclass(frozen=True)
 class PaidHere:
-    """A payment through the bot settled the invoice for all it asks, though the provider
-    still lists it as open: the customer paid, and is not reminded."""
+    """A payment through the bot settled the invoice, though the provider still lists it
+    as open: the customer paid (`whole`: all it asks now), and is not sent the invoice
+    again, which would ask for all of it; any rest is collected at the provider."""
+
+    whole: bool
 
 
 class NotSure(ProviderError):
@@ -58,8 +61,9 @@ async def remind_customer(
     (nothing recorded) when the provider refuses, `NotSure` when its answer was lost."""
     if not can_remind(provider):
         raise ProviderError(f"{provider.title} cannot send reminders.")
-    if covered(invoice, store.settled_amounts(team_id, provider.name).get(invoice.id)):
-        return PaidHere()
+    if store.settlement_of(team_id, provider.name, [invoice.id]) is not None:  # read now
+        paid = store.settled_amounts(team_id, provider.name).get(invoice.id)
+        return PaidHere(whole=covered(invoice, paid))
     day = today.isoformat()
     claimed = runs.claim_reminder(
         CUSTOMER,

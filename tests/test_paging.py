@@ -623,13 +623,17 @@ async def test_an_invoice_settled_here_is_paid_in_the_list_whatever_the_provider
     ledger = Ledger(20)
     whole = {i.id: i.amount_due for i in ledger.everything()}
     short = Money(amount=whole["ledger-1"].amount - 1, currency=whole["ledger-1"].currency)
-    settled = {"ledger": {"ledger-0": whole["ledger-0"], "ledger-1": short, "ledger-2": None}}
+    more = Money(amount=whole["ledger-3"].amount + 1, currency=whole["ledger-3"].currency)
+    settled = {
+        "ledger": {"ledger-0": whole["ledger-0"], "ledger-1": short, "ledger-2": None},
+    }
+    settled["ledger"]["ledger-3"] = more  # the provider asks less than was paid: it moved
     window = Window(20)  # all of them on one page
     gathered = await gather_invoices([ledger], InvoiceQuery(), window, settled=settled)
     shown = {i.id: i for i in gathered.page.invoices}
     assert shown["ledger-0"].status is InvoiceStatus.PAID and not shown["ledger-0"].payable
     assert shown["ledger-0"].amount_due.is_zero()
-    for key in ("ledger-1", "ledger-2"):  # paid short, or for an amount not known
+    for key in ("ledger-1", "ledger-2", "ledger-3"):  # short, unknown, or since changed
         assert shown[key].status is InvoiceStatus.OPEN and shown[key].amount_due == whole[key]
     open_ones = [i for i in ledger.everything() if i.payable and i.id != "ledger-0"]
     for currency in ("EUR", "USD"):

@@ -62,10 +62,16 @@ async def on_remind(
         await answer(f":warning: {said(error)}")
         return
     if isinstance(done, PaidHere):
+        title = escape(provider.title)
+        paid = "paid" if done.whole else "paid in part"
+        rest = (
+            f"Mark it paid at {title}."
+            if done.whole
+            else f"E-mailing it again would ask for all of it: collect the rest at {title}."
+        )
         await answer(
-            f"Invoice {escape(invoice.number)} was paid through invoicebot, though "
-            f"{escape(provider.title)} still lists it as unpaid: no reminder sent. Mark it "
-            f"paid at {escape(provider.title)}."
+            f"Invoice {escape(invoice.number)} was {paid} through invoicebot, though {title} "
+            f"still lists it as unpaid: no reminder sent. {rest}"
         )
         return
     if isinstance(done, AlreadyToday):
