@@ -113,8 +113,9 @@ def _select(
     settled: Mapping[str, Money | None] | None = None,
 ) -> None:
     """Offer each matching invoice to every selection; a whole-account read (the usual
-    list) skips the per-invoice match, the hot path of a big account. `settled`: ids of
-    invoices a payment through the bot settled (see `paid_here`)."""
+    list) skips the per-invoice match, the hot path of a big account. `settled`: the
+    invoices a payment through the bot settled, by id, with what it paid for each (see
+    `paid_here` and `covered`)."""
     today = selections[0].today
     name = provider.name
     chosen = [  # the registration says whose it is
