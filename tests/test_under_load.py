@@ -14,9 +14,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from bot import web as web_module
 from bot.singleflight import SingleFlight
 from bot.slack.priority import AckFirst
 from bot.slack.responses import PooledRespond
@@ -55,6 +57,31 @@ async def test_the_background_flush_writes_batched_rows_in_order(tmp_path: Path)
     ]
     assert [entry.subject for entry in store.audit_log()] == ["c", "b", "a"]
     store.close()
+
+
+async def test_the_audit_flush_waits_for_a_gap_between_acks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its writing thread would otherwise take the interpreter from the acks, row by row."""
+    monkeypatch.setattr(web_module, "AUDIT_FLUSH_SECONDS", 0.01)
+    path = tmp_path / "bot.sqlite"
+    store, acks = Store(path), AckFirst(patience=5)
+    store.audit("invoices.listed", subject="burst", batched=True)
+    flusher = asyncio.create_task(web_module._flush_audit_forever(store, acks))
+    try:
+        with acks.acking():
+            await asyncio.sleep(0.2)
+            assert _rows(path) == []  # twenty flush periods, none while an ack waited
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if _rows(path):
+                break
+        assert _rows(path) == [("invoices.listed", "burst")]
+    finally:
+        flusher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await flusher
+        store.close()
 
 
 async def test_follow_up_work_waits_while_a_request_waits_for_its_ack() -> None:
