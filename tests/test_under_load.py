@@ -12,6 +12,7 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -255,6 +256,57 @@ async def test_a_listener_answers_slack_when_it_acks_while_its_work_goes_on() ->
     )
     assert loop.time() - began < 0.1 and ack.response is not None and not finished.is_set()
     await asyncio.wait_for(finished.wait(), 1)
+
+
+async def test_a_listener_that_never_acks_lets_slack_have_its_answer_after_the_ack_wait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One timer serves every waiting request, each ended by its own deadline in turn."""
+    from slack_bolt.context.ack.async_ack import AsyncAck
+
+    from bot.slack import errors
+
+    monkeypatch.setattr(errors, "ACK_WAIT", 0.2)
+    stuck = asyncio.Event()
+
+    async def silent(ack: AsyncAck) -> None:
+        await stuck.wait()  # neither acks nor ends
+
+    async def prompt(ack: AsyncAck) -> None:
+        await ack()
+
+    loop = asyncio.get_running_loop()
+    ended: dict[str, float] = {}
+
+    async def request(name: str, listener: Any, delay: float) -> None:
+        await asyncio.sleep(delay)
+        began = loop.time()
+        await errors.shielded(listener)(
+            ack=AsyncAck(), body={"type": "block_actions"}, respond=None, client=None,
+            command=None, event=None,
+        )  # fmt: skip
+        ended[name] = loop.time() - began
+
+    await asyncio.gather(
+        request("first", silent, 0), request("quick", prompt, 0.05), request("late", silent, 0.1)
+    )
+    stuck.set()
+    assert ended["quick"] < 0.05
+    assert 0.19 <= ended["first"] < 0.3 and 0.19 <= ended["late"] < 0.3
+
+
+async def test_a_cancelled_follow_up_leaves_the_others_their_deadlines() -> None:
+    acks = AckFirst(patience=0.1)
+    loop = asyncio.get_running_loop()
+    with acks.acking():
+        began = loop.time()
+        gone = asyncio.create_task(acks.turn())
+        kept = asyncio.create_task(acks.turn())
+        await asyncio.sleep(0)
+        gone.cancel()
+        await kept
+        assert 0.09 <= loop.time() - began < 0.2
+    assert gone.cancelled()
 
 
 async def test_requests_streaming_in_keep_follow_ups_waiting_until_they_pause() -> None:
