@@ -22,6 +22,17 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 
 
+@pytest.fixture(autouse=True)
+def _no_pages_read_before() -> Iterator[None]:
+    """Each test reads i3D.net's pages afresh: one that breaks a conversion on purpose
+    must not be served a page another test read whole (`ReadPages` is per process)."""
+    from plugins.i3d.listing import READ_PAGES
+
+    READ_PAGES.clear()
+    yield
+    READ_PAGES.clear()
+
+
 ENGINES = ["sqlite", "postgresql"]
 _schemas = itertools.count(1)
 

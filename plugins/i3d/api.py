@@ -41,6 +41,14 @@ class InvoiceBatch:
     """How many entries the page had, readable or not: what paging advances by."""
 
 
+@dataclass(frozen=True)
+class PageBody:
+    """One page of the invoice list as i3D sent it, before it is read."""
+
+    body: bytes
+    total: int | None
+
+
 class I3DApi:
     def __init__(
         self,
@@ -67,31 +75,14 @@ class I3DApi:
         return self.http.base_url
 
     async def invoices(self, start: int, results: int) -> InvoiceBatch:
-        """One page, read invoice by invoice: one that drifted too far is set aside (by its
-        number, if it has one) and the others are still read."""
+        return read_invoices(await self.invoice_page(start, results))
+
+    async def invoice_page(self, start: int, results: int) -> PageBody:
+        """One page of the list, unread (see `read_invoices`)."""
         ranged = RangedData(start=start, results=results)
         answer = await self._read("/v3/account/invoice", {"RANGED-DATA": ranged.header()})
         answered = RangedData.parse(answer.headers.get("RANGED-DATA"))
-        total = answered.total if answered else None
-        page = documented_list(wire.Invoice, answer.body)
-        if page is not None:
-            named = [_named(item) for item in page]
-            return InvoiceBatch(named, total, [], len(named))
-        try:
-            raw = parse_json(answer.body)
-        except ValueError:
-            raise errors.unreadable("invoice list", "not valid JSON") from None
-        if not isinstance(raw, list):
-            raise errors.unreadable("invoice list", "not a list of invoices")
-        read, unreadable = each(
-            wire.Invoice,
-            [_numbered(entry) for entry in raw],
-            "i3D.net invoice",
-            label_keys=("invoiceNumber", "id"),
-            defaults=INVOICE_DEFAULTS,
-        )
-        items = [item for item in read if item is not None]
-        return InvoiceBatch(items, total, unreadable, len(raw))
+        return PageBody(answer.body, answered.total if answered else None)
 
     async def prepare(self, invoice_ids: Sequence[str]) -> wire.PayPrepare:
         query = "invoiceIds=" + quote(",".join(invoice_ids), safe="")
@@ -131,6 +122,30 @@ class I3DApi:
     def _headers(self) -> dict[str, str]:
         """The key travels only here, in the PRIVATE-TOKEN header."""
         return {"PRIVATE-TOKEN": self.api_key.get_secret_value(), "Accept": "application/json"}
+
+
+def read_invoices(page: PageBody) -> InvoiceBatch:
+    """A page, read invoice by invoice: one that drifted too far is set aside (by its
+    number, if it has one) and the others are still read."""
+    read = documented_list(wire.Invoice, page.body)
+    if read is not None:
+        named = [_named(item) for item in read]
+        return InvoiceBatch(named, page.total, [], len(named))
+    try:
+        raw = parse_json(page.body)
+    except ValueError:
+        raise errors.unreadable("invoice list", "not valid JSON") from None
+    if not isinstance(raw, list):
+        raise errors.unreadable("invoice list", "not a list of invoices")
+    entries, unreadable = each(
+        wire.Invoice,
+        [_numbered(entry) for entry in raw],
+        "i3D.net invoice",
+        label_keys=("invoiceNumber", "id"),
+        defaults=INVOICE_DEFAULTS,
+    )
+    items = [item for item in entries if item is not None]
+    return InvoiceBatch(items, page.total, unreadable, len(raw))
 
 
 def _failure(answer: Answer, *, unprocessable: type[ProviderError] = NotPayable) -> ProviderError:

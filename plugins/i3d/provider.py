@@ -113,6 +113,7 @@ class I3DProvider(Provider):
             _every if query.unfiltered else lambda invoice: _matches(query, invoice),
             max_pages=self.list_pages,
             seen=self.seen,
+            read_pages=listing.READ_PAGES,
         )
         # Built here from exact values, so not validated again (a big account's hot path).
         return InvoicePage.model_construct(

@@ -15,9 +15,9 @@ from aiohttp import web
 
 from bot.models import InvoiceQuery, InvoiceStatus, Money, PaymentCheck
 from bot.provider import InvoiceNotFound
-from plugins.i3d import I3DCredentials, I3DProvider
+from plugins.i3d import I3DCredentials, I3DProvider, listing
 from plugins.i3d.convert import to_invoice
-from plugins.i3d.listing import AHEAD
+from plugins.i3d.listing import AHEAD, READ_PAGES, ReadPages
 from plugins.i3d.sandbox import SandboxState, generate_invoices, sample_invoices
 from plugins.i3d.sandbox.samples import invoice
 
@@ -268,3 +268,70 @@ async def test_a_payment_check_reads_from_where_its_invoice_was_seen(
     pages.clear()
     assert (await provider.check_payment(check)).status is first.status
     assert len(pages) <= 2, "and the new place is remembered"
+
+
+async def test_a_page_read_before_is_taken_as_converted_then(
+    sandbox: SandboxState, provider: I3DProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big account is read again whenever its snapshot expires, nearly always unchanged:
+    equal bytes are equal invoices, so they are not validated and converted again."""
+    sandbox.add_invoices(generate_invoices(40, now=NOW))
+    converted: list[str] = []
+
+    def counted(item: Any) -> Any:
+        converted.append(item.id)
+        return to_invoice(item)
+
+    monkeypatch.setattr(listing, "to_invoice", counted)
+    first = await provider.list_invoices(InvoiceQuery(limit=100))
+    assert len(converted) == len(first.invoices) == 48
+    converted.clear()
+    again = await provider.list_invoices(InvoiceQuery(limit=100))
+    assert converted == [] and again.invoices == first.invoices
+    assert all(a is b for a, b in zip(again.invoices, first.invoices, strict=True))
+
+
+async def test_a_page_that_changed_is_read_afresh(
+    sandbox: SandboxState, provider: I3DProvider
+) -> None:
+    sandbox.add_invoices(generate_invoices(10, now=NOW))
+    before = {item.number: item for item in (await provider.list_invoices(InvoiceQuery())).invoices}
+    assert before["LOAD-900000"].status is InvoiceStatus.OPEN
+    item = sandbox.invoices["900000"]
+    sandbox.invoices["900000"] = item.model_copy(
+        update={"paymentStatus": 1, "paymentDate": NOW, "remainingAmount": "0"}
+    )
+    after = {item.number: item for item in (await provider.list_invoices(InvoiceQuery())).invoices}
+    assert after["LOAD-900000"].status is InvoiceStatus.PAID
+    assert after["LOAD-900000"].amount_due.is_zero()
+
+
+async def test_a_page_with_an_invoice_that_could_not_be_read_is_never_kept(
+    sandbox: SandboxState, provider: I3DProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its unreadable invoice must be said again on every list, not lost to a kept page."""
+    sandbox.add_invoices(generate_invoices(10, now=NOW))
+
+    def broken(item: Any) -> Any:
+        if item.id == "900003":
+            raise ValueError("odd")
+        return to_invoice(item)
+
+    monkeypatch.setattr(listing, "to_invoice", broken)
+    for _ in range(2):
+        page = await provider.list_invoices(InvoiceQuery())
+        assert page.unreadable == ["LOAD-900003"] and len(page.invoices) == 17
+    assert READ_PAGES.size == 0
+
+
+def test_read_pages_are_bounded_least_recently_used_first_out() -> None:
+    pages = ReadPages(max_invoices=5)
+    made = [to_invoice(item) for item in generate_invoices(6, now=NOW)]
+    a, b, c = pages.digest(b"a"), pages.digest(b"b"), pages.digest(b"c")
+    pages.keep(a, made[:2])
+    pages.keep(b, made[2:4])
+    assert pages.get(a) is not None  # a is now the most recently used
+    pages.keep(c, made[4:6])
+    assert (pages.get(a), pages.get(b), pages.size) == (made[:2], None, 4)
+    pages.keep(pages.digest(b"whole"), made)  # more than the bound: never kept
+    assert pages.size == 4
