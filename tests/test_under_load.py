@@ -10,6 +10,8 @@ import asyncio
 import contextlib
 import json
 import sqlite3
+import threading
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from aiohttp.test_utils import TestServer
 
 from bot import web as web_module
 from bot.singleflight import SingleFlight
-from bot.slack.priority import AckFirst
+from bot.slack.priority import AckFirst, deadlines
 from bot.slack.responses import PooledRespond
 from bot.store import Store
 
@@ -361,3 +363,54 @@ async def test_a_distant_slack_does_not_hold_the_other_posts_for_its_answer() ->
 
     await asyncio.gather(*(post() for _ in range(16)))
     assert len(started) == 16 and max(started) < 0.4
+
+
+async def test_deadlines_of_different_lengths_each_end_on_time() -> None:
+    """One timer for every wait, whatever their lengths and the order they came in."""
+    loop = asyncio.get_running_loop()
+    long, short = loop.create_future(), loop.create_future()
+    deadlines(loop).add(long, 3.0)
+    began = loop.time()
+    deadlines(loop).add(short, 0.1)
+    await short
+    assert 0.09 <= loop.time() - began < 0.5 and not long.done()
+    long.cancel()
+
+
+def test_follow_ups_keep_their_deadline_on_a_new_event_loop() -> None:
+    acks = AckFirst(patience=0.1)
+
+    async def handed_out_in_a_gap() -> None:
+        with acks.acking():
+            turn = asyncio.create_task(acks.turn())
+            await asyncio.sleep(0.01)
+        await turn  # its deadline is still pending when this loop closes
+
+    async def waits_for_its_deadline() -> float:
+        loop = asyncio.get_running_loop()
+        with acks.acking():
+            began = loop.time()
+            await asyncio.wait_for(acks.turn(), 2)
+            return loop.time() - began
+
+    asyncio.run(handed_out_in_a_gap())
+    assert asyncio.run(waits_for_its_deadline()) < 0.5
+
+
+def test_two_event_loops_at_once_each_end_their_own_deadlines() -> None:
+    took: dict[str, float] = {}
+
+    async def wait(name: str, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        began = loop.time()
+        deadlines(loop).add(future, seconds)
+        await asyncio.wait_for(future, 2)
+        took[name] = loop.time() - began
+
+    other = threading.Thread(target=lambda: asyncio.run(wait("thread", 0.3)))
+    other.start()
+    time.sleep(0.05)  # the thread's loop has its wait; this one asks next
+    asyncio.run(wait("main", 0.1))
+    other.join()
+    assert 0.09 <= took["main"] < 0.5 and 0.29 <= took["thread"] < 0.8

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.checkout import NeedsApproval
 from bot.provider import PaymentRejected
 from bot.slack.blocks.kit import md
+from bot.slack.priority import deadlines
 from bot.slack.responses import DirectRespond
 from bot.slack.values import BACK, COPY_LINK, GET_LINK, PAY, PAY_APPROVED, BadValue, PayTarget
 from bot.text import escape, log_error, say
@@ -156,7 +156,7 @@ def shielded(listener: Listener) -> Listener:
         work.add_done_callback(lambda _: _settle(answered))
         if body.get("type") == "event_callback":
             return  # events are acked by Bolt when this returns; the work goes on
-        _ack_deadlines.add(answered)
+        deadlines(answered.get_loop()).add(answered, ACK_WAIT)  # answer Slack by then
         await answered
 
     run.shielded = True  # type: ignore[attr-defined]
@@ -165,43 +165,6 @@ def shielded(listener: Listener) -> Listener:
 
 ACK_WAIT = 3.0  # Slack gives up on an ack after 3 s; so does the wait for one
 _running: set[asyncio.Task[None]] = set()  # listeners' tasks, kept until they end
-
-
-class _AckDeadlines:
-    """Waits for an ack that end after `ACK_WAIT` at most, with one timer for them all.
-
-    Every wait has the same length, so the order they began in is the order they end
-    in: the timer is set for the oldest and moves on from there. An `asyncio.timeout`
-    for each request (here and in `AckFirst.turn`) cost about 13 µs of CPU each; with
-    one timer for each kind, the bot's CPU per command in a burst of 2,000 fell from
-    0.54 ms to 0.505 ms (bare Bolt: 0.42 ms), and its ack throughput from 0.87x of bare
-    Bolt's to 0.93x (`python -m bench --only ack`).
-    """
-
-    def __init__(self) -> None:
-        self._waits: deque[tuple[float, asyncio.Future[None]]] = deque()
-        self._timer: asyncio.TimerHandle | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def add(self, answered: asyncio.Future[None]) -> None:
-        loop = answered.get_loop()
-        if loop is not self._loop:  # a new event loop (a restart, a test): start afresh
-            self._waits.clear()
-            self._timer = None
-            self._loop = loop
-        self._waits.append((loop.time() + ACK_WAIT, answered))
-        if self._timer is None:
-            self._timer = loop.call_at(self._waits[0][0], self._end_due)
-
-    def _end_due(self) -> None:
-        assert self._loop is not None
-        now, waits = self._loop.time(), self._waits
-        while waits and (waits[0][1].done() or waits[0][0] <= now):
-            _settle(waits.popleft()[1])
-        self._timer = self._loop.call_at(waits[0][0], self._end_due) if waits else None
-
-
-_ack_deadlines = _AckDeadlines()
 
 
 async def finish_listeners(within: float) -> None:

@@ -74,7 +74,8 @@ class ReadPages:
     invoices: they are taken as converted then, and the page is neither validated
     nor converted again (a third of the CPU of reading it; `python -m bench`). Any
     change to a page (a payment, a new invoice moving the list along) changes its
-    digest, so it is read afresh. Only pages read whole are kept.
+    digest, so it is read afresh. Only pages read whole are kept. An odd invoice on a
+    kept page (an undocumented status) is logged when its page is first read, not again.
 
     Shared by every i3D.net connection of the process (equal bytes are equal
     invoices, whoever asked) and bounded by `max_invoices` across them, least recently
