@@ -39,6 +39,8 @@ class InvoiceBatch:
     """Invoices on the page that could not be read, by number (or id)."""
     received: int = 0
     """How many entries the page had, readable or not: what paging advances by."""
+    places: list[int] | None = None
+    """Where on the page each of `invoices` was, when some entries were set aside."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,8 @@ def read_invoices(page: PageBody) -> InvoiceBatch:
         defaults=INVOICE_DEFAULTS,
     )
     items = [item for item in entries if item is not None]
-    return InvoiceBatch(items, page.total, unreadable, len(raw))
+    places = [place for place, item in enumerate(entries) if item is not None]
+    return InvoiceBatch(items, page.total, unreadable, len(raw), places)
 
 
 def _failure(answer: Answer, *, unprocessable: type[ProviderError] = NotPayable) -> ProviderError:

@@ -36,6 +36,8 @@ class Batch:
     """The page converted before (`ReadPages`), in which case `invoices` is empty."""
     digest: bytes = b""
     """The page's digest, when the walk keeps read pages."""
+    places: list[int] | None = None
+    """Where on the page each of `invoices` was, when some entries were set aside."""
 
 
 class Whereabouts:
@@ -185,7 +187,14 @@ async def batches(
                         fetch = _answer(api, following, size, pages)
                         ahead[following] = asyncio.create_task(fetch)
             yield Batch(
-                start, answer.invoices, more, answer.unreadable, received, read.known, read.digest
+                start,
+                answer.invoices,
+                more,
+                answer.unreadable,
+                received,
+                read.known,
+                read.digest,
+                answer.places,
             )
             if not more or received == 0:
                 return
@@ -234,8 +243,9 @@ async def collect(
                     continue
                 found.append(invoice)
                 if len(found) == limit:
-                    after = index + 1
-                    rest = after < len(invoices) or batch.more
+                    # The offset past it counts the entries set aside before it too.
+                    after = (batch.places[index] if batch.places else index) + 1
+                    rest = after < batch.received or batch.more
                     return found, batch.start + after if rest else None, unreadable
             resume = batch.start + batch.received if batch.more else None
     return found, None if progress.stalled else resume, unreadable

@@ -335,3 +335,26 @@ def test_read_pages_are_bounded_least_recently_used_first_out() -> None:
     assert (pages.get(a), pages.get(b), pages.size) == (made[:2], None, 4)
     pages.keep(pages.digest(b"whole"), made)  # more than the bound: never kept
     assert pages.size == 4
+
+
+@pytest.mark.filterwarnings("ignore:Pydantic serializer warnings")  # the sandbox sends it
+async def test_the_offset_to_go_on_from_counts_the_entries_set_aside(
+    sandbox: SandboxState, provider: I3DProvider
+) -> None:
+    """An entry that could not be read still holds its place in i3D's list: the walk
+    goes on after the last invoice taken, so none is listed twice."""
+    sandbox.invoices.clear()
+    sandbox.add_invoices(generate_invoices(7, now=NOW))
+    odd = sandbox.invoices["900000"]
+    sandbox.invoices["900000"] = odd.model_copy(update={"creationDate": "soon"})
+    numbers: list[str] = []
+    unreadable: list[str] = []
+    start: int | None = 0
+    while start is not None:  # two invoices at a time from pages of four
+        found, start, odd_ones = await listing.collect(
+            provider.api, start, 4, 2, lambda _: True, max_pages=10
+        )
+        numbers += [item.number for item in found]
+        unreadable += odd_ones
+    assert numbers == [f"LOAD-90000{n}" for n in range(1, 7)]
+    assert unreadable == ["LOAD-900000"]
