@@ -95,18 +95,17 @@ class BigAccount:
                 self.small_growth * 1024 / SMALL,
                 Target("<=", PER_INVOICE_KIB, on="value"),
             ),
-            Figure(
-                label,
-                "bot CPU for the first page, per 1,000 invoices (every page new to the bot)",
-                big["cpu"] * 1000 / self.invoices,
-                "ms/1,000 invoices",
-                target=Target("<=", 15, on="value"),
-            ),
-            Figure(
-                label,
-                "bot CPU for each Next page, per 1,000 invoices (pages read before)",
-                big["cpu_again"] * 1000 / self.invoices,
-                "ms/1,000 invoices",
-                target=Target("<=", 15, on="value"),
+            *(
+                Figure(
+                    label,
+                    f"bot CPU for {pages}, per 1,000 invoices ({which})",
+                    big[key] * 1000 / self.invoices,
+                    "ms/1,000 invoices",
+                    target=Target("<=", 15, on="value"),
+                )
+                for key, pages, which in (
+                    ("cpu", "the first page", "every page new to the bot"),
+                    ("cpu_again", "each Next page", "pages read before"),
+                )
             ),
         ]
