@@ -1133,11 +1133,22 @@ class Store:
         rows, self._audit_batch = self._audit_batch, []
         if not rows:
             return
+        writing = asyncio.get_running_loop().run_in_executor(None, self._write_audit, rows)
         try:
-            await asyncio.to_thread(self._write_audit, rows)
+            await asyncio.shield(writing)
+        except asyncio.CancelledError:
+            # The thread goes on and commits them, so they are not put back: a stop
+            # cancels this flush and then `close` writes the batch, which would write
+            # them twice. Only a write that fails puts them back.
+            writing.add_done_callback(lambda done: self._unless_written(done, rows))
+            raise
         except BaseException:
             self._audit_batch[:0] = rows  # written with the next flush instead
             raise
+
+    def _unless_written(self, writing: asyncio.Future[None], rows: list[AuditRow]) -> None:
+        if writing.cancelled() or writing.exception() is not None:
+            self._audit_batch[:0] = rows
 
     def _write_audit(self, rows: list[AuditRow]) -> None:
         if self._audit_db is None:

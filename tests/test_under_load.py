@@ -414,3 +414,41 @@ def test_two_event_loops_at_once_each_end_their_own_deadlines() -> None:
     asyncio.run(wait("main", 0.1))
     other.join()
     assert 0.09 <= took["main"] < 0.5 and 0.29 <= took["thread"] < 0.8
+
+
+async def _flush_cancelled_mid_write(
+    store: Store, monkeypatch: pytest.MonkeyPatch, fail: bool
+) -> None:
+    real = store._write_audit
+
+    def slow(rows: Any) -> None:
+        time.sleep(0.2)  # the stop comes while the thread writes
+        if fail:
+            raise sqlite3.OperationalError("disk I/O error")
+        real(rows)
+
+    monkeypatch.setattr(store, "_write_audit", slow)
+    store.audit("invoices.listed", subject="once", batched=True)
+    flush = asyncio.create_task(store.flush_audit_in_background())
+    await asyncio.sleep(0.05)
+    flush.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await flush
+    await asyncio.sleep(0.3)  # the thread ends its write
+    store.close()
+
+
+async def test_a_flush_cancelled_while_its_thread_writes_is_written_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "bot.sqlite"
+    await _flush_cancelled_mid_write(Store(path), monkeypatch, fail=False)
+    assert _rows(path) == [("invoices.listed", "once")]
+
+
+async def test_a_flush_cancelled_whose_write_then_fails_is_written_at_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "bot.sqlite"
+    await _flush_cancelled_mid_write(Store(path), monkeypatch, fail=True)
+    assert _rows(path) == [("invoices.listed", "once")]
