@@ -1137,18 +1137,16 @@ class Store:
         try:
             await asyncio.shield(writing)
         except asyncio.CancelledError:
-            # The thread goes on and commits them, so they are not put back: a stop
-            # cancels this flush and then `close` writes the batch, which would write
-            # them twice. Only a write that fails puts them back.
-            writing.add_done_callback(lambda done: self._unless_written(done, rows))
+            # A stop cancels this flush and then `close` writes the batch: the thread
+            # ends its write first, so its rows are neither written twice nor lost
+            # with a connection closed under it; they go back only if it failed.
+            await asyncio.wait([writing])
+            if writing.cancelled() or writing.exception() is not None:
+                self._audit_batch[:0] = rows
             raise
         except BaseException:
             self._audit_batch[:0] = rows  # written with the next flush instead
             raise
-
-    def _unless_written(self, writing: asyncio.Future[None], rows: list[AuditRow]) -> None:
-        if writing.cancelled() or writing.exception() is not None:
-            self._audit_batch[:0] = rows
 
     def _write_audit(self, rows: list[AuditRow]) -> None:
         if self._audit_db is None:

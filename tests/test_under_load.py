@@ -433,8 +433,7 @@ async def _flush_cancelled_mid_write(
     await asyncio.sleep(0.05)
     flush.cancel()
     with contextlib.suppress(asyncio.CancelledError):
-        await flush
-    await asyncio.sleep(0.3)  # the thread ends its write
+        await flush  # a stop waits for the flush, then closes the store at once
     store.close()
 
 
@@ -452,3 +451,11 @@ async def test_a_flush_cancelled_whose_write_then_fails_is_written_at_close(
     path = tmp_path / "bot.sqlite"
     await _flush_cancelled_mid_write(Store(path), monkeypatch, fail=True)
     assert _rows(path) == [("invoices.listed", "once")]
+
+
+async def test_follow_ups_whose_deadline_came_leave_the_queue_while_acks_keep_arriving() -> None:
+    acks = AckFirst(patience=0.001)
+    with acks.acking():  # never a gap
+        for _ in range(50):
+            await acks.turn()
+        assert len(acks._queue) <= 1

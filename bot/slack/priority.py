@@ -75,7 +75,10 @@ class AckFirst:
             return
         loop = asyncio.get_running_loop()
         mine = loop.create_future()
-        self._queue.append(mine)
+        queue = self._queue
+        while queue and queue[0].done():  # their deadlines came while acks kept arriving
+            queue.popleft()
+        queue.append(mine)
         self._hand_out()
         deadlines(loop).add(mine, self.patience)  # its turn by then at the latest
         try:

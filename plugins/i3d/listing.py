@@ -243,9 +243,10 @@ async def collect(
                     continue
                 found.append(invoice)
                 if len(found) == limit:
-                    # The offset past it counts the entries set aside before it too.
+                    # The offset past it counts the entries set aside before it too;
+                    # only an invoice still to come makes a next page.
                     after = (batch.places[index] if batch.places else index) + 1
-                    rest = after < batch.received or batch.more
+                    rest = batch.more or any(i is not None for i in invoices[index + 1 :])
                     return found, batch.start + after if rest else None, unreadable
             resume = batch.start + batch.received if batch.more else None
     return found, None if progress.stalled else resume, unreadable

@@ -358,3 +358,18 @@ async def test_the_offset_to_go_on_from_counts_the_entries_set_aside(
         unreadable += odd_ones
     assert numbers == [f"LOAD-90000{n}" for n in range(1, 7)]
     assert unreadable == ["LOAD-900000"]
+
+
+@pytest.mark.filterwarnings("ignore:Pydantic serializer warnings")  # the sandbox sends it
+async def test_entries_set_aside_after_the_last_invoice_make_no_next_page(
+    sandbox: SandboxState, provider: I3DProvider
+) -> None:
+    sandbox.invoices.clear()
+    sandbox.add_invoices(generate_invoices(4, now=NOW))
+    odd = sandbox.invoices["900003"]
+    sandbox.invoices["900003"] = odd.model_copy(update={"creationDate": "soon"})
+    found, resume, unreadable = await listing.collect(
+        provider.api, 0, 4, 3, lambda _: True, max_pages=10
+    )
+    assert [item.number for item in found] == ["LOAD-900000", "LOAD-900001", "LOAD-900002"]
+    assert resume is None and unreadable == ["LOAD-900003"]
