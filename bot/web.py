@@ -80,7 +80,8 @@ async def _flush_audit_forever(store: Store, acks: AckFirst) -> None:
     """Every `AUDIT_FLUSH_SECONDS`, in a gap between acks (or after `acks.patience`): the
     writing thread takes the interpreter's lock once per row, and during a burst of
     commands each of those hand-overs stalled the acks (burst throughput 0.84x of bare
-    Bolt with the flush in the burst, 0.87x to 0.89x without; `python -m bench`)."""
+    Bolt with the flush in the burst, 0.87x with it in a gap; `python -m bench`). A
+    kill -9 loses the rows not yet flushed: at most this period and the patience."""
     while True:
         await asyncio.sleep(AUDIT_FLUSH_SECONDS)
         await acks.turn()

@@ -416,14 +416,19 @@ def test_two_event_loops_at_once_each_end_their_own_deadlines() -> None:
     assert 0.09 <= took["main"] < 0.5 and 0.29 <= took["thread"] < 0.8
 
 
-async def _flush_cancelled_mid_write(
-    store: Store, monkeypatch: pytest.MonkeyPatch, fail: bool
+@pytest.mark.parametrize("fails", [False, True], ids=["written", "write fails"])
+async def test_a_flush_cancelled_while_its_thread_writes_is_written_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fails: bool
 ) -> None:
+    """A stop cancels the flush mid-write, then closes the store: the thread's rows are
+    neither written twice nor lost; a write that fails leaves them for `close`."""
+    path = tmp_path / "bot.sqlite"
+    store = Store(path)
     real = store._write_audit
 
     def slow(rows: Any) -> None:
         time.sleep(0.2)  # the stop comes while the thread writes
-        if fail:
+        if fails:
             raise sqlite3.OperationalError("disk I/O error")
         real(rows)
 
@@ -435,21 +440,6 @@ async def _flush_cancelled_mid_write(
     with contextlib.suppress(asyncio.CancelledError):
         await flush  # a stop waits for the flush, then closes the store at once
     store.close()
-
-
-async def test_a_flush_cancelled_while_its_thread_writes_is_written_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = tmp_path / "bot.sqlite"
-    await _flush_cancelled_mid_write(Store(path), monkeypatch, fail=False)
-    assert _rows(path) == [("invoices.listed", "once")]
-
-
-async def test_a_flush_cancelled_whose_write_then_fails_is_written_at_close(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = tmp_path / "bot.sqlite"
-    await _flush_cancelled_mid_write(Store(path), monkeypatch, fail=True)
     assert _rows(path) == [("invoices.listed", "once")]
 
 
