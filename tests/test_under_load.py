@@ -23,7 +23,8 @@ from aiohttp.test_utils import TestServer
 
 from bot import web as web_module
 from bot.singleflight import SingleFlight
-from bot.slack.priority import AckFirst, deadlines
+from bot.slack import errors
+from bot.slack.priority import SLACK_ACK_SECONDS, AckFirst, deadlines
 from bot.slack.responses import PooledRespond
 from bot.store import Store
 
@@ -110,6 +111,11 @@ async def test_a_flood_of_requests_delays_a_follow_up_by_no_more_than_its_patien
         began = loop.time()
         await acks.turn()
         assert 0.09 < loop.time() - began < 1.0
+
+
+def test_a_follow_up_waits_for_a_gap_no_longer_than_slack_waits_for_an_ack() -> None:
+    """A burst gets its acks alone for as long as Slack allows one, never longer."""
+    assert AckFirst().patience == SLACK_ACK_SECONDS == errors.ACK_WAIT == 3.0
 
 
 async def test_identical_concurrent_asks_share_one_run_and_the_next_runs_afresh() -> None:

@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.checkout import NeedsApproval
 from bot.provider import PaymentRejected
 from bot.slack.blocks.kit import md
-from bot.slack.priority import deadlines
+from bot.slack.priority import SLACK_ACK_SECONDS, deadlines
 from bot.slack.responses import DirectRespond
 from bot.slack.values import BACK, COPY_LINK, GET_LINK, PAY, PAY_APPROVED, BadValue, PayTarget
 from bot.text import escape, log_error, say
@@ -163,7 +163,7 @@ def shielded(listener: Listener) -> Listener:
     return run
 
 
-ACK_WAIT = 3.0  # Slack gives up on an ack after 3 s; so does the wait for one
+ACK_WAIT = SLACK_ACK_SECONDS  # Slack gives up on an ack then; so does the wait for one
 _running: set[asyncio.Task[None]] = set()  # listeners' tasks, kept until they end
 
 
