@@ -153,7 +153,11 @@ class SqliteEngine:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = Database(sqlite3.connect(path, check_same_thread=not thread_safe))
+            # No sqlite-utils plugins: one installed beside the bot would get the
+            # connection to its payments and credentials, and looking for them reads
+            # every installed package's entry points (a few percent of a start).
+            connection = sqlite3.connect(path, check_same_thread=not thread_safe)
+            self.db = Database(connection, execute_plugins=False)
             self.db.enable_wal()  # reads and writes the file: not a database, read-only
             self.db.execute("PRAGMA busy_timeout = 5000")
             self.db.execute("PRAGMA foreign_keys = ON")

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+import sqlite_utils
+import sqlite_utils.plugins
 from pydantic import BaseModel, SecretStr
 
 from bot.credentials import CredentialBox, SecretKeyError, generate_key
@@ -32,6 +34,25 @@ T = TypeVar("T")
 class Creds(BaseModel):
     api_key: SecretStr
     base_url: str = "https://api.example.test"
+
+
+def test_no_sqlite_utils_plugin_gets_the_bots_connection(tmp_path: Path) -> None:
+    """A package that registers a sqlite-utils plugin is not handed the database of
+    payments and credentials (and no package's entry points are read to look for one)."""
+    handed: list[object] = []
+
+    class Plugin:
+        @sqlite_utils.hookimpl
+        def prepare_connection(self, conn: object) -> None:
+            handed.append(conn)
+
+    plugin = Plugin()
+    sqlite_utils.plugins.pm.register(plugin)
+    try:
+        Store(tmp_path / "plugged.sqlite").close()
+    finally:
+        sqlite_utils.plugins.pm.unregister(plugin)
+    assert handed == []
 
 
 def test_a_new_sqlite_database_is_in_wal_mode_with_every_migration(tmp_path: Path) -> None:
