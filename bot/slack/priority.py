@@ -7,15 +7,16 @@ request is waiting for its ack, or when its own deadline (`patience` after it as
 has come, whichever is first.
 
 The patience is Slack's own 3 s: acks are served alone for as long as Slack would wait
-for one, and no list waits longer than that for a gap. Only a burst that keeps every
-millisecond busy reaches it. With 1 s, a burst that outlasted a second on a slow host
-(2,000 commands at 50 concurrent, 1.5 to 2.2 s) had its first lists come due while the
-rest of it still arrived, and the acks lost throughput to the lists' rendering and
-posting: 0.80x of bare Bolt's, p99 1.35x, against 0.88x and 0.89x with 3 s in the next
-run (`python -m bench --only ack`, same hour). Under a steady load there are gaps, so
-the patience is not reached: lists at 300 commands a second arrived as soon with 3 s.
-A burst longer than the patience still gets its lists in the order they were asked
-for, each as its deadline comes: none starves.
+for one, and no list waits longer than that for a gap. Only a load that leaves no gap
+reaches it: a burst, or commands sent at exactly even intervals faster than one per
+`quiet` (people typing are never that even). With 1 s, a burst that outlasted a second
+on a slow host (2,000 commands at 50 concurrent, 1.5 to 2.2 s) had its first lists come
+due while the rest of it still arrived, and the acks lost throughput to the lists'
+rendering and posting: 0.80x of bare Bolt's, p99 1.35x, against 0.88x and 0.89x with
+3 s in the next run (`python -m bench --only ack`, same hour). Under a steady load there
+are gaps, so the patience is not reached: lists at 300 commands a second arrived as
+soon with 3 s. A burst longer than the patience still gets its lists in the order they
+were asked for, each as its deadline comes: none starves.
 
 Two rules keep this from starving either side:
 
