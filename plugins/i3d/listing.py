@@ -234,9 +234,9 @@ async def collect(
             if batch.known is not None:
                 invoices = batch.known
             else:
-                invoices = _convert_each(batch.invoices, unreadable)
-                whole = not batch.unreadable and len(invoices) == batch.received
-                if read_pages is not None and whole and None not in invoices:
+                invoices, every = _convert_each(batch.invoices, unreadable)
+                whole = every and not batch.unreadable and len(invoices) == batch.received
+                if read_pages is not None and whole:
                     read_pages.keep(batch.digest, [i for i in invoices if i is not None])
             for index, invoice in enumerate(invoices):
                 if invoice is None or not wanted(invoice):
@@ -252,14 +252,19 @@ async def collect(
     return found, None if progress.stalled else resume, unreadable
 
 
-def _convert_each(items: list[wire.Invoice], unreadable: list[str]) -> list[Invoice | None]:
-    """Each invoice converted on its own; one that does not convert is set aside."""
+def _convert_each(
+    items: list[wire.Invoice], unreadable: list[str]
+) -> tuple[list[Invoice] | list[Invoice | None], bool]:
+    """Each invoice converted on its own; one that does not convert is set aside (None
+    in its place). Says whether every one converted: asking the list instead (`None in`)
+    would compare None with each invoice, a pydantic `__eq__` call apiece."""
     try:
         with errors.reading("invoice list"):  # the usual case: the whole page at once
-            return [to_invoice(item) for item in items]
+            return [to_invoice(item) for item in items], True
     except ProviderError:
         pass
     converted: list[Invoice | None] = []
+    every = True
     for item in items:
         try:
             with errors.reading("invoice list"):
@@ -268,7 +273,8 @@ def _convert_each(items: list[wire.Invoice], unreadable: list[str]) -> list[Invo
             log.warning("i3D.net invoice %s could not be read: %s", item.invoiceNumber, error)
             unreadable.append(item.invoiceNumber or item.id)
             converted.append(None)
-    return converted
+            every = False
+    return converted, every
 
 
 async def find(
