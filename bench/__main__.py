@@ -19,6 +19,7 @@ from typing import Protocol
 from bench.ack import Ack
 from bench.big_account import BigAccount
 from bench.fanout import Fanout
+from bench.get_link import GetLink
 from bench.replicas import Replicas
 from bench.report import Figure, Row, all_met, markdown, summarise
 from bench.startup import StartUp
@@ -40,13 +41,18 @@ SCENARIOS: dict[str, Callable[[bool], Scenario]] = {  # the table's order
     "fanout": Fanout,
     "users": Users,
     "big": BigAccount,
+    "link": GetLink,
     "storm": Storm,
     "replicas": Replicas,
     "startup": StartUp,
 }
 # The run's order: the big account's 10,000 invoices stay once added, so it comes last;
 # the replicas' processes and PostgreSQL stop with their phase, before the big account.
-PHASES = (("startup", "ack", "steady", "fanout", "storm"), ("replicas",), ("big", "users"))
+PHASES = (
+    ("startup", "ack", "steady", "fanout", "link", "storm"),
+    ("replicas",),
+    ("big", "users"),
+)
 
 
 async def run(only: set[str], quick: bool, rounds: int) -> list[Row]:

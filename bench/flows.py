@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -65,3 +66,47 @@ async def click_and_wait(
 
     shown = await slack.wait_until(changed, seconds)
     return time.perf_counter() - began, shown
+
+
+class PayFlow:
+    """A payer paying LOAD-<invoice_id> by iDEAL with ING, step by step in the local Slack."""
+
+    def __init__(self, world: World, invoice_id: str) -> None:
+        self.world = world
+        self.invoice_id = invoice_id
+        slack = world.emulator
+        self.earlier = {m.ts for m in slack.ephemerals(USER, CHANNEL)}  # other payments'
+
+    async def shown(self, wanted: str, action_id: str) -> Message:
+        """The newest message of this payment that says `wanted` and offers `action_id`."""
+        slack = self.world.emulator
+
+        def find() -> Message | None:
+            for message in reversed(slack.ephemerals(USER, CHANNEL)):
+                if message.ts in self.earlier or wanted not in everything_in(message):
+                    continue
+                with contextlib.suppress(LookupError):
+                    button(message, action_id)
+                    return message
+            return None
+
+        return await slack.wait_until(find, 30)
+
+    async def menu(self) -> Message:
+        """Listed, Pay clicked, iDEAL and ING chosen: the menu offering Get link."""
+        slack = self.world.emulator
+        _, listing = await list_invoices(self.world, f"search LOAD-{self.invoice_id}")
+        pay = button(listing, "pay", f"|{self.invoice_id}|")
+        await slack.click(USER, listing, "pay", value=pay["value"])
+        menu = await self.shown("Choose how to pay", "choose_method")
+        await slack.click(USER, menu, "choose_method", selected="10")
+        menu = await self.shown("Choose your bank", "choose_issuer")
+        await slack.click(USER, menu, "choose_issuer", selected="INGBNL2A")
+        return await self.shown("iDEAL (ING)", "get_link")
+
+    async def link(self, menu: Message) -> tuple[float, str]:
+        """Get link clicked on `menu`: the seconds until the link shows, and its URL."""
+        began = time.perf_counter()
+        await self.world.emulator.click(USER, menu, "get_link")
+        shown = await self.shown("Open payment page", "open_link")
+        return time.perf_counter() - began, str(button(shown, "open_link")["url"])

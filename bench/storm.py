@@ -23,12 +23,11 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from bench.flows import button, everything_in, list_invoices
+from bench.flows import PayFlow
 from bench.i3d import add_one
 from bench.report import Figure, Target
-from bench.world import BILLING, CHANNEL, USER, World
+from bench.world import BILLING, World
 from bot.pages import PAYMENT_COOKIE
-from slack_emulator.workspace import Message
 from tests.scenario.harness import pay_in_browser
 
 STORM = 1000
@@ -38,34 +37,9 @@ PAID = "Invoice paid"  # what a landing shows once the payment is settled
 
 async def _link(world: World, invoice_id: str) -> str:
     """Through Slack: pay LOAD-<invoice_id> by iDEAL with ING, and get the payment link."""
-    slack = world.emulator
-    earlier = {m.ts for m in slack.ephemerals(USER, CHANNEL)}  # earlier rounds' payments
-
-    async def shown(wanted: str, action_id: str) -> Message:
-        """The newest message of this payment that says `wanted` and offers `action_id`."""
-
-        def find() -> Message | None:
-            for message in reversed(slack.ephemerals(USER, CHANNEL)):
-                if message.ts in earlier or wanted not in everything_in(message):
-                    continue
-                with contextlib.suppress(LookupError):
-                    button(message, action_id)
-                    return message
-            return None
-
-        return await slack.wait_until(find, 30)
-
-    _, listing = await list_invoices(world, f"search LOAD-{invoice_id}")
-    pay = button(listing, "pay", f"|{invoice_id}|")
-    await slack.click(USER, listing, "pay", value=pay["value"])
-    menu = await shown("Choose how to pay", "choose_method")
-    await slack.click(USER, menu, "choose_method", selected="10")
-    menu = await shown("Choose your bank", "choose_issuer")
-    await slack.click(USER, menu, "choose_issuer", selected="INGBNL2A")
-    menu = await shown("iDEAL (ING)", "get_link")
-    await slack.click(USER, menu, "get_link")
-    link = await shown("Open payment page", "open_link")
-    return str(button(link, "open_link")["url"])
+    payment = PayFlow(world, invoice_id)
+    _, url = await payment.link(await payment.menu())
+    return url
 
 
 def confirmations(world: World) -> int:

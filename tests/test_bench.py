@@ -124,6 +124,17 @@ def test_a_quick_storm_run_storms_each_fresh_payment_beside_healthz() -> None:
 
 
 @pytest.mark.timeout(150)
+def test_a_quick_link_run_times_get_link_against_one_register_and_counts_its_calls() -> None:
+    done = quick_run("link", timeout=140)
+    assert done.returncode in (0, 1), done.stdout + done.stderr  # 1: a ratio missed, as above
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| Get link")]
+    assert len(rows) == 2, done.stdout
+    assert "one pay register alone" in rows[0] and "< 2.00x" in rows[0]
+    # what must hold on any machine: the menu's offer is used, one pay call per click
+    assert rows[1].rsplit("|", 2)[1].strip() == "yes", done.stdout
+
+
+@pytest.mark.timeout(150)
 def test_a_quick_replicas_run_measures_three_processes_against_one() -> None:
     if postgres.binaries() is None:
         pytest.skip("PostgreSQL is not installed; the next test covers the row it prints")

@@ -6,6 +6,7 @@ GET|POST /_sandbox/settings  the fields of the sandbox's `SandboxSettings`; only
 POST /_sandbox/invoices   {"count": 500, "currency": ...}: add generated invoices
 POST /_sandbox/drift      {"invoice": id or number, "changes": {field: value | "<absent>"}}
 DELETE /_sandbox/drift    every invoice is served as it is again
+GET /_sandbox/calls       {"METHOD /path": count}: every API request so far, by route
 
 Every body is checked strictly; a wrong one answers 400 with the field and the reason.
 """
@@ -88,6 +89,7 @@ class Controls(Generic[S]):
         app.router.add_post("/_sandbox/invoices", self.add_invoices)
         app.router.add_post("/_sandbox/drift", self.add_drift)
         app.router.add_delete("/_sandbox/drift", self.clear_drift)
+        app.router.add_get("/_sandbox/calls", self.get_calls)
 
     def settings_of(self, state: S) -> dict[str, Any]:
         return {name: getattr(state, name) for name in self.settings.model_fields}
@@ -104,6 +106,9 @@ class Controls(Generic[S]):
     async def clear_faults(self, request: web.Request) -> web.Response:
         request.app[self.key].clear_faults()
         return web.Response(status=204)
+
+    async def get_calls(self, request: web.Request) -> web.Response:
+        return web.json_response(dict(request.app[self.key].calls))
 
     async def get_settings(self, request: web.Request) -> web.Response:
         return web.json_response(self.settings_of(request.app[self.key]))

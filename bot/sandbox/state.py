@@ -7,7 +7,7 @@ A sandbox's own state is a dataclass deriving from `SandboxBase`, kept under a t
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,10 +58,17 @@ class SandboxBase(FaultInjection):
     """Per invoice id or number, raw JSON changes applied as the invoice is served (a
     value of `ABSENT` removes the key): how a real API drifts, one invoice at a time."""
     requests: deque[Seen] = field(default_factory=lambda: deque(maxlen=REQUESTS_KEPT))
+    calls: Counter[str] = field(default_factory=Counter)
+    """Every API request so far, counted by method and route ("GET /invoice/{id}"):
+    unlike `requests`, it never forgets, so another process can count what one action
+    asked (`/_sandbox/calls`); by route, so it stays as small as the API."""
 
     async def arrived(self, request: web.Request) -> None:
         """Record the request, then wait out the configured latency."""
         self.requests.append(Seen.of(request, await request.read()))
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "(no route)"
+        self.calls[f"{request.method} {route}"] += 1
         if self.latency > 0:
             await asyncio.sleep(self.latency)
 

@@ -132,6 +132,25 @@ async def test_generate_invoices_for_load_tests(
     assert len({item.invoiceNumber for item in sandbox.invoices.values()}) == 1008
 
 
+async def test_calls_are_counted_by_route_for_other_processes(
+    sandbox: SandboxState, server: TestServer, http: aiohttp.ClientSession
+) -> None:
+    """What `python -m bench` reads to count a click's pay calls; routes, not paths, and
+    only the API's own requests (the control routes and unknown paths name no route)."""
+    for _ in range(2):
+        await get_json(http, server.make_url(LIST), AUTH)
+    await get_json(http, server.make_url("/v3/no/such/route"), AUTH)
+    async with http.post(server.make_url(REGISTER), json={}, headers=AUTH) as answer:
+        assert answer.status == 422
+    async with http.get(server.make_url("/_sandbox/calls")) as answer:
+        assert await answer.json() == {
+            f"GET {LIST}": 2,
+            "GET (no route)": 1,
+            f"POST {REGISTER}": 1,
+        }
+    assert sum(sandbox.calls.values()) == len(sandbox.requests) == 4
+
+
 def test_faults_are_validated_from_python(sandbox: SandboxState) -> None:
     with pytest.raises(ValueError, match="unknown fault 'boom'"):
         sandbox.inject("boom")  # type: ignore[arg-type]
