@@ -6,7 +6,7 @@ GET|POST /_sandbox/settings  the fields of the sandbox's `SandboxSettings`; only
 POST /_sandbox/invoices   {"count": 500, "currency": ...}: add generated invoices
 POST /_sandbox/drift      {"invoice": id or number, "changes": {field: value | "<absent>"}}
 DELETE /_sandbox/drift    every invoice is served as it is again
-GET /_sandbox/calls       {"METHOD /path": count}: every API request so far, by route
+GET /_sandbox/calls       {"METHOD /route": count}: every API request so far, by route
 
 Every body is checked strictly; a wrong one answers 400 with the field and the reason.
 """
