@@ -145,4 +145,14 @@ def create_app(
         response_urls.add_routes(app, *[e.response_urls for e in server.emulators.values()])
         add_oauth_routes(app, server)
     api.add_routes(app, emulator)
+    app.on_shutdown.append(_end_long_polls)
     return app
+
+
+async def _end_long_polls(app: web.Application) -> None:
+    """A stopping server answers the pages' long-polls at once instead of waiting them out."""
+    emulators = [app[EMULATOR]]
+    if OAUTH in app:
+        emulators += app[OAUTH].emulators.values()
+    for emulator in emulators:
+        emulator.workspace.changes.release()

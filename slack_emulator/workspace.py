@@ -98,6 +98,12 @@ class Changes:
                 raise TimeoutError(f"condition not met within {seconds} s")
             await self.wait(seen, remaining)
 
+    def release(self) -> None:
+        """Wake every waiter now, the version unchanged: the server is stopping, and a
+        page's long-poll would otherwise hold its shutdown for the whole grace period."""
+        self._event.set()
+        self._event = asyncio.Event()
+
     async def wait(self, since: int, seconds: float) -> int:
         """The version once it is past `since`, or after `seconds` whatever it is."""
         if self.version <= since:

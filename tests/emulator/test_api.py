@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import aiohttp
@@ -116,6 +117,21 @@ async def test_long_poll_wakes_up_on_a_change(running: Running) -> None:
     await running.web_client().chat_postMessage(channel="C0GENERAL", text="news")
     _, changed = await asyncio.wait_for(waiting, 5)
     assert changed["version"] > version
+
+
+async def test_a_stopping_server_answers_the_pages_long_polls_at_once(running: Running) -> None:
+    """Else a page left open holds the server's shutdown (`invoicebot demo`'s Ctrl-C) for
+    as long as it lets requests finish."""
+    _, state = await call(running, "GET", "/emulator/state?user=U0PAYER")
+    version = state["version"]
+    path = f"/emulator/changes?since={version}&wait=20"
+    waiting = asyncio.create_task(call(running, "GET", path))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    began = time.monotonic()
+    await running.server.close()
+    assert time.monotonic() - began < 2
+    assert await asyncio.wait_for(waiting, 1) == (200, {"version": version})
 
 
 async def test_faults_and_calls_through_the_api(running: Running) -> None:
