@@ -493,6 +493,12 @@ class Payment(BaseModel):
     settlement_id: str | None = Field(
         default=None, description="The settlement this attempt was credited with, once paid."
     )
+    unconfirmed_end: bool = Field(
+        default=False,
+        description="Failed or cancelled on evidence that is not the provider's record of "
+        "this attempt (the invoice's last error, the payer's browser): whether it was "
+        "charged is not known, even once it is no longer watched.",
+    )
     next_check_at: float | None = Field(
         default=None, description="When the poller asks about it next; None: not watched."
     )

@@ -183,14 +183,41 @@ def _not_confirmed(payment: Payment) -> str:
 
 
 def _cancelled(payment: Payment) -> str:
-    """A cancel the provider did not tie to this attempt is still watched: its page can
-    take the money after its Cancel or Back button, so nothing is promised about it."""
-    if payment.next_check_at is None:
-        return "<p>Nothing was charged.</p>"
+    """Only a cancel the provider tied to this attempt says nothing was charged. One the
+    payer's browser reported is watched for a while (the provider's page can take the
+    money after its Cancel or Back button), and once the watch is over nothing is
+    promised either way."""
+    if payment.next_check_at is not None:
+        return (
+            "<p>The payment page was left without paying. If it was paid there after all, "
+            "the payment is still confirmed.</p>"
+        )
+    if payment.unconfirmed_end:
+        return "<p>The payment page was left without paying.</p>"
+    return "<p>Nothing was charged.</p>"
+
+
+def _unconfirmed_failure(payment: Payment) -> str:
+    """A failure read from the invoice whose watch is over: never confirmed either way."""
+    reason = escape(plain(payment.last_error or "")) or "no reason given"
     return (
-        "<p>The payment page was left without paying. If it was paid there after all, "
-        "the payment is still confirmed.</p>"
+        f"{_summary(payment)}<p>The invoice showed unpaid, and its last payment error said: "
+        f"{reason}. That may have been from an earlier attempt; this payment was never "
+        "confirmed either way. Check your statement before you pay again.</p>"
     )
+
+
+def _after_end(request: web.Request, payment: Payment) -> str:
+    """What to do after an attempt that ended without money: start again, unless its
+    invoices have since been paid through another payment."""
+    store = request.app[SETTLEMENT].store
+    if store.settlement_of(payment.team_id, payment.provider, list(payment.invoice_ids)):
+        several = len(payment.invoice_ids) > 1
+        return (
+            f"<p>{'These invoices have' if several else 'The invoice has'} since been paid "
+            "through another payment.</p>"
+        )
+    return _next_step(request, payment)
 
 
 def _why(payment: Payment) -> str:
@@ -208,11 +235,14 @@ def _unusable(request: web.Request, problem: TokenProblem) -> web.Response:
     if state is PaymentState.FAILED and payment.next_check_at is not None:
         body = _not_confirmed(payment)
         return page("Payment not confirmed", body, status=410, tone="bad", brand=brand)
+    if state is PaymentState.FAILED and payment.unconfirmed_end:
+        body = _unconfirmed_failure(payment) + _after_end(request, payment)
+        return page("Payment not confirmed", body, status=410, tone="bad", brand=brand)
     if state is PaymentState.FAILED:
-        body = f"{_summary(payment)}{_why(payment)}{_next_step(request, payment)}"
+        body = f"{_summary(payment)}{_why(payment)}{_after_end(request, payment)}"
         return page("This payment failed", body, status=410, tone="bad", brand=brand)
     if state is PaymentState.CANCELLED:
-        body = f"{_summary(payment)}{_cancelled(payment)}{_next_step(request, payment)}"
+        body = f"{_summary(payment)}{_cancelled(payment)}{_after_end(request, payment)}"
         return page("This payment was cancelled", body, status=410, tone="bad", brand=brand)
     if state in (PaymentState.OPENED, PaymentState.LINK_ISSUED) and payment.could_have_taken_money:
         body = (
@@ -383,14 +413,17 @@ async def _landing(request: web.Request) -> tuple[web.Response, Key | None]:
         return page(title, summary + reference + "<p>Slack has been told.</p>", tone="ok"), named
     if payment.state is PaymentState.FAILED and payment.next_check_at is not None:
         return page("Payment not confirmed", _not_confirmed(payment), tone="bad", brand=brand), None
+    if payment.state is PaymentState.FAILED and payment.unconfirmed_end:
+        body = _unconfirmed_failure(payment) + _after_end(request, payment)
+        return page("Payment not confirmed", body, tone="bad", brand=brand), None
     if payment.state is PaymentState.FAILED:
         stated = "nothing was charged" in (payment.last_error or "").lower()  # a decline says it
         body = f"{summary}{_why(payment)}" + ("" if stated else "<p>Nothing was charged.</p>")
         return page(
-            "Payment failed", body + _next_step(request, payment), tone="bad", brand=brand
+            "Payment failed", body + _after_end(request, payment), tone="bad", brand=brand
         ), None
     if payment.state is PaymentState.CANCELLED:
-        body = f"{summary}{_cancelled(payment)}{_next_step(request, payment)}"
+        body = f"{summary}{_cancelled(payment)}{_after_end(request, payment)}"
         return page("Payment cancelled", body, tone="bad", brand=brand), None
     if payment.state is PaymentState.SUPERSEDED and payment.paid_at:
         who = (

@@ -317,7 +317,12 @@ class Settlement:
         watch = time.time() + self.first_delay if keep_watching else None
         with self.store.transaction():
             if not self.payments.force(
-                payment.id, sources or set(LIVE), state, last_error=reason, next_check_at=watch
+                payment.id,
+                sources or set(LIVE),
+                state,
+                last_error=reason,
+                next_check_at=watch,
+                unconfirmed_end=int(keep_watching),
             ):
                 return False
             ended = self.store.payment(payment.id)

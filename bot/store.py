@@ -367,6 +367,19 @@ def _m012_audit_lookups(db: Engine) -> None:
     db.execute("CREATE INDEX idx_audit_subject_lower ON audit ((LOWER(subject)))")
 
 
+def _m014_unconfirmed_ends(db: Engine) -> None:
+    """Whether a failed or cancelled end rests on evidence that is not the provider's
+    record of the attempt, so its pages never say that nothing was charged, also once
+    the watch over it has ended. Ends watched now are such ends; ones whose watch ended
+    before cannot be told apart and keep their wording. (013 was used by a change that
+    was reverted: that name stays unused.)"""
+    db.table("payments").add_column("unconfirmed_end", int, not_null_default=0)
+    db.execute(
+        "UPDATE payments SET unconfirmed_end = 1 WHERE state IN ('failed', 'cancelled') "
+        "AND next_check_at IS NOT NULL"
+    )
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_settlements", _m002_settlements),
@@ -380,6 +393,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("010_channel_pacing", _m010_channel_pacing),
     ("011_submission_outcomes", _m011_submission_outcomes),
     ("012_audit_lookups", _m012_audit_lookups),
+    ("014_unconfirmed_ends", _m014_unconfirmed_ends),
 ]
 
 
@@ -1307,6 +1321,7 @@ def _payment(row: dict[str, Any]) -> Payment:
         created_at=datetime.fromisoformat(row["created_at"]),
         paid_at=datetime.fromisoformat(row["paid_at"]) if row["paid_at"] else None,
         charges_at_once=bool(row.get("charges_at_once")),
+        unconfirmed_end=bool(row.get("unconfirmed_end")),
         opened_at=datetime.fromisoformat(row["opened_at"]) if row.get("opened_at") else None,
         last_error=row.get("last_error"),
         settlement_id=row.get("settlement_id"),

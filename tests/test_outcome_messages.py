@@ -247,6 +247,10 @@ def test_a_decline_read_from_the_invoice_is_not_told_as_this_charges() -> None:
     assert "Check the card's statement before you pay again" in watched
     final = text_of(settled(paid(**common, last_error="Card declined.")))
     assert final.startswith(":x: Payment failed: Card declined.")
+    over = text_of(settled(paid(**common, last_error=error, unconfirmed_end=True)))
+    assert "Payment failed" not in over and "othing was charged" not in over, "watch over"
+    assert "Payment not confirmed" in over and "may have been from an earlier attempt" in over
+    assert "keeps checking" not in over
 
 
 def test_a_cancel_only_the_browser_reported_promises_nothing_about_the_money() -> None:
@@ -260,6 +264,9 @@ def test_a_cancel_only_the_browser_reported_promises_nothing_about_the_money() -
         final = text_of(shown(paid(**common)))
         assert "othing was charged" in final and "after all" not in final
     assert "You can try again" in text_of(settled(paid(**common, next_check_at=1.0)))
+    over = text_of(settled(paid(**common, unconfirmed_end=True)))  # the watch has ended
+    assert "left without paying" in over and "othing was charged" not in over
+    assert "after all" not in over and "You can try again" in over
 
 
 class Enqueued:

@@ -178,8 +178,33 @@ def test_a_cancel_the_provider_ties_to_the_attempt_is_final(settlement: Settleme
     settlement.apply(link, CANCELLED.model_copy(update={"attributed": True}))
     ended = settlement.store.payment(link.id)
     assert ended is not None and ended.state is S.CANCELLED and ended.next_check_at is None
+    assert not ended.unconfirmed_end, "its pages may say that nothing was charged"
     settlement.apply(ended, PAID)
     assert state_of(settlement, link) is S.CANCELLED
+
+
+def test_a_watched_end_stays_unconfirmed_once_its_watch_is_over(
+    settlement: Settlement,
+) -> None:
+    """Paid through another attempt, or past the window: the watch ends, and what the
+    browser or the invoice said is still not the provider's word on this attempt."""
+    link = attempt(settlement, S.OPENED, user="UA", opened_minutes_ago=5)
+    settlement.apply(link, CANCELLED)
+    other = attempt(settlement, S.OPENED, user="UB", opened_minutes_ago=1)
+    settlement.apply(other, PAID)
+    cancelled = settlement.store.payment(link.id)
+    assert cancelled is not None and cancelled.state is S.CANCELLED
+    assert cancelled.next_check_at is None and cancelled.unconfirmed_end
+
+    settlement.give_up_after = -3600  # past the window already
+    charge = attempt(settlement, S.UNKNOWN, start=None, saved_card=True, invoices=("1002",))
+    settlement.apply(charge, FAILED_BY_INVOICE)
+    watched = settlement.store.payment(charge.id)
+    assert watched is not None and watched.next_check_at and watched.unconfirmed_end
+    settlement.apply(watched, PENDING)
+    given_up = settlement.store.payment(charge.id)
+    assert given_up is not None and given_up.state is S.FAILED
+    assert given_up.next_check_at is None and given_up.unconfirmed_end
 
 
 def test_the_invoice_showing_paid_credits_the_last_attempt_opened(
@@ -403,6 +428,7 @@ def test_a_decline_the_provider_ties_to_the_attempt_is_final(
     settlement.apply(charge, declined)
     ended = settlement.store.payment(charge.id)
     assert ended is not None and ended.state is S.FAILED and ended.next_check_at is None
+    assert not ended.unconfirmed_end
 
 
 def test_a_start_in_flight_here_is_never_handed_over_as_interrupted(

@@ -112,6 +112,28 @@ def test_migrations_upgrade_an_existing_database_and_keep_its_data(database: str
     reopened.close()
 
 
+def test_ends_watched_when_the_bot_is_upgraded_are_marked_unconfirmed(database: str) -> None:
+    db = open_engine(database)
+    before = [(name, step) for name, step in MIGRATIONS if name != "014_unconfirmed_ends"]
+    migrate(db, before)
+    rows = [  # id, state, next_check_at
+        ("watched", "cancelled", 1.0),
+        ("final", "cancelled", None),
+        ("charge", "failed", 2.0),
+        ("live", "opened", 3.0),
+    ]
+    for payment_id, state, check_at in rows:
+        db.execute(
+            "INSERT INTO payments (id, team_id, provider, state, amount, currency, created_at, "
+            "next_check_at) VALUES (?, 'T1', 'i3d', ?, '1.00', 'EUR', '2026-12-01', ?)",
+            [payment_id, state, check_at],
+        )
+    assert migrate(db, MIGRATIONS) == ["014_unconfirmed_ends"]
+    marked = db.execute("SELECT id FROM payments WHERE unconfirmed_end = 1 ORDER BY id")
+    assert [row[0] for row in marked.fetchall()] == ["charge", "watched"]
+    db.close()
+
+
 class DiskSaysNo(Exception):
     pass
 

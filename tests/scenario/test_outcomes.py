@@ -3,6 +3,9 @@ and several invoices at once read."""
 
 from __future__ import annotations
 
+import aiohttp
+from yarl import URL
+
 from tests.scenario.harness import Harness, Screen, find, pay_in_browser, text_of
 from tests.scenario.test_paying import choose, get_link
 
@@ -106,3 +109,38 @@ async def test_a_stale_selection_mixing_currencies_is_refused_in_words(harness: 
     said = text_of(await h.next_response(key))
     assert "different currencies" in said or "EUR and USD" in said
     assert "Get payment link" not in said
+
+
+async def test_a_cancel_whose_invoice_was_paid_since_promises_nothing(harness: Harness) -> None:
+    """Paying through a fresh link ends the watch over a cancel the browser reported; its
+    pages then say neither that nothing was charged nor to start again."""
+    h = harness
+    key, url = await get_link(h)
+    landing, _ = await pay_in_browser(h.http, url, "cancel")
+    # i3D.net lands without naming the payment: the browser's cookie does, and the next
+    # payment replaces it. This browser keeps the cancelled one's.
+    cookies = h.http.cookie_jar.filter_cookies(URL(landing))
+    came_back = {name: morsel.value for name, morsel in cookies.items()}
+    ended = await h.next_response(key, 2)
+    retry = Screen(ended, key)
+    key = await h.click(retry, "pay")
+    menu = Screen(await h.next_response(key), key)
+    menu = await choose(h, menu, "choose_method", "10")
+    menu = await choose(h, menu, "choose_issuer", "INGBNL2A")
+    key = await h.click(menu, "get_link")
+    _, fresh = find(await h.next_response(key), "open_link", lambda e: True)
+    _, page = await pay_in_browser(h.http, fresh["url"])
+    assert "Invoice paid" in page
+    async with aiohttp.ClientSession(cookies=came_back) as browser:
+        shown_again = [await _shown(browser, address) for address in (landing, url)]
+    for shown in shown_again:
+        assert "cancelled" in shown and "left without paying" in shown, shown
+        assert "Nothing was charged" not in shown and "still confirmed" not in shown
+        assert "since been paid through another payment" in shown and "Try again" not in shown
+    (confirmation,) = await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
+    assert "INV-24-0101" in text_of(confirmation)
+
+
+async def _shown(browser: aiohttp.ClientSession, address: str) -> str:
+    async with browser.get(address) as response:
+        return await response.text()

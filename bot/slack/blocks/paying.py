@@ -464,6 +464,15 @@ def settled(payment: Payment, *, paid_by: Payment | None = None) -> dict[str, An
             "card's statement before you pay again."
         )
         retry = True
+    elif payment.state is PaymentState.FAILED and payment.unconfirmed_end:
+        # As above, once the watch is over: never confirmed either way.
+        text = (
+            f":warning: Payment not confirmed: the invoice showed unpaid, and its last "
+            f"payment error said: {reason or 'no reason given'}. That may have been from an "
+            f"earlier attempt.\n{invoices}, {payment.amount.format()}. Check the card's "
+            "statement before you pay again."
+        )
+        retry = True
     elif payment.state is PaymentState.FAILED:
         text = f":x: Payment failed: {reason or 'the provider gave no reason'}."
         text += f"\n{invoices}, {payment.amount.format()}."
@@ -479,6 +488,12 @@ def settled(payment: Payment, *, paid_by: Payment | None = None) -> dict[str, An
             f":heavy_minus_sign: Payment cancelled: the payment page was left without "
             f"paying.\n{invoices}, {payment.amount.format()}. If it was paid there after "
             "all, invoicebot tells you here. You can try again."
+        )
+        retry = True
+    elif payment.state is PaymentState.CANCELLED and payment.unconfirmed_end:
+        text = (
+            f":heavy_minus_sign: Payment cancelled: the payment page was left without "
+            f"paying.\n{invoices}, {payment.amount.format()}. You can try again."
         )
         retry = True
     elif payment.state is PaymentState.CANCELLED:
