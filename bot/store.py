@@ -632,6 +632,18 @@ class Store:
             [now, payment.id, payment.next_check_at],
         )
 
+    def release_check_claims(self, now: float, lease: float) -> None:
+        """At start-up on sqlite: a check taken by a process that died (a kill -9 mid-check)
+        is due again at once, not when its lease ends. Its claim cannot be told from a
+        check scheduled within the lease, which is only asked about a little early. On
+        PostgreSQL another process may be checking now: the lease decides."""
+        if not self.db.shared:
+            self.db.execute(
+                "UPDATE payments SET next_check_at = ? WHERE next_check_at > ? "
+                "AND next_check_at <= ?",
+                [now, now, now + lease],
+            )
+
     def interrupted(self, started_before: float) -> list[Payment]:
         """Attempts still CREATED that began before `started_before`: their start was
         cut short (a crash, a kill) and nobody is waiting for its answer any more."""

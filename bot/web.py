@@ -184,6 +184,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         started_before=time.time() - (IN_FLIGHT_LIMIT if store.shared else 0.0)
     )
     store.release_outbox_claims()
+    store.release_check_claims(time.time(), poller.lease)
     app[STORE], app[HTTP], app[SERVICES], app[POLLER], app[OUTBOX] = (
         store,
         session,

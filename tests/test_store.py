@@ -357,6 +357,24 @@ def test_racing_pollers_take_each_due_payment_once(database: str) -> None:
     again.close()
 
 
+def test_a_check_cut_short_by_a_kill_is_due_at_once_after_a_restart_on_sqlite(
+    database: str,
+) -> None:
+    store = Store(database)
+    _due_payment(store, 1)
+    now = time.time()
+    (taken,) = store.claim_payments_to_check(now, 120.0)
+    store.close()  # killed mid-check: the claim stays for its lease
+
+    restarted = Store(database)
+    restarted.release_check_claims(now + 1, 120.0)
+    due = [p.id for p in restarted.payments_to_check(now + 1)]
+    # One process serves a sqlite file, so the claim was the dead process's; on PostgreSQL
+    # another process may be checking it now.
+    assert due == ([] if restarted.shared else [taken.id])
+    restarted.close()
+
+
 def test_a_slack_event_delivered_again_is_handled_once(database: str) -> None:
     now = time.time()
     firsts = race(database, 4, lambda store: store.first_delivery("Ev1", "T1", now))

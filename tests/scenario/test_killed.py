@@ -178,3 +178,39 @@ async def test_killed_after_slack_posted_the_confirmation_is_not_posted_again(
         await h.wait_for(lambda: posts() == [(True, True)], within=OUTBOX_LEASE + 10)
         await asyncio.sleep(1.0)
     assert len(slack.posted_to("C0BILLING")) == 1 and posts() == [(True, True)]
+
+
+INVOICE_LIST = "/v3/account/invoice"
+
+
+async def test_killed_mid_check_the_restarted_bot_asks_again_at_once(
+    bot_process: tuple[Start, Store, int],
+    fake_slack: tuple[FakeSlack, TestServer],
+    i3d_sandbox: TestServer,
+) -> None:
+    """The payer paid but never came back, and the bot dies while i3D answers the poller:
+    the check it had taken is asked again as soon as the bot is back, not after its lease
+    (two minutes). On PostgreSQL another process may be checking: the lease decides."""
+    start, store, port = bot_process
+    slack, slack_server = fake_slack
+    process = await start()
+    sandbox = i3d_sandbox.app[SANDBOX]
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        h = Harness(Address(port), slack, slack_server, SIGNING_SECRET, http)  # type: ignore[arg-type]
+        key = await h.click(await menu_with_bank(h), "get_link")
+        link = find(await h.next_response(key), "open_link", lambda e: True)[1]["url"]
+        sandbox.hang_seconds = 30
+        sandbox.inject("hang", count=1000, path=INVOICE_LIST)
+        listed = sandbox.count("GET", INVOICE_LIST)
+        await pay_in_browser(http, link, come_back=False)
+        await h.wait_for(lambda: sandbox.count("GET", INVOICE_LIST) > listed)
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        sandbox.clear_faults()
+        assert states(store) == ["opened"] and not slack.posted_to("C0BILLING")
+
+        if store.shared:
+            store.db.execute("UPDATE payments SET next_check_at = next_check_at - 120")
+        await start()
+        await h.wait_for(lambda: slack.posted_to("C0BILLING"), within=10)
+        assert states(store) == ["paid"]
