@@ -46,7 +46,7 @@ def verified(verifier: SignatureVerifier, body: bytes, headers: Mapping[str, str
         return False
     try:
         return verifier.is_valid(body.decode("utf-8"), timestamp, signature)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, OverflowError):  # a timestamp of 309+ digits
         return False
 
 
@@ -78,14 +78,31 @@ def _who(payload: dict[str, Any]) -> None:
     _text(_dict(payload.get("team"), "team").get("id"), "team.id")
 
 
+def _choices(value: dict[str, Any], what: str) -> None:
+    """A select's choice is an option object (null once cleared); a multi-select's, a
+    list of them."""
+    if value.get("selected_option") is not None:
+        option = _dict(value["selected_option"], f"{what}.selected_option")
+        _text(option.get("value"), f"{what}.selected_option.value")
+    if "selected_options" in value:
+        options = value["selected_options"]
+        if not isinstance(options, list):
+            raise Malformed(f"{what}.selected_options is not a list")
+        for option in options:
+            _text(_dict(option, f"{what}.selected_options[]").get("value"), f"{what} option")
+
+
+def _state(values: dict[str, Any], what: str) -> None:
+    for block_id, actions in values.items():
+        for action_id, value in _dict(actions, f"{what}.{block_id}").items():
+            _choices(_dict(value, f"{what}.{block_id}.{action_id}"), f"{what}.{block_id}")
+
+
 def _view(payload: dict[str, Any]) -> None:
     view = _dict(payload.get("view"), "view")
     _text(view.get("type"), "view.type")
     state = _dict(view.get("state", {}), "view.state")
-    values = _dict(state.get("values", {}), "view.state.values")
-    for block_id, actions in values.items():
-        for action_id, value in _dict(actions, f"view.state.values.{block_id}").items():
-            _dict(value, f"view.state.values.{block_id}.{action_id}")
+    _state(_dict(state.get("values", {}), "view.state.values"), "view.state.values")
     if not isinstance(view.get("private_metadata", ""), str):
         raise Malformed("view.private_metadata is not text")
 
@@ -94,32 +111,32 @@ def _interaction(payload: dict[str, Any]) -> None:
     kind = _text(payload.get("type"), "type")
     _who(payload)
     if kind == "block_actions":
+        _text(payload.get("trigger_id"), "trigger_id")
         actions = payload.get("actions")
         if not isinstance(actions, list) or not actions:
             raise Malformed("actions is not a non-empty list")
         for action in actions:
             action = _dict(action, "an action")
             _text(action.get("action_id"), "action_id")
-            if not isinstance(action.get("block_id", ""), str):
-                raise Malformed("block_id is not text")
+            _text(action.get("block_id"), "block_id")  # Slack makes one up when a block has none
             if not isinstance(action.get("value", ""), str):
                 raise Malformed("an action's value is not text")
-            if action.get("selected_option") is not None:  # null: the choice was cleared
-                option = _dict(action["selected_option"], "selected_option")
-                _text(option.get("value"), "selected_option.value")
+            _choices(action, "an action")
         if "state" in payload:
-            _dict(_dict(payload["state"], "state").get("values", {}), "state.values")
+            values = _dict(_dict(payload["state"], "state").get("values", {}), "state.values")
+            _state(values, "state.values")
         if "view" in payload:
             _view(payload)
         for key in ("channel", "container", "message"):
             if key in payload and payload[key] is not None:
                 _dict(payload[key], key)
-        on_message = "message" in payload or (payload.get("container") or {}).get("type") == (
-            "message"
-        )
-        if on_message or "response_url" in payload:
+        # A message's click is answered through its response URL; one in a view has none.
+        if "view" not in payload or "response_url" in payload:
             _url(payload.get("response_url"), "response_url")
-    elif kind in ("view_submission", "view_closed"):
+    elif kind == "view_submission":
+        _text(payload.get("trigger_id"), "trigger_id")
+        _view(payload)
+    elif kind == "view_closed":
         _view(payload)
 
 
@@ -142,8 +159,9 @@ def read(text: str, query: str, headers: Mapping[str, str]) -> AsyncBoltRequest:
         request = _as_plain_form(request)
         body = request.body
     if "command" in body:
-        for key in ("team_id", "user_id"):
+        for key in ("team_id", "user_id", "trigger_id"):
             _text(body.get(key), key)
+        _url(body.get("response_url"), "response_url")
         return request
     if body.get("ssl_check"):
         return request
@@ -153,7 +171,9 @@ def read(text: str, query: str, headers: Mapping[str, str]) -> AsyncBoltRequest:
 def _event(event: dict[str, Any]) -> None:
     _text(event.get("type"), "type")
     if "event" in event:
-        _text(_dict(event["event"], "event").get("type"), "event.type")
+        inner = _dict(event["event"], "event")
+        if _text(inner.get("type"), "event.type") == "app_home_opened":
+            _text(inner.get("user"), "event.user")
 
 
 def _field_names(form: str) -> set[str]:

@@ -177,6 +177,7 @@ class Harness:
         }
         payload = {
             "type": "view_submission",
+            "trigger_id": "1.2.3",
             "user": {"id": user},
             "team": {"id": TEAM},
             "view": view,

@@ -161,6 +161,7 @@ async def test_a_dialog_that_fails_after_its_ack_says_so_instead_of_staying_on_s
     monkeypatch.setattr(Checkout, "send_by_email", broken)
     payload = {
         "type": "view_submission",
+        "trigger_id": "1.2.3",
         "user": {"id": "U0PAYER"},
         "team": {"id": "T0TEAM"},
         "view": {
@@ -194,6 +195,7 @@ async def test_clearing_the_method_choice_is_a_payload_slack_sends_and_is_answer
         "user": {"id": "U0PAYER"},
         "team": {"id": "T0TEAM"},
         "container": {"type": "message", "message_ts": "1.1", "is_ephemeral": True},
+        "trigger_id": "1.2.3",
         "response_url": harness.response_url()[1],
         "actions": [
             {

@@ -18,6 +18,13 @@ from tests.slack_requests import interaction_body, signed_headers, slash_command
 
 ACTION = {"action_id": "pay", "block_id": "b", "type": "button", "value": "i3d|410001"}
 WHO = {"user": {"id": "U0PAYER"}, "team": {"id": "T0TEAM"}}
+CLICK = {  # what Slack always sends with a message's click, but the actions
+    "type": "block_actions",
+    **WHO,
+    "trigger_id": "1.2.abc",
+    "response_url": "https://hooks.slack.test/actions/T0TEAM/1/abc",
+}
+SUBMIT = {"type": "view_submission", **WHO, "trigger_id": "1.2.abc"}
 
 
 async def post(h: Harness, body: str, headers: dict[str, str] | None = None) -> int:
@@ -62,23 +69,31 @@ MALFORMED: list[Any] = [
     "a string",
     42,
     None,
-    {"type": "block_actions", **WHO, "actions": []},
-    {"type": "block_actions", **WHO, "actions": "pay"},
-    {"type": "block_actions", **WHO, "actions": [None]},
-    {"type": "block_actions", **WHO, "actions": [{"block_id": "b"}]},
-    {"type": "block_actions", **WHO, "actions": [{**ACTION, "value": 7}]},
-    {"type": "block_actions", **WHO, "actions": [{**ACTION, "selected_option": "x"}]},
-    {"type": "block_actions", **WHO, "actions": [ACTION], "state": "x"},
-    {"type": "block_actions", **WHO, "actions": [ACTION], "state": {"values": []}},
-    {"type": "block_actions", "user": "U0PAYER", "team": {"id": "T0TEAM"}, "actions": [ACTION]},
-    {"type": "block_actions", "user": {"id": 5}, "team": {"id": "T0TEAM"}, "actions": [ACTION]},
-    {"type": "block_actions", **WHO, "actions": [ACTION], "response_url": 5},
-    {"type": "view_submission", **WHO, "view": "a view"},
-    {"type": "view_submission", **WHO, "view": {"state": {"values": {}}}},
-    {"type": "view_submission", **WHO, "view": {"type": "modal", "state": "x"}},
-    {"type": "view_submission", **WHO, "view": {"type": "modal", "state": {"values": {"b": 1}}}},
-    {"type": "view_submission", **WHO, "view": {"type": "modal", "private_metadata": {}}},
+    {**CLICK, "actions": []},
+    {**CLICK, "actions": "pay"},
+    {**CLICK, "actions": [None]},
+    {**CLICK, "actions": [{"block_id": "b"}]},
+    {**CLICK, "actions": [{**ACTION, "value": 7}]},
+    {**CLICK, "actions": [{**ACTION, "selected_option": "x"}]},
+    {**CLICK, "actions": [ACTION], "state": "x"},
+    {**CLICK, "actions": [ACTION], "state": {"values": []}},
+    {**CLICK, "user": "U0PAYER", "team": {"id": "T0TEAM"}, "actions": [ACTION]},
+    {**CLICK, "user": {"id": 5}, "team": {"id": "T0TEAM"}, "actions": [ACTION]},
+    {**CLICK, "actions": [ACTION], "response_url": 5},
+    {**SUBMIT, "view": "a view"},
+    {**SUBMIT, "view": {"state": {"values": {}}}},
+    {**SUBMIT, "view": {"type": "modal", "state": "x"}},
+    {**SUBMIT, "view": {"type": "modal", "state": {"values": {"b": 1}}}},
+    {**SUBMIT, "view": {"type": "modal", "private_metadata": {}}},
     {"actions": [ACTION], **WHO},
+    {k: v for k, v in CLICK.items() if k != "trigger_id"} | {"actions": [ACTION]},
+    {k: v for k, v in CLICK.items() if k != "response_url"} | {"actions": [ACTION]},
+    {**CLICK, "actions": [{k: v for k, v in ACTION.items() if k != "block_id"}]},
+    {**CLICK, "actions": [{**ACTION, "selected_options": "x"}]},
+    {**CLICK, "actions": [{**ACTION, "selected_options": ["a", 1]}]},
+    {**CLICK, "actions": [ACTION], "state": {"values": {"b": {"a": {"selected_option": "x"}}}}},
+    {**CLICK, "actions": [ACTION], "state": {"values": {"b": {"a": {"selected_options": [2]}}}}},
+    {"type": "view_submission", **WHO, "view": {"type": "modal"}},
 ]
 
 
@@ -96,6 +111,8 @@ async def test_signed_but_malformed_interactions_get_a_400(
         "payload={not json",
         "command=%2Finvoices&text=x",
         "command=%2Finvoices&team_id=T0TEAM",
+        "command=%2Finvoices&team_id=T0TEAM&user_id=U0PAYER&response_url=https%3A%2F%2Fh.test",
+        "command=%2Finvoices&team_id=T0TEAM&user_id=U0PAYER&trigger_id=1&response_url=x%3Ay",
         "what=ever",
         "%ff%fe=%00",
     ],
@@ -123,7 +140,7 @@ async def test_a_dialog_whose_metadata_invoicebot_did_not_write_is_refused_quiet
                 "private_metadata": metadata,
                 "state": {"values": {"reason": {"value": {"type": "plain_text_input",
                                                           "value": "No"}}}}}  # fmt: skip
-        payload = {"type": "view_submission", **WHO, "view": view}
+        payload = {"type": "view_submission", **WHO, "trigger_id": "1.2.abc", "view": view}
         status, body, _ = await harness.post(interaction_body(payload))
         assert status == 200 and "Something went wrong" not in json.dumps(body), metadata
     await asyncio.sleep(0.1)  # what runs after the ack
@@ -209,4 +226,24 @@ async def test_a_request_signed_with_another_secret_names_the_setting_in_the_log
         assert await post(harness, body, signed_headers("not-the-secret", body)) == 401
     (line,) = [r.getMessage() for r in caplog.records if "signature" in r.getMessage()]
     assert "SLACK_SIGNING_SECRET" in line
+    quiet(caplog)
+
+
+async def test_a_timestamp_too_long_for_a_number_is_refused_unsigned(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Hundreds of digits overflowed the signature check's clock arithmetic: a 500."""
+    for digits in (20, 309, 400, 4300):
+        headers = {"X-Slack-Request-Timestamp": "9" * digits, "X-Slack-Signature": "v0=00"}
+        assert await post(harness, "x=1", headers) == 401, digits
+    quiet(caplog)
+
+
+async def test_an_event_slack_always_names_a_user_for_is_refused_without_one(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    event = {"type": "app_home_opened", "tab": "home", "channel": "D1"}
+    body = json.dumps({"type": "event_callback", "team_id": "T0TEAM", "event": event})
+    headers = {**signed_headers(harness.secret, body), "Content-Type": "application/json"}
+    assert await post(harness, body, headers) == 400
     quiet(caplog)

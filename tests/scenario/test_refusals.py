@@ -175,6 +175,7 @@ async def test_another_workspace_cannot_reach_this_ones_invoices(harness: Harnes
         "user": {"id": "U0PAYER", "team_id": payload_team},
         "team": {"id": payload_team},
         "channel": {"id": "C0GENERAL"},
+        "trigger_id": "1.2.3",
         "response_url": url,
         "message": menu.message,
         "state": {"values": {}},

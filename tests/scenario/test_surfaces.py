@@ -252,6 +252,7 @@ async def test_an_admin_connects_a_provider_through_a_modal(
         }
         payload = {
             "type": "view_submission",
+            "trigger_id": "1.2.3",
             "team": {"id": TEAM},
             "user": {"id": "U0ADMIN", "team_id": TEAM},
             "view": {**view, "id": "V0MODAL", "state": {"values": values}},

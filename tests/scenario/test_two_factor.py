@@ -108,6 +108,7 @@ async def submit(h: Harness, view: dict[str, Any], values: dict[str, str]) -> di
     state = {k: {"value": {"type": "plain_text_input", "value": v}} for k, v in values.items()}
     payload = {
         "type": "view_submission",
+        "trigger_id": "1.2.3",
         "team": {"id": TEAM},
         "user": {"id": "U0ADMIN", "team_id": TEAM},
         "view": {**view, "id": "V0MODAL", "state": {"values": state}},
