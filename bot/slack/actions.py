@@ -173,6 +173,8 @@ async def on_choose(
     svc: Services, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
 ) -> None:
     await ack()
+    if await refuse_unless_payer(svc, body, respond):  # the menu is the payer's alone
+        return
     action = _action(body)
     try:
         target = block_target(action["block_id"])

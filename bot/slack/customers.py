@@ -191,6 +191,14 @@ async def on_send_email(
         target = values.PayTarget.decode(body["actions"][0].get("value", ""))
     except values.BadValue:
         return
+    team_id, user_id = body["team"]["id"], body["user"]["id"]
+    if not await svc.access.may_pay(team_id, user_id):
+        # Refused before the invoice and its customer's address are shown, not on submit.
+        svc.store.audit("refused.pay", team_id=team_id, user_id=user_id, subject="send_email")
+        await client.views_open(
+            trigger_id=body["trigger_id"], view=result_view("Not sent", EMAIL_REFUSAL)
+        )
+        return
     # The trigger lasts 3 s: open first, then show the invoice once the provider answers.
     title = title_of(svc, target.provider)
     opened = await client.views_open(

@@ -55,6 +55,36 @@ async def test_someone_who_may_not_pay_is_refused(harness: Harness) -> None:
     assert actions.count("refused.pay") == 2
 
 
+async def test_a_payers_menu_and_send_by_e_mail_refuse_someone_who_may_not_pay(
+    harness: Harness,
+) -> None:
+    """Neither control is shown to a viewer; a forwarded menu or a forged click still
+    shows no ways to pay, no invoice and no customer's address."""
+    h = harness
+    menu = await open_menu(h)
+    key = await h.click(menu, "choose_method", user="U0VIEWER", selected="10")
+    refusal = await h.next_response(key)
+    assert refusal.get("replace_original") is False
+    assert "not allowed to pay" in text_of(refusal) and "Get payment link" not in str(refusal)
+    label = {"type": "plain_text", "text": "Send by e-mail"}
+    element = {"type": "button", "action_id": "send_email", "value": "payfirma|212949"}
+    forged = Screen(
+        {
+            "blocks": [
+                {"type": "actions", "block_id": "b", "elements": [{**element, "text": label}]}
+            ]
+        },
+        "r0",
+    )
+    await h.click(forged, "send_email", user="U0VIEWER")
+    (shown,) = await h.wait_for(lambda: h.slack.called("views.open"))
+    assert "not allowed" in json.dumps(shown.args["view"]) and "submit" not in shown.args["view"]
+    await asyncio.sleep(0.1)
+    assert not h.slack.called("views.update"), "nothing is looked up for the viewer"
+    actions = [e.action for e in h.bot.app[STORE].audit_log()]
+    assert actions.count("refused.pay") == 2 and "payment.menu" in actions  # the payer's
+
+
 async def test_a_payer_in_the_payers_user_group_may_pay(harness: Harness) -> None:
     h = harness
     h.slack.user_groups["S0PAYERS"] = ["U0GROUPIE"]  # not in INVOICEBOT_PAYERS, only the group
