@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.approvals import Binding, Outcome, Request, judge
 from bot.outbox import RESPONSE_URL
 from bot.provider import ProviderError
-from bot.slack import values
+from bot.slack import dialogs, values
 from bot.slack.actions import TAMPERED, refuse_unless_payer
 from bot.slack.approvals_paid import decided_by as _decided
 from bot.slack.approvals_settings import (
@@ -241,9 +241,9 @@ async def on_request_submit(
         said, request = await _open_request(svc, client, body, target, note)
     except ProviderError as error:
         said, request = escape(say(error)), None
-    await client.views_update(
-        view_id=view["id"], view=result_view("Sent" if request else "Not sent", said)
-    )
+    title = "Approval requested" if request else "Approval not requested"
+    shown = result_view("Sent" if request else "Not sent", said)
+    await dialogs.update(client, view["id"], shown, tell=(user_id, f"{title}: {said}"))
     if request is not None and metadata.get("url"):
         shown = notice(f":lock: Approval requested. {said}")
         svc.store.enqueue(

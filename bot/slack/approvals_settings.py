@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.approvals_policy import MAX_APPROVALS, Bracket, Policy
 from bot.money import AmountError, iso_code, minor_units, parse_amount
-from bot.slack import values
+from bot.slack import dialogs, values
 from bot.slack.actions import TAMPERED
 from bot.slack.blocks import approval_settings as dialog
 from bot.slack.blocks import approvals as blocks
@@ -145,7 +145,7 @@ async def _redraw(
         drafts, hours, await _choices(svc, body["team"]["id"]), next_key=next_key
     )
     try:
-        await client.views_update(view_id=view["id"], hash=view.get("hash"), view=shown)
+        await dialogs.update(client, view["id"], shown, hash=view.get("hash"))
     except SlackApiError as error:
         if error.response.get("error") != "hash_conflict":
             raise

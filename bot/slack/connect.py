@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import ADMIN_REFUSAL
 from bot.provider import BadCredentials, Provider, ProviderError, TwoFactorRequired, WrongCode
+from bot.slack import dialogs
 from bot.slack.blocks.kit import escape, md, option, plain
 from bot.slack.errors import shielded
 from bot.slack.field_errors import DialogField, field_error
@@ -309,7 +310,7 @@ async def _finish(
         svc.store.audit(
             "provider.two_factor_asked", team_id=team_id, user_id=user_id, subject=cls.name
         )
-        await client.views_update(view_id=view_id, view=code_modal(cls, challenge))
+        await dialogs.update(client, view_id, code_modal(cls, challenge))
         return
     except ProviderError as error:
         svc.store.audit(
@@ -319,11 +320,12 @@ async def _finish(
             subject=cls.name,
             reason=error.message,
         )
-        await client.views_update(view_id=view_id, view=failed_view(error))
+        told = f":warning: {escape(cls.title)} was not connected: {escape(say(error))}"
+        await dialogs.update(client, view_id, failed_view(error), tell=(user_id, told))
         return
     svc.store.audit("provider.connected", team_id=team_id, user_id=user_id, subject=cls.name)
     done = f":white_check_mark: {escape(cls.title)} is connected. Try `/invoices`."
-    await client.views_update(view_id=view_id, view=result_view("Connected", done))
+    await dialogs.update(client, view_id, result_view("Connected", done), tell=(user_id, done))
 
 
 async def on_code(

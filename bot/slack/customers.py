@@ -15,7 +15,7 @@ from bot.access import EMAIL_REFUSAL, LINK_REFUSAL
 from bot.checkout import CheckoutRefused, OutcomeUnknown
 from bot.models import Invoice, InvoiceStatus, Payment, is_email
 from bot.provider import Provider, ProviderError
-from bot.slack import values
+from bot.slack import dialogs, values
 from bot.slack.actions import TAMPERED, refuse_unless_payer, show_menu, start_and_show
 from bot.slack.blocks.kit import (
     NUMBER_CHARS,
@@ -212,10 +212,10 @@ async def on_send_email(
             raise ProviderError(f"{provider.title} cannot send invoices by e-mail.")
         invoice = await read(provider.get_invoice(target.invoice_ids[0]), title)
     except ProviderError as error:
-        await client.views_update(view_id=view_id, view=result_view("Not sent", said(error)))
+        await dialogs.update(client, view_id, result_view("Not sent", said(error)))
         return
     shown = values.PayTarget(target.provider, target.invoice_ids, amount=invoice.amount_due)
-    await client.views_update(view_id=view_id, view=email_modal(shown, invoice, title=title))
+    await dialogs.update(client, view_id, email_modal(shown, invoice, title=title))
 
 
 async def on_email_submit(
@@ -255,12 +255,14 @@ async def on_email_submit(
         # It may have gone out: offering the form again would invite a second e-mail.
         svc.snapshots.forget(target.provider)  # a draft may have been issued
         shown = said(error)
-        await client.views_update(view_id=view["id"], view=result_view("Not known", shown))
+        told = (user_id, f":warning: Send by e-mail: {shown}")
+        await dialogs.update(client, view["id"], result_view("Not known", shown), tell=told)
         return
     except CheckoutRefused as error:
         # Nothing was sent and sending again cannot help (another amount, another send
         # on its way, already paid): no Send to press again.
-        await client.views_update(view_id=view["id"], view=result_view("Not sent", said(error)))
+        told = (user_id, f":warning: Not sent by e-mail: {said(error)}")
+        await dialogs.update(client, view["id"], result_view("Not sent", said(error)), tell=told)
         return
     except ProviderError as error:
         again = email_modal(
@@ -270,7 +272,8 @@ async def on_email_submit(
             typed=to,
             draft=was_draft,
         )
-        await client.views_update(view_id=view["id"], view=again)
+        told = (user_id, f":warning: Not sent by e-mail: {said(error)}")
+        await dialogs.update(client, view["id"], again, tell=told)
         return
     if was_draft:
         svc.snapshots.forget(target.provider)  # the next list shows it issued, not a draft
@@ -287,7 +290,7 @@ async def on_email_submit(
     )
     if was_draft:
         text += await _still_a_draft(svc, team_id, target)
-    await client.views_update(view_id=view["id"], view=result_view("Sent", text))
+    await dialogs.update(client, view["id"], result_view("Sent", text), tell=(user_id, text))
 
 
 async def _still_a_draft(svc: Services, team_id: str, target: values.PayTarget) -> str:

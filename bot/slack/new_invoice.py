@@ -30,7 +30,7 @@ from bot.provider import (
     RateLimited,
     Unconfirmed,
 )
-from bot.slack import values
+from bot.slack import dialogs, values
 from bot.slack.blocks.kit import day, escape, md, option, plain
 from bot.slack.blocks.listing import NO_DUE_DATE
 from bot.slack.connect import result_view
@@ -469,7 +469,7 @@ async def _repeat(
             f":white_check_mark: {made} was created at {escape(p.title)}, once: the form "
             "was submitted twice.",
         )
-    await client.views_update(view_id=view_id, view=shown)
+    await dialogs.update(client, view_id, shown)  # the first submit tells if it was closed
 
 
 def _audit_created(
@@ -538,7 +538,8 @@ async def on_review(
             text = without_retry(text)
             if not isinstance(error, Unconfirmed):
                 text = f"{text} {_maybe_created(provider)}".lstrip()
-        await client.views_update(view_id=view["id"], view=result_view(title, f":warning: {text}"))
+        told = (user_id, f":warning: {title}: {text}")
+        await dialogs.update(client, view["id"], result_view(title, f":warning: {text}"), tell=told)
         return
     _record(svc, key, "created", invoice.number)
     svc.snapshots.forget(provider.name)  # the next list shows it
@@ -553,7 +554,8 @@ async def on_review(
         f":white_check_mark: Invoice *{escape(invoice.number)}* for "
         f"{invoice.total_incl_vat.format()} was created and {done}"
     )
-    await client.views_update(view_id=view["id"], view=result_view("Invoice created", text))
+    shown = result_view("Invoice created", text)
+    await dialogs.update(client, view["id"], shown, tell=(user_id, text))
 
 
 async def on_edit(
@@ -568,11 +570,8 @@ async def on_edit(
         cls = svc.connections.provider_class(str(meta["provider"]))
     except (ValueError, KeyError, ValidationError, ProviderError):
         return
-    await client.views_update(
-        view_id=view["id"],
-        hash=view.get("hash"),
-        view=new_invoice_modal(cls, draft, bool(meta.get("send"))),
-    )
+    form = new_invoice_modal(cls, draft, bool(meta.get("send")))
+    await dialogs.update(client, view["id"], form, hash=view.get("hash"))
 
 
 def register(app: AsyncApp, svc: Services) -> None:

@@ -24,7 +24,7 @@ from bot.history import story
 from bot.models import Money
 from bot.provider import Provider
 from bot.records import Range, export, people
-from bot.slack import values
+from bot.slack import dialogs, values
 from bot.slack.blocks.kit import (
     Block,
     Ids,
@@ -398,7 +398,7 @@ async def on_export_submit(
         return
     await ack(response_action="update", view=result_view("Exporting…", "Making the files…"))
     text = await send_export(svc, client, team_id, user_id, Range(first, last))
-    await client.views_update(view_id=view["id"], view=result_view("Export", text))
+    await dialogs.update(client, view["id"], result_view("Export", text), tell=(user_id, text))
 
 
 def register(app: AsyncApp, svc: Services) -> None:

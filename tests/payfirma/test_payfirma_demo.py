@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
@@ -746,3 +747,23 @@ async def test_an_invoice_paid_short_still_asks_for_the_rest(
     await pat.clicks(listing, "remind_customer", value=remind)
     said = await pat.sees("was paid in part through invoicebot")
     assert "collect the rest at Payfirma" in said.text and sandbox.emails == []
+
+
+async def test_a_dialog_closed_while_it_creates_tells_the_outcome_directly(
+    person: Callable[[str], Person], demo: Demo, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Closed while it says "Creating…": Slack refuses to update a closed dialog, and the
+    person would never learn that the invoice was created (and might create it again)."""
+    pat = person("U0PAYER")
+    slack = demo.slack[EMULATOR]
+    sandbox = demo.sandboxes["payfirma"][SANDBOX]
+    review = await drafted(pat, slack)
+    sandbox.latency = 0.5
+    await slack.submit_view("U0PAYER")
+    await slack.wait_until(lambda: "Creating" in str(slack.modal("U0PAYER").definition))  # type: ignore[union-attr]
+    await slack.close_view("U0PAYER", everything=True)
+    dm = slack.workspace.dm_with("U0PAYER")
+    told = await slack.wait_until(lambda: slack.messages(dm.id), seconds=10)
+    number = str(max(sandbox.invoices))
+    assert f"Invoice *{number}*" in told[-1].text and "was created" in told[-1].text
+    assert review.id and not [r for r in caplog.records if r.levelno > logging.WARNING]
