@@ -47,6 +47,13 @@ DEFAULT_WITHOUT_REASON = {
 }
 """What a refusal without a body usually means, per status."""
 
+READ_WITHOUT_REASON = (
+    "{name} refused to answer and gave no reason. Try again in a few minutes; if it keeps "
+    "happening, check the account at {name}."
+)
+"""A read (a list, an invoice, a status) refused with no words: the defaults above speak
+of paying, and no payment was asked for."""
+
 
 def possessive(name: str) -> str:
     """ "i3D.net's", "PingProxies'"."""

@@ -17,7 +17,7 @@ import aiohttp
 import orjson
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
-from bot.kit.errors import problem
+from bot.kit.errors import READ_WITHOUT_REASON, problem
 from bot.kit.http import Answer, ProviderHttp
 from bot.provider import NotPayable, PaymentRejected, ProviderError
 from bot.reading import documented_list, each, parse_json, tolerant
@@ -119,7 +119,8 @@ class I3DApi:
         return _parse_one(wire.PaymentLandingResponse, answer.body, "pay/paymentLanding")
 
     async def _read(self, path: str, headers: dict[str, str] | None = None) -> Answer:
-        return await self.http.get(path, _failure, headers=self._headers() | (headers or {}))
+        """A GET: the invoice list or the payment landing, never a payment."""
+        return await self.http.get(path, _read_failure, headers=self._headers() | (headers or {}))
 
     def _headers(self) -> dict[str, str]:
         """The key travels only here, in the PRIVATE-TOKEN header."""
@@ -151,13 +152,23 @@ def read_invoices(page: PageBody) -> InvoiceBatch:
     return InvoiceBatch(items, page.total, unreadable, len(raw), places)
 
 
-def _failure(answer: Answer, *, unprocessable: type[ProviderError] = NotPayable) -> ProviderError:
+def _failure(
+    answer: Answer,
+    *,
+    unprocessable: type[ProviderError] = NotPayable,
+    without_reason: str | None = None,
+) -> ProviderError:
     return errors.for_status(
         answer.status,
         answer.body,
         retry_after_header=answer.headers.get("Retry-After"),
         unprocessable=unprocessable,
+        without_reason=without_reason,
     )
+
+
+def _read_failure(answer: Answer) -> ProviderError:
+    return _failure(answer, without_reason=READ_WITHOUT_REASON)
 
 
 INVOICE_DEFAULTS = {

@@ -53,12 +53,20 @@ def for_status(
     *,
     retry_after_header: str | None = None,
     unprocessable: type[ProviderError] = NotPayable,
+    without_reason: str | None = None,
 ) -> ProviderError:
-    """The error for a non-2xx answer; `unprocessable` is what 4xx means for this call."""
+    """The error for a non-2xx answer; `unprocessable` is what 4xx means for this call,
+    `without_reason` what a refusal with no words says (a read's own, see `I3D`)."""
     code, _ = read_body(body)
     if code == ENTITY_NOT_FOUND and status < 500 and status != 404:
         return InvoiceNotFound(f"i3D.net could not find it ({I3D.quoted(status, body)}).")
-    return I3D.failure(status, body, retry_after_header=retry_after_header, refused=unprocessable)
+    return I3D.failure(
+        status,
+        body,
+        retry_after_header=retry_after_header,
+        refused=unprocessable,
+        without_reason=without_reason,
+    )
 
 
 unreadable = I3D.unreadable

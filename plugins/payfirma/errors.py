@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.kit.errors import READ_WITHOUT_REASON as READ_WITHOUT_REASON
 from bot.kit.errors import Wording, problem
 from bot.provider import ProviderError, ProviderUnavailable
 from plugins.payfirma import wire
@@ -47,7 +48,6 @@ SEND_WITHOUT_REASON = (
     "{name} would not e-mail the invoice and gave no reason. Check the customer's e-mail "
     "address; the invoice itself is unchanged."
 )
-READ_WITHOUT_REASON = "{name} refused to answer and gave no reason."
 SIGN_IN_WITHOUT_REASON = (
     "{name} refused to sign invoicebot in and gave no reason. Check in PayHQ (Settings > "
     "API) that the API client still exists."

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from bot.kit.errors import READ_WITHOUT_REASON
 from bot.provider import BadCredentials, ProviderError
 from bot.reading import each, parse_json, tolerant
 from plugins.pingproxies import errors, wire
@@ -71,6 +72,7 @@ class PingProxiesApi:
             Operation.INVOICE_PAY_OPTION,
             invoice_id,
             doing=f"offering ways to pay invoice {invoice_id}",
+            without_reason=None,
             subject=f"invoice {invoice_id!r}",
         )
         return parse(wire.Envelope[wire.PayOption], answer.body, "invoice pay option").data
@@ -102,13 +104,18 @@ class PingProxiesApi:
         params: Mapping[str, str] | None = None,
         doing: str,
         subject: str = "it",
+        without_reason: str | None = READ_WITHOUT_REASON,
     ) -> Answer:
+        """A GET. Refused without words, a list or an invoice says so as a read; the pay
+        option passes None, as its refusal is about paying."""
+
         def failure(answer: Answer) -> ProviderError:
             return errors.for_status(
                 answer.status,
                 answer.body,
                 retry_after_header=answer.headers.get("Retry-After"),
                 subject=subject,
+                without_reason=without_reason,
             )
 
         return await self.transport.http.retrying(

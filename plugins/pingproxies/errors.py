@@ -61,6 +61,7 @@ def for_status(
     unprocessable: type[ProviderError] = NotPayable,
     subject: str = "it",
     declined: bool = False,
+    without_reason: str | None = None,
 ) -> ProviderError:
     """The error for a non-2xx answer; `unprocessable` is what 400/409/422 mean for this call."""
     return PINGPROXIES.failure(
@@ -70,6 +71,7 @@ def for_status(
         refused=unprocessable,
         subject=subject,
         declined=declined,
+        without_reason=without_reason,
     )
 
 

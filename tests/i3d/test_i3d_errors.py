@@ -17,6 +17,7 @@ from bot.provider import (
     InvoiceNotFound,
     NotPayable,
     PaymentRejected,
+    ProviderError,
     ProviderUnavailable,
     RateLimited,
 )
@@ -59,6 +60,18 @@ async def test_one_server_error_on_a_read_is_retried(
     page = await provider.list_invoices(InvoiceQuery())
     assert len(page.invoices) == 8
     assert sandbox.count("GET", LIST) == 2
+
+
+async def test_a_read_refused_without_words_is_not_told_as_a_refused_payment(
+    provider: I3DProvider, sandbox: SandboxState
+) -> None:
+    """A bodiless 4xx on the list asked for no payment: it is not worded as one."""
+    sandbox.inject("wordless", count=3, path=LIST)
+    with pytest.raises(ProviderError) as raised:
+        await provider.list_invoices(InvoiceQuery())
+    said = str(raised.value)
+    assert said.startswith("i3D.net refused to answer and gave no reason. Try again")
+    assert "payment" not in said and "method" not in said
 
 
 async def test_persistent_server_error_is_unavailable_with_i3ds_words(

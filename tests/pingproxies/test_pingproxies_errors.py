@@ -88,6 +88,21 @@ async def test_one_server_error_on_a_read_is_retried(
     assert sandbox.count("GET", SEARCH) == 2
 
 
+async def test_a_read_refused_without_words_is_not_told_as_a_refused_payment(
+    provider: PingProxiesProvider, sandbox: SandboxState
+) -> None:
+    """A bodiless 4xx on the search asked for no payment; on the pay option it is about
+    paying, and says so."""
+    sandbox.inject("wordless", count=3, path=SEARCH)
+    with pytest.raises(ProviderError) as raised:
+        await provider.list_invoices(InvoiceQuery())
+    said = str(raised.value)
+    assert said.startswith("PingProxies refused to answer and gave no reason. Try again")
+    assert "payment" not in said and "method" not in said
+    paying = str(errors.for_status(422, b""))
+    assert "would not take this" in paying and "another method" in paying
+
+
 async def test_persistent_server_error_is_unavailable_with_its_words(
     provider: PingProxiesProvider, sandbox: SandboxState
 ) -> None:
