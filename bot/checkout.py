@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,20 +44,25 @@ from bot.text import escape, plain
 log = logging.getLogger(__name__)
 
 
+def _invoice_s(numbers: Sequence[str]) -> str:
+    """ "invoice INV-1" or "invoices INV-1, INV-2", escaped."""
+    return f"invoice{'s' if len(numbers) > 1 else ''} {escape(', '.join(numbers))}"
+
+
 def charge_in_doubt(payment: Payment) -> str | None:
     """Why `payment`, a card charge whose outcome is not known yet, refuses any other
     payment of its invoices; None for any other attempt. However long the provider takes,
     such a charge may still take the money: a link's lifetime says nothing about it."""
-    numbers = escape(", ".join(payment.invoice_numbers))
+    numbers = _invoice_s(payment.invoice_numbers)
     if payment.state is PaymentState.UNKNOWN and payment.charges_at_once:
         return (
-            f"invoicebot does not know yet whether the payment of invoice {numbers} started "
+            f"invoicebot does not know yet whether the payment of {numbers} started "
             f"by <@{payment.user_id}> went through, and is checking with the provider. Do not "
             "pay again: the billing channel hears as soon as it is known."
         )
     if payment.state in UNSETTLED and isinstance(payment.start, Captured):
         return (
-            f"A card payment of invoice {numbers} started by <@{payment.user_id}> is waiting "
+            f"A card payment of {numbers} started by <@{payment.user_id}> is waiting "
             "for the provider to confirm it, and invoicebot is checking. Do not pay again: "
             "the billing channel hears as soon as it is confirmed."
         )
@@ -197,17 +203,22 @@ class Checkout:
         if self.store.settlement_of(team_id, provider, invoice_ids):
             paid = self.paid_already(team_id, provider, invoice_ids)
             who = f" by <@{paid.user_id}>" if paid and not receivable else ""
-            numbers = escape(", ".join(paid.invoice_numbers) if paid else ", ".join(invoice_ids))
-            raise CheckoutRefused(f"Invoice {numbers} was already paid with invoicebot{who}.")
+            numbers = _invoice_s(paid.invoice_numbers if paid else invoice_ids)
+            were = "were" if (paid.invoice_numbers if paid else invoice_ids)[1:] else "was"
+            raise CheckoutRefused(
+                f"{numbers[:1].upper()}{numbers[1:]} {were} already paid with invoicebot{who}."
+            )
         for earlier in self.store.payments_for_invoices(team_id, provider, invoice_ids):
-            numbers = escape(", ".join(earlier.invoice_numbers))
+            numbers = _invoice_s(earlier.invoice_numbers)
+            several = len(earlier.invoice_numbers) > 1
             if earlier.state is PaymentState.CREATED:
                 if earlier.created_at.timestamp() > now - IN_FLIGHT_LIMIT:
                     emailing = isinstance(earlier.start, Emailed)
                     doing = (
-                        f"Invoice {numbers} is being e-mailed to the customer"
+                        f"{numbers[:1].upper()}{numbers[1:]} "
+                        f"{'are' if several else 'is'} being e-mailed to the customer"
                         if emailing
-                        else f"A payment of invoice {numbers} is being started"
+                        else f"A payment of {numbers} is being started"
                     )
                     raise CheckoutRefused(
                         f"{doing} right now (by <@{earlier.user_id}>). Nothing else was "
@@ -225,7 +236,7 @@ class Checkout:
                     return earlier
                 if not receivable:
                     raise CheckoutRefused(
-                        f"<@{earlier.user_id}> already has a payment link for invoice {numbers} "
+                        f"<@{earlier.user_id}> already has a payment link for {numbers} "
                         "that has not expired. Nothing was started, so nothing is paid twice. "
                         "Pay opens that link's details, where it can be cancelled if its page "
                         "was never opened."
@@ -237,9 +248,9 @@ class Checkout:
         refuse if its page was opened (see `withdraw_outdated`)."""
         if self.withdraw_outdated(link, total):
             return
-        numbers = escape(", ".join(link.invoice_numbers))
+        numbers = _invoice_s(link.invoice_numbers)
         raise CheckoutRefused(
-            f"The amount due for invoice {numbers} changed from {link.amount} to {total} "
+            f"The amount due for {numbers} changed from {link.amount} to {total} "
             f"after <@{link.user_id}> made a payment link for it, and that link's page was "
             "already opened, so it stands until it expires or is paid. Nothing new was "
             "started; make a new link once that one has ended."

@@ -153,9 +153,9 @@ class Payments:
                 payment,
             )
         if payment.state not in UNSETTLED:
+            ended = {S.FAILED: "failed", S.CANCELLED: "was cancelled"}.get(payment.state)
             raise TokenProblem(
-                f"This payment link was {payment.state.value.replace('_', ' ')}. "
-                "Ask for a new one in Slack.",
+                f"This payment {ended or 'link has expired'}. Ask for a new one in Slack.",
                 payment,
             )
         if time.time() > expires_at:

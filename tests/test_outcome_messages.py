@@ -388,3 +388,19 @@ def test_long_provider_names_never_push_the_link_or_the_amount_out_of_sight() ->
     assert "https://bot/pay/t" in lead and "€338.80" in lead and len(lead) < 3000
     billing = confirmation(link.model_copy(update={"state": PaymentState.PAID}), "i3D.net")
     assert "Card ending 4242" in text_of(billing) and "Card\nending" not in str(billing)
+
+
+def test_an_ended_attempt_reads_in_plain_words_and_several_invoices_as_several() -> None:
+    from bot.checkout import charge_in_doubt
+
+    expired = text_of(settled(paid(state=PaymentState.EXPIRED, paid_at=None)))
+    assert "The payment of invoice INV-24-0087 has expired." in expired, expired
+    several = paid(
+        state=PaymentState.UNKNOWN,
+        paid_at=None,
+        charges_at_once=True,
+        invoice_ids=("1", "2"),
+        invoice_numbers=("INV-1", "INV-2"),
+    )
+    said = charge_in_doubt(several)
+    assert said is not None and "the payment of invoices INV-1, INV-2 started" in said

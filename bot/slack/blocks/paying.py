@@ -521,10 +521,8 @@ def settled(payment: Payment, *, paid_by: Payment | None = None) -> dict[str, An
             f"({reason}). Check the invoice at the provider before paying again."
         )
     else:
-        text = (
-            f"The payment of {invoices[:1].lower()}{invoices[1:]} was "
-            f"{payment.state.value.replace('_', ' ')}."
-        )
+        ended = "has expired" if payment.state is PaymentState.EXPIRED else "was not started"
+        text = f"The payment of {invoices[:1].lower()}{invoices[1:]} {ended}."
         if reason:
             text += f" {reason[:1].upper()}{reason[1:]}."
         retry = payment.state is PaymentState.EXPIRED
