@@ -276,7 +276,8 @@ def parse_amount(
     if not raw:
         raise AmountError(f"Type the {what}, like {example}")
     if raw.startswith("-"):
-        raise AmountError(f"The {what} must be more than 0")
+        floor = "0 or more" if allow_zero else "more than 0"
+        raise AmountError(f"The {what} must be {floor}")
     if not re.fullmatch(r"[0-9.,]+", raw) or not raw[0].isdigit() or not raw[-1].isdigit():
         raise AmountError(f"Type only the number, like {example}")
     dots, commas = raw.count("."), raw.count(",")

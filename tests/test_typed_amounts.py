@@ -89,6 +89,8 @@ def test_zero_tax_is_allowed_where_asked_for() -> None:
     assert parse_amount("0", 2, allow_zero=True, what="tax") == 0
     with pytest.raises(AmountError, match="The quantity must be more than 0"):
         parse_amount("0", 2, what="quantity")
+    with pytest.raises(AmountError, match="The tax must be 0 or more"):  # as it takes 0
+        parse_amount("-1", 2, allow_zero=True, what="tax")
 
 
 def _written(amount: Decimal, places: int, decimal_mark: str, group: str) -> str:
