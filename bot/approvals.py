@@ -291,10 +291,16 @@ class Approvals:
     def remember_message(self, request_id: str, viewer: str, channel: str, ts: str) -> None:
         self.rows.add_message(request_id, viewer, channel, ts)
 
-    def undelivered(self, before: float) -> list[Request]:
-        """Pending requests whose DMs were not all sent (the bot stopped meanwhile)."""
-        found = (self.get(request_id) for request_id in self.rows.undelivered(before))
+    def undelivered(self, before: float, lease: float) -> list[Request]:
+        """Pending requests whose DMs were not all sent (the bot stopped meanwhile, or
+        Slack refused for now), each taken for `lease` seconds."""
+        taken = self.rows.undelivered(before, time.time(), lease)
+        found = (self.get(request_id) for request_id in taken)
         return [request for request in found if request is not None]
+
+    def retry_delivery(self, request_id: str, after: float) -> None:
+        """Slack refused a DM for now: its request is sent again in `after` seconds."""
+        self.rows.retry_delivery(request_id, time.time() + after)
 
     def delivered(self, request_id: str) -> None:
         self.rows.set_delivered(request_id, time.time())

@@ -114,14 +114,29 @@ class ApprovalStore:
             [now, limit],
         )
 
-    def undelivered(self, before: float, limit: int = 20) -> list[str]:
-        """Pending requests made before `before` whose messages never all went out."""
-        rows = self.db.execute(
-            "SELECT id FROM approval_requests WHERE state = 'pending' AND delivered_at IS NULL "
-            "AND created_at < ? ORDER BY created_at LIMIT ?",
-            [before, limit],
-        ).fetchall()
+    def undelivered(self, before: float, now: float, lease: float, limit: int = 20) -> list[str]:
+        """Pending requests whose messages never all went out, taken for `lease` seconds:
+        ones made before `before` (their delivery was cut short), and ones whose retry
+        (`retry_delivery`) is due. Taken by one process, so an approver is sent one DM."""
+        due = (
+            "state = 'pending' AND delivered_at IS NULL AND ((deliver_after IS NULL AND "
+            "created_at < ?) OR deliver_after <= ?)"
+        )
+        skip_locked = " FOR UPDATE SKIP LOCKED" if self.db.shared else ""
+        with self.db.transaction():
+            rows = self.db.execute(
+                "UPDATE approval_requests SET deliver_after = ? WHERE id IN (SELECT id FROM "  # noqa: S608
+                f"approval_requests WHERE {due} ORDER BY created_at LIMIT ?{skip_locked}) "
+                "RETURNING id",
+                [now + lease, before, now, limit],
+            ).fetchall()
         return [row[0] for row in rows]
+
+    def retry_delivery(self, request_id: str, at: float) -> None:
+        self.db.execute(
+            "UPDATE approval_requests SET deliver_after = ? WHERE id = ? AND delivered_at IS NULL",
+            [at, request_id],
+        )
 
     def set_delivered(self, request_id: str, now: float) -> None:
         self.db.execute(

@@ -380,6 +380,12 @@ def _m014_unconfirmed_ends(db: Engine) -> None:
     )
 
 
+def _m015_approval_redelivery(db: Engine) -> None:
+    """When to try again an approval's DMs that Slack refused for now (rate-limited,
+    busy): before, a refused DM counted as sent and the request waited for nobody."""
+    db.table("approval_requests").add_column("deliver_after", float)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_settlements", _m002_settlements),
@@ -394,6 +400,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("011_submission_outcomes", _m011_submission_outcomes),
     ("012_audit_lookups", _m012_audit_lookups),
     ("014_unconfirmed_ends", _m014_unconfirmed_ends),
+    ("015_approval_redelivery", _m015_approval_redelivery),
 ]
 
 

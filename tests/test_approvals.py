@@ -303,3 +303,19 @@ def test_the_audit_export_names_the_invoices_of_an_approval_row(approvals: Appro
     made = export(approvals.store, TEAM, Range(today, today), ZoneInfo("UTC"), {}, {})
     rows = [row for row in csv.reader(io.StringIO(made.audit_csv)) if row[3] == request_id]
     assert rows and {row[5] for row in rows} == {"INV-24-0104"}, rows
+
+
+def test_a_request_to_deliver_again_is_taken_by_one_process_at_a_time(
+    approvals: Approvals,
+) -> None:
+    """Every process's watcher looks for undelivered requests: one takes each, for the
+    lease, so an approver is not sent the same DM by two processes."""
+    request_id = ask(approvals, "700.00")
+    later = time.time() + 1
+    assert [r.id for r in approvals.undelivered(later, 120.0)] == [request_id]
+    assert approvals.undelivered(later, 120.0) == [], "taken for the lease"
+    approvals.retry_delivery(request_id, 0.0)  # Slack refused a DM for now
+    assert [r.id for r in approvals.undelivered(later, 120.0)] == [request_id]
+    approvals.delivered(request_id)
+    approvals.retry_delivery(request_id, 0.0)
+    assert approvals.undelivered(later, 120.0) == []

@@ -14,11 +14,13 @@ import logging
 import time
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.approvals import Binding, Outcome, Request, judge
+from bot.kit.errors import retry_after
 from bot.outbox import RESPONSE_URL
 from bot.provider import ProviderError
 from bot.slack import dialogs, values
@@ -47,7 +49,11 @@ WATCH_TICK = 1.0
 """Seconds between looks for approvals whose time ran out (one indexed query each)."""
 REDELIVER_AFTER = 120.0
 """A request whose DMs were not all sent this long after it was made was cut short (the
-bot stopped): they are sent then."""
+bot stopped): they are sent then, by one process (each request is taken this long)."""
+RETRY_DELIVERY = 30.0
+"""Seconds before a DM that Slack refused for now is sent again, when it named no wait."""
+BUSY = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
+"""Slack's errors that say to ask again later."""
 
 
 class NoChannel(Exception):
@@ -97,13 +103,34 @@ async def _post_dm(client: AsyncWebClient, user_id: str, message: Body) -> tuple
     return str(channel), str(posted["ts"])
 
 
-async def deliver(svc: Services, client: AsyncWebClient, request: Request) -> list[str]:
+def _for_now(error: Exception) -> float | None:
+    """Seconds to wait before asking again when Slack refused only for now (rate-limited,
+    busy, unreachable); None when asking again cannot help (no such user, no DM)."""
+    if isinstance(error, aiohttp.ClientError | TimeoutError):
+        return RETRY_DELIVERY
+    if not isinstance(error, SlackApiError):
+        return None
+    answer = error.response
+    if answer.status_code == 429 or answer.get("error") == "ratelimited":
+        wait = retry_after(answer.headers.get("Retry-After") or answer.headers.get("retry-after"))
+        return max(wait or RETRY_DELIVERY, 1.0)
+    if answer.status_code >= 500 or answer.get("error") in BUSY:
+        return RETRY_DELIVERY
+    return None
+
+
+async def deliver(
+    svc: Services, client: AsyncWebClient, request: Request
+) -> tuple[list[str], bool]:
     """DM the approvers and the requester who have no message about it yet, post the
     billing channel's root once; who could not be told. Run again after a crash, it
-    sends only what is missing."""
+    sends only what is missing. A DM Slack refused only for now is sent again later
+    (then the second value is True): the request is not marked delivered until every DM
+    has had an answer that asking again cannot change."""
     title = title_of(svc, request.provider)
     told = {viewer for viewer, _, _ in svc.approvals.messages(request.id)}
     missed = []
+    again: float | None = None
     for viewer in (*request.approvers, request.requester):
         if viewer in told:
             continue
@@ -111,9 +138,13 @@ async def deliver(svc: Services, client: AsyncWebClient, request: Request) -> li
             channel, ts = await _post_dm(
                 client, viewer, blocks.request_message(request, title, viewer)
             )
-        except (SlackApiError, NoChannel) as error:
-            log.warning("could not DM %s about approval %s: %r", viewer, request.id, error)
+        except (SlackApiError, NoChannel, aiohttp.ClientError, TimeoutError) as error:
+            wait = _for_now(error)
+            later = "; trying again later" if wait is not None else ""
+            log.warning("could not DM %s about approval %s%s: %r", viewer, request.id, later, error)
             missed.append(viewer)
+            if wait is not None:
+                again = max(again or 0.0, wait)
             continue
         svc.approvals.remember_message(request.id, viewer, channel, ts)
     billing = svc.teams.billing_channel(request.team_id)
@@ -123,14 +154,17 @@ async def deliver(svc: Services, client: AsyncWebClient, request: Request) -> li
                 channel=billing, **blocks.billing_root(request, title)
             )
             svc.approvals.remember_billing_post(request.id, str(root["ts"]))
-    svc.approvals.delivered(request.id)
+    if again is None:
+        svc.approvals.delivered(request.id)
+    else:
+        svc.approvals.retry_delivery(request.id, again)
     current = svc.approvals.get(request.id)
     decided = current is not None and (current.state, current.approved_by) != (
         request.state, request.approved_by,
     )  # fmt: skip
     if current is not None and decided:  # someone decided while the DMs went out
         announce(svc, current, None, None)
-    return missed
+    return missed, again is not None
 
 
 async def approvers_for(
@@ -212,9 +246,11 @@ async def _open_request(
     )
     if request is None:
         return "A request to approve these invoices is already waiting; nothing new was sent.", None
-    missed = await deliver(svc, client, request)
+    missed, retrying = await deliver(svc, client, request)
     sent = [f"<@{a}>" for a in approvers if a not in missed]
     told = f"Sent to {', '.join(sent)}." if sent else "No approver could be sent a message."
+    if retrying:
+        told += " Slack is busy: invoicebot keeps trying to send it to the others."
     follow = "Your messages with invoicebot show the request and change as they decide."
     return f"{told} {follow}", request
 
@@ -335,7 +371,9 @@ async def watch_forever(svc: Services, client: AsyncWebClient, tick: float = WAT
                 if svc.store.settlement_of(request.team_id, request.provider, invoices):
                     continue  # it did its work: the messages say paid, not "expired"
                 announce(svc, request, Outcome.EXPIRED, None)
-            for request in svc.approvals.undelivered(time.time() - REDELIVER_AFTER):
+            for request in svc.approvals.undelivered(
+                time.time() - REDELIVER_AFTER, REDELIVER_AFTER
+            ):
                 await deliver(svc, client, request)
         except Exception:
             log.exception("watching approvals failed; trying again")

@@ -191,3 +191,24 @@ async def test_pay_while_a_request_waits_says_you_to_its_requester_and_names_the
 
     assert "You asked for approval already; waiting for the approvers." in await pay("U0PAYER")
     assert "<@U0PAYER> asked for approval already" in await pay("U0ADMIN")
+
+
+async def test_a_dm_slack_refused_for_now_is_sent_again_and_only_once(
+    harness: Harness,
+) -> None:
+    """Rate-limited as the request went out: a refused DM counted as sent, and nobody
+    could approve (nor ask again) until the request expired a day later."""
+    h = harness
+    h.slack.retry_after = "1"
+    h.slack.rate_limit_next["conversations.open"] = 2  # both approvers, not the requester
+    await ask(h, "INV-24-0104", "")
+    said = json.dumps(h.slack.called("views.update")[-1].args["view"])
+    assert "Slack is busy: invoicebot keeps trying" in said, said
+    fran = dm_to(h, "U0FINANCE")
+    assert fran is not None and blocks.APPROVE in json.dumps(fran["blocks"])
+    await asyncio.sleep(2.5)  # a few more rounds of the watcher
+    opened = [c.args["users"] for c in h.slack.called("conversations.open")]
+    assert sorted(opened) == ["U0ADMIN", "U0FINANCE", "U0PAYER"], "each told once"
+    approvals = h.bot.app[SERVICES].approvals
+    (row,) = approvals.store.db.execute("SELECT delivered_at FROM approval_requests").fetchall()
+    assert row[0] is not None
