@@ -158,6 +158,11 @@ class FakeSlack:
 
     async def response_url(self, request: web.Request) -> web.Response:
         body = await request.json()
+        if self.rate_limit_next.get("response_url", 0) > 0:  # nothing taken, as Slack's 429
+            self.rate_limit_next["response_url"] -= 1
+            return web.Response(
+                status=429, text="rate_limited", headers={"Retry-After": self.retry_after}
+            )
         if request.match_info["id"] in self.worn_out:  # as Slack after 30 minutes or 5 uses
             return web.json_response({"ok": False, "error": "expired_url"}, status=404)
         if len(self.responses.get(request.match_info["id"], [])) >= RESPONSE_URL_USES:

@@ -12,6 +12,7 @@ steady load of commands (0.4 ms a list on a slow host, against 0.03 ms).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -27,9 +28,12 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookResponse
 
+from bot.kit.errors import retry_after
 from bot.slack.blocks.clipping import clip
 
 RESPONSE_URL_TIMEOUT = aiohttp.ClientTimeout(total=30)
+RATE_LIMITED_PATIENCE = 15.0
+"""Seconds a message waits out a response_url's 429s at most, in all."""
 MESSAGE_TEXT = 40_000
 """Slack's most characters in a message's top-level text (chat.postMessage cuts the
 rest; a response_url may refuse the message instead)."""
@@ -54,8 +58,9 @@ class PooledRespond(AsyncRespond):
         self, text: str = "", blocks: list[dict[str, Any]] | None = None, **fields: Any
     ) -> WebhookResponse:
         """One POST of the message as JSON; like slack_sdk's webhook client, an error
-        status is returned, not raised, and nothing is retried (a lost answer may mean
-        the message was posted)."""
+        status is returned, not raised. Only a 429 is sent again, after the wait Slack
+        names (a few times, within `RATE_LIMITED_PATIENCE`): it says the message was not
+        taken. Nothing else is retried (a lost answer or a 5xx may mean it was posted)."""
         assert self.response_url is not None
         if len(text) > MESSAGE_TEXT:
             text = clip(text, MESSAGE_TEXT, mrkdwn=True)
@@ -64,8 +69,20 @@ class PooledRespond(AsyncRespond):
             message["blocks"] = blocks
         given = {k: v for k, v in message.items() if v is not None}
         answer = await self._post(given)
+        waited = 0.0
+        while answer.status_code == 429 and waited < RATE_LIMITED_PATIENCE:
+            wait = min(retry_after(answer.headers.get("Retry-After")) or 1.0, 10.0)
+            await asyncio.sleep(wait)
+            waited += wait
+            answer = await self._post(given)
         if answer.status_code in REFUSED and (text or blocks):
             await self._say_refused(given, answer)
+        elif answer.status_code >= 400:
+            log.warning(
+                "a response_url answered %s; the message may not show: %s",
+                answer.status_code,
+                answer.body[:200],
+            )
         return answer
 
     async def _post(self, given: dict[str, Any]) -> WebhookResponse:

@@ -373,3 +373,19 @@ def test_a_refused_certificate_is_one_line_with_aiohttp_3_10(
     (record,) = caplog.records
     assert record.levelno == logging.WARNING and "slack.com:443" in record.getMessage()
     assert "certificate verify failed" in record.getMessage()
+
+
+async def test_a_list_slack_rate_limited_on_its_response_url_still_arrives(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A response_url's 429 says the message was not taken: it is posted again after the
+    wait Slack names. Before, the list (or a link's message) was dropped without a word."""
+    h = harness
+    h.slack.retry_after = "1"
+    h.slack.rate_limit_next["response_url"] = 2
+    _, screen, _ = await h.command("")
+    listing = await h.screen_after(screen)
+    assert "INV-24-0101" in text_of(listing.message)
+    assert h.slack.rate_limit_next["response_url"] == 0
+    assert len(h.slack.responses[screen.response_url_id]) == 1, "posted once"
+    assert not [r for r in caplog.records if r.levelno > logging.WARNING]
