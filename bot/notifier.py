@@ -13,10 +13,16 @@ from typing import Any
 
 from bot import hookimpl
 from bot.hookspecs import Outbox
-from bot.models import Payment, PaymentState
+from bot.models import Emailed, Payment, PaymentState
 from bot.outbox import INSTEAD, RESPONSE_URL, SETTLEMENT_EVENT, to_admins
 from bot.provider import Direction
-from bot.slack.blocks.paying import confirmation, failure_notice, paid_twice_notice, settled
+from bot.slack.blocks.paying import (
+    confirmation,
+    emailed_in_doubt,
+    failure_notice,
+    paid_twice_notice,
+    settled,
+)
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +103,16 @@ class SlackNotifier:
         first check, and that end is told instead."""
         if payment.charges_at_once:
             _tell_payer(outbox, payment, f"in-doubt:{payment.id}")
+        elif isinstance(payment.start, Emailed):
+            # Its sender's dialog still says "Asking the provider to send it…", and a
+            # second send could e-mail the customer twice.
+            title = self.provider_titles.get(payment.provider, payment.provider)
+            outbox.enqueue(
+                "chat.postMessage",
+                {"channel": payment.user_id, "text": emailed_in_doubt(payment, title)},
+                key=f"in-doubt:{payment.id}",
+                team_id=payment.team_id,
+            )
 
     @hookimpl
     def payment_ended(self, payment: Payment, outbox: Outbox) -> None:

@@ -293,6 +293,26 @@ def test_a_charge_cut_short_by_a_stop_tells_its_payer_it_is_not_known_yet() -> N
     assert len(outbox.calls) == 1
 
 
+def test_an_e_mail_send_cut_short_by_a_stop_tells_its_sender_to_check_first() -> None:
+    """After kill -9 mid-send the sender's dialog said "Asking…" for good, and a second
+    send e-mailed the customer twice."""
+    notifier = SlackNotifier("C0BILLING", {"payfirma": "Payfirma"})
+    outbox = Enqueued()
+    emailed = paid(
+        provider="payfirma",
+        state=PaymentState.UNKNOWN,
+        paid_at=None,
+        direction="receivable",
+        start=Emailed(to="ap@example.com"),
+    )
+    notifier.payment_in_doubt(emailed, outbox)
+    ((method, args, key),) = outbox.calls
+    assert method == "chat.postMessage" and args["channel"] == "U0PAT"
+    assert "does not know whether invoice INV-24-0087 went out by e-mail" in args["text"]
+    assert "Check at Payfirma before you send it again" in args["text"]
+    assert key == f"in-doubt:{emailed.id}"
+
+
 def test_a_second_payment_is_told_to_billing_for_a_refund_and_to_its_payer() -> None:
     notifier = SlackNotifier("C0BILLING", {"i3d": "i3D.net <b>"})
     outbox = Enqueued()

@@ -610,6 +610,17 @@ def paid_twice_notice(
     return {"text": text, "blocks": [section(ids, text), context(ids, detail)]}
 
 
+def emailed_in_doubt(payment: Payment, provider_title: str) -> str:
+    """An e-mail send a stop cut short, told to whoever sent it."""
+    invoices = invoices_of(payment)
+    return (
+        f":warning: invoicebot does not know whether {invoices[:1].lower()}{invoices[1:]} "
+        f"went out by e-mail: it stopped while {escape(provider_title)} was sending it. "
+        f"Check at {escape(provider_title)} before you send it again, so the customer does "
+        "not get it twice. The billing channel still hears when the customer pays."
+    )
+
+
 def failure_notice(payment: Payment, provider_title: str) -> dict[str, Any]:
     """The billing channel hears that a payment did not go through, and why; or that a
     card charge was never confirmed either way."""
