@@ -36,6 +36,7 @@ from bot.provider import (
     ProviderError,
     ProviderUnavailable,
     RateLimited,
+    Unconfirmed,
 )
 from bot.settlement import IN_FLIGHT_LIMIT, Settlement
 from bot.store import Store
@@ -577,10 +578,11 @@ class Checkout:
             with self.store.transaction():  # unknown and watched, or neither
                 self.payments.move(payment.id, PaymentState.UNKNOWN, last_error=error.message)
                 self.settlement.schedule_first_check(payment.id)
+            # A provider's Unconfirmed already says it may have gone out, and where to look.
+            maybe = "" if isinstance(error, Unconfirmed) else " It may have been sent anyway:"
             raise OutcomeUnknown(
-                f"{escape(without_retry(plain(error.message)))} It may have been sent anyway: "
-                "invoicebot watches the invoice and the billing channel hears when the "
-                "customer pays."
+                f"{escape(without_retry(plain(error.message)))}{maybe} invoicebot watches the "
+                "invoice and the billing channel hears when the customer pays."
             ) from error
         except Exception as error:
             message = error.message if isinstance(error, ProviderError) else "provider error"

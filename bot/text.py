@@ -179,7 +179,8 @@ def say(error: BaseException, *, refused_next: str | None = None) -> str:
         return UNEXPECTED
     text = plain(error.message) or "The provider refused the request."
     if isinstance(error, RateLimited) and error.retry_after:
-        text += f" Try again in {math.ceil(error.retry_after)} s."
+        if "try again" not in text.lower():  # the kit's own wording says when already
+            text += f" Try again in {math.ceil(error.retry_after)} s."
     elif isinstance(error, WrongCode):
         pass  # typing the code again is the next step, and the message says so
     elif isinstance(error, BadCredentials) and "reconnect" not in text.lower():

@@ -281,7 +281,7 @@ async def test_an_email_whose_answer_was_lost_blocks_no_customer_link(
     still copy the customer's link, and the invoice is still watched."""
     svc = bot.app[SERVICES]
     sandbox.inject("error", path="/invoice/212948/send")
-    with pytest.raises(OutcomeUnknown, match="may have been sent"):
+    with pytest.raises(OutcomeUnknown, match="may have gone out"):
         await svc.checkout.send_by_email(
             team_id=TEAM, user_id="U0OTHER", provider="payfirma", invoice_id="212948", to=None
         )
@@ -363,3 +363,17 @@ async def test_two_sends_at_once_send_one_email_and_the_second_says_it_is_being_
     assert isinstance(refused, CheckoutRefused), (first, second)
     assert "Invoice 212948 is being e-mailed to the customer right now" in refused.message
     assert len(sandbox.emails) == 1
+
+
+async def test_a_send_whose_answer_failed_says_once_that_it_may_have_gone_out(
+    bot: TestServer, sandbox: SandboxState
+) -> None:
+    svc = bot.app[SERVICES]
+    sandbox.inject("error", path="/invoice/212948/send")
+    with pytest.raises(OutcomeUnknown) as raised:
+        await svc.checkout.send_by_email(
+            team_id=TEAM, user_id="U0PAYER", provider="payfirma", invoice_id="212948", to=None
+        )
+    said = raised.value.message
+    assert said.count("may have") == 1 and "check PayHQ before sending again" in said, said
+    assert "billing channel hears when the customer pays" in said
