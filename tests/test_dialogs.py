@@ -11,7 +11,7 @@ from bot.slack import dialogs
 
 
 class Client:
-    """Slack's answers for the three calls, as `AsyncWebClient` returns them."""
+    """Slack's answer to `views.update`, as `AsyncWebClient` gives it."""
 
     def __init__(self, error: str | None) -> None:
         self.error = error
@@ -23,30 +23,35 @@ class Client:
             raise SlackApiError("refused", {"ok": False, "error": self.error})
         return {"ok": True}
 
-    async def conversations_open(self, **args: Any) -> dict[str, Any]:
-        self.calls.append(("conversations.open", args))
-        return {"ok": True, "channel": {"id": "D0PAT"}}
 
-    async def chat_postMessage(self, **args: Any) -> dict[str, Any]:
-        self.calls.append(("chat.postMessage", args))
-        return {"ok": True}
+class Outbox:
+    def __init__(self) -> None:
+        self.queued: list[tuple[str, dict[str, Any], str, str | None]] = []
+
+    def enqueue(
+        self, method: str, args: dict[str, Any], *, key: str, team_id: str | None = None
+    ) -> None:
+        self.queued.append((method, args, key, team_id))
 
 
 async def test_an_open_dialog_shows_the_outcome_and_nobody_is_messaged() -> None:
-    client = Client(None)
-    assert await dialogs.update(client, "V1", {"type": "modal"}, tell=("U0PAT", "Done."))  # type: ignore[arg-type]
+    client, outbox = Client(None), Outbox()
+    told = dialogs.Told(outbox, "T1", "U0PAT", "Done.")
+    assert await dialogs.update(client, "V1", {"type": "modal"}, tell=told)  # type: ignore[arg-type]
     assert [method for method, _ in client.calls] == ["views.update"]
+    assert outbox.queued == []
 
 
 async def test_a_closed_dialog_tells_its_person_directly_only_after_work() -> None:
-    closed = Client("not_found")
+    closed, outbox = Client("not_found"), Outbox()
     assert not await dialogs.update(closed, "V1", {"type": "modal"})  # type: ignore[arg-type]
     assert [method for method, _ in closed.calls] == ["views.update"]
-    told = Client("not_found")
-    assert not await dialogs.update(told, "V1", {"type": "modal"}, tell=("U0PAT", "Done."))  # type: ignore[arg-type]
-    assert told.calls[1:] == [
-        ("conversations.open", {"users": "U0PAT"}),
-        ("chat.postMessage", {"channel": "D0PAT", "text": "Done."}),
+    assert outbox.queued == []
+    told = dialogs.Told(outbox, "T1", "U0PAT", "Done.")
+    assert not await dialogs.update(Client("not_found"), "V1", {"type": "modal"}, tell=told)  # type: ignore[arg-type]
+    # Through the outbox: retried while Slack is busy, kept across a restart, sent once.
+    assert outbox.queued == [
+        ("chat.postMessage", {"channel": "U0PAT", "text": "Done."}, "dialog-closed:V1", "T1")
     ]
 
 

@@ -40,7 +40,7 @@ from bot.slack.connect import result_view, submitted_values
 from bot.slack.errors import shielded
 from bot.slack.progress import read, title_of
 from bot.slack.services import Services
-from bot.text import say
+from bot.text import say, slack_busy
 
 log = logging.getLogger(__name__)
 Body = dict[str, Any]
@@ -52,8 +52,6 @@ REDELIVER_AFTER = 120.0
 bot stopped): they are sent then, by one process (each request is taken this long)."""
 RETRY_DELIVERY = 30.0
 """Seconds before a DM that Slack refused for now is sent again, when it named no wait."""
-BUSY = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
-"""Slack's errors that say to ask again later."""
 
 
 class NoChannel(Exception):
@@ -108,15 +106,10 @@ def _for_now(error: Exception) -> float | None:
     busy, unreachable); None when asking again cannot help (no such user, no DM)."""
     if isinstance(error, aiohttp.ClientError | TimeoutError):
         return RETRY_DELIVERY
-    if not isinstance(error, SlackApiError):
+    if not isinstance(error, SlackApiError) or not slack_busy(error):
         return None
-    answer = error.response
-    if answer.status_code == 429 or answer.get("error") == "ratelimited":
-        wait = retry_after(answer.headers.get("Retry-After") or answer.headers.get("retry-after"))
-        return max(wait or RETRY_DELIVERY, 1.0)
-    if answer.status_code >= 500 or answer.get("error") in BUSY:
-        return RETRY_DELIVERY
-    return None
+    wait = retry_after(error.response.headers.get("Retry-After"))
+    return max(wait or RETRY_DELIVERY, 1.0)
 
 
 async def deliver(
@@ -279,7 +272,12 @@ async def on_request_submit(
         said, request = escape(say(error)), None
     title = "Approval requested" if request else "Approval not requested"
     shown = result_view("Sent" if request else "Not sent", said)
-    await dialogs.update(client, view["id"], shown, tell=(user_id, f"{title}: {said}"))
+    await dialogs.update(
+        client,
+        view["id"],
+        shown,
+        tell=dialogs.Told(svc.store, team_id, user_id, f"{title}: {said}"),
+    )
     if request is not None and metadata.get("url"):
         shown = notice(f":lock: Approval requested. {said}")
         svc.store.enqueue(

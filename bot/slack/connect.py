@@ -321,11 +321,21 @@ async def _finish(
             reason=error.message,
         )
         told = f":warning: {escape(cls.title)} was not connected: {escape(say(error))}"
-        await dialogs.update(client, view_id, failed_view(error), tell=(user_id, told))
+        await dialogs.update(
+            client,
+            view_id,
+            failed_view(error),
+            tell=dialogs.Told(svc.store, team_id, user_id, told),
+        )
         return
     svc.store.audit("provider.connected", team_id=team_id, user_id=user_id, subject=cls.name)
     done = f":white_check_mark: {escape(cls.title)} is connected. Try `/invoices`."
-    await dialogs.update(client, view_id, result_view("Connected", done), tell=(user_id, done))
+    await dialogs.update(
+        client,
+        view_id,
+        result_view("Connected", done),
+        tell=dialogs.Told(svc.store, team_id, user_id, done),
+    )
 
 
 async def on_code(

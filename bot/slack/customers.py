@@ -255,13 +255,15 @@ async def on_email_submit(
         # It may have gone out: offering the form again would invite a second e-mail.
         svc.snapshots.forget(target.provider)  # a draft may have been issued
         shown = said(error)
-        told = (user_id, f":warning: Send by e-mail: {shown}")
+        told = dialogs.Told(svc.store, team_id, user_id, f":warning: Send by e-mail: {shown}")
         await dialogs.update(client, view["id"], result_view("Not known", shown), tell=told)
         return
     except CheckoutRefused as error:
         # Nothing was sent and sending again cannot help (another amount, another send
         # on its way, already paid): no Send to press again.
-        told = (user_id, f":warning: Not sent by e-mail: {said(error)}")
+        told = dialogs.Told(
+            svc.store, team_id, user_id, f":warning: Not sent by e-mail: {said(error)}"
+        )
         await dialogs.update(client, view["id"], result_view("Not sent", said(error)), tell=told)
         return
     except ProviderError as error:
@@ -272,7 +274,9 @@ async def on_email_submit(
             typed=to,
             draft=was_draft,
         )
-        told = (user_id, f":warning: Not sent by e-mail: {said(error)}")
+        told = dialogs.Told(
+            svc.store, team_id, user_id, f":warning: Not sent by e-mail: {said(error)}"
+        )
         await dialogs.update(client, view["id"], again, tell=told)
         return
     if was_draft:
@@ -290,7 +294,12 @@ async def on_email_submit(
     )
     if was_draft:
         text += await _still_a_draft(svc, team_id, target)
-    await dialogs.update(client, view["id"], result_view("Sent", text), tell=(user_id, text))
+    await dialogs.update(
+        client,
+        view["id"],
+        result_view("Sent", text),
+        tell=dialogs.Told(svc.store, team_id, user_id, text),
+    )
 
 
 async def _still_a_draft(svc: Services, team_id: str, target: values.PayTarget) -> str:

@@ -538,7 +538,7 @@ async def on_review(
             text = without_retry(text)
             if not isinstance(error, Unconfirmed):
                 text = f"{text} {_maybe_created(provider)}".lstrip()
-        told = (user_id, f":warning: {title}: {text}")
+        told = dialogs.Told(svc.store, team_id, user_id, f":warning: {title}: {text}")
         await dialogs.update(client, view["id"], result_view(title, f":warning: {text}"), tell=told)
         return
     _record(svc, key, "created", invoice.number)
@@ -555,7 +555,9 @@ async def on_review(
         f"{invoice.total_incl_vat.format()} was created and {done}"
     )
     shown = result_view("Invoice created", text)
-    await dialogs.update(client, view["id"], shown, tell=(user_id, text))
+    await dialogs.update(
+        client, view["id"], shown, tell=dialogs.Told(svc.store, team_id, user_id, text)
+    )
 
 
 async def on_edit(

@@ -398,7 +398,12 @@ async def on_export_submit(
         return
     await ack(response_action="update", view=result_view("Exporting…", "Making the files…"))
     text = await send_export(svc, client, team_id, user_id, Range(first, last))
-    await dialogs.update(client, view["id"], result_view("Export", text), tell=(user_id, text))
+    await dialogs.update(
+        client,
+        view["id"],
+        result_view("Export", text),
+        tell=dialogs.Told(svc.store, team_id, user_id, text),
+    )
 
 
 def register(app: AsyncApp, svc: Services) -> None:
