@@ -265,7 +265,9 @@ def _export(words: list[str]) -> Subcommand:
 
 
 def _listing(words: list[str], provider_named: Callable[[str], str | None]) -> Subcommand:
-    statuses: frozenset[InvoiceStatus] | None = None
+    """Status words add up (`paid void`), `all` takes every status wherever it stands,
+    and `overdue` narrows to open invoices past their due day."""
+    said: dict[str, frozenset[InvoiceStatus]] = {}
     overdue = False
     providers: list[str] = []
     for word in words:
@@ -273,17 +275,24 @@ def _listing(words: list[str], provider_named: Callable[[str], str | None]) -> S
         if key == "overdue":
             overdue = True
         elif key in _STATUS_WORDS:
-            statuses = _STATUS_WORDS[key] | (statuses or frozenset())
-            if key == "all":
-                statuses = frozenset()
+            said[key] = _STATUS_WORDS[key]
         elif (name := provider_named(word)) is not None:
             providers.append(name)
         else:
             return Unknown(f"I don't know `{escape(word)}`.")
+    statuses = frozenset({InvoiceStatus.OPEN})
+    if said:
+        statuses = frozenset() if "all" in said else frozenset().union(*said.values())
     if overdue:
+        others = [word for word, kind in said.items() if kind and InvoiceStatus.OPEN not in kind]
+        if others:
+            return Unknown(
+                f"Overdue invoices are unpaid ones, so `overdue` cannot go with `{others[0]}`: "
+                "type one or the other."
+            )
         statuses = frozenset({InvoiceStatus.OPEN})
     return ListInvoices(
-        statuses=frozenset({InvoiceStatus.OPEN}) if statuses is None else statuses,
+        statuses=statuses,
         overdue_only=overdue,
         providers=tuple(dict.fromkeys(providers)),
     )

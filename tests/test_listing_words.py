@@ -1,0 +1,44 @@
+"""`/invoices` with status words: they add up, `all` wins wherever it is typed, and
+`overdue` refuses a status it contradicts instead of quietly ignoring it."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.models import InvoiceStatus
+from bot.slack.subcommands import ListInvoices, Unknown, parse
+
+
+@pytest.mark.parametrize(
+    ("typed", "statuses"),
+    [
+        ("all paid", frozenset()),
+        ("paid all", frozenset()),
+        ("paid void", frozenset({InvoiceStatus.PAID, InvoiceStatus.VOID})),
+        ("", frozenset({InvoiceStatus.OPEN})),
+        ("i3d", frozenset({InvoiceStatus.OPEN})),
+    ],
+)
+def test_all_takes_every_status_wherever_it_is_typed(
+    typed: str, statuses: frozenset[InvoiceStatus]
+) -> None:
+    request = parse(typed, lambda word: "i3d" if word == "i3d" else None)
+    assert isinstance(request, ListInvoices)
+    assert request.statuses == statuses
+
+
+@pytest.mark.parametrize("typed", ["overdue", "overdue all", "open overdue", "i3d overdue all"])
+def test_overdue_narrows_to_open_invoices(typed: str) -> None:
+    request = parse(typed, lambda word: "i3d" if word == "i3d" else None)
+    assert isinstance(request, ListInvoices)
+    assert request.overdue_only and request.statuses == {InvoiceStatus.OPEN}
+    assert request.title == "Overdue invoices"
+
+
+@pytest.mark.parametrize(
+    ("typed", "word"), [("paid i3d overdue all", "paid"), ("overdue void", "void")]
+)
+def test_overdue_with_a_settled_status_is_refused(typed: str, word: str) -> None:
+    request = parse(typed, lambda word: "i3d" if word == "i3d" else None)
+    assert isinstance(request, Unknown)
+    assert f"cannot go with `{word}`" in request.problem
