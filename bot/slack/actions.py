@@ -368,7 +368,7 @@ def register(app: AsyncApp, svc: Services) -> None:
         async def listener(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
             await handler(svc, ack, body, respond)
 
-        return shielded(listener)
+        return shielded(listener, message_only=True)
 
     app.action(values.PAY)(bind(on_pay))
     app.action(values.PAY_APPROVED)(bind(on_pay))

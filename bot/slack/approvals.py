@@ -379,22 +379,22 @@ async def watch_forever(svc: Services, client: AsyncWebClient, tick: float = WAT
 
 
 def register(app: AsyncApp, svc: Services) -> None:
-    def bind(handler: Any) -> Any:
+    def bind(handler: Any, *, message_only: bool = False) -> Any:
         async def listener(
             ack: AsyncAck, body: Body, respond: AsyncRespond, client: AsyncWebClient
         ) -> None:
             await handler(svc, ack, body, respond, client)
 
-        return shielded(listener)
+        return shielded(listener, message_only=message_only)
 
     for action, handler in (
         (blocks.REQUEST_APPROVAL, on_request),
         (blocks.APPROVE, on_approve),
         (blocks.REJECT, on_reject),
-        (blocks.OPEN_SETTINGS, on_open_settings),
-        (dialog.ADD, on_add_bracket),
-        (dialog.REMOVE, on_remove_bracket),
+        (blocks.OPEN_SETTINGS, on_open_settings),  # in App Home: answered in messages
     ):
+        app.action(action)(bind(handler, message_only=True))
+    for action, handler in ((dialog.ADD, on_add_bracket), (dialog.REMOVE, on_remove_bracket)):
         app.action(action)(bind(handler))
     for callback, submitted in (
         (blocks.REQUEST_VIEW, on_request_submit),

@@ -329,6 +329,6 @@ def register(app: AsyncApp, svc: Services) -> None:
     async def email_submit(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await on_email_submit(svc, ack, body, client)
 
-    app.action(values.COPY_LINK)(shielded(copy))
+    app.action(values.COPY_LINK)(shielded(copy, message_only=True))
     app.action(values.SEND_EMAIL)(shielded(email))
     app.view(values.EMAIL_VIEW)(shielded(email_submit))

@@ -55,7 +55,7 @@ async def tell(error: BaseException, body: dict[str, Any], respond: AsyncRespond
     """Log `error` once and show the person one sentence where they are looking."""
     kind = body.get("type") or ("command" if body.get("command") else "request")
     log_error(error, f"Slack {kind}")
-    if respond is None or not (body.get("response_url") or isinstance(respond, DirectRespond)):
+    if respond is None or not _answerable(body, respond):
         return
     shown = f":warning: {said(error)}"
     # Escaped provider text can outgrow a section; Slack would refuse the answer whole.
@@ -110,8 +110,12 @@ def _choose_again(error: BaseException, body: dict[str, Any]) -> dict[str, Any] 
     }
 
 
-def shielded(listener: Listener) -> Listener:
+def shielded(listener: Listener, *, message_only: bool = False) -> Listener:
     """`listener` with the error boundary around it, for Bolt to register.
+
+    A `message_only` listener answers through the clicked message's response URL (or,
+    from App Home, in the person's messages). Slack sends its buttons only in messages,
+    so a click on one from a dialog is not Slack's: it is acked and dropped, quietly.
 
     Bolt's own error path loses an ack that was given just before the listener raised
     (the request then answers 404 after 3 s), so errors are caught here, after an ack
@@ -144,6 +148,10 @@ def shielded(listener: Listener) -> Listener:
         command: dict[str, Any] | None,
         event: dict[str, Any] | None,
     ) -> None:
+        if message_only and not _answerable(body, respond):
+            log.info("dropped a click on a message's button that came from a dialog")
+            await ack()
+            return
         answered = asyncio.get_running_loop().create_future()
         signalling = _SignallingAck(ack, answered)
         given = {
@@ -161,6 +169,12 @@ def shielded(listener: Listener) -> Listener:
 
     run.shielded = True  # type: ignore[attr-defined]
     return run
+
+
+def _answerable(body: dict[str, Any], respond: AsyncRespond | None) -> bool:
+    return respond is not None and (
+        bool(body.get("response_url")) or isinstance(respond, DirectRespond)
+    )
 
 
 ACK_WAIT = SLACK_ACK_SECONDS  # Slack gives up on an ack then; so does the wait for one

@@ -91,4 +91,4 @@ def register(app: AsyncApp, svc: Services) -> None:
     async def remind(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await on_remind(svc, ack, body, respond)
 
-    app.action(values.REMIND)(shielded(remind))
+    app.action(values.REMIND)(shielded(remind, message_only=True))

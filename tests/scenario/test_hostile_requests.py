@@ -247,3 +247,33 @@ async def test_an_event_slack_always_names_a_user_for_is_refused_without_one(
     headers = {**signed_headers(harness.secret, body), "Content-Type": "application/json"}
     assert await post(harness, body, headers) == 400
     quiet(caplog)
+
+
+MESSAGE_BUTTONS = [
+    "pay", "pay_approved", "pay_selected", "choose_method", "choose_issuer", "get_link",
+    "cancel_link", "back_to_list", "page_previous", "page_next", "copy_link",
+    "remind_customer", "request_approval", "approval_approve", "approval_reject",
+    "approval_settings",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("action_id", MESSAGE_BUTTONS)
+async def test_a_message_button_clicked_in_a_dialog_is_dropped_quietly(
+    harness: Harness, caplog: pytest.LogCaptureFixture, action_id: str
+) -> None:
+    """Slack sends these buttons' clicks only from messages (or App Home), with a place to
+    answer; signed, but from a dialog, one is acked and does nothing, without a traceback."""
+    payload = {
+        "type": "block_actions",
+        **WHO,
+        "trigger_id": "1.2.abc",
+        "container": {"type": "view", "view_id": "V1"},
+        "view": {"id": "V1", "type": "modal", "private_metadata": "", "state": {"values": {}}},
+        "actions": [{**ACTION, "action_id": action_id}],
+    }
+    before = len(harness.slack.calls)
+    assert await post(harness, urlencode({"payload": json.dumps(payload)})) == 200
+    await asyncio.sleep(0.2)  # anything the click set off has happened by now
+    called = [call.method for call in harness.slack.calls[before:]]
+    assert [method for method in called if method != "auth.test"] == []  # Bolt's own
+    quiet(caplog)
