@@ -307,10 +307,31 @@ def _element_problems(block: dict[str, Any]) -> list[str]:
         if is_button and isinstance(value, str) and len(value) > BUTTON_VALUE_LIMIT:
             problems.append(f"button value must be at most {BUTTON_VALUE_LIMIT} characters")
         problems += _option_problems(element)
+        problems += _text_input_problems(element)
     for field in block.get("fields") or []:
         if isinstance(field, dict) and len(str(field.get("text", ""))) > FIELD_TEXT_LIMIT:
             problems.append(f"a section field's text must be at most {FIELD_TEXT_LIMIT} chars")
     return problems
+
+
+TEXT_INPUT_LIMIT = 3000
+"""The most a plain_text_input's `max_length` can be (Block Kit reference)."""
+
+
+def _text_input_problems(element: dict[str, Any]) -> list[str]:
+    """A text input's limits, and an initial value that breaks them: Slack's client would
+    show text the person could not then submit. Refused here, to be safe."""
+    if element.get("type") != "plain_text_input":
+        return []
+    longest = element.get("max_length")
+    if longest is None:
+        return []
+    if not isinstance(longest, int) or not 1 <= longest <= TEXT_INPUT_LIMIT:
+        return [f"a text input's max_length must be 1 to {TEXT_INPUT_LIMIT}"]
+    initial = element.get("initial_value")
+    if isinstance(initial, str) and len(initial) > longest:
+        return ["a text input's initial_value is longer than its max_length"]
+    return []
 
 
 def _option_problems(element: dict[str, Any]) -> list[str]:

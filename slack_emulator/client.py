@@ -22,7 +22,7 @@ from slack_emulator.events import Events
 from slack_emulator.files import Files
 from slack_emulator.modals import OpenView, Surfaces
 from slack_emulator.response_urls import ResponseUrls
-from slack_emulator.submissions import apply_ack, fill, missing_required
+from slack_emulator.submissions import apply_ack, fill, missing_required, outside_lengths
 from slack_emulator.workspace import BOT_ID, SLACKBOT_USER_ID, Message, Workspace
 
 if TYPE_CHECKING:
@@ -156,9 +156,12 @@ class Emulator:
             raise UserActionError(f"the modal {view.id} has no submit button")
         fill(view, values or {})
         view.errors = missing_required(view)
+        too_long = outside_lengths(view)
+        view.errors = {**too_long, **view.errors}
         self.surfaces.changes.touch()
         if view.errors:
-            return BotReply(0, "", "required_input_missing")
+            error = "input_length_refused" if set(view.errors) <= set(too_long) else ""
+            return BotReply(0, "", error or "required_input_missing")
         trigger_id = self.surfaces.issue_trigger(user_id)
         shown = self.view_api(view, inputs_only=True)
         payload = payloads.view_submission(self.workspace, user_id, shown, trigger_id)

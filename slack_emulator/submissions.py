@@ -50,6 +50,26 @@ def missing_required(view: OpenView) -> dict[str, str]:
     return missing
 
 
+def outside_lengths(view: OpenView) -> dict[str, str]:
+    """Errors for typed text longer than an input's `max_length` or shorter than its
+    `min_length`: Slack's client refuses to submit those too, so the app never sees them."""
+    refused: dict[str, str] = {}
+    for block in view.blocks:
+        element = block.get("element") or {}
+        if block.get("type") != "input" or element.get("type") != "plain_text_input":
+            continue
+        entry = view.picks.get(block["block_id"], {}).get(element.get("action_id"))
+        text = (entry or {}).get("value") if entry else element.get("initial_value")
+        if not text:
+            continue  # empty is the required check's to judge
+        longest, shortest = element.get("max_length"), element.get("min_length")
+        if isinstance(longest, int) and len(text) > longest:
+            refused[block["block_id"]] = f"Must be {longest} characters or fewer."
+        elif isinstance(shortest, int) and len(text) < shortest:
+            refused[block["block_id"]] = f"Must be at least {shortest} characters."
+    return refused
+
+
 def apply_ack(surfaces: Surfaces, view: OpenView, ack: Any) -> str | None:
     """Change the modal stack as the view_submission ack says; an error name if refused."""
     action = ack.get("response_action") if isinstance(ack, dict) else None

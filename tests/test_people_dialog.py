@@ -54,3 +54,14 @@ def test_a_workspace_without_groups_or_a_refusal_shows_people_only() -> None:
     assert "stay as they are" not in str(refused["blocks"][-1])
     groups, errors = chosen_groups(state(), {"admin_groups": ("S0FIN",), "payer_groups": ()}, MANY)
     assert errors == {} and groups["admin_groups"] == ("S0FIN",)
+
+
+def test_groups_chosen_from_a_select_fit_the_typed_field_they_move_to() -> None:
+    """A hundred groups picked while the select held them all, shown again as typed ids
+    once the workspace has more: the field takes them, and more."""
+    chosen = tuple(f"S0G{n:08d}" for n in range(100))
+    view = people_modal(["U0ADMIN"], [], {"admin_groups": chosen, "payer_groups": ()}, MANY)
+    assert validate_view(view) == []
+    (admin_groups,) = [b for b in view["blocks"] if b["block_id"] == "admin_groups"]
+    element = admin_groups["element"]
+    assert len(element["initial_value"]) < element["max_length"] <= 3000

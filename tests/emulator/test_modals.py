@@ -113,6 +113,30 @@ async def test_required_inputs_are_checked_before_sending(running: Running, bolt
     assert running.emulator.modal(PAYER).errors == {"what": "Please complete this required field."}
 
 
+async def test_text_outside_an_inputs_lengths_is_refused_before_sending(
+    running: Running, bolt: AsyncApp
+) -> None:
+    """Slack's client will not submit text longer than `max_length` (or shorter than
+    `min_length`): the app never sees it, so the emulator does not send it either."""
+    calls: list[str] = []
+
+    @bolt.view("pay")
+    async def on_submit(ack: AsyncAck) -> None:
+        calls.append("submitted")
+        await ack()
+
+    view = modal("Pay")
+    view["blocks"][0]["element"] |= {"max_length": 5, "min_length": 2}
+    view_id = await open_modal(running, view)
+    reply = await running.emulator.submit_view(PAYER, view_id, {"what": {"text": "x" * 6}})
+    assert reply.error == "input_length_refused" and calls == []
+    assert running.emulator.modal(PAYER).errors == {"what": "Must be 5 characters or fewer."}
+    reply = await running.emulator.submit_view(PAYER, view_id, {"what": {"text": "x"}})
+    assert running.emulator.modal(PAYER).errors == {"what": "Must be at least 2 characters."}
+    reply = await running.emulator.submit_view(PAYER, view_id, {"what": {"text": "x" * 5}})
+    assert reply.error is None and calls == ["submitted"]
+
+
 async def test_a_modal_without_a_submit_button_cannot_be_submitted(
     running: Running, bolt: AsyncApp
 ) -> None:

@@ -13,6 +13,10 @@ from typing import Any
 from bot.slack.blocks.kit import Block, input_block, plain
 
 SELECT_LIMIT = 100
+TYPED_LIMIT = 3_000
+"""Characters of typed ids: Slack's most for a text input. Groups chosen from a select
+(at most its hundred options, plus any since gone) are shown again here when the
+workspace outgrows the select, and must fit with room to add more."""
 TYPED_HINT = (
     "User group ids (S…), separated by commas: a group's profile in Slack has "
     "“Copy group ID”. Any member counts."
@@ -44,7 +48,7 @@ def picker(
     options = offered(listed, chosen)
     if typed is not None or len(options) > SELECT_LIMIT:
         text = typed if typed is not None else ", ".join(chosen)
-        element: dict[str, Any] = {"type": "plain_text_input", "max_length": 500}
+        element: dict[str, Any] = {"type": "plain_text_input", "max_length": TYPED_LIMIT}
         if text:
             element["initial_value"] = text
         hint = TYPED_HINT
