@@ -44,16 +44,23 @@ def select(message: dict[str, Any], action_id: str) -> dict[str, Any]:
     )
 
 
+def offered(element: dict[str, Any]) -> list[dict[str, Any]]:
+    if "options" in element:
+        return list(element["options"])
+    return [o for group in element["option_groups"] for o in group["options"]]
+
+
 @pytest.mark.parametrize("chosen", [5, 99, 100, 119])
-def test_a_method_chosen_past_the_hundredth_is_shown_chosen(chosen: int) -> None:
+def test_past_a_hundred_methods_every_one_is_offered_in_groups(chosen: int) -> None:
     methods = [PaymentMethod(id=f"m{i}", name=f"Method {i}") for i in range(120)]
     message = menu(methods, values.PayTarget("i3d", ("410002",), f"m{chosen}"))
     assert validate_message(message) == []
     methods_select = select(message, values.CHOOSE_METHOD)
-    shown = [o["value"] for o in methods_select["options"]]
-    assert len(shown) == 100 and len(set(shown)) == 100
+    assert [len(group["options"]) for group in methods_select["option_groups"]] == [100, 20]
+    assert methods_select["option_groups"][1]["label"]["text"] == "Method 100 … Method 119"
+    shown = [o["value"] for o in offered(methods_select)]
+    assert shown == [f"m{i}" for i in range(120)]  # in the provider's order
     assert methods_select["initial_option"]["value"] == f"m{chosen}"
-    assert shown[:99] == [f"m{i}" for i in range(99)]  # the first ones keep their places
 
 
 def test_a_bank_chosen_past_the_hundredth_is_shown_chosen() -> None:
@@ -62,9 +69,9 @@ def test_a_bank_chosen_past_the_hundredth_is_shown_chosen() -> None:
     message = menu(methods, values.PayTarget("i3d", ("410002",), "10", "B120"))
     assert validate_message(message) == []
     banks_select = select(message, values.CHOOSE_ISSUER)
-    assert len(banks_select["options"]) == 100
+    assert len(offered(banks_select)) == 130
     assert banks_select["initial_option"]["value"] == "B120"
-    assert banks_select["initial_option"] in banks_select["options"]
+    assert banks_select["initial_option"] in offered(banks_select)
     assert values.GET_LINK in str(message["blocks"]), "a bank is chosen: the menu goes on"
 
 
@@ -209,4 +216,14 @@ def test_a_provider_cannot_reorder_what_the_menu_shows() -> None:
     assert "Pay INV-100.01" in shown  # the header, plain text
     assert not [text for text in shown if any(c in text for c in DIRECTION)], shown
     banks_select = select(message, values.CHOOSE_ISSUER)
-    assert [o["text"]["text"] for o in banks_select["options"]] == ["Bank 1", "B2"]
+    assert [o["text"]["text"] for o in offered(banks_select)] == ["Bank 1", "B2"]
+
+
+def test_past_a_thousand_methods_the_chosen_one_takes_the_last_place() -> None:
+    methods = [PaymentMethod(id=f"m{i}", name="x" * 80 + str(i)) for i in range(1_200)]
+    message = menu(methods, values.PayTarget("i3d", ("410002",), "m1100"))
+    assert validate_message(message) == []
+    methods_select = select(message, values.CHOOSE_METHOD)
+    shown = offered(methods_select)
+    assert len(shown) == 1_000 and shown[-1]["value"] == "m1100"
+    assert all(len(g["label"]["text"]) <= 75 for g in methods_select["option_groups"])
