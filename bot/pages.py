@@ -265,7 +265,26 @@ def _unusable(request: web.Request, problem: TokenProblem) -> web.Response:
     )
 
 
+PREVIEWERS = (
+    "Slackbot-LinkExpanding", "Slackbot 1.0", "SkypeUriPreview", "MicrosoftPreview",
+    "Discordbot", "TelegramBot", "WhatsApp", "facebookexternalhit", "Twitterbot", "LinkedInBot",
+)  # fmt: skip
+"""User agents of chat apps that fetch a pasted link to show its preview."""
+
+
+def _previewing(request: web.Request) -> bool:
+    """A HEAD, or a chat app previewing the link where someone pasted it: not the payer
+    opening it. Opening marks the link so that it can no longer be cancelled, and sends
+    the browser on to the provider; a preview must do neither, nor show what it is for."""
+    if request.method == "HEAD":
+        return True
+    agent = request.headers.get("User-Agent", "")
+    return any(name in agent for name in PREVIEWERS)
+
+
 async def pay(request: web.Request) -> web.StreamResponse:
+    if _previewing(request):
+        return page("Payment link", "<p>Open this link in a browser to see what it pays.</p>")
     payments = request.app[PAYMENTS]
     try:
         payment = payments.redeem(request.match_info["token"])

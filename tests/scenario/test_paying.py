@@ -459,3 +459,30 @@ async def test_pay_by_number_with_a_slow_provider_shows_the_link_soon_saying_why
     assert waited < 5, f"nothing shown for {waited:.1f} s"
     assert "/pay/" not in str(shown)
     assert "could not confirm what the invoice comes to today" in text_of(shown)
+
+
+@pytest.mark.parametrize(
+    ("method", "agent"),
+    [
+        ("HEAD", "Mozilla/5.0"),
+        ("GET", "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"),
+        ("GET", "Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)"),
+    ],
+)
+async def test_a_link_previewed_where_it_was_pasted_is_not_opened(
+    harness: Harness, method: str, agent: str
+) -> None:
+    """A chat app fetching a pasted link for its preview is not the payer: the link
+    stays cancellable, the provider is not reached, and the preview names no invoice."""
+    h = harness
+    _, pay_url = await get_link(h)
+    token = pay_url.rsplit("/", 1)[1]
+    payments = h.bot.app[PAYMENTS]
+    async with h.http.request(method, pay_url, headers={"User-Agent": agent}) as preview:
+        assert preview.status == 200
+        shown = await preview.text()
+    assert "INV-24-0101" not in shown and "96.80" not in shown
+    assert payments.redeem(token).state is PaymentState.LINK_ISSUED
+    async with h.http.get(pay_url) as opened:
+        assert opened.status == 200 and "INV-24-0101" in await opened.text()
+    assert payments.redeem(token).state is PaymentState.OPENED
