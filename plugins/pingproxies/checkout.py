@@ -94,8 +94,8 @@ def outcome(item: wire.Invoice, check: PaymentCheck, standing: str | None = None
     `standing`: the invoice's last payment error when this attempt started ("" for none;
     None when this process does not know, after a restart). PingProxies keeps an
     invoice's last error until another attempt replaces it, so only an error that is not
-    the standing one, or a return from this attempt's page saying it failed, is taken as
-    this attempt's failure; unknown, the error is only mentioned while waiting.
+    the standing one, or a return naming this attempt's checkout saying it failed, is
+    taken as this attempt's failure; unknown, the error is only mentioned while waiting.
     """
     status = status_of(item)
     number = item.invoice_number
@@ -123,13 +123,26 @@ def outcome(item: wire.Invoice, check: PaymentCheck, standing: str | None = None
     error = item.invoice_last_payment_error
     said_failed = landing.get("status", "").lower() in FAILED_RETURNS
     new_error = bool(error) and standing is not None and error != standing
-    if status is InvoiceStatus.OPEN and not problem and (said_failed or new_error):
+    # A return counts as this attempt's own word only when it names the attempt's
+    # checkout, which only its page knows: any other site can send the payer's browser
+    # to the return with "failed" while the real page is still open, taking the money.
+    reference = check.provider_reference
+    own_return = bool(reference) and landing.get("checkout_id", "").strip() == reference
+    if status is InvoiceStatus.OPEN and not problem and (new_error or (said_failed and own_return)):
         # Not on another payment's return: the core takes a failure read as a browser
         # comes back as that page's own, and this one may be another card's.
         why = error or "the payment page reports that it failed"
         return PaymentOutcome(
             status=OutcomeStatus.FAILED,
             message=f"PingProxies could not take the payment: {why}",
+        )
+    if status is InvoiceStatus.OPEN and not problem and said_failed:
+        return PaymentOutcome(
+            status=OutcomeStatus.PENDING,
+            message=(
+                f"The payment page said the payment of {number} failed, but PingProxies "
+                "does not show that yet: waiting for PingProxies to confirm either way."
+            ),
         )
     if status is InvoiceStatus.OPEN and landing.get("status", "").lower() in CANCELLED:
         # Only the browser says so: the page can still take the money after its Cancel,

@@ -138,3 +138,20 @@ async def test_another_payments_return_never_ties_the_invoices_last_error_to_thi
     own = elsewhere | {"checkout_id": started.provider_reference or ""}
     mine = await provider.check_payment(check.model_copy(update={"landing_params": own}))
     assert mine.status is OutcomeStatus.FAILED
+
+
+async def test_a_failure_another_site_reports_leaves_the_open_page_to_be_paid(
+    bot: TestServer, sandbox: SandboxState, browser: aiohttp.ClientSession
+) -> None:
+    """Any site can send the payer's browser to the return saying "failed" (the cookie
+    goes along): not naming this attempt's checkout, it ends nothing and claims nothing,
+    and the page still open in another tab takes the money, which is then confirmed."""
+    sandbox.return_url = str(bot.make_url("/landing/pingproxies"))
+    y = await link(bot, Y, "stripe")
+    page_url = await open_link(browser, bot, y)
+    for forged in ("?status=failed", f"?status=failed&invoice_id={Y}"):
+        html = await land(browser, str(bot.make_url("/landing/pingproxies" + forged)))
+        assert "Nothing was charged" not in html and "failed" not in html.lower()
+        assert state_of(bot, y) is PaymentState.OPENED
+    html = await land(browser, await press(browser, page_url, "pay"))
+    assert state_of(bot, y) is PaymentState.PAID, html
