@@ -168,6 +168,12 @@ class Checkout:
                 "invoices": [i.model_copy(update={"provider": provider}) for i in options.invoices],
             }
         )
+        if sorted(invoice.id for invoice in options.invoices) != sorted(set(invoice_ids)):
+            # A provider may read an id loosely ("0212948" as 212948); every check of a
+            # live link or a settled invoice compares ids as the provider writes them, so
+            # only those may start anything (a forged click could pay an invoice twice).
+            log.warning("%s answered for other invoice ids than asked: refused", provider)
+            raise NotPayable("Those invoices are not as the provider lists them; list them again.")
         unpayable = [invoice.number for invoice in options.invoices if not invoice.payable]
         if unpayable:
             raise NotPayable(f"Invoice {', '.join(unpayable)} cannot be paid now (not open).")

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.checkout import CheckoutRefused, OutcomeUnknown, Started
+from bot.checkout import CheckoutRefused, NotPayable, OutcomeUnknown, Started
 from bot.models import Money, PaymentState
 from bot.plugins import make_plugin_manager
 from bot.settings import Settings
@@ -377,3 +377,25 @@ async def test_a_send_whose_answer_failed_says_once_that_it_may_have_gone_out(
     said = raised.value.message
     assert said.count("may have") == 1 and "check PayHQ before sending again" in said, said
     assert "billing channel hears when the customer pays" in said
+
+
+@pytest.mark.parametrize("alias", ["0212948", " 212948", "00212948"])
+async def test_an_invoice_asked_for_by_another_spelling_of_its_id_is_refused(
+    bot: TestServer, alias: str
+) -> None:
+    """Payfirma reads "0212948" as 212948. Live links and settled invoices are checked by
+    id as the provider writes it, so a forged click naming an alias could pay an invoice
+    a second time: only the provider's own spelling starts anything."""
+    first = await copy_link(bot, "U0PAYER")
+    with pytest.raises(NotPayable):
+        await bot.app[SERVICES].checkout.start(
+            team_id=TEAM,
+            user_id="U0PAYER",
+            provider="payfirma",
+            invoice_ids=[alias],
+            method_id="hpp",
+            issuer_id=None,
+            expected=Money.of("57.75", "CAD"),
+        )
+    made = bot.app[SERVICES].store.payments_for_invoices(TEAM, "payfirma", ["212948", alias])
+    assert [payment.id for payment in made] == [first.payment.id]
