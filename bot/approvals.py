@@ -95,6 +95,8 @@ class Request(BaseModel):
     rejected_by: str | None = None
     approved_by: tuple[str, ...] = ()
     billing_ts: str | None = None
+    rule: str | None = None
+    """The bracket it was asked under, written out (`Bracket.line`); None before 016."""
 
     @property
     def binding(self) -> Binding:
@@ -141,18 +143,36 @@ class Approvals:
         return _request(row) if row else None
 
     def approved(self, team_id: str, binding: Binding, now: float | None = None) -> Request | None:
-        """A live approval for exactly this binding."""
+        """A live approval for exactly this binding, under the rule that applies now."""
         latest = self.latest(team_id, binding)
         moment = time.time() if now is None else now
         if latest and latest.binding == binding and latest.valid(moment):
-            return latest
+            return latest if self._holds(team_id, latest) else None
         return None
+
+    def _holds(self, team_id: str, request: Request) -> bool:
+        """An approval counts under the rule it was asked under: once an admin changes
+        the bracket that applies (more approvals, other approvers), it is asked again."""
+        bracket = self.policy(team_id).needs(request.provider, request.amount)
+        if bracket is None:
+            return True
+        if request.rule is None:  # asked before rules were kept: its count still binds
+            return request.needed >= bracket.needed
+        return request.rule == bracket.line()
 
     def require(self, team_id: str, binding: Binding) -> None:
         """Raise `ApprovalNeeded` unless the payment needs no approval or has a live one."""
         bracket = self.policy(team_id).needs(binding.provider, binding.amount)
         if bracket is None or self.approved(team_id, binding):
             return
+        latest = self.latest(team_id, binding)
+        if latest and latest.binding == binding and latest.valid(time.time()):
+            raise ApprovalNeeded(
+                "The approval settings changed after this payment was approved: payments of "
+                f"{bracket.floor.format()} and above now need "
+                f"{approvals_phrase(bracket.needed)}. Nothing was paid; open the pay menu "
+                "again to request approval."
+            )
         raise ApprovalNeeded(
             f"Payments of {bracket.floor.format()} and above need "
             f"{approvals_phrase(bracket.needed)} first, and this one has none that is still "
@@ -170,6 +190,7 @@ class Approvals:
         due: str | None,
         needed: int,
         approvers: tuple[str, ...],
+        rule: str | None = None,
     ) -> Request | None:
         """Store a new pending request; None when one for the same payment is pending."""
         now = time.time()
@@ -186,6 +207,7 @@ class Approvals:
             due=due,
             needed=needed,
             approvers=approvers,
+            rule=rule,
             state=State.PENDING,
             created_at=now,
             expires_at=now + hours * 3600,

@@ -386,6 +386,12 @@ def _m015_approval_redelivery(db: Engine) -> None:
     db.table("approval_requests").add_column("deliver_after", float)
 
 
+def _m016_approval_rules(db: Engine) -> None:
+    """The bracket each approval request was asked under, so an approval given before
+    an admin made the rule stricter no longer lets the payment through."""
+    db.table("approval_requests").add_column("rule", str)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_settlements", _m002_settlements),
@@ -401,6 +407,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("012_audit_lookups", _m012_audit_lookups),
     ("014_unconfirmed_ends", _m014_unconfirmed_ends),
     ("015_approval_redelivery", _m015_approval_redelivery),
+    ("016_approval_rules", _m016_approval_rules),
 ]
 
 

@@ -319,3 +319,37 @@ def test_a_request_to_deliver_again_is_taken_by_one_process_at_a_time(
     approvals.delivered(request_id)
     approvals.retry_delivery(request_id, 0.0)
     assert approvals.undelivered(later, 120.0) == []
+
+
+def test_an_approval_given_before_the_rule_got_stricter_is_asked_again(
+    approvals: Approvals,
+) -> None:
+    """Approved by one under "1 of Fran or Alex"; the admin then asks two, of others:
+    the payment must not go through on the one approval given under the old rule."""
+    binding = Binding.of("i3d", ["410007"], eur("1427.80"))
+    rule = approvals.policy(TEAM).needs("i3d", eur("1427.80"))
+    assert rule is not None
+    request = approvals.open(
+        team_id=TEAM, binding=binding, invoice_numbers=("INV-24-0104",), requester="U0PAYER",
+        note="", due=None, needed=rule.needed, approvers=("U0FINANCE",), rule=rule.line(),
+    )  # fmt: skip
+    assert request is not None
+    approvals.decide(request.id, TEAM, "U0FINANCE", approve=True)
+    approvals.require(TEAM, binding)
+    approvals.save_policy(TEAM, approvals.policy(TEAM), user_id="U0ADMIN")  # saved unchanged
+    approvals.require(TEAM, binding)
+    stricter = Policy.parse("EUR 500 2 U0CFO,U0ADMIN", hours=1)
+    approvals.save_policy(TEAM, stricter, user_id="U0ADMIN")
+    with pytest.raises(ApprovalNeeded, match="changed after this payment was approved"):
+        approvals.require(TEAM, binding)
+    assert approvals.approved(TEAM, binding) is None  # so it can be requested again
+
+
+def test_an_approval_from_before_rules_were_kept_binds_by_its_count(approvals: Approvals) -> None:
+    request_id = ask(approvals, "1427.80")  # no rule: as requests made before it was kept
+    approvals.decide(request_id, TEAM, "U0FINANCE", approve=True)
+    binding = Binding.of("i3d", ["410007"], eur("1427.80"))
+    approvals.require(TEAM, binding)
+    approvals.save_policy(TEAM, Policy.parse("EUR 500 2 U0CFO,U0ADMIN", hours=1), user_id="U0A")
+    with pytest.raises(ApprovalNeeded):
+        approvals.require(TEAM, binding)
