@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from html import escape
 
 from aiohttp import hdrs, web
 
@@ -21,7 +21,15 @@ from bot.payments import Payments, TokenProblem, hash_token
 from bot.provider import ProviderError
 from bot.settlement import Settlement
 from bot.singleflight import SingleFlight
-from bot.text import log_error, plain, say
+from bot.text import log_error, plain, say, shown
+
+
+def escape(text: str) -> str:
+    """Text for a person, HTML-escaped and without the characters that hide or reorder
+    what they read (a right-to-left override can turn a reason or an amount around).
+    What passes on to the provider (the form's fields) is escaped exactly instead."""
+    return html.escape(shown(text))
+
 
 PAYMENT_COOKIE = "invoicebot_payment"
 PAYMENTS = web.AppKey("payments", Payments)
@@ -314,12 +322,13 @@ async def pay(request: web.Request) -> web.StreamResponse:
         response = web.HTTPSeeOther(start.url)
     elif isinstance(start, FormPost):
         inputs = "".join(
-            f"<input type=hidden name='{escape(name)}' value='{escape(value)}'>"
+            f"<input type=hidden name='{html.escape(name)}' value='{html.escape(value)}'>"
             for name, value in start.fields
         )
         response = page(
             "Taking you to the payment page…",
-            f"{_summary(payment)}<form id=pay method=post action='{escape(start.url)}'>{inputs}"
+            f"{_summary(payment)}<form id=pay method=post action='{html.escape(start.url)}'>"
+            f"{inputs}"
             "<noscript><button>Continue to payment</button></noscript></form>"
             "<script>document.getElementById('pay').submit()</script>",
         )

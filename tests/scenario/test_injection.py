@@ -99,3 +99,28 @@ async def test_hostile_provider_text_is_escaped_in_every_message_of_a_payment(
     confirmation = h.slack.posted_to("C0BILLING")[0]
     assert "&lt;!channel&gt;" in confirmation["text"]
     assert raw_sequences(h) == []
+
+
+async def test_the_payers_pages_drop_characters_that_reorder_or_hide_text(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """A right-to-left override in an invoice number would turn the page's text around
+    (as Slack's messages already drop it); the form for the provider keeps its fields."""
+    h = harness
+    state = i3d_sandbox.app[SANDBOX]
+    invoice = state.invoices["410001"]
+    number = "INV-24-0101 \u202e€08.69\u202c \x07"
+    state.invoices["410001"] = invoice.model_copy(update={"invoiceNumber": number})
+    _, screen, _ = await h.command("")
+    screen = await h.screen_after(screen)
+    key = await h.click(screen, "pay", pick=lambda e: "|410001" in e["value"])
+    menu = Screen(await h.next_response(key), key)
+    for action_id, value in (("choose_method", "10"), ("choose_issuer", "INGBNL2A")):
+        key = await h.click(menu, action_id, selected=value)
+        menu = Screen(await h.next_response(key), key)
+    key = await h.click(menu, "get_link")
+    link = find(await h.next_response(key), "open_link", lambda e: True)[1]["url"]
+    async with h.http.get(link) as response:
+        page = await response.text()
+    assert "INV-24-0101 €08.69" in page
+    assert not {"\u202e", "\u202c", "\x07"} & set(page)
