@@ -113,11 +113,16 @@ def plain(message: str) -> str:
     return text
 
 
+PARTS = re.compile(r";|:(?=\s|$)")
+"""Where a protocol group's parts meet: a semicolon, or a colon ending a word ("HTTP
+422: …"); not the colon of a link's scheme or of a time, which belong to the reason."""
+
+
 def _readable(inside: str) -> str:
     """The parts of a protocol group worth reading: not statuses, ids, exception names or
     bare status phrases ("Bad Gateway", "Unprocessable Entity")."""
     kept = []
-    for part in re.split(r"[:;]", inside):
+    for part in PARTS.split(inside):
         part = part.strip().rstrip(".")
         words = part.split()
         if not part or PROTOCOL.search(part):

@@ -17,6 +17,7 @@ from bot.slack.blocks.paying import (
     duration,
     failure_notice,
     link_lifetime,
+    paid_twice_notice,
     payment_link,
     settled,
 )
@@ -326,6 +327,12 @@ def test_a_second_payment_is_told_to_billing_for_a_refund_and_to_its_payer() -> 
     assert replace == "response_url" and replace_args["instead"]["channel"] == "U0PAT"
     told = text_of(replace_args["body"])
     assert "charged again" in told and "nothing was charged" not in told.lower()
+
+
+def test_a_customers_second_payment_reads_as_one_sentence() -> None:
+    twice = paid(state=PaymentState.SUPERSEDED, receipt="TX-2", direction="receivable")
+    said = paid_twice_notice(twice, "Payfirma")["text"]
+    assert "had already been paid, and the customer paid" in said
 
 
 def test_a_maybe_second_payment_asks_billing_to_check_before_refunding() -> None:

@@ -101,6 +101,21 @@ def test_each_error_type_becomes_one_sentence_with_the_next_step(
     assert not PROTOCOL.search(plain(str(error)))
 
 
+@pytest.mark.parametrize(
+    ("said", "read"),
+    [
+        ("declined (HTTP 402: see https://help.example/cards; request id 7)",
+         "declined: see https://help.example/cards"),
+        ("refused (HTTP 409: Try again after 10:30 UTC)", "refused: Try again after 10:30 UTC"),
+        ("refused (HTTP 422: Invoice already paid; request id 9f03)",
+         "refused: Invoice already paid"),
+    ],
+)  # fmt: skip
+def test_a_reasons_own_colons_stay_where_they_are(said: str, read: str) -> None:
+    """A link's scheme or a time of day is part of the reason, not a place to cut it."""
+    assert plain(said) == read
+
+
 async def test_a_view_submission_that_fails_keeps_the_dialog_open_with_the_reason(
     harness: Harness,
 ) -> None:

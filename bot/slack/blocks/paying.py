@@ -612,7 +612,7 @@ def paid_twice_notice(
     the first was only the invoice's word, checks first."""
     ids = Ids()
     receivable = payment.direction == Direction.RECEIVABLE.value
-    who = "The customer" if receivable else f"<@{payment.user_id}>"
+    who = "the customer" if receivable else f"<@{payment.user_id}>"
     paid = (
         f"{who} paid {payment.amount.format()} again by {method_of(payment)} "
         f"(reference {_reference(payment)})"
