@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import aiohttp
 import pluggy
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
@@ -58,6 +59,26 @@ SETTINGS = web.AppKey("settings", Settings)
 PLUGINS = web.AppKey("plugins", pluggy.PluginManager)
 STORE = web.AppKey("store", Store)
 log = logging.getLogger(__name__)
+
+
+class _UnreadableRequests(logging.Filter):
+    """aiohttp logs a request it cannot parse (a request line or header over its limits,
+    bytes that are not HTTP) as an ERROR with a traceback, before any handler runs. Anyone
+    can send those, unsigned, so each becomes one INFO line naming what was wrong."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            record.msg, record.args = (
+                "refused a request that is not readable HTTP (%s)",
+                (type(error).__name__,),
+            )
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.exc_info = record.exc_text = None
+        return True
+
+
+logging.getLogger("aiohttp.server").addFilter(_UnreadableRequests())
 
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 BOLT = web.AppKey("bolt", AsyncApp)

@@ -277,3 +277,26 @@ async def test_a_message_button_clicked_in_a_dialog_is_dropped_quietly(
     called = [call.method for call in harness.slack.calls[before:]]
     assert [method for method in called if method != "auth.test"] == []  # Bolt's own
     quiet(caplog)
+
+
+@pytest.mark.parametrize(
+    "request_head",
+    [
+        b"GET /landing/i3d?x=" + b"a" * 9_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 9_000 + b"\r\n\r\n",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http at all\r\n\r\n",
+    ],
+)
+async def test_a_request_too_big_or_garbled_to_read_is_refused_quietly(
+    harness: Harness, caplog: pytest.LogCaptureFixture, request_head: bytes
+) -> None:
+    """aiohttp refuses these before any handler runs: a 400, and nothing above WARNING
+    in the log (anyone can send them, unsigned)."""
+    assert harness.bot.port is not None
+    reader, writer = await asyncio.open_connection("127.0.0.1", harness.bot.port)
+    writer.write(request_head)
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    assert b" 400 Bad Request" in answer.split(b"\r\n", 1)[0], answer[:200]
+    quiet(caplog)
