@@ -198,13 +198,16 @@ class Checkout:
         *,
         receivable: bool,
         total: Money | None = None,
+        user_id: str | None = None,
+        method: tuple[str, str | None] | None = None,
     ) -> Payment | None:
         """Refuse while another attempt could still take the money; inside `claim()`.
 
         Returns a receivable's live customer link, which is shown again instead of a
-        second one. A start that never produced a link refuses only while it is in flight.
-        A link for other than `total` (the provider's amount now) is never handed out
-        again: see `_withdraw_outdated`.
+        second one, and likewise a payer's own live link for the same invoices and `method`
+        (method and bank): a second click on Get link. A start that never produced a link
+        refuses only while it is in flight. A link for other than `total` (the provider's
+        amount now) is never handed out again: see `_withdraw_outdated`.
         """
         now = time.time()
         if self.store.settlement_of(team_id, provider, invoice_ids):
@@ -242,8 +245,17 @@ class Checkout:
                 if receivable and isinstance(earlier.start, Redirect | FormPost):
                     return earlier
                 if not receivable:
+                    mine = user_id is not None and earlier.user_id == user_id
+                    if (
+                        mine
+                        and set(earlier.invoice_ids) == set(invoice_ids)
+                        and (earlier.method_id, earlier.issuer_id) == method
+                        and self._token(earlier) is not None
+                    ):
+                        return earlier
+                    holder = "You already have" if mine else f"<@{earlier.user_id}> already has"
                     raise CheckoutRefused(
-                        f"<@{earlier.user_id}> already has a payment link for {numbers} "
+                        f"{holder} a payment link for {numbers} "
                         "that has not expired. Nothing was started, so nothing is paid twice. "
                         "Pay opens that link's details, where it can be cancelled if its page "
                         "was never opened."
@@ -398,7 +410,13 @@ class Checkout:
         lifetime = CUSTOMER_LINK_LIFETIME if receivable else self.payments.token_lifetime
         with self.store.claim():
             live = self._refuse_if_taken(
-                team_id, provider, invoice_ids, receivable=receivable, total=options.total
+                team_id,
+                provider,
+                invoice_ids,
+                receivable=receivable,
+                total=options.total,
+                user_id=user_id,
+                method=(method.id, issuer_id),
             )
             again = self._again(live) if live else None
             if again is None:

@@ -4,6 +4,7 @@ each invoice ends with exactly one confirmation, naming who really paid."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any
 
@@ -220,9 +221,23 @@ async def test_a_double_click_on_get_link_starts_one_payment(harness: Harness) -
     menu = await menu_with_bank(h)
     keys = await asyncio.gather(h.click(menu, "get_link"), h.click(menu, "get_link"))
     shown = [text_of(await h.next_response(key)) for key in keys]
-    assert sum("/pay/" in text for text in shown) == 1
-    assert any("being started right now" in text or "already has" in text for text in shown)
+    links = {url for text in shown for url in re.findall(r"https?://\S+/pay/[\w-]+", text)}
+    assert len(links) == 1, shown  # the second click shows the same link, or waits
+    assert all("/pay/" in text or "being started right now" in text for text in shown)
     assert states(h) == ["link_issued"]
+
+
+async def test_get_link_clicked_again_shows_the_payers_own_link_again(harness: Harness) -> None:
+    h = harness
+    menu = await menu_with_bank(h)
+    first = text_of(await h.next_response(await h.click(menu, "get_link")))
+    again = text_of(await h.next_response(await h.click(menu, "get_link")))
+    (link,) = set(re.findall(r"https?://\S+/pay/[\w-]+", first))
+    assert link in again and "already has" not in again
+    assert states(h) == ["link_issued"]
+    h.slack.user_groups["S0PAYERS"] = [OTHER]
+    other = text_of(await h.next_response(await h.click(menu, "get_link", user=OTHER)))
+    assert "<@U0PAYER> already has a payment link" in other and link not in other
 
 
 async def test_two_payers_clicking_at_once_start_one_payment(harness: Harness) -> None:
