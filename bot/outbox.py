@@ -32,7 +32,10 @@ SETTLEMENT_EVENT = "invoicebot_settlement"
 """Message metadata `event_type` on each confirmation (set by `bot.notifier`)."""
 DIGEST_EVENT = "invoicebot_digest"
 """Message metadata `event_type` on each scheduled digest (set by `bot.scheduler`)."""
-MARKED_EVENTS = {SETTLEMENT_EVENT: "settlement_id", DIGEST_EVENT: "run"}
+POST_EVENT = "invoicebot_post"
+"""Every other post to a channel, marked with its outbox key: a failure or a paid-twice
+notice to #billing shown twice would invite a second refund or a second look."""
+MARKED_EVENTS = {SETTLEMENT_EVENT: "settlement_id", DIGEST_EVENT: "run", POST_EVENT: "key"}
 """Posts that must appear once, and the payload field that names each one."""
 
 log = logging.getLogger(__name__)
@@ -180,11 +183,17 @@ def _redirected(args: dict[str, Any], refusal: str) -> dict[str, Any]:
 
 
 def marker(item: OutboxItem) -> str | None:
-    """What a post that must appear only once is marked with (`event_type:key`), if it is
-    one: a settlement's confirmation, a digest's period."""
+    """What a post is marked with (`event_type:key`) so that a post whose answer was lost
+    is found instead of made again: a settlement's confirmation, a digest's period, and
+    any other post to a channel by its outbox key. Direct messages have no history the
+    bot may read (no im:history), so they are not marked."""
     if item.method != "chat.postMessage":
         return None
-    return _mark(item.args.get("metadata"))
+    own = _mark(item.args.get("metadata"))
+    if own:
+        return own
+    channel = str(item.args.get("channel") or "")
+    return f"{POST_EVENT}:{item.key}" if channel[:1] in ("C", "G") else None
 
 
 def _mark(metadata: Any) -> str | None:
@@ -319,6 +328,8 @@ class OutboxSender:
         if mark:
             self.store.outbox_attempting(item.id, time.time())
         args = {k: v for k, v in item.args.items() if k != INSTEAD}
+        if mark and "metadata" not in args:
+            args["metadata"] = {"event_type": POST_EVENT, "event_payload": {"key": item.key}}
         try:
             answer = await self._slack(item.method, args, team_id=item.team_id)
         except (Retry, GiveUp) as error:

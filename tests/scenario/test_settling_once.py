@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp.test_utils import TestServer
 
 from bot import web as web_module
@@ -252,3 +253,32 @@ async def test_two_payers_clicking_at_once_start_one_payment(harness: Harness) -
     assert states(h) == ["link_issued"]
     refusal = next(text for text in shown if "/pay/" not in text)
     assert "<@U0" in refusal and "&lt;@" not in refusal, "a mention, not escaped text"
+
+
+@pytest.mark.parametrize("key", ["failure:p1", "paid-twice:p1:notice", "unconfirmed:p1"])
+async def test_any_notice_to_billing_whose_answer_was_lost_is_posted_once(
+    harness: Harness, key: str
+) -> None:
+    """Not only confirmations: a paid-twice notice posted twice could be refunded twice."""
+    h = harness
+    h.slack.lose_answer_next["chat.postMessage"] = 1
+    args = {"channel": "C0BILLING", "text": ":warning: Paid twice: refund at i3D.net."}
+    h.bot.app[STORE].enqueue("chat.postMessage", args, key=key, team_id="T0TEAM")
+    await h.bot.app[OUTBOX].send_due()
+    h.bot.app[STORE].db.execute("UPDATE outbox SET next_attempt_at = 0")
+    await settle_quietly(h)
+    assert len(h.slack.posted_to("C0BILLING")) == 1
+    (row,) = h.bot.app[STORE].outbox_items()
+    assert row["sent_at"] and row["adopted"] == 1
+
+
+async def test_a_direct_message_is_not_marked_for_a_search_it_cannot_have(
+    harness: Harness,
+) -> None:
+    h = harness
+    h.bot.app[STORE].enqueue(
+        "chat.postMessage", {"channel": "U0PAYER", "text": "hi"}, key="dm:1", team_id="T0TEAM"
+    )
+    await h.bot.app[OUTBOX].send_due()
+    (call,) = h.slack.called("chat.postMessage")
+    assert "metadata" not in call.args
