@@ -163,6 +163,9 @@ class FakeSlack:
             return web.Response(
                 status=429, text="rate_limited", headers={"Retry-After": self.retry_after}
             )
+        if self.fail_next.get("response_url", 0) > 0:  # nothing taken
+            self.fail_next["response_url"] -= 1
+            return web.Response(status=500, text="Internal Server Error")
         if request.match_info["id"] in self.worn_out:  # as Slack after 30 minutes or 5 uses
             return web.json_response({"ok": False, "error": "expired_url"}, status=404)
         if len(self.responses.get(request.match_info["id"], [])) >= RESPONSE_URL_USES:

@@ -32,6 +32,8 @@ from bot.kit.errors import retry_after
 from bot.slack.blocks.clipping import clip
 
 RESPONSE_URL_TIMEOUT = aiohttp.ClientTimeout(total=30)
+REPLACE_RETRIES = (0.5, 2.0)
+"""Waits before a replacement is posted again after a 5xx or a lost connection."""
 RATE_LIMITED_PATIENCE = 15.0
 """Seconds a message waits out a response_url's 429s at most, in all."""
 MESSAGE_TEXT = 40_000
@@ -58,9 +60,10 @@ class PooledRespond(AsyncRespond):
         self, text: str = "", blocks: list[dict[str, Any]] | None = None, **fields: Any
     ) -> WebhookResponse:
         """One POST of the message as JSON; like slack_sdk's webhook client, an error
-        status is returned, not raised. Only a 429 is sent again, after the wait Slack
-        names (a few times, within `RATE_LIMITED_PATIENCE`): it says the message was not
-        taken. Nothing else is retried (a lost answer or a 5xx may mean it was posted)."""
+        status is returned, not raised. A 429 is sent again, after the wait Slack names
+        (a few times, within `RATE_LIMITED_PATIENCE`): it says the message was not taken.
+        A replacement is also sent again after a 5xx or a lost connection (`_attempt`);
+        a new message is not (a lost answer or a 5xx may mean it was posted)."""
         assert self.response_url is not None
         if len(text) > MESSAGE_TEXT:
             text = clip(text, MESSAGE_TEXT, mrkdwn=True)
@@ -68,7 +71,7 @@ class PooledRespond(AsyncRespond):
         if blocks is not None:
             message["blocks"] = blocks
         given = {k: v for k, v in message.items() if v is not None}
-        answer = await self._post(given)
+        answer = await self._attempt(given)
         waited = 0.0
         while answer.status_code == 429 and waited < RATE_LIMITED_PATIENCE:
             wait = min(retry_after(answer.headers.get("Retry-After")) or 1.0, 10.0)
@@ -84,6 +87,23 @@ class PooledRespond(AsyncRespond):
                 answer.body[:200],
             )
         return answer
+
+    async def _attempt(self, given: dict[str, Any]) -> WebhookResponse:
+        """Post `given`; a replacement of the clicked message is posted again after a 5xx
+        or a lost connection, as showing it twice shows it once. Without that, one 5xx
+        left "Asking…" standing over a payment link that had been made."""
+        waits = REPLACE_RETRIES if given.get("replace_original") in (True, "true") else ()
+        for wait in waits:
+            try:
+                answer = await self._post(given)
+            except (aiohttp.ClientError, TimeoutError) as error:
+                log.warning("a response_url could not be reached (%r); trying again", error)
+            else:
+                if answer.status_code < 500:
+                    return answer
+                log.warning("a response_url answered %s; trying again", answer.status_code)
+            await asyncio.sleep(wait)
+        return await self._post(given)
 
     async def _post(self, given: dict[str, Any]) -> WebhookResponse:
         assert self.response_url is not None

@@ -131,3 +131,17 @@ async def test_choosing_a_method_reuses_the_offer_just_shown(
 
 PREPARE = "/v3/account/invoice/pay/prepare"
 REGISTER = "/v3/account/invoice/pay/register"
+
+
+async def test_a_500_from_the_response_url_is_tried_again_for_a_replacement(
+    harness: Harness,
+) -> None:
+    """Replacing the clicked message twice shows it once, so a 5xx (Slack took nothing)
+    does not leave "Asking…" standing: the busy note and the menu both get there."""
+    h = harness
+    _, screen, _ = await h.command("")
+    screen = await h.screen_after(screen)
+    h.slack.fail_next["response_url"] = 2
+    key = await h.click(screen, "pay", pick=lambda e: "|410001" in e["value"])
+    menu = await h.next_response(key)
+    assert "Total" in text_of(menu) and menu.get("replace_original") is True
