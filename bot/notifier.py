@@ -116,8 +116,10 @@ class SlackNotifier:
 
     @hookimpl
     def payment_ended(self, payment: Payment, outbox: Outbox) -> None:
-        unconfirmed = payment.state is PaymentState.EXPIRED and payment.charges_at_once
-        if unconfirmed:
+        # Ended with its money's fate unknown: a charge given up on, or a page the payer
+        # opened (or an e-mailed invoice) that the provider never confirmed either way.
+        unconfirmed = payment.state is PaymentState.EXPIRED and payment.could_have_taken_money
+        if unconfirmed and payment.charges_at_once:
             _tell_payer(outbox, payment, f"ended:{payment.id}")
         elif payment.response_url:
             told = payment.state in (PaymentState.FAILED, PaymentState.CANCELLED)

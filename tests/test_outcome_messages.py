@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.kit.errors import without_retry
-from bot.models import Emailed, InvoiceAmount, Money, Payment, PaymentState
+from bot.models import Emailed, InvoiceAmount, Money, Payment, PaymentState, Redirect
 from bot.notifier import SlackNotifier
 from bot.provider import Direction
 from bot.slack.blocks.paying import (
@@ -431,3 +431,27 @@ def test_an_ended_attempt_reads_in_plain_words_and_several_invoices_as_several()
     )
     said = charge_in_doubt(several)
     assert said is not None and "the payment of invoices INV-1, INV-2 started" in said
+
+
+@pytest.mark.parametrize("direction", ["payable", "receivable"])
+def test_an_opened_link_never_confirmed_is_told_to_billing_to_check_first(direction: str) -> None:
+    """Its page was opened, so money may have moved: when the watch ends without a word
+    from the provider, #billing hears it, and a customer's is offered no new link."""
+    expired = paid(
+        state=PaymentState.EXPIRED,
+        direction=direction,
+        paid_at=None,
+        start=Redirect(url="https://pay.example/x"),
+        opened_at=datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
+        last_error="the provider never confirmed this payment (no answer)",
+    )
+    outbox = Outbox()
+    SlackNotifier("C0BILLING", {"i3d": "i3D.net"}).payment_ended(payment=expired, outbox=outbox)
+    ((_, args, key),) = [i for i in outbox.items if i[1].get("channel") == "C0BILLING"]
+    assert key == "unconfirmed:p1" and validate_message(args) == []
+    assert "Payment never confirmed" in args["text"] and "payment page was opened" in args["text"]
+    assert "Copy a new payment link" not in str(args["blocks"])
+    unopened = expired.model_copy(update={"opened_at": None})
+    outbox = Outbox()
+    SlackNotifier("C0BILLING", {"i3d": "i3D.net"}).payment_ended(payment=unopened, outbox=outbox)
+    assert [i for i in outbox.items if i[1].get("channel") == "C0BILLING"] == []

@@ -657,12 +657,20 @@ def failure_notice(payment: Payment, provider_title: str) -> dict[str, Any]:
         )
     elif payment.state is PaymentState.CANCELLED:
         text = f":heavy_minus_sign: Payment cancelled: {what}. Nothing was charged."
-    elif payment.state is PaymentState.EXPIRED:  # a charge given up on, see the notifier
-        title = escape(provider_title)
+    elif payment.state is PaymentState.EXPIRED and payment.charges_at_once:
+        title = escape(provider_title)  # a charge given up on, see the notifier
         text = (
             f":warning: Card charge never confirmed: {what}. {title} did not say whether the "
             "card was charged, and invoicebot has stopped checking. Look at the invoice at "
             f"{title} and at the card's statement before anyone pays it again."
+        )
+    elif payment.state is PaymentState.EXPIRED:  # opened or e-mailed, never confirmed
+        title = escape(provider_title)
+        how = "was e-mailed" if isinstance(payment.start, Emailed) else "payment page was opened"
+        text = (
+            f":warning: Payment never confirmed: {what}. Its {how}, but {title} never said "
+            "whether it was paid, and invoicebot has stopped checking. Look at the invoice "
+            f"and its payments at {title} before anyone pays it again."
         )
     elif payment.next_check_at is not None:
         # Read from the invoice, not from this payment: as its payer is told, it may
@@ -681,6 +689,8 @@ def failure_notice(payment: Payment, provider_title: str) -> dict[str, Any]:
         if payment.payer_name:
             customer = inline(payment.payer_name, NUMBER_CHARS)
             detail = f"Customer: {customer} · {sent} by <@{payment.user_id}>"
+        if payment.state is PaymentState.EXPIRED:  # the customer may have paid: check first
+            return {"text": text, "blocks": [section(ids, text), context(ids, detail)]}
         # The link the customer holds is spent: whoever reads this can send a fresh one.
         target = values.PayTarget(payment.provider, tuple(payment.invoice_ids)).encode()
         fresh = button("Copy a new payment link", values.COPY_LINK, target)
