@@ -159,7 +159,8 @@ class Settlement:
         landing, a failed or expired one whose money the provider may tie to it).
         Identical checks in flight at once share one question to the provider.
         """
-        params = landing_params or {}
+        # A return whose ask a stop cut short is asked about again, as if just landed.
+        params = landing_params or self.store.kept_return(payment.id) or {}
         landed = bool(params)  # the provider's return said something about this page
         askable = CHECKED | (LATE_EVIDENCE if landed else frozenset())
         # A page opened before another payment settled its invoices can still be paid.
@@ -175,13 +176,20 @@ class Settlement:
         self, payment: Payment, landing_params: dict[str, str], landed: bool
     ) -> Payment | None:
         """The provider's word applied; the payment as it is now, read once for everyone
-        who asked at the same time (a thousand payers landing at once)."""
-        await self._ask_and_apply(payment, landing_params, landed)
+        who asked at the same time (a thousand payers landing at once).
+
+        A return is kept from before the provider is asked until it has answered: it can
+        be the only place the provider names the transaction (Payfirma's lookup id)."""
+        if landed:
+            self.store.keep_return(payment.id, landing_params)
+        outcome = await self._ask_and_apply(payment, landing_params, landed)
+        if landed and outcome.status is not OutcomeStatus.UNKNOWN:
+            self.store.drop_return(payment.id)
         return self.store.payment(payment.id)
 
     async def _ask_and_apply(
         self, payment: Payment, landing_params: dict[str, str], landed: bool
-    ) -> None:
+    ) -> PaymentOutcome:
         try:
             provider = self.connections.get(payment.team_id, payment.provider)
             outcome = await provider.check_payment(
@@ -200,6 +208,7 @@ class Settlement:
             log.exception("provider %s failed while checking a payment", payment.provider)
             outcome = PaymentOutcome(status=OutcomeStatus.UNKNOWN, message="provider error")
         self.apply(payment, outcome, landed=landed)
+        return outcome
 
     def apply(self, payment: Payment, outcome: PaymentOutcome, *, landed: bool = False) -> None:
         """`landed`: asked as the payer's browser came back from this attempt's page, so

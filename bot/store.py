@@ -392,6 +392,13 @@ def _m016_approval_rules(db: Engine) -> None:
     db.table("approval_requests").add_column("rule", str)
 
 
+def _m017_kept_returns(db: Engine) -> None:
+    """The provider's return for a payment, kept (sealed) from before it is asked about
+    until it has been: only the return names some transactions (Payfirma's lookup id),
+    and a stop mid-ask lost it, leaving the payment to expire unconfirmed."""
+    db.table("payments").add_column("kept_return", str)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_settlements", _m002_settlements),
@@ -408,6 +415,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("014_unconfirmed_ends", _m014_unconfirmed_ends),
     ("015_approval_redelivery", _m015_approval_redelivery),
     ("016_approval_rules", _m016_approval_rules),
+    ("017_kept_returns", _m017_kept_returns),
 ]
 
 
@@ -675,6 +683,31 @@ class Store:
             "AND next_check_at IS NULL ORDER BY created_ts"
         )
         return [self._payment(row) for row in rows]
+
+    def keep_return(self, payment_id: str, params: dict[str, str]) -> None:
+        """The provider's return (the query the payer's browser brought back), until
+        `drop_return`: sealed, as it can carry our token; not kept without a key."""
+        if self.box is not None:
+            sealed = self.box.seal_text(json.dumps(params)).decode()
+            self._update("payments", payment_id, {"kept_return": sealed})
+
+    def kept_return(self, payment_id: str) -> dict[str, str] | None:
+        row = self.db.execute(
+            "SELECT kept_return FROM payments WHERE id = ?", [payment_id]
+        ).fetchone()
+        if not row or not row[0] or self.box is None:
+            return None
+        opened = self.box.open_text(str(row[0]).encode())
+        try:
+            params = json.loads(opened) if opened else None
+        except ValueError:
+            return None
+        if not isinstance(params, dict):
+            return None
+        return {str(k): str(v) for k, v in params.items()}
+
+    def drop_return(self, payment_id: str) -> None:
+        self._update("payments", payment_id, {"kept_return": None})
 
     def sealed_token(self, payment_id: str) -> bytes | None:
         row = self.db.execute(

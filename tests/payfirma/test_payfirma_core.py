@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestServer
 
 from bot.checkout import CheckoutRefused, NotPayable, OutcomeUnknown, Started
 from bot.models import Money, PaymentState
+from bot.pages import SETTLEMENT
 from bot.plugins import make_plugin_manager
 from bot.settings import Settings
 from bot.web import OUTBOX, POLLER, SERVICES, create_app
@@ -399,3 +400,51 @@ async def test_an_invoice_asked_for_by_another_spelling_of_its_id_is_refused(
         )
     made = bot.app[SERVICES].store.payments_for_invoices(TEAM, "payfirma", ["212948", alias])
     assert [payment.id for payment in made] == [first.payment.id]
+
+
+async def test_a_return_cut_short_by_a_stop_is_asked_about_again(
+    bot: TestServer, sandbox: SandboxState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stopped (as by kill -9) while Payfirma is asked about the return's transaction:
+    the return is the one place Payfirma names it, so it is kept from before the ask,
+    and the next check, after a restart, asks with it and confirms the payment."""
+    svc = bot.app[SERVICES]
+    started = await svc.checkout.start(
+        team_id=TEAM, user_id="U0PAYER", provider="payfirma", invoice_ids=["212948"],
+        method_id="hpp", issuer_id=None, expected=Money.of("57.75", "CAD"),
+    )  # fmt: skip
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+        async with browser.get(started.pay_url, allow_redirects=False) as answer:
+            hpp = answer.headers["Location"]
+        async with browser.get(hpp) as answer:
+            page = CardPage(await answer.text())
+        data = {**page.fields, "action": "pay"}
+        async with browser.post(
+            urljoin(hpp, page.action), data=data, allow_redirects=False
+        ) as paid:
+            back = paid.headers["Location"]
+    params = dict(aiohttp.helpers.URL(back).query)
+    assert params.get("lookup_id")
+    sandbox.inject("hang", count=5)
+    payment = svc.store.payment(started.payment.id)
+    assert payment is not None
+    settlement = bot.app[SETTLEMENT]
+    kept, keep = asyncio.Event(), settlement.store.keep_return
+
+    def keeping(payment_id: str, params: dict[str, str]) -> None:
+        keep(payment_id, params)
+        kept.set()
+
+    monkeypatch.setattr(settlement.store, "keep_return", keeping)
+    asking = asyncio.create_task(settlement.check(payment, params))
+    await kept.wait()
+    # The process is gone: nothing after this point ran, the shared ask included.
+    for flight in [*settlement._checks._running.values(), asking]:
+        flight.cancel()
+    await asyncio.gather(asking, return_exceptions=True)
+    sandbox.clear_faults()
+    again = svc.store.payment(payment.id)
+    assert again is not None and again.provider_reference is None
+    checked = await settlement.check(again)  # the poller's check, no return of its own
+    assert checked.state is PaymentState.PAID
+    assert svc.store.kept_return(payment.id) is None
