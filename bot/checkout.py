@@ -200,6 +200,7 @@ class Checkout:
         total: Money | None = None,
         user_id: str | None = None,
         method: tuple[str, str | None] | None = None,
+        credits: tuple[str, ...] = (),
     ) -> Payment | None:
         """Refuse while another attempt could still take the money; inside `claim()`.
 
@@ -218,6 +219,7 @@ class Checkout:
             raise CheckoutRefused(
                 f"{numbers[:1].upper()}{numbers[1:]} {were} already paid with invoicebot{who}."
             )
+        self._refuse_if_credit_taken(team_id, provider, invoice_ids, credits, user_id, now)
         for earlier in self.store.payments_for_invoices(team_id, provider, invoice_ids):
             numbers = _invoice_s(earlier.invoice_numbers)
             several = len(earlier.invoice_numbers) > 1
@@ -261,6 +263,35 @@ class Checkout:
                         "was never opened."
                     )
         return None
+
+    def _refuse_if_credit_taken(
+        self,
+        team_id: str,
+        provider: str,
+        invoice_ids: list[str],
+        credits: tuple[str, ...],
+        user_id: str | None,
+        now: float,
+    ) -> None:
+        """Refuse a payment that would take off a credit note another live attempt (for
+        other invoices) already takes off: the provider settles a credit once, so the
+        second would be charged another amount than it showed, or fail after paying."""
+        if not credits:
+            return
+        for earlier in self.store.netting_credits(team_id, provider):
+            shared = sorted(set(credits) & {credit.number for credit in earlier.credits})
+            if not shared or set(earlier.invoice_ids) & set(invoice_ids):
+                continue  # none of ours, or the same invoices: told as such below
+            live = earlier.state in UNSETTLED and self.store.token_expiry(earlier.id) > now
+            if not (live or charge_in_doubt(earlier) is not None):
+                continue
+            whose = "your" if earlier.user_id == user_id else f"<@{earlier.user_id}>'s"
+            raise CheckoutRefused(
+                f"Credit note {', '.join(shared)} is already taken off {whose} payment of "
+                f"{_invoice_s(earlier.invoice_numbers)}, whose link has not expired. Nothing "
+                "was started, so the credit is not used twice: pay this once that payment is "
+                "made or its link is cancelled."
+            )
 
     def _withdraw_outdated(self, link: Payment, total: Money) -> None:
         """Withdraw a link that asks for another amount than the provider does now, or
@@ -417,6 +448,7 @@ class Checkout:
                 total=options.total,
                 user_id=user_id,
                 method=(method.id, issuer_id),
+                credits=tuple(credit.number for credit in options.credits_settled),
             )
             again = self._again(live) if live else None
             if again is None:

@@ -928,6 +928,16 @@ class Store:
         )
         return [_audit_entry(row) for row in rows]
 
+    def netting_credits(self, team_id: str, provider: str) -> list[Payment]:
+        """Attempts still live (or in doubt) that take credit notes off what they ask."""
+        rows = self._rows(
+            "SELECT * FROM payments WHERE team_id = ? AND provider = ? AND state IN "
+            "('created', 'link_issued', 'opened', 'unknown') AND credits IS NOT NULL "
+            "AND credits != '[]'",
+            [team_id, provider],
+        )
+        return [self._payment(row) for row in rows]
+
     def payments_for_invoices(
         self, team_id: str, provider: str, invoice_ids: list[str]
     ) -> list[Payment]:

@@ -486,3 +486,29 @@ async def test_a_link_previewed_where_it_was_pasted_is_not_opened(
     async with h.http.get(pay_url) as opened:
         assert opened.status == 200 and "INV-24-0101" in await opened.text()
     assert payments.redeem(token).state is PaymentState.OPENED
+
+
+async def test_a_credit_note_taken_off_a_live_link_is_not_taken_off_a_second(
+    harness: Harness,
+) -> None:
+    """CRN-24-0003 comes off the first payment i3D.net prepares; while that link lives,
+    a payment of other invoices that i3D.net would also net it against is refused."""
+    h = harness
+    first_key, _ = await get_link(h, "410002")  # INV-24-0087, less the credit note
+    assert "CRN-24-0003" in text_of(await h.next_response(first_key))
+    refused, _ = await refused_link(h, "410001")
+    said = text_of(refused)
+    assert "Credit note CRN-24-0003 is already taken off your payment of invoice" in said
+    assert "INV-24-0087, whose link has not expired" in said
+    payments = h.bot.app[PAYMENTS]
+    assert [p.invoice_numbers for p in payments.store.netting_credits("T0TEAM", "i3d")] == [
+        ("INV-24-0087",)
+    ]
+
+
+async def refused_link(h: Harness, invoice_id: str) -> tuple[dict[str, Any], str]:
+    menu = await open_menu(h, invoice_id)
+    menu = await choose(h, menu, "choose_method", "10")
+    menu = await choose(h, menu, "choose_issuer", "INGBNL2A")
+    key = await h.click(menu, "get_link")
+    return await h.next_response(key), key
