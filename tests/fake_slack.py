@@ -2,7 +2,8 @@
 
 Every message and view is checked as Slack would check it (`slack_emulator.blockkit`), and
 a refused one is answered with `invalid_blocks`, so a test sees what a user would see. A
-response_url takes five posts, as Slack's does; a sixth is refused too.
+response_url takes five posts, as Slack's does; a sixth is refused too. A slash command's
+response_url cannot change the command's own reply (reference/slack.md §2).
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ class SlackCall:
     """When the call arrived."""
 
 
+def _flag(value: object) -> bool:
+    return value is True or value == "true"
+
+
 @dataclass
 class FakeSlack:
     calls: list[SlackCall] = field(default_factory=list)
@@ -62,6 +67,11 @@ class FakeSlack:
     """Public channels the bot is not a member of, for a token without chat:write.public:
     Slack answers a post there `not_in_channel` (a test's setting, so not in `refused`)."""
     ts_of: dict[int, str] = field(default_factory=dict)
+    command_hooks: set[str] = field(default_factory=set)
+    """response_url ids Slack sent with a slash command (the harness registers them)."""
+    posted_anew: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """(hook id, body) of `replace_original` posts to a command's response_url: Slack
+    cannot replace the command's reply, so each came as a new message below it."""
 
     def called(self, method: str) -> list[SlackCall]:
         return [call for call in self.calls if call.method == method]
@@ -168,14 +178,21 @@ class FakeSlack:
             return web.Response(status=500, text="Internal Server Error")
         if request.match_info["id"] in self.worn_out:  # as Slack after 30 minutes or 5 uses
             return web.json_response({"ok": False, "error": "expired_url"}, status=404)
-        if len(self.responses.get(request.match_info["id"], [])) >= RESPONSE_URL_USES:
+        hook = request.match_info["id"]
+        if len(self.responses.get(hook, [])) >= RESPONSE_URL_USES:
             self.refused.append(("response_url", ["used_url"]))  # what the person never saw
             return web.json_response({"ok": False, "error": "used_url"}, status=404)
-        problems = validate_message(body)
+        deleting = _flag(body.get("delete_original"))
+        if deleting and hook in self.command_hooks:  # a command's reply cannot be deleted
+            self.refused.append(("response_url", ["message_not_found"]))
+            return web.json_response({"ok": False, "error": "message_not_found"}, status=404)
+        problems = [] if deleting else validate_message(body)
         if problems:
             self.refused.append(("response_url", problems))
             return web.Response(status=400, text="invalid_blocks")
-        self.responses.setdefault(request.match_info["id"], []).append(body)
+        if hook in self.command_hooks and _flag(body.get("replace_original")):
+            self.posted_anew.append((hook, body))
+        self.responses.setdefault(hook, []).append(body)
         return web.Response(text="ok")
 
     def app(self) -> web.Application:

@@ -39,3 +39,23 @@ async def test_a_response_url_takes_five_uses_and_refuses_the_sixth(
             assert answer.status == 404 and (await answer.json())["error"] == "used_url"
     assert [body["text"] for body in slack.responses["r1"]] == [f"step {n}" for n in range(5)]
     assert slack.refused == [("response_url", ["used_url"])]
+
+
+async def test_a_commands_response_url_posts_anew_and_deletes_nothing(
+    fake_slack: tuple[FakeSlack, TestServer],
+) -> None:
+    """reference/slack.md §2: a slash command's response_url cannot replace or delete the
+    command's own reply; `replace_original` there posts a new message. A click's URL may
+    delete the clicked message with a body that is nothing but `delete_original`."""
+    slack, server = fake_slack
+    slack.command_hooks.add("r1")
+    async with aiohttp.ClientSession() as http:
+        replacing = {"text": "Open invoices", "replace_original": True}
+        async with http.post(server.make_url("/hooks/r1"), json=replacing) as answer:
+            assert answer.status == 200
+        async with http.post(server.make_url("/hooks/r1"), json={"delete_original": True}) as gone:
+            assert gone.status == 404 and (await gone.json())["error"] == "message_not_found"
+        async with http.post(server.make_url("/hooks/r2"), json={"delete_original": True}) as gone:
+            assert gone.status == 200
+    assert slack.posted_anew == [("r1", replacing)]
+    assert slack.refused == [("response_url", ["message_not_found"])]

@@ -29,7 +29,8 @@ CHANNEL = "C0GENERAL"
 
 @dataclass
 class Screen:
-    """The ephemeral message a user is looking at, and the URL to change it."""
+    """The ephemeral message a user is looking at, and the response URL that came with it
+    (a click's may replace the message; a command's only posts new ones below it)."""
 
     message: dict[str, Any]
     response_url_id: str
@@ -87,8 +88,10 @@ class Harness:
     async def command(
         self, text: str, user: str = "U0PAYER"
     ) -> tuple[dict[str, Any] | str, Screen, float]:
-        """Type `/invoices <text>`: the ack, and the message that replaced it."""
+        """Type `/invoices <text>`: the ack, and a screen of it whose response URL's
+        answers come as new messages below it (Slack cannot replace a command's reply)."""
         key, url = self.response_url()
+        self.slack.command_hooks.add(key)
         status, ack, elapsed = await self.post(
             slash_command_body(text, user_id=user, response_url=url)
         )
