@@ -3,13 +3,17 @@
 Every message and view is checked as Slack would check it (`slack_emulator.blockkit`), and
 a refused one is answered with `invalid_blocks`, so a test sees what a user would see. A
 response_url takes five posts, as Slack's does; a sixth is refused too. A slash command's
-response_url cannot change the command's own reply (reference/slack.md §2).
+response_url cannot change the command's own reply, trigger ids are good once for 3 s, a
+modal stack holds 3 views, and views.update checks its `hash`: all as Slack
+(reference/slack.md §2).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +29,10 @@ POSTS = {"chat.postMessage", "chat.postEphemeral"}
 RESPONSE_URL_USES = 5
 """Slack takes 5 posts to one response_url (reference/slack.md §2)."""
 VIEW_METHODS = {"views.open", "views.update", "views.push", "views.publish"}
+TRIGGER_SECONDS = 3.0
+"""A trigger_id is good once, within 3 s of the interaction (reference/slack.md §2)."""
+STACK_LIMIT = 3
+"""A modal and at most 2 pushed views (reference/slack.md §2, views.push)."""
 
 
 @dataclass
@@ -33,6 +41,15 @@ class SlackCall:
     args: dict[str, Any]
     at: float = field(default_factory=time.time)
     """When the call arrived."""
+
+
+@dataclass
+class Trigger:
+    """A trigger_id Slack sent with `user`'s interaction, at `issued` (time.monotonic())."""
+
+    user: str
+    issued: float
+    used: bool = False
 
 
 def _flag(value: object) -> bool:
@@ -72,6 +89,42 @@ class FakeSlack:
     posted_anew: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     """(hook id, body) of `replace_original` posts to a command's response_url: Slack
     cannot replace the command's reply, so each came as a new message below it."""
+    triggers: dict[str, Trigger] = field(default_factory=dict)
+    views: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Open modals by id, as Slack shows them (with `id` and `hash`)."""
+    stacks: dict[str, list[str]] = field(default_factory=dict)
+    """Each user's modal stack: view ids, the opened one first."""
+    _seq: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def issue_trigger(self, user: str, at: float | None = None) -> str:
+        """A fresh trigger_id for an interaction of `user` at `at` (time.monotonic(),
+        now if None): what Slack sends with a command, a click or a submission."""
+        trigger_id = f"{next(self._seq)}.1700.{secrets.token_hex(8)}"
+        self.triggers[trigger_id] = Trigger(user, time.monotonic() if at is None else at)
+        return trigger_id
+
+    def show_modal(self, user: str, view: dict[str, Any]) -> dict[str, Any]:
+        """Open `view` in front of `user` as if the bot had opened it earlier, for a test
+        that starts at its submission; returns it as Slack shows it (`id`, `hash`)."""
+        shown = self._shown(view)
+        self._open(user, shown)
+        return shown
+
+    def _open(self, user: str, shown: dict[str, Any]) -> None:
+        """A new stack: the modals open before are closed, as when Slack opens another."""
+        for closed in self.stacks.get(user, []):
+            self.views.pop(closed, None)
+        self.stacks[user] = [shown["id"]]
+
+    def top(self, user: str) -> dict[str, Any]:
+        """The modal `user` is looking at, as a view_submission would carry it."""
+        return self.views[self.stacks[user][-1]]
+
+    def _shown(self, view: dict[str, Any], view_id: str | None = None) -> dict[str, Any]:
+        view_id = view_id or f"V{next(self._seq):04d}{secrets.token_hex(3).upper()}"
+        shown = {**view, "id": view_id, "hash": f"{int(time.time())}.{secrets.token_hex(4)}"}
+        self.views[view_id] = shown
+        return shown
 
     def called(self, method: str) -> list[SlackCall]:
         return [call for call in self.calls if call.method == method]
@@ -119,6 +172,10 @@ class FakeSlack:
         if method == "conversations.history":
             self.reads.append(SlackCall(method, args))
             return self._history(args)
+        error = self._slack_says_no(method, args)
+        if error:
+            self.refused.append((method, [error]))
+            return web.json_response({"ok": False, "error": error})
         self.calls.append(SlackCall(method, args))
         ts = f"{time.time():.6f}"
         self.ts_of[id(self.calls[-1])] = ts
@@ -140,9 +197,47 @@ class FakeSlack:
             )
         if method == "conversations.open":  # a DM with one person, as Slack names it
             return web.json_response({"ok": True, "channel": {"id": "D" + args["users"][1:]}})
-        if method == "views.open":
-            return web.json_response({"ok": True, "view": {"id": "V0MODAL", **args["view"]}})
+        if method in ("views.open", "views.push", "views.update"):
+            return web.json_response({"ok": True, "view": self._view_after(method, args)})
         return web.json_response({"ok": True, "ts": ts})
+
+    def _slack_says_no(self, method: str, args: dict[str, Any]) -> str | None:
+        """The error Slack answers for what it knows and the bot got wrong, or None."""
+        if method in ("views.open", "views.push"):
+            trigger = self.triggers.get(str(args.get("trigger_id")))
+            if trigger is None:
+                return "invalid_trigger_id"
+            if trigger.used:
+                return "exchanged_trigger_id"
+            if time.monotonic() - trigger.issued > TRIGGER_SECONDS:
+                return "expired_trigger_id"
+            stack = self.stacks.get(trigger.user, [])
+            if method == "views.push" and not stack:
+                return "not_found"
+            if method == "views.push" and len(stack) >= STACK_LIMIT:
+                return "push_limit_reached"
+            trigger.used = True
+        if method == "views.update":
+            shown = self.views.get(str(args.get("view_id")))
+            if shown is None:
+                return "not_found"
+            if args.get("hash") and args["hash"] != shown["hash"]:
+                return "hash_conflict"
+        return None
+
+    def _view_after(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        """The view as Slack answers it, with its id and a fresh hash; the stack as it is now."""
+        view = args["view"]
+        view = json.loads(view) if isinstance(view, str) else view
+        if method == "views.update":
+            return self._shown(view, str(args["view_id"]))
+        shown = self._shown(view)
+        user = self.triggers[str(args["trigger_id"])].user
+        if method == "views.open":
+            self._open(user, shown)
+        else:
+            self.stacks[user].append(shown["id"])
+        return shown
 
     def _history(self, args: dict[str, Any]) -> web.Response:
         """The channel's messages, newest first; metadata only when asked for, as Slack does."""

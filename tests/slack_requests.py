@@ -31,6 +31,7 @@ def slash_command_body(
     channel_id: str = "C0GENERAL",
     team_id: str = "T0TEAM",
     response_url: str = "http://127.0.0.1:9/response",
+    trigger_id: str = "1.2.3",
 ) -> str:
     return urlencode(
         {
@@ -46,7 +47,7 @@ def slash_command_body(
             "api_app_id": "A0INVOICEBOT",
             "is_enterprise_install": "false",
             "response_url": response_url,
-            "trigger_id": "1.2.3",
+            "trigger_id": trigger_id,
         }
     )
 

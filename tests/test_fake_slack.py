@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable
+from typing import Any
+
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.fake_slack import BOT_TOKEN, FakeSlack
+from tests.fake_slack import BOT_TOKEN, TRIGGER_SECONDS, FakeSlack
 
 
 async def test_a_private_conversation_the_bot_is_not_in_takes_no_post(
@@ -41,6 +45,21 @@ async def test_a_response_url_takes_five_uses_and_refuses_the_sixth(
     assert slack.refused == [("response_url", ["used_url"])]
 
 
+def web_client(server: TestServer) -> AsyncWebClient:
+    return AsyncWebClient(token=BOT_TOKEN, base_url=str(server.make_url("/api/")))
+
+
+def modal(title: str) -> dict[str, Any]:
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": title}}
+    return {"type": "modal", "title": {"type": "plain_text", "text": title}, "blocks": [section]}
+
+
+async def error_of(call: Awaitable[Any]) -> str:
+    with pytest.raises(SlackApiError) as refused:
+        await call
+    return str(refused.value.response["error"])
+
+
 async def test_a_commands_response_url_posts_anew_and_deletes_nothing(
     fake_slack: tuple[FakeSlack, TestServer],
 ) -> None:
@@ -59,3 +78,62 @@ async def test_a_commands_response_url_posts_anew_and_deletes_nothing(
             assert gone.status == 200
     assert slack.posted_anew == [("r1", replacing)]
     assert slack.refused == [("response_url", ["message_not_found"])]
+
+
+async def test_a_trigger_id_opens_one_view_once_within_three_seconds(
+    fake_slack: tuple[FakeSlack, TestServer],
+) -> None:
+    """reference/slack.md §2 (3-second rule): only a trigger_id Slack sent, once, for 3 s."""
+    slack, server = fake_slack
+    client = web_client(server)
+    assert await error_of(client.views_open(trigger_id="1.2.3", view=modal("Pay"))) == (
+        "invalid_trigger_id"
+    )
+    trigger = slack.issue_trigger("U0PAYER")
+    opened = (await client.views_open(trigger_id=trigger, view=modal("Pay")))["view"]
+    assert opened["id"] and opened["hash"] and slack.top("U0PAYER")["id"] == opened["id"]
+    assert await error_of(client.views_open(trigger_id=trigger, view=modal("Pay"))) == (
+        "exchanged_trigger_id"
+    )
+    late = slack.issue_trigger("U0PAYER", at=time.monotonic() - TRIGGER_SECONDS - 0.5)
+    assert await error_of(client.views_open(trigger_id=late, view=modal("Pay"))) == (
+        "expired_trigger_id"
+    )
+    assert [error for _, (error,) in slack.refused] == [
+        "invalid_trigger_id",
+        "exchanged_trigger_id",
+        "expired_trigger_id",
+    ]
+
+
+async def test_views_update_wants_an_open_view_and_its_current_hash(
+    fake_slack: tuple[FakeSlack, TestServer],
+) -> None:
+    """reference/slack.md §2 and the views.update reference: a stale `hash` is a
+    `hash_conflict`, a view that is not open is `not_found`; each view Slack returns has an
+    id and a fresh hash."""
+    slack, server = fake_slack
+    client = web_client(server)
+    trigger = slack.issue_trigger("U0ADMIN")
+    opened = (await client.views_open(trigger_id=trigger, view=modal("Connect")))["view"]
+    update = client.views_update
+    updated = await update(view_id=opened["id"], hash=opened["hash"], view=modal("Sending"))
+    assert updated["view"]["id"] == opened["id"] and updated["view"]["hash"] != opened["hash"]
+    stale = update(view_id=opened["id"], hash=opened["hash"], view=modal("Sent"))
+    assert await error_of(stale) == "hash_conflict"
+    assert await error_of(update(view_id="V0NEVER", view=modal("Sent"))) == "not_found"
+    assert slack.top("U0ADMIN")["title"]["text"] == "Sending"
+
+
+async def test_a_modal_takes_two_pushed_views_and_no_third(
+    fake_slack: tuple[FakeSlack, TestServer],
+) -> None:
+    """reference/slack.md §2: at most 2 views pushed on an open modal (`push_limit_reached`)."""
+    slack, server = fake_slack
+    client = web_client(server)
+    await client.views_open(trigger_id=slack.issue_trigger("U0PAYER"), view=modal("One"))
+    for title in ("Two", "Three"):
+        await client.views_push(trigger_id=slack.issue_trigger("U0PAYER"), view=modal(title))
+    fourth = client.views_push(trigger_id=slack.issue_trigger("U0PAYER"), view=modal("Four"))
+    assert await error_of(fourth) == "push_limit_reached"
+    assert slack.top("U0PAYER")["title"]["text"] == "Three"

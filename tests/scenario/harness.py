@@ -92,8 +92,9 @@ class Harness:
         answers come as new messages below it (Slack cannot replace a command's reply)."""
         key, url = self.response_url()
         self.slack.command_hooks.add(key)
+        trigger = self.slack.issue_trigger(user)
         status, ack, elapsed = await self.post(
-            slash_command_body(text, user_id=user, response_url=url)
+            slash_command_body(text, user_id=user, response_url=url, trigger_id=trigger)
         )
         assert status == 200, ack
         return ack, Screen(ack if isinstance(ack, dict) else {}, key), elapsed
@@ -157,7 +158,7 @@ class Harness:
                 "channel_id": CHANNEL,
                 "is_ephemeral": True,
             },
-            "trigger_id": "1.2.3",
+            "trigger_id": self.slack.issue_trigger(user),
             "team": {"id": TEAM, "domain": "acme"},
             "channel": {"id": CHANNEL, "name": "general"},
             # Slack leaves the message out of a click on an ephemeral one (the emulator too)
@@ -171,19 +172,20 @@ class Harness:
 
     async def submit_email(self, user: str, target: str) -> tuple[int, dict[str, Any] | str]:
         """Submit a Send by e-mail dialog for `target` (a PayTarget value), typed empty."""
-        view = {
-            "id": "V0SEND",
-            "type": "modal",
-            "callback_id": "send_email",
-            "private_metadata": json.dumps({"target": target}),
-            "state": {"values": {}},
-        }
+        view = self.slack.show_modal(
+            user,
+            {
+                "type": "modal",
+                "callback_id": "send_email",
+                "private_metadata": json.dumps({"target": target}),
+            },
+        )
         payload = {
             "type": "view_submission",
-            "trigger_id": "1.2.3",
+            "trigger_id": self.slack.issue_trigger(user),
             "user": {"id": user},
             "team": {"id": TEAM},
-            "view": view,
+            "view": {**view, "state": {"values": {}}},
         }
         status, body, _ = await self.post(interaction_body(payload))
         return status, body

@@ -19,7 +19,7 @@ from tests.slack_requests import interaction_body
 POLICY = "EUR 500 1 U0FINANCE,U0ADMIN; EUR 5000 2 U0FINANCE,U0CFO,U0ADMIN"
 
 
-def submission(user: str, view: dict[str, Any], values: dict[str, str]) -> str:
+def submission(h: Harness, user: str, view: dict[str, Any], values: dict[str, str]) -> str:
     state = {
         block: {"value": {"type": "plain_text_input", "value": value}}
         for block, value in values.items()
@@ -30,7 +30,12 @@ def submission(user: str, view: dict[str, Any], values: dict[str, str]) -> str:
         "user": {"id": user, "team_id": TEAM},
         "api_app_id": "A0INVOICEBOT",
         "trigger_id": "1.2.4",
-        "view": {**view, "id": "V0MODAL", "team_id": TEAM, "state": {"values": state}},
+        "view": {
+            **view,
+            "id": h.slack.top(user)["id"],
+            "team_id": TEAM,
+            "state": {"values": state},
+        },
         "response_urls": [],
     }
     return interaction_body(payload)
@@ -51,7 +56,7 @@ async def ask(h: Harness, number: str, note: str) -> None:
     key = await h.click(menu, blocks.REQUEST_APPROVAL)
     view = (await h.wait_for(lambda: h.slack.called("views.open")))[-1].args["view"]
     view = json.loads(view) if isinstance(view, str) else view
-    status, ack, _ = await h.post(submission("U0PAYER", view, {"note": note}))
+    status, ack, _ = await h.post(submission(h, "U0PAYER", view, {"note": note}))
     assert status == 200 and isinstance(ack, dict) and ack["response_action"] == "update"
     await h.wait_for(lambda: dm_to(h, "U0FINANCE") and dm_to(h, "U0ADMIN"))
     replaced = await h.next_response(key)

@@ -22,7 +22,6 @@ from bot.provider import (
     RateLimited,
 )
 from bot.slack.errors import failure_view
-from bot.slack.values import EMAIL_VIEW
 from bot.text import log_error, plain, say
 from plugins.i3d import I3DProvider
 from plugins.i3d.sandbox import SANDBOX
@@ -168,29 +167,15 @@ async def test_a_dialog_that_fails_after_its_ack_says_so_instead_of_staying_on_s
     import json
 
     from bot.checkout import Checkout
-    from tests.slack_requests import interaction_body
 
     async def broken(self: Checkout, **kwargs: Any) -> Any:
         raise RuntimeError("plugin bug")
 
     monkeypatch.setattr(Checkout, "send_by_email", broken)
-    payload = {
-        "type": "view_submission",
-        "trigger_id": "1.2.3",
-        "user": {"id": "U0PAYER"},
-        "team": {"id": "T0TEAM"},
-        "view": {
-            "id": "V0SEND",
-            "type": "modal",
-            "callback_id": EMAIL_VIEW,
-            "private_metadata": json.dumps({"target": "i3d|410001"}),
-            "state": {"values": {}},
-        },
-    }
-    status, body, _ = await harness.post(interaction_body(payload))
+    status, body = await harness.submit_email("U0PAYER", "i3d|410001")
     assert status == 200 and "Sending" in json.dumps(body)
     (updated,) = await harness.wait_for(lambda: harness.slack.called("views.update"))
-    assert updated.args["view_id"] == "V0SEND"
+    assert updated.args["view_id"] == harness.slack.top("U0PAYER")["id"]
     assert "Something went wrong inside invoicebot" in json.dumps(updated.args["view"])
 
 

@@ -255,7 +255,7 @@ async def test_an_admin_connects_a_provider_through_a_modal(
             "trigger_id": "1.2.3",
             "team": {"id": TEAM},
             "user": {"id": "U0ADMIN", "team_id": TEAM},
-            "view": {**view, "id": "V0MODAL", "state": {"values": values}},
+            "view": {**view, "id": h.slack.top("U0ADMIN")["id"], "state": {"values": values}},
         }
         status, ack, _ = await h.post(interaction_body(payload))
         assert status == 200

@@ -111,7 +111,7 @@ async def submit(h: Harness, view: dict[str, Any], values: dict[str, str]) -> di
         "trigger_id": "1.2.3",
         "team": {"id": TEAM},
         "user": {"id": "U0ADMIN", "team_id": TEAM},
-        "view": {**view, "id": "V0MODAL", "state": {"values": state}},
+        "view": {**view, "id": h.slack.top("U0ADMIN")["id"], "state": {"values": state}},
     }
     status, answer, _ = await h.post(interaction_body(payload))
     assert status == 200
