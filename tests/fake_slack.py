@@ -4,8 +4,8 @@ Every message and view is checked as Slack would check it (`slack_emulator.block
 a refused one is answered with `invalid_blocks`, so a test sees what a user would see. A
 response_url takes five posts, as Slack's does; a sixth is refused too. A slash command's
 response_url cannot change the command's own reply, trigger ids are good once for 3 s, a
-modal stack holds 3 views, and views.update checks its `hash`: all as Slack
-(reference/slack.md §2).
+modal stack holds 3 views, views.update checks its `hash`, and chat.update takes neither an
+ephemeral message nor a user id for a channel: all as Slack (reference/slack.md §2).
 """
 
 from __future__ import annotations
@@ -94,6 +94,7 @@ class FakeSlack:
     """Open modals by id, as Slack shows them (with `id` and `hash`)."""
     stacks: dict[str, list[str]] = field(default_factory=dict)
     """Each user's modal stack: view ids, the opened one first."""
+    ephemeral_ts: set[str] = field(default_factory=set)
     _seq: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def issue_trigger(self, user: str, at: float | None = None) -> str:
@@ -179,6 +180,8 @@ class FakeSlack:
         self.calls.append(SlackCall(method, args))
         ts = f"{time.time():.6f}"
         self.ts_of[id(self.calls[-1])] = ts
+        if method == "chat.postEphemeral":
+            self.ephemeral_ts.add(ts)
         if self.lose_answer_next.get(method, 0) > 0:
             self.lose_answer_next[method] -= 1
             assert request.transport is not None
@@ -199,6 +202,12 @@ class FakeSlack:
             return web.json_response({"ok": True, "channel": {"id": "D" + args["users"][1:]}})
         if method in ("views.open", "views.push", "views.update"):
             return web.json_response({"ok": True, "view": self._view_after(method, args)})
+        if method == "chat.postEphemeral":
+            return web.json_response({"ok": True, "message_ts": ts})
+        if method == "chat.postMessage":  # a user id posts to the DM, named as Slack names it
+            channel = str(args.get("channel", ""))
+            dm = "D" + channel[1:] if channel[:1] in ("U", "W") else channel
+            return web.json_response({"ok": True, "channel": dm, "ts": ts})
         return web.json_response({"ok": True, "ts": ts})
 
     def _slack_says_no(self, method: str, args: dict[str, Any]) -> str | None:
@@ -223,6 +232,11 @@ class FakeSlack:
                 return "not_found"
             if args.get("hash") and args["hash"] != shown["hash"]:
                 return "hash_conflict"
+        if method == "chat.update":
+            if str(args.get("channel", ""))[:1] in ("U", "W"):
+                return "channel_not_found"  # it wants the DM's D… id (chat.update reference)
+            if args.get("ts") in self.ephemeral_ts:
+                return "message_not_found"  # only a response_url changes an ephemeral
         return None
 
     def _view_after(self, method: str, args: dict[str, Any]) -> dict[str, Any]:

@@ -137,3 +137,20 @@ async def test_a_modal_takes_two_pushed_views_and_no_third(
     fourth = client.views_push(trigger_id=slack.issue_trigger("U0PAYER"), view=modal("Four"))
     assert await error_of(fourth) == "push_limit_reached"
     assert slack.top("U0PAYER")["title"]["text"] == "Three"
+
+
+async def test_chat_update_takes_no_ephemeral_and_no_user_id(
+    fake_slack: tuple[FakeSlack, TestServer],
+) -> None:
+    """reference/slack.md §2 (Updating messages): an ephemeral changes only through a
+    response_url, and chat.update wants the DM's D… id, not the user's (the emulator
+    answers these `message_not_found` and `channel_not_found`, as Slack does)."""
+    _, server = fake_slack
+    client = web_client(server)
+    ephemeral = await client.chat_postEphemeral(channel="C0GENERAL", user="U0PAYER", text="x")
+    update = client.chat_update(channel="C0GENERAL", ts=ephemeral["message_ts"], text="Paid")
+    assert await error_of(update) == "message_not_found"
+    dm = await client.chat_postMessage(channel="U0PAYER", text="Your link")
+    by_user = client.chat_update(channel="U0PAYER", ts=dm["ts"], text="Paid")
+    assert await error_of(by_user) == "channel_not_found"
+    assert (await client.chat_update(channel=dm["channel"], ts=dm["ts"], text="Paid"))["ok"]
