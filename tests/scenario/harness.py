@@ -62,10 +62,12 @@ class Harness:
                 return response.status, text, elapsed
 
     async def wait_for(self, check: Callable[[], Any], within: float = 10.0) -> Any:
-        """Poll `check` until it is truthy; fail at once if Slack refused anything."""
+        """Poll `check` until it is truthy; fail at once if Slack refused anything, or
+        posted anew what the bot meant to replace a command's reply with."""
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             assert not self.slack.refused, f"Slack refused: {self.slack.refused}"
+            assert not self.slack.posted_anew, f"not replaced: {self.slack.posted_anew}"
             result = check()
             if result:
                 return result
