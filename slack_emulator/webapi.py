@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,29 @@ POSTS_PER_SECOND = 1.0
 POST_BURST = 3
 """chat.postMessage: about one message per second per channel, a short burst allowed."""
 
+PER_MINUTE = {
+    "chat.update": 50,
+    "chat.delete": 50,
+    "chat.postEphemeral": 100,
+    "views.open": 100,
+    "views.update": 100,
+    "views.push": 100,
+    "views.publish": 100,
+    "users.info": 100,
+    "conversations.info": 50,
+    "conversations.list": 20,
+    "conversations.members": 100,
+    "conversations.join": 50,
+    "conversations.open": 50,
+    "conversations.history": 50,
+    "conversations.replies": 50,
+    "usergroups.list": 20,
+    "usergroups.users.list": 20,
+}
+"""Calls a minute per method and workspace that Slack's tiers promise (T2 20, T3 50, T4
+100; reference/slack.md §4): Slack may allow more, never fewer, so the emulator allows
+exactly these, as a minute's worth at once and then at their pace."""
+
 
 async def read_args(request: web.Request, method: str = "") -> Args:
     """Query parameters plus a JSON or form body, with JSON-string arguments decoded."""
@@ -87,6 +111,22 @@ class WebApi:
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
         self._posts: dict[str, tuple[float, float]] = {}  # channel: (tokens, at)
+        self._tiers: dict[tuple[str, str], tuple[float, float]] = {}  # (team, method)
+
+    def _tier_wait(self, team_id: str, method: str) -> float:
+        """0 when `method` may be called now within its tier, else the seconds until it
+        may (Slack's Retry-After)."""
+        per_minute = PER_MINUTE.get(method)
+        if per_minute is None:
+            return 0.0
+        now, rate = self.emulator.clock.now(), per_minute / 60.0
+        tokens, at = self._tiers.get((team_id, method), (float(per_minute), now))
+        tokens = min(float(per_minute), tokens + (now - at) * rate)
+        if tokens < 1:
+            self._tiers[(team_id, method)] = (tokens, now)
+            return (1 - tokens) / rate
+        self._tiers[(team_id, method)] = (tokens - 1, now)
+        return 0.0
 
     def _post_allowed(self, channel: str) -> bool:
         """A token bucket per channel, as Slack paces chat.postMessage."""
@@ -134,6 +174,10 @@ class WebApi:
                 channel = f"{emulator.workspace.team_id}/{found.id if found else ref}"
                 if method == "chat.postMessage" and not self._post_allowed(channel):
                     headers = {"Retry-After": "1"}
+                    raise SlackError("ratelimited", status=429)
+                wait = self._tier_wait(emulator.workspace.team_id, method)
+                if wait:
+                    headers = {"Retry-After": str(math.ceil(wait))}
                     raise SlackError("ratelimited", status=429)
                 if method.startswith("views."):
                     await self._after_pending_submissions()

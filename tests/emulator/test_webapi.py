@@ -440,3 +440,23 @@ async def test_posts_to_one_dm_are_paced_as_one_channel_however_it_is_named(
     for n in range(POST_BURST - 1):
         await client.chat_postMessage(channel=names[n % 2], text=str(n + 2))
     assert await error_of(client.chat_postMessage(channel=names[1], text="over")) == "ratelimited"
+
+
+async def test_each_method_has_its_tiers_minute_and_no_more(running: Running) -> None:
+    """Slack's tiers promise chat.update 50 calls a minute (Tier 3) and users.info 100
+    (Tier 4), per workspace; the emulator allows exactly that, then paces: a bot's burst
+    of updates or look-ups meets the 429 it would meet in Slack."""
+    from slack_emulator.webapi import PER_MINUTE
+
+    client = running.web_client()
+    client.retry_handlers.clear()
+    posted = await client.chat_postMessage(channel="C0BILLING", text="v0")
+    for n in range(PER_MINUTE["chat.update"]):
+        await client.chat_update(channel=posted["channel"], ts=posted["ts"], text=f"v{n}")
+    with pytest.raises(SlackApiError) as limited:
+        await client.chat_update(channel=posted["channel"], ts=posted["ts"], text="over")
+    assert limited.value.response.status_code == 429
+    assert limited.value.response.headers["Retry-After"] == "2"  # 60 / 50 s, rounded up
+    await client.users_info(user="U0PAYER")  # another method has its own allowance
+    running.clock.advance(1.2)
+    await client.chat_update(channel=posted["channel"], ts=posted["ts"], text="after")
