@@ -2,9 +2,9 @@
 
 Before paying we hold the request against fresh pay options, because pay is never
 retried and a saved card is charged at once. Afterwards only the invoice itself can say
-"paid"; its last payment error says "failed", and the landing's "cancelled" is believed
-only while the invoice is still open (it can only make us stop waiting, never pay), and
-only from a return that names this payment's invoice and checkout.
+"paid"; its last payment error says "failed", and the landing's "failed" or "cancelled"
+is believed only while the invoice is still open (it can only make us stop waiting,
+never pay), and only from a return that names this payment's checkout.
 """
 
 from __future__ import annotations
@@ -121,35 +121,42 @@ def outcome(item: wire.Invoice, check: PaymentCheck, standing: str | None = None
             attributed=True,
         )
     error = item.invoice_last_payment_error
-    said_failed = landing.get("status", "").lower() in FAILED_RETURNS
+    said = landing.get("status", "").lower()
     new_error = bool(error) and standing is not None and error != standing
     # A return counts as this attempt's own word only when it names the attempt's
     # checkout, which only its page knows: any other site can send the payer's browser
-    # to the return with "failed" while the real page is still open, taking the money.
+    # to the return (the cookie goes along) saying "failed" or "cancelled" while the
+    # real page is still open, taking the money.
     reference = check.provider_reference
     own_return = bool(reference) and landing.get("checkout_id", "").strip() == reference
-    if status is InvoiceStatus.OPEN and not problem and (new_error or (said_failed and own_return)):
-        # Not on another payment's return: the core takes a failure read as a browser
-        # comes back as that page's own, and this one may be another card's.
+    # Not on another payment's return: the core takes a failure read as a browser comes
+    # back as that page's own, and one on another's return may be another card's.
+    failed = not problem and (new_error or (said in FAILED_RETURNS and own_return))
+    if status is InvoiceStatus.OPEN and failed:
         why = error or "the payment page reports that it failed"
         return PaymentOutcome(
             status=OutcomeStatus.FAILED,
             message=f"PingProxies could not take the payment: {why}",
         )
-    if status is InvoiceStatus.OPEN and not problem and said_failed:
-        return PaymentOutcome(
-            status=OutcomeStatus.PENDING,
-            message=(
-                f"The payment page said the payment of {number} failed, but PingProxies "
-                "does not show that yet: waiting for PingProxies to confirm either way."
-            ),
-        )
-    if status is InvoiceStatus.OPEN and landing.get("status", "").lower() in CANCELLED:
+    if status is InvoiceStatus.OPEN and said in CANCELLED and own_return:
         # Only the browser says so: the page can still take the money after its Cancel,
         # so the core keeps watching and nothing is promised about the card.
         return PaymentOutcome(
             status=OutcomeStatus.CANCELLED,
             message=f"The payment for {number} was cancelled on the payment page.",
+        )
+    if (
+        status is InvoiceStatus.OPEN
+        and not problem
+        and (said in FAILED_RETURNS or said in CANCELLED)
+    ):
+        word = "failed" if said in FAILED_RETURNS else "was cancelled"
+        return PaymentOutcome(
+            status=OutcomeStatus.PENDING,
+            message=(
+                f"The payment page said the payment of {number} {word}, but PingProxies does "
+                "not show that: waiting for PingProxies to confirm either way."
+            ),
         )
     unmatched = "The payment page returned news of another payment. " if problem else ""
     earlier = f" (it shows a payment error that may be an earlier one's: {error})" if error else ""

@@ -140,18 +140,22 @@ async def test_another_payments_return_never_ties_the_invoices_last_error_to_thi
     assert mine.status is OutcomeStatus.FAILED
 
 
-async def test_a_failure_another_site_reports_leaves_the_open_page_to_be_paid(
-    bot: TestServer, sandbox: SandboxState, browser: aiohttp.ClientSession
+@pytest.mark.parametrize("said", ["failed", "cancelled"])
+async def test_an_end_another_site_reports_leaves_the_open_page_to_be_paid(
+    bot: TestServer, sandbox: SandboxState, browser: aiohttp.ClientSession, said: str
 ) -> None:
-    """Any site can send the payer's browser to the return saying "failed" (the cookie
-    goes along): not naming this attempt's checkout, it ends nothing and claims nothing,
-    and the page still open in another tab takes the money, which is then confirmed."""
+    """Any site can send the payer's browser to the return saying "failed" or
+    "cancelled" (the cookie goes along): not naming this attempt's checkout, it ends
+    nothing, claims nothing and frees no invoice for a second link, and the page still
+    open in another tab takes the money, which is then confirmed."""
     sandbox.return_url = str(bot.make_url("/landing/pingproxies"))
     y = await link(bot, Y, "stripe")
     page_url = await open_link(browser, bot, y)
-    for forged in ("?status=failed", f"?status=failed&invoice_id={Y}"):
+    for forged in (f"?status={said}", f"?status={said}&invoice_id={Y}"):
         html = await land(browser, str(bot.make_url("/landing/pingproxies" + forged)))
-        assert "Nothing was charged" not in html and "failed" not in html.lower()
+        assert "Nothing was charged" not in html and said not in html.lower()
         assert state_of(bot, y) is PaymentState.OPENED
+    again = await link(bot, Y, "stripe")  # the payer's own live link, shown again
+    assert again.reused and again.payment.id == y.payment.id
     html = await land(browser, await press(browser, page_url, "pay"))
     assert state_of(bot, y) is PaymentState.PAID, html
