@@ -117,8 +117,13 @@ class SlackNotifier:
     @hookimpl
     def payment_ended(self, payment: Payment, outbox: Outbox) -> None:
         # Ended with its money's fate unknown: a charge given up on, or a page the payer
-        # opened (or an e-mailed invoice) that the provider never confirmed either way.
-        unconfirmed = payment.state is PaymentState.EXPIRED and payment.could_have_taken_money
+        # opened that the provider never confirmed either way. (An e-mailed invoice left
+        # unpaid for its whole watch is an unpaid invoice, not money in doubt.)
+        unconfirmed = (
+            payment.state is PaymentState.EXPIRED
+            and payment.could_have_taken_money
+            and not isinstance(payment.start, Emailed)
+        )
         if unconfirmed and payment.charges_at_once:
             _tell_payer(outbox, payment, f"ended:{payment.id}")
         elif payment.response_url:

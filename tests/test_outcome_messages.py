@@ -451,7 +451,11 @@ def test_an_opened_link_never_confirmed_is_told_to_billing_to_check_first(direct
     assert key == "unconfirmed:p1" and validate_message(args) == []
     assert "Payment never confirmed" in args["text"] and "payment page was opened" in args["text"]
     assert "Copy a new payment link" not in str(args["blocks"])
+    again = "sends the customer a new link" if direction == "receivable" else "pays it again"
+    assert again in args["text"]
     unopened = expired.model_copy(update={"opened_at": None})
-    outbox = Outbox()
-    SlackNotifier("C0BILLING", {"i3d": "i3D.net"}).payment_ended(payment=unopened, outbox=outbox)
-    assert [i for i in outbox.items if i[1].get("channel") == "C0BILLING"] == []
+    emailed = expired.model_copy(update={"start": Emailed(to="ap@example.com")})
+    for quiet in (unopened, emailed):  # nothing paid through it / an unpaid invoice
+        outbox = Outbox()
+        SlackNotifier("C0BILLING", {"i3d": "i3D.net"}).payment_ended(payment=quiet, outbox=outbox)
+        assert [i for i in outbox.items if i[1].get("channel") == "C0BILLING"] == []

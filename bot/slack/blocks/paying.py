@@ -664,13 +664,17 @@ def failure_notice(payment: Payment, provider_title: str) -> dict[str, Any]:
             "card was charged, and invoicebot has stopped checking. Look at the invoice at "
             f"{title} and at the card's statement before anyone pays it again."
         )
-    elif payment.state is PaymentState.EXPIRED:  # opened or e-mailed, never confirmed
+    elif payment.state is PaymentState.EXPIRED:  # its page was opened, never confirmed
         title = escape(provider_title)
-        how = "was e-mailed" if isinstance(payment.start, Emailed) else "payment page was opened"
+        again = (
+            "anyone sends the customer a new link"
+            if payment.direction == Direction.RECEIVABLE.value
+            else "anyone pays it again"
+        )
         text = (
-            f":warning: Payment never confirmed: {what}. Its {how}, but {title} never said "
-            "whether it was paid, and invoicebot has stopped checking. Look at the invoice "
-            f"and its payments at {title} before anyone pays it again."
+            f":warning: Payment never confirmed: {what}. Its payment page was opened, but "
+            f"{title} never said whether it was paid, and invoicebot has stopped checking. "
+            f"Look at the invoice and its payments at {title} before {again}."
         )
     elif payment.next_check_at is not None:
         # Read from the invoice, not from this payment: as its payer is told, it may
