@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -33,7 +34,9 @@ from bot.slack.blocks.clipping import clip
 
 RESPONSE_URL_TIMEOUT = aiohttp.ClientTimeout(total=30)
 REPLACE_RETRIES = (0.5, 2.0)
-"""Waits before a replacement is posted again after a 5xx or a lost connection."""
+"""Waits before a replacement is posted again after a 5xx or a refused connection."""
+REPLACE_QUICK = 5.0
+"""Seconds since the first try past which a replacement is not tried again."""
 RATE_LIMITED_PATIENCE = 15.0
 """Seconds a message waits out a response_url's 429s at most, in all."""
 MESSAGE_TEXT = 40_000
@@ -89,21 +92,29 @@ class PooledRespond(AsyncRespond):
         return answer
 
     async def _attempt(self, given: dict[str, Any]) -> WebhookResponse:
-        """Post `given`; a replacement of the clicked message is posted again after a 5xx
-        or a lost connection, as showing it twice shows it once. Without that, one 5xx
-        left "Asking…" standing over a payment link that had been made."""
-        waits = REPLACE_RETRIES if given.get("replace_original") in (True, "true") else ()
-        for wait in waits:
+        """Post `given`; a replacement of the clicked message is posted again after a
+        quick 5xx or a refused connection, as showing it twice shows it once. Without
+        that, one 5xx left "Asking…" standing over a payment link that had been made.
+        Not after a time-out, nor a slow failure: by then a later answer (the payment's
+        outcome) may have replaced the message, and this one would put it back."""
+        if given.get("replace_original") not in (True, "true"):
+            return await self._post(given)
+        began = time.monotonic()
+        for wait in (*REPLACE_RETRIES, None):
             try:
                 answer = await self._post(given)
-            except (aiohttp.ClientError, TimeoutError) as error:
+            except aiohttp.ClientConnectionError as error:
+                if wait is None or time.monotonic() - began > REPLACE_QUICK:
+                    raise
                 log.warning("a response_url could not be reached (%r); trying again", error)
             else:
-                if answer.status_code < 500:
+                if answer.status_code < 500 or wait is None:
+                    return answer
+                if time.monotonic() - began > REPLACE_QUICK:
                     return answer
                 log.warning("a response_url answered %s; trying again", answer.status_code)
             await asyncio.sleep(wait)
-        return await self._post(given)
+        raise AssertionError("unreachable: the last try returns or raises")
 
     async def _post(self, given: dict[str, Any]) -> WebhookResponse:
         assert self.response_url is not None
