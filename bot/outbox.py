@@ -186,14 +186,17 @@ def marker(item: OutboxItem) -> str | None:
     """What a post is marked with (`event_type:key`) so that a post whose answer was lost
     is found instead of made again: a settlement's confirmation, a digest's period, and
     any other post to a channel by its outbox key. Direct messages have no history the
-    bot may read (no im:history), so they are not marked."""
+    bot may read (no im:history), and replies in a thread are not in the channel's, so
+    neither is marked."""
     if item.method != "chat.postMessage":
         return None
     own = _mark(item.args.get("metadata"))
     if own:
         return own
     channel = str(item.args.get("channel") or "")
-    return f"{POST_EVENT}:{item.key}" if channel[:1] in ("C", "G") else None
+    if channel[:1] not in ("C", "G") or item.args.get("thread_ts"):
+        return None  # a thread's replies are not in the channel's history either
+    return f"{POST_EVENT}:{item.key}"
 
 
 def _mark(metadata: Any) -> str | None:

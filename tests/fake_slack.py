@@ -265,6 +265,8 @@ class FakeSlack:
             ts = self.ts_of.get(id(call))
             if call.args.get("channel") != args.get("channel") or ts is None:
                 continue
+            if call.args.get("thread_ts") and not call.args.get("reply_broadcast"):
+                continue  # a thread's replies are read with conversations.replies
             if not (oldest <= float(ts) <= latest if inclusive else oldest < float(ts) < latest):
                 continue
             message = {"type": "message", "ts": ts, "text": call.args.get("text", "")}
