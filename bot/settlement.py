@@ -46,6 +46,9 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
+REPLAYS = 5
+"""Checks in one process that ask with a kept return (see `Settlement._replayed`)."""
+
 S = PaymentState
 
 CHECKED = frozenset({S.LINK_ISSUED, S.OPENED, S.UNKNOWN})
@@ -102,6 +105,7 @@ class Settlement:
         self.in_flight: set[str] = set()
         """Starts this process is making right now: never handed over as interrupted."""
         self._checks: SingleFlight[Payment | None] = SingleFlight()
+        self._replays: dict[str, int] = {}  # payment id: kept returns asked with here
 
     @property
     def store(self) -> Store:
@@ -159,8 +163,7 @@ class Settlement:
         landing, a failed or expired one whose money the provider may tie to it).
         Identical checks in flight at once share one question to the provider.
         """
-        # A return whose ask a stop cut short is asked about again, as if just landed.
-        params = landing_params or self.store.kept_return(payment.id) or {}
+        params = landing_params or self._replayed(payment) or {}
         landed = bool(params)  # the provider's return said something about this page
         askable = CHECKED | (LATE_EVIDENCE if landed else frozenset())
         # A page opened before another payment settled its invoices can still be paid.
@@ -183,9 +186,30 @@ class Settlement:
         if landed:
             self.store.keep_return(payment.id, landing_params)
         outcome = await self._ask_and_apply(payment, landing_params, landed)
-        if landed and outcome.status is not OutcomeStatus.UNKNOWN:
-            self.store.drop_return(payment.id)
-        return self.store.payment(payment.id)
+        now = self.store.payment(payment.id)
+        answered = outcome.status is not OutcomeStatus.UNKNOWN
+        if landed and (answered or now is None or now.state not in LIVE):
+            self.store.drop_return(payment.id, landing_params)
+        return now
+
+    def _replayed(self, payment: Payment) -> dict[str, str] | None:
+        """A return whose ask a stop cut short, to ask about again as if just landed:
+        while the provider's reference for the payment is still unknown (the return may
+        be the only place it is named), and a few times at most in a process, so that a
+        return the provider keeps failing to answer about does not stand in for the
+        invoice's own word for ever."""
+        if payment.provider_reference is not None:
+            return None
+        kept = self.store.kept_return(payment.id)
+        if kept is None:
+            return None
+        tries = self._replays.get(payment.id, 0)
+        if tries >= REPLAYS:
+            return None
+        if len(self._replays) >= 10_000:
+            self._replays.clear()
+        self._replays[payment.id] = tries + 1
+        return kept
 
     async def _ask_and_apply(
         self, payment: Payment, landing_params: dict[str, str], landed: bool

@@ -706,8 +706,11 @@ class Store:
             return None
         return {str(k): str(v) for k, v in params.items()}
 
-    def drop_return(self, payment_id: str) -> None:
-        self._update("payments", payment_id, {"kept_return": None})
+    def drop_return(self, payment_id: str, params: dict[str, str]) -> None:
+        """Forget the kept return if it is still `params`: a later return (another tab's)
+        kept meanwhile stays until it has been asked about itself."""
+        if self.kept_return(payment_id) == params:
+            self._update("payments", payment_id, {"kept_return": None})
 
     def sealed_token(self, payment_id: str) -> bytes | None:
         row = self.db.execute(

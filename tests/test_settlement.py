@@ -32,7 +32,7 @@ from bot.models import (
 )
 from bot.payments import Payments
 from bot.plugins import make_plugin_manager
-from bot.settlement import Settlement
+from bot.settlement import REPLAYS, Settlement
 from bot.store import MIGRATIONS, Store, migrate
 
 S = PaymentState
@@ -688,3 +688,46 @@ def test_a_link_opened_by_another_process_as_it_expires_is_not_ended_as_unused(
         assert state_of(settlement, link) is S.PAID
     finally:
         other.close()
+
+
+class Recording(Answering):
+    """`Answering`, noting the return each check came with."""
+
+    def __init__(self, outcome: PaymentOutcome) -> None:
+        super().__init__(outcome)
+        self.returns: list[dict[str, str]] = []
+
+    async def check_payment(self, check: PaymentCheck) -> PaymentOutcome:
+        self.returns.append(dict(check.landing_params))
+        return self.outcome
+
+
+async def test_a_kept_return_is_asked_with_a_few_times_then_the_invoice_decides(
+    settlement: Settlement,
+) -> None:
+    """A return the provider keeps failing to answer about stands in for the invoice's
+    own word only a few times; one answered about is forgotten."""
+    payment = attempt(settlement, S.OPENED, start=PAGE, opened_minutes_ago=1)
+    settlement.store.keep_return(payment.id, {"lookup_id": "LK1"})
+    asked = Recording(PaymentOutcome(status=OutcomeStatus.UNKNOWN, message="busy"))
+    settlement.connections = asked  # type: ignore[assignment]
+    for _ in range(REPLAYS + 2):
+        await settlement.check(payment)
+    assert asked.returns == [{"lookup_id": "LK1"}] * REPLAYS + [{}, {}]
+    asked.outcome = PaymentOutcome(status=OutcomeStatus.PENDING, message="waiting")
+    settlement._replays.clear()  # a restarted process
+    await settlement.check(payment)
+    assert asked.returns[-1] == {"lookup_id": "LK1"}
+    assert settlement.store.kept_return(payment.id) is None
+
+
+async def test_a_later_return_kept_meanwhile_is_not_forgotten_with_the_earlier(
+    settlement: Settlement,
+) -> None:
+    payment = attempt(settlement, S.OPENED, start=PAGE, opened_minutes_ago=1)
+    settlement.connections = Answering(  # type: ignore[assignment]
+        PaymentOutcome(status=OutcomeStatus.PENDING, message="waiting")
+    )
+    settlement.store.keep_return(payment.id, {"lookup_id": "LK2"})  # another tab's, later
+    settlement.store.drop_return(payment.id, {"lookup_id": "LK1"})  # the first's answered
+    assert settlement.store.kept_return(payment.id) == {"lookup_id": "LK2"}
