@@ -147,18 +147,19 @@ class Approvals:
         latest = self.latest(team_id, binding)
         moment = time.time() if now is None else now
         if latest and latest.binding == binding and latest.valid(moment):
-            return latest if self._holds(team_id, latest) else None
+            return latest if self.holds(team_id, latest) else None
         return None
 
-    def _holds(self, team_id: str, request: Request) -> bool:
+    def holds(self, team_id: str, request: Request) -> bool:
         """An approval counts under the rule it was asked under: once an admin changes
-        the bracket that applies (more approvals, other approvers), it is asked again."""
+        the bracket that applies (its floor, the approvals it needs or who may give
+        them, in any direction), it is asked again. Saving it unchanged changes nothing."""
         bracket = self.policy(team_id).needs(request.provider, request.amount)
         if bracket is None:
             return True
         if request.rule is None:  # asked before rules were kept: its count still binds
             return request.needed >= bracket.needed
-        return request.rule == bracket.line()
+        return request.rule == bracket.rule()
 
     def require(self, team_id: str, binding: Binding) -> None:
         """Raise `ApprovalNeeded` unless the payment needs no approval or has a live one."""

@@ -54,6 +54,11 @@ class Bracket(BaseModel):
     def floor(self) -> Money:
         return Money.rounded(self.minimum, self.currency)
 
+    def rule(self) -> str:
+        """The bracket written out with its approvers in order, so that two brackets
+        alike but for the order their approvers were chosen in read the same."""
+        return self.model_copy(update={"approvers": tuple(sorted(self.approvers))}).line()
+
     def line(self) -> str:
         """The bracket in the written form `parse` reads."""
         head = f"{self.provider} " if self.provider else ""

@@ -331,12 +331,17 @@ def test_an_approval_given_before_the_rule_got_stricter_is_asked_again(
     assert rule is not None
     request = approvals.open(
         team_id=TEAM, binding=binding, invoice_numbers=("INV-24-0104",), requester="U0PAYER",
-        note="", due=None, needed=rule.needed, approvers=("U0FINANCE",), rule=rule.line(),
+        note="", due=None, needed=rule.needed, approvers=("U0FINANCE",), rule=rule.rule(),
     )  # fmt: skip
     assert request is not None
     approvals.decide(request.id, TEAM, "U0FINANCE", approve=True)
     approvals.require(TEAM, binding)
     approvals.save_policy(TEAM, approvals.policy(TEAM), user_id="U0ADMIN")  # saved unchanged
+    approvals.require(TEAM, binding)
+    reordered = Policy.parse(
+        "EUR 500 1 U0ADMIN,U0FINANCE; EUR 5000 2 U0FINANCE,U0CFO,U0ADMIN", hours=1
+    )  # the dialog lists people before groups, whatever order they were chosen in
+    approvals.save_policy(TEAM, reordered, user_id="U0ADMIN")
     approvals.require(TEAM, binding)
     stricter = Policy.parse("EUR 500 2 U0CFO,U0ADMIN", hours=1)
     approvals.save_policy(TEAM, stricter, user_id="U0ADMIN")

@@ -236,7 +236,7 @@ async def _open_request(
         due=dues[0] if dues else None,
         needed=bracket.needed,
         approvers=approvers,
-        rule=bracket.line(),
+        rule=bracket.rule(),
     )
     if request is None:
         return "A request to approve these invoices is already waiting; nothing new was sent.", None

@@ -17,8 +17,11 @@ from bot.slack.blocks.paying import offers_payment
 from bot.slack.services import Services
 
 
-def _why(latest: Request | None, binding: Binding, now: float, viewer: str | None) -> str:
-    """What became of the last request for these invoices, when it does not cover this."""
+def _why(
+    latest: Request | None, binding: Binding, now: float, viewer: str | None, holds: bool
+) -> str:
+    """What became of the last request for these invoices, when it does not cover this;
+    `holds`: whether its approval still counts under the approval settings now."""
     if latest is None:
         return ""
     if latest.state is State.PENDING:
@@ -39,6 +42,11 @@ def _why(latest: Request | None, binding: Binding, now: float, viewer: str | Non
         )
     if latest.state is State.EXPIRED or not latest.valid(now):
         return "The last approval expired."
+    if not holds:
+        return (
+            "It was approved, but an admin has changed the approval settings since, so it "
+            "needs a new approval."
+        )
     return ""
 
 
@@ -72,7 +80,9 @@ def apply_gate(
     latest = svc.approvals.latest(team_id, binding)
     asking = values.PayTarget(target.provider, target.invoice_ids, amount=options.total)
     waiting = latest is not None and latest.state is State.PENDING and latest.binding == binding
-    gated(menu, asking, bracket, _why(latest, binding, time.time(), viewer), ask=not waiting)
+    holds = latest is None or svc.approvals.holds(team_id, latest)
+    why = _why(latest, binding, time.time(), viewer, holds)
+    gated(menu, asking, bracket, why, ask=not waiting)
     return menu
 
 
@@ -100,5 +110,5 @@ def label_pay_buttons(
             continue
         binding = Binding.of(target.provider, target.invoice_ids, invoice.amount_due)
         latest = svc.approvals.latest(team_id, binding)
-        if latest is None or not latest.valid(now):
+        if latest is None or not latest.valid(now) or not svc.approvals.holds(team_id, latest):
             pay["text"] = plain("Request approval", 75)

@@ -217,3 +217,31 @@ async def test_a_dm_slack_refused_for_now_is_sent_again_and_only_once(
     approvals = h.bot.app[SERVICES].approvals
     (row,) = approvals.store.db.execute("SELECT delivered_at FROM approval_requests").fetchall()
     assert row[0] is not None
+
+
+async def test_an_approval_the_settings_changed_under_is_asked_for_again_and_says_why(
+    harness: Harness,
+) -> None:
+    h = harness
+    await ask(h, "INV-24-0104", "rack")
+    fran = dm_to(h, "U0FINANCE")
+    assert fran is not None
+    await h.click(Screen(fran, "-"), blocks.APPROVE, user="U0FINANCE")
+    approvals = h.bot.app[SERVICES].approvals
+    await h.wait_for(
+        lambda: any(e.action == "approval.approved" for e in approvals.store.audit_log())
+    )
+    _, screen, _ = await h.command("pay INV-24-0104")
+    assert "Approved by <@U0FINANCE>" in text_of((await h.screen_after(screen)).message)
+    stricter = Policy.parse("EUR 500 2 U0CFO,U0ADMIN", hours=24)
+    approvals.save_policy(TEAM, stricter, user_id="U0ADMIN")
+    _, screen, _ = await h.command("pay INV-24-0104")
+    menu = text_of((await h.screen_after(screen)).message)
+    assert "an admin has changed the approval settings since" in menu
+    _, screen, _ = await h.command("")
+    listing = (await h.screen_after(screen)).message
+    (pay,) = [
+        b["accessory"] for b in listing["blocks"]
+        if "INV-24-0104" in text_of({"blocks": [b]}) and b.get("accessory")
+    ]  # fmt: skip
+    assert pay["text"]["text"] == "Request approval"
