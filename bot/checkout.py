@@ -282,15 +282,18 @@ class Checkout:
             shared = sorted(set(credits) & {credit.number for credit in earlier.credits})
             if not shared or set(earlier.invoice_ids) & set(invoice_ids):
                 continue  # none of ours, or the same invoices: told as such below
-            live = earlier.state in UNSETTLED and self.store.token_expiry(earlier.id) > now
+            if earlier.state is PaymentState.CREATED:
+                live = earlier.created_at.timestamp() > now - IN_FLIGHT_LIMIT  # else a stop's
+            else:
+                live = earlier.state in UNSETTLED and self.store.token_expiry(earlier.id) > now
             if not (live or charge_in_doubt(earlier) is not None):
                 continue
             whose = "your" if earlier.user_id == user_id else f"<@{earlier.user_id}>'s"
             raise CheckoutRefused(
                 f"Credit note {', '.join(shared)} is already taken off {whose} payment of "
-                f"{_invoice_s(earlier.invoice_numbers)}, whose link has not expired. Nothing "
-                "was started, so the credit is not used twice: pay this once that payment is "
-                "made or its link is cancelled."
+                f"{_invoice_s(earlier.invoice_numbers)}, which is still under way. Nothing was "
+                "started, so the credit is not used twice: pay this once that payment is made, "
+                "or has ended."
             )
 
     def _withdraw_outdated(self, link: Payment, total: Money) -> None:

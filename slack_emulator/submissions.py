@@ -40,7 +40,7 @@ def missing_required(view: OpenView) -> dict[str, str]:
         element = block.get("element") or {}
         if block.get("type") != "input" or block.get("optional") or not has_state(element):
             continue
-        entry = view.picks.get(block["block_id"], {}).get(element.get("action_id"), {})
+        entry = view.picks.get(block["block_id"], {}).get(str(element.get("action_id")), {})
         picked = [v for k, v in entry.items() if k != "type" and v not in (None, "", [])]
         initial = [
             k for k in element if k.startswith("initial_") and element[k] not in (None, "", [])
@@ -58,7 +58,7 @@ def outside_lengths(view: OpenView) -> dict[str, str]:
         element = block.get("element") or {}
         if block.get("type") != "input" or element.get("type") != "plain_text_input":
             continue
-        entry = view.picks.get(block["block_id"], {}).get(element.get("action_id"))
+        entry = view.picks.get(block["block_id"], {}).get(str(element.get("action_id")))
         text = (entry or {}).get("value") if entry else element.get("initial_value")
         if not text:
             continue  # empty is the required check's to judge

@@ -499,7 +499,7 @@ async def test_a_credit_note_taken_off_a_live_link_is_not_taken_off_a_second(
     refused, _ = await refused_link(h, "410001")
     said = text_of(refused)
     assert "Credit note CRN-24-0003 is already taken off your payment of invoice" in said
-    assert "INV-24-0087, whose link has not expired" in said
+    assert "INV-24-0087, which is still under way" in said
     payments = h.bot.app[PAYMENTS]
     assert [p.invoice_numbers for p in payments.store.netting_credits("T0TEAM", "i3d")] == [
         ("INV-24-0087",)

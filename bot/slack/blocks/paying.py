@@ -62,9 +62,9 @@ def _method_label(method: PaymentMethod, issuer_id: str | None) -> str:
 
 
 SELECT_OPTIONS = 100
+"""Slack's most options in a static select, and in each of its option groups."""
 SELECT_MOST = 1_000
 """Choices a menu offers at most: ten groups of a hundred, far past any provider's."""
-"""Slack's most options in a static select."""
 
 
 def _select(
