@@ -155,12 +155,12 @@ async def test_a_declined_payment_lands_failed(bot: TestServer, sandbox: Sandbox
 # allowed, and an invoice both linked and e-mailed is confirmed once when the customer pays.
 
 
-async def copy_link(bot: TestServer, user: str) -> Started:
+async def copy_link(bot: TestServer, user: str, invoice_id: str = "212948") -> Started:
     return await bot.app[SERVICES].checkout.start(
         team_id=TEAM,
         user_id=user,
         provider="payfirma",
-        invoice_ids=["212948"],
+        invoice_ids=[invoice_id],
         method_id="hpp",
         issuer_id=None,
         expected=Money.of("57.75", "CAD"),
@@ -389,15 +389,7 @@ async def test_an_invoice_asked_for_by_another_spelling_of_its_id_is_refused(
     a second time: only the provider's own spelling starts anything."""
     first = await copy_link(bot, "U0PAYER")
     with pytest.raises(NotPayable):
-        await bot.app[SERVICES].checkout.start(
-            team_id=TEAM,
-            user_id="U0PAYER",
-            provider="payfirma",
-            invoice_ids=[alias],
-            method_id="hpp",
-            issuer_id=None,
-            expected=Money.of("57.75", "CAD"),
-        )
+        await copy_link(bot, "U0PAYER", alias)
     made = bot.app[SERVICES].store.payments_for_invoices(TEAM, "payfirma", ["212948", alias])
     assert [payment.id for payment in made] == [first.payment.id]
 
@@ -409,10 +401,7 @@ async def test_a_return_cut_short_by_a_stop_is_asked_about_again(
     the return is the one place Payfirma names it, so it is kept from before the ask,
     and the next check, after a restart, asks with it and confirms the payment."""
     svc = bot.app[SERVICES]
-    started = await svc.checkout.start(
-        team_id=TEAM, user_id="U0PAYER", provider="payfirma", invoice_ids=["212948"],
-        method_id="hpp", issuer_id=None, expected=Money.of("57.75", "CAD"),
-    )  # fmt: skip
+    started = await copy_link(bot, "U0PAYER")
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
         async with browser.get(started.pay_url, allow_redirects=False) as answer:
             hpp = answer.headers["Location"]

@@ -12,7 +12,8 @@ from aiohttp.test_utils import TestServer
 
 from bot.web import OUTBOX
 from plugins.i3d.sandbox import SANDBOX
-from tests.scenario.harness import Harness, Screen, find, pay_in_browser
+from tests.scenario.harness import Harness, pay_in_browser
+from tests.scenario.test_paying import get_link
 
 HOSTILE = ("<!channel>", "<!here>", "<@U0VICTIM>", "<https://evil.example|click>")
 PLANTED = " ".join(HOSTILE)
@@ -70,15 +71,7 @@ async def test_hostile_provider_text_is_escaped_in_every_message_of_a_payment(
 ) -> None:
     h = harness
     plant(i3d_sandbox)
-    _, screen, _ = await h.command("")
-    screen = await h.screen_after(screen)
-    key = await h.click(screen, "pay", pick=lambda e: "|410001" in e["value"])
-    menu = Screen(await h.next_response(key), key)
-    for action_id, value in (("choose_method", "10"), ("choose_issuer", "INGBNL2A")):
-        key = await h.click(menu, action_id, selected=value)
-        menu = Screen(await h.next_response(key), key)
-    key = await h.click(menu, "get_link")
-    link = find(await h.next_response(key), "open_link", lambda e: True)[1]["url"]
+    _, link = await get_link(h)  # INV-24-0101, by iDEAL through ING
     _, page = await pay_in_browser(h.http, link)
     assert "Invoice paid" in page and "<!channel>" not in page
     await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
@@ -111,15 +104,7 @@ async def test_the_payers_pages_drop_characters_that_reorder_or_hide_text(
     invoice = state.invoices["410001"]
     number = "INV-24-0101 \u202e€08.69\u202c \x07"
     state.invoices["410001"] = invoice.model_copy(update={"invoiceNumber": number})
-    _, screen, _ = await h.command("")
-    screen = await h.screen_after(screen)
-    key = await h.click(screen, "pay", pick=lambda e: "|410001" in e["value"])
-    menu = Screen(await h.next_response(key), key)
-    for action_id, value in (("choose_method", "10"), ("choose_issuer", "INGBNL2A")):
-        key = await h.click(menu, action_id, selected=value)
-        menu = Screen(await h.next_response(key), key)
-    key = await h.click(menu, "get_link")
-    link = find(await h.next_response(key), "open_link", lambda e: True)[1]["url"]
+    _, link = await get_link(h)  # INV-24-0101, by iDEAL through ING
     async with h.http.get(link) as response:
         page = await response.text()
     assert "INV-24-0101 €08.69" in page
