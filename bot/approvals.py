@@ -150,11 +150,13 @@ class Approvals:
             return latest if self.holds(team_id, latest) else None
         return None
 
-    def holds(self, team_id: str, request: Request) -> bool:
+    def holds(self, team_id: str, request: Request, policy: Policy | None = None) -> bool:
         """An approval counts under the rule it was asked under: once an admin changes
         the bracket that applies (its floor, the approvals it needs or who may give
-        them, in any direction), it is asked again. Saving it unchanged changes nothing."""
-        bracket = self.policy(team_id).needs(request.provider, request.amount)
+        them, in any direction), it is asked again. Saving it unchanged changes nothing.
+        `policy`: the workspace's, when the caller has read it already (a list)."""
+        policy = self.policy(team_id) if policy is None else policy
+        bracket = policy.needs(request.provider, request.amount)
         if bracket is None:
             return True
         if request.rule is None:  # asked before rules were kept: its count still binds

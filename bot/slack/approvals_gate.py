@@ -110,5 +110,6 @@ def label_pay_buttons(
             continue
         binding = Binding.of(target.provider, target.invoice_ids, invoice.amount_due)
         latest = svc.approvals.latest(team_id, binding)
-        if latest is None or not latest.valid(now) or not svc.approvals.holds(team_id, latest):
+        holds = latest is not None and svc.approvals.holds(team_id, latest, policy)
+        if latest is None or not latest.valid(now) or not holds:
             pay["text"] = plain("Request approval", 75)

@@ -63,6 +63,14 @@ async def ask(h: Harness, number: str, note: str) -> None:
     assert "Approval requested" in text_of(replaced)
 
 
+async def approved_by_fran(h: Harness, note: str) -> None:
+    """INV-24-0104 asked for by the payer and approved by Fran, from her DM."""
+    await ask(h, "INV-24-0104", note)
+    fran = dm_to(h, "U0FINANCE")
+    assert fran is not None
+    await h.click(Screen(fran, "-"), blocks.APPROVE, user="U0FINANCE")
+
+
 async def test_two_approvers_at_once_make_one_decision_and_every_dm_is_rewritten(
     harness: Harness,
 ) -> None:
@@ -141,10 +149,7 @@ async def test_the_history_of_an_invoice_tells_its_approval_to_payers_and_its_ap
 ) -> None:
     """An approver need not be a payer: they read the history of what they were asked."""
     h = harness
-    await ask(h, "INV-24-0104", "Rack")
-    fran = dm_to(h, "U0FINANCE")
-    assert fran is not None
-    await h.click(Screen(fran, "-"), blocks.APPROVE, user="U0FINANCE")
+    await approved_by_fran(h, "Rack")
     await h.wait_for(lambda: h.slack.called("chat.update"))
 
     async def history(number: str, user: str) -> str:
@@ -223,10 +228,7 @@ async def test_an_approval_the_settings_changed_under_is_asked_for_again_and_say
     harness: Harness,
 ) -> None:
     h = harness
-    await ask(h, "INV-24-0104", "rack")
-    fran = dm_to(h, "U0FINANCE")
-    assert fran is not None
-    await h.click(Screen(fran, "-"), blocks.APPROVE, user="U0FINANCE")
+    await approved_by_fran(h, "rack")
     approvals = h.bot.app[SERVICES].approvals
     await h.wait_for(
         lambda: any(e.action == "approval.approved" for e in approvals.store.audit_log())
