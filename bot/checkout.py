@@ -290,7 +290,7 @@ class Checkout:
                 continue
             whose = "your" if earlier.user_id == user_id else f"<@{earlier.user_id}>'s"
             raise CheckoutRefused(
-                f"Credit note {', '.join(shared)} is already taken off {whose} payment of "
+                f"Credit note {escape(', '.join(shared))} is already taken off {whose} payment of "
                 f"{_invoice_s(earlier.invoice_numbers)}, which is still under way. Nothing was "
                 "started, so the credit is not used twice: pay this once that payment is made, "
                 "or has ended."
