@@ -182,7 +182,13 @@ async def judge(
             status=OutcomeStatus.PAID,
             message=f"Payfirma shows invoice {invoice.invoice_id} as paid.",
         )
-    if not problem and params.get("result", "").strip().upper() in CANCELLED:
+    # A cancel is only the browser's word, and any other site can send the payer's
+    # browser here saying CANCELED (our cookie goes along) while Payfirma's page is still
+    # open and can take the money: it counts only on the return that carries this
+    # link's own `state`, which only Payfirma's page knows.
+    own_return = expected_state is not None and params.get("state") is not None
+    cancelled_here = params.get("result", "").strip().upper() in CANCELLED
+    if not problem and own_return and cancelled_here:
         return cancelled()
     return PaymentOutcome(
         status=OutcomeStatus.PENDING,
