@@ -31,9 +31,15 @@ def digest(token: str) -> str:
 
 
 def state_problem(params: Mapping[str, str], expected: str | None) -> str | None:
-    """The return's `state` must be the token we sent, when this process still knows it."""
+    """The return's `state` must be the token we sent, when this process still knows it.
+    Payfirma sends back the `state` it was given, so a return without one is not its
+    return for this payment: another site sent the browser (and our cookie) there."""
     said = params.get("state")
-    if expected is None or said is None or hmac.compare_digest(digest(said), expected):
+    if expected is None or (said is None and not params):
+        return None
+    if said is None:
+        return "it carries no state, as Payfirma's return for this payment would"
+    if hmac.compare_digest(digest(said), expected):
         return None
     return "its state is not the pay-link token sent with this payment"
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import aiohttp
 from aiohttp.test_utils import TestServer
 
-from bot.models import PaymentState
+from bot.models import Money, OutcomeStatus, PaymentCheck, PaymentState
 from bot.web import SERVICES
+from plugins.payfirma import PayfirmaProvider
+from tests.payfirma.conftest import pay_on_page, pay_request
 from tests.payfirma.test_payfirma_core import bot, copy_link
+from tests.payfirma.test_payfirma_payment import start
 
 __all__ = ["bot"]
 
@@ -32,3 +35,26 @@ async def test_a_cancel_without_the_links_state_does_not_end_the_payment(
         assert payment.state is PaymentState.OPENED, (payment.state, shown)
         async with browser.get(started.pay_url, allow_redirects=False) as again:
             assert again.status == 303, "the customer's link still leads to Payfirma's page"
+
+
+async def test_an_old_declined_lookup_without_state_does_not_fail_a_new_payment(
+    provider: PayfirmaProvider, http: aiohttp.ClientSession
+) -> None:
+    """A return naming an earlier page's declined transaction (same invoice, same
+    amount) but no `state` is not Payfirma's return for this payment: Payfirma sends back
+    the `state` it was given. Taken as this payment's, it fails a page that is still
+    open and, kept as its reference, makes every later check read that old decline."""
+    first = await start(provider, "212947")  # $102.50: declined on the page
+    back = await pay_on_page(http, first)
+    assert back["result"] == "failure" and back["state"] == "link-token-0f3a"
+    second = pay_request("212947", Money.of("102.50", "CAD"), reference="pay_2", token="tok-2")
+    await provider.start_payment(second)
+    forged = PaymentCheck(
+        invoice_ids=("212947",),
+        amount=Money.of("102.50", "CAD"),
+        reference="pay_2",
+        landing_params={"result": "failure", "lookup_id": back["lookup_id"]},
+    )
+    outcome = await provider.check_payment(forged)
+    assert outcome.status is OutcomeStatus.PENDING, outcome
+    assert outcome.provider_reference is None
