@@ -12,8 +12,8 @@ from aiohttp.test_utils import TestServer
 
 from bot.web import OUTBOX
 from plugins.i3d.sandbox import SANDBOX
-from tests.scenario.harness import Harness, pay_in_browser
-from tests.scenario.test_paying import get_link
+from tests.scenario.harness import Harness, pay_in_browser, text_of
+from tests.scenario.test_paying import get_link, refused_link
 
 HOSTILE = ("<!channel>", "<!here>", "<@U0VICTIM>", "<https://evil.example|click>")
 PLANTED = " ".join(HOSTILE)
@@ -109,3 +109,19 @@ async def test_the_payers_pages_drop_characters_that_reorder_or_hide_text(
         page = await response.text()
     assert "INV-24-0101 €08.69" in page
     assert not {"\u202e", "\u202c", "\x07"} & set(page)
+
+
+async def test_a_credit_notes_number_in_a_refusal_is_escaped(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """The refusal of a payment whose credit note another live link takes off quotes the
+    credit note's number, which i3D.net writes: it must reach Slack escaped."""
+    h = harness
+    state = i3d_sandbox.app[SANDBOX]
+    credit = state.invoices["410004"]
+    state.invoices["410004"] = credit.model_copy(update={"invoiceNumber": f"CRN {PLANTED}"})
+    await get_link(h, "410002")  # INV-24-0087, less the credit note
+    refused, _ = await refused_link(h, "410001")
+    assert "is already taken off your payment" in text_of(refused)
+    assert raw_sequences(h) == []
+    assert all(bad not in text_of(refused) for bad in HOSTILE)

@@ -1,4 +1,4 @@
-"""A Payfirma return that anyone could have sent: it must not end a customer's payment."""
+"""Payfirma returns that anyone could have sent: they must not end or fail a customer's payment."""
 
 from __future__ import annotations
 
