@@ -239,6 +239,11 @@ class OutboxSender:
         self.channel_gap = channel_gap
         self.turns = ChannelTurns()
         self.wake = asyncio.Event()
+        self._searched: dict[int, tuple[float, str, int]] = {}
+        """A search for an earlier post cut short by Slack (429), by row id: (the
+        attempt it is for, the cursor of the page it stopped at, pages read). Slack lets
+        apps outside its Marketplace read one history page a minute, so a search begun
+        again from the first page each minute would never reach the second."""
 
     async def _client_for(self, team_id: str | None) -> AsyncWebClient:
         if self.tokens is None:
@@ -285,8 +290,13 @@ class OutboxSender:
     async def _find_posted(self, item: OutboxItem, mark: str) -> str | None:
         """The ts of a message in the channel carrying `mark`, if an earlier call posted it."""
         assert item.attempted_at is not None
-        cursor = ""
-        for _ in range(LOOKUP_PAGES):
+        cursor, first = "", 0
+        kept = self._searched.pop(item.id, None)
+        if kept is not None and kept[0] == item.attempted_at:
+            _, cursor, first = kept
+        if len(self._searched) > 1000:  # rows another process finished meanwhile
+            self._searched.clear()
+        for read in range(first, LOOKUP_PAGES):
             args: dict[str, Any] = {
                 "channel": item.args["channel"],
                 "oldest": f"{item.attempted_at - LOOKUP_MARGIN:.6f}",
@@ -307,6 +317,8 @@ class OutboxSender:
                 if str(retry) in LOOKUP_IMPOSSIBLE:
                     log.warning("cannot look for an earlier post of %s (%s)", item.key, retry)
                     return None
+                if cursor:  # the pages read need not be read again
+                    self._searched[item.id] = (item.attempted_at, cursor, read)
                 raise Retry(f"looking for an earlier post: {retry}", retry.after) from None
             for message in page.get("messages") or []:
                 if _mark(message.get("metadata")) == mark:

@@ -76,6 +76,10 @@ class FakeSlack:
     """Answer HTTP 500 without doing anything."""
     history_errors: list[str] = field(default_factory=list)
     """conversations.history answers with these errors, one per call, first."""
+    history_calls_left: int | None = None
+    """conversations.history calls Slack takes before answering 429 (`Retry-After: 60`),
+    as it does to apps outside its Marketplace, one a minute: a test gives 1 a "minute".
+    None: no such limit."""
     user_groups: dict[str, list[str]] = field(default_factory=dict)
     hidden: set[str] = field(default_factory=set)
     """Private channels, DMs and group DMs the bot is not in: Slack answers a post there
@@ -172,6 +176,14 @@ class FakeSlack:
             return web.json_response({"ok": False, "error": "not_in_channel"})
         if method == "conversations.history":
             self.reads.append(SlackCall(method, args))
+            if self.history_calls_left is not None:
+                if self.history_calls_left <= 0:
+                    return web.json_response(
+                        {"ok": False, "error": "ratelimited"},
+                        status=429,
+                        headers={"Retry-After": "60"},
+                    )
+                self.history_calls_left -= 1
             return self._history(args)
         error = self._slack_says_no(method, args)
         if error:
@@ -260,6 +272,11 @@ class FakeSlack:
         oldest = float(args.get("oldest") or 0)
         latest = float(args.get("latest") or "inf")
         inclusive = str(args.get("inclusive")).lower() in ("true", "1")
+        # Slack gives at most `limit` messages a page (100 if not asked, 999 at most),
+        # newest first, and a cursor to the next page: here the ts the next page starts
+        # below, so messages posted meanwhile do not shift the pages still to come.
+        limit = max(1, min(int(args.get("limit") or 100), 999))
+        below = float(args["cursor"]) if args.get("cursor") else None
         shown = []
         for call in reversed(self.called("chat.postMessage")):
             ts = self.ts_of.get(id(call))
@@ -269,13 +286,25 @@ class FakeSlack:
                 continue  # a thread's replies are read with conversations.replies
             if not (oldest <= float(ts) <= latest if inclusive else oldest < float(ts) < latest):
                 continue
+            if below is not None and float(ts) >= below:
+                continue
             message = {"type": "message", "ts": ts, "text": call.args.get("text", "")}
             if str(args.get("include_all_metadata")).lower() in ("true", "1") and call.args.get(
                 "metadata"
             ):
                 message["metadata"] = call.args["metadata"]
             shown.append(message)
-        return web.json_response({"ok": True, "messages": shown, "has_more": False})
+        more = len(shown) > limit
+        shown = shown[:limit]
+        cursor = shown[-1]["ts"] if more else ""
+        return web.json_response(
+            {
+                "ok": True,
+                "messages": shown,
+                "has_more": more,
+                "response_metadata": {"next_cursor": cursor},
+            }
+        )
 
     async def response_url(self, request: web.Request) -> web.Response:
         body = await request.json()
