@@ -95,6 +95,8 @@ class Request(BaseModel):
     rejected_by: str | None = None
     approved_by: tuple[str, ...] = ()
     billing_ts: str | None = None
+    billing_channel: str | None = None
+    """Where the billing post (`billing_ts`) is, and so its thread; None before 018."""
     rule: str | None = None
     """The bracket it was asked under, written out (`Bracket.line`); None before 016."""
 
@@ -330,9 +332,10 @@ class Approvals:
     def delivered(self, request_id: str) -> None:
         self.rows.set_delivered(request_id, time.time())
 
-    def remember_billing_post(self, request_id: str, ts: str) -> None:
-        """The billing channel's post of the request: later lines go in its thread."""
-        self.rows.set_billing_ts(request_id, ts)
+    def remember_billing_post(self, request_id: str, ts: str, channel: str) -> None:
+        """The billing channel's post of the request: later lines go in its thread, in
+        `channel` even once another channel is the billing channel."""
+        self.rows.set_billing_ts(request_id, ts, channel)
 
     def changed(self) -> None:
         for wake in self.after_change:

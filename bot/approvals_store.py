@@ -143,9 +143,10 @@ class ApprovalStore:
             "UPDATE approval_requests SET delivered_at = ? WHERE id = ?", [now, request_id]
         )
 
-    def set_billing_ts(self, request_id: str, ts: str) -> None:
+    def set_billing_ts(self, request_id: str, ts: str, channel: str) -> None:
         self.db.execute(
-            "UPDATE approval_requests SET billing_ts = ? WHERE id = ?", [ts, request_id]
+            "UPDATE approval_requests SET billing_ts = ?, billing_channel = ? WHERE id = ?",
+            [ts, channel, request_id],
         )
 
     # decisions and messages -------------------------------------------------------

@@ -399,6 +399,13 @@ def _m017_kept_returns(db: Engine) -> None:
     db.table("payments").add_column("kept_return", str)
 
 
+def _m018_approval_billing_channel(db: Engine) -> None:
+    """The channel an approval request's billing post went to: its thread is there, and
+    a reply sent to another channel with that post's ts is taken by Slack and shown
+    nowhere (the billing channel may change while the request waits)."""
+    db.table("approval_requests").add_column("billing_channel", str)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_settlements", _m002_settlements),
@@ -416,6 +423,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("015_approval_redelivery", _m015_approval_redelivery),
     ("016_approval_rules", _m016_approval_rules),
     ("017_kept_returns", _m017_kept_returns),
+    ("018_approval_billing_channel", _m018_approval_billing_channel),
 ]
 
 

@@ -99,6 +99,9 @@ class FakeSlack:
     stacks: dict[str, list[str]] = field(default_factory=dict)
     """Each user's modal stack: view ids, the opened one first."""
     ephemeral_ts: set[str] = field(default_factory=set)
+    orphaned: list[dict[str, Any]] = field(default_factory=list)
+    """Replies posted with a `thread_ts` that names no message of their channel: Slack
+    answers them `ok` and no one ever sees them (python-slack-sdk #840)."""
     _seq: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def issue_trigger(self, user: str, at: float | None = None) -> str:
@@ -189,6 +192,14 @@ class FakeSlack:
         if error:
             self.refused.append((method, [error]))
             return web.json_response({"ok": False, "error": error})
+        if method == "chat.postMessage" and args.get("thread_ts"):
+            roots = {
+                self.ts_of.get(id(call))
+                for call in self.called("chat.postMessage")
+                if call.args.get("channel") == args.get("channel")
+            }
+            if args["thread_ts"] not in roots:
+                self.orphaned.append(args)
         self.calls.append(SlackCall(method, args))
         ts = f"{time.time():.6f}"
         self.ts_of[id(self.calls[-1])] = ts

@@ -77,6 +77,10 @@ def announce(svc: Services, request: Request, outcome: Outcome | None, user_id: 
             team_id=request.team_id,
         )
     billing = svc.teams.billing_channel(request.team_id)
+    # The thread is where the request was posted, whichever channel is #billing now: a
+    # reply sent elsewhere with its ts would be taken by Slack and shown nowhere.
+    if request.billing_ts and request.billing_channel:
+        billing = request.billing_channel
     counted = (Outcome.COUNTED, Outcome.APPROVED, Outcome.REJECTED, Outcome.EXPIRED)
     if outcome in counted and billing is not None:
         args: Body = {"channel": billing, "text": blocks.thread_line(request, outcome, user_id)}
@@ -146,7 +150,7 @@ async def deliver(
             root = await client.chat_postMessage(
                 channel=billing, **blocks.billing_root(request, title)
             )
-            svc.approvals.remember_billing_post(request.id, str(root["ts"]))
+            svc.approvals.remember_billing_post(request.id, str(root["ts"]), billing)
     if again is None:
         svc.approvals.delivered(request.id)
     else:

@@ -247,3 +247,25 @@ async def test_an_approval_the_settings_changed_under_is_asked_for_again_and_say
         if "INV-24-0104" in text_of({"blocks": [b]}) and b.get("accessory")
     ]  # fmt: skip
     assert pay["text"]["text"] == "Request approval"
+
+
+async def test_a_decision_after_the_billing_channel_moved_goes_in_the_requests_thread(
+    harness: Harness,
+) -> None:
+    """The billing channel changes while a request waits (`/invoices billing` elsewhere,
+    or a new INVOICEBOT_BILLING_CHANNEL): the thread under the request is in the old
+    channel. A reply posted to the new channel with the old message's ts is one Slack
+    takes (`ok`) and shows nowhere, so the decision must go where its thread is."""
+    h = harness
+    await ask(h, "INV-24-0104", "rack")
+    root = await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
+    svc = h.bot.app[SERVICES]
+    svc.teams.billing_channel = lambda team_id: "C0NEWBILL"  # type: ignore[method-assign]
+    fran = dm_to(h, "U0FINANCE")
+    assert fran is not None and len(root) == 1
+    await h.click(Screen(fran, "-"), blocks.APPROVE, user="U0FINANCE")
+    replies = await h.wait_for(
+        lambda: [c.args for c in h.slack.called("chat.postMessage") if c.args.get("thread_ts")]
+    )
+    assert "Approved by" in replies[0]["text"]
+    assert h.slack.orphaned == []
