@@ -153,6 +153,17 @@ def slack_busy(error: BaseException) -> bool:
     return status == 429 or status >= 500 or _slack_code(error) in SLACK_BUSY_CODES
 
 
+def dialog_too_late(error: BaseException) -> bool:
+    """Slack would not open a dialog because the click's trigger had expired: Slack allows
+    3 s from the click, and a slow moment (the bot, Slack, the network) can pass them.
+    Clicking again brings a fresh trigger, so it is passing, not a bug here."""
+    return (
+        isinstance(error, SlackApiError)
+        and error.response is not None
+        and (_slack_code(error) == "expired_trigger_id")
+    )
+
+
 def _slack_code(error: SlackApiError) -> str | None:
     """Slack's `error` code; None when the answer was not JSON (a 500 page)."""
     data = error.response.data if error.response is not None else None
@@ -169,6 +180,8 @@ def say(error: BaseException, *, refused_next: str | None = None) -> str:
         wait = error.response.headers.get("Retry-After")
         later = f"in {wait} s" if wait and str(wait).isdigit() else "in a minute"
         return f"Slack did not take invoicebot's request just now (it is busy). Try again {later}."
+    if dialog_too_late(error):
+        return "Slack took too long to open the dialog. Click the button again."
     if isinstance(error, ClientConnectorError):
         return (
             "invoicebot could not reach a service it needs just now. If you were paying, "
@@ -207,7 +220,7 @@ def log_error(error: BaseException, where: str) -> None:
     """Provider errors are expected: a line at WARNING. Anything else: one traceback."""
     if isinstance(error, ProviderError):
         log.warning("%s: %s: %s", where, type(error).__name__, error.message)
-    elif isinstance(error, SlackApiError) and slack_busy(error):
+    elif isinstance(error, SlackApiError) and (slack_busy(error) or dialog_too_late(error)):
         code = _slack_code(error) or "no error code"
         log.warning("%s: Slack answered %s (%s)", where, error.response.status_code, code)
     elif isinstance(error, ClientConnectorError):

@@ -20,19 +20,20 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.checkout import NeedsApproval
 from bot.provider import PaymentRejected
+from bot.slack.blocks.approvals import APPROVE, REJECT
 from bot.slack.blocks.kit import md
 from bot.slack.priority import SLACK_ACK_SECONDS, deadlines
 from bot.slack.responses import DirectRespond
 from bot.slack.values import BACK, COPY_LINK, GET_LINK, PAY, PAY_APPROVED, BadValue, PayTarget
-from bot.text import escape, log_error, say
+from bot.text import dialog_too_late, escape, log_error, say
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[..., Awaitable[None]]
-KEPT = {PAY_APPROVED, COPY_LINK}
+KEPT = {PAY_APPROVED, COPY_LINK, APPROVE, REJECT}
 """Clicks whose message must stay as it is: an error about them comes as a new message.
 A copied link comes under the list, the digest or #billing's failure notice, which stay
-for whoever works through them next."""
+for whoever works through them next; an approval request keeps its Approve and Reject."""
 
 
 def said(error: BaseException, *, refused_next: str | None = None) -> str:
@@ -65,6 +66,7 @@ async def tell(error: BaseException, body: dict[str, Any], respond: AsyncRespond
     clicked = (
         kind == "block_actions"
         and action_id not in KEPT
+        and not dialog_too_late(error)  # the click opens a dialog: nothing said "Asking …"
         and (container.get("type") == "message" or isinstance(body.get("message"), dict))
     )
     if clicked:  # the clicked message says "Asking …": it becomes the answer

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import time
 from decimal import Decimal
 from typing import Any
+
+import pytest
 
 from bot.approvals import Binding, State
 from bot.approvals_policy import Policy
@@ -269,3 +273,36 @@ async def test_a_decision_after_the_billing_channel_moved_goes_in_the_requests_t
     )
     assert "Approved by" in replies[0]["text"]
     assert h.slack.orphaned == []
+
+
+async def test_a_reject_whose_dialog_slack_refused_keeps_the_request_and_its_buttons(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Reject opens a dialog for the reason; when Slack refuses it (the click's trigger
+    expired on a slow moment), the approver is told in a new message and the request
+    stays as it was, Approve and Reject included, to be clicked again."""
+    h = harness
+    await ask(h, "INV-24-0104", "rack")
+    fran = dm_to(h, "U0FINANCE")
+    assert fran is not None
+    issue = h.slack.issue_trigger
+    late = time.monotonic() - 10  # the click reaches the bot past the trigger's 3 s
+    h.slack.issue_trigger = lambda user, at=None: issue(user, late)  # type: ignore[method-assign]
+    key = await h.click(Screen(fran, "-"), blocks.REJECT, user="U0FINANCE")
+    for _ in range(500):
+        if h.answers(key):
+            break
+        await asyncio.sleep(0.02)
+    assert h.slack.refused == [("views.open", ["expired_trigger_id"])]
+    h.slack.refused.clear()
+    h.slack.issue_trigger = issue  # type: ignore[method-assign]
+    said = h.answers(key)[0]
+    assert said.get("replace_original") is False, said
+    assert "Back to the list" not in str(said)
+    assert "took too long to open the dialog" in said["text"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], "passing, not a bug"
+    await h.click(Screen(fran, "-"), blocks.APPROVE, user="U0FINANCE")
+    replies = await h.wait_for(
+        lambda: [c.args for c in h.slack.called("chat.postMessage") if c.args.get("thread_ts")]
+    )
+    assert "Approved by" in replies[-1]["text"]
