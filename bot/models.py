@@ -364,6 +364,12 @@ class PaymentCheck(BaseModel):
         default_factory=dict,
         description="What the browser brought back; a hint to verify, never proof.",
     )
+    token_hash: str | None = Field(
+        default=None,
+        description="SHA-256 (hex) of the `PaymentRequest.token` the attempt was started "
+        "with: a provider that carries the token back to the landing (a `state`) checks "
+        "it against this, after a restart too.",
+    )
 
 
 class OutcomeStatus(StrEnum):
@@ -508,6 +514,9 @@ class Payment(BaseModel):
     )
     payer_name: str | None = Field(
         default=None, description="For receivables: the customer, as the invoice names them."
+    )
+    token_hash: str | None = Field(
+        default=None, description="SHA-256 (hex) of the pay link's token; never the token."
     )
     lines: tuple[InvoiceAmount, ...] = Field(
         default=(), description="Each invoice paid and what was due on it."

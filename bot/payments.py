@@ -98,7 +98,12 @@ class Payments:
         token = secrets.token_urlsafe(32)
         now = datetime.now(UTC)
         payment = draft.model_copy(
-            update={"id": draft.id or uuid.uuid4().hex, "state": S.CREATED, "created_at": now}
+            update={
+                "id": draft.id or uuid.uuid4().hex,
+                "state": S.CREATED,
+                "created_at": now,
+                "token_hash": hash_token(token),
+            }
         )
         self.store.add_payment(
             payment,

@@ -223,6 +223,7 @@ class Settlement:
                     reference=payment.id,
                     provider_reference=payment.provider_reference,
                     landing_params=landing_params,
+                    token_hash=payment.token_hash,
                 )
             )
         except ProviderError as error:

@@ -1409,6 +1409,7 @@ def _payment(row: dict[str, Any]) -> Payment:
         issuer_name=row.get("issuer_name"),
         receipt=row.get("receipt"),
         payer_name=row.get("payer_name"),
+        token_hash=row.get("token_hash"),
         lines=_amounts(row.get("lines")),
         credits=_amounts(row.get("credits")),
     )

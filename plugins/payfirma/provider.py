@@ -81,8 +81,8 @@ class PayfirmaProvider(Provider):
             timeout=timeout,
             retry_delay=retry_delay,
         )
-        # Our payment id → a digest of the pay-link token sent as HPP `state`: the core
-        # does not pass the token to `check_payment`, so we remember it (this process only).
+        # Our payment id → a digest of the pay-link token sent as HPP `state`, for a check
+        # whose core passes none (`PaymentCheck.token_hash`): this process only.
         self._states: dict[str, str] = {}
 
     async def verify(self) -> None:
@@ -125,7 +125,7 @@ class PayfirmaProvider(Provider):
         return StartedPayment(start=start)
 
     async def check_payment(self, check: PaymentCheck) -> PaymentOutcome:
-        expected = self._states.get(check.reference)
+        expected = check.token_hash or self._states.get(check.reference)
         return await landing.judge(self.api, check, _one(check.invoice_ids), expected)
 
     async def create_invoice(self, draft: InvoiceDraft, *, send: bool) -> Invoice:

@@ -9,7 +9,7 @@ from bot.models import Money, OutcomeStatus, PaymentCheck, PaymentState
 from bot.web import SERVICES
 from plugins.payfirma import PayfirmaProvider
 from tests.payfirma.conftest import pay_on_page, pay_request
-from tests.payfirma.test_payfirma_core import bot, copy_link
+from tests.payfirma.test_payfirma_core import TEAM, bot, copy_link
 from tests.payfirma.test_payfirma_payment import start
 
 __all__ = ["bot"]
@@ -35,6 +35,31 @@ async def test_a_cancel_without_the_links_state_does_not_end_the_payment(
         assert payment.state is PaymentState.OPENED, (payment.state, shown)
         async with browser.get(started.pay_url, allow_redirects=False) as again:
             assert again.status == 303, "the customer's link still leads to Payfirma's page"
+
+
+async def test_after_a_restart_only_the_links_own_state_cancels(bot: TestServer) -> None:
+    """The process that sent the `state` is gone (a restart): the core still knows the
+    link token's hash, so a cross-site CANCELED leaves the payment watched and the
+    return Payfirma's page makes, with the link's own `state`, still cancels it."""
+    started = await copy_link(bot, "U0PAYER")
+    services = bot.app[SERVICES]
+    provider = services.connections.get(TEAM, "payfirma")
+    assert isinstance(provider, PayfirmaProvider)
+    provider._states.clear()  # what a new process remembers
+    token = started.pay_url.rsplit("/", 1)[1]
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(cookie_jar=jar) as browser:
+        async with browser.get(started.pay_url, allow_redirects=False) as answer:
+            assert answer.status == 303
+        landing = "/landing/payfirma?result=CANCELED"
+        async with browser.get(str(bot.make_url(landing))) as answer:
+            await answer.read()
+        payment = services.store.payment(started.payment.id)
+        assert payment is not None and payment.state is PaymentState.OPENED
+        async with browser.get(str(bot.make_url(f"{landing}&state={token}"))) as answer:
+            await answer.read()
+    payment = services.store.payment(started.payment.id)
+    assert payment is not None and payment.state is PaymentState.CANCELLED
 
 
 async def test_an_old_declined_lookup_without_state_does_not_fail_a_new_payment(
