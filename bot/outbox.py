@@ -287,8 +287,10 @@ class OutboxSender:
             raise Retry(f"network: {error!r}") from None
         return dict(response.data) if isinstance(response.data, dict) else {}
 
-    async def _find_posted(self, item: OutboxItem, mark: str) -> str | None:
-        """The ts of a message in the channel carrying `mark`, if an earlier call posted it."""
+    async def _find_posted(self, item: OutboxItem, mark: str) -> tuple[str | None, bool]:
+        """The ts of a message in the channel carrying `mark`, if an earlier call posted it,
+        and whether the whole window was searched (False when the lookup was impossible or
+        the window had more pages than are read)."""
         assert item.attempted_at is not None
         cursor, first = "", 0
         kept = self._searched.pop(item.id, None)
@@ -312,21 +314,21 @@ class OutboxSender:
                 )
             except GiveUp as error:
                 log.warning("cannot look for an earlier post of %s (%s)", item.key, error)
-                return None
+                return None, False
             except Retry as retry:
                 if str(retry) in LOOKUP_IMPOSSIBLE:
                     log.warning("cannot look for an earlier post of %s (%s)", item.key, retry)
-                    return None
+                    return None, False
                 if cursor:  # the pages read need not be read again
                     self._searched[item.id] = (item.attempted_at, cursor, read)
                 raise Retry(f"looking for an earlier post: {retry}", retry.after) from None
             for message in page.get("messages") or []:
                 if _mark(message.get("metadata")) == mark:
-                    return str(message.get("ts"))
+                    return str(message.get("ts")), True
             cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
             if not cursor:
-                return None
-        return None
+                return None, True
+        return None, False
 
     async def _call(self, item: OutboxItem) -> tuple[str | None, bool]:
         """Make the call; returns the posted message's ts and whether it was adopted."""
@@ -335,13 +337,17 @@ class OutboxSender:
             return None, False
         mark = marker(item)
         in_doubt = item.attempted_at is not None
+        searched = False
         if mark and in_doubt:
-            found = await self._find_posted(item, mark)
+            found, searched = await self._find_posted(item, mark)
             if found:
                 return found, True
         await self._wait_for_channel(item)
         if mark:
-            self.store.outbox_attempting(item.id, time.time())
+            # The channel showed no earlier post: the window moves to this call, or a
+            # retry long after the first call (Slack down for minutes) whose answer is
+            # lost would be looked for where it is not, and posted again.
+            self.store.outbox_attempting(item.id, time.time(), moved=searched)
         args = {k: v for k, v in item.args.items() if k != INSTEAD}
         if mark and "metadata" not in args:
             args["metadata"] = {"event_type": POST_EVENT, "event_payload": {"key": item.key}}

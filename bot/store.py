@@ -1050,9 +1050,14 @@ class Store:
         if not self.db.shared:
             self.db.execute("UPDATE outbox SET claimed_until = NULL WHERE sent_at IS NULL")
 
-    def outbox_attempting(self, item_id: int, now: float) -> None:
+    def outbox_attempting(self, item_id: int, now: float, *, moved: bool = False) -> None:
         """Written (and committed) before a call whose answer may be lost: from here on a
-        retry must first look for what the call may have done."""
+        retry must first look for what the call may have done. The earliest doubtful call
+        is kept, unless `moved`: the channel was searched since and showed no earlier post,
+        so only this call (or one still arriving) can have posted."""
+        if moved:
+            self.db.execute("UPDATE outbox SET attempted_at = ? WHERE id = ?", [now, item_id])
+            return
         self.db.execute(
             "UPDATE outbox SET attempted_at = COALESCE(attempted_at, ?) WHERE id = ?",
             [now, item_id],
