@@ -549,9 +549,11 @@ class Checkout:
             log.error("provider %s failed while starting a payment", payment.provider)
             ambiguous = True
         if ambiguous and payment.charges_at_once:
-            with self.store.transaction():  # unknown and watched, or neither
-                self.payments.move(payment.id, PaymentState.UNKNOWN, last_error=message)
+            with self.store.transaction():  # unknown, watched and told, or none of them
+                moved = self.payments.move(payment.id, PaymentState.UNKNOWN, last_error=message)
                 self.settlement.schedule_first_check(payment.id)
+                if moved:
+                    self._tell_in_doubt(payment.id)
             raise OutcomeUnknown(
                 f"{escape(without_retry(plain(message)))} So invoicebot does not know yet whether "
                 f"{escape(payment.method_name)} was "
@@ -560,6 +562,21 @@ class Checkout:
                 "through. Do not pay again."
             ) from error
         self.payments.move(payment.id, PaymentState.FAILED, last_error=message)
+
+    def _tell_in_doubt(self, payment_id: str) -> None:
+        """Queue the payer's "not known yet, do not pay again" with the UNKNOWN move (as a
+        restart does for a start it cut short): the click's own answer goes over its
+        response URL once and is gone if Slack does not take it then (a 5xx, a time-out,
+        a stop right after this commit), and the outcome may stay unknown for a day."""
+        doubtful = self.store.payment(payment_id)
+        assert doubtful is not None
+        try:
+            with self.store.transaction():  # a failing plugin loses only its own
+                self.payments.pm.hook.payment_in_doubt(payment=doubtful, outbox=self.store)
+        except Exception:
+            log.exception("a plugin failed in payment_in_doubt")
+        for wake in self.settlement.after_settled:
+            wake()
 
     async def _draft(self, team_id: str, provider: str, invoice_id: str) -> PaymentOptions | None:
         """A draft as the offer an e-mail makes (the customer pays its total once it is

@@ -85,8 +85,10 @@ def payment_paid_twice(payment: Payment, outbox: Outbox, certain: bool) -> None:
 
 @hookspec
 def payment_in_doubt(payment: Payment, outbox: Outbox) -> None:
-    """A start cut short (the bot stopped mid-call) is now UNKNOWN: whether the provider
-    acted on it is being asked, and its payer may still be reading "Asking…".
+    """A start cut short (the bot stopped mid-call), or a saved-card charge whose answer
+    was lost, is now UNKNOWN: whether the provider acted on it is being asked, and its
+    payer may still be reading "Asking…" (the click's own answer may not have reached
+    Slack).
 
     Same rules as `payment_confirmed`: called inside the transaction, enqueue only.
     """

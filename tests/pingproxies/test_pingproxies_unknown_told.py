@@ -1,0 +1,59 @@
+"""A saved-card charge whose answer is lost is UNKNOWN; its payer must hear so (and not to
+pay again) even when Slack's response_url does not take the answer at that moment."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from bot.models import PaymentState
+from bot.slack.values import GET_LINK, PayTarget
+from bot.web import OUTBOX, POLLER, SERVICES
+from plugins.pingproxies.sandbox import SandboxState
+from tests.conftest import SIGNING_SECRET
+from tests.fake_slack import FakeSlack
+from tests.pingproxies.conftest import TEAM, pay_path
+from tests.pingproxies.test_pingproxies_core import CARD
+from tests.scenario.harness import Harness, Screen
+
+
+def said_to_payer(slack: FakeSlack, key: str) -> list[str]:
+    replies = [str(body.get("text", "")) for body in slack.responses.get(key, [])]
+    dms = [str(args.get("text", "")) for args in slack.posted_to("U0PAYER")]
+    return replies + dms
+
+
+@pytest.mark.parametrize("settings", [{"payers": "U0PAYER"}], indirect=True)
+async def test_an_unknown_charge_is_told_to_its_payer_after_a_response_url_failure(
+    bot: TestServer, sandbox: SandboxState, fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    slack, slack_server = fake_slack
+    svc = bot.app[SERVICES]
+    options = await svc.checkout.options(TEAM, "pingproxies", ["inv_sbx0101"])
+    target = PayTarget("pingproxies", ("inv_sbx0101",), CARD, None, options.total)
+    button = {"type": "button", "action_id": GET_LINK, "value": target.encode()}
+    screen = Screen({"blocks": [{"block_id": "b1", "elements": [button]}]}, "r0")
+    sandbox.inject("error", path=pay_path("inv_sbx0101"))  # a 500: was the card charged?
+    slack.fail_next["response_url"] = 1000  # Slack's response URLs fail meanwhile
+    async with aiohttp.ClientSession() as http:
+        h = Harness(bot, slack, slack_server, SIGNING_SECRET, http)
+        key = await h.click(screen, GET_LINK)
+
+        def state() -> PaymentState | None:
+            found = svc.store.payments_for_invoices(TEAM, "pingproxies", ["inv_sbx0101"])
+            return found[0].state if found else None
+
+        await h.wait_for(lambda: state() is PaymentState.UNKNOWN)
+        await asyncio.sleep(8.0)  # the click's own answer has given up by now
+        slack.fail_next.clear()  # Slack is back
+        for _ in range(20):
+            svc.store.db.execute("UPDATE outbox SET next_attempt_at = 0 WHERE sent_at IS NULL")
+            await bot.app[POLLER].run_once()
+            await bot.app[OUTBOX].send_due()
+            await asyncio.sleep(0.1)
+    assert state() is PaymentState.UNKNOWN  # PingProxies has said nothing either way
+    told = said_to_payer(slack, key)
+    assert any("not known" in text or "does not know" in text for text in told), told
