@@ -154,6 +154,11 @@ class GiveUp(Exception):
     pass
 
 
+class Overtaken(Exception):
+    """The row's claim ran out before its call (a slow look for an earlier post, a wait
+    for the channel's turn) and another sender took it: this one must not call."""
+
+
 PAYER_NOTICES = ("ended", "in-doubt", "settled", "paid-twice")
 """The outcomes told to a payer (`bot.notifier`), keyed `<kind>:<payment id>`; one that
 could not replace its message is said anew under `<key>:posted`."""
@@ -330,9 +335,20 @@ class OutboxSender:
                 return None, True
         return None, False
 
-    async def _call(self, item: OutboxItem) -> tuple[str | None, bool]:
-        """Make the call; returns the posted message's ts and whether it was adopted."""
+    def _hold(self, item: OutboxItem, held: list[float]) -> None:
+        """Renew the row's claim right before its call, or raise `Overtaken`: what came
+        before (a search of the channel, a wait for its turn) may have outlasted the
+        claim, and a sender that took the row over meanwhile may be posting it too."""
+        now = time.time()
+        if not self.store.outbox_hold(item.id, held[0], now, self.lease):
+            raise Overtaken(item.key)
+        held[0] = now + self.lease
+
+    async def _call(self, item: OutboxItem, held: list[float]) -> tuple[str | None, bool]:
+        """Make the call; returns the posted message's ts and whether it was adopted.
+        `held`: when this sender's claim on the row ends (renewed before the call)."""
         if item.method == RESPONSE_URL:
+            self._hold(item, held)
             await self._post_response_url(item.args["url"], item.args["body"])
             return None, False
         mark = marker(item)
@@ -343,6 +359,7 @@ class OutboxSender:
             if found:
                 return found, True
         await self._wait_for_channel(item)
+        self._hold(item, held)
         if mark:
             # The channel showed no earlier post: the window moves to this call, or a
             # retry long after the first call (Slack down for minutes) whose answer is
@@ -441,14 +458,19 @@ class OutboxSender:
         """Try every item that is due; return how many Slack accepted."""
         sent = 0
         for item in self.store.due_outbox(time.time()):
-            if not self.store.outbox_claim(item.id, time.time(), self.lease):
+            claimed = time.time()
+            if not self.store.outbox_claim(item.id, claimed, self.lease):
                 continue  # another sender has it
+            held = [claimed + self.lease]
             if self._outdated(item):
                 log.info("%s was replaced by a later outcome; not sending it", item.key)
                 self.store.outbox_give_up(item.id, "replaced by a later outcome")
                 continue
             try:
-                ts, adopted = await self._call(item)
+                ts, adopted = await self._call(item, held)
+            except Overtaken:
+                log.warning("%s was taken over by another sender before its call", item.key)
+                continue
             except asyncio.CancelledError:
                 self.store.outbox_release(item.id)  # the bot is stopping
                 raise

@@ -1036,6 +1036,16 @@ class Store:
         )
         return cursor.rowcount == 1
 
+    def outbox_hold(self, item_id: int, held_until: float, now: float, lease: float) -> bool:
+        """Hold the row `lease` seconds more, if the claim that ends at `held_until` is
+        still the sender's own; False when it ran out and another sender took the row."""
+        cursor = self.db.execute(
+            "UPDATE outbox SET claimed_until = ? WHERE id = ? AND sent_at IS NULL "
+            "AND gave_up_at IS NULL AND claimed_until = ?",
+            [now + lease, item_id, held_until],
+        )
+        return cursor.rowcount == 1
+
     def outbox_release(self, item_id: int) -> None:
         """A stop cut the call short: any sender may take the row now (a marked post's
         `attempted_at` still makes it look for what the call may have done)."""
