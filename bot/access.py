@@ -19,6 +19,15 @@ from bot.workspaces import BotTokens
 log = logging.getLogger(__name__)
 
 GROUP_CACHE_SECONDS = 60.0
+PASSING = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+"""Slack's refusals of a group read that asking again later may mend."""
+
+
+class GroupUnread(Exception):
+    """A user group Slack could not list just now (rate-limited, down): its members are
+    not known, which is not the same as it having none."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,11 @@ class Access:
         self._groups: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
         self._listed: dict[str, tuple[float, list[tuple[str, str]]]] = {}
 
-    async def _members(self, team_id: str, group_id: str) -> frozenset[str]:
+    async def _members(
+        self, team_id: str, group_id: str, *, strict: bool = False
+    ) -> frozenset[str]:
+        """`strict`: a read that may work later raises `GroupUnread` instead of counting
+        the group empty (for whom a post must reach, as against whom a click may pass)."""
         cached = self._groups.get((team_id, group_id))
         if cached and time.monotonic() - cached[0] < GROUP_CACHE_SECONDS:
             return cached[1]
@@ -49,7 +62,12 @@ class Access:
             response = await self.client.usergroups_users_list(usergroup=group_id, token=token)
             members = frozenset(response.get("users") or [])
         except SlackApiError as error:
-            log.warning("cannot read user group %s: %s", group_id, error.response.get("error"))
+            data = error.response.data  # a 5xx may come with a plain-text body
+            status = error.response.status_code
+            code = str(data.get("error", "")) if isinstance(data, dict) else f"HTTP {status}"
+            log.warning("cannot read user group %s: %s", group_id, code)
+            if strict and (status == 429 or status >= 500 or code in PASSING):
+                raise GroupUnread(code) from None
             return frozenset()
         self._groups[(team_id, group_id)] = (time.monotonic(), members)
         return members
@@ -93,14 +111,24 @@ class Access:
             team_id, user_id, ADMIN_GROUPS
         )
 
-    async def _chosen(self, team_id: str, people: str, groups: str) -> frozenset[str]:
-        found = [await self._members(team_id, g) for g in self.teams.groups(team_id, groups)]
+    async def _chosen(
+        self, team_id: str, people: str, groups: str, *, strict: bool = False
+    ) -> frozenset[str]:
+        found = [
+            await self._members(team_id, g, strict=strict)
+            for g in self.teams.groups(team_id, groups)
+        ]
         return self.teams.people(team_id, people).union(*found)
 
-    async def admins(self, team_id: str) -> frozenset[str]:
+    async def admins(self, team_id: str, *, strict: bool = False) -> frozenset[str]:
         """A workspace's admins, chosen people and their groups' members: who hears of a
-        billing-channel post the channel refused."""
-        return await self._chosen(team_id, ADMINS, ADMIN_GROUPS)
+        billing-channel post the channel refused. `strict`: `GroupUnread` when a group
+        cannot be listed just now, rather than leaving its members out."""
+        return await self._chosen(team_id, ADMINS, ADMIN_GROUPS, strict=strict)
+
+    async def admins_to_tell(self, team_id: str) -> frozenset[str]:
+        """`admins`, strictly: a post meant for them waits until every group is read."""
+        return await self.admins(team_id, strict=True)
 
     async def payers(self, team_id: str) -> frozenset[str]:
         """Whom reminders about payables go to: the payers, or the admins if none is set."""

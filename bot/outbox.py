@@ -479,7 +479,15 @@ class OutboxSender:
                     log.exception("sending %s failed unexpectedly; will retry", item.key)
                     error = Retry(f"unexpected: {error!r}")
                 if isinstance(error, GiveUp):
-                    instead = await self._instead(item, error)
+                    try:
+                        instead = await self._instead(item, error)
+                    except Exception as unread:  # who to tell is not known just now
+                        log.warning("%s: cannot say whom to tell instead: %r", item.key, unread)
+                        delay = min(self.max_delay, self.first_delay * 2**item.attempts)
+                        self.store.outbox_retry(
+                            item.id, f"{error}; {unread!r}", time.time() + delay
+                        )
+                        continue
                     with self.store.transaction():
                         for key, args in instead:
                             self.store.enqueue(

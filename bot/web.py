@@ -183,7 +183,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         session,
         tokens=oauth.workspaces if oauth else None,
         lease=settings.outbox_lease,
-        admins=svc.access.admins,
+        admins=svc.access.admins_to_tell,
     )
     settlement.after_settled.append(sender.wake.set)
     approvals.after_change.append(sender.wake.set)
