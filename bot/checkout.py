@@ -55,7 +55,14 @@ def charge_in_doubt(payment: Payment) -> str | None:
     payment of its invoices; None for any other attempt. However long the provider takes,
     such a charge may still take the money: a link's lifetime says nothing about it."""
     numbers = _invoice_s(payment.invoice_numbers)
-    if payment.state is PaymentState.UNKNOWN and payment.charges_at_once:
+    # A charge whose start was cut short (its process killed mid-call) is unknown as soon
+    # as no start can still be under way, whether or not a poller round has handed it
+    # over yet (on PostgreSQL that comes only at the start of a round).
+    cut_short = (
+        payment.state is PaymentState.CREATED
+        and payment.created_at.timestamp() <= time.time() - IN_FLIGHT_LIMIT
+    )
+    if (payment.state is PaymentState.UNKNOWN or cut_short) and payment.charges_at_once:
         return (
             f"invoicebot does not know yet whether the payment of {numbers} started "
             f"by <@{payment.user_id}> went through, and is checking with the provider. Do not "
@@ -224,7 +231,14 @@ class Checkout:
             numbers = _invoice_s(earlier.invoice_numbers)
             several = len(earlier.invoice_numbers) > 1
             if earlier.state is PaymentState.CREATED:
-                if earlier.created_at.timestamp() > now - IN_FLIGHT_LIMIT:
+                if (doubt := charge_in_doubt(earlier)) is not None and (
+                    earlier.id not in self.settlement.in_flight
+                ):
+                    raise CheckoutRefused(doubt)
+                if (
+                    earlier.created_at.timestamp() > now - IN_FLIGHT_LIMIT
+                    or earlier.id in self.settlement.in_flight  # a start slower than that
+                ):
                     emailing = isinstance(earlier.start, Emailed)
                     doing = (
                         f"{numbers[:1].upper()}{numbers[1:]} "
@@ -283,7 +297,10 @@ class Checkout:
             if not shared or set(earlier.invoice_ids) & set(invoice_ids):
                 continue  # none of ours, or the same invoices: told as such below
             if earlier.state is PaymentState.CREATED:
-                live = earlier.created_at.timestamp() > now - IN_FLIGHT_LIMIT  # else a stop's
+                live = (  # else a stop's
+                    earlier.created_at.timestamp() > now - IN_FLIGHT_LIMIT
+                    or earlier.id in self.settlement.in_flight
+                )
             else:
                 live = earlier.state in UNSETTLED and self.store.token_expiry(earlier.id) > now
             if not (live or charge_in_doubt(earlier) is not None):
