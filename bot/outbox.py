@@ -324,7 +324,10 @@ class OutboxSender:
                 if str(retry) in LOOKUP_IMPOSSIBLE:
                     log.warning("cannot look for an earlier post of %s (%s)", item.key, retry)
                     return None, False
-                if cursor:  # the pages read need not be read again
+                # Only Slack's history limit (429) leaves the page it stopped at worth
+                # asking for again: a cursor refused for itself (`invalid_cursor`, no
+                # longer valid) would be refused the same way every round, for ever.
+                if cursor and retry.done:  # the pages read need not be read again
                     self._searched[item.id] = (item.attempted_at, cursor, read)
                 raise Retry(f"looking for an earlier post: {retry}", retry.after) from None
             for message in page.get("messages") or []:
