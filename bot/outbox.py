@@ -488,7 +488,7 @@ class OutboxSender:
                         log.warning("%s: cannot say whom to tell instead: %r", item.key, unread)
                         delay = min(self.max_delay, self.first_delay * 2**item.attempts)
                         self.store.outbox_retry(
-                            item.id, f"{error}; {unread!r}", time.time() + delay
+                            item.id, f"{error}; {unread!r}", time.time() + delay, held_until=held[0]
                         )
                         continue
                     with self.store.transaction():
@@ -502,11 +502,16 @@ class OutboxSender:
                     continue
                 assert isinstance(error, Retry)
                 if error.turn:
-                    self.store.outbox_later(item.id, time.time() + (error.after or 0.0))
+                    self.store.outbox_later(
+                        item.id, time.time() + (error.after or 0.0), held_until=held[0]
+                    )
                     continue
                 delay = error.after or min(self.max_delay, self.first_delay * 2**item.attempts)
                 log.info("Slack call %s will be retried in %.1f s: %s", item.key, delay, error)
-                self.store.outbox_retry(item.id, str(error), time.time() + delay)
+                # Only while the row is still this sender's (see `_hold`).
+                self.store.outbox_retry(
+                    item.id, str(error), time.time() + delay, held_until=held[0]
+                )
             else:
                 self.store.outbox_sent(item.id, ts, adopted=adopted)
                 if adopted:

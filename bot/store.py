@@ -1103,12 +1103,16 @@ class Store:
             {"gave_up_at": now_iso(), "last_error": error, "next_attempt_at": None},
         )
 
-    def outbox_later(self, item_id: int, next_attempt_at: float) -> None:
-        """Hand the row back until its channel's turn: no call was made, no attempt counts."""
-        self.db.execute(
-            "UPDATE outbox SET next_attempt_at = ?, claimed_until = NULL WHERE id = ?",
-            [next_attempt_at, item_id],
-        )
+    def outbox_later(
+        self, item_id: int, next_attempt_at: float, *, held_until: float | None = None
+    ) -> None:
+        """Hand the row back until its channel's turn: no call was made, no attempt counts.
+        `held_until`: only while the sender's claim (ending then) is still its own."""
+        sql = "UPDATE outbox SET next_attempt_at = ?, claimed_until = NULL WHERE id = ?"
+        if held_until is None:
+            self.db.execute(sql, [next_attempt_at, item_id])
+        else:
+            self.db.execute(f"{sql} AND claimed_until = ?", [next_attempt_at, item_id, held_until])
 
     def next_outbox_at(self, now: float) -> float | None:
         """When the next row no sender holds is due (in the past: due already)."""
@@ -1119,12 +1123,27 @@ class Store:
         ).fetchone()
         return float(row[0]) if row and row[0] is not None else None
 
-    def outbox_retry(self, item_id: int, error: str, next_attempt_at: float) -> None:
-        self.db.execute(
+    def outbox_retry(
+        self,
+        item_id: int,
+        error: str,
+        next_attempt_at: float,
+        *,
+        held_until: float | None = None,
+    ) -> None:
+        """Try the row again at `next_attempt_at`. `held_until`: only while the sender's
+        claim (ending then) is still its own: a sender whose slow look outlasted its claim
+        must not free the row another sender took over and may be posting right now."""
+        sql = (
             "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
-            "claimed_until = NULL WHERE id = ?",
-            [error, next_attempt_at, item_id],
+            "claimed_until = NULL WHERE id = ?"
         )
+        if held_until is None:
+            self.db.execute(sql, [error, next_attempt_at, item_id])
+        else:
+            self.db.execute(
+                f"{sql} AND claimed_until = ?", [error, next_attempt_at, item_id, held_until]
+            )
 
     def reserve_post(
         self, channel: str, now: float, gap: float, max_wait: float
