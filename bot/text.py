@@ -181,7 +181,9 @@ def say(error: BaseException, *, refused_next: str | None = None) -> str:
         later = f"in {wait} s" if wait and str(wait).isdigit() else "in a minute"
         return f"Slack did not take invoicebot's request just now (it is busy). Try again {later}."
     if dialog_too_late(error):
-        return "Slack took too long to open the dialog. Click the button again."
+        # A dialog opens from a button or a command (`/invoices connect`): either way
+        # the next step is to do the same again, which brings a fresh trigger.
+        return "Slack took too long to open the dialog. Please try again."
     if isinstance(error, ClientConnectorError):
         return (
             "invoicebot could not reach a service it needs just now. If you were paying, "

@@ -3,10 +3,12 @@ protocol detail (status, request id, exception class) goes only to the log."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import socket
 import ssl
+import time
 from typing import Any
 
 import aiohttp
@@ -389,3 +391,24 @@ async def test_a_list_slack_rate_limited_on_its_response_url_still_arrives(
     assert h.slack.rate_limit_next["response_url"] == 0
     assert len(h.slack.responses[screen.response_url_id]) == 1, "posted once"
     assert not [r for r in caplog.records if r.levelno > logging.WARNING]
+
+
+async def test_a_commands_dialog_slack_opened_too_late_is_not_told_as_a_button(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`/invoices connect` opens a dialog with the command's trigger; when that expired
+    on a slow moment, the person typed a command: there is no button to click again."""
+    h = harness
+    issue = h.slack.issue_trigger
+    late = time.monotonic() - 10  # the command reaches the bot past the trigger's 3 s
+    h.slack.issue_trigger = lambda user, at=None: issue(user, late)  # type: ignore[method-assign]
+    _, screen, _ = await h.command("connect i3d", user="U0ADMIN")
+    for _ in range(500):
+        if h.answers(screen.response_url_id):
+            break
+        await asyncio.sleep(0.02)
+    assert h.slack.refused == [("views.open", ["expired_trigger_id"])]
+    h.slack.refused.clear()
+    said = text_of(h.answers(screen.response_url_id)[0])
+    assert "button" not in said, said
+    assert "again" in said
