@@ -585,13 +585,7 @@ class Checkout:
         restart does for a start it cut short): the click's own answer goes over its
         response URL once and is gone if Slack does not take it then (a 5xx, a time-out,
         a stop right after this commit), and the outcome may stay unknown for a day."""
-        doubtful = self.store.payment(payment_id)
-        assert doubtful is not None
-        try:
-            with self.store.transaction():  # a failing plugin loses only its own
-                self.payments.pm.hook.payment_in_doubt(payment=doubtful, outbox=self.store)
-        except Exception:
-            log.exception("a plugin failed in payment_in_doubt")
+        self.settlement.tell_in_doubt(payment_id)
         for wake in self.settlement.after_settled:
             wake()
 

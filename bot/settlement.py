@@ -142,17 +142,22 @@ class Settlement:
                 ):
                     continue
                 log.warning("payment %s was interrupted mid-start; checking it", payment.id)
-                doubtful = self.store.payment(payment.id)
-                assert doubtful is not None
-                try:
-                    with self.store.transaction():  # a failing plugin loses only its own
-                        self.payments.pm.hook.payment_in_doubt(payment=doubtful, outbox=self.store)
-                except Exception:
-                    log.exception("a plugin failed in payment_in_doubt")
+                self.tell_in_doubt(payment.id)
         for payment in self.store.unscheduled():
             log.warning("payment %s had no check scheduled; checking it", payment.id)
             self.schedule_first_check(payment.id, delay=0)
         return len(interrupted)
+
+    def tell_in_doubt(self, payment_id: str) -> None:
+        """Queue what the plugins say of an attempt now UNKNOWN (`payment_in_doubt`): its
+        payer may still read "Asking…"."""
+        doubtful = self.store.payment(payment_id)
+        assert doubtful is not None
+        try:
+            with self.store.transaction():  # a failing plugin loses only its own
+                self.payments.pm.hook.payment_in_doubt(payment=doubtful, outbox=self.store)
+        except Exception:
+            log.exception("a plugin failed in payment_in_doubt")
 
     async def check(
         self, payment: Payment, landing_params: dict[str, str] | None = None
