@@ -24,7 +24,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.connections import Connections
 from bot.models import (
@@ -59,6 +59,10 @@ LATE_EVIDENCE = frozenset({S.FAILED, S.EXPIRED})
 
 IN_FLIGHT_LIMIT = 90.0
 """A start still CREATED after this long was cut short: longer than any provider call."""
+
+CLOCK_SLACK = 5.0
+"""Seconds a provider's clock may run ahead of ours: a charge stamped later than this
+after its invoice was recorded paid came after it (see `Settlement._paid_after_credited`)."""
 
 EMAILED_WATCH = 90 * 24 * 3600.0
 """An e-mailed invoice may be paid weeks later (net-30 and worse): watched this long."""
@@ -173,7 +177,15 @@ class Settlement:
         askable = CHECKED | (LATE_EVIDENCE if landed else frozenset())
         # A page opened before another payment settled its invoices can still be paid.
         second = landed and payment.state is S.SUPERSEDED and payment.could_have_taken_money
-        if not (payment.state in askable or _watched(payment) or second):
+        # A page credited on the invoice's word alone (no transaction of its own: marked
+        # paid at the provider by hand, say) can still take the card afterwards.
+        own_late = (
+            landed
+            and payment.state is S.PAID
+            and payment.receipt is None
+            and payment.could_have_taken_money
+        )
+        if not (payment.state in askable or _watched(payment) or second or own_late):
             return payment  # nothing can change it: no need to read it again
         asked = (payment.id, landed, tuple(sorted(params.items())))
         current = await self._checks.run(asked, lambda: self._ask(payment, params, landed))
@@ -252,6 +264,10 @@ class Settlement:
         if current.state is S.SUPERSEDED:
             if outcome.status is OutcomeStatus.PAID and outcome.attributed:
                 self._paid_twice(current, outcome)
+            return
+        if current.state is S.PAID:
+            if outcome.status is OutcomeStatus.PAID and outcome.attributed:
+                self._paid_after_credited(current, outcome)
             return
         if _watched(current):
             self._watch_failed(current, outcome)
@@ -455,6 +471,67 @@ class Settlement:
         told once, to be checked and refunded (see `_record_paid_twice`)."""
         with self.store.claim():
             self._record_paid_twice(payment.id, outcome)
+        for wake in self.after_settled:
+            wake()
+
+    def _paid_after_credited(self, payment: Payment, outcome: PaymentOutcome) -> None:
+        """Money the provider ties to an attempt that was credited on the invoice's word
+        alone (no transaction of its own). It may be that very money, seen on the invoice
+        before the return came, or a second payment (the invoice was marked paid by other
+        means while the page stayed open): its reference is kept, and a charge made after
+        the invoice was recorded paid is told as something to check, never silently."""
+        with self.store.claim():
+            current = self.store.payment(payment.id)
+            if current is None or current.state is not S.PAID or current.receipt is not None:
+                return  # its own transaction is known already: told, or the settlement's
+            reference = outcome.reference
+            if not reference:
+                return
+            others = self.store.payments_for_invoices(
+                current.team_id, current.provider, list(current.invoice_ids)
+            )
+            known = {
+                mark
+                for o in others
+                if o.id != current.id
+                for mark in (o.receipt, o.provider_reference)
+                if mark
+            }
+            if reference in known:
+                log.warning(
+                    "payment %s: a paid answer naming another attempt's transaction %s; ignored",
+                    current.id,
+                    reference,
+                )
+                return
+            self.store.update_payment(current.id, receipt=reference)
+            settled, charged = current.paid_at, outcome.paid_at
+            if settled and charged and charged <= settled + timedelta(seconds=CLOCK_SLACK):
+                # Charged before the invoice was seen paid: the money the invoice showed.
+                log.info("payment %s: its own transaction %s adopted", current.id, reference)
+                return
+            twice = self.store.payment(current.id)
+            assert twice is not None
+            log.warning(
+                "payment %s, credited on the invoice's word, took money of its own (%s)",
+                twice.id,
+                reference,
+            )
+            self.store.audit(
+                "payment.paid_twice",
+                team_id=twice.team_id,
+                user_id=twice.user_id,
+                subject=twice.id,
+                amount=twice.amount.format(),
+                reference=reference,
+                certain=False,
+            )
+            for name, caller in each_plugin(self.payments.pm, "payment_paid_twice"):
+                try:
+                    with self.store.transaction():
+                        caller(payment=twice, outbox=self.store, certain=False)
+                except Exception:
+                    log.exception("plugin %s failed in payment_paid_twice", name)
         for wake in self.after_settled:
             wake()
 

@@ -619,15 +619,25 @@ def paid_twice_notice(
     )
     where = escape(provider_title)
     invoices = _invoices_at(payment, provider_title)
-    text = (
-        f":warning: Paid twice: {invoices} had already been paid, and {paid}. Refund this "
-        f"second payment at {where}."
-        if certain
-        else f":warning: Maybe paid twice: {invoices} "
-        f"{'were' if len(payment.invoice_ids) > 1 else 'was'} recorded paid through another "
-        f"payment on {where}'s word that it is paid, and {paid}. Check at {where} whether "
-        "this is a second payment before refunding it."
-    )
+    if payment.state is PaymentState.PAID:  # credited on the invoice's word, then charged
+        text = (
+            f":warning: Maybe paid twice: {invoices} "
+            f"{'were' if len(payment.invoice_ids) > 1 else 'was'} recorded paid on {where}'s "
+            f"word that it is paid before this payment's own charge came in, and {paid}. "
+            f"Check at {where} whether this is a second payment before refunding it."
+        )
+    elif certain:
+        text = (
+            f":warning: Paid twice: {invoices} had already been paid, and {paid}. Refund this "
+            f"second payment at {where}."
+        )
+    else:
+        text = (
+            f":warning: Maybe paid twice: {invoices} "
+            f"{'were' if len(payment.invoice_ids) > 1 else 'was'} recorded paid through "
+            f"another payment on {where}'s word that it is paid, and {paid}. Check at "
+            f"{where} whether this is a second payment before refunding it."
+        )
     started = "Link sent" if receivable else "Started"
     detail = f"{started} by <@{payment.user_id}>"
     return {"text": text, "blocks": [section(ids, text), context(ids, detail)]}
