@@ -439,20 +439,39 @@ async def _landing(request: web.Request) -> tuple[web.Response, Key | None]:
             return page("Thank you for your payment", body, tone="ok", brand=brand), named
         title = "Invoices paid" if len(payment.invoice_ids) > 1 else "Invoice paid"
         return page(title, summary + reference + "<p>Slack has been told.</p>", tone="ok"), named
+    # A return the provider could not be asked about yet leaves an ended attempt's fate
+    # open: it is asked about again, and its page says only that it is not confirmed yet.
+    if not _asked_again(request, payment) and (ended := _ended_page(request, payment)):
+        return ended, None
+    told = (
+        f"{escape(request.app[BUSINESS] or 'The business')} is told as soon as it lands."
+        if _customer(payment)
+        else "invoicebot keeps checking and posts in Slack as soon as it lands."
+    )
+    return page(
+        "Not paid yet",
+        summary + f"<p class=muted>The provider has not confirmed the payment yet. {told}</p>",
+        brand=brand,
+    ), None
+
+
+def _ended_page(request: web.Request, payment: Payment) -> web.Response | None:
+    """The page for an attempt that ended without being paid through it; None while
+    its outcome can still change."""
+    brand = _brand(request, payment)
+    summary = _summary(payment)
     if payment.state is PaymentState.FAILED and payment.next_check_at is not None:
-        return page("Payment not confirmed", _not_confirmed(payment), tone="bad", brand=brand), None
+        return page("Payment not confirmed", _not_confirmed(payment), tone="bad", brand=brand)
     if payment.state is PaymentState.FAILED and payment.unconfirmed_end:
         body = _unconfirmed_failure(payment) + _after_end(request, payment)
-        return page("Payment not confirmed", body, tone="bad", brand=brand), None
+        return page("Payment not confirmed", body, tone="bad", brand=brand)
     if payment.state is PaymentState.FAILED:
         stated = "nothing was charged" in (payment.last_error or "").lower()  # a decline says it
         body = f"{summary}{_why(payment)}" + ("" if stated else "<p>Nothing was charged.</p>")
-        return page(
-            "Payment failed", body + _after_end(request, payment), tone="bad", brand=brand
-        ), None
+        return page("Payment failed", body + _after_end(request, payment), tone="bad", brand=brand)
     if payment.state is PaymentState.CANCELLED:
         body = f"{summary}{_cancelled(payment)}{_after_end(request, payment)}"
-        return page("Payment cancelled", body, tone="bad", brand=brand), None
+        return page("Payment cancelled", body, tone="bad", brand=brand)
     if payment.state is PaymentState.SUPERSEDED and payment.paid_at:
         who = (
             escape(request.app[BUSINESS] or "The business")
@@ -467,30 +486,28 @@ async def _landing(request: web.Request) -> tuple[web.Response, Key | None]:
             f"<p>Reference: <b>{escape(_reference(payment))}</b></p>",
             tone="bad",
             brand=brand,
-        ), None
+        )
     if payment.state is PaymentState.SUPERSEDED:
         return page(
             "Paid through another payment",
             summary + "<p>This invoice has been paid through another payment, so "
             "this one is no longer needed. Nothing was charged through it.</p>",
             brand=brand,
-        ), None
+        )
     if payment.state is PaymentState.EXPIRED:
         return page(
             "This payment has ended",
             summary + "<p>No payment arrived through this link.</p>" + _next_step(request, payment),
             brand=brand,
-        ), None
-    told = (
-        f"{escape(request.app[BUSINESS] or 'The business')} is told as soon as it lands."
-        if _customer(payment)
-        else "invoicebot keeps checking and posts in Slack as soon as it lands."
-    )
-    return page(
-        "Not paid yet",
-        summary + f"<p class=muted>The provider has not confirmed the payment yet. {told}</p>",
-        brand=brand,
-    ), None
+        )
+    return None
+
+
+def _asked_again(request: web.Request, payment: Payment) -> bool:
+    """Whether this ended attempt's return is kept to be asked about again (see
+    `Settlement._ask_again_later`)."""
+    store = request.app[PAYMENTS].store
+    return payment.next_check_at is not None and store.kept_return(payment.id) is not None
 
 
 @web.middleware

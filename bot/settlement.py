@@ -64,6 +64,14 @@ CLOCK_SLACK = 5.0
 """Seconds a provider's clock may run ahead of ours: a charge stamped later than this
 after its invoice was recorded paid came after it (see `Settlement._paid_after_credited`)."""
 
+QUIET_ENDS = frozenset({S.EXPIRED, S.SUPERSEDED, S.PAID})
+"""Ends whose next check means only that a kept return is still to be asked about (a
+failed or cancelled end that has one is watched, see `_watched`)."""
+
+LATE_RETURN_TRIES = 300
+"""Checks that ask again about an ended attempt's return the provider could not answer
+about: about a day, at the longest delay between checks."""
+
 EMAILED_WATCH = 90 * 24 * 3600.0
 """An e-mailed invoice may be paid weeks later (net-30 and worse): watched this long."""
 
@@ -82,6 +90,11 @@ WATCHABLE = frozenset({S.FAILED, S.CANCELLED})
 """Ends that may rest on evidence that is not the provider's record of this attempt: a
 failure judged by the invoice's last error, a cancel the payer's browser reported (the
 provider's page can still take the money after its Back or Cancel button)."""
+
+
+def _ended(payment: Payment) -> bool:
+    """An attempt no poller asks about any more: only a return can still ask about it."""
+    return payment.state not in LIVE and not _watched(payment)
 
 
 def _watched(payment: Payment) -> bool:
@@ -172,7 +185,8 @@ class Settlement:
         landing, a failed or expired one whose money the provider may tie to it).
         Identical checks in flight at once share one question to the provider.
         """
-        params = landing_params or self._replayed(payment) or {}
+        replay = None if landing_params else self._replayed(payment)
+        params = landing_params or replay or {}
         landed = bool(params)  # the provider's return said something about this page
         askable = CHECKED | (LATE_EVIDENCE if landed else frozenset())
         # A page opened before another payment settled its invoices can still be paid.
@@ -186,14 +200,18 @@ class Settlement:
             and payment.could_have_taken_money
         )
         if not (payment.state in askable or _watched(payment) or second or own_late):
+            if replay is not None:  # a kept return that can no longer change anything
+                self.store.drop_return(payment.id, replay)
+                self.store.update_payment(payment.id, next_check_at=None)
             return payment  # nothing can change it: no need to read it again
         asked = (payment.id, landed, tuple(sorted(params.items())))
-        current = await self._checks.run(asked, lambda: self._ask(payment, params, landed))
+        again = replay is not None
+        current = await self._checks.run(asked, lambda: self._ask(payment, params, landed, again))
         assert current is not None
         return current
 
     async def _ask(
-        self, payment: Payment, landing_params: dict[str, str], landed: bool
+        self, payment: Payment, landing_params: dict[str, str], landed: bool, replayed: bool
     ) -> Payment | None:
         """The provider's word applied; the payment as it is now, read once for everyone
         who asked at the same time (a thousand payers landing at once).
@@ -201,25 +219,56 @@ class Settlement:
         A return is kept from before the provider is asked until it has answered: it can
         be the only place the provider names the transaction (Payfirma's lookup id)."""
         if landed:
-            self.store.keep_return(payment.id, landing_params)
+            with self.store.transaction():
+                self.store.keep_return(payment.id, landing_params)
+                if payment.state in QUIET_ENDS and not replayed:
+                    # Nothing else asks about it: a stop mid-ask leaves it due, not lost.
+                    self.schedule_first_check(payment.id)
         outcome = await self._ask_and_apply(payment, landing_params, landed)
         now = self.store.payment(payment.id)
         answered = outcome.status is not OutcomeStatus.UNKNOWN
-        if landed and (answered or now is None or now.state not in LIVE):
+        if landed and now is not None and not answered and _ended(now):
+            self._ask_again_later(now, landing_params, replayed)
+            now = self.store.payment(payment.id)
+        elif landed and (answered or now is None or now.state not in LIVE):
             self.store.drop_return(payment.id, landing_params)
+            if now is not None and now.state in QUIET_ENDS and now.next_check_at is not None:
+                self.store.update_payment(now.id, next_check_at=None)
+                now = self.store.payment(payment.id)
         return now
+
+    def _ask_again_later(
+        self, payment: Payment, landing_params: dict[str, str], replayed: bool
+    ) -> None:
+        """A return for an attempt that had ended (given up on, superseded, failed) whose
+        provider could not be asked just then: no poller asks about an ended attempt, so
+        the return is kept and asked about again, for about a day, or late money (or a
+        second payment) would go unsaid."""
+        _, attempts = self.store.payment_schedule(payment.id)
+        if not replayed:
+            self.schedule_first_check(payment.id)
+        elif attempts < LATE_RETURN_TRIES:
+            self._schedule_next(payment)
+        else:
+            log.warning("payment %s: a late return could not be asked about; giving up", payment.id)
+            self.store.drop_return(payment.id, landing_params)
+            self.store.update_payment(payment.id, next_check_at=None)
 
     def _replayed(self, payment: Payment) -> dict[str, str] | None:
         """A return whose ask a stop cut short, to ask about again as if just landed:
         while the provider's reference for the payment is still unknown (the return may
         be the only place it is named), and a few times at most in a process, so that a
         return the provider keeps failing to answer about does not stand in for the
-        invoice's own word for ever."""
-        if payment.provider_reference is not None:
+        invoice's own word for ever. An ended attempt's return is asked about on its own
+        schedule (`_ask_again_later`): no other check asks about that attempt."""
+        ended = _ended(payment)
+        if payment.provider_reference is not None and not ended:
             return None
         kept = self.store.kept_return(payment.id)
         if kept is None:
             return None
+        if ended:  # only its return can still ask; its schedule bounds the tries
+            return kept
         tries = self._replays.get(payment.id, 0)
         if tries >= REPLAYS:
             return None

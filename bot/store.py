@@ -1382,9 +1382,10 @@ def _insert_audit(db: Engine, rows: list[AuditRow]) -> None:
 
 CHECK_DUE = (
     "(state IN ('link_issued', 'opened', 'unknown') OR (state IN ('failed', 'cancelled') "
-    "AND next_check_at IS NOT NULL)) AND next_check_at <= ?"
+    "AND next_check_at IS NOT NULL) OR kept_return IS NOT NULL) AND next_check_at <= ?"
 )
-"""Attempts whose outcome can still change and whose next check is due (one `?`: now)."""
+"""Attempts whose outcome can still change and whose next check is due (one `?`: now),
+and ended ones whose kept return is still to be asked about (late money, paid twice)."""
 
 
 def _marks(values: list[str]) -> str:
