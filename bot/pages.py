@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from aiohttp import hdrs, web
 
 from bot.models import Captured, Emailed, FormPost, Money, Payment, PaymentState, Redirect
-from bot.payments import Payments, TokenProblem, hash_token
+from bot.payments import Payments, TokenProblem, hash_token, still_unpaid
 from bot.provider import ProviderError
 from bot.settlement import Settlement
 from bot.singleflight import SingleFlight
@@ -487,6 +487,17 @@ def _ended_page(request: web.Request, payment: Payment) -> web.Response | None:
             tone="bad",
             brand=brand,
         )
+    if payment.state is PaymentState.SUPERSEDED and (split := _partly_settled(request, payment)):
+        paid, left = split
+        return page(
+            "This link can no longer be used",
+            summary + f"<p>{escape(', '.join(paid))} "
+            f"{'has' if len(paid) == 1 else 'have'} been paid through another payment, so "
+            "this link can no longer be used. Nothing was charged through it.</p>"
+            f"<p>{escape(', '.join(left))} {'is' if len(left) == 1 else 'are'} still unpaid "
+            "and needs a new payment.</p>",
+            brand=brand,
+        )
     if payment.state is PaymentState.SUPERSEDED:
         return page(
             "Paid through another payment",
@@ -501,6 +512,18 @@ def _ended_page(request: web.Request, payment: Payment) -> web.Response | None:
             brand=brand,
         )
     return None
+
+
+def _partly_settled(request: web.Request, payment: Payment) -> tuple[list[str], list[str]] | None:
+    """(numbers paid, numbers left) when another payment settled only some of this
+    superseded attempt's invoices (see `still_unpaid`)."""
+    store = request.app[PAYMENTS].store
+    settled = [
+        key
+        for key in payment.invoice_ids
+        if store.settlement_of(payment.team_id, payment.provider, [key])
+    ]
+    return still_unpaid(payment, settled)
 
 
 def _asked_again(request: web.Request, payment: Payment) -> bool:

@@ -11,6 +11,7 @@ import logging
 import secrets
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -173,3 +174,16 @@ class Payments:
                 self.store.payment(payment.id) or payment,
             )
         return payment
+
+
+def still_unpaid(
+    payment: Payment, paid_ids: Collection[str] | None
+) -> tuple[list[str], list[str]] | None:
+    """(numbers paid, numbers left) when a settlement of `paid_ids` covers only some of
+    `payment`'s invoices; None when it covers all of them, or none is known."""
+    if not paid_ids:
+        return None
+    pairs = list(zip(payment.invoice_ids, payment.invoice_numbers, strict=False))
+    paid = [number for key, number in pairs if key in paid_ids]
+    left = [number for key, number in pairs if key not in paid_ids]
+    return (paid, left) if paid and left else None

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot.models import Emailed, Money, Payment, PaymentMethod, PaymentOptions, PaymentState
+from bot.payments import still_unpaid
 from bot.provider import Direction, Provider
 from bot.slack import values
 from bot.slack.blocks.kit import (
@@ -449,6 +450,10 @@ def try_again(payment: Payment) -> dict[str, Any]:
     return button("Try again", values.PAY, target, style="primary")
 
 
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def settled(payment: Payment, *, paid_by: Payment | None = None) -> dict[str, Any]:
     """What the payment's message becomes once it is settled: no link left to click; after
     a failure, only a button that starts a fresh attempt."""
@@ -468,6 +473,20 @@ def settled(payment: Payment, *, paid_by: Payment | None = None) -> dict[str, An
             f"{method_of(payment)}, after {invoices} had been recorded paid through another "
             "payment. The billing channel has been told, to check it and refund a second "
             "payment."
+        )
+    elif payment.state is PaymentState.SUPERSEDED and (
+        split := still_unpaid(payment, paid_by.invoice_ids if paid_by else None)
+    ):
+        # Another payment settled only some of these invoices (A+B paid, this was B+C):
+        # this link cannot be used any more, and the rest still needs paying.
+        paid, left = split
+        who = f" by <@{paid_by.user_id}>" if paid_by else ""
+        text = (
+            f"{_capital(_invoice_word(paid))} {'has' if len(paid) == 1 else 'have'} been paid "
+            f"through another payment{who}, so this link can no longer be used; nothing was "
+            f"charged through it. {_capital(_invoice_word(left))} "
+            f"{'is' if len(left) == 1 else 'are'} still unpaid: pay "
+            f"{'it' if len(left) == 1 else 'them'} from the invoice list."
         )
     elif payment.state is PaymentState.SUPERSEDED:
         who = f" by <@{paid_by.user_id}>" if paid_by else ""
