@@ -189,8 +189,14 @@ class Settlement:
         params = landing_params or replay or {}
         landed = bool(params)  # the provider's return said something about this page
         askable = CHECKED | (LATE_EVIDENCE if landed else frozenset())
-        # A page opened before another payment settled its invoices can still be paid.
-        second = landed and payment.state is S.SUPERSEDED and payment.could_have_taken_money
+        # A page opened before another payment settled its invoices can still be paid
+        # (once: a second payment already told is all that can be said of it).
+        second = (
+            landed
+            and payment.state is S.SUPERSEDED
+            and payment.could_have_taken_money
+            and payment.paid_at is None
+        )
         # A page credited on the invoice's word alone (no transaction of its own: marked
         # paid at the provider by hand, say) can still take the card afterwards.
         own_late = (
@@ -200,9 +206,10 @@ class Settlement:
             and payment.could_have_taken_money
         )
         if not (payment.state in askable or _watched(payment) or second or own_late):
-            if replay is not None:  # a kept return that can no longer change anything
-                self.store.drop_return(payment.id, replay)
-                self.store.update_payment(payment.id, next_check_at=None)
+            if replay is not None or (_ended(payment) and payment.next_check_at is not None):
+                # A kept return that can no longer change anything, or one that cannot be
+                # read (its key is gone): no check is due for an attempt nothing can change.
+                self.store.update_payment(payment.id, kept_return=None, next_check_at=None)
             return payment  # nothing can change it: no need to read it again
         asked = (payment.id, landed, tuple(sorted(params.items())))
         again = replay is not None
@@ -227,7 +234,7 @@ class Settlement:
         outcome = await self._ask_and_apply(payment, landing_params, landed)
         now = self.store.payment(payment.id)
         answered = outcome.status is not OutcomeStatus.UNKNOWN
-        if landed and now is not None and not answered and _ended(now):
+        if landed and now is not None and not answered and now.state not in LIVE:
             self._ask_again_later(now, landing_params, replayed)
             now = self.store.payment(payment.id)
         elif landed and (answered or now is None or now.state not in LIVE):
@@ -252,7 +259,8 @@ class Settlement:
         else:
             log.warning("payment %s: a late return could not be asked about; giving up", payment.id)
             self.store.drop_return(payment.id, landing_params)
-            self.store.update_payment(payment.id, next_check_at=None)
+            if payment.state in QUIET_ENDS:  # a watched end's own schedule ends its watch
+                self.store.update_payment(payment.id, next_check_at=None)
 
     def _replayed(self, payment: Payment) -> dict[str, str] | None:
         """A return whose ask a stop cut short, to ask about again as if just landed:
@@ -261,7 +269,9 @@ class Settlement:
         return the provider keeps failing to answer about does not stand in for the
         invoice's own word for ever. An ended attempt's return is asked about on its own
         schedule (`_ask_again_later`): no other check asks about that attempt."""
-        ended = _ended(payment)
+        # Any end, watched or not: its reference may be an earlier transaction's (the
+        # decline before a retry on the same page), and only the return names the retry.
+        ended = payment.state not in LIVE
         if payment.provider_reference is not None and not ended:
             return None
         kept = self.store.kept_return(payment.id)

@@ -1,0 +1,182 @@
+"""Kept returns of ended attempts (see `Settlement._ask_again_later`): what the poller's
+schedule does with them. Every test runs on sqlite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from bot.credentials import CredentialBox, generate_key
+from bot.models import OutcomeStatus, PaymentCheck, PaymentOutcome, PaymentState, Redirect
+from bot.payments import Payments
+from bot.plugins import make_plugin_manager
+from bot.settlement import Settlement
+from bot.store import CHECK_DUE, Store
+from tests.test_settlement import Recorder, attempt
+
+S = PaymentState
+PAGE = Redirect(url="https://hpp.example/pay")
+
+
+@pytest.fixture
+def key() -> bytes:
+    return generate_key()
+
+
+@pytest.fixture
+def store(database: str, key: bytes) -> Iterator[Store]:
+    store = Store(database, CredentialBox(key))
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def settlement(store: Store, recorder: Recorder) -> Iterator[Settlement]:
+    pm = make_plugin_manager(entry_point_plugins=False)
+    pm.register(recorder, name="recorder")
+    try:
+        yield Settlement(Payments(store, pm), connections=None)  # type: ignore[arg-type]
+    finally:
+        pm.unregister(name="recorder")
+
+
+class Lookup:
+    """Like Payfirma: the return's lookup id (or, without one, the payment's own
+    reference) names the transaction; `down` makes every lookup fail."""
+
+    def __init__(self, transactions: dict[str, PaymentOutcome]) -> None:
+        self.transactions = transactions
+        self.down = False
+        self.asked: list[str] = []
+
+    def get(self, team_id: str, provider: str) -> Lookup:
+        return self
+
+    async def check_payment(self, check: PaymentCheck) -> PaymentOutcome:
+        returned = check.landing_params.get("lookup_id")
+        lookup = returned or check.provider_reference or ""
+        self.asked.append(lookup)
+        if self.down:
+            keep = returned if check.provider_reference is None else None
+            return PaymentOutcome(
+                status=OutcomeStatus.UNKNOWN, message="Payfirma is down", provider_reference=keep
+            )
+        said = self.transactions[lookup]
+        return said.model_copy(update={"provider_reference": returned})
+
+
+APPROVED = PaymentOutcome(
+    status=OutcomeStatus.PAID, message="approved", reference="tx-9", attributed=True
+)
+DECLINED = PaymentOutcome(
+    status=OutcomeStatus.FAILED, message="Card declined. Nothing was charged."
+)
+
+
+async def poll(settlement: Settlement, rounds: int = 5) -> None:
+    """Poller rounds, every scheduled check made due at once."""
+    store = settlement.store
+    for _ in range(rounds):
+        store.db.execute("UPDATE payments SET next_check_at = 0 WHERE next_check_at IS NOT NULL")
+        for payment in store.claim_payments_to_check(time.time(), 120.0):
+            current = store.payment(payment.id)
+            assert current is not None
+            await settlement.check(current)
+
+
+async def test_a_retry_after_a_decline_whose_lookup_failed_is_still_found(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """A decline on the page, then a retry on that same page that went through while
+    the lookup failed: the retry's return is the one place that names the money."""
+    provider = Lookup({"LK1": DECLINED, "LK9": APPROVED})
+    settlement.connections = provider  # type: ignore[assignment]
+    page = attempt(settlement, S.OPENED, start=PAGE, opened_minutes_ago=5)
+    await settlement.check(page, {"lookup_id": "LK1"})
+    failed = settlement.store.payment(page.id)
+    assert failed is not None and failed.state is S.FAILED
+    assert failed.provider_reference == "LK1"
+    provider.down = True
+    await settlement.check(failed, {"lookup_id": "LK9"})
+    provider.down = False
+    await poll(settlement)
+    after = settlement.store.payment(page.id)
+    assert after is not None
+    assert "LK9" in provider.asked[2:], provider.asked  # the kept return, asked again
+    assert after.state is S.PAID and after.receipt == "tx-9", (after.state, provider.asked)
+
+
+async def test_a_paid_twice_already_told_is_not_asked_about_for_a_day(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """A superseded page's second payment was told; its payer reloads the return while
+    the provider is down: nothing can change, so no day of checks, no 'Not paid yet'."""
+    provider = Lookup({"LK9": APPROVED})
+    settlement.connections = provider  # type: ignore[assignment]
+    page = attempt(settlement, S.OPENED, start=PAGE, opened_minutes_ago=5)
+    other = attempt(settlement, S.OPENED, start=PAGE, opened_minutes_ago=1)
+    settlement.apply(other, PaymentOutcome(status=OutcomeStatus.PAID, message="invoice paid"))
+    superseded = settlement.store.payment(page.id)
+    assert superseded is not None and superseded.state is S.SUPERSEDED
+    await settlement.check(superseded, {"lookup_id": "LK9"})
+    told = settlement.store.payment(page.id)
+    assert told is not None and told.paid_at and len(recorder.paid_twice) == 1
+    asked = len(provider.asked)
+    provider.down = True
+    await settlement.check(told, {"lookup_id": "LK9"})  # the reload
+    assert len(provider.asked) == asked  # nothing it could say changes anything
+    again = settlement.store.payment(page.id)
+    assert again is not None and again.next_check_at is None
+    assert settlement.store.kept_return(page.id) is None
+    assert len(recorder.paid_twice) == 1
+
+
+async def test_a_return_sealed_with_a_lost_key_does_not_stay_due_for_ever(
+    database: str, settlement: Settlement
+) -> None:
+    """The key that sealed a kept return is gone (the secret is lost, see CredentialBox):
+    the ended payment it was kept on must not be taken by every poller round for ever."""
+    provider = Lookup({"LK9": APPROVED})
+    provider.down = True
+    settlement.connections = provider  # type: ignore[assignment]
+    page = attempt(settlement, S.OPENED, start=PAGE, opened_minutes_ago=5)
+    settlement._end(page, S.EXPIRED, "the provider never confirmed this payment")
+    expired = settlement.store.payment(page.id)
+    assert expired is not None
+    await settlement.check(expired, {"lookup_id": "LK9"})
+    assert settlement.store.kept_return(page.id) is not None
+    lost = Store(database, CredentialBox(generate_key()))
+    try:
+        settlement.payments.store = lost
+        await poll(settlement, rounds=2)
+        row = lost.payment(page.id)
+        assert row is not None and row.state is S.EXPIRED
+        due = lost.db.execute(
+            f"SELECT COUNT(*) FROM payments WHERE {CHECK_DUE}",  # noqa: S608
+            [time.time() + 3600],
+        ).fetchone()
+        assert due is not None and due[0] == 0, "still due"
+    finally:
+        lost.close()
+
+
+def test_the_poller_query_does_not_read_the_whole_payments_table(tmp_path: object) -> None:
+    """The poller claims due checks every second; the payments table only grows."""
+    store = Store(f"{tmp_path}/plan.sqlite")
+    try:
+        plan = store.db.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM payments WHERE "  # noqa: S608
+            f"{CHECK_DUE} ORDER BY next_check_at LIMIT 50",
+            [0],
+        ).fetchall()
+    finally:
+        store.close()
+    steps = [str(row[-1]) for row in plan]
+    assert not any(step.startswith("SCAN payments") for step in steps), steps
