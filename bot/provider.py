@@ -120,6 +120,10 @@ class Capabilities(BaseModel):
     pay_several: bool = False
     create_invoices: bool = False
     send_by_email: bool = False
+    names_transactions: bool = False
+    """The payer's return names the transaction itself (Payfirma's lookup id), so money can
+    be tied to that very attempt even after its invoice was settled on the provider's word
+    alone: such a return is still asked about (see `Settlement.check`)."""
     invoice_currencies: tuple[str, ...] = Field(default=("CAD", "USD", "EUR", "GBP"), min_length=1)
     """The ISO codes `create_invoice` takes, the usual one first: the new-invoice form
     offers only these, so no one reviews an invoice that can only be refused."""

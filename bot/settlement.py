@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from bot.connections import Connections
+from bot.connections import Connections, NotConnected
 from bot.models import (
     Captured,
     Emailed,
@@ -165,6 +165,12 @@ class Settlement:
             self.schedule_first_check(payment.id, delay=0)
         return len(interrupted)
 
+    def _names_transactions(self, provider: str) -> bool:
+        try:
+            return self.connections.provider_class(provider).capabilities.names_transactions
+        except NotConnected:
+            return False
+
     def tell_in_doubt(self, payment_id: str) -> None:
         """Queue what the plugins say of an attempt now UNKNOWN (`payment_in_doubt`): its
         payer may still read "Asking…"."""
@@ -198,12 +204,14 @@ class Settlement:
             and payment.paid_at is None
         )
         # A page credited on the invoice's word alone (no transaction of its own: marked
-        # paid at the provider by hand, say) can still take the card afterwards.
+        # paid at the provider by hand, say) can still take the card afterwards, which
+        # only a provider whose return names the transaction can tell.
         own_late = (
             landed
             and payment.state is S.PAID
             and payment.receipt is None
             and payment.could_have_taken_money
+            and self._names_transactions(payment.provider)
         )
         if not (payment.state in askable or _watched(payment) or second or own_late):
             if replay is not None or (_ended(payment) and payment.next_check_at is not None):

@@ -49,6 +49,7 @@ class PayfirmaProvider(Provider):
         direction=Direction.RECEIVABLE,
         create_invoices=True,
         send_by_email=True,
+        names_transactions=True,
         invoice_currencies=checkout.CURRENCIES,
     )
 

@@ -12,6 +12,7 @@ from bot.credentials import CredentialBox, generate_key
 from bot.models import OutcomeStatus, PaymentCheck, PaymentOutcome, PaymentState, Redirect
 from bot.payments import Payments
 from bot.plugins import make_plugin_manager
+from bot.provider import Capabilities
 from bot.settlement import Settlement
 from bot.store import CHECK_DUE, Store
 from tests.test_settlement import Recorder, attempt
@@ -51,12 +52,16 @@ class Lookup:
     """Like Payfirma: the return's lookup id (or, without one, the payment's own
     reference) names the transaction; `down` makes every lookup fail."""
 
-    def __init__(self, transactions: dict[str, PaymentOutcome]) -> None:
+    def __init__(self, transactions: dict[str, PaymentOutcome], *, names: bool = True) -> None:
         self.transactions = transactions
         self.down = False
         self.asked: list[str] = []
+        self.capabilities = Capabilities(names_transactions=names)
 
     def get(self, team_id: str, provider: str) -> Lookup:
+        return self
+
+    def provider_class(self, name: str) -> Lookup:
         return self
 
     async def check_payment(self, check: PaymentCheck) -> PaymentOutcome:
@@ -180,3 +185,22 @@ def test_the_poller_query_does_not_read_the_whole_payments_table(tmp_path: objec
         store.close()
     steps = [str(row[-1]) for row in plan]
     assert not any(step.startswith("SCAN payments") for step in steps), steps
+
+
+async def test_a_paid_page_whose_return_names_no_transaction_is_not_asked_about(
+    settlement: Settlement,
+) -> None:
+    """i3D.net's and PingProxies' returns name no transaction of their own, so a page
+    credited on the invoice's word learns nothing from asking again: its reload asks the
+    provider nothing and schedules nothing, even while the provider is down."""
+    provider = Lookup({}, names=False)
+    provider.down = True
+    settlement.connections = provider  # type: ignore[assignment]
+    page = attempt(settlement, S.OPENED, start=PAGE, opened_minutes_ago=5)
+    settlement.apply(page, PaymentOutcome(status=OutcomeStatus.PAID, message="invoice paid"))
+    paid = settlement.store.payment(page.id)
+    assert paid is not None and paid.state is S.PAID and paid.receipt is None
+    await settlement.check(paid, {"transactionId": "tx_1"})
+    assert provider.asked == []
+    after = settlement.store.payment(page.id)
+    assert after is not None and after.next_check_at is None
