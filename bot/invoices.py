@@ -180,6 +180,7 @@ async def gather_invoices(
     within: float = 20.0,
     snapshots: Snapshots | None = None,
     settled: Mapping[str, Mapping[str, Money | None]] | None = None,
+    today: date | None = None,
 ) -> Gathered:
     """Every provider's listing and the `window`'s page, after at most `within` seconds.
 
@@ -195,6 +196,7 @@ async def gather_invoices(
         within=within,
         snapshots=snapshots,
         settled=settled,
+        today=today,
     )
     return Gathered(listings, page)
 
@@ -208,10 +210,12 @@ async def gather_pages(
     within: float = 20.0,
     snapshots: Snapshots | None = None,
     settled: Mapping[str, Mapping[str, Money | None]] | None = None,
+    today: date | None = None,
 ) -> tuple[list[Listing], list[Page]]:
     """`gather_invoices` for several windows at once: each provider is asked only once.
-    `settled`: by provider name, the invoices a payment through the bot settled."""
-    today = today_utc()
+    `settled`: by provider name, the invoices a payment through the bot settled; `today`:
+    the workspace's day overdue counts from (UTC's if not given)."""
+    today = today or today_utc()
     collecting = frozenset(
         provider.name
         for provider in providers

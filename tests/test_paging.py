@@ -399,6 +399,7 @@ async def test_app_home_shows_the_oldest_overdue_and_counts_the_rest() -> None:
         ),
         approvals=SimpleNamespace(policy=lambda team_id: Policy()),
         access=SimpleNamespace(may_pay=AsyncMock(return_value=False)),
+        today=today_utc,
     )
     view = await home_view(cast(Any, svc), "T0TEAM", "U0PAYER")
     today = today_utc()

@@ -15,7 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.access import PAY_REFUSAL
 from bot.checkout import OutcomeUnknown, Started
-from bot.models import FormPost, Payment, PaymentState, Redirect, today_utc
+from bot.models import FormPost, Payment, PaymentState, Redirect
 from bot.provider import Provider, ProviderError
 from bot.slack import values
 from bot.slack.approvals_gate import apply_gate
@@ -124,7 +124,7 @@ async def show_menu(
         options = await read(
             svc.checkout.options(team_id, target.provider, ids, reuse=reuse), provider.title
         )
-    menu = pay_menu(provider, options, target, today=today_utc())
+    menu = pay_menu(provider, options, target, today=svc.today())
     if not offers_payment(menu):  # too many ticked: the list and its ticks stay
         await respond(replace_original=False, **menu)
         return

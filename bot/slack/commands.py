@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import ADMIN_REFUSAL, BILLING_REFUSAL, CREATE_REFUSAL, PAY_REFUSAL
-from bot.models import InvoiceStatus, today_utc
+from bot.models import InvoiceStatus
 from bot.provider import ProviderError
 from bot.slack import people
 from bot.slack.approvals_gate import apply_gate
@@ -106,7 +106,7 @@ async def _pay_invoice(svc: Services, team_id: str, user_id: str, number: str) -
             options = await read(svc.checkout.options(team_id, provider.name, ids), provider.title)
         # As Pay in the list: recorded when a menu is shown, not for a paid invoice.
         svc.store.audit("payment.menu", team_id=team_id, user_id=user_id, subject=target.encode())
-        menu = pay_menu(provider, options, target, today=today_utc())
+        menu = pay_menu(provider, options, target, today=svc.today())
         return apply_gate(svc, team_id, target, options, menu, user_id)
     if silent:
         asked = [p.title for p in providers if p.title not in silent]

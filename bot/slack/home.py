@@ -24,7 +24,6 @@ from bot.models import (
     InvoiceStatus,
     Payment,
     PaymentState,
-    today_utc,
 )
 from bot.provider import Direction, Provider
 from bot.selection import Totals
@@ -240,6 +239,7 @@ async def home_view(
     providers = svc.connections.connected(team_id)
     open_only = InvoiceQuery(statuses=frozenset({InvoiceStatus.OPEN}))
     windows = [Window(HOME_LIST), Window(HOME_LIST, Side.AFTER, NOT_OVERDUE)]
+    today = svc.today()
     listings, (first, coming) = await gather_pages(
         providers,
         open_only,
@@ -247,6 +247,7 @@ async def home_view(
         within=wait,
         snapshots=svc.snapshots,
         settled=settled_here(svc, team_id, providers),
+        today=today,
     )
     view = home_blocks(
         providers=providers,
@@ -254,7 +255,7 @@ async def home_view(
         ledger=ledger_of(svc, team_id, user_id),
         user_id=user_id,
         may_pay=await svc.access.may_pay(team_id, user_id),
-        today=today_utc(),
+        today=today,
         approvals=approvals,
     )
     label_pay_buttons(svc, team_id, view["blocks"], [*first.invoices, *coming.invoices])
@@ -288,7 +289,7 @@ def register(app: AsyncApp, svc: Services) -> None:
             ledger=ledger_of(svc, team_id, user_id),
             user_id=user_id,
             may_pay=False,
-            today=today_utc(),
+            today=svc.today(),
             approvals=approvals,
         )
         await client.views_publish(user_id=user_id, view=first)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.invoices import Side, SortKey, Window, gather_invoices
-from bot.models import Invoice, InvoiceQuery, InvoiceStatus, Money, today_utc
+from bot.models import Invoice, InvoiceQuery, InvoiceStatus, Money
 from bot.provider import Provider
 from bot.slack.approvals_gate import label_pay_buttons
 from bot.slack.blocks.listing import PAGE_SIZE, invoice_list
@@ -68,6 +68,7 @@ async def listing_message(
     window = Window(PAGE_SIZE, side, key)
 
     async def build() -> dict[str, Any]:
+        today = svc.today()
         gathered = await gather_invoices(
             providers,
             query,
@@ -76,6 +77,7 @@ async def listing_message(
             within=READ_BUDGET,
             snapshots=svc.snapshots,
             settled=settled_here(svc, team_id, providers),
+            today=today,
         )
         message = invoice_list(
             request.title,
@@ -83,7 +85,7 @@ async def listing_message(
             request_text=text,
             searched=request.text,
             listed=request,
-            today=today_utc(),
+            today=today,
             can_pay=can_pay,
             settled_on=settled_on(svc, team_id, gathered.page.invoices),
         )

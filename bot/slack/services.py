@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from bot.access import Access
@@ -19,6 +20,7 @@ from bot.slack.recent import RecentLists
 from bot.snapshots import Snapshots
 from bot.store import Store
 from bot.team_settings import TeamSettings
+from bot.timetable import parse_zone
 
 
 @dataclass
@@ -43,6 +45,12 @@ class Services:
     def runs(self) -> Runs:
         """Schedule runs and reminders, in the same database."""
         return Runs(self.store)
+
+    def today(self) -> date:
+        """Today in the workspace's zone (`INVOICEBOT_TIMEZONE`), by the real time: the
+        day lists, App Home and pay menus count "overdue" from, as the digest and the
+        reminders do, so that one invoice is not overdue in one and due in the other."""
+        return datetime.now(parse_zone(self.settings.timezone)).date()
 
     def provider_named(self, word: str) -> str | None:
         cls = self.connections.find_class(word)

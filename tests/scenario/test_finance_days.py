@@ -1,0 +1,67 @@
+"""A finance team's days: "overdue" is one fact, whichever surface says it.
+
+The digest and the reminders count days in `INVOICEBOT_TIMEZONE`; the list, App Home
+and the pay menu must count them in the same zone, or one invoice is "overdue" in the
+billing channel's digest and "due today" in `/invoices` (or the other way round).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from bot.web import SCHEDULER
+from plugins.i3d.sandbox import SANDBOX
+from tests.scenario.harness import Harness, text_of
+
+
+def _zone_apart() -> str:
+    """A zone whose date differs from UTC's right now: UTC+14 in the UTC afternoon,
+    UTC-12 in the UTC morning (like Auckland, or Los Angeles, at the right hours)."""
+    return "Etc/GMT-14" if datetime.now(UTC).hour >= 10 else "Etc/GMT+12"
+
+
+ZONE = _zone_apart()
+
+
+@pytest.fixture
+def schedules() -> dict[str, Any]:
+    return {"digest": "off", "timezone": ZONE, "due_reminder_days": 0}
+
+
+def _due_on(sandbox: TestServer, number: str, day: date) -> None:
+    state = sandbox.app[SANDBOX]
+    noon = int(datetime.combine(day, time(12), tzinfo=UTC).timestamp())
+    for key, item in list(state.invoices.items()):
+        if item.invoiceNumber == number:
+            state.invoices[key] = item.model_copy(update={"dueDate": noon})
+
+
+async def test_the_list_and_the_digest_agree_on_what_is_overdue(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    local_today = datetime.now(ZoneInfo(ZONE)).date()
+    utc_today = datetime.now(UTC).date()
+    assert local_today != utc_today
+    due = min(local_today, utc_today)
+    _due_on(i3d_sandbox, "INV-24-0101", due)
+    overdue_in_zone = due < local_today
+
+    scheduler = harness.bot.app[SCHEDULER]
+    await scheduler._digest("T0TEAM", local_today.isoformat())
+    (digest,) = await harness.wait_for(
+        lambda: [m for m in harness.slack.posted_to("C0BILLING") if "Invoice digest" in m["text"]]
+    )
+    digest_line = next(
+        b["text"]["text"] for b in digest["blocks"] if "INV-24-0101" in str(b.get("text"))
+    )
+    assert ("overdue" in digest_line) is overdue_in_zone, digest_line
+
+    _, screen, _ = await harness.command("")
+    listed = text_of((await harness.screen_after(screen)).message)
+    list_line = listed[listed.index("INV-24-0101") :].split("\n")[2]
+    assert ("overdue" in list_line) is overdue_in_zone, (list_line, digest_line)
