@@ -37,7 +37,10 @@ SETTLEMENT_COLUMNS = (
     "approvals",
     "settled_at",
     "settlement_id",
+    "note",
 )
+"""`note`: empty for a settlement; for a second payment of invoices already settled (the
+bank shows it too), that it is to be checked and refunded."""
 AUDIT_COLUMNS = ("at", "action", "who", "subject", "detail", "invoices")
 """`invoices`: the invoice numbers a row's payment or approval request is about (its
 subject is an id a reader cannot look up)."""
@@ -81,6 +84,13 @@ class Export:
     totals: dict[tuple[str, str], Decimal]
     """Per direction (`payable`: paid out, `receivable`: collected) and currency."""
     audit_count: int
+    twice: int = 0
+    """Second payments of invoices already settled: rows of the settlements file (money
+    that moved, to refund), not settlements."""
+
+
+PAID_TWICE = "paid twice: the invoice was already settled; refund this payment"
+MAYBE_TWICE = "maybe paid twice: check with the provider before refunding"
 
 
 def _rows(payment: Payment) -> list[tuple[str, Decimal]]:
@@ -180,6 +190,7 @@ def people(store: Store, team_id: str, period: Range, zone: ZoneInfo) -> set[str
     """The Slack user ids an export of `period` names, to look their names up first."""
     start, end = period.bounds(zone)
     settled = [p for _, p in store.settlements_between(team_id, start, end)]
+    settled += [p for _, p, _ in store.paid_twice_between(team_id, start, end)]
     ids = {p.user_id for p in settled}
     ids |= {user for p in settled for source in APPROVALS for user, _ in source(store, p)}
     ids |= {e.user_id for e in store.audit_between(team_id, start, end) if e.user_id}
@@ -212,7 +223,13 @@ def export(
     writer.writerow(SETTLEMENT_COLUMNS)
     totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     settled = store.settlements_between(team_id, start, end)
-    for settled_at, payment in settled:
+    twice = store.paid_twice_between(team_id, start, end)
+    moved = [(at, payment, payment.settlement_id or payment.id, "") for at, payment in settled]
+    moved += [
+        (at, payment, doubled or "", _twice_note(store, payment)) for at, payment, doubled in twice
+    ]
+    moved.sort(key=lambda row: row[0])
+    for settled_at, payment, settlement, note in moved:
         approvals = "; ".join(
             f"{names.get(user, user)} at {at}"
             for source in APPROVALS
@@ -234,7 +251,8 @@ def export(
                     cell(payment.receipt or payment.provider_reference or ""),
                     cell(approvals),
                     settled_at.isoformat(),
-                    payment.settlement_id or payment.id,
+                    settlement,
+                    note,
                 )
             )
     audit = io.StringIO()
@@ -256,4 +274,18 @@ def export(
                 cell(_invoices(store, entry, payments, requests)),
             )
         )
-    return Export(out.getvalue(), audit.getvalue(), len(settled), dict(totals), len(entries))
+    return Export(
+        out.getvalue(), audit.getvalue(), len(settled), dict(totals), len(entries), len(twice)
+    )
+
+
+def _twice_note(store: Store, payment: Payment) -> str:
+    """What the paid-twice notice said of it: to refund, or (a settlement on the
+    invoice's word alone may be this very money) to check first."""
+    told = [
+        e
+        for e in store.audit_about(payment.team_id, [payment.id])
+        if e.action == "payment.paid_twice"
+    ]
+    certain = bool(told and told[-1].detail.get("certain", True))
+    return PAID_TWICE if certain else MAYBE_TWICE

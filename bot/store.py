@@ -852,6 +852,29 @@ class Store:
                 found.append((settled_at, self._payment(row)))
         return sorted(found, key=lambda pair: pair[0])
 
+    def paid_twice_between(
+        self, team_id: str, start: datetime, end: datetime
+    ) -> list[tuple[datetime, Payment, str | None]]:
+        """The team's attempts that took money after their invoices were settled through
+        another (see `Settlement._record_paid_twice`), paid from `start` up to (not
+        including) `end`, oldest first, each with the settlement it doubles."""
+        cursor = self.db.execute(
+            "SELECT * FROM payments WHERE team_id = ? AND state = ? AND paid_at IS NOT NULL",
+            [team_id, PaymentState.SUPERSEDED.value],
+        )
+        columns = [c[0] for c in cursor.description]
+        found = []
+        for values in cursor.fetchall():
+            row = dict(zip(columns, values, strict=True))
+            paid_at = datetime.fromisoformat(row["paid_at"])
+            if paid_at.tzinfo is None:
+                paid_at = paid_at.replace(tzinfo=UTC)
+            if start <= paid_at < end:
+                payment = self._payment(row)
+                doubled = self.settlement_of(team_id, payment.provider, list(payment.invoice_ids))
+                found.append((paid_at, payment, doubled))
+        return sorted(found, key=lambda found: found[0])
+
     def audit_between(self, team_id: str, start: datetime, end: datetime) -> list[AuditEntry]:
         """The team's audit entries from `start` up to (not including) `end`, with the
         state moves of its payments (rows that name no team: see `moves_of`), in the order

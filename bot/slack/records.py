@@ -102,6 +102,12 @@ async def send_export(
     comment = (
         f"invoicebot records from {period}: {_count(made.count, 'settlement')}"
         + (f" ({sums})" if (sums := _sums(made.totals)) else "")
+        + (
+            f", {_count(made.twice, 'second payment')} of invoices already settled (in the "
+            "file and the sums: check and refund)"
+            if made.twice
+            else ""
+        )
         + f" and {_count(made.audit_count, 'audit log entry', 'audit log entries')}. Dates are in "
         f"{svc.settings.timetable.zone.key}; amounts are per currency."
     )

@@ -1,0 +1,42 @@
+"""The export as a bookkeeper reconciles it against the bank statement."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from bot.models import OutcomeStatus, PaymentOutcome
+from bot.records import PAID_TWICE, Range, export
+from bot.settlement import Settlement
+from tests.test_settlement import S, attempt, recorder, settlement, store  # noqa: F401
+
+
+def test_a_second_payment_of_a_settled_invoice_is_in_the_settlements_file(
+    settlement: Settlement,  # noqa: F811
+) -> None:
+    first = attempt(settlement, S.OPENED, opened_minutes_ago=2)
+    settlement.apply(
+        first,
+        PaymentOutcome(status=OutcomeStatus.PAID, message="ok", reference="r1", attributed=True),
+    )
+    late = attempt(settlement, S.OPENED, opened_minutes_ago=1)
+    settlement.apply(
+        late,
+        PaymentOutcome(status=OutcomeStatus.PAID, message="ok", reference="r2", attributed=True),
+    )
+    today = datetime.now(UTC).date()
+    done = export(settlement.store, "T1", Range(today, today), ZoneInfo("UTC"), {"i3d": "i3D.net"})
+    rows = list(csv.DictReader(io.StringIO(done.settlements_csv)))
+    # The bank shows two debits of 12.50, under r1 and r2: both are in the file, the
+    # second saying it is to be refunded, and the sums are the money that moved.
+    by_reference = {row["reference"]: row for row in rows}
+    assert sorted(by_reference) == ["r1", "r2"]
+    assert by_reference["r1"]["note"] == ""
+    assert by_reference["r2"]["note"] == PAID_TWICE
+    assert by_reference["r2"]["settlement_id"] == by_reference["r1"]["settlement_id"]
+    assert by_reference["r2"]["amount"] == "12.50"
+    assert done.totals["payable", "EUR"] == Decimal("25.00")
+    assert (done.count, done.twice) == (1, 1)  # one settlement, one second payment
