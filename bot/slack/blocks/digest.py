@@ -28,6 +28,7 @@ from bot.slack.blocks.kit import (
     inline,
     section,
 )
+from bot.slack.blocks.listing import left_of
 
 DIGEST_PREFIX = "digest."
 SHOWN = 10
@@ -98,7 +99,7 @@ def _line(invoice: Invoice, facts: DigestFacts) -> str:
         when = f"due {due}"
     return (
         f"*{inline(invoice.number, NUMBER_CHARS)}* · {escape(provider.title)}{who}\n"
-        f"*{invoice.amount_due.format()}* · {when}"
+        f"*{invoice.amount_due.format()}*{left_of(invoice)} · {when}"
     )
 
 
@@ -177,7 +178,8 @@ def due_soon_message(invoice: Invoice, provider: Provider, today: date) -> dict[
     when = "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days"
     text = (
         f"Invoice {inline(invoice.number, NUMBER_CHARS)} from {escape(provider.title)} "
-        f"({invoice.amount_due.format()}) falls due {when}, on {invoice.due.isoformat()}."
+        f"({invoice.amount_due.format()}{left_of(invoice)}) falls due {when}, on "
+        f"{invoice.due.isoformat()}."
     )
     pay = None
     if values.carries(invoice.id):

@@ -65,6 +65,22 @@ def status_words(invoice: Invoice, today: date, settled: date | None = None) -> 
     return invoice.status.value
 
 
+def left_of(invoice: Invoice) -> str:
+    """ " left of €363.00" where what is due is only part of the invoice's total (paid in
+    part, or credit applied at the provider), else "": the supplier's own invoice says
+    €363.00, and a bare €121.00 beside its number reads as a different bill."""
+    due, total = invoice.amount_due, invoice.total_incl_vat
+    if (
+        invoice.is_credit
+        or invoice.status is not InvoiceStatus.OPEN
+        or due.amount <= 0
+        or due.currency != total.currency
+        or due.amount >= total.amount
+    ):
+        return ""
+    return f" left of {total.format()}"
+
+
 def _credit_line(invoice: Invoice, provider_title: str) -> str:
     """A credit note is money owed to the team: shown negative, never due, never paid."""
     if invoice.status is InvoiceStatus.OPEN:
@@ -89,7 +105,7 @@ def invoice_line(
     status = (
         _credit_line(invoice, provider_title)
         if invoice.is_credit
-        else f"*{amount.format()}* · {status_words(invoice, today, settled)}"
+        else f"*{amount.format()}*{left_of(invoice)} · {status_words(invoice, today, settled)}"
     )
     number = inline(invoice.number, NUMBER_CHARS)
     return f"*{number}* · {escape(provider_title)}{who}{credit}{description}\n{status}"

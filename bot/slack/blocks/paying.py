@@ -29,7 +29,7 @@ from bot.slack.blocks.kit import (
     plain,
     section,
 )
-from bot.slack.blocks.listing import status_words
+from bot.slack.blocks.listing import left_of, status_words
 from bot.text import plain as without_protocol
 
 
@@ -173,7 +173,7 @@ def pay_menu(
             section(
                 ids,
                 f"*{inline(invoice.number, NUMBER_CHARS)}*{description}\n"
-                f"{invoice.amount_due.format()} · {status_words(invoice, today)}",
+                f"{invoice.amount_due.format()}{left_of(invoice)} · {status_words(invoice, today)}",
             )
         )
     notes = []

@@ -1,0 +1,41 @@
+"""What a finance team reads about an invoice paid in part: what is left, and of what."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.models import Invoice, InvoiceStatus, Money
+from bot.slack.blocks.digest import due_soon_message
+from bot.slack.blocks.listing import invoice_line
+from plugins.i3d import I3DProvider
+
+TODAY = date(2026, 12, 4)
+
+
+def partly_paid() -> Invoice:
+    """i3D.net's INV-24-0087 of €363.00, of which €242.00 is paid: €121.00 remains."""
+    return Invoice(
+        provider="i3d",
+        id="410002",
+        number="INV-24-0087",
+        amount_due=Money.of("121.00", "EUR"),
+        total_incl_vat=Money.of("363.00", "EUR"),
+        due=date(2026, 12, 10),
+        status=InvoiceStatus.OPEN,
+    )
+
+
+def test_the_list_says_an_amount_is_what_is_left_of_the_invoices_total() -> None:
+    line = invoice_line(partly_paid(), "i3D.net", TODAY)
+    assert "€121.00" in line and "€363.00" in line, line
+
+
+def test_an_invoice_not_paid_in_part_reads_as_before() -> None:
+    whole = partly_paid().model_copy(update={"amount_due": Money.of("363.00", "EUR")})
+    assert invoice_line(whole, "i3D.net", TODAY).endswith("\n*€363.00* · due 2026-12-10")
+
+
+def test_the_due_soon_reminder_says_the_amount_is_what_is_left() -> None:
+    provider = I3DProvider.__new__(I3DProvider)
+    text = due_soon_message(partly_paid(), provider, date(2026, 12, 8))["text"]
+    assert "€121.00" in text and "€363.00" in text, text
