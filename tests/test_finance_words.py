@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from bot.approvals_policy import Policy
 from bot.models import Invoice, InvoiceStatus, Money
+from bot.slack.blocks.approvals import policy_lines
 from bot.slack.blocks.digest import due_soon_message
 from bot.slack.blocks.listing import invoice_line
 from plugins.i3d import I3DProvider
@@ -39,3 +41,14 @@ def test_the_due_soon_reminder_says_the_amount_is_what_is_left() -> None:
     provider = I3DProvider.__new__(I3DProvider)
     text = due_soon_message(partly_paid(), provider, date(2026, 12, 8))["text"]
     assert "€121.00" in text and "€363.00" in text, text
+
+
+def test_the_approval_rules_say_that_other_currencies_need_no_approval() -> None:
+    """The demo's rules are in euros: its $1,234.56 i3D.net invoice and every PingProxies
+    dollar bill are paid without any approval, and App Home should not hide that."""
+    policy = Policy.parse("EUR 500 1 U0ALEX; EUR 5000 2 U0ALEX,U0BEA")
+    assert policy.needs("i3d", Money.of("50000.00", "USD")) is None
+    assert "EUR" in policy_lines(policy) and "other currenc" in policy_lines(policy)
+    everywhere = Policy.parse("EUR 500 1 U0ALEX; USD 500 1 U0ALEX")
+    assert "other currenc" in policy_lines(everywhere)  # JPY, GBP… still pass freely
+    assert policy_lines(Policy()) == "No payment needs approval."

@@ -311,7 +311,11 @@ def policy_lines(policy: Policy) -> str:
              for b in policy.brackets if b.needed]  # fmt: skip
     if not rules:
         return "No payment needs approval."
-    return "\n".join([*rules, f"An approval is good for {policy.hours:g} hours."])
+    # Brackets are per currency and nothing is converted: say what passes freely.
+    ruled = sorted({b.currency for b in policy.brackets if b.needed})
+    named = ", ".join(ruled[:-1]) + f" or {ruled[-1]}" if len(ruled) > 1 else ruled[0]
+    others = f"Payments in any other currency than {named} need no approval, however large."
+    return "\n".join([*rules, others, f"An approval is good for {policy.hours:g} hours."])
 
 
 def settings_saved(policy: Policy) -> str:
