@@ -146,6 +146,12 @@ def _invoices(
             requests[entry.subject] = ", ".join(request["invoice_numbers"]) if request else ""
         return requests[entry.subject]
     payment = _payment_of(store, entry, payments)
+    if payment is None and entry.action == "invoice.settled":
+        # Its subject is the settlement; the payment credited is in its detail.
+        credited = str(entry.detail.get("payment") or "")
+        if credited and credited not in payments:
+            payments[credited] = store.payment(credited)
+        payment = payments.get(credited)
     return ", ".join(payment.invoice_numbers) if payment else ""
 
 

@@ -40,3 +40,20 @@ def test_a_second_payment_of_a_settled_invoice_is_in_the_settlements_file(
     assert by_reference["r2"]["amount"] == "12.50"
     assert done.totals["payable", "EUR"] == Decimal("25.00")
     assert (done.count, done.twice) == (1, 1)  # one settlement, one second payment
+
+
+def test_the_audit_row_of_a_settlement_names_its_invoices(
+    settlement: Settlement,  # noqa: F811
+) -> None:
+    """`invoice.settled` is the row a bookkeeper looks for: its subject is a settlement
+    id nobody can look up, so its `invoices` column must name what was settled."""
+    paid = attempt(settlement, S.OPENED, opened_minutes_ago=1, invoices=("1001", "1002"))
+    settlement.apply(
+        paid,
+        PaymentOutcome(status=OutcomeStatus.PAID, message="ok", reference="r1", attributed=True),
+    )
+    today = datetime.now(UTC).date()
+    done = export(settlement.store, "T1", Range(today, today), ZoneInfo("UTC"), {})
+    rows = list(csv.DictReader(io.StringIO(done.audit_csv)))
+    (settled,) = [row for row in rows if row["action"] == "invoice.settled"]
+    assert settled["invoices"] == "INV-1001, INV-1002"
