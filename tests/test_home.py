@@ -87,6 +87,7 @@ async def test_a_slow_provider_is_named_and_the_others_shown() -> None:
         approvals=SimpleNamespace(policy=lambda team_id: Policy()),
         access=SimpleNamespace(may_pay=AsyncMock(return_value=True)),
         today=today_utc,
+        zone=lambda: UTC,
     )
     started = asyncio.get_running_loop().time()
     view = await home_view(cast(Any, svc), "T0TEAM", "U0PAYER", wait=0.2)

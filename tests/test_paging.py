@@ -8,7 +8,7 @@ import random
 import re
 import tracemalloc
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, ClassVar, cast
@@ -400,6 +400,7 @@ async def test_app_home_shows_the_oldest_overdue_and_counts_the_rest() -> None:
         approvals=SimpleNamespace(policy=lambda team_id: Policy()),
         access=SimpleNamespace(may_pay=AsyncMock(return_value=False)),
         today=today_utc,
+        zone=lambda: UTC,
     )
     view = await home_view(cast(Any, svc), "T0TEAM", "U0PAYER")
     today = today_utc()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -144,17 +144,25 @@ def _due(ids: Ids, found: Found, today: date, may_pay: bool) -> list[Block]:
     return blocks
 
 
-def _settlement_line(settled_at: datetime, payment: Payment, titles: dict[str, str]) -> str:
+def _settlement_line(
+    settled_at: datetime, payment: Payment, titles: dict[str, str], zone: tzinfo
+) -> str:
+    """Dated in the workspace's zone, as the export's `date` column dates it."""
     numbers = escape(", ".join(payment.invoice_numbers))
     title = escape(titles.get(payment.provider, payment.provider))
-    return f"{day(settled_at.date())} · *{numbers}* · {payment.amount.format()} · {title}"
+    when = settled_at if settled_at.tzinfo else settled_at.replace(tzinfo=UTC)
+    return (
+        f"{day(when.astimezone(zone).date())} · *{numbers}* · {payment.amount.format()} · {title}"
+    )
 
 
-def _settlements(ids: Ids, ledger: Ledger, user_id: str, titles: dict[str, str]) -> list[Block]:
+def _settlements(
+    ids: Ids, ledger: Ledger, user_id: str, titles: dict[str, str], zone: tzinfo
+) -> list[Block]:
     """The person's own payments apart from their team's and from customers' payments."""
     mine, team, customers = [], [], []
     for settled_at, payment in ledger.settled:
-        line = _settlement_line(settled_at, payment, titles)
+        line = _settlement_line(settled_at, payment, titles, zone)
         if payment.direction == Direction.RECEIVABLE.value:
             sent = "invoice e-mailed" if isinstance(payment.start, Emailed) else "link copied"
             customers.append(f"{line} · paid by the customer ({sent} by <@{payment.user_id}>)")
@@ -191,8 +199,10 @@ def home_blocks(
     may_pay: bool,
     today: date,
     approvals: list[Block] | None = None,
+    zone: tzinfo = UTC,
 ) -> dict[str, Any]:
-    """The Home tab; `found` None: the providers are still being asked."""
+    """The Home tab; `found` None: the providers are still being asked; `zone`: the
+    workspace's, which settlements are dated in."""
     ids = Ids()
     titles = {p.name: p.title for p in providers}
     blocks: list[Block] = [header(ids, "Invoices"), *_totals(ids, found)]
@@ -215,7 +225,11 @@ def home_blocks(
             if listing.error
         ]
         blocks += _due(ids, found, today, may_pay)
-    settlements = [divider(ids), *(approvals or []), *_settlements(ids, ledger, user_id, titles)]
+    settlements = [
+        divider(ids),
+        *(approvals or []),
+        *_settlements(ids, ledger, user_id, titles, zone),
+    ]
     if may_pay:
         settlements.append(
             actions(ids, [button("Export records (CSV)", values.EXPORT)], name="records")
@@ -257,6 +271,7 @@ async def home_view(
         may_pay=await svc.access.may_pay(team_id, user_id),
         today=today,
         approvals=approvals,
+        zone=svc.zone(),
     )
     label_pay_buttons(svc, team_id, view["blocks"], [*first.invoices, *coming.invoices])
     return view
@@ -291,6 +306,7 @@ def register(app: AsyncApp, svc: Services) -> None:
             may_pay=False,
             today=svc.today(),
             approvals=approvals,
+            zone=svc.zone(),
         )
         await client.views_publish(user_id=user_id, view=first)
         finished = await home_view(svc, team_id, user_id, approvals=approvals)

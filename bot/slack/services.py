@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.access import Access
 from bot.approvals import Approvals
@@ -46,11 +47,15 @@ class Services:
         """Schedule runs and reminders, in the same database."""
         return Runs(self.store)
 
+    def zone(self) -> ZoneInfo:
+        """The workspace's time zone (`INVOICEBOT_TIMEZONE`)."""
+        return parse_zone(self.settings.timezone)
+
     def today(self) -> date:
         """Today in the workspace's zone (`INVOICEBOT_TIMEZONE`), by the real time: the
         day lists, App Home and pay menus count "overdue" from, as the digest and the
         reminders do, so that one invoice is not overdue in one and due in the other."""
-        return datetime.now(parse_zone(self.settings.timezone)).date()
+        return datetime.now(self.zone()).date()
 
     def provider_named(self, word: str) -> str | None:
         cls = self.connections.find_class(word)

@@ -7,6 +7,8 @@ billing channel's digest and "due today" in `/invoices` (or the other way round)
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,7 +16,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.web import SCHEDULER
+from bot.models import Money, OutcomeStatus, Payment, PaymentOutcome, PaymentState
+from bot.pages import SETTLEMENT
+from bot.records import Range, export
+from bot.slack.home import home_view
+from bot.web import SCHEDULER, SERVICES
 from plugins.i3d.sandbox import SANDBOX
 from tests.scenario.harness import Harness, text_of
 
@@ -65,3 +71,40 @@ async def test_the_list_and_the_digest_agree_on_what_is_overdue(
     listed = text_of((await harness.screen_after(screen)).message)
     list_line = listed[listed.index("INV-24-0101") :].split("\n")[2]
     assert ("overdue" in list_line) is overdue_in_zone, (list_line, digest_line)
+
+
+async def test_app_home_dates_a_settlement_on_the_day_the_export_does(
+    harness: Harness,
+) -> None:
+    """A payment settled now is on the workspace's today in the export's `date` column;
+    App Home's "Recent settlements" must not put it on another day."""
+    svc = harness.bot.app[SERVICES]
+    settlement = harness.bot.app[SETTLEMENT]
+    payment, _ = svc.payments.record(
+        Payment(
+            team_id="T0TEAM",
+            provider="i3d",
+            invoice_ids=("410001",),
+            invoice_numbers=("INV-24-0101",),
+            amount=Money.of("121.00", "EUR"),
+            method_id="2",
+            method_name="iDEAL",
+            user_id="U0PAYER",
+        )
+    )
+    assert svc.store.compare_and_set_state(payment.id, {PaymentState.CREATED}, PaymentState.OPENED)
+    now = datetime.now(UTC).replace(microsecond=0)
+    settlement.apply(
+        svc.store.payment(payment.id),
+        PaymentOutcome(
+            status=OutcomeStatus.PAID, message="ok", reference="r1", attributed=True, paid_at=now
+        ),
+    )
+    zone = ZoneInfo(ZONE)
+    local_today = now.astimezone(zone).date()
+    made = export(svc.store, "T0TEAM", Range(local_today, local_today), zone, {})
+    (row,) = list(csv.DictReader(io.StringIO(made.settlements_csv)))
+    assert row["date"] == local_today.isoformat()
+    home = text_of(await home_view(svc, "T0TEAM", "U0PAYER"))
+    (line,) = [part for part in home.split("\n") if "INV-24-0101" in part and "paid by" in part]
+    assert line.startswith(row["date"]), (line, row["date"])
