@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from bot.invoices import Side, SortKey, Window, gather_invoices
@@ -32,19 +32,30 @@ def settled_here(
 
 
 def settled_on(svc: Services, team_id: str, invoices: list[Invoice]) -> dict[tuple[str, str], date]:
-    """The day the bot saw each paid invoice settled, for providers that give no paid date."""
+    """The day each paid invoice was paid, in the workspace's zone (as the export and
+    App Home date it): the provider's paid time, or, for providers that give none, the
+    time the bot saw it settled."""
+    zone = svc.zone()
     undated: dict[str, list[str]] = {}
-    for invoice in invoices:
-        if invoice.status is InvoiceStatus.PAID and invoice.paid_at is None:
-            undated.setdefault(invoice.provider, []).append(invoice.id)
     found: dict[tuple[str, str], date] = {}
+    for invoice in invoices:
+        if invoice.status is not InvoiceStatus.PAID:
+            continue
+        if invoice.paid_at is not None:
+            found[(invoice.provider, invoice.id)] = _local_day(invoice.paid_at, zone)
+        else:
+            undated.setdefault(invoice.provider, []).append(invoice.id)
     for provider, ids in undated.items():
         for invoice_id, when in svc.store.settled_dates(team_id, provider, ids).items():
             try:
-                found[(provider, invoice_id)] = datetime.fromisoformat(when).date()
+                found[(provider, invoice_id)] = _local_day(datetime.fromisoformat(when), zone)
             except ValueError:
                 continue
     return found
+
+
+def _local_day(moment: datetime, zone: tzinfo) -> date:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone).date()
 
 
 async def listing_message(

@@ -108,3 +108,16 @@ async def test_app_home_dates_a_settlement_on_the_day_the_export_does(
     home = text_of(await home_view(svc, "T0TEAM", "U0PAYER"))
     (line,) = [part for part in home.split("\n") if "INV-24-0101" in part and "paid by" in part]
     assert line.startswith(row["date"]), (line, row["date"])
+
+
+async def test_the_paid_list_dates_a_payment_in_the_workspaces_zone(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    state = i3d_sandbox.app[SANDBOX]
+    (paid,) = [i for i in state.invoices.values() if i.invoiceNumber == "INV-24-0055"]
+    local_day = datetime.fromtimestamp(paid.paymentDate, ZoneInfo(ZONE)).date()
+    assert local_day != datetime.fromtimestamp(paid.paymentDate, UTC).date()
+    _, screen, _ = await harness.command("paid")
+    listed = text_of((await harness.screen_after(screen)).message)
+    line = listed[listed.index("INV-24-0055") :].split("\n")[2]
+    assert f"paid {local_day.isoformat()}" in line, line

@@ -60,7 +60,8 @@ def status_words(invoice: Invoice, today: date, settled: date | None = None) -> 
     if invoice.status is InvoiceStatus.DRAFT:
         return f"draft · {due}"  # what it will say once sent
     if invoice.status is InvoiceStatus.PAID:
-        when = invoice.paid_at.date() if invoice.paid_at else settled
+        # `settled`: the day in the workspace's zone (see `settled_on`), when known
+        when = settled or (invoice.paid_at.date() if invoice.paid_at else None)
         return f":white_check_mark: paid {day(when)}" if when else ":white_check_mark: paid"
     return invoice.status.value
 
@@ -95,7 +96,7 @@ def _credit_line(invoice: Invoice, provider_title: str) -> str:
 def invoice_line(
     invoice: Invoice, provider_title: str, today: date, settled: date | None = None
 ) -> str:
-    """`settled`: the day the bot saw it paid, shown when the provider gives no date."""
+    """`settled`: the day it was paid in the workspace's zone, if known."""
     amount = invoice.amount_due if invoice.status is InvoiceStatus.OPEN else invoice.total_incl_vat
     credit = " · credit note" if invoice.is_credit else ""
     who = f" · {inline(invoice.payer, NUMBER_CHARS)}" if invoice.payer else ""
