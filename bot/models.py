@@ -183,8 +183,9 @@ class Invoice(BaseModel):
         )
 
     def is_overdue(self, today: date | None = None) -> bool:
-        """Open and past its due date (derived, never stored)."""
-        if self.status is not InvoiceStatus.OPEN or self.due is None:
+        """Open and past its due date (derived, never stored). A credit note is never
+        overdue: it is money owed to the team, taken off a payment, not a bill."""
+        if self.status is not InvoiceStatus.OPEN or self.due is None or self.is_credit:
             return False
         return self.due < (today or today_utc())
 

@@ -267,7 +267,7 @@ class Selection:
             for invoice in invoices:
                 status, due, is_credit = invoice.status, invoice.due, invoice.is_credit
                 is_open = status is _OPEN
-                overdue = is_open and due is not None and due < today
+                overdue = is_open and not is_credit and due is not None and due < today
                 rank = 0 if overdue else 1 if is_open else 2
                 day = (due or invoice.created or _LAST_DAY).toordinal()
                 number, key_id = invoice.number[:KEY_NUMBER_CHARS], invoice.id[:KEY_ID_CHARS]
