@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.invoices import covered
-from bot.models import Invoice
+from bot.models import Invoice, PaymentState
 from bot.provider import Direction, Provider, ProviderError, ProviderUnavailable
 from bot.runs import CUSTOMER, Reminder, Runs
 from bot.store import Store
@@ -42,6 +42,35 @@ class PaidHere:
     whole: bool
 
 
+@dataclass(frozen=True)
+class UnderWay:
+    """A payment of the invoice through invoicebot may be taking the money right now:
+    no reminder, which would ask for it again."""
+
+
+WATCHED_ENDS = frozenset({PaymentState.FAILED, PaymentState.CANCELLED})
+"""Ends still asked about because the money may land after all (see `bot.settlement`)."""
+
+
+def under_way(store: Store, team_id: str, provider: str, invoice_id: str, *, payable: bool) -> bool:
+    """Whether a payment of this invoice through invoicebot may be taking the money now:
+    a charge or start whose outcome is not known yet, an end still watched, or, for a
+    payable, a payment page being paid. Its payer was told not to pay again. A customer's
+    page opened counts only once they came back from it (the provider's answer is still
+    being asked for): a customer's link stays open for days, and a look is not a payment."""
+    for payment in store.payments_for_invoices(team_id, provider, [invoice_id]):
+        state = payment.state
+        if state is PaymentState.UNKNOWN:
+            return True
+        if state is PaymentState.CREATED and payment.charges_at_once:
+            return True
+        if state in WATCHED_ENDS and payment.next_check_at is not None:
+            return True
+        if state is PaymentState.OPENED and (payable or store.kept_return(payment.id) is not None):
+            return True
+    return False
+
+
 class NotSure(ProviderError):
     """The provider's answer was lost: the e-mail may have gone; it is recorded as sent."""
 
@@ -56,7 +85,7 @@ async def remind_customer(
     today: date,
     user_id: str | None,
     automatic: bool = False,
-) -> Reminded | AlreadyToday | PaidHere:
+) -> Reminded | AlreadyToday | PaidHere | UnderWay:
     """E-mail `invoice` to its customer again, once a day at most; raises `ProviderError`
     (nothing recorded) when the provider refuses, `NotSure` when its answer was lost."""
     if not can_remind(provider):
@@ -64,6 +93,8 @@ async def remind_customer(
     if store.settlement_of(team_id, provider.name, [invoice.id]) is not None:  # read now
         paid = store.settled_amounts(team_id, provider.name).get(invoice.id)
         return PaidHere(whole=covered(invoice, paid))
+    if under_way(store, team_id, provider.name, invoice.id, payable=False):
+        return UnderWay()
     day = today.isoformat()
     claimed = runs.claim_reminder(
         CUSTOMER,

@@ -19,12 +19,11 @@ from bot.access import Access
 from bot.clock import Clock
 from bot.connections import Connections
 from bot.invoices import covered
-from bot.models import Invoice, InvoiceStatus, PaymentState
+from bot.models import Invoice, InvoiceStatus
 from bot.outbox import DIGEST_EVENT
 from bot.provider import Direction, Provider, ProviderError
-from bot.reminding import can_remind, due_for_auto_reminder, remind_customer
+from bot.reminding import can_remind, due_for_auto_reminder, remind_customer, under_way
 from bot.runs import CUSTOMER, DUE, Reminder, Runs
-from bot.settlement import WATCHABLE
 from bot.slack.blocks.digest import DigestFacts, digest_message, due_soon_message
 from bot.snapshots import Snapshots
 from bot.text import say
@@ -174,7 +173,7 @@ class Scheduler:
                 or not 0 <= (invoice.due - today).days <= window
             ):
                 continue
-            if self._under_way(team_id, provider.name, invoice.id):
+            if under_way(self.runs.store, team_id, provider.name, invoice.id, payable=True):
                 continue  # told tomorrow if it is still owed then; not claimed today
             with self.runs.store.transaction():
                 claimed = self.runs.claim_reminder(
@@ -198,21 +197,6 @@ class Scheduler:
                 invoice_id=invoice.id,
                 to=payers,
             )
-
-    def _under_way(self, team_id: str, provider: str, invoice_id: str) -> bool:
-        """Whether a payment of this invoice through invoicebot may be taking the money
-        now: a page being paid, a start or a charge whose outcome is not known yet, or an
-        end still watched because the money may land after all. Its payer was told not
-        to pay again; a "falls due" DM with **Pay** would say the opposite."""
-        for payment in self.runs.store.payments_for_invoices(team_id, provider, [invoice_id]):
-            state = payment.state
-            if state in (PaymentState.OPENED, PaymentState.UNKNOWN):
-                return True
-            if state is PaymentState.CREATED and payment.charges_at_once:
-                return True
-            if state in WATCHABLE and payment.next_check_at is not None:
-                return True
-        return False
 
     async def _auto_remind(
         self, team_id: str, today: date, invoices: list[Invoice], by_name: dict[str, Provider]

@@ -12,7 +12,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.access import refusal
 from bot.provider import ProviderError
-from bot.reminding import AlreadyToday, PaidHere, can_remind, remind_customer
+from bot.reminding import AlreadyToday, PaidHere, UnderWay, can_remind, remind_customer
 from bot.slack import values
 from bot.slack.actions import TAMPERED
 from bot.slack.blocks.kit import escape
@@ -72,6 +72,13 @@ async def on_remind(
         await answer(
             f"Invoice {escape(invoice.number)} was {paid} through invoicebot, though {title} "
             f"still lists it as unpaid: no reminder sent. {rest}"
+        )
+        return
+    if isinstance(done, UnderWay):
+        await answer(
+            f"A payment of invoice {escape(invoice.number)} through invoicebot is still being "
+            f"confirmed with {escape(provider.title)}: no reminder sent, so the customer is "
+            "not asked to pay twice; invoicebot keeps asking, and #billing hears when it is paid."
         )
         return
     if isinstance(done, AlreadyToday):
