@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from bot.approvals_record import approvals_for
 from bot.approvals_store import ApprovalStore
-from bot.models import Payment
+from bot.models import Emailed, Payment
 from bot.store import AuditEntry, Store
 from bot.text import plain
 
@@ -104,6 +104,8 @@ def _rows(payment: Payment) -> list[tuple[str, Decimal]]:
 
 
 def _method(payment: Payment) -> str:
+    if isinstance(payment.start, Emailed):  # paid through it; the provider says not how
+        return "e-mailed invoice"
     return (
         f"{payment.method_name} ({payment.issuer_name})"
         if payment.issuer_name

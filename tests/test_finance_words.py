@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 from bot.approvals_policy import Policy
-from bot.models import Invoice, InvoiceStatus, Money
+from bot.models import Emailed, Invoice, InvoiceStatus, Money, Payment, PaymentState
+from bot.records import _method
 from bot.slack.blocks.approvals import policy_lines
 from bot.slack.blocks.digest import due_soon_message
 from bot.slack.blocks.listing import invoice_line
+from bot.slack.blocks.paying import confirmation
 from plugins.i3d import I3DProvider
 
 TODAY = date(2026, 12, 4)
@@ -52,3 +54,29 @@ def test_the_approval_rules_say_that_other_currencies_need_no_approval() -> None
     everywhere = Policy.parse("EUR 500 1 U0ALEX; USD 500 1 U0ALEX")
     assert "other currenc" in policy_lines(everywhere)  # JPY, GBP… still pass freely
     assert policy_lines(Policy()) == "No payment needs approval."
+
+
+def test_a_confirmation_of_an_e_mailed_invoice_says_it_was_e_mailed_not_linked() -> None:
+    """The customer paid the invoice e-mailed to them: #billing must not read that a
+    payment link was sent, nor that the customer paid "by e-mail"."""
+    payment = Payment(
+        id="p1",
+        team_id="T1",
+        provider="payfirma",
+        direction="receivable",
+        invoice_ids=("212947",),
+        invoice_numbers=("INV-55",),
+        amount=Money.of("102.50", "CAD"),
+        method_id="email",
+        method_name="e-mail",
+        user_id="U0SENDER",
+        payer_name="Acme Corp",
+        start=Emailed(to="ap@acme.example"),
+        state=PaymentState.PAID,
+    )
+    message = confirmation(payment, "Payfirma")
+    text = str(message["blocks"]) + message["text"]
+    assert "Payment link sent by" not in text, text
+    assert "by e-mail" not in text and "'Method*\\ne-mail'" not in text, text
+    assert "e-mailed" in text
+    assert _method(payment) != "e-mail"

@@ -574,6 +574,23 @@ def settled(payment: Payment, *, paid_by: Payment | None = None) -> dict[str, An
     return {"text": text, "blocks": blocks}
 
 
+EMAILED_METHOD = "the e-mailed invoice"
+"""How a customer paid an invoice the provider e-mailed: the provider does not say with
+what, and "e-mail" is no way to pay."""
+
+
+def paid_how(payment: Payment) -> str:
+    """The method a settled payment was made with, as the records state it."""
+    return EMAILED_METHOD if isinstance(payment.start, Emailed) else method_of(payment)
+
+
+def _sent_by(payment: Payment) -> str:
+    """Who handed the customer the way to pay: a link, or the invoice by e-mail."""
+    if isinstance(payment.start, Emailed):
+        return f"Invoice e-mailed to the customer by <@{payment.user_id}>"
+    return f"Payment link sent by <@{payment.user_id}>"
+
+
 def _who_paid(payment: Payment) -> str:
     if payment.direction == Direction.RECEIVABLE.value:
         return inline(payment.payer_name, NUMBER_CHARS) if payment.payer_name else "The customer"
@@ -603,7 +620,7 @@ def confirmation(payment: Payment, provider_title: str) -> dict[str, Any]:
         f"{icon} {_who_paid(payment)} paid {_invoices_at(payment, provider_title)}: "
         f"{amount_of(payment)}"
     )
-    pairs = [("Method", method_of(payment)), ("Reference", _reference(payment)), ("Date", when)]
+    pairs = [("Method", paid_how(payment)), ("Reference", _reference(payment)), ("Date", when)]
     if payment.credits:
         applied = ", ".join(
             f"{escape(credit.number)} ({credit.amount.format()})" for credit in payment.credits
@@ -614,11 +631,11 @@ def confirmation(payment: Payment, provider_title: str) -> dict[str, Any]:
     if payment.last_error:  # a paid one's: what to act on beside it (the provider's note)
         blocks.append(section(ids, f":warning: {escape(without_protocol(payment.last_error))}"))
     if receivable:
-        blocks.append(context(ids, f"Payment link sent by <@{payment.user_id}>"))
+        blocks.append(context(ids, _sent_by(payment)))
     return {
         "text": (
             f"Paid: {escape(provider_title)} {_invoice_word(payment.invoice_numbers)}, "
-            f"{payment.amount.format()} by {method_of(payment)}"
+            f"{payment.amount.format()} by {paid_how(payment)}"
         ),
         "blocks": blocks,
     }
@@ -633,7 +650,7 @@ def paid_twice_notice(
     receivable = payment.direction == Direction.RECEIVABLE.value
     who = "the customer" if receivable else f"<@{payment.user_id}>"
     paid = (
-        f"{who} paid {payment.amount.format()} again by {method_of(payment)} "
+        f"{who} paid {payment.amount.format()} again by {paid_how(payment)} "
         f"(reference {_reference(payment)})"
     )
     where = escape(provider_title)
@@ -657,8 +674,7 @@ def paid_twice_notice(
             f"another payment on {where}'s word that it is paid, and {paid}. Check at "
             f"{where} whether this is a second payment before refunding it."
         )
-    started = "Link sent" if receivable else "Started"
-    detail = f"{started} by <@{payment.user_id}>"
+    detail = _sent_by(payment) if receivable else f"Started by <@{payment.user_id}>"
     return {"text": text, "blocks": [section(ids, text), context(ids, detail)]}
 
 
