@@ -554,22 +554,7 @@ class Settlement:
             reference = outcome.reference
             if not reference:
                 return
-            others = self.store.payments_for_invoices(
-                current.team_id, current.provider, list(current.invoice_ids)
-            )
-            known = {
-                mark
-                for o in others
-                if o.id != current.id
-                for mark in (o.receipt, o.provider_reference)
-                if mark
-            }
-            if reference in known:
-                log.warning(
-                    "payment %s: a paid answer naming another attempt's transaction %s; ignored",
-                    current.id,
-                    reference,
-                )
+            if self._anothers(current, reference):
                 return
             self.store.update_payment(current.id, receipt=reference)
             settled, charged = current.paid_at, outcome.paid_at
@@ -584,21 +569,7 @@ class Settlement:
                 twice.id,
                 reference,
             )
-            self.store.audit(
-                "payment.paid_twice",
-                team_id=twice.team_id,
-                user_id=twice.user_id,
-                subject=twice.id,
-                amount=twice.amount.format(),
-                reference=reference,
-                certain=False,
-            )
-            for name, caller in each_plugin(self.payments.pm, "payment_paid_twice"):
-                try:
-                    with self.store.transaction():
-                        caller(payment=twice, outbox=self.store, certain=False)
-                except Exception:
-                    log.exception("plugin %s failed in payment_paid_twice", name)
+            self._tell_paid_twice(twice, certain=False)
         for wake in self.after_settled:
             wake()
 
@@ -608,6 +579,8 @@ class Settlement:
         if current is None or current.state is not S.SUPERSEDED or current.paid_at:
             return  # told already
         reference = outcome.reference
+        if reference and self._anothers(current, reference):
+            return
         others = [
             other
             for other in self.store.payments_for_invoices(
@@ -615,15 +588,6 @@ class Settlement:
             )
             if other.id != current.id
         ]
-        known = {mark for o in others for mark in (o.receipt, o.provider_reference) if mark}
-        if reference and reference in known:
-            # Another attempt's own transaction, replayed on this one's return: no news.
-            log.warning(
-                "payment %s: a paid answer naming another attempt's transaction %s; ignored",
-                current.id,
-                reference,
-            )
-            return
         # Certain only when both payments are known transactions: a settlement made on
         # the invoice's word alone (no receipt) may be this very money, credited to
         # another attempt, so that is said as something to check, not to refund.
@@ -636,6 +600,32 @@ class Settlement:
         twice = self.store.payment(current.id)
         assert twice is not None
         log.warning("payment %s took money after its invoices were settled", twice.id)
+        self._tell_paid_twice(twice, certain=certain)
+
+    def _anothers(self, payment: Payment, reference: str) -> bool:
+        """Whether `reference` is another attempt's own transaction (replayed on this
+        one's return): no news about this one."""
+        others = self.store.payments_for_invoices(
+            payment.team_id, payment.provider, list(payment.invoice_ids)
+        )
+        known = {
+            mark
+            for other in others
+            if other.id != payment.id
+            for mark in (other.receipt, other.provider_reference)
+            if mark
+        }
+        if reference not in known:
+            return False
+        log.warning(
+            "payment %s: a paid answer naming another attempt's transaction %s; ignored",
+            payment.id,
+            reference,
+        )
+        return True
+
+    def _tell_paid_twice(self, twice: Payment, *, certain: bool) -> None:
+        """Audit a second payment and queue what the plugins say of it (inside a claim)."""
         self.store.audit(
             "payment.paid_twice",
             team_id=twice.team_id,
