@@ -57,9 +57,15 @@ HOME_IN_PROGRESS = 5
 HOME_WAIT = 8.0  # seconds the providers get before the tab is published without them
 HOME_BLOCKS = 100  # Slack's limit for a Home tab
 WEEK = timedelta(days=7)
-NOT_OVERDUE: SortKey = (0, date.max.toordinal(), "", "", "")
-"""A boundary just after every overdue invoice (see `bot.selection.sort_key`)."""
 IN_PROGRESS = frozenset({PaymentState.LINK_ISSUED, PaymentState.OPENED, PaymentState.UNKNOWN})
+
+
+def due_from(today: date) -> SortKey:
+    """A boundary just before the first open invoice due `today` (see
+    `bot.selection.sort_key`): after every overdue one, and after the open credit notes
+    dated before today, which are never overdue and never due, and would otherwise fill
+    "Due this week"'s window ahead of the bills due."""
+    return (1, today.toordinal(), "", "", "")
 
 
 @dataclass(frozen=True)
@@ -252,8 +258,8 @@ async def home_view(
     """The finished Home tab: every provider asked, for at most `wait` seconds."""
     providers = svc.connections.connected(team_id)
     open_only = InvoiceQuery(statuses=frozenset({InvoiceStatus.OPEN}))
-    windows = [Window(HOME_LIST), Window(HOME_LIST, Side.AFTER, NOT_OVERDUE)]
     today = svc.today()
+    windows = [Window(HOME_LIST), Window(HOME_LIST, Side.AFTER, due_from(today))]
     listings, (first, coming) = await gather_pages(
         providers,
         open_only,
