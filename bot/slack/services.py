@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -52,10 +52,11 @@ class Services:
         return parse_zone(self.settings.timezone)
 
     def today(self) -> date:
-        """Today in the workspace's zone (`INVOICEBOT_TIMEZONE`), by the real time: the
-        day lists, App Home and pay menus count "overdue" from, as the digest and the
-        reminders do, so that one invoice is not overdue in one and due in the other."""
-        return datetime.now(self.zone()).date()
+        """Today in the workspace's zone (`INVOICEBOT_TIMEZONE`), by `clock` (the time
+        the digest and the reminders read): the day lists, App Home and pay menus count
+        "overdue" from, as they do, so that one invoice is not overdue in one and due in
+        the other."""
+        return self.clock.now().astimezone(self.zone()).date()
 
     def provider_named(self, word: str) -> str | None:
         cls = self.connections.find_class(word)
