@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from bot.approvals_record import approval_story
 from bot.models import Emailed, Payment, PaymentState
 from bot.runs import DUE, Runs
-from bot.slack.blocks.paying import payment_sum
+from bot.slack.blocks.paying import EMAILED_METHOD, payment_sum
 from bot.store import Store
 from bot.text import escape, plain
 
@@ -66,11 +66,13 @@ def attempts(store: Store, subject: Subject) -> list[Event]:
         else:
             what = "Payment link for the customer copied"  # sent on by whoever copied it
         where = subject.at(p)
+        # An e-mailed invoice is paid however the customer likes: "by e-mail" is no way to pay.
+        how = "" if isinstance(p.start, Emailed) else f" by {escape(p.method_name)}"
         events.append(
             Event(
                 _aware(p.created_at),
-                f"{where}{what} by <@{p.user_id}>: {p.amount.format()} by "
-                f"{escape(p.method_name)}{together} (now {p.state.words})",
+                f"{where}{what} by <@{p.user_id}>: {p.amount.format()}{how}{together} "
+                f"(now {p.state.words})",
             )
         )
         if p.opened_at:
@@ -88,12 +90,13 @@ def settlement(store: Store, subject: Subject) -> list[Event]:
     for p in subject.payments:
         if p.settlement_id and p.paid_at:
             reference = f" (reference {escape(p.receipt)})" if p.receipt else ""
+            how = EMAILED_METHOD if isinstance(p.start, Emailed) else escape(p.method_name)
             netted = f" ({summed})" if (summed := payment_sum(p)) else ""  # credits taken off
             events.append(
                 Event(
                     _aware(p.paid_at),
                     f":white_check_mark: {subject.at(p)}Settled: {p.amount.format()}{netted} "
-                    f"by {escape(p.method_name)}{reference}",
+                    f"by {how}{reference}",
                 )
             )
     return events
