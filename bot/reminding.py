@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.invoices import covered
-from bot.models import Invoice, PaymentState
+from bot.models import Emailed, Invoice, PaymentState
 from bot.provider import Direction, Provider, ProviderError, ProviderUnavailable
 from bot.runs import CUSTOMER, Reminder, Runs
 from bot.store import Store
@@ -60,7 +60,9 @@ def under_way(store: Store, team_id: str, provider: str, invoice_id: str, *, pay
     being asked for): a customer's link stays open for days, and a look is not a payment."""
     for payment in store.payments_for_invoices(team_id, provider, [invoice_id]):
         state = payment.state
-        if state is PaymentState.UNKNOWN:
+        if state is PaymentState.UNKNOWN and not isinstance(payment.start, Emailed):
+            # An e-mail whose sending is in doubt takes no money: it may have gone, as an
+            # e-mailed invoice confirmed sent (not counted either), watched for 90 days.
             return True
         if state is PaymentState.CREATED and payment.charges_at_once:
             return True
