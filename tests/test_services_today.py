@@ -1,4 +1,4 @@
-"""`Services.today()` must read the clock the digest and reminders read (d43ae94)."""
+"""`Services.today()` reads the clock the digest and reminders read (`INVOICEBOT_CLOCK_FILE`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""An e-mailed invoice's history says no payment "by e-mail" (as 5305381 meant)."""
+"""An e-mailed invoice's history says no payment "by e-mail"."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""App Home's "Due this week" after credit notes stopped being overdue (43ec505)."""
+"""App Home's "Due this week": open credit notes past their date take none of its places."""
 
 from __future__ import annotations
 
