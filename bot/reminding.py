@@ -54,7 +54,8 @@ WATCHED_ENDS = frozenset({PaymentState.FAILED, PaymentState.CANCELLED})
 
 def under_way(store: Store, team_id: str, provider: str, invoice_id: str, *, payable: bool) -> bool:
     """Whether a payment of this invoice through invoicebot may be taking the money now:
-    a charge or start whose outcome is not known yet, an end still watched, or, for a
+    a charge or start whose outcome is not known yet, a watched end of a charge or with a
+    return still being asked about, or, for a
     payable, a payment page being paid. Its payer was told not to pay again. A customer's
     page opened counts only once they came back from it (the provider's answer is still
     being asked for): a customer's link stays open for days, and a look is not a payment."""
@@ -66,7 +67,14 @@ def under_way(store: Store, team_id: str, provider: str, invoice_id: str, *, pay
             return True
         if state is PaymentState.CREATED and payment.charges_at_once:
             return True
-        if state in WATCHED_ENDS and payment.next_check_at is not None:
+        if (
+            state in WATCHED_ENDS
+            and payment.next_check_at is not None
+            and (payment.charges_at_once or store.kept_return(payment.id) is not None)
+        ):
+            # A watched end allows a new link (a cancel the browser reported, a failure
+            # read from the invoice): only a charge, or a return still being asked
+            # about, may be taking the money.
             return True
         if state is PaymentState.OPENED and (payable or store.kept_return(payment.id) is not None):
             return True
