@@ -15,6 +15,7 @@ from bot.invoices import covered
 from bot.models import Emailed, Invoice, PaymentState
 from bot.provider import Direction, Provider, ProviderError, ProviderUnavailable
 from bot.runs import CUSTOMER, Reminder, Runs
+from bot.settlement import WATCHABLE
 from bot.store import Store
 
 
@@ -48,10 +49,6 @@ class UnderWay:
     no reminder, which would ask for it again."""
 
 
-WATCHED_ENDS = frozenset({PaymentState.FAILED, PaymentState.CANCELLED})
-"""Ends still asked about because the money may land after all (see `bot.settlement`)."""
-
-
 def under_way(store: Store, team_id: str, provider: str, invoice_id: str, *, payable: bool) -> bool:
     """Whether a payment of this invoice through invoicebot may be taking the money now:
     a charge or start whose outcome is not known yet, a watched end of a charge or with a
@@ -68,7 +65,7 @@ def under_way(store: Store, team_id: str, provider: str, invoice_id: str, *, pay
         if state is PaymentState.CREATED and payment.charges_at_once:
             return True
         if (
-            state in WATCHED_ENDS
+            state in WATCHABLE
             and payment.next_check_at is not None
             and (payment.charges_at_once or store.kept_return(payment.id) is not None)
         ):
