@@ -1,0 +1,115 @@
+"""Customer reminders wait only while a payment through invoicebot may be taking the
+money: a charge in doubt holds them back; an e-mail in doubt or a cancel on the page
+does not."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from typing import Any, cast
+
+from bot.models import (
+    Emailed,
+    Invoice,
+    InvoiceStatus,
+    Money,
+    OutcomeStatus,
+    PaymentOutcome,
+)
+from bot.payments import CUSTOMER_LINK_LIFETIME
+from bot.provider import Capabilities, Direction
+from bot.reminding import Reminded, remind_customer
+from bot.runs import Runs
+from bot.settlement import Settlement
+from tests.test_settlement import S, attempt, recorder, settlement, store  # noqa: F401
+
+
+class Collecting:
+    """A provider whose customers pay it, that can e-mail an invoice again."""
+
+    name = "payfirma"
+    title = "Payfirma"
+    capabilities = Capabilities(direction=Direction.RECEIVABLE, send_by_email=True)
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send_invoice(self, invoice_id: str) -> str:
+        self.sent.append(invoice_id)
+        return "customer@example.com"
+
+
+async def remind(
+    settlement: Settlement,  # noqa: F811
+    *,
+    automatic: bool = False,
+) -> tuple[Collecting, Any]:
+    """Remind the customer of overdue invoice 1001 (Payfirma); the provider and the answer."""
+    provider = Collecting()
+    invoice = Invoice(
+        provider="payfirma",
+        id="1001",
+        number="INV-1001",
+        amount_due=Money.of("12.50", "EUR"),
+        total_incl_vat=Money.of("12.50", "EUR"),
+        due=date(2026, 11, 1),
+        status=InvoiceStatus.OPEN,
+    )
+    done = await remind_customer(
+        settlement.store,
+        Runs(settlement.store),
+        cast(Any, provider),
+        invoice,
+        team_id="T1",
+        today=date(2026, 12, 4),
+        user_id=None if automatic else "U1",
+        automatic=automatic,
+    )
+    return provider, done
+
+
+async def test_no_reminder_e_mails_a_customer_whose_card_charge_is_being_confirmed(
+    settlement: Settlement,  # noqa: F811
+) -> None:
+    """The customer's payment through invoicebot is in doubt (invoicebot keeps asking
+    the provider): e-mailing them the invoice again asks them to pay twice."""
+    charge = attempt(settlement, S.UNKNOWN, invoices=("1001",))
+    settlement.store.update_payment(charge.id, direction="receivable", provider="payfirma")
+    provider, done = await remind(settlement, automatic=True)
+    assert provider.sent == [], done
+
+
+async def test_an_e_mail_whose_answer_was_lost_does_not_stop_reminders(
+    settlement: Settlement,  # noqa: F811
+) -> None:
+    """`Send by e-mail` timed out: the attempt is UNKNOWN (the e-mail may have gone) and
+    is watched for the link's week plus `EMAILED_WATCH` (90 days). No money is being
+    taken through invoicebot; an e-mailed invoice the provider confirmed sending
+    (LINK_ISSUED) does not stop reminders either."""
+    sent = attempt(settlement, S.UNKNOWN, start=Emailed(to="ap@acme.example"))
+    settlement.store.update_payment(sent.id, direction="receivable", provider="payfirma")
+    provider, done = await remind(settlement)
+    assert isinstance(done, Reminded), done
+    assert provider.sent == ["1001"]
+
+
+async def test_a_customer_who_cancelled_on_the_page_is_still_reminded(
+    settlement: Settlement,  # noqa: F811
+) -> None:
+    """The customer opened the week-long link, pressed Cancel at the provider's page (the
+    browser said so, the provider did not): the end is watched until the link expires
+    and a day more. Nothing is being paid; a reminder must not wait eight days."""
+    link = attempt(settlement, S.OPENED, opened_minutes_ago=60, invoices=("1001",))
+    settlement.store.update_payment(link.id, direction="receivable", provider="payfirma")
+    settlement.store.db.execute(
+        "UPDATE payments SET token_expires_at = ? WHERE id = ?",
+        [time.time() + CUSTOMER_LINK_LIFETIME, link.id],
+    )
+    settlement.apply(
+        settlement.store.payment(link.id) or link,
+        PaymentOutcome(status=OutcomeStatus.CANCELLED, message="cancelled", attributed=False),
+    )
+    ended = settlement.store.payment(link.id)
+    assert ended is not None and ended.state is S.CANCELLED and ended.next_check_at is not None
+    _, done = await remind(settlement)
+    assert isinstance(done, Reminded), done
