@@ -441,7 +441,7 @@ async def _landing(request: web.Request) -> tuple[web.Response, Key | None]:
         return page(title, summary + reference + "<p>Slack has been told.</p>", tone="ok"), named
     # A return the provider could not be asked about yet leaves an ended attempt's fate
     # open: it is asked about again, and its page says only that it is not confirmed yet.
-    if not _asked_again(request, payment) and (ended := _ended_page(request, payment)):
+    if (ended := _ended_page(request, payment)) and not _asked_again(request, payment):
         return ended, None
     told = (
         f"{escape(request.app[BUSINESS] or 'The business')} is told as soon as it lands."
