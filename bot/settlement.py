@@ -24,7 +24,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot.connections import Connections, NotConnected
 from bot.models import (
@@ -42,7 +42,7 @@ from bot.payments import LIVE, Payments
 from bot.plugins import each_plugin
 from bot.provider import ProviderError
 from bot.singleflight import SingleFlight
-from bot.store import Store
+from bot.store import Store, utc_text
 
 log = logging.getLogger(__name__)
 
@@ -464,7 +464,7 @@ class Settlement:
     def settle(self, payment: Payment, outcome: PaymentOutcome) -> Payment | None:
         """Settle `payment`'s invoices once; return the attempt credited (None if none)."""
         store = self.store
-        paid_at = (outcome.paid_at or datetime.now(UTC)).isoformat(timespec="seconds")
+        paid_at = utc_text(outcome.paid_at)
         key = settlement_id(payment.team_id, payment.provider, payment.invoice_ids)
         with store.claim():
             current = store.payment(payment.id) or payment
@@ -593,7 +593,7 @@ class Settlement:
         # another attempt, so that is said as something to check, not to refund.
         credited = next((o for o in others if o.state is S.PAID), None)
         certain = bool(reference) and credited is not None and credited.receipt is not None
-        paid_at = (outcome.paid_at or datetime.now(UTC)).isoformat(timespec="seconds")
+        paid_at = utc_text(outcome.paid_at)
         self.store.update_payment(
             current.id, paid_at=paid_at, receipt=outcome.reference or current.receipt
         )

@@ -416,6 +416,25 @@ def _m019_kept_return_checks(db: Engine) -> None:
     )
 
 
+def _m020_settled_in_utc(db: Engine) -> None:
+    """Payment times in UTC: a provider's own offset (Payfirma's transaction time can
+    carry one) was stored as given, and the newest settlements, ordered as text, then
+    came in the wrong order on App Home."""
+    for table, column in (("settlements", "settled_at"), ("payments", "paid_at")):
+        rows = db.execute(f"SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL")  # noqa: S608 - fixed names
+        for row_id, text in rows.fetchall():
+            moment = _moment(text)
+            if moment is not None and (fixed := utc_text(moment)) != text:
+                db.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?", [fixed, row_id])  # noqa: S608
+
+
+def _moment(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:  # not a time: left as it is, for a person to see
+        return None
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_settlements", _m002_settlements),
@@ -435,6 +454,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("017_kept_returns", _m017_kept_returns),
     ("018_approval_billing_channel", _m018_approval_billing_channel),
     ("019_kept_return_checks", _m019_kept_return_checks),
+    ("020_settled_in_utc", _m020_settled_in_utc),
 ]
 
 
@@ -464,6 +484,16 @@ def applied_migrations(db: Engine) -> list[str]:
     """The names of the migrations this database has seen, in the order applied."""
     rows = db.execute("SELECT name FROM _migrations ORDER BY applied_at, name").fetchall()
     return [str(row[0]) for row in rows]
+
+
+def utc_text(moment: datetime | None) -> str:
+    """A payment's time as stored: UTC to the second, so that times order as text (a
+    time without a zone is taken as UTC); now, if the provider gave none."""
+    if moment is None:
+        moment = datetime.now(UTC)
+    elif moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def now_iso() -> str:

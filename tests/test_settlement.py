@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import psycopg
@@ -277,6 +277,22 @@ def test_the_same_paid_outcome_twice_settles_once(
     assert first is not None and first.state is S.PAID and second is None
     assert len(recorder.confirmed) == 1
     assert settlement.store.outbox_pending() == 1
+
+
+def test_a_payment_time_with_the_providers_offset_is_stored_in_utc(
+    settlement: Settlement,
+) -> None:
+    """Times order as text in the store: one kept in the provider's own zone would sort
+    among UTC ones by its local clock."""
+    a = attempt(settlement, S.OPENED, opened_minutes_ago=1)
+    pacific = timezone(timedelta(hours=-8))
+    at = datetime(2026, 12, 4, 20, 30, tzinfo=pacific)
+    paid = settlement.settle(a, PAID_HERE.model_copy(update={"paid_at": at}))
+    assert paid is not None and paid.paid_at == at
+    stored = settlement.store.db.execute("SELECT paid_at FROM payments WHERE id = ?", [a.id])
+    assert stored.fetchone()[0] == "2026-12-05T04:30:00+00:00"
+    [(when, _)] = settlement.store.recent_settlements(a.team_id)
+    assert when == at
 
 
 def test_the_database_refuses_a_second_settlement_of_an_invoice(

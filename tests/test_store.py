@@ -279,6 +279,27 @@ def test_recent_settlements_are_newest_first_with_the_attempt_credited(database:
     assert store.recent_settlements("T0OTHER") == []
 
 
+def test_payment_times_stored_in_a_providers_zone_are_moved_to_utc(database: str) -> None:
+    """A settlement stored in a provider's zone before times were kept in UTC sorted by
+    its local clock: at 20:30 in California (04:30 UTC next day), it came after 01:00."""
+    store = Store(database)
+    for n, at in ((1, "2026-12-04T20:30:00-08:00"), (2, "2026-12-05T01:00:00+00:00")):
+        payment = _payment(store, n, "T0TEAM")
+        store.add_settlement(f"s{n}", payment, evidence="attempt", settled_at=at)
+        store.update_payment(payment.id, paid_at=at)
+    store.db.execute("DELETE FROM _migrations WHERE name = ?", ["020_settled_in_utc"])
+    store.close()
+
+    store = Store(database)  # migrates again
+    assert [p.invoice_numbers for _, p in store.recent_settlements("T0TEAM", limit=2)] == [
+        ("INV-1",),
+        ("INV-2",),
+    ]
+    stored = store.db.execute("SELECT paid_at FROM payments WHERE id = 'p1'").fetchone()
+    assert stored[0] == "2026-12-05T04:30:00+00:00"
+    store.close()
+
+
 def test_connections_are_sealed_listed_and_removed(database: str) -> None:
     store = Store(database, CredentialBox(generate_key()))
     store.save_connection("T1", "acme", Creds(api_key=SecretStr("sk-live-123")), connected_by="U1")
