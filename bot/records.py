@@ -13,7 +13,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -208,6 +208,20 @@ def people(store: Store, team_id: str, period: Range, zone: ZoneInfo) -> set[str
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def local(moment: datetime | str, zone: ZoneInfo) -> str:
+    """A stored time in the workspace's zone, with its offset: the rows are dated in that
+    zone, and a reader should not have to convert a time to see its row's day. Text that
+    is not a time is given as it is."""
+    if isinstance(moment, str):
+        try:
+            moment = datetime.fromisoformat(text := moment)
+        except ValueError:
+            return text
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone).isoformat(timespec="seconds")
+
+
 def cell(text: str) -> str:
     """Text from people or providers, made inert for spreadsheets: a cell that starts like
     a formula (`=HYPERLINK(…)` typed as a search) gets a leading apostrophe, which Excel
@@ -239,7 +253,7 @@ def export(
     moved.sort(key=lambda row: row[0])
     for settled_at, payment, settlement, note in moved:
         approvals = "; ".join(
-            f"{names.get(user, user)} at {at}"
+            f"{names.get(user, user)} at {local(at, zone)}"
             for source in APPROVALS
             for user, at in source(store, payment)
         )
@@ -258,7 +272,7 @@ def export(
                     cell(_who(payment, names)),
                     cell(payment.receipt or payment.provider_reference or ""),
                     cell(approvals),
-                    settled_at.isoformat(),
+                    local(settled_at, zone),
                     settlement,
                     note,
                 )
@@ -272,7 +286,7 @@ def export(
     for entry in entries:
         audit_writer.writerow(
             (
-                entry.at,
+                local(entry.at, zone),
                 entry.action,
                 cell(_actor(store, entry, names, payments)),
                 cell(entry.subject or ""),

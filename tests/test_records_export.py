@@ -225,3 +225,23 @@ def test_peoples_own_words_in_the_audit_export_are_kept_as_written(tmp_path: Any
         store.close()
     details = [json.loads(row[4]) for row in list(csv.reader(io.StringIO(made.audit_csv)))[1:]]
     assert details == [{"reason": reason}, {"to": to}, {"last_error": "Declined"}]
+
+
+def test_times_in_the_export_are_in_the_workspaces_zone(tmp_path: Any) -> None:
+    """A row dated 4 December in Vancouver says its time there too, not 5 December UTC."""
+    store = Store(f"{tmp_path}/db.sqlite")
+    try:
+        payment = _payment(store, 1)
+        store.add_settlement(
+            "s1", payment, evidence="attempt", settled_at="2026-12-05T04:30:00+00:00"
+        )
+        store.audit("payment.opened", team_id="T1", user_id="U1", subject=payment.id)
+        store.db.execute("UPDATE audit SET at = ?", ["2026-12-05T04:29:00+00:00"])
+        zone = ZoneInfo("America/Vancouver")
+        made = export(store, "T1", Range(date(2026, 12, 4), date(2026, 12, 4)), zone, {}, {})
+    finally:
+        store.close()
+    [row] = list(csv.DictReader(io.StringIO(made.settlements_csv)))
+    assert (row["date"], row["settled_at"]) == ("2026-12-04", "2026-12-04T20:30:00-08:00")
+    audit = list(csv.DictReader(io.StringIO(made.audit_csv)))
+    assert [entry["at"] for entry in audit] == ["2026-12-04T20:29:00-08:00"]

@@ -108,8 +108,8 @@ async def send_export(
             if made.twice
             else ""
         )
-        + f" and {_count(made.audit_count, 'audit log entry', 'audit log entries')}. Dates are in "
-        f"{svc.settings.timetable.zone.key}; amounts are per currency."
+        + f" and {_count(made.audit_count, 'audit log entry', 'audit log entries')}. "
+        f"Dates and times are in {svc.settings.timetable.zone.key}; amounts are per currency."
     )
     stem = f"invoicebot-{period.first.isoformat()}-to-{period.last.isoformat()}"
     try:
