@@ -104,7 +104,7 @@ async def send_export(
         + (f" ({sums})" if (sums := _sums(made.totals)) else "")
         + (
             f", {_count(made.twice, 'second payment')} of invoices already settled (in the "
-            "file and the sums: check and refund)"
+            "file and the sums; each row's note says whether to refund it or check first)"
             if made.twice
             else ""
         )
