@@ -1,4 +1,5 @@
-"""App Home's "Due this week": open credit notes past their date take none of its places."""
+"""App Home's "Due this week": open credit notes past their date take none of its places,
+and its days are the digest's (today and the next 7)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from tests.test_paging import Ledger
 class Credited(Ledger):
     """HOME_LIST open credit notes dated last month, and one bill due in two days."""
 
-    def __init__(self) -> None:
+    def __init__(self, *bills_due_in: int) -> None:
         super().__init__(0)
+        self.bills_due_in = bills_due_in or (2,)
 
     def everything(self) -> list[Invoice]:
         today = today_utc()
@@ -35,23 +37,25 @@ class Credited(Ledger):
             )
             for n in range(HOME_LIST)
         ]
-        bill = Invoice(
-            provider=self.name,
-            id="bill",
-            number="INV-DUE-SOON",
-            amount_due=Money.of("121.00", "EUR"),
-            total_incl_vat=Money.of("121.00", "EUR"),
-            due=today + timedelta(days=2),
-            status=InvoiceStatus.OPEN,
-        )
-        return [*credits, bill]
+        bills = [
+            Invoice(
+                provider=self.name,
+                id=f"bill-{days}",
+                number="INV-DUE-SOON" if days == 2 else f"INV-DUE-IN-{days}",
+                amount_due=Money.of("121.00", "EUR"),
+                total_incl_vat=Money.of("121.00", "EUR"),
+                due=today + timedelta(days=days),
+                status=InvoiceStatus.OPEN,
+            )
+            for days in self.bills_due_in
+        ]
+        return [*credits, *bills]
 
     async def list_invoices(self, query: InvoiceQuery) -> InvoicePage:
         return InvoicePage(invoices=self.everything())
 
 
-async def test_old_credit_notes_do_not_hide_a_bill_due_this_week() -> None:
-    ledger = Credited()
+async def _week(ledger: Credited) -> str:
     svc = SimpleNamespace(
         snapshots=Snapshots(),
         connections=SimpleNamespace(connected=lambda team_id: [ledger]),
@@ -66,5 +70,14 @@ async def test_old_credit_notes_do_not_hide_a_bill_due_this_week() -> None:
         zone=lambda: UTC,
     )
     said = str(await home_view(cast(Any, svc), "T0TEAM", "U0PAYER"))
-    week = said[said.index("Due this week") :]
+    return said[said.index("Due this week") :]
+
+
+async def test_old_credit_notes_do_not_hide_a_bill_due_this_week() -> None:
+    week = await _week(Credited())
     assert "INV-DUE-SOON" in week, week
+
+
+async def test_a_bill_due_in_7_days_is_due_this_week_as_in_the_digest() -> None:
+    week = await _week(Credited(7, 8))
+    assert "INV-DUE-IN-7" in week and "INV-DUE-IN-8" not in week, week

@@ -119,14 +119,15 @@ def _invoices(
 
 
 def _due(ids: Ids, found: Found, today: date, may_pay: bool) -> list[Block]:
-    """Overdue (oldest first) and due within a week (soonest first)."""
+    """Overdue (oldest first) and due today or in the next 7 days (soonest first): the
+    digest's "due in the next 7 days", so both name the same bills."""
     providers = {listing.provider.name: listing.provider for listing in found.listings}
     first, coming = found.first, found.coming
     overdue = [i for i in first.invoices if i.is_overdue(today)]
     week = [
         i
         for i in coming.invoices
-        if not i.is_overdue(today) and i.due is not None and today <= i.due < today + WEEK
+        if not i.is_overdue(today) and i.due is not None and today <= i.due <= today + WEEK
     ]
     blocks: list[Block] = [header(ids, "Overdue")]
     blocks += _invoices(ids, overdue, providers, today, may_pay) or [
