@@ -55,7 +55,7 @@ class Credited(Ledger):
         return InvoicePage(invoices=self.everything())
 
 
-async def _week(ledger: Credited) -> str:
+async def _home(ledger: Credited) -> str:
     svc = SimpleNamespace(
         snapshots=Snapshots(),
         connections=SimpleNamespace(connected=lambda team_id: [ledger]),
@@ -69,7 +69,11 @@ async def _week(ledger: Credited) -> str:
         today=today_utc,
         zone=lambda: UTC,
     )
-    said = str(await home_view(cast(Any, svc), "T0TEAM", "U0PAYER"))
+    return str(await home_view(cast(Any, svc), "T0TEAM", "U0PAYER"))
+
+
+async def _week(ledger: Credited) -> str:
+    said = await _home(ledger)
     return said[said.index("Due this week") :]
 
 
@@ -81,3 +85,10 @@ async def test_old_credit_notes_do_not_hide_a_bill_due_this_week() -> None:
 async def test_a_bill_due_in_7_days_is_due_this_week_as_in_the_digest() -> None:
     week = await _week(Credited(7, 8))
     assert "INV-DUE-IN-7" in week and "INV-DUE-IN-8" not in week, week
+
+
+async def test_open_credit_notes_alone_are_worth_their_sum_not_nothing() -> None:
+    ledger = Credited()
+    ledger.bills_due_in = ()
+    said = await _home(ledger)
+    assert "nothing (€40.00 in credit notes)" in said and "nothing open" in said, said

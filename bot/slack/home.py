@@ -100,8 +100,8 @@ def _totals(ids: Ids, found: Found | None) -> list[Block]:
     page = found.first
 
     def said(totals: Totals) -> str:
-        if not totals.count:
-            return "nothing open"
+        if not totals.count and not totals.credits:
+            return "nothing open"  # open credit notes alone still say what they are worth
         late = f"\n:red_circle: {totals.overdue_words()}" if totals.overdue else ""
         return f"{totals.format()}{late}"
 
