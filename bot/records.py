@@ -246,7 +246,11 @@ def export(
     totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     settled = store.settlements_between(team_id, start, end)
     twice = store.paid_twice_between(team_id, start, end)
-    moved = [(at, payment, payment.settlement_id or payment.id, "") for at, payment in settled]
+    charged = _charged_after(store, team_id, [payment for _, payment in settled])
+    moved = [
+        (at, payment, payment.settlement_id or payment.id, charged.get(payment.id, ""))
+        for at, payment in settled
+    ]
     moved += [
         (at, payment, doubled or "", _twice_note(store, payment)) for at, payment, doubled in twice
     ]
@@ -299,6 +303,21 @@ def export(
     return Export(
         out.getvalue(), audit.getvalue(), len(settled), dict(totals), len(entries), len(twice)
     )
+
+
+def _charged_after(store: Store, team_id: str, settled: list[Payment]) -> dict[str, str]:
+    """The note of each settled payment credited on the invoice's word whose own page then
+    took a card, told as maybe paid twice (`Settlement._paid_after_credited`): its row
+    is that charge, and may double money the invoice was marked paid with."""
+    ids = [payment.id for payment in settled if payment.receipt]
+    told: dict[str, str] = {}
+    for at in range(0, len(ids), 500):  # a month's settlements, in bounded IN lists
+        for entry in store.audit_about(team_id, ids[at : at + 500]):
+            if entry.action == "payment.paid_twice" and entry.subject:
+                told[entry.subject] = (
+                    PAID_TWICE if entry.detail.get("certain", True) else MAYBE_TWICE
+                )
+    return told
 
 
 def _twice_note(store: Store, payment: Payment) -> str:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.models import OutcomeStatus, PaymentOutcome
-from bot.records import PAID_TWICE, Range, export
+from bot.records import MAYBE_TWICE, PAID_TWICE, Range, export
 from bot.settlement import Settlement
-from tests.test_settlement import S, attempt, recorder, settlement, store  # noqa: F401
+from tests.test_late_returns import Lookup
+from tests.test_settlement import Recorder, S, attempt, recorder, settlement, store  # noqa: F401
 
 
 def test_a_second_payment_of_a_settled_invoice_is_in_the_settlements_file(
@@ -57,3 +58,30 @@ def test_the_audit_row_of_a_settlement_names_its_invoices(
     rows = list(csv.DictReader(io.StringIO(done.audit_csv)))
     (settled,) = [row for row in rows if row["action"] == "invoice.settled"]
     assert settled["invoices"] == "INV-1001, INV-1002"
+
+
+def test_a_page_credited_on_the_invoices_word_that_then_took_a_card_is_noted_to_check(
+    settlement: Settlement,  # noqa: F811
+    recorder: Recorder,  # noqa: F811
+) -> None:
+    """Marked paid at the provider by other means, then charged on the page still open:
+    #billing reads "maybe paid twice", and so must the row a bookkeeper reconciles."""
+    settlement.connections = Lookup({})  # type: ignore[assignment]
+    page = attempt(settlement, S.OPENED, opened_minutes_ago=2)
+    settlement.apply(page, PaymentOutcome(status=OutcomeStatus.PAID, message="invoice paid"))
+    charged = datetime.now(UTC) + timedelta(minutes=10)
+    settlement.apply(
+        page,
+        PaymentOutcome(
+            status=OutcomeStatus.PAID,
+            message="ok",
+            reference="r9",
+            attributed=True,
+            paid_at=charged,
+        ),
+    )
+    assert len(recorder.paid_twice) == 1
+    today = datetime.now(UTC).date()
+    done = export(settlement.store, "T1", Range(today, today), ZoneInfo("UTC"), {"i3d": "i3D"})
+    (row,) = list(csv.DictReader(io.StringIO(done.settlements_csv)))
+    assert (row["reference"], row["note"]) == ("r9", MAYBE_TWICE)
