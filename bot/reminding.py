@@ -43,6 +43,10 @@ class PaidHere:
     whole: bool
 
 
+LATE_ASKED = frozenset({PaymentState.EXPIRED, PaymentState.SUPERSEDED})
+"""Ends whose scheduled check means only that a return is still being asked about."""
+
+
 @dataclass(frozen=True)
 class UnderWay:
     """A payment of the invoice through invoicebot may be taking the money right now:
@@ -74,6 +78,14 @@ def under_way(store: Store, team_id: str, provider: str, invoice_id: str, *, pay
             # about, may be taking the money.
             return True
         if state is PaymentState.OPENED and (payable or store.kept_return(payment.id) is not None):
+            return True
+        if (
+            state in LATE_ASKED
+            and payment.next_check_at is not None
+            and store.kept_return(payment.id) is not None
+        ):
+            # A return on a page whose link had ended, asked about again for about a day
+            # (the provider could not be asked when it came): it may name money taken.
             return True
     return False
 

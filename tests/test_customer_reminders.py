@@ -15,12 +15,14 @@ from bot.models import (
     Money,
     OutcomeStatus,
     PaymentOutcome,
+    Redirect,
 )
 from bot.payments import CUSTOMER_LINK_LIFETIME
 from bot.provider import Capabilities, Direction
-from bot.reminding import Reminded, remind_customer
+from bot.reminding import Reminded, UnderWay, remind_customer
 from bot.runs import Runs
 from bot.settlement import Settlement
+from tests.test_late_returns import APPROVED, Lookup
 from tests.test_settlement import S, attempt, recorder, settlement, store  # noqa: F401
 
 
@@ -113,3 +115,29 @@ async def test_a_customer_who_cancelled_on_the_page_is_still_reminded(
     assert ended is not None and ended.state is S.CANCELLED and ended.next_check_at is not None
     _, done = await remind(settlement)
     assert isinstance(done, Reminded), done
+
+
+async def test_a_customer_whose_late_return_is_being_checked_is_not_reminded(
+    settlement: Settlement,  # noqa: F811
+) -> None:
+    """The customer came back from the provider's page after the link's watch ended, and
+    the provider could not be asked just then: the return is asked about again for a
+    day, its page saying "Not paid yet". E-mailing the invoice meanwhile asks for the
+    money a second time."""
+    provider = Lookup({"LK9": APPROVED})
+    provider.down = True
+    settlement.connections = provider  # type: ignore[assignment]
+    page = attempt(settlement, S.OPENED, start=Redirect(url="https://hpp.example/pay"))
+    settlement.store.update_payment(page.id, direction="receivable", provider="payfirma")
+    opened = settlement.store.payment(page.id)
+    assert opened is not None
+    settlement._end(opened, S.EXPIRED, "the provider never confirmed this payment")
+    expired = settlement.store.payment(page.id)
+    assert expired is not None
+    await settlement.check(expired, {"lookup_id": "LK9"})
+    asking = settlement.store.payment(page.id)
+    assert asking is not None and asking.next_check_at is not None
+    assert settlement.store.kept_return(page.id) is not None
+    sent, done = await remind(settlement, automatic=True)
+    assert sent.sent == [] and isinstance(done, UnderWay), done
+    assert not isinstance(done, Reminded)
