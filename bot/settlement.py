@@ -233,10 +233,11 @@ class Settlement:
 
         A return is kept from before the provider is asked until it has answered: it can
         be the only place the provider names the transaction (Payfirma's lookup id)."""
+        quiet = _ended(payment)  # no poller asks about it: only its return can
         if landed:
             with self.store.transaction():
                 self.store.keep_return(payment.id, landing_params)
-                if payment.state in QUIET_ENDS and not replayed:
+                if quiet and not replayed:
                     # Nothing else asks about it: a stop mid-ask leaves it due, not lost.
                     self.schedule_first_check(payment.id)
         outcome = await self._ask_and_apply(payment, landing_params, landed)
@@ -247,7 +248,10 @@ class Settlement:
             now = self.store.payment(payment.id)
         elif landed and (answered or now is None or now.state not in LIVE):
             self.store.drop_return(payment.id, landing_params)
-            if now is not None and now.state in QUIET_ENDS and now.next_check_at is not None:
+            ended_still = now is not None and (
+                now.state in QUIET_ENDS or (quiet and now.state is payment.state)
+            )
+            if ended_still and now is not None and now.next_check_at is not None:
                 self.store.update_payment(now.id, next_check_at=None)
                 now = self.store.payment(payment.id)
         return now

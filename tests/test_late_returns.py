@@ -3,6 +3,7 @@ schedule does with them. Every test runs on sqlite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 
@@ -204,3 +205,52 @@ async def test_a_paid_page_whose_return_names_no_transaction_is_not_asked_about(
     assert provider.asked == []
     after = settlement.store.payment(page.id)
     assert after is not None and after.next_check_at is None
+
+
+class Stopping(Lookup):
+    """A stop (a cancellation) while the return naming `stop_at` is being asked about."""
+
+    def __init__(self, transactions: dict[str, PaymentOutcome], stop_at: str) -> None:
+        super().__init__(transactions)
+        self.stop_at = stop_at
+
+    async def check_payment(self, check: PaymentCheck) -> PaymentOutcome:
+        if check.landing_params.get("lookup_id") == self.stop_at:
+            self.stop_at = ""
+            raise asyncio.CancelledError
+        return await super().check_payment(check)
+
+
+async def test_a_retry_after_a_decline_is_still_found_after_a_stop_mid_ask(
+    settlement: Settlement,
+) -> None:
+    """A decline on the page, then a retry on that same page that took the money; the
+    bot stops while asking about the retry's return: after the restart the poller asks
+    again, as it does for an expired or superseded page's return."""
+    provider = Stopping({"LK1": DECLINED, "LK9": APPROVED}, stop_at="LK9")
+    settlement.connections = provider  # type: ignore[assignment]
+    page = attempt(settlement, S.OPENED, start=PAGE, opened_minutes_ago=5)
+    await settlement.check(page, {"lookup_id": "LK1"})
+    failed = settlement.store.payment(page.id)
+    assert failed is not None and failed.state is S.FAILED and failed.next_check_at is None
+    with pytest.raises(asyncio.CancelledError):
+        await settlement.check(failed, {"lookup_id": "LK9"})
+    restarted = Settlement(settlement.payments, connections=settlement.connections)
+    await poll(restarted)
+    after = settlement.store.payment(page.id)
+    assert after is not None
+    assert after.state is S.PAID and after.receipt == "tx-9", (after.state, provider.asked)
+
+
+async def test_a_declined_page_reloaded_is_not_left_watched(settlement: Settlement) -> None:
+    """The reload of a declined page's return, answered: nothing is left scheduled."""
+    provider = Lookup({"LK1": DECLINED})
+    settlement.connections = provider  # type: ignore[assignment]
+    page = attempt(settlement, S.OPENED, start=PAGE, opened_minutes_ago=5)
+    await settlement.check(page, {"lookup_id": "LK1"})
+    failed = settlement.store.payment(page.id)
+    assert failed is not None and failed.state is S.FAILED
+    await settlement.check(failed, {"lookup_id": "LK1"})
+    after = settlement.store.payment(page.id)
+    assert after is not None and after.state is S.FAILED and after.next_check_at is None
+    assert settlement.store.kept_return(page.id) is None
