@@ -425,6 +425,9 @@ async def _landing(request: web.Request) -> tuple[web.Response, Key | None]:
     brand = _brand(request, payment)
     summary = _summary(payment)
     if payment.state is PaymentState.PAID:
+        # Credited on the invoice's word: a later return from this page may still name a
+        # card charge of its own (a second payment), so it is asked about, not kept.
+        kept = named if request.app[SETTLEMENT].paid_page_final(payment) else None
         reference = f"<p>Receipt reference: <b>{escape(_reference(payment))}</b></p>"
         if _customer(payment):
             business = request.app[BUSINESS]
@@ -436,9 +439,9 @@ async def _landing(request: web.Request) -> tuple[web.Response, Key | None]:
             body = (
                 f"<p>{said}</p>{summary}{reference}<p class=muted>Keep this for your records.</p>"
             )
-            return page("Thank you for your payment", body, tone="ok", brand=brand), named
+            return page("Thank you for your payment", body, tone="ok", brand=brand), kept
         title = "Invoices paid" if len(payment.invoice_ids) > 1 else "Invoice paid"
-        return page(title, summary + reference + "<p>Slack has been told.</p>", tone="ok"), named
+        return page(title, summary + reference + "<p>Slack has been told.</p>", tone="ok"), kept
     # A return the provider could not be asked about yet leaves an ended attempt's fate
     # open: it is asked about again, and its page says only that it is not confirmed yet.
     if (ended := _ended_page(request, payment)) and not _asked_again(request, payment):

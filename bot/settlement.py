@@ -171,6 +171,12 @@ class Settlement:
         except NotConnected:
             return False
 
+    def paid_page_final(self, payment: Payment) -> bool:
+        """Whether a return to a paid attempt's page can tell nothing more about it: its
+        own transaction is known, or its provider's return names none. Otherwise (credited
+        on the invoice's word) a later return may still name its own card charge."""
+        return payment.receipt is not None or not self._names_transactions(payment.provider)
+
     def tell_in_doubt(self, payment_id: str) -> None:
         """Queue what the plugins say of an attempt now UNKNOWN (`payment_in_doubt`): its
         payer may still read "Asking…"."""
