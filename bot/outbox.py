@@ -475,7 +475,7 @@ class OutboxSender:
                 log.warning("%s was taken over by another sender before its call", item.key)
                 continue
             except asyncio.CancelledError:
-                self.store.outbox_release(item.id)  # the bot is stopping
+                self.store.outbox_release(item.id, held_until=held[0])  # the bot is stopping
                 raise
             except Exception as error:
                 if not isinstance(error, Retry | GiveUp):

@@ -1110,12 +1110,16 @@ class Store:
         )
         return cursor.rowcount == 1
 
-    def outbox_release(self, item_id: int) -> None:
+    def outbox_release(self, item_id: int, *, held_until: float | None = None) -> None:
         """A stop cut the call short: any sender may take the row now (a marked post's
-        `attempted_at` still makes it look for what the call may have done)."""
-        self.db.execute(
-            "UPDATE outbox SET claimed_until = NULL WHERE id = ? AND sent_at IS NULL", [item_id]
-        )
+        `attempted_at` still makes it look for what the call may have done).
+        `held_until`: only while the sender's claim (ending then) is still its own: a
+        sender that lost the row to another must not free it while that one posts."""
+        sql = "UPDATE outbox SET claimed_until = NULL WHERE id = ? AND sent_at IS NULL"
+        if held_until is None:
+            self.db.execute(sql, [item_id])
+        else:
+            self.db.execute(f"{sql} AND claimed_until = ?", [item_id, held_until])
 
     def release_outbox_claims(self) -> None:
         """At start-up: claims held by a process that died are free again. Only where

@@ -138,3 +138,47 @@ async def test_a_sender_that_lost_its_row_while_looking_does_not_free_it_for_a_t
     assert len(slack.posted_to("C0BILLING")) == 1, "the confirmation was posted twice"
     for store in stores:
         store.close()
+
+
+async def test_a_sender_stopped_after_losing_its_row_does_not_free_it_for_a_third(
+    postgres_url: str, failing_slow_history: tuple[FakeSlack, TestServer]
+) -> None:
+    """A's look outlasts its hold; B has taken the row over and is posting it; then A's
+    process stops. A's stop must leave the row as B holds it: freed, a third sender
+    would take it while B's post is on its way, find nothing yet, and post it again."""
+    slack, server = failing_slow_history
+    stores = [Store(postgres_url) for _ in range(3)]
+    marked = {"event_type": SETTLEMENT_EVENT, "event_payload": {"settlement_id": "s1"}}
+    stores[0].enqueue(
+        "chat.postMessage", {"channel": "C0BILLING", "text": "paid", "metadata": marked}, key="k"
+    )
+    async with aiohttp.ClientSession() as http:
+
+        def sender(store: Store) -> OutboxSender:
+            client = AsyncWebClient(
+                token=BOT_TOKEN, base_url=str(server.make_url("/api/")), retry_handlers=[]
+            )
+            return OutboxSender(store, client, http, lease=LEASE, channel_gap=0.0, first_delay=0.1)
+
+        a, b, c = (sender(store) for store in stores)
+        slack.fail_next["chat.postMessage"] = 1  # a 500: in doubt from here on
+        await a.send_due()
+        stores[0].db.execute("UPDATE outbox SET next_attempt_at = 0, claimed_until = NULL")
+
+        async def after(delay: float, who: OutboxSender) -> None:
+            await asyncio.sleep(delay)
+            await who.send_due()
+
+        looking = asyncio.ensure_future(a.send_due())
+
+        async def stop_a() -> None:
+            await asyncio.sleep(1.45)  # B is posting; A is still looking
+            looking.cancel()
+
+        await asyncio.gather(after(LEASE + 0.2, b), stop_a(), after(1.55, c))
+        with pytest.raises(asyncio.CancelledError):
+            await looking
+        await asyncio.sleep(1.0)
+    assert len(slack.posted_to("C0BILLING")) == 1, "the confirmation was posted twice"
+    for store in stores:
+        store.close()
