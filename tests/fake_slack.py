@@ -17,6 +17,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 from aiohttp import web
 
@@ -54,6 +55,33 @@ class Trigger:
 
 def _flag(value: object) -> bool:
     return value is True or value == "true"
+
+
+def _submission_problems(payload: dict[str, Any], answer: object) -> list[str]:
+    """A view_submission's acknowledgement as Slack applies it (reference/slack.md §2)."""
+    if not isinstance(answer, dict):
+        return []
+    action = answer.get("response_action")
+    if action in ("update", "push"):
+        view = answer.get("view")
+        problems = validate_view(view)
+        if isinstance(view, dict) and view.get("type") != "modal":
+            problems.append("a dialog's new view must be a modal [json-pointer:/view/type]")
+        return problems
+    if action == "errors":
+        errors = answer.get("errors")
+        if not isinstance(errors, dict) or not errors:
+            return ["`errors` must name at least one input block"]
+        blocks = (payload.get("view") or {}).get("blocks") or []
+        inputs = {
+            b.get("block_id") for b in blocks if isinstance(b, dict) and b.get("type") == "input"
+        }
+        return [
+            f"`errors` names `{key}`, no input block of the view"
+            for key in errors
+            if key not in inputs
+        ]
+    return []
 
 
 @dataclass
@@ -133,6 +161,27 @@ class FakeSlack:
         shown = {**view, "id": view_id, "hash": f"{int(time.time())}.{secrets.token_hex(4)}"}
         self.views[view_id] = shown
         return shown
+
+    def check_answer(self, request_body: str, answer: object) -> list[str]:
+        """What Slack would refuse in the bot's HTTP answer to `request_body`, also kept in
+        `refused` (as "ack"): a slash command's reply is a message and is checked like one;
+        a view_submission's `update` or `push` view like views.update and views.push; its
+        `errors` may name only input blocks of the submitted view. Slack shows none of a
+        refused answer (the person sees an error, the dialog stays as it was)."""
+        form = parse_qs(request_body, keep_blank_values=True)
+        problems: list[str] = []
+        if "payload" in form:
+            try:
+                payload = json.loads(form["payload"][0])
+            except ValueError:
+                return []
+            if isinstance(payload, dict) and payload.get("type") == "view_submission":
+                problems = _submission_problems(payload, answer)
+        elif "command" in form and isinstance(answer, dict) and answer:
+            problems = validate_message(answer)
+        if problems:
+            self.refused.append(("ack", problems))
+        return problems
 
     def called(self, method: str) -> list[SlackCall]:
         return [call for call in self.calls if call.method == method]

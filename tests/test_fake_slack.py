@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from tests.fake_slack import BOT_TOKEN, TRIGGER_SECONDS, FakeSlack
+from tests.slack_requests import interaction_body, slash_command_body
 
 
 async def test_a_private_conversation_the_bot_is_not_in_takes_no_post(
@@ -154,3 +155,25 @@ async def test_chat_update_takes_no_ephemeral_and_no_user_id(
     by_user = client.chat_update(channel="U0PAYER", ts=dm["ts"], text="Paid")
     assert await error_of(by_user) == "channel_not_found"
     assert (await client.chat_update(channel=dm["channel"], ts=dm["ts"], text="Paid"))["ok"]
+
+
+def test_the_bots_answers_are_held_to_slacks_rules_too() -> None:
+    """Slack shows a slash command's reply and applies a view_submission's answer only if
+    it would take them: a reply past 50 blocks is not shown, a dialog's new view is
+    checked like views.update, and `errors` may name only the view's input blocks."""
+    slack = FakeSlack()
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": "INV-1"}}
+    command = slash_command_body("list")
+    assert slack.check_answer(command, {"text": "INV-1", "blocks": [section]}) == []
+    assert slack.check_answer(command, {"text": "INV-1", "blocks": [section] * 51})
+    typed = {"type": "input", "block_id": "to", "label": {"type": "plain_text", "text": "To"}}
+    typed["element"] = {"type": "email_text_input", "action_id": "value"}
+    submitted = interaction_body(
+        {"type": "view_submission", "view": {**modal("Send"), "blocks": [section, typed]}}
+    )
+    assert slack.check_answer(submitted, {"response_action": "errors", "errors": {"to": "?"}}) == []
+    assert slack.check_answer(submitted, {"response_action": "errors", "errors": {"x": "?"}})
+    assert slack.check_answer(submitted, {"response_action": "update", "view": modal("Sent")}) == []
+    too_long = modal("Sent to the customer by e-mail")  # a title takes 24 characters
+    assert slack.check_answer(submitted, {"response_action": "update", "view": too_long})
+    assert [method for method, _ in slack.refused] == ["ack"] * 3

@@ -56,10 +56,13 @@ class Harness:
         ) as response:
             text = await response.text()
             elapsed = time.perf_counter() - started
-            try:
-                return response.status, json.loads(text), elapsed
-            except ValueError:
-                return response.status, text, elapsed
+        try:
+            answer: dict[str, Any] | str = json.loads(text)
+        except ValueError:
+            answer = text
+        if response.status == 200:  # what Slack would refuse of it is kept in `refused`
+            self.slack.check_answer(body, answer)
+        return response.status, answer, elapsed
 
     async def wait_for(self, check: Callable[[], Any], within: float = 10.0) -> Any:
         """Poll `check` until it is truthy; fail at once if Slack refused anything, or
@@ -99,6 +102,8 @@ class Harness:
             slash_command_body(text, user_id=user, response_url=url, trigger_id=trigger)
         )
         assert status == 200, ack
+        refused = [problems for method, problems in self.slack.refused if method == "ack"]
+        assert not refused, f"Slack would not show the command's reply: {refused}"
         return ack, Screen(ack if isinstance(ack, dict) else {}, key), elapsed
 
     async def screen_after(self, screen: Screen, count: int = 1) -> Screen:
