@@ -459,3 +459,30 @@ def test_an_opened_link_never_confirmed_is_told_to_billing_to_check_first(direct
         outbox = Outbox()
         SlackNotifier("C0BILLING", {"i3d": "i3D.net"}).payment_ended(payment=quiet, outbox=outbox)
         assert [i for i in outbox.items if i[1].get("channel") == "C0BILLING"] == []
+
+
+def test_long_credit_note_numbers_never_push_the_total_or_method_out_of_sight() -> None:
+    """A credit note's number is the provider's text too: cut like an invoice's, on one
+    line, so the payer's message still shows what was paid, with what, and when, and the
+    billing record still reads as one line per credit note."""
+    credits = tuple(
+        InvoiceAmount(number=f"CRN-{n}-" + "4" * 3_000 + "\nmore", amount=eur("1.00"))
+        for n in range(12)
+    )
+    payment = paid(credits=credits)
+    message = settled(payment)
+    shown = message["blocks"][0]["text"]["text"]
+    assert validate_message(message) == []
+    assert "= €338.80) by iDEAL (ING), <!date^" in shown and "\n" not in shown
+    assert len(message["text"]) < 5_000
+    record = confirmation(payment, "i3D.net")
+    assert validate_message(record) == []
+    assert record["blocks"][0]["text"]["text"].endswith("= €338.80)")
+    applied = record["blocks"][1]["fields"][3]["text"]
+    assert applied.startswith("*Credit applied*\nCRN-0-4444") and "\nmore" not in applied
+
+
+def test_a_long_method_name_never_pushes_the_invoices_out_of_a_waiting_message() -> None:
+    payment = paid(state=PaymentState.OPENED, method_name="Card " * 1_000, credits=())
+    shown = settled(payment)["blocks"][0]["text"]["text"]
+    assert "invoice INV-24-0087; waiting for the provider to confirm it" in shown

@@ -408,7 +408,9 @@ def credit_sum(gross: list[Money], credits: list[tuple[str, Money]], total: Mone
     if not credits or not gross:
         return None
     before = Money.total(gross, total.currency)
-    taken = " ".join(f"− credit {escape(number)} {amount.format()}" for number, amount in credits)
+    taken = " ".join(
+        f"− credit {inline(number, NUMBER_CHARS)} {amount.format()}" for number, amount in credits
+    )
     return f"{before.format()} {taken} = {total.format()}"
 
 
@@ -501,9 +503,9 @@ def settled(payment: Payment, *, paid_by: Payment | None = None) -> dict[str, An
         text = (
             f":warning: The invoice still shows unpaid, and its last payment error says: "
             f"{reason or 'no reason given'}. That may be from an earlier attempt, so "
-            f"invoicebot keeps checking whether {escape(payment.method_name)} was charged "
-            f"and tells you if it was.\n{invoices}, {payment.amount.format()}. Check the "
-            "card's statement before you pay again."
+            f"invoicebot keeps checking whether {inline(payment.method_name, NUMBER_CHARS)} "
+            f"was charged and tells you if it was.\n{invoices}, {payment.amount.format()}. "
+            "Check the card's statement before you pay again."
         )
         retry = True
     elif payment.state is PaymentState.FAILED and payment.unconfirmed_end:
@@ -546,7 +548,7 @@ def settled(payment: Payment, *, paid_by: Payment | None = None) -> dict[str, An
         retry = True
     elif payment.state in (PaymentState.LINK_ISSUED, PaymentState.OPENED):
         text = (
-            f":hourglass: {escape(payment.method_name)} was charged for "
+            f":hourglass: {inline(payment.method_name, NUMBER_CHARS)} was charged for "
             f"{invoices[:1].lower()}{invoices[1:]}; "
             "waiting for the provider to confirm it. This message changes when it does."
         )
@@ -623,7 +625,8 @@ def confirmation(payment: Payment, provider_title: str) -> dict[str, Any]:
     pairs = [("Method", paid_how(payment)), ("Reference", _reference(payment)), ("Date", when)]
     if payment.credits:
         applied = ", ".join(
-            f"{escape(credit.number)} ({credit.amount.format()})" for credit in payment.credits
+            f"{inline(credit.number, NUMBER_CHARS)} ({credit.amount.format()})"
+            for credit in payment.credits
         )
         pairs.append(("Credit applied", applied))
     # Each field is clipped to Slack's 2,000 characters: one over it loses the whole record.
