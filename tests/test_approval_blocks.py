@@ -219,3 +219,24 @@ def test_after_the_first_approval_only_the_others_are_said_to_be_able_to_approve
     )
     line = blocks.status_line(three)
     assert "Approved by <@U0CFO>; <@U0FINANCE> or <@U0ADMIN> may still approve." in line
+
+
+def test_a_long_invoice_number_leaves_every_other_request_on_app_home() -> None:
+    """Provider numbers are cut within a line: one of thousands of characters would
+    otherwise fill the section's 3,000 and hide the requests after it."""
+    long_one = request().model_copy(update={"invoice_numbers": ("INV-" + "9" * 3_000,)})
+    others = [
+        request().model_copy(update={"id": f"{n}" * 32, "invoice_numbers": (f"INV-{n}",)})
+        for n in range(5)
+    ]
+    shown = blocks.home_section(
+        Policy.parse("EUR 500 1 U0FINANCE"),
+        [long_one, *others],
+        "U0FINANCE",
+        admin=False,
+        titles={},
+    )
+    waiting = next(b for b in shown if "Waiting for your approval" in str(b))["text"]["text"]
+    assert all(f"INV-{n}" in waiting for n in range(5)) and "asked by <@U0PAYER>" in waiting
+    message = blocks.request_message(long_one, "i3D.net", "U0FINANCE")
+    assert validate_message(message) == [] and len(message["text"]) < 500

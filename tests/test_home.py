@@ -139,3 +139,22 @@ async def test_a_click_is_answered_where_it_was_made_over_socket_mode_too(
     done = BoltResponse(status=200)
     assert await routing.async_process(req=request, resp=done, next=AsyncMock(return_value=done))
     assert type(request.context["respond"]) is answered_by
+
+
+def test_a_long_invoice_number_leaves_every_other_settlement_in_sight() -> None:
+    """One settlement's provider number of thousands of characters is cut within its line:
+    it would otherwise fill the section's 3,000 and hide the other nine."""
+    on = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+    long_one = (on, paid("INV-" + "9" * 3_000, "U0PAYER"))
+    others = [(on, paid(f"INV-{n}", "U0PAYER")) for n in range(9)]
+    view = home_blocks(
+        providers=[],
+        found=None,
+        ledger=Ledger(settled=[long_one, *others], in_progress=[]),
+        user_id="U0PAYER",
+        may_pay=True,
+        today=on.date(),
+    )
+    mine = next(b for b in view["blocks"] if "Your payments" in str(b))["text"]["text"]
+    assert all(f"INV-{n}" in mine for n in range(9)), mine[-200:]
+    assert mine.count("paid by you") == 10

@@ -31,6 +31,7 @@ from bot.slack import values
 from bot.slack.approvals_gate import label_pay_buttons
 from bot.slack.blocks.approvals import home_section
 from bot.slack.blocks.kit import (
+    NUMBER_CHARS,
     Block,
     Ids,
     actions,
@@ -41,6 +42,7 @@ from bot.slack.blocks.kit import (
     escape,
     fields,
     header,
+    inline,
     section,
 )
 from bot.slack.blocks.listing import invoice_blocks
@@ -155,7 +157,7 @@ def _settlement_line(
     settled_at: datetime, payment: Payment, titles: dict[str, str], zone: tzinfo
 ) -> str:
     """Dated in the workspace's zone, as the export's `date` column dates it."""
-    numbers = escape(", ".join(payment.invoice_numbers))
+    numbers = ", ".join(inline(number, NUMBER_CHARS) for number in payment.invoice_numbers)
     title = escape(titles.get(payment.provider, payment.provider))
     when = settled_at if settled_at.tzinfo else settled_at.replace(tzinfo=UTC)
     return (
@@ -189,8 +191,8 @@ def _settlements(
         blocks.append(section(ids, "Nothing has been settled through invoicebot yet."))
     if ledger.in_progress:
         lines = [
-            f"*{escape(', '.join(p.invoice_numbers))}* · {p.amount.format()} · "
-            f"{escape(p.method_name)} · {p.state.words}"
+            f"*{', '.join(inline(n, NUMBER_CHARS) for n in p.invoice_numbers)}* · "
+            f"{p.amount.format()} · {inline(p.method_name, NUMBER_CHARS)} · {p.state.words}"
             for p in ledger.in_progress
         ]
         blocks.append(section(ids, "*Waiting for payment* (started by you)\n" + "\n".join(lines)))

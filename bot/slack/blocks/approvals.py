@@ -14,6 +14,7 @@ from bot.approvals_policy import Bracket, Policy, approvals_phrase
 from bot.models import Payment
 from bot.slack import values
 from bot.slack.blocks.kit import (
+    NUMBER_CHARS,
     Block,
     Ids,
     actions,
@@ -22,6 +23,7 @@ from bot.slack.blocks.kit import (
     escape,
     fields,
     header,
+    inline,
     md,
     moment,
     plain,
@@ -94,7 +96,7 @@ def _is_unavailable_note(block: Block) -> bool:
 def _summary(request: Request, title: str) -> list[tuple[str, str]]:
     word = "Invoice" if len(request.invoice_numbers) == 1 else "Invoices"
     pairs = [
-        (word, escape(", ".join(request.invoice_numbers))),
+        (word, ", ".join(inline(number, NUMBER_CHARS) for number in request.invoice_numbers)),
         ("Amount", request.amount.format()),
         ("Provider", escape(title)),
         ("Due", escape(request.due or "—")),
@@ -210,7 +212,7 @@ def request_message(
 
 
 def _invoices(request: Request) -> str:
-    numbers = [escape(n) for n in request.invoice_numbers]
+    numbers = [inline(n, NUMBER_CHARS) for n in request.invoice_numbers]
     word = "invoice" if len(numbers) == 1 else "invoices"
     return f"{word} {', '.join(numbers)}"
 
@@ -325,7 +327,8 @@ def settings_saved(policy: Policy) -> str:
 def _home_line(request: Request, titles: dict[str, str]) -> str:
     title = escape(titles.get(request.provider, request.provider))
     return (
-        f"*{escape(', '.join(request.invoice_numbers))}* · {request.amount.format()} · {title} · "
+        f"*{', '.join(inline(n, NUMBER_CHARS) for n in request.invoice_numbers)}* · "
+        f"{request.amount.format()} · {title} · "
         f"asked by <@{request.requester}> · {len(request.approved_by)} of {request.needed}"
     )
 
