@@ -34,6 +34,8 @@ TRIGGER_SECONDS = 3.0
 """A trigger_id is good once, within 3 s of the interaction (reference/slack.md §2)."""
 STACK_LIMIT = 3
 """A modal and at most 2 pushed views (reference/slack.md §2, views.push)."""
+VIEW_SIZE_LIMIT = 250_000
+"""Slack answers a larger view `view_too_large` (reference/slack.md §2, views.push)."""
 
 
 @dataclass
@@ -194,7 +196,14 @@ class FakeSlack:
             return validate_message(args)
         if method in VIEW_METHODS:
             view = args.get("view")
-            return validate_view(json.loads(view) if isinstance(view, str) else view)
+            view = json.loads(view) if isinstance(view, str) else view
+            problems = validate_view(view)
+            surface = "home" if method == "views.publish" else "modal"
+            if isinstance(view, dict) and view.get("type") != surface:
+                problems.append(f"{method} takes a `{surface}` view [json-pointer:/view/type]")
+            if len(json.dumps(view)) > VIEW_SIZE_LIMIT:
+                problems.append("view_too_large")
+            return problems
         return []
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -309,7 +318,18 @@ class FakeSlack:
                 return "channel_not_found"  # it wants the DM's D… id (chat.update reference)
             if args.get("ts") in self.ephemeral_ts:
                 return "message_not_found"  # only a response_url changes an ephemeral
+            if (str(args.get("channel")), str(args.get("ts"))) not in self._posted():
+                return "message_not_found"  # the bot can change only what it posted
         return None
+
+    def _posted(self) -> set[tuple[str, str]]:
+        """(channel, ts) of each message the bot posted, a DM named by its D… id."""
+        posted = set()
+        for call in self.called("chat.postMessage"):
+            channel = str(call.args.get("channel", ""))
+            dm = "D" + channel[1:] if channel[:1] in ("U", "W") else channel
+            posted.add((dm, self.ts_of.get(id(call), "")))
+        return posted
 
     def _view_after(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         """The view as Slack answers it, with its id and a fresh hash; the stack as it is now."""

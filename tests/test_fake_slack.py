@@ -157,6 +157,35 @@ async def test_chat_update_takes_no_ephemeral_and_no_user_id(
     assert (await client.chat_update(channel=dm["channel"], ts=dm["ts"], text="Paid"))["ok"]
 
 
+async def test_chat_update_finds_only_a_message_the_bot_posted_there(
+    fake_slack: tuple[FakeSlack, TestServer],
+) -> None:
+    """chat.update names a message by its channel and ts; Slack answers one it does not
+    know (never posted, or posted in another channel) `message_not_found`."""
+    _, server = fake_slack
+    client = web_client(server)
+    posted = await client.chat_postMessage(channel="C0BILLING", text="Approval requested")
+    elsewhere = client.chat_update(channel="C0GENERAL", ts=posted["ts"], text="Approved")
+    assert await error_of(elsewhere) == "message_not_found"
+    invented = client.chat_update(channel="C0BILLING", ts="1700000000.000100", text="Approved")
+    assert await error_of(invented) == "message_not_found"
+    assert (await client.chat_update(channel="C0BILLING", ts=posted["ts"], text="Approved"))["ok"]
+
+
+async def test_a_modal_opens_only_as_a_modal_and_home_takes_only_a_home_view(
+    fake_slack: tuple[FakeSlack, TestServer],
+) -> None:
+    slack, server = fake_slack
+    client = web_client(server)
+    home = {**modal("Invoices"), "type": "home"}
+    del home["title"]
+    opening = client.views_open(trigger_id=slack.issue_trigger("U0PAYER"), view=home)
+    assert await error_of(opening) == "invalid_blocks"
+    publishing = client.views_publish(user_id="U0PAYER", view=modal("Invoices"))
+    assert await error_of(publishing) == "invalid_blocks"
+    assert (await client.views_publish(user_id="U0PAYER", view=home))["ok"]
+
+
 def test_the_bots_answers_are_held_to_slacks_rules_too() -> None:
     """Slack shows a slash command's reply and applies a view_submission's answer only if
     it would take them: a reply past 50 blocks is not shown, a dialog's new view is
