@@ -30,6 +30,9 @@ POSTS = {"chat.postMessage", "chat.postEphemeral"}
 RESPONSE_URL_USES = 5
 """Slack takes 5 posts to one response_url (reference/slack.md §2)."""
 VIEW_METHODS = {"views.open", "views.update", "views.push", "views.publish"}
+ACK_SECONDS = 3.0
+"""Slack waits 3 s for the answer to a command, click or submission, then shows the person
+an error and ignores the answer (reference/slack.md §2, 3-second rule)."""
 TRIGGER_SECONDS = 3.0
 """A trigger_id is good once, within 3 s of the interaction (reference/slack.md §2)."""
 STACK_LIMIT = 3
@@ -201,8 +204,6 @@ class FakeSlack:
             surface = "home" if method == "views.publish" else "modal"
             if isinstance(view, dict) and view.get("type") != surface:
                 problems.append(f"{method} takes a `{surface}` view [json-pointer:/view/type]")
-            if len(json.dumps(view)) > VIEW_SIZE_LIMIT:
-                problems.append("view_too_large")
             return problems
         return []
 
@@ -293,6 +294,8 @@ class FakeSlack:
 
     def _slack_says_no(self, method: str, args: dict[str, Any]) -> str | None:
         """The error Slack answers for what it knows and the bot got wrong, or None."""
+        if method in VIEW_METHODS and len(json.dumps(args.get("view"))) > VIEW_SIZE_LIMIT:
+            return "view_too_large"
         if method in ("views.open", "views.push"):
             trigger = self.triggers.get(str(args.get("trigger_id")))
             if trigger is None:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.fake_slack import BOT_TOKEN, TRIGGER_SECONDS, FakeSlack
+from tests.fake_slack import ACK_SECONDS, BOT_TOKEN, TRIGGER_SECONDS, FakeSlack
+from tests.scenario.harness import Harness
 from tests.slack_requests import interaction_body, slash_command_body
 
 
@@ -206,3 +209,36 @@ def test_the_bots_answers_are_held_to_slacks_rules_too() -> None:
     too_long = modal("Sent to the customer by e-mail")  # a title takes 24 characters
     assert slack.check_answer(submitted, {"response_action": "update", "view": too_long})
     assert [method for method, _ in slack.refused] == ["ack"] * 3
+
+
+async def test_a_view_over_250_kb_is_refused_and_leaves_its_trigger_unused(
+    fake_slack: tuple[FakeSlack, TestServer],
+) -> None:
+    slack, server = fake_slack
+    client = web_client(server)
+    trigger = slack.issue_trigger("U0PAYER")
+    big = modal("Invoices")
+    big["blocks"] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 2_900}} for _ in range(90)
+    ]
+    assert await error_of(client.views_open(trigger_id=trigger, view=big)) == "view_too_large"
+    assert (await client.views_open(trigger_id=trigger, view=modal("Invoices")))["ok"]
+
+
+async def test_an_answer_after_three_seconds_is_a_timeout_not_a_reply(
+    fake_slack: tuple[FakeSlack, TestServer],
+) -> None:
+    """Slack waits 3 s for a command's answer, then tells the person it timed out and
+    shows nothing of the late answer (reference/slack.md §2, 3-second rule)."""
+    slack, server = fake_slack
+
+    async def late(request: web.Request) -> web.Response:
+        await asyncio.sleep(ACK_SECONDS + 0.2)
+        return web.json_response({"text": "Invoices"})
+
+    bot = web.Application()
+    bot.router.add_post("/slack/events", late)
+    async with TestServer(bot, host="127.0.0.1") as bot_server, aiohttp.ClientSession() as http:
+        harness = Harness(bot_server, slack, server, "secret", http)
+        with pytest.raises(AssertionError, match="operation_timeout"):
+            await harness.command("")

@@ -19,7 +19,7 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 from yarl import URL
 
-from tests.fake_slack import FakeSlack
+from tests.fake_slack import ACK_SECONDS, FakeSlack
 from tests.slack_requests import interaction_body, signed_headers, slash_command_body
 
 TEAM = "T0TEAM"
@@ -60,7 +60,9 @@ class Harness:
             answer: dict[str, Any] | str = json.loads(text)
         except ValueError:
             answer = text
-        if response.status == 200:  # what Slack would refuse of it is kept in `refused`
+        if elapsed > ACK_SECONDS:  # Slack stopped waiting: the person saw a timeout
+            self.slack.refused.append(("ack", [f"operation_timeout after {elapsed:.1f} s"]))
+        elif response.status == 200:  # what Slack would refuse of it is kept in `refused`
             self.slack.check_answer(body, answer)
         return response.status, answer, elapsed
 
@@ -103,7 +105,7 @@ class Harness:
         )
         assert status == 200, ack
         refused = [problems for method, problems in self.slack.refused if method == "ack"]
-        assert not refused, f"Slack would not show the command's reply: {refused}"
+        assert not refused, f"Slack would not show the command's answer: {refused}"
         return ack, Screen(ack if isinstance(ack, dict) else {}, key), elapsed
 
     async def screen_after(self, screen: Screen, count: int = 1) -> Screen:
