@@ -227,3 +227,23 @@ def test_past_a_thousand_methods_the_chosen_one_takes_the_last_place() -> None:
     shown = offered(methods_select)
     assert len(shown) == 1_000 and shown[-1]["value"] == "m1100"
     assert all(len(g["label"]["text"]) <= 75 for g in methods_select["option_groups"])
+
+
+def test_each_unavailable_method_is_named_however_long_one_reason_is() -> None:
+    """Eight lines share one context text of 3,000 characters: a provider's long reason
+    for one method is cut within its line, so the methods after it are still named."""
+    long_reason = "Not offered in your country. " * 200
+    methods = [PaymentMethod(id="card", name="Card")] + [
+        PaymentMethod(id=f"x{n}", name=f"Way {n}", selectable=False, reason=long_reason)
+        for n in range(5)
+    ]
+    message = menu(methods, values.PayTarget("i3d", ("410002",)))
+    assert validate_message(message) == []
+    note = next(
+        element["text"]
+        for block in message["blocks"]
+        if block["type"] == "context"
+        for element in block["elements"]
+        if "Not available now" in element["text"]
+    )
+    assert all(f"• Way {n}: Not offered" in note for n in range(5))

@@ -107,6 +107,10 @@ def _span(first: str, last: str) -> str:
     return f"{clip(first, half).strip() or '…'} … {clip(last, half).strip() or '…'}"
 
 
+REASON_CHARS = 200
+"""Why a method is not available now, as the menu lists it: eight such lines share one
+context text of Slack's 3,000 characters."""
+
 BLOCK_ID_CHARS = 255
 """Slack's most characters in a block id, where the menu keeps which invoices it pays."""
 
@@ -264,7 +268,8 @@ def pay_menu(
     blocks.append(actions(ids, controls, name=f"pay:{target.encode()}"))
     if unavailable:
         reasons = "\n".join(
-            f"• {escape(m.name)}: {escape(m.reason or 'not available')}" for m in unavailable[:8]
+            f"• {inline(m.name, NUMBER_CHARS)}: {inline(m.reason or 'not available', REASON_CHARS)}"
+            for m in unavailable[:8]
         )
         blocks.append(context(ids, f"Not available now:\n{reasons}"))
     return {"text": f"{escape(title)}: {options.total.format()}", "blocks": blocks}
