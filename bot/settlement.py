@@ -484,7 +484,10 @@ class Settlement:
                 self._supersede([p for p in others if p.state in LIVE], current, None)
                 if outcome.attributed and current.state in LATE_EVIDENCE:
                     store.compare_and_set_state(current.id, set(LATE_EVIDENCE), S.SUPERSEDED)
-                if outcome.attributed and current.state in LIVE | LATE_EVIDENCE:
+                # Superseded too: another process may have settled the invoices (and
+                # superseded this attempt) after `apply` read it live, and no check asks
+                # about a superseded attempt again unless its page is reloaded.
+                if outcome.attributed and current.state in LIVE | LATE_EVIDENCE | {S.SUPERSEDED}:
                     self._record_paid_twice(current.id, outcome)  # its own money, too late
                 return None
             credited = self._credited(current, outcome, others)
