@@ -9,14 +9,14 @@ refused the expired JWT without doing anything, so we sign in again once and rep
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from bot.kit.errors import READ_WITHOUT_REASON
-from bot.provider import BadCredentials, ProviderError
+from bot.provider import BadCredentials, ProviderError, ProviderUnavailable
 from bot.reading import each, parse_json, tolerant
 from plugins.pingproxies import errors, wire
 from plugins.pingproxies.routes import ROUTES, Operation
@@ -84,6 +84,7 @@ class PingProxiesApi:
             invoice_id,
             json=request.to_json(),
             doing=f"paying invoice {invoice_id}",
+            charges=True,
         )
         if answer.status not in (200, 201):
             raise errors.for_status(
@@ -132,13 +133,17 @@ class PingProxiesApi:
         params: Mapping[str, str] | None = None,
         json: Any = None,
         doing: str,
+        charges: bool = False,
     ) -> Answer:
-        """One signed-in exchange: 401 renews the JWT once; 499 is a two-factor challenge."""
+        """One signed-in exchange: 401 renews the JWT once; 499 is a two-factor challenge.
+
+        `charges`: a sign-in that fails before the call is (re)sent raises `NotSent`, as
+        the call itself was never made (a 401 is refused without doing anything)."""
         route = ROUTES[operation]
-        token = await self.session.token()
+        token = await self._signed_in(self.session.token(), charges)
         answer = await self.transport.send(route, object_id, params=params, json=json, token=token)
         if answer.status == 401:
-            token = await self.session.renew(token)
+            token = await self._signed_in(self.session.renew(token), charges)
             answer = await self.transport.send(
                 route, object_id, params=params, json=json, token=token
             )
@@ -153,6 +158,23 @@ class PingProxiesApi:
             self.session.forget()
             raise errors.two_factor(answer.body, doing)
         return answer
+
+    @staticmethod
+    async def _signed_in(sign_in: Awaitable[str], charges: bool) -> str:
+        try:
+            return await sign_in
+        except ProviderUnavailable as error:
+            if charges:
+                raise NotSent(error) from None
+            raise
+
+
+class NotSent(ProviderError):
+    """Signing in failed before a call that charges was sent: it did nothing."""
+
+    def __init__(self, error: ProviderUnavailable) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from bot.provider import (
     TwoFactorRequired,
 )
 from plugins.pingproxies import checkout, convert, errors, listing, wire
-from plugins.pingproxies.api import PingProxiesApi
+from plugins.pingproxies.api import NotSent, PingProxiesApi
 from plugins.pingproxies.credentials import PingProxiesCredentials
 from plugins.pingproxies.paging import CURSOR
 from plugins.pingproxies.routes import MAX_PER_PAGE
@@ -159,6 +159,8 @@ class PingProxiesProvider(Provider):
         try:
             result = await self.api.pay(invoice_id, wire.PayRequest(payment_method_id=method.id))
             return checkout.started(result, method)
+        except NotSent as error:  # the sign-in before it failed: pay was never sent
+            raise checkout.not_sent(error.error) from None
         except TwoFactorRequired as error:
             message = f"{error} {checkout.NOTHING_CHARGED}"
             raise TwoFactorRequired(message, error.challenge, error.target) from None
