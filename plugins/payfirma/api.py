@@ -141,7 +141,13 @@ class PayfirmaApi:
         answer = await self._send(method, path, data, token)
         if answer.status == 401:
             log.info("Payfirma refused the access token; signing in again")
-            answer = await self._send(method, path, data, await self.tokens.renew(token))
+            try:
+                token = await self.tokens.renew(token)
+            except ProviderUnavailable as error:
+                if method == "GET":
+                    raise  # a read is retried as a whole
+                raise SignInLost(error) from None  # refused, and not sent again
+            answer = await self._send(method, path, data, token)
         return answer
 
     async def _send(self, method: str, path: str, data: bytes | None, bearer: str) -> Answer:
@@ -151,6 +157,15 @@ class PayfirmaApi:
             "Content-Type": "application/json",
         }
         return await self.http.send(method, path, headers=headers, data=data)
+
+
+class SignInLost(ProviderError):
+    """Payfirma refused a call's token (401: it did nothing) and signing in again failed,
+    so the call was not sent again: nothing was created, sent or charged."""
+
+    def __init__(self, error: ProviderUnavailable) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 PAGE_NOT_SET_UP = (

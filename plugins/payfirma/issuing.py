@@ -32,7 +32,7 @@ from bot.provider import (
     Unconfirmed,
 )
 from plugins.payfirma import checkout, convert, listing, wire
-from plugins.payfirma.api import PayfirmaApi
+from plugins.payfirma.api import PayfirmaApi, SignInLost
 from plugins.payfirma.paging import MAX_LIMIT
 
 log = logging.getLogger(__name__)
@@ -151,13 +151,13 @@ async def create(api: PayfirmaApi, draft: InvoiceDraft, *, send: bool) -> Invoic
     try:  # reads and sign-in before the create: nothing is sent yet if they fail
         customer_id = await customer_of(api, draft.customer_email)
         await api.tokens.token()
-    except RateLimited as error:
-        raise RateLimited(f"{error.message} {NOT_CREATED}", error.retry_after) from None
     except ProviderUnavailable as error:
-        raise ProviderError(f"{without_retry(error.message)} {NOT_CREATED} {LATER}") from None
+        raise _before(error, NOT_CREATED) from None
     body = new_invoice(draft, send=send, customer_id=customer_id)
     try:
         created = await api.create(body, draft=not send)
+    except SignInLost as lost:
+        raise _before(lost.error, NOT_CREATED) from None
     except RateLimited:
         raise
     except ProviderUnavailable as error:
@@ -174,15 +174,23 @@ async def send(api: PayfirmaApi, invoice_id: str, to: str | None) -> str:
         raise ProviderError(f"{address!r} is not an e-mail address Payfirma can send to.")
     try:  # signed in before the send: nothing goes out if that fails
         await api.tokens.token()
-    except RateLimited as error:
-        raise RateLimited(f"{error.message} {NOT_SENT}", error.retry_after) from None
     except ProviderUnavailable as error:
-        raise ProviderError(f"{without_retry(error.message)} {NOT_SENT} {LATER}") from None
+        raise _before(error, NOT_SENT) from None
     try:
         return await api.send(key, address)
+    except SignInLost as lost:
+        raise _before(lost.error, NOT_SENT) from None
     except InvoiceNotFound:
         raise listing.not_found(invoice_id) from None
     except RateLimited:
         raise
     except ProviderUnavailable as error:
         raise Unconfirmed(f"{without_retry(error.message)} {MAYBE_SENT}") from None
+
+
+def _before(error: ProviderUnavailable, nothing: str) -> ProviderError:
+    """A failure before the call was sent (or after it was refused, not sent again):
+    nothing happened, and the person may try again."""
+    if isinstance(error, RateLimited):
+        return RateLimited(f"{error.message} {nothing}", error.retry_after)
+    return ProviderError(f"{without_retry(error.message)} {nothing} {LATER}")
