@@ -10,7 +10,8 @@ so a payment that lands while both are looking is still settled once.
 
 Which attempt is credited:
 1. the one the provider's record names (`PaymentOutcome.attributed`: a transaction
-   carrying our reference), even if we had marked it failed or expired;
+   carrying our reference), even if we had marked it failed or expired, or cancelled
+   and still watched;
 2. otherwise, among the live attempts for exactly these invoices that can have taken
    money (a link the payer opened, a saved-card charge, an e-mailed invoice), the one
    most recently opened or started. A link nobody opened, or a start that never
@@ -658,7 +659,11 @@ class Settlement:
     def _credited(
         self, checked: Payment, outcome: PaymentOutcome, attempts: list[Payment]
     ) -> Payment | None:
-        if outcome.attributed and (checked.state in LIVE or checked.state in LATE_EVIDENCE):
+        # A watched cancel too: the provider's page took the money after its Cancel, and
+        # a newer attempt (a link made since) must not be credited with it.
+        if outcome.attributed and (
+            checked.state in LIVE or checked.state in LATE_EVIDENCE or _watched(checked)
+        ):
             return checked
         same = [
             p
