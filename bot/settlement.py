@@ -55,8 +55,9 @@ S = PaymentState
 CHECKED = frozenset({S.LINK_ISSUED, S.OPENED, S.UNKNOWN})
 """States the poller asks about; CREATED is its starter's until it is interrupted."""
 
-LATE_EVIDENCE = frozenset({S.FAILED, S.EXPIRED})
-"""States a landing may still ask about: only money tied to this very attempt counts."""
+LATE_EVIDENCE = frozenset({S.FAILED, S.EXPIRED, S.CANCELLED})
+"""States a landing may still ask about: only money tied to this very attempt counts (a
+page can take the money after its Cancel, and after the cancel's watch has ended)."""
 
 IN_FLIGHT_LIMIT = 90.0
 """A start still CREATED after this long was cut short: longer than any provider call."""

@@ -8,6 +8,7 @@ from bot.models import OutcomeStatus, PaymentOutcome, PaymentState, Redirect
 from bot.settlement import Settlement
 from tests.test_settlement import (
     CANCELLED,
+    Answering,
     Recorder,
     approved,
     attempt,
@@ -48,3 +49,23 @@ def test_money_the_provider_ties_to_a_cancelled_page_credits_that_page(
         ),
     )
     assert recorder.paid_twice == [(newer.id, "tx-B")] and recorder.certain == [True]
+
+
+async def test_money_through_a_cancelled_page_after_another_settled_is_paid_twice(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """The payer cancelled, another link paid the invoice (the cancel's watch ends with
+    that), and then the cancelled page took a card after all: a second payment, to be
+    told, as it is for a page that failed or was superseded."""
+    first = attempt(settlement, S.OPENED, user="UA", start=PAGE, opened_minutes_ago=30)
+    settlement.apply(first, CANCELLED)
+    other = attempt(settlement, S.OPENED, user="UB", start=PAGE, opened_minutes_ago=5)
+    settlement.connections = Answering(approved("tx-B"))  # type: ignore[assignment]
+    await settlement.check(other, {"lookup_id": "LKB"})
+    assert state_of(settlement, other) is S.PAID
+    ended = settlement.store.payment(first.id)
+    assert ended is not None and ended.state is S.CANCELLED and ended.next_check_at is None
+    settlement.connections = Answering(approved("tx-A"))  # type: ignore[assignment]
+    after = await settlement.check(ended, {"lookup_id": "LKA"})
+    assert after.paid_at and after.receipt == "tx-A", after.state
+    assert recorder.paid_twice == [(first.id, "tx-A")] and recorder.certain == [True]
