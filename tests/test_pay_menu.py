@@ -247,3 +247,34 @@ def test_each_unavailable_method_is_named_however_long_one_reason_is() -> None:
         if "Not available now" in element["text"]
     )
     assert all(f"• Way {n}: Not offered" in note for n in range(5))
+
+
+def test_more_invoices_than_a_message_has_blocks_for_are_refused_with_how_many_fit() -> None:
+    """A list lets a person tick ten; a click naming more (made up, not from Slack) gets
+    a word Slack can show, not a menu of a section per invoice past its 50 blocks."""
+    ten = Money.of("10", "EUR")
+    invoices = [
+        Invoice(
+            provider="i3d",
+            id=str(i),
+            number=f"INV-{i}",
+            amount_due=ten,
+            total_incl_vat=ten,
+            status=InvoiceStatus.OPEN,
+        )
+        for i in range(48)
+    ]
+    methods = [PaymentMethod(id="ideal", name="iDEAL")]
+
+    def shown(count: int) -> dict[str, Any]:
+        chosen = invoices[:count]
+        options = PaymentOptions(
+            provider="i3d", invoices=chosen, total=Money.of(10 * count, "EUR"), methods=methods
+        )
+        target = values.PayTarget("i3d", tuple(i.id for i in chosen), "ideal")
+        return pay_menu(I3D, options, target, today=date(2026, 12, 1))  # type: ignore[arg-type]
+
+    refused = shown(48)
+    assert validate_message(refused) == [] and "at most 40" in str(refused)
+    allowed = shown(40)
+    assert validate_message(allowed) == [] and "pay:" in str(allowed)

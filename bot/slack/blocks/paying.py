@@ -115,9 +115,15 @@ BLOCK_ID_CHARS = 255
 """Slack's most characters in a block id, where the menu keeps which invoices it pays."""
 
 
+MENU_INVOICES = 40
+"""Invoices one menu shows, a section each: with its other blocks (at most ten) it stays
+within Slack's 50 blocks a message. A person ticks at most ten in a list."""
+
+
 def _fitting(target: values.PayTarget, options: PaymentOptions) -> int:
     """How many of `target`'s invoices the menu's actions block id holds with any method
-    and bank chosen: Slack cuts a longer id, and the cut menu could only refuse."""
+    and bank chosen (Slack cuts a longer id, and the cut menu could only refuse), and
+    the menu's blocks (`MENU_INVOICES`)."""
     method = max((m.id for m in options.methods), key=len, default="")
     bank = max((i.id for m in options.methods for i in m.issuers), key=len, default="")
     widest = values.PayTarget(target.provider, (), method, bank, options.total).encode()
@@ -125,7 +131,7 @@ def _fitting(target: values.PayTarget, options: PaymentOptions) -> int:
     fitting, used = 0, 0
     for invoice_id in sorted(target.invoice_ids, key=len, reverse=True):  # any N picked
         used += len(invoice_id) + (1 if fitting else 0)
-        if used > room:
+        if used > room or fitting == MENU_INVOICES:
             break
         fitting += 1
     return fitting
