@@ -157,3 +157,30 @@ async def test_a_provider_that_prints_the_number_beats_one_that_took_it_for_an_i
     assert lookup.found is not None and lookup.found[0] is printed
     lookup = await look_up([by_id], "7")  # type: ignore[list-item]
     assert lookup.found is not None and lookup.found[1].number == "F-1"
+
+
+async def test_a_long_number_is_cut_so_the_answer_still_says_why() -> None:
+    """A provider's number of thousands of characters, over several lines, must not push
+    "cannot be paid: it is paid" past what Slack shows of a section."""
+    from bot.models import Invoice, InvoiceStatus
+
+    number = "INV-" + "9" * 2000 + "\nsecond line" + "9" * 2000
+    paid = Invoice(
+        provider="acme",
+        id="1",
+        number=number,
+        amount_due=Money.of("0", "EUR"),
+        total_incl_vat=Money.of("10", "EUR"),
+        status=InvoiceStatus.PAID,
+    )
+
+    class Paid(Lookups):
+        async def get_invoice(self, key: str) -> Any:
+            return paid
+
+    svc = services(Paid())
+    svc.checkout = SimpleNamespace(paid_already=lambda *a: None, charge_in_doubt=lambda *a: None)
+    answer = await _pay_invoice(svc, "T0TEAM", "U0PAYER", number)
+    text = answer["blocks"][0]["text"]["text"]
+    assert text.endswith("cannot be paid: it is paid.") and len(text) < 200, text
+    assert "\n" not in text

@@ -34,7 +34,7 @@ from bot.slack.approvals_settings import (
 )
 from bot.slack.blocks import approval_settings as dialog
 from bot.slack.blocks import approvals as blocks
-from bot.slack.blocks.kit import escape
+from bot.slack.blocks.kit import NUMBER_CHARS, escape, inline
 from bot.slack.blocks.listing import notice
 from bot.slack.connect import result_view, submitted_values
 from bot.slack.errors import shielded
@@ -193,9 +193,9 @@ async def on_request(
     rule = blocks.rule_line(bracket) if bracket else "This payment needs no approval now."
     offer = svc.checkout.recent_options(team_id, target.provider, list(target.invoice_ids))
     numbers = [i.number for i in offer.invoices] if offer else list(target.invoice_ids)
+    shown = ", ".join(inline(number, NUMBER_CHARS) for number in numbers)
     what = (
-        f"Pay {escape(title_of(svc, target.provider))} invoice {escape(', '.join(numbers))}: "
-        f"*{target.amount.format()}*"
+        f"Pay {escape(title_of(svc, target.provider))} invoice {shown}: *{target.amount.format()}*"
     )
     view = blocks.request_modal(target, what, rule, body.get("response_url"))
     await client.views_open(trigger_id=body["trigger_id"], view=view)

@@ -24,7 +24,7 @@ from bot.provider import ProviderError
 from bot.slack import people
 from bot.slack.approvals_gate import apply_gate
 from bot.slack.approvals_settings import open_settings
-from bot.slack.blocks.kit import escape
+from bot.slack.blocks.kit import NUMBER_CHARS, escape, inline
 from bot.slack.blocks.listing import help_message, notice, unbuttoned
 from bot.slack.blocks.paying import already_paid, pay_menu
 from bot.slack.connect import connect_modal
@@ -73,6 +73,7 @@ async def _pay_invoice(svc: Services, team_id: str, user_id: str, number: str) -
     silent = lookup.silent  # providers that could not say whether they have it
     if lookup.found:
         provider, result = lookup.found
+        named = inline(result.number, NUMBER_CHARS)
         if result.is_credit:
             if result.status is InvoiceStatus.OPEN:
                 use = (
@@ -84,7 +85,7 @@ async def _pay_invoice(svc: Services, team_id: str, user_id: str, number: str) -
             else:
                 use = f"{escape(provider.title)} lists it as {result.status.value}."
             return notice(
-                f"{escape(result.number)} is a credit note from {escape(provider.title)} "
+                f"{named} is a credit note from {escape(provider.title)} "
                 f"(−{result.credit_value.format()}), not a bill: there is nothing to pay. {use}"
             )
         ids = [result.id]
@@ -93,11 +94,9 @@ async def _pay_invoice(svc: Services, team_id: str, user_id: str, number: str) -
         if (doubt := svc.checkout.charge_in_doubt(team_id, provider.name, ids)) is not None:
             return notice(doubt)  # as Pay in the list: before a menu that could only refuse
         if not result.payable:
-            return notice(
-                f"Invoice {escape(result.number)} cannot be paid: it is {result.status.value}."
-            )
+            return notice(f"Invoice {named} cannot be paid: it is {result.status.value}.")
         if not carries(result.id):  # a menu's buttons could only refuse
-            return notice(f"Invoice {escape(result.number)}: {unbuttoned(provider.title)}")
+            return notice(f"Invoice {named}: {unbuttoned(provider.title)}")
         target = PayTarget(provider.name, (result.id,))
         shown, options = await link_out(svc, team_id, provider, ids, user_id)
         if shown is not None:  # any start would be refused while it stands

@@ -288,7 +288,7 @@ async def on_email_submit(
         "invoice.emailed", team_id=team_id, user_id=user_id, subject=payment.id, to=address
     )
     text = (
-        f":email: Invoice {escape(', '.join(payment.invoice_numbers))} "
+        f":email: Invoice {', '.join(inline(n, NUMBER_CHARS) for n in payment.invoice_numbers)} "
         f"({payment.amount.format()}) was sent to {escape(address)}. "
         "The billing channel hears when the customer pays."
     )

@@ -15,7 +15,7 @@ from bot.provider import ProviderError
 from bot.reminding import AlreadyToday, PaidHere, UnderWay, can_remind, remind_customer
 from bot.slack import values
 from bot.slack.actions import TAMPERED
-from bot.slack.blocks.kit import escape
+from bot.slack.blocks.kit import NUMBER_CHARS, escape, inline
 from bot.slack.blocks.listing import notice
 from bot.slack.errors import said, shielded
 from bot.slack.progress import read, title_of
@@ -49,10 +49,9 @@ async def on_remind(
             await answer(f"{escape(provider.title)} cannot send reminders.")
             return
         invoice = await read(provider.get_invoice(target.invoice_ids[0]), title)
+        number = inline(invoice.number, NUMBER_CHARS)
         if not invoice.payable:
-            await answer(
-                f"Invoice {escape(invoice.number)} is {invoice.status.value}: no reminder sent."
-            )
+            await answer(f"Invoice {number} is {invoice.status.value}: no reminder sent.")
             return
         today = svc.clock.now().astimezone(svc.settings.timetable.zone).date()
         done = await remind_customer(
@@ -70,13 +69,13 @@ async def on_remind(
             else f"E-mailing it again would ask for all of it: collect the rest at {title}."
         )
         await answer(
-            f"Invoice {escape(invoice.number)} was {paid} through invoicebot, though {title} "
+            f"Invoice {number} was {paid} through invoicebot, though {title} "
             f"still lists it as unpaid: no reminder sent. {rest}"
         )
         return
     if isinstance(done, UnderWay):
         await answer(
-            f"A payment of invoice {escape(invoice.number)} through invoicebot is still being "
+            f"A payment of invoice {number} through invoicebot is still being "
             f"confirmed with {escape(provider.title)}: no reminder sent, so the customer is "
             "not asked to pay twice; invoicebot keeps asking, and #billing hears when it is paid."
         )
@@ -85,11 +84,11 @@ async def on_remind(
         who = f" by <@{done.earlier.user_id}>" if done.earlier and done.earlier.user_id else ""
         await answer(
             f"{escape(invoice.payer or 'The customer')} was already reminded of invoice "
-            f"{escape(invoice.number)} today{who}; invoicebot sends one reminder a day at most."
+            f"{number} today{who}; invoicebot sends one reminder a day at most."
         )
         return
     await answer(
-        f":email: Reminder sent: invoice {escape(invoice.number)} "
+        f":email: Reminder sent: invoice {number} "
         f"({invoice.amount_due.format()}) was e-mailed again to {escape(done.sent_to)}."
     )
 
