@@ -28,6 +28,8 @@ BOT_TOKEN = "xoxb-test-token"
 MESSAGE_METHODS = {"chat.postMessage", "chat.postEphemeral", "chat.update"}
 POSTS = {"chat.postMessage", "chat.postEphemeral"}
 RESPONSE_URL_USES = 5
+RESPONSE_URL_SECONDS = 30 * 60
+"""How long Slack takes posts to a response_url, from when it was issued."""
 """Slack takes 5 posts to one response_url (reference/slack.md §2)."""
 VIEW_METHODS = {"views.open", "views.update", "views.push", "views.publish"}
 ACK_SECONDS = 3.0
@@ -100,6 +102,11 @@ class FakeSlack:
     """The Retry-After that `rate_limit_next` answers with."""
     worn_out: set[str] = field(default_factory=set)
     """response_url ids Slack no longer takes (30 minutes gone, or 5 uses)."""
+    issued: dict[str, float] = field(default_factory=dict)
+    """When each response_url was issued (`clock`; a hook a test made up: at its first
+    post): Slack takes none of them after `RESPONSE_URL_SECONDS`."""
+    clock: Any = time.monotonic
+    """The time as the fake sees it; a test moves it to age the response_urls."""
     rate_limit_next: dict[str, int] = field(default_factory=dict)
     lose_answer_next: dict[str, int] = field(default_factory=dict)
     """Do the call, then drop the connection before answering (a reset, a dying proxy)."""
@@ -402,6 +409,8 @@ class FakeSlack:
         if request.match_info["id"] in self.worn_out:  # as Slack after 30 minutes or 5 uses
             return web.json_response({"ok": False, "error": "expired_url"}, status=404)
         hook = request.match_info["id"]
+        if self.clock() - self.issued.setdefault(hook, self.clock()) > RESPONSE_URL_SECONDS:
+            return web.json_response({"ok": False, "error": "expired_url"}, status=404)
         if len(self.responses.get(hook, [])) >= RESPONSE_URL_USES:
             self.refused.append(("response_url", ["used_url"]))  # what the person never saw
             return web.json_response({"ok": False, "error": "used_url"}, status=404)

@@ -49,6 +49,23 @@ async def test_a_response_url_takes_five_uses_and_refuses_the_sixth(
     assert slack.refused == [("response_url", ["used_url"])]
 
 
+async def test_a_response_url_is_taken_for_30_minutes_only(
+    fake_slack: tuple[FakeSlack, TestServer],
+) -> None:
+    """reference/slack.md §2: 5 uses within 30 minutes; after that Slack takes none."""
+    slack, server = fake_slack
+    now = [1000.0]
+    slack.clock = lambda: now[0]
+    url = server.make_url("/hooks/r1")
+    async with aiohttp.ClientSession() as http:
+        async with http.post(url, json={"text": "at once"}) as answer:
+            assert answer.status == 200
+        now[0] += 30 * 60 + 1
+        async with http.post(url, json={"text": "too late"}) as answer:
+            assert answer.status == 404 and (await answer.json())["error"] == "expired_url"
+    assert [body["text"] for body in slack.responses["r1"]] == ["at once"]
+
+
 def web_client(server: TestServer) -> AsyncWebClient:
     return AsyncWebClient(token=BOT_TOKEN, base_url=str(server.make_url("/api/")))
 

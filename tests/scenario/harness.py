@@ -47,6 +47,7 @@ class Harness:
 
     def response_url(self) -> tuple[str, str]:
         key = f"r{next(self.ids)}"
+        self.slack.issued[key] = self.slack.clock()  # good for 30 minutes from now
         return key, str(self.slack_server.make_url(f"/hooks/{key}"))
 
     async def post(self, body: str) -> tuple[int, dict[str, Any] | str, float]:
