@@ -153,15 +153,16 @@ def get_permalink(ws: Workspace, surfaces: Surfaces, args: Args) -> Args:
     return {"ok": True, "channel": channel.id, "permalink": link}
 
 
-def history(ws: Workspace, surfaces: Surfaces, args: Args) -> Args:
+def history(ws: Workspace, surfaces: Surfaces, args: Args, *, most: int = 999) -> Args:
     """conversations.history: newest first, between `oldest` and `latest`; the bot must be
     a member, and metadata is shown only with `include_all_metadata`, as Slack does. It
-    takes a conversation's id only: a user id is not the DM with them there."""
+    takes a conversation's id only: a user id is not the DM with them there. `most`: the
+    largest page Slack gives this app (15 to a distributed one outside the Marketplace)."""
     channel = channel_for(ws, args, ids_only=True)
     oldest = float(args.get("oldest") or 0)
     latest = float(args.get("latest") or "inf")
     inclusive = str(args.get("inclusive")).lower() in ("true", "1")
-    limit = max(1, min(int(args.get("limit") or 100), 999))
+    limit = max(1, min(int(args.get("limit") or 100), most))
     with_metadata = str(args.get("include_all_metadata")).lower() in ("true", "1")
     found = [
         m

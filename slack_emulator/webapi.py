@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from slack_emulator.calls import ApiCall, SlackError, slack_json
-from slack_emulator.chat_methods import CHAT_METHODS, post_message
+from slack_emulator.chat_methods import CHAT_METHODS, history, post_message
 from slack_emulator.directory_methods import DIRECTORY_METHODS, SCOPES
 from slack_emulator.files import FILE_METHODS, UPLOAD_PATH, receive_upload
 from slack_emulator.modals import Surfaces
@@ -79,6 +79,11 @@ PER_MINUTE = {
 exactly these, as a minute's worth at once and then at their pace."""
 
 
+DISTRIBUTED_HISTORY = (1, 15)
+"""conversations.history for an app installed by OAuth (commercially distributed, outside
+Slack's Marketplace, reference/slack.md §4): one call a minute, at most 15 messages each."""
+
+
 async def read_args(request: web.Request, method: str = "") -> Args:
     """Query parameters plus a JSON or form body, with JSON-string arguments decoded."""
     args: Args = dict(request.query)
@@ -117,6 +122,8 @@ class WebApi:
         """0 when `method` may be called now within its tier, else the seconds until it
         may (Slack's Retry-After)."""
         per_minute = PER_MINUTE.get(method)
+        if method == "conversations.history" and self.emulator.oauth is not None:
+            per_minute = DISTRIBUTED_HISTORY[0]
         if per_minute is None:
             return 0.0
         now, rate = self.emulator.clock.now(), per_minute / 60.0
@@ -164,6 +171,8 @@ class WebApi:
             if method == "chat.postMessage":
                 public_too = scopes is None or "chat:write.public" in scopes
                 implementation = functools.partial(post_message, public_too=public_too)
+            if method == "conversations.history" and self.emulator.oauth is not None:
+                implementation = functools.partial(history, most=DISTRIBUTED_HISTORY[1])
             if installing and emulator.oauth is not None:
                 body = emulator.oauth.access(args, request.headers.get("Authorization", ""))
             elif implementation is None and method not in FILE_METHODS:

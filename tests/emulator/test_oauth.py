@@ -213,3 +213,19 @@ async def test_the_control_api_acts_in_the_workspace_asked_for(slack: Slack) -> 
         assert answer.status == 200
     with pytest.raises(SlackApiError):
         await slack.client(str(other["access_token"])).auth_test()
+
+
+async def test_a_distributed_app_reads_15_messages_a_page_once_a_minute(slack: Slack) -> None:
+    """reference/slack.md §4: an app installed by OAuth outside the Marketplace gets one
+    conversations.history call a minute and at most 15 messages a page."""
+    installed = await slack.install("T0TEAM")
+    workspace = slack.oauth.emulators["T0TEAM"].workspace
+    for n in range(20):
+        workspace.post("C0BILLING", f"message {n}", [], user="U0PAYER")
+    client = slack.client(str(installed["access_token"]))
+    page = await client.conversations_history(channel="C0BILLING", limit=100)
+    assert len(page["messages"]) == 15 and page["has_more"]
+    with pytest.raises(SlackApiError) as caught:
+        await client.conversations_history(channel="C0BILLING", limit=100)
+    assert caught.value.response.status_code == 429
+    assert int(caught.value.response.headers["Retry-After"]) > 50
