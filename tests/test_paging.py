@@ -410,7 +410,7 @@ async def test_app_home_shows_the_oldest_overdue_and_counts_the_rest() -> None:
     week = [
         i
         for i in open_ids
-        if not invoices[i].is_overdue(today) and today <= invoices[i].due < today + timedelta(7)
+        if not invoices[i].is_overdue(today) and today <= invoices[i].due <= today + timedelta(7)
     ]
     said = str(view)
     shown = [f"ledger-{n}" for n in re.findall(r"Invoice (\d+) of ledger", said)]
