@@ -452,7 +452,7 @@ async def _landing(request: web.Request) -> tuple[web.Response, Key | None]:
         else "invoicebot keeps checking and posts in Slack as soon as it lands."
     )
     return page(
-        "Not paid yet",
+        "Payment not confirmed yet",
         summary + f"<p class=muted>The provider has not confirmed the payment yet. {told}</p>",
         brand=brand,
     ), None

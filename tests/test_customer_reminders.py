@@ -122,7 +122,7 @@ async def test_a_customer_whose_late_return_is_being_checked_is_not_reminded(
 ) -> None:
     """The customer came back from the provider's page after the link's watch ended, and
     the provider could not be asked just then: the return is asked about again for a
-    day, its page saying "Not paid yet". E-mailing the invoice meanwhile asks for the
+    day, its page saying "Payment not confirmed yet". E-mailing the invoice meanwhile asks for the
     money a second time."""
     provider = Lookup({"LK9": APPROVED})
     provider.down = True

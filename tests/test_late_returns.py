@@ -123,7 +123,8 @@ async def test_a_paid_twice_already_told_is_not_asked_about_for_a_day(
     settlement: Settlement, recorder: Recorder
 ) -> None:
     """A superseded page's second payment was told; its payer reloads the return while
-    the provider is down: nothing can change, so no day of checks, no 'Not paid yet'."""
+    the provider is down: nothing can change, so no day of checks, and no page saying
+    'Payment not confirmed yet'."""
     provider = Lookup({"LK9": APPROVED})
     settlement.connections = provider  # type: ignore[assignment]
     page = attempt(settlement, S.OPENED, start=PAGE, opened_minutes_ago=5)

@@ -59,7 +59,7 @@ async def pay_after(bot: TestServer, sandbox: SandboxState, end: str) -> tuple[s
             assert landing.status == 200
             html = await landing.text()
     # Not known either way yet: never "no payment arrived" or "nothing was charged".
-    assert "Not paid yet" in html and "has not confirmed the payment yet" in html, html
+    assert "Payment not confirmed yet" in html and "has not confirmed the payment yet" in html, html
     assert "No payment arrived" not in html and "Nothing was charged" not in html
     sandbox.clear_faults()
     (tx,) = sandbox.transactions.values()

@@ -82,7 +82,7 @@ async def test_cancelling_an_older_tab_leaves_the_newer_payment_alone(
     y_page = await open_link(browser, bot, y)  # the cookie now names Y's payment
 
     html = await land(browser, await press(browser, x_page, "cancel"))
-    assert "Not paid yet" in html and "cancelled" not in html.lower()
+    assert "Payment not confirmed yet" in html and "cancelled" not in html.lower()
     assert state_of(bot, y) is PaymentState.OPENED
     assert sandbox.invoices[Y].invoice_status == "open"
 

@@ -74,7 +74,7 @@ async def test_a_paid_invoice_that_cannot_be_read_is_asked_about_again_not_given
     state = i3d_sandbox.app[SANDBOX]
     state.drift["410001"] = {"remainingAmount": "twelve"}
     _, page = await pay_in_browser(h.http, link)
-    assert "Not paid yet" in page
+    assert "Payment not confirmed yet" in page
     store = h.bot.app[STORE]
     assert [p.state.value for p in store.payments_for_invoices("T0TEAM", "i3d", ["410001"])] == [
         "opened"

@@ -244,7 +244,7 @@ async def test_a_forged_landing_posts_nothing(harness: Harness) -> None:
         assert response.status == 200  # the payer opened the link: the cookie is set
     async with h.http.get(landing) as response:
         page = await response.text()
-    assert "Not paid yet" in page
+    assert "Payment not confirmed yet" in page
     assert h.slack.posted_to("C0BILLING") == []
 
 
