@@ -53,7 +53,9 @@ def payment_confirmed(payment: Payment, outbox: Outbox, superseded: list[Payment
 
     `payment` is the attempt the provider's evidence credits (who paid, how, when; its
     `settlement_id` names the settlement). `superseded` are the other attempts on the
-    same invoices that ended because of it (links no longer needed).
+    same invoices that ended because of it (links no longer needed), and those that had
+    ended before but were still being checked (a charge read as declined, a cancel the
+    browser reported), which it stops checking.
 
     Runs inside the database transaction that records the settlement, so it must be
     quick and must not do I/O: enqueue Slack messages on `outbox` instead, and they are

@@ -525,12 +525,15 @@ class Settlement:
             paid = store.payment(credited.id)
             assert paid is not None
             store.audit("payment.paid", team_id=paid.team_id, subject=paid.id, settlement=key)
+            unwatched = []  # their payers were told invoicebot keeps checking: no longer
             for watched in others:
                 if watched.id != credited.id and _watched(watched):
                     store.update_payment(watched.id, next_check_at=None)
+                    unwatched.append(store.payment(watched.id) or watched)
             superseded = self._supersede(
                 [p for p in others if p.id != credited.id and p.state in LIVE], paid, key
             )
+            superseded += unwatched
             store.audit(
                 "invoice.settled",
                 team_id=paid.team_id,

@@ -33,6 +33,7 @@ from bot.models import (
 from bot.payments import Payments
 from bot.plugins import make_plugin_manager
 from bot.settlement import REPLAYS, Settlement
+from bot.slack.blocks.paying import settled
 from bot.store import MIGRATIONS, Store, migrate
 
 S = PaymentState
@@ -153,7 +154,7 @@ def test_a_cancelled_link_next_to_a_paid_one_is_never_credited(
     settlement.apply(a, PAID)  # A's landing, reloaded: the invoice now shows paid
     assert state_of(settlement, a) is S.CANCELLED
     assert state_of(settlement, b) is S.PAID
-    assert recorder.confirmed == [(b.id, [])]
+    assert recorder.confirmed == [(b.id, [a.id])]  # A hears its cancel is checked no more
 
 
 def test_a_cancel_the_browser_reported_is_watched_and_a_late_payment_settles_it(
@@ -434,6 +435,25 @@ def test_a_lost_charge_judged_by_a_stale_invoice_error_is_watched_and_settles_la
     settlement.apply(failed, PAID)
     assert state_of(settlement, charge) is S.PAID
     assert recorder.confirmed == [(charge.id, [])]
+
+
+def test_a_charge_still_checked_when_another_payment_settles_is_told_it_is_not_any_more(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """Its payer read that invoicebot keeps checking whether the card was charged and
+    tells them if it was: when another payment settles the invoice, the check stops, and
+    the payer hears so (with the settlement's other messages), not silence."""
+    charge = attempt(settlement, S.UNKNOWN, start=None, saved_card=True)
+    settlement.apply(charge, FAILED_BY_INVOICE)
+    link = attempt(settlement, S.OPENED, user="U2", opened_minutes_ago=1)
+    paid = settlement.settle(link, PAID_HERE)  # the provider names the link's transaction
+    assert paid is not None and paid.id == link.id
+    assert recorder.confirmed == [(link.id, [charge.id])]
+    stopped = settlement.store.payment(charge.id)
+    assert stopped is not None and stopped.state is S.FAILED and stopped.next_check_at is None
+    text = settled(stopped, paid_by=paid)["text"]
+    assert "no longer checks whether *€12.50* by iDEAL was taken through this one" in text
+    assert "<@U2>" in text
 
 
 def test_a_decline_the_provider_ties_to_the_attempt_is_final(

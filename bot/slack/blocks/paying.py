@@ -467,6 +467,10 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+_CHECKED_ENDS = frozenset({PaymentState.FAILED, PaymentState.CANCELLED})
+"""Ends that may have been checked for money after all (`bot.settlement.WATCHABLE`)."""
+
+
 def settled(payment: Payment, *, paid_by: Payment | None = None) -> dict[str, Any]:
     """What the payment's message becomes once it is settled: no link left to click; after
     a failure, only a button that starts a fresh attempt."""
@@ -507,6 +511,16 @@ def settled(payment: Payment, *, paid_by: Payment | None = None) -> dict[str, An
             f"{invoices} {'has' if _is_are(payment) == 'is' else 'have'} been paid through "
             f"another payment{who}. "
             "This link is no longer needed; nothing was charged through it."
+        )
+    elif payment.state in _CHECKED_ENDS and paid_by is not None and paid_by.id != payment.id:
+        # An end still being checked (a charge read as declined, a cancel only the browser
+        # reported) that another payment's settlement stops checking: its payer was told
+        # they would hear, and the money's fate through it stays unknown.
+        text = (
+            f"{invoices} {'has' if _is_are(payment) == 'is' else 'have'} been paid through "
+            f"another payment by <@{paid_by.user_id}>, so invoicebot no longer checks whether "
+            f"{amount_of(payment)} by {method_of(payment)} was taken through this one. If "
+            "the statement shows it was, ask in the billing channel for a refund."
         )
     elif payment.state is PaymentState.FAILED and payment.next_check_at is not None:
         # Read from the invoice, not from this charge (its answer was lost): the error
