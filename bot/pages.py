@@ -136,6 +136,26 @@ def verified_payment_id(key: bytes, cookie: str | None) -> str | None:
     return payment_id if hmac.compare_digest(sign_payment_id(key, payment_id), cookie) else None
 
 
+COOKIE_PAYMENTS = 5
+"""Payments a browser's cookie names, the latest first: a payer with two links open (two
+invoices, two tabs) comes back from each, and the landing must tell which."""
+
+
+def verified_payment_ids(key: bytes, cookie: str | None) -> list[str]:
+    """The payment ids the cookie names, latest first, each with its own signature
+    checked (one that fails is left out)."""
+    named = (verified_payment_id(key, part) for part in (cookie or "").split("~")[:COOKIE_PAYMENTS])
+    return [payment_id for payment_id in named if payment_id]
+
+
+def cookie_naming(key: bytes, payment_id: str, cookie: str | None) -> str:
+    """The cookie with `payment_id` first, then the others it named (at most
+    `COOKIE_PAYMENTS` in all)."""
+    earlier = [p for p in verified_payment_ids(key, cookie) if p != payment_id]
+    ids = [payment_id, *earlier][:COOKIE_PAYMENTS]
+    return "~".join(sign_payment_id(key, p) for p in ids)
+
+
 def _customer(payment: Payment) -> bool:
     """A receivable's payer is the team's customer: they are not in Slack."""
     return payment.direction == "receivable"
@@ -340,10 +360,10 @@ async def pay(request: web.Request) -> web.StreamResponse:
         return page("This link cannot be used", "<p>The payment did not start.</p>", status=410)
     response.set_cookie(
         PAYMENT_COOKIE,
-        sign_payment_id(request.app[COOKIE_KEY], payment.id),
+        cookie_naming(request.app[COOKIE_KEY], payment.id, request.cookies.get(PAYMENT_COOKIE)),
         httponly=True,
         samesite="Lax",
-        path="/landing",
+        path="/",  # read where the next link opens too (`cookie_naming`), and on landing
         max_age=24 * 3600,
         secure=request.app[SECURE_COOKIES] or request.secure,
     )
@@ -363,9 +383,18 @@ def _landing_payment(request: web.Request) -> tuple[Payment, Key] | None:
         found = store.payment_by_token(hashed)
         if found:
             return found[0], (provider, "token", hashed)
-    payment_id = verified_payment_id(request.app[COOKIE_KEY], request.cookies.get(PAYMENT_COOKIE))
-    payment = store.payment(payment_id) if payment_id else None
-    return (payment, (provider, "payment", payment_id)) if payment and payment_id else None
+    ids = verified_payment_ids(request.app[COOKIE_KEY], request.cookies.get(PAYMENT_COOKIE))
+    if len(ids) == 1:  # the usual browser: one link opened
+        payment = store.payment(ids[0])
+        return (payment, (provider, "payment", ids[0])) if payment else None
+    # Several links opened in this browser: the latest one at this provider, unless the
+    # return names another's transaction (i3D.net's `transactionId`).
+    mine = [p for p in (store.payment(i) for i in ids) if p is not None and p.provider == provider]
+    if not mine:
+        return None
+    given = set(request.query.values())
+    payment = next((p for p in mine if p.provider_reference in given), mine[0])
+    return payment, (provider, "payment", payment.id)
 
 
 def _landing_key(request: web.Request) -> Key | None:
@@ -376,9 +405,9 @@ def _landing_key(request: web.Request) -> Key | None:
     token = request.query.get("state")
     if token:
         return provider, "token", hash_token(token)
-    cookie = request.cookies.get(PAYMENT_COOKIE)
-    payment_id = verified_payment_id(request.app[COOKIE_KEY], cookie)
-    return (provider, "payment", payment_id) if payment_id else None
+    ids = verified_payment_ids(request.app[COOKIE_KEY], request.cookies.get(PAYMENT_COOKIE))
+    # With several, which one is named takes the database: only the exact request is kept.
+    return (provider, "payment", ids[0]) if len(ids) == 1 else None
 
 
 async def landing(request: web.Request) -> web.Response:

@@ -79,10 +79,11 @@ async def test_cancelling_an_older_tab_leaves_the_newer_payment_alone(
     sandbox.return_url = str(bot.make_url("/landing/pingproxies"))
     x, y = await link(bot, X, "bitpay"), await link(bot, Y, "stripe")
     x_page = await open_link(browser, bot, x)
-    y_page = await open_link(browser, bot, y)  # the cookie now names Y's payment
+    y_page = await open_link(browser, bot, y)  # the cookie names Y's payment, then X's
 
     html = await land(browser, await press(browser, x_page, "cancel"))
-    assert "Payment not confirmed yet" in html and "cancelled" not in html.lower()
+    assert "Payment cancelled" in html and "PING-0087" in html, html  # X's, not Y's
+    assert state_of(bot, x) is PaymentState.CANCELLED  # its return names its checkout
     assert state_of(bot, y) is PaymentState.OPENED
     assert sandbox.invoices[Y].invoice_status == "open"
 

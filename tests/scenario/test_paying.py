@@ -512,3 +512,31 @@ async def refused_link(h: Harness, invoice_id: str) -> tuple[dict[str, Any], str
     menu = await choose(h, menu, "choose_issuer", "INGBNL2A")
     key = await h.click(menu, "get_link")
     return await h.next_response(key), key
+
+
+async def test_two_links_open_in_one_browser_each_come_back_to_their_own_page(
+    harness: Harness,
+) -> None:
+    """A payer opens the link for one invoice, then another's in a second tab, and pays
+    the first: its return names that payment's transaction, and the page is about it,
+    not about the link opened last."""
+    from yarl import URL
+
+    from tests.scenario.harness import forms_in
+
+    h = harness
+    _, first = await get_link(h, "410001")  # INV-24-0101
+    menu = await choose(h, await open_menu(h, "410005"), "choose_method", "30")  # PayPal
+    key = await h.click(menu, "get_link")  # INV-24-0102, in dollars: no credit note
+    second = find(await h.next_response(key), "open_link", lambda e: True)[1]["url"]
+    async with h.http.get(first) as response:
+        (form,) = forms_in(await response.text())
+    async with h.http.get(second) as response:
+        assert response.status == 200  # the browser's cookie now names both, latest first
+    async with h.http.post(form["action"], data=form["fields"]) as response:
+        page_url = response.url
+        (choice,) = forms_in(await response.text())
+    fields = [*choice["fields"], next(b for b in choice["buttons"] if b[1] == "pay")]
+    async with h.http.post(str(page_url.join(URL(choice["action"]))), data=fields) as response:
+        page = await response.text()
+    assert "INV-24-0101" in page and "INV-24-0102" not in page, page
