@@ -278,3 +278,15 @@ def test_more_invoices_than_a_message_has_blocks_for_are_refused_with_how_many_f
     assert validate_message(refused) == [] and "at most 40" in str(refused)
     allowed = shown(40)
     assert validate_message(allowed) == [] and "pay:" in str(allowed)
+
+
+def test_a_credit_worth_more_than_the_bill_says_how_much_of_it_is_taken_off() -> None:
+    """The provider charges €96.80 for a €121.00 bill with a €50,000.00 credit note: the
+    line says €24.20 of it is taken off, and adds up."""
+    from bot.slack.blocks.paying import credit_sum
+
+    eur = lambda text: Money.of(text, "EUR")  # noqa: E731
+    whole = credit_sum([eur("363.00")], [("CRN-1", eur("24.20"))], eur("338.80"))
+    assert whole == "€363.00 − credit CRN-1 €24.20 = €338.80"
+    part = credit_sum([eur("121.00")], [("CRN-1", eur("50000.00"))], eur("96.80"))
+    assert part == "€121.00 − €24.20 of credit CRN-1 €50,000.00 = €96.80"

@@ -422,7 +422,20 @@ def credit_sum(gross: list[Money], credits: list[tuple[str, Money]], total: Mone
     taken = " ".join(
         f"− credit {inline(number, NUMBER_CHARS)} {amount.format()}" for number, amount in credits
     )
-    return f"{before.format()} {taken} = {total.format()}"
+    try:
+        used = before - total
+        adds_up = before - Money.total([amount for _, amount in credits], total.currency) == total
+    except (TypeError, ValueError):  # a credit in another currency: shown as the provider gave it
+        return f"{before.format()} {taken} = {total.format()}"
+    if adds_up or not used > Money.zero(total.currency):
+        return f"{before.format()} {taken} = {total.format()}"
+    # Only part of the credit is taken off (a credit note worth more than the bill): the
+    # line says how much, or it would not add up to what is charged.
+    notes = ", ".join(
+        f"{inline(number, NUMBER_CHARS)} {amount.format()}" for number, amount in credits
+    )
+    word = "credit" if len(credits) == 1 else "credit notes"
+    return f"{before.format()} − {used.format()} of {word} {notes} = {total.format()}"
 
 
 def payment_sum(payment: Payment) -> str | None:
