@@ -88,6 +88,21 @@ def matches(invoice: Invoice, query: InvoiceQuery, overdue_only: bool, today: da
     return True
 
 
+def once(invoices: Iterable[Invoice], before: set[str]) -> list[Invoice]:
+    """`invoices` without those whose id is in `before`, or came earlier in `invoices`.
+
+    A provider that pages by offset sends an invoice twice when its list moves between
+    two reads (an invoice added ahead of a page boundary pushes the last of one page to
+    the top of the next): the same invoice, which must be listed, counted and summed once.
+    """
+    kept = []
+    for invoice in invoices:
+        if invoice.id not in before:
+            before.add(invoice.id)
+            kept.append(invoice)
+    return kept
+
+
 async def _feed_page(
     provider: Provider,
     query: InvoiceQuery,
@@ -96,12 +111,17 @@ async def _feed_page(
     cursor: str | None,
     unreadable: list[str],
     settled: Mapping[str, Money | None] | None,
-) -> str | None:
-    """Feed one provider page into `selections`; the page is let go when this returns."""
+    previous: set[str],
+) -> tuple[str | None, set[str]]:
+    """Feed one provider page into `selections`; the page is let go when this returns.
+    `previous`: the ids of the page before, which a moved boundary sends again (only
+    those are remembered, so memory stays the size of a page); answers this page's."""
     page = await provider.list_invoices(query.model_copy(update={"cursor": cursor}))
     unreadable += page.unreadable
-    _select(provider, page.invoices, query, overdue_only, selections, settled)
-    return page.next_cursor
+    ids: set[str] = set()
+    fresh = [invoice for invoice in once(page.invoices, ids) if invoice.id not in previous]
+    _select(provider, fresh, query, overdue_only, selections, settled)
+    return page.next_cursor, ids
 
 
 def _select(
@@ -156,9 +176,10 @@ async def _fetch(
             return Listing(
                 provider, count=selections[0].total, unreadable=list(snapshot.unreadable)
             )
+        previous: set[str] = set()
         while True:
-            cursor = await _feed_page(
-                provider, query, overdue_only, selections, cursor, unreadable, settled
+            cursor, previous = await _feed_page(
+                provider, query, overdue_only, selections, cursor, unreadable, settled, previous
             )
             if cursor is None:
                 return Listing(provider, count=selections[0].total, unreadable=unreadable)

@@ -66,11 +66,15 @@ class Snapshots:
         generation = self._forgotten.get(provider.name, 0)
         invoices: list[Invoice] = []
         unreadable: list[str] = []
+        seen: set[str] = set()
         cursor: str | None = None
         while True:
             page = await provider.list_invoices(InvoiceQuery(cursor=cursor, limit=100))
             unreadable += page.unreadable
             for invoice in page.invoices:
+                if invoice.id in seen:  # sent again, as offset paging does when the list
+                    continue  # moved between two reads: one invoice, kept once
+                seen.add(invoice.id)
                 if invoice.provider != provider.name:  # the registration says whose it is
                     invoice = invoice.model_copy(update={"provider": provider.name})
                 invoices.append(invoice)
