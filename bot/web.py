@@ -79,6 +79,10 @@ class _UnreadableRequests(logging.Filter):
 
 
 logging.getLogger("aiohttp.server").addFilter(_UnreadableRequests())
+# aiohttp answers a request it cannot parse before any handler (or `_plain_server_header`)
+# runs, with its default `Server: Python/<version> aiohttp/<version>`; that default is
+# read from here when each such answer is made.
+aiohttp.web_response.SERVER_SOFTWARE = "invoicebot"  # type: ignore[attr-defined]
 
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 BOLT = web.AppKey("bolt", AsyncApp)

@@ -298,5 +298,7 @@ async def test_a_request_too_big_or_garbled_to_read_is_refused_quietly(
     await writer.drain()
     answer = await asyncio.wait_for(reader.read(), 5)
     writer.close()
-    assert b" 400 Bad Request" in answer.split(b"\r\n", 1)[0], answer[:200]
+    head = answer.split(b"\r\n\r\n", 1)[0]
+    assert b" 400 Bad Request" in head.split(b"\r\n", 1)[0], answer[:200]
+    assert b"Server: invoicebot" in head.split(b"\r\n"), head  # no library's name or version
     quiet(caplog)
