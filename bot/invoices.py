@@ -17,7 +17,7 @@ from datetime import date
 from bot.models import Invoice, InvoiceQuery, InvoiceStatus, Money, today_utc
 from bot.provider import Direction, Provider, ProviderError
 from bot.selection import Page, Selection, Side, SortKey, Window, people_order, sort_key
-from bot.snapshots import Snapshots
+from bot.snapshots import Snapshots, once
 
 __all__ = [
     "Gathered",
@@ -88,21 +88,6 @@ def matches(invoice: Invoice, query: InvoiceQuery, overdue_only: bool, today: da
     return True
 
 
-def once(invoices: Iterable[Invoice], before: set[str]) -> list[Invoice]:
-    """`invoices` without those whose id is in `before`, or came earlier in `invoices`.
-
-    A provider that pages by offset sends an invoice twice when its list moves between
-    two reads (an invoice added ahead of a page boundary pushes the last of one page to
-    the top of the next): the same invoice, which must be listed, counted and summed once.
-    """
-    kept = []
-    for invoice in invoices:
-        if invoice.id not in before:
-            before.add(invoice.id)
-            kept.append(invoice)
-    return kept
-
-
 async def _feed_page(
     provider: Provider,
     query: InvoiceQuery,
@@ -111,17 +96,18 @@ async def _feed_page(
     cursor: str | None,
     unreadable: list[str],
     settled: Mapping[str, Money | None] | None,
-    previous: set[str],
-) -> tuple[str | None, set[str]]:
+    previous: dict[str, str],
+) -> tuple[str | None, dict[str, str]]:
     """Feed one provider page into `selections`; the page is let go when this returns.
-    `previous`: the ids of the page before, which a moved boundary sends again (only
-    those are remembered, so memory stays the size of a page); answers this page's."""
+    `previous`: the invoices of the page before (see `once`), which a moved boundary
+    sends again; only those are remembered, so memory stays the size of a page. Answers
+    the next cursor and this page's invoices."""
     page = await provider.list_invoices(query.model_copy(update={"cursor": cursor}))
     unreadable += page.unreadable
-    ids: set[str] = set()
-    fresh = [invoice for invoice in once(page.invoices, ids) if invoice.id not in previous]
+    mine: dict[str, str] = {}
+    fresh = once(provider, page.invoices, [previous, mine], unreadable)
     _select(provider, fresh, query, overdue_only, selections, settled)
-    return page.next_cursor, ids
+    return page.next_cursor, mine
 
 
 def _select(
@@ -176,7 +162,7 @@ async def _fetch(
             return Listing(
                 provider, count=selections[0].total, unreadable=list(snapshot.unreadable)
             )
-        previous: set[str] = set()
+        previous: dict[str, str] = {}
         while True:
             cursor, previous = await _feed_page(
                 provider, query, overdue_only, selections, cursor, unreadable, settled, previous

@@ -16,9 +16,10 @@ invoices holds at most about 55 MiB, 100 MiB at worst.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from bot import hookimpl
@@ -26,6 +27,46 @@ from bot.hookspecs import Outbox
 from bot.models import Invoice, InvoiceQuery, Payment
 from bot.provider import Provider
 from bot.singleflight import SingleFlight
+
+log = logging.getLogger(__name__)
+
+
+def once(
+    provider: Provider,
+    invoices: Iterable[Invoice],
+    seen: list[dict[str, str]],
+    unreadable: list[str],
+) -> list[Invoice]:
+    """`invoices` without any whose id came before, in them or in `seen` (dicts of id to
+    number; the last one is added to).
+
+    A provider that pages by offset sends an invoice twice when its list moves between
+    two reads (an invoice added ahead of a page boundary pushes the last of one page to
+    the top of the next): the same invoice, listed, counted and summed once. Another
+    invoice under an id already taken cannot be told apart from the first by a button or
+    a payment: it is set aside as unreadable, as the provider's lists show those.
+    """
+    kept, mine, earlier = [], seen[-1], seen[:-1]
+    for invoice in invoices:
+        key = invoice.id
+        number = mine.get(key)
+        for known in earlier:
+            if number is not None:
+                break
+            number = known.get(key)
+        if number is None:
+            mine[key] = invoice.number
+            kept.append(invoice)
+        elif number != invoice.number:
+            log.warning(
+                "%s sent invoice %s under id %s, which invoice %s has; it is not listed",
+                provider.title,
+                invoice.number,
+                invoice.id,
+                number,
+            )
+            unreadable.append(invoice.number)
+    return kept
 
 
 @dataclass(frozen=True)
@@ -66,15 +107,12 @@ class Snapshots:
         generation = self._forgotten.get(provider.name, 0)
         invoices: list[Invoice] = []
         unreadable: list[str] = []
-        seen: set[str] = set()
+        seen: dict[str, str] = {}
         cursor: str | None = None
         while True:
             page = await provider.list_invoices(InvoiceQuery(cursor=cursor, limit=100))
             unreadable += page.unreadable
-            for invoice in page.invoices:
-                if invoice.id in seen:  # sent again, as offset paging does when the list
-                    continue  # moved between two reads: one invoice, kept once
-                seen.add(invoice.id)
+            for invoice in once(provider, page.invoices, [seen], unreadable):
                 if invoice.provider != provider.name:  # the registration says whose it is
                     invoice = invoice.model_copy(update={"provider": provider.name})
                 invoices.append(invoice)

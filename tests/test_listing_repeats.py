@@ -1,14 +1,15 @@
 """An invoice a provider lists twice in one walk of its pages (offset paging moves under
 the walk when an invoice is added between two reads, so the last of one page comes again
-first on the next) is one invoice: listed once, counted once, summed once."""
+first on the next) is one invoice: listed once, counted once, summed once. Another
+invoice under an id already taken is set aside as unreadable, never given its button."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.invoices import Window, gather_invoices, once
+from bot.invoices import Window, gather_invoices
 from bot.models import InvoicePage, InvoiceQuery
-from bot.snapshots import Snapshots
+from bot.snapshots import Snapshots, once
 from tests.test_paging import Ledger, made
 
 
@@ -26,6 +27,17 @@ class Shifting(Ledger):
         )
 
 
+class Clashing(Ledger):
+    """Invoice 7 comes again on the last page under invoice 3's id."""
+
+    async def list_invoices(self, query: InvoiceQuery) -> InvoicePage:
+        page = await super().list_invoices(query)
+        if page.next_cursor is None:
+            clash = made(self.name, 7).model_copy(update={"id": f"{self.name}-3"})
+            page = page.model_copy(update={"invoices": [*page.invoices, clash]})
+        return page
+
+
 @pytest.mark.parametrize("shared", [False, True], ids=["read now", "snapshot"])
 async def test_an_invoice_repeated_across_pages_is_listed_and_summed_once(shared: bool) -> None:
     shifting = Shifting(35, per_page=10)
@@ -37,11 +49,25 @@ async def test_an_invoice_repeated_across_pages_is_listed_and_summed_once(shared
     assert len(ids) == len(set(ids)) == 35
     assert got.page.total == expected.page.total == 35
     assert got.page.to_pay == expected.page.to_pay
+    assert got.listings[0].unreadable == []
+
+
+async def test_another_invoice_under_a_taken_id_is_set_aside_as_unreadable() -> None:
+    got = await gather_invoices([Clashing(12, per_page=5)], InvoiceQuery(), Window(100),
+                                snapshots=Snapshots())  # fmt: skip
+    assert got.page.total == 12
+    assert [i.number for i in got.page.invoices if i.id == "ledger-3"] == [made("ledger", 3).number]
+    assert got.listings[0].unreadable == [made("ledger", 7).number]
 
 
 def test_the_first_of_each_id_is_kept_in_order() -> None:
     first, second, third = made("ledger", 1), made("ledger", 2), made("ledger", 3)
-    later = second.model_copy(update={"description": "the same id again"})
-    before = {third.id}
-    assert once([first, second, later, third], before) == [first, second]
-    assert before == {first.id, second.id, third.id}
+    again = second.model_copy(update={"description": "read again a moment later"})
+    before, mine = {third.id: third.number}, dict[str, str]()
+    unreadable: list[str] = []
+    assert once(Ledger(0), [first, second, again, third], [before, mine], unreadable) == [
+        first,
+        second,
+    ]
+    assert mine == {first.id: first.number, second.id: second.number}
+    assert unreadable == []
