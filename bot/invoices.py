@@ -100,8 +100,10 @@ async def _feed_page(
 ) -> tuple[str | None, dict[str, str]]:
     """Feed one provider page into `selections`; the page is let go when this returns.
     `previous`: the invoices of the page before (see `once`), which a moved boundary
-    sends again; only those are remembered, so memory stays the size of a page. Answers
-    the next cursor and this page's invoices."""
+    sends again; only those are remembered, so memory stays the size of a page (and the
+    first of two invoices under one id has gone into `selections` by the time the second
+    comes: the snapshot, which every list in Slack reads, sets both aside). Answers the
+    next cursor and this page's invoices."""
     page = await provider.list_invoices(query.model_copy(update={"cursor": cursor}))
     unreadable += page.unreadable
     mine: dict[str, str] = {}

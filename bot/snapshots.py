@@ -36,6 +36,7 @@ def once(
     invoices: Iterable[Invoice],
     seen: list[dict[str, str]],
     unreadable: list[str],
+    clashed: set[str] | None = None,
 ) -> list[Invoice]:
     """`invoices` without any whose id came before, in them or in `seen` (dicts of id to
     number; the last one is added to).
@@ -44,7 +45,9 @@ def once(
     two reads (an invoice added ahead of a page boundary pushes the last of one page to
     the top of the next): the same invoice, listed, counted and summed once. Another
     invoice under an id already taken cannot be told apart from the first by a button or
-    a payment: it is set aside as unreadable, as the provider's lists show those.
+    a payment: it is set aside as unreadable, as the provider's lists show those, and its
+    id goes into `clashed`, so that a caller holding the whole list sets the first aside
+    too (its button would open whichever of the two the provider finds by that id).
     """
     kept, mine, earlier = [], seen[-1], seen[:-1]
     for invoice in invoices:
@@ -66,6 +69,8 @@ def once(
                 number,
             )
             unreadable.append(invoice.number)
+            if clashed is not None:
+                clashed.add(key)
     return kept
 
 
@@ -108,17 +113,21 @@ class Snapshots:
         invoices: list[Invoice] = []
         unreadable: list[str] = []
         seen: dict[str, str] = {}
+        clashed: set[str] = set()
         cursor: str | None = None
         while True:
             page = await provider.list_invoices(InvoiceQuery(cursor=cursor, limit=100))
             unreadable += page.unreadable
-            for invoice in once(provider, page.invoices, [seen], unreadable):
+            for invoice in once(provider, page.invoices, [seen], unreadable, clashed):
                 if invoice.provider != provider.name:  # the registration says whose it is
                     invoice = invoice.model_copy(update={"provider": provider.name})
                 invoices.append(invoice)
             cursor = page.next_cursor
             if cursor is None:
                 break
+        if clashed:
+            unreadable += [i.number for i in invoices if i.id in clashed]
+            invoices = [i for i in invoices if i.id not in clashed]
         snapshot = Snapshot(tuple(invoices), tuple(unreadable), began)
         unchanged = self._forgotten.get(provider.name, 0) == generation  # nothing settled
         if self.fresh > 0 and unchanged:
