@@ -93,9 +93,15 @@ class NeedsApproval(CheckoutRefused):
 
 class OutcomeUnknown(ProviderError):
     """The provider's answer to a call that may have charged was lost: the attempt is
-    UNKNOWN and the poller keeps asking. The message tells the payer not to pay again."""
+    UNKNOWN and the poller keeps asking. The message tells the payer not to pay again.
+    `told`: the same was queued for the payer's message already (`tell_in_doubt`), so
+    the click need not spend another of its response URL's five uses on it."""
 
     markup = True
+
+    def __init__(self, message: str, *, told: bool = False) -> None:
+        super().__init__(message)
+        self.told = told
 
 
 @dataclass(frozen=True)
@@ -576,7 +582,8 @@ class Checkout:
                 f"{escape(payment.method_name)} was "
                 "charged. It is checking with the provider and will tell you here (later, in "
                 "your messages with invoicebot), and the billing channel hears if it went "
-                "through. Do not pay again."
+                "through. Do not pay again.",
+                told=moved,
             ) from error
         self.payments.move(payment.id, PaymentState.FAILED, last_error=message)
 

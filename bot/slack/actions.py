@@ -256,7 +256,8 @@ async def start_and_show(
         svc.store.audit(
             "payment.unknown", team_id=team_id, user_id=user_id, subject=target.encode()
         )
-        await respond(replace_original=in_place, **notice(f":hourglass: {said(error)}"))
+        if not error.told:  # else queued with the move to unknown: one use, not two
+            await respond(replace_original=in_place, **notice(f":hourglass: {said(error)}"))
         return
     except ProviderError as error:
         svc.store.audit(

@@ -63,3 +63,25 @@ async def test_a_charge_made_after_the_bot_stopped_waiting_and_then_killed_is_to
     assert len(slack.posted_to("C0BILLING")) == 1
     assert sandbox.count("POST", pay_path(INVOICE)) == 1
     assert "paid" in told()[-1].lower(), told()
+
+
+async def test_a_charge_whose_answer_is_lost_tells_its_payer_once_on_the_message(
+    processes: tuple[Start, Store],
+    fake_slack: tuple[FakeSlack, TestServer],
+    sandbox: SandboxState,
+) -> None:
+    """The click's response URL takes five posts: "not known yet" is queued with the move
+    to unknown (it must not be lost with a failed post), and the click does not say it a
+    second time, leaving posts for what comes later (paid, or a decline found)."""
+    start, _ = processes
+    slack, slack_server = fake_slack
+    port = free_port()
+    await start(port)
+    sandbox.inject("lost_answer", path=pay_path(INVOICE))
+    async with aiohttp.ClientSession() as http:
+        h = Harness(Address(port), slack, slack_server, SIGNING_SECRET, http)  # type: ignore[arg-type]
+        key = await h.click(charge_screen(amount_of(sandbox)), "get_link")
+        await h.wait_for(lambda: any("not known" in t for t in texts(slack, key)), within=20)
+        await asyncio.sleep(1.0)
+    unknown = [t for t in texts(slack, key) if "Do not pay again" in t]
+    assert len(unknown) == 1 and "not known yet" in unknown[0], texts(slack, key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from bot.kit.errors import without_retry
 from bot.models import Emailed, Money, Payment, PaymentMethod, PaymentOptions, PaymentState
 from bot.payments import still_unpaid
 from bot.provider import Direction, Provider
@@ -591,10 +592,13 @@ def settled(payment: Payment, *, paid_by: Payment | None = None) -> dict[str, An
             "waiting for the provider to confirm it. This message changes when it does."
         )
     elif payment.state is PaymentState.UNKNOWN:
+        # What cut the answer short, in plain words, without "try again": not to pay again.
+        lost = without_retry(without_protocol(payment.last_error or "")).strip().rstrip(".")
+        why = f"{escape(lost)}. " if lost else ""
         text = (
-            f":hourglass: The outcome of the payment of {invoices[:1].lower()}{invoices[1:]} "
-            "is not known yet. invoicebot is checking with the provider and will tell you here "
-            "(later, in your messages with invoicebot). Do not pay again."
+            f":hourglass: {why}The outcome of the payment of {invoices[:1].lower()}"
+            f"{invoices[1:]} is not known yet. invoicebot is checking with the provider and "
+            "will tell you here (later, in your messages with invoicebot). Do not pay again."
         )
     elif payment.state is PaymentState.EXPIRED and payment.charges_at_once:
         text = (
