@@ -67,8 +67,9 @@ CLOCK_SLACK = 5.0
 after its invoice was recorded paid came after it (see `Settlement._paid_after_credited`)."""
 
 QUIET_ENDS = frozenset({S.EXPIRED, S.SUPERSEDED, S.PAID})
-"""Ends whose next check means only that a kept return is still to be asked about (a
-failed or cancelled end that has one is watched, see `_watched`)."""
+"""Ends whose next check means only that a kept return is still to be asked about (so
+does a failed or cancelled end the provider confirmed; an unconfirmed one is watched,
+see `_watched`)."""
 
 LATE_RETURN_TRIES = 300
 """Checks that ask again about an ended attempt's return the provider could not answer
@@ -100,8 +101,12 @@ def _ended(payment: Payment) -> bool:
 
 
 def _watched(payment: Payment) -> bool:
-    """An end concluded from ambiguous evidence, still asked about (see `apply`)."""
-    return payment.state in WATCHABLE and payment.next_check_at is not None
+    """An end concluded from ambiguous evidence, still asked about (see `apply`). A check
+    due on an end the provider confirmed (a decline on the page) is only its kept return's
+    (`_ask`): that end is not watched, and the invoice's word alone credits nothing to it."""
+    return (
+        payment.state in WATCHABLE and payment.unconfirmed_end and payment.next_check_at is not None
+    )
 
 
 class Settlement:
@@ -279,7 +284,7 @@ class Settlement:
         else:
             log.warning("payment %s: a late return could not be asked about; giving up", payment.id)
             self.store.drop_return(payment.id, landing_params)
-            if payment.state in QUIET_ENDS:  # a watched end's own schedule ends its watch
+            if not _watched(payment):  # a watched end's own schedule ends its watch
                 self.store.update_payment(payment.id, next_check_at=None)
 
     def _replayed(self, payment: Payment) -> dict[str, str] | None:

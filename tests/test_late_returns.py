@@ -255,3 +255,52 @@ async def test_a_declined_page_reloaded_is_not_left_watched(settlement: Settleme
     after = settlement.store.payment(page.id)
     assert after is not None and after.state is S.FAILED and after.next_check_at is None
     assert settlement.store.kept_return(page.id) is None
+
+
+async def test_a_declined_page_reloaded_after_the_invoice_was_paid_is_not_credited(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """The card was declined on the page (the provider's own answer); the invoice was then
+    paid by other means (a transfer, marked paid by hand). The payer reloads the declined
+    page, whose provider answers from the invoice (i3D.net): the decline is not turned into
+    the payment that paid, and no confirmation names it."""
+    provider = Lookup({"t1": DECLINED}, names=False)
+    settlement.connections = provider  # type: ignore[assignment]
+    page = attempt(settlement, S.OPENED, start=PAGE, opened_minutes_ago=5)
+    await settlement.check(page, {"lookup_id": "t1"})
+    failed = settlement.store.payment(page.id)
+    assert failed is not None and failed.state is S.FAILED and failed.next_check_at is None
+    provider.transactions["t1"] = PaymentOutcome(
+        status=OutcomeStatus.PAID, message="i3D.net shows INV-1001 as paid."
+    )
+    await settlement.check(failed, {"lookup_id": "t1"})  # the reload
+    after = settlement.store.payment(page.id)
+    assert after is not None and after.state is S.FAILED, after and after.state
+    assert after.next_check_at is None
+    assert recorder.confirmed == []
+
+
+async def test_a_declined_pages_return_replayed_after_a_stop_credits_only_its_own_money(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """A stop while a declined page's reload was being asked leaves its return due; the
+    poller's replay then finds the invoice paid by other means: nothing is credited to
+    the decline, and nothing is left due."""
+    provider = Stopping({"t1": DECLINED}, stop_at="t1")
+    settlement.connections = provider  # type: ignore[assignment]
+    page = attempt(settlement, S.OPENED, start=PAGE, opened_minutes_ago=5)
+    provider.stop_at = ""
+    await settlement.check(page, {"lookup_id": "t1"})
+    failed = settlement.store.payment(page.id)
+    assert failed is not None and failed.state is S.FAILED
+    provider.stop_at = "t1"
+    with pytest.raises(asyncio.CancelledError):
+        await settlement.check(failed, {"lookup_id": "t1"})
+    provider.transactions["t1"] = PaymentOutcome(
+        status=OutcomeStatus.PAID, message="i3D.net shows INV-1001 as paid."
+    )
+    await poll(Settlement(settlement.payments, connections=settlement.connections))
+    after = settlement.store.payment(page.id)
+    assert after is not None and after.state is S.FAILED, after and after.state
+    assert after.next_check_at is None and settlement.store.kept_return(page.id) is None
+    assert recorder.confirmed == []
