@@ -75,7 +75,11 @@ class SlackNotifier:
         for attempt in [payment, *superseded]:
             if attempt.response_url:
                 shown = settled(attempt, paid_by=payment)
-                _settle(outbox, attempt, shown, f"settled:{attempt.id}", attempt is payment)
+                # An end still checked (a charge read as declined, a cancel the browser
+                # reported) was promised word of its money: that the check stopped is
+                # told like an outcome, not only where the message's URL still works.
+                told = attempt is payment or attempt.state is not PaymentState.SUPERSEDED
+                _settle(outbox, attempt, shown, f"settled:{attempt.id}", told)
 
     @hookimpl
     def payment_paid_twice(self, payment: Payment, outbox: Outbox, certain: bool) -> None:

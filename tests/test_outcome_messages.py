@@ -486,3 +486,29 @@ def test_a_long_method_name_never_pushes_the_invoices_out_of_a_waiting_message()
     payment = paid(state=PaymentState.OPENED, method_name="Card " * 1_000, credits=())
     shown = settled(payment)["blocks"][0]["text"]["text"]
     assert "invoice INV-24-0087; waiting for the provider to confirm it" in shown
+
+
+def test_a_charge_whose_check_stops_is_told_so_even_after_its_messages_url_wore_out() -> None:
+    """A watched charge's payer read that invoicebot keeps checking and tells them: when
+    another payment settles the invoice (often hours later, past the 30 minutes of the
+    message's response URL) the payer still hears that the check stopped, in their
+    messages with the app; a link simply no longer needed is not worth a message there."""
+    notifier = SlackNotifier("C0BILLING", {"i3d": "i3D.net"})
+    outbox = Enqueued()
+    credited = paid(id="p2", user_id="U0KIM", response_url="https://u/2")
+    watched = paid(
+        id="p1",
+        state=PaymentState.FAILED,
+        paid_at=None,
+        charges_at_once=True,
+        unconfirmed_end=True,
+        last_error="PingProxies could not take the payment: Your card was declined.",
+        response_url="https://u/1",
+    )
+    link = paid(id="p3", state=PaymentState.SUPERSEDED, paid_at=None, response_url="https://u/3")
+    notifier.payment_confirmed(payment=credited, outbox=outbox, superseded=[link, watched])
+    told = {key: args for method, args, key in outbox.calls if method == "response_url"}
+    assert "no longer checks" in text_of(told["settled:p1"]["body"])
+    assert told["settled:p1"]["instead"]["channel"] == "U0PAT"
+    assert "no longer checks" in text_of(told["settled:p1"]["instead"])
+    assert "instead" not in told["settled:p3"]
