@@ -253,7 +253,7 @@ class Settlement:
                 if quiet and not replayed:
                     # Nothing else asks about it: a stop mid-ask leaves it due, not lost.
                     self.schedule_first_check(payment.id)
-        outcome = await self._ask_and_apply(payment, landing_params, landed)
+        outcome = await self._ask_and_apply(payment, landing_params, landed, quiet)
         now = self.store.payment(payment.id)
         answered = outcome.status is not OutcomeStatus.UNKNOWN
         if landed and now is not None and not answered and now.state not in LIVE:
@@ -313,7 +313,7 @@ class Settlement:
         return kept
 
     async def _ask_and_apply(
-        self, payment: Payment, landing_params: dict[str, str], landed: bool
+        self, payment: Payment, landing_params: dict[str, str], landed: bool, ended: bool
     ) -> PaymentOutcome:
         try:
             provider = self.connections.get(payment.team_id, payment.provider)
@@ -333,12 +333,21 @@ class Settlement:
         except Exception:
             log.exception("provider %s failed while checking a payment", payment.provider)
             outcome = PaymentOutcome(status=OutcomeStatus.UNKNOWN, message="provider error")
-        self.apply(payment, outcome, landed=landed)
+        self.apply(payment, outcome, landed=landed, ended=ended)
         return outcome
 
-    def apply(self, payment: Payment, outcome: PaymentOutcome, *, landed: bool = False) -> None:
+    def apply(
+        self,
+        payment: Payment,
+        outcome: PaymentOutcome,
+        *,
+        landed: bool = False,
+        ended: bool = False,
+    ) -> None:
         """`landed`: asked as the payer's browser came back from this attempt's page, so
-        a failure the provider reports then is this attempt's."""
+        a failure the provider reports then is this attempt's. `ended`: no watch was on
+        it before this ask (the check due now is only its return's, see `_ask`): only
+        money the provider ties to it counts, not the invoice's word."""
         current = self.store.payment(payment.id) or payment
         if outcome.provider_reference and outcome.provider_reference != current.provider_reference:
             # The one trace of the money may be what the payer's browser brought back; a
@@ -353,7 +362,7 @@ class Settlement:
             if outcome.status is OutcomeStatus.PAID and outcome.attributed:
                 self._paid_after_credited(current, outcome)
             return
-        if _watched(current):
+        if _watched(current) and not ended:
             self._watch_failed(current, outcome)
             return
         if current.state not in LIVE:

@@ -304,3 +304,29 @@ async def test_a_declined_pages_return_replayed_after_a_stop_credits_only_its_ow
     assert after is not None and after.state is S.FAILED, after and after.state
     assert after.next_check_at is None and settlement.store.kept_return(page.id) is None
     assert recorder.confirmed == []
+
+
+async def test_a_cancel_whose_watch_is_over_reloaded_is_not_credited_on_the_invoices_word(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """A cancel only the browser reported was watched for a day and the watch is over;
+    the invoice is then paid by other means and the payer reloads the cancelled page. Its
+    provider answers from the invoice (i3D.net): nothing ties that money to this page."""
+    cancelled = PaymentOutcome(status=OutcomeStatus.CANCELLED, message="You cancelled.")
+    provider = Lookup({"t1": cancelled}, names=False)
+    settlement.connections = provider  # type: ignore[assignment]
+    page = attempt(settlement, S.OPENED, start=PAGE, opened_minutes_ago=5)
+    settlement.apply(page, cancelled)  # the browser's word alone: watched
+    watched = settlement.store.payment(page.id)
+    assert watched is not None and watched.unconfirmed_end and watched.next_check_at
+    settlement.store.update_payment(page.id, next_check_at=None)  # the watch is over
+    over = settlement.store.payment(page.id)
+    assert over is not None
+    provider.transactions["t1"] = PaymentOutcome(
+        status=OutcomeStatus.PAID, message="i3D.net shows INV-1001 as paid."
+    )
+    await settlement.check(over, {"lookup_id": "t1"})  # the reload
+    after = settlement.store.payment(page.id)
+    assert after is not None and after.state is S.CANCELLED, after and after.state
+    assert after.next_check_at is None
+    assert recorder.confirmed == []
