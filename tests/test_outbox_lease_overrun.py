@@ -101,6 +101,34 @@ async def failing_slow_history() -> AsyncIterator[tuple[FakeSlack, TestServer]]:
         await server.close()
 
 
+async def _in_doubt_among_three(
+    stores: list[Store], server: TestServer, http: aiohttp.ClientSession, slack: FakeSlack
+) -> tuple[OutboxSender, OutboxSender, OutboxSender]:
+    """Three senders, one a process, and a marked confirmation whose first post got a 500
+    (in doubt from then on: each sender looks for it before posting), due again now."""
+    marked = {"event_type": SETTLEMENT_EVENT, "event_payload": {"settlement_id": "s1"}}
+    stores[0].enqueue(
+        "chat.postMessage", {"channel": "C0BILLING", "text": "paid", "metadata": marked}, key="k"
+    )
+
+    def sender(store: Store) -> OutboxSender:
+        client = AsyncWebClient(
+            token=BOT_TOKEN, base_url=str(server.make_url("/api/")), retry_handlers=[]
+        )
+        return OutboxSender(store, client, http, lease=LEASE, channel_gap=0.0, first_delay=0.1)
+
+    a, b, c = (sender(store) for store in stores)
+    slack.fail_next["chat.postMessage"] = 1
+    await a.send_due()
+    stores[0].db.execute("UPDATE outbox SET next_attempt_at = 0, claimed_until = NULL")
+    return a, b, c
+
+
+async def _after(delay: float, who: OutboxSender) -> None:
+    await asyncio.sleep(delay)
+    await who.send_due()
+
+
 async def test_a_sender_that_lost_its_row_while_looking_does_not_free_it_for_a_third(
     postgres_url: str, failing_slow_history: tuple[FakeSlack, TestServer]
 ) -> None:
@@ -110,30 +138,12 @@ async def test_a_sender_that_lost_its_row_while_looking_does_not_free_it_for_a_t
     find nothing yet, and post the confirmation a second time."""
     slack, server = failing_slow_history
     stores = [Store(postgres_url) for _ in range(3)]
-    marked = {"event_type": SETTLEMENT_EVENT, "event_payload": {"settlement_id": "s1"}}
-    stores[0].enqueue(
-        "chat.postMessage", {"channel": "C0BILLING", "text": "paid", "metadata": marked}, key="k"
-    )
     async with aiohttp.ClientSession() as http:
-
-        def sender(store: Store) -> OutboxSender:
-            client = AsyncWebClient(
-                token=BOT_TOKEN, base_url=str(server.make_url("/api/")), retry_handlers=[]
-            )
-            return OutboxSender(store, client, http, lease=LEASE, channel_gap=0.0, first_delay=0.1)
-
-        a, b, c = (sender(store) for store in stores)
-        slack.fail_next["chat.postMessage"] = 1  # a 500: in doubt from here on
-        await a.send_due()
-        stores[0].db.execute("UPDATE outbox SET next_attempt_at = 0, claimed_until = NULL")
-
-        async def after(delay: float, who: OutboxSender) -> None:
-            await asyncio.sleep(delay)
-            await who.send_due()
+        a, b, c = await _in_doubt_among_three(stores, server, http, slack)
 
         # A looks (slowly, then fails); B takes over at once after A's hold and posts;
         # C comes by while B's post is on its way.
-        await asyncio.gather(a.send_due(), after(LEASE + 0.2, b), after(1.85, c))
+        await asyncio.gather(a.send_due(), _after(LEASE + 0.2, b), _after(1.85, c))
         await asyncio.sleep(1.0)
     assert len(slack.posted_to("C0BILLING")) == 1, "the confirmation was posted twice"
     for store in stores:
@@ -148,26 +158,8 @@ async def test_a_sender_stopped_after_losing_its_row_does_not_free_it_for_a_thir
     would take it while B's post is on its way, find nothing yet, and post it again."""
     slack, server = failing_slow_history
     stores = [Store(postgres_url) for _ in range(3)]
-    marked = {"event_type": SETTLEMENT_EVENT, "event_payload": {"settlement_id": "s1"}}
-    stores[0].enqueue(
-        "chat.postMessage", {"channel": "C0BILLING", "text": "paid", "metadata": marked}, key="k"
-    )
     async with aiohttp.ClientSession() as http:
-
-        def sender(store: Store) -> OutboxSender:
-            client = AsyncWebClient(
-                token=BOT_TOKEN, base_url=str(server.make_url("/api/")), retry_handlers=[]
-            )
-            return OutboxSender(store, client, http, lease=LEASE, channel_gap=0.0, first_delay=0.1)
-
-        a, b, c = (sender(store) for store in stores)
-        slack.fail_next["chat.postMessage"] = 1  # a 500: in doubt from here on
-        await a.send_due()
-        stores[0].db.execute("UPDATE outbox SET next_attempt_at = 0, claimed_until = NULL")
-
-        async def after(delay: float, who: OutboxSender) -> None:
-            await asyncio.sleep(delay)
-            await who.send_due()
+        a, b, c = await _in_doubt_among_three(stores, server, http, slack)
 
         looking = asyncio.ensure_future(a.send_due())
 
@@ -175,7 +167,7 @@ async def test_a_sender_stopped_after_losing_its_row_does_not_free_it_for_a_thir
             await asyncio.sleep(1.45)  # B is posting; A is still looking
             looking.cancel()
 
-        await asyncio.gather(after(LEASE + 0.2, b), stop_a(), after(1.55, c))
+        await asyncio.gather(_after(LEASE + 0.2, b), stop_a(), _after(1.55, c))
         with pytest.raises(asyncio.CancelledError):
             await looking
         await asyncio.sleep(1.0)

@@ -10,6 +10,7 @@ from urllib.parse import urljoin
 import aiohttp
 from aiohttp.test_utils import TestServer
 
+from bot.checkout import Started
 from bot.models import OutcomeStatus, PaymentOutcome, PaymentState
 from bot.pages import SETTLEMENT
 from bot.web import OUTBOX, POLLER, SERVICES
@@ -29,6 +30,30 @@ async def settle_round(bot: TestServer) -> None:
         await asyncio.sleep(0.05)
 
 
+async def open_then_marked_paid(
+    bot: TestServer, sandbox: SandboxState, browser: aiohttp.ClientSession
+) -> tuple[Started, str, CardPage]:
+    """A customer's link opened at Payfirma's card page (its URL and form), then the invoice
+    marked paid in PayHQ a minute ago (a cheque came in) and credited to the link."""
+    store = bot.app[SERVICES].store
+    started = await copy_link(bot, "U0PAYER")
+    async with browser.get(started.pay_url, allow_redirects=False) as answer:
+        assert answer.status == 303
+        hpp = answer.headers["Location"]
+    async with browser.get(hpp) as answer:
+        page = CardPage(await answer.text())
+    item = sandbox.invoices[212948]
+    sandbox.invoices[212948] = item.model_copy(update={"status": "PAID"})
+    store.update_payment(started.payment.id, next_check_at=0)
+    await settle_round(bot)
+    credited = store.payment(started.payment.id)
+    assert credited is not None and credited.state is PaymentState.PAID
+    assert credited.paid_at is not None
+    marked = credited.paid_at - timedelta(minutes=1)
+    store.update_payment(credited.id, paid_at=marked.isoformat(timespec="seconds"))
+    return started, hpp, page
+
+
 async def test_a_card_charge_after_the_invoice_was_marked_paid_is_told(
     bot: TestServer,
     sandbox: SandboxState,
@@ -36,25 +61,10 @@ async def test_a_card_charge_after_the_invoice_was_marked_paid_is_told(
 ) -> None:
     slack, _ = fake_slack
     store = bot.app[SERVICES].store
-    started = await copy_link(bot, "U0PAYER")
     jar = aiohttp.CookieJar(unsafe=True)
     async with aiohttp.ClientSession(cookie_jar=jar) as browser:
-        async with browser.get(started.pay_url, allow_redirects=False) as answer:
-            assert answer.status == 303
-            hpp = answer.headers["Location"]
-        async with browser.get(hpp) as answer:
-            page = CardPage(await answer.text())
-        # Meanwhile the invoice is marked paid in PayHQ (a cheque came in).
-        item = sandbox.invoices[212948]
-        sandbox.invoices[212948] = item.model_copy(update={"status": "PAID"})
-        store.update_payment(started.payment.id, next_check_at=0)
-        await settle_round(bot)
-        credited = store.payment(started.payment.id)
-        assert credited is not None and credited.state is PaymentState.PAID
+        started, hpp, page = await open_then_marked_paid(bot, sandbox, browser)
         assert len(slack.posted_to("C0BILLING")) == 1
-        assert credited.paid_at is not None
-        marked = credited.paid_at - timedelta(minutes=1)  # the cheque was marked a while ago
-        store.update_payment(credited.id, paid_at=marked.isoformat(timespec="seconds"))
         # The customer, still on Payfirma's page, pays by card.
         data = {**page.fields, "action": "pay"}
         async with browser.post(urljoin(hpp, page.action), data=data) as landing:

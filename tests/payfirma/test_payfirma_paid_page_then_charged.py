@@ -3,7 +3,6 @@ by card on Payfirma's page still open: that card money is told, not hidden by th
 
 from __future__ import annotations
 
-from datetime import timedelta
 from urllib.parse import urljoin
 
 import aiohttp
@@ -13,9 +12,11 @@ from bot.models import PaymentState
 from bot.web import SERVICES
 from plugins.payfirma.sandbox import SandboxState
 from tests.fake_slack import FakeSlack
-from tests.payfirma.conftest import CardPage
-from tests.payfirma.test_payfirma_core import bot, copy_link
-from tests.payfirma.test_payfirma_marked_paid_then_charged import settle_round
+from tests.payfirma.test_payfirma_core import bot
+from tests.payfirma.test_payfirma_marked_paid_then_charged import (
+    open_then_marked_paid,
+    settle_round,
+)
 
 __all__ = ["bot"]
 
@@ -27,23 +28,8 @@ async def test_a_card_charge_after_the_paid_page_was_shown_is_told(
 ) -> None:
     slack, _ = fake_slack
     store = bot.app[SERVICES].store
-    started = await copy_link(bot, "U0PAYER")
-    jar = aiohttp.CookieJar(unsafe=True)
-    async with aiohttp.ClientSession(cookie_jar=jar) as browser:
-        async with browser.get(started.pay_url, allow_redirects=False) as answer:
-            assert answer.status == 303
-            hpp = answer.headers["Location"]
-        async with browser.get(hpp) as answer:
-            page = CardPage(await answer.text())
-        item = sandbox.invoices[212948]
-        sandbox.invoices[212948] = item.model_copy(update={"status": "PAID"})
-        store.update_payment(started.payment.id, next_check_at=0)
-        await settle_round(bot)
-        credited = store.payment(started.payment.id)
-        assert credited is not None and credited.state is PaymentState.PAID
-        assert credited.paid_at is not None
-        marked = credited.paid_at - timedelta(minutes=1)
-        store.update_payment(credited.id, paid_at=marked.isoformat(timespec="seconds"))
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+        started, hpp, page = await open_then_marked_paid(bot, sandbox, browser)
         # The customer pressed Cancel on Payfirma's page: its return (with this link's
         # state) shows the invoice paid. Back on Payfirma's page, still open, ...
         token = started.pay_url.rstrip("/").rsplit("/", 1)[-1]
