@@ -147,6 +147,9 @@ def _invoices(
             request = ApprovalStore(store).get(entry.subject)
             requests[entry.subject] = ", ".join(request["invoice_numbers"]) if request else ""
         return requests[entry.subject]
+    listed = entry.detail.get("invoices")
+    if isinstance(listed, list) and listed:  # named when written (a menu shown, a settlement)
+        return ", ".join(str(number) for number in listed)
     payment = _payment_of(store, entry, payments)
     if payment is None and entry.action == "invoice.settled":
         # Its subject is the settlement; the payment credited is in its detail.

@@ -245,3 +245,20 @@ def test_times_in_the_export_are_in_the_workspaces_zone(tmp_path: Any) -> None:
     assert (row["date"], row["settled_at"]) == ("2026-12-04", "2026-12-04T20:30:00-08:00")
     audit = list(csv.DictReader(io.StringIO(made.audit_csv)))
     assert [entry["at"] for entry in audit] == ["2026-12-04T20:29:00-08:00"]
+
+
+def test_a_menu_shown_names_its_invoices_in_the_audit_export(tmp_path: Any) -> None:
+    """A pay menu's row is about invoices by their provider's ids (its subject): the
+    invoices column names them as people know them."""
+    store = Store(f"{tmp_path}/db.sqlite")
+    try:
+        store.audit(
+            "payment.menu", team_id="T1", user_id="U1", subject="i3d|410001,410002||",
+            invoices=["INV-24-0101", "INV-24-0087"],
+        )  # fmt: skip
+        today = datetime.now(UTC).date()
+        made = export(store, "T1", Range(today, today), ZoneInfo("UTC"), {}, {})
+    finally:
+        store.close()
+    [row] = list(csv.DictReader(io.StringIO(made.audit_csv)))
+    assert (row["action"], row["invoices"]) == ("payment.menu", "INV-24-0101, INV-24-0087")

@@ -128,7 +128,13 @@ async def show_menu(
     if not offers_payment(menu):  # too many ticked: the list and its ticks stay
         await respond(replace_original=False, **menu)
         return
-    svc.store.audit("payment.menu", team_id=team_id, user_id=user_id, subject=target.encode())
+    svc.store.audit(
+        "payment.menu",
+        team_id=team_id,
+        user_id=user_id,
+        subject=target.encode(),
+        invoices=[invoice.number for invoice in options.invoices],
+    )
     menu = apply_gate(svc, team_id, target, options, menu, user_id)
     await respond(replace_original=not fresh, **menu)
 

@@ -104,7 +104,13 @@ async def _pay_invoice(svc: Services, team_id: str, user_id: str, number: str) -
         if options is None:
             options = await read(svc.checkout.options(team_id, provider.name, ids), provider.title)
         # As Pay in the list: recorded when a menu is shown, not for a paid invoice.
-        svc.store.audit("payment.menu", team_id=team_id, user_id=user_id, subject=target.encode())
+        svc.store.audit(
+            "payment.menu",
+            team_id=team_id,
+            user_id=user_id,
+            subject=target.encode(),
+            invoices=[invoice.number for invoice in options.invoices],
+        )
         menu = pay_menu(provider, options, target, today=svc.today())
         return apply_gate(svc, team_id, target, options, menu, user_id)
     if silent:
