@@ -3,16 +3,11 @@ and its days are the digest's (today and the next 7)."""
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
-from types import SimpleNamespace
-from typing import Any, cast
-from unittest.mock import AsyncMock
+from datetime import timedelta
 
-from bot.approvals_policy import Policy
 from bot.models import Invoice, InvoicePage, InvoiceQuery, InvoiceStatus, Money, today_utc
 from bot.slack.home import HOME_LIST, home_view
-from bot.snapshots import Snapshots
-from tests.test_paging import Ledger
+from tests.test_paging import Ledger, home_services
 
 
 class Credited(Ledger):
@@ -56,20 +51,7 @@ class Credited(Ledger):
 
 
 async def _home(ledger: Credited) -> str:
-    svc = SimpleNamespace(
-        snapshots=Snapshots(),
-        connections=SimpleNamespace(connected=lambda team_id: [ledger]),
-        store=SimpleNamespace(
-            recent_payments=lambda *args: [],
-            recent_settlements=lambda *args: [],
-            settled_amounts=lambda *args: {},
-        ),
-        approvals=SimpleNamespace(policy=lambda team_id: Policy()),
-        access=SimpleNamespace(may_pay=AsyncMock(return_value=False)),
-        today=today_utc,
-        zone=lambda: UTC,
-    )
-    return str(await home_view(cast(Any, svc), "T0TEAM", "U0PAYER"))
+    return str(await home_view(home_services(ledger), "T0TEAM", "U0PAYER"))
 
 
 async def _week(ledger: Credited) -> str:

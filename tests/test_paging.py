@@ -387,9 +387,10 @@ async def test_an_invoice_number_cannot_turn_its_checkbox_amount_around() -> Non
     assert labels and all(text.startswith("INV-1 · ") for text in labels), labels
 
 
-async def test_app_home_shows_the_oldest_overdue_and_counts_the_rest() -> None:
-    ledger = Ledger(60)
-    svc = SimpleNamespace(
+def home_services(ledger: Ledger) -> Any:
+    """What App Home reads, for a viewer (no payer) of a team with `ledger` alone and
+    nothing paid through invoicebot yet."""
+    return SimpleNamespace(
         snapshots=Snapshots(),
         connections=SimpleNamespace(connected=lambda team_id: [ledger]),
         store=SimpleNamespace(
@@ -402,7 +403,11 @@ async def test_app_home_shows_the_oldest_overdue_and_counts_the_rest() -> None:
         today=today_utc,
         zone=lambda: UTC,
     )
-    view = await home_view(cast(Any, svc), "T0TEAM", "U0PAYER")
+
+
+async def test_app_home_shows_the_oldest_overdue_and_counts_the_rest() -> None:
+    ledger = Ledger(60)
+    view = await home_view(home_services(ledger), "T0TEAM", "U0PAYER")
     today = today_utc()
     invoices = {i.id: i for i in ledger.everything()}
     open_ids = in_people_order(ledger, open_only=True)
