@@ -9,6 +9,7 @@ from bot.kit.errors import without_retry
 from bot.models import Emailed, Money, Payment, PaymentMethod, PaymentOptions, PaymentState
 from bot.payments import still_unpaid
 from bot.provider import Direction, Provider
+from bot.settlement import WATCHABLE
 from bot.slack import values
 from bot.slack.blocks.kit import (
     DESCRIPTION_CHARS,
@@ -481,10 +482,6 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-_CHECKED_ENDS = frozenset({PaymentState.FAILED, PaymentState.CANCELLED})
-"""Ends that may have been checked for money after all (`bot.settlement.WATCHABLE`)."""
-
-
 def settled(payment: Payment, *, paid_by: Payment | None = None) -> dict[str, Any]:
     """What the payment's message becomes once it is settled: no link left to click; after
     a failure, only a button that starts a fresh attempt."""
@@ -526,7 +523,7 @@ def settled(payment: Payment, *, paid_by: Payment | None = None) -> dict[str, An
             f"another payment{who}. "
             "This link is no longer needed; nothing was charged through it."
         )
-    elif payment.state in _CHECKED_ENDS and paid_by is not None and paid_by.id != payment.id:
+    elif payment.state in WATCHABLE and paid_by is not None and paid_by.id != payment.id:
         # An end still being checked (a charge read as declined, a cancel only the browser
         # reported) that another payment's settlement stops checking: its payer was told
         # they would hear, and the money's fate through it stays unknown.
