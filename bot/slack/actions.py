@@ -39,6 +39,15 @@ log = logging.getLogger(__name__)
 TAMPERED = "That button is not one invoicebot made, or it is out of date. Nothing was done."
 
 
+def _numbers(svc: Services, team_id: str, target: values.PayTarget) -> dict[str, Any]:
+    """The invoice numbers a start is for, as the audit's `invoices` should it be refused
+    or its outcome be unknown: the row's subject holds only the provider's ids, which
+    finance cannot read. They come from the offer the payer chose from; none when that
+    offer is no longer kept."""
+    offer = svc.checkout.recent_options(team_id, target.provider, list(target.invoice_ids))
+    return {"invoices": [invoice.number for invoice in offer.invoices]} if offer else {}
+
+
 def _who(body: dict[str, Any]) -> tuple[str, str]:
     return body["team"]["id"], body["user"]["id"]
 
@@ -245,6 +254,7 @@ async def start_and_show(
     in_place = link_message is payment_link
     if not announced:
         await busy(respond, f"Asking {title} to start the payment")
+    numbers = _numbers(svc, team_id, target)  # the start uses up the offer they are read from
     try:
         start = svc.checkout.start(
             team_id=team_id,
@@ -260,7 +270,11 @@ async def start_and_show(
         started: Started = await patiently(start, respond, title, in_place=in_place)
     except OutcomeUnknown as error:
         svc.store.audit(
-            "payment.unknown", team_id=team_id, user_id=user_id, subject=target.encode()
+            "payment.unknown",
+            team_id=team_id,
+            user_id=user_id,
+            subject=target.encode(),
+            **numbers,
         )
         if not error.told:  # else queued with the move to unknown: one use, not two
             await respond(replace_original=in_place, **notice(f":hourglass: {said(error)}"))
@@ -272,6 +286,7 @@ async def start_and_show(
             user_id=user_id,
             subject=target.encode(),
             reason=error.message,
+            **numbers,
         )
         raise
     payment = started.payment

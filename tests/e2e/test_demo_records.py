@@ -16,9 +16,11 @@ from bot.clock import ManualClock
 from bot.demo import Demo
 from bot.web import SCHEDULER, SERVICES, STORE
 from plugins.payfirma.sandbox import SANDBOX as PAYFIRMA
+from plugins.pingproxies.sandbox import SANDBOX as PINGPROXIES
 from slack_emulator import EMULATOR, Emulator
 from tests.e2e.conftest import BILLING, Person, button_value, url_of
 from tests.e2e.test_demo_pingproxies import pay_with_a_declining_card
+from tests.pingproxies.conftest import pay_path
 from tests.scenario.harness import pay_in_browser
 
 
@@ -148,11 +150,30 @@ async def test_a_declined_card_is_the_providers_reason_in_the_audit_export(
     said = "PingProxies could not take the payment: Your card was declined. Nothing was charged."
     detail = {row["action"]: json.loads(row["detail"] or "{}") for row in rows}
     assert detail["payment.failed"] == {"last_error": said}
-    assert detail["payment.refused"] == {"reason": said}
+    assert detail["payment.refused"] == {"reason": said, "invoices": ["PING-0087"]}
+    refused = next(row for row in rows if row["action"] == "payment.refused")
+    assert refused["invoices"] == "PING-0087", "finance reads numbers, not the provider's ids"
     shown = str([row["detail"] for row in rows])  # not the ids: random hex may hold "422"
     assert "HTTP" not in shown and "422" not in shown and "request id" not in shown
     kept = [e.detail for e in demo.bot[STORE].audit_log() if e.action == "payment.failed"]
     assert "HTTP 422" in kept[0]["last_error"] and "request id" in kept[0]["last_error"]
+
+
+async def test_a_charge_whose_answer_was_lost_names_its_invoice_in_the_audit_export(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    """The row's subject holds PingProxies' ids; finance reads the number beside it."""
+    slack = demo.slack[EMULATOR]
+    demo.sandboxes["pingproxies"][PINGPROXIES].inject("lost_answer", path=pay_path("inv_sbx0101"))
+    pat = person("U0PAYER")
+    await pat.types("pay PING-0101")
+    menu = await pat.sees("Choose how to pay")
+    await pat.clicks(menu, "choose_method", selected="pm_sbxVisa4242")
+    await pat.clicks(await pat.sees("Pay now"), "get_link")
+    await pat.sees("not known yet")
+    rows = [row for row in await audit_rows(pat, slack) if row["action"] == "payment.unknown"]
+    clicked = [row for row in rows if "inv_sbx0101" in row["subject"]]  # the payment's own too
+    assert len(clicked) == 1 and clicked[0]["invoices"] == "PING-0101", rows
 
 
 async def test_history_tells_an_invoices_story(
