@@ -1055,14 +1055,28 @@ class Store:
     # outbox -----------------------------------------------------------------------
 
     def enqueue(
-        self, method: str, args: dict[str, Any], *, key: str, team_id: str | None = None
+        self,
+        method: str,
+        args: dict[str, Any],
+        *,
+        key: str,
+        team_id: str | None = None,
+        after: float = 0.0,
     ) -> None:
-        """Queue a Slack call, sent with `team_id`'s bot token; a second call with the
-        same key is ignored."""
+        """Queue a Slack call, sent with `team_id`'s bot token, `after` seconds from now
+        at the soonest; a second call with the same key is ignored."""
+        due = time.time() + after
         self.db.execute(
             "INSERT INTO outbox (key, method, args, created_at, attempts, next_attempt_at, "
             "team_id) VALUES (?, ?, ?, ?, 0, ?, ?) ON CONFLICT DO NOTHING",
-            [key, method, json.dumps(self._sealed_args(args)), now_iso(), time.time(), team_id],
+            [key, method, json.dumps(self._sealed_args(args)), now_iso(), due, team_id],
+        )
+
+    def outbox_withdraw(self, key: str) -> None:
+        """Drop the call queued under `key` unless a sender has taken it already."""
+        self.db.execute(
+            "DELETE FROM outbox WHERE key = ? AND sent_at IS NULL AND claimed_until IS NULL",
+            [key],
         )
 
     def due_outbox(self, now: float, limit: int = 20) -> list[OutboxItem]:

@@ -30,7 +30,7 @@ from bot.slack.blocks.paying import (
 from bot.slack.errors import said, shielded
 from bot.slack.link_out import link_out
 from bot.slack.listing import listing_message
-from bot.slack.progress import busy, patiently, read, title_of
+from bot.slack.progress import busy, patiently, read, standing_in, title_of
 from bot.slack.services import Services
 from bot.slack.subcommands import ListInvoices, parse
 
@@ -102,6 +102,22 @@ async def show_menu(
     """The pay menu; `reuse` takes the offer fetched moments ago (a method or bank chosen).
     `fresh`: the menu comes as a new message and the clicked one stays as it was (a click's
     response_url can change only the message clicked, so there is no "Asking…" first)."""
+    if fresh:
+        await _menu(svc, body, respond, target, reuse=reuse, fresh=fresh)
+        return
+    async with standing_in(svc, body):
+        await _menu(svc, body, respond, target, reuse=reuse, fresh=fresh)
+
+
+async def _menu(
+    svc: Services,
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    target: values.PayTarget,
+    *,
+    reuse: bool,
+    fresh: bool,
+) -> None:
     team_id, user_id = _who(body)
     provider = svc.connections.get(team_id, target.provider)
     ids = list(target.invoice_ids)
@@ -323,20 +339,21 @@ async def on_page(
     if not isinstance(parsed, ListInvoices):
         await respond(replace_original=False, **notice(TAMPERED))
         return
-    await busy(respond, "Fetching invoices")
-    svc.recent.note(team_id, user_id, request.text)
-    await respond(
-        replace_original=True,
-        **await listing_message(
-            svc,
-            team_id,
-            parsed,
-            text=request.text,
-            side=request.side,
-            key=request.key,
-            can_pay=await svc.access.may_pay(team_id, user_id),
-        ),
-    )
+    async with standing_in(svc, body):
+        await busy(respond, "Fetching invoices")
+        svc.recent.note(team_id, user_id, request.text)
+        await respond(
+            replace_original=True,
+            **await listing_message(
+                svc,
+                team_id,
+                parsed,
+                text=request.text,
+                side=request.side,
+                key=request.key,
+                can_pay=await svc.access.may_pay(team_id, user_id),
+            ),
+        )
 
 
 async def on_back(
@@ -344,16 +361,17 @@ async def on_back(
 ) -> None:
     await ack()
     team_id, user_id = _who(body)
-    await busy(respond, "Fetching invoices")
-    can_pay = await svc.access.may_pay(team_id, user_id)
-    words = svc.recent.words(team_id, user_id)  # the list the person came from
-    request = parse(words, svc.provider_named)
-    if not isinstance(request, ListInvoices):  # a provider since disconnected, say
-        request, words = ListInvoices(), ""
-    await respond(
-        replace_original=True,
-        **await listing_message(svc, team_id, request, text=words, can_pay=can_pay),
-    )
+    async with standing_in(svc, body):
+        await busy(respond, "Fetching invoices")
+        can_pay = await svc.access.may_pay(team_id, user_id)
+        words = svc.recent.words(team_id, user_id)  # the list the person came from
+        request = parse(words, svc.provider_named)
+        if not isinstance(request, ListInvoices):  # a provider since disconnected, say
+            request, words = ListInvoices(), ""
+        await respond(
+            replace_original=True,
+            **await listing_message(svc, team_id, request, text=words, can_pay=can_pay),
+        )
 
 
 async def on_cancel_link(

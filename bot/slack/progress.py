@@ -9,12 +9,14 @@ a call that could charge is never cut short, and the person is told it is still 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable
-from typing import TypeVar
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncRespond
 
+from bot.outbox import RESPONSE_URL
 from bot.provider import ProviderUnavailable
 from bot.slack.blocks.kit import escape
 from bot.slack.blocks.listing import notice
@@ -28,6 +30,37 @@ READ_BUDGET = 10.0
 
 CHARGE_PATIENCE = 10.0
 """Seconds before a person hears that a payment start is still waiting for the provider."""
+
+
+STAND_IN_AFTER = 60.0
+"""Seconds after a click that its stand-in answer is due (`standing_in`): far past a
+read's budget, so a bot that is up has always answered by then."""
+
+STOPPED = (
+    ":warning: invoicebot stopped before it could answer this, so nothing was done. "
+    "Type `/invoices` to start again."
+)
+
+
+@contextlib.asynccontextmanager
+async def standing_in(svc: Services, body: dict[str, Any]) -> AsyncIterator[None]:
+    """Around answering a click whose message reads "Asking…" meanwhile. A bot that dies
+    first (a kill -9, a lost host) would leave that note standing for good, with the
+    buttons it replaced gone; so a plain answer saying nothing was done waits in the
+    outbox, due `STAND_IN_AFTER` s later, and is withdrawn once the click is answered.
+    After a restart the outbox sends it through the click's response URL."""
+    url, trigger = body.get("response_url"), body.get("trigger_id")
+    if not url or not trigger:
+        yield
+        return
+    key = f"stand-in:{trigger}"
+    args = {"url": url, "body": {"replace_original": True, **notice(STOPPED)}}
+    team = (body.get("team") or {}).get("id")
+    svc.store.enqueue(RESPONSE_URL, args, key=key, team_id=team, after=STAND_IN_AFTER)
+    try:
+        yield
+    finally:
+        svc.store.outbox_withdraw(key)
 
 
 def charge_patience() -> float:

@@ -214,3 +214,46 @@ async def test_killed_mid_check_the_restarted_bot_asks_again_at_once(
         await start()
         await h.wait_for(lambda: slack.posted_to("C0BILLING"), within=10)
         assert states(store) == ["paid"]
+
+
+PREPARE = "/v3/account/invoice/pay/prepare"
+
+
+async def test_killed_while_asking_for_the_menu_the_note_is_replaced_after_the_restart(
+    bot_process: tuple[Start, Store, int],
+    fake_slack: tuple[FakeSlack, TestServer],
+    i3d_sandbox: TestServer,
+) -> None:
+    """The clicked list reads "Asking i3D.net which ways to pay it allows…", its buttons
+    gone, when the bot dies: after the restart that note says nothing was done, instead
+    of standing for good. A click answered as usual leaves nothing queued."""
+    start, store, port = bot_process
+    slack, slack_server = fake_slack
+    process = await start()
+    sandbox = i3d_sandbox.app[SANDBOX]
+    async with aiohttp.ClientSession() as http:
+        h = Harness(Address(port), slack, slack_server, SIGNING_SECRET, http)  # type: ignore[arg-type]
+        await menu_with_bank(h)
+        assert not [row for row in store.outbox_items() if row["key"].startswith("stand-in:")]
+
+        sandbox.hang_seconds = 30
+        sandbox.inject("hang", path=PREPARE)
+        _, screen, _ = await h.command("")
+        screen = await h.screen_after(screen)
+        key = await h.click(screen, "pay", pick=lambda e: "|410001" in e["value"])
+        await h.wait_for(lambda: sandbox.count("GET", PREPARE) >= 2)  # the menu above, this
+        await h.wait_for(lambda: slack.responses.get(key))
+        assert "Asking i3D.net which ways to pay" in str(slack.responses[key][-1])
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        sandbox.clear_faults()
+
+        await start()
+        await asyncio.sleep(1.0)
+        assert len(slack.responses[key]) == 1, "not before it is due"
+        store.db.execute("UPDATE outbox SET next_attempt_at = 0 WHERE key LIKE 'stand-in:%'")
+        await h.wait_for(lambda: len(slack.responses[key]) == 2, within=OUTBOX_LEASE + 10)
+    stood_in = slack.responses[key][-1]
+    assert stood_in["replace_original"] is True
+    assert "stopped before it could answer this, so nothing was done" in str(stood_in)
+    assert not [row for row in store.outbox_items() if row["sent_at"] is None]
