@@ -44,6 +44,8 @@ def verified(verifier: SignatureVerifier, body: bytes, headers: Mapping[str, str
     signature = headers.get("X-Slack-Signature", "")
     if not timestamp or not signature:
         return False
+    if not signature.isascii():  # comparing it with the digest would raise a TypeError
+        return False
     try:
         return verifier.is_valid(body.decode("utf-8"), timestamp, signature)
     except (UnicodeDecodeError, ValueError, OverflowError):  # a timestamp of 309+ digits

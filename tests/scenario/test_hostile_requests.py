@@ -302,3 +302,13 @@ async def test_a_request_too_big_or_garbled_to_read_is_refused_quietly(
     assert b" 400 Bad Request" in head.split(b"\r\n", 1)[0], answer[:200]
     assert b"Server: invoicebot" in head.split(b"\r\n"), head  # no library's name or version
     quiet(caplog)
+
+
+@pytest.mark.parametrize("signature", ["v0=é", "v0=" + "ü" * 64, "é"])
+async def test_a_signature_that_is_not_ascii_is_refused_unsigned(
+    harness: Harness, caplog: pytest.LogCaptureFixture, signature: str
+) -> None:
+    """Comparing it with the expected digest raised a TypeError: a 500 for anyone."""
+    headers = {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": signature}
+    assert await post(harness, slash_command_body("status"), headers) == 401
+    quiet(caplog)
