@@ -63,12 +63,16 @@ log = logging.getLogger(__name__)
 
 class _UnreadableRequests(logging.Filter):
     """aiohttp logs a request it cannot parse (a request line or header over its limits,
-    bytes that are not HTTP) as an ERROR with a traceback, before any handler runs. Anyone
-    can send those, unsigned, so each becomes one INFO line naming what was wrong."""
+    bytes that are not HTTP) as an ERROR with a traceback, before any handler runs; and a
+    body it cannot decode (a compression that is not what it says) the same way, when it
+    drains what a handler left unread. Anyone can send those, unsigned, so each becomes
+    one INFO line naming what was wrong."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        if isinstance(error, HttpProcessingError):
+        if isinstance(error, web.RequestPayloadError):
+            error = error.__cause__ or error
+        if isinstance(error, (HttpProcessingError, web.RequestPayloadError)):
             record.msg, record.args = (
                 "refused a request that is not readable HTTP (%s)",
                 (type(error).__name__,),
@@ -255,7 +259,11 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 
 async def slack_events(request: web.Request) -> web.StreamResponse:
     """Signature, then shape, then Bolt (see `bot.slack.intake`)."""
-    body = await request.read()
+    try:
+        body = await request.read()
+    except web.RequestPayloadError:  # e.g. "gzip" said of bytes that are not
+        log.info("refused a Slack request whose body cannot be decoded")
+        return web.json_response({"error": "malformed request"}, status=400)
     if intake.is_ssl_check(body):
         return web.Response(status=200)
     if not intake.verified(request.app[VERIFIER], body, request.headers):

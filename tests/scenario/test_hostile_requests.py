@@ -312,3 +312,31 @@ async def test_a_signature_that_is_not_ascii_is_refused_unsigned(
     headers = {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": signature}
     assert await post(harness, slash_command_body("status"), headers) == 401
     quiet(caplog)
+
+
+@pytest.mark.parametrize(
+    "request_head",
+    [
+        b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\n"
+        b"Content-Length: 9\r\n\r\nnot gzip!",
+        b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Encoding: deflate\r\n"
+        b"Content-Length: 9\r\n\r\nnot zlib!",
+        b"POST /slack/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"GET /landing/i3d HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\n"
+        b"Content-Length: 9\r\n\r\nnot gzip!",
+    ],
+)
+async def test_a_body_that_cannot_be_decoded_is_refused_quietly(
+    harness: Harness, caplog: pytest.LogCaptureFixture, request_head: bytes
+) -> None:
+    """A body aiohttp cannot decode (a compression or chunking that is not what it says)
+    raised from reading it: a 500 and two tracebacks in the error log, for anyone."""
+    assert harness.bot.port is not None
+    reader, writer = await asyncio.open_connection("127.0.0.1", harness.bot.port)
+    writer.write(request_head)
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    status_line = answer.split(b"\r\n", 1)[0]
+    assert b" 400 " in status_line or b" 401 " in status_line, answer[:300]
+    quiet(caplog)
