@@ -4,6 +4,11 @@ slack_sdk logs each Web API body and each `respond()` body at DEBUG (a payment l
 token, a `response_url`), and Bolt logs request bodies. A pay-link token is stored only
 encrypted (and hashed), so a token in a log would undo that. A log record factory redacts every
 record as it is made, whoever makes it and whichever handler writes it.
+
+The same factory keeps text passed to a log line (a provider's error message, an invoice
+number) on that line: its line breaks and other unprintable characters are written as
+escapes, so it can neither forge a line of its own nor, with a lone surrogate from an
+escape in a provider's JSON, make the line unwritable in UTF-8.
 """
 
 from __future__ import annotations
@@ -46,6 +51,16 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+def one_line(text: str) -> str:
+    """`text` with its line breaks and unprintable characters (tabs aside) as escapes."""
+    if text.isprintable():
+        return text
+    return "".join(
+        char if char.isprintable() or char == "\t" else char.encode("unicode_escape").decode()
+        for char in text
+    )
+
+
 def redact(text: str) -> str:
     for pattern, replacement in PATTERNS:
         text = pattern.sub(replacement, text)
@@ -65,6 +80,10 @@ def install() -> None:
 
     def redacting(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = make(*args, **kwargs)
+        if isinstance(record.args, tuple) and not all(
+            a.isprintable() for a in record.args if isinstance(a, str)
+        ):
+            record.args = tuple(one_line(a) if isinstance(a, str) else a for a in record.args)
         try:
             message = record.getMessage()
         except Exception:

@@ -12,10 +12,13 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from bot import redaction
 from bot.models import Money, Payment, PaymentState, Redirect
 from bot.plugins import make_plugin_manager
+from bot.provider import PaymentRejected
 from bot.redaction import redact
 from bot.settings import Settings
+from bot.text import log_error
 from bot.web import OUTBOX, SERVICES, create_app
 from tests.conftest import SIGNING_SECRET
 from tests.fake_slack import BOT_TOKEN
@@ -154,3 +157,19 @@ async def test_forwarded_headers_count_only_when_the_proxy_is_trusted(
 async def test_no_library_version_in_the_server_header(bot_server: TestServer) -> None:
     async with aiohttp.ClientSession() as http, http.get(bot_server.make_url("/healthz")) as r:
         assert r.headers["Server"] == "invoicebot"
+
+
+def test_a_providers_words_in_a_log_line_stay_on_that_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A provider's error message is logged as it said it: a line break in it forged a
+    log line of its own, and a lone surrogate (from an escape in its JSON) made the
+    line unwritable for any UTF-8 log handler."""
+    redaction.install()
+    forged = "Card declined\n2026-12-05 04:00:00 ERROR bot.web payment 42 marked paid\r"
+    with caplog.at_level(logging.WARNING):
+        log_error(PaymentRejected(f"i3D.net refused: {forged} \ud800"), "click pay")
+    (line,) = [record.getMessage() for record in caplog.records]
+    assert "\n" not in line and "\r" not in line, line
+    assert "Card declined\\n2026-12-05" in line
+    line.encode("utf-8")  # no lone surrogate left
