@@ -107,6 +107,22 @@ def _literal(value: Any) -> str:
     raise TypeError(f"no literal for default {value!r}")
 
 
+NUL_STANDS_IN = "\ufffd"
+"""What a NUL character is stored as: PostgreSQL refuses NUL in text, and sqlite keeps it."""
+
+
+def _storable(parameters: Sequence[Any]) -> Sequence[Any]:
+    """`parameters` with each NUL in a text written as `NUL_STANDS_IN`. A NUL typed after
+    /invoices or sent in a provider's JSON otherwise failed its statement, and in an audit
+    batch every later row with it; a lookup by such a text finds what was stored for it."""
+    if not any(isinstance(value, str) and "\x00" in value for value in parameters):
+        return parameters
+    return [
+        value.replace("\x00", NUL_STANDS_IN) if isinstance(value, str) else value
+        for value in parameters
+    ]
+
+
 class PostgresTable:
     """sqlite-utils' table calls that migrations make, written as PostgreSQL DDL.
 
@@ -192,12 +208,12 @@ class PostgresEngine:
         return self._conn
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Cursor:
-        return self._live().execute(translate(sql), parameters)
+        return self._live().execute(translate(sql), _storable(parameters))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         conn = self._live()
         with conn.transaction(), conn.cursor() as cursor:
-            cursor.executemany(translate(sql), rows)
+            cursor.executemany(translate(sql), [_storable(row) for row in rows])
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

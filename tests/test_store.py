@@ -250,6 +250,23 @@ def test_the_audit_log_says_who_did_what(database: str) -> None:
     store.close()
 
 
+def test_text_with_a_nul_character_is_kept_on_every_database(database: str) -> None:
+    """A NUL typed after /invoices or sent in a provider's JSON ("\\u0000"): PostgreSQL
+    refuses it in text, so the audit batch holding it failed on every flush, for good,
+    and every row after it was never written; a lookup by it answered with an error."""
+    store = Store(database)
+    store.audit("invoice.looked_up", team_id="T1", user_id="U1", subject="INV\x00-1")
+    store.audit("payment.started", team_id="T1", user_id="U1", subject="p1", number="A\x00")
+    store.flush_audit()
+    assert store.audit_about("T1", ["INV\x00-1"]) is not None
+    payment = _payment(store, 1, "T1").model_copy(update={"invoice_numbers": ("INV\x001",)})
+    store.add_payment(payment.model_copy(update={"id": "p2"}), token_hash="t2", token_expires_at=0)
+    latest, first = store.audit_log()
+    assert "INV" in (first.subject or "") and latest.action == "payment.started"
+    assert store.payment("p2") is not None
+    store.close()
+
+
 def _payment(store: Store, n: int, team_id: str) -> Payment:
     payment = Payment(
         id=f"p{n}",
