@@ -125,3 +125,26 @@ async def test_a_credit_notes_number_in_a_refusal_is_escaped(
     assert "is already taken off your payment" in text_of(refused)
     assert raw_sequences(h) == []
     assert all(bad not in text_of(refused) for bad in HOSTILE)
+
+
+async def test_a_lone_surrogate_in_a_providers_answer_still_lets_the_invoice_be_paid(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """i3D.net's JSON may carry half of a character as an escape ("\\ud800"): reading its
+    pay answer again for the menu raised "str is not valid UTF-8", and Pay showed only
+    "something went wrong". No such half reaches Slack, the page or the database."""
+    h = harness
+    state = i3d_sandbox.app[SANDBOX]
+    ideal = state.methods[0].method
+    banks = [bank.model_copy(update={"name": f"{bank.name} \ud800"}) for bank in ideal.issuers]
+    state.methods[0] = replace(
+        state.methods[0], method=ideal.model_copy(update={"name": "iDEAL \udfff", "issuers": banks})
+    )
+    invoice = state.invoices["410001"]
+    state.invoices["410001"] = invoice.model_copy(update={"invoiceNumber": "INV-24-0101 \ud83d"})
+    _, link = await get_link(h)  # INV-24-0101, by iDEAL through ING
+    async with h.http.get(link) as response:
+        page = await response.text()
+    assert "INV-24-0101" in page and "iDEAL" in page
+    sent = json.dumps([c.args for c in h.slack.calls] + list(h.slack.responses.values()))
+    assert "\\ud8" not in sent and "\\udf" not in sent
