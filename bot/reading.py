@@ -33,27 +33,31 @@ _noted: set[tuple[str, str]] = set()
 def parse_json(body: bytes | str) -> Any:
     """JSON with every number that has a fraction or exponent read as `Decimal`; half a
     character sent as an escape (`"\\ud800"`) is read as U+FFFD (see `whole`)."""
-    data = json.loads(body, parse_float=Decimal)
-    if isinstance(body, bytes):
-        halved = b"\\ud" in body or b"\\uD" in body
-    else:
-        halved = "\\ud" in body or "\\uD" in body
-    return whole(data) if halved else data
+    return whole(json.loads(body, parse_float=Decimal), body)
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def whole(data: Any) -> Any:
-    """`data` with each lone surrogate in its texts as U+FFFD. `json.loads` keeps one
-    that an escape names, but nothing can encode it: not orjson, not UTF-8 for a page,
-    a database or Slack, so a name carrying one failed whatever read it next."""
+def whole(data: Any, body: bytes | str) -> Any:
+    """`data`, read from the JSON `body`, with each lone surrogate in its texts as
+    U+FFFD. `json.loads` keeps one that an escape names, but nothing can encode it: not
+    orjson, not UTF-8 for a page, a database or Slack, so a name carrying one failed
+    whatever read it next. A body without such an escape is not walked."""
+    if isinstance(body, bytes):
+        halved = b"\\ud" in body or b"\\uD" in body
+    else:
+        halved = "\\ud" in body or "\\uD" in body
+    return _mended(data) if halved else data
+
+
+def _mended(data: Any) -> Any:
     if isinstance(data, str):
         return _SURROGATE.sub("\ufffd", data)
     if isinstance(data, list):
-        return [whole(item) for item in data]
+        return [_mended(item) for item in data]
     if isinstance(data, dict):
-        return {whole(key): whole(value) for key, value in data.items()}
+        return {_mended(key): _mended(value) for key, value in data.items()}
     return data
 
 

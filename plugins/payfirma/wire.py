@@ -15,6 +15,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictInt, StrictStr
 
+from bot.reading import whole
+
 _DECIMAL = re.compile(r"-?\d+(\.\d+)?")
 
 
@@ -194,12 +196,13 @@ class Token(Model):
 
 
 def decode(body: bytes | str) -> Any:
-    """JSON with every non-integer number as an exact `Decimal`; NaN and Infinity refused."""
+    """JSON with every non-integer number as an exact `Decimal`; NaN and Infinity refused;
+    half a character sent as an escape read as U+FFFD (`bot.reading.whole`)."""
 
     def refuse(name: str) -> Any:
         raise ValueError(f"{name} is not a number")
 
-    return json.loads(body, parse_float=Decimal, parse_constant=refuse)
+    return whole(json.loads(body, parse_float=Decimal, parse_constant=refuse), body)
 
 
 def encode(value: Any) -> bytes:

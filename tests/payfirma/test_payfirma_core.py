@@ -437,3 +437,17 @@ async def test_a_return_cut_short_by_a_stop_is_asked_about_again(
     checked = await settlement.check(again)  # the poller's check, no return of its own
     assert checked.state is PaymentState.PAID
     assert svc.store.kept_return(payment.id) is None
+
+
+async def test_half_a_character_in_a_customers_name_does_not_stop_the_payment(
+    bot: TestServer, sandbox: SandboxState
+) -> None:
+    """Payfirma's JSON may carry half of a character as an escape ("\\ud800"): the
+    customer's name, kept with the payment, could not be written to the database, so
+    the payment could not start."""
+    invoice = sandbox.invoices[212948]
+    sandbox.invoices[212948] = invoice.model_copy(update={"recipient_first_name": "Zo\ud800e"})
+    html, payment_id = await pay_through_the_bot(bot, "212948", "57.75")
+    assert "Thank you for your payment" in html
+    payment = bot.app[SERVICES].store.payment(payment_id)
+    assert payment is not None and payment.state is PaymentState.PAID
