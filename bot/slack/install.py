@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from html import escape
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
@@ -152,7 +151,7 @@ class InstallPages(AsyncCallbackOptions):
         self.teams.store.audit(
             "workspace.installed", team_id=team_id, user_id=installation.user_id or None
         )
-        name = escape(installation.team_name or "your workspace")
+        name = pages.escape(installation.team_name or "your workspace")
         response = _html(
             "invoicebot is installed",
             f"<p>invoicebot is now in {name}. In the channel where paid invoices should be "
@@ -168,7 +167,7 @@ class InstallPages(AsyncCallbackOptions):
     async def _failure(self, args: AsyncFailureArgs) -> BoltResponse:
         log.info("an install did not complete: %s", args.reason)
         if isinstance(args.error, OrgWideInstall):
-            org = escape(args.error.enterprise_name or "your organization")
+            org = pages.escape(args.error.enterprise_name or "your organization")
             text = (
                 f"<p>Slack added invoicebot to the whole of {org}, but invoicebot works one "
                 "workspace at a time (each with its own billing channel, admins and "

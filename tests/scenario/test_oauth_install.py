@@ -542,3 +542,16 @@ async def test_uninstalling_deletes_tokens_and_credentials(
     await acme.slash_command(ADMIN, GENERAL, "")
     refused = await acme.wait_until(lambda: acme.ephemerals(ADMIN, GENERAL) or None)
     assert "not installed in this workspace" in refused[-1].text
+
+
+async def test_the_install_page_drops_characters_that_reorder_a_workspaces_name(
+    database: str, i3d_sandbox: TestServer
+) -> None:
+    """A workspace's name is typed by its admins: a right-to-left override in it turned
+    the install page's sentence around, as the payers' pages and Slack's messages never
+    let a provider's text do."""
+    named = Workspace(team_name="Acme \u202eoc.live\u202c Ltd", usergroups=ACME_GROUPS)
+    async with serving(database, i3d_sandbox, [named]) as running:
+        status, page = await running.install(ACME)
+    assert status == 200 and "Acme oc.live Ltd" in page
+    assert not {"\u202e", "\u202c"} & set(page)
