@@ -31,29 +31,31 @@ _noted: set[tuple[str, str]] = set()
 
 
 def parse_json(body: bytes | str) -> Any:
-    """JSON with every number that has a fraction or exponent read as `Decimal`; half a
-    character sent as an escape (`"\\ud800"`) is read as U+FFFD (see `whole`)."""
+    """JSON with every number that has a fraction or exponent read as `Decimal`; a NUL
+    or half a character sent as an escape is read as U+FFFD (see `whole`)."""
     return whole(json.loads(body, parse_float=Decimal), body)
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def whole(data: Any, body: bytes | str) -> Any:
-    """`data`, read from the JSON `body`, with each lone surrogate in its texts as
-    U+FFFD. `json.loads` keeps one that an escape names, but nothing can encode it: not
-    orjson, not UTF-8 for a page, a database or Slack, so a name carrying one failed
-    whatever read it next. A body without such an escape is not walked."""
+    """`data`, read from the JSON `body`, with each NUL and lone surrogate in its texts
+    as U+FFFD. `json.loads` keeps what an escape names (`"\\u0000"`, `"\\ud800"`), but a
+    lone surrogate can be encoded by nothing (not orjson, not UTF-8 for a page, a
+    database or Slack), and PostgreSQL's JSON functions cannot turn a NUL into text, so
+    one payment's number carrying it failed every lookup of the team's payments by
+    number. A body without such an escape is not walked."""
     if isinstance(body, bytes):
-        halved = b"\\ud" in body or b"\\uD" in body
+        escaped = b"\\ud" in body or b"\\uD" in body or b"\\u0000" in body
     else:
-        halved = "\\ud" in body or "\\uD" in body
-    return _mended(data) if halved else data
+        escaped = "\\ud" in body or "\\uD" in body or "\\u0000" in body
+    return _mended(data) if escaped else data
 
 
 def _mended(data: Any) -> Any:
     if isinstance(data, str):
-        return _SURROGATE.sub("\ufffd", data)
+        return _UNSTORABLE.sub("\ufffd", data)
     if isinstance(data, list):
         return [_mended(item) for item in data]
     if isinstance(data, dict):

@@ -197,7 +197,7 @@ class Token(Model):
 
 def decode(body: bytes | str) -> Any:
     """JSON with every non-integer number as an exact `Decimal`; NaN and Infinity refused;
-    half a character sent as an escape read as U+FFFD (`bot.reading.whole`)."""
+    a NUL or half a character sent as an escape read as U+FFFD (`bot.reading.whole`)."""
 
     def refuse(name: str) -> Any:
         raise ValueError(f"{name} is not a number")

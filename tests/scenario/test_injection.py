@@ -148,3 +148,19 @@ async def test_a_lone_surrogate_in_a_providers_answer_still_lets_the_invoice_be_
     assert "INV-24-0101" in page and "iDEAL" in page
     sent = json.dumps([c.args for c in h.slack.calls] + list(h.slack.responses.values()))
     assert "\\ud8" not in sent and "\\udf" not in sent
+
+
+async def test_a_nul_in_a_providers_invoice_number_breaks_no_other_lookup(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """An escaped NUL ("\\u0000") in a number i3D.net sends was kept with the payment's
+    numbers, which PostgreSQL's JSON functions cannot turn into text: every lookup of
+    the team's payments by number failed from then on, for any number."""
+    h = harness
+    state = i3d_sandbox.app[SANDBOX]
+    invoice = state.invoices["410001"]
+    state.invoices["410001"] = invoice.model_copy(update={"invoiceNumber": "INV-24-0101\x00"})
+    await get_link(h)  # INV-24-0101, by iDEAL through ING
+    _, screen, _ = await h.command("history INV-24-0087")
+    answer = text_of((await h.screen_after(screen)).message)
+    assert "INV-24-0087" in answer and "went wrong" not in answer
