@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 
 DECLINED = frozenset({"DECLINED", "FAILED", "ERROR"})
 CANCELLED = frozenset({"CANCELED", "CANCELLED"})
+CANCELLED_NOTE = (
+    "Payfirma lists the invoice as cancelled: refund the card payment in PayHQ, or restore "
+    "the invoice and mark it paid."
+)
 
 
 def digest(token: str) -> str:
@@ -97,10 +101,12 @@ def outcome(tx: wire.Transaction, invoice: wire.Invoice | str) -> PaymentOutcome
             )
         else:
             key, problem = str(invoice.invoice_id), short(tx, invoice)
-            note = (
-                None
-                if convert.status_of(invoice) is InvoiceStatus.PAID
-                else "Payfirma still lists the invoice as unpaid; mark it paid in PayHQ."
+            note = {
+                InvoiceStatus.PAID: None,
+                InvoiceStatus.VOID: CANCELLED_NOTE,
+            }.get(
+                convert.status_of(invoice),
+                "Payfirma still lists the invoice as unpaid; mark it paid in PayHQ.",
             )
         if problem:
             log.warning("Payfirma transaction %s is short: %s", tx.lookup_id, problem)
@@ -183,10 +189,21 @@ async def judge(
             problem,
         )
     invoice = await listing.fetch(api, invoice_id)  # its status alone decides, not its amounts
-    if convert.status_of(invoice) is InvoiceStatus.PAID:
+    status = convert.status_of(invoice)
+    if status is InvoiceStatus.PAID:
         return PaymentOutcome(
             status=OutcomeStatus.PAID,
             message=f"Payfirma shows invoice {invoice.invoice_id} as paid.",
+        )
+    if status is InvoiceStatus.VOID:
+        # The payment page takes an amount, not an invoice: a link left out would still
+        # charge the customer for it. It ends every attempt; a page already open that
+        # takes the card all the same is still heard of by its return.
+        return PaymentOutcome(
+            status=OutcomeStatus.FAILED,
+            message=f"Payfirma lists invoice {invoice.invoice_id} as cancelled; it can no "
+            "longer be paid.",
+            attributed=True,
         )
     # A cancel is only the browser's word, and any other site can send the payer's
     # browser here saying CANCELED (our cookie goes along) while Payfirma's page is still
