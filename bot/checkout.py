@@ -20,6 +20,7 @@ from bot.models import (
     Captured,
     Emailed,
     FormPost,
+    Invoice,
     InvoiceAmount,
     Money,
     Payment,
@@ -686,6 +687,40 @@ class Checkout:
             self.settlement.in_flight.discard(payment.id)
         with self.store.transaction():  # issued and watched, or neither
             self.store.update_payment(payment.id, start=Emailed(to=address).model_dump_json())
+            self.payments.move(payment.id, PaymentState.LINK_ISSUED)
+            self.settlement.schedule_first_check(payment.id)
+        current = self.store.payment(payment.id)
+        assert current is not None
+        return current
+
+    def watch_emailed(
+        self, *, team_id: str, user_id: str, provider: str, invoice: Invoice, to: str
+    ) -> Payment:
+        """Watch an invoice the provider e-mailed as it created it, as `send_by_email`
+        watches one it sends: the billing channel hears when the customer pays it."""
+        invoice = invoice.model_copy(update={"provider": provider})
+        options = PaymentOptions(
+            provider=provider, invoices=[invoice], total=invoice.amount_due, methods=[]
+        )
+        start = Emailed(to=to)
+        with self.store.transaction():  # issued and watched, or neither
+            payment, _ = self.payments.record(
+                Payment(
+                    team_id=team_id,
+                    provider=provider,
+                    direction=Direction.RECEIVABLE.value,
+                    invoice_ids=(invoice.id,),
+                    invoice_numbers=(invoice.number,),
+                    amount=options.total,
+                    method_id="email",
+                    method_name="e-mail",
+                    user_id=user_id,
+                    **details(options),
+                    start=start,
+                ),
+                CUSTOMER_LINK_LIFETIME,
+            )
+            self.store.update_payment(payment.id, start=start.model_dump_json())
             self.payments.move(payment.id, PaymentState.LINK_ISSUED)
             self.settlement.schedule_first_check(payment.id)
         current = self.store.payment(payment.id)

@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import CREATE_REFUSAL
 from bot.kit.errors import without_retry
-from bot.models import EMAIL_CHARS, InvoiceDraft, InvoiceLine, Money, is_email
+from bot.models import EMAIL_CHARS, Invoice, InvoiceDraft, InvoiceLine, Money, is_email
 from bot.money import AmountError, minor_units, parse_amount, thousands_mark
 from bot.provider import (
     Capabilities,
@@ -411,6 +411,20 @@ def _record(svc: Services, key: str, outcome: Outcome, number: str | None = None
         log_error(error, "recording what a new-invoice form did")
 
 
+def _watch(
+    svc: Services, team_id: str, user_id: str, provider: Provider, invoice: Invoice, to: str
+) -> None:
+    """An invoice e-mailed as it was created is watched like one sent by e-mail, so
+    #billing hears when the customer pays it; a database fault here must not hide
+    from the person that it was created."""
+    try:
+        svc.checkout.watch_emailed(
+            team_id=team_id, user_id=user_id, provider=provider.name, invoice=invoice, to=to
+        )
+    except Exception as error:  # logged; the person still sees the result
+        log_error(error, "watching an invoice e-mailed as it was created")
+
+
 def submitted_before(provider: Provider, outcome: Outcome, number: str | None) -> dict[str, Any]:
     """A form submitted again (a double click, a replayed request, a retry after the bot
     restarted) creates nothing, and says what its first submit did."""
@@ -543,6 +557,8 @@ async def on_review(
         return
     _record(svc, key, "created", invoice.number)
     svc.snapshots.forget(provider.name)  # the next list shows it
+    if send:
+        _watch(svc, team_id, user_id, provider, invoice, draft.customer_email)
     _audit_created(svc, body, provider, invoice.number, draft, send, invoice_id=invoice.id)
     done = (
         f"e-mailed to {escape(draft.customer_email)}."
