@@ -330,7 +330,7 @@ class Checkout:
             f"The amount due for {numbers} changed from {link.amount} to {total} "
             f"after <@{link.user_id}> made a payment link for it, and that link's page was "
             "already opened, so it stands until it expires or is paid. Nothing new was "
-            "started; make a new link once that one has ended."
+            "started or sent; try again once that one has ended."
         )
 
     def withdraw_outdated(self, link: Payment, total: Money) -> bool:
@@ -642,7 +642,11 @@ class Checkout:
             )
         (invoice,) = options.invoices
         with self.store.claim():
-            self._refuse_if_taken(team_id, provider, [invoice.id], receivable=True)
+            # A customer's link for another amount goes (or, opened, holds this back):
+            # its page would charge the old amount beside the e-mail's new one.
+            self._refuse_if_taken(
+                team_id, provider, [invoice.id], receivable=True, total=options.total
+            )
             payment, _ = self.payments.record(
                 Payment(
                     team_id=team_id,
