@@ -67,9 +67,10 @@ def mismatch(
 
 
 def short(tx: wire.Transaction, invoice: wire.Invoice) -> str | None:
-    """Why an approved charge does not pay an invoice Payfirma still lists as open: it
-    asks for more than was charged (its amount changed after the page was made). None
-    when the invoice's amount cannot be read: that alone does not hide a payment."""
+    """Why an approved charge is not what an invoice Payfirma still lists as open asks
+    now (its amount changed after the page was made): less, and the rest is to collect,
+    or more, and the difference is to refund. None when the invoice's amount cannot be
+    read: that alone does not hide a payment."""
     if convert.status_of(invoice) is not InvoiceStatus.OPEN:
         return None
     try:
@@ -77,12 +78,18 @@ def short(tx: wire.Transaction, invoice: wire.Invoice) -> str | None:
         due = convert.money(invoice.total, invoice.currency.strip().upper())
     except (ValueError, TypeError, AttributeError):
         return None
-    if due.currency == charged.currency and due.amount <= charged.amount:
+    if due.currency == charged.currency and due.amount == charged.amount:
         return None
-    return (
+    said = (
         f"Payfirma approved a card payment of {charged} for invoice {invoice.invoice_id}, "
-        f"but the invoice asks for {due} now and Payfirma lists it as unpaid."
+        f"but the invoice asks for {due} now"
     )
+    if due.currency == charged.currency and due.amount < charged.amount:
+        return (
+            f"{said}: refund the {charged - due} paid over in PayHQ, and mark the invoice "
+            "paid there."
+        )
+    return f"{said} and Payfirma lists it as unpaid. Collect the rest in PayHQ."
 
 
 def outcome(tx: wire.Transaction, invoice: wire.Invoice | str) -> PaymentOutcome:
@@ -109,8 +116,8 @@ def outcome(tx: wire.Transaction, invoice: wire.Invoice | str) -> PaymentOutcome
                 "Payfirma still lists the invoice as unpaid; mark it paid in PayHQ.",
             )
         if problem:
-            log.warning("Payfirma transaction %s is short: %s", tx.lookup_id, problem)
-            note = f"{problem} Collect the rest in PayHQ."
+            log.warning("Payfirma transaction %s is not the amount due: %s", tx.lookup_id, problem)
+            note = problem
         booked = f" {note}" if note else ""
         with errors.reading("transaction lookup"):
             when = convert.moment(tx.transaction_time)
