@@ -683,10 +683,21 @@ class Checkout:
                 f"{escape(without_retry(plain(error.message)))}{maybe} invoicebot watches the "
                 "invoice and the billing channel hears when the customer pays."
             ) from error
-        except Exception as error:
-            message = error.message if isinstance(error, ProviderError) else "provider error"
-            self.payments.move(payment.id, PaymentState.FAILED, last_error=message)
+        except ProviderError as error:
+            self.payments.move(payment.id, PaymentState.FAILED, last_error=error.message)
             raise
+        except Exception as error:
+            # Not a refusal: the plugin failed after (or while) making the call, so the
+            # e-mail may have gone out, as after a lost answer.
+            log.exception("provider %s failed while sending an invoice", provider)
+            with self.store.transaction():  # unknown and watched, or neither
+                self.payments.move(payment.id, PaymentState.UNKNOWN, last_error="provider error")
+                self.settlement.schedule_first_check(payment.id)
+            raise OutcomeUnknown(
+                f"{escape(cls.title)} failed while sending it. It may have been sent anyway: "
+                "invoicebot watches the invoice and the billing channel hears when the "
+                f"customer pays. Check at {escape(cls.title)} before you send it again."
+            ) from error
         finally:
             self.settlement.in_flight.discard(payment.id)
         with self.store.transaction():  # issued and watched, or neither
