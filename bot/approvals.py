@@ -230,6 +230,27 @@ class Approvals:
         )
         return request
 
+    def replace_outdated(self, team_id: str, binding: Binding) -> Request | None:
+        """End the pending request for these invoices when it asks another amount than
+        `binding` (the amount changed before anyone decided): approving it could pay
+        nothing, and it would hold back a request for the amount due now until it
+        expired. The request ended, whose messages are to be rewritten; else None."""
+        now = time.time()
+        with self.store.claim():
+            pending = self.latest(team_id, binding)  # one pending at most: the latest
+            if pending is None or pending.state is not State.PENDING or pending.binding == binding:
+                return None
+            reason = f"the amount due is now {binding.amount.format()}"
+            self.rows.move(pending.id, State.PENDING, State.EXPIRED, decided_at=now, reason=reason)
+        self.store.audit(
+            "approval.outdated",
+            team_id=team_id,
+            subject=pending.id,
+            amount=pending.amount.format(),
+            now_due=binding.amount.format(),
+        )
+        return self.get(pending.id)
+
     def behind(self, payment: Payment) -> Request | None:
         """The approval `payment` was started under: exactly its invoices and total,
         approved before it began."""

@@ -29,6 +29,7 @@ from bot.credentials import generate_key
 from bot.models import Money
 from bot.records import Range, export
 from bot.settings import Settings
+from bot.slack.blocks.approvals import status_line
 from bot.store import Store
 from bot.team_settings import TeamSettings
 from bot.workspaces import SingleWorkspace
@@ -358,3 +359,27 @@ def test_an_approval_from_before_rules_were_kept_binds_by_its_count(approvals: A
     approvals.save_policy(TEAM, Policy.parse("EUR 500 2 U0CFO,U0ADMIN", hours=1), user_id="U0A")
     with pytest.raises(ApprovalNeeded):
         approvals.require(TEAM, binding)
+
+
+def test_a_pending_request_for_an_old_amount_gives_way_to_one_for_the_amount_due_now(
+    approvals: Approvals,
+) -> None:
+    """The amount changed while approvers had not decided: approving the old amount could
+    pay nothing, and it must not hold back asking for the amount due now for a day."""
+    old_id = ask(approvals, "700.00")
+    binding = Binding.of("i3d", ["410007"], eur("745.00"))
+    replaced = approvals.replace_outdated(TEAM, binding)
+    assert replaced is not None and replaced.id == old_id
+    assert replaced.state is State.EXPIRED and "€745.00" in (replaced.reason or "")
+    assert approvals.replace_outdated(TEAM, binding) is None  # once
+    new_id = ask(approvals, "745.00")
+    assert approvals.decide(old_id, TEAM, "U0FINANCE", approve=True)[0] is Outcome.CLOSED
+    assert approvals.decide(new_id, TEAM, "U0FINANCE", approve=True)[0] is Outcome.APPROVED
+    approvals.require(TEAM, binding)
+    shown = status_line(replaced)
+    assert "€745.00" in shown and "not decided in time" not in shown
+
+
+def test_a_pending_request_for_the_same_amount_is_not_replaced(approvals: Approvals) -> None:
+    ask(approvals, "700.00")
+    assert approvals.replace_outdated(TEAM, Binding.of("i3d", ["410007"], eur("700.00"))) is None

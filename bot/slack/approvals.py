@@ -231,6 +231,9 @@ async def _open_request(
             "so nothing was requested. Ask an admin to change the approval settings."
         ), None
     dues = sorted(str(i.due) for i in options.invoices if i.due)
+    replaced = svc.approvals.replace_outdated(team_id, binding)
+    if replaced is not None:  # its approvers no longer see buttons for the old amount
+        announce(svc, replaced, Outcome.EXPIRED, None)
     request = svc.approvals.open(
         team_id=team_id,
         binding=binding,

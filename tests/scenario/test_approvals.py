@@ -11,12 +11,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestServer
 
 from bot.approvals import Binding, State
 from bot.approvals_policy import Policy
 from bot.models import Money
 from bot.slack.blocks import approvals as blocks
 from bot.web import SERVICES
+from plugins.i3d.sandbox import SANDBOX
 from tests.scenario.harness import TEAM, Harness, Screen, text_of
 from tests.slack_requests import interaction_body
 
@@ -57,8 +59,9 @@ async def ask(h: Harness, number: str, note: str) -> None:
     _, screen, _ = await h.command(f"pay {number}")
     menu = await h.screen_after(screen)
     assert "Request approval" in str(menu.message) and "choose_method" not in str(menu.message)
+    opened = len(h.slack.called("views.open"))
     key = await h.click(menu, blocks.REQUEST_APPROVAL)
-    view = (await h.wait_for(lambda: h.slack.called("views.open")))[-1].args["view"]
+    view = (await h.wait_for(lambda: h.slack.called("views.open")[opened:]))[-1].args["view"]
     view = json.loads(view) if isinstance(view, str) else view
     status, ack, _ = await h.post(submission(h, "U0PAYER", view, {"note": note}))
     assert status == 200 and isinstance(ack, dict) and ack["response_action"] == "update"
@@ -306,3 +309,40 @@ async def test_a_reject_whose_dialog_slack_refused_keeps_the_request_and_its_but
         lambda: [c.args for c in h.slack.called("chat.postMessage") if c.args.get("thread_ts")]
     )
     assert "Approved by" in replies[-1]["text"]
+
+
+async def test_a_request_for_an_amount_that_changed_gives_way_to_one_for_the_new_amount(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """Approving the old amount could pay nothing: asking for the new one replaces it, and
+    the approvers' messages about the old one lose their buttons."""
+    h = harness
+    await ask(h, "INV-24-0104", "rack")
+    fran_before = dm_to(h, "U0FINANCE")
+    assert fran_before is not None and "€1,427.80" in text_of(fran_before)
+    invoices = i3d_sandbox.app[SANDBOX].invoices
+    (key,) = [k for k, item in invoices.items() if item.invoiceNumber == "INV-24-0104"]
+    invoices[key] = invoices[key].model_copy(
+        update={"amountIncVAT": "147780", "remainingAmount": "147780"}
+    )
+    await ask(h, "INV-24-0104", "rack, with the new line")
+    fran = dm_to(h, "U0FINANCE")
+    assert fran is not None and "€1,453.60" in text_of(fran)
+    approvals = h.bot.app[SERVICES].approvals
+    states = approvals.store.db.execute(
+        "SELECT amount, state FROM approval_requests ORDER BY created_at"
+    ).fetchall()
+    assert [(Decimal(str(a)), s) for a, s in states] == [
+        (Decimal("1427.80"), "expired"),
+        (Decimal("1453.60"), "pending"),
+    ]
+
+    def old_rewritten() -> list[dict[str, Any]]:
+        return [
+            c.args
+            for c in h.slack.called("chat.update")
+            if c.args["channel"] == "D0FINANCE" and "Replaced" in text_of(c.args)
+        ]
+
+    (update,) = await h.wait_for(old_rewritten)
+    assert "approval_approve" not in json.dumps(update["blocks"])

@@ -119,6 +119,11 @@ def status_line(request: Request) -> str:
             f":x: Rejected by <@{request.rejected_by}>: {escape(request.reason or 'no reason')}."
             " Nothing was paid."
         )
+    if request.state is State.EXPIRED and request.reason and not was_approved(request):
+        return (
+            f":heavy_minus_sign: Replaced: {escape(request.reason)}, and a new request asks "
+            "for that. Nothing was paid through this one."
+        )
     if request.state is State.EXPIRED:
         what = "approval" if was_approved(request) else "request was not decided in time and"
         return (
@@ -239,6 +244,10 @@ def thread_line(request: Request, outcome: Outcome, user_id: str | None) -> str:
         return f":x: Rejected by <@{user_id}>: {escape(request.reason or 'no reason')}."
     if was_approved(request):
         return ":heavy_minus_sign: The approval expired without a payment."
+    if request.reason:  # replaced before anyone decided (see `Approvals.replace_outdated`)
+        return (
+            f":heavy_minus_sign: Replaced: {escape(request.reason)}; a new request asks for that."
+        )
     return ":heavy_minus_sign: The request expired before enough people approved it."
 
 
