@@ -92,6 +92,23 @@ def short(tx: wire.Transaction, invoice: wire.Invoice) -> str | None:
     return f"{said} and Payfirma lists it as unpaid. Collect the rest in PayHQ."
 
 
+def paid_otherwise(invoice: wire.Invoice, check: PaymentCheck) -> str | None:
+    """Why an invoice Payfirma lists as paid may not have been paid the payment's amount:
+    it asks another now (changed in PayHQ after it was e-mailed or linked), and with no
+    transaction of ours only the invoice says what moved. None when they agree, or when
+    its amount cannot be read."""
+    try:
+        total = convert.money(invoice.total, invoice.currency.strip().upper())
+    except (ValueError, TypeError, AttributeError):
+        return None
+    if total.currency == check.amount.currency and total.amount == check.amount.amount:
+        return None
+    return (
+        f"Payfirma lists invoice {invoice.invoice_id} paid at {total}, not the "
+        f"{check.amount} it was sent for: check in PayHQ what was received."
+    )
+
+
 def outcome(tx: wire.Transaction, invoice: wire.Invoice | str) -> PaymentOutcome:
     """What the transaction says; the invoice is read for its status, and for its amount
     only to say when a charge is for less than it asks now (a page opened before the
@@ -201,6 +218,7 @@ async def judge(
         return PaymentOutcome(
             status=OutcomeStatus.PAID,
             message=f"Payfirma shows invoice {invoice.invoice_id} as paid.",
+            note=paid_otherwise(invoice, check),
         )
     if status is InvoiceStatus.VOID:
         # The payment page takes an amount, not an invoice: a link left out would still
