@@ -187,6 +187,31 @@ async def test_form_inputs_as_a_plain_map(provider: I3DProvider, sandbox: Sandbo
     }
 
 
+@pytest.mark.parametrize("button", ["pay", "cancel"])
+async def test_register_and_landing_wrapped_in_an_array(
+    provider: I3DProvider, sandbox: SandboxState, http: aiohttp.ClientSession, button: str
+) -> None:
+    """Register's and paymentLanding's schemas say one object, every other v3 answer is
+    an array: either way a payment starts once and ends as the invoice says."""
+    sandbox.answer_style = "array"
+    ids = ("410006",)
+    options = await provider.payment_options(list(ids))
+    started = await provider.start_payment(request_for(ids, options.total, "20", None))
+    assert isinstance(started.start, FormPost)
+    assert started.provider_reference == sandbox.last_transaction
+    async with http.get(
+        str(provider.api.base_url) + "/v3/account/invoice/pay/paymentLanding",
+        headers={"PRIVATE-TOKEN": sandbox.token},
+    ) as landing:
+        assert isinstance(await landing.json(), list)
+    _, form = await open_payment_page(http, started.start)
+    await click(http, started.start, form, button)
+    outcome = await provider.check_payment(check_for(ids, options.total))
+    expected = OutcomeStatus.PAID if button == "pay" else OutcomeStatus.CANCELLED
+    assert outcome.status is expected
+    assert sum(seen.path == REGISTER for seen in sandbox.requests) == 1
+
+
 async def test_return_url_changes_at_runtime(
     provider: I3DProvider, sandbox: SandboxState, http: aiohttp.ClientSession
 ) -> None:

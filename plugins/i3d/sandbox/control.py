@@ -1,8 +1,8 @@
 """`/_sandbox/...`: the shared knobs (see `bot.sandbox.control`) with i3D's own settings.
 
 Faults: "error", "hang", "malformed", "shape", "rate_limit". Settings: "latency",
-"hang_seconds", "return_url", "public_url", "form_style". Generated invoices in EUR,
-USD or GBP. Drift changes one invoice in the list's answer.
+"hang_seconds", "return_url", "public_url", "form_style", "answer_style". Generated
+invoices in EUR, USD or GBP. Drift changes one invoice in the list's answer.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from aiohttp import web
 
 from bot.sandbox import Controls, SandboxSettings
 from plugins.i3d.sandbox.samples import generate_invoices
-from plugins.i3d.sandbox.state import SANDBOX, FormStyle, SandboxState
+from plugins.i3d.sandbox.state import SANDBOX, AnswerStyle, FormStyle, SandboxState
 
 
 class Settings(SandboxSettings):
     return_url: str = ""
     form_style: FormStyle = "pairs"
+    answer_style: AnswerStyle = "object"
 
 
 def more_invoices(state: SandboxState, count: int, currency: str) -> int:

@@ -1,7 +1,8 @@
 """The four i3D routes the plugin uses, answering in i3D's documented shapes.
 
 GETs answer with JSON arrays (v3's rule), except paymentLanding, and register
-answers with one object, as their schemas say.
+answers with one object, as their schemas say; `answer_style = "array"` wraps those
+two in a one-item array, as v3's habit would.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ async def register(request: web.Request) -> web.Response:
     except BodyProblem as problem:
         raise Refusal(422, problem.problem, code=INVALID_INPUT, property=problem.where) from None
     transaction = billing.register(state, body)
-    return ok(with_drift(state, registered(state, transaction, str(request.url.origin()))))
+    return one(state, with_drift(state, registered(state, transaction, str(request.url.origin()))))
 
 
 def registered(state: SandboxState, tx: Transaction, origin: str) -> wire.PayRegisterResponse:
@@ -107,7 +108,11 @@ async def payment_landing(request: web.Request) -> web.Response:
         paymentMethod=tx.method.name,
         invoices=[state.invoices[key] for key in tx.invoice_ids],
     )
-    return ok(with_drift(state, landed))
+    return one(state, with_drift(state, landed))
+
+
+def one(state: SandboxState, body: dict[str, Any]) -> web.Response:
+    return ok([body] if state.answer_style == "array" else body)
 
 
 def setup(app: web.Application) -> None:

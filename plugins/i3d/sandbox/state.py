@@ -16,10 +16,19 @@ from bot.sandbox import ABSENT, SandboxBase
 from plugins.i3d import wire
 from plugins.i3d.sandbox.samples import SandboxMethod
 
-__all__ = ["ABSENT", "SANDBOX", "FaultKind", "FormStyle", "SandboxState", "Transaction"]
+__all__ = [
+    "ABSENT",
+    "SANDBOX",
+    "AnswerStyle",
+    "FaultKind",
+    "FormStyle",
+    "SandboxState",
+    "Transaction",
+]
 
 FaultKind = Literal["error", "hang", "malformed", "shape", "rate_limit", "wordless"]
 FormStyle = Literal["pairs", "map"]
+AnswerStyle = Literal["object", "array"]
 TxStatus = Literal["open", "success", "cancelled", "failed"]
 
 
@@ -47,6 +56,10 @@ class SandboxState(SandboxBase):
     invoices: dict[str, wire.Invoice]
     methods: list[SandboxMethod]
     form_style: FormStyle = "pairs"
+    answer_style: AnswerStyle = "object"
+    """How register and paymentLanding answer: one object, as their schemas say, or that
+    object in a one-item array, v3's habit for every other answer (which one i3D sends
+    is not known)."""
     account_credit: dict[str, str] = field(default_factory=dict)
     transactions: dict[str, Transaction] = field(default_factory=dict)
     last_transaction: str | None = None
