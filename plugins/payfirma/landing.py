@@ -23,6 +23,9 @@ from plugins.payfirma.api import PayfirmaApi
 log = logging.getLogger(__name__)
 
 DECLINED = frozenset({"DECLINED", "FAILED", "ERROR"})
+CHARGES = frozenset({"SALE", "CAPTURE"})
+"""Transaction types that take the money; Payfirma documents none for the page, so an
+approved one of any other named type (an authorization, a refund) pays nothing."""
 CANCELLED = frozenset({"CANCELED", "CANCELLED"})
 CANCELLED_NOTE = (
     "Payfirma lists the invoice as cancelled: refund the card payment in PayHQ, or restore "
@@ -116,6 +119,9 @@ def outcome(tx: wire.Transaction, invoice: wire.Invoice | str) -> PaymentOutcome
     charged, and the shortfall is logged for whoever reconciles PayHQ. An invoice that
     could not be read just now comes as its id: the transaction alone decides then."""
     result = tx.transaction_result.strip().upper()
+    kind = (tx.transaction_type or "").strip().upper()
+    if result == "APPROVED" and kind and kind not in CHARGES:
+        return not_a_charge(tx, invoice, kind)
     if result == "APPROVED":
         if isinstance(invoice, str):
             key, problem = invoice, None
@@ -159,6 +165,25 @@ def outcome(tx: wire.Transaction, invoice: wire.Invoice | str) -> PaymentOutcome
     return PaymentOutcome(
         status=OutcomeStatus.PENDING,
         message=f"Payfirma reports the payment as {result.lower() or 'unknown'}; still waiting.",
+    )
+
+
+def not_a_charge(tx: wire.Transaction, invoice: wire.Invoice | str, kind: str) -> PaymentOutcome:
+    """An approved transaction that is not a sale: only the invoice can say paid now."""
+    log.warning(
+        "Payfirma transaction %s has transaction type %r, not a sale; not treating it as paid",
+        tx.lookup_id,
+        tx.transaction_type,
+    )
+    key = invoice if isinstance(invoice, str) else str(invoice.invoice_id)
+    if not isinstance(invoice, str) and convert.status_of(invoice) is InvoiceStatus.PAID:
+        return PaymentOutcome(
+            status=OutcomeStatus.PAID, message=f"Payfirma shows invoice {key} as paid."
+        )
+    return PaymentOutcome(
+        status=OutcomeStatus.UNKNOWN,
+        message=f"Payfirma approved a {kind} transaction for invoice {key}, which is not a "
+        "card payment taken; waiting for Payfirma to show the invoice paid.",
     )
 
 

@@ -221,6 +221,45 @@ async def test_a_transaction_for_another_amount_is_not_ours(
     assert "is for CA$1.01, the payment is CA$57.75" in caplog.text
 
 
+@pytest.mark.parametrize("kind", ["AUTHORIZE", "refund"])
+async def test_an_approved_transaction_that_takes_no_money_is_not_paid(
+    provider: PayfirmaProvider,
+    sandbox: SandboxState,
+    http: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+    kind: str,
+) -> None:
+    """Payfirma documents no transaction types for the page: an approved authorization
+    (a hold, not yet captured) or refund is not the money, so the payment is unknown
+    until the invoice says paid."""
+    url = await start(provider, "212948")
+    back = await pay_on_page(http, url)
+    sandbox.transactions[back["lookup_id"]].kind = kind
+    check = check_for("212948", Money.of("57.75", "CAD"), **back)
+    with caplog.at_level(logging.WARNING, logger="plugins.payfirma"):
+        outcome = await provider.check_payment(check)
+    assert outcome.status is OutcomeStatus.UNKNOWN and not outcome.attributed
+    assert outcome.message == (
+        f"Payfirma approved a {kind.upper()} transaction for invoice 212948, which is not a "
+        "card payment taken; waiting for Payfirma to show the invoice paid."
+    )
+    assert f"transaction type {kind!r}" in caplog.text
+    item = sandbox.invoices[212948]
+    sandbox.invoices[212948] = item.model_copy(update={"status": "PAID"})
+    assert (await provider.check_payment(check)).status is OutcomeStatus.PAID
+
+
+@pytest.mark.parametrize("kind", ["SALE", "Sale", "CAPTURE"])
+async def test_an_approved_sale_or_capture_is_paid(
+    provider: PayfirmaProvider, sandbox: SandboxState, http: aiohttp.ClientSession, kind: str
+) -> None:
+    url = await start(provider, "212948")
+    back = await pay_on_page(http, url)
+    sandbox.transactions[back["lookup_id"]].kind = kind
+    outcome = await provider.check_payment(check_for("212948", Money.of("57.75", "CAD"), **back))
+    assert outcome.status is OutcomeStatus.PAID and outcome.attributed
+
+
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [

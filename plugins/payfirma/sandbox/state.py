@@ -51,6 +51,8 @@ class Transaction:
     time_ms: int
     source: str
     card_suffix: str = ""
+    kind: str = "SALE"
+    """`transaction_type`: the page and a direct sale make sales; a test may say otherwise."""
 
     def to_wire(self) -> wire.Transaction:
         return wire.Transaction(
@@ -59,7 +61,7 @@ class Transaction:
             amount=self.amount,
             currency=self.currency,
             transaction_result=self.result,
-            transaction_type="SALE",
+            transaction_type=self.kind,
             transaction_time=self.time_ms,
             transaction_source=self.source,
             card_type="VISA",
