@@ -214,6 +214,29 @@ async def test_a_declined_direct_sale_is_402(
     assert status == 200 and found == body
 
 
+async def test_a_sale_takes_a_card_or_a_token_never_both(
+    sandbox: SandboxState, server: TestServer, http: aiohttp.ClientSession
+) -> None:
+    """Payfirma's sale takes card fields or an encrypted token; both is 400 BAD_REQUEST."""
+    auth = await token_for(http, server)
+    card: dict[str, Any] = {
+        "card_number": "4111111111111111",
+        "card_expiry_month": 11,
+        "card_expiry_year": 40,
+        "cvv2": "123",
+    }
+    sale: dict[str, Any] = {"amount": Decimal("11.00"), "currency": "CAD"}
+    url = server.make_url("/transaction-service/sale")
+    for body in (sale | card | {"token": "tok_sbx"}, sale):
+        status, said = await call(http, "POST", url, headers=auth, data=wire.encode(body))
+        assert (status, said["error"]) == (400, "BAD_REQUEST"), said
+    assert sandbox.transactions == {}
+    status, said = await call(
+        http, "POST", url, headers=auth, data=wire.encode(sale | {"token": "tok_sbx"})
+    )
+    assert (status, said["transaction_result"]) == (200, "APPROVED")
+
+
 async def test_faults_and_settings_over_http(
     sandbox: SandboxState, server: TestServer, http: aiohttp.ClientSession
 ) -> None:

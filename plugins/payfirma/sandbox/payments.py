@@ -1,9 +1,10 @@
 """Taking money: hosted payment page init, transaction lookup, and a direct sale.
 
-HPP init answers `{"data": {"url": ...}}`; the page itself is in `payment_page`. The
-return URL is the one configured "in PayHQ" (the `return_url` knob): the documented init
-body has none, so without it init is refused. A direct sale charges at once
-and answers 402, Payfirma's code for a valid request that did not complete, on a decline.
+HPP init answers `{"url": ...}`, as Payfirma's demo reads it; the page itself is in
+`payment_page`. The return URL is the one configured "in PayHQ" (the `return_url` knob):
+the documented init body has none, so without it init is refused. A direct sale takes
+card fields or a token (both is 400), charges at once, and answers 402, Payfirma's code
+for a valid request that did not complete, on a decline.
 """
 
 from __future__ import annotations
@@ -25,16 +26,33 @@ LOOKUP = "/transaction-service/transaction/lookup/{lookup_id}"
 SALE = "/transaction-service/sale"
 
 
+CARD_FIELDS = ("card_number", "card_expiry_month", "card_expiry_year", "cvv2")
+
+
 class Sale(BaseModel):
+    """Card fields or an encrypted `token`, never both (Payfirma answers 400 then)."""
+
     model_config = ConfigDict(extra="allow")
 
     amount: wire.Dollars
     currency: str
-    card_number: str
-    card_expiry_month: int
-    card_expiry_year: int
-    cvv2: str | int
+    card_number: str | None = None
+    card_expiry_month: int | None = None
+    card_expiry_year: int | None = None
+    cvv2: str | int | None = None
+    token: str | None = None
     custom_id: str | None = None
+
+    def card_suffix(self) -> str:
+        """The card's last four digits; a token names none we can see."""
+        if self.token is not None:
+            if any(getattr(self, name) is not None for name in CARD_FIELDS):
+                raise Refusal(400, "Send either card fields or a token, not both")
+            return ""
+        missing = [name for name in CARD_FIELDS if getattr(self, name) is None]
+        if missing:
+            raise Refusal(400, f"{', '.join(missing)}: required without a token")
+        return (self.card_number or "").replace(" ", "")[-4:]
 
 
 def origin(state: SandboxState, request: web.Request) -> str:
@@ -84,10 +102,10 @@ async def lookup(request: web.Request) -> web.Response:
 async def sale(request: web.Request) -> web.Response:
     state = request.app[SANDBOX]
     body = await parsed(request, Sale)
+    suffix = body.card_suffix()
     currency = checked(body.amount, body.currency)
-    digits = body.card_number.replace(" ", "")
     tx = billing.charge(
-        state, body.amount, currency, body.custom_id, source="API", card_suffix=digits[-4:]
+        state, body.amount, currency, body.custom_id, source="API", card_suffix=suffix
     )
     if tx.result == "DECLINED":
         return error(402, "DECLINED", tx.message, transaction=tx.to_wire().to_json())
