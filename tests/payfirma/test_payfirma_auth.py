@@ -6,6 +6,8 @@ import asyncio
 import base64
 import logging
 from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -13,11 +15,20 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.models import InvoiceQuery
+from bot.models import InvoiceDraft, InvoiceLine, InvoiceQuery, Money, OutcomeStatus, Redirect
 from bot.provider import BadCredentials
 from plugins.payfirma import PayfirmaCredentials, PayfirmaProvider
 from plugins.payfirma.sandbox import SandboxState
-from tests.payfirma.conftest import CLIENT_ID, CLIENT_SECRET, LIST, TOKEN, Clock
+from tests.payfirma.conftest import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    LIST,
+    TOKEN,
+    Clock,
+    check_for,
+    pay_on_page,
+    pay_request,
+)
 
 
 def bearers(sandbox: SandboxState) -> list[str]:
@@ -173,3 +184,53 @@ async def test_missing_expiry_assumes_five_minutes(
     clock.advance(2)
     await provider.get_invoice("7")
     assert issued == ["t1", "t2"]
+
+
+async def test_every_gateway_call_carries_the_documented_headers(
+    provider: PayfirmaProvider, sandbox: SandboxState, http: aiohttp.ClientSession
+) -> None:
+    """Payfirma's invoice page shows `Content-Type` and `Accept: application/json` and a
+    bearer token on every gateway call: list, create, retrieve, send, and the payment's
+    page and lookup too."""
+    await provider.list_invoices(InvoiceQuery())
+    made = await provider.create_invoice(
+        InvoiceDraft(
+            customer_name="Mary Ann Smith",
+            customer_email="mary@smith.example",
+            currency="CAD",
+            lines=(
+                InvoiceLine(
+                    description="Hours",
+                    quantity=Decimal(1),
+                    unit_price=Money.of("11.00", "CAD"),
+                    tax_percent=Decimal(0),
+                ),
+            ),
+            due=date(2030, 1, 31),
+            title="March work",
+            description="Consulting, March",
+        ),
+        send=False,
+    )
+    await provider.send_invoice(made.id, None)
+    options = await provider.payment_options([made.id])
+    started = await provider.start_payment(pay_request(made.id, options.total))
+    assert isinstance(started.start, Redirect)
+    back = await pay_on_page(http, started.start.url)
+    paid = await provider.check_payment(check_for(made.id, options.total, **back))
+    assert paid.status is OutcomeStatus.PAID
+    calls = {(seen.method, seen.path) for seen in sandbox.requests}
+    assert {
+        ("GET", "/invoice"),
+        ("POST", "/invoice/draft"),
+        ("GET", f"/invoice/{made.id}"),
+        ("POST", f"/invoice/{made.id}/send"),
+        ("POST", "/merchant-service/hpp/init"),
+        ("GET", f"/transaction-service/transaction/lookup/{back['lookup_id']}"),
+    } <= calls, calls
+    for seen in sandbox.requests:
+        if seen.path == TOKEN:
+            continue
+        assert seen.header("Accept") == "application/json", seen
+        assert seen.header("Content-Type") == "application/json", seen
+        assert (seen.header("Authorization") or "").startswith("Bearer "), seen
