@@ -2,7 +2,8 @@
 
 i3D documents no meanings for `paymentStatus`. We take 0 as open and 1 as paid (the
 legacy v2 API's values) and demand that `remainingAmount` agrees before calling an
-invoice paid; any other value is UNKNOWN, never payable, and logged for a human.
+invoice paid; where the two disagree, or for any other value, it is UNKNOWN, never
+payable, and logged for a human.
 """
 
 from __future__ import annotations
@@ -67,7 +68,16 @@ def status_of(invoice: wire.Invoice) -> InvoiceStatus:
         )
         return InvoiceStatus.UNKNOWN
     if invoice.paymentStatus == 0:
-        return InvoiceStatus.PAID if settled and invoice.paymentDate > 0 else InvoiceStatus.OPEN
+        if not (settled and invoice.paymentDate > 0):
+            return InvoiceStatus.OPEN
+        # 0 is unpaid in the only values i3D ever documented (v2): the money's word
+        # alone does not make it paid.
+        log.warning(
+            "i3D.net invoice %s has paymentStatus 0 but nothing remaining and a payment "
+            "date; treating it as unknown",
+            invoice.invoiceNumber,
+        )
+        return InvoiceStatus.UNKNOWN
     log.warning(
         "i3D.net invoice %s has undocumented paymentStatus %d; treating it as unknown",
         invoice.invoiceNumber,

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.models import InvoiceQuery, InvoiceStatus, Money, PaymentCheck
+from bot.models import InvoiceQuery, InvoiceStatus, Money, OutcomeStatus, PaymentCheck
 from bot.provider import InvoiceNotFound
 from plugins.i3d import I3DCredentials, I3DProvider, listing
 from plugins.i3d.convert import to_invoice
@@ -126,6 +126,22 @@ async def test_undocumented_payment_status_is_unknown_and_logged(
     assert "paymentStatus 1 but 500 cents remaining" in caplog.text
 
 
+async def test_a_payment_whose_status_still_says_unpaid_is_not_paid(
+    sandbox: SandboxState, provider: I3DProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Only v2 gives `paymentStatus` meanings, and there 0 is unpaid: nothing remaining
+    and a payment date do not outvote it, so the payment stays waiting."""
+    item = invoice("79", "ODD-3", "Status says unpaid", 500, 500, created=NOW, due=NOW)
+    sandbox.add_invoices([item.model_copy(update={"paymentDate": NOW, "remainingAmount": "0"})])
+    check = PaymentCheck(invoice_ids=("79",), amount=Money.of("5.00", "EUR"), reference="p1")
+    with caplog.at_level(logging.WARNING, logger="plugins.i3d"):
+        outcome = await provider.check_payment(check)
+        listed = await provider.get_invoice("79")
+    assert outcome.status is OutcomeStatus.PENDING
+    assert listed.status is InvoiceStatus.UNKNOWN and not listed.payable
+    assert "paymentStatus 0 but nothing remaining" in caplog.text
+
+
 async def test_get_invoice_by_id_or_number_across_pages(
     sandbox: SandboxState, make_provider: Callable[..., I3DProvider]
 ) -> None:
@@ -196,7 +212,7 @@ def test_sample_data_covers_every_case() -> None:
     [
         (0, "12100", 0, InvoiceStatus.OPEN),
         (0, "6050", NOW, InvoiceStatus.OPEN),  # partly paid: still open, half due
-        (0, "0", NOW, InvoiceStatus.PAID),  # status lagging behind the money
+        (0, "0", NOW, InvoiceStatus.UNKNOWN),  # the status says unpaid, the money paid
         (0, "0", 0, InvoiceStatus.OPEN),  # nothing due, but no payment either: not paid
         (1, "0", NOW, InvoiceStatus.PAID),
         (1, "6050", NOW, InvoiceStatus.UNKNOWN),
