@@ -34,6 +34,7 @@ from bot.provider import (
     InvoiceNotFound,
     NotPayable,
     Provider,
+    ProviderError,
     ProviderUnavailable,
     RateLimited,
 )
@@ -185,7 +186,9 @@ class I3DProvider(Provider):
             )
         try:
             landing = await self.api.landing()
-        except (InvoiceNotFound, ProviderUnavailable) as error:
+        except ProviderError as error:
+            # It takes no parameters and finds its payment in a way i3D does not document:
+            # a refusal says nothing about this payment, which the list still decides.
             log.info("i3D.net paymentLanding unavailable: %s", error)
             landing = None
         outcome = checkout.landing_outcome(landing, ids) if landing else None

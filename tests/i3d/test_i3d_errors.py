@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.models import InvoiceQuery, Money, PaymentRequest
+from bot.models import InvoiceQuery, Money, OutcomeStatus, PaymentCheck, PaymentRequest
 from bot.provider import (
     BadCredentials,
     InvoiceNotFound,
@@ -28,6 +28,7 @@ from tests.i3d.conftest import RETURN_URL, TOKEN
 LIST = "/v3/account/invoice"
 PREPARE = "/v3/account/invoice/pay/prepare"
 REGISTER = "/v3/account/invoice/pay/register"
+LANDING = "/v3/account/invoice/pay/paymentLanding"
 
 
 async def test_bad_key_is_bad_credentials_and_never_shown(
@@ -180,6 +181,29 @@ async def test_register_is_never_retried(
     assert str(raised.value).endswith(
         " No money moved: i3D.net charges only once the payer confirms on its payment page."
     )
+
+
+async def test_a_payment_landing_that_refuses_leaves_the_payment_waiting(
+    make_provider: Callable[..., I3DProvider], sandbox: SandboxState
+) -> None:
+    """paymentLanding takes no parameters and how it finds a payment is not documented: a
+    refusal there says nothing about our payment, and only the invoice list can."""
+    provider = make_provider(timeout=0.3)
+    options = await provider.payment_options(["410006"])
+    request = PaymentRequest(
+        invoice_ids=("410006",),
+        method_id="20",
+        amount=options.total,
+        reference="pay_7",
+        return_url=RETURN_URL,
+    )
+    await provider.start_payment(request)
+    sandbox.inject("wordless", path=LANDING)  # 422, no body
+    check = PaymentCheck(invoice_ids=("410006",), amount=options.total, reference="pay_7")
+    outcome = await provider.check_payment(check)
+    assert outcome.status is OutcomeStatus.PENDING
+    assert outcome.message == "Waiting for i3D.net to confirm the payment."
+    assert sandbox.count("GET", LANDING) == 1
 
 
 async def test_nobody_listening_is_unavailable(http: aiohttp.ClientSession) -> None:
