@@ -21,6 +21,12 @@ from plugins.pingproxies.transport import Transport
 log = logging.getLogger(__name__)
 
 REFUSED_CODE = (400, 401, 403, 422, errors.TWO_FACTOR_STATUS)
+#: Whether PingProxies takes an empty forwarded IP is not documented; 401 is its answer
+#: to wrong keys or password, so only its other refusals may be about the IP.
+NO_CLIENT_IP = (
+    " No client IP address is set: if PingProxies wants one, enter this server's public IP "
+    "address in the PingProxies connection settings."
+)
 
 
 class Session:
@@ -100,6 +106,7 @@ class Session:
             return BadCredentials(
                 f"PingProxies refused to sign in as {self.email} ({text}). Check the account "
                 "e-mail and password, and the application public and private keys."
+                + (NO_CLIENT_IP if status != 401 and not self.transport.client_ip else "")
             )
         if status in (404, 405):
             return BadCredentials(

@@ -74,6 +74,21 @@ async def test_configured_client_ip_and_agent_are_forwarded(
     assert {seen.headers[FORWARDED_AGENT] for seen in sandbox.requests} == {"acme-bot/2"}
 
 
+async def test_a_refused_empty_client_ip_tells_the_admin_to_set_one(
+    make_provider: Callable[..., PingProxiesProvider], sandbox: SandboxState
+) -> None:
+    """Whether PingProxies takes an empty forwarded IP is not documented: when it refuses
+    the sign-in, the admin is told the one setting that fixes it."""
+    sandbox.require_client_ip = True
+    with pytest.raises(BadCredentials) as raised:
+        await make_provider().verify()
+    assert str(raised.value).endswith(
+        "No client IP address is set: if PingProxies wants one, enter this server's public "
+        "IP address in the PingProxies connection settings."
+    )
+    await make_provider({"client_ip": "203.0.113.7"}).verify()
+
+
 async def test_expired_jwt_is_renewed_with_exactly_one_login(
     provider: PingProxiesProvider, sandbox: SandboxState
 ) -> None:
