@@ -127,6 +127,25 @@ async def test_saved_card_is_charged_at_once(
     assert sandbox.count("POST", pay_path("inv_sbx0087")) == 1
 
 
+@pytest.mark.parametrize(
+    ("invoice_id", "method", "start"),
+    [("inv_sbx0087", "pm_sbxVisa4242", Captured), ("inv_sbx0101", "stripe", Redirect)],
+)
+async def test_pay_answered_as_a_create(
+    provider: PingProxiesProvider,
+    sandbox: SandboxState,
+    invoice_id: str,
+    method: str,
+    start: type[Captured | Redirect],
+) -> None:
+    """PingProxies answers 201 with `created` when something is made; Pay may count."""
+    sandbox.pay_created = True
+    options = await provider.payment_options([invoice_id])
+    started = await provider.start_payment(request_for(invoice_id, options.total, method))
+    assert isinstance(started.start, start) and started.provider_reference
+    assert sandbox.count("POST", pay_path(invoice_id)) == 1
+
+
 async def test_declined_card_is_rejected_with_the_reason(
     provider: PingProxiesProvider, sandbox: SandboxState
 ) -> None:

@@ -2,7 +2,8 @@
 
 Faults: "error", "hang", "malformed", "shape", "rate_limit", "two_factor", "lost_answer".
 Settings: "latency", "hang_seconds", "return_url", "public_url", "two_factor",
-"token_ttl", "rate_limit" (null: no limit), "hide_total", "require_client_ip".
+"token_ttl", "rate_limit" (null: no limit), "hide_total", "require_client_ip",
+"pay_created".
 Drift changes one invoice in search and retrieve answers. Besides:
 
 POST /_sandbox/expire_tokens every JWT handed out so far is refused from now on
@@ -28,6 +29,7 @@ class Settings(SandboxSettings):
     rate_limit: int | None = Field(default=None, ge=1)
     hide_total: bool = False
     require_client_ip: bool = False
+    pay_created: bool = False
 
 
 def more_invoices(state: SandboxState, count: int, currency: str) -> int:

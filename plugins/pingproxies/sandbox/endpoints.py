@@ -64,7 +64,10 @@ async def pay(request: web.Request) -> web.Response:
         if result.payment_type == "capture"
         else "Invoice payment redirect created."
     )
-    return ok(result, message)
+    if not state.pay_created:
+        return ok(result, message)
+    created = {"created": [result.payment_transaction_id], "data": result.to_json()}
+    return web.json_response(created | {"message": message}, status=201)
 
 
 def setup(app: web.Application) -> None:

@@ -59,6 +59,9 @@ class SandboxState(SandboxBase):
     rate_limit: int | None = 30
     hide_total: bool = False
     require_client_ip: bool = False
+    pay_created: bool = False
+    """Whether Pay answers as a create does (201 with `created: [id]`): PingProxies
+    answers 201 when something is created, and whether Pay counts is not documented."""
     checkouts: dict[str, Checkout] = field(default_factory=dict)
     tokens: Tokens = field(default_factory=Tokens)
     hits: deque[float] = field(default_factory=deque)
