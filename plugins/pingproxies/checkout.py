@@ -2,9 +2,9 @@
 
 Before paying we hold the request against fresh pay options, because pay is never
 retried and a saved card is charged at once. Afterwards only the invoice itself can say
-"paid"; its last payment error says "failed", and the landing's "failed" or "cancelled"
-is believed only while the invoice is still open (it can only make us stop waiting,
-never pay), and only from a return that names this payment's checkout.
+"paid"; its last payment error says "failed". The landing's "cancelled" is believed only
+while the invoice is still open and only from a return that names this payment's
+checkout (the core keeps watching a cancel); its "failed" is never believed.
 """
 
 from __future__ import annotations
@@ -94,8 +94,8 @@ def outcome(item: wire.Invoice, check: PaymentCheck, standing: str | None = None
     `standing`: the invoice's last payment error when this attempt started ("" for none;
     None when this process does not know, after a restart). PingProxies keeps an
     invoice's last error until another attempt replaces it, so only an error that is not
-    the standing one, or a return naming this attempt's checkout saying it failed, is
-    taken as this attempt's failure; unknown, the error is only mentioned while waiting.
+    the standing one is taken as this attempt's failure; unknown, the error is only
+    mentioned while waiting, and so is a return saying it failed.
     """
     status = status_of(item)
     number = item.invoice_number
@@ -130,13 +130,15 @@ def outcome(item: wire.Invoice, check: PaymentCheck, standing: str | None = None
     reference = check.provider_reference
     own_return = bool(reference) and landing.get("checkout_id", "").strip() == reference
     # Not on another payment's return: the core takes a failure read as a browser comes
-    # back as that page's own, and one on another's return may be another card's.
-    failed = not problem and (new_error or (said in FAILED_RETURNS and own_return))
+    # back as that page's own, and one on another's return may be another card's. The
+    # return's own "failed" is only the browser's word (its parameters are not
+    # documented, and whoever holds the page's address can type them), and a failure
+    # ends the payment for good: only PingProxies' own record of an error counts.
+    failed = not problem and new_error
     if status is InvoiceStatus.OPEN and failed:
-        why = error or "the payment page reports that it failed"
         return PaymentOutcome(
             status=OutcomeStatus.FAILED,
-            message=f"PingProxies could not take the payment: {why}",
+            message=f"PingProxies could not take the payment: {error}",
         )
     if status is InvoiceStatus.OPEN and said in CANCELLED and own_return:
         # Only the browser says so: the page can still take the money after its Cancel,

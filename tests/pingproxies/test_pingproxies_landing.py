@@ -160,3 +160,24 @@ async def test_an_end_another_site_reports_leaves_the_open_page_to_be_paid(
     assert again.reused and again.payment.id == y.payment.id
     html = await land(browser, await press(browser, page_url, "pay"))
     assert state_of(bot, y) is PaymentState.PAID, html
+
+
+@pytest.mark.parametrize("said", ["failed", "cancelled"])
+async def test_a_return_naming_its_own_checkout_is_still_only_the_browsers_word(
+    bot: TestServer, sandbox: SandboxState, browser: aiohttp.ClientSession, said: str
+) -> None:
+    """The return's parameters are not documented and anyone holding the page's address
+    can type them: one naming this payment's checkout and saying it failed or was
+    cancelled ends nothing for good, and the page that then takes the money is confirmed."""
+    sandbox.return_url = str(bot.make_url("/landing/pingproxies"))
+    y = await link(bot, Y, "bitpay")
+    page_url = await open_link(browser, bot, y)
+    checkout = page_url.rstrip("/").rsplit("/", 1)[1]
+    assert checkout == y.payment.provider_reference
+    told = f"?status={said}&invoice_id={Y}&checkout_id={checkout}"
+    html = await land(browser, str(bot.make_url("/landing/pingproxies" + told)))
+    assert "Nothing was charged" not in html
+    html = await land(browser, await press(browser, page_url, "pay"))
+    assert sandbox.invoices[Y].invoice_status == "paid"
+    assert state_of(bot, y) is PaymentState.PAID, html
+    assert "Invoice paid" in html
