@@ -7,9 +7,11 @@ provider how the payment went and shows that.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import html
+import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -22,6 +24,12 @@ from bot.provider import ProviderError
 from bot.settlement import Settlement
 from bot.singleflight import SingleFlight
 from bot.text import log_error, plain, say, shown
+
+log = logging.getLogger(__name__)
+
+OPEN_CHECK_SECONDS = 3.0
+"""How long opening a customer's link waits for the provider's word on its invoice
+(see `_still_payable`); past it the customer goes on, and the poller still guards."""
 
 
 def escape(text: str) -> str:
@@ -310,6 +318,45 @@ def _previewing(request: web.Request) -> bool:
     return any(name in agent for name in PREVIEWERS)
 
 
+async def _still_payable(request: web.Request, payment: Payment) -> Payment:
+    """A customer's link, checked with the provider as the poller would before the
+    customer is sent on: the hosted page takes an amount, not an invoice, so an invoice
+    marked paid or cancelled there since would be paid again. Only an unopened link is
+    asked about (it cannot have taken money, so the invoice's word only ends it); a
+    reload finds it opened or ended and asks nothing. An answer too slow leaves the link
+    as it was: the check goes on in the background, and the poller still guards."""
+    try:
+        return await asyncio.wait_for(
+            request.app[SETTLEMENT].check(payment), timeout=OPEN_CHECK_SECONDS
+        )
+    except TimeoutError:
+        log.info("payment %s: the provider did not answer in time; link opened", payment.id)
+        return payment
+
+
+def _needs_no_payment(request: web.Request, payment: Payment) -> web.Response | None:
+    """The page for a link that the check as it was opened ended unopened: its invoice
+    was paid (superseded) or the provider ended the link itself (a cancelled invoice)."""
+    if payment.could_have_taken_money or payment.state not in (
+        PaymentState.SUPERSEDED,
+        PaymentState.FAILED,
+    ):
+        return None
+    if payment.state is PaymentState.SUPERSEDED:
+        if _partly_settled(request, payment):
+            return None  # some of its invoices are still to pay: said by `_unusable`
+        said = "<p>It has been paid, so there is nothing to pay through this link.</p>"
+    else:
+        said = f"{_why(payment)}<p>There is nothing to pay through this link.</p>"
+    sender = request.app[BUSINESS] or "the sender of the invoice"
+    return page(
+        "This invoice needs no payment",
+        f"{_summary(payment)}{said}<p>Nothing was charged. If you have a question about "
+        f"the invoice, contact {escape(sender)}.</p>",
+        brand=_brand(request, payment),
+    )
+
+
 async def pay(request: web.Request) -> web.StreamResponse:
     if _previewing(request):
         return page("Payment link", "<p>Open this link in a browser to see what it pays.</p>")
@@ -318,6 +365,10 @@ async def pay(request: web.Request) -> web.StreamResponse:
         payment = payments.redeem(request.match_info["token"])
     except TokenProblem as problem:
         return _unusable(request, problem)
+    if _customer(payment) and payment.state is PaymentState.LINK_ISSUED:
+        payment = await _still_payable(request, payment)
+        if (settled := _needs_no_payment(request, payment)) is not None:
+            return settled
     opened = payments.force(
         payment.id,
         {PaymentState.LINK_ISSUED},
