@@ -121,6 +121,12 @@ class Engine(Protocol):
         """A second connection to the same database, for a worker thread."""
         ...
 
+    def refused(self, error: Exception) -> bool:
+        """Whether `error` is the database refusing the values written (a text it cannot
+        store, a constraint), not the database being unreachable or busy: writing the
+        same values again can only fail again."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -209,6 +215,9 @@ class SqliteEngine:
 
     def another(self) -> Engine:
         return SqliteEngine(self.path, thread_safe=True)
+
+    def refused(self, error: Exception) -> bool:
+        return isinstance(error, ValueError | sqlite3.DataError | sqlite3.IntegrityError)
 
     def close(self) -> None:
         self.db.close()

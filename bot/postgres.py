@@ -244,5 +244,8 @@ class PostgresEngine:
     def another(self) -> Engine:
         return PostgresEngine(self.url)
 
+    def refused(self, error: Exception) -> bool:
+        return isinstance(error, ValueError | psycopg.DataError | psycopg.IntegrityError)
+
     def close(self) -> None:
         self._conn.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +26,8 @@ from pydantic import BaseModel
 from bot.credentials import CredentialBox, SecretKeyError
 from bot.engine import Cursor, Engine, open_engine
 from bot.models import InvoiceAmount, Money, Payment, PaymentState
+
+log = logging.getLogger(__name__)
 
 SEALED = "sealed:"
 AUDIT_FLUSH_SECONDS = 0.5
@@ -1334,8 +1337,7 @@ class Store:
     def flush_audit(self) -> None:
         """Write the batched audit entries, oldest first, in one transaction."""
         if self._audit_batch:
-            _insert_audit(self.db, self._audit_batch)  # kept if this fails
-            self._audit_batch = []
+            self._audit_batch = _insert_audit(self.db, self._audit_batch)  # kept if it raises
 
     async def flush_audit_in_background(self) -> None:
         """`flush_audit` in a worker thread on a connection of its own: the event loop
@@ -1345,7 +1347,7 @@ class Store:
             return
         writing = asyncio.get_running_loop().run_in_executor(None, self._write_audit, rows)
         try:
-            await asyncio.shield(writing)
+            left = await asyncio.shield(writing)
         except asyncio.CancelledError:
             # A stop cancels this flush and then `close` writes the batch: the thread
             # ends its write first, so its rows are neither written twice nor lost
@@ -1353,15 +1355,18 @@ class Store:
             await asyncio.wait([writing])
             if writing.cancelled() or writing.exception() is not None:
                 self._audit_batch[:0] = rows
+            else:
+                self._audit_batch[:0] = writing.result()
             raise
         except BaseException:
             self._audit_batch[:0] = rows  # written with the next flush instead
             raise
+        self._audit_batch[:0] = left
 
-    def _write_audit(self, rows: list[AuditRow]) -> None:
+    def _write_audit(self, rows: list[AuditRow]) -> list[AuditRow]:
         if self._audit_db is None:
             self._audit_db = self.db.another()
-        _insert_audit(self._audit_db, rows)
+        return _insert_audit(self._audit_db, rows)
 
     def audit_log(self, limit: int = 100) -> list[AuditEntry]:
         self.flush_audit()
@@ -1453,13 +1458,40 @@ class Store:
         return names
 
 
-def _insert_audit(db: Engine, rows: list[AuditRow]) -> None:
-    """In one transaction; on sqlite the loop over rows runs in C and barely holds the GIL."""
-    db.executemany(
-        "INSERT INTO audit (at, team_id, user_id, action, subject, detail) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        rows,
-    )
+INSERT_AUDIT = (
+    "INSERT INTO audit (at, team_id, user_id, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def _insert_audit(db: Engine, rows: list[AuditRow]) -> list[AuditRow]:
+    """Write `rows`; return those to write with the next flush.
+
+    In one transaction (on sqlite the loop over rows runs in C and barely holds the GIL).
+    A batch the database refuses is written a row at a time instead: a row it refuses is
+    logged and dropped, or it would fail every flush and hold back every row after it.
+    A database unreachable or busy keeps the rest for the next flush (raised when
+    nothing was written)."""
+    try:
+        db.executemany(INSERT_AUDIT, rows)
+    except Exception as error:
+        if not db.refused(error):
+            raise
+    else:
+        return []
+    for at, row in enumerate(rows):
+        try:
+            db.executemany(INSERT_AUDIT, [row])
+        except Exception as error:
+            if not db.refused(error):
+                if at == 0:
+                    raise
+                log.warning("%d audit rows kept for the next flush: %s", len(rows) - at, error)
+                return rows[at:]
+            # Its action and the error's kind only: the value refused may be unprintable.
+            log.warning(
+                "audit row %r refused by the database; dropped (%s)", row[3], type(error).__name__
+            )
+    return []
 
 
 CHECK_DUE = (

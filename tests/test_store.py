@@ -3,6 +3,7 @@ idempotence, audit, credentials, and claims shared by several processes."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -264,6 +265,61 @@ def test_text_with_a_nul_character_is_kept_on_every_database(database: str) -> N
     latest, first = store.audit_log()
     assert "INV" in (first.subject or "") and latest.action == "payment.started"
     assert store.payment("p2") is not None
+    store.close()
+
+
+LONE_SURROGATE = "\ud800"
+"""Half a UTF-16 pair, as a JSON "\\ud800" decodes: neither engine can store it as text."""
+
+
+def _subjects(store: Store) -> list[str | None]:
+    return [entry.subject for entry in reversed(store.audit_log())]
+
+
+def test_an_audit_row_the_database_refuses_is_dropped_not_holding_back_the_rest(
+    database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = Store(database)
+    for subject in ("INV-1", f"INV-{LONE_SURROGATE}", "INV-3"):
+        store.audit("invoice.looked_up", team_id="T1", user_id="U1", subject=subject, batched=True)
+    with caplog.at_level(logging.WARNING, logger="bot.store"):
+        store.flush_audit()
+    assert _subjects(store) == ["INV-1", "INV-3"]
+    (said,) = [r for r in caplog.records if r.name == "bot.store"]
+    assert said.levelno == logging.WARNING and said.exc_info is None
+    assert "invoice.looked_up" in said.getMessage() and "dropped" in said.getMessage()
+    store.audit("provider.connected", team_id="T1", user_id="U2", subject="i3d")
+    assert _subjects(store) == ["INV-1", "INV-3", "i3d"]
+    store.close()
+
+
+async def test_a_refused_audit_row_in_a_background_flush_is_dropped_once(database: str) -> None:
+    store = Store(database)
+    for subject in (f"a{LONE_SURROGATE}", "b"):
+        store.audit("invoice.looked_up", team_id="T1", subject=subject, batched=True)
+    await store.flush_audit_in_background()
+    await store.flush_audit_in_background()
+    assert _subjects(store) == ["b"]
+    store.close()
+
+
+def test_audit_rows_are_kept_while_the_database_cannot_take_them(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not a refusal: the database is unreachable or busy, and every row is kept."""
+    store = Store(database)
+    store.audit("invoice.looked_up", team_id="T1", subject="INV-1", batched=True)
+    store.audit("invoice.looked_up", team_id="T1", subject="INV-2", batched=True)
+    write = store.db.executemany
+
+    def down(sql: str, rows: object) -> None:
+        raise ConnectionError("the database is not answering")
+
+    monkeypatch.setattr(store.db, "executemany", down)
+    with pytest.raises(ConnectionError):
+        store.flush_audit()
+    monkeypatch.setattr(store.db, "executemany", write)
+    assert _subjects(store) == ["INV-1", "INV-2"]
     store.close()
 
 

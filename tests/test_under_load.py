@@ -432,11 +432,11 @@ async def test_a_flush_cancelled_while_its_thread_writes_is_written_once(
     store = Store(path)
     real = store._write_audit
 
-    def slow(rows: Any) -> None:
+    def slow(rows: Any) -> Any:
         time.sleep(0.2)  # the stop comes while the thread writes
         if fails:
             raise sqlite3.OperationalError("disk I/O error")
-        real(rows)
+        return real(rows)
 
     monkeypatch.setattr(store, "_write_audit", slow)
     store.audit("invoices.listed", subject="once", batched=True)
