@@ -314,9 +314,38 @@ async def no_install_page(request: web.Request) -> web.Response:
     )
 
 
+class DatabaseHealth:
+    """Whether the last /healthz found the database down: a monitor probes every few
+    seconds, and an outage is logged once, not once per probe."""
+
+    def __init__(self) -> None:
+        self.down = False
+
+
+DATABASE_HEALTH = web.AppKey("database_health", DatabaseHealth)
+
+
 async def healthz(request: web.Request) -> web.Response:
-    request.app[STORE].db.execute("SELECT 1").fetchone()
+    try:
+        request.app[STORE].db.execute("SELECT 1").fetchone()
+    except Exception as error:
+        return _database_down(request.app[DATABASE_HEALTH], error)
+    if request.app[DATABASE_HEALTH].down:
+        request.app[DATABASE_HEALTH].down = False
+        log.info("/healthz: the database answers again")
     return web.json_response({"ok": True})
+
+
+def _database_down(health: DatabaseHealth, error: Exception) -> web.Response:
+    """503 with a body a monitor reads; one line in the log per outage, no traceback
+    (the error's first line names no password: see `bot.postgres`)."""
+    if not health.down:
+        health.down = True
+        reason = str(error).strip().splitlines()[:1] or ["no reason given"]
+        log.warning(
+            "/healthz: the database is unavailable (%s: %s)", type(error).__name__, reason[0]
+        )
+    return web.json_response({"ok": False, "database": "unavailable"}, status=503)
 
 
 @web.middleware
@@ -346,6 +375,7 @@ def create_app(settings: Settings, pm: pluggy.PluginManager) -> web.Application:
     app.on_response_prepare.append(_plain_server_header)
     app[SETTINGS] = settings
     app[PLUGINS] = pm
+    app[DATABASE_HEALTH] = DatabaseHealth()
     app.cleanup_ctx.append(_resources)
     app.router.add_post(SLACK_EVENTS_PATH, slack_events)
     app.router.add_get("/healthz", healthz)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +18,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.credentials import generate_key
-from bot.web import outgoing_session
+from bot.plugins import make_plugin_manager
+from bot.settings import Settings
+from bot.web import STORE, create_app, outgoing_session
 
 
 def _cli(tmp_path: Path, *argv: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -135,6 +139,64 @@ async def test_health_reports_ok_over_http(bot_server: TestServer) -> None:
     ):
         assert response.status == 200
         assert await response.json() == {"ok": True}
+
+
+async def test_health_while_the_database_is_down_says_so_plainly_and_logs_once(
+    bot_server: TestServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = bot_server.app[STORE].db
+    works = db.execute
+
+    def gone(sql: str, parameters: object = ()) -> object:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    async def probe() -> tuple[int, str, object]:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(bot_server.make_url("/healthz")) as response,
+        ):
+            return response.status, response.content_type, await response.json()
+
+    caplog.set_level(logging.INFO)
+    for outage in range(2):
+        monkeypatch.setattr(db, "execute", gone)
+        for _ in range(3):
+            assert await probe() == (
+                503,
+                "application/json",
+                {"ok": False, "database": "unavailable"},
+            )
+        monkeypatch.setattr(db, "execute", works)
+        assert await probe() == (200, "application/json", {"ok": True})
+        said = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(said) == outage + 1, said  # once per outage, not once per probe
+        assert all(r.exc_info is None for r in caplog.records)
+        assert "unable to open database file" in said[-1].getMessage()
+
+
+async def test_health_after_a_lost_postgresql_connection_says_so_once_then_reconnects(
+    settings: Settings, postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    import psycopg
+
+    app = create_app(settings.model_copy(update={"database": postgres_url}), make_plugin_manager())
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        (pid,) = app[STORE].db.execute("SELECT pg_backend_pid()").fetchone()
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        answers = []
+        async with aiohttp.ClientSession() as session:
+            for _ in range(2):
+                async with session.get(server.make_url("/healthz")) as response:
+                    answers.append((response.status, await response.json()))
+    finally:
+        await server.close()
+    assert answers == [(503, {"ok": False, "database": "unavailable"}), (200, {"ok": True})]
+    (said,) = [r for r in caplog.records if r.name == "bot.web" and r.levelno >= logging.WARNING]
+    assert said.exc_info is None and "unavailable" in said.getMessage()
+    assert all(r.exc_info is None for r in caplog.records)
 
 
 async def serving(tmp_path: Path, port: int, env: dict[str, str]) -> asyncio.subprocess.Process:
