@@ -278,6 +278,15 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
     except (intake.Malformed, UnicodeDecodeError) as problem:
         log.warning("refused a signed Slack request that is malformed: %s", problem)
         return web.json_response({"error": "malformed request"}, status=400)
+    if bolt_request.body.get("type") == "app_rate_limited":
+        # No inner event for any listener: answered 200, since Slack may turn off an
+        # app's events when over 5% of its deliveries in an hour are answered otherwise.
+        log.warning(
+            "Slack is holding back this app's events from workspace %s (over 30,000 in an "
+            "hour): App Home and uninstall events may be missed until the hour is over",
+            bolt_request.body.get("team_id"),
+        )
+        return web.Response(status=200)
     event = intake.delivery(bolt_request.body)
     if event is not None and not request.app[STORE].first_delivery(*event, time.time()):
         log.info("Slack delivered event %s again; it was handled already", event[0])

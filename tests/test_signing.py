@@ -108,6 +108,25 @@ async def test_slack_can_check_the_request_url_of_a_single_workspace_bot(
     assert status == 200 and "c-456" in text
 
 
+async def test_slacks_notice_that_it_holds_back_events_is_taken_and_logged(
+    bot_server: TestServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """It has no inner event for a listener (Bolt alone answers 404), and Slack may turn
+    an app's events off when over 5% of its deliveries in an hour are not answered 200."""
+    notice = {
+        "token": "x",
+        "type": "app_rate_limited",
+        "team_id": "T0TEAM",
+        "minute_rate_limited": 1518467820,
+        "api_app_id": "A0APP",
+    }
+    body = json.dumps(notice)
+    headers = {**signed_headers(SIGNING_SECRET, body), "Content-Type": "application/json"}
+    status, _ = await _post(bot_server, body, headers)
+    assert status == 200
+    assert "holding back this app's events from workspace T0TEAM" in caplog.text
+
+
 def test_requests_pass_only_the_bolt_middleware_the_bot_relies_on(bot_server: TestServer) -> None:
     """Each one costs every request, acks included: the signature and Slack's certificate
     check are the door's (`intake`); where a listener answers is chosen by a middleware
