@@ -89,7 +89,9 @@ def settlement(store: Store, subject: Subject) -> list[Event]:
     events = []
     for p in subject.payments:
         if p.settlement_id and p.paid_at:
-            reference = f" (reference {escape(p.receipt)})" if p.receipt else ""
+            # The reference #billing and the export show, for matching the statement.
+            shown = p.receipt or p.provider_reference
+            reference = f" (reference {escape(shown)})" if shown else ""
             how = EMAILED_METHOD if isinstance(p.start, Emailed) else escape(p.method_name)
             netted = f" ({summed})" if (summed := payment_sum(p)) else ""  # credits taken off
             events.append(
