@@ -14,8 +14,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from bot.access import Access
+from bot.approvals import Approvals
 from bot.clock import Clock
 from bot.connections import Connections
 from bot.invoices import covered
@@ -24,6 +26,7 @@ from bot.outbox import DIGEST_EVENT
 from bot.provider import Direction, Provider, ProviderError
 from bot.reminding import can_remind, due_for_auto_reminder, remind_customer, under_way
 from bot.runs import CUSTOMER, DUE, Reminder, Runs
+from bot.slack.approvals_gate import label_pay_buttons
 from bot.slack.blocks.digest import DigestFacts, digest_message, due_soon_message
 from bot.snapshots import Snapshots
 from bot.text import say
@@ -50,6 +53,12 @@ class Scheduler:
     tick: float = 30.0
     wake: Callable[[], None] = lambda: None
     """Called after a run queued messages, so the outbox sends them at once."""
+    approvals: Approvals | None = None
+    """The policy that turns **Pay** into **Request approval**, as in the list."""
+
+    def _gate(self, team_id: str, message: dict[str, Any], invoices: list[Invoice]) -> None:
+        if self.approvals is not None:
+            label_pay_buttons(self.approvals, team_id, message["blocks"], invoices)
 
     def teams(self) -> list[str]:
         rows = self.runs.store.db.execute("SELECT DISTINCT team_id FROM connections").fetchall()
@@ -129,13 +138,15 @@ class Scheduler:
             if isinstance(self.billing_channel, str)
             else self.billing_channel(team_id)
         )
+        digest = digest_message(facts)
+        self._gate(team_id, digest, invoices)
         with self.runs.store.transaction():
             if channel is not None:
                 self.runs.store.enqueue(
                     "chat.postMessage",
                     {
                         "channel": channel,
-                        **digest_message(facts),
+                        **digest,
                         "metadata": {"event_type": DIGEST_EVENT, "event_payload": {"run": run}},
                     },
                     key=f"digest:{run}",
@@ -182,6 +193,7 @@ class Scheduler:
                 if claimed is None:
                     continue
                 message = due_soon_message(invoice, provider, today)
+                self._gate(team_id, message, [invoice])
                 for user in payers:
                     self.runs.store.enqueue(
                         "chat.postMessage",

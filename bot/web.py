@@ -205,6 +205,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         clock=svc.clock,
         billing_channel=teams.billing_channel,
         wake=sender.wake.set,
+        approvals=svc.approvals,
     )
     svc.runs.release_run_claims()
     # Alone on a sqlite file, every start still CREATED was cut short by our own end; on

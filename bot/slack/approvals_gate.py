@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.approvals import Binding, Request, State
+from bot.approvals import Approvals, Binding, Request, State
 from bot.models import Invoice, PaymentOptions
 from bot.provider import Direction
 from bot.slack import values
@@ -87,12 +87,13 @@ def apply_gate(
 
 
 def label_pay_buttons(
-    svc: Services, team_id: str, blocks: list[Block], invoices: list[Invoice]
+    approvals: Approvals, team_id: str, blocks: list[Block], invoices: list[Invoice]
 ) -> None:
-    """In a list of invoices, **Pay** reads **Request approval** where the amount due
-    reaches a bracket and no live approval covers the invoice (the pay menu then decides
-    on the exact total, credit notes netted)."""
-    policy = svc.approvals.policy(team_id)
+    """In a list of invoices (the list, App Home, the digest, a due-soon DM), **Pay**
+    reads **Request approval** where the amount due reaches a bracket and no live
+    approval covers the invoice (the pay menu then decides on the exact total, credit
+    notes netted)."""
+    policy = approvals.policy(team_id)
     if not policy.brackets:
         return
     shown = {(invoice.provider, invoice.id): invoice for invoice in invoices}
@@ -109,7 +110,7 @@ def label_pay_buttons(
         if invoice is None or policy.needs(invoice.provider, invoice.amount_due) is None:
             continue
         binding = Binding.of(target.provider, target.invoice_ids, invoice.amount_due)
-        latest = svc.approvals.latest(team_id, binding)
-        holds = latest is not None and svc.approvals.holds(team_id, latest, policy)
+        latest = approvals.latest(team_id, binding)
+        holds = latest is not None and approvals.holds(team_id, latest, policy)
         if latest is None or not latest.valid(now) or not holds:
             pay["text"] = plain("Request approval", 75)

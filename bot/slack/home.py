@@ -282,7 +282,7 @@ async def home_view(
         approvals=approvals,
         zone=svc.zone(),
     )
-    label_pay_buttons(svc, team_id, view["blocks"], [*first.invoices, *coming.invoices])
+    label_pay_buttons(svc.approvals, team_id, view["blocks"], [*first.invoices, *coming.invoices])
     return view
 
 

@@ -100,7 +100,7 @@ async def listing_message(
             can_pay=can_pay,
             settled_on=settled_on(svc, team_id, gathered.page.invoices),
         )
-        label_pay_buttons(svc, team_id, message["blocks"], gathered.page.invoices)
+        label_pay_buttons(svc.approvals, team_id, message["blocks"], gathered.page.invoices)
         return message
 
     names = tuple(provider.name for provider in providers)

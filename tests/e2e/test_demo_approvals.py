@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from typing import Any
 
 import aiohttp
 import pytest
 
 from bot.approvals import State
+from bot.clock import ManualClock
 from bot.demo import Demo
 from bot.provider import ProviderError
 from bot.slack.blocks import approval_settings as dialog
 from bot.slack.blocks import approvals as blocks
-from bot.web import SERVICES
+from bot.web import SCHEDULER, SERVICES
 from plugins.i3d.sandbox.state import SANDBOX
 from slack_emulator import EMULATOR, Emulator, Message, payloads
 from slack_emulator.elements import action_for, find_element
@@ -583,3 +586,40 @@ async def test_a_rate_limit_before_the_settings_dialog_never_spends_its_trigger(
     assert all(call.error != "expired_trigger_id" for call in opened)
     if slack.modal(ALEX) is None:
         assert "Slack" in shown.text and "Something went wrong" not in shown.text
+
+
+async def test_the_digest_and_due_reminders_ask_for_approval_where_the_list_does(
+    demo: Demo,
+) -> None:
+    """A payable over a bracket reads **Request approval** in the list; the digest and
+    the payers' due-soon DMs offer the same, not a **Pay** that only leads to a request."""
+    slack = demo.slack[EMULATOR]
+    await slack.slash_command(PAT, GENERAL, "search INV-24-0105")
+    listing = await slack.wait_until(
+        lambda: next((m for m in slack.ephemerals(PAT, GENERAL) if "0105" in m.text), None)
+    )
+    assert "Request approval" in everything_in(listing)
+    due = date.fromisoformat(everything_in(listing).split("due ")[1][:10])
+    scheduler, svc = demo.bot[SCHEDULER], demo.bot[SERVICES]
+    scheduler.clock = svc.clock = ManualClock(
+        datetime.combine(due - timedelta(days=2), dtime(10), tzinfo=UTC)
+    )
+    scheduler.timetable = svc.settings.timetable.__class__.parse(
+        zone="UTC", digest="daily 09:00", daily="09:00", due_reminder_days=3, auto_remind="off"
+    )
+    await scheduler.run_once()
+
+    def labels(message: Message) -> dict[str, str]:
+        return {
+            number: block["accessory"]["text"]["text"]
+            for block in message.blocks
+            for number in ("INV-24-0105", "INV-24-0101")
+            if block.get("accessory") and f"*{number}*" in block["text"]["text"]
+        }
+
+    digest = await slack.wait_until(
+        lambda: next((m for m in slack.messages(BILLING) if "Invoice digest" in m.text), None)
+    )
+    assert labels(digest) == {"INV-24-0105": "Request approval", "INV-24-0101": "Pay"}
+    reminder = await slack.wait_until(lambda: dm(slack, PAT, "INV-24-0105"))
+    assert reminder.blocks[0]["accessory"]["text"]["text"] == "Request approval"
