@@ -99,6 +99,9 @@ class Request(BaseModel):
     """Where the billing post (`billing_ts`) is, and so its thread; None before 018."""
     rule: str | None = None
     """The bracket it was asked under, written out (`Bracket.line`); None before 016."""
+    netted: str | None = None
+    """The credit notes taken off, as the pay menu wrote them (mrkdwn: "€1,452.00 −
+    credit CRN-1 €24.20 = €1,427.80"); None when none were, or before 021."""
 
     @property
     def binding(self) -> Binding:
@@ -196,6 +199,7 @@ class Approvals:
         needed: int,
         approvers: tuple[str, ...],
         rule: str | None = None,
+        netted: str | None = None,
     ) -> Request | None:
         """Store a new pending request; None when one for the same payment is pending."""
         now = time.time()
@@ -213,6 +217,7 @@ class Approvals:
             needed=needed,
             approvers=approvers,
             rule=rule,
+            netted=netted,
             state=State.PENDING,
             created_at=now,
             expires_at=now + hours * 3600,

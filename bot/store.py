@@ -438,6 +438,12 @@ def _moment(text: str) -> datetime | None:
         return None
 
 
+def _m021_approval_netted(db: Engine) -> None:
+    """How a request's amount is made when credit notes are netted off it, so that an
+    approver checking the invoice (€1,452.00) reads why less is asked for (€1,427.80)."""
+    db.table("approval_requests").add_column("netted", str)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_settlements", _m002_settlements),
@@ -458,6 +464,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("018_approval_billing_channel", _m018_approval_billing_channel),
     ("019_kept_return_checks", _m019_kept_return_checks),
     ("020_settled_in_utc", _m020_settled_in_utc),
+    ("021_approval_netted", _m021_approval_netted),
 ]
 
 

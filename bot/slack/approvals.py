@@ -36,6 +36,7 @@ from bot.slack.blocks import approval_settings as dialog
 from bot.slack.blocks import approvals as blocks
 from bot.slack.blocks.kit import NUMBER_CHARS, escape, inline
 from bot.slack.blocks.listing import notice
+from bot.slack.blocks.paying import options_sum
 from bot.slack.connect import result_view, submitted_values
 from bot.slack.errors import shielded
 from bot.slack.progress import read, title_of
@@ -244,6 +245,7 @@ async def _open_request(
         needed=bracket.needed,
         approvers=approvers,
         rule=bracket.rule(),
+        netted=options_sum(options),
     )
     if request is None:
         return "A request to approve these invoices is already waiting; nothing new was sent.", None

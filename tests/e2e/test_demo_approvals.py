@@ -623,3 +623,18 @@ async def test_the_digest_and_due_reminders_ask_for_approval_where_the_list_does
     assert labels(digest) == {"INV-24-0105": "Request approval", "INV-24-0101": "Pay"}
     reminder = await slack.wait_until(lambda: dm(slack, PAT, "INV-24-0105"))
     assert reminder.blocks[0]["accessory"]["text"]["text"] == "Request approval"
+
+
+async def test_an_approver_reads_the_credit_note_that_makes_the_amount(demo: Demo) -> None:
+    """INV-24-0104 is €1,452.00; the €1,427.80 asked for is after credit note CRN-24-0003.
+    The approver checking the invoice reads how the amount is made, as the payer did."""
+    slack = demo.slack[EMULATOR]
+    await request_approval(slack, PAT, "INV-24-0104")
+    for who in (FRAN, PAT):
+        message = await slack.wait_until(lambda w=who: dm(slack, w, "INV-24-0104"), 10)
+        said = everything_in(message)
+        assert "€1,452.00 − credit CRN-24-0003 €24.20 = €1,427.80" in said, said
+    root = await slack.wait_until(
+        lambda: next((m for m in slack.messages(BILLING) if "INV-24-0104" in m.text), None), 10
+    )
+    assert "CRN-24-0003" in everything_in(root)

@@ -97,7 +97,7 @@ def _summary(request: Request, title: str) -> list[tuple[str, str]]:
     word = "Invoice" if len(request.invoice_numbers) == 1 else "Invoices"
     pairs = [
         (word, ", ".join(inline(number, NUMBER_CHARS) for number in request.invoice_numbers)),
-        ("Amount", request.amount.format()),
+        ("Amount", request.amount.format() + (f" ({request.netted})" if request.netted else "")),
         ("Provider", escape(title)),
         ("Due", escape(request.due or "—")),
         ("Requested by", f"<@{request.requester}>"),
@@ -260,6 +260,7 @@ def billing_root(request: Request, title: str) -> dict[str, Any]:
     text = (
         f":lock: <@{request.requester}> asks for approval to pay {escape(title)} "
         f"{_invoices(request)}: *{request.amount.format()}*"
+        + (f" ({request.netted})" if request.netted else "")
     )
     blocks = [section(ids, text), fields(ids, _summary(request, title)[3:])]
     return {"text": text, "blocks": blocks}

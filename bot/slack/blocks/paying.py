@@ -189,12 +189,7 @@ def pay_menu(
             )
         )
     notes = []
-    netted = credit_sum(
-        [invoice.amount_due for invoice in options.invoices],
-        [(c.number, c.credit_value) for c in options.credits_settled],
-        options.total,
-    )
-    if netted:
+    if netted := options_sum(options):
         blocks.append(section(ids, f":receipt: Credit taken off: {netted}"))
     if options.account_credit is not None and not options.account_credit.is_zero():
         notes.append(f"Account credit: {options.account_credit.format()}")
@@ -438,6 +433,15 @@ def credit_sum(gross: list[Money], credits: list[tuple[str, Money]], total: Mone
     )
     word = "credit" if len(credits) == 1 else "credit notes"
     return f"{before.format()} − {used.format()} of {word} {notes} = {total.format()}"
+
+
+def options_sum(options: PaymentOptions) -> str | None:
+    """The pay menu's credit line, also kept with a request to approve the payment."""
+    return credit_sum(
+        [invoice.amount_due for invoice in options.invoices],
+        [(c.number, c.credit_value) for c in options.credits_settled],
+        options.total,
+    )
 
 
 def payment_sum(payment: Payment) -> str | None:
