@@ -60,6 +60,6 @@ def approval_story(store: Store, subject: Subject) -> list[Event]:
                 reason = escape(decision["reason"] or "no reason given")
                 text = f"<@{decision['user_id']}> rejected it: {reason}"
             events.append(Event(moment, text))
-        if request.state is State.EXPIRED and request.decided_at:
-            events.append(Event(_at(request.decided_at), "The approval request expired"))
+        if request.state is State.EXPIRED:  # when it ran out, not when that was noticed
+            events.append(Event(_at(request.expires_at), "The approval request expired"))
     return events

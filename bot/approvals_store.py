@@ -100,8 +100,11 @@ class ApprovalStore:
         return cursor.rowcount == 1
 
     def expire(self, request_id: str, source: str, now: float) -> bool:
+        """An approval keeps the time it was given (`decided_at`): the payments made
+        under it are found by it (`approved_before`) long after it ran out."""
         cursor = self.db.execute(
-            "UPDATE approval_requests SET state = 'expired', decided_at = ? "
+            "UPDATE approval_requests SET state = 'expired', "
+            "decided_at = COALESCE(decided_at, ?) "
             "WHERE id = ? AND state = ? AND expires_at <= ?",
             [now, request_id, source, now],
         )

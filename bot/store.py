@@ -444,6 +444,25 @@ def _m021_approval_netted(db: Engine) -> None:
     db.table("approval_requests").add_column("netted", str)
 
 
+def _m022_approval_times_kept(db: Engine) -> None:
+    """An approval that expired had its approval time overwritten with the expiry's, so
+    the payments made under it no longer found it (the export's `approvals` column read
+    empty a day later): give it back the time of its last approval."""
+    expired = db.execute(
+        "SELECT id, needed FROM approval_requests WHERE state = 'expired'"
+    ).fetchall()
+    for request_id, needed in expired:
+        approved = db.execute(
+            "SELECT at FROM approval_decisions WHERE request_id = ? AND decision = 'approve'",
+            [request_id],
+        ).fetchall()
+        if approved and len(approved) >= (needed or 0):
+            given = max(datetime.fromisoformat(str(row[0])).timestamp() for row in approved)
+            db.execute(
+                "UPDATE approval_requests SET decided_at = ? WHERE id = ?", [given, request_id]
+            )
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_settlements", _m002_settlements),
@@ -465,6 +484,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("019_kept_return_checks", _m019_kept_return_checks),
     ("020_settled_in_utc", _m020_settled_in_utc),
     ("021_approval_netted", _m021_approval_netted),
+    ("022_approval_times_kept", _m022_approval_times_kept),
 ]
 
 

@@ -265,6 +265,65 @@ def test_the_export_and_the_history_name_who_approved(approvals: Approvals) -> N
     assert "<@U0FINANCE> approved" in said
 
 
+def test_a_payment_still_names_its_approval_once_the_approval_has_expired(
+    approvals: Approvals,
+) -> None:
+    """Every approval expires a day after it was given, paid through or not: last
+    month's export still names who approved each payment, and the story says when the
+    approval ran out (not when invoicebot noticed)."""
+    from bot.approvals_record import approvals_for
+    from bot.history import story
+    from bot.models import Payment
+
+    request_id = ask(approvals, "1427.80")
+    approvals.decide(request_id, TEAM, "U0FINANCE", approve=True)
+    paid = Payment(
+        team_id=TEAM, provider="i3d", invoice_ids=("410007",), invoice_numbers=("INV-24-0104",),
+        amount=eur("1427.80"), method_id="10", method_name="iDEAL", user_id="U0PAYER",
+        created_at=datetime.now(UTC),
+    )  # fmt: skip
+    assert [who for who, _ in approvals_for(approvals.store, paid)] == ["U0FINANCE"]
+    request = approvals.get(request_id)
+    assert request is not None
+    (expired,) = approvals.expire_due(request.expires_at + 7200)  # noticed two hours late
+    assert expired.state is State.EXPIRED
+    assert [who for who, _ in approvals_for(approvals.store, paid)] == ["U0FINANCE"]
+    events = story(approvals.store, TEAM, "INV-24-0104", {"i3d": "i3D.net"})
+    (ran_out,) = [e for e in events if "expired" in e.text]
+    assert ran_out.at.timestamp() == pytest.approx(request.expires_at)
+
+
+def test_an_approval_that_expired_before_the_fix_gets_its_approval_time_back(
+    database: str,
+) -> None:
+    """Approvals expired by an older version carry their expiry as approval time; the
+    migration gives them back the time of their last approval, so their payments name
+    them again."""
+    from bot.approvals_record import approvals_for
+    from bot.models import Payment
+
+    approvals = Approvals(Store(database), Policy.parse(DEMO, hours=1))
+    request_id = ask(approvals, "1427.80")
+    approvals.decide(request_id, TEAM, "U0FINANCE", approve=True)
+    paid = Payment(
+        team_id=TEAM, provider="i3d", invoice_ids=("410007",), invoice_numbers=("INV-24-0104",),
+        amount=eur("1427.80"), method_id="10", method_name="iDEAL", user_id="U0PAYER",
+        created_at=datetime.now(UTC),
+    )  # fmt: skip
+    store = approvals.store
+    store.db.execute(  # as the older version left it
+        "UPDATE approval_requests SET state = 'expired', decided_at = ? WHERE id = ?",
+        [time.time() + 7200, request_id],
+    )
+    assert approvals_for(store, paid) == []
+    store.db.execute("DELETE FROM _migrations WHERE name = ?", ["022_approval_times_kept"])
+    store.close()
+
+    again = Store(database)  # migrates again
+    assert [who for who, _ in approvals_for(again, paid)] == ["U0FINANCE"]
+    again.close()
+
+
 class GroupsClient:
     """usergroups.list as Slack answers it, or refused as without `usergroups:read`."""
 
