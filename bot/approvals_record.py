@@ -61,5 +61,9 @@ def approval_story(store: Store, subject: Subject) -> list[Event]:
                 text = f"<@{decision['user_id']}> rejected it: {reason}"
             events.append(Event(moment, text))
         if request.state is State.EXPIRED:  # when it ran out, not when that was noticed
-            events.append(Event(_at(request.expires_at), "The approval request expired"))
+            approved = len(request.approved_by) >= request.needed
+            what = (
+                "approval expired" if approved else "approval request expired before it was decided"
+            )
+            events.append(Event(_at(request.expires_at), f"The {what}"))
     return events

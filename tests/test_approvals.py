@@ -291,6 +291,15 @@ def test_a_payment_still_names_its_approval_once_the_approval_has_expired(
     events = story(approvals.store, TEAM, "INV-24-0104", {"i3d": "i3D.net"})
     (ran_out,) = [e for e in events if "expired" in e.text]
     assert ran_out.at.timestamp() == pytest.approx(request.expires_at)
+    # Approved, it is the approval that ran out, not a request left undecided.
+    assert ran_out.text == "The approval expired"
+    pending = ask(approvals, "900.00")
+    approvals.expire_due(time.time() + 7200)
+    assert approvals.get(pending) is not None
+    undecided = [
+        e.text for e in story(approvals.store, TEAM, "INV-24-0104", {}) if "expired" in e.text
+    ]
+    assert "The approval request expired before it was decided" in undecided
 
 
 def test_an_approval_that_expired_before_the_fix_gets_its_approval_time_back(
