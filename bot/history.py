@@ -97,11 +97,23 @@ def settlement(store: Store, subject: Subject) -> list[Event]:
             events.append(
                 Event(
                     _aware(p.paid_at),
-                    f":white_check_mark: {subject.at(p)}Settled: {p.amount.format()}{netted} "
-                    f"by {how}{reference}",
+                    f":white_check_mark: {subject.at(p)}Settled: "
+                    f"{_settled_amount(p, subject.number)}{netted} by {how}{reference}",
                 )
             )
     return events
+
+
+def _settled_amount(payment: Payment, number: str) -> str:
+    """ "€121.00 of €459.80 paid together with INV-1" for a payment of several invoices,
+    so that its total is not booked against this one; the amount alone for one."""
+    others = [n for n in payment.invoice_numbers if n.lower() != number.lower()]
+    if not others:
+        return payment.amount.format()
+    lines = (line.amount for line in payment.lines if line.number.lower() == number.lower())
+    own = next(lines, None)
+    share = f"{own.format()} of " if own is not None else ""
+    return f"{share}{payment.amount.format()} paid together with {escape(', '.join(others))}"
 
 
 def credit_used(store: Store, subject: Subject) -> list[Event]:

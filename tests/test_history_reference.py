@@ -1,4 +1,4 @@
-"""An invoice's history names the reference of its settlement, as #billing and the export do."""
+"""An invoice's history tells its settlement as #billing and the export do: reference, own share."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from bot.history import Subject, settlement
-from bot.models import Money, Payment, PaymentState
+from bot.models import InvoiceAmount, Money, Payment, PaymentState
 
 
 def test_a_settlement_confirmed_by_the_poller_names_the_providers_reference() -> None:
@@ -30,3 +30,30 @@ def test_a_settlement_confirmed_by_the_poller_names_the_providers_reference() ->
     subject = Subject("T1", "INV-24-0104", [paid], {"i3d": "i3D.net"})
     (settled,) = settlement(cast(Any, None), subject)
     assert "(reference tx_814a2df36f7f90b3)" in settled.text, settled.text
+
+
+def test_an_invoice_paid_together_with_another_says_its_own_share() -> None:
+    """Its story is read to book this one invoice: "Settled: €459.80" on a €121.00
+    invoice reads as €459.80 paid for it; #billing names each invoice's amount."""
+    paid = Payment(
+        id="p1",
+        team_id="T1",
+        provider="i3d",
+        invoice_ids=("410002", "410001"),
+        invoice_numbers=("INV-24-0087", "INV-24-0101"),
+        amount=Money.of("459.80", "EUR"),
+        method_id="20",
+        method_name="Credit card",
+        user_id="U0PAYER",
+        state=PaymentState.PAID,
+        settlement_id="s1",
+        paid_at=datetime(2026, 12, 5, 5, 17, tzinfo=UTC),
+        lines=(
+            InvoiceAmount(number="INV-24-0087", amount=Money.of("363.00", "EUR")),
+            InvoiceAmount(number="INV-24-0101", amount=Money.of("121.00", "EUR")),
+        ),
+        credits=(InvoiceAmount(number="CRN-24-0003", amount=Money.of("24.20", "EUR")),),
+    )
+    subject = Subject("T1", "INV-24-0101", [paid], {"i3d": "i3D.net"})
+    (settled,) = settlement(cast(Any, None), subject)
+    assert "€121.00 of €459.80" in settled.text and "INV-24-0087" in settled.text, settled.text
