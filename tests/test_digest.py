@@ -102,3 +102,12 @@ def test_an_invoice_whose_id_no_button_can_carry_is_listed_without_one() -> None
     supplier = Supplier(NoCredentials(), None)  # type: ignore[arg-type]
     due = due_soon_message(odd.model_copy(update={"due": TODAY}), supplier, TODAY)
     assert validate_message(due) == [] and "accessory" not in due["blocks"][0]
+
+
+def test_an_overdue_invoice_reads_as_the_list_and_the_due_reminder_tell_it() -> None:
+    """Due yesterday, it was not overdue on its due day (the payers' reminder said
+    "falls due today"): the digest says how long overdue and when it was due, as the list."""
+    message = digest_message(facts([invoice("supplier", "S-1", -1, "10.00")]))
+    said = str(message["blocks"])
+    due = (TODAY - timedelta(days=1)).isoformat()
+    assert f"overdue 1 day (due {due})" in said and "overdue since" not in said, said

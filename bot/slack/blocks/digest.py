@@ -94,7 +94,9 @@ def _line(invoice: Invoice, facts: DigestFacts) -> str:
     who = f" · {inline(invoice.payer, NUMBER_CHARS)}" if invoice.payer else ""
     due = invoice.due.isoformat() if invoice.due else "no due date"
     if invoice.due is not None and invoice.due < facts.today:
-        when = f"overdue since {due} ({(facts.today - invoice.due).days} d)"
+        # As the list says it: on its due day it was due, not yet overdue.
+        days = (facts.today - invoice.due).days
+        when = f"overdue {days} day{'s' if days != 1 else ''} (due {due})"
     else:
         when = f"due {due}"
     return (
