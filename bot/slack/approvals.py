@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.approvals import Binding, Outcome, Request, judge
 from bot.kit.errors import retry_after
 from bot.outbox import RESPONSE_URL
+from bot.payments import LIVE
 from bot.provider import ProviderError
 from bot.slack import dialogs, values
 from bot.slack.actions import TAMPERED, refuse_unless_payer
@@ -64,13 +65,22 @@ def _request_id(body: Body) -> str | None:
     return value if blocks.REQUEST_ID.fullmatch(value) else None
 
 
-def announce(svc: Services, request: Request, outcome: Outcome | None, user_id: str | None) -> None:
+def announce(
+    svc: Services,
+    request: Request,
+    outcome: Outcome | None,
+    user_id: str | None,
+    *,
+    under_way: bool = False,
+) -> None:
     """Queue the rewrite of every message about `request` and a line in the billing
-    thread; a repeated or refused click (or None) rewrites the messages only."""
+    thread; a repeated or refused click (or None) rewrites the messages only.
+    `under_way`: it expired while a payment made under it may still take the money."""
     title = title_of(svc, request.provider)
     version = f"{request.state.value}:{len(request.approved_by)}"
     for viewer, channel, ts in svc.approvals.messages(request.id):
-        shown = blocks.request_message(request, title, viewer, _decided(request, viewer))
+        decided = _decided(request, viewer)
+        shown = blocks.request_message(request, title, viewer, decided, under_way=under_way)
         svc.store.enqueue(
             "chat.update",
             {"channel": channel, "ts": ts, **shown},
@@ -84,7 +94,8 @@ def announce(svc: Services, request: Request, outcome: Outcome | None, user_id: 
         billing = request.billing_channel
     counted = (Outcome.COUNTED, Outcome.APPROVED, Outcome.REJECTED, Outcome.EXPIRED)
     if outcome in counted and billing is not None:
-        args: Body = {"channel": billing, "text": blocks.thread_line(request, outcome, user_id)}
+        line = blocks.thread_line(request, outcome, user_id, under_way=under_way)
+        args: Body = {"channel": billing, "text": line}
         if request.billing_ts:
             args["thread_ts"] = request.billing_ts
         svc.store.enqueue(
@@ -378,7 +389,7 @@ async def watch_forever(svc: Services, client: AsyncWebClient, tick: float = WAT
                 invoices = list(request.invoice_ids)
                 if svc.store.settlement_of(request.team_id, request.provider, invoices):
                     continue  # it did its work: the messages say paid, not "expired"
-                announce(svc, request, Outcome.EXPIRED, None)
+                announce(svc, request, Outcome.EXPIRED, None, under_way=_paying(svc, request))
             for request in svc.approvals.undelivered(
                 time.time() - REDELIVER_AFTER, REDELIVER_AFTER
             ):
@@ -386,6 +397,20 @@ async def watch_forever(svc: Services, client: AsyncWebClient, tick: float = WAT
         except Exception:
             log.exception("watching approvals failed; trying again")
         await asyncio.sleep(tick)
+
+
+def _paying(svc: Services, request: Request) -> bool:
+    """Whether a payment started under this approval may still take the money: a link
+    got while it was good can be paid after it runs out (the paid DMs then follow)."""
+    payments = svc.store.payments_for_invoices(
+        request.team_id, request.provider, list(request.invoice_ids)
+    )
+    return any(
+        payment.state in LIVE
+        and (under := svc.approvals.behind(payment)) is not None
+        and under.id == request.id
+        for payment in payments
+    )
 
 
 def register(app: AsyncApp, svc: Services) -> None:

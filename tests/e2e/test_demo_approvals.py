@@ -638,3 +638,34 @@ async def test_an_approver_reads_the_credit_note_that_makes_the_amount(demo: Dem
         lambda: next((m for m in slack.messages(BILLING) if "INV-24-0104" in m.text), None), 10
     )
     assert "CRN-24-0003" in everything_in(root)
+
+
+async def test_an_approval_that_runs_out_while_its_payment_is_under_way_says_so(
+    demo: Demo, browser: aiohttp.ClientSession
+) -> None:
+    """A link got while the approval was good can still be paid after it runs out: the
+    messages do not say nothing was paid through it, and say paid once it is."""
+    slack = demo.slack[EMULATOR]
+    await approved_by_fran(demo, "INV-24-0104")
+    ready = await pay_menu(slack, PAT, "INV-24-0104")
+    await slack.click(PAT, ready, "choose_method", selected="20")
+    await slack.wait_until(lambda: has_button(ready, "get_link"), 10)
+    await slack.click(PAT, ready, "get_link")
+    await slack.wait_until(lambda: has_button(ready, "open_link"), 10)
+
+    request = request_of(demo, "INV-24-0104")
+    demo.bot[SERVICES].store.db.execute(
+        "UPDATE approval_requests SET expires_at = ? WHERE id = ?", [time.time() - 1, request.id]
+    )
+    fran = await slack.wait_until(
+        lambda: (m := dm(slack, FRAN, "INV-24-0104")) and "Approval expired" in m.text and m, 10
+    )
+    assert "nothing was paid" not in everything_in(fran), everything_in(fran)
+    assert "still under way" in everything_in(fran) and "if it goes through" in everything_in(fran)
+    thread = await slack.wait_until(
+        lambda: [m for m in slack.messages(BILLING) if "expired" in m.text], 10
+    )
+    assert "without a payment" not in thread[0].text and "under way" in thread[0].text
+
+    await pay_in_browser(browser, url_of(ready, "open_link"))
+    await every_dm_says(slack, "INV-24-0104", "Invoice paid")

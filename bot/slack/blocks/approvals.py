@@ -111,7 +111,16 @@ def _approved_by(request: Request) -> str:
     return f":white_check_mark: Approved by {_people(request.approved_by)}."
 
 
-def status_line(request: Request) -> str:
+UNDER_WAY = (
+    "A payment started while it was good was still under way then: if it goes through, "
+    "this message says so; if not, request approval again to pay."
+)
+"""Said of an approval that ran out while a payment made under it could still take the
+money (a link out, a page open, a charge not confirmed): not "nothing was paid". True
+whatever that payment's outcome, since only a paid one rewrites the message."""
+
+
+def status_line(request: Request, *, under_way: bool = False) -> str:
     if request.state is State.APPROVED:
         return f"{_approved_by(request)} Good for this amount until {_until(request.expires_at)}."
     if request.state is State.REJECTED:
@@ -125,6 +134,8 @@ def status_line(request: Request) -> str:
             "for that. Nothing was paid through this one."
         )
     if request.state is State.EXPIRED:
+        if under_way and was_approved(request):
+            return f":heavy_minus_sign: This approval has expired. {UNDER_WAY}"
         what = "approval" if was_approved(request) else "request was not decided in time and"
         return (
             f":heavy_minus_sign: This {what} has expired; nothing was paid through it. "
@@ -159,6 +170,7 @@ def request_message(
     decided: str | None = None,
     *,
     paid: Payment | None = None,
+    under_way: bool = False,
 ) -> dict[str, Any]:
     """The request as `viewer` sees it in their DM; `decided` is "approve" or "reject"
     when the viewer has decided; `paid` is the payment that settled it. Buttons only
@@ -183,7 +195,7 @@ def request_message(
         header(ids, heading),
         section(ids, lead),
         fields(ids, _summary(request, title)),
-        section(ids, status_line(request)),
+        section(ids, status_line(request, under_way=under_way)),
     ]
     if paid is not None:
         blocks[-1] = section(ids, f"{_approved_by(request)}\n{paid_line(paid)}")
@@ -231,8 +243,11 @@ OUTCOME_WORDS = {
 }
 
 
-def thread_line(request: Request, outcome: Outcome, user_id: str | None) -> str:
-    """What the billing channel's thread under the request hears."""
+def thread_line(
+    request: Request, outcome: Outcome, user_id: str | None, *, under_way: bool = False
+) -> str:
+    """What the billing channel's thread under the request hears; `under_way`: a payment
+    made under an approval that expired may still take the money."""
     if outcome is Outcome.COUNTED:
         return (
             f":ballot_box_with_check: <@{user_id}> approved "
@@ -242,6 +257,11 @@ def thread_line(request: Request, outcome: Outcome, user_id: str | None) -> str:
         return f":white_check_mark: Approved by {_people(request.approved_by)}."
     if outcome is Outcome.REJECTED:
         return f":x: Rejected by <@{user_id}>: {escape(request.reason or 'no reason')}."
+    if was_approved(request) and under_way:
+        return (
+            ":heavy_minus_sign: The approval expired while a payment started under it was "
+            "still under way."
+        )
     if was_approved(request):
         return ":heavy_minus_sign: The approval expired without a payment."
     if request.reason:  # replaced before anyone decided (see `Approvals.replace_outdated`)
