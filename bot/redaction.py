@@ -61,6 +61,38 @@ def one_line(text: str) -> str:
     )
 
 
+def _printable(arg: object) -> bool:
+    if isinstance(arg, str):
+        return arg.isprintable()
+    if not isinstance(arg, BaseException):
+        return True
+    try:
+        return str(arg).isprintable()
+    except Exception:  # logging formats it as it can, or says it could not
+        return True
+
+
+class _OneLine:
+    """An error passed to a log line (`log.info("...: %s", error)`, the usual way):
+    its text is a provider's as often as not, so `%s` writes it as `one_line` does;
+    its `%r` is escaped already."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def __str__(self) -> str:
+        return one_line(str(self.error))
+
+    def __repr__(self) -> str:
+        return repr(self.error)
+
+
+def _on_one_line(arg: object) -> object:
+    if isinstance(arg, str):
+        return one_line(arg)
+    return _OneLine(arg) if isinstance(arg, BaseException) else arg
+
+
 def redact(text: str) -> str:
     for pattern, replacement in PATTERNS:
         text = pattern.sub(replacement, text)
@@ -80,10 +112,8 @@ def install() -> None:
 
     def redacting(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = make(*args, **kwargs)
-        if isinstance(record.args, tuple) and not all(
-            a.isprintable() for a in record.args if isinstance(a, str)
-        ):
-            record.args = tuple(one_line(a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.args, tuple) and not all(map(_printable, record.args)):
+            record.args = tuple(_on_one_line(a) for a in record.args)
         try:
             message = record.getMessage()
         except Exception:

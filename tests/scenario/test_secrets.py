@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestServer
 from bot import redaction
 from bot.models import Money, Payment, PaymentState, Redirect
 from bot.plugins import make_plugin_manager
-from bot.provider import PaymentRejected
+from bot.provider import PaymentRejected, ProviderUnavailable
 from bot.redaction import redact
 from bot.settings import Settings
 from bot.text import log_error
@@ -173,3 +173,20 @@ def test_a_providers_words_in_a_log_line_stay_on_that_line(
     assert "\n" not in line and "\r" not in line, line
     assert "Card declined\\n2026-12-05" in line
     line.encode("utf-8")  # no lone surrogate left
+
+
+def test_a_providers_words_in_an_error_passed_to_a_log_line_stay_on_that_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Most log calls pass the error itself (`log.info("...: %s", error)`), whose text
+    is the provider's: it stays on its line as a string argument does."""
+    redaction.install()
+    forged = "busy\n2026-12-05 04:00:00 ERROR bot.web payment 42 marked paid \ud800"
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("plugins.i3d.provider").info(
+            "i3D.net paymentLanding unavailable: %s", ProviderUnavailable(forged)
+        )
+    (line,) = [record.getMessage() for record in caplog.records]
+    assert "\n" not in line, line
+    assert "busy\\n2026-12-05" in line
+    line.encode("utf-8")
