@@ -19,7 +19,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.approvals import Binding, Outcome, Request, judge
+from bot.approvals import Binding, Outcome, Request, State, judge
 from bot.kit.errors import retry_after
 from bot.outbox import RESPONSE_URL
 from bot.payments import LIVE
@@ -224,15 +224,20 @@ async def _open_request(
     assert target.amount is not None
     team_id, user_id = body["team"]["id"], body["user"]["id"]
     title = title_of(svc, target.provider)
-    options = await read(
-        svc.checkout.options(team_id, target.provider, list(target.invoice_ids), reuse=True), title
-    )
+    ids = list(target.invoice_ids)
+    options = await read(svc.checkout.options(team_id, target.provider, ids, reuse=True), title)
+    binding = Binding.of(target.provider, target.invoice_ids, options.total)
+    waiting = svc.approvals.latest(team_id, binding)
+    if waiting is not None and waiting.state is State.PENDING and waiting.binding != binding:
+        # The offer kept here may be older than that request (another process asked
+        # it): only the provider's amount now may replace it (`replace_outdated`).
+        options = await read(svc.checkout.options(team_id, target.provider, ids), title)
+        binding = Binding.of(target.provider, target.invoice_ids, options.total)
     if options.total != target.amount:
         return (
             f"The amount changed from {target.amount.format()} to {options.total.format()}. "
             "Nothing was requested; open the invoice again."
         ), None
-    binding = Binding.of(target.provider, target.invoice_ids, options.total)
     bracket = svc.approvals.policy(team_id).needs(target.provider, options.total)
     if bracket is None or svc.approvals.approved(team_id, binding):
         return "This payment needs no further approval: pay it from the list.", None

@@ -346,3 +346,34 @@ async def test_a_request_for_an_amount_that_changed_gives_way_to_one_for_the_new
 
     (update,) = await h.wait_for(old_rewritten)
     assert "approval_approve" not in json.dumps(update["blocks"])
+
+
+async def test_a_request_read_from_an_offer_kept_before_the_amount_changed_replaces_nothing(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """A process keeps the offer it showed for a couple of minutes, and another process
+    may have asked for the amount due now meanwhile: a request for the amount that offer
+    kept must not end that one (the provider is asked), nor ask for the old amount."""
+    h = harness
+    svc = h.bot.app[SERVICES]
+    svc.approvals.save_policy(TEAM, Policy.parse(POLICY), user_id="U0ADMIN")
+    _, screen, _ = await h.command("pay INV-24-0104")
+    menu = await h.screen_after(screen)
+    opened = len(h.slack.called("views.open"))
+    await h.click(menu, blocks.REQUEST_APPROVAL)
+    view = (await h.wait_for(lambda: h.slack.called("views.open")[opened:]))[-1].args["view"]
+    old_view = json.loads(view) if isinstance(view, str) else view
+    (kept,) = svc.checkout._offers.items()  # what this process showed: the old amount
+    invoices = i3d_sandbox.app[SANDBOX].invoices
+    (key,) = [k for k, item in invoices.items() if item.invoiceNumber == "INV-24-0104"]
+    invoices[key] = invoices[key].model_copy(
+        update={"amountIncVAT": "147780", "remainingAmount": "147780"}
+    )
+    await ask(h, "INV-24-0104", "rack, with the new line")  # as another process did
+    svc.checkout._offers[kept[0]] = (time.monotonic(), kept[1][1])
+    status, _, _ = await h.post(submission(h, "U0PAYER", old_view, {"note": "rack"}))
+    assert status == 200
+    states = svc.approvals.store.db.execute(
+        "SELECT amount, state FROM approval_requests ORDER BY created_at"
+    ).fetchall()
+    assert [(Decimal(str(a)), s) for a, s in states] == [(Decimal("1453.60"), "pending")]
