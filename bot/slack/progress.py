@@ -48,7 +48,8 @@ async def standing_in(svc: Services, body: dict[str, Any]) -> AsyncIterator[None
     first (a kill -9, a lost host) would leave that note standing for good, with the
     buttons it replaced gone; so a plain answer saying nothing was done waits in the
     outbox, due `STAND_IN_AFTER` s later, and is withdrawn once the click is answered.
-    After a restart the outbox sends it through the click's response URL."""
+    After a restart the outbox sends it through the click's response URL; so it does
+    after a stop that cancelled the click once its grace was over."""
     url, trigger = body.get("response_url"), body.get("trigger_id")
     if not url or not trigger:
         yield
@@ -59,8 +60,10 @@ async def standing_in(svc: Services, body: dict[str, Any]) -> AsyncIterator[None
     svc.store.enqueue(RESPONSE_URL, args, key=key, team_id=team, after=STAND_IN_AFTER)
     try:
         yield
-    finally:
+    except Exception:  # answered by the error handler
         svc.store.outbox_withdraw(key)
+        raise
+    svc.store.outbox_withdraw(key)
 
 
 def charge_patience() -> float:

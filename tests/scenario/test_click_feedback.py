@@ -11,6 +11,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.slack import link_out, progress
+from bot.slack.errors import finish_listeners
+from bot.web import SERVICES
 from plugins.i3d.sandbox import SANDBOX
 from tests.scenario.harness import BUSY, Harness, Screen, text_of
 from tests.scenario.test_settling_once import link_for, menu_with_bank
@@ -145,3 +147,21 @@ async def test_a_500_from_the_response_url_is_tried_again_for_a_replacement(
     key = await h.click(screen, "pay", pick=lambda e: "|410001" in e["value"])
     menu = await h.next_response(key)
     assert "Total" in text_of(menu) and menu.get("replace_original") is True
+
+
+async def test_a_click_cut_short_by_a_stop_leaves_its_stand_in_answer(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """A stop gives clicks in progress a grace and then cancels them: one cut short with
+    its message reading "Asking…" is answered as after a kill, by the stand-in the
+    outbox sends when it is due, not left reading "Asking…" for good."""
+    h = harness
+    _, screen, _ = await h.command("")
+    screen = await h.screen_after(screen)
+    i3d_sandbox.app[SANDBOX].inject("hang", count=10)
+    key = await h.click(screen, "pay", pick=lambda e: "|410001" in e["value"])
+    await h.wait_for(lambda: h.slack.responses.get(key), within=1.0)
+    assert h.slack.responses[key][0]["text"].startswith(f"{BUSY} Asking i3D.net")
+    await finish_listeners(0)  # what a stop does once its grace is over
+    store = h.bot.app[SERVICES].store
+    assert [row for row in store.outbox_items() if row["key"].startswith("stand-in:")]
