@@ -172,9 +172,12 @@ def documented_list(model: type[M], body: bytes) -> list[M] | None:
     """A JSON array of `model` validated straight from its bytes, or None when anything
     in it drifts (or it is not JSON): the usual page costs one pass, with no Python
     objects built in between; the caller then reads the page the forgiving way, which
-    also says what was wrong. Only for closed models (see `each`)."""
+    also says what was wrong. Only for closed models (see `each`). An escaped NUL, which
+    this way would keep, sends the page the forgiving way too (see `whole`)."""
     if model.model_config.get("extra") != "forbid":
         raise TypeError(f"{model.__name__} must forbid extra keys to be read this way")
+    if b"\\u0000" in body:  # a lone surrogate fails validation here by itself
+        return None
     try:
         return list(_list_of(model).validate_json(body))
     except ValidationError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from aiohttp import web
 from bot.models import InvoiceQuery, InvoiceStatus, Money, OutcomeStatus, PaymentCheck
 from bot.provider import InvoiceNotFound
 from plugins.i3d import I3DCredentials, I3DProvider, listing
+from plugins.i3d.api import PageBody, read_invoices
 from plugins.i3d.convert import to_invoice
 from plugins.i3d.listing import AHEAD, READ_PAGES, ReadPages
 from plugins.i3d.sandbox import SandboxState, generate_invoices, sample_invoices
@@ -389,3 +391,14 @@ async def test_entries_set_aside_after_the_last_invoice_make_no_next_page(
     )
     assert [item.number for item in found] == ["LOAD-900000", "LOAD-900001", "LOAD-900002"]
     assert resume is None and unreadable == ["LOAD-900003"]
+
+
+def test_a_nul_escaped_in_the_list_is_read_as_the_pay_answers_read_it() -> None:
+    """A page read the quick way (validated straight from its bytes) kept an escaped NUL
+    that the kit's reading turns into U+FFFD everywhere else: the list then named the
+    invoice otherwise than its payment did."""
+    items = [item.to_json() for item in sample_invoices(int(time.time()))]
+    items[0]["invoiceNumber"] = "INV-24-0101\x00"
+    batch = read_invoices(PageBody(json.dumps(items).encode(), None))
+    assert batch.invoices[0].invoiceNumber == "INV-24-0101\ufffd"
+    assert len(batch.invoices) == len(items)
