@@ -1165,6 +1165,16 @@ class Store:
         else:
             self.db.execute(f"{sql} AND claimed_until = ?", [item_id, held_until])
 
+    def outbox_due_now(self, prefix: str, now: float) -> None:
+        """At start-up alone on a sqlite file: the calls queued under keys starting with
+        `prefix` for later are due now (see `bot.slack.progress.STAND_IN_AFTER`)."""
+        if not self.db.shared:
+            self.db.execute(
+                "UPDATE outbox SET next_attempt_at = ? WHERE key LIKE ? AND sent_at IS NULL "
+                "AND gave_up_at IS NULL AND next_attempt_at > ?",
+                [now, f"{prefix}%", now],
+            )
+
     def release_outbox_claims(self) -> None:
         """At start-up: claims held by a process that died are free again. Only where
         one process serves the database (sqlite): on PostgreSQL another process may be

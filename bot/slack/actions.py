@@ -30,13 +30,17 @@ from bot.slack.blocks.paying import (
 from bot.slack.errors import said, shielded
 from bot.slack.link_out import link_out
 from bot.slack.listing import listing_message
-from bot.slack.progress import busy, patiently, read, standing_in, title_of
+from bot.slack.progress import STOPPED, busy, patiently, read, standing_in, title_of
 from bot.slack.services import Services
 from bot.slack.subcommands import ListInvoices, parse
 
 log = logging.getLogger(__name__)
 
 TAMPERED = "That button is not one invoicebot made, or it is out of date. Nothing was done."
+LINK_CANCELLED_STOPPED = (
+    ":warning: The payment link was cancelled, and nothing was charged through it; "
+    "invoicebot stopped before it could show the ways to pay. Type `/invoices` to start again."
+)
 
 
 def _numbers(svc: Services, team_id: str, target: values.PayTarget) -> dict[str, Any]:
@@ -98,14 +102,16 @@ async def show_menu(
     *,
     reuse: bool = False,
     fresh: bool = False,
+    stopped: str = STOPPED,
 ) -> None:
     """The pay menu; `reuse` takes the offer fetched moments ago (a method or bank chosen).
     `fresh`: the menu comes as a new message and the clicked one stays as it was (a click's
-    response_url can change only the message clicked, so there is no "Asking…" first)."""
+    response_url can change only the message clicked, so there is no "Asking…" first).
+    `stopped`: what the message says should the bot stop before the menu is shown."""
     if fresh:
         await _menu(svc, body, respond, target, reuse=reuse, fresh=fresh)
         return
-    async with standing_in(svc, body):
+    async with standing_in(svc, body, stopped):
         await _menu(svc, body, respond, target, reuse=reuse, fresh=fresh)
 
 
@@ -387,11 +393,14 @@ async def on_cancel_link(
         await respond(replace_original=False, **notice(TAMPERED))
         return
     target = values.PayTarget(payment.provider, payment.invoice_ids)
+    stopped = STOPPED
     if svc.checkout.withdraw(payment, user_id):
         svc.store.audit(
             "payment.link_cancelled", team_id=team_id, user_id=user_id, subject=payment.id
         )
-    await show_menu(svc, body, respond, target)  # the menu, or why the link still stands
+        stopped = LINK_CANCELLED_STOPPED
+    # The menu, or why the link still stands.
+    await show_menu(svc, body, respond, target, stopped=stopped)
 
 
 async def on_open_link(ack: AsyncAck, body: dict[str, Any]) -> None:

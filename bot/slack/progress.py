@@ -32,9 +32,14 @@ CHARGE_PATIENCE = 10.0
 """Seconds before a person hears that a payment start is still waiting for the provider."""
 
 
-STAND_IN_AFTER = 60.0
+STAND_IN_AFTER = 300.0
 """Seconds after a click that its stand-in answer is due (`standing_in`): far past a
-read's budget, so a bot that is up has always answered by then."""
+read's budget and Slack's slowest answers, so a bot that is up has always answered by
+then. It is how long a stopped process's stand-ins wait on a shared database; alone on
+a sqlite file, a restart sends them at once (`STAND_IN_KEY`)."""
+
+STAND_IN_KEY = "stand-in:"
+"""Outbox key prefix of the stand-in answers."""
 
 STOPPED = (
     ":warning: invoicebot stopped before it could answer this, so nothing was done. "
@@ -43,7 +48,9 @@ STOPPED = (
 
 
 @contextlib.asynccontextmanager
-async def standing_in(svc: Services, body: dict[str, Any]) -> AsyncIterator[None]:
+async def standing_in(
+    svc: Services, body: dict[str, Any], stopped: str = STOPPED
+) -> AsyncIterator[None]:
     """Around answering a click whose message reads "Asking…" meanwhile. A bot that dies
     first (a kill -9, a lost host) would leave that note standing for good, with the
     buttons it replaced gone; so a plain answer saying nothing was done waits in the
@@ -54,8 +61,8 @@ async def standing_in(svc: Services, body: dict[str, Any]) -> AsyncIterator[None
     if not url or not trigger:
         yield
         return
-    key = f"stand-in:{trigger}"
-    args = {"url": url, "body": {"replace_original": True, **notice(STOPPED)}}
+    key = f"{STAND_IN_KEY}{trigger}"
+    args = {"url": url, "body": {"replace_original": True, **notice(stopped)}}
     team = (body.get("team") or {}).get("id")
     svc.store.enqueue(RESPONSE_URL, args, key=key, team_id=team, after=STAND_IN_AFTER)
     try:

@@ -226,7 +226,9 @@ async def test_killed_while_asking_for_the_menu_the_note_is_replaced_after_the_r
 ) -> None:
     """The clicked list reads "Asking i3D.net which ways to pay it allows…", its buttons
     gone, when the bot dies: after the restart that note says nothing was done, instead
-    of standing for good. A click answered as usual leaves nothing queued."""
+    of standing for good (at once on sqlite, after `STAND_IN_AFTER` on PostgreSQL, where
+    another process may still be answering it). A click answered as usual leaves nothing
+    queued."""
     start, store, port = bot_process
     slack, slack_server = fake_slack
     process = await start()
@@ -249,11 +251,13 @@ async def test_killed_while_asking_for_the_menu_the_note_is_replaced_after_the_r
         sandbox.clear_faults()
 
         await start()
-        await asyncio.sleep(1.0)
-        assert len(slack.responses[key]) == 1, "not before it is due"
-        store.db.execute("UPDATE outbox SET next_attempt_at = 0 WHERE key LIKE 'stand-in:%'")
+        if store.shared:  # the click may be another process's, still being answered
+            await asyncio.sleep(1.0)
+            assert len(slack.responses[key]) == 1, "not before it is due"
+            store.db.execute("UPDATE outbox SET next_attempt_at = 0 WHERE key LIKE 'stand-in:%'")
+        # Alone on sqlite, the restarted bot knows the click was cut short: at once.
         await h.wait_for(lambda: len(slack.responses[key]) == 2, within=OUTBOX_LEASE + 10)
     stood_in = slack.responses[key][-1]
     assert stood_in["replace_original"] is True
     assert "stopped before it could answer this, so nothing was done" in str(stood_in)
-    assert not [row for row in store.outbox_items() if row["sent_at"] is None]
+    await h.wait_for(lambda: not [row for row in store.outbox_items() if row["sent_at"] is None])

@@ -194,6 +194,32 @@ async def test_a_link_already_out_is_shown_instead_of_a_menu_and_its_owner_may_c
         assert page.status == 410 and "cancelled" in html and "Nothing was charged." in html
 
 
+async def test_a_cancel_whose_menu_is_cut_short_would_say_the_link_was_cancelled(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """While the menu after a cancel is asked for, the answer that stands in should the
+    bot stop (`standing_in`) says the link is gone, not that nothing was done; it is
+    withdrawn once the menu is shown."""
+    h = harness
+    await get_link(h)
+    mine = await open_menu(h)
+    sandbox = i3d_sandbox.app[SANDBOX]
+    sandbox.hang_seconds = 1.0
+    sandbox.inject("hang", path="/v3/account/invoice/pay/prepare")
+    store = h.bot.app[SERVICES].store
+
+    def standing() -> list[str]:
+        return [
+            str(row["args"]) for row in store.outbox_items() if row["key"].startswith("stand-in:")
+        ]
+
+    key = await h.click(mine, "cancel_link")
+    said = await h.wait_for(standing, within=5)
+    assert "The payment link was cancelled" in said[0] and "nothing was done" not in said[0]
+    assert "Choose how to pay" in str(await h.next_response(key))
+    await h.wait_for(lambda: not standing())
+
+
 @pytest.mark.parametrize("way", ["pay in the list", "pay by number"])
 async def test_an_unopened_link_for_an_amount_the_provider_no_longer_asks_gives_way(
     harness: Harness, i3d_sandbox: TestServer, way: str
