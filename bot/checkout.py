@@ -647,21 +647,12 @@ class Checkout:
             self._refuse_if_taken(
                 team_id, provider, [invoice.id], receivable=True, total=options.total
             )
-            payment, _ = self.payments.record(
-                Payment(
-                    team_id=team_id,
-                    provider=provider,
-                    direction=Direction.RECEIVABLE.value,
-                    invoice_ids=(invoice.id,),
-                    invoice_numbers=(invoice.number,),
-                    amount=options.total,
-                    method_id="email",
-                    method_name="e-mail",
-                    user_id=user_id,
-                    **details(options),
-                    start=Emailed(to=to or "the customer's address on file"),
-                ),
-                CUSTOMER_LINK_LIFETIME,
+            payment = self._record_emailed(
+                team_id,
+                user_id,
+                invoice,
+                options,
+                Emailed(to=to or "the customer's address on file"),
             )
             # Kept from the start: an e-mail may have gone out even if the answer is lost.
             self.store.update_payment(
@@ -708,6 +699,34 @@ class Checkout:
         assert current is not None
         return current
 
+    def _record_emailed(
+        self,
+        team_id: str,
+        user_id: str,
+        invoice: Invoice,
+        options: PaymentOptions,
+        start: Emailed,
+    ) -> Payment:
+        """The attempt that watches an invoice e-mailed to its customer (one invoice, the
+        whole of `options.total`), recorded as a customer's link is."""
+        payment, _ = self.payments.record(
+            Payment(
+                team_id=team_id,
+                provider=options.provider,
+                direction=Direction.RECEIVABLE.value,
+                invoice_ids=(invoice.id,),
+                invoice_numbers=(invoice.number,),
+                amount=options.total,
+                method_id="email",
+                method_name="e-mail",
+                user_id=user_id,
+                **details(options),
+                start=start,
+            ),
+            CUSTOMER_LINK_LIFETIME,
+        )
+        return payment
+
     def watch_emailed(
         self, *, team_id: str, user_id: str, provider: str, invoice: Invoice, to: str
     ) -> Payment:
@@ -719,22 +738,7 @@ class Checkout:
         )
         start = Emailed(to=to)
         with self.store.transaction():  # issued and watched, or neither
-            payment, _ = self.payments.record(
-                Payment(
-                    team_id=team_id,
-                    provider=provider,
-                    direction=Direction.RECEIVABLE.value,
-                    invoice_ids=(invoice.id,),
-                    invoice_numbers=(invoice.number,),
-                    amount=options.total,
-                    method_id="email",
-                    method_name="e-mail",
-                    user_id=user_id,
-                    **details(options),
-                    start=start,
-                ),
-                CUSTOMER_LINK_LIFETIME,
-            )
+            payment = self._record_emailed(team_id, user_id, invoice, options, start)
             self.store.update_payment(payment.id, start=start.model_dump_json())
             self.payments.move(payment.id, PaymentState.LINK_ISSUED)
             self.settlement.schedule_first_check(payment.id)
