@@ -216,12 +216,13 @@ class ApprovalStore:
         return row is not None
 
     def approved_before(self, team_id: str, binding_key: str, moment: float) -> Row | None:
-        """The newest request for exactly this payment that was approved before `moment`."""
+        """The newest request for exactly this payment that was approved before `moment`
+        and still good then (an expired approval keeps its approval time)."""
         rows = self._rows(
             "SELECT * FROM approval_requests WHERE team_id = ? AND binding_key = ? "
-            "AND decided_at <= ? AND state IN ('approved', 'expired') "
+            "AND decided_at <= ? AND expires_at > ? AND state IN ('approved', 'expired') "
             "ORDER BY decided_at DESC",
-            [team_id, binding_key, moment],
+            [team_id, binding_key, moment, moment],
         )
         for row in rows:
             request = self._request(row)

@@ -451,3 +451,28 @@ def test_a_pending_request_for_an_old_amount_gives_way_to_one_for_the_amount_due
 def test_a_pending_request_for_the_same_amount_is_not_replaced(approvals: Approvals) -> None:
     ask(approvals, "700.00")
     assert approvals.replace_outdated(TEAM, Binding.of("i3d", ["410007"], eur("700.00"))) is None
+
+
+def test_a_payment_started_after_its_approval_ran_out_is_not_named_approved(
+    approvals: Approvals,
+) -> None:
+    """An approval keeps the time it was given once it expires; a payment of the same
+    invoices and total started after that (the bracket lifted, say) was not made under
+    it, so the export's approvals column and the paid DMs do not name it."""
+    from datetime import timedelta
+
+    from bot.approvals_record import approvals_for
+    from bot.models import Payment
+
+    request_id = ask(approvals, "1427.80")
+    approvals.decide(request_id, TEAM, "U0FINANCE", approve=True)
+    request = approvals.get(request_id)
+    assert request is not None
+    approvals.expire_due(request.expires_at + 1)
+    later = Payment(
+        team_id=TEAM, provider="i3d", invoice_ids=("410007",), invoice_numbers=("INV-24-0104",),
+        amount=eur("1427.80"), method_id="10", method_name="iDEAL", user_id="U0PAYER",
+        created_at=datetime.fromtimestamp(request.expires_at, UTC) + timedelta(minutes=5),
+    )  # fmt: skip
+    assert approvals.behind(later) is None
+    assert approvals_for(approvals.store, later) == []

@@ -655,7 +655,7 @@ async def test_an_approval_that_runs_out_while_its_payment_is_under_way_says_so(
 
     request = request_of(demo, "INV-24-0104")
     demo.bot[SERVICES].store.db.execute(
-        "UPDATE approval_requests SET expires_at = ? WHERE id = ?", [time.time() - 1, request.id]
+        "UPDATE approval_requests SET expires_at = ? WHERE id = ?", [time.time(), request.id]
     )
     fran = await slack.wait_until(
         lambda: (m := dm(slack, FRAN, "INV-24-0104")) and "Approval expired" in m.text and m, 10
