@@ -19,6 +19,7 @@ from bot.models import FormPost, Payment, PaymentState, Redirect
 from bot.provider import Provider, ProviderError
 from bot.slack import values
 from bot.slack.approvals_gate import apply_gate
+from bot.slack.blocks.kit import Ids, actions, button
 from bot.slack.blocks.listing import notice
 from bot.slack.blocks.paying import (
     already_paid,
@@ -138,8 +139,11 @@ async def _menu(
     # A new message cannot replace the clicked one; an offer fetched moments ago is instant.
     recent = reuse and svc.checkout.recent_options(team_id, target.provider, ids)
     asking = not fresh and not recent
+    noted = False  # the clicked message reads "Asking…" in place of its buttons
 
     async def asking_note() -> None:
+        nonlocal noted
+        noted = True
         await busy(respond, f"Asking {provider.title} for today's amount")
 
     # A link out is always checked against the provider's amount now, never a kept offer.
@@ -151,13 +155,16 @@ async def _menu(
         return
     if options is None:
         if asking:
+            noted = True
             await busy(respond, f"Asking {provider.title} which ways to pay it allows")
         options = await read(
             svc.checkout.options(team_id, target.provider, ids, reuse=reuse), provider.title
         )
     menu = pay_menu(provider, options, target, today=svc.today())
-    if not offers_payment(menu):  # too many ticked: the list and its ticks stay
-        await respond(replace_original=False, **menu)
+    if not offers_payment(menu):  # too many ticked: said where the list was, or below it
+        if noted:  # unless "Asking…" took its place: the answer does, with a way back
+            menu["blocks"].append(actions(Ids(), [button("Back to the list", values.BACK)]))
+        await respond(replace_original=noted, **menu)
         return
     svc.store.audit(
         "payment.menu",

@@ -566,3 +566,28 @@ async def test_two_links_open_in_one_browser_each_come_back_to_their_own_page(
     async with h.http.post(str(page_url.join(URL(choice["action"]))), data=fields) as response:
         page = await response.text()
     assert "INV-24-0101" in page and "INV-24-0102" not in page, page
+
+
+async def test_too_many_ticked_leaves_no_asking_note_in_place_of_the_list(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Too many invoices for one menu is known only once the provider answered, after
+    the list was replaced by "Asking…": that note is then replaced by the answer, not
+    left standing with the list and its buttons gone."""
+    from bot.slack.blocks import paying
+
+    monkeypatch.setattr(paying, "MENU_INVOICES", 1)
+    h = harness
+    _, screen, _ = await h.command("i3d")
+    screen = await h.screen_after(screen)
+    block, _ = find(screen.message, "select_invoices", lambda e: True)
+    ticked = [o for o in block["elements"][0]["options"] if o["value"] in ("410001", "410002")]
+    state = {
+        block["block_id"]: {"select_invoices": {"type": "checkboxes", "selected_options": ticked}}
+    }
+    key = await h.click(screen, "pay_selected", block_id=block["block_id"], state=state)
+    said = await h.next_response(key)
+    assert "too many to pay together" in text_of(said)
+    assert said["replace_original"] is True, "the list would read Asking… for good"
+    key = await h.click(Screen(said, key), "back_to_list")
+    assert "INV-24-0101" in text_of(await h.next_response(key))

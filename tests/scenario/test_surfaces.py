@@ -373,8 +373,9 @@ async def test_too_many_long_ids_to_pay_together_are_refused_below_the_list(
     harness: Harness, i3d_sandbox: TestServer
 ) -> None:
     """The pay menu keeps its invoices in a block id of at most 255 characters: ticking
-    more long ids than fit is refused below the list, which keeps its ticks, and nothing
-    is started."""
+    more long ids than fit is refused, and nothing is started. That is known once the
+    provider named its ways to pay, after "Asking…" replaced the list: the refusal takes
+    the note's place, with a way back to the list."""
     h = harness
     now = int(time.time())
     batch = [
@@ -400,7 +401,8 @@ async def test_too_many_long_ids_to_pay_together_are_refused_below_the_list(
     }
     key = await h.click(screen, "pay_selected", block_id=block["block_id"], state=state)
     answer = await h.next_response(key)
-    assert answer["replace_original"] is False, "the list and its ticks stay"
+    assert answer["replace_original"] is True, "not Asking… for good in place of the list"
+    assert "back_to_list" in str(answer)
     assert "pick at most 6 of them" in text_of(answer)
     assert h.slack.refused == []
     assert not [seen for seen in i3d_sandbox.app[SANDBOX].requests if "register" in seen.path]

@@ -146,7 +146,7 @@ def offers_payment(menu: dict[str, Any]) -> bool:
 
 def _too_many(provider: Provider, target: values.PayTarget, fitting: int) -> dict[str, Any]:
     """Instead of a menu that could not work: how many of these invoices can go together
-    (posted below the list, which keeps its ticks)."""
+    (in place of the "Asking…" note that replaced the list, or below it)."""
     ids = Ids()
     title = escape(provider.title)
     if fitting:
@@ -160,7 +160,7 @@ def _too_many(provider: Provider, target: values.PayTarget, fitting: int) -> dic
             f"{title} names this invoice and its ways to pay with ids too long for a Slack "
             f"menu, so it cannot be paid from here: pay it at {title}. Nothing was started."
         )
-    return {"text": text, "blocks": [section(ids, text)]}  # below the list, ticks kept
+    return {"text": text, "blocks": [section(ids, text)]}
 
 
 def pay_menu(
