@@ -112,8 +112,8 @@ async def show_menu(
     if fresh:
         await _menu(svc, body, respond, target, reuse=reuse, fresh=fresh)
         return
-    async with standing_in(svc, body, stopped):
-        await _menu(svc, body, respond, target, reuse=reuse, fresh=fresh)
+    async with standing_in(svc, body, stopped) as answering:
+        await _menu(svc, body, respond, target, reuse=reuse, fresh=fresh, answering=answering)
 
 
 async def _menu(
@@ -124,17 +124,23 @@ async def _menu(
     *,
     reuse: bool,
     fresh: bool,
+    answering: Callable[[], None] = lambda: None,
 ) -> None:
     team_id, user_id = _who(body)
     provider = svc.connections.get(team_id, target.provider)
+
+    async def answer(**message: Any) -> None:
+        answering()  # see `standing_in`
+        await respond(**message)
+
     ids = list(target.invoice_ids)
     if (paid := svc.checkout.paid_already(team_id, target.provider, ids)) is not None:
         # A stale button: the story is ours to tell, the same way the payer's message did.
-        await respond(replace_original=not fresh, **already_paid(paid))
+        await answer(replace_original=not fresh, **already_paid(paid))
         return
     if (doubt := svc.checkout.charge_in_doubt(team_id, target.provider, ids)) is not None:
         # Before any menu: a method chosen and "Charge now" confirmed would only be refused.
-        await respond(replace_original=False, **notice(doubt))
+        await answer(replace_original=False, **notice(doubt))
         return
     # A new message cannot replace the clicked one; an offer fetched moments ago is instant.
     recent = reuse and svc.checkout.recent_options(team_id, target.provider, ids)
@@ -151,7 +157,7 @@ async def _menu(
         svc, team_id, provider, ids, user_id, asking=None if fresh else asking_note
     )
     if shown is not None:  # any start would be refused while it stands
-        await respond(replace_original=not fresh, **shown)
+        await answer(replace_original=not fresh, **shown)
         return
     if options is None:
         if asking:
@@ -164,7 +170,7 @@ async def _menu(
     if not offers_payment(menu):  # too many ticked: said where the list was, or below it
         if noted:  # unless "Asking…" took its place: the answer does, with a way back
             menu["blocks"].append(actions(Ids(), [button("Back to the list", values.BACK)]))
-        await respond(replace_original=noted, **menu)
+        await answer(replace_original=noted, **menu)
         return
     svc.store.audit(
         "payment.menu",
@@ -174,7 +180,7 @@ async def _menu(
         invoices=[invoice.number for invoice in options.invoices],
     )
     menu = apply_gate(svc, team_id, target, options, menu, user_id)
-    await respond(replace_original=not fresh, **menu)
+    await answer(replace_original=not fresh, **menu)
 
 
 async def on_pay(svc: Services, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -352,21 +358,20 @@ async def on_page(
     if not isinstance(parsed, ListInvoices):
         await respond(replace_original=False, **notice(TAMPERED))
         return
-    async with standing_in(svc, body):
+    async with standing_in(svc, body) as answering:
         await busy(respond, "Fetching invoices")
         svc.recent.note(team_id, user_id, request.text)
-        await respond(
-            replace_original=True,
-            **await listing_message(
-                svc,
-                team_id,
-                parsed,
-                text=request.text,
-                side=request.side,
-                key=request.key,
-                can_pay=await svc.access.may_pay(team_id, user_id),
-            ),
+        listed = await listing_message(
+            svc,
+            team_id,
+            parsed,
+            text=request.text,
+            side=request.side,
+            key=request.key,
+            can_pay=await svc.access.may_pay(team_id, user_id),
         )
+        answering()
+        await respond(replace_original=True, **listed)
 
 
 async def on_back(
@@ -374,17 +379,16 @@ async def on_back(
 ) -> None:
     await ack()
     team_id, user_id = _who(body)
-    async with standing_in(svc, body):
+    async with standing_in(svc, body) as answering:
         await busy(respond, "Fetching invoices")
         can_pay = await svc.access.may_pay(team_id, user_id)
         words = svc.recent.words(team_id, user_id)  # the list the person came from
         request = parse(words, svc.provider_named)
         if not isinstance(request, ListInvoices):  # a provider since disconnected, say
             request, words = ListInvoices(), ""
-        await respond(
-            replace_original=True,
-            **await listing_message(svc, team_id, request, text=words, can_pay=can_pay),
-        )
+        listed = await listing_message(svc, team_id, request, text=words, can_pay=can_pay)
+        answering()
+        await respond(replace_original=True, **listed)
 
 
 async def on_cancel_link(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncRespond
@@ -50,23 +50,27 @@ STOPPED = (
 @contextlib.asynccontextmanager
 async def standing_in(
     svc: Services, body: dict[str, Any], stopped: str = STOPPED
-) -> AsyncIterator[None]:
+) -> AsyncIterator[Callable[[], None]]:
     """Around answering a click whose message reads "Asking…" meanwhile. A bot that dies
     first (a kill -9, a lost host) would leave that note standing for good, with the
     buttons it replaced gone; so a plain answer saying nothing was done waits in the
     outbox, due `STAND_IN_AFTER` s later, and is withdrawn once the click is answered.
     After a restart the outbox sends it through the click's response URL; so it does
-    after a stop that cancelled the click once its grace was over."""
+    after a stop that cancelled the click once its grace was over.
+
+    Yields what to call just before the answer is sent: once Slack may have it, the
+    stand-in must not follow it (a stop cutting short its send, a kill right after),
+    for the message may by then be a payment's link, or its confirmation."""
     url, trigger = body.get("response_url"), body.get("trigger_id")
     if not url or not trigger:
-        yield
+        yield lambda: None
         return
     key = f"{STAND_IN_KEY}{trigger}"
     args = {"url": url, "body": {"replace_original": True, **notice(stopped)}}
     team = (body.get("team") or {}).get("id")
     svc.store.enqueue(RESPONSE_URL, args, key=key, team_id=team, after=STAND_IN_AFTER)
     try:
-        yield
+        yield lambda: svc.store.outbox_withdraw(key)
     except Exception:  # answered by the error handler
         svc.store.outbox_withdraw(key)
         raise

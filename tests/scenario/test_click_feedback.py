@@ -165,3 +165,30 @@ async def test_a_click_cut_short_by_a_stop_leaves_its_stand_in_answer(
     await finish_listeners(0)  # what a stop does once its grace is over
     store = h.bot.app[SERVICES].store
     assert [row for row in store.outbox_items() if row["key"].startswith("stand-in:")]
+
+
+async def test_a_stop_while_the_answer_is_on_its_way_leaves_no_stand_in_to_follow_it(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slack has taken the menu but its reply is slow when the stop's grace ends: the
+    stand-in must not replace that menu later (by then it may be the payment's link,
+    or its confirmation), so it is withdrawn before the answer is sent."""
+    from bot.slack import responses
+
+    post = responses.PooledRespond._post
+
+    async def taken_then_slow(self: Any, given: dict[str, Any]) -> Any:
+        answer = await post(self, given)
+        if not str(given.get("text", "")).startswith(BUSY):
+            await asyncio.sleep(30)
+        return answer
+
+    monkeypatch.setattr(responses.PooledRespond, "_post", taken_then_slow)
+    h = harness
+    _, screen, _ = await h.command("")
+    screen = await h.screen_after(screen)
+    key = await h.click(screen, "pay", pick=lambda e: "|410001" in e["value"])
+    assert "Total" in text_of(await h.next_response(key))
+    await finish_listeners(0)  # what a stop does once its grace is over
+    store = h.bot.app[SERVICES].store
+    assert not [row for row in store.outbox_items() if row["key"].startswith("stand-in:")]
