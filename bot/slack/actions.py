@@ -31,7 +31,15 @@ from bot.slack.blocks.paying import (
 from bot.slack.errors import said, shielded
 from bot.slack.link_out import link_out
 from bot.slack.listing import listing_message
-from bot.slack.progress import STOPPED, busy, patiently, read, standing_in, title_of
+from bot.slack.progress import (
+    STOPPED,
+    StandIn,
+    busy,
+    patiently,
+    read,
+    standing_in,
+    title_of,
+)
 from bot.slack.services import Services
 from bot.slack.subcommands import ListInvoices, parse
 
@@ -112,8 +120,8 @@ async def show_menu(
     if fresh:
         await _menu(svc, body, respond, target, reuse=reuse, fresh=fresh)
         return
-    async with standing_in(svc, body, stopped) as answering:
-        await _menu(svc, body, respond, target, reuse=reuse, fresh=fresh, answering=answering)
+    async with standing_in(svc, body, stopped) as stand:
+        await _menu(svc, body, respond, target, reuse=reuse, fresh=fresh, stand=stand)
 
 
 async def _menu(
@@ -124,13 +132,14 @@ async def _menu(
     *,
     reuse: bool,
     fresh: bool,
-    answering: Callable[[], None] = lambda: None,
+    stand: StandIn | None = None,
 ) -> None:
     team_id, user_id = _who(body)
     provider = svc.connections.get(team_id, target.provider)
+    stand = stand or StandIn(svc.store)
 
     async def answer(**message: Any) -> None:
-        answering()  # see `standing_in`
+        stand.answering()  # see `standing_in`
         await respond(**message)
 
     ids = list(target.invoice_ids)
@@ -150,6 +159,7 @@ async def _menu(
     async def asking_note() -> None:
         nonlocal noted
         noted = True
+        stand.asking()
         await busy(respond, f"Asking {provider.title} for today's amount")
 
     # A link out is always checked against the provider's amount now, never a kept offer.
@@ -162,6 +172,7 @@ async def _menu(
     if options is None:
         if asking:
             noted = True
+            stand.asking()
             await busy(respond, f"Asking {provider.title} which ways to pay it allows")
         options = await read(
             svc.checkout.options(team_id, target.provider, ids, reuse=reuse), provider.title
@@ -358,7 +369,8 @@ async def on_page(
     if not isinstance(parsed, ListInvoices):
         await respond(replace_original=False, **notice(TAMPERED))
         return
-    async with standing_in(svc, body) as answering:
+    async with standing_in(svc, body) as stand:
+        stand.asking()
         await busy(respond, "Fetching invoices")
         svc.recent.note(team_id, user_id, request.text)
         listed = await listing_message(
@@ -370,7 +382,7 @@ async def on_page(
             key=request.key,
             can_pay=await svc.access.may_pay(team_id, user_id),
         )
-        answering()
+        stand.answering()
         await respond(replace_original=True, **listed)
 
 
@@ -379,7 +391,8 @@ async def on_back(
 ) -> None:
     await ack()
     team_id, user_id = _who(body)
-    async with standing_in(svc, body) as answering:
+    async with standing_in(svc, body) as stand:
+        stand.asking()
         await busy(respond, "Fetching invoices")
         can_pay = await svc.access.may_pay(team_id, user_id)
         words = svc.recent.words(team_id, user_id)  # the list the person came from
@@ -387,7 +400,7 @@ async def on_back(
         if not isinstance(request, ListInvoices):  # a provider since disconnected, say
             request, words = ListInvoices(), ""
         listed = await listing_message(svc, team_id, request, text=words, can_pay=can_pay)
-        answering()
+        stand.answering()
         await respond(replace_original=True, **listed)
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from slack_bolt.async_app import AsyncRespond
 
@@ -21,6 +22,9 @@ from bot.provider import ProviderUnavailable
 from bot.slack.blocks.kit import escape
 from bot.slack.blocks.listing import notice
 from bot.slack.services import Services
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -47,34 +51,56 @@ STOPPED = (
 )
 
 
+@dataclass
+class StandIn:
+    """A click's stand-in answer (`standing_in`); with no `key`, a click that has none."""
+
+    store: Store
+    key: str | None = None
+    args: dict[str, Any] = field(default_factory=dict)
+    team: str | None = None
+
+    def asking(self) -> None:
+        """Just before the message is replaced by "Asking…": only from then would a
+        stop leave it without its buttons. Before, they still work, and a click on them
+        answered by another process must not be replaced by this stand-in later."""
+        if self.key:
+            self.store.enqueue(
+                RESPONSE_URL, self.args, key=self.key, team_id=self.team, after=STAND_IN_AFTER
+            )
+
+    def answering(self) -> None:
+        """Just before the answer is sent: once Slack may have it, the stand-in must not
+        follow it (a stop cutting short its send, a kill right after), for the message
+        may by then be a payment's link, or its confirmation."""
+        if self.key:
+            self.store.outbox_withdraw(self.key)
+
+
 @contextlib.asynccontextmanager
 async def standing_in(
     svc: Services, body: dict[str, Any], stopped: str = STOPPED
-) -> AsyncIterator[Callable[[], None]]:
+) -> AsyncIterator[StandIn]:
     """Around answering a click whose message reads "Asking…" meanwhile. A bot that dies
     first (a kill -9, a lost host) would leave that note standing for good, with the
     buttons it replaced gone; so a plain answer saying nothing was done waits in the
-    outbox, due `STAND_IN_AFTER` s later, and is withdrawn once the click is answered.
-    After a restart the outbox sends it through the click's response URL; so it does
-    after a stop that cancelled the click once its grace was over.
-
-    Yields what to call just before the answer is sent: once Slack may have it, the
-    stand-in must not follow it (a stop cutting short its send, a kill right after),
-    for the message may by then be a payment's link, or its confirmation."""
+    outbox from when the note is shown (`StandIn.asking`), due `STAND_IN_AFTER` s later,
+    and is withdrawn as the click is answered (`StandIn.answering`). After a restart
+    the outbox sends it through the click's response URL; so it does after a stop that
+    cancelled the click once its grace was over."""
     url, trigger = body.get("response_url"), body.get("trigger_id")
     if not url or not trigger:
-        yield lambda: None
+        yield StandIn(svc.store)
         return
-    key = f"{STAND_IN_KEY}{trigger}"
     args = {"url": url, "body": {"replace_original": True, **notice(stopped)}}
     team = (body.get("team") or {}).get("id")
-    svc.store.enqueue(RESPONSE_URL, args, key=key, team_id=team, after=STAND_IN_AFTER)
+    stand = StandIn(svc.store, f"{STAND_IN_KEY}{trigger}", args, team)
     try:
-        yield lambda: svc.store.outbox_withdraw(key)
+        yield stand
     except Exception:  # answered by the error handler
-        svc.store.outbox_withdraw(key)
+        stand.answering()
         raise
-    svc.store.outbox_withdraw(key)
+    stand.answering()
 
 
 def charge_patience() -> float:

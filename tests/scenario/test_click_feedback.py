@@ -192,3 +192,28 @@ async def test_a_stop_while_the_answer_is_on_its_way_leaves_no_stand_in_to_follo
     await finish_listeners(0)  # what a stop does once its grace is over
     store = h.bot.app[SERVICES].store
     assert not [row for row in store.outbox_items() if row["key"].startswith("stand-in:")]
+
+
+async def test_a_click_whose_message_never_read_asking_leaves_no_stand_in(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A method chosen in the menu is answered from the offer fetched moments ago, with
+    no "Asking…" first: cut short, its menu still works, and a choice made again (on
+    another process) must not be replaced later by a stand-in saying nothing was done."""
+    from tests.scenario.test_paying import open_menu
+
+    menu = await open_menu(harness)
+    checkout = harness.bot.app[SERVICES].checkout
+    options = checkout.options
+
+    async def slow(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(30)  # the offer read from the database, slowly
+        return await options(*args, **kwargs)
+
+    monkeypatch.setattr(checkout, "options", slow)
+    h = harness
+    await h.click(menu, "choose_method", selected="10")
+    await asyncio.sleep(0.3)
+    await finish_listeners(0)  # what a stop does once its grace is over
+    store = h.bot.app[SERVICES].store
+    assert not [row for row in store.outbox_items() if row["key"].startswith("stand-in:")]
