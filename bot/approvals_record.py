@@ -60,10 +60,16 @@ def approval_story(store: Store, subject: Subject) -> list[Event]:
                 reason = escape(decision["reason"] or "no reason given")
                 text = f"<@{decision['user_id']}> rejected it: {reason}"
             events.append(Event(moment, text))
-        if request.state is State.EXPIRED:  # when it ran out, not when that was noticed
-            approved = len(request.approved_by) >= request.needed
-            what = (
-                "approval expired" if approved else "approval request expired before it was decided"
-            )
-            events.append(Event(_at(request.expires_at), f"The {what}"))
+        if request.state is not State.EXPIRED:
+            continue
+        if len(request.approved_by) < request.needed and request.reason and request.decided_at:
+            # Ended when the amount due changed (`Approvals.replace_outdated`), not later.
+            reason = escape(request.reason)
+            text = f"Replaced: {reason}; a new request asks for that"
+            events.append(Event(_at(request.decided_at), text))
+            continue
+        approved = len(request.approved_by) >= request.needed
+        what = "approval expired" if approved else "approval request expired before it was decided"
+        # When it ran out, not when that was noticed.
+        events.append(Event(_at(request.expires_at), f"The {what}"))
     return events

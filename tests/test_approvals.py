@@ -476,3 +476,19 @@ def test_a_payment_started_after_its_approval_ran_out_is_not_named_approved(
     )  # fmt: skip
     assert approvals.behind(later) is None
     assert approvals_for(approvals.store, later) == []
+
+
+def test_a_request_replaced_for_a_new_amount_is_told_when_and_why_in_the_story(
+    approvals: Approvals,
+) -> None:
+    """A request ended because the amount due changed ends then, not at the hour it
+    would have run out (a day later, after the payment it made way for)."""
+    from bot.history import story
+
+    first = ask(approvals, "900.00")
+    replaced = approvals.replace_outdated(TEAM, Binding.of("i3d", ["410007"], eur("950.00")))
+    assert replaced is not None and replaced.id == first
+    events = story(approvals.store, TEAM, "INV-24-0104", {"i3d": "i3D.net"})
+    (ended,) = [e for e in events if "expired" in e.text or "Replaced" in e.text]
+    assert ended.at.timestamp() <= time.time() + 1
+    assert "Replaced: the amount due is now €950.00" in ended.text
