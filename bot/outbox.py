@@ -420,7 +420,13 @@ class OutboxSender:
 
     def _outdated(self, item: OutboxItem) -> bool:
         """A payer's outcome that a later one replaced: each replaces the same message (or
-        says it anew), so one retried after a later outcome was queued would undo it."""
+        says it anew), so one retried after a later outcome was queued would undo it. So
+        is an approver's DM rewritten before the payment made under it was: "paid" is
+        its last word (`bot.slack.approvals_paid`)."""
+        parts = item.key.split(":")
+        if parts[0] == "approval" and len(parts) == 5:
+            paid = f"approval-paid:{parts[1]}:{parts[2]}"
+            return self.store.outbox_queued_after(item.key, [paid])
         notice = _payer_notice(item.key)
         if notice is None:
             return False
