@@ -37,10 +37,10 @@ CHARGE_PATIENCE = 10.0
 
 
 STAND_IN_AFTER = 300.0
-"""Seconds after a click that its stand-in answer is due (`standing_in`): far past a
-read's budget and Slack's slowest answers, so a bot that is up has always answered by
-then. It is how long a stopped process's stand-ins wait on a shared database; alone on
-a sqlite file, a restart sends them at once (`STAND_IN_KEY`)."""
+"""Seconds after a click's "Asking…" note that its stand-in answer is due
+(`standing_in`): far past a read's budget and Slack's slowest answers, so a bot that
+is up has always answered by then. It is how long a stopped process's stand-ins wait on
+a shared database; alone on a sqlite file, a restart sends them at once (`STAND_IN_KEY`)."""
 
 STAND_IN_KEY = "stand-in:"
 """Outbox key prefix of the stand-in answers."""
