@@ -92,7 +92,10 @@ def label_pay_buttons(
     """In a list of invoices (the list, App Home, the digest, a due-soon DM), **Pay**
     reads **Request approval** where the amount due reaches a bracket and no live
     approval covers the invoice (the pay menu then decides on the exact total, credit
-    notes netted)."""
+    notes netted). While a request for the invoice waits, a line says for how much, who
+    asked and when, and the button reads **View request**: Slack cannot grey a button
+    out, and the menu it opens says the request waits (or, the amount changed since,
+    offers one for the amount due now)."""
     policy = approvals.policy(team_id)
     if not policy.brackets:
         return
@@ -111,6 +114,15 @@ def label_pay_buttons(
             continue
         binding = Binding.of(target.provider, target.invoice_ids, invoice.amount_due)
         latest = approvals.latest(team_id, binding)
+        if latest is not None and latest.state is State.PENDING and now < latest.expires_at:
+            asked = moment(datetime.fromtimestamp(latest.created_at, UTC))
+            credit = " (credit taken off)" if latest.netted else ""  # less than listed
+            block["text"]["text"] += (
+                f"\n:hourglass_flowing_sand: Approval for {latest.amount.format()}{credit} "
+                f"requested by <@{latest.requester}> {asked}; waiting for the approvers."
+            )
+            pay["text"] = plain("View request", 75)
+            continue
         holds = latest is not None and approvals.holds(team_id, latest, policy)
         if latest is None or not latest.valid(now) or not holds:
             pay["text"] = plain("Request approval", 75)

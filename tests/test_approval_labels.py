@@ -1,0 +1,91 @@
+"""Pay buttons in a list of invoices, as the approval policy and its requests leave them."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from bot.approvals import Approvals, Binding
+from bot.approvals_policy import Policy
+from bot.models import Invoice, InvoiceStatus, Money
+from bot.provider import NoCredentials
+from bot.slack.approvals_gate import label_pay_buttons
+from bot.slack.blocks.kit import Ids
+from bot.slack.blocks.listing import invoice_blocks
+from bot.store import Store
+from slack_emulator.blockkit import validate_message
+from tests.test_digest import Supplier
+
+TEAM = "T0TEAM"
+TODAY = date(2026, 12, 7)
+
+
+def _invoice(amount: str) -> Invoice:
+    money = Money(amount=Decimal(amount), currency="EUR")
+    return Invoice(
+        provider="supplier", id="410007", number="INV-24-0104", amount_due=money,
+        total_incl_vat=money, status=InvoiceStatus.OPEN, due=TODAY + timedelta(days=3),
+    )  # fmt: skip
+
+
+def _ask(approvals: Approvals, amount: str, netted: str | None = None) -> None:
+    request = approvals.open(
+        team_id=TEAM,
+        binding=Binding.of("supplier", ["410007"], Money(amount=Decimal(amount), currency="EUR")),
+        invoice_numbers=("INV-24-0104",),
+        requester="U0PAYER",
+        note="",
+        due=None,
+        needed=1,
+        approvers=("U0FINANCE",),
+        netted=netted,
+    )
+    assert request is not None
+
+
+def _listed(approvals: Approvals, invoice: Invoice) -> list[dict[str, object]]:
+    provider = Supplier(NoCredentials(), None)  # type: ignore[arg-type]
+    blocks = invoice_blocks(Ids(), invoice, provider, TODAY, can_pay=True)
+    label_pay_buttons(approvals, TEAM, blocks, [invoice])
+    assert validate_message({"text": "Invoices", "blocks": blocks}) == []
+    return blocks
+
+
+def test_an_invoice_whose_approval_was_asked_for_says_it_waits_instead_of_asking_again(
+    tmp_path: Path,
+) -> None:
+    approvals = Approvals(Store(tmp_path / "bot.sqlite"), Policy.parse("EUR 500 1 U0FINANCE"))
+    invoice = _invoice("600.00")
+    (before,) = _listed(approvals, invoice)
+    assert before["accessory"]["text"]["text"] == "Request approval"  # type: ignore[index]
+    _ask(approvals, "600.00")
+    (after,) = _listed(approvals, invoice)
+    assert after["accessory"]["text"]["text"] == "View request"  # type: ignore[index]
+    said = after["text"]["text"]  # type: ignore[index]
+    assert "Approval for €600.00 requested by <@U0PAYER>" in said, said
+    assert "waiting for the approvers" in said
+    assert "<!date^" in said, "when it was asked, in each reader's own zone"
+
+
+def test_a_request_for_the_total_with_credit_taken_off_is_still_the_one_waiting(
+    tmp_path: Path,
+) -> None:
+    """The pay menu nets credit notes (€600.00 less €24.20 of credit): the request is for less than
+    the list's amount due, and waits all the same."""
+    approvals = Approvals(Store(tmp_path / "bot.sqlite"), Policy.parse("EUR 500 1 U0FINANCE"))
+    _ask(approvals, "575.80", netted="€600.00 − credit CN-1 €24.20 = €575.80")
+    (block,) = _listed(approvals, _invoice("600.00"))
+    assert block["accessory"]["text"]["text"] == "View request"  # type: ignore[index]
+    said = block["text"]["text"]  # type: ignore[index]
+    assert "Approval for €575.80 (credit taken off) requested" in said, said
+
+
+def test_a_decided_request_leaves_the_button_to_ask_again(tmp_path: Path) -> None:
+    approvals = Approvals(Store(tmp_path / "bot.sqlite"), Policy.parse("EUR 500 1 U0FINANCE"))
+    _ask(approvals, "600.00")
+    (request,) = approvals.waiting_for(TEAM, "U0PAYER")
+    approvals.decide(request.id, TEAM, "U0FINANCE", approve=False, reason="no")
+    (block,) = _listed(approvals, _invoice("600.00"))
+    assert block["accessory"]["text"]["text"] == "Request approval"  # type: ignore[index]
+    assert "waiting" not in block["text"]["text"]  # type: ignore[index]
