@@ -111,3 +111,20 @@ def test_an_overdue_invoice_reads_as_the_list_and_the_due_reminder_tell_it() -> 
     said = str(message["blocks"])
     due = (TODAY - timedelta(days=1)).isoformat()
     assert f"overdue 1 day (due {due})" in said and "overdue since" not in said, said
+
+
+def test_the_digests_counts_read_one_invoice_as_one() -> None:
+    """A notification reading "1 overdue payables" looks careless to whoever reads it."""
+    one_each = [
+        invoice("supplier", "S-1", -2, "10.00"),
+        invoice("supplier", "S-2", 3, "5.00"),
+        invoice("mailer", "M-1", -1, "20.00"),
+    ]
+    text = digest_message(facts(one_each))["text"]
+    assert "1 overdue payable (€10.00)" in text and "payables" not in text, text
+    assert "1 overdue receivable (€20.00)" in text and "receivables" not in text, text
+    two = digest_message(facts([*one_each, invoice("supplier", "S-3", -4, "1.00")]))["text"]
+    assert "2 overdue payables (€11.00)" in two, two
+    soon = digest_message(DigestFacts(TODAY, 1, facts([]).providers, one_each))
+    said = str(soon["blocks"])
+    assert "due in the next 1 day*" in said and "1 days" not in said + soon["text"], said

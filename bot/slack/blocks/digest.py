@@ -139,12 +139,18 @@ def _part(ids: Ids, title: str, invoices: list[Invoice], facts: DigestFacts) -> 
     return blocks
 
 
+def _counted(count: int, noun: str) -> str:
+    """ "1 overdue payable", "2 overdue payables": the notification is read as a sentence."""
+    return f"{count} {noun}{'s' if count != 1 else ''}"
+
+
 def digest_message(facts: DigestFacts) -> dict[str, Any]:
     ids = DigestIds()
     overdue, soon, late = facts.parts()
     blocks: list[Block] = [header(ids, f"Invoice digest · {facts.today.isoformat()}")]
     blocks += _part(ids, "Overdue payables", overdue, facts)
-    blocks += _part(ids, f"Payables due in the next {facts.ahead} days", soon, facts)
+    within = _counted(facts.ahead, "day")
+    blocks += _part(ids, f"Payables due in the next {within}", soon, facts)
     blocks += _part(ids, "Overdue receivables (customers to pay us)", late, facts)
     blocks += [
         section(
@@ -162,9 +168,9 @@ def digest_message(facts: DigestFacts) -> dict[str, Any]:
         )
     )
     parts = [
-        f"{len(overdue)} overdue payables" + (f" ({totals(overdue)})" if overdue else ""),
-        f"{len(soon)} due in {facts.ahead} days" + (f" ({totals(soon)})" if soon else ""),
-        f"{len(late)} overdue receivables" + (f" ({totals(late)})" if late else ""),
+        _counted(len(overdue), "overdue payable") + (f" ({totals(overdue)})" if overdue else ""),
+        f"{len(soon)} due in {within}" + (f" ({totals(soon)})" if soon else ""),
+        _counted(len(late), "overdue receivable") + (f" ({totals(late)})" if late else ""),
     ]
     return {
         "text": f"Invoice digest for {facts.today.isoformat()}: " + ", ".join(parts),
