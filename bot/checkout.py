@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from bot.approvals import ApprovalNeeded, Approvals, Binding
@@ -39,6 +40,8 @@ from bot.provider import (
     RateLimited,
     Unconfirmed,
 )
+from bot.reminding import can_remind
+from bot.runs import CUSTOMER, Runs
 from bot.settlement import IN_FLIGHT_LIMIT, Settlement
 from bot.store import Store
 from bot.text import escape, plain
@@ -617,12 +620,14 @@ class Checkout:
         invoice_id: str,
         to: str | None,
         expected: Money | None = None,
+        today: date | None = None,
     ) -> Payment:
         """E-mail the invoice to its customer and watch for the payment like any other.
 
         The attempt is recorded before the provider is asked, so an e-mail whose answer
         is lost (or a crash) still leaves something the poller watches. `expected` is the
         amount the person saw: an invoice changed since (a draft edited) is not sent.
+        `today`, the workspace's day: an overdue invoice e-mailed is its reminder that day.
         """
         cls = self.connections.provider_class(provider)
         if not cls.capabilities.send_by_email:  # nothing to record: no e-mail can go out
@@ -658,16 +663,19 @@ class Checkout:
             self.store.update_payment(
                 payment.id, start=Emailed(to=to or "the address on file").model_dump_json()
             )
+            reminder = self._claim_reminder(team_id, user_id, provider, invoice, payment.id, today)
         self.settlement.in_flight.add(payment.id)
         try:
             address = await self.connections.get(team_id, provider).send_invoice(invoice.id, to)
         except ProviderUnavailable as error:
             if isinstance(error, RateLimited):
                 self.payments.move(payment.id, PaymentState.FAILED, last_error=error.message)
+                self._reminder_ended(reminder, None)
                 raise
             with self.store.transaction():  # unknown and watched, or neither
                 self.payments.move(payment.id, PaymentState.UNKNOWN, last_error=error.message)
                 self.settlement.schedule_first_check(payment.id)
+                self._reminder_ended(reminder, "unknown")
             # A provider's Unconfirmed already says it may have gone out, and where to look.
             maybe = "" if isinstance(error, Unconfirmed) else " It may have been sent anyway:"
             raise OutcomeUnknown(
@@ -676,6 +684,7 @@ class Checkout:
             ) from error
         except ProviderError as error:
             self.payments.move(payment.id, PaymentState.FAILED, last_error=error.message)
+            self._reminder_ended(reminder, None)
             raise
         except Exception as error:
             # Not a refusal: the plugin failed after (or while) making the call, so the
@@ -684,6 +693,7 @@ class Checkout:
             with self.store.transaction():  # unknown and watched, or neither
                 self.payments.move(payment.id, PaymentState.UNKNOWN, last_error="provider error")
                 self.settlement.schedule_first_check(payment.id)
+                self._reminder_ended(reminder, "unknown")
             raise OutcomeUnknown(
                 f"{escape(cls.title)} failed while sending it. It may have been sent anyway: "
                 "invoicebot watches the invoice and the billing channel hears when the "
@@ -695,9 +705,49 @@ class Checkout:
             self.store.update_payment(payment.id, start=Emailed(to=address).model_dump_json())
             self.payments.move(payment.id, PaymentState.LINK_ISSUED)
             self.settlement.schedule_first_check(payment.id)
+            self._reminder_ended(reminder, "sent", address)
         current = self.store.payment(payment.id)
         assert current is not None
         return current
+
+    def _claim_reminder(
+        self,
+        team_id: str,
+        user_id: str,
+        provider: str,
+        invoice: Invoice,
+        payment_id: str,
+        today: date | None,
+    ) -> int | None:
+        """An overdue invoice e-mailed again is that day's reminder (`bot.reminding`): the
+        reminder loop does not e-mail its customer once more the same day. None: not
+        overdue, or already reminded today (the person asked, so it is sent all the same)."""
+        cls = self.connections.provider_class(provider)
+        if today is None or not can_remind(cls) or not invoice.is_overdue(today):
+            return None
+        return Runs(self.store).claim_reminder(
+            CUSTOMER,
+            team_id,
+            provider,
+            invoice.id,
+            invoice.number,
+            today.isoformat(),
+            user_id=user_id,
+            payment_id=payment_id,
+        )
+
+    def _reminder_ended(
+        self, reminder: int | None, state: str | None, sent_to: str | None = None
+    ) -> None:
+        """The e-mail's outcome on the day's reminder it claimed; `state` None: refused,
+        nothing went out, so the day's reminder is free again."""
+        if reminder is None:
+            return
+        runs = Runs(self.store)
+        if state is None:
+            runs.forget_reminder(reminder)
+        else:
+            runs.reminder_sent(reminder, state, sent_to)
 
     def _record_emailed(
         self,

@@ -135,6 +135,8 @@ def credit_used(store: Store, subject: Subject) -> list[Event]:
 def reminders(store: Store, subject: Subject) -> list[Event]:
     events = []
     for r in Runs(store).reminders(subject.team_id, number=subject.number):
+        if r.payment_id is not None:
+            continue  # a Send by e-mail: its attempt tells it
         if r.kind == DUE:
             text = "Payers were reminded that it falls due soon"
         else:

@@ -34,6 +34,8 @@ class Reminder:
     automatic: bool
     state: str
     sent_to: str | None
+    payment_id: str | None = None
+    """The Send by e-mail attempt this reminder was, if it was one."""
 
 
 class Runs:
@@ -109,13 +111,26 @@ class Runs:
         *,
         user_id: str | None = None,
         automatic: bool = False,
+        payment_id: str | None = None,
     ) -> int | None:
-        """The new reminder's id, or None when this invoice already had one that day."""
+        """The new reminder's id, or None when this invoice already had one that day.
+        `payment_id`: the Send by e-mail attempt that is this reminder."""
         row = self._db.execute(
             "INSERT INTO reminders (kind, team_id, provider, invoice_id, "
-            "invoice_number, day, at, user_id, automatic, state) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'sending') ON CONFLICT DO NOTHING RETURNING id",
-            [kind, team_id, provider, invoice_id, number, day, now_iso(), user_id, int(automatic)],
+            "invoice_number, day, at, user_id, automatic, state, payment_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'sending', ?) ON CONFLICT DO NOTHING RETURNING id",
+            [
+                kind,
+                team_id,
+                provider,
+                invoice_id,
+                number,
+                day,
+                now_iso(),
+                user_id,
+                int(automatic),
+                payment_id,
+            ],
         ).fetchone()
         return int(row[0]) if row else None
 
@@ -172,6 +187,7 @@ class Runs:
                 automatic=bool(row["automatic"]),
                 state=row["state"],
                 sent_to=row["sent_to"],
+                payment_id=row["payment_id"],
             )
             for row in rows
         ]

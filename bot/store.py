@@ -463,6 +463,12 @@ def _m022_approval_times_kept(db: Engine) -> None:
             )
 
 
+def _m023_reminder_sent_by_email(db: Engine) -> None:
+    """The Send by e-mail attempt that was an overdue invoice's reminder for its day:
+    the invoice's story tells that e-mail once, as the attempt it was."""
+    db.table("reminders").add_column("payment_id", str)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_settlements", _m002_settlements),
@@ -485,6 +491,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("020_settled_in_utc", _m020_settled_in_utc),
     ("021_approval_netted", _m021_approval_netted),
     ("022_approval_times_kept", _m022_approval_times_kept),
+    ("023_reminder_sent_by_email", _m023_reminder_sent_by_email),
 ]
 
 

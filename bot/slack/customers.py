@@ -250,6 +250,7 @@ async def on_email_submit(
             invoice_id=target.invoice_ids[0],
             to=to,
             expected=target.amount,  # what the dialog showed
+            today=svc.today(),
         )
     except OutcomeUnknown as error:
         # It may have gone out: offering the form again would invite a second e-mail.
