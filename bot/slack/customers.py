@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.access import EMAIL_REFUSAL, LINK_REFUSAL
 from bot.checkout import CheckoutRefused, OutcomeUnknown
 from bot.models import Invoice, InvoiceStatus, Payment, is_email
+from bot.outbox import RESPONSE_URL
 from bot.provider import Provider, ProviderError
 from bot.slack import dialogs, values
 from bot.slack.actions import TAMPERED, refuse_unless_payer, show_menu, start_and_show
@@ -34,8 +35,10 @@ from bot.slack.blocks.listing import NO_DUE_DATE, notice
 from bot.slack.blocks.paying import link_lifetime
 from bot.slack.connect import result_view, submitted_values
 from bot.slack.errors import said, shielded
+from bot.slack.listing import listing_message
 from bot.slack.progress import read, title_of
 from bot.slack.services import Services
+from bot.slack.subcommands import ListInvoices, parse
 from bot.text import say
 
 BAD_ADDRESS = "Type the address in full, like name@example.com"
@@ -125,10 +128,12 @@ def email_modal(
     title: str = "the provider",
     typed: str | None = None,
     draft: bool = False,
+    url: str | None = None,
 ) -> dict[str, Any]:
     """What is sent, to whom: the invoice, its customer and amount, and the address on
     file filled in (change it to send elsewhere). Shown again after a refusal: `typed`
-    is the address the person gave, `draft` whether the invoice was one."""
+    is the address the person gave, `draft` whether the invoice was one, `url` the
+    response URL of the list it was clicked in (refreshed once a draft is sent)."""
     draft = invoice.issuable if invoice is not None else draft
     blocks: list[dict[str, Any]] = []
     if error:
@@ -175,7 +180,9 @@ def email_modal(
     return {
         "type": "modal",
         "callback_id": values.EMAIL_VIEW,
-        "private_metadata": json.dumps({"target": target.encode(), "draft": draft}),
+        "private_metadata": json.dumps(
+            {"target": target.encode(), "draft": draft, **({"url": url} if url else {})}
+        ),
         "title": plain("Send by e-mail", 24),
         "submit": plain("Send", 24),
         "close": plain("Cancel", 24),
@@ -215,7 +222,9 @@ async def on_send_email(
         await dialogs.update(client, view_id, result_view("Not sent", said(error)))
         return
     shown = values.PayTarget(target.provider, target.invoice_ids, amount=invoice.amount_due)
-    await dialogs.update(client, view_id, email_modal(shown, invoice, title=title))
+    url = body.get("response_url")  # none from App Home
+    dialog = email_modal(shown, invoice, title=title, url=url if isinstance(url, str) else None)
+    await dialogs.update(client, view_id, dialog)
 
 
 async def on_email_submit(
@@ -239,6 +248,8 @@ async def on_email_submit(
         await ack(response_action="errors", errors={"to": BAD_ADDRESS})
         return
     was_draft = bool(values.metadata(view).get("draft"))
+    url = values.metadata(view).get("url")
+    list_url = url if isinstance(url, str) else None
     await ack(
         response_action="update", view=result_view("Sending…", "Asking the provider to send it…")
     )
@@ -274,6 +285,7 @@ async def on_email_submit(
             title=title_of(svc, target.provider),
             typed=to,
             draft=was_draft,
+            url=list_url,
         )
         told = dialogs.Told(
             svc.store, team_id, user_id, f":warning: Not sent by e-mail: {said(error)}"
@@ -300,6 +312,27 @@ async def on_email_submit(
         view["id"],
         result_view("Sent", text),
         tell=dialogs.Told(svc.store, team_id, user_id, text),
+    )
+    if was_draft and list_url:
+        await _list_again(svc, team_id, user_id, list_url, payment)
+
+
+async def _list_again(
+    svc: Services, team_id: str, user_id: str, url: str, payment: Payment
+) -> None:
+    """The list a draft was sent from, shown again as it is now: left as it was, it would
+    still offer the sent invoice as a draft to send. Slack sends nothing of an ephemeral
+    list back with a click, so it is the person's latest list, as Back shows it."""
+    words = svc.recent.words(team_id, user_id)
+    request = parse(words, svc.provider_named)
+    if not isinstance(request, ListInvoices):  # a provider since disconnected, say
+        request, words = ListInvoices(), ""
+    listed = await listing_message(svc, team_id, request, text=words, can_pay=True)
+    svc.store.enqueue(
+        RESPONSE_URL,
+        {"url": url, "body": {"replace_original": True, **listed}},
+        key=f"emailed-list:{payment.id}",
+        team_id=team_id,
     )
 
 

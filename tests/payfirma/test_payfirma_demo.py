@@ -31,7 +31,7 @@ from slack_emulator import EMULATOR, Message, payloads
 from slack_emulator.client import Emulator
 from slack_emulator.elements import UserActionError
 from slack_emulator.modals import OpenView
-from tests.e2e.conftest import BILLING, Person, button_value, url_of
+from tests.e2e.conftest import BILLING, Person, button_value, everything_in, url_of
 from tests.payfirma.conftest import CardPage
 from tests.scenario.conftest import free_port
 
@@ -370,6 +370,25 @@ async def test_a_draft_saved_in_slack_is_sent_from_the_list_and_then_watched(
     await pat.types("payfirma drafts")  # at once, not after the kept list expires
     shown = await slack.wait_until(lambda: slack.ephemerals("U0PAYER")[before:])
     assert "212952" in str(shown[-1].blocks) and number not in str(shown[-1].blocks)
+
+
+async def test_the_drafts_list_a_draft_was_sent_from_no_longer_offers_it_as_a_draft(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    """Once sent, a draft is an open invoice: the list it was sent from is shown again as
+    it is now, not left offering Send by e-mail for a draft that is none."""
+    pat = person("U0PAYER")
+    slack = demo.slack[EMULATOR]
+    await pat.types("payfirma drafts")
+    listing = await pat.sees("212952")
+    await pat.clicks(listing, "send_email", value=button_value(listing, "send_email", "212952"))
+    await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "'block_id': 'to'" in str(m.definition)
+    )
+    await slack.submit_view("U0PAYER")
+    await slack.wait_until(lambda: (m := slack.modal("U0PAYER")) and "'Sent'" in str(m.definition))
+    await slack.wait_until(lambda: "212952" not in everything_in(listing), 10)
+    assert "None here." in everything_in(listing), everything_in(listing)
 
 
 async def test_a_draft_changed_while_its_send_dialog_is_open_is_not_sent_unseen(
