@@ -72,7 +72,7 @@ def attempts(store: Store, subject: Subject) -> list[Event]:
             Event(
                 _aware(p.created_at),
                 f"{where}{what} by <@{p.user_id}>: {p.amount.format()}{how}{together} "
-                f"(now {p.state.words})",
+                f"(now {p.standing})",
             )
         )
         if p.opened_at:

@@ -540,6 +540,14 @@ class Payment(BaseModel):
             return True
         return self.charges_at_once
 
+    @property
+    def standing(self) -> str:
+        """`state.words` for this attempt: an e-mailed invoice has no link out and no page
+        to open, it waits for the customer to pay it."""
+        if isinstance(self.start, Emailed) and self.state is PaymentState.LINK_ISSUED:
+            return "waiting for the customer to pay"
+        return self.state.words
+
 
 class InvoiceLine(BaseModel):
     """One line of an invoice the team issues: quantity times unit price, plus tax."""

@@ -192,7 +192,7 @@ def _settlements(
     if ledger.in_progress:
         lines = [
             f"*{', '.join(inline(n, NUMBER_CHARS) for n in p.invoice_numbers)}* · "
-            f"{p.amount.format()} · {inline(p.method_name, NUMBER_CHARS)} · {p.state.words}"
+            f"{p.amount.format()} · {inline(p.method_name, NUMBER_CHARS)} · {p.standing}"
             for p in ledger.in_progress
         ]
         blocks.append(section(ids, "*Waiting for payment* (started by you)\n" + "\n".join(lines)))
