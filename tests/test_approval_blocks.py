@@ -74,6 +74,23 @@ def test_an_expired_request_and_an_expired_approval_read_differently() -> None:
     assert "without a payment" in blocks.thread_line(approved, Outcome.EXPIRED, None)
 
 
+def test_only_an_approval_that_ran_out_is_headed_approval_expired() -> None:
+    """A request nobody decided in time, or one replaced for a new amount, never was an
+    approval: its approvers' messages do not say one expired."""
+    undecided = request(State.EXPIRED, ("U0FINANCE",))
+    replaced = undecided.model_copy(update={"reason": "the amount due is now €6,050.00"})
+    approved = request(State.EXPIRED, ("U0FINANCE", "U0CFO"))
+
+    def heading(shown: Request) -> str:
+        message = blocks.request_message(shown, "i3D.net", "U0FINANCE")
+        assert message["blocks"][0]["text"]["text"] == message["text"].split(":")[0]
+        return str(message["text"].split(":")[0])
+
+    assert heading(undecided) == "Request expired"
+    assert heading(replaced) == "Request replaced"
+    assert heading(approved) == "Approval expired"
+
+
 def test_the_dialogs_are_valid_views() -> None:
     target = values.PayTarget("i3d", ("410008",), amount=Money.of(Decimal("6025.80"), "EUR"))
     views = [

@@ -182,6 +182,9 @@ def request_message(
         State.REJECTED: "Payment rejected",
         State.EXPIRED: "Approval expired",
     }[request.state]
+    if request.state is State.EXPIRED and not was_approved(request):
+        # never approved: it ran out undecided, or was replaced for a new amount
+        heading = "Request replaced" if request.reason else "Request expired"
     if paid is not None:
         heading = "Invoice paid" if len(request.invoice_numbers) == 1 else "Invoices paid"
     mine = viewer == request.requester
