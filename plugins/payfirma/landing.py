@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from bot.models import InvoiceStatus, OutcomeStatus, PaymentCheck, PaymentOutcome
-from bot.provider import InvoiceNotFound, ProviderUnavailable
+from bot.provider import InvoiceNotFound, ProviderError, ProviderUnavailable
 from plugins.payfirma import convert, errors, listing, wire
 from plugins.payfirma.api import PayfirmaApi
 
@@ -194,6 +194,51 @@ def cancelled() -> PaymentOutcome:
     )
 
 
+UNLOOKED_NOTE = (
+    "The card payment Payfirma's page reported could not be looked up: check in PayHQ that "
+    "the invoice was paid once."
+)
+
+
+async def unanswered(
+    api: PayfirmaApi,
+    check: PaymentCheck,
+    invoice_id: str,
+    lookup_id: str,
+    error: ProviderError,
+    keep: str | None,
+) -> PaymentOutcome:
+    """A transaction the return named that Payfirma does not answer about: not found (its
+    lookup may lag behind the return), refused, or failing. A card may have been taken,
+    so only the invoice's own PAID decides now; anything else is unknown, never failed or
+    cancelled, and the id comes back to be kept (`keep`) and looked up again while the
+    payment is watched."""
+    if isinstance(error, InvoiceNotFound):
+        log.warning(
+            "Payfirma has no transaction %r for payment %s (yet); not treating it as paid",
+            lookup_id,
+            check.reference,
+        )
+        said = f"Payfirma has not listed the card payment for invoice {invoice_id} yet."
+    else:
+        log.warning("Payfirma transaction %r not looked up: %s", lookup_id, error.message)
+        said = error.message
+    try:
+        invoice = await listing.fetch(api, invoice_id)
+    except ProviderError as failed:
+        log.warning("Payfirma invoice %s not read: %s", invoice_id, failed.message)
+    else:
+        if convert.status_of(invoice) is InvoiceStatus.PAID:
+            otherwise = paid_otherwise(invoice, check)
+            return PaymentOutcome(
+                status=OutcomeStatus.PAID,
+                message=f"Payfirma shows invoice {invoice.invoice_id} as paid.",
+                note=f"{otherwise} {UNLOOKED_NOTE}" if otherwise else UNLOOKED_NOTE,
+                provider_reference=keep,
+            )
+    return PaymentOutcome(status=OutcomeStatus.UNKNOWN, message=said, provider_reference=keep)
+
+
 async def judge(
     api: PayfirmaApi, check: PaymentCheck, invoice_id: str, expected_state: str | None
 ) -> PaymentOutcome:
@@ -212,11 +257,12 @@ async def judge(
         keep = lookup_id if lookup_id == returned else None
         try:
             tx = await api.transaction(lookup_id)
-        except InvoiceNotFound:
-            problem = f"Payfirma has no transaction {lookup_id!r}"
-        except ProviderUnavailable as error:
+        except InvoiceNotFound as error:
             # Not read, so not checked: it only fills an empty place, never replaces one
             # that a transaction of this payment's already took.
+            unchecked = keep if check.provider_reference is None else None
+            return await unanswered(api, check, invoice_id, lookup_id, error, unchecked)
+        except ProviderUnavailable as error:
             unchecked = keep if check.provider_reference is None else None
             return PaymentOutcome(
                 status=OutcomeStatus.UNKNOWN, message=error.message, provider_reference=unchecked

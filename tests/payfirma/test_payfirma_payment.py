@@ -160,20 +160,42 @@ async def test_a_bad_card_stays_on_the_page(
 
 
 LANDING_FORGERIES = [
-    pytest.param({"lookup_id": "no-such-lookup"}, "Payfirma has no transaction", id="no-tx"),
-    pytest.param({"state": "somebody-elses-token"}, "its state is not the pay-link", id="state"),
-    pytest.param({"custom_id": "212950"}, "the return names custom_id '212950'", id="custom"),
-    pytest.param({"transaction_id": "1"}, "the return names transaction 1", id="tx-id"),
+    # Not found may be Payfirma's lookup lagging behind the return: unknown, asked again.
+    pytest.param(
+        {"lookup_id": "no-such-lookup"},
+        "Payfirma has no transaction",
+        OutcomeStatus.UNKNOWN,
+        id="no-tx",
+    ),
+    pytest.param(
+        {"state": "somebody-elses-token"},
+        "its state is not the pay-link",
+        OutcomeStatus.PENDING,
+        id="state",
+    ),
+    pytest.param(
+        {"custom_id": "212950"},
+        "the return names custom_id '212950'",
+        OutcomeStatus.PENDING,
+        id="custom",
+    ),
+    pytest.param(
+        {"transaction_id": "1"},
+        "the return names transaction 1",
+        OutcomeStatus.PENDING,
+        id="tx-id",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("forged", "logged"), LANDING_FORGERIES)
+@pytest.mark.parametrize(("forged", "logged", "status"), LANDING_FORGERIES)
 async def test_a_forged_return_is_never_paid(
     provider: PayfirmaProvider,
     http: aiohttp.ClientSession,
     caplog: pytest.LogCaptureFixture,
     forged: dict[str, str],
     logged: str,
+    status: OutcomeStatus,
 ) -> None:
     url = await start(provider, "212947")  # declined on the page: the invoice stays unpaid
     back = await pay_on_page(http, url)
@@ -182,7 +204,7 @@ async def test_a_forged_return_is_never_paid(
         outcome = await provider.check_payment(
             check_for("212947", Money.of("102.50", "CAD"), **landing)
         )
-    assert outcome.status is OutcomeStatus.PENDING
+    assert outcome.status is status
     assert logged in caplog.text and "not treating it as paid" in caplog.text
 
 

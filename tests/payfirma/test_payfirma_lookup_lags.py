@@ -1,0 +1,64 @@
+"""Payfirma's transaction lookup may lag behind the payer's return: a lookup that answers
+404 just after the browser came back must not lose the one place Payfirma names the
+transaction, nor stand for "no such payment"."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urljoin
+
+import aiohttp
+from aiohttp.test_utils import TestServer
+
+from bot.models import PaymentState
+from bot.web import OUTBOX, POLLER, SERVICES
+from plugins.payfirma.sandbox import SandboxState
+from tests.fake_slack import FakeSlack
+from tests.payfirma.conftest import CardPage
+from tests.payfirma.test_payfirma_core import bot, copy_link
+
+__all__ = ["bot"]
+
+
+async def rounds(bot: TestServer, count: int = 10) -> None:
+    store = bot.app[SERVICES].store
+    for _ in range(count):
+        store.db.execute("UPDATE payments SET next_check_at = 0 WHERE next_check_at IS NOT NULL")
+        await bot.app[POLLER].run_once()
+        await bot.app[OUTBOX].send_due()
+        await asyncio.sleep(0.05)
+
+
+async def test_a_return_whose_transaction_is_not_found_yet_is_looked_up_again(
+    bot: TestServer, sandbox: SandboxState, fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    slack, _ = fake_slack
+    store = bot.app[SERVICES].store
+    started = await copy_link(bot, "U0PAYER")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+        async with browser.get(started.pay_url, allow_redirects=False) as answer:
+            hpp = answer.headers["Location"]
+        async with browser.get(hpp) as answer:
+            page = CardPage(await answer.text())
+        data = {**page.fields, "action": "pay"}
+        async with browser.post(
+            urljoin(hpp, page.action), data=data, allow_redirects=False
+        ) as paid:
+            back = paid.headers["Location"]
+        (tx,) = sandbox.transactions.values()
+        lagging = sandbox.transactions.pop(tx.lookup_id)  # not in Payfirma's lookup yet
+        async with browser.get(back) as landing:
+            html = await landing.text()
+    assert "Thank you for your payment" not in html
+    assert "Payment failed" not in html and "Nothing was charged" not in html
+    waiting = store.payment(started.payment.id)
+    assert waiting is not None and waiting.state is not PaymentState.PAID
+    assert waiting.provider_reference == tx.lookup_id  # kept from the return
+    sandbox.transactions[tx.lookup_id] = lagging  # Payfirma's lookup catches up
+    await rounds(bot)
+    done = store.payment(started.payment.id)
+    assert done is not None and done.state is PaymentState.PAID
+    assert done.receipt == str(tx.id)
+    assert sandbox.invoices[212948].status == "UNPAID"  # known from the transaction alone
+    (posted,) = [m for m in slack.posted_to("C0BILLING") if "CA$57.75" in str(m)]
+    assert "mark it paid in PayHQ" in str(posted)
