@@ -257,16 +257,11 @@ async def judge(
         keep = lookup_id if lookup_id == returned else None
         try:
             tx = await api.transaction(lookup_id)
-        except InvoiceNotFound as error:
+        except ProviderError as error:  # not found yet, refused, failing: no answer
             # Not read, so not checked: it only fills an empty place, never replaces one
             # that a transaction of this payment's already took.
             unchecked = keep if check.provider_reference is None else None
             return await unanswered(api, check, invoice_id, lookup_id, error, unchecked)
-        except ProviderUnavailable as error:
-            unchecked = keep if check.provider_reference is None else None
-            return PaymentOutcome(
-                status=OutcomeStatus.UNKNOWN, message=error.message, provider_reference=unchecked
-            )
         else:
             problem = mismatch(tx, check, invoice_id, params)
             if problem is None:  # this transaction pays this payment: keep it, whatever

@@ -8,16 +8,21 @@ import asyncio
 from urllib.parse import urljoin
 
 import aiohttp
+import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.models import PaymentState
+from bot.models import Money, OutcomeStatus, PaymentState
 from bot.web import OUTBOX, POLLER, SERVICES
+from plugins.payfirma import PayfirmaProvider
 from plugins.payfirma.sandbox import SandboxState
 from tests.fake_slack import FakeSlack
-from tests.payfirma.conftest import CardPage
+from tests.payfirma.conftest import CardPage, check_for, pay_on_page
 from tests.payfirma.test_payfirma_core import bot, copy_link
+from tests.payfirma.test_payfirma_payment import start
 
 __all__ = ["bot"]
+
+LOOKUP = "/transaction-service/transaction/lookup/"
 
 
 async def rounds(bot: TestServer, count: int = 10) -> None:
@@ -62,3 +67,33 @@ async def test_a_return_whose_transaction_is_not_found_yet_is_looked_up_again(
     assert sandbox.invoices[212948].status == "UNPAID"  # known from the transaction alone
     (posted,) = [m for m in slack.posted_to("C0BILLING") if "CA$57.75" in str(m)]
     assert "mark it paid in PayHQ" in str(posted)
+
+
+@pytest.mark.parametrize("fault", ["bad_request", "forbidden", "wordless", "error"])
+async def test_a_lookup_payfirma_refuses_leaves_the_word_to_the_invoice(
+    provider: PayfirmaProvider, sandbox: SandboxState, http: aiohttp.ClientSession, fault: str
+) -> None:
+    """A lookup refused (400, 403, 422) or failing is not an answer about the payment:
+    the invoice listed PAID is Payfirma's own word, as it is for the poller."""
+    sandbox.card_payments_mark_paid = True
+    url = await start(provider, "212948")
+    back = await pay_on_page(http, url)
+    assert sandbox.invoices[212948].status == "PAID"
+    sandbox.inject(fault, count=5, path=LOOKUP + back["lookup_id"])
+    said = await provider.check_payment(check_for("212948", Money.of("57.75", "CAD"), **back))
+    assert said.status is OutcomeStatus.PAID and not said.attributed
+    assert said.message == "Payfirma shows invoice 212948 as paid."
+    assert said.note is not None and "paid once" in said.note
+    assert said.provider_reference == back["lookup_id"]
+
+
+@pytest.mark.parametrize("fault", ["bad_request", "forbidden", "wordless", "error"])
+async def test_a_lookup_payfirma_refuses_while_the_invoice_is_unpaid_is_unknown(
+    provider: PayfirmaProvider, sandbox: SandboxState, http: aiohttp.ClientSession, fault: str
+) -> None:
+    url = await start(provider, "212948")
+    back = await pay_on_page(http, url)
+    sandbox.inject(fault, count=5, path=LOOKUP + back["lookup_id"])
+    said = await provider.check_payment(check_for("212948", Money.of("57.75", "CAD"), **back))
+    assert said.status is OutcomeStatus.UNKNOWN
+    assert said.provider_reference == back["lookup_id"]  # looked up again later

@@ -1,6 +1,7 @@
 """`/_sandbox/...`: the shared knobs (see `bot.sandbox.control`) and Payfirma's own.
 
-Faults: "error", "hang", "malformed", "shape", "rate_limit", "unauthorized", "decline".
+Faults: "error", "hang", "malformed", "shape", "rate_limit", "wordless", "unauthorized",
+"decline", "bad_request" (400), "forbidden" (403).
 Settings: "latency", "hang_seconds", "return_url" (null: the client's), "public_url",
 "token_lifetime", "tax_rounding", "sending_issues_drafts" (false: an e-mailed draft stays
 a draft), "card_payments_mark_paid" (true: an approved card payment marks its invoice

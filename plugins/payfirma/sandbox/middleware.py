@@ -32,6 +32,10 @@ async def faulty(state: SandboxState, kind: str | None) -> web.Response | None:
         )
     if kind == "decline":
         return replies.error(402, "DECLINED", "Declined by the processor (sandbox fault)")
+    if kind == "bad_request":
+        return replies.error_for(400, "Request refused (sandbox fault)")
+    if kind == "forbidden":  # an API client without this permission, say
+        return replies.error(403, "FORBIDDEN", "Not allowed for this API client (sandbox fault)")
     return await FAULTS.answer(state, kind)
 
 

@@ -20,7 +20,16 @@ from bot.sandbox import SandboxBase
 from plugins.payfirma import wire
 
 FaultKind = Literal[
-    "error", "hang", "malformed", "shape", "rate_limit", "wordless", "unauthorized", "decline"
+    "error",
+    "hang",
+    "malformed",
+    "shape",
+    "rate_limit",
+    "wordless",
+    "unauthorized",
+    "decline",
+    "bad_request",
+    "forbidden",
 ]
 TaxRounding = Literal["line", "invoice"]
 
