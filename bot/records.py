@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from bot.approvals_record import approvals_for
 from bot.approvals_store import ApprovalStore
-from bot.models import Emailed, Payment
+from bot.models import Emailed, Payment, PaymentState
 from bot.store import AuditEntry, Store
 from bot.text import plain
 
@@ -39,8 +39,10 @@ SETTLEMENT_COLUMNS = (
     "settlement_id",
     "note",
 )
-"""`note`: empty for a settlement; for a second payment of invoices already settled (the
-bank shows it too), that it is to be checked and refunded."""
+"""`note`: for a settlement, what the provider said to act on beside it (the invoice paid
+at another amount, a shortfall to collect), as #billing read it, or empty; for a second
+payment of invoices already settled (the bank shows it too), that it is to be checked
+and refunded."""
 AUDIT_COLUMNS = ("at", "action", "who", "subject", "detail", "invoices")
 """`invoices`: the invoice numbers a row's payment or approval request is about (its
 subject is an id a reader cannot look up)."""
@@ -251,7 +253,7 @@ def export(
     twice = store.paid_twice_between(team_id, start, end)
     charged = _charged_after(store, team_id, [payment for _, payment in settled])
     moved = [
-        (at, payment, payment.settlement_id or payment.id, charged.get(payment.id, ""))
+        (at, payment, payment.settlement_id or payment.id, _noted(payment, charged))
         for at, payment in settled
     ]
     moved += [
@@ -281,7 +283,7 @@ def export(
                     cell(approvals),
                     local(settled_at, zone),
                     settlement,
-                    note,
+                    cell(note),
                 )
             )
     audit = io.StringIO()
@@ -321,6 +323,15 @@ def _charged_after(store: Store, team_id: str, settled: list[Payment]) -> dict[s
                     PAID_TWICE if entry.detail.get("certain", True) else MAYBE_TWICE
                 )
     return told
+
+
+def _noted(payment: Payment, charged: Mapping[str, str]) -> str:
+    """A settlement row's note: a charge after it was credited (maybe paid twice), and
+    the provider's note on the payment (kept as a paid one's `last_error`), as #billing
+    read them beside the confirmation. The amount column stays the payment's own: the
+    note is where another amount the provider names is told, to check."""
+    own = plain(payment.last_error or "").strip() if payment.state is PaymentState.PAID else ""
+    return "; ".join(part for part in (charged.get(payment.id, ""), own) if part)
 
 
 def _twice_note(store: Store, payment: Payment) -> str:

@@ -85,3 +85,18 @@ def test_a_page_credited_on_the_invoices_word_that_then_took_a_card_is_noted_to_
     done = export(settlement.store, "T1", Range(today, today), ZoneInfo("UTC"), {"i3d": "i3D"})
     (row,) = list(csv.DictReader(io.StringIO(done.settlements_csv)))
     assert (row["reference"], row["note"]) == ("r9", MAYBE_TWICE)
+
+
+def test_a_settlement_the_provider_noted_carries_the_note_to_the_bookkeeper(
+    settlement: Settlement,  # noqa: F811
+) -> None:
+    """Confirmed on the invoice's word at another amount than the attempt's: #billing
+    reads what the provider lists it paid at, and so must the row a bookkeeper reconciles
+    (its amount column stays the attempt's, which is all invoicebot asked for)."""
+    said = "Lists invoice 1001 paid at €151.00, not the €12.50 it was sent for: check it."
+    page = attempt(settlement, S.OPENED, opened_minutes_ago=1)
+    settlement.apply(page, PaymentOutcome(status=OutcomeStatus.PAID, message="ok", note=said))
+    today = datetime.now(UTC).date()
+    done = export(settlement.store, "T1", Range(today, today), ZoneInfo("UTC"), {})
+    (row,) = list(csv.DictReader(io.StringIO(done.settlements_csv)))
+    assert (row["amount"], row["note"]) == ("12.50", said)

@@ -5,10 +5,15 @@ invoice says. #billing's confirmation says so, not only the amount it was e-mail
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from aiohttp.test_utils import TestServer
 
 from bot.models import Money, PaymentState
+from bot.records import Range, export
 from bot.web import OUTBOX, POLLER, SERVICES
 from plugins.payfirma.sandbox import SandboxState
 from tests.fake_slack import FakeSlack
@@ -45,3 +50,10 @@ async def test_an_emailed_invoice_paid_at_another_amount_says_what_it_asked(
     (posted,) = slack.posted_to("C0BILLING")
     said = str(posted)
     assert "CA$151.00" in said and "CA$57.75" in said, said
+    # The bookkeeper's row says it too: its amount is the e-mailed one, its note what
+    # Payfirma lists the invoice paid at.
+    today = datetime.now(UTC).date()
+    done = export(svc.store, TEAM, Range(today, today), ZoneInfo("UTC"), {})
+    (row,) = list(csv.DictReader(io.StringIO(done.settlements_csv)))
+    assert row["amount"] == "57.75"
+    assert "paid at CA$151.00" in row["note"] and "check in PayHQ" in row["note"]
