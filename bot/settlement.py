@@ -520,6 +520,9 @@ class Settlement:
                 sources.add(credited.state)
             own = credited.id == current.id
             receipt = outcome.reference if own else None
+            # A note read from the invoice (not from the checked attempt's own money) is
+            # about the invoice, and goes with whichever attempt is credited with it.
+            note = outcome.note if own or not outcome.attributed else None
             if not store.compare_and_set_state(
                 credited.id,
                 sources,
@@ -527,7 +530,7 @@ class Settlement:
                 paid_at=paid_at,
                 settlement_id=key,
                 receipt=receipt,
-                last_error=outcome.note if own else None,  # a paid one's error is its note
+                last_error=note,  # a paid one's error is its note
             ):
                 return None
             store.add_settlement(

@@ -100,3 +100,21 @@ def test_a_settlement_the_provider_noted_carries_the_note_to_the_bookkeeper(
     done = export(settlement.store, "T1", Range(today, today), ZoneInfo("UTC"), {})
     (row,) = list(csv.DictReader(io.StringIO(done.settlements_csv)))
     assert (row["amount"], row["note"]) == ("12.50", said)
+
+
+def test_a_note_read_from_the_invoice_stays_with_whichever_attempt_is_credited(
+    settlement: Settlement,  # noqa: F811
+) -> None:
+    """The invoice's word (no transaction of the attempt asked about) credits the invoice's
+    most recent attempt: the provider's note is about the invoice, and goes with it."""
+    said = "Lists invoice 1001 paid at €151.00, not the €12.50 it was sent for: check it."
+    older = attempt(settlement, S.OPENED, opened_minutes_ago=5)
+    newer = attempt(settlement, S.OPENED, opened_minutes_ago=1)
+    settlement.apply(older, PaymentOutcome(status=OutcomeStatus.PAID, message="ok", note=said))
+    credited = settlement.store.payment(newer.id)
+    assert credited is not None and credited.state is S.PAID
+    assert credited.last_error == said  # what #billing's confirmation shows beside it
+    today = datetime.now(UTC).date()
+    done = export(settlement.store, "T1", Range(today, today), ZoneInfo("UTC"), {})
+    (row,) = list(csv.DictReader(io.StringIO(done.settlements_csv)))
+    assert row["note"] == said
