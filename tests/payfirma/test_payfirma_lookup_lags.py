@@ -12,6 +12,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.models import Money, OutcomeStatus, PaymentState
+from bot.pages import SETTLEMENT
 from bot.web import OUTBOX, POLLER, SERVICES
 from plugins.payfirma import PayfirmaProvider
 from plugins.payfirma.sandbox import SandboxState
@@ -97,3 +98,36 @@ async def test_a_lookup_payfirma_refuses_while_the_invoice_is_unpaid_is_unknown(
     said = await provider.check_payment(check_for("212948", Money.of("57.75", "CAD"), **back))
     assert said.status is OutcomeStatus.UNKNOWN
     assert said.provider_reference == back["lookup_id"]  # looked up again later
+
+
+async def test_a_late_return_whose_transaction_is_not_found_yet_is_asked_about_again(
+    bot: TestServer, sandbox: SandboxState, fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    """A return to an attempt whose watch was given up on: only its return still asks."""
+    slack, _ = fake_slack
+    store = bot.app[SERVICES].store
+    started = await copy_link(bot, "U0PAYER")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+        async with browser.get(started.pay_url, allow_redirects=False) as answer:
+            hpp = answer.headers["Location"]
+        async with browser.get(hpp) as answer:
+            page = CardPage(await answer.text())
+        payment = store.payment(started.payment.id)
+        assert payment is not None
+        bot.app[SETTLEMENT]._end(payment, PaymentState.EXPIRED, "never confirmed")
+        data = {**page.fields, "action": "pay"}
+        async with browser.post(
+            urljoin(hpp, page.action), data=data, allow_redirects=False
+        ) as paid:
+            back = paid.headers["Location"]
+        (tx,) = sandbox.transactions.values()
+        lagging = sandbox.transactions.pop(tx.lookup_id)
+        async with browser.get(back) as landing:
+            html = await landing.text()
+    assert "Payment not confirmed yet" in html and "No payment arrived" not in html
+    sandbox.transactions[tx.lookup_id] = lagging
+    await rounds(bot, 30)
+    done = store.payment(payment.id)
+    assert done is not None and done.state is PaymentState.PAID
+    assert done.receipt == str(tx.id)
+    assert any("Paid:" in post["text"] for post in slack.posted_to("C0BILLING"))
