@@ -200,29 +200,26 @@ UNLOOKED_NOTE = (
 )
 
 
-async def unanswered(
-    api: PayfirmaApi,
-    check: PaymentCheck,
-    invoice_id: str,
-    lookup_id: str,
-    error: ProviderError,
-    keep: str | None,
-) -> PaymentOutcome:
-    """A transaction the return named that Payfirma does not answer about: not found (its
-    lookup may lag behind the return), refused, or failing. A card may have been taken,
-    so only the invoice's own PAID decides now; anything else is unknown, never failed or
-    cancelled, and the id comes back to be kept (`keep`) and looked up again while the
-    payment is watched."""
+def unlooked(lookup_id: str, check: PaymentCheck, invoice_id: str, error: ProviderError) -> str:
+    """Logged, and what a person reads: a lookup that answered not found (Payfirma's lookup
+    may lag behind the return), was refused, or failed."""
     if isinstance(error, InvoiceNotFound):
         log.warning(
             "Payfirma has no transaction %r for payment %s (yet); not treating it as paid",
             lookup_id,
             check.reference,
         )
-        said = f"Payfirma has not listed the card payment for invoice {invoice_id} yet."
-    else:
-        log.warning("Payfirma transaction %r not looked up: %s", lookup_id, error.message)
-        said = error.message
+        return f"Payfirma has not listed the card payment for invoice {invoice_id} yet."
+    log.warning("Payfirma transaction %r not looked up: %s", lookup_id, error.message)
+    return error.message
+
+
+async def invoice_word(
+    api: PayfirmaApi, check: PaymentCheck, invoice_id: str, said: str
+) -> PaymentOutcome:
+    """A kept transaction Payfirma does not answer about, asked without a return (the
+    poller): the invoice's own PAID decides then, as it would without a kept id; anything
+    else is unknown, never failed or cancelled, as a card may have been taken."""
     try:
         invoice = await listing.fetch(api, invoice_id)
     except ProviderError as failed:
@@ -234,9 +231,8 @@ async def unanswered(
                 status=OutcomeStatus.PAID,
                 message=f"Payfirma shows invoice {invoice.invoice_id} as paid.",
                 note=f"{otherwise} {UNLOOKED_NOTE}" if otherwise else UNLOOKED_NOTE,
-                provider_reference=keep,
             )
-    return PaymentOutcome(status=OutcomeStatus.UNKNOWN, message=said, provider_reference=keep)
+    return PaymentOutcome(status=OutcomeStatus.UNKNOWN, message=said)
 
 
 async def judge(
@@ -258,10 +254,18 @@ async def judge(
         try:
             tx = await api.transaction(lookup_id)
         except ProviderError as error:  # not found yet, refused, failing: no answer
-            # Not read, so not checked: it only fills an empty place, never replaces one
-            # that a transaction of this payment's already took.
+            said = unlooked(lookup_id, check, invoice_id, error)
+            if keep is None:
+                return await invoice_word(api, check, invoice_id, said)
+            # Asked with this payment's return, which may be the only place Payfirma names
+            # the money (of an attempt already ended, or credited on the invoice's word):
+            # unknown, so that the core keeps the return and asks again. Not read, so not
+            # checked: its id only fills an empty place, never replacing one that a
+            # transaction of this payment's already took.
             unchecked = keep if check.provider_reference is None else None
-            return await unanswered(api, check, invoice_id, lookup_id, error, unchecked)
+            return PaymentOutcome(
+                status=OutcomeStatus.UNKNOWN, message=said, provider_reference=unchecked
+            )
         else:
             problem = mismatch(tx, check, invoice_id, params)
             if problem is None:  # this transaction pays this payment: keep it, whatever

@@ -5,6 +5,7 @@ transaction, nor stand for "no such payment"."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from urllib.parse import urljoin
 
 import aiohttp
@@ -74,30 +75,75 @@ async def test_a_return_whose_transaction_is_not_found_yet_is_looked_up_again(
 async def test_a_lookup_payfirma_refuses_leaves_the_word_to_the_invoice(
     provider: PayfirmaProvider, sandbox: SandboxState, http: aiohttp.ClientSession, fault: str
 ) -> None:
-    """A lookup refused (400, 403, 422) or failing is not an answer about the payment:
-    the invoice listed PAID is Payfirma's own word, as it is for the poller."""
+    """A kept transaction whose lookup is refused (400, 403, 422) or failing, asked about
+    by the poller: the invoice listed PAID is Payfirma's own word, as it is without one."""
     sandbox.card_payments_mark_paid = True
     url = await start(provider, "212948")
     back = await pay_on_page(http, url)
     assert sandbox.invoices[212948].status == "PAID"
     sandbox.inject(fault, count=5, path=LOOKUP + back["lookup_id"])
-    said = await provider.check_payment(check_for("212948", Money.of("57.75", "CAD"), **back))
+    kept = check_for("212948", Money.of("57.75", "CAD")).model_copy(
+        update={"provider_reference": back["lookup_id"]}
+    )
+    said = await provider.check_payment(kept)
     assert said.status is OutcomeStatus.PAID and not said.attributed
     assert said.message == "Payfirma shows invoice 212948 as paid."
     assert said.note is not None and "paid once" in said.note
-    assert said.provider_reference == back["lookup_id"]
 
 
+@pytest.mark.parametrize("paid", [False, True])
 @pytest.mark.parametrize("fault", ["bad_request", "forbidden", "wordless", "error"])
-async def test_a_lookup_payfirma_refuses_while_the_invoice_is_unpaid_is_unknown(
-    provider: PayfirmaProvider, sandbox: SandboxState, http: aiohttp.ClientSession, fault: str
+async def test_a_return_whose_lookup_payfirma_refuses_is_unknown_and_kept(
+    provider: PayfirmaProvider,
+    sandbox: SandboxState,
+    http: aiohttp.ClientSession,
+    fault: str,
+    paid: bool,
 ) -> None:
+    """With the return itself, even an invoice listed PAID does not answer for the card
+    it names (it may be a second payment): the return is kept and asked about again."""
+    sandbox.card_payments_mark_paid = paid
     url = await start(provider, "212948")
     back = await pay_on_page(http, url)
     sandbox.inject(fault, count=5, path=LOOKUP + back["lookup_id"])
     said = await provider.check_payment(check_for("212948", Money.of("57.75", "CAD"), **back))
     assert said.status is OutcomeStatus.UNKNOWN
     assert said.provider_reference == back["lookup_id"]  # looked up again later
+
+
+@pytest.mark.parametrize("fault", ["bad_request", "forbidden", "wordless"])
+async def test_a_payment_whose_lookup_payfirma_refuses_is_paid_on_the_invoices_word(
+    bot: TestServer,
+    sandbox: SandboxState,
+    fake_slack: tuple[FakeSlack, TestServer],
+    fault: str,
+) -> None:
+    """Through the core: the return's lookup refused, then the poller's too, while
+    Payfirma lists the invoice paid: confirmed once, #billing asked to check it."""
+    slack, _ = fake_slack
+    store = bot.app[SERVICES].store
+    sandbox.card_payments_mark_paid = True
+    started = await copy_link(bot, "U0PAYER")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+        async with browser.get(started.pay_url, allow_redirects=False) as answer:
+            hpp = answer.headers["Location"]
+        async with browser.get(hpp) as answer:
+            page = CardPage(await answer.text())
+        data = {**page.fields, "action": "pay"}
+        async with browser.post(
+            urljoin(hpp, page.action), data=data, allow_redirects=False
+        ) as card:
+            back = card.headers["Location"]
+        (tx,) = sandbox.transactions.values()
+        sandbox.inject(fault, count=100, path=LOOKUP + tx.lookup_id)
+        async with browser.get(back) as landing:
+            assert "Payment not confirmed yet" in await landing.text()
+    await rounds(bot)
+    paid = store.payment(started.payment.id)
+    assert paid is not None and paid.state is PaymentState.PAID
+    assert paid.provider_reference == tx.lookup_id
+    (posted,) = [m for m in slack.posted_to("C0BILLING") if "CA$57.75" in str(m)]
+    assert "paid once" in str(posted)
 
 
 async def test_a_late_return_whose_transaction_is_not_found_yet_is_asked_about_again(
@@ -131,3 +177,64 @@ async def test_a_late_return_whose_transaction_is_not_found_yet_is_asked_about_a
     assert done is not None and done.state is PaymentState.PAID
     assert done.receipt == str(tx.id)
     assert any("Paid:" in post["text"] for post in slack.posted_to("C0BILLING"))
+
+
+async def land_after(bot: TestServer, sandbox: SandboxState, end: str, fault: str | None) -> str:
+    """Open a customer's link; mark the invoice paid in PayHQ and end the attempt as `end`
+    while its page stays open; pay on the page, and come back while Payfirma's lookup
+    has not listed the transaction yet (`fault` None) or fails with `fault`."""
+    store = bot.app[SERVICES].store
+    started = await copy_link(bot, "U0PAYER")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+        async with browser.get(started.pay_url, allow_redirects=False) as answer:
+            hpp = answer.headers["Location"]
+        async with browser.get(hpp) as answer:
+            page = CardPage(await answer.text())
+        payment = store.payment(started.payment.id)
+        assert payment is not None
+        item = sandbox.invoices[212948]
+        sandbox.invoices[212948] = item.model_copy(update={"status": "PAID"})  # in PayHQ
+        if end == "superseded":
+            bot.app[SETTLEMENT]._supersede([payment], payment, None)
+        else:
+            await rounds(bot, 3)  # the poller credits it on the invoice's word
+        ended = store.payment(payment.id)
+        assert ended is not None and ended.state.value == end, ended.state
+        if ended.paid_at is not None:  # marked a minute ago: the card comes after it
+            marked = ended.paid_at - timedelta(minutes=1)
+            store.update_payment(ended.id, paid_at=marked.isoformat(timespec="seconds"))
+        data = {**page.fields, "action": "pay"}
+        async with browser.post(
+            urljoin(hpp, page.action), data=data, allow_redirects=False
+        ) as paid:
+            back = paid.headers["Location"]
+        (tx,) = sandbox.transactions.values()
+        lagging = sandbox.transactions.pop(tx.lookup_id)
+        if fault is not None:
+            sandbox.transactions[tx.lookup_id] = lagging
+            sandbox.inject(fault, count=50, path=LOOKUP + tx.lookup_id)
+        async with browser.get(back) as landing:
+            assert landing.status == 200
+    sandbox.clear_faults()
+    sandbox.transactions[tx.lookup_id] = lagging
+    return payment.id
+
+
+@pytest.mark.parametrize("fault", [None, "forbidden", "error"])
+@pytest.mark.parametrize("end", ["superseded", "paid"])
+async def test_a_card_taken_after_the_invoice_was_marked_paid_is_told_though_its_lookup_lagged(
+    bot: TestServer,
+    sandbox: SandboxState,
+    fake_slack: tuple[FakeSlack, TestServer],
+    end: str,
+    fault: str | None,
+) -> None:
+    """The invoice's word says nothing of this card: only the return names it, and it is
+    kept and asked about again until Payfirma answers for the transaction."""
+    slack, _ = fake_slack
+    store = bot.app[SERVICES].store
+    payment_id = await land_after(bot, sandbox, end, fault)
+    await rounds(bot, 30)
+    now = store.payment(payment_id)
+    assert now is not None and now.receipt is not None, now
+    assert any("paid twice" in post["text"] for post in slack.posted_to("C0BILLING"))
