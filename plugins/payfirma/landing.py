@@ -253,6 +253,7 @@ async def judge(
         keep = lookup_id if lookup_id == returned else None
         try:
             tx = await api.transaction(lookup_id)
+            problem = mismatch(tx, check, invoice_id, params)  # or its money is unreadable
         except ProviderError as error:  # not found yet, refused, failing: no answer
             said = unlooked(lookup_id, check, invoice_id, error)
             if keep is None:
@@ -266,16 +267,14 @@ async def judge(
             return PaymentOutcome(
                 status=OutcomeStatus.UNKNOWN, message=said, provider_reference=unchecked
             )
-        else:
-            problem = mismatch(tx, check, invoice_id, params)
-            if problem is None:  # this transaction pays this payment: keep it, whatever
-                try:
-                    invoice: wire.Invoice | str = await listing.fetch(api, invoice_id)
-                except ProviderUnavailable as error:
-                    log.warning("Payfirma invoice %s not read: %s", invoice_id, error.message)
-                    invoice = invoice_id
-                said = outcome(tx, invoice)
-                return said.model_copy(update={"provider_reference": keep})
+        if problem is None:  # this transaction pays this payment: keep it, whatever
+            try:
+                invoice: wire.Invoice | str = await listing.fetch(api, invoice_id)
+            except ProviderUnavailable as error:
+                log.warning("Payfirma invoice %s not read: %s", invoice_id, error.message)
+                invoice = invoice_id
+            said = outcome(tx, invoice)
+            return said.model_copy(update={"provider_reference": keep})
     if problem:
         log.warning(
             "Payfirma return for payment %s does not match (%s); not treating it as paid",

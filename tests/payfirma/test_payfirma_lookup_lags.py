@@ -238,3 +238,16 @@ async def test_a_card_taken_after_the_invoice_was_marked_paid_is_told_though_its
     now = store.payment(payment_id)
     assert now is not None and now.receipt is not None, now
     assert any("paid twice" in post["text"] for post in slack.posted_to("C0BILLING"))
+
+
+async def test_a_transaction_whose_amount_cannot_be_read_is_unknown_and_kept(
+    provider: PayfirmaProvider, sandbox: SandboxState, http: aiohttp.ClientSession
+) -> None:
+    """An answer that parses but whose money makes no sense is an unreadable answer like
+    any other: the payment is unknown, and the id is kept to look up again."""
+    url = await start(provider, "212948")
+    back = await pay_on_page(http, url)
+    sandbox.transactions[back["lookup_id"]].currency = "C$"
+    said = await provider.check_payment(check_for("212948", Money.of("57.75", "CAD"), **back))
+    assert said.status is OutcomeStatus.UNKNOWN
+    assert said.provider_reference == back["lookup_id"]
