@@ -175,6 +175,7 @@ def _actor(
 
 
 PROVIDER_WORDS = {
+    "invoice.settled": frozenset({"note"}),
     "payment.refused": frozenset({"reason"}),
     "provider.connect_failed": frozenset({"reason"}),
     "reminder.refused": frozenset({"error"}),

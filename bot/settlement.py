@@ -26,6 +26,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.connections import Connections, NotConnected
 from bot.models import (
@@ -83,6 +84,12 @@ def settlement_id(team_id: str, provider: str, invoice_ids: tuple[str, ...]) -> 
     """Deterministic per invoice set, so every path to the same settlement names it alike."""
     key = "|".join([team_id, provider, *sorted(invoice_ids)])
     return "s" + hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+def _noted(note: str | None) -> dict[str, Any]:
+    """A settlement's audit detail for what the provider said to act on beside it (the
+    invoice paid at another amount); nothing when it said nothing."""
+    return {"note": note} if note else {}
 
 
 def _activity(payment: Payment) -> datetime:
@@ -561,6 +568,7 @@ class Settlement:
                 amount=paid.amount.format(),
                 evidence="attempt" if outcome.attributed else "invoice",
                 superseded=[p.id for p in superseded],
+                **_noted(note),
             )
             self._announce(paid, superseded)
         for wake in self.after_settled:

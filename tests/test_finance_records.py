@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -100,6 +101,9 @@ def test_a_settlement_the_provider_noted_carries_the_note_to_the_bookkeeper(
     done = export(settlement.store, "T1", Range(today, today), ZoneInfo("UTC"), {})
     (row,) = list(csv.DictReader(io.StringIO(done.settlements_csv)))
     assert (row["amount"], row["note"]) == ("12.50", said)
+    audit = list(csv.DictReader(io.StringIO(done.audit_csv)))
+    (settled,) = [row for row in audit if row["action"] == "invoice.settled"]
+    assert json.loads(settled["detail"])["note"] == said  # the audit's row says it too
 
 
 def test_a_note_read_from_the_invoice_stays_with_whichever_attempt_is_credited(
