@@ -1,10 +1,10 @@
-"""Payfirma's transaction lookup may lag behind the payer's return: a lookup that answers
-404 just after the browser came back must not lose the one place Payfirma names the
-transaction, nor stand for "no such payment"."""
+"""A transaction lookup that does not answer for the payment: not found (Payfirma's lookup
+may lag behind the payer's return), refused (400, 403, 422) or failing. It must not lose
+the one place Payfirma names the transaction, nor stand for "no such payment"; the
+invoice's own PAID still counts where the return is not what is being asked about."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from urllib.parse import urljoin
 
@@ -14,26 +14,16 @@ from aiohttp.test_utils import TestServer
 
 from bot.models import Money, OutcomeStatus, PaymentState
 from bot.pages import SETTLEMENT
-from bot.web import OUTBOX, POLLER, SERVICES
+from bot.web import SERVICES
 from plugins.payfirma import PayfirmaProvider
 from plugins.payfirma.sandbox import SandboxState
 from tests.fake_slack import FakeSlack
 from tests.payfirma.conftest import CardPage, check_for, pay_on_page
 from tests.payfirma.test_payfirma_core import bot, copy_link
+from tests.payfirma.test_payfirma_late_return_lookup_fails import LOOKUP, rounds
 from tests.payfirma.test_payfirma_payment import start
 
 __all__ = ["bot"]
-
-LOOKUP = "/transaction-service/transaction/lookup/"
-
-
-async def rounds(bot: TestServer, count: int = 10) -> None:
-    store = bot.app[SERVICES].store
-    for _ in range(count):
-        store.db.execute("UPDATE payments SET next_check_at = 0 WHERE next_check_at IS NOT NULL")
-        await bot.app[POLLER].run_once()
-        await bot.app[OUTBOX].send_due()
-        await asyncio.sleep(0.05)
 
 
 async def test_a_return_whose_transaction_is_not_found_yet_is_looked_up_again(
