@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 
 from bot.kit.checks import chosen, is_web_address
 from bot.models import (
@@ -87,6 +88,22 @@ def stranger(landing: Mapping[str, str], invoice_id: str, reference: str | None)
     return None
 
 
+def paid_moment(item: wire.Invoice) -> datetime | None:
+    """When PingProxies says the invoice was paid, or None when that cannot be read: its
+    status and the cents remaining say paid, and a time in an unforeseen form (the field
+    and its form are our guess) must not hold the confirmation back."""
+    try:
+        return moment(item.invoice_paid_datetime)
+    except ValueError:
+        log.warning(
+            "PingProxies invoice %s has an unreadable invoice_paid_datetime %r; "
+            "recording it paid now",
+            item.invoice_number,
+            item.invoice_paid_datetime,
+        )
+        return None
+
+
 def outcome(item: wire.Invoice, check: PaymentCheck, standing: str | None = None) -> PaymentOutcome:
     """What the invoice says about the payment; PAID only when PingProxies says paid.
 
@@ -112,7 +129,7 @@ def outcome(item: wire.Invoice, check: PaymentCheck, standing: str | None = None
         return PaymentOutcome(
             status=OutcomeStatus.PAID,
             message=f"PingProxies shows {number} as paid.",
-            paid_at=moment(item.invoice_paid_datetime),
+            paid_at=paid_moment(item),
         )
     if status is InvoiceStatus.VOID:
         return PaymentOutcome(  # no attempt on a void invoice can be paid: it ends them all

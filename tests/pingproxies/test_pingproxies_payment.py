@@ -276,3 +276,21 @@ async def test_return_url_changes_at_runtime(
     query = parse_qs(urlsplit(back).query)
     assert back.startswith("http://127.0.0.1:9/elsewhere?")
     assert query["keep"] == ["1"] and query["invoice_id"] == ["inv_sbx0102"]
+
+
+@pytest.mark.parametrize("stamp", ["01/06/2024 12:00", "yesterday", "2024-06-01 12:00:00 UTC"])
+async def test_a_paid_invoice_whose_paid_time_cannot_be_read_is_still_paid(
+    provider: PingProxiesProvider, sandbox: SandboxState, stamp: str
+) -> None:
+    """The status and the cents remaining say paid; the time is only when (its field is
+    our guess, and so is its form): an odd one never holds back the confirmation."""
+    options = await provider.payment_options(["inv_sbx0101"])
+    started = await provider.start_payment(request_for("inv_sbx0101", options.total, "stripe"))
+    item = sandbox.invoices["inv_sbx0101"]
+    paid = {"invoice_status": "paid", "invoice_amount_remaining": 0}
+    sandbox.invoices["inv_sbx0101"] = item.model_copy(
+        update=paid | {"invoice_paid_datetime": stamp}
+    )
+    check = check_for("inv_sbx0101", options.total, started.provider_reference)
+    outcome = await provider.check_payment(check)
+    assert outcome.status is OutcomeStatus.PAID and outcome.paid_at is None
