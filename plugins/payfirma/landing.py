@@ -142,12 +142,10 @@ def outcome(tx: wire.Transaction, invoice: wire.Invoice | str) -> PaymentOutcome
             log.warning("Payfirma transaction %s is not the amount due: %s", tx.lookup_id, problem)
             note = problem
         booked = f" {note}" if note else ""
-        with errors.reading("transaction lookup"):
-            when = convert.moment(tx.transaction_time)
         return PaymentOutcome(
             status=OutcomeStatus.PAID,
             message=f"Payfirma approved the card payment for invoice {key}.{booked}",
-            paid_at=when or datetime.now(UTC),
+            paid_at=taken_at(tx),
             reference=str(tx.id) if tx.id is not None else tx.lookup_id,
             attributed=True,
             note=note,
@@ -166,6 +164,22 @@ def outcome(tx: wire.Transaction, invoice: wire.Invoice | str) -> PaymentOutcome
         status=OutcomeStatus.PENDING,
         message=f"Payfirma reports the payment as {result.lower() or 'unknown'}; still waiting.",
     )
+
+
+def taken_at(tx: wire.Transaction) -> datetime:
+    """When Payfirma took the card: epoch milliseconds, or ISO 8601 as its invoices show
+    times too. The time is only when: one in any other form is logged, and the payment is
+    recorded at the moment it was seen, never left unread."""
+    try:
+        when = convert.moment(tx.transaction_time)
+    except (ValueError, ArithmeticError) as error:
+        log.warning(
+            "Payfirma transaction %s has an unreadable transaction_time (%s); recording now",
+            tx.lookup_id,
+            error,
+        )
+        when = None
+    return when or datetime.now(UTC)
 
 
 def not_a_charge(tx: wire.Transaction, invoice: wire.Invoice | str, kind: str) -> PaymentOutcome:

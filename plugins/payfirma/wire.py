@@ -182,7 +182,9 @@ class Transaction(Model):
     currency: str
     transaction_result: str
     transaction_type: str | None = None
-    transaction_time: int | None = None
+    transaction_time: Moment | None = None
+    """Epoch milliseconds after the sale response; ISO text is kept too, as for invoices
+    (`landing.taken_at` reads it)."""
     custom_id: str | int | None = None
     message: str | None = None
 

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestServer
 from bot.models import InvoiceStatus, Money, OutcomeStatus, Redirect
 from bot.provider import NotPayable, PaymentRejected
 from plugins.payfirma import PayfirmaProvider, wire
+from plugins.payfirma.api import _parse
 from plugins.payfirma.landing import outcome
 from plugins.payfirma.sandbox import SandboxState
 from plugins.payfirma.sandbox.payment_page import ISSUER_DECLINE, PAY_ROUTE
@@ -426,3 +427,29 @@ async def test_a_return_not_read_never_replaces_a_transaction_already_kept(
     kept = check.model_copy(update={"provider_reference": "GOOD"})
     second = await provider.check_payment(kept)
     assert second.status is OutcomeStatus.UNKNOWN and second.provider_reference is None
+
+
+@pytest.mark.parametrize(
+    ("stamp", "when"),
+    [
+        ('"2026-12-05T07:00:00Z"', "2026-12-05T07:00:00+00:00"),
+        ('"1796455061590"', "2026-12-05T07:17:41.590000+00:00"),
+        ('"yesterday at noon"', None),
+        ("1796455061590.5", None),
+    ],
+)
+def test_an_approved_transaction_whose_time_reads_oddly_is_paid_all_the_same(
+    stamp: str, when: str | None
+) -> None:
+    """The time is only when the card was taken (the lookup's shape is our inference, and
+    Payfirma's invoices show times both ways): an odd one never withholds the payment."""
+    body = (
+        '{"lookup_id": "L1", "amount": 57.75, "currency": "CAD", "id": 7, '
+        '"transaction_result": "APPROVED", "transaction_type": "SALE", '
+        f'"custom_id": "212948", "transaction_time": {stamp}}}'
+    ).encode()
+    said = outcome(_parse(wire.Transaction, body, "transaction lookup"), "212948")
+    assert said.status is OutcomeStatus.PAID and said.attributed
+    assert said.paid_at is not None
+    if when is not None:
+        assert said.paid_at.isoformat() == when
