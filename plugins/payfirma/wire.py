@@ -174,9 +174,10 @@ class HppAnswer(Model):
 
 
 class Transaction(Model):
-    """A transaction lookup; field names as Payfirma's sale response uses them."""
+    """A transaction lookup; field names as Payfirma's sale response uses them. `id` is
+    only the receipt's reference, so text is taken as well as a number."""
 
-    id: int | None = None
+    id: int | str | None = None
     lookup_id: str
     amount: Dollars
     currency: str

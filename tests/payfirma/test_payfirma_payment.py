@@ -453,3 +453,13 @@ def test_an_approved_transaction_whose_time_reads_oddly_is_paid_all_the_same(
     assert said.paid_at is not None
     if when is not None:
         assert said.paid_at.isoformat() == when
+
+
+def test_an_approved_transaction_whose_id_is_text_is_paid_under_that_id() -> None:
+    """`id` is our inference from the sale response: text there is still the receipt."""
+    body = (
+        b'{"lookup_id": "L1", "amount": 57.75, "currency": "CAD", "id": "tx_7", '
+        b'"transaction_result": "APPROVED", "transaction_type": "SALE", "custom_id": "212948"}'
+    )
+    said = outcome(_parse(wire.Transaction, body, "transaction lookup"), "212948")
+    assert (said.status, said.reference) == (OutcomeStatus.PAID, "tx_7")
