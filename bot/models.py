@@ -408,7 +408,8 @@ class PaymentOutcome(BaseModel):
         default=None,
         description="With PAID: what the billing channel must act on beside the payment "
         "(the provider still lists the invoice unpaid, or for more than was charged). It is "
-        "shown with the confirmation.",
+        "shown with the confirmation and kept in the records' note. Without `attributed` it "
+        "is about the invoice, and goes with whichever attempt is credited.",
     )
     provider_reference: str | None = Field(
         default=None,
