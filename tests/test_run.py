@@ -257,7 +257,7 @@ def test_the_bot_listens_with_a_long_queue(tmp_path: Path) -> None:
         "    async def start(self):\n"
         "        print('backlog', seen[0], flush=True)\n"
         "        raise SystemExit(0)\n"
-        "cli.web.SockSite = Site\n"
+        "web.SockSite = Site\n"
         "sys.exit(cli.main(['run', '--host', '127.0.0.1', '--port', sys.argv[1]]))\n"
     )
     with socket.socket() as probe:
@@ -365,6 +365,82 @@ def test_run_loads_no_development_tool(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_run_starts_without_the_garbage_collector_and_serves_with_it(tmp_path: Path) -> None:
+    """Start-up turns the collector off (its passes over all that loading allocates cost
+    some 40 ms); a bot that served with it off would grow without bound."""
+    script = (
+        "import gc, logging, os, signal, sys, bot.cli as cli, bot.web\n"
+        "make = bot.web.create_app\n"
+        "def create_app(*args):\n"
+        "    print('starting', gc.isenabled(), flush=True)\n"
+        "    return make(*args)\n"
+        "bot.web.create_app = create_app\n"
+        "class Listening(logging.Handler):\n"
+        "    def emit(self, record):\n"
+        "        if record.getMessage().startswith('listening'):\n"
+        "            print('serving', gc.isenabled(), gc.get_freeze_count() > 0, flush=True)\n"
+        "            os.kill(os.getpid(), signal.SIGTERM)\n"
+        "logging.getLogger('invoicebot').addHandler(Listening())\n"
+        "code = cli.main(['run', '--host', '127.0.0.1', '--port', sys.argv[1]])\n"
+        "print('stopped', gc.isenabled(), flush=True)\n"
+        "sys.exit(code)\n"
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    keep = {k: os.environ[k] for k in ("PATH", "HOME", "SYSTEMROOT") if k in os.environ}
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(port)],
+        capture_output=True,
+        text=True,
+        env={
+            **keep,
+            "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+            **startable(),
+            "INVOICEBOT_DATABASE": str(tmp_path / "run.sqlite"),
+        },
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:3] == [
+        "starting False",
+        "serving True True",
+        "stopped True",
+    ], result.stdout
+
+
+def test_the_command_line_imports_the_bot_when_a_command_runs() -> None:
+    """`run` turns the garbage collector off before the bulk of its imports: importing
+    `bot.cli` must leave them to the command."""
+    script = (
+        "import sys, bot.cli\n"
+        "heavy = ('aiohttp', 'pydantic', 'sqlite_utils', 'slack_bolt', 'cryptography')\n"
+        "print(sorted(name for name in heavy if name in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_a_refused_start_leaves_the_garbage_collector_on(tmp_path: Path) -> None:
+    """`invoicebot.cli.main` may run inside another program, which keeps its collector."""
+    script = "import gc, sys, bot.cli as cli\nprint(cli.main(['run']), gc.isenabled())\n"
+    keep = {k: os.environ[k] for k in ("PATH", "HOME", "SYSTEMROOT") if k in os.environ}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**keep, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.stdout.strip() == "2 True", result.stderr
 
 
 def test_migrate_brings_a_database_up_to_date_and_says_so(database: str) -> None:
