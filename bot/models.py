@@ -3,6 +3,9 @@
 Providers return these models; the core owns storage, rendering and Slack. Every
 amount is `Money` and every status is normalised, so the core never needs to know
 which provider an invoice came from.
+
+Each model builds its validator when first used (`defer_build`), not at import: few are
+used before `invoicebot run` serves, and the first use of one costs a millisecond.
 """
 
 from __future__ import annotations
@@ -83,7 +86,7 @@ def today_utc() -> date:
 class Invoice(BaseModel):
     """One invoice as a person sees it, whichever provider it came from."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     provider: str = Field(description="Name the provider registered under, e.g. 'i3d'.")
     id: str = Field(description="The provider's own id, used in its API calls.")
@@ -211,7 +214,7 @@ class Invoice(BaseModel):
 class InvoiceQuery(BaseModel):
     """What to list: statuses (empty means all), free text, and where to continue."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     statuses: frozenset[InvoiceStatus] = frozenset()
     text: str | None = None
@@ -227,6 +230,7 @@ class InvoiceQuery(BaseModel):
 
 
 class InvoicePage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     invoices: list[Invoice]
     next_cursor: str | None = None
     unreadable: list[str] = Field(
@@ -240,7 +244,7 @@ class InvoicePage(BaseModel):
 class Issuer(BaseModel):
     """A bank or other issuer within a method, e.g. an iDEAL bank."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     id: str
     name: str
@@ -249,7 +253,7 @@ class Issuer(BaseModel):
 class PaymentMethod(BaseModel):
     """A way to pay, as the provider offers it right now for these invoices."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     id: str
     name: str
@@ -269,6 +273,8 @@ class PaymentMethod(BaseModel):
 
 class PaymentOptions(BaseModel):
     """The provider's offer for paying a set of invoices together."""
+
+    model_config = ConfigDict(defer_build=True)
 
     provider: str
     invoices: list[Invoice]
@@ -290,7 +296,7 @@ class PaymentOptions(BaseModel):
 class PaymentRequest(BaseModel):
     """What the core asks a provider to start: checked against its latest options."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     invoice_ids: tuple[str, ...]
     method_id: str
@@ -315,12 +321,15 @@ class PaymentRequest(BaseModel):
 
 
 class Redirect(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     kind: Literal["redirect"] = "redirect"
     url: str
 
 
 class FormPost(BaseModel):
     """A form the payer's browser must POST (i3D's `requestUrl` + `postFormInputs`)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     kind: Literal["form_post"] = "form_post"
     url: str
@@ -330,11 +339,15 @@ class FormPost(BaseModel):
 class Captured(BaseModel):
     """Charged at once (a saved card); the outcome still comes from `check_payment`."""
 
+    model_config = ConfigDict(defer_build=True)
+
     kind: Literal["captured"] = "captured"
 
 
 class Emailed(BaseModel):
     """The provider e-mailed the payer, who pays on their own."""
+
+    model_config = ConfigDict(defer_build=True)
 
     kind: Literal["emailed"] = "emailed"
     to: str
@@ -346,6 +359,8 @@ PaymentStart = Annotated[Redirect | FormPost | Captured | Emailed, Field(discrim
 class StartedPayment(BaseModel):
     """What `start_payment` returns: how the payer goes on, and the provider's reference."""
 
+    model_config = ConfigDict(defer_build=True)
+
     start: PaymentStart
     provider_reference: str | None = Field(
         default=None, description="Whatever the provider needs later to check this payment."
@@ -355,7 +370,7 @@ class StartedPayment(BaseModel):
 class PaymentCheck(BaseModel):
     """What a provider gets to check a payment's outcome; never the landing's query string alone."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     invoice_ids: tuple[str, ...]
     amount: Money
@@ -389,6 +404,7 @@ class OutcomeStatus(StrEnum):
 
 
 class PaymentOutcome(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     status: OutcomeStatus
     message: str = ""
     paid_at: datetime | None = None
@@ -457,7 +473,7 @@ _STATE_WORDS = {
 class InvoiceAmount(BaseModel):
     """One invoice (or credit note) of a payment and its amount, as the payer confirmed it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     number: str
     amount: Money
@@ -466,7 +482,7 @@ class InvoiceAmount(BaseModel):
 class Payment(BaseModel):
     """A payment the core recorded: who started what, and where it stands."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     id: str = ""
     team_id: str
@@ -553,7 +569,7 @@ class Payment(BaseModel):
 class InvoiceLine(BaseModel):
     """One line of an invoice the team issues: quantity times unit price, plus tax."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     description: str = Field(min_length=1)
     quantity: Decimal = Field(gt=0)
@@ -592,7 +608,7 @@ def is_email(address: str) -> bool:
 class InvoiceDraft(BaseModel):
     """An invoice to create at a provider that issues invoices (receivables)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     customer_name: str = Field(min_length=1)
     customer_email: str = Field(pattern=EMAIL_PATTERN, max_length=EMAIL_CHARS)

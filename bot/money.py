@@ -3,6 +3,8 @@
 Providers speak cents as integers (PingProxies), cents as strings (i3D) or decimal
 dollars (Payfirma); each converts at its edge into `Money`, and nothing past that edge
 does arithmetic on anything else.
+
+`Money` builds its validator when first used (`defer_build`), as the models do.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from decimal import MAX_PREC, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
-from pydantic import field_validator, model_validator
+from pydantic import ConfigDict, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
 # ISO 4217 currencies whose minor unit is not 2 digits; every other code has 2.
@@ -77,7 +79,7 @@ _new = object.__new__
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, config=ConfigDict(defer_build=True))
 class Money:
     """An amount of one currency, exact to the currency's minor unit.
 

@@ -14,9 +14,10 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 
 class WireModel(BaseModel):
-    """Strict, closed objects; dump with `exclude_none` (optional means absent, never null)."""
+    """Strict, closed objects; dump with `exclude_none` (optional means absent, never null).
+    Validators are built when first used (`defer_build`), not while the bot starts."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
@@ -104,5 +105,9 @@ class Error(WireModel):
     errors: list[ErrorDetails]
 
 
-INVOICE_LIST: TypeAdapter[list[Invoice]] = TypeAdapter(list[Invoice])
-PREPARE_LIST: TypeAdapter[list[PayPrepare]] = TypeAdapter(list[PayPrepare])
+INVOICE_LIST: TypeAdapter[list[Invoice]] = TypeAdapter(
+    list[Invoice], config=ConfigDict(defer_build=True)
+)
+PREPARE_LIST: TypeAdapter[list[PayPrepare]] = TypeAdapter(
+    list[PayPrepare], config=ConfigDict(defer_build=True)
+)

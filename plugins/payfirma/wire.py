@@ -49,7 +49,9 @@ Moment = Annotated[int | Decimal | str, BeforeValidator(_no_float)]
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+    """Validators are built when first used (`defer_build`), not while the bot starts."""
+
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False, defer_build=True)
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="python", exclude_none=True)

@@ -20,7 +20,9 @@ T = TypeVar("T")
 
 
 class WireModel(BaseModel):
-    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+    """Validators are built when first used (`defer_build`), not while the bot starts."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True, defer_build=True)
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
