@@ -425,7 +425,8 @@ class PaymentOutcome(BaseModel):
         description="With PAID: what the billing channel must act on beside the payment "
         "(the provider still lists the invoice unpaid, or for more than was charged). It is "
         "shown with the confirmation and kept in the records' note. Without `attributed` it "
-        "is about the invoice, and goes with whichever attempt is credited.",
+        "is about the invoice, and goes with whichever attempt is credited (as said of the "
+        "attempt asked about, when that one was for another amount).",
     )
     provider_reference: str | None = Field(
         default=None,

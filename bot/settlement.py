@@ -530,6 +530,10 @@ class Settlement:
             # A note read from the invoice (not from the checked attempt's own money) is
             # about the invoice, and goes with whichever attempt is credited with it.
             note = outcome.note if own or not outcome.attributed else None
+            if note and not own and credited.amount != current.amount:
+                # The provider compared the invoice with the attempt asked about (paid at
+                # another amount than it was sent for): said of that one, not of this.
+                note = f"About the attempt for {current.amount.format()}: {note}"
             if not store.compare_and_set_state(
                 credited.id,
                 sources,

@@ -122,3 +122,22 @@ def test_a_note_read_from_the_invoice_stays_with_whichever_attempt_is_credited(
     done = export(settlement.store, "T1", Range(today, today), ZoneInfo("UTC"), {})
     (row,) = list(csv.DictReader(io.StringIO(done.settlements_csv)))
     assert row["note"] == said
+
+
+def test_a_note_read_for_another_amount_does_not_pass_as_the_credited_payments(
+    settlement: Settlement,  # noqa: F811
+) -> None:
+    """The invoice's word, read while checking an older attempt for another amount (an
+    e-mail sent before the invoice was changed), credits the newest attempt: the note
+    compares the invoice with the older attempt's amount, and must say so rather than
+    read as a doubt about the payment credited."""
+    said = "Lists invoice 1001 paid at €151.00, not the €12.50 it was sent for: check it."
+    older = attempt(settlement, S.OPENED, opened_minutes_ago=5)
+    newer = attempt(settlement, S.OPENED, opened_minutes_ago=1)
+    settlement.store.db.execute("UPDATE payments SET amount = '151.00' WHERE id = ?", [newer.id])
+    settlement.apply(older, PaymentOutcome(status=OutcomeStatus.PAID, message="ok", note=said))
+    credited = settlement.store.payment(newer.id)
+    assert credited is not None and credited.state is S.PAID
+    assert credited.amount.format() == "€151.00"
+    assert credited.last_error is not None and said in credited.last_error
+    assert credited.last_error.startswith("About the attempt for €12.50")
