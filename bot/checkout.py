@@ -663,7 +663,9 @@ class Checkout:
             self.store.update_payment(
                 payment.id, start=Emailed(to=to or "the address on file").model_dump_json()
             )
-            reminder = self._claim_reminder(team_id, user_id, provider, invoice, payment.id, today)
+            reminder = self._claim_reminder(
+                team_id, user_id, provider, invoice, payment.id, today, to
+            )
         self.settlement.in_flight.add(payment.id)
         try:
             address = await self.connections.get(team_id, provider).send_invoice(invoice.id, to)
@@ -718,12 +720,17 @@ class Checkout:
         invoice: Invoice,
         payment_id: str,
         today: date | None,
+        to: str | None,
     ) -> int | None:
-        """An overdue invoice e-mailed again is that day's reminder (`bot.reminding`): the
-        reminder loop does not e-mail its customer once more the same day. None: not
-        overdue, or already reminded today (the person asked, so it is sent all the same)."""
+        """An overdue invoice e-mailed again to its customer is that day's reminder
+        (`bot.reminding`): the reminder loop does not e-mail them once more the same day.
+        None: not overdue, sent elsewhere than the address on file (the customer got
+        nothing), or already reminded today (the person asked, so it is sent all the same)."""
         cls = self.connections.provider_class(provider)
         if today is None or not can_remind(cls) or not invoice.is_overdue(today):
+            return None
+        on_file = (invoice.payer_email or "").strip().lower()
+        if to is not None and to.strip().lower() != on_file:
             return None
         return Runs(self.store).claim_reminder(
             CUSTOMER,

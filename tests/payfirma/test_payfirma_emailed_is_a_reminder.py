@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp.test_utils import TestServer
 
 from bot.history import story
-from bot.reminding import AlreadyToday, remind_customer
+from bot.reminding import AlreadyToday, Reminded, remind_customer
 from bot.runs import CUSTOMER, Runs
 from bot.web import SERVICES
 from plugins.payfirma.sandbox import SandboxState
@@ -50,3 +50,44 @@ async def test_an_invoice_not_yet_due_sent_by_e_mail_is_no_reminder(
         today=svc.today(),
     )  # fmt: skip
     assert Runs(svc.store).reminders(TEAM, kind=CUSTOMER) == []
+
+
+async def test_an_overdue_invoice_sent_elsewhere_leaves_the_customers_reminder_due(
+    bot: TestServer, sandbox: SandboxState
+) -> None:
+    """Sent to another address than the customer's on file (a colleague, the sender):
+    the customer got nothing, so the day's reminder still goes to them."""
+    svc = bot.app[SERVICES]
+    today = svc.today()
+    provider = svc.connections.get(TEAM, "payfirma")
+    invoice = (await provider.get_invoice("212948")).model_copy(update={"provider": "payfirma"})
+    assert invoice.is_overdue(today) and invoice.payer_email
+    assert invoice.payer_email.lower() != "books@our-team.example"
+    await svc.checkout.send_by_email(
+        team_id=TEAM, user_id="U0PAYER", provider="payfirma", invoice_id="212948",
+        to="books@our-team.example", today=today,
+    )  # fmt: skip
+    assert Runs(svc.store).reminders(TEAM, kind=CUSTOMER) == []
+    done = await remind_customer(
+        svc.store, Runs(svc.store), provider, invoice, team_id=TEAM, today=today,
+        user_id=None, automatic=True,
+    )  # fmt: skip
+    assert isinstance(done, Reminded), done
+
+
+async def test_an_overdue_invoice_sent_to_the_address_on_file_as_typed_is_its_reminder(
+    bot: TestServer, sandbox: SandboxState
+) -> None:
+    """The dialog fills the address on file in: sent to it as shown (in any case), it is
+    the customer's e-mail, and the day's reminder."""
+    svc = bot.app[SERVICES]
+    today = svc.today()
+    provider = svc.connections.get(TEAM, "payfirma")
+    invoice = await provider.get_invoice("212948")
+    assert invoice.payer_email
+    await svc.checkout.send_by_email(
+        team_id=TEAM, user_id="U0PAYER", provider="payfirma", invoice_id="212948",
+        to=f" {invoice.payer_email.upper()} ".strip(), today=today,
+    )  # fmt: skip
+    (reminder,) = Runs(svc.store).reminders(TEAM, kind=CUSTOMER)
+    assert reminder.user_id == "U0PAYER"
