@@ -94,7 +94,7 @@ def paid_moment(item: wire.Invoice) -> datetime | None:
     and its form are our guess) must not hold the confirmation back."""
     try:
         return moment(item.invoice_paid_datetime)
-    except ValueError:
+    except (ValueError, OverflowError):  # not a time, or one before UTC's first moment
         log.warning(
             "PingProxies invoice %s has an unreadable invoice_paid_datetime %r; "
             "recording it paid now",

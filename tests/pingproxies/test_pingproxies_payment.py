@@ -278,7 +278,15 @@ async def test_return_url_changes_at_runtime(
     assert query["keep"] == ["1"] and query["invoice_id"] == ["inv_sbx0102"]
 
 
-@pytest.mark.parametrize("stamp", ["01/06/2024 12:00", "yesterday", "2024-06-01 12:00:00 UTC"])
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "01/06/2024 12:00",
+        "yesterday",
+        "2024-06-01 12:00:00 UTC",
+        "0001-01-01T00:00:00+05:00",  # a placeholder date: before UTC's first moment
+    ],
+)
 async def test_a_paid_invoice_whose_paid_time_cannot_be_read_is_still_paid(
     provider: PingProxiesProvider, sandbox: SandboxState, stamp: str
 ) -> None:
