@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from bot.models import InvoiceStatus, OutcomeStatus, PaymentCheck, PaymentOutcome
-from bot.provider import InvoiceNotFound, ProviderError, ProviderUnavailable
+from bot.provider import InvoiceNotFound, ProviderError
 from plugins.payfirma import convert, errors, listing, wire
 from plugins.payfirma.api import PayfirmaApi
 
@@ -284,7 +284,7 @@ async def judge(
         if problem is None:  # this transaction pays this payment: keep it, whatever
             try:
                 invoice: wire.Invoice | str = await listing.fetch(api, invoice_id)
-            except ProviderUnavailable as error:
+            except ProviderError as error:  # failing, refused, or deleted in PayHQ since
                 log.warning("Payfirma invoice %s not read: %s", invoice_id, error.message)
                 invoice = invoice_id
             said = outcome(tx, invoice)

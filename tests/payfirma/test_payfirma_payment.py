@@ -463,3 +463,24 @@ def test_an_approved_transaction_whose_id_is_text_is_paid_under_that_id() -> Non
     )
     said = outcome(_parse(wire.Transaction, body, "transaction lookup"), "212948")
     assert (said.status, said.reference) == (OutcomeStatus.PAID, "tx_7")
+
+
+@pytest.mark.parametrize("invoice_read", ["forbidden", "gone"])
+async def test_an_approved_card_payment_is_paid_though_its_invoice_cannot_be_read(
+    provider: PayfirmaProvider,
+    sandbox: SandboxState,
+    http: aiohttp.ClientSession,
+    invoice_read: str,
+) -> None:
+    """The transaction is this payment's, approved, for this invoice and amount: the money
+    was taken. An invoice that cannot be read then (refused, or deleted in PayHQ) only
+    adds a note to check; it never leaves the payment unknown until the watch gives up."""
+    url = await start(provider, "212948")
+    back = await pay_on_page(http, url)
+    if invoice_read == "gone":
+        del sandbox.invoices[212948]
+    else:
+        sandbox.inject("forbidden", count=5, path=f"{provider.api.invoice_path}/212948")
+    said = await provider.check_payment(check_for("212948", Money.of("57.75", "CAD"), **back))
+    assert said.status is OutcomeStatus.PAID and said.attributed
+    assert said.note is not None and "PayHQ" in said.note
