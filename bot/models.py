@@ -606,6 +606,10 @@ def is_email(address: str) -> bool:
     return len(address) <= EMAIL_CHARS and _EMAIL.match(address) is not None
 
 
+REFERENCE_CHARS = 40
+"""The longest reference the core sets on a draft (`InvoiceDraft.reference`)."""
+
+
 class InvoiceDraft(BaseModel):
     """An invoice to create at a provider that issues invoices (receivables)."""
 
@@ -618,6 +622,10 @@ class InvoiceDraft(BaseModel):
     due: date | None = None
     title: str = ""
     description: str = ""
+    reference: str = Field(default="", max_length=REFERENCE_CHARS)
+    """Set by the core before the create: the provider keeps it with the invoice where it
+    can, so that an invoice whose create answer was lost can be found
+    (`Provider.find_created`) rather than created again."""
 
     @model_validator(mode="after")
     def _one_currency(self) -> InvoiceDraft:

@@ -199,6 +199,16 @@ class Provider(ABC):
         """
         raise ProviderError(f"{self.title} cannot create invoices.")
 
+    async def find_created(self, draft: InvoiceDraft) -> Invoice | None:
+        """The invoice `create_invoice(draft)` made, found by `draft.reference`, for a create
+        whose answer was lost: the core watches it instead of creating it again.
+
+        None when the provider does not show it (yet): the core asks again for a while,
+        then tells the billing channel to look for it. Raise `ProviderUnavailable` when
+        the provider cannot be asked now. Never create anything here.
+        """
+        return None
+
     async def send_invoice(self, invoice_id: str, to: str | None = None) -> str:
         """E-mail the invoice to `to`, or to the recipient on file; return the address used.
 

@@ -98,6 +98,7 @@ def new_invoice(
         title=draft.title,
         description=draft.description,
         customer_id=customer_id,
+        order_id=draft.reference or None,
         recipient_email=draft.customer_email,
         recipient_first_name=first,
         recipient_last_name=last,
@@ -165,6 +166,29 @@ async def create(api: PayfirmaApi, draft: InvoiceDraft, *, send: bool) -> Invoic
     invoice = listing.converted(created, "create invoice")
     check_totals(draft, created, invoice, sent=send)
     return invoice
+
+
+async def find_created(api: PayfirmaApi, draft: InvoiceDraft) -> Invoice | None:
+    """The invoice Payfirma lists with the draft's reference as `order_id`, to the draft's
+    address and in its currency; None when none (or, oddly, several) do."""
+    if not draft.reference:
+        return None
+    wanted = draft.customer_email.strip().casefold()
+    found = [
+        item
+        for item in await api.invoices(MAX_LIMIT)
+        if not isinstance(item, str)
+        and item.order_id == draft.reference
+        and (item.recipient_email or "").strip().casefold() == wanted
+        and item.currency.upper() == draft.currency.upper()
+    ]
+    if len(found) > 1:
+        log.warning(
+            "Payfirma lists %d invoices with order_id %s; none is taken as the one created",
+            len(found),
+            draft.reference,
+        )
+    return listing.converted(found[0], "invoice list") if len(found) == 1 else None
 
 
 async def send(api: PayfirmaApi, invoice_id: str, to: str | None) -> str:

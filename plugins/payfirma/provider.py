@@ -132,6 +132,9 @@ class PayfirmaProvider(Provider):
     async def create_invoice(self, draft: InvoiceDraft, *, send: bool) -> Invoice:
         return await issuing.create(self.api, draft, send=send)
 
+    async def find_created(self, draft: InvoiceDraft) -> Invoice | None:
+        return await issuing.find_created(self.api, draft)
+
     async def send_invoice(self, invoice_id: str, to: str | None = None) -> str:
         return await issuing.send(self.api, invoice_id, to)
 

@@ -91,6 +91,7 @@ class Invoice(Model):
     total: ReadDollars
     customer_id: int | None = None
     company: str | None = None
+    order_id: str | None = None
     recipient_email: str | None = None
     recipient_first_name: str | None = None
     recipient_last_name: str | None = None
@@ -117,6 +118,8 @@ class NewInvoice(Model):
 
     `customer_id` (an int, as documented) files the invoice under a customer, which is
     what puts it in `GET /invoice/customer/{customer_id}`; left out when not known.
+    `order_id` carries the core's reference, by which a create whose answer was lost is
+    looked for in the list.
     """
 
     due_date: int | None = None
@@ -127,6 +130,7 @@ class NewInvoice(Model):
     recipient_email: str
     recipient_first_name: str = ""
     recipient_last_name: str = ""
+    order_id: str | None = None
     items: list[NewItem]
     sub_total: Dollars
     currency: str

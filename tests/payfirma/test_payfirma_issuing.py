@@ -324,3 +324,31 @@ async def test_a_send_refused_without_a_reason_says_the_invoice_is_unchanged(
     assert str(raised.value).startswith("Payfirma would not e-mail the invoice and gave no reason")
     assert "the invoice itself is unchanged" in str(raised.value)
     assert sandbox.emails == []
+
+
+async def test_an_invoice_whose_create_answer_was_lost_is_found_by_its_reference(
+    provider: PayfirmaProvider, sandbox: SandboxState
+) -> None:
+    """The reference the core sets goes as `order_id`; after a lost answer the list is
+    read for it (never a second create), and only the invoice that carries it is taken."""
+    new = draft(line("Hours", "3", "3.00"), reference="ib-0123456789abcdef")
+    other = draft(line("Hours", "3", "3.00"), reference="ib-fedcba9876543210")
+    assert await provider.find_created(new) is None  # not created yet
+    await provider.create_invoice(other, send=True)  # the same customer, same total
+    made = await provider.create_invoice(new, send=True)
+    assert [body["order_id"] for body in sent_bodies(sandbox)] == [other.reference, new.reference]
+    posts = sandbox.count("POST", "/invoice")
+    found = await provider.find_created(new)
+    assert found is not None and (found.id, found.total_incl_vat) == (made.id, new.total)
+    assert sandbox.count("POST", "/invoice") == posts  # looked for, never created again
+    moved = draft(line("Hours", "3", "3.00"), reference=new.reference, customer_email="x@y.example")
+    assert await provider.find_created(moved) is None  # the reference alone is not enough
+    assert await provider.find_created(draft(line("Hours", "3", "3.00"))) is None  # none set
+
+
+async def test_a_draft_without_a_reference_sends_no_order_id(
+    provider: PayfirmaProvider, sandbox: SandboxState
+) -> None:
+    await provider.create_invoice(draft(line("Hours", "1", "80")), send=False)
+    (body,) = sent_bodies(sandbox)
+    assert "order_id" not in body

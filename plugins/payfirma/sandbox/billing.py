@@ -122,6 +122,7 @@ def create(state: SandboxState, body: wire.NewInvoice, *, draft: bool) -> wire.I
             "recipient_first_name": body.recipient_first_name,
             "recipient_last_name": body.recipient_last_name,
             "customer_id": body.customer_id,
+            "order_id": body.order_id,
             "resend_invoice": body.resend_invoice,
             **priced(items, state.tax_rounding),
         }
