@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 from bot.models import Payment
 from bot.settlement import IN_FLIGHT_LIMIT, Settlement
@@ -33,6 +34,8 @@ class Poller:
         self.lease = lease
         self.tick = tick
         self._slots = asyncio.Semaphore(concurrency)
+        self.rounds: list[Callable[[], Awaitable[object]]] = []
+        """Other lookups that end in a watched payment (lost creates), after each round."""
 
     async def run_once(self) -> int:
         """Check every payment that is due now; return how many were checked.
@@ -55,6 +58,8 @@ class Poller:
                 raise
 
         await asyncio.gather(*(one(payment) for payment in due))
+        for also in self.rounds:
+            await also()
         return len(due)
 
     async def run_forever(self) -> None:

@@ -42,6 +42,8 @@ Migration = Callable[[Engine], None]
 Outcome = Literal["created", "created_differently", "failed", "running", "unknown"]
 """What a submission that acts once did at the provider: still `running` for up to
 `SUBMISSION_RUNNING` seconds after its claim, `unknown` when no answer was recorded."""
+LOOKUP_PENDING = "pending"
+"""A create that e-mails its invoice, not yet watched nor told: see `Store.claim_submission`."""
 SUBMISSION_RUNNING = 120.0
 """Longer than any provider call a submission makes; a claim older than this with no
 outcome lost its answer (or its process)."""
@@ -469,6 +471,14 @@ def _m023_reminder_sent_by_email(db: Engine) -> None:
     db.table("reminders").add_column("payment_id", str)
 
 
+def _m024_created_lookups(db: Engine) -> None:
+    """A create that e-mails the invoice keeps its draft (with the reference the provider
+    keeps) until the invoice is watched: one whose answer was lost is looked for."""
+    table = db.table("submissions")
+    for column, kind in (("provider", str), ("draft", str), ("lookup", str), ("look_at", float)):
+        table.add_column(column, kind)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_settlements", _m002_settlements),
@@ -492,6 +502,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("021_approval_netted", _m021_approval_netted),
     ("022_approval_times_kept", _m022_approval_times_kept),
     ("023_reminder_sent_by_email", _m023_reminder_sent_by_email),
+    ("024_created_lookups", _m024_created_lookups),
 ]
 
 
@@ -1308,24 +1319,89 @@ class Store:
 
     # audit ------------------------------------------------------------------------
 
-    def claim_submission(self, key: str, *, team_id: str, user_id: str) -> bool:
+    def claim_submission(
+        self,
+        key: str,
+        *,
+        team_id: str,
+        user_id: str,
+        provider: str | None = None,
+        watch: str | None = None,
+    ) -> bool:
         """True the first time `key` is claimed, False ever after: a dialog submitted
-        twice (a double click, a retried request) acts once."""
+        twice (a double click, a retried request) acts once.
+
+        `watch`: the draft (JSON) of an invoice the provider e-mails as it creates it.
+        Kept before the create, so that an invoice whose answer is lost, or whose
+        process ends before its watch is recorded, is looked for (`lost_creates`) until
+        `end_lookup`; a claim still running is left alone for `SUBMISSION_RUNNING`.
+        """
+        lookup = None if watch is None else LOOKUP_PENDING
         with self.transaction():
             cursor = self.db.execute(
-                "INSERT INTO submissions (key, team_id, user_id, at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT DO NOTHING",
-                [key, team_id, user_id, now_iso()],
+                "INSERT INTO submissions (key, team_id, user_id, at, provider, draft, lookup, "
+                "look_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [
+                    key,
+                    team_id,
+                    user_id,
+                    now_iso(),
+                    provider,
+                    watch,
+                    lookup,
+                    time.time() + SUBMISSION_RUNNING,
+                ],
             )
             return cursor.rowcount == 1
 
     def settle_submission(self, key: str, outcome: Outcome, subject: str | None = None) -> None:
-        """Record what the claimed submission `key` did; `subject` names what it made."""
+        """Record what the claimed submission `key` did; `subject` names what it made.
+
+        Refused: nothing to look for. Unknown, or created otherwise than drafted: looked
+        for at once (a created one is watched right after by its submit)."""
         with self.transaction():
             self.db.execute(
                 "UPDATE submissions SET outcome = ?, subject = ? WHERE key = ?",
                 [outcome, subject, key],
             )
+            if outcome == "failed":
+                self.db.execute(
+                    "UPDATE submissions SET lookup = NULL, draft = NULL WHERE key = ? "
+                    "AND lookup = ?",
+                    [key, LOOKUP_PENDING],
+                )
+            elif outcome != "created":
+                self.db.execute(
+                    "UPDATE submissions SET look_at = ? WHERE key = ? AND lookup = ?",
+                    [time.time(), key, LOOKUP_PENDING],
+                )
+
+    def lost_creates(self, now: float) -> list[dict[str, Any]]:
+        """Creates still looked for whose time to look again has come, oldest first."""
+        return self._rows(
+            "SELECT key, team_id, user_id, at, provider, draft, outcome, subject, look_at "
+            "FROM submissions WHERE lookup = ? AND look_at <= ? ORDER BY at",
+            [LOOKUP_PENDING, now],
+        )
+
+    def take_lost_create(self, key: str, seen_at: float, next_at: float) -> bool:
+        """Take the lost create `key` for one look (another process does not look at the
+        same time): True when its next look was still `seen_at`, now moved to `next_at`."""
+        with self.transaction():
+            cursor = self.db.execute(
+                "UPDATE submissions SET look_at = ? WHERE key = ? AND lookup = ? AND look_at = ?",
+                [next_at, key, LOOKUP_PENDING, seen_at],
+            )
+            return cursor.rowcount == 1
+
+    def end_lookup(self, key: str, how: str) -> bool:
+        """Stop looking for `key`'s invoice (`how`: watched, or told to look for it); True
+        for the one caller that ended it, who then does what it says."""
+        cursor = self.db.execute(  # the draft (a customer's name and address) goes too
+            "UPDATE submissions SET lookup = ?, draft = NULL WHERE key = ? AND lookup = ?",
+            [how, key, LOOKUP_PENDING],
+        )
+        return cursor.rowcount == 1
 
     def submission_outcome(self, key: str) -> tuple[Outcome, str | None]:
         """What the first submit of `key` did, and what it made: `running` while it may

@@ -32,6 +32,7 @@ from bot.clock import clock_from
 from bot.connections import Connections
 from bot.credentials import CredentialBox
 from bot.installations import Installations
+from bot.lost_creates import LostCreates
 from bot.notifier import SlackNotifier
 from bot.oauth_states import OAuthStates
 from bot.outbox import OutboxSender
@@ -197,6 +198,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     settlement.after_settled.append(sender.wake.set)
     approvals.after_change.append(sender.wake.set)
     poller = Poller(settlement, lease=settings.check_lease)
+    lost = LostCreates(store, connections, svc.checkout, teams.billing_channel, sender.wake.set)
+    poller.rounds.append(lost.run_once)
     scheduler = Scheduler(
         runs=svc.runs,
         connections=connections,

@@ -93,6 +93,37 @@ def test_a_submission_acts_once_and_remembers_what_it_did(database: str) -> None
     store.close()
 
 
+def test_a_create_that_emails_is_looked_for_until_watched_once(database: str) -> None:
+    """Kept before the create; looked for once its submit can no longer answer, by one
+    process at a time, and ended once (by its submit's watch or by the lookup)."""
+    store = Store(database)
+    now = time.time()
+    for view in ("V1", "V2", "V3"):
+        claimed = store.claim_submission(
+            f"review:T1:{view}", team_id="T1", user_id="U1", provider="acme", watch="{}"
+        )
+        assert claimed
+    assert store.claim_submission("review:T1:V4", team_id="T1", user_id="U1")  # a draft
+    assert store.lost_creates(now) == []  # still running: its submit may yet answer
+    assert [r["key"] for r in store.lost_creates(now + SUBMISSION_RUNNING + 1)] == [
+        "review:T1:V1",
+        "review:T1:V2",
+        "review:T1:V3",
+    ]  # e.g. killed before any answer
+    store.settle_submission("review:T1:V1", "unknown")  # the answer was lost: look at once
+    store.settle_submission("review:T1:V2", "failed")  # refused: nothing to look for
+    store.settle_submission("review:T1:V4", "unknown")
+    (lost,) = store.lost_creates(time.time())
+    assert lost["key"] == "review:T1:V1" and lost["draft"] == "{}"
+    assert store.take_lost_create(lost["key"], lost["look_at"], now + 60)
+    assert not store.take_lost_create(lost["key"], lost["look_at"], now + 60)  # taken
+    assert store.lost_creates(time.time()) == []
+    assert store.end_lookup("review:T1:V1", "watched")
+    assert not store.end_lookup("review:T1:V1", "watched")  # watched once
+    assert [r["key"] for r in store.lost_creates(now + 3600)] == ["review:T1:V3"]
+    store.close()
+
+
 def test_migrations_upgrade_an_existing_database_and_keep_its_data(database: str) -> None:
     store = Store(database)
     store.audit("connect", team_id="T1", user_id="U1", subject="i3d")

@@ -7,6 +7,7 @@ the review carries the draft (no secrets) in its private metadata.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -19,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import CREATE_REFUSAL
 from bot.kit.errors import without_retry
+from bot.lost_creates import WATCHED
 from bot.models import EMAIL_CHARS, Invoice, InvoiceDraft, InvoiceLine, Money, is_email
 from bot.money import AmountError, minor_units, parse_amount, thousands_mark
 from bot.provider import (
@@ -412,17 +414,39 @@ def _record(svc: Services, key: str, outcome: Outcome, number: str | None = None
 
 
 def _watch(
-    svc: Services, team_id: str, user_id: str, provider: Provider, invoice: Invoice, to: str
+    svc: Services,
+    key: str,
+    team_id: str,
+    user_id: str,
+    provider: Provider,
+    invoice: Invoice,
+    to: str,
 ) -> None:
     """An invoice e-mailed as it was created is watched like one sent by e-mail, so
     #billing hears when the customer pays it; a database fault here must not hide
-    from the person that it was created."""
+    from the person that it was created (its create stays looked for, `bot.lost_creates`,
+    and is watched from there)."""
     try:
-        svc.checkout.watch_emailed(
-            team_id=team_id, user_id=user_id, provider=provider.name, invoice=invoice, to=to
-        )
+        with svc.store.claim():  # watched here or by the lookup, once
+            if svc.store.end_lookup(key, WATCHED):
+                svc.checkout.watch_emailed(
+                    team_id=team_id, user_id=user_id, provider=provider.name, invoice=invoice, to=to
+                )
     except Exception as error:  # logged; the person still sees the result
         log_error(error, "watching an invoice e-mailed as it was created")
+
+
+def reference(key: str) -> str:
+    """What the provider keeps with the invoice this form creates (`InvoiceDraft.reference`):
+    one per form, so a create whose answer was lost can be found and not made again."""
+    return "ib-" + hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def _looking(provider: Provider) -> str:
+    return (
+        f"invoicebot is looking for it at {escape(provider.title)}: if it finds it, it watches "
+        "it and tells you; if not, #billing is asked to look for it."
+    )
 
 
 def submitted_before(provider: Provider, outcome: Outcome, number: str | None) -> dict[str, Any]:
@@ -527,7 +551,15 @@ async def on_review(
     send = bool(meta.get("send"))
     dialog = view.get("root_view_id") or view["id"]
     key = f"{values.REVIEW_INVOICE_VIEW}:{team_id}:{dialog}"
-    if not svc.store.claim_submission(key, team_id=team_id, user_id=user_id):
+    draft = draft.model_copy(update={"reference": reference(key)})
+    claimed = svc.store.claim_submission(
+        key,
+        team_id=team_id,
+        user_id=user_id,
+        provider=provider.name,
+        watch=draft.model_dump_json() if send else None,  # a draft is not paid: not watched
+    )
+    if not claimed:
         await _repeat(svc, ack, client, view["id"], key, provider)
         return
     await ack(
@@ -552,13 +584,15 @@ async def on_review(
             text = without_retry(text)
             if not isinstance(error, Unconfirmed):
                 text = f"{text} {_maybe_created(provider)}".lstrip()
+            if send:
+                text = f"{text} {_looking(provider)}"
         told = dialogs.Told(svc.store, team_id, user_id, f":warning: {title}: {text}")
         await dialogs.update(client, view["id"], result_view(title, f":warning: {text}"), tell=told)
         return
     _record(svc, key, "created", invoice.number)
     svc.snapshots.forget(provider.name)  # the next list shows it
     if send:
-        _watch(svc, team_id, user_id, provider, invoice, draft.customer_email)
+        _watch(svc, key, team_id, user_id, provider, invoice, draft.customer_email)
     _audit_created(svc, body, provider, invoice.number, draft, send, invoice_id=invoice.id)
     done = (
         f"e-mailed to {escape(draft.customer_email)}."

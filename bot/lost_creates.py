@@ -1,0 +1,206 @@
+"""Invoices created and e-mailed from Slack whose watch was never recorded.
+
+A create whose answer is lost (a timeout, a cut connection, the process ended before the
+answer was kept) may have made and e-mailed the invoice; creating it again would bill the
+customer twice. Its draft, kept before the create with the reference the provider keeps,
+is looked for here instead: found, it is watched like any e-mailed invoice, and #billing
+and its creator are told; not found within `LOOK_FOR`, #billing is told to look for it
+(one found after that would only be watched by someone sending it again).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot.checkout import Checkout
+from bot.connections import Connections
+from bot.models import Invoice, InvoiceDraft
+from bot.provider import InvoiceNotFound, Provider, ProviderError, ProviderUnavailable
+from bot.store import Outcome, Store
+from bot.text import escape
+
+log = logging.getLogger(__name__)
+
+LOOK_FOR = 3600.0
+"""Seconds a lost create is looked for after its submit, before #billing is told to look:
+long past any lag of the provider's list, short enough that a payment is not long unsaid."""
+FIRST_GAP, LAST_GAP = 30.0, 600.0
+"""Seconds between looks: half the time since the submit, within these bounds."""
+WATCHED, TOLD = "watched", "told"
+
+
+def next_look(age: float) -> float:
+    """Seconds until the next look at a create submitted `age` seconds ago."""
+    return min(max(age / 2, FIRST_GAP), LAST_GAP)
+
+
+class LostCreates:
+    def __init__(
+        self,
+        store: Store,
+        connections: Connections,
+        checkout: Checkout,
+        billing_channel: Callable[[str], str | None],
+        wake: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.store = store
+        self.connections = connections
+        self.checkout = checkout
+        self.billing_channel = billing_channel
+        self.wake = wake
+
+    async def run_once(self, now: float | None = None) -> int:
+        """Look once for each lost create due a look; return how many were looked for."""
+        now = time.time() if now is None else now
+        looked = 0
+        for row in self.store.lost_creates(now):
+            submitted = datetime.fromisoformat(row["at"]).timestamp()
+            age = now - submitted
+            if not self.store.take_lost_create(row["key"], row["look_at"], now + next_look(age)):
+                continue  # another process looks at it now
+            looked += 1
+            try:
+                await self._look(row, age)
+            except Exception:  # one row's fault must not stop the others; looked for again
+                log.exception("looking for an invoice whose create answer was lost")
+        return looked
+
+    async def _look(self, row: dict[str, Any], age: float) -> None:
+        try:
+            draft = InvoiceDraft.model_validate_json(row["draft"])
+        except ValidationError:
+            log.warning("a lost create's draft cannot be read; it is not looked for")
+            self.store.end_lookup(row["key"], TOLD)
+            return
+        invoice: Invoice | None = None
+        title = row["provider"]
+        try:
+            title = self.connections.provider_class(row["provider"]).title
+            provider = self.connections.get(row["team_id"], row["provider"])
+            invoice = await self._find(provider, draft, row["subject"])
+        except ProviderUnavailable as error:
+            log.info("a lost create is looked for again later: %s", error.message)
+        except ProviderError as error:  # not connected now: it may be reconnected
+            log.info("a lost create cannot be looked for now: %s", error.message)
+        if invoice is not None:
+            self._watch(row, draft, invoice, title)
+        elif age >= LOOK_FOR:
+            self._give_up(row, draft, title)
+
+    async def _find(
+        self, provider: Provider, draft: InvoiceDraft, number: str | None
+    ) -> Invoice | None:
+        if number is None:
+            return await provider.find_created(draft)
+        try:  # its number was kept: the answer came, its watch was not recorded
+            return await provider.get_invoice(number)
+        except InvoiceNotFound:
+            return None
+
+    def _watch(
+        self, row: dict[str, Any], draft: InvoiceDraft, invoice: Invoice, title: str
+    ) -> None:
+        key, team_id, user_id = row["key"], row["team_id"], row["user_id"]
+        told = row["outcome"] not in ("created", "created_differently")  # told nothing sure yet
+        with self.store.claim():
+            if not self.store.end_lookup(key, WATCHED):
+                return  # watched by its own submit meanwhile
+            self.checkout.watch_emailed(
+                team_id=team_id,
+                user_id=user_id,
+                provider=row["provider"],
+                invoice=invoice,
+                to=draft.customer_email,
+            )
+            if told:  # a form submitted again now says what this one made
+                same = invoice.total_incl_vat == draft.total
+                outcome: Outcome = "created" if same else "created_differently"
+                self.store.settle_submission(key, outcome, invoice.number)
+                self._tell(row, *found_messages(draft, invoice, title, user_id))
+        if told:
+            self.store.audit(
+                "invoice.created",
+                team_id=team_id,
+                user_id=user_id,
+                subject=invoice.number,
+                provider=row["provider"],
+                total=invoice.total_incl_vat.format(),
+                sent=True,
+                invoice_id=invoice.id,
+                found_after_lost_answer=True,
+            )
+        self.wake()
+
+    def _give_up(self, row: dict[str, Any], draft: InvoiceDraft, title: str) -> None:
+        with self.store.transaction():
+            if self.store.end_lookup(row["key"], TOLD):
+                self._tell(row, *not_found_messages(draft, title, row["user_id"]))
+        self.wake()
+
+    def _tell(self, row: dict[str, Any], billing: str, creator: str) -> None:
+        team_id, key = row["team_id"], row["key"]
+        channel = self.billing_channel(team_id)
+        if channel is not None:
+            self.store.enqueue(
+                "chat.postMessage",
+                {"channel": channel, "text": billing},
+                key=f"lost-create:billing:{key}",
+                team_id=team_id,
+            )
+        self.store.enqueue(
+            "chat.postMessage",
+            {"channel": row["user_id"], "text": creator},
+            key=f"lost-create:creator:{key}",
+            team_id=team_id,
+        )
+
+
+def _for(draft: InvoiceDraft) -> str:
+    return f"{escape(draft.customer_name)} ({escape(draft.customer_email)}), {draft.total.format()}"
+
+
+def found_messages(
+    draft: InvoiceDraft, invoice: Invoice, title: str, user_id: str
+) -> tuple[str, str]:
+    """#billing's and the creator's words for a lost create found and watched."""
+    where = escape(title)
+    number = escape(invoice.number)
+    differs = (
+        f" {where} lists it at {invoice.total_incl_vat.format()}, not the "
+        f"{draft.total.format()} reviewed: correct or void it at {where}."
+        if invoice.total_incl_vat != draft.total
+        else ""
+    )
+    billing = (
+        f":information_source: Invoice *{number}* for {_for(draft)} was created at {where} "
+        f"from Slack by <@{user_id}>, though its answer was lost. invoicebot watches it now: "
+        f"this channel hears when the customer pays it.{differs}"
+    )
+    creator = (
+        f":white_check_mark: The invoice for {_for(draft)} whose answer was lost was created "
+        f"at {where} after all: invoice *{number}*. Do not create it again; #billing hears "
+        f"when the customer pays it.{differs}"
+    )
+    return billing, creator
+
+
+def not_found_messages(draft: InvoiceDraft, title: str, user_id: str) -> tuple[str, str]:
+    """#billing's and the creator's words for a lost create never found."""
+    where = escape(title)
+    billing = (
+        f":warning: An invoice for {_for(draft)} created from Slack by <@{user_id}> may exist "
+        f"at {where}: its answer was lost, and invoicebot could not find it there. Look for "
+        f"it at {where}; if it was created, invoicebot does not watch it, so this channel "
+        "will not hear when the customer pays it."
+    )
+    creator = (
+        f":warning: invoicebot could not find the invoice for {_for(draft)} whose answer was "
+        f"lost. It may exist all the same: look for it at {where} before you create it again."
+    )
+    return billing, creator
