@@ -1,6 +1,7 @@
 """`/_sandbox/...`: a sandbox's knobs over HTTP, for the demo and for tests in other processes.
 
-POST /_sandbox/faults     {"kind": one of the state's FAULT_KINDS, "count": 1, "path": ...}
+POST /_sandbox/faults     {"kind": one of the state's FAULT_KINDS, "count": 1, "path": ...,
+                          "method": ...}
 DELETE /_sandbox/faults   clear them
 GET|POST /_sandbox/settings  the fields of the sandbox's `SandboxSettings`; only those sent change
 POST /_sandbox/invoices   {"count": 500, "currency": ...}: add generated invoices
@@ -46,6 +47,7 @@ class FaultOrder(Strict):
     kind: str
     count: int = Field(default=1, ge=1)
     path: str | None = None
+    method: str | None = None
 
 
 class MoreInvoices(Strict):
@@ -98,7 +100,7 @@ class Controls(Generic[S]):
         state = request.app[self.key]
         order = await parsed(request, FaultOrder)
         try:
-            state.inject(order.kind, order.count, order.path)
+            state.inject(order.kind, order.count, order.path, order.method)
         except ValueError as error:
             raise web.HTTPBadRequest(text=f"kind: {error}") from None
         return web.json_response({"faults": [asdict(fault) for fault in state.faults]}, status=201)

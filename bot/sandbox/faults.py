@@ -22,11 +22,13 @@ RETRY_AFTER = "2"
 
 @dataclass
 class Fault:
-    """The next `remaining` requests (to `path`, if given) misbehave as `kind`."""
+    """The next `remaining` requests (to `path` and by `method`, if given) misbehave as
+    `kind`: a method tells a create from the read of the same path before it."""
 
     kind: str
     remaining: int = 1
     path: str | None = None
+    method: str | None = None
 
 
 @dataclass(kw_only=True)
@@ -40,22 +42,26 @@ class FaultInjection:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when the app shuts down, so a hanging request lets go."""
 
-    def inject(self, kind: str, count: int = 1, path: str | None = None) -> Fault:
+    def inject(
+        self, kind: str, count: int = 1, path: str | None = None, method: str | None = None
+    ) -> Fault:
         if kind not in self.FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; choose one of {', '.join(self.FAULT_KINDS)}")
         if count < 1:
             raise ValueError("count must be at least 1")
-        fault = Fault(kind, count, path)
+        fault = Fault(kind, count, path, method and method.upper())
         self.faults.append(fault)
         return fault
 
     def clear_faults(self) -> None:
         self.faults.clear()
 
-    def take_fault(self, path: str) -> str | None:
+    def take_fault(self, path: str, method: str | None = None) -> str | None:
         """The fault this request suffers, if any; each use counts one down."""
         for fault in self.faults:
-            if fault.path is None or fault.path == path:
+            if (fault.path is None or fault.path == path) and (
+                fault.method is None or fault.method == method
+            ):
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     self.faults.remove(fault)

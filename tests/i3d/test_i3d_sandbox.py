@@ -101,7 +101,9 @@ async def test_faults_and_settings_over_http(
     order = {"kind": "error", "count": 2, "path": LIST}
     async with http.post(server.make_url("/_sandbox/faults"), json=order) as answer:
         assert answer.status == 201
-        assert (await answer.json())["faults"] == [{"kind": "error", "remaining": 2, "path": LIST}]
+        assert (await answer.json())["faults"] == [
+            {"kind": "error", "remaining": 2, "path": LIST, "method": None}
+        ]
     statuses = [(await get_json(http, server.make_url(LIST), AUTH))[0] for _ in range(3)]
     assert statuses == [500, 500, 200]
 

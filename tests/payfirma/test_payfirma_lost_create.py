@@ -110,6 +110,26 @@ async def test_a_create_whose_answer_was_lost_is_found_watched_and_confirmed(
     assert len(made(sandbox)) == 1 and len(slack.posted_to("U0PAYER")) == 1
 
 
+async def test_a_create_whose_connection_dropped_after_payfirma_made_it_is_watched(
+    bot: TestServer, sandbox: SandboxState, fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    """Through the wire: Payfirma makes and e-mails the invoice, the connection drops
+    before its answer. The plugin says it may exist; the bot finds it and watches it."""
+    slack, _ = fake_slack
+    sandbox.inject("lost", path="/invoice", method="POST")  # the read before it goes through
+    client = await submit(bot)
+    assert "Not confirmed" in shown(client) and "check PayHQ" in shown(client)
+    (invoice,) = made(sandbox)
+    assert sandbox.emails and sandbox.count("POST", "/invoice") == 1
+    number = str(invoice.invoice_id)
+    (told,) = await settle(bot, slack, "C0BILLING", number)
+    assert "watches it now" in told["text"]
+    store = bot.app[SERVICES].store
+    (watched,) = store.payments_for_invoices(TEAM, "payfirma", [number])
+    assert watched.state is PaymentState.LINK_ISSUED
+    assert sandbox.count("POST", "/invoice") == 1
+
+
 def _key() -> str:
     return f"review_invoice:{TEAM}:V0REVIEW"
 

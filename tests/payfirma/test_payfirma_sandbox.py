@@ -244,7 +244,9 @@ async def test_faults_and_settings_over_http(
     order = {"kind": "error", "count": 2, "path": LIST}
     async with http.post(server.make_url("/_sandbox/faults"), json=order) as answer:
         assert answer.status == 201
-        assert (await answer.json())["faults"] == [{"kind": "error", "remaining": 2, "path": LIST}]
+        assert (await answer.json())["faults"] == [
+            {"kind": "error", "remaining": 2, "path": LIST, "method": None}
+        ]
     statuses = [(await call(http, "GET", server.make_url(LIST), headers=auth))[0] for _ in range(3)]
     assert statuses == [500, 500, 200]
 
@@ -307,6 +309,9 @@ def test_faults_are_validated_from_python(sandbox: SandboxState) -> None:
     sandbox.inject("decline", count=2, path=LIST)
     assert sandbox.take_fault("/other") is None
     assert [sandbox.take_fault(LIST) for _ in range(3)] == ["decline", "decline", None]
+    sandbox.inject("lost", path=LIST, method="post")  # the create, not the read before it
+    assert sandbox.take_fault(LIST, "GET") is None
+    assert sandbox.take_fault(LIST, "POST") == "lost"
 
 
 async def test_runs_standalone_on_loopback(http: aiohttp.ClientSession) -> None:

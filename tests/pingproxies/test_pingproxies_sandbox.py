@@ -276,7 +276,7 @@ async def test_knobs_over_http(
     async with http.post(server.make_url("/_sandbox/faults"), json=order) as answer:
         assert answer.status == 201
         assert (await answer.json())["faults"] == [
-            {"kind": "error", "remaining": 2, "path": SEARCH}
+            {"kind": "error", "remaining": 2, "path": SEARCH, "method": None}
         ]
     headers = await signed_in(http, server)
     statuses = [(await call(http, server, "GET", SEARCH, headers=headers))[0] for _ in range(3)]

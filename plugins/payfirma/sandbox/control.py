@@ -1,7 +1,8 @@
 """`/_sandbox/...`: the shared knobs (see `bot.sandbox.control`) and Payfirma's own.
 
 Faults: "error", "hang", "malformed", "shape", "rate_limit", "wordless", "unauthorized",
-"decline", "bad_request" (400), "forbidden" (403).
+"decline", "bad_request" (400), "forbidden" (403), "lost" (carried out, then the connection
+drops before the answer; give "method": "POST" to hit a create, not the read before it).
 Settings: "latency", "hang_seconds", "return_url" (null: the client's), "public_url",
 "token_lifetime", "tax_rounding", "sending_issues_drafts" (false: an e-mailed draft stays
 a draft), "card_payments_mark_paid" (true: an approved card payment marks its invoice

@@ -54,7 +54,8 @@ async def payfirma_api(request: web.Request, handler: Handler) -> web.StreamResp
         return await handler(request)
     state = request.app[SANDBOX]
     await state.arrived(request)
-    answer = await faulty(state, state.take_fault(request.path))
+    fault = state.take_fault(request.path, request.method)
+    answer = await faulty(state, fault)
     if answer is not None:
         return answer
     if not request.path.startswith("/oauth/") and not bearer_ok(request, state):
@@ -65,4 +66,7 @@ async def payfirma_api(request: web.Request, handler: Handler) -> web.StreamResp
             },
             status=401,
         )
-    return await answered(request, handler, replies.error_for)
+    answer = await answered(request, handler, replies.error_for)
+    if fault == "lost" and request.transport is not None:
+        request.transport.close()  # carried out, then the connection drops before the answer
+    return answer

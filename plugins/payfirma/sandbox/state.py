@@ -30,6 +30,7 @@ FaultKind = Literal[
     "decline",
     "bad_request",
     "forbidden",
+    "lost",
 ]
 TaxRounding = Literal["line", "invoice"]
 
