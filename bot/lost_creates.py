@@ -123,6 +123,8 @@ class LostCreates:
                 outcome: Outcome = "created" if same else "created_differently"
                 self.store.settle_submission(key, outcome, invoice.number)
                 self._tell(row, *found_messages(draft, invoice, title, user_id))
+            else:  # its dialog may not have shown it, if the bot stopped right after
+                self._tell(row, None, watched_message(draft, invoice, title))
         if told:
             self.store.audit(
                 "invoice.created",
@@ -143,10 +145,10 @@ class LostCreates:
                 self._tell(row, *not_found_messages(draft, title, row["user_id"]))
         self.wake()
 
-    def _tell(self, row: dict[str, Any], billing: str, creator: str) -> None:
+    def _tell(self, row: dict[str, Any], billing: str | None, creator: str) -> None:
         team_id, key = row["team_id"], row["key"]
         channel = self.billing_channel(team_id)
-        if channel is not None:
+        if channel is not None and billing is not None:
             self.store.enqueue(
                 "chat.postMessage",
                 {"channel": channel, "text": billing},
@@ -165,18 +167,22 @@ def _for(draft: InvoiceDraft) -> str:
     return f"{escape(draft.customer_name)} ({escape(draft.customer_email)}), {draft.total.format()}"
 
 
+def _differs(draft: InvoiceDraft, invoice: Invoice, where: str) -> str:
+    if invoice.total_incl_vat == draft.total:
+        return ""
+    return (
+        f" {where} lists it at {invoice.total_incl_vat.format()}, not the "
+        f"{draft.total.format()} reviewed: correct or void it at {where}."
+    )
+
+
 def found_messages(
     draft: InvoiceDraft, invoice: Invoice, title: str, user_id: str
 ) -> tuple[str, str]:
     """#billing's and the creator's words for a lost create found and watched."""
     where = escape(title)
     number = escape(invoice.number)
-    differs = (
-        f" {where} lists it at {invoice.total_incl_vat.format()}, not the "
-        f"{draft.total.format()} reviewed: correct or void it at {where}."
-        if invoice.total_incl_vat != draft.total
-        else ""
-    )
+    differs = _differs(draft, invoice, where)
     billing = (
         f":information_source: Invoice *{number}* for {_for(draft)} was created at {where} "
         f"from Slack by <@{user_id}>, though its answer was lost. invoicebot watches it now: "
@@ -188,6 +194,16 @@ def found_messages(
         f"when the customer pays it.{differs}"
     )
     return billing, creator
+
+
+def watched_message(draft: InvoiceDraft, invoice: Invoice, title: str) -> str:
+    """The creator's words for an invoice whose create was answered, watched only later."""
+    where = escape(title)
+    differs = _differs(draft, invoice, where)
+    return (
+        f":white_check_mark: Invoice *{escape(invoice.number)}* for {_for(draft)} was created "
+        f"at {where}, and #billing hears when the customer pays it.{differs}"
+    )
 
 
 def not_found_messages(draft: InvoiceDraft, title: str, user_id: str) -> tuple[str, str]:

@@ -168,8 +168,9 @@ async def test_a_create_cut_short_before_its_answer_was_kept_is_found_after_a_re
 async def test_an_invoice_whose_watch_was_not_recorded_is_watched_later(
     bot: TestServer, sandbox: SandboxState, fake_slack: tuple[FakeSlack, TestServer]
 ) -> None:
-    """Created and said so, but the watch's record failed: watched by its number, quietly
-    (the person already read that it was created)."""
+    """Created, but the watch's record failed (or the bot stopped before it): watched by
+    its number, #billing not troubled; its creator hears it is watched (its dialog may
+    not have shown the result, if the bot stopped)."""
     slack, _ = fake_slack
     svc = bot.app[SERVICES]
     watch = svc.checkout.watch_emailed
@@ -184,14 +185,16 @@ async def test_an_invoice_whose_watch_was_not_recorded_is_watched_later(
     await bot.app[POLLER].run_once()
     (watched,) = svc.store.payments_for_invoices(TEAM, "payfirma", [number])
     assert watched.state is PaymentState.LINK_ISSUED
-    await bot.app[OUTBOX].send_due()
-    assert slack.posted_to("U0PAYER") == [] and slack.posted_to("C0BILLING") == []
+    (creator,) = await settle(bot, slack, "U0PAYER", number)
+    assert "was created at Payfirma, and #billing hears" in creator["text"]
+    assert slack.posted_to("C0BILLING") == []
 
 
 async def test_an_invoice_created_with_other_totals_is_watched_too(
     bot: TestServer, sandbox: SandboxState, fake_slack: tuple[FakeSlack, TestServer]
 ) -> None:
     """It was e-mailed all the same: until it is voided, a payment of it is confirmed."""
+    slack, _ = fake_slack
     sandbox.tax_rounding = "invoice"
     new = draft(*(line(f"Widget {n}", "3", "0.33", "12.5") for n in range(1, 12)))
     view = {**review_view(PayfirmaProvider, new, True), "id": "V0REVIEW"}
@@ -206,6 +209,8 @@ async def test_an_invoice_created_with_other_totals_is_watched_too(
     (watched,) = svc.store.payments_for_invoices(TEAM, "payfirma", [number])
     assert watched.state is PaymentState.LINK_ISSUED
     assert sandbox.count("POST", "/invoice") == 1
+    (creator,) = await settle(bot, slack, "U0PAYER", number)
+    assert "lists it at CA$12.25, not the CA$12.21 reviewed" in creator["text"]
 
 
 async def test_a_create_never_found_is_handed_to_billing(
