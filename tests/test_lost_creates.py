@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from bot.lost_creates import found_messages, not_found_messages
-from bot.models import Invoice, InvoiceStatus, Money
+from bot.models import REFERENCE_CHARS, Invoice, InvoiceStatus, Money
+from bot.slack.new_invoice import reference, review_view
+from plugins.payfirma.provider import PayfirmaProvider
 from tests.payfirma.test_payfirma_issuing import draft, line
 
 EMAIL = "ap@riverside.example"
@@ -31,3 +35,13 @@ def test_an_invoice_found_at_other_totals_is_said_to_be_corrected_and_names_are_
         )
     for said in not_found_messages(new, "Payfirma", "U0PAYER"):
         assert "Riverside &lt;Books&gt;" in said and "CA$9.00" in said
+
+
+def test_the_review_carries_no_reference_and_each_form_gets_its_own() -> None:
+    """Set at the submit from the form's own key: one per form, never from the metadata."""
+    new = draft(line("Shelving", "3", "3.00"), reference="ib-forged")
+    meta = json.loads(review_view(PayfirmaProvider, new, True)["private_metadata"])
+    assert "reference" not in meta["draft"]
+    one, other = reference("review_invoice:T1:V1"), reference("review_invoice:T1:V2")
+    assert one != other and one == reference("review_invoice:T1:V1")
+    assert len(one) <= REFERENCE_CHARS

@@ -318,7 +318,12 @@ def review_view(cls: type[Provider], draft: InvoiceDraft, send: bool) -> dict[st
         f"It will be created at {escape(cls.title)} and {to}."
     )
     metadata = json.dumps(
-        {"provider": cls.name, "send": send, "draft": draft.model_dump(mode="json")}
+        {
+            "provider": cls.name,
+            "send": send,
+            # the reference is set at the submit, once per form: not carried, not trusted
+            "draft": draft.model_dump(mode="json", exclude={"reference"}),
+        }
     )
     return {
         "type": "modal",
