@@ -41,6 +41,8 @@ def next_look(age: float) -> float:
 
 
 class LostCreates:
+    """Run by the poller after each round, so a restart or a second process carries on."""
+
     def __init__(
         self,
         store: Store,
