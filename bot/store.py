@@ -477,6 +477,7 @@ def _m024_created_lookups(db: Engine) -> None:
     table = db.table("submissions")
     for column, kind in (("provider", str), ("draft", str), ("lookup", str), ("look_at", float)):
         table.add_column(column, kind)
+    table.create_index(["lookup", "look_at"])  # the poller asks every round
 
 
 MIGRATIONS: list[tuple[str, Migration]] = [
