@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime
 
 from bot.kit.checks import chosen, is_web_address
 from bot.models import (
@@ -28,7 +27,7 @@ from bot.models import (
 )
 from bot.provider import ProviderError, ProviderUnavailable, RateLimited
 from plugins.pingproxies import errors, wire
-from plugins.pingproxies.convert import moment, status_of
+from plugins.pingproxies.convert import paid_moment, status_of
 
 log = logging.getLogger(__name__)
 
@@ -88,22 +87,6 @@ def stranger(landing: Mapping[str, str], invoice_id: str, reference: str | None)
     return None
 
 
-def paid_moment(item: wire.Invoice) -> datetime | None:
-    """When PingProxies says the invoice was paid, or None when that cannot be read: its
-    status and the cents remaining say paid, and a time in an unforeseen form (the field
-    and its form are our guess) must not hold the confirmation back."""
-    try:
-        return moment(item.invoice_paid_datetime)
-    except (ValueError, OverflowError):  # not a time, or one before UTC's first moment
-        log.warning(
-            "PingProxies invoice %s has an unreadable invoice_paid_datetime %r; "
-            "recording it paid now",
-            item.invoice_number,
-            item.invoice_paid_datetime,
-        )
-        return None
-
-
 def outcome(item: wire.Invoice, check: PaymentCheck, standing: str | None = None) -> PaymentOutcome:
     """What the invoice says about the payment; PAID only when PingProxies says paid.
 
@@ -129,7 +112,7 @@ def outcome(item: wire.Invoice, check: PaymentCheck, standing: str | None = None
         return PaymentOutcome(
             status=OutcomeStatus.PAID,
             message=f"PingProxies shows {number} as paid.",
-            paid_at=paid_moment(item),
+            paid_at=paid_moment(item, "recording it paid now"),
         )
     if status is InvoiceStatus.VOID:
         return PaymentOutcome(  # no attempt on a void invoice can be paid: it ends them all

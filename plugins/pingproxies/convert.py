@@ -40,6 +40,24 @@ def moment(text: str | None) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+def paid_moment(
+    item: wire.Invoice, then: str = "listing it paid without a time"
+) -> datetime | None:
+    """When PingProxies says the invoice was paid, or None when that cannot be read: its
+    status and the cents remaining say paid, and a time in an unforeseen form (the field
+    and its form are our guess) must neither hold a confirmation back nor hide the invoice."""
+    try:
+        return moment(item.invoice_paid_datetime)
+    except (ValueError, OverflowError):  # not a time, or one before UTC's first moment
+        log.warning(
+            "PingProxies invoice %s has an unreadable invoice_paid_datetime %r; %s",
+            item.invoice_number,
+            item.invoice_paid_datetime,
+            then,
+        )
+        return None
+
+
 def status_of(item: wire.Invoice) -> InvoiceStatus:
     status = STATUSES.get(item.invoice_status.strip().lower())
     if status is None:
@@ -76,7 +94,7 @@ def to_invoice(item: wire.Invoice) -> Invoice:
         ),
         created=created.date() if created else None,
         due=due.date() if due else None,
-        paid_at=moment(item.invoice_paid_datetime) if status is InvoiceStatus.PAID else None,
+        paid_at=paid_moment(item) if status is InvoiceStatus.PAID else None,
         status=status,
         url=item.invoice_url,
     )

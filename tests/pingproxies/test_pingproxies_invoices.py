@@ -220,3 +220,35 @@ async def test_an_unreadable_invoice_on_a_full_page_does_not_end_an_uncounted_li
     assert len(found.invoices) == 39 and found.next_cursor is None
     assert found.unreadable == [odd.invoice_number]
     assert [query["page"] for query in searches(sandbox)] == ["1", "2", "3"]
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    ["01/06/2024 12:00", "0001-01-01T00:00:00+05:00"],  # another form; a placeholder
+)
+async def test_a_paid_invoice_whose_paid_time_cannot_be_read_is_listed_paid(
+    sandbox: SandboxState,
+    provider: PingProxiesProvider,
+    caplog: pytest.LogCaptureFixture,
+    stamp: str,
+) -> None:
+    """Its status and the cents remaining say paid; the time (its field and form are our
+    guess) is only when, so an odd one is logged and the invoice listed without it."""
+    sandbox.drift["inv_sbx0064"] = {"invoice_paid_datetime": stamp}
+    with caplog.at_level(logging.WARNING, logger="plugins.pingproxies"):
+        page = await provider.list_invoices(InvoiceQuery())
+    assert page.unreadable == []
+    paid = {item.number: item for item in page.invoices}["PING-0064"]
+    assert paid.status is InvoiceStatus.PAID and paid.paid_at is None
+    assert caplog.text.count("unreadable invoice_paid_datetime") == 1
+    assert "PING-0064" in caplog.text
+
+
+async def test_an_odd_paid_time_does_not_make_an_invoice_with_cents_left_paid(
+    sandbox: SandboxState, provider: PingProxiesProvider
+) -> None:
+    odd = {"invoice_paid_datetime": "yesterday", "invoice_amount_remaining": 500}
+    sandbox.drift["inv_sbx0064"] = odd
+    found = await provider.get_invoice("inv_sbx0064")
+    assert found.status is InvoiceStatus.UNKNOWN and found.paid_at is None
+    assert not found.payable
