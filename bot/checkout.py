@@ -671,8 +671,7 @@ class Checkout:
             address = await self.connections.get(team_id, provider).send_invoice(invoice.id, to)
         except ProviderUnavailable as error:
             if isinstance(error, RateLimited):
-                self.payments.move(payment.id, PaymentState.FAILED, last_error=error.message)
-                self._reminder_ended(reminder, None)
+                self._send_refused(payment.id, reminder, error)
                 raise
             with self.store.transaction():  # unknown and watched, or neither
                 self.payments.move(payment.id, PaymentState.UNKNOWN, last_error=error.message)
@@ -685,8 +684,7 @@ class Checkout:
                 "invoice and the billing channel hears when the customer pays."
             ) from error
         except ProviderError as error:
-            self.payments.move(payment.id, PaymentState.FAILED, last_error=error.message)
-            self._reminder_ended(reminder, None)
+            self._send_refused(payment.id, reminder, error)
             raise
         except Exception as error:
             # Not a refusal: the plugin failed after (or while) making the call, so the
@@ -742,6 +740,13 @@ class Checkout:
             user_id=user_id,
             payment_id=payment_id,
         )
+
+    def _send_refused(self, payment_id: str, reminder: int | None, error: ProviderError) -> None:
+        """Nothing went out: the attempt fails and the day's reminder it claimed is free
+        again, together; a stop between them would count a reminder never sent."""
+        with self.store.transaction():
+            self.payments.move(payment_id, PaymentState.FAILED, last_error=error.message)
+            self._reminder_ended(reminder, None)
 
     def _reminder_ended(
         self, reminder: int | None, state: str | None, sent_to: str | None = None

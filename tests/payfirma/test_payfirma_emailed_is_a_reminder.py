@@ -3,12 +3,16 @@ e-mailed the same invoice again by the reminder loop, and the story tells it onc
 
 from __future__ import annotations
 
+import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.history import story
+from bot.models import PaymentState
+from bot.provider import PaymentRejected, ProviderError, RateLimited
 from bot.reminding import AlreadyToday, Reminded, remind_customer
 from bot.runs import CUSTOMER, Runs
 from bot.web import SERVICES
+from plugins.payfirma import PayfirmaProvider
 from plugins.payfirma.sandbox import SandboxState
 from tests.payfirma.test_payfirma_core import TEAM, bot
 
@@ -91,3 +95,61 @@ async def test_an_overdue_invoice_sent_to_the_address_on_file_as_typed_is_its_re
     )  # fmt: skip
     (reminder,) = Runs(svc.store).reminders(TEAM, kind=CUSTOMER)
     assert reminder.user_id == "U0PAYER"
+
+
+class Stopped(BaseException):
+    """kill -9: nothing after this point runs, no handler sees it."""
+
+
+REFUSALS = [PaymentRejected("Payfirma refused it."), RateLimited("Payfirma asks us to wait.")]
+
+
+def refusing(monkeypatch: pytest.MonkeyPatch, refusal: ProviderError) -> None:
+    async def refuse(self: PayfirmaProvider, invoice_id: str, to: str | None) -> str:
+        raise refusal
+
+    monkeypatch.setattr(PayfirmaProvider, "send_invoice", refuse)
+
+
+async def send_overdue(bot: TestServer) -> None:
+    svc = bot.app[SERVICES]
+    await svc.checkout.send_by_email(
+        team_id=TEAM, user_id="U0PAYER", provider="payfirma", invoice_id="212948", to=None,
+        today=svc.today(),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("refusal", REFUSALS, ids=["refused", "rate limited"])
+async def test_a_refused_send_fails_its_payment_and_frees_the_days_reminder(
+    bot: TestServer, sandbox: SandboxState, monkeypatch: pytest.MonkeyPatch, refusal: ProviderError
+) -> None:
+    svc = bot.app[SERVICES]
+    refusing(monkeypatch, refusal)
+    with pytest.raises(type(refusal)):
+        await send_overdue(bot)
+    (payment,) = svc.store.payments_for_invoices(TEAM, "payfirma", ["212948"])
+    assert payment.state is PaymentState.FAILED
+    assert Runs(svc.store).reminders(TEAM, kind=CUSTOMER) == []
+    assert sandbox.emails == []
+
+
+@pytest.mark.parametrize("refusal", REFUSALS, ids=["refused", "rate limited"])
+async def test_a_stop_between_failing_a_refused_send_and_freeing_its_reminder_keeps_neither(
+    bot: TestServer, monkeypatch: pytest.MonkeyPatch, refusal: ProviderError
+) -> None:
+    """The attempt failed with the day's reminder still counted would keep the customer's
+    reminder from going out that day, though nothing did: both are written, or neither
+    (the attempt then stays as interrupted, which a restart hands to the poller)."""
+    svc = bot.app[SERVICES]
+    refusing(monkeypatch, refusal)
+
+    def stop(self: Runs, reminder_id: int) -> None:
+        raise Stopped
+
+    monkeypatch.setattr(Runs, "forget_reminder", stop)
+    with pytest.raises(Stopped):
+        await send_overdue(bot)
+    (payment,) = svc.store.payments_for_invoices(TEAM, "payfirma", ["212948"])
+    assert payment.state is PaymentState.CREATED
+    (reminder,) = Runs(svc.store).reminders(TEAM, kind=CUSTOMER)
+    assert reminder.payment_id == payment.id
