@@ -59,10 +59,15 @@ def split_name(name: str) -> tuple[str, str]:
 
 async def customer_of(api: PayfirmaApi, email: str) -> int | None:
     """The `customer_id` of the invoices Payfirma holds for `email`, if they agree on one."""
+    return customer_in(await api.invoices(MAX_LIMIT), email)
+
+
+def customer_in(items: list[wire.Invoice | str], email: str) -> int | None:
+    """`customer_of` over invoices already read."""
     wanted = email.strip().casefold()
     found = {
         item.customer_id
-        for item in await api.invoices(MAX_LIMIT)
+        for item in items
         if not isinstance(item, str)
         and item.customer_id is not None
         and item.customer_id > 0
@@ -170,18 +175,22 @@ async def create(api: PayfirmaApi, draft: InvoiceDraft, *, send: bool) -> Invoic
 
 async def find_created(api: PayfirmaApi, draft: InvoiceDraft) -> Invoice | None:
     """The invoice Payfirma lists with the draft's reference as `order_id`, to the draft's
-    address and in its currency; None when none (or, oddly, several) do."""
+    address and in its currency; None when none (or, oddly, several) do.
+
+    The list takes only `?limit=` (no offset or cursor), so an account with more than
+    `MAX_LIMIT` invoices may leave the new one out. The create named the customer the
+    same list gives for the address (`customer_of`), so that customer's own list is read
+    next: two reads at most, as the lookup runs every round while the invoice is missing.
+    A first invoice to an address (filed under no customer) can still be missed.
+    """
     if not draft.reference:
         return None
-    wanted = draft.customer_email.strip().casefold()
-    found = [
-        item
-        for item in await api.invoices(MAX_LIMIT)
-        if not isinstance(item, str)
-        and item.order_id == draft.reference
-        and (item.recipient_email or "").strip().casefold() == wanted
-        and item.currency.upper() == draft.currency.upper()
-    ]
+    listed = await api.invoices(MAX_LIMIT)
+    found = _made_from(listed, draft)
+    if not found and len(listed) >= MAX_LIMIT:
+        customer = customer_in(listed, draft.customer_email)
+        if customer is not None:
+            found = _made_from(await api.customer_invoices(customer, MAX_LIMIT), draft)
     if len(found) > 1:
         log.warning(
             "Payfirma lists %d invoices with order_id %s; none is taken as the one created",
@@ -189,6 +198,19 @@ async def find_created(api: PayfirmaApi, draft: InvoiceDraft) -> Invoice | None:
             draft.reference,
         )
     return listing.converted(found[0], "invoice list") if len(found) == 1 else None
+
+
+def _made_from(items: list[wire.Invoice | str], draft: InvoiceDraft) -> list[wire.Invoice]:
+    """The invoices among `items` that carry the draft's reference, address and currency."""
+    wanted = draft.customer_email.strip().casefold()
+    return [
+        item
+        for item in items
+        if not isinstance(item, str)
+        and item.order_id == draft.reference
+        and (item.recipient_email or "").strip().casefold() == wanted
+        and item.currency.upper() == draft.currency.upper()
+    ]
 
 
 async def send(api: PayfirmaApi, invoice_id: str, to: str | None) -> str:

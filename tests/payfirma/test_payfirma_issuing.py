@@ -6,13 +6,16 @@ import json
 from datetime import date
 from decimal import Decimal
 
+import aiohttp
 import pytest
+from aiohttp.test_utils import TestServer
 
 from bot.models import InvoiceDraft, InvoiceLine, InvoiceStatus, Money
 from bot.provider import InvoiceNotFound, PaymentRejected, ProviderError, ProviderUnavailable
 from bot.text import say
 from plugins.payfirma import PayfirmaProvider
 from plugins.payfirma.issuing import quantity_text, split_name
+from plugins.payfirma.paging import MAX_LIMIT
 from plugins.payfirma.sandbox import SandboxState
 from plugins.payfirma.sandbox.state import Email
 
@@ -352,3 +355,32 @@ async def test_a_draft_without_a_reference_sends_no_order_id(
     await provider.create_invoice(draft(line("Hours", "1", "80")), send=False)
     (body,) = sent_bodies(sandbox)
     assert "order_id" not in body
+
+
+async def test_a_lost_create_is_found_on_an_account_of_more_than_a_thousand_invoices(
+    provider: PayfirmaProvider,
+    sandbox: SandboxState,
+    server: TestServer,
+    http: aiohttp.ClientSession,
+) -> None:
+    """The list takes only `?limit=` (at most 1000 here) and the sandbox lists oldest
+    first, so a new invoice is not in it; Payfirma files it under the customer the create
+    named, whose own list holds it. Two reads at most: the lookup runs every round."""
+    async with http.post(server.make_url("/_sandbox/invoices"), json={"count": 1100}) as made:
+        assert made.status == 201
+    assert len(sandbox.invoices) > MAX_LIMIT
+    known = draft(
+        line("Hours", "3", "3.00"), customer_email="DANA@northwind.example", reference="ib-1"
+    )
+    sandbox.inject("lost", path="/invoice", method="POST")
+    with pytest.raises(ProviderUnavailable):
+        await provider.create_invoice(known, send=True)
+    (body,) = sent_bodies(sandbox)
+    assert body["customer_id"] == 5001  # filed under the customer its address is known by
+    reads = len(sandbox.requests)
+    found = await provider.find_created(known)
+    assert found is not None and found.total_incl_vat == known.total
+    assert found.id == str(max(sandbox.invoices))
+    asked = [(seen.method, seen.path) for seen in list(sandbox.requests)[reads:]]
+    assert asked == [("GET", "/invoice"), ("GET", "/invoice/customer/5001")]
+    assert sandbox.count("POST", "/invoice") == 1  # looked for, never created again
