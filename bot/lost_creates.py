@@ -110,6 +110,8 @@ class LostCreates:
     ) -> None:
         key, team_id, user_id = row["key"], row["team_id"], row["user_id"]
         told = row["outcome"] not in ("created", "created_differently")  # told nothing sure yet
+        # E-mailed for its total: one paid before it was found has nothing left due.
+        invoice = invoice.model_copy(update={"amount_due": invoice.total_incl_vat})
         with self.store.claim():
             if not self.store.end_lookup(key, WATCHED):
                 return  # watched by its own submit meanwhile

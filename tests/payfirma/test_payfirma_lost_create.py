@@ -239,3 +239,31 @@ async def test_a_create_never_found_is_handed_to_billing(
     await bot.app[OUTBOX].send_due()
     assert len(slack.posted_to("C0BILLING")) == 1  # told once
     assert made(sandbox) == [] and sandbox.count("POST", "/invoice") == 0
+
+
+async def test_an_invoice_paid_before_it_is_found_is_confirmed_at_its_total(
+    bot: TestServer, sandbox: SandboxState, fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    """The customer may pay the e-mailed invoice before the lookup finds it: #billing
+    hears the amount it was sent for, not the nothing Payfirma says is left to pay."""
+    slack, _ = fake_slack
+    payfirma = provider(bot)
+    created = payfirma.create_invoice
+
+    async def made_then_lost(new: InvoiceDraft, *, send: bool) -> Any:
+        await created(new, send=send)
+        raise LOST
+
+    payfirma.create_invoice = made_then_lost  # type: ignore[method-assign]
+    await submit(bot)
+    (invoice,) = made(sandbox)
+    sandbox.invoices[invoice.invoice_id] = invoice.model_copy(update={"status": "PAID"})
+    number = str(invoice.invoice_id)
+    assert await settle(bot, slack, "C0BILLING", "watches it now")
+    store = bot.app[SERVICES].store
+    (watched,) = store.payments_for_invoices(TEAM, "payfirma", [number])
+    assert watched.amount.format() == "CA$9.00"
+    store.update_payment(watched.id, next_check_at=0)
+    (paid,) = await settle(bot, slack, "C0BILLING", "Paid: Payfirma")
+    assert "*CA$9.00*" in str(paid) and "CA$0.00" not in str(paid)
+    assert "check in PayHQ what was received" not in str(paid)
