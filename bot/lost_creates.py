@@ -10,6 +10,7 @@ and its creator are told; not found within `LOOK_FOR`, #billing is told to look 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -33,6 +34,8 @@ long past any lag of the provider's list, short enough that a payment is not lon
 FIRST_GAP, LAST_GAP = 30.0, 600.0
 """Seconds between looks: half the time since the submit, within these bounds."""
 WATCHED, TOLD = "watched", "told"
+LOOKS_AT_ONCE = 8
+"""Lost creates looked for side by side, as the poller checks payments."""
 
 
 def next_look(age: float) -> float:
@@ -56,22 +59,30 @@ class LostCreates:
         self.checkout = checkout
         self.billing_channel = billing_channel
         self.wake = wake
+        self._slots = asyncio.Semaphore(LOOKS_AT_ONCE)
 
     async def run_once(self, now: float | None = None) -> int:
-        """Look once for each lost create due a look; return how many were looked for."""
+        """Look once for each lost create due a look; return how many were looked for.
+
+        Side by side: a provider that hangs holds the poller's round for one look, not
+        for one per lost create."""
         now = time.time() if now is None else now
-        looked = 0
+        taken: list[tuple[dict[str, Any], float]] = []
         for row in self.store.lost_creates(now):
             submitted = datetime.fromisoformat(row["at"]).timestamp()
             age = now - submitted
-            if not self.store.take_lost_create(row["key"], row["look_at"], now + next_look(age)):
-                continue  # another process looks at it now
-            looked += 1
-            try:
-                await self._look(row, age)
-            except Exception:  # one row's fault must not stop the others; looked for again
-                log.exception("looking for an invoice whose create answer was lost")
-        return looked
+            if self.store.take_lost_create(row["key"], row["look_at"], now + next_look(age)):
+                taken.append((row, age))  # else another process looks at it now
+
+        async def one(row: dict[str, Any], age: float) -> None:
+            async with self._slots:
+                try:
+                    await self._look(row, age)
+                except Exception:  # one row's fault must not stop the others; looked for again
+                    log.exception("looking for an invoice whose create answer was lost")
+
+        await asyncio.gather(*(one(row, age) for row, age in taken))
+        return len(taken)
 
     async def _look(self, row: dict[str, Any], age: float) -> None:
         try:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+from pathlib import Path
+from typing import Any
+from unittest.mock import MagicMock
 
-from bot.lost_creates import found_messages, not_found_messages
-from bot.models import REFERENCE_CHARS, Invoice, InvoiceStatus, Money
+from bot.lost_creates import LostCreates, found_messages, not_found_messages
+from bot.models import REFERENCE_CHARS, Invoice, InvoiceDraft, InvoiceStatus, Money
 from bot.slack.new_invoice import reference, review_view
+from bot.store import Store
 from plugins.payfirma.provider import PayfirmaProvider
 from tests.payfirma.test_payfirma_issuing import draft, line
 
@@ -45,3 +51,52 @@ def test_the_review_carries_no_reference_and_each_form_gets_its_own() -> None:
     one, other = reference("review_invoice:T1:V1"), reference("review_invoice:T1:V2")
     assert one != other and one == reference("review_invoice:T1:V1")
     assert len(one) <= REFERENCE_CHARS
+
+
+class Hanging:
+    """A provider whose list hangs until every lookup of the round has asked it."""
+
+    title = "AcmePay"
+
+    def __init__(self, expected: int) -> None:
+        self.asked = 0
+        self.expected = expected
+        self.all_asked = asyncio.Event()
+
+    async def find_created(self, draft: InvoiceDraft) -> Invoice | None:
+        self.asked += 1
+        if self.asked == self.expected:
+            self.all_asked.set()
+        await self.all_asked.wait()
+        return None
+
+
+class OneProvider:
+    def __init__(self, provider: Hanging) -> None:
+        self.provider = provider
+
+    def provider_class(self, name: str) -> Any:
+        return self.provider
+
+    def get(self, team_id: str, name: str) -> Any:
+        return self.provider
+
+
+async def test_a_provider_that_hangs_holds_a_round_once_not_once_per_lost_create(
+    tmp_path: Path,
+) -> None:
+    """Lost creates are looked for side by side: a provider that takes its timeout
+    on each look must not hold every other payment's check for that many timeouts."""
+    store = Store(tmp_path / "db.sqlite")
+    new = draft(line("Shelving", "3", "3.00"), customer_email=EMAIL)
+    for view in ("V1", "V2", "V3"):
+        key = f"review_invoice:T1:{view}"
+        store.claim_submission(
+            key, team_id="T1", user_id="U1", provider="acme", watch=new.model_dump_json()
+        )
+        store.settle_submission(key, "unknown")
+    hanging = Hanging(expected=3)
+    lost = LostCreates(store, OneProvider(hanging), MagicMock(), lambda team: "C0BILLING")  # type: ignore[arg-type]
+    looked = await asyncio.wait_for(lost.run_once(time.time() + 1), timeout=5)
+    assert looked == 3 and hanging.asked == 3
+    store.close()
