@@ -101,6 +101,8 @@ class LostCreates:
             log.info("a lost create is looked for again later: %s", error.message)
         except ProviderError as error:  # not connected now: it may be reconnected
             log.info("a lost create cannot be looked for now: %s", error.message)
+        except Exception:  # its credentials unreadable, a fault: past the hour all the same
+            log.exception("looking for an invoice whose create answer was lost")
         if invoice is not None:
             self._watch(row, draft, invoice, title)
         elif age >= LOOK_FOR:

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 from unittest.mock import MagicMock
 
-from bot.lost_creates import LostCreates, found_messages, not_found_messages
+from bot.credentials import SecretKeyError
+from bot.lost_creates import LOOK_FOR, LostCreates, found_messages, not_found_messages
 from bot.models import REFERENCE_CHARS, Invoice, InvoiceDraft, InvoiceStatus, Money
 from bot.slack.new_invoice import reference, review_view
 from bot.store import Store
@@ -99,4 +100,37 @@ async def test_a_provider_that_hangs_holds_a_round_once_not_once_per_lost_create
     lost = LostCreates(store, OneProvider(hanging), MagicMock(), lambda team: "C0BILLING")  # type: ignore[arg-type]
     looked = await asyncio.wait_for(lost.run_once(time.time() + 1), timeout=5)
     assert looked == 3 and hanging.asked == 3
+    store.close()
+
+
+class Unreadable(OneProvider):
+    """Its credentials cannot be opened (the secret key was changed, say)."""
+
+    def get(self, team_id: str, name: str) -> Any:
+        raise SecretKeyError("the secret key is not the one the credentials were sealed with")
+
+
+async def test_a_lookup_that_keeps_failing_is_handed_to_billing_after_the_hour(
+    tmp_path: Path,
+) -> None:
+    """Whatever stops the look (not only a provider's own errors), #billing is told to
+    look for it once the hour is over, rather than nobody ever hearing of it."""
+    store = Store(tmp_path / "db.sqlite")
+    new = draft(line("Shelving", "3", "3.00"), customer_email=EMAIL)
+    store.claim_submission(
+        "review_invoice:T1:V1",
+        team_id="T1",
+        user_id="U1",
+        provider="acme",
+        watch=new.model_dump_json(),
+    )
+    store.settle_submission("review_invoice:T1:V1", "unknown")
+    lost = LostCreates(store, Unreadable(Hanging(1)), MagicMock(), lambda team: "C0BILLING")  # type: ignore[arg-type]
+    assert await lost.run_once(time.time() + 1) == 1
+    assert store.due_outbox(time.time() + 10) == []  # looked for again later
+    assert await lost.run_once(time.time() + LOOK_FOR + 1) == 1
+    told = [item.args for item in store.due_outbox(time.time() + LOOK_FOR + 10)]
+    assert [args["channel"] for args in told] == ["C0BILLING", "U1"]
+    assert "could not find it" in told[0]["text"]
+    assert store.lost_creates(time.time() + 3 * LOOK_FOR) == []  # told once
     store.close()
