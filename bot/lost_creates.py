@@ -11,6 +11,7 @@ and its creator are told; not found within `LOOK_FOR`, #billing is told to look 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -85,16 +86,20 @@ class LostCreates:
         return len(taken)
 
     async def _look(self, row: dict[str, Any], age: float) -> None:
+        title = row["provider"]
+        with contextlib.suppress(ProviderError):  # no longer installed: named as stored
+            title = self.connections.provider_class(row["provider"]).title
         try:
             draft = InvoiceDraft.model_validate_json(row["draft"])
         except ValidationError:
-            log.warning("a lost create's draft cannot be read; it is not looked for")
-            self.store.end_lookup(row["key"], TOLD)
+            log.warning("a lost create's draft cannot be read; #billing is told to look for it")
+            with self.store.transaction():
+                if self.store.end_lookup(row["key"], TOLD):
+                    self._tell(row, *unreadable_messages(title, row["user_id"]))
+            self.wake()
             return
         invoice: Invoice | None = None
-        title = row["provider"]
         try:
-            title = self.connections.provider_class(row["provider"]).title
             provider = self.connections.get(row["team_id"], row["provider"])
             invoice = await self._find(provider, draft, row["subject"])
         except ProviderUnavailable as error:
@@ -235,5 +240,21 @@ def not_found_messages(draft: InvoiceDraft, title: str, user_id: str) -> tuple[s
     creator = (
         f":warning: invoicebot could not find the invoice for {_for(draft)} whose answer was "
         f"lost. It may exist all the same: look for it at {where} before you create it again."
+    )
+    return billing, creator
+
+
+def unreadable_messages(title: str, user_id: str) -> tuple[str, str]:
+    """#billing's and the creator's words for a lost create whose draft cannot be read."""
+    where = escape(title)
+    billing = (
+        f":warning: An invoice created from Slack by <@{user_id}> may exist at {where}: its "
+        "answer was lost, and invoicebot cannot read what it was to look for it. Look for it "
+        f"at {where}; if it was created, invoicebot does not watch it, so this channel will "
+        "not hear when the customer pays it."
+    )
+    creator = (
+        ":warning: invoicebot cannot look for the invoice you created whose answer was lost. "
+        f"It may exist all the same: look for it at {where} before you create it again."
     )
     return billing, creator

@@ -134,3 +134,23 @@ async def test_a_lookup_that_keeps_failing_is_handed_to_billing_after_the_hour(
     assert "could not find it" in told[0]["text"]
     assert store.lost_creates(time.time() + 3 * LOOK_FOR) == []  # told once
     store.close()
+
+
+async def test_a_lost_create_that_cannot_be_read_is_handed_to_billing_at_once(
+    tmp_path: Path,
+) -> None:
+    """Its creator was told it is looked for: a draft that cannot be read (written by
+    another version of the bot, say) is not dropped without a word."""
+    store = Store(tmp_path / "db.sqlite")
+    store.claim_submission(
+        "review_invoice:T1:V1", team_id="T1", user_id="U1", provider="acme", watch="{}"
+    )
+    store.settle_submission("review_invoice:T1:V1", "unknown")
+    lost = LostCreates(store, OneProvider(Hanging(1)), MagicMock(), lambda team: "C0BILLING")  # type: ignore[arg-type]
+    assert await lost.run_once(time.time() + 1) == 1
+    told = [item.args for item in store.due_outbox(time.time() + 10)]
+    assert [args["channel"] for args in told] == ["C0BILLING", "U1"]
+    assert "<@U1>" in told[0]["text"] and "Look for it at AcmePay" in told[0]["text"]
+    assert "before you create it again" in told[1]["text"]
+    assert store.lost_creates(time.time() + 3 * LOOK_FOR) == []  # told once
+    store.close()
