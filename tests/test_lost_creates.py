@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from pathlib import Path
 from typing import Any
 from unittest.mock import MagicMock
 
@@ -84,11 +83,11 @@ class OneProvider:
 
 
 async def test_a_provider_that_hangs_holds_a_round_once_not_once_per_lost_create(
-    tmp_path: Path,
+    database: str,
 ) -> None:
     """Lost creates are looked for side by side: a provider that takes its timeout
     on each look must not hold every other payment's check for that many timeouts."""
-    store = Store(tmp_path / "db.sqlite")
+    store = Store(database)
     new = draft(line("Shelving", "3", "3.00"), customer_email=EMAIL)
     for view in ("V1", "V2", "V3"):
         key = f"review_invoice:T1:{view}"
@@ -111,11 +110,11 @@ class Unreadable(OneProvider):
 
 
 async def test_a_lookup_that_keeps_failing_is_handed_to_billing_after_the_hour(
-    tmp_path: Path,
+    database: str,
 ) -> None:
     """Whatever stops the look (not only a provider's own errors), #billing is told to
     look for it once the hour is over, rather than nobody ever hearing of it."""
-    store = Store(tmp_path / "db.sqlite")
+    store = Store(database)
     new = draft(line("Shelving", "3", "3.00"), customer_email=EMAIL)
     store.claim_submission(
         "review_invoice:T1:V1",
@@ -137,11 +136,11 @@ async def test_a_lookup_that_keeps_failing_is_handed_to_billing_after_the_hour(
 
 
 async def test_a_lost_create_that_cannot_be_read_is_handed_to_billing_at_once(
-    tmp_path: Path,
+    database: str,
 ) -> None:
     """Its creator was told it is looked for: a draft that cannot be read (written by
     another version of the bot, say) is not dropped without a word."""
-    store = Store(tmp_path / "db.sqlite")
+    store = Store(database)
     store.claim_submission(
         "review_invoice:T1:V1", team_id="T1", user_id="U1", provider="acme", watch="{}"
     )
