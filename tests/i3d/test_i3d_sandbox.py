@@ -106,6 +106,8 @@ async def test_faults_and_settings_over_http(
         ]
     statuses = [(await get_json(http, server.make_url(LIST), AUTH))[0] for _ in range(3)]
     assert statuses == [500, 500, 200]
+    sandbox.inject("error", path=LIST, method="GET")  # a fault for one method fires too
+    assert (await get_json(http, server.make_url(LIST), AUTH))[0] == 500
 
     sandbox.inject("malformed")
     async with http.delete(server.make_url("/_sandbox/faults")) as answer:

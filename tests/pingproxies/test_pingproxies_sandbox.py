@@ -281,6 +281,8 @@ async def test_knobs_over_http(
     headers = await signed_in(http, server)
     statuses = [(await call(http, server, "GET", SEARCH, headers=headers))[0] for _ in range(3)]
     assert statuses == [500, 500, 200]
+    sandbox.inject("error", path=SEARCH, method="GET")  # a fault for one method fires too
+    assert (await call(http, server, "GET", SEARCH, headers=headers))[0] == 500
     sandbox.inject("malformed")
     async with http.delete(server.make_url("/_sandbox/faults")) as answer:
         assert answer.status == 204

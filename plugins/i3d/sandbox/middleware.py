@@ -25,7 +25,7 @@ async def i3d_api(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     state = request.app[SANDBOX]
     await state.arrived(request)
-    faulty = await FAULTS.answer(state, state.take_fault(request.path))
+    faulty = await FAULTS.answer(state, state.take_fault(request.path, request.method))
     if faulty is not None:
         return faulty
     token = request.headers.get("PRIVATE-TOKEN", "")

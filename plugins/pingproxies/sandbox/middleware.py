@@ -89,7 +89,7 @@ async def pingproxies_api(request: web.Request, handler: Handler) -> web.StreamR
             f"More than {state.rate_limit} requests per second; slow down.",
             headers={"Retry-After": str(wait)},
         )
-    fault = state.take_fault(request.path)
+    fault = state.take_fault(request.path, request.method)
     problem = (
         await own_fault(state, fault)
         or application_problem(request, state)
