@@ -70,8 +70,10 @@ class LostCreates:
         now = time.time() if now is None else now
         taken: list[tuple[dict[str, Any], float]] = []
         for row in self.store.lost_creates(now):
-            submitted = datetime.fromisoformat(row["at"]).timestamp()
-            age = now - submitted
+            try:
+                age = now - datetime.fromisoformat(row["at"]).timestamp()
+            except (TypeError, ValueError):  # looked for once, then handed to #billing
+                age = LOOK_FOR
             if self.store.take_lost_create(row["key"], row["look_at"], now + next_look(age)):
                 taken.append((row, age))  # else another process looks at it now
 

@@ -153,3 +153,26 @@ async def test_a_lost_create_that_cannot_be_read_is_handed_to_billing_at_once(
     assert "before you create it again" in told[1]["text"]
     assert store.lost_creates(time.time() + 3 * LOOK_FOR) == []  # told once
     store.close()
+
+
+async def test_a_row_whose_time_cannot_be_read_stops_no_other_lookup(database: str) -> None:
+    """One row's unreadable submit time must not end every round before any look: it
+    is looked for once and handed to #billing, and the others are looked for as usual."""
+    store = Store(database)
+    new = draft(line("Shelving", "3", "3.00"), customer_email=EMAIL)
+    for view in ("V1", "V2"):
+        key = f"review_invoice:T1:{view}"
+        store.claim_submission(
+            key, team_id="T1", user_id="U1", provider="acme", watch=new.model_dump_json()
+        )
+        store.settle_submission(key, "unknown")
+    store.db.execute("UPDATE submissions SET at = ? WHERE key = ?", ["", "review_invoice:T1:V1"])
+    hanging = Hanging(expected=1)
+    lost = LostCreates(store, OneProvider(hanging), MagicMock(), lambda team: "C0BILLING")  # type: ignore[arg-type]
+    assert await lost.run_once(time.time() + 1) == 2
+    told = [item.args for item in store.due_outbox(time.time() + 10)]
+    assert [args["channel"] for args in told] == ["C0BILLING", "U1"]
+    assert [r["key"] for r in store.lost_creates(time.time() + 3 * LOOK_FOR)] == [
+        "review_invoice:T1:V2"
+    ]
+    store.close()
