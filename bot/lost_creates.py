@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 LOOK_FOR = 3600.0
 """Seconds a lost create is looked for after its submit, before #billing is told to look:
 long past any lag of the provider's list, short enough that a payment is not long unsaid."""
+ASK_FOR = 86_400.0
+"""Seconds a lost create is looked for while its provider does not answer (an outage):
+"could not find it" would be untrue, and the invoice shows once the provider is back."""
 FIRST_GAP, LAST_GAP = 30.0, 600.0
 """Seconds between looks: half the time since the submit, within these bounds."""
 WATCHED, TOLD = "watched", "told"
@@ -73,7 +76,7 @@ class LostCreates:
             try:
                 age = now - datetime.fromisoformat(row["at"]).timestamp()
             except (TypeError, ValueError):  # looked for once, then handed to #billing
-                age = LOOK_FOR
+                age = ASK_FOR
             if self.store.take_lost_create(row["key"], row["look_at"], now + next_look(age)):
                 taken.append((row, age))  # else another process looks at it now
 
@@ -101,19 +104,22 @@ class LostCreates:
             self.wake()
             return
         invoice: Invoice | None = None
+        answered, patience = False, LOOK_FOR
         try:
             provider = self.connections.get(row["team_id"], row["provider"])
             invoice = await self._find(provider, draft, row["subject"])
-        except ProviderUnavailable as error:
+            answered = True
+        except ProviderUnavailable as error:  # down: asked again while it may come back
             log.info("a lost create is looked for again later: %s", error.message)
+            patience = ASK_FOR
         except ProviderError as error:  # not connected now: it may be reconnected
             log.info("a lost create cannot be looked for now: %s", error.message)
         except Exception:  # its credentials unreadable, a fault: past the hour all the same
             log.exception("looking for an invoice whose create answer was lost")
         if invoice is not None:
             self._watch(row, draft, invoice, title)
-        elif age >= LOOK_FOR:
-            self._give_up(row, draft, title)
+        elif age >= patience:
+            self._give_up(row, draft, title, answered)
 
     async def _find(
         self, provider: Provider, draft: InvoiceDraft, number: str | None
@@ -163,10 +169,15 @@ class LostCreates:
             )
         self.wake()
 
-    def _give_up(self, row: dict[str, Any], draft: InvoiceDraft, title: str) -> None:
+    def _give_up(
+        self, row: dict[str, Any], draft: InvoiceDraft, title: str, answered: bool
+    ) -> None:
+        """`answered`: the provider's list was read and the invoice is not in it; else the
+        last look could not ask (down, not connected, a fault), and #billing is told so."""
+        words = not_found_messages if answered else unasked_messages
         with self.store.transaction():
             if self.store.end_lookup(row["key"], TOLD):
-                self._tell(row, *not_found_messages(draft, title, row["user_id"]))
+                self._tell(row, *words(draft, title, row["user_id"]))
         self.wake()
 
     def _tell(self, row: dict[str, Any], billing: str | None, creator: str) -> None:
@@ -242,6 +253,24 @@ def not_found_messages(draft: InvoiceDraft, title: str, user_id: str) -> tuple[s
     creator = (
         f":warning: invoicebot could not find the invoice for {_for(draft)} whose answer was "
         f"lost. It may exist all the same: look for it at {where} before you create it again."
+    )
+    return billing, creator
+
+
+def unasked_messages(draft: InvoiceDraft, title: str, user_id: str) -> tuple[str, str]:
+    """#billing's and the creator's words for a lost create its provider was never asked
+    about in the end (down past a day, not connected, its credentials unreadable)."""
+    where = escape(title)
+    billing = (
+        f":warning: An invoice for {_for(draft)} created from Slack by <@{user_id}> may exist "
+        f"at {where}: its answer was lost, and invoicebot could not ask {where} for it. Look "
+        f"for it at {where}; if it was created, invoicebot does not watch it, so this channel "
+        "will not hear when the customer pays it."
+    )
+    creator = (
+        f":warning: invoicebot could not ask {where} for the invoice for {_for(draft)} whose "
+        f"answer was lost. It may exist all the same: look for it at {where} before you "
+        "create it again."
     )
     return billing, creator
 

@@ -9,8 +9,9 @@ from typing import Any
 from unittest.mock import MagicMock
 
 from bot.credentials import SecretKeyError
-from bot.lost_creates import LOOK_FOR, LostCreates, found_messages, not_found_messages
+from bot.lost_creates import ASK_FOR, LOOK_FOR, LostCreates, found_messages, not_found_messages
 from bot.models import REFERENCE_CHARS, Invoice, InvoiceDraft, InvoiceStatus, Money
+from bot.provider import ProviderUnavailable
 from bot.slack.new_invoice import reference, review_view
 from bot.store import Store
 from plugins.payfirma.provider import PayfirmaProvider
@@ -130,8 +131,58 @@ async def test_a_lookup_that_keeps_failing_is_handed_to_billing_after_the_hour(
     assert await lost.run_once(time.time() + LOOK_FOR + 1) == 1
     told = [item.args for item in store.due_outbox(time.time() + LOOK_FOR + 10)]
     assert [args["channel"] for args in told] == ["C0BILLING", "U1"]
-    assert "could not find it" in told[0]["text"]
+    assert "could not ask AcmePay for it" in told[0]["text"]
+    assert "could not ask AcmePay" in told[1]["text"]
     assert store.lost_creates(time.time() + 3 * LOOK_FOR) == []  # told once
+    store.close()
+
+
+class Down:
+    title = "AcmePay"
+
+    async def find_created(self, draft: InvoiceDraft) -> Invoice | None:
+        raise ProviderUnavailable("AcmePay did not answer in time.")
+
+
+def lost_one(store: Store) -> None:
+    new = draft(line("Shelving", "3", "3.00"), customer_email=EMAIL)
+    store.claim_submission(
+        "review_invoice:T1:V1", team_id="T1", user_id="U1", provider="acme",
+        watch=new.model_dump_json(),
+    )  # fmt: skip
+    store.settle_submission("review_invoice:T1:V1", "unknown")
+
+
+async def test_a_provider_down_past_the_hour_is_asked_again_and_never_said_not_to_have_it(
+    database: str,
+) -> None:
+    """An outage is not an answer: "could not find it" after an hour of timeouts would be
+    untrue, and the invoice shows once the provider is back. It is asked for a day; then
+    #billing hears that it could not be asked."""
+    store = Store(database)
+    lost_one(store)
+    lost = LostCreates(store, OneProvider(Down()), MagicMock(), lambda team: "C0BILLING")  # type: ignore[arg-type]
+    assert await lost.run_once(time.time() + LOOK_FOR + 1) == 1
+    assert store.due_outbox(time.time() + LOOK_FOR + 10) == []  # not told: asked again
+    assert await lost.run_once(time.time() + ASK_FOR + 1) == 1
+    told = [item.args for item in store.due_outbox(time.time() + ASK_FOR + 10)]
+    assert [args["channel"] for args in told] == ["C0BILLING", "U1"]
+    assert "could not ask AcmePay for it" in told[0]["text"]
+    assert "could not find" not in told[0]["text"]
+    assert store.lost_creates(time.time() + 3 * ASK_FOR) == []  # told once
+    store.close()
+
+
+async def test_a_list_read_without_the_invoice_past_the_hour_says_it_was_not_found(
+    database: str,
+) -> None:
+    store = Store(database)
+    lost_one(store)
+    lost = LostCreates(store, OneProvider(Hanging(1)), MagicMock(), lambda team: "C0BILLING")  # type: ignore[arg-type]
+    assert await lost.run_once(time.time() + LOOK_FOR + 1) == 1
+    told = [item.args for item in store.due_outbox(time.time() + LOOK_FOR + 10)]
+    assert [args["channel"] for args in told] == ["C0BILLING", "U1"]
+    assert "could not find it there" in told[0]["text"]
     store.close()
 
 
