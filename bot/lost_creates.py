@@ -187,13 +187,13 @@ class LostCreates:
             self.store.enqueue(
                 "chat.postMessage",
                 {"channel": channel, "text": billing},
-                key=f"lost-create:billing:{key}",
+                key=f"lost-create-billing:{key}",
                 team_id=team_id,
             )
         self.store.enqueue(
             "chat.postMessage",
             {"channel": row["user_id"], "text": creator},
-            key=f"lost-create:creator:{key}",
+            key=f"lost-create-creator:{key}",
             team_id=team_id,
         )
 
