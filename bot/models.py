@@ -386,6 +386,11 @@ class PaymentCheck(BaseModel):
         "with: a provider that carries the token back to the landing (a `state`) checks "
         "it against this, after a restart too.",
     )
+    started_at: datetime | None = Field(
+        default=None,
+        description="When the attempt was recorded: the provider's record of money or a "
+        "decline stamped well before it is an earlier attempt's.",
+    )
 
 
 class OutcomeStatus(StrEnum):

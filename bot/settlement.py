@@ -332,6 +332,7 @@ class Settlement:
                     provider_reference=payment.provider_reference,
                     landing_params=landing_params,
                     token_hash=payment.token_hash,
+                    started_at=payment.created_at,
                 )
             )
         except ProviderError as error:

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.models import InvoiceStatus, OutcomeStatus, PaymentCheck, PaymentOutcome
 from bot.provider import InvoiceNotFound, ProviderError
@@ -27,6 +27,12 @@ CHARGES = frozenset({"SALE", "CAPTURE"})
 """Transaction types that take the money; Payfirma documents none for the page, so an
 approved one of any other named type (an authorization, a refund) pays nothing."""
 CANCELLED = frozenset({"CANCELED", "CANCELLED"})
+CLOCK_SLACK = timedelta(minutes=10)
+"""How far behind ours Payfirma's clock may run before a transaction stamped earlier than
+an attempt began is taken as an earlier attempt's. Servers keep time to a second or so;
+ten minutes is far beyond that, and guessing short costs little: only a decline, a cancel
+or a pending answer is set aside by its time (leaving the attempt waiting, not failed),
+never an approved one, so money is never hidden by it."""
 CANCELLED_NOTE = (
     "Payfirma lists the invoice as cancelled: refund the card payment in PayHQ, or restore "
     "the invoice and mark it paid."
@@ -66,7 +72,37 @@ def mismatch(
         charged = convert.money(tx.amount, tx.currency.strip().upper())
     if charged != check.amount:
         return f"transaction {tx.lookup_id} is for {charged}, the payment is {check.amount}"
-    return None
+    return earlier(tx, check)
+
+
+def earlier(tx: wire.Transaction, check: PaymentCheck) -> str | None:
+    """Why a transaction that is not approved was an earlier attempt's: Payfirma stamped
+    it before this attempt began. Whoever holds the customer's link holds its `state`,
+    and could bring back an old decline for the same invoice and amount to fail a page
+    that can still take the card. An approved one is never set aside here: a clock
+    behind ours must not hide money taken for this invoice. A time that cannot be read,
+    or ISO text that names no zone (it could be hours off), sets nothing aside."""
+    if check.started_at is None or tx.transaction_result.strip().upper() == "APPROVED":
+        return None
+    stamp = tx.transaction_time
+    if isinstance(stamp, str) and not stamp.strip().isdigit():
+        try:
+            if datetime.fromisoformat(stamp.strip()).tzinfo is None:
+                return None
+        except ValueError:
+            return None
+    try:
+        when = convert.moment(stamp)
+    except (ValueError, ArithmeticError):
+        return None
+    began = check.started_at
+    began = began if began.tzinfo else began.replace(tzinfo=UTC)
+    if when is None or when >= began - CLOCK_SLACK:
+        return None
+    return (
+        f"transaction {tx.lookup_id} was made at {when.isoformat()}, before this payment "
+        f"began at {began.isoformat()}"
+    )
 
 
 def short(tx: wire.Transaction, invoice: wire.Invoice) -> str | None:
