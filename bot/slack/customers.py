@@ -6,6 +6,7 @@ Generic over providers whose direction is receivable: nothing here names one.
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -13,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import EMAIL_REFUSAL, LINK_REFUSAL
 from bot.checkout import CheckoutRefused, OutcomeUnknown
-from bot.models import Invoice, InvoiceStatus, Payment, is_email
+from bot.models import Invoice, InvoiceStatus, Payment, is_email, today_utc
 from bot.outbox import RESPONSE_URL
 from bot.provider import Provider, ProviderError
 from bot.slack import dialogs, values
@@ -31,7 +32,7 @@ from bot.slack.blocks.kit import (
     plain,
     section,
 )
-from bot.slack.blocks.listing import NO_DUE_DATE, notice
+from bot.slack.blocks.listing import NO_DUE_DATE, notice, status_words
 from bot.slack.blocks.paying import link_lifetime
 from bot.slack.connect import result_view, submitted_values
 from bot.slack.errors import said, shielded
@@ -129,11 +130,13 @@ def email_modal(
     typed: str | None = None,
     draft: bool = False,
     url: str | None = None,
+    today: date | None = None,
 ) -> dict[str, Any]:
     """What is sent, to whom: the invoice, its customer and amount, and the address on
     file filled in (change it to send elsewhere). Shown again after a refusal: `typed`
     is the address the person gave, `draft` whether the invoice was one, `url` the
-    response URL of the list it was clicked in (refreshed once a draft is sent)."""
+    response URL of the list it was clicked in (refreshed once a draft is sent). An
+    overdue invoice says so in the list's words, counted from `today` (the workspace's)."""
     draft = invoice.issuable if invoice is not None else draft
     blocks: list[dict[str, Any]] = []
     if error:
@@ -142,7 +145,10 @@ def email_modal(
         )
     if invoice is not None:
         who = f" · {inline(invoice.payer, NUMBER_CHARS)}" if invoice.payer else ""
+        now = today or today_utc()
         due = f"due {day(invoice.due)}" if invoice.due else NO_DUE_DATE
+        if invoice.is_overdue(now):
+            due = status_words(invoice, now)  # the list's ":red_circle: overdue 3 days (due …)"
         issues = (
             "\nIt is a draft: sending it should issue it for the customer to pay; you are "
             f"told if {escape(title)} still lists it as a draft."
@@ -223,7 +229,13 @@ async def on_send_email(
         return
     shown = values.PayTarget(target.provider, target.invoice_ids, amount=invoice.amount_due)
     url = body.get("response_url")  # none from App Home
-    dialog = email_modal(shown, invoice, title=title, url=url if isinstance(url, str) else None)
+    dialog = email_modal(
+        shown,
+        invoice,
+        title=title,
+        url=url if isinstance(url, str) else None,
+        today=svc.today(),
+    )
     await dialogs.update(client, view_id, dialog)
 
 

@@ -7,6 +7,7 @@ import asyncio
 import copy
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
@@ -149,6 +150,23 @@ async def test_an_invoice_is_emailed_from_slack(
     sandbox = demo.sandboxes["payfirma"][SANDBOX]
     sent = await slack.wait_until(lambda: sandbox.emails)
     assert sent == [Email(212949, "ap@harbourlabs.example")]
+
+
+async def test_the_email_dialog_says_an_invoice_is_overdue_as_the_list_does(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    """Who sends an overdue invoice again should read that it is overdue, in the list's
+    words, not only its due day."""
+    pat = person("U0PAYER")
+    await pat.types("payfirma")
+    listing = await pat.sees("Jordan Lee")
+    await pat.clicks(listing, "send_email", value=button_value(listing, "send_email", "212948"))
+    slack = demo.slack[EMULATOR]
+    modal = await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "'block_id': 'to'" in str(m.definition) and m
+    )
+    (shown,) = [b for b in modal.definition["blocks"] if b.get("block_id") == "invoice"]
+    assert re.search(r":red_circle: overdue \d+ days \(due 20", shown["text"]["text"]), shown
 
 
 async def test_a_lookup_failing_as_the_email_dialog_opens_shows_the_providers_words_as_text(
