@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from bot.approvals import Outcome, Request, State
-from bot.approvals_policy import Policy
+from bot.approvals_policy import Bracket, Policy
 from bot.models import Money
 from bot.slack import values
 from bot.slack.approvals_settings import Tampered, policy_from, read_dialog
@@ -257,3 +257,20 @@ def test_a_long_invoice_number_leaves_every_other_request_on_app_home() -> None:
     assert all(f"INV-{n}" in waiting for n in range(5)) and "asked by <@U0PAYER>" in waiting
     message = blocks.request_message(long_one, "i3D.net", "U0FINANCE")
     assert validate_message(message) == [] and len(message["text"]) < 500
+
+
+@pytest.mark.parametrize("why", ["", "The last approval expired."])
+def test_the_pay_menus_approval_sentence_ends_where_its_words_do(why: str) -> None:
+    """Nothing more to say (no earlier approval) leaves no trailing space behind it."""
+    target = values.PayTarget("i3d", ("410008",), amount=Money.of("6025.80", "EUR"))
+    menu = {
+        "blocks": [
+            {"type": "section", "block_id": "head", "text": {"type": "mrkdwn", "text": "x"}},
+            {"type": "actions", "block_id": "pay:1", "elements": []},
+        ]
+    }
+    bracket = Bracket(currency="EUR", minimum=Decimal("5000"), needed=1, approvers=("U0CFO",))
+    blocks.gated(menu, target, bracket, why, ask=True)
+    said = menu["blocks"][1]["text"]["text"]
+    assert said.startswith(":lock: Payments of") and said == said.strip(), repr(said)
+    assert said.endswith(f"(<@U0CFO>). {why}".strip())

@@ -83,7 +83,8 @@ def gated(
             block["elements"] = [request, back] if ask else [back]
     ids = Ids()
     where = next(i for i, b in enumerate(menu["blocks"]) if b.get("type") == "actions")
-    menu["blocks"].insert(where, section(ids, f":lock: {rule_line(bracket)} {why}"))
+    said = " ".join(part for part in (rule_line(bracket), why) if part)
+    menu["blocks"].insert(where, section(ids, f":lock: {said}"))
     menu["blocks"] = [b for b in menu["blocks"] if not _is_unavailable_note(b)]
 
 
