@@ -128,3 +128,32 @@ def test_the_digests_counts_read_one_invoice_as_one() -> None:
     soon = digest_message(DigestFacts(TODAY, 1, facts([]).providers, one_each))
     said = str(soon["blocks"])
     assert "due in the next 1 day*" in said and "1 days" not in said + soon["text"], said
+
+
+def _note(message: dict[str, Any]) -> str:
+    (note,) = [b for b in message["blocks"] if b["type"] == "context" and "Totals" in str(b)]
+    return str(note["elements"][0]["text"])
+
+
+def test_the_digests_note_names_the_buttons_it_shows() -> None:
+    """A receivable whose provider cannot remind shows Copy payment link: the note names
+    it, and names no button the digest does not show."""
+    shows_all = digest_message(
+        facts(
+            [
+                invoice("supplier", "S-1", -3, "10.00"),
+                invoice("mailer", "M-1", -1, "20.00"),
+                invoice("linkonly", "L-1", -5, "7.00"),
+            ]
+        )
+    )
+    assert _note(shows_all) == (
+        "Totals are per currency. *Pay*, *Copy payment link* and *Send reminder* answer "
+        "in your messages with invoicebot."
+    )
+    links = digest_message(facts([invoice("linkonly", "L-1", -5, "7.00")]))
+    assert _note(links) == (
+        "Totals are per currency. *Copy payment link* answers in your messages with invoicebot."
+    )
+    nothing = digest_message(facts([]))
+    assert _note(nothing) == "Totals are per currency."

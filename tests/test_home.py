@@ -4,7 +4,7 @@ paid, provider text escaped, a slow provider named instead of waited for."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from typing import Any, cast
 from unittest.mock import AsyncMock
@@ -14,12 +14,15 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.approvals_policy import Policy
-from bot.models import Money, Payment, PaymentState, today_utc
-from bot.provider import ProviderUnavailable
+from bot.invoices import Listing, Page
+from bot.models import Invoice, Money, Payment, PaymentState, today_utc
+from bot.provider import NoCredentials, ProviderUnavailable
+from bot.selection import Totals
 from bot.slack.errors import tell
-from bot.slack.home import Ledger, home_blocks, home_view
+from bot.slack.home import Found, Ledger, home_blocks, home_view
 from bot.slack.responses import AnswerRouting, DirectRespond, PooledRespond
 from bot.snapshots import Snapshots
+from tests.test_digest import Mailer, Supplier, invoice
 from tests.test_paging import Ledger as Books
 
 
@@ -158,3 +161,31 @@ def test_a_long_invoice_number_leaves_every_other_settlement_in_sight() -> None:
     mine = next(b for b in view["blocks"] if "Your payments" in str(b))["text"]["text"]
     assert all(f"INV-{n}" in mine for n in range(9)), mine[-200:]
     assert mine.count("paid by you") == 10
+
+
+def test_the_notes_on_the_buttons_name_those_app_home_shows() -> None:
+    """An overdue receivable there has Send reminder, which answers in the person's
+    messages too: the note names it; a week of bills alone, only Pay."""
+    today = date(2026, 12, 7)
+    mailer, supplier = Mailer(NoCredentials(), None), Supplier(NoCredentials(), None)  # type: ignore[arg-type]
+    late = invoice("mailer", "M-1", -1, "20.00")
+    bill = invoice("supplier", "S-1", 2, "10.00")
+
+    def note_for(*invoices: Invoice) -> str:
+        page = Page(list(invoices), [], len(invoices), 0, Totals({}), Totals({}))
+        listings = [Listing(mailer, 1), Listing(supplier, 1)]
+        view = home_blocks(
+            providers=[mailer, supplier],
+            found=Found(listings, page, page),
+            ledger=Ledger(settled=[], in_progress=[]),
+            user_id="U0PAYER",
+            may_pay=True,
+            today=today,
+        )
+        notes = [str(b) for b in view["blocks"] if "answer" in str(b) and b["type"] == "context"]
+        assert len(notes) == 1, notes
+        return notes[0]
+
+    both = note_for(late, bill)
+    assert "*Pay*, *Copy payment link* and *Send reminder* answer in your messages" in both
+    assert "*Pay* answers in your messages" in note_for(bill)

@@ -45,7 +45,7 @@ from bot.slack.blocks.kit import (
     inline,
     section,
 )
-from bot.slack.blocks.listing import invoice_blocks
+from bot.slack.blocks.listing import answered_note, invoice_blocks
 from bot.slack.errors import shielded
 from bot.slack.listing import settled_here
 from bot.slack.services import Services
@@ -145,9 +145,8 @@ def _due(ids: Ids, found: Found, today: date, may_pay: bool) -> list[Block]:
     if coming.after and len(week) == len(coming.invoices):
         blocks.append(context(ids, "More fall due this week: type `/invoices`"))
     if may_pay and (overdue or week):
-        blocks.append(
-            context(ids, "*Pay* and *Copy payment link* answer in your messages with invoicebot.")
-        )
+        if answered := answered_note(blocks):
+            blocks.append(context(ids, answered))
     elif overdue or week:
         blocks.append(context(ids, WHO_MAY_PAY))
     return blocks

@@ -28,7 +28,7 @@ from bot.slack.blocks.kit import (
     inline,
     section,
 )
-from bot.slack.blocks.listing import left_of
+from bot.slack.blocks.listing import answered_note, left_of
 
 DIGEST_PREFIX = "digest."
 SHOWN = 10
@@ -160,13 +160,8 @@ def digest_message(facts: DigestFacts) -> dict[str, Any]:
         )
         for title, said in facts.failed
     ]
-    blocks.append(
-        context(
-            ids,
-            "Totals are per currency. *Pay* and *Send reminder* answer in "
-            "your messages with invoicebot.",
-        )
-    )
+    answered = answered_note(blocks)
+    blocks.append(context(ids, f"Totals are per currency. {answered or ''}".rstrip()))
     parts = [
         _counted(len(overdue), "overdue payable") + (f" ({totals(overdue)})" if overdue else ""),
         f"{len(soon)} due in {within}" + (f" ({totals(soon)})" if soon else ""),

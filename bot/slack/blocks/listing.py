@@ -144,6 +144,31 @@ def invoice_blocks(
     return [section(ids, line), actions(ids, controls, name="customer")]
 
 
+ANSWERED_IN_MESSAGES = (
+    (values.PAY, "Pay"),
+    (values.COPY_LINK, "Copy payment link"),
+    (values.REMIND, "Send reminder"),
+)
+"""Buttons whose answer comes in the clicker's messages with the app (Send by e-mail
+opens a dialog instead), in the order a note names them."""
+
+
+def answered_note(blocks: Sequence[Block]) -> str | None:
+    """ "*Pay* and *Send reminder* answer in your messages with invoicebot.": naming the
+    buttons `blocks` show, and only those (None: none of them shows)."""
+    shown = {
+        element.get("action_id")
+        for block in blocks
+        for element in [block.get("accessory") or {}, *block.get("elements", [])]
+    }
+    names = [f"*{name}*" for action, name in ANSWERED_IN_MESSAGES if action in shown]
+    if not names:
+        return None
+    said = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    verb = "answers" if len(names) == 1 else "answer"
+    return f"{said} {verb} in your messages with invoicebot."
+
+
 def unbuttoned(title: str) -> str:
     """Why an invoice has no buttons: its id is not one a Slack button can carry."""
     return (
