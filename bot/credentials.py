@@ -85,9 +85,10 @@ class CredentialBox:
         """A secret that is not a credentials model (a customer's pay-link token)."""
         return self._fernet.encrypt(text.encode())
 
-    def open_text(self, sealed: bytes) -> str | None:
-        """The text, or None when the key that sealed it is gone (the secret is lost)."""
+    def open_text(self, sealed: bytes, ttl: int | None = None) -> str | None:
+        """The text, or None when the key that sealed it is gone (the secret is lost), it
+        was not sealed here, or (`ttl`) it was sealed more than `ttl` seconds ago."""
         try:
-            return self._fernet.decrypt(sealed).decode()
+            return self._fernet.decrypt(sealed, ttl=ttl).decode()
         except InvalidToken:
             return None

@@ -43,6 +43,8 @@ from bot.slack.subcommands import ListInvoices, parse
 from bot.text import say
 
 BAD_ADDRESS = "Type the address in full, like name@example.com"
+LIST_URL_LIFE = 30 * 60
+"""Seconds a click's response URL is taken by Slack."""
 
 
 async def on_copy_link(
@@ -135,7 +137,7 @@ def email_modal(
     """What is sent, to whom: the invoice, its customer and amount, and the address on
     file filled in (change it to send elsewhere). Shown again after a refusal: `typed`
     is the address the person gave, `draft` whether the invoice was one, `url` the
-    response URL of the list it was clicked in (refreshed once a draft is sent). An
+    response URL of the list it was clicked in, sealed (refreshed once a draft is sent). An
     overdue invoice says so in the list's words, counted from `today` (the workspace's)."""
     draft = invoice.issuable if invoice is not None else draft
     blocks: list[dict[str, Any]] = []
@@ -228,14 +230,8 @@ async def on_send_email(
         await dialogs.update(client, view_id, result_view("Not sent", said(error)))
         return
     shown = values.PayTarget(target.provider, target.invoice_ids, amount=invoice.amount_due)
-    url = body.get("response_url")  # none from App Home
-    dialog = email_modal(
-        shown,
-        invoice,
-        title=title,
-        url=url if isinstance(url, str) else None,
-        today=svc.today(),
-    )
+    url = _sealed_url(svc, body.get("response_url"))  # none from App Home
+    dialog = email_modal(shown, invoice, title=title, url=url, today=svc.today())
     await dialogs.update(client, view_id, dialog)
 
 
@@ -261,7 +257,8 @@ async def on_email_submit(
         return
     was_draft = bool(values.metadata(view).get("draft"))
     url = values.metadata(view).get("url")
-    list_url = url if isinstance(url, str) else None
+    sealed = url if isinstance(url, str) else None
+    list_url = _opened_url(svc, sealed)
     await ack(
         response_action="update", view=result_view("Sending…", "Asking the provider to send it…")
     )
@@ -297,7 +294,7 @@ async def on_email_submit(
             title=title_of(svc, target.provider),
             typed=to,
             draft=was_draft,
-            url=list_url,
+            url=sealed,
         )
         told = dialogs.Told(
             svc.store, team_id, user_id, f":warning: Not sent by e-mail: {said(error)}"
@@ -327,6 +324,22 @@ async def on_email_submit(
     )
     if was_draft and list_url:
         await _list_again(svc, team_id, user_id, list_url, payment)
+
+
+def _sealed_url(svc: Services, url: object) -> str | None:
+    """A click's response URL as its dialog carries it: sealed with the secret key, so
+    that a forged submission cannot name another address to post the person's list to,
+    and dated, so that one Slack no longer takes is not posted to."""
+    box = svc.store.box
+    return box.seal_text(url).decode() if isinstance(url, str) and box is not None else None
+
+
+def _opened_url(svc: Services, sealed: str | None) -> str | None:
+    """The response URL `_sealed_url` sealed, while Slack still takes it; else None."""
+    box = svc.store.box
+    if sealed is None or box is None:
+        return None
+    return box.open_text(sealed.encode(), ttl=LIST_URL_LIFE)
 
 
 async def _list_again(
