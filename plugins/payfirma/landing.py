@@ -57,6 +57,14 @@ def state_problem(params: Mapping[str, str], expected: str | None) -> str | None
     return "its state is not the pay-link token sent with this payment"
 
 
+def lookup_problem(lookup_id: str) -> str | None:
+    """A `lookup_id` that, put after the lookup path, names another of Payfirma's
+    resources (`..` its transaction list) instead of a transaction: no return's."""
+    if lookup_id in (".", ".."):
+        return f"its lookup_id {lookup_id!r} is a path step, not a transaction"
+    return None
+
+
 def mismatch(
     tx: wire.Transaction, check: PaymentCheck, invoice_id: str, params: Mapping[str, str]
 ) -> str | None:
@@ -297,7 +305,7 @@ async def judge(
     """
     params = check.landing_params
     returned = params.get("lookup_id", "").strip()
-    problem = state_problem(params, expected_state)
+    problem = state_problem(params, expected_state) or lookup_problem(returned)
     lookup_id = returned if returned and problem is None else check.provider_reference or ""
     if lookup_id:
         keep = lookup_id if lookup_id == returned else None

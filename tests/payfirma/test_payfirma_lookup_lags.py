@@ -241,3 +241,20 @@ async def test_a_transaction_whose_amount_cannot_be_read_is_unknown_and_kept(
     said = await provider.check_payment(check_for("212948", Money.of("57.75", "CAD"), **back))
     assert said.status is OutcomeStatus.UNKNOWN
     assert said.provider_reference == back["lookup_id"]
+
+
+@pytest.mark.parametrize("step", [".", ".."])
+async def test_a_return_whose_lookup_id_is_a_path_step_is_not_looked_up_or_kept(
+    provider: PayfirmaProvider, sandbox: SandboxState, http: aiohttp.ClientSession, step: str
+) -> None:
+    """`..` after the lookup path names another of Payfirma's resources (its transaction
+    list), not a transaction: a return carrying it is not Payfirma's, asks nothing, and
+    leaves nothing to be asked again; the invoice's own status answers."""
+    url = await start(provider, "212948")
+    back = await pay_on_page(http, url)
+    sandbox.inject("error", count=5, path=LOOKUP + step)  # were it asked, it would fail
+    said = await provider.check_payment(
+        check_for("212948", Money.of("57.75", "CAD"), **{**back, "lookup_id": step})
+    )
+    assert said.provider_reference is None, said
+    assert said.status is OutcomeStatus.PENDING, said
