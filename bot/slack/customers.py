@@ -43,6 +43,7 @@ from bot.slack.subcommands import ListInvoices, parse
 from bot.text import say
 
 BAD_ADDRESS = "Type the address in full, like name@example.com"
+SENT_BEFORE = "This form was submitted before; nothing was sent again."
 LIST_URL_LIFE = 30 * 60
 """Seconds a click's response URL is taken by Slack."""
 
@@ -254,6 +255,13 @@ async def on_email_submit(
     to = submitted_values(view).get("to", "").strip() or None
     if to is not None and not is_email(to):  # nothing is recorded or sent for a typo
         await ack(response_action="errors", errors={"to": BAD_ADDRESS})
+        return
+    # Slack takes a form once (the answer replaces it), so this one came again: a
+    # replayed request. Its hash changes with each showing, so a form shown again after
+    # a refusal is sent anew.
+    key = f"{values.EMAIL_VIEW}:{team_id}:{view.get('id')}:{view.get('hash') or ''}"
+    if not svc.store.claim_submission(key, team_id=team_id, user_id=user_id):
+        await ack(response_action="update", view=result_view("Already sent", SENT_BEFORE))
         return
     was_draft = bool(values.metadata(view).get("draft"))
     url = values.metadata(view).get("url")

@@ -409,6 +409,29 @@ async def test_the_drafts_list_a_draft_was_sent_from_no_longer_offers_it_as_a_dr
     assert "None here." in everything_in(listing), everything_in(listing)
 
 
+async def test_a_send_dialog_submitted_again_sends_nothing_again(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    """The same submission again (a replayed request) e-mails the customer no second
+    time, and the person reads that it was sent before."""
+    pat = person("U0PAYER")
+    slack = demo.slack[EMULATOR]
+    sandbox = demo.sandboxes["payfirma"][SANDBOX]
+    await pat.types("payfirma")
+    listing = await pat.sees("212948")
+    await pat.clicks(listing, "send_email", value=button_value(listing, "send_email", "212948"))
+    dialog = await slack.wait_until(
+        lambda: (m := slack.modal("U0PAYER")) and "'block_id': 'to'" in str(m.definition) and m
+    )
+    submitted = replayable(slack, dialog)
+    await slack.submit_view("U0PAYER")
+    await slack.wait_until(lambda: (m := slack.modal("U0PAYER")) and "'Sent'" in str(m.definition))
+    again = await slack.bot.send(payloads.interaction(submitted), payloads.FORM)
+    assert "Already sent" in str(again.json), again.json
+    await soon(lambda: demo_idle(demo))
+    assert len(sandbox.emails) == 1
+
+
 async def test_a_draft_changed_while_its_send_dialog_is_open_is_not_sent_unseen(
     person: Callable[[str], Person], demo: Demo
 ) -> None:
