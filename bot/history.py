@@ -61,8 +61,8 @@ def attempts(store: Store, subject: Subject) -> list[Event]:
         together = f" together with {escape(', '.join(others))}" if others else ""
         if p.direction != "receivable":
             what = "Payment started"
-        elif isinstance(p.start, Emailed):
-            what = "Invoice e-mailed to the customer"
+        elif isinstance(p.start, Emailed):  # maybe not the customer's address: say which
+            what = f"Invoice e-mailed to {escape(p.start.to)}"
         else:
             what = "Payment link for the customer copied"  # sent on by whoever copied it
         where = subject.at(p)
@@ -154,7 +154,7 @@ REQUESTS = {
     "refused.pay": "was refused: not a payer",
     "payment.refused": "was refused by the provider",
     "payment.link_shown_again": "was shown the customer's payment link again",
-    "invoice.emailed": "had the invoice e-mailed to the customer",
+    "invoice.emailed": "had the invoice e-mailed",
     "payment.superseded": "link no longer needed (paid through another payment)",
 }
 
