@@ -49,3 +49,14 @@ def test_short_lines_are_still_the_latest_sixty() -> None:
     assert validate_message(message) == []
     assert len(texts(message)) == 1 and texts(message)[0].startswith("event 40\n")
     assert note(message) == "The 40 earliest events are in `/invoices export`."
+
+
+def test_a_number_with_no_story_is_notified_as_what_the_message_says() -> None:
+    """The notification (the message's `text`) is all a phone shows: "0 events" of an
+    invoice no provider has would read as an invoice that exists."""
+    absent = "No invoice numbered “NOPE-1” at i3D.net, and invoicebot has no record of it."
+    message = story_message("NOPE-1", [], absent)
+    assert message["text"] == f"The story of invoice NOPE-1: {absent}"
+    untouched = story_message("INV-1", [])
+    assert "0 events" not in untouched["text"]
+    assert "has no record of invoice INV-1" in untouched["text"]

@@ -196,9 +196,10 @@ def story_message(
     if note:
         blocks.append(context(ids, note))
     if not lines:
-        blocks.append(
-            section(ids, absent or f"invoicebot has no record of {kind} {number}: {UNTOUCHED}.")
-        )
+        absent = absent or f"invoicebot has no record of {kind} {number}: {UNTOUCHED}."
+        blocks.append(section(ids, absent))
+        # The notification says the same: "0 events" reads as an invoice that exists.
+        return {"text": f"The story of {kind} {number}: {absent}", "blocks": blocks}
     room = MESSAGE_BLOCKS - len(blocks) - 1  # one for the note on the earliest left out
     chunks, shown = _latest_in_sections(lines[-STORY_LINES:], room)
     blocks += [section(ids, chunk) for chunk in chunks]
