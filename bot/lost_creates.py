@@ -224,8 +224,8 @@ def found_messages(
         f"this channel hears when the customer pays it.{differs}"
     )
     creator = (
-        f":white_check_mark: The invoice for {_for(draft)} whose answer was lost was created "
-        f"at {where} after all: invoice *{number}*. Do not create it again; #billing hears "
+        f":white_check_mark: The invoice for {_for(draft)}, whose answer was lost, was "
+        f"created at {where} after all: invoice *{number}*. Do not create it again; #billing hears "
         f"when the customer pays it.{differs}"
     )
     return billing, creator
@@ -251,7 +251,7 @@ def not_found_messages(draft: InvoiceDraft, title: str, user_id: str) -> tuple[s
         "will not hear when the customer pays it."
     )
     creator = (
-        f":warning: invoicebot could not find the invoice for {_for(draft)} whose answer was "
+        f":warning: invoicebot could not find the invoice for {_for(draft)}, whose answer was "
         f"lost. It may exist all the same: look for it at {where} before you create it again."
     )
     return billing, creator
@@ -268,7 +268,7 @@ def unasked_messages(draft: InvoiceDraft, title: str, user_id: str) -> tuple[str
         "will not hear when the customer pays it."
     )
     creator = (
-        f":warning: invoicebot could not ask {where} for the invoice for {_for(draft)} whose "
+        f":warning: invoicebot could not ask {where} for the invoice for {_for(draft)}, whose "
         f"answer was lost. It may exist all the same: look for it at {where} before you "
         "create it again."
     )

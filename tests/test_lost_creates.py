@@ -44,6 +44,27 @@ def test_an_invoice_found_at_other_totals_is_said_to_be_corrected_and_names_are_
         assert "Riverside &lt;Books&gt;" in said and "CA$9.00" in said
 
 
+def test_the_creator_reads_the_lost_answer_as_the_invoices_not_its_totals() -> None:
+    """Without commas, "…, CA$9.00 whose answer was lost was created" reads as a lost
+    amount: the clause about the answer is set apart from the total."""
+    new = draft(line("Shelving", "3", "3.00"), customer_name="Riverside", customer_email=EMAIL)
+    invoice = Invoice(
+        provider="payfirma",
+        id="212953",
+        number="212953",
+        status=InvoiceStatus.OPEN,
+        total_excl_vat=Money.of("9.00", "CAD"),
+        total_incl_vat=Money.of("9.00", "CAD"),
+        amount_due=Money.of("9.00", "CAD"),
+    )
+    _, found = found_messages(new, invoice, "Payfirma", "U0PAYER")
+    _, missing = not_found_messages(new, "Payfirma", "U0PAYER")
+    for said in (found, missing):
+        assert (
+            "CA$9.00, whose answer was lost," in said or "CA$9.00, whose answer was lost." in said
+        ), said
+
+
 def test_the_review_carries_no_reference_and_each_form_gets_its_own() -> None:
     """Set at the submit from the form's own key: one per form, never from the metadata."""
     new = draft(line("Shelving", "3", "3.00"), reference="ib-forged")
