@@ -134,30 +134,41 @@ async def remind_customer(
     try:
         sent_to = await provider.send_invoice(invoice.id)
     except ProviderUnavailable as error:
-        runs.reminder_sent(claimed, "unknown")
-        store.audit(
-            "reminder.unknown", team_id=team_id, user_id=user_id, subject=subject, error=str(error)
-        )
+        with store.transaction():  # the reminder's state and its audit row, or neither
+            runs.reminder_sent(claimed, "unknown")
+            store.audit(
+                "reminder.unknown",
+                team_id=team_id,
+                user_id=user_id,
+                subject=subject,
+                error=str(error),
+            )
         raise NotSure(
             f"{provider.title} did not confirm sending the reminder for {invoice.number}; it "
             "may have gone out, so invoicebot counts it and sends no other today."
         ) from None
     except ProviderError as error:
-        runs.forget_reminder(claimed)
-        store.audit(
-            "reminder.refused", team_id=team_id, user_id=user_id, subject=subject, error=str(error)
-        )
+        with store.transaction():
+            runs.forget_reminder(claimed)
+            store.audit(
+                "reminder.refused",
+                team_id=team_id,
+                user_id=user_id,
+                subject=subject,
+                error=str(error),
+            )
         raise
-    runs.reminder_sent(claimed, "sent", sent_to)
-    store.audit(
-        "reminder.sent",
-        team_id=team_id,
-        user_id=user_id,
-        subject=subject,
-        invoice_id=invoice.id,
-        to=sent_to,
-        automatic=automatic,
-    )
+    with store.transaction():
+        runs.reminder_sent(claimed, "sent", sent_to)
+        store.audit(
+            "reminder.sent",
+            team_id=team_id,
+            user_id=user_id,
+            subject=subject,
+            invoice_id=invoice.id,
+            to=sent_to,
+            automatic=automatic,
+        )
     return Reminded(sent_to)
 
 

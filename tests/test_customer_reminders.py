@@ -4,6 +4,7 @@ does not."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from datetime import date
 from typing import Any, cast
@@ -141,3 +142,24 @@ async def test_a_customer_whose_late_return_is_being_checked_is_not_reminded(
     sent, done = await remind(settlement, automatic=True)
     assert sent.sent == [] and isinstance(done, UnderWay), done
     assert not isinstance(done, Reminded)
+
+
+async def test_a_sent_reminder_and_its_audit_row_are_written_together(
+    settlement: Settlement,  # noqa: F811
+    monkeypatch: Any,
+) -> None:
+    """A stop between the reminder's state and its audit row left a reminder the export
+    never showed: both are written in one transaction, or neither."""
+    kept = settlement.store
+    real = kept.audit
+
+    def failing(action: str, **fields: Any) -> None:
+        if action == "reminder.sent":
+            raise RuntimeError("stopped here")
+        real(action, **fields)
+
+    monkeypatch.setattr(kept, "audit", failing)
+    with contextlib.suppress(RuntimeError):
+        await remind(settlement)
+    states = [r.state for r in Runs(kept).reminders("T1", provider="payfirma")]
+    assert "sent" not in states, states
