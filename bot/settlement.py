@@ -25,7 +25,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.connections import Connections, NotConnected
@@ -75,6 +75,10 @@ see `_watched`)."""
 LATE_RETURN_TRIES = 300
 """Checks that ask again about an ended attempt's return the provider could not answer
 about: about a day, at the longest delay between checks."""
+
+EARLIEST_PAID = datetime(2000, 1, 1, tzinfo=UTC)
+"""No payment through invoicebot is older: a provider's paid time before it is a misread
+(seconds taken for milliseconds), as is one more than a day ahead of our clock."""
 
 EMAILED_WATCH = 90 * 24 * 3600.0
 """An e-mailed invoice may be paid weeks later (net-30 and worse): watched this long."""
@@ -357,6 +361,7 @@ class Settlement:
         it before this ask (the check due now is only its return's, see `_ask`): only
         money the provider ties to it counts, not the invoice's word."""
         current = self.store.payment(payment.id) or payment
+        outcome = self._plausible(current, outcome)
         if outcome.provider_reference and outcome.provider_reference != current.provider_reference:
             # The one trace of the money may be what the payer's browser brought back; a
             # later return (one that passed the plugin's checks) replaces an earlier one.
@@ -402,6 +407,30 @@ class Settlement:
             self._end(current, S.CANCELLED, outcome.message, keep_watching=not outcome.attributed)
         else:
             self._not_yet(current, outcome)
+
+    def _plausible(self, payment: Payment, outcome: PaymentOutcome) -> PaymentOutcome:
+        """The outcome with a paid time that cannot be true (see `EARLIEST_PAID`) taken
+        as unknown: the payment is then recorded when invoicebot learned of it, not in
+        1970, outside every export's period, and its note says what the provider gave."""
+        when = outcome.paid_at
+        if when is None:
+            return outcome
+        aware = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+        if EARLIEST_PAID <= aware <= datetime.now(UTC) + timedelta(days=1):
+            return outcome
+        log.warning("payment %s: the provider's paid time %s is not plausible", payment.id, aware)
+        said = (
+            f"{self._title(payment.provider)} gave {aware:%Y-%m-%d %H:%M} UTC as the time it "
+            "was paid, which cannot be right: recorded when invoicebot learned of it instead."
+        )
+        note = f"{outcome.note} {said}" if outcome.note else said
+        return outcome.model_copy(update={"paid_at": None, "note": note})
+
+    def _title(self, provider: str) -> str:
+        try:
+            return self.connections.provider_class(provider).title
+        except NotConnected:
+            return provider
 
     def _watch_failed(self, payment: Payment, outcome: PaymentOutcome) -> None:
         """A failure read from evidence that may not be this attempt's (a charge whose

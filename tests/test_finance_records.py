@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.models import OutcomeStatus, PaymentOutcome
 from bot.records import MAYBE_TWICE, PAID_TWICE, Range, export
 from bot.settlement import Settlement
@@ -141,3 +143,52 @@ def test_a_note_read_for_another_amount_does_not_pass_as_the_credited_payments(
     assert credited.amount.format() == "€151.00"
     assert credited.last_error is not None and said in credited.last_error
     assert credited.last_error.startswith("About the attempt for €12.50")
+
+
+class _Titled:
+    """Connections as far as a note needs them: the provider's title."""
+
+    title = "i3D.net"
+
+    def provider_class(self, name: str) -> _Titled:
+        return self
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        datetime(1970, 1, 21, 18, 24, tzinfo=UTC),  # seconds read as milliseconds
+        datetime(2099, 1, 1, tzinfo=UTC),
+        datetime(1999, 12, 31, 23, 59),  # no zone: taken as UTC
+    ],
+)
+def test_a_paid_time_that_cannot_be_true_is_recorded_as_learned_and_noted(
+    settlement: Settlement,  # noqa: F811
+    said: datetime,
+) -> None:
+    """A provider's paid time from before any payment through invoicebot, or from days
+    ahead, put the settlement outside every export period a bookkeeper asks for: it is
+    recorded when the bot learned of it, and the note says what the provider gave."""
+    settlement.connections = _Titled()  # type: ignore[assignment]
+    page = attempt(settlement, S.OPENED, opened_minutes_ago=1)
+    settlement.apply(
+        page,
+        PaymentOutcome(status=OutcomeStatus.PAID, message="ok", reference="r1", paid_at=said),
+    )
+    paid = settlement.store.payment(page.id)
+    assert paid is not None and paid.state is S.PAID and paid.paid_at is not None
+    assert abs(paid.paid_at - datetime.now(UTC)) < timedelta(minutes=1)
+    today = datetime.now(UTC).date()
+    done = export(settlement.store, "T1", Range(today, today), ZoneInfo("UTC"), {"i3d": "i3D"})
+    (row,) = list(csv.DictReader(io.StringIO(done.settlements_csv)))
+    assert row["reference"] == "r1"
+    assert f"i3D.net gave {said:%Y-%m-%d %H:%M} UTC" in row["note"], row["note"]
+
+
+def test_a_paid_time_from_this_century_stands(settlement: Settlement) -> None:  # noqa: F811
+    settlement.connections = _Titled()  # type: ignore[assignment]
+    page = attempt(settlement, S.OPENED, opened_minutes_ago=1)
+    when = datetime(2001, 3, 4, 5, 6, 7, tzinfo=UTC)
+    settlement.apply(page, PaymentOutcome(status=OutcomeStatus.PAID, message="ok", paid_at=when))
+    paid = settlement.store.payment(page.id)
+    assert paid is not None and paid.paid_at == when and paid.last_error is None
