@@ -21,6 +21,7 @@ from bot.slack.blocks.paying import (
     emailed_in_doubt,
     failure_notice,
     paid_twice_notice,
+    return_unanswered_notice,
     settled,
 )
 
@@ -159,6 +160,15 @@ class SlackNotifier:
                 key=f"failure:{payment.id}",
                 team_id=payment.team_id,
             )
+
+    @hookimpl
+    def payment_return_unanswered(self, payment: Payment, outbox: Outbox) -> None:
+        """Money of unknown fate, whatever failures the channel hears of: #billing (or
+        the admins) must check the provider before anyone pays again."""
+        if (channel := self._channel(payment.team_id)) is not None:
+            title = self.provider_titles.get(payment.provider, payment.provider)
+            notice = return_unanswered_notice(payment, title)
+            _to_billing(outbox, channel, notice, f"return-unanswered:{payment.id}", payment)
 
 
 def _to_billing(

@@ -294,6 +294,15 @@ class Settlement:
             self._schedule_next(payment)
         else:
             log.warning("payment %s: a late return could not be asked about; giving up", payment.id)
+            # Told before the return is dropped: a stop in between gives up again on
+            # the next round, and the notice's key keeps it to one.
+            try:
+                with self.store.transaction():
+                    self.payments.pm.hook.payment_return_unanswered(
+                        payment=payment, outbox=self.store
+                    )
+            except Exception:
+                log.exception("a plugin failed in payment_return_unanswered")
             self.store.drop_return(payment.id, landing_params)
             if not _watched(payment):  # a watched end's own schedule ends its watch
                 self.store.update_payment(payment.id, next_check_at=None)

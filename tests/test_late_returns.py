@@ -330,3 +330,26 @@ async def test_a_cancel_whose_watch_is_over_reloaded_is_not_credited_on_the_invo
     assert after is not None and after.state is S.CANCELLED, after and after.state
     assert after.next_check_at is None
     assert recorder.confirmed == []
+
+
+async def test_a_late_return_given_up_on_is_told_once(
+    settlement: Settlement, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A declined page reloaded with another transaction while the provider is down for
+    good: after about a day of asking, the return is dropped and #billing told once that
+    the page's money is not known, not left to read as a plain decline."""
+    monkeypatch.setattr("bot.settlement.LATE_RETURN_TRIES", 3)
+    provider = Lookup({"LK1": DECLINED})
+    settlement.connections = provider  # type: ignore[assignment]
+    page = attempt(settlement, S.OPENED, start=PAGE, opened_minutes_ago=5)
+    await settlement.check(page, {"lookup_id": "LK1"})
+    failed = settlement.store.payment(page.id)
+    assert failed is not None and failed.state is S.FAILED
+    provider.down = True
+    await settlement.check(failed, {"lookup_id": "LK9"})
+    assert recorder.unanswered == []
+    await poll(settlement, rounds=8)
+    assert recorder.unanswered == [page.id]
+    assert settlement.store.kept_return(page.id) is None
+    after = settlement.store.payment(page.id)
+    assert after is not None and after.state is S.FAILED and after.next_check_at is None

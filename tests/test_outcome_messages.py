@@ -512,3 +512,25 @@ def test_a_charge_whose_check_stops_is_told_so_even_after_its_messages_url_wore_
     assert told["settled:p1"]["instead"]["channel"] == "U0PAT"
     assert "no longer checks" in text_of(told["settled:p1"]["instead"])
     assert "instead" not in told["settled:p3"]
+
+
+@pytest.mark.parametrize("direction", ["payable", "receivable"])
+def test_a_late_return_never_answered_about_is_told_to_billing_to_check(direction: str) -> None:
+    """The page of an ended attempt was come back from, and the provider never said
+    whether it took money: #billing is to look before anyone pays again."""
+    failed = paid(
+        state=PaymentState.FAILED,
+        direction=direction,
+        paid_at=None,
+        start=Redirect(url="https://pay.example/x"),
+        payer_name="<!channel> Acme" if direction == "receivable" else None,
+    )
+    outbox = Outbox()
+    notifier = SlackNotifier("C0BILLING", {"i3d": "i3D.net"}, notify_failures="none")
+    notifier.payment_return_unanswered(payment=failed, outbox=outbox)
+    ((_, args, key),) = outbox.items
+    assert (args["channel"], key) == ("C0BILLING", "return-unanswered:p1")
+    assert validate_message(args) == []
+    assert "Payment not confirmed" in args["text"] and "could not be asked" in args["text"]
+    assert "before anyone pays it again" in args["text"]
+    assert "<!channel>" not in str(args["blocks"])

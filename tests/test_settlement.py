@@ -51,6 +51,7 @@ class Recorder:
         self.in_doubt: list[tuple[str, PaymentState]] = []
         self.paid_twice: list[tuple[str, str | None]] = []
         self.certain: list[bool] = []
+        self.unanswered: list[str] = []
 
     @hookimpl
     def payment_confirmed(self, payment: Payment, outbox: Any, superseded: list[Payment]) -> None:
@@ -69,6 +70,10 @@ class Recorder:
     def payment_paid_twice(self, payment: Payment, outbox: Any, certain: bool) -> None:
         self.paid_twice.append((payment.id, payment.receipt))
         self.certain.append(certain)
+
+    @hookimpl
+    def payment_return_unanswered(self, payment: Payment, outbox: Any) -> None:
+        self.unanswered.append(payment.id)
 
 
 @pytest.fixture

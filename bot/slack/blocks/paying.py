@@ -735,6 +735,27 @@ def emailed_in_doubt(payment: Payment, provider_title: str) -> str:
     )
 
 
+def return_unanswered_notice(payment: Payment, provider_title: str) -> dict[str, Any]:
+    """A return to an ended attempt's page that its provider never answered about: the
+    page may have taken money after the attempt ended, and no one else will say so."""
+    ids = Ids()
+    title = escape(provider_title)
+    what = f"{_invoices_at(payment, provider_title)} ({payment.amount.format()})"
+    text = (
+        f":warning: Payment not confirmed: {what}. Someone came back from its payment "
+        f"page after the payment had ended, and {title} could not be asked about it for a "
+        f"day, so invoicebot has stopped asking. Look at the invoice and its payments at "
+        f"{title} before anyone pays it again."
+    )
+    detail = f"Started by <@{payment.user_id}> with {method_of(payment)}"
+    if payment.direction == Direction.RECEIVABLE.value:
+        detail = f"Link sent by <@{payment.user_id}>"
+        if payment.payer_name:
+            customer = inline(payment.payer_name, NUMBER_CHARS)
+            detail = f"Customer: {customer} · link sent by <@{payment.user_id}>"
+    return {"text": text, "blocks": [section(ids, text), context(ids, detail)]}
+
+
 def failure_notice(payment: Payment, provider_title: str) -> dict[str, Any]:
     """The billing channel hears that a payment did not go through, and why; or that a
     card charge was never confirmed either way."""
