@@ -78,6 +78,24 @@ def test_the_form_offers_only_the_currencies_the_provider_issues_in() -> None:
     )
 
 
+def test_a_provider_issuing_in_more_currencies_than_a_menu_holds_gets_a_valid_form() -> None:
+    """Slack's select holds 100 options: a provider issuing in 150 currencies (card
+    processors take more than a hundred) had its form refused and no dialog opened."""
+    codes = tuple(f"{a}{b}{c}" for a in "ABCDEF" for b in "ABCDE" for c in "ABCDE")[:150]
+
+    class ManyCurrencies(Receivable):
+        capabilities = Capabilities(
+            direction=Direction.RECEIVABLE, create_invoices=True, invoice_currencies=codes
+        )
+
+    view = new_invoice_modal(ManyCurrencies)
+    assert validate_view(view) == []
+    (currency,) = [b for b in view["blocks"] if b["block_id"] == "currency"]
+    groups = currency["element"]["option_groups"]
+    assert [o["value"] for g in groups for o in g["options"]] == list(codes)
+    assert currency["element"]["initial_option"]["value"] == "AAA"
+
+
 def test_typed_amounts_become_exact_totals() -> None:
     draft = parse_draft(
         submitted(

@@ -33,7 +33,7 @@ from bot.provider import (
     Unconfirmed,
 )
 from bot.slack import dialogs, values
-from bot.slack.blocks.kit import day, escape, md, option, plain
+from bot.slack.blocks.kit import day, escape, md, option, plain, select
 from bot.slack.blocks.listing import NO_DUE_DATE
 from bot.slack.connect import result_view
 from bot.slack.errors import said, shielded
@@ -97,11 +97,7 @@ def new_invoice_modal(
         _input(
             "currency",
             "Currency",
-            {
-                "type": "static_select",
-                "options": [option(c, c) for c in currencies],
-                "initial_option": option(currency, currency),
-            },
+            select("value", "Choose a currency", [(c, c) for c in currencies], currency),
         ),
         _input("due", "Due date", due, optional=True),
         _input(

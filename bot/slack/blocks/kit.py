@@ -134,6 +134,51 @@ def option(text: str, value: str) -> dict[str, Any]:
     return {"text": plain(label or value, OPTION_TEXT), "value": value[:150]}
 
 
+SELECT_OPTIONS = 100
+"""Slack's most options in a static select, and in each of its option groups."""
+SELECT_MOST = 1_000
+"""Choices a menu offers at most: ten groups of a hundred, far past any provider's."""
+
+
+def select(
+    action_id: str, placeholder: str, choices: list[tuple[str, str]], chosen: str | None
+) -> dict[str, Any]:
+    """A menu of `choices` (methods, banks, currencies). Slack's select holds 100
+    options, or up to 100 groups of 100: past 100 choices they come in groups, each
+    labelled with its first and last, so every choice stays reachable (up to
+    `SELECT_MOST`; one chosen beyond those takes the last place, since Slack refuses the
+    message when `initial_option` is not among the options)."""
+    shown = choices[:SELECT_MOST]
+    picked = next((choice for choice in choices if choice[1] == chosen), None)
+    if picked is not None and picked not in shown:
+        shown = [*shown[: SELECT_MOST - 1], picked]
+    element: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": action_id,
+        "placeholder": plain(placeholder, 150),
+    }
+    if len(shown) <= SELECT_OPTIONS:
+        element["options"] = [option(text, value) for text, value in shown]
+    else:
+        groups = [shown[at : at + SELECT_OPTIONS] for at in range(0, len(shown), SELECT_OPTIONS)]
+        element["option_groups"] = [
+            {
+                "label": plain(_span(group[0][0], group[-1][0]), OPTION_TEXT),
+                "options": [option(text, value) for text, value in group],
+            }
+            for group in groups
+        ]
+    if picked is not None:
+        element["initial_option"] = option(*picked)
+    return element
+
+
+def _span(first: str, last: str) -> str:
+    """A group's label: "ABN AMRO … Knab", each end cut to fit Slack's 75 characters."""
+    half = (OPTION_TEXT - 3) // 2
+    return f"{clip(first, half).strip() or '…'} … {clip(last, half).strip() or '…'}"
+
+
 def confirm_dialog(
     title: str, text: str, confirm: str, *, deny: str = "Cancel", danger: bool = False
 ) -> dict[str, Any]:

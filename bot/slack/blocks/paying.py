@@ -14,12 +14,10 @@ from bot.slack import values
 from bot.slack.blocks.kit import (
     DESCRIPTION_CHARS,
     NUMBER_CHARS,
-    OPTION_TEXT,
     Block,
     Ids,
     actions,
     button,
-    clip,
     confirm_dialog,
     context,
     escape,
@@ -27,9 +25,8 @@ from bot.slack.blocks.kit import (
     header,
     inline,
     moment,
-    option,
-    plain,
     section,
+    select,
 )
 from bot.slack.blocks.listing import left_of, status_words
 from bot.text import plain as without_protocol
@@ -62,51 +59,6 @@ def _invoice_word(numbers: tuple[str, ...] | list[str]) -> str:
 def _method_label(method: PaymentMethod, issuer_id: str | None) -> str:
     issuer = next((i.name for i in method.issuers if i.id == issuer_id), None)
     return f"{method.name} ({issuer})" if issuer else method.name
-
-
-SELECT_OPTIONS = 100
-"""Slack's most options in a static select, and in each of its option groups."""
-SELECT_MOST = 1_000
-"""Choices a menu offers at most: ten groups of a hundred, far past any provider's."""
-
-
-def _select(
-    action_id: str, placeholder: str, choices: list[tuple[str, str]], chosen: str | None
-) -> dict[str, Any]:
-    """A menu of `choices`. Slack's select holds 100 options, or up to 100 groups of 100:
-    past 100 choices they come in groups, each labelled with its first and last, so
-    every method and bank stays reachable (up to `SELECT_MOST`; one chosen beyond those
-    takes the last place, since Slack refuses the message when `initial_option` is not
-    among the options)."""
-    shown = choices[:SELECT_MOST]
-    picked = next((choice for choice in choices if choice[1] == chosen), None)
-    if picked is not None and picked not in shown:
-        shown = [*shown[: SELECT_MOST - 1], picked]
-    element: dict[str, Any] = {
-        "type": "static_select",
-        "action_id": action_id,
-        "placeholder": plain(placeholder, 150),
-    }
-    if len(shown) <= SELECT_OPTIONS:
-        element["options"] = [option(text, value) for text, value in shown]
-    else:
-        groups = [shown[at : at + SELECT_OPTIONS] for at in range(0, len(shown), SELECT_OPTIONS)]
-        element["option_groups"] = [
-            {
-                "label": plain(_span(group[0][0], group[-1][0]), OPTION_TEXT),
-                "options": [option(text, value) for text, value in group],
-            }
-            for group in groups
-        ]
-    if picked is not None:
-        element["initial_option"] = option(*picked)
-    return element
-
-
-def _span(first: str, last: str) -> str:
-    """A group's label: "ABN AMRO … Knab", each end cut to fit Slack's 75 characters."""
-    half = (OPTION_TEXT - 3) // 2
-    return f"{clip(first, half).strip() or '…'} … {clip(last, half).strip() or '…'}"
 
 
 REASON_CHARS = 200
@@ -208,7 +160,7 @@ def pay_menu(
     controls: list[dict[str, Any]] = []
     if selectable:
         controls.append(
-            _select(
+            select(
                 values.CHOOSE_METHOD,
                 "Choose how to pay",
                 [(m.name, m.id) for m in selectable],
@@ -222,7 +174,7 @@ def pay_menu(
     )
     if method and method.issuers:
         controls.append(
-            _select(
+            select(
                 values.CHOOSE_ISSUER,
                 "Choose your bank",
                 [(i.name, i.id) for i in method.issuers],
