@@ -64,6 +64,7 @@ PER_MINUTE = {
     "views.push": 100,
     "views.publish": 100,
     "users.info": 100,
+    "users.list": 20,
     "conversations.info": 50,
     "conversations.list": 20,
     "conversations.members": 100,
@@ -73,6 +74,8 @@ PER_MINUTE = {
     "conversations.replies": 50,
     "usergroups.list": 20,
     "usergroups.users.list": 20,
+    "files.getUploadURLExternal": 100,
+    "files.completeUploadExternal": 100,
 }
 """Calls a minute per method and workspace that Slack's tiers promise (T2 20, T3 50, T4
 100; reference/slack.md §4): Slack may allow more, never fewer, so the emulator allows

@@ -460,3 +460,22 @@ async def test_each_method_has_its_tiers_minute_and_no_more(running: Running) ->
     await client.users_info(user="U0PAYER")  # another method has its own allowance
     running.clock.advance(1.2)
     await client.chat_update(channel=posted["channel"], ts=posted["ts"], text="after")
+
+
+async def test_listing_users_and_uploading_files_have_their_tiers_too(running: Running) -> None:
+    """users.list is Tier 2 (20 a minute), and the two upload steps Tier 4 (100): the
+    emulator let a bot call them without end, where Slack answers 429."""
+    client = running.web_client()
+    client.retry_handlers.clear()
+    for _ in range(20):
+        await client.users_list()
+    over = await refused(client.users_list())
+    assert over.response.status_code == 429 and over.response["error"] == "ratelimited"
+    for _ in range(100):
+        await client.files_getUploadURLExternal(filename="records.csv", length=10)
+    over = await refused(client.files_getUploadURLExternal(filename="records.csv", length=10))
+    assert over.response.status_code == 429
+    for _ in range(100):
+        await refused(client.files_completeUploadExternal(files=[{"id": "F0NONE"}]))
+    over = await refused(client.files_completeUploadExternal(files=[{"id": "F0NONE"}]))
+    assert over.response.status_code == 429
