@@ -4,8 +4,9 @@ Every message and view is checked as Slack would check it (`slack_emulator.block
 a refused one is answered with `invalid_blocks`, so a test sees what a user would see. A
 response_url takes five posts, as Slack's does; a sixth is refused too. A slash command's
 response_url cannot change the command's own reply, trigger ids are good once for 3 s, a
-modal stack holds 3 views, views.update checks its `hash`, and chat.update takes neither an
-ephemeral message nor a user id for a channel: all as Slack (reference/slack.md §2).
+modal stack holds 3 views, views.update checks its `hash` (and finds no dialog a
+submission's answer closed), and chat.update takes neither an ephemeral message nor a user
+id for a channel: all as Slack (reference/slack.md §2).
 """
 
 from __future__ import annotations
@@ -189,11 +190,36 @@ class FakeSlack:
                 return []
             if isinstance(payload, dict) and payload.get("type") == "view_submission":
                 problems = _submission_problems(payload, answer)
+                if not problems:
+                    self._apply_answer(payload, answer)
         elif "command" in form and isinstance(answer, dict) and answer:
             problems = validate_message(answer)
         if problems:
             self.refused.append(("ack", problems))
         return problems
+
+    def _apply_answer(self, payload: dict[str, Any], answer: object) -> None:
+        """A view_submission's answer to the dialog it came from, as Slack applies it:
+        `update` shows the new view in its place (a new hash), `push` stacks one on it,
+        `errors` leaves it open, and anything else closes it (`clear`: the whole stack),
+        after which views.update on it is `not_found`."""
+        user = str((payload.get("user") or {}).get("id", ""))
+        view_id = str((payload.get("view") or {}).get("id", ""))
+        stack = self.stacks.get(user, [])
+        if view_id not in stack:
+            return  # a dialog the fake never showed
+        action = answer.get("response_action") if isinstance(answer, dict) else None
+        if action == "errors":
+            return
+        if action == "update":
+            self._shown(answer["view"], view_id)
+        elif action == "push" and len(stack) < STACK_LIMIT:
+            stack.append(self._shown(answer["view"])["id"])
+        elif action != "push":
+            closed = stack[:] if action == "clear" else stack[stack.index(view_id) :]
+            for gone in closed:
+                stack.remove(gone)
+                self.views.pop(gone, None)
 
     def called(self, method: str) -> list[SlackCall]:
         return [call for call in self.calls if call.method == method]

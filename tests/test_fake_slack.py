@@ -259,3 +259,33 @@ async def test_an_answer_after_three_seconds_is_a_timeout_not_a_reply(
         harness = Harness(bot_server, slack, server, "secret", http)
         with pytest.raises(AssertionError, match="operation_timeout"):
             await harness.command("")
+
+
+async def test_a_submission_answered_with_nothing_closes_its_dialog(
+    fake_slack: tuple[FakeSlack, TestServer],
+) -> None:
+    """An empty answer to a view_submission closes the dialog (`clear`: the whole stack),
+    and Slack then answers views.update on it `not_found`; `update` keeps it open, with a
+    new hash. The fake kept every dialog open: a bot's word to a closed one looked shown."""
+    slack, server = fake_slack
+    client = web_client(server)
+    opened = await client.views_open(trigger_id=slack.issue_trigger("U0PAYER"), view=modal("A"))
+    view = opened["view"]
+
+    def submitted(shown: dict[str, Any]) -> str:
+        return interaction_body(
+            {"type": "view_submission", "user": {"id": "U0PAYER"}, "view": shown}
+        )
+
+    assert (
+        slack.check_answer(submitted(view), {"response_action": "update", "view": modal("B")}) == []
+    )
+    assert slack.top("U0PAYER")["title"]["text"] == "B"
+    assert slack.top("U0PAYER")["hash"] != view["hash"]
+    assert slack.check_answer(submitted(slack.top("U0PAYER")), "") == []
+    gone = client.views_update(view_id=view["id"], view=modal("C"))
+    assert await error_of(gone) == "not_found"
+    await client.views_open(trigger_id=slack.issue_trigger("U0PAYER"), view=modal("D"))
+    await client.views_push(trigger_id=slack.issue_trigger("U0PAYER"), view=modal("E"))
+    assert slack.check_answer(submitted(slack.top("U0PAYER")), {"response_action": "clear"}) == []
+    assert slack.stacks["U0PAYER"] == []
