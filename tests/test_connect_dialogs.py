@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pytest
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    create_model,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from bot.provider import Provider
@@ -68,6 +77,22 @@ def test_payfirma_accounts_are_named_for_people() -> None:
         ("Live", "production"),
     ]
     assert "PayHQ" in blocks["client_id"]["hint"]["text"]
+
+
+def test_a_field_with_more_choices_than_a_menu_holds_still_opens() -> None:
+    """A plugin's field may offer more choices than Slack's select holds (a region, a
+    country): past 100, Slack refused the connect dialog and it never opened."""
+    regions = tuple(f"region-{n:03d}" for n in range(150))
+
+    class Regional(AcmeProvider):
+        Credentials = create_model("Credentials", region=(Literal[regions], "region-120"))
+
+    view = connect_modal(Regional)
+    assert validate_view(view) == []
+    (region,) = [b for b in view["blocks"] if b["block_id"] == "region"]
+    groups = region["element"]["option_groups"]
+    assert [o["value"] for g in groups for o in g["options"]] == list(regions)
+    assert region["element"]["initial_option"]["value"] == "region-120"
 
 
 def typed(cls: type[Provider], **values: str) -> dict[str, str] | object:

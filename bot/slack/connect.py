@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.access import ADMIN_REFUSAL
 from bot.provider import BadCredentials, Provider, ProviderError, TwoFactorRequired, WrongCode
 from bot.slack import dialogs
-from bot.slack.blocks.kit import escape, md, option, plain
+from bot.slack.blocks.kit import escape, md, plain, select
 from bot.slack.errors import shielded
 from bot.slack.field_errors import DialogField, field_error
 from bot.slack.services import Services
@@ -87,10 +87,8 @@ def _input(name: str, info: FieldInfo) -> dict[str, Any]:
     element: dict[str, Any]
     if choices:
         labels = _extra(info).get("labels") or {}
-        options = [option(str(labels.get(c, c)), c) for c in choices]
-        element = {"type": "static_select", "action_id": "value", "options": options}
-        if default in choices:
-            element["initial_option"] = options[choices.index(default)]
+        shown = [(str(labels.get(c, c)), c) for c in choices]
+        element = select("value", "Choose one", shown, default if default in choices else None)
     else:
         element = {"type": "plain_text_input", "action_id": "value"}
         if default and advanced:
