@@ -12,6 +12,7 @@ import pytest
 from bot.models import Invoice, InvoiceStatus, Issuer, Money, PaymentMethod, PaymentOptions
 from bot.provider import Direction
 from bot.slack import values
+from bot.slack.actions import block_target
 from bot.slack.blocks.listing import invoice_line
 from bot.slack.blocks.paying import pay_menu
 from slack_emulator.blockkit import validate_message
@@ -290,3 +291,21 @@ def test_a_credit_worth_more_than_the_bill_says_how_much_of_it_is_taken_off() ->
     assert whole == "€363.00 − credit CRN-1 €24.20 = €338.80"
     part = credit_sum([eur("121.00")], [("CRN-1", eur("50000.00"))], eur("96.80"))
     assert part == "€121.00 − €24.20 of credit CRN-1 €50,000.00 = €96.80"
+
+
+def test_a_method_or_bank_whose_id_a_menu_cannot_carry_is_not_offered() -> None:
+    """The chosen method and bank ride in the menu's block id and button values, read
+    back strictly: a provider's method id with a space (or past 64 characters) was offered,
+    and choosing it was answered as a tampered click, so nothing could be paid with it."""
+    banks = (Issuer(id="INGBNL2A", name="ING"), Issuer(id="ABN AMRO", name="ABN AMRO"))
+    methods = [
+        PaymentMethod(id="credit card", name="Credit card"),
+        PaymentMethod(id="10", name="iDEAL", issuers=banks),
+    ]
+    message = menu(methods, values.PayTarget("i3d", ("410002",), "10"))
+    assert validate_message(message) == []
+    assert [o["value"] for o in offered(select(message, values.CHOOSE_METHOD))] == ["10"]
+    assert [o["value"] for o in offered(select(message, values.CHOOSE_ISSUER))] == ["INGBNL2A"]
+    assert "• Credit card: cannot be chosen from Slack" in str(message["blocks"])
+    (block_id,) = [b["block_id"] for b in message["blocks"] if b["block_id"].startswith("pay:")]
+    assert block_target(block_id).method_id == "10"

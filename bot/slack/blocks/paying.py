@@ -91,6 +91,24 @@ def _fitting(target: values.PayTarget, options: PaymentOptions) -> int:
     return fitting
 
 
+UNCARRIED = "cannot be chosen from Slack (the provider's id for it does not fit a Slack menu)"
+
+
+def _carried(method: PaymentMethod) -> PaymentMethod:
+    """`method` as the menu can offer it. The chosen method and bank ride in the menu's
+    block id and button values, which are read back strictly (`values.carries`): one
+    whose id (or every bank's) they cannot carry is named as unavailable, and a bank
+    whose id they cannot carry is left out, instead of a choice answered as tampered."""
+    if not method.selectable:
+        return method
+    issuers = tuple(i for i in method.issuers if values.carries(i.id))
+    if not values.carries(method.id) or (method.issuers and not issuers):
+        return method.model_copy(update={"selectable": False, "reason": UNCARRIED})
+    if len(issuers) < len(method.issuers):
+        return method.model_copy(update={"issuers": issuers})
+    return method
+
+
 def offers_payment(menu: dict[str, Any]) -> bool:
     """Whether `pay_menu` gave a menu to pay from, not a word on why it cannot."""
     return any(str(block.get("block_id", "")).startswith("pay:") for block in menu["blocks"])
@@ -148,13 +166,14 @@ def pay_menu(
     blocks.append(section(ids, f"*Total: {options.total.format()}* at {escape(provider.title)}"))
     if notes:
         blocks.append(context(ids, *notes))
-    selectable = options.selectable_methods
-    unavailable = [m for m in options.methods if not m.selectable]
+    methods = [_carried(m) for m in options.methods]
+    selectable = [m for m in methods if m.selectable]
+    unavailable = [m for m in methods if not m.selectable]
     if not selectable:
         blocks.append(
             section(ids, ":no_entry: The provider allows no payment method for this right now.")
         )
-    method = options.method(target.method_id) if target.method_id else None
+    method = next((m for m in methods if m.id == target.method_id), None)
     if method is not None and not method.selectable:
         method = None
     controls: list[dict[str, Any]] = []
