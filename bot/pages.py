@@ -641,6 +641,17 @@ async def plain_errors(
         log_error(error, f"page {request.path.split('/')[1] or '/'}")
         if isinstance(error, ProviderError):
             return page("Please try again in a minute", f"<p>{escape(say(error))}</p>", status=503)
+        if request.path.startswith("/landing/"):
+            # The payer may just have paid on the provider's page: what failed is only
+            # invoicebot's record of it, which the poller makes once it can.
+            return page(
+                "Payment not confirmed yet",
+                "<p>Something went wrong while invoicebot checked this payment; the details "
+                "are in its log. If you paid, do not pay again: the payment is recorded as "
+                "soon as the provider confirms it. Reload this page in a minute to see where "
+                "it stands.</p>",
+                status=500,
+            )
         return page(
             "Something went wrong",
             "<p>invoicebot could not show this page; the details are in its log. Nothing was "

@@ -226,3 +226,35 @@ async def test_a_confirmation_the_billing_channel_refuses_reaches_the_admins_onc
     assert len(h.slack.posted_to("U0ADMIN")) == 1
     assert h.slack.posted_to("C0BILLING") == []
     assert not [p for p in h.slack.posted_to("U0PAYER") if "could not post" in text_of(p)]
+
+
+async def test_a_landing_the_database_cannot_record_says_not_confirmed_not_unpaid(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The payer has just paid; the database refuses the settlement's write (locked). The
+    page must not say that nothing was paid, and the confirmation still comes, once."""
+    import sqlite3
+
+    h = harness
+    store = h.bot.app[STORE]
+    real = store.add_settlement
+    locked = True
+
+    def add_settlement(*args: object, **kwargs: object) -> None:
+        if locked:
+            raise sqlite3.OperationalError("database is locked")
+        real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "add_settlement", add_settlement)
+    _, pay_url = await get_link(h)
+    _, page = await pay_in_browser(h.http, pay_url)
+    assert "Invoice paid" not in page
+    assert "Nothing was paid" not in page and "nothing was paid" not in page.lower()
+    assert "not confirmed" in page.lower() and "do not pay again" in page.lower()
+    assert h.slack.posted_to("C0BILLING") == []
+    locked = False
+    for row in store.db.execute("SELECT id FROM payments"):
+        store.update_payment(row[0], next_check_at=0)  # the poller's lease, run out
+    await h.wait_for(lambda: h.slack.posted_to("C0BILLING"), within=10)
+    await settle_quietly(h)
+    assert len(h.slack.posted_to("C0BILLING")) == 1
