@@ -521,9 +521,10 @@ class Settlement:
                 return False
             ended = self.store.payment(payment.id)
             assert ended is not None
-            # An unused link just expires; its payer waits on a charge: it is told.
-            charged = isinstance(payment.start, Captured)
-            if payment.state is S.UNKNOWN or state is not S.EXPIRED or charged:
+            # An unused link just expires; a charge, or a page its payer reached, may
+            # have taken money: its end is told (#billing reads it as never confirmed).
+            at_stake = payment.could_have_taken_money and not isinstance(payment.start, Emailed)
+            if payment.state is S.UNKNOWN or state is not S.EXPIRED or at_stake:
                 try:
                     with self.store.transaction():
                         self.payments.pm.hook.payment_ended(payment=ended, outbox=self.store)

@@ -367,6 +367,28 @@ def test_an_unknown_charge_the_provider_never_confirms_ends_and_the_payer_hears(
     assert recorder.ended == [(charge.id, S.EXPIRED)]
 
 
+def test_an_opened_page_the_provider_never_confirms_ends_and_is_told(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """The payer reached the provider's page, so money may have moved: when the watch
+    ends without a word, the end is told (#billing reads it as never confirmed), not
+    dropped like a link nobody opened."""
+    settlement.give_up_after = -3600  # past the window already
+    page = attempt(settlement, S.OPENED, opened_minutes_ago=40)
+    unused = attempt(settlement, S.LINK_ISSUED, invoices=("1002",))
+    settlement.store.db.execute(
+        "UPDATE payments SET token_expires_at = ? WHERE id = ?", [time.time() - 60, unused.id]
+    )
+    settlement.apply(page, PENDING)
+    settlement.apply(settlement.store.payment(unused.id), PENDING)  # type: ignore[arg-type]
+    assert state_of(settlement, page) is S.EXPIRED
+    assert state_of(settlement, unused) is S.EXPIRED
+    assert recorder.ended == [(page.id, S.EXPIRED)]  # an unused link just expires
+    told = settled(settlement.store.payment(page.id))  # type: ignore[arg-type]
+    assert "never confirmed" in told["text"] and "before paying again" in told["text"]
+    assert "Try again" not in str(told["blocks"])
+
+
 def test_an_interrupted_start_unblocks_and_is_asked_about_once(
     settlement: Settlement, recorder: Recorder
 ) -> None:

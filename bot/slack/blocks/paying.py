@@ -572,7 +572,10 @@ def settled(payment: Payment, *, paid_by: Payment | None = None) -> dict[str, An
             f"{invoices[1:]} is not known yet. invoicebot is checking with the provider and "
             "will tell you here (later, in your messages with invoicebot). Do not pay again."
         )
-    elif payment.state is PaymentState.EXPIRED and payment.charges_at_once:
+    elif payment.state is PaymentState.EXPIRED and (
+        payment.charges_at_once
+        or (payment.could_have_taken_money and not isinstance(payment.start, Emailed))
+    ):  # a charge, or a page its payer reached: money may have moved
         text = (
             f":warning: The provider never confirmed the payment of "
             f"{invoices[:1].lower()}{invoices[1:]} "
