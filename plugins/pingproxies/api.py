@@ -65,7 +65,11 @@ class PingProxiesApi:
             doing=f"reading invoice {invoice_id}",
             subject=f"invoice {invoice_id!r}",
         )
-        return parse(wire.Envelope[wire.Invoice], answer.body, "invoice retrieve").data
+        item = parse(wire.Envelope[wire.Invoice], answer.body, "invoice retrieve").data
+        if item.invoice_id != invoice_id:
+            # Another invoice's status is no word on this one: its "paid" would settle ours.
+            raise errors.unreadable("invoice retrieve", f"it is about {item.invoice_id!r}")
+        return item
 
     async def pay_option(self, invoice_id: str) -> wire.PayOption:
         answer = await self._read(

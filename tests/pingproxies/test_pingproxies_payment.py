@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from bot.models import Captured, Money, OutcomeStatus, Redirect
-from bot.provider import NotPayable, PaymentRejected
+from bot.provider import NotPayable, PaymentRejected, ProviderUnavailable
 from plugins.pingproxies import PingProxiesProvider, wire
 from plugins.pingproxies.sandbox import SandboxState
 from tests.pingproxies.conftest import (
@@ -302,3 +302,20 @@ async def test_a_paid_invoice_whose_paid_time_cannot_be_read_is_still_paid(
     check = check_for("inv_sbx0101", options.total, started.provider_reference)
     outcome = await provider.check_payment(check)
     assert outcome.status is OutcomeStatus.PAID and outcome.paid_at is None
+
+
+async def test_an_answer_about_another_invoice_never_says_this_one_is_paid(
+    provider: PingProxiesProvider, sandbox: SandboxState
+) -> None:
+    """Asked about one invoice, PingProxies (or a cache before it) answers with another,
+    paid one: that is no word on this invoice, and it is not recorded as paid."""
+    options = await provider.payment_options(["inv_sbx0101"])
+    started = await provider.start_payment(request_for("inv_sbx0101", options.total, "stripe"))
+    sandbox.drift["inv_sbx0101"] = {
+        "invoice_id": "inv_sbx0064",
+        "invoice_status": "paid",
+        "invoice_amount_remaining": 0,
+    }
+    check = check_for("inv_sbx0101", options.total, started.provider_reference)
+    with pytest.raises(ProviderUnavailable, match="inv_sbx0064"):
+        await provider.check_payment(check)
