@@ -76,7 +76,11 @@ class PayfirmaApi:
 
     async def invoice(self, invoice_id: int) -> wire.Invoice:
         body = await self._read(f"{self.invoice_path}/{invoice_id}")
-        return _parse(wire.Invoice, body, "invoice")
+        invoice = _parse(wire.Invoice, body, "invoice")
+        if invoice.invoice_id != invoice_id:
+            # Another invoice's status is no word on this one: its "paid" would settle ours.
+            raise errors.unreadable("invoice", f"it is about invoice {invoice.invoice_id}")
+        return invoice
 
     async def transaction(self, lookup_id: str) -> wire.Transaction:
         body = await self._read(LOOKUP + quote(lookup_id, safe=""))

@@ -12,7 +12,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.models import InvoiceStatus, Money, OutcomeStatus, Redirect
-from bot.provider import NotPayable, PaymentRejected
+from bot.provider import NotPayable, PaymentRejected, ProviderUnavailable
 from plugins.payfirma import PayfirmaProvider, wire
 from plugins.payfirma.api import _parse
 from plugins.payfirma.landing import outcome
@@ -484,3 +484,15 @@ async def test_an_approved_card_payment_is_paid_though_its_invoice_cannot_be_rea
     said = await provider.check_payment(check_for("212948", Money.of("57.75", "CAD"), **back))
     assert said.status is OutcomeStatus.PAID and said.attributed
     assert said.note is not None and "PayHQ" in said.note
+
+
+async def test_an_answer_about_another_invoice_never_says_this_one_is_paid(
+    provider: PayfirmaProvider, sandbox: SandboxState
+) -> None:
+    """Asked about one invoice, Payfirma (or a cache before it) answers with another,
+    paid one: that is no word on this invoice, and it is not recorded as paid."""
+    await start(provider, "212949")
+    sandbox.drift["212949"] = {"invoice_id": 212951, "status": "PAID"}
+    check = check_for("212949", Money.of("321.43", "USD"))
+    with pytest.raises(ProviderUnavailable, match="212951"):
+        await provider.check_payment(check)
