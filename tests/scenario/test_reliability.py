@@ -12,7 +12,7 @@ from bot.pages import PAYMENT_COOKIE, PaidPages
 from bot.web import OUTBOX, POLLER, STORE
 from plugins.i3d.sandbox import SANDBOX
 from tests.scenario.conftest import BotFactory
-from tests.scenario.harness import Harness, pay_in_browser, text_of
+from tests.scenario.harness import Harness, forms_in, pay_in_browser, text_of
 from tests.scenario.test_paying import get_link
 
 
@@ -256,5 +256,30 @@ async def test_a_landing_the_database_cannot_record_says_not_confirmed_not_unpai
     for row in store.db.execute("SELECT id FROM payments"):
         store.update_payment(row[0], next_check_at=0)  # the poller's lease, run out
     await h.wait_for(lambda: h.slack.posted_to("C0BILLING"), within=10)
+    await settle_quietly(h)
+    assert len(h.slack.posted_to("C0BILLING")) == 1
+
+
+async def test_a_page_left_open_and_never_confirmed_is_told_to_billing_once(
+    harness: Harness,
+) -> None:
+    """The payer reached i3D.net's page and closed it without deciding: when the watch
+    ends, #billing reads that the payment was never confirmed, once."""
+    from bot.pages import SETTLEMENT
+
+    h = harness
+    _, pay_url = await get_link(h)
+    async with h.http.get(pay_url) as response:
+        (form,) = forms_in(await response.text())
+    async with h.http.post(form["action"], data=form["fields"]) as response:
+        assert response.status == 200  # on i3D.net's page; the browser is closed there
+    store = h.bot.app[STORE]
+    h.bot.app[SETTLEMENT].give_up_after = -3600  # the watch is over
+    for row in store.db.execute("SELECT id FROM payments"):
+        store.update_payment(row[0], next_check_at=0)
+    (posted,) = await h.wait_for(lambda: h.slack.posted_to("C0BILLING"), within=10)
+    assert "never confirmed" in text_of(posted) and "INV-24-0101" in text_of(posted)
+    await settle_quietly(h)
+    await h.bot.app[POLLER].run_once()
     await settle_quietly(h)
     assert len(h.slack.posted_to("C0BILLING")) == 1
