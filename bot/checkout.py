@@ -559,7 +559,12 @@ class Checkout:
         if isinstance(started.start, Captured):
             current = self.store.payment(payment.id)
             assert current is not None
-            await self.settlement.check(current)
+            try:
+                await self.settlement.check(current)
+            except Exception:
+                # The charge is recorded and its check scheduled, so the poller settles
+                # it: the payer sees it waiting to be confirmed, not an error.
+                log.exception("payment %s: the first check of its charge failed", payment.id)
         current = self.store.payment(payment.id)
         assert current is not None
         return Started(current, token, pay_url, lifetime)

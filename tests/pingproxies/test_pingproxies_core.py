@@ -231,3 +231,47 @@ async def test_pay_says_a_charge_is_waiting_before_any_menu(
     typed = await _pay_invoice(svc, TEAM, "U0OTHER", unpaid.invoice_number)
     assert "waiting for the provider to confirm" in str(typed)
     assert sandbox.count("POST", pay_path("inv_sbx0101")) == 1
+
+
+async def test_a_charge_the_database_cannot_settle_at_once_is_shown_charged_and_settles_later(
+    bot: TestServer,
+    sandbox: SandboxState,
+    fake_slack: tuple[FakeSlack, TestServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The card was charged and the charge recorded, but the database refuses the
+    settlement's write at once (locked): the payer is shown the charge waiting to be
+    confirmed, not an error, and the poller's later settlement is the one confirmation."""
+    import sqlite3
+
+    slack, _ = fake_slack
+    store = bot.app[SERVICES].store
+    real = store.add_settlement
+    locked = [True]
+
+    def add_settlement(*args: object, **kwargs: object) -> None:
+        if locked[0]:
+            raise sqlite3.OperationalError("database is locked")
+        real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "add_settlement", add_settlement)
+    svc = bot.app[SERVICES]
+    options = await svc.checkout.options(TEAM, "pingproxies", ["inv_sbx0101"])
+    started = await svc.checkout.start(
+        team_id=TEAM,
+        user_id="U0PAYER",
+        provider="pingproxies",
+        invoice_ids=["inv_sbx0101"],
+        method_id=CARD,
+        issuer_id=None,
+        expected=options.total,
+    )
+    assert started.payment.state is PaymentState.LINK_ISSUED
+    with pytest.raises((CheckoutRefused, NotPayable)):
+        await charge(bot, "U0OTHER")  # the charge still blocks a second one
+    locked[0] = False
+    store.update_payment(started.payment.id, next_check_at=0)  # the poller's lease, run out
+    await settle_quietly(bot)
+    assert store.payment(started.payment.id).state is PaymentState.PAID  # type: ignore[union-attr]
+    assert len(slack.posted_to("C0BILLING")) == 1
+    assert sandbox.count("POST", pay_path("inv_sbx0101")) == 1
