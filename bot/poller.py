@@ -56,6 +56,11 @@ class Poller:
             except asyncio.CancelledError:
                 self.settlement.store.release_check(taken, time.time())  # the bot is stopping
                 raise
+            except Exception:
+                # Its own check only (a database locked while settling): the payment
+                # stays taken until its lease ends, then is asked about again, and the
+                # other payments and the lookups after the round go on.
+                log.exception("payment %s: its check failed; it is asked again later", taken.id)
 
         await asyncio.gather(*(one(payment) for payment in due))
         for also in self.rounds:
