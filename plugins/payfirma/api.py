@@ -200,7 +200,7 @@ def _read_failure(answer: Answer) -> ProviderError:
 
 def _each_invoice(body: bytes, what: str) -> list[wire.Invoice | str]:
     try:
-        raw = wire.decode(body)
+        raw = wire.decode(body, entries=True)
     except ValueError:
         raise errors.unreadable(what, "not valid JSON") from None
     entries = raw.get("invoices") if isinstance(raw, dict) else None

@@ -204,14 +204,18 @@ class Token(Model):
     scope: str | None = None
 
 
-def decode(body: bytes | str) -> Any:
+def decode(body: bytes | str, *, entries: bool = False) -> Any:
     """JSON with every non-integer number as an exact `Decimal`; NaN and Infinity refused;
-    a NUL or half a character sent as an escape read as U+FFFD (`bot.reading.whole`)."""
+    a NUL or half a character sent as an escape read as U+FFFD (`bot.reading.whole`).
+
+    `entries`: a list read entry by entry keeps NaN and Infinity as floats, which no
+    field takes, so only the invoice holding one is set aside, not the whole list."""
 
     def refuse(name: str) -> Any:
         raise ValueError(f"{name} is not a number")
 
-    return whole(json.loads(body, parse_float=Decimal, parse_constant=refuse), body)
+    constant = float if entries else refuse
+    return whole(json.loads(body, parse_float=Decimal, parse_constant=constant), body)
 
 
 def encode(value: Any) -> bytes:

@@ -103,6 +103,21 @@ def test_nan_and_infinity_are_refused() -> None:
             wire.decode(body)
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+async def test_a_nan_in_one_listed_invoice_sets_only_that_invoice_aside(
+    provider: PayfirmaProvider, sandbox: SandboxState, constant: str
+) -> None:
+    """A number JSON does not have, in one invoice of the list, made the whole answer
+    "not valid JSON": every other invoice of the account went missing with it."""
+    items = [item.to_json() for item in sandbox.invoices.values()]
+    items[0] = {**items[0], "total": "<not a number>"}
+    body = wire.encode({"invoices": items}).replace(b'"<not a number>"', constant.encode())
+    sandbox.list_body = body
+    page = await provider.list_invoices(InvoiceQuery(limit=100))
+    assert page.unreadable == [str(items[0]["invoice_id"])]
+    assert len(page.invoices) == len(items) - 1
+
+
 def test_what_we_send_is_digit_for_digit() -> None:
     body = {"amount": Decimal("0.30"), "total": Decimal("102.50"), "n": 3, "ok": True, "x": None}
     assert wire.encode(body) == b'{"amount":0.30,"total":102.50,"n":3,"ok":true,"x":null}'
