@@ -22,7 +22,7 @@ from bot.approvals_record import approvals_for
 from bot.approvals_store import ApprovalStore
 from bot.models import Emailed, Payment, PaymentState
 from bot.store import AuditEntry, Store
-from bot.text import plain
+from bot.text import plain, shown
 
 SETTLEMENT_COLUMNS = (
     "date",
@@ -231,7 +231,9 @@ def local(moment: datetime | str, zone: ZoneInfo) -> str:
 def cell(text: str) -> str:
     """Text from people or providers, made inert for spreadsheets: a cell that starts like
     a formula (`=HYPERLINK(…)` typed as a search) gets a leading apostrophe, which Excel
-    and LibreOffice read as "this is text" and do not show."""
+    and LibreOffice read as "this is text" and do not show. Characters that would reorder
+    or hide the text (`shown`) are dropped first, as everywhere else it is shown."""
+    text = shown(text)
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
@@ -300,7 +302,11 @@ def export(
                 entry.action,
                 cell(_actor(store, entry, names, payments)),
                 cell(entry.subject or ""),
-                json.dumps(_detail(entry.action, entry.detail), sort_keys=True, ensure_ascii=False)
+                cell(
+                    json.dumps(
+                        _detail(entry.action, entry.detail), sort_keys=True, ensure_ascii=False
+                    )
+                )
                 if entry.detail
                 else "",
                 cell(_invoices(store, entry, payments, requests)),

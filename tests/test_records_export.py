@@ -26,6 +26,15 @@ def test_a_cell_that_starts_like_a_formula_is_kept_as_text() -> None:
     assert cell("INV-24-0087") == "INV-24-0087" and cell("") == ""
 
 
+def test_a_cell_drops_what_would_reorder_or_hide_its_text() -> None:
+    """A provider's name or number with a right-to-left override shows reversed in a
+    spreadsheet ("INV-7 €08.69" as "INV-7 €96.80"), as Slack and the pages never show
+    it; and one hidden before a formula must not carry the formula past the check."""
+    assert cell("INV-7 \u202e€08.69\u202c\x07") == "INV-7 €08.69"
+    assert cell("\u202e=1+1") == "'=1+1"
+    assert cell("two\nlines") == "two\nlines"
+
+
 def test_the_audit_export_does_not_carry_a_typed_formula(tmp_path: object) -> None:
     store = Store(f"{tmp_path}/db.sqlite")
     try:
