@@ -55,7 +55,13 @@ def settled_on(svc: Services, team_id: str, invoices: list[Invoice]) -> dict[tup
 
 
 def _local_day(moment: datetime, zone: tzinfo) -> date:
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone).date()
+    """`moment`'s day in `zone`; a provider's time at the calendar's edge (year 9999 east
+    of UTC) has none there, and keeps its own day rather than failing the whole list."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        return aware.astimezone(zone).date()
+    except OverflowError:
+        return aware.date()
 
 
 async def listing_message(
