@@ -54,9 +54,11 @@ def iso_code(value: str) -> str:
 
 _UNITS: dict[str, tuple[str, int, str]] = {}
 
-MAX_DIGITS = 28
-"""Digits an amount may have, counted in minor units: what Python's decimals carry by
-default, so sums and rounding stay exact. Far beyond any invoice (10^26 euros)."""
+MAX_DIGITS = 20
+"""Digits an amount read from a provider may have, counted in minor units: far beyond
+any invoice (10^18 euros), and few enough that a sum of up to 10^8 of them stays within
+the 28 digits Python's decimals carry by default, so totals stay exact. At 28 digits
+each, two invoices already summed past that: the total failed, and the whole list."""
 
 _EXACT = Context(prec=MAX_PREC)
 """Moving the decimal point never rounds, however many digits (the default keeps 28)."""
@@ -228,6 +230,14 @@ class AmountError(ValueError):
 
 
 _GROUPED = re.compile(r"[1-9][0-9]{0,2}(?:[.,][0-9]{3})*")
+
+
+def bounded(money: Money) -> Money:
+    """`money`, an amount a provider sent in major units (dollars), held to the
+    `MAX_DIGITS` that `Money.from_minor` holds minor units to; else ValueError."""
+    if money.amount and money.amount.adjusted() + minor_units(money.currency) >= MAX_DIGITS:
+        raise ValueError(f"{money.amount} {money.currency} is more than any amount can be")
+    return money
 
 
 def _grouped(whole: str, separator: str) -> str:

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from bot.models import Invoice, InvoiceStatus
-from bot.money import Money
+from bot.money import Money, bounded
 from plugins.payfirma import wire
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ SETTLED = frozenset({InvoiceStatus.PAID, InvoiceStatus.VOID})
 
 def money(dollars: Decimal | int, currency: str) -> Money:
     """Exact, or a ValueError for a third decimal: a dollar amount is never rounded here."""
-    return Money.of(dollars, currency)
+    return bounded(Money.of(dollars, currency))
 
 
 def moment(value: int | Decimal | str | None) -> datetime | None:

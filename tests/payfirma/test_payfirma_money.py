@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from bot.models import InvoiceQuery, InvoiceStatus, Money
 from bot.provider import ProviderUnavailable
 from plugins.payfirma import PayfirmaProvider, wire
-from plugins.payfirma.convert import to_invoice
+from plugins.payfirma.convert import money, to_invoice
 from plugins.payfirma.sandbox import SandboxState
 from tests.payfirma.conftest import INVOICE_API_DOC
 
@@ -116,6 +116,15 @@ async def test_a_nan_in_one_listed_invoice_sets_only_that_invoice_aside(
     page = await provider.list_invoices(InvoiceQuery(limit=100))
     assert page.unreadable == [str(items[0]["invoice_id"])]
     assert len(page.invoices) == len(items) - 1
+
+
+def test_dollars_past_what_a_list_can_add_up_are_refused() -> None:
+    """Two such invoices failed the list's total, and with it the whole list."""
+    most = Decimal("9" * 18 + ".99")
+    assert money(most, "CAD").amount == most
+    for dollars in (most + 1, -(most + 1), Decimal("1E+26")):
+        with pytest.raises(ValueError, match="more than any amount"):
+            money(dollars, "CAD")
 
 
 def test_what_we_send_is_digit_for_digit() -> None:

@@ -108,3 +108,22 @@ async def test_an_id_no_button_can_carry_leaves_the_rest_of_the_list_and_its_lab
     _, screen, _ = await h.command("pay INV-24-0101")
     said = text_of((await h.screen_after(screen)).message)
     assert "cannot carry" in said and "choose_method" not in said
+
+
+async def test_two_invoices_too_big_to_add_up_are_set_aside_not_the_list(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """Each amount was read (28 digits of cents), but their sum is past what a decimal
+    holds exactly: the list's totals failed, and with them the whole list."""
+    state = i3d_sandbox.app[SANDBOX]
+    for invoice_id in ("410001", "410007"):
+        big = "9" * 28
+        state.drift[invoice_id] = {
+            "amountIncVAT": big,
+            "amountExclVAT": big,
+            "remainingAmount": big,
+        }
+    _, screen, _ = await harness.command("all")
+    listed = text_of((await harness.screen_after(screen)).message)
+    assert "2 invoices (INV-24-0101, INV-24-0104) could not be read" in listed
+    assert "INV-24-0087" in listed and "went wrong" not in listed
