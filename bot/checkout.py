@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.approvals import ApprovalNeeded, Approvals, Binding
 from bot.connections import Connections
+from bot.kit.checks import is_web_address
 from bot.kit.errors import without_retry
 from bot.models import (
     Captured,
@@ -106,6 +107,17 @@ class OutcomeUnknown(ProviderError):
     def __init__(self, message: str, *, told: bool = False) -> None:
         super().__init__(message)
         self.told = told
+
+
+def browsable(start: object, title: str) -> None:
+    """The page a plugin sends the payer's browser to (`Redirect`, `FormPost`) must be a
+    web address: invoicebot's own pay page sends the browser on, and a `javascript:`
+    form would run on invoicebot's address. Nothing was charged if not: no browser went."""
+    if isinstance(start, Redirect | FormPost) and not is_web_address(start.url):
+        raise ProviderError(
+            f"{title} named a payment page that is not a web address, so nothing was "
+            "charged. Tell whoever runs invoicebot."
+        )
 
 
 @dataclass(frozen=True)
@@ -530,7 +542,8 @@ class Checkout:
     ) -> Started:
         team_id, provider, issuer_id = payment.team_id, payment.provider, payment.issuer_id
         try:
-            started = await self.connections.get(team_id, provider).start_payment(
+            connected = self.connections.get(team_id, provider)
+            started = await connected.start_payment(
                 PaymentRequest(
                     invoice_ids=payment.invoice_ids,
                     method_id=method_id,
@@ -542,6 +555,7 @@ class Checkout:
                     options=options,
                 )
             )
+            browsable(started.start, connected.title)
         except Exception as error:
             self._after_failed_start(payment, error)
             raise

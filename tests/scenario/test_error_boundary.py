@@ -4,6 +4,7 @@ protocol detail (status, request id, exception class) goes only to the log."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import socket
@@ -16,6 +17,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.checkout import NeedsApproval
+from bot.models import FormPost, PaymentRequest, PaymentState, Redirect, StartedPayment
 from bot.provider import (
     AmountChanged,
     BadCredentials,
@@ -25,10 +27,12 @@ from bot.provider import (
 )
 from bot.slack.errors import failure_view
 from bot.text import log_error, plain, say
+from bot.web import STORE
 from plugins.i3d import I3DProvider
 from plugins.i3d.sandbox import SANDBOX
 from slack_emulator.blockkit import validate_view
 from tests.scenario.harness import Harness, Screen, find, text_of
+from tests.scenario.test_paying import choose, open_menu
 
 PROTOCOL = re.compile(r"HTTP \d{3}|request id|[A-Z]\w*(Error|Exception)\b|Traceback")
 
@@ -412,3 +416,33 @@ async def test_a_commands_dialog_slack_opened_too_late_is_not_told_as_a_button(
     said = text_of(h.answers(screen.response_url_id)[0])
     assert "button" not in said, said
     assert "again" in said
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        FormPost(url="javascript:fetch('/admin')", fields=[("a", "b")]),
+        Redirect(url="data:text/html,<script>alert(1)</script>"),
+    ],
+    ids=["script form", "data redirect"],
+)
+async def test_a_pay_page_a_plugin_names_that_is_not_a_web_address_is_refused(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, start: FormPost | Redirect
+) -> None:
+    """A plugin's payment page is where invoicebot's own page sends the payer's browser:
+    a `javascript:` form ran its script on invoicebot's own address. Such a start fails
+    in words, and no link is handed out for it."""
+
+    async def starting(self: I3DProvider, request: PaymentRequest) -> StartedPayment:
+        return StartedPayment(start=start)
+
+    monkeypatch.setattr(I3DProvider, "start_payment", starting)
+    menu = await open_menu(harness)
+    menu = await choose(harness, menu, "choose_method", "10")
+    menu = await choose(harness, menu, "choose_issuer", "INGBNL2A")
+    key = await harness.click(menu, "get_link")
+    said = await harness.next_response(key)
+    assert "not a web address" in text_of(said) and "nothing was charged" in text_of(said)
+    assert "open_link" not in json.dumps(said)
+    (payment,) = harness.bot.app[STORE].payments_for_invoices("T0TEAM", "i3d", ["410001"])
+    assert payment.state is PaymentState.FAILED
