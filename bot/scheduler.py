@@ -90,30 +90,37 @@ class Scheduler:
 
     async def _invoices(
         self, team_id: str, providers: list[Provider]
-    ) -> tuple[list[Invoice], list[tuple[str, str]]]:
-        """Every open invoice of these connections, and the ones that did not answer; an
+    ) -> tuple[list[Invoice], list[tuple[str, str]], list[tuple[str, tuple[str, ...]]]]:
+        """Every open invoice of these connections, the ones that did not answer, and
+        the labels of invoices they sent that could not be read (any might be open); an
         invoice a payment through the bot settled is not open, whatever the provider says
         (see `bot.invoices.paid_here`)."""
 
-        async def read(provider: Provider) -> tuple[Provider, list[Invoice] | str]:
+        async def read(
+            provider: Provider,
+        ) -> tuple[Provider, list[Invoice] | str, tuple[str, ...]]:
             try:
                 snapshot = await asyncio.wait_for(self.snapshots.read(provider), READ_WITHIN)
             except ProviderError as error:
-                return provider, say(error)
+                return provider, say(error), ()
             except TimeoutError:
-                return provider, f"no answer within {READ_WITHIN:.0f} s"
+                return provider, f"no answer within {READ_WITHIN:.0f} s", ()
             settled = self.runs.store.settled_amounts(team_id, provider.name)
             still = [i for i in snapshot.invoices if i.status is InvoiceStatus.OPEN]
-            return provider, [i for i in still if not covered(i, settled.get(i.id))]
+            unpaid = [i for i in still if not covered(i, settled.get(i.id))]
+            return provider, unpaid, snapshot.unreadable
 
         invoices: list[Invoice] = []
         failed: list[tuple[str, str]] = []
-        for provider, got in await asyncio.gather(*(read(p) for p in providers)):
+        unreadable: list[tuple[str, tuple[str, ...]]] = []
+        for provider, got, unread in await asyncio.gather(*(read(p) for p in providers)):
             if isinstance(got, str):
                 failed.append((provider.title, got))
             else:
                 invoices += got
-        return invoices, failed
+            if unread:
+                unreadable.append((provider.title, unread))
+        return invoices, failed, unreadable
 
     def _last_reminders(self, team_id: str) -> dict[tuple[str, str], Reminder]:
         last: dict[tuple[str, str], Reminder] = {}
@@ -123,13 +130,14 @@ class Scheduler:
 
     async def _digest(self, team_id: str, period: str) -> None:
         providers = self.connections.connected(team_id)
-        invoices, failed = await self._invoices(team_id, providers)
+        invoices, failed, unreadable = await self._invoices(team_id, providers)
         facts = DigestFacts(
             today=date.fromisoformat(period),
             ahead=self.timetable.digest_ahead,
             providers={p.name: p for p in providers},
             invoices=invoices,
             failed=failed,
+            unreadable=unreadable,
             reminded=self._last_reminders(team_id),
         )
         run = f"{team_id}:{period}"
@@ -160,7 +168,7 @@ class Scheduler:
         timetable = self.timetable
         if timetable.due_reminder_days or timetable.auto_remind is not None:
             providers = self.connections.connected(team_id)
-            invoices, _ = await self._invoices(team_id, providers)
+            invoices, _, _ = await self._invoices(team_id, providers)
             by_name = {p.name: p for p in providers}
             if timetable.due_reminder_days:
                 await self._due_soon(team_id, today, invoices, by_name)

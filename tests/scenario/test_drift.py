@@ -127,3 +127,20 @@ async def test_two_invoices_too_big_to_add_up_are_set_aside_not_the_list(
     listed = text_of((await harness.screen_after(screen)).message)
     assert "2 invoices (INV-24-0101, INV-24-0104) could not be read" in listed
     assert "INV-24-0087" in listed and "went wrong" not in listed
+
+
+async def test_the_digest_says_an_invoice_could_not_be_read_instead_of_leaving_it_out(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """INV-24-0087 is overdue: unread, it went missing from the digest without a word,
+    which then told #billing of fewer overdue invoices than there are."""
+    from datetime import UTC, datetime
+
+    from bot.web import SCHEDULER
+
+    i3d_sandbox.app[SANDBOX].drift["410002"] = {"remainingAmount": None, "currency": None}
+    await harness.bot.app[SCHEDULER]._digest("T0TEAM", datetime.now(UTC).date().isoformat())
+    (digest,) = await harness.wait_for(lambda: harness.slack.posted_to("C0BILLING"))
+    said = text_of(digest)
+    assert "1 invoice (INV-24-0087) could not be read" in said
+    assert "missing from this digest" in said and "INV-24-0087*" not in said

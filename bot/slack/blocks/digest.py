@@ -50,6 +50,9 @@ class DigestFacts:
     invoices: list[Invoice]
     failed: list[tuple[str, str]] = field(default_factory=list)
     """(provider title, what went wrong) for providers that did not answer."""
+    unreadable: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    """(provider title, their numbers or ids) for invoices a provider sent that could not
+    be read: each might be overdue, so the digest says they are missing from it."""
     reminded: dict[tuple[str, str], Reminder] = field(default_factory=dict)
     """The last customer reminder, by (provider, invoice id)."""
 
@@ -144,6 +147,18 @@ def _counted(count: int, noun: str) -> str:
     return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
+def _unreadable_line(title: str, labels: tuple[str, ...]) -> str:
+    count = len(labels)
+    named = [label for label in labels if label][:5]
+    which = ", ".join(inline(label, NUMBER_CHARS) for label in named)
+    which = f" ({which}{', …' if count > len(named) else ''})" if named else ""
+    return (
+        f":warning: *{escape(title)}*: {_counted(count, 'invoice')}{which} could not be read: "
+        f"{'they are' if count != 1 else 'it is'} missing from this digest. Look "
+        f"{'them' if count != 1 else 'it'} up at {escape(title)}."
+    )
+
+
 def digest_message(facts: DigestFacts) -> dict[str, Any]:
     ids = DigestIds()
     overdue, soon, late = facts.parts()
@@ -160,6 +175,7 @@ def digest_message(facts: DigestFacts) -> dict[str, Any]:
         )
         for title, said in facts.failed
     ]
+    blocks += [section(ids, _unreadable_line(title, labels)) for title, labels in facts.unreadable]
     answered = answered_note(blocks)
     blocks.append(context(ids, f"Totals are per currency. {answered or ''}".rstrip()))
     parts = [
