@@ -45,7 +45,7 @@ from bot.slack.blocks.kit import (
     inline,
     section,
 )
-from bot.slack.blocks.listing import answered_note, invoice_blocks
+from bot.slack.blocks.listing import answered_note, invoice_blocks, unreadable_line
 from bot.slack.errors import shielded
 from bot.slack.listing import settled_here
 from bot.slack.services import Services
@@ -232,6 +232,7 @@ def home_blocks(
             for listing in found.listings
             if listing.error
         ]
+        blocks += [section(ids, unreadable_line(one)) for one in found.listings if one.unreadable]
         blocks += _due(ids, found, today, may_pay)
     settlements = [
         divider(ids),

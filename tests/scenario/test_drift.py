@@ -144,3 +144,16 @@ async def test_the_digest_says_an_invoice_could_not_be_read_instead_of_leaving_i
     said = text_of(digest)
     assert "1 invoice (INV-24-0087) could not be read" in said
     assert "missing from this digest" in said and "INV-24-0087*" not in said
+
+
+async def test_app_home_says_an_invoice_could_not_be_read_instead_of_leaving_it_out(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """Home's list of what is due left an unread invoice out without a word."""
+    from bot.slack.home import home_view
+    from bot.web import SERVICES
+
+    i3d_sandbox.app[SANDBOX].drift["410002"] = {"remainingAmount": None, "currency": None}
+    home = text_of(await home_view(harness.bot.app[SERVICES], "T0TEAM", "U0PAYER"))
+    assert "1 invoice (INV-24-0087) could not be read" in home
+    assert "To pay*\n€7,623.00" in home  # the others still count

@@ -298,7 +298,7 @@ def invoice_list(
                 )
             )
         elif listing.unreadable:
-            blocks.append(section(ids, _unreadable_line(listing)))
+            blocks.append(section(ids, unreadable_line(listing)))
     if not providers:
         blocks.append(
             section(
@@ -356,7 +356,7 @@ def notice(text: str) -> dict[str, Any]:
     return {"text": text, "blocks": [section(ids, text)]}
 
 
-def _unreadable_line(listing: Listing) -> str:
+def unreadable_line(listing: Listing) -> str:
     """One line for the invoices a provider sent that could not be read."""
     count = len(listing.unreadable)
     named = [label for label in listing.unreadable if label][:5]
