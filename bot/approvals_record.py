@@ -13,7 +13,7 @@ from bot.approvals import Approvals, Request, State
 from bot.approvals_store import ApprovalStore
 from bot.models import Payment
 from bot.store import Store
-from bot.text import escape
+from bot.text import one_line
 
 if TYPE_CHECKING:
     from bot.history import Event, Subject
@@ -44,7 +44,7 @@ def approval_story(store: Store, subject: Subject) -> list[Event]:
     events = []
     for row in rows.for_number(subject.team_id, subject.number):
         request = Request.model_validate(row)
-        note = f" (“{escape(request.note)}”)" if request.note else ""
+        note = f" (“{one_line(request.note)}”)" if request.note else ""
         events.append(
             Event(
                 _at(request.created_at),
@@ -57,14 +57,14 @@ def approval_story(store: Store, subject: Subject) -> list[Event]:
             if decision["decision"] == "approve":
                 text = f"<@{decision['user_id']}> approved"
             else:
-                reason = escape(decision["reason"] or "no reason given")
+                reason = one_line(decision["reason"] or "no reason given")
                 text = f"<@{decision['user_id']}> rejected it: {reason}"
             events.append(Event(moment, text))
         if request.state is not State.EXPIRED:
             continue
         if len(request.approved_by) < request.needed and request.reason and request.decided_at:
             # Ended when the amount due changed (`Approvals.replace_outdated`), not later.
-            reason = escape(request.reason)
+            reason = one_line(request.reason)
             text = f"Replaced: {reason}; a new request asks for that"
             events.append(Event(_at(request.decided_at), text))
             continue

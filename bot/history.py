@@ -15,14 +15,15 @@ from bot.models import Emailed, Payment, PaymentState
 from bot.runs import DUE, Runs
 from bot.slack.blocks.paying import EMAILED_METHOD, payment_sum
 from bot.store import Store
-from bot.text import escape, plain
+from bot.text import one_line, plain
 
 
 @dataclass(frozen=True)
 class Event:
     at: datetime
     text: str
-    """mrkdwn, with everything from a provider or a person already escaped."""
+    """mrkdwn on one line, with everything from a provider or a person already escaped
+    and its line breaks made spaces (`one_line`): one event cannot pass for another."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class Subject:
         prints this number, so that two invoices' stories are never read as one."""
         if len({p.provider for p in self.payments}) < 2:
             return ""
-        return f"{escape(self.titles.get(payment.provider, payment.provider))}: "
+        return f"{one_line(self.titles.get(payment.provider, payment.provider))}: "
 
 
 StorySource = Callable[[Store, Subject], list[Event]]
@@ -58,16 +59,16 @@ def attempts(store: Store, subject: Subject) -> list[Event]:
     events = []
     for p in subject.payments:
         others = [n for n in p.invoice_numbers if n != subject.number]
-        together = f" together with {escape(', '.join(others))}" if others else ""
+        together = f" together with {one_line(', '.join(others))}" if others else ""
         if p.direction != "receivable":
             what = "Payment started"
         elif isinstance(p.start, Emailed):  # maybe not the customer's address: say which
-            what = f"Invoice e-mailed to {escape(p.start.to)}"
+            what = f"Invoice e-mailed to {one_line(p.start.to)}"
         else:
             what = "Payment link for the customer copied"  # sent on by whoever copied it
         where = subject.at(p)
         # An e-mailed invoice is paid however the customer likes: "by e-mail" is no way to pay.
-        how = "" if isinstance(p.start, Emailed) else f" by {escape(p.method_name)}"
+        how = "" if isinstance(p.start, Emailed) else f" by {one_line(p.method_name)}"
         events.append(
             Event(
                 _aware(p.created_at),
@@ -80,7 +81,7 @@ def attempts(store: Store, subject: Subject) -> list[Event]:
         if p.state in (PaymentState.FAILED, PaymentState.CANCELLED) and p.last_error:
             at = ended.get(p.id) or max(_aware(p.created_at), _aware(p.opened_at or p.created_at))
             # What the payer was shown: statuses and request ids stay in the log.
-            ended_text = f"{where}The attempt ended: {escape(plain(p.last_error))}"
+            ended_text = f"{where}The attempt ended: {one_line(plain(p.last_error))}"
             events.append(Event(_aware(at), ended_text))
     return events
 
@@ -91,8 +92,8 @@ def settlement(store: Store, subject: Subject) -> list[Event]:
         if p.settlement_id and p.paid_at:
             # The reference #billing and the export show, for matching the statement.
             shown = p.receipt or p.provider_reference
-            reference = f" (reference {escape(shown)})" if shown else ""
-            how = EMAILED_METHOD if isinstance(p.start, Emailed) else escape(p.method_name)
+            reference = f" (reference {one_line(shown)})" if shown else ""
+            how = EMAILED_METHOD if isinstance(p.start, Emailed) else one_line(p.method_name)
             netted = f" ({summed})" if (summed := payment_sum(p)) else ""  # credits taken off
             events.append(
                 Event(
@@ -113,7 +114,7 @@ def _settled_amount(payment: Payment, number: str) -> str:
     lines = (line.amount for line in payment.lines if line.number.lower() == number.lower())
     own = next(lines, None)
     share = f"{own.format()} of " if own is not None else ""
-    return f"{share}{payment.amount.format()} paid together with {escape(', '.join(others))}"
+    return f"{share}{payment.amount.format()} paid together with {one_line(', '.join(others))}"
 
 
 def credit_used(store: Store, subject: Subject) -> list[Event]:
@@ -125,7 +126,7 @@ def credit_used(store: Store, subject: Subject) -> list[Event]:
             events.append(
                 Event(
                     _aware(p.paid_at),
-                    f"Taken off the payment of {escape(', '.join(p.invoice_numbers))} by "
+                    f"Taken off the payment of {one_line(', '.join(p.invoice_numbers))} by "
                     f"<@{p.user_id}>: −{credit.amount.format()}",
                 )
             )
@@ -141,7 +142,7 @@ def reminders(store: Store, subject: Subject) -> list[Event]:
             text = "Payers were reminded that it falls due soon"
         else:
             by = "automatically" if r.automatic else f"by <@{r.user_id}>"
-            to = f" to {escape(r.sent_to)}" if r.sent_to else ""
+            to = f" to {one_line(r.sent_to)}" if r.sent_to else ""
             state = "" if r.state == "sent" else " (the provider did not confirm it)"
             text = f":email: Customer reminded {by}{to}{state}"
         events.append(Event(_aware(r.at), text))

@@ -164,3 +164,31 @@ async def test_a_nul_in_a_providers_invoice_number_breaks_no_other_lookup(
     _, screen, _ = await h.command("history INV-24-0087")
     answer = text_of((await h.screen_after(screen)).message)
     assert "INV-24-0087" in answer and "went wrong" not in answer
+
+
+async def test_a_providers_line_breaks_cannot_add_a_line_to_an_invoices_story(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """Each event of `/invoices history` is one dated line: a method name, bank or
+    reference carrying line breaks made up lines of its own, such as a settlement."""
+    h = harness
+    state = i3d_sandbox.app[SANDBOX]
+    forged = "\n:white_check_mark: Settled: €0.00 by cash"
+    ideal = state.methods[0].method
+    banks = [b.model_copy(update={"name": f"{b.name}{forged}"}) for b in ideal.issuers]
+    state.methods[0] = replace(
+        state.methods[0],
+        method=ideal.model_copy(update={"name": f"iDEAL{forged}", "issuers": banks}),
+    )
+    _, link = await get_link(h)  # INV-24-0101, by iDEAL through ING
+    await pay_in_browser(h.http, link)
+    await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
+    _, screen, _ = await h.command("history INV-24-0101")
+    story = (await h.screen_after(screen)).message
+    lines = [
+        line
+        for block in story["blocks"]
+        if block["type"] == "section"
+        for line in block["text"]["text"].split("\n")
+    ]
+    assert len(lines) >= 3 and all(line.startswith("<!date^") for line in lines), lines
