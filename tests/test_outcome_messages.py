@@ -534,3 +534,16 @@ def test_a_late_return_never_answered_about_is_told_to_billing_to_check(directio
     assert "Payment not confirmed" in args["text"] and "could not be asked" in args["text"]
     assert "before anyone pays it again" in args["text"]
     assert "<!channel>" not in str(args["blocks"])
+
+
+def test_a_providers_reference_stays_on_its_line() -> None:
+    """The provider's reference is quoted within #billing's sentences and fields: its
+    line breaks showed lines of their own, such as one saying a refund was made."""
+    forged = "TX-778\n:white_check_mark: Refunded to <@U0PAT>: €338.80"
+    for message in (
+        confirmation(paid(receipt=forged), "i3D.net"),
+        paid_twice_notice(paid(receipt=forged), "i3D.net"),
+    ):
+        lines = text_of(message).split("\n")
+        assert not any(line.startswith(":white_check_mark: Refunded") for line in lines)
+        assert any("TX-778 :white_check_mark: Refunded" in line for line in lines)

@@ -29,6 +29,7 @@ from bot.slack.blocks.kit import (
     select,
 )
 from bot.slack.blocks.listing import left_of, status_words
+from bot.text import one_line
 from bot.text import plain as without_protocol
 
 
@@ -623,8 +624,9 @@ def _invoices_at(payment: Payment, provider_title: str) -> str:
 
 
 def _reference(payment: Payment) -> str:
+    """The provider's reference, quoted within a line: on that line (`one_line`)."""
     if payment.receipt or payment.provider_reference:
-        return escape(payment.receipt or payment.provider_reference or "")
+        return one_line(payment.receipt or payment.provider_reference or "")
     return f"invoicebot {payment.settlement_id or payment.id}"
 
 
