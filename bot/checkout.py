@@ -45,14 +45,14 @@ from bot.reminding import can_remind
 from bot.runs import CUSTOMER, Runs
 from bot.settlement import IN_FLIGHT_LIMIT, Settlement
 from bot.store import Store
-from bot.text import escape, plain
+from bot.text import escape, one_line, plain
 
 log = logging.getLogger(__name__)
 
 
 def _invoice_s(numbers: Sequence[str]) -> str:
     """ "invoice INV-1" or "invoices INV-1, INV-2", escaped."""
-    return f"invoice{'s' if len(numbers) > 1 else ''} {escape(', '.join(numbers))}"
+    return f"invoice{'s' if len(numbers) > 1 else ''} {one_line(', '.join(numbers))}"
 
 
 def charge_in_doubt(payment: Payment) -> str | None:
@@ -329,10 +329,10 @@ class Checkout:
                 continue
             whose = "your" if earlier.user_id == user_id else f"<@{earlier.user_id}>'s"
             raise CheckoutRefused(
-                f"Credit note {escape(', '.join(shared))} is already taken off {whose} payment of "
-                f"{_invoice_s(earlier.invoice_numbers)}, which is still under way. Nothing was "
-                "started, so the credit is not used twice: pay this once that payment is made, "
-                "or has ended."
+                f"Credit note {one_line(', '.join(shared))} is already taken off {whose} "
+                f"payment of {_invoice_s(earlier.invoice_numbers)}, which is still under way. "
+                "Nothing was started, so the credit is not used twice: pay this once that "
+                "payment is made, or has ended."
             )
 
     def _withdraw_outdated(self, link: Payment, total: Money) -> None:

@@ -547,3 +547,18 @@ def test_a_providers_reference_stays_on_its_line() -> None:
         lines = text_of(message).split("\n")
         assert not any(line.startswith(":white_check_mark: Refunded") for line in lines)
         assert any("TX-778 :white_check_mark: Refunded" in line for line in lines)
+
+
+def test_numbers_quoted_in_a_sentence_stay_on_its_line() -> None:
+    """An invoice number is the provider's text: quoted mid-sentence with its line
+    breaks, it showed a line of its own, such as one saying the invoice was paid."""
+    from bot.checkout import charge_in_doubt
+    from bot.slack.new_invoice import submitted_before
+    from plugins.payfirma import PayfirmaProvider
+
+    forged = "INV-1\n:white_check_mark: INV-1 is paid"
+    doubt = paid(state=PaymentState.UNKNOWN, charges_at_once=True, invoice_numbers=(forged,))
+    created = text_of(submitted_before(PayfirmaProvider, "created", forged))  # type: ignore[arg-type]
+    for said in (charge_in_doubt(doubt) or "", created):
+        assert "INV-1 :white_check_mark: INV-1 is paid" in said, said
+        assert not any(line.startswith(":white_check_mark: INV-1") for line in said.split("\n"))

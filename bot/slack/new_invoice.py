@@ -455,7 +455,7 @@ def submitted_before(provider: Provider, outcome: Outcome, number: str | None) -
     restarted) creates nothing, and says what its first submit did."""
     title = escape(provider.title)
     again = f"`/invoices new {provider.name}`"
-    made = f"invoice *{escape(number)}*" if number else "its invoice"
+    made = f"invoice *{one_line(number)}*" if number else "its invoice"
     if outcome == "created":
         return result_view(
             "Already created",
@@ -502,7 +502,7 @@ async def _repeat(
         outcome, number = svc.store.submission_outcome(key)
     shown = submitted_before(p, outcome, number)
     if outcome == "created":  # the first submit's own result, not a repeat's refusal
-        made = f"Invoice *{escape(number)}*" if number else "The invoice"
+        made = f"Invoice *{one_line(number)}*" if number else "The invoice"
         shown = result_view(
             "Invoice created",
             f":white_check_mark: {made} was created at {escape(p.title)}, once: the form "
@@ -602,7 +602,7 @@ async def on_review(
         "Send by e-mail."
     )
     text = (
-        f":white_check_mark: Invoice *{escape(invoice.number)}* for "
+        f":white_check_mark: Invoice *{one_line(invoice.number)}* for "
         f"{invoice.total_incl_vat.format()} was created and {done}"
     )
     shown = result_view("Invoice created", text)

@@ -43,6 +43,7 @@ from bot.slack.errors import shielded
 from bot.slack.finding import Lookup, find, printed_as
 from bot.slack.services import Services
 from bot.slack.subcommands import DATE_HELP, EXPORT_DAYS, Export
+from bot.text import one_line
 
 log = logging.getLogger(__name__)
 
@@ -272,7 +273,7 @@ async def on_history(
             if not printed_as(invoice, number):
                 note = (
                     f"“{escape(number)}” is {escape(provider.title)}'s id of invoice "
-                    f"{escape(invoice.number)}."
+                    f"{one_line(invoice.number)}."
                 )
             number = invoice.number
             events = story(svc.store, team_id, number, titles)
@@ -282,7 +283,7 @@ async def on_history(
     printing = sorted({p.provider for p in svc.store.payments_for_number(team_id, number)})
     if len(printing) > 1:  # two invoices, one number: each event names its provider
         names = " and ".join(escape(titles.get(name, name)) for name in printing)
-        shared = f"{names} each have an invoice numbered {escape(number)}."
+        shared = f"{names} each have an invoice numbered {one_line(number)}."
         note = f"{note} {shared}" if note else shared
     lines = [f"{moment(e.at)} · {e.text}" for e in events]  # each reader's own zone
     await respond(**story_message(number, lines, absent, note, credit_note=credit is not None))

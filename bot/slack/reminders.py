@@ -20,6 +20,7 @@ from bot.slack.blocks.listing import notice
 from bot.slack.errors import said, shielded
 from bot.slack.progress import read, title_of
 from bot.slack.services import Services
+from bot.text import one_line
 
 REMIND_REFUSAL = refusal("send reminders to customers")
 
@@ -83,13 +84,13 @@ async def on_remind(
     if isinstance(done, AlreadyToday):
         who = f" by <@{done.earlier.user_id}>" if done.earlier and done.earlier.user_id else ""
         await answer(
-            f"{escape(invoice.payer or 'The customer')} was already reminded of invoice "
+            f"{one_line(invoice.payer or 'The customer')} was already reminded of invoice "
             f"{number} today{who}; invoicebot sends one reminder a day at most."
         )
         return
     await answer(
         f":email: Reminder sent: invoice {number} "
-        f"({invoice.amount_due.format()}) was e-mailed again to {escape(done.sent_to)}."
+        f"({invoice.amount_due.format()}) was e-mailed again to {one_line(done.sent_to)}."
     )
 
 
