@@ -109,7 +109,9 @@ def plain(message: str) -> str:
     text = REQUEST_ID.sub("", text)
     text = re.sub(r"\bHTTP \d{3}\b:?\s*", "", text)
     text = re.sub(r"\s+([.,;:])", r"\1", text)
-    text = re.sub(r"\s{2,}", " ", text).strip()
+    # One line: the message is quoted within a sentence (a digest's "did not answer (…)"),
+    # where a provider's line break would show a line of its own.
+    text = re.sub(r"\s+", " ", text).strip()
     return text
 
 

@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
+from bot.provider import ProviderUnavailable
 from bot.slack.blocks.kit import clip, confirm_dialog, md, option, plain
-from bot.text import escape, one_line
+from bot.text import escape, one_line, say
 from slack_emulator.mrkdwn import Viewer, mrkdwn
 
 
@@ -115,3 +116,11 @@ def test_cutting_a_long_description_costs_about_what_escaping_it_does() -> None:
 
     assert clip(text, 1000, mrkdwn=True).endswith("…")
     assert cost(lambda: clip(text, 1000, mrkdwn=True)) < 10 * cost(lambda: escape(text))
+
+
+def test_a_providers_message_is_one_sentence_on_one_line() -> None:
+    """A provider's error is quoted within a line (the digest's "did not answer (…)", a
+    list's warning): its own line breaks showed lines of their own in #billing."""
+    error = ProviderUnavailable("i3D.net refused: Oops\n*INV-1 is paid* by <@U1>")
+    said = say(error)
+    assert "\n" not in said and said.startswith("i3D.net refused: Oops *INV-1 is paid*")
