@@ -35,8 +35,12 @@ def _number(value: Any) -> Any:
 
 
 def _no_float(value: Any) -> Any:
+    """No float (parse with parse_float=Decimal), and no boolean: JSON's `true` is a
+    Python int, and read as one it is a quantity of 1, or a date 1 ms past 1970."""
     if isinstance(value, float):
         raise ValueError("floats are not accepted; parse with parse_float=Decimal")
+    if isinstance(value, bool):
+        raise ValueError("expected a number or a date, got a boolean")
     return value
 
 

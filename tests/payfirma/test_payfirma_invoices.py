@@ -195,3 +195,15 @@ def test_sample_data_covers_every_case() -> None:
     assert {int(item.total) % 2 for item in unpaid} == {0, 1}  # both outcomes on the page
     assert len({item.customer_id for item in items}) == 3
     assert all(isinstance(item.created_date, int) for item in items)
+
+
+@pytest.mark.parametrize("field", ["due_date", "created_date"])
+async def test_a_boolean_for_a_date_is_unreadable_not_the_first_of_1970(
+    provider: PayfirmaProvider, sandbox: SandboxState, field: str
+) -> None:
+    """`true` read as the millisecond 1 (JSON's booleans are Python ints): the invoice
+    showed due on 1970-01-01, overdue by 56 years, and could be reminded as such."""
+    sandbox.drift["212948"] = {field: True}
+    page = await provider.list_invoices(InvoiceQuery(limit=100))
+    assert page.unreadable == ["212948"]
+    assert "212948" not in {invoice.id for invoice in page.invoices}
