@@ -424,13 +424,17 @@ class Settlement:
         when = outcome.paid_at
         if when is None:
             return outcome
-        aware = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-        if EARLIEST_PAID <= aware <= datetime.now(UTC) + timedelta(days=1):
+        try:
+            utc = when.astimezone(UTC) if when.tzinfo is not None else when.replace(tzinfo=UTC)
+        except OverflowError:  # year 1 east of UTC: before the calendar begins in UTC
+            utc = None
+        if utc is not None and EARLIEST_PAID <= utc <= datetime.now(UTC) + timedelta(days=1):
             return outcome
-        log.warning("payment %s: the provider's paid time %s is not plausible", payment.id, aware)
+        log.warning("payment %s: the provider's paid time %s is not plausible", payment.id, when)
+        shown = f"{utc:%Y-%m-%d %H:%M} UTC" if utc is not None else when.isoformat()
         said = (
-            f"{self._title(payment.provider)} gave {aware:%Y-%m-%d %H:%M} UTC as the time it "
-            "was paid, which cannot be right: recorded when invoicebot learned of it instead."
+            f"{self._title(payment.provider)} gave {shown} as the time it was paid, which "
+            "cannot be right: recorded when invoicebot learned of it instead."
         )
         note = f"{outcome.note} {said}" if outcome.note else said
         return outcome.model_copy(update={"paid_at": None, "note": note})

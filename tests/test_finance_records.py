@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -160,6 +160,8 @@ class _Titled:
         datetime(1970, 1, 21, 18, 24, tzinfo=UTC),  # seconds read as milliseconds
         datetime(2099, 1, 1, tzinfo=UTC),
         datetime(1999, 12, 31, 23, 59),  # no zone: taken as UTC
+        datetime(2050, 1, 1, 4, tzinfo=timezone(timedelta(hours=5))),  # 2049-12-31 in UTC
+        datetime(1, 1, 1, 2, tzinfo=timezone(timedelta(hours=5))),  # no UTC time at all
     ],
 )
 def test_a_paid_time_that_cannot_be_true_is_recorded_as_learned_and_noted(
@@ -182,7 +184,11 @@ def test_a_paid_time_that_cannot_be_true_is_recorded_as_learned_and_noted(
     done = export(settlement.store, "T1", Range(today, today), ZoneInfo("UTC"), {"i3d": "i3D"})
     (row,) = list(csv.DictReader(io.StringIO(done.settlements_csv)))
     assert row["reference"] == "r1"
-    assert f"i3D.net gave {said:%Y-%m-%d %H:%M} UTC" in row["note"], row["note"]
+    if said.year == 1:
+        shown = said.isoformat()
+    else:
+        shown = f"{said.astimezone(UTC) if said.tzinfo else said:%Y-%m-%d %H:%M} UTC"
+    assert f"i3D.net gave {shown} as the time" in row["note"], row["note"]
 
 
 def test_a_paid_time_from_this_century_stands(settlement: Settlement) -> None:  # noqa: F811
