@@ -1,7 +1,9 @@
 """Which providers each workspace connected, as ready-to-use provider objects.
 
 Instances are kept for the life of the process so a provider can cache its own session
-(an OAuth token, a JWT) across requests; reconnecting replaces the instance.
+(an OAuth token, a JWT) across requests; reconnecting replaces the instance. On a
+database other processes share, each use reads the stored connection again: an admin
+may disconnect or reconnect it in any of them, and every process obeys at once.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ class Connections:
         self.store = store
         self.registry = registry
         self.http = http
-        self._instances: dict[tuple[str, str], Provider] = {}
+        self._instances: dict[tuple[str, str], tuple[bytes, Provider]] = {}
+        """Each provider object with the sealed credentials it was made from."""
         # Which providers each team has, read once: every command asks, few change it.
         self._names: dict[str, tuple[str, ...]] = {}
         # Sign-ins waiting for a one-time code: kept in memory only, never stored.
@@ -52,18 +55,23 @@ class Connections:
     def get(self, team_id: str, name: str) -> Provider:
         cls = self.provider_class(name)
         key = (team_id, name)
-        if key not in self._instances:
-            credentials = self.store.connection(team_id, name, cls.Credentials)
-            if credentials is None:
-                raise NotConnected(
-                    f"{cls.title} is not connected. An admin can connect it with "
-                    f"`/invoices connect {cls.name}`."
-                )
-            self._instances[key] = cls(credentials, self.http)
-        return self._instances[key]
+        kept = self._instances.get(key)
+        if kept is not None and not self.store.shared:
+            return kept[1]  # one process on the file: only this one changes it
+        sealed = self.store.sealed_connection(team_id, name)
+        if sealed is None:
+            self._instances.pop(key, None)
+            raise NotConnected(
+                f"{cls.title} is not connected. An admin can connect it with "
+                f"`/invoices connect {cls.name}`."
+            )
+        if kept is None or kept[0] != sealed:
+            credentials = self.store.open_connection(sealed, cls.Credentials)
+            kept = self._instances[key] = (sealed, cls(credentials, self.http))
+        return kept[1]
 
     def connected(self, team_id: str) -> list[Provider]:
-        names = self._names.get(team_id)
+        names = None if self.store.shared else self._names.get(team_id)
         if names is None:
             names = self._names[team_id] = tuple(self.store.connected_providers(team_id))
         return [self.get(team_id, name) for name in names if name in self.registry]
@@ -102,10 +110,10 @@ class Connections:
         return self._keep(team_id, provider, connected_by)
 
     def _keep(self, team_id: str, provider: Provider, connected_by: str) -> Provider:
-        self.store.save_connection(
+        sealed = self.store.save_connection(
             team_id, provider.name, provider.credentials, connected_by=connected_by
         )
-        self._instances[(team_id, provider.name)] = provider
+        self._instances[(team_id, provider.name)] = (sealed, provider)
         self._names.pop(team_id, None)
         return provider
 

@@ -1543,21 +1543,33 @@ class Store:
 
     def save_connection(
         self, team_id: str, provider: str, credentials: BaseModel, *, connected_by: str
-    ) -> None:
+    ) -> bytes:
+        """Store the credentials sealed; returns the sealed bytes (see `sealed_connection`)."""
+        sealed = self._box().seal(credentials)
         self.db.execute(
             "INSERT INTO connections (team_id, provider, sealed, connected_by, connected_at) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (team_id, provider) DO UPDATE SET "
             "sealed = excluded.sealed, connected_by = excluded.connected_by, "
             "connected_at = excluded.connected_at",
-            [team_id, provider, self._box().seal(credentials), connected_by, now_iso()],
+            [team_id, provider, sealed, connected_by, now_iso()],
         )
+        return sealed
 
     def connection(self, team_id: str, provider: str, model: type[BaseModel]) -> BaseModel | None:
+        sealed = self.sealed_connection(team_id, provider)
+        return self.open_connection(sealed, model) if sealed is not None else None
+
+    def sealed_connection(self, team_id: str, provider: str) -> bytes | None:
+        """A connection's credentials as stored: each save seals them anew, so the bytes
+        tell whether another process reconnected it since they were read."""
         row = self.db.execute(
             "SELECT sealed FROM connections WHERE team_id = ? AND provider = ?",
             [team_id, provider],
         ).fetchone()
-        return self._box().open(bytes(row[0]), model) if row else None
+        return bytes(row[0]) if row else None
+
+    def open_connection(self, sealed: bytes, model: type[BaseModel]) -> BaseModel:
+        return self._box().open(sealed, model)
 
     def connected_providers(self, team_id: str) -> list[str]:
         rows = self.db.execute(
