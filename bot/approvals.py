@@ -168,13 +168,15 @@ class Approvals:
             return request.needed >= bracket.needed
         return request.rule == bracket.rule()
 
-    def require(self, team_id: str, binding: Binding) -> None:
-        """Raise `ApprovalNeeded` unless the payment needs no approval or has a live one."""
+    def require(self, team_id: str, binding: Binding, now: float | None = None) -> None:
+        """Raise `ApprovalNeeded` unless the payment needs no approval or has a live one
+        at `now` (the payment's start, as recorded)."""
+        moment = time.time() if now is None else now
         bracket = self.policy(team_id).needs(binding.provider, binding.amount)
-        if bracket is None or self.approved(team_id, binding):
+        if bracket is None or self.approved(team_id, binding, moment):
             return
         latest = self.latest(team_id, binding)
-        if latest and latest.binding == binding and latest.valid(time.time()):
+        if latest and latest.binding == binding and latest.valid(moment):
             raise ApprovalNeeded(
                 "The approval settings changed after this payment was approved: payments of "
                 f"{bracket.floor.format()} and above now need "

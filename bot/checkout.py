@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from bot.approvals import ApprovalNeeded, Approvals, Binding
@@ -475,13 +475,17 @@ class Checkout:
             )
         cls = self.connections.provider_class(provider)
         receivable = cls.capabilities.direction is Direction.RECEIVABLE
-        if self.approvals is not None and not receivable:
-            try:
-                self.approvals.require(team_id, Binding.of(provider, invoice_ids, options.total))
-            except ApprovalNeeded as refused:
-                raise NeedsApproval(str(refused)) from None
         lifetime = CUSTOMER_LINK_LIFETIME if receivable else self.payments.token_lifetime
         with self.store.claim():
+            # Asked once the lock is held, for the moment recorded as the start: an
+            # approval that ran out while another process held the lock is not used.
+            began = datetime.now(UTC)
+            if self.approvals is not None and not receivable:
+                binding = Binding.of(provider, invoice_ids, options.total)
+                try:
+                    self.approvals.require(team_id, binding, began.timestamp())
+                except ApprovalNeeded as refused:
+                    raise NeedsApproval(str(refused)) from None
             live = self._refuse_if_taken(
                 team_id,
                 provider,
@@ -518,6 +522,7 @@ class Checkout:
                     # Encrypted, for its holder to open again; a customer's link must be
                     # kept (the team copies it again), a payer's where a key is set.
                     keep_token=receivable or self.store.box is not None,
+                    at=began,
                 )
         # An offer is used once: the next start (a second Copy link) reads the provider's
         # amount again, so a live link is never shown again at an amount it no longer asks.

@@ -89,15 +89,21 @@ class Payments:
     token_lifetime: float = TOKEN_LIFETIME
 
     def record(
-        self, draft: Payment, lifetime: float | None = None, *, keep_token: bool = False
+        self,
+        draft: Payment,
+        lifetime: float | None = None,
+        *,
+        keep_token: bool = False,
+        at: datetime | None = None,
     ) -> tuple[Payment, str]:
         """Store a new attempt in `created` and mint its pay-link token (returned once).
 
         Only the token's hash is stored; with `keep_token` (a link its holder may need
-        again) it is also kept encrypted with the secret key.
+        again) it is also kept encrypted with the secret key. `at`: when it started, if
+        a check made for that moment (its approval) must hold for the record too.
         """
         token = secrets.token_urlsafe(32)
-        now = datetime.now(UTC)
+        now = datetime.now(UTC) if at is None else at
         payment = draft.model_copy(
             update={
                 "id": draft.id or uuid.uuid4().hex,

@@ -377,3 +377,52 @@ async def test_a_request_read_from_an_offer_kept_before_the_amount_changed_repla
         "SELECT amount, state FROM approval_requests ORDER BY created_at"
     ).fetchall()
     assert [(Decimal(str(a)), s) for a, s in states] == [(Decimal("1453.60"), "pending")]
+
+
+async def test_an_approval_running_out_while_its_payment_waits_to_start_is_not_used(
+    harness: Harness, database: str
+) -> None:
+    """Another process holds the write lock (settling a payment) while a payer starts a
+    payment whose approval runs out meanwhile: the payment starts under a live approval,
+    which its records name, or not at all."""
+    import threading
+
+    from bot.checkout import NeedsApproval
+    from bot.store import Store
+
+    if "postgresql" not in database:
+        pytest.skip("a sqlite file is served by one process")
+    h = harness
+    await approved_by_fran(h, "rack")
+    svc = h.bot.app[SERVICES]
+    approvals, store = svc.approvals, svc.store
+    await h.wait_for(lambda: any(e.action == "approval.approved" for e in store.audit_log()))
+    total = (await svc.checkout.options(TEAM, "i3d", ["410007"])).total
+    approved = approvals.approved(TEAM, Binding.of("i3d", ("410007",), total))
+    assert approved is not None
+    store.db.execute(
+        "UPDATE approval_requests SET expires_at = ? WHERE id = ?", [time.time() + 0.3, approved.id]
+    )
+    other, holding = Store(database, store.box), threading.Event()
+
+    def settling_elsewhere() -> None:
+        with other.claim():
+            holding.set()
+            time.sleep(1.0)
+
+    elsewhere = threading.Thread(target=settling_elsewhere)
+    elsewhere.start()
+    try:
+        holding.wait(5)
+        try:
+            started = await svc.checkout.start(
+                team_id=TEAM, user_id="U0PAYER", provider="i3d", invoice_ids=["410007"],
+                method_id="10", issuer_id="INGBNL2A", expected=total,
+            )  # fmt: skip
+        except NeedsApproval:
+            assert store.payments_for_invoices(TEAM, "i3d", ["410007"]) == []
+        else:
+            assert approvals.behind(started.payment) is not None, "started unapproved"
+    finally:
+        elsewhere.join()
+        other.close()
