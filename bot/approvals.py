@@ -286,10 +286,13 @@ class Approvals:
     def decide(
         self, request_id: str, team_id: str, user_id: str, *, approve: bool, reason: str = ""
     ) -> tuple[Outcome, Request | None]:
-        """Count one person's decision, once, in one write-locked transaction."""
-        now = time.time()
+        """Count one person's decision, once, in one write-locked transaction.
+
+        Its time is read once the lock is held: a click kept waiting while another
+        process held it must not count on a request that ran out meanwhile."""
         rows = self.rows
         with self.store.claim():
+            now = time.time()
             request = self.get(request_id)
             outcome = judge(request, team_id, user_id, now)
             if request is not None and outcome is None:

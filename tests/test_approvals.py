@@ -214,6 +214,36 @@ def test_two_processes_deciding_at_once_count_one_decision(database: str) -> Non
     assert request is not None and len(request.approved_by) == 1
 
 
+def test_a_decision_kept_waiting_while_the_request_ran_out_is_not_counted(database: str) -> None:
+    """Another process holds the write lock (settling a payment) while an approver clicks
+    Approve, and the request runs out meanwhile: the click finds it expired, and no
+    decision is counted or announced for it."""
+    if "postgresql" not in database:
+        pytest.skip("a sqlite file is served by one process")
+    first = Approvals(Store(database), Policy.parse(DEMO))
+    request_id = ask(first, "700.00")
+    first.store.db.execute(
+        "UPDATE approval_requests SET expires_at = ? WHERE id = ?", [time.time() + 0.3, request_id]
+    )
+    other, holding = Store(database), threading.Event()
+
+    def settling_elsewhere() -> None:
+        with other.claim():
+            holding.set()
+            time.sleep(1.0)
+
+    elsewhere = threading.Thread(target=settling_elsewhere)
+    elsewhere.start()
+    try:
+        holding.wait(5)
+        outcome, request = first.decide(request_id, TEAM, "U0FINANCE", approve=True)
+    finally:
+        elsewhere.join()
+        other.close()
+    assert outcome is Outcome.EXPIRED
+    assert request is not None and request.state is State.EXPIRED and not request.approved_by
+
+
 def test_a_saved_policy_overrides_the_seed_and_is_audited(approvals: Approvals) -> None:
     assert approvals.policy(TEAM).needs("i3d", eur("600.00")) is not None
     approvals.save_policy(TEAM, Policy.parse("EUR 1000 1 U0CFO", hours=3), user_id="U0ADMIN")
