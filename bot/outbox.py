@@ -113,6 +113,8 @@ CHANNEL_GAP = 1.05
 way there."""
 QUICKEST_ROUND = 0.01
 """The shortest pause between two rounds, however soon the next row is due."""
+EARLIER_WAIT = 0.2
+"""Seconds a payer's outcome waits while another process sends an earlier one."""
 
 
 class Retry(Exception):
@@ -434,6 +436,19 @@ class OutboxSender:
         later = [f"{kind}:{payment_id}" for kind in PAYER_NOTICES]
         return self.store.outbox_queued_after(origin, [key for key in later if key != origin])
 
+    def _overtaking(self, item: OutboxItem, now: float) -> bool:
+        """A payer's outcome while an earlier one for the same message is being sent by
+        another process: sent at once, it could reach Slack first and be replaced by the
+        earlier one ("not known yet" shown after "paid"); it waits for that call."""
+        notice = _payer_notice(item.key)
+        if item.method != RESPONSE_URL or notice is None:
+            return False
+        origin, payment_id = notice
+        earlier = [f"{kind}:{payment_id}" for kind in PAYER_NOTICES]
+        return self.store.outbox_sending_before(
+            item.key, [key for key in earlier if key != origin], now
+        )
+
     async def _instead(self, item: OutboxItem, error: GiveUp) -> list[tuple[str, dict[str, Any]]]:
         """The posts (key, args) that say what Slack refused for good, if any: each keyed
         after the refused row, so however often it is refused, each goes once."""
@@ -474,6 +489,9 @@ class OutboxSender:
             if self._outdated(item):
                 log.info("%s was replaced by a later outcome; not sending it", item.key)
                 self.store.outbox_give_up(item.id, "replaced by a later outcome")
+                continue
+            if self._overtaking(item, claimed):
+                self.store.outbox_later(item.id, time.time() + EARLIER_WAIT, held_until=held[0])
                 continue
             try:
                 ts, adopted = await self._call(item, held)

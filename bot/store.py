@@ -1231,6 +1231,19 @@ class Store:
         ).fetchone()
         return row is not None
 
+    def outbox_sending_before(self, key: str, earlier: list[str], now: float) -> bool:
+        """Whether any of the keys `earlier`, queued before the row keyed `key`, is being
+        sent right now by a sender (claimed, not yet sent or given up)."""
+        if not earlier:
+            return False
+        row = self.db.execute(
+            f"SELECT 1 FROM outbox WHERE key IN ({_marks(earlier)}) "  # noqa: S608
+            "AND id < (SELECT id FROM outbox WHERE key = ?) AND sent_at IS NULL "
+            "AND gave_up_at IS NULL AND claimed_until > ? LIMIT 1",
+            [*earlier, key, now],
+        ).fetchone()
+        return row is not None
+
     def outbox_ts(self, key: str) -> str | None:
         """The `ts` of the message a sent outbox item posted (for later chat.update)."""
         row = self.db.execute("SELECT ts FROM outbox WHERE key = ?", [key]).fetchone()

@@ -9,12 +9,14 @@ import contextlib
 import itertools
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.outbox import SETTLEMENT_EVENT, OutboxSender
+from bot.outbox import RESPONSE_URL, SETTLEMENT_EVENT, OutboxSender
 from bot.store import Store
 from slack_emulator import EMULATOR
 from slack_emulator import create_app as create_emulator
@@ -127,3 +129,49 @@ async def test_one_process_on_sqlite_posts_to_a_channel_once_a_second_and_others
     assert general[0] - started < 0.5 and general[0] < billing[1]
     assert general[1] - general[0] >= 1.0 and general[1] < billing[-1]
     assert billing[-1] - billing[0] < 4.5  # a turn is taken when it comes, not a tick later
+
+
+async def test_a_later_outcome_waits_for_an_earlier_one_another_process_is_sending(
+    postgres_url: str, aiohttp_server: Any
+) -> None:
+    """A charge's payer is told it is not known yet, and a moment later that it is paid:
+    two processes' senders take one row each. The later outcome is not shown while the
+    earlier one is still on its way, or Slack would show "not known yet" last."""
+    shown: list[str] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        body = await request.json()
+        if body["text"] == "not known yet":
+            await asyncio.sleep(0.5)  # a slow answer: Slack takes it late
+        shown.append(body["text"])
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    server = await aiohttp_server(app)
+    url = str(server.make_url("/hook"))
+    first, second = Store(postgres_url), Store(postgres_url)
+
+    def notice(text: str) -> dict[str, Any]:
+        return {"url": url, "body": {"replace_original": True, "text": text}}
+
+    first.enqueue(RESPONSE_URL, notice("not known yet"), key="in-doubt:p1")
+    async with aiohttp.ClientSession() as http:
+
+        def sender(store: Store) -> OutboxSender:
+            return OutboxSender(store, AsyncWebClient(token=BOT_TOKEN, retry_handlers=[]), http)
+
+        slow = asyncio.create_task(sender(first).send_due())
+        await asyncio.sleep(0.1)  # its call is under way
+        second.enqueue(RESPONSE_URL, notice("paid"), key="settled:p1")
+        senders = [sender(first), sender(second)]
+        await sender(second).send_due()
+        await slow
+        for _ in range(100):
+            if first.outbox_pending() == 0:
+                break
+            await asyncio.gather(*(s.send_due() for s in senders))
+            await asyncio.sleep(0.05)
+    first.close()
+    second.close()
+    assert shown[-1] == "paid", shown
