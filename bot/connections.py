@@ -34,7 +34,8 @@ class Connections:
         """Each provider object with the sealed credentials it was made from."""
         # Which providers each team has, read once: every command asks, few change it.
         self._names: dict[str, tuple[str, ...]] = {}
-        # Sign-ins waiting for a one-time code: kept in memory only, never stored.
+        # Sign-ins waiting for a one-time code (wall-clock start): the code is never stored;
+        # on a shared database the sign-in is kept there too, sealed (`_share_sign_in`).
         self._pending: dict[tuple[str, str], tuple[float, Provider, str]] = {}
 
     def provider_class(self, name: str) -> type[Provider]:
@@ -88,23 +89,50 @@ class Connections:
         try:
             await provider.verify()
         except TwoFactorRequired as challenge:
-            self._pending[(team_id, challenge.challenge)] = (
-                time.monotonic(),
-                provider,
-                connected_by,
-            )
+            pending = (time.time(), provider, connected_by)
+            self._pending[(team_id, challenge.challenge)] = pending
+            self._share_sign_in(team_id, challenge.challenge, pending)
             raise
         return self._keep(team_id, provider, connected_by)
 
-    async def answer_two_factor(self, team_id: str, challenge: str, code: str) -> Provider:
+    def _share_sign_in(
+        self, team_id: str, challenge: str, pending: tuple[float, Provider, str]
+    ) -> None:
+        """On a database other processes share, the code may reach any of them: the
+        sign-in is kept there too, its credentials sealed as a connection's are."""
+        if not self.store.shared:
+            return
+        started, provider, connected_by = pending
+        self.store.keep_sign_in(
+            team_id,
+            challenge,
+            provider.name,
+            provider.credentials,
+            connected_by=connected_by,
+            started_at=started,
+            forget_before=time.time() - TWO_FACTOR_WINDOW,
+        )
+
+    def _take_sign_in(self, team_id: str, challenge: str) -> tuple[float, Provider, str] | None:
         pending = self._pending.pop((team_id, challenge), None)
-        if pending is None or time.monotonic() - pending[0] > TWO_FACTOR_WINDOW:
+        kept = self.store.take_sign_in(team_id, challenge) if self.store.shared else None
+        if pending is None and kept is not None:
+            name, sealed, connected_by, started = kept
+            cls = self.provider_class(name)
+            credentials = self.store.open_connection(sealed, cls.Credentials)
+            pending = (started, cls(credentials, self.http), connected_by)
+        return pending
+
+    async def answer_two_factor(self, team_id: str, challenge: str, code: str) -> Provider:
+        pending = self._take_sign_in(team_id, challenge)
+        if pending is None or time.time() - pending[0] > TWO_FACTOR_WINDOW:
             raise BadCredentials("That sign-in has expired. Connect the provider again.")
         _, provider, connected_by = pending
         try:
             await provider.answer_two_factor(challenge, code)
         except WrongCode:
             self._pending[(team_id, challenge)] = pending  # same challenge, another try
+            self._share_sign_in(team_id, challenge, pending)
             raise
         await provider.verify()
         return self._keep(team_id, provider, connected_by)

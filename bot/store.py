@@ -480,6 +480,23 @@ def _m024_created_lookups(db: Engine) -> None:
     table.create_index(["lookup", "look_at"])  # the poller asks every round
 
 
+def _m025_sign_ins(db: Engine) -> None:
+    """A provider's sign-in waiting for its one-time code, its credentials sealed: on
+    PostgreSQL the code may reach another process than the credentials did."""
+    db.table("sign_ins").create(
+        {
+            "team_id": str,
+            "challenge": str,
+            "provider": str,
+            "sealed": bytes,
+            "connected_by": str,
+            "started_at": float,
+        },
+        pk=("team_id", "challenge"),
+        not_null={"provider", "sealed", "started_at"},
+    )
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_settlements", _m002_settlements),
@@ -504,6 +521,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("022_approval_times_kept", _m022_approval_times_kept),
     ("023_reminder_sent_by_email", _m023_reminder_sent_by_email),
     ("024_created_lookups", _m024_created_lookups),
+    ("025_sign_ins", _m025_sign_ins),
 ]
 
 
@@ -1595,6 +1613,48 @@ class Store:
             "DELETE FROM connections WHERE team_id = ? AND provider = ?", [team_id, provider]
         )
         return cursor.rowcount == 1
+
+    def keep_sign_in(
+        self,
+        team_id: str,
+        challenge: str,
+        provider: str,
+        credentials: BaseModel,
+        *,
+        connected_by: str,
+        started_at: float,
+        forget_before: float,
+    ) -> None:
+        """Keep a sign-in waiting for its code (never the code itself); sign-ins started
+        before `forget_before` are dropped, their codes no longer accepted."""
+        with self.transaction():
+            self.db.execute("DELETE FROM sign_ins WHERE started_at < ?", [forget_before])
+            self.db.execute(
+                "INSERT INTO sign_ins (team_id, challenge, provider, sealed, connected_by, "
+                "started_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (team_id, challenge) DO "
+                "UPDATE SET provider = excluded.provider, sealed = excluded.sealed, "
+                "connected_by = excluded.connected_by, started_at = excluded.started_at",
+                [
+                    team_id,
+                    challenge,
+                    provider,
+                    self._box().seal(credentials),
+                    connected_by,
+                    started_at,
+                ],
+            )
+
+    def take_sign_in(self, team_id: str, challenge: str) -> tuple[str, bytes, str, float] | None:
+        """The kept sign-in (provider, sealed credentials, who, started), taken by one
+        answer at a time: a code submitted twice signs in once."""
+        row = self.db.execute(
+            "DELETE FROM sign_ins WHERE team_id = ? AND challenge = ? "
+            "RETURNING provider, sealed, connected_by, started_at",
+            [team_id, challenge],
+        ).fetchone()
+        if row is None:
+            return None
+        return str(row[0]), bytes(row[1]), str(row[2]), float(row[3])
 
     def remove_team_connections(self, team_id: str) -> list[str]:
         """Forget every provider a workspace connected (it uninstalled the app)."""

@@ -191,3 +191,41 @@ async def test_a_mistyped_code_is_retyped_in_the_same_dialog(guarded: Harness) -
     assert "is connected" in str(done.args["view"])
     assert h.bot.app[STORE].connected_providers(TEAM) == ["guarded"]
     assert Guarded.codes_seen == ["482193", CODE]
+
+
+async def test_the_code_may_reach_another_process_than_the_sign_in(
+    settings: Settings, fake_slack: tuple[FakeSlack, TestServer], postgres_url: str
+) -> None:
+    """Processes on one PostgreSQL behind a load balancer: the admin's credentials reach
+    one, the code typed a minute later another, which finishes the sign-in."""
+    Guarded.codes_seen.clear()
+    shared = settings.model_copy(update={"database": postgres_url})
+
+    def plugins() -> pluggy.PluginManager:
+        pm = make_plugin_manager(entry_point_plugins=False)
+        pm.register(GuardedPlugin(), name="guarded")
+        return pm
+
+    async with (
+        admin_harness(shared, fake_slack, plugins()) as first,
+        admin_harness(shared, fake_slack, plugins()) as second,
+    ):
+        await first.command("connect guarded", user="U0ADMIN")
+        (opened,) = await first.wait_for(lambda: first.slack.called("views.open"))
+        await submit(first, opened.args["view"], {"email": "pat@acme.test", "password": "hunter2"})
+        (asked,) = await first.wait_for(lambda: first.slack.called("views.update"))
+        await submit(second, asked.args["view"], {"code": CODE})
+        done = (
+            await second.wait_for(
+                lambda: (
+                    len(second.slack.called("views.update")) == 2
+                    and second.slack.called("views.update")
+                )
+            )
+        )[1]
+        assert "is connected" in str(done.args["view"]), done.args["view"]
+        assert Guarded.codes_seen == [CODE]
+        store = second.bot.app[STORE]
+        assert store.connected_providers(TEAM) == ["guarded"]
+        files = stored_bytes(store)
+        assert CODE.encode() not in files and b"hunter2" not in files
