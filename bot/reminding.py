@@ -110,7 +110,7 @@ async def remind_customer(
     if not can_remind(provider):
         raise ProviderError(f"{provider.title} cannot send reminders.")
     if store.settlement_of(team_id, provider.name, [invoice.id]) is not None:  # read now
-        paid = store.settled_amounts(team_id, provider.name).get(invoice.id)
+        paid = store.settled_amounts(team_id, provider.name, fresh=True).get(invoice.id)
         return PaidHere(whole=covered(invoice, paid))
     if under_way(store, team_id, provider.name, invoice.id, payable=False):
         return UnderWay()

@@ -105,7 +105,7 @@ class Scheduler:
                 return provider, say(error), ()
             except TimeoutError:
                 return provider, f"no answer within {READ_WITHIN:.0f} s", ()
-            settled = self.runs.store.settled_amounts(team_id, provider.name)
+            settled = self.runs.store.settled_amounts(team_id, provider.name, fresh=True)
             still = [i for i in snapshot.invoices if i.status is InvoiceStatus.OPEN]
             unpaid = [i for i in still if not covered(i, settled.get(i.id))]
             return provider, unpaid, snapshot.unreadable

@@ -847,15 +847,18 @@ class Store:
         ).fetchone()
         return str(row[0]) if row else None
 
-    def settled_amounts(self, team_id: str, provider: str) -> dict[str, Money | None]:
+    def settled_amounts(
+        self, team_id: str, provider: str, *, fresh: bool = False
+    ) -> dict[str, Money | None]:
         """Every invoice of this connection that a payment through the bot settled, with
         what that payment paid for it (None where it cannot be told). Read at most every
         `SETTLED_READ_SECONDS` by a process, and at once after it settles one itself:
-        lists read it on every page, and the table only grows."""
+        lists read it on every page, and the table only grows. `fresh`: read now, for
+        what tells people to pay (another process may have settled one a moment ago)."""
         key = (team_id, provider)
         now = time.monotonic()
         kept = self._settled.get(key)
-        if kept is not None and kept[0] > now:
+        if kept is not None and kept[0] > now and not fresh:
             return kept[1]
         rows = self.db.execute(
             "SELECT si.invoice_id, p.invoice_ids, p.invoice_numbers, p.lines, p.amount, "

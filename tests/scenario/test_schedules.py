@@ -180,3 +180,30 @@ async def test_two_processes_on_one_database_post_the_digest_once(
     await harness.wait_for(lambda: digests(harness))
     await asyncio.sleep(0.5)
     assert len(digests(harness)) == 1
+
+
+async def test_an_invoice_paid_in_another_process_moments_before_gets_no_due_soon_dm(
+    harness: Harness, start_bot: BotFactory, clock_file: Path
+) -> None:
+    """Process B listed the invoices a moment ago; process A settles INV-24-0101; B's
+    daily round then tells the payers nothing of it: it is paid, not falling due."""
+    import dataclasses
+
+    from bot.settlement import settlement_id
+    from tests.scenario.harness import TEAM, pay_in_browser
+    from tests.scenario.test_settling_once import link_for
+
+    if not harness.bot.app[STORE].shared:
+        pytest.skip("a sqlite file is served by one process")
+    other = dataclasses.replace(harness, bot=await start_bot(port=free_port()))
+    due = datetime.now(UTC) + timedelta(days=25)  # INV-24-0101's due date, a UTC day
+    set_clock(clock_file, datetime(due.year, due.month, due.day, 8, 30, tzinfo=ZONE) - timedelta(3))
+    _, screen, _ = await other.command("")
+    assert "INV-24-0101" in str(await other.screen_after(screen))  # B's list, kept a moment
+    _, link = await link_for(harness)
+    await pay_in_browser(harness.http, link)
+    store = harness.bot.app[STORE]
+    assert store.settlement_of(TEAM, "i3d", ["410001"]) == settlement_id(TEAM, "i3d", ("410001",))
+    await other.bot.app[SCHEDULER].run_once()
+    await harness.wait_for(lambda: store.outbox_pending() == 0)
+    assert [m for m in due_dms(harness) if "INV-24-0101" in m["text"]] == []
