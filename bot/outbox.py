@@ -176,6 +176,20 @@ def _payer_notice(key: str) -> tuple[str, str] | None:
     return f"{parts[0]}:{parts[1]}", parts[1]
 
 
+APPROVAL_STATES = {"pending": 0, "approved": 1, "rejected": 1, "expired": 2}
+"""The order a request's states follow (an approval expires after it was given)."""
+
+
+def _approval_version(key: str) -> tuple[int, int] | None:
+    """Where the DM rewrite keyed `approval:<request>:<viewer>:<state>:<count>` stands
+    in its request's life: its state, then the approvals counted."""
+    parts = key.split(":")
+    if len(parts) != 5 or parts[0] != "approval" or not parts[4].isdigit():
+        return None
+    state = APPROVAL_STATES.get(parts[3])
+    return None if state is None else (state, int(parts[4]))
+
+
 def _redirected(args: dict[str, Any], refusal: str) -> dict[str, Any]:
     """The channel post refused with `refusal`, as a DM: the same record, one line first."""
     channel = str(args.get("channel"))
@@ -424,11 +438,18 @@ class OutboxSender:
         """A payer's outcome that a later one replaced: each replaces the same message (or
         says it anew), so one retried after a later outcome was queued would undo it. So
         is an approver's DM rewritten before the payment made under it was: "paid" is
-        its last word (`bot.slack.approvals_paid`)."""
+        its last word (`bot.slack.approvals_paid`); and one rewritten for a state the
+        request has since left, whichever process queued which first."""
         parts = item.key.split(":")
         if parts[0] == "approval" and len(parts) == 5:
             paid = f"approval-paid:{parts[1]}:{parts[2]}"
-            return self.store.outbox_queued_after(item.key, [paid])
+            if self.store.outbox_queued_after(item.key, [paid]):
+                return True
+            mine = _approval_version(item.key)
+            return mine is not None and any(
+                (newer := _approval_version(row["key"])) is not None and newer > mine
+                for row in self._approval_rewrites(parts[1], parts[2])
+            )
         notice = _payer_notice(item.key)
         if notice is None:
             return False
@@ -436,10 +457,24 @@ class OutboxSender:
         later = [f"{kind}:{payment_id}" for kind in PAYER_NOTICES]
         return self.store.outbox_queued_after(origin, [key for key in later if key != origin])
 
+    def _approval_rewrites(self, request_id: str, viewer: str) -> list[dict[str, Any]]:
+        prefix = f"approval:{request_id}:{viewer}:"
+        return [row for row in self.store.outbox_family(prefix) if row["key"].startswith(prefix)]
+
     def _overtaking(self, item: OutboxItem, now: float) -> bool:
         """A payer's outcome while an earlier one for the same message is being sent by
         another process: sent at once, it could reach Slack first and be replaced by the
-        earlier one ("not known yet" shown after "paid"); it waits for that call."""
+        earlier one ("not known yet" shown after "paid"); it waits for that call. So does
+        a rewrite of an approver's DM while an earlier one is on its way."""
+        parts = item.key.split(":")
+        if parts[0] in ("approval", "approval-paid") and len(parts) in (3, 5):
+            return any(
+                row["id"] < item.id
+                and row["sent_at"] is None
+                and row["gave_up_at"] is None
+                and (row["claimed_until"] or 0) > now
+                for row in self._approval_rewrites(parts[1], parts[2])
+            )
         notice = _payer_notice(item.key)
         if item.method != RESPONSE_URL or notice is None:
             return False

@@ -1265,6 +1265,16 @@ class Store:
         ).fetchone()
         return row is not None
 
+    def outbox_family(self, prefix: str) -> list[dict[str, Any]]:
+        """Every row whose key starts with `prefix` (id, key, and whether it is sent, given
+        up, or claimed until when), sent or not, in the order they were queued."""
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return self._rows(
+            "SELECT id, key, sent_at, gave_up_at, claimed_until FROM outbox "
+            "WHERE key LIKE ? ESCAPE '\\' ORDER BY id",
+            [pattern],
+        )
+
     def outbox_ts(self, key: str) -> str | None:
         """The `ts` of the message a sent outbox item posted (for later chat.update)."""
         row = self.db.execute("SELECT ts FROM outbox WHERE key = ?", [key]).fetchone()

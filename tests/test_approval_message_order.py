@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -40,3 +42,75 @@ async def test_a_retried_expiry_is_not_sent_after_the_paid_that_replaced_it(
     updates = [call.args["text"] for call in slack.called("chat.update")]
     assert updates[-1] == "paid", updates
     store.close()
+
+
+async def test_a_retried_count_is_not_sent_after_the_decision_that_followed_it(
+    tmp_path: Path, fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    """The first of two approvals met a 500 when its rewrite went out; the second
+    approved the request. The retried "1 of 2, Approve?" must not undo "approved"."""
+    slack, slack_server = fake_slack
+    store = Store(tmp_path / "db.sqlite", CredentialBox(generate_key()))
+    async with aiohttp.ClientSession() as http:
+        client = AsyncWebClient(
+            token=BOT_TOKEN, base_url=str(slack_server.make_url("/api/")), retry_handlers=[]
+        )
+        posted = await client.chat_postMessage(channel="D0FIN", text="Approve?")
+        dm = {"channel": "D0FIN", "ts": posted["ts"]}
+        sender = OutboxSender(store, client, http, first_delay=0.2)
+        store.enqueue("chat.update", {**dm, "text": "1 of 2"}, key="approval:R1:U0FIN:pending:1")
+        slack.fail_next["chat.update"] = 1
+        await sender.send_due()  # Slack answers 500: retried later
+        store.enqueue("chat.update", {**dm, "text": "approved"}, key="approval:R1:U0FIN:approved:2")
+        await sender.send_due()
+        await asyncio.sleep(0.5)
+        await sender.send_due()  # the count's retry is due now
+    updates = [call.args["text"] for call in slack.called("chat.update")]
+    assert updates[-1] == "approved", updates
+    store.close()
+
+
+async def test_a_decision_waits_for_an_earlier_rewrite_another_process_is_sending(
+    postgres_url: str, aiohttp_server: Any
+) -> None:
+    """Two approvals a moment apart, their rewrites of one approver's DM taken by two
+    processes' senders: the second is not sent while the first is on its way, or Slack
+    could take the first last and show "1 of 2, Approve?" on an approved request."""
+    shown: list[str] = []
+
+    async def update(request: web.Request) -> web.Response:
+        args = await request.json()
+        if args["text"] == "1 of 2":
+            await asyncio.sleep(0.5)  # a slow answer: Slack takes it late
+        shown.append(args["text"])
+        return web.json_response({"ok": True, "channel": args["channel"], "ts": args["ts"]})
+
+    app = web.Application()
+    app.router.add_post("/api/chat.update", update)
+    server = await aiohttp_server(app)
+    first, second = Store(postgres_url), Store(postgres_url)
+    dm = {"channel": "D0FIN", "ts": "1.000001"}
+    first.enqueue("chat.update", {**dm, "text": "1 of 2"}, key="approval:R1:U0FIN:pending:1")
+    async with aiohttp.ClientSession() as http:
+
+        def sender(store: Store) -> OutboxSender:
+            client = AsyncWebClient(
+                token=BOT_TOKEN, base_url=str(server.make_url("/api/")), retry_handlers=[]
+            )
+            return OutboxSender(store, client, http)
+
+        slow = asyncio.create_task(sender(first).send_due())
+        await asyncio.sleep(0.1)  # its call is under way
+        second.enqueue(
+            "chat.update", {**dm, "text": "approved"}, key="approval:R1:U0FIN:approved:2"
+        )
+        await sender(second).send_due()
+        await slow
+        for _ in range(100):
+            if first.outbox_pending() == 0:
+                break
+            await asyncio.gather(sender(first).send_due(), sender(second).send_due())
+            await asyncio.sleep(0.05)
+    first.close()
+    second.close()
+    assert shown[-1] == "approved", shown
