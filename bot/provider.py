@@ -124,6 +124,11 @@ class Capabilities(BaseModel):
     """The payer's return names the transaction itself (Payfirma's lookup id), so money can
     be tied to that very attempt even after its invoice was settled on the provider's word
     alone: such a return is still asked about (see `Settlement.check`)."""
+    invoice_shows_page_payments: bool = True
+    """Money taken on a payment page shows on the invoice itself (i3D.net, PingProxies):
+    a page whose invoice the provider still listed unpaid when its watch ended took
+    nothing, and just expires. Where only the page's return can name its money
+    (Payfirma), such a page's end is told to #billing as never confirmed."""
     invoice_currencies: tuple[str, ...] = Field(default=("CAD", "USD", "EUR", "GBP"), min_length=1)
     """The ISO codes `create_invoice` takes, the usual one first: the new-invoice form
     offers only these, so no one reviews an invoice that can only be refused."""

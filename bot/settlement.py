@@ -184,8 +184,12 @@ class Settlement:
         return len(interrupted)
 
     def _names_transactions(self, provider: str) -> bool:
+        return self._capability(provider, "names_transactions")
+
+    def _capability(self, provider: str, name: str) -> bool:
+        """A provider's declared capability; False for one no longer installed."""
         try:
-            return self.connections.provider_class(provider).capabilities.names_transactions
+            return bool(getattr(self.connections.provider_class(provider).capabilities, name))
         except NotConnected:
             return False
 
@@ -482,10 +486,20 @@ class Settlement:
         elif now > expires_at + (
             EMAILED_WATCH if isinstance(payment.start, Emailed) else self.give_up_after
         ):
+            # A page its payer reached may have taken money: unless the provider's last
+            # word was that its invoice is unpaid, and the invoice would show such money.
+            reached = (
+                isinstance(payment.start, Redirect | FormPost) and payment.could_have_taken_money
+            )
+            unsaid = reached and (
+                outcome.status is not OutcomeStatus.PENDING
+                or not self._capability(payment.provider, "invoice_shows_page_payments")
+            )
             self._end(
                 payment,
                 S.EXPIRED,
                 f"the provider never confirmed this payment ({outcome.message or 'no answer'})",
+                unconfirmed=unsaid,
             )
         else:
             self._schedule_next(payment)
@@ -510,8 +524,10 @@ class Settlement:
         *,
         keep_watching: bool = False,
         sources: set[PaymentState] | None = None,
+        unconfirmed: bool = False,
     ) -> bool:
-        """End a live attempt without money; tell its payer where they are waiting."""
+        """End a live attempt without money; tell its payer where they are waiting.
+        `unconfirmed`: an expiry whose money the provider never ruled out (see `_not_yet`)."""
         watch = time.time() + self.first_delay if keep_watching else None
         with self.store.transaction():
             if not self.payments.force(
@@ -525,10 +541,16 @@ class Settlement:
                 return False
             ended = self.store.payment(payment.id)
             assert ended is not None
-            # An unused link just expires; a charge, or a page its payer reached, may
-            # have taken money: its end is told (#billing reads it as never confirmed).
-            at_stake = payment.could_have_taken_money and not isinstance(payment.start, Emailed)
-            if payment.state is S.UNKNOWN or state is not S.EXPIRED or at_stake:
+            # An unused link, or a page whose invoice stayed unpaid, just expires; a
+            # charge, or a page that may have taken money, is told (#billing reads it as
+            # never confirmed).
+            charged = isinstance(payment.start, Captured)
+            at_stake = (
+                unconfirmed
+                and payment.could_have_taken_money
+                and not isinstance(payment.start, Emailed)
+            )
+            if payment.state is S.UNKNOWN or state is not S.EXPIRED or charged or at_stake:
                 try:
                     with self.store.transaction():
                         self.payments.pm.hook.payment_ended(payment=ended, outbox=self.store)

@@ -32,6 +32,7 @@ from bot.models import (
 )
 from bot.payments import Payments
 from bot.plugins import make_plugin_manager
+from bot.provider import Capabilities
 from bot.settlement import REPLAYS, Settlement
 from bot.slack.blocks.paying import settled
 from bot.store import MIGRATIONS, Store, migrate
@@ -367,26 +368,56 @@ def test_an_unknown_charge_the_provider_never_confirms_ends_and_the_payer_hears(
     assert recorder.ended == [(charge.id, S.EXPIRED)]
 
 
+class _Shows:
+    """Connections as far as an expiry needs them: whether the invoice shows page money."""
+
+    def __init__(self, shows: bool) -> None:
+        self.capabilities = Capabilities(invoice_shows_page_payments=shows)
+
+    def provider_class(self, name: str) -> _Shows:
+        return self
+
+
+@pytest.mark.parametrize(
+    ("shows", "last_word"),
+    [(True, "unknown"), (False, "pending"), (False, "unknown")],
+)
 def test_an_opened_page_the_provider_never_confirms_ends_and_is_told(
-    settlement: Settlement, recorder: Recorder
+    settlement: Settlement, recorder: Recorder, shows: bool, last_word: str
 ) -> None:
-    """The payer reached the provider's page, so money may have moved: when the watch
-    ends without a word, the end is told (#billing reads it as never confirmed), not
-    dropped like a link nobody opened."""
+    """The payer reached the provider's page, and the provider could not be asked at
+    the end, or its invoice cannot show a page's money: when the watch ends, the end is
+    told (#billing reads it as never confirmed), not dropped like a link nobody opened."""
+    settlement.connections = _Shows(shows)  # type: ignore[assignment]
     settlement.give_up_after = -3600  # past the window already
     page = attempt(settlement, S.OPENED, opened_minutes_ago=40)
     unused = attempt(settlement, S.LINK_ISSUED, invoices=("1002",))
     settlement.store.db.execute(
         "UPDATE payments SET token_expires_at = ? WHERE id = ?", [time.time() - 60, unused.id]
     )
-    settlement.apply(page, PENDING)
-    settlement.apply(settlement.store.payment(unused.id), PENDING)  # type: ignore[arg-type]
+    said = PaymentOutcome(status=OutcomeStatus(last_word), message="no answer")
+    settlement.apply(page, said)
+    settlement.apply(settlement.store.payment(unused.id), said)  # type: ignore[arg-type]
     assert state_of(settlement, page) is S.EXPIRED
     assert state_of(settlement, unused) is S.EXPIRED
     assert recorder.ended == [(page.id, S.EXPIRED)]  # an unused link just expires
     told = settled(settlement.store.payment(page.id))  # type: ignore[arg-type]
     assert "never confirmed" in told["text"] and "before paying again" in told["text"]
     assert "Try again" not in str(told["blocks"])
+
+
+def test_an_opened_page_whose_invoice_stayed_unpaid_just_expires(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """i3D.net and PingProxies mark the invoice paid when their page takes money: one
+    still listed unpaid when the watch ends took none, and #billing hears nothing of a
+    page its payer only looked at."""
+    settlement.connections = _Shows(True)  # type: ignore[assignment]
+    settlement.give_up_after = -3600
+    page = attempt(settlement, S.OPENED, opened_minutes_ago=40)
+    settlement.apply(page, PENDING)
+    assert state_of(settlement, page) is S.EXPIRED
+    assert recorder.ended == []
 
 
 def test_an_interrupted_start_unblocks_and_is_asked_about_once(

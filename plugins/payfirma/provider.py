@@ -50,6 +50,7 @@ class PayfirmaProvider(Provider):
         create_invoices=True,
         send_by_email=True,
         names_transactions=True,
+        invoice_shows_page_payments=False,
         invoice_currencies=checkout.CURRENCIES,
     )
 

@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.pages import PAYMENT_COOKIE, PaidPages
+from bot.pages import PAYMENT_COOKIE, SETTLEMENT, PaidPages
 from bot.web import OUTBOX, POLLER, STORE
 from plugins.i3d.sandbox import SANDBOX
 from tests.scenario.conftest import BotFactory
@@ -260,26 +260,51 @@ async def test_a_landing_the_database_cannot_record_says_not_confirmed_not_unpai
     assert len(h.slack.posted_to("C0BILLING")) == 1
 
 
-async def test_a_page_left_open_and_never_confirmed_is_told_to_billing_once(
-    harness: Harness,
-) -> None:
-    """The payer reached i3D.net's page and closed it without deciding: when the watch
-    ends, #billing reads that the payment was never confirmed, once."""
-    from bot.pages import SETTLEMENT
-
-    h = harness
+async def _page_left_open(h: Harness) -> None:
+    """The payer reaches i3D.net's page and closes it without deciding."""
     _, pay_url = await get_link(h)
     async with h.http.get(pay_url) as response:
         (form,) = forms_in(await response.text())
     async with h.http.post(form["action"], data=form["fields"]) as response:
         assert response.status == 200  # on i3D.net's page; the browser is closed there
+
+
+def _watch_over(h: Harness) -> None:
     store = h.bot.app[STORE]
     h.bot.app[SETTLEMENT].give_up_after = -3600  # the watch is over
     for row in store.db.execute("SELECT id FROM payments"):
         store.update_payment(row[0], next_check_at=0)
+
+
+async def test_a_page_left_open_while_i3d_cannot_be_asked_is_told_to_billing_once(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """The watch ends while i3D.net does not answer: whether its page took money is
+    not known, and #billing reads that the payment was never confirmed, once."""
+    h = harness
+    await _page_left_open(h)
+    i3d_sandbox.app[SANDBOX].inject("error", count=1_000, path="/v3/account/invoice")
+    _watch_over(h)
     (posted,) = await h.wait_for(lambda: h.slack.posted_to("C0BILLING"), within=10)
     assert "never confirmed" in text_of(posted) and "INV-24-0101" in text_of(posted)
     await settle_quietly(h)
     await h.bot.app[POLLER].run_once()
     await settle_quietly(h)
     assert len(h.slack.posted_to("C0BILLING")) == 1
+
+
+async def test_a_page_left_open_whose_invoice_stayed_unpaid_just_expires(
+    harness: Harness,
+) -> None:
+    """i3D.net marks the invoice paid when its page takes money: still unpaid when the
+    watch ends, the page took none, and #billing hears nothing of a payer who looked."""
+    h = harness
+    await _page_left_open(h)
+    _watch_over(h)
+    store = h.bot.app[STORE]
+    await h.wait_for(
+        lambda: [row[0] for row in store.db.execute("SELECT state FROM payments")] == ["expired"],
+        within=10,
+    )
+    await settle_quietly(h)
+    assert h.slack.posted_to("C0BILLING") == []
