@@ -132,8 +132,8 @@ def test_too_many_long_ids_to_pay_together_are_refused_with_how_many_fit() -> No
 
 
 def test_one_invoice_whose_ids_fill_a_block_id_is_sent_to_the_provider() -> None:
-    long = "x" * 100  # longer than any id a Slack menu can carry
-    ten = Money.of("10", "EUR")
+    long = "x" * 64  # the longest id a Slack menu carries, for the invoice, method and bank
+    ten = Money.of("9" * 18 + ".99", "EUR")  # the most digits an amount has
     invoice = Invoice(
         provider="i3d",
         id=long,
@@ -309,3 +309,20 @@ def test_a_method_or_bank_whose_id_a_menu_cannot_carry_is_not_offered() -> None:
     assert "• Credit card: cannot be chosen from Slack" in str(message["blocks"])
     (block_id,) = [b["block_id"] for b in message["blocks"] if b["block_id"].startswith("pay:")]
     assert block_target(block_id).method_id == "10"
+
+
+def test_a_method_whose_long_id_is_not_offered_does_not_crowd_out_the_rest() -> None:
+    """A method (or bank) whose id no menu can carry is named unavailable, never chosen:
+    its length must not count against the block id, where it once refused the whole
+    menu as "ids too long" though another method could pay."""
+    long_bank = (Issuer(id="B" * 200, name="Far bank"),)
+    methods = [
+        PaymentMethod(id="x" * 240, name="Odd"),
+        PaymentMethod(id="8", name="Bancontact", issuers=long_bank),
+        PaymentMethod(id="10", name="iDEAL"),
+    ]
+    message = menu(methods, values.PayTarget("i3d", ("410002",), "10"))
+    assert validate_message(message) == []
+    assert [o["value"] for o in offered(select(message, values.CHOOSE_METHOD))] == ["10"]
+    assert values.GET_LINK in str(message["blocks"])
+    assert "• Odd: cannot be chosen from Slack" in str(message["blocks"])

@@ -78,9 +78,11 @@ within Slack's 50 blocks a message. A person ticks at most ten in a list."""
 def _fitting(target: values.PayTarget, options: PaymentOptions) -> int:
     """How many of `target`'s invoices the menu's actions block id holds with any method
     and bank chosen (Slack cuts a longer id, and the cut menu could only refuse), and
-    the menu's blocks (`MENU_INVOICES`)."""
-    method = max((m.id for m in options.methods), key=len, default="")
-    bank = max((i.id for m in options.methods for i in m.issuers), key=len, default="")
+    the menu's blocks (`MENU_INVOICES`). Only what can be chosen counts: a method or
+    bank the menu cannot carry (`_carried`) never reaches the block id."""
+    offered = [m for m in map(_carried, options.methods) if m.selectable]
+    method = max((m.id for m in offered), key=len, default="")
+    bank = max((i.id for m in offered for i in m.issuers), key=len, default="")
     widest = values.PayTarget(target.provider, (), method, bank, options.total).encode()
     room = BLOCK_ID_CHARS - len("pay:") - len(widest) - len(Ids()("")) - 2  # count to 999
     fitting, used = 0, 0
