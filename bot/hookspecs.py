@@ -66,8 +66,12 @@ def payment_confirmed(payment: Payment, outbox: Outbox, superseded: list[Payment
 
 @hookspec
 def payment_ended(payment: Payment, outbox: Outbox) -> None:
-    """An attempt ended without money: declined, cancelled, or an outcome that was
-    unknown and is now known (`payment.state`, with the reason in `payment.last_error`).
+    """An attempt ended unpaid: declined, cancelled, or an outcome that was unknown and
+    is now known (`payment.state`, with the reason in `payment.last_error`). Also one
+    given up on (EXPIRED) after a card charge or a payment page its payer opened
+    (`payment.start` a `Captured`, or a `Redirect` or `FormPost` with `opened_at` set)
+    that the provider never confirmed either way: money may have moved, so never tell
+    it as "nothing was charged".
 
     Same rules as `payment_confirmed`: called inside the transaction, enqueue only.
     """
