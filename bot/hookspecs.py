@@ -71,7 +71,8 @@ def payment_ended(payment: Payment, outbox: Outbox) -> None:
     given up on (EXPIRED) after a card charge or a payment page its payer opened
     (`payment.start` a `Captured`, or a `Redirect` or `FormPost` with `opened_at` set)
     that the provider never confirmed either way: money may have moved, so never tell
-    it as "nothing was charged".
+    it as "nothing was charged". (An opened page whose invoice the provider listed unpaid
+    to the end, where the invoice shows a page's money, just expires: no call.)
 
     Same rules as `payment_confirmed`: called inside the transaction, enqueue only.
     """
