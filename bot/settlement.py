@@ -422,9 +422,10 @@ class Settlement:
             self._not_yet(current, outcome)
 
     def _plausible(self, payment: Payment, outcome: PaymentOutcome) -> PaymentOutcome:
-        """The outcome with a paid time that cannot be true (see `EARLIEST_PAID`) taken
-        as unknown: the payment is then recorded when invoicebot learned of it, not in
-        1970, outside every export's period, and its note says what the provider gave."""
+        """The outcome with its paid time in UTC, or one that cannot be true (see
+        `EARLIEST_PAID`) taken as unknown: the payment is then recorded when invoicebot
+        learned of it, not in 1970, outside every export's period, and its note says what
+        the provider gave."""
         when = outcome.paid_at
         if when is None:
             return outcome
@@ -433,7 +434,8 @@ class Settlement:
         except OverflowError:  # year 1 east of UTC: before the calendar begins in UTC
             utc = None
         if utc is not None and EARLIEST_PAID <= utc <= datetime.now(UTC) + timedelta(days=1):
-            return outcome
+            # In UTC from here on: it is compared with times the store gives back in UTC.
+            return outcome if when.tzinfo is UTC else outcome.model_copy(update={"paid_at": utc})
         log.warning("payment %s: the provider's paid time %s is not plausible", payment.id, when)
         shown = f"{utc:%Y-%m-%d %H:%M} UTC" if utc is not None else when.isoformat()
         said = (

@@ -198,3 +198,29 @@ def test_a_paid_time_from_this_century_stands(settlement: Settlement) -> None:  
     settlement.apply(page, PaymentOutcome(status=OutcomeStatus.PAID, message="ok", paid_at=when))
     paid = settlement.store.payment(page.id)
     assert paid is not None and paid.paid_at == when and paid.last_error is None
+
+
+def test_a_charge_time_without_a_zone_is_read_as_utc_against_the_settlement(
+    settlement: Settlement,  # noqa: F811
+    recorder: Recorder,  # noqa: F811
+) -> None:
+    """A plugin's transaction time without a zone, on a page credited on the invoice's
+    word: compared with the settlement's (stored in UTC) it raised on every check. It is
+    taken as UTC, and a charge from before the settlement is that very money."""
+    settlement.connections = Lookup({})  # type: ignore[assignment]
+    page = attempt(settlement, S.OPENED, opened_minutes_ago=2)
+    settlement.apply(page, PaymentOutcome(status=OutcomeStatus.PAID, message="invoice paid"))
+    charged = datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=1)
+    settlement.apply(
+        page,
+        PaymentOutcome(
+            status=OutcomeStatus.PAID,
+            message="ok",
+            reference="r9",
+            attributed=True,
+            paid_at=charged,
+        ),
+    )
+    adopted = settlement.store.payment(page.id)
+    assert adopted is not None and adopted.receipt == "r9"
+    assert recorder.paid_twice == []
