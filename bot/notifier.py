@@ -165,10 +165,18 @@ class SlackNotifier:
     def payment_return_unanswered(self, payment: Payment, outbox: Outbox) -> None:
         """Money of unknown fate, whatever failures the channel hears of: #billing (or
         the admins) must check the provider before anyone pays again."""
+        title = self.provider_titles.get(payment.provider, payment.provider)
+        notice = return_unanswered_notice(payment, title)
+        key = f"return-unanswered:{payment.id}"
         if (channel := self._channel(payment.team_id)) is not None:
-            title = self.provider_titles.get(payment.provider, payment.provider)
-            notice = return_unanswered_notice(payment, title)
-            _to_billing(outbox, channel, notice, f"return-unanswered:{payment.id}", payment)
+            _to_billing(outbox, channel, notice, key, payment)
+        else:  # no billing channel chosen: whoever started it (or sent the link) hears
+            outbox.enqueue(
+                "chat.postMessage",
+                {"channel": payment.user_id, **notice},
+                key=key,
+                team_id=payment.team_id,
+            )
 
 
 def _to_billing(

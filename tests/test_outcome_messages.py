@@ -536,6 +536,22 @@ def test_a_late_return_never_answered_about_is_told_to_billing_to_check(directio
     assert "<!channel>" not in str(args["blocks"])
 
 
+def test_a_late_return_to_a_settled_invoices_page_is_told_as_a_possible_second_payment() -> None:
+    """The invoice was settled through another attempt (or on its word) when the page
+    was come back from: what it may have taken is a second charge, to find and refund.
+    With no billing channel chosen, whoever started it hears."""
+    superseded = paid(
+        state=PaymentState.SUPERSEDED, paid_at=None, start=Redirect(url="https://pay.example/x")
+    )
+    outbox = Outbox()
+    notifier = SlackNotifier(lambda team: None, {"i3d": "i3D.net"})
+    notifier.payment_return_unanswered(payment=superseded, outbox=outbox)
+    ((_, args, key),) = outbox.items
+    assert (args["channel"], key) == (superseded.user_id, "return-unanswered:p1")
+    assert "second payment" in args["text"] and "refund" in args["text"]
+    assert "before anyone pays it again" not in args["text"]
+
+
 def test_a_providers_reference_stays_on_its_line() -> None:
     """The provider's reference is quoted within #billing's sentences and fields: its
     line breaks showed lines of their own, such as one saying a refund was made."""

@@ -719,12 +719,21 @@ def return_unanswered_notice(payment: Payment, provider_title: str) -> dict[str,
     ids = Ids()
     title = escape(provider_title)
     what = f"{_invoices_at(payment, provider_title)} ({payment.amount.format()})"
-    text = (
-        f":warning: Payment not confirmed: {what}. Someone came back from its payment "
-        f"page after the payment had ended, and {title} could not be asked about it for a "
-        f"day, so invoicebot has stopped asking. Look at the invoice and its payments at "
-        f"{title} before anyone pays it again."
-    )
+    if payment.state in (PaymentState.PAID, PaymentState.SUPERSEDED):
+        # The invoice is settled: what that page may have taken is a second payment.
+        text = (
+            f":warning: Possible second payment not confirmed: {what}. The invoice is "
+            f"settled, and someone came back from this payment's page afterwards; {title} "
+            "could not be asked about it for a day, so invoicebot has stopped asking. Look "
+            f"at the invoice's payments at {title} for a second charge to refund."
+        )
+    else:
+        text = (
+            f":warning: Payment not confirmed: {what}. Someone came back from its payment "
+            f"page after the payment had ended, and {title} could not be asked about it for "
+            f"a day, so invoicebot has stopped asking. Look at the invoice and its payments "
+            f"at {title} before anyone pays it again."
+        )
     detail = f"Started by <@{payment.user_id}> with {method_of(payment)}"
     if payment.direction == Direction.RECEIVABLE.value:
         detail = f"Link sent by <@{payment.user_id}>"
