@@ -332,7 +332,11 @@ class Approvals:
         expired = []
         for row in self.rows.due_to_expire(moment):
             for state in (State.PENDING, State.APPROVED):
-                if self.rows.expire(row["id"], state, moment):
+                # Under the approvals' lock, like a decision: a click counted just as
+                # the time ran out is either in before it, or finds it expired.
+                with self.store.claim():
+                    done = self.rows.expire(row["id"], state, moment)
+                if done:
                     request = self.get(row["id"])
                     assert request is not None
                     self.store.audit(

@@ -244,6 +244,44 @@ def test_a_decision_kept_waiting_while_the_request_ran_out_is_not_counted(databa
     assert request is not None and request.state is State.EXPIRED and not request.approved_by
 
 
+def test_the_expiry_sweep_waits_for_a_decision_being_counted(database: str) -> None:
+    """Another process counts the last approval (holding the approvals' lock) just as
+    the request's time runs out: the sweep waits for it, then leaves the approval
+    standing, instead of expiring the request under the click that reads "approved"."""
+    if "postgresql" not in database:
+        pytest.skip("a sqlite file is served by one process")
+    sweeper = Approvals(Store(database), Policy.parse(DEMO))
+    request_id = ask(sweeper, "700.00")
+    ends = time.time() + 0.5
+    sweeper.store.db.execute(
+        "UPDATE approval_requests SET expires_at = ? WHERE id = ?", [ends, request_id]
+    )
+    other, holding = Store(database), threading.Event()
+
+    def approving_elsewhere() -> None:
+        with other.claim():
+            holding.set()
+            time.sleep(1.0)  # the time runs out meanwhile
+            other.db.execute(
+                "UPDATE approval_requests SET state = 'approved', decided_at = ?, "
+                "expires_at = ? WHERE id = ? AND state = 'pending'",
+                [ends - 0.1, ends + 3600, request_id],
+            )
+
+    elsewhere = threading.Thread(target=approving_elsewhere)
+    elsewhere.start()
+    try:
+        holding.wait(5)
+        time.sleep(0.6)
+        expired = sweeper.expire_due()
+    finally:
+        elsewhere.join()
+        other.close()
+    assert expired == []
+    request = sweeper.get(request_id)
+    assert request is not None and request.state is State.APPROVED
+
+
 def test_a_saved_policy_overrides_the_seed_and_is_audited(approvals: Approvals) -> None:
     assert approvals.policy(TEAM).needs("i3d", eur("600.00")) is not None
     approvals.save_policy(TEAM, Policy.parse("EUR 1000 1 U0CFO", hours=3), user_id="U0ADMIN")
