@@ -8,11 +8,22 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Protocol
 
 log = logging.getLogger(__name__)
+
+
+def in_zone(moment: datetime, zone: tzinfo) -> datetime:
+    """`moment` (taken as UTC without a zone) in `zone`. A provider's time at the
+    calendar's edge (year 9999 east of UTC, year 1 west of it) has no reading there: it
+    keeps its own, rather than failing the list or view that shows it."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        return aware.astimezone(zone)
+    except OverflowError:
+        return aware
 
 
 class Clock(Protocol):

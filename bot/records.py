@@ -13,13 +13,14 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.approvals_record import approvals_for
 from bot.approvals_store import ApprovalStore
+from bot.clock import in_zone
 from bot.models import Emailed, Payment, PaymentState
 from bot.store import AuditEntry, Store
 from bot.text import plain, shown
@@ -223,9 +224,7 @@ def local(moment: datetime | str, zone: ZoneInfo) -> str:
             moment = datetime.fromisoformat(text := moment)
         except ValueError:
             return text
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(zone).isoformat(timespec="seconds")
+    return in_zone(moment, zone).isoformat(timespec="seconds")
 
 
 def cell(text: str) -> str:
@@ -274,7 +273,7 @@ def export(
             totals[payment.direction, currency] += amount
             writer.writerow(
                 (
-                    settled_at.astimezone(zone).date().isoformat(),
+                    in_zone(settled_at, zone).date().isoformat(),
                     cell(titles.get(payment.provider, payment.provider)),
                     cell(number),
                     payment.direction,

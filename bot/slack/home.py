@@ -16,6 +16,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import WHO_MAY_PAY
+from bot.clock import in_zone
 from bot.invoices import Listing, Page, Side, SortKey, Window, gather_pages
 from bot.models import (
     Emailed,
@@ -158,9 +159,9 @@ def _settlement_line(
     """Dated in the workspace's zone, as the export's `date` column dates it."""
     numbers = ", ".join(inline(number, NUMBER_CHARS) for number in payment.invoice_numbers)
     title = escape(titles.get(payment.provider, payment.provider))
-    when = settled_at if settled_at.tzinfo else settled_at.replace(tzinfo=UTC)
     return (
-        f"{day(when.astimezone(zone).date())} · *{numbers}* · {payment.amount.format()} · {title}"
+        f"{day(in_zone(settled_at, zone).date())} · *{numbers}* · {payment.amount.format()} · "
+        f"{title}"
     )
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any
 
+from bot.clock import in_zone
 from bot.invoices import Side, SortKey, Window, gather_invoices
 from bot.models import Invoice, InvoiceQuery, InvoiceStatus, Money
 from bot.provider import Provider
@@ -55,13 +56,7 @@ def settled_on(svc: Services, team_id: str, invoices: list[Invoice]) -> dict[tup
 
 
 def _local_day(moment: datetime, zone: tzinfo) -> date:
-    """`moment`'s day in `zone`; a provider's time at the calendar's edge (year 9999 east
-    of UTC) has none there, and keeps its own day rather than failing the whole list."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    try:
-        return aware.astimezone(zone).date()
-    except OverflowError:
-        return aware.date()
+    return in_zone(moment, zone).date()
 
 
 async def listing_message(

@@ -75,3 +75,33 @@ async def test_a_payment_the_provider_dates_in_year_9999_is_in_this_months_recor
     assert row["date"] == today.isoformat()
     home = text_of(await home_view(svc, "T0TEAM", "U0PAYER"))
     assert "INV-24-0101" in home
+
+
+async def test_a_settlement_stored_in_year_9999_before_breaks_no_app_home(
+    harness: Harness,
+) -> None:
+    """A settlement an earlier version dated in year 9999 (it took the provider's word)
+    has no day east of UTC: App Home still shows, dating it by its own day."""
+    svc = harness.bot.app[SERVICES]
+    payment, _ = svc.payments.record(
+        Payment(
+            team_id="T0TEAM",
+            provider="i3d",
+            invoice_ids=("410001",),
+            invoice_numbers=("INV-24-0101",),
+            amount=Money.of("121.00", "EUR"),
+            method_id="2",
+            method_name="iDEAL",
+            user_id="U0PAYER",
+        )
+    )
+    assert svc.store.compare_and_set_state(payment.id, {PaymentState.CREATED}, PaymentState.OPENED)
+    harness.bot.app[SETTLEMENT].apply(
+        svc.store.payment(payment.id),
+        PaymentOutcome(status=OutcomeStatus.PAID, message="ok", reference="r1", attributed=True),
+    )
+    far = datetime.fromtimestamp(LAST_SECOND, UTC).isoformat(timespec="seconds")
+    svc.store.db.execute("UPDATE settlements SET settled_at = ?", [far])
+    svc.store.db.execute("UPDATE payments SET paid_at = ?", [far])
+    home = text_of(await home_view(svc, "T0TEAM", "U0PAYER"))
+    assert "INV-24-0101" in home and "went wrong" not in home
