@@ -433,6 +433,14 @@ class PaymentOutcome(BaseModel):
         "is about the invoice, and goes with whichever attempt is credited (as said of the "
         "attempt asked about, when that one was for another amount).",
     )
+    invoice_unpaid: bool = Field(
+        default=False,
+        description="With PENDING: the provider's own record shows every invoice asked "
+        "about unpaid, with nothing under way (not a payment it says went through and has "
+        "not booked, nor some of them paid). Where the invoice shows a page's money "
+        "(`Capabilities.invoice_shows_page_payments`), a page whose watch ends on this word "
+        "took none and just expires; any other end is told as never confirmed.",
+    )
     provider_reference: str | None = Field(
         default=None,
         description="What to ask about this attempt by from now on: a transaction the "

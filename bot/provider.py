@@ -126,9 +126,10 @@ class Capabilities(BaseModel):
     alone: such a return is still asked about (see `Settlement.check`)."""
     invoice_shows_page_payments: bool = True
     """Money taken on a payment page shows on the invoice itself (i3D.net, PingProxies):
-    a page whose invoice the provider still listed unpaid when its watch ended took
-    nothing, and just expires. Where only the page's return can name its money
-    (Payfirma), such a page's end is told to #billing as never confirmed."""
+    a page whose invoice the provider still listed unpaid when its watch ended
+    (`PaymentOutcome.invoice_unpaid`) took nothing, and just expires. Where only the
+    page's return can name its money (Payfirma), such a page's end is told to #billing as
+    never confirmed."""
     invoice_currencies: tuple[str, ...] = Field(default=("CAD", "USD", "EUR", "GBP"), min_length=1)
     """The ISO codes `create_invoice` takes, the usual one first: the new-invoice form
     offers only these, so no one reviews an invoice that can only be refused."""

@@ -489,13 +489,15 @@ class Settlement:
             EMAILED_WATCH if isinstance(payment.start, Emailed) else self.give_up_after
         ):
             # A page its payer reached may have taken money: unless the provider's last
-            # word was that its invoice is unpaid, and the invoice would show such money.
+            # word was that its invoice is unpaid (not merely still waiting: a payment it
+            # has not booked yet is money), and the invoice would show such money.
             reached = (
                 isinstance(payment.start, Redirect | FormPost) and payment.could_have_taken_money
             )
-            unsaid = reached and (
-                outcome.status is not OutcomeStatus.PENDING
-                or not self._capability(payment.provider, "invoice_shows_page_payments")
+            unsaid = reached and not (
+                outcome.status is OutcomeStatus.PENDING
+                and outcome.invoice_unpaid
+                and self._capability(payment.provider, "invoice_shows_page_payments")
             )
             self._end(
                 payment,

@@ -415,9 +415,24 @@ def test_an_opened_page_whose_invoice_stayed_unpaid_just_expires(
     settlement.connections = _Shows(True)  # type: ignore[assignment]
     settlement.give_up_after = -3600
     page = attempt(settlement, S.OPENED, opened_minutes_ago=40)
-    settlement.apply(page, PENDING)
+    settlement.apply(page, PENDING.model_copy(update={"invoice_unpaid": True}))
     assert state_of(settlement, page) is S.EXPIRED
     assert recorder.ended == []
+
+
+def test_an_opened_page_whose_money_is_on_its_way_is_told_at_its_end(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """Still waiting is not unpaid: the provider may say the page's payment went through
+    and is not booked yet, or some of its invoices are paid. A watch that ends on such a
+    word is told (#billing reads it as never confirmed), not dropped."""
+    settlement.connections = _Shows(True)  # type: ignore[assignment]
+    settlement.give_up_after = -3600
+    page = attempt(settlement, S.OPENED, opened_minutes_ago=40)
+    went_through = "i3D.net reports the payment went through; waiting for it to show paid."
+    settlement.apply(page, PaymentOutcome(status=OutcomeStatus.PENDING, message=went_through))
+    assert state_of(settlement, page) is S.EXPIRED
+    assert recorder.ended == [(page.id, S.EXPIRED)]
 
 
 def test_an_interrupted_start_unblocks_and_is_asked_about_once(

@@ -65,9 +65,10 @@ def _text(value: Any) -> str:
 
 
 def landing_outcome(
-    landing: wire.PaymentLandingResponse, invoice_ids: Collection[str]
+    landing: wire.PaymentLandingResponse, invoice_ids: Collection[str], *, untouched: bool = False
 ) -> PaymentOutcome | None:
-    """What paymentLanding adds when it is about exactly our invoices; never PAID."""
+    """What paymentLanding adds when it is about exactly our invoices; never PAID.
+    `untouched`: the list shows every one of them open, none paid even in part."""
     if {item.id for item in landing.invoices} != set(invoice_ids):
         return None
     status = landing.status.strip().lower()
@@ -84,4 +85,6 @@ def landing_outcome(
         if status not in {"open", "pending", "processing"}:
             log.warning("i3D.net paymentLanding has undocumented status %r", landing.status)
         message = said or "Waiting for the payment to complete."
-    return PaymentOutcome(status=OutcomeStatus.PENDING, message=message)
+    # Only a transaction still "open", on invoices none of which is paid, took nothing.
+    unpaid = status == "open" and untouched
+    return PaymentOutcome(status=OutcomeStatus.PENDING, message=message, invoice_unpaid=unpaid)

@@ -177,6 +177,7 @@ class I3DProvider(Provider):
         invoices = [found[key] for key in ids]
         with errors.reading("invoice list"):
             paid = [item for item in invoices if convert.status_of(item) is InvoiceStatus.PAID]
+            untouched = all(convert.status_of(item) is InvoiceStatus.OPEN for item in invoices)
         if len(paid) == len(invoices):
             numbers = ", ".join(item.invoiceNumber for item in invoices)
             return PaymentOutcome(
@@ -191,13 +192,14 @@ class I3DProvider(Provider):
             # a refusal says nothing about this payment, which the list still decides.
             log.info("i3D.net paymentLanding unavailable: %s", error)
             landing = None
-        outcome = checkout.landing_outcome(landing, ids) if landing else None
+        outcome = checkout.landing_outcome(landing, ids, untouched=untouched) if landing else None
         if outcome is not None:
             return outcome
         waiting = f" ({len(paid)} of {len(invoices)} paid so far)" if paid else ""
         return PaymentOutcome(
             status=OutcomeStatus.PENDING,
             message=f"Waiting for i3D.net to confirm the payment{waiting}.",
+            invoice_unpaid=untouched,
         )
 
 

@@ -159,10 +159,12 @@ def outcome(item: wire.Invoice, check: PaymentCheck, standing: str | None = None
                 f"The payment page said the payment of {number} {word}, but PingProxies does "
                 "not show that: waiting for PingProxies to confirm either way."
             ),
+            invoice_unpaid=True,
         )
     unmatched = "The payment page returned news of another payment. " if problem else ""
     earlier = f" (it shows a payment error that may be an earlier one's: {error})" if error else ""
     return PaymentOutcome(
         status=OutcomeStatus.PENDING,
         message=f"{unmatched}Waiting for PingProxies to confirm the payment of {number}{earlier}.",
+        invoice_unpaid=status is InvoiceStatus.OPEN,
     )

@@ -114,6 +114,7 @@ async def test_pay_on_the_payment_page_then_paid(
 
     pending = await provider.check_payment(check_for(ids, options.total))
     assert pending.status is OutcomeStatus.PENDING and pending.paid_at is None
+    assert pending.invoice_unpaid  # nothing under way: a page left now took nothing
 
     html, form = await open_payment_page(http, start)
     assert "INV-24-0101" in html and "INV-24-0087" in html and "CRN-24-0003" in html
@@ -322,3 +323,21 @@ async def test_landing_success_alone_is_not_paid(
     assert outcome.message == (
         "i3D.net reports the payment went through; waiting for the invoices to show paid."
     )
+    assert not outcome.invoice_unpaid  # its money is on its way
+
+
+async def test_some_invoices_paid_is_not_unpaid(
+    provider: I3DProvider, sandbox: SandboxState
+) -> None:
+    """One of two invoices shows paid: money moved, so the wait is not "unpaid" and a
+    page whose watch ends on it is told as never confirmed."""
+    ids = ("410001", "410002")
+    options = await provider.payment_options(list(ids))
+    await provider.start_payment(request_for(ids, options.total))
+    first = sandbox.invoices["410001"]
+    sandbox.invoices["410001"] = first.model_copy(
+        update={"paymentStatus": 1, "remainingAmount": "0", "paymentDate": 1_700_000_000}
+    )
+    outcome = await provider.check_payment(check_for(ids, options.total))
+    assert outcome.status is OutcomeStatus.PENDING
+    assert not outcome.invoice_unpaid

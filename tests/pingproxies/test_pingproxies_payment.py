@@ -70,6 +70,7 @@ async def test_redirect_payment_through_the_payment_page(
         OutcomeStatus.PENDING,
         "Waiting for PingProxies to confirm the payment of PING-0101.",
     )
+    assert pending.invoice_unpaid  # its invoice open: a page left now took nothing
 
     back = await click(http, started.start, "pay")
     assert back.startswith(RETURN_URL + "?")
