@@ -114,9 +114,15 @@ class Connections:
         )
 
     def _take_sign_in(self, team_id: str, challenge: str) -> tuple[float, Provider, str] | None:
+        """The sign-in, taken once: on a shared database its row decides, so a code sent
+        again here after another process took it finds it over, not signs in twice."""
         pending = self._pending.pop((team_id, challenge), None)
-        kept = self.store.take_sign_in(team_id, challenge) if self.store.shared else None
-        if pending is None and kept is not None:
+        if not self.store.shared:
+            return pending
+        kept = self.store.take_sign_in(team_id, challenge)
+        if kept is None:
+            return None
+        if pending is None:
             name, sealed, connected_by, started = kept
             cls = self.provider_class(name)
             credentials = self.store.open_connection(sealed, cls.Credentials)

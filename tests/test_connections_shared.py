@@ -5,12 +5,14 @@ obeyed by every other at once, not after its restart."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import ClassVar
 
 import aiohttp
 import pytest
 
 from bot.connections import Connections, NotConnected
 from bot.credentials import CredentialBox, generate_key
+from bot.provider import BadCredentials, Provider, TwoFactorRequired
 from bot.store import Store
 from plugins.i3d import I3DCredentials, I3DProvider
 
@@ -48,6 +50,41 @@ async def test_a_provider_disconnected_or_reconnected_elsewhere_is_obeyed_here(
         assert [p.name for p in ours.connected(TEAM)] == ["i3d"]
         there.save_connection(TEAM, "i3d", credentials("newer-key"), connected_by="U0ADMIN")
         assert ours.get(TEAM, "i3d").credentials.api_key.get_secret_value() == "newer-key"
+    finally:
+        here.close()
+        there.close()
+
+
+class TwoFactorI3D(I3DProvider):
+    """i3D.net as if it asked for a one-time code at sign-in; counts the codes answered."""
+
+    answered: ClassVar[list[str]] = []
+
+    async def verify(self) -> None:
+        if not self.answered:
+            raise TwoFactorRequired("Type the code we sent.", "challenge-1")
+
+    async def answer_two_factor(self, challenge: str, code: str) -> None:
+        self.answered.append(code)
+
+
+async def test_a_sign_in_taken_in_another_process_is_not_taken_again_here(
+    postgres_url: str, http: aiohttp.ClientSession
+) -> None:
+    """The code reached another process, which finished the sign-in: the same code sent
+    again to the process that received the credentials finds the sign-in over."""
+    box = CredentialBox(generate_key())
+    here, there = Store(postgres_url, box), Store(postgres_url, box)
+    TwoFactorI3D.answered.clear()
+    try:
+        registry: dict[str, type[Provider]] = {"i3d": TwoFactorI3D}
+        ours, theirs = Connections(here, registry, http), Connections(there, registry, http)
+        with pytest.raises(TwoFactorRequired):
+            await ours.connect(TEAM, "i3d", credentials("key"), connected_by="U0ADMIN")
+        await theirs.answer_two_factor(TEAM, "challenge-1", "123456")
+        with pytest.raises(BadCredentials, match="expired"):
+            await ours.answer_two_factor(TEAM, "challenge-1", "123456")
+        assert TwoFactorI3D.answered == ["123456"]
     finally:
         here.close()
         there.close()
