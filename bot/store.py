@@ -1670,10 +1670,12 @@ class Store:
         return str(row[0]), bytes(row[1]), str(row[2]), float(row[3])
 
     def remove_team_connections(self, team_id: str) -> list[str]:
-        """Forget every provider a workspace connected (it uninstalled the app)."""
+        """Forget every provider a workspace connected (it uninstalled the app), and the
+        credentials of its sign-ins still waiting for a code."""
         with self.transaction():
             names = self.connected_providers(team_id)
             self.db.execute("DELETE FROM connections WHERE team_id = ?", [team_id])
+            self.db.execute("DELETE FROM sign_ins WHERE team_id = ?", [team_id])
         return names
 
 

@@ -88,3 +88,21 @@ async def test_a_sign_in_taken_in_another_process_is_not_taken_again_here(
     finally:
         here.close()
         there.close()
+
+
+async def test_removing_the_app_deletes_a_sign_in_waiting_for_its_code(
+    postgres_url: str, http: aiohttp.ClientSession
+) -> None:
+    """A workspace that removes the app has its providers' credentials deleted, the
+    sealed ones of a sign-in still waiting for its code too."""
+    store = Store(postgres_url, CredentialBox(generate_key()))
+    TwoFactorI3D.answered.clear()
+    try:
+        connections = Connections(store, {"i3d": TwoFactorI3D}, http)
+        with pytest.raises(TwoFactorRequired):
+            await connections.connect(TEAM, "i3d", credentials("key"), connected_by="U0ADMIN")
+        assert store.db.execute("SELECT COUNT(*) FROM sign_ins").fetchone()[0] == 1
+        connections.forget_team(TEAM)
+        assert store.db.execute("SELECT COUNT(*) FROM sign_ins").fetchone()[0] == 0
+    finally:
+        store.close()
