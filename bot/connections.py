@@ -66,13 +66,28 @@ class Connections:
                 f"{cls.title} is not connected. An admin can connect it with "
                 f"`/invoices connect {cls.name}`."
             )
+        return self._made(key, cls, sealed)
+
+    def _made(self, key: tuple[str, str], cls: type[Provider], sealed: bytes) -> Provider:
+        """The kept provider object, or a new one when its credentials were saved anew."""
+        kept = self._instances.get(key)
         if kept is None or kept[0] != sealed:
             credentials = self.store.open_connection(sealed, cls.Credentials)
             kept = self._instances[key] = (sealed, cls(credentials, self.http))
         return kept[1]
 
     def connected(self, team_id: str) -> list[Provider]:
-        names = None if self.store.shared else self._names.get(team_id)
+        if self.store.shared:  # one read of them all: a disconnect just after breaks nothing
+            stored = self.store.sealed_connections(team_id)
+            live = {name for name, _ in stored}
+            for key in [k for k in self._instances if k[0] == team_id and k[1] not in live]:
+                del self._instances[key]  # disconnected: its session goes with it
+            return [
+                self._made((team_id, name), self.registry[name], sealed)
+                for name, sealed in stored
+                if name in self.registry
+            ]
+        names = self._names.get(team_id)
         if names is None:
             names = self._names[team_id] = tuple(self.store.connected_providers(team_id))
         return [self.get(team_id, name) for name in names if name in self.registry]

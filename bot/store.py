@@ -1612,6 +1612,14 @@ class Store:
         ).fetchone()
         return bytes(row[0]) if row else None
 
+    def sealed_connections(self, team_id: str) -> list[tuple[str, bytes]]:
+        """(provider, sealed credentials) of every connection of a workspace, in one read."""
+        rows = self.db.execute(
+            "SELECT provider, sealed FROM connections WHERE team_id = ? ORDER BY provider",
+            [team_id],
+        ).fetchall()
+        return [(str(row[0]), bytes(row[1])) for row in rows]
+
     def open_connection(self, sealed: bytes, model: type[BaseModel]) -> BaseModel:
         return self._box().open(sealed, model)
 

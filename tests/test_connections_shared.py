@@ -5,7 +5,7 @@ obeyed by every other at once, not after its restart."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import aiohttp
 import pytest
@@ -106,3 +106,34 @@ async def test_removing_the_app_deletes_a_sign_in_waiting_for_its_code(
         assert store.db.execute("SELECT COUNT(*) FROM sign_ins").fetchone()[0] == 0
     finally:
         store.close()
+
+
+async def test_the_connected_list_is_one_read_that_a_disconnect_meanwhile_cannot_break(
+    postgres_url: str, http: aiohttp.ClientSession
+) -> None:
+    """Every list, App Home and schedule asks which providers are connected: on a shared
+    database that is one read of the team's connections, not one more per provider, and
+    a provider another process disconnects just after it breaks nothing."""
+    box = CredentialBox(generate_key())
+    here, there = Store(postgres_url, box), Store(postgres_url, box)
+    try:
+        ours = Connections(here, {"i3d": I3DProvider}, http)
+        here.save_connection(TEAM, "i3d", credentials("key"), connected_by="U0ADMIN")
+        reads: list[str] = []
+        execute = here.db.execute
+
+        def counted(sql: str, *args: Any, **kwargs: Any) -> Any:
+            reads.append(sql)
+            answer = execute(sql, *args, **kwargs)
+            if "connections" in sql:  # another process disconnects it just after
+                there.remove_connection(TEAM, "i3d")
+            return answer
+
+        here.db.execute = counted  # type: ignore[method-assign]
+        assert [p.name for p in ours.connected(TEAM)] == ["i3d"]
+        assert len(reads) == 1
+        here.db.execute = execute  # type: ignore[method-assign]
+        assert ours.connected(TEAM) == []
+    finally:
+        here.close()
+        there.close()
