@@ -37,6 +37,7 @@ class Connections:
         # Sign-ins waiting for a one-time code (wall-clock start): the code is never stored;
         # on a shared database the sign-in is kept there too, sealed (`_share_sign_in`).
         self._pending: dict[tuple[str, str], tuple[float, Provider, str]] = {}
+        self._next_purge = 0.0  # monotonic: when `forget_old_sign_ins` next deletes
 
     def provider_class(self, name: str) -> type[Provider]:
         cls = self.registry.get(name)
@@ -127,6 +128,15 @@ class Connections:
             started_at=started,
             forget_before=time.time() - TWO_FACTOR_WINDOW,
         )
+
+    async def forget_old_sign_ins(self) -> None:
+        """Delete kept sign-ins whose ten minutes are over (at most once a minute): their
+        sealed credentials must not wait in the database for the next sign-in."""
+        now = time.monotonic()
+        if not self.store.shared or now < self._next_purge:
+            return
+        self._next_purge = now + 60.0
+        self.store.forget_sign_ins(before=time.time() - TWO_FACTOR_WINDOW)
 
     def _take_sign_in(self, team_id: str, challenge: str) -> tuple[float, Provider, str] | None:
         """The sign-in, taken once: on a shared database its row decides, so a code sent

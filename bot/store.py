@@ -1649,7 +1649,7 @@ class Store:
         """Keep a sign-in waiting for its code (never the code itself); sign-ins started
         before `forget_before` are dropped, their codes no longer accepted."""
         with self.transaction():
-            self.db.execute("DELETE FROM sign_ins WHERE started_at < ?", [forget_before])
+            self.forget_sign_ins(before=forget_before)
             self.db.execute(
                 "INSERT INTO sign_ins (team_id, challenge, provider, sealed, connected_by, "
                 "started_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (team_id, challenge) DO "
@@ -1664,6 +1664,10 @@ class Store:
                     started_at,
                 ],
             )
+
+    def forget_sign_ins(self, *, before: float) -> None:
+        """Delete the kept sign-ins started before `before`: their codes are refused."""
+        self.db.execute("DELETE FROM sign_ins WHERE started_at < ?", [before])
 
     def take_sign_in(self, team_id: str, challenge: str) -> tuple[str, bytes, str, float] | None:
         """The kept sign-in (provider, sealed credentials, who, started), taken by one

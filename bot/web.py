@@ -200,6 +200,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     poller = Poller(settlement, lease=settings.check_lease)
     lost = LostCreates(store, connections, svc.checkout, teams.billing_channel, sender.wake.set)
     poller.rounds.append(lost.run_once)
+    poller.rounds.append(connections.forget_old_sign_ins)
     scheduler = Scheduler(
         runs=svc.runs,
         connections=connections,

@@ -137,3 +137,24 @@ async def test_the_connected_list_is_one_read_that_a_disconnect_meanwhile_cannot
     finally:
         here.close()
         there.close()
+
+
+async def test_a_sign_in_whose_code_never_came_is_deleted_after_its_ten_minutes(
+    postgres_url: str, http: aiohttp.ClientSession
+) -> None:
+    """Nobody typed the code: its sealed credentials do not stay in the database until
+    someone else signs in, they go once the sign-in's ten minutes are over."""
+    store = Store(postgres_url, CredentialBox(generate_key()))
+    TwoFactorI3D.answered.clear()
+    try:
+        connections = Connections(store, {"i3d": TwoFactorI3D}, http)
+        with pytest.raises(TwoFactorRequired):
+            await connections.connect(TEAM, "i3d", credentials("key"), connected_by="U0ADMIN")
+        await connections.forget_old_sign_ins()
+        assert store.db.execute("SELECT COUNT(*) FROM sign_ins").fetchone()[0] == 1
+        store.db.execute("UPDATE sign_ins SET started_at = started_at - 601")
+        connections._next_purge = 0.0  # a minute later
+        await connections.forget_old_sign_ins()
+        assert store.db.execute("SELECT COUNT(*) FROM sign_ins").fetchone()[0] == 0
+    finally:
+        store.close()
