@@ -75,7 +75,13 @@ class DemoUnavailable(Exception):
 def _hold(stack: AsyncExitStack, data_dir: Path) -> None:
     """Keep `data_dir` for this demo while it runs: a second one started by mistake (in
     another terminal) would clear the running one's database at start-up."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # a typo in --data-dir: said in words, not as an errno
+        why = "it is a file" if data_dir.exists() else (error.strerror or "").lower()
+        raise DemoUnavailable(
+            f"cannot keep the demo's data in {data_dir} ({why}): give another --data-dir"
+        ) from None
     if fcntl is None:
         return
     held = os.open(data_dir, os.O_RDONLY)

@@ -176,3 +176,23 @@ async def test_a_demo_starts_where_its_folder_cannot_be_locked(
     async with AsyncExitStack() as stack:
         demo = await start_demo(stack, options, make_plugin_manager())
         assert demo.slack_url.endswith(f":{options.port}")
+
+
+async def test_a_data_dir_that_cannot_be_a_folder_is_said_in_words(tmp_path: Path) -> None:
+    """`--data-dir` naming a file, or a place the user may not write, is a typo to fix,
+    not an errno to decode."""
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INVOICEBOT_"))}
+    argv = ["demo", "--port", str(free_port()), "--data-dir", str(taken)]
+    process = await asyncio.create_subprocess_exec(
+        *[sys.executable, "-m", "bot.cli", *argv],
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output = (await asyncio.wait_for(process.communicate(), 30))[0].decode()
+    assert process.returncode == 2, output
+    assert str(taken) in output and "--data-dir" in output, output
+    assert "Errno" not in output and "Traceback" not in output, output
+    assert taken.read_text() == "mine\n"
