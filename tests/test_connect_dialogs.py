@@ -15,8 +15,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from bot.provider import Provider
-from bot.slack.connect import connect_modal, is_advanced
+from bot.provider import BadCredentials, Provider
+from bot.slack.connect import connect_modal, connect_problem, is_advanced
 from plugins.i3d.provider import I3DProvider
 from plugins.payfirma.provider import PayfirmaProvider
 from plugins.pingproxies.provider import PingProxiesProvider
@@ -203,3 +203,13 @@ def test_pasted_values_lose_their_spaces_but_a_password_keeps_its_own() -> None:
     assert dumped["password"].get_secret_value() == " pass word "
     missing = typed(I3DProvider)  # spaces alone are no key: said as for an empty field
     assert isinstance(missing, dict) and typed(I3DProvider, api_key="   ") == missing
+
+
+def test_a_refusal_keeps_the_providers_own_spelling() -> None:
+    """A reason opening with the provider's name starts the sentence as the name is
+    spelled: "i3D.net refused…", never "I3D.net refused…"."""
+    error = BadCredentials("i3D.net refused the API key: Invalid credentials.")
+    shown = connect_problem(I3DProvider, error, connected=False)
+    assert "i3D.net refused the API key" in shown and "I3D.net" not in shown
+    lower = connect_problem(I3DProvider, BadCredentials("invalid key."), connected=False)
+    assert lower.endswith("Invalid key.")

@@ -392,6 +392,7 @@ GOES_ON = (
             "Down, try again in a few minutes or call us.",
         ),
         ("Nothing to take out.", "Nothing to take out."),
+        ("i3D.net is busy; try again in a few minutes.", "i3D.net is busy."),
     ],
 )
 def test_a_lost_answer_loses_the_advice_to_try_again(message: str, shown: str) -> None:

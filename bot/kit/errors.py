@@ -211,6 +211,13 @@ RETRY_ADVICE = re.compile(
 )
 
 
+def capitalized(text: str) -> str:
+    """`text` as a sentence's start: a first word spelled its own way ("i3D.net",
+    "iDEAL") is a name and stays as it is; only a lower-case one gets its capital."""
+    first = text.split(maxsplit=1)[0] if text.strip() else ""
+    return text if first != first.lower() else text[:1].upper() + text[1:]
+
+
 def without_retry(message: str) -> str:
     """`message` without "try again in a few minutes": after a write whose answer was
     lost, the advice is the opposite (look first: it may have been done). Wherever it
@@ -223,5 +230,5 @@ def without_retry(message: str) -> str:
     text = re.sub(r"\s+([.!?])", r"\1", text).strip().lstrip(";,. ")
     if not text.strip(".!?;, "):
         return ""
-    text = text[0].upper() + text[1:]
+    text = capitalized(text)
     return text if text.endswith((".", "!", "?")) or text == message else f"{text}."

@@ -20,6 +20,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import ADMIN_REFUSAL
+from bot.kit.errors import capitalized
 from bot.provider import BadCredentials, Provider, ProviderError, TwoFactorRequired, WrongCode
 from bot.slack import dialogs
 from bot.slack.blocks.kit import escape, md, plain, select
@@ -160,7 +161,7 @@ def connect_problem(cls: type[Provider], error: ProviderError, *, connected: boo
     `connected`: the details already saved stay in use, so say so rather than 'not
     connected'."""
     reason = plain_text(error.message) or "It gave no reason."
-    reason = reason[:1].upper() + reason[1:]
+    reason = capitalized(reason)
     kept = f" The {cls.title} connection saved before stays as it was." if connected else ""
     if isinstance(error, BadCredentials):
         return f"{cls.title} did not accept these details: {reason}{kept}"

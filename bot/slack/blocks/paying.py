@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from bot.kit.errors import without_retry
+from bot.kit.errors import capitalized, without_retry
 from bot.models import Emailed, Money, Payment, PaymentMethod, PaymentOptions, PaymentState
 from bot.payments import still_unpaid
 from bot.provider import Direction, Provider
@@ -588,7 +588,7 @@ def settled(payment: Payment, *, paid_by: Payment | None = None) -> dict[str, An
         ended = "has expired" if payment.state is PaymentState.EXPIRED else "was not started"
         text = f"The payment of {invoices[:1].lower()}{invoices[1:]} {ended}."
         if reason:
-            text += f" {reason[:1].upper()}{reason[1:]}."
+            text += f" {capitalized(reason)}."
         retry = payment.state is PaymentState.EXPIRED
     blocks: list[Block] = [section(ids, text)]
     if retry:
