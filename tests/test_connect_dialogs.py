@@ -124,10 +124,10 @@ def test_a_field_error_names_the_field_and_says_what_to_do() -> None:
 
 def test_a_plugins_own_words_are_shown_as_written() -> None:
     assert typed(I3DProvider, api_key="k", base_url="api.i3d.net") == {
-        "base_url": "the address must look like https://api.i3d.net, not 'api.i3d.net'"
+        "base_url": "The address must look like https://api.i3d.net, not “api.i3d.net”."
     }
     assert typed(PingProxiesProvider, **{**PINGPROXIES, "client_ip": "999.1.1.1"}) == {
-        "client_ip": "'999.1.1.1' is not an IP address"
+        "client_ip": "“999.1.1.1” is not an IP address: type one like 203.0.113.7."
     }
 
 

@@ -54,7 +54,7 @@ def web_address(value: str, example: str) -> str:
     `ValueError` that shows what it should look like (for credentials validators)."""
     url = URL(value.strip())
     if url.scheme not in ("http", "https") or not url.host:
-        raise ValueError(f"the address must look like {example}, not {value!r}")
+        raise ValueError(f"The address must look like {example}, not “{value.strip()}”.")
     return str(url).rstrip("/")
 
 

@@ -75,4 +75,6 @@ class PingProxiesCredentials(BaseModel):
         try:
             return str(ipaddress.ip_address(value.strip()))
         except ValueError:
-            raise ValueError(f"{value!r} is not an IP address") from None
+            raise ValueError(
+                f"“{value.strip()}” is not an IP address: type one like 203.0.113.7."
+            ) from None

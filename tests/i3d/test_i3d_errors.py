@@ -240,7 +240,7 @@ async def test_wrong_base_url_fails_verification(
 
 
 def test_base_url_must_be_a_web_address() -> None:
-    with pytest.raises(ValueError, match=r"the address must look like https://api\.i3d\.net"):
+    with pytest.raises(ValueError, match=r"The address must look like https://api\.i3d\.net"):
         I3DCredentials(api_key=TOKEN, base_url="api.i3d.net")
 
 

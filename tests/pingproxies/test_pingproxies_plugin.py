@@ -49,7 +49,7 @@ async def test_credentials_hide_secrets_and_have_honest_defaults() -> None:
 def test_client_ip_is_checked_and_blank_means_none() -> None:
     assert credentials(client_ip=" 203.0.113.7 ").client_ip == "203.0.113.7"
     assert credentials(client_ip="").client_ip is None
-    with pytest.raises(ValidationError, match="'localhost' is not an IP address"):
+    with pytest.raises(ValidationError, match="“localhost” is not an IP address"):
         credentials(client_ip="localhost")
 
 

@@ -42,7 +42,7 @@ async def test_a_short_email_is_pointed_out_on_its_field_and_nothing_is_saved(
         "response_action": "errors",
         "errors": {
             "email": "The account e-mail is too short: type all of it (at least 3 characters).",
-            "client_ip": "'10.0.0.300' is not an IP address",
+            "client_ip": "“10.0.0.300” is not an IP address: type one like 203.0.113.7.",
         },
     }
     assert h.slack.called("views.update") == []
