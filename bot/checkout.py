@@ -377,6 +377,20 @@ class Checkout:
                 return doubt
         return None
 
+    def refuse_if_credit_held(
+        self,
+        team_id: str,
+        provider: str,
+        invoice_ids: list[str],
+        options: PaymentOptions,
+        user_id: str | None,
+    ) -> None:
+        """Refuse as `start` would while a credit note these invoices' offer nets is taken
+        off another payment still under way: said by Pay, not after Get link."""
+        credits = tuple(credit.number for credit in options.credits_settled)
+        now = time.time()
+        self._refuse_if_credit_taken(team_id, provider, invoice_ids, credits, user_id, now)
+
     def paid_already(self, team_id: str, provider: str, invoice_ids: list[str]) -> Payment | None:
         """The payment through invoicebot that settled any of these invoices, if one did:
         a stale Pay button is answered from it, without asking the provider."""

@@ -177,6 +177,8 @@ async def _menu(
         options = await read(
             svc.checkout.options(team_id, target.provider, ids, reuse=reuse), provider.title
         )
+    # Refused here rather than after Get link, where the menu's total could only fail.
+    svc.checkout.refuse_if_credit_held(team_id, target.provider, ids, options, user_id)
     menu = pay_menu(provider, options, target, today=svc.today())
     if not offers_payment(menu):  # too many ticked: said where the list was, or below it
         if noted:  # unless "Asking…" took its place: the answer does, with a way back
