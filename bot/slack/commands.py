@@ -103,7 +103,9 @@ async def _pay_invoice(svc: Services, team_id: str, user_id: str, number: str) -
             return shown
         if options is None:
             options = await read(svc.checkout.options(team_id, provider.name, ids), provider.title)
-        # As Pay in the list: recorded when a menu is shown, not for a paid invoice.
+        # As Pay in the list: a credit note another payment holds is said before a menu,
+        # and a menu is recorded when shown, not for a paid invoice.
+        svc.checkout.refuse_if_credit_held(team_id, provider.name, ids, options, user_id)
         svc.store.audit(
             "payment.menu",
             team_id=team_id,

@@ -4,6 +4,7 @@ confirmation in the billing channel, and the payer's message settled."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from typing import Any
 
@@ -527,6 +528,10 @@ async def test_a_credit_note_taken_off_a_live_link_is_not_taken_off_a_second(
     said = text_of(refused)
     offered = {e.get("action_id") for b in refused["blocks"] for e in b.get("elements", [])}
     assert not offered & {"choose_method", "get_link"}, said
+    _, screen, _ = await h.command("pay INV-24-0101")  # by its number, likewise
+    typed = (await h.screen_after(screen)).message
+    assert "Credit note CRN-24-0003 is already taken off" in text_of(typed)
+    assert "choose_method" not in json.dumps(typed)
     assert "Credit note CRN-24-0003 is already taken off your payment of invoice" in said
     assert "INV-24-0087, which is still under way" in said
     payments = h.bot.app[PAYMENTS]
