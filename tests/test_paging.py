@@ -650,3 +650,20 @@ async def test_an_invoice_settled_here_is_paid_in_the_list_whatever_the_provider
     listed = await gather_invoices([ledger], open_only, window, settled=settled)
     assert listed.page.total == len(open_ones)
     assert "ledger-0" not in {i.id for i in listed.page.invoices}
+
+
+def test_an_overdue_list_does_not_say_again_that_all_of_it_is_overdue() -> None:
+    """`/invoices overdue` read "To pay €363.00 + $240.00 (2 overdue: €363.00 +
+    $240.00)": every invoice it lists is overdue, so the count and sums say it twice."""
+    euro, dollar = Money.of("363.00", "EUR"), Money.of("240.00", "USD")
+    late = Totals(
+        {"EUR": euro, "USD": dollar}, count=2, overdue=2, late={"EUR": euro, "USD": dollar}
+    )
+    listed = parse("overdue", lambda word: None)
+    assert isinstance(listed, ListInvoices)
+    page = Page([], [], 2, 0, late, Totals({}))
+    assert summary_of(page, ["Ledger"], 0, listed) == (
+        "2 invoices · To pay €363.00 + $240.00 · from Ledger"
+    )
+    everything = summary_of(page, ["Ledger"], 0)  # an open list still marks the overdue
+    assert "(2 overdue: €363.00 + $240.00)" in everything

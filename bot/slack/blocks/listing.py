@@ -199,7 +199,9 @@ def summary_of(
     sides = (("To pay", page.to_pay), ("To collect", page.to_collect))
     for label, totals in sides:
         if totals.count or totals.credits:
-            late = f" ({totals.overdue_words()})" if totals.overdue else ""
+            # In an overdue list every invoice is overdue: saying so again is noise.
+            marked = totals.overdue and not listed.overdue_only
+            late = f" ({totals.overdue_words()})" if marked else ""
             parts.append(f"{label} {totals.format()}{late}")
     if not any(totals.count or totals.credits for _, totals in sides) and not failed:
         parts += _nothing_to_pay(page, listed)
