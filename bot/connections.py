@@ -99,7 +99,8 @@ class Connections:
         """Check the credentials with the provider, then store them encrypted.
 
         A provider that asks for a one-time code raises `TwoFactorRequired`; the sign-in
-        waits here, in memory, until `answer_two_factor` brings the code.
+        waits here, in memory (and, on a shared database, sealed in `sign_ins` for any
+        process) for ten minutes, until `answer_two_factor` brings the code.
         """
         provider = self.provider_class(name)(credentials, self.http)
         try:
