@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from bot.approvals_record import approval_story
 from bot.models import Emailed, Payment, PaymentState
+from bot.records import twice_note
 from bot.runs import DUE, Runs
 from bot.slack.blocks.paying import EMAILED_METHOD, payment_sum
 from bot.store import Store
@@ -100,6 +101,18 @@ def settlement(store: Store, subject: Subject) -> list[Event]:
                     _aware(p.paid_at),
                     f":white_check_mark: {subject.at(p)}Settled: "
                     f"{_settled_amount(p, subject.number)}{netted} by {how}{reference}",
+                )
+            )
+        elif p.state is PaymentState.SUPERSEDED and p.paid_at:
+            # Money taken after the settlement: the dispute a reader looks this up for.
+            shown = p.receipt or p.provider_reference
+            reference = f" (reference {one_line(shown)})" if shown else ""
+            events.append(
+                Event(
+                    _aware(p.paid_at),
+                    f":warning: {subject.at(p)}Paid again after it was settled: "
+                    f"{_settled_amount(p, subject.number)} by {one_line(p.method_name)}"
+                    f"{reference}: {twice_note(store, p)}",
                 )
             )
     return events

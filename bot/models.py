@@ -574,9 +574,12 @@ class Payment(BaseModel):
     @property
     def standing(self) -> str:
         """`state.words` for this attempt: an e-mailed invoice has no link out and no page
-        to open, it waits for the customer to pay it."""
+        to open, it waits for the customer to pay it. One no longer needed that took money
+        all the same is a second payment, to refund, not nothing."""
         if isinstance(self.start, Emailed) and self.state is PaymentState.LINK_ISSUED:
             return "waiting for the customer to pay"
+        if self.state is PaymentState.SUPERSEDED and self.paid_at:
+            return "paid after the invoice was settled"
         return self.state.words
 
 

@@ -259,7 +259,7 @@ def export(
         for at, payment in settled
     ]
     moved += [
-        (at, payment, doubled or "", _twice_note(store, payment)) for at, payment, doubled in twice
+        (at, payment, doubled or "", twice_note(store, payment)) for at, payment, doubled in twice
     ]
     moved.sort(key=lambda row: row[0])
     for settled_at, payment, settlement, note in moved:
@@ -340,7 +340,7 @@ def _noted(payment: Payment, charged: Mapping[str, str]) -> str:
     return "; ".join(part for part in (charged.get(payment.id, ""), own) if part)
 
 
-def _twice_note(store: Store, payment: Payment) -> str:
+def twice_note(store: Store, payment: Payment) -> str:
     """What the paid-twice notice said of it: to refund, or (a settlement on the
     invoice's word alone may be this very money) to check first."""
     told = [

@@ -1,0 +1,30 @@
+"""A disputed invoice's story: the bank shows it paid twice. #billing was told and the
+export has a row to refund; `/invoices history` must tell it too, not "no longer needed"."""
+
+from __future__ import annotations
+
+from bot.history import story
+from bot.models import OutcomeStatus, PaymentOutcome, PaymentState
+from bot.records import MAYBE_TWICE
+from bot.settlement import Settlement
+from tests.test_settlement import attempt, recorder, settlement, store  # noqa: F401
+
+S = PaymentState
+
+
+def test_a_second_payment_is_in_the_invoices_story_with_its_money(
+    settlement: Settlement,  # noqa: F811
+) -> None:
+    first = attempt(settlement, S.OPENED, opened_minutes_ago=2)
+    # Settled on the invoice's word alone: the late charge may be this very money.
+    settlement.apply(first, PaymentOutcome(status=OutcomeStatus.PAID, message="paid"))
+    late = attempt(settlement, S.OPENED, opened_minutes_ago=1)
+    settlement.apply(
+        late,
+        PaymentOutcome(status=OutcomeStatus.PAID, message="ok", reference="r2", attributed=True),
+    )
+    told = "\n".join(e.text for e in story(settlement.store, "T1", "INV-1001", {}))
+    assert "no longer needed)" not in told, told
+    assert "(now paid after the invoice was settled)" in told, told
+    (line,) = [line for line in told.split("\n") if "Paid again after it was settled" in line]
+    assert "€12.50" in line and "r2" in line and MAYBE_TWICE in line, line
