@@ -157,3 +157,28 @@ def test_the_digests_note_names_the_buttons_it_shows() -> None:
     )
     nothing = digest_message(facts([]))
     assert _note(nothing) == "Totals are per currency."
+
+
+def test_a_reminder_the_provider_did_not_confirm_is_said_so_as_the_history_does() -> None:
+    """A reminder whose answer was lost may not have gone out: the digest must not read
+    as a reminder sent, where the invoice's history says the provider did not confirm it."""
+    from datetime import datetime
+
+    from bot.runs import Reminder
+
+    def reminder(state: str) -> Reminder:
+        return Reminder(
+            id=1, kind="customer", provider="mailer", invoice_id="m-1", invoice_number="M-1",
+            day="2026-12-04", at=datetime(2026, 12, 4, 9), user_id="U1", automatic=False,
+            state=state, sent_to=None,
+        )  # fmt: skip
+
+    for state, confirmed in (("sent", True), ("unknown", False)):
+        told = facts([invoice("mailer", "M-1", -1, "20.00")])
+        told = DigestFacts(
+            told.today, told.ahead, told.providers, told.invoices,
+            reminded={("mailer", "m-1"): reminder(state)},
+        )  # fmt: skip
+        (line,) = [b["text"]["text"] for b in digest_message(told)["blocks"] if "M-1" in str(b)]
+        assert "last reminded 2026-12-04 by <@U1>" in line
+        assert ("did not confirm" in line) is not confirmed, line

@@ -113,7 +113,9 @@ def _reminded(invoice: Invoice, facts: DigestFacts) -> str:
     if last is None:
         return "not reminded yet"
     how = "automatically" if last.automatic else f"by <@{last.user_id}>" if last.user_id else ""
-    return f"last reminded {last.day} {how}".rstrip()
+    # As the invoice's history says it: a lost answer may mean no e-mail went out.
+    unsure = "" if last.state == "sent" else " (the provider did not confirm it)"
+    return f"last reminded {last.day} {how}".rstrip() + unsure
 
 
 def _accessory(invoice: Invoice, facts: DigestFacts) -> dict[str, Any] | None:
