@@ -94,7 +94,7 @@ def settlement(store: Store, subject: Subject) -> list[Event]:
             # The reference #billing and the export show, for matching the statement.
             shown = p.receipt or p.provider_reference
             reference = f" (reference {one_line(shown)})" if shown else ""
-            how = EMAILED_METHOD if isinstance(p.start, Emailed) else one_line(p.method_name)
+            how = EMAILED_METHOD if isinstance(p.start, Emailed) else _method(p)
             netted = f" ({summed})" if (summed := payment_sum(p)) else ""  # credits taken off
             events.append(
                 Event(
@@ -111,11 +111,17 @@ def settlement(store: Store, subject: Subject) -> list[Event]:
                 Event(
                     _aware(p.paid_at),
                     f":warning: {subject.at(p)}Paid again after it was settled: "
-                    f"{_settled_amount(p, subject.number)} by {one_line(p.method_name)}"
+                    f"{_settled_amount(p, subject.number)} by {_method(p)}"
                     f"{reference}: {twice_note(store, p)}",
                 )
             )
     return events
+
+
+def _method(payment: Payment) -> str:
+    """ "iDEAL (ING)": the bank as #billing and the export name it, to match a statement."""
+    issuer = f" ({payment.issuer_name})" if payment.issuer_name else ""
+    return one_line(f"{payment.method_name}{issuer}")
 
 
 def _settled_amount(payment: Payment, number: str) -> str:

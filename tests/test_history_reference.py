@@ -57,3 +57,26 @@ def test_an_invoice_paid_together_with_another_says_its_own_share() -> None:
     subject = Subject("T1", "INV-24-0101", [paid], {"i3d": "i3D.net"})
     (settled,) = settlement(cast(Any, None), subject)
     assert "€121.00 of €459.80" in settled.text and "INV-24-0087" in settled.text, settled.text
+
+
+def test_a_settlement_names_the_bank_as_billing_and_the_export_do() -> None:
+    """#billing says "iDEAL (ING)" and the export's `method` column too: the story read
+    beside them and the bank statement names the same bank."""
+    paid = Payment(
+        id="p1",
+        team_id="T1",
+        provider="i3d",
+        invoice_ids=("410001",),
+        invoice_numbers=("INV-24-0101",),
+        amount=Money.of("96.80", "EUR"),
+        method_id="10",
+        method_name="iDEAL",
+        issuer_name="ING",
+        user_id="U0PAYER",
+        state=PaymentState.PAID,
+        settlement_id="s1",
+        paid_at=datetime(2026, 12, 5, 5, 3, tzinfo=UTC),
+    )
+    subject = Subject("T1", "INV-24-0101", [paid], {"i3d": "i3D.net"})
+    (settled,) = settlement(cast(Any, None), subject)
+    assert "by iDEAL (ING)" in settled.text, settled.text
