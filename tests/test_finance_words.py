@@ -82,3 +82,23 @@ def test_a_confirmation_of_an_e_mailed_invoice_says_it_was_e_mailed_not_linked()
     assert "by e-mail" not in text, text
     assert "e-mailed" in text
     assert _method(payment) != "e-mail"
+
+
+def test_a_credit_note_used_in_part_says_what_is_left_of_it() -> None:
+    """CRN-24-0003 of €24.20, €14.20 of it taken off an earlier payment: the list's
+    bare €10.00 reads as another credit note than the one in the books."""
+    credit = Invoice(
+        provider="i3d",
+        id="410004",
+        number="CRN-24-0003",
+        amount_due=Money.of("-10.00", "EUR"),
+        total_incl_vat=Money.of("-24.20", "EUR"),
+        status=InvoiceStatus.OPEN,
+        is_credit=True,
+    )
+    line = invoice_line(credit, "i3D.net", TODAY)
+    assert "*−€10.00* credit left of −€24.20 · taken off when you pay i3D.net" in line, line
+    whole = credit.model_copy(update={"amount_due": Money.of("-24.20", "EUR")})
+    assert invoice_line(whole, "i3D.net", TODAY).endswith(
+        "*−€24.20* credit · taken off when you pay i3D.net"
+    )

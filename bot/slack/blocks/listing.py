@@ -84,13 +84,18 @@ def left_of(invoice: Invoice) -> str:
 
 def _credit_line(invoice: Invoice, provider_title: str) -> str:
     """A credit note is money owed to the team: shown negative, never due, never paid."""
+    value, of = invoice.credit_value, ""
     if invoice.status is InvoiceStatus.OPEN:
         use = f"taken off when you pay {escape(provider_title)}"
+        total = invoice.total_incl_vat
+        whole = -total if total.amount < 0 else total
+        if whole.currency == value.currency and whole.amount > value.amount:
+            of = f" left of −{whole.format()}"  # used in part: as `left_of` says of a bill
     elif invoice.status is InvoiceStatus.PAID:
         use = "used"
     else:
         use = invoice.status.value
-    return f"*−{invoice.credit_value.format()}* credit · {use}"
+    return f"*−{value.format()}* credit{of} · {use}"
 
 
 def invoice_line(
