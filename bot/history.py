@@ -96,11 +96,14 @@ def settlement(store: Store, subject: Subject) -> list[Event]:
             reference = f" (reference {one_line(shown)})" if shown else ""
             how = EMAILED_METHOD if isinstance(p.start, Emailed) else _method(p)
             netted = f" ({summed})" if (summed := payment_sum(p)) else ""  # credits taken off
+            # What #billing and the export's note say to act on beside it (a paid one's error).
+            said = plain(p.last_error or "").strip()
+            noted = f" :warning: {one_line(said)}" if said else ""
             events.append(
                 Event(
                     _aware(p.paid_at),
                     f":white_check_mark: {subject.at(p)}Settled: "
-                    f"{_settled_amount(p, subject.number)}{netted} by {how}{reference}",
+                    f"{_settled_amount(p, subject.number)}{netted} by {how}{reference}{noted}",
                 )
             )
         elif p.state is PaymentState.SUPERSEDED and p.paid_at:

@@ -80,3 +80,27 @@ def test_a_settlement_names_the_bank_as_billing_and_the_export_do() -> None:
     subject = Subject("T1", "INV-24-0101", [paid], {"i3d": "i3D.net"})
     (settled,) = settlement(cast(Any, None), subject)
     assert "by iDEAL (ING)" in settled.text, settled.text
+
+
+def test_a_settlement_says_what_the_provider_noted_beside_it() -> None:
+    """#billing and the export's `note` say the invoice is listed paid at another amount:
+    the story read when the customer disputes it must say so too."""
+    said = "Payfirma lists invoice 1207 paid at CAD 80.00, not the CAD 100.00 it was sent for"
+    paid = Payment(
+        id="p1",
+        team_id="T1",
+        provider="payfirma",
+        invoice_ids=("1207",),
+        invoice_numbers=("1207",),
+        amount=Money.of("100.00", "CAD"),
+        method_id="link",
+        method_name="Card",
+        user_id="U0PAYER",
+        state=PaymentState.PAID,
+        settlement_id="s1",
+        paid_at=datetime(2026, 12, 5, 5, 3, tzinfo=UTC),
+        last_error=f"{said}: check in PayHQ what was received.",
+    )
+    subject = Subject("T1", "1207", [paid], {"payfirma": "Payfirma"})
+    (settled,) = settlement(cast(Any, None), subject)
+    assert said in settled.text, settled.text
