@@ -271,3 +271,41 @@ def test_a_menu_shown_names_its_invoices_in_the_audit_export(tmp_path: Any) -> N
         store.close()
     [row] = list(csv.DictReader(io.StringIO(made.audit_csv)))
     assert (row["action"], row["invoices"]) == ("payment.menu", "INV-24-0101, INV-24-0087")
+
+
+async def test_the_exports_message_says_it_holds_payments_through_invoicebot_only(
+    tmp_path: Any,
+) -> None:
+    """A bookkeeper reconciles the file against the provider's paid invoices: one paid at
+    the provider directly is not in it, and the message must say so, or it reads as
+    missing money."""
+    from types import SimpleNamespace
+
+    from bot.slack.records import send_export
+
+    class Client:
+        comment = ""
+
+        async def users_info(self, user: str) -> dict[str, Any]:
+            return {}
+
+        async def conversations_open(self, users: str) -> dict[str, Any]:
+            return {"channel": {"id": "D1"}}
+
+        async def files_upload_v2(self, **kwargs: Any) -> None:
+            Client.comment = kwargs["initial_comment"]
+
+    store = Store(f"{tmp_path}/db.sqlite")
+    zone = ZoneInfo("UTC")
+    svc = SimpleNamespace(
+        store=store,
+        connections=SimpleNamespace(registry={}),
+        settings=SimpleNamespace(timetable=SimpleNamespace(zone=zone)),
+    )
+    try:
+        today = datetime.now(UTC).date()
+        await send_export(svc, Client(), "T1", "U1", Range(today, today))  # type: ignore[arg-type]
+    finally:
+        store.close()
+    assert "paid through invoicebot" in Client.comment, Client.comment
+    assert "paid at a provider directly" in Client.comment, Client.comment

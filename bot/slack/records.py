@@ -110,6 +110,9 @@ async def send_export(
             else ""
         )
         + f" and {_count(made.audit_count, 'audit log entry', 'audit log entries')}. "
+        # Reconciled against a provider's paid invoices, the others read as missing money.
+        "Settlements are of invoices paid through invoicebot: one paid at a provider "
+        "directly is not in them. "
         f"Dates and times are in {svc.settings.timetable.zone.key}; amounts are per currency."
     )
     stem = f"invoicebot-{period.first.isoformat()}-to-{period.last.isoformat()}"
