@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from bot.approvals_record import approval_story
 from bot.models import Emailed, Payment, PaymentState
-from bot.records import twice_note
+from bot.records import settlement_note, twice_note
 from bot.runs import DUE, Runs
 from bot.slack.blocks.paying import EMAILED_METHOD, payment_sum
 from bot.store import Store
@@ -96,8 +96,9 @@ def settlement(store: Store, subject: Subject) -> list[Event]:
             reference = f" (reference {one_line(shown)})" if shown else ""
             how = EMAILED_METHOD if isinstance(p.start, Emailed) else _method(p)
             netted = f" ({summed})" if (summed := payment_sum(p)) else ""  # credits taken off
-            # What #billing and the export's note say to act on beside it (a paid one's error).
-            said = plain(p.last_error or "").strip()
+            # What #billing and the export's note say to act on beside it: the provider's
+            # note, a charge of its own after it was credited on the invoice's word.
+            said = settlement_note(store, p)
             noted = f" :warning: {one_line(said)}" if said else ""
             events.append(
                 Event(

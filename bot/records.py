@@ -340,6 +340,11 @@ def _noted(payment: Payment, charged: Mapping[str, str]) -> str:
     return "; ".join(part for part in (charged.get(payment.id, ""), own) if part)
 
 
+def settlement_note(store: Store, payment: Payment) -> str:
+    """A settled payment's `note`, as its export row has it (for the invoice's history)."""
+    return _noted(payment, _charged_after(store, payment.team_id, [payment]))
+
+
 def twice_note(store: Store, payment: Payment) -> str:
     """What the paid-twice notice said of it: to refund, or (a settlement on the
     invoice's word alone may be this very money) to check first."""

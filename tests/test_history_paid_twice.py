@@ -28,3 +28,28 @@ def test_a_second_payment_is_in_the_invoices_story_with_its_money(
     assert "(now paid after the invoice was settled)" in told, told
     (line,) = [line for line in told.split("\n") if "Paid again after it was settled" in line]
     assert "€12.50" in line and "r2" in line and MAYBE_TWICE in line, line
+
+
+def test_a_charge_after_a_settlement_on_the_invoices_word_is_in_its_story(
+    settlement: Settlement,  # noqa: F811
+) -> None:
+    """The attempt was credited when the invoice showed paid; its own charge came in a
+    day later. #billing read "maybe paid twice" and the export's note says to check: the
+    settlement in the story must not read as the whole of it."""
+    from datetime import UTC, datetime, timedelta
+
+    paid = attempt(settlement, S.OPENED, opened_minutes_ago=2)
+    now = datetime.now(UTC)
+    settlement.apply(paid, PaymentOutcome(status=OutcomeStatus.PAID, message="paid", paid_at=now))
+    settlement.apply(
+        settlement.store.payment(paid.id) or paid,
+        PaymentOutcome(
+            status=OutcomeStatus.PAID,
+            message="ok",
+            reference="r9",
+            attributed=True,
+            paid_at=now + timedelta(days=1),
+        ),
+    )
+    told = "\n".join(e.text for e in story(settlement.store, "T1", "INV-1001", {}))
+    assert MAYBE_TWICE in told, told
