@@ -43,7 +43,7 @@ async def processes(
     key = generate_key()
     store = Store(database, CredentialBox(key))
     store.save_connection(TEAM, "pingproxies", credentials_for(server), connected_by="U0A")
-    keep = {k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ}
+    keep = {k: os.environ[k] for k in ("PATH", "HOME", "PYTHONPATH") if k in os.environ}
     started: list[asyncio.subprocess.Process] = []
 
     async def start(port: int) -> asyncio.subprocess.Process:

@@ -62,7 +62,7 @@ async def bots(
         "T0TEAM", "i3d", I3DCredentials(api_key=I3D_TOKEN, base_url=base_url), connected_by="U0A"
     )
     i3d_sandbox.app[SANDBOX].return_url = f"http://127.0.0.1:{ports[0]}/landing/i3d"
-    keep = {k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ}
+    keep = {k: os.environ[k] for k in ("PATH", "HOME", "PYTHONPATH") if k in os.environ}
     common = {
         **keep,
         "SLACK_BOT_TOKEN": BOT_TOKEN,
