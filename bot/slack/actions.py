@@ -300,10 +300,18 @@ async def start_and_show(
     # replaces only the message clicked): its end must not replace the list or the
     # channel's digest the click came from. The billing channel hears either way.
     in_place = link_message is payment_link
-    if not announced:
-        await busy(respond, f"Asking {title} to start the payment")
     numbers = _numbers(svc, team_id, target)  # the start uses up the offer they are read from
     try:
+        if not announced:
+            # The start first reads the offer again (none is kept across a restart), and
+            # until its payment is recorded nothing else would replace "Asking…" should
+            # the bot stop: stood in for while it is read. The start then takes the offer
+            # just read and records at once.
+            async with standing_in(svc, body) as stand:
+                stand.asking()
+                await busy(respond, f"Asking {title} to start the payment")
+                ids = list(target.invoice_ids)
+                await svc.checkout.options(team_id, target.provider, ids, reuse=True)
         start = svc.checkout.start(
             team_id=team_id,
             user_id=user_id,

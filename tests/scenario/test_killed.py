@@ -261,3 +261,45 @@ async def test_killed_while_asking_for_the_menu_the_note_is_replaced_after_the_r
     assert stood_in["replace_original"] is True
     assert "stopped before it could answer this, so nothing was done" in str(stood_in)
     await h.wait_for(lambda: not [row for row in store.outbox_items() if row["sent_at"] is None])
+
+
+async def test_killed_while_asking_before_the_start_is_recorded_the_note_is_replaced(
+    bot_process: tuple[Start, Store, int],
+    fake_slack: tuple[FakeSlack, TestServer],
+    i3d_sandbox: TestServer,
+) -> None:
+    """Get link on a menu shown before a restart asks i3D.net for the amount again before
+    any payment is recorded; the message reads "Asking i3D.net to start the payment…"
+    meanwhile. Killed then, nothing can end a payment that was never recorded, so the
+    note must be stood in for like any other."""
+    start, store, port = bot_process
+    slack, slack_server = fake_slack
+    process = await start()
+    sandbox = i3d_sandbox.app[SANDBOX]
+    async with aiohttp.ClientSession() as http:
+        h = Harness(Address(port), slack, slack_server, SIGNING_SECRET, http)  # type: ignore[arg-type]
+        menu = await menu_with_bank(h)
+        process.send_signal(signal.SIGKILL)  # the offer it read goes with it
+        await process.wait()
+        process = await start()
+
+        sandbox.hang_seconds = 30
+        sandbox.inject("hang", path=PREPARE)
+        asked = sandbox.count("GET", PREPARE)
+        key = await h.click(menu, "get_link")
+        await h.wait_for(lambda: sandbox.count("GET", PREPARE) > asked)
+        await h.wait_for(lambda: slack.responses.get(key))
+        assert "to start the payment" in str(slack.responses[key][-1])
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        sandbox.clear_faults()
+        assert states(store) == []
+
+        await start()
+        if store.shared:
+            store.db.execute("UPDATE outbox SET next_attempt_at = 0 WHERE key LIKE 'stand-in:%'")
+        await h.wait_for(lambda: len(slack.responses[key]) == 2, within=OUTBOX_LEASE + 10)
+    stood_in = slack.responses[key][-1]
+    assert stood_in["replace_original"] is True
+    assert "stopped before it could answer this, so nothing was done" in str(stood_in)
+    assert states(store) == []
