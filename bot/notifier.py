@@ -20,6 +20,7 @@ from bot.slack.blocks.paying import (
     confirmation,
     emailed_in_doubt,
     failure_notice,
+    link_cut_short,
     paid_twice_notice,
     return_unanswered_notice,
     settled,
@@ -105,7 +106,9 @@ class SlackNotifier:
     def payment_in_doubt(self, payment: Payment, outbox: Outbox) -> None:
         """A charge cut short by a stop: its payer reads "Asking…" until told it is not
         known yet and not to pay again. A link's start that was cut short ends at its
-        first check, and that end is told instead."""
+        first check, and that end is told instead; with no message for that end to
+        replace (a customer's link, which comes below the list), its clicker, told "the
+        answer comes below", hears here that none was made."""
         if payment.charges_at_once:
             _tell_payer(outbox, payment, f"in-doubt:{payment.id}")
         elif isinstance(payment.start, Emailed):
@@ -115,6 +118,14 @@ class SlackNotifier:
             outbox.enqueue(
                 "chat.postMessage",
                 {"channel": payment.user_id, "text": emailed_in_doubt(payment, title)},
+                key=f"in-doubt:{payment.id}",
+                team_id=payment.team_id,
+            )
+        elif payment.response_url is None:
+            title = self.provider_titles.get(payment.provider, payment.provider)
+            outbox.enqueue(
+                "chat.postMessage",
+                {"channel": payment.user_id, "text": link_cut_short(payment, title)},
                 key=f"in-doubt:{payment.id}",
                 team_id=payment.team_id,
             )

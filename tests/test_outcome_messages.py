@@ -314,6 +314,28 @@ def test_an_e_mail_send_cut_short_by_a_stop_tells_its_sender_to_check_first() ->
     assert key == f"in-doubt:{emailed.id}"
 
 
+def test_a_link_start_cut_short_with_no_message_to_replace_is_told_to_its_clicker() -> None:
+    """A customer's link comes as a new message below the list, so its start has no
+    response URL and its end replaces nothing. After kill -9 mid-start (past "the answer
+    comes below as soon as it is there"), the clicker hears in their messages with the
+    app that no link was made, once; nothing that could be paid is said to be unknown."""
+    notifier = SlackNotifier("C0BILLING", {"payfirma": "Payfirma <b>"})
+    outbox = Enqueued()
+    cut = paid(
+        provider="payfirma",
+        state=PaymentState.UNKNOWN,
+        paid_at=None,
+        direction="receivable",
+        response_url=None,
+    )
+    notifier.payment_in_doubt(cut, outbox)
+    ((method, args, key),) = outbox.calls
+    assert method == "chat.postMessage" and args["channel"] == "U0PAT"
+    assert "Payfirma &lt;b&gt;" in args["text"] and "INV-24-0087" in args["text"]
+    assert "no link was made" in args["text"]
+    assert key == f"in-doubt:{cut.id}"
+
+
 def test_a_second_payment_is_told_to_billing_for_a_refund_and_to_its_payer() -> None:
     notifier = SlackNotifier("C0BILLING", {"i3d": "i3D.net <b>"})
     outbox = Enqueued()

@@ -713,6 +713,17 @@ def emailed_in_doubt(payment: Payment, provider_title: str) -> str:
     )
 
 
+def link_cut_short(payment: Payment, provider_title: str) -> str:
+    """A link's start a stop cut short, told to whoever asked for it when no message of
+    theirs can be replaced (a customer's link comes below the list)."""
+    invoices = invoices_of(payment)
+    return (
+        f":warning: invoicebot stopped while asking {escape(provider_title)} for a payment "
+        f"link for {invoices[:1].lower()}{invoices[1:]}, so no link was made and nothing "
+        "can be paid through it. Ask for the link again."
+    )
+
+
 def return_unanswered_notice(payment: Payment, provider_title: str) -> dict[str, Any]:
     """A return to an ended attempt's page that its provider never answered about: the
     page may have taken money after the attempt ended, and no one else will say so."""
