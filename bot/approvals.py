@@ -284,12 +284,21 @@ class Approvals:
         return _request(row) if row else None
 
     def decide(
-        self, request_id: str, team_id: str, user_id: str, *, approve: bool, reason: str = ""
+        self,
+        request_id: str,
+        team_id: str,
+        user_id: str,
+        *,
+        approve: bool,
+        reason: str = "",
+        then: Callable[[Outcome, Request], None] | None = None,
     ) -> tuple[Outcome, Request | None]:
         """Count one person's decision, once, in one write-locked transaction.
 
         Its time is read once the lock is held: a click kept waiting while another
-        process held it must not count on a request that ran out meanwhile."""
+        process held it must not count on a request that ran out meanwhile. `then`
+        queues what the decision tells, in the same transaction: a stop in between
+        would leave it counted (a click again only "already decided") and told no one."""
         rows = self.rows
         with self.store.claim():
             now = time.time()
@@ -315,8 +324,10 @@ class Approvals:
                     outcome = Outcome.COUNTED
             elif outcome is Outcome.EXPIRED:
                 rows.move(request_id, State.PENDING, State.EXPIRED, decided_at=now)
-        assert outcome is not None
-        current = self.get(request_id)
+            assert outcome is not None
+            current = self.get(request_id)
+            if then is not None and current is not None:
+                then(outcome, current)
         self.store.audit(
             f"approval.{outcome.value}",
             team_id=current.team_id if current else None,

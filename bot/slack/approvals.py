@@ -338,10 +338,14 @@ async def decide(
     """Count the clicker's decision, tell everyone concerned, and tell a click that did
     not count why, in a sentence."""
     team_id, user_id = body["team"]["id"], body["user"]["id"]
-    decided = svc.approvals.decide(request_id, team_id, user_id, approve=approve, reason=reason)
-    outcome, request = decided
-    if request is not None:
-        announce(svc, request, outcome, user_id)
+    outcome, _ = svc.approvals.decide(
+        request_id,
+        team_id,
+        user_id,
+        approve=approve,
+        reason=reason,
+        then=lambda outcome, request: announce(svc, request, outcome, user_id),
+    )
     if outcome in blocks.OUTCOME_WORDS and respond is not None:
         await respond(replace_original=False, **notice(blocks.OUTCOME_WORDS[outcome]))
     return outcome

@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestServer
 from bot.approvals import Binding, State
 from bot.approvals_policy import Policy
 from bot.models import Money
+from bot.slack import approvals as listeners
 from bot.slack.blocks import approvals as blocks
 from bot.web import SERVICES
 from plugins.i3d.sandbox import SANDBOX
@@ -426,3 +427,37 @@ async def test_an_approval_running_out_while_its_payment_waits_to_start_is_not_u
     finally:
         elsewhere.join()
         other.close()
+
+
+async def test_a_decision_whose_announcement_was_cut_short_is_not_counted_unsaid(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bot stops between counting Fran's approval and queueing what it tells (here,
+    the queueing fails). Counted but unsaid, the request would be approved with every DM
+    still showing its buttons and the billing thread never told; a click again would only
+    be "already decided". The two commit together: the click can simply be made again."""
+    h = harness
+    await ask(h, "INV-24-0104", "")
+    fran = dm_to(h, "U0FINANCE")
+    assert fran is not None
+    real = listeners.announce
+
+    def stopped(*args: Any, **kwargs: Any) -> None:
+        monkeypatch.setattr(listeners, "announce", real)
+        raise RuntimeError("stopped before its announcement was queued")
+
+    monkeypatch.setattr(listeners, "announce", stopped)
+    approvals = h.bot.app[SERVICES].approvals
+    (request_id,) = [
+        row[0] for row in approvals.store.db.execute("SELECT id FROM approval_requests")
+    ]
+    await h.click(Screen(fran, "-"), blocks.APPROVE, user="U0FINANCE")
+    await h.wait_for(lambda: listeners.announce is real)
+    request = approvals.get(request_id)
+    assert request is not None and request.state is State.PENDING, "counted, told no one"
+
+    await h.click(Screen(fran, "-"), blocks.APPROVE, user="U0FINANCE")
+    thread = await h.wait_for(
+        lambda: [m for m in h.slack.posted_to("C0BILLING") if m.get("thread_ts")]
+    )
+    assert len(thread) == 1 and "Approved by" in thread[0]["text"]
