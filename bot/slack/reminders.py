@@ -83,6 +83,15 @@ async def on_remind(
         return
     if isinstance(done, AlreadyToday):
         who = f" by <@{done.earlier.user_id}>" if done.earlier and done.earlier.user_id else ""
+        if done.earlier is not None and done.earlier.state != "sent":
+            # Its send was cut short or its answer lost: it may not have gone out.
+            title = escape(provider.title)
+            await answer(
+                f"{title} was asked to e-mail a reminder of invoice {number} today{who}, but "
+                "has not confirmed that it went out. invoicebot sends one reminder a day at "
+                f"most, so none goes out now: check at {title} whether the customer got it."
+            )
+            return
         await answer(
             f"{one_line(invoice.payer or 'The customer')} was already reminded of invoice "
             f"{number} today{who}; invoicebot sends one reminder a day at most."
