@@ -9,6 +9,7 @@ after its lease); the tests shorten the lease and age the start instead of waiti
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -303,3 +304,39 @@ async def test_killed_while_asking_before_the_start_is_recorded_the_note_is_repl
     assert stood_in["replace_original"] is True
     assert "stopped before it could answer this, so nothing was done" in str(stood_in)
     assert states(store) == []
+
+
+async def test_killed_while_the_landing_page_asks_i3d_the_payment_is_confirmed_once(
+    bot_process: tuple[Start, Store, int],
+    fake_slack: tuple[FakeSlack, TestServer],
+    i3d_sandbox: TestServer,
+) -> None:
+    """The payer is back on the landing page, which asks i3D.net, when the bot dies:
+    the return kept before asking is asked about after the restart; #billing hears once."""
+    start, store, port = bot_process
+    slack, slack_server = fake_slack
+    process = await start()
+    sandbox = i3d_sandbox.app[SANDBOX]
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        h = Harness(Address(port), slack, slack_server, SIGNING_SECRET, http)  # type: ignore[arg-type]
+        key = await h.click(await menu_with_bank(h), "get_link")
+        link = find(await h.next_response(key), "open_link", lambda e: True)[1]["url"]
+        sandbox.hang_seconds = 30
+        sandbox.inject("hang", count=1000, path=INVOICE_LIST)
+        landing, _ = await pay_in_browser(http, link, come_back=False)
+        listed = sandbox.count("GET", INVOICE_LIST)
+        back = asyncio.ensure_future(http.get(landing))
+        await h.wait_for(lambda: sandbox.count("GET", INVOICE_LIST) > listed)
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        with contextlib.suppress(aiohttp.ClientError):
+            (await back).release()
+        sandbox.clear_faults()
+        assert states(store) == ["opened"] and not slack.posted_to("C0BILLING")
+
+        if store.shared:
+            store.db.execute("UPDATE payments SET next_check_at = next_check_at - 120")
+        await start()
+        await h.wait_for(lambda: slack.posted_to("C0BILLING"), within=10)
+        await asyncio.sleep(1.5)
+    assert states(store) == ["paid"] and len(slack.posted_to("C0BILLING")) == 1
