@@ -16,12 +16,31 @@ from bot.models import Money, OutcomeStatus, Payment, PaymentOutcome, PaymentSta
 from bot.pages import SETTLEMENT
 from bot.records import Range, export
 from bot.slack.home import home_view
+from bot.slack.services import Services
 from bot.web import SERVICES
 from plugins.i3d.sandbox import SANDBOX
 from tests.conftest import QUIET_SCHEDULES
 from tests.scenario.harness import Harness, text_of
 
 LAST_SECOND = 253402300799  # 9999-12-31T23:59:59Z: a day later than any time east of UTC
+
+
+def _opened_page(svc: Services) -> Payment:
+    """An i3D.net payment of INV-24-0101 whose page the payer opened."""
+    payment, _ = svc.payments.record(
+        Payment(
+            team_id="T0TEAM",
+            provider="i3d",
+            invoice_ids=("410001",),
+            invoice_numbers=("INV-24-0101",),
+            amount=Money.of("121.00", "EUR"),
+            method_id="2",
+            method_name="iDEAL",
+            user_id="U0PAYER",
+        )
+    )
+    assert svc.store.compare_and_set_state(payment.id, {PaymentState.CREATED}, PaymentState.OPENED)
+    return payment
 
 
 @pytest.fixture
@@ -47,19 +66,7 @@ async def test_a_payment_the_provider_dates_in_year_9999_is_in_this_months_recor
     every export and failed App Home in a zone east of UTC. No payment is made in the
     future: such a time is when it was seen paid."""
     svc = harness.bot.app[SERVICES]
-    payment, _ = svc.payments.record(
-        Payment(
-            team_id="T0TEAM",
-            provider="i3d",
-            invoice_ids=("410001",),
-            invoice_numbers=("INV-24-0101",),
-            amount=Money.of("121.00", "EUR"),
-            method_id="2",
-            method_name="iDEAL",
-            user_id="U0PAYER",
-        )
-    )
-    assert svc.store.compare_and_set_state(payment.id, {PaymentState.CREATED}, PaymentState.OPENED)
+    payment = _opened_page(svc)
     outcome = PaymentOutcome(
         status=OutcomeStatus.PAID,
         message="ok",
@@ -83,19 +90,7 @@ async def test_a_settlement_stored_in_year_9999_before_breaks_no_app_home(
     """A settlement an earlier version dated in year 9999 (it took the provider's word)
     has no day east of UTC: App Home still shows, dating it by its own day."""
     svc = harness.bot.app[SERVICES]
-    payment, _ = svc.payments.record(
-        Payment(
-            team_id="T0TEAM",
-            provider="i3d",
-            invoice_ids=("410001",),
-            invoice_numbers=("INV-24-0101",),
-            amount=Money.of("121.00", "EUR"),
-            method_id="2",
-            method_name="iDEAL",
-            user_id="U0PAYER",
-        )
-    )
-    assert svc.store.compare_and_set_state(payment.id, {PaymentState.CREATED}, PaymentState.OPENED)
+    payment = _opened_page(svc)
     harness.bot.app[SETTLEMENT].apply(
         svc.store.payment(payment.id),
         PaymentOutcome(status=OutcomeStatus.PAID, message="ok", reference="r1", attributed=True),
