@@ -295,7 +295,8 @@ class Settlement:
         if not replayed:
             self.schedule_first_check(payment.id)
         elif attempts < LATE_RETURN_TRIES:
-            self._schedule_next(payment)
+            if not _watched(payment):  # a watched end's check was scheduled by its watch
+                self._schedule_next(payment)
         else:
             log.warning("payment %s: a late return could not be asked about; giving up", payment.id)
             # Told before the return is dropped: a stop in between gives up again on

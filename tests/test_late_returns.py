@@ -353,3 +353,24 @@ async def test_a_late_return_given_up_on_is_told_once(
     assert settlement.store.kept_return(page.id) is None
     after = settlement.store.payment(page.id)
     assert after is not None and after.state is S.FAILED and after.next_check_at is None
+
+
+async def test_a_watched_ends_kept_return_counts_one_check_a_round(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """A cancel only the browser reported is watched; a return to its page then finds the
+    provider down. Each poller round is one check of it, not one for the watch and one
+    for the return: the day of asking is a day, not half of one."""
+    cancelled = PaymentOutcome(status=OutcomeStatus.CANCELLED, message="You cancelled.")
+    provider = Lookup({"t1": cancelled})
+    settlement.connections = provider  # type: ignore[assignment]
+    page = attempt(settlement, S.OPENED, start=PAGE, opened_minutes_ago=5)
+    settlement.apply(page, cancelled)  # the browser's word alone: watched
+    watched = settlement.store.payment(page.id)
+    assert watched is not None and watched.unconfirmed_end and watched.next_check_at
+    provider.down = True
+    await settlement.check(watched, {"lookup_id": "t2"})  # a return the provider cannot answer
+    _, before = settlement.store.payment_schedule(page.id)
+    await poll(settlement, rounds=4)
+    _, after = settlement.store.payment_schedule(page.id)
+    assert after - before == 4, (before, after)
