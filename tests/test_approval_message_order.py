@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from slack_sdk.web.async_client import AsyncWebClient
@@ -18,11 +19,26 @@ from bot.store import Store
 from tests.fake_slack import BOT_TOKEN, FakeSlack
 
 
-async def test_a_retried_expiry_is_not_sent_after_the_paid_that_replaced_it(
-    tmp_path: Path, fake_slack: tuple[FakeSlack, TestServer]
+@pytest.mark.parametrize(
+    ("earlier", "later"),
+    [
+        # An approval that ran out while its payment was under way, then paid: the
+        # expiry's retry must not undo the DM's "paid".
+        (("expired", "approval:R1:U0FIN:expired:1"), ("paid", "approval-paid:R1:U0FIN")),
+        # The first of two approvals, then the second approved the request: the retried
+        # "1 of 2, Approve?" must not undo "approved".
+        (("1 of 2", "approval:R1:U0FIN:pending:1"), ("approved", "approval:R1:U0FIN:approved:2")),
+    ],
+    ids=["expiry-then-paid", "count-then-decision"],
+)
+async def test_a_retried_rewrite_is_not_sent_after_the_one_that_followed_it(
+    tmp_path: Path,
+    fake_slack: tuple[FakeSlack, TestServer],
+    earlier: tuple[str, str],
+    later: tuple[str, str],
 ) -> None:
-    """An approval that ran out while its payment was under way, then paid: the
-    expiry's rewrite met a 500, and its retry must not undo the DM's "paid"."""
+    """The earlier rewrite met a 500 when it went out; the later one was queued and
+    sent; the earlier one's retry comes due after it and must not be sent."""
     slack, slack_server = fake_slack
     store = Store(tmp_path / "db.sqlite", CredentialBox(generate_key()))
     async with aiohttp.ClientSession() as http:
@@ -32,41 +48,15 @@ async def test_a_retried_expiry_is_not_sent_after_the_paid_that_replaced_it(
         posted = await client.chat_postMessage(channel="D0FIN", text="Approve?")
         dm = {"channel": "D0FIN", "ts": posted["ts"]}
         sender = OutboxSender(store, client, http, first_delay=0.2)
-        store.enqueue("chat.update", {**dm, "text": "expired"}, key="approval:R1:U0FIN:expired:1")
+        store.enqueue("chat.update", {**dm, "text": earlier[0]}, key=earlier[1])
         slack.fail_next["chat.update"] = 1
         await sender.send_due()  # Slack answers 500: retried later
-        store.enqueue("chat.update", {**dm, "text": "paid"}, key="approval-paid:R1:U0FIN")
+        store.enqueue("chat.update", {**dm, "text": later[0]}, key=later[1])
         await sender.send_due()
         await asyncio.sleep(0.5)
-        await sender.send_due()  # the expiry's retry is due now
+        await sender.send_due()  # the earlier one's retry is due now
     updates = [call.args["text"] for call in slack.called("chat.update")]
-    assert updates[-1] == "paid", updates
-    store.close()
-
-
-async def test_a_retried_count_is_not_sent_after_the_decision_that_followed_it(
-    tmp_path: Path, fake_slack: tuple[FakeSlack, TestServer]
-) -> None:
-    """The first of two approvals met a 500 when its rewrite went out; the second
-    approved the request. The retried "1 of 2, Approve?" must not undo "approved"."""
-    slack, slack_server = fake_slack
-    store = Store(tmp_path / "db.sqlite", CredentialBox(generate_key()))
-    async with aiohttp.ClientSession() as http:
-        client = AsyncWebClient(
-            token=BOT_TOKEN, base_url=str(slack_server.make_url("/api/")), retry_handlers=[]
-        )
-        posted = await client.chat_postMessage(channel="D0FIN", text="Approve?")
-        dm = {"channel": "D0FIN", "ts": posted["ts"]}
-        sender = OutboxSender(store, client, http, first_delay=0.2)
-        store.enqueue("chat.update", {**dm, "text": "1 of 2"}, key="approval:R1:U0FIN:pending:1")
-        slack.fail_next["chat.update"] = 1
-        await sender.send_due()  # Slack answers 500: retried later
-        store.enqueue("chat.update", {**dm, "text": "approved"}, key="approval:R1:U0FIN:approved:2")
-        await sender.send_due()
-        await asyncio.sleep(0.5)
-        await sender.send_due()  # the count's retry is due now
-    updates = [call.args["text"] for call in slack.called("chat.update")]
-    assert updates[-1] == "approved", updates
+    assert updates[-1] == later[0], updates
     store.close()
 
 
