@@ -37,6 +37,7 @@ from bot.slack import (
     people,
     records,
     reminders,
+    stale_clicks,
 )
 from bot.slack.blocks.digest import DIGEST_PREFIX
 from bot.slack.errors import on_error
@@ -196,4 +197,5 @@ def make_bolt_app(
     records.register(app, svc)
     people.register(app, svc)
     install.register_uninstall(app, svc, oauth.installations if oauth else None)
+    stale_clicks.register_last(app)  # after every listener: it takes what none of them did
     return app
