@@ -43,6 +43,11 @@ PAYMENT_COOKIE = "invoicebot_payment"
 PAYMENTS = web.AppKey("payments", Payments)
 SETTLEMENT = web.AppKey("settlement", Settlement)
 COOKIE_KEY = web.AppKey("cookie_key", bytes)
+SLACK_INSTALL_PATH = "/slack/install"
+SLACK_REDIRECT_PATH = "/slack/oauth_redirect"
+INSTALL_PATHS = frozenset({SLACK_INSTALL_PATH, SLACK_REDIRECT_PATH})
+"""Slack's addresses a person opens, in a browser, to install the bot; Slack's others
+(`/slack/events`) are read by Slack, which wants their plain status."""
 SECURE_COOKIES = web.AppKey("secure_cookies", bool)
 BUSINESS = web.AppKey("business", str)
 """The team's business name as its customers know it ('' when not configured)."""
@@ -624,14 +629,24 @@ async def plain_errors(
     try:
         return await handler(request)
     except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as refused:
-        if request.path.startswith("/slack/"):
+        installing = request.path in INSTALL_PATHS
+        if request.path.startswith("/slack/") and not installing:
             raise  # Slack's own addresses: a machine reads the answer
-        said = page(
-            "This address does not lead anywhere",
-            "<p>If it came as a payment link, it may have been cut short on the way: open "
-            "the whole link from the message, or ask whoever sent it for a new one.</p>",
-            status=refused.status,
-        )
+        if installing and isinstance(refused, web.HTTPMethodNotAllowed):
+            said = page(
+                "Open this address in a web browser",
+                "<p>This is where invoicebot is installed from, by following its link in a "
+                "web browser. This request came another way (a form or a tool), so it was "
+                "not read. Nothing was installed or changed.</p>",
+                status=refused.status,
+            )
+        else:
+            said = page(
+                "This address does not lead anywhere",
+                "<p>If it came as a payment link, it may have been cut short on the way: open "
+                "the whole link from the message, or ask whoever sent it for a new one.</p>",
+                status=refused.status,
+            )
         if "Allow" in refused.headers:
             said.headers["Allow"] = refused.headers["Allow"]
         return said

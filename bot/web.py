@@ -100,8 +100,6 @@ SCHEDULER = web.AppKey("scheduler", Scheduler)
 VERIFIER = web.AppKey("verifier", SignatureVerifier)
 
 SLACK_EVENTS_PATH = "/slack/events"
-SLACK_INSTALL_PATH = "/slack/install"
-SLACK_REDIRECT_PATH = "/slack/oauth_redirect"
 LISTENERS_GRACE = 10.0
 """Seconds a stopping bot gives acked listeners to finish what they started."""
 NOTIFIER = "bot.notifier"
@@ -398,10 +396,10 @@ def create_app(settings: Settings, pm: pluggy.PluginManager) -> web.Application:
     app.router.add_post(SLACK_EVENTS_PATH, slack_events)
     app.router.add_get("/healthz", healthz)
     if settings.oauth:
-        app.router.add_get(SLACK_INSTALL_PATH, slack_oauth)
-        app.router.add_get(SLACK_REDIRECT_PATH, slack_oauth)
+        app.router.add_get(pages.SLACK_INSTALL_PATH, slack_oauth)
+        app.router.add_get(pages.SLACK_REDIRECT_PATH, slack_oauth)
     else:
-        app.router.add_get(SLACK_INSTALL_PATH, no_install_page)
-        app.router.add_get(SLACK_REDIRECT_PATH, no_install_page)
+        app.router.add_get(pages.SLACK_INSTALL_PATH, no_install_page)
+        app.router.add_get(pages.SLACK_REDIRECT_PATH, no_install_page)
     pages.add_routes(app)
     return app

@@ -9,10 +9,10 @@ import jsonschema
 import pytest
 import yaml
 
+from bot.pages import SLACK_REDIRECT_PATH
 from bot.settings import BOT_SCOPES
 from bot.slack.commands import COMMANDS
 from bot.slack.subcommands import HELP_LINES
-from bot.web import SLACK_REDIRECT_PATH
 from tests.conftest import REPO, SHARED
 
 SCHEMA = SHARED / "reference" / "manifest.schema.2.0.0.json"

@@ -322,6 +322,20 @@ async def test_the_install_addresses_of_a_single_token_bot_say_there_is_nothing_
     assert "404" not in body and "Not Found" not in body
 
 
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
+@pytest.mark.parametrize("path", ["/slack/install", "/slack/oauth_redirect"])
+async def test_the_install_addresses_sent_a_form_read_as_words_not_a_status(
+    harness: Harness, path: str, method: str
+) -> None:
+    """A person's browser opens the install addresses; anything but GET reached aiohttp's
+    bare "405: Method Not Allowed". The status and its Allow header stay."""
+    async with harness.http.request(method, harness.bot.make_url(path)) as sent:
+        body = await sent.text()
+    assert sent.status == 405 and sent.headers["Allow"] == "GET,HEAD"
+    assert "405" not in body and "Not Allowed" not in body
+    assert "web browser" in body and "<title>" in body and "Nothing was" in body
+
+
 async def test_a_page_address_posted_to_reads_as_words_and_slack_still_gets_its_405(
     harness: Harness,
 ) -> None:

@@ -477,6 +477,16 @@ async def test_slack_can_check_the_request_url_before_any_install(installed: Ins
         assert answer.status == 200 and "c-123" in await answer.text()
 
 
+@pytest.mark.parametrize("path", ["/slack/install", "/slack/oauth_redirect?code=x&state=y"])
+async def test_the_install_addresses_posted_to_read_as_words(
+    installed: Installed, path: str
+) -> None:
+    async with installed.browser.post(installed.bots[0].make_url(path)) as sent:
+        body = await sent.text()
+    assert sent.status == 405 and sent.headers["Allow"] == "GET,HEAD"
+    assert "405" not in body and "web browser" in body
+
+
 async def test_a_state_is_used_once(installed: Installed) -> None:
     async with installed.browser.get(
         installed.bots[0].make_url("/slack/install"), allow_redirects=False
