@@ -86,6 +86,37 @@ def test_a_long_digest_stays_within_slacks_block_limit() -> None:
     assert "and 70 more" in str(message["blocks"])
 
 
+def test_many_failing_providers_keep_the_digest_within_slacks_block_limit() -> None:
+    """Providers are third-party plugins, so there may be many; one block each for those
+    that failed took a full digest past 50 blocks, and Slack refuses such a post whole."""
+    many = [invoice("supplier", f"S-{n}", -n - 1, "1.00") for n in range(80)]
+    many += [invoice("mailer", f"M-{n}", -n - 1, "1.00") for n in range(80)]
+    failed = [(f"Plugin {n} <b>", f"Plugin {n} did not answer within 10 s.") for n in range(200)]
+    unreadable = [(f"Plugin {n}", (f"P{n}-1", f"P{n}-2")) for n in range(200)]
+    full = DigestFacts(TODAY, 7, facts(many).providers, many, failed=failed, unreadable=unreadable)
+    message = digest_message(full)
+    assert validate_message(message) == [] and len(message["blocks"]) <= 50
+    said = str(message["blocks"])
+    assert "*Plugin 0 &lt;b&gt;* (Plugin 0 did not answer within 10 s.)" in said
+    assert "Plugin 199" not in said and "and 1" in said and "more providers did not answer" in said
+    assert "*Plugin 0*: 2 invoices (P0-1, P0-2) could not be read" in said
+    assert "more providers have invoices that could not be read" in said
+    assert "and 70 more" in said  # the invoices' own parts are as they were
+
+
+def test_one_failing_provider_reads_as_before() -> None:
+    one = DigestFacts(
+        TODAY, 7, facts([]).providers, [], failed=[("Acme", "Acme did not answer.")],
+        unreadable=[("Acme", ("A-1",))],
+    )  # fmt: skip
+    said = str(digest_message(one)["blocks"])
+    assert (
+        ":warning: *Acme* did not answer (Acme did not answer.): its invoices are missing "
+        "from this digest." in said
+    )
+    assert ":warning: *Acme*: 1 invoice (A-1) could not be read: it is missing" in said
+
+
 def test_a_due_soon_dm_says_when_and_offers_pay() -> None:
     supplier = Supplier(NoCredentials(), None)  # type: ignore[arg-type]
     message = due_soon_message(invoice("supplier", "S-9", 1, "3.00"), supplier, TODAY)

@@ -33,6 +33,10 @@ from bot.slack.blocks.listing import answered_note, left_of
 DIGEST_PREFIX = "digest."
 SHOWN = 10
 """Invoices listed per part; the rest are counted (a message holds at most 50 blocks)."""
+SECTION_CHARS = 3000
+"""Slack's most characters in a section's text."""
+REASON_CHARS = 200
+"""What a provider that failed said, as shown in a list of several."""
 
 
 class DigestIds(Ids):
@@ -149,16 +153,63 @@ def _counted(count: int, noun: str) -> str:
     return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
-def _unreadable_line(title: str, labels: tuple[str, ...]) -> str:
+def _unreadable_line(title: str, labels: tuple[str, ...], *, short: bool = False) -> str:
     count = len(labels)
     named = [label for label in labels if label][:5]
     which = ", ".join(inline(label, NUMBER_CHARS) for label in named)
     which = f" ({which}{', …' if count > len(named) else ''})" if named else ""
+    if short:
+        name = inline(title, NUMBER_CHARS)
+        return f"*{name}*: {_counted(count, 'invoice')}{which} could not be read"
     return (
         f":warning: *{escape(title)}*: {_counted(count, 'invoice')}{which} could not be read: "
         f"{'they are' if count != 1 else 'it is'} missing from this digest. Look "
         f"{'them' if count != 1 else 'it'} up at {escape(title)}."
     )
+
+
+def _failed_text(failed: list[tuple[str, str]]) -> str:
+    if len(failed) == 1:
+        ((title, said),) = failed
+        return (
+            f":warning: *{escape(title)}* did not answer ({escape(said)}): its "
+            "invoices are missing from this digest."
+        )
+    lines = [
+        f"• *{inline(title, NUMBER_CHARS)}* ({inline(said, REASON_CHARS)})"
+        for title, said in failed
+    ]
+    return _folded(
+        ":warning: These providers did not answer: their invoices are missing from this digest.",
+        lines,
+        "more providers did not answer",
+    )
+
+
+def _unreadable_text(unreadable: list[tuple[str, tuple[str, ...]]]) -> str:
+    if len(unreadable) == 1:
+        ((title, labels),) = unreadable
+        return _unreadable_line(title, labels)
+    lines = [f"• {_unreadable_line(title, labels, short=True)}" for title, labels in unreadable]
+    return _folded(
+        ":warning: Invoices that could not be read are missing from this digest; look them "
+        "up at their providers.",
+        lines,
+        "more providers have invoices that could not be read",
+    )
+
+
+def _folded(opening: str, lines: list[str], more: str) -> str:
+    """One section for every provider in `lines`: a block each took a digest past Slack's
+    50 blocks once there were many providers (they are third-party plugins), and Slack
+    refuses such a post whole. Lines past the section's room are counted, not cut."""
+    text = opening
+    for shown, line in enumerate(lines):
+        left = len(lines) - shown
+        if len(text) + 1 + len(line) + len(f"\n…and {left} {more}.") > SECTION_CHARS:
+            return f"{text}\n…and {left} {more}."
+        text += f"\n{line}"
+    return text
 
 
 def digest_message(facts: DigestFacts) -> dict[str, Any]:
@@ -169,15 +220,10 @@ def digest_message(facts: DigestFacts) -> dict[str, Any]:
     within = _counted(facts.ahead, "day")
     blocks += _part(ids, f"Payables due in the next {within}", soon, facts)
     blocks += _part(ids, "Overdue receivables (customers to pay us)", late, facts)
-    blocks += [
-        section(
-            ids,
-            f":warning: *{escape(title)}* did not answer ({escape(said)}): its "
-            "invoices are missing from this digest.",
-        )
-        for title, said in facts.failed
-    ]
-    blocks += [section(ids, _unreadable_line(title, labels)) for title, labels in facts.unreadable]
+    if facts.failed:
+        blocks.append(section(ids, _failed_text(facts.failed)))
+    if facts.unreadable:
+        blocks.append(section(ids, _unreadable_text(facts.unreadable)))
     answered = answered_note(blocks)
     blocks.append(context(ids, f"Totals are per currency. {answered or ''}".rstrip()))
     parts = [
