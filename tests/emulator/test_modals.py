@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
 
 from slack_emulator.elements import UserActionError
 from tests.emulator.conftest import Running
@@ -217,3 +218,25 @@ async def test_checkboxes_in_a_message_send_and_remember(running: Running, bolt:
     assert [o["value"] for o in state["b"]["tick"]["selected_options"]] == ["INV-1", "INV-2"]
     assert message.selections[PAYER]["b"]["tick"]["selected_options"][1]["value"] == "INV-2"
     assert "U0ADMIN" not in message.selections  # each user has their own picks
+
+
+async def test_private_metadata_past_3000_characters_is_refused_by_every_views_method(
+    running: Running,
+) -> None:
+    """Slack keeps at most 3,000 characters of a view's private_metadata: views.open,
+    views.push and views.update refuse a view with more, and nothing changes on screen."""
+    client = running.web_client()
+    view_id = await open_modal(running, modal("Pay", private_metadata="x" * 3000))
+    too_long = modal("Pay", private_metadata="x" * 3001)
+    trigger = running.emulator.surfaces.issue_trigger(PAYER)
+    for call in (
+        client.views_open(trigger_id=trigger, view=too_long),
+        client.views_push(trigger_id=running.emulator.surfaces.issue_trigger(PAYER), view=too_long),
+        client.views_update(view_id=view_id, view=too_long),
+    ):
+        with pytest.raises(SlackApiError) as raised:
+            await call
+        assert raised.value.response["error"] == "invalid_arguments"
+        assert "private_metadata" in str(raised.value.response["response_metadata"])
+    (shown,) = running.emulator.surfaces.all_views()
+    assert shown.id == view_id and len(shown.definition["private_metadata"]) == 3000
