@@ -23,7 +23,7 @@ from bot.access import ADMIN_REFUSAL
 from bot.kit.errors import capitalized
 from bot.provider import BadCredentials, Provider, ProviderError, TwoFactorRequired, WrongCode
 from bot.slack import dialogs
-from bot.slack.blocks.kit import escape, md, plain, select
+from bot.slack.blocks.kit import clip, escape, inline, md, plain, select
 from bot.slack.errors import shielded
 from bot.slack.field_errors import DialogField, field_error
 from bot.slack.services import Services
@@ -35,6 +35,15 @@ log = logging.getLogger(__name__)
 
 # How long a code check may take before the dialog is acknowledged (Slack allows 3 s):
 # a quick "wrong code" is shown on the code field itself, a slow one by updating the view.
+METADATA_CHARS = 3000
+"""Slack's most characters in a view's private_metadata: past it, the view is refused."""
+TARGET_CHARS = 200
+"""Where a one-time code went, as the code dialog keeps it (it is only shown)."""
+CHALLENGE_TOO_LONG = (
+    ":warning: {title} asked for a one-time code, but sent its sign-in in a form too long "
+    "for a Slack dialog to carry, so it cannot be finished here. Nothing was saved. Tell "
+    "whoever maintains the {title} plugin; the details are in invoicebot's log."
+)
 CODE_ANSWER_BUDGET = 2.0
 
 
@@ -174,7 +183,7 @@ def code_modal(
     cls: type[Provider], challenge: TwoFactorRequired, error: str | None = None
 ) -> dict[str, Any]:
     """Ask for the one-time code; the metadata holds only the provider and the public challenge."""
-    where = f" to {escape(challenge.target)}" if challenge.target else ""
+    where = f" to {inline(challenge.target, TARGET_CHARS)}" if challenge.target else ""
     lead = f"{escape(cls.title)} sent a one-time code{where}. Type it here; it is not stored."
     blocks: list[dict[str, Any]] = []
     if error:
@@ -193,14 +202,23 @@ def code_modal(
     return {
         "type": "modal",
         "callback_id": CODE_VIEW,
-        "private_metadata": json.dumps(
-            {"provider": cls.name, "challenge": challenge.challenge, "target": challenge.target}
-        ),
+        "private_metadata": code_metadata(cls, challenge),
         "title": plain(f"Connect {cls.title}", 24),
         "submit": plain("Confirm", 24),
         "close": plain("Cancel", 24),
         "blocks": blocks,
     }
+
+
+def code_metadata(cls: type[Provider], challenge: TwoFactorRequired) -> str:
+    """What the code dialog carries back: the provider and its challenge, which a plugin
+    words as it likes (`fits_a_dialog` says whether Slack will keep it)."""
+    target = clip(challenge.target, TARGET_CHARS) if challenge.target else challenge.target
+    return json.dumps({"provider": cls.name, "challenge": challenge.challenge, "target": target})
+
+
+def fits_a_dialog(cls: type[Provider], challenge: TwoFactorRequired) -> bool:
+    return len(code_metadata(cls, challenge)) <= METADATA_CHARS
 
 
 def result_view(title: str, text: str) -> dict[str, Any]:
@@ -309,6 +327,20 @@ async def _finish(
         svc.store.audit(
             "provider.two_factor_asked", team_id=team_id, user_id=user_id, subject=cls.name
         )
+        if not fits_a_dialog(cls, challenge):
+            log.warning(
+                "%s's two-factor challenge is %d characters, too long for a Slack dialog",
+                cls.name,
+                len(challenge.challenge),
+            )
+            told = CHALLENGE_TOO_LONG.format(title=escape(cls.title))
+            await dialogs.update(
+                client,
+                view_id,
+                result_view("Not connected", told),
+                tell=dialogs.Told(svc.store, team_id, user_id, told),
+            )
+            return
         await dialogs.update(client, view_id, code_modal(cls, challenge))
         return
     except ProviderError as error:

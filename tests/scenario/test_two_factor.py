@@ -229,3 +229,77 @@ async def test_the_code_may_reach_another_process_than_the_sign_in(
         assert store.connected_providers(TEAM) == ["guarded"]
         files = stored_bytes(store)
         assert CODE.encode() not in files and b"hunter2" not in files
+
+
+class LongWinded(Guarded):
+    """Its challenge is a signed token, and its target a long list of where it sent."""
+
+    name = "longwinded"
+    title = "Longwinded"
+    challenge: ClassVar[str] = "pub-77"
+    target: ClassVar[str] = "p**@acme.test"
+
+    async def verify(self) -> None:
+        if not self.signed_in:
+            raise TwoFactorRequired("Code needed", challenge=self.challenge, target=self.target)
+
+    async def answer_two_factor(self, challenge: str, code: str) -> None:
+        Guarded.codes_seen.append(code)
+        if challenge != LongWinded.challenge or code != CODE:
+            raise BadCredentials("Longwinded did not accept that code.")
+        self.signed_in = True
+
+
+class LongWindedPlugin:
+    @hookimpl
+    def register_providers(self, register: Any) -> None:
+        register(LongWinded)
+
+
+@pytest.fixture
+async def longwinded(
+    settings: Settings, fake_slack: tuple[FakeSlack, TestServer]
+) -> AsyncIterator[Harness]:
+    pm = make_plugin_manager(entry_point_plugins=False)
+    pm.register(LongWindedPlugin(), name="longwinded")
+    async with admin_harness(settings, fake_slack, pm) as h:
+        yield h
+
+
+async def ask_code(h: Harness) -> dict[str, Any]:
+    await h.command("connect longwinded", user="U0ADMIN")
+    (opened,) = await h.wait_for(lambda: h.slack.called("views.open"))
+    await submit(h, opened.args["view"], {"email": "pat@acme.test", "password": "hunter2"})
+    (asked,) = await h.wait_for(lambda: h.slack.called("views.update"))
+    return dict(asked.args["view"])
+
+
+async def test_a_long_target_is_cut_in_the_dialog_and_the_code_still_connects(
+    longwinded: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slack refuses a view whose private_metadata passes 3,000 characters: where the code
+    went is only shown, so it is cut, and the dialog still opens and connects."""
+    monkeypatch.setattr(LongWinded, "target", "p**@acme.test, " * 400)
+    h = longwinded
+    code_view = await ask_code(h)
+    assert len(code_view["private_metadata"]) <= 3000 and "sent a one-time code" in str(code_view)
+    await submit(h, code_view, {"code": CODE})
+    done = await h.wait_for(
+        lambda: len(h.slack.called("views.update")) == 2 and h.slack.called("views.update")
+    )
+    assert "is connected" in str(done[1].args["view"])
+
+
+async def test_a_challenge_too_long_for_a_dialog_is_said_plainly(
+    longwinded: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A challenge the dialog cannot carry back: the admin reads why, not a dialog stuck
+    on "Checking…" after Slack refused the code's; nothing is saved."""
+    monkeypatch.setattr(LongWinded, "challenge", "eyJ" + "x" * 3000)
+    h = longwinded
+    shown = await ask_code(h)
+    said = str(shown)
+    assert "Longwinded asked for a one-time code" in said and "Nothing was saved" in said
+    assert len(shown.get("private_metadata", "")) <= 3000 and "eyJ" not in said
+    assert h.bot.app[STORE].connected_providers(TEAM) == []
+    assert h.slack.refused == []
