@@ -13,7 +13,7 @@ from bot.approvals import Outcome, Request, State
 from bot.approvals_policy import Bracket, Policy
 from bot.models import Money
 from bot.slack import values
-from bot.slack.approvals_settings import Tampered, policy_from, read_dialog
+from bot.slack.approvals_settings import OutOfDate, Tampered, policy_from, read_dialog
 from bot.slack.blocks import approval_settings as dialog
 from bot.slack.blocks import approvals as blocks
 from bot.slack.blocks.approval_settings import Choices, Draft
@@ -21,6 +21,7 @@ from bot.slack.subcommands import Settings, Unknown, parse
 from slack_emulator import validate_message, validate_view
 from tests.test_outcome_messages import paid
 
+NO_POLICY = Policy.of([])
 HOSTILE = "<!channel> *bold* <https://evil.test|click>"
 
 
@@ -150,12 +151,46 @@ def test_without_the_groups_list_brackets_offer_people_and_keep_their_groups() -
         }.items()
     }
     state["hours"] = {"value": {"type": "number_input", "value": "12"}}
-    read, hours, _ = read_dialog({**view, "state": {"values": state}})
+    read, hours, _ = read_dialog({**view, "state": {"values": state}}, policy)
     assert policy_from(read, hours) == policy
-    for forged in ('{"S0FIN": 1}', '{"0": ["finance"]}', '{"7": ["S0FIN"]}'):
+    named = dialog.groups_key(("S0FIN",))
+    for forged in ('{"S0FIN": 1}', '{"0": ["finance"]}', f'{{"7": "{named}"}}'):
         metadata = {"keys": [0, 1], "next": 2, "groups": json.loads(forged)}
         with pytest.raises(Tampered):
-            read_dialog({**view, "private_metadata": json.dumps(metadata)})
+            read_dialog({**view, "private_metadata": json.dumps(metadata)}, policy)
+    changed = Policy.parse("EUR 500 1 U0FINANCE,S0OPS; EUR 900 1 U0CFO", hours=12)
+    with pytest.raises(OutOfDate):  # another admin saved other groups meanwhile
+        read_dialog({**view, "state": {"values": state}}, changed)
+
+
+def full_state(drafts: list[Draft]) -> dict[str, dict[str, object]]:
+    state: dict[str, dict[str, object]] = {
+        f"b{d.key}.{field}": {"value": entry}
+        for d in drafts
+        for field, entry in {
+            "currency": {"type": "static_select", "selected_option": {"value": d.currency}},
+            "from": {"type": "plain_text_input", "value": d.start},
+            "needed": {"type": "static_select", "selected_option": {"value": str(d.needed)}},
+            "users": {"type": "multi_users_select", "selected_users": list(d.users)},
+        }.items()
+    }
+    state["hours"] = {"value": {"type": "number_input", "value": "12"}}
+    return state
+
+
+def test_many_kept_groups_stay_within_slacks_metadata_and_are_saved_again() -> None:
+    """Without the groups list, each bracket's groups rode in private_metadata, which
+    Slack cuts off at 3,000 characters (about 195 group ids): Slack refused the dialog."""
+    brackets = "; ".join(
+        f"EUR {100 * (b + 1)} 1 U0FIN,{','.join(f'S0G{b:02}{n:04}' for n in range(40))}"
+        for b in range(dialog.MAX_BRACKETS)
+    )
+    policy = Policy.parse(brackets, hours=12)
+    drafts = [Draft.of(key, bracket) for key, bracket in enumerate(policy.brackets)]
+    view = dialog.settings_dialog(drafts, "12", Choices(None, [], "missing_scope"), next_key=12)
+    assert validate_view(view) == []
+    read, hours, _ = read_dialog({**view, "state": {"values": full_state(drafts)}}, policy)
+    assert policy_from(read, hours) == policy
 
 
 def test_a_full_settings_dialog_stays_within_a_modals_hundred_blocks() -> None:
@@ -210,7 +245,7 @@ def test_the_dialog_reads_back_what_was_typed_and_refuses_forged_metadata() -> N
         "b4.provider": {"value": {"type": "static_select", "selected_option": {"value": "*"}}},
         "hours": {"value": {"type": "number_input", "value": "6"}},
     }
-    drafts, hours, next_key = read_dialog({**view, "state": {"values": state}})
+    drafts, hours, next_key = read_dialog({**view, "state": {"values": state}}, NO_POLICY)
     assert (hours, next_key) == ("6", 5)
     assert drafts == [
         Draft(key=4, start="1,250.50", needed=1, users=("U0CFO",), typed_groups="S0FIN")
@@ -218,7 +253,7 @@ def test_the_dialog_reads_back_what_was_typed_and_refuses_forged_metadata() -> N
     deep = "[" * 1400 + "]" * 1400  # within Slack's 3,000 characters, deeper than json reads
     for forged in ('{"keys": [1, 1], "next": 2}', '{"keys": [7], "next": 2}', "nope", deep):
         with pytest.raises(Tampered):
-            read_dialog({**view, "private_metadata": forged})
+            read_dialog({**view, "private_metadata": forged}, NO_POLICY)
 
 
 def test_a_pending_request_says_who_may_approve_in_one_sentence() -> None:

@@ -36,6 +36,16 @@ class Tampered(ValueError):
     """The dialog's metadata is not what invoicebot wrote."""
 
 
+class OutOfDate(Tampered):
+    """The groups the dialog kept unseen are no longer among the saved settings."""
+
+
+SETTINGS_CHANGED = (
+    "The approval settings were changed since this dialog opened, so nothing was saved. "
+    "Open them again to see them as they are now."
+)
+
+
 async def _choices(svc: Services, team_id: str) -> Choices:
     providers = [(p.name, p.title) for p in svc.connections.connected(team_id)]
     listing = await svc.access.listed_groups(team_id)
@@ -69,15 +79,20 @@ async def on_open_settings(
         await respond(replace_original=False, **notice(refusal))
 
 
-def read_dialog(view: Body) -> tuple[list[Draft], str, int]:
-    """(brackets as typed, hours as typed, the next bracket's key) from a view's state."""
+def read_dialog(view: Body, saved: Policy) -> tuple[list[Draft], str, int]:
+    """(brackets as typed, hours as typed, the next bracket's key) from a view's state;
+    groups kept unseen are found again among the `saved` policy's brackets."""
     try:
         metadata = values.metadata(view)
         keys = [int(key) for key in metadata["keys"]]
         next_key = int(metadata["next"])
-        kept = {int(k): _group_ids(ids) for k, ids in (metadata.get("groups") or {}).items()}
+        named = {int(k): str(name) for k, name in (metadata.get("groups") or {}).items()}
     except (ValueError, KeyError, TypeError, AttributeError):
         raise Tampered("settings metadata") from None
+    known = {dialog.groups_key(b.groups): b.groups for b in saved.brackets if b.groups}
+    if not set(named.values()) <= set(known):
+        raise OutOfDate("settings groups")
+    kept = {key: known[name] for key, name in named.items()}
     wrong = len(set(keys)) != len(keys) or any(not 0 <= k < next_key for k in keys)
     wrong = wrong or not set(kept) <= set(keys)
     if wrong or len(keys) > dialog.MAX_BRACKETS:
@@ -115,16 +130,6 @@ def read_dialog(view: Body) -> tuple[list[Draft], str, int]:
     return drafts, hours, next_key
 
 
-def _group_ids(ids: object) -> tuple[str, ...]:
-    """Group ids as the dialog wrote them into its metadata, or TypeError."""
-    if not isinstance(ids, list):
-        raise TypeError("groups")
-    found, wrong = user_groups.ids_in(" ".join(str(i) for i in ids))
-    if wrong or len(found) != len(ids):
-        raise TypeError("groups")
-    return found
-
-
 Change = Callable[[list[Draft], int], tuple[list[Draft], int]]
 """What a click does to the brackets and the next key."""
 
@@ -134,7 +139,10 @@ async def _redraw(
 ) -> None:
     view = body.get("view") or {}  # none: a click from a message, not from the dialog
     try:
-        drafts, hours, next_key = read_dialog(view)
+        drafts, hours, next_key = read_dialog(view, svc.approvals.policy(body["team"]["id"]))
+    except OutOfDate:
+        await dialogs.update(client, view.get("id"), result_view("Not changed", SETTINGS_CHANGED))
+        return
     except Tampered:
         log.warning("approval settings click with tampered metadata or from outside the dialog")
         if body.get("response_url"):
@@ -265,7 +273,10 @@ async def on_settings_submit(
         await ack(response_action="update", view=result_view("Not saved", blocks.SETTINGS_REFUSAL))
         return
     try:
-        drafts, hours, _ = read_dialog(body["view"])
+        drafts, hours, _ = read_dialog(body["view"], svc.approvals.policy(team_id))
+    except OutOfDate:
+        await ack(response_action="update", view=result_view("Not saved", SETTINGS_CHANGED))
+        return
     except Tampered:
         await ack(response_action="update", view=result_view("Not saved", TAMPERED))
         return

@@ -4,12 +4,14 @@ typed so far.
 
 Slack keeps what was typed in an input across views.update only while its block_id and
 action_id stay the same, so each bracket's blocks are named by a key that never changes
-or comes back (`b<key>.<field>`); the keys in use ride in `private_metadata`, with the
-groups of brackets whose group field is not shown (Slack would not list the groups).
+or comes back (`b<key>.<field>`); the keys in use ride in `private_metadata`, with a
+short name (`groups_key`) for the saved groups of brackets whose group field is not shown
+(Slack would not list the groups).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -119,13 +121,20 @@ def _groups_input(draft: Draft, groups: list[tuple[str, str]] | None) -> Block |
     )
 
 
-def kept_groups(drafts: list[Draft], choices: Choices) -> dict[str, list[str]]:
-    """The groups of brackets whose group field is not shown, by key: they ride along."""
+def kept_groups(drafts: list[Draft], choices: Choices) -> dict[str, str]:
+    """The groups of brackets whose group field is not shown, by key, each by its
+    `groups_key`: the ids themselves filled Slack's 3,000 characters of metadata at about
+    195, and Slack refused the dialog. Reading it finds them among the saved brackets."""
     return {
-        str(d.key): list(d.groups)
+        str(d.key): groups_key(d.groups)
         for d in drafts
         if d.groups and _groups_input(d, choices.groups) is None
     }
+
+
+def groups_key(groups: tuple[str, ...]) -> str:
+    """A short name for a set of group ids, the same for the same ids in any order."""
+    return hashlib.sha256(" ".join(sorted(groups)).encode()).hexdigest()[:16]
 
 
 def bracket_blocks(draft: Draft, number: int, choices: Choices) -> list[Block]:
