@@ -27,7 +27,7 @@ from bot.slack.blocks.kit import clip, escape, inline, md, plain, select
 from bot.slack.errors import shielded
 from bot.slack.field_errors import DialogField, field_error
 from bot.slack.services import Services
-from bot.slack.values import CODE_VIEW, CONNECT_VIEW, metadata
+from bot.slack.values import CODE_VIEW, CONNECT_VIEW, METADATA_CHARS, metadata
 from bot.text import plain as plain_text
 from bot.text import say
 
@@ -35,8 +35,6 @@ log = logging.getLogger(__name__)
 
 # How long a code check may take before the dialog is acknowledged (Slack allows 3 s):
 # a quick "wrong code" is shown on the code field itself, a slow one by updating the view.
-METADATA_CHARS = 3000
-"""Slack's most characters in a view's private_metadata: past it, the view is refused."""
 TARGET_CHARS = 200
 """Where a one-time code went, as the code dialog keeps it (it is only shown)."""
 CHALLENGE_TOO_LONG = (

@@ -347,8 +347,6 @@ def review_view(cls: type[Provider], draft: InvoiceDraft, send: bool) -> dict[st
     }
 
 
-METADATA_CHARS = 3000
-"""Slack's limit on a view's private_metadata, which carries the draft to the review."""
 DESCRIPTIONS = tuple(f"item{n}_description" for n in range(1, ITEMS + 1))
 TEXTS = ("customer_name", "customer_email", "title", *DESCRIPTIONS)
 """The fields of the form whose text the draft carries as typed."""
@@ -377,7 +375,7 @@ async def on_form(svc: Services, ack: AsyncAck, body: dict[str, Any]) -> None:
         return
     send = _state(view).get("mode", "send") == "send"
     review = review_view(cls, draft, send)
-    if len(review["private_metadata"]) > METADATA_CHARS:
+    if len(review["private_metadata"]) > values.METADATA_CHARS:
         await ack(response_action="errors", errors=_longest(view))
         return
     # In place, not pushed: once the invoice exists, no live form waits under the

@@ -173,6 +173,10 @@ def _cut(text: str, sizes: list[int]) -> list[str]:
     return [*pieces, text]
 
 
+METADATA_CHARS = 3000
+"""Slack's most characters in a view's `private_metadata`: past it, the view is refused."""
+
+
 def metadata(view: dict[str, Any]) -> dict[str, Any]:
     """The JSON object invoicebot wrote in a dialog's `private_metadata`; empty for
     anything else (a dialog it did not build), whose missing keys are then refused."""
