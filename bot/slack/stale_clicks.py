@@ -21,7 +21,7 @@ from bot.slack.responses import DirectRespond
 log = logging.getLogger(__name__)
 
 STALE_CLICK = (
-    ":information_source: That button is from an older invoicebot message and no longer "
+    ":information_source: That {what} is from an older invoicebot message and no longer "
     "works, so nothing was done. Type `/invoices` for a fresh list and use the buttons there."
 )
 ANY_ACTION = re.compile("")
@@ -32,11 +32,13 @@ async def on_stale_click(ack: AsyncAck, body: dict[str, Any], respond: AsyncResp
     it, or their messages with the app from App Home). The old message stays as it was: it
     may still show something worth reading. A click in a dialog has nowhere to be told."""
     await ack()
-    action_id = str((body.get("actions") or [{}])[0].get("action_id", ""))[:64]
+    action = (body.get("actions") or [{}])[0]
+    action_id = str(action.get("action_id", ""))[:64]
     log.info("a click on %r, which this version does not know (an older message)", action_id)
     if not body.get("response_url") and not isinstance(respond, DirectRespond):
         return
-    await respond(text=STALE_CLICK, response_type="ephemeral", replace_original=False)
+    told = STALE_CLICK.format(what="button" if action.get("type") == "button" else "menu")
+    await respond(text=told, response_type="ephemeral", replace_original=False)
 
 
 def register_last(app: AsyncApp) -> None:

@@ -50,6 +50,7 @@ async def test_a_click_on_a_button_no_longer_known_is_answered_in_plain_words(
     told = await h.next_response(key)
     said = text_of(told)
     assert "older" in said and "`/invoices`" in said and "nothing was done" in said
+    assert f"That {'button' if action['type'] == 'button' else 'menu'} is from" in said
     assert told.get("response_type", "ephemeral") == "ephemeral"
     assert told.get("replace_original") in (None, False)  # the old message stays as it was
 
@@ -96,3 +97,18 @@ async def test_a_stale_click_in_a_dialog_is_acked_quietly(harness: Harness) -> N
     assert status == 200, answer
     assert [c.method for c in h.slack.calls if c.method != "auth.test"] == []
     assert h.slack.responses == {}
+
+
+async def test_a_stale_click_in_app_home_is_answered_in_the_persons_messages(
+    harness: Harness,
+) -> None:
+    """App Home has no response URL: the answer goes where its other clicks' answers go."""
+    h = harness
+    _, payload = click_on(h, {"action_id": "home_v1", "type": "button", "value": "x"})
+    del payload["response_url"], payload["channel"]
+    payload["container"] = {"type": "view", "view_id": "V0HOME"}
+    payload["view"] = {"id": "V0HOME", "type": "home", "state": {"values": {}}}
+    status, answer, _ = await h.post(interaction_body(payload))
+    assert status == 200, answer
+    (posted,) = await h.wait_for(lambda: h.slack.called("chat.postMessage"))
+    assert posted.args["channel"] == "U0PAYER" and "older" in posted.args["text"]
