@@ -9,6 +9,7 @@ Every decision is a compare-and-set in the store, so a double click counts once.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -22,6 +23,8 @@ from bot.approvals_store import ApprovalStore, Row
 from bot.models import Payment
 from bot.money import Money
 from bot.store import Store
+
+log = logging.getLogger(__name__)
 
 POLICY_KEY = "approvals"
 """The team setting that holds a saved policy (it overrides the environment's seed)."""
@@ -237,11 +240,15 @@ class Approvals:
         )
         return request
 
-    def replace_outdated(self, team_id: str, binding: Binding) -> Request | None:
+    def replace_outdated(
+        self, team_id: str, binding: Binding, then: Callable[[Request], None] | None = None
+    ) -> Request | None:
         """End the pending request for these invoices when it asks another amount than
         `binding` (the amount changed before anyone decided): approving it could pay
         nothing, and it would hold back a request for the amount due now until it
-        expired. The request ended, whose messages are to be rewritten; else None."""
+        expired. The request ended, whose messages are to be rewritten; else None.
+        `then` queues those rewrites in the same transaction: ended but untold, its
+        approvers would keep buttons that can no longer count."""
         now = time.time()
         with self.store.claim():
             pending = self.latest(team_id, binding)  # one pending at most: the latest
@@ -249,6 +256,9 @@ class Approvals:
                 return None
             reason = f"the amount due is now {binding.amount.format()}"
             self.rows.move(pending.id, State.PENDING, State.EXPIRED, decided_at=now, reason=reason)
+            ended = self.get(pending.id)
+            if then is not None and ended is not None:
+                then(ended)
         self.store.audit(
             "approval.outdated",
             team_id=team_id,
@@ -256,7 +266,7 @@ class Approvals:
             amount=pending.amount.format(),
             now_due=binding.amount.format(),
         )
-        return self.get(pending.id)
+        return ended
 
     def behind(self, payment: Payment) -> Request | None:
         """The approval `payment` was started under: exactly its invoices and total,
@@ -337,19 +347,30 @@ class Approvals:
         )
         return outcome, current
 
-    def expire_due(self, now: float | None = None) -> list[Request]:
-        """Requests and approvals whose time ran out, now marked expired (each once)."""
+    def expire_due(
+        self, now: float | None = None, then: Callable[[Request], None] | None = None
+    ) -> list[Request]:
+        """Requests and approvals whose time ran out, now marked expired (each once).
+
+        `then` queues what each expiry tells, in its transaction: a stop in between
+        would leave it expired, its messages still showing buttons, and told no one.
+        One that fails stays due (logged) and holds back none of the others."""
         moment = time.time() if now is None else now
         expired = []
         for row in self.rows.due_to_expire(moment):
             for state in (State.PENDING, State.APPROVED):
                 # Under the approvals' lock, like a decision: a click counted just as
                 # the time ran out is either in before it, or finds it expired.
-                with self.store.claim():
-                    done = self.rows.expire(row["id"], state, moment)
-                if done:
-                    request = self.get(row["id"])
-                    assert request is not None
+                try:
+                    with self.store.claim():
+                        done = self.rows.expire(row["id"], state, moment)
+                        request = self.get(row["id"]) if done else None
+                        if then is not None and request is not None:
+                            then(request)
+                except Exception:
+                    log.exception("expiring approval %s failed; trying again", row["id"])
+                    break
+                if request is not None:
                     self.store.audit(
                         "approval.expired", team_id=request.team_id, subject=request.id,
                         was=state.value,

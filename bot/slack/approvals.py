@@ -248,9 +248,10 @@ async def _open_request(
             "so nothing was requested. Ask an admin to change the approval settings."
         ), None
     dues = sorted(str(i.due) for i in options.invoices if i.due)
-    replaced = svc.approvals.replace_outdated(team_id, binding)
-    if replaced is not None:  # its approvers no longer see buttons for the old amount
-        announce(svc, replaced, Outcome.EXPIRED, None)
+    # Its approvers no longer see buttons for the old amount.
+    svc.approvals.replace_outdated(
+        team_id, binding, then=lambda replaced: announce(svc, replaced, Outcome.EXPIRED, None)
+    )
     request = svc.approvals.open(
         team_id=team_id,
         binding=binding,
@@ -394,11 +395,7 @@ async def watch_forever(svc: Services, client: AsyncWebClient, tick: float = WAT
     the DMs of a request that a stop cut short."""
     while True:
         try:
-            for request in svc.approvals.expire_due():
-                invoices = list(request.invoice_ids)
-                if svc.store.settlement_of(request.team_id, request.provider, invoices):
-                    continue  # it did its work: the messages say paid, not "expired"
-                announce(svc, request, Outcome.EXPIRED, None, under_way=_paying(svc, request))
+            svc.approvals.expire_due(then=lambda request: _ran_out(svc, request))
             for request in svc.approvals.undelivered(
                 time.time() - REDELIVER_AFTER, REDELIVER_AFTER
             ):
@@ -406,6 +403,14 @@ async def watch_forever(svc: Services, client: AsyncWebClient, tick: float = WAT
         except Exception:
             log.exception("watching approvals failed; trying again")
         await asyncio.sleep(tick)
+
+
+def _ran_out(svc: Services, request: Request) -> None:
+    """Tell everyone concerned that `request` expired, unless it did its work: the
+    messages of a paid one say paid, not "expired"."""
+    invoices = list(request.invoice_ids)
+    if not svc.store.settlement_of(request.team_id, request.provider, invoices):
+        announce(svc, request, Outcome.EXPIRED, None, under_way=_paying(svc, request))
 
 
 def _paying(svc: Services, request: Request) -> bool:

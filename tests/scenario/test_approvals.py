@@ -461,3 +461,81 @@ async def test_a_decision_whose_announcement_was_cut_short_is_not_counted_unsaid
         lambda: [m for m in h.slack.posted_to("C0BILLING") if m.get("thread_ts")]
     )
     assert len(thread) == 1 and "Approved by" in thread[0]["text"]
+
+
+async def test_an_expiry_whose_announcement_was_cut_short_is_told_after_all(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bot stops between marking a request expired and queueing what that tells (here,
+    the queueing fails). Expired but unsaid, every DM would keep its buttons and the billing
+    thread would never hear; the sweep finds it no more. The two commit together: the next
+    sweep expires it and tells everyone."""
+    h = harness
+    await ask(h, "INV-24-0104", "")
+    real = listeners.announce
+
+    def stopped(*args: Any, **kwargs: Any) -> None:
+        monkeypatch.setattr(listeners, "announce", real)
+        raise RuntimeError("stopped before its announcement was queued")
+
+    monkeypatch.setattr(listeners, "announce", stopped)
+    approvals = h.bot.app[SERVICES].approvals
+    approvals.store.db.execute("UPDATE approval_requests SET expires_at = ?", [time.time() - 1])
+    await h.wait_for(lambda: listeners.announce is real)
+
+    def told() -> list[dict[str, Any]]:
+        updates = [c.args for c in h.slack.called("chat.update")]
+        channels = {u["channel"] for u in updates if "approval_approve" not in json.dumps(u)}
+        return updates if channels >= {"D0FINANCE", "D0ADMIN", "D0PAYER"} else []
+
+    await h.wait_for(told)
+    thread = await h.wait_for(
+        lambda: [m for m in h.slack.posted_to("C0BILLING") if m.get("thread_ts")]
+    )
+    assert len(thread) == 1
+    (row,) = approvals.store.db.execute("SELECT state FROM approval_requests").fetchall()
+    assert row[0] == "expired"
+
+
+async def test_a_replaced_request_whose_announcement_was_cut_short_is_replaced_again(
+    harness: Harness, i3d_sandbox: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asking for the new amount ends the request for the old one; the bot stops before
+    that end's rewrites are queued (here, the queueing fails). Ended but unsaid, the
+    approvers would keep Approve buttons that can no longer count, and asking again would
+    find nothing left to replace. The two commit together: asking again tells them."""
+    h = harness
+    await ask(h, "INV-24-0104", "rack")
+    invoices = i3d_sandbox.app[SANDBOX].invoices
+    (key,) = [k for k, item in invoices.items() if item.invoiceNumber == "INV-24-0104"]
+    invoices[key] = invoices[key].model_copy(
+        update={"amountIncVAT": "147780", "remainingAmount": "147780"}
+    )
+    real = listeners.announce
+
+    def stopped(*args: Any, **kwargs: Any) -> None:
+        monkeypatch.setattr(listeners, "announce", real)
+        raise RuntimeError("stopped before its announcement was queued")
+
+    monkeypatch.setattr(listeners, "announce", stopped)
+    _, screen, _ = await h.command("pay INV-24-0104")
+    menu = await h.screen_after(screen)
+    opened = len(h.slack.called("views.open"))
+    await h.click(menu, blocks.REQUEST_APPROVAL)
+    view = (await h.wait_for(lambda: h.slack.called("views.open")[opened:]))[-1].args["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    await h.post(submission(h, "U0PAYER", view, {"note": "rack, with the new line"}))
+    await h.wait_for(lambda: listeners.announce is real)
+    approvals = h.bot.app[SERVICES].approvals
+    (row,) = approvals.store.db.execute("SELECT state FROM approval_requests").fetchall()
+    assert row[0] == "pending", "ended, told no one"
+
+    await ask(h, "INV-24-0104", "rack, with the new line")
+    replaced = await h.wait_for(
+        lambda: [
+            c.args
+            for c in h.slack.called("chat.update")
+            if c.args["channel"] == "D0FINANCE" and "Replaced" in text_of(c.args)
+        ]
+    )
+    assert "approval_approve" not in json.dumps(replaced[-1]["blocks"])
