@@ -98,8 +98,10 @@ class Request(BaseModel):
     rejected_by: str | None = None
     approved_by: tuple[str, ...] = ()
     billing_ts: str | None = None
+    """The billing post's ts, for a request posted before the outbox carried that post
+    (since, its outbox row holds the ts)."""
     billing_channel: str | None = None
-    """Where the billing post (`billing_ts`) is, and so its thread; None before 018."""
+    """Where the billing post is, and so its thread; None before 018."""
     rule: str | None = None
     """The bracket it was asked under, written out (`Bracket.line`); None before 016."""
     netted: str | None = None
@@ -399,10 +401,14 @@ class Approvals:
     def delivered(self, request_id: str) -> None:
         self.rows.set_delivered(request_id, time.time())
 
-    def remember_billing_post(self, request_id: str, ts: str, channel: str) -> None:
-        """The billing channel's post of the request: later lines go in its thread, in
-        `channel` even once another channel is the billing channel."""
-        self.rows.set_billing_ts(request_id, ts, channel)
+    def post_to_billing(self, request_id: str, channel: str, post: Callable[[], None]) -> None:
+        """Note `channel` as where the request is posted (later lines go in its thread
+        there, even once another channel is the billing channel) and queue its post
+        (`post`), once, in one transaction: delivered again after a stop, the request
+        finds it queued, and the outbox finds a post whose answer the stop lost."""
+        with self.store.transaction():
+            if self.rows.set_billing_channel(request_id, channel):
+                post()
 
     def changed(self) -> None:
         for wake in self.after_change:

@@ -146,11 +146,14 @@ class ApprovalStore:
             "UPDATE approval_requests SET delivered_at = ? WHERE id = ?", [now, request_id]
         )
 
-    def set_billing_ts(self, request_id: str, ts: str, channel: str) -> None:
-        self.db.execute(
-            "UPDATE approval_requests SET billing_ts = ?, billing_channel = ? WHERE id = ?",
-            [ts, channel, request_id],
+    def set_billing_channel(self, request_id: str, channel: str) -> bool:
+        """Note where the request is posted; False when it is noted already."""
+        cursor = self.db.execute(
+            "UPDATE approval_requests SET billing_channel = ? WHERE id = ? "
+            "AND billing_channel IS NULL AND billing_ts IS NULL",
+            [channel, request_id],
         )
+        return cursor.rowcount == 1
 
     # decisions and messages -------------------------------------------------------
 

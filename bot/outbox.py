@@ -15,6 +15,7 @@ messages and adopts it if Slack did post it. The HTTP client underneath never re
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Collection
@@ -47,6 +48,12 @@ chat.postMessage."""
 INSTEAD = "instead"
 """What is said instead when Slack refuses a call for good: see RESPONSE_URL, and
 `to_admins` for a channel post. Never sent to Slack itself."""
+
+THREAD_OF = "thread_of"
+"""A reply's `args[THREAD_OF]`: the outbox key of the post whose thread it goes in, when
+that post is queued too. Its ts is known only once it is sent (or adopted from the
+channel after a stop), so the reply waits for it and takes it as `thread_ts`; if that
+post was refused for good, the reply goes in the channel itself. Never sent to Slack."""
 
 CHANNEL_REFUSALS = {
     "not_in_channel": "it is not a member of the channel: invite it with `/invite @invoicebot`",
@@ -363,9 +370,26 @@ class OutboxSender:
             raise Overtaken(item.key)
         held[0] = now + self.lease
 
+    def _threaded(self, item: OutboxItem) -> OutboxItem:
+        """`item` with its THREAD_OF put as the `thread_ts` of the post it names, or
+        Retry (nothing called) while that post is not sent yet."""
+        parent = item.args.get(THREAD_OF)
+        if parent is None:
+            return item
+        done, ts = self.store.outbox_result(str(parent))
+        if not done:
+            raise Retry(
+                "waiting for the post it replies to", self.first_delay, done=True, turn=True
+            )
+        args = {k: v for k, v in item.args.items() if k != THREAD_OF}
+        if ts:
+            args["thread_ts"] = ts
+        return dataclasses.replace(item, args=args)
+
     async def _call(self, item: OutboxItem, held: list[float]) -> tuple[str | None, bool]:
         """Make the call; returns the posted message's ts and whether it was adopted.
         `held`: when this sender's claim on the row ends (renewed before the call)."""
+        item = self._threaded(item)
         if item.method == RESPONSE_URL:
             self._hold(item, held)
             await self._post_response_url(item.args["url"], item.args["body"])

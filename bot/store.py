@@ -1280,6 +1280,16 @@ class Store:
         row = self.db.execute("SELECT ts FROM outbox WHERE key = ?", [key]).fetchone()
         return row[0] if row else None
 
+    def outbox_result(self, key: str) -> tuple[bool, str | None]:
+        """Whether the call queued under `key` is done with (sent, refused for good, or
+        never queued), and the ts of the message it posted, if any."""
+        row = self.db.execute(
+            "SELECT sent_at, gave_up_at, ts FROM outbox WHERE key = ?", [key]
+        ).fetchone()
+        if row is None:
+            return True, None
+        return row[0] is not None or row[1] is not None, row[2]
+
     def outbox_give_up(self, item_id: int, error: str) -> None:
         """Slack refused for good (bad channel, invalid blocks): keep the row, stop trying."""
         self._update(

@@ -113,6 +113,8 @@ class FakeSlack:
     """Do the call, then drop the connection before answering (a reset, a dying proxy)."""
     hang_answer_next: dict[str, int] = field(default_factory=dict)
     """Do the call, then hold the answer for a minute (the bot is killed meanwhile)."""
+    hang_answer_in: dict[str, int] = field(default_factory=dict)
+    """As `hang_answer_next`, for the next posts to a channel (by id) only."""
     fail_next: dict[str, int] = field(default_factory=dict)
     """Answer HTTP 500 without doing anything."""
     history_errors: list[str] = field(default_factory=list)
@@ -304,6 +306,10 @@ class FakeSlack:
             raise web.HTTPInternalServerError()
         if self.hang_answer_next.get(method, 0) > 0:
             self.hang_answer_next[method] -= 1
+            await asyncio.sleep(60)
+        channel = str(args.get("channel", ""))
+        if method in POSTS and self.hang_answer_in.get(channel, 0) > 0:
+            self.hang_answer_in[channel] -= 1
             await asyncio.sleep(60)
         if method == "auth.test":
             return web.json_response(

@@ -9,7 +9,6 @@ so nobody sees a button that can no longer count and everybody sees the outcome.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Any
@@ -21,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.approvals import Binding, Outcome, Request, State, judge
 from bot.kit.errors import retry_after
-from bot.outbox import RESPONSE_URL
+from bot.outbox import RESPONSE_URL, THREAD_OF
 from bot.payments import LIVE
 from bot.provider import ProviderError
 from bot.slack import dialogs, values
@@ -65,6 +64,11 @@ def _request_id(body: Body) -> str | None:
     return value if blocks.REQUEST_ID.fullmatch(value) else None
 
 
+def _root_key(request_id: str) -> str:
+    """The outbox key of the request's post to the billing channel, the thread's root."""
+    return f"approval-root:{request_id}"
+
+
 def announce(
     svc: Services,
     request: Request,
@@ -87,17 +91,17 @@ def announce(
             key=f"approval:{request.id}:{viewer}:{version}",
             team_id=request.team_id,
         )
-    billing = svc.teams.billing_channel(request.team_id)
     # The thread is where the request was posted, whichever channel is #billing now: a
     # reply sent elsewhere with its ts would be taken by Slack and shown nowhere.
-    if request.billing_ts and request.billing_channel:
-        billing = request.billing_channel
+    billing = request.billing_channel or svc.teams.billing_channel(request.team_id)
     counted = (Outcome.COUNTED, Outcome.APPROVED, Outcome.REJECTED, Outcome.EXPIRED)
     if outcome in counted and billing is not None:
         line = blocks.thread_line(request, outcome, user_id, under_way=under_way)
         args: Body = {"channel": billing, "text": line}
         if request.billing_ts:
             args["thread_ts"] = request.billing_ts
+        elif request.billing_channel:
+            args[THREAD_OF] = _root_key(request.id)
         svc.store.enqueue(
             "chat.postMessage",
             args,
@@ -157,12 +161,22 @@ async def deliver(
             continue
         svc.approvals.remember_message(request.id, viewer, channel, ts)
     billing = svc.teams.billing_channel(request.team_id)
-    if request.billing_ts is None and billing is not None:
-        with contextlib.suppress(SlackApiError):
-            root = await client.chat_postMessage(
-                channel=billing, **blocks.billing_root(request, title)
-            )
-            svc.approvals.remember_billing_post(request.id, str(root["ts"]), billing)
+    if request.billing_ts is None and request.billing_channel is None and billing is not None:
+        # Through the outbox, whose mark on the post lets a restart find it in the
+        # channel: posted here, a stop before its ts was kept had the request posted a
+        # second time, and the first copy's thread told nothing. The DMs cannot be found
+        # so (no im:history): they are posted here, each ts kept as soon as it comes.
+        svc.approvals.post_to_billing(
+            request.id,
+            billing,
+            lambda: svc.store.enqueue(
+                "chat.postMessage",
+                {"channel": billing, **blocks.billing_root(request, title)},
+                key=_root_key(request.id),
+                team_id=request.team_id,
+            ),
+        )
+        svc.approvals.changed()
     if again is None:
         svc.approvals.delivered(request.id)
     else:

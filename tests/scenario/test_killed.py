@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -21,15 +22,19 @@ import pytest
 from aiohttp.test_utils import TestServer
 from yarl import URL
 
+from bot.approvals import Approvals
+from bot.approvals_policy import Policy
 from bot.credentials import CredentialBox, generate_key
 from bot.settlement import IN_FLIGHT_LIMIT
+from bot.slack.blocks import approvals as approval_blocks
 from bot.store import Store
 from plugins.i3d import I3DCredentials
 from plugins.i3d.sandbox import SANDBOX
 from tests.conftest import SIGNING_SECRET
 from tests.fake_slack import BOT_TOKEN, FakeSlack
 from tests.scenario.conftest import I3D_TOKEN, free_port
-from tests.scenario.harness import Harness, answering, find, pay_in_browser, text_of
+from tests.scenario.harness import TEAM, Harness, Screen, answering, find, pay_in_browser, text_of
+from tests.scenario.test_approvals import dm_to, submission
 from tests.scenario.test_settling_once import menu_with_bank
 
 REGISTER = "/v3/account/invoice/pay/register"
@@ -340,3 +345,42 @@ async def test_killed_while_the_landing_page_asks_i3d_the_payment_is_confirmed_o
         await h.wait_for(lambda: slack.posted_to("C0BILLING"), within=10)
         await asyncio.sleep(1.5)
     assert states(store) == ["paid"] and len(slack.posted_to("C0BILLING")) == 1
+
+
+async def test_killed_while_slack_posts_an_approval_request_to_billing_it_is_posted_once(
+    bot_process: tuple[Start, Store, int], fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    """The bot dies after Slack posted the request to #billing, before its answer came
+    back: after the restart the post is found in the channel and adopted, not posted a
+    second time, and the decision's line goes in that post's thread."""
+    start, store, port = bot_process
+    slack, slack_server = fake_slack
+    Approvals(store).save_policy(TEAM, Policy.parse("EUR 500 1 U0FINANCE"), user_id="U0ADMIN")
+    process = await start()
+    slack.hang_answer_in["C0BILLING"] = 1
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        h = Harness(Address(port), slack, slack_server, SIGNING_SECRET, http)  # type: ignore[arg-type]
+        _, screen, _ = await h.command("pay INV-24-0104")
+        menu = await h.screen_after(screen)
+        await h.click(menu, approval_blocks.REQUEST_APPROVAL)
+        view = (await h.wait_for(lambda: slack.called("views.open")))[-1].args["view"]
+        view = json.loads(view) if isinstance(view, str) else view
+        await h.post(submission(h, "U0PAYER", view, {"note": "rack"}))
+        await h.wait_for(lambda: slack.posted_to("C0BILLING"))
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        # A request whose delivery a stop cut short is delivered again after a while.
+        store.db.execute("UPDATE approval_requests SET created_at = created_at - 600")
+        await start()
+        await asyncio.sleep(OUTBOX_LEASE + 3)
+        assert len(slack.posted_to("C0BILLING")) == 1, "posted twice"
+        (root,) = [row for row in store.outbox_items() if row["key"].startswith("approval-root:")]
+        assert root["adopted"] and root["sent_at"] is not None
+        fran = dm_to(h, "U0FINANCE")
+        assert fran is not None
+        await h.click(Screen(fran, "-"), approval_blocks.APPROVE, user="U0FINANCE")
+        replies = await h.wait_for(
+            lambda: [m for m in slack.posted_to("C0BILLING") if m.get("thread_ts")]
+        )
+    assert len(replies) == 1 and "Approved by" in replies[0]["text"]
+    assert slack.orphaned == []
