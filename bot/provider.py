@@ -120,6 +120,9 @@ class Capabilities(BaseModel):
     pay_several: bool = False
     create_invoices: bool = False
     send_by_email: bool = False
+    keeps_drafts: bool = True
+    """The provider has draft invoices; False (i3D.net) keeps it out of `/invoices drafts`,
+    which would only name it among the providers with none."""
     names_transactions: bool = False
     """The payer's return names the transaction itself (Payfirma's lookup id), so money can
     be tied to that very attempt even after its invoice was settled on the provider's word

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.models import InvoiceStatus
-from bot.slack.subcommands import ListInvoices, Unknown, parse
+from bot.slack.subcommands import ListInvoices, NewInvoice, Unknown, parse
 
 
 @pytest.mark.parametrize(
@@ -42,3 +42,27 @@ def test_overdue_with_a_settled_status_is_refused(typed: str, word: str) -> None
     request = parse(typed, lambda word: "i3d" if word == "i3d" else None)
     assert isinstance(request, Unknown)
     assert f"cannot go with `{word}`" in request.problem
+
+
+def _named(word: str) -> str | None:
+    return word if word in ("i3d", "payfirma", "acme") else None
+
+
+def test_new_alone_goes_to_the_one_provider_that_creates_invoices() -> None:
+    assert parse("new", _named, ["i3d", "payfirma"], ["payfirma"]) == NewInvoice("payfirma")
+
+
+def test_new_offers_only_providers_that_create_invoices() -> None:
+    request = parse("new", _named, ["i3d", "payfirma", "acme"], ["payfirma", "acme"])
+    assert isinstance(request, Unknown)
+    assert "`acme`, `payfirma`" in request.problem and "i3d" not in request.problem
+    request = parse("new nope", _named, ["i3d", "payfirma"], ["payfirma"])
+    assert isinstance(request, Unknown)
+    assert "`payfirma`" in request.problem and "i3d" not in request.problem
+    request = parse("new payfirma extra", _named, ["i3d", "payfirma"], ["payfirma"])
+    assert isinstance(request, Unknown) and "i3d" not in request.problem
+
+
+def test_new_says_when_no_provider_creates_invoices() -> None:
+    request = parse("new", _named, ["i3d"], [])
+    assert request == Unknown("None of the installed providers can create invoices.")

@@ -162,7 +162,9 @@ async def on_invoices(
 ) -> None:
     text = unescape(command.get("text") or "").strip()
     team_id, user_id = command["team_id"], command["user_id"]
-    request = parse(text, svc.provider_named, svc.connections.registry)
+    registry = svc.connections.registry
+    creating = [name for name, cls in registry.items() if cls.capabilities.create_invoices]
+    request = parse(text, svc.provider_named, registry, creating)
     if isinstance(request, Help | Unknown):
         problem = request.problem if isinstance(request, Unknown) else None
         lines = [line for line in HELP_LINES if svc.settings.oauth or line[0] not in OPERATOR_SETS]

@@ -17,9 +17,14 @@ from bot.slack.subcommands import ListInvoices
 
 
 def providers_for(svc: Services, team_id: str, request: ListInvoices) -> list[Any]:
+    """The connected providers a listing asks: those named, else all, except that drafts
+    alone are asked only of providers that keep drafts (the rest would be named as
+    having answered with none), when any connected one does."""
     connected = svc.connections.connected(team_id)
     if request.providers:
-        connected = [p for p in connected if p.name in request.providers]
+        return [p for p in connected if p.name in request.providers]
+    if request.statuses == {InvoiceStatus.DRAFT}:
+        return [p for p in connected if p.capabilities.keeps_drafts] or connected
     return connected
 
 

@@ -119,10 +119,14 @@ Subcommand = (
 
 
 def parse(
-    text: str, provider_named: Callable[[str], str | None], installed: Iterable[str] = ()
+    text: str,
+    provider_named: Callable[[str], str | None],
+    installed: Iterable[str] = (),
+    creating: Iterable[str] = (),
 ) -> Subcommand:
     """`provider_named` maps a word to a provider's name, or None if it names none;
-    `installed` are the names an admin may type, listed when a provider is not found."""
+    `installed` are the names an admin may type, listed when a provider is not found;
+    `creating` are those of them that can create invoices, the only ones `new` offers."""
     words = text.split()
     if not words:
         return ListInvoices()
@@ -154,12 +158,16 @@ def parse(
         if len(rest) != 1:
             return Unknown(_one_number(head, rest, "Say which invoice to pay"))
         return PayInvoice(rest[0])
+    if head == "new" and len(rest) != 1:
+        return _new_for(sorted(creating), typed=bool(rest))
     if head in ("connect", "new"):
-        names = ", ".join(f"`{name}`" for name in sorted(installed))
-        known = f" The providers are {names}." if names else ""
+        names = ", ".join(
+            f"`{name}`" for name in sorted(installed if head == "connect" else creating)
+        )
+        which = "The providers are" if head == "connect" else _CREATING
+        known = f" {which} {names}." if names else ""
         if len(rest) != 1:
-            example = "payfirma" if head == "new" else "i3d"  # one that can, for `new`
-            return Unknown(f"Say which provider, e.g. `/invoices {head} {example}`.{known}")
+            return Unknown(f"Say which provider, e.g. `/invoices connect i3d`.{known}")
         name = provider_named(rest[0])
         if name is None:
             return Unknown(f"There is no provider called `{escape(rest[0])}`.{known}")
@@ -167,6 +175,21 @@ def parse(
     if len(text) > MAX_TEXT:
         return Unknown(TOO_LONG)
     return _listing(words, provider_named)
+
+
+def _new_for(creating: list[str], *, typed: bool) -> Subcommand:
+    """`new` alone (`typed` False) opens the form of the one provider that can create
+    invoices; otherwise the choice is among only those that can (naming one that cannot
+    would just be refused)."""
+    if len(creating) == 1 and not typed:
+        return NewInvoice(creating[0])
+    if not creating:
+        return Unknown("None of the installed providers can create invoices.")
+    names = ", ".join(f"`{name}`" for name in creating)
+    return Unknown(f"Say which provider, e.g. `/invoices new {creating[0]}`. {_CREATING} {names}.")
+
+
+_CREATING = "The providers that can create invoices are"
 
 
 TOO_LONG = (

@@ -71,7 +71,7 @@ class I3DProvider(Provider):
     title: ClassVar[str] = "i3D.net"
     Credentials: ClassVar[type[BaseModel]] = I3DCredentials
     capabilities: ClassVar[Capabilities] = Capabilities(
-        direction=Direction.PAYABLE, pay_several=True
+        direction=Direction.PAYABLE, pay_several=True, keeps_drafts=False
     )
 
     #: Pages read per lookup; 200 pages of 100 is far beyond any real account.
