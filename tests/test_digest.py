@@ -213,3 +213,17 @@ def test_a_reminder_the_provider_did_not_confirm_is_said_so_as_the_history_does(
         (line,) = [b["text"]["text"] for b in digest_message(told)["blocks"] if "M-1" in str(b)]
         assert "last reminded 2026-12-04 by <@U1>" in line
         assert ("did not confirm" in line) is not confirmed, line
+
+
+def test_a_payable_with_no_due_date_is_listed_as_open_never_overdue() -> None:
+    """A bill without a due date is still owed: the digest lists it after those due
+    soon, and never counts it overdue."""
+    undated = invoice("supplier", "S-0", 0, "8.00").model_copy(update={"due": None})
+    message = digest_message(facts([undated, invoice("supplier", "S-2", 2, "5.00")]))
+    assert validate_message(message) == []
+    said = str(message["blocks"])
+    assert "*Payables due in the next 7 days or with no due date*: 2 · €13.00" in said, said
+    assert said.index("S-2") < said.index("S-0")
+    assert "no due date" in said and "due no due date" not in said
+    assert "*Overdue payables*: none." in said
+    assert "0 overdue payables, 2 due in 7 days or with no due date (€13.00)" in message["text"]

@@ -64,17 +64,16 @@ class DigestFacts:
         return self.providers[invoice.provider].capabilities.direction
 
     def parts(self) -> tuple[list[Invoice], list[Invoice], list[Invoice]]:
-        """Overdue payables, payables due within `ahead` days, overdue receivables."""
+        """Overdue payables, payables due within `ahead` days, overdue receivables.
+
+        A payable with no due date is never overdue, yet owed now: it is listed with
+        those due soon, after them, so no bill is left out of the digest."""
         owed = [i for i in self.invoices if i.payable]
         payables = [i for i in owed if self.direction(i) is Direction.PAYABLE]
         receivables = [i for i in owed if self.direction(i) is Direction.RECEIVABLE]
         overdue = sorted((i for i in payables if i.is_overdue(self.today)), key=_due)
         soon = sorted(
-            (
-                i
-                for i in payables
-                if i.due is not None and 0 <= (i.due - self.today).days <= self.ahead
-            ),
+            (i for i in payables if i.due is None or 0 <= (i.due - self.today).days <= self.ahead),
             key=_due,
         )
         late = sorted((i for i in receivables if i.is_overdue(self.today)), key=_due)
@@ -99,13 +98,14 @@ def totals(invoices: list[Invoice]) -> str:
 def _line(invoice: Invoice, facts: DigestFacts) -> str:
     provider = facts.providers[invoice.provider]
     who = f" · {inline(invoice.payer, NUMBER_CHARS)}" if invoice.payer else ""
-    due = invoice.due.isoformat() if invoice.due else "no due date"
-    if invoice.due is not None and invoice.due < facts.today:
+    if invoice.due is None:
+        when = "no due date"
+    elif invoice.due < facts.today:
         # As the list says it: on its due day it was due, not yet overdue.
         days = (facts.today - invoice.due).days
-        when = f"overdue {days} day{'s' if days != 1 else ''} (due {due})"
+        when = f"overdue {days} day{'s' if days != 1 else ''} (due {invoice.due.isoformat()})"
     else:
-        when = f"due {due}"
+        when = f"due {invoice.due.isoformat()}"
     return (
         f"*{inline(invoice.number, NUMBER_CHARS)}* · {escape(provider.title)}{who}\n"
         f"*{invoice.amount_due.format()}*{left_of(invoice)} · {when}"
@@ -218,7 +218,8 @@ def digest_message(facts: DigestFacts) -> dict[str, Any]:
     blocks: list[Block] = [header(ids, f"Invoice digest · {facts.today.isoformat()}")]
     blocks += _part(ids, "Overdue payables", overdue, facts)
     within = _counted(facts.ahead, "day")
-    blocks += _part(ids, f"Payables due in the next {within}", soon, facts)
+    undated = " or with no due date" if any(i.due is None for i in soon) else ""
+    blocks += _part(ids, f"Payables due in the next {within}{undated}", soon, facts)
     blocks += _part(ids, "Overdue receivables (customers to pay us)", late, facts)
     if facts.failed:
         blocks.append(section(ids, _failed_text(facts.failed)))
@@ -228,7 +229,7 @@ def digest_message(facts: DigestFacts) -> dict[str, Any]:
     blocks.append(context(ids, f"Totals are per currency. {answered or ''}".rstrip()))
     parts = [
         _counted(len(overdue), "overdue payable") + (f" ({totals(overdue)})" if overdue else ""),
-        f"{len(soon)} due in {within}" + (f" ({totals(soon)})" if soon else ""),
+        f"{len(soon)} due in {within}{undated}" + (f" ({totals(soon)})" if soon else ""),
         _counted(len(late), "overdue receivable") + (f" ({totals(late)})" if late else ""),
     ]
     return {
