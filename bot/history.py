@@ -188,10 +188,21 @@ def requests(store: Store, subject: Subject) -> list[Event]:
     ids = [p.id for p in subject.payments]
     invoice_refs = {(p.provider, i) for p in subject.payments for i in p.invoice_ids}
     menus = [f"{provider}|{invoice}||" for provider, invoice in invoice_refs]
+    entries = store.audit_about(subject.team_id, [*ids, *menus], number=subject.number)
+    # A menu shown before any payment, or for several invoices, is found by its numbers;
+    # only its opening (no method chosen yet) is a request, not each choice in it.
+    entries += [
+        entry
+        for entry in store.menus_for(subject.team_id, subject.number)
+        if entry.subject and entry.subject.split("|")[2:3] in ([], [""])
+    ]
+    seen: set[tuple[str, str, str | None, str | None]] = set()
     events = []
-    for entry in store.audit_about(subject.team_id, [*ids, *menus], number=subject.number):
-        if entry.action not in REQUESTS:
+    for entry in sorted(entries, key=lambda e: e.at):
+        key = (entry.at, entry.action, entry.user_id, entry.subject)
+        if entry.action not in REQUESTS or key in seen:
             continue
+        seen.add(key)
         who = f"<@{entry.user_id}> " if entry.user_id else ""
         events.append(Event(datetime.fromisoformat(entry.at), f"{who}{REQUESTS[entry.action]}"))
     return events

@@ -1060,6 +1060,20 @@ class Store:
         )
         return [_audit_entry(row) for row in rows]
 
+    def menus_for(self, team_id: str, number: str) -> list[AuditEntry]:
+        """The pay menus shown for the invoice printed `number`, alone or with others,
+        oldest first: a menu's subject names invoice ids, its detail their numbers."""
+        self.flush_audit()
+        quoted = json.dumps(number)  # as `audit` wrote it into the detail
+        pattern = "%" + quoted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self._rows(
+            "SELECT * FROM audit WHERE team_id = ? AND action = 'payment.menu' "
+            "AND detail LIKE ? ESCAPE '\\' ORDER BY id",
+            [team_id, pattern],
+        )
+        entries = [_audit_entry(row) for row in rows]
+        return [e for e in entries if number in e.detail.get("invoices", [])]
+
     def moves_of(self, payment_ids: list[str]) -> list[AuditEntry]:
         """The audited state changes of these payments, oldest first. Their rows name no
         team: a payment's id is unique across teams."""

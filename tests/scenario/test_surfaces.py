@@ -51,6 +51,41 @@ async def test_pay_by_number_while_the_provider_is_down_says_so_not_missing(
     assert "No invoice numbered" not in said
 
 
+async def test_history_tells_a_pay_menu_opened_before_any_payment(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """Whoever opened the ways to pay an invoice (Pay in the list, pay by number, or
+    several ticked together) asked to pay it, though no payment was started."""
+    h = harness
+    _, screen, _ = await h.command("")
+    screen = await h.screen_after(screen)
+    key = await h.click(screen, "pay", pick=lambda e: "|410001" in e["value"])
+    assert "Choose how to pay" in str(await h.next_response(key))
+    _, typed, _ = await h.command("pay INV-24-0102", user="U0ADMIN")
+    assert "Choose how to pay" in str((await h.screen_after(typed)).message)
+
+    async def history(number: str) -> str:
+        _, story, _ = await h.command(f"history {number}")
+        return text_of((await h.screen_after(story)).message)
+
+    said = await history("INV-24-0101")
+    assert "<@U0PAYER> asked for the ways to pay it" in said, said
+    assert "nobody has asked to pay it" not in said
+    said = await history("inv-24-0102")  # as typed
+    assert said.count("<@U0ADMIN> asked for the ways to pay it") == 1, said
+    block, _ = find(screen.message, "select_invoices", lambda e: True)
+    options = block["elements"][0]["options"]
+    ticked = [o for o in options if o["text"]["text"].startswith(("INV-24-0087", "INV-24-0101"))]
+    assert len(ticked) == 2
+    state = {
+        block["block_id"]: {"select_invoices": {"type": "checkboxes", "selected_options": ticked}}
+    }
+    key = await h.click(screen, "pay_selected", block_id=block["block_id"], state=state)
+    assert "Choose how to pay" in str(await h.next_response(key))
+    said = await history("INV-24-0087")
+    assert "<@U0PAYER> asked for the ways to pay it" in said, said
+
+
 async def test_history_of_an_untouched_invoice_tells_it_from_a_mistyped_number(
     harness: Harness, i3d_sandbox: TestServer
 ) -> None:
