@@ -82,7 +82,8 @@ async def on_remind(
         )
         return
     if isinstance(done, AlreadyToday):
-        who = f" by <@{done.earlier.user_id}>" if done.earlier and done.earlier.user_id else ""
+        earlier = done.earlier.user_id if done.earlier else None
+        who = "" if not earlier else " by you" if earlier == user_id else f" by <@{earlier}>"
         if done.earlier is not None and done.earlier.state != "sent":
             # Its send was cut short or its answer lost: it may not have gone out.
             title = escape(provider.title)

@@ -214,7 +214,8 @@ async def test_a_customer_is_reminded_once_a_day_by_hand_and_on_a_schedule(
     await pat.sees("Reminder sent")
     assert len(emails) == 1
     await pat.clicks(listing, "remind_customer", value=value)
-    await pat.sees("already reminded")
+    again = await pat.sees("already reminded")
+    assert "today by you;" in again.text and "<@U0PAYER>" not in again.text, again.text
     assert len(emails) == 1
 
     # Automatic reminders every 3 days, at most twice, over ten days.
