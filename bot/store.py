@@ -952,6 +952,20 @@ class Store:
                 found.append((settled_at, self._payment(row)))
         return sorted(found, key=lambda pair: pair[0])
 
+    def recent_paid_twice(self, team_id: str, limit: int = 10) -> list[tuple[datetime, Payment]]:
+        """The team's latest attempts that took money after their invoices were settled
+        through another (see `paid_twice_between`), newest first, with when they paid."""
+        rows = self._rows(
+            "SELECT * FROM payments WHERE team_id = ? AND state = ? AND paid_at IS NOT NULL "
+            "ORDER BY paid_at DESC LIMIT ?",
+            [team_id, PaymentState.SUPERSEDED.value, limit],
+        )
+        found = []
+        for row in rows:
+            paid_at = datetime.fromisoformat(row["paid_at"])
+            found.append((paid_at if paid_at.tzinfo else paid_at.replace(tzinfo=UTC), row))
+        return [(at, self._payment(row)) for at, row in found]
+
     def paid_twice_between(
         self, team_id: str, start: datetime, end: datetime
     ) -> list[tuple[datetime, Payment, str | None]]:

@@ -53,3 +53,43 @@ def test_a_charge_after_a_settlement_on_the_invoices_word_is_in_its_story(
     )
     told = "\n".join(e.text for e in story(settlement.store, "T1", "INV-1001", {}))
     assert MAYBE_TWICE in told, told
+
+
+def test_a_second_payment_to_refund_is_in_app_home_as_history_tells_it(
+    settlement: Settlement,  # noqa: F811
+) -> None:
+    """#billing said to refund it and the story tells it: App Home's recent settlements
+    list it too, in the same words, not only the settlement it doubles."""
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from bot.models import today_utc
+    from bot.records import PAID_TWICE
+    from bot.slack.home import home_blocks, ledger_of
+
+    first = attempt(settlement, S.OPENED, opened_minutes_ago=2)
+    settlement.apply(
+        first,
+        PaymentOutcome(status=OutcomeStatus.PAID, message="ok", reference="r1", attributed=True),
+    )
+    again = attempt(settlement, S.OPENED, user="U2", opened_minutes_ago=1)
+    settlement.apply(
+        again,
+        PaymentOutcome(status=OutcomeStatus.PAID, message="ok", reference="r2", attributed=True),
+    )
+    told = "\n".join(e.text for e in story(settlement.store, "T1", "INV-1001", {}))
+    assert PAID_TWICE in told, told
+    svc = cast(Any, SimpleNamespace(store=settlement.store))
+    view = home_blocks(
+        providers=[],
+        found=None,
+        ledger=ledger_of(svc, "T1", "U1"),
+        user_id="U1",
+        may_pay=True,
+        today=today_utc(),
+    )
+    said = str(view["blocks"])
+    (line,) = [line for line in said.split("\\n") if "refund" in line]
+    assert f"paid by <@U2> · :warning: paid again after it was settled: {PAID_TWICE}" in line
+    assert "*INV-1001* · €12.50" in line
+    assert "paid by you" in said  # the settlement itself, as before

@@ -85,6 +85,7 @@ async def test_a_slow_provider_is_named_and_the_others_shown() -> None:
         store=SimpleNamespace(
             recent_payments=lambda *args: [],
             recent_settlements=lambda *args: [],
+            recent_paid_twice=lambda *args: [],
             settled_amounts=lambda *args: {},
         ),
         approvals=SimpleNamespace(policy=lambda team_id: Policy()),

@@ -396,6 +396,7 @@ def home_services(ledger: Ledger) -> Any:
         store=SimpleNamespace(
             recent_payments=lambda *args: [],
             recent_settlements=lambda *args: [],
+            recent_paid_twice=lambda *args: [],
             settled_amounts=lambda *args: {},
         ),
         approvals=SimpleNamespace(policy=lambda team_id: Policy()),

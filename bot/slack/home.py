@@ -8,7 +8,7 @@ not answer within `HOME_WAIT` seconds is named, and its invoices are left out.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -27,6 +27,7 @@ from bot.models import (
     PaymentState,
 )
 from bot.provider import Direction, Provider
+from bot.records import twice_note
 from bot.selection import Totals
 from bot.slack import values
 from bot.slack.approvals_gate import label_pay_buttons
@@ -87,13 +88,17 @@ class Ledger:
 
     settled: list[tuple[datetime, Payment]]
     in_progress: list[Payment]
+    twice: list[tuple[datetime, Payment, str]] = field(default_factory=list)
+    """Second payments of invoices already settled, with what #billing said to do."""
 
 
 def ledger_of(svc: Services, team_id: str, user_id: str) -> Ledger:
     recent = svc.store.recent_payments(team_id, user_id, HOME_SETTLEMENTS)
+    twice = svc.store.recent_paid_twice(team_id, HOME_SETTLEMENTS)
     return Ledger(
         settled=svc.store.recent_settlements(team_id, HOME_SETTLEMENTS),
         in_progress=[p for p in recent if p.state in IN_PROGRESS][:HOME_IN_PROGRESS],
+        twice=[(at, p, twice_note(svc.store, p)) for at, p in twice],
     )
 
 
@@ -168,17 +173,24 @@ def _settlement_line(
 def _settlements(
     ids: Ids, ledger: Ledger, user_id: str, titles: dict[str, str], zone: tzinfo
 ) -> list[Block]:
-    """The person's own payments apart from their team's and from customers' payments."""
+    """The person's own payments apart from their team's and from customers' payments;
+    a second payment of invoices already settled among them, with what to do about it."""
     mine, team, customers = [], [], []
-    for settled_at, payment in ledger.settled:
+    moved = [(at, payment, "") for at, payment in ledger.settled] + ledger.twice
+    moved.sort(key=lambda one: one[0], reverse=True)
+    for settled_at, payment, twice in moved[:HOME_SETTLEMENTS]:
         line = _settlement_line(settled_at, payment, titles, zone)
+        # As the invoice's history tells it, in #billing's words.
+        again = f" · :warning: paid again after it was settled: {twice}" if twice else ""
         if payment.direction == Direction.RECEIVABLE.value:
             sent = "invoice e-mailed" if isinstance(payment.start, Emailed) else "link copied"
-            customers.append(f"{line} · paid by the customer ({sent} by <@{payment.user_id}>)")
+            customers.append(
+                f"{line} · paid by the customer ({sent} by <@{payment.user_id}>){again}"
+            )
         elif payment.user_id == user_id:
-            mine.append(f"{line} · paid by you")
+            mine.append(f"{line} · paid by you{again}")
         else:
-            team.append(f"{line} · paid by <@{payment.user_id}>")
+            team.append(f"{line} · paid by <@{payment.user_id}>{again}")
     blocks: list[Block] = [header(ids, "Recent settlements")]
     for label, lines in (
         ("Your payments", mine),
@@ -187,7 +199,7 @@ def _settlements(
     ):
         if lines:
             blocks.append(section(ids, f"*{label}*\n" + "\n".join(lines)))
-    if not ledger.settled:
+    if not moved:
         blocks.append(section(ids, "Nothing has been settled through invoicebot yet."))
     if ledger.in_progress:
         lines = [
