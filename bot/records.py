@@ -153,14 +153,21 @@ def _invoices(
     listed = entry.detail.get("invoices")
     if isinstance(listed, list) and listed:  # named when written (a menu shown, a settlement)
         return ", ".join(str(number) for number in listed)
-    payment = _payment_of(store, entry, payments)
-    if payment is None and entry.action == "invoice.settled":
-        # Its subject is the settlement; the payment credited is in its detail.
-        credited = str(entry.detail.get("payment") or "")
-        if credited and credited not in payments:
-            payments[credited] = store.payment(credited)
-        payment = payments.get(credited)
+    payment = _payment_of(store, entry, payments) or _credited(store, entry, payments)
     return ", ".join(payment.invoice_numbers) if payment else ""
+
+
+def _credited(
+    store: Store, entry: AuditEntry, payments: dict[str, Payment | None]
+) -> Payment | None:
+    """The payment an `invoice.settled` row credits: its subject is the settlement, the
+    payment is in its detail."""
+    if entry.action != "invoice.settled":
+        return None
+    credited = str(entry.detail.get("payment") or "")
+    if credited and credited not in payments:
+        payments[credited] = store.payment(credited)
+    return payments.get(credited)
 
 
 def _actor(
@@ -172,6 +179,11 @@ def _actor(
         payment = _payment_of(store, entry, payments)
         if payment is not None and payment.direction == "receivable":
             return f"holder of the link sent to {_who(payment, names)}"
+    credited = _credited(store, entry, payments)
+    if credited is not None and credited.direction == "receivable":
+        # The customer paid; who sent the link or e-mailed the invoice is the
+        # `payment.started` row's `who`.
+        return _who(credited, names)
     return names.get(entry.user_id, entry.user_id) if entry.user_id else ""
 
 

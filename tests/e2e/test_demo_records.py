@@ -17,7 +17,7 @@ from bot.demo import Demo
 from bot.web import SCHEDULER, SERVICES, STORE
 from plugins.payfirma.sandbox import SANDBOX as PAYFIRMA
 from plugins.pingproxies.sandbox import SANDBOX as PINGPROXIES
-from slack_emulator import EMULATOR, Emulator
+from slack_emulator import EMULATOR, Emulator, Message
 from tests.e2e.conftest import BILLING, Person, button_value, url_of
 from tests.e2e.test_demo_pingproxies import pay_with_a_declining_card
 from tests.pingproxies.conftest import pay_path
@@ -117,16 +117,21 @@ async def audit_rows(pat: Person, slack: Emulator) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO((audit.content or b"").decode())))
 
 
+async def copied_link(pat: Person) -> Message:
+    """`pat` copies the payment link of Jordan Lee's Payfirma invoice 212948."""
+    await pat.types("payfirma")
+    listing = await pat.sees("Jordan Lee")
+    await pat.clicks(listing, "copy_link", value=button_value(listing, "copy_link", "212948"))
+    return await pat.sees("Payment link for the customer")
+
+
 async def test_a_customer_opening_their_link_is_the_customer_in_the_audit_export(
     person: Callable[[str], Person], browser: aiohttp.ClientSession, demo: Demo
 ) -> None:
     """The team member copied the link; the customer opened it."""
     slack = demo.slack[EMULATOR]
     pat = person("U0PAYER")
-    await pat.types("payfirma")
-    listing = await pat.sees("Jordan Lee")
-    await pat.clicks(listing, "copy_link", value=button_value(listing, "copy_link", "212948"))
-    link = await pat.sees("Payment link for the customer")
+    link = await copied_link(pat)
     async with browser.get(url_of(link, "open_link")) as page:  # the customer's browser
         assert page.status == 200
     rows = await audit_rows(pat, slack)
@@ -137,6 +142,23 @@ async def test_a_customer_opening_their_link_is_the_customer_in_the_audit_export
         == who["payment.link_opened"]
         == "holder of the link sent to customer Jordan Lee (jordan@mapleleaf.example)"
     )
+
+
+async def test_a_customers_payment_is_the_customers_in_the_audit_export(
+    person: Callable[[str], Person], demo: Demo
+) -> None:
+    """The customer paid through the link a team member sent: the settlement is the
+    customer's, as the settlements file says; the sender stays on the link's start."""
+    from tests.payfirma.test_payfirma_demo import pay_by_card
+
+    slack = demo.slack[EMULATOR]
+    pat = person("U0PAYER")
+    link = await copied_link(pat)
+    await pay_by_card(url_of(link, "open_link"))
+    await slack.wait_until(lambda: [m for m in slack.messages(BILLING) if "212948" in m.text], 20)
+    who = {row["action"]: row["who"] for row in await audit_rows(pat, slack)}
+    assert who["payment.started"] == "Pat Payer (U0PAYER)"
+    assert who["invoice.settled"] == "customer Jordan Lee (jordan@mapleleaf.example)"
 
 
 async def test_a_declined_card_is_the_providers_reason_in_the_audit_export(
