@@ -247,7 +247,7 @@ def _grouped(whole: str, separator: str) -> str:
     if _GROUPED.fullmatch(whole) is None or set(re.sub("[0-9]", "", whole)) != {separator}:
         raise AmountError(
             f"“{whole}” does not group thousands by three; type it without separators, "
-            f"like {whole.replace(separator, '')}"
+            f"like {whole.replace(separator, '')}."
         )
     return whole.replace(separator, "")
 
@@ -286,18 +286,18 @@ def parse_amount(
     if example is None:
         example = "12" if places == 0 else "12." + "50".ljust(places, "0")[:places]
     if not raw:
-        raise AmountError(f"Type the {what}, like {example}")
+        raise AmountError(f"Type the {what}, like {example}.")
     if raw.startswith("-"):
         floor = "0 or more" if allow_zero else "more than 0"
-        raise AmountError(f"The {what} must be {floor}")
+        raise AmountError(f"The {what} must be {floor}.")
     if not re.fullmatch(r"[0-9.,]+", raw) or not raw[0].isdigit() or not raw[-1].isdigit():
-        raise AmountError(f"Type only the number, like {example}")
+        raise AmountError(f"Type only the number, like {example}.")
     dots, commas = raw.count("."), raw.count(",")
     if dots and commas:
         decimal_mark = "." if raw.rfind(".") > raw.rfind(",") else ","
         whole, _, fraction = raw.rpartition(decimal_mark)
         if decimal_mark in whole:
-            raise AmountError(f"“{raw}” has more than one decimal separator")
+            raise AmountError(f"“{raw}” has more than one decimal separator.")
         whole = _grouped(whole, "," if decimal_mark == "." else ".")
     elif dots + commas == 0:
         whole, fraction = raw, ""
@@ -313,20 +313,20 @@ def parse_amount(
         elif grouping and places < 3:  # the decimal reading is not allowed either
             raise AmountError(
                 f"“{raw}” has 3 decimals, and at most {places} are allowed, like {example}; "
-                f"if you meant {whole}{fraction}, type it without a thousands separator"
+                f"if you meant {whole}{fraction}, type it without a thousands separator."
             )
         elif grouping:
             raise AmountError(
                 f"“{raw}” could be {whole}{fraction} or {whole}.{fraction}; "
-                "type it without a thousands separator"
+                "type it without a thousands separator."
             )
     if len(fraction) > places:
         if places == 0:
-            raise AmountError(f"Type a whole number, like {example} (no decimals)")
-        raise AmountError(f"At most {places} decimals, like {example}")
+            raise AmountError(f"Type a whole number, like {example} (no decimals).")
+        raise AmountError(f"At most {places} decimals, like {example}.")
     if len(whole) > 12:
-        raise AmountError(f"That {what} is too large")
+        raise AmountError(f"That {what} is too large.")
     number = Decimal(f"{whole}.{fraction}" if fraction else whole)
     if number == 0 and not allow_zero:
-        raise AmountError(f"The {what} must be more than 0")
+        raise AmountError(f"The {what} must be more than 0.")
     return number

@@ -68,8 +68,8 @@ def test_the_form_offers_only_the_currencies_the_provider_issues_in() -> None:
     assert [o["value"] for o in currency["element"]["options"]] == ["CAD", "USD"]
     typed = {"customer_name": "N", "customer_email": "n@x.test", "item1_description": "x"}
     forged = submitted(**typed, currency="EUR", item1_price="1.000,50")
-    assert parse_draft(forged, ("CAD", "USD")) == {"currency": "Choose CAD or USD"}
-    assert parse_draft(forged, ("CAD",)) == {"currency": "Choose CAD"}
+    assert parse_draft(forged, ("CAD", "USD")) == {"currency": "Choose CAD or USD."}
+    assert parse_draft(forged, ("CAD",)) == {"currency": "Choose CAD."}
     draft = parse_draft(forged)
     assert isinstance(draft, InvoiceDraft) and draft.total.format() == "€1,000.50"
     assert Capabilities(invoice_currencies=("cad", "CAD", "usd")).invoice_currencies == (
@@ -145,12 +145,12 @@ def test_mistakes_are_pointed_at_the_field() -> None:
         ("JPY",),  # a provider that issues in yen
     )
     assert errors == {
-        "item1_quantity": "The quantity must be more than 0",
-        "item2_price": "Type a whole number, like 12 (no decimals)",
-        "item3_tax": "Tax is a percentage from 0 to 100",
+        "item1_quantity": "The quantity must be more than 0.",
+        "item2_price": "Type a whole number, like 12 (no decimals).",
+        "item3_tax": "Tax is a percentage from 0 to 100.",
     }
     assert parse_draft(submitted(customer_name="N", customer_email="x@y.test", currency="CAD")) == {
-        "item1_description": "Add at least one item"
+        "item1_description": "Add at least one item."
     }
     bad_email = parse_draft(
         submitted(
@@ -163,7 +163,7 @@ def test_mistakes_are_pointed_at_the_field() -> None:
         )
     )
     assert bad_email == {
-        "customer_email": "Type the customer's e-mail address, like name@example.com"
+        "customer_email": "Type the customer's e-mail address, like name@example.com."
     }
 
 
@@ -171,7 +171,7 @@ def test_an_address_longer_than_mail_carries_is_refused_on_its_field() -> None:
     typed = {"customer_name": "N", "item1_description": "x", "item1_price": "1"}
     long = "a" * 250 + "@x.test"  # 257 characters: RFC 5321 allows 254
     assert parse_draft(submitted(**typed, customer_email=long)) == {
-        "customer_email": "An e-mail address has at most 254 characters"
+        "customer_email": "An e-mail address has at most 254 characters."
     }
     assert isinstance(parse_draft(submitted(**typed, customer_email=long[7:])), InvoiceDraft)
 
@@ -192,16 +192,16 @@ def test_one_review_shows_every_mistake_at_once() -> None:
         )
     )
     assert errors == {
-        "customer_name": "Type the customer's name",
-        "customer_email": "Type the customer's e-mail address, like name@example.com",
-        "due": "That date has passed; choose today or later, or leave it empty",
-        "item1_quantity": "Type only the number, like 2",
-        "item1_price": "Type only the number, like 12.50",
-        "item1_tax": "Type only the number, like 13",
-        "item2_description": "Describe item 2, or clear its other fields",
+        "customer_name": "Type the customer's name.",
+        "customer_email": "Type the customer's e-mail address, like name@example.com.",
+        "due": "That date has passed; choose today or later, or leave it empty.",
+        "item1_quantity": "Type only the number, like 2.",
+        "item1_price": "Type only the number, like 12.50.",
+        "item1_tax": "Type only the number, like 13.",
+        "item2_description": "Describe item 2, or clear its other fields.",
     }
     forged = submitted(customer_name="N", customer_email="n@x.test", due="soon")
-    assert parse_draft(forged)["due"] == "Choose a date from the calendar"  # type: ignore[index]
+    assert parse_draft(forged)["due"] == "Choose a date from the calendar."  # type: ignore[index]
 
 
 def test_what_was_typed_is_kept_as_the_review_shows_it() -> None:
@@ -226,7 +226,7 @@ def test_what_was_typed_is_kept_as_the_review_shows_it() -> None:
             item1_description="x",
             item1_price="1",
         )
-    ) == {"customer_name": "Type the customer's name"}
+    ) == {"customer_name": "Type the customer's name."}
 
 
 def test_a_decimal_comma_is_read_as_one_and_negatives_are_refused() -> None:
@@ -251,16 +251,16 @@ def test_a_decimal_comma_is_read_as_one_and_negatives_are_refused() -> None:
         )
     )
     assert errors == {
-        "item1_price": "The unit price must be more than 0",
-        "item2_quantity": "The quantity must be more than 0",
-        "item3_price": "The unit price must be more than 0",
+        "item1_price": "The unit price must be more than 0.",
+        "item2_quantity": "The quantity must be more than 0.",
+        "item3_price": "The unit price must be more than 0.",
     }
     ambiguous = parse_draft(
         submitted(**typed, item1_description="x", item1_quantity="1", item1_price="12.505")
     )
     assert ambiguous == {
         "item1_price": "“12.505” has 3 decimals, and at most 2 are allowed, like 12.50; if you "
-        "meant 12505, type it without a thousands separator"
+        "meant 12505, type it without a thousands separator."
     }
 
 
@@ -331,7 +331,7 @@ def test_a_long_title_is_refused_and_long_items_never_hide_the_total() -> None:
         "item1_price": "10.00",
     }
     assert parse_draft(submitted(**typed, title="R&D " * 40)) == {
-        "title": "Shorten the title to 150 characters"
+        "title": "Shorten the title to 150 characters."
     }
     long = {f"item{n}_description": "<&>" * 140 for n in range(1, 6)}  # 4x once escaped
     prices = {f"item{n}_price": "10.00" for n in range(1, 6)}
@@ -355,7 +355,7 @@ def test_a_total_beyond_twelve_digits_is_refused_on_the_item_that_weighs_most() 
     )
     assert isinstance(errors, dict) and list(errors) == ["item2_quantity"]
     assert errors["item2_quantity"].startswith("The invoice would come to CA$999,999,999,999,9")
-    assert errors["item2_quantity"].endswith("; at most CA$999,999,999,999.99")
+    assert errors["item2_quantity"].endswith("; at most CA$999,999,999,999.99.")
     at_most = submitted(**typed, item1_description="a", item1_price="999999999999.99")
     assert parse_draft(at_most).total.amount == Decimal("999999999999.99")  # type: ignore[union-attr]
 
@@ -426,3 +426,55 @@ async def test_a_create_whose_answer_was_lost_says_to_look_for_it_before_another
     else:
         assert text.endswith("check AcmePay's invoices before trying again.")
         assert "all the same" not in text
+
+
+def test_every_dialog_field_error_is_a_sentence_with_its_full_stop() -> None:
+    """Slack shows these under the fields; the field-error helper and the approval
+    settings end theirs with a full stop, and so does every other dialog."""
+    from bot.slack.approvals_settings import policy_from
+    from bot.slack.blocks.approval_settings import Draft
+    from bot.slack.connect import CODE_NEEDED
+    from bot.slack.customers import BAD_ADDRESS
+    from bot.slack.new_invoice import _longest
+
+    said = list(
+        parse_draft(  # type: ignore[union-attr]
+            submitted(
+                customer_email="x" * 300,
+                currency="EUR",
+                due="soon",
+                title="t" * 200,
+                item1_description="Shelving",
+                item1_quantity="1.5.5",
+                item1_price="1,2345",
+                item1_tax="130",
+                item2_price="4.00",
+                item3_description="Desk",
+                item3_quantity="0",
+                item3_price="12.505",
+                item4_description="Chair",
+                item4_price="1,23,4",
+                item5_description="Lamp",
+                item5_price="9999999999999",
+            ),
+            ("CAD", "USD"),
+        ).values()
+    )
+    said += parse_draft(submitted(currency="CAD")).values()  # type: ignore[union-attr]
+    said += parse_draft(
+        submitted(
+            customer_name="N",
+            customer_email="n@x.test",
+            due="2020-01-01",
+            item1_description="x",
+            item1_quantity="999999999",
+            item1_price="999999999",
+        )
+    ).values()  # type: ignore[union-attr]
+    said += _longest(submitted(customer_name="N")).values()
+    said += [BAD_ADDRESS, CODE_NEEDED]
+    policy = policy_from([Draft(key=0, currency="EUR", start="-1", needed=1, users=("U1",))], "1")
+    assert isinstance(policy, dict)
+    said += policy.values()
+    assert len(said) > 15
+    assert [s for s in said if not s.endswith(".")] == []

@@ -33,6 +33,8 @@ from bot.text import say
 
 log = logging.getLogger(__name__)
 
+CODE_NEEDED = "Type the code you received."
+
 # How long a code check may take before the dialog is acknowledged (Slack allows 3 s):
 # a quick "wrong code" is shown on the code field itself, a slow one by updating the view.
 TARGET_CHARS = 200
@@ -391,7 +393,7 @@ async def on_code(
         return
     code = submitted_values(view).get("code", "").strip()
     if not code:
-        await ack(response_action="errors", errors={"code": "Type the code you received"})
+        await ack(response_action="errors", errors={"code": CODE_NEEDED})
         return
     attempt = asyncio.ensure_future(
         svc.connections.answer_two_factor(team_id, challenge.challenge, code)

@@ -42,7 +42,7 @@ from bot.slack.services import Services
 from bot.slack.subcommands import ListInvoices, parse
 from bot.text import say
 
-BAD_ADDRESS = "Type the address in full, like name@example.com"
+BAD_ADDRESS = "Type the address in full, like name@example.com."
 SENT_BEFORE = "This form was submitted before; nothing was sent again."
 LIST_URL_LIFE = 30 * 60
 """Seconds a click's response URL is taken by Slack."""

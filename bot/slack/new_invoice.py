@@ -186,7 +186,7 @@ def _line(
     description = state.get(f"item{n}_description")
     if not description:
         if any(fields.values()):
-            errors[f"item{n}_description"] = f"Describe item {n}, or clear its other fields"
+            errors[f"item{n}_description"] = f"Describe item {n}, or clear its other fields."
         return None
     places = minor_units(currency)
     readings: dict[str, Callable[[str], Decimal]] = {
@@ -217,7 +217,7 @@ def _line(
 def _percent(typed: str) -> Decimal:
     tax = parse_amount(typed, 2, allow_zero=True, what="tax", example="13")
     if tax > 100:
-        raise AmountError("Tax is a percentage from 0 to 100")
+        raise AmountError("Tax is a percentage from 0 to 100.")
     return tax
 
 
@@ -231,23 +231,25 @@ def parse_draft(
     errors: dict[str, str] = {}
     if currency not in currencies:  # only a form Slack did not build; items still read
         *others, last = currencies
-        errors["currency"] = f"Choose {', '.join(others)} or {last}" if others else f"Choose {last}"
+        errors["currency"] = (
+            f"Choose {', '.join(others)} or {last}." if others else f"Choose {last}."
+        )
         currency = currencies[0]
     numbered = {n: line for n in range(1, ITEMS + 1) if (line := _line(state, n, currency, errors))}
     lines = list(numbered.values())
     if not lines and not any(key.startswith("item") for key in errors):
-        errors["item1_description"] = "Add at least one item"
+        errors["item1_description"] = "Add at least one item."
     _within_largest_total(numbered, currency, errors)
     if not state.get("customer_name"):
-        errors["customer_name"] = "Type the customer's name"
+        errors["customer_name"] = "Type the customer's name."
     email = state.get("customer_email", "")
     if len(email) > EMAIL_CHARS:
-        errors["customer_email"] = f"An e-mail address has at most {EMAIL_CHARS} characters"
+        errors["customer_email"] = f"An e-mail address has at most {EMAIL_CHARS} characters."
     elif not is_email(email):
-        errors["customer_email"] = "Type the customer's e-mail address, like name@example.com"
+        errors["customer_email"] = "Type the customer's e-mail address, like name@example.com."
     due = _due(state.get("due"), errors)
     if len(state.get("title", "")) > TITLE_CHARS:  # Slack holds the field to it, a forged form not
-        errors["title"] = f"Shorten the title to {TITLE_CHARS} characters"
+        errors["title"] = f"Shorten the title to {TITLE_CHARS} characters."
     if errors:
         return errors
     try:
@@ -260,7 +262,7 @@ def parse_draft(
             title=state.get("title", ""),
         )
     except ValidationError:  # only a form Slack did not build gets here
-        return {"customer_name": "This form could not be read; open a new one"}
+        return {"customer_name": "This form could not be read; open a new one."}
 
 
 LARGEST_TOTAL = Decimal("999999999999.99")
@@ -280,7 +282,7 @@ def _within_largest_total(
         return
     n = max(numbered, key=lambda k: numbered[k].amount.amount)
     most = Money.of(LARGEST_TOTAL, currency).format()
-    errors[f"item{n}_quantity"] = f"The invoice would come to {total.format()}; at most {most}"
+    errors[f"item{n}_quantity"] = f"The invoice would come to {total.format()}; at most {most}."
 
 
 def _due(typed: str | None, errors: dict[str, str]) -> date | None:
@@ -289,10 +291,10 @@ def _due(typed: str | None, errors: dict[str, str]) -> date | None:
     try:
         due = date.fromisoformat(typed)
     except ValueError:
-        errors["due"] = "Choose a date from the calendar"
+        errors["due"] = "Choose a date from the calendar."
         return None
     if due < datetime.now(UTC).date() - OVERDUE_GRACE:
-        errors["due"] = "That date has passed; choose today or later, or leave it empty"
+        errors["due"] = "That date has passed; choose today or later, or leave it empty."
     return due
 
 
@@ -357,7 +359,7 @@ def _longest(view: dict[str, Any]) -> dict[str, str]:
     it (as the metadata writes it: a non-Latin letter is six characters there)."""
     typed = _state(view)
     field = max(TEXTS, key=lambda block_id: len(json.dumps(typed.get(block_id, ""))))
-    return {field: "Shorten this: with it, the invoice is too long to carry to the review"}
+    return {field: "Shorten this: with it, the invoice is too long to carry to the review."}
 
 
 async def on_form(svc: Services, ack: AsyncAck, body: dict[str, Any]) -> None:

@@ -299,7 +299,7 @@ async def test_a_draft_too_long_to_review_is_refused_on_the_long_field(
         shown = slack.modal("U0PAYER")
         assert shown is not None and shown.id == form.id
         assert shown.errors == {
-            field: "Shorten this: with it, the invoice is too long to carry to the review"
+            field: "Shorten this: with it, the invoice is too long to carry to the review."
         }
     assert len(invoices) == before
 
@@ -531,7 +531,7 @@ async def test_an_address_typed_short_is_pointed_out_and_nothing_is_recorded(
         await slack.submit_view("U0PAYER", values={"to": {"value": typed}})
         shown = slack.modal("U0PAYER")
         assert shown is not None and shown.id == form.id and shown.definition == form.definition
-        assert shown.errors == {"to": "Type the address in full, like name@example.com"}
+        assert shown.errors == {"to": "Type the address in full, like name@example.com."}
     assert demo.sandboxes["payfirma"][SANDBOX].emails == []
     assert demo.bot[STORE].recent_payments("T0TEAM", "U0PAYER") == []
 
