@@ -25,6 +25,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.models import PaymentState
 from bot.store import OutboxItem, Store
 from bot.text import escape
 from bot.workspaces import BotTokens
@@ -171,11 +172,17 @@ class Overtaken(Exception):
 PAYER_NOTICES = ("ended", "in-doubt", "settled", "paid-twice")
 """The outcomes told to a payer (`bot.notifier`), keyed `<kind>:<payment id>`; one that
 could not replace its message is said anew under `<key>:posted`."""
+LINK_SHOWN = "link"
+"""A payment's link that its click could not show when it was made (Slack failing),
+keyed `link:<payment id>`: shown only while it can still be paid, so never over an
+outcome of the payment, whichever was queued first."""
 
 
 def _payer_notice(key: str) -> tuple[str, str] | None:
-    """The key an outcome was queued under, and its payment, if `key` is one."""
+    """The key an outcome (or a link) was queued under, and its payment, if `key` is one."""
     parts = key.split(":")
+    if parts[0] == LINK_SHOWN and len(parts) == 2:
+        return key, parts[1]
     if parts[0] not in PAYER_NOTICES or len(parts) not in (2, 3):
         return None
     if len(parts) == 3 and parts[2] != "posted":
@@ -478,6 +485,13 @@ class OutboxSender:
         if notice is None:
             return False
         origin, payment_id = notice
+        if origin.startswith(f"{LINK_SHOWN}:"):
+            payment = self.store.payment(payment_id)
+            return (
+                payment is None
+                or payment.state not in (PaymentState.LINK_ISSUED, PaymentState.OPENED)
+                or self.store.token_expiry(payment_id) <= time.time()
+            )
         later = [f"{kind}:{payment_id}" for kind in PAYER_NOTICES]
         return self.store.outbox_queued_after(origin, [key for key in later if key != origin])
 
@@ -503,7 +517,7 @@ class OutboxSender:
         if item.method != RESPONSE_URL or notice is None:
             return False
         origin, payment_id = notice
-        earlier = [f"{kind}:{payment_id}" for kind in PAYER_NOTICES]
+        earlier = [f"{kind}:{payment_id}" for kind in (LINK_SHOWN, *PAYER_NOTICES)]
         return self.store.outbox_sending_before(
             item.key, [key for key in earlier if key != origin], now
         )

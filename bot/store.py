@@ -30,6 +30,9 @@ from bot.models import InvoiceAmount, Money, Payment, PaymentState
 log = logging.getLogger(__name__)
 
 SEALED = "sealed:"
+SECRET_BODY = "secret_body"  # noqa: S105 - the name of a flag, not a secret
+"""An outbox row's `args[SECRET_BODY] = True`: its `body` (a payment's link) is sealed at
+rest like a response URL (plain only where no secret key is configured)."""
 AUDIT_FLUSH_SECONDS = 0.5
 AuditRow = tuple[str, str | None, str | None, str, str | None, str]
 """One audit row waiting for its flush: at, team_id, user_id, action, subject, detail."""
@@ -1606,12 +1609,17 @@ class Store:
 
     def _sealed_args(self, args: dict[str, Any]) -> dict[str, Any]:
         if isinstance(args.get("url"), str):
-            return {**args, "url": self._seal_url(args["url"])}
+            args = {**args, "url": self._seal_url(args["url"])}
+        if args.get(SECRET_BODY) and self.box is not None:
+            args = {**args, "body": self._seal_url(json.dumps(args.get("body")))}
         return args
 
     def _opened_args(self, args: dict[str, Any]) -> dict[str, Any]:
         if isinstance(args.get("url"), str):
-            return {**args, "url": self._open_url(args["url"])}
+            args = {**args, "url": self._open_url(args["url"])}
+        if args.get(SECRET_BODY) and isinstance(args.get("body"), str):
+            opened = self._open_url(args["body"])
+            args = {**args, "body": json.loads(opened) if opened else None}
         return args
 
     def _payment(self, row: dict[str, Any]) -> Payment:

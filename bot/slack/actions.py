@@ -37,6 +37,7 @@ from bot.slack.progress import (
     busy,
     patiently,
     read,
+    show_link,
     standing_in,
     title_of,
 )
@@ -359,10 +360,11 @@ async def start_and_show(
         await respond(replace_original=in_place, **settled(payment))
         return
     provider = svc.connections.get(team_id, payment.provider)
-    await respond(
-        replace_original=in_place,
-        **link_message(payment, started.pay_url, provider, started.lifetime),
-    )
+    message = link_message(payment, started.pay_url, provider, started.lifetime)
+    if in_place:
+        await show_link(svc, body, respond, payment.id, message)
+    else:
+        await respond(replace_original=False, **message)
 
 
 async def on_page(

@@ -15,13 +15,15 @@ from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import aiohttp
 from slack_bolt.async_app import AsyncRespond
 
-from bot.outbox import RESPONSE_URL
+from bot.outbox import LINK_SHOWN, RESPONSE_URL
 from bot.provider import ProviderUnavailable
 from bot.slack.blocks.kit import escape
 from bot.slack.blocks.listing import notice
 from bot.slack.services import Services
+from bot.store import SECRET_BODY
 
 if TYPE_CHECKING:
     from bot.store import Store
@@ -101,6 +103,33 @@ async def standing_in(
         stand.answering()
         raise
     stand.answering()
+
+
+async def show_link(
+    svc: Services,
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    payment_id: str,
+    message: dict[str, Any],
+) -> None:
+    """Replace the clicked "Asking…" note with a payment's link. Should Slack not take it
+    now (5xx or 429 past the retries, a lost connection, a time-out), the outbox shows it
+    when Slack does: else the note stood until the link expired, and nobody could pay.
+    The outbox drops it once the payment has an outcome (`bot.outbox.LINK_SHOWN`)."""
+    url = body.get("response_url")
+    try:
+        answer = await respond(replace_original=True, **message)
+    except (aiohttp.ClientError, TimeoutError) as error:
+        log.warning("Slack did not take payment %s's link: %r", payment_id, error)
+    else:
+        if answer.status_code < 500 and answer.status_code != 429:
+            return
+        log.warning("Slack answered %s to payment %s's link", answer.status_code, payment_id)
+    if not url:
+        return
+    team = (body.get("team") or {}).get("id")
+    args = {"url": url, "body": {"replace_original": True, **message}, SECRET_BODY: True}
+    svc.store.enqueue(RESPONSE_URL, args, key=f"{LINK_SHOWN}:{payment_id}", team_id=team)
 
 
 def charge_patience() -> float:

@@ -4,6 +4,7 @@ plain answer within the click's budget; Get link asks the provider once."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -12,9 +13,9 @@ from aiohttp.test_utils import TestServer
 
 from bot.slack import link_out, progress
 from bot.slack.errors import finish_listeners
-from bot.web import SERVICES
+from bot.web import OUTBOX, SERVICES
 from plugins.i3d.sandbox import SANDBOX
-from tests.scenario.harness import BUSY, Harness, Screen, text_of
+from tests.scenario.harness import BUSY, Harness, Screen, find, pay_in_browser, text_of
 from tests.scenario.test_settling_once import link_for, menu_with_bank
 
 
@@ -217,3 +218,61 @@ async def test_a_click_whose_message_never_read_asking_leaves_no_stand_in(
     await finish_listeners(0)  # what a stop does once its grace is over
     store = h.bot.app[SERVICES].store
     assert not [row for row in store.outbox_items() if row["key"].startswith("stand-in:")]
+
+
+async def link_click_slack_fails(h: Harness, i3d_sandbox: TestServer, failures: int) -> str:
+    """Get link, with Slack answering 500 to every post of the link itself (`failures`
+    of them) once "Asking…" is shown: the click's response URL key."""
+    menu = await menu_with_bank(h)
+    i3d_sandbox.app[SANDBOX].latency = 0.5  # the note is shown while i3D.net is asked
+    key = await h.click(menu, "get_link")
+    await h.wait_for(lambda: h.slack.responses.get(key))
+    h.slack.fail_next["response_url"] = failures
+    return key
+
+
+async def test_a_link_slack_failed_to_show_is_shown_once_slack_takes_it(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """Three 500s in a row for the link's own post: without it the message read "Asking
+    i3D.net to start the payment…" until the link expired, and nobody could pay."""
+    h = harness
+    key = await link_click_slack_fails(h, i3d_sandbox, failures=3)
+    (link,) = await h.wait_for(lambda: h.answers(key), within=15)
+    assert link.get("replace_original") is True
+    pay_url = find(link, "open_link", lambda e: True)[1]["url"]
+    assert "/pay/" in pay_url
+    store = h.bot.app[SERVICES].store
+    token = pay_url.rsplit("/", 1)[1]
+    (row,) = [r for r in store.outbox_items() if r["key"].startswith("link:")]
+    assert token not in json.dumps(row, default=str), "a pay token is sealed at rest"
+
+
+async def test_a_link_slack_could_not_show_never_replaces_the_payments_outcome(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    h = harness
+    key = await link_click_slack_fails(h, i3d_sandbox, failures=1_000)
+    svc = h.bot.app[SERVICES]
+    store = svc.store
+    await h.wait_for(lambda: [r for r in store.outbox_items() if r["key"].startswith("link:")])
+    backing_off = "UPDATE outbox SET next_attempt_at = ? WHERE key LIKE 'link:%'"
+    store.db.execute(backing_off, [time.time() + 600])
+    (payment,) = store.payments_for_invoices("T0TEAM", "i3d", ["410001"])
+    pay_url = svc.checkout.link_of(payment)
+    assert pay_url is not None
+    h.slack.fail_next["response_url"] = 0
+    _, page = await pay_in_browser(h.http, pay_url)
+    assert "Invoice paid" in page
+    await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
+    settled = f"settled:{payment.id}"
+    await h.wait_for(
+        lambda: [r for r in store.outbox_items() if r["key"] == settled and r["sent_at"]]
+    )
+    # The link's next try comes after the outcome was shown (it was backing off).
+    store.db.execute(backing_off, [0])
+    await h.bot.app[OUTBOX].send_due()
+    await h.wait_for(lambda: store.outbox_pending() == 0)
+    last = h.slack.responses[key][-1]
+    assert "open_link" not in json.dumps(last), "the paid payment's link came back"
+    assert "paid" in text_of(last).lower()
