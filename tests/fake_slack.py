@@ -111,6 +111,8 @@ class FakeSlack:
     rate_limit_next: dict[str, int] = field(default_factory=dict)
     lose_answer_next: dict[str, int] = field(default_factory=dict)
     """Do the call, then drop the connection before answering (a reset, a dying proxy)."""
+    lose_answer_in: dict[str, int] = field(default_factory=dict)
+    """As `lose_answer_next`, for the next posts to a channel (by its id)."""
     hang_answer_next: dict[str, int] = field(default_factory=dict)
     """Do the call, then hold the answer for a minute (the bot is killed meanwhile)."""
     hang_answer_in: dict[str, int] = field(default_factory=dict)
@@ -299,6 +301,10 @@ class FakeSlack:
         self.ts_of[id(self.calls[-1])] = ts
         if method == "chat.postEphemeral":
             self.ephemeral_ts.add(ts)
+        channel = str(args.get("channel", ""))
+        if method in POSTS and self.lose_answer_in.get(channel, 0) > 0:
+            self.lose_answer_in[channel] -= 1
+            self.lose_answer_next[method] = self.lose_answer_next.get(method, 0) + 1
         if self.lose_answer_next.get(method, 0) > 0:
             self.lose_answer_next[method] -= 1
             assert request.transport is not None

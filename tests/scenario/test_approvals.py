@@ -279,6 +279,31 @@ async def test_a_decision_after_the_billing_channel_moved_goes_in_the_requests_t
     assert h.slack.orphaned == []
 
 
+async def test_a_request_whose_billing_post_lost_its_answer_is_shown_there_once(
+    harness: Harness,
+) -> None:
+    """Slack posted the request in #billing but the connection dropped before its answer
+    (twice: the Web API client tries once more by itself): the requester read "Not
+    done" though every approver had been asked, and #billing showed the request twice,
+    then a third time when the DMs were sent again."""
+    h = harness
+    h.slack.lose_answer_in["C0BILLING"] = 2
+    await ask(h, "INV-24-0104", "rack")  # the requester reads "Approval requested"
+    fran = dm_to(h, "U0FINANCE")
+    assert fran is not None
+    await h.click(Screen(fran, "-"), blocks.APPROVE, user="U0FINANCE")
+    replies = await h.wait_for(
+        lambda: [m for m in h.slack.posted_to("C0BILLING") if m.get("thread_ts")]
+    )
+    assert "Approved by" in replies[0]["text"]
+    roots = [m for m in h.slack.posted_to("C0BILLING") if not m.get("thread_ts")]
+    assert len(roots) == 1 and "asks for approval" in roots[0]["text"]
+    assert h.slack.orphaned == []
+    svc = h.bot.app[SERVICES]
+    (row,) = svc.store.db.execute("SELECT delivered_at FROM approval_requests").fetchall()
+    assert row[0] is not None, "not sent again later"
+
+
 async def test_a_reject_whose_dialog_slack_refused_keeps_the_request_and_its_buttons(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
