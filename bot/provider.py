@@ -8,7 +8,7 @@ shared `aiohttp.ClientSession`. Methods are async and may be called concurrently
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import ClassVar
@@ -50,6 +50,16 @@ class WrongCode(BadCredentials):
 
 class InvoiceNotFound(ProviderError):
     """No such invoice at this provider, or not visible with these credentials."""
+
+
+class SeveralInvoices(ProviderError):
+    """More than one invoice goes by the id or number asked for (a provider that does not
+    keep its numbers unique): none is picked, since paying the wrong one costs money.
+    `ids` are the provider's ids of those invoices, each of which finds one."""
+
+    def __init__(self, message: str, ids: Sequence[str]) -> None:
+        super().__init__(message)
+        self.ids = tuple(ids)
 
 
 class NotPayable(ProviderError):
@@ -174,7 +184,8 @@ class Provider(ABC):
 
     @abstractmethod
     async def get_invoice(self, invoice_id: str) -> Invoice:
-        """One invoice by the provider's id or printed number; `InvoiceNotFound` if neither."""
+        """One invoice by the provider's id or printed number; `InvoiceNotFound` if neither,
+        `SeveralInvoices` if more than one goes by it."""
 
     @abstractmethod
     async def payment_options(self, invoice_ids: list[str]) -> PaymentOptions:

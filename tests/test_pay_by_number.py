@@ -12,7 +12,7 @@ from bot.history import story
 from bot.models import InvoiceAmount, Money, Payment
 from bot.payments import Payments
 from bot.plugins import make_plugin_manager
-from bot.provider import InvoiceNotFound
+from bot.provider import InvoiceNotFound, SeveralInvoices
 from bot.runs import CUSTOMER, Runs
 from bot.slack import finding
 from bot.slack.commands import _pay_invoice
@@ -184,3 +184,25 @@ async def test_a_long_number_is_cut_so_the_answer_still_says_why() -> None:
     text = answer["blocks"][0]["text"]["text"]
     assert text.endswith("cannot be paid: it is paid.") and len(text) < 200, text
     assert "\n" not in text
+
+
+class Twins(Lookups):
+    """A provider with two invoices printed with one number."""
+
+    async def get_invoice(self, number: str) -> Any:
+        raise SeveralInvoices("Acme has 2 invoices numbered it.", ["a<1>", "b2"])
+
+
+async def test_two_invoices_by_one_number_are_named_and_neither_is_paid() -> None:
+    """Paying the wrong one costs money: each is named by an id that finds it alone."""
+    twins, elsewhere = Twins(), Holds("Other", "INV-7", "x")  # printed elsewhere: no way out
+    svc = services(twins)
+    svc.connections = SimpleNamespace(connected=lambda _: [twins, elsewhere])
+    said = str(await _pay_invoice(svc, "T0TEAM", "U0PAYER", "INV-7"))
+    assert "Acme has 2 invoices that go by “INV-7” (ids `a&lt;1&gt;`, `b2`)" in said
+    assert "none was picked" in said and "`/invoices search INV-7`" in said
+    assert "type its id after `/invoices pay`" in said
+    lookup = await look_up([twins, elsewhere], "INV-7")  # type: ignore[list-item]
+    assert lookup.found is None
+    told = _whereabouts([], lookup, "INV-7")
+    assert "none was picked" in told and "after `/invoices history`" in told

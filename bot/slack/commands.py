@@ -29,7 +29,7 @@ from bot.slack.blocks.listing import help_message, notice, unbuttoned
 from bot.slack.blocks.paying import already_paid, pay_menu
 from bot.slack.connect import connect_modal
 from bot.slack.errors import said, shielded
-from bot.slack.finding import find
+from bot.slack.finding import find, several_said
 from bot.slack.link_out import link_out
 from bot.slack.listing import listing_message
 from bot.slack.new_invoice import new_invoice_modal
@@ -71,6 +71,8 @@ async def _pay_invoice(svc: Services, team_id: str, user_id: str, number: str) -
     providers = svc.connections.connected(team_id)
     lookup = await find(svc, providers, number)
     silent = lookup.silent  # providers that could not say whether they have it
+    if lookup.several:  # paying the wrong one of them costs money: none is guessed
+        return notice(several_said(lookup, number, "pay"))
     if lookup.found:
         provider, result = lookup.found
         named = inline(result.number, NUMBER_CHARS)

@@ -11,7 +11,8 @@ import logging
 from dataclasses import dataclass, field
 
 from bot.models import Invoice
-from bot.provider import InvoiceNotFound, Provider, ProviderError
+from bot.provider import InvoiceNotFound, Provider, ProviderError, SeveralInvoices
+from bot.slack.blocks.kit import NUMBER_CHARS, escape, inline
 from bot.slack.services import Services
 
 log = logging.getLogger(__name__)
@@ -19,6 +20,10 @@ log = logging.getLogger(__name__)
 LOOKUP_SECONDS = 10.0
 """How long one provider may take to say whether it has a number; past that it counts as
 not answering (a lookup by number may page through a whole account)."""
+
+SHOWN_IDS = 5
+"""Ids named when several invoices share a number; a search lists them all."""
+ID_CHARS = 40
 
 CASE_LOOKUP_SECONDS = 5.0
 """How long a lookup reads the lists for a number typed in another case; a read still
@@ -32,12 +37,14 @@ class Lookup:
     found: tuple[Provider, Invoice] | None = None
     silent: list[str] = field(default_factory=list)
     """Titles of the providers that could not say whether they have it."""
+    several: list[tuple[Provider, SeveralInvoices]] = field(default_factory=list)
+    """Providers with more than one invoice by that number: none of them is picked."""
 
 
 async def look_up(providers: list[Provider], number: str) -> Lookup:
     """Ask every provider at once for `number`, exactly as typed; the first (in the
     providers' order) that prints it wins, else the first that has it by another name
-    (its own id)."""
+    (its own id). A provider with several invoices by it is kept apart (`several`)."""
     answers = await asyncio.gather(
         *(asyncio.wait_for(p.get_invoice(number), LOOKUP_SECONDS) for p in providers),
         return_exceptions=True,
@@ -51,6 +58,9 @@ async def look_up(providers: list[Provider], number: str) -> Lookup:
             ):
                 lookup.found = (provider, answer)
             continue
+        if isinstance(answer, SeveralInvoices):
+            lookup.several.append((provider, answer))
+            continue
         if not isinstance(answer, InvoiceNotFound):
             lookup.silent.append(provider.title)
         if isinstance(answer, TimeoutError):
@@ -61,6 +71,8 @@ async def look_up(providers: list[Provider], number: str) -> Lookup:
             )
         elif not isinstance(answer, InvoiceNotFound | ProviderError):
             log.error("provider %s failed to look up an invoice", provider.name, exc_info=answer)
+    if lookup.several:  # one found elsewhere would be a guess among them all
+        lookup.found = None
     return lookup
 
 
@@ -97,7 +109,27 @@ async def find(svc: Services, providers: list[Provider], number: str) -> Lookup:
     if (
         lookup.found is None
         and not lookup.silent
+        and not lookup.several
         and (printed := await printed_number(svc, providers, number))
     ):
         lookup = await look_up(providers, printed)
     return lookup
+
+
+def several_said(lookup: Lookup, number: str, command: str) -> str:
+    """Why nothing was picked for `number`, and how to pick: its own Pay button in a
+    search, or an id that finds exactly one (ids are the provider's, so escaped)."""
+    shown = inline(number, NUMBER_CHARS)
+    told = []
+    for provider, error in lookup.several:
+        ids = [f"`{inline(key, ID_CHARS)}`" for key in error.ids[:SHOWN_IDS]]
+        more = f" and {len(error.ids) - SHOWN_IDS} more" if len(error.ids) > SHOWN_IDS else ""
+        told.append(
+            f"{escape(provider.title)} has {len(error.ids)} invoices that go by “{shown}” "
+            f"(ids {', '.join(ids)}{more})"
+        )
+    return (
+        f"{'; '.join(told)}, so none was picked. Find the one you mean with "
+        f"`/invoices search {shown}` (each has its own Pay button), or type its id "
+        f"after `/invoices {command}`."
+    )

@@ -40,7 +40,7 @@ from bot.slack.blocks.kit import (
 from bot.slack.blocks.listing import notice
 from bot.slack.connect import result_view
 from bot.slack.errors import shielded
-from bot.slack.finding import Lookup, find, printed_as
+from bot.slack.finding import Lookup, find, printed_as, several_said
 from bot.slack.services import Services
 from bot.slack.subcommands import DATE_HELP, EXPORT_DAYS, Export
 from bot.text import one_line
@@ -296,6 +296,8 @@ def _whereabouts(providers: list[Provider], lookup: Lookup, number: str) -> str:
     """An invoice with no story: whether a connected provider has it at all, so a
     mistyped number is not taken for an invoice nobody has touched."""
     shown = escape(number)
+    if lookup.several:
+        return several_said(lookup, number, "history")
     if lookup.found is not None:
         provider, invoice = lookup.found
         title = escape(provider.title)

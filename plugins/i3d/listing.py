@@ -283,17 +283,30 @@ async def find(
     size: int,
     max_pages: int,
     *,
-    by_number: bool = False,
     seen: Whereabouts | None = None,
 ) -> dict[str, wire.Invoice]:
-    """The invoices whose id (or number, if asked) is in `keys`, keyed by what matched;
-    by id, from where `seen` last saw them, then from the start for any still missing."""
-    start = seen.start_for(keys, size) if seen is not None and not by_number else 0
-    found = await _walk(api, set(keys), start, size, max_pages, by_number, seen)
+    """The invoices whose id is in `keys`, keyed by id; from where `seen` last saw them,
+    then from the start for any still missing."""
+    start = seen.start_for(keys, size) if seen is not None else 0
+    found = await _walk(api, set(keys), start, size, max_pages, seen)
     if start and not set(keys) <= found.keys():
         missing = set(keys) - found.keys()
-        found |= await _walk(api, missing, 0, size, max_pages, by_number, seen)
+        found |= await _walk(api, missing, 0, size, max_pages, seen)
     return found
+
+
+async def going_by(
+    api: I3DApi, key: str, size: int, max_pages: int, seen: Whereabouts | None = None
+) -> list[wire.Invoice]:
+    """Every invoice whose id or number is `key`: i3D does not promise unique numbers, so
+    the whole list is read, and a second invoice by that number is not missed."""
+    found: dict[str, wire.Invoice] = {}
+    async with aclosing(batches(api, 0, size, max_pages, seen=seen)) as pages:
+        async for batch in pages:
+            for item in batch.invoices:
+                if key in (item.id, item.invoiceNumber):
+                    found.setdefault(item.id, item)
+    return list(found.values())
 
 
 async def _walk(
@@ -302,16 +315,14 @@ async def _walk(
     start: int,
     size: int,
     max_pages: int,
-    by_number: bool,
     seen: Whereabouts | None,
 ) -> dict[str, wire.Invoice]:
     found: dict[str, wire.Invoice] = {}
     async with aclosing(batches(api, start, size, max_pages, seen=seen)) as pages:
         async for batch in pages:
             for item in batch.invoices:
-                for key in (item.id, item.invoiceNumber) if by_number else (item.id,):
-                    if key in wanted and key not in found:
-                        found[key] = item
+                if item.id in wanted and item.id not in found:
+                    found[item.id] = item
             if wanted <= found.keys():
                 break
     return found

@@ -37,6 +37,7 @@ from bot.provider import (
     ProviderError,
     ProviderUnavailable,
     RateLimited,
+    SeveralInvoices,
 )
 from plugins.i3d import checkout, convert, errors, listing
 from plugins.i3d.api import I3DApi
@@ -125,14 +126,17 @@ class I3DProvider(Provider):
 
     async def get_invoice(self, invoice_id: str) -> Invoice:
         key = invoice_id.strip()
-        found = await listing.find(
-            self.api, [key], self.page_size, self.max_pages, by_number=True, seen=self.seen
-        )
-        if key not in found:
+        found = await listing.going_by(self.api, key, self.page_size, self.max_pages, self.seen)
+        if not found:
             raise InvoiceNotFound(
                 f"i3D.net has no invoice with id or number {key!r} for this API key."
             )
-        return listing.converted(found[key])
+        if len(found) > 1:
+            raise SeveralInvoices(
+                f"i3D.net has {len(found)} invoices that go by {key!r}.",
+                [item.id for item in found],
+            )
+        return listing.converted(found[0])
 
     async def payment_options(self, invoice_ids: list[str]) -> PaymentOptions:
         ids = _unique(invoice_ids)

@@ -132,17 +132,19 @@ def _converted_or_none(item: wire.Invoice | None, unreadable: list[str]) -> Invo
 
 async def find_number(
     api: PingProxiesApi, number: str, per_page: int, max_pages: int
-) -> wire.Invoice | None:
-    """The invoice printed with `number`, in any case: `like_` is PingProxies' case-blind match.
+) -> list[wire.Invoice]:
+    """Every invoice printed with `number`, in any case: `like_` is PingProxies' case-blind
+    match, and nothing says numbers are unique, so every page of matches is read.
 
     Without a `%` in it, the pattern matches the whole number; the comparison here makes
     sure a `%` someone typed cannot pass off another invoice as the one asked for.
     """
     wanted = number.casefold()
     params = {"like_invoice_number": number}
+    found: dict[str, wire.Invoice] = {}
     async with aclosing(batches(api, params, per_page, 1, max_pages)) as pages:
         async for batch in pages:
             for item in batch.invoices:
                 if item is not None and item.invoice_number.casefold() == wanted:
-                    return item
-    return None
+                    found.setdefault(item.invoice_id, item)
+    return list(found.values())

@@ -34,6 +34,7 @@ from bot.provider import (
     Provider,
     ProviderUnavailable,
     RateLimited,
+    SeveralInvoices,
     TwoFactorRequired,
 )
 from plugins.pingproxies import checkout, convert, errors, listing, wire
@@ -126,12 +127,17 @@ class PingProxiesProvider(Provider):
                 return _converted(await self.api.retrieve(key), "invoice retrieve")
             except InvoiceNotFound:
                 pass
-        item = await listing.find_number(self.api, key, self.page_size, self.max_pages)
-        if item is None:
+        found = await listing.find_number(self.api, key, self.page_size, self.max_pages)
+        if not found:
             raise InvoiceNotFound(
                 f"PingProxies has no invoice with id or number {key!r} for this account."
             )
-        return listing.converted(item)
+        if len(found) > 1:
+            raise SeveralInvoices(
+                f"PingProxies has {len(found)} invoices numbered {key!r}.",
+                [item.invoice_id for item in found],
+            )
+        return listing.converted(found[0])
 
     async def payment_options(self, invoice_ids: list[str]) -> PaymentOptions:
         return (await self._options(_one(invoice_ids)))[0]

@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 
 from bot.models import InvoiceQuery, InvoiceStatus, Money, OutcomeStatus, PaymentCheck
-from bot.provider import InvoiceNotFound
+from bot.provider import InvoiceNotFound, SeveralInvoices
 from plugins.i3d import I3DCredentials, I3DProvider, listing
 from plugins.i3d.api import PageBody, read_invoices
 from plugins.i3d.convert import to_invoice
@@ -154,6 +154,20 @@ async def test_get_invoice_by_id_or_number_across_pages(
     assert by_id == by_number and by_id.number == "LOAD-700240"
     reads = sum(seen.path == "/v3/account/invoice" for seen in sandbox.requests)
     assert 2 * 5 <= reads <= 2 * (5 + AHEAD)  # five pages each, and a few asked ahead
+
+
+async def test_two_invoices_by_one_number_are_both_named_and_neither_picked(
+    sandbox: SandboxState, make_provider: Callable[..., I3DProvider]
+) -> None:
+    """Nothing promises unique numbers: a second one a page later is not missed."""
+    sandbox.add_invoices(generate_invoices(120, now=NOW, first_id=700_000))
+    twin = invoice("800001", "LOAD-700010", "Same number", 500, 500, created=NOW, due=NOW)
+    sandbox.add_invoices([twin])
+    provider = make_provider(page_size=50)
+    with pytest.raises(SeveralInvoices) as raised:
+        await provider.get_invoice("LOAD-700010")
+    assert sorted(raised.value.ids) == ["700010", "800001"]
+    assert (await provider.get_invoice("800001")).description == "Same number"
 
 
 async def test_unknown_invoice_says_so(provider: I3DProvider) -> None:

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from bot.models import InvoiceQuery, InvoiceStatus, Money
-from bot.provider import InvoiceNotFound
+from bot.provider import InvoiceNotFound, SeveralInvoices
 from plugins.pingproxies import PingProxiesProvider
 from plugins.pingproxies.convert import to_invoice
 from plugins.pingproxies.paging import BadCursor
@@ -159,6 +159,21 @@ async def test_get_invoice_by_id_or_printed_number(
     assert searches(sandbox) == [
         {"like_invoice_number": "load-700240", "page": "1", "per_page": "50"}
     ]
+
+
+async def test_two_invoices_by_one_number_are_both_named_and_neither_picked(
+    sandbox: SandboxState, provider: PingProxiesProvider
+) -> None:
+    sandbox.add_invoices(
+        [
+            invoice("inv_a1", "PING-0500", "First", 500, created=NOW, due=NOW),
+            invoice("inv_b2", "ping-0500", "Second", 700, created=NOW, due=NOW),
+        ]
+    )
+    with pytest.raises(SeveralInvoices) as raised:
+        await provider.get_invoice("PING-0500")
+    assert sorted(raised.value.ids) == ["inv_a1", "inv_b2"]
+    assert (await provider.get_invoice("inv_b2")).description == "Second"
 
 
 async def test_unknown_invoice_says_so(
