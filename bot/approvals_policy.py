@@ -129,6 +129,8 @@ def _bracket(line: str, number: int) -> Bracket:
         )
     try:
         currency = iso_code(words[0])
+        if not (words[1] + words[2]).isascii():  # `Decimal` and `int` read Arabic-Indic 500 as 500
+            raise ValueError("digits other than 0 to 9")
         minimum = Decimal(words[1].replace("_", ""))
         needed = int(words[2])
     except (ValueError, InvalidOperation):

@@ -103,6 +103,8 @@ class Money:
         if isinstance(value, float):
             raise ValueError("money amounts must not be floats; pass a str, int or Decimal")
         if isinstance(value, str):
+            if not value.strip().isascii():  # `Decimal` reads Arabic-Indic or fullwidth 12
+                raise ValueError(f"not a decimal amount: {value!r}")
             try:
                 return Decimal(value.strip())
             except InvalidOperation:
@@ -150,7 +152,7 @@ class Money:
             text = units.strip()
             if text.isdigit() and text.isascii():  # most amounts: read as they are written
                 amount = Decimal(text + suffix)
-            elif text.isdigit() or (text[:1] == "-" and text[1:].isdigit()):
+            elif text[:1] == "-" and text[1:].isdigit() and text.isascii():
                 amount = Decimal(int(text)).scaleb(exponent, _EXACT)  # "-0" is 0, not -0
             else:
                 raise ValueError(f"not a whole number of minor units: {units!r}")
@@ -290,6 +292,8 @@ def parse_amount(
     if raw.startswith("-"):
         floor = "0 or more" if allow_zero else "more than 0"
         raise AmountError(f"The {what} must be {floor}.")
+    if any(char.isdigit() and not char.isascii() for char in raw):
+        raise AmountError(f"Type the {what} with the digits 0 to 9, like {example}.")
     if not re.fullmatch(r"[0-9.,]+", raw) or not raw[0].isdigit() or not raw[-1].isdigit():
         raise AmountError(f"Type only the number, like {example}.")
     dots, commas = raw.count("."), raw.count(",")

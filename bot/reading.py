@@ -26,7 +26,10 @@ log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
 
-_INTEGER = re.compile(r"-?\d+")
+_INTEGER = re.compile(r"-?[0-9]+")
+"""ASCII digits only: `int` and `Decimal` also read Arabic-Indic or fullwidth digits, and
+a number written so is no drift we know of, so it stays unreadable (as pydantic's `int`
+has it): an answer localised that far may have its separators localised too."""
 _noted: set[tuple[str, str]] = set()
 
 
@@ -116,6 +119,8 @@ def _coerce(annotation: Any, value: Any, where: str) -> Any:
     if annotation is int and isinstance(value, Decimal) and _integral(value):
         return int(value)
     if annotation is Decimal and isinstance(value, str | int) and not isinstance(value, bool):
+        if isinstance(value, str) and not value.strip().isascii():
+            return value  # left for the field's own reading, which refuses it
         try:
             return Decimal(str(value).strip())
         except ArithmeticError:

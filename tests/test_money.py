@@ -21,7 +21,7 @@ def test_cents_as_strings_convert_exactly() -> None:
 
 
 @pytest.mark.parametrize("currency", ["EUR", "JPY", "KWD", "usd"])
-@pytest.mark.parametrize("cents", ["0", "-0", "7", "007", "12345", " 99 ", "-2500", "١٢٣"])
+@pytest.mark.parametrize("cents", ["0", "-0", "7", "007", "12345", " 99 ", "-2500"])
 def test_cents_read_from_text_equal_the_same_count_as_a_number(cents: str, currency: str) -> None:
     """Plain digits are read as they are written; the amount, its digits and its dump are
     the ones the number of cents gives (so "-0" is 0, never -0)."""

@@ -72,7 +72,7 @@ def test_amounts_read_one_way(typed: str, currency: str, expected: str) -> None:
         ("Infinity", "CAD", "only the number"),
         (".5", "CAD", "only the number"),
         ("5.", "CAD", "only the number"),
-        ("１２", "CAD", "only the number"),  # full-width digits
+        ("\uff11\uff12", "CAD", "the digits 0 to 9"),  # full-width digits
         ("9" * 13, "CAD", "too large"),
     ],
 )

@@ -253,12 +253,12 @@ def _day(word: str, *, end: bool) -> date | str:
     """A date, or the start (`end` False) or last day of a `YYYY-MM` month; a problem
     sentence when the word is neither."""
     try:
-        if re.fullmatch(r"\d{4}-\d{2}", word):
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}", word):
             first = date.fromisoformat(word + "-01")
             if not end:
                 return first
             return first.replace(day=calendar.monthrange(first.year, first.month)[1])
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", word):
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", word):
             return date.fromisoformat(word)
     except ValueError:
         return f"“{escape(word)}” is not a date in the calendar: {DATE_HELP}."

@@ -47,7 +47,7 @@ def _nth_day(days: int) -> date:
 
 def _nothing_left(invoice: wire.Invoice) -> bool:
     cents = invoice.remainingAmount.strip()
-    if cents.lstrip("-").isdigit():
+    if cents.isascii() and cents.lstrip("-").isdigit():
         return int(cents) == 0
     return money(invoice.remainingAmount, invoice.currency).is_zero()  # says what is wrong
 

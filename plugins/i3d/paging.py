@@ -32,7 +32,7 @@ class RangedData:
         values: dict[str, int] = {}
         for part in header.split(","):
             key, _, value = part.partition("=")
-            if value.strip().isdigit():
+            if value.strip().isascii() and value.strip().isdigit():  # "²": int() refuses it
                 values[key.strip().lower()] = int(value)
         if "start" not in values and "results" not in values and "total" not in values:
             return None

@@ -39,7 +39,7 @@ def money(dollars: Decimal | int, currency: str) -> Money:
 def moment(value: int | Decimal | str | None) -> datetime | None:
     if value is None or value == "":
         return None
-    if isinstance(value, str) and not value.strip().isdigit():
+    if isinstance(value, str) and not (value.strip().isascii() and value.strip().isdigit()):
         parsed = datetime.fromisoformat(value.strip())
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     millis = Decimal(value)

@@ -93,7 +93,7 @@ def earlier(tx: wire.Transaction, check: PaymentCheck) -> str | None:
     if check.started_at is None or tx.transaction_result.strip().upper() == "APPROVED":
         return None
     stamp = tx.transaction_time
-    if isinstance(stamp, str) and not stamp.strip().isdigit():
+    if isinstance(stamp, str) and not (stamp.strip().isascii() and stamp.strip().isdigit()):
         try:
             if datetime.fromisoformat(stamp.strip()).tzinfo is None:
                 return None

@@ -68,9 +68,10 @@ def readable(items: list[wire.Invoice | str], what: str) -> tuple[list[Invoice],
 
 
 def number(invoice_id: str) -> int:
-    """Payfirma's invoice ids are integers, and they are the numbers people see."""
+    """Payfirma's invoice ids are integers, and they are the numbers people see, in the
+    digits 0 to 9 (`int` would also read Arabic-Indic 12 as invoice 12)."""
     key = invoice_id.strip()
-    if not key.isdigit():
+    if not (key.isascii() and key.isdigit()):
         raise not_found(invoice_id)
     return int(key)
 
