@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 
 from bot.approvals_policy import Policy, PolicyError
+from bot.kit.paging import BadCursor, OffsetCursor
 from bot.money import AmountError, Money, parse_amount
 from bot.provider import InvoiceNotFound
 from bot.reading import tolerant
 from bot.slack.subcommands import _day
+from bot.slack.values import BadValue, PayTarget
 from plugins.i3d.convert import _nothing_left
 from plugins.i3d.paging import RangedData
 from plugins.i3d.sandbox.samples import invoice as i3d_invoice
@@ -98,3 +100,12 @@ def test_spaces_around_a_number_still_read_as_before() -> None:
     assert Money.of("12.50\u00a0", "EUR") == Money.from_minor("\u00a01250 ", "EUR")
     assert moment("\u00a01717200000000") == moment(1_717_200_000_000)
     assert RangedData.parse("start=0,results=\u00a050") == RangedData(0, 50, None)
+
+
+@pytest.mark.parametrize("digits", OTHER)
+def test_values_and_cursors_of_buttons_in_other_digits_are_refused(digits: str) -> None:
+    """Ours to write, so only a forged click carries them: refused, never read or raised."""
+    with pytest.raises(BadValue):
+        PayTarget.decode(f"i3d|7|||{digits}EUR")
+    with pytest.raises(BadCursor):
+        OffsetCursor("Acme").decode(f"offset:{digits}")

@@ -37,7 +37,7 @@ class OffsetCursor:
         if cursor is None:
             return 0
         prefix, _, value = cursor.partition(":")
-        if prefix != self.prefix or not value.isdigit():
+        if prefix != self.prefix or not (value.isascii() and value.isdigit()):
             raise BadCursor(
                 f"That page link is not one {possessive(self.title)} plugin made ({cursor!r}); "
                 "start over."

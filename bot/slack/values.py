@@ -106,7 +106,7 @@ class PayTarget:
                 raise BadValue(value)
         amount = None
         if len(parts) == 5:
-            match = re.fullmatch(r"(-?\d{1,12}(?:\.\d{1,3})?)([A-Z]{3})", parts[4])
+            match = re.fullmatch(r"(-?[0-9]{1,12}(?:\.[0-9]{1,3})?)([A-Z]{3})", parts[4])
             if not match:
                 raise BadValue(value)
             amount = Money.of(Decimal(match.group(1)), match.group(2))
