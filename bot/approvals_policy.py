@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.money import Money, iso_code
+from bot.money import Money, currency_code
 
 DEFAULT_HOURS = 24.0
 MAX_APPROVALS = 2
@@ -128,7 +128,12 @@ def _bracket(line: str, number: int) -> Bracket:
             f"{where}: write currency, amount and approvals needed, e.g. `EUR 500 1 U0ALEX`."
         )
     try:
-        currency = iso_code(words[0])
+        currency = currency_code(words[0])
+    except ValueError:
+        raise PolicyError(
+            f"{where}: `{words[0]}` is not a currency; write its ISO 4217 code, like EUR."
+        ) from None
+    try:
         if not (words[1] + words[2]).isascii():  # `Decimal` and `int` read Arabic-Indic 500 as 500
             raise ValueError("digits other than 0 to 9")
         minimum = Decimal(words[1].replace("_", ""))

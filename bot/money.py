@@ -52,6 +52,36 @@ def iso_code(value: str) -> str:
     return code
 
 
+# The currencies of ISO 4217's current list (amendments to 2025), for codes people choose
+# or type. Left out: fund and accounting units (BOV CHE CHW CLF COU MXV USN UYI UYW XAD
+# XDR XSU XUA), precious metals (XAG XAU XPD XPT), bond units (XBA to XBD), and XTS and
+# XXX (testing, "no currency"). Withdrawn codes (HRK, ANG, SLL, CUC...) are out too.
+# Python carries no such list; update this one when ISO withdraws or adds a currency.
+CURRENCIES: frozenset[str] = frozenset(
+    """
+    AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BHD BIF BMD BND BOB BRL BSD BTN BWP
+    BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD
+    FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD
+    JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK
+    MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR
+    PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP
+    SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VED VES VND VUV WST XAF
+    XCD XCG XOF XPF YER ZAR ZMW ZWG
+    """.split()
+)
+
+
+def currency_code(value: str) -> str:
+    """`value` as the code of a currency people pay in (`CURRENCIES`), or ValueError
+    saying so: for codes a person chooses or types. Providers' answers are read with
+    `iso_code`, which takes any three letters, so an invoice in a currency newer than
+    this list still shows (in its code, with two decimals)."""
+    code = iso_code(value)
+    if code not in CURRENCIES:
+        raise ValueError(f"{code} is not a currency in ISO 4217, like EUR or USD")
+    return code
+
+
 _UNITS: dict[str, tuple[str, int, str]] = {}
 
 MAX_DIGITS = 20

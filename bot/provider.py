@@ -28,7 +28,7 @@ from bot.models import (
     PaymentRequest,
     StartedPayment,
 )
-from bot.money import iso_code
+from bot.money import currency_code
 
 
 class ProviderError(Exception):
@@ -150,7 +150,7 @@ class Capabilities(BaseModel):
     @field_validator("invoice_currencies")
     @classmethod
     def _iso_codes(cls, codes: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(iso_code(code) for code in codes))
+        return tuple(dict.fromkeys(currency_code(code) for code in codes))
 
 
 class NoCredentials(BaseModel):

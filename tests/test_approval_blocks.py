@@ -213,10 +213,14 @@ def test_the_settings_dialog_says_what_is_wrong_beside_each_field() -> None:
         Draft(key=5, currency="EUR", start="500.00", needed=0),
         Draft(key=6, currency="USD", start="10", needed=1, typed_groups="S0FIN, finance"),
         Draft(key=7, currency="EUR", start="500.123", needed=1, users=("U0FINANCE",)),
+        Draft(key=8, currency="ZZZ", start="10", needed=0),  # a form Slack did not build
     ]
     errors = policy_from(drafts, "0")
     assert isinstance(errors, dict)
-    assert set(errors) == {"b3.from", "b4.users", "b5.from", "b6.groups", "b7.from", "hours"}
+    assert set(errors) == {
+        "b3.from", "b4.users", "b5.from", "b6.groups", "b7.from", "b8.currency", "hours"
+    }  # fmt: skip
+    assert errors["b8.currency"] == "Choose a currency."
     # Not read as €500,123.00 (the euro's thousands dot): a bracket a thousandfold too high.
     assert "if you meant 500123, type it without a thousands separator" in errors["b7.from"]
     assert "Bracket 1 already starts at €500.00" in errors["b5.from"]

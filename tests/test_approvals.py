@@ -66,6 +66,8 @@ def test_brackets_are_per_currency_and_a_providers_own_replace_the_general() -> 
     ("text", "problem"),
     [
         ("EUR lots 1 U0A", "should read like"),
+        ("ZZZ 500 1 U0A", "`ZZZ` is not a currency; write its ISO 4217 code, like EUR"),
+        ("i3d XAU 500 1 U0A", "`XAU` is not a currency"),  # gold is not invoiced in
         ("EUR 500 3 U0A", "0, 1 or 2"),
         ("EUR 500 1", "say who may approve"),
         ("EUR 500 1 alice", "not a person"),

@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.approvals_policy import MAX_APPROVALS, Bracket, Policy
-from bot.money import AmountError, iso_code, minor_units, parse_amount
+from bot.money import AmountError, currency_code, minor_units, parse_amount
 from bot.slack import dialogs, values
 from bot.slack.actions import TAMPERED
 from bot.slack.blocks import approval_settings as dialog
@@ -197,8 +197,8 @@ def _groups(draft: Draft) -> tuple[tuple[str, ...], str | None]:
 def _bracket(draft: Draft, errors: dict[str, str]) -> Bracket | None:
     """The draft as a bracket, or None with what is wrong in `errors` by block id."""
     try:
-        currency = iso_code(draft.currency or "")
-    except ValueError:
+        currency = currency_code(draft.currency or "")
+    except ValueError:  # only a form Slack did not build: its menu holds currencies
         errors[draft.block("currency")] = "Choose a currency."
         return None
     try:
