@@ -8,7 +8,9 @@ record as it is made, whoever makes it and whichever handler writes it.
 The same factory keeps text passed to a log line (a provider's error message, an invoice
 number) on that line: its line breaks and other unprintable characters are written as
 escapes, so it can neither forge a line of its own nor, with a lone surrogate from an
-escape in a provider's JSON, make the line unwritable in UTF-8.
+escape in a provider's JSON, make the line unwritable in UTF-8. And it keeps such text
+to `LOGGED_CHARS`: a provider's error body (an HTML page, a stack trace) was quoted
+whole, tens of thousands of characters a line.
 """
 
 from __future__ import annotations
@@ -51,6 +53,11 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+LOGGED_CHARS = 300
+"""Most characters of one value a log line quotes: a sentence, an invoice number or an
+id fit, and what is cut is counted."""
+
+
 def one_line(text: str) -> str:
     """`text` with its line breaks and unprintable characters (tabs aside) as escapes."""
     if text.isprintable():
@@ -61,35 +68,48 @@ def one_line(text: str) -> str:
     )
 
 
-def _printable(arg: object) -> bool:
+def kept(text: str) -> str:
+    """`text` as a log line quotes it: on one line, and cut to `LOGGED_CHARS` (redacted
+    before it is cut, so a cut cannot leave part of a secret its pattern misses)."""
+    if len(text) <= LOGGED_CHARS:
+        return one_line(text)
+    cleaned = redact(text)
+    if len(cleaned) <= LOGGED_CHARS:
+        return one_line(cleaned)
+    left = len(cleaned) - LOGGED_CHARS
+    return f"{one_line(cleaned[:LOGGED_CHARS])}… [{left} more characters]"
+
+
+def _plain(arg: object) -> bool:
+    """Whether `arg` can be logged as it is: printable and short."""
     if isinstance(arg, str):
-        return arg.isprintable()
+        return len(arg) <= LOGGED_CHARS and arg.isprintable()
     if not isinstance(arg, BaseException):
         return True
     try:
-        return str(arg).isprintable()
+        text = str(arg)
+        return len(text) <= LOGGED_CHARS and text.isprintable() and len(repr(arg)) <= LOGGED_CHARS
     except Exception:  # logging formats it as it can, or says it could not
         return True
 
 
 class _OneLine:
     """An error passed to a log line (`log.info("...: %s", error)`, the usual way):
-    its text is a provider's as often as not, so `%s` writes it as `one_line` does;
-    its `%r` is escaped already."""
+    its text is a provider's as often as not, so `%s` and `%r` write it as `kept` does."""
 
     def __init__(self, error: BaseException) -> None:
         self.error = error
 
     def __str__(self) -> str:
-        return one_line(str(self.error))
+        return kept(str(self.error))
 
     def __repr__(self) -> str:
-        return repr(self.error)
+        return kept(repr(self.error))
 
 
 def _on_one_line(arg: object) -> object:
     if isinstance(arg, str):
-        return one_line(arg)
+        return kept(arg)
     return _OneLine(arg) if isinstance(arg, BaseException) else arg
 
 
@@ -112,7 +132,7 @@ def install() -> None:
 
     def redacting(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = make(*args, **kwargs)
-        if isinstance(record.args, tuple) and not all(map(_printable, record.args)):
+        if isinstance(record.args, tuple) and not all(map(_plain, record.args)):
             record.args = tuple(_on_one_line(a) for a in record.args)
         try:
             message = record.getMessage()

@@ -190,3 +190,29 @@ def test_a_providers_words_in_an_error_passed_to_a_log_line_stay_on_that_line(
     assert "\n" not in line, line
     assert "busy\\n2026-12-05" in line
     line.encode("utf-8")
+
+
+def test_a_providers_long_words_are_cut_in_a_log_line_and_stay_escaped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A provider's error body (an HTML page, a stack trace) was logged whole: tens of
+    thousands of characters a line. Each value is cut to a few hundred, still escaped,
+    redacted before the cut, and what was left out is counted."""
+    redaction.install()
+    page = "<html>\n" + "Service unavailable. " * 2_500 + "\ud800"
+    token = "p" * 40
+    with caplog.at_level(logging.INFO):
+        log_error(ProviderUnavailable(f"i3D.net had a server error (HTTP 503: {page})"), "list")
+        logging.getLogger("plugins.i3d.provider").info("unavailable: %r", ProviderUnavailable(page))
+        logging.getLogger("plugins.i3d.listing").warning("invoice %s unreadable", "N" * 9_000)
+        cut_secret = "x" * (redaction.LOGGED_CHARS - 20) + f" /pay/{token}"
+        logging.getLogger("bot.web").info("said: %s", cut_secret + "y" * 500)
+    lines = [record.getMessage() for record in caplog.records]
+    assert all(len(line) < 2 * redaction.LOGGED_CHARS for line in lines), [len(x) for x in lines]
+    assert "HTTP 503: <html>\\nService unavailable." in lines[0]
+    assert "more characters]" in lines[0] and "\n" not in lines[0]
+    assert lines[1].startswith("unavailable: ProviderUnavailable('<html>\\nService")
+    assert lines[2].endswith("… [8700 more characters] unreadable")
+    assert "/pay/[redacted]" in lines[3] and "/pay/pppp" not in lines[3]
+    for line in lines:
+        line.encode("utf-8")
