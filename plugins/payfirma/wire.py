@@ -44,6 +44,15 @@ def _no_float(value: Any) -> Any:
     return value
 
 
+def _no_bool(value: Any) -> Any:
+    """JSON's `true` is a Python int, and a plain `int` reads it as 1: invoice 1, customer
+    1, a quantity of 1. Digit strings, the usual drift, are still read."""
+    if isinstance(value, bool):
+        raise ValueError("expected a whole number, got a boolean")
+    return value
+
+
+Whole = Annotated[int, BeforeValidator(_no_bool)]
 Dollars = Annotated[Decimal, BeforeValidator(_number)]
 #: In what Payfirma answers (read tolerantly); requests and the sandbox use `Dollars`.
 ReadDollars = Annotated[Decimal, BeforeValidator(_read_number)]
@@ -70,7 +79,8 @@ class Tax(Model):
 
 class Item(Model):
     item: str = ""
-    quantity: int | Quantity | None = None
+    quantity: Whole | Quantity | None = None
+    """Unused, but read like every number here: a plain `int` took JSON's `true` as 1."""
     price: ReadDollars | None = None
     amount: ReadDollars | None = None
     tax1: Tax | None = None
@@ -79,7 +89,7 @@ class Item(Model):
 
 
 class Invoice(Model):
-    invoice_id: int
+    invoice_id: Whole
     status: str | None = None
     title: str | None = None
     description: str | None = None
@@ -93,7 +103,7 @@ class Invoice(Model):
     tax1: ReadDollars | None = None
     tax2: ReadDollars | None = None
     total: ReadDollars
-    customer_id: int | None = None
+    customer_id: Whole | None = None
     company: str | None = None
     order_id: str | None = None
     recipient_email: str | None = None
@@ -187,7 +197,7 @@ class Transaction(Model):
     """A transaction lookup; field names as Payfirma's sale response uses them. `id` is
     only the receipt's reference, so text is taken as well as a number."""
 
-    id: int | str | None = None
+    id: Whole | str | None = None
     lookup_id: str
     amount: Dollars
     currency: str

@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from bot.models import InvoiceQuery, InvoiceStatus, Money
 from bot.provider import InvoiceNotFound
+from bot.reading import tolerant
 from plugins.payfirma import PayfirmaProvider, wire
 from plugins.payfirma.convert import day, moment, to_invoice
 from plugins.payfirma.paging import BadCursor
@@ -207,3 +210,31 @@ async def test_a_boolean_for_a_date_is_unreadable_not_the_first_of_1970(
     page = await provider.list_invoices(InvoiceQuery(limit=100))
     assert page.unreadable == ["212948"]
     assert "212948" not in {invoice.id for invoice in page.invoices}
+
+
+def _entry(field: str, value: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"invoice_id": 7, "total": 10, "currency": "CAD", "items": [{}]}
+    if field == "quantity":
+        entry["items"][0]["quantity"] = value
+    else:
+        entry[field] = value
+    return entry
+
+
+@pytest.mark.parametrize("field", ["invoice_id", "customer_id", "quantity"])
+def test_a_boolean_where_a_number_belongs_is_unreadable_not_one(field: str) -> None:
+    """JSON's `true` is a Python int: a lax `int` read it as invoice 1, customer 1 or a
+    quantity of 1, where the amounts beside them refuse it."""
+    with pytest.raises(ValidationError):
+        tolerant(wire.Invoice, _entry(field, True), "Payfirma invoice")
+    for number in (3, "3"):  # a number, or its digits (the usual drift), still reads
+        read = tolerant(wire.Invoice, _entry(field, number), "Payfirma invoice")
+        got = read.items[0].quantity if field == "quantity" else getattr(read, field)
+        assert got == 3
+
+
+def test_a_transaction_whose_id_is_a_boolean_is_unreadable() -> None:
+    sale = {"lookup_id": "L1", "amount": 10, "currency": "CAD", "transaction_result": "APPROVED"}
+    with pytest.raises(ValidationError):
+        tolerant(wire.Transaction, sale | {"id": True}, "Payfirma transaction")
+    assert tolerant(wire.Transaction, sale | {"id": 42}, "Payfirma transaction").id == 42
