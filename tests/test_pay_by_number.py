@@ -206,3 +206,27 @@ async def test_two_invoices_by_one_number_are_named_and_neither_is_paid() -> Non
     assert lookup.found is None
     told = _whereabouts([], lookup, "INV-7")
     assert "none was picked" in told and "after `/invoices history`" in told
+
+
+class WithId(Holds):
+    """As `Holds`, its invoice's id being `alias`."""
+
+    async def get_invoice(self, number: str) -> Any:
+        if number in (self.number, self.alias):
+            return SimpleNamespace(number=self.number, id=self.alias)
+        raise InvoiceNotFound("no such invoice")
+
+
+async def test_two_providers_printing_the_typed_number_are_both_named_and_neither_paid() -> None:
+    """The first provider printing it was paid: a guess, when another prints it too."""
+    first, second = WithId("First", "2026-001", "f1"), WithId("Second", "2026-001", "s1")
+    svc = services(Lookups())
+    svc.connections = SimpleNamespace(connected=lambda _: [first, second])
+    said = str(await _pay_invoice(svc, "T0TEAM", "U0PAYER", "2026-001"))
+    assert "First has an invoice that goes by “2026-001” (id `f1`)" in said
+    assert "Second has an invoice that goes by “2026-001” (id `s1`)" in said
+    assert "none was picked" in said
+    alone = await look_up([first], "2026-001")  # type: ignore[list-item]
+    assert alone.found is not None and not alone.several
+    by_id = await look_up([first, second], "s1")  # type: ignore[list-item]
+    assert by_id.found is not None and by_id.found[0] is second and not by_id.several

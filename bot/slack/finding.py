@@ -42,16 +42,19 @@ class Lookup:
 
 
 async def look_up(providers: list[Provider], number: str) -> Lookup:
-    """Ask every provider at once for `number`, exactly as typed; the first (in the
-    providers' order) that prints it wins, else the first that has it by another name
-    (its own id). A provider with several invoices by it is kept apart (`several`)."""
+    """Ask every provider at once for `number`, exactly as typed; the one that prints it
+    wins, else the first (in the providers' order) that has it by another name (its own
+    id). Several invoices by it, at one provider or printed by two, go to `several`."""
     answers = await asyncio.gather(
         *(asyncio.wait_for(p.get_invoice(number), LOOKUP_SECONDS) for p in providers),
         return_exceptions=True,
     )
     lookup = Lookup()
+    printing: list[tuple[Provider, Invoice]] = []
     for provider, answer in zip(providers, answers, strict=True):
         if not isinstance(answer, BaseException):
+            if printed_as(answer, number):
+                printing.append((provider, answer))
             # A provider that prints this number beats one that took it for an id.
             if lookup.found is None or (
                 printed_as(answer, number) and not printed_as(lookup.found[1], number)
@@ -71,6 +74,10 @@ async def look_up(providers: list[Provider], number: str) -> Lookup:
             )
         elif not isinstance(answer, InvoiceNotFound | ProviderError):
             log.error("provider %s failed to look up an invoice", provider.name, exc_info=answer)
+    if len(printing) > 1:  # two providers print it: paying either would be a guess
+        for provider, invoice in printing:
+            shared = f"{provider.title} has an invoice numbered {invoice.number!r}."
+            lookup.several.append((provider, SeveralInvoices(shared, [invoice.id])))
     if lookup.several:  # one found elsewhere would be a guess among them all
         lookup.found = None
     return lookup
@@ -124,10 +131,11 @@ def several_said(lookup: Lookup, number: str, command: str) -> str:
     for provider, error in lookup.several:
         ids = [f"`{inline(key, ID_CHARS)}`" for key in error.ids[:SHOWN_IDS]]
         more = f" and {len(error.ids) - SHOWN_IDS} more" if len(error.ids) > SHOWN_IDS else ""
-        told.append(
-            f"{escape(provider.title)} has {len(error.ids)} invoices that go by “{shown}” "
-            f"(ids {', '.join(ids)}{more})"
-        )
+        if len(error.ids) == 1:
+            what = f"an invoice that goes by “{shown}” (id {ids[0]})"
+        else:
+            what = f"{len(error.ids)} invoices that go by “{shown}” (ids {', '.join(ids)}{more})"
+        told.append(f"{escape(provider.title)} has {what}")
     return (
         f"{'; '.join(told)}, so none was picked. Find the one you mean with "
         f"`/invoices search {shown}` (each has its own Pay button), or type its id "
