@@ -254,6 +254,10 @@ def test_the_dialog_reads_back_what_was_typed_and_refuses_forged_metadata() -> N
     assert drafts == [
         Draft(key=4, start="1,250.50", needed=1, users=("U0CFO",), typed_groups="S0FIN")
     ], "no currency picked: the state has none"
+    for odd in ("\u00b2", "\u0661"):  # digits to isdigit, not one (or not ours) to int
+        state["b4.needed"]["value"]["selected_option"]["value"] = odd
+        (draft,), _, _ = read_dialog({**view, "state": {"values": state}})
+        assert draft.needed is None, "not a choice the menu offers"
     deep = "[" * 1400 + "]" * 1400  # within Slack's 3,000 characters, deeper than json reads
     for forged in ('{"keys": [1, 1], "next": 2}', '{"keys": [7], "next": 2}', "nope", deep):
         with pytest.raises(Tampered):

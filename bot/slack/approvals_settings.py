@@ -117,7 +117,7 @@ def read_dialog(view: Body, saved: Policy) -> tuple[list[Draft], str, int]:
                 key=key,
                 currency=chosen(key, "currency"),
                 start=str(entry(key, "from").get("value") or ""),
-                needed=int(needed) if needed and needed.isdigit() else None,
+                needed=int(needed) if needed and needed.isascii() and needed.isdigit() else None,
                 users=tuple(entry(key, "users").get("selected_users") or ()),
                 groups=kept[key]
                 if key in kept
