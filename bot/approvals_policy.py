@@ -7,14 +7,19 @@ and no Slack, so settings can check a seed at start-up.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.money import Money, currency_code
+from bot.money import Money, currency_code, minor_units
 
 DEFAULT_HOURS = 24.0
 MAX_APPROVALS = 2
+_MINIMUM = re.compile(r"-?[0-9][0-9_]*(?:\.[0-9]+)?")
+"""A bracket's amount as written in settings: digits (underscores may group them) and
+one decimal point. `Decimal` also reads exponents ("5e2" is 500) and other digits than
+0 to 9, which no one means in an amount."""
+_NEEDED = re.compile(r"[0-9]+")
 
 _APPROVER = re.compile(
     r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|<!subteam\^(S[A-Z0-9]+)(?:\|[^>]*)?>|([UWS][A-Z0-9]+)"
@@ -133,17 +138,15 @@ def _bracket(line: str, number: int) -> Bracket:
         raise PolicyError(
             f"{where}: `{words[0]}` is not a currency; write its ISO 4217 code, like EUR."
         ) from None
-    try:
-        if not (words[1] + words[2]).isascii():  # `Decimal` and `int` read Arabic-Indic 500 as 500
-            raise ValueError("digits other than 0 to 9")
-        minimum = Decimal(words[1].replace("_", ""))
-        needed = int(words[2])
-    except (ValueError, InvalidOperation):
-        raise PolicyError(
-            f"{where}: `{' '.join(words[:3])}` should read like `EUR 500 1`."
-        ) from None
-    if not minimum.is_finite() or minimum < 0:
+    if not _MINIMUM.fullmatch(words[1]) or not _NEEDED.fullmatch(words[2]):
+        raise PolicyError(f"{where}: `{' '.join(words[:3])}` should read like `EUR 500 1`.")
+    minimum = Decimal(words[1].replace("_", ""))
+    needed = int(words[2])
+    if minimum < 0:
         raise PolicyError(f"{where}: the amount must be zero or more.")
+    places = minor_units(currency)
+    if -int(minimum.as_tuple().exponent) > places:
+        raise PolicyError(f"{where}: {currency} amounts have at most {places} decimals.")
     if not 0 <= needed <= MAX_APPROVALS:
         raise PolicyError(f"{where}: approvals needed must be 0, 1 or 2.")
     approvers: list[str] = []

@@ -66,6 +66,10 @@ def test_brackets_are_per_currency_and_a_providers_own_replace_the_general() -> 
     ("text", "problem"),
     [
         ("EUR lots 1 U0A", "should read like"),
+        ("EUR 5e2 1 U0A", "should read like"),  # Decimal reads it as 500
+        ("EUR 500 1e0 U0A", "should read like"),
+        ("EUR 500.999 1 U0A", "EUR amounts have at most 2 decimals"),
+        ("JPY 10.5 1 U0A", "JPY amounts have at most 0 decimals"),
         ("ZZZ 500 1 U0A", "`ZZZ` is not a currency; write its ISO 4217 code, like EUR"),
         ("i3d XAU 500 1 U0A", "`XAU` is not a currency"),  # gold is not invoiced in
         ("EUR 500 3 U0A", "0, 1 or 2"),
