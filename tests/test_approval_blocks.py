@@ -256,7 +256,7 @@ def test_the_dialog_reads_back_what_was_typed_and_refuses_forged_metadata() -> N
     ], "no currency picked: the state has none"
     for odd in ("\u00b2", "\u0661"):  # digits to isdigit, not one (or not ours) to int
         state["b4.needed"]["value"]["selected_option"]["value"] = odd
-        (draft,), _, _ = read_dialog({**view, "state": {"values": state}})
+        (draft,), _, _ = read_dialog({**view, "state": {"values": state}}, NO_POLICY)
         assert draft.needed is None, "not a choice the menu offers"
     deep = "[" * 1400 + "]" * 1400  # within Slack's 3,000 characters, deeper than json reads
     for forged in ('{"keys": [1, 1], "next": 2}', '{"keys": [7], "next": 2}', "nope", deep):
