@@ -37,8 +37,6 @@ from bot.slack.progress import read
 from bot.slack.records import on_export, on_history
 from bot.slack.services import Services
 from bot.slack.subcommands import (
-    HELP_LINES,
-    OPERATOR_SETS,
     Billing,
     Connect,
     Export,
@@ -51,6 +49,7 @@ from bot.slack.subcommands import (
     Settings,
     Status,
     Unknown,
+    help_lines,
     parse,
 )
 from bot.slack.values import PayTarget, carries
@@ -169,7 +168,7 @@ async def on_invoices(
     request = parse(text, svc.provider_named, registry, creating)
     if isinstance(request, Help | Unknown):
         problem = request.problem if isinstance(request, Unknown) else None
-        lines = [line for line in HELP_LINES if svc.settings.oauth or line[0] not in OPERATOR_SETS]
+        lines = help_lines(oauth=svc.settings.oauth, creating=sorted(creating))
         await ack(response_type="ephemeral", **help_message(lines, problem))
         return
     if isinstance(request, Connect):

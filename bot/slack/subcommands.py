@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -321,6 +321,9 @@ def _listing(words: list[str], provider_named: Callable[[str], str | None]) -> S
     )
 
 
+NEW_LINE = "/invoices new"
+"""Help's line for creating invoices; `help_lines` names a provider that can, or drops it."""
+
 HELP_LINES = (
     ("/invoices", "open invoices at every connected provider, overdue first"),
     ("/invoices all", "every invoice, whatever its status (`paid`, `overdue` likewise)"),
@@ -333,7 +336,7 @@ HELP_LINES = (
     ("/invoices connect i3d", "connect a provider (admins)"),
     ("/invoices billing", "announce paid invoices in this channel (admins)"),
     ("/invoices people", "choose who may pay and who administers (admins)"),
-    ("/invoices new payfirma", "create an invoice, for providers that can"),
+    (NEW_LINE, "create an invoice"),
     ("/invoices drafts", "invoices saved as drafts, each with Send by e-mail"),
     ("/invoices settings", "who must approve which payments (admins)"),
     ("/invoices help", "this list"),
@@ -341,3 +344,20 @@ HELP_LINES = (
 OPERATOR_SETS = frozenset({"/invoices billing", "/invoices people"})
 """Lines left out of help where one bot token serves one workspace: its operator sets
 the billing channel and who may pay, and these commands only say so."""
+
+
+def help_lines(*, oauth: bool, creating: Sequence[str]) -> list[tuple[str, str]]:
+    """Help as this install answers it: `new` names a provider that can create invoices
+    (all of them if several), and is left out where none is installed."""
+    lines: list[tuple[str, str]] = []
+    for command, meaning in HELP_LINES:
+        if command in OPERATOR_SETS and not oauth:
+            continue
+        if command == NEW_LINE:
+            if not creating:
+                continue
+            command = f"{NEW_LINE} {creating[0]}"
+            if len(creating) > 1:
+                meaning += " (" + ", ".join(f"`{name}`" for name in creating) + ")"
+        lines.append((command, meaning))
+    return lines
