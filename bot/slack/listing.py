@@ -10,7 +10,8 @@ from bot.invoices import Side, SortKey, Window, gather_invoices
 from bot.models import Invoice, InvoiceQuery, InvoiceStatus, Money
 from bot.provider import Provider
 from bot.slack.approvals_gate import label_pay_buttons
-from bot.slack.blocks.listing import PAGE_SIZE, invoice_list
+from bot.slack.blocks.kit import escape
+from bot.slack.blocks.listing import PAGE_SIZE, invoice_list, notice
 from bot.slack.progress import READ_BUDGET
 from bot.slack.services import Services
 from bot.slack.subcommands import ListInvoices
@@ -19,13 +20,23 @@ from bot.slack.subcommands import ListInvoices
 def providers_for(svc: Services, team_id: str, request: ListInvoices) -> list[Any]:
     """The connected providers a listing asks: those named, else all, except that drafts
     alone are asked only of providers that keep drafts (the rest would be named as
-    having answered with none), when any connected one does."""
+    having answered with none), when any connected one does; when none does, all are
+    returned and `listing_message` says none keeps drafts."""
     connected = svc.connections.connected(team_id)
     if request.providers:
         return [p for p in connected if p.name in request.providers]
     if request.statuses == {InvoiceStatus.DRAFT}:
         return [p for p in connected if p.capabilities.keeps_drafts] or connected
     return connected
+
+
+def _no_drafts_kept(providers: list[Any], *, named: bool) -> str:
+    """Said instead of listing drafts where every provider asked keeps none: a list of
+    none "from i3D.net" would read as if it had been asked and had none today."""
+    if not named:
+        return "No connected provider keeps draft invoices."
+    titles = " and ".join(f"*{escape(provider.title)}*" for provider in providers)
+    return f"{titles} {'keeps' if len(providers) == 1 else 'keep'} no draft invoices."
 
 
 def settled_here(
@@ -81,6 +92,9 @@ async def listing_message(
     get Pay and payment-link controls).
     """
     providers = providers_for(svc, team_id, request)
+    drafts_only = request.statuses == {InvoiceStatus.DRAFT}
+    if drafts_only and providers and not any(p.capabilities.keeps_drafts for p in providers):
+        return notice(_no_drafts_kept(providers, named=bool(request.providers)))
     query = InvoiceQuery(statuses=request.statuses, text=request.text)
     window = Window(PAGE_SIZE, side, key)
 

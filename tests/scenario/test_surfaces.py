@@ -442,3 +442,15 @@ async def test_too_many_long_ids_to_pay_together_are_refused_below_the_list(
     assert "pick at most 6 of them" in text_of(answer)
     assert h.slack.refused == []
     assert not [seen for seen in i3d_sandbox.app[SANDBOX].requests if "register" in seen.path]
+
+
+async def test_drafts_where_no_connected_provider_keeps_any_says_so(harness: Harness) -> None:
+    """i3D.net keeps no drafts: asked for drafts with only it connected, the answer says no
+    connected provider keeps drafts, not that i3D.net answered with none."""
+    for typed, plainly in (
+        ("drafts", "No connected provider keeps draft invoices."),
+        ("drafts i3d", "*i3D.net* keeps no draft invoices."),
+    ):
+        _, screen, _ = await harness.command(typed)
+        said = text_of((await harness.screen_after(screen)).message)
+        assert set(said.splitlines()) == {plainly}, typed
