@@ -84,6 +84,8 @@ async def on_remind(
     if isinstance(done, AlreadyToday):
         earlier = done.earlier.user_id if done.earlier else None
         who = "" if not earlier else " by you" if earlier == user_id else f" by <@{earlier}>"
+        if done.earlier is not None and done.earlier.automatic:
+            who = ", automatically"  # the scheduled reminders: no one clicked
         if done.earlier is not None and done.earlier.state != "sent":
             # Its send was cut short or its answer lost: it may not have gone out.
             title = escape(provider.title)
