@@ -265,7 +265,7 @@ def export(
     totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     settled = store.settlements_between(team_id, start, end)
     twice = store.paid_twice_between(team_id, start, end)
-    charged = _charged_after(store, team_id, [payment for _, payment in settled])
+    charged = charged_after(store, team_id, [payment for _, payment in settled])
     moved = [
         (at, payment, payment.settlement_id or payment.id, _noted(payment, charged))
         for at, payment in settled
@@ -328,7 +328,7 @@ def export(
     )
 
 
-def _charged_after(store: Store, team_id: str, settled: list[Payment]) -> dict[str, str]:
+def charged_after(store: Store, team_id: str, settled: list[Payment]) -> dict[str, str]:
     """The note of each settled payment credited on the invoice's word whose own page then
     took a card, told as maybe paid twice (`Settlement._paid_after_credited`): its row
     is that charge, and may double money the invoice was marked paid with."""
@@ -354,7 +354,7 @@ def _noted(payment: Payment, charged: Mapping[str, str]) -> str:
 
 def settlement_note(store: Store, payment: Payment) -> str:
     """A settled payment's `note`, as its export row has it (for the invoice's history)."""
-    return _noted(payment, _charged_after(store, payment.team_id, [payment]))
+    return _noted(payment, charged_after(store, payment.team_id, [payment]))
 
 
 def twice_note(store: Store, payment: Payment) -> str:

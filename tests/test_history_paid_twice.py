@@ -93,3 +93,41 @@ def test_a_second_payment_to_refund_is_in_app_home_as_history_tells_it(
     assert f"paid by <@U2> · :warning: paid again after it was settled: {PAID_TWICE}" in line
     assert "*INV-1001* · €12.50" in line
     assert "paid by you" in said  # the settlement itself, as before
+
+
+def test_a_charge_after_a_settlement_on_the_invoices_word_is_in_app_home_as_history_tells_it(
+    settlement: Settlement,  # noqa: F811
+) -> None:
+    """The settlement credited on the invoice's word, whose own page then took a card a
+    day later: the story warns "maybe paid twice", and so does App Home's line for it."""
+    from datetime import UTC, datetime, timedelta
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from bot.models import today_utc
+    from bot.slack.home import home_blocks, ledger_of
+
+    paid = attempt(settlement, S.OPENED, opened_minutes_ago=2)
+    now = datetime.now(UTC)
+    settlement.apply(paid, PaymentOutcome(status=OutcomeStatus.PAID, message="paid", paid_at=now))
+    settlement.apply(
+        settlement.store.payment(paid.id) or paid,
+        PaymentOutcome(
+            status=OutcomeStatus.PAID,
+            message="ok",
+            reference="r9",
+            attributed=True,
+            paid_at=now + timedelta(days=1),
+        ),
+    )
+    svc = cast(Any, SimpleNamespace(store=settlement.store))
+    view = home_blocks(
+        providers=[],
+        found=None,
+        ledger=ledger_of(svc, "T1", "U1"),
+        user_id="U1",
+        may_pay=True,
+        today=today_utc(),
+    )
+    (line,) = [line for line in str(view["blocks"]).split("\\n") if "INV-1001" in line]
+    assert f"paid by you · :warning: {MAYBE_TWICE}" in line, line

@@ -27,7 +27,7 @@ from bot.models import (
     PaymentState,
 )
 from bot.provider import Direction, Provider
-from bot.records import twice_note
+from bot.records import charged_after, twice_note
 from bot.selection import Totals
 from bot.slack import values
 from bot.slack.approvals_gate import label_pay_buttons
@@ -90,15 +90,20 @@ class Ledger:
     in_progress: list[Payment]
     twice: list[tuple[datetime, Payment, str]] = field(default_factory=list)
     """Second payments of invoices already settled, with what #billing said to do."""
+    charged: dict[str, str] = field(default_factory=dict)
+    """By payment id, settlements credited on the invoice's word whose own page then took
+    money, with what #billing said (`bot.records.charged_after`)."""
 
 
 def ledger_of(svc: Services, team_id: str, user_id: str) -> Ledger:
     recent = svc.store.recent_payments(team_id, user_id, HOME_SETTLEMENTS)
     twice = svc.store.recent_paid_twice(team_id, HOME_SETTLEMENTS)
+    settled = svc.store.recent_settlements(team_id, HOME_SETTLEMENTS)
     return Ledger(
-        settled=svc.store.recent_settlements(team_id, HOME_SETTLEMENTS),
+        settled=settled,
         in_progress=[p for p in recent if p.state in IN_PROGRESS][:HOME_IN_PROGRESS],
         twice=[(at, p, twice_note(svc.store, p)) for at, p in twice],
+        charged=charged_after(svc.store, team_id, [p for _, p in settled]),
     )
 
 
@@ -182,6 +187,8 @@ def _settlements(
         line = _settlement_line(settled_at, payment, titles, zone)
         # As the invoice's history tells it, in #billing's words.
         again = f" · :warning: paid again after it was settled: {twice}" if twice else ""
+        if not twice and (charged := ledger.charged.get(payment.id)):
+            again = f" · :warning: {charged}"  # its own charge came after it was credited
         if payment.direction == Direction.RECEIVABLE.value:
             sent = "invoice e-mailed" if isinstance(payment.start, Emailed) else "link copied"
             customers.append(
