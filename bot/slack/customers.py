@@ -189,14 +189,25 @@ def email_modal(
     return {
         "type": "modal",
         "callback_id": values.EMAIL_VIEW,
-        "private_metadata": json.dumps(
-            {"target": target.encode(), "draft": draft, **({"url": url} if url else {})}
-        ),
+        "private_metadata": _email_metadata(target, draft, url),
         "title": plain("Send by e-mail", 24),
         "submit": plain("Send", 24),
         "close": plain("Cancel", 24),
         "blocks": blocks,
     }
+
+
+def _email_metadata(target: values.PayTarget, draft: bool, url: str | None) -> str:
+    """Within Slack's `private_metadata` limit, past which it refuses the whole dialog:
+    the one invoice sent (a value may name up to 50), and the sealed list URL only where
+    it fits (it only refreshes the list once a draft is sent)."""
+    one = values.PayTarget(
+        target.provider, target.invoice_ids[:1], target.method_id, target.issuer_id, target.amount
+    )
+    kept: dict[str, Any] = {"target": one.encode(), "draft": draft}
+    if url and len(carried := json.dumps({**kept, "url": url})) <= values.METADATA_CHARS:
+        return carried
+    return json.dumps(kept)
 
 
 async def on_send_email(
