@@ -102,12 +102,13 @@ def payment_in_doubt(payment: Payment, outbox: Outbox) -> None:
 
 
 @hookspec
-def payment_return_unanswered(payment: Payment, outbox: Outbox) -> None:
+def payment_return_unanswered(payment: Payment, outbox: Outbox, settled: bool) -> None:
     """The payer's browser came back from the page of an attempt that had already
     ended, and its provider could not be asked about that return for about a day:
     invoicebot stops asking, so whether that page took money is known only at the
     provider. Called once per attempt (a stop mid-call may call it again: key what you
-    enqueue by the payment's id).
+    enqueue by the payment's id). `settled`: its invoices are settled (by this attempt or
+    another), so what the page may have taken is a second payment to look for.
 
     Same rules as `payment_confirmed`: called inside the transaction, enqueue only.
     """

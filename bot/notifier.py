@@ -173,11 +173,12 @@ class SlackNotifier:
             )
 
     @hookimpl
-    def payment_return_unanswered(self, payment: Payment, outbox: Outbox) -> None:
+    def payment_return_unanswered(self, payment: Payment, outbox: Outbox, settled: bool) -> None:
         """Money of unknown fate, whatever failures the channel hears of: #billing (or
-        the admins) must check the provider before anyone pays again."""
+        the admins) must check the provider before anyone pays again, or (`settled`) for
+        a second payment to refund."""
         title = self.provider_titles.get(payment.provider, payment.provider)
-        notice = return_unanswered_notice(payment, title)
+        notice = return_unanswered_notice(payment, title, settled=settled)
         key = f"return-unanswered:{payment.id}"
         if (channel := self._channel(payment.team_id)) is not None:
             _to_billing(outbox, channel, notice, key, payment)

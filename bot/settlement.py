@@ -304,13 +304,21 @@ class Settlement:
             try:
                 with self.store.transaction():
                     self.payments.pm.hook.payment_return_unanswered(
-                        payment=payment, outbox=self.store
+                        payment=payment, outbox=self.store, settled=self._settled(payment)
                     )
             except Exception:
                 log.exception("a plugin failed in payment_return_unanswered")
             self.store.drop_return(payment.id, landing_params)
             if not _watched(payment):  # a watched end's own schedule ends its watch
                 self.store.update_payment(payment.id, next_check_at=None)
+
+    def _settled(self, payment: Payment) -> bool:
+        """Whether its invoices are settled: by it, or (a failed or expired attempt) since
+        through another attempt or on the invoice's word."""
+        if payment.state in (S.PAID, S.SUPERSEDED):
+            return True
+        found = self.store.settlement_of(payment.team_id, payment.provider, [*payment.invoice_ids])
+        return found is not None
 
     def _replayed(self, payment: Payment) -> dict[str, str] | None:
         """A return whose ask a stop cut short, to ask about again as if just landed:

@@ -355,6 +355,28 @@ async def test_a_late_return_given_up_on_is_told_once(
     assert after is not None and after.state is S.FAILED and after.next_check_at is None
 
 
+async def test_a_late_return_given_up_on_says_whether_its_invoice_was_settled_since(
+    settlement: Settlement, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The declined page's invoice was settled through another attempt before its late
+    return was given up on: the hook is told so, for a possible second payment."""
+    monkeypatch.setattr("bot.settlement.LATE_RETURN_TRIES", 3)
+    provider = Lookup({"LK1": DECLINED, "tx-2": APPROVED})
+    settlement.connections = provider  # type: ignore[assignment]
+    page = attempt(settlement, S.OPENED, start=PAGE, opened_minutes_ago=5)
+    await settlement.check(page, {"lookup_id": "LK1"})
+    failed = settlement.store.payment(page.id)
+    assert failed is not None and failed.state is S.FAILED
+    other = attempt(settlement, S.OPENED, start=PAGE, opened_minutes_ago=2)
+    settlement.apply(other, APPROVED)
+    assert recorder.confirmed, "the invoice is settled through the other attempt"
+    provider.down = True
+    await settlement.check(failed, {"lookup_id": "LK9"})
+    await poll(settlement, rounds=8)
+    assert recorder.unanswered == [page.id]
+    assert recorder.unanswered_settled == [True]
+
+
 async def test_a_watched_ends_kept_return_counts_one_check_a_round(
     settlement: Settlement, recorder: Recorder
 ) -> None:

@@ -550,7 +550,7 @@ def test_a_late_return_never_answered_about_is_told_to_billing_to_check(directio
     )
     outbox = Outbox()
     notifier = SlackNotifier("C0BILLING", {"i3d": "i3D.net"}, notify_failures="none")
-    notifier.payment_return_unanswered(payment=failed, outbox=outbox)
+    notifier.payment_return_unanswered(payment=failed, outbox=outbox, settled=False)
     ((_, args, key),) = outbox.items
     assert (args["channel"], key) == ("C0BILLING", "return-unanswered:p1")
     assert validate_message(args) == []
@@ -568,10 +568,26 @@ def test_a_late_return_to_a_settled_invoices_page_is_told_as_a_possible_second_p
     )
     outbox = Outbox()
     notifier = SlackNotifier(lambda team: None, {"i3d": "i3D.net"})
-    notifier.payment_return_unanswered(payment=superseded, outbox=outbox)
+    notifier.payment_return_unanswered(payment=superseded, outbox=outbox, settled=True)
     ((_, args, key),) = outbox.items
     assert (args["channel"], key) == (superseded.user_id, "return-unanswered:p1")
     assert "second payment" in args["text"] and "refund" in args["text"]
+    assert "before anyone pays it again" not in args["text"]
+
+
+@pytest.mark.parametrize("state", [PaymentState.FAILED, PaymentState.EXPIRED])
+def test_a_late_return_to_an_ended_attempt_whose_invoice_was_settled_since(
+    state: PaymentState,
+) -> None:
+    """The attempt failed or expired, and its invoice was then settled through another:
+    what its page may have taken is a second payment, worded as for a superseded one,
+    not "before anyone pays it again" of an invoice no one is to pay."""
+    ended = paid(state=state, paid_at=None, start=Redirect(url="https://pay.example/x"))
+    outbox = Outbox()
+    notifier = SlackNotifier("C0BILLING", {"i3d": "i3D.net"}, notify_failures="none")
+    notifier.payment_return_unanswered(payment=ended, outbox=outbox, settled=True)
+    ((_, args, _),) = outbox.items
+    assert "Possible second payment not confirmed" in args["text"], args["text"]
     assert "before anyone pays it again" not in args["text"]
 
 

@@ -53,6 +53,7 @@ class Recorder:
         self.paid_twice: list[tuple[str, str | None]] = []
         self.certain: list[bool] = []
         self.unanswered: list[str] = []
+        self.unanswered_settled: list[bool] = []
 
     @hookimpl
     def payment_confirmed(self, payment: Payment, outbox: Any, superseded: list[Payment]) -> None:
@@ -73,8 +74,9 @@ class Recorder:
         self.certain.append(certain)
 
     @hookimpl
-    def payment_return_unanswered(self, payment: Payment, outbox: Any) -> None:
+    def payment_return_unanswered(self, payment: Payment, outbox: Any, settled: bool) -> None:
         self.unanswered.append(payment.id)
+        self.unanswered_settled.append(settled)
 
 
 @pytest.fixture
