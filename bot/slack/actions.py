@@ -33,6 +33,7 @@ from bot.slack.link_out import link_out
 from bot.slack.listing import listing_message
 from bot.slack.progress import (
     STOPPED,
+    UNSHOWN,
     StandIn,
     busy,
     patiently,
@@ -50,6 +51,11 @@ TAMPERED = "That button is not one invoicebot made, or it is out of date. Nothin
 LINK_CANCELLED_STOPPED = (
     ":warning: The payment link was cancelled, and nothing was charged through it; "
     "invoicebot stopped before it could show the ways to pay. Type `/invoices` to start again."
+)
+LINK_CANCELLED_UNSHOWN = (
+    ":warning: The payment link was cancelled, and nothing was charged through it; "
+    "Slack did not take the ways to pay, so they could not be shown. Type `/invoices` to "
+    "start again."
 )
 
 
@@ -113,15 +119,17 @@ async def show_menu(
     reuse: bool = False,
     fresh: bool = False,
     stopped: str = STOPPED,
+    unshown: str = UNSHOWN,
 ) -> None:
     """The pay menu; `reuse` takes the offer fetched moments ago (a method or bank chosen).
     `fresh`: the menu comes as a new message and the clicked one stays as it was (a click's
     response_url can change only the message clicked, so there is no "Asking…" first).
-    `stopped`: what the message says should the bot stop before the menu is shown."""
+    `stopped`, `unshown`: what the message says should the bot stop before the menu is
+    shown, or Slack not take it."""
     if fresh:
         await _menu(svc, body, respond, target, reuse=reuse, fresh=fresh)
         return
-    async with standing_in(svc, body, stopped) as stand:
+    async with standing_in(svc, body, stopped, unshown) as stand:
         await _menu(svc, body, respond, target, reuse=reuse, fresh=fresh, stand=stand)
 
 
@@ -140,8 +148,7 @@ async def _menu(
     stand = stand or StandIn(svc.store)
 
     async def answer(**message: Any) -> None:
-        stand.answering()  # see `standing_in`
-        await respond(**message)
+        await stand.answer(respond, **message)  # see `standing_in`
 
     ids = list(target.invoice_ids)
     if (paid := svc.checkout.paid_already(team_id, target.provider, ids)) is not None:
@@ -394,8 +401,7 @@ async def on_page(
             key=request.key,
             can_pay=await svc.access.may_pay(team_id, user_id),
         )
-        stand.answering()
-        await respond(replace_original=True, **listed)
+        await stand.answer(respond, replace_original=True, **listed)
 
 
 async def on_back(
@@ -412,8 +418,7 @@ async def on_back(
         if not isinstance(request, ListInvoices):  # a provider since disconnected, say
             request, words = ListInvoices(), ""
         listed = await listing_message(svc, team_id, request, text=words, can_pay=can_pay)
-        stand.answering()
-        await respond(replace_original=True, **listed)
+        await stand.answer(respond, replace_original=True, **listed)
 
 
 async def on_cancel_link(
@@ -429,14 +434,14 @@ async def on_cancel_link(
         await respond(replace_original=False, **notice(TAMPERED))
         return
     target = values.PayTarget(payment.provider, payment.invoice_ids)
-    stopped = STOPPED
+    stopped, unshown = STOPPED, UNSHOWN
     if svc.checkout.withdraw(payment, user_id):
         svc.store.audit(
             "payment.link_cancelled", team_id=team_id, user_id=user_id, subject=payment.id
         )
-        stopped = LINK_CANCELLED_STOPPED
+        stopped, unshown = LINK_CANCELLED_STOPPED, LINK_CANCELLED_UNSHOWN
     # The menu, or why the link still stands.
-    await show_menu(svc, body, respond, target, stopped=stopped)
+    await show_menu(svc, body, respond, target, stopped=stopped, unshown=unshown)
 
 
 async def on_open_link(ack: AsyncAck, body: dict[str, Any]) -> None:

@@ -52,6 +52,14 @@ STOPPED = (
     "Type `/invoices` to start again."
 )
 
+UNSHOWN_KEY = "unshown:"
+"""Outbox key prefix of the notes that stand for an answer Slack did not take."""
+
+UNSHOWN = (
+    ":warning: Slack did not take invoicebot's answer, so it could not be shown here; "
+    "nothing was done. Type `/invoices` to start again."
+)
+
 
 @dataclass
 class StandIn:
@@ -61,11 +69,14 @@ class StandIn:
     key: str | None = None
     args: dict[str, Any] = field(default_factory=dict)
     team: str | None = None
+    unshown: str = UNSHOWN
+    asked: bool = False
 
     def asking(self) -> None:
         """Just before the message is replaced by "Asking…": only from then would a
         stop leave it without its buttons. Before, they still work, and a click on them
         answered by another process must not be replaced by this stand-in later."""
+        self.asked = True
         if self.key:
             self.store.enqueue(
                 RESPONSE_URL, self.args, key=self.key, team_id=self.team, after=STAND_IN_AFTER
@@ -78,10 +89,34 @@ class StandIn:
         if self.key:
             self.store.outbox_withdraw(self.key)
 
+    def not_taken(self) -> None:
+        """Slack took none of the answer (5xx or 429 past the retries, no connection):
+        the message still reads "Asking…", with no buttons, so nothing newer can be on
+        it; `unshown` takes its place through the outbox, which tries again while Slack
+        fails and gives up once the response URL is spent. Without it the note stood."""
+        if self.key and self.asked:
+            url = self.args["url"]
+            args = {"url": url, "body": {"replace_original": True, **notice(self.unshown)}}
+            key = f"{UNSHOWN_KEY}{self.key.removeprefix(STAND_IN_KEY)}"
+            self.store.enqueue(RESPONSE_URL, args, key=key, team_id=self.team)
+
+    async def answer(self, respond: AsyncRespond, **message: Any) -> None:
+        """Send the click's answer, the stand-in withdrawn first (`answering`)."""
+        self.answering()
+        try:
+            sent = await respond(**message)
+        except aiohttp.ClientConnectorError as error:  # never reached Slack
+            log.warning("Slack could not be reached with a click's answer: %r", error)
+        else:
+            if sent.status_code < 500 and sent.status_code != 429:
+                return
+            log.warning("Slack answered %s to a click's answer", sent.status_code)
+        self.not_taken()
+
 
 @contextlib.asynccontextmanager
 async def standing_in(
-    svc: Services, body: dict[str, Any], stopped: str = STOPPED
+    svc: Services, body: dict[str, Any], stopped: str = STOPPED, unshown: str = UNSHOWN
 ) -> AsyncIterator[StandIn]:
     """Around answering a click whose message reads "Asking…" meanwhile. A bot that dies
     first (a kill -9, a lost host) would leave that note standing for good, with the
@@ -89,14 +124,15 @@ async def standing_in(
     outbox from when the note is shown (`StandIn.asking`), due `STAND_IN_AFTER` s later,
     and is withdrawn as the click is answered (`StandIn.answering`). After a restart
     the outbox sends it through the click's response URL; so it does after a stop that
-    cancelled the click once its grace was over."""
+    cancelled the click once its grace was over. `unshown`: what the message says should
+    Slack not take the answer (`StandIn.not_taken`)."""
     url, trigger = body.get("response_url"), body.get("trigger_id")
     if not url or not trigger:
         yield StandIn(svc.store)
         return
     args = {"url": url, "body": {"replace_original": True, **notice(stopped)}}
     team = (body.get("team") or {}).get("id")
-    stand = StandIn(svc.store, f"{STAND_IN_KEY}{trigger}", args, team)
+    stand = StandIn(svc.store, f"{STAND_IN_KEY}{trigger}", args, team, unshown)
     try:
         yield stand
     except Exception:  # answered by the error handler
