@@ -23,6 +23,7 @@ from bot.provider import PaymentRejected
 from bot.slack.blocks.approvals import APPROVE, REJECT
 from bot.slack.blocks.kit import md
 from bot.slack.priority import SLACK_ACK_SECONDS, deadlines
+from bot.slack.progress import not_taken_after_error, post_answer
 from bot.slack.responses import DirectRespond
 from bot.slack.values import BACK, COPY_LINK, GET_LINK, PAY, PAY_APPROVED, BadValue, PayTarget
 from bot.text import dialog_too_late, escape, log_error, say
@@ -79,10 +80,10 @@ async def tell(error: BaseException, body: dict[str, Any], respond: AsyncRespond
         if again := _choose_again(error, body):
             elements.insert(0, again)
         blocks.append({"type": "actions", "elements": elements})
+    message = {"response_type": "ephemeral", "text": shown, "blocks": blocks}
     try:
-        await respond(
-            replace_original=clicked, response_type="ephemeral", text=shown, blocks=blocks
-        )
+        if not await post_answer(respond, replace_original=clicked, **message) and clicked:
+            not_taken_after_error(message)  # else "Asking …" stood for good
     except Exception as failed:
         log.warning("could not tell the person about an error: %r", failed)
 

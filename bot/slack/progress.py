@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
@@ -89,29 +90,49 @@ class StandIn:
         if self.key:
             self.store.outbox_withdraw(self.key)
 
-    def not_taken(self) -> None:
+    def not_taken(self, message: dict[str, Any] | None = None) -> None:
         """Slack took none of the answer (5xx or 429 past the retries, no connection):
         the message still reads "Asking…", with no buttons, so nothing newer can be on
-        it; `unshown` takes its place through the outbox, which tries again while Slack
-        fails and gives up once the response URL is spent. Without it the note stood."""
+        it; `message` (else `unshown`) takes its place through the outbox, which tries
+        again while Slack fails and gives up once the response URL is spent. Without
+        it the note stood."""
         if self.key and self.asked:
-            url = self.args["url"]
-            args = {"url": url, "body": {"replace_original": True, **notice(self.unshown)}}
+            message = message or notice(self.unshown)
+            args = {"url": self.args["url"], "body": {**message, "replace_original": True}}
             key = f"{UNSHOWN_KEY}{self.key.removeprefix(STAND_IN_KEY)}"
             self.store.enqueue(RESPONSE_URL, args, key=key, team_id=self.team)
 
     async def answer(self, respond: AsyncRespond, **message: Any) -> None:
         """Send the click's answer, the stand-in withdrawn first (`answering`)."""
         self.answering()
-        try:
-            sent = await respond(**message)
-        except aiohttp.ClientConnectorError as error:  # never reached Slack
-            log.warning("Slack could not be reached with a click's answer: %r", error)
-        else:
-            if sent.status_code < 500 and sent.status_code != 429:
-                return
-            log.warning("Slack answered %s to a click's answer", sent.status_code)
-        self.not_taken()
+        if not await post_answer(respond, **message):
+            self.not_taken()
+
+
+async def post_answer(respond: AsyncRespond, **message: Any) -> bool:
+    """Post a click's answer; False when Slack took none of it (5xx or 429 past the
+    retries, no connection at all). A time-out or a lost answer is raised: Slack may have
+    shown it, and the person clicked on it since."""
+    try:
+        sent = await respond(**message)
+    except aiohttp.ClientConnectorError as error:
+        log.warning("Slack could not be reached with a click's answer: %r", error)
+        return False
+    if sent.status_code >= 500 or sent.status_code == 429:
+        log.warning("Slack answered %s to a click's answer", sent.status_code)
+        return False
+    return True
+
+
+_FAILED: contextvars.ContextVar[StandIn | None] = contextvars.ContextVar("failed", default=None)
+"""The stand-in of the click whose `standing_in` an error ended, in that click's task."""
+
+
+def not_taken_after_error(message: dict[str, Any]) -> None:
+    """`StandIn.not_taken` for the error handler, which answers a click only after its
+    `standing_in` let the error through (and withdrew the stand-in)."""
+    if (stand := _FAILED.get()) is not None:
+        stand.not_taken(message)
 
 
 @contextlib.asynccontextmanager
@@ -137,8 +158,10 @@ async def standing_in(
         yield stand
     except Exception:  # answered by the error handler
         stand.answering()
+        _FAILED.set(stand)
         raise
     stand.answering()
+    _FAILED.set(None)
 
 
 async def show_link(

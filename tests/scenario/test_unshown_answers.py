@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.slack import actions
+from bot.slack import actions, progress
 from plugins.i3d.sandbox import SANDBOX
 from tests.scenario.harness import BUSY, Harness, Screen, text_of
 
@@ -59,3 +59,21 @@ async def test_a_list_slack_refused_leaves_no_fetching_note(
     (said,) = await h.wait_for(lambda: h.answers(key), within=15)
     assert said.get("replace_original") is True
     assert "nothing was done" in text_of(said), said
+
+
+async def test_an_error_slack_refused_is_said_once_slack_takes_it(
+    harness: Harness, i3d_sandbox: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The provider is too slow, and Slack fails every quick try of saying so: the note
+    read "Asking i3D.net…" for good."""
+    monkeypatch.setattr(progress, "READ_BUDGET", 1.0)
+    h = harness
+    _, screen, _ = await h.command("")
+    screen = await h.screen_after(screen)
+    i3d_sandbox.app[SANDBOX].inject("hang", count=10)
+    key = await asking(h, screen, "pay", pick=lambda e: "|410001" in e["value"])
+    (said,) = await h.wait_for(lambda: h.answers(key), within=15)
+    assert said.get("replace_original") is True
+    assert "i3D.net is slow to answer right now" in text_of(said), said
+    assert "back_to_list" in str(said), "the way back comes with it"
+    assert h.slack.fail_next["response_url"] == 0
