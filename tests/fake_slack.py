@@ -463,6 +463,14 @@ class FakeSlack:
         if hook in self.command_hooks and _flag(body.get("replace_original")):
             self.posted_anew.append((hook, body))
         self.responses.setdefault(hook, []).append(body)
+        if self.lose_answer_next.get("response_url", 0) > 0:  # shown, the answer lost
+            self.lose_answer_next["response_url"] -= 1
+            assert request.transport is not None
+            request.transport.abort()
+            raise web.HTTPInternalServerError()
+        if self.hang_answer_next.get("response_url", 0) > 0:  # shown, the answer late
+            self.hang_answer_next["response_url"] -= 1
+            await asyncio.sleep(60)
         return web.Response(text="ok")
 
     def app(self) -> web.Application:

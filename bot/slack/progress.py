@@ -56,6 +56,12 @@ STOPPED = (
 UNSHOWN_KEY = "unshown:"
 """Outbox key prefix of the notes that stand for an answer Slack did not take."""
 
+UNSURE = (
+    ":warning: Slack did not say whether it showed invoicebot's answer above. If that "
+    "message still reads “Asking…” or “Fetching…”, the answer was lost and nothing was "
+    "paid: type `/invoices` to start again."
+)
+
 UNSHOWN = (
     ":warning: Slack did not take invoicebot's answer, so it could not be shown here; "
     "nothing was done. Type `/invoices` to start again."
@@ -103,9 +109,22 @@ class StandIn:
             self.store.enqueue(RESPONSE_URL, args, key=key, team_id=self.team)
 
     async def answer(self, respond: AsyncRespond, **message: Any) -> None:
-        """Send the click's answer, the stand-in withdrawn first (`answering`)."""
+        """Send the click's answer, the stand-in withdrawn first (`answering`).
+
+        Should its answer be lost or late (a reset connection, a time-out), Slack may
+        have shown it, and the person clicked on it since: anything put in its place
+        could land over a newer message, a payment's link say. So nothing is: a note
+        comes below instead, for the case that it still reads "Asking…"."""
         self.answering()
-        if not await post_answer(respond, **message):
+        try:
+            taken = await post_answer(respond, **message)
+        except (aiohttp.ClientError, TimeoutError) as error:
+            log.warning("Slack may not have taken a click's answer: %r", error)
+            if self.asked:
+                with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                    await respond(replace_original=False, **notice(UNSURE))
+            return
+        if not taken:
             self.not_taken()
 
 

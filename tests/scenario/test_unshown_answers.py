@@ -7,9 +7,10 @@ import asyncio
 from typing import Any
 
 import pytest
+from aiohttp import ClientTimeout
 from aiohttp.test_utils import TestServer
 
-from bot.slack import actions, progress
+from bot.slack import actions, progress, responses
 from plugins.i3d.sandbox import SANDBOX
 from tests.scenario.harness import BUSY, Harness, Screen, text_of
 
@@ -77,3 +78,33 @@ async def test_an_error_slack_refused_is_said_once_slack_takes_it(
     assert "i3D.net is slow to answer right now" in text_of(said), said
     assert "back_to_list" in str(said), "the way back comes with it"
     assert h.slack.fail_next["response_url"] == 0
+
+
+@pytest.mark.parametrize("fault", ["lost", "late"])
+async def test_a_menu_slack_may_have_shown_is_never_replaced_after_the_fact(
+    harness: Harness, i3d_sandbox: TestServer, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
+    """Slack showed the menu but its answer was lost, or came after the time-out: the
+    person may have clicked on the menu since, so nothing replaces it (an error put
+    there would have landed over a link got from it); a note below says what to do
+    should it still read "Asking…"."""
+    monkeypatch.setattr(responses, "RESPONSE_URL_TIMEOUT", ClientTimeout(total=1.0))
+    h = harness
+    _, screen, _ = await h.command("")
+    screen = await h.screen_after(screen)
+    i3d_sandbox.app[SANDBOX].latency = 0.5
+    key = await h.click(screen, "pay", pick=lambda e: "|410001" in e["value"])
+    await h.wait_for(lambda: h.slack.responses.get(key))
+    if fault == "lost":
+        h.slack.lose_answer_next["response_url"] = TRIES
+    else:
+        h.slack.hang_answer_next["response_url"] = 1
+    notes = await h.wait_for(
+        lambda: [a for a in h.answers(key) if a.get("replace_original") is False], within=10
+    )
+    assert "nothing was paid" in text_of(notes[0]), notes
+    assert "Asking" in text_of(notes[0])
+    await asyncio.sleep(1.5)
+    menus = [a for a in h.answers(key) if a.get("replace_original") is True]
+    assert menus and all("get_link" in str(m) or "choose_method" in str(m) for m in menus)
+    assert len(notes) == 1
