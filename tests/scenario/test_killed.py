@@ -384,3 +384,50 @@ async def test_killed_while_slack_posts_an_approval_request_to_billing_it_is_pos
         )
     assert len(replies) == 1 and "Approved by" in replies[0]["text"]
     assert slack.orphaned == []
+
+
+async def _request_approval(h: Harness, slack: FakeSlack) -> None:
+    """U0PAYER asks for an approval of INV-24-0104 (U0FINANCE decides)."""
+    _, screen, _ = await h.command("pay INV-24-0104")
+    menu = await h.screen_after(screen)
+    await h.click(menu, approval_blocks.REQUEST_APPROVAL)
+    view = (await h.wait_for(lambda: slack.called("views.open")))[-1].args["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    await h.post(submission(h, "U0PAYER", view, {"note": "rack"}))
+
+
+def _thread_lines(slack: FakeSlack, words: str) -> list[dict[str, object]]:
+    return [m for m in slack.posted_to("C0BILLING") if words in str(m.get("text"))]
+
+
+async def test_killed_while_a_decision_waits_for_its_root_it_goes_in_the_thread_once(
+    bot_process: tuple[Start, Store, int], fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    """Slack posted the request to #billing but its answer never came, and the approver
+    decided meanwhile: the line waits for the root. Killed then, the restarted bot adopts
+    the root and the line goes in its thread, each once."""
+    start, store, port = bot_process
+    slack, slack_server = fake_slack
+    Approvals(store).save_policy(TEAM, Policy.parse("EUR 500 1 U0FINANCE"), user_id="U0ADMIN")
+    process = await start()
+    slack.hang_answer_in["C0BILLING"] = 1
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        h = Harness(Address(port), slack, slack_server, SIGNING_SECRET, http)  # type: ignore[arg-type]
+        await _request_approval(h, slack)
+        await h.wait_for(lambda: slack.posted_to("C0BILLING"))
+        fran = dm_to(h, "U0FINANCE")
+        assert fran is not None
+        await h.click(Screen(fran, "-"), approval_blocks.APPROVE, user="U0FINANCE")
+        await h.wait_for(
+            lambda: [r for r in store.outbox_items() if r["key"].startswith("approval-thread:")]
+        )
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        await start()
+        await h.wait_for(lambda: _thread_lines(slack, "Approved by"), within=OUTBOX_LEASE + 10)
+        await asyncio.sleep(1.5)
+    roots = [m for m in slack.posted_to("C0BILLING") if not m.get("thread_ts")]
+    (line,) = _thread_lines(slack, "Approved by")
+    assert len(roots) == 1 and line.get("thread_ts")
+    assert slack.orphaned == []
+
