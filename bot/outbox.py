@@ -220,17 +220,16 @@ def _redirected(args: dict[str, Any], refusal: str) -> dict[str, Any]:
 def marker(item: OutboxItem) -> str | None:
     """What a post is marked with (`event_type:key`) so that a post whose answer was lost
     is found instead of made again: a settlement's confirmation, a digest's period, and
-    any other post to a channel by its outbox key. Direct messages have no history the
-    bot may read (no im:history), and replies in a thread are not in the channel's, so
-    neither is marked."""
+    any other post to a channel, or to a thread in one, by its outbox key. Direct
+    messages have no history the bot may read (no im:history), so are not marked."""
     if item.method != "chat.postMessage":
         return None
     own = _mark(item.args.get("metadata"))
     if own:
         return own
     channel = str(item.args.get("channel") or "")
-    if channel[:1] not in ("C", "G") or item.args.get("thread_ts"):
-        return None  # a thread's replies are not in the channel's history either
+    if channel[:1] not in ("C", "G"):
+        return None
     return f"{POST_EVENT}:{item.key}"
 
 
@@ -325,7 +324,8 @@ class OutboxSender:
     async def _find_posted(self, item: OutboxItem, mark: str) -> tuple[str | None, bool]:
         """The ts of a message in the channel carrying `mark`, if an earlier call posted it,
         and whether the whole window was searched (False when the lookup was impossible or
-        the window had more pages than are read)."""
+        the window had more pages than are read). A reply is looked for in its thread
+        (`conversations.replies`): the channel's history does not show replies."""
         assert item.attempted_at is not None
         cursor, first = "", 0
         kept = self._searched.pop(item.id, None)
@@ -343,10 +343,11 @@ class OutboxSender:
             }
             if cursor:
                 args["cursor"] = cursor
+            method = "conversations.history"
+            if item.args.get("thread_ts"):
+                method, args["ts"] = "conversations.replies", item.args["thread_ts"]
             try:
-                page = await self._slack(
-                    "conversations.history", args, read=True, team_id=item.team_id
-                )
+                page = await self._slack(method, args, read=True, team_id=item.team_id)
             except GiveUp as error:
                 log.warning("cannot look for an earlier post of %s (%s)", item.key, error)
                 return None, False

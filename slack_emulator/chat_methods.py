@@ -187,8 +187,42 @@ def history(ws: Workspace, surfaces: Surfaces, args: Args, *, most: int = 999) -
     }
 
 
+def replies(ws: Workspace, surfaces: Surfaces, args: Args, *, most: int = 999) -> Args:
+    """conversations.replies: the thread's parent, then its replies between `oldest` and
+    `latest`, oldest first; metadata only with `include_all_metadata`. A `ts` that is no
+    thread's parent in the channel is `thread_not_found`. `most`: as for `history`."""
+    channel = channel_for(ws, args, ids_only=True)
+    parent = str(args.get("ts") or "")
+    messages = ws.messages[channel.id]
+    if not any(m.ts == parent and not m.thread_ts for m in messages):
+        raise SlackError("thread_not_found")
+    oldest = float(args.get("oldest") or 0)
+    latest = float(args.get("latest") or "inf")
+    limit = max(1, min(int(args.get("limit") or 100), most))
+    with_metadata = str(args.get("include_all_metadata")).lower() in ("true", "1")
+    found = [m for m in messages if m.ts == parent and not m.thread_ts] + [
+        m for m in messages if m.thread_ts == parent and oldest < float(m.ts) < latest
+    ]
+    start = int(args.get("cursor") or 0)
+    page = found[start : start + limit]
+    shown = []
+    for message in page:
+        item = message.to_api(ws.team_id, ws.app_id)
+        if with_metadata and message.metadata:
+            item["metadata"] = message.metadata
+        shown.append(item)
+    more = start + limit < len(found)
+    return {
+        "ok": True,
+        "messages": shown,
+        "has_more": more,
+        "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+    }
+
+
 CHAT_METHODS = {
     "conversations.history": history,
+    "conversations.replies": replies,
     "chat.postMessage": post_message,
     "chat.postEphemeral": post_ephemeral,
     "chat.update": update,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from slack_emulator.calls import ApiCall, SlackError, slack_json
-from slack_emulator.chat_methods import CHAT_METHODS, history, post_message
+from slack_emulator.chat_methods import CHAT_METHODS, history, post_message, replies
 from slack_emulator.directory_methods import DIRECTORY_METHODS, SCOPES
 from slack_emulator.files import FILE_METHODS, UPLOAD_PATH, receive_upload
 from slack_emulator.modals import Surfaces
@@ -38,6 +38,7 @@ _JSON_ARGS = {"blocks": "invalid_blocks_format", "attachments": "invalid_attachm
 FORM_ONLY = frozenset(
     {
         "conversations.history",
+        "conversations.replies",
         "conversations.info",
         "conversations.list",
         "conversations.members",
@@ -82,9 +83,11 @@ PER_MINUTE = {
 exactly these, as a minute's worth at once and then at their pace."""
 
 
+HISTORY_METHODS = ("conversations.history", "conversations.replies")
 DISTRIBUTED_HISTORY = (1, 15)
-"""conversations.history for an app installed by OAuth (commercially distributed, outside
-Slack's Marketplace, reference/slack.md §4): one call a minute, at most 15 messages each."""
+"""conversations.history and .replies for an app installed by OAuth (commercially
+distributed, outside Slack's Marketplace, reference/slack.md §4): one call a minute, at
+most 15 messages each."""
 
 
 async def read_args(request: web.Request, method: str = "") -> Args:
@@ -125,7 +128,7 @@ class WebApi:
         """0 when `method` may be called now within its tier, else the seconds until it
         may (Slack's Retry-After)."""
         per_minute = PER_MINUTE.get(method)
-        if method == "conversations.history" and self.emulator.oauth is not None:
+        if method in HISTORY_METHODS and self.emulator.oauth is not None:
             per_minute = DISTRIBUTED_HISTORY[0]
         if per_minute is None:
             return 0.0
@@ -174,8 +177,9 @@ class WebApi:
             if method == "chat.postMessage":
                 public_too = scopes is None or "chat:write.public" in scopes
                 implementation = functools.partial(post_message, public_too=public_too)
-            if method == "conversations.history" and self.emulator.oauth is not None:
-                implementation = functools.partial(history, most=DISTRIBUTED_HISTORY[1])
+            if method in HISTORY_METHODS and self.emulator.oauth is not None:
+                read = replies if method == "conversations.replies" else history
+                implementation = functools.partial(read, most=DISTRIBUTED_HISTORY[1])
             if installing and emulator.oauth is not None:
                 body = emulator.oauth.access(args, request.headers.get("Authorization", ""))
             elif implementation is None and method not in FILE_METHODS:

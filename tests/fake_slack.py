@@ -98,7 +98,8 @@ class FakeSlack:
     responses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     refused: list[tuple[str, list[str]]] = field(default_factory=list)
     reads: list[SlackCall] = field(default_factory=list)
-    """conversations.history calls (kept apart: `calls` is what the bot posted)."""
+    """conversations.history and .replies calls (kept apart: `calls` is what the bot
+    posted)."""
     retry_after: str = "1"
     """The Retry-After that `rate_limit_next` answers with."""
     worn_out: set[str] = field(default_factory=set)
@@ -120,7 +121,7 @@ class FakeSlack:
     fail_next: dict[str, int] = field(default_factory=dict)
     """Answer HTTP 500 without doing anything."""
     history_errors: list[str] = field(default_factory=list)
-    """conversations.history answers with these errors, one per call, first."""
+    """conversations.history (or .replies) answers with these errors, one per call, first."""
     history_calls_left: int | None = None
     """conversations.history calls Slack takes before answering 429 (`Retry-After: 60`),
     as it does to apps outside its Marketplace, one a minute: a test gives 1 a "minute".
@@ -273,7 +274,7 @@ class FakeSlack:
             return web.json_response({"ok": False, "error": "channel_not_found"})
         if method in POSTS and args.get("channel") in self.outside:
             return web.json_response({"ok": False, "error": "not_in_channel"})
-        if method == "conversations.history":
+        if method in ("conversations.history", "conversations.replies"):
             self.reads.append(SlackCall(method, args))
             if self.history_calls_left is not None:
                 if self.history_calls_left <= 0:
@@ -283,6 +284,8 @@ class FakeSlack:
                         headers={"Retry-After": "60"},
                     )
                 self.history_calls_left -= 1
+            if method == "conversations.replies":
+                return self._replies(args)
             return self._history(args)
         error = self._slack_says_no(method, args)
         if error:
@@ -421,6 +424,55 @@ class FakeSlack:
                 "metadata"
             ):
                 message["metadata"] = call.args["metadata"]
+            shown.append(message)
+        more = len(shown) > limit
+        shown = shown[:limit]
+        cursor = shown[-1]["ts"] if more else ""
+        return web.json_response(
+            {
+                "ok": True,
+                "messages": shown,
+                "has_more": more,
+                "response_metadata": {"next_cursor": cursor},
+            }
+        )
+
+    def _replies(self, args: dict[str, Any]) -> web.Response:
+        """A thread: its parent first, then the replies between `oldest` and `latest`,
+        oldest first; metadata only when asked for. A ts that is no parent posted to the
+        channel is `thread_not_found`, as Slack answers."""
+        if self.history_errors:
+            return web.json_response({"ok": False, "error": self.history_errors.pop(0)})
+        channel, parent = args.get("channel"), str(args.get("ts") or "")
+        posts = [
+            (self.ts_of.get(id(call)), call.args)
+            for call in self.called("chat.postMessage")
+            if call.args.get("channel") == channel
+        ]
+        if not any(ts == parent and not posted.get("thread_ts") for ts, posted in posts):
+            return web.json_response({"ok": False, "error": "thread_not_found"})
+        oldest = float(args.get("oldest") or 0)
+        latest = float(args.get("latest") or "inf")
+        limit = max(1, min(int(args.get("limit") or 100), 999))
+        above = float(args["cursor"]) if args.get("cursor") else None
+        shown = []
+        for ts, posted in posts:
+            first_page_parent = ts == parent and above is None
+            in_window = (
+                ts is not None
+                and posted.get("thread_ts") == parent
+                and oldest < float(ts) < latest
+                and (above is None or float(ts) > above)
+            )
+            if ts is None or not (first_page_parent or in_window):
+                continue
+            message = {"type": "message", "ts": ts, "text": posted.get("text", "")}
+            if posted.get("thread_ts"):
+                message["thread_ts"] = parent
+            if str(args.get("include_all_metadata")).lower() in ("true", "1") and posted.get(
+                "metadata"
+            ):
+                message["metadata"] = posted["metadata"]
             shown.append(message)
         more = len(shown) > limit
         shown = shown[:limit]

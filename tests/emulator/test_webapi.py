@@ -399,6 +399,26 @@ async def test_history_shows_metadata_only_to_those_who_ask_as_slack_does(
     assert bad.value.response["error"] == "invalid_metadata_format"
 
 
+async def test_replies_show_a_threads_parent_and_its_marked_replies(running: Running) -> None:
+    """The outbox finds a thread's line whose answer was lost in the thread, by its mark."""
+    client = running.web_client()
+    root = await client.chat_postMessage(channel="C0BILLING", text="request")
+    marked = {"event_type": "invoicebot_post", "event_payload": {"key": "line"}}
+    await client.chat_postMessage(
+        channel="C0BILLING", text="approved", thread_ts=root["ts"], metadata=marked
+    )
+    thread = await client.conversations_replies(
+        channel="C0BILLING", ts=root["ts"], include_all_metadata=True
+    )
+    assert [m["text"] for m in thread["messages"]] == ["request", "approved"]
+    assert thread["messages"][1]["metadata"] == marked
+    history = await client.conversations_history(channel="C0BILLING")
+    assert [m["text"] for m in history["messages"]] == ["request"]
+    with pytest.raises(SlackApiError) as none:
+        await client.conversations_replies(channel="C0BILLING", ts="1.000001")
+    assert none.value.response["error"] == "thread_not_found"
+
+
 async def test_read_methods_ignore_a_json_body_as_slack_does(running: Running) -> None:
     """The outbox's history lookup must send its arguments as a query, or Slack sees none."""
     async with (

@@ -431,3 +431,42 @@ async def test_killed_while_a_decision_waits_for_its_root_it_goes_in_the_thread_
     assert len(roots) == 1 and line.get("thread_ts")
     assert slack.orphaned == []
 
+
+async def test_killed_after_slack_posted_an_expiry_line_it_is_not_posted_again(
+    bot_process: tuple[Start, Store, int], fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    """The request runs out; Slack posts its "expired" line in the #billing thread but
+    the answer never comes back, and the bot is killed: after the restart the line is
+    found in the thread, not posted a second time, and each DM says expired."""
+    start, store, port = bot_process
+    slack, slack_server = fake_slack
+    Approvals(store).save_policy(TEAM, Policy.parse("EUR 500 1 U0FINANCE"), user_id="U0ADMIN")
+    process = await start()
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        h = Harness(Address(port), slack, slack_server, SIGNING_SECRET, http)  # type: ignore[arg-type]
+        await _request_approval(h, slack)
+        await h.wait_for(
+            lambda: (
+                [r for r in store.outbox_items() if r["key"].startswith("approval-root:")]
+                and all(r["sent_at"] for r in store.outbox_items())
+            )
+        )
+        slack.hang_answer_in["C0BILLING"] = 1
+        store.db.execute("UPDATE approval_requests SET expires_at = 1")
+        await h.wait_for(lambda: _thread_lines(slack, "xpired"), within=10)
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        await start()
+        await h.wait_for(
+            lambda: all(r["sent_at"] or r["gave_up_at"] for r in store.outbox_items()),
+            within=OUTBOX_LEASE + 10,
+        )
+        await asyncio.sleep(1.5)
+    assert len(_thread_lines(slack, "xpired")) == 1, "posted twice"
+    for user in ("U0FINANCE", "U0PAYER"):
+        updates = [
+            c.args
+            for c in slack.called("chat.update")
+            if c.args["channel"] == "D" + user[1:] and "xpired" in str(c.args)
+        ]
+        assert len(updates) == 1, user
