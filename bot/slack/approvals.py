@@ -135,12 +135,31 @@ def _for_now(error: Exception) -> float | None:
 async def deliver(
     svc: Services, client: AsyncWebClient, request: Request
 ) -> tuple[list[str], bool]:
-    """DM the approvers and the requester who have no message about it yet, post the
-    billing channel's root once; who could not be told. Run again after a crash, it
+    """Queue the billing channel's root once, DM the approvers and the requester who
+    have no message about it yet; who could not be told. Run again after a crash, it
     sends only what is missing. A DM Slack refused only for now is sent again later
     (then the second value is True): the request is not marked delivered until every DM
     has had an answer that asking again cannot change."""
     title = title_of(svc, request.provider)
+    billing = svc.teams.billing_channel(request.team_id)
+    if request.billing_ts is None and request.billing_channel is None and billing is not None:
+        # Through the outbox, whose mark on the post lets a restart find it in the
+        # channel: posted here, a stop before its ts was kept had the request posted a
+        # second time, and the first copy's thread told nothing. The DMs cannot be found
+        # so (no im:history): they are posted here, each ts kept as soon as it comes.
+        # Queued before any DM, so any decision finds it and its line waits for it: a
+        # stop between the DMs and this left a decision's line in the channel itself.
+        svc.approvals.post_to_billing(
+            request.id,
+            billing,
+            lambda: svc.store.enqueue(
+                "chat.postMessage",
+                {"channel": billing, **blocks.billing_root(request, title)},
+                key=_root_key(request.id),
+                team_id=request.team_id,
+            ),
+        )
+        svc.approvals.changed()
     told = {viewer for viewer, _, _ in svc.approvals.messages(request.id)}
     missed = []
     again: float | None = None
@@ -160,23 +179,6 @@ async def deliver(
                 again = max(again or 0.0, wait)
             continue
         svc.approvals.remember_message(request.id, viewer, channel, ts)
-    billing = svc.teams.billing_channel(request.team_id)
-    if request.billing_ts is None and request.billing_channel is None and billing is not None:
-        # Through the outbox, whose mark on the post lets a restart find it in the
-        # channel: posted here, a stop before its ts was kept had the request posted a
-        # second time, and the first copy's thread told nothing. The DMs cannot be found
-        # so (no im:history): they are posted here, each ts kept as soon as it comes.
-        svc.approvals.post_to_billing(
-            request.id,
-            billing,
-            lambda: svc.store.enqueue(
-                "chat.postMessage",
-                {"channel": billing, **blocks.billing_root(request, title)},
-                key=_root_key(request.id),
-                team_id=request.team_id,
-            ),
-        )
-        svc.approvals.changed()
     if again is None:
         svc.approvals.delivered(request.id)
     else:

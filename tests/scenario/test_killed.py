@@ -470,3 +470,34 @@ async def test_killed_after_slack_posted_an_expiry_line_it_is_not_posted_again(
             if c.args["channel"] == "D" + user[1:] and "xpired" in str(c.args)
         ]
         assert len(updates) == 1, user
+
+
+async def test_killed_before_the_request_reached_billing_a_decision_waits_for_its_post(
+    bot_process: tuple[Start, Store, int], fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    """The approver has the DM but the bot dies before the request is queued for
+    #billing (Slack holds the requester's DM): the approver's decision must still go in
+    the thread of the request's post, made when the delivery is taken up again."""
+    start, store, port = bot_process
+    slack, slack_server = fake_slack
+    Approvals(store).save_policy(TEAM, Policy.parse("EUR 500 1 U0FINANCE"), user_id="U0ADMIN")
+    process = await start()
+    slack.hang_answer_in["D0PAYER"] = 1
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        h = Harness(Address(port), slack, slack_server, SIGNING_SECRET, http)  # type: ignore[arg-type]
+        await _request_approval(h, slack)
+        await h.wait_for(lambda: dm_to(h, "U0PAYER"))
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        await start()
+        fran = dm_to(h, "U0FINANCE")
+        assert fran is not None
+        await h.click(Screen(fran, "-"), approval_blocks.APPROVE, user="U0FINANCE")
+        await asyncio.sleep(2.0)
+        store.db.execute("UPDATE approval_requests SET created_at = created_at - 600")
+        await h.wait_for(lambda: _thread_lines(slack, "Approved by"), within=OUTBOX_LEASE + 10)
+        await asyncio.sleep(1.5)
+    roots = [m for m in slack.posted_to("C0BILLING") if not m.get("thread_ts")]
+    (line,) = _thread_lines(slack, "Approved by")
+    assert len(roots) == 1, "the line went to the channel itself"
+    assert line.get("thread_ts") and slack.orphaned == []
