@@ -501,3 +501,50 @@ async def test_killed_before_the_request_reached_billing_a_decision_waits_for_it
     (line,) = _thread_lines(slack, "Approved by")
     assert len(roots) == 1, "the line went to the channel itself"
     assert line.get("thread_ts") and slack.orphaned == []
+
+
+@pytest.mark.parametrize("paid_meanwhile", [False, True], ids=["open", "paid"])
+async def test_killed_with_a_link_slack_failed_to_take_it_is_shown_once_never_over_paid(
+    bot_process: tuple[Start, Store, int],
+    fake_slack: tuple[FakeSlack, TestServer],
+    i3d_sandbox: TestServer,
+    paid_meanwhile: bool,
+) -> None:
+    """Slack answers 500 to the link's own post, so it is queued; the bot is killed
+    before the outbox got it through. After the restart the link is shown once; if the
+    payer paid meanwhile (a link kept from elsewhere, never back on the landing page),
+    the message ends saying paid, with no link over it."""
+    start, store, port = bot_process
+    slack, slack_server = fake_slack
+    process = await start()
+    sandbox = i3d_sandbox.app[SANDBOX]
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        h = Harness(Address(port), slack, slack_server, SIGNING_SECRET, http)  # type: ignore[arg-type]
+        menu = await menu_with_bank(h)
+        sandbox.latency = 0.5
+        key = await h.click(menu, "get_link")
+        await h.wait_for(lambda: slack.responses.get(key))
+        slack.fail_next["response_url"] = 1_000
+        await h.wait_for(lambda: [r for r in store.outbox_items() if r["key"].startswith("link:")])
+        if paid_meanwhile:
+            (payment,) = store.payments_for_invoices("T0TEAM", "i3d", ["410001"])
+            token = store.open_text(store.sealed_token(payment.id) or "")
+            await pay_in_browser(http, f"http://127.0.0.1:{port}/pay/{token}", come_back=False)
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        slack.fail_next["response_url"] = 0
+        sandbox.latency = 0
+        if store.shared:  # the check a dead process had taken waits for its lease
+            store.db.execute("UPDATE payments SET next_check_at = next_check_at - 120")
+        await start()
+        if paid_meanwhile:
+            await h.wait_for(lambda: slack.posted_to("C0BILLING"), within=15)
+        await h.wait_for(lambda: store.outbox_pending() == 0, within=OUTBOX_LEASE + 10)
+        await asyncio.sleep(1.5)
+    shown = [b for b in slack.responses[key] if "open_link" in json.dumps(b)]
+    last = slack.responses[key][-1]
+    if paid_meanwhile:
+        assert "open_link" not in json.dumps(last) and "paid" in text_of(last).lower()
+        assert len(shown) <= 1
+    else:
+        assert len(shown) == 1 and last is shown[0]
