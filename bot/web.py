@@ -49,7 +49,7 @@ from bot.slack.app import ANSWER_BY, ANSWER_SECONDS, OAuth, make_bolt_app, make_
 from bot.slack.approvals_paid import PaidApprovals
 from bot.slack.errors import finish_listeners
 from bot.slack.priority import AckFirst
-from bot.slack.progress import STAND_IN_KEY
+from bot.slack.progress import STANDING_IN
 from bot.slack.services import Services
 from bot.snapshots import ForgetOnSettlement, Snapshots
 from bot.store import AUDIT_FLUSH_SECONDS, Store
@@ -218,8 +218,9 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     )
     store.release_outbox_claims()
     # Alone on a sqlite file, a click still waiting for its answer was cut short by our
-    # own end: its stand-in goes now, not minutes after the click.
-    store.outbox_due_now(STAND_IN_KEY, time.time())
+    # own end: its stand-in (or its payment's link) goes now, not minutes after the click.
+    for prefix in STANDING_IN:
+        store.outbox_due_now(prefix, time.time())
     store.release_check_claims(time.time(), poller.lease)
     app[STORE], app[HTTP], app[SERVICES], app[POLLER], app[OUTBOX] = (
         store,

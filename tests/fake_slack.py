@@ -120,6 +120,9 @@ class FakeSlack:
     """As `hang_answer_next`, for the next posts to a channel (by id) only."""
     fail_next: dict[str, int] = field(default_factory=dict)
     """Answer HTTP 500 without doing anything."""
+    stall_next: dict[str, int] = field(default_factory=dict)
+    """Hold the call for a minute before doing it (the bot is killed meanwhile, so it is
+    never done); `response_url` only."""
     history_errors: list[str] = field(default_factory=list)
     """conversations.history (or .replies) answers with these errors, one per call, first."""
     history_calls_left: int | None = None
@@ -493,6 +496,9 @@ class FakeSlack:
             return web.Response(
                 status=429, text="rate_limited", headers={"Retry-After": self.retry_after}
             )
+        if self.stall_next.get("response_url", 0) > 0:
+            self.stall_next["response_url"] -= 1
+            await asyncio.sleep(60)
         if self.fail_next.get("response_url", 0) > 0:  # nothing taken
             self.fail_next["response_url"] -= 1
             return web.Response(status=500, text="Internal Server Error")

@@ -47,6 +47,9 @@ a shared database; alone on a sqlite file, a restart sends them at once (`STAND_
 
 STAND_IN_KEY = "stand-in:"
 """Outbox key prefix of the stand-in answers."""
+STANDING_IN = (STAND_IN_KEY, f"{LINK_SHOWN}:")
+"""Outbox key prefixes of what waits `STAND_IN_AFTER` for a click's answer a stop may
+cut short: the stand-ins, and a payment's link on its way (`show_link`)."""
 
 STOPPED = (
     ":warning: invoicebot stopped before it could answer this, so nothing was done. "
@@ -193,21 +196,28 @@ async def show_link(
     """Replace the clicked "Asking…" note with a payment's link. Should Slack not take it
     now (5xx or 429 past the retries, a lost connection, a time-out), the outbox shows it
     when Slack does: else the note stood until the link expired, and nobody could pay.
-    The outbox drops it once the payment has an outcome (`bot.outbox.LINK_SHOWN`)."""
+    It waits in the outbox from before the call, as a click's stand-in does, for a stop
+    mid-call to leave it too; withdrawn once Slack took the link. The outbox drops it
+    once the payment has an outcome (`bot.outbox.LINK_SHOWN`)."""
     url = body.get("response_url")
+    key = f"{LINK_SHOWN}:{payment_id}"
+    team = (body.get("team") or {}).get("id")
+    args = {"url": url, "body": {"replace_original": True, **message}, SECRET_BODY: True}
+    if url:
+        svc.store.enqueue(RESPONSE_URL, args, key=key, team_id=team, after=STAND_IN_AFTER)
     try:
         answer = await respond(replace_original=True, **message)
     except (aiohttp.ClientError, TimeoutError) as error:
         log.warning("Slack did not take payment %s's link: %r", payment_id, error)
     else:
         if answer.status_code < 500 and answer.status_code != 429:
+            svc.store.outbox_withdraw(key)
             return
         log.warning("Slack answered %s to payment %s's link", answer.status_code, payment_id)
-    if not url:
-        return
-    team = (body.get("team") or {}).get("id")
-    args = {"url": url, "body": {"replace_original": True, **message}, SECRET_BODY: True}
-    svc.store.enqueue(RESPONSE_URL, args, key=f"{LINK_SHOWN}:{payment_id}", team_id=team)
+    if url:  # due now: withdrawn and queued again, unless a sender has it already
+        with svc.store.transaction():
+            svc.store.outbox_withdraw(key)
+            svc.store.enqueue(RESPONSE_URL, args, key=key, team_id=team)
 
 
 def charge_patience() -> float:

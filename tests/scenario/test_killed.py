@@ -525,7 +525,11 @@ async def test_killed_with_a_link_slack_failed_to_take_it_is_shown_once_never_ov
         key = await h.click(menu, "get_link")
         await h.wait_for(lambda: slack.responses.get(key))
         slack.fail_next["response_url"] = 1_000
-        await h.wait_for(lambda: [r for r in store.outbox_items() if r["key"].startswith("link:")])
+        await h.wait_for(  # queued, and already tried by the outbox
+            lambda: [
+                r for r in store.outbox_items() if r["key"].startswith("link:") and r["attempts"]
+            ]
+        )
         if paid_meanwhile:
             (payment,) = store.payments_for_invoices("T0TEAM", "i3d", ["410001"])
             token = store.open_text(store.sealed_token(payment.id) or "")
@@ -548,3 +552,38 @@ async def test_killed_with_a_link_slack_failed_to_take_it_is_shown_once_never_ov
         assert len(shown) <= 1
     else:
         assert len(shown) == 1 and last is shown[0]
+
+
+async def test_killed_while_slack_takes_a_payments_link_it_is_shown_after_the_restart(
+    bot_process: tuple[Start, Store, int],
+    fake_slack: tuple[FakeSlack, TestServer],
+    i3d_sandbox: TestServer,
+) -> None:
+    """The payment is started and its link on its way to Slack, which has not taken it
+    yet, when the bot dies: the message read "Asking i3D.net to start the payment…"
+    until the link expired, with nothing queued to show it. After the restart the link
+    is shown (at once on sqlite; on PostgreSQL when a live process would have shown it)."""
+    start, store, port = bot_process
+    slack, slack_server = fake_slack
+    process = await start()
+    sandbox = i3d_sandbox.app[SANDBOX]
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        h = Harness(Address(port), slack, slack_server, SIGNING_SECRET, http)  # type: ignore[arg-type]
+        menu = await menu_with_bank(h)
+        sandbox.latency = 0.5
+        key = await h.click(menu, "get_link")
+        await h.wait_for(lambda: slack.responses.get(key))
+        slack.stall_next["response_url"] = 1
+        await h.wait_for(lambda: states(store) == ["link_issued"])
+        await asyncio.sleep(0.5)  # the link's answer is held by Slack
+        assert len(slack.responses[key]) == 1 and slack.stall_next["response_url"] == 0
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        sandbox.latency = 0
+        await start()
+        if store.shared:
+            store.db.execute("UPDATE outbox SET next_attempt_at = 0 WHERE key LIKE 'link:%'")
+        await h.wait_for(lambda: len(slack.responses[key]) == 2, within=OUTBOX_LEASE + 10)
+    shown = slack.responses[key][-1]
+    assert shown["replace_original"] is True
+    assert "/pay/" in find(shown, "open_link", lambda e: True)[1]["url"]
