@@ -104,8 +104,16 @@ PERMANENT_ERRORS = frozenset(
 
 # A lookup for an earlier post that fails with these cannot be mended by waiting:
 # the post goes ahead (README, Reliability: the bot must be a member of the channel).
+# `thread_not_found`: a reply's thread whose root was deleted cannot be read again.
 LOOKUP_IMPOSSIBLE = frozenset(
-    {"missing_scope", "not_in_channel", "channel_not_found", "unknown_method", "not_allowed"}
+    {
+        "missing_scope",
+        "not_in_channel",
+        "channel_not_found",
+        "unknown_method",
+        "not_allowed",
+        "thread_not_found",
+    }
 )
 LOOKUP_MARGIN = 60.0
 """Seconds before the first attempt from which the channel's history is searched."""

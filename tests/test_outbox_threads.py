@@ -45,3 +45,39 @@ async def test_a_reply_waits_for_its_root_and_goes_in_its_thread(
     assert reply["thread_ts"] == store.outbox_ts("root") and slack.orphaned == []
     assert [row["attempts"] for row in store.outbox_items()] == [1, 0]
     store.close()
+
+
+async def test_a_reply_in_doubt_is_found_in_its_thread_or_sent_when_that_cannot_be_read(
+    tmp_path: Path, fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    """A reply whose answer was lost is looked for in its thread and adopted. When Slack
+    says the thread is not found (its root deleted), no lookup can ever be made there:
+    the reply goes ahead instead of waiting for ever."""
+    slack, server = fake_slack
+    store = Store(tmp_path / "db.sqlite")
+    store.enqueue("chat.postMessage", {"channel": "C0BILLING", "text": "asks"}, key="root")
+    async with aiohttp.ClientSession() as http:
+        client = AsyncWebClient(
+            token=BOT_TOKEN, base_url=str(server.make_url("/api/")), retry_handlers=[]
+        )
+        sender = OutboxSender(store, client, http, channel_gap=0.0)
+
+        async def round_now() -> None:
+            store.db.execute("UPDATE outbox SET next_attempt_at = 0, claimed_until = NULL")
+            await sender.send_due()
+
+        await round_now()  # the root
+        for key in ("unread", "found"):
+            args = {"channel": "C0BILLING", "text": key, THREAD_OF: "root"}
+            store.enqueue("chat.postMessage", args, key=key)
+        slack.lose_answer_next["chat.postMessage"] = 2  # both replies: posted, answer lost
+        await round_now()
+        assert len(slack.posted_to("C0BILLING")) == 3
+        slack.history_errors = ["thread_not_found"]  # the first lookup, "unread"'s
+        await round_now()
+    assert [call.method for call in slack.reads] == ["conversations.replies"] * 2
+    rows = {row["key"]: row for row in store.outbox_items()}
+    assert rows["found"]["adopted"] and rows["found"]["sent_at"] is not None
+    assert rows["unread"]["sent_at"] is not None and not rows["unread"]["adopted"]
+    assert len(slack.posted_to("C0BILLING")) == 4
+    store.close()
