@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 from aiohttp.test_utils import TestServer
+from slack_sdk.webhook import WebhookResponse
 
 from bot.checkout import CheckoutRefused, OutcomeUnknown
 from bot.models import PaymentState
@@ -219,8 +220,9 @@ async def test_pay_says_a_charge_is_waiting_before_any_menu(
     unpaid = sandbox.invoices["inv_sbx0101"]
     said: list[dict[str, object]] = []
 
-    async def respond(**message: object) -> None:
+    async def respond(**message: object) -> WebhookResponse:
         said.append(message)
+        return WebhookResponse(url="", status_code=200, body="ok", headers={})
 
     body = {"team": {"id": TEAM}, "user": {"id": "U0OTHER"}}
     target = PayTarget("pingproxies", ("inv_sbx0101",))
