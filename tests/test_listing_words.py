@@ -66,3 +66,10 @@ def test_new_offers_only_providers_that_create_invoices() -> None:
 def test_new_says_when_no_provider_creates_invoices() -> None:
     request = parse("new", _named, ["i3d"], [])
     assert request == Unknown("None of the installed providers can create invoices.")
+
+
+def test_new_with_an_unknown_name_says_when_no_provider_creates_invoices() -> None:
+    request = parse("new stripe", _named, ["i3d"], [])
+    assert request == Unknown(
+        "There is no provider called `stripe`. None of the installed providers can create invoices."
+    )

@@ -166,6 +166,8 @@ def parse(
         )
         which = "The providers are" if head == "connect" else _CREATING
         known = f" {which} {names}." if names else ""
+        if head == "new" and not names:
+            known = f" {NONE_CREATING}"
         if len(rest) != 1:
             return Unknown(f"Say which provider, e.g. `/invoices connect i3d`.{known}")
         name = provider_named(rest[0])
@@ -184,12 +186,13 @@ def _new_for(creating: list[str], *, typed: bool) -> Subcommand:
     if len(creating) == 1 and not typed:
         return NewInvoice(creating[0])
     if not creating:
-        return Unknown("None of the installed providers can create invoices.")
+        return Unknown(NONE_CREATING)
     names = ", ".join(f"`{name}`" for name in creating)
     return Unknown(f"Say which provider, e.g. `/invoices new {creating[0]}`. {_CREATING} {names}.")
 
 
 _CREATING = "The providers that can create invoices are"
+NONE_CREATING = "None of the installed providers can create invoices."
 
 
 TOO_LONG = (

@@ -298,7 +298,7 @@ async def test_a_bot_token_slack_refuses_is_said_plainly(
     assert "nothing was done" in said and "SLACK_BOT_TOKEN" in said
 
 
-@pytest.mark.parametrize("typed", ["connect stripe", "connect", "new stripe"])
+@pytest.mark.parametrize("typed", ["connect stripe", "connect"])
 async def test_a_provider_not_named_or_unknown_is_answered_with_the_installed_ones(
     harness: Harness, typed: str
 ) -> None:
@@ -308,3 +308,14 @@ async def test_a_provider_not_named_or_unknown_is_answered_with_the_installed_on
     assert isinstance(ack, dict)
     first = text_of(ack).split("invoicebot commands")[0]
     assert "`i3d`" in first, first
+
+
+async def test_new_with_an_unknown_provider_says_none_here_creates_invoices(
+    harness: Harness,
+) -> None:
+    """Only i3D.net is installed, and it cannot create invoices: naming it would not help."""
+    ack, _, _ = await harness.command("new stripe", user="U0ADMIN")
+    assert isinstance(ack, dict)
+    first = text_of(ack).split("invoicebot commands")[0]
+    assert "There is no provider called `stripe`." in first, first
+    assert "None of the installed providers can create invoices." in first, first
