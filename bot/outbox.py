@@ -392,11 +392,12 @@ class OutboxSender:
         parent = item.args.get(THREAD_OF)
         if parent is None:
             return item
-        done, ts = self.store.outbox_result(str(parent))
+        done, ts, due = self.store.outbox_result(str(parent))
         if not done:
-            raise Retry(
-                "waiting for the post it replies to", self.first_delay, done=True, turn=True
-            )
+            # Looked at again when that post is next tried: one Slack refuses for now is
+            # tried less and less often, for as long as it lasts, and its replies with it.
+            after = max(self.first_delay, (due or 0.0) - time.time())
+            raise Retry("waiting for the post it replies to", after, done=True, turn=True)
         args = {k: v for k, v in item.args.items() if k != THREAD_OF}
         if ts:
             args["thread_ts"] = ts

@@ -1311,15 +1311,15 @@ class Store:
         row = self.db.execute("SELECT ts FROM outbox WHERE key = ?", [key]).fetchone()
         return row[0] if row else None
 
-    def outbox_result(self, key: str) -> tuple[bool, str | None]:
+    def outbox_result(self, key: str) -> tuple[bool, str | None, float | None]:
         """Whether the call queued under `key` is done with (sent, refused for good, or
-        never queued), and the ts of the message it posted, if any."""
+        never queued), the ts of the message it posted, if any, and when it is due."""
         row = self.db.execute(
-            "SELECT sent_at, gave_up_at, ts FROM outbox WHERE key = ?", [key]
+            "SELECT sent_at, gave_up_at, ts, next_attempt_at FROM outbox WHERE key = ?", [key]
         ).fetchone()
         if row is None:
-            return True, None
-        return row[0] is not None or row[1] is not None, row[2]
+            return True, None, None
+        return row[0] is not None or row[1] is not None, row[2], row[3]
 
     def outbox_give_up(self, item_id: int, error: str) -> None:
         """Slack refused for good (bad channel, invalid blocks): keep the row, stop trying."""

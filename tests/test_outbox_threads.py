@@ -3,6 +3,7 @@ goes in its thread with the ts the post was given, however late that came."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import aiohttp
@@ -80,4 +81,32 @@ async def test_a_reply_in_doubt_is_found_in_its_thread_or_sent_when_that_cannot_
     assert rows["found"]["adopted"] and rows["found"]["sent_at"] is not None
     assert rows["unread"]["sent_at"] is not None and not rows["unread"]["adopted"]
     assert len(slack.posted_to("C0BILLING")) == 4
+    store.close()
+
+
+async def test_a_reply_waits_for_its_roots_next_try_not_every_second(
+    tmp_path: Path, fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    """A root Slack keeps refusing for now is tried less and less often, for as long as
+    that lasts: its reply is looked at again when the root is, not every round."""
+    slack, server = fake_slack
+    store = Store(tmp_path / "db.sqlite")
+    store.enqueue("chat.postMessage", {"channel": "C0BILLING", "text": "asks"}, key="root")
+    store.enqueue(
+        "chat.postMessage",
+        {"channel": "C0BILLING", "text": "approved", THREAD_OF: "root"},
+        key="reply",
+    )
+    async with aiohttp.ClientSession() as http:
+        client = AsyncWebClient(
+            token=BOT_TOKEN, base_url=str(server.make_url("/api/")), retry_handlers=[]
+        )
+        sender = OutboxSender(store, client, http, channel_gap=0.0, max_delay=300.0)
+        store.db.execute("UPDATE outbox SET attempts = 8 WHERE key = 'root'")  # 256 s next
+        slack.fail_next["chat.postMessage"] = 1
+        await sender.send_due()
+    root, reply = store.outbox_items()
+    assert root["next_attempt_at"] > time.time() + 200
+    assert reply["next_attempt_at"] >= root["next_attempt_at"]
+    assert reply["attempts"] == 0 and not slack.posted_to("C0BILLING")
     store.close()
