@@ -6,14 +6,22 @@ import json
 import time
 from dataclasses import replace
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 
+from bot.access import GroupListing
 from bot.approvals import Outcome, Request, State
 from bot.approvals_policy import Bracket, Policy
 from bot.models import Money
 from bot.slack import values
-from bot.slack.approvals_settings import OutOfDate, Tampered, policy_from, read_dialog
+from bot.slack.approvals_settings import (
+    OutOfDate,
+    Tampered,
+    on_add_bracket,
+    policy_from,
+    read_dialog,
+)
 from bot.slack.blocks import approval_settings as dialog
 from bot.slack.blocks import approvals as blocks
 from bot.slack.blocks.approval_settings import Choices, Draft
@@ -317,3 +325,52 @@ def test_the_pay_menus_approval_sentence_ends_where_its_words_do(why: str) -> No
     said = menu["blocks"][1]["text"]["text"]
     assert said.startswith(":lock: Payments of") and said == said.strip(), repr(said)
     assert said.endswith(f"(<@U0CFO>). {why}".strip())
+
+
+async def test_groups_chosen_in_the_dialog_survive_a_redraw_without_the_groups_list() -> None:
+    """Groups picked from the list, then a click that redraws the dialog while Slack does
+    not list the groups (rate-limited, another process's cache): they are not saved yet,
+    so no short name finds them again. Kept unseen that way, the save was refused as if
+    another admin had changed the settings, and the choice was lost."""
+    saved = Policy.parse("EUR 500 1 U0FINANCE", hours=12)
+    listed = [("S0FIN", "@finance (Finance)"), ("S0OPS", "@ops (Ops)")]
+    drafts = [Draft.of(0, saved.brackets[0])]
+    view = dialog.settings_dialog(drafts, "12", Choices(listed, []), next_key=1)
+    state = full_state(drafts)
+    state["b0.groups"] = {
+        "value": {"type": "multi_static_select", "selected_options": [{"value": "S0OPS"}]}
+    }
+    views: list[dict[str, object]] = []
+
+    async def views_update(**kwargs: object) -> None:
+        views.append(kwargs)
+
+    async def listed_groups(team_id: str) -> GroupListing:
+        return GroupListing(None, "ratelimited")
+
+    svc = SimpleNamespace(
+        approvals=SimpleNamespace(policy=lambda team_id: saved),
+        connections=SimpleNamespace(connected=lambda team_id: []),
+        access=SimpleNamespace(listed_groups=listed_groups),
+    )
+    body = {
+        "team": {"id": "T0TEAM"},
+        "actions": [{"action_id": dialog.ADD}],
+        "view": {**view, "id": "V0SETTINGS", "state": {"values": state}},
+    }
+
+    async def ack() -> None:
+        return None
+
+    await on_add_bracket(svc, ack, body, None, SimpleNamespace(views_update=views_update))  # type: ignore[arg-type]
+    redrawn = views[-1]["view"]
+    assert isinstance(redrawn, dict) and validate_view(redrawn) == []
+    state = full_state([*drafts, Draft(key=1, currency="EUR", start="900", needed=0)])
+    for block in redrawn["blocks"]:
+        if block.get("block_id") == "b0.groups":  # as Slack keeps what the field shows
+            typed = block["element"].get("initial_value")
+            state["b0.groups"] = {"value": {"type": "plain_text_input", "value": typed}}
+    read, hours, _ = read_dialog({**redrawn, "state": {"values": state}}, saved)
+    policy = policy_from(read, hours)
+    assert isinstance(policy, Policy)
+    assert policy.brackets[0].approvers == ("U0FINANCE", "S0OPS")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
@@ -138,8 +139,9 @@ async def _redraw(
     svc: Services, body: Body, respond: AsyncRespond, client: AsyncWebClient, change: Change
 ) -> None:
     view = body.get("view") or {}  # none: a click from a message, not from the dialog
+    saved = svc.approvals.policy(body["team"]["id"])
     try:
-        drafts, hours, next_key = read_dialog(view, svc.approvals.policy(body["team"]["id"]))
+        drafts, hours, next_key = read_dialog(view, saved)
     except OutOfDate:
         await dialogs.update(client, view.get("id"), result_view("Not changed", SETTINGS_CHANGED))
         return
@@ -149,8 +151,9 @@ async def _redraw(
             await respond(replace_original=False, **notice(TAMPERED))
         return
     drafts, next_key = change(drafts, next_key)
+    choices = await _choices(svc, body["team"]["id"])
     shown = dialog.settings_dialog(
-        drafts, hours, await _choices(svc, body["team"]["id"]), next_key=next_key
+        _unlisted(drafts, choices, saved), hours, choices, next_key=next_key
     )
     try:
         await dialogs.update(client, view["id"], shown, hash=view.get("hash"))
@@ -158,6 +161,21 @@ async def _redraw(
         if error.response.get("error") != "hash_conflict":
             raise
         log.info("the settings dialog changed meanwhile; this click redraws nothing")
+
+
+def _unlisted(drafts: list[Draft], choices: Choices, saved: Policy) -> list[Draft]:
+    """`drafts` with the groups picked from the list, and not saved yet, as typed ids
+    when Slack will not list the groups now: kept unseen, they would ride by a short name
+    no saved bracket has, and reading the dialog would refuse it as changed meanwhile."""
+    if choices.groups is not None:
+        return drafts
+    known = {dialog.groups_key(b.groups) for b in saved.brackets if b.groups}
+    return [
+        replace(d, typed_groups=", ".join(d.groups))
+        if d.groups and d.typed_groups is None and dialog.groups_key(d.groups) not in known
+        else d
+        for d in drafts
+    ]
 
 
 async def on_add_bracket(
