@@ -107,8 +107,8 @@ def payment_return_unanswered(payment: Payment, outbox: Outbox, settled: bool) -
     ended, and its provider could not be asked about that return for about a day:
     invoicebot stops asking, so whether that page took money is known only at the
     provider. Called once per attempt (a stop mid-call may call it again: key what you
-    enqueue by the payment's id). `settled`: its invoices are settled (by this attempt or
-    another), so what the page may have taken is a second payment to look for.
+    enqueue by the payment's id). `settled`: all its invoices are settled (by this attempt
+    or another), so what the page may have taken is a second payment to look for.
 
     Same rules as `payment_confirmed`: called inside the transaction, enqueue only.
     """

@@ -313,12 +313,17 @@ class Settlement:
                 self.store.update_payment(payment.id, next_check_at=None)
 
     def _settled(self, payment: Payment) -> bool:
-        """Whether its invoices are settled: by it, or (a failed or expired attempt) since
-        through another attempt or on the invoice's word."""
-        if payment.state in (S.PAID, S.SUPERSEDED):
+        """Whether all its invoices are settled: by it, or (a failed or expired attempt)
+        since through another attempt or on the invoice's word. One still open may be
+        paid again, and the page may have paid it: not a second payment alone. Superseded
+        says only that one of them was paid through another attempt."""
+        if payment.state is S.PAID:
             return True
-        found = self.store.settlement_of(payment.team_id, payment.provider, [*payment.invoice_ids])
-        return found is not None
+        team, provider = payment.team_id, payment.provider
+        return all(
+            self.store.settlement_of(team, provider, [invoice]) is not None
+            for invoice in payment.invoice_ids
+        )
 
     def _replayed(self, payment: Payment) -> dict[str, str] | None:
         """A return whose ask a stop cut short, to ask about again as if just landed:

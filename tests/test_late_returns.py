@@ -377,6 +377,43 @@ async def test_a_late_return_given_up_on_says_whether_its_invoice_was_settled_si
     assert recorder.unanswered_settled == [True]
 
 
+async def test_a_late_return_of_two_invoices_one_settled_since_is_not_said_settled(
+    settlement: Settlement, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The declined page paid two invoices; one of them alone was paid since. The other
+    is still open, and that page may have paid it: #billing must hear to look before
+    anyone pays it again, not that the invoice is settled."""
+    monkeypatch.setattr("bot.settlement.LATE_RETURN_TRIES", 3)
+    provider = Lookup({"LK1": DECLINED, "tx-2": APPROVED})
+    settlement.connections = provider  # type: ignore[assignment]
+    both = ("1001", "1002")
+    page = attempt(settlement, S.OPENED, start=PAGE, opened_minutes_ago=5, invoices=both)
+    await settlement.check(page, {"lookup_id": "LK1"})
+    failed = settlement.store.payment(page.id)
+    assert failed is not None and failed.state is S.FAILED
+    other = attempt(settlement, S.OPENED, start=PAGE, opened_minutes_ago=2)
+    settlement.apply(other, APPROVED)
+    assert recorder.confirmed, "one of its invoices is settled through the other attempt"
+    provider.down = True
+    await settlement.check(failed, {"lookup_id": "LK9"})
+    await poll(settlement, rounds=8)
+    assert recorder.unanswered == [page.id]
+    assert recorder.unanswered_settled == [False]
+
+
+def test_a_superseded_attempt_with_an_invoice_still_open_is_not_settled(
+    settlement: Settlement,
+) -> None:
+    """An attempt is superseded once any of its invoices is paid through another; those
+    it covered alone may still be open."""
+    both = attempt(settlement, S.OPENED, start=PAGE, invoices=("1001", "1002"))
+    other = attempt(settlement, S.OPENED, start=PAGE)
+    settlement.apply(other, APPROVED)
+    superseded = settlement.store.payment(both.id)
+    assert superseded is not None and superseded.state is S.SUPERSEDED
+    assert not settlement._settled(superseded)
+
+
 async def test_a_watched_ends_kept_return_counts_one_check_a_round(
     settlement: Settlement, recorder: Recorder
 ) -> None:

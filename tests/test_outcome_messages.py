@@ -591,6 +591,21 @@ def test_a_late_return_to_an_ended_attempt_whose_invoice_was_settled_since(
     assert "before anyone pays it again" not in args["text"]
 
 
+def test_a_late_return_to_a_superseded_attempt_with_an_invoice_still_open() -> None:
+    """Superseded because one of its invoices was paid through another attempt, while
+    another is still open: its page may have paid that one, so #billing must look
+    before anyone pays it again, not for a second payment of a settled invoice."""
+    superseded = paid(
+        state=PaymentState.SUPERSEDED, paid_at=None, start=Redirect(url="https://pay.example/x")
+    )
+    outbox = Outbox()
+    notifier = SlackNotifier("C0BILLING", {"i3d": "i3D.net"}, notify_failures="none")
+    notifier.payment_return_unanswered(payment=superseded, outbox=outbox, settled=False)
+    ((_, args, _),) = outbox.items
+    assert "before anyone pays it again" in args["text"], args["text"]
+    assert "second payment" not in args["text"]
+
+
 def test_a_providers_reference_stays_on_its_line() -> None:
     """The provider's reference is quoted within #billing's sentences and fields: its
     line breaks showed lines of their own, such as one saying a refund was made."""

@@ -725,15 +725,16 @@ def link_cut_short(payment: Payment, provider_title: str) -> str:
 
 
 def return_unanswered_notice(
-    payment: Payment, provider_title: str, *, settled: bool = False
+    payment: Payment, provider_title: str, *, settled: bool
 ) -> dict[str, Any]:
     """A return to an ended attempt's page that its provider never answered about: the
     page may have taken money after the attempt ended, and no one else will say so.
-    `settled`: its invoice was settled since (through another attempt, or on its word)."""
+    `settled`: all its invoices are settled (by it, through another attempt, or on their
+    word); a superseded attempt may have one still open."""
     ids = Ids()
     title = escape(provider_title)
     what = f"{_invoices_at(payment, provider_title)} ({payment.amount.format()})"
-    if settled or payment.state in (PaymentState.PAID, PaymentState.SUPERSEDED):
+    if settled:
         # The invoice is settled: what that page may have taken is a second payment.
         text = (
             f":warning: Possible second payment not confirmed: {what}. The invoice is "
