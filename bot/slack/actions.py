@@ -309,6 +309,7 @@ async def start_and_show(
     # channel's digest the click came from. The billing channel hears either way.
     in_place = link_message is payment_link
     numbers = _numbers(svc, team_id, target)  # the start uses up the offer they are read from
+    stand = StandIn(svc.store)
     try:
         if not announced:
             # The start first reads the offer again (none is kept across a restart), and
@@ -352,6 +353,7 @@ async def start_and_show(
             reason=error.message,
             **numbers,
         )
+        stand.refused()  # nothing was started, and the message still reads "Asking…"
         raise
     payment = started.payment
     svc.store.audit(

@@ -111,6 +111,12 @@ class StandIn:
             key = f"{UNSHOWN_KEY}{self.key.removeprefix(STAND_IN_KEY)}"
             self.store.enqueue(RESPONSE_URL, args, key=key, team_id=self.team)
 
+    def refused(self) -> None:
+        """An error raised after `standing_in` ended, while the message still reads
+        "Asking…" with nothing to click (a start the provider refused): the error handler
+        queues it should Slack not take it, as for one that ended the stand-in."""
+        _FAILED.set(self)
+
     async def answer(self, respond: AsyncRespond, **message: Any) -> None:
         """Send the click's answer, the stand-in withdrawn first (`answering`).
 

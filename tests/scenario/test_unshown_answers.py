@@ -10,9 +10,12 @@ import pytest
 from aiohttp import ClientTimeout
 from aiohttp.test_utils import TestServer
 
+from bot.provider import PaymentRejected
 from bot.slack import actions, progress, responses
+from bot.web import SERVICES
 from plugins.i3d.sandbox import SANDBOX
 from tests.scenario.harness import BUSY, Harness, Screen, text_of
+from tests.scenario.test_settling_once import menu_with_bank
 
 TRIES = 3
 """Posts of one replacement: the first and its quick retries (`bot.slack.responses`)."""
@@ -108,3 +111,25 @@ async def test_a_menu_slack_may_have_shown_is_never_replaced_after_the_fact(
     menus = [a for a in h.answers(key) if a.get("replace_original") is True]
     assert menus and all("get_link" in str(m) or "choose_method" in str(m) for m in menus)
     assert len(notes) == 1
+
+
+async def test_a_refused_start_slack_refused_is_said_once_slack_takes_it(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Get link, and the provider refuses the start after "Asking…" is shown, with Slack
+    failing every quick try of saying so: the note read "Asking i3D.net to start the
+    payment…" for good, with no buttons and no word that nothing was started."""
+    h = harness
+    checkout = h.bot.app[SERVICES].checkout
+
+    async def refused(**_: Any) -> Any:
+        h.slack.fail_next["response_url"] = TRIES
+        raise PaymentRejected("i3D.net refused this payment: the method is not allowed.")
+
+    monkeypatch.setattr(checkout, "start", refused)
+    menu = await menu_with_bank(h)
+    key = await h.click(menu, "get_link")
+    (said,) = await h.wait_for(lambda: h.answers(key), within=15)
+    assert said.get("replace_original") is True
+    assert "refused this payment" in text_of(said), said
+    assert "back_to_list" in str(said), "the way back comes with it"
