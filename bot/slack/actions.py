@@ -37,6 +37,7 @@ from bot.slack.progress import (
     StandIn,
     busy,
     patiently,
+    post_link,
     read,
     show_link,
     standing_in,
@@ -373,7 +374,7 @@ async def start_and_show(
     if in_place:
         await show_link(svc, body, respond, payment.id, message)
     else:
-        await respond(replace_original=False, **message)
+        await post_link(svc, body, respond, payment.id, message)
 
 
 async def on_page(

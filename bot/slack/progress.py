@@ -226,6 +226,26 @@ async def show_link(
             svc.store.enqueue(RESPONSE_URL, args, key=key, team_id=team)
 
 
+async def post_link(
+    svc: Services,
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    payment_id: str,
+    message: dict[str, Any],
+) -> None:
+    """Post a payment's link as a new message, the clicked one left as it was. Should
+    Slack take none of it (5xx or 429 past the retries, no connection), the outbox posts
+    it when Slack does, and drops it once the payment has an outcome, as `show_link`.
+    Not queued before the call, nor after a lost answer: Slack may have posted it, and
+    a new message sent again is a second copy of the link, not the same one replaced."""
+    if await post_answer(respond, replace_original=False, **message):
+        return
+    if url := body.get("response_url"):
+        team = (body.get("team") or {}).get("id")
+        args = {"url": url, "body": {"replace_original": False, **message}, SECRET_BODY: True}
+        svc.store.enqueue(RESPONSE_URL, args, key=f"{LINK_SHOWN}:{payment_id}", team_id=team)
+
+
 def charge_patience() -> float:
     return CHARGE_PATIENCE
 

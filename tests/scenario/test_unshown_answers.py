@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestServer
 
 from bot.provider import PaymentRejected
 from bot.slack import actions, progress, responses
+from bot.slack.customers import customer_link
 from bot.web import SERVICES
 from plugins.i3d.sandbox import SANDBOX
 from tests.scenario.harness import BUSY, Harness, Screen, text_of
@@ -133,3 +134,27 @@ async def test_a_refused_start_slack_refused_is_said_once_slack_takes_it(
     assert said.get("replace_original") is True
     assert "refused this payment" in text_of(said), said
     assert "back_to_list" in str(said), "the way back comes with it"
+
+
+async def test_a_link_posted_below_that_slack_refused_is_posted_once_slack_takes_it(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A link that comes as a new message (a customer's, under the list): Slack failing
+    every quick try of its post lost it, with a payment started and nothing said."""
+    started = actions.start_and_show
+
+    def below(payment: Any, pay_url: str, provider: Any, lifetime: float) -> dict[str, Any]:
+        return customer_link(payment, pay_url, lifetime, None)
+
+    async def as_a_new_message(*args: Any) -> None:
+        await started(*args, announced=True, link_message=below)
+
+    monkeypatch.setattr(actions, "start_and_show", as_a_new_message)
+    h = harness
+    menu = await menu_with_bank(h)
+    h.slack.fail_next["response_url"] = TRIES
+    key = await h.click(menu, "get_link")
+    (said,) = await h.wait_for(lambda: h.answers(key), within=15)
+    assert said.get("replace_original") is False
+    assert "/pay/" in str(said)
+    assert h.slack.fail_next["response_url"] == 0
