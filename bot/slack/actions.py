@@ -154,7 +154,7 @@ async def _menu(
     ids = list(target.invoice_ids)
     if (paid := svc.checkout.paid_already(team_id, target.provider, ids)) is not None:
         # A stale button: the story is ours to tell, the same way the payer's message did.
-        await answer(replace_original=not fresh, **already_paid(paid))
+        await answer(replace_original=not fresh, **already_paid(paid, ids))
         return
     if (doubt := svc.checkout.charge_in_doubt(team_id, target.provider, ids)) is not None:
         # Before any menu: a method chosen and "Charge now" confirmed would only be refused.

@@ -382,6 +382,28 @@ async def test_pay_on_an_invoice_invoicebot_saw_paid_says_so_without_asking_the_
     assert "Paid through invoicebot by <@U0PAYER>." in said and "refused" not in said
 
 
+async def test_a_stale_selection_with_one_invoice_paid_names_what_is_left(
+    harness: Harness,
+) -> None:
+    """Two ticked in a list kept open while one was paid: the answer tells that payment,
+    and that the other ticked invoice was not in it, so it is not taken for paid."""
+    h = harness
+    _, screen, _ = await h.command("i3d")
+    listed = await h.screen_after(screen)  # kept open while INV-24-0101 is paid
+    _, pay_url = await get_link(h)
+    await pay_in_browser(h.http, pay_url)
+    await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
+    block, _ = find(listed.message, "select_invoices", lambda e: True)
+    ticked = [o for o in block["elements"][0]["options"] if o["value"] in ("410001", "410002")]
+    state = {
+        block["block_id"]: {"select_invoices": {"type": "checkboxes", "selected_options": ticked}}
+    }
+    key = await h.click(listed, "pay_selected", block_id=block["block_id"], state=state)
+    said = text_of(await h.next_response(key))
+    assert ":white_check_mark: Invoice INV-24-0101 is paid" in said
+    assert "The other invoice you chose was not in that payment" in said
+
+
 async def test_pay_selected_with_nothing_ticked_keeps_the_list(harness: Harness) -> None:
     h = harness
     _, screen, _ = await h.command("i3d")

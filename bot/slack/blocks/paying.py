@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -293,12 +294,19 @@ def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-def already_paid(payment: Payment) -> dict[str, Any]:
-    """A Pay button on an invoice invoicebot saw paid: what the payer's message says."""
+def already_paid(payment: Payment, chosen: Sequence[str] = ()) -> dict[str, Any]:
+    """A Pay button on an invoice invoicebot saw paid: what the payer's message says.
+    `chosen`: the invoice ids clicked; those the payment did not cover are counted, so a
+    stale selection's other invoices are not taken for paid with it."""
     ids = Ids()
     shown = settled(payment)["text"]
     if payment.direction != Direction.RECEIVABLE.value:
         shown = f"{shown} Paid through invoicebot by <@{payment.user_id}>."
+    if others := len(set(chosen) - set(payment.invoice_ids)):
+        one = others == 1
+        which = "The other invoice you chose was" if one else f"The other {others} were"
+        where = "it stands" if one else "they stand"
+        shown = f"{shown}\n{which} not in that payment: *Back to the list* shows where {where}."
     back = actions(ids, [button("Back to the list", values.BACK)], name="paid")
     return {"text": shown, "blocks": [section(ids, shown), back]}
 
