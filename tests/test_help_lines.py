@@ -32,3 +32,13 @@ def test_operator_set_lines_follow_the_install_kind() -> None:
     assert "/invoices billing" not in single and "/invoices people" not in single
     shared = [command for command, _ in help_lines(oauth=True, creating=["acme"])]
     assert "/invoices billing" in shared and "/invoices people" in shared
+
+
+def test_drafts_line_promises_send_by_email_only_for_customers_drafts() -> None:
+    """A supplier's draft (PingProxies) lists without Send by e-mail: only an invoice to a
+    customer is sent from Slack, so help must not promise the button on each draft."""
+    ((_, meaning),) = [
+        line for line in help_lines(oauth=False, creating=[]) if line[0] == "/invoices drafts"
+    ]
+    assert "each with Send by e-mail" not in meaning
+    assert "customer" in meaning

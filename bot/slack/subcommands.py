@@ -340,7 +340,7 @@ HELP_LINES = (
     ("/invoices billing", "announce paid invoices in this channel (admins)"),
     ("/invoices people", "choose who may pay and who administers (admins)"),
     (NEW_LINE, "create an invoice"),
-    ("/invoices drafts", "invoices saved as drafts, each with Send by e-mail"),
+    ("/invoices drafts", "invoices saved as drafts; one to a customer has Send by e-mail"),
     ("/invoices settings", "who must approve which payments (admins)"),
     ("/invoices help", "this list"),
 )
