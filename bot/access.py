@@ -144,14 +144,19 @@ class Access:
         return await self.may_administer(team_id, user_id)
 
 
-WHO_MAY_PAY = "Only people your admins chose as payers can pay invoices; ask an admin."
+WHO_MAY_PAY = (
+    "Only people chosen as payers can pay invoices; ask an admin, or whoever runs invoicebot "
+    "for your team."
+)
+"""Who chooses depends on the install (admins by OAuth, the operator with one bot token):
+the person is pointed at both, as `ADMIN_REFUSAL` does."""
 
 
 def refusal(doing: str) -> str:
     """`You are not allowed to <doing>, so nothing was done.` and who may, in the same words."""
     return (
-        f"You are not allowed to {doing}, so nothing was done. Only people your admins chose "
-        f"as payers can {doing}; ask an admin."
+        f"You are not allowed to {doing}, so nothing was done. Only people chosen as payers "
+        f"can {doing}; ask an admin, or whoever runs invoicebot for your team."
     )
 
 

@@ -423,7 +423,7 @@ async def test_app_home_shows_the_oldest_overdue_and_counts_the_rest() -> None:
     assert shown == overdue[:HOME_LIST] + week[:HOME_LIST]
     assert len(overdue) > HOME_LIST and len(week) > 0  # enough of both to crowd a page
     assert f"and {len(overdue) - HOME_LIST} more overdue: type `/invoices overdue`" in said
-    assert "Only people your admins chose as payers can pay invoices" in said  # a viewer
+    assert "Only people chosen as payers can pay invoices" in said  # a viewer
 
 
 async def peak_while_gathering(count: int, window: Window) -> int:

@@ -33,7 +33,10 @@ async def test_someone_who_may_not_pay_is_refused(harness: Harness) -> None:
     _, screen, _ = await h.command("", user="U0VIEWER")
     viewer_sees = await h.screen_after(screen)
     assert "INV-24-0101" in text_of(viewer_sees.message)
-    assert "Only people your admins chose as payers can pay" in text_of(viewer_sees.message)
+    # One bot token: the operator names the payers, and admins cannot (`/invoices people`
+    # says so), so the refusal must not send the viewer to the admins alone.
+    assert "Only people chosen as payers can pay" in text_of(viewer_sees.message)
+    assert "whoever runs invoicebot for your team" in text_of(viewer_sees.message)
     for control in ("pay", "pay_selected", "copy_link", "send_email"):
         with pytest.raises(AssertionError):
             find(viewer_sees.message, control, lambda e: True)
@@ -44,8 +47,8 @@ async def test_someone_who_may_not_pay_is_refused(harness: Harness) -> None:
     refusal = await h.next_response(key)
     assert refusal.get("replace_original") is False
     assert text_of(refusal).startswith(
-        "You are not allowed to pay invoices, so nothing was done. Only people your admins "
-        "chose as payers can pay invoices; ask an admin."
+        "You are not allowed to pay invoices, so nothing was done. Only people chosen as "
+        "payers can pay invoices; ask an admin, or whoever runs invoicebot for your team."
     )
     assert "INVOICEBOT_PAYERS" not in text_of(refusal)
     _, screen, _ = await h.command("pay INV-24-0101", user="U0VIEWER")
