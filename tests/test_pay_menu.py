@@ -326,3 +326,35 @@ def test_a_method_whose_long_id_is_not_offered_does_not_crowd_out_the_rest() -> 
     assert [o["value"] for o in offered(select(message, values.CHOOSE_METHOD))] == ["10"]
     assert values.GET_LINK in str(message["blocks"])
     assert "• Odd: cannot be chosen from Slack" in str(message["blocks"])
+
+
+def test_a_customers_link_is_confirmed_as_theirs_to_pay_not_ours() -> None:
+    """A receivable's menu gets a link for the customer; its confirm dialog must not ask
+    "Pay CA$10.00 …?", which reads as the team paying its customer."""
+    payfirma = SimpleNamespace(
+        name="payfirma",
+        title="Payfirma",
+        capabilities=SimpleNamespace(direction=Direction.RECEIVABLE),
+    )
+    ten = Money.of("10", "CAD")
+    invoice = Invoice(
+        provider="payfirma",
+        id="212947",
+        number="212947",
+        amount_due=ten,
+        total_incl_vat=ten,
+        status=InvoiceStatus.OPEN,
+    )
+    card = PaymentMethod(id="hpp", name="Card on Payfirma's payment page")
+    options = PaymentOptions(provider="payfirma", invoices=[invoice], total=ten, methods=[card])
+    target = values.PayTarget("payfirma", ("212947",), "hpp")
+    shown = pay_menu(payfirma, options, target, today=date(2026, 12, 1))  # type: ignore[arg-type]
+    (button,) = [
+        e
+        for block in shown["blocks"]
+        for e in block.get("elements", [])
+        if e.get("action_id") == values.GET_LINK
+    ]
+    said = button["confirm"]["text"]["text"]
+    assert not said.startswith("Pay "), said
+    assert "for the customer to pay *CA$10.00* for invoice 212947" in said

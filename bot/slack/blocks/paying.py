@@ -236,7 +236,9 @@ def pay_menu(
                     style="primary",
                     confirm=confirm_dialog(
                         "Get a payment link?",
-                        f"Pay *{options.total.format()}*{f' ({netted})' if netted else ''} "
+                        # a customer's invoice: the link is theirs to pay, not the team's
+                        f"{'A link for the customer to pay' if receivable else 'Pay'} "
+                        f"*{options.total.format()}*{f' ({netted})' if netted else ''} "
                         f"for {_invoice_word(numbers)} with *{escape(label)}*?",
                         "Get link",
                     ),
