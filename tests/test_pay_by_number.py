@@ -206,6 +206,7 @@ async def test_two_invoices_by_one_number_are_named_and_neither_is_paid() -> Non
     assert lookup.found is None
     told = _whereabouts([], lookup, "INV-7")
     assert "none was picked" in told and "after `/invoices history`" in told
+    assert "Pay button" not in told  # a search's buttons pay; they tell no story
 
 
 class WithId(Holds):

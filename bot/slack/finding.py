@@ -124,7 +124,7 @@ async def find(svc: Services, providers: list[Provider], number: str) -> Lookup:
 
 
 def several_said(lookup: Lookup, number: str, command: str) -> str:
-    """Why nothing was picked for `number`, and how to pick: its own Pay button in a
+    """Why nothing was picked for `number`, and how to pick: its own buttons in a
     search, or an id that finds exactly one (ids are the provider's, so escaped)."""
     shown = inline(number, NUMBER_CHARS)
     told = []
@@ -136,8 +136,9 @@ def several_said(lookup: Lookup, number: str, command: str) -> str:
         else:
             what = f"{len(error.ids)} invoices that go by “{shown}” (ids {', '.join(ids)}{more})"
         told.append(f"{escape(provider.title)} has {what}")
+    # A search's own buttons pay (or send a customer a link); they tell no history.
+    buttons = " (each with its own buttons)" if command == "pay" else ""
     return (
         f"{'; '.join(told)}, so none was picked. Find the one you mean with "
-        f"`/invoices search {shown}` (each has its own Pay button), or type its id "
-        f"after `/invoices {command}`."
+        f"`/invoices search {shown}`{buttons}, or type its id after `/invoices {command}`."
     )
