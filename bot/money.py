@@ -23,6 +23,8 @@ _MINOR_UNITS: dict[str, int] = {
     **dict.fromkeys("BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF".split(), 0),
     "XPF": 0,
     **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
+    # Units of account: nobody types them (`CURRENCIES`), but a provider may send them.
+    **dict.fromkeys("CLF UYW".split(), 4),
 }
 
 # Prefix symbols people expect; other currencies print their code.

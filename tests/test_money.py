@@ -60,6 +60,10 @@ def test_minor_units_follow_the_currency() -> None:
     assert Money.of(3, "SEK").format() == "SEK 3.00"
     assert Money.of("1234.50", "EUR").to_minor() == 123450
     assert Money.of("1.250", "KWD").to_minor() == 1250
+    # Two units of account carry four decimals (ISO 4217): a provider's amount in them
+    # is read to the ten-thousandth, not refused or rounded to cents.
+    assert Money.from_minor(12345, "CLF").format() == "CLF 1.2345"
+    assert Money.of("0.0001", "UYW").to_minor() == 1
 
 
 def test_more_precision_than_the_currency_has_is_an_error_not_a_rounding() -> None:
