@@ -27,6 +27,7 @@ from bot.credentials import generate_key
 from bot.plugins import sandboxes
 from bot.provider import ProviderError
 from bot.settings import Settings
+from bot.slack.connect import local_defaults
 from bot.web import SERVICES, create_app
 
 try:
@@ -199,6 +200,9 @@ async def start_demo(stack: AsyncExitStack, options: DemoOptions, pm: pluggy.Plu
     for name, sandbox in offered.items():
         if name not in connections.registry:
             continue
+        bot[SERVICES].connect_defaults[name] = local_defaults(
+            sandbox.credentials(sandbox_urls[name])
+        )
         try:
             await connections.connect(
                 TEAM, name, sandbox.credentials(sandbox_urls[name]), connected_by="U0ADMIN"

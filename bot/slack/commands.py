@@ -180,7 +180,10 @@ async def on_invoices(
             await respond(**notice(ADMIN_REFUSAL))
             return
         cls = svc.connections.provider_class(request.provider)
-        await client.views_open(trigger_id=command["trigger_id"], view=connect_modal(cls))
+        await client.views_open(
+            trigger_id=command["trigger_id"],
+            view=connect_modal(cls, defaults=svc.connect_defaults.get(cls.name)),
+        )
         return
     if isinstance(request, NewInvoice):
         cls = svc.connections.provider_class(request.provider)

@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 import typing
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -84,15 +84,34 @@ def _choices(info: FieldInfo) -> list[str] | None:
     return None
 
 
-def _input(name: str, info: FieldInfo) -> dict[str, Any]:
+def _shown(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def local_defaults(credentials: BaseModel) -> dict[str, str]:
+    """The advanced fields' values in `credentials` (a sandbox's, in the demo), to stand
+    for the plugin's defaults: an address left empty then means the local sandbox, not
+    the provider's real API."""
+    fields = type(credentials).model_fields
+    return {
+        name: _shown(value)
+        for name, value in credentials.model_dump().items()
+        if name in fields
+        and is_advanced(fields[name])
+        and not _is_secret(fields[name])
+        and value is not None
+    }
+
+
+def _input(name: str, info: FieldInfo, local: str | None = None) -> dict[str, Any]:
     choices = _choices(info)
     advanced = is_advanced(info)
     default = (
-        None
+        local
+        if local is not None
+        else None
         if info.is_required() or info.default is None
-        else str(info.default).lower()
-        if isinstance(info.default, bool)
-        else str(info.default)
+        else _shown(info.default)
     )
     element: dict[str, Any]
     if choices:
@@ -121,7 +140,11 @@ def _input(name: str, info: FieldInfo) -> dict[str, Any]:
     return block
 
 
-def connect_modal(cls: type[Provider], error: str | None = None) -> dict[str, Any]:
+def connect_modal(
+    cls: type[Provider], error: str | None = None, defaults: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """`defaults`: advanced fields' values standing for the plugin's (see `local_defaults`)."""
+    defaults = defaults or {}
     blocks: list[dict[str, Any]] = []
     if error:
         blocks.append(
@@ -138,7 +161,9 @@ def connect_modal(cls: type[Provider], error: str | None = None) -> dict[str, An
     )
     fields = cls.Credentials.model_fields
     blocks += [_input(name, info) for name, info in fields.items() if not is_advanced(info)]
-    advanced = [_input(name, info) for name, info in fields.items() if is_advanced(info)]
+    advanced = [
+        _input(name, info, defaults.get(name)) for name, info in fields.items() if is_advanced(info)
+    ]
     if advanced:
         blocks += [
             {"type": "divider", "block_id": "advanced_divider"},
@@ -243,12 +268,19 @@ def submitted_values(view: dict[str, Any]) -> dict[str, str]:
     return values
 
 
-def parse_credentials(cls: type[Provider], view: dict[str, Any]) -> BaseModel | dict[str, str]:
+def parse_credentials(
+    cls: type[Provider], view: dict[str, Any], defaults: Mapping[str, str] | None = None
+) -> BaseModel | dict[str, str]:
     """The credentials model, or Slack's `errors` mapping (block id → a sentence naming
     the field). A problem with no field of its own (a model validator's) goes on the first
-    field shown: Slack refuses errors on any block but an input."""
+    field shown: Slack refuses errors on any block but an input. `defaults` fill the
+    advanced fields left empty, as `connect_modal` showed them."""
     fields = cls.Credentials.model_fields
-    values = {}
+    values = {
+        name: value
+        for name, value in (defaults or {}).items()
+        if name in fields and is_advanced(fields[name])
+    }
     for name, value in submitted_values(view).items():
         info = fields.get(name)
         kept = value if info is not None and is_exact(info) else value.strip()
@@ -288,7 +320,8 @@ async def on_submit(
         svc.store.audit("refused.connect", team_id=team_id, user_id=user_id, subject=cls.name)
         await ack(response_action="update", view=result_view("Not connected", ADMIN_REFUSAL))
         return
-    credentials = parse_credentials(cls, view)
+    defaults = svc.connect_defaults.get(cls.name)
+    credentials = parse_credentials(cls, view, defaults)
     if isinstance(credentials, dict):
         await ack(response_action="errors", errors=credentials)
         return
@@ -306,7 +339,9 @@ async def on_submit(
         (team_id, user_id),
         cls,
         svc.connections.connect(team_id, cls.name, credentials, connected_by=user_id),
-        lambda error: connect_modal(cls, error=connect_problem(cls, error, connected=connected)),
+        lambda error: connect_modal(
+            cls, error=connect_problem(cls, error, connected=connected), defaults=defaults
+        ),
     )
 
 

@@ -41,6 +41,9 @@ class Services:
     """Each person's latest list, for "Back to the list"."""
     clock: Clock = field(default_factory=SystemClock)
     """The time schedules and reminders read (see `bot.clock`)."""
+    connect_defaults: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Per provider, values standing for its connect dialog's advanced defaults: the demo
+    points the addresses at its local sandboxes, so nothing typed there leaves the machine."""
 
     @property
     def runs(self) -> Runs:
