@@ -12,7 +12,7 @@ import yaml
 from bot.pages import SLACK_REDIRECT_PATH
 from bot.settings import BOT_SCOPES
 from bot.slack.commands import COMMANDS
-from bot.slack.subcommands import HELP_LINES
+from bot.slack.subcommands import HELP_LINES, PROVIDER
 from tests.conftest import REPO, SHARED
 
 SCHEMA = SHARED / "reference" / "manifest.schema.2.0.0.json"
@@ -50,7 +50,7 @@ def test_the_usage_hint_names_every_subcommand_help_lists(manifest: dict[str, An
     (command,) = manifest["features"]["slash_commands"]
     hint = command["usage_hint"]
     words = {line.split()[1] for line, _ in HELP_LINES if len(line.split()) > 1}
-    words -= {"i3d"}  # a provider's name, standing for any
+    words -= {PROVIDER}  # a provider's name, standing for any installed
     assert {word for word in words if word not in hint} == set()
 
 

@@ -168,7 +168,12 @@ async def on_invoices(
     request = parse(text, svc.provider_named, registry, creating)
     if isinstance(request, Help | Unknown):
         problem = request.problem if isinstance(request, Unknown) else None
-        lines = help_lines(oauth=svc.settings.oauth, creating=sorted(creating))
+        lines = help_lines(
+            oauth=svc.settings.oauth,
+            creating=sorted(creating),
+            installed=sorted(registry),
+            drafts=any(cls.capabilities.keeps_drafts for cls in registry.values()),
+        )
         await ack(response_type="ephemeral", **help_message(lines, problem))
         return
     if isinstance(request, Connect):

@@ -327,20 +327,27 @@ def _listing(words: list[str], provider_named: Callable[[str], str | None]) -> S
 NEW_LINE = "/invoices new"
 """Help's line for creating invoices; `help_lines` names a provider that can, or drops it."""
 
+PROVIDER = "{provider}"
+"""Where help names a provider; `help_lines` puts one installed here in its place."""
+DRAFTS_LINE = "/invoices drafts"
+
 HELP_LINES = (
     ("/invoices", "open invoices at every connected provider, overdue first"),
     ("/invoices all", "every invoice, whatever its status (`paid`, `overdue` likewise)"),
-    ("/invoices i3d", "only one provider's invoices (combine: `/invoices paid i3d`)"),
+    (
+        f"/invoices {PROVIDER}",
+        f"only one provider's invoices (combine: `/invoices paid {PROVIDER}`)",
+    ),
     ("/invoices search server", "invoices whose number, description or customer matches"),
     ("/invoices pay INV-24-0101", "straight to paying one invoice"),
     ("/invoices status", "which providers are connected and whether they answer"),
     ("/invoices history INV-24-0101", "one invoice's story: requests, payments, reminders"),
     ("/invoices export 2026-11", "settlements and the audit log as CSV files (or two dates)"),
-    ("/invoices connect i3d", "connect a provider (admins)"),
+    (f"/invoices connect {PROVIDER}", "connect a provider (admins)"),
     ("/invoices billing", "announce paid invoices in this channel (admins)"),
     ("/invoices people", "choose who may pay and who administers (admins)"),
     (NEW_LINE, "create an invoice"),
-    ("/invoices drafts", "invoices saved as drafts; one to a customer has Send by e-mail"),
+    (DRAFTS_LINE, "invoices saved as drafts; one to a customer has Send by e-mail"),
     ("/invoices settings", "who must approve which payments (admins)"),
     ("/invoices help", "this list"),
 )
@@ -349,12 +356,28 @@ OPERATOR_SETS = frozenset({"/invoices billing", "/invoices people"})
 the billing channel and who may pay, and these commands only say so."""
 
 
-def help_lines(*, oauth: bool, creating: Sequence[str]) -> list[tuple[str, str]]:
+def help_lines(
+    *,
+    oauth: bool,
+    creating: Sequence[str],
+    installed: Sequence[str],
+    drafts: bool,
+) -> list[tuple[str, str]]:
     """Help as this install answers it: `new` names a provider that can create invoices
-    (all of them if several), and is left out where none is installed."""
+    (all of them if several), and is left out where none is installed; examples name the
+    first of the `installed` providers (and are left out without one); `drafts` is offered
+    only where an installed provider keeps drafts. An example naming a provider not
+    installed here would only be refused."""
     lines: list[tuple[str, str]] = []
     for command, meaning in HELP_LINES:
         if command in OPERATOR_SETS and not oauth:
+            continue
+        if PROVIDER in command:
+            if not installed:
+                continue
+            command = command.replace(PROVIDER, installed[0])
+            meaning = meaning.replace(PROVIDER, installed[0])
+        if command == DRAFTS_LINE and not drafts:
             continue
         if command == NEW_LINE:
             if not creating:
