@@ -15,7 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.access import PAY_REFUSAL
 from bot.checkout import OutcomeUnknown, Started
-from bot.models import FormPost, Payment, PaymentState, Redirect
+from bot.models import FormPost, Payment, PaymentOptions, PaymentState, Redirect
 from bot.provider import Provider, ProviderError
 from bot.slack import values
 from bot.slack.approvals_gate import apply_gate
@@ -67,6 +67,11 @@ def _numbers(svc: Services, team_id: str, target: values.PayTarget) -> dict[str,
     offer is no longer kept."""
     offer = svc.checkout.recent_options(team_id, target.provider, list(target.invoice_ids))
     return {"invoices": [invoice.number for invoice in offer.invoices]} if offer else {}
+
+
+def _customer(offer: PaymentOptions | None) -> str | None:
+    """Whom one invoice's link is for, as Copy payment link names them."""
+    return offer.invoices[0].payer if offer and len(offer.invoices) == 1 else None
 
 
 def _who(body: dict[str, Any]) -> tuple[str, str]:
@@ -309,7 +314,9 @@ async def start_and_show(
     # replaces only the message clicked): its end must not replace the list or the
     # channel's digest the click came from. The billing channel hears either way.
     in_place = link_message is payment_link
+    ids = list(target.invoice_ids)
     numbers = _numbers(svc, team_id, target)  # the start uses up the offer they are read from
+    customer = _customer(svc.checkout.recent_options(team_id, target.provider, ids))
     stand = StandIn(svc.store)
     try:
         if not announced:
@@ -320,8 +327,8 @@ async def start_and_show(
             async with standing_in(svc, body) as stand:
                 stand.asking()
                 await busy(respond, f"Asking {title} to start the payment")
-                ids = list(target.invoice_ids)
-                await svc.checkout.options(team_id, target.provider, ids, reuse=True)
+                offer = await svc.checkout.options(team_id, target.provider, ids, reuse=True)
+                customer = _customer(offer)
         start = svc.checkout.start(
             team_id=team_id,
             user_id=user_id,
@@ -370,7 +377,13 @@ async def start_and_show(
         await respond(replace_original=in_place, **settled(payment))
         return
     provider = svc.connections.get(team_id, payment.provider)
-    message = link_message(payment, started.pay_url, provider, started.lifetime)
+    message = (
+        payment_link(
+            payment, started.pay_url, provider, started.lifetime, customer, clicker=user_id
+        )
+        if in_place
+        else link_message(payment, started.pay_url, provider, started.lifetime)
+    )
     if in_place:
         await show_link(svc, body, respond, payment.id, message)
     else:

@@ -21,19 +21,14 @@ from bot.slack import dialogs, values
 from bot.slack.actions import TAMPERED, refuse_unless_payer, show_menu, start_and_show
 from bot.slack.blocks.kit import (
     NUMBER_CHARS,
-    Ids,
-    actions,
-    button,
-    context,
     day,
     escape,
     inline,
     md,
     plain,
-    section,
 )
 from bot.slack.blocks.listing import NO_DUE_DATE, notice, status_words
-from bot.slack.blocks.paying import link_lifetime
+from bot.slack.blocks.paying import customer_link
 from bot.slack.connect import result_view, submitted_values
 from bot.slack.errors import said, shielded
 from bot.slack.listing import listing_message
@@ -81,47 +76,6 @@ async def on_copy_link(
         return customer_link(payment, pay_url, lifetime, customer, clicker)
 
     await start_and_show(svc, body, respond, chosen, announced=True, link_message=message)
-
-
-def customer_link(
-    payment: Payment,
-    pay_url: str,
-    lifetime: float,
-    customer: str | None,
-    clicker: str | None = None,
-) -> dict[str, Any]:
-    """A new message under the list: whose link it is, for what, and the link. An
-    invoice has one live link: someone else's is shown again, and says so, so that the
-    customer is not sent it twice."""
-    ids = Ids()
-    numbers = ", ".join(inline(number, NUMBER_CHARS) for number in payment.invoice_numbers)
-    name = inline(customer, NUMBER_CHARS) if customer else ""
-    who = f" *{name}*" if name else ""
-    lead = (
-        f"Payment link for the customer{who}: *{payment.amount.format()}* for invoice "
-        f"{numbers}. Send them this link:\n{pay_url}"
-    )
-    whose = f" for {name}" if name else ""
-    first = (
-        f" <@{payment.user_id}> copied this link first: the customer may have it."
-        if clicker and payment.user_id != clicker
-        else ""
-    )
-    return {
-        "text": f"Payment link for invoice {numbers}{whose}: {pay_url}",
-        "blocks": [
-            section(ids, lead),
-            actions(
-                ids,
-                [button("Open payment page", values.OPEN_LINK, payment.id, url=pay_url)],
-            ),
-            context(
-                ids,
-                f"{link_lifetime(lifetime)} The billing channel hears as soon as the customer "
-                f"pays.{first}",
-            ),
-        ],
-    }
 
 
 def email_modal(

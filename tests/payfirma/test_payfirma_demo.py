@@ -112,6 +112,23 @@ def test_the_sandbox_is_offered_to_the_demo() -> None:
     assert credentials.model_dump()["gateway_url"] == "http://127.0.0.1:1"
 
 
+async def test_a_link_reached_by_number_names_the_customer_as_a_copied_one_does(
+    person: Callable[[str], Person],
+) -> None:
+    """`/invoices pay 212948` leads to the same link as Copy payment link: it names whom
+    it is for and says #billing hears when the customer pays, not when "a payment lands"."""
+    pat = person("U0PAYER")
+    await pat.types("pay 212948")
+    menu = await pat.sees("Get a payment link for 212948")
+    await pat.clicks(menu, "choose_method", selected="hpp")
+    chosen = await pat.sees("'get_link'")
+    await pat.clicks(chosen, "get_link")
+    link = await pat.sees("Payment link for the customer")
+    shown = everything_in(link)
+    assert "Payment link for the customer *Jordan Lee" in shown
+    assert "as soon as the customer pays" in shown and "payment lands" not in shown
+
+
 async def test_a_customer_pays_by_the_copied_link(
     person: Callable[[str], Person], demo: Demo
 ) -> None:

@@ -256,17 +256,20 @@ def pay_menu(
 
 
 def payment_link(
-    payment: Payment, pay_url: str, provider: Provider, lifetime: float
+    payment: Payment,
+    pay_url: str,
+    provider: Provider,
+    lifetime: float,
+    customer: str | None = None,
+    clicker: str | None = None,
 ) -> dict[str, Any]:
+    """A link to pay; a customer's invoice says so as Copy payment link does (see
+    `customer_link`), whichever way it was reached."""
+    if provider.capabilities.direction is Direction.RECEIVABLE:
+        return customer_link(payment, pay_url, lifetime, customer, clicker)
     ids = Ids()
     invoices = _invoice_word(payment.invoice_numbers)
-    receivable = provider.capabilities.direction is Direction.RECEIVABLE
-    lead = (
-        f"Payment link for the customer: {amount_of(payment)} for {invoices}. "
-        f"Send them this link:\n{pay_url}"
-        if receivable
-        else f"{amount_of(payment)} for {invoices} with *{method_of(payment)}*."
-    )
+    lead = f"{amount_of(payment)} for {invoices} with *{method_of(payment)}*."
     return {
         "text": f"Payment link for {invoices}: {pay_url}",
         "blocks": [
@@ -287,6 +290,47 @@ def payment_link(
                 ids,
                 f"{link_lifetime(lifetime)} The billing channel hears as soon as the payment "
                 "lands.",
+            ),
+        ],
+    }
+
+
+def customer_link(
+    payment: Payment,
+    pay_url: str,
+    lifetime: float,
+    customer: str | None,
+    clicker: str | None = None,
+) -> dict[str, Any]:
+    """A customer's payment link: whose it is, for what, and the link. An
+    invoice has one live link: someone else's is shown again, and says so, so that the
+    customer is not sent it twice."""
+    ids = Ids()
+    numbers = ", ".join(inline(number, NUMBER_CHARS) for number in payment.invoice_numbers)
+    name = inline(customer, NUMBER_CHARS) if customer else ""
+    who = f" *{name}*" if name else ""
+    lead = (
+        f"Payment link for the customer{who}: *{payment.amount.format()}* for invoice "
+        f"{numbers}. Send them this link:\n{pay_url}"
+    )
+    whose = f" for {name}" if name else ""
+    first = (
+        f" <@{payment.user_id}> copied this link first: the customer may have it."
+        if clicker and payment.user_id != clicker
+        else ""
+    )
+    return {
+        "text": f"Payment link for invoice {numbers}{whose}: {pay_url}",
+        "blocks": [
+            section(ids, lead),
+            actions(
+                ids,
+                [button("Open payment page", values.OPEN_LINK, payment.id, url=pay_url)],
+            ),
+            context(
+                ids,
+                f"{link_lifetime(lifetime)} The billing channel hears as soon as the customer "
+                f"pays.{first}",
             ),
         ],
     }
