@@ -569,7 +569,19 @@ class OutboxSender:
             if not self.store.outbox_claim(item.id, claimed, self.lease):
                 continue  # another sender has it
             held = [claimed + self.lease]
-            if self._outdated(item):
+            try:
+                outdated = self._outdated(item)
+            except Exception as unread:  # sent, it might undo a later outcome: try it later
+                log.warning("%s: cannot tell whether it was replaced: %r", item.key, unread)
+                delay = min(self.max_delay, self.first_delay * 2**item.attempts)
+                self.store.outbox_retry(
+                    item.id,
+                    f"cannot tell whether replaced: {unread!r}",
+                    time.time() + delay,
+                    held_until=held[0],
+                )
+                continue
+            if outdated:
                 log.info("%s was replaced by a later outcome; not sending it", item.key)
                 self.store.outbox_give_up(item.id, "replaced by a later outcome")
                 continue
