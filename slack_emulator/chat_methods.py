@@ -163,17 +163,22 @@ def history(ws: Workspace, surfaces: Surfaces, args: Args, *, most: int = 999) -
     latest = float(args.get("latest") or "inf")
     inclusive = str(args.get("inclusive")).lower() in ("true", "1")
     limit = max(1, min(int(args.get("limit") or 100), most))
-    with_metadata = str(args.get("include_all_metadata")).lower() in ("true", "1")
     found = [
         m
         for m in reversed(ws.messages[channel.id])
         if (oldest <= float(m.ts) <= latest if inclusive else oldest < float(m.ts) < latest)
         and not m.thread_ts
     ]
+    return _page(ws, found, args, limit)
+
+
+def _page(ws: Workspace, found: list[Message], args: Args, limit: int) -> Args:
+    """One page of `found` from the request's cursor, as history and replies answer;
+    metadata only with `include_all_metadata`."""
+    with_metadata = str(args.get("include_all_metadata")).lower() in ("true", "1")
     start = int(args.get("cursor") or 0)
-    page = found[start : start + limit]
     shown = []
-    for message in page:
+    for message in found[start : start + limit]:
         item = message.to_api(ws.team_id, ws.app_id)
         if with_metadata and message.metadata:
             item["metadata"] = message.metadata
@@ -199,25 +204,10 @@ def replies(ws: Workspace, surfaces: Surfaces, args: Args, *, most: int = 999) -
     oldest = float(args.get("oldest") or 0)
     latest = float(args.get("latest") or "inf")
     limit = max(1, min(int(args.get("limit") or 100), most))
-    with_metadata = str(args.get("include_all_metadata")).lower() in ("true", "1")
     found = [m for m in messages if m.ts == parent and not m.thread_ts] + [
         m for m in messages if m.thread_ts == parent and oldest < float(m.ts) < latest
     ]
-    start = int(args.get("cursor") or 0)
-    page = found[start : start + limit]
-    shown = []
-    for message in page:
-        item = message.to_api(ws.team_id, ws.app_id)
-        if with_metadata and message.metadata:
-            item["metadata"] = message.metadata
-        shown.append(item)
-    more = start + limit < len(found)
-    return {
-        "ok": True,
-        "messages": shown,
-        "has_more": more,
-        "response_metadata": {"next_cursor": str(start + limit) if more else ""},
-    }
+    return _page(ws, found, args, limit)
 
 
 CHAT_METHODS = {
