@@ -212,14 +212,11 @@ async def show_link(
     if url:
         svc.store.enqueue(RESPONSE_URL, args, key=key, team_id=team, after=STAND_IN_AFTER)
     try:
-        answer = await respond(replace_original=True, **message)
-    except (aiohttp.ClientError, TimeoutError) as error:
-        log.warning("Slack did not take payment %s's link: %r", payment_id, error)
-    else:
-        if answer.status_code < 500 and answer.status_code != 429:
+        if await post_answer(respond, replace_original=True, **message):
             svc.store.outbox_withdraw(key)
             return
-        log.warning("Slack answered %s to payment %s's link", answer.status_code, payment_id)
+    except (aiohttp.ClientError, TimeoutError) as error:  # the same link again is safe
+        log.warning("Slack may not have taken payment %s's link: %r", payment_id, error)
     if url:  # due now: withdrawn and queued again, unless a sender has it already
         with svc.store.transaction():
             svc.store.outbox_withdraw(key)
