@@ -153,6 +153,19 @@ def get_permalink(ws: Workspace, surfaces: Surfaces, args: Args) -> Args:
     return {"ok": True, "channel": channel.id, "permalink": link}
 
 
+def history_scope(ws: Workspace, args: Args) -> str | None:
+    """The scope conversations.history and .replies need for the conversation asked
+    about, as Slack asks: one for each kind of conversation, so a token allowed to read
+    channels may still not read a direct message. None where the conversation is not
+    known (the method then answers `channel_not_found`)."""
+    channel = ws.channels.get(str(args.get("channel") or ""))
+    if channel is None:
+        return None
+    if channel.is_im:
+        return "im:history"
+    return "groups:history" if channel.is_private else "channels:history"
+
+
 def history(ws: Workspace, surfaces: Surfaces, args: Args, *, most: int = 999) -> Args:
     """conversations.history: newest first, between `oldest` and `latest`; the bot must be
     a member, and metadata is shown only with `include_all_metadata`, as Slack does. It

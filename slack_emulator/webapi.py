@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from slack_emulator.calls import ApiCall, SlackError, slack_json
-from slack_emulator.chat_methods import CHAT_METHODS, history, post_message, replies
+from slack_emulator.chat_methods import (
+    CHAT_METHODS,
+    history,
+    history_scope,
+    post_message,
+    replies,
+)
 from slack_emulator.directory_methods import DIRECTORY_METHODS, SCOPES
 from slack_emulator.files import FILE_METHODS, UPLOAD_PATH, receive_upload
 from slack_emulator.modals import Surfaces
@@ -165,6 +171,8 @@ class WebApi:
             if not installing:  # oauth.v2.access authenticates with the app's client id
                 emulator, scopes = self._authenticate(request, args)
                 needed = SCOPES.get(method)
+                if method in HISTORY_METHODS:
+                    needed = history_scope(emulator.workspace, args)
                 if needed and scopes is not None and needed not in scopes:
                     provided = ",".join(sorted(scopes))
                     raise SlackError("missing_scope", needed=needed, provided=provided)

@@ -21,7 +21,7 @@ APP = OAuthApp(
     client_id="111.222",
     client_secret="client-secret",
     redirect_urls=[REDIRECT],
-    scopes=["commands", "chat:write"],
+    scopes=["commands", "chat:write", "channels:history"],
 )
 
 
@@ -40,16 +40,18 @@ class Slack:
         async with self.http.get(url, allow_redirects=False) as response:
             return response.status, response.headers.get("Location") or await response.text()
 
-    async def code(self, team: str = "T0TEAM") -> str:
+    async def code(self, team: str = "T0TEAM", scope: str = "commands,chat:write") -> str:
         status, location = await self.authorize(
-            client_id=APP.client_id, scope="commands,chat:write", state="s1", team=team,
+            client_id=APP.client_id, scope=scope, state="s1", team=team,
             user="U0ADMIN", redirect_uri=REDIRECT,
         )  # fmt: skip
         assert status == 302, location
         return parse_qs(urlparse(location).query)["code"][0]
 
-    async def install(self, team: str = "T0TEAM") -> dict[str, object]:
-        code = await self.code(team)
+    async def install(
+        self, team: str = "T0TEAM", scope: str = "commands,chat:write"
+    ) -> dict[str, object]:
+        code = await self.code(team, scope)
         answer = await self.client().oauth_v2_access(
             client_id=APP.client_id, client_secret=APP.client_secret, code=code,
             redirect_uri=REDIRECT,
@@ -218,7 +220,7 @@ async def test_the_control_api_acts_in_the_workspace_asked_for(slack: Slack) -> 
 async def test_a_distributed_app_reads_15_messages_a_page_once_a_minute(slack: Slack) -> None:
     """reference/slack.md §4: an app installed by OAuth outside the Marketplace gets one
     conversations.history call a minute and at most 15 messages a page."""
-    installed = await slack.install("T0TEAM")
+    installed = await slack.install("T0TEAM", "commands,chat:write,channels:history")
     workspace = slack.oauth.emulators["T0TEAM"].workspace
     for n in range(20):
         workspace.post("C0BILLING", f"message {n}", [], user="U0PAYER")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Awaitable
@@ -275,6 +276,48 @@ async def test_user_groups_need_the_usergroups_read_scope() -> None:
             assert answer["error"] == "missing_scope" and answer["needed"] == "usergroups:read"
             assert answer["provided"] == "chat:write,commands"
         assert (await client.chat_postMessage(channel="C0BILLING", text="hi"))["ok"]
+    finally:
+        await server.close()
+
+
+@pytest.mark.parametrize("granted", ["channels:history", "groups:history", "im:history"])
+async def test_history_needs_the_scope_of_the_conversations_kind(granted: str) -> None:
+    """Slack asks a scope for each kind of conversation: a token that may read channels
+    may not read a direct message, nor a private channel without groups:history."""
+    workspace = Workspace(
+        channels=[
+            Channel("C0OPEN", "open", ["U0ADMIN", "U0BOT"]),
+            Channel("G0SECRET", "secret", ["U0ADMIN", "U0BOT"], is_private=True),
+        ]
+    )
+    app = create_app(
+        request_url="http://127.0.0.1:9/",
+        signing_secret="s",
+        bot_token=BOT_TOKEN,
+        workspace=workspace,
+        bot_scopes=["chat:write", "im:write", granted],
+    )
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=str(server.make_url("/api/")))
+        posted = await client.chat_postMessage(channel="U0ADMIN", text="hi")
+        dm = str(posted["channel"])
+        kinds = {"channels:history": "C0OPEN", "groups:history": "G0SECRET", "im:history": dm}
+        for scope, channel in kinds.items():
+            for read in (
+                client.conversations_history(channel=channel),
+                client.conversations_replies(channel=channel, ts=str(posted["ts"])),
+            ):
+                if scope == granted:
+                    with contextlib.suppress(SlackApiError):  # replies: no such thread
+                        await read
+                    continue
+                answer = (await refused(read)).response
+                assert answer["error"] == "missing_scope" and answer["needed"] == scope
+        assert await error_of(client.conversations_history(channel="C0GHOST")) == (
+            "channel_not_found"
+        )
     finally:
         await server.close()
 
