@@ -228,17 +228,18 @@ def _redirected(args: dict[str, Any], refusal: str) -> dict[str, Any]:
 def marker(item: OutboxItem) -> str | None:
     """What a post is marked with (`event_type:key`) so that a post whose answer was lost
     is found instead of made again: a settlement's confirmation, a digest's period, and
-    any other post to a channel, or to a thread in one, by its outbox key. Direct
-    messages have no history the bot may read (no im:history), so are not marked."""
+    any other post, to a channel, a thread in one or a person, by its outbox key. A
+    direct message is found with im:history; an install without it posts again."""
     if item.method != "chat.postMessage":
         return None
     own = _mark(item.args.get("metadata"))
     if own:
         return own
-    channel = str(item.args.get("channel") or "")
-    if channel[:1] not in ("C", "G"):
-        return None
     return f"{POST_EVENT}:{item.key}"
+
+
+DIRECT = ("U", "W")
+"""What a person's id starts with: a post to one goes to the DM with them."""
 
 
 def _mark(metadata: Any) -> str | None:
@@ -335,6 +336,9 @@ class OutboxSender:
         the window had more pages than are read). A reply is looked for in its thread
         (`conversations.replies`): the channel's history does not show replies."""
         assert item.attempted_at is not None
+        conversation = await self._conversation(item)
+        if conversation is None:
+            return None, False
         cursor, first = "", 0
         kept = self._searched.pop(item.id, None)
         if kept is not None and kept[0] == item.attempted_at:
@@ -343,7 +347,7 @@ class OutboxSender:
             self._searched.clear()
         for read in range(first, LOOKUP_PAGES):
             args: dict[str, Any] = {
-                "channel": item.args["channel"],
+                "channel": conversation,
                 "oldest": f"{item.attempted_at - LOOKUP_MARGIN:.6f}",
                 "latest": f"{item.attempted_at + self.lease + LOOKUP_MARGIN:.6f}",
                 "include_all_metadata": True,
@@ -376,6 +380,28 @@ class OutboxSender:
             if not cursor:
                 return None, True
         return None, False
+
+    async def _conversation(self, item: OutboxItem) -> str | None:
+        """The id whose history holds the post: a person's id names no conversation
+        there, so their DM's is asked for (`conversations.open`; a DM it had to open has
+        no post to find). None when Slack will not say."""
+        channel = str(item.args["channel"])
+        if not channel.startswith(DIRECT):
+            return channel
+        try:
+            opened = await self._slack(
+                "conversations.open", {"users": channel}, team_id=item.team_id
+            )
+        except GiveUp as error:
+            log.warning("cannot look for an earlier post of %s (%s)", item.key, error)
+            return None
+        except Retry as retry:
+            if str(retry) in LOOKUP_IMPOSSIBLE:
+                log.warning("cannot look for an earlier post of %s (%s)", item.key, retry)
+                return None
+            raise Retry(f"looking for an earlier post: {retry}", retry.after) from None
+        found = (opened.get("channel") or {}).get("id")
+        return str(found) if found else None
 
     def _hold(self, item: OutboxItem, held: list[float]) -> None:
         """Renew the row's claim right before its call, or raise `Overtaken`: what came

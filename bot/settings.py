@@ -38,6 +38,7 @@ BOT_SCOPES = (
     "im:write",
     "channels:history",
     "groups:history",
+    "im:history",
     "users:read",
     "usergroups:read",
     "files:write",

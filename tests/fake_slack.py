@@ -129,6 +129,9 @@ class FakeSlack:
     """conversations.history calls Slack takes before answering 429 (`Retry-After: 60`),
     as it does to apps outside its Marketplace, one a minute: a test gives 1 a "minute".
     None: no such limit."""
+    withheld: set[str] = field(default_factory=set)
+    """Scopes the install did not grant (the default has the manifest's): reading a
+    conversation's history without its kind's scope is `missing_scope`."""
     user_groups: dict[str, list[str]] = field(default_factory=dict)
     hidden: set[str] = field(default_factory=set)
     """Private channels, DMs and group DMs the bot is not in: Slack answers a post there
@@ -287,6 +290,8 @@ class FakeSlack:
                         headers={"Retry-After": "60"},
                     )
                 self.history_calls_left -= 1
+            if refusal := self._unreadable(str(args.get("channel") or "")):
+                return web.json_response({"ok": False, "error": refusal})
             if method == "conversations.replies":
                 return self._replies(args)
             return self._history(args)
@@ -338,8 +343,7 @@ class FakeSlack:
         if method == "chat.postEphemeral":
             return web.json_response({"ok": True, "message_ts": ts})
         if method == "chat.postMessage":  # a user id posts to the DM, named as Slack names it
-            channel = str(args.get("channel", ""))
-            dm = "D" + channel[1:] if channel[:1] in ("U", "W") else channel
+            dm = self.conversation(str(args.get("channel", "")))
             return web.json_response({"ok": True, "channel": dm, "ts": ts})
         return web.json_response({"ok": True, "ts": ts})
 
@@ -380,8 +384,7 @@ class FakeSlack:
         """(channel, ts) of each message the bot posted, a DM named by its D… id."""
         posted = set()
         for call in self.called("chat.postMessage"):
-            channel = str(call.args.get("channel", ""))
-            dm = "D" + channel[1:] if channel[:1] in ("U", "W") else channel
+            dm = self.conversation(str(call.args.get("channel", "")))
             posted.add((dm, self.ts_of.get(id(call), "")))
         return posted
 
@@ -399,6 +402,19 @@ class FakeSlack:
             self.stacks[user].append(shown["id"])
         return shown
 
+    def _unreadable(self, channel: str) -> str | None:
+        """Why Slack would not read this conversation's history: a user id is not the
+        DM with them (history takes a conversation's id), and a DM needs im:history."""
+        if channel[:1] in ("U", "W"):
+            return "channel_not_found"
+        kind = "im:history" if channel[:1] == "D" else "channels:history"
+        return "missing_scope" if kind in self.withheld else None
+
+    @staticmethod
+    def conversation(channel: str) -> str:
+        """Where a post to `channel` is: a post to a user id is in the DM with them."""
+        return "D" + channel[1:] if channel[:1] in ("U", "W") else channel
+
     def _history(self, args: dict[str, Any]) -> web.Response:
         """The channel's messages, newest first; metadata only when asked for, as Slack does."""
         if self.history_errors:
@@ -414,7 +430,9 @@ class FakeSlack:
         shown = []
         for call in reversed(self.called("chat.postMessage")):
             ts = self.ts_of.get(id(call))
-            if call.args.get("channel") != args.get("channel") or ts is None:
+            if self.conversation(str(call.args.get("channel"))) != args.get("channel"):
+                continue
+            if ts is None:
                 continue
             if call.args.get("thread_ts") and not call.args.get("reply_broadcast"):
                 continue  # a thread's replies are read with conversations.replies
@@ -450,7 +468,7 @@ class FakeSlack:
         posts = [
             (self.ts_of.get(id(call)), call.args)
             for call in self.called("chat.postMessage")
-            if call.args.get("channel") == channel
+            if self.conversation(str(call.args.get("channel"))) == channel
         ]
         if not any(ts == parent and not posted.get("thread_ts") for ts, posted in posts):
             return web.json_response({"ok": False, "error": "thread_not_found"})

@@ -145,8 +145,8 @@ async def deliver(
     if request.billing_ts is None and request.billing_channel is None and billing is not None:
         # Through the outbox, whose mark on the post lets a restart find it in the
         # channel: posted here, a stop before its ts was kept had the request posted a
-        # second time, and the first copy's thread told nothing. The DMs cannot be found
-        # so (no im:history): they are posted here, each ts kept as soon as it comes.
+        # second time, and the first copy's thread told nothing. The DMs are posted
+        # here, not looked for, each ts kept as soon as it comes.
         # Queued before any DM, so any decision finds it and its line waits for it: a
         # stop between the DMs and this left a decision's line in the channel itself.
         svc.approvals.post_to_billing(

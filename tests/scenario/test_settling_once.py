@@ -272,15 +272,39 @@ async def test_any_notice_to_billing_whose_answer_was_lost_is_posted_once(
     assert row["sent_at"] and row["adopted"] == 1
 
 
-async def test_a_direct_message_is_not_marked_for_a_search_it_cannot_have(
+@pytest.mark.parametrize("to", ["U0PAYER", "D0PAYER"])
+async def test_a_direct_message_whose_answer_was_lost_is_posted_once(
+    harness: Harness, to: str
+) -> None:
+    """A payer told their outcome twice may read it as two payments: the DM is marked and
+    found in its history (im:history), whether the post named the person or the DM."""
+    h = harness
+    h.slack.lose_answer_next["chat.postMessage"] = 1
+    args = {"channel": to, "text": ":white_check_mark: Paid: i3D.net invoice INV-1."}
+    h.bot.app[STORE].enqueue("chat.postMessage", args, key="payer:p1", team_id="T0TEAM")
+    await h.bot.app[OUTBOX].send_due()
+    h.bot.app[STORE].db.execute("UPDATE outbox SET next_attempt_at = 0")
+    await settle_quietly(h)
+    (call,) = h.slack.called("chat.postMessage")
+    assert call.args["metadata"]["event_payload"] == {"key": "payer:p1"}
+    assert {read.args["channel"] for read in h.slack.reads} == {"D0PAYER"}
+    (row,) = h.bot.app[STORE].outbox_items()
+    assert row["sent_at"] and row["adopted"] == 1
+
+
+async def test_an_install_without_im_history_posts_a_lost_direct_message_again(
     harness: Harness,
 ) -> None:
-    """A direct message (no im:history): a search would never find it. A reply in a
-    thread is marked, and looked for among the thread's replies."""
+    """Installed before invoicebot asked for im:history: the DM cannot be looked for, so
+    it goes out again rather than not at all."""
     h = harness
-    h.bot.app[STORE].enqueue(
-        "chat.postMessage", {"channel": "U0PAYER", "text": "hi"}, key="dm:1", team_id="T0TEAM"
-    )
+    h.slack.withheld.add("im:history")
+    h.slack.lose_answer_next["chat.postMessage"] = 1
+    args = {"channel": "U0PAYER", "text": "Paid."}
+    h.bot.app[STORE].enqueue("chat.postMessage", args, key="payer:p1", team_id="T0TEAM")
     await h.bot.app[OUTBOX].send_due()
-    (call,) = h.slack.called("chat.postMessage")
-    assert "metadata" not in call.args
+    h.bot.app[STORE].db.execute("UPDATE outbox SET next_attempt_at = 0")
+    await settle_quietly(h)
+    assert len(h.slack.called("chat.postMessage")) == 2
+    (row,) = h.bot.app[STORE].outbox_items()
+    assert row["sent_at"] and not row["adopted"]
