@@ -7,7 +7,7 @@ kind of record (approvals, say) adds a source to `STORY_SOURCES` and nothing els
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.approvals_record import approval_story
@@ -15,7 +15,7 @@ from bot.models import Emailed, Payment, PaymentState
 from bot.records import settlement_note, twice_note
 from bot.runs import DUE, Runs
 from bot.slack.blocks.paying import EMAILED_METHOD, payment_sum
-from bot.store import Store
+from bot.store import AuditEntry, Store
 from bot.text import one_line, plain
 
 
@@ -35,13 +35,47 @@ class Subject:
     number: str
     payments: list[Payment]
     titles: dict[str, str]
+    menus: list[AuditEntry] = field(default_factory=list)
+    """Pay menus opened for an invoice printed `number` at any provider, with or
+    without a payment: a provider that only showed one still prints the number."""
+
+    @property
+    def providers(self) -> set[str]:
+        """The providers whose invoice printed `number` the story tells of."""
+        return {p.provider for p in self.payments} | {menu_provider(m) for m in self.menus}
 
     def at(self, payment: Payment) -> str:
         """ "i3D.net: " before what happened to `payment` when more than one provider
         prints this number, so that two invoices' stories are never read as one."""
-        if len({p.provider for p in self.payments}) < 2:
+        return self.named(payment.provider)
+
+    def named(self, provider: str) -> str:
+        """ "i3D.net: " as `at` says it, for something that happened at `provider`."""
+        if len(self.providers) < 2:
             return ""
-        return f"{one_line(self.titles.get(payment.provider, payment.provider))}: "
+        return f"{one_line(self.titles.get(provider, provider))}: "
+
+
+def menu_provider(entry: AuditEntry) -> str:
+    """The provider a pay menu's audit row was shown for: its subject leads with it."""
+    return (entry.subject or "").split("|")[0]
+
+
+def opened_menus(store: Store, team_id: str, number: str) -> list[AuditEntry]:
+    """The openings of pay menus shown for an invoice printed `number`, alone or with
+    others: only a menu's opening (no method chosen yet) is a request, not each choice."""
+    return [
+        entry
+        for entry in store.menus_for(team_id, number)
+        if entry.subject and entry.subject.split("|")[2:3] in ([], [""])
+    ]
+
+
+def printing(store: Store, team_id: str, number: str) -> list[str]:
+    """The providers that print `number` on an invoice the team paid or asked to pay."""
+    payments = store.payments_for_number(team_id, number)
+    subject = Subject(team_id, number, payments, {}, opened_menus(store, team_id, number))
+    return sorted(subject.providers)
 
 
 StorySource = Callable[[Store, Subject], list[Event]]
@@ -185,17 +219,18 @@ REQUESTS = {
 
 def requests(store: Store, subject: Subject) -> list[Event]:
     """What people asked for, from the audit log (attempts and settlements are above)."""
-    ids = [p.id for p in subject.payments]
-    invoice_refs = {(p.provider, i) for p in subject.payments for i in p.invoice_ids}
+    paid_at = {p.id: p.provider for p in subject.payments}
+    # Only this invoice's own menus: not one of another invoice paid together with it.
+    invoice_refs = {
+        (p.provider, invoice)
+        for p in subject.payments
+        for invoice, number in zip(p.invoice_ids, p.invoice_numbers, strict=False)
+        if number == subject.number
+    }
     menus = [f"{provider}|{invoice}||" for provider, invoice in invoice_refs]
-    entries = store.audit_about(subject.team_id, [*ids, *menus], number=subject.number)
-    # A menu shown before any payment, or for several invoices, is found by its numbers;
-    # only its opening (no method chosen yet) is a request, not each choice in it.
-    entries += [
-        entry
-        for entry in store.menus_for(subject.team_id, subject.number)
-        if entry.subject and entry.subject.split("|")[2:3] in ([], [""])
-    ]
+    entries = store.audit_about(subject.team_id, [*paid_at, *menus], number=subject.number)
+    # A menu shown before any payment, or for several invoices, is found by its numbers.
+    entries += subject.menus
     seen: set[tuple[str, str, str | None, str | None]] = set()
     events = []
     for entry in sorted(entries, key=lambda e: e.at):
@@ -204,7 +239,12 @@ def requests(store: Store, subject: Subject) -> list[Event]:
             continue
         seen.add(key)
         who = f"<@{entry.user_id}> " if entry.user_id else ""
-        events.append(Event(datetime.fromisoformat(entry.at), f"{who}{REQUESTS[entry.action]}"))
+        provider = paid_at.get(entry.subject or "")
+        if provider is None and "|" in (entry.subject or ""):
+            provider = menu_provider(entry)
+        where = subject.named(provider) if provider else ""
+        text = f"{where}{who}{REQUESTS[entry.action]}"
+        events.append(Event(datetime.fromisoformat(entry.at), text))
     return events
 
 
@@ -220,7 +260,8 @@ STORY_SOURCES: list[StorySource] = [
 
 def story(store: Store, team_id: str, number: str, titles: dict[str, str]) -> list[Event]:
     """Every event about the invoice printed `number`, oldest first."""
-    subject = Subject(team_id, number, store.payments_for_number(team_id, number), titles)
+    payments = store.payments_for_number(team_id, number)
+    subject = Subject(team_id, number, payments, titles, opened_menus(store, team_id, number))
     events = [
         (event.at.replace(microsecond=0), rank, event)
         for rank, source in enumerate(STORY_SOURCES)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.history import story
+from bot.history import printing, story
 from bot.models import InvoiceAmount, Money, Payment
 from bot.payments import Payments
 from bot.plugins import make_plugin_manager
@@ -231,3 +231,55 @@ async def test_two_providers_printing_the_typed_number_are_both_named_and_neithe
     assert alone.found is not None and not alone.several
     by_id = await look_up([first, second], "s1")  # type: ignore[list-item]
     assert by_id.found is not None and by_id.found[0] is second and not by_id.several
+
+
+def test_a_menu_at_another_provider_under_the_same_number_is_told_as_its_own(
+    database: str,
+) -> None:
+    """A pay menu opened for PingProxies' 2026-001 is not told as a request to pay
+    i3D.net's 2026-001, though only the latter was ever paid."""
+    store = Store(database)
+    try:
+        payments = Payments(store, make_plugin_manager(entry_point_plugins=False))
+        payments.record(
+            Payment(
+                team_id="T0TEAM", provider="i3d", invoice_ids=("7",),
+                invoice_numbers=("2026-001",), amount=Money.of("10.00", "EUR"),
+                method_id="m", method_name="iDEAL", user_id="U0PAYER",
+            )
+        )  # fmt: skip
+        store.audit(
+            "payment.menu", team_id="T0TEAM", user_id="U0OTHER", subject="pingproxies|9||",
+            invoices=["2026-001"],
+        )  # fmt: skip
+        titles = {"i3d": "i3D.net", "pingproxies": "PingProxies"}
+        told = [event.text for event in story(store, "T0TEAM", "2026-001", titles)]
+        asked = [text for text in told if "asked for the ways" in text]
+        assert asked == ["PingProxies: <@U0OTHER> asked for the ways to pay it"], told
+        assert all(text.startswith("i3D.net: ") for text in told if "Payment started" in text)
+        assert printing(store, "T0TEAM", "2026-001") == ["i3d", "pingproxies"], "for the note"
+    finally:
+        store.close()
+
+
+def test_a_menu_of_an_invoice_paid_together_with_this_one_is_not_this_ones(
+    database: str,
+) -> None:
+    store = Store(database)
+    try:
+        payments = Payments(store, make_plugin_manager(entry_point_plugins=False))
+        payments.record(
+            Payment(
+                team_id="T0TEAM", provider="i3d", invoice_ids=("7", "8"),
+                invoice_numbers=("INV-7", "INV-8"), amount=Money.of("10.00", "EUR"),
+                method_id="m", method_name="iDEAL", user_id="U0PAYER",
+            )
+        )  # fmt: skip
+        # Rows as the bot wrote them before menus named their numbers, so found by id.
+        store.audit("payment.menu", team_id="T0TEAM", user_id="U0EIGHT", subject="i3d|8||")
+        store.audit("payment.menu", team_id="T0TEAM", user_id="U0SEVEN", subject="i3d|7||")
+        told = [event.text for event in story(store, "T0TEAM", "INV-7", {})]
+        asked = [text for text in told if "asked for the ways" in text]
+        assert asked == ["<@U0SEVEN> asked for the ways to pay it"], told
+    finally:
+        store.close()

@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import refusal
-from bot.history import story
+from bot.history import printing, story
 from bot.models import Money
 from bot.provider import Provider
 from bot.records import Range, export, people
@@ -283,9 +283,9 @@ async def on_history(
         if lookup.found is not None:
             credit = credit or (lookup.found[1].number if lookup.found[1].is_credit else None)
         absent = None if events else _whereabouts(providers, lookup, number)
-    printing = sorted({p.provider for p in svc.store.payments_for_number(team_id, number)})
-    if len(printing) > 1:  # two invoices, one number: each event names its provider
-        names = " and ".join(escape(titles.get(name, name)) for name in printing)
+    printed_at = printing(svc.store, team_id, number)
+    if len(printed_at) > 1:  # two invoices, one number: each event names its provider
+        names = " and ".join(escape(titles.get(name, name)) for name in printed_at)
         shared = f"{names} each have an invoice numbered {one_line(number)}."
         note = f"{note} {shared}" if note else shared
     lines = [f"{moment(e.at)} · {e.text}" for e in events]  # each reader's own zone
