@@ -5,7 +5,8 @@ answer was kept) may have made and e-mailed the invoice; creating it again would
 customer twice. Its draft, kept before the create with the reference the provider keeps,
 is looked for here instead: found, it is watched like any e-mailed invoice, and #billing
 and its creator are told; not found within `LOOK_FOR`, #billing is told to look for it
-(one found after that would only be watched by someone sending it again).
+(one found after that would only be watched by someone sending it again); several found,
+#billing is told to check them, and none is watched.
 """
 
 from __future__ import annotations
@@ -23,9 +24,15 @@ from pydantic import ValidationError
 from bot.checkout import Checkout
 from bot.connections import Connections
 from bot.models import Invoice, InvoiceDraft
-from bot.provider import InvoiceNotFound, Provider, ProviderError, ProviderUnavailable
+from bot.provider import (
+    InvoiceNotFound,
+    Provider,
+    ProviderError,
+    ProviderUnavailable,
+    SeveralInvoices,
+)
 from bot.store import Outcome, Store
-from bot.text import escape
+from bot.text import escape, one_line
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +116,13 @@ class LostCreates:
             provider = self.connections.get(row["team_id"], row["provider"])
             invoice = await self._find(provider, draft, row["subject"])
             answered = True
+        except SeveralInvoices as several:  # no watch could tell which the customer pays
+            log.warning("a lost create matches %d invoices; #billing is told", len(several.ids))
+            with self.store.transaction():
+                if self.store.end_lookup(row["key"], TOLD):
+                    self._tell(row, *several_messages(draft, several.ids, title, row["user_id"]))
+            self.wake()
+            return
         except ProviderUnavailable as error:  # down: asked again while it may come back
             log.info("a lost create is looked for again later: %s", error.message)
             patience = ASK_FOR
@@ -253,6 +267,33 @@ def not_found_messages(draft: InvoiceDraft, title: str, user_id: str) -> tuple[s
     creator = (
         f":warning: invoicebot could not find the invoice for {_for(draft)}, whose answer was "
         f"lost. It may exist all the same: look for it at {where} before you create it again."
+    )
+    return billing, creator
+
+
+SHOWN_IDS = 5
+"""Invoices named in a message about several found: enough to find the rest by."""
+
+
+def several_messages(
+    draft: InvoiceDraft, ids: tuple[str, ...], title: str, user_id: str
+) -> tuple[str, str]:
+    """#billing's and the creator's words for a lost create that more than one invoice
+    at the provider answers to: none is watched, so a person must tell which is real."""
+    where = escape(title)
+    more = f" and {len(ids) - SHOWN_IDS} more" if len(ids) > SHOWN_IDS else ""
+    named = f"{', '.join(one_line(key) for key in ids[:SHOWN_IDS])}{more}"
+    billing = (
+        f":warning: An invoice for {_for(draft)} created from Slack by <@{user_id}> may "
+        f"exist more than once at {where}: its answer was lost, and {where} lists {len(ids)} "
+        f"invoices made from it ({named}). A person must check them at {where}: the "
+        "customer may have been sent more than one, and invoicebot watches none of them, "
+        "so this channel will not hear when the customer pays."
+    )
+    creator = (
+        f":warning: The invoice for {_for(draft)}, whose answer was lost, matches {len(ids)} "
+        f"invoices at {where} ({named}), so invoicebot watches none of them. Do not create "
+        "it again; #billing was asked to check them."
     )
     return billing, creator
 

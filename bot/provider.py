@@ -224,8 +224,10 @@ class Provider(ABC):
         whose answer was lost: the core watches it instead of creating it again.
 
         None when the provider does not show it (yet): the core asks again for a while,
-        then tells the billing channel to look for it. Raise `ProviderUnavailable` when
-        the provider cannot be asked now. Never create anything here.
+        then tells the billing channel to look for it. Raise `SeveralInvoices` with their
+        ids when more than one carries the reference: none is watched, and the billing
+        channel is told to check them. Raise `ProviderUnavailable` when the provider
+        cannot be asked now. Never create anything here.
         """
         return None
 

@@ -11,7 +11,7 @@ from unittest.mock import MagicMock
 from bot.credentials import SecretKeyError
 from bot.lost_creates import ASK_FOR, LOOK_FOR, LostCreates, found_messages, not_found_messages
 from bot.models import REFERENCE_CHARS, Invoice, InvoiceDraft, InvoiceStatus, Money
-from bot.provider import ProviderUnavailable
+from bot.provider import ProviderUnavailable, SeveralInvoices
 from bot.slack.new_invoice import reference, review_view
 from bot.store import Store
 from plugins.payfirma.provider import PayfirmaProvider
@@ -247,4 +247,33 @@ async def test_a_row_whose_time_cannot_be_read_stops_no_other_lookup(database: s
     assert [r["key"] for r in store.lost_creates(time.time() + 3 * LOOK_FOR)] == [
         "review_invoice:T1:V2"
     ]
+    store.close()
+
+
+class Twice:
+    title = "AcmePay"
+
+    async def find_created(self, draft: InvoiceDraft) -> Invoice | None:
+        raise SeveralInvoices("AcmePay lists 2 invoices made from one create.", ["7", "<8>"])
+
+
+async def test_a_lost_create_several_invoices_answer_to_is_handed_to_billing_named(
+    database: str,
+) -> None:
+    """Not "could not find it": #billing hears at once that several match, which, and
+    that a person must check them; none is watched."""
+    store = Store(database)
+    lost_one(store)
+    checkout = MagicMock()
+    lost = LostCreates(store, OneProvider(Twice()), checkout, lambda team: "C0BILLING")  # type: ignore[arg-type]
+    assert await lost.run_once(time.time() + 1) == 1
+    told = [item.args for item in store.due_outbox(time.time() + 10)]
+    assert [args["channel"] for args in told] == ["C0BILLING", "U1"]
+    billing, creator = told[0]["text"], told[1]["text"]
+    assert "could not find" not in billing
+    assert "lists 2 invoices made from it (7, &lt;8&gt;)" in billing, billing
+    assert "A person must check them at AcmePay" in billing and "<@U1>" in billing
+    assert "(7, &lt;8&gt;)" in creator and "Do not create it again" in creator
+    checkout.watch_emailed.assert_not_called()
+    assert store.lost_creates(time.time() + 3 * LOOK_FOR) == []  # told once
     store.close()

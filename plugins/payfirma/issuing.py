@@ -29,6 +29,7 @@ from bot.provider import (
     ProviderError,
     ProviderUnavailable,
     RateLimited,
+    SeveralInvoices,
     Unconfirmed,
 )
 from plugins.payfirma import checkout, convert, listing, wire
@@ -175,7 +176,8 @@ async def create(api: PayfirmaApi, draft: InvoiceDraft, *, send: bool) -> Invoic
 
 async def find_created(api: PayfirmaApi, draft: InvoiceDraft) -> Invoice | None:
     """The invoice Payfirma lists with the draft's reference as `order_id`, to the draft's
-    address and in its currency; None when none (or, oddly, several) do.
+    address and in its currency; None when none does, `SeveralInvoices` naming them when
+    several do (none is taken: a person must tell which the customer was sent).
 
     The list takes only `?limit=` (no offset or cursor), so an account with more than
     `MAX_LIMIT` invoices may leave the new one out. The create named the customer the
@@ -197,7 +199,11 @@ async def find_created(api: PayfirmaApi, draft: InvoiceDraft) -> Invoice | None:
             len(found),
             draft.reference,
         )
-    return listing.converted(found[0], "invoice list") if len(found) == 1 else None
+        raise SeveralInvoices(
+            f"Payfirma lists {len(found)} invoices made from one create.",
+            [str(item.invoice_id) for item in found],
+        )
+    return listing.converted(found[0], "invoice list") if found else None
 
 
 def _made_from(items: list[wire.Invoice | str], draft: InvoiceDraft) -> list[wire.Invoice]:

@@ -11,7 +11,13 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.models import InvoiceDraft, InvoiceLine, InvoiceStatus, Money
-from bot.provider import InvoiceNotFound, PaymentRejected, ProviderError, ProviderUnavailable
+from bot.provider import (
+    InvoiceNotFound,
+    PaymentRejected,
+    ProviderError,
+    ProviderUnavailable,
+    SeveralInvoices,
+)
 from bot.text import say
 from plugins.payfirma import PayfirmaProvider
 from plugins.payfirma.issuing import quantity_text, split_name
@@ -347,6 +353,19 @@ async def test_an_invoice_whose_create_answer_was_lost_is_found_by_its_reference
     moved = draft(line("Hours", "3", "3.00"), reference=new.reference, customer_email="x@y.example")
     assert await provider.find_created(moved) is None  # the reference alone is not enough
     assert await provider.find_created(draft(line("Hours", "3", "3.00"))) is None  # none set
+
+
+async def test_a_lost_create_that_several_invoices_answer_to_names_them_all(
+    provider: PayfirmaProvider, sandbox: SandboxState
+) -> None:
+    """Two invoices made from one create: neither is taken as it (the core then says so
+    to #billing), and each is named so that a person can check them in PayHQ."""
+    new = draft(line("Hours", "3", "3.00"), reference="ib-0123456789abcdef")
+    first = await provider.create_invoice(new, send=True)
+    second = await provider.create_invoice(new, send=True)
+    with pytest.raises(SeveralInvoices) as raised:
+        await provider.find_created(new)
+    assert sorted(raised.value.ids) == sorted([first.id, second.id])
 
 
 async def test_a_draft_without_a_reference_sends_no_order_id(
