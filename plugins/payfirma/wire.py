@@ -206,14 +206,16 @@ class Transaction(Model):
     transaction_time: Moment | None = None
     """Epoch milliseconds after the sale response; ISO text is kept too, as for invoices
     (`landing.taken_at` reads it)."""
-    custom_id: str | int | None = None
+    custom_id: str | Whole | None = None
+    """The invoice the sale was for: JSON's `true` must not read as invoice 1."""
     message: str | None = None
 
 
 class Token(Model):
     access_token: str
     token_type: str | None = None
-    expires_in: int | None = None
+    expires_in: Whole | None = None
+    """Seconds: JSON's `true` must not read as a one-second token, asked for again and again."""
     merchant_id: str | int | None = None
     scope: str | None = None
 

@@ -238,3 +238,19 @@ def test_a_transaction_whose_id_is_a_boolean_is_unreadable() -> None:
     with pytest.raises(ValidationError):
         tolerant(wire.Transaction, sale | {"id": True}, "Payfirma transaction")
     assert tolerant(wire.Transaction, sale | {"id": 42}, "Payfirma transaction").id == 42
+
+
+def test_a_transaction_for_custom_id_true_is_unreadable_not_invoice_one() -> None:
+    sale = {"lookup_id": "L1", "amount": 10, "currency": "CAD", "transaction_result": "APPROVED"}
+    with pytest.raises(ValidationError):
+        tolerant(wire.Transaction, sale | {"custom_id": True}, "Payfirma transaction")
+    for custom_id in (1, "1"):  # a number, or its digits, still reads
+        read = tolerant(wire.Transaction, sale | {"custom_id": custom_id}, "Payfirma transaction")
+        assert str(read.custom_id) == "1"
+
+
+def test_a_token_whose_lifetime_is_a_boolean_is_unreadable_not_one_second() -> None:
+    token = {"access_token": "t", "token_type": "Bearer"}
+    with pytest.raises(ValidationError):
+        wire.Token.model_validate(token | {"expires_in": True})
+    assert wire.Token.model_validate(token | {"expires_in": 1200}).expires_in == 1200
