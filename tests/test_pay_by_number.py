@@ -80,12 +80,19 @@ class Hangs(Lookups):
         await asyncio.sleep(60)
 
 
-async def test_a_provider_that_never_answers_counts_as_not_answering(
+async def test_a_search_that_runs_out_of_time_says_so_not_that_the_provider_is_down(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """A lookup that reads a huge account's whole list may take longer than the budget
+    while the provider answers every page: "not answering" would be untrue."""
     monkeypatch.setattr(finding, "LOOKUP_SECONDS", 0.05)
     said = str(await _pay_invoice(services(Hangs()), "T0TEAM", "U0PAYER", "INV-7"))
-    assert "Could not look for “INV-7” at Acme" in said
+    assert "Could not look for “INV-7” at Acme in time: the search took too long." in said
+    assert "not answering" not in said
+    assert "Try again in a few minutes, or find it with `/invoices search INV-7`." in said
+    told = _whereabouts([Hangs()], Lookup(silent=["Acme"], slow=["Acme"]), "INV-7")  # type: ignore[list-item]
+    assert "could not be checked in time: the search took too long" in told
+    assert "not answering" not in told
 
 
 def test_history_without_providers_does_not_say_check_the_number() -> None:

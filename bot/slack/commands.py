@@ -29,7 +29,7 @@ from bot.slack.blocks.listing import help_message, notice, unbuttoned
 from bot.slack.blocks.paying import already_paid, pay_menu
 from bot.slack.connect import connect_modal
 from bot.slack.errors import said, shielded
-from bot.slack.finding import find, several_said
+from bot.slack.finding import find, several_said, unsaid, unsaid_next
 from bot.slack.link_out import link_out
 from bot.slack.listing import listing_message
 from bot.slack.new_invoice import new_invoice_modal
@@ -119,10 +119,9 @@ async def _pay_invoice(svc: Services, team_id: str, user_id: str, number: str) -
     if silent:
         asked = [p.title for p in providers if p.title not in silent]
         elsewhere = f" {escape(', '.join(asked))} do not have it;" if asked else ""
-        return notice(
-            f"Could not look for “{escape(number)}” at {escape(', '.join(silent))}: it is not "
-            f"answering right now.{elsewhere} try again in a few minutes."
-        )
+        step = unsaid_next(lookup, number)
+        step = step if asked else step[:1].upper() + step[1:]
+        return notice(f"{unsaid(lookup, number)}{elsewhere} {step}")
     names = ", ".join(p.title for p in providers) or "no connected provider"
     return notice(f"No invoice numbered “{escape(number)}” at {escape(names)}.")
 

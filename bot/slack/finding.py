@@ -37,6 +37,9 @@ class Lookup:
     found: tuple[Provider, Invoice] | None = None
     silent: list[str] = field(default_factory=list)
     """Titles of the providers that could not say whether they have it."""
+    slow: list[str] = field(default_factory=list)
+    """Those of `silent` whose search ran out of `LOOKUP_SECONDS`: maybe a long list being
+    read, not a provider down, so not said to be "not answering"."""
     several: list[tuple[Provider, SeveralInvoices]] = field(default_factory=list)
     """Providers with more than one invoice by that number: none of them is picked."""
 
@@ -67,6 +70,7 @@ async def look_up(providers: list[Provider], number: str) -> Lookup:
         if not isinstance(answer, InvoiceNotFound):
             lookup.silent.append(provider.title)
         if isinstance(answer, TimeoutError):
+            lookup.slow.append(provider.title)
             log.warning(
                 "provider %s did not say within %g s whether it has an invoice",
                 provider.name,
@@ -81,6 +85,33 @@ async def look_up(providers: list[Provider], number: str) -> Lookup:
     if lookup.several:  # one found elsewhere would be a guess among them all
         lookup.found = None
     return lookup
+
+
+def unsaid(lookup: Lookup, number: str) -> str:
+    """Why `lookup.silent` could not say whether they have `number`: not answering, or a
+    search that ran out of time (a huge account's whole list, read page by page)."""
+    shown = escape(number)
+    down = [title for title in lookup.silent if title not in lookup.slow]
+    slow = [title for title in lookup.silent if title in lookup.slow]
+    said = []
+    if down:
+        names = escape(", ".join(down))
+        said.append(f"Could not look for “{shown}” at {names}: it is not answering right now.")
+    if slow:
+        names = escape(", ".join(slow))
+        said.append(f"Could not look for “{shown}” at {names} in time: the search took too long.")
+    return " ".join(said)
+
+
+def unsaid_next(lookup: Lookup, number: str) -> str:
+    """What to do about `unsaid`. A lookup cut short starts over; a search's read of the
+    list goes on past its reply and is kept, so a search can find it where this cannot."""
+    if not lookup.slow:
+        return "try again in a few minutes."
+    return (
+        f"try again in a few minutes, or find it with `/invoices search "
+        f"{inline(number, NUMBER_CHARS)}`."
+    )
 
 
 def printed_as(invoice: Invoice, number: str) -> bool:

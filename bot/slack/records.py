@@ -319,11 +319,19 @@ def _whereabouts(providers: list[Provider], lookup: Lookup, number: str) -> str:
             "to look it up."
         )
     if lookup.silent:
-        return (
-            f"invoicebot has no record of invoice {shown}: {UNTOUCHED}. Whether "
-            f"{escape(', '.join(lookup.silent))} has it could not be checked: not answering "
-            "right now."
-        )
+        down = [title for title in lookup.silent if title not in lookup.slow]
+        why = []
+        if down:
+            why.append(
+                f"Whether {escape(', '.join(down))} has it could not be checked: not "
+                "answering right now."
+            )
+        if lookup.slow:
+            why.append(
+                f"Whether {escape(', '.join(lookup.slow))} has it could not be checked "
+                "in time: the search took too long."
+            )
+        return f"invoicebot has no record of invoice {shown}: {UNTOUCHED}. {' '.join(why)}"
     names = ", ".join(p.title for p in providers)
     return (
         f"No invoice numbered “{shown}” at {escape(names)}, and invoicebot has no record "
