@@ -240,6 +240,9 @@ def marker(item: OutboxItem) -> str | None:
 
 DIRECT = ("U", "W")
 """What a person's id starts with: a post to one goes to the DM with them."""
+NO_DM = frozenset({"user_not_found", "user_disabled", "user_not_visible", "cannot_dm_bot"})
+"""conversations.open's refusals of a DM for good: the post itself is then tried, and
+its own refusal handled as any post's."""
 
 
 def _mark(metadata: Any) -> str | None:
@@ -396,7 +399,7 @@ class OutboxSender:
             log.warning("cannot look for an earlier post of %s (%s)", item.key, error)
             return None
         except Retry as retry:
-            if str(retry) in LOOKUP_IMPOSSIBLE:
+            if str(retry) in LOOKUP_IMPOSSIBLE | NO_DM:
                 log.warning("cannot look for an earlier post of %s (%s)", item.key, retry)
                 return None
             raise Retry(f"looking for an earlier post: {retry}", retry.after) from None

@@ -129,6 +129,8 @@ class FakeSlack:
     """conversations.history calls Slack takes before answering 429 (`Retry-After: 60`),
     as it does to apps outside its Marketplace, one a minute: a test gives 1 a "minute".
     None: no such limit."""
+    deactivated: set[str] = field(default_factory=set)
+    """People whose account is gone: conversations.open answers `user_disabled`."""
     withheld: set[str] = field(default_factory=set)
     """Scopes the install did not grant (the default has the manifest's): reading a
     conversation's history without its kind's scope is `missing_scope`."""
@@ -336,6 +338,8 @@ class FakeSlack:
             return web.json_response(
                 {"ok": True, "users": self.user_groups.get(args["usergroup"], [])}
             )
+        if method == "conversations.open" and args["users"] in self.deactivated:
+            return web.json_response({"ok": False, "error": "user_disabled"})
         if method == "conversations.open":  # a DM with one person, as Slack names it
             return web.json_response({"ok": True, "channel": {"id": "D" + args["users"][1:]}})
         if method in ("views.open", "views.push", "views.update"):

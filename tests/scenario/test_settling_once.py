@@ -292,6 +292,25 @@ async def test_a_direct_message_whose_answer_was_lost_is_posted_once(
     assert row["sent_at"] and row["adopted"] == 1
 
 
+async def test_a_direct_message_to_someone_gone_is_not_looked_for_forever(
+    harness: Harness,
+) -> None:
+    """Slack will not open the DM of a deactivated account: the post is tried again and
+    meets Slack's own answer, rather than the lookup being asked for ever."""
+    h = harness
+    h.slack.lose_answer_next["chat.postMessage"] = 1
+    args = {"channel": "U0PAYER", "text": "Paid."}
+    h.bot.app[STORE].enqueue("chat.postMessage", args, key="payer:p1", team_id="T0TEAM")
+    await h.bot.app[OUTBOX].send_due()
+    h.slack.deactivated.add("U0PAYER")
+    h.bot.app[STORE].db.execute("UPDATE outbox SET next_attempt_at = 0")
+    await settle_quietly(h)
+    assert len(h.slack.called("chat.postMessage")) == 2
+    assert h.slack.reads == []
+    (row,) = h.bot.app[STORE].outbox_items()
+    assert row["sent_at"]
+
+
 async def test_an_install_without_im_history_posts_a_lost_direct_message_again(
     harness: Harness,
 ) -> None:
