@@ -129,6 +129,8 @@ def invoice_blocks(
     people who may not pay see the invoice without controls."""
     line = invoice_line(invoice, provider.title, today, settled)
     receivable = provider.capabilities.direction is Direction.RECEIVABLE
+    if can_pay and not receivable and invoice.issuable:
+        return [section(ids, f"{line}\n{not_issued(provider.title)}")]
     if can_pay and not values.carries(invoice.id) and (invoice.payable or invoice.issuable):
         return [section(ids, f"{line}\n{unbuttoned(provider.title)}")]
     if receivable and invoice.issuable and can_pay and provider.capabilities.send_by_email:
@@ -172,6 +174,12 @@ def answered_note(blocks: Sequence[Block]) -> str | None:
     said = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
     verb = "answers" if len(names) == 1 else "answer"
     return f"{said} {verb} in your messages with invoicebot."
+
+
+def not_issued(title: str) -> str:
+    """Why a supplier's draft has no **Pay**: only the supplier can issue it, and until
+    then there is nothing to pay."""
+    return f"_Not issued yet: it can be paid here once {escape(title)} issues it._"
 
 
 def unbuttoned(title: str) -> str:
