@@ -190,3 +190,26 @@ def test_the_notes_on_the_buttons_name_those_app_home_shows() -> None:
     both = note_for(late, bill)
     assert "*Pay*, *Copy payment link* and *Send reminder* answer in your messages" in both
     assert "*Pay* answers in your messages" in note_for(bill)
+
+
+@pytest.mark.parametrize("overdue", [False, True])
+def test_the_week_line_reads_right_with_or_without_anything_overdue(overdue: bool) -> None:
+    """With nothing overdue, "Nothing else falls due" has nothing before it to be else to:
+    the week's empty line says the same under either overdue line."""
+    today = date(2026, 12, 7)
+    supplier = Supplier(NoCredentials(), None)  # type: ignore[arg-type]
+    invoices = [invoice("supplier", "S-1", -3, "10.00")] if overdue else []
+    page = Page(invoices, [], len(invoices), 0, Totals({}), Totals({}))
+    view = home_blocks(
+        providers=[supplier],
+        found=Found(
+            [Listing(supplier, len(invoices))], page, Page([], [], 0, 0, Totals({}), Totals({}))
+        ),
+        ledger=Ledger(settled=[], in_progress=[]),
+        user_id="U0PAYER",
+        may_pay=True,
+        today=today,
+    )
+    said = [b["text"]["text"] for b in view["blocks"] if "text" in b]
+    assert ("Nothing is overdue. :tada:" in said) is not overdue
+    assert "Nothing falls due in the next 7 days." in said, said

@@ -151,7 +151,7 @@ def _due(ids: Ids, found: Found, today: date, may_pay: bool) -> list[Block]:
         blocks.append(context(ids, f"and {more} more overdue: type `/invoices overdue`"))
     blocks.append(header(ids, "Due this week"))
     blocks += _invoices(ids, week, providers, today, may_pay) or [
-        section(ids, "Nothing else falls due in the next 7 days.")
+        section(ids, "Nothing falls due in the next 7 days.")
     ]
     if coming.after and len(week) == len(coming.invoices):
         blocks.append(context(ids, "More fall due this week: type `/invoices`"))
