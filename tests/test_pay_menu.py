@@ -358,3 +358,27 @@ def test_a_customers_link_is_confirmed_as_theirs_to_pay_not_ours() -> None:
     said = button["confirm"]["text"]["text"]
     assert not said.startswith("Pay "), said
     assert "for the customer to pay *CA$10.00* for invoice 212947" in said
+
+
+def test_a_customers_invoice_names_the_customer_in_its_menu() -> None:
+    """The link is for the customer to pay: the menu says whose it is, as provider text."""
+    payfirma = SimpleNamespace(
+        name="payfirma",
+        title="Payfirma",
+        capabilities=SimpleNamespace(direction=Direction.RECEIVABLE),
+    )
+    ten = Money.of("10", "CAD")
+    invoice = Invoice(
+        provider="payfirma", id="212947", number="212947", amount_due=ten, total_incl_vat=ten,
+        status=InvoiceStatus.OPEN, payer="Acme <!channel> & Co " + "x" * 200,
+    )  # fmt: skip
+    card = PaymentMethod(id="hpp", name="Card on Payfirma's payment page")
+    options = PaymentOptions(provider="payfirma", invoices=[invoice], total=ten, methods=[card])
+    target = values.PayTarget("payfirma", ("212947",), "hpp")
+    shown = pay_menu(payfirma, options, target, today=date(2026, 12, 1))  # type: ignore[arg-type]
+    assert validate_message(shown) == []
+    said = shown["blocks"][1]["text"]["text"]
+    assert said.startswith("*212947* · customer *Acme &lt;!channel&gt; &amp; Co xxx"), said
+    assert "xxx…*\n" in said and "<!channel>" not in str(shown)
+    menu_of_a_bill = menu([card], values.PayTarget("i3d", ("410002",), "hpp"))
+    assert "customer" not in str(menu_of_a_bill["blocks"])

@@ -155,10 +155,16 @@ def pay_menu(
         description = (
             f" — {inline(invoice.description, DESCRIPTION_CHARS)}" if invoice.description else ""
         )
+        # whose link it is, before it is copied and sent to them
+        customer = (
+            f" · customer *{inline(invoice.payer, NUMBER_CHARS)}*"
+            if receivable and invoice.payer
+            else ""
+        )
         blocks.append(
             section(
                 ids,
-                f"*{inline(invoice.number, NUMBER_CHARS)}*{description}\n"
+                f"*{inline(invoice.number, NUMBER_CHARS)}*{customer}{description}\n"
                 f"{invoice.amount_due.format()}{left_of(invoice)} · {status_words(invoice, today)}",
             )
         )
