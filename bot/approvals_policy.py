@@ -7,6 +7,7 @@ and no Slack, so settings can check a seed at start-up.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -105,7 +106,14 @@ class Policy(BaseModel):
             line = raw.strip()
             if line and not line.startswith("#"):
                 brackets.append(_bracket(line, number))
-        return cls.of(brackets, hours)
+        policy = cls.of(brackets, hours)
+        if undercuts := undercut(policy.brackets):
+            higher, lower = next(iter(undercuts.items()))
+            raise PolicyError(
+                f"`{higher.line()}` needs fewer approvals than `{lower.line()}`, which "
+                "starts lower: a larger payment cannot need fewer."
+            )
+        return policy
 
     @classmethod
     def of(cls, brackets: list[Bracket], hours: float = DEFAULT_HOURS) -> Policy:
@@ -118,6 +126,24 @@ class Policy(BaseModel):
             seen.add(bracket.key)
         ordered = sorted(brackets, key=lambda b: (b.provider or "", b.currency, b.minimum))
         return cls(brackets=tuple(ordered), hours=hours)
+
+
+def undercut(brackets: Sequence[Bracket]) -> dict[Bracket, Bracket]:
+    """Each bracket that needs fewer approvals than one starting lower in its currency
+    at its provider (or for any), with the lower one that needs the most. Such a policy
+    would ask less of a larger payment than of a smaller one, so it is refused."""
+    found: dict[Bracket, Bracket] = {}
+    for higher in brackets:
+        lower = [
+            b
+            for b in brackets
+            if (b.provider, b.currency) == (higher.provider, higher.currency)
+            and b.minimum < higher.minimum
+            and b.needed > higher.needed
+        ]
+        if lower:
+            found[higher] = max(lower, key=lambda b: (b.needed, b.minimum))
+    return found
 
 
 def _bracket(line: str, number: int) -> Bracket:

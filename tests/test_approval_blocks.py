@@ -234,12 +234,12 @@ def test_the_settings_dialog_says_what_is_wrong_beside_each_field() -> None:
     assert "Bracket 1 already starts at €500.00" in errors["b5.from"]
     assert "`finance`" in errors["b6.groups"]
 
-    fixed = [drafts[0], replace(drafts[2], users=("U0FINANCE", "U0CFO"))]
+    fixed = [drafts[0], replace(drafts[2], start="1000", users=("U0FINANCE", "U0CFO"))]
     fixed.append(replace(drafts[4], typed_groups="S0FIN, <!subteam^S0OPS|ops>", provider="i3d"))
     policy = policy_from(fixed, "12")
     assert isinstance(policy, Policy) and policy.hours == 12
     assert (
-        policy.text() == "EUR 100 2 U0FINANCE,U0CFO\nEUR 500 1 U0FINANCE\ni3d USD 10 1 S0FIN,S0OPS"
+        policy.text() == "EUR 500 1 U0FINANCE\nEUR 1000 2 U0FINANCE,U0CFO\ni3d USD 10 1 S0FIN,S0OPS"
     )
     assert Policy.parse(policy.text(), 12) == policy, "the saved policy reads like a seed"
 
@@ -365,7 +365,7 @@ async def test_groups_chosen_in_the_dialog_survive_a_redraw_without_the_groups_l
     await on_add_bracket(svc, ack, body, None, SimpleNamespace(views_update=views_update))  # type: ignore[arg-type]
     redrawn = views[-1]["view"]
     assert isinstance(redrawn, dict) and validate_view(redrawn) == []
-    state = full_state([*drafts, Draft(key=1, currency="EUR", start="900", needed=0)])
+    state = full_state([*drafts, Draft(key=1, currency="USD", start="900", needed=0)])
     for block in redrawn["blocks"]:
         if block.get("block_id") == "b0.groups":  # as Slack keeps what the field shows
             typed = block["element"].get("initial_value")
@@ -374,3 +374,23 @@ async def test_groups_chosen_in_the_dialog_survive_a_redraw_without_the_groups_l
     policy = policy_from(read, hours)
     assert isinstance(policy, Policy)
     assert policy.brackets[0].approvers == ("U0FINANCE", "S0OPS")
+
+
+def test_a_larger_amount_needing_fewer_approvals_is_refused_beside_its_approvals() -> None:
+    """From €100 two approvals and from €500 one would ask less of a larger payment than
+    of a smaller one: the dialog says so beside the larger bracket and saves nothing."""
+    two = Draft(key=0, currency="EUR", start="100", needed=2, users=("U0FINANCE", "U0CFO"))
+    one = Draft(key=2, currency="EUR", start="500", needed=1, users=("U0FINANCE",))
+    none = Draft(key=5, currency="EUR", start="5000", needed=0)
+    errors = policy_from([two, one, none], "24")
+    assert errors == {
+        "b2.needed": "Bracket 1 starts lower, at €100.00, and needs 2: a larger payment "
+        "cannot need fewer approvals.",
+        "b5.needed": "Bracket 1 starts lower, at €100.00, and needs 2: a larger payment "
+        "cannot need fewer approvals.",
+    }
+    # Another currency, or a provider's own brackets (which replace the general ones),
+    # are not compared with these.
+    dollars = replace(one, key=3, currency="USD")
+    at_i3d = replace(one, key=4, provider="i3d")
+    assert isinstance(policy_from([two, dollars, at_i3d], "24"), Policy)

@@ -80,6 +80,11 @@ def test_brackets_are_per_currency_and_a_providers_own_replace_the_general() -> 
         ("EUR 500 2 U0A", "two different people"),
         ("EUR 500 2 U0A,U0A", "two different people"),
         ("EUR 10 0; EUR 500 2 U0A", r"Bracket 2 \(`EUR 500 2 U0A`\)"),
+        (
+            "EUR 100 2 U0A,U0B; EUR 500 1 U0A; USD 1 2 U0A,U0B",
+            "`EUR 500 1 U0A` needs fewer approvals than `EUR 100 2 U0A,U0B`, which starts "
+            "lower: a larger payment cannot need fewer.",
+        ),
     ],
 )
 def test_a_policy_that_cannot_be_read_says_which_line_and_why(text: str, problem: str) -> None:

@@ -17,7 +17,7 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.approvals_policy import MAX_APPROVALS, Bracket, Policy
+from bot.approvals_policy import MAX_APPROVALS, Bracket, Policy, undercut
 from bot.money import AmountError, currency_code, minor_units, parse_amount
 from bot.slack import dialogs, values
 from bot.slack.actions import TAMPERED
@@ -260,6 +260,7 @@ def policy_from(drafts: list[Draft], hours_text: str) -> Policy | dict[str, str]
     errors: dict[str, str] = {}
     kept: dict[tuple[str | None, str, Any], int] = {}
     brackets = []
+    typed_in: dict[Bracket, tuple[int, Draft]] = {}
     for number, draft in enumerate(drafts, start=1):
         bracket = _bracket(draft, errors)
         if bracket is None:
@@ -272,6 +273,12 @@ def policy_from(drafts: list[Draft], hours_text: str) -> Policy | dict[str, str]
             continue
         kept[bracket.key] = number
         brackets.append(bracket)
+        typed_in[bracket] = (number, draft)
+    for higher, lower in undercut(brackets).items():
+        errors[typed_in[higher][1].block("needed")] = (
+            f"Bracket {typed_in[lower][0]} starts lower, at {lower.floor.format()}, and needs "
+            f"{lower.needed}: a larger payment cannot need fewer approvals."
+        )
     try:
         hours = float(hours_text or "0")
         if not 0 < hours <= 24 * 365:
