@@ -38,6 +38,8 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"((?:\"|')code(?:\"|')\s*:\s*(?:\"|'))[^\"']+"), rf"\1{REDACTED}"),
     # A database URL's password (libpq's own messages never print it; a URL might).
     (re.compile(r"(postgres(?:ql)?://[^:/@\s]*:)[^@\s]+@"), rf"\1{REDACTED}@"),
+    # A provider's address logged when it cannot be reached may carry a login in it.
+    (re.compile(r"(https?://)[^/@\s]+@", re.IGNORECASE), rf"\1{REDACTED}@"),
     # Slack tokens and bearer credentials.
     (re.compile(r"\b(xox[abposre]|xapp)-[A-Za-z0-9\-]+"), rf"\1-{REDACTED}"),
     (re.compile(r"((?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=\-]+", re.IGNORECASE), rf"\1{REDACTED}"),

@@ -4,6 +4,7 @@ repeated and which never are, how long a rate limit is waited out, and paging gu
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from bot import redaction
 from bot.kit.errors import Wording, possessive, retry_after, words_in
 from bot.kit.http import ProviderHttp
 from bot.kit.paging import BadCursor, OffsetCursor, Progress, has_more
@@ -210,6 +212,24 @@ async def test_a_timeout_and_an_unknown_host_read_as_sentences() -> None:
             with pytest.raises(ProviderUnavailable) as raised:
                 await nowhere.get("/invoices")
             assert "Error" not in str(raised.value)
-            assert str(raised.value).startswith("Could not reach Acme at http://acme.invalid: ")
+            assert str(raised.value).startswith("Could not reach Acme: ")
+            assert "acme.invalid" not in str(raised.value)
     finally:
         await server.close()
+
+
+async def test_an_unreachable_address_goes_to_the_log_with_its_login_redacted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """People read where to look; the address itself is for whoever runs invoicebot."""
+    redaction.install()
+    async with aiohttp.ClientSession() as http:
+        nowhere = ProviderHttp(
+            http, "http://ops:kit-pass-4@acme.invalid", wording=ACME, timeout=2, read_retries=0
+        )
+        with caplog.at_level(logging.WARNING), pytest.raises(ProviderUnavailable) as raised:
+            await nowhere.get("/invoices?page=2")
+    assert "acme.invalid" not in str(raised.value) and "kit-pass-4" not in str(raised.value)
+    logged = " ".join(record.getMessage() for record in caplog.records)
+    assert "http://[redacted]@acme.invalid/invoices" in logged, logged
+    assert "kit-pass-4" not in logged

@@ -103,8 +103,9 @@ class ProviderHttp:
                 f"{self.name} did not answer within {self.timeout:g} s; try again in a few minutes."
             ) from None
         except aiohttp.ClientError as error:
-            log.warning("%s %s %s failed: %r", self.name, method, path.split("?")[0], error)
-            raise unreachable(self.name, self.base_url, error) from None
+            where = self.base_url + path.split("?")[0]  # for the log only: see `unreachable`
+            log.warning("%s %s %s failed: %r", self.name, method, where, error)
+            raise unreachable(self.name, error) from None
 
     async def retrying(
         self,
@@ -153,8 +154,9 @@ class ProviderHttp:
         )
 
 
-def unreachable(name: str, base_url: str, error: aiohttp.ClientError) -> ProviderUnavailable:
-    """A network failure in words: what the person can check, not the exception's name."""
+def unreachable(name: str, error: aiohttp.ClientError) -> ProviderUnavailable:
+    """A network failure in words: what the person can check, not the exception's name
+    nor the address (the log has it): a person reads where to look, not a URL."""
     if isinstance(error, aiohttp.ClientConnectorDNSError):
         why = "its address does not resolve; check the address in the connection settings"
     elif isinstance(error, aiohttp.ClientSSLError):
@@ -163,4 +165,4 @@ def unreachable(name: str, base_url: str, error: aiohttp.ClientError) -> Provide
         why = "nothing answered there; check the address, or try again in a few minutes"
     else:
         why = "the connection broke off; try again in a few minutes"
-    return ProviderUnavailable(f"Could not reach {name} at {base_url}: {why}.")
+    return ProviderUnavailable(f"Could not reach {name}: {why}.")

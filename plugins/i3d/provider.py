@@ -101,8 +101,9 @@ class I3DProvider(Provider):
         try:
             await self.api.invoices(0, 1)
         except InvoiceNotFound:
+            log.warning("i3D.net has no invoice list at %s", self.api.base_url)
             raise BadCredentials(
-                f"i3D.net has no invoice list at {self.api.base_url}; check the base URL "
+                "i3D.net has no invoice list at the API address used; check it "
                 "(normally https://api.i3d.net)."
             ) from None
 

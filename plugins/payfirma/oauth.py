@@ -115,8 +115,9 @@ class TokenSource:
                 "(Settings > API) and that the environment (sandbox or production) matches."
             )
         if status == 404:
+            log.warning("Payfirma has no sign-in service at %s", self.url)
             return BadCredentials(
-                f"Payfirma has no sign-in service at {self.url}; check the environment "
-                "or the auth URL."
+                "Payfirma has no sign-in service at the sign-in address used; check which "
+                "Payfirma account (sandbox or live) is chosen, or the sign-in address."
             )
         return errors.for_status(status, body, without_reason=errors.SIGN_IN_WITHOUT_REASON)

@@ -7,6 +7,7 @@ poller, which has no landing parameters, can only read the invoice's own status.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import ClassVar
@@ -39,6 +40,8 @@ from plugins.payfirma import checkout, issuing, landing, listing
 from plugins.payfirma.api import PAGE_NOT_SET_UP, PayfirmaApi
 from plugins.payfirma.credentials import PayfirmaCredentials
 from plugins.payfirma.oauth import TokenSource
+
+log = logging.getLogger(__name__)
 
 
 class PayfirmaProvider(Provider):
@@ -92,9 +95,12 @@ class PayfirmaProvider(Provider):
         try:
             await self.api.invoices(1)
         except InvoiceNotFound:
+            log.warning(
+                "Payfirma has no invoice list at %s%s", self.api.gateway_url, self.api.invoice_path
+            )
             raise BadCredentials(
-                f"Payfirma has no invoice list at {self.api.gateway_url}{self.api.invoice_path}; "
-                "try the other invoice path, or check the gateway URL."
+                "Payfirma has no invoice list at the API address and invoice address used; "
+                "try the other invoice address, or check the API address."
             ) from None
 
     async def list_invoices(self, query: InvoiceQuery) -> InvoicePage:

@@ -94,9 +94,10 @@ class PingProxiesProvider(Provider):
         try:
             await self.api.search({"page": "1", "per_page": "1"})
         except InvoiceNotFound:
+            log.warning("PingProxies has no invoice search at %s", self.api.transport.base_url)
             raise BadCredentials(
-                f"PingProxies has no invoice search at {self.api.transport.base_url}; check "
-                "the base URL (normally https://api.pingproxies.com)."
+                "PingProxies has no invoice search at the API address used; check it "
+                "(normally https://api.pingproxies.com)."
             ) from None
 
     async def answer_two_factor(self, challenge: str, code: str) -> None:

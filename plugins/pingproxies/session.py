@@ -109,8 +109,9 @@ class Session:
                 + (NO_CLIENT_IP if status != 401 and not self.transport.client_ip else "")
             )
         if status in (404, 405):
+            log.warning("PingProxies has no login route at %s", self.transport.base_url)
             return BadCredentials(
-                f"PingProxies has no login route at {self.transport.base_url} ({text}); "
-                "check the base URL (normally https://api.pingproxies.com)."
+                f"PingProxies has no login route at the API address used ({text}); check it "
+                "(normally https://api.pingproxies.com)."
             )
         return errors.for_status(status, body, retry_after_header=retry_after)

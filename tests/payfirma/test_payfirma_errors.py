@@ -130,9 +130,8 @@ async def test_nobody_listening_is_unavailable(http: aiohttp.ClientSession) -> N
     provider = PayfirmaProvider(credentials, http, retry_delay=0.01)
     with pytest.raises(ProviderUnavailable) as raised:
         await provider.verify()
-    assert str(raised.value).startswith(
-        f"Could not reach Payfirma's sign-in service at {base}/oauth/token: "
-    )
+    assert str(raised.value).startswith("Could not reach Payfirma's sign-in service: ")
+    assert base not in str(raised.value)
 
 
 async def test_wrong_invoice_path_fails_verification(
@@ -156,8 +155,8 @@ async def test_wrong_invoice_path_fails_verification(
     with pytest.raises(BadCredentials) as raised:
         await PayfirmaProvider(PayfirmaCredentials(**fields), http).verify()
     assert str(raised.value) == (
-        f"Payfirma has no invoice list at {base}/invoice; try the other invoice path, "
-        "or check the gateway URL."
+        "Payfirma has no invoice list at the API address and invoice address used; try the "
+        "other invoice address, or check the API address."
     )
     fields["invoice_path"] = "/invoice-service/invoice"
     await PayfirmaProvider(PayfirmaCredentials(**fields), http).verify()

@@ -57,6 +57,8 @@ async def test_a_whole_payment_logged_at_debug_shows_no_secret(
 def test_redaction_covers_the_shapes_secrets_come_in() -> None:
     cases = {
         "could not reach postgresql://bot:pg-secret-9@db.internal/invoicebot": "pg-secret-9",
+        "i3D.net GET https://ops:i3d-pass-7@api.i3d.net/v3/invoice failed": "i3d-pass-7",
+        "Payfirma GET https://pf-token-8@gw.example/invoice failed": "pf-token-8",
         "GET /pay/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_ HTTP/1.1": "AbCdEfGhIjKl",
         "landing?state=AbCdEfGhIjKlMnOpQrStUv&x=1": "AbCdEfGhIjKlMnOp",
         '{"response_url": "https://hooks.slack.com/actions/T1/2/abc"}': "T1/2/abc",
