@@ -55,6 +55,20 @@ def _invoice_s(numbers: Sequence[str]) -> str:
     return f"invoice{'s' if len(numbers) > 1 else ''} {one_line(', '.join(numbers))}"
 
 
+def _cancel_hint(holder: Payment, mine: bool) -> str:
+    """Where the link holding a credit note can be cancelled, while it can: its own
+    message (Pay on its invoices), which has *Cancel that link* for whoever made it."""
+    if holder.state is not PaymentState.LINK_ISSUED or not isinstance(
+        holder.start, Redirect | FormPost
+    ):
+        return ""  # being started, its page opened, or a charge: it cannot be cancelled
+    numbers = _invoice_s(holder.invoice_numbers)
+    where = f"*Pay* on {'any of ' if len(holder.invoice_numbers) > 1 else ''}{numbers}"
+    if mine:
+        return f" To free the credit sooner, cancel that link: {where} offers *Cancel that link*."
+    return f" To free the credit sooner, <@{holder.user_id}> can cancel that link from {where}."
+
+
 def charge_in_doubt(payment: Payment) -> str | None:
     """Why `payment`, a card charge whose outcome is not known yet, refuses any other
     payment of its invoices; None for any other attempt. However long the provider takes,
@@ -327,12 +341,13 @@ class Checkout:
                 live = earlier.state in UNSETTLED and self.store.token_expiry(earlier.id) > now
             if not (live or charge_in_doubt(earlier) is not None):
                 continue
-            whose = "your" if earlier.user_id == user_id else f"<@{earlier.user_id}>'s"
+            mine = earlier.user_id == user_id
+            whose = "your" if mine else f"<@{earlier.user_id}>'s"
             raise CheckoutRefused(
                 f"Credit note {one_line(', '.join(shared))} is already taken off {whose} "
                 f"payment of {_invoice_s(earlier.invoice_numbers)}, which is still under way. "
                 "Nothing was started, so the credit is not used twice: pay this once that "
-                "payment is made, or has ended."
+                f"payment is made, or has ended.{_cancel_hint(earlier, mine)}"
             )
 
     def _withdraw_outdated(self, link: Payment, total: Money) -> None:

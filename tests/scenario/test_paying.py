@@ -544,7 +544,7 @@ async def test_a_credit_note_taken_off_a_live_link_is_not_taken_off_a_second(
     a payment of other invoices that i3D.net would also net it against is refused, and
     Pay says so at once: a menu would show a total that Get link could only refuse."""
     h = harness
-    first_key, _ = await get_link(h, "410002")  # INV-24-0087, less the credit note
+    first_key, first_url = await get_link(h, "410002")  # INV-24-0087, less the credit note
     assert "CRN-24-0003" in text_of(await h.next_response(first_key))
     refused, _ = await refused_link(h, "410001")
     said = text_of(refused)
@@ -556,6 +556,20 @@ async def test_a_credit_note_taken_off_a_live_link_is_not_taken_off_a_second(
     assert "choose_method" not in json.dumps(typed)
     assert "Credit note CRN-24-0003 is already taken off your payment of invoice" in said
     assert "INV-24-0087, which is still under way" in said
+    # The link holding it can be cancelled from its own message, which the wait points to.
+    assert said.endswith(
+        "To free the credit sooner, cancel that link: *Pay* on invoice INV-24-0087 offers "
+        "*Cancel that link*."
+    ), said
+    _, screen, _ = await h.command("pay INV-24-0101", user="U0ADMIN")
+    theirs = text_of((await h.screen_after(screen)).message)
+    assert theirs.endswith("<@U0PAYER> can cancel that link from *Pay* on invoice INV-24-0087."), (
+        theirs
+    )
+    async with h.http.get(first_url) as opened:  # its page may be taking the money now
+        assert opened.status == 200
+    held = text_of((await refused_link(h, "410001"))[0])
+    assert "is already taken off your payment" in held and "cancel" not in held.lower(), held
     payments = h.bot.app[PAYMENTS]
     assert [p.invoice_numbers for p in payments.store.netting_credits("T0TEAM", "i3d")] == [
         ("INV-24-0087",)
