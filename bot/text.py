@@ -27,8 +27,11 @@ from bot.provider import (
 
 log = logging.getLogger(__name__)
 
-READER_DETAIL = re.compile(r"unexpected shape at|not valid JSON", re.IGNORECASE)
-"""What a reader found wrong in an answer (field paths, model names): for the log."""
+READER_DETAIL = re.compile(
+    r"unexpected shape at|not valid JSON|is not a web address", re.IGNORECASE
+)
+"""What a reader found wrong in an answer (field paths, model names, an address the
+provider sent for the payer's browser): for the log."""
 PROTOCOL = re.compile(
     r"HTTP \d{3}|\brequest[ _-]?id\b|\b[A-Z][A-Za-z]*(?:Error|Exception)\b|Traceback|errno|"
     + READER_DETAIL.pattern,

@@ -96,6 +96,11 @@ async def test_a_listing_error_line_carries_no_protocol_detail(
                              "this keeps happening, i3D.net may have changed its API."),
          "i3D.net's pay/register answer could not be read; if this keeps happening, i3D.net "
          "may have changed its API."),
+        (ProviderUnavailable("Payfirma's hosted payment page answer could not be read (url "
+                             "'http://10.0.0.7/pay?t=1' is not a web address); if this keeps "
+                             "happening, Payfirma may have changed its API."),
+         "Payfirma's hosted payment page answer could not be read; if this keeps happening, "
+         "Payfirma may have changed its API."),
         (RuntimeError("boom"), "Something went wrong inside invoicebot"),
     ],
 )  # fmt: skip
