@@ -20,6 +20,9 @@ from slack_emulator.blockkit import validate_message
 I3D = SimpleNamespace(
     name="i3d", title="i3D.net", capabilities=SimpleNamespace(direction=Direction.PAYABLE)
 )
+PAYFIRMA = SimpleNamespace(
+    name="payfirma", title="Payfirma", capabilities=SimpleNamespace(direction=Direction.RECEIVABLE)
+)
 
 
 def menu(methods: list[PaymentMethod], target: values.PayTarget) -> dict[str, Any]:
@@ -331,11 +334,6 @@ def test_a_method_whose_long_id_is_not_offered_does_not_crowd_out_the_rest() -> 
 def test_a_customers_link_is_confirmed_as_theirs_to_pay_not_ours() -> None:
     """A receivable's menu gets a link for the customer; its confirm dialog must not ask
     "Pay CA$10.00 …?", which reads as the team paying its customer."""
-    payfirma = SimpleNamespace(
-        name="payfirma",
-        title="Payfirma",
-        capabilities=SimpleNamespace(direction=Direction.RECEIVABLE),
-    )
     ten = Money.of("10", "CAD")
     invoice = Invoice(
         provider="payfirma",
@@ -348,7 +346,7 @@ def test_a_customers_link_is_confirmed_as_theirs_to_pay_not_ours() -> None:
     card = PaymentMethod(id="hpp", name="Card on Payfirma's payment page")
     options = PaymentOptions(provider="payfirma", invoices=[invoice], total=ten, methods=[card])
     target = values.PayTarget("payfirma", ("212947",), "hpp")
-    shown = pay_menu(payfirma, options, target, today=date(2026, 12, 1))  # type: ignore[arg-type]
+    shown = pay_menu(PAYFIRMA, options, target, today=date(2026, 12, 1))  # type: ignore[arg-type]
     (button,) = [
         e
         for block in shown["blocks"]
@@ -362,11 +360,6 @@ def test_a_customers_link_is_confirmed_as_theirs_to_pay_not_ours() -> None:
 
 def test_a_customers_invoice_names_the_customer_in_its_menu() -> None:
     """The link is for the customer to pay: the menu says whose it is, as provider text."""
-    payfirma = SimpleNamespace(
-        name="payfirma",
-        title="Payfirma",
-        capabilities=SimpleNamespace(direction=Direction.RECEIVABLE),
-    )
     ten = Money.of("10", "CAD")
     invoice = Invoice(
         provider="payfirma", id="212947", number="212947", amount_due=ten, total_incl_vat=ten,
@@ -375,7 +368,7 @@ def test_a_customers_invoice_names_the_customer_in_its_menu() -> None:
     card = PaymentMethod(id="hpp", name="Card on Payfirma's payment page")
     options = PaymentOptions(provider="payfirma", invoices=[invoice], total=ten, methods=[card])
     target = values.PayTarget("payfirma", ("212947",), "hpp")
-    shown = pay_menu(payfirma, options, target, today=date(2026, 12, 1))  # type: ignore[arg-type]
+    shown = pay_menu(PAYFIRMA, options, target, today=date(2026, 12, 1))  # type: ignore[arg-type]
     assert validate_message(shown) == []
     said = shown["blocks"][1]["text"]["text"]
     assert said.startswith("*212947* · customer *Acme &lt;!channel&gt; &amp; Co xxx"), said
