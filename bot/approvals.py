@@ -26,6 +26,13 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
+EXPIRY_RETRY = 300.0
+"""The most seconds before a request whose expiry failed is tried again: it waits as
+long again as it has been overdue, so a passing failure costs a second or two, and one
+that lasts is tried less and less often."""
+EXPIRY_BATCHES = 10
+"""Batches one sweep reads at most while some it read fail and are set aside."""
+
 POLICY_KEY = "approvals"
 """The team setting that holds a saved policy (it overrides the environment's seed)."""
 
@@ -356,29 +363,58 @@ class Approvals:
 
         `then` queues what each expiry tells, in its transaction: a stop in between
         would leave it expired, its messages still showing buttons, and told no one.
-        One that fails stays due (logged) and holds back none of the others."""
+        One that fails is set aside for a while (`EXPIRY_RETRY`), behind the others,
+        so that however many fail, the rest expire on time."""
         moment = time.time() if now is None else now
-        expired = []
-        for row in self.rows.due_to_expire(moment):
-            for state in (State.PENDING, State.APPROVED):
-                # Under the approvals' lock, like a decision: a click counted just as
-                # the time ran out is either in before it, or finds it expired.
+        expired: list[Request] = []
+        for _ in range(EXPIRY_BATCHES):
+            aside = 0  # set aside: the next batch holds the ones behind them
+            for row in self.rows.due_to_expire(moment):
                 try:
-                    with self.store.claim():
-                        done = self.rows.expire(row["id"], state, moment)
-                        request = self.get(row["id"]) if done else None
-                        if then is not None and request is not None:
-                            then(request)
-                except Exception:
-                    log.exception("expiring approval %s failed; trying again", row["id"])
-                    break
+                    request = self._expire(row["id"], moment, then)
+                except Exception as error:
+                    aside += self._expiry_failed(row, moment, error)
+                    continue
                 if request is not None:
-                    self.store.audit(
-                        "approval.expired", team_id=request.team_id, subject=request.id,
-                        was=state.value,
-                    )  # fmt: skip
                     expired.append(request)
+            if not aside:
+                break
         return expired
+
+    def _expire(
+        self, request_id: str, moment: float, then: Callable[[Request], None] | None
+    ) -> Request | None:
+        """The request, expired now; None when it had moved on meanwhile."""
+        for state in (State.PENDING, State.APPROVED):
+            # Under the approvals' lock, like a decision: a click counted just as
+            # the time ran out is either in before it, or finds it expired.
+            with self.store.claim():
+                done = self.rows.expire(request_id, state, moment)
+                request = self.get(request_id) if done else None
+                if then is not None and request is not None:
+                    then(request)
+            if request is not None:
+                self.store.audit(
+                    "approval.expired", team_id=request.team_id, subject=request.id,
+                    was=state.value,
+                )  # fmt: skip
+                return request
+        return None
+
+    def _expiry_failed(self, row: Row, moment: float, error: Exception) -> bool:
+        """Set the failed expiry aside until its retry (False when that failed too); the
+        first failure is logged with its traceback, the retries in a line each."""
+        if row.get("expire_after") is None:
+            log.error("expiring approval %s failed; trying again later", row["id"], exc_info=error)
+        else:
+            log.warning("expiring approval %s failed again: %r", row["id"], error)
+        try:
+            overdue = moment - float(row["expires_at"])
+            self.rows.retry_expiry(row["id"], moment + min(EXPIRY_RETRY, max(overdue, 1.0)))
+        except Exception as unsaved:  # the next sweep tries it again, first
+            log.warning("could not set approval %s aside: %r", row["id"], unsaved)
+            return False
+        return True
 
     def messages(self, request_id: str) -> list[tuple[str, str, str]]:
         """(viewer, channel, ts) of every DM that shows this request."""

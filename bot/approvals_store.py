@@ -111,10 +111,18 @@ class ApprovalStore:
         return cursor.rowcount == 1
 
     def due_to_expire(self, now: float, limit: int = 50) -> list[Row]:
+        """Requests whose time ran out, oldest first, but for those whose expiry failed
+        and waits for its retry (`retry_expiry`)."""
         return self._rows(
-            "SELECT id FROM approval_requests WHERE state IN ('pending', 'approved') "
-            "AND expires_at <= ? ORDER BY expires_at LIMIT ?",
-            [now, limit],
+            "SELECT id, expires_at, expire_after FROM approval_requests WHERE state IN "
+            "('pending', 'approved') AND expires_at <= ? "
+            "AND (expire_after IS NULL OR expire_after <= ?) ORDER BY expires_at LIMIT ?",
+            [now, now, limit],
+        )
+
+    def retry_expiry(self, request_id: str, at: float) -> None:
+        self.db.execute(
+            "UPDATE approval_requests SET expire_after = ? WHERE id = ?", [at, request_id]
         )
 
     def undelivered(self, before: float, now: float, lease: float, limit: int = 20) -> list[str]:

@@ -500,6 +500,13 @@ def _m025_sign_ins(db: Engine) -> None:
     )
 
 
+def _m026_approval_expiry_retries(db: Engine) -> None:
+    """When to try again to expire a request whose expiry failed: left due, it came
+    first in every sweep (oldest first, fifty at a time), and enough such held back
+    the expiry of every other request."""
+    db.table("approval_requests").add_column("expire_after", float)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_settlements", _m002_settlements),
@@ -525,6 +532,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("023_reminder_sent_by_email", _m023_reminder_sent_by_email),
     ("024_created_lookups", _m024_created_lookups),
     ("025_sign_ins", _m025_sign_ins),
+    ("026_approval_expiry_retries", _m026_approval_expiry_retries),
 ]
 
 

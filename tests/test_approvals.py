@@ -22,6 +22,7 @@ from bot.approvals import (
     Approvals,
     Binding,
     Outcome,
+    Request,
     State,
 )
 from bot.approvals_policy import Policy, PolicyError
@@ -571,3 +572,40 @@ def test_a_request_replaced_for_a_new_amount_is_told_when_and_why_in_the_story(
     (ended,) = [e for e in events if "expired" in e.text or "Replaced" in e.text]
     assert ended.at.timestamp() <= time.time() + 1
     assert "Replaced: the amount due is now €950.00" in ended.text
+
+
+def test_requests_that_fail_to_expire_hold_back_none_of_the_others(
+    approvals: Approvals, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Fifty requests whose expiry fails (their messages cannot be queued) are set
+    aside: a request that ran out after them still expires in the same sweep, and the
+    failing ones are tried again less and less often, not every second with a
+    traceback each."""
+    failing = set()
+    for number in range(50):
+        request = approvals.open(
+            team_id=TEAM, binding=Binding.of("i3d", [f"5{number:05}"], eur("700.00")),
+            invoice_numbers=(f"INV-{number}",), requester="U0PAYER", note="", due=None,
+            needed=1, approvers=("U0FINANCE",),
+        )  # fmt: skip
+        assert request is not None
+        failing.add(request.id)
+    last = ask(approvals, "700.00")
+    approvals.store.db.execute(
+        "UPDATE approval_requests SET expires_at = expires_at + 1 WHERE id = ?", [last]
+    )
+
+    def tell(request: Request) -> None:
+        if request.id in failing:
+            raise RuntimeError("cannot queue its messages")
+
+    later = time.time() + 3602
+    assert [r.id for r in approvals.expire_due(later, then=tell)] == [last]
+    tracebacks = [r for r in caplog.records if r.exc_info]
+    assert len(tracebacks) == 50
+    caplog.clear()
+    assert approvals.expire_due(later + 1, then=tell) == []
+    assert not caplog.records, "set aside, they are not tried again at once"
+    assert approvals.expire_due(later + 3, then=tell) == []
+    assert len(caplog.records) == 50 and not any(r.exc_info for r in caplog.records)
+    assert len(approvals.expire_due(later + 1000)) == 50
