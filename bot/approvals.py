@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from bot.approvals_policy import Policy, approvals_phrase
 from bot.approvals_store import ApprovalStore, Row
-from bot.models import Payment
+from bot.models import Payment, PaymentState
 from bot.money import Money
 from bot.store import Store
 
@@ -114,6 +114,8 @@ class Request(BaseModel):
     netted: str | None = None
     """The credit notes taken off, as the pay menu wrote them (mrkdwn: "€1,452.00 −
     credit CRN-1 €24.20 = €1,427.80"); None when none were, or before 021."""
+    credits: tuple[str, ...] = ()
+    """The numbers of those credit notes; empty when none were, or before 027."""
 
     @property
     def binding(self) -> Binding:
@@ -214,6 +216,7 @@ class Approvals:
         approvers: tuple[str, ...],
         rule: str | None = None,
         netted: str | None = None,
+        credits: tuple[str, ...] = (),
     ) -> Request | None:
         """Store a new pending request; None when one for the same payment is pending."""
         now = time.time()
@@ -232,6 +235,7 @@ class Approvals:
             approvers=approvers,
             rule=rule,
             netted=netted,
+            credits=credits,
             state=State.PENDING,
             created_at=now,
             expires_at=now + hours * 3600,
@@ -284,6 +288,24 @@ class Approvals:
         moment = payment.created_at.timestamp()
         row = self.rows.approved_before(payment.team_id, binding.key, moment)
         return _request(row) if row else None
+
+    def credits_used(self, request: Request) -> tuple[str, ...]:
+        """The credit notes `request`'s amount took off that a payment of other invoices
+        through invoicebot has since used: the provider nets them no more, so the amount
+        due now is another than the request's."""
+        used = []
+        for number in request.credits:
+            for payment in self.store.payments_crediting(request.team_id, number):
+                when = max(payment.created_at, payment.paid_at or payment.created_at)
+                if (
+                    payment.provider == request.provider
+                    and payment.state is PaymentState.PAID
+                    and not set(payment.invoice_ids) & set(request.invoice_ids)
+                    and when.timestamp() > request.created_at
+                ):
+                    used.append(number)
+                    break
+        return tuple(used)
 
     def waiting_for(self, team_id: str, user_id: str) -> list[Request]:
         """Pending requests this person may decide or made, newest first."""

@@ -14,7 +14,7 @@ from typing import Any
 from bot.store import Store, now_iso
 
 Row = dict[str, Any]
-_JSON = ("invoice_ids", "invoice_numbers", "approvers")
+_JSON = ("invoice_ids", "invoice_numbers", "approvers", "credits")
 
 
 class ApprovalStore:
@@ -61,7 +61,9 @@ class ApprovalStore:
         return cursor.rowcount == 1
 
     def _request(self, row: Row) -> Row:
-        row = {**row, **{k: json.loads(row[k]) for k in _JSON}}
+        row = {**row, **{k: json.loads(row[k]) for k in _JSON if row.get(k) is not None}}
+        if row.get("credits") is None:  # asked before 027
+            row.pop("credits", None)
         row["amount"] = {"amount": row["amount"], "currency": row.pop("currency")}
         row["approved_by"] = self.approvers_of(row["id"])
         return row

@@ -507,6 +507,12 @@ def _m026_approval_expiry_retries(db: Engine) -> None:
     db.table("approval_requests").add_column("expire_after", float)
 
 
+def _m027_approval_credits(db: Engine) -> None:
+    """The credit notes a request's amount took off (their numbers, JSON): once another
+    payment has used one, the lists no longer say the request's amount is awaited."""
+    db.table("approval_requests").add_column("credits", str)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_settlements", _m002_settlements),
@@ -533,6 +539,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("024_created_lookups", _m024_created_lookups),
     ("025_sign_ins", _m025_sign_ins),
     ("026_approval_expiry_retries", _m026_approval_expiry_retries),
+    ("027_approval_credits", _m027_approval_credits),
 ]
 
 

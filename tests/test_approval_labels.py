@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.approvals import Approvals, Binding
 from bot.approvals_policy import Policy
-from bot.models import Invoice, InvoiceStatus, Money
+from bot.models import Invoice, InvoiceAmount, InvoiceStatus, Money, Payment, PaymentState
 from bot.provider import NoCredentials
 from bot.slack.approvals_gate import label_pay_buttons
 from bot.slack.blocks.kit import Ids
@@ -29,7 +29,9 @@ def _invoice(amount: str) -> Invoice:
     )  # fmt: skip
 
 
-def _ask(approvals: Approvals, amount: str, netted: str | None = None) -> None:
+def _ask(
+    approvals: Approvals, amount: str, netted: str | None = None, credits: tuple[str, ...] = ()
+) -> None:
     request = approvals.open(
         team_id=TEAM,
         binding=Binding.of("supplier", ["410007"], Money(amount=Decimal(amount), currency="EUR")),
@@ -40,6 +42,7 @@ def _ask(approvals: Approvals, amount: str, netted: str | None = None) -> None:
         needed=1,
         approvers=("U0FINANCE",),
         netted=netted,
+        credits=credits,
     )
     assert request is not None
 
@@ -79,6 +82,30 @@ def test_a_request_for_the_total_with_credit_taken_off_is_still_the_one_waiting(
     assert block["accessory"]["text"]["text"] == "View request"  # type: ignore[index]
     said = block["text"]["text"]  # type: ignore[index]
     assert "Approval for €575.80 (credit taken off) requested" in said, said
+
+
+def test_a_request_whose_credit_note_another_payment_used_is_not_said_to_be_awaited(
+    tmp_path: Path,
+) -> None:
+    """The credit note the request took off was used by a payment of another invoice:
+    the provider asks the whole €600.00 now, so the list says so, as the pay menu does,
+    and offers a request for it instead of "€575.80 (credit taken off)" awaited."""
+    approvals = Approvals(Store(tmp_path / "bot.sqlite"), Policy.parse("EUR 500 1 U0FINANCE"))
+    _ask(approvals, "575.80", netted="€600.00 − credit CN-1 €24.20 = €575.80", credits=("CN-1",))
+    approvals.store.add_payment(
+        Payment(
+            team_id=TEAM, provider="supplier", invoice_ids=("410008",),
+            invoice_numbers=("INV-24-0105",), amount=Money.of("75.80", "EUR"), method_id="10",
+            method_name="iDEAL", user_id="U0OTHER", state=PaymentState.PAID,
+            credits=(InvoiceAmount(number="CN-1", amount=Money.of("24.20", "EUR")),),
+        ),
+        token_hash="x", token_expires_at=0,
+    )  # fmt: skip
+    (block,) = _listed(approvals, _invoice("600.00"))
+    said = block["text"]["text"]  # type: ignore[index]
+    assert "credit taken off" not in said and "waiting for the approvers" not in said, said
+    assert "A request for €575.80 is pending, but the amount is now €600.00." in said, said
+    assert block["accessory"]["text"]["text"] == "Request approval"  # type: ignore[index]
 
 
 def test_a_decided_request_leaves_the_button_to_ask_again(tmp_path: Path) -> None:

@@ -279,6 +279,7 @@ async def _open_request(
         approvers=approvers,
         rule=bracket.rule(),
         netted=options_sum(options),
+        credits=tuple(credit.number for credit in options.credits_settled),
     )
     if request is None:
         return "A request to approve these invoices is already waiting; nothing new was sent.", None

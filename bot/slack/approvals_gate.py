@@ -9,10 +9,11 @@ from typing import Any
 
 from bot.approvals import Approvals, Binding, Request, State
 from bot.models import Invoice, PaymentOptions
+from bot.money import Money
 from bot.provider import Direction
 from bot.slack import values
 from bot.slack.blocks.approvals import gated
-from bot.slack.blocks.kit import Block, Ids, context, escape, moment, plain
+from bot.slack.blocks.kit import NUMBER_CHARS, Block, Ids, context, escape, inline, moment, plain
 from bot.slack.blocks.paying import offers_payment
 from bot.slack.services import Services
 
@@ -114,7 +115,15 @@ def label_pay_buttons(
             continue
         binding = Binding.of(target.provider, target.invoice_ids, invoice.amount_due)
         latest = approvals.latest(team_id, binding)
-        if latest is not None and latest.state is State.PENDING and now < latest.expires_at:
+        waiting = latest is not None and latest.state is State.PENDING and now < latest.expires_at
+        used = approvals.credits_used(latest) if waiting and latest and latest.credits else ()
+        if latest is not None and used:
+            block["text"]["text"] += "\n:hourglass_flowing_sand: " + _outdated(
+                latest, used, invoice.amount_due
+            )
+            pay["text"] = plain("Request approval", 75)
+            continue
+        if latest is not None and waiting:
             asked = moment(datetime.fromtimestamp(latest.created_at, UTC))
             credit = " (credit taken off)" if latest.netted else ""  # less than listed
             block["text"]["text"] += (
@@ -126,3 +135,18 @@ def label_pay_buttons(
         holds = latest is not None and approvals.holds(team_id, latest, policy)
         if latest is None or not latest.valid(now) or not holds:
             pay["text"] = plain("Request approval", 75)
+
+
+def _outdated(request: Request, used: tuple[str, ...], due: Money) -> str:
+    """What the pay menu says of a waiting request whose credit notes another payment
+    used since: the provider takes them off no more, so it asks for another amount."""
+    if set(used) == set(request.credits):
+        return (
+            f"A request for {request.amount.format()} is pending, but the amount is now "
+            f"{due.format()}."
+        )
+    notes = ", ".join(inline(number, NUMBER_CHARS) for number in used)
+    return (
+        f"A request for {request.amount.format()} is pending, but credit {notes} it took "
+        "off was used for another payment since, so the amount has changed."
+    )
