@@ -121,6 +121,11 @@ class Request(BaseModel):
     def binding(self) -> Binding:
         return Binding.of(self.provider, self.invoice_ids, self.amount)
 
+    def waiting(self, now: float) -> bool:
+        """Pending and still in time: one whose time ran out reads as expired before
+        the sweep marks it so."""
+        return self.state is State.PENDING and now < self.expires_at
+
     def valid(self, now: float) -> bool:
         return self.state is State.APPROVED and now < self.expires_at
 
@@ -259,26 +264,41 @@ class Approvals:
         """End the pending request for these invoices when it asks another amount than
         `binding` (the amount changed before anyone decided): approving it could pay
         nothing, and it would hold back a request for the amount due now until it
-        expired. The request ended, whose messages are to be rewritten; else None.
+        expired. Expire it when its time ran out and the sweep has not come by yet: the
+        lists and the menu read it as expired, so a new request is not refused for it.
+        The request ended, whose messages are to be rewritten; else None.
         `then` queues those rewrites in the same transaction: ended but untold, its
         approvers would keep buttons that can no longer count."""
         now = time.time()
         with self.store.claim():
             pending = self.latest(team_id, binding)  # one pending at most: the latest
-            if pending is None or pending.state is not State.PENDING or pending.binding == binding:
+            if pending is None or pending.state is not State.PENDING:
                 return None
-            reason = f"the amount due is now {binding.amount.format()}"
-            self.rows.move(pending.id, State.PENDING, State.EXPIRED, decided_at=now, reason=reason)
+            ran_out = not pending.waiting(now)
+            if ran_out:
+                self.rows.expire(pending.id, State.PENDING, now)
+            elif pending.binding != binding:
+                reason = f"the amount due is now {binding.amount.format()}"
+                self.rows.move(
+                    pending.id, State.PENDING, State.EXPIRED, decided_at=now, reason=reason
+                )
+            else:
+                return None
             ended = self.get(pending.id)
             if then is not None and ended is not None:
                 then(ended)
-        self.store.audit(
-            "approval.outdated",
-            team_id=team_id,
-            subject=pending.id,
-            amount=pending.amount.format(),
-            now_due=binding.amount.format(),
-        )
+        if ran_out:
+            self.store.audit(
+                "approval.expired", team_id=team_id, subject=pending.id, was=State.PENDING.value
+            )
+        else:
+            self.store.audit(
+                "approval.outdated",
+                team_id=team_id,
+                subject=pending.id,
+                amount=pending.amount.format(),
+                now_due=binding.amount.format(),
+            )
         return ended
 
     def behind(self, payment: Payment) -> Request | None:
@@ -308,8 +328,9 @@ class Approvals:
         return tuple(used)
 
     def waiting_for(self, team_id: str, user_id: str) -> list[Request]:
-        """Pending requests this person may decide or made, newest first."""
-        return [_request(row) for row in self.rows.for_user(team_id, user_id)]
+        """Pending requests this person may decide or made, newest first; not those
+        whose time ran out."""
+        return [_request(row) for row in self.rows.for_user(team_id, user_id, time.time())]
 
     def printed_number(self, team_id: str, number: str) -> str:
         """`number` as the requests for approval print it (it may be typed in any case)."""

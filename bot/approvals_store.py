@@ -80,14 +80,15 @@ class ApprovalStore:
         )
         return self._request(rows[0]) if rows else None
 
-    def for_user(self, team_id: str, user_id: str, limit: int = 5) -> list[Row]:
-        """Pending requests this person may decide or made, newest first."""
+    def for_user(self, team_id: str, user_id: str, now: float, limit: int = 5) -> list[Row]:
+        """Pending requests this person may decide or made, still in time at `now`,
+        newest first."""
         approvers = self.db.json_values("r.approvers", "a")
         rows = self._rows(
             "SELECT r.* FROM approval_requests r WHERE r.team_id = ? AND r.state = 'pending' "  # noqa: S608
-            f"AND (r.requester = ? OR EXISTS (SELECT 1 FROM {approvers} "
+            f"AND r.expires_at > ? AND (r.requester = ? OR EXISTS (SELECT 1 FROM {approvers} "
             "WHERE a.value = ?)) ORDER BY r.created_at DESC LIMIT ?",
-            [team_id, user_id, user_id, limit],
+            [team_id, now, user_id, user_id, limit],
         )
         return [self._request(row) for row in rows]
 

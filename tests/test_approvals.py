@@ -609,3 +609,21 @@ def test_requests_that_fail_to_expire_hold_back_none_of_the_others(
     assert approvals.expire_due(later + 3, then=tell) == []
     assert len(caplog.records) == 50 and not any(r.exc_info for r in caplog.records)
     assert len(approvals.expire_due(later + 1000)) == 50
+
+
+def test_a_request_whose_time_ran_out_reads_as_expired_before_the_sweep(
+    approvals: Approvals,
+) -> None:
+    """Between a request's expiry time and the sweep, it is not listed as waiting, and
+    asking again expires it (the sweep need not come first) instead of being refused."""
+    request_id = ask(approvals, "700.00")
+    approvals.store.db.execute(
+        "UPDATE approval_requests SET expires_at = ? WHERE id = ?", [time.time() - 1, request_id]
+    )
+    assert approvals.waiting_for(TEAM, "U0PAYER") == []
+    binding = Binding.of("i3d", ["410007"], eur("700.00"))
+    ended = approvals.replace_outdated(TEAM, binding)
+    assert ended is not None and ended.id == request_id and ended.state is State.EXPIRED
+    assert ended.reason is None, "it ran out; nothing replaced it"
+    assert ask(approvals, "700.00") != request_id
+    assert approvals.expire_due() == []

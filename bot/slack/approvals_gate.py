@@ -25,7 +25,7 @@ def _why(
     `holds`: whether its approval still counts under the approval settings now."""
     if latest is None:
         return ""
-    if latest.state is State.PENDING:
+    if latest.waiting(now):
         if latest.binding == binding:
             who = "You" if latest.requester == viewer else f"<@{latest.requester}>"
             return f"{who} asked for approval already; waiting for the approvers."
@@ -42,6 +42,8 @@ def _why(
             f"{binding.amount.format()}, so it needs a new approval."
         )
     if latest.state is State.EXPIRED or not latest.valid(now):
+        if len(latest.approved_by) < latest.needed:
+            return "The last request expired before it was decided."
         return "The last approval expired."
     if not holds:
         return (
@@ -80,9 +82,10 @@ def apply_gate(
         return menu
     latest = svc.approvals.latest(team_id, binding)
     asking = values.PayTarget(target.provider, target.invoice_ids, amount=options.total)
-    waiting = latest is not None and latest.state is State.PENDING and latest.binding == binding
+    now = time.time()
+    waiting = latest is not None and latest.waiting(now) and latest.binding == binding
     holds = latest is None or svc.approvals.holds(team_id, latest)
-    why = _why(latest, binding, time.time(), viewer, holds)
+    why = _why(latest, binding, now, viewer, holds)
     gated(menu, asking, bracket, why, ask=not waiting)
     return menu
 
@@ -115,7 +118,7 @@ def label_pay_buttons(
             continue
         binding = Binding.of(target.provider, target.invoice_ids, invoice.amount_due)
         latest = approvals.latest(team_id, binding)
-        waiting = latest is not None and latest.state is State.PENDING and now < latest.expires_at
+        waiting = latest is not None and latest.waiting(now)
         used = approvals.credits_used(latest) if waiting and latest and latest.credits else ()
         if latest is not None and used:
             block["text"]["text"] += "\n:hourglass_flowing_sand: " + _outdated(

@@ -564,3 +564,25 @@ async def test_a_replaced_request_whose_announcement_was_cut_short_is_replaced_a
         ]
     )
     assert "approval_approve" not in json.dumps(replaced[-1]["blocks"])
+
+
+async def test_a_request_whose_time_ran_out_before_the_sweep_can_be_asked_again(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request's time has run out and the sweep has not come by: the pay menu
+    agrees with the list (Request approval, not only Back), and asking again is not
+    refused as "already waiting"; the old request's messages say it expired."""
+    h = harness
+    await ask(h, "INV-24-0104", "")
+    approvals = h.bot.app[SERVICES].approvals
+    monkeypatch.setattr(approvals, "expire_due", lambda *args, **kwargs: [])
+    approvals.store.db.execute("UPDATE approval_requests SET expires_at = ?", [time.time() - 1])
+    (old,) = approvals.store.db.execute("SELECT id FROM approval_requests").fetchall()
+    _, screen, _ = await h.command("pay INV-24-0104")
+    menu = await h.screen_after(screen)
+    assert "expired before it was decided" in text_of(menu.message), text_of(menu.message)
+    await ask(h, "INV-24-0104", "again")
+    ended = approvals.get(old[0])
+    assert ended is not None and ended.state is State.EXPIRED
+    rows = approvals.store.db.execute("SELECT state FROM approval_requests").fetchall()
+    assert sorted(row[0] for row in rows) == ["expired", "pending"]
