@@ -11,11 +11,12 @@ from bot.approvals_policy import Policy
 from bot.models import Invoice, InvoiceAmount, InvoiceStatus, Money, Payment, PaymentState
 from bot.provider import NoCredentials
 from bot.slack.approvals_gate import label_pay_buttons
+from bot.slack.blocks.digest import digest_message
 from bot.slack.blocks.kit import Ids
 from bot.slack.blocks.listing import invoice_blocks
 from bot.store import Store
 from slack_emulator.blockkit import validate_message
-from tests.test_digest import Supplier
+from tests.test_digest import Supplier, facts, invoice
 
 TEAM = "T0TEAM"
 TODAY = date(2026, 12, 7)
@@ -116,3 +117,25 @@ def test_a_decided_request_leaves_the_button_to_ask_again(tmp_path: Path) -> Non
     (block,) = _listed(approvals, _invoice("600.00"))
     assert block["accessory"]["text"]["text"] == "Request approval"  # type: ignore[index]
     assert "waiting" not in block["text"]["text"]  # type: ignore[index]
+
+
+def test_the_digests_note_names_the_buttons_as_approvals_relabel_them(tmp_path: Path) -> None:
+    """Every bill in the digest needs an approval (one is already asked for): the note
+    names **Request approval** and **View request**, the buttons people see, not Pay."""
+    approvals = Approvals(Store(tmp_path / "bot.sqlite"), Policy.parse("EUR 500 1 U0FINANCE"))
+    asked = invoice("supplier", "S-1", -3, "600.00")
+    other = invoice("supplier", "S-2", -2, "700.00")
+    request = approvals.open(
+        team_id=TEAM, binding=Binding.of("supplier", [asked.id], asked.amount_due),
+        invoice_numbers=(asked.number,), requester="U0PAYER", note="", due=None, needed=1,
+        approvers=("U0FINANCE",),
+    )  # fmt: skip
+    assert request is not None
+    message = digest_message(facts([asked, other]))
+    label_pay_buttons(approvals, TEAM, message["blocks"], [asked, other])
+    (note,) = [b for b in message["blocks"] if b["type"] == "context" and "Totals" in str(b)]
+    assert note["elements"][0]["text"] == (
+        "Totals are per currency. *View request* and *Request approval* answer in your "
+        "messages with invoicebot."
+    )
+    assert validate_message(message) == []

@@ -8,12 +8,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.approvals import Approvals, Binding, Request, State
+from bot.approvals_policy import Policy
 from bot.models import Invoice, PaymentOptions
 from bot.money import Money
 from bot.provider import Direction
 from bot.slack import values
 from bot.slack.blocks.approvals import gated
 from bot.slack.blocks.kit import NUMBER_CHARS, Block, Ids, context, escape, inline, moment, plain
+from bot.slack.blocks.listing import answered_note
 from bot.slack.blocks.paying import offers_payment
 from bot.slack.services import Services
 
@@ -103,6 +105,19 @@ def label_pay_buttons(
     policy = approvals.policy(team_id)
     if not policy.brackets:
         return
+    note = answered_note(blocks)
+    _label(approvals, team_id, policy, blocks, invoices)
+    relabeled = answered_note(blocks)
+    if note and relabeled and relabeled != note:  # the note names the buttons as they read
+        for block in blocks:
+            for element in block.get("elements", []) if block.get("type") == "context" else []:
+                if note in str(element.get("text", "")):
+                    element["text"] = element["text"].replace(note, relabeled)
+
+
+def _label(
+    approvals: Approvals, team_id: str, policy: Policy, blocks: list[Block], invoices: list[Invoice]
+) -> None:
     shown = {(invoice.provider, invoice.id): invoice for invoice in invoices}
     now = time.time()
     for block in blocks:

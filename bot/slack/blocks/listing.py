@@ -162,13 +162,23 @@ opens a dialog instead), in the order a note names them."""
 
 def answered_note(blocks: Sequence[Block]) -> str | None:
     """ "*Pay* and *Send reminder* answer in your messages with invoicebot.": naming the
-    buttons `blocks` show, and only those (None: none of them shows)."""
-    shown = {
-        element.get("action_id")
-        for block in blocks
-        for element in [block.get("accessory") or {}, *block.get("elements", [])]
-    }
-    names = [f"*{name}*" for action, name in ANSWERED_IN_MESSAGES if action in shown]
+    buttons `blocks` show, and only those, as they read (approvals relabel **Pay**
+    **Request approval** or **View request**; None: none of them shows)."""
+    shown: dict[str, list[str]] = {}
+    for block in blocks:
+        for element in [block.get("accessory") or {}, *block.get("elements", [])]:
+            if "action_id" not in element:
+                continue
+            label = str((element.get("text") or {}).get("text", ""))
+            labels = shown.setdefault(str(element.get("action_id")), [])
+            if label and label not in labels:
+                labels.append(label)
+    names = [
+        f"*{label}*"
+        for action, name in ANSWERED_IN_MESSAGES
+        if action in shown
+        for label in shown[action] or [name]
+    ]
     if not names:
         return None
     said = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
