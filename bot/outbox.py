@@ -54,7 +54,14 @@ THREAD_OF = "thread_of"
 """A reply's `args[THREAD_OF]`: the outbox key of the post whose thread it goes in, when
 that post is queued too. Its ts is known only once it is sent (or adopted from the
 channel after a stop), so the reply waits for it and takes it as `thread_ts`; if that
-post was refused for good, the reply goes in the channel itself. Never sent to Slack."""
+post was refused for good, the reply goes in the channel itself (see ALONE). Never sent
+to Slack."""
+ALONE = "alone"
+"""A reply's `args[ALONE]`: its text worded to stand alone, posted instead when there is
+no thread to put it in (the post it replies to was refused for good). When the channel
+itself refused that post (`CHANNEL_REFUSALS`: archived, the bot not in it, gone), it goes
+to the workspace's billing channel now (`billing`) if one is set, so a channel chosen
+since hears it; else to its own, in case the refusal was mended. Never sent to Slack."""
 
 CHANNEL_REFUSALS = {
     "not_in_channel": "it is not a member of the channel: invite it with `/invite @invoicebot`",
@@ -68,6 +75,8 @@ CHANNEL_REFUSALS = {
 
 Admins = Callable[[str], Awaitable[Collection[str]]]
 """A workspace's invoicebot admins (user ids), by team id."""
+Billing = Callable[[str], str | None]
+"""A workspace's billing channel now (None: not chosen), by team id."""
 
 
 def to_admins(fallback: str) -> dict[str, str]:
@@ -267,15 +276,18 @@ class OutboxSender:
         lease: float = CLAIM_SECONDS,
         channel_gap: float = CHANNEL_GAP,
         admins: Admins | None = None,
+        billing: Billing | None = None,
     ) -> None:
         """`tokens`: each row is sent with its workspace's bot token (installed by OAuth);
         without, every row goes out with `client`'s own token. `lease`: how long a row
         taken for sending stays this sender's if it dies mid-call. `channel_gap`: on a
         shared database (PostgreSQL), posts to one channel are this far apart across
         every process; one process on sqlite posts as Slack lets it (429s are retried).
-        `admins`: who hears of a channel post the channel refused (`to_admins`)."""
+        `admins`: who hears of a channel post the channel refused (`to_admins`).
+        `billing`: where a reply goes whose thread's channel refused its post (ALONE)."""
         self.store = store
         self.admins = admins
+        self.billing = billing
         self.client = client
         self.tokens = tokens
         self.http = http
@@ -427,9 +439,20 @@ class OutboxSender:
             # tried less and less often, for as long as it lasts, and its replies with it.
             after = max(self.first_delay, (due or 0.0) - time.time())
             raise Retry("waiting for the post it replies to", after, done=True, turn=True)
-        args = {k: v for k, v in item.args.items() if k != THREAD_OF}
+        args = {k: v for k, v in item.args.items() if k not in (THREAD_OF, ALONE)}
+        alone = item.args.get(ALONE)
         if ts:
             args["thread_ts"] = ts
+        elif isinstance(alone, str):
+            args["text"] = alone
+            refusal = self.store.outbox_refusal(str(parent))
+            now = self.billing(item.team_id or "") if self.billing else None
+            if refusal in CHANNEL_REFUSALS and now and now != args.get("channel"):
+                log.info(
+                    "%s: %s refused the post it replies to (%s); posting it to %s",
+                    item.key, args.get("channel"), refusal, now,
+                )  # fmt: skip
+                args["channel"] = now
         return dataclasses.replace(item, args=args)
 
     async def _call(self, item: OutboxItem, held: list[float]) -> tuple[str | None, bool]:

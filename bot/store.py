@@ -1336,6 +1336,13 @@ class Store:
             return True, None, None
         return row[0] is not None or row[1] is not None, row[2], row[3]
 
+    def outbox_refusal(self, key: str) -> str | None:
+        """What Slack said when it refused the call queued under `key` for good, if it did."""
+        row = self.db.execute(
+            "SELECT last_error FROM outbox WHERE key = ? AND gave_up_at IS NOT NULL", [key]
+        ).fetchone()
+        return str(row[0]) if row and row[0] is not None else None
+
     def outbox_give_up(self, item_id: int, error: str) -> None:
         """Slack refused for good (bad channel, invalid blocks): keep the row, stop trying."""
         self._update(

@@ -192,6 +192,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         tokens=oauth.workspaces if oauth else None,
         lease=settings.outbox_lease,
         admins=svc.access.admins_to_tell,
+        billing=teams.billing_channel,
     )
     settlement.after_settled.append(sender.wake.set)
     approvals.after_change.append(sender.wake.set)

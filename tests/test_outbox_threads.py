@@ -10,7 +10,7 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.outbox import THREAD_OF, OutboxSender
+from bot.outbox import ALONE, THREAD_OF, OutboxSender
 from bot.store import Store
 from tests.fake_slack import BOT_TOKEN, FakeSlack
 
@@ -109,4 +109,45 @@ async def test_a_reply_waits_for_its_roots_next_try_not_every_second(
     assert root["next_attempt_at"] > time.time() + 200
     assert reply["next_attempt_at"] >= root["next_attempt_at"]
     assert reply["attempts"] == 0 and not slack.posted_to("C0BILLING")
+    store.close()
+
+
+async def test_a_reply_whose_roots_channel_refused_it_goes_alone_to_the_billing_channel_now(
+    tmp_path: Path, fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    """The root was refused for good by its channel (invoicebot is not in it): there is no
+    thread, and that channel refuses the replies too. Each reply goes, worded to stand
+    alone, to the billing channel chosen since; with none chosen since, to its own
+    channel, where it is refused once (logged), not retried."""
+    slack, server = fake_slack
+    slack.outside.add("C0OLD")
+    billing = {"T0TEAM": "C0OLD"}
+    store = Store(tmp_path / "db.sqlite")
+    store.enqueue("chat.postMessage", {"channel": "C0OLD", "text": "asks"}, key="root")
+
+    def reply(key: str) -> None:
+        args = {"channel": "C0OLD", "text": "approved", THREAD_OF: "root", ALONE: f"{key} alone"}
+        store.enqueue("chat.postMessage", args, key=key, team_id="T0TEAM")
+
+    reply("early")
+    async with aiohttp.ClientSession() as http:
+        client = AsyncWebClient(
+            token=BOT_TOKEN, base_url=str(server.make_url("/api/")), retry_handlers=[]
+        )
+        sender = OutboxSender(store, client, http, channel_gap=0.0, billing=billing.get)
+
+        async def round_now() -> None:
+            store.db.execute("UPDATE outbox SET next_attempt_at = 0, claimed_until = NULL")
+            await sender.send_due()
+
+        await round_now()  # the root refused; "early" refused in the old channel alone
+        billing["T0TEAM"] = "C0NEW"
+        reply("late")
+        await round_now()
+    rows = {row["key"]: row for row in store.outbox_items()}
+    assert rows["root"]["last_error"] == "not_in_channel"
+    assert rows["early"]["gave_up_at"] is not None and rows["early"]["attempts"] <= 1
+    (moved,) = slack.posted_to("C0NEW")
+    assert moved["text"] == "late alone" and "thread_ts" not in moved
+    assert ALONE not in moved and THREAD_OF not in moved
     store.close()

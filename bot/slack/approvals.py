@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.approvals import Binding, Outcome, Request, State, judge
 from bot.kit.errors import retry_after
-from bot.outbox import RESPONSE_URL, THREAD_OF
+from bot.outbox import ALONE, RESPONSE_URL, THREAD_OF
 from bot.payments import LIVE
 from bot.provider import ProviderError
 from bot.slack import dialogs, values
@@ -101,7 +101,10 @@ def announce(
         if request.billing_ts:
             args["thread_ts"] = request.billing_ts
         elif request.billing_channel:
+            # Slack refused the root for good (the channel archived, say): the line goes
+            # alone, to the billing channel chosen since if there is one (see ALONE).
             args[THREAD_OF] = _root_key(request.id)
+            args[ALONE] = blocks.thread_line_alone(request, title, line)
         svc.store.enqueue(
             "chat.postMessage",
             args,

@@ -586,3 +586,32 @@ async def test_a_request_whose_time_ran_out_before_the_sweep_can_be_asked_again(
     assert ended is not None and ended.state is State.EXPIRED
     rows = approvals.store.db.execute("SELECT state FROM approval_requests").fetchall()
     assert sorted(row[0] for row in rows) == ["expired", "pending"]
+
+
+async def test_decisions_on_a_request_its_channel_refused_go_alone_to_the_billing_channel_now(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#billing refused the request's post for good (invoicebot is not in it), and an
+    admin then chose another billing channel: a decision is not sent to the channel
+    that refused it, where it would be refused again, but to the new one, naming the
+    request it is about."""
+    h = harness
+    h.slack.outside.add("C0BILLING")
+    await ask(h, "INV-24-0104", "")
+    svc = h.bot.app[SERVICES]
+    await h.wait_for(lambda: svc.store.outbox_refusal("approval-root:" + _only_request(h)))
+    monkeypatch.setattr(svc.teams.settings, "billing_channel", "C0NEWBILL")
+    fran = dm_to(h, "U0FINANCE")
+    assert fran is not None
+    await h.click(Screen(fran, "-"), blocks.APPROVE, user="U0FINANCE")
+    (line,) = await h.wait_for(lambda: h.slack.posted_to("C0NEWBILL"))
+    assert "Approved by <@U0FINANCE>" in line["text"] and "thread_ts" not in line
+    assert "<@U0PAYER>'s request for approval to pay i3D.net invoice INV-24-0104" in line["text"]
+    refused = [row["key"] for row in svc.store.outbox_items() if row["gave_up_at"]]
+    assert refused == [f"approval-root:{_only_request(h)}"], "nothing else sent where refused"
+
+
+def _only_request(h: Harness) -> str:
+    store = h.bot.app[SERVICES].approvals.store
+    (row,) = store.db.execute("SELECT id FROM approval_requests").fetchall()
+    return str(row[0])

@@ -275,6 +275,15 @@ def thread_line(
     return ":heavy_minus_sign: The request expired before enough people approved it."
 
 
+def thread_line_alone(request: Request, title: str, line: str) -> str:
+    """`line` for a channel with no thread to put it in (the request's post was refused):
+    it names the request it is about."""
+    return (
+        f"{line} (<@{request.requester}>'s request for approval to pay {escape(title)} "
+        f"{_invoices(request)}: *{request.amount.format()}*)"
+    )
+
+
 def was_approved(request: Request) -> bool:
     return len(request.approved_by) >= request.needed
 
