@@ -36,19 +36,28 @@ def _at(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
 
 
+def asked_at(store: Store, team_id: str, number: str) -> set[str]:
+    """The providers whose invoice printed `number` someone asked approval to pay: one
+    may print it with no pay menu on record that says so (rows from before menus named
+    their numbers)."""
+    return {str(row["provider"]) for row in ApprovalStore(store).for_number(team_id, number)}
+
+
 def approval_story(store: Store, subject: Subject) -> list[Event]:
-    """Requests for approval of the invoice, each decision, and an expiry."""
+    """Requests for approval of the invoice, each decision, and an expiry; each named
+    with its provider when more than one prints the number, as payments are."""
     from bot.history import Event
 
     rows = ApprovalStore(store)
     events = []
     for row in rows.for_number(subject.team_id, subject.number):
         request = Request.model_validate(row)
+        where = subject.named(request.provider)
         note = f" (“{one_line(request.note)}”)" if request.note else ""
         events.append(
             Event(
                 _at(request.created_at),
-                f":lock: <@{request.requester}> asked for approval of "
+                f":lock: {where}<@{request.requester}> asked for approval of "
                 f"{request.amount.format()}{note}",
             )
         )
@@ -59,17 +68,17 @@ def approval_story(store: Store, subject: Subject) -> list[Event]:
             else:
                 reason = one_line(decision["reason"] or "no reason given")
                 text = f"<@{decision['user_id']}> rejected it: {reason}"
-            events.append(Event(moment, text))
+            events.append(Event(moment, f"{where}{text}"))
         if request.state is not State.EXPIRED:
             continue
         if len(request.approved_by) < request.needed and request.reason and request.decided_at:
             # Ended when the amount due changed (`Approvals.replace_outdated`), not later.
             reason = one_line(request.reason)
-            text = f"Replaced: {reason}; a new request asks for that"
+            text = f"{where}Replaced: {reason}; a new request asks for that"
             events.append(Event(_at(request.decided_at), text))
             continue
         approved = len(request.approved_by) >= request.needed
         what = "approval expired" if approved else "approval request expired before it was decided"
         # When it ran out, not when that was noticed.
-        events.append(Event(_at(request.expires_at), f"The {what}"))
+        events.append(Event(_at(request.expires_at), f"{where}The {what}"))
     return events

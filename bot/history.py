@@ -1,7 +1,8 @@
 """One invoice's story: who asked to pay it, each attempt, the settlement, the reminders.
 
 The story is assembled from a list of sources, each reading one kind of record; a new
-kind of record (approvals, say) adds a source to `STORY_SOURCES` and nothing else.
+kind of record (approvals, say) adds a source to `STORY_SOURCES`, and the providers its
+records name to `Subject`, so that its lines say which provider's invoice they are about.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot.approvals_record import approval_story
+from bot.approvals_record import approval_story, asked_at
 from bot.models import Emailed, Payment, PaymentState
 from bot.records import settlement_note, twice_note
 from bot.runs import DUE, Runs
@@ -38,11 +39,14 @@ class Subject:
     menus: list[AuditEntry] = field(default_factory=list)
     """Pay menus opened for an invoice printed `number` at any provider, with or
     without a payment: a provider that only showed one still prints the number."""
+    asked: set[str] = field(default_factory=set)
+    """Providers of the requests for approval to pay an invoice printed `number`."""
 
     @property
     def providers(self) -> set[str]:
         """The providers whose invoice printed `number` the story tells of."""
-        return {p.provider for p in self.payments} | {menu_provider(m) for m in self.menus}
+        menus = {menu_provider(m) for m in self.menus}
+        return {p.provider for p in self.payments} | menus | self.asked
 
     def at(self, payment: Payment) -> str:
         """ "i3D.net: " before what happened to `payment` when more than one provider
@@ -73,9 +77,13 @@ def opened_menus(store: Store, team_id: str, number: str) -> list[AuditEntry]:
 
 def printing(store: Store, team_id: str, number: str) -> list[str]:
     """The providers that print `number` on an invoice the team paid or asked to pay."""
+    return sorted(_subject(store, team_id, number, {}).providers)
+
+
+def _subject(store: Store, team_id: str, number: str, titles: dict[str, str]) -> Subject:
     payments = store.payments_for_number(team_id, number)
-    subject = Subject(team_id, number, payments, {}, opened_menus(store, team_id, number))
-    return sorted(subject.providers)
+    menus = opened_menus(store, team_id, number)
+    return Subject(team_id, number, payments, titles, menus, asked_at(store, team_id, number))
 
 
 StorySource = Callable[[Store, Subject], list[Event]]
@@ -260,8 +268,7 @@ STORY_SOURCES: list[StorySource] = [
 
 def story(store: Store, team_id: str, number: str, titles: dict[str, str]) -> list[Event]:
     """Every event about the invoice printed `number`, oldest first."""
-    payments = store.payments_for_number(team_id, number)
-    subject = Subject(team_id, number, payments, titles, opened_menus(store, team_id, number))
+    subject = _subject(store, team_id, number, titles)
     events = [
         (event.at.replace(microsecond=0), rank, event)
         for rank, source in enumerate(STORY_SOURCES)

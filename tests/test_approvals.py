@@ -627,3 +627,37 @@ def test_a_request_whose_time_ran_out_reads_as_expired_before_the_sweep(
     assert ended.reason is None, "it ran out; nothing replaced it"
     assert ask(approvals, "700.00") != request_id
     assert approvals.expire_due() == []
+
+
+def test_an_approval_at_another_provider_under_the_same_number_names_its_provider(
+    approvals: Approvals,
+) -> None:
+    """PingProxies prints INV-24-0104 too: an approval of its invoice is not told as one
+    of i3D.net's, though only the latter was paid (and no pay menu row names the former:
+    rows from before menus named their numbers)."""
+    from bot.history import printing, story
+    from bot.models import Payment
+    from bot.payments import Payments
+    from bot.plugins import make_plugin_manager
+
+    request = approvals.open(
+        team_id=TEAM, binding=Binding.of("pingproxies", ["9"], eur("700.00")),
+        invoice_numbers=("INV-24-0104",), requester="U0OTHER", note="", due=None, needed=1,
+        approvers=("U0FINANCE",),
+    )  # fmt: skip
+    assert request is not None
+    approvals.decide(request.id, TEAM, "U0FINANCE", approve=True)
+    store = approvals.store
+    Payments(store, make_plugin_manager(entry_point_plugins=False)).record(
+        Payment(
+            team_id=TEAM, provider="i3d", invoice_ids=("410007",),
+            invoice_numbers=("INV-24-0104",), amount=eur("10.00"), method_id="10",
+            method_name="iDEAL", user_id="U0PAYER",
+        )
+    )  # fmt: skip
+    titles = {"i3d": "i3D.net", "pingproxies": "PingProxies"}
+    told = [e.text for e in story(store, TEAM, "INV-24-0104", titles)]
+    assert ":lock: PingProxies: <@U0OTHER> asked for approval of €700.00" in told, told
+    assert "PingProxies: <@U0FINANCE> approved" in told, told
+    assert any(text.startswith("i3D.net: Payment started") for text in told), told
+    assert printing(store, TEAM, "INV-24-0104") == ["i3d", "pingproxies"], "for the note"
