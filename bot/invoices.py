@@ -152,9 +152,11 @@ async def _fetch(
     selections: list[Selection],
     snapshots: Snapshots | None = None,
     settled: Mapping[str, Money | None] | None = None,
+    pages: list[int] | None = None,
 ) -> Listing:
     """Stream every page of one provider into its own `selections` (one per window);
-    with `snapshots`, from the connection's shared snapshot instead."""
+    with `snapshots`, from the connection's shared snapshot instead. `pages` counts the
+    pages read here, for a caller that gives up before the last."""
     cursor: str | None = None
     unreadable: list[str] = []
     try:
@@ -169,6 +171,8 @@ async def _fetch(
             cursor, previous = await _feed_page(
                 provider, query, overdue_only, selections, cursor, unreadable, settled, previous
             )
+            if pages is not None:
+                pages[0] += 1
             if cursor is None:
                 return Listing(provider, count=selections[0].total, unreadable=unreadable)
     except ProviderError as error:
@@ -235,6 +239,7 @@ async def gather_pages(
     ]
 
     async def bounded(provider: Provider, mine: list[Selection]) -> Listing:
+        pages = [0]
         try:
             return await asyncio.wait_for(
                 _fetch(
@@ -244,10 +249,19 @@ async def gather_pages(
                     mine,
                     snapshots,
                     (settled or {}).get(provider.name),
+                    pages,
                 ),
                 within,
             )
         except TimeoutError:
+            if pages[0] or (snapshots is not None and snapshots.pages_read(provider)):
+                # It answers, page after page: a huge account, not a provider down. The
+                # shared read goes on, and a list asked for while it does joins it.
+                return Listing(
+                    provider,
+                    error=f"{provider.title} sent part of its list, but not all of it in "
+                    f"{within:g} s; its invoices are not shown. Try again in a moment.",
+                )
             return Listing(
                 provider,
                 error=f"{provider.title} is slow to answer right now (nothing in {within:g} s); "

@@ -94,6 +94,7 @@ class Snapshots:
         self._kept: OrderedDict[int, tuple[Provider, Snapshot]] = OrderedDict()
         self._flight: SingleFlight[Snapshot] = SingleFlight()
         self._forgotten: dict[str, int] = {}  # per provider name: how often it was forgotten
+        self._pages: dict[int, int] = {}  # per read under way: the pages it has had so far
 
     async def read(self, provider: Provider) -> Snapshot:
         """Every invoice of this connection, from a fresh snapshot or read now.
@@ -107,7 +108,19 @@ class Snapshots:
             return kept[1]
         return await self._flight.run(key, lambda: self._take(provider))
 
+    def pages_read(self, provider: Provider) -> int:
+        """Pages the read of this connection under way has had so far (0: none, or no read
+        under way): a list cut short while they arrive is long, not unanswered."""
+        return self._pages.get(id(provider), 0)
+
     async def _take(self, provider: Provider) -> Snapshot:
+        self._pages[id(provider)] = 0
+        try:
+            return await self._read(provider)
+        finally:
+            del self._pages[id(provider)]
+
+    async def _read(self, provider: Provider) -> Snapshot:
         began = self.clock()
         generation = self._forgotten.get(provider.name, 0)
         invoices: list[Invoice] = []
@@ -117,6 +130,7 @@ class Snapshots:
         cursor: str | None = None
         while True:
             page = await provider.list_invoices(InvoiceQuery(cursor=cursor, limit=100))
+            self._pages[id(provider)] += 1
             unreadable += page.unreadable
             for invoice in once(provider, page.invoices, [seen], unreadable, clashed):
                 if invoice.provider != provider.name:  # the registration says whose it is

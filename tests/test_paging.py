@@ -255,6 +255,40 @@ async def test_a_slow_provider_is_named_and_does_not_hold_up_the_others() -> Non
     assert following.ids == in_people_order(ledger)[10:]
 
 
+class Long(Slow):
+    """Answers every page quickly, but has too many of them to read in the budget."""
+
+    name = "long"
+    title = "Long Hosting"
+    delay: ClassVar[float] = 0.02
+
+
+@pytest.mark.parametrize("shared", [False, True])
+async def test_a_long_list_still_being_read_is_not_said_to_be_a_slow_provider(
+    shared: bool,
+) -> None:
+    """A huge account answers page after page past the budget: it is not "slow to
+    answer", its list is long; one that sent nothing is still told as slow."""
+    long, slow = Long(300, per_page=10), Slow(15)
+    snapshots = Snapshots() if shared else None
+    providers: list[Provider] = [long] if shared else [long, slow]
+    gathered = await gather_invoices(
+        providers, InvoiceQuery(), Window(PAGE_SIZE), within=0.2, snapshots=snapshots
+    )
+    said = {listing.provider.name: listing.error for listing in gathered.listings}
+    assert said["long"] == (
+        "Long Hosting sent part of its list, but not all of it in 0.2 s; its invoices are "
+        "not shown. Try again in a moment."
+    )
+    if snapshots is None:
+        assert said["slow"] == (
+            "Slow Hosting is slow to answer right now (nothing in 0.2 s); its invoices are "
+            "not shown. Try again in a minute."
+        )
+    else:  # the shared read goes on, for the next list
+        assert len((await snapshots.read(long)).invoices) == 300
+
+
 async def test_stale_buttons_still_show_a_full_page() -> None:
     """Invoices change between clicks: past the end shows the last page, and too few
     left before a Previous key shows the first page, never an empty or short one."""
