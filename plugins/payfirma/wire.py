@@ -216,7 +216,8 @@ class Token(Model):
     token_type: str | None = None
     expires_in: Whole | None = None
     """Seconds: JSON's `true` must not read as a one-second token, asked for again and again."""
-    merchant_id: str | int | None = None
+    merchant_id: str | Whole | None = None
+    """The account signed in to: JSON's `true` must not read as merchant 1."""
     scope: str | None = None
 
 

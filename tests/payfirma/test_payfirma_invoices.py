@@ -254,3 +254,12 @@ def test_a_token_whose_lifetime_is_a_boolean_is_unreadable_not_one_second() -> N
     with pytest.raises(ValidationError):
         wire.Token.model_validate(token | {"expires_in": True})
     assert wire.Token.model_validate(token | {"expires_in": 1200}).expires_in == 1200
+
+
+def test_a_token_whose_merchant_id_is_a_boolean_is_unreadable_not_merchant_one() -> None:
+    token = {"access_token": "t", "token_type": "Bearer"}
+    with pytest.raises(ValidationError):
+        wire.Token.model_validate(token | {"merchant_id": True})
+    for merchant_id in (70017, "70017"):  # a number, or its digits, still reads
+        read = wire.Token.model_validate(token | {"merchant_id": merchant_id})
+        assert str(read.merchant_id) == "70017"
