@@ -28,5 +28,9 @@ class SingleFlight(Generic[V]):
         # One caller giving up (Slack's client went away) must not cancel the others.
         return await asyncio.shield(running)
 
+    def __contains__(self, key: Hashable) -> bool:
+        """Whether work for `key` is under way: `run` would join it."""
+        return key in self._running
+
     def __len__(self) -> int:
         return len(self._running)

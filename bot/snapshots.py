@@ -101,12 +101,22 @@ class Snapshots:
 
         Raises what `list_invoices` raises; a failed read keeps nothing.
         """
-        key = id(provider)
-        kept = self._kept.get(key)
+        kept = self._fresh(provider)
+        if kept is not None:
+            self._kept.move_to_end(id(provider))
+            return kept
+        return await self._flight.run(id(provider), lambda: self._take(provider))
+
+    def ready(self, provider: Provider) -> bool:
+        """Whether `read` would answer without a read of its own: a fresh snapshot is
+        kept, or a read is under way to join."""
+        return self._fresh(provider) is not None or id(provider) in self._flight
+
+    def _fresh(self, provider: Provider) -> Snapshot | None:
+        kept = self._kept.get(id(provider))
         if kept and kept[0] is provider and self.clock() - kept[1].taken < self.fresh:
-            self._kept.move_to_end(key)
             return kept[1]
-        return await self._flight.run(key, lambda: self._take(provider))
+        return None
 
     def pages_read(self, provider: Provider) -> int:
         """Pages the read of this connection under way has had so far (0: none, or no read

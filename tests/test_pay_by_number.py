@@ -43,7 +43,7 @@ def services(provider: Lookups) -> Any:
 
     return SimpleNamespace(
         connections=SimpleNamespace(connected=lambda _: [provider]),
-        snapshots=SimpleNamespace(read=read),
+        snapshots=SimpleNamespace(read=read, ready=lambda _: False),  # no list at hand
     )
 
 
@@ -89,7 +89,7 @@ async def test_a_search_that_runs_out_of_time_says_so_not_that_the_provider_is_d
     said = str(await _pay_invoice(services(Hangs()), "T0TEAM", "U0PAYER", "INV-7"))
     assert "Could not look for “INV-7” at Acme in time: the search took too long." in said
     assert "not answering" not in said
-    assert "Try again in a few minutes, or find it with `/invoices search INV-7`." in said
+    assert "Try again in a moment, or find it with `/invoices search INV-7`." in said
     told = _whereabouts([Hangs()], Lookup(silent=["Acme"], slow=["Acme"]), "INV-7")  # type: ignore[list-item]
     assert "could not be checked in time: the search took too long" in told
     assert "not answering" not in told
@@ -290,3 +290,75 @@ def test_a_menu_of_an_invoice_paid_together_with_this_one_is_not_this_ones(
         assert asked == ["<@U0SEVEN> asked for the ways to pay it"], told
     finally:
         store.close()
+
+
+class Huge:
+    """A provider whose lookup by number reads its whole list, as i3D.net's does, and
+    whose list, a page at a time, takes longer to read than a lookup may wait."""
+
+    name, title = "acme", "Acme"
+
+    def __init__(self, *numbers: str) -> None:
+        from bot.models import Invoice, InvoiceStatus
+
+        self.invoices = [
+            Invoice(
+                provider="acme", id=str(index), number=number, status=InvoiceStatus.OPEN,
+                amount_due=Money.of("10", "EUR"), total_incl_vat=Money.of("10", "EUR"),
+            )
+            for index, number in enumerate(numbers)
+        ]  # fmt: skip
+        self.asked: list[str] = []
+
+    async def list_invoices(self, query: Any) -> Any:
+        from bot.models import InvoicePage
+
+        at = int(query.cursor or 0)
+        await asyncio.sleep(0.03)
+        following = str(at + 1) if at + 1 < len(self.invoices) else None
+        return InvoicePage(invoices=self.invoices[at : at + 1], next_cursor=following)
+
+    async def get_invoice(self, number: str) -> Any:
+        self.asked.append(number)
+        found, cursor = [], None
+        while True:
+            page = await self.list_invoices(SimpleNamespace(cursor=cursor))
+            found += [i for i in page.invoices if number in (i.id, i.number)]
+            if (cursor := page.next_cursor) is None:
+                break
+        if len(found) > 1:
+            raise SeveralInvoices("Acme has several.", [i.id for i in found])
+        if not found:
+            raise InvoiceNotFound("no such invoice")
+        return found[0]
+
+
+@pytest.mark.parametrize("twice", [False, True])
+async def test_a_lookup_cut_short_leaves_the_list_read_on_for_the_next_try(
+    monkeypatch: pytest.MonkeyPatch, twice: bool
+) -> None:
+    """A huge account's lookup ran out of time and started from scratch on each try, so
+    it might never finish: its list is now read on and shared, and the next try finds
+    the invoice in it, or the two that go by its number."""
+    from bot.slack.finding import find
+    from bot.snapshots import Snapshots
+
+    monkeypatch.setattr(finding, "LOOKUP_SECONDS", 0.2)
+    numbers = [f"INV-{n}" for n in range(10)]  # 0.3 s to read
+    huge = Huge(*numbers, *(["INV-7"] if twice else []))
+    svc = SimpleNamespace(snapshots=Snapshots())
+    first = await find(svc, [huge], "INV-7")  # type: ignore[arg-type,list-item]
+    assert first.slow == ["Acme"] and first.found is None
+    await asyncio.sleep(0.15)  # the answer is read, and the number typed again
+    second = await find(svc, [huge], "INV-7")  # type: ignore[arg-type,list-item]
+    assert huge.asked == ["INV-7"], "the second try reads the shared list, not its own"
+    assert not second.silent
+    if twice:
+        assert second.found is None
+        assert [(p, list(e.ids)) for p, e in second.several] == [(huge, ["7", "10"])]
+    else:
+        assert second.found is not None and second.found[1].id == "7" and not second.several
+    third = await find(svc, [huge], "INV-7")  # type: ignore[arg-type,list-item]
+    assert third.found == second.found, "kept"
+    assert [e.ids for _, e in third.several] == [e.ids for _, e in second.several]
+    assert huge.asked == ["INV-7"]

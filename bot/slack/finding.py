@@ -14,12 +14,14 @@ from bot.models import Invoice
 from bot.provider import InvoiceNotFound, Provider, ProviderError, SeveralInvoices
 from bot.slack.blocks.kit import NUMBER_CHARS, escape, inline
 from bot.slack.services import Services
+from bot.snapshots import Snapshot, Snapshots
 
 log = logging.getLogger(__name__)
 
 LOOKUP_SECONDS = 10.0
 """How long one provider may take to say whether it has a number; past that it counts as
-not answering (a lookup by number may page through a whole account)."""
+not answering (a lookup by number may page through a whole account, whose read then goes
+on as the connection's shared one, for the next try: see `look_up`)."""
 
 SHOWN_IDS = 5
 """Ids named when several invoices share a number; a search lists them all."""
@@ -44,12 +46,19 @@ class Lookup:
     """Providers with more than one invoice by that number: none of them is picked."""
 
 
-async def look_up(providers: list[Provider], number: str) -> Lookup:
+async def look_up(
+    providers: list[Provider], number: str, snapshots: Snapshots | None = None
+) -> Lookup:
     """Ask every provider at once for `number`, exactly as typed; the one that prints it
     wins, else the first (in the providers' order) that has it by another name (its own
-    id). Several invoices by it, at one provider or printed by two, go to `several`."""
+    id). Several invoices by it, at one provider or printed by two, go to `several`.
+
+    With `snapshots`, a provider whose list is kept fresh or being read is answered from
+    that list where it names the invoice (or several), and one that runs out of time has
+    its list read on there: a huge account's lookup, cut short and started over on each
+    try, might never finish."""
     answers = await asyncio.gather(
-        *(asyncio.wait_for(p.get_invoice(number), LOOKUP_SECONDS) for p in providers),
+        *(_ask(provider, number, snapshots) for provider in providers),
         return_exceptions=True,
     )
     lookup = Lookup()
@@ -87,6 +96,43 @@ async def look_up(providers: list[Provider], number: str) -> Lookup:
     return lookup
 
 
+async def _ask(provider: Provider, number: str, snapshots: Snapshots | None) -> Invoice:
+    try:
+        return await asyncio.wait_for(_answer(provider, number, snapshots), LOOKUP_SECONDS)
+    except TimeoutError:
+        if snapshots is not None:  # read on, shared, for the next try (or a list)
+            reading = asyncio.ensure_future(snapshots.read(provider))
+            reading.add_done_callback(lambda task: task.cancelled() or task.exception())
+        raise
+
+
+async def _answer(provider: Provider, number: str, snapshots: Snapshots | None) -> Invoice:
+    """From the shared list when it is at hand and names the invoice, else the provider's
+    own lookup (which may find what the list cannot: another form of an id, say)."""
+    if snapshots is not None and snapshots.ready(provider):
+        listed = _listed(provider, await snapshots.read(provider), number)
+        if listed is not None:
+            return listed
+    return await provider.get_invoice(number)
+
+
+def _listed(provider: Provider, snapshot: Snapshot, number: str) -> Invoice | None:
+    """The one invoice in a whole list whose id is `number` or that prints it, in any
+    case (some providers' lookups tell numbers apart by case, some do not: two that
+    differ only so are both named); None where the list cannot tell: it has none (the
+    provider's own lookup may know another form of an id), or set one aside that may be
+    it. A list kept or being read is one every list in Slack takes as current."""
+    key = number.strip()
+    wanted = key.casefold()
+    if any(entry.casefold() == wanted for entry in snapshot.unreadable):
+        return None
+    found = [i for i in snapshot.invoices if key == i.id or i.number.casefold() == wanted]
+    if len(found) > 1:
+        shared = f"{provider.title} has {len(found)} invoices that go by {key!r}."
+        raise SeveralInvoices(shared, [invoice.id for invoice in found])
+    return found[0] if found else None
+
+
 def unsaid(lookup: Lookup, number: str) -> str:
     """Why `lookup.silent` could not say whether they have `number`: not answering, or a
     search that ran out of time (a huge account's whole list, read page by page)."""
@@ -104,13 +150,12 @@ def unsaid(lookup: Lookup, number: str) -> str:
 
 
 def unsaid_next(lookup: Lookup, number: str) -> str:
-    """What to do about `unsaid`. A lookup cut short starts over; a search's read of the
-    list goes on past its reply and is kept, so a search can find it where this cannot."""
+    """What to do about `unsaid`. A lookup cut short has its list read on and shared, as
+    a search's is: a try while it is read, or soon after, finds the number in it."""
     if not lookup.slow:
         return "try again in a few minutes."
     return (
-        f"try again in a few minutes, or find it with `/invoices search "
-        f"{inline(number, NUMBER_CHARS)}`."
+        f"try again in a moment, or find it with `/invoices search {inline(number, NUMBER_CHARS)}`."
     )
 
 
@@ -143,14 +188,14 @@ async def printed_number(svc: Services, providers: list[Provider], number: str) 
 async def find(svc: Services, providers: list[Provider], number: str) -> Lookup:
     """The invoice as typed, else the one whose number differs only in case (tried once,
     and only when every provider could say it does not have the number as typed)."""
-    lookup = await look_up(providers, number)
+    lookup = await look_up(providers, number, svc.snapshots)
     if (
         lookup.found is None
         and not lookup.silent
         and not lookup.several
         and (printed := await printed_number(svc, providers, number))
     ):
-        lookup = await look_up(providers, printed)
+        lookup = await look_up(providers, printed, svc.snapshots)
     return lookup
 
 
