@@ -464,7 +464,25 @@ class Approvals:
         return self.rows.messages(request_id)
 
     def remember_message(self, request_id: str, viewer: str, channel: str, ts: str) -> None:
-        self.rows.add_message(request_id, viewer, channel, ts)
+        """Keep where the DM is (its rewrites need it); its attempt is no longer in doubt."""
+        with self.store.transaction():
+            self.rows.add_message(request_id, viewer, channel, ts)
+
+    def attempting(self, request_id: str, viewer: str, channel: str) -> None:
+        """Note, before posting it, that a DM to `viewer` in `channel` is on its way:
+        should its answer be lost, the next delivery looks for it (`attempt`)."""
+        self.rows.add_attempt(request_id, viewer, channel, time.time())
+
+    def attempt(self, request_id: str, viewer: str) -> tuple[str, float, float | None] | None:
+        """(channel, when, read below) of a DM to `viewer` whose answer never came: it may
+        be in that channel, posted between when and when plus the call's time; its
+        history was read already from `read below` down (None: not yet)."""
+        return self.rows.attempt(request_id, viewer)
+
+    def searched_below(self, request_id: str, viewer: str, below: float) -> None:
+        """The DM's history was read down to `below` without finding the DM: a lookup cut
+        short by Slack's limit goes on from there."""
+        self.rows.set_searched_below(request_id, viewer, below)
 
     def undelivered(self, before: float, lease: float) -> list[Request]:
         """Pending requests whose DMs were not all sent (the bot stopped meanwhile, or

@@ -251,6 +251,35 @@ class ApprovalStore:
             "channel = excluded.channel, ts = excluded.ts",
             [request_id, user_id, channel, ts],
         )
+        self.db.execute(
+            "DELETE FROM approval_attempts WHERE request_id = ? AND user_id = ?",
+            [request_id, user_id],
+        )
+
+    def add_attempt(self, request_id: str, user_id: str, channel: str, at: float) -> None:
+        """Committed before the DM's post: from here on it may exist unanswered."""
+        self.db.execute(
+            "INSERT INTO approval_attempts (request_id, user_id, channel, attempted_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (request_id, user_id) DO UPDATE SET "
+            "channel = excluded.channel, attempted_at = excluded.attempted_at, "
+            "searched_below = NULL",
+            [request_id, user_id, channel, at],
+        )
+
+    def attempt(self, request_id: str, user_id: str) -> tuple[str, float, float | None] | None:
+        """(channel, attempted_at, searched_below) of a DM sent with no answer kept."""
+        row = self.db.execute(
+            "SELECT channel, attempted_at, searched_below FROM approval_attempts "
+            "WHERE request_id = ? AND user_id = ?",
+            [request_id, user_id],
+        ).fetchone()
+        return (row[0], row[1], row[2]) if row else None
+
+    def set_searched_below(self, request_id: str, user_id: str, below: float) -> None:
+        self.db.execute(
+            "UPDATE approval_attempts SET searched_below = ? WHERE request_id = ? AND user_id = ?",
+            [below, request_id, user_id],
+        )
 
     def messages(self, request_id: str) -> list[tuple[str, str, str]]:
         """(user, channel, ts) of every message that shows this request."""

@@ -513,6 +513,23 @@ def _m027_approval_credits(db: Engine) -> None:
     db.table("approval_requests").add_column("credits", str)
 
 
+def _m028_approval_dm_attempts(db: Engine) -> None:
+    """A DM about an approval request sent with no answer yet, by request and person:
+    where (the DM's id), when, and how far its history was read for it since. A DM
+    whose answer was lost (a reset, a 5xx, a stop) is looked for there, not sent again."""
+    db.table("approval_attempts").create(
+        {
+            "request_id": str,
+            "user_id": str,
+            "channel": str,
+            "attempted_at": float,
+            "searched_below": float,
+        },
+        pk=("request_id", "user_id"),
+        not_null={"channel", "attempted_at"},
+    )
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_settlements", _m002_settlements),
@@ -540,6 +557,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("025_sign_ins", _m025_sign_ins),
     ("026_approval_expiry_retries", _m026_approval_expiry_retries),
     ("027_approval_credits", _m027_approval_credits),
+    ("028_approval_dm_attempts", _m028_approval_dm_attempts),
 ]
 
 

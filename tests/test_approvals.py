@@ -27,11 +27,12 @@ from bot.approvals import (
 )
 from bot.approvals_policy import Policy, PolicyError
 from bot.credentials import generate_key
+from bot.engine import open_engine
 from bot.models import Money
 from bot.records import Range, export
 from bot.settings import Settings
 from bot.slack.blocks.approvals import status_line
-from bot.store import Store
+from bot.store import MIGRATIONS, Store, migrate
 from bot.team_settings import TeamSettings
 from bot.workspaces import SingleWorkspace
 
@@ -468,6 +469,27 @@ def test_a_request_to_deliver_again_is_taken_by_one_process_at_a_time(
     approvals.delivered(request_id)
     approvals.retry_delivery(request_id, 0.0)
     assert approvals.undelivered(later, 120.0) == []
+
+
+def test_a_dm_in_doubt_is_noted_until_its_message_is_kept(database: str) -> None:
+    """On a database made before DMs were noted (upgraded, a request waiting): nothing is
+    in doubt; a DM about to be posted is, with where and when, until its ts is kept."""
+    db = open_engine(database)
+    migrate(db, [step for step in MIGRATIONS if step[0] != "028_approval_dm_attempts"])
+    db.close()
+    approvals = Approvals(Store(database), Policy.parse(DEMO, hours=1))  # migrates the rest
+    request_id = ask(approvals, "700.00")
+    assert approvals.attempt(request_id, "U0FINANCE") is None
+    approvals.attempting(request_id, "U0FINANCE", "D0FINANCE")
+    channel, at, below = approvals.attempt(request_id, "U0FINANCE") or ("", 0.0, 0.0)
+    assert channel == "D0FINANCE" and abs(at - time.time()) < 5 and below is None
+    approvals.searched_below(request_id, "U0FINANCE", at + 10)
+    assert approvals.attempt(request_id, "U0FINANCE") == ("D0FINANCE", at, at + 10)
+    approvals.attempting(request_id, "U0FINANCE", "D0FINANCE")  # sent again: read afresh
+    assert (approvals.attempt(request_id, "U0FINANCE") or ())[2] is None
+    assert approvals.attempt(request_id, "U0ADMIN") is None
+    approvals.remember_message(request_id, "U0FINANCE", "D0FINANCE", "1.000100")
+    assert approvals.attempt(request_id, "U0FINANCE") is None
 
 
 def test_an_approval_given_before_the_rule_got_stricter_is_asked_again(

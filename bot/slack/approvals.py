@@ -16,11 +16,12 @@ from typing import Any
 import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.approvals import Binding, Outcome, Request, State, judge
 from bot.kit.errors import retry_after
-from bot.outbox import ALONE, RESPONSE_URL, THREAD_OF
+from bot.outbox import ALONE, LOOKUP_LIMIT, LOOKUP_MARGIN, RESPONSE_URL, THREAD_OF
 from bot.payments import LIVE
 from bot.provider import ProviderError
 from bot.slack import dialogs, values
@@ -53,6 +54,9 @@ REDELIVER_AFTER = 120.0
 bot stopped): they are sent then, by one process (each request is taken this long)."""
 RETRY_DELIVERY = 30.0
 """Seconds before a DM that Slack refused for now is sent again, when it named no wait."""
+DM_EVENT = "invoicebot_approval"
+"""Message metadata `event_type` on each request's DM; its payload names the request and
+the person (`_mark`)."""
 
 
 class NoChannel(Exception):
@@ -114,14 +118,77 @@ def announce(
     svc.approvals.changed()
 
 
-async def _post_dm(client: AsyncWebClient, user_id: str, message: Body) -> tuple[str, str]:
-    """The DM's channel and the message's ts, which later chat.update calls need."""
-    opened = await client.conversations_open(users=user_id)
+def _mark(request_id: str, viewer: str) -> Body:
+    """The metadata each DM carries, so that one whose answer was lost can be found."""
+    return {"event_type": DM_EVENT, "event_payload": {"request": request_id, "viewer": viewer}}
+
+
+async def _post_dm(
+    svc: Services, client: AsyncWebClient, request_id: str, viewer: str, message: Body
+) -> tuple[str, str]:
+    """The DM's channel and the message's ts, which later chat.update calls need. The
+    attempt is noted first, and the post is not re-sent by the client on a lost answer:
+    the next delivery looks for it (`_find_dm`)."""
+    opened = await client.conversations_open(users=viewer)
     channel = (opened.get("channel") or {}).get("id")
     if not channel:
-        raise NoChannel(user_id)
-    posted = await client.chat_postMessage(channel=channel, **message)
+        raise NoChannel(viewer)
+    svc.approvals.attempting(request_id, viewer, str(channel))
+    once = AsyncWebClient(
+        token=client.token,
+        base_url=client.base_url,
+        session=client.session,
+        timeout=client.timeout,
+        retry_handlers=[
+            handler
+            for handler in client.retry_handlers
+            if not isinstance(handler, AsyncConnectionErrorRetryHandler)
+        ],
+    )
+    posted = await once.chat_postMessage(
+        channel=channel, metadata=_mark(request_id, viewer), **message
+    )
     return str(channel), str(posted["ts"])
+
+
+async def _find_dm(
+    svc: Services, client: AsyncWebClient, request_id: str, viewer: str
+) -> tuple[str, str] | None:
+    """The DM an earlier delivery posted without its answer reaching us, as (channel, ts).
+    Only a DM in doubt is looked for: Slack lets apps outside its Marketplace read one
+    history page a minute. None when there is none to find, or Slack will not let us look
+    (no im:history, say): it is posted then. A refusal for now (Slack's limit) raises,
+    and the next look reads on from where this one stopped."""
+    attempt = svc.approvals.attempt(request_id, viewer)
+    if attempt is None:
+        return None
+    channel, at, below = attempt
+    mark = _mark(request_id, viewer)
+    latest = below if below is not None else at + client.timeout + LOOKUP_MARGIN
+    while True:
+        try:
+            page = await client.conversations_history(
+                channel=channel,
+                oldest=f"{at - LOOKUP_MARGIN:.6f}",
+                latest=f"{latest:.6f}",
+                include_all_metadata=True,
+                limit=LOOKUP_LIMIT,
+            )
+        except SlackApiError as error:
+            if slack_busy(error):
+                raise
+            log.warning("cannot look for the DM to %s about %s: %r", viewer, request_id, error)
+            return None
+        messages = page.get("messages") or []
+        for message in messages:
+            shown = message.get("metadata") or {}
+            if {key: shown.get(key) for key in mark} == mark:
+                return channel, str(message["ts"])
+        older = min((float(message["ts"]) for message in messages), default=latest)
+        if not page.get("has_more") or older >= latest:
+            return None
+        latest = older  # Slack's `latest` leaves out that message itself
+        svc.approvals.searched_below(request_id, viewer, latest)
 
 
 def _for_now(error: Exception) -> float | None:
@@ -140,16 +207,16 @@ async def deliver(
 ) -> tuple[list[str], bool]:
     """Queue the billing channel's root once, DM the approvers and the requester who
     have no message about it yet; who could not be told. Run again after a crash, it
-    sends only what is missing. A DM Slack refused only for now is sent again later
-    (then the second value is True): the request is not marked delivered until every DM
-    has had an answer that asking again cannot change."""
+    sends only what is missing, and finds a DM whose answer was lost. A DM Slack refused
+    only for now is sent again later (then the second value is True): the request is not
+    marked delivered until every DM has had an answer that asking again cannot change."""
     title = title_of(svc, request.provider)
     billing = svc.teams.billing_channel(request.team_id)
     if request.billing_ts is None and request.billing_channel is None and billing is not None:
         # Through the outbox, whose mark on the post lets a restart find it in the
         # channel: posted here, a stop before its ts was kept had the request posted a
         # second time, and the first copy's thread told nothing. The DMs are posted
-        # here, not looked for, each ts kept as soon as it comes.
+        # here, each ts kept as soon as it comes (one whose answer was lost is found).
         # Queued before any DM, so any decision finds it and its line waits for it: a
         # stop between the DMs and this left a decision's line in the channel itself.
         svc.approvals.post_to_billing(
@@ -169,10 +236,10 @@ async def deliver(
     for viewer in (*request.approvers, request.requester):
         if viewer in told:
             continue
+        message = blocks.request_message(request, title, viewer)
         try:
-            channel, ts = await _post_dm(
-                client, viewer, blocks.request_message(request, title, viewer)
-            )
+            found = await _find_dm(svc, client, request.id, viewer)
+            channel, ts = found or await _post_dm(svc, client, request.id, viewer, message)
         except (SlackApiError, NoChannel, aiohttp.ClientError, TimeoutError) as error:
             wait = _for_now(error)
             later = "; trying again later" if wait is not None else ""

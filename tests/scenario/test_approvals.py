@@ -20,6 +20,7 @@ from bot.slack import approvals as listeners
 from bot.slack.blocks import approvals as blocks
 from bot.web import SERVICES
 from plugins.i3d.sandbox import SANDBOX
+from tests.fake_slack import SlackCall
 from tests.scenario.harness import TEAM, Harness, Screen, text_of
 from tests.slack_requests import interaction_body
 
@@ -90,6 +91,9 @@ async def test_two_approvers_at_once_make_one_decision_and_every_dm_is_rewritten
     assert "€1,427.80" in said and "i3D.net" in said and "<@U0PAYER>" in said
     assert "Rack &lt;@U0VIEWER&gt; please" in said
     assert dm_to(h, "U0CFO") is None and dm_to(h, "U0PAYER") is not None
+    marks = [dm["metadata"]["event_payload"] for dm in (fran, alex)]
+    assert [mark["viewer"] for mark in marks] == ["U0FINANCE", "U0ADMIN"]
+    assert h.slack.reads == [], "a DM whose answer came is not looked for"
 
     await asyncio.gather(
         h.click(Screen(fran, "-"), blocks.APPROVE, user="U0FINANCE"),
@@ -615,3 +619,106 @@ def _only_request(h: Harness) -> str:
     store = h.bot.app[SERVICES].approvals.store
     (row,) = store.db.execute("SELECT id FROM approval_requests").fetchall()
     return str(row[0])
+
+
+def dms_to(h: Harness, user: str) -> list[dict[str, Any]]:
+    return [
+        c.args for c in h.slack.called("chat.postMessage") if c.args["channel"] == "D" + user[1:]
+    ]
+
+
+def deliver_again(h: Harness) -> None:
+    """Make a request's redelivery due now, not after the wait Slack's trouble set."""
+    h.bot.app[SERVICES].store.db.execute("UPDATE approval_requests SET deliver_after = 0")
+
+
+def delivered(h: Harness) -> bool:
+    db = h.bot.app[SERVICES].store.db
+    (row,) = db.execute("SELECT delivered_at FROM approval_requests").fetchall()
+    return row[0] is not None
+
+
+async def test_an_approval_dm_whose_answer_was_lost_is_found_not_sent_again(
+    harness: Harness,
+) -> None:
+    """Slack posted Fran's DM but the connection dropped before its answer: the next
+    delivery found it in her DM's history (by its mark) instead of sending a second one,
+    and the decision rewrites that one."""
+    h = harness
+    h.slack.lose_answer_in["D0FINANCE"] = 1
+    await ask(h, "INV-24-0104", "rack")
+    assert h.slack.reads == []
+    deliver_again(h)
+    await h.wait_for(lambda: delivered(h))
+    (fran,) = dms_to(h, "U0FINANCE")
+    assert [read.args["channel"] for read in h.slack.reads] == ["D0FINANCE"]
+    await h.click(Screen(fran, "-"), blocks.APPROVE, user="U0FINANCE")
+    await h.wait_for(
+        lambda: [
+            c for c in h.slack.called("chat.update")
+            if c.args["channel"] == "D0FINANCE" and "Payment approved" in c.args["text"]
+        ]
+    )  # fmt: skip
+    assert len(dms_to(h, "U0FINANCE")) == 1 and len(dms_to(h, "U0ADMIN")) == 1
+
+
+async def test_an_install_without_im_history_sends_a_lost_approval_dm_again(
+    harness: Harness,
+) -> None:
+    """Installed before invoicebot asked for im:history: the DM cannot be looked for, so
+    it goes out again (as before) rather than not at all, and the new one is rewritten."""
+    h = harness
+    h.slack.withheld.add("im:history")
+    h.slack.lose_answer_in["D0FINANCE"] = 1
+    await ask(h, "INV-24-0104", "rack")
+    deliver_again(h)
+    await h.wait_for(lambda: delivered(h))
+    calls = [c for c in h.slack.called("chat.postMessage") if c.args["channel"] == "D0FINANCE"]
+    assert len(calls) == 2
+    await h.click(Screen(calls[1].args, "-"), blocks.APPROVE, user="U0FINANCE")
+    updated = await h.wait_for(
+        lambda: [c.args for c in h.slack.called("chat.update") if c.args["channel"] == "D0FINANCE"]
+    )
+    assert updated[0]["ts"] == h.slack.ts_of[id(calls[1])], "the copy whose ts is known"
+
+
+async def test_an_approval_dm_lookup_slack_holds_back_waits_and_sends_nothing(
+    harness: Harness,
+) -> None:
+    """Slack lets apps outside its Marketplace read a history once a minute: a lookup it
+    refuses (429) is made again after its wait, and the DM is not sent meanwhile."""
+    h = harness
+    h.slack.lose_answer_in["D0FINANCE"] = 1
+    await ask(h, "INV-24-0104", "rack")
+    h.slack.history_calls_left = 0
+    deliver_again(h)
+    await h.wait_for(lambda: h.slack.reads)
+    await asyncio.sleep(2.5)  # a few more rounds of the watcher
+    assert len(dms_to(h, "U0FINANCE")) == 1 and not delivered(h)
+    h.slack.history_calls_left = 1  # a minute later
+    deliver_again(h)
+    await h.wait_for(lambda: delivered(h))
+    assert len(dms_to(h, "U0FINANCE")) == 1
+
+
+async def test_an_approval_dm_lookup_cut_short_by_slack_reads_on_from_where_it_stopped(
+    harness: Harness,
+) -> None:
+    """More bot messages in Fran's DM around the lost one than a page holds, and one read
+    a minute: begun again from the first page each minute, the lookup would never reach
+    the second, and Fran would never be asked."""
+    h = harness
+    h.slack.lose_answer_in["D0FINANCE"] = 1
+    await ask(h, "INV-24-0104", "rack")
+    for n in range(20):  # other messages to her just after it
+        h.slack.calls.append(SlackCall("chat.postMessage", {"channel": "D0FINANCE", "text": "-"}))
+        h.slack.ts_of[id(h.slack.calls[-1])] = f"{time.time() + 1 + n / 10:.6f}"
+    h.slack.history_calls_left = 1
+    deliver_again(h)
+    await h.wait_for(lambda: len(h.slack.reads) == 2)  # the second refused (429)
+    h.slack.history_calls_left = 1  # a minute later
+    deliver_again(h)
+    await h.wait_for(lambda: delivered(h))
+    first, _, last = h.slack.reads
+    assert float(last.args["latest"]) < float(first.args["latest"])
+    assert len(dms_to(h, "U0FINANCE")) == 21, "hers and the 20 others, no second one"

@@ -432,6 +432,39 @@ async def test_killed_while_a_decision_waits_for_its_root_it_goes_in_the_thread_
     assert slack.orphaned == []
 
 
+async def test_killed_while_slack_posts_an_approvers_dm_it_is_found_not_sent_again(
+    bot_process: tuple[Start, Store, int], fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    """The bot dies after Slack posted Fran's DM, before its answer came back: the
+    restarted bot finds the DM in her history (one read) instead of sending it again,
+    and her decision rewrites that DM."""
+    start, store, port = bot_process
+    slack, slack_server = fake_slack
+    Approvals(store).save_policy(TEAM, Policy.parse("EUR 500 1 U0FINANCE"), user_id="U0ADMIN")
+    process = await start()
+    slack.hang_answer_in["D0FINANCE"] = 1
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        h = Harness(Address(port), slack, slack_server, SIGNING_SECRET, http)  # type: ignore[arg-type]
+        await _request_approval(h, slack)
+        fran = await h.wait_for(lambda: dm_to(h, "U0FINANCE"))
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        # A request whose delivery a stop cut short is delivered again after a while.
+        store.db.execute("UPDATE approval_requests SET created_at = created_at - 600")
+        await start()
+        await h.wait_for(lambda: dm_to(h, "U0PAYER"))
+        await h.click(Screen(fran, "-"), approval_blocks.APPROVE, user="U0FINANCE")
+        await h.wait_for(
+            lambda: [
+                c for c in slack.called("chat.update")
+                if c.args["channel"] == "D0FINANCE" and "Payment approved" in c.args["text"]
+            ]
+        )  # fmt: skip
+    posted = [c for c in slack.called("chat.postMessage") if c.args["channel"] == "D0FINANCE"]
+    assert len(posted) == 1, "sent twice"
+    assert [read.args["channel"] for read in slack.reads] == ["D0FINANCE"]
+
+
 async def test_killed_after_slack_posted_an_expiry_line_it_is_not_posted_again(
     bot_process: tuple[Start, Store, int], fake_slack: tuple[FakeSlack, TestServer]
 ) -> None:
