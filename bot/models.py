@@ -11,6 +11,7 @@ used before `invoicebot run` serves, and the first use of one costs a millisecon
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -441,6 +442,13 @@ class PaymentOutcome(BaseModel):
         "(`Capabilities.invoice_shows_page_payments`), a page whose watch ends on this word "
         "took none and just expires; any other end is told as never confirmed.",
     )
+    paid_invoices: tuple[str, ...] = Field(
+        default=(),
+        description="With PENDING: the ids of the invoices asked about that the provider's "
+        "own record shows paid, when only some of them are. A watch that ends on this word "
+        "records those paid (on the invoice's word) and tells only the rest as never "
+        "confirmed.",
+    )
     provider_reference: str | None = Field(
         default=None,
         description="What to ask about this attempt by from now on: a transaction the "
@@ -556,6 +564,32 @@ class Payment(BaseModel):
     credits: tuple[InvoiceAmount, ...] = Field(
         default=(), description="Credit notes the provider nets off (positive amounts)."
     )
+
+    def only(self, invoice_ids: Collection[str]) -> Payment | None:
+        """This attempt as if made for those of its invoices in `invoice_ids` alone, with
+        their lines and what they add up to (credit notes left off): what a settlement of
+        only some of them credits. None when none is its, or its lines do not say what
+        each was (its amount cannot be split)."""
+        kept = [
+            (key, number)
+            for key, number in zip(self.invoice_ids, self.invoice_numbers, strict=False)
+            if key in invoice_ids
+        ]
+        if len(kept) == len(self.invoice_ids):
+            return self
+        lines = {line.number: line for line in self.lines}
+        if not kept or any(number not in lines for _, number in kept):
+            return None
+        chosen = tuple(lines[number] for _, number in kept)
+        return self.model_copy(
+            update={
+                "invoice_ids": tuple(key for key, _ in kept),
+                "invoice_numbers": tuple(number for _, number in kept),
+                "lines": chosen,
+                "credits": (),
+                "amount": Money.total((line.amount for line in chosen), self.amount.currency),
+            }
+        )
 
     @property
     def could_have_taken_money(self) -> bool:

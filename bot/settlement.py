@@ -513,6 +513,9 @@ class Settlement:
                 and outcome.invoice_unpaid
                 and self._capability(payment.provider, "invoice_shows_page_payments")
             )
+            some_paid = outcome.status is OutcomeStatus.PENDING and outcome.paid_invoices
+            if some_paid and self._end_in_part(payment, outcome):
+                return
             self._end(
                 payment,
                 S.EXPIRED,
@@ -521,6 +524,73 @@ class Settlement:
             )
         else:
             self._schedule_next(payment)
+
+    def _end_in_part(self, payment: Payment, outcome: PaymentOutcome) -> bool:
+        """A watch over with the provider showing only some of its invoices paid: those
+        are settled on the invoice's word (credited to this attempt, confirmed to
+        #billing), and the attempt ends as never confirmed for the rest alone, the end
+        naming what was paid. False (nothing done) when the paid ones cannot be told
+        apart (no line per invoice) or one of them was settled meanwhile."""
+        paid_ids = [key for key in payment.invoice_ids if key in outcome.paid_invoices]
+        rest_ids = [key for key in payment.invoice_ids if key not in outcome.paid_invoices]
+        part, rest = payment.only(paid_ids), payment.only(rest_ids)
+        if not paid_ids or not rest_ids or part is None or rest is None:
+            return False
+        store = self.store
+        key = settlement_id(payment.team_id, payment.provider, tuple(paid_ids))
+        paid_at = utc_text(outcome.paid_at)
+        numbers = ", ".join(part.invoice_numbers)
+        one = len(paid_ids) == 1
+        reason = (
+            f"{'invoice' if one else 'invoices'} {numbers} of the same payment "
+            f"{'was' if one else 'were'} confirmed paid, and {'is' if one else 'are'} "
+            "recorded paid"
+        )
+        with store.claim():
+            if store.settlement_of(payment.team_id, payment.provider, paid_ids):
+                return False
+            if not store.compare_and_set_state(
+                payment.id, set(LIVE), S.EXPIRED, last_error=reason, next_check_at=None
+            ):
+                return True  # settled or ended meanwhile: that end stands
+            store.audit(f"payment.{S.EXPIRED.value}", subject=payment.id, last_error=reason)
+            ended = store.payment(payment.id)
+            assert ended is not None
+            store.add_settlement(key, part, evidence="invoice", settled_at=paid_at)
+            credited = part.model_copy(
+                update={
+                    "state": S.PAID,
+                    "paid_at": datetime.fromisoformat(paid_at),
+                    "settlement_id": key,
+                    "last_error": None,
+                }
+            )
+            others = store.payments_for_invoices(payment.team_id, payment.provider, paid_ids)
+            superseded = self._supersede(
+                [p for p in others if p.id != payment.id and p.state in LIVE], credited, key
+            )
+            store.audit(
+                "invoice.settled",
+                team_id=payment.team_id,
+                user_id=payment.user_id,
+                subject=key,
+                payment=payment.id,
+                invoices=list(part.invoice_numbers),
+                amount=part.amount.format(),
+                evidence="invoice",
+                superseded=[p.id for p in superseded],
+            )
+            self._announce(credited, superseded)
+            narrowed = ended.only(rest_ids)
+            assert narrowed is not None
+            try:
+                with store.transaction():
+                    self.payments.pm.hook.payment_ended(payment=narrowed, outbox=store)
+            except Exception:
+                log.exception("a plugin failed in payment_ended")
+        for wake in self.after_settled:
+            wake()
+        return True
 
     def _schedule_next(self, payment: Payment) -> None:
         _, attempts = self.store.payment_schedule(payment.id)

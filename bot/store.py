@@ -954,7 +954,8 @@ class Store:
         """The team's latest settlements, newest first: when, and the attempt credited
         (its invoices, amount, provider, direction and who started it)."""
         cursor = self.db.execute(
-            "SELECT s.settled_at AS settled_at, p.* FROM settlements s "
+            "SELECT s.settled_at AS settled_at, s.id AS settled_key, "
+            "s.invoice_ids AS settled_ids, p.* FROM settlements s "
             "JOIN payments p ON p.id = s.payment_id WHERE s.team_id = ? "
             "ORDER BY s.settled_at DESC, s.id DESC LIMIT ?",
             [team_id, limit],
@@ -963,7 +964,8 @@ class Store:
         settled = []
         for values in cursor.fetchall():
             row = dict(zip(columns, values, strict=True))
-            settled.append((datetime.fromisoformat(row.pop("settled_at")), self._payment(row)))
+            at = datetime.fromisoformat(row.pop("settled_at"))
+            settled.append((at, self._credited(row, at)))
         return settled
 
     def settlements_between(
@@ -973,7 +975,8 @@ class Store:
         each with the attempt credited. Compared as times, not text: a provider's payment
         time may carry its own offset."""
         cursor = self.db.execute(
-            "SELECT s.settled_at AS settled_at, p.* FROM settlements s "
+            "SELECT s.settled_at AS settled_at, s.id AS settled_key, "
+            "s.invoice_ids AS settled_ids, p.* FROM settlements s "
             "JOIN payments p ON p.id = s.payment_id WHERE s.team_id = ?",
             [team_id],
         )
@@ -985,7 +988,7 @@ class Store:
             if settled_at.tzinfo is None:
                 settled_at = settled_at.replace(tzinfo=UTC)
             if start <= settled_at < end:
-                found.append((settled_at, self._payment(row)))
+                found.append((settled_at, self._credited(row, settled_at)))
         return sorted(found, key=lambda pair: pair[0])
 
     def recent_paid_twice(self, team_id: str, limit: int = 10) -> list[tuple[datetime, Payment]]:
@@ -1664,6 +1667,24 @@ class Store:
 
     def _payment(self, row: dict[str, Any]) -> Payment:
         return _payment({**row, "response_url": self._open_url(row.get("response_url"))})
+
+    def _credited(self, row: dict[str, Any], settled_at: datetime) -> Payment:
+        """A settlement's attempt as credited: only the invoices the settlement covers (a
+        watch that ended with only some of them paid, see `Settlement._end_in_part`),
+        with what it paid for those, as paid through that settlement."""
+        key, settled_ids = row.pop("settled_key"), json.loads(row.pop("settled_ids") or "[]")
+        payment = self._payment(row)
+        part = payment.only(settled_ids)
+        if part is None or part is payment:
+            return payment
+        return part.model_copy(
+            update={
+                "state": PaymentState.PAID,
+                "settlement_id": key,
+                "paid_at": settled_at,
+                "last_error": None,
+            }
+        )
 
     def seal_text(self, text: str) -> bytes:
         return self._box().seal_text(text)

@@ -224,3 +224,30 @@ def test_a_charge_time_without_a_zone_is_read_as_utc_against_the_settlement(
     adopted = settlement.store.payment(page.id)
     assert adopted is not None and adopted.receipt == "r9"
     assert recorder.paid_twice == []
+
+
+def test_an_invoice_paid_alone_of_a_page_that_ended_is_one_row_for_its_own_amount(
+    settlement: Settlement,  # noqa: F811
+) -> None:
+    """A watch that ended with the provider listing one of its two invoices paid: the
+    settlements file has that invoice, for what was due on it, and not the other."""
+    from tests.test_settlement import _Shows
+
+    settlement.connections = _Shows(True)  # type: ignore[assignment]
+    settlement.give_up_after = -3600
+    page = attempt(settlement, S.OPENED, opened_minutes_ago=40, invoices=("1001", "1002"))
+    lines = [["INV-1001", "10.00", "EUR"], ["INV-1002", "2.50", "EUR"]]
+    settlement.store.db.execute(
+        "UPDATE payments SET lines = ? WHERE id = ?", [json.dumps(lines), page.id]
+    )
+    settlement.apply(
+        settlement.store.payment(page.id),  # type: ignore[arg-type]
+        PaymentOutcome(status=OutcomeStatus.PENDING, paid_invoices=("1001",)),
+    )
+    today = datetime.now(UTC).date()
+    done = export(settlement.store, "T1", Range(today, today), ZoneInfo("UTC"), {})
+    rows = list(csv.DictReader(io.StringIO(done.settlements_csv)))
+    assert [(row["invoice_number"], row["amount"], row["note"]) for row in rows] == [
+        ("INV-1001", "10.00", "")
+    ]
+    assert done.totals["payable", "EUR"] == Decimal("10.00")

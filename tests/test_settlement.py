@@ -4,6 +4,7 @@ runs on sqlite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -842,3 +843,57 @@ async def test_a_later_return_kept_meanwhile_is_not_forgotten_with_the_earlier(
     settlement.store.keep_return(payment.id, {"lookup_id": "LK2"})  # another tab's, later
     settlement.store.drop_return(payment.id, {"lookup_id": "LK1"})  # the first's answered
     assert settlement.store.kept_return(payment.id) == {"lookup_id": "LK2"}
+
+
+def test_a_watch_ending_with_only_some_invoices_paid_records_those_and_tells_the_rest(
+    settlement: Settlement,
+) -> None:
+    """i3D.net lists one of a page's two invoices paid when the watch ends: that one is
+    settled and confirmed (for its own amount), and only the other is told as never
+    confirmed, naming the paid one. Nothing is recorded paid that i3D did not list paid,
+    and a second look at the ended attempt confirms nothing again."""
+    heard: list[tuple[str, tuple[str, ...], str]] = []
+
+    class Listener:
+        @hookimpl
+        def payment_confirmed(self, payment: Payment) -> None:
+            heard.append(("confirmed", payment.invoice_ids, payment.amount.format()))
+
+        @hookimpl
+        def payment_ended(self, payment: Payment) -> None:
+            heard.append(("ended", payment.invoice_ids, payment.amount.format()))
+
+    settlement.connections = _Shows(True)  # type: ignore[assignment]
+    settlement.give_up_after = -3600  # past the window already
+    page = attempt(settlement, S.OPENED, opened_minutes_ago=40, invoices=("1001", "1002"))
+    lines = [["INV-1001", "10.00", "EUR"], ["INV-1002", "2.50", "EUR"]]
+    settlement.store.db.execute(
+        "UPDATE payments SET lines = ? WHERE id = ?", [json.dumps(lines), page.id]
+    )
+    page = settlement.store.payment(page.id)  # type: ignore[assignment]
+    other = attempt(settlement, S.LINK_ISSUED, invoices=("1001",), user="U2")
+    pm = settlement.payments.pm
+    pm.register(Listener(), name="listener")
+    try:
+        some = PaymentOutcome(
+            status=OutcomeStatus.PENDING,
+            message="Waiting for i3D.net to confirm the payment (1 of 2 paid so far).",
+            paid_invoices=("1001",),
+        )
+        settlement.apply(page, some)
+        settlement.apply(settlement.store.payment(page.id), some)  # type: ignore[arg-type]
+    finally:
+        pm.unregister(name="listener")
+    assert heard == [("confirmed", ("1001",), "€10.00"), ("ended", ("1002",), "€2.50")]
+    assert settlement.store.settlement_of("T1", "i3d", ["1001"]) is not None
+    assert settlement.store.settlement_of("T1", "i3d", ["1002"]) is None
+    assert state_of(settlement, page) is S.EXPIRED
+    assert state_of(settlement, other) is S.SUPERSEDED  # 1001 is paid: its link is spent
+    ended = settlement.store.payment(page.id)
+    assert ended is not None and ended.next_check_at is None
+    told = settled(ended.only(["1002"]))  # type: ignore[arg-type]
+    assert told["text"].startswith(":warning: The provider never confirmed the payment of")
+    assert "INV-1002 (invoice INV-1001 of the same payment was confirmed paid" in told["text"]
+    (credited,) = settlement.store.recent_settlements("T1")
+    assert credited[1].invoice_ids == ("1001",) and credited[1].state is S.PAID
+    assert credited[1].amount == Money.of("10.00", "EUR")

@@ -198,13 +198,18 @@ class I3DProvider(Provider):
             log.info("i3D.net paymentLanding unavailable: %s", error)
             landing = None
         outcome = checkout.landing_outcome(landing, ids, untouched=untouched) if landing else None
+        # Those i3D lists paid are paid whatever becomes of the rest: a watch ending on
+        # this word records them (see `PaymentOutcome.paid_invoices`).
+        some = tuple(key for key, item in zip(ids, invoices, strict=True) if item in paid)
         if outcome is not None:
-            return outcome
+            pending = outcome.status is OutcomeStatus.PENDING
+            return outcome.model_copy(update={"paid_invoices": some}) if pending else outcome
         waiting = f" ({len(paid)} of {len(invoices)} paid so far)" if paid else ""
         return PaymentOutcome(
             status=OutcomeStatus.PENDING,
             message=f"Waiting for i3D.net to confirm the payment{waiting}.",
             invoice_unpaid=untouched,
+            paid_invoices=some,
         )
 
 

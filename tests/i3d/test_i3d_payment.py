@@ -341,3 +341,4 @@ async def test_some_invoices_paid_is_not_unpaid(
     outcome = await provider.check_payment(check_for(ids, options.total))
     assert outcome.status is OutcomeStatus.PENDING
     assert not outcome.invoice_unpaid
+    assert outcome.paid_invoices == ("410001",)  # the one i3D lists paid, and only it
