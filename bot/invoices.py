@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from bot.models import Invoice, InvoiceQuery, InvoiceStatus, Money, today_utc
 from bot.provider import Direction, Provider, ProviderError
@@ -26,6 +26,7 @@ __all__ = [
     "Side",
     "SortKey",
     "Window",
+    "bridged_since",
     "covered",
     "gather_invoices",
     "gather_pages",
@@ -55,6 +56,22 @@ class Gathered:
 
     listings: list[Listing]
     page: Page
+
+
+PAID_BRIDGE = timedelta(hours=1)
+"""How long a settlement here outweighs a provider that still lists the invoice open:
+longer than such a provider takes to book a payment it confirmed (minutes, for crypto at
+PingProxies). After it the provider's word wins: an invoice it lists open again (a
+chargeback, a reversed payment) is open."""
+
+
+def bridged_since(provider: Provider) -> datetime | None:
+    """From when a settlement here still lists `provider`'s open invoice as paid (see
+    `PAID_BRIDGE`); None, always, where the invoice never shows a payment page's money
+    (Payfirma): its "open" says nothing of that money."""
+    if not provider.capabilities.invoice_shows_page_payments:
+        return None
+    return datetime.now(UTC) - PAID_BRIDGE
 
 
 def paid_here(invoice: Invoice) -> Invoice:

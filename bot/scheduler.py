@@ -20,7 +20,7 @@ from bot.access import Access
 from bot.approvals import Approvals
 from bot.clock import Clock
 from bot.connections import Connections
-from bot.invoices import covered
+from bot.invoices import bridged_since, covered
 from bot.models import Invoice, InvoiceStatus
 from bot.outbox import DIGEST_EVENT
 from bot.provider import Direction, Provider, ProviderError
@@ -93,8 +93,8 @@ class Scheduler:
     ) -> tuple[list[Invoice], list[tuple[str, str]], list[tuple[str, tuple[str, ...]]]]:
         """Every open invoice of these connections, the ones that did not answer, and
         the labels of invoices they sent that could not be read (any might be open); an
-        invoice a payment through the bot settled is not open, whatever the provider says
-        (see `bot.invoices.paid_here`)."""
+        invoice a payment through the bot settled is not open while the provider may not
+        have booked it yet (see `bot.invoices.paid_here`, `bridged_since`)."""
 
         async def read(
             provider: Provider,
@@ -105,7 +105,9 @@ class Scheduler:
                 return provider, say(error), ()
             except TimeoutError:
                 return provider, f"no answer within {READ_WITHIN:.0f} s", ()
-            settled = self.runs.store.settled_amounts(team_id, provider.name, fresh=True)
+            settled = self.runs.store.settled_amounts(
+                team_id, provider.name, fresh=True, since=bridged_since(provider)
+            )
             still = [i for i in snapshot.invoices if i.status is InvoiceStatus.OPEN]
             unpaid = [i for i in still if not covered(i, settled.get(i.id))]
             return provider, unpaid, snapshot.unreadable

@@ -644,7 +644,9 @@ class Store:
         self.box = box
         self._audit_batch: list[AuditRow] = []
         self._audit_db: Engine | None = None  # the background flush's own connection
-        self._settled: dict[tuple[str, str], tuple[float, dict[str, Money | None]]] = {}
+        self._settled: dict[
+            tuple[str, str], tuple[float, dict[str, Money | None], dict[str, datetime]]
+        ] = {}
         migrate(self.db)
 
     @property
@@ -884,27 +886,38 @@ class Store:
         return str(row[0]) if row else None
 
     def settled_amounts(
-        self, team_id: str, provider: str, *, fresh: bool = False
+        self,
+        team_id: str,
+        provider: str,
+        *,
+        fresh: bool = False,
+        since: datetime | None = None,
     ) -> dict[str, Money | None]:
         """Every invoice of this connection that a payment through the bot settled, with
         what that payment paid for it (None where it cannot be told). Read at most every
         `SETTLED_READ_SECONDS` by a process, and at once after it settles one itself:
         lists read it on every page, and the table only grows. `fresh`: read now, for
-        what tells people to pay (another process may have settled one a moment ago)."""
+        what tells people to pay (another process may have settled one a moment ago).
+        `since`: only those settled from then on (see `bot.invoices.PAID_BRIDGE`)."""
         key = (team_id, provider)
         now = time.monotonic()
         kept = self._settled.get(key)
-        if kept is not None and kept[0] > now and not fresh:
-            return kept[1]
-        rows = self.db.execute(
-            "SELECT si.invoice_id, p.invoice_ids, p.invoice_numbers, p.lines, p.amount, "
-            "p.currency FROM settled_invoices si JOIN settlements s ON s.id = si.settlement_id "
-            "JOIN payments p ON p.id = s.payment_id WHERE si.team_id = ? AND si.provider = ?",
-            [team_id, provider],
-        ).fetchall()
-        found = {str(row[0]): _paid_for(*row) for row in rows}
-        self._settled[key] = (now + SETTLED_READ_SECONDS, found)
-        return found
+        if kept is None or kept[0] <= now or fresh:
+            rows = self.db.execute(
+                "SELECT si.invoice_id, p.invoice_ids, p.invoice_numbers, p.lines, p.amount, "
+                "p.currency, s.settled_at FROM settled_invoices si "
+                "JOIN settlements s ON s.id = si.settlement_id "
+                "JOIN payments p ON p.id = s.payment_id WHERE si.team_id = ? AND si.provider = ?",
+                [team_id, provider],
+            ).fetchall()
+            found = {str(row[0]): _paid_for(*row[:6]) for row in rows}
+            dates = {str(row[0]): _aware(row[6]) for row in rows}
+            kept = (now + SETTLED_READ_SECONDS, found, dates)
+            self._settled[key] = kept
+        _, found, dates = kept
+        if since is None:
+            return found
+        return {invoice: paid for invoice, paid in found.items() if dates[invoice] >= since}
 
     def settled_dates(self, team_id: str, provider: str, invoice_ids: list[str]) -> dict[str, str]:
         """When each of these invoices was settled through the bot (ISO time), by invoice id."""
@@ -1907,6 +1920,12 @@ def _payment(row: dict[str, Any]) -> Payment:
 
 
 SETTLED_READ_SECONDS = 10.0
+
+
+def _aware(stored: str) -> datetime:
+    """A stored settlement time; one stored without its zone is UTC (see `utc_text`)."""
+    moment = datetime.fromisoformat(stored)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _paid_for(

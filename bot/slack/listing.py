@@ -6,7 +6,7 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 
 from bot.clock import in_zone
-from bot.invoices import Side, SortKey, Window, gather_invoices
+from bot.invoices import Side, SortKey, Window, bridged_since, gather_invoices
 from bot.models import Invoice, InvoiceQuery, InvoiceStatus, Money
 from bot.provider import Provider
 from bot.slack.approvals_gate import label_pay_buttons
@@ -44,8 +44,11 @@ def settled_here(
 ) -> dict[str, dict[str, Money | None]]:
     """By provider, the invoices a payment through the bot settled, and what it paid for
     each: listed as paid even where the provider still lists them open, when that covers
-    what they ask (see `bot.invoices.paid_here`)."""
-    return {p.name: svc.store.settled_amounts(team_id, p.name) for p in providers}
+    what they ask (see `bot.invoices.paid_here`), for a while after (`bridged_since`)."""
+    return {
+        p.name: svc.store.settled_amounts(team_id, p.name, since=bridged_since(p))
+        for p in providers
+    }
 
 
 def settled_on(svc: Services, team_id: str, invoices: list[Invoice]) -> dict[tuple[str, str], date]:

@@ -1,0 +1,48 @@
+"""An invoice paid through invoicebot that the provider lists open again: a settlement
+here bridges a provider's delay in booking the payment for a while, never for ever."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+from bot.models import OutcomeStatus, PaymentOutcome
+from bot.provider import Capabilities
+from bot.settlement import Settlement
+from bot.slack.listing import settled_here
+from tests.test_settlement import S, attempt, recorder, settlement, store  # noqa: F401
+
+
+def _provider(shows: bool) -> Any:
+    return SimpleNamespace(name="i3d", capabilities=Capabilities(invoice_shows_page_payments=shows))
+
+
+def _paid(settlement: Settlement, invoice: str, ago: timedelta) -> None:  # noqa: F811
+    page = attempt(settlement, S.OPENED, opened_minutes_ago=1, invoices=(invoice,))
+    when = datetime.now(UTC) - ago
+    settlement.apply(page, PaymentOutcome(status=OutcomeStatus.PAID, paid_at=when))
+
+
+def test_a_provider_listing_a_paid_invoice_open_again_is_believed_after_a_while(
+    settlement: Settlement,  # noqa: F811
+) -> None:
+    """Paid two hours ago and listed open again for the amount paid (a chargeback, a
+    reversed payment): the list shows it open, as the provider does. One paid a minute
+    ago still shows paid while the provider books it."""
+    _paid(settlement, "1001", timedelta(hours=2))
+    _paid(settlement, "1002", timedelta(minutes=1))
+    svc = SimpleNamespace(store=settlement.store)
+    shown = settled_here(svc, "T1", [_provider(shows=True)])  # type: ignore[arg-type]
+    assert sorted(shown["i3d"]) == ["1002"]
+
+
+def test_a_provider_whose_invoice_never_shows_a_pages_money_keeps_the_settlement(
+    settlement: Settlement,  # noqa: F811
+) -> None:
+    """Payfirma never marks an invoice its card page was paid on: its "open" says
+    nothing of that money, and the settlement here stands."""
+    _paid(settlement, "1001", timedelta(days=3))
+    svc = SimpleNamespace(store=settlement.store)
+    shown = settled_here(svc, "T1", [_provider(shows=False)])  # type: ignore[arg-type]
+    assert sorted(shown["i3d"]) == ["1001"]
