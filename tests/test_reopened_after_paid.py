@@ -46,3 +46,34 @@ def test_a_provider_whose_invoice_never_shows_a_pages_money_keeps_the_settlement
     svc = SimpleNamespace(store=settlement.store)
     shown = settled_here(svc, "T1", [_provider(shows=False)])  # type: ignore[arg-type]
     assert sorted(shown["i3d"]) == ["1001"]
+
+
+def test_an_invoice_listed_open_again_after_it_was_paid_here_says_so(
+    settlement: Settlement,  # noqa: F811
+) -> None:
+    """The list line of a reopened invoice says it was paid with invoicebot, so a payer
+    who is refused a second payment of it sees why, and #billing can look at the
+    provider for a chargeback."""
+    from bot.models import Invoice, InvoiceStatus, Money
+    from bot.slack.blocks.listing import invoice_line
+    from bot.slack.listing import settled_on
+
+    _paid(settlement, "1001", timedelta(hours=2))
+    reopened = Invoice(
+        provider="i3d",
+        id="1001",
+        number="INV-1001",
+        amount_due=Money.of("12.50", "EUR"),
+        total_incl_vat=Money.of("12.50", "EUR"),
+        status=InvoiceStatus.OPEN,
+    )
+    never = reopened.model_copy(update={"id": "1003", "number": "INV-1003"})
+    svc = SimpleNamespace(store=settlement.store, zone=lambda: UTC)
+    days = settled_on(svc, "T1", [reopened, never], {"i3d"})  # type: ignore[arg-type]
+    paid_day = (datetime.now(UTC) - timedelta(hours=2)).date()
+    assert days == {("i3d", "1001"): paid_day}
+    assert settled_on(svc, "T1", [reopened], ()) == {}  # type: ignore[arg-type]
+    today = datetime.now(UTC).date()
+    line = invoice_line(reopened, "i3D.net", today, days[("i3d", "1001")])
+    assert f"open again since it was paid with invoicebot {paid_day.isoformat()}" in line
+    assert "open again" not in invoice_line(never, "i3D.net", today)

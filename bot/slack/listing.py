@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime, tzinfo
 from typing import Any
 
@@ -51,14 +52,21 @@ def settled_here(
     }
 
 
-def settled_on(svc: Services, team_id: str, invoices: list[Invoice]) -> dict[tuple[str, str], date]:
+def settled_on(
+    svc: Services, team_id: str, invoices: list[Invoice], reopen: Collection[str] = ()
+) -> dict[tuple[str, str], date]:
     """The day each paid invoice was paid, in the workspace's zone (as the export and
     App Home date it): the provider's paid time, or, for providers that give none, the
-    time the bot saw it settled."""
+    time the bot saw it settled. An open one of a provider in `reopen` (those whose
+    invoices show their page's money) is here when it was settled through the bot and the
+    provider lists it open again after that (see `bot.invoices.bridged_since`)."""
     zone = svc.zone()
     undated: dict[str, list[str]] = {}
     found: dict[tuple[str, str], date] = {}
     for invoice in invoices:
+        if invoice.status is InvoiceStatus.OPEN and invoice.provider in reopen:
+            undated.setdefault(invoice.provider, []).append(invoice.id)
+            continue
         if invoice.status is not InvoiceStatus.PAID:
             continue
         if invoice.paid_at is not None:
@@ -101,6 +109,8 @@ async def listing_message(
     query = InvoiceQuery(statuses=request.statuses, text=request.text)
     window = Window(PAGE_SIZE, side, key)
 
+    reopen = {p.name for p in providers if bridged_since(p) is not None}
+
     async def build() -> dict[str, Any]:
         today = svc.today()
         gathered = await gather_invoices(
@@ -121,7 +131,7 @@ async def listing_message(
             listed=request,
             today=today,
             can_pay=can_pay,
-            settled_on=settled_on(svc, team_id, gathered.page.invoices),
+            settled_on=settled_on(svc, team_id, gathered.page.invoices, reopen),
         )
         label_pay_buttons(svc.approvals, team_id, message["blocks"], gathered.page.invoices)
         return message

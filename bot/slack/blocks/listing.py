@@ -50,7 +50,15 @@ NO_DUE_DATE = "no due date"
 
 def status_words(invoice: Invoice, today: date, settled: date | None = None) -> str:
     """ "due 2026-12-30", ":red_circle: overdue 3 days (due …)" or "paid …": the list's and
-    the pay menu's words for where an invoice stands."""
+    the pay menu's words for where an invoice stands. `settled` with an open invoice: the
+    provider lists open again one paid here that day (a chargeback, a reversed payment)."""
+    words = _standing(invoice, today, settled)
+    if settled is not None and invoice.status is InvoiceStatus.OPEN:
+        words += f" · :warning: open again since it was paid with invoicebot {day(settled)}"
+    return words
+
+
+def _standing(invoice: Invoice, today: date, settled: date | None) -> str:
     if invoice.is_overdue(today):
         days = (today - invoice.due).days if invoice.due else 0
         return f":red_circle: overdue {days} day{'s' if days != 1 else ''} (due {day(invoice.due)})"
