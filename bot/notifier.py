@@ -143,7 +143,9 @@ class SlackNotifier:
         if unconfirmed and payment.charges_at_once:
             _tell_payer(outbox, payment, f"ended:{payment.id}")
         elif payment.response_url:
-            told = payment.state in (PaymentState.FAILED, PaymentState.CANCELLED)
+            # Never confirmed is told like failed: a watch ends a day after the link,
+            # when the message's response URL has long worn out.
+            told = unconfirmed or payment.state in (PaymentState.FAILED, PaymentState.CANCELLED)
             _settle(outbox, payment, settled(payment), f"ended:{payment.id}", told)
         title = self.provider_titles.get(payment.provider, payment.provider)
         if unconfirmed:

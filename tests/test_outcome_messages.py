@@ -632,3 +632,23 @@ def test_numbers_quoted_in_a_sentence_stay_on_its_line() -> None:
     for said in (charge_in_doubt(doubt) or "", created):
         assert "INV-1 :white_check_mark: INV-1 is paid" in said, said
         assert not any(line.startswith(":white_check_mark: INV-1") for line in said.split("\n"))
+
+
+def test_a_page_never_confirmed_reaches_its_payer_when_the_message_cannot_change() -> None:
+    """A page's watch ends a day after its link, long after the message's response URL
+    wore out: the payer hears "never confirmed" in their messages with the app, as they
+    hear "paid" or "failed", not only #billing."""
+    opened = paid(
+        state=PaymentState.EXPIRED,
+        start=Redirect(url="https://psp.example/pay"),
+        opened_at=datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
+        paid_at=None,
+        settlement_id=None,
+        last_error="the provider never confirmed this payment (no answer)",
+        response_url="https://hooks.slack.test/r1",
+    )
+    outbox = Outbox()
+    SlackNotifier("C0BILLING", {"i3d": "i3D.net"}).payment_ended(payment=opened, outbox=outbox)
+    (replace,) = [args for method, args, _ in outbox.items if method != "chat.postMessage"]
+    assert replace["instead"]["channel"] == "U0PAT"
+    assert "never confirmed the payment of" in replace["instead"]["text"]
