@@ -70,6 +70,30 @@ async def test_paying_marks_invoices_paid(
         assert before - 1 <= item.paymentDate <= time.time() + 1
 
 
+async def test_one_invoice_of_a_set_can_be_booked_paid_over_http(
+    sandbox: SandboxState, server: TestServer, http: aiohttp.ClientSession
+) -> None:
+    """As if its money came by other means: the list shows it paid, the other of its set
+    open, and paying both is refused from then on."""
+    booked = server.make_url("/_sandbox/paid")
+    async with http.post(booked, json={"invoice": "410001"}) as answer:
+        assert answer.status == 204
+    paid, other = sandbox.invoices["410001"], sandbox.invoices["410002"]
+    assert (paid.paymentStatus, paid.remainingAmount) == (1, "0")
+    assert paid.totalPaidAmount == paid.amountIncVAT
+    assert (other.paymentStatus, other.remainingAmount) == (0, other.amountIncVAT)
+    for body, why in (
+        ({"invoice": "410001"}, "is not open"),
+        ({"invoice": "999"}, "no invoice '999'"),
+        ({"invoice": "410002", "also": 1}, "also"),
+    ):
+        async with http.post(booked, json=body) as answer:
+            assert answer.status == 400 and why in await answer.text(), body
+    body = {"invoiceIds": "410001,410002", "paymentMethodId": 20, "issuerId": ""}
+    async with http.post(server.make_url(REGISTER), json=body, headers=AUTH) as answer:
+        assert answer.status == 422
+
+
 async def test_cancelling_changes_nothing(
     sandbox: SandboxState, server: TestServer, http: aiohttp.ClientSession
 ) -> None:
