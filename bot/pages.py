@@ -292,6 +292,8 @@ def _unusable(request: web.Request, problem: TokenProblem) -> web.Response:
             f"pay again until it is. {_if_unpaid(request, payment)}</p>"
         )
         return page("This payment link has expired", body, status=410, brand=brand)
+    if state is PaymentState.EXPIRED and (told := _paid_in_part(request, payment)):
+        return page("Paid in part", _summary(payment) + told, status=410, tone="bad", brand=brand)
     if state in (PaymentState.EXPIRED, PaymentState.CREATED, PaymentState.LINK_ISSUED):
         body = f"{_summary(payment)}<p>This link has expired.</p>{_next_step(request, payment)}"
         return page("This payment link has expired", body, status=410, brand=brand)
@@ -593,6 +595,8 @@ def _ended_page(request: web.Request, payment: Payment) -> web.Response | None:
             "this one is no longer needed. Nothing was charged through it.</p>",
             brand=brand,
         )
+    if payment.state is PaymentState.EXPIRED and (told := _paid_in_part(request, payment)):
+        return page("Paid in part", summary + told, tone="bad", brand=brand)
     if payment.state is PaymentState.EXPIRED:
         return page(
             "This payment has ended",
@@ -603,8 +607,8 @@ def _ended_page(request: web.Request, payment: Payment) -> web.Response | None:
 
 
 def _partly_settled(request: web.Request, payment: Payment) -> tuple[list[str], list[str]] | None:
-    """(numbers paid, numbers left) when another payment settled only some of this
-    superseded attempt's invoices (see `still_unpaid`)."""
+    """(numbers paid, numbers left) when only some of this attempt's invoices are settled
+    (see `still_unpaid`)."""
     store = request.app[PAYMENTS].store
     settled = [
         key
@@ -612,6 +616,21 @@ def _partly_settled(request: web.Request, payment: Payment) -> tuple[list[str], 
         if store.settlement_of(payment.team_id, payment.provider, [key])
     ]
     return still_unpaid(payment, settled)
+
+
+def _paid_in_part(request: web.Request, payment: Payment) -> str | None:
+    """What to say of a page that may have taken money and ended with only some of its
+    invoices paid (its watch ended with the provider listing only those paid, see
+    `Settlement._end_in_part`): which are paid, and that the rest were never confirmed
+    (no "no payment arrived", no "Try again", as the payer's message has none)."""
+    if not payment.could_have_taken_money or not (split := _partly_settled(request, payment)):
+        return None
+    paid, left = split
+    return (
+        f"<p>{escape(', '.join(paid))} {'has' if len(paid) == 1 else 'have'} been paid.</p>"
+        f"<p>The payment of {escape(', '.join(left))} was never confirmed: check "
+        f"{'it' if len(left) == 1 else 'them'} at the provider before paying again.</p>"
+    )
 
 
 def _asked_again(request: web.Request, payment: Payment) -> bool:
