@@ -77,3 +77,22 @@ def test_an_invoice_listed_open_again_after_it_was_paid_here_says_so(
     line = invoice_line(reopened, "i3D.net", today, days[("i3d", "1001")])
     assert f"open again since it was paid with invoicebot {paid_day.isoformat()}" in line
     assert "open again" not in invoice_line(never, "i3D.net", today)
+
+
+async def test_app_home_says_an_overdue_invoice_is_open_again_after_it_was_paid_here() -> None:
+    from bot.models import today_utc
+    from bot.slack.home import home_view
+    from tests.test_paging import Ledger, home_services, in_people_order
+
+    ledger = Ledger(60)
+    today = today_utc()
+    invoices = {i.id: i for i in ledger.everything()}
+    overdue = [i for i in in_people_order(ledger, open_only=True) if invoices[i].is_overdue(today)]
+    paid_on = datetime.now(UTC) - timedelta(days=2)
+    svc = home_services(ledger)
+    svc.store.settled_dates = lambda team, provider, ids: {  # type: ignore[attr-defined]
+        key: paid_on.isoformat() for key in ids if key == overdue[0]
+    }
+    said = str(await home_view(svc, "T0TEAM", "U0PAYER"))
+    note = f"open again since it was paid with invoicebot {paid_on.date().isoformat()}"
+    assert said.count(note) == 1

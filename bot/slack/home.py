@@ -8,6 +8,7 @@ not answer within `HOME_WAIT` seconds is named, and its invoices are left out.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
@@ -17,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import WHO_MAY_PAY
 from bot.clock import in_zone
-from bot.invoices import Listing, Page, Side, SortKey, Window, gather_pages
+from bot.invoices import Listing, Page, Side, SortKey, Window, bridged_since, gather_pages
 from bot.models import (
     Emailed,
     Invoice,
@@ -49,7 +50,7 @@ from bot.slack.blocks.kit import (
 )
 from bot.slack.blocks.listing import answered_note, invoice_blocks, unreadable_line
 from bot.slack.errors import shielded
-from bot.slack.listing import settled_here
+from bot.slack.listing import settled_here, settled_on
 from bot.slack.services import Services
 from bot.text import plain
 
@@ -80,6 +81,9 @@ class Found:
     listings: list[Listing]
     first: Page
     coming: Page
+    reopened: Mapping[tuple[str, str], date] = field(default_factory=dict)
+    """By (provider, invoice id): the day an invoice listed open again was paid here
+    (see `bot.slack.listing.settled_on`)."""
 
 
 @dataclass(frozen=True)
@@ -122,12 +126,18 @@ def _totals(ids: Ids, found: Found | None) -> list[Block]:
 
 
 def _invoices(
-    ids: Ids, invoices: list[Invoice], providers: dict[str, Provider], today: date, may_pay: bool
+    ids: Ids,
+    invoices: list[Invoice],
+    providers: dict[str, Provider],
+    today: date,
+    may_pay: bool,
+    reopened: Mapping[tuple[str, str], date],
 ) -> list[Block]:
     blocks: list[Block] = []
     for invoice in invoices:
         provider = providers[invoice.provider]
-        blocks += invoice_blocks(ids, invoice, provider, today, may_pay)
+        paid = reopened.get((invoice.provider, invoice.id))
+        blocks += invoice_blocks(ids, invoice, provider, today, may_pay, paid)
     return blocks
 
 
@@ -143,14 +153,14 @@ def _due(ids: Ids, found: Found, today: date, may_pay: bool) -> list[Block]:
         if not i.is_overdue(today) and i.due is not None and today <= i.due <= today + WEEK
     ]
     blocks: list[Block] = [header(ids, "Overdue")]
-    blocks += _invoices(ids, overdue, providers, today, may_pay) or [
+    blocks += _invoices(ids, overdue, providers, today, may_pay, found.reopened) or [
         section(ids, "Nothing is overdue. :tada:")
     ]
     more = max(first.to_pay.overdue + first.to_collect.overdue, len(overdue)) - len(overdue)
     if more > 0:
         blocks.append(context(ids, f"and {more} more overdue: type `/invoices overdue`"))
     blocks.append(header(ids, "Due this week"))
-    blocks += _invoices(ids, week, providers, today, may_pay) or [
+    blocks += _invoices(ids, week, providers, today, may_pay, found.reopened) or [
         section(ids, "Nothing falls due in the next 7 days.")
     ]
     if coming.after and len(week) == len(coming.invoices):
@@ -292,9 +302,11 @@ async def home_view(
         settled=settled_here(svc, team_id, providers),
         today=today,
     )
+    reopen = {p.name for p in providers if bridged_since(p) is not None}
+    shown = [*first.invoices, *coming.invoices]
     view = home_blocks(
         providers=providers,
-        found=Found(listings, first, coming),
+        found=Found(listings, first, coming, settled_on(svc, team_id, shown, reopen)),
         ledger=ledger_of(svc, team_id, user_id),
         user_id=user_id,
         may_pay=await svc.access.may_pay(team_id, user_id),
