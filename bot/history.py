@@ -131,7 +131,8 @@ def attempts(store: Store, subject: Subject) -> list[Event]:
 
 def settlement(store: Store, subject: Subject) -> list[Event]:
     events = []
-    for p in subject.payments:
+    for attempt in subject.payments:
+        p = _credited_part(store, subject, attempt) or attempt
         if p.settlement_id and p.paid_at:
             # The reference #billing and the export show, for matching the statement.
             shown = p.receipt or p.provider_reference
@@ -162,6 +163,17 @@ def settlement(store: Store, subject: Subject) -> list[Event]:
                 )
             )
     return events
+
+
+def _credited_part(store: Store, subject: Subject, payment: Payment) -> Payment | None:
+    """The settlement of this invoice, when an attempt's watch ended with only some of its
+    invoices paid (see `Store.credited_in_part`), this one among them."""
+    if payment.state is not PaymentState.EXPIRED:
+        return None
+    part = store.credited_in_part(payment.id)
+    if part is None or subject.number.lower() not in (n.lower() for n in part.invoice_numbers):
+        return None
+    return part
 
 
 def _method(payment: Payment) -> str:

@@ -1681,6 +1681,25 @@ class Store:
     def _payment(self, row: dict[str, Any]) -> Payment:
         return _payment({**row, "response_url": self._open_url(row.get("response_url"))})
 
+    def credited_in_part(self, payment_id: str) -> Payment | None:
+        """The settlement of only some of an attempt's invoices that credits it (see
+        `_credited`), as the export shows it; None when no such settlement does."""
+        cursor = self.db.execute(
+            "SELECT s.settled_at AS settled_at, s.id AS settled_key, "
+            "s.invoice_ids AS settled_ids, p.* FROM settlements s "
+            "JOIN payments p ON p.id = s.payment_id WHERE s.payment_id = ?",
+            [payment_id],
+        )
+        columns = [c[0] for c in cursor.description]
+        values = cursor.fetchone()
+        if values is None:
+            return None
+        row = dict(zip(columns, values, strict=True))
+        if sorted(json.loads(row["settled_ids"] or "[]")) == sorted(json.loads(row["invoice_ids"])):
+            return None  # all of its invoices: the attempt itself is paid
+        credited = self._credited(row, _aware(row.pop("settled_at")))
+        return credited if credited.state is PaymentState.PAID else None
+
     def _credited(self, row: dict[str, Any], settled_at: datetime) -> Payment:
         """A settlement's attempt as credited: only the invoices the settlement covers (a
         watch that ended with only some of them paid, see `Settlement._end_in_part`),

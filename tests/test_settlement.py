@@ -19,6 +19,7 @@ import pytest
 from bot import hookimpl
 from bot.credentials import CredentialBox, generate_key
 from bot.engine import open_engine
+from bot.history import story
 from bot.models import (
     Captured,
     Emailed,
@@ -897,3 +898,7 @@ def test_a_watch_ending_with_only_some_invoices_paid_records_those_and_tells_the
     (credited,) = settlement.store.recent_settlements("T1")
     assert credited[1].invoice_ids == ("1001",) and credited[1].state is S.PAID
     assert credited[1].amount == Money.of("10.00", "EUR")
+    paid_story = " ".join(e.text for e in story(settlement.store, "T1", "INV-1001", {}))
+    assert "Settled: €10.00 by iDEAL" in paid_story, paid_story
+    rest_story = " ".join(e.text for e in story(settlement.store, "T1", "INV-1002", {}))
+    assert "Settled" not in rest_story, rest_story
