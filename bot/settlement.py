@@ -530,12 +530,15 @@ class Settlement:
         are settled on the invoice's word (credited to this attempt, confirmed to
         #billing), and the attempt ends as never confirmed for the rest alone, the end
         naming what was paid. False (nothing done) when the paid ones cannot be told
-        apart (no line per invoice) or one of them was settled meanwhile."""
+        apart (no line per invoice), this attempt cannot have paid, one of them was
+        settled meanwhile, or another attempt that may have paid them is still watched."""
         paid_ids = [key for key in payment.invoice_ids if key in outcome.paid_invoices]
         rest_ids = [key for key in payment.invoice_ids if key not in outcome.paid_invoices]
         part, rest = payment.only(paid_ids), payment.only(rest_ids)
         if not paid_ids or not rest_ids or part is None or rest is None:
             return False
+        if not payment.could_have_taken_money:
+            return False  # the invoice's word credits no attempt that cannot have paid
         store = self.store
         key = settlement_id(payment.team_id, payment.provider, tuple(paid_ids))
         paid_at = utc_text(outcome.paid_at)
@@ -548,6 +551,19 @@ class Settlement:
         )
         with store.claim():
             if store.settlement_of(payment.team_id, payment.provider, paid_ids):
+                return False
+            rivals = [
+                other
+                for other in store.payments_for_invoices(
+                    payment.team_id, payment.provider, paid_ids
+                )
+                if other.id != payment.id
+                and (other.state in LIVE or _watched(other))
+                and other.could_have_taken_money
+            ]
+            if rivals:
+                # Another attempt that may have paid them is still asked about: its own
+                # check credits them as `settle` chooses, not this one on the invoice's word.
                 return False
             if not store.compare_and_set_state(
                 payment.id, set(LIVE), S.EXPIRED, last_error=reason, next_check_at=None

@@ -902,3 +902,24 @@ def test_a_watch_ending_with_only_some_invoices_paid_records_those_and_tells_the
     assert "Settled: €10.00 by iDEAL" in paid_story, paid_story
     rest_story = " ".join(e.text for e in story(settlement.store, "T1", "INV-1002", {}))
     assert "Settled" not in rest_story, rest_story
+
+
+def test_an_invoice_paid_alone_is_not_credited_to_an_ending_page_while_its_own_page_is_out(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """Someone else's page for that invoice alone is open and may be what paid it: the
+    ending page is not credited on the invoice's word; the other page's check credits it."""
+    settlement.connections = _Shows(True)  # type: ignore[assignment]
+    settlement.give_up_after = -3600
+    page = attempt(settlement, S.OPENED, opened_minutes_ago=40, invoices=("1001", "1002"))
+    lines = [["INV-1001", "10.00", "EUR"], ["INV-1002", "2.50", "EUR"]]
+    settlement.store.db.execute(
+        "UPDATE payments SET lines = ? WHERE id = ?", [json.dumps(lines), page.id]
+    )
+    alone = attempt(settlement, S.OPENED, opened_minutes_ago=5, invoices=("1001",), user="U2")
+    some = PaymentOutcome(status=OutcomeStatus.PENDING, paid_invoices=("1001",))
+    settlement.apply(settlement.store.payment(page.id), some)  # type: ignore[arg-type]
+    assert settlement.store.settlement_of("T1", "i3d", ["1001"]) is None
+    assert state_of(settlement, page) is S.EXPIRED
+    settlement.apply(alone, PAID)
+    assert recorder.confirmed == [(alone.id, [])]
