@@ -214,3 +214,62 @@ def test_the_week_line_reads_right_with_or_without_anything_overdue(overdue: boo
     said = [b["text"]["text"] for b in view["blocks"] if "text" in b]
     assert ("Nothing is overdue. :tada:" in said) is not overdue
     assert "Nothing falls due in the next 7 days." in said, said
+
+
+@pytest.mark.parametrize(
+    ("error", "unreadable", "overdue", "week"),
+    [
+        (
+            "Mailer is down for maintenance.",
+            [],
+            "Nothing overdue at Supplier &lt;!channel&gt;; Mailer could not be read.",
+            "Nothing falls due in the next 7 days at Supplier &lt;!channel&gt;; Mailer could "
+            "not be read.",
+        ),
+        (
+            None,
+            ["M-9"],
+            "Nothing overdue at Supplier &lt;!channel&gt;; some invoices at Mailer could not "
+            "be read.",
+            "Nothing falls due in the next 7 days at Supplier &lt;!channel&gt;; some invoices "
+            "at Mailer could not be read.",
+        ),
+    ],
+    ids=["down", "unreadable"],
+)
+def test_nothing_due_is_said_only_of_the_providers_read_in_full(
+    error: str | None, unreadable: list[str], overdue: str, week: str
+) -> None:
+    """A provider that failed, or sent invoices that could not be read, may have some
+    overdue or due this week: App Home says nothing is, only of the others."""
+    mailer, supplier = Mailer(NoCredentials(), None), Supplier(NoCredentials(), None)  # type: ignore[arg-type]
+    empty = Page([], [], 0, 0, Totals({}), Totals({}))
+    listings = [Listing(supplier, 0), Listing(mailer, 0, error, unreadable)]
+    view = home_blocks(
+        providers=[supplier, mailer],
+        found=Found(listings, empty, empty),
+        ledger=Ledger(settled=[], in_progress=[]),
+        user_id="U0PAYER",
+        may_pay=True,
+        today=date(2026, 12, 7),
+    )
+    said = [b["text"]["text"] for b in view["blocks"] if "text" in b]
+    assert "Nothing is overdue. :tada:" not in said
+    assert "Nothing falls due in the next 7 days." not in said
+    assert overdue in said and week in said, said
+
+
+def test_nothing_due_is_not_said_when_no_provider_could_be_read() -> None:
+    mailer = Mailer(NoCredentials(), None)  # type: ignore[arg-type]
+    empty = Page([], [], 0, 0, Totals({}), Totals({}))
+    view = home_blocks(
+        providers=[mailer],
+        found=Found([Listing(mailer, 0, "Mailer is down.")], empty, empty),
+        ledger=Ledger(settled=[], in_progress=[]),
+        user_id="U0PAYER",
+        may_pay=True,
+        today=date(2026, 12, 7),
+    )
+    said = [b["text"]["text"] for b in view["blocks"] if "text" in b]
+    assert said.count("Mailer could not be read.") == 2, said
+    assert not any(line.startswith(("Nothing is", "Nothing falls")) for line in said), said

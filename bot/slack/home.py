@@ -48,7 +48,13 @@ from bot.slack.blocks.kit import (
     inline,
     section,
 )
-from bot.slack.blocks.listing import answered_note, invoice_blocks, unreadable_line
+from bot.slack.blocks.listing import (
+    answered_note,
+    invoice_blocks,
+    nothing_known,
+    read_in_full,
+    unreadable_line,
+)
 from bot.slack.errors import shielded
 from bot.slack.listing import settled_here, settled_on
 from bot.slack.services import Services
@@ -152,16 +158,18 @@ def _due(ids: Ids, found: Found, today: date, may_pay: bool) -> list[Block]:
         for i in coming.invoices
         if not i.is_overdue(today) and i.due is not None and today <= i.due <= today + WEEK
     ]
+    known = read_in_full(found.listings)
     blocks: list[Block] = [header(ids, "Overdue")]
     blocks += _invoices(ids, overdue, providers, today, may_pay, found.reopened) or [
-        section(ids, "Nothing is overdue. :tada:")
+        section(ids, nothing_known("Nothing overdue", *known) or "Nothing is overdue. :tada:")
     ]
     more = max(first.to_pay.overdue + first.to_collect.overdue, len(overdue)) - len(overdue)
     if more > 0:
         blocks.append(context(ids, f"and {more} more overdue: type `/invoices overdue`"))
     blocks.append(header(ids, "Due this week"))
+    nothing = "Nothing falls due in the next 7 days"
     blocks += _invoices(ids, week, providers, today, may_pay, found.reopened) or [
-        section(ids, "Nothing falls due in the next 7 days.")
+        section(ids, nothing_known(nothing, *known) or f"{nothing}.")
     ]
     if coming.after and len(week) == len(coming.invoices):
         blocks.append(context(ids, "More fall due this week: type `/invoices`"))

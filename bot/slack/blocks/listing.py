@@ -389,6 +389,38 @@ def notice(text: str) -> dict[str, Any]:
     return {"text": text, "blocks": [section(ids, text)]}
 
 
+def _names(titles: Sequence[str]) -> str:
+    """ "i3D.net, PingProxies and Payfirma" """
+    names = [inline(title, NUMBER_CHARS) for title in titles]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def nothing_known(
+    nothing: str, read: Sequence[str], failed: Sequence[str], partly: Sequence[str] = ()
+) -> str | None:
+    """ "Nothing overdue at i3D.net; PingProxies could not be read.": an empty part said
+    only of the providers `read` in full, since one that `failed`, or sent invoices that
+    could not be read (`partly`), may have some. None: every provider was read in full,
+    and the caller's own sentence holds."""
+    missing = [f"{_names(failed)} could not be read"] if failed else []
+    if partly:
+        some = "some" if missing or read else "Some"
+        missing.append(f"{some} invoices at {_names(partly)} could not be read")
+    if not missing:
+        return None
+    unknown = "; ".join(missing)
+    return f"{nothing} at {_names(read)}; {unknown}." if read else f"{unknown}."
+
+
+def read_in_full(listings: Sequence[Listing]) -> tuple[list[str], list[str], list[str]]:
+    """The titles of the providers read in full, of those that failed, and of those that
+    sent invoices that could not be read, for `nothing_known`."""
+    read = [one.provider.title for one in listings if not one.error and not one.unreadable]
+    failed = [one.provider.title for one in listings if one.error]
+    partly = [one.provider.title for one in listings if not one.error and one.unreadable]
+    return read, failed, partly
+
+
 def unreadable_line(listing: Listing) -> str:
     """One line for the invoices a provider sent that could not be read."""
     count = len(listing.unreadable)
