@@ -227,3 +227,26 @@ def test_a_payable_with_no_due_date_is_listed_as_open_never_overdue() -> None:
     assert "no due date" in said and "due no due date" not in said
     assert "*Overdue payables*: none." in said
     assert "0 overdue payables, 2 due in 7 days or with no due date (€13.00)" in message["text"]
+
+
+def test_a_part_is_said_empty_only_of_the_providers_read_in_full() -> None:
+    """A supplier that did not answer may have bills overdue or due: the payables' parts
+    say "none" only of the others, and the notification says what it did not count; the
+    customers' part, whose providers all answered, is none as before."""
+    providers = facts([]).providers
+    down = DigestFacts(
+        TODAY, 7, providers, [], failed=[("Supplier <!channel>", "It did not answer.")],
+        unreadable=[("Mailer", ("M-9",))],
+    )  # fmt: skip
+    message = digest_message(down)
+    said = [b["text"]["text"] for b in message["blocks"] if b["type"] == "section"]
+    assert "*Overdue payables*: Supplier &lt;!channel&gt; could not be read." in said, said
+    assert (
+        "*Overdue receivables (customers to pay us)*: none at Link only; some invoices at "
+        "Mailer could not be read." in said
+    ), said
+    assert not any(line.endswith(": none.") for line in said), said
+    assert message["text"].endswith(
+        "; not counted: Supplier &lt;!channel&gt; could not be read; some invoices at Mailer "
+        "could not be read"
+    ), message["text"]

@@ -28,7 +28,7 @@ from bot.slack.blocks.kit import (
     inline,
     section,
 )
-from bot.slack.blocks.listing import answered_note, left_of
+from bot.slack.blocks.listing import answered_note, left_of, not_read, nothing_known
 
 DIGEST_PREFIX = "digest."
 SHOWN = 10
@@ -62,6 +62,24 @@ class DigestFacts:
 
     def direction(self, invoice: Invoice) -> Direction:
         return self.providers[invoice.provider].capabilities.direction
+
+    def read_in_full(self, direction: Direction) -> tuple[list[str], list[str], list[str]]:
+        """The titles of `direction`'s providers read in full, of those that failed and of
+        those that sent invoices that could not be read (`nothing_known`'s arguments); a
+        title no connected provider has is taken to be of either direction."""
+        sides = {p.title: p.capabilities.direction for p in self.providers.values()}
+        failed = [title for title, _ in self.failed if sides.get(title, direction) is direction]
+        partly = [
+            title
+            for title, _ in self.unreadable
+            if sides.get(title, direction) is direction and title not in failed
+        ]
+        read = [
+            title
+            for title, side in sides.items()
+            if side is direction and title not in failed and title not in partly
+        ]
+        return read, failed, partly
 
     def parts(self) -> tuple[list[Invoice], list[Invoice], list[Invoice]]:
         """Overdue payables, payables due within `ahead` days, overdue receivables.
@@ -134,9 +152,12 @@ def _accessory(invoice: Invoice, facts: DigestFacts) -> dict[str, Any] | None:
     return button("Copy payment link", values.COPY_LINK, target)
 
 
-def _part(ids: Ids, title: str, invoices: list[Invoice], facts: DigestFacts) -> list[Block]:
+def _part(
+    ids: Ids, title: str, invoices: list[Invoice], facts: DigestFacts, direction: Direction
+) -> list[Block]:
     if not invoices:
-        return [section(ids, f"*{title}*: none.")]
+        known = nothing_known("none", *facts.read_in_full(direction))
+        return [section(ids, f"*{title}*: {known or 'none.'}")]
     blocks = [section(ids, f"*{title}*: {len(invoices)} · {totals(invoices)}")]
     for invoice in invoices[:SHOWN]:
         line = _line(invoice, facts)
@@ -216,11 +237,12 @@ def digest_message(facts: DigestFacts) -> dict[str, Any]:
     ids = DigestIds()
     overdue, soon, late = facts.parts()
     blocks: list[Block] = [header(ids, f"Invoice digest · {facts.today.isoformat()}")]
-    blocks += _part(ids, "Overdue payables", overdue, facts)
+    payable, receivable = Direction.PAYABLE, Direction.RECEIVABLE
+    blocks += _part(ids, "Overdue payables", overdue, facts, payable)
     within = _counted(facts.ahead, "day")
     undated = " or with no due date" if any(i.due is None for i in soon) else ""
-    blocks += _part(ids, f"Payables due in the next {within}{undated}", soon, facts)
-    blocks += _part(ids, "Overdue receivables (customers to pay us)", late, facts)
+    blocks += _part(ids, f"Payables due in the next {within}{undated}", soon, facts, payable)
+    blocks += _part(ids, "Overdue receivables (customers to pay us)", late, facts, receivable)
     if facts.failed:
         blocks.append(section(ids, _failed_text(facts.failed)))
     if facts.unreadable:
@@ -232,8 +254,10 @@ def digest_message(facts: DigestFacts) -> dict[str, Any]:
         f"{len(soon)} due in {within}{undated}" + (f" ({totals(soon)})" if soon else ""),
         _counted(len(late), "overdue receivable") + (f" ({totals(late)})" if late else ""),
     ]
+    missing = not_read([t for t, _ in facts.failed], [t for t, _ in facts.unreadable])
+    uncounted = f"; not counted: {missing}" if missing else ""
     return {
-        "text": f"Invoice digest for {facts.today.isoformat()}: " + ", ".join(parts),
+        "text": f"Invoice digest for {facts.today.isoformat()}: " + ", ".join(parts) + uncounted,
         "blocks": blocks,
     }
 

@@ -389,8 +389,15 @@ def notice(text: str) -> dict[str, Any]:
     return {"text": text, "blocks": [section(ids, text)]}
 
 
+NAMED_PROVIDERS = 5
+"""Providers named in a line that says what could not be read; more are counted (they
+are third-party plugins, and their warnings above name each)."""
+
+
 def _names(titles: Sequence[str]) -> str:
     """ "i3D.net, PingProxies and Payfirma" """
+    if len(titles) > NAMED_PROVIDERS:
+        return f"{len(titles)} providers"
     names = [inline(title, NUMBER_CHARS) for title in titles]
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
@@ -402,14 +409,21 @@ def nothing_known(
     only of the providers `read` in full, since one that `failed`, or sent invoices that
     could not be read (`partly`), may have some. None: every provider was read in full,
     and the caller's own sentence holds."""
+    unknown = not_read(failed, partly)
+    if not unknown:
+        return None
+    if read:
+        return f"{nothing} at {_names(read)}; {unknown}."
+    return f"{unknown[0].upper()}{unknown[1:]}." if not failed else f"{unknown}."
+
+
+def not_read(failed: Sequence[str], partly: Sequence[str] = ()) -> str:
+    """ "PingProxies could not be read; some invoices at Payfirma could not be read", or
+    "" when every provider was read in full. Many providers are counted, not named."""
     missing = [f"{_names(failed)} could not be read"] if failed else []
     if partly:
-        some = "some" if missing or read else "Some"
-        missing.append(f"{some} invoices at {_names(partly)} could not be read")
-    if not missing:
-        return None
-    unknown = "; ".join(missing)
-    return f"{nothing} at {_names(read)}; {unknown}." if read else f"{unknown}."
+        missing.append(f"some invoices at {_names(partly)} could not be read")
+    return "; ".join(missing)
 
 
 def read_in_full(listings: Sequence[Listing]) -> tuple[list[str], list[str], list[str]]:
