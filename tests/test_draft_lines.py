@@ -7,10 +7,10 @@ from decimal import Decimal
 
 from bot.models import Invoice, InvoiceStatus, Money
 from bot.provider import NoCredentials
-from bot.slack.blocks.kit import Ids
+from bot.slack.blocks.kit import Block, Ids
 from bot.slack.blocks.listing import invoice_blocks
 from slack_emulator.blockkit import validate_message
-from tests.test_digest import Supplier
+from tests.test_digest import LinkOnly, Mailer, Supplier
 
 TODAY = date(2026, 12, 7)
 
@@ -38,3 +38,34 @@ def test_a_suppliers_draft_says_nothing_of_paying_to_someone_who_may_not_pay() -
     provider = Supplier(NoCredentials(), None)  # type: ignore[arg-type]
     (block,) = invoice_blocks(Ids(), _draft(), provider, TODAY, can_pay=False)
     assert "issued" not in block["text"]["text"]  # type: ignore[index]
+
+
+def _customers_draft(provider: str) -> Invoice:
+    return _draft().model_copy(update={"provider": provider, "payer": "Acme"})
+
+
+def _why(blocks: list[Block]) -> str:
+    assert validate_message({"text": "Drafts", "blocks": blocks}) == []
+    (block,) = blocks
+    assert "accessory" not in block
+    said: str = block["text"]["text"]  # type: ignore[index]
+    return said.rsplit("\n", 1)[-1]
+
+
+def test_a_customers_draft_a_provider_cannot_send_says_where_to_send_it() -> None:
+    provider = LinkOnly(NoCredentials(), None)  # type: ignore[arg-type]
+    for can_pay in (True, False):
+        why = _why(invoice_blocks(Ids(), _customers_draft("linkonly"), provider, TODAY, can_pay))
+        assert why == "_Not sent yet: Link only cannot send it from here; use its own site._"
+
+
+def test_a_customers_draft_tells_someone_who_may_not_pay_that_payers_send_it() -> None:
+    provider = Mailer(NoCredentials(), None)  # type: ignore[arg-type]
+    why = _why(invoice_blocks(Ids(), _customers_draft("mailer"), provider, TODAY, can_pay=False))
+    assert why == "_Not sent yet: only payers can send it to the customer._"
+
+
+def test_a_suppliers_draft_tells_someone_who_may_not_pay_why_it_has_no_button() -> None:
+    provider = Supplier(NoCredentials(), None)  # type: ignore[arg-type]
+    why = _why(invoice_blocks(Ids(), _draft(), provider, TODAY, can_pay=False))
+    assert why == "_A draft: Supplier &lt;!channel&gt; has not sent it yet._"

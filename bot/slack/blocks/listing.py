@@ -146,6 +146,8 @@ def invoice_blocks(
         target = values.PayTarget(provider.name, (invoice.id,)).encode()
         send = button("Send by e-mail", values.SEND_EMAIL, target)
         return [section(ids, line), actions(ids, [send], name="customer")]
+    if invoice.issuable:
+        return [section(ids, f"{line}\n{unsent(provider, receivable)}")]
     if not invoice.payable or not can_pay:
         return [section(ids, line)]
     target = values.PayTarget(provider.name, (invoice.id,)).encode()
@@ -198,6 +200,17 @@ def not_issued(title: str) -> str:
     """Why a supplier's draft has no **Pay**: only the supplier can issue it, and until
     then there is nothing to pay."""
     return f"_Not issued yet: it can be paid here once {escape(title)} issues it._"
+
+
+def unsent(provider: Provider, receivable: bool) -> str:
+    """Why a draft has no button where `not_issued` and **Send by e-mail** do not apply:
+    the provider cannot send a customer's draft from here, or the person may not pay."""
+    title = escape(provider.title)
+    if receivable and not provider.capabilities.send_by_email:
+        return f"_Not sent yet: {title} cannot send it from here; use its own site._"
+    if receivable:
+        return "_Not sent yet: only payers can send it to the customer._"
+    return f"_A draft: {title} has not sent it yet._"
 
 
 def unbuttoned(title: str) -> str:
