@@ -375,3 +375,50 @@ def test_a_customers_invoice_names_the_customer_in_its_menu() -> None:
     assert "xxx…*\n" in said and "<!channel>" not in str(shown)
     menu_of_a_bill = menu([card], values.PayTarget("i3d", ("410002",), "hpp"))
     assert "customer" not in str(menu_of_a_bill["blocks"])
+
+
+def _link_dialog(payer: str | None, method: str) -> str:
+    ten = Money.of("10", "CAD")
+    invoice = Invoice(
+        provider="payfirma", id="212947", number="212947", amount_due=ten, total_incl_vat=ten,
+        status=InvoiceStatus.OPEN, payer=payer,
+    )  # fmt: skip
+    card = PaymentMethod(id="hpp", name=method)
+    options = PaymentOptions(provider="payfirma", invoices=[invoice], total=ten, methods=[card])
+    target = values.PayTarget("payfirma", ("212947",), "hpp")
+    shown = pay_menu(PAYFIRMA, options, target, today=date(2026, 12, 1))  # type: ignore[arg-type]
+    assert validate_message(shown) == []
+    (button,) = [
+        e
+        for block in shown["blocks"]
+        for e in block.get("elements", [])
+        if e.get("action_id") == values.GET_LINK
+    ]
+    said: str = button["confirm"]["text"]["text"]
+    return said
+
+
+def test_a_customers_link_dialog_names_the_customer() -> None:
+    said = _link_dialog("Acme <!channel> & Co", "Card")
+    assert said == (
+        "A link for *Acme &lt;!channel&gt; &amp; Co* to pay *CA$10.00* for invoice 212947 "
+        "with *Card*?"
+    )
+
+
+@pytest.mark.parametrize("over", [0, 1, 14])
+def test_a_customers_name_gives_way_before_the_method_in_the_link_dialog(over: int) -> None:
+    """Slack's confirm text holds 300 characters: at the limit the customer is named in
+    full; past it the name is cut, then left out (11 characters are too few to name
+    anyone), and the method is always whole."""
+    name = "Harbour Labs Incorporated"
+    fixed = len("A link for ** to pay *CA$10.00* for invoice 212947 with **?")
+    method = "M" * (300 - fixed - len(name) + over)
+    said = _link_dialog(name, method)
+    assert len(said) <= 300 and said.endswith(f"*{method}*?"), said
+    if over == 0:
+        assert len(said) == 300 and f"*{name}*" in said
+    elif over == 1:
+        assert "*Harbour Labs Incorporat…*" in said
+    else:
+        assert said.startswith("A link for the customer to pay"), said

@@ -19,6 +19,7 @@ from bot.slack.blocks.kit import (
     Ids,
     actions,
     button,
+    clip,
     confirm_dialog,
     context,
     escape,
@@ -137,6 +138,35 @@ def _too_many(provider: Provider, target: values.PayTarget, fitting: int) -> dic
     return {"text": text, "blocks": [section(ids, text)]}
 
 
+CONFIRM_TEXT = 300
+"""Slack's most characters in a confirm dialog's text."""
+
+
+def _link_question(
+    options: PaymentOptions, receivable: bool, netted: str | None, invoices: str, label: str
+) -> str:
+    """ "Pay €10.00 for invoice INV-1 with iDEAL?", or for a customer's invoice "A link
+    for *Acme* to pay …": the customer's name gets the room the dialog's text leaves and
+    is cut first, so the method is never what is cut; "the customer" where there is too
+    little room, or not one customer."""
+    rest = (
+        f" *{options.total.format()}*{f' ({netted})' if netted else ''} for {invoices} "
+        f"with *{escape(label)}*?"
+    )
+    if not receivable:
+        return f"Pay{rest}"
+    payers = {one_line(invoice.payer or "") for invoice in options.invoices}
+    room = min(CONFIRM_TEXT - len(f"A link for ** to pay{rest}"), NUMBER_CHARS)
+    if len(payers) != 1 or "" in payers or room < CUSTOMER_CHARS:
+        return f"A link for the customer to pay{rest}"
+    return f"A link for *{clip(payers.pop(), room, mrkdwn=True)}* to pay{rest}"
+
+
+CUSTOMER_CHARS = 12
+"""The fewest characters of a customer's name the link's dialog shows; with less room it
+says "the customer" instead of a stump of a name."""
+
+
 def pay_menu(
     provider: Provider, options: PaymentOptions, target: values.PayTarget, *, today: date
 ) -> dict[str, Any]:
@@ -242,10 +272,7 @@ def pay_menu(
                     style="primary",
                     confirm=confirm_dialog(
                         "Get a payment link?",
-                        # a customer's invoice: the link is theirs to pay, not the team's
-                        f"{'A link for the customer to pay' if receivable else 'Pay'} "
-                        f"*{options.total.format()}*{f' ({netted})' if netted else ''} "
-                        f"for {_invoice_word(numbers)} with *{escape(label)}*?",
+                        _link_question(options, receivable, netted, _invoice_word(numbers), label),
                         "Get link",
                     ),
                 )
