@@ -273,3 +273,40 @@ def test_nothing_due_is_not_said_when_no_provider_could_be_read() -> None:
     said = [b["text"]["text"] for b in view["blocks"] if "text" in b]
     assert said.count("Mailer could not be read.") == 2, said
     assert not any(line.startswith(("Nothing is", "Nothing falls")) for line in said), said
+
+
+def test_the_totals_say_what_they_leave_out() -> None:
+    """A side whose provider could not be read is not "nothing open", and a sum without
+    it says so; the other side, read in full, reads as before."""
+    mailer, supplier = Mailer(NoCredentials(), None), Supplier(NoCredentials(), None)  # type: ignore[arg-type]
+    empty = Page([], [], 0, 0, Totals({}), Totals({}))
+    listings = [Listing(supplier, 0), Listing(mailer, 0, "Mailer is down.")]
+    view = home_blocks(
+        providers=[supplier, mailer],
+        found=Found(listings, empty, empty),
+        ledger=Ledger(settled=[], in_progress=[]),
+        user_id="U0PAYER",
+        may_pay=True,
+        today=date(2026, 12, 7),
+    )
+    (to_pay, to_collect) = view["blocks"][1]["fields"]
+    assert to_pay["text"] == "*To pay*\nnothing open"
+    assert to_collect["text"] == "*To collect*\nMailer could not be read.", to_collect
+
+    owed = Totals({"EUR": Money.of("10.00", "EUR")}, count=1)
+    page = Page([], [], 1, 0, owed, Totals({}))
+    listings = [Listing(supplier, 1, unreadable=["S-9"]), Listing(mailer, 0)]
+    view = home_blocks(
+        providers=[supplier, mailer],
+        found=Found(listings, page, empty),
+        ledger=Ledger(settled=[], in_progress=[]),
+        user_id="U0PAYER",
+        may_pay=True,
+        today=date(2026, 12, 7),
+    )
+    (to_pay, to_collect) = view["blocks"][1]["fields"]
+    assert to_pay["text"] == (
+        "*To pay*\n€10.00\nnot counted: some invoices at Supplier &lt;!channel&gt; could not be "
+        "read"
+    ), to_pay
+    assert to_collect["text"] == "*To collect*\nnothing open"

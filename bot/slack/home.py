@@ -51,6 +51,7 @@ from bot.slack.blocks.kit import (
 from bot.slack.blocks.listing import (
     answered_note,
     invoice_blocks,
+    not_read,
     nothing_known,
     read_in_full,
     unreadable_line,
@@ -122,13 +123,26 @@ def _totals(ids: Ids, found: Found | None) -> list[Block]:
         return [fields(ids, [("To pay", "…"), ("To collect", "…")])]
     page = found.first
 
-    def said(totals: Totals) -> str:
+    def said(totals: Totals, side: Direction) -> str:
+        """Only of the providers of `side` read in full: one that failed is not counted."""
+        of_side = [one for one in found.listings if one.provider.capabilities.direction is side]
+        known = read_in_full(of_side)
         if not totals.count and not totals.credits:
-            return "nothing open"  # open credit notes alone still say what they are worth
+            # open credit notes alone still say what they are worth
+            return nothing_known("nothing open", *known) or "nothing open"
         late = f"\n:red_circle: {totals.overdue_words()}" if totals.overdue else ""
-        return f"{totals.format()}{late}"
+        missing = not_read(*known[1:])
+        return f"{totals.format()}{late}" + (f"\nnot counted: {missing}" if missing else "")
 
-    return [fields(ids, [("To pay", said(page.to_pay)), ("To collect", said(page.to_collect))])]
+    return [
+        fields(
+            ids,
+            [
+                ("To pay", said(page.to_pay, Direction.PAYABLE)),
+                ("To collect", said(page.to_collect, Direction.RECEIVABLE)),
+            ],
+        )
+    ]
 
 
 def _invoices(
