@@ -703,3 +703,13 @@ def test_an_overdue_list_does_not_say_again_that_all_of_it_is_overdue() -> None:
     )
     everything = summary_of(page, ["Ledger"], 0)  # an open list still marks the overdue
     assert "(2 overdue: €363.00 + $240.00)" in everything
+
+
+async def test_a_list_no_provider_answered_counts_nothing() -> None:
+    """With every provider down, "0 invoices" and "the providers that answered" say
+    more than is known: the list says only that none answered, and why."""
+    screen = await show([Flaky(500, per_page=10)])
+    summary = screen.message["blocks"][1]["elements"][0]["text"]
+    assert summary == "no provider answered", summary
+    assert "0 invoices" not in screen.text and "that answered" not in screen.text
+    assert ":warning: *Flaky Hosting* is down for maintenance." in screen.text

@@ -234,7 +234,10 @@ def summary_of(
     """ "11 invoices and 1 credit note · To pay €484.00 + $1,955.27 (2 overdue) · To
     collect CA$160.25 · from …": money leaving and money coming in are never added
     together, and a credit note is not counted as a bill. `listed` is what was asked
-    for, so that nothing is said of invoices it did not look for."""
+    for, so that nothing is said of invoices it did not look for; where no provider
+    answered, nothing is counted."""
+    if failed and not answered:
+        return "no provider answered"
     bills, credits = page.total - page.credit_notes, page.credit_notes
     counted = [f"{bills} invoice{'s' if bills != 1 else ''}"] if bills or not credits else []
     if credits:
@@ -353,11 +356,13 @@ def invoice_list(
             )
         )
     elif not page.total and failed:
-        blocks.append(
-            section(
-                ids, "No invoices from the providers that answered; the others may still have some."
+        if answered:  # where none did, the warnings above say all there is
+            blocks.append(
+                section(
+                    ids,
+                    "No invoices from the providers that answered; the others may still have some.",
+                )
             )
-        )
     elif not page.total and searched:
         blocks.append(section(ids, f"No invoice matches “{escape(searched)}”."))
     elif not page.total:
