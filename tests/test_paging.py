@@ -713,3 +713,27 @@ async def test_a_list_no_provider_answered_counts_nothing() -> None:
     assert summary == "no provider answered", summary
     assert "0 invoices" not in screen.text and "that answered" not in screen.text
     assert ":warning: *Flaky Hosting* is down for maintenance." in screen.text
+
+
+async def test_a_list_with_invoices_that_could_not_be_read_is_not_said_empty() -> None:
+    """An invoice that could not be read may be open, overdue or a match: with nothing
+    else listed, "Nothing here" and "nothing open" would say more than is known."""
+
+    class Garbled(Ledger):
+        name = "garbled"
+        title = "Garbled"
+
+        async def list_invoices(self, query: InvoiceQuery) -> InvoicePage:
+            page = await super().list_invoices(query)
+            return page.model_copy(update={"unreadable": ["INV-7"]})
+
+    screen = await show([Ledger(0), Garbled(0)])
+    summary = screen.message["blocks"][1]["elements"][0]["text"]
+    assert "nothing open" not in summary and "none of them" not in summary, summary
+    said = [b["text"]["text"] for b in screen.message["blocks"] if b["type"] == "section"]
+    assert "Nothing here. :tada:" not in said
+    assert "Nothing at Ledger; some invoices at Garbled could not be read." in said, said
+    searched = await show([Garbled(0)], searched="rack")
+    said = [b["text"]["text"] for b in searched.message["blocks"] if b["type"] == "section"]
+    assert "No invoice matches “rack”." not in said
+    assert "Some invoices at Garbled could not be read." in said, said

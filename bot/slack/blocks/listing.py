@@ -229,13 +229,19 @@ def _failure_line(title: str, said: str) -> str:
 
 
 def summary_of(
-    page: Page, answered: list[str], failed: int, listed: ListInvoices = OPEN_INVOICES
+    page: Page,
+    answered: list[str],
+    failed: int,
+    listed: ListInvoices = OPEN_INVOICES,
+    *,
+    unread: bool = False,
 ) -> str:
     """ "11 invoices and 1 credit note · To pay €484.00 + $1,955.27 (2 overdue) · To
     collect CA$160.25 · from …": money leaving and money coming in are never added
     together, and a credit note is not counted as a bill. `listed` is what was asked
     for, so that nothing is said of invoices it did not look for; where no provider
-    answered, nothing is counted."""
+    answered, nothing is counted. `unread`: some invoices could not be read, and any of
+    them may be open."""
     if failed and not answered:
         return "no provider answered"
     bills, credits = page.total - page.credit_notes, page.credit_notes
@@ -250,7 +256,7 @@ def summary_of(
             marked = totals.overdue and not listed.overdue_only
             late = f" ({totals.overdue_words()})" if marked else ""
             parts.append(f"{label} {totals.format()}{late}")
-    if not any(totals.count or totals.credits for _, totals in sides) and not failed:
+    if not any(totals.count or totals.credits for _, totals in sides) and not (failed or unread):
         parts += _nothing_to_pay(page, listed)
     source = f"from {', '.join(answered)}" if answered else "no provider answered"
     if failed and answered:
@@ -336,7 +342,9 @@ def invoice_list(
     providers = {listing.provider.name: listing.provider for listing in listings}
     answered = [escape(listing.provider.title) for listing in listings if listing.error is None]
     failed = sum(1 for listing in listings if listing.error is not None)
-    summary = summary_of(page, answered, failed, listed)
+    unread = any(listing.unreadable for listing in listings)
+    summary = summary_of(page, answered, failed, listed, unread=unread)
+    known = read_in_full(listings)
     blocks: list[Block] = [header(ids, title), context(ids, summary)]
     for listing in listings:
         if listing.error:
@@ -364,11 +372,13 @@ def invoice_list(
                 )
             )
     elif not page.total and searched:
-        blocks.append(section(ids, f"No invoice matches “{escape(searched)}”."))
+        matches = f"No invoice matches “{escape(searched)}”"
+        blocks.append(section(ids, nothing_known(matches, *known) or f"{matches}."))
     elif not page.total:
         # Nothing left to pay is good news; no paid, void or draft invoices is just none.
         owed = not listed.statuses or InvoiceStatus.OPEN in listed.statuses
-        blocks.append(section(ids, "Nothing here. :tada:" if owed else "None here."))
+        none = "Nothing here. :tada:" if owed else "None here."
+        blocks.append(section(ids, nothing_known("Nothing", *known) or none))
     for invoice in page.invoices:
         settled = (settled_on or {}).get((invoice.provider, invoice.id))
         blocks += invoice_blocks(ids, invoice, providers[invoice.provider], today, can_pay, settled)
