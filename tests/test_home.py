@@ -310,3 +310,23 @@ def test_the_totals_say_what_they_leave_out() -> None:
         "read"
     ), to_pay
     assert to_collect["text"] == "*To collect*\nnothing open"
+
+
+def test_invoices_that_could_not_be_read_do_not_claim_the_others_are_shown() -> None:
+    """App Home shows only what is overdue or due this week, and a provider may have sent
+    nothing else: "its other invoices are [shown]" says more than is known."""
+    supplier = Supplier(NoCredentials(), None)  # type: ignore[arg-type]
+    empty = Page([], [], 0, 0, Totals({}), Totals({}))
+    view = home_blocks(
+        providers=[supplier],
+        found=Found([Listing(supplier, 0, unreadable=["S-9"])], empty, empty),
+        ledger=Ledger(settled=[], in_progress=[]),
+        user_id="U0PAYER",
+        may_pay=True,
+        today=date(2026, 12, 7),
+    )
+    (line,) = [b["text"]["text"] for b in view["blocks"] if "S-9" in str(b)]
+    assert line == (
+        ":warning: *Supplier &lt;!channel&gt;*: 1 invoice (S-9) could not be read and is not "
+        "shown; any others it sent were read. Look it up at Supplier &lt;!channel&gt;."
+    ), line

@@ -472,7 +472,7 @@ def unreadable_line(listing: Listing) -> str:
     return (
         f":warning: *{escape(listing.provider.title)}*: {count} invoice"
         f"{'s' if count != 1 else ''}{which if named else ''} could not be read and "
-        f"{'are' if count != 1 else 'is'} not shown; its other invoices are. Look "
+        f"{'are' if count != 1 else 'is'} not shown; any others it sent were read. Look "
         f"{'them' if count != 1 else 'it'} up at {escape(listing.provider.title)}."
     )
 
