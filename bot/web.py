@@ -249,7 +249,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(poller.run_forever(), name="payment poller"),
         asyncio.create_task(sender.run_forever(), name="outbox sender"),
         asyncio.create_task(_flush_audit_forever(store, svc.acks), name="audit flusher"),
-        asyncio.create_task(slack_approvals.watch_forever(svc, client), name="approvals"),
+        asyncio.create_task(slack_approvals.watch_forever(svc, client, tokens), name="approvals"),
         asyncio.create_task(scheduler.run_forever(), name="schedules"),
     ]
     try:

@@ -43,6 +43,7 @@ from bot.slack.errors import shielded
 from bot.slack.progress import read, title_of
 from bot.slack.services import Services
 from bot.text import say, slack_busy
+from bot.workspaces import BotTokens
 
 log = logging.getLogger(__name__)
 Body = dict[str, Any]
@@ -477,16 +478,34 @@ async def on_reject_submit(
     await ack()
 
 
-async def watch_forever(svc: Services, client: AsyncWebClient, tick: float = WATCH_TICK) -> None:
+def _speaking_for(client: AsyncWebClient, token: str) -> AsyncWebClient:
+    """`client` with a workspace's own bot token in place of its own."""
+    return AsyncWebClient(
+        token=token,
+        base_url=client.base_url,
+        session=client.session,
+        timeout=client.timeout,
+        retry_handlers=client.retry_handlers,
+    )
+
+
+async def watch_forever(
+    svc: Services, client: AsyncWebClient, tokens: BotTokens, tick: float = WATCH_TICK
+) -> None:
     """Mark approvals whose time ran out as expired and tell everyone concerned; send
-    the DMs of a request that a stop cut short."""
+    the DMs of a request that a stop cut short, or that Slack refused for now, each with
+    its workspace's token (`tokens`: installed by OAuth, `client` has none)."""
     while True:
         try:
             svc.approvals.expire_due(then=lambda request: _ran_out(svc, request))
             for request in svc.approvals.undelivered(
                 time.time() - REDELIVER_AFTER, REDELIVER_AFTER
             ):
-                await deliver(svc, client, request)
+                token = await tokens.token(request.team_id)
+                if token is None:  # taken again once its lease ends, in case it comes back
+                    log.warning("approval %s: its workspace has no bot token now", request.id)
+                    continue
+                await deliver(svc, _speaking_for(client, token), request)
         except Exception:
             log.exception("watching approvals failed; trying again")
         await asyncio.sleep(tick)

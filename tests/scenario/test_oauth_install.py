@@ -565,3 +565,34 @@ async def test_the_install_page_drops_characters_that_reorder_a_workspaces_name(
         status, page = await running.install(ACME)
     assert status == 200 and "Acme oc.live Ltd" in page
     assert not {"\u202e", "\u202c"} & set(page)
+
+
+async def test_an_approval_dm_slack_held_back_is_sent_later_with_its_workspaces_token(
+    installed: Installed, i3d_sandbox: TestServer
+) -> None:
+    """Installed by OAuth there is no one bot token: a request's DM that Slack refused
+    for now is sent again with the workspace's own token, and the request counts as
+    delivered only once it went."""
+    await install_both(installed, i3d_sandbox)
+    acme = installed.workspace(ACME)
+    await shown_to(acme, ADMIN, BILLING, "billing")
+    svc = installed.bots[0].app[SERVICES]
+    svc.approvals.save_policy(ACME, Policy.parse("EUR 500 1 U0VIEWER", 24), user_id=ADMIN)
+    acme.faults.rate_limit("conversations.open", retry_after=30)  # Val's DM, first
+    await shown_to(acme, ADMIN, GENERAL, "pay INV-24-0104")
+    menu = [m for m in acme.ephemerals(ADMIN, GENERAL) if "INV-24-0104" in str(m.blocks)][-1]
+    await acme.click(ADMIN, menu, "request_approval")
+    await acme.wait_until(lambda: (m := acme.modal(ADMIN)) and "Request" in str(m.definition))
+    await acme.submit_view(ADMIN, values={})
+    db = svc.approvals.store.db
+    await acme.wait_until(lambda: db.execute("SELECT id FROM approval_requests").fetchall())
+    val = acme.workspace.dm_with(VIEWER).id
+    await acme.wait_until(lambda: acme.messages(acme.workspace.dm_with(ADMIN).id))
+    assert acme.messages(val) == []
+    db.execute("UPDATE approval_requests SET deliver_after = 0")  # Slack's wait is over
+    (dm,) = await acme.wait_until(lambda: acme.messages(val), seconds=10)
+    assert "INV-24-0104" in dm.text
+    await installed.wait_for(
+        lambda: db.execute("SELECT delivered_at FROM approval_requests").fetchone()[0]
+    )
+    assert not [c for c in acme.calls_to("conversations.open") if c.error == "not_authed"]
