@@ -473,6 +473,11 @@ class Approvals:
         should its answer be lost, the next delivery looks for it (`attempt`)."""
         self.rows.add_attempt(request_id, viewer, channel, time.time())
 
+    def not_posted(self, request_id: str, viewer: str) -> None:
+        """Slack refused the DM to `viewer` in its answer: nothing is in doubt, and the
+        next delivery posts it without looking for it first."""
+        self.rows.drop_attempt(request_id, viewer)
+
     def attempt(self, request_id: str, viewer: str) -> tuple[str, float, float | None] | None:
         """(channel, when, read below) of a DM to `viewer` whose answer never came: it may
         be in that channel, posted between when and when plus the call's time; its

@@ -266,6 +266,12 @@ class ApprovalStore:
             [request_id, user_id, channel, at],
         )
 
+    def drop_attempt(self, request_id: str, user_id: str) -> None:
+        self.db.execute(
+            "DELETE FROM approval_attempts WHERE request_id = ? AND user_id = ?",
+            [request_id, user_id],
+        )
+
     def attempt(self, request_id: str, user_id: str) -> tuple[str, float, float | None] | None:
         """(channel, attempted_at, searched_below) of a DM sent with no answer kept."""
         row = self.db.execute(

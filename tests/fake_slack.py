@@ -110,6 +110,8 @@ class FakeSlack:
     clock: Any = time.monotonic
     """The time as the fake sees it; a test moves it to age the response_urls."""
     rate_limit_next: dict[str, int] = field(default_factory=dict)
+    rate_limit_in: dict[str, int] = field(default_factory=dict)
+    """As `rate_limit_next`, for the next posts to a channel (by its id) only."""
     lose_answer_next: dict[str, int] = field(default_factory=dict)
     """Do the call, then drop the connection before answering (a reset, a dying proxy)."""
     lose_answer_in: dict[str, int] = field(default_factory=dict)
@@ -265,6 +267,13 @@ class FakeSlack:
             args = dict(request.query)
         if self.rate_limit_next.get(method, 0) > 0:
             self.rate_limit_next[method] -= 1
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"},
+                status=429,
+                headers={"Retry-After": self.retry_after},
+            )
+        if method in POSTS and self.rate_limit_in.get(str(args.get("channel")), 0) > 0:
+            self.rate_limit_in[str(args.get("channel"))] -= 1
             return web.json_response(
                 {"ok": False, "error": "ratelimited"},
                 status=429,

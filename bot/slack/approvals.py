@@ -42,7 +42,7 @@ from bot.slack.connect import result_view, submitted_values
 from bot.slack.errors import shielded
 from bot.slack.progress import read, title_of
 from bot.slack.services import Services
-from bot.text import say, slack_busy
+from bot.text import SLACK_BUSY_CODES, say, slack_busy
 from bot.workspaces import BotTokens
 
 log = logging.getLogger(__name__)
@@ -146,10 +146,24 @@ async def _post_dm(
             if not isinstance(handler, AsyncConnectionErrorRetryHandler)
         ],
     )
-    posted = await once.chat_postMessage(
-        channel=channel, metadata=_mark(request_id, viewer), **message
-    )
+    try:
+        posted = await once.chat_postMessage(
+            channel=channel, metadata=_mark(request_id, viewer), **message
+        )
+    except SlackApiError as error:
+        if _refused(error):
+            svc.approvals.not_posted(request_id, viewer)
+        raise
     return str(channel), str(posted["ts"])
+
+
+def _refused(error: SlackApiError) -> bool:
+    """Slack's answer says nothing was posted: its rate limit (429), or a refusal other
+    than the ones that may come after part of the work was done (`fatal_error`, a 5xx)."""
+    status = error.response.status_code
+    data = error.response.data
+    code = data.get("error") if isinstance(data, dict) else None
+    return status == 429 or (status < 500 and bool(code) and code not in SLACK_BUSY_CODES)
 
 
 async def _find_dm(

@@ -722,3 +722,18 @@ async def test_an_approval_dm_lookup_cut_short_by_slack_reads_on_from_where_it_s
     first, _, last = h.slack.reads
     assert float(last.args["latest"]) < float(first.args["latest"])
     assert len(dms_to(h, "U0FINANCE")) == 21, "hers and the 20 others, no second one"
+
+
+async def test_an_approval_dm_slack_refused_for_now_is_sent_again_without_a_lookup(
+    harness: Harness,
+) -> None:
+    """Slack answered Fran's DM 429: nothing was posted, so sending it again needs no
+    read of her DM's history first (Slack lets apps outside its Marketplace read one a
+    minute, and other lookups may need it)."""
+    h = harness
+    h.slack.retry_after = "2"  # longer than the client waits out by itself
+    h.slack.rate_limit_in["D0FINANCE"] = 1
+    await ask(h, "INV-24-0104", "rack")  # sent again by the watcher
+    await h.wait_for(lambda: delivered(h))
+    assert len(dms_to(h, "U0FINANCE")) == 1 and len(dms_to(h, "U0ADMIN")) == 1
+    assert h.slack.reads == []
