@@ -512,6 +512,11 @@ class Approvals:
             if self.rows.set_billing_channel(request_id, channel):
                 post()
 
+    def queued_to_billing(self, team_id: str | None = None) -> list[str]:
+        """Waiting requests whose post to the billing channel was queued in the outbox
+        (`post_to_billing`), which knows whether it went out or was refused."""
+        return self.rows.queued_to_billing(team_id, time.time())
+
     def changed(self) -> None:
         for wake in self.after_change:
             wake()

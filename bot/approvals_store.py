@@ -157,6 +157,19 @@ class ApprovalStore:
             "UPDATE approval_requests SET delivered_at = ? WHERE id = ?", [now, request_id]
         )
 
+    def queued_to_billing(self, team_id: str | None, now: float) -> list[str]:
+        """Pending requests in time whose billing channel's post went through the outbox
+        (no ts kept here), of one workspace or (None) of all."""
+        team = "" if team_id is None else " AND team_id = ?"
+        return [
+            row["id"]
+            for row in self._rows(
+                "SELECT id FROM approval_requests WHERE state = 'pending' AND expires_at > ? "  # noqa: S608
+                f"AND billing_channel IS NOT NULL AND billing_ts IS NULL{team} ORDER BY created_at",
+                [now] if team_id is None else [now, team_id],
+            )
+        ]
+
     def set_billing_channel(self, request_id: str, channel: str) -> bool:
         """Note where the request is posted; False when it is noted already."""
         cursor = self.db.execute(

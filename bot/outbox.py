@@ -61,7 +61,16 @@ ALONE = "alone"
 no thread to put it in (the post it replies to was refused for good). When the channel
 itself refused that post (`CHANNEL_REFUSALS`: archived, the bot not in it, gone), it goes
 to the workspace's billing channel now (`billing`) if one is set, so a channel chosen
-since hears it; else to its own, in case the refusal was mended. Never sent to Slack."""
+since hears it (in the thread of that post, if it was posted there again: `reposted`);
+else to its own, in case the refusal was mended. Never sent to Slack."""
+
+
+def reposted(key: str, channel: str) -> str:
+    """The outbox key of the post queued under `key`, posted again to `channel` after its
+    own channel refused it for good: the replies to it that go to `channel` (ALONE) go in
+    that post's thread instead."""
+    return f"{key}:in={channel}"
+
 
 CHANNEL_REFUSALS = {
     "not_in_channel": "it is not a member of the channel: invite it with `/invite @invoicebot`",
@@ -444,9 +453,17 @@ class OutboxSender:
         if ts:
             args["thread_ts"] = ts
         elif isinstance(alone, str):
-            args["text"] = alone
             refusal = self.store.outbox_refusal(str(parent))
             now = self.billing(item.team_id or "") if self.billing else None
+            if refusal in CHANNEL_REFUSALS and now:
+                done, again, due = self.store.outbox_result(reposted(str(parent), now))
+                if not done:
+                    after = max(self.first_delay, (due or 0.0) - time.time())
+                    raise Retry("waiting for the post it replies to", after, done=True, turn=True)
+                if again:
+                    args["channel"], args["thread_ts"] = now, again
+                    return dataclasses.replace(item, args=args)
+            args["text"] = alone
             if refusal in CHANNEL_REFUSALS and now and now != args.get("channel"):
                 log.info(
                     "%s: %s refused the post it replies to (%s); posting it to %s",

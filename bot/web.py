@@ -223,6 +223,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     for prefix in STANDING_IN:
         store.outbox_due_now(prefix, time.time())
     store.release_check_claims(time.time(), poller.lease)
+    # A billing channel set since a request's post was refused (INVOICEBOT_BILLING_CHANNEL).
+    slack_approvals.post_where_billing_is_now(svc)
     app[STORE], app[HTTP], app[SERVICES], app[POLLER], app[OUTBOX] = (
         store,
         session,

@@ -10,7 +10,7 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.outbox import ALONE, THREAD_OF, OutboxSender
+from bot.outbox import ALONE, THREAD_OF, OutboxSender, reposted
 from bot.store import Store
 from tests.fake_slack import BOT_TOKEN, FakeSlack
 
@@ -150,4 +150,41 @@ async def test_a_reply_whose_roots_channel_refused_it_goes_alone_to_the_billing_
     (moved,) = slack.posted_to("C0NEW")
     assert moved["text"] == "late alone" and "thread_ts" not in moved
     assert ALONE not in moved and THREAD_OF not in moved
+    store.close()
+
+
+async def test_a_reply_goes_in_the_thread_of_its_root_posted_again_to_the_billing_channel_now(
+    tmp_path: Path, fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    """The root its channel refused was posted again to the billing channel chosen since
+    (`reposted`): a reply waits for that post and goes in its thread, not alone."""
+    slack, server = fake_slack
+    slack.outside.add("C0OLD")
+    store = Store(tmp_path / "db.sqlite")
+    store.enqueue("chat.postMessage", {"channel": "C0OLD", "text": "asks"}, key="root")
+    args = {"channel": "C0OLD", "text": "approved", THREAD_OF: "root", ALONE: "alone"}
+    async with aiohttp.ClientSession() as http:
+        client = AsyncWebClient(
+            token=BOT_TOKEN, base_url=str(server.make_url("/api/")), retry_handlers=[]
+        )
+        sender = OutboxSender(store, client, http, channel_gap=0.0, billing=lambda _: "C0NEW")
+
+        async def round_now() -> None:
+            store.db.execute("UPDATE outbox SET next_attempt_at = 0, claimed_until = NULL")
+            await sender.send_due()
+
+        await round_now()  # the root refused
+        store.enqueue(
+            "chat.postMessage", {"channel": "C0NEW", "text": "asks"}, key=reposted("root", "C0NEW")
+        )
+        slack.rate_limit_next["chat.postMessage"] = 1  # the post again, held back once
+        store.enqueue("chat.postMessage", args, key="reply", team_id="T0TEAM")
+        await round_now()
+        assert slack.posted_to("C0NEW") == [], "the reply waits for the post it replies to"
+        await round_now()
+        await round_now()
+    root, reply = slack.posted_to("C0NEW")
+    assert root["text"] == "asks" and reply["text"] == "approved"
+    (call,) = [c for c in slack.called("chat.postMessage") if c.args is root]
+    assert reply["thread_ts"] == slack.ts_of[id(call)]
     store.close()

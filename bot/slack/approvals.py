@@ -21,7 +21,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.approvals import Binding, Outcome, Request, State, judge
 from bot.kit.errors import retry_after
-from bot.outbox import ALONE, LOOKUP_LIMIT, LOOKUP_MARGIN, RESPONSE_URL, THREAD_OF
+from bot.outbox import (
+    ALONE,
+    CHANNEL_REFUSALS,
+    LOOKUP_LIMIT,
+    LOOKUP_MARGIN,
+    RESPONSE_URL,
+    THREAD_OF,
+    reposted,
+)
 from bot.payments import LIVE
 from bot.provider import ProviderError
 from bot.slack import dialogs, values
@@ -117,6 +125,37 @@ def announce(
             team_id=request.team_id,
         )
     svc.approvals.changed()
+
+
+def post_where_billing_is_now(svc: Services, team_id: str | None = None) -> None:
+    """Post each waiting request whose post the billing channel refused for good
+    (archived, invoicebot not in it, gone) to the billing channel now, once per channel:
+    seen nowhere else, finance would hear of it only from its outcome. Its later lines
+    go in that post's thread (`reposted`). Of one workspace, or (None) of all."""
+    queued = False
+    for request_id in svc.approvals.queued_to_billing(team_id):
+        root = _root_key(request_id)
+        if svc.store.outbox_refusal(root) not in CHANNEL_REFUSALS:
+            continue
+        # Under the approvals' lock: a decision counted meanwhile either finds this post
+        # queued (its line waits for it) or has ended the request (nothing is posted).
+        with svc.store.claim():
+            request = svc.approvals.get(request_id)
+            if request is None or not request.waiting(time.time()):
+                continue
+            billing = svc.teams.billing_channel(request.team_id)
+            if billing is None:
+                continue
+            title = title_of(svc, request.provider)
+            svc.store.enqueue(
+                "chat.postMessage",
+                {"channel": billing, **blocks.billing_root(request, title)},
+                key=reposted(root, billing),
+                team_id=request.team_id,
+            )
+            queued = True
+    if queued:
+        svc.approvals.changed()
 
 
 def _mark(request_id: str, viewer: str) -> Body:

@@ -22,6 +22,7 @@ from bot.access import ADMIN_REFUSAL, BILLING_REFUSAL, CREATE_REFUSAL, PAY_REFUS
 from bot.models import InvoiceStatus
 from bot.provider import ProviderError
 from bot.slack import people
+from bot.slack.approvals import post_where_billing_is_now
 from bot.slack.approvals_gate import apply_gate
 from bot.slack.approvals_settings import open_settings
 from bot.slack.blocks.kit import NUMBER_CHARS, escape, inline
@@ -314,6 +315,7 @@ async def _billing(
         )
     svc.teams.put(team_id, BILLING_CHANNEL, channel_id, user_id)
     svc.store.audit("billing.channel", team_id=team_id, user_id=user_id, subject=channel_id)
+    post_where_billing_is_now(svc, team_id)
     return notice(f"Paid invoices will be announced in <#{escape(channel_id)}>.")
 
 

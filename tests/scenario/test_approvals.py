@@ -21,6 +21,7 @@ from bot.slack.blocks import approvals as blocks
 from bot.web import SERVICES
 from plugins.i3d.sandbox import SANDBOX
 from tests.fake_slack import SlackCall
+from tests.scenario.conftest import BotFactory
 from tests.scenario.harness import TEAM, Harness, Screen, text_of
 from tests.slack_requests import interaction_body
 
@@ -737,3 +738,33 @@ async def test_an_approval_dm_slack_refused_for_now_is_sent_again_without_a_look
     await h.wait_for(lambda: delivered(h))
     assert len(dms_to(h, "U0FINANCE")) == 1 and len(dms_to(h, "U0ADMIN")) == 1
     assert h.slack.reads == []
+
+
+async def test_a_request_its_channel_refused_is_posted_to_the_billing_channel_chosen_since(
+    harness: Harness, start_bot: BotFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#billing refused the request's post for good (invoicebot is not in it), so finance
+    saw it nowhere; another billing channel is then set (and the bot restarted): the
+    waiting request is posted there, once, and a decision goes in its thread."""
+    h = harness
+    h.slack.outside.add("C0BILLING")
+    await ask(h, "INV-24-0104", "rack")
+    svc = h.bot.app[SERVICES]
+    await h.wait_for(lambda: svc.store.outbox_refusal("approval-root:" + _only_request(h)))
+    await h.bot.close()
+    monkeypatch.setattr(svc.teams.settings, "billing_channel", "C0NEWBILL")
+    h.bot = await start_bot()
+    (root,) = await h.wait_for(lambda: h.slack.posted_to("C0NEWBILL"))
+    assert "asks for approval to pay i3D.net invoice INV-24-0104" in root["text"]
+    fran = dm_to(h, "U0FINANCE")
+    assert fran is not None
+    await h.click(Screen(fran, "-"), blocks.APPROVE, user="U0FINANCE")
+    (_, line) = await h.wait_for(
+        lambda: h.slack.posted_to("C0NEWBILL")[1:] and h.slack.posted_to("C0NEWBILL")
+    )
+    ts = [h.slack.ts_of[id(c)] for c in h.slack.called("chat.postMessage") if c.args is root]
+    assert "Approved by <@U0FINANCE>" in line["text"] and line.get("thread_ts") == ts[0]
+    await h.bot.close()
+    h.bot = await start_bot()  # started again: posted once
+    await asyncio.sleep(1.5)
+    assert len([m for m in h.slack.posted_to("C0NEWBILL") if "thread_ts" not in m]) == 1

@@ -567,6 +567,17 @@ async def test_the_install_page_drops_characters_that_reorder_a_workspaces_name(
     assert not {"\u202e", "\u202c"} & set(page)
 
 
+async def request_approval(workspace: Emulator, number: str) -> None:
+    """The admin asks for approval to pay `number`, from its pay menu."""
+    await shown_to(workspace, ADMIN, GENERAL, f"pay {number}")
+    menu = [m for m in workspace.ephemerals(ADMIN, GENERAL) if number in str(m.blocks)][-1]
+    await workspace.click(ADMIN, menu, "request_approval")
+    await workspace.wait_until(
+        lambda: (m := workspace.modal(ADMIN)) and "Request" in str(m.definition)
+    )
+    await workspace.submit_view(ADMIN, values={})
+
+
 async def test_an_approval_dm_slack_held_back_is_sent_later_with_its_workspaces_token(
     installed: Installed, i3d_sandbox: TestServer
 ) -> None:
@@ -579,11 +590,7 @@ async def test_an_approval_dm_slack_held_back_is_sent_later_with_its_workspaces_
     svc = installed.bots[0].app[SERVICES]
     svc.approvals.save_policy(ACME, Policy.parse("EUR 500 1 U0VIEWER", 24), user_id=ADMIN)
     acme.faults.rate_limit("conversations.open", retry_after=30)  # Val's DM, first
-    await shown_to(acme, ADMIN, GENERAL, "pay INV-24-0104")
-    menu = [m for m in acme.ephemerals(ADMIN, GENERAL) if "INV-24-0104" in str(m.blocks)][-1]
-    await acme.click(ADMIN, menu, "request_approval")
-    await acme.wait_until(lambda: (m := acme.modal(ADMIN)) and "Request" in str(m.definition))
-    await acme.submit_view(ADMIN, values={})
+    await request_approval(acme, "INV-24-0104")
     db = svc.approvals.store.db
     await acme.wait_until(lambda: db.execute("SELECT id FROM approval_requests").fetchall())
     val = acme.workspace.dm_with(VIEWER).id
@@ -596,3 +603,27 @@ async def test_an_approval_dm_slack_held_back_is_sent_later_with_its_workspaces_
         lambda: db.execute("SELECT delivered_at FROM approval_requests").fetchone()[0]
     )
     assert not [c for c in acme.calls_to("conversations.open") if c.error == "not_authed"]
+
+
+async def test_a_request_its_channel_refused_is_posted_where_an_admin_moves_billing(
+    installed: Installed, i3d_sandbox: TestServer
+) -> None:
+    """#billing was archived, and refused the request's post for good: the admin types
+    `/invoices billing` in #general, and the waiting request is posted there, so finance
+    sees it and not only its outcome."""
+    await install_both(installed, i3d_sandbox)
+    acme = installed.workspace(ACME)
+    await shown_to(acme, ADMIN, BILLING, "billing")
+    acme.workspace.channels[BILLING].is_archived = True
+    svc = installed.bots[0].app[SERVICES]
+    svc.approvals.save_policy(ACME, Policy.parse("EUR 500 1 U0VIEWER", 24), user_id=ADMIN)
+    await request_approval(acme, "INV-24-0104")
+    (refused,) = await acme.wait_until(
+        lambda: [c for c in acme.calls_to("chat.postMessage") if c.error == "is_archived"]
+    )
+    assert "asks for approval" in refused.args["text"]
+    assert "will be announced in" in await shown_to(acme, ADMIN, GENERAL, "billing")
+    (root,) = await acme.wait_until(
+        lambda: [m for m in acme.messages(GENERAL) if "asks for approval" in m.text]
+    )
+    assert "INV-24-0104" in root.text
