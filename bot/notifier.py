@@ -140,13 +140,16 @@ class SlackNotifier:
             and payment.could_have_taken_money
             and not isinstance(payment.start, Emailed)
         )
+        # Keyed by the end too: a cancel still watched can end again, never confirmed
+        # for some of its invoices once the provider lists the others paid.
+        ended = f"ended:{payment.id}:{payment.state.value}"
         if unconfirmed and payment.charges_at_once:
-            _tell_payer(outbox, payment, f"ended:{payment.id}")
+            _tell_payer(outbox, payment, ended)
         elif payment.response_url:
             # Never confirmed is told like failed: a watch ends a day after the link,
             # when the message's response URL has long worn out.
             told = unconfirmed or payment.state in (PaymentState.FAILED, PaymentState.CANCELLED)
-            _settle(outbox, payment, settled(payment), f"ended:{payment.id}", told)
+            _settle(outbox, payment, settled(payment), ended, told)
         title = self.provider_titles.get(payment.provider, payment.provider)
         if unconfirmed:
             # Not a failure: the card may have been charged. Whatever failures the

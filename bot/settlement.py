@@ -473,6 +473,10 @@ class Settlement:
             self.settle(payment, outcome)
             return
         if time.time() > self.store.token_expiry(payment.id) + self.give_up_after:
+            # Some of its invoices listed paid by now: recorded, as when a live one ends.
+            some_paid = outcome.status is OutcomeStatus.PENDING and outcome.paid_invoices
+            if some_paid and self._end_in_part(payment, outcome):
+                return
             self.store.update_payment(payment.id, next_check_at=None)
             return
         self._schedule_next(payment)
@@ -565,8 +569,12 @@ class Settlement:
                 # Another attempt that may have paid them is still asked about: its own
                 # check credits them as `settle` chooses, not this one on the invoice's word.
                 return False
+            # A watched cancel or failure too: the browser's word, or an earlier error,
+            # is no end for money the provider lists.
+            current = store.payment(payment.id)
+            sources = set(LIVE) | ({current.state} if current and _watched(current) else set())
             if not store.compare_and_set_state(
-                payment.id, set(LIVE), S.EXPIRED, last_error=reason, next_check_at=None
+                payment.id, sources, S.EXPIRED, last_error=reason, next_check_at=None
             ):
                 return True  # settled or ended meanwhile: that end stands
             store.audit(f"payment.{S.EXPIRED.value}", subject=payment.id, last_error=reason)

@@ -923,3 +923,52 @@ def test_an_invoice_paid_alone_is_not_credited_to_an_ending_page_while_its_own_p
     assert state_of(settlement, page) is S.EXPIRED
     settlement.apply(alone, PAID)
     assert recorder.confirmed == [(alone.id, [])]
+
+
+def test_a_watched_cancel_ending_with_one_invoice_listed_paid_records_it_and_tells_the_rest(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """The payer's browser said cancelled, and by the end of its watch the provider lists
+    one of the page's two invoices paid: that one is recorded and confirmed once, the
+    other told as never confirmed (not left cancelled in silence)."""
+    from bot.notifier import SlackNotifier
+
+    settlement.connections = _Shows(True)  # type: ignore[assignment]
+    page = attempt(
+        settlement,
+        S.OPENED,
+        opened_minutes_ago=40,
+        invoices=("1001", "1002"),
+        response_url="https://hooks.slack.com/actions/T1/1/x",
+    )
+    lines = [["INV-1001", "10.00", "EUR"], ["INV-1002", "2.50", "EUR"]]
+    settlement.store.db.execute(
+        "UPDATE payments SET lines = ? WHERE id = ?", [json.dumps(lines), page.id]
+    )
+    pm = settlement.payments.pm
+    pm.register(SlackNotifier("C0BILLING", {"i3d": "i3D.net"}), name="notifier")
+    try:
+        settlement.apply(settlement.store.payment(page.id), CANCELLED)  # type: ignore[arg-type]
+        assert state_of(settlement, page) is S.CANCELLED
+        settlement.give_up_after = -3600  # the watch is over
+        some = PaymentOutcome(status=OutcomeStatus.PENDING, paid_invoices=("1001",))
+        settlement.apply(settlement.store.payment(page.id), some)  # type: ignore[arg-type]
+        settlement.apply(settlement.store.payment(page.id), some)  # type: ignore[arg-type]
+    finally:
+        pm.unregister(name="notifier")
+    keys = [row[0] for row in settlement.store.db.execute("SELECT key FROM outbox")]
+    # The payer hears of the cancel, of the paid one and of the rest's end: each once.
+    assert sorted(k.split(":")[0] for k in keys if k.startswith(("ended", "settled"))) == [
+        "ended",
+        "ended",
+        "settled",
+    ]
+    assert len([k for k in keys if k.startswith("confirmation:")]) == 1
+    assert len(recorder.confirmed) == 1
+    assert settlement.store.settlement_of("T1", "i3d", ["1001"]) is not None
+    assert settlement.store.settlement_of("T1", "i3d", ["1002"]) is None
+    assert recorder.ended == [(page.id, S.CANCELLED), (page.id, S.EXPIRED)]
+    ended = settlement.store.payment(page.id)
+    assert ended is not None and ended.next_check_at is None
+    told = settled(ended.only(["1002"]))  # type: ignore[arg-type]
+    assert "INV-1002 (invoice INV-1001 of the same payment was confirmed paid" in told["text"]

@@ -342,3 +342,24 @@ async def test_some_invoices_paid_is_not_unpaid(
     assert outcome.status is OutcomeStatus.PENDING
     assert not outcome.invoice_unpaid
     assert outcome.paid_invoices == ("410001",)  # the one i3D lists paid, and only it
+
+
+@pytest.mark.parametrize("said", ["cancelled", "failed"])
+async def test_a_cancel_or_failure_beside_an_invoice_listed_paid_is_a_wait_naming_it(
+    provider: I3DProvider, sandbox: SandboxState, said: str
+) -> None:
+    """paymentLanding says the payment was cancelled (or failed) while i3D lists one of
+    its invoices paid: that one is paid whatever the landing says, so the outcome is a
+    wait naming it (a watch ending on it records it), not an end that would lose it."""
+    ids = ("410001", "410002")
+    options = await provider.payment_options(list(ids))
+    await provider.start_payment(request_for(ids, options.total))
+    sandbox.transactions[sandbox.last_transaction or ""].status = said
+    first = sandbox.invoices["410001"]
+    sandbox.invoices["410001"] = first.model_copy(
+        update={"paymentStatus": 1, "remainingAmount": "0", "paymentDate": 1_700_000_000}
+    )
+    outcome = await provider.check_payment(check_for(ids, options.total))
+    assert outcome.status is OutcomeStatus.PENDING
+    assert outcome.paid_invoices == ("410001",)
+    assert not outcome.invoice_unpaid
