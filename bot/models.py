@@ -446,8 +446,8 @@ class PaymentOutcome(BaseModel):
         default=(),
         description="With PENDING: the ids of the invoices asked about that the provider's "
         "own record shows paid, when only some of them are. A watch that ends on this word "
-        "records those paid (on the invoice's word) and tells only the rest as never "
-        "confirmed.",
+        "records those paid (on the invoice's word, at `paid_at` when the provider gives "
+        "when the last of them was paid) and tells only the rest as never confirmed.",
     )
     provider_reference: str | None = Field(
         default=None,

@@ -201,6 +201,8 @@ class I3DProvider(Provider):
         # Those i3D lists paid are paid whatever becomes of the rest: a watch ending on
         # this word records them (see `PaymentOutcome.paid_invoices`).
         some = tuple(key for key, item in zip(ids, invoices, strict=True) if item in paid)
+        # Recorded with i3D's own time for them, not when the watch happens to end.
+        when = convert.paid_at(paid) if some else None
         waiting = f" ({len(paid)} of {len(invoices)} paid so far)" if paid else ""
         if outcome is not None and outcome.status is not OutcomeStatus.PENDING and some:
             # A cancel or failure beside an invoice i3D lists paid is no end for the
@@ -211,15 +213,18 @@ class I3DProvider(Provider):
                 message=f"i3D.net lists some of the invoices paid{waiting}, though it also "
                 f"said: {said}.",
                 paid_invoices=some,
+                paid_at=when,
             )
         if outcome is not None:
             pending = outcome.status is OutcomeStatus.PENDING
-            return outcome.model_copy(update={"paid_invoices": some}) if pending else outcome
+            part = {"paid_invoices": some, "paid_at": when}
+            return outcome.model_copy(update=part) if pending else outcome
         return PaymentOutcome(
             status=OutcomeStatus.PENDING,
             message=f"Waiting for i3D.net to confirm the payment{waiting}.",
             invoice_unpaid=untouched,
             paid_invoices=some,
+            paid_at=when,
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -363,3 +364,20 @@ async def test_a_cancel_or_failure_beside_an_invoice_listed_paid_is_a_wait_namin
     assert outcome.status is OutcomeStatus.PENDING
     assert outcome.paid_invoices == ("410001",)
     assert not outcome.invoice_unpaid
+
+
+async def test_an_invoice_paid_alone_carries_i3ds_own_payment_date(
+    provider: I3DProvider, sandbox: SandboxState
+) -> None:
+    """The one invoice i3D lists paid is recorded with i3D's paymentDate, not with the
+    time invoicebot happened to learn of it (a day later, at the watch's end)."""
+    ids = ("410001", "410002")
+    options = await provider.payment_options(list(ids))
+    await provider.start_payment(request_for(ids, options.total))
+    first = sandbox.invoices["410001"]
+    sandbox.invoices["410001"] = first.model_copy(
+        update={"paymentStatus": 1, "remainingAmount": "0", "paymentDate": 1_700_000_000}
+    )
+    outcome = await provider.check_payment(check_for(ids, options.total))
+    assert outcome.paid_invoices == ("410001",)
+    assert outcome.paid_at == datetime.fromtimestamp(1_700_000_000, UTC)
