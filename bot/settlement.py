@@ -96,6 +96,19 @@ def _noted(note: str | None) -> dict[str, Any]:
     return {"note": note} if note else {}
 
 
+def _of_the_same(payment: Payment, invoice_ids: list[str], said: str) -> str:
+    """ "invoice INV-1 of the same payment was …", `said` with {is} and {was} agreeing."""
+    numbers = [
+        number
+        for key, number in zip(payment.invoice_ids, payment.invoice_numbers, strict=False)
+        if key in invoice_ids
+    ]
+    one = len(numbers) == 1
+    verbs = {"is": "is" if one else "are", "was": "was" if one else "were"}
+    noun = "invoice" if one else "invoices"
+    return f"{noun} {', '.join(numbers)} of the same payment {said.format(**verbs)}"
+
+
 def _activity(payment: Payment) -> datetime:
     return payment.opened_at or payment.created_at
 
@@ -533,42 +546,46 @@ class Settlement:
         """A watch over with the provider showing only some of its invoices paid: those
         are settled on the invoice's word (credited to this attempt, confirmed to
         #billing), and the attempt ends as never confirmed for the rest alone, the end
-        naming what was paid. False (nothing done) when the paid ones cannot be told
-        apart (no line per invoice), this attempt cannot have paid, one of them was
-        settled meanwhile, or another attempt that may have paid them is still watched."""
+        naming what became of the paid ones. One settled meanwhile through another
+        attempt, or that another attempt still asked about may have paid, is not
+        credited here: the end says so of it. False (nothing done) when the paid ones
+        cannot be told apart (no line per invoice) or this attempt cannot have paid."""
         paid_ids = [key for key in payment.invoice_ids if key in outcome.paid_invoices]
         rest_ids = [key for key in payment.invoice_ids if key not in outcome.paid_invoices]
-        part, rest = payment.only(paid_ids), payment.only(rest_ids)
-        if not paid_ids or not rest_ids or part is None or rest is None:
+        if not paid_ids or not rest_ids or payment.only(paid_ids) is None:
+            return False
+        if payment.only(rest_ids) is None:
             return False
         if not payment.could_have_taken_money:
             return False  # the invoice's word credits no attempt that cannot have paid
         store = self.store
-        key = settlement_id(payment.team_id, payment.provider, tuple(paid_ids))
+        team, provider = payment.team_id, payment.provider
         paid_at = utc_text(outcome.paid_at)
-        numbers = ", ".join(part.invoice_numbers)
-        one = len(paid_ids) == 1
-        reason = (
-            f"{'invoice' if one else 'invoices'} {numbers} of the same payment "
-            f"{'was' if one else 'were'} confirmed paid, and {'is' if one else 'are'} "
-            "recorded paid"
-        )
         with store.claim():
-            if store.settlement_of(payment.team_id, payment.provider, paid_ids):
-                return False
-            rivals = [
-                other
-                for other in store.payments_for_invoices(
-                    payment.team_id, payment.provider, paid_ids
+            elsewhere = [key for key in paid_ids if store.settlement_of(team, provider, [key])]
+            # Another attempt that may have paid one is still asked about: its own check
+            # credits that invoice as `settle` chooses, not this one on the invoice's word.
+            rivalled = [
+                key
+                for key in paid_ids
+                if key not in elsewhere
+                and any(
+                    other.id != payment.id
+                    and (other.state in LIVE or _watched(other))
+                    and other.could_have_taken_money
+                    for other in store.payments_for_invoices(team, provider, [key])
                 )
-                if other.id != payment.id
-                and (other.state in LIVE or _watched(other))
-                and other.could_have_taken_money
             ]
-            if rivals:
-                # Another attempt that may have paid them is still asked about: its own
-                # check credits them as `settle` chooses, not this one on the invoice's word.
-                return False
+            own = [key for key in paid_ids if key not in elsewhere and key not in rivalled]
+            reason = "; ".join(
+                _of_the_same(payment, keys, said)
+                for keys, said in (
+                    (own, "{was} confirmed paid, and {is} recorded paid"),
+                    (elsewhere, "{was} recorded paid through another payment"),
+                    (rivalled, "{is} listed paid, perhaps through another payment still checked"),
+                )
+                if keys
+            )
             # A watched cancel or failure too: the browser's word, or an earlier error,
             # is no end for money the provider lists.
             current = store.payment(payment.id)
@@ -580,31 +597,9 @@ class Settlement:
             store.audit(f"payment.{S.EXPIRED.value}", subject=payment.id, last_error=reason)
             ended = store.payment(payment.id)
             assert ended is not None
-            store.add_settlement(key, part, evidence="invoice", settled_at=paid_at)
-            credited = part.model_copy(
-                update={
-                    "state": S.PAID,
-                    "paid_at": datetime.fromisoformat(paid_at),
-                    "settlement_id": key,
-                    "last_error": None,
-                }
-            )
-            others = store.payments_for_invoices(payment.team_id, payment.provider, paid_ids)
-            superseded = self._supersede(
-                [p for p in others if p.id != payment.id and p.state in LIVE], credited, key
-            )
-            store.audit(
-                "invoice.settled",
-                team_id=payment.team_id,
-                user_id=payment.user_id,
-                subject=key,
-                payment=payment.id,
-                invoices=list(part.invoice_numbers),
-                amount=part.amount.format(),
-                evidence="invoice",
-                superseded=[p.id for p in superseded],
-            )
-            self._announce(credited, superseded)
+            part = payment.only(own)
+            if part is not None:
+                self._credit_part(payment, part, paid_at)
             narrowed = ended.only(rest_ids)
             assert narrowed is not None
             try:
@@ -615,6 +610,39 @@ class Settlement:
         for wake in self.after_settled:
             wake()
         return True
+
+    def _credit_part(self, payment: Payment, part: Payment, paid_at: str) -> None:
+        """Settle `part` (some of `payment`'s invoices) on the invoice's word, credited
+        to `payment`, and confirm it (inside the caller's claim)."""
+        store = self.store
+        key = settlement_id(payment.team_id, payment.provider, part.invoice_ids)
+        store.add_settlement(key, part, evidence="invoice", settled_at=paid_at)
+        credited = part.model_copy(
+            update={
+                "state": S.PAID,
+                "paid_at": datetime.fromisoformat(paid_at),
+                "settlement_id": key,
+                "last_error": None,
+            }
+        )
+        others = store.payments_for_invoices(
+            payment.team_id, payment.provider, list(part.invoice_ids)
+        )
+        superseded = self._supersede(
+            [p for p in others if p.id != payment.id and p.state in LIVE], credited, key
+        )
+        store.audit(
+            "invoice.settled",
+            team_id=payment.team_id,
+            user_id=payment.user_id,
+            subject=key,
+            payment=payment.id,
+            invoices=list(part.invoice_numbers),
+            amount=part.amount.format(),
+            evidence="invoice",
+            superseded=[p.id for p in superseded],
+        )
+        self._announce(credited, superseded)
 
     def _schedule_next(self, payment: Payment) -> None:
         _, attempts = self.store.payment_schedule(payment.id)

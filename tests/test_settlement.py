@@ -37,7 +37,7 @@ from bot.plugins import make_plugin_manager
 from bot.provider import Capabilities
 from bot.settlement import REPLAYS, Settlement
 from bot.slack.blocks.paying import settled
-from bot.store import MIGRATIONS, Store, migrate
+from bot.store import MIGRATIONS, Store, migrate, utc_text
 
 S = PaymentState
 PAID = PaymentOutcome(status=OutcomeStatus.PAID, message="the invoice shows paid")
@@ -972,3 +972,80 @@ def test_a_watched_cancel_ending_with_one_invoice_listed_paid_records_it_and_tel
     assert ended is not None and ended.next_check_at is None
     told = settled(ended.only(["1002"]))  # type: ignore[arg-type]
     assert "INV-1002 (invoice INV-1001 of the same payment was confirmed paid" in told["text"]
+
+
+def _two_invoice_page(settlement: Settlement) -> Payment:
+    page = attempt(settlement, S.OPENED, opened_minutes_ago=40, invoices=("1001", "1002"))
+    lines = [["INV-1001", "10.00", "EUR"], ["INV-1002", "2.50", "EUR"]]
+    settlement.store.db.execute(
+        "UPDATE payments SET lines = ? WHERE id = ?", [json.dumps(lines), page.id]
+    )
+    found = settlement.store.payment(page.id)
+    assert found is not None
+    return found
+
+
+def test_an_invoice_paid_alone_left_to_its_own_page_is_not_told_as_never_confirmed(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """Another page for the invoice i3D lists paid may have paid it, so the ending page
+    is not credited with it; its end says so of that invoice, and never confirmed of the
+    other alone (#billing hears of that one only)."""
+    ended: list[Payment] = []
+
+    class Listener:
+        @hookimpl
+        def payment_ended(self, payment: Payment) -> None:
+            ended.append(payment)
+
+    settlement.connections = _Shows(True)  # type: ignore[assignment]
+    settlement.give_up_after = -3600
+    page = _two_invoice_page(settlement)
+    attempt(settlement, S.OPENED, opened_minutes_ago=5, invoices=("1001",), user="U2")
+    some = PaymentOutcome(status=OutcomeStatus.PENDING, paid_invoices=("1001",))
+    pm = settlement.payments.pm
+    pm.register(Listener(), name="listener")
+    try:
+        settlement.apply(page, some)
+    finally:
+        pm.unregister(name="listener")
+    assert settlement.store.settlement_of("T1", "i3d", ["1001"]) is None
+    assert state_of(settlement, page) is S.EXPIRED
+    (told,) = ended
+    assert told.invoice_ids == ("1002",)
+    text = settled(told)["text"]
+    assert "never confirmed the payment of invoice INV-1002 (invoice INV-1001 of the same " in text
+    assert "listed paid, perhaps through another payment still checked)" in text, text
+
+
+def test_an_invoice_recorded_paid_through_another_payment_is_said_so_at_the_end(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """The invoice i3D lists paid was recorded paid through another payment first: the
+    ending page says that of it, and never confirmed of the other alone."""
+    ended: list[Payment] = []
+
+    class Listener:
+        @hookimpl
+        def payment_ended(self, payment: Payment) -> None:
+            ended.append(payment)
+
+    settlement.connections = _Shows(True)  # type: ignore[assignment]
+    settlement.give_up_after = -3600
+    page = _two_invoice_page(settlement)
+    other = attempt(settlement, S.PAID, invoices=("1001",), user="U2")
+    settlement.store.add_settlement("s-other", other, evidence="invoice", settled_at=utc_text(None))
+    some = PaymentOutcome(status=OutcomeStatus.PENDING, paid_invoices=("1001",))
+    pm = settlement.payments.pm
+    pm.register(Listener(), name="listener")
+    try:
+        settlement.apply(page, some)
+    finally:
+        pm.unregister(name="listener")
+    assert recorder.confirmed == []
+    (told,) = ended
+    assert told.invoice_ids == ("1002",)
+    text = settled(told)["text"]
+    assert (
+        "(invoice INV-1001 of the same payment was recorded paid through another payment)"
+    ) in text, text
