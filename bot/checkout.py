@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.approvals import ApprovalNeeded, Approvals, Binding
 from bot.connections import Connections
+from bot.invoices import PAID_BRIDGE
 from bot.kit.checks import is_web_address
 from bot.kit.errors import without_retry
 from bot.models import (
@@ -259,6 +260,18 @@ class Checkout:
             who = f" by <@{paid.user_id}>" if paid and not receivable else ""
             numbers = _invoice_s(paid.invoice_numbers if paid else invoice_ids)
             were = "were" if (paid.invoice_numbers if paid else invoice_ids)[1:] else "was"
+            if total is not None and (
+                since := self._listed_open_again(provider, invoice_ids, team_id)
+            ):
+                # The provider offered to take it (`total`): open again, not still booking.
+                title = self.connections.provider_class(provider).title
+                it, its, is_ = ("it", "its", "is") if were == "was" else ("them", "their", "are")
+                raise CheckoutRefused(
+                    f"{numbers[:1].upper()}{numbers[1:]} {were} paid with invoicebot{who} on "
+                    f"{since}, and {title} lists {it} open again. Check {its} payments at "
+                    f"{title} before paying {it} again. invoicebot takes no second payment of "
+                    f"an invoice it saw paid: if {it} {is_} due again, pay at {title}."
+                )
             raise CheckoutRefused(
                 f"{numbers[:1].upper()}{numbers[1:]} {were} already paid with invoicebot{who}."
             )
@@ -405,6 +418,22 @@ class Checkout:
         credits = tuple(credit.number for credit in options.credits_settled)
         now = time.time()
         self._refuse_if_credit_taken(team_id, provider, invoice_ids, credits, user_id, now)
+
+    def _listed_open_again(self, provider: str, invoice_ids: list[str], team_id: str) -> str:
+        """The UTC day of the earliest settlement of these invoices when it is older than
+        `PAID_BRIDGE` at a provider whose invoices show its page's money (so one it
+        offers to take again is open again, not still booking the payment); else ""."""
+        cls = self.connections.provider_class(provider)
+        if not cls.capabilities.invoice_shows_page_payments:
+            return ""
+        dates = [
+            datetime.fromisoformat(when)
+            for when in self.store.settled_dates(team_id, provider, invoice_ids).values()
+        ]
+        settled = [when if when.tzinfo else when.replace(tzinfo=UTC) for when in dates]
+        if not settled or min(settled) >= datetime.now(UTC) - PAID_BRIDGE:
+            return ""
+        return min(settled).date().isoformat()
 
     def paid_already(self, team_id: str, provider: str, invoice_ids: list[str]) -> Payment | None:
         """The payment through invoicebot that settled any of these invoices, if one did:

@@ -26,11 +26,12 @@ from bot.slack.blocks.paying import (
     offers_payment,
     pay_menu,
     payment_link,
+    reopened_notice,
     settled,
 )
 from bot.slack.errors import said, shielded
 from bot.slack.link_out import link_out
-from bot.slack.listing import listing_message
+from bot.slack.listing import listing_message, open_again
 from bot.slack.progress import (
     STOPPED,
     UNSHOWN,
@@ -158,8 +159,11 @@ async def _menu(
 
     ids = list(target.invoice_ids)
     if (paid := svc.checkout.paid_already(team_id, target.provider, ids)) is not None:
-        # A stale button: the story is ours to tell, the same way the payer's message did.
-        await answer(replace_original=not fresh, **already_paid(paid, ids))
+        # A stale button: the story is ours to tell, the same way the payer's message did;
+        # or one the provider lists open again since (which a second payment here cannot tell).
+        reopened = await open_again(svc, team_id, provider, ids)
+        told = reopened_notice(paid, reopened, provider.title) if reopened else None
+        await answer(replace_original=not fresh, **(told or already_paid(paid, ids)))
         return
     if (doubt := svc.checkout.charge_in_doubt(team_id, target.provider, ids)) is not None:
         # Before any menu: a method chosen and "Charge now" confirmed would only be refused.

@@ -27,12 +27,12 @@ from bot.slack.approvals_gate import apply_gate
 from bot.slack.approvals_settings import open_settings
 from bot.slack.blocks.kit import NUMBER_CHARS, escape, inline
 from bot.slack.blocks.listing import help_message, notice, unbuttoned
-from bot.slack.blocks.paying import already_paid, pay_menu
+from bot.slack.blocks.paying import already_paid, pay_menu, reopened_notice
 from bot.slack.connect import connect_modal
 from bot.slack.errors import said, shielded
 from bot.slack.finding import find, several_said, unsaid, unsaid_next
 from bot.slack.link_out import link_out
-from bot.slack.listing import listing_message
+from bot.slack.listing import listing_message, open_again
 from bot.slack.new_invoice import new_invoice_modal
 from bot.slack.progress import read
 from bot.slack.records import on_export, on_history
@@ -92,7 +92,10 @@ async def _pay_invoice(svc: Services, team_id: str, user_id: str, number: str) -
             )
         ids = [result.id]
         if (paid := svc.checkout.paid_already(team_id, provider.name, ids)) is not None:
-            return already_paid(paid)  # who paid it and how, not the provider's "paid"
+            # Who paid it and how, not the provider's "paid"; or that it lists it open again.
+            if reopened := await open_again(svc, team_id, provider, ids, known=[result]):
+                return reopened_notice(paid, reopened, provider.title)
+            return already_paid(paid)
         if (doubt := svc.checkout.charge_in_doubt(team_id, provider.name, ids)) is not None:
             return notice(doubt)  # as Pay in the list: before a menu that could only refuse
         if not result.payable:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from bot.clock import in_zone
 from bot.invoices import Side, SortKey, Window, bridged_since, gather_invoices
 from bot.models import Invoice, InvoiceQuery, InvoiceStatus, Money
-from bot.provider import Provider
+from bot.provider import Provider, ProviderError
 from bot.slack.approvals_gate import label_pay_buttons
 from bot.slack.blocks.kit import escape
 from bot.slack.blocks.listing import PAGE_SIZE, invoice_list, notice
@@ -79,6 +79,41 @@ def settled_on(
                 found[(provider, invoice_id)] = _local_day(datetime.fromisoformat(when), zone)
             except ValueError:
                 continue
+    return found
+
+
+async def open_again(
+    svc: Services,
+    team_id: str,
+    provider: Provider,
+    invoice_ids: Collection[str],
+    known: Collection[Invoice] = (),
+) -> dict[str, date]:
+    """Of these invoices, those settled through the bot that the provider lists open
+    again now, by id, with the day each was paid here. Only one settled before
+    `bridged_since` is asked about (`known`: invoices just read, asked no more), so a
+    stale Pay on one paid moments ago is answered without asking. One the provider
+    cannot tell about now is left out: the settlement is then all there is to say."""
+    since = bridged_since(provider)
+    if since is None:
+        return {}
+    settled = svc.store.settled_dates(team_id, provider.name, list(invoice_ids))
+    read = {invoice.id: invoice for invoice in known}
+    found: dict[str, date] = {}
+    for invoice_id, stored in settled.items():
+        try:
+            when = datetime.fromisoformat(stored)
+        except ValueError:
+            continue
+        when = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+        if when >= since:
+            continue  # the provider may not have booked it yet
+        try:
+            invoice = read.get(invoice_id) or await provider.get_invoice(invoice_id)
+        except ProviderError:
+            continue
+        if invoice.status is InvoiceStatus.OPEN:
+            found[invoice_id] = _local_day(when, svc.zone())
     return found
 
 

@@ -633,3 +633,58 @@ async def test_too_many_ticked_leaves_no_asking_note_in_place_of_the_list(
     assert said["replace_original"] is True, "the list would read Asking… for good"
     key = await h.click(Screen(said, key), "back_to_list")
     assert "INV-24-0101" in text_of(await h.next_response(key))
+
+
+async def test_pay_on_an_invoice_open_again_after_it_was_paid_here_says_what_to_do(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """Paid through invoicebot two hours ago and listed open again by i3D.net (a
+    chargeback, a reversed payment): Pay, in the list or by number, still takes no second
+    payment, and says so truthfully: when it was paid here, that i3D.net lists it open
+    again, and to check there before paying it again."""
+    from datetime import UTC, datetime, timedelta
+
+    h = harness
+    stale = await open_menu(h, "410001")  # kept open while the invoice is paid
+    stale = await choose(h, stale, "choose_method", "10")
+    stale = await choose(h, stale, "choose_issuer", "INGBNL2A")
+    _, pay_url = await get_link(h, "410001")
+    await pay_in_browser(h.http, pay_url)
+    await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
+    store = h.bot.app[SERVICES].store
+    before = datetime.now(UTC) - timedelta(hours=2)
+    store.db.execute("UPDATE settlements SET settled_at = ?", [before.isoformat()])
+    store.db.execute("UPDATE payments SET paid_at = ? WHERE state = 'paid'", [before.isoformat()])
+    store._settled.clear()
+    state = i3d_sandbox.app[SANDBOX]
+    item = state.invoices["410001"]
+    state.invoices["410001"] = item.model_copy(
+        update={
+            "paymentStatus": 0,
+            "paymentDate": 0,
+            "remainingAmount": "9680",  # reopened for what was paid for it
+            "totalPaidAmount": "0",
+        }
+    )
+    _, screen, _ = await h.command("")
+    listed = await h.screen_after(screen)
+    assert "open again since it was paid with invoicebot" in text_of(listed.message)
+    key = await h.click(listed, "pay", pick=lambda e: "|410001" in e["value"])
+    clicked = text_of(await h.next_response(key))
+    _, typed, _ = await h.command("pay inv-24-0101")
+    by_number = text_of((await h.screen_after(typed)).message)
+    key = await h.click(stale, "get_link")
+    refused = text_of(await h.next_response(key))
+    for said in (clicked, by_number, refused):
+        assert "is paid" not in said, said
+        assert (
+            f"Invoice INV-24-0101 was paid with invoicebot by <@U0PAYER> on "
+            f"{before.date().isoformat()}" in said
+        ), said
+        assert "i3D.net lists it open again" in said, said
+        assert "Check its payments at i3D.net before paying it again" in said, said
+    assert not [
+        p
+        for p in store.payments_for_invoices("T0TEAM", "i3d", ["410001"])
+        if p.state is PaymentState.LINK_ISSUED
+    ]

@@ -22,6 +22,7 @@ from bot.slack.blocks.kit import (
     clip,
     confirm_dialog,
     context,
+    day,
     escape,
     fields,
     header,
@@ -388,6 +389,31 @@ def already_paid(payment: Payment, chosen: Sequence[str] = ()) -> dict[str, Any]
         shown = f"{shown}\n{which} not in that payment: *Back to the list* shows where {where}."
     back = actions(ids, [button("Back to the list", values.BACK)], name="paid")
     return {"text": shown, "blocks": [section(ids, shown), back]}
+
+
+def reopened_notice(
+    payment: Payment, reopened: dict[str, date], provider_title: str
+) -> dict[str, Any]:
+    """Pay on invoices paid with invoicebot that the provider lists open again (a
+    chargeback, a reversed payment; `reopened`: by id, the day each was paid here). No
+    second payment is taken through the bot, which cannot tell that money came back:
+    its payer is told what is known and to check at the provider first."""
+    ids = Ids()
+    named = payment.only(reopened) or payment
+    one = len(named.invoice_numbers) == 1
+    title = escape(provider_title)
+    days = " and ".join(day(when) for when in sorted(set(reopened.values())))
+    who = f" by <@{payment.user_id}>" if payment.direction != Direction.RECEIVABLE.value else ""
+    it, its = ("it", "its") if one else ("them", "their")
+    text = (
+        f":warning: {invoices_of(named)} {'was' if one else 'were'} paid with invoicebot{who} "
+        f"on {days}, and {title} lists {it} open again (after a chargeback or a reversed "
+        f"payment, perhaps). Check {its} payments at {title} before paying {it} again. "
+        f"invoicebot takes no second payment of an invoice it saw paid: if {it} "
+        f"{'is' if one else 'are'} due again, pay at {title}."
+    )
+    back = actions(ids, [button("Back to the list", values.BACK)], name="paid")
+    return {"text": text, "blocks": [section(ids, text), back]}
 
 
 def live_link(
