@@ -437,17 +437,22 @@ class Checkout:
 
     def paid_already(self, team_id: str, provider: str, invoice_ids: list[str]) -> Payment | None:
         """The payment through invoicebot that settled any of these invoices, if one did:
-        a stale Pay button is answered from it, without asking the provider."""
+        a stale Pay button is answered from it, without asking the provider. One that
+        settled only some of its invoices (see `Store.credited_in_part`) is given as it
+        was credited: for those invoices alone."""
         if not self.store.settlement_of(team_id, provider, invoice_ids):
             return None
-        return next(
-            (
-                p
-                for p in self.store.payments_for_invoices(team_id, provider, invoice_ids)
-                if p.state is PaymentState.PAID
-            ),
-            None,
-        )
+        attempts = self.store.payments_for_invoices(team_id, provider, invoice_ids)
+        paid = next((p for p in attempts if p.state is PaymentState.PAID), None)
+        if paid is not None:
+            return paid
+        for attempt in attempts:
+            if attempt.state is not PaymentState.EXPIRED:
+                continue  # a watch's end is the one to settle only some of its invoices
+            part = self.store.credited_in_part(attempt.id)
+            if part is not None and set(part.invoice_ids) & set(invoice_ids):
+                return part
+        return None
 
     def live_link(
         self, team_id: str, provider: str, invoice_ids: list[str], total: Money | None = None

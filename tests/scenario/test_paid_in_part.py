@@ -63,3 +63,29 @@ async def test_a_watch_ending_with_one_of_two_invoices_paid_tells_each_as_it_is(
             assert "INV-24-0101 has been paid" in shown, shown
             assert "The payment of INV-24-0087 was never confirmed" in shown
             assert "No payment arrived" not in shown and "Try again" not in shown
+
+
+async def test_pay_on_the_invoice_paid_in_part_tells_that_payment(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """Pay on the invoice recorded paid when the watch ended is answered from that
+    settlement (who paid it and for how much), as for any invoice paid with invoicebot."""
+    h = harness
+    store = h.bot.app[STORE]
+    started, _ = await start(h, "U0PAYER", [A, B])
+    async with browser() as payer:
+        await reach_psp(payer, started.pay_url)
+    booked = i3d_sandbox.make_url("/_sandbox/paid")
+    async with browser() as http, http.post(booked, json={"invoice": A}) as ok:
+        assert ok.status == 204
+    h.bot.app[SETTLEMENT].give_up_after = -3600
+    store.db.execute(
+        "UPDATE payments SET token_expires_at = ?, next_check_at = 0 WHERE id = ?",
+        [time.time() - 1, started.payment.id],
+    )
+    await rounds(h, 3)
+    assert store.settlement_of("T0TEAM", "i3d", [A]) is not None
+    _, typed, _ = await h.command("pay inv-24-0101")
+    said = text_of((await h.screen_after(typed)).message)
+    assert ":white_check_mark: Invoice INV-24-0101 is paid: *€121.00*" in said, said
+    assert "Paid through invoicebot by <@U0PAYER>." in said, said
