@@ -41,9 +41,9 @@ def choose(
 def form_post(response: wire.PayRegisterResponse) -> FormPost:
     """The browser form; accepts `{name, value}` items and plain `{key: value}` maps."""
     if not is_web_address(response.requestUrl):
-        raise errors.unreadable(
-            "pay/register", f"requestUrl {response.requestUrl!r} is not a web address"
-        )
+        # The address only in the log: what it holds (a parenthesis, say) is no one's to read.
+        log.warning("i3D.net pay/register named requestUrl %r", response.requestUrl)
+        raise errors.unreadable("pay/register", "requestUrl is not a web address")
     fields: list[tuple[str, str]] = []
     for item in response.postFormInputs:
         if set(item) == {"name", "value"} and isinstance(item["name"], str):

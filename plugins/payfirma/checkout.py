@@ -8,12 +8,16 @@ held against fresh invoice data first, because HPP init is never retried.
 
 from __future__ import annotations
 
+import logging
+
 from yarl import URL
 
 from bot.kit.checks import chosen, is_web_address
 from bot.models import Invoice, PaymentMethod, PaymentOptions, PaymentRequest, Redirect
 from bot.provider import NotPayable
 from plugins.payfirma import convert, errors, wire
+
+log = logging.getLogger(__name__)
 
 METHOD_ID = "hpp"
 METHOD_NAME = "Card on Payfirma's payment page"
@@ -62,5 +66,7 @@ def hpp_request(
 
 def redirect(link: str | None) -> Redirect:
     if link is None or not is_web_address(link):
-        raise errors.unreadable("hosted payment page", f"url {link!r} is not a web address")
+        # The address only in the log: what it holds (a parenthesis, say) is no one's to read.
+        log.warning("Payfirma named the hosted payment page %r", link)
+        raise errors.unreadable("hosted payment page", "url is not a web address")
     return Redirect(url=link)

@@ -465,3 +465,34 @@ async def test_a_pay_page_a_plugin_names_that_is_not_a_web_address_is_refused(
     assert "open_link" not in json.dumps(said)
     (payment,) = harness.bot.app[STORE].payments_for_invoices("T0TEAM", "i3d", ["410001"])
     assert payment.state is PaymentState.FAILED
+
+
+@pytest.mark.parametrize("address", ["ftp://evil.example)x", "ftp://evil.example(x", "x:(evil)"])
+def test_a_payment_address_no_browser_can_open_is_not_read_back_whatever_it_holds(
+    address: str,
+) -> None:
+    """A provider's unusable payment page address is left out of what people read even
+    when it holds a parenthesis, which ended or opened the quoted part too soon."""
+    from bot.models import PaymentMethod
+    from plugins.i3d import checkout as i3d
+    from plugins.i3d import wire as i3d_wire
+    from plugins.payfirma import checkout as payfirma
+    from plugins.pingproxies import checkout as pingproxies
+    from plugins.pingproxies import wire as pingproxies_wire
+
+    registered = i3d_wire.PayRegisterResponse.model_construct(requestUrl=address, postFormInputs=[])
+    result = pingproxies_wire.PayResult(
+        invoice_id="1", invoice_status="open", payment_type="redirect",
+        payment_redirect_url=address,
+    )  # fmt: skip
+    method = PaymentMethod(id="card", name="Card")
+    attempts = [
+        lambda: i3d.form_post(registered),
+        lambda: payfirma.redirect(address),
+        lambda: pingproxies.started(result, method),
+    ]
+    for attempt in attempts:
+        with pytest.raises(ProviderUnavailable) as raised:
+            attempt()
+        shown = say(raised.value)
+        assert "evil" not in shown and "could not be read" in shown, shown
