@@ -303,6 +303,18 @@ async def deliver(
                 again = max(again or 0.0, wait)
             continue
         svc.approvals.remember_message(request.id, viewer, channel, ts)
+        if found is not None:
+            # Posted as the request stood then: a decision made since rewrote only the
+            # DMs known at the time, so this one is shown as the request stands now.
+            version = f"{request.state.value}:{len(request.approved_by)}"
+            shown = blocks.request_message(request, title, viewer, _decided(request, viewer))
+            svc.store.enqueue(
+                "chat.update",
+                {"channel": channel, "ts": ts, **shown},
+                key=f"approval:{request.id}:{viewer}:{version}",
+                team_id=request.team_id,
+            )
+            svc.approvals.changed()
     if again is None:
         svc.approvals.delivered(request.id)
     else:

@@ -768,3 +768,33 @@ async def test_a_request_its_channel_refused_is_posted_to_the_billing_channel_ch
     h.bot = await start_bot()  # started again: posted once
     await asyncio.sleep(1.5)
     assert len([m for m in h.slack.posted_to("C0NEWBILL") if "thread_ts" not in m]) == 1
+
+
+async def test_an_approval_dm_found_after_a_decision_is_brought_up_to_date(
+    harness: Harness,
+) -> None:
+    """The CFO's DM was posted but its answer lost; Fran approved (one of two) before the
+    next delivery found it. Found, it still read as first posted (nobody approved yet):
+    it is rewritten as the others were."""
+    h = harness
+    h.slack.lose_answer_in["D0CFO"] = 1
+    await ask(h, "INV-24-0105", "Hardware")  # €6,025.80: two approvals
+    fran = dm_to(h, "U0FINANCE")
+    assert fran is not None
+    await h.click(Screen(fran, "-"), blocks.APPROVE, user="U0FINANCE")
+    counted = "(1 of 2). Approved by <@U0FINANCE>"
+    await h.wait_for(
+        lambda: [
+            c for c in h.slack.called("chat.update")
+            if c.args["channel"] == "D0FINANCE" and counted in text_of(c.args)
+        ]
+    )  # fmt: skip
+    deliver_again(h)
+    await h.wait_for(lambda: delivered(h))
+    assert len(dms_to(h, "U0CFO")) == 1, "found, not sent again"
+    await h.wait_for(
+        lambda: [
+            c for c in h.slack.called("chat.update")
+            if c.args["channel"] == "D0CFO" and counted in text_of(c.args)
+        ]
+    )  # fmt: skip
