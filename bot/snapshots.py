@@ -79,6 +79,9 @@ class Snapshot:
     invoices: tuple[Invoice, ...]
     unreadable: tuple[str, ...]
     taken: float
+    """When its read began: a list is fresh `fresh` seconds from then."""
+    ended: float | None = None
+    """When its read ended (see `Snapshots.just_read`)."""
 
 
 class Snapshots:
@@ -111,6 +114,15 @@ class Snapshots:
         """Whether `read` would answer without a read of its own: a fresh snapshot is
         kept, or a read is under way to join."""
         return self._fresh(provider) is not None or id(provider) in self._flight
+
+    def just_read(self, provider: Provider) -> Snapshot | None:
+        """The list kept whose read ended less than `fresh` seconds ago, for a lookup by
+        number: a huge account's read takes longer than that, so a list fresh from its
+        start only was stale as it ended, and a lookup could never be answered from it."""
+        kept = self._kept.get(id(provider))
+        if kept is None or kept[0] is not provider or kept[1].ended is None:
+            return None
+        return kept[1] if self.clock() - kept[1].ended < self.fresh else None
 
     def _fresh(self, provider: Provider) -> Snapshot | None:
         kept = self._kept.get(id(provider))
@@ -152,7 +164,7 @@ class Snapshots:
         if clashed:
             unreadable += [i.number for i in invoices if i.id in clashed]
             invoices = [i for i in invoices if i.id not in clashed]
-        snapshot = Snapshot(tuple(invoices), tuple(unreadable), began)
+        snapshot = Snapshot(tuple(invoices), tuple(unreadable), began, self.clock())
         unchanged = self._forgotten.get(provider.name, 0) == generation  # nothing settled
         if self.fresh > 0 and unchanged:
             self._keep(provider, snapshot)

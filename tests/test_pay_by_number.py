@@ -43,7 +43,9 @@ def services(provider: Lookups) -> Any:
 
     return SimpleNamespace(
         connections=SimpleNamespace(connected=lambda _: [provider]),
-        snapshots=SimpleNamespace(read=read, ready=lambda _: False),  # no list at hand
+        snapshots=SimpleNamespace(
+            read=read, ready=lambda _: False, just_read=lambda _: None
+        ),  # no list at hand
     )
 
 
@@ -362,3 +364,24 @@ async def test_a_lookup_cut_short_leaves_the_list_read_on_for_the_next_try(
     assert third.found == second.found, "kept"
     assert [e.ids for _, e in third.several] == [e.ids for _, e in second.several]
     assert huge.asked == ["INV-7"]
+
+
+async def test_a_list_read_on_for_longer_than_lists_keep_one_still_answers_the_next_try(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The list read on after a lookup ran out of time took longer than a list is kept
+    fresh from its start (a huge account): the try made just after it ended found it
+    stale at once, asked the provider from scratch again, and ran out of time again,
+    however often it was typed. A read that ended moments ago answers it."""
+    from bot.slack.finding import find
+    from bot.snapshots import Snapshots
+
+    monkeypatch.setattr(finding, "LOOKUP_SECONDS", 0.2)
+    huge = Huge(*[f"INV-{n}" for n in range(15)])  # 0.45 s to read
+    svc = SimpleNamespace(snapshots=Snapshots(fresh=0.3))
+    first = await find(svc, [huge], "INV-7")  # type: ignore[arg-type,list-item]
+    assert first.slow == ["Acme"]
+    await asyncio.sleep(0.5)  # the list read on has just been read, and it is typed again
+    second = await find(svc, [huge], "INV-7")  # type: ignore[arg-type,list-item]
+    assert huge.asked == ["INV-7"], "the list just read answers, not the provider again"
+    assert second.found is not None and second.found[1].id == "7"

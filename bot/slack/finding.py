@@ -109,8 +109,11 @@ async def _ask(provider: Provider, number: str, snapshots: Snapshots | None) -> 
 async def _answer(provider: Provider, number: str, snapshots: Snapshots | None) -> Invoice:
     """From the shared list when it is at hand and names the invoice, else the provider's
     own lookup (which may find what the list cannot: another form of an id, say)."""
-    if snapshots is not None and snapshots.ready(provider):
-        listed = _listed(provider, await snapshots.read(provider), number)
+    if snapshots is not None:
+        snapshot = snapshots.just_read(provider)
+        if snapshot is None and snapshots.ready(provider):
+            snapshot = await snapshots.read(provider)
+        listed = _listed(provider, snapshot, number) if snapshot is not None else None
         if listed is not None:
             return listed
     return await provider.get_invoice(number)
@@ -121,7 +124,8 @@ def _listed(provider: Provider, snapshot: Snapshot, number: str) -> Invoice | No
     case (some providers' lookups tell numbers apart by case, some do not: two that
     differ only so are both named); None where the list cannot tell: it has none (the
     provider's own lookup may know another form of an id), or set one aside that may be
-    it. A list kept or being read is one every list in Slack takes as current."""
+    it. A list kept, being read or read moments ago (`Snapshots.just_read`): what it
+    says of a status may be that old, and a pay menu reads the amounts anew."""
     key = number.strip()
     wanted = key.casefold()
     if any(entry.casefold() == wanted for entry in snapshot.unreadable):
