@@ -710,6 +710,17 @@ class Settlement:
             invoice_ids = list(current.invoice_ids)
             others = store.payments_for_invoices(current.team_id, current.provider, invoice_ids)
             if store.settlement_of(current.team_id, current.provider, invoice_ids):
+                holders = store.credited_with(current.team_id, current.provider, invoice_ids)
+                if outcome.attributed and current.state is S.EXPIRED and holders == {current.id}:
+                    # Its own money, some of whose invoices the end of its watch credited
+                    # to it (`_end_in_part`): no second payment to refund, and it stays
+                    # credited. The rest stay told as never confirmed, to check.
+                    log.warning(
+                        "payment %s, credited with some of its invoices, was confirmed for "
+                        "all of them: the rest are not recorded paid",
+                        current.id,
+                    )
+                    return None
                 self._supersede([p for p in others if p.state in LIVE], current, None)
                 if outcome.attributed and current.state in LATE_EVIDENCE:
                     store.compare_and_set_state(current.id, set(LATE_EVIDENCE), S.SUPERSEDED)

@@ -885,6 +885,18 @@ class Store:
         ).fetchone()
         return str(row[0]) if row else None
 
+    def credited_with(self, team_id: str, provider: str, invoice_ids: list[str]) -> set[str]:
+        """The attempts credited with any of these invoices' settlements (payment ids)."""
+        if not invoice_ids:
+            return set()
+        rows = self.db.execute(
+            "SELECT DISTINCT s.payment_id FROM settled_invoices si JOIN settlements s "  # noqa: S608
+            "ON s.id = si.settlement_id WHERE si.team_id = ? AND si.provider = ? "
+            f"AND si.invoice_id IN ({_marks(invoice_ids)})",
+            [team_id, provider, *invoice_ids],
+        ).fetchall()
+        return {str(row[0]) for row in rows}
+
     def settled_amounts(
         self,
         team_id: str,

@@ -1049,3 +1049,26 @@ def test_an_invoice_recorded_paid_through_another_payment_is_said_so_at_the_end(
     assert (
         "(invoice INV-1001 of the same payment was recorded paid through another payment)"
     ) in text, text
+
+
+def test_a_page_credited_in_part_whose_own_money_is_confirmed_later_is_not_paid_twice(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """A watch ended with one of a page's two invoices paid, credited to it; the page's
+    own transaction is confirmed after (its return). The settlement found is that very
+    page's: not a second payment to refund, and the page stays credited with the first."""
+    settlement.connections = _Shows(True)  # type: ignore[assignment]
+    settlement.give_up_after = -3600
+    page = attempt(settlement, S.OPENED, opened_minutes_ago=40, invoices=("1001", "1002"))
+    lines = [["INV-1001", "10.00", "EUR"], ["INV-1002", "2.50", "EUR"]]
+    settlement.store.db.execute(
+        "UPDATE payments SET lines = ? WHERE id = ?", [json.dumps(lines), page.id]
+    )
+    some = PaymentOutcome(status=OutcomeStatus.PENDING, paid_invoices=("1001",))
+    settlement.apply(settlement.store.payment(page.id), some)  # type: ignore[arg-type]
+    assert settlement.store.settlement_of("T1", "i3d", ["1001"]) is not None
+    settlement.apply(settlement.store.payment(page.id), PAID_HERE, landed=True)  # type: ignore[arg-type]
+    assert recorder.paid_twice == []
+    assert state_of(settlement, page) is S.EXPIRED
+    paid_story = " ".join(e.text for e in story(settlement.store, "T1", "INV-1001", {}))
+    assert "Settled: €10.00" in paid_story, paid_story
