@@ -559,20 +559,31 @@ async def watch_forever(
 ) -> None:
     """Mark approvals whose time ran out as expired and tell everyone concerned; send
     the DMs of a request that a stop cut short, or that Slack refused for now, each with
-    its workspace's token (`tokens`: installed by OAuth, `client` has none)."""
+    its workspace's token (`tokens`: installed by OAuth, `client` has none). Each request
+    is sent on its own: one that fails is logged and taken again after its lease."""
+    tokenless: set[str] = set()  # said to have no token, until one of theirs comes back
     while True:
         try:
             svc.approvals.expire_due(then=lambda request: _ran_out(svc, request))
-            for request in svc.approvals.undelivered(
-                time.time() - REDELIVER_AFTER, REDELIVER_AFTER
-            ):
-                token = await tokens.token(request.team_id)
-                if token is None:  # taken again once its lease ends, in case it comes back
-                    log.warning("approval %s: its workspace has no bot token now", request.id)
-                    continue
-                await deliver(svc, _speaking_for(client, token), request)
+            due = svc.approvals.undelivered(time.time() - REDELIVER_AFTER, REDELIVER_AFTER)
         except Exception:
             log.exception("watching approvals failed; trying again")
+            due = []
+        for request in due:
+            try:
+                token = await tokens.token(request.team_id)
+                if token is None:  # taken again once its lease ends, in case it comes back
+                    if request.team_id not in tokenless:
+                        tokenless.add(request.team_id)
+                        log.warning(
+                            "workspace %s has no bot token now: its approvals' DMs wait",
+                            request.team_id,
+                        )
+                    continue
+                tokenless.discard(request.team_id)
+                await deliver(svc, _speaking_for(client, token), request)
+            except Exception:
+                log.exception("approval %s: sending its DMs failed; trying again", request.id)
         await asyncio.sleep(tick)
 
 
