@@ -90,11 +90,12 @@ class Scheduler:
 
     async def _invoices(
         self, team_id: str, providers: list[Provider]
-    ) -> tuple[list[Invoice], list[tuple[str, str]], list[tuple[str, tuple[str, ...]]]]:
+    ) -> tuple[list[Invoice], list[tuple[str, str, str]], list[tuple[str, str, tuple[str, ...]]]]:
         """Every open invoice of these connections, the ones that did not answer, and
-        the labels of invoices they sent that could not be read (any might be open); an
-        invoice a payment through the bot settled is not open while the provider may not
-        have booked it yet (see `bot.invoices.paid_here`, `bridged_since`)."""
+        the labels of invoices they sent that could not be read (any might be open), each
+        by provider name and title (see `DigestFacts`); an invoice a payment through the
+        bot settled is not open while the provider may not have booked it yet (see
+        `bot.invoices.paid_here`, `bridged_since`)."""
 
         async def read(
             provider: Provider,
@@ -113,15 +114,15 @@ class Scheduler:
             return provider, unpaid, snapshot.unreadable
 
         invoices: list[Invoice] = []
-        failed: list[tuple[str, str]] = []
-        unreadable: list[tuple[str, tuple[str, ...]]] = []
+        failed: list[tuple[str, str, str]] = []
+        unreadable: list[tuple[str, str, tuple[str, ...]]] = []
         for provider, got, unread in await asyncio.gather(*(read(p) for p in providers)):
             if isinstance(got, str):
-                failed.append((provider.title, got))
+                failed.append((provider.name, provider.title, got))
             else:
                 invoices += got
             if unread:
-                unreadable.append((provider.title, unread))
+                unreadable.append((provider.name, provider.title, unread))
         return invoices, failed, unreadable
 
     def _last_reminders(self, team_id: str) -> dict[tuple[str, str], Reminder]:

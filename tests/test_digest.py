@@ -91,13 +91,13 @@ def test_many_failing_providers_keep_the_digest_within_slacks_block_limit() -> N
     that failed took a full digest past 50 blocks, and Slack refuses such a post whole."""
     many = [invoice("supplier", f"S-{n}", -n - 1, "1.00") for n in range(80)]
     many += [invoice("mailer", f"M-{n}", -n - 1, "1.00") for n in range(80)]
-    failed = [(f"Plugin {n} <b>", f"Plugin {n} did not answer within 10 s.") for n in range(200)]
-    unreadable = [(f"Plugin {n}", (f"P{n}-1", f"P{n}-2")) for n in range(200)]
+    failed = [(f"p{n}", f"Plugin {n} <b>", f"Plugin {n} did not answer.") for n in range(200)]
+    unreadable = [(f"p{n}", f"Plugin {n}", (f"P{n}-1", f"P{n}-2")) for n in range(200)]
     full = DigestFacts(TODAY, 7, facts(many).providers, many, failed=failed, unreadable=unreadable)
     message = digest_message(full)
     assert validate_message(message) == [] and len(message["blocks"]) <= 50
     said = str(message["blocks"])
-    assert "*Plugin 0 &lt;b&gt;* (Plugin 0 did not answer within 10 s.)" in said
+    assert "*Plugin 0 &lt;b&gt;* (Plugin 0 did not answer.)" in said
     assert "Plugin 199" not in said and "and 1" in said and "more providers did not answer" in said
     assert "*Plugin 0*: 2 invoices (P0-1, P0-2) could not be read" in said
     assert "more providers have invoices that could not be read" in said
@@ -106,8 +106,8 @@ def test_many_failing_providers_keep_the_digest_within_slacks_block_limit() -> N
 
 def test_one_failing_provider_reads_as_before() -> None:
     one = DigestFacts(
-        TODAY, 7, facts([]).providers, [], failed=[("Acme", "Acme did not answer.")],
-        unreadable=[("Acme", ("A-1",))],
+        TODAY, 7, facts([]).providers, [], failed=[("acme", "Acme", "Acme did not answer.")],
+        unreadable=[("acme", "Acme", ("A-1",))],
     )  # fmt: skip
     said = str(digest_message(one)["blocks"])
     assert (
@@ -235,8 +235,8 @@ def test_a_part_is_said_empty_only_of_the_providers_read_in_full() -> None:
     customers' part, whose providers all answered, is none as before."""
     providers = facts([]).providers
     down = DigestFacts(
-        TODAY, 7, providers, [], failed=[("Supplier <!channel>", "It did not answer.")],
-        unreadable=[("Mailer", ("M-9",))],
+        TODAY, 7, providers, [], failed=[("supplier", "Supplier <!channel>", "It did not answer.")],
+        unreadable=[("mailer", "Mailer", ("M-9",))],
     )  # fmt: skip
     message = digest_message(down)
     said = [b["text"]["text"] for b in message["blocks"] if b["type"] == "section"]
@@ -250,3 +250,20 @@ def test_a_part_is_said_empty_only_of_the_providers_read_in_full() -> None:
         "; not counted: Supplier &lt;!channel&gt; could not be read; some invoices at Mailer "
         "could not be read"
     ), message["text"]
+
+
+def test_a_failed_provider_counts_missing_on_its_own_side_even_sharing_a_title() -> None:
+    """Titles need not be unique among plugins: a supplier that did not answer, titled
+    like a customers' provider that did, leaves the payables' parts unknown and the
+    customers' part none, as its name, not its title, says."""
+
+    class Twin(LinkOnly):
+        name, title = "twin", "Supplier <!channel>"
+
+    providers = {**facts([]).providers, "twin": Twin(NoCredentials(), None)}  # type: ignore[arg-type]
+    down = DigestFacts(
+        TODAY, 7, providers, [], failed=[("supplier", "Supplier <!channel>", "No answer.")]
+    )
+    said = [b["text"]["text"] for b in digest_message(down)["blocks"] if b["type"] == "section"]
+    assert "*Overdue payables*: Supplier &lt;!channel&gt; could not be read." in said, said
+    assert "*Overdue receivables (customers to pay us)*: none." in said, said

@@ -52,11 +52,11 @@ class DigestFacts:
     ahead: int
     providers: dict[str, Provider]
     invoices: list[Invoice]
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    """(provider title, what went wrong) for providers that did not answer."""
-    unreadable: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
-    """(provider title, their numbers or ids) for invoices a provider sent that could not
-    be read: each might be overdue, so the digest says they are missing from it."""
+    failed: list[tuple[str, str, str]] = field(default_factory=list)
+    """(provider name, title, what went wrong) for providers that did not answer."""
+    unreadable: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
+    """(provider name, title, their numbers or ids) for invoices a provider sent that
+    could not be read: each might be overdue, so the digest says they are missing."""
     reminded: dict[tuple[str, str], Reminder] = field(default_factory=dict)
     """The last customer reminder, by (provider, invoice id)."""
 
@@ -65,21 +65,24 @@ class DigestFacts:
 
     def read_in_full(self, direction: Direction) -> tuple[list[str], list[str], list[str]]:
         """The titles of `direction`'s providers read in full, of those that failed and of
-        those that sent invoices that could not be read (`nothing_known`'s arguments); a
-        title no connected provider has is taken to be of either direction."""
-        sides = {p.title: p.capabilities.direction for p in self.providers.values()}
-        failed = [title for title, _ in self.failed if sides.get(title, direction) is direction]
-        partly = [
-            title
-            for title, _ in self.unreadable
-            if sides.get(title, direction) is direction and title not in failed
-        ]
+        those that sent invoices that could not be read (`nothing_known`'s arguments).
+        Matched by name, since titles need not be unique among plugins; a name no
+        connected provider has is taken to be of either direction."""
+
+        def ours(name: str) -> bool:
+            provider = self.providers.get(name)
+            return provider is None or provider.capabilities.direction is direction
+
+        failed = {name: title for name, title, _ in self.failed if ours(name)}
+        partly = {
+            name: title for name, title, _ in self.unreadable if ours(name) and name not in failed
+        }
         read = [
-            title
-            for title, side in sides.items()
-            if side is direction and title not in failed and title not in partly
+            provider.title
+            for name, provider in self.providers.items()
+            if ours(name) and name not in failed and name not in partly
         ]
-        return read, failed, partly
+        return read, list(failed.values()), list(partly.values())
 
     def parts(self) -> tuple[list[Invoice], list[Invoice], list[Invoice]]:
         """Overdue payables, payables due within `ahead` days, overdue receivables.
@@ -189,16 +192,16 @@ def _unreadable_line(title: str, labels: tuple[str, ...], *, short: bool = False
     )
 
 
-def _failed_text(failed: list[tuple[str, str]]) -> str:
+def _failed_text(failed: list[tuple[str, str, str]]) -> str:
     if len(failed) == 1:
-        ((title, said),) = failed
+        ((_, title, said),) = failed
         return (
             f":warning: *{escape(title)}* did not answer ({escape(said)}): its "
             "invoices are missing from this digest."
         )
     lines = [
         f"• *{inline(title, NUMBER_CHARS)}* ({inline(said, REASON_CHARS)})"
-        for title, said in failed
+        for _, title, said in failed
     ]
     return _folded(
         ":warning: These providers did not answer: their invoices are missing from this digest.",
@@ -207,11 +210,11 @@ def _failed_text(failed: list[tuple[str, str]]) -> str:
     )
 
 
-def _unreadable_text(unreadable: list[tuple[str, tuple[str, ...]]]) -> str:
+def _unreadable_text(unreadable: list[tuple[str, str, tuple[str, ...]]]) -> str:
     if len(unreadable) == 1:
-        ((title, labels),) = unreadable
+        ((_, title, labels),) = unreadable
         return _unreadable_line(title, labels)
-    lines = [f"• {_unreadable_line(title, labels, short=True)}" for title, labels in unreadable]
+    lines = [f"• {_unreadable_line(title, labels, short=True)}" for _, title, labels in unreadable]
     return _folded(
         ":warning: Invoices that could not be read are missing from this digest; look them "
         "up at their providers.",
@@ -254,7 +257,7 @@ def digest_message(facts: DigestFacts) -> dict[str, Any]:
         f"{len(soon)} due in {within}{undated}" + (f" ({totals(soon)})" if soon else ""),
         _counted(len(late), "overdue receivable") + (f" ({totals(late)})" if late else ""),
     ]
-    missing = not_read([t for t, _ in facts.failed], [t for t, _ in facts.unreadable])
+    missing = not_read([t for _, t, _ in facts.failed], [t for _, t, _ in facts.unreadable])
     uncounted = f"; not counted: {missing}" if missing else ""
     return {
         "text": f"Invoice digest for {facts.today.isoformat()}: " + ", ".join(parts) + uncounted,
