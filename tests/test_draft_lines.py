@@ -69,3 +69,39 @@ def test_a_suppliers_draft_tells_someone_who_may_not_pay_why_it_has_no_button() 
     provider = Supplier(NoCredentials(), None)  # type: ignore[arg-type]
     why = _why(invoice_blocks(Ids(), _draft(), provider, TODAY, can_pay=False))
     assert why == "_A draft: Supplier &lt;!channel&gt; has not sent it yet._"
+
+
+def _zero(provider: str) -> Invoice:
+    zero = Money(amount=Decimal("0.00"), currency="EUR")
+    return _draft().model_copy(
+        update={"provider": provider, "amount_due": zero, "total_incl_vat": zero}
+    )
+
+
+def _credit(provider: str) -> Invoice:
+    return _draft().model_copy(update={"provider": provider, "is_credit": True})
+
+
+def test_a_draft_with_nothing_to_pay_says_why_it_has_no_button() -> None:
+    supplier = Supplier(NoCredentials(), None)  # type: ignore[arg-type]
+    mailer = Mailer(NoCredentials(), None)  # type: ignore[arg-type]
+    for can_pay in (True, False):
+        why = _why(invoice_blocks(Ids(), _zero("supplier"), supplier, TODAY, can_pay))
+        assert why == "_A draft with nothing to pay, not issued yet by Supplier &lt;!channel&gt;._"
+        why = _why(invoice_blocks(Ids(), _zero("mailer"), mailer, TODAY, can_pay))
+        assert (
+            why == "_A draft with nothing to pay: it is not sent from here; use Mailer's own site._"
+        )
+
+
+def test_a_draft_credit_note_says_why_it_has_no_button() -> None:
+    supplier = Supplier(NoCredentials(), None)  # type: ignore[arg-type]
+    mailer = Mailer(NoCredentials(), None)  # type: ignore[arg-type]
+    for can_pay in (True, False):
+        why = _why(invoice_blocks(Ids(), _credit("supplier"), supplier, TODAY, can_pay))
+        assert why == (
+            "_Not issued yet: once Supplier &lt;!channel&gt; issues it, it is taken off when "
+            "you pay them._"
+        )
+        why = _why(invoice_blocks(Ids(), _credit("mailer"), mailer, TODAY, can_pay))
+        assert why == "_A draft credit note: it is not issued from here; use Mailer's own site._"

@@ -148,6 +148,8 @@ def invoice_blocks(
         return [section(ids, line), actions(ids, [send], name="customer")]
     if invoice.issuable:
         return [section(ids, f"{line}\n{unsent(provider, receivable)}")]
+    if invoice.status is InvoiceStatus.DRAFT:
+        return [section(ids, f"{line}\n{unissuable(invoice, provider, receivable)}")]
     if not invoice.payable or not can_pay:
         return [section(ids, line)]
     target = values.PayTarget(provider.name, (invoice.id,)).encode()
@@ -211,6 +213,19 @@ def unsent(provider: Provider, receivable: bool) -> str:
     if receivable:
         return "_Not sent yet: only payers can send it to the customer._"
     return f"_A draft: {title} has not sent it yet._"
+
+
+def unissuable(invoice: Invoice, provider: Provider, receivable: bool) -> str:
+    """Why a draft that sending cannot issue has no button, whoever looks: a credit
+    note, or a draft with nothing to pay."""
+    title = escape(provider.title)
+    if invoice.is_credit and receivable:
+        return f"_A draft credit note: it is not issued from here; use {title}'s own site._"
+    if invoice.is_credit:
+        return f"_Not issued yet: once {title} issues it, it is taken off when you pay them._"
+    if receivable:
+        return f"_A draft with nothing to pay: it is not sent from here; use {title}'s own site._"
+    return f"_A draft with nothing to pay, not issued yet by {title}._"
 
 
 def unbuttoned(title: str) -> str:
