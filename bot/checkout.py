@@ -11,10 +11,11 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from bot.approvals import ApprovalNeeded, Approvals, Binding
+from bot.clock import in_zone
 from bot.connections import Connections
 from bot.invoices import PAID_BRIDGE
 from bot.kit.checks import is_web_address
@@ -177,6 +178,9 @@ class Checkout:
     public_url: str
     approvals: Approvals | None = None
     """Payments that need an approval start only with a live one (payables only)."""
+    zone: tzinfo = UTC
+    """The workspace's time zone (`INVOICEBOT_TIMEZONE`): a day told to a payer is the
+    day the list and the pay menu say."""
     _offers: dict[tuple[str, str, tuple[str, ...]], tuple[float, PaymentOptions]] = field(
         default_factory=dict
     )
@@ -420,7 +424,7 @@ class Checkout:
         self._refuse_if_credit_taken(team_id, provider, invoice_ids, credits, user_id, now)
 
     def _listed_open_again(self, provider: str, invoice_ids: list[str], team_id: str) -> str:
-        """The UTC day of the earliest settlement of these invoices when it is older than
+        """The day (in `zone`) of the earliest settlement of these invoices when older than
         `PAID_BRIDGE` at a provider whose invoices show its page's money (so one it
         offers to take again is open again, not still booking the payment); else ""."""
         cls = self.connections.provider_class(provider)
@@ -433,7 +437,7 @@ class Checkout:
         settled = [when if when.tzinfo else when.replace(tzinfo=UTC) for when in dates]
         if not settled or min(settled) >= datetime.now(UTC) - PAID_BRIDGE:
             return ""
-        return min(settled).date().isoformat()
+        return in_zone(min(settled), self.zone).date().isoformat()
 
     def paid_already(self, team_id: str, provider: str, invoice_ids: list[str]) -> Payment | None:
         """The payment through invoicebot that settled any of these invoices, if one did:

@@ -54,6 +54,7 @@ from bot.slack.services import Services
 from bot.snapshots import ForgetOnSettlement, Snapshots
 from bot.store import AUDIT_FLUSH_SECONDS, Store
 from bot.team_settings import TeamSettings
+from bot.timetable import parse_zone
 from bot.workspaces import BotTokens, InstalledWorkspaces, SingleWorkspace
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -173,7 +174,14 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         store=store,
         connections=connections,
         payments=payments,
-        checkout=Checkout(connections, payments, settlement, settings.public_url, approvals),
+        checkout=Checkout(
+            connections,
+            payments,
+            settlement,
+            settings.public_url,
+            approvals,
+            zone=parse_zone(settings.timezone),
+        ),
         access=Access(teams, client, tokens),
         teams=teams,
         approvals=approvals,

@@ -22,7 +22,7 @@ from bot.records import Range, export
 from bot.slack.home import home_view
 from bot.web import SCHEDULER, SERVICES
 from plugins.i3d.sandbox import SANDBOX
-from tests.scenario.harness import Harness, text_of
+from tests.scenario.harness import Harness, pay_in_browser, text_of
 
 
 def _zone_apart() -> str:
@@ -121,3 +121,47 @@ async def test_the_paid_list_dates_a_payment_in_the_workspaces_zone(
     listed = text_of((await harness.screen_after(screen)).message)
     line = listed[listed.index("INV-24-0055") :].split("\n")[2]
     assert f"paid {local_day.isoformat()}" in line, line
+
+
+async def test_pay_on_an_invoice_open_again_names_the_day_it_was_paid_as_the_list_does(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """Paid here days ago, late in the UTC day or early in it, and listed open again:
+    the list, Pay, and Get link on a menu kept open name the same day it was paid, the
+    workspace's, not UTC's."""
+    from datetime import timedelta
+
+    from tests.scenario.test_paying import choose, get_link, open_menu
+
+    h = harness
+    stale = await open_menu(h, "410001")
+    stale = await choose(h, stale, "choose_method", "10")
+    stale = await choose(h, stale, "choose_issuer", "INGBNL2A")
+    _, pay_url = await get_link(h, "410001")
+    await pay_in_browser(h.http, pay_url)
+    await h.wait_for(lambda: h.slack.posted_to("C0BILLING"))
+    store = h.bot.app[SERVICES].store
+    # 11:00 UTC: 01:00 the next day at UTC+14, 23:00 the day before at UTC-12.
+    paid = datetime.combine(datetime.now(UTC).date() - timedelta(days=3), time(11), tzinfo=UTC)
+    local = paid.astimezone(ZoneInfo(ZONE)).date()
+    assert local != paid.date()
+    store.db.execute("UPDATE settlements SET settled_at = ?", [paid.isoformat()])
+    store.db.execute("UPDATE payments SET paid_at = ? WHERE state = 'paid'", [paid.isoformat()])
+    store._settled.clear()
+    state = i3d_sandbox.app[SANDBOX]
+    state.invoices["410001"] = state.invoices["410001"].model_copy(
+        update={
+            "paymentStatus": 0,
+            "paymentDate": 0,
+            "remainingAmount": "9680",
+            "totalPaidAmount": "0",
+        }
+    )
+    _, screen, _ = await h.command("")
+    listed = await h.screen_after(screen)
+    key = await h.click(listed, "pay", pick=lambda e: "|410001" in e["value"])
+    clicked = text_of(await h.next_response(key))
+    key = await h.click(stale, "get_link")
+    refused = text_of(await h.next_response(key))
+    for said in (text_of(listed.message), clicked, refused):
+        assert local.isoformat() in said and paid.date().isoformat() not in said, said
