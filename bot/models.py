@@ -569,22 +569,28 @@ class Payment(BaseModel):
         """This attempt as if made for those of its invoices in `invoice_ids` alone, with
         their lines and what they add up to (credit notes left off): what a settlement of
         only some of them credits. None when none is its, or its lines do not say what
-        each was (its amount cannot be split)."""
+        each was (its amount cannot be split). Lines follow the invoices' order: matched
+        by place, as two invoices may print one number."""
         kept = [
-            (key, number)
-            for key, number in zip(self.invoice_ids, self.invoice_numbers, strict=False)
+            (key, number, line)
+            for key, number, line in zip(
+                self.invoice_ids, self.invoice_numbers, self.lines, strict=False
+            )
             if key in invoice_ids
         ]
-        if len(kept) == len(self.invoice_ids):
+        if all(key in invoice_ids for key in self.invoice_ids):
             return self
-        lines = {line.number: line for line in self.lines}
-        if not kept or any(number not in lines for _, number in kept):
+        in_order = len(self.lines) == len(self.invoice_ids) and all(
+            line.number == number
+            for line, number in zip(self.lines, self.invoice_numbers, strict=True)
+        )
+        if not kept or not in_order:
             return None
-        chosen = tuple(lines[number] for _, number in kept)
+        chosen = tuple(line for _, _, line in kept)
         return self.model_copy(
             update={
-                "invoice_ids": tuple(key for key, _ in kept),
-                "invoice_numbers": tuple(number for _, number in kept),
+                "invoice_ids": tuple(key for key, _, _ in kept),
+                "invoice_numbers": tuple(number for _, number, _ in kept),
                 "lines": chosen,
                 "credits": (),
                 "amount": Money.total((line.amount for line in chosen), self.amount.currency),

@@ -652,3 +652,38 @@ def test_a_page_never_confirmed_reaches_its_payer_when_the_message_cannot_change
     (replace,) = [args for method, args, _ in outbox.items if method != "chat.postMessage"]
     assert replace["instead"]["channel"] == "U0PAT"
     assert "never confirmed the payment of" in replace["instead"]["text"]
+
+
+def test_a_part_of_a_payment_whose_invoices_print_one_number_takes_each_its_own_amount() -> None:
+    """Two invoices of one payment may print the same number: each part keeps its own
+    line (lines follow the invoices' order), never the other's amount."""
+    payment = paid(
+        invoice_ids=("410001", "410002"),
+        invoice_numbers=("INV-1", "INV-1"),
+        amount=eur("12.50"),
+        lines=(
+            InvoiceAmount(number="INV-1", amount=eur("10.00")),
+            InvoiceAmount(number="INV-1", amount=eur("2.50")),
+        ),
+        credits=(),
+    )
+    second = payment.only(["410002"])
+    assert second is not None
+    assert second.invoice_ids == ("410002",)
+    assert second.lines == (InvoiceAmount(number="INV-1", amount=eur("2.50")),)
+    assert second.amount == eur("2.50")
+    first = payment.only(["410001"])
+    assert first is not None
+    assert first.amount == eur("10.00")
+
+
+def test_a_payment_whose_lines_do_not_follow_its_invoices_is_not_split() -> None:
+    """Lines that do not match the invoices one for one cannot say what each was."""
+    payment = paid(
+        invoice_ids=("410001", "410002"),
+        invoice_numbers=("INV-1", "INV-2"),
+        amount=eur("12.50"),
+        lines=(InvoiceAmount(number="INV-1", amount=eur("10.00")),),
+        credits=(),
+    )
+    assert payment.only(["410002"]) is None
