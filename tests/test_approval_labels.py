@@ -139,3 +139,48 @@ def test_the_digests_note_names_the_buttons_as_approvals_relabel_them(tmp_path: 
         "messages with invoicebot."
     )
     assert validate_message(message) == []
+
+
+def test_a_pending_requests_line_keeps_the_section_within_slacks_limit(tmp_path: Path) -> None:
+    """Slack refuses the whole list over one section past 3,000 characters: a long
+    description and many long credit notes used since still leave every section whole,
+    and the line about the request still says it is pending."""
+    approvals = Approvals(Store(tmp_path / "bot.sqlite"), Policy.parse("EUR 500 1 U0FINANCE"))
+    notes = tuple(f"CN-{n:02d}-" + "&" * 95 for n in range(41))
+    _ask(approvals, "575.80", netted="€600.00 − credit = €575.80", credits=notes)
+    approvals.store.add_payment(
+        Payment(
+            team_id=TEAM, provider="supplier", invoice_ids=("410008",),
+            invoice_numbers=("INV-24-0105",), amount=Money.of("75.80", "EUR"), method_id="10",
+            method_name="iDEAL", user_id="U0OTHER", state=PaymentState.PAID,
+            credits=tuple(
+                InvoiceAmount(number=number, amount=Money.of("0.10", "EUR"))
+                for number in notes[:40]
+            ),
+        ),
+        token_hash="x", token_expires_at=0,
+    )  # fmt: skip
+    long = _invoice("600.00").model_copy(update={"description": "&" * 5000})
+    (block,) = _listed(approvals, long)
+    said = block["text"]["text"]  # type: ignore[index]
+    assert len(said) <= 3000, len(said)
+    assert "A request for €575.80 is pending, but credit CN-00-" in said, said
+    assert said.endswith("so the amount has changed."), said[-200:]
+
+
+def test_a_section_already_at_slacks_limit_still_takes_the_requests_line(tmp_path: Path) -> None:
+    """At the edge: a section of exactly 3,000 characters gives room for the line from
+    its own end, and stays at most 3,000."""
+    approvals = Approvals(Store(tmp_path / "bot.sqlite"), Policy.parse("EUR 500 1 U0FINANCE"))
+    _ask(approvals, "600.00")
+    invoice = _invoice("600.00")
+    provider = Supplier(NoCredentials(), None)  # type: ignore[arg-type]
+    blocks = invoice_blocks(Ids(), invoice, provider, TODAY, can_pay=True)
+    (block,) = blocks
+    block["text"]["text"] = "*INV-24-0104* " + "x" * 2986
+    assert len(block["text"]["text"]) == 3000
+    label_pay_buttons(approvals, TEAM, blocks, [invoice])
+    assert validate_message({"text": "Invoices", "blocks": blocks}) == []
+    said = block["text"]["text"]
+    assert len(said) <= 3000 and said.startswith("*INV-24-0104* xxx"), len(said)
+    assert said.endswith("waiting for the approvers."), said[-200:]

@@ -14,7 +14,17 @@ from bot.money import Money
 from bot.provider import Direction
 from bot.slack import values
 from bot.slack.blocks.approvals import gated
-from bot.slack.blocks.kit import NUMBER_CHARS, Block, Ids, context, escape, inline, moment, plain
+from bot.slack.blocks.kit import (
+    NUMBER_CHARS,
+    Block,
+    Ids,
+    clip,
+    context,
+    escape,
+    inline,
+    moment,
+    plain,
+)
 from bot.slack.blocks.listing import answered_note
 from bot.slack.blocks.paying import offers_payment
 from bot.slack.services import Services
@@ -136,23 +146,37 @@ def _label(
         waiting = latest is not None and latest.waiting(now)
         used = approvals.credits_used(latest) if waiting and latest and latest.credits else ()
         if latest is not None and used:
-            block["text"]["text"] += "\n:hourglass_flowing_sand: " + _outdated(
-                latest, used, invoice.amount_due
+            _add_line(
+                block, ":hourglass_flowing_sand: " + _outdated(latest, used, invoice.amount_due)
             )
             pay["text"] = plain("Request approval", 75)
             continue
         if latest is not None and waiting:
             asked = moment(datetime.fromtimestamp(latest.created_at, UTC))
             credit = " (credit taken off)" if latest.netted else ""  # less than listed
-            block["text"]["text"] += (
-                f"\n:hourglass_flowing_sand: Approval for {latest.amount.format()}{credit} "
-                f"requested by <@{latest.requester}> {asked}; waiting for the approvers."
+            _add_line(
+                block,
+                f":hourglass_flowing_sand: Approval for {latest.amount.format()}{credit} "
+                f"requested by <@{latest.requester}> {asked}; waiting for the approvers.",
             )
             pay["text"] = plain("View request", 75)
             continue
         holds = latest is not None and approvals.holds(team_id, latest, policy)
         if latest is None or not latest.valid(now) or not holds:
             pay["text"] = plain("Request approval", 75)
+
+
+SECTION_CHARS = 3000
+"""Slack refuses a message with a section text longer, and with it the whole list."""
+NOTES_CHARS = 1000
+"""The credit notes a pending request's line names, so the line leaves its invoice room."""
+
+
+def _add_line(block: Block, line: str) -> None:
+    """`line` under a section's text, the text cut (from its end, the description) so
+    both stay within Slack's limit: the line says what the button now does."""
+    room = SECTION_CHARS - len(line) - 1
+    block["text"]["text"] = clip(block["text"]["text"], room, mrkdwn=True) + "\n" + line
 
 
 def _outdated(request: Request, used: tuple[str, ...], due: Money) -> str:
@@ -163,7 +187,9 @@ def _outdated(request: Request, used: tuple[str, ...], due: Money) -> str:
             f"A request for {request.amount.format()} is pending, but the amount is now "
             f"{due.format()}."
         )
-    notes = ", ".join(inline(number, NUMBER_CHARS) for number in used)
+    notes = clip(
+        ", ".join(inline(number, NUMBER_CHARS) for number in used), NOTES_CHARS, mrkdwn=True
+    )
     return (
         f"A request for {request.amount.format()} is pending, but credit {notes} it took "
         "off was used for another payment since, so the amount has changed."
