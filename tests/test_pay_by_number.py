@@ -311,12 +311,16 @@ class Huge:
             for index, number in enumerate(numbers)
         ]  # fmt: skip
         self.asked: list[str] = []
+        self.held: asyncio.Event | None = None
+        """When set up, pages past the third wait for it: a read that cannot end early."""
 
     async def list_invoices(self, query: Any) -> Any:
         from bot.models import InvoicePage
 
         at = int(query.cursor or 0)
         await asyncio.sleep(0.03)
+        if self.held is not None and at >= 3:
+            await self.held.wait()
         following = str(at + 1) if at + 1 < len(self.invoices) else None
         return InvoicePage(invoices=self.invoices[at : at + 1], next_cursor=following)
 
@@ -346,13 +350,22 @@ async def test_a_lookup_cut_short_leaves_the_list_read_on_for_the_next_try(
     from bot.snapshots import Snapshots
 
     monkeypatch.setattr(finding, "LOOKUP_SECONDS", 0.2)
-    numbers = [f"INV-{n}" for n in range(10)]  # 0.3 s to read
+    numbers = [f"INV-{n}" for n in range(10)]
     huge = Huge(*numbers, *(["INV-7"] if twice else []))
+    huge.held = asyncio.Event()  # the list takes longer to read than a lookup may wait
     svc = SimpleNamespace(snapshots=Snapshots())
     first = await find(svc, [huge], "INV-7")  # type: ignore[arg-type,list-item]
     assert first.slow == ["Acme"] and first.found is None
-    await asyncio.sleep(0.15)  # the answer is read, and the number typed again
-    second = await find(svc, [huge], "INV-7")  # type: ignore[arg-type,list-item]
+    await asyncio.sleep(0.05)
+    assert svc.snapshots.ready(huge) and svc.snapshots.just_read(huge) is None, "read on"
+    # The number typed again while the list is read on: however slow the machine, the
+    # try waits for that read, and nothing but it may answer (the provider is asked once).
+    monkeypatch.setattr(finding, "LOOKUP_SECONDS", 30.0)
+    trying = asyncio.ensure_future(find(svc, [huge], "INV-7"))  # type: ignore[arg-type,list-item]
+    await asyncio.sleep(0.05)
+    assert not trying.done()
+    huge.held.set()
+    second = await trying
     assert huge.asked == ["INV-7"], "the second try reads the shared list, not its own"
     assert not second.silent
     if twice:
