@@ -69,10 +69,11 @@ def test_an_invoice_listed_open_again_after_it_was_paid_here_says_so(
     )
     never = reopened.model_copy(update={"id": "1003", "number": "INV-1003"})
     svc = SimpleNamespace(store=settlement.store, zone=lambda: UTC)
-    days = settled_on(svc, "T1", [reopened, never], {"i3d"})  # type: ignore[arg-type]
+    since = datetime.now(UTC) - timedelta(hours=1)
+    days = settled_on(svc, "T1", [reopened, never], {"i3d": since})  # type: ignore[arg-type]
     paid_day = (datetime.now(UTC) - timedelta(hours=2)).date()
     assert days == {("i3d", "1001"): paid_day}
-    assert settled_on(svc, "T1", [reopened], ()) == {}  # type: ignore[arg-type]
+    assert settled_on(svc, "T1", [reopened], {}) == {}  # type: ignore[arg-type]
     today = datetime.now(UTC).date()
     line = invoice_line(reopened, "i3D.net", today, days[("i3d", "1001")])
     assert f"open again since it was paid with invoicebot {paid_day.isoformat()}" in line
@@ -96,3 +97,28 @@ async def test_app_home_says_an_overdue_invoice_is_open_again_after_it_was_paid_
     said = str(await home_view(svc, "T0TEAM", "U0PAYER"))
     note = f"open again since it was paid with invoicebot {paid_on.date().isoformat()}"
     assert said.count(note) == 1
+
+
+def test_an_invoice_paid_here_moments_ago_for_less_than_asked_is_not_said_open_again(
+    settlement: Settlement,  # noqa: F811
+) -> None:
+    """Paid ten minutes ago, and the provider asks more than was paid (it has not booked
+    the payment yet, perhaps): listed open as the provider has it, but not said to be
+    open again, which lists and Pay say only once `PAID_BRIDGE` has passed."""
+    from bot.invoices import bridged_since
+    from bot.models import Invoice, InvoiceStatus, Money
+    from bot.slack.listing import settled_on
+
+    _paid(settlement, "1001", timedelta(minutes=10))
+    asked = Invoice(
+        provider="i3d",
+        id="1001",
+        number="INV-1001",
+        amount_due=Money.of("99.00", "EUR"),
+        total_incl_vat=Money.of("99.00", "EUR"),
+        status=InvoiceStatus.OPEN,
+    )
+    svc = SimpleNamespace(store=settlement.store, zone=lambda: UTC)
+    since = bridged_since(_provider(shows=True))
+    assert since is not None
+    assert settled_on(svc, "T1", [asked], {"i3d": since}) == {}  # type: ignore[arg-type]

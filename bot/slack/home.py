@@ -324,7 +324,7 @@ async def home_view(
         settled=settled_here(svc, team_id, providers),
         today=today,
     )
-    reopen = {p.name for p in providers if bridged_since(p) is not None}
+    reopen = {p.name: since for p in providers if (since := bridged_since(p)) is not None}
     shown = [*first.invoices, *coming.invoices]
     view = home_blocks(
         providers=providers,

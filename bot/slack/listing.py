@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
@@ -53,19 +53,25 @@ def settled_here(
 
 
 def settled_on(
-    svc: Services, team_id: str, invoices: list[Invoice], reopen: Collection[str] = ()
+    svc: Services,
+    team_id: str,
+    invoices: list[Invoice],
+    reopen: Mapping[str, datetime] | None = None,
 ) -> dict[tuple[str, str], date]:
     """The day each paid invoice was paid, in the workspace's zone (as the export and
     App Home date it): the provider's paid time, or, for providers that give none, the
     time the bot saw it settled. An open one of a provider in `reopen` (those whose
-    invoices show their page's money) is here when it was settled through the bot and the
-    provider lists it open again after that (see `bot.invoices.bridged_since`)."""
+    invoices show their page's money, each with its `bot.invoices.bridged_since`) is here
+    when it was settled through the bot before then, so the provider lists it open again;
+    one settled since may not be booked yet (`open_again`, Pay's answer, says the same)."""
     zone = svc.zone()
+    reopen = reopen or {}
     undated: dict[str, list[str]] = {}
+    reopened: dict[str, list[str]] = {}
     found: dict[tuple[str, str], date] = {}
     for invoice in invoices:
         if invoice.status is InvoiceStatus.OPEN and invoice.provider in reopen:
-            undated.setdefault(invoice.provider, []).append(invoice.id)
+            reopened.setdefault(invoice.provider, []).append(invoice.id)
             continue
         if invoice.status is not InvoiceStatus.PAID:
             continue
@@ -79,7 +85,20 @@ def settled_on(
                 found[(provider, invoice_id)] = _local_day(datetime.fromisoformat(when), zone)
             except ValueError:
                 continue
+    for provider, ids in reopened.items():
+        for invoice_id, stored in svc.store.settled_dates(team_id, provider, ids).items():
+            if (paid := _settled_at(stored)) is not None and paid < reopen[provider]:
+                found[(provider, invoice_id)] = _local_day(paid, zone)
     return found
+
+
+def _settled_at(stored: str) -> datetime | None:
+    """A settlement's stored time, in UTC where it names no zone; None if unreadable."""
+    try:
+        when = datetime.fromisoformat(stored)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 async def open_again(
@@ -101,11 +120,8 @@ async def open_again(
     read = {invoice.id: invoice for invoice in known}
     found: dict[str, date] = {}
     for invoice_id, stored in settled.items():
-        try:
-            when = datetime.fromisoformat(stored)
-        except ValueError:
+        if (when := _settled_at(stored)) is None:
             continue
-        when = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
         if when >= since:
             continue  # the provider may not have booked it yet
         try:
@@ -144,7 +160,7 @@ async def listing_message(
     query = InvoiceQuery(statuses=request.statuses, text=request.text)
     window = Window(PAGE_SIZE, side, key)
 
-    reopen = {p.name for p in providers if bridged_since(p) is not None}
+    reopen = {p.name: since for p in providers if (since := bridged_since(p)) is not None}
 
     async def build() -> dict[str, Any]:
         today = svc.today()
