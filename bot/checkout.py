@@ -453,9 +453,9 @@ class Checkout:
         for attempt in attempts:
             if attempt.state is not PaymentState.EXPIRED:
                 continue  # a watch's end is the one to settle only some of its invoices
-            part = self.store.credited_in_part(attempt.id)
-            if part is not None and set(part.invoice_ids) & set(invoice_ids):
-                return part
+            for part in self.store.credited_in_part(attempt.id):
+                if set(part.invoice_ids) & set(invoice_ids):
+                    return part
         return None
 
     def live_link(

@@ -170,10 +170,9 @@ def _credited_part(store: Store, subject: Subject, payment: Payment) -> Payment 
     invoices paid (see `Store.credited_in_part`), this one among them."""
     if payment.state is not PaymentState.EXPIRED:
         return None
-    part = store.credited_in_part(payment.id)
-    if part is None or subject.number.lower() not in (n.lower() for n in part.invoice_numbers):
-        return None
-    return part
+    number = subject.number.lower()
+    parts = store.credited_in_part(payment.id)
+    return next((p for p in parts if number in (n.lower() for n in p.invoice_numbers)), None)
 
 
 def _method(payment: Payment) -> str:

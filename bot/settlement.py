@@ -599,7 +599,10 @@ class Settlement:
             assert ended is not None
             part = payment.only(own)
             if part is not None:
-                self._credit_part(payment, part, paid_at)
+                # Its payer hears of it in the end told just below, which names it; told
+                # apart, its own message would be replaced at once, and would take the
+                # payer's one notice of a settlement (see `_settle_rest`).
+                self._credit_part(payment, part.model_copy(update={"response_url": None}), paid_at)
             narrowed = ended.only(rest_ids)
             assert narrowed is not None
             try:
@@ -611,12 +614,50 @@ class Settlement:
             wake()
         return True
 
-    def _credit_part(self, payment: Payment, part: Payment, paid_at: str) -> None:
-        """Settle `part` (some of `payment`'s invoices) on the invoice's word, credited
-        to `payment`, and confirm it (inside the caller's claim)."""
+    def _settle_rest(self, payment: Payment, outcome: PaymentOutcome) -> bool:
+        """Its own money confirmed for an attempt the end of whose watch credited it with
+        some of its invoices (`_end_in_part`): the others, told as never confirmed, are
+        settled to it now and confirmed once; a replay of that money does nothing. False
+        (nothing done) for any other attempt: `settle` decides."""
+        if not outcome.attributed or payment.state is not S.EXPIRED:
+            return False
+        store = self.store
+        team, provider = payment.team_id, payment.provider
+        with store.claim():
+            current = store.payment(payment.id) or payment
+            ids = list(current.invoice_ids)
+            if current.state is not S.EXPIRED or store.credited_with(team, provider, ids) != {
+                current.id
+            }:
+                return False
+            rest = [key for key in ids if not store.settlement_of(team, provider, [key])]
+            part = current.only(rest) if rest else None
+            if part is None:
+                if rest:
+                    log.warning(
+                        "payment %s, credited with some of its invoices, was confirmed for "
+                        "all of them: the rest cannot be told apart and are not recorded paid",
+                        current.id,
+                    )
+                return True
+            receipt = current.receipt or outcome.reference
+            if receipt != current.receipt:
+                store.update_payment(current.id, receipt=receipt)
+            part = part.model_copy(update={"receipt": receipt})
+            self._credit_part(current, part, utc_text(outcome.paid_at), evidence="attempt")
+        for wake in self.after_settled:
+            wake()
+        return True
+
+    def _credit_part(
+        self, payment: Payment, part: Payment, paid_at: str, *, evidence: str = "invoice"
+    ) -> None:
+        """Settle `part` (some of `payment`'s invoices) on the invoice's word (or, with
+        `evidence="attempt"`, on the attempt's own money), credited to `payment`, and
+        confirm it (inside the caller's claim)."""
         store = self.store
         key = settlement_id(payment.team_id, payment.provider, part.invoice_ids)
-        store.add_settlement(key, part, evidence="invoice", settled_at=paid_at)
+        store.add_settlement(key, part, evidence=evidence, settled_at=paid_at)
         credited = part.model_copy(
             update={
                 "state": S.PAID,
@@ -639,7 +680,7 @@ class Settlement:
             payment=payment.id,
             invoices=list(part.invoice_numbers),
             amount=part.amount.format(),
-            evidence="invoice",
+            evidence=evidence,
             superseded=[p.id for p in superseded],
         )
         self._announce(credited, superseded)
@@ -702,6 +743,8 @@ class Settlement:
 
     def settle(self, payment: Payment, outcome: PaymentOutcome) -> Payment | None:
         """Settle `payment`'s invoices once; return the attempt credited (None if none)."""
+        if self._settle_rest(payment, outcome):
+            return None
         store = self.store
         paid_at = utc_text(outcome.paid_at)
         key = settlement_id(payment.team_id, payment.provider, payment.invoice_ids)
@@ -713,13 +756,8 @@ class Settlement:
                 holders = store.credited_with(current.team_id, current.provider, invoice_ids)
                 if outcome.attributed and current.state is S.EXPIRED and holders == {current.id}:
                     # Its own money, some of whose invoices the end of its watch credited
-                    # to it (`_end_in_part`): no second payment to refund, and it stays
-                    # credited. The rest stay told as never confirmed, to check.
-                    log.warning(
-                        "payment %s, credited with some of its invoices, was confirmed for "
-                        "all of them: the rest are not recorded paid",
-                        current.id,
-                    )
+                    # to it (`_end_in_part`), settled in part as `_settle_rest` read it
+                    # moments ago: no second payment to refund.
                     return None
                 self._supersede([p for p in others if p.state in LIVE], current, None)
                 if outcome.attributed and current.state in LATE_EVIDENCE:

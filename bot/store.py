@@ -530,6 +530,14 @@ def _m028_approval_dm_attempts(db: Engine) -> None:
     )
 
 
+def _m029_settlements_in_parts(db: Engine) -> None:
+    """An attempt may be credited with two settlements: the end of its watch settles the
+    invoices the provider lists paid, its own money confirmed after the rest (see
+    `Settlement._settle_rest`). Each invoice is still settled once (`settled_invoices`)."""
+    db.execute("DROP INDEX IF EXISTS idx_settlements_payment_id")
+    db.table("settlements").create_index(["payment_id"])
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_settlements", _m002_settlements),
@@ -558,6 +566,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("026_approval_expiry_retries", _m026_approval_expiry_retries),
     ("027_approval_credits", _m027_approval_credits),
     ("028_approval_dm_attempts", _m028_approval_dm_attempts),
+    ("029_settlements_in_parts", _m029_settlements_in_parts),
 ]
 
 
@@ -1693,24 +1702,29 @@ class Store:
     def _payment(self, row: dict[str, Any]) -> Payment:
         return _payment({**row, "response_url": self._open_url(row.get("response_url"))})
 
-    def credited_in_part(self, payment_id: str) -> Payment | None:
-        """The settlement of only some of an attempt's invoices that credits it (see
-        `_credited`), as the export shows it; None when no such settlement does."""
+    def credited_in_part(self, payment_id: str) -> list[Payment]:
+        """Each settlement of only some of an attempt's invoices that credits it (see
+        `_credited`), as the export shows it, oldest first: the end of its watch may have
+        settled some, and its own money confirmed after the rest. None for an attempt
+        that settled all its invoices at once (it is paid itself)."""
         cursor = self.db.execute(
             "SELECT s.settled_at AS settled_at, s.id AS settled_key, "
             "s.invoice_ids AS settled_ids, p.* FROM settlements s "
-            "JOIN payments p ON p.id = s.payment_id WHERE s.payment_id = ?",
+            "JOIN payments p ON p.id = s.payment_id WHERE s.payment_id = ? "
+            "ORDER BY s.settled_at, s.id",
             [payment_id],
         )
         columns = [c[0] for c in cursor.description]
-        values = cursor.fetchone()
-        if values is None:
-            return None
-        row = dict(zip(columns, values, strict=True))
-        if sorted(json.loads(row["settled_ids"] or "[]")) == sorted(json.loads(row["invoice_ids"])):
-            return None  # all of its invoices: the attempt itself is paid
-        credited = self._credited(row, _aware(row.pop("settled_at")))
-        return credited if credited.state is PaymentState.PAID else None
+        parts = []
+        for values in cursor.fetchall():
+            row = dict(zip(columns, values, strict=True))
+            settled_ids = sorted(json.loads(row["settled_ids"] or "[]"))
+            if settled_ids == sorted(json.loads(row["invoice_ids"])):
+                return []  # all of its invoices: the attempt itself is paid
+            credited = self._credited(row, _aware(row.pop("settled_at")))
+            if credited.state is PaymentState.PAID:
+                parts.append(credited)
+        return parts
 
     def _credited(self, row: dict[str, Any], settled_at: datetime) -> Payment:
         """A settlement's attempt as credited: only the invoices the settlement covers (a

@@ -957,11 +957,11 @@ def test_a_watched_cancel_ending_with_one_invoice_listed_paid_records_it_and_tel
     finally:
         pm.unregister(name="notifier")
     keys = [row[0] for row in settlement.store.db.execute("SELECT key FROM outbox")]
-    # The payer hears of the cancel, of the paid one and of the rest's end: each once.
+    # The payer hears of the cancel, and of the end, which names the paid one: each once
+    # (a notice of the paid one alone would be replaced at once by the end's).
     assert sorted(k.split(":")[0] for k in keys if k.startswith(("ended", "settled"))) == [
         "ended",
         "ended",
-        "settled",
     ]
     assert len([k for k in keys if k.startswith("confirmation:")]) == 1
     assert len(recorder.confirmed) == 1
@@ -1072,3 +1072,44 @@ def test_a_page_credited_in_part_whose_own_money_is_confirmed_later_is_not_paid_
     assert state_of(settlement, page) is S.EXPIRED
     paid_story = " ".join(e.text for e in story(settlement.store, "T1", "INV-1001", {}))
     assert "Settled: €10.00" in paid_story, paid_story
+
+
+def test_a_page_credited_in_part_whose_own_money_is_confirmed_later_settles_the_rest_once(
+    settlement: Settlement, recorder: Recorder
+) -> None:
+    """A watch ended with one of a page's two invoices listed paid, credited to it, and
+    the other told never confirmed; the page's own transaction is confirmed after: the
+    other is settled to it then, confirmed once to #billing and to its payer, and a replay
+    of that money settles and tells nothing more."""
+    from bot.notifier import SlackNotifier
+
+    settlement.connections = _Shows(True)  # type: ignore[assignment]
+    settlement.give_up_after = -3600
+    page = _two_invoice_page(settlement)
+    settlement.store.update_payment(page.id, response_url="https://hooks.slack.com/actions/x")
+    store, pm = settlement.store, settlement.payments.pm
+    pm.register(SlackNotifier("C0BILLING", {"i3d": "i3D.net"}), name="notifier")
+    try:
+        some = PaymentOutcome(status=OutcomeStatus.PENDING, paid_invoices=("1001",))
+        settlement.apply(store.payment(page.id), some)  # type: ignore[arg-type]
+        mine = PAID_HERE.model_copy(update={"reference": "TX-9"})
+        settlement.apply(store.payment(page.id), mine, landed=True)  # type: ignore[arg-type]
+        settlement.apply(store.payment(page.id), mine, landed=True)  # type: ignore[arg-type]
+    finally:
+        pm.unregister(name="notifier")
+    rest = store.settlement_of("T1", "i3d", ["1002"])
+    assert rest is not None
+    assert store.credited_with("T1", "i3d", ["1001", "1002"]) == {page.id}
+    assert recorder.paid_twice == []
+    assert [paid for paid, _ in recorder.confirmed] == [page.id, page.id]
+    queued = {str(key): str(args) for key, args in store.db.execute("SELECT key, args FROM outbox")}
+    assert len([k for k in queued if k.startswith("confirmation:")]) == 2, list(queued)
+    # The payer heard of the first part in the end's notice, and now of the rest.
+    assert "INV-1001 of the same payment was confirmed paid" in queued[f"ended:{page.id}:expired"]
+    assert [k for k in queued if k.startswith("settled:")] == [f"settled:{page.id}"]
+    assert "Invoice INV-1002 is paid" in queued[f"settled:{page.id}"]
+    parts = store.credited_in_part(page.id)
+    assert sorted(p.invoice_numbers for p in parts) == [("INV-1001",), ("INV-1002",)]
+    assert [p.amount for p in parts if p.invoice_ids == ("1002",)] == [Money.of("2.50", "EUR")]
+    story_of = " ".join(e.text for e in story(store, "T1", "INV-1002", {}))
+    assert "Settled: €2.50" in story_of and "TX-9" in story_of, story_of
