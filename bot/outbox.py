@@ -196,12 +196,16 @@ class Overtaken(Exception):
 
 
 PAYER_NOTICES = ("ended", "in-doubt", "settled", "paid-twice")
-"""The outcomes told to a payer (`bot.notifier`), keyed `<kind>:<payment id>`; one that
-could not replace its message is said anew under `<key>:posted`."""
+"""The outcomes told to a payer (`bot.notifier`), keyed `<kind>:<payment id>` (an end
+also `ended:<payment id>:<state>`, as a watched cancel can end again); one that could not
+replace its message is said anew under `<key>:posted`."""
 LINK_SHOWN = "link"
 """A payment's link that its click could not show when it was made (Slack failing),
 keyed `link:<payment id>`: shown only while it can still be paid, so never over an
 outcome of the payment, whichever was queued first."""
+
+
+ENDS = frozenset(state.value for state in PaymentState)
 
 
 def _payer_notice(key: str) -> tuple[str, str] | None:
@@ -209,11 +213,20 @@ def _payer_notice(key: str) -> tuple[str, str] | None:
     parts = key.split(":")
     if parts[0] == LINK_SHOWN and len(parts) == 2:
         return key, parts[1]
+    if len(parts) > 2 and parts[-1] == "posted":
+        parts = parts[:-1]
     if parts[0] not in PAYER_NOTICES or len(parts) not in (2, 3):
         return None
-    if len(parts) == 3 and parts[2] != "posted":
+    if len(parts) == 3 and (parts[0] != "ended" or parts[2] not in ENDS):
         return None
-    return f"{parts[0]}:{parts[1]}", parts[1]
+    return ":".join(parts), parts[1]
+
+
+def _payer_notices(payment_id: str) -> list[str]:
+    """Every key a payer's outcome for this payment is queued under (see `PAYER_NOTICES`)."""
+    return [f"{kind}:{payment_id}" for kind in PAYER_NOTICES] + [
+        f"ended:{payment_id}:{state}" for state in sorted(ENDS)
+    ]
 
 
 APPROVAL_STATES = {"pending": 0, "approved": 1, "rejected": 1, "expired": 2}
@@ -571,7 +584,7 @@ class OutboxSender:
                 or payment.state not in (PaymentState.LINK_ISSUED, PaymentState.OPENED)
                 or self.store.token_expiry(payment_id) <= time.time()
             )
-        later = [f"{kind}:{payment_id}" for kind in PAYER_NOTICES]
+        later = _payer_notices(payment_id)
         return self.store.outbox_queued_after(origin, [key for key in later if key != origin])
 
     def _approval_rewrites(self, request_id: str, viewer: str) -> list[dict[str, Any]]:
@@ -596,7 +609,7 @@ class OutboxSender:
         if item.method != RESPONSE_URL or notice is None:
             return False
         origin, payment_id = notice
-        earlier = [f"{kind}:{payment_id}" for kind in (LINK_SHOWN, *PAYER_NOTICES)]
+        earlier = [f"{LINK_SHOWN}:{payment_id}", *_payer_notices(payment_id)]
         return self.store.outbox_sending_before(
             item.key, [key for key in earlier if key != origin], now
         )
