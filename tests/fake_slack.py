@@ -6,7 +6,8 @@ response_url takes five posts, as Slack's does; a sixth is refused too. A slash 
 response_url cannot change the command's own reply, trigger ids are good once for 3 s, a
 modal stack holds 3 views, views.update checks its `hash` (and finds no dialog a
 submission's answer closed), and chat.update takes neither an ephemeral message nor a user
-id for a channel: all as Slack (reference/slack.md §2).
+id for a channel: all as Slack (reference/slack.md §2). Posts to one channel are paced
+as Slack paces chat.postMessage (§4): past a short burst, one a second, the rest 429.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from urllib.parse import parse_qs
 from aiohttp import web
 
 from slack_emulator.blockkit import validate_message, validate_view
-from slack_emulator.webapi import FORM_ONLY
+from slack_emulator.webapi import FORM_ONLY, POST_BURST, POSTS_PER_SECOND
 
 BOT_TOKEN = "xoxb-test-token"
 MESSAGE_METHODS = {"chat.postMessage", "chat.postEphemeral", "chat.update"}
@@ -158,6 +159,11 @@ class FakeSlack:
     orphaned: list[dict[str, Any]] = field(default_factory=list)
     """Replies posted with a `thread_ts` that names no message of their channel: Slack
     answers them `ok` and no one ever sees them (python-slack-sdk #840)."""
+    post_burst: int = POST_BURST
+    """Posts one channel takes at once before Slack's pace of one a second applies. A
+    test standing in for a backlog Slack drained at its pace, made all at once, raises it."""
+    paced: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """chat.postMessage's pace per channel: (tokens, when), as `_post_wait` keeps it."""
     _seq: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def issue_trigger(self, user: str, at: float | None = None) -> str:
@@ -279,6 +285,12 @@ class FakeSlack:
                 status=429,
                 headers={"Retry-After": self.retry_after},
             )
+        if method == "chat.postMessage" and (wait := self._post_wait(str(args.get("channel")))):
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"},
+                status=429,
+                headers={"Retry-After": str(max(1, round(wait)))},
+            )
         problems = self._problems(method, args)
         if problems:
             self.refused.append((method, problems))
@@ -359,6 +371,20 @@ class FakeSlack:
             dm = self.conversation(str(args.get("channel", "")))
             return web.json_response({"ok": True, "channel": dm, "ts": ts})
         return web.json_response({"ok": True, "ts": ts})
+
+    def _post_wait(self, channel: str) -> float:
+        """0 when a post to `channel` may go now, else the seconds until it may: Slack
+        takes about one chat.postMessage a second per channel, a short burst allowed
+        (reference/slack.md §4, 9), and answers the rest 429 with nothing posted."""
+        now = time.monotonic()
+        burst = float(self.post_burst)
+        tokens, at = self.paced.get(channel, (burst, now))
+        tokens = min(burst, tokens + (now - at) * POSTS_PER_SECOND)
+        if tokens < 1:
+            self.paced[channel] = (tokens, now)
+            return (1 - tokens) / POSTS_PER_SECOND
+        self.paced[channel] = (tokens - 1, now)
+        return 0.0
 
     def _slack_says_no(self, method: str, args: dict[str, Any]) -> str | None:
         """The error Slack answers for what it knows and the bot got wrong, or None."""

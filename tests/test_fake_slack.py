@@ -32,6 +32,27 @@ async def test_a_private_conversation_the_bot_is_not_in_takes_no_post(
     assert (await client.chat_postMessage(channel="C0BILLING", text="Invoice INV-1 is paid"))["ok"]
 
 
+async def test_posts_to_one_channel_are_paced_as_slack_paces_them(
+    fake_slack: tuple[FakeSlack, TestServer],
+) -> None:
+    """Slack takes about one chat.postMessage a second per channel after a short burst
+    (reference/slack.md §4) and answers the rest 429 with `Retry-After`, posting nothing;
+    other channels keep their own pace."""
+    slack, server = fake_slack
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=str(server.make_url("/api/")))
+    for n in range(3):
+        assert (await client.chat_postMessage(channel="C0BILLING", text=f"paid {n}"))["ok"]
+    with pytest.raises(SlackApiError) as refused:
+        await client.chat_postMessage(channel="C0BILLING", text="paid 3")
+    assert refused.value.response.status_code == 429
+    assert refused.value.response["error"] == "ratelimited"
+    assert int(refused.value.response.headers["Retry-After"]) >= 1
+    assert len(slack.posted_to("C0BILLING")) == 3
+    assert (await client.chat_postMessage(channel="C0GENERAL", text="a list"))["ok"]
+    await asyncio.sleep(1.05)
+    assert (await client.chat_postMessage(channel="C0BILLING", text="paid 3"))["ok"]
+
+
 async def test_a_response_url_takes_five_uses_and_refuses_the_sixth(
     fake_slack: tuple[FakeSlack, TestServer],
 ) -> None:

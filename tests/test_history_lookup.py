@@ -33,6 +33,7 @@ async def test_a_search_cut_short_by_the_history_limit_goes_on_where_it_stopped(
         "chat.postMessage", {"channel": "C0BILLING", "text": "paid", "metadata": marked}, key="k"
     )
     slack.lose_answer_next["chat.postMessage"] = 1
+    slack.post_burst = 21  # the backlog Slack took at one a second, posted at once here
     async with aiohttp.ClientSession() as http:
         client = AsyncWebClient(
             token=BOT_TOKEN, base_url=str(server.make_url("/api/")), retry_handlers=[]
@@ -64,6 +65,7 @@ async def test_a_kept_cursor_slack_no_longer_takes_is_dropped_not_sent_for_ever(
         "chat.postMessage", {"channel": "C0BILLING", "text": "paid", "metadata": marked}, key="k"
     )
     slack.lose_answer_next["chat.postMessage"] = 1
+    slack.post_burst = 21  # the backlog Slack took at one a second, posted at once here
     refused: list[str] = []
     history = slack._history
     issued = [0]  # each search's cursors are its own: Slack's name when and where it began
