@@ -100,15 +100,25 @@ class Access:
         """A workspace's user groups; None when Slack will not list them."""
         return (await self.listed_groups(team_id)).groups
 
-    async def _in_groups(self, team_id: str, user_id: str, key: str) -> bool:
+    async def _in_groups(self, team_id: str, user_id: str, key: str, *, strict: bool) -> bool:
+        """`strict`: `GroupUnread` when no group read holds them but one Slack would not
+        list just now might."""
+        unread: GroupUnread | None = None
         for group in self.teams.groups(team_id, key):
-            if user_id in await self._members(team_id, group):
-                return True
+            try:
+                if user_id in await self._members(team_id, group, strict=strict):
+                    return True
+            except GroupUnread as error:
+                unread = error
+        if unread is not None:
+            raise unread
         return False
 
-    async def may_administer(self, team_id: str, user_id: str) -> bool:
+    async def may_administer(self, team_id: str, user_id: str, *, strict: bool = True) -> bool:
+        """`strict` (for a gate): `GroupUnread` rather than a no while an admin group that
+        might hold them cannot be read; else (what to show) such a group counts empty."""
         return user_id in self.teams.people(team_id, ADMINS) or await self._in_groups(
-            team_id, user_id, ADMIN_GROUPS
+            team_id, user_id, ADMIN_GROUPS, strict=strict
         )
 
     async def _chosen(
@@ -135,13 +145,19 @@ class Access:
         chosen = await self._chosen(team_id, PAYERS, PAYER_GROUPS)
         return chosen or await self.admins(team_id)
 
-    async def may_pay(self, team_id: str, user_id: str) -> bool:
-        """Payers and admins may pay."""
+    async def may_pay(self, team_id: str, user_id: str, *, strict: bool = True) -> bool:
+        """Payers and admins may pay. `strict` as for `may_administer`: a payer whose
+        group Slack will not list just now is not known to be refused, and is not told so."""
         if user_id in self.teams.people(team_id, PAYERS):
             return True
-        if await self._in_groups(team_id, user_id, PAYER_GROUPS):
-            return True
-        return await self.may_administer(team_id, user_id)
+        try:
+            if await self._in_groups(team_id, user_id, PAYER_GROUPS, strict=strict):
+                return True
+        except GroupUnread:
+            if await self.may_administer(team_id, user_id, strict=False):
+                return True
+            raise
+        return await self.may_administer(team_id, user_id, strict=strict)
 
 
 WHO_MAY_PAY = (

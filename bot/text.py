@@ -11,6 +11,7 @@ import re
 from aiohttp import ClientConnectorCertificateError, ClientConnectorError
 from slack_sdk.errors import SlackApiError
 
+from bot.access import GroupUnread
 from bot.credentials import SecretKeyError
 from bot.kit.errors import without_retry
 from bot.provider import (
@@ -195,6 +196,11 @@ def say(error: BaseException, *, refused_next: str | None = None) -> str:
             "look at the invoice before you try again; if it keeps happening, tell whoever "
             "runs invoicebot."
         )
+    if isinstance(error, GroupUnread):
+        return (
+            "Slack did not list your user groups just now, so invoicebot cannot tell yet "
+            "whether you may do this, and nothing was done. Try again in a minute."
+        )
     if isinstance(error, SecretKeyError):
         return (
             "invoicebot cannot open its stored provider credentials: the operator's secret "
@@ -230,6 +236,8 @@ def log_error(error: BaseException, where: str) -> None:
     elif isinstance(error, SlackApiError) and (slack_busy(error) or dialog_too_late(error)):
         code = _slack_code(error) or "no error code"
         log.warning("%s: Slack answered %s (%s)", where, error.response.status_code, code)
+    elif isinstance(error, GroupUnread):  # already logged with the group it was
+        log.warning("%s: a user group could not be read (%s)", where, error)
     elif isinstance(error, ClientConnectorError):
         # Not a bug here: a firewall, a mistyped address (SLACK_API_URL) or an outage.
         if isinstance(error, ClientConnectorCertificateError):  # no os_error in aiohttp 3.10

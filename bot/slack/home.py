@@ -331,7 +331,7 @@ async def home_view(
         found=Found(listings, first, coming, settled_on(svc, team_id, shown, reopen)),
         ledger=ledger_of(svc, team_id, user_id),
         user_id=user_id,
-        may_pay=await svc.access.may_pay(team_id, user_id),
+        may_pay=await svc.access.may_pay(team_id, user_id, strict=False),
         today=today,
         approvals=approvals,
         zone=svc.zone(),
@@ -348,7 +348,7 @@ async def approvals_of(svc: Services, team_id: str, user_id: str) -> list[Block]
         svc.approvals.policy(team_id),
         requests,
         user_id,
-        admin=await svc.access.may_administer(team_id, user_id),
+        admin=await svc.access.may_administer(team_id, user_id, strict=False),
         titles=titles,
     )
 

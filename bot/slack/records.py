@@ -256,7 +256,7 @@ async def on_history(
     svc: Services, respond: AsyncRespond, team_id: str, user_id: str, number: str
 ) -> None:
     if not (
-        await svc.access.may_pay(team_id, user_id) or svc.approvals.asked(team_id, user_id, number)
+        svc.approvals.asked(team_id, user_id, number) or await svc.access.may_pay(team_id, user_id)
     ):
         svc.store.audit("refused.records", team_id=team_id, user_id=user_id, subject=number)
         await respond(**notice(HISTORY_REFUSAL))

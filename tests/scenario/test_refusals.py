@@ -322,3 +322,22 @@ async def test_new_with_an_unknown_provider_says_none_here_creates_invoices(
     first = text_of(ack).split("invoicebot commands")[0]
     assert "There is no provider called `stripe`." in first, first
     assert "None of the installed providers can create invoices." in first, first
+
+
+async def test_a_payer_whose_user_group_slack_cannot_list_now_is_not_told_they_may_not_pay(
+    harness: Harness,
+) -> None:
+    """Whether someone may pay through a user group is not known while Slack will not
+    list the group (rate-limited, down): they are told to try again, not that they are
+    not allowed, and nothing is started; once Slack lists the group, they pay."""
+    h = harness
+    h.slack.user_groups["S0PAYERS"] = ["U0OTHER"]
+    h.slack.retry_after = "30"  # longer than a click can wait: the read fails for now
+    h.slack.rate_limit_next["usergroups.users.list"] = 1
+    _, screen, _ = await h.command("pay INV-24-0101", user="U0OTHER")
+    told = text_of((await h.screen_after(screen)).message)
+    assert "not allowed" not in told
+    assert "try again" in told.lower() and "user group" in told
+    assert payments_recorded(h) == 0
+    _, screen, _ = await h.command("pay INV-24-0101", user="U0OTHER")
+    assert text_of((await h.screen_after(screen)).message).startswith("Pay INV-24-0101: €96.80")
