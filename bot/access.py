@@ -72,9 +72,12 @@ class Access:
         self._groups[(team_id, group_id)] = (time.monotonic(), members)
         return members
 
-    async def group_members(self, team_id: str, group_id: str) -> frozenset[str]:
-        """A user group's members (cached for a minute; empty when it cannot be read)."""
-        return await self._members(team_id, group_id)
+    async def group_members(
+        self, team_id: str, group_id: str, *, strict: bool = False
+    ) -> frozenset[str]:
+        """A user group's members (cached for a minute; empty when it cannot be read, or
+        with `strict` `GroupUnread` when it may be read later)."""
+        return await self._members(team_id, group_id, strict=strict)
 
     async def listed_groups(self, team_id: str) -> GroupListing:
         """This workspace's user groups, asked with its own token, cached for a minute."""

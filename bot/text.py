@@ -198,8 +198,8 @@ def say(error: BaseException, *, refused_next: str | None = None) -> str:
         )
     if isinstance(error, GroupUnread):
         return (
-            "Slack did not list your user groups just now, so invoicebot cannot tell yet "
-            "whether you may do this, and nothing was done. Try again in a minute."
+            "Slack did not list a user group just now, so invoicebot cannot tell yet who "
+            "may do this, and nothing was done. Try again in a minute."
         )
     if isinstance(error, SecretKeyError):
         return (

@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.access import GroupUnread
 from bot.approvals import Binding, Outcome, Request, State, judge
 from bot.kit.errors import retry_after
 from bot.outbox import (
@@ -331,10 +332,13 @@ async def deliver(
 async def approvers_for(
     svc: Services, team_id: str, approvers: tuple[str, ...], requester: str
 ) -> tuple[str, ...]:
-    """People who may decide: the named ones and the groups' members, never the requester."""
+    """People who may decide: the named ones and the groups' members, never the requester.
+    `GroupUnread` while Slack will not list a group just now: a request kept for fewer
+    people would never reach that group's members."""
     people: list[str] = []
     for who in approvers:
-        found = await svc.access.group_members(team_id, who) if who.startswith("S") else {who}
+        group = who.startswith("S")
+        found = await svc.access.group_members(team_id, who, strict=True) if group else {who}
         people += sorted(found)
     return tuple(p for p in dict.fromkeys(people) if p != requester)
 
@@ -448,7 +452,7 @@ async def on_request_submit(
     await ack(response_action="update", view=result_view("Sending…", "Asking the approvers…"))
     try:
         said, request = await _open_request(svc, client, body, target, note)
-    except ProviderError as error:
+    except (ProviderError, GroupUnread) as error:
         said, request = escape(say(error)), None
     title = "Approval requested" if request else "Approval not requested"
     shown = result_view("Sent" if request else "Not sent", said)

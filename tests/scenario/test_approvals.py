@@ -798,3 +798,37 @@ async def test_an_approval_dm_found_after_a_decision_is_brought_up_to_date(
             if c.args["channel"] == "D0CFO" and counted in text_of(c.args)
         ]
     )  # fmt: skip
+
+
+async def test_a_group_of_approvers_slack_cannot_list_now_asks_to_try_again_and_sends_nothing(
+    harness: Harness,
+) -> None:
+    """Who may approve through a user group is not known while Slack will not list the
+    group: the request is not sent to fewer people, nor refused as if no one could
+    approve it; the requester is told to try again, and then it goes to the group."""
+    h = harness
+    h.slack.user_groups["S0APPROVERS"] = ["U0FINANCE"]
+    services = h.bot.app[SERVICES]
+    services.approvals.save_policy(TEAM, Policy.parse("EUR 500 1 S0APPROVERS"), user_id="U0ADMIN")
+    h.slack.retry_after = "30"  # longer than a request can wait: the read fails for now
+    h.slack.rate_limit_next["usergroups.users.list"] = 1
+
+    async def request_approval() -> str:
+        _, screen, _ = await h.command("pay INV-24-0104")
+        menu = await h.screen_after(screen)
+        opened = len(h.slack.called("views.open"))
+        updated = len(h.slack.called("views.update"))
+        await h.click(menu, blocks.REQUEST_APPROVAL)
+        view = (await h.wait_for(lambda: h.slack.called("views.open")[opened:]))[-1].args["view"]
+        view = json.loads(view) if isinstance(view, str) else view
+        await h.post(submission(h, "U0PAYER", view, {"note": "servers"}))
+        shown = (await h.wait_for(lambda: h.slack.called("views.update")[updated:]))[-1]
+        return json.dumps(shown.args["view"])
+
+    told = await request_approval()
+    assert "Not enough people" not in told and "Try again in a minute" in told
+    assert services.approvals.waiting_for(TEAM, "U0FINANCE") == []
+    assert dm_to(h, "U0FINANCE") is None
+    told = await request_approval()
+    assert "Sent to" in told
+    await h.wait_for(lambda: dm_to(h, "U0FINANCE"))
