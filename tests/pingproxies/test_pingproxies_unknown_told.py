@@ -57,3 +57,35 @@ async def test_an_unknown_charge_is_told_to_its_payer_after_a_response_url_failu
     assert state() is PaymentState.UNKNOWN  # PingProxies has said nothing either way
     told = said_to_payer(slack, key)
     assert any("not known" in text or "does not know" in text for text in told), told
+
+
+@pytest.mark.parametrize("settings", [{"payers": "U0PAYER"}], indirect=True)
+async def test_a_list_says_an_invoice_whose_charge_is_in_doubt_is_not_to_be_paid_again(
+    bot: TestServer, sandbox: SandboxState, fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    """While a saved card's charge is neither confirmed nor refused, the list still offers
+    the invoice (the provider says it is open) and says on its row that a payment may have
+    gone through and not to pay again, as the Pay button's menu would."""
+    slack, slack_server = fake_slack
+    svc = bot.app[SERVICES]
+    options = await svc.checkout.options(TEAM, "pingproxies", ["inv_sbx0101"])
+    target = PayTarget("pingproxies", ("inv_sbx0101",), CARD, None, options.total)
+    button = {"type": "button", "action_id": GET_LINK, "value": target.encode()}
+    screen = Screen({"blocks": [{"block_id": "b1", "elements": [button]}]}, "r0")
+    sandbox.inject("error", path=pay_path("inv_sbx0101"))  # a 500: was the card charged?
+    async with aiohttp.ClientSession() as http:
+        h = Harness(bot, slack, slack_server, SIGNING_SECRET, http)
+        await h.click(screen, GET_LINK)
+        found = svc.store.payments_for_invoices
+        await h.wait_for(
+            lambda: (
+                [p.state for p in found(TEAM, "pingproxies", ["inv_sbx0101"])]
+                == [PaymentState.UNKNOWN]
+            )
+        )
+        _, listed, _ = await h.command("pingproxies", user="U0OTHER")
+        rows = (await h.screen_after(listed)).message["blocks"]
+    (row,) = [b for b in rows if "PING-0101" in str(b.get("text"))]
+    assert "Do not pay again" in row["text"]["text"] and "<@U0PAYER>" in row["text"]["text"]
+    (other,) = [b for b in rows if "PING-0102" in str(b.get("text"))]
+    assert "Do not pay again" not in other["text"]["text"]

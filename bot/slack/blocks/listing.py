@@ -132,10 +132,14 @@ def invoice_blocks(
     today: date,
     can_pay: bool,
     settled: date | None = None,
+    doubt: str | None = None,
 ) -> list[Block]:
     """Payables get **Pay**; receivables (the customer pays) get a link to send, or e-mail;
-    people who may not pay see the invoice without controls."""
+    people who may not pay see the invoice without controls. `doubt`: why a charge not
+    confirmed either way may have paid it (invoicebot's own mrkdwn), said on its row."""
     line = invoice_line(invoice, provider.title, today, settled)
+    if doubt:
+        line += f"\n:hourglass: {doubt}"
     receivable = provider.capabilities.direction is Direction.RECEIVABLE
     if can_pay and not receivable and invoice.issuable:
         return [section(ids, f"{line}\n{not_issued(provider.title)}")]
@@ -348,10 +352,12 @@ def invoice_list(
     settled_on: Mapping[tuple[str, str], date] | None = None,
     searched: str | None = None,
     listed: ListInvoices = OPEN_INVOICES,
+    in_doubt: Mapping[tuple[str, str], str] | None = None,
 ) -> dict[str, Any]:
     """The message for the page `gathered` holds, with buttons to the pages either side;
     Pay, payment-link and e-mail controls only for someone who `can_pay`; `searched` is
-    the text searched for, if any; `listed`, what was asked for."""
+    the text searched for, if any; `listed`, what was asked for; `in_doubt`, by
+    (provider, invoice id), why a charge may have paid it (see `invoice_blocks`)."""
     ids = Ids()
     listings, page = gathered.listings, gathered.page
     providers = {listing.provider.name: listing.provider for listing in listings}
@@ -395,8 +401,11 @@ def invoice_list(
         none = "Nothing here. :tada:" if owed else "None here."
         blocks.append(section(ids, nothing_known("Nothing", *known) or none))
     for invoice in page.invoices:
-        settled = (settled_on or {}).get((invoice.provider, invoice.id))
-        blocks += invoice_blocks(ids, invoice, providers[invoice.provider], today, can_pay, settled)
+        key = (invoice.provider, invoice.id)
+        settled, doubt = (settled_on or {}).get(key), (in_doubt or {}).get(key)
+        blocks += invoice_blocks(
+            ids, invoice, providers[invoice.provider], today, can_pay, settled, doubt
+        )
     if can_pay:
         for provider in providers.values():
             blocks.extend(_several(ids, provider, page.invoices))
