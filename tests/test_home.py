@@ -88,6 +88,7 @@ async def test_a_slow_provider_is_named_and_the_others_shown() -> None:
             recent_paid_twice=lambda *args: [],
             settled_amounts=lambda *args, **kwargs: {},
             settled_dates=lambda *args: {},
+            payments_for_invoices=lambda *args: [],
         ),
         approvals=SimpleNamespace(policy=lambda team_id: Policy()),
         access=SimpleNamespace(may_pay=AsyncMock(return_value=True)),

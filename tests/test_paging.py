@@ -433,6 +433,7 @@ def home_services(ledger: Ledger) -> Any:
             recent_paid_twice=lambda *args: [],
             settled_amounts=lambda *args, **kwargs: {},
             settled_dates=lambda *args: {},
+            payments_for_invoices=lambda *args: [],
         ),
         approvals=SimpleNamespace(policy=lambda team_id: Policy()),
         access=SimpleNamespace(may_pay=AsyncMock(return_value=False)),

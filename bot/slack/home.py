@@ -57,7 +57,7 @@ from bot.slack.blocks.listing import (
     unreadable_line,
 )
 from bot.slack.errors import shielded
-from bot.slack.listing import settled_here, settled_on
+from bot.slack.listing import charges_in_doubt, settled_here, settled_on
 from bot.slack.services import Services
 from bot.text import plain
 
@@ -152,16 +152,20 @@ def _invoices(
     today: date,
     may_pay: bool,
     reopened: Mapping[tuple[str, str], date],
+    in_doubt: Mapping[tuple[str, str], str],
 ) -> list[Block]:
     blocks: list[Block] = []
     for invoice in invoices:
         provider = providers[invoice.provider]
         paid = reopened.get((invoice.provider, invoice.id))
-        blocks += invoice_blocks(ids, invoice, provider, today, may_pay, paid)
+        doubt = in_doubt.get((invoice.provider, invoice.id))
+        blocks += invoice_blocks(ids, invoice, provider, today, may_pay, paid, doubt=doubt)
     return blocks
 
 
-def _due(ids: Ids, found: Found, today: date, may_pay: bool) -> list[Block]:
+def _due(
+    ids: Ids, found: Found, today: date, may_pay: bool, in_doubt: Mapping[tuple[str, str], str]
+) -> list[Block]:
     """Overdue (oldest first) and due today or in the next 7 days (soonest first): the
     digest's "due in the next 7 days", so both name the same bills."""
     providers = {listing.provider.name: listing.provider for listing in found.listings}
@@ -174,7 +178,7 @@ def _due(ids: Ids, found: Found, today: date, may_pay: bool) -> list[Block]:
     ]
     known = read_in_full(found.listings)
     blocks: list[Block] = [header(ids, "Overdue")]
-    blocks += _invoices(ids, overdue, providers, today, may_pay, found.reopened) or [
+    blocks += _invoices(ids, overdue, providers, today, may_pay, found.reopened, in_doubt) or [
         section(ids, nothing_known("Nothing overdue", *known) or "Nothing is overdue. :tada:")
     ]
     more = max(first.to_pay.overdue + first.to_collect.overdue, len(overdue)) - len(overdue)
@@ -182,7 +186,7 @@ def _due(ids: Ids, found: Found, today: date, may_pay: bool) -> list[Block]:
         blocks.append(context(ids, f"and {more} more overdue: type `/invoices overdue`"))
     blocks.append(header(ids, "Due this week"))
     nothing = "Nothing falls due in the next 7 days"
-    blocks += _invoices(ids, week, providers, today, may_pay, found.reopened) or [
+    blocks += _invoices(ids, week, providers, today, may_pay, found.reopened, in_doubt) or [
         section(ids, nothing_known(nothing, *known) or f"{nothing}.")
     ]
     if coming.after and len(week) == len(coming.invoices):
@@ -260,9 +264,11 @@ def home_blocks(
     today: date,
     approvals: list[Block] | None = None,
     zone: tzinfo = UTC,
+    in_doubt: Mapping[tuple[str, str], str] | None = None,
 ) -> dict[str, Any]:
     """The Home tab; `found` None: the providers are still being asked; `zone`: the
-    workspace's, which settlements are dated in."""
+    workspace's, which settlements are dated in; `in_doubt`: as for the list
+    (`bot.slack.listing.charges_in_doubt`)."""
     ids = Ids()
     titles = {p.name: p.title for p in providers}
     blocks: list[Block] = [header(ids, "Invoices"), *_totals(ids, found)]
@@ -285,7 +291,7 @@ def home_blocks(
             if listing.error
         ]
         blocks += [section(ids, unreadable_line(one)) for one in found.listings if one.unreadable]
-        blocks += _due(ids, found, today, may_pay)
+        blocks += _due(ids, found, today, may_pay, in_doubt or {})
     settlements = [
         divider(ids),
         *(approvals or []),
@@ -335,6 +341,7 @@ async def home_view(
         today=today,
         approvals=approvals,
         zone=svc.zone(),
+        in_doubt=charges_in_doubt(svc, team_id, [*first.invoices, *coming.invoices]),
     )
     label_pay_buttons(svc.approvals, team_id, view["blocks"], [*first.invoices, *coming.invoices])
     return view

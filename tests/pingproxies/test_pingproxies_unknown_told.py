@@ -4,6 +4,7 @@ pay again) even when Slack's response_url does not take the answer at that momen
 from __future__ import annotations
 
 import asyncio
+import json
 
 import aiohttp
 import pytest
@@ -89,3 +90,40 @@ async def test_a_list_says_an_invoice_whose_charge_is_in_doubt_is_not_to_be_paid
     assert "Do not pay again" in row["text"]["text"] and "<@U0PAYER>" in row["text"]["text"]
     (other,) = [b for b in rows if "PING-0102" in str(b.get("text"))]
     assert "Do not pay again" not in other["text"]["text"]
+
+
+@pytest.mark.parametrize("settings", [{"payers": "U0PAYER"}], indirect=True)
+async def test_app_home_says_an_overdue_invoice_whose_charge_is_in_doubt_is_not_to_be_paid_again(
+    bot: TestServer, sandbox: SandboxState, fake_slack: tuple[FakeSlack, TestServer]
+) -> None:
+    slack, slack_server = fake_slack
+    svc = bot.app[SERVICES]
+    options = await svc.checkout.options(TEAM, "pingproxies", ["inv_sbx0087"])
+    target = PayTarget("pingproxies", ("inv_sbx0087",), CARD, None, options.total)
+    button = {"type": "button", "action_id": GET_LINK, "value": target.encode()}
+    screen = Screen({"blocks": [{"block_id": "b1", "elements": [button]}]}, "r0")
+    sandbox.inject("error", path=pay_path("inv_sbx0087"))  # a 500: was the card charged?
+    found = svc.store.payments_for_invoices
+    home = {
+        "type": "event_callback",
+        "team_id": TEAM,
+        "event": {"type": "app_home_opened", "user": "U0PAYER", "tab": "home"},
+        "event_id": "Ev1",
+    }
+    async with aiohttp.ClientSession() as http:
+        h = Harness(bot, slack, slack_server, SIGNING_SECRET, http)
+        await h.click(screen, GET_LINK)
+        await h.wait_for(
+            lambda: (
+                [p.state for p in found(TEAM, "pingproxies", ["inv_sbx0087"])]
+                == [PaymentState.UNKNOWN]
+            )
+        )
+        await h.post(json.dumps(home))
+        published = await h.wait_for(lambda: slack.called("views.publish"))
+    view = published[-1].args["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    rows = [
+        b for b in view["blocks"] if (b.get("text") or {}).get("text", "").startswith("*PING-0087*")
+    ]
+    assert rows and all("Do not pay again" in row["text"]["text"] for row in rows)
