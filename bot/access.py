@@ -162,6 +162,21 @@ class Access:
             raise
         return await self.may_administer(team_id, user_id, strict=strict)
 
+    async def may_pay_shown(self, team_id: str, user_id: str) -> bool | None:
+        """`may_pay` for what a list shows: None while a group that might let them pay
+        cannot be read, so the list says that rather than that they may not pay."""
+        try:
+            return await self.may_pay(team_id, user_id)
+        except GroupUnread:
+            return None
+
+
+GROUPS_UNREAD = (
+    "Pay is not offered here: Slack did not list a user group just now, so invoicebot cannot "
+    "tell yet whether you may pay. Try again in a minute."
+)
+"""Said where controls are left out because a user group could not be read (`GroupUnread`),
+rather than `WHO_MAY_PAY`, which would tell a payer they are not one."""
 
 WHO_MAY_PAY = (
     "Only people chosen as payers can pay invoices; ask an admin, or whoever runs invoicebot "

@@ -91,7 +91,9 @@ async def test_a_slow_provider_is_named_and_the_others_shown() -> None:
             payments_for_invoices=lambda *args: [],
         ),
         approvals=SimpleNamespace(policy=lambda team_id: Policy()),
-        access=SimpleNamespace(may_pay=AsyncMock(return_value=True)),
+        access=SimpleNamespace(
+            may_pay=AsyncMock(return_value=True), may_pay_shown=AsyncMock(return_value=True)
+        ),
         today=today_utc,
         zone=lambda: UTC,
     )

@@ -436,7 +436,9 @@ def home_services(ledger: Ledger) -> Any:
             payments_for_invoices=lambda *args: [],
         ),
         approvals=SimpleNamespace(policy=lambda team_id: Policy()),
-        access=SimpleNamespace(may_pay=AsyncMock(return_value=False)),
+        access=SimpleNamespace(
+            may_pay=AsyncMock(return_value=False), may_pay_shown=AsyncMock(return_value=False)
+        ),
         today=today_utc,
         zone=lambda: UTC,
     )

@@ -419,7 +419,7 @@ async def on_page(
             text=request.text,
             side=request.side,
             key=request.key,
-            can_pay=await svc.access.may_pay(team_id, user_id, strict=False),
+            can_pay=await svc.access.may_pay_shown(team_id, user_id),
         )
         await stand.answer(respond, replace_original=True, **listed)
 
@@ -432,7 +432,7 @@ async def on_back(
     async with standing_in(svc, body) as stand:
         stand.asking()
         await busy(respond, "Fetching invoices")
-        can_pay = await svc.access.may_pay(team_id, user_id, strict=False)
+        can_pay = await svc.access.may_pay_shown(team_id, user_id)
         words = svc.recent.words(team_id, user_id)  # the list the person came from
         request = parse(words, svc.provider_named)
         if not isinstance(request, ListInvoices):  # a provider since disconnected, say

@@ -217,7 +217,7 @@ async def on_invoices(
             batched=True,
         )
         await svc.acks.turn()
-        can_pay = await svc.access.may_pay(team_id, user_id, strict=False)
+        can_pay = await svc.access.may_pay_shown(team_id, user_id)
         svc.recent.note(team_id, user_id, text)
         message = await listing_message(svc, team_id, request, text=text, can_pay=can_pay)
         async with svc.acks.posting():

@@ -16,7 +16,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.access import WHO_MAY_PAY
+from bot.access import GROUPS_UNREAD, WHO_MAY_PAY
 from bot.clock import in_zone
 from bot.invoices import Listing, Page, Side, SortKey, Window, bridged_since, gather_pages
 from bot.models import (
@@ -164,7 +164,11 @@ def _invoices(
 
 
 def _due(
-    ids: Ids, found: Found, today: date, may_pay: bool, in_doubt: Mapping[tuple[str, str], str]
+    ids: Ids,
+    found: Found,
+    today: date,
+    may_pay: bool | None,
+    in_doubt: Mapping[tuple[str, str], str],
 ) -> list[Block]:
     """Overdue (oldest first) and due today or in the next 7 days (soonest first): the
     digest's "due in the next 7 days", so both name the same bills."""
@@ -178,15 +182,15 @@ def _due(
     ]
     known = read_in_full(found.listings)
     blocks: list[Block] = [header(ids, "Overdue")]
-    blocks += _invoices(ids, overdue, providers, today, may_pay, found.reopened, in_doubt) or [
-        section(ids, nothing_known("Nothing overdue", *known) or "Nothing is overdue. :tada:")
-    ]
+    blocks += _invoices(
+        ids, overdue, providers, today, may_pay is True, found.reopened, in_doubt
+    ) or [section(ids, nothing_known("Nothing overdue", *known) or "Nothing is overdue. :tada:")]
     more = max(first.to_pay.overdue + first.to_collect.overdue, len(overdue)) - len(overdue)
     if more > 0:
         blocks.append(context(ids, f"and {more} more overdue: type `/invoices overdue`"))
     blocks.append(header(ids, "Due this week"))
     nothing = "Nothing falls due in the next 7 days"
-    blocks += _invoices(ids, week, providers, today, may_pay, found.reopened, in_doubt) or [
+    blocks += _invoices(ids, week, providers, today, may_pay is True, found.reopened, in_doubt) or [
         section(ids, nothing_known(nothing, *known) or f"{nothing}.")
     ]
     if coming.after and len(week) == len(coming.invoices):
@@ -195,7 +199,7 @@ def _due(
         if answered := answered_note(blocks):
             blocks.append(context(ids, answered))
     elif overdue or week:
-        blocks.append(context(ids, WHO_MAY_PAY))
+        blocks.append(context(ids, WHO_MAY_PAY if may_pay is False else GROUPS_UNREAD))
     return blocks
 
 
@@ -260,13 +264,14 @@ def home_blocks(
     found: Found | None,
     ledger: Ledger,
     user_id: str,
-    may_pay: bool,
+    may_pay: bool | None,
     today: date,
     approvals: list[Block] | None = None,
     zone: tzinfo = UTC,
     in_doubt: Mapping[tuple[str, str], str] | None = None,
 ) -> dict[str, Any]:
-    """The Home tab; `found` None: the providers are still being asked; `zone`: the
+    """The Home tab; `found` None: the providers are still being asked; `may_pay` None:
+    not known just now (`bot.access.Access.may_pay_shown`); `zone`: the
     workspace's, which settlements are dated in; `in_doubt`: as for the list
     (`bot.slack.listing.charges_in_doubt`)."""
     ids = Ids()
@@ -337,7 +342,7 @@ async def home_view(
         found=Found(listings, first, coming, settled_on(svc, team_id, shown, reopen)),
         ledger=ledger_of(svc, team_id, user_id),
         user_id=user_id,
-        may_pay=await svc.access.may_pay(team_id, user_id, strict=False),
+        may_pay=await svc.access.may_pay_shown(team_id, user_id),
         today=today,
         approvals=approvals,
         zone=svc.zone(),

@@ -165,7 +165,7 @@ async def listing_message(
     text: str,
     side: Side = Side.AFTER,
     key: SortKey | None = None,
-    can_pay: bool,
+    can_pay: bool | None,
 ) -> dict[str, Any]:
     """The page right after `key` (no key: the first page) or right before it.
 

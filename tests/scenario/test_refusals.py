@@ -341,3 +341,41 @@ async def test_a_payer_whose_user_group_slack_cannot_list_now_is_not_told_they_m
     assert payments_recorded(h) == 0
     _, screen, _ = await h.command("pay INV-24-0101", user="U0OTHER")
     assert text_of((await h.screen_after(screen)).message).startswith("Pay INV-24-0101: €96.80")
+
+
+async def test_a_list_does_not_tell_a_payer_whose_group_slack_cannot_list_now_that_they_are_not_one(
+    harness: Harness,
+) -> None:
+    h = harness
+    h.slack.user_groups["S0PAYERS"] = ["U0OTHER"]
+    h.slack.retry_after = "30"  # longer than a command can wait: the read fails for now
+    h.slack.rate_limit_next["usergroups.users.list"] = 1
+    _, screen, _ = await h.command("", user="U0OTHER")
+    listed = (await h.screen_after(screen)).message
+    assert "INV-24-0101" in text_of(listed)
+    assert "Only people chosen as payers" not in text_of(listed)
+    assert "Try again in a minute" in text_of(listed)
+    with pytest.raises(AssertionError):
+        find(listed, "pay", lambda e: True)
+    _, screen, _ = await h.command("", user="U0OTHER")
+    find((await h.screen_after(screen)).message, "pay", lambda e: True)
+
+
+async def test_app_home_does_not_tell_a_payer_whose_group_cannot_be_listed_now_they_are_not_one(
+    harness: Harness,
+) -> None:
+    h = harness
+    h.slack.user_groups["S0PAYERS"] = ["U0OTHER"]
+    h.slack.retry_after = "30"  # longer than Home waits: the read fails for now
+    h.slack.rate_limit_next["usergroups.users.list"] = 1
+    home = {
+        "type": "event_callback",
+        "team_id": "T0TEAM",
+        "event": {"type": "app_home_opened", "user": "U0OTHER", "tab": "home"},
+        "event_id": "Ev1",
+    }
+    await h.post(json.dumps(home))
+    published = await h.wait_for(lambda: h.slack.called("views.publish"))
+    shown = json.dumps(published[-1].args["view"])
+    assert "INV-24-0087" in shown
+    assert "Only people chosen as payers" not in shown and "Try again in a minute" in shown

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from bot.access import WHO_MAY_PAY
+from bot.access import GROUPS_UNREAD, WHO_MAY_PAY
 from bot.invoices import Gathered, Listing, Side
 from bot.models import Invoice, InvoiceStatus
 from bot.provider import Direction, Provider
@@ -348,14 +348,15 @@ def invoice_list(
     *,
     request_text: str,
     today: date,
-    can_pay: bool = True,
+    can_pay: bool | None = True,
     settled_on: Mapping[tuple[str, str], date] | None = None,
     searched: str | None = None,
     listed: ListInvoices = OPEN_INVOICES,
     in_doubt: Mapping[tuple[str, str], str] | None = None,
 ) -> dict[str, Any]:
     """The message for the page `gathered` holds, with buttons to the pages either side;
-    Pay, payment-link and e-mail controls only for someone who `can_pay`; `searched` is
+    Pay, payment-link and e-mail controls only for someone who `can_pay` (None: not known
+    just now, `bot.access.Access.may_pay_shown`); `searched` is
     the text searched for, if any; `listed`, what was asked for; `in_doubt`, by
     (provider, invoice id), why a charge may have paid it (see `invoice_blocks`)."""
     ids = Ids()
@@ -404,13 +405,13 @@ def invoice_list(
         key = (invoice.provider, invoice.id)
         settled, doubt = (settled_on or {}).get(key), (in_doubt or {}).get(key)
         blocks += invoice_blocks(
-            ids, invoice, providers[invoice.provider], today, can_pay, settled, doubt
+            ids, invoice, providers[invoice.provider], today, can_pay is True, settled, doubt
         )
     if can_pay:
         for provider in providers.values():
             blocks.extend(_several(ids, provider, page.invoices))
     elif any(invoice.payable for invoice in page.invoices):
-        blocks.append(context(ids, WHO_MAY_PAY))
+        blocks.append(context(ids, WHO_MAY_PAY if can_pay is False else GROUPS_UNREAD))
     if page.before or page.after:
         blocks += [
             divider(ids),
