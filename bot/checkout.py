@@ -26,6 +26,7 @@ from bot.models import (
     FormPost,
     Invoice,
     InvoiceAmount,
+    InvoiceStatus,
     Money,
     Payment,
     PaymentOptions,
@@ -96,6 +97,25 @@ def charge_in_doubt(payment: Payment) -> str | None:
             "the billing channel hears as soon as it is confirmed."
         )
     return None
+
+
+def charges_in_doubt(
+    store: Store, team_id: str, invoices: list[Invoice]
+) -> dict[tuple[str, str], str]:
+    """Why a card charge the provider has confirmed neither way may have paid each of
+    these invoices, by (provider, invoice id): the provider still lists them open, so
+    their rows say so rather than offer them as if nothing were under way."""
+    unpaid: dict[str, list[str]] = {}
+    for invoice in invoices:
+        if invoice.status is not InvoiceStatus.PAID:
+            unpaid.setdefault(invoice.provider, []).append(invoice.id)
+    found: dict[tuple[str, str], str] = {}
+    for provider, ids in unpaid.items():
+        for payment in store.payments_for_invoices(team_id, provider, ids):
+            if (doubt := charge_in_doubt(payment)) is not None:
+                for invoice_id in payment.invoice_ids:
+                    found.setdefault((provider, invoice_id), doubt)
+    return found
 
 
 class CheckoutRefused(ProviderError):

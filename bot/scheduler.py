@@ -18,6 +18,7 @@ from typing import Any
 
 from bot.access import Access
 from bot.approvals import Approvals
+from bot.checkout import charges_in_doubt
 from bot.clock import Clock
 from bot.connections import Connections
 from bot.invoices import bridged_since, covered
@@ -142,6 +143,7 @@ class Scheduler:
             failed=failed,
             unreadable=unreadable,
             reminded=self._last_reminders(team_id),
+            in_doubt=charges_in_doubt(self.runs.store, team_id, invoices),
         )
         run = f"{team_id}:{period}"
         channel = (

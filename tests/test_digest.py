@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -267,3 +268,18 @@ def test_a_failed_provider_counts_missing_on_its_own_side_even_sharing_a_title()
     said = [b["text"]["text"] for b in digest_message(down)["blocks"] if b["type"] == "section"]
     assert "*Overdue payables*: Supplier &lt;!channel&gt; could not be read." in said, said
     assert "*Overdue receivables (customers to pay us)*: none." in said, said
+
+
+def test_an_invoice_a_charge_in_doubt_may_have_paid_says_not_to_pay_it_again() -> None:
+    """As the list and App Home say it: the provider still lists it open, and Pay would
+    only say not to pay again."""
+    doubt = "invoicebot does not know yet whether the payment of invoice S-1 went through."
+    found = facts([invoice("supplier", "S-1", -3, "10.00"), invoice("supplier", "S-2", 2, "5")])
+    message = digest_message(replace(found, in_doubt={("supplier", "s-1"): doubt}))
+    assert validate_message(message) == []
+    rows = {
+        b["text"]["text"].split("*")[1]: b["text"]["text"]
+        for b in message["blocks"]
+        if b.get("accessory")
+    }
+    assert rows["S-1"].endswith(f"\n:hourglass: {doubt}") and doubt not in rows["S-2"]

@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import GROUPS_UNREAD, WHO_MAY_PAY
+from bot.checkout import charges_in_doubt
 from bot.clock import in_zone
 from bot.invoices import Listing, Page, Side, SortKey, Window, bridged_since, gather_pages
 from bot.models import (
@@ -57,7 +58,7 @@ from bot.slack.blocks.listing import (
     unreadable_line,
 )
 from bot.slack.errors import shielded
-from bot.slack.listing import charges_in_doubt, settled_here, settled_on
+from bot.slack.listing import settled_here, settled_on
 from bot.slack.services import Services
 from bot.text import plain
 
@@ -273,7 +274,7 @@ def home_blocks(
     """The Home tab; `found` None: the providers are still being asked; `may_pay` None:
     not known just now (`bot.access.Access.may_pay_shown`); `zone`: the
     workspace's, which settlements are dated in; `in_doubt`: as for the list
-    (`bot.slack.listing.charges_in_doubt`)."""
+    (`bot.checkout.charges_in_doubt`)."""
     ids = Ids()
     titles = {p.name: p.title for p in providers}
     blocks: list[Block] = [header(ids, "Invoices"), *_totals(ids, found)]
@@ -346,7 +347,7 @@ async def home_view(
         today=today,
         approvals=approvals,
         zone=svc.zone(),
-        in_doubt=charges_in_doubt(svc, team_id, [*first.invoices, *coming.invoices]),
+        in_doubt=charges_in_doubt(svc.store, team_id, [*first.invoices, *coming.invoices]),
     )
     label_pay_buttons(svc.approvals, team_id, view["blocks"], [*first.invoices, *coming.invoices])
     return view

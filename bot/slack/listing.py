@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
-from bot.checkout import charge_in_doubt
+from bot.checkout import charges_in_doubt
 from bot.clock import in_zone
 from bot.invoices import Side, SortKey, Window, bridged_since, gather_invoices
 from bot.models import Invoice, InvoiceQuery, InvoiceStatus, Money
@@ -134,25 +134,6 @@ async def open_again(
     return found
 
 
-def charges_in_doubt(
-    svc: Services, team_id: str, invoices: list[Invoice]
-) -> dict[tuple[str, str], str]:
-    """Why a card charge the provider has confirmed neither way may have paid each of
-    these invoices, by (provider, invoice id): the provider still lists them open, so
-    their rows say so rather than offer them as if nothing were under way."""
-    unpaid: dict[str, list[str]] = {}
-    for invoice in invoices:
-        if invoice.status is not InvoiceStatus.PAID:
-            unpaid.setdefault(invoice.provider, []).append(invoice.id)
-    found: dict[tuple[str, str], str] = {}
-    for provider, ids in unpaid.items():
-        for payment in svc.store.payments_for_invoices(team_id, provider, ids):
-            if (doubt := charge_in_doubt(payment)) is not None:
-                for invoice_id in payment.invoice_ids:
-                    found.setdefault((provider, invoice_id), doubt)
-    return found
-
-
 def _local_day(moment: datetime, zone: tzinfo) -> date:
     return in_zone(moment, zone).date()
 
@@ -203,7 +184,7 @@ async def listing_message(
             today=today,
             can_pay=can_pay,
             settled_on=settled_on(svc, team_id, gathered.page.invoices, reopen),
-            in_doubt=charges_in_doubt(svc, team_id, gathered.page.invoices),
+            in_doubt=charges_in_doubt(svc.store, team_id, gathered.page.invoices),
         )
         label_pay_buttons(svc.approvals, team_id, message["blocks"], gathered.page.invoices)
         return message

@@ -59,6 +59,9 @@ class DigestFacts:
     could not be read: each might be overdue, so the digest says they are missing."""
     reminded: dict[tuple[str, str], Reminder] = field(default_factory=dict)
     """The last customer reminder, by (provider, invoice id)."""
+    in_doubt: dict[tuple[str, str], str] = field(default_factory=dict)
+    """Why a charge not confirmed either way may have paid an invoice, by (provider,
+    invoice id): said on its row (`bot.checkout.charges_in_doubt`)."""
 
     def direction(self, invoice: Invoice) -> Direction:
         return self.providers[invoice.provider].capabilities.direction
@@ -166,6 +169,8 @@ def _part(
         line = _line(invoice, facts)
         if facts.direction(invoice) is Direction.RECEIVABLE:
             line += f" · {_reminded(invoice, facts)}"
+        if doubt := facts.in_doubt.get((invoice.provider, invoice.id)):
+            line += f"\n:hourglass: {doubt}"
         blocks.append(section(ids, line, _accessory(invoice, facts)))
     if len(invoices) > SHOWN:
         blocks.append(context(ids, f"and {len(invoices) - SHOWN} more: type `/invoices overdue`"))
