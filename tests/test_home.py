@@ -333,3 +333,23 @@ def test_invoices_that_could_not_be_read_do_not_claim_the_others_are_shown() -> 
         ":warning: *Supplier &lt;!channel&gt;*: 1 invoice (S-9) could not be read and is not "
         "shown; any others it sent were read. Look it up at Supplier &lt;!channel&gt;."
     ), line
+
+
+def test_a_provider_that_failed_is_named_once_on_its_line() -> None:
+    """A provider's error already starts with its name ("Mailer had a server error"):
+    "*Mailer*: Mailer had…" would say it twice, as the list does not."""
+    mailer = Mailer(NoCredentials(), None)  # type: ignore[arg-type]
+    empty = Page([], [], 0, 0, Totals({}), Totals({}))
+    error = "Mailer had a server error: <down>; try again in a few minutes."
+    view = home_blocks(
+        providers=[mailer],
+        found=Found([Listing(mailer, 0, error)], empty, empty),
+        ledger=Ledger(settled=[], in_progress=[]),
+        user_id="U0PAYER",
+        may_pay=True,
+        today=date(2026, 12, 7),
+    )
+    (line,) = [b["text"]["text"] for b in view["blocks"] if "server error" in str(b)]
+    assert line == (
+        ":warning: *Mailer* had a server error: &lt;down&gt;; try again in a few minutes."
+    ), line

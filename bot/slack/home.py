@@ -51,6 +51,7 @@ from bot.slack.blocks.kit import (
 )
 from bot.slack.blocks.listing import (
     answered_note,
+    failure_line,
     invoice_blocks,
     not_read,
     nothing_known,
@@ -290,9 +291,7 @@ def home_blocks(
         blocks.append(context(ids, f":hourglass_flowing_sand: Asking {names}…"))
     else:
         blocks += [
-            section(
-                ids, f":warning: *{escape(listing.provider.title)}*: {escape(plain(listing.error))}"
-            )
+            section(ids, f":warning: {failure_line(listing.provider.title, plain(listing.error))}")
             for listing in found.listings
             if listing.error
         ]

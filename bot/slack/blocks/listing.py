@@ -240,7 +240,7 @@ def unbuttoned(title: str) -> str:
     )
 
 
-def _failure_line(title: str, said: str) -> str:
+def failure_line(title: str, said: str) -> str:
     """`*i3D.net*: <what happened>`, without naming the provider twice."""
     if said.startswith(title):
         return f"*{escape(title)}*{escape(said[len(title) :])}"
@@ -373,7 +373,7 @@ def invoice_list(
             blocks.append(
                 section(
                     ids,
-                    f":warning: {_failure_line(listing.provider.title, plain(listing.error))}",
+                    f":warning: {failure_line(listing.provider.title, plain(listing.error))}",
                 )
             )
         elif listing.unreadable:
