@@ -138,9 +138,12 @@ async def _status(svc: Services, team_id: str) -> dict[str, Any]:
         try:
             await asyncio.wait_for(provider.verify(), 10)
         except ProviderError as error:
-            return f":warning: *{escape(provider.title)}*: {said(error)}"
+            title, text = escape(provider.title), said(error)
+            if text.startswith(title):  # "i3D.net had a server error": named once
+                return f":warning: *{title}*{text[len(title) :]}"
+            return f":warning: *{title}*: {text}"
         except TimeoutError:
-            return f":warning: *{provider.title}*: did not answer within 10 s"
+            return f":warning: *{escape(provider.title)}*: did not answer within 10 s"
         elapsed = (time.perf_counter() - started) * 1000
         return (
             f":white_check_mark: *{escape(provider.title)}*: connected, "

@@ -124,6 +124,17 @@ async def test_status_says_which_providers_answer(harness: Harness) -> None:
     assert "*i3D.net*: connected, answered in" in said
 
 
+async def test_status_names_a_failing_provider_once(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """Its error already starts with its name: "*i3D.net*: i3D.net had…" says it twice."""
+    h = harness
+    i3d_sandbox.app[SANDBOX].inject("error", count=10)
+    _, screen, _ = await h.command("status")
+    said = text_of((await h.screen_after(screen)).message)
+    assert ":warning: *i3D.net* had a server error" in said, said
+
+
 async def test_pay_by_invoice_number_goes_straight_to_the_menu(harness: Harness) -> None:
     h = harness
     _, screen, _ = await h.command("pay INV-24-0087")
