@@ -13,9 +13,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.models import PaymentOptions, PaymentState
-from bot.provider import Provider, ProviderError
+from bot.provider import NotPayable, Provider, ProviderError
 from bot.slack.blocks.kit import escape
 from bot.slack.blocks.paying import live_link
+from bot.slack.errors import said
 from bot.slack.progress import read
 from bot.slack.services import Services
 
@@ -29,12 +30,15 @@ CHECK_BUDGET = 3.0
 
 async def _today(
     svc: Services, team_id: str, provider: Provider, invoice_ids: list[str]
-) -> PaymentOptions | None:
-    """The provider's offer for these invoices now, or None if it cannot say in time."""
+) -> PaymentOptions | NotPayable | None:
+    """The provider's offer for these invoices now; its refusal to price them (one no
+    longer open, say), which no wait changes; or None if it cannot say in time."""
     try:
         return await read(
             svc.checkout.options(team_id, provider.name, invoice_ids), provider.title, CHECK_BUDGET
         )
+    except NotPayable as refused:
+        return refused
     except ProviderError:
         return None
 
@@ -64,17 +68,20 @@ async def link_out(
     if out.state in ASKED:
         if asking is not None:
             await asking()
-        options = await _today(svc, team_id, provider, invoice_ids)
+        offer = await _today(svc, team_id, provider, invoice_ids)
+        options = offer if isinstance(offer, PaymentOptions) else None
         if options is not None:
             out = svc.checkout.live_link(team_id, provider.name, invoice_ids, total=options.total)
             if out is None:
                 return None, options
         # The link's own invoices may be more than the ones asked about: their total.
         same = set(out.invoice_ids) == set(invoice_ids)
-        asked = options if same else await _today(svc, team_id, provider, list(out.invoice_ids))
+        asked = offer if same else await _today(svc, team_id, provider, list(out.invoice_ids))
         come = "invoices come" if len(out.invoice_ids) > 1 else "invoice comes"
         holder = out.user_id == viewer  # only its holder is ever handed the link
-        if asked is None:
+        if isinstance(asked, NotPayable):
+            note = f"The link is not handed out again here: {said(asked)}" if holder else None
+        elif asked is None:
             note = (
                 f"{escape(provider.title)} could not confirm what the {come} to today, so the "
                 "link is not handed out again here; try again in a minute."

@@ -688,3 +688,26 @@ async def test_pay_on_an_invoice_open_again_after_it_was_paid_here_says_what_to_
         for p in store.payments_for_invoices("T0TEAM", "i3d", ["410001"])
         if p.state is PaymentState.LINK_ISSUED
     ]
+
+
+async def test_an_opened_link_whose_invoice_was_paid_elsewhere_says_so_not_try_again(
+    harness: Harness, i3d_sandbox: TestServer
+) -> None:
+    """One of an opened link's two invoices is booked paid at i3D.net by other means: its
+    set can no longer be priced, which no minute's wait changes. Its holder is told why the
+    link is not handed out again, not that i3D.net could not answer."""
+    h = harness
+    menu = await choose(h, await menu_for_two(h), "choose_method", "10")
+    menu = await choose(h, menu, "choose_issuer", "INGBNL2A")
+    key = await h.click(menu, "get_link")
+    _, open_button = find(await h.next_response(key), "open_link", lambda e: True)
+    async with h.http.get(open_button["url"]) as page:
+        assert page.status == 200
+    async with h.http.post(i3d_sandbox.make_url("/_sandbox/paid"), json={"invoice": "410002"}):
+        pass
+    said = text_of((await open_menu(h, "410001")).message)
+    assert "You have a payment link" in said, said
+    assert "/pay/" not in said
+    assert "could not confirm" not in said and "try again in a minute" not in said, said
+    assert "The link is not handed out again here" in said, said
+    assert "Invoice INV-24-0087 is already paid." in said, said
