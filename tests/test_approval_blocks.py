@@ -62,6 +62,17 @@ def test_every_state_for_every_viewer_is_a_valid_message_with_provider_text_esca
     assert (values.PAY_APPROVED in buttons) is (state is State.APPROVED and viewer == "U0PAYER")
 
 
+def test_a_request_for_two_invoices_keeps_its_amount_apart_from_their_numbers() -> None:
+    """ "invoices A, B, €1,815.00" reads as a third item: the numbers are joined with
+    "and", as a payment's messages join them."""
+    two = request().model_copy(
+        update={"invoice_ids": ("410002", "410007"), "invoice_numbers": ("A-1", "B-2")}
+    )
+    shown = blocks.request_message(two, "i3D.net", "U0FINANCE")
+    assert shown["text"] == "Approval requested: i3D.net invoices A-1 and B-2, €6,025.80"
+    assert "approve paying i3D.net invoices A-1 and B-2." in str(shown)
+
+
 @pytest.mark.parametrize("viewer", ["U0PAYER", "U0FINANCE"])
 def test_a_paid_approval_says_who_paid_and_has_no_buttons(viewer: str) -> None:
     payment = paid(user_id="U0PAYER", method_name="iDEAL <b>")

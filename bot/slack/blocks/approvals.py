@@ -234,8 +234,10 @@ def request_message(
 
 def _invoices(request: Request) -> str:
     numbers = [inline(n, NUMBER_CHARS) for n in request.invoice_numbers]
-    word = "invoice" if len(numbers) == 1 else "invoices"
-    return f"{word} {', '.join(numbers)}"
+    if len(numbers) == 1:
+        return f"invoice {numbers[0]}"
+    # "and", as a payment's messages say: "A, B, €1,815.00" would read as three items
+    return f"invoices {', '.join(numbers[:-1])} and {numbers[-1]}"
 
 
 OUTCOME_WORDS = {
