@@ -19,7 +19,7 @@ from plugins.i3d import wire
 log = logging.getLogger(__name__)
 
 PROVIDER_NAME = "i3d"
-UNSELECTABLE_REASON = "i3D.net does not offer this method for these invoices"
+UNSELECTABLE_REASON = "i3D.net does not offer this method for this payment"
 
 
 def money(cents: str, currency: str) -> Money:

@@ -79,7 +79,8 @@ async def test_options_for_one_invoice(provider: I3DProvider) -> None:
     assert options.account_credit == Money.zero("USD")
     ideal = options.method("10")
     assert ideal is not None and not ideal.selectable  # iDEAL is for euros only
-    assert ideal.reason == "i3D.net does not offer this method for these invoices"
+    # one invoice or several: "these invoices" would not fit a single one
+    assert ideal.reason == "i3D.net does not offer this method for this payment"
     assert [m.name for m in options.selectable_methods] == ["Credit card", "PayPal"]
 
 
