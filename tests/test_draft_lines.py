@@ -8,7 +8,7 @@ from decimal import Decimal
 from bot.models import Invoice, InvoiceStatus, Money
 from bot.provider import NoCredentials
 from bot.slack.blocks.kit import Block, Ids
-from bot.slack.blocks.listing import invoice_blocks
+from bot.slack.blocks.listing import invoice_blocks, unpayable_said
 from slack_emulator.blockkit import validate_message
 from tests.test_digest import LinkOnly, Mailer, Supplier
 
@@ -105,3 +105,21 @@ def test_a_draft_credit_note_says_why_it_has_no_button() -> None:
         )
         why = _why(invoice_blocks(Ids(), _credit("mailer"), mailer, TODAY, can_pay))
         assert why == "_A draft credit note: it is not issued from here; use Mailer's own site._"
+
+
+def test_pay_by_number_on_a_draft_says_what_a_draft_is_waiting_for() -> None:
+    """`/invoices pay` on a draft: "it is draft" says neither what is missing nor what to
+    do; it reads as the drafts list does."""
+    supplier = Supplier(NoCredentials(), None)  # type: ignore[arg-type]
+    assert unpayable_said("INV-24-0109", _draft(), supplier) == (
+        "Invoice INV-24-0109 is a draft: it can be paid here once Supplier &lt;!channel&gt; "
+        "issues it."
+    )
+    mailer = Mailer(NoCredentials(), None)  # type: ignore[arg-type]
+    assert unpayable_said("INV-24-0109", _customers_draft("mailer"), mailer) == (
+        "Invoice INV-24-0109 is a draft, not sent to the customer yet: `/invoices drafts` lists it."
+    )
+    void = _draft().model_copy(update={"status": InvoiceStatus.VOID})
+    assert unpayable_said("INV-24-0109", void, supplier) == (
+        "Invoice INV-24-0109 cannot be paid: it is void."
+    )

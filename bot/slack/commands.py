@@ -26,7 +26,7 @@ from bot.slack.approvals import post_where_billing_is_now
 from bot.slack.approvals_gate import apply_gate
 from bot.slack.approvals_settings import open_settings
 from bot.slack.blocks.kit import NUMBER_CHARS, escape, inline
-from bot.slack.blocks.listing import help_message, notice, unbuttoned
+from bot.slack.blocks.listing import help_message, notice, unbuttoned, unpayable_said
 from bot.slack.blocks.paying import already_paid, pay_menu, reopened_notice
 from bot.slack.connect import connect_modal
 from bot.slack.errors import said, shielded
@@ -99,7 +99,7 @@ async def _pay_invoice(svc: Services, team_id: str, user_id: str, number: str) -
         if (doubt := svc.checkout.charge_in_doubt(team_id, provider.name, ids)) is not None:
             return notice(doubt)  # as Pay in the list: before a menu that could only refuse
         if not result.payable:
-            return notice(f"Invoice {named} cannot be paid: it is {result.status.value}.")
+            return notice(unpayable_said(named, result, provider))
         if not carries(result.id):  # a menu's buttons could only refuse
             return notice(f"Invoice {named}: {unbuttoned(provider.title)}")
         target = PayTarget(provider.name, (result.id,))

@@ -208,6 +208,21 @@ def not_issued(title: str) -> str:
     return f"_Not issued yet: it can be paid here once {escape(title)} issues it._"
 
 
+def unpayable_said(named: str, invoice: Invoice, provider: Provider) -> str:
+    """`/invoices pay` on an invoice not open (`named`: its number, ready for mrkdwn): a
+    draft is told what it waits for, as the drafts list tells it."""
+    if invoice.status is not InvoiceStatus.DRAFT:
+        return f"Invoice {named} cannot be paid: it is {invoice.status.value}."
+    if provider.capabilities.direction is Direction.RECEIVABLE:
+        return (
+            f"Invoice {named} is a draft, not sent to the customer yet: `/invoices drafts` "
+            "lists it."
+        )
+    return (
+        f"Invoice {named} is a draft: it can be paid here once {escape(provider.title)} issues it."
+    )
+
+
 def unsent(provider: Provider, receivable: bool) -> str:
     """Why a draft has no button where `not_issued` and **Send by e-mail** do not apply:
     the provider cannot send a customer's draft from here, or the person may not pay."""
