@@ -76,7 +76,7 @@ def test_an_invoice_listed_open_again_after_it_was_paid_here_says_so(
     assert settled_on(svc, "T1", [reopened], {}) == {}  # type: ignore[arg-type]
     today = datetime.now(UTC).date()
     line = invoice_line(reopened, "i3D.net", today, days[("i3d", "1001")])
-    assert f"open again since it was paid with invoicebot {paid_day.isoformat()}" in line
+    assert f"open again, though paid with invoicebot on {paid_day.isoformat()}" in line
     assert "open again" not in invoice_line(never, "i3D.net", today)
 
 
@@ -95,7 +95,7 @@ async def test_app_home_says_an_overdue_invoice_is_open_again_after_it_was_paid_
         key: paid_on.isoformat() for key in ids if key == overdue[0]
     }
     said = str(await home_view(svc, "T0TEAM", "U0PAYER"))
-    note = f"open again since it was paid with invoicebot {paid_on.date().isoformat()}"
+    note = f"open again, though paid with invoicebot on {paid_on.date().isoformat()}"
     assert said.count(note) == 1
 
 

@@ -668,7 +668,7 @@ async def test_pay_on_an_invoice_open_again_after_it_was_paid_here_says_what_to_
     )
     _, screen, _ = await h.command("")
     listed = await h.screen_after(screen)
-    assert "open again since it was paid with invoicebot" in text_of(listed.message)
+    assert "open again, though paid with invoicebot on " in text_of(listed.message)
     key = await h.click(listed, "pay", pick=lambda e: "|410001" in e["value"])
     clicked = text_of(await h.next_response(key))
     _, typed, _ = await h.command("pay inv-24-0101")

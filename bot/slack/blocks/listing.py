@@ -54,7 +54,8 @@ def status_words(invoice: Invoice, today: date, settled: date | None = None) -> 
     provider lists open again one paid here that day (a chargeback, a reversed payment)."""
     words = _standing(invoice, today, settled)
     if settled is not None and invoice.status is InvoiceStatus.OPEN:
-        words += f" · :warning: open again since it was paid with invoicebot {day(settled)}"
+        # "since it was paid" would read as the cause; the day is when it was paid here
+        words += f" · :warning: open again, though paid with invoicebot on {day(settled)}"
     return words
 
 
