@@ -75,6 +75,11 @@ def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+def joined(names: list[str]) -> str:
+    """ "A", "A and B", "A, B and C": names in a sentence, whose verb agrees with `len`."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def one_line(text: str) -> str:
     """`escape(text)` on one line, for names, numbers and descriptions shown within a
     line: a provider's line breaks, tabs and runs of spaces become one space, so they

@@ -398,3 +398,21 @@ async def test_a_list_read_on_for_longer_than_lists_keep_one_still_answers_the_n
     second = await find(svc, [huge], "INV-7")  # type: ignore[arg-type,list-item]
     assert huge.asked == ["INV-7"], "the list just read answers, not the provider again"
     assert second.found is not None and second.found[1].id == "7"
+
+
+class Other(Lookups):
+    name, title = "other", "Other"
+
+
+async def test_one_provider_that_lacks_the_number_is_said_to_not_have_it_in_the_singular(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With one provider silent and one that answered, "Other do not have it" is bad
+    grammar in front of a finance team."""
+    monkeypatch.setattr(finding, "LOOKUP_SECONDS", 0.05)
+    svc = services(Hangs())
+    svc.connections = SimpleNamespace(connected=lambda _: [Hangs(), Other()])
+    said = str(await _pay_invoice(svc, "T0TEAM", "U0PAYER", "INV-7"))
+    assert " Other does not have it; try again in a moment" in said, said
+    told = _whereabouts([Hangs(), Other()], Lookup(silent=["Acme", "Other"]), "INV-7")  # type: ignore[list-item]
+    assert "Whether Acme and Other have it could not be checked" in told, told

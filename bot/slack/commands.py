@@ -55,7 +55,7 @@ from bot.slack.subcommands import (
 )
 from bot.slack.values import PayTarget, carries
 from bot.team_settings import BILLING_CHANNEL
-from bot.text import unescape
+from bot.text import joined, unescape
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,8 @@ async def _pay_invoice(svc: Services, team_id: str, user_id: str, number: str) -
         return apply_gate(svc, team_id, target, options, menu, user_id)
     if silent:
         asked = [p.title for p in providers if p.title not in silent]
-        elsewhere = f" {escape(', '.join(asked))} do not have it;" if asked else ""
+        lack = "does not" if len(asked) == 1 else "do not"
+        elsewhere = f" {escape(joined(asked))} {lack} have it;" if asked else ""
         step = unsaid_next(lookup, number)
         step = step if asked else step[:1].upper() + step[1:]
         return notice(f"{unsaid(lookup, number)}{elsewhere} {step}")

@@ -43,7 +43,7 @@ from bot.slack.errors import shielded
 from bot.slack.finding import Lookup, find, printed_as, several_said
 from bot.slack.services import Services
 from bot.slack.subcommands import DATE_HELP, EXPORT_DAYS, Export
-from bot.text import one_line
+from bot.text import joined, one_line
 
 log = logging.getLogger(__name__)
 
@@ -323,12 +323,13 @@ def _whereabouts(providers: list[Provider], lookup: Lookup, number: str) -> str:
         why = []
         if down:
             why.append(
-                f"Whether {escape(', '.join(down))} has it could not be checked: not "
-                "answering right now."
+                f"Whether {escape(joined(down))} {'has' if len(down) == 1 else 'have'} it could "
+                "not be checked: not answering right now."
             )
         if lookup.slow:
             why.append(
-                f"Whether {escape(', '.join(lookup.slow))} has it could not be checked "
+                f"Whether {escape(joined(lookup.slow))} "
+                f"{'has' if len(lookup.slow) == 1 else 'have'} it could not be checked "
                 "in time: the search took too long."
             )
         return f"invoicebot has no record of invoice {shown}: {UNTOUCHED}. {' '.join(why)}"
