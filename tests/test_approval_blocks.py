@@ -405,3 +405,20 @@ def test_a_larger_amount_needing_fewer_approvals_is_refused_beside_its_approvals
     dollars = replace(one, key=3, currency="USD")
     at_i3d = replace(one, key=4, provider="i3d")
     assert isinstance(policy_from([two, dollars, at_i3d], "24"), Policy)
+
+
+def test_app_home_tells_ones_own_request_without_naming_one_as_its_asker() -> None:
+    """Under "Your requests", "asked by <you>" says again what the heading says; a bare
+    "0 of 2" says not what is counted."""
+    mine = request()
+    shown = blocks.home_section(
+        Policy.parse("EUR 500 1 U0FINANCE"), [mine], "U0PAYER", admin=False, titles={}
+    )
+    (own,) = [b["text"]["text"] for b in shown if "Your requests" in str(b)]
+    assert "asked by" not in own, own
+    assert own.endswith("€6,025.80 · i3d · 0 of 2 approvals"), own
+    waiting = blocks.home_section(
+        Policy.parse("EUR 500 1 U0FINANCE"), [mine], "U0FINANCE", admin=False, titles={}
+    )
+    (theirs,) = [b["text"]["text"] for b in waiting if "Waiting for your" in str(b)]
+    assert theirs.endswith("· asked by <@U0PAYER> · 0 of 2 approvals"), theirs

@@ -369,12 +369,15 @@ def settings_saved(policy: Policy) -> str:
     return f"Saved. From now on:\n{policy_lines(policy)}"
 
 
-def _home_line(request: Request, titles: dict[str, str]) -> str:
+def _home_line(request: Request, titles: dict[str, str], *, own: bool = False) -> str:
+    """`own`: under the requester's own heading, which already says who asked."""
     title = escape(titles.get(request.provider, request.provider))
+    asker = "" if own else f"asked by <@{request.requester}> · "
     return (
         f"*{', '.join(inline(n, NUMBER_CHARS) for n in request.invoice_numbers)}* · "
         f"{request.amount.format()} · {title} · "
-        f"asked by <@{request.requester}> · {len(request.approved_by)} of {request.needed}"
+        f"{asker}{len(request.approved_by)} of {request.needed} "
+        f"approval{'s' if request.needed != 1 else ''}"
     )
 
 
@@ -392,7 +395,7 @@ def home_section(
         blocks.append(section(ids, f"*Waiting for your approval*\n{lines}"))
         blocks.append(context(ids, "Approve or reject in your messages with invoicebot."))
     if mine:
-        lines = "\n".join(_home_line(r, titles) for r in mine)
+        lines = "\n".join(_home_line(r, titles, own=True) for r in mine)
         blocks.append(section(ids, f"*Your requests waiting for approval*\n{lines}"))
     if admin:
         blocks.append(actions(ids, [button("Approval settings", OPEN_SETTINGS)], name="settings"))
