@@ -231,7 +231,7 @@ def _cancelled(payment: Payment) -> str:
     if payment.next_check_at is not None:
         return (
             "<p>The payment page was left without paying. If it was paid there after all, "
-            "the payment is still confirmed.</p>"
+            "it is recorded as paid once the provider confirms it.</p>"
         )
     if payment.unconfirmed_end:
         return "<p>The payment page was left without paying.</p>"

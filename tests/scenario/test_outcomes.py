@@ -56,7 +56,10 @@ async def test_a_cancelled_payment_says_cancelled_with_try_again(harness: Harnes
         again = await reopened.text()
     for shown in (page, again):  # the payer's browser promises no more than Slack does
         assert "cancelled" in shown and "Nothing was charged" not in shown
-        assert "left without paying" in shown and "still confirmed" in shown
+        assert "left without paying" in shown, shown
+        # "the payment is still confirmed" read as if it were confirmed, beside "cancelled"
+        assert "If it was paid there after all, it is recorded as paid once" in shown, shown
+        assert "still confirmed" not in shown
 
 
 async def test_a_credit_note_reads_as_a_credit_and_pay_explains_it(harness: Harness) -> None:
