@@ -987,20 +987,26 @@ class Store:
     def recent_settlements(self, team_id: str, limit: int = 10) -> list[tuple[datetime, Payment]]:
         """The team's latest settlements, newest first: when, and the attempt credited
         (its invoices, amount, provider, direction and who started it)."""
+        rows = self._settled_rows(
+            "s.team_id = ? ORDER BY s.settled_at DESC, s.id DESC LIMIT ?", [team_id, limit]
+        )
+        return [(at, self._credited(row, at)) for at, row in rows]
+
+    def _settled_rows(self, where: str, args: list[Any]) -> list[tuple[datetime, dict[str, Any]]]:
+        """Settlements with the attempt each credits, as rows `_credited` reads, each with
+        its time (UTC where stored without a zone), selected and ordered by `where`."""
         cursor = self.db.execute(
-            "SELECT s.settled_at AS settled_at, s.id AS settled_key, "
+            "SELECT s.settled_at AS settled_at, s.id AS settled_key, "  # noqa: S608
             "s.invoice_ids AS settled_ids, p.* FROM settlements s "
-            "JOIN payments p ON p.id = s.payment_id WHERE s.team_id = ? "
-            "ORDER BY s.settled_at DESC, s.id DESC LIMIT ?",
-            [team_id, limit],
+            f"JOIN payments p ON p.id = s.payment_id WHERE {where}",
+            args,
         )
         columns = [c[0] for c in cursor.description]
-        settled = []
+        found = []
         for values in cursor.fetchall():
             row = dict(zip(columns, values, strict=True))
-            at = datetime.fromisoformat(row.pop("settled_at"))
-            settled.append((at, self._credited(row, at)))
-        return settled
+            found.append((_aware(row.pop("settled_at")), row))
+        return found
 
     def settlements_between(
         self, team_id: str, start: datetime, end: datetime
@@ -1008,21 +1014,11 @@ class Store:
         """The team's settlements from `start` up to (not including) `end`, oldest first,
         each with the attempt credited. Compared as times, not text: a provider's payment
         time may carry its own offset."""
-        cursor = self.db.execute(
-            "SELECT s.settled_at AS settled_at, s.id AS settled_key, "
-            "s.invoice_ids AS settled_ids, p.* FROM settlements s "
-            "JOIN payments p ON p.id = s.payment_id WHERE s.team_id = ?",
-            [team_id],
-        )
-        columns = [c[0] for c in cursor.description]
-        found = []
-        for values in cursor.fetchall():
-            row = dict(zip(columns, values, strict=True))
-            settled_at = datetime.fromisoformat(row.pop("settled_at"))
-            if settled_at.tzinfo is None:
-                settled_at = settled_at.replace(tzinfo=UTC)
-            if start <= settled_at < end:
-                found.append((settled_at, self._credited(row, settled_at)))
+        found = [
+            (at, self._credited(row, at))
+            for at, row in self._settled_rows("s.team_id = ?", [team_id])
+            if start <= at < end
+        ]
         return sorted(found, key=lambda pair: pair[0])
 
     def recent_paid_twice(self, team_id: str, limit: int = 10) -> list[tuple[datetime, Payment]]:
@@ -1707,21 +1703,13 @@ class Store:
         `_credited`), as the export shows it, oldest first: the end of its watch may have
         settled some, and its own money confirmed after the rest. None for an attempt
         that settled all its invoices at once (it is paid itself)."""
-        cursor = self.db.execute(
-            "SELECT s.settled_at AS settled_at, s.id AS settled_key, "
-            "s.invoice_ids AS settled_ids, p.* FROM settlements s "
-            "JOIN payments p ON p.id = s.payment_id WHERE s.payment_id = ? "
-            "ORDER BY s.settled_at, s.id",
-            [payment_id],
-        )
-        columns = [c[0] for c in cursor.description]
         parts = []
-        for values in cursor.fetchall():
-            row = dict(zip(columns, values, strict=True))
+        rows = self._settled_rows("s.payment_id = ? ORDER BY s.settled_at, s.id", [payment_id])
+        for at, row in rows:
             settled_ids = sorted(json.loads(row["settled_ids"] or "[]"))
             if settled_ids == sorted(json.loads(row["invoice_ids"])):
                 return []  # all of its invoices: the attempt itself is paid
-            credited = self._credited(row, _aware(row.pop("settled_at")))
+            credited = self._credited(row, at)
             if credited.state is PaymentState.PAID:
                 parts.append(credited)
         return parts
